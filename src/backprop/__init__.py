@@ -1,0 +1,29 @@
+"""backprop: reverse-mode automatic differentiation over n-dimensional arrays, with PyTorch's API.
+
+>>> import backprop as bp
+>>> w = bp.tensor([0.5, -1.0], requires_grad=True)
+>>> loss = ((w * 3) ** 2).sum()
+>>> loss.backward()
+>>> w.grad.tolist()
+[9.0, -18.0]
+"""
+
+from __future__ import annotations
+
+from . import autograd, dtypes, ops
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                       linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
+                       randperm, tensor, zeros, zeros_like)
+from .dtypes import (bool, complex64, complex128, double, float, float16, float32, float64, half,
+                     int8, int16, int32, int64, long, short, uint8)
+from .errors import DimError, DTypeError, GraphError, ShapeError
+from .ops.elementwise import *  # noqa: F403
+from .ops.indexing import *  # noqa: F403
+from .ops.linalg import *  # noqa: F403
+from .ops.reduction import *  # noqa: F403
+from .ops.shape import *  # noqa: F403
+from .random import Generator, default_generator, manual_seed
+from .tensor import Tensor
+
+__version__ = "0.1.0"

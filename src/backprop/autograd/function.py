@@ -1,0 +1,1 @@
+"""Custom differentiable functions (to be filled in)."""

@@ -1,0 +1,142 @@
+"""``backward`` and ``grad``: the two ways into the engine, with PyTorch's signatures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..backend import as_array
+from ..errors import GraphError, ShapeError, format_shape
+from .graph import run_backward
+
+
+def _as_list(value: Any) -> list:
+    from ..tensor import Tensor
+
+    if value is None:
+        return []
+    if isinstance(value, Tensor):
+        return [value]
+    return list(value)
+
+
+def _root_gradients(op: str, outputs: list, grad_outputs: list | None,
+                    create_graph: bool) -> list:
+    """The seed gradient of each output: ones for a scalar, else the given ``gradient``."""
+    from ..tensor import Tensor
+
+    if grad_outputs and len(grad_outputs) != len(outputs):
+        raise ValueError(f"{op}: got {len(outputs)} outputs but {len(grad_outputs)} gradients")
+    seeds = []
+    for i, out in enumerate(outputs):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{op}: outputs must be tensors, got {type(out).__name__}")
+        if not out._requires_grad:
+            raise GraphError(f"{op}: output {i} does not require grad and has no grad_fn; "
+                             "did you compute it under no_grad() or from tensors without "
+                             "requires_grad=True?")
+        given = grad_outputs[i] if grad_outputs else None
+        if given is None:
+            if out._data.size != 1:
+                raise GraphError(
+                    f"{op}: grad can be implicitly created only for scalar outputs, but output {i} "
+                    f"has shape {format_shape(out.shape)}; pass gradient= with that shape "
+                    "(or reduce the output, e.g. .sum())"
+                )
+            seed = np.ones_like(out._data)
+        else:
+            seed = given._data if isinstance(given, Tensor) else as_array(np.asarray(given))
+            if seed.shape != out.shape:
+                raise ShapeError(f"{op}: gradient has shape {format_shape(seed.shape)} but output "
+                                 f"{i} has shape {format_shape(out.shape)}")
+            # The seed may flow unchanged into a leaf's .grad, which later updates in place.
+            seed = seed.astype(out._data.dtype, copy=True)
+            if create_graph and isinstance(given, Tensor):
+                seeds.append(given if given.dtype == out.dtype else given.to(out.dtype))
+                continue
+        seeds.append(Tensor._wrap(seed) if create_graph else seed)
+    return seeds
+
+
+def _edge_of(t: Any) -> Any:
+    return t.grad_fn if t.grad_fn is not None else t
+
+
+def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
+             create_graph: bool = False, inputs: Any = None) -> None:
+    """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves of their graph.
+
+    >>> import backprop as bp
+    >>> x = bp.tensor(3.0, requires_grad=True)
+    >>> bp.autograd.backward(x * x)
+    >>> x.grad.item()
+    6.0
+    """
+    outputs = _as_list(tensors)
+    seeds = _root_gradients("backward", outputs, _as_list(grad_tensors) or None, create_graph)
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = [_edge_of(t) for t in outputs]
+    if inputs is not None:
+        chosen = _as_list(inputs)
+        captured = run_backward(roots, seeds, retain_graph=retain_graph,
+                                create_graph=create_graph,
+                                capture={_edge_of(t): i for i, t in enumerate(chosen)})
+        for t, g in zip(chosen, captured):
+            if g is not None:
+                _store_grad(t, g, create_graph)
+        return
+    run_backward(roots, seeds, retain_graph=retain_graph, create_graph=create_graph)
+
+
+def _store_grad(t: Any, g: Any, create_graph: bool) -> None:
+    from ..tensor import Tensor
+
+    g = g if create_graph else Tensor._wrap(g.copy())
+    t.grad = g if t.grad is None else t.grad + g
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool | None = None,
+         materialize_grads: bool = False) -> tuple:
+    """Return d(outputs)/d(inputs) without touching any ``.grad``.
+
+    With ``create_graph=True`` the result is itself differentiable (Hessian-vector products).
+
+    >>> import backprop as bp
+    >>> x = bp.tensor(2.0, requires_grad=True)
+    >>> (g,) = bp.autograd.grad(x ** 3, x, create_graph=True)
+    >>> g.item(), bp.autograd.grad(g, x)[0].item()
+    (12.0, 12.0)
+    """
+    from ..tensor import Tensor
+
+    outs = _as_list(outputs)
+    ins = _as_list(inputs)
+    for i, t in enumerate(ins):
+        if not isinstance(t, Tensor) or not t._requires_grad:
+            raise GraphError(f"grad: input {i} does not require grad; only tensors with "
+                             "requires_grad=True can be differentiated with respect to")
+    seeds = _root_gradients("grad", outs, _as_list(grad_outputs) or None, create_graph)
+    if retain_graph is None:
+        retain_graph = create_graph
+    capture: dict[Any, int] = {}
+    for i, t in enumerate(ins):
+        capture.setdefault(_edge_of(t), i)
+    captured = run_backward([_edge_of(t) for t in outs], seeds, retain_graph=retain_graph,
+                            create_graph=create_graph, capture=capture)
+    results = []
+    for i, t in enumerate(ins):
+        g = captured[capture[_edge_of(t)]]
+        if g is None:
+            if materialize_grads:
+                g = np.zeros_like(t._data)
+            elif not allow_unused:
+                raise GraphError(f"grad: input {i} (shape {format_shape(t.shape)}) was not used "
+                                 "to compute the outputs; pass allow_unused=True to get None")
+            else:
+                results.append(None)
+                continue
+        results.append(g if isinstance(g, Tensor) else Tensor._wrap(g))
+    return tuple(results)

@@ -1,0 +1,351 @@
+"""The backward engine: graph nodes, an iterative topological walk, and sum-to-shape.
+
+A ``Node`` is recorded for every differentiable op applied to a tensor that requires grad. Its
+``edges`` point at the nodes of its inputs (or at leaf tensors, whose gradient is accumulated into
+``.grad``). ``backward`` counts, for every node reachable from the roots, how many consumers send it
+a gradient, then processes nodes whose gradient is complete (Kahn's algorithm with an explicit
+stack), so no recursion is involved however long the graph is.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+
+from ..backend import ARRAY_TYPES, as_array
+from ..errors import GraphError, ShapeError, format_shape
+from . import grad_mode
+
+if TYPE_CHECKING:
+    from ..ops.primitive import Primitive
+    from ..tensor import Tensor
+
+
+class Meta:
+    """Shape and dtype of an input whose values the VJP does not need (the array is not kept)."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self.shape = shape
+        self.dtype = dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+
+class VersionCounter:
+    """Counts in-place changes of a tensor's storage; shared between a tensor and its views."""
+
+    __slots__ = ("value", "last_op")
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.last_op = ""
+
+    def bump(self, op: str) -> None:
+        self.value += 1
+        self.last_op = op
+
+
+class Node:
+    """One recorded op: what it needs for its VJP and where its input gradients go.
+
+    ``inputs`` holds, per positional argument, the saved tensor (when the VJP needs its values),
+    a ``Meta`` (when only shape and dtype are needed) or the constant itself.
+    """
+
+    __slots__ = ("op", "edges", "inputs", "versions", "out", "out_version", "params",
+                 "hooks", "retained", "freed", "__weakref__")
+
+    def __init__(self, op: Primitive, edges: tuple, inputs: tuple, versions: tuple | None,
+                 out: Any, out_version: VersionCounter | None, params: dict) -> None:
+        self.op = op
+        self.edges = edges
+        self.inputs = inputs
+        self.versions = versions
+        self.out = out
+        self.out_version = out_version
+        self.params = params
+        self.hooks: list[Callable] | None = None
+        self.retained: weakref.ref | None = None
+        self.freed = False
+
+    def name(self) -> str:
+        return self.op.backward_name
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """The nodes this one sends gradients to, as PyTorch shows them: ``((node, 0), ...)``."""
+        result = []
+        for edge in self.edges:
+            if edge is None:
+                result.append((None, 0))
+            elif type(edge) is Node:
+                result.append((edge, 0))
+            else:
+                result.append((AccumulateGrad(edge), 0))
+        return tuple(result)
+
+    def register_hook(self, hook: Callable) -> None:
+        """Call ``hook(grad)`` on the gradient of this node's output before its VJP runs."""
+        if self.hooks is None:
+            self.hooks = []
+        self.hooks.append(hook)
+
+    def free(self) -> None:
+        """Drop the arrays kept for backward; shapes stay for sum-to-shape."""
+        if self.op.saves_values:
+            self.inputs = tuple(Meta(a.shape, a.dtype) if hasattr(a, "shape") else a
+                                for a in self.inputs)
+            self.out = None
+            self.freed = True
+
+    def apply(self, g: Any, create_graph: bool) -> list[Any]:
+        """Run the op's VJPs for every input that needs a gradient; returns one entry per edge."""
+        from ..tensor import Tensor
+
+        op = self.op
+        if self.freed:
+            raise GraphError(
+                f"{self.name()}: trying to backward through the graph a second time; its saved "
+                "values were freed after the first backward. Pass retain_graph=True to the first "
+                "backward() or autograd.grad() call if you need to backward twice."
+            )
+        if self.versions is not None:
+            self._check_versions()
+        inputs = self.inputs
+        if create_graph:
+            args = inputs
+            out = None if self.out is None else Tensor._from_node(self.out, self)
+        else:
+            args = tuple(a._data if isinstance(a, Tensor) else a for a in inputs)
+            out = self.out
+        results: list[Any] = []
+        vjps = op.vjps
+        for i, edge in enumerate(self.edges):
+            if edge is None:
+                results.append(None)
+                continue
+            if op.varargs_vjp is not None:
+                gi = op.varargs_vjp(i, g, out, *args, **self.params)
+            else:
+                gi = vjps[i](g, out, *args, **self.params)
+            target = inputs[i]
+            results.append(_fit_gradient(gi, target.shape, target.dtype, op.name, create_graph))
+        return results
+
+    def _check_versions(self) -> None:
+        from ..tensor import Tensor
+
+        for i, (saved, version) in enumerate(zip(self.inputs, self.versions)):
+            if version is not None and isinstance(saved, Tensor) and saved._version.value != version:
+                self._raise_modified(f"input {i}", saved._version)
+        if self.out_version is not None and self.out_version.value != self.versions[-1]:
+            self._raise_modified("output", self.out_version)
+
+    def _raise_modified(self, what: str, counter: VersionCounter) -> None:
+        raise GraphError(
+            f"{self.name()}: a tensor saved for backward ({what} of {self.op.name}) was modified "
+            f"in place by {counter.last_op} after it was saved, so its gradient would be wrong. "
+            f"Use the out-of-place form of {counter.last_op.rstrip('_')} or .clone() the tensor first."
+        )
+
+
+class AccumulateGrad:
+    """What ``next_functions`` shows for a leaf tensor: its gradient is accumulated in ``.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
+def sum_to_array(g: Any, shape: tuple[int, ...], op: str = "backward") -> Any:
+    """Sum a broadcast gradient down to ``shape`` (the inverse of NumPy broadcasting).
+
+    >>> sum_to_array(np.ones((2, 3)), (1, 3))
+    array([[2., 2., 2.]])
+    """
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, g.shape[lead:])):
+        raise ShapeError(
+            f"{op}: the gradient of shape {format_shape(g.shape)} cannot be summed to the input's "
+            f"shape {format_shape(shape)}; this is a bug in the op's VJP"
+        )
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
+                                      if n == 1 and g.shape[lead + i] != 1)
+    summed = g.sum(axis=axes, keepdims=True)
+    return summed.reshape(shape) if lead else summed
+
+
+def _fit_gradient(gi: Any, shape: tuple[int, ...], dtype: np.dtype, op: str,
+                  create_graph: bool) -> Any:
+    """Give an input's gradient the input's shape (summing broadcast axes) and dtype."""
+    if gi is None:
+        return None
+    if create_graph:
+        from ..tensor import Tensor
+
+        if not isinstance(gi, Tensor):
+            gi = Tensor._wrap(as_array(gi))
+        if gi.shape != shape:
+            if gi.ndim < len(shape) or not _broadcastable_to(gi.shape, shape):
+                sum_to_array(gi._data, shape, op)  # raises the shape error
+            gi = gi.sum_to_size(shape)
+        if gi.dtype != dtype:
+            gi = gi.to(dtype)
+        return gi
+    if not isinstance(gi, ARRAY_TYPES):
+        gi = as_array(gi)
+    if gi.shape != shape:
+        gi = sum_to_array(gi, shape, op)
+    if gi.dtype != dtype:
+        gi = gi.astype(dtype)
+    return gi
+
+
+def _broadcastable_to(source: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    lead = len(source) - len(target)
+    return lead >= 0 and all(n == 1 or n == m for n, m in zip(target, source[lead:]))
+
+
+def _count_dependencies(roots: Sequence[Any]) -> dict[Any, int]:
+    """How many gradient messages each node and leaf will receive, found without recursion."""
+    deps: dict[Any, int] = {}
+    stack = [r for r in roots if type(r) is Node]
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        for edge in node.edges:
+            if edge is None:
+                continue
+            deps[edge] = deps.get(edge, 0) + 1
+            if type(edge) is Node and edge not in seen:
+                seen.add(edge)
+                stack.append(edge)
+    return deps
+
+
+def _add(a: Any, b: Any) -> Any:
+    return a + b
+
+
+def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], *, retain_graph: bool,
+                 create_graph: bool, capture: dict[Any, int] | None = None) -> list[Any] | None:
+    """Propagate ``root_grads`` from ``roots`` (nodes or leaf tensors) through the graph.
+
+    Without ``capture`` gradients are accumulated into leaves' ``.grad`` (``Tensor.backward``).
+    With ``capture`` (edge -> slot) the gradients reaching those edges are returned instead and no
+    ``.grad`` is touched (``autograd.grad``).
+    """
+    deps = _count_dependencies(roots)
+    grads: dict[Any, Any] = {}
+    for root, g in zip(roots, root_grads):
+        grads[root] = _add(grads[root], g) if root in grads else g
+    captured: list[Any] | None = None if capture is None else [None] * len(capture)
+    ready = [r for r in dict.fromkeys(roots) if deps.get(r, 0) == 0]
+    owned: set[int] = set()  # storage already handed to a .grad, so never alias two of them
+
+    previous_mode = grad_mode.state.enabled
+    grad_mode.state.enabled = create_graph
+    try:
+        while ready:
+            edge = ready.pop()
+            g = grads.pop(edge, None)
+            if type(edge) is not Node:  # a leaf tensor
+                if g is not None:
+                    g = _run_hooks(edge._hooks, g, create_graph)
+                    if capture is not None:
+                        if edge in capture:
+                            captured[capture[edge]] = g
+                    else:
+                        _accumulate(edge, g, create_graph, owned)
+                continue
+            if g is not None:
+                if edge.hooks is not None:
+                    g = _run_hooks(edge.hooks, g, create_graph)
+                if edge.retained is not None and capture is None:
+                    tensor = edge.retained()
+                    if tensor is not None:
+                        _accumulate(tensor, g, create_graph, owned)
+                if capture is not None and edge in capture:
+                    captured[capture[edge]] = g
+                input_grads = edge.apply(g, create_graph)
+            else:
+                input_grads = [None] * len(edge.edges)
+            for child, gi in zip(edge.edges, input_grads):
+                if child is None:
+                    continue
+                if gi is not None:
+                    grads[child] = _add(grads[child], gi) if child in grads else gi
+                deps[child] -= 1
+                if deps[child] == 0:
+                    ready.append(child)
+            if not retain_graph:
+                edge.free()
+    finally:
+        grad_mode.state.enabled = previous_mode
+    return captured
+
+
+def _run_hooks(hooks: list[Callable] | None, g: Any, create_graph: bool) -> Any:
+    """Call tensor hooks with the gradient as a Tensor; a hook may return a replacement."""
+    if not hooks:
+        return g
+    from ..tensor import Tensor
+
+    as_tensor = g if create_graph else Tensor._wrap(g)
+    for hook in hooks:
+        replaced = hook(as_tensor)
+        if replaced is not None:
+            as_tensor = replaced if isinstance(replaced, Tensor) else Tensor._wrap(as_array(replaced))
+    return as_tensor if create_graph else as_tensor._data
+
+
+def _root_storage(array: Any) -> int:
+    while getattr(array, "base", None) is not None:
+        array = array.base
+    return id(array)
+
+
+def _accumulate(tensor: Tensor, g: Any, create_graph: bool, owned: set[int]) -> None:
+    """Add ``g`` into ``tensor.grad``, copying it first if its storage is shared or read-only."""
+    from ..tensor import Tensor
+
+    if create_graph:
+        tensor.grad = g if tensor.grad is None else tensor.grad + g
+        return
+    if tensor.grad is None:
+        root = _root_storage(g)
+        if root in owned or not g.flags.writeable or g.dtype != tensor._data.dtype:
+            g = g.astype(tensor._data.dtype, copy=True)
+            root = id(g)
+        owned.add(root)
+        tensor.grad = Tensor._wrap(g)
+    elif tensor.grad.requires_grad:
+        tensor.grad = Tensor._wrap(tensor.grad._data + g)
+    else:
+        tensor.grad._data += g

@@ -1,0 +1,259 @@
+"""Tensor factories: ``tensor``, ``zeros``, ``arange``, ``randn`` and friends."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import dtypes
+from .backend import ARRAY_TYPES
+from .errors import ShapeError
+from .random import Generator, get_rng
+from .tensor import Tensor
+
+
+def _finish(array: np.ndarray, requires_grad: bool) -> Tensor:
+    t = Tensor._wrap(array)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def tensor(data: Any, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (nested lists, NumPy arrays, scalars, tensors).
+
+    Python floats become ``float32`` (the default); NumPy arrays keep their dtype.
+
+    >>> import backprop as bp
+    >>> bp.tensor([[1, 2], [3, 4]]).dtype, bp.tensor([0.5]).dtype
+    (dtype('int64'), dtype('float32'))
+    """
+    if isinstance(data, Tensor):
+        array = data._data.copy()
+    elif isinstance(data, ARRAY_TYPES) or isinstance(data, np.generic):
+        array = np.array(data)
+    else:
+        array = _from_python(data)
+    if dtype is not None:
+        array = array.astype(dtypes.as_dtype(dtype, "tensor"), copy=False)
+    return _finish(array, requires_grad)
+
+
+def _from_python(data: Any) -> np.ndarray:
+    if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
+        data = [d._data if isinstance(d, Tensor) else d for d in data]
+    try:
+        array = np.array(data)
+    except ValueError as err:
+        raise ShapeError(f"tensor: the nested sequence is ragged (sub-lists of different "
+                         f"lengths) and cannot become a tensor: {err}") from None
+    if array.dtype == object or array.dtype.kind in "US":
+        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} values of "
+                        f"type {array.dtype}; give numbers, booleans or arrays")
+    if array.dtype == np.float64:
+        array = array.astype(dtypes.DEFAULT_FLOAT)
+    elif array.dtype == np.complex128:
+        array = array.astype(np.complex64)
+    return array
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """Like ``tensor`` but shares memory with a NumPy array or tensor when no conversion is needed.
+
+    >>> import numpy as np, backprop as bp
+    >>> a = np.zeros(3); t = bp.as_tensor(a); a[0] = 1; t[0].item()
+    1.0
+    """
+    if isinstance(data, Tensor):
+        return data if dtype is None or data.dtype == dtypes.as_dtype(dtype) else data.to(dtype)
+    if isinstance(data, ARRAY_TYPES):
+        array = data if dtype is None else data.astype(dtypes.as_dtype(dtype, "as_tensor"),
+                                                       copy=False)
+        return Tensor._wrap(array)
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (same dtype).
+
+    >>> import numpy as np, backprop as bp
+    >>> bp.from_numpy(np.arange(3)).tolist()
+    [0, 1, 2]
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    dtypes.as_dtype(array.dtype, "from_numpy")
+    return Tensor._wrap(array)
+
+
+def _size(size: Sequence[Any], op: str) -> tuple[int, ...]:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    result = tuple(int(n) for n in size)
+    if any(n < 0 for n in result):
+        raise ValueError(f"{op}: sizes must be non-negative, got {result}")
+    return result
+
+
+def _dtype(dtype: Any, op: str, default: np.dtype = dtypes.DEFAULT_FLOAT) -> np.dtype:
+    return default if dtype is None else dtypes.as_dtype(dtype, op)
+
+
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros. ``bp.zeros(2, 3)`` or ``bp.zeros((2, 3))``.
+
+    >>> import backprop as bp
+    >>> bp.zeros(2, 3).shape
+    (2, 3)
+    """
+    return _finish(np.zeros(_size(size, "zeros"), _dtype(dtype, "zeros")), requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones.
+
+    >>> import backprop as bp
+    >>> bp.ones(2).tolist()
+    [1.0, 1.0]
+    """
+    return _finish(np.ones(_size(size, "ones"), _dtype(dtype, "ones")), requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor (its values are whatever the memory held).
+
+    >>> import backprop as bp
+    >>> bp.empty(3).shape
+    (3,)
+    """
+    return _finish(np.empty(_size(size, "empty"), _dtype(dtype, "empty")), requires_grad)
+
+
+def full(size: Sequence[int], fill_value: Any, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``; the dtype follows the value as in PyTorch.
+
+    >>> import backprop as bp
+    >>> bp.full((2,), 7).tolist(), bp.full((1,), 0.5).dtype
+    ([7, 7], dtype('float32'))
+    """
+    if dtype is None:
+        dtype = _from_python(fill_value).dtype
+    return _finish(np.full(_size((size,), "full"), fill_value, dtypes.as_dtype(dtype, "full")),
+                   requires_grad)
+
+
+def _like(name: str, make: Any) -> Any:
+    def like(input: Tensor, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False, **kwargs: Any) -> Tensor:
+        dtype = input.dtype if dtype is None else dtypes.as_dtype(dtype, name)
+        return _finish(make(input.shape, dtype, **kwargs), requires_grad)
+
+    like.__name__ = like.__qualname__ = name
+    like.__doc__ = f"``{name}(t)``: a new tensor with ``t``'s shape and dtype (see ``{name[:-5]}``)."
+    return like
+
+
+zeros_like = _like("zeros_like", lambda shape, dtype: np.zeros(shape, dtype))
+ones_like = _like("ones_like", lambda shape, dtype: np.ones(shape, dtype))
+empty_like = _like("empty_like", lambda shape, dtype: np.empty(shape, dtype))
+full_like = _like("full_like", lambda shape, dtype, fill_value: np.full(shape, fill_value, dtype))
+rand_like = _like("rand_like", lambda shape, dtype: get_rng().random(shape).astype(dtype))
+randn_like = _like("randn_like", lambda shape, dtype: get_rng().standard_normal(shape).astype(dtype))
+
+
+def arange(start: float, end: float | None = None, step: float = 1, *, dtype: Any = None,
+           device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` up to (not including) ``end``; int64 for integers, else float32.
+
+    >>> import backprop as bp
+    >>> bp.arange(3).tolist(), bp.arange(0, 1, 0.5).tolist()
+    ([0, 1, 2], [0.0, 0.5])
+    """
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be non-zero")
+    values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    integral = all(isinstance(v, (int, np.integer)) for v in values)
+    default = dtypes.int64 if integral else dtypes.DEFAULT_FLOAT
+    array = np.arange(*values, dtype=np.int64 if integral else np.float64)
+    return _finish(array.astype(_dtype(dtype, "arange", default)), requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive.
+
+    >>> import backprop as bp
+    >>> bp.linspace(0, 1, 3).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    if steps < 0:
+        raise ValueError(f"linspace: steps must be non-negative, got {steps}")
+    return _finish(np.linspace(start, end, steps).astype(_dtype(dtype, "linspace")), requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    """The ``n`` x ``m`` identity matrix.
+
+    >>> import backprop as bp
+    >>> bp.eye(2).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    return _finish(np.eye(n, m, dtype=_dtype(dtype, "eye")), requires_grad)
+
+
+def rand(*size: Any, generator: Generator | None = None, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """Uniform samples from [0, 1).
+
+    >>> import backprop as bp
+    >>> bool(((bp.rand(100) >= 0) & (bp.rand(100) < 1)).all())
+    True
+    """
+    array = get_rng(generator).random(_size(size, "rand"))
+    return _finish(array.astype(_dtype(dtype, "rand")), requires_grad)
+
+
+def randn(*size: Any, generator: Generator | None = None, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal samples.
+
+    >>> import backprop as bp
+    >>> bp.randn(2, 3).shape
+    (2, 3)
+    """
+    array = get_rng(generator).standard_normal(_size(size, "randn"))
+    return _finish(array.astype(_dtype(dtype, "randn")), requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
+            generator: Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
+    """Integers drawn uniformly from [low, high); ``randint(high, size)`` as in PyTorch.
+
+    >>> import backprop as bp
+    >>> bool((bp.randint(0, 3, (50,)) < 3).all())
+    True
+    """
+    if high is None:
+        low, high = 0, low
+    if high <= low:
+        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
+    array = get_rng(generator).integers(low, high, size=_size((size,), "randint"))
+    return Tensor._wrap(array.astype(_dtype(dtype, "randint", dtypes.int64)))
+
+
+def randperm(n: int, *, generator: Generator | None = None, dtype: Any = None,
+             device: Any = None) -> Tensor:
+    """A random permutation of ``0..n-1``.
+
+    >>> import backprop as bp
+    >>> sorted(bp.randperm(4).tolist())
+    [0, 1, 2, 3]
+    """
+    return Tensor._wrap(get_rng(generator).permutation(n).astype(_dtype(dtype, "randperm",
+                                                                        dtypes.int64)))

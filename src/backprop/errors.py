@@ -1,0 +1,37 @@
+"""Exception types. Each also derives from the exception PyTorch raises for the same mistake, so
+ported ``except RuntimeError`` blocks keep working."""
+
+from __future__ import annotations
+
+
+class ShapeError(ValueError, RuntimeError):
+    """Shapes that do not fit together: broadcasting, matmul inner sizes, reshapes."""
+
+
+class DimError(IndexError, ValueError):
+    """A ``dim`` argument outside ``[-ndim, ndim)``."""
+
+
+class DTypeError(TypeError, RuntimeError):
+    """A dtype an op or autograd cannot work with (gradients of integer tensors, for example)."""
+
+
+class GraphError(RuntimeError):
+    """Misuse of the autograd graph: a freed graph, a saved tensor modified in place, a
+    non-scalar backward without ``gradient``."""
+
+
+def format_shape(shape: tuple[int, ...]) -> str:
+    """``(2, 3)`` for a shape, ``()`` for a scalar, as users write them."""
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def check_dim(op: str, dim: int, ndim: int) -> int:
+    """Return ``dim`` made non-negative, or raise ``DimError`` naming the op and the valid range."""
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        low, high = -max(ndim, 1), max(ndim, 1) - 1
+        raise DimError(
+            f"{op}: dim {dim} is out of range for a tensor with {ndim} dimension"
+            f"{'' if ndim == 1 else 's'} (expected a value in [{low}, {high}])"
+        )
+    return dim % max(ndim, 1)

@@ -1,0 +1,42 @@
+"""The differentiable ops. Each module holds primitives (forward beside VJP), their public
+functions (``__all__``) and the Tensor methods and operators they provide (``TENSOR_METHODS``)."""
+
+from __future__ import annotations
+
+from ..tensor import Tensor
+from . import elementwise, indexing, inplace, linalg, reduction, shape
+from .primitive import PRIMITIVES, Primitive, primitive
+
+OP_MODULES = (elementwise, shape, reduction, indexing, linalg, inplace)
+
+
+def _install_methods() -> None:
+    for module in OP_MODULES:
+        for name, fn in module.TENSOR_METHODS.items():
+            if name in Tensor.__dict__ and not hasattr(Tensor.__dict__[name], "__installed__"):
+                raise RuntimeError(f"Tensor.{name} is defined in tensor.py and by {module.__name__}")
+            setattr(Tensor, name, _as_method(fn))
+
+
+def _as_method(fn: object) -> object:
+    """Primitives are callable objects, not functions, so wrap them to bind ``self``."""
+    if isinstance(fn, Primitive):
+        def method(self: Tensor, *args: object, **kwargs: object) -> object:
+            return fn(self, *args, **kwargs)
+
+        method.__name__ = fn.name
+        method.__doc__ = fn.__doc__
+        method.__installed__ = True  # type: ignore[attr-defined]
+        return method
+    try:
+        fn.__installed__ = True  # type: ignore[attr-defined]
+    except AttributeError:
+        pass
+    return fn
+
+
+_install_methods()
+
+PUBLIC_OPS = {name: getattr(module, name) for module in OP_MODULES for name in module.__all__}
+
+__all__ = ["PRIMITIVES", "PUBLIC_OPS", "Primitive", "primitive"]

@@ -1,0 +1,468 @@
+"""Elementwise ops: arithmetic, unary maths, activations, comparisons, casts.
+
+Each primitive's VJPs follow right after it. ``g`` is the incoming gradient, ``out`` the forward
+result; inputs keep their forward names. VJPs return gradients of the broadcast shape; the engine
+sums them down to each input's shape.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes
+from ..tensor import Tensor
+from .primitive import primitive
+
+_LN2 = math.log(2.0)  # a Python float: a NumPy float64 scalar would promote float32 to float64
+
+
+# -- arithmetic ---------------------------------------------------------------------------------
+
+@primitive()
+def add(input: Any, other: Any) -> Any:
+    return input + other
+
+
+add.defvjp(lambda g, out, input, other: g,
+           lambda g, out, input, other: g)
+
+
+@primitive()
+def sub(input: Any, other: Any) -> Any:
+    return input - other
+
+
+sub.defvjp(lambda g, out, input, other: g,
+           lambda g, out, input, other: -g)
+
+
+@primitive(save=("input", "other"))
+def mul(input: Any, other: Any) -> Any:
+    return input * other
+
+
+mul.defvjp(lambda g, out, input, other: g * other,
+           lambda g, out, input, other: g * input)
+
+
+@primitive(save=("input", "other"))
+def div(input: Any, other: Any) -> Any:
+    return input / other
+
+
+div.defvjp(lambda g, out, input, other: g / other,
+           lambda g, out, input, other: -g * input / (other * other))
+
+
+@primitive()
+def floor_divide(input: Any, other: Any) -> Any:
+    return input // other
+
+
+# Piecewise constant: the gradient is zero wherever it exists (as PyTorch defines it).
+floor_divide.defvjp(lambda g, out, input, other: g * 0,
+                    lambda g, out, input, other: g * 0)
+
+
+@primitive(save=("input", "other"))
+def remainder(input: Any, other: Any) -> Any:
+    return input % other
+
+
+# input - floor(input / other) * other: slope 1 in input, -floor(input / other) in other.
+remainder.defvjp(lambda g, out, input, other: g,
+                 lambda g, out, input, other: -g * floor_divide(input, other))
+
+
+@primitive(save=("input", "exponent"), save_out=True)
+def pow(input: Any, exponent: Any) -> Any:
+    return input ** exponent
+
+
+def _pow_grad_exponent(g: Any, out: Any, input: Any, exponent: Any) -> Any:
+    # d(a**b)/db = a**b * log(a); at a == 0 with b >= 0 the limit is 0, not 0 * -inf = nan.
+    zero_base = logical_and(eq(input, 0), ge(exponent, 0))
+    safe_input = where(zero_base, 1.0, input)
+    return where(zero_base, 0.0, g * out * log(safe_input))
+
+
+pow.defvjp(lambda g, out, input, exponent: g * exponent * input ** (exponent - 1),
+           _pow_grad_exponent)
+
+
+@primitive()
+def neg(input: Any) -> Any:
+    return -input
+
+
+neg.defvjp(lambda g, out, input: -g)
+
+
+@primitive(save=("input",))
+def abs(input: Any) -> Any:
+    return np.abs(input)
+
+
+# Kink at 0: PyTorch's convention is sign(0) = 0, a zero subgradient.
+abs.defvjp(lambda g, out, input: g * sign(input))
+
+
+# -- unary maths --------------------------------------------------------------------------------
+
+@primitive(save_out=True)
+def exp(input: Any) -> Any:
+    return np.exp(input)
+
+
+exp.defvjp(lambda g, out, input: g * out)
+
+
+@primitive(save_out=True)
+def exp2(input: Any) -> Any:
+    return np.exp2(input)
+
+
+exp2.defvjp(lambda g, out, input: g * out * _LN2)
+
+
+@primitive(save_out=True)
+def expm1(input: Any) -> Any:
+    return np.expm1(input)
+
+
+expm1.defvjp(lambda g, out, input: g * (out + 1))
+
+
+@primitive(save=("input",))
+def log(input: Any) -> Any:
+    return np.log(input)
+
+
+log.defvjp(lambda g, out, input: g / input)
+
+
+@primitive(save=("input",))
+def log2(input: Any) -> Any:
+    return np.log2(input)
+
+
+log2.defvjp(lambda g, out, input: g / (input * _LN2))
+
+
+@primitive(save=("input",))
+def log1p(input: Any) -> Any:
+    return np.log1p(input)
+
+
+log1p.defvjp(lambda g, out, input: g / (input + 1))
+
+
+@primitive(save_out=True)
+def sqrt(input: Any) -> Any:
+    return np.sqrt(input)
+
+
+sqrt.defvjp(lambda g, out, input: g / (out * 2))
+
+
+@primitive(save_out=True)
+def rsqrt(input: Any) -> Any:
+    return 1 / np.sqrt(input)
+
+
+rsqrt.defvjp(lambda g, out, input: g * out * out * out * -0.5)
+
+
+@primitive(save_out=True)
+def reciprocal(input: Any) -> Any:
+    return 1 / input
+
+
+reciprocal.defvjp(lambda g, out, input: -g * out * out)
+
+
+@primitive(save=("input",))
+def sin(input: Any) -> Any:
+    return np.sin(input)
+
+
+sin.defvjp(lambda g, out, input: g * cos(input))
+
+
+@primitive(save=("input",))
+def cos(input: Any) -> Any:
+    return np.cos(input)
+
+
+cos.defvjp(lambda g, out, input: -g * sin(input))
+
+
+@primitive(save_out=True)
+def tan(input: Any) -> Any:
+    return np.tan(input)
+
+
+tan.defvjp(lambda g, out, input: g * (out * out + 1))
+
+
+@primitive(save_out=True)
+def tanh(input: Any) -> Any:
+    return np.tanh(input)
+
+
+tanh.defvjp(lambda g, out, input: g * (1 - out * out))
+
+
+@primitive(save_out=True)
+def sigmoid(input: Any) -> Any:
+    # Split by sign so exp never overflows: for x < 0 use e^x / (1 + e^x).
+    e = np.exp(-np.abs(input))
+    return np.where(input >= 0, 1 / (1 + e), e / (1 + e))
+
+
+sigmoid.defvjp(lambda g, out, input: g * out * (1 - out))
+
+
+@primitive(save_out=True)
+def relu(input: Any) -> Any:
+    return np.maximum(input, 0)
+
+
+# Written from the output, not the input: out > 0 exactly where input > 0, and the gradient at
+# 0 is 0 as in PyTorch. ``where`` (not g * mask) keeps an inf/nan in g out of the dead units.
+relu.defvjp(lambda g, out, input: where(gt(out, 0), g, 0.0))
+
+
+# -- piecewise ops ------------------------------------------------------------------------------
+
+@primitive("clamp", save=("input", "min", "max"))
+def _clamp(input: Any, min: Any, max: Any) -> Any:
+    return np.clip(input, min, max)
+
+
+def _clamp_inside(input: Any, min: Any, max: Any) -> Any:
+    inside = True
+    if min is not None:
+        inside = logical_and(inside, ge(input, min))
+    if max is not None:
+        inside = logical_and(inside, le(input, max))
+    return inside
+
+
+_clamp.defvjp(lambda g, out, input, min, max: where(_clamp_inside(input, min, max), g, 0.0),
+              lambda g, out, input, min, max: where(lt(input, min), g, 0.0),
+              lambda g, out, input, min, max: where(gt(input, max), g, 0.0))
+
+
+def clamp(input: Any, min: Any = None, max: Any = None) -> Any:
+    """Limit values to [min, max]; either bound may be a tensor. Gradient flows where the value
+    was inside the bounds (and to a tensor bound where it was applied).
+
+    >>> import backprop as bp
+    >>> bp.tensor([-2., 0., 2.]).clamp(-1, 1).tolist()
+    [-1.0, 0.0, 1.0]
+    """
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    return _clamp(input, min, max)
+
+
+@primitive(save=("input", "other"))
+def maximum(input: Any, other: Any) -> Any:
+    return np.maximum(input, other)
+
+
+@primitive(save=("input", "other"))
+def minimum(input: Any, other: Any) -> Any:
+    return np.minimum(input, other)
+
+
+def _split_ties(g: Any, wins: Any, ties: Any) -> Any:
+    # Ties share the gradient equally, PyTorch's convention for maximum/minimum.
+    return where(ties, g * 0.5, where(wins, g, 0.0))
+
+
+maximum.defvjp(lambda g, out, input, other: _split_ties(g, gt(input, other), eq(input, other)),
+               lambda g, out, input, other: _split_ties(g, lt(input, other), eq(input, other)))
+minimum.defvjp(lambda g, out, input, other: _split_ties(g, lt(input, other), eq(input, other)),
+               lambda g, out, input, other: _split_ties(g, gt(input, other), eq(input, other)))
+
+
+@primitive(save=("condition",))
+def where(condition: Any, input: Any, other: Any) -> Any:
+    return np.where(condition, input, other)
+
+
+where.defvjp(None,
+             lambda g, out, condition, input, other: where(condition, g, 0.0),
+             lambda g, out, condition, input, other: where(condition, 0.0, g))
+
+
+def _zero_gradient(g: Any, out: Any, input: Any, *args: Any, **kwargs: Any) -> Any:
+    return g * 0
+
+
+@primitive()
+def sign(input: Any) -> Any:
+    return np.sign(input)
+
+
+@primitive()
+def floor(input: Any) -> Any:
+    return np.floor(input)
+
+
+@primitive()
+def ceil(input: Any) -> Any:
+    return np.ceil(input)
+
+
+@primitive()
+def round(input: Any, decimals: int = 0) -> Any:
+    return np.round(input, decimals)
+
+
+for _op in (sign, floor, ceil, round):
+    _op.defvjp(_zero_gradient)
+
+
+# -- comparisons and logic (no gradient) --------------------------------------------------------
+
+def _comparison(name: str, ufunc: np.ufunc) -> Any:
+    def forward(input: Any, other: Any) -> Any:
+        return ufunc(input, other)
+
+    forward.__doc__ = f"Elementwise ``{name}``: a bool tensor."
+    return primitive(name, differentiable=False)(forward)
+
+
+eq = _comparison("eq", np.equal)
+ne = _comparison("ne", np.not_equal)
+lt = _comparison("lt", np.less)
+le = _comparison("le", np.less_equal)
+gt = _comparison("gt", np.greater)
+ge = _comparison("ge", np.greater_equal)
+logical_and = _comparison("logical_and", np.logical_and)
+logical_or = _comparison("logical_or", np.logical_or)
+logical_xor = _comparison("logical_xor", np.logical_xor)
+bitwise_and = _comparison("bitwise_and", np.bitwise_and)
+bitwise_or = _comparison("bitwise_or", np.bitwise_or)
+bitwise_xor = _comparison("bitwise_xor", np.bitwise_xor)
+
+
+@primitive(differentiable=False)
+def logical_not(input: Any) -> Any:
+    return np.logical_not(input)
+
+
+@primitive(differentiable=False)
+def bitwise_not(input: Any) -> Any:
+    return np.invert(input)
+
+
+@primitive(differentiable=False)
+def isnan(input: Any) -> Any:
+    return np.isnan(input)
+
+
+@primitive(differentiable=False)
+def isinf(input: Any) -> Any:
+    return np.isinf(input)
+
+
+@primitive(differentiable=False)
+def isfinite(input: Any) -> Any:
+    return np.isfinite(input)
+
+
+# -- copies and casts ---------------------------------------------------------------------------
+
+@primitive()
+def clone(input: Any) -> Any:
+    return input.copy()
+
+
+clone.defvjp(lambda g, out, input: g)
+
+
+@primitive("to_dtype")
+def _to_dtype(input: Any, dtype: np.dtype) -> Any:
+    return input.astype(dtype)
+
+
+# The engine casts every input gradient back to its input's dtype, so the VJP is the identity.
+_to_dtype.defvjp(lambda g, out, input, dtype: g)
+
+
+def to(input: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: Any) -> Tensor:
+    """Convert to ``dtype`` (differentiable between float dtypes); ``t.to(bp.float64)``.
+
+    Device arguments (``"cpu"``) are accepted; a tensor already of that dtype is returned as is.
+
+    >>> import backprop as bp
+    >>> bp.ones(2).to(bp.float64).dtype
+    dtype('float64')
+    """
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = arg.dtype
+        elif not (isinstance(arg, str) or arg is None):
+            dtype = arg
+    if dtype is None:
+        return input.clone() if copy else input
+    dtype = dtypes.as_dtype(dtype, "to")
+    if dtype == input.dtype and not copy:
+        return input
+    return _to_dtype(input, dtype=dtype)
+
+
+def _reflected(op: Any) -> Any:
+    return lambda self, other: op(other, self)
+
+
+TENSOR_METHODS = {
+    "__add__": add, "__radd__": _reflected(add), "add": add,
+    "__sub__": sub, "__rsub__": _reflected(sub), "sub": sub,
+    "__mul__": mul, "__rmul__": _reflected(mul), "mul": mul,
+    "__truediv__": div, "__rtruediv__": _reflected(div), "div": div,
+    "__floordiv__": floor_divide, "__rfloordiv__": _reflected(floor_divide),
+    "floor_divide": floor_divide,
+    "__mod__": remainder, "__rmod__": _reflected(remainder), "remainder": remainder,
+    "__pow__": pow, "__rpow__": _reflected(pow), "pow": pow,
+    "__neg__": neg, "neg": neg, "__pos__": lambda self: self,
+    "__abs__": abs, "abs": abs,
+    "exp": exp, "exp2": exp2, "expm1": expm1, "log": log, "log2": log2, "log1p": log1p,
+    "sqrt": sqrt, "rsqrt": rsqrt, "reciprocal": reciprocal, "sin": sin, "cos": cos, "tan": tan,
+    "tanh": tanh, "sigmoid": sigmoid, "relu": relu,
+    "clamp": clamp, "clip": clamp, "maximum": maximum, "minimum": minimum,
+    "sign": sign, "floor": floor, "ceil": ceil, "round": round,
+    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
+    "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
+    "__and__": bitwise_and, "__or__": bitwise_or, "__xor__": bitwise_xor,
+    "__rand__": _reflected(bitwise_and), "__ror__": _reflected(bitwise_or),
+    "__rxor__": _reflected(bitwise_xor), "__invert__": bitwise_not,
+    "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
+    "logical_not": logical_not, "isnan": isnan, "isinf": isinf, "isfinite": isfinite,
+    "clone": clone, "to": to,
+}
+
+clip = clamp
+true_divide = divide = div
+subtract = sub
+multiply = mul
+negative = neg
+absolute = abs
+greater, greater_equal, less, less_equal, equal, not_equal = gt, ge, lt, le, eq, ne
+
+__all__ = [
+    "add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "neg", "abs", "exp", "exp2",
+    "expm1", "log", "log2", "log1p", "sqrt", "rsqrt", "reciprocal", "sin", "cos", "tan", "tanh",
+    "sigmoid", "relu", "clamp", "clip", "maximum", "minimum", "where", "sign", "floor", "ceil",
+    "round", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
+    "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "isnan", "isinf",
+    "isfinite", "clone", "true_divide", "divide", "subtract", "multiply", "negative", "absolute",
+    "greater", "greater_equal", "less", "less_equal", "equal", "not_equal",
+]

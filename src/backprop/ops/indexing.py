@@ -1,0 +1,5 @@
+"""indexing ops (to be filled in)."""
+
+TENSOR_METHODS: dict = {}
+
+__all__: list[str] = []

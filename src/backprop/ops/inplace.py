@@ -1,0 +1,160 @@
+"""In-place ops: ``add_``, ``mul_``, ``zero_``, ``fill_``, ``copy_`` and the rule they share.
+
+An in-place op computes its result out of place, writes it into the tensor's storage (so views
+see it), and bumps the storage's version counter, so a node that saved the old values refuses to
+backward instead of returning a wrong gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..autograd import grad_mode
+from ..autograd.graph import VersionCounter
+from ..errors import DTypeError, GraphError, ShapeError, format_shape
+from ..tensor import Tensor
+from . import elementwise as ew
+from .primitive import primitive
+
+
+def apply_inplace(target: Tensor, name: str, compute: Callable[[Tensor], Any]) -> Tensor:
+    """Write ``compute(old)`` into ``target``'s storage and record it in the graph.
+
+    ``compute`` receives the tensor's old value (a snapshot when autograd needs one) and returns
+    the new value, which must have ``target``'s shape after broadcasting.
+    """
+    recording = grad_mode.state.enabled
+    if recording and target._requires_grad and target.grad_fn is None:
+        raise GraphError(f"{name}: a leaf tensor that requires grad cannot be modified in place "
+                         "while grad is enabled; wrap the update in `with bp.no_grad():` (as "
+                         "optimizers do) or work on a .clone()")
+    base = target._base
+    if recording and base is not None and (base._requires_grad or target._requires_grad):
+        raise GraphError(f"{name}: in-place change of a view of a tensor that requires grad is "
+                         "not supported (its base's gradient would miss it); .clone() the view, "
+                         "or write to the base tensor")
+    old = target
+    if recording and target.grad_fn is not None:
+        # The new node may save the old value, which the write below would overwrite.
+        old = Tensor._from_node(target._data.copy(), target.grad_fn)
+        old._version = None
+    result = compute(old)
+    new = result._data if isinstance(result, Tensor) else np.asarray(result)
+    if new.shape != target.shape:
+        try:
+            new = np.broadcast_to(new, target.shape)
+        except ValueError:
+            raise ShapeError(f"{name}: the result has shape {format_shape(new.shape)}, which "
+                             f"cannot be written into a tensor of shape "
+                             f"{format_shape(target.shape)}") from None
+    if not np.can_cast(new.dtype, target.dtype, casting="same_kind"):
+        raise DTypeError(f"{name}: the result dtype {new.dtype} can't be cast to the tensor's "
+                         f"dtype {target.dtype} in place; convert the tensor first")
+    if not target._data.flags.writeable:
+        raise ValueError(f"{name}: this tensor's memory is read-only (a broadcast view?); "
+                         ".clone() it first")
+    target._data[...] = new
+    if target._version is None:
+        target._version = VersionCounter()
+    target._version.bump(name)
+    if isinstance(result, Tensor) and result.grad_fn is not None:
+        target.grad_fn = result.grad_fn
+        target._requires_grad = True
+    return target
+
+
+def add_(self: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
+    """``self += alpha * other`` in place.
+
+    >>> import backprop as bp
+    >>> bp.zeros(2).add_(1, alpha=3).tolist()
+    [3.0, 3.0]
+    """
+    return apply_inplace(self, "add_", lambda old: ew.add(old, other if alpha == 1
+                                                             else ew.mul(other, alpha)))
+
+
+def sub_(self: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
+    """``self -= alpha * other`` in place."""
+    return apply_inplace(self, "sub_", lambda old: ew.sub(old, other if alpha == 1
+                                                             else ew.mul(other, alpha)))
+
+
+def mul_(self: Tensor, other: Any) -> Tensor:
+    """``self *= other`` in place.
+
+    >>> import backprop as bp
+    >>> bp.ones(2).mul_(4).tolist()
+    [4.0, 4.0]
+    """
+    return apply_inplace(self, "mul_", lambda old: ew.mul(old, other))
+
+
+def div_(self: Tensor, other: Any) -> Tensor:
+    """``self /= other`` in place."""
+    return apply_inplace(self, "div_", lambda old: ew.div(old, other))
+
+
+def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """Clamp in place."""
+    return apply_inplace(self, "clamp_", lambda old: ew.clamp(old, min, max))
+
+
+@primitive()
+def fill(input: Any, value: Any) -> Any:
+    return np.full(np.shape(input), value, dtype=input.dtype)
+
+
+# The old values are replaced, so they get no gradient; a tensor fill value gets all of it.
+fill.defvjp(lambda g, out, input, value: g * 0,
+            lambda g, out, input, value: g)
+
+
+def fill_(self: Tensor, value: Any) -> Tensor:
+    """Set every element to ``value`` in place.
+
+    >>> import backprop as bp
+    >>> bp.zeros(2).fill_(5).tolist()
+    [5.0, 5.0]
+    """
+    return apply_inplace(self, "fill_", lambda old: fill(old, value))
+
+
+def zero_(self: Tensor) -> Tensor:
+    """Set every element to zero in place.
+
+    >>> import backprop as bp
+    >>> bp.ones(2).zero_().tolist()
+    [0.0, 0.0]
+    """
+    return apply_inplace(self, "zero_", lambda old: fill(old, 0))
+
+
+@primitive("copy")
+def _copy(input: Any, src: Any) -> Any:
+    return np.broadcast_to(src, np.shape(input)).astype(input.dtype)
+
+
+_copy.defvjp(lambda g, out, input, src: g * 0,
+             lambda g, out, input, src: g)
+
+
+def copy_(self: Tensor, src: Any) -> Tensor:
+    """Copy ``src`` (broadcast, cast to this dtype) into this tensor in place.
+
+    >>> import backprop as bp
+    >>> bp.zeros(2).copy_(bp.tensor([1., 2.])).tolist()
+    [1.0, 2.0]
+    """
+    return apply_inplace(self, "copy_", lambda old: _copy(old, src))
+
+
+TENSOR_METHODS = {
+    "add_": add_, "__iadd__": add_, "sub_": sub_, "__isub__": sub_, "mul_": mul_,
+    "__imul__": mul_, "div_": div_, "__itruediv__": div_, "clamp_": clamp_, "clip_": clamp_,
+    "fill_": fill_, "zero_": zero_, "copy_": copy_,
+}
+
+__all__: list[str] = []

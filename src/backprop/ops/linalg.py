@@ -1,0 +1,5 @@
+"""linalg ops (to be filled in)."""
+
+TENSOR_METHODS: dict = {}
+
+__all__: list[str] = []

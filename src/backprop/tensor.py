@@ -1,0 +1,364 @@
+"""``Tensor``: an array, its gradient, and the node that made it.
+
+Operators and most methods are installed by the op modules (``backprop.ops``), which keeps each
+op's forward, VJP and Tensor method in one place. This file holds what is about the tensor itself:
+construction, conversion, printing and the entry point to the backward pass.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from . import dtypes
+from .autograd.graph import Node, VersionCounter
+from .backend import as_array
+from .errors import DTypeError, GraphError, format_shape
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    >>> import backprop as bp
+    >>> x = bp.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4., 6.], dtype=float32)
+    """
+
+    __slots__ = ("_data", "grad", "_requires_grad", "grad_fn", "_version", "_hooks", "_base",
+                 "__weakref__")
+
+    # NumPy must hand mixed expressions (``array * tensor``) back to Tensor's reflected operators.
+    __array_ufunc__ = None
+    __array_function__ = None
+
+    def __init__(self, data: Any = (), dtype: Any = None, requires_grad: bool = False) -> None:
+        from .creation import tensor as make_tensor  # noqa: PLC0415 - creation imports Tensor
+
+        made = make_tensor(data, dtype=dtype)
+        self._data = made._data
+        self.grad: Tensor | None = None
+        self.grad_fn: Node | None = None
+        self._version: VersionCounter | None = None
+        self._hooks: list[Callable] | None = None
+        self._base: Tensor | None = None
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    # -- internal construction (the hot path: no validation) ------------------------------------
+
+    @classmethod
+    def _wrap(cls, array: Any) -> Tensor:
+        t = object.__new__(Tensor)
+        t._data = array
+        t.grad = None
+        t._requires_grad = False
+        t.grad_fn = None
+        t._version = None
+        t._hooks = None
+        t._base = None
+        return t
+
+    @classmethod
+    def _from_node(cls, array: Any, node: Node) -> Tensor:
+        t = object.__new__(Tensor)
+        t._data = array
+        t.grad = None
+        t._requires_grad = True
+        t.grad_fn = node
+        t._version = node.out_version
+        t._hooks = None
+        t._base = None
+        return t
+
+    # -- attributes ------------------------------------------------------------------------------
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if value and not dtypes.is_floating(self._data.dtype):
+            raise DTypeError(
+                f"requires_grad: only floating-point tensors can require gradients, "
+                f"got dtype {self._data.dtype}; convert with .float() first"
+            )
+        if not value and self.grad_fn is not None:
+            raise GraphError("requires_grad: cannot turn off gradients of a non-leaf tensor; "
+                             "use .detach() to get a tensor outside the graph")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place and return ``self``.
+
+        >>> import backprop as bp
+        >>> bp.zeros(2).requires_grad_().requires_grad
+        True
+        """
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded op: their ``.grad`` is filled by backward."""
+        return self.grad_fn is None
+
+    @property
+    def data(self) -> Tensor:
+        """The same storage as a tensor outside the graph (PyTorch's ``.data``)."""
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value: Tensor | np.ndarray) -> None:
+        self._data = value._data if isinstance(value, Tensor) else as_array(value)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._data.dtype
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def _version_value(self) -> int:
+        return 0 if self._version is None else self._version.value
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The shape, or the length of one dimension.
+
+        >>> import backprop as bp
+        >>> bp.zeros(2, 3).size(), bp.zeros(2, 3).size(-1)
+        ((2, 3), 3)
+        """
+        if dim is None:
+            return self._data.shape
+        from .errors import check_dim  # noqa: PLC0415
+
+        return self._data.shape[check_dim("size", dim, self._data.ndim)]
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return dtypes.is_floating(self._data.dtype)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # -- conversion ------------------------------------------------------------------------------
+
+    def item(self) -> Any:
+        """The single value of a one-element tensor as a Python number.
+
+        >>> import backprop as bp
+        >>> bp.tensor([2.5]).item()
+        2.5
+        """
+        if self._data.size != 1:
+            raise ValueError(f"item: a tensor with {self._data.size} elements (shape "
+                             f"{format_shape(self._data.shape)}) cannot be converted to a Python "
+                             "number; index one element first or reduce it (e.g. .sum())")
+        return self._data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self._data.tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The values as a NumPy array sharing memory (refused while the tensor requires grad).
+
+        >>> import backprop as bp
+        >>> bp.ones(2).numpy()
+        array([1., 1.], dtype=float32)
+        """
+        if self._requires_grad and not force:
+            raise GraphError("numpy: can't call numpy() on a tensor that requires grad; "
+                             "use tensor.detach().numpy()")
+        return self._data
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        array = self._data
+        if dtype is not None and array.dtype != dtype:
+            return array.astype(dtype)
+        return array.copy() if copy else array
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise ValueError(f"bool: the truth value of a tensor with {self._data.size} elements "
+                             "is ambiguous; use .any() or .all()")
+        return bool(self._data.reshape(()))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iu":
+            raise TypeError(f"only integer tensors can be used as an index, got {self._data.dtype}")
+        return int(self.item())
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this one's storage, outside the graph.
+
+        >>> import backprop as bp
+        >>> bp.ones(2, requires_grad=True).detach().requires_grad
+        False
+        """
+        t = Tensor._wrap(self._data)
+        if self._version is None:
+            self._version = VersionCounter()
+        t._version = self._version
+        return t
+
+    def detach_(self) -> Tensor:
+        """Detach in place: this tensor becomes a leaf that does not require grad."""
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def contiguous(self) -> Tensor:
+        """Itself when already C-contiguous; otherwise a contiguous copy (differentiable)."""
+        if self._data.flags.c_contiguous:
+            return self
+        return self.clone()
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def float(self) -> Tensor:
+        return self.to(dtypes.float32)
+
+    def double(self) -> Tensor:
+        return self.to(dtypes.float64)
+
+    def half(self) -> Tensor:
+        return self.to(dtypes.float16)
+
+    def long(self) -> Tensor:
+        return self.to(dtypes.int64)
+
+    def int(self) -> Tensor:
+        return self.to(dtypes.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(dtypes.bool)
+
+    def type(self, dtype: Any = None) -> Any:
+        if dtype is None:
+            return f"backprop.{self._data.dtype}"
+        return self.to(dtype)
+
+    def cpu(self) -> Tensor:
+        return self
+
+    # -- autograd --------------------------------------------------------------------------------
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
+
+        >>> import backprop as bp
+        >>> w = bp.tensor([1.0, -2.0], requires_grad=True)
+        >>> (w ** 2).sum().backward()
+        >>> w.grad.tolist()
+        [2.0, -4.0]
+        """
+        from .autograd.functional import backward  # noqa: PLC0415
+
+        backward([self], None if gradient is None else [gradient], retain_graph=retain_graph,
+                 create_graph=create_graph, inputs=inputs)
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> _HookHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
+        replaces the gradient.
+
+        >>> import backprop as bp
+        >>> x = bp.ones(2, requires_grad=True)
+        >>> handle = x.register_hook(lambda g: g * 2)
+        >>> x.sum().backward(); x.grad.tolist()
+        [2.0, 2.0]
+        """
+        if not self._requires_grad:
+            raise GraphError("register_hook: cannot register a hook on a tensor that doesn't "
+                             "require gradient")
+        if self.grad_fn is not None:
+            self.grad_fn.register_hook(hook)
+            return _HookHandle(self.grad_fn.hooks, hook)
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _HookHandle(self._hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Keep the gradient of this non-leaf tensor in ``.grad`` after backward."""
+        if not self._requires_grad:
+            raise GraphError("retain_grad: can't retain_grad on a tensor that doesn't require "
+                             "gradients")
+        if self.grad_fn is not None:
+            self.grad_fn.retained = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self.grad_fn is not None and self.grad_fn.retained is not None
+
+    # -- printing --------------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4,
+                               threshold=1000, edgeitems=3)
+        extras = [f"dtype={self._data.dtype}"]
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return f"tensor({body}, {', '.join(extras)})"
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
+        return repr(self)
+
+
+class _HookHandle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks: list[Callable] | None, hook: Callable) -> None:
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        if self._hooks is not None and self._hook in self._hooks:
+            self._hooks.remove(self._hook)

@@ -1,0 +1,22 @@
+"""Shared fixtures. PyTorch is the test oracle: comparisons skip without it on a user's machine,
+and fail in CI, where BACKPROP_REQUIRE_TORCH=1 says it must be there."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def torch() -> Any:
+    try:
+        module = importlib.import_module("torch")
+    except ImportError:
+        if os.environ.get("BACKPROP_REQUIRE_TORCH") == "1":
+            pytest.fail("BACKPROP_REQUIRE_TORCH=1 but PyTorch is not installed")
+        pytest.skip("PyTorch is not installed; its comparisons are skipped")
+    module.set_default_dtype(module.float64)
+    return module

@@ -1,0 +1,195 @@
+"""Op-table rows for elementwise ops."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import backprop as bp
+
+from .spec import ErrorInput, OpSpec, Sample, binary, unary, uniform
+
+
+def _detached(value):
+    return value.detach() if hasattr(value, "detach") else value
+
+
+def _torch_name(name: str):
+    return lambda torch, *args, **kwargs: getattr(torch, name)(*args, **kwargs)
+
+
+def _unary_row(name: str, ref, domain=(-2.0, 2.0), **options) -> OpSpec:
+    return OpSpec(name, getattr(bp, name), ref, unary(domain), torch=_torch_name(name), **options)
+
+
+def _binary_row(name: str, ref, domain=(-2.0, 2.0), other_domain=None, **options) -> OpSpec:
+    return OpSpec(name, getattr(bp, name), ref, binary(domain, other_domain),
+                  torch=_torch_name(name), broadcast=True, **options)
+
+
+def _scalar_operand_samples(rng: np.random.Generator) -> list[Sample]:
+    """A Python scalar or NumPy array on either side of a tensor."""
+    x = uniform(rng, (2, 3), 0.5, 2.0)
+    return [Sample((x, 1.5), name="tensor-scalar"), Sample((2.5, x), name="scalar-tensor"),
+            Sample((x, rng.uniform(0.5, 2, (3,)).astype(np.float64)), grad_args=(0,),
+                   name="tensor-array")]
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _pow_samples(rng: np.random.Generator) -> list[Sample]:
+    samples = binary((0.5, 2.0), (-1.5, 1.5))(rng)
+    samples.append(Sample((uniform(rng, (2, 3)), 2), name="integer-exponent"))
+    samples.append(Sample((3.0, uniform(rng, (3,))), name="scalar-base"))
+    return samples
+
+
+def _where_samples(rng: np.random.Generator) -> list[Sample]:
+    result = []
+    for shape in [(3,), (2, 3), (2, 1, 3)]:
+        cond = rng.uniform(size=shape) > 0.5
+        result.append(Sample((cond, uniform(rng, shape), uniform(rng, (3,))), name=str(shape)))
+    result.append(Sample((rng.uniform(size=(2, 3)) > 0.5, uniform(rng, (2, 3)), 0.0),
+                         name="scalar-other"))
+    return result
+
+
+def _clamp_samples(rng: np.random.Generator) -> list[Sample]:
+    x = uniform(rng, (2, 3))
+    return [Sample((x,), {"min": -0.5, "max": 0.5}, name="both"),
+            Sample((x,), {"min": 0.1}, name="min"), Sample((x,), {"max": -0.1}, name="max"),
+            Sample((x, uniform(rng, (3,), -1, 0), uniform(rng, (2, 1), 0, 1)), name="tensors")]
+
+
+def _comparison_row(name: str, ref) -> OpSpec:
+    return OpSpec(name, getattr(bp, name), ref, binary(), torch=_torch_name(name), grad=False,
+                  broadcast=True)
+
+
+def _logical_samples(rng: np.random.Generator) -> list[Sample]:
+    return [Sample((rng.uniform(size=s) > 0.5, rng.uniform(size=(3,)) > 0.5), name=str(s))
+            for s in [(3,), (2, 3)]]
+
+
+def _logical_row(name: str, ref, arity: int = 2) -> OpSpec:
+    def samples(rng):
+        return [Sample(s.args[:arity], name=s.name) for s in _logical_samples(rng)]
+
+    return OpSpec(name, getattr(bp, name), ref, samples, torch=_torch_name(name), grad=False)
+
+
+def _float_check_samples(rng: np.random.Generator) -> list[Sample]:
+    return [Sample((np.array([0.0, np.inf, -np.inf, np.nan, 1.5]),), name="specials")]
+
+
+def _matmul_shape_errors() -> list[ErrorInput]:
+    return [
+        ErrorInput(lambda: bp.ones(2, 3) + bp.ones(4), bp.ShapeError,
+                   r"add: cannot broadcast shapes \(2, 3\) and \(4,\)"),
+        ErrorInput(lambda: bp.ones(2, 3) * bp.ones(2, 4), ValueError, r"mul: .*\(2, 3\).*\(2, 4\)"),
+    ]
+
+
+def _int_pow_errors() -> list[ErrorInput]:
+    return [ErrorInput(lambda: bp.tensor([2, 3]) ** -1, ValueError, r"pow: .*negative")]
+
+
+def _clamp_errors() -> list[ErrorInput]:
+    return [ErrorInput(lambda: bp.clamp(bp.ones(2)), ValueError, "clamp: at least one")]
+
+
+ROWS = [
+    _binary_row("add", np.add, error_inputs=_matmul_shape_errors),
+    OpSpec("add", lambda a, b: a + b, np.add, _scalar_operand_samples,
+           torch=lambda torch, a, b: a + b, aliases=("__add__", "__radd__")),
+    _binary_row("sub", np.subtract, aliases=("subtract",)),
+    OpSpec("sub", lambda a, b: a - b, np.subtract, _scalar_operand_samples,
+           torch=lambda torch, a, b: a - b, aliases=("__sub__", "__rsub__")),
+    _binary_row("mul", np.multiply, aliases=("multiply",)),
+    OpSpec("mul", lambda a, b: a * b, np.multiply, _scalar_operand_samples,
+           torch=lambda torch, a, b: a * b),
+    _binary_row("div", np.divide, other_domain=(0.5, 2.0),
+                aliases=("true_divide", "divide")),
+    OpSpec("div", lambda a, b: a / b, np.divide, _scalar_operand_samples,
+           torch=lambda torch, a, b: a / b),
+    # PyTorch defines no derivative for floor_divide, so its side runs on detached inputs (no
+    # gradient, compared with our zeros).
+    OpSpec("floor_divide", bp.floor_divide, np.floor_divide, binary(other_domain=(0.5, 2.0)),
+           torch=lambda torch, a, b: torch.floor_divide(a.detach(), b.detach()), kinks=True),
+    OpSpec("floor_divide", lambda a, b: a // b, np.floor_divide, _scalar_operand_samples,
+           torch=lambda torch, a, b: _detached(a) // _detached(b), kinks=True),
+    _binary_row("remainder", np.remainder, other_domain=(0.5, 2.0), kinks=True),
+    OpSpec("pow", bp.pow, np.power, _pow_samples, torch=_torch_name("pow"),
+           error_inputs=_int_pow_errors),
+    OpSpec("pow", lambda a, b: a ** b, np.power, lambda rng: _pow_samples(rng)[-2:],
+           torch=lambda torch, a, b: a ** b),
+    _unary_row("neg", np.negative, aliases=("negative",)),
+    _unary_row("abs", np.abs, kinks=True, aliases=("absolute",)),
+    _unary_row("exp", np.exp),
+    _unary_row("exp2", np.exp2),
+    _unary_row("expm1", np.expm1),
+    _unary_row("log", np.log, domain=(0.2, 3.0)),
+    _unary_row("log2", np.log2, domain=(0.2, 3.0)),
+    _unary_row("log1p", np.log1p, domain=(-0.5, 3.0)),
+    _unary_row("sqrt", np.sqrt, domain=(0.2, 3.0)),
+    _unary_row("rsqrt", lambda x: 1 / np.sqrt(x), domain=(0.2, 3.0)),
+    _unary_row("reciprocal", np.reciprocal, domain=(0.3, 3.0)),
+    _unary_row("sin", np.sin),
+    _unary_row("cos", np.cos),
+    _unary_row("tan", np.tan, domain=(-1.2, 1.2)),
+    _unary_row("tanh", np.tanh),
+    _unary_row("sigmoid", _sigmoid),
+    OpSpec("sigmoid", bp.sigmoid, _sigmoid,
+           lambda rng: [Sample((np.array([-800.0, -30.0, 0.0, 30.0, 800.0]),), name="extremes")],
+           torch=_torch_name("sigmoid"), gradgrad=False),
+    _unary_row("relu", lambda x: np.maximum(x, 0), kinks=True),
+    OpSpec("clamp", bp.clamp, lambda x, min=None, max=None: np.clip(x, min, max), _clamp_samples,
+           torch=_torch_name("clamp"), kinks=True, aliases=("clip",), error_inputs=_clamp_errors),
+    _binary_row("maximum", np.maximum, kinks=True),
+    OpSpec("maximum", bp.maximum, np.maximum,
+           lambda rng: [Sample((np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 3.0])),
+                               name="ties")], torch=_torch_name("maximum"), kinks=True,
+           gradgrad=False),
+    _binary_row("minimum", np.minimum, kinks=True),
+    OpSpec("minimum", bp.minimum, np.minimum,
+           lambda rng: [Sample((np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 3.0])),
+                               name="ties")], torch=_torch_name("minimum"), kinks=True,
+           gradgrad=False),
+    OpSpec("where", bp.where, np.where, _where_samples, torch=_torch_name("where")),
+    _unary_row("sign", np.sign),
+    _unary_row("floor", np.floor),
+    _unary_row("ceil", np.ceil),
+    _unary_row("round", np.round),
+    OpSpec("round", lambda x: bp.round(x, decimals=1), lambda x: np.round(x, 1), unary(),
+           torch=lambda torch, x: torch.round(x, decimals=1)),
+    _comparison_row("eq", np.equal),
+    OpSpec("eq", bp.eq, np.equal, lambda rng: [Sample((np.array([1.0, 2.0]), np.array([1.0, 3.0])),
+                                                      name="equal-values")],
+           torch=_torch_name("eq"), grad=False, aliases=("equal",)),
+    _comparison_row("ne", np.not_equal),
+    _comparison_row("lt", np.less),
+    _comparison_row("le", np.less_equal),
+    _comparison_row("gt", np.greater),
+    _comparison_row("ge", np.greater_equal),
+    OpSpec("gt", lambda a, b: a > b, np.greater, binary(), torch=lambda torch, a, b: a > b,
+           grad=False, aliases=("greater", "greater_equal", "less", "less_equal", "not_equal")),
+    _logical_row("logical_and", np.logical_and),
+    _logical_row("logical_or", np.logical_or),
+    _logical_row("logical_xor", np.logical_xor),
+    _logical_row("logical_not", np.logical_not, arity=1),
+    _logical_row("bitwise_and", np.bitwise_and),
+    _logical_row("bitwise_or", np.bitwise_or),
+    _logical_row("bitwise_xor", np.bitwise_xor),
+    _logical_row("bitwise_not", np.invert, arity=1),
+    OpSpec("isnan", bp.isnan, np.isnan, _float_check_samples, torch=_torch_name("isnan"),
+           grad=False),
+    OpSpec("isinf", bp.isinf, np.isinf, _float_check_samples, torch=_torch_name("isinf"),
+           grad=False),
+    OpSpec("isfinite", bp.isfinite, np.isfinite, _float_check_samples,
+           torch=_torch_name("isfinite"), grad=False),
+    _unary_row("clone", np.copy),
+    OpSpec("to", lambda x: x.to(bp.float32), lambda x: x.astype(np.float32), unary(),
+           torch=lambda torch, x: x.to(torch.float32), float32=False, aliases=("to_dtype",),
+           eps=1e-3),
+]

@@ -1,0 +1,3 @@
+"""Op-table rows for indexing ops."""
+
+ROWS: list = []

@@ -1,0 +1,3 @@
+"""Op-table rows for linalg ops."""
+
+ROWS: list = []

@@ -1,0 +1,234 @@
+"""Tests generated from the op table (tests/optable): one row per public op.
+
+For every row and sample: the forward value against NumPy, the full Jacobian against central
+differences in float64, a random-direction derivative, second derivatives for smooth ops, float32
+against float64, the Tensor method against the function, and (when PyTorch is installed) values
+and gradients against PyTorch's. A public op or a primitive with no row fails the suite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import backprop as bp
+from backprop.ops import PRIMITIVES, PUBLIC_OPS
+from optable import ROWS
+from optable.spec import OpSpec, Sample
+
+CASES = [(row, sample) for row in ROWS for sample in row.samples(np.random.default_rng(0))]
+IDS = [f"{row.name}-{sample.name or i}" for i, (row, sample) in enumerate(CASES)]
+GRAD_CASES = [(r, s) for r, s in CASES if r.grad and s.differentiable()]
+GRAD_IDS = [f"{r.name}-{s.name or i}" for i, (r, s) in enumerate(GRAD_CASES)]
+GRADGRAD_CASES = [(r, s) for r, s in GRAD_CASES if r.gradgrad]
+GRADGRAD_IDS = [f"{r.name}-{s.name or i}" for i, (r, s) in enumerate(GRADGRAD_CASES)]
+
+
+def to_bp(sample: Sample, dtype: Any = np.float64, requires_grad: bool = True) -> list[Any]:
+    """The sample's args as backprop tensors; float arrays in ``dtype``, requiring grad."""
+    differentiable = sample.differentiable()
+    args = []
+    for i, a in enumerate(sample.args):
+        if isinstance(a, np.ndarray):
+            if a.dtype.kind == "f":
+                t = bp.tensor(a.astype(dtype))
+                if requires_grad and i in differentiable:
+                    t.requires_grad_()
+                args.append(t)
+            else:
+                args.append(bp.tensor(a))
+        else:
+            args.append(a)
+    return args
+
+
+def outputs(result: Any) -> list[Any]:
+    return list(result) if isinstance(result, (tuple, list)) else [result]
+
+
+def float_outputs(result: Any) -> list[Any]:
+    return [o for o in outputs(result) if isinstance(o, bp.Tensor) and o.dtype.kind == "f"]
+
+
+def upstream(result: Any, seed: int = 1) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(o.shape) for o in float_outputs(result)]
+
+
+@pytest.mark.parametrize("row,sample", CASES, ids=IDS)
+def test_forward_matches_numpy(row: OpSpec, sample: Sample) -> None:
+    result = outputs(row.op(*to_bp(sample, requires_grad=False), **sample.kwargs))
+    expected = outputs(row.ref(*sample.args, **sample.kwargs))
+    assert len(result) == len(expected)
+    for ours, ref in zip(result, expected):
+        ref = np.asarray(ref)
+        assert ours.shape == ref.shape, f"{row.name}: shape {ours.shape} != {ref.shape}"
+        np.testing.assert_allclose(ours.detach().numpy(), ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("row,sample", GRAD_CASES, ids=GRAD_IDS)
+def test_jacobian_matches_finite_differences(row: OpSpec, sample: Sample) -> None:
+    args = to_bp(sample)
+    assert bp.autograd.gradcheck(lambda *a: row.op(*a, **sample.kwargs), args,
+                                 skip_kinks=row.kinks, eps=row.eps)
+
+
+@pytest.mark.parametrize("row,sample", GRAD_CASES, ids=GRAD_IDS)
+def test_random_direction_derivative(row: OpSpec, sample: Sample) -> None:
+    """JAX-style: <grad L, v> equals the directional difference of L = <u, f(x)> along v."""
+    args = to_bp(sample)
+    result = row.op(*args, **sample.kwargs)
+    us = upstream(result)
+    loss = sum((o * bp.tensor(u)).sum() for o, u in zip(float_outputs(result), us))
+    positions = [i for i, a in enumerate(args) if isinstance(a, bp.Tensor) and a.requires_grad]
+    leaves = [args[i] for i in positions]
+    grads = bp.autograd.grad(loss, leaves, allow_unused=True)
+    rng = np.random.default_rng(2)
+    directions = [rng.standard_normal(t.shape) for t in leaves]
+    analytic = sum(float((g.numpy() * v).sum()) for g, v in zip(grads, directions)
+                   if g is not None)
+    eps = row.eps
+
+    def loss_at(step: float) -> float:
+        moved = list(args)
+        for i, v in zip(positions, directions):
+            moved[i] = bp.tensor(args[i].detach().numpy() + step * v)
+        with bp.no_grad():
+            out = row.op(*moved, **sample.kwargs)
+        return sum(float((o.detach().numpy() * u).sum()) for o, u in zip(float_outputs(out), us))
+
+    numeric = (loss_at(eps) - loss_at(-eps)) / (2 * eps)
+    if row.kinks and abs(numeric - analytic) > 1e-4:
+        pytest.skip("the direction crosses a kink of this piecewise op")
+    assert abs(numeric - analytic) <= 1e-5 + 1e-3 * abs(numeric)
+
+
+@pytest.mark.parametrize("row,sample", GRADGRAD_CASES, ids=GRADGRAD_IDS)
+def test_second_derivatives(row: OpSpec, sample: Sample) -> None:
+    args = to_bp(sample)
+    assert bp.autograd.gradgradcheck(lambda *a: row.op(*a, **sample.kwargs), args, eps=row.eps)
+
+
+@pytest.mark.parametrize("row,sample", [(r, s) for r, s in CASES if r.float32],
+                         ids=[i for i, (r, s) in zip(IDS, CASES) if r.float32])
+def test_float32_stays_float32_and_close(row: OpSpec, sample: Sample) -> None:
+    args64 = to_bp(sample)
+    args32 = to_bp(sample, dtype=np.float32)
+    out64 = row.op(*args64, **sample.kwargs)
+    out32 = row.op(*args32, **sample.kwargs)
+    for a, b in zip(outputs(out32), outputs(out64)):
+        if b.dtype == np.float64:
+            assert a.dtype == np.float32, f"{row.name} promoted float32 to {a.dtype}"
+        np.testing.assert_allclose(a.detach().numpy().astype(np.float64), b.detach().numpy(), rtol=2e-4, atol=2e-5)
+    if row.grad and float_outputs(out32) and any(t.requires_grad for t in float_outputs(out32)):
+        us = upstream(out64)
+        for out, args, dtype in ((out32, args32, np.float32), (out64, args64, np.float64)):
+            loss = sum((o * bp.tensor(u.astype(dtype))).sum()
+                       for o, u in zip(float_outputs(out), us))
+            loss.backward()
+        for a32, a64 in zip(args32, args64):
+            if isinstance(a32, bp.Tensor) and a32.grad is not None:
+                assert a32.grad.dtype == np.float32
+                np.testing.assert_allclose(a32.grad.numpy(), a64.grad.numpy(), rtol=2e-3,
+                                           atol=2e-4)
+
+
+@pytest.mark.parametrize("row,sample", CASES, ids=IDS)
+def test_method_matches_function(row: OpSpec, sample: Sample) -> None:
+    args = to_bp(sample, requires_grad=False)
+    if not args or not isinstance(args[0], bp.Tensor) or not hasattr(bp.Tensor, row.name):
+        pytest.skip(f"PyTorch has no Tensor.{row.name} method either")
+    if row.name not in PUBLIC_OPS:
+        pytest.skip("row covers a method only")
+    by_method = getattr(args[0], row.name)(*args[1:], **sample.kwargs)
+    by_function = PUBLIC_OPS[row.name](*args, **sample.kwargs)
+    for a, b in zip(outputs(by_method), outputs(by_function)):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+def _to_torch(torch: Any, sample: Sample) -> list[Any]:
+    differentiable = sample.differentiable()
+    result = []
+    for i, a in enumerate(sample.args):
+        if isinstance(a, np.ndarray):
+            t = torch.tensor(a)
+            if i in differentiable and a.dtype.kind == "f":
+                t.requires_grad_()
+            result.append(t)
+        else:
+            result.append(a)
+    return result
+
+
+@pytest.mark.parametrize("row,sample", CASES, ids=IDS)
+def test_matches_pytorch(row: OpSpec, sample: Sample, torch: Any) -> None:
+    if row.torch is None:
+        assert row.torch_reason, f"{row.name}: a row without a PyTorch spelling must say why"
+        pytest.skip(row.torch_reason)
+    ours_args = to_bp(sample, requires_grad=row.grad)
+    theirs_args = _to_torch(torch, sample) if row.grad else [
+        torch.tensor(a) if isinstance(a, np.ndarray) else a for a in sample.args]
+    ours = row.op(*ours_args, **sample.kwargs)
+    theirs = row.torch(torch, *theirs_args, **sample.kwargs)
+    ours_out, theirs_out = outputs(ours), outputs(theirs)
+    assert len(ours_out) == len(theirs_out)
+    for a, b in zip(ours_out, theirs_out):
+        expected = b.detach().numpy()
+        assert a.shape == expected.shape
+        np.testing.assert_allclose(a.detach().numpy(), expected, rtol=1e-10, atol=1e-12)
+    if not row.grad or not float_outputs(ours) or not any(
+            t.requires_grad for t in float_outputs(ours)):
+        return
+    us = upstream(ours)
+    loss = sum((o * bp.tensor(u)).sum() for o, u in zip(float_outputs(ours), us))
+    loss.backward()
+    theirs_float = [o for o in theirs_out if o.dtype.is_floating_point]
+    torch_loss = sum((o * torch.tensor(u)).sum() for o, u in zip(theirs_float, us))
+    if torch_loss.requires_grad:  # False where PyTorch defines no derivative (floor_divide)
+        torch_loss.backward()
+    for a, b in zip(ours_args, theirs_args):
+        if isinstance(a, bp.Tensor) and a.requires_grad:
+            expected = np.zeros(a.shape) if b.grad is None else b.grad.numpy()
+            got = np.zeros(a.shape) if a.grad is None else a.grad.numpy()
+            np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+ERROR_CASES = [(row, case) for row in ROWS for case in row.error_inputs()]
+
+
+@pytest.mark.parametrize("row,case", ERROR_CASES,
+                         ids=[f"{r.name}-{i}" for i, (r, _) in enumerate(ERROR_CASES)])
+def test_error_inputs_raise_clear_errors(row: OpSpec, case: Any) -> None:
+    with pytest.raises(case.error, match=case.match):
+        case.call()
+
+
+def _graph_ops(result: Any) -> set[str]:
+    names: set[str] = set()
+    stack = [o.grad_fn for o in outputs(result) if isinstance(o, bp.Tensor) and o.grad_fn]
+    seen = set()
+    while stack:
+        node = stack.pop()
+        if node in seen or not isinstance(node, bp.autograd.Node):
+            continue
+        seen.add(node)
+        names.add(node.op.name)
+        stack.extend(f for f, _ in node.next_functions if f is not None)
+    return names
+
+
+def test_every_public_op_has_a_row() -> None:
+    covered = {row.name for row in ROWS} | {a for row in ROWS for a in row.aliases}
+    missing = sorted(set(PUBLIC_OPS) - covered)
+    assert not missing, f"public ops without a row in the op table: {missing}"
+
+
+def test_every_primitive_is_exercised_by_the_table() -> None:
+    exercised = {row.name for row in ROWS} | {a for row in ROWS for a in row.aliases}
+    for row, sample in CASES:
+        if row.grad:
+            exercised |= _graph_ops(row.op(*to_bp(sample), **sample.kwargs))
+    missing = sorted(set(PRIMITIVES) - exercised)
+    assert not missing, f"primitives no op-table row exercises: {missing}"
