@@ -16,12 +16,16 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, fu
                        linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
                        randperm, tensor, zeros, zeros_like)
 from .dtypes import (bool, complex64, complex128, double, float, float16, float32, float64, half,
-                     int8, int16, int32, int64, long, short, uint8)
+                     int, int8, int16, int32, int64, long, short, uint8)
 from .errors import DimError, DTypeError, GraphError, ShapeError
 from .ops.elementwise import *  # noqa: F403
+from .ops.fused import *  # noqa: F403
 from .ops.indexing import *  # noqa: F403
+from .ops.join import *  # noqa: F403
 from .ops.linalg import *  # noqa: F403
+from .ops.rearrange import *  # noqa: F403
 from .ops.reduction import *  # noqa: F403
+from .ops.scatter import *  # noqa: F403
 from .ops.shape import *  # noqa: F403
 from .random import Generator, default_generator, manual_seed
 from .tensor import Tensor

@@ -159,9 +159,20 @@ def _like(name: str, make: Any) -> Any:
 zeros_like = _like("zeros_like", lambda shape, dtype: np.zeros(shape, dtype))
 ones_like = _like("ones_like", lambda shape, dtype: np.ones(shape, dtype))
 empty_like = _like("empty_like", lambda shape, dtype: np.empty(shape, dtype))
-full_like = _like("full_like", lambda shape, dtype, fill_value: np.full(shape, fill_value, dtype))
 rand_like = _like("rand_like", lambda shape, dtype: get_rng().random(shape).astype(dtype))
 randn_like = _like("randn_like", lambda shape, dtype: get_rng().standard_normal(shape).astype(dtype))
+
+
+def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    """A tensor of ``input``'s shape (and dtype, unless given) filled with ``fill_value``.
+
+    >>> import backprop as bp
+    >>> bp.full_like(bp.zeros(2), 3).tolist()
+    [3.0, 3.0]
+    """
+    dtype = input.dtype if dtype is None else dtypes.as_dtype(dtype, "full_like")
+    return _finish(np.full(input.shape, fill_value, dtype), requires_grad)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, *, dtype: Any = None,
@@ -241,6 +252,8 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
     """
     if high is None:
         low, high = 0, low
+    elif isinstance(high, (tuple, list)):  # randint(high, size), PyTorch's short form
+        low, high, size = 0, low, high
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     array = get_rng(generator).integers(low, high, size=_size((size,), "randint"))

@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from . import dtypes
+from .autograd import graph as _graph
 from .autograd.graph import Node, VersionCounter
 from .backend import as_array
 from .errors import DTypeError, GraphError, format_shape
@@ -38,7 +39,8 @@ class Tensor:
     def __init__(self, data: Any = (), dtype: Any = None, requires_grad: bool = False) -> None:
         from .creation import tensor as make_tensor  # noqa: PLC0415 - creation imports Tensor
 
-        made = make_tensor(data, dtype=dtype)
+        # torch.Tensor(data) is always the default float dtype, unlike torch.tensor(data).
+        made = make_tensor(data, dtype=dtypes.DEFAULT_FLOAT if dtype is None else dtype)
         self._data = made._data
         self.grad: Tensor | None = None
         self.grad_fn: Node | None = None
@@ -362,3 +364,6 @@ class _HookHandle:
     def remove(self) -> None:
         if self._hooks is not None and self._hook in self._hooks:
             self._hooks.remove(self._hook)
+
+
+_graph.Tensor = Tensor

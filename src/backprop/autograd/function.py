@@ -1,1 +1,458 @@
-"""Custom differentiable functions (to be filled in)."""
+"""Custom differentiable functions: subclass ``Function`` with a ``forward`` and a ``backward``.
+
+>>> import backprop as bp
+>>> from backprop.autograd.function import Function
+>>> class Cube(Function):
+...     @staticmethod
+...     def forward(ctx, x):
+...         ctx.save_for_backward(x)
+...         return x * x * x
+...     @staticmethod
+...     def backward(ctx, g):
+...         (x,) = ctx.saved_tensors
+...         return g * 3.0 * x * x
+>>> x = bp.tensor([1.0, 2.0], requires_grad=True)
+>>> Cube.apply(x).sum().backward()
+>>> x.grad.tolist()
+[3.0, 12.0]
+
+How a call joins the graph. ``apply`` runs ``forward`` under ``no_grad`` and, when an input
+requires grad, records an ordinary engine ``Node`` whose op is a ``_FunctionBackward``. The engine
+asks that op for one VJP per input; the first request runs the user's ``backward`` once and the
+others are served from its result. Backward runs with grad enabled exactly when the engine runs
+with ``create_graph=True``, so a ``backward`` written with backprop ops gives gradients of
+gradients.
+
+Several outputs. Engine nodes have a single output, so when a Function has more than one
+differentiable output each output gets a small node of its own (``_OutputSlot``) whose only edge
+is the Function's node. The engine processes a node only after every node that sends it a
+gradient has run, so by the time the Function's node runs, each output that received a gradient
+in this pass has left it in the Function's slot table. Each output node also sends the Function's
+node a one-hot vector of length ``n_outputs``; the engine adds these up like any gradient, so the
+Function's node learns exactly which slots were filled in *this* pass (a slot left over from a
+pass that was interrupted by an exception is ignored). ``backward`` then gets every output's
+gradient at once, with zeros (or ``None`` after ``ctx.set_materialize_grads(False)``) for outputs
+that received none.
+"""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from typing import Any
+
+import numpy as np
+
+from ..backend import as_array
+from ..errors import GraphError, ShapeError, format_shape
+from . import grad_mode
+from .graph import Meta, Node, VersionCounter
+
+__all__ = ["Function", "FunctionCtx"]
+
+_NOT_RECORDED = None  # ctx._node_ref before (or without) a recorded node
+_TENSOR: type | None = None
+
+
+def _tensor_class() -> type:
+    """``Tensor``, imported on first use (tensor.py imports the autograd package)."""
+    global _TENSOR
+    if _TENSOR is None:
+        from ..tensor import Tensor
+
+        _TENSOR = Tensor
+    return _TENSOR
+
+
+class FunctionCtx:
+    """The ``ctx`` given to ``forward`` and ``backward``.
+
+    Save tensors with ``ctx.save_for_backward(*tensors)`` and read them back with
+    ``ctx.saved_tensors``; anything else (ints, shapes, flags) can be stored as a plain attribute
+    (``ctx.k = 3``). ``ctx.needs_input_grad[i]`` tells whether input ``i`` needs a gradient.
+    """
+
+    def __init__(self) -> None:
+        self.needs_input_grad: tuple[bool, ...] = ()
+        self._materialize_grads = True
+        self._to_save: tuple = ()
+        self._non_differentiable: tuple = ()
+        self._function_name = "Function"
+        self._node_ref: weakref.ref | None = _NOT_RECORDED
+        self._n_args = 0
+        self._saved_versions: tuple = ()
+        self._saved_outputs: dict[int, int] = {}
+
+    def __repr__(self) -> str:
+        return f"<FunctionCtx of {self._function_name}>"
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        """Keep tensors (or ``None``) for ``backward``; call it at most once, from ``forward``.
+
+        Saved tensors are checked for in-place changes when ``backward`` reads them.
+        """
+        Tensor = _tensor_class()
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"{self._function_name}: save_for_backward takes tensors or None, "
+                                f"but argument {i} is a {type(t).__name__}; store other values "
+                                "as ctx attributes (ctx.name = value)")
+        self._to_save = tensors
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The tensors given to ``save_for_backward``, in the same order."""
+        if self._node_ref is _NOT_RECORDED:
+            return self._to_save
+        node = self._node_ref()
+        if node is None or node.freed:
+            raise GraphError(
+                f"{self._function_name}: ctx.saved_tensors was accessed after the graph was freed "
+                "(backward already ran through it, or it was garbage collected). Pass "
+                "retain_graph=True to the first backward() or autograd.grad() call if you need "
+                "the saved tensors again."
+            )
+        saved = node.inputs[self._n_args:]
+        for j, (t, version) in enumerate(zip(saved, self._saved_versions)):
+            if version is not None and t._version.value != version:
+                node._raise_modified(f"saved tensor {j}", t._version)
+        if not self._saved_outputs:
+            return saved
+        unpacked = list(saved)
+        for j, k in self._saved_outputs.items():
+            unpacked[j] = node.op.saved_output(k, saved[j], node)
+        return tuple(unpacked)
+
+    def mark_non_differentiable(self, *outputs: Any) -> None:
+        """Declare outputs (such as indices) that get no gradient; they won't require grad."""
+        self._non_differentiable = outputs
+
+    def mark_dirty(self, *tensors: Any) -> None:
+        """In-place custom Functions are not supported: return a new tensor from forward."""
+        raise NotImplementedError(f"{self._function_name}: ctx.mark_dirty (a forward that "
+                                  "modifies its inputs in place) is not supported; compute and "
+                                  "return a new tensor instead")
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """With False, ``backward`` gets ``None`` (not zeros) for outputs that got no gradient."""
+        self._materialize_grads = bool(value)
+
+
+class Function:
+    """Base class of custom differentiable functions (PyTorch's ``torch.autograd.Function``).
+
+    Define ``forward(ctx, *args, **kwargs)`` and ``backward(ctx, *grad_outputs)`` as static
+    methods and call ``MyFunction.apply(*args)``. ``forward`` runs under ``no_grad`` and returns
+    a tensor or a tuple of tensors (non-tensor items pass through untouched). ``backward``
+    receives one gradient per output and returns one gradient per positional ``forward``
+    argument (``None`` for non-tensor arguments or inputs that need none; extra trailing
+    ``None``s are accepted). A gradient may have its input's shape or one that broadcasts to it
+    (it is summed down). Keyword arguments are passed to ``forward`` as constants.
+
+    PyTorch's newer style also works: a ``forward(*args)`` without ``ctx`` plus a
+    ``setup_context(ctx, inputs, output)`` static method.
+    """
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("Function subclasses must define a static forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
+        raise NotImplementedError("Function subclasses must define a static "
+                                  "backward(ctx, *grad_outputs)")
+
+    @staticmethod
+    def setup_context(ctx: FunctionCtx, inputs: tuple, output: Any) -> None:
+        raise NotImplementedError  # only used when a subclass defines it
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        """Run ``forward`` on ``args`` and record the call for backward when an input needs it."""
+        Tensor = _tensor_class()
+        recording = grad_mode.state.enabled
+        needs = tuple(recording and isinstance(a, Tensor) and a._requires_grad for a in args)
+        if recording:
+            for key, value in kwargs.items():
+                if isinstance(value, Tensor) and value._requires_grad:
+                    raise GraphError(f"{cls.__name__}.apply: keyword argument {key!r} requires "
+                                     "grad, but keyword arguments are treated as constants; pass "
+                                     "it positionally to get its gradient")
+        ctx = FunctionCtx()
+        ctx._function_name = cls.__name__
+        ctx.needs_input_grad = needs
+        grad_mode.state.enabled = False
+        try:
+            if _has_setup_context(cls):
+                outputs = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, outputs)
+            else:
+                outputs = cls.forward(ctx, *args, **kwargs)
+        finally:
+            grad_mode.state.enabled = recording
+        if not any(needs):
+            return outputs
+        return _record(cls, ctx, args, outputs, needs)
+
+
+def _has_setup_context(cls: type) -> bool:
+    return getattr(cls, "setup_context") is not Function.setup_context
+
+
+def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any, needs: tuple) -> Any:
+    """Attach the graph to ``forward``'s outputs: one node, plus one per output when several."""
+    Tensor = _tensor_class()
+    single = not isinstance(outputs, tuple)
+    outs = (outputs,) if single else outputs
+    input_ids = {id(a) for a in args if isinstance(a, Tensor)}
+    non_diff = {id(t) for t in ctx._non_differentiable}
+    final = list(outs)
+    mutable: set[int] = set()  # outputs made by forward itself: they become the graph's outputs
+    differentiable: list[int] = []
+    seen: set[int] = set()
+    for k, o in enumerate(outs):
+        if not isinstance(o, Tensor):
+            continue
+        if id(o) in input_ids or o._requires_grad or id(o) in seen:
+            # An input (or some other tensor in a graph) returned as is: give it a fresh
+            # tensor sharing its storage, so the original keeps its own place in the graph.
+            final[k] = _alias(o)
+        else:
+            mutable.add(k)
+        seen.add(id(o))
+        if id(o) not in non_diff and o._data.dtype.kind in "fc":
+            differentiable.append(k)
+    if not differentiable:
+        return outputs if single else tuple(final)
+
+    op = _FunctionBackward(cls, ctx, args, outs, differentiable)
+    edges = tuple((a.grad_fn if a.grad_fn is not None else a) if need else None
+                  for a, need in zip(args, needs))
+    metas = tuple(Meta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None
+                  for a in args)
+
+    out_index = {id(outs[k]): k for k in mutable}
+    entries: list[Any] = []
+    versions: list[int | None] = []
+    for j, t in enumerate(ctx._to_save):
+        if t is None:
+            entries.append(None)
+            versions.append(None)
+            continue
+        if t._version is None:
+            t._version = VersionCounter()
+        versions.append(t._version.value)
+        k = out_index.get(id(t))
+        if k is None:
+            entries.append(t)
+        else:
+            # Keep the output's values without its grad_fn (which would be a reference cycle
+            # through this node); ctx.saved_tensors reconnects it when grad-of-grad needs it.
+            stored = Tensor._wrap(t._data)
+            stored._version = t._version
+            entries.append(stored)
+            ctx._saved_outputs[j] = k
+    op.saves_values = any(e is not None for e in entries)
+    node = Node(op, edges, metas + tuple(entries), None, None, None, {})
+    ctx._node_ref = weakref.ref(node)
+    ctx._n_args = len(args)
+    ctx._saved_versions = tuple(versions)
+    ctx._to_save = ()  # the node holds them now, and frees them after backward
+    ctx._non_differentiable = ()
+
+    for k in differentiable:
+        o = final[k]
+        o.grad_fn = op.output_node(k, node)
+        o._requires_grad = True
+        if o._version is None:
+            o._version = VersionCounter()
+    return final[0] if single else tuple(final)
+
+
+def _alias(t: Any) -> Any:
+    """A new tensor on ``t``'s storage that counts as a view of it (in-place writes are checked)."""
+    Tensor = _tensor_class()
+    alias = Tensor._wrap(t._data)
+    if t._version is None:
+        t._version = VersionCounter()
+    alias._version = t._version
+    alias._base = t if t._base is None else t._base
+    return alias
+
+
+_PARAM_NAMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _input_label(cls: type, i: int) -> str:
+    """``input 1 ('weight')``: the position and, when known, the parameter name of forward."""
+    if cls not in _PARAM_NAMES:
+        try:
+            params = list(inspect.signature(cls.forward).parameters.values())
+        except (TypeError, ValueError):
+            params = []
+        if not _has_setup_context(cls):
+            params = params[1:]
+        names = []
+        for p in params:
+            if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                break
+            names.append(p.name)
+        _PARAM_NAMES[cls] = names
+    names = _PARAM_NAMES[cls]
+    return f"input {i} ({names[i]!r})" if names and i < len(names) else f"input {i}"
+
+
+def _summable(source: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    """Whether a gradient of shape ``source`` can be summed down to ``target`` (broadcasting)."""
+    lead = len(source) - len(target)
+    return lead >= 0 and all(n == 1 or n == m for n, m in zip(target, source[lead:]))
+
+
+class _FunctionBackward:
+    """The engine-facing op of one ``Function.apply`` call (what ``Node.apply`` reads)."""
+
+    vjps: tuple = ()
+
+    def __init__(self, cls: type, ctx: FunctionCtx, args: tuple, outs: tuple,
+                 differentiable: list[int]) -> None:
+        Tensor = _tensor_class()
+        self.name = cls.__name__
+        self.backward_name = f"{cls.__name__}Backward"
+        self.saves_values = False
+        self.function = cls
+        self.ctx = ctx
+        self.arg_shapes = tuple(a._data.shape if isinstance(a, Tensor) else None for a in args)
+        self.out_metas = tuple(Meta(o._data.shape, o._data.dtype) if isinstance(o, Tensor)
+                               else None for o in outs)
+        self.differentiable = tuple(differentiable)
+        self.single = differentiable[0] if len(differentiable) == 1 else -1
+        # Engine VJP calls of one node run back to back: the last input that has an edge
+        # releases the cached result of the user's backward.
+        self.slots: list[Any] = [None] * len(outs)
+        self.slot_nodes: list[weakref.ref | None] = [None] * len(outs)
+        self.last_input = -1
+        self._cache_key: Any = None
+        self._cache: list[Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"<{self.backward_name}>"
+
+    # -- graph wiring ---------------------------------------------------------------------------
+
+    def output_node(self, k: int, node: Node) -> Node:
+        """The node that output ``k``'s gradient enters: ``node`` itself for a lone output."""
+        if self.last_input < 0:
+            self.last_input = max(i for i, e in enumerate(node.edges) if e is not None)
+        if self.single >= 0:
+            return node
+        ref = self.slot_nodes[k]
+        slot_node = None if ref is None else ref()
+        if slot_node is None:
+            # At most one live node per slot, so a slot is filled at most once per pass.
+            slot_node = Node(_OutputSlot(self, k), (node,),
+                             (Meta((len(self.out_metas),), np.dtype(np.float64)),),
+                             None, None, None, {})
+            self.slot_nodes[k] = weakref.ref(slot_node)
+        return slot_node
+
+    def saved_output(self, k: int, stored: Any, node: Node) -> Any:
+        """A saved output as backward sees it: reconnected to the graph under create_graph."""
+        Tensor = _tensor_class()
+        if not grad_mode.state.enabled or k not in self.differentiable:
+            return stored
+        t = Tensor._from_node(stored._data, self.output_node(k, node))
+        t._version = stored._version
+        return t
+
+    # -- what the engine calls ------------------------------------------------------------------
+
+    def varargs_vjp(self, i: int, g: Any, out: Any, *args: Any) -> Any:
+        if self._cache_key is not g or self._cache is None:
+            self._cache = self._run_backward(g)
+            self._cache_key = g
+        gi = self._cache[i]
+        if i == self.last_input:
+            self._cache = self._cache_key = None
+        return gi
+
+    def _run_backward(self, g: Any) -> list[Any]:
+        Tensor = _tensor_class()
+        create_graph = isinstance(g, Tensor)
+        n_out = len(self.out_metas)
+        grads: list[Any] = [None] * n_out
+        if self.single >= 0:
+            grads[self.single] = g
+        else:
+            arrived = g._data if create_graph else g
+            for k in self.differentiable:
+                if arrived[k] > 0:
+                    grads[k] = self.slots[k]
+            self.slots = [None] * n_out
+        ctx = self.ctx
+        for k, meta in enumerate(self.out_metas):
+            if grads[k] is None:
+                if meta is not None and ctx._materialize_grads:
+                    grads[k] = Tensor._wrap(np.zeros(meta.shape, dtype=meta.dtype))
+            elif not create_graph:
+                grads[k] = Tensor._wrap(grads[k])
+        result = self.function.backward(ctx, *grads)
+        return self._check_gradients(result, create_graph)
+
+    def _check_gradients(self, result: Any, create_graph: bool) -> list[Any]:
+        """One gradient per forward input, of a shape that sums to the input's, as arrays."""
+        Tensor = _tensor_class()
+        returned = tuple(result) if isinstance(result, (tuple, list)) else (result,)
+        n = len(self.arg_shapes)
+        if len(returned) < n or any(r is not None for r in returned[n:]):
+            raise GraphError(
+                f"{self.name}.backward returned {len(returned)} gradient"
+                f"{'' if len(returned) == 1 else 's'}, but {self.name}.forward received {n} "
+                f"input{'' if n == 1 else 's'}; return exactly one gradient per forward input "
+                "(None for non-tensor inputs and inputs that need no gradient)"
+            )
+        grads: list[Any] = []
+        for i, (gi, shape) in enumerate(zip(returned, self.arg_shapes)):
+            if gi is None:
+                grads.append(None)
+                continue
+            if shape is None:
+                raise GraphError(f"{self.name}.backward returned a gradient for "
+                                 f"{_input_label(self.function, i)}, which is not a tensor; "
+                                 "return None in that position")
+            if isinstance(gi, Tensor):
+                value = gi if create_graph else gi._data
+            else:
+                value = as_array(np.asarray(gi))
+                if create_graph:
+                    value = Tensor._wrap(value)
+            gshape = tuple(value.shape)
+            if gshape != shape and not _summable(gshape, shape):
+                raise ShapeError(
+                    f"{self.name}.backward returned a gradient of shape {format_shape(gshape)} for "
+                    f"{_input_label(self.function, i)}, which has shape {format_shape(shape)}; "
+                    "each gradient must have its input's shape (or one that broadcasts to it)"
+                )
+            grads.append(value)
+        return grads
+
+
+class _OutputSlot:
+    """The op of output ``k``'s node: parks the gradient for the Function's node (see top)."""
+
+    vjps: tuple = ()
+    saves_values = False
+
+    def __init__(self, function_op: _FunctionBackward, k: int) -> None:
+        self.function_op = function_op
+        self.k = k
+        self.name = function_op.name
+        self.backward_name = function_op.backward_name
+
+    def __repr__(self) -> str:
+        return f"<{self.backward_name} output {self.k}>"
+
+    def varargs_vjp(self, i: int, g: Any, out: Any, *args: Any) -> Any:
+        self.function_op.slots[self.k] = g
+        arrived = np.zeros(len(self.function_op.out_metas))
+        arrived[self.k] = 1.0
+        return arrived

@@ -8,12 +8,11 @@ import numpy as np
 
 from ..backend import as_array
 from ..errors import GraphError, ShapeError, format_shape
+from ..tensor import Tensor
 from .graph import run_backward
 
 
 def _as_list(value: Any) -> list:
-    from ..tensor import Tensor
-
     if value is None:
         return []
     if isinstance(value, Tensor):
@@ -24,8 +23,6 @@ def _as_list(value: Any) -> list:
 def _root_gradients(op: str, outputs: list, grad_outputs: list | None,
                     create_graph: bool) -> list:
     """The seed gradient of each output: ones for a scalar, else the given ``gradient``."""
-    from ..tensor import Tensor
-
     if grad_outputs and len(grad_outputs) != len(outputs):
         raise ValueError(f"{op}: got {len(outputs)} outputs but {len(grad_outputs)} gradients")
     seeds = []
@@ -91,9 +88,7 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
 
 
 def _store_grad(t: Any, g: Any, create_graph: bool) -> None:
-    from ..tensor import Tensor
-
-    g = g if create_graph else Tensor._wrap(g.copy())
+    g = g.clone() if create_graph else Tensor._wrap(g.copy())
     t.grad = g if t.grad is None else t.grad + g
 
 
@@ -110,8 +105,6 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     >>> g.item(), bp.autograd.grad(g, x)[0].item()
     (12.0, 12.0)
     """
-    from ..tensor import Tensor
-
     outs = _as_list(outputs)
     ins = _as_list(inputs)
     for i, t in enumerate(ins):

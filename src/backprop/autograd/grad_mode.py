@@ -77,7 +77,11 @@ class no_grad(set_grad_enabled):
 
     _mode = False
 
-    def __init__(self) -> None:
+    def __new__(cls, orig_func: Callable | None = None) -> Any:
+        # ``@no_grad`` without parentheses decorates the function directly, as in PyTorch.
+        return super().__new__(cls) if orig_func is None else cls()(orig_func)
+
+    def __init__(self, orig_func: Callable | None = None) -> None:
         super().__init__()
 
 
@@ -92,5 +96,9 @@ class enable_grad(set_grad_enabled):
 
     _mode = True
 
-    def __init__(self) -> None:
+    def __new__(cls, orig_func: Callable | None = None) -> Any:
+        # ``@enable_grad`` without parentheses decorates the function directly, as in PyTorch.
+        return super().__new__(cls) if orig_func is None else cls()(orig_func)
+
+    def __init__(self, orig_func: Callable | None = None) -> None:
         super().__init__()

@@ -10,6 +10,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import DTypeError
+from ..tensor import Tensor
 from .grad_mode import enable_grad, no_grad
 
 
@@ -22,14 +23,10 @@ def _as_tuple(value: Any) -> tuple:
 
 
 def _differentiable(inputs: Sequence[Any]) -> list[int]:
-    from ..tensor import Tensor
-
     return [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
 
 
 def _flat_outputs(fn: Callable, inputs: Sequence[Any]) -> np.ndarray:
-    from ..tensor import Tensor
-
     with no_grad():
         outs = _as_tuple(fn(*inputs))
     parts = [o._data.astype(np.float64).ravel() for o in outs
@@ -49,7 +46,7 @@ def numerical_jacobian(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6,
     for i in _differentiable(inputs):
         x = inputs[i]._data
         flat = x.reshape(-1)  # a view: writes perturb the input in place
-        if not np.shares_memory(flat, x):
+        if flat.size and not np.shares_memory(flat, x):
             raise ValueError("gradcheck: inputs must be contiguous")
         jac = np.zeros((base.size, flat.size))
         kink = np.zeros(flat.size, dtype=bool)
@@ -71,7 +68,6 @@ def numerical_jacobian(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6,
 
 def analytical_jacobian(fn: Callable, inputs: Sequence[Any]) -> list[np.ndarray]:
     """Jacobians assembled row by row from the engine's vector-Jacobian products."""
-    from ..tensor import Tensor
     from .functional import grad
 
     outs = [o for o in _as_tuple(fn(*inputs)) if isinstance(o, Tensor) and o.dtype.kind in "fc"]
@@ -139,7 +135,6 @@ def gradgradcheck(fn: Callable, inputs: Sequence[Any], grad_outputs: Sequence[An
     >>> bp.autograd.gradgradcheck(lambda t: t.tanh() * t, (x,))
     True
     """
-    from ..tensor import Tensor
     from .functional import grad
 
     inputs = tuple(_as_tuple(inputs))

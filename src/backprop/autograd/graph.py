@@ -20,7 +20,9 @@ from . import grad_mode
 
 if TYPE_CHECKING:
     from ..ops.primitive import Primitive
-    from ..tensor import Tensor
+
+# The Tensor class, bound by backprop.tensor once it exists (that module imports this one).
+Tensor: Any = None
 
 
 class Meta:
@@ -113,8 +115,6 @@ class Node:
 
     def apply(self, g: Any, create_graph: bool) -> list[Any]:
         """Run the op's VJPs for every input that needs a gradient; returns one entry per edge."""
-        from ..tensor import Tensor
-
         op = self.op
         if self.freed:
             raise GraphError(
@@ -146,8 +146,6 @@ class Node:
         return results
 
     def _check_versions(self) -> None:
-        from ..tensor import Tensor
-
         for i, (saved, version) in enumerate(zip(self.inputs, self.versions)):
             if version is not None and isinstance(saved, Tensor) and saved._version.value != version:
                 self._raise_modified(f"input {i}", saved._version)
@@ -207,8 +205,6 @@ def _fit_gradient(gi: Any, shape: tuple[int, ...], dtype: np.dtype, op: str,
     if gi is None:
         return None
     if create_graph:
-        from ..tensor import Tensor
-
         if not isinstance(gi, Tensor):
             gi = Tensor._wrap(as_array(gi))
         if gi.shape != shape:
@@ -315,14 +311,15 @@ def _run_hooks(hooks: list[Callable] | None, g: Any, create_graph: bool) -> Any:
     """Call tensor hooks with the gradient as a Tensor; a hook may return a replacement."""
     if not hooks:
         return g
-    from ..tensor import Tensor
-
     as_tensor = g if create_graph else Tensor._wrap(g)
     for hook in hooks:
         replaced = hook(as_tensor)
         if replaced is not None:
             as_tensor = replaced if isinstance(replaced, Tensor) else Tensor._wrap(as_array(replaced))
-    return as_tensor if create_graph else as_tensor._data
+    if create_graph or as_tensor._data is g:
+        return as_tensor if create_graph else g
+    # A tensor the hook returned may still be the user's; .grad must not alias it.
+    return as_tensor._data.copy()
 
 
 def _root_storage(array: Any) -> int:
@@ -333,10 +330,9 @@ def _root_storage(array: Any) -> int:
 
 def _accumulate(tensor: Tensor, g: Any, create_graph: bool, owned: set[int]) -> None:
     """Add ``g`` into ``tensor.grad``, copying it first if its storage is shared or read-only."""
-    from ..tensor import Tensor
-
     if create_graph:
-        tensor.grad = g if tensor.grad is None else tensor.grad + g
+        # A copy: g may be shared with another leaf or be a read-only broadcast view.
+        tensor.grad = g.clone() if tensor.grad is None else tensor.grad + g
         return
     if tensor.grad is None:
         root = _root_storage(g)

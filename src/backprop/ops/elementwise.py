@@ -416,7 +416,7 @@ def to(input: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwarg
     dtype = dtypes.as_dtype(dtype, "to")
     if dtype == input.dtype and not copy:
         return input
-    return _to_dtype(input, dtype=dtype)
+    return _to_dtype(input, dtype)
 
 
 def _reflected(op: Any) -> Any:

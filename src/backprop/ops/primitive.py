@@ -24,7 +24,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.graph import Meta, Node, VersionCounter
 from ..backend import as_array
-from ..errors import DimError, ShapeError, format_shape
+from ..errors import DimError, DTypeError, ShapeError, format_shape
 from ..tensor import Tensor
 
 # Every primitive by name; the op-table tests check that each differentiable one is exercised.
@@ -76,6 +76,10 @@ class Primitive:
                 raw[i] = a._data
                 if a._requires_grad:
                     requires_grad = True
+            elif isinstance(a, np.generic):
+                # NumPy scalars promote like arrays (float32 * np.float64 -> float64); PyTorch
+                # treats them as Python numbers.
+                raw[i] = a.item()
         if not has_tensor:
             return self.forward(*args, **params)
         try:
@@ -130,13 +134,15 @@ class Primitive:
 
     def _clear_error(self, err: Exception, raw: list, params: dict) -> Exception:
         """Turn NumPy's message into one naming this op, its arguments and their shapes."""
+        if isinstance(err, (ShapeError, DimError, DTypeError)):
+            return err  # raised by our own forward: already clear
         if self.explain is not None:
             explained = self.explain(err, *raw, **params)
             if explained is not None:
                 return explained
         shapes = [np.shape(a) for a in raw if hasattr(a, "shape")]
         if isinstance(err, np.exceptions.AxisError):
-            dim = params.get("dim", params.get("axis"))
+            dim = params.get("dim", params.get("axis", getattr(err, "axis", None)))
             ndim = max((len(s) for s in shapes), default=0)
             return DimError(f"{self.name}: dim {dim} is out of range for a tensor with {ndim} "
                             f"dimensions (expected a value in [{-max(ndim, 1)}, {max(ndim, 1) - 1}])")
@@ -167,7 +173,7 @@ _ALL = _AllInputs()
 
 def _any_float64(raw: list) -> bool:
     for a in raw:
-        if getattr(a, "dtype", None) is _F64:
+        if a is _F64 or getattr(a, "dtype", None) is _F64:  # a float64 array, or a cast to it
             return True
         if isinstance(a, (list, tuple)) and _any_float64(list(a)):
             return True
@@ -203,7 +209,10 @@ def primitive(name: str | None = None, *, save: tuple[str, ...] = (), save_out: 
                              "base's version counter)")
         op = Primitive(op_name, forward, save=indices, save_out=save_out, view=view,
                        differentiable=differentiable, explain=explain)
-        if op_name in PRIMITIVES:
+        existing = PRIMITIVES.get(op_name)
+        # The same file imported twice (pytest's importlib mode does that) is not a clash.
+        if existing is not None and (existing.forward.__code__.co_filename
+                                     != forward.__code__.co_filename):
             raise ValueError(f"primitive {op_name!r} is defined twice")
         PRIMITIVES[op_name] = op
         return op

@@ -1,27 +1,54 @@
-"""Reductions over dims: sum, mean, and the statistics built on them."""
+"""Reductions over dims: sums and means, products, statistics, extremes and their indices,
+norms and cumulative sums. (logsumexp and the softmax family, with their fused stable VJPs, are in
+fused.py, which imports this module's helpers.)
+
+Each primitive's VJPs follow right after it and are written with our own ops, so gradients of
+gradients come for free. ``expand_reduced`` broadcasts a reduced gradient back over the reduced
+dims; every reduction's VJP starts from it.
+"""
 
 from __future__ import annotations
 
+import builtins
+import math
+from collections import namedtuple
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import ShapeError, check_dim, format_shape
+from ..errors import DimError, DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
+from .elementwise import abs, eq, isnan, logical_or, maximum, minimum, sign, to, where
 from .primitive import primitive
 from .shape import broadcast_to, reshape
 
+# This module defines sum, max, min, all and any; Python's own are reached through ``builtins``.
+
 
 def normalize_dims(op: str, dim: int | Sequence[int] | None, ndim: int) -> tuple[int, ...] | None:
-    """``dim`` as a sorted tuple of non-negative axes (None means all), checked against ``ndim``."""
+    """``dim`` as a sorted tuple of non-negative axes (None or ``()`` means all), checked against
+    ``ndim``. A 0-d tensor accepts dim 0 and -1, as in PyTorch, and has no axes to reduce."""
     if dim is None:
         return None
-    if isinstance(dim, (int, np.integer)):
-        return (check_dim(op, int(dim), ndim),)
+    if isinstance(dim, (int, np.integer)) and not isinstance(dim, bool):
+        check_dim(op, int(dim), ndim)
+        return (int(dim) % ndim,) if ndim else ()
+    if not isinstance(dim, (tuple, list)) or not builtins.all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dim):
+        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
+    if not dim:
+        return None
     axes = tuple(sorted(check_dim(op, int(d), ndim) for d in dim))
     if len(set(axes)) != len(axes):
-        raise ValueError(f"{op}: dim {tuple(dim)} names a dimension twice")
-    return axes
+        raise DimError(f"{op}: dim {tuple(dim)} names a dimension twice")
+    return axes if ndim else ()
+
+
+def _single_dim(op: str, dim: Any, ndim: int) -> int:
+    """One dim (ops that reduce or scan along exactly one), made non-negative."""
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
+    return check_dim(op, int(dim), ndim)
 
 
 def expand_reduced(g: Any, shape: tuple[int, ...], axes: tuple[int, ...] | None,
@@ -35,9 +62,30 @@ def expand_reduced(g: Any, shape: tuple[int, ...], axes: tuple[int, ...] | None,
     return broadcast_to(g, shape)
 
 
+def _count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
+    """How many elements a reduction over ``axes`` folds into each result."""
+    if axes is None:
+        return math.prod(shape)
+    return math.prod(shape[a] for a in axes)
+
+
+def _values(x: Any) -> np.ndarray:
+    """The array behind ``x`` (a Tensor under create_graph, an array in a plain backward); only
+    for decisions about which formula a VJP uses, never to compute the gradient itself."""
+    return x._data if isinstance(x, Tensor) else x
+
+
+def _require_float(op: str, input: Any, what: str = "floating point") -> None:
+    if input.dtype.kind not in "fc":
+        raise DTypeError(f"{op}: input dtype must be {what}, got {input.dtype}; "
+                         "convert with .float() first")
+
+
+# -- sum and mean -------------------------------------------------------------------------------
+
 @primitive("sum")
 def _sum(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
-    return np.sum(input, axis=axes, keepdims=keepdim)
+    return input.sum(axis=axes, keepdims=keepdim)
 
 
 _sum.defvjp(lambda g, out, input, axes, keepdim: expand_reduced(g, input.shape, axes, keepdim))
@@ -51,21 +99,22 @@ def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = F
     >>> bp.tensor([[1., 2.], [3., 4.]]).sum(dim=0).tolist()
     [4.0, 6.0]
     """
-    result = _sum(input, normalize_dims("sum", dim, input.ndim), keepdim)
-    return result if dtype is None else result.to(dtype)
+    if dtype is not None:  # PyTorch casts before summing (float32 input summed in float64)
+        input = input.to(dtype)
+    return _sum(input, normalize_dims("sum", dim, input.ndim), keepdim)
 
 
 @primitive("mean")
 def _mean(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     if input.dtype.kind not in "fc":
-        raise TypeError(f"mean: input dtype must be floating point, got {input.dtype}; "
+        raise DTypeError(f"mean: input dtype must be floating point, got {input.dtype}; "
                         "convert with .float() first")
-    return np.mean(input, axis=axes, keepdims=keepdim)
+    return input.mean(axis=axes, keepdims=keepdim)
 
 
 def _mean_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
-    count = input.size if axes is None else int(np.prod([input.shape[a] for a in axes]))
-    return expand_reduced(g, input.shape, axes, keepdim) / max(count, 1)
+    count = builtins.max(_count(input.shape, axes), 1)
+    return expand_reduced(g, input.shape, axes, keepdim) / count
 
 
 _mean.defvjp(_mean_vjp)
@@ -88,7 +137,7 @@ def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = 
 def sum_to_size(input: Any, size: tuple[int, ...]) -> Any:
     shape = tuple(size)
     lead = input.ndim - len(shape)
-    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, input.shape[lead:])):
+    if lead < 0 or builtins.any(n != 1 and n != m for n, m in zip(shape, input.shape[lead:])):
         raise ShapeError(f"sum_to_size: a tensor of shape {format_shape(input.shape)} cannot be "
                          f"summed to {format_shape(shape)}: that shape must broadcast to it")
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
@@ -105,6 +154,502 @@ def _sum_to_size_method(self: Tensor, *size: Any) -> Tensor:
     return sum_to_size(self, tuple(size))
 
 
-TENSOR_METHODS = {"sum": sum, "mean": mean, "sum_to_size": _sum_to_size_method}
+# -- products -----------------------------------------------------------------------------------
 
-__all__ = ["sum", "mean", "sum_to_size"]
+@primitive("prod", save=("input",))
+def _prod(input: Any, axis: int | None, keepdim: bool) -> Any:
+    return input.prod(axis=axis, keepdims=keepdim)
+
+
+@primitive("prod_others", save=("input",))
+def _prod_others(input: Any, axis: int) -> Any:
+    """``out[i]`` = the product of every ``input[j]`` with ``j != i`` along ``axis``.
+
+    Exclusive products from the left times exclusive products from the right: no division, so
+    it is exact where inputs are zero (the gradient of prod at a single zero is the product of
+    the others; with two zeros it is zero everywhere).
+    """
+    before = (slice(None),) * axis
+    first, drop_last, skip_first = (before + (slice(0, 1),), before + (slice(0, -1),),
+                                    before + (slice(1, None),))
+    left = np.empty_like(input)
+    left[first] = 1
+    np.cumprod(input[drop_last], axis=axis, out=left[skip_first])
+    right = np.empty_like(input)  # built in reversed order, then flipped back (a view)
+    right[first] = 1
+    np.cumprod(np.flip(input, axis)[drop_last], axis=axis, out=right[skip_first])
+    left *= np.flip(right, axis)
+    return left
+
+
+_prod.defvjp(lambda g, out, input, axis, keepdim: expand_reduced(
+    g, input.shape, None if axis is None else (axis,), keepdim) * (
+    _prod_others(input, axis) if axis is not None
+    else reshape(_prod_others(reshape(input, (-1,)), 0), input.shape)))
+
+
+def _prod_others_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
+    # Only second and higher derivatives of prod reach here. d out[i] / d input[k] is the product
+    # over j not in {i, k}: prod_others of a copy of the input whose i-th entry is 1, laid out
+    # along a new axis for i (n x n memory along the reduced dim, and no division by zeros).
+    shape = input.shape
+    n = shape[axis]
+    eye = np.eye(n, dtype=bool).reshape((n, n) + (1,) * (len(shape) - axis - 1))
+    rows = broadcast_to(reshape(input, shape[:axis] + (1,) + shape[axis:]),
+                        shape[:axis] + (n,) + shape[axis:])
+    others = _prod_others(where(eye, 1.0, rows), axis + 1)  # [..., i, k, ...]
+    g_rows = reshape(g, shape[:axis] + (n, 1) + shape[axis + 1:])
+    return _sum(where(eye, 0.0, g_rows * others), (axis,), False)
+
+
+_prod_others.defvjp(_prod_others_vjp)
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
+         dtype: Any = None) -> Tensor:
+    """Product of all elements, or along one ``dim``; the gradient is exact at zeros.
+
+    >>> import backprop as bp
+    >>> x = bp.tensor([2., 0., 3.], requires_grad=True)
+    >>> x.prod().backward(); x.grad.tolist()
+    [0.0, 6.0, 0.0]
+    """
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is None:
+        if keepdim:
+            raise TypeError("prod: keepdim needs a dim (prod(input, dim, keepdim=True))")
+        return _prod(input, None, False)
+    axis = _single_dim("prod", dim, input.ndim)
+    return _prod(input, axis if input.ndim else None, keepdim)
+
+
+# -- variance and standard deviation -------------------------------------------------------------
+
+def _degrees_of_freedom(shape: tuple[int, ...], axes: tuple[int, ...] | None,
+                        correction: float) -> float:
+    return builtins.max(_count(shape, axes) - correction, 0)
+
+
+@primitive("var", save=("input",))
+def _var(input: Any, axes: tuple[int, ...] | None, correction: float, keepdim: bool) -> Any:
+    deviation = input - np.mean(input, axis=axes, keepdims=True)
+    if deviation.dtype.kind == "c":
+        squares = (deviation * deviation.conj()).real
+    elif type(deviation) is np.ndarray:  # not a NumPy scalar (0-d input)
+        squares = np.multiply(deviation, deviation, out=deviation)
+    else:
+        squares = deviation * deviation
+    total = np.sum(squares, axis=axes, keepdims=keepdim)
+    with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom: inf/nan
+        return total / _degrees_of_freedom(input.shape, axes, correction)
+
+
+def _var_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None, correction: float,
+             keepdim: bool) -> Any:
+    dof = _degrees_of_freedom(input.shape, axes, correction)
+    scale = 2.0 / dof if dof > 0 else math.inf
+    deviation = input - _mean(input, axes, True)
+    return expand_reduced(g, input.shape, axes, keepdim) * deviation * scale
+
+
+_var.defvjp(_var_vjp)
+
+
+@primitive("std", save=("input",), save_out=True)
+def _std(input: Any, axes: tuple[int, ...] | None, correction: float, keepdim: bool) -> Any:
+    return np.sqrt(_var.forward(input, axes, correction, keepdim))
+
+
+def _std_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None, correction: float,
+             keepdim: bool) -> Any:
+    # d sqrt(v) = dv / (2 sqrt(v)) is infinite at zero variance; PyTorch's convention (which we
+    # follow) is a zero gradient there, the subgradient of a constant input.
+    zero = eq(out, 0)
+    g_var = where(zero, 0.0, g / (where(zero, 1.0, out) * 2.0))
+    return _var_vjp(g_var, None, input, axes, correction, keepdim)
+
+
+_std.defvjp(_std_vjp)
+
+
+def _correction(op: str, dim: Any, unbiased: bool | None,
+                correction: float | None) -> tuple[Any, float]:
+    """PyTorch's spellings: ``correction=``, the legacy ``unbiased=`` and ``var(x, True)``."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}: give either correction= or the legacy unbiased=, not both")
+    if correction is None:
+        correction = 1 if unbiased is None else int(builtins.bool(unbiased))
+    return dim, correction
+
+
+def var(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
+        keepdim: bool = False, *, correction: float | None = None) -> Tensor:
+    """Variance over ``dim``: the sum of squared deviations divided by ``N - correction``
+    (``correction=1``, Bessel's, by default; the legacy ``unbiased=False`` means 0).
+
+    >>> import backprop as bp
+    >>> round(bp.tensor([1., 2., 3., 4.]).var().item(), 4)
+    1.6667
+    >>> bp.tensor([1., 2., 3., 4.]).var(correction=0).item()
+    1.25
+    """
+    dim, correction = _correction("var", dim, unbiased, correction)
+    _require_float("var", input)
+    return _var(input, normalize_dims("var", dim, input.ndim), correction, keepdim)
+
+
+def std(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
+        keepdim: bool = False, *, correction: float | None = None) -> Tensor:
+    """Standard deviation over ``dim`` (the square root of ``var``, same arguments). Where the
+    variance is zero the gradient is zero, as in PyTorch.
+
+    >>> import backprop as bp
+    >>> bp.tensor([[1., 3.], [2., 2.]]).std(dim=1, correction=0).tolist()
+    [1.0, 0.0]
+    """
+    dim, correction = _correction("std", dim, unbiased, correction)
+    _require_float("std", input)
+    return _std(input, normalize_dims("std", dim, input.ndim), correction, keepdim)
+
+
+# -- extremes -----------------------------------------------------------------------------------
+
+def _explain_empty(name: str) -> Any:
+    def explain(err: Exception, input: Any, *args: Any) -> Exception | None:
+        if input.size == 0:
+            return ShapeError(f"{name}: cannot reduce over a dim of size 0 (input shape "
+                              f"{format_shape(input.shape)}): an empty set has no largest or "
+                              "smallest element; reduce over a dim whose size is not 0")
+        return None
+
+    return explain
+
+
+@primitive("amax", save=("input",), save_out=True, explain=_explain_empty("amax"))
+def _amax(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    return input.max(axis=axes, keepdims=keepdim)
+
+
+@primitive("amin", save=("input",), save_out=True, explain=_explain_empty("amin"))
+def _amin(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    return input.min(axis=axes, keepdims=keepdim)
+
+
+def _extreme_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None,
+                 keepdim: bool) -> Any:
+    # Ties share the gradient evenly (PyTorch's rule for max(), min(), amax and amin), so the
+    # gradient is a valid subgradient whichever tied element "won". A NaN maximum comes from NaN
+    # inputs, which then share it (eq alone would match nothing there).
+    shape = input.shape
+    winners = eq(input, expand_reduced(out, shape, axes, keepdim))
+    if np.isnan(_values(out)).any():
+        winners = logical_or(winners, isnan(input))
+    count = to(_sum(winners, axes, keepdim), g.dtype)
+    return where(winners, expand_reduced(g / count, shape, axes, keepdim), 0.0)
+
+
+_amax.defvjp(_extreme_vjp)
+_amin.defvjp(_extreme_vjp)
+
+
+def amax(input: Tensor, dim: int | Sequence[int] | None = (), keepdim: bool = False) -> Tensor:
+    """Largest value over ``dim`` (an int or a tuple; ``()`` or None means all dims). Tied
+    elements share the gradient evenly.
+
+    >>> import backprop as bp
+    >>> x = bp.tensor([1., 3., 3.], requires_grad=True)
+    >>> x.amax().backward(); x.grad.tolist()
+    [0.0, 0.5, 0.5]
+    """
+    return _amax(input, normalize_dims("amax", dim, input.ndim), keepdim)
+
+
+def amin(input: Tensor, dim: int | Sequence[int] | None = (), keepdim: bool = False) -> Tensor:
+    """Smallest value over ``dim`` (an int or a tuple; ``()`` or None means all dims). Tied
+    elements share the gradient evenly.
+
+    >>> import backprop as bp
+    >>> bp.tensor([[1., 3.], [0., 2.]]).amin(dim=1).tolist()
+    [1.0, 0.0]
+    """
+    return _amin(input, normalize_dims("amin", dim, input.ndim), keepdim)
+
+
+@primitive("argmax", differentiable=False, explain=_explain_empty("argmax"))
+def _argmax(input: Any, axis: int | None, keepdim: bool) -> Any:
+    return input.argmax(axis=axis, keepdims=keepdim).astype(np.int64, copy=False)
+
+
+@primitive("argmin", differentiable=False, explain=_explain_empty("argmin"))
+def _argmin(input: Any, axis: int | None, keepdim: bool) -> Any:
+    return input.argmin(axis=axis, keepdims=keepdim).astype(np.int64, copy=False)
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index (int64) of the largest value along ``dim``, or into the flattened tensor when
+    ``dim`` is None; the first one where values tie.
+
+    >>> import backprop as bp
+    >>> bp.tensor([[1., 5., 5.], [7., 0., 2.]]).argmax(dim=1).tolist()
+    [1, 0]
+    """
+    axis = None if dim is None else _single_dim("argmax", dim, input.ndim)
+    return _argmax(input, axis if input.ndim else None, keepdim)
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index (int64) of the smallest value along ``dim``, or into the flattened tensor when
+    ``dim`` is None; the first one where values tie.
+
+    >>> import backprop as bp
+    >>> bp.tensor([[1., 5.], [7., 0.]]).argmin().item()
+    3
+    """
+    axis = None if dim is None else _single_dim("argmin", dim, input.ndim)
+    return _argmin(input, axis if input.ndim else None, keepdim)
+
+
+@primitive("values_at_index")
+def _values_at_index(input: Any, indices: Any, axis: int, keepdim: bool) -> Any:
+    """The entries ``indices`` (keepdim-shaped, a constant) picks along ``axis``."""
+    values = np.take_along_axis(input, indices, axis=axis)
+    return values if keepdim else values.squeeze(axis)
+
+
+@primitive("scatter_to_index")
+def _scatter_to_index(input: Any, indices: Any, axis: int, keepdim: bool,
+                      shape: tuple[int, ...]) -> Any:
+    """Zeros of ``shape`` with ``input`` written at ``indices`` along ``axis`` (the VJP of
+    ``values_at_index``; one write per reduced slice instead of a full-size comparison)."""
+    out = np.zeros(shape, dtype=input.dtype)
+    np.put_along_axis(out, indices, input if keepdim else np.expand_dims(input, axis), axis)
+    return out
+
+
+# max(dim)/min(dim) send the whole gradient to the index they return (PyTorch's rule), not
+# shared between ties as max()/amax do. The two primitives are each other's VJP.
+_values_at_index.defvjp(lambda g, out, input, indices, axis, keepdim: _scatter_to_index(
+    g, indices, axis, keepdim, input.shape))
+_scatter_to_index.defvjp(lambda g, out, input, indices, axis, keepdim, shape: _values_at_index(
+    g, indices, axis, keepdim))
+
+max_result = namedtuple("max", ["values", "indices"])
+min_result = namedtuple("min", ["values", "indices"])
+
+
+def _extreme_along(name: str, arg: Any, result_type: Any, input: Tensor, dim: Any,
+                   keepdim: bool) -> Any:
+    axis = _single_dim(name, dim, input.ndim)
+    if input.ndim == 0:
+        values, indices = _extreme_along(name, arg, result_type, reshape(input, (1,)), 0, False)
+        return result_type(reshape(values, ()), indices.reshape(()))
+    if input.shape[axis] == 0:
+        raise ShapeError(f"{name}: cannot take the {name} over dim {dim} of size 0 (tensor of "
+                         f"shape {format_shape(input.shape)})")
+    indices = _values(arg(input, axis, True))
+    values = _values_at_index(input, indices, axis, keepdim)
+    if not keepdim:
+        indices = indices.squeeze(axis)
+    return result_type(values, Tensor._wrap(indices) if isinstance(input, Tensor) else indices)
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:
+    """PyTorch's three ``max``: ``max(t)`` the largest value (ties share the gradient evenly);
+    ``max(t, dim, keepdim=False)`` a ``(values, indices)`` pair along ``dim`` (first index on
+    ties, which gets the gradient); ``max(t, other)`` the elementwise ``maximum``.
+
+    >>> import backprop as bp
+    >>> x = bp.tensor([[1., 5.], [7., 0.]])
+    >>> x.max().item()
+    7.0
+    >>> values, indices = x.max(dim=1)
+    >>> values.tolist(), indices.tolist()
+    ([5.0, 7.0], [1, 0])
+    """
+    if other is None and isinstance(dim, (Tensor, np.ndarray)):
+        other = dim
+    if other is not None:
+        return maximum(input, other)
+    if dim is None:
+        if keepdim:
+            raise TypeError("max: keepdim needs a dim (max(input, dim, keepdim=True))")
+        return _amax(input, None, False)
+    return _extreme_along("max", _argmax, max_result, input, dim, keepdim)
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:
+    """PyTorch's three ``min``: ``min(t)``, ``min(t, dim, keepdim=False)`` -> ``(values,
+    indices)``, and ``min(t, other)`` (elementwise ``minimum``); see ``max``.
+
+    >>> import backprop as bp
+    >>> bp.tensor([[1., 5.], [7., 0.]]).min(1).indices.tolist()
+    [0, 1]
+    """
+    if other is None and isinstance(dim, (Tensor, np.ndarray)):
+        other = dim
+    if other is not None:
+        return minimum(input, other)
+    if dim is None:
+        if keepdim:
+            raise TypeError("min: keepdim needs a dim (min(input, dim, keepdim=True))")
+        return _amin(input, None, False)
+    return _extreme_along("min", _argmin, min_result, input, dim, keepdim)
+
+
+# -- norms --------------------------------------------------------------------------------------
+
+@primitive("norm", save=("input",), save_out=True)
+def _norm(input: Any, p: float, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    if p == 2 and input.dtype.kind != "c":
+        return np.sqrt(np.sum(input * input, axis=axes, keepdims=keepdim))
+    magnitude = np.abs(input)
+    if p == 1:
+        return np.sum(magnitude, axis=axes, keepdims=keepdim)
+    if p == math.inf:
+        return np.amax(magnitude, axis=axes, keepdims=keepdim)
+    if p == -math.inf:
+        return np.amin(magnitude, axis=axes, keepdims=keepdim)
+    if p == 0:
+        return np.sum(magnitude != 0, axis=axes, keepdims=keepdim).astype(magnitude.dtype)
+    if p == 2:
+        return np.sqrt(np.sum(magnitude * magnitude, axis=axes, keepdims=keepdim))
+    with np.errstate(divide="ignore"):  # 0 ** negative p = inf, whose sum ** (1/p) is 0
+        return np.sum(magnitude ** p, axis=axes, keepdims=keepdim) ** (1.0 / p)
+
+
+def _norm_vjp(g: Any, out: Any, input: Any, p: float, axes: tuple[int, ...] | None,
+              keepdim: bool) -> Any:
+    # PyTorch's formulas (linalg_vector_norm_backward), including its conventions where the
+    # norm is not differentiable: a zero gradient at the zero vector, ties sharing for inf.
+    shape = input.shape
+    g = expand_reduced(g, shape, axes, keepdim)
+    out = expand_reduced(out, shape, axes, keepdim)
+    if p == 0:
+        return g * 0.0
+    if p == 1:
+        return g * sign(input)
+    zero_norm = eq(out, 0)
+    safe_norm = where(zero_norm, 1.0, out)
+    if p == 2:
+        return g * input / safe_norm  # input is all zero where the norm is
+    if p == math.inf or p == -math.inf:
+        magnitude = abs(input)
+        winners = eq(magnitude, out)
+        if np.isnan(_values(out)).any():
+            winners = logical_or(winners, isnan(magnitude))
+        count = to(_sum(winners, axes, True), g.dtype)
+        return where(winners, sign(input) * g / count, 0.0)
+    zero_input = eq(input, 0)
+    magnitude = where(zero_input, 1.0, abs(input))  # keeps 0 ** negative out of the formula
+    if p < 1:
+        scaled = where(zero_input, 0.0, sign(input) * magnitude ** (p - 1.0))
+        return scaled * g * out ** (1.0 - p)
+    scaled = (sign(input) * magnitude ** (p - 1.0) if p < 2
+              else input * magnitude ** (p - 2.0))
+    return scaled * where(zero_norm, 0.0, g / safe_norm ** (p - 1.0))
+
+
+_norm.defvjp(_norm_vjp)
+
+
+def norm(input: Tensor, p: float | str | None = "fro", dim: int | Sequence[int] | None = None,
+         keepdim: bool = False, dtype: Any = None) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements when None), as ``torch.norm`` and
+    ``torch.linalg.vector_norm``: ``p`` is a number (2, 1, inf, -inf, 0 counts nonzeros, any
+    other) or ``'fro'`` (the 2-norm). The gradient at the zero vector is zero.
+
+    >>> import backprop as bp
+    >>> bp.tensor([3., -4.]).norm().item()
+    5.0
+    >>> bp.tensor([[3., -4.]]).norm(p=1, dim=1).tolist()
+    [7.0]
+    """
+    if dtype is not None:
+        input = input.to(dtype)
+    _require_float("norm", input, "floating point or complex")
+    if p is None or p == "fro":
+        if isinstance(dim, (tuple, list)) and len(dim) > 2:
+            raise ValueError(f"norm: p='fro' is a matrix norm over at most 2 dims, got "
+                             f"dim={tuple(dim)}; use p=2 for the 2-norm over more dims")
+        p = 2.0
+    elif isinstance(p, str):
+        raise ValueError(f"norm: p={p!r} is not supported; use a number, inf or 'fro'")
+    return _norm(input, float(p), normalize_dims("norm", dim, input.ndim), keepdim)
+
+
+# -- cumulative sums ----------------------------------------------------------------------------
+
+@primitive("cumsum")
+def _cumsum(input: Any, axis: int) -> Any:
+    if input.ndim == 0:
+        return np.cumsum(input.reshape(1)).reshape(())
+    return np.cumsum(input, axis=axis)
+
+
+@primitive("reverse_cumsum")
+def _reverse_cumsum(input: Any, axis: int) -> Any:
+    """``out[i]`` = the sum of ``input[j]`` for ``j >= i`` along ``axis`` (cumsum's VJP)."""
+    if input.ndim == 0:
+        return input.copy()
+    return np.flip(np.cumsum(np.flip(input, axis), axis=axis), axis)
+
+
+_cumsum.defvjp(lambda g, out, input, axis: _reverse_cumsum(g, axis))
+_reverse_cumsum.defvjp(lambda g, out, input, axis: _cumsum(g, axis))
+
+
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running sums along ``dim``; integer and bool inputs sum in int64, as in PyTorch.
+
+    >>> import backprop as bp
+    >>> bp.tensor([1., 2., 3.]).cumsum(0).tolist()
+    [1.0, 3.0, 6.0]
+    """
+    if dtype is not None:
+        input = input.to(dtype)
+    return _cumsum(input, _single_dim("cumsum", dim, input.ndim))
+
+
+# -- all and any --------------------------------------------------------------------------------
+
+@primitive("all", differentiable=False)
+def _all(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    return input.all(axis=axes, keepdims=keepdim)
+
+
+@primitive("any", differentiable=False)
+def _any(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    return input.any(axis=axes, keepdims=keepdim)
+
+
+def all(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    """True where every element over ``dim`` is nonzero (a bool tensor).
+
+    >>> import backprop as bp
+    >>> bp.tensor([[1., 0.], [2., 3.]]).all(dim=1).tolist()
+    [False, True]
+    """
+    return _all(input, normalize_dims("all", dim, input.ndim), keepdim)
+
+
+def any(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    """True where some element over ``dim`` is nonzero (a bool tensor).
+
+    >>> import backprop as bp
+    >>> bp.tensor([[1., 0.], [0., 0.]]).any(dim=1).tolist()
+    [True, False]
+    """
+    return _any(input, normalize_dims("any", dim, input.ndim), keepdim)
+
+
+TENSOR_METHODS = {
+    "sum": sum, "mean": mean, "sum_to_size": _sum_to_size_method, "prod": prod, "var": var,
+    "std": std, "amax": amax, "amin": amin, "max": max, "min": min, "argmax": argmax,
+    "argmin": argmin, "norm": norm, "cumsum": cumsum, "all": all, "any": any,
+}
+
+__all__ = ["sum", "mean", "sum_to_size", "prod", "var", "std", "amax", "amin", "max", "min",
+           "argmax", "argmin", "norm", "cumsum", "all", "any"]

@@ -1,0 +1,111 @@
+"""Fused ops with stable forwards and VJPs: logsumexp, softmax and log_softmax.
+
+Each shifts by the max before exponentiating, so large inputs cannot overflow, and each VJP is
+formed from the saved result rather than from fresh exponentials of the input. They reduce over
+dims with reduction.py's helpers (``normalize_dims``, ``expand_reduced``, ``_sum``), imported from
+that module, which does not import this one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..tensor import Tensor
+from .elementwise import exp, to
+from .primitive import primitive
+from .reduction import _require_float, _single_dim, _sum, expand_reduced, normalize_dims
+
+
+# -- logsumexp ----------------------------------------------------------------------------------
+
+@primitive("logsumexp", save=("input",), save_out=True)
+def _logsumexp(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    # Shift by the max so exp cannot overflow; an infinite max (all -inf, or a +inf entry) is
+    # not shifted, which gives -inf and inf as the exact answers.
+    shift = input.max(axis=axes, keepdims=True, initial=-np.inf)
+    shift = np.where(np.isfinite(shift), shift, 0.0)
+    with np.errstate(divide="ignore"):  # log(0) = -inf for an all -inf slice
+        out = np.log(np.sum(np.exp(input - shift), axis=axes, keepdims=True))
+    out += shift
+    return out if keepdim else np.squeeze(out, axis=axes)
+
+
+# d logsumexp = softmax, formed from the saved result so it cannot overflow.
+_logsumexp.defvjp(lambda g, out, input, axes, keepdim: expand_reduced(
+    g, input.shape, axes, keepdim) * exp(input - expand_reduced(out, input.shape, axes, keepdim)))
+
+
+def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
+    """``log(sum(exp(input), dim))`` computed without overflow; its gradient is the softmax.
+
+    >>> import backprop as bp
+    >>> round(bp.tensor([1000., 1000.]).logsumexp(0).item(), 2)
+    1000.69
+    """
+    if input.dtype.kind not in "fc":  # integers give a float result, as in PyTorch
+        input = to(input, np.float32)
+    return _logsumexp(input, normalize_dims("logsumexp", dim, input.ndim), keepdim)
+
+
+# -- softmax ------------------------------------------------------------------------------------
+
+@primitive("softmax", save_out=True)
+def _softmax(input: Any, axes: tuple[int, ...] | None) -> Any:
+    # Subtracting the max keeps exp in range; the result is unchanged.
+    e = np.asarray(input - input.max(axis=axes, keepdims=True, initial=-np.inf))
+    np.exp(e, out=e)
+    e /= e.sum(axis=axes, keepdims=True)
+    return e
+
+
+# out * (g - <g, out>): the softmax Jacobian diag(out) - out out^T applied without forming it.
+_softmax.defvjp(lambda g, out, input, axes: out * (g - _sum(g * out, axes, True)))
+
+
+@primitive("log_softmax", save_out=True)
+def _log_softmax(input: Any, axes: tuple[int, ...] | None) -> Any:
+    shifted = input - input.max(axis=axes, keepdims=True, initial=-np.inf)
+    with np.errstate(divide="ignore"):
+        shifted -= np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
+    return shifted
+
+
+_log_softmax.defvjp(lambda g, out, input, axes: g - exp(out) * _sum(g, axes, True))
+
+
+def _softmax_axes(op: str, input: Any, dim: Any, dtype: Any) -> tuple[Any, tuple[int, ...] | None]:
+    if dtype is not None:
+        input = input.to(dtype)
+    else:
+        _require_float(op, input, "floating point (or pass dtype=bp.float32)")
+    axis = _single_dim(op, dim, input.ndim)
+    return input, (axis,) if input.ndim else None
+
+
+def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    """``exp(input) / sum(exp(input), dim)``, computed stably; ``dtype`` casts the input first.
+
+    >>> import backprop as bp
+    >>> bp.tensor([1000., 1000.]).softmax(0).tolist()
+    [0.5, 0.5]
+    """
+    input, axes = _softmax_axes("softmax", input, dim, dtype)
+    return _softmax(input, axes)
+
+
+def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    """``input - logsumexp(input, dim)``: log-probabilities, stable for large inputs.
+
+    >>> import backprop as bp
+    >>> [round(v, 4) for v in bp.tensor([0., 0.]).log_softmax(0).tolist()]
+    [-0.6931, -0.6931]
+    """
+    input, axes = _softmax_axes("log_softmax", input, dim, dtype)
+    return _log_softmax(input, axes)
+
+
+TENSOR_METHODS = {"logsumexp": logsumexp, "softmax": softmax, "log_softmax": log_softmax}
+
+__all__ = ["logsumexp", "softmax", "log_softmax"]

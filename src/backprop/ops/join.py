@@ -1,0 +1,251 @@
+"""Joining and splitting: narrow, split, chunk and unbind; cat and stack.
+
+Ops with several outputs (``split``, ``chunk``, ``unbind``) are built from the ``narrow``
+primitive, one node per piece. Their VJPs only move gradient values around, written with the
+primitives of this module and of shape.py, which keeps grad-of-grad exact. ``narrow``'s VJP puts
+the gradient back with zeros around it, so the ``constant_pad_nd`` primitive lives here as well;
+rearrange.py (``pad``) imports it, and ``narrow``, from this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import DimError, ShapeError, check_dim, format_shape
+from ..tensor import Tensor
+from .primitive import primitive
+from .shape import _check_new_dim, _check_not_scalar, _squeeze
+
+
+# -- narrow, split, chunk, unbind ---------------------------------------------------------------
+
+@primitive("narrow", view=True)
+def _narrow(input: Any, dim: int, start: int, length: int) -> Any:
+    return input[(slice(None),) * dim + (slice(start, start + length),)]
+
+
+def _widths_at(ndim: int, dim: int, before: int, after: int) -> tuple[tuple[int, int], ...]:
+    return tuple((before, after) if d == dim else (0, 0) for d in range(ndim))
+
+
+# The slice's gradient is g placed back at its offset with zeros around it.
+_narrow.defvjp(lambda g, out, input, dim, start, length: _constant_pad(
+    g, _widths_at(input.ndim, dim, start, input.shape[dim] - start - length), 0.0))
+
+
+def narrow(input: Any, dim: int, start: int, length: int) -> Any:
+    """Elements ``start .. start + length - 1`` along ``dim`` (a view; ``start`` may be negative).
+
+    >>> import backprop as bp
+    >>> bp.arange(6).narrow(0, 1, 3).tolist()
+    [1, 2, 3]
+    """
+    _check_not_scalar("narrow", input)
+    shape = input.shape
+    d = check_dim("narrow", dim, len(shape))
+    n = shape[d]
+    start, length = int(start), int(length)
+    if not -n <= start <= n:
+        raise DimError(f"narrow: start {start} is out of range for dim {dim} of size {n} "
+                       f"(expected a value in [{-n}, {n}])")
+    if start < 0:
+        start += n
+    if length < 0 or start + length > n:
+        raise ShapeError(f"narrow: start ({start}) + length ({length}) must lie within dim {dim} "
+                         f"of size {n} (tensor shape {format_shape(shape)})")
+    return _narrow(input, d, start, length)
+
+
+def _pieces(input: Any, dim: int, sizes: Sequence[int]) -> tuple[Any, ...]:
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(_narrow(input, dim, start, size))
+        start += size
+    return tuple(pieces)
+
+
+def split(tensor: Any, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple:
+    """Split along ``dim`` into pieces of ``split_size_or_sections`` (an int: equal pieces, the
+    last one smaller; a list: the size of each piece). Each piece is a view.
+
+    >>> import backprop as bp
+    >>> [p.tolist() for p in bp.arange(5).split(2)]
+    [[0, 1], [2, 3], [4]]
+    >>> [p.shape for p in bp.zeros(2, 5).split([1, 4], dim=1)]
+    [(2, 1), (2, 4)]
+    """
+    _check_not_scalar("split", tensor)
+    shape = tensor.shape
+    d = check_dim("split", dim, len(shape))
+    n = shape[d]
+    if isinstance(split_size_or_sections, (tuple, list)):
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n or any(s < 0 for s in sizes):
+            raise ShapeError(f"split: split sizes {sizes} must be non-negative and sum to {n}, "
+                             f"the size of dim {dim} of a tensor of shape {format_shape(shape)}")
+        return _pieces(tensor, d, sizes)
+    size = int(split_size_or_sections)
+    if size < 0 or (size == 0 and n != 0):
+        raise ShapeError(f"split: split_size must be positive (0 only for an empty dim), got "
+                         f"{size} for dim {dim} of size {n}")
+    count = max(-(-n // size), 1) if size else 1
+    return _pieces(tensor, d, [size] * (count - 1) + [n - size * (count - 1)])
+
+
+def chunk(input: Any, chunks: int, dim: int = 0) -> tuple:
+    """Split into ``chunks`` pieces of ``ceil(n / chunks)`` along ``dim`` (the last one smaller,
+    and fewer pieces when they run out, as in PyTorch).
+
+    >>> import backprop as bp
+    >>> [p.shape for p in bp.zeros(6).chunk(4)]
+    [(2,), (2,), (2,)]
+    """
+    chunks = int(chunks)
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    _check_not_scalar("chunk", input)
+    shape = input.shape
+    d = check_dim("chunk", dim, len(shape))
+    n = shape[d]
+    if n == 0:
+        return _pieces(input, d, [0] * chunks)
+    return split(input, -(-n // chunks), d)
+
+
+def unbind(input: Any, dim: int = 0) -> tuple:
+    """The slices along ``dim``, each without that dim.
+
+    >>> import backprop as bp
+    >>> [r.tolist() for r in bp.tensor([[1, 2], [3, 4]]).unbind(1)]
+    [[1, 3], [2, 4]]
+    """
+    _check_not_scalar("unbind", input)
+    d = check_dim("unbind", dim, input.ndim)
+    return tuple(_squeeze(_narrow(input, d, i, 1), (d,)) for i in range(input.shape[d]))
+
+
+# -- cat, stack ---------------------------------------------------------------------------------
+
+def _explain_cat(err: Exception, dim: int, *tensors: Any) -> Exception | None:
+    first = tensors[0]
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            return ShapeError(f"cat: tensor {i} is zero-dimensional and cannot be concatenated; "
+                              "use stack, or unsqueeze it first")
+        if t.ndim != first.ndim:
+            return ShapeError(f"cat: tensor {i} has shape {format_shape(t.shape)} but tensor 0 has "
+                              f"shape {format_shape(first.shape)}: all tensors need the same "
+                              "number of dimensions")
+        for d, (n, m) in enumerate(zip(t.shape, first.shape)):
+            if d != dim and n != m:
+                return ShapeError(f"cat: tensor {i} has shape {format_shape(t.shape)} but tensor 0 "
+                                  f"has shape {format_shape(first.shape)}: sizes must match "
+                                  f"except in dim {dim} (they differ in dim {d})")
+    return None
+
+
+@primitive("cat", explain=_explain_cat)
+def _cat(dim: int, *tensors: Any) -> Any:
+    return np.concatenate(tensors, axis=dim)
+
+
+def _cat_vjp(i: int, g: Any, out: Any, dim: int, *tensors: Any) -> Any:
+    start = 0
+    for t in tensors[:i - 1]:  # argument 0 is dim
+        start += t.shape[dim]
+    return _narrow(g, dim, start, tensors[i - 1].shape[dim])
+
+
+_cat.defvjp_varargs(_cat_vjp)
+
+
+def _tensor_list(op: str, tensors: Any) -> Sequence[Any]:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (tuple, list)):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got "
+                        f"{type(tensors).__name__}")
+    if not tensors:
+        raise ShapeError(f"{op}: expected a non-empty list of tensors")
+    return tensors
+
+
+def cat(tensors: Sequence[Any], dim: int = 0) -> Any:
+    """Join tensors along an existing dim ``dim``; other sizes must match. Aliases: ``concat``,
+    ``concatenate``.
+
+    >>> import backprop as bp
+    >>> bp.cat([bp.zeros(2, 3), bp.ones(1, 3)]).shape
+    (3, 3)
+    """
+    tensors = _tensor_list("cat", tensors)
+    first = tensors[0]
+    if any(t.shape == (0,) for t in tensors):
+        # PyTorch's legacy rule: 1-d empty tensors are skipped whatever the others' shapes.
+        kept = [t for t in tensors if t.shape != (0,)]
+        tensors = kept or tensors[:1]
+        first = tensors[0]
+    return _cat(check_dim("cat", dim, first.ndim), *tensors)
+
+
+concat = concatenate = cat
+
+
+def _explain_stack(err: Exception, dim: int, *tensors: Any) -> Exception | None:
+    first = tensors[0]
+    for i, t in enumerate(tensors):
+        if t.shape != first.shape:
+            return ShapeError(f"stack: tensor {i} has shape {format_shape(t.shape)} but tensor 0 "
+                              f"has shape {format_shape(first.shape)}: all tensors must have the "
+                              "same shape")
+    return None
+
+
+@primitive("stack", explain=_explain_stack)
+def _stack(dim: int, *tensors: Any) -> Any:
+    return np.stack(tensors, axis=dim)
+
+
+_stack.defvjp_varargs(lambda i, g, out, dim, *tensors: _squeeze(_narrow(g, dim, i - 1, 1), (dim,)))
+
+
+def stack(tensors: Sequence[Any], dim: int = 0) -> Any:
+    """Join tensors of equal shape along a new dim ``dim``.
+
+    >>> import backprop as bp
+    >>> bp.stack([bp.zeros(2, 3), bp.ones(2, 3)], dim=1).shape
+    (2, 2, 3)
+    """
+    tensors = _tensor_list("stack", tensors)
+    return _stack(_check_new_dim("stack", dim, tensors[0].ndim), *tensors)
+
+
+# -- constant padding (narrow's adjoint; used by pad in rearrange.py) ---------------------------
+
+@primitive("constant_pad_nd")
+def _constant_pad(input: Any, widths: tuple[tuple[int, int], ...], value: Any) -> Any:
+    # A negative width crops: copy the kept region of the input into the padded frame.
+    source, target, shape = [], [], []
+    for (before, after), n in zip(widths, input.shape):
+        low, high = max(-before, 0), n - max(-after, 0)
+        start = max(before, 0)
+        source.append(slice(low, high))
+        target.append(slice(start, start + high - low))
+        shape.append(n + before + after)
+    out = np.full_like(input, value, shape=tuple(shape))
+    out[tuple(target)] = input[tuple(source)]
+    return out
+
+
+def _negated(widths: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    return tuple((-before, -after) for before, after in widths)
+
+
+# Padding with zeros and cropping are each other's adjoints: pad by the negated widths.
+_constant_pad.defvjp(lambda g, out, input, widths, value: _constant_pad(g, _negated(widths), 0.0),
+                     None, None)
+
+
+TENSOR_METHODS = {"narrow": narrow, "split": split, "chunk": chunk, "unbind": unbind}
+
+__all__ = ["narrow", "split", "chunk", "unbind", "cat", "concat", "concatenate", "stack"]

@@ -1,0 +1,419 @@
+"""Ops along a dim and masks: gather, scatter and scatter_add, index_select and index_add,
+take_along_dim, masked_fill, one_hot and nonzero, with the in-place forms.
+
+As in indexing.py, every read is a gather of some positions whose VJP writes the gradient back
+into zeros at the same positions (indexing.py's ``getitem_backward``, itself differentiable, so
+grad-of-grad works); writes that may hit a position twice accumulate (``_add_into``). Index
+arguments must be integer tensors or arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import DTypeError, ShapeError, check_dim, format_shape
+from ..tensor import Tensor
+from . import elementwise as ew
+from .indexing import _add_into, _getitem, _getitem_backward
+from .inplace import apply_inplace
+from .primitive import primitive
+from .shape import broadcast_to, reshape
+
+_FULL = slice(None)
+
+
+# -- gather and scatter along a dim ---------------------------------------------------------------
+
+def _shape(value: Any) -> tuple[int, ...]:
+    return tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
+
+
+def _index_array(op: str, index: Any, name: str = "index") -> np.ndarray:
+    array = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if array.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: {name} must be an integer (int64) tensor, got {array.dtype}; "
+                         "convert it with .long()")
+    return array
+
+
+def _check_range(op: str, index: np.ndarray, size: int, dim: int) -> None:
+    if index.size:
+        low, high = index.min(), index.max()
+        if low < 0 or high >= size:
+            bad = low if low < 0 else high
+            raise IndexError(f"{op}: index {bad} is out of range for dimension {dim} with size "
+                             f"{size} (expected values in [0, {size - 1}])")
+
+
+def _dims(n: int) -> str:
+    return f"{n} dimension" + ("" if n == 1 else "s")
+
+
+def _check_along_dim(op: str, input: Any, dim: int, index: np.ndarray,
+                     src: Any = None) -> int:
+    """PyTorch's rules for gather/scatter: same ndim everywhere, the index no larger than src
+    anywhere nor than input outside ``dim``, its values inside ``input.shape[dim]``."""
+    shape = tuple(input.shape)
+    if index.ndim != len(shape):
+        raise ShapeError(f"{op}: index has {_dims(index.ndim)} but input has {_dims(len(shape))} "
+                         f"(input {format_shape(shape)}, index {format_shape(index.shape)}); "
+                         "they must have the same number of dimensions")
+    dim = check_dim(op, dim, len(shape))
+    for d, (n, m) in enumerate(zip(index.shape, shape)):
+        if d != dim and n > m:
+            raise ShapeError(f"{op}: index of shape {format_shape(index.shape)} is larger than "
+                             f"input of shape {format_shape(shape)} at dimension {d}; outside "
+                             f"dim {dim} it may not exceed the input")
+    if src is not None:
+        src_shape = _shape(src)
+        if len(src_shape) != index.ndim or any(n > m for n, m in zip(index.shape, src_shape)):
+            raise ShapeError(f"{op}: index of shape {format_shape(index.shape)} is larger than "
+                             f"src of shape {format_shape(src_shape)}; src must have the same "
+                             "number of dimensions and be at least as large in each")
+    _check_range(op, index, shape[dim] if shape else 1, dim)
+    return dim
+
+
+def _along_dim_key(dim: int, index: np.ndarray) -> tuple:
+    """The key reading ``input[i0, .., index[i0, .., ik, ..], .., ik]`` at each index position."""
+    key = []
+    for d, n in enumerate(index.shape):
+        if d == dim:
+            key.append(index)
+        else:
+            shape = [1] * index.ndim
+            shape[d] = n
+            key.append(np.arange(n).reshape(shape))
+    return tuple(key)
+
+
+def _leading_block(shape: tuple[int, ...]) -> tuple:
+    return tuple(slice(0, n) for n in shape)
+
+
+def _src_grad(g: Any, dim: int, index: np.ndarray, src: Any) -> Any:
+    """Gradient of a scatter's src: g read at the index, zero where src was not used."""
+    grad = _gather(g, dim, index)
+    if tuple(src.shape) != index.shape:
+        grad = _getitem_backward(grad, tuple(src.shape), _leading_block(index.shape))
+    return grad
+
+
+def _src_block(src: Any, index: np.ndarray) -> Any:
+    return src if np.shape(src) == index.shape else src[_leading_block(index.shape)]
+
+
+@primitive("gather")
+def _gather(input: Any, dim: int, index: np.ndarray) -> Any:
+    return input[_along_dim_key(dim, index)]
+
+
+_gather.defvjp(lambda g, out, input, dim, index:
+               _getitem_backward(g, input.shape, _along_dim_key(dim, index)), None, None)
+
+
+def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) -> Tensor:
+    """``out[i][j] = input[index[i][j]][j]`` (dim 0; likewise along any dim).
+
+    ``index`` has ``input``'s number of dimensions and may be smaller outside ``dim``.
+
+    >>> import backprop as bp
+    >>> x = bp.tensor([[1., 2.], [3., 4.]])
+    >>> bp.gather(x, 1, bp.tensor([[0, 0], [1, 0]])).tolist()
+    [[1.0, 1.0], [4.0, 3.0]]
+    """
+    index = _index_array("gather", index)
+    dim = _check_along_dim("gather", input, dim, index)
+    return _gather(input, dim, index)
+
+
+@primitive("scatter_add")
+def _scatter_add(input: Any, dim: int, index: np.ndarray, src: Any) -> Any:
+    out = input.copy()
+    _add_into(out, _along_dim_key(dim, index), _src_block(src, index))
+    return out
+
+
+_scatter_add.defvjp(lambda g, out, input, dim, index, src: g, None, None,
+                    lambda g, out, input, dim, index, src: _src_grad(g, dim, index, src))
+
+
+def scatter_add(input: Tensor, dim: int, index: Any, src: Any) -> Tensor:
+    """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats add up):
+    ``out[index[i][j]][j] += src[i][j]`` for dim 0.
+
+    >>> import backprop as bp
+    >>> bp.scatter_add(bp.zeros(3), 0, bp.tensor([0, 2, 0]), bp.tensor([1., 2., 3.])).tolist()
+    [4.0, 0.0, 2.0]
+    """
+    index = _index_array("scatter_add", index)
+    dim = _check_along_dim("scatter_add", input, dim, index, src)
+    return _scatter_add(input, dim, index, src)
+
+
+@primitive("scatter")
+def _scatter(input: Any, dim: int, index: np.ndarray, src: Any) -> Any:
+    out = input.copy()
+    out[_along_dim_key(dim, index)] = src if np.ndim(src) == 0 else _src_block(src, index)
+    return out
+
+
+# Overwritten positions pass no gradient to input. Where the index repeats a position, only one
+# write lands (which one is undefined, in PyTorch too), yet each src element gets g there.
+_scatter.defvjp(lambda g, out, input, dim, index, src: _scatter(g, dim, index, 0.0), None, None,
+                lambda g, out, input, dim, index, src: _src_grad(g, dim, index, src))
+
+
+def scatter(input: Tensor, dim: int, index: Any, src: Any = None, *,
+            value: Any = None) -> Tensor:
+    """A copy of ``input`` with ``src`` (a tensor, or a number ``value``) written at ``index``
+    along ``dim``: ``out[index[i][j]][j] = src[i][j]`` for dim 0.
+
+    >>> import backprop as bp
+    >>> bp.scatter(bp.zeros(2, 2), 1, bp.tensor([[1], [0]]), value=7.).tolist()
+    [[0.0, 7.0], [7.0, 0.0]]
+    """
+    if src is None:
+        if value is None:
+            raise TypeError("scatter: give src (a tensor) or value (a number)")
+        src = value
+    index = _index_array("scatter", index)
+    if isinstance(src, (Tensor, np.ndarray)):
+        dim = _check_along_dim("scatter", input, dim, index, src)
+    else:
+        dim = _check_along_dim("scatter", input, dim, index)
+    return _scatter(input, dim, index, src)
+
+
+def _vector_index(op: str, index: Any) -> np.ndarray:
+    index = _index_array(op, index)
+    if index.ndim > 1:
+        raise ShapeError(f"{op}: index must be a vector (1-D), got shape "
+                         f"{format_shape(index.shape)}; flatten it first")
+    return index.reshape(-1)
+
+
+def _dim_key(dim: int, index: np.ndarray) -> tuple:
+    return (_FULL,) * dim + (index,)
+
+
+@primitive("index_select")
+def _index_select(input: Any, dim: int, index: np.ndarray) -> Any:
+    return np.take(input, index, axis=dim)
+
+
+_index_select.defvjp(lambda g, out, input, dim, index:
+                     _getitem_backward(g, input.shape, _dim_key(dim, index)), None, None)
+
+
+def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
+    """The entries of ``input`` at positions ``index`` (a vector) along ``dim``.
+
+    >>> import backprop as bp
+    >>> bp.index_select(bp.arange(6.).reshape(2, 3), 1, bp.tensor([2, 0, 2])).tolist()
+    [[2.0, 0.0, 2.0], [5.0, 3.0, 5.0]]
+    """
+    index = _vector_index("index_select", index)
+    dim = check_dim("index_select", dim, input.ndim)
+    _check_range("index_select", index, input.shape[dim] if input.ndim else 1, dim)
+    if input.ndim == 0:
+        return _getitem(input, ())
+    return _index_select(input, dim, index)
+
+
+@primitive("index_add")
+def _index_add(input: Any, dim: int, index: np.ndarray, source: Any) -> Any:
+    out = input.copy()
+    _add_into(out, _dim_key(dim, index), source)
+    return out
+
+
+_index_add.defvjp(lambda g, out, input, dim, index, source: g, None, None,
+                  lambda g, out, input, dim, index, source: _index_select(g, dim, index))
+
+
+def index_add(input: Tensor, dim: int, index: Any, source: Any, *, alpha: float = 1) -> Tensor:
+    """A copy of ``input`` with ``alpha * source`` added at positions ``index`` along ``dim``
+    (repeated positions add up).
+
+    >>> import backprop as bp
+    >>> bp.index_add(bp.zeros(3), 0, bp.tensor([0, 0, 2]), bp.tensor([1., 2., 3.])).tolist()
+    [3.0, 0.0, 3.0]
+    """
+    index = _vector_index("index_add", index)
+    dim = check_dim("index_add", dim, input.ndim)
+    expected = list(input.shape)
+    expected[dim] = index.size
+    if _shape(source) != tuple(expected):
+        raise ShapeError(f"index_add: source must have shape {format_shape(tuple(expected))} "
+                         f"(input {format_shape(input.shape)} with dim {dim} of the index's "
+                         f"length {index.size}), got {format_shape(_shape(source))}")
+    _check_range("index_add", index, input.shape[dim], dim)
+    if alpha != 1:
+        source = ew.mul(source, alpha)
+    return _index_add(input, dim, index, source)
+
+
+def take_along_dim(input: Tensor, indices: Any, dim: int | None = None) -> Tensor:
+    """Values of ``input`` at ``indices`` along ``dim`` (NumPy's ``take_along_axis``); the two
+    broadcast outside ``dim``. With ``dim=None`` both are flattened first.
+
+    >>> import backprop as bp
+    >>> x = bp.tensor([[10., 30., 20.], [60., 40., 50.]])
+    >>> bp.take_along_dim(x, bp.tensor([[1], [0]]), dim=1).tolist()
+    [[30.0], [60.0]]
+    """
+    index = _index_array("take_along_dim", indices, "indices")
+    if dim is None:
+        input = reshape(input, -1)
+        index = index.reshape(-1)
+        dim = 0
+    elif index.ndim != input.ndim:
+        raise ShapeError(f"take_along_dim: input and indices must have the same number of "
+                         f"dimensions, got input {format_shape(input.shape)} and indices "
+                         f"{format_shape(index.shape)}")
+    dim = check_dim("take_along_dim", dim, input.ndim)
+    size = input.shape[dim] if input.ndim else 1
+    if index.size and index.min() < 0:
+        index = np.where(index < 0, index + size, index)  # negative positions count from the end
+    if index.shape != input.shape:
+        try:
+            shape = list(np.broadcast_shapes(_with_dim(input.shape, dim, 1),
+                                             _with_dim(index.shape, dim, 1)))
+        except ValueError:
+            raise ShapeError(f"take_along_dim: input {format_shape(input.shape)} and indices "
+                             f"{format_shape(index.shape)} cannot be broadcast outside dim "
+                             f"{dim}") from None
+        input_shape = tuple(_with_dim(tuple(shape), dim, size))
+        if input_shape != tuple(input.shape):
+            input = broadcast_to(input, input_shape)
+        index = np.broadcast_to(index, _with_dim(tuple(shape), dim, index.shape[dim]))
+    _check_range("take_along_dim", index, size, dim)
+    return _gather(input, dim, index)
+
+
+def _with_dim(shape: tuple[int, ...], dim: int, n: int) -> tuple[int, ...]:
+    return shape[:dim] + (n,) + shape[dim + 1:]
+
+
+# -- masks ----------------------------------------------------------------------------------------
+
+@primitive("masked_fill", save=("mask",))
+def _masked_fill(input: Any, mask: Any, value: Any) -> Any:
+    out = np.where(mask, value, input)
+    return out if out.dtype == input.dtype else out.astype(input.dtype)
+
+
+_masked_fill.defvjp(lambda g, out, input, mask, value: ew.where(mask, 0.0, g), None,
+                    lambda g, out, input, mask, value: ew.where(mask, g, 0.0))
+
+
+def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
+    """``input`` with ``value`` wherever the bool ``mask`` (broadcast) is True.
+
+    ``value`` is a number or a 0-d tensor; a tensor value gets the sum of the gradient over the
+    filled positions.
+
+    >>> import backprop as bp
+    >>> x = bp.tensor([1., -2., 3.])
+    >>> bp.masked_fill(x, x < 0, 0.).tolist()
+    [1.0, 0.0, 3.0]
+    """
+    mask_dtype = mask.dtype if isinstance(mask, (Tensor, np.ndarray)) else np.asarray(mask).dtype
+    if mask_dtype != bool:
+        raise DTypeError(f"masked_fill: mask must be a bool tensor, got {mask_dtype}; build it "
+                         "with a comparison (x > 0) or convert with .bool()")
+    if isinstance(value, (Tensor, np.ndarray)) and value.ndim != 0:
+        raise ShapeError(f"masked_fill: value must be a number or a 0-dimensional tensor, got "
+                         f"a tensor of shape {format_shape(value.shape)}")
+    return _masked_fill(input, mask, value)
+
+
+@primitive("one_hot", differentiable=False)
+def _one_hot(tensor: Any, num_classes: int) -> Any:
+    out = np.zeros(tensor.shape + (num_classes,), dtype=np.int64)
+    flat = out.reshape(-1, num_classes)
+    flat[np.arange(flat.shape[0]), tensor.reshape(-1)] = 1
+    return out
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Class indices as one-hot int64 vectors in a new last dim of size ``num_classes``
+    (``-1``: one more than the largest value).
+
+    >>> import backprop as bp
+    >>> bp.one_hot(bp.tensor([0, 2]), 3).tolist()
+    [[1, 0, 0], [0, 0, 1]]
+    """
+    data = _index_array("one_hot", tensor, "tensor")
+    if num_classes == -1:
+        if data.size == 0:
+            raise ValueError("one_hot: cannot infer the number of classes from an empty tensor; "
+                             "pass num_classes")
+        num_classes = int(data.max()) + 1
+    if data.size:
+        low, high = data.min(), data.max()
+        if low < 0:
+            raise ValueError(f"one_hot: class values must be non-negative, got {low}")
+        if high >= num_classes:
+            raise ValueError(f"one_hot: class value {high} is out of range for num_classes="
+                             f"{num_classes} (values must be in [0, {num_classes - 1}])")
+    return _one_hot(tensor if isinstance(tensor, Tensor) else data, int(num_classes))
+
+
+@primitive("nonzero", differentiable=False)
+def _nonzero(input: Any) -> Any:
+    return np.argwhere(input)
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
+    """Positions of the non-zero entries: an int64 tensor of shape (count, ndim), or with
+    ``as_tuple=True`` one 1-D tensor per dim (usable as an index).
+
+    >>> import backprop as bp
+    >>> bp.nonzero(bp.tensor([[0., 1.], [2., 0.]])).tolist()
+    [[0, 1], [1, 0]]
+    """
+    positions = _nonzero(input)
+    if not as_tuple:
+        return positions
+    if positions.shape[1] == 0:  # a 0-d input: PyTorch treats it as 1-D
+        return (Tensor._wrap(np.zeros(positions.shape[0], dtype=np.int64)),)
+    return tuple(Tensor._wrap(np.ascontiguousarray(positions._data[:, d]))
+                 for d in range(positions.shape[1]))
+
+
+# -- in-place forms -------------------------------------------------------------------------------
+
+def scatter_add_(self: Tensor, dim: int, index: Any, src: Any) -> Tensor:
+    """``scatter_add`` in place."""
+    return apply_inplace(self, "scatter_add_", lambda old: scatter_add(old, dim, index, src))
+
+
+def scatter_(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None) -> Tensor:
+    """``scatter`` in place."""
+    return apply_inplace(self, "scatter_", lambda old: scatter(old, dim, index, src, value=value))
+
+
+def index_add_(self: Tensor, dim: int, index: Any, source: Any, *, alpha: float = 1) -> Tensor:
+    """``index_add`` in place."""
+    return apply_inplace(self, "index_add_",
+                         lambda old: index_add(old, dim, index, source, alpha=alpha))
+
+
+def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
+    """``masked_fill`` in place (the mask must broadcast to this tensor's shape)."""
+    return apply_inplace(self, "masked_fill_", lambda old: masked_fill(old, mask, value))
+
+
+TENSOR_METHODS = {
+    "gather": gather, "scatter_add": scatter_add, "scatter_add_": scatter_add_,
+    "scatter": scatter, "scatter_": scatter_, "index_select": index_select,
+    "index_add": index_add, "index_add_": index_add_, "masked_fill": masked_fill,
+    "masked_fill_": masked_fill_, "take_along_dim": take_along_dim, "nonzero": nonzero,
+}
+
+__all__ = ["gather", "scatter_add", "scatter", "index_select", "index_add", "masked_fill",
+           "take_along_dim", "one_hot", "nonzero"]

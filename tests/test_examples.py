@@ -1,0 +1,13 @@
+"""The examples run and do what they say."""
+
+from __future__ import annotations
+
+from examples import fit_curve
+
+
+def test_fit_curve_loss_falls_by_two_orders_of_magnitude(capsys) -> None:
+    x, y = fit_curve.make_data()
+    initial = float(((y - y.mean()) ** 2).mean())  # the loss of the best constant predictor
+    final = fit_curve.train(steps=1500, report_every=500)
+    assert final < initial / 100
+    assert "step  1500" in capsys.readouterr().out
