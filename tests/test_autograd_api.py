@@ -6,17 +6,10 @@ import numpy as np
 import pytest
 
 import backprop as bp
-from backprop.autograd.function import Function
 from backprop.errors import DTypeError, GraphError, ShapeError
+from helpers import Square, leaf, values
 
 
-def leaf(*shape: int, seed: int = 0, dtype=np.float64) -> bp.Tensor:
-    rng = np.random.default_rng(seed)
-    return bp.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
-
-
-def values(t: bp.Tensor) -> np.ndarray:
-    return t.detach().numpy()
 
 
 # -- grad modes ------------------------------------------------------------------------------------
@@ -254,26 +247,15 @@ def test_create_graph_backward_accumulates_a_differentiable_grad() -> None:
 
 # -- gradcheck -------------------------------------------------------------------------------------
 
-class GoodSquare(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
 
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * 2.0 * x
-
-
-class WrongSquare(GoodSquare):
+class WrongSquare(Square):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return g * 2.1 * x  # deliberately wrong
 
 
-class DetachedSquare(GoodSquare):
+class DetachedSquare(Square):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
@@ -282,8 +264,8 @@ class DetachedSquare(GoodSquare):
 
 def test_gradcheck_accepts_a_correct_function() -> None:
     x = leaf(4)
-    assert bp.autograd.gradcheck(GoodSquare.apply, (x,))
-    assert bp.autograd.gradgradcheck(GoodSquare.apply, (x,))
+    assert bp.autograd.gradcheck(Square.apply, (x,))
+    assert bp.autograd.gradgradcheck(Square.apply, (x,))
 
 
 def test_gradcheck_rejects_a_wrong_backward() -> None:

@@ -11,15 +11,7 @@ import pytest
 import backprop as bp
 from backprop.autograd.function import Function, FunctionCtx
 from backprop.errors import GraphError, ShapeError
-
-
-def leaf(*shape: int, seed: int = 0, dtype=np.float64) -> bp.Tensor:
-    rng = np.random.default_rng(seed)
-    return bp.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
-
-
-def values_of(t: bp.Tensor) -> np.ndarray:
-    return t.detach().numpy()
+from helpers import Square, leaf, values
 
 
 class Exp(Function):
@@ -297,17 +289,6 @@ def test_in_place_change_of_saved_output_is_detected() -> None:
 
 
 def test_in_place_change_of_saved_input_is_detected() -> None:
-    class Square(Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return g * 2.0 * x
-
     x = leaf(3)
     h = x * 1.0
     y = Square.apply(h)
@@ -322,7 +303,7 @@ def test_in_place_change_of_an_unsaved_input_is_allowed() -> None:
     y = Exp.apply(h)  # saves only its output
     h.add_(1.0)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), values_of(y), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), values(y), rtol=1e-12)
 
 
 # -- gradients returned by backward ---------------------------------------------------------------

@@ -11,15 +11,9 @@ import pytest
 
 import backprop as bp
 from backprop.errors import GraphError
+from helpers import leaf, values
 
 
-def leaf(*shape: int, seed: int = 0, dtype=np.float64) -> bp.Tensor:
-    rng = np.random.default_rng(seed)
-    return bp.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
-
-
-def values(t: bp.Tensor) -> np.ndarray:
-    return t.detach().numpy()
 
 
 # -- accumulation ----------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-import backprop as bp
 
 from .spec import OpSpec, Sample, uniform
 

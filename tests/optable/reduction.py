@@ -170,9 +170,9 @@ def _extreme_dim_samples(rng):
 
 
 def _tie_dim_samples(rng):
-    return [Sample((_ties(),), {"dim": 1}, name="ties-dim1"),
-            Sample((-_ties(),), {"dim": 0, "keepdim": True}, name="ties-dim0"),
-            Sample((_ties(),), {"dim": -1}, name="ties-dim-1")]
+    return [Sample((_ties(),), {"dim": 1}, name="ties-dim1", on_kink=True),
+            Sample((-_ties(),), {"dim": 0, "keepdim": True}, name="ties-dim0", on_kink=True),
+            Sample((_ties(),), {"dim": -1}, name="ties-dim-1", on_kink=True)]
 
 
 def _np_extreme_dim(values, index):

@@ -23,6 +23,9 @@ class Sample:
     kwargs: dict = field(default_factory=dict)
     grad_args: tuple[int, ...] | None = None
     name: str = ""
+    # Built to sit on a kink (tied maxima): no directional derivative exists there, so the
+    # random-direction test leaves the sample out; the Jacobian test still checks it.
+    on_kink: bool = False
 
     def differentiable(self) -> tuple[int, ...]:
         if self.grad_args is not None:
