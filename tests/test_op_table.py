@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import backprop as bp
+import backprop.nn.functional as F
 from backprop.ops import PRIMITIVES, PUBLIC_OPS
 from optable import ROWS
 from optable.spec import OpSpec, Sample
@@ -227,6 +228,14 @@ def test_every_public_op_has_a_row() -> None:
     covered = {row.name for row in ROWS} | {a for row in ROWS for a in row.aliases}
     missing = sorted(set(PUBLIC_OPS) - covered)
     assert not missing, f"public ops without a row in the op table: {missing}"
+
+
+def test_every_functional_op_has_a_row() -> None:
+    """bp.nn.functional's own functions; those it re-exports from bp are covered above."""
+    covered = {row.name for row in ROWS} | {a for row in ROWS for a in row.aliases}
+    own = {name for name in F.__all__ if PUBLIC_OPS.get(name) is not getattr(F, name)}
+    missing = sorted(own - covered)
+    assert not missing, f"bp.nn.functional ops without a row in the op table: {missing}"
 
 
 def test_every_primitive_is_exercised_by_the_table() -> None:

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from . import autograd, dtypes, ops
+from . import autograd, dtypes, nn, ops
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                        linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
@@ -18,6 +18,7 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, fu
 from .dtypes import (bool, complex64, complex128, double, float, float16, float32, float64, half,
                      int, int8, int16, int32, int64, long, short, uint8)
 from .errors import DimError, DTypeError, GraphError, ShapeError
+from .ops.conv import *  # noqa: F403
 from .ops.elementwise import *  # noqa: F403
 from .ops.fused import *  # noqa: F403
 from .ops.indexing import *  # noqa: F403

@@ -4,12 +4,12 @@ functions (``__all__``) and the Tensor methods and operators they provide (``TEN
 from __future__ import annotations
 
 from ..tensor import Tensor
-from . import (elementwise, fused, indexing, inplace, join, linalg, rearrange, reduction, scatter,
-               shape)
+from . import (conv, elementwise, fused, indexing, inplace, join, linalg, rearrange, reduction,
+               scatter, shape)
 from .primitive import PRIMITIVES, Primitive, primitive
 
 OP_MODULES = (elementwise, shape, join, rearrange, reduction, fused, indexing, scatter, linalg,
-              inplace)
+              conv, inplace)
 
 
 def _install_methods() -> None:

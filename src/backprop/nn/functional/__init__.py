@@ -1,0 +1,18 @@
+"""``bp.nn.functional``: stateless layers, activations and losses (PyTorch's ``F``)."""
+
+from __future__ import annotations
+
+from ...ops import conv as _conv
+from ...ops.conv import *  # noqa: F403
+from ...ops.elementwise import relu, sigmoid, tanh
+from ...ops.fused import log_softmax, softmax
+from ...ops.rearrange import pad
+from . import activation, attention, layers, loss, norm
+from .activation import *  # noqa: F403
+from .attention import *  # noqa: F403
+from .layers import *  # noqa: F403
+from .loss import *  # noqa: F403
+from .norm import *  # noqa: F403
+
+__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "pad", *_conv.__all__,
+           *activation.__all__, *attention.__all__, *layers.__all__, *loss.__all__, *norm.__all__]

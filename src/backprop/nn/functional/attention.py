@@ -1,0 +1,3 @@
+"""nn.functional: attention (to be filled in)."""
+
+__all__: list[str] = []

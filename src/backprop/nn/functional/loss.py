@@ -1,0 +1,3 @@
+"""nn.functional: loss (to be filled in)."""
+
+__all__: list[str] = []

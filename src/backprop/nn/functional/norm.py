@@ -1,0 +1,3 @@
+"""nn.functional: norm (to be filled in)."""
+
+__all__: list[str] = []

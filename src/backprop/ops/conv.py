@@ -1,0 +1,5 @@
+"""Convolution and pooling (to be filled in)."""
+
+TENSOR_METHODS: dict = {}
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Op-table rows for convolution and pooling."""
+
+ROWS: list = []

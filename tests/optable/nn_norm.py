@@ -1,0 +1,3 @@
+"""Op-table rows for bp.nn.functional: norm."""
+
+ROWS: list = []
