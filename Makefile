@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --editable .
+	$(BIN)/pip install --quiet --editable '.[train]'
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
@@ -15,7 +15,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/python examples/fit_curve.py
+	$(BIN)/backprop train
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest tests src

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from . import autograd, dtypes, nn, ops
+from . import autograd, datasets, dtypes, nn, ops, optim, utils
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                        linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
@@ -20,6 +20,7 @@ from .dtypes import (bool, complex64, complex128, double, float, float16, float3
 from .errors import DimError, DTypeError, GraphError, ShapeError
 from .ops.conv import *  # noqa: F403
 from .ops.elementwise import *  # noqa: F403
+from .ops.elementwise import allclose, equal  # predicates returning a Python bool
 from .ops.fused import *  # noqa: F403
 from .ops.indexing import *  # noqa: F403
 from .ops.join import *  # noqa: F403
@@ -29,6 +30,7 @@ from .ops.reduction import *  # noqa: F403
 from .ops.scatter import *  # noqa: F403
 from .ops.shape import *  # noqa: F403
 from .random import Generator, default_generator, manual_seed
+from .serialization import load, save
 from .tensor import Tensor
 
 __version__ = "0.1.0"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from . import functional
+from . import functional, init, utils
+from .module import Module
+from .modules import *  # noqa: F403
+from .modules import __all__ as _modules_all
 from .parameter import Parameter
 
-__all__ = ["Parameter", "functional"]
+__all__ = ["Module", "Parameter", "functional", "init", "utils", *_modules_all]

@@ -378,6 +378,34 @@ def isfinite(input: Any) -> Any:
     return np.isfinite(input)
 
 
+@primitive(differentiable=False)
+def isclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Any:
+    return np.isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    """True when every element of ``input`` is within ``atol + rtol * |other|`` of ``other``.
+
+    >>> import backprop as bp
+    >>> bp.allclose(bp.tensor([1.0, 2.0]), bp.tensor([1.0, 2.0 + 1e-9]))
+    True
+    """
+    return bool(isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan)._data.all())
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True when both tensors have the same shape and the same values (``torch.equal``; the
+    elementwise comparison is ``eq``).
+
+    >>> import backprop as bp
+    >>> bp.equal(bp.ones(2), bp.ones(2)), bp.equal(bp.ones(2), bp.ones(3))
+    (True, False)
+    """
+    return input.shape == other.shape and bool(np.array_equal(input._data, other._data))
+
+
 # -- copies and casts ---------------------------------------------------------------------------
 
 @primitive()
@@ -446,6 +474,7 @@ TENSOR_METHODS = {
     "__rxor__": _reflected(bitwise_xor), "__invert__": bitwise_not,
     "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
     "logical_not": logical_not, "isnan": isnan, "isinf": isinf, "isfinite": isfinite,
+    "isclose": isclose, "allclose": allclose, "equal": equal,
     "clone": clone, "to": to,
 }
 
@@ -455,7 +484,7 @@ subtract = sub
 multiply = mul
 negative = neg
 absolute = abs
-greater, greater_equal, less, less_equal, equal, not_equal = gt, ge, lt, le, eq, ne
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 __all__ = [
     "add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "neg", "abs", "exp", "exp2",
@@ -464,5 +493,5 @@ __all__ = [
     "round", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
     "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "isnan", "isinf",
     "isfinite", "clone", "true_divide", "divide", "subtract", "multiply", "negative", "absolute",
-    "greater", "greater_equal", "less", "less_equal", "equal", "not_equal",
+    "greater", "greater_equal", "less", "less_equal", "not_equal", "isclose",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...ops import conv as _conv
 from ...ops.conv import *  # noqa: F403
-from ...ops.elementwise import relu, sigmoid, tanh
+from ...ops.elementwise import sigmoid, tanh
 from ...ops.fused import log_softmax, softmax
 from ...ops.rearrange import pad
 from . import activation, attention, layers, loss, norm
@@ -14,5 +14,5 @@ from .layers import *  # noqa: F403
 from .loss import *  # noqa: F403
 from .norm import *  # noqa: F403
 
-__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "pad", *_conv.__all__,
+__all__ = ["sigmoid", "tanh", "softmax", "log_softmax", "pad", *_conv.__all__,
            *activation.__all__, *attention.__all__, *layers.__all__, *loss.__all__, *norm.__all__]

@@ -1,3 +1,838 @@
-"""nn.functional: loss (to be filled in)."""
+"""Loss functions of ``bp.nn.functional``, with PyTorch's signatures, defaults and reductions.
 
-__all__: list[str] = []
+The hot losses are fused primitives with stable forwards and their own VJPs (``cross_entropy``
+with class indices, ``nll_loss``, ``binary_cross_entropy`` and its logits form); the VJPs are
+written with our ops, so gradients of gradients work. The rest are composed from bp ops.
+
+Every loss takes ``reduction='mean' | 'sum' | 'none'`` (``kl_div`` also ``'batchmean'``); the
+legacy ``size_average``/``reduce`` arguments are not supported.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ...errors import DTypeError, ShapeError, format_shape
+from ...ops.elementwise import abs, clamp, exp, log, log1p, lt, relu, sigmoid, where
+from ...ops.fused import _softmax, log_softmax
+from ...ops.primitive import primitive
+from ...ops.reduction import mean, sum
+from ...ops.shape import _unsqueeze, reshape
+from ...tensor import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# -- shared helpers -------------------------------------------------------------------------------
+
+def _check_reduction(op: str, reduction: str, allowed: tuple[str, ...] = _REDUCTIONS) -> None:
+    if reduction not in allowed:
+        listed = ", ".join(repr(r) for r in allowed)
+        raise ValueError(f"{op}: {reduction!r} is not a valid value for reduction "
+                         f"(expected one of {listed})")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return mean(loss)
+    if reduction == "sum":
+        return sum(loss)
+    return loss
+
+
+def _data(x: Any) -> np.ndarray:
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _require_float(op: str, name: str, x: Any) -> None:
+    if x.dtype.kind != "f":
+        raise DTypeError(f"{op}: {name} must be a floating point tensor, got {x.dtype}; "
+                         "convert it with .float()")
+
+
+def _pointwise_target(op: str, input: Tensor, target: Any, warn: bool = True) -> None:
+    """PyTorch broadcasts a target of a different shape (mse, l1, smooth_l1 and huber with a
+    warning), so do we: the shapes must broadcast (a clear error otherwise), and a mismatch is
+    warned about where PyTorch warns, not refused."""
+    if input.shape != tuple(target.shape):
+        try:
+            np.broadcast_shapes(input.shape, tuple(target.shape))
+        except ValueError:
+            raise ShapeError(f"{op}: target of shape {format_shape(target.shape)} does not "
+                             f"broadcast with input of shape {format_shape(input.shape)}; give a "
+                             "target of the input's shape") from None
+        if warn:
+            warnings.warn(f"{op}: target shape {format_shape(target.shape)} differs from "
+                          f"input shape {format_shape(input.shape)}; they are broadcast, which "
+                          "is likely not what you want", UserWarning, stacklevel=3)
+
+
+def _same_size_target(op: str, input: Tensor, target: Any) -> None:
+    """The binary cross entropies require the target to have the input's shape (PyTorch too)."""
+    if input.shape != tuple(target.shape):
+        raise ShapeError(f"{op}: target of shape {format_shape(target.shape)} must have the "
+                         f"input's shape {format_shape(input.shape)}")
+
+
+# -- regression losses (composed) ------------------------------------------------------------------
+
+def _weighted_reduce(op: str, loss: Tensor, input: Tensor, weight: Any, reduction: str,
+                     mean_by_weight: bool) -> Tensor:
+    """Reduce a pointwise loss; with ``weight`` (the input's shape) each term is scaled first and
+    'mean' divides by the summed weights (mse, l1) or by the count (huber), as PyTorch does."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    if tuple(weight.shape) != input.shape:
+        raise ShapeError(f"{op}: weight of shape {format_shape(weight.shape)} must have the "
+                         f"input's shape {format_shape(input.shape)}")
+    loss = loss * weight
+    if reduction == "mean" and mean_by_weight:
+        return sum(loss) / sum(weight)
+    return _reduce(loss, reduction)
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average: None = None, reduce: None = None,
+             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    """Mean squared error ``(input - target)**2``, reduced by ``reduction``.
+
+    ``weight`` (the input's shape) scales each term; 'mean' then divides by its sum.
+
+    >>> import backprop as bp
+    >>> import backprop.nn.functional as F
+    >>> F.mse_loss(bp.tensor([1., 2.]), bp.tensor([0., 0.])).item()
+    2.5
+    """
+    _legacy("mse_loss", size_average, reduce)
+    _check_reduction("mse_loss", reduction)
+    _pointwise_target("mse_loss", input, target)
+    diff = input - target
+    return _weighted_reduce("mse_loss", diff * diff, input, weight, reduction, True)
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average: None = None, reduce: None = None,
+            reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    """Mean absolute error ``|input - target|`` (gradient ``sign``, 0 at a tie as PyTorch).
+
+    >>> import backprop as bp
+    >>> import backprop.nn.functional as F
+    >>> F.l1_loss(bp.tensor([1., -3.]), bp.tensor([0., 0.]), reduction="sum").item()
+    4.0
+    """
+    _legacy("l1_loss", size_average, reduce)
+    _check_reduction("l1_loss", reduction)
+    _pointwise_target("l1_loss", input, target)
+    return _weighted_reduce("l1_loss", abs(input - target), input, weight, reduction, True)
+
+
+def _quadratic_then_linear(input: Tensor, target: Tensor, limit: float,
+                           linear_slope: float) -> Tensor:
+    # Both branches are evaluated; ``where`` routes the gradient to the taken one only. Neither
+    # branch can produce inf/nan for finite inputs, so the masked branch adds no nan gradient.
+    diff = input - target
+    size = abs(diff)
+    quadratic = diff * diff * (0.5 * linear_slope / limit)
+    linear = (size - 0.5 * limit) * linear_slope
+    return where(lt(size, limit), quadratic, linear)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average: None = None,
+                   reduce: None = None, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta`` (``d = input - target``);
+    ``beta=0`` is the L1 loss.
+
+    >>> import backprop as bp
+    >>> import backprop.nn.functional as F
+    >>> F.smooth_l1_loss(bp.tensor([0.5, 3.]), bp.tensor([0., 0.]), reduction="none").tolist()
+    [0.125, 2.5]
+    """
+    _legacy("smooth_l1_loss", size_average, reduce)
+    _check_reduction("smooth_l1_loss", reduction)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    _pointwise_target("smooth_l1_loss", input, target)
+    if beta == 0:
+        return _reduce(abs(input - target), reduction)
+    return _reduce(_quadratic_then_linear(input, target, float(beta), 1.0),
+                   reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    """``0.5 d**2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``.
+
+    >>> import backprop as bp
+    >>> import backprop.nn.functional as F
+    >>> F.huber_loss(bp.tensor([0.5, 3.]), bp.tensor([0., 0.]), reduction="none").tolist()
+    [0.125, 2.5]
+    """
+    _check_reduction("huber_loss", reduction)
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    _pointwise_target("huber_loss", input, target)
+    loss = _quadratic_then_linear(input, target, float(delta), float(delta))
+    return _weighted_reduce("huber_loss", loss, input, weight, reduction, False)
+
+
+def _legacy(op: str, size_average: Any, reduce: Any) -> None:
+    if size_average is not None or reduce is not None:
+        raise TypeError(f"{op}: size_average and reduce are deprecated and not supported; use "
+                        "reduction='mean' | 'sum' | 'none'")
+
+
+# -- class-index targets: cross_entropy and nll_loss -------------------------------------------------
+
+class _ClassTargets:
+    """Class-index targets prepared once per call, shared by the forward and the VJP.
+
+    ``flat`` holds, per target (the target's shape), the position of its class's entry in the
+    flattened input (ignored targets point at class 0); ``coef`` is each target's class weight,
+    0 where ignored (None: all ones); ``keep`` is 1.0 where the target is not ignored (None:
+    none is); ``weight`` the class weights shaped to broadcast along the class axis (or None);
+    ``norm`` what 'mean' divides by, the summed ``coef``. ``column`` is the target's shape with
+    the class axis put back as size 1. The cross-entropy forward leaves its softmax in
+    ``probs`` for the plain backward.
+    """
+
+    __slots__ = ("axis", "classes", "coef", "column", "flat", "keep", "norm", "probs", "weight")
+
+    def __init__(self, axis: int, classes: int, flat: np.ndarray, coef: np.ndarray | None,
+                 keep: np.ndarray | None, weight: np.ndarray | None, norm: float,
+                 column: tuple[int, ...]) -> None:
+        self.axis = axis
+        self.classes = classes
+        self.flat = flat
+        self.coef = coef
+        self.keep = keep
+        self.weight = weight
+        self.norm = norm
+        self.column = column
+        self.probs: np.ndarray | None = None
+
+    def onehot(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """``coef`` placed at each target's class in zeros of the input's shape."""
+        out = np.zeros(math.prod(shape), dtype)
+        out[self.flat] = 1.0 if self.coef is None else self.coef  # positions never repeat
+        return out.reshape(shape)
+
+    def distribution(self, shape: tuple[int, ...], dtype: np.dtype,
+                     smoothing: float) -> tuple[np.ndarray, Any]:
+        """The target distribution q the loss is ``-<q, log_softmax(input)>`` against, and its
+        sum over classes (shaped to broadcast along the class axis; None when it is 1).
+        Label smoothing mixes the one-hot target with a uniform one, each class scaled by its
+        weight, as PyTorch combines them: ``q = (1 - eps) w[t] onehot(t) + eps / C * w``, zero
+        at ignored positions."""
+        q = self.onehot(shape, dtype)
+        coef = None if self.coef is None else self.coef.reshape(self.column)
+        if not smoothing:
+            return q, coef
+        uniform = smoothing / self.classes
+        if smoothing != 1.0:
+            q *= 1.0 - smoothing
+        keep = None if self.keep is None else self.keep.reshape(self.column)
+        spread = np.full((), uniform, dtype) if self.weight is None else self.weight * uniform
+        if keep is not None:
+            spread = spread * keep
+        q += spread
+        total = (self.classes if self.weight is None else float(self.weight.sum())) * uniform
+        qsum = (1.0 if coef is None else coef) * (1.0 - smoothing) + (
+            total if keep is None else keep * total)
+        if coef is None and keep is None:
+            return q, None  # (1 - eps) + eps: every row of q sums to 1
+        return q, qsum
+
+
+def _class_targets(op: str, input: Tensor, target: Any, weight: Any,
+                   ignore_index: int) -> _ClassTargets:
+    shape = input.shape
+    if not shape:
+        raise ShapeError(f"{op}: input must have a class dimension, got a 0-d tensor")
+    t = _data(target)
+    if t.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: class-index target must be an integer (int64) tensor, got "
+                         f"{t.dtype} of shape {format_shape(t.shape)}; convert with .long(), "
+                         f"or give class probabilities of the input's shape "
+                         f"{format_shape(shape)}")
+    axis = 1 if len(shape) > 1 else 0
+    expected = shape[:axis] + shape[axis + 1:]
+    if t.shape != expected:
+        raise ShapeError(f"{op}: target of shape {format_shape(t.shape)} does not fit input of "
+                         f"shape {format_shape(shape)}: class indices need shape "
+                         f"{format_shape(expected)} (the input's shape without the class "
+                         f"dim {axis})")
+    classes = shape[axis]
+    keep = None
+    if t.size:
+        low, high = int(t.min()), int(t.max())
+        if low <= ignore_index <= high:
+            ignored = t == ignore_index
+            if ignored.any():
+                keep = np.logical_not(ignored)
+                t = np.where(ignored, 0, t)
+                low, high = (int(t[keep].min()), int(t[keep].max())) if keep.any() else (0, 0)
+        if low < 0 or high >= classes:
+            bad = low if low < 0 else high
+            raise IndexError(f"{op}: target class {bad} is out of range for {classes} classes "
+                             f"(expected values in [0, {classes - 1}], or ignore_index="
+                             f"{ignore_index})")
+    # The flat position of input[n, t, d1, ...]: n * C * D + t * D + d with D = d1 * d2 * ...
+    if axis == 0:
+        flat = t
+    else:
+        inner = math.prod(shape[2:])
+        rows = np.arange(0, shape[0] * classes * inner, classes * inner)
+        if inner == 1:
+            flat = t + rows.reshape((-1,) + (1,) * (t.ndim - 1))
+        else:
+            flat = (t * inner + rows.reshape((-1,) + (1,) * (t.ndim - 1))
+                    + np.arange(inner).reshape(shape[2:]))
+    dtype = input.dtype
+    class_weight = None
+    coef = None if keep is None else keep.astype(dtype)
+    if weight is not None:
+        w = _data(weight)
+        if w.shape != (classes,):
+            raise ShapeError(f"{op}: weight of shape {format_shape(w.shape)} must be a vector "
+                             f"with one entry per class, ({classes},)")
+        w = w.astype(dtype, copy=False)
+        coef = w[t] if coef is None else w[t] * coef
+        class_weight = w.reshape((classes,) + (1,) * (len(shape) - axis - 1))
+    norm = float(t.size) if coef is None else float(coef.sum())
+    return _ClassTargets(axis, classes, flat, coef, None if keep is None else keep.astype(dtype),
+                         class_weight, norm, shape[:axis] + (1,) + shape[axis + 1:])
+
+
+def _reduce_array(loss: np.ndarray, plan: _ClassTargets, reduction: str) -> Any:
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    # All targets ignored: nan, as in PyTorch (0 / 0, without NumPy's warning).
+    return total / plan.norm if plan.norm else total * math.nan
+
+
+def _reduction_scale(g: Any, plan: _ClassTargets, reduction: str) -> Any:
+    """The incoming gradient broadcast back over the class axis, divided as the mean was."""
+    if reduction == "none":
+        return reshape(g, plan.column)
+    if reduction == "sum":
+        return g
+    return g * (1.0 / plan.norm if plan.norm else math.nan)
+
+
+def _row_max(x: np.ndarray, axis: int) -> np.ndarray:
+    if x.ndim == 2 and axis == 1 and x.shape[1] < 64:
+        # NumPy reduces short rows one at a time; over the transposed copy the same max runs
+        # along whole columns, several times faster for a few classes.
+        return np.ascontiguousarray(x.T).max(axis=0, initial=-np.inf)[:, None]
+    return x.max(axis=axis, keepdims=True, initial=-np.inf)
+
+
+def _row_sum(x: np.ndarray, axis: int) -> np.ndarray:
+    if x.ndim == 2 and axis == 1:
+        # A matrix-vector product sums short rows several times faster than np.sum does.
+        return (x @ np.ones(x.shape[1], x.dtype))[:, None]
+    return x.sum(axis=axis, keepdims=True)
+
+
+def _shifted_exp(input: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``input`` minus its max along ``axis`` (so exp cannot overflow), its exp, and the
+    exp's sum along ``axis``."""
+    shifted = input - _row_max(input, axis)
+    e = np.exp(shifted)
+    return shifted, e, _row_sum(e, axis)
+
+
+@primitive("cross_entropy", save=("input",))
+def _cross_entropy(input: Any, plan: _ClassTargets, label_smoothing: float,
+                   reduction: str) -> Any:
+    axis = plan.axis
+    # log_softmax(input) = shifted - lse is never formed whole: only the targets' entries
+    # (and, with smoothing, a weighted sum over classes) are needed.
+    shifted, e, total = _shifted_exp(input, axis)
+    lse = np.log(total)
+    loss = lse.reshape(plan.flat.shape) - np.take(shifted, plan.flat)
+    if plan.coef is not None:
+        loss *= plan.coef
+    if label_smoothing:
+        if plan.weight is None:
+            weighted, mass = shifted.sum(axis=axis, keepdims=True), float(plan.classes)
+        else:
+            weighted = (shifted * plan.weight).sum(axis=axis, keepdims=True)
+            mass = float(plan.weight.sum())
+        smooth = (lse * mass - weighted).reshape(plan.flat.shape)
+        if plan.keep is not None:
+            smooth *= plan.keep
+        loss = loss * (1.0 - label_smoothing) + smooth * (label_smoothing / plan.classes)
+    e /= total
+    plan.probs = e  # softmax(input), for a plain backward (see the VJP)
+    return _reduce_array(loss, plan, reduction)
+
+
+def _cross_entropy_vjp(g: Any, out: Any, input: Any, plan: _ClassTargets,
+                       label_smoothing: float, reduction: str) -> Any:
+    # d/dx -<q, log_softmax(x)> = softmax(x) * sum(q) - q, with q the (smoothed, weighted,
+    # masked) target distribution: a constant, so the second derivative flows through softmax.
+    # A plain backward reuses the forward's softmax; under create_graph it is recomputed by the
+    # softmax primitive so that it records its own node.
+    q, qsum = plan.distribution(input.shape, input.dtype, label_smoothing)
+    if isinstance(input, Tensor) or plan.probs is None:
+        p = _softmax(input, (plan.axis,))
+    else:
+        p = plan.probs
+    if qsum is not None:
+        p = p * qsum
+    return (p - q) * _reduction_scale(g, plan, reduction)
+
+
+_cross_entropy.defvjp(_cross_entropy_vjp, None, None, None)
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  size_average: None = None, ignore_index: int = -100, reduce: None = None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Cross entropy between ``log_softmax(input, dim=1)`` and the target.
+
+    ``input`` is ``(N, C)``, ``(N, C, d1, ...)`` or unbatched ``(C,)``. ``target`` is either
+    class indices (integers, the input's shape without ``C``; entries equal to ``ignore_index``
+    contribute nothing) or class probabilities (floats, the input's shape). ``weight`` (``(C,)``)
+    scales each class; with class indices 'mean' divides by the summed weights of the
+    non-ignored targets, with probabilities by the number of positions, as in PyTorch.
+    ``label_smoothing`` mixes the target with the uniform distribution.
+
+    >>> import backprop as bp
+    >>> import backprop.nn.functional as F
+    >>> logits = bp.tensor([[2., 0., 0.], [0., 2., 0.]], requires_grad=True)
+    >>> loss = F.cross_entropy(logits, bp.tensor([0, 1]))
+    >>> round(loss.item(), 4)
+    0.2395
+    >>> loss.backward(); [round(v, 4) for v in logits.grad[0].tolist()]
+    [-0.1065, 0.0533, 0.0533]
+    """
+    _legacy("cross_entropy", size_average, reduce)
+    _check_reduction("cross_entropy", reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
+                         f"{label_smoothing}")
+    _require_float("cross_entropy", "input", input)
+    if tuple(target.shape) == input.shape:  # class indices never have the input's shape
+        return _cross_entropy_probabilities(input, target, weight, reduction,
+                                            float(label_smoothing))
+    plan = _class_targets("cross_entropy", input, target, weight, ignore_index)
+    return _cross_entropy(input, plan, float(label_smoothing), reduction)
+
+
+def _cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Any, reduction: str,
+                                 label_smoothing: float) -> Tensor:
+    """Class-probability targets: composed (the target may require grad too)."""
+    if _data(target).dtype.kind != "f":
+        raise DTypeError(f"cross_entropy: target of shape {format_shape(target.shape)} has the "
+                         "input's shape, so it is read as class probabilities, which must be "
+                         f"floating point; got {target.dtype}. For class indices give shape "
+                         f"{format_shape(input.shape[:1] + input.shape[2:])}")
+    axis = 1 if input.ndim > 1 else 0
+    classes = input.shape[axis]
+    if label_smoothing:
+        target = target * (1.0 - label_smoothing) + label_smoothing / classes
+    terms = log_softmax(input, axis) * target
+    if weight is not None:
+        w = _data(weight)
+        if w.shape != (classes,):
+            raise ShapeError(f"cross_entropy: weight of shape {format_shape(w.shape)} must be a "
+                             f"vector with one entry per class, ({classes},)")
+        terms = terms * reshape(weight, (classes,) + (1,) * (input.ndim - axis - 1))
+    if reduction == "none":
+        return -sum(terms, axis)
+    total = -sum(terms)
+    if reduction == "sum":
+        return total
+    return total / (input.numel() // classes if classes else 0)
+
+
+@primitive("nll_loss")
+def _nll_loss(input: Any, plan: _ClassTargets, reduction: str) -> Any:
+    loss = -np.take(input, plan.flat)
+    if plan.coef is not None:
+        loss *= plan.coef
+    return _reduce_array(loss, plan, reduction)
+
+
+# Linear in the input: minus the weighted one-hot, so the second derivative is zero.
+_nll_loss.defvjp(lambda g, out, input, plan, reduction:
+                 _reduction_scale(g, plan, reduction) * -plan.onehot(input.shape, input.dtype),
+                 None, None)
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+             size_average: None = None, ignore_index: int = -100, reduce: None = None,
+             reduction: str = "mean") -> Tensor:
+    """Negative log likelihood: ``-weight[t] * input[n, t]`` for log-probabilities ``input``
+    (``(N, C)``, ``(N, C, d1, ...)`` or ``(C,)``) and class indices ``t``.
+
+    >>> import backprop as bp
+    >>> import backprop.nn.functional as F
+    >>> round(F.nll_loss(bp.tensor([[-0.5, -1.0], [-2.0, -0.1]]), bp.tensor([0, 1])).item(), 4)
+    0.3
+    """
+    _legacy("nll_loss", size_average, reduce)
+    _check_reduction("nll_loss", reduction)
+    _require_float("nll_loss", "input", input)
+    plan = _class_targets("nll_loss", input, target, weight, ignore_index)
+    return _nll_loss(input, plan, reduction)
+
+
+# -- binary cross entropy ---------------------------------------------------------------------------
+
+def _weight_array(op: str, weight: Any, shape: tuple[int, ...], name: str = "weight") -> Any:
+    if weight is None:
+        return None
+    w = _data(weight)
+    try:
+        np.broadcast_shapes(w.shape, shape)
+    except ValueError:
+        raise ShapeError(f"{op}: {name} of shape {format_shape(w.shape)} does not broadcast "
+                         f"with input of shape {format_shape(shape)}") from None
+    return w
+
+
+def _mean_scale(g: Any, size: int, reduction: str) -> Any:
+    return g * (1.0 / size if size else math.nan) if reduction == "mean" else g
+
+
+def _reduce_elementwise(loss: np.ndarray, reduction: str) -> Any:
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.mean() if loss.size else loss.sum() * math.nan
+
+
+@primitive("binary_cross_entropy", save=("input", "target"))
+def _binary_cross_entropy(input: Any, target: Any, weight: Any, reduction: str) -> Any:
+    with np.errstate(divide="ignore"):
+        # PyTorch clamps each log at -100, so a probability of exactly 0 or 1 gives a finite loss.
+        log_p = np.maximum(np.log(input), -100.0)
+        log_q = np.maximum(np.log1p(-input), -100.0)
+    loss = (target - 1) * log_q - target * log_p
+    if weight is not None:
+        loss = loss * weight
+    return _reduce_elementwise(loss, reduction)
+
+
+def _bce_grad_input(g: Any, out: Any, input: Any, target: Any, weight: Any,
+                    reduction: str) -> Any:
+    # (x - t) / (x (1 - x)), the denominator kept >= 1e-12 as PyTorch does at x = 0 or 1.
+    grad = (input - target) / clamp((1 - input) * input, min=1e-12)
+    if weight is not None:
+        grad = grad * weight
+    return grad * _mean_scale(g, _loss_size(input, target, weight), reduction)
+
+
+def _bce_grad_target(g: Any, out: Any, input: Any, target: Any, weight: Any,
+                     reduction: str) -> Any:
+    grad = log1p(-input) - log(input)  # -logit(x), unclamped as in PyTorch
+    if weight is not None:
+        grad = grad * weight
+    return grad * _mean_scale(g, _loss_size(input, target, weight), reduction)
+
+
+def _loss_size(input: Any, target: Any, weight: Any) -> int:
+    if weight is None:
+        return math.prod(input.shape)
+    return math.prod(np.broadcast_shapes(input.shape, target.shape, weight.shape))
+
+
+_binary_cross_entropy.defvjp(_bce_grad_input, _bce_grad_target, None, None)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         size_average: None = None, reduce: None = None,
+                         reduction: str = "mean") -> Tensor:
+    """``-weight * (t log x + (1 - t) log(1 - x))`` for probabilities ``x`` in [0, 1]; each log
+    is clamped at -100 as in PyTorch. Prefer ``binary_cross_entropy_with_logits``.
+
+    >>> import backprop as bp
+    >>> import backprop.nn.functional as F
+    >>> round(F.binary_cross_entropy(bp.tensor([0.8, 0.3]), bp.tensor([1., 0.])).item(), 4)
+    0.2899
+    """
+    _legacy("binary_cross_entropy", size_average, reduce)
+    _check_reduction("binary_cross_entropy", reduction)
+    _require_float("binary_cross_entropy", "input", input)
+    _require_float("binary_cross_entropy", "target", target)
+    _same_size_target("binary_cross_entropy", input, target)
+    x = input._data
+    low, high = (x.min(), x.max()) if x.size else (0, 0)
+    if low < 0 or high > 1:
+        bad = low if low < 0 else high
+        raise ValueError(f"binary_cross_entropy: input values must be probabilities in [0, 1], "
+                         f"found {float(bad)}; apply sigmoid first, or use "
+                         "binary_cross_entropy_with_logits")
+    w = _weight_array("binary_cross_entropy", weight, input.shape)
+    return _binary_cross_entropy(input, target, w, reduction)
+
+
+@primitive("binary_cross_entropy_with_logits", save=("input", "target"))
+def _bce_with_logits(input: Any, target: Any, weight: Any, pos_weight: Any,
+                     reduction: str) -> Any:
+    # (1 - t) x + lw * softplus(-x) with lw = 1 + (pos_weight - 1) t, and
+    # softplus(-x) = max(-x, 0) + log1p(exp(-|x|)), which cannot overflow.
+    softplus_neg = np.maximum(-input, 0) + np.log1p(np.exp(-np.abs(input)))
+    if pos_weight is None:
+        loss = (1 - target) * input + softplus_neg
+    else:
+        loss = (1 - target) * input + ((pos_weight - 1) * target + 1) * softplus_neg
+    if weight is not None:
+        loss = loss * weight
+    return _reduce_elementwise(loss, reduction)
+
+
+def _bcel_size(input: Any, target: Any, weight: Any, pos_weight: Any) -> int:
+    shapes = [input.shape, target.shape] + [w.shape for w in (weight, pos_weight) if w is not None]
+    return math.prod(np.broadcast_shapes(*shapes))
+
+
+def _bcel_grad_input(g: Any, out: Any, input: Any, target: Any, weight: Any, pos_weight: Any,
+                     reduction: str) -> Any:
+    # sigmoid(x) * lw - pos_weight * t; sigmoid is a primitive, so this differentiates again.
+    if pos_weight is None:
+        grad = sigmoid(input) - target
+    else:
+        grad = sigmoid(input) * ((pos_weight - 1) * target + 1) - target * pos_weight
+    if weight is not None:
+        grad = grad * weight
+    return grad * _mean_scale(g, _bcel_size(input, target, weight, pos_weight), reduction)
+
+
+def _bcel_grad_target(g: Any, out: Any, input: Any, target: Any, weight: Any,
+                      pos_weight: Any, reduction: str) -> Any:
+    # d/dt = -x + (pos_weight - 1) softplus(-x)
+    if pos_weight is None:
+        grad = -input
+    else:
+        softplus_neg = relu(-input) + log1p(exp(-abs(input)))
+        grad = softplus_neg * (pos_weight - 1) - input
+    if weight is not None:
+        grad = grad * weight
+    return grad * _mean_scale(g, _bcel_size(input, target, weight, pos_weight), reduction)
+
+
+_bce_with_logits.defvjp(_bcel_grad_input, _bcel_grad_target, None, None, None)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
+                                     weight: Tensor | None = None, size_average: None = None,
+                                     reduce: None = None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """Binary cross entropy of ``sigmoid(input)`` against ``target``, computed stably from the
+    logits. ``pos_weight`` (broadcast along the last dim, one per class) scales the positive
+    term; ``weight`` scales each element.
+
+    >>> import backprop as bp
+    >>> import backprop.nn.functional as F
+    >>> round(F.binary_cross_entropy_with_logits(bp.tensor([100., -100.]),
+    ...                                          bp.tensor([1., 0.])).item(), 6)
+    0.0
+    """
+    op = "binary_cross_entropy_with_logits"
+    _legacy(op, size_average, reduce)
+    _check_reduction(op, reduction)
+    _require_float(op, "input", input)
+    _require_float(op, "target", target)
+    _same_size_target(op, input, target)
+    w = _weight_array(op, weight, input.shape)
+    pw = _weight_array(op, pos_weight, input.shape, "pos_weight")
+    return _bce_with_logits(input, target, w, pw, reduction)
+
+
+# -- KL divergence ----------------------------------------------------------------------------------
+
+def kl_div(input: Tensor, target: Tensor, size_average: None = None, reduce: None = None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence ``target * (log(target) - input)`` for log-probabilities
+    ``input`` (``exp(target) * (target - input)`` when ``log_target``).
+
+    'mean' averages over every element, as PyTorch does (and warns about); 'batchmean' divides
+    the sum by the batch size ``input.size(0)``, which is the mathematical KL divergence.
+
+    >>> import backprop as bp
+    >>> import backprop.nn.functional as F
+    >>> p = bp.tensor([[0.5, 0.5]])
+    >>> F.kl_div(p.log(), p, reduction="batchmean").item()
+    0.0
+    """
+    _legacy("kl_div", size_average, reduce)
+    _check_reduction("kl_div", reduction, ("mean", "batchmean", "sum", "none"))
+    _pointwise_target("kl_div", input, target, warn=False)
+    if log_target:
+        loss = exp(target) * (target - input)
+    else:
+        # xlogy(t, t): 0 where t == 0. The log reads a safe 1 there, so the masked branch cannot
+        # send a 0 * -inf = nan gradient back through ``where``.
+        positive = _data(target) > 0
+        safe = where(positive, target, 1.0)
+        loss = where(positive, target * log(safe), 0.0) - target * input
+    if reduction == "batchmean":
+        total = sum(loss)
+        return total / input.shape[0] if input.ndim else total
+    return _reduce(loss, reduction)
+
+
+# -- more losses (composed) ---------------------------------------------------------------------------
+
+def _softplus(x: Tensor) -> Tensor:
+    """``log(1 + exp(x))`` without overflow: ``max(x, 0) + log1p(exp(-|x|))``."""
+    return relu(x) + log1p(exp(-abs(x)))
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                        size_average: None = None, reduce: None = None,
+                        reduction: str = "mean") -> Tensor:
+    """``max(0, -target * (input1 - input2) + margin)`` with ``target`` in {1, -1}.
+
+    >>> import backprop as bp
+    >>> import backprop.nn.functional as F
+    >>> F.margin_ranking_loss(bp.tensor([1., 2.]), bp.tensor([2., 1.]), bp.tensor([1., 1.])).item()
+    0.5
+    """
+    op = "margin_ranking_loss"
+    _legacy(op, size_average, reduce)
+    _check_reduction(op, reduction)
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise ShapeError(f"{op}: input1 {format_shape(input1.shape)}, input2 "
+                         f"{format_shape(input2.shape)} and target {format_shape(target.shape)} "
+                         "must have the same number of dimensions")
+    return _reduce(relu((input2 - input1) * target + margin), reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average: None = None,
+                     reduce: None = None, reduction: str = "mean") -> Tensor:
+    """Two-class logistic loss ``log(1 + exp(-target * input))`` with ``target`` in {1, -1}.
+
+    >>> import backprop as bp
+    >>> import backprop.nn.functional as F
+    >>> round(F.soft_margin_loss(bp.tensor([0.]), bp.tensor([1.])).item(), 4)
+    0.6931
+    """
+    _legacy("soft_margin_loss", size_average, reduce)
+    _check_reduction("soft_margin_loss", reduction)
+    _pointwise_target("soft_margin_loss", input, target, warn=False)
+    return _reduce(_softplus(-(input * target)), reduction)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                          size_average: None = None, reduce: None = None,
+                          reduction: str = "mean") -> Tensor:
+    """``1 - cos(x1, x2)`` where ``target == 1``, ``max(0, cos(x1, x2) - margin)`` where
+    ``target == -1``; ``input1``/``input2`` are ``(N, D)`` (target ``(N,)``) or ``(D,)``.
+
+    >>> import backprop as bp
+    >>> import backprop.nn.functional as F
+    >>> F.cosine_embedding_loss(bp.tensor([[1., 0.]]), bp.tensor([[0., 1.]]),
+    ...                         bp.tensor([1])).item()
+    1.0
+    """
+    op = "cosine_embedding_loss"
+    _legacy(op, size_average, reduce)
+    _check_reduction(op, reduction)
+    if input1.shape != input2.shape or input1.ndim not in (1, 2):
+        raise ShapeError(f"{op}: input1 {format_shape(input1.shape)} and input2 "
+                         f"{format_shape(input2.shape)} must have the same shape, (N, D) or (D,)")
+    if tuple(target.shape) != input1.shape[:-1]:
+        raise ShapeError(f"{op}: target of shape {format_shape(target.shape)} must have shape "
+                         f"{format_shape(input1.shape[:-1])} for inputs of shape "
+                         f"{format_shape(input1.shape)}")
+    dim = input1.ndim - 1
+    # PyTorch adds 1e-12 to each squared norm, so zero vectors give cos = 0, not nan.
+    norms = (sum(input1 * input1, dim) + 1e-12) * (sum(input2 * input2, dim) + 1e-12)
+    cos = sum(input1 * input2, dim) / (norms ** 0.5)
+    y = _data(target)
+    loss = where(y == 1, 1 - cos, 0.0) + where(y == -1, relu(cos - margin), 0.0)
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     size_average: None = None, eps: float = 1e-8, reduce: None = None,
+                     reduction: str = "mean") -> Tensor:
+    """Poisson negative log likelihood: ``exp(input) - target * input`` for a log rate
+    (``input - target * log(input + eps)`` when ``log_input=False``); ``full`` adds Stirling's
+    approximation of ``log(target!)`` where ``target > 1``.
+
+    >>> import backprop as bp
+    >>> import backprop.nn.functional as F
+    >>> F.poisson_nll_loss(bp.tensor([0.]), bp.tensor([2.])).item()
+    1.0
+    """
+    _legacy("poisson_nll_loss", size_average, reduce)
+    _check_reduction("poisson_nll_loss", reduction)
+    _pointwise_target("poisson_nll_loss", input, target, warn=False)
+    if log_input:
+        loss = exp(input) - target * input
+    else:
+        loss = input - target * log(input + eps)
+    if full:
+        above = _data(target) > 1
+        safe = where(above, target, 2.0)  # the masked entries never reach log
+        stirling = safe * log(safe) - safe + log(safe * (2 * math.pi)) * 0.5
+        loss = loss + where(above, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    """Gaussian negative log likelihood ``0.5 (log(var) + (input - target)**2 / var)`` with
+    ``var`` clamped at ``eps`` (the clamp passes the gradient through, as in PyTorch); ``var``
+    may drop the last dim or have size 1 in one dim (one variance shared along it).
+
+    >>> import backprop as bp
+    >>> import backprop.nn.functional as F
+    >>> F.gaussian_nll_loss(bp.tensor([1.]), bp.tensor([1.]), bp.tensor([1.])).item()
+    0.0
+    """
+    op = "gaussian_nll_loss"
+    if isinstance(var, (int, float)):
+        if var < 0:
+            raise ValueError(f"{op}: var must be non-negative, got {var}")
+        var = Tensor._wrap(np.full(input.shape, var, dtype=input.dtype))
+    elif (_data(var) < 0).any():
+        raise ValueError(f"{op}: var has negative entries")
+    if tuple(var.shape) != input.shape:
+        if input.shape[:-1] == tuple(var.shape):
+            var = _unsqueeze(var, var.ndim)
+        elif not (input.ndim == var.ndim and builtins.sum(
+                m for n, m in zip(input.shape, var.shape) if n != m) == 1):
+            raise ShapeError(f"{op}: var of shape {format_shape(var.shape)} does not fit input "
+                             f"of shape {format_shape(input.shape)}: give the input's shape, "
+                             "that shape without the last dim, or size 1 in one dim")
+    _check_reduction(op, reduction)
+    values = _data(var)
+    # PyTorch clamps var in place under no_grad: the value changes, the gradient does not.
+    var = var + (np.maximum(values, eps) - values)
+    diff = input - target
+    loss = (log(var) + diff * diff / var) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss",
+    "cross_entropy",
+    "gaussian_nll_loss",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "margin_ranking_loss",
+    "mse_loss",
+    "nll_loss",
+    "poisson_nll_loss",
+    "smooth_l1_loss",
+    "soft_margin_loss",
+]

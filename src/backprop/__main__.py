@@ -1,0 +1,5 @@
+"""``python -m backprop``: the ``backprop`` command."""
+
+from .cli import entry_point
+
+entry_point()

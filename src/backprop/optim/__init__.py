@@ -1,0 +1,21 @@
+"""``bp.optim``: optimizers and learning-rate schedulers with PyTorch's names and semantics.
+
+>>> import backprop as bp
+>>> from backprop import optim
+>>> w = bp.tensor([1.0, -2.0], requires_grad=True)
+>>> opt = optim.SGD([w], lr=0.1)
+>>> (w * w).sum().backward(); opt.step()
+>>> [round(v, 4) for v in w.tolist()]
+[0.8, -1.6]
+"""
+
+from __future__ import annotations
+
+from . import lr_scheduler
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]

@@ -1,0 +1,568 @@
+"""Checkpoints: ``save`` and ``load`` in the safetensors format, never pickle.
+
+A checkpoint is one safetensors file. Every tensor and NumPy array in the saved object is a
+safetensors entry under a readable flattened key (``model/fc.weight``,
+``optimizer/state/0/exp_avg``); everything else (the nesting, dict key types, tuples vs lists,
+numbers, strings, which leaves are ``bp`` tensors and which are arrays) is one JSON document in
+the file's metadata, with a format version, a SHA-256 of every tensor's bytes and a SHA-256 of
+the document itself. Loading only parses JSON and copies bytes into arrays: nothing in a file is
+ever executed, so a checkpoint from a stranger is as safe to open as a CSV.
+
+The document encodes ``None``, ``bool``, ``str``, ``int`` (within int64) and finite ``float`` as
+themselves; everything else is an object with one ``$``-tag::
+
+    {"$dict": [[key, value], ...]}   {"$odict": ...}   {"$tuple": [...]}   lists are JSON arrays
+    {"$int": "0x..."}                Python ints beyond int64 (RNG states), in hex
+    {"$float": "nan" | "inf" | "-inf"}                 {"$complex": [re, im]}
+    {"$np": "float32", "value": v}   NumPy scalars, with their dtype
+    {"$tensor": key, "requires_grad": true, "parameter": true}   {"$ndarray": key}
+
+``safetensors`` is an optional extra (``pip install backprop[checkpoint]``), imported only when a
+checkpoint is written or read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import math
+import os
+import secrets
+import stat
+from collections import OrderedDict
+from typing import IO, Any, Union
+
+import numpy as np
+
+from .backend import ARRAY_TYPES
+from .tensor import Tensor
+
+__all__ = ["CheckpointError", "load", "save"]
+
+FORMAT_KEY = "backprop.checkpoint"
+CHECKSUM_KEY = "backprop.checkpoint.sha256"
+FORMAT_VERSION = 1
+
+# Dtypes a checkpoint holds: safetensors' own, plus complex stored as (..., 2) real pairs.
+_STORABLE = {np.dtype(t) for t in (np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32,
+                                   np.uint32, np.int64, np.uint64, np.float16, np.float32,
+                                   np.float64)}
+_COMPLEX_PARTS = {np.dtype(np.complex64): np.dtype(np.float32),
+                  np.dtype(np.complex128): np.dtype(np.float64)}
+_INT64_RANGE = range(-(2**63), 2**63)
+_MAX_WRITE = 1 << 30  # some platforms refuse a single write() above 2 GiB
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class CheckpointError(ValueError):
+    """A file that is not a readable ``backprop`` checkpoint: not safetensors, truncated,
+    corrupted (a checksum does not match), or written by a newer format version."""
+
+
+# -- saving ---------------------------------------------------------------------------------------
+
+
+def save(obj: Any, f: PathLike | IO[bytes]) -> None:
+    """Write ``obj`` to ``f`` as a safetensors checkpoint, atomically (as ``torch.save``).
+
+    ``obj`` is a tensor, a NumPy array, or nested dicts, lists and tuples of tensors, arrays,
+    ints (of any size), floats, complex numbers, bools, ``None``, strings and NumPy scalars: a
+    model's ``state_dict()``, an optimizer's or scheduler's, or a whole training state. Dict keys
+    may be strings, numbers, ``None`` or tuples of them. Modules and other objects are refused
+    (save their ``state_dict()``); nothing is pickled.
+
+    ``f`` is a path: the file is written to a temporary file in the same directory, synced and
+    renamed over ``f``, so a crash at any moment leaves either the old checkpoint or the new one,
+    never a torn file. ``f`` may also be a binary file object (written in place, not atomically).
+
+    >>> import os, tempfile
+    >>> import backprop as bp
+    >>> from backprop.serialization import load, save
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "ckpt.safetensors")
+    >>> save({"weight": bp.ones(2, 3), "epoch": 3, "seen": (1, 2)}, path)
+    >>> state = load(path)
+    >>> state["weight"].shape, state["epoch"], state["seen"]
+    ((2, 3), 3, (1, 2))
+    >>> folder.cleanup()
+    """
+    st_numpy = _import_safetensors("save")
+    writer = _Writer()
+    tree = writer.encode(obj, ())
+    document = json.dumps({"version": FORMAT_VERSION, "tree": tree, "tensors": writer.table},
+                          allow_nan=False, separators=(",", ":"))
+    metadata = {FORMAT_KEY: document, CHECKSUM_KEY: _sha256_text(document)}
+    data = st_numpy.save(writer.arrays, metadata=metadata)
+    if _is_file_object(f, "write"):
+        f.write(data)
+        if hasattr(f, "flush"):
+            f.flush()
+        return
+    _write_atomic(_as_path(f, "save"), data)
+
+
+class _Writer:
+    """Turns an object tree into a JSON-able tree plus named contiguous little-endian arrays."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+        self.table: dict[str, dict[str, Any]] = {}
+        self._by_buffer: dict[tuple, str] = {}  # one entry for views of the same memory
+        self._active: set[int] = set()  # containers being encoded, to catch reference cycles
+        self._keep: list[np.ndarray] = []  # keeps memoised buffers alive so no address is reused
+
+    def encode(self, value: Any, trail: tuple) -> Any:
+        if value is None or isinstance(value, bool):
+            return value
+        # Before the Python types: np.float64 and np.complex128 subclass float and complex.
+        if isinstance(value, np.generic) and not isinstance(value, np.str_):
+            return _encode_numpy_scalar(value, trail)
+        if isinstance(value, str):
+            return str(value)
+        if isinstance(value, int):
+            return _encode_int(int(value))
+        if isinstance(value, float):
+            return _encode_float(float(value))
+        if isinstance(value, complex):
+            return {"$complex": [_encode_float(value.real), _encode_float(value.imag)]}
+        if isinstance(value, Tensor):
+            return self._tensor(value, trail)
+        if isinstance(value, ARRAY_TYPES):
+            return {"$ndarray": self._store(value, trail)}
+        if isinstance(value, (dict, list, tuple)):
+            if id(value) in self._active:
+                raise ValueError(f"save: {_where(trail)} contains itself (a reference cycle); "
+                                 "a checkpoint must be a tree")
+            self._active.add(id(value))
+            try:
+                if isinstance(value, dict):
+                    pairs = [[self._key(k, trail), self.encode(v, trail + (k,))]
+                             for k, v in value.items()]
+                    return {"$odict" if isinstance(value, OrderedDict) else "$dict": pairs}
+                items = [self.encode(v, trail + (i,)) for i, v in enumerate(value)]
+                return items if isinstance(value, list) else {"$tuple": items}
+            finally:
+                self._active.discard(id(value))
+        hint = ("; save its state_dict() instead" if callable(getattr(value, "state_dict", None))
+                else "")
+        raise TypeError(f"save: {_where(trail)} is a {type(value).__name__}, which a checkpoint "
+                        f"cannot hold{hint}. Checkpoints hold tensors, NumPy arrays, numbers, "
+                        "bools, None, strings and dicts/lists/tuples of them (never pickled "
+                        "objects)")
+
+    def _key(self, key: Any, trail: tuple) -> Any:
+        if not _is_plain_key(key):
+            raise TypeError(f"save: {_where(trail)} has a key of type {type(key).__name__} "
+                            f"({key!r:.60}); dict keys must be strings, numbers, bools, None or "
+                            "tuples of them")
+        return self.encode(key, trail)
+
+    def _tensor(self, tensor: Tensor, trail: tuple) -> dict[str, Any]:
+        node: dict[str, Any] = {"$tensor": self._store(tensor._data, trail)}
+        if tensor.requires_grad:
+            node["requires_grad"] = True
+        from .nn.parameter import Parameter  # noqa: PLC0415 - nn sits above this module
+
+        if isinstance(tensor, Parameter):
+            node["parameter"] = True
+        return node
+
+    def _store(self, array: Any, trail: tuple) -> str:
+        if not isinstance(array, np.ndarray):
+            array = array.get()  # a CuPy array: checkpoints are host memory
+        dtype = array.dtype.newbyteorder("=")  # big-endian arrays are saved little-endian
+        if dtype not in _STORABLE and dtype not in _COMPLEX_PARTS:
+            raise TypeError(f"save: {_where(trail)} has dtype {array.dtype}, which a checkpoint "
+                            "cannot hold; use a bool, integer, float or complex dtype")
+        interface = array.__array_interface__
+        identity = (interface["data"][0], array.shape, array.strides, array.dtype.str)
+        if identity in self._by_buffer:  # the same memory seen twice (tied weights): store once
+            return self._by_buffer[identity]
+        # safetensors wants dense little-endian bytes: copy views, transposes and negative strides.
+        stored = array.astype(dtype.newbyteorder("<"), order="C", copy=False)
+        if dtype in _COMPLEX_PARTS:
+            parts = _COMPLEX_PARTS[dtype].newbyteorder("<")
+            stored = stored.reshape(-1).view(parts).reshape(array.shape + (2,))
+        key = self._fresh_key(trail)
+        self.arrays[key] = stored
+        self.table[key] = {"dtype": dtype.name, "shape": list(array.shape),
+                           "sha256": _sha256_array(stored)}
+        self._by_buffer[identity] = key
+        self._keep.append(array)
+        return key
+
+    def _fresh_key(self, trail: tuple) -> str:
+        name = "/".join(str(part) for part in trail) or "tensor"
+        # Header names are UTF-8 and "__metadata__" is safetensors' own entry.
+        name = name.encode("utf-8", "backslashreplace").decode("utf-8")
+        if name == "__metadata__":
+            name = "_metadata_"
+        key, n = name, 1
+        while key in self.arrays:
+            n += 1
+            key = f"{name}~{n}"
+        return key
+
+
+def _is_plain_key(key: Any) -> bool:
+    if key is None or isinstance(key, (bool, int, float, complex, str)):
+        return True
+    if isinstance(key, np.generic):
+        return key.dtype.kind in "biufc"
+    return isinstance(key, tuple) and all(_is_plain_key(k) for k in key)
+
+
+def _encode_int(value: int) -> Any:
+    # JSON has no integer limit, but many readers do (and Python's str() of huge ints does).
+    return value if value in _INT64_RANGE else {"$int": hex(value)}
+
+
+def _encode_float(value: float) -> Any:
+    if math.isfinite(value):
+        return value
+    return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+
+
+def _encode_numpy_scalar(value: np.generic, trail: tuple) -> dict[str, Any]:
+    dtype = value.dtype
+    if dtype.kind == "b":
+        encoded: Any = bool(value)
+    elif dtype.kind in "iu":
+        encoded = _encode_int(int(value))
+    elif dtype in _STORABLE and dtype.kind == "f":
+        encoded = _encode_float(float(value))  # float16/32 widen to float64 exactly
+    elif dtype in _COMPLEX_PARTS:
+        encoded = [_encode_float(float(value.real)), _encode_float(float(value.imag))]
+    else:
+        raise TypeError(f"save: {_where(trail)} is a NumPy {dtype} scalar, which a checkpoint "
+                        "cannot hold exactly; convert it to a supported type first")
+    return {"$np": dtype.name, "value": encoded}
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it and rename it over ``path``.
+
+    A failure at any point (an exception, a full disk, Ctrl-C) removes the temporary file and
+    leaves any previous ``path`` untouched; after a power cut the rename is durable because the
+    directory is synced too.
+    """
+    if os.path.islink(path):
+        path = os.path.realpath(path)  # replace the file the link points to, not the link
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(errno.ENOENT, "save: the checkpoint's directory does not exist",
+                                directory)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "save: the checkpoint path is a directory", path)
+    base = os.path.basename(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        temporary = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(temporary, flags, 0o666)  # the kernel applies the umask
+            break
+        except FileExistsError:
+            continue
+    try:
+        try:
+            _copy_mode(path, fd)
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _fsync_directory(directory)
+
+
+def _copy_mode(path: str, fd: int) -> None:
+    """Give the new file an existing checkpoint's permissions, as overwriting it in place would."""
+    if not hasattr(os, "fchmod"):
+        return
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return
+    os.fchmod(fd, mode)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view[:_MAX_WRITE])
+        view = view[written:]
+
+
+def _fsync_directory(directory: str) -> None:
+    if os.name == "nt":  # Windows cannot open a directory; its rename is already durable
+        return
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    except OSError as err:
+        # Some file systems cannot sync a directory; the file itself is synced already.
+        if err.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
+
+
+# -- loading --------------------------------------------------------------------------------------
+
+
+def load(f: PathLike | IO[bytes], map_location: Any = None, *, weights_only: bool = True) -> Any:
+    """Read a checkpoint written by ``save`` (as ``torch.load``): tensors come back as ``bp``
+    tensors with their dtype (and ``requires_grad``), arrays as NumPy arrays, and every dict,
+    OrderedDict, list, tuple, number and string as it was saved.
+
+    The file is checked before anything is returned: a file that is not a checkpoint, is
+    truncated, or whose metadata or tensor bytes fail their SHA-256 raises ``CheckpointError``
+    naming the file (and the tensor). Nothing in a checkpoint is executed.
+
+    ``map_location`` is accepted for PyTorch compatibility; every tensor loads to the CPU, the
+    only device, so it may be ``None``, ``"cpu"``, a dict mapping to ``"cpu"`` or a callable.
+    ``weights_only`` must stay ``True``: backprop never unpickles anything.
+
+    >>> import io
+    >>> import backprop as bp
+    >>> from backprop.serialization import load, save
+    >>> buffer = io.BytesIO()
+    >>> save({"step": 10, "exp_avg": bp.zeros(3, dtype=bp.float64)}, buffer)
+    >>> _ = buffer.seek(0)
+    >>> state = load(buffer, map_location="cpu")
+    >>> state["step"], state["exp_avg"].dtype
+    (10, dtype('float64'))
+    """
+    if not weights_only:
+        raise ValueError("load: weights_only=False asks to unpickle arbitrary objects, which "
+                         "backprop never does; checkpoints hold only tensors, arrays, numbers, "
+                         "strings and containers, so leave weights_only=True")
+    _check_map_location(map_location)
+    st_numpy = _import_safetensors("load")
+    if _is_file_object(f, "read"):
+        data = f.read()
+        where = str(getattr(f, "name", f"<{type(f).__name__}>"))
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"load: {where} returned {type(data).__name__} from read(); open "
+                            "the checkpoint in binary mode ('rb')")
+    else:
+        where = _as_path(f, "load")
+        try:
+            with open(where, "rb") as file:
+                data = file.read()
+        except FileNotFoundError:
+            raise FileNotFoundError(errno.ENOENT, "load: no checkpoint file at this path",
+                                    where) from None
+    return _Reader(where, st_numpy).read(bytes(data))
+
+
+class _Reader:
+    def __init__(self, where: str, st_numpy: Any) -> None:
+        self.where = where
+        self.st_numpy = st_numpy
+        self.arrays: dict[str, np.ndarray] = {}
+        self._loaded: dict[tuple, Any] = {}
+
+    def error(self, reason: str) -> CheckpointError:
+        return CheckpointError(f"load: {self.where} {reason}")
+
+    def read(self, data: bytes) -> Any:
+        document = self._document(self._metadata(data))
+        table = document["tensors"]
+        try:
+            arrays = self.st_numpy.load(data)
+        except MemoryError:
+            raise
+        except Exception as err:  # safetensors' own error type differs between versions
+            raise self.error(f"is truncated or corrupted: safetensors cannot read it ({err})") \
+                from err
+        missing = sorted(set(table) - set(arrays))
+        unexpected = sorted(set(arrays) - set(table))
+        if missing or unexpected:
+            raise self.error(f"does not match its metadata: tensors missing from the file "
+                             f"{missing[:5]}, tensors not in the metadata {unexpected[:5]}")
+        for key, info in table.items():
+            self.arrays[key] = self._check_array(key, info, arrays[key])
+        try:
+            return self._decode(document["tree"])
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError,
+                RecursionError) as err:
+            raise self.error(f"has malformed metadata (the checkpoint tree: {err!r})") from err
+
+    def _metadata(self, data: bytes) -> dict[str, str]:
+        """The safetensors header's metadata, with clear errors for files that are not ours."""
+        if len(data) < 8:
+            raise self.error(f"is not a checkpoint: it is only {len(data)} bytes long (a "
+                             "safetensors file starts with an 8-byte header length)")
+        header_length = int.from_bytes(data[:8], "little")
+        if header_length > len(data) - 8:
+            raise self.error(f"is truncated or not a safetensors checkpoint: its first 8 bytes "
+                             f"announce a {header_length}-byte header but only "
+                             f"{len(data) - 8} bytes follow")
+        try:
+            header = json.loads(data[8:8 + header_length].decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise self.error("is not a safetensors checkpoint (its header is not JSON)") from None
+        metadata = header.get("__metadata__") if isinstance(header, dict) else None
+        if not isinstance(metadata, dict) or FORMAT_KEY not in metadata:
+            raise self.error("is a safetensors file but not a backprop checkpoint (its metadata "
+                             f"has no {FORMAT_KEY!r} entry); read plain safetensors files with "
+                             "safetensors.numpy.load_file")
+        return metadata
+
+    def _document(self, metadata: dict[str, str]) -> dict[str, Any]:
+        text = metadata[FORMAT_KEY]
+        if not isinstance(text, str) or metadata.get(CHECKSUM_KEY) != _sha256_text(text):
+            raise self.error("is corrupted: the SHA-256 of its metadata does not match")
+        try:
+            document = json.loads(text)
+        except (ValueError, RecursionError):
+            raise self.error("has malformed metadata (not JSON)") from None
+        version = document.get("version") if isinstance(document, dict) else None
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise self.error("has malformed metadata (no format version)")
+        if version > FORMAT_VERSION:
+            raise self.error(f"was written in checkpoint format version {version}, but this "
+                             f"backprop reads versions up to {FORMAT_VERSION}; upgrade backprop")
+        if not isinstance(document.get("tensors"), dict) or "tree" not in document:
+            raise self.error("has malformed metadata (no tensor table or tree)")
+        return document
+
+    def _check_array(self, key: str, info: Any, array: np.ndarray) -> np.ndarray:
+        try:
+            dtype = np.dtype(info["dtype"])
+            shape = tuple(int(n) for n in info["shape"])
+            digest = str(info["sha256"])
+        except (KeyError, TypeError, ValueError):
+            raise self.error(f"has malformed metadata for tensor {key!r}") from None
+        if dtype not in _STORABLE and dtype not in _COMPLEX_PARTS:
+            raise self.error(f"has malformed metadata for tensor {key!r} (dtype {dtype})")
+        parts = _COMPLEX_PARTS.get(dtype, dtype)
+        stored_shape = shape + (2,) if dtype in _COMPLEX_PARTS else shape
+        if array.dtype != parts or array.shape != stored_shape:
+            raise self.error(f"does not match its metadata: tensor {key!r} is {array.dtype} "
+                             f"{array.shape} in the file but {parts} {stored_shape} in the "
+                             "metadata")
+        if _sha256_array(array) != digest:
+            raise self.error(f"is corrupted: the SHA-256 of tensor {key!r} does not match "
+                             "(its bytes changed after it was saved)")
+        if not array.flags.writeable:  # older safetensors hand out views of immutable bytes
+            array = array.copy()
+        if dtype in _COMPLEX_PARTS:
+            array = np.ascontiguousarray(array).view(dtype).reshape(shape)
+        return array
+
+    def _decode(self, node: Any) -> Any:
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if isinstance(node, list):
+            return [self._decode(item) for item in node]
+        if not isinstance(node, dict):
+            raise self.error(f"has malformed metadata (unexpected {type(node).__name__})")
+        tags = [name for name in node if name.startswith("$")]
+        if len(tags) != 1:
+            raise self.error(f"has malformed metadata (a node with tags {tags})")
+        tag = tags[0]
+        value = node[tag]
+        if tag in ("$dict", "$odict"):
+            pairs = ((self._decode(k), self._decode(v)) for k, v in value)
+            return OrderedDict(pairs) if tag == "$odict" else dict(pairs)
+        if tag == "$tuple":
+            return tuple(self._decode(item) for item in value)
+        if tag == "$int":
+            return int(value, 16)
+        if tag == "$float":
+            return float({"nan": "nan", "inf": "inf", "-inf": "-inf"}[value])
+        if tag == "$complex":
+            real, imag = value
+            return complex(self._decode(real), self._decode(imag))
+        if tag == "$np":
+            dtype = np.dtype(value)
+            if dtype not in _STORABLE and dtype not in _COMPLEX_PARTS:
+                raise self.error(f"has malformed metadata (NumPy scalar of dtype {dtype})")
+            scalar = self._decode(node["value"])
+            return dtype.type(complex(*scalar) if dtype.kind == "c" else scalar)
+        if tag in ("$tensor", "$ndarray"):
+            return self._array_leaf(tag, value, node)
+        raise self.error(f"has malformed metadata (unknown tag {tag!r})")
+
+    def _array_leaf(self, tag: str, key: str, node: dict[str, Any]) -> Any:
+        if key not in self.arrays:
+            raise self.error(f"does not match its metadata: the tree refers to tensor {key!r}, "
+                             "which the file does not have")
+        requires_grad = bool(node.get("requires_grad", False))
+        parameter = bool(node.get("parameter", False))
+        # Leaves that were one object (or views of one buffer) load as one shared array.
+        identity = (tag, key, requires_grad, parameter)
+        if identity in self._loaded:
+            return self._loaded[identity]
+        array = self.arrays[key]
+        if tag == "$ndarray":
+            result: Any = array
+        elif parameter:
+            from .nn.parameter import Parameter  # noqa: PLC0415 - nn sits above this module
+
+            result = Parameter(array, requires_grad=requires_grad)
+        else:
+            result = Tensor._wrap(array)
+            if requires_grad:
+                result.requires_grad = True
+        self._loaded[identity] = result
+        return result
+
+
+def _check_map_location(map_location: Any) -> None:
+    if map_location is None or callable(map_location):
+        return
+    targets = map_location.values() if isinstance(map_location, dict) else [map_location]
+    for target in targets:
+        if str(target) != "cpu":
+            raise ValueError(f"load: map_location={map_location!r}: backprop tensors live on the "
+                             "CPU; use map_location=None or 'cpu'")
+
+
+# -- shared helpers -------------------------------------------------------------------------------
+
+
+def _import_safetensors(op: str) -> Any:
+    try:
+        import safetensors.numpy  # noqa: PLC0415 - an optional extra, imported on first use
+    except ImportError as err:
+        raise ImportError(f"{op}: checkpoints are safetensors files and need the optional "
+                          "'safetensors' package: pip install backprop[checkpoint] "
+                          "(or pip install safetensors)") from err
+    return safetensors.numpy
+
+
+def _is_file_object(f: Any, method: str) -> bool:
+    return not isinstance(f, (str, bytes, os.PathLike)) and callable(getattr(f, method, None))
+
+
+def _as_path(f: Any, op: str) -> str:
+    try:
+        path = os.fspath(f)
+    except TypeError:
+        raise TypeError(f"{op}: f must be a path (str or os.PathLike) or a binary file object, "
+                        f"got {type(f).__name__}") from None
+    return os.fsdecode(path)
+
+
+def _sha256_array(array: np.ndarray) -> str:
+    little = array.astype(array.dtype.newbyteorder("<"), order="C", copy=False)
+    return hashlib.sha256(little.reshape(-1).view(np.uint8)).hexdigest()
+
+
+def _sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _where(trail: tuple) -> str:
+    return "obj" + "".join(f"[{part!r}]" for part in trail)

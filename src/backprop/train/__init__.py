@@ -1,0 +1,1 @@
+"""The training loop, models and pictures behind ``backprop train``."""

@@ -1,0 +1,130 @@
+"""The training settings: one commented dataclass, filled from defaults, a TOML file and flags."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A setting that is unknown, of the wrong type, or out of range."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``backprop train`` needs; each field is also a ``--flag`` and a TOML key."""
+
+    data: str = "digits"                # digits | fashion-mnist | mnist
+    data_root: str | None = None        # folder with the IDX files (mnist; fashion-mnist default:
+                                        # the Debian package's folder)
+    model: str = "mlp"                  # mlp | cnn
+    hidden: tuple[int, ...] = (256, 128)  # MLP hidden layer sizes
+    channels: tuple[int, ...] = (16, 32)  # CNN channels of its two conv blocks
+    activation: str = "relu"            # relu | tanh | sigmoid | gelu | silu | leaky_relu | elu
+    init: str = "default"               # default (PyTorch's) | kaiming | xavier
+    optimizer: str = "adam"             # sgd | adam | adamw | rmsprop | adagrad
+    lr: float = 1e-3
+    momentum: float = 0.9               # SGD and RMSprop momentum
+    weight_decay: float = 0.0
+    scheduler: str = "cosine"           # none | cosine | step | onecycle
+    epochs: int = 30
+    batch_size: int = 64
+    seed: int = 0
+    out: str = "runs/latest"            # folder for the checkpoint, curves and log
+    progress: bool = True               # show a progress bar (tqdm, when installed)
+
+    def validate(self) -> TrainConfig:
+        """Check every value; raise ``ConfigError`` naming the setting."""
+        choices = {"data": ("digits", "fashion-mnist", "mnist"), "model": ("mlp", "cnn"),
+                   "activation": ACTIVATIONS, "init": ("default", "kaiming", "xavier"),
+                   "optimizer": ("sgd", "adam", "adamw", "rmsprop", "adagrad"),
+                   "scheduler": ("none", "cosine", "step", "onecycle")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got "
+                                  f"{getattr(self, name)!r}")
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1; got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ConfigError(f"lr must be positive; got {self.lr}")
+        if any(n < 1 for n in (*self.hidden, *self.channels)):
+            raise ConfigError("hidden and channels sizes must be positive integers")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "settings") -> TrainConfig:
+        """Build from a dict (a TOML table or a checkpoint's saved settings), checking types."""
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        converted = {}
+        for key, value in values.items():
+            key = key.replace("-", "_")
+            if key not in known:
+                raise ConfigError(f"{source}: unknown setting {key!r}; known: "
+                                  f"{', '.join(known)}")
+            converted[key] = _convert(key, value, known[key].default, source)
+        return cls(**converted).validate()
+
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "silu", "leaky_relu", "elu")
+
+
+def _convert(key: str, value: Any, default: Any, source: str) -> Any:
+    if isinstance(default, tuple):
+        items = value.split(",") if isinstance(value, str) else value
+        try:
+            return tuple(int(v) for v in items)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: {key} must be a list of integers; got {value!r}") from None
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{source}: {key} must be true or false; got {value!r}")
+    kind = type(default) if default is not None else str
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: {key} must be a {kind.__name__}; got {value!r}") from None
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML settings file (a flat table, or one under ``[train]``)."""
+    try:
+        import tomllib  # noqa: PLC0415 - Python 3.11+
+    except ImportError:  # pragma: no cover - Python 3.10
+        try:
+            import tomli as tomllib  # noqa: PLC0415
+        except ImportError:
+            raise ConfigError("--config needs Python 3.11+ or the tomli package") from None
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"--config: no such file: {path}")
+    try:
+        with path.open("rb") as handle:
+            table = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"--config: {path} is not valid TOML: {err}") from None
+    return table.get("train", table)
+
+
+def merged(config_file: str | None, flags: dict[str, Any]) -> TrainConfig:
+    """Defaults, then the TOML file, then the flags the user gave."""
+    values: dict[str, Any] = {}
+    if config_file:
+        values.update(load_toml(config_file))
+    values.update({k: v for k, v in flags.items() if v is not None})
+    return TrainConfig.from_dict(values, source=config_file or "flags")
+
+
+def flag_names() -> list[tuple[str, Any, str]]:
+    """``(name, default, type name)`` for each setting, to build the command's flags."""
+    return [(f.name, f.default, type(f.default).__name__) for f in dataclasses.fields(TrainConfig)]
+
+
+__all__ = ["ConfigError", "TrainConfig", "flag_names", "load_toml", "merged"]

@@ -1,0 +1,74 @@
+"""Training pictures: loss/accuracy curves and a confusion matrix (matplotlib, optional)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib  # noqa: PLC0415 - optional extra
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt  # noqa: PLC0415
+    except ImportError:
+        return None
+    return plt
+
+
+def save_curves(history: Sequence[dict[str, float]], path: Path) -> Path | None:
+    """Loss and accuracy per epoch, train and test, as a PNG; None without matplotlib."""
+    plt = _pyplot()
+    if plt is None or not history:
+        return None
+    epochs = [h["epoch"] for h in history]
+    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 4))
+    for split in ("train", "test"):
+        loss_axis.plot(epochs, [h[f"{split}_loss"] for h in history], label=split)
+        accuracy_axis.plot(epochs, [h[f"{split}_accuracy"] for h in history], label=split)
+    loss_axis.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss", yscale="log")
+    accuracy_axis.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
+    for axis in (loss_axis, accuracy_axis):
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def confusion_matrix(targets: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts of (true class, predicted class) pairs.
+
+    >>> confusion_matrix(np.array([0, 1, 1]), np.array([0, 1, 0]), 2).tolist()
+    [[1, 0], [1, 1]]
+    """
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (targets, predicted), 1)
+    return matrix
+
+
+def save_confusion(matrix: np.ndarray, classes: Sequence[str], path: Path) -> Path | None:
+    """The confusion matrix as a labelled heat map PNG; None without matplotlib."""
+    plt = _pyplot()
+    if plt is None:
+        return None
+    size = max(5, len(classes) * 0.6)
+    figure, axis = plt.subplots(figsize=(size, size))
+    axis.imshow(matrix, cmap="Blues")
+    ticks = range(len(classes))
+    axis.set(xticks=ticks, yticks=ticks, xlabel="predicted", ylabel="true",
+             title=f"Confusion matrix (accuracy {np.trace(matrix) / matrix.sum():.4f})")
+    axis.set_xticklabels(classes, rotation=45, ha="right")
+    axis.set_yticklabels(classes)
+    threshold = matrix.max() / 2
+    for (i, j), count in np.ndenumerate(matrix):
+        axis.text(j, i, str(count), ha="center", va="center",
+                  color="white" if count > threshold else "black", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
