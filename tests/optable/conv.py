@@ -209,6 +209,9 @@ def _conv2d_samples(rng):
                name="valid-stride-tuple"),
         Sample((u(2, 4, 4), u(1, 2, 3, 3), u(1)), {"padding": 1}, name="unbatched"),
         Sample((u(1, 1, 2, 18), u(1, 1, 2, 3)), name="long-rows"),
+        # A weight of more than 512 (kernel * in, out) pairs takes the weight gradient's
+        # one-matmul path (smaller ones take one product per image).
+        Sample((u(1, 8, 3, 3), u(9, 8, 3, 3)), grad_args=(1,), name="weight-one-matmul"),
     ]
 
 

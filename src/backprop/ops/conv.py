@@ -14,6 +14,13 @@ vectorised adds, no ``np.add.at``. With stride 1 in the last dim, windows are ta
 padded rows ("wide" rows: the few extra columns are computed and dropped), so every copy and add
 runs over long contiguous stretches instead of rows of a few elements.
 
+Pools work on strided views of the (padded) input too, a few vectorised passes per kernel
+offset: max pooling finds each window's maximum and its index (ties: the first, as PyTorch), and
+its gradient is a scatter to those indices whose own VJP is the matching gather; average pooling
+sums the offsets and divides by PyTorch's divisor, its VJP (the spread-back) and it being each
+other's VJPs. Adaptive average pooling with uneven windows is a product with one averaging matrix
+per spatial dim; pixel (un)shuffle is reshape and permute.
+
 Spatial geometry travels as tuples with one entry per spatial dim; ``padding`` as
 ``((before, after), ...)`` pairs, where a negative ``after`` crops (the adjoint of the rows a
 strided convolution never reads) or, for a transposed convolution, appends (``output_padding``).
@@ -238,11 +245,20 @@ def _conv_weight(input: Any, grad: Any, weight_shape: Sizes, stride: Sizes,
     o, per_group = weight_shape[:2]
     cols, _, rows = _unfold(input.astype(dtype, copy=False), groups, kernel, stride, padding,
                             dilation)
-    g = _widen(grad.astype(dtype, copy=False), rows).reshape(groups, o // groups, -1)
-    cols = cols.reshape(groups, _prod(kernel) * per_group, -1)
-    # (windows @ g^T): OpenBLAS is faster with the long contraction on this side. The result
-    # (G, kernel, C / G, O / G) goes back to the weight's (O, C / G, *kernel) order.
-    dw = np.matmul(cols, g.swapaxes(1, 2)).reshape(groups, _prod(kernel), per_group, o // groups)
+    taps = _prod(kernel) * per_group
+    n, area = grad.shape[0], _prod(rows)
+    g = _widen(grad.astype(dtype, copy=False), rows).reshape(groups, o // groups, n, area)
+    cols = cols.reshape(groups, taps, n, area)
+    if taps * (o // groups) <= 512:
+        # A tiny result with a very long contraction (a first layer: one channel in) runs
+        # faster as one product per image, summed, than as one matmul over all images.
+        dw = np.matmul(cols.transpose(2, 0, 1, 3), g.transpose(2, 0, 3, 1)).sum(axis=0)
+    else:
+        # windows @ g^T: OpenBLAS is faster with the long contraction on this side.
+        g = g.reshape(groups, o // groups, n * area)
+        dw = np.matmul(cols.reshape(groups, taps, n * area), g.swapaxes(1, 2))
+    # (G, kernel, C / G, O / G) back to the weight's (O, C / G, *kernel) order.
+    dw = dw.reshape(groups, _prod(kernel), per_group, o // groups)
     return np.ascontiguousarray(dw.transpose(0, 3, 2, 1)).reshape(weight_shape)
 
 
