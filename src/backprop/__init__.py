@@ -21,10 +21,12 @@ from .errors import DimError, DTypeError, GraphError, ShapeError
 from .ops.conv import *  # noqa: F403
 from .ops.elementwise import *  # noqa: F403
 from .ops.elementwise import allclose, equal  # predicates returning a Python bool
+from .ops.extrema import *  # noqa: F403
 from .ops.fused import *  # noqa: F403
 from .ops.indexing import *  # noqa: F403
 from .ops.join import *  # noqa: F403
 from .ops.linalg import *  # noqa: F403
+from .ops.pooling import *  # noqa: F403
 from .ops.rearrange import *  # noqa: F403
 from .ops.reduction import *  # noqa: F403
 from .ops.scatter import *  # noqa: F403

@@ -1,9 +1,10 @@
 """The op table: one row per public op, gathered from one file per op family."""
 
-from . import (conv, elementwise, fused, indexing, inplace, join, linalg, nn_activation,
-               nn_attention, nn_layers, nn_loss, nn_norm, rearrange, reduction, scatter, shape)
+from . import (conv, elementwise, extrema, fused, indexing, inplace, join, linalg, nn_activation,
+               nn_attention, nn_layers, nn_loss, nn_loss_composed, nn_norm, pooling, rearrange,
+               reduction, scatter, shape)
 
-ROWS = [row for module in (elementwise, reduction, fused, shape, join, rearrange, indexing, scatter,
-                           linalg, inplace, conv, nn_activation, nn_layers, nn_norm, nn_loss,
-                           nn_attention)
+ROWS = [row for module in (elementwise, reduction, extrema, fused, shape, join, rearrange, indexing,
+                           scatter, linalg, inplace, conv, pooling, nn_activation, nn_layers, nn_norm,
+                           nn_loss, nn_loss_composed, nn_attention)
         for row in module.ROWS]

@@ -4,12 +4,12 @@ functions (``__all__``) and the Tensor methods and operators they provide (``TEN
 from __future__ import annotations
 
 from ..tensor import Tensor
-from . import (conv, elementwise, fused, indexing, inplace, join, linalg, rearrange, reduction,
-               scatter, shape)
+from . import (conv, elementwise, extrema, fused, indexing, inplace, join, linalg, pooling,
+               rearrange, reduction, scatter, shape)
 from .primitive import PRIMITIVES, Primitive, primitive
 
-OP_MODULES = (elementwise, shape, join, rearrange, reduction, fused, indexing, scatter, linalg,
-              conv, inplace)
+OP_MODULES = (elementwise, shape, join, rearrange, reduction, extrema, fused, indexing, scatter,
+              linalg, conv, pooling, inplace)
 
 
 def _install_methods() -> None:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from ...ops import conv as _conv
+from ...ops import pooling as _pooling
 from ...ops.conv import *  # noqa: F403
 from ...ops.elementwise import sigmoid, tanh
 from ...ops.fused import log_softmax, softmax
+from ...ops.pooling import *  # noqa: F403
 from ...ops.rearrange import pad
-from . import activation, attention, layers, loss, norm
+from . import activation, attention, layers, loss, loss_composed, norm
 from .activation import *  # noqa: F403
 from .attention import *  # noqa: F403
 from .layers import *  # noqa: F403
 from .loss import *  # noqa: F403
+from .loss_composed import *  # noqa: F403
 from .norm import *  # noqa: F403
 
-__all__ = ["sigmoid", "tanh", "softmax", "log_softmax", "pad", *_conv.__all__,
-           *activation.__all__, *attention.__all__, *layers.__all__, *loss.__all__, *norm.__all__]
+__all__ = ["sigmoid", "tanh", "softmax", "log_softmax", "pad", *_conv.__all__, *_pooling.__all__,
+           *activation.__all__, *attention.__all__, *layers.__all__, *loss.__all__,
+           *loss_composed.__all__, *norm.__all__]
