@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections.abc
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -43,3 +44,15 @@ def new_parameter(*shape: int, dtype: Any = None, device: Any = None) -> Paramet
 
 def factory_dtype(dtype: Any) -> np.dtype:
     return dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype, "Module")
+
+
+def reset_weight_and_bias(weight: Parameter, bias: Parameter | None) -> None:
+    """PyTorch's default for linear and convolution layers: weight from kaiming_uniform_ with
+    a=sqrt(5), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the bias from the same range."""
+    from .. import init  # noqa: PLC0415 - init imports this module's siblings
+
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        init.uniform_(bias, -bound, bound)
