@@ -125,3 +125,12 @@ def test_python_dash_m_runs_the_command() -> None:
     done = subprocess.run([sys.executable, "-m", "backprop", "--help"], capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0 and "train" in done.stdout
+
+
+def test_predict_with_a_wrong_shape_is_a_one_line_error(trained: Path, tmp_path: Path,
+                                                        capsys) -> None:
+    np.save(tmp_path / "odd.npy", np.zeros((3, 7), dtype=np.float32))
+    assert main(["predict", str(trained / "checkpoint.safetensors"),
+                 str(tmp_path / "odd.npy")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a whole number of 1x8x8 images" in err
