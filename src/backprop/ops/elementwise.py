@@ -218,12 +218,30 @@ tanh.defvjp(lambda g, out, input: g * (1 - out * out))
 
 @primitive(save_out=True)
 def sigmoid(input: Any) -> Any:
-    # Split by sign so exp never overflows: for x < 0 use e^x / (1 + e^x).
-    e = np.exp(-np.abs(input))
-    return np.where(input >= 0, 1 / (1 + e), e / (1 + e))
+    # 1 / (1 + e^-x): where e^-x overflows to inf the quotient is the right limit, 0 (only
+    # values below the dtype's smallest normal are flushed to 0). In place: one temporary.
+    out = np.negative(input)
+    if type(out) is not np.ndarray or out.dtype.kind != "f":  # 0-d or integer input
+        with np.errstate(over="ignore"):
+            return np.asarray(1.0 / (1.0 + np.exp(out)))
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += 1.0
+    return np.divide(1.0, out, out=out)
 
 
-sigmoid.defvjp(lambda g, out, input: g * out * (1 - out))
+def _sigmoid_vjp(g: Any, out: Any, input: Any) -> Any:
+    if type(g) is np.ndarray and type(out) is np.ndarray:
+        # Plain backward on arrays: the same product with one temporary instead of three (under
+        # create_graph the operators below build the graph instead).
+        result = np.subtract(1.0, out)
+        result *= out
+        result *= g
+        return result
+    return g * out * (1 - out)
+
+
+sigmoid.defvjp(_sigmoid_vjp)
 
 
 @primitive(save_out=True)
@@ -244,11 +262,9 @@ def _clamp(input: Any, min: Any, max: Any) -> Any:
 
 
 def _clamp_inside(input: Any, min: Any, max: Any) -> Any:
-    inside = True
-    if min is not None:
-        inside = logical_and(inside, ge(input, min))
+    inside = None if min is None else ge(input, min)
     if max is not None:
-        inside = logical_and(inside, le(input, max))
+        inside = le(input, max) if inside is None else logical_and(inside, le(input, max))
     return inside
 
 
@@ -282,6 +298,8 @@ def minimum(input: Any, other: Any) -> Any:
 
 def _split_ties(g: Any, wins: Any, ties: Any) -> Any:
     # Ties share the gradient equally, PyTorch's convention for maximum/minimum.
+    if type(ties) is np.ndarray and not ties.any():  # plain backward without ties: one select
+        return where(wins, g, 0.0)
     return where(ties, g * 0.5, where(wins, g, 0.0))
 
 
@@ -291,8 +309,57 @@ minimum.defvjp(lambda g, out, input, other: _split_ties(g, lt(input, other), eq(
                lambda g, out, input, other: _split_ties(g, gt(input, other), eq(input, other)))
 
 
+_SELECT_INTS = {2: np.int16, 4: np.int32, 8: np.int64}  # same-width integers, to select bits
+_SELECT_MIN_SIZE = 4096  # below this np.where's lower call overhead wins (measured)
+
+
+def _select_bits(condition: np.ndarray, input: Any, other: Any) -> Any:
+    """``np.where(condition, input, other)`` for a bool mask and same-dtype float operands (or
+    a Python number for one of them) by bit masking: ``other ^ ((input ^ other) & -condition)``.
+    It copies each element's bits exactly (inf, nan and -0.0 included), as np.where does, but
+    without a branch per element: np.where costs ~4 ns an element on an unpredictable mask, this
+    ~0.5 ns. Returns None where it does not apply (np.where then does the work)."""
+    if type(input) is np.ndarray:
+        dtype = input.dtype
+        if type(other) is np.ndarray:
+            if other.dtype != dtype:
+                return None
+        elif type(other) not in (float, int):
+            return None
+        size = input.size
+    elif type(other) is np.ndarray and type(input) in (float, int):
+        dtype = other.dtype
+        size = other.size
+    else:
+        return None
+    if dtype.kind != "f" or dtype.itemsize not in _SELECT_INTS:
+        return None
+    if max(size, condition.size) < _SELECT_MIN_SIZE:
+        return None
+    ints = _SELECT_INTS[dtype.itemsize]
+    # A Python number becomes a 0-d array of the result dtype: NumPy's own (weak) promotion.
+    a = (input if type(input) is np.ndarray else np.array(input, dtype)).view(ints)
+    b = (other if type(other) is np.ndarray else np.array(other, dtype)).view(ints)
+    full = np.broadcast_shapes(condition.shape, a.shape, b.shape)
+    if b.ndim == 0 and not b:  # other is +0.0 (the usual gradient mask): input & mask
+        mask = np.subtract(0, condition, dtype=ints)  # all bits set where True, none where False
+        return np.bitwise_and(a, mask, out=mask if mask.shape == full else None).view(dtype)
+    if a.ndim == 0 and not a:  # input is +0.0: other & ~mask
+        mask = np.subtract(condition, 1, dtype=ints)  # no bits where True, all where False
+        return np.bitwise_and(b, mask, out=mask if mask.shape == full else None).view(dtype)
+    mask = np.subtract(0, condition, dtype=ints)
+    bits = np.bitwise_xor(a, b)
+    bits = np.bitwise_and(bits, mask, out=bits if bits.shape == full else None)
+    bits ^= b
+    return bits.view(dtype)
+
+
 @primitive(save=("condition",))
 def where(condition: Any, input: Any, other: Any) -> Any:
+    if type(condition) is np.ndarray and condition.dtype == np.bool_:
+        selected = _select_bits(condition, input, other)
+        if selected is not None:
+            return selected
     return np.where(condition, input, other)
 
 

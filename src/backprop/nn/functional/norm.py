@@ -34,17 +34,35 @@ class _Moments:
     """What a normalisation's forward computed, for its VJPs: ``mean`` and ``rstd`` (kept with
     the reduced axes, so they broadcast) and the biased variance ``var``."""
 
-    __slots__ = ("mean", "rstd", "var")
+    __slots__ = ("grad_weight", "mean", "rstd", "share_weight_grad", "var")
 
-    def __init__(self) -> None:
+    def __init__(self, share_weight_grad: bool = False) -> None:
         self.mean = self.var = self.rstd = None
+        # layer_norm with a weight that needs a gradient: the input's VJP (which runs first, in
+        # the same node) computes g * x_hat on the way and hands it to the weight's VJP.
+        self.share_weight_grad = share_weight_grad
+        self.grad_weight = None
+
+
+def _mean_of_product(a: np.ndarray, b: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """``mean(a * b)`` over ``axes`` (kept), for arrays of one shape. Over trailing axes (layer
+    and group norm) it is a row-wise dot product: no temporary, ~3x faster than the product
+    followed by a mean; other axes (batch norm) take the product and the mean."""
+    ndim = a.ndim
+    if axes == tuple(range(ndim - len(axes), ndim)) and a.shape == b.shape:
+        count = math.prod(a.shape[ndim - len(axes):])
+        keep = a.shape[:ndim - len(axes)]
+        rows = np.vecdot(a.reshape(keep + (count,)), b.reshape(keep + (count,)))
+        rows /= count
+        return rows.reshape(keep + (1,) * len(axes))
+    return np.mean(np.multiply(a, b), axis=axes, keepdims=True)
 
 
 def _normalize_forward(input: Any, weight: Any, bias: Any, axes: tuple[int, ...], eps: float,
                        moments: _Moments) -> Any:
     mean = input.mean(axis=axes, keepdims=True)
     out = input - mean
-    var = np.mean(np.square(out), axis=axes, keepdims=True)
+    var = _mean_of_product(out, out, axes)
     rstd = 1.0 / np.sqrt(var + eps)
     out *= rstd
     if weight is not None:
@@ -67,13 +85,56 @@ def _normalized(input: Any, axes: tuple[int, ...], eps: float, moments: _Moments
 
 def _normalize_grad_input(g: Any, out: Any, input: Any, weight: Any, bias: Any,
                           axes: tuple[int, ...], eps: float, moments: _Moments) -> Any:
+    if type(g) is np.ndarray and type(input) is np.ndarray:
+        return _normalize_grad_input_array(g, input, weight, axes, moments)
     x_hat, rstd = _normalized(input, axes, eps, moments)
     g_hat = g if weight is None else g * weight
     return rstd * (g_hat - _mean(g_hat, axes, True) - x_hat * _mean(g_hat * x_hat, axes, True))
 
 
+def _normalize_grad_input_array(g: np.ndarray, input: np.ndarray, weight: Any,
+                                axes: tuple[int, ...], moments: _Moments) -> np.ndarray:
+    """The formula above on arrays in a plain backward, in place: three temporaries instead
+    of about ten. (Under create_graph the operator form runs instead, to build the graph.)"""
+    rstd = moments.rstd
+    x_hat = input - moments.mean
+    x_hat *= rstd
+    if moments.share_weight_grad and weight is not None and weight.size:
+        # layer_norm: the weight covers the normalised (trailing) axes, so
+        # mean(g_hat * x_hat) = (g * x_hat) @ weight / count, and g * x_hat is the weight's
+        # gradient (before the engine sums it), kept for its VJP, which runs next.
+        count = weight.size
+        g_x_hat = g * x_hat
+        moments.grad_weight = g_x_hat
+        keep = input.shape[:input.ndim - len(axes)] + (1,) * len(axes)
+        mean_g_x_hat = (g_x_hat.reshape(-1, count) @ weight.reshape(count)).reshape(keep)
+        mean_g_x_hat /= count
+        g_hat = g * weight
+        mean_g = g_hat.mean(axis=axes, keepdims=True)
+        x_hat *= mean_g_x_hat
+        g_hat -= mean_g
+        g_hat -= x_hat
+        g_hat *= rstd
+        return g_hat
+    g_hat = g if weight is None else g * weight  # g itself is never written to
+    mean_g = g_hat.mean(axis=axes, keepdims=True)
+    x_hat *= _mean_of_product(g_hat, x_hat, axes)
+    result = np.subtract(g_hat, mean_g, out=None if g_hat is g else g_hat)
+    result -= x_hat
+    result *= rstd
+    return result
+
+
 def _normalize_grad_weight(g: Any, out: Any, input: Any, weight: Any, bias: Any,
                            axes: tuple[int, ...], eps: float, moments: _Moments) -> Any:
+    if type(g) is np.ndarray and type(input) is np.ndarray:  # plain backward: in place
+        if moments.grad_weight is not None:  # computed by the input's VJP just before
+            g_x_hat, moments.grad_weight = moments.grad_weight, None
+            return g_x_hat
+        x_hat = input - moments.mean
+        x_hat *= moments.rstd
+        x_hat *= g
+        return x_hat
     return g * _normalized(input, axes, eps, moments)[0]  # summed to weight's shape by the engine
 
 
@@ -127,7 +188,8 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
     shape, axes = _trailing_axes("layer_norm", input, normalized_shape)
     _check_param("layer_norm", "weight", weight, shape, f"normalized_shape {format_shape(shape)}")
     _check_param("layer_norm", "bias", bias, shape, f"normalized_shape {format_shape(shape)}")
-    return _layer_norm(input, weight, bias, axes, float(eps), _Moments())
+    share = isinstance(weight, Tensor) and weight.requires_grad
+    return _layer_norm(input, weight, bias, axes, float(eps), _Moments(share))
 
 
 @primitive("rms_norm", save=("input", "weight"))
