@@ -374,19 +374,28 @@ def _check_conv(op: str, input: Any, weight: Any, bias: Any, groups: int,
                          f"got {format_shape(bias.shape)}")
 
 
-def _convnd(op: str, nd: int, input: Any, weight: Any, bias: Any, stride: Any, padding: Any,
-            dilation: Any, groups: int) -> Any:
+def _prepare(op: str, nd: int, input: Any, weight: Any, bias: Any, stride: Any, dilation: Any,
+             groups: int, transposed: bool) -> tuple:
+    """Checks shared by convolution and transposed convolution: a batch dim added to an
+    unbatched input, channels, and stride/dilation as ``nd`` positive ints."""
     batched = _batched(op, input, nd)
     if weight.ndim != nd + 2:
-        raise ShapeError(f"{op}: weight must be {nd + 2}-d (out_channels, in_channels / groups, "
-                         f"*kernel_size), got shape {format_shape(weight.shape)}")
+        channels = ("in_channels, out_channels / groups" if transposed
+                    else "out_channels, in_channels / groups")
+        raise ShapeError(f"{op}: weight must be {nd + 2}-d ({channels}, *kernel_size), got "
+                         f"shape {format_shape(weight.shape)}")
     if not batched:
         input = reshape(input, (1,) + tuple(input.shape))
     groups = int(groups)
-    _check_conv(op, input, weight, bias, groups, transposed=False)
-    kernel = tuple(weight.shape[2:])
-    stride = _positive(op, "stride", stride, nd)
-    dilation = _positive(op, "dilation", dilation, nd)
+    _check_conv(op, input, weight, bias, groups, transposed=transposed)
+    return (input, batched, tuple(weight.shape[2:]), _positive(op, "stride", stride, nd),
+            _positive(op, "dilation", dilation, nd), groups)
+
+
+def _convnd(op: str, nd: int, input: Any, weight: Any, bias: Any, stride: Any, padding: Any,
+            dilation: Any, groups: int) -> Any:
+    input, batched, kernel, stride, dilation, groups = _prepare(
+        op, nd, input, weight, bias, stride, dilation, groups, transposed=False)
     pads = _conv_padding(op, padding, kernel, stride, dilation)
     sizes = tuple(input.shape[2:])
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(sizes, pads))
@@ -432,17 +441,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
 
 def _conv_transposend(op: str, nd: int, input: Any, weight: Any, bias: Any, stride: Any,
                       padding: Any, output_padding: Any, groups: int, dilation: Any) -> Any:
-    batched = _batched(op, input, nd)
-    if weight.ndim != nd + 2:
-        raise ShapeError(f"{op}: weight must be {nd + 2}-d (in_channels, out_channels / groups, "
-                         f"*kernel_size), got shape {format_shape(weight.shape)}")
-    if not batched:
-        input = reshape(input, (1,) + tuple(input.shape))
-    groups = int(groups)
-    _check_conv(op, input, weight, bias, groups, transposed=True)
-    kernel = tuple(weight.shape[2:])
-    stride = _positive(op, "stride", stride, nd)
-    dilation = _positive(op, "dilation", dilation, nd)
+    input, batched, kernel, stride, dilation, groups = _prepare(
+        op, nd, input, weight, bias, stride, dilation, groups, transposed=True)
     pads = _ints(op, "padding", padding, nd)
     extra = _ints(op, "output_padding", output_padding, nd)
     if any(p < 0 for p in pads) or any(e < 0 for e in extra):
