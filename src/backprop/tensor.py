@@ -174,8 +174,8 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
 
-    def __hash__(self) -> int:
-        return id(self)
+    # Identity hashing (tensors are graph keys); the C slot, since backward hashes every leaf.
+    __hash__ = object.__hash__
 
     # -- conversion ------------------------------------------------------------------------------
 
