@@ -73,14 +73,14 @@ def _train(args: argparse.Namespace) -> None:
 def _evaluate(args: argparse.Namespace) -> None:
     from .train.config import TrainConfig  # noqa: PLC0415
     from .train.data import load_data  # noqa: PLC0415
-    from .train.loop import _loaders, evaluate, load_trained  # noqa: PLC0415
+    from .train.loop import evaluate, load_trained, make_loaders  # noqa: PLC0415
     from .train.plots import confusion_matrix, save_confusion  # noqa: PLC0415
     from .random import Generator  # noqa: PLC0415
 
     model, state = load_trained(_existing(args.checkpoint))
     config = TrainConfig.from_dict(state["config"], source=args.checkpoint)
     data = load_data(config)
-    _, test_loader = _loaders(data, config, Generator(0))
+    _, test_loader = make_loaders(data, config, Generator(0))
     loss, accuracy, predicted = evaluate(model, test_loader)
     matrix = confusion_matrix(data.test_y.numpy(), predicted, data.num_classes)
     print(f"test accuracy {accuracy:.4f}  test loss {loss:.4f}  ({len(predicted)} samples)")

@@ -41,7 +41,11 @@ class Tensor:
 
         # torch.Tensor(data) is always the default float dtype, unlike torch.tensor(data).
         made = make_tensor(data, dtype=dtypes.DEFAULT_FLOAT if dtype is None else dtype)
-        self._data = made._data
+        self._init_leaf(made._data, requires_grad)
+
+    def _init_leaf(self, array: Any, requires_grad: bool) -> None:
+        """Fill the slots of a new leaf (for constructors; ops use ``_wrap``/``_from_node``)."""
+        self._data = array
         self.grad: Tensor | None = None
         self.grad_fn: Node | None = None
         self._version: VersionCounter | None = None

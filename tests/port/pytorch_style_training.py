@@ -60,6 +60,6 @@ def main(epochs: int = 40) -> dict:
     restored.load_state_dict(model.state_dict())
     restored.eval()
     with torch.no_grad():
-        same = torch.equal(restored(x), model(x)) if hasattr(torch, "equal") else None
+        same = torch.equal(restored(x), model(x))
     return {"first_loss": first_loss, "last_loss": loss.item(), "accuracy": accuracy,
             "restored_equal": same}

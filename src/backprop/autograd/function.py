@@ -45,23 +45,13 @@ import numpy as np
 
 from ..backend import as_array
 from ..errors import GraphError, ShapeError, format_shape
+from ..tensor import Tensor
 from . import grad_mode
 from .graph import Meta, Node, VersionCounter
 
 __all__ = ["Function", "FunctionCtx"]
 
 _NOT_RECORDED = None  # ctx._node_ref before (or without) a recorded node
-_TENSOR: type | None = None
-
-
-def _tensor_class() -> type:
-    """``Tensor``, imported on first use (tensor.py imports the autograd package)."""
-    global _TENSOR
-    if _TENSOR is None:
-        from ..tensor import Tensor
-
-        _TENSOR = Tensor
-    return _TENSOR
 
 
 class FunctionCtx:
@@ -91,7 +81,6 @@ class FunctionCtx:
 
         Saved tensors are checked for in-place changes when ``backward`` reads them.
         """
-        Tensor = _tensor_class()
         for i, t in enumerate(tensors):
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError(f"{self._function_name}: save_for_backward takes tensors or None, "
@@ -169,7 +158,6 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` on ``args`` and record the call for backward when an input needs it."""
-        Tensor = _tensor_class()
         recording = grad_mode.state.enabled
         needs = tuple(recording and isinstance(a, Tensor) and a._requires_grad for a in args)
         if recording:
@@ -201,7 +189,6 @@ def _has_setup_context(cls: type) -> bool:
 
 def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any, needs: tuple) -> Any:
     """Attach the graph to ``forward``'s outputs: one node, plus one per output when several."""
-    Tensor = _tensor_class()
     single = not isinstance(outputs, tuple)
     outs = (outputs,) if single else outputs
     input_ids = {id(a) for a in args if isinstance(a, Tensor)}
@@ -271,7 +258,6 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any, needs: tuple
 
 def _alias(t: Any) -> Any:
     """A new tensor on ``t``'s storage that counts as a view of it (in-place writes are checked)."""
-    Tensor = _tensor_class()
     alias = Tensor._wrap(t._data)
     if t._version is None:
         t._version = VersionCounter()
@@ -315,7 +301,6 @@ class _FunctionBackward:
 
     def __init__(self, cls: type, ctx: FunctionCtx, args: tuple, outs: tuple,
                  differentiable: list[int]) -> None:
-        Tensor = _tensor_class()
         self.name = cls.__name__
         self.backward_name = f"{cls.__name__}Backward"
         self.saves_values = False
@@ -357,7 +342,6 @@ class _FunctionBackward:
 
     def saved_output(self, k: int, stored: Any, node: Node) -> Any:
         """A saved output as backward sees it: reconnected to the graph under create_graph."""
-        Tensor = _tensor_class()
         if not grad_mode.state.enabled or k not in self.differentiable:
             return stored
         t = Tensor._from_node(stored._data, self.output_node(k, node))
@@ -376,7 +360,6 @@ class _FunctionBackward:
         return gi
 
     def _run_backward(self, g: Any) -> list[Any]:
-        Tensor = _tensor_class()
         create_graph = isinstance(g, Tensor)
         n_out = len(self.out_metas)
         grads: list[Any] = [None] * n_out
@@ -400,7 +383,6 @@ class _FunctionBackward:
 
     def _check_gradients(self, result: Any, create_graph: bool) -> list[Any]:
         """One gradient per forward input, of a shape that sums to the input's, as arrays."""
-        Tensor = _tensor_class()
         returned = tuple(result) if isinstance(result, (tuple, list)) else (result,)
         n = len(self.arg_shapes)
         if len(returned) < n or any(r is not None for r in returned[n:]):

@@ -179,24 +179,37 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
+def summed_axes(source: tuple[int, ...], target: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The axes of ``source`` to sum (keeping dims) so it becomes ``target``, the inverse of
+    NumPy broadcasting; None when ``target`` does not broadcast to ``source``.
+
+    >>> summed_axes((4, 2, 3), (1, 3))
+    (0, 1)
+    """
+    lead = len(source) - len(target)
+    if lead < 0 or any(n != 1 and n != m for n, m in zip(target, source[lead:])):
+        return None
+    return tuple(range(lead)) + tuple(lead + i for i, n in enumerate(target)
+                                      if n == 1 and source[lead + i] != 1)
+
+
+def _unsummable(op: str, source: tuple[int, ...], target: tuple[int, ...]) -> ShapeError:
+    return ShapeError(f"{op}: the gradient of shape {format_shape(source)} cannot be summed to "
+                      f"the input's shape {format_shape(target)}; this is a bug in the op's VJP")
+
+
 def sum_to_array(g: Any, shape: tuple[int, ...], op: str = "backward") -> Any:
-    """Sum a broadcast gradient down to ``shape`` (the inverse of NumPy broadcasting).
+    """Sum a broadcast gradient down to ``shape``.
 
     >>> sum_to_array(np.ones((2, 3)), (1, 3))
     array([[2., 2., 2.]])
     """
     if g.shape == shape:
         return g
-    lead = g.ndim - len(shape)
-    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, g.shape[lead:])):
-        raise ShapeError(
-            f"{op}: the gradient of shape {format_shape(g.shape)} cannot be summed to the input's "
-            f"shape {format_shape(shape)}; this is a bug in the op's VJP"
-        )
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
-                                      if n == 1 and g.shape[lead + i] != 1)
-    summed = g.sum(axis=axes, keepdims=True)
-    return summed.reshape(shape) if lead else summed
+    axes = summed_axes(g.shape, shape)
+    if axes is None:
+        raise _unsummable(op, g.shape, shape)
+    return g.sum(axis=axes, keepdims=True).reshape(shape)
 
 
 def _fit_gradient(gi: Any, shape: tuple[int, ...], dtype: np.dtype, op: str,
@@ -208,8 +221,8 @@ def _fit_gradient(gi: Any, shape: tuple[int, ...], dtype: np.dtype, op: str,
         if not isinstance(gi, Tensor):
             gi = Tensor._wrap(as_array(gi))
         if gi.shape != shape:
-            if gi.ndim < len(shape) or not _broadcastable_to(gi.shape, shape):
-                sum_to_array(gi._data, shape, op)  # raises the shape error
+            if summed_axes(gi.shape, shape) is None:
+                raise _unsummable(op, gi.shape, shape)
             gi = gi.sum_to_size(shape)
         if gi.dtype != dtype:
             gi = gi.to(dtype)
@@ -221,11 +234,6 @@ def _fit_gradient(gi: Any, shape: tuple[int, ...], dtype: np.dtype, op: str,
     if gi.dtype != dtype:
         gi = gi.astype(dtype)
     return gi
-
-
-def _broadcastable_to(source: tuple[int, ...], target: tuple[int, ...]) -> bool:
-    lead = len(source) - len(target)
-    return lead >= 0 and all(n == 1 or n == m for n, m in zip(target, source[lead:]))
 
 
 def _count_dependencies(roots: Sequence[Any]) -> dict[Any, int]:
@@ -245,10 +253,6 @@ def _count_dependencies(roots: Sequence[Any]) -> dict[Any, int]:
     return deps
 
 
-def _add(a: Any, b: Any) -> Any:
-    return a + b
-
-
 def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], *, retain_graph: bool,
                  create_graph: bool, capture: dict[Any, int] | None = None) -> list[Any] | None:
     """Propagate ``root_grads`` from ``roots`` (nodes or leaf tensors) through the graph.
@@ -260,7 +264,7 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], *, retain_grap
     deps = _count_dependencies(roots)
     grads: dict[Any, Any] = {}
     for root, g in zip(roots, root_grads):
-        grads[root] = _add(grads[root], g) if root in grads else g
+        grads[root] = grads[root] + g if root in grads else g
     captured: list[Any] | None = None if capture is None else [None] * len(capture)
     ready = [r for r in dict.fromkeys(roots) if deps.get(r, 0) == 0]
     owned: set[int] = set()  # storage already handed to a .grad, so never alias two of them
@@ -296,7 +300,7 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], *, retain_grap
                 if child is None:
                     continue
                 if gi is not None:
-                    grads[child] = _add(grads[child], gi) if child in grads else gi
+                    grads[child] = grads[child] + gi if child in grads else gi
                 deps[child] -= 1
                 if deps[child] == 0:
                     ready.append(child)

@@ -28,15 +28,7 @@ class Parameter(Tensor):
             array = data._data  # shares storage, as torch.nn.Parameter does
         else:
             array = np.asarray(data)
-        self._data = array
-        self.grad = None
-        self.grad_fn = None
-        self._version = None
-        self._hooks = None
-        self._base = None
-        self._requires_grad = False
-        if requires_grad:
-            self.requires_grad = True
+        self._init_leaf(array, requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

@@ -13,28 +13,31 @@ OP_MODULES = (elementwise, shape, join, rearrange, reduction, extrema, fused, in
 
 
 def _install_methods() -> None:
+    # The names installed so far live on the class, so a second import of this package (pytest's
+    # importlib mode does that) reinstalls them instead of mistaking them for tensor.py's own.
+    installed = Tensor.__dict__.get("_op_methods")
+    if installed is None:
+        installed = set()
+        Tensor._op_methods = installed
     for module in OP_MODULES:
         for name, fn in module.TENSOR_METHODS.items():
-            if name in Tensor.__dict__ and not hasattr(Tensor.__dict__[name], "__installed__"):
+            if name in Tensor.__dict__ and name not in installed:
                 raise RuntimeError(f"Tensor.{name} is defined in tensor.py and by {module.__name__}")
             setattr(Tensor, name, _as_method(fn))
+            installed.add(name)
 
 
 def _as_method(fn: object) -> object:
     """Primitives are callable objects, not functions, so wrap them to bind ``self``."""
-    if isinstance(fn, Primitive):
-        def method(self: Tensor, *args: object, **kwargs: object) -> object:
-            return fn(self, *args, **kwargs)
+    if not isinstance(fn, Primitive):
+        return fn
 
-        method.__name__ = fn.name
-        method.__doc__ = fn.__doc__
-        method.__installed__ = True  # type: ignore[attr-defined]
-        return method
-    try:
-        fn.__installed__ = True  # type: ignore[attr-defined]
-    except AttributeError:
-        pass
-    return fn
+    def method(self: Tensor, *args: object, **kwargs: object) -> object:
+        return fn(self, *args, **kwargs)
+
+    method.__name__ = fn.name
+    method.__doc__ = fn.__doc__
+    return method
 
 
 _install_methods()

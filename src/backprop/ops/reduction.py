@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..autograd.graph import summed_axes
 from ..errors import DimError, DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from .elementwise import abs, eq, isnan, logical_or, sign, to, where
@@ -135,12 +136,10 @@ def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = 
 @primitive()
 def sum_to_size(input: Any, size: tuple[int, ...]) -> Any:
     shape = tuple(size)
-    lead = input.ndim - len(shape)
-    if lead < 0 or builtins.any(n != 1 and n != m for n, m in zip(shape, input.shape[lead:])):
+    axes = summed_axes(input.shape, shape)
+    if axes is None:
         raise ShapeError(f"sum_to_size: a tensor of shape {format_shape(input.shape)} cannot be "
                          f"summed to {format_shape(shape)}: that shape must broadcast to it")
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
-                                      if n == 1 and input.shape[lead + i] != 1)
     return np.sum(input, axis=axes, keepdims=True).reshape(shape)
 
 

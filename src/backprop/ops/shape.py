@@ -328,12 +328,6 @@ def movedim(input: Any, source: int | Sequence[int], destination: int | Sequence
 moveaxis = movedim
 
 
-class _TensorProperty(property):
-    """A property for ``TENSOR_METHODS``. A subclass, unlike ``property`` itself, takes the
-    ``__installed__`` mark that lets ops/__init__.py install it again (pytest's importlib mode
-    imports the package twice)."""
-
-
 def _T(self: Tensor) -> Tensor:
     """All dims reversed (``permute(n-1, ..., 0)``): a matrix's transpose."""
     return _permute(self, tuple(range(self.ndim - 1, -1, -1)))
@@ -421,7 +415,7 @@ TENSOR_METHODS = {
     "flatten": flatten, "unflatten": unflatten, "squeeze": squeeze, "unsqueeze": unsqueeze,
     "permute": permute, "transpose": transpose, "swapaxes": transpose, "swapdims": transpose,
     "t": t, "movedim": movedim, "moveaxis": movedim,
-    "T": _TensorProperty(_T), "mT": _TensorProperty(_mT),
+    "T": property(_T), "mT": property(_mT),
     "broadcast_to": broadcast_to, "expand": expand, "expand_as": expand_as,
 }
 

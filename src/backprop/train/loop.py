@@ -77,8 +77,9 @@ def evaluate(model: nn.Module, loader: DataLoader) -> tuple[float, float, np.nda
     return total_loss / len(predicted), float((predicted == targets).mean()), predicted
 
 
-def _loaders(data: LoadedData, config: TrainConfig, generator: Generator
-             ) -> tuple[DataLoader, DataLoader]:
+def make_loaders(data: LoadedData, config: TrainConfig, generator: Generator
+                 ) -> tuple[DataLoader, DataLoader]:
+    """The shuffled training loader (drawing its order from ``generator``) and the test loader."""
     train = DataLoader(TensorDataset(data.train_x, data.train_y), batch_size=config.batch_size,
                        shuffle=True, generator=generator)
     test = DataLoader(TensorDataset(data.test_x, data.test_y), batch_size=512)
@@ -95,7 +96,7 @@ def train(config: TrainConfig, resume: str | Path | None = None,
     data = load_data(config)
     model = build_model(config, data.image_shape, data.num_classes)
     optimizer = make_optimizer(config, model.parameters())
-    train_loader, test_loader = _loaders(data, config, loader_generator)
+    train_loader, test_loader = make_loaders(data, config, loader_generator)
     scheduler = make_scheduler(config, optimizer, config.epochs * len(train_loader))
     result = TrainResult()
     first_epoch = 1

@@ -115,16 +115,22 @@ def collate(batch: Sequence[Any], *,
         columns = [collate(s, collate_fn_map=collate_fn_map) for s in zip(*batch)]
         if isinstance(elem, tuple):
             return columns  # a list, as PyTorch returns for tuples
-        try:
-            if isinstance(elem, collections.abc.MutableSequence):
-                clone = copy.copy(elem)
-                for i, column in enumerate(columns):
-                    clone[i] = column
-                return clone
-            return elem_type(columns)
-        except TypeError:
-            return columns
+        return _same_kind(elem, columns)
     raise TypeError(_COLLATE_ERROR.format(elem_type))
+
+
+def _same_kind(template: Sequence[Any], items: list[Any]) -> Any:
+    """``items`` in a sequence of ``template``'s type (a copy of it when mutable, so subclasses
+    keep their attributes), or the plain list when that type can't be built from one."""
+    try:
+        if isinstance(template, collections.abc.MutableSequence):
+            clone = copy.copy(template)
+            for i, item in enumerate(items):
+                clone[i] = item
+            return clone
+        return type(template)(items)
+    except TypeError:
+        return items
 
 
 def default_collate(batch: Sequence[Any]) -> Any:
@@ -174,16 +180,7 @@ def default_convert(data: Any) -> Any:
     if isinstance(data, tuple):
         return [default_convert(d) for d in data]
     if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
-        converted_list = [default_convert(d) for d in data]
-        try:
-            if isinstance(data, collections.abc.MutableSequence):
-                clone = copy.copy(data)
-                for i, d in enumerate(converted_list):
-                    clone[i] = d
-                return clone
-            return type(data)(converted_list)
-        except TypeError:
-            return converted_list
+        return _same_kind(data, [default_convert(d) for d in data])
     return data
 
 
