@@ -9,6 +9,10 @@ from typing import Any
 
 import pytest
 
+# A PyTorch script that test_port.py imports with `torch` bound to backprop; collected on its
+# own (doctests) it would import the real torch, which a user's machine may not have.
+collect_ignore = ["port/pytorch_style_training.py"]
+
 
 @pytest.fixture(scope="session")
 def torch() -> Any:
