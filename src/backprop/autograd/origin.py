@@ -1,0 +1,121 @@
+"""Where each recorded op came from: the user's source line and the module that was running.
+
+Inside ``record_origins()`` every node the forward pass records gets an ``Origin``, kept in
+``ORIGINS`` (weakly, so it dies with the graph). Anomaly detection, the memory ledger and the
+graph picture read it to name ``model.layers.3.attn`` and ``train.py:42`` instead of an op alone.
+Outside the block nothing is recorded and nothing is slower.
+
+>>> import backprop as bp
+>>> model = bp.nn.Sequential(bp.nn.Linear(2, 2))
+>>> with record_origins():
+...     out = model(bp.ones(1, 2))
+>>> ORIGINS[out.grad_fn].module
+'model.0'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+from .graph import Node
+from .instrument import patched
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Origin:
+    """The module path (``''`` outside any module) and the first caller outside backprop."""
+
+    __slots__ = ("module", "filename", "lineno", "function")
+
+    def __init__(self, module: str, filename: str, lineno: int, function: str) -> None:
+        self.module = module
+        self.filename = filename
+        self.lineno = lineno
+        self.function = function
+
+    def where(self) -> str:
+        """``file.py:42 in step`` for messages."""
+        return f"{self.filename}:{self.lineno} in {self.function}"
+
+    def __repr__(self) -> str:
+        inside = f" ({self.module})" if self.module else ""
+        return f"<Origin {self.where()}{inside}>"
+
+
+ORIGINS: weakref.WeakKeyDictionary[Node, Origin] = weakref.WeakKeyDictionary()
+
+_module_stack: list[tuple[Any, str]] = []  # (module, its dotted path), innermost last
+
+
+def current_module() -> str:
+    """The dotted path of the innermost module being called, or ``''``."""
+    return _module_stack[-1][1] if _module_stack else ""
+
+
+def user_frame() -> tuple[str, int, str]:
+    """``(filename, lineno, function)`` of the innermost caller outside the backprop package."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return ("<unknown>", 0, "<unknown>")
+    return (frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+
+
+def _tag(result: Any) -> None:
+    node = getattr(result, "grad_fn", None)
+    if type(node) is Node and node not in ORIGINS:
+        ORIGINS[node] = Origin(current_module(), *user_frame())
+
+
+def _child_path(module: Any, name: str) -> str:
+    """``parent.child`` when the running parent module holds ``module`` as a child, else the
+    class name (a module called from outside its parent's tree)."""
+    if not _module_stack:
+        return name
+    parent, parent_path = _module_stack[-1]
+    for child_name, child in parent._modules.items():
+        if child is module:
+            return f"{parent_path}.{child_name}"
+    return type(module).__name__
+
+
+@contextlib.contextmanager
+def record_origins(name: str = "model") -> Iterator[None]:
+    """Record an ``Origin`` for every node created inside the block.
+
+    The outermost module called is named ``name``; its children by their attribute names
+    (``model.layers.0.attn``), as ``named_modules()`` names them.
+    """
+    from ..nn.module import Module
+    from ..ops.primitive import Primitive
+
+    def wrap_module_call(call):
+        def module_call(self, *args, **kwargs):
+            _module_stack.append((self, _child_path(self, name)))
+            try:
+                return call(self, *args, **kwargs)
+            finally:
+                _module_stack.pop()
+        return module_call
+
+    def wrap_primitive_call(call):
+        def primitive_call(self, *args, **params):
+            result = call(self, *args, **params)
+            if type(result) is tuple:
+                for item in result:
+                    _tag(item)
+            else:
+                _tag(result)
+            return result
+        return primitive_call
+
+    with patched(Module, "__call__", wrap_module_call), \
+            patched(Primitive, "__call__", wrap_primitive_call):
+        yield
