@@ -108,8 +108,7 @@ class Node:
     def free(self) -> None:
         """Drop the arrays kept for backward; shapes stay for sum-to-shape."""
         if self.op.saves_values:
-            self.inputs = tuple(Meta(a.shape, a.dtype) if hasattr(a, "shape") else a
-                                for a in self.inputs)
+            self.inputs = tuple([_metadata(a) for a in self.inputs])
             self.out = None
             self.freed = True
 
@@ -129,26 +128,35 @@ class Node:
             args = inputs
             out = None if self.out is None else Tensor._from_node(self.out, self)
         else:
-            args = tuple(a._data if isinstance(a, Tensor) else a for a in inputs)
+            args = [a._data if isinstance(a, Tensor) else a for a in inputs]
             out = self.out
-        results: list[Any] = []
+        params = self.params
+        varargs_vjp = op.varargs_vjp
         vjps = op.vjps
+        results: list[Any] = []
         for i, edge in enumerate(self.edges):
             if edge is None:
                 results.append(None)
                 continue
-            if op.varargs_vjp is not None:
-                gi = op.varargs_vjp(i, g, out, *args, **self.params)
+            if varargs_vjp is not None:
+                gi = varargs_vjp(i, g, out, *args, **params)
             else:
-                gi = vjps[i](g, out, *args, **self.params)
+                gi = vjps[i](g, out, *args, **params)
             target = inputs[i]
-            results.append(_fit_gradient(gi, target.shape, target.dtype, op.name, create_graph))
+            shape = target.shape
+            dtype = target.dtype
+            if not create_graph and type(gi) is np.ndarray and gi.shape == shape and gi.dtype == dtype:
+                results.append(gi)  # the common case, already the input's shape and dtype
+            else:
+                results.append(_fit_gradient(gi, shape, dtype, op.name, create_graph))
         return results
 
     def _check_versions(self) -> None:
-        for i, (saved, version) in enumerate(zip(self.inputs, self.versions)):
-            if version is not None and isinstance(saved, Tensor) and saved._version.value != version:
-                self._raise_modified(f"input {i}", saved._version)
+        # A version is recorded only for the saved tensors, in the inputs' order.
+        for saved, version in zip(self.inputs, self.versions):
+            if version is not None and saved._version.value != version:
+                index = next(i for i, a in enumerate(self.inputs) if a is saved)
+                self._raise_modified(f"input {index}", saved._version)
         if self.out_version is not None and self.out_version.value != self.versions[-1]:
             self._raise_modified("output", self.out_version)
 
@@ -158,6 +166,15 @@ class Node:
             f"in place by {counter.last_op} after it was saved, so its gradient would be wrong. "
             f"Use the out-of-place form of {counter.last_op.rstrip('_')} or .clone() the tensor first."
         )
+
+
+def _metadata(value: Any) -> Any:
+    """A saved tensor or array as its ``Meta``; anything else (a constant, a Meta) as it is."""
+    if isinstance(value, Tensor):
+        value = value._data
+    elif not isinstance(value, ARRAY_TYPES):
+        return value
+    return Meta(value.shape, value.dtype)
 
 
 class AccumulateGrad:
@@ -277,7 +294,8 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], *, retain_grap
             g = grads.pop(edge, None)
             if type(edge) is not Node:  # a leaf tensor
                 if g is not None:
-                    g = _run_hooks(edge._hooks, g, create_graph)
+                    if edge._hooks:
+                        g = _run_hooks(edge._hooks, g, create_graph)
                     if capture is not None:
                         if edge in capture:
                             captured[capture[edge]] = g
@@ -301,8 +319,9 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], *, retain_grap
                     continue
                 if gi is not None:
                     grads[child] = grads[child] + gi if child in grads else gi
-                deps[child] -= 1
-                if deps[child] == 0:
+                remaining = deps[child] - 1
+                deps[child] = remaining
+                if remaining == 0:
                     ready.append(child)
             if not retain_graph:
                 edge.free()
@@ -339,7 +358,7 @@ def _accumulate(tensor: Tensor, g: Any, create_graph: bool, owned: set[int]) -> 
         tensor.grad = g.clone() if tensor.grad is None else tensor.grad + g
         return
     if tensor.grad is None:
-        root = _root_storage(g)
+        root = id(g) if g.base is None else _root_storage(g)
         if root in owned or not g.flags.writeable or g.dtype != tensor._data.dtype:
             g = g.astype(tensor._data.dtype, copy=True)
             root = id(g)

@@ -103,33 +103,39 @@ class Primitive:
     def _record(self, args: tuple, out: Any, params: dict) -> Node:
         edges = []
         inputs = []
-        versions: list[int | None] | None = [] if self.saves_values else None
+        if not self.saves_values:  # most ops: shapes and dtypes only, no version bookkeeping
+            for a in args:
+                if isinstance(a, Tensor):
+                    edges.append((a.grad_fn or a) if a._requires_grad else None)
+                    data = a._data
+                    inputs.append(Meta(data.shape, data.dtype))
+                else:
+                    edges.append(None)
+                    inputs.append(a)
+            return Node(self, tuple(edges), tuple(inputs), None, None, None, params)
+        versions: list[int | None] = []
         save = self.save
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
-                if a._requires_grad:
-                    edges.append(a.grad_fn if a.grad_fn is not None else a)
-                else:
-                    edges.append(None)
+                edges.append((a.grad_fn or a) if a._requires_grad else None)
                 if i in save:
                     inputs.append(a)
                     if a._version is None:
                         a._version = VersionCounter()
                     versions.append(a._version.value)
                 else:
-                    inputs.append(Meta(a._data.shape, a._data.dtype))
-                    if versions is not None:
-                        versions.append(None)
+                    data = a._data
+                    inputs.append(Meta(data.shape, data.dtype))
+                    versions.append(None)
             else:
                 edges.append(None)
                 inputs.append(a)
-                if versions is not None:
-                    versions.append(None)
+                versions.append(None)
         out_version = None
         if self.save_out:
             out_version = VersionCounter()
             versions.append(0)
-        return Node(self, tuple(edges), tuple(inputs), None if versions is None else tuple(versions),
+        return Node(self, tuple(edges), tuple(inputs), tuple(versions),
                     out if self.save_out else None, out_version, params)
 
     def _clear_error(self, err: Exception, raw: list, params: dict) -> Exception:

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, _bump_version, _check_nonnegative, _check_unsupported
+from .optimizer import (_CHUNK_BYTES, Optimizer, ParamsT, _bump_version, _check_nonnegative,
+                        _check_unsupported)
 
 __all__ = ["SGD"]
 
@@ -74,12 +75,17 @@ class SGD(Optimizer):
         for group in self.param_groups:
             hyper = (float(group["lr"]), float(group["momentum"]), float(group["dampening"]),
                      float(group["weight_decay"]), group["nesterov"], group["maximize"])
-            momentum = hyper[1]
+            lr, momentum, _, weight_decay, _, maximize = hyper
+            plain = momentum == 0 and weight_decay == 0 and not maximize
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 data = p._data
-                if momentum == 0:
+                if plain and data.nbytes <= _CHUNK_BYTES:
+                    # Plain descent on a small parameter: the general kernel's calls would cost
+                    # more than the arithmetic (and the same float32 products are added).
+                    data += p.grad._data * -lr
+                elif momentum == 0:
                     self._chunked(self._update, (data, p.grad._data), None, False, hyper)
                 else:
                     state = self.state[p]

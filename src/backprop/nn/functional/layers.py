@@ -58,6 +58,11 @@ def _explain_linear(err: Exception, input: Any, weight: Any, bias: Any) -> Excep
 
 @primitive("linear", save=("input", "weight"), explain=_explain_linear)
 def _linear(input: Any, weight: Any, bias: Any) -> Any:
+    if bias is not None and bias.shape != weight.shape[:1]:
+        # NumPy would broadcast some wrong shapes (a 2-D bias); PyTorch refuses them.
+        error = _linear_shape_error(input.shape, weight.shape, bias.shape)
+        if error is not None:
+            raise error
     if input.ndim == 2:
         out = np.matmul(input, weight.T)
     else:
@@ -86,8 +91,10 @@ def _linear_grad_weight(g: Any, out: Any, input: Any, weight: Any, bias: Any) ->
     return _as_rows(g).T @ _as_rows(input)
 
 
-# The bias gradient is g itself; the engine sums it over the batch dims.
-_linear.defvjp(_linear_grad_input, _linear_grad_weight, lambda g, out, input, weight, bias: g)
+# The bias gradient is g summed over every batch position (one reduction over the rows, cheaper
+# than leaving the engine to find the broadcast axes).
+_linear.defvjp(_linear_grad_input, _linear_grad_weight,
+               lambda g, out, input, weight, bias: _as_rows(g).sum(0))
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -99,9 +106,6 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     >>> linear(bp.ones(2, 3), bp.ones(4, 3), bp.zeros(4)).tolist()[0]
     [3.0, 3.0, 3.0, 3.0]
     """
-    error = _linear_shape_error(input.shape, weight.shape, None if bias is None else bias.shape)
-    if error is not None:
-        raise error
     return _linear(input, weight, bias)
 
 

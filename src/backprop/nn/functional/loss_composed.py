@@ -3,7 +3,8 @@ with PyTorch's signatures, defaults and reductions: the regression losses (``mse
 ``l1_loss``, ``smooth_l1_loss``, ``huber_loss``), ``kl_div``, the margin losses
 (``margin_ranking_loss``, ``soft_margin_loss``, ``cosine_embedding_loss``) and the likelihood
 losses (``poisson_nll_loss``, ``gaussian_nll_loss``). Their gradients are those of the ops they
-are written with. The fused losses and the helpers shared with them are in loss.py.
+are written with, except ``mse_loss`` without weights, which calls the fused ``_mse_loss``. The
+fused losses and the helpers shared with them are in loss.py.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ...ops.elementwise import abs, exp, log, log1p, lt, relu, where
 from ...ops.reduction import sum
 from ...ops.shape import _unsqueeze
 from ...tensor import Tensor
-from .loss import _check_reduction, _data, _legacy, _pointwise_target, _reduce
+from .loss import _check_reduction, _data, _legacy, _mse_loss, _pointwise_target, _reduce
 
 # -- regression losses (composed) ------------------------------------------------------------------
 
@@ -52,6 +53,8 @@ def mse_loss(input: Tensor, target: Tensor, size_average: None = None, reduce: N
     _legacy("mse_loss", size_average, reduce)
     _check_reduction("mse_loss", reduction)
     _pointwise_target("mse_loss", input, target)
+    if weight is None and reduction != "none" and input.shape == tuple(target.shape) and input.numel():
+        return _mse_loss(input, target, reduction == "mean")
     diff = input - target
     return _weighted_reduce("mse_loss", diff * diff, input, weight, reduction, True)
 
