@@ -168,12 +168,17 @@ class Node:
         )
 
 
+_PLAIN_CONSTANTS = (int, float, bool, str, tuple, type(None), np.dtype, Meta)
+
+
 def _metadata(value: Any) -> Any:
-    """A saved tensor or array as its ``Meta``; anything else (a constant, a Meta) as it is."""
+    """What a freed node keeps of an input: a tensor or array as its ``Meta``, plain constants
+    (numbers, shapes, dims) as they are, and nothing of other objects (holders of arrays such as
+    a loss's softmax or a norm's moments)."""
     if isinstance(value, Tensor):
         value = value._data
     elif not isinstance(value, ARRAY_TYPES):
-        return value
+        return value if isinstance(value, _PLAIN_CONSTANTS) else None
     return Meta(value.shape, value.dtype)
 
 

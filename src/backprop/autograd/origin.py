@@ -74,16 +74,18 @@ def _tag(result: Any) -> None:
         ORIGINS[node] = Origin(current_module(), *user_frame())
 
 
-def _child_path(module: Any, name: str) -> str:
-    """``parent.child`` when the running parent module holds ``module`` as a child, else the
-    class name (a module called from outside its parent's tree)."""
+def _child_path(module: Any, name: str, descendants: dict[int, dict[int, str]]) -> str:
+    """The path of ``module`` below the running module that contains it (``parent.layers.0``,
+    also for layers called in a loop over a ModuleList), else its class name."""
     if not _module_stack:
         return name
     parent, parent_path = _module_stack[-1]
-    for child_name, child in parent._modules.items():
-        if child is module:
-            return f"{parent_path}.{child_name}"
-    return type(module).__name__
+    names = descendants.get(id(parent))
+    if names is None:  # once per parent and block: named_modules walks the whole subtree
+        names = {id(m): sub for sub, m in parent.named_modules() if sub}
+        descendants[id(parent)] = names
+    sub = names.get(id(module))
+    return f"{parent_path}.{sub}" if sub is not None else type(module).__name__
 
 
 @contextlib.contextmanager
@@ -96,9 +98,11 @@ def record_origins(name: str = "model") -> Iterator[None]:
     from ..nn.module import Module
     from ..ops.primitive import Primitive
 
+    descendants: dict[int, dict[int, str]] = {}
+
     def wrap_module_call(call):
         def module_call(self, *args, **kwargs):
-            _module_stack.append((self, _child_path(self, name)))
+            _module_stack.append((self, _child_path(self, name, descendants)))
             try:
                 return call(self, *args, **kwargs)
             finally:

@@ -105,7 +105,7 @@ def _first_real(index: np.ndarray, arg: np.ndarray, offsets: list, sizes: Sizes,
     return np.where(inside, index, np.broadcast_to(first, index.shape))
 
 
-@primitive("max_pool")
+@primitive("max_pool", save=("indices",))
 def _max_pool(input: Any, indices: Any, values: Any) -> Any:
     """Max pooling whose maxima (``values``) and their ``indices`` were found beforehand on the
     raw input (``_max_pool_argmax``); recording it here gives the gradient its destinations."""

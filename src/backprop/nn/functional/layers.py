@@ -129,7 +129,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
 
 # -- dropout --------------------------------------------------------------------------------------
 
-@primitive("dropout")
+@primitive("dropout", save=("mask",))
 def _dropout(input: Any, mask: np.ndarray) -> Any:
     return input * mask
 
