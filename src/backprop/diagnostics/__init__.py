@@ -5,6 +5,10 @@ costs anything until it is used.
 """
 
 from .graph import draw_graph, graph_to_dot
+from .hessian import HessianEigen, hessian_top_eigenvalue, hessian_vector_product
+from .landscape import LossLandscape, loss_landscape, random_direction
 from .memory import MemoryReport, memory_report
 
-__all__ = ["MemoryReport", "draw_graph", "graph_to_dot", "memory_report"]
+__all__ = ["HessianEigen", "LossLandscape", "MemoryReport", "draw_graph", "graph_to_dot",
+           "hessian_top_eigenvalue", "hessian_vector_product", "loss_landscape", "memory_report",
+           "random_direction"]

@@ -1,0 +1,171 @@
+"""Pictures of a loss landscape (a contour plot for a plane, a line plot for a line) and the
+atomic file writes behind ``LossLandscape.plot`` and ``LossLandscape.save``.
+
+matplotlib is optional: it is imported inside the function that draws, and only its
+object-oriented API is used (a ``Figure`` on an Agg canvas, no pyplot), so drawing neither
+switches the user's interactive backend nor leaves figures open in pyplot's global list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Iterator
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; landscape imports this module
+    from .landscape import LossLandscape
+
+
+@contextlib.contextmanager
+def write_atomically(path: str | os.PathLike[str], op: str) -> Iterator[IO[bytes]]:
+    """A binary file that becomes ``path`` only once the ``with`` block finishes: on any error
+    ``path`` keeps its old content (or stays absent) and the temporary file is removed."""
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, f"{op}: the output path is a directory", str(path))
+    if not target.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"{op}: the output's folder does not exist",
+                                str(target.parent))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        temporary = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(temporary, flags, 0o666)  # the umask applies, as for any new file
+            break
+        except FileExistsError:
+            continue
+    try:
+        with os.fdopen(fd, "wb") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _figure_class(op: str) -> Any:
+    try:
+        from matplotlib.figure import Figure  # noqa: PLC0415 - optional extra, slow to import
+    except ImportError:
+        raise ImportError(f"{op}: drawing needs matplotlib (pip install 'backprop[plot]'); "
+                          "LossLandscape.save writes the raw grid without it") from None
+    return Figure
+
+
+def _use_log_scale(values: np.ndarray, log_scale: bool | None) -> bool:
+    """Log colour levels when the finite losses are positive and span more than a decade:
+    away from a minimum the loss grows by orders of magnitude and linear levels would spend
+    every contour on the rim."""
+    if log_scale is not None:
+        return log_scale
+    return values.size > 0 and values.min() > 0 and values.max() > 10 * values.min()
+
+
+def _levels(values: np.ndarray, log: bool, count: int = 30) -> np.ndarray:
+    low, high = float(values.min()), float(values.max())
+    levels = np.geomspace(low, high, count) if log else np.linspace(low, high, count)
+    return np.unique(levels)
+
+
+def _title(landscape: LossLandscape, title: str | None) -> str:
+    if title is not None:
+        return title
+    where = ", ".join(f"{c:.3g}" for c in landscape.argmin())
+    low = landscape.min_loss()
+    kind = {"interpolation": "linear interpolation", "random": "random directions",
+            "given": "given directions"}[landscape.mode]
+    if landscape.mode == "random" and landscape.normalization != "none":
+        kind = f"{landscape.normalization}-normalised {kind}"
+    return f"Loss landscape ({kind})\nlowest loss {low:.4g} at ({where})"
+
+
+def _axis_label(landscape: LossLandscape, axis: int) -> str:
+    if landscape.mode == "interpolation":
+        return "α   (θ = (1 − α)·θ₀ + α·θ₁)"
+    return f"step along direction {axis + 1}" + (f" (seed {landscape.seed})"
+                                                   if landscape.mode == "random" else "")
+
+
+def _draw_plane(figure: Any, landscape: LossLandscape, log_scale: bool | None) -> None:
+    from matplotlib.colors import LogNorm  # noqa: PLC0415
+    from matplotlib.ticker import LogLocator, MaxNLocator  # noqa: PLC0415
+
+    axes = figure.add_subplot()
+    x, y = landscape.coordinates
+    # loss[i, j] lies at (x[i], y[j]); matplotlib wants rows along y.
+    grid = np.ma.masked_invalid(landscape.loss.T)
+    finite = grid.compressed()
+    log = _use_log_scale(finite, log_scale) and finite.size > 0 and finite.min() > 0
+    levels = _levels(finite, log) if finite.size else np.array([])
+    if levels.size >= 2:
+        norm = LogNorm(levels[0], levels[-1]) if log else None
+        filled = axes.contourf(x, y, grid, levels=levels, norm=norm, cmap="viridis")
+        axes.contour(x, y, grid, levels=levels[::3], norm=norm, colors="black",
+                     linewidths=0.4, alpha=0.6)
+    else:  # a flat (or all non-finite) surface has no contour levels: show it as cells
+        filled = axes.pcolormesh(x, y, grid, cmap="viridis", shading="nearest")
+    # Round-number ticks: the contour levels themselves would label the bar 0.4144, 0.5853, ...
+    ticks = LogLocator(subs=(1.0, 2.0, 5.0)) if log else MaxNLocator(8)
+    figure.colorbar(filled, ax=axes, ticks=ticks, format="%.3g",
+                    label="loss" + (" (log scale)" if log else ""))
+    axes.plot([0.0], [0.0], marker="*", markersize=14, color="white", markeredgecolor="black",
+              linestyle="none", label="the model's parameters")
+    low = landscape.argmin()
+    axes.plot([low[0]], [low[1]], marker="x", markersize=9, color="red", linestyle="none",
+              label="lowest loss on the grid")
+    axes.set(xlabel=_axis_label(landscape, 0), ylabel=_axis_label(landscape, 1), aspect="equal"
+             if np.isclose(np.ptp(x), np.ptp(y)) else "auto")
+    axes.legend(loc="upper right", fontsize=8, framealpha=0.8)
+
+
+def _draw_line(figure: Any, landscape: LossLandscape, log_scale: bool | None) -> None:
+    axes = figure.add_subplot()
+    (x,) = landscape.coordinates
+    finite = landscape.loss[np.isfinite(landscape.loss)]
+    axes.plot(x, landscape.loss, color="tab:blue", marker=".", label="loss")
+    if _use_log_scale(finite, log_scale) and finite.size and finite.min() > 0:
+        axes.set_yscale("log")
+    axes.set(xlabel=_axis_label(landscape, 0), ylabel="loss")
+    marks = {0.0: "θ₀ (the model)"}
+    if landscape.mode == "interpolation":
+        marks[1.0] = "θ₁ (other)"
+    for position, label in marks.items():
+        if x.min() <= position <= x.max():
+            axes.axvline(position, color="gray", linestyle=":", linewidth=1)
+            axes.annotate(label, (position, 1.0), xycoords=("data", "axes fraction"),
+                          ha="center", va="bottom", fontsize=8)
+    axes.grid(alpha=0.3)
+    if landscape.accuracy is not None:
+        twin = axes.twinx()
+        twin.plot(x, landscape.accuracy, color="tab:orange", linestyle="--", label="accuracy")
+        twin.set(ylabel="accuracy", ylim=(-0.02, 1.02))
+        lines = axes.get_lines()[:1] + twin.get_lines()
+        axes.legend(lines, [line.get_label() for line in lines], loc="center right",
+                    fontsize=8)
+
+
+def draw(landscape: LossLandscape, path: str | os.PathLike[str], *,
+         log_scale: bool | None = None, title: str | None = None, dpi: int = 110) -> Path:
+    """Write the landscape's picture to ``path`` (format from the suffix, PNG by default)."""
+    op = "LossLandscape.plot"
+    Figure = _figure_class(op)
+    target = Path(path)
+    figure = Figure(figsize=(6.4, 5.4) if landscape.ndim == 2 else (6.4, 4.2),
+                    layout="constrained")
+    fmt = target.suffix[1:].lower() or "png"
+    if fmt not in figure.canvas.get_supported_filetypes():
+        raise ValueError(f"{op}: cannot write {path!s}: matplotlib has no {fmt!r} format; use "
+                         ".png, .svg or .pdf")
+    (_draw_plane if landscape.ndim == 2 else _draw_line)(figure, landscape, log_scale)
+    figure.suptitle(_title(landscape, title), fontsize=10)
+    with write_atomically(target, op) as file:
+        figure.savefig(file, format=fmt, dpi=dpi)
+    return target
