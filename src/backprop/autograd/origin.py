@@ -71,7 +71,25 @@ def user_frame() -> tuple[str, int, str]:
 def _tag(result: Any) -> None:
     node = getattr(result, "grad_fn", None)
     if type(node) is Node and node not in ORIGINS:
-        ORIGINS[node] = Origin(current_module(), *user_frame())
+        origin = ORIGINS[node] = Origin(current_module(), *user_frame())
+        if hasattr(node.op, "function_op"):  # one output of a custom Function: name the Function
+            ORIGINS.setdefault(node.edges[0], origin)
+
+
+def _tag_all(result: Any) -> None:
+    if type(result) is tuple:
+        for item in result:
+            _tag(item)
+    else:
+        _tag(result)
+
+
+_depth = 0  # open record_origins blocks; only the outermost one patches
+
+
+def recording() -> bool:
+    """Whether a ``record_origins`` block is open."""
+    return _depth > 0
 
 
 def _child_path(module: Any, name: str, descendants: dict[int, dict[int, str]]) -> str:
@@ -90,13 +108,15 @@ def _child_path(module: Any, name: str, descendants: dict[int, dict[int, str]]) 
 
 @contextlib.contextmanager
 def record_origins(name: str = "model") -> Iterator[None]:
-    """Record an ``Origin`` for every node created inside the block.
+    """Record an ``Origin`` for every node created inside the block (by primitives and custom
+    ``Function``s). Blocks nest: an inner one records nothing more.
 
     The outermost module called is named ``name``; its children by their attribute names
     (``model.layers.0.attn``), as ``named_modules()`` names them.
     """
     from ..nn.module import Module
     from ..ops.primitive import Primitive
+    from .function import Function
 
     descendants: dict[int, dict[int, str]] = {}
 
@@ -112,14 +132,28 @@ def record_origins(name: str = "model") -> Iterator[None]:
     def wrap_primitive_call(call):
         def primitive_call(self, *args, **params):
             result = call(self, *args, **params)
-            if type(result) is tuple:
-                for item in result:
-                    _tag(item)
-            else:
-                _tag(result)
+            _tag_all(result)
             return result
         return primitive_call
 
-    with patched(Module, "__call__", wrap_module_call), \
-            patched(Primitive, "__call__", wrap_primitive_call):
+    def wrap_function_apply(apply):
+        func = apply.__func__
+
+        def function_apply(cls, *args, **kwargs):
+            result = func(cls, *args, **kwargs)
+            _tag_all(result)
+            return result
+        return classmethod(function_apply)
+
+    global _depth
+    if _depth:  # nested: the outer block already records, with its module paths
         yield
+        return
+    _depth += 1
+    try:
+        with patched(Module, "__call__", wrap_module_call), \
+                patched(Primitive, "__call__", wrap_primitive_call), \
+                patched(Function, "apply", wrap_function_apply):
+            yield
+    finally:
+        _depth -= 1
