@@ -38,3 +38,14 @@ from .tensor import Tensor
 __version__ = "0.1.0"
 
 heap.apply_default()
+
+# Imported on first use (``bp.diagnostics.memory_report``), so ``import backprop`` stays fast.
+_LAZY_SUBMODULES = ("backends", "diagnostics", "models", "profiler")
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'backprop' has no attribute {name!r}")
