@@ -134,3 +134,29 @@ def test_predict_with_a_wrong_shape_is_a_one_line_error(trained: Path, tmp_path:
                  str(tmp_path / "odd.npy")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a whole number of 1x8x8 images" in err
+
+
+def test_landscape_writes_the_picture_and_grid(trained: Path, tmp_path: Path, capsys) -> None:
+    code = main(["landscape", str(trained / "checkpoint.safetensors"), "--out", str(tmp_path),
+                 "--steps", "3", "--batches", "1", "--hessian-iters", "2"])
+    assert code == 0
+    assert (tmp_path / "landscape.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with np.load(tmp_path / "landscape.npz", allow_pickle=False) as grid:
+        assert grid["loss"].shape == (3, 3)
+    assert "sharpness" in capsys.readouterr().out.lower()
+
+
+def test_diagnose_writes_the_report_and_heat_map(tmp_path: Path, capsys) -> None:
+    code = main(["train", "--epochs", "1", "--hidden", "16", "--no-progress", "--diagnose",
+                 "--diagnose-every", "2", "--out", str(tmp_path)])
+    assert code == 0
+    assert "Gradient health" in (tmp_path / "diagnosis.txt").read_text()
+    assert (tmp_path / "gradients.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_detect_anomaly_names_the_op_of_a_diverging_run(tmp_path: Path, capsys) -> None:
+    code = main(["train", "--epochs", "1", "--hidden", "16", "--no-progress", "--optimizer",
+                 "sgd", "--lr", "1e30", "--detect-anomaly", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Backward" in err or "linear" in err  # the op where the first inf/NaN appeared

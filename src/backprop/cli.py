@@ -1,7 +1,7 @@
-"""The ``backprop`` command: ``train``, ``evaluate`` and ``predict``.
+"""The ``backprop`` command: ``train``, ``evaluate``, ``predict`` and ``profile``.
 
 Usage: backprop train [--model cnn] [--epochs 20] ...  |  backprop evaluate CHECKPOINT  |
-       backprop predict CHECKPOINT IMAGE.png|ARRAY.npy
+       backprop predict CHECKPOINT IMAGE.png|ARRAY.npy  |  backprop profile [--model cnn] ...
 
 A user error (a bad flag, a missing file, a wrong shape) ends with one line on stderr and exit
 code 2, never a traceback.
@@ -10,6 +10,7 @@ code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -17,7 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .train.config import ConfigError, flag_names
+from .autograd.anomaly import AnomalyError
+from .train.config import ConfigError, add_setting_flags, flag_names
 
 
 class UsageError(Exception):
@@ -37,22 +39,24 @@ def _parser() -> argparse.ArgumentParser:
                                 "digits data)")
     train.add_argument("--config", help="TOML file with the same settings as the flags")
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its checkpoint")
-    for name, default, kind in flag_names():
-        flag = "--" + name.replace("_", "-")
-        if isinstance(default, bool):
-            train.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
-        else:
-            shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-            train.add_argument(flag, dest=name, default=None, metavar=kind.upper(),
-                               help=f"(default: {shown})")
+    add_setting_flags(train)
+    train.set_defaults(run=_train)
     evaluate = commands.add_parser("evaluate", help="accuracy and confusion matrix of a "
                                    "checkpoint on its test split")
     evaluate.add_argument("checkpoint")
+    evaluate.set_defaults(run=_evaluate)
     evaluate.add_argument("--out", help="folder for confusion.png (default: the checkpoint's)")
     predict = commands.add_parser("predict", help="classify an image (.png) or array (.npy)")
     predict.add_argument("checkpoint")
     predict.add_argument("input", help="a PNG image or a .npy array of one or more images")
+    predict.set_defaults(run=_predict)
+    for module in _COMMAND_MODULES:  # each adds its sub-commands, run through args.run
+        importlib.import_module(module, __package__).register(commands)
     return parser
+
+
+# Modules that add sub-commands (each imports its heavy parts only when run).
+_COMMAND_MODULES = (".profiler.command", ".diagnostics.landscape_command")
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -147,7 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code (0, 2 for user errors, 130 on Ctrl-C)."""
     try:
         args = _parser().parse_args(argv)
-        {"train": _train, "evaluate": _evaluate, "predict": _predict}[args.command](args)
+        args.run(args)
+    except AnomalyError as err:  # training produced a NaN: the full report, it is not a bug
+        print(f"backprop: {err}", file=sys.stderr)
+        return 1
     except (UsageError, ConfigError, FileNotFoundError, ValueError, ImportError) as err:
         print(f"backprop: error: {_one_line(err)}", file=sys.stderr)
         return 2

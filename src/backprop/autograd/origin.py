@@ -26,10 +26,15 @@ from .graph import Node
 from .instrument import patched
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The library's machinery: frames there are never "the user's line". Programs built on it
+# (train/, apps/, the command) are where a user's forward pass is written, so they count.
+_LIBRARY_PARTS = tuple(os.path.join(_PACKAGE_DIR, part) for part in (
+    "autograd", "ops", "nn", "optim", "utils", "diagnostics", "profiler", "backends",
+    "tensor.py", "creation.py", "models"))
 
 
 class Origin:
-    """The module path (``''`` outside any module) and the first caller outside backprop."""
+    """The module path (``''`` outside any module) and the first caller outside the library."""
 
     __slots__ = ("module", "filename", "lineno", "function")
 
@@ -59,9 +64,10 @@ def current_module() -> str:
 
 
 def user_frame() -> tuple[str, int, str]:
-    """``(filename, lineno, function)`` of the innermost caller outside the backprop package."""
+    """``(filename, lineno, function)`` of the innermost caller outside the library's machinery
+    (the user's script, or a program of the package such as the training loop)."""
     frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_PARTS):
         frame = frame.f_back
     if frame is None:
         return ("<unknown>", 0, "<unknown>")

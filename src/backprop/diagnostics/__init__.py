@@ -4,11 +4,14 @@ Everything here observes the engine from outside (hooks and ``autograd.instrumen
 costs anything until it is used.
 """
 
+from ._monitor_history import GradientHistory
 from .graph import draw_graph, graph_to_dot
+from .health import Flag, HealthThresholds
 from .hessian import HessianEigen, hessian_top_eigenvalue, hessian_vector_product
 from .landscape import LossLandscape, loss_landscape, random_direction
 from .memory import MemoryReport, memory_report
+from .monitor import GradientMonitor
 
-__all__ = ["HessianEigen", "LossLandscape", "MemoryReport", "draw_graph", "graph_to_dot",
+__all__ = ["Flag", "GradientHistory", "GradientMonitor", "HealthThresholds", "HessianEigen", "LossLandscape", "MemoryReport", "draw_graph", "graph_to_dot",
            "hessian_top_eigenvalue", "hessian_vector_product", "loss_landscape", "memory_report",
            "random_direction"]

@@ -158,3 +158,32 @@ def landscape_command(checkpoint: str | Path, out_dir: str | Path | None = None,
             f"{figures['hessian_seconds']:.2f} s")
     log(f"grid {npz}" + ("" if png is None else f"\npicture {png}"))
     return figures
+
+
+def register(commands: Any) -> None:
+    """Add the ``landscape`` sub-command."""
+    landscape = commands.add_parser("landscape", help="loss landscape picture and sharpness of "
+                                    "a `backprop train` checkpoint")
+    landscape.add_argument("checkpoint")
+    landscape.add_argument("--out", help="folder for the pictures and .npz (default: the "
+                           "checkpoint's folder)")
+    landscape.add_argument("--steps", type=int, default=21, help="points per axis (default: 21)")
+    landscape.add_argument("--span", type=float, help="half-width of the slice (default: 1; "
+                           "0.5 beyond each end with --interpolate)")
+    landscape.add_argument("--directions", type=int, choices=(1, 2), default=2)
+    landscape.add_argument("--interpolate", metavar="CHECKPOINT|init",
+                           help="a 1-D interpolation towards another checkpoint, or the "
+                           "initial weights")
+    landscape.add_argument("--normalization", choices=("filter", "layer", "none"),
+                           default="filter")
+    landscape.add_argument("--batches", type=int, help="test batches used (default: all)")
+    landscape.add_argument("--batch-size", type=int, default=512)
+    landscape.add_argument("--seed", type=int, default=0)
+    landscape.add_argument("--hessian-iters", type=int, default=20,
+                           help="power iterations for the sharpness, 0 to skip (default: 20)")
+    landscape.add_argument("--tol", type=float, default=1e-3)
+    landscape.set_defaults(run=lambda args: landscape_command(
+        args.checkpoint, args.out, steps=args.steps, span=args.span, batches=args.batches,
+        batch_size=args.batch_size, seed=args.seed, directions=args.directions,
+        interpolate=args.interpolate, normalization=args.normalization,
+        hessian_iters=args.hessian_iters, tol=args.tol))

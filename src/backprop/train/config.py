@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,9 @@ class TrainConfig:
     seed: int = 0
     out: str = "runs/latest"            # folder for the checkpoint, curves and log
     progress: bool = True               # show a progress bar (tqdm, when installed)
+    diagnose: bool = False              # record gradient health: diagnosis.txt, gradients.png
+    diagnose_every: int = 10            # with diagnose: record one step in N
+    detect_anomaly: bool = False        # stop at the first NaN/inf, naming its op and line
 
     def validate(self) -> TrainConfig:
         """Check every value; raise ``ConfigError`` naming the setting."""
@@ -45,7 +50,7 @@ class TrainConfig:
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got "
                                   f"{getattr(self, name)!r}")
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "diagnose_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1; got {getattr(self, name)}")
         if self.lr <= 0:
@@ -127,4 +132,20 @@ def flag_names() -> list[tuple[str, Any, str]]:
     return [(f.name, f.default, type(f.default).__name__) for f in dataclasses.fields(TrainConfig)]
 
 
-__all__ = ["ConfigError", "TrainConfig", "flag_names", "load_toml", "merged"]
+def add_setting_flags(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
+    """One ``--flag`` per setting (``None`` when not given, so a TOML file and the defaults fill
+    in the rest), except those in ``skip``."""
+    for name, default, kind in flag_names():
+        if name in skip:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
+        else:
+            shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+            parser.add_argument(flag, dest=name, default=None, metavar=kind.upper(),
+                                help=f"(default: {shown})")
+
+
+__all__ = ["ConfigError", "TrainConfig", "add_setting_flags", "flag_names", "load_toml",
+           "merged"]

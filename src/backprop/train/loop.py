@@ -3,6 +3,7 @@ evaluation, checkpoints that resume exactly, and the pictures."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import nn, optim
+from ..autograd.anomaly import detect_anomaly
 from ..autograd.grad_mode import no_grad
 from ..random import Generator, default_generator
 from ..serialization import load, save
@@ -33,6 +35,7 @@ class TrainResult:
     test_accuracy: float = float("nan")
     checkpoint: Path | None = None
     curves: Path | None = None
+    heatmap: Path | None = None
 
 
 def make_optimizer(config: TrainConfig, params: Any) -> optim.Optimizer:
@@ -114,39 +117,59 @@ def train(config: TrainConfig, resume: str | Path | None = None,
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     loss_fn = nn.CrossEntropyLoss()
-    for epoch in range(first_epoch, config.epochs + 1):
-        start = time.perf_counter()
-        model.train()
-        seen = correct = 0
-        total = 0.0
-        bar = progress_bar(train_loader, f"epoch {epoch}/{config.epochs}", config.progress)
-        for images, labels in bar:
-            logits = model(images)
-            loss = loss_fn(logits, labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            total += loss.item() * len(labels)
-            correct += int((logits.detach().argmax(dim=1) == labels).sum().item())
-            seen += len(labels)
-        test_loss, test_acc, _ = evaluate(model, test_loader)
-        record = {"epoch": epoch, "train_loss": total / seen, "train_accuracy": correct / seen,
-                  "test_loss": test_loss, "test_accuracy": test_acc,
-                  "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - start}
-        result.history.append(record)
-        log(f"epoch {epoch:3d}  loss {record['train_loss']:.4f}  train acc "
-            f"{record['train_accuracy']:.4f}  test loss {test_loss:.4f}  test acc {test_acc:.4f}"
-            f"  ({record['seconds']:.1f} s)")
-        result.checkpoint = save_checkpoint(out / CHECKPOINT_NAME, config, data, model, optimizer,
-                                            scheduler, epoch, result.history, loader_generator)
+    monitor = None
+    if config.diagnose:
+        from ..diagnostics.monitor import GradientMonitor  # noqa: PLC0415 - only when asked
+
+        monitor = GradientMonitor(model, optimizer, every=config.diagnose_every)
+    with detect_anomaly() if config.detect_anomaly else contextlib.nullcontext():
+        for epoch in range(first_epoch, config.epochs + 1):
+            start = time.perf_counter()
+            model.train()
+            seen = correct = 0
+            total = 0.0
+            bar = progress_bar(train_loader, f"epoch {epoch}/{config.epochs}", config.progress)
+            for images, labels in bar:
+                loss, logits = train_step(model, loss_fn, optimizer, images, labels)
+                if scheduler is not None:
+                    scheduler.step()
+                total += loss.item() * len(labels)
+                correct += int((logits.detach().argmax(dim=1) == labels).sum().item())
+                seen += len(labels)
+            test_loss, test_acc, _ = evaluate(model, test_loader)
+            record = {"epoch": epoch, "train_loss": total / seen, "train_accuracy": correct / seen,
+                      "test_loss": test_loss, "test_accuracy": test_acc,
+                      "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - start}
+            result.history.append(record)
+            log(f"epoch {epoch:3d}  loss {record['train_loss']:.4f}  train acc "
+                f"{record['train_accuracy']:.4f}  test loss {test_loss:.4f}  test acc "
+                f"{test_acc:.4f}  ({record['seconds']:.1f} s)")
+            result.checkpoint = save_checkpoint(out / CHECKPOINT_NAME, config, data, model,
+                                                optimizer, scheduler, epoch, result.history,
+                                                loader_generator)
+    if monitor is not None:
+        monitor.close()
+        report = monitor.report()
+        (out / "diagnosis.txt").write_text(report + "\n")
+        log(report)
+        result.heatmap = monitor.plot_heatmap(out / "gradients.png")
     result.test_accuracy = result.history[-1]["test_accuracy"] if result.history else float("nan")
     (out / "history.json").write_text(json.dumps(result.history, indent=1))
     from .plots import save_curves  # noqa: PLC0415 - matplotlib is optional and slow to import
 
     result.curves = save_curves(result.history, out / "curves.png")
     return result
+
+
+def train_step(model: nn.Module, loss_fn: Callable[[Tensor, Tensor], Tensor],
+               optimizer: optim.Optimizer, images: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+    """One step of gradient descent: feed forward, loss, backward, update; the loss and logits."""
+    logits = model(images)
+    loss = loss_fn(logits, labels)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss, logits
 
 
 def save_checkpoint(path: Path, config: TrainConfig, data: LoadedData, model: nn.Module,
