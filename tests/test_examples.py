@@ -11,3 +11,13 @@ def test_fit_curve_loss_falls_by_two_orders_of_magnitude(capsys) -> None:
     final = fit_curve.train(steps=1500, report_every=500)
     assert final < initial / 100
     assert "step  1500" in capsys.readouterr().out
+
+
+def test_superres_example_runs_and_reports_its_gain(monkeypatch, tmp_path, capsys) -> None:
+    from examples import digits_superres
+
+    monkeypatch.setattr("sys.argv", ["digits_superres.py", "--epochs", "1",
+                                     "--out", str(tmp_path)])
+    digits_superres.main()
+    assert "gain over the better interpolation" in capsys.readouterr().out
+    assert (tmp_path / "comparison.png").exists()

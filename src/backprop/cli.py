@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # Modules that add sub-commands (each imports its heavy parts only when run).
-_COMMAND_MODULES = (".profiler.command", ".diagnostics.landscape_command")
+_COMMAND_MODULES = (".profiler.command", ".diagnostics.landscape_command", ".apps.gan", ".apps.superres")
 
 
 def _train(args: argparse.Namespace) -> None:

@@ -1,0 +1,1 @@
+"""Applications: training programs behind ``backprop`` sub-commands."""
