@@ -40,3 +40,15 @@ def as_array(value: Any) -> np.ndarray:
     if isinstance(value, ARRAY_TYPES):
         return value
     return np.asarray(value)
+
+
+_CPU_NAMES = ("cpu", "cpu:0")
+
+
+def check_device(device: Any, op: str) -> None:
+    """Refuse a device backprop does not have, as PyTorch does, instead of silently making the
+    tensor on the CPU (a script asking for "cuda" would otherwise run there unnoticed)."""
+    if device is None or str(device) in _CPU_NAMES:
+        return
+    raise ValueError(f"{op}: device {device!r} is not available; only 'cpu' is supported (leave "
+                     "device=None)")

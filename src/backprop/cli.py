@@ -68,6 +68,8 @@ def _train(args: argparse.Namespace) -> None:
     if args.resume and not Path(args.resume).is_file():
         raise FileNotFoundError(f"--resume: no such checkpoint: {args.resume}")
     result = train(config, resume=args.resume)
+    if result.checkpoint is None:  # a --distributed rank other than 0: rank 0 reports
+        return
     print(f"test accuracy {result.test_accuracy:.4f}")
     print(f"checkpoint {result.checkpoint}")
     if result.curves is not None:
@@ -155,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AnomalyError as err:  # training produced a NaN: the full report, it is not a bug
         print(f"backprop: {err}", file=sys.stderr)
         return 1
-    except (UsageError, ConfigError, FileNotFoundError, ValueError, ImportError) as err:
+    except (UsageError, ConfigError, OSError, ValueError, ImportError) as err:
         print(f"backprop: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Sequence
 
 import numpy as np
 
 from . import dtypes
-from .backend import ARRAY_TYPES
+from .backend import ARRAY_TYPES, check_device
 from .errors import ShapeError
 from .random import Generator, get_rng
 from .tensor import Tensor
+
+
+def _native(array: np.ndarray, op: str) -> np.ndarray:
+    """``array`` in the machine's byte order, refusing dtypes that are not numbers."""
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"{op}: cannot make a tensor from an array of dtype {array.dtype}; give "
+                        "numbers or booleans")
+    if not array.dtype.isnative:  # big-endian data from a file: same values, native layout
+        array = array.astype(array.dtype.newbyteorder("="))
+    return array
 
 
 def _finish(array: np.ndarray, requires_grad: bool) -> Tensor:
@@ -30,10 +41,11 @@ def tensor(data: Any, dtype: Any = None, device: Any = None,
     >>> bp.tensor([[1, 2], [3, 4]]).dtype, bp.tensor([0.5]).dtype
     (dtype('int64'), dtype('float32'))
     """
+    check_device(device, "tensor")
     if isinstance(data, Tensor):
         array = data._data.copy()
     elif isinstance(data, ARRAY_TYPES) or isinstance(data, np.generic):
-        array = np.array(data)
+        array = _native(np.array(data), "tensor")
     else:
         array = _from_python(data)
     if dtype is not None:
@@ -49,6 +61,8 @@ def _from_python(data: Any) -> np.ndarray:
     except ValueError as err:
         raise ShapeError(f"tensor: the nested sequence is ragged (sub-lists of different "
                          f"lengths) and cannot become a tensor: {err}") from None
+    if array.dtype == object:
+        _check_int_range(array)
     if array.dtype == object or array.dtype.kind in "US":
         raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} values of "
                         f"type {array.dtype}; give numbers, booleans or arrays")
@@ -59,6 +73,14 @@ def _from_python(data: Any) -> np.ndarray:
     return array
 
 
+def _check_int_range(array: np.ndarray) -> None:
+    """NumPy turns integers beyond 64 bits into Python objects: name the value instead."""
+    for value in array.reshape(-1):
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise OverflowError(f"tensor: the integer {value} does not fit in int64 (which holds "
+                                "-2**63 to 2**63 - 1)")
+
+
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """Like ``tensor`` but shares memory with a NumPy array or tensor when no conversion is needed.
 
@@ -66,8 +88,11 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     >>> a = np.zeros(3); t = bp.as_tensor(a); a[0] = 1; t[0].item()
     1.0
     """
+    check_device(device, "as_tensor")
     if isinstance(data, Tensor):
         return data if dtype is None or data.dtype == dtypes.as_dtype(dtype) else data.to(dtype)
+    if isinstance(data, np.ndarray):
+        data = _native(data, "as_tensor")  # shares memory unless the byte order must change
     if isinstance(data, ARRAY_TYPES):
         array = data if dtype is None else data.astype(dtypes.as_dtype(dtype, "as_tensor"),
                                                        copy=False)
@@ -84,6 +109,10 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    if array.dtype.kind in "biufc" and not array.dtype.isnative:
+        raise TypeError(f"from_numpy: the array is {array.dtype} (not the machine's byte order), "
+                        "which a tensor cannot share; copy it with bp.tensor(array) or "
+                        "array.astype(array.dtype.newbyteorder('='))")
     dtypes.as_dtype(array.dtype, "from_numpy")
     return Tensor._wrap(array)
 
@@ -91,10 +120,23 @@ def from_numpy(array: np.ndarray) -> Tensor:
 def _size(size: Sequence[Any], op: str) -> tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    result = tuple(int(n) for n in size)
+    try:  # operator.index, as PyTorch: 2.5 is not a size (int() would quietly make it 2)
+        result = tuple(operator.index(n) for n in size)
+    except TypeError:
+        bad = next(n for n in size if not _is_index(n))
+        raise TypeError(f"{op}: sizes must be integers, got {bad!r} ({type(bad).__name__}) in "
+                        f"{tuple(size)!r}") from None
     if any(n < 0 for n in result):
         raise ValueError(f"{op}: sizes must be non-negative, got {result}")
     return result
+
+
+def _is_index(value: Any) -> bool:
+    try:
+        operator.index(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _dtype(dtype: Any, op: str, default: np.dtype = dtypes.DEFAULT_FLOAT) -> np.dtype:
@@ -108,6 +150,7 @@ def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     >>> bp.zeros(2, 3).shape
     (2, 3)
     """
+    check_device(device, "zeros")
     return _finish(np.zeros(_size(size, "zeros"), _dtype(dtype, "zeros")), requires_grad)
 
 
@@ -118,6 +161,7 @@ def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool 
     >>> bp.ones(2).tolist()
     [1.0, 1.0]
     """
+    check_device(device, "ones")
     return _finish(np.ones(_size(size, "ones"), _dtype(dtype, "ones")), requires_grad)
 
 
@@ -128,6 +172,7 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     >>> bp.empty(3).shape
     (3,)
     """
+    check_device(device, "empty")
     return _finish(np.empty(_size(size, "empty"), _dtype(dtype, "empty")), requires_grad)
 
 
@@ -139,6 +184,7 @@ def full(size: Sequence[int], fill_value: Any, dtype: Any = None, device: Any = 
     >>> bp.full((2,), 7).tolist(), bp.full((1,), 0.5).dtype
     ([7, 7], dtype('float32'))
     """
+    check_device(device, "full")
     if dtype is None:
         dtype = _from_python(fill_value).dtype
     return _finish(np.full(_size((size,), "full"), fill_value, dtypes.as_dtype(dtype, "full")),
@@ -148,6 +194,7 @@ def full(size: Sequence[int], fill_value: Any, dtype: Any = None, device: Any = 
 def _like(name: str, make: Any) -> Any:
     def like(input: Tensor, dtype: Any = None, device: Any = None,
              requires_grad: bool = False, **kwargs: Any) -> Tensor:
+        check_device(device, name)
         dtype = input.dtype if dtype is None else dtypes.as_dtype(dtype, name)
         return _finish(make(input.shape, dtype, **kwargs), requires_grad)
 
@@ -171,6 +218,7 @@ def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any 
     >>> bp.full_like(bp.zeros(2), 3).tolist()
     [3.0, 3.0]
     """
+    check_device(device, "full_like")
     dtype = input.dtype if dtype is None else dtypes.as_dtype(dtype, "full_like")
     return _finish(np.full(input.shape, fill_value, dtype), requires_grad)
 
@@ -183,6 +231,7 @@ def arange(start: float, end: float | None = None, step: float = 1, *, dtype: An
     >>> bp.arange(3).tolist(), bp.arange(0, 1, 0.5).tolist()
     ([0, 1, 2], [0.0, 0.5])
     """
+    check_device(device, "arange")
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -202,6 +251,7 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device:
     >>> bp.linspace(0, 1, 3).tolist()
     [0.0, 0.5, 1.0]
     """
+    check_device(device, "linspace")
     if steps < 0:
         raise ValueError(f"linspace: steps must be non-negative, got {steps}")
     return _finish(np.linspace(start, end, steps).astype(_dtype(dtype, "linspace")), requires_grad)
@@ -215,6 +265,7 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
     >>> bp.eye(2).tolist()
     [[1.0, 0.0], [0.0, 1.0]]
     """
+    check_device(device, "eye")
     return _finish(np.eye(n, m, dtype=_dtype(dtype, "eye")), requires_grad)
 
 
@@ -226,6 +277,7 @@ def rand(*size: Any, generator: Generator | None = None, dtype: Any = None, devi
     >>> bool(((bp.rand(100) >= 0) & (bp.rand(100) < 1)).all())
     True
     """
+    check_device(device, "rand")
     array = get_rng(generator).random(_size(size, "rand"))
     return _finish(array.astype(_dtype(dtype, "rand")), requires_grad)
 
@@ -238,6 +290,7 @@ def randn(*size: Any, generator: Generator | None = None, dtype: Any = None, dev
     >>> bp.randn(2, 3).shape
     (2, 3)
     """
+    check_device(device, "randn")
     array = get_rng(generator).standard_normal(_size(size, "randn"))
     return _finish(array.astype(_dtype(dtype, "randn")), requires_grad)
 
@@ -250,6 +303,7 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
     >>> bool((bp.randint(0, 3, (50,)) < 3).all())
     True
     """
+    check_device(device, "randint")
     if high is None:
         low, high = 0, low
     elif isinstance(high, (tuple, list)):  # randint(high, size), PyTorch's short form
@@ -268,5 +322,6 @@ def randperm(n: int, *, generator: Generator | None = None, dtype: Any = None,
     >>> sorted(bp.randperm(4).tolist())
     [0, 1, 2, 3]
     """
+    check_device(device, "randperm")
     return Tensor._wrap(get_rng(generator).permutation(n).astype(_dtype(dtype, "randperm",
                                                                         dtypes.int64)))

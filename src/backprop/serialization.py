@@ -8,6 +8,13 @@ the file's metadata, with a format version, a SHA-256 of every tensor's bytes an
 the document itself. Loading only parses JSON and copies bytes into arrays: nothing in a file is
 ever executed, so a checkpoint from a stranger is as safe to open as a CSV.
 
+Loading trusts nothing in the file (tests/test_load_fuzz.py throws thousands of broken and hostile
+files at it): every declared size is checked against the bytes present before anything is
+allocated (``_safetensors_header``), JSON with duplicate keys is refused (two parsers could read
+it differently), the tree may nest at most ``MAX_NESTING`` containers deep (``save`` refuses
+deeper objects, so whatever saves also loads), and every problem, whoever finds it, is one
+``CheckpointError``.
+
 The document encodes ``None``, ``bool``, ``str``, ``int`` (within int64) and finite ``float`` as
 themselves; everything else is an object with one ``$``-tag::
 
@@ -26,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
 import json
 import math
 import os
@@ -36,6 +44,7 @@ from typing import IO, Any, Union
 
 import numpy as np
 
+from ._safetensors_header import read_stream
 from .backend import ARRAY_TYPES
 from .tensor import Tensor
 
@@ -52,6 +61,10 @@ _STORABLE = {np.dtype(t) for t in (np.bool_, np.int8, np.uint8, np.int16, np.uin
 _COMPLEX_PARTS = {np.dtype(np.complex64): np.dtype(np.float32),
                   np.dtype(np.complex128): np.dtype(np.float64)}
 _INT64_RANGE = range(-(2**63), 2**63)
+# How deep containers may nest. save's encoder and load's decoder recurse once per level, and
+# JSON parsers have their own limits: a cap well inside Python's recursion limit makes a file
+# that saves also load, and turns a hostile "recursion bomb" into a clear error.
+MAX_NESTING = 100
 _MAX_WRITE = 1 << 30  # some platforms refuse a single write() above 2 GiB
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -133,6 +146,9 @@ class _Writer:
         if isinstance(value, ARRAY_TYPES):
             return {"$ndarray": self._store(value, trail)}
         if isinstance(value, (dict, list, tuple)):
+            if len(trail) >= MAX_NESTING:
+                raise ValueError(f"save: {_where(trail[:4])}... nests containers more than "
+                                 f"{MAX_NESTING} deep, more than a checkpoint holds")
             if id(value) in self._active:
                 raise ValueError(f"save: {_where(trail)} contains itself (a reference cycle); "
                                  "a checkpoint must be a tree")
@@ -323,7 +339,9 @@ def load(f: PathLike | IO[bytes], map_location: Any = None, *, weights_only: boo
 
     The file is checked before anything is returned: a file that is not a checkpoint, is
     truncated, or whose metadata or tensor bytes fail their SHA-256 raises ``CheckpointError``
-    naming the file (and the tensor). Nothing in a checkpoint is executed.
+    naming the file (and the tensor), and the whole object is returned or none of it. Nothing
+    in a checkpoint is executed, and no declared size is trusted: loading allocates about the
+    file's size, never more, whatever its header claims.
 
     ``map_location`` is accepted for PyTorch compatibility; every tensor loads to the CPU, the
     only device, so it may be ``None``, ``"cpu"``, a dict mapping to ``"cpu"`` or a callable.
@@ -346,177 +364,44 @@ def load(f: PathLike | IO[bytes], map_location: Any = None, *, weights_only: boo
     _check_map_location(map_location)
     st_numpy = _import_safetensors("load")
     if _is_file_object(f, "read"):
-        data = f.read()
         where = str(getattr(f, "name", f"<{type(f).__name__}>"))
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"load: {where} returned {type(data).__name__} from read(); open "
-                            "the checkpoint in binary mode ('rb')")
+        data = _read_all(f, where)
     else:
         where = _as_path(f, "load")
         try:
             with open(where, "rb") as file:
-                data = file.read()
+                data = _read_all(file, where)
         except FileNotFoundError:
             raise FileNotFoundError(errno.ENOENT, "load: no checkpoint file at this path",
                                     where) from None
-    return _Reader(where, st_numpy).read(bytes(data))
+    from ._checkpoint_reader import Reader  # noqa: PLC0415 - it imports this module's constants
+
+    return Reader(where, st_numpy).read(bytes(data))
 
 
-class _Reader:
-    def __init__(self, where: str, st_numpy: Any) -> None:
-        self.where = where
-        self.st_numpy = st_numpy
-        self.arrays: dict[str, np.ndarray] = {}
-        self._loaded: dict[tuple, Any] = {}
+def _read_all(f: IO[bytes], where: str) -> bytes:
+    """The file's bytes: all of a regular file or in-memory buffer (their size is what it is);
+    from anything else (a pipe, a socket, a device such as /dev/zero) only as far as the
+    checkpoint's own header says it extends, so an endless stream cannot exhaust memory."""
+    def read(size: int = -1) -> bytes:
+        chunk = f.read(size)
+        if not isinstance(chunk, (bytes, bytearray, memoryview)):
+            raise TypeError(f"load: {where} returned {type(chunk).__name__} from read(); open "
+                            "the checkpoint in binary mode ('rb')")
+        return chunk
 
-    def error(self, reason: str) -> CheckpointError:
-        return CheckpointError(f"load: {self.where} {reason}")
+    return read() if _has_known_size(f) else read_stream(read)
 
-    def read(self, data: bytes) -> Any:
-        document = self._document(self._metadata(data))
-        table = document["tensors"]
-        try:
-            arrays = self.st_numpy.load(data)
-        except MemoryError:
-            raise
-        except Exception as err:  # safetensors' own error type differs between versions
-            raise self.error(f"is truncated or corrupted: safetensors cannot read it ({err})") \
-                from err
-        missing = sorted(set(table) - set(arrays))
-        unexpected = sorted(set(arrays) - set(table))
-        if missing or unexpected:
-            raise self.error(f"does not match its metadata: tensors missing from the file "
-                             f"{missing[:5]}, tensors not in the metadata {unexpected[:5]}")
-        for key, info in table.items():
-            self.arrays[key] = self._check_array(key, info, arrays[key])
-        try:
-            return self._decode(document["tree"])
-        except CheckpointError:
-            raise
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError,
-                RecursionError) as err:
-            raise self.error(f"has malformed metadata (the checkpoint tree: {err!r})") from err
 
-    def _metadata(self, data: bytes) -> dict[str, str]:
-        """The safetensors header's metadata, with clear errors for files that are not ours."""
-        if len(data) < 8:
-            raise self.error(f"is not a checkpoint: it is only {len(data)} bytes long (a "
-                             "safetensors file starts with an 8-byte header length)")
-        header_length = int.from_bytes(data[:8], "little")
-        if header_length > len(data) - 8:
-            raise self.error(f"is truncated or not a safetensors checkpoint: its first 8 bytes "
-                             f"announce a {header_length}-byte header but only "
-                             f"{len(data) - 8} bytes follow")
-        try:
-            header = json.loads(data[8:8 + header_length].decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise self.error("is not a safetensors checkpoint (its header is not JSON)") from None
-        metadata = header.get("__metadata__") if isinstance(header, dict) else None
-        if not isinstance(metadata, dict) or FORMAT_KEY not in metadata:
-            raise self.error("is a safetensors file but not a backprop checkpoint (its metadata "
-                             f"has no {FORMAT_KEY!r} entry); read plain safetensors files with "
-                             "safetensors.numpy.load_file")
-        return metadata
-
-    def _document(self, metadata: dict[str, str]) -> dict[str, Any]:
-        text = metadata[FORMAT_KEY]
-        if not isinstance(text, str) or metadata.get(CHECKSUM_KEY) != _sha256_text(text):
-            raise self.error("is corrupted: the SHA-256 of its metadata does not match")
-        try:
-            document = json.loads(text)
-        except (ValueError, RecursionError):
-            raise self.error("has malformed metadata (not JSON)") from None
-        version = document.get("version") if isinstance(document, dict) else None
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise self.error("has malformed metadata (no format version)")
-        if version > FORMAT_VERSION:
-            raise self.error(f"was written in checkpoint format version {version}, but this "
-                             f"backprop reads versions up to {FORMAT_VERSION}; upgrade backprop")
-        if not isinstance(document.get("tensors"), dict) or "tree" not in document:
-            raise self.error("has malformed metadata (no tensor table or tree)")
-        return document
-
-    def _check_array(self, key: str, info: Any, array: np.ndarray) -> np.ndarray:
-        try:
-            dtype = np.dtype(info["dtype"])
-            shape = tuple(int(n) for n in info["shape"])
-            digest = str(info["sha256"])
-        except (KeyError, TypeError, ValueError):
-            raise self.error(f"has malformed metadata for tensor {key!r}") from None
-        if dtype not in _STORABLE and dtype not in _COMPLEX_PARTS:
-            raise self.error(f"has malformed metadata for tensor {key!r} (dtype {dtype})")
-        parts = _COMPLEX_PARTS.get(dtype, dtype)
-        stored_shape = shape + (2,) if dtype in _COMPLEX_PARTS else shape
-        if array.dtype != parts or array.shape != stored_shape:
-            raise self.error(f"does not match its metadata: tensor {key!r} is {array.dtype} "
-                             f"{array.shape} in the file but {parts} {stored_shape} in the "
-                             "metadata")
-        if _sha256_array(array) != digest:
-            raise self.error(f"is corrupted: the SHA-256 of tensor {key!r} does not match "
-                             "(its bytes changed after it was saved)")
-        if not array.flags.writeable:  # older safetensors hand out views of immutable bytes
-            array = array.copy()
-        if dtype in _COMPLEX_PARTS:
-            array = np.ascontiguousarray(array).view(dtype).reshape(shape)
-        return array
-
-    def _decode(self, node: Any) -> Any:
-        if node is None or isinstance(node, (bool, int, float, str)):
-            return node
-        if isinstance(node, list):
-            return [self._decode(item) for item in node]
-        if not isinstance(node, dict):
-            raise self.error(f"has malformed metadata (unexpected {type(node).__name__})")
-        tags = [name for name in node if name.startswith("$")]
-        if len(tags) != 1:
-            raise self.error(f"has malformed metadata (a node with tags {tags})")
-        tag = tags[0]
-        value = node[tag]
-        if tag in ("$dict", "$odict"):
-            pairs = ((self._decode(k), self._decode(v)) for k, v in value)
-            return OrderedDict(pairs) if tag == "$odict" else dict(pairs)
-        if tag == "$tuple":
-            return tuple(self._decode(item) for item in value)
-        if tag == "$int":
-            return int(value, 16)
-        if tag == "$float":
-            return float({"nan": "nan", "inf": "inf", "-inf": "-inf"}[value])
-        if tag == "$complex":
-            real, imag = value
-            return complex(self._decode(real), self._decode(imag))
-        if tag == "$np":
-            dtype = np.dtype(value)
-            if dtype not in _STORABLE and dtype not in _COMPLEX_PARTS:
-                raise self.error(f"has malformed metadata (NumPy scalar of dtype {dtype})")
-            scalar = self._decode(node["value"])
-            return dtype.type(complex(*scalar) if dtype.kind == "c" else scalar)
-        if tag in ("$tensor", "$ndarray"):
-            return self._array_leaf(tag, value, node)
-        raise self.error(f"has malformed metadata (unknown tag {tag!r})")
-
-    def _array_leaf(self, tag: str, key: str, node: dict[str, Any]) -> Any:
-        if key not in self.arrays:
-            raise self.error(f"does not match its metadata: the tree refers to tensor {key!r}, "
-                             "which the file does not have")
-        requires_grad = bool(node.get("requires_grad", False))
-        parameter = bool(node.get("parameter", False))
-        # Leaves that were one object (or views of one buffer) load as one shared array.
-        identity = (tag, key, requires_grad, parameter)
-        if identity in self._loaded:
-            return self._loaded[identity]
-        array = self.arrays[key]
-        if tag == "$ndarray":
-            result: Any = array
-        elif parameter:
-            from .nn.parameter import Parameter  # noqa: PLC0415 - nn sits above this module
-
-            result = Parameter(array, requires_grad=requires_grad)
-        else:
-            result = Tensor._wrap(array)
-            if requires_grad:
-                result.requires_grad = True
-        self._loaded[identity] = result
-        return result
+def _has_known_size(f: Any) -> bool:
+    if isinstance(f, io.BytesIO):
+        return True
+    if not isinstance(f, (io.BufferedReader, io.FileIO)):  # GzipFile has a file's fileno too
+        return False
+    try:
+        return stat.S_ISREG(os.fstat(f.fileno()).st_mode)
+    except (OSError, ValueError):  # a closed file, or no descriptor (io.UnsupportedOperation)
+        return False
 
 
 def _check_map_location(map_location: Any) -> None:

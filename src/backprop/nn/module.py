@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 import numpy as np
 
 from .. import dtypes
+from ..backend import check_device
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..errors import ShapeError, format_shape
@@ -325,12 +326,15 @@ class Module:
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """Cast floating-point parameters and buffers to a dtype (``model.to(bp.float64)``).
-        Devices other than ``"cpu"`` come with the GPU backend."""
+        The device ``"cpu"`` is accepted; others are refused until the GPU backend exists."""
         dtype = kwargs.get("dtype")
+        check_device(kwargs.get("device"), "Module.to")
         for arg in args:
             if isinstance(arg, Tensor):
                 dtype = arg.dtype
-            elif arg is not None and not isinstance(arg, str):
+            elif isinstance(arg, str):
+                check_device(arg, "Module.to")
+            elif arg is not None:
                 dtype = arg
         if dtype is None:
             return self
@@ -387,6 +391,9 @@ class Module:
         With ``strict`` a missing or unexpected key is an error; a shape mismatch always is.
         Returns ``(missing_keys, unexpected_keys)``.
         """
+        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+            raise TypeError(f"load_state_dict: expected state_dict to be dict-like, got "
+                            f"{type(state_dict).__name__}")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

@@ -198,7 +198,7 @@ def _conv(input: Any, weight: Any, bias: Any, stride: Sizes, padding: Pairs,
     cols, out, rows = _unfold(input.astype(dtype, copy=False), groups, kernel, stride, padding,
                               dilation)
     y = np.matmul(_kernel_major(weight.astype(dtype, copy=False), groups),
-                  cols.reshape(groups, -1, n * _prod(rows)))
+                  cols.reshape(groups, _prod(kernel) * (input.shape[1] // groups), n * _prod(rows)))
     y = y.reshape((o, n) + rows)
     if rows != out:
         y = y[..., :out[-1]]
@@ -219,7 +219,8 @@ def _conv_transpose(input: Any, weight: Any, bias: Any, stride: Sizes, padding: 
     full = tuple((m - 1) * s + d * (k - 1) + 1
                  for m, s, d, k in zip(sizes, stride, dilation, kernel))
     rows, slack = _row_geometry(full, sizes, kernel, stride, dilation)
-    x = _widen(input.astype(dtype, copy=False), rows).reshape(groups, c_in // groups, -1)
+    x = _widen(input.astype(dtype, copy=False), rows).reshape(groups, c_in // groups,
+                                                              n * _prod(rows))
     # The transposed weight, (G, kernel * C_out / G, C_in / G) with rows kernel-major.
     w = weight.astype(dtype, copy=False).reshape(groups, c_in // groups, weight.shape[1], -1)
     w = w.transpose(0, 3, 2, 1).reshape(groups, -1, c_in // groups)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
+from ..backend import check_device
 from ..tensor import Tensor
 from .primitive import primitive
 
@@ -495,16 +496,20 @@ _to_dtype.defvjp(lambda g, out, input, dtype: g)
 def to(input: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: Any) -> Tensor:
     """Convert to ``dtype`` (differentiable between float dtypes); ``t.to(bp.float64)``.
 
-    Device arguments (``"cpu"``) are accepted; a tensor already of that dtype is returned as is.
+    The device ``"cpu"`` is accepted (others are refused); a tensor already of that dtype is
+    returned as is.
 
     >>> import backprop as bp
     >>> bp.ones(2).to(bp.float64).dtype
     dtype('float64')
     """
+    check_device(kwargs.get("device"), "to")
     for arg in args:
         if isinstance(arg, Tensor):
             dtype = arg.dtype
-        elif not (isinstance(arg, str) or arg is None):
+        elif isinstance(arg, str):
+            check_device(arg, "to")
+        elif arg is not None:
             dtype = arg
     if dtype is None:
         return input.clone() if copy else input

@@ -148,6 +148,11 @@ class Optimizer:
         if isinstance(params, dict):
             raise TypeError(f"{type(self).__name__}: params should be an iterable of Tensors or "
                             "dicts, but got one dict; wrap a parameter group in a list: [group]")
+        if not hasattr(params, "__iter__"):
+            hint = ("; pass model.parameters()" if callable(getattr(params, "parameters", None))
+                    else "")
+            raise TypeError(f"{type(self).__name__}: params should be an iterable of Tensors or "
+                            f"dicts, but got {_typename(params)}{hint}")
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         groups = list(params)
@@ -479,6 +484,11 @@ def _cast_state(param: Tensor, key: Any, value: Any) -> Any:
 def _check_nonnegative(optimizer: str, **values: float) -> None:
     """Raise ``ValueError`` naming the optimizer and argument for any negative hyper-parameter."""
     for key, value in values.items():
+        if isinstance(value, Tensor):
+            value = value.item()
+        if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
+            raise TypeError(f"{optimizer}: {key} must be a number, got {type(value).__name__} "
+                            f"{value!r}")
         if value < 0:
             what = "learning rate" if key == "lr" else f"{key} value"
             raise ValueError(f"{optimizer}: invalid {what} {key}={value}; it must be >= 0")

@@ -491,8 +491,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     _same_size_target("binary_cross_entropy", input, target)
     x = input._data
     low, high = (x.min(), x.max()) if x.size else (0, 0)
-    if low < 0 or high > 1:
-        bad = low if low < 0 else high
+    if not (low >= 0 and high <= 1):  # written so that NaN fails too, as in PyTorch
+        bad = low if not low >= 0 else high
         raise ValueError(f"binary_cross_entropy: input values must be probabilities in [0, 1], "
                          f"found {float(bad)}; apply sigmoid first, or use "
                          "binary_cross_entropy_with_logits")

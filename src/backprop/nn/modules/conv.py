@@ -13,7 +13,8 @@ from typing import Any
 from ...tensor import Tensor
 from .. import functional as F
 from ..module import Module
-from .utils import _pair, _reverse_repeat_tuple, _single, new_parameter, reset_weight_and_bias
+from .utils import (_pair, _reverse_repeat_tuple, _single, check_sizes, new_parameter,
+                    reset_weight_and_bias)
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
@@ -30,6 +31,7 @@ class _ConvNd(Module):
                  dtype: Any = None) -> None:
         super().__init__()
         name = type(self).__name__
+        check_sizes(name, in_channels=in_channels, out_channels=out_channels)
         if not isinstance(groups, int) or groups <= 0:
             raise ValueError(f"{name}: groups must be a positive integer, got {groups!r}")
         if in_channels % groups != 0:
@@ -58,6 +60,9 @@ class _ConvNd(Module):
             if len(values) != self._n:
                 raise ValueError(f"{name}: {label} must be an int or a tuple of {self._n} ints, "
                                  f"got {values}")
+            # PyTorch accepts a zero kernel here and fails in forward; say so where it is given.
+            for value in values:
+                check_sizes(name, positive=True, **{label: value})
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = kernel_size

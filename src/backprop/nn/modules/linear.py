@@ -9,7 +9,7 @@ from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..module import Module
-from .utils import new_parameter, reset_weight_and_bias
+from .utils import check_sizes, new_parameter, reset_weight_and_bias
 
 __all__ = ["Identity", "Linear", "Bilinear", "NonDynamicallyQuantizableLinear"]
 
@@ -48,6 +48,7 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  device: Any = None, dtype: Any = None) -> None:
         super().__init__()
+        check_sizes("Linear", in_features=in_features, out_features=out_features)
         self.in_features = in_features
         self.out_features = out_features
         self.weight = new_parameter(out_features, in_features, dtype=dtype, device=device)
@@ -85,6 +86,8 @@ class Bilinear(Module):
     def __init__(self, in1_features: int, in2_features: int, out_features: int,
                  bias: bool = True, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
+        check_sizes("Bilinear", in1_features=in1_features, in2_features=in2_features,
+                    out_features=out_features)
         self.in1_features = in1_features
         self.in2_features = in2_features
         self.out_features = out_features

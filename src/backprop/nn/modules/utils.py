@@ -34,6 +34,16 @@ def _reverse_repeat_tuple(t: tuple, n: int) -> tuple:
     return tuple(x for x in reversed(t) for _ in range(n))
 
 
+def check_sizes(owner: str, positive: bool = False, **sizes: Any) -> None:
+    """Refuse a size that is not a non-negative (or positive) integer, naming the layer and the
+    argument; NumPy would say only "negative dimensions are not allowed"."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+                or value < int(positive):
+            kind = "a positive" if positive else "a non-negative"
+            raise ValueError(f"{owner}: {name} must be {kind} integer, got {value!r}")
+
+
 def new_parameter(*shape: int, dtype: Any = None, device: Any = None) -> Parameter:
     """An uninitialised parameter (``reset_parameters`` fills it)."""
     if device not in (None, "cpu") and str(device) != "cpu":

@@ -249,6 +249,13 @@ class DataLoader:
         if num_workers > 0:
             _warn_workers_once(num_workers)
 
+        if not isinstance(dataset, IterableDataset) and not (
+                hasattr(dataset, "__getitem__")
+                and (hasattr(dataset, "__len__") or sampler is not None
+                     or batch_sampler is not None)):
+            # Caught here, not at the first len() or indexing deep inside a sampler.
+            raise TypeError(f"DataLoader: dataset must be a map-style Dataset (with __getitem__ "
+                            f"and __len__) or an IterableDataset, got {type(dataset).__name__}")
         if isinstance(dataset, IterableDataset):
             for name, value in (("shuffle", shuffle), ("sampler", sampler),
                                 ("batch_sampler", batch_sampler)):
