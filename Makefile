@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench fuzz results clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +17,21 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/backprop train
 
+# One BLAS thread for tests: on a busy 2-core machine two OpenBLAS threads per process slow
+# small products a hundredfold, and no test measures speed.
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest tests src
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest tests src
+
+# The loader fuzz at nightly size (the suite runs 1,200 cases).
+fuzz: $(VENV)/.installed-dev
+	BACKPROP_FUZZ_CASES=20000 $(BIN)/python -m pytest tests/test_load_fuzz.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks
+
+# The applications' headline figures (GAN, super-resolution, vision, language, tuning).
+results: $(VENV)/.installed-dev
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m benchmarks.applications

@@ -535,9 +535,7 @@ CLI_ROWS = [
     cli_row("resume a text file", ["train", "--resume", "{notes.txt}"], r"is not a checkpoint",
             real_training=True),
     cli_row("resume the wrong kind", ["train", "--resume", "{state.safetensors}"],
-            r"not one written by `backprop train`", real_training=True,
-            xfail="train/loop.py resume: a checkpoint without 'model' raises KeyError "
-            "(internal error, exit 1); check 'format' as load_trained does"),
+            r"not one written by `backprop train`", real_training=True),
     cli_row("evaluate missing", ["evaluate", "{folder}/missing.safetensors"], r"no such file"),
     cli_row("evaluate a folder", ["evaluate", "{folder}"], r"folder"),
     cli_row("evaluate a text file", ["evaluate", "{notes.txt}"], r"is not a checkpoint"),

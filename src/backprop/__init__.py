@@ -40,7 +40,7 @@ __version__ = "0.1.0"
 heap.apply_default()
 
 # Imported on first use (``bp.diagnostics.memory_report``), so ``import backprop`` stays fast.
-_LAZY_SUBMODULES = ("backends", "diagnostics", "models", "profiler")
+_LAZY_SUBMODULES = ("backends", "diagnostics", "distributed", "models", "profiler")
 
 
 def __getattr__(name: str) -> object:

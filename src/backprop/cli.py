@@ -1,7 +1,9 @@
-"""The ``backprop`` command: ``train``, ``evaluate``, ``predict`` and ``profile``.
+"""The ``backprop`` command.
 
 Usage: backprop train [--model cnn] [--epochs 20] ...  |  backprop evaluate CHECKPOINT  |
-       backprop predict CHECKPOINT IMAGE.png|ARRAY.npy  |  backprop profile [--model cnn] ...
+       backprop predict CHECKPOINT IMAGE.png|ARRAY.npy  |  backprop profile [--model cnn] ...  |
+       backprop landscape CHECKPOINT  |  backprop train-lm  |  backprop generate CHECKPOINT  |
+       backprop gan  |  backprop superres  |  backprop tune
 
 A user error (a bad flag, a missing file, a wrong shape) ends with one line on stderr and exit
 code 2, never a traceback.
@@ -56,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # Modules that add sub-commands (each imports its heavy parts only when run).
-_COMMAND_MODULES = (".profiler.command", ".diagnostics.landscape_command", ".apps.gan", ".apps.superres")
+_COMMAND_MODULES = (".profiler.command", ".diagnostics.landscape_command", ".apps.language",
+                    ".apps.gan", ".apps.superres", ".train.tune")
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -64,9 +67,18 @@ def _train(args: argparse.Namespace) -> None:
     from .train.loop import train  # noqa: PLC0415
 
     flags = {name: getattr(args, name) for name, _, _ in flag_names()}
-    config = merged(args.config, flags)
-    if args.resume and not Path(args.resume).is_file():
-        raise FileNotFoundError(f"--resume: no such checkpoint: {args.resume}")
+    saved = None
+    if args.resume:  # the run's own settings, so `--resume PATH` alone continues it
+        from .serialization import load  # noqa: PLC0415
+
+        if not Path(args.resume).is_file():
+            raise FileNotFoundError(f"--resume: no such checkpoint: {args.resume}")
+        state = load(args.resume)
+        if not isinstance(state, dict) or state.get("format") != "backprop-train-1":
+            raise ValueError(f"--resume: {args.resume} is a checkpoint, but not one written by "
+                             "`backprop train`")
+        saved = state["config"]
+    config = merged(args.config, flags, base=saved)
     result = train(config, resume=args.resume)
     if result.checkpoint is None:  # a --distributed rank other than 0: rank 0 reports
         return
@@ -160,8 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ConfigError, OSError, ValueError, ImportError) as err:
         print(f"backprop: error: {_one_line(err)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("backprop: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as err:  # training saved a checkpoint and says how to resume
+        print(f"backprop: {err or 'interrupted'}", file=sys.stderr)
         return 130
     except Exception as err:  # a bug, not the user's mistake: still one line unless debugging
         if os.environ.get("BACKPROP_DEBUG"):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .module import Module
 from .modules import *  # noqa: F403
 from .modules import __all__ as _modules_all
 from .parameter import Parameter
 
-__all__ = ["Module", "Parameter", "functional", "init", "utils", *_modules_all]
+__all__ = ["Module", "Parameter", "functional", "init", "parallel", "utils", *_modules_all]

@@ -4,6 +4,7 @@ evaluation, checkpoints that resume exactly, and the pictures."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -19,7 +20,9 @@ from ..random import Generator, default_generator
 from ..serialization import load, save
 from ..tensor import Tensor
 from ..utils.data import DataLoader, TensorDataset
-from .config import TrainConfig
+from .checkpointing import (Checkpointer, Position, remove_partial_writes, restore_rng_states,
+                            resume_command, rng_states)
+from .config import ConfigError, TrainConfig
 from .data import LoadedData, load_data
 from .models import build_model
 from .progress import progress_bar
@@ -91,51 +94,91 @@ def make_loaders(data: LoadedData, config: TrainConfig, generator: Generator
 
 def train(config: TrainConfig, resume: str | Path | None = None,
           log: Callable[[str], None] = print) -> TrainResult:
-    """Train ``config.model`` on ``config.data``; checkpoint after every epoch into
-    ``config.out``. With ``resume`` the run continues from a checkpoint exactly where it
-    stopped (same parameters, optimizer state, schedule, random streams and data order)."""
+    """Train ``config.model`` on ``config.data``; checkpoint after every epoch (and every
+    ``config.checkpoint_every`` steps) into ``config.out``. With ``resume`` the run continues
+    from a checkpoint exactly where it stopped, mid-epoch included (same parameters, optimizer
+    state, schedule, random streams and data order: the same final parameters, bit for bit).
+    Ctrl-C saves a checkpoint at the end of the current step, logs the command that resumes it
+    and raises ``checkpointing.TrainingInterrupted`` (a ``KeyboardInterrupt``).
+    With ``config.distributed`` this process is one rank of an ``mpiexec`` job (see
+    ``_Ranks``)."""
+    ranks = _Ranks(config)
+    if not ranks.is_main:  # rank 0 alone logs and shows progress
+        config, log = dataclasses.replace(config, progress=False), _quiet
+    with ranks.abort_on_error():
+        return _train(config, resume, log, ranks)
+
+
+def _train(config: TrainConfig, resume: str | Path | None, log: Callable[[str], None],
+           ranks: _Ranks) -> TrainResult:
     default_generator.manual_seed(config.seed)
     loader_generator = Generator(config.seed)
     data = load_data(config)
     model = build_model(config, data.image_shape, data.num_classes)
     optimizer = make_optimizer(config, model.parameters())
     train_loader, test_loader = make_loaders(data, config, loader_generator)
+    train_loader = ranks.shard(train_loader, config)
     scheduler = make_scheduler(config, optimizer, config.epochs * len(train_loader))
     result = TrainResult()
-    first_epoch = 1
+    position = Position(epoch=1, batches=0, step=0)  # where training starts (or resumes)
     if resume is not None:
         state = load(resume)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None:
             scheduler.load_state_dict(state["scheduler"])
-        default_generator.set_state(state["rng"]["default"])
-        loader_generator.set_state(state["rng"]["loader"])
+        restore_rng_states(state["rng"], loader_generator)
         result.history = list(state["history"])
-        first_epoch = int(state["epoch"]) + 1
-        log(f"resumed from {resume} after epoch {first_epoch - 1}")
+        position = Position.of_checkpoint(state, len(train_loader))
+        log(f"resumed from {resume} at epoch {position.epoch} step {position.step}")
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if ranks.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        for partial in remove_partial_writes(out / CHECKPOINT_NAME):
+            log(f"removed {partial}, a checkpoint write cut short")
+    step_model = ranks.wrap(model)  # `model` itself stays bare: checkpoints, evaluation, monitor
+
+    def checkpoint(at: Position) -> Path:
+        if not ranks.is_main:
+            return out / CHECKPOINT_NAME  # rank 0 writes it
+        return save_checkpoint(out / CHECKPOINT_NAME, config, data, model, optimizer, scheduler,
+                               at.epoch - 1, result.history, loader_generator, position=at)
+
+    checkpointer = Checkpointer(checkpoint, config.checkpoint_every, position.step,
+                                lambda path: resume_command(config, path), log)
+    step, steps_per_epoch = position.step, len(train_loader)
     loss_fn = nn.CrossEntropyLoss()
     monitor = None
     if config.diagnose:
         from ..diagnostics.monitor import GradientMonitor  # noqa: PLC0415 - only when asked
 
         monitor = GradientMonitor(model, optimizer, every=config.diagnose_every)
-    with detect_anomaly() if config.detect_anomaly else contextlib.nullcontext():
-        for epoch in range(first_epoch, config.epochs + 1):
+    with detect_anomaly() if config.detect_anomaly else contextlib.nullcontext(), checkpointer:
+        for epoch in range(position.epoch, config.epochs + 1):
             start = time.perf_counter()
             model.train()
-            seen = correct = 0
-            total = 0.0
-            bar = progress_bar(train_loader, f"epoch {epoch}/{config.epochs}", config.progress)
+            if epoch != position.epoch:
+                position = Position(epoch, batches=0, step=step)
+            ranks.set_epoch(train_loader, epoch)
+            batches = position.remaining_batches(train_loader, loader_generator)
+            epoch_start = loader_generator.get_state()  # replays this epoch's order on resume
+            total, correct, seen = position.loss_sum, position.correct, position.seen
+            if not ranks.is_main:  # a resumed epoch's sums so far are rank 0's
+                total, correct, seen = 0.0, 0, 0
+            bar = progress_bar(batches, f"epoch {epoch}/{config.epochs}", config.progress)
             for images, labels in bar:
-                loss, logits = train_step(model, loss_fn, optimizer, images, labels)
+                loss, logits = train_step(step_model, loss_fn, optimizer, images, labels)
                 if scheduler is not None:
                     scheduler.step()
                 total += loss.item() * len(labels)
                 correct += int((logits.detach().argmax(dim=1) == labels).sum().item())
                 seen += len(labels)
+                step += 1
+                if step >= checkpointer.next_step:  # never, with checkpoint_every=0 and no Ctrl-C
+                    checkpointer.step_done(Position(epoch, position.batches + step - position.step,
+                                                    step, epoch_start, total, correct, seen),
+                                           steps_per_epoch)
+            total, correct, seen = ranks.sum(total, correct, seen)
             test_loss, test_acc, _ = evaluate(model, test_loader)
             record = {"epoch": epoch, "train_loss": total / seen, "train_accuracy": correct / seen,
                       "test_loss": test_loss, "test_accuracy": test_acc,
@@ -144,9 +187,14 @@ def train(config: TrainConfig, resume: str | Path | None = None,
             log(f"epoch {epoch:3d}  loss {record['train_loss']:.4f}  train acc "
                 f"{record['train_accuracy']:.4f}  test loss {test_loss:.4f}  test acc "
                 f"{test_acc:.4f}  ({record['seconds']:.1f} s)")
-            result.checkpoint = save_checkpoint(out / CHECKPOINT_NAME, config, data, model,
-                                                optimizer, scheduler, epoch, result.history,
-                                                loader_generator)
+            result.checkpoint = checkpointer.epoch_done(Position(epoch + 1, batches=0, step=step))
+    if not ranks.is_main:  # rank 0 alone writes the report, the history and the pictures
+        if monitor is not None:
+            monitor.close()
+        result.checkpoint = None  # rank 0 wrote it, maybe on another machine
+        result.test_accuracy = result.history[-1]["test_accuracy"] if result.history else \
+            float("nan")
+        return result
     if monitor is not None:
         monitor.close()
         report = monitor.report()
@@ -174,14 +222,19 @@ def train_step(model: nn.Module, loss_fn: Callable[[Tensor, Tensor], Tensor],
 
 def save_checkpoint(path: Path, config: TrainConfig, data: LoadedData, model: nn.Module,
                     optimizer: optim.Optimizer, scheduler: Any, epoch: int,
-                    history: list[dict[str, float]], loader_generator: Generator) -> Path:
-    """Everything needed to evaluate, predict or resume, written atomically."""
+                    history: list[dict[str, float]], loader_generator: Generator,
+                    position: Position | None = None) -> Path:
+    """Everything needed to evaluate, predict or resume, written atomically: ``epoch`` is the
+    number of finished epochs, ``position`` where in the data training stands (see
+    ``checkpointing.Position``; ``None``: at the start of epoch ``epoch + 1``)."""
     save({"format": "backprop-train-1", "config": config.to_dict(), "epoch": epoch,
+          "step": None if position is None else position.step,
+          "position": None if position is None else position.to_state(),
           "classes": list(data.classes), "image_shape": list(data.image_shape),
           "normalize": [data.mean, data.std], "model": model.state_dict(),
           "optimizer": optimizer.state_dict(),
           "scheduler": None if scheduler is None else scheduler.state_dict(),
-          "rng": {"default": default_generator.get_state(), "loader": loader_generator.get_state()},
+          "rng": rng_states(loader_generator),
           "history": history}, path)
     return path
 
@@ -202,3 +255,78 @@ def predict(model: nn.Module, images: Tensor) -> np.ndarray:
     """Class probabilities for a batch of normalised images."""
     with no_grad():
         return nn.functional.softmax(model(images), dim=1).numpy()
+
+
+# -- `backprop train --distributed` ---------------------------------------------------------------
+
+def _quiet(message: str) -> None:
+    """The log of ranks other than 0."""
+
+
+class _Ranks:
+    """This process's part in a ``--distributed`` run (``mpiexec -n N backprop train
+    --distributed``); without it, rank 0 of 1 and every method is a no-op.
+
+    Each rank trains the same model (``DistributedDataParallel`` averages the gradients) on its
+    share of every batch: ``batch_size`` stays the global batch, split evenly over the ranks, so
+    the hyper-parameters mean the same whatever N. The shares come from a
+    ``DistributedSampler`` seeded with ``config.seed`` and set to each epoch. Every rank
+    evaluates the full test set (their models are equal); the training loss and accuracy are
+    summed over the ranks. Rank 0 alone logs and writes files. An error in any rank stops the
+    whole job (``abort_on_error``) instead of leaving the others waiting.
+    """
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.enabled = config.distributed
+        self.rank, self.world_size = 0, 1
+        if not self.enabled:
+            return
+        from .. import distributed  # noqa: PLC0415 - imports mpi4py: only when asked
+
+        self.rank, self.world_size = distributed.init()
+        if config.batch_size % self.world_size:
+            raise ConfigError(f"batch_size {config.batch_size} cannot be split evenly over "
+                              f"{self.world_size} processes; use a multiple of {self.world_size}")
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def abort_on_error(self) -> Any:
+        if not self.enabled:
+            return contextlib.nullcontext()
+        from ..distributed import abort_on_error  # noqa: PLC0415
+
+        return abort_on_error()
+
+    def shard(self, loader: DataLoader, config: TrainConfig) -> DataLoader:
+        """This rank's loader: its share of each batch of ``loader``'s data set."""
+        if not self.enabled:
+            return loader
+        from ..utils.data import DistributedSampler  # noqa: PLC0415
+
+        sampler = DistributedSampler(loader.dataset, self.world_size, self.rank, shuffle=True,
+                                     seed=config.seed)
+        return DataLoader(loader.dataset, batch_size=config.batch_size // self.world_size,
+                          sampler=sampler)
+
+    def set_epoch(self, loader: DataLoader, epoch: int) -> None:
+        if self.enabled:
+            loader.sampler.set_epoch(epoch)
+
+    def wrap(self, model: nn.Module) -> nn.Module:
+        if not self.enabled:
+            return model
+        from ..nn.parallel import DistributedDataParallel  # noqa: PLC0415
+
+        return DistributedDataParallel(model)
+
+    def sum(self, *values: float) -> tuple[float, ...]:
+        """Each value summed over the ranks."""
+        if not self.enabled:
+            return values
+        from .. import distributed  # noqa: PLC0415
+
+        totals = Tensor._wrap(np.array(values, dtype=np.float64))
+        distributed.all_reduce(totals, op="sum")
+        return tuple(totals.tolist())

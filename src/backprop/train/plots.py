@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     try:
         import matplotlib  # noqa: PLC0415 - optional extra
 
@@ -21,7 +21,7 @@ def _pyplot() -> Any:
 
 def save_curves(history: Sequence[dict[str, float]], path: Path) -> Path | None:
     """Loss and accuracy per epoch, train and test, as a PNG; None without matplotlib."""
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None or not history:
         return None
     epochs = [h["epoch"] for h in history]
@@ -53,7 +53,7 @@ def confusion_matrix(targets: np.ndarray, predicted: np.ndarray, num_classes: in
 
 def save_confusion(matrix: np.ndarray, classes: Sequence[str], path: Path) -> Path | None:
     """The confusion matrix as a labelled heat map PNG; None without matplotlib."""
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         return None
     size = max(5, len(classes) * 0.6)
@@ -68,6 +68,38 @@ def save_confusion(matrix: np.ndarray, classes: Sequence[str], path: Path) -> Pa
     for (i, j), count in np.ndenumerate(matrix):
         axis.text(j, i, str(count), ha="center", va="center",
                   color="white" if count > threshold else "black", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def save_search(trials: Sequence[tuple[int, str, float]], path: Path) -> Path | None:
+    """A hyper-parameter search as a PNG: each trial's last reported validation accuracy
+    (``(number, state, value)`` with state ``complete`` or ``pruned``) and the best so far;
+    None without matplotlib.
+
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> path = save_search([(0, "complete", 0.9), (1, "pruned", 0.5)], folder / "search.png")
+    >>> path is None or path.stat().st_size > 1000
+    True
+    """
+    plt = pyplot()
+    if plt is None or not trials:
+        return None
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for state, marker in (("complete", "o"), ("pruned", "x")):
+        shown = [(n, v) for n, s, v in trials if s == state]
+        if shown:
+            axis.scatter(*zip(*shown), marker=marker, label=state)
+    complete = sorted((n, v) for n, s, v in trials if s == "complete")
+    if complete:
+        numbers, values = zip(*complete)
+        axis.step(numbers, np.maximum.accumulate(values), where="post", label="best so far")
+    axis.set(xlabel="trial", ylabel="validation accuracy", title="Hyper-parameter search")
+    axis.grid(alpha=0.3)
+    axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
