@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from examples import fit_curve
 
 
@@ -21,3 +23,14 @@ def test_superres_example_runs_and_reports_its_gain(monkeypatch, tmp_path, capsy
     digits_superres.main()
     assert "gain over the better interpolation" in capsys.readouterr().out
     assert (tmp_path / "comparison.png").exists()
+
+
+def test_tune_example_searches_and_trains_the_best(tmp_path, capsys) -> None:
+    pytest.importorskip("optuna", reason="the search needs the [tune] extra")
+    from examples import tune_digits
+
+    result = tune_digits.main(["--trials", "2", "--epochs", "1", "--subset", "200",
+                               "--out", str(tmp_path)])
+    assert len(result.study.trials) == 2
+    assert result.checkpoint.exists()
+    assert "trials in the study" in capsys.readouterr().out
