@@ -154,6 +154,7 @@ def test_diagnose_writes_the_report_and_heat_map(tmp_path: Path, capsys) -> None
     assert (tmp_path / "gradients.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the run overflows on purpose
 def test_detect_anomaly_names_the_op_of_a_diverging_run(tmp_path: Path, capsys) -> None:
     code = main(["train", "--epochs", "1", "--hidden", "16", "--no-progress", "--optimizer",
                  "sgd", "--lr", "1e30", "--detect-anomaly", "--out", str(tmp_path)])
