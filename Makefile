@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench fuzz results clean
+.PHONY: demo test bench fuzz results soak clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ clean:
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks
+
+# Long runs stay flat: RSS, live graph objects and step time over 20,000 W1 / 2,000 W4 steps.
+soak: $(VENV)/.installed-dev
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m benchmarks.soak
 
 # The applications' headline figures (GAN, super-resolution, vision, language, tuning).
 results: $(VENV)/.installed-dev

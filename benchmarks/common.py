@@ -119,3 +119,38 @@ def make_library_step(lib: Lib, model: Any, optimizer: Any, loss_fn: Callable[..
 
 def to_float(loss: Any) -> float:
     return float(loss.item()) if hasattr(loss, "item") else float(loss)
+
+
+class _CapturingOptim:
+    """Stands in for ``backprop.optim``: optimizer classes are wrapped so the instance a workload
+    constructs is kept on ``owner.optimizer``; everything else passes through unchanged."""
+
+    def __init__(self, optim: Any, owner: CapturingLib) -> None:
+        self._optim = optim
+        self._owner = owner
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._optim, name)
+        if not (isinstance(attr, type) and issubclass(attr, self._optim.Optimizer)):
+            return attr
+
+        def construct(*args: Any, **kwargs: Any) -> Any:
+            self._owner.optimizer = attr(*args, **kwargs)
+            return self._owner.optimizer
+
+        return construct
+
+
+class CapturingLib(Lib):
+    """backprop's adapter, keeping the model (it passes through ``load``) and the optimizer that a
+    workload's ``build()`` makes, so the monitored step is exactly the benchmark's step."""
+
+    def __init__(self) -> None:
+        super().__init__("backprop")
+        self.model: Any = None
+        self.optimizer: Any = None
+        self.optim = _CapturingOptim(self.optim, self)
+
+    def load(self, model: Any, params: Any) -> None:
+        self.model = model
+        super().load(model, params)

@@ -23,35 +23,14 @@ from collections.abc import Callable
 from typing import Any
 
 from . import harness, w1_mlp
-from .common import Lib
-
-
-class _CapturingLib(Lib):
-    """backprop's adapter, keeping the model and optimizer that ``w1_mlp.build`` makes, so the
-    monitored step is exactly the benchmark's step."""
-
-    def __init__(self) -> None:
-        super().__init__("backprop")
-        self.model: Any = None
-        self.optimizer: Any = None
-        sgd = self.optim.SGD
-
-        def capture_sgd(*args: Any, **kwargs: Any) -> Any:
-            self.optimizer = sgd(*args, **kwargs)
-            return self.optimizer
-
-        self.optim = type("CapturingOptim", (), {"SGD": staticmethod(capture_sgd)})
-
-    def load(self, model: Any, params: Any) -> None:
-        self.model = model
-        super().load(model, params)
+from .common import CapturingLib
 
 
 def build_variant(every: int | None) -> tuple[Callable[[], Any], Any]:
     """The W1 step closure, with a monitor recording one step in ``every`` (None: no monitor)."""
     from backprop.diagnostics.monitor import GradientMonitor  # noqa: PLC0415
 
-    lib = _CapturingLib()
+    lib = CapturingLib()
     step = w1_mlp.build(lib, w1_mlp.make_problem())
     monitor = None
     if every is not None:
