@@ -22,9 +22,11 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest tests src
 
-# The loader fuzz at nightly size (the suite runs 1,200 cases).
+# Nightly-size fuzzing: 20,000 mutated checkpoints and 2,000 random graphs (the suite runs
+# 1,200 and 200).
 fuzz: $(VENV)/.installed-dev
-	BACKPROP_FUZZ_CASES=20000 $(BIN)/python -m pytest tests/test_load_fuzz.py
+	BACKPROP_FUZZ_CASES=20000 BACKPROP_FUZZ_EXAMPLES=2000 OPENBLAS_NUM_THREADS=1 \
+		$(BIN)/python -m pytest tests/test_load_fuzz.py tests/test_graph_fuzz.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
