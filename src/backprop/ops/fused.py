@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..backends import numba as _accel
 from ..tensor import Tensor
 from .elementwise import exp, to
 from .primitive import primitive
@@ -53,6 +54,9 @@ def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) ->
 
 @primitive("softmax", save_out=True)
 def _softmax(input: Any, axes: tuple[int, ...] | None) -> Any:
+    out = _accel.softmax(input, axes)  # last axis, with Numba: one pass over each row
+    if out is not None:
+        return out
     # Subtracting the max keeps exp in range; the result is unchanged.
     e = np.asarray(input - input.max(axis=axes, keepdims=True, initial=-np.inf))
     np.exp(e, out=e)
@@ -60,19 +64,37 @@ def _softmax(input: Any, axes: tuple[int, ...] | None) -> Any:
     return e
 
 
-# out * (g - <g, out>): the softmax Jacobian diag(out) - out out^T applied without forming it.
-_softmax.defvjp(lambda g, out, input, axes: out * (g - _sum(g * out, axes, True)))
+def _softmax_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None) -> Any:
+    # out * (g - <g, out>): the softmax Jacobian diag(out) - out out^T applied without forming
+    # it. Raw arrays (a plain backward) may take the Numba kernel; Tensors build the graph.
+    grad = _accel.softmax_backward(g, out, axes)
+    if grad is not None:
+        return grad
+    return out * (g - _sum(g * out, axes, True))
+
+
+_softmax.defvjp(_softmax_vjp)
 
 
 @primitive("log_softmax", save_out=True)
 def _log_softmax(input: Any, axes: tuple[int, ...] | None) -> Any:
+    out = _accel.log_softmax(input, axes)  # last axis, with Numba: one pass over each row
+    if out is not None:
+        return out
     shifted = input - input.max(axis=axes, keepdims=True, initial=-np.inf)
     with np.errstate(divide="ignore"):
         shifted -= np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
     return shifted
 
 
-_log_softmax.defvjp(lambda g, out, input, axes: g - exp(out) * _sum(g, axes, True))
+def _log_softmax_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None) -> Any:
+    grad = _accel.log_softmax_backward(g, out, axes)  # raw arrays only, as for softmax
+    if grad is not None:
+        return grad
+    return g - exp(out) * _sum(g, axes, True)
+
+
+_log_softmax.defvjp(_log_softmax_vjp)
 
 
 def _softmax_axes(op: str, input: Any, dim: Any, dtype: Any) -> tuple[Any, tuple[int, ...] | None]:

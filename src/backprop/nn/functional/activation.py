@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ...backends import numba as _accel
 from ...errors import ShapeError, check_dim
 from ...ops import elementwise as _ew
 from ...ops.elementwise import abs, clamp, exp, ge, gt, le, logical_or, lt, sigmoid, tanh, where
@@ -259,6 +260,9 @@ def _gelu(input: Any, approximate: str) -> Any:
         if type(input) is not np.ndarray or input.ndim == 0:
             inner = (input + _GELU_TANH_CUBIC * (input * input * input)) * _SQRT_2_OVER_PI
             return 0.5 * input * (1.0 + np.tanh(inner))
+        out = _accel.gelu_tanh(input)  # one compiled pass, when Numba is there and it pays
+        if out is not None:
+            return out
         # The same operations in the same order, in place in one buffer (x/2 (1 + t) is
         # computed as (1 + t) x / 2: halving is exact).
         out = input * input
@@ -284,6 +288,10 @@ def _gelu_vjp_array(g: np.ndarray, input: np.ndarray, approximate: str) -> np.nd
     """``_gelu_vjp`` on arrays in a plain backward: the same formulas, evaluated in place in a
     few buffers instead of a temporary per operation (under create_graph the operator form in
     ``_gelu_vjp`` runs instead, to build the graph)."""
+    if approximate == "tanh":
+        grad = _accel.gelu_tanh_backward(g, input)  # one compiled pass, when Numba is there
+        if grad is not None:
+            return grad
     square = input * input
     if approximate == "tanh":
         t = square * _GELU_TANH_CUBIC

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ...autograd.graph import VersionCounter
+from ...backends import numba as _accel
 from ...errors import ShapeError, format_shape
 from ...ops.elementwise import rsqrt
 from ...ops.primitive import primitive
@@ -60,6 +61,10 @@ def _mean_of_product(a: np.ndarray, b: np.ndarray, axes: tuple[int, ...]) -> np.
 
 def _normalize_forward(input: Any, weight: Any, bias: Any, axes: tuple[int, ...], eps: float,
                        moments: _Moments) -> Any:
+    fused = _accel.layer_norm(input, weight, bias, axes, eps)  # trailing axes, with Numba
+    if fused is not None:
+        out, moments.mean, moments.var, moments.rstd = fused
+        return out
     mean = input.mean(axis=axes, keepdims=True)
     out = input - mean
     var = _mean_of_product(out, out, axes)
@@ -96,6 +101,12 @@ def _normalize_grad_input_array(g: np.ndarray, input: np.ndarray, weight: Any,
                                 axes: tuple[int, ...], moments: _Moments) -> np.ndarray:
     """The formula above on arrays in a plain backward, in place: three temporaries instead
     of about ten. (Under create_graph the operator form runs instead, to build the graph.)"""
+    share = moments.share_weight_grad and weight is not None and weight.size
+    fused = _accel.layer_norm_backward(g, input, moments.mean, moments.rstd, weight, axes,
+                                       bool(share))
+    if fused is not None:  # trailing axes, with Numba: one pass over each row
+        grad_input, moments.grad_weight = fused
+        return grad_input
     rstd = moments.rstd
     x_hat = input - moments.mean
     x_hat *= rstd
