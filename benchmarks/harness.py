@@ -321,7 +321,7 @@ def report(results: list[WorkloadResult], extra: dict[str, Any], quick: bool) ->
                    f"{platform.processor() or platform.machine()} ({os.cpu_count()} cores), ",
                    f"Python {platform.python_version()}, NumPy {np.__version__}{torch_version}. ",
                    "float32, same initial weights and batches for every contender. Produced by ",
-                   f"`python -m benchmarks{' --quick' if quick else ''}`."),
+                   f"`python -m benchmarks{' --quick' if quick else ''}`. ", _accelerator()),
         "",
         _paragraph("PyTorch runs with `torch.set_num_threads(2)` and `OMP_WAIT_POLICY=PASSIVE` ",
                    "(set before torch is imported), so its OpenMP threads sleep instead of ",
@@ -491,3 +491,13 @@ def run(quick: bool = False, small: bool = False, workloads: list[str] | None = 
             handle.write(text)
     return {"results": results, "extra": extra, "report": text,
             "agree": all(r.check["ok"] for r in results)}
+
+
+def _accelerator() -> str:
+    """Whether backprop ran with its optional Numba kernels (they change W4's time and memory)."""
+    from backprop.backends import numba
+
+    if numba.enabled and numba.is_available():
+        return ("backprop's optional Numba kernels were on (`backprop[fast]`; "
+                "`BACKPROP_NUMBA=0` turns them off).")
+    return "backprop ran on NumPy alone (Numba kernels off or not installed)."
