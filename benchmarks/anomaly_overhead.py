@@ -45,13 +45,7 @@ def time_both_clocks(steps: dict[str, Callable[[], Any]], rounds: int, block_s: 
     """Median seconds per step by wall clock and by this process's CPU time, interleaved like
     ``harness.time_interleaved``. On a shared machine the CPU time is the steadier of the two:
     other processes delay our wall clock but do not add to our CPU time."""
-    blocks = {}
-    for name, step in steps.items():
-        for _ in range(warmup):
-            step()
-        t0 = time.perf_counter()
-        step()
-        blocks[name] = max(1, int(block_s / max(time.perf_counter() - t0, 1e-6)))
+    blocks = harness.block_sizes(steps, warmup, block_s)
     wall: dict[str, list[float]] = {name: [] for name in steps}
     cpu: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(rounds):

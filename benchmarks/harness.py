@@ -96,10 +96,9 @@ def agreement(steps: dict[str, Callable[[], Any]], n: int) -> dict[str, Any]:
             "ok": all(v <= REL_TOL for v in worst.values())}
 
 
-def time_interleaved(steps: dict[str, Callable[[], Any]], rounds: int, warmup: int = 3,
-                     block_s: float = 0.05) -> dict[str, float]:
-    """Median seconds per step. Each round runs a block of steps of every contender in turn
-    (A B C A B C ...), so drifts in machine load hit all of them alike."""
+def block_sizes(steps: dict[str, Callable[[], Any]], warmup: int,
+                block_s: float) -> dict[str, int]:
+    """After ``warmup`` steps each, how many steps of each contender take about ``block_s``."""
     blocks = {}
     for name, step in steps.items():
         for _ in range(warmup):
@@ -107,6 +106,14 @@ def time_interleaved(steps: dict[str, Callable[[], Any]], rounds: int, warmup: i
         t0 = time.perf_counter()
         step()
         blocks[name] = max(1, int(block_s / max(time.perf_counter() - t0, 1e-6)))
+    return blocks
+
+
+def time_interleaved(steps: dict[str, Callable[[], Any]], rounds: int, warmup: int = 3,
+                     block_s: float = 0.05) -> dict[str, float]:
+    """Median seconds per step. Each round runs a block of steps of every contender in turn
+    (A B C A B C ...), so drifts in machine load hit all of them alike."""
+    blocks = block_sizes(steps, warmup, block_s)
     samples: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(rounds):
         for name, step in steps.items():

@@ -18,15 +18,21 @@ from . import common
 from .harness import MODULES, SMALL, build_contender
 
 
-def peak_rss_kb() -> int:
+def status_kb(field: str) -> int:
+    """A ``/proc/self/status`` figure in kB (``VmHWM``, ``VmRSS``); -1 where /proc is missing."""
     try:
         with open("/proc/self/status") as handle:
             for line in handle:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return -1
+
+
+def peak_rss_kb() -> int:
+    peak = status_kb("VmHWM")
+    return peak if peak >= 0 else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def measure(workload: str, contender: str, steps: int, small: bool = False) -> dict:

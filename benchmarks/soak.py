@@ -44,6 +44,7 @@ from typing import Any
 
 from . import w1_mlp, w4_transformer
 from .common import CapturingLib, to_float
+from .memory import status_kb
 
 RESULTS = Path(__file__).resolve().parent / "soak_results.md"
 WARMUP_FRACTION = 0.1
@@ -53,14 +54,7 @@ STABLE_SPREAD = 0.25
 
 def rss_kb() -> int:
     """The process's current resident set in kB (``VmRSS``); -1 where /proc is missing."""
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return -1
+    return status_kb("VmRSS")
 
 
 def _graph_types() -> tuple[type, type]:

@@ -357,7 +357,7 @@ def save_loss_plot(history: list[dict[str, float]], step_losses: list[float], en
                    path: Path) -> Path | None:
     """Per-step training loss, the periodic train/validation estimates and the unigram
     baseline, as a PNG; None without matplotlib."""
-    from ..train.plots import pyplot  # noqa: PLC0415 - matplotlib is optional and slow
+    from ..train.plots import pyplot, save_figure  # noqa: PLC0415 - matplotlib is optional
 
     plt = pyplot()
     if plt is None or not history:
@@ -372,12 +372,7 @@ def save_loss_plot(history: list[dict[str, float]], step_losses: list[float], en
                  label=f"unigram entropy {entropy:.3f}")
     axis.set(xlabel="step", ylabel="cross-entropy (nats per character)",
              title=f"Character GPT: validation loss {history[-1]['val_loss']:.3f}")
-    axis.grid(alpha=0.3)
-    axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(plt, figure, path, (axis,))
 
 
 # -- the command line -----------------------------------------------------------------------

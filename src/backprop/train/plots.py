@@ -9,6 +9,7 @@ import numpy as np
 
 
 def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend (files, no screen), or None when not installed."""
     try:
         import matplotlib  # noqa: PLC0415 - optional extra
 
@@ -17,6 +18,18 @@ def pyplot() -> Any:
     except ImportError:
         return None
     return plt
+
+
+def save_figure(plt: Any, figure: Any, path: Path, gridded: Sequence[Any] = ()) -> Path:
+    """Give the ``gridded`` axes a grid and a legend, lay out, write ``path`` and free the
+    figure."""
+    for axis in gridded:
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
 
 
 def save_curves(history: Sequence[dict[str, float]], path: Path) -> Path | None:
@@ -31,13 +44,7 @@ def save_curves(history: Sequence[dict[str, float]], path: Path) -> Path | None:
         accuracy_axis.plot(epochs, [h[f"{split}_accuracy"] for h in history], label=split)
     loss_axis.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss", yscale="log")
     accuracy_axis.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
-    for axis in (loss_axis, accuracy_axis):
-        axis.grid(alpha=0.3)
-        axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(plt, figure, path, (loss_axis, accuracy_axis))
 
 
 def confusion_matrix(targets: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
@@ -68,10 +75,7 @@ def save_confusion(matrix: np.ndarray, classes: Sequence[str], path: Path) -> Pa
     for (i, j), count in np.ndenumerate(matrix):
         axis.text(j, i, str(count), ha="center", va="center",
                   color="white" if count > threshold else "black", fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(plt, figure, path)
 
 
 def save_search(trials: Sequence[tuple[int, str, float]], path: Path) -> Path | None:
@@ -98,9 +102,4 @@ def save_search(trials: Sequence[tuple[int, str, float]], path: Path) -> Path | 
         numbers, values = zip(*complete)
         axis.step(numbers, np.maximum.accumulate(values), where="post", label="best so far")
     axis.set(xlabel="trial", ylabel="validation accuracy", title="Hyper-parameter search")
-    axis.grid(alpha=0.3)
-    axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(plt, figure, path, (axis,))
