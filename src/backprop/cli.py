@@ -69,15 +69,10 @@ def _train(args: argparse.Namespace) -> None:
     flags = {name: getattr(args, name) for name, _, _ in flag_names()}
     saved = None
     if args.resume:  # the run's own settings, so `--resume PATH` alone continues it
-        from .serialization import load  # noqa: PLC0415
+        from .serialization import load_tagged  # noqa: PLC0415
+        from .train.loop import NOT_TRAINED, TRAIN_FORMAT  # noqa: PLC0415
 
-        if not Path(args.resume).is_file():
-            raise FileNotFoundError(f"--resume: no such checkpoint: {args.resume}")
-        state = load(args.resume)
-        if not isinstance(state, dict) or state.get("format") != "backprop-train-1":
-            raise ValueError(f"--resume: {args.resume} is a checkpoint, but not one written by "
-                             "`backprop train`")
-        saved = state["config"]
+        saved = load_tagged(args.resume, TRAIN_FORMAT, "--resume", NOT_TRAINED)["config"]
     config = merged(args.config, flags, base=saved)
     result = train(config, resume=args.resume)
     if result.checkpoint is None:  # a --distributed rank other than 0: rank 0 reports

@@ -379,6 +379,18 @@ def load(f: PathLike | IO[bytes], map_location: Any = None, *, weights_only: boo
     return Reader(where, st_numpy).read(bytes(data))
 
 
+def load_tagged(path: PathLike, tag: str, op: str, not_tagged: str) -> dict[str, Any]:
+    """A program's checkpoint: a saved dict whose ``"format"`` is ``tag``. Raises
+    ``FileNotFoundError`` when ``path`` is missing and ``ValueError(f"{op}: {path} {not_tagged}")``
+    when the checkpoint is something else (the model and state are the caller's to rebuild)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{op}: no such checkpoint: {path}")
+    state = load(path)
+    if not isinstance(state, dict) or state.get("format") != tag:
+        raise ValueError(f"{op}: {path} {not_tagged}")
+    return state
+
+
 def _read_all(f: IO[bytes], where: str) -> bytes:
     """The file's bytes: all of a regular file or in-memory buffer (their size is what it is);
     from anything else (a pipe, a socket, a device such as /dev/zero) only as far as the

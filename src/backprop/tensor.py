@@ -15,7 +15,7 @@ import numpy as np
 from . import dtypes
 from .autograd import graph as _graph
 from .autograd.graph import Node, VersionCounter
-from .backend import as_array
+from .backend import as_array, check_device
 from .errors import DTypeError, GraphError, format_shape
 
 
@@ -371,3 +371,17 @@ class _HookHandle:
 
 
 _graph.Tensor = Tensor
+
+
+def requested_dtype(op: str, args: tuple, kwargs: dict[str, Any], dtype: Any = None) -> Any:
+    """The dtype a ``.to(...)`` call asks for (None: none), given positionally, as ``dtype=``
+    or as a tensor to match; devices other than the CPU are refused."""
+    check_device(kwargs.get("device"), op)
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = arg.dtype
+        elif isinstance(arg, str):
+            check_device(arg, op)
+        elif arg is not None:
+            dtype = arg
+    return dtype

@@ -44,7 +44,7 @@ from ..creation import full, randn, zeros
 from ..models.gan import Discriminator, Generator
 from ..random import Generator as RandomGenerator
 from ..random import default_generator
-from ..serialization import load, save
+from ..serialization import load_tagged, save
 from ..tensor import Tensor
 from ..train.config import ConfigError
 from ..train.progress import progress_bar
@@ -238,12 +238,8 @@ def to_unit_range(images: np.ndarray) -> np.ndarray:
 
 def load_generator(path: str | Path) -> tuple[Generator, dict[str, Any]]:
     """The generator saved in a ``backprop gan`` checkpoint, in eval mode, and the checkpoint."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"load_generator: no such checkpoint: {path}")
-    state = load(path)
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"load_generator: {path} is not a checkpoint written by `backprop gan`")
+    state = load_tagged(path, FORMAT, "load_generator",
+                        "is not a checkpoint written by `backprop gan`")
     config = GANConfig.from_dict(state["config"])
     generator, _ = build_networks(config, tuple(state["image_shape"]))
     generator.load_state_dict(state["generator"])

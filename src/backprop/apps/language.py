@@ -47,7 +47,7 @@ from ..autograd.grad_mode import no_grad
 from ..datasets.text import CharTokenizer, random_windows, shakespeare, split_play, unigram_entropy
 from ..models.gpt import GPT, GPTConfig
 from ..random import Generator, default_generator
-from ..serialization import load, save
+from ..serialization import load_tagged, save
 from ..tensor import Tensor
 from ..train.progress import progress_bar
 
@@ -314,13 +314,8 @@ def save_checkpoint(path: Path, model: GPT, tokenizer: CharTokenizer, config: La
 def load_language_model(checkpoint: str | Path) -> tuple[GPT, CharTokenizer, dict[str, Any]]:
     """The model (in eval mode), its tokenizer and the whole checkpoint (see
     ``save_checkpoint`` for an example)."""
-    path = Path(checkpoint)
-    if not path.is_file():
-        raise FileNotFoundError(f"generate: no such checkpoint: {path}")
-    state = load(path)
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"generate: {path} is a checkpoint, but not a language model's (one "
-                         "written by `backprop train-lm`)")
+    state = load_tagged(checkpoint, FORMAT, "generate", "is a checkpoint, but not a language "
+                        "model's (one written by `backprop train-lm`)")
     model = GPT(GPTConfig.from_dict(state["model_config"]))
     model.load_state_dict(state["model"])
     model.eval()

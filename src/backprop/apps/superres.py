@@ -32,7 +32,7 @@ from ..autograd.grad_mode import no_grad
 from ..models.superres import ESPCN, downsample, psnr, upsample
 from ..random import Generator as RandomGenerator
 from ..random import default_generator
-from ..serialization import load, save
+from ..serialization import load_tagged, save
 from ..tensor import Tensor
 from ..train.config import ConfigError
 from ..train.progress import progress_bar
@@ -192,13 +192,8 @@ def train_superres(config: SRConfig, log: Callable[[str], None] = print,
 def load_superres(path: str | Path) -> tuple[ESPCN, dict[str, Any]]:
     """The network saved in a ``backprop superres`` checkpoint, in eval mode, and the
     checkpoint."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"load_superres: no such checkpoint: {path}")
-    state = load(path)
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"load_superres: {path} is not a checkpoint written by "
-                         "`backprop superres`")
+    state = load_tagged(path, FORMAT, "load_superres",
+                        "is not a checkpoint written by `backprop superres`")
     model = build_model(SRConfig.from_dict(state["config"]))
     model.load_state_dict(state["model"])
     model.eval()

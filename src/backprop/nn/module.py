@@ -14,11 +14,10 @@ from typing import Any, Callable, Iterator, NamedTuple
 import numpy as np
 
 from .. import dtypes
-from ..backend import check_device
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..errors import ShapeError, format_shape
-from ..tensor import Tensor
+from ..tensor import Tensor, requested_dtype
 from .parameter import Parameter
 
 
@@ -327,15 +326,7 @@ class Module:
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """Cast floating-point parameters and buffers to a dtype (``model.to(bp.float64)``).
         The device ``"cpu"`` is accepted; others are refused until the GPU backend exists."""
-        dtype = kwargs.get("dtype")
-        check_device(kwargs.get("device"), "Module.to")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, str):
-                check_device(arg, "Module.to")
-            elif arg is not None:
-                dtype = arg
+        dtype = requested_dtype("Module.to", args, kwargs, kwargs.get("dtype"))
         if dtype is None:
             return self
         dtype = dtypes.as_dtype(dtype, "Module.to")

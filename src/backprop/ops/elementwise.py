@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
-from ..backend import check_device
-from ..tensor import Tensor
+from ..tensor import Tensor, requested_dtype
 from .primitive import primitive
 
 _LN2 = math.log(2.0)  # a Python float: a NumPy float64 scalar would promote float32 to float64
@@ -503,14 +502,7 @@ def to(input: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwarg
     >>> bp.ones(2).to(bp.float64).dtype
     dtype('float64')
     """
-    check_device(kwargs.get("device"), "to")
-    for arg in args:
-        if isinstance(arg, Tensor):
-            dtype = arg.dtype
-        elif isinstance(arg, str):
-            check_device(arg, "to")
-        elif arg is not None:
-            dtype = arg
+    dtype = requested_dtype("to", args, kwargs, dtype)
     if dtype is None:
         return input.clone() if copy else input
     dtype = dtypes.as_dtype(dtype, "to")

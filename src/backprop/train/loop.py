@@ -17,7 +17,7 @@ from .. import nn, optim
 from ..autograd.anomaly import detect_anomaly
 from ..autograd.grad_mode import no_grad
 from ..random import Generator, default_generator
-from ..serialization import load, save
+from ..serialization import load, load_tagged, save
 from ..tensor import Tensor
 from ..utils.data import DataLoader, TensorDataset
 from .checkpointing import (Checkpointer, Position, remove_partial_writes, restore_rng_states,
@@ -28,6 +28,8 @@ from .models import build_model
 from .progress import progress_bar
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
+TRAIN_FORMAT = "backprop-train-1"  # the "format" of the checkpoints `backprop train` writes
+NOT_TRAINED = "is a checkpoint, but not one written by `backprop train`"
 
 
 @dataclass
@@ -227,7 +229,7 @@ def save_checkpoint(path: Path, config: TrainConfig, data: LoadedData, model: nn
     """Everything needed to evaluate, predict or resume, written atomically: ``epoch`` is the
     number of finished epochs, ``position`` where in the data training stands (see
     ``checkpointing.Position``; ``None``: at the start of epoch ``epoch + 1``)."""
-    save({"format": "backprop-train-1", "config": config.to_dict(), "epoch": epoch,
+    save({"format": TRAIN_FORMAT, "config": config.to_dict(), "epoch": epoch,
           "step": None if position is None else position.step,
           "position": None if position is None else position.to_state(),
           "classes": list(data.classes), "image_shape": list(data.image_shape),
@@ -241,9 +243,7 @@ def save_checkpoint(path: Path, config: TrainConfig, data: LoadedData, model: nn
 
 def load_trained(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """The model saved in a ``backprop train`` checkpoint, in eval mode, and the checkpoint."""
-    state = load(path)
-    if not isinstance(state, dict) or state.get("format") != "backprop-train-1":
-        raise ValueError(f"{path} is a checkpoint, but not one written by `backprop train`")
+    state = load_tagged(path, TRAIN_FORMAT, "load_trained", NOT_TRAINED)
     config = TrainConfig.from_dict(state["config"], source=str(path))
     model = build_model(config, tuple(state["image_shape"]), len(state["classes"]))
     model.load_state_dict(state["model"])
