@@ -1,37 +1,195 @@
-"""Array backends: which array module (NumPy today, CuPy later) owns an array.
+"""Array backends: which array module owns an array, devices, and host<->device copies.
 
-Ops never branch per device; they ask ``xp_of(...)`` for the namespace of their inputs and call it.
+Ops never branch per device. NumPy dispatches its functions and ufuncs to the module of their
+array arguments (``__array_function__``, ``__array_ufunc__``), so ``np.exp(x)`` runs on the GPU
+when ``x`` is a CuPy array; what does not dispatch (making a new array, strided views, a cumulative
+maximum) asks ``xp_of(...)`` for the module or goes through the small shim at the end of this file.
+
+A device type other than ``cpu`` is served by a backend in ``backprop.backends``, imported the first
+time that device is asked for: ``cuda`` (CuPy) and ``strict`` (a CPU stand-in with CuPy's rules,
+for testing that code would run on a GPU without having one).
 """
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-# Types that count as "an array" for the engine. A GPU backend appends its ndarray type here.
+# Types that count as "an array" for the engine; each backend adds its own when imported.
 ARRAY_TYPES: tuple[type, ...] = (np.ndarray,)
+_MODULES: dict[type, ModuleType] = {np.ndarray: np}
+_BACKENDS: dict[str, ArrayBackend] = {}
+_BACKEND_MODULES = {"cuda": "backprop.backends.cuda", "strict": "backprop.backends.strict"}
+
+
+class ArrayBackend(Protocol):
+    """What a device type provides (see ``backends/cuda.py`` and ``backends/strict.py``)."""
+
+    type: str
+    module: ModuleType
+    array_type: type
+
+    def device_count(self) -> int: ...
+    def check(self, index: int) -> None: ...
+    def to_device(self, array: Any, index: int) -> Any: ...
+    def to_host(self, array: Any) -> np.ndarray: ...
+    def index_of(self, array: Any) -> int: ...
+
+
+def register(backend: ArrayBackend) -> None:
+    """Make ``backend``'s arrays known to the engine (called by each backend module on import)."""
+    global ARRAY_TYPES
+    _BACKENDS[backend.type] = backend
+    _MODULES[backend.array_type] = backend.module
+    if backend.array_type not in ARRAY_TYPES:
+        ARRAY_TYPES = (*ARRAY_TYPES, backend.array_type)
+
+
+def backend_for(device_type: str, op: str = "device") -> ArrayBackend:
+    """The backend serving ``device_type``, imported on first use."""
+    if device_type not in _BACKENDS:
+        if device_type not in _BACKEND_MODULES:
+            known = ", ".join(["cpu", *_BACKEND_MODULES])
+            raise ValueError(f"{op}: unknown device type {device_type!r}; expected one of {known}")
+        importlib.import_module(_BACKEND_MODULES[device_type])
+    return _BACKENDS[device_type]
+
+
+class device:
+    """Where a tensor's memory lives: ``device("cpu")``, ``device("cuda")``, ``device("cuda:1")``,
+    ``device("cuda", 1)``. Equal to its string form, as in ``t.device == "cpu"``.
+
+    >>> device("cuda:1")
+    device(type='cuda', index=1)
+    >>> str(device("cpu")), device("cpu") == "cpu"
+    ('cpu', True)
+    """
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type: str | device, index: int | None = None) -> None:
+        if isinstance(type, device):
+            type, index = type.type, type.index if index is None else index
+        elif not isinstance(type, str):
+            raise TypeError(f"device: expected a string like 'cuda:0' or a device, got "
+                            f"{type!r} ({builtin_type(type).__name__})")
+        elif ":" in type:
+            if index is not None:
+                raise ValueError(f"device: {type!r} already names an index; do not also pass "
+                                 f"index={index}")
+            type, _, number = type.partition(":")
+            if not number.isdigit():
+                raise ValueError(f"device: the index in '{type}:{number}' must be a non-negative "
+                                 "integer, as in 'cuda:0'")
+            index = int(number)
+        if type != "cpu" and type not in _BACKEND_MODULES:
+            known = ", ".join(["cpu", *_BACKEND_MODULES])
+            raise ValueError(f"device: unknown device type {type!r}; expected one of {known}")
+        if index is not None and (not isinstance(index, int) or index < 0):
+            raise ValueError(f"device: index must be a non-negative integer, got {index!r}")
+        self.type = type
+        self.index = 0 if type == "cpu" and index is not None else index
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        if self.index is None:
+            return f"device(type={self.type!r})"
+        return f"device(type={self.type!r}, index={self.index})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except ValueError:
+                return False
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and self.index == other.index
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+
+builtin_type = type
+CPU = device("cpu")
+
+
+def as_device(value: Any, op: str) -> device | None:
+    """``value`` (a string, a ``device`` or None) as a usable device, its index filled in.
+
+    Asking for a GPU loads its backend, so a missing CuPy, driver or card is reported here, by
+    the call that asked, with the reason.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, device):
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = device("cuda", value)  # PyTorch reads a bare integer as a CUDA ordinal
+        else:
+            try:
+                value = device(value)
+            except (TypeError, ValueError) as err:
+                raise builtin_type(err)(f"{op}: {err}") from None
+    if value.type == "cpu":
+        return CPU
+    backend = backend_for(value.type, op)
+    index = 0 if value.index is None else value.index
+    backend.check(index)
+    return device(value.type, index)
+
+
+def device_of(array: Any) -> device:
+    """The device holding ``array``."""
+    if builtin_type(array) is np.ndarray:
+        return CPU
+    for backend in _BACKENDS.values():
+        if isinstance(array, backend.array_type):
+            return device(backend.type, backend.index_of(array))
+    module = getattr(builtin_type(array), "__module__", "")
+    if module.startswith("cupy"):
+        return device("cuda", backend_for("cuda").index_of(array))
+    return CPU
+
+
+def to_device(array: Any, target: device) -> Any:
+    """``array`` copied to ``target`` (itself when already there)."""
+    source = device_of(array)
+    if source == target:
+        return array
+    host = array if source.type == "cpu" else _BACKENDS[source.type].to_host(array)
+    if target.type == "cpu":
+        return host
+    return _BACKENDS[target.type].to_device(host, target.index)
+
+
+def to_host(array: Any) -> np.ndarray:
+    """``array`` as a NumPy array (a copy from a device, ``array`` itself on the CPU)."""
+    if builtin_type(array) is np.ndarray:
+        return array
+    return to_device(array, CPU)
 
 
 def xp_of(*arrays: Any) -> ModuleType:
-    """Return the array module of the first array among ``arrays`` (NumPy for scalars).
+    """The array module of the first array among ``arrays`` (NumPy for scalars).
 
     >>> xp_of(np.zeros(2)) is np
     True
     """
     for a in arrays:
-        if type(a) is np.ndarray:
-            return np
-        module = getattr(type(a), "__module__", "")
-        if module.startswith("cupy"):
-            import cupy  # noqa: PLC0415 - optional extra, imported only when a CuPy array exists
-
-            return cupy
+        module = _MODULES.get(builtin_type(a))
+        if module is not None:
+            return module
+        if getattr(builtin_type(a), "__module__", "").startswith("cupy"):
+            return backend_for("cuda").module
     return np
 
 
-def as_array(value: Any) -> np.ndarray:
+def as_array(value: Any) -> Any:
     """Turn a NumPy scalar or 0-d result into an ndarray; leave arrays alone.
 
     NumPy reductions and ufuncs on 0-d inputs return scalars, which have no ``flags`` and
@@ -42,13 +200,43 @@ def as_array(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
-_CPU_NAMES = ("cpu", "cpu:0")
+def check_same_device(op: str, arrays: list[Any]) -> None:
+    """Refuse an op whose tensors live on different devices, naming both (PyTorch's rule)."""
+    devices = []
+    for a in arrays:
+        d = device_of(a)
+        if d not in devices:
+            devices.append(d)
+    if len(devices) > 1:
+        raise RuntimeError(f"{op}: expected all tensors to be on the same device, but found at "
+                           f"least two devices, {devices[0]} and {devices[1]}; move them with "
+                           f".to({str(devices[0])!r}) first")
 
 
-def check_device(device: Any, op: str) -> None:
-    """Refuse a device backprop does not have, as PyTorch does, instead of silently making the
-    tensor on the CPU (a script asking for "cuda" would otherwise run there unnoticed)."""
-    if device is None or str(device) in _CPU_NAMES:
-        return
-    raise ValueError(f"{op}: device {device!r} is not available; only 'cpu' is supported (leave "
-                     "device=None)")
+# -- the shim: the few operations that do not dispatch through NumPy's protocols -----------------
+
+def as_strided(array: Any, shape: tuple[int, ...], strides: tuple[int, ...],
+               writeable: bool = True) -> Any:
+    """A strided view of ``array`` (windows for convolution and pooling)."""
+    if builtin_type(array) is np.ndarray:
+        return np.lib.stride_tricks.as_strided(array, shape, strides, writeable=writeable)
+    return xp_of(array).lib.stride_tricks.as_strided(array, shape, strides)
+
+
+def cumulative_max(array: Any, axis: int) -> Any:
+    """The running maximum along ``axis`` (CuPy has no ``maximum.accumulate``)."""
+    if builtin_type(array) is np.ndarray:
+        return np.maximum.accumulate(array, axis=axis)
+    # Doubling scan: after the step with shift s, each entry holds the max of the 2s entries
+    # ending at it.
+    out = np.moveaxis(array, axis, -1).copy()
+    shift = 1
+    while shift < out.shape[-1]:
+        out[..., shift:] = np.maximum(out[..., shift:], out[..., :-shift].copy())
+        shift *= 2
+    return np.moveaxis(out, -1, axis)
+
+
+def is_writeable(array: Any) -> bool:
+    """Whether ``array`` may be written in place (device arrays always may)."""
+    return getattr(array.flags, "writeable", True)

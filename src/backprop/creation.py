@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import dtypes
-from .backend import ARRAY_TYPES, check_device
+from . import backend
 from .errors import ShapeError
 from .random import Generator, get_rng
 from .tensor import Tensor
@@ -24,7 +24,13 @@ def _native(array: np.ndarray, op: str) -> np.ndarray:
     return array
 
 
-def _finish(array: np.ndarray, requires_grad: bool) -> Tensor:
+def _finish(array: Any, requires_grad: bool, device: backend.device | None = None) -> Tensor:
+    """Wrap ``array`` (made on the host) as a tensor on ``device``.
+
+    Random factories draw on the host, so one seed gives the same values on every device.
+    """
+    if device is not None:
+        array = backend.to_device(array, device)
     t = Tensor._wrap(array)
     if requires_grad:
         t.requires_grad = True
@@ -41,16 +47,18 @@ def tensor(data: Any, dtype: Any = None, device: Any = None,
     >>> bp.tensor([[1, 2], [3, 4]]).dtype, bp.tensor([0.5]).dtype
     (dtype('int64'), dtype('float32'))
     """
-    check_device(device, "tensor")
+    target = backend.as_device(device, "tensor")
     if isinstance(data, Tensor):
         array = data._data.copy()
-    elif isinstance(data, ARRAY_TYPES) or isinstance(data, np.generic):
+    elif type(data) is np.ndarray or isinstance(data, np.generic):
         array = _native(np.array(data), "tensor")
+    elif isinstance(data, backend.ARRAY_TYPES) or backend.device_of(data).type != "cpu":
+        array = data.copy()
     else:
         array = _from_python(data)
     if dtype is not None:
         array = array.astype(dtypes.as_dtype(dtype, "tensor"), copy=False)
-    return _finish(array, requires_grad)
+    return _finish(array, requires_grad, target)
 
 
 def _from_python(data: Any) -> np.ndarray:
@@ -88,16 +96,16 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     >>> a = np.zeros(3); t = bp.as_tensor(a); a[0] = 1; t[0].item()
     1.0
     """
-    check_device(device, "as_tensor")
+    target = backend.as_device(device, "as_tensor")
     if isinstance(data, Tensor):
-        return data if dtype is None or data.dtype == dtypes.as_dtype(dtype) else data.to(dtype)
+        return data.to(*(a for a in (dtype, target) if a is not None))
     if isinstance(data, np.ndarray):
         data = _native(data, "as_tensor")  # shares memory unless the byte order must change
-    if isinstance(data, ARRAY_TYPES):
+    if isinstance(data, backend.ARRAY_TYPES) or backend.device_of(data).type != "cpu":
         array = data if dtype is None else data.astype(dtypes.as_dtype(dtype, "as_tensor"),
                                                        copy=False)
-        return Tensor._wrap(array)
-    return tensor(data, dtype=dtype)
+        return _finish(array, False, target)
+    return tensor(data, dtype=dtype, device=target)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -150,8 +158,8 @@ def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     >>> bp.zeros(2, 3).shape
     (2, 3)
     """
-    check_device(device, "zeros")
-    return _finish(np.zeros(_size(size, "zeros"), _dtype(dtype, "zeros")), requires_grad)
+    target = backend.as_device(device, "zeros")
+    return _finish(np.zeros(_size(size, "zeros"), _dtype(dtype, "zeros")), requires_grad, target)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -161,8 +169,8 @@ def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool 
     >>> bp.ones(2).tolist()
     [1.0, 1.0]
     """
-    check_device(device, "ones")
-    return _finish(np.ones(_size(size, "ones"), _dtype(dtype, "ones")), requires_grad)
+    target = backend.as_device(device, "ones")
+    return _finish(np.ones(_size(size, "ones"), _dtype(dtype, "ones")), requires_grad, target)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -172,8 +180,8 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     >>> bp.empty(3).shape
     (3,)
     """
-    check_device(device, "empty")
-    return _finish(np.empty(_size(size, "empty"), _dtype(dtype, "empty")), requires_grad)
+    target = backend.as_device(device, "empty")
+    return _finish(np.empty(_size(size, "empty"), _dtype(dtype, "empty")), requires_grad, target)
 
 
 def full(size: Sequence[int], fill_value: Any, dtype: Any = None, device: Any = None,
@@ -184,19 +192,19 @@ def full(size: Sequence[int], fill_value: Any, dtype: Any = None, device: Any = 
     >>> bp.full((2,), 7).tolist(), bp.full((1,), 0.5).dtype
     ([7, 7], dtype('float32'))
     """
-    check_device(device, "full")
+    target = backend.as_device(device, "full")
     if dtype is None:
         dtype = _from_python(fill_value).dtype
     return _finish(np.full(_size((size,), "full"), fill_value, dtypes.as_dtype(dtype, "full")),
-                   requires_grad)
+                   requires_grad, target)
 
 
 def _like(name: str, make: Any) -> Any:
     def like(input: Tensor, dtype: Any = None, device: Any = None,
              requires_grad: bool = False, **kwargs: Any) -> Tensor:
-        check_device(device, name)
+        target = backend.as_device(device, name) or input.device
         dtype = input.dtype if dtype is None else dtypes.as_dtype(dtype, name)
-        return _finish(make(input.shape, dtype, **kwargs), requires_grad)
+        return _finish(make(input.shape, dtype, **kwargs), requires_grad, target)
 
     like.__name__ = like.__qualname__ = name
     like.__doc__ = f"``{name}(t)``: a new tensor with ``t``'s shape and dtype (see ``{name[:-5]}``)."
@@ -218,9 +226,9 @@ def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any 
     >>> bp.full_like(bp.zeros(2), 3).tolist()
     [3.0, 3.0]
     """
-    check_device(device, "full_like")
+    target = backend.as_device(device, "full_like")
     dtype = input.dtype if dtype is None else dtypes.as_dtype(dtype, "full_like")
-    return _finish(np.full(input.shape, fill_value, dtype), requires_grad)
+    return _finish(np.full(input.shape, fill_value, dtype), requires_grad, target or input.device)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, *, dtype: Any = None,
@@ -231,7 +239,7 @@ def arange(start: float, end: float | None = None, step: float = 1, *, dtype: An
     >>> bp.arange(3).tolist(), bp.arange(0, 1, 0.5).tolist()
     ([0, 1, 2], [0.0, 0.5])
     """
-    check_device(device, "arange")
+    target = backend.as_device(device, "arange")
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -240,7 +248,7 @@ def arange(start: float, end: float | None = None, step: float = 1, *, dtype: An
     integral = all(isinstance(v, (int, np.integer)) for v in values)
     default = dtypes.int64 if integral else dtypes.DEFAULT_FLOAT
     array = np.arange(*values, dtype=np.int64 if integral else np.float64)
-    return _finish(array.astype(_dtype(dtype, "arange", default)), requires_grad)
+    return _finish(array.astype(_dtype(dtype, "arange", default)), requires_grad, target)
 
 
 def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None,
@@ -251,10 +259,11 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device:
     >>> bp.linspace(0, 1, 3).tolist()
     [0.0, 0.5, 1.0]
     """
-    check_device(device, "linspace")
+    target = backend.as_device(device, "linspace")
     if steps < 0:
         raise ValueError(f"linspace: steps must be non-negative, got {steps}")
-    return _finish(np.linspace(start, end, steps).astype(_dtype(dtype, "linspace")), requires_grad)
+    return _finish(np.linspace(start, end, steps).astype(_dtype(dtype, "linspace")), requires_grad,
+                   target)
 
 
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
@@ -265,8 +274,8 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
     >>> bp.eye(2).tolist()
     [[1.0, 0.0], [0.0, 1.0]]
     """
-    check_device(device, "eye")
-    return _finish(np.eye(n, m, dtype=_dtype(dtype, "eye")), requires_grad)
+    target = backend.as_device(device, "eye")
+    return _finish(np.eye(n, m, dtype=_dtype(dtype, "eye")), requires_grad, target)
 
 
 def rand(*size: Any, generator: Generator | None = None, dtype: Any = None, device: Any = None,
@@ -277,9 +286,9 @@ def rand(*size: Any, generator: Generator | None = None, dtype: Any = None, devi
     >>> bool(((bp.rand(100) >= 0) & (bp.rand(100) < 1)).all())
     True
     """
-    check_device(device, "rand")
+    target = backend.as_device(device, "rand")
     array = get_rng(generator).random(_size(size, "rand"))
-    return _finish(array.astype(_dtype(dtype, "rand")), requires_grad)
+    return _finish(array.astype(_dtype(dtype, "rand")), requires_grad, target)
 
 
 def randn(*size: Any, generator: Generator | None = None, dtype: Any = None, device: Any = None,
@@ -290,9 +299,9 @@ def randn(*size: Any, generator: Generator | None = None, dtype: Any = None, dev
     >>> bp.randn(2, 3).shape
     (2, 3)
     """
-    check_device(device, "randn")
+    target = backend.as_device(device, "randn")
     array = get_rng(generator).standard_normal(_size(size, "randn"))
-    return _finish(array.astype(_dtype(dtype, "randn")), requires_grad)
+    return _finish(array.astype(_dtype(dtype, "randn")), requires_grad, target)
 
 
 def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
@@ -303,7 +312,7 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
     >>> bool((bp.randint(0, 3, (50,)) < 3).all())
     True
     """
-    check_device(device, "randint")
+    target = backend.as_device(device, "randint")
     if high is None:
         low, high = 0, low
     elif isinstance(high, (tuple, list)):  # randint(high, size), PyTorch's short form
@@ -311,7 +320,7 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     array = get_rng(generator).integers(low, high, size=_size((size,), "randint"))
-    return Tensor._wrap(array.astype(_dtype(dtype, "randint", dtypes.int64)))
+    return _finish(array.astype(_dtype(dtype, "randint", dtypes.int64)), False, target)
 
 
 def randperm(n: int, *, generator: Generator | None = None, dtype: Any = None,
@@ -322,6 +331,6 @@ def randperm(n: int, *, generator: Generator | None = None, dtype: Any = None,
     >>> sorted(bp.randperm(4).tolist())
     [0, 1, 2, 3]
     """
-    check_device(device, "randperm")
-    return Tensor._wrap(get_rng(generator).permutation(n).astype(_dtype(dtype, "randperm",
-                                                                        dtypes.int64)))
+    target = backend.as_device(device, "randperm")
+    array = get_rng(generator).permutation(n).astype(_dtype(dtype, "randperm", dtypes.int64))
+    return _finish(array, False, target)

@@ -45,7 +45,7 @@ from typing import IO, Any, Union
 import numpy as np
 
 from ._safetensors_header import read_stream
-from .backend import ARRAY_TYPES
+from . import backend
 from .tensor import Tensor
 
 __all__ = ["CheckpointError", "load", "save"]
@@ -143,7 +143,7 @@ class _Writer:
             return {"$complex": [_encode_float(value.real), _encode_float(value.imag)]}
         if isinstance(value, Tensor):
             return self._tensor(value, trail)
-        if isinstance(value, ARRAY_TYPES):
+        if isinstance(value, backend.ARRAY_TYPES):
             return {"$ndarray": self._store(value, trail)}
         if isinstance(value, (dict, list, tuple)):
             if len(trail) >= MAX_NESTING:

@@ -15,7 +15,8 @@ import numpy as np
 from . import dtypes
 from .autograd import graph as _graph
 from .autograd.graph import Node, VersionCounter
-from .backend import as_array, check_device
+from . import backend
+from .backend import as_array
 from .errors import DTypeError, GraphError, format_shape
 
 
@@ -136,8 +137,18 @@ class Tensor:
         return self._data.dtype
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> backend.device:
+        """Where the values live: ``device(type='cpu')``, ``device(type='cuda', index=0)``.
+
+        >>> import backprop as bp
+        >>> bp.zeros(2).device
+        device(type='cpu')
+        """
+        return backend.device_of(self._data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
 
     @property
     def _version_value(self) -> int:
@@ -209,9 +220,17 @@ class Tensor:
         if self._requires_grad and not force:
             raise GraphError("numpy: can't call numpy() on a tensor that requires grad; "
                              "use tensor.detach().numpy()")
+        if type(self._data) is not np.ndarray:
+            if not force:
+                raise TypeError(f"numpy: can't convert a tensor on {self.device} to a NumPy "
+                                "array; copy it to the host first with .cpu()")
+            return backend.to_host(self._data)
         return self._data
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if type(self._data) is not np.ndarray:
+            raise TypeError(f"can't convert a tensor on {self.device} to a NumPy array; copy it "
+                            "to the host first with .cpu()")
         array = self._data
         if dtype is not None and array.dtype != dtype:
             return array.astype(dtype)
@@ -286,7 +305,18 @@ class Tensor:
         return self.to(dtype)
 
     def cpu(self) -> Tensor:
-        return self
+        """This tensor on the host (itself if already there; differentiable).
+
+        >>> import backprop as bp
+        >>> bp.ones(2).cpu().device
+        device(type='cpu')
+        """
+        return self.to("cpu")
+
+    def cuda(self, device: Any = None) -> Tensor:
+        """This tensor on a GPU: ``cuda:0`` unless ``device`` (an index or a name) says which."""
+        index = 0 if device is None else device
+        return self.to(index if isinstance(index, (backend.device, str)) else f"cuda:{index}")
 
     # -- autograd --------------------------------------------------------------------------------
 
@@ -341,9 +371,11 @@ class Tensor:
     # -- printing --------------------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4,
-                               threshold=1000, edgeitems=3)
+        body = np.array2string(backend.to_host(self._data), separator=", ", prefix="tensor(",
+                               precision=4, threshold=1000, edgeitems=3)
         extras = [f"dtype={self._data.dtype}"]
+        if type(self._data) is not np.ndarray:
+            extras.append(f"device='{self.device}'")
         if self.grad_fn is not None:
             extras.append(f"grad_fn={self.grad_fn!r}")
         elif self._requires_grad:
@@ -373,15 +405,18 @@ class _HookHandle:
 _graph.Tensor = Tensor
 
 
-def requested_dtype(op: str, args: tuple, kwargs: dict[str, Any], dtype: Any = None) -> Any:
-    """The dtype a ``.to(...)`` call asks for (None: none), given positionally, as ``dtype=``
-    or as a tensor to match; devices other than the CPU are refused."""
-    check_device(kwargs.get("device"), op)
+def requested_conversion(op: str, args: tuple, kwargs: dict[str, Any],
+                         dtype: Any = None) -> tuple[Any, backend.device | None]:
+    """The dtype and device a ``.to(...)`` call asks for (None: unchanged), given positionally,
+    as ``dtype=``/``device=``, or as a tensor to match."""
+    device = backend.as_device(kwargs.get("device"), op)
     for arg in args:
         if isinstance(arg, Tensor):
-            dtype = arg.dtype
-        elif isinstance(arg, str):
-            check_device(arg, op)
+            dtype, device = arg.dtype, arg.device
+        elif isinstance(arg, (str, backend.device)):
+            device = backend.as_device(arg, op)
+        elif isinstance(arg, int) and not isinstance(arg, bool):
+            device = backend.as_device(arg, op)
         elif arg is not None:
             dtype = arg
-    return dtype
+    return dtype, device

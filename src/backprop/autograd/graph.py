@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from ..backend import ARRAY_TYPES, as_array
+from .. import backend
+from ..backend import as_array, is_writeable
 from ..errors import GraphError, ShapeError, format_shape
 from . import grad_mode
 
@@ -177,7 +178,7 @@ def _metadata(value: Any) -> Any:
     a loss's softmax or a norm's moments)."""
     if isinstance(value, Tensor):
         value = value._data
-    elif not isinstance(value, ARRAY_TYPES):
+    elif not isinstance(value, backend.ARRAY_TYPES):
         return value if isinstance(value, _PLAIN_CONSTANTS) else None
     return Meta(value.shape, value.dtype)
 
@@ -249,7 +250,7 @@ def _fit_gradient(gi: Any, shape: tuple[int, ...], dtype: np.dtype, op: str,
         if gi.dtype != dtype:
             gi = gi.to(dtype)
         return gi
-    if not isinstance(gi, ARRAY_TYPES):
+    if not isinstance(gi, backend.ARRAY_TYPES):
         gi = as_array(gi)
     if gi.shape != shape:
         gi = sum_to_array(gi, shape, op)
@@ -364,7 +365,7 @@ def _accumulate(tensor: Tensor, g: Any, create_graph: bool, owned: set[int]) -> 
         return
     if tensor.grad is None:
         root = id(g) if g.base is None else _root_storage(g)
-        if root in owned or not g.flags.writeable or g.dtype != tensor._data.dtype:
+        if root in owned or not is_writeable(g) or g.dtype != tensor._data.dtype:
             g = g.astype(tensor._data.dtype, copy=True)
             root = id(g)
         owned.add(root)

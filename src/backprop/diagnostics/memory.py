@@ -40,7 +40,7 @@ import numpy as np
 
 from ..autograd.function import _FunctionBackward
 from ..autograd.graph import Meta, Node
-from ..backend import ARRAY_TYPES
+from .. import backend
 from ..errors import format_shape
 from ..tensor import Tensor
 from ._graph_walk import Graph, as_roots, node_module, parameter_names
@@ -199,7 +199,7 @@ def _collect(what: str, value: Any, kept: list, depth: int) -> None:
         if value._data.nbytes:
             kept.append((what, value._data, value.grad_fn is None))
         return
-    if isinstance(value, ARRAY_TYPES):
+    if isinstance(value, backend.ARRAY_TYPES):
         if value.nbytes:
             kept.append((what, value, False))
         return

@@ -17,7 +17,8 @@ from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..errors import ShapeError, format_shape
-from ..tensor import Tensor, requested_dtype
+from .. import backend
+from ..tensor import Tensor, requested_conversion
 from .parameter import Parameter
 
 
@@ -324,21 +325,25 @@ class Module:
     # -- conversion ----------------------------------------------------------------------------
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        """Cast floating-point parameters and buffers to a dtype (``model.to(bp.float64)``).
-        The device ``"cpu"`` is accepted; others are refused until the GPU backend exists."""
-        dtype = requested_dtype("Module.to", args, kwargs, kwargs.get("dtype"))
-        if dtype is None:
-            return self
-        dtype = dtypes.as_dtype(dtype, "Module.to")
-        if not dtypes.is_floating(dtype):
-            raise TypeError(f"Module.to: only floating-point dtypes can be given, got {dtype}")
+        """Move parameters and buffers to a device and/or cast the floating-point ones to a dtype,
+        in place: ``model.to("cuda")``, ``model.to(bp.float64)``. Gradients move with them.
+
+        >>> import backprop as bp
+        >>> bp.nn.Linear(2, 1).to("strict:0").weight.device
+        device(type='strict', index=0)
+        """
+        dtype, device = requested_conversion("Module.to", args, kwargs, kwargs.get("dtype"))
+        if dtype is not None:
+            dtype = dtypes.as_dtype(dtype, "Module.to")
+            if not dtypes.is_floating(dtype):
+                raise TypeError(f"Module.to: only floating-point dtypes can be given, got {dtype}")
         for module in self.modules():
             for store in (module._parameters, module._buffers):
                 for value in store.values():
-                    if value is not None and value.is_floating_point():
-                        value._data = value._data.astype(dtype)
+                    if value is not None:
+                        _convert(value, dtype, device)
                         if value.grad is not None:
-                            value.grad._data = value.grad._data.astype(dtype)
+                            _convert(value.grad, dtype, device)
         return self
 
     def float(self) -> Module:
@@ -351,7 +356,12 @@ class Module:
         return self.to(dtypes.float16)
 
     def cpu(self) -> Module:
-        return self
+        return self.to("cpu")
+
+    def cuda(self, device: Any = None) -> Module:
+        """Move parameters and buffers to a GPU (``cuda:0`` unless ``device`` says which)."""
+        return self.to(f"cuda:{0 if device is None else device}" if not isinstance(
+            device, (str, backend.device)) else device)
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -411,6 +421,8 @@ class Module:
                 if key in state_dict:
                     source = state_dict[key]
                     array = source._data if isinstance(source, Tensor) else np.asarray(source)
+                    # A checkpoint loads onto the model's device, wherever it was saved from.
+                    array = backend.to_device(array, target.device)
                     if assign:
                         target._data = array
                     else:
@@ -504,3 +516,11 @@ def _attach_output_hook(module: Module, result: Any, state: _HookState) -> Any:
     if isinstance(result, tuple):
         return passed if isinstance(passed, tuple) else (passed,)
     return passed
+
+
+def _convert(tensor: Tensor, dtype: Any, device: backend.device | None) -> None:
+    """Change ``tensor``'s storage in place: to ``device``, and to ``dtype`` if it is floating."""
+    if device is not None:
+        tensor._data = backend.to_device(tensor._data, device)
+    if dtype is not None and tensor.is_floating_point():
+        tensor._data = tensor._data.astype(dtype)

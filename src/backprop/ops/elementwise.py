@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
-from ..tensor import Tensor, requested_dtype
+from .. import backend
+from ..tensor import Tensor, requested_conversion
 from .primitive import primitive
 
 _LN2 = math.log(2.0)  # a Python float: a NumPy float64 scalar would promote float32 to float64
@@ -492,23 +493,40 @@ def _to_dtype(input: Any, dtype: np.dtype) -> Any:
 _to_dtype.defvjp(lambda g, out, input, dtype: g)
 
 
-def to(input: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: Any) -> Tensor:
-    """Convert to ``dtype`` (differentiable between float dtypes); ``t.to(bp.float64)``.
+@primitive("to_device")
+def _to_device(input: Any, *, device: backend.device, source: backend.device) -> Any:
+    return backend.to_device(input, device)
 
-    The device ``"cpu"`` is accepted (others are refused); a tensor already of that dtype is
-    returned as is.
+
+# The gradient goes back to where the input lives (the engine only sums and casts), so the VJP
+# copies it, with the same differentiable op for grad-of-grad.
+_to_device.defvjp(lambda g, out, input, device, source: _to_device(g, device=source,
+                                                                   source=device))
+
+
+def to(input: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: Any) -> Tensor:
+    """Convert to ``dtype`` and/or move to a device (differentiable); ``t.to(bp.float64)``,
+    ``t.to("cuda")``, ``t.to(other)`` (other's dtype and device).
+
+    A tensor already of that dtype and on that device is returned as is, unless ``copy``.
 
     >>> import backprop as bp
     >>> bp.ones(2).to(bp.float64).dtype
     dtype('float64')
+    >>> bp.ones(2).to("strict:1", bp.float64).device
+    device(type='strict', index=1)
     """
-    dtype = requested_dtype("to", args, kwargs, dtype)
-    if dtype is None:
-        return input.clone() if copy else input
-    dtype = dtypes.as_dtype(dtype, "to")
-    if dtype == input.dtype and not copy:
-        return input
-    return _to_dtype(input, dtype)
+    dtype, device = requested_conversion("to", args, kwargs, dtype)
+    out = input
+    if device is not None and device != input.device:
+        out = _to_device(out, device=device, source=input.device)
+    if dtype is not None:
+        dtype = dtypes.as_dtype(dtype, "to")
+        if dtype != out.dtype:
+            out = _to_dtype(out, dtype)
+    if out is input and copy:
+        return input.clone()
+    return out
 
 
 def _reflected(op: Any) -> Any:

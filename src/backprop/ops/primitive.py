@@ -23,7 +23,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.graph import Meta, Node, VersionCounter
-from ..backend import as_array
+from ..backend import as_array, check_same_device
 from ..errors import DimError, DTypeError, ShapeError, format_shape
 from ..tensor import Tensor
 
@@ -69,19 +69,29 @@ class Primitive:
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         raw = list(args)
-        has_tensor = requires_grad = False
+        has_tensor = requires_grad = on_device = False
+        first_type = None
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 has_tensor = True
-                raw[i] = a._data
+                data = raw[i] = a._data
                 if a._requires_grad:
                     requires_grad = True
+                if type(data) is not first_type:
+                    if first_type is None:
+                        first_type = type(data)
+                    else:
+                        on_device = True
+                elif first_type is not np.ndarray:
+                    on_device = True
             elif isinstance(a, np.generic):
                 # NumPy scalars promote like arrays (float32 * np.float64 -> float64); PyTorch
                 # treats them as Python numbers.
                 raw[i] = a.item()
         if not has_tensor:
             return self.forward(*args, **params)
+        if on_device:  # two tensors, at least one not on the CPU: they must share a device
+            check_same_device(self.name, [a._data for a in args if isinstance(a, Tensor)])
         try:
             out = self.forward(*raw, **params)
         except (ValueError, TypeError, IndexError) as err:
