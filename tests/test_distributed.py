@@ -29,6 +29,8 @@ from backprop.utils.data import DataLoader, DistributedSampler, TensorDataset
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = Path(__file__).resolve().parent / "mpi"
 LIMIT = 120  # seconds any mpiexec job may take before the test calls it hung
+# Where the device run of the equivalence trains: the GPU when there is one, else the stand-in.
+DEVICE = os.environ.get("BACKPROP_TEST_DEVICE", "strict:1")
 
 
 def _missing_mpi() -> str | None:
@@ -117,6 +119,9 @@ def jobs(mpi: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, objec
     digits = SCRIPTS / "digits_ddp.py"
     started: dict[str, object] = {"folder": folder}
     started["two"] = _mpirun(2, sys.executable, digits, folder / "two.npz", "--world", "2")
+    # The ranks train on a device: gradients go through host copies into the MPI buckets.
+    started["two on a device"] = _mpirun(2, sys.executable, digits, folder / "device.npz",
+                                         "--world", "2", "--device", DEVICE)
     alone = (f"import sys, numpy as np, runpy; m = runpy.run_path({str(digits)!r}); "
              "np.savez(sys.argv[1], **m['train_alone']())")
     started["one"] = _Job([sys.executable, "-c", alone, folder / "one.npz"])
@@ -147,16 +152,18 @@ def test_two_processes_train_exactly_as_one_on_the_same_batches(jobs: dict) -> N
     """The issue's equivalence: 20 steps of the digits MLP in float64, batch 64 split 32/32 over
     two ranks (started from different initialisations), equal one process's to 1e-6; and the
     same with each rank accumulating two micro-batches, the first under no_sync()."""
-    for name in ("two", "one"):
+    for name in ("two", "one", "two on a device"):
         code, output = jobs[name].result()
         assert code == 0, output
-    one, two = np.load(jobs["folder"] / "one.npz"), np.load(jobs["folder"] / "two.npz")
-    assert len(two.files) == 2 * len(one.files) == 12
-    for variant in ("plain", "accumulate"):
-        for name in one.files:
-            np.testing.assert_allclose(two[f"{variant}/{name}"], one[name], rtol=1e-6,
-                                       atol=1e-6 * np.abs(one[name]).max(),
-                                       err_msg=f"{variant}: {name}")
+    one = np.load(jobs["folder"] / "one.npz")
+    for run in ("two.npz", "device.npz"):
+        two = np.load(jobs["folder"] / run)
+        assert len(two.files) == 2 * len(one.files) == 12
+        for variant in ("plain", "accumulate"):
+            for name in one.files:
+                np.testing.assert_allclose(two[f"{variant}/{name}"], one[name], rtol=1e-6,
+                                           atol=1e-6 * np.abs(one[name]).max(),
+                                           err_msg=f"{run} {variant}: {name}")
 
 
 def test_the_equivalence_script_refuses_a_world_of_the_wrong_size(jobs: dict) -> None:
@@ -458,7 +465,7 @@ def test_ddp_state_dict_passes_through_and_accepts_pytorch_prefixes(dist) -> Non
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"device_ids": [0]}, "GPU ranks"),
+    ({"device_ids": ["strict:1"]}, r"must name the one device the model is on \(cpu\)"),
     ({"bucket_cap_mb": 0}, "bucket_cap_mb must be a positive number"),
     ({"dim": 1}, "only dim=0"),
 ])

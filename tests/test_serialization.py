@@ -694,9 +694,10 @@ def test_map_location_to_the_cpu_is_accepted(map_location, checkpoint):
 
 
 @needs_safetensors
-def test_other_devices_and_unpickling_are_refused(checkpoint):
-    with pytest.raises(ValueError, match="live on the CPU"):
-        load(checkpoint, map_location="cuda:0")
+def test_map_location_moves_tensors_and_unpickling_is_refused(checkpoint):
+    moved = load(checkpoint, map_location="strict:1")
+    tensors = [v for v in moved.values() if isinstance(v, bp.Tensor)]
+    assert tensors and all(t.device == "strict:1" for t in tensors)
     with pytest.raises(ValueError, match="never does"):
         load(checkpoint, weights_only=False)
     assert load(checkpoint, weights_only=True)["epoch"] == 3

@@ -10,7 +10,8 @@
 
 from __future__ import annotations
 
-from . import autograd, datasets, dtypes, heap, nn, ops, optim, utils
+from . import autograd, cuda, datasets, dtypes, heap, nn, ops, optim, utils
+from .backend import device
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                        linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,

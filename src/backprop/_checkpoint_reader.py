@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import backend
 from ._safetensors_header import DTYPES, HeaderError, TensorEntry, parse_header, quote, strict_json
 from .serialization import (_COMPLEX_PARTS, _STORABLE, CHECKSUM_KEY, FORMAT_KEY, FORMAT_VERSION,
                             MAX_NESTING, CheckpointError, _is_plain_key, _sha256_array,
@@ -29,7 +30,7 @@ _MAX_DECODE_DEPTH = 2 * MAX_NESTING + 8  # tuple keys and scalar parts add level
 # The fields each tagged node may have (save writes no others).
 _TAG_FIELDS = {"$dict": {"$dict"}, "$odict": {"$odict"}, "$tuple": {"$tuple"}, "$int": {"$int"},
                "$float": {"$float"}, "$complex": {"$complex"}, "$np": {"$np", "value"},
-               "$tensor": {"$tensor", "requires_grad", "parameter"}, "$ndarray": {"$ndarray"}}
+               "$tensor": {"$tensor", "requires_grad", "parameter", "device"}, "$ndarray": {"$ndarray"}}
 
 
 class Reader:
@@ -37,9 +38,11 @@ class Reader:
     bytes, tree) and builds the object only from parts that passed: nothing is allocated from a
     size the file cannot back, and the result is returned whole or not at all."""
 
-    def __init__(self, where: str, st_numpy: Any) -> None:
+    def __init__(self, where: str, st_numpy: Any, map_location: Any = None) -> None:
         self.where = where
         self.st_numpy = st_numpy
+        self.map_location = map_location
+        self._to_place: list[tuple[Tensor, str]] = []
         self.arrays: dict[str, np.ndarray] = {}
         self._loaded: dict[tuple, Any] = {}
 
@@ -61,7 +64,7 @@ class Reader:
         for key, (dtype, shape, digest) in table.items():
             self.arrays[key] = self._check_array(key, dtype, shape, digest, arrays.pop(key))
         try:
-            return self._decode(document["tree"], 0)
+            tree = self._decode(document["tree"], 0)
         except CheckpointError:
             raise
         except MemoryError:
@@ -71,6 +74,9 @@ class Reader:
         except Exception as err:  # any other surprise in the tree is a malformed file
             raise self.error(f"has malformed metadata (the checkpoint tree: "
                              f"{_short_repr(err)})") from err
+        for tensor, saved_on in self._to_place:  # the file passed every check: now place it
+            self._place(tensor, saved_on)
+        return tree
 
     def _safetensors_load(self, data: bytes) -> dict[str, np.ndarray]:
         """safetensors' own reader, on a header already checked: its errors (including a Rust
@@ -259,8 +265,12 @@ class Reader:
         if not isinstance(requires_grad, bool) or not isinstance(parameter, bool):
             raise self.error(f"has malformed metadata (tensor {quote(key)} has flags "
                              f"{quote(requires_grad)}, {quote(parameter)})")
+        saved_on = node.get("device", "cpu")
+        if not isinstance(saved_on, str) or not _is_device_name(saved_on):
+            raise self.error(f"has malformed metadata (tensor {quote(key)} has device "
+                             f"{quote(saved_on)})")
         # Leaves that were one object (or views of one buffer) load as one shared array.
-        identity = (tag, key, requires_grad, parameter)
+        identity = (tag, key, requires_grad, parameter, saved_on)
         if identity in self._loaded:
             return self._loaded[identity]
         array = self.arrays[key]
@@ -278,8 +288,40 @@ class Reader:
             result = Tensor._wrap(array)
             if requires_grad:
                 result.requires_grad = True
+        if tag == "$tensor":
+            self._to_place.append((result, saved_on))
         self._loaded[identity] = result
         return result
+
+    def _place(self, tensor: Tensor, saved_on: str) -> None:
+        """Move a loaded tensor where ``map_location`` says (by default, where it was saved
+        from), as ``torch.load`` does."""
+        target: Any = saved_on
+        location = self.map_location
+        if callable(location):
+            placed = location(tensor, saved_on)
+            if isinstance(placed, Tensor):
+                tensor._data = placed._data
+            return
+        if isinstance(location, dict):
+            target = location.get(saved_on, saved_on)
+        elif location is not None:
+            target = location
+        try:
+            device = backend.as_device(target, "load")
+        except (RuntimeError, ValueError) as err:
+            raise type(err)(f"{err}. {self.where} holds tensors saved on {saved_on}; load them "
+                            "onto the CPU with map_location='cpu'") from None
+        if device is not None and device != "cpu":
+            tensor._data = backend.to_device(tensor._data, device)
+
+
+def _is_device_name(name: str) -> bool:
+    try:
+        backend.device(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _names(names: list[str]) -> str:

@@ -37,6 +37,7 @@ class ArrayBackend(Protocol):
     def to_device(self, array: Any, index: int) -> Any: ...
     def to_host(self, array: Any) -> np.ndarray: ...
     def index_of(self, array: Any) -> int: ...
+    def use(self, index: int) -> Any: ...
 
 
 def register(backend: ArrayBackend) -> None:
@@ -134,12 +135,14 @@ def as_device(value: Any, op: str) -> device | None:
             try:
                 value = device(value)
             except (TypeError, ValueError) as err:
-                raise builtin_type(err)(f"{op}: {err}") from None
+                raise builtin_type(err)(f"{op}: {str(err).removeprefix('device: ')}") from None
     if value.type == "cpu":
         return CPU
-    backend = backend_for(value.type, op)
     index = 0 if value.index is None else value.index
-    backend.check(index)
+    try:
+        backend_for(value.type, op).check(index)
+    except (RuntimeError, ValueError) as err:  # the backend says why; the caller is named
+        raise builtin_type(err)(f"{op}: {str(err).removeprefix('device: ')}") from None
     return device(value.type, index)
 
 

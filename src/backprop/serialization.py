@@ -178,6 +178,8 @@ class _Writer:
 
     def _tensor(self, tensor: Tensor, trail: tuple) -> dict[str, Any]:
         node: dict[str, Any] = {"$tensor": self._store(tensor._data, trail)}
+        if type(tensor._data) is not np.ndarray:
+            node["device"] = str(tensor.device)  # loads back there unless map_location says not
         if tensor.requires_grad:
             node["requires_grad"] = True
         from .nn.parameter import Parameter  # noqa: PLC0415 - nn sits above this module
@@ -188,7 +190,7 @@ class _Writer:
 
     def _store(self, array: Any, trail: tuple) -> str:
         if not isinstance(array, np.ndarray):
-            array = array.get()  # a CuPy array: checkpoints are host memory
+            array = backend.to_host(array)  # checkpoints are host memory
         dtype = array.dtype.newbyteorder("=")  # big-endian arrays are saved little-endian
         if dtype not in _STORABLE and dtype not in _COMPLEX_PARTS:
             raise TypeError(f"save: {_where(trail)} has dtype {array.dtype}, which a checkpoint "
@@ -343,8 +345,9 @@ def load(f: PathLike | IO[bytes], map_location: Any = None, *, weights_only: boo
     in a checkpoint is executed, and no declared size is trusted: loading allocates about the
     file's size, never more, whatever its header claims.
 
-    ``map_location`` is accepted for PyTorch compatibility; every tensor loads to the CPU, the
-    only device, so it may be ``None``, ``"cpu"``, a dict mapping to ``"cpu"`` or a callable.
+    Tensors saved from a device load back onto it, unless ``map_location`` says otherwise, as in
+    PyTorch: a device (``"cpu"``, ``"cuda:1"``), a dict from saved to wanted device, or a
+    callable ``f(tensor_on_cpu, saved_device) -> tensor``. NumPy arrays always load on the host.
     ``weights_only`` must stay ``True``: backprop never unpickles anything.
 
     >>> import io
@@ -361,7 +364,6 @@ def load(f: PathLike | IO[bytes], map_location: Any = None, *, weights_only: boo
         raise ValueError("load: weights_only=False asks to unpickle arbitrary objects, which "
                          "backprop never does; checkpoints hold only tensors, arrays, numbers, "
                          "strings and containers, so leave weights_only=True")
-    _check_map_location(map_location)
     st_numpy = _import_safetensors("load")
     if _is_file_object(f, "read"):
         where = str(getattr(f, "name", f"<{type(f).__name__}>"))
@@ -376,7 +378,7 @@ def load(f: PathLike | IO[bytes], map_location: Any = None, *, weights_only: boo
                                     where) from None
     from ._checkpoint_reader import Reader  # noqa: PLC0415 - it imports this module's constants
 
-    return Reader(where, st_numpy).read(bytes(data))
+    return Reader(where, st_numpy, map_location).read(bytes(data))
 
 
 def load_tagged(path: PathLike, tag: str, op: str, not_tagged: str) -> dict[str, Any]:
@@ -385,7 +387,7 @@ def load_tagged(path: PathLike, tag: str, op: str, not_tagged: str) -> dict[str,
     when the checkpoint is something else (the model and state are the caller's to rebuild)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{op}: no such checkpoint: {path}")
-    state = load(path)
+    state = load(path, map_location="cpu")  # the program moves its model where it runs
     if not isinstance(state, dict) or state.get("format") != tag:
         raise ValueError(f"{op}: {path} {not_tagged}")
     return state
@@ -414,16 +416,6 @@ def _has_known_size(f: Any) -> bool:
         return stat.S_ISREG(os.fstat(f.fileno()).st_mode)
     except (OSError, ValueError):  # a closed file, or no descriptor (io.UnsupportedOperation)
         return False
-
-
-def _check_map_location(map_location: Any) -> None:
-    if map_location is None or callable(map_location):
-        return
-    targets = map_location.values() if isinstance(map_location, dict) else [map_location]
-    for target in targets:
-        if str(target) != "cpu":
-            raise ValueError(f"load: map_location={map_location!r}: backprop tensors live on the "
-                             "CPU; use map_location=None or 'cpu'")
 
 
 # -- shared helpers -------------------------------------------------------------------------------

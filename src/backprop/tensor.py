@@ -220,7 +220,7 @@ class Tensor:
         if self._requires_grad and not force:
             raise GraphError("numpy: can't call numpy() on a tensor that requires grad; "
                              "use tensor.detach().numpy()")
-        if type(self._data) is not np.ndarray:
+        if type(self._data) is not np.ndarray and self.device.type != "cpu":
             if not force:
                 raise TypeError(f"numpy: can't convert a tensor on {self.device} to a NumPy "
                                 "array; copy it to the host first with .cpu()")
@@ -228,7 +228,7 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        if type(self._data) is not np.ndarray:
+        if type(self._data) is not np.ndarray and self.device.type != "cpu":
             raise TypeError(f"can't convert a tensor on {self.device} to a NumPy array; copy it "
                             "to the host first with .cpu()")
         array = self._data

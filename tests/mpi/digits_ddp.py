@@ -2,6 +2,7 @@
 and save rank 0's parameters; ``train_alone`` is the single-process run it must equal.
 
 Usage: mpiexec -n 2 python tests/mpi/digits_ddp.py OUT.npz --world 2 [--bucket-cap-mb 0.05]
+       [--device cuda]
 
 Each step the ranks together take one batch of 64 from the same shuffled order as the single
 process (DistributedSampler: 32 samples per rank with two ranks). The ranks start from
@@ -46,11 +47,13 @@ def _batches(rank: int, world: int) -> DataLoader:
     return DataLoader(dataset, batch_size=GLOBAL_BATCH // world, sampler=sampler)
 
 
-def _train(model: bp.nn.Module, params: list, loader: DataLoader, micro_batches: int) -> None:
+def _train(model: bp.nn.Module, params: list, loader: DataLoader, micro_batches: int,
+           device: str = "cpu") -> None:
     optimizer = bp.optim.Adam(params, lr=1e-2)
     batches = iter(loader)
     for _ in range(STEPS):
         images, labels = next(batches)
+        images, labels = images.to(device), labels.to(device)
         optimizer.zero_grad()
         pieces = list(zip(images.chunk(micro_batches), labels.chunk(micro_batches)))
         for i, (x, y) in enumerate(pieces):
@@ -69,7 +72,7 @@ def train_alone() -> dict[str, np.ndarray]:
     return {name: p.detach().numpy() for name, p in model.named_parameters()}
 
 
-def train_distributed(world: int, bucket_cap_mb: float) -> dict[str, np.ndarray]:
+def train_distributed(world: int, bucket_cap_mb: float, device: str) -> dict[str, np.ndarray]:
     import backprop.distributed as dist
     from backprop.nn.parallel import DistributedDataParallel
 
@@ -79,12 +82,13 @@ def train_distributed(world: int, bucket_cap_mb: float) -> dict[str, np.ndarray]
                          f"with mpiexec -n {world}")
     saved = {}
     for variant, micro_batches in (("plain", 1), ("accumulate", 2)):
-        bare = _model(SEED + rank)  # different on each rank: DDP must copy rank 0's
+        bare = _model(SEED + rank).to(device)  # different on each rank: DDP must copy rank 0's
         model = DistributedDataParallel(bare, bucket_cap_mb=bucket_cap_mb)
         assert len(model.reducer.buckets) > 1, "the test wants several buckets"
-        _train(model, list(model.parameters()), _batches(rank, size), micro_batches)
+        _train(model, list(model.parameters()), _batches(rank, size), micro_batches, device)
         for name, p in bare.named_parameters():
-            mine = p.detach().numpy().copy()
+            assert p.device == device and p.grad.device == device
+            mine = p.detach().cpu().numpy().copy()
             theirs = bp.tensor(mine)
             dist.broadcast(theirs, src=0)
             assert np.array_equal(mine, theirs.numpy()), f"rank {rank}: {name} differs from rank 0"
@@ -97,8 +101,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("out")
     parser.add_argument("--world", type=int, required=True)
     parser.add_argument("--bucket-cap-mb", type=float, default=0.05)
+    parser.add_argument("--device", default="cpu", help="where each rank trains (cuda, strict:1)")
     args = parser.parse_args(argv)
-    saved = train_distributed(args.world, args.bucket_cap_mb)
+    saved = train_distributed(args.world, args.bucket_cap_mb, args.device)
     import backprop.distributed as dist
 
     if dist.get_rank() == 0:

@@ -17,6 +17,11 @@ def _torch_name(name: str):
     return lambda torch, *args, **kwargs: getattr(torch, name)(*args, **kwargs)
 
 
+def _round_trip(x: bp.Tensor) -> bp.Tensor:
+    away = "strict:0" if x.device != "strict:0" else "strict:1"
+    return x.to(away).to(x.device)
+
+
 def _unary_row(name: str, ref, domain=(-2.0, 2.0), **options) -> OpSpec:
     return OpSpec(name, getattr(bp, name), ref, unary(domain), torch=_torch_name(name), **options)
 
@@ -199,4 +204,8 @@ ROWS = [
     OpSpec("to", lambda x: x.to(bp.float32), lambda x: x.astype(np.float32), unary(),
            torch=lambda torch, x: x.to(torch.float32), float32=False, aliases=("to_dtype",),
            eps=1e-3),
+    # A round trip through another device (the strict stand-in): the value and the gradient are
+    # the identity, and the gradient must come back to where the input lives.
+    OpSpec("to(device)", _round_trip, lambda x: x, unary(),
+           torch=lambda torch, x: x.to("cpu") * 1, aliases=("to_device",)),
 ]

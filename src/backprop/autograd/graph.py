@@ -324,7 +324,12 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], *, retain_grap
                 if child is None:
                     continue
                 if gi is not None:
-                    grads[child] = grads[child] + gi if child in grads else gi
+                    if child in grads:
+                        total = grads[child] + gi
+                        # 0-d arrays add up to a NumPy scalar, which has no in-place update
+                        grads[child] = np.asarray(total) if isinstance(total, np.generic) else total
+                    else:
+                        grads[child] = gi
                 remaining = deps[child] - 1
                 deps[child] = remaining
                 if remaining == 0:

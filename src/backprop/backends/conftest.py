@@ -1,7 +1,8 @@
-"""``_numba_kernels`` imports Numba (the ``[fast]`` extra): without it, ``pytest src`` does not
-collect that module, so the doctests pass on a NumPy-only install."""
+"""``_numba_kernels`` imports Numba (the ``[fast]`` extra) and ``cuda`` imports CuPy (``[gpu]``):
+without them, ``pytest src`` does not collect those modules, so the doctests pass on a
+NumPy-only install."""
 
 import importlib.util
 
-if importlib.util.find_spec("numba") is None:
-    collect_ignore = ["_numba_kernels.py"]
+collect_ignore = [name for name, needs in (("_numba_kernels.py", "numba"), ("cuda.py", "cupy"))
+                  if importlib.util.find_spec(needs) is None]

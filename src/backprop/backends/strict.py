@@ -31,9 +31,10 @@ from .. import backend
 DEVICE_COUNT = 2
 _current = [0]
 
-# NumPy callables CuPy 14 lacks or refuses (seen on CuPy 14.2 with NumPy 2.5).
+# NumPy callables and arguments CuPy 14 lacks or refuses (seen on CuPy 14.2 with NumPy 2.5).
 _MISSING_UFUNC_METHODS = {"accumulate"}
 _MISSING_UFUNCS = {"vecdot"}
+_MISSING_KEYWORDS = {"initial", "where"}  # of reductions: max(initial=...), sum(where=...)
 
 
 class Device:
@@ -93,6 +94,9 @@ class ndarray(NDArrayOperatorsMixin):
         if method in _MISSING_UFUNC_METHODS and ufunc is not np.add:
             raise NotImplementedError(f"`{ufunc.__name__}.{method}` is not supported on a "
                                       "device (CuPy lacks it)")
+        if method == "at" and _has_slices(inputs[1]):
+            raise TypeError(f"{ufunc.__name__}.at: an index with slices, None or ... is not "
+                            "supported on a device (CuPy takes integer arrays only)")
         if ufunc.__name__ in _MISSING_UFUNCS:
             raise TypeError(f"operand type(s) all returned NotImplemented from __array_ufunc__"
                             f"({ufunc.__name__}): CuPy lacks {ufunc.__name__}")
@@ -104,6 +108,7 @@ class ndarray(NDArrayOperatorsMixin):
         return _wrap(result, device)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        _refuse_missing_keywords(func.__name__, kwargs)
         device = _common_device(args, kwargs)
         kwargs = dict(kwargs)
         kwargs.pop("like", None)
@@ -144,12 +149,15 @@ class ndarray(NDArrayOperatorsMixin):
         return self._array.copy()
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # no __array_interface__ and kin: NumPy must not see the data
+            raise AttributeError(f"'ndarray' object has no attribute {name!r}")
         value = getattr(self._array, name)
         if not callable(value):
             return _wrap(value, self._device)
         device = self._device
 
         def method(*args: Any, **kwargs: Any) -> Any:
+            _refuse_missing_keywords(name, kwargs)
             _common_device((self, *args), kwargs)
             return _wrap(value(*_unwrap(args), **_unwrap(kwargs)), device)
 
@@ -192,6 +200,18 @@ class ndarray(NDArrayOperatorsMixin):
 
     def __repr__(self) -> str:
         return f"strict:{self._device}:{self._array!r}"
+
+
+def _has_slices(key: Any) -> bool:
+    parts = key if type(key) is tuple else (key,)
+    return any(k is None or k is Ellipsis or type(k) is slice for k in parts)
+
+
+def _refuse_missing_keywords(name: str, kwargs: dict) -> None:
+    missing = _MISSING_KEYWORDS & set(kwargs)
+    if missing:
+        raise TypeError(f"{name}() got an unexpected keyword argument {sorted(missing)[0]!r} "
+                        "(CuPy's reductions do not take it)")
 
 
 def _unwrap(value: Any) -> Any:

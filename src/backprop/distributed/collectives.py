@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .. import backend
 from ..autograd.graph import VersionCounter
 from ..tensor import Tensor
 from .errors import DistributedError
@@ -79,11 +80,12 @@ def _check_group(group: Any, caller: str) -> _Group:
 
 
 def _array(tensor: Any, caller: str) -> np.ndarray:
+    """The host array MPI exchanges: the tensor's own, or for a device tensor a host copy that
+    ``_write_back`` returns to the device (MPI here is not CUDA-aware)."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{caller}: tensor must be a bp.Tensor, got {type(tensor).__name__}")
-    if not isinstance(tensor._data, np.ndarray):
-        raise DistributedError(f"{caller}: only CPU (NumPy) tensors can be exchanged; GPU ranks "
-                               "are not supported yet (move the tensor to the CPU first)")
+    if type(tensor._data) is not np.ndarray:
+        return backend.to_host(tensor._data)
     if not tensor._data.flags.writeable:
         raise ValueError(f"{caller}: the tensor's memory is read-only (a broadcast view?), so "
                          "it cannot receive the result in place; .clone() it first")
@@ -100,6 +102,11 @@ def _as_op(op: ReduceOp | str, dtype: np.dtype) -> ReduceOp:
         raise TypeError(f"all_reduce: op='avg' needs a floating-point tensor, got {dtype}; "
                         "use 'sum' and divide")
     return op
+
+
+def _write_back(tensor: Tensor, host: np.ndarray) -> None:
+    if host is not tensor._data:  # a device tensor: its result came back through the host
+        tensor._data[...] = backend.to_device(host, tensor.device)
 
 
 def _bump(tensor: Tensor, op: str) -> None:
@@ -130,6 +137,7 @@ def all_reduce(tensor: Tensor, op: ReduceOp | str = ReduceOp.SUM, group: Any = N
 
     def done() -> None:
         finish()
+        _write_back(tensor, array)
         _bump(tensor, "all_reduce")
 
     request = start_all_reduce(buffer, op, group)
@@ -161,6 +169,7 @@ def broadcast(tensor: Tensor, src: int = 0, group: Any = None,
     def done() -> None:
         if buffer is not array:
             array[...] = buffer
+        _write_back(tensor, array)
         _bump(tensor, "broadcast")
 
     request = group.comm.Ibcast(_mpi_view(buffer), root=int(src))

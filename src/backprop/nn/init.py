@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.graph import VersionCounter
+from ..backend import device_of, to_device
 from ..errors import format_shape
 from ..random import Generator, get_rng
 from ..tensor import Tensor
@@ -36,8 +37,14 @@ def _check_tensor(op: str, tensor: Any) -> None:
 
 def _write(tensor: Tensor, values: Any, op: str) -> Tensor:
     """Write ``values`` into ``tensor``'s storage (cast to its dtype) and bump its version, so a
-    graph that saved the old values refuses to backward through them."""
-    tensor._data[...] = values
+    graph that saved the old values refuses to backward through them.
+
+    The values are drawn on the host (so a seed gives the same values on every device) and, for
+    a tensor on a device, copied there."""
+    data = tensor._data
+    if type(data) is not np.ndarray and type(values) is np.ndarray:
+        values = to_device(values.astype(data.dtype, copy=False), device_of(data))
+    data[...] = values
     if tensor._version is None:
         tensor._version = VersionCounter()
     tensor._version.bump(op)

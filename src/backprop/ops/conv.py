@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
+from .. import backend
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from .primitive import primitive
@@ -39,10 +39,32 @@ Sizes = tuple[int, ...]  # one entry per spatial dim: kernel, stride, dilation, 
 Pairs = tuple[tuple[int, int], ...]  # (before, after) padding per spatial dim
 
 
-# -- array helpers (NumPy only; the primitives' forwards) ----------------------------------------
+# -- array helpers (the primitives' forwards; new arrays on the input's device) ----------------
 
 def _prod(sizes: Sequence[int]) -> int:
     return math.prod(sizes)
+
+
+def _empty(shape: Sizes, dtype: Any, like: Any) -> Any:
+    """``np.empty(shape, dtype)`` on ``like``'s device. ``like=`` would not do: NumPy drops it
+    before dispatching, so CuPy makes the array on the *current* device."""
+    if type(like) is np.ndarray:
+        return np.empty(shape, dtype)
+    return np.empty_like(like, dtype=dtype, shape=shape)
+
+
+def _contiguous(a: Any) -> Any:
+    """``np.ascontiguousarray(a)`` on ``a``'s device (NumPy does not dispatch it)."""
+    if type(a) is np.ndarray:
+        return np.ascontiguousarray(a)
+    return backend.xp_of(a).ascontiguousarray(a)
+
+
+def _zeros(shape: Sizes, dtype: Any, like: Any) -> Any:
+    """``np.zeros(shape, dtype)`` on ``like``'s device (see ``_empty``)."""
+    if type(like) is np.ndarray:
+        return np.zeros(shape, dtype)
+    return np.zeros_like(like, dtype=dtype, shape=shape)
 
 
 def _row_major(sizes: Sequence[int]) -> Sizes:
@@ -75,9 +97,9 @@ def _to_planes(x: np.ndarray, padding: Pairs, slack: int) -> np.ndarray:
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(sizes, padding))
     area = _prod(padded)
     if slack == 0 and all(lo == 0 and hi == 0 for lo, hi in padding):
-        buf = np.empty((c, n, area), x.dtype)
+        buf = _empty((c, n, area), x.dtype, x)
     else:
-        buf = np.zeros((c, n, area + slack), x.dtype)
+        buf = _zeros((c, n, area + slack), x.dtype, x)
     inner = buf[:, :, :area].reshape((c, n) + padded)
     source = tuple(slice(0, s + min(hi, 0)) for s, (lo, hi) in zip(sizes, padding))
     target = tuple(slice(lo, lo + s + min(hi, 0)) for s, (lo, hi) in zip(sizes, padding))
@@ -102,7 +124,7 @@ def _windows(buf: np.ndarray, groups: int, padded: Sizes, kernel: Sizes,
                + tuple(d * p * item for d, p in zip(dilation, plane))
                + (buf.strides[0], buf.strides[1])
                + tuple(s * p * item for s, p in zip(stride, plane)))
-    return as_strided(buf, shape, strides, writeable=writeable)
+    return backend.as_strided(buf, shape, strides, writeable=writeable)
 
 
 def _widen(g: np.ndarray, rows: Sizes) -> np.ndarray:
@@ -110,15 +132,15 @@ def _widen(g: np.ndarray, rows: Sizes) -> np.ndarray:
     columns computed past the valid output contribute nothing)."""
     n, o = g.shape[:2]
     if g.shape[2:] == rows:
-        return np.ascontiguousarray(g.swapaxes(0, 1))
-    out = np.zeros((o, n) + rows, g.dtype)
+        return _contiguous(g.swapaxes(0, 1))
+    out = _zeros((o, n) + rows, g.dtype, g)
     out[..., :g.shape[-1]] = g.swapaxes(0, 1)
     return out
 
 
 def _batch_first(y: np.ndarray, bias: Any) -> np.ndarray:
     """``y`` (C, N, *L), any strides, as a contiguous (N, C, *L) array, plus ``bias`` per C."""
-    out = np.empty((y.shape[1], y.shape[0]) + y.shape[2:], y.dtype)
+    out = _empty((y.shape[1], y.shape[0]) + y.shape[2:], y.dtype, y)
     if bias is None:
         np.copyto(out, y.swapaxes(0, 1))
     else:
@@ -143,7 +165,7 @@ def _unfold(x: np.ndarray, groups: int, kernel: Sizes, stride: Sizes,
     rows, slack = _row_geometry(padded, out, kernel, stride, dilation)
     buf = _to_planes(x, padding, slack)
     view = _windows(buf, groups, padded, kernel, stride, dilation, rows)
-    return np.ascontiguousarray(view), out, rows
+    return _contiguous(view), out, rows
 
 
 def _fold(cols: np.ndarray, groups: int, channels: int, n: int, padded: Sizes,
@@ -151,7 +173,7 @@ def _fold(cols: np.ndarray, groups: int, channels: int, n: int, padded: Sizes,
           rows: Sizes, slack: int) -> np.ndarray:
     """col2im: planes ``(C, N, P)`` with every kernel offset's slab of ``cols``
     ``(G, *kernel, C / G, N, *rows)`` added at its place (one strided add per offset)."""
-    buf = np.zeros((channels, n, _prod(padded) + slack), cols.dtype)
+    buf = _zeros((channels, n, _prod(padded) + slack), cols.dtype, cols)
     view = _windows(buf, groups, padded, kernel, stride, dilation, rows, writeable=True)
     for k in np.ndindex(*kernel):
         at = (slice(None),) + k
@@ -179,7 +201,7 @@ def _from_planes(buf: np.ndarray, padded: Sizes, padding: Pairs, bias: Any) -> n
     if all(hi >= 0 for _, hi in padding):
         return _batch_first(kept, bias)
     sizes = tuple(p - lo - hi for p, (lo, hi) in zip(padded, padding))
-    out = np.zeros((n, c) + sizes, buf.dtype)
+    out = _zeros((n, c) + sizes, buf.dtype, buf)
     out[(slice(None), slice(None)) + tuple(map(slice, kept.shape[2:]))] = kept.swapaxes(0, 1)
     if bias is not None:
         out += bias.reshape((-1,) + (1,) * len(sizes))
@@ -253,7 +275,7 @@ def _conv_weight(input: Any, grad: Any, weight_shape: Sizes, stride: Sizes,
         dw = np.matmul(cols.reshape(groups, taps, n * area), g.swapaxes(1, 2))
     # (G, kernel, C / G, O / G) back to the weight's (O, C / G, *kernel) order.
     dw = dw.reshape(groups, _prod(kernel), per_group, o // groups)
-    return np.ascontiguousarray(dw.transpose(0, 3, 2, 1)).reshape(weight_shape)
+    return _contiguous(dw.transpose(0, 3, 2, 1)).reshape(weight_shape)
 
 
 def _transpose_padding(padding: Pairs, sizes: Sizes, kernel: Sizes,

@@ -224,7 +224,7 @@ def sigmoid(input: Any) -> Any:
     out = np.negative(input)
     if type(out) is not np.ndarray or out.dtype.kind != "f":  # 0-d or integer input
         with np.errstate(over="ignore"):
-            return np.asarray(1.0 / (1.0 + np.exp(out)))
+            return backend.as_array(1.0 / (1.0 + np.exp(out)))
     with np.errstate(over="ignore"):
         np.exp(out, out=out)
     out += 1.0

@@ -12,11 +12,23 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import backend
 from ..backends import numba as _accel
 from ..tensor import Tensor
 from .elementwise import exp, to
 from .primitive import primitive
 from .reduction import _require_float, _single_dim, _sum, expand_reduced, normalize_dims
+
+
+def _max_keepdims(input: Any, axes: tuple[int, ...] | None) -> Any:
+    """``input.max(axis=axes, keepdims=True)``, -inf over an empty slice (CuPy's ``max`` has no
+    ``initial``, so device arrays fill the empty case themselves)."""
+    if type(input) is np.ndarray:
+        return input.max(axis=axes, keepdims=True, initial=-np.inf)
+    if input.size:
+        return input.max(axis=axes, keepdims=True)
+    shape = tuple(1 if axes is None or d in axes else n for d, n in enumerate(input.shape))
+    return np.full_like(input, -np.inf, shape=shape)
 
 
 # -- logsumexp ----------------------------------------------------------------------------------
@@ -25,7 +37,7 @@ from .reduction import _require_float, _single_dim, _sum, expand_reduced, normal
 def _logsumexp(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     # Shift by the max so exp cannot overflow; an infinite max (all -inf, or a +inf entry) is
     # not shifted, which gives -inf and inf as the exact answers.
-    shift = input.max(axis=axes, keepdims=True, initial=-np.inf)
+    shift = _max_keepdims(input, axes)
     shift = np.where(np.isfinite(shift), shift, 0.0)
     with np.errstate(divide="ignore"):  # log(0) = -inf for an all -inf slice
         out = np.log(np.sum(np.exp(input - shift), axis=axes, keepdims=True))
@@ -58,7 +70,7 @@ def _softmax(input: Any, axes: tuple[int, ...] | None) -> Any:
     if out is not None:
         return out
     # Subtracting the max keeps exp in range; the result is unchanged.
-    e = np.asarray(input - input.max(axis=axes, keepdims=True, initial=-np.inf))
+    e = backend.as_array(input - _max_keepdims(input, axes))
     np.exp(e, out=e)
     e /= e.sum(axis=axes, keepdims=True)
     return e
@@ -81,7 +93,7 @@ def _log_softmax(input: Any, axes: tuple[int, ...] | None) -> Any:
     out = _accel.log_softmax(input, axes)  # last axis, with Numba: one pass over each row
     if out is not None:
         return out
-    shifted = input - input.max(axis=axes, keepdims=True, initial=-np.inf)
+    shifted = input - _max_keepdims(input, axes)
     with np.errstate(divide="ignore"):
         shifted -= np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
     return shifted

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..autograd import grad_mode
 from ..autograd.graph import VersionCounter
 from ..errors import ShapeError, format_shape
@@ -39,7 +40,7 @@ def _key_item(item: Any, op: str) -> Any:
         item = np.asarray(item)
         if item.size == 0:
             item = item.astype(np.intp)  # ``x[[]]`` selects nothing; NumPy makes [] float64
-    if isinstance(item, np.ndarray) and item.dtype.kind not in "biu":
+    if isinstance(item, backend.ARRAY_TYPES) and item.dtype.kind not in "biu":
         raise IndexError(f"{op}: tensors used as indices must be integer (long) or bool, "
                          f"got {item.dtype}; convert the index with .long()")
     return item
@@ -76,17 +77,49 @@ def _may_repeat(key: Any) -> bool:
     Negative entries could alias positive ones, so they count as repeats (conservatively).
     """
     for k in key if type(key) is tuple else (key,):
-        if type(k) is np.ndarray and k.dtype.kind in "iu" and k.size > 1:
+        if ((type(k) is np.ndarray or isinstance(k, backend.ARRAY_TYPES))
+                and k.dtype.kind in "iu" and k.size > 1):
             if k.min() < 0 or np.bincount(k.ravel().astype(np.intp, copy=False)).max() > 1:
                 return True
     return False
 
 
+# New arrays on the device of an existing one. NumPy's ``like=`` would not do: it is dropped
+# before dispatching, so CuPy makes the array on the *current* device. NumPy arrays take the
+# plain path, behind a type check.
+
+def _arange(n: int, like: Any) -> Any:
+    """``np.arange(n)`` on ``like``'s device. No ``arange_like`` exists, so it is counted up there
+    from ones (no copy from the host, no wait for one)."""
+    if type(like) is np.ndarray:
+        return np.arange(n)
+    return np.cumsum(np.ones_like(like, dtype=np.intp, shape=n)) - 1
+
+
+def _zeros(shape: Any, dtype: Any, like: Any) -> Any:
+    """``np.zeros(shape, dtype)`` on ``like``'s device."""
+    if type(like) is np.ndarray:
+        return np.zeros(shape, dtype)
+    return np.zeros_like(like, dtype=dtype, shape=shape)
+
+
+def _key_on_device(target: Any, key: Any) -> Any:
+    """``key`` with its host index arrays copied to ``target``'s device (arithmetic on them, as
+    in ``np.add.at``, may not mix host and device arrays; a plain index may)."""
+    where = backend.device_of(target)
+    if type(key) is tuple:
+        return tuple(backend.to_device(k, where) if type(k) is np.ndarray else k for k in key)
+    return backend.to_device(key, where) if type(key) is np.ndarray else key
+
+
 def _accumulate(target: np.ndarray, key: Any, values: Any) -> None:
     """``target[key] += values`` where positions repeat, every repeat adding its value."""
+    if type(target) is not np.ndarray:
+        key = _key_on_device(target, key)
     arrays = key if type(key) is tuple else (key,)
+    kind = type(target)
     if (target.flags.c_contiguous and 0 < len(arrays) <= target.ndim
-            and all(type(a) is np.ndarray and a.dtype.kind in "iu" for a in arrays)):
+            and all(type(a) is kind and a.dtype.kind in "iu" for a in arrays)):
         # Integer arrays on the leading dims: one np.add.at on linear positions of the flat
         # array. Measured with NumPy 2.4, this is up to 3x faster than np.add.at with the tuple
         # key and faster than np.bincount, which works in float64 and over the whole array.
@@ -100,11 +133,20 @@ def _accumulate(target: np.ndarray, key: Any, values: Any) -> None:
         selected = linear.shape + trailing
         if trailing:
             width = int(np.prod(trailing))
-            linear = linear[..., None] * width + np.arange(width)
+            linear = linear[..., None] * width + _arange(width, linear)
         values = np.broadcast_to(values, selected)
         np.add.at(target.reshape(-1), linear.ravel(), values.reshape(-1))
-    else:
+    elif type(target) is np.ndarray:
         np.add.at(target, key, values)
+    else:
+        # CuPy's add.at takes integer arrays only (no slices, None or masks in the key): add at
+        # the flat positions the key selects, found by indexing the positions themselves.
+        flat = target if target.flags.c_contiguous else target.copy()
+        positions = _arange(target.size, target).reshape(target.shape)[key]
+        values = np.broadcast_to(values, positions.shape)
+        np.add.at(flat.reshape(-1), positions.reshape(-1), values.reshape(-1))
+        if flat is not target:
+            target[...] = flat
 
 
 def _add_into(target: np.ndarray, key: Any, values: Any) -> None:
@@ -168,7 +210,7 @@ _getitem.defvjp(lambda g, out, input, key: _getitem_backward(g, input.shape, key
 @primitive("getitem_backward")
 def _getitem_backward(grad: Any, shape: tuple[int, ...], key: Any) -> Any:
     """Zeros of ``shape`` with ``grad`` written at ``key`` (added up where positions repeat)."""
-    out = np.zeros(shape, dtype=grad.dtype)
+    out = _zeros(shape, grad.dtype, grad)
     if _may_repeat(key):
         _accumulate(out, key, grad)
     else:
@@ -235,7 +277,7 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
         return
     # Nothing to record: write the selected positions only, not a copy of the whole tensor.
     data = self._data
-    if not data.flags.writeable:
+    if not backend.is_writeable(data):
         raise ValueError("setitem: this tensor's memory is read-only (a broadcast view?); "
                          ".clone() it first")
     raw = value._data if isinstance(value, Tensor) else value

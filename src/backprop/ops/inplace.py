@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import backend
 from ..autograd import grad_mode
 from ..autograd.graph import VersionCounter
 from ..errors import DTypeError, GraphError, ShapeError, format_shape
@@ -41,7 +42,10 @@ def apply_inplace(target: Tensor, name: str, compute: Callable[[Tensor], Any]) -
         old = Tensor._from_node(target._data.copy(), target.grad_fn)
         old._version = None
     result = compute(old)
-    new = result._data if isinstance(result, Tensor) else np.asarray(result)
+    if isinstance(result, Tensor):
+        new = result._data
+    else:  # on the target's device (``like=`` would make it on the current one)
+        new = backend.to_device(np.asarray(result), backend.device_of(target._data))
     if new.shape != target.shape:
         try:
             new = np.broadcast_to(new, target.shape)
@@ -52,7 +56,7 @@ def apply_inplace(target: Tensor, name: str, compute: Callable[[Tensor], Any]) -
     if not np.can_cast(new.dtype, target.dtype, casting="same_kind"):
         raise DTypeError(f"{name}: the result dtype {new.dtype} can't be cast to the tensor's "
                          f"dtype {target.dtype} in place; convert the tensor first")
-    if not target._data.flags.writeable:
+    if not backend.is_writeable(target._data):
         raise ValueError(f"{name}: this tensor's memory is read-only (a broadcast view?); "
                          ".clone() it first")
     target._data[...] = new
@@ -104,7 +108,9 @@ def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
 
 @primitive()
 def fill(input: Any, value: Any) -> Any:
-    return np.full(np.shape(input), value, dtype=input.dtype)
+    if type(input) is np.ndarray:
+        return np.full(np.shape(input), value, dtype=input.dtype)
+    return np.full_like(input, value)  # on input's device (np.full would make a host array)
 
 
 # The old values are replaced, so they get no gradient; a tensor fill value gets all of it.

@@ -20,14 +20,23 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
+from .. import backend
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
-from .conv import Pairs, Sizes, _batched, _ints, _positive, _prod, _row_major
+from .conv import Pairs, Sizes, _batched, _contiguous, _ints, _positive, _prod, _row_major, _zeros
 from .linalg import matmul
 from .primitive import primitive
 from .shape import permute, reshape
+
+
+def _on_device_of(host: np.ndarray, like: Any) -> Any:
+    """``host`` (a small constant built with NumPy: offsets, divisors, averaging weights) on the
+    device holding ``like``; itself when ``like`` is a NumPy array."""
+    if type(like) is np.ndarray:
+        return host
+    return backend.to_device(host, backend.device_of(like))
+
 
 # -- max pooling ----------------------------------------------------------------------------------
 
@@ -35,7 +44,7 @@ def _pool_view(x: np.ndarray, kernel: Sizes, stride: Sizes,
                dilation: Sizes, out: Sizes) -> np.ndarray:
     """The view ``(N, C, *kernel, *out)`` of ``x`` (N, C, *S) with windows at ``l * stride``."""
     spatial = x.strides[2:]
-    return as_strided(x, x.shape[:2] + kernel + out,
+    return backend.as_strided(x, x.shape[:2] + kernel + out,
                       x.strides[:2] + tuple(d * s for d, s in zip(dilation, spatial))
                       + tuple(st * s for st, s in zip(stride, spatial)), writeable=False)
 
@@ -60,7 +69,7 @@ def _max_pool_argmax(x: np.ndarray, kernel: Sizes, stride: Sizes,
     offsets = list(np.ndindex(*kernel))
     windows = [view[(slice(None), slice(None)) + k] for k in offsets]
     best = windows[0].copy()
-    arg = np.zeros(best.shape, np.uint8 if len(offsets) < 256 else np.int32)
+    arg = _zeros(best.shape, np.uint8 if len(offsets) < 256 else np.int32, best)
     if x.dtype.kind == "f" and not np.isfinite(x.sum()):  # NaNs (or infs): the exact rule
         for j, v in enumerate(windows[1:], 1):
             better = np.greater(v, best) | np.isnan(v)
@@ -81,8 +90,8 @@ def _max_pool_argmax(x: np.ndarray, kernel: Sizes, stride: Sizes,
     base = np.zeros(out, np.int64)
     for i, (m, s, (lo, _), p) in enumerate(zip(out, stride, padding, plane)):
         base += ((np.arange(m) * s - lo) * p).reshape((m,) + (1,) * (len(out) - 1 - i))
-    index = np.take(table, arg)
-    index += base
+    index = np.take(_on_device_of(table, arg), arg)
+    index += _on_device_of(base, arg)
     if any(lo > 0 for lo, _ in padding) and np.isneginf(best).any():
         index = _first_real(index, arg, offsets, sizes, stride, padding, dilation, out)
     return best, index
@@ -93,15 +102,16 @@ def _first_real(index: np.ndarray, arg: np.ndarray, offsets: list, sizes: Sizes,
                 out: Sizes) -> np.ndarray:
     """A window whose real values are all -inf keeps its first padding slot; PyTorch points at
     the window's first real element instead."""
-    offsets_arr = np.array(offsets).reshape(-1, len(sizes))
-    inside = np.ones(index.shape, bool)
+    offsets_arr = _on_device_of(np.array(offsets).reshape(-1, len(sizes)), index)
+    inside = np.ones_like(index, dtype=bool)
     first = np.zeros(out, np.int64)
     plane = _row_major(sizes)
     for i, (m, s, (lo, _), d, n, p) in enumerate(zip(out, stride, padding, dilation, sizes, plane)):
         start = (np.arange(m) * s - lo).reshape((m,) + (1,) * (len(out) - 1 - i))
-        position = start + offsets_arr[arg, i] * d
+        position = _on_device_of(start, index) + offsets_arr[arg, i] * d
         inside &= (position >= 0) & (position < n)
         first = first + (start + (-(-np.maximum(-start, 0) // d)) * d) * p
+    first = _on_device_of(first, index)
     return np.where(inside, index, np.broadcast_to(first, index.shape))
 
 
@@ -126,8 +136,9 @@ def _max_pool_scatter(grad: Any, indices: Any, shape: Sizes) -> Any:
     same element: np.add.at sums the repeats)."""
     n, c = shape[:2]
     area = _prod(shape[2:])
-    out = np.zeros(n * c * area, grad.dtype)
-    flat = (indices.reshape(n * c, -1) + (np.arange(n * c) * area)[:, None]).ravel()
+    out = _zeros(n * c * area, grad.dtype, grad)
+    starts = _on_device_of(np.arange(n * c) * area, indices)
+    flat = (indices.reshape(n * c, -1) + starts[:, None]).ravel()
     np.add.at(out, flat, grad.ravel())
     return out.reshape(shape)
 
@@ -229,8 +240,11 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 
 # -- average pooling ------------------------------------------------------------------------------
 
-def _as_dtype(divisor: Any, dtype: np.dtype) -> Any:
-    return divisor.astype(dtype) if isinstance(divisor, np.ndarray) else divisor
+def _as_dtype(divisor: Any, dtype: np.dtype, like: Any) -> Any:
+    """``divisor`` (a number, or a host array) of ``dtype``, on ``like``'s device."""
+    if isinstance(divisor, np.ndarray):
+        return _on_device_of(divisor.astype(dtype), like)
+    return divisor
 
 
 @primitive("avg_pool")
@@ -247,7 +261,7 @@ def _avg_pool(input: Any, kernel: Sizes, stride: Sizes, padding: Pairs,
     total = view[(slice(None), slice(None)) + offsets[0]].copy()
     for k in offsets[1:]:
         total += view[(slice(None), slice(None)) + k]
-    total /= _as_dtype(divisor, total.dtype)
+    total /= _as_dtype(divisor, total.dtype, total)
     return total
 
 
@@ -255,19 +269,19 @@ def _avg_pool(input: Any, kernel: Sizes, stride: Sizes, padding: Pairs,
 def _avg_pool_backward(grad: Any, shape: Sizes, kernel: Sizes,
                        stride: Sizes, padding: Pairs, divisor: Any) -> Any:
     """The adjoint of ``avg_pool``: each output's ``grad / divisor`` added over its window."""
-    spread = grad / _as_dtype(divisor, grad.dtype)
+    spread = grad / _as_dtype(divisor, grad.dtype, grad)
     sizes = shape[2:]
     padded = tuple(n + lo + max(hi, 0) for n, (lo, hi) in zip(sizes, padding))
-    buf = np.zeros(shape[:2] + padded, grad.dtype)
+    buf = _zeros(shape[:2] + padded, grad.dtype, grad)
     out = grad.shape[2:]
-    view = as_strided(buf, buf.shape[:2] + kernel + out,
+    view = backend.as_strided(buf, buf.shape[:2] + kernel + out,
                       buf.strides[:2] + buf.strides[2:]
                       + tuple(s * b for s, b in zip(stride, buf.strides[2:])))
     for k in np.ndindex(*kernel):
         target = view[(slice(None), slice(None)) + k]
         target += spread
     kept = tuple(slice(lo, lo + n) for n, (lo, _) in zip(sizes, padding))
-    return np.ascontiguousarray(buf[(slice(None), slice(None)) + kept])
+    return _contiguous(buf[(slice(None), slice(None)) + kept])
 
 
 _avg_pool.defvjp(lambda g, out, input, kernel, stride, padding, divisor: _avg_pool_backward(
@@ -368,8 +382,9 @@ def _adaptive_avg_poolnd(op: str, nd: int, input: Any, output_size: Any) -> Any:
     # Uneven windows: the pool is separable, one averaging matrix per spatial dim.
     dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float32)
     result = input
+    data = input._data if isinstance(input, Tensor) else input
     for axis, (n, m) in enumerate(zip(sizes, wanted)):
-        matrix = _adaptive_matrix(n, m, dtype)
+        matrix = _on_device_of(_adaptive_matrix(n, m, dtype), data)
         if axis == nd - 1:
             result = matmul(result, matrix.T)
         else:

@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..errors import DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from . import elementwise as ew
-from .indexing import _add_into, _getitem, _getitem_backward
+from .indexing import _add_into, _arange, _zeros, _getitem, _getitem_backward
 from .inplace import apply_inplace
 from .primitive import primitive
 from .shape import broadcast_to, reshape
@@ -31,7 +32,12 @@ def _shape(value: Any) -> tuple[int, ...]:
 
 
 def _index_array(op: str, index: Any, name: str = "index") -> np.ndarray:
-    array = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if isinstance(index, Tensor):
+        array = index._data
+    elif isinstance(index, backend.ARRAY_TYPES):
+        array = index
+    else:
+        array = np.asarray(index)
     if array.dtype.kind not in "iu":
         raise DTypeError(f"{op}: {name} must be an integer (int64) tensor, got {array.dtype}; "
                          "convert it with .long()")
@@ -42,7 +48,7 @@ def _check_range(op: str, index: np.ndarray, size: int, dim: int) -> None:
     if index.size:
         low, high = index.min(), index.max()
         if low < 0 or high >= size:
-            bad = low if low < 0 else high
+            bad = int(low if low < 0 else high)
             raise IndexError(f"{op}: index {bad} is out of range for dimension {dim} with size "
                              f"{size} (expected values in [0, {size - 1}])")
 
@@ -85,7 +91,7 @@ def _along_dim_key(dim: int, index: np.ndarray) -> tuple:
         else:
             shape = [1] * index.ndim
             shape[d] = n
-            key.append(np.arange(n).reshape(shape))
+            key.append(_arange(n, index).reshape(shape))
     return tuple(key)
 
 
@@ -321,7 +327,7 @@ def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
     >>> bp.masked_fill(x, x < 0, 0.).tolist()
     [1.0, 0.0, 3.0]
     """
-    mask_dtype = mask.dtype if isinstance(mask, (Tensor, np.ndarray)) else np.asarray(mask).dtype
+    mask_dtype = mask.dtype if hasattr(mask, "dtype") else np.asarray(mask).dtype
     if mask_dtype != bool:
         raise DTypeError(f"masked_fill: mask must be a bool tensor, got {mask_dtype}; build it "
                          "with a comparison (x > 0) or convert with .bool()")
@@ -333,9 +339,9 @@ def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
 
 @primitive("one_hot", differentiable=False)
 def _one_hot(tensor: Any, num_classes: int) -> Any:
-    out = np.zeros(tensor.shape + (num_classes,), dtype=np.int64)
+    out = _zeros(tensor.shape + (num_classes,), np.int64, tensor)
     flat = out.reshape(-1, num_classes)
-    flat[np.arange(flat.shape[0]), tensor.reshape(-1)] = 1
+    flat[_arange(flat.shape[0], tensor), tensor.reshape(-1)] = 1
     return out
 
 
@@ -380,8 +386,9 @@ def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
     if not as_tuple:
         return positions
     if positions.shape[1] == 0:  # a 0-d input: PyTorch treats it as 1-D
-        return (Tensor._wrap(np.zeros(positions.shape[0], dtype=np.int64)),)
-    return tuple(Tensor._wrap(np.ascontiguousarray(positions._data[:, d]))
+        return (Tensor._wrap(_zeros(positions.shape[0], np.int64, positions._data)),)
+    # .copy(), not np.ascontiguousarray: that one does not dispatch (it would leave the device).
+    return tuple(Tensor._wrap(positions._data[:, d].copy())
                  for d in range(positions.shape[1]))
 
 

@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..autograd import grad_mode
+from ..backend import device_of
 from ..tensor import Tensor
 
 __all__ = ["Optimizer"]
@@ -67,11 +69,14 @@ class _Scratch:
         self._buffers: dict[tuple[np.dtype, int], np.ndarray] = {}
 
     def get(self, like: np.ndarray, slot: int) -> np.ndarray:
-        key = (like.dtype, slot)
+        host = type(like) is np.ndarray
+        # A device array's buffer lives on its device: one per device.
+        key = (like.dtype, slot) if host else (like.dtype, slot, device_of(like))
         buffer = self._buffers.get(key)
         size = like.size
         if buffer is None or buffer.size < size:
-            buffer = np.empty(size, dtype=like.dtype)
+            buffer = (np.empty(size, dtype=like.dtype) if host
+                      else np.empty_like(like, shape=size))
             self._buffers[key] = buffer
         return buffer[:size].reshape(like.shape)
 
@@ -292,10 +297,11 @@ class Optimizer:
                     grad.detach_()
                 else:
                     grad._requires_grad = False
-                if grad._data.flags.writeable:
-                    grad._data.fill(0)
+                data = grad._data
+                if type(data) is not np.ndarray or data.flags.writeable:  # device: always
+                    data.fill(0)
                 else:  # a read-only (broadcast) array: replace it rather than write into it
-                    grad._data = np.zeros(grad._data.shape, dtype=grad._data.dtype)
+                    grad._data = np.zeros(data.shape, dtype=data.dtype)
                 if grad._version is not None:
                     grad._version.bump("zero_grad")
 
@@ -346,7 +352,10 @@ class Optimizer:
         first = arrays[0]
         chunk = _CHUNK_BYTES // first.itemsize
         size = first.size
-        if size <= chunk or not all(a.flags.c_contiguous for a in arrays):
+        # (On a device each pass is one kernel over the whole array: chunks would only add
+        # launches.)
+        if size <= chunk or type(first) is not np.ndarray or not all(
+                a.flags.c_contiguous for a in arrays):
             kernel(*arrays, *args)
             return
         flats = [a.reshape(-1) for a in arrays]
@@ -466,14 +475,26 @@ def _cast_state(param: Tensor, key: Any, value: Any) -> Any:
     """A loaded state entry as this optimizer keeps it: arrays copied into bp tensors of the
     parameter's dtype (float parameters) and ``step`` as a plain number."""
     if key == "step":
-        number = float(np.asarray(value._data if isinstance(value, Tensor) else value))
+        number = value._data if isinstance(value, Tensor) else value
+        if type(number) is not np.ndarray and isinstance(number, backend.ARRAY_TYPES):
+            number = backend.to_host(number)
+        number = float(np.asarray(number))
         return int(number) if number.is_integer() else number
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, (Tensor, np.ndarray)) or hasattr(value, "__array__"):
-        array = value._data if isinstance(value, Tensor) else np.asarray(value)
+    if isinstance(value, Tensor):
+        array = value._data
+    elif isinstance(value, backend.ARRAY_TYPES):
+        array = value
+    elif hasattr(value, "__array__"):
+        array = np.asarray(value)
+    else:
+        array = None
+    if array is not None:
+        # On the parameter's device, as PyTorch loads state.
+        array = backend.to_device(array, backend.device_of(param._data))
         dtype = param.dtype if param.is_floating_point() else array.dtype
-        return Tensor._wrap(np.array(array, dtype=dtype, copy=True))
+        return Tensor._wrap(array.astype(dtype, copy=True))
     if isinstance(value, dict):
         return {k: _cast_state(param, k, v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

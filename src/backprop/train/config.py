@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import backend
+
 
 class ConfigError(ValueError):
     """A setting that is unknown, of the wrong type, or out of range."""
@@ -44,6 +46,7 @@ class TrainConfig:
     checkpoint_every: int = 0           # also checkpoint every N steps (0: at each epoch end only)
     distributed: bool = False           # data-parallel over the ranks of `mpiexec -n N`: each
                                         # takes batch_size / N of every batch; rank 0 writes
+    device: str = "cpu"                 # cpu | cuda | cuda:N (CuPy); checkpoints load anywhere
 
     def validate(self) -> TrainConfig:
         """Check every value; raise ``ConfigError`` naming the setting."""
@@ -55,6 +58,10 @@ class TrainConfig:
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got "
                                   f"{getattr(self, name)!r}")
+        try:
+            backend.device(self.device)
+        except ValueError as err:
+            raise ConfigError(f"device: {err}") from None
         for name in ("epochs", "batch_size", "diagnose_every", "blocks"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1; got {getattr(self, name)}")

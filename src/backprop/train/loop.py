@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import nn, optim
+from .. import backend, nn, optim
 from ..autograd.anomaly import detect_anomaly
 from ..autograd.grad_mode import no_grad
 from ..random import Generator, default_generator
@@ -69,16 +69,19 @@ def make_scheduler(config: TrainConfig, optimizer: optim.Optimizer, total_steps:
     return None
 
 
-def evaluate(model: nn.Module, loader: DataLoader) -> tuple[float, float, np.ndarray]:
-    """Mean loss, accuracy and the predicted class of every sample, in eval mode."""
+def evaluate(model: nn.Module, loader: DataLoader, device: Any = None
+             ) -> tuple[float, float, np.ndarray]:
+    """Mean loss, accuracy and the predicted class of every sample, in eval mode (batches are
+    moved to ``device``, the model's)."""
     was_training = model.training
     model.eval()
     total_loss, predictions = 0.0, []
     with no_grad():
         for images, labels in loader:
+            images, labels = images.to(device), labels.to(device)
             logits = model(images)
             total_loss += nn.functional.cross_entropy(logits, labels, reduction="sum").item()
-            predictions.append(logits.argmax(dim=1).numpy())
+            predictions.append(logits.argmax(dim=1).cpu().numpy())
     model.train(was_training)
     predicted = np.concatenate(predictions)
     targets = loader.dataset.tensors[1].numpy()
@@ -113,10 +116,11 @@ def train(config: TrainConfig, resume: str | Path | None = None,
 
 def _train(config: TrainConfig, resume: str | Path | None, log: Callable[[str], None],
            ranks: _Ranks) -> TrainResult:
+    device = ranks.device(config.device)
     default_generator.manual_seed(config.seed)
     loader_generator = Generator(config.seed)
     data = load_data(config)
-    model = build_model(config, data.image_shape, data.num_classes)
+    model = build_model(config, data.image_shape, data.num_classes).to(device)
     optimizer = make_optimizer(config, model.parameters())
     train_loader, test_loader = make_loaders(data, config, loader_generator)
     train_loader = ranks.shard(train_loader, config)
@@ -124,7 +128,7 @@ def _train(config: TrainConfig, resume: str | Path | None, log: Callable[[str], 
     result = TrainResult()
     position = Position(epoch=1, batches=0, step=0)  # where training starts (or resumes)
     if resume is not None:
-        state = load(resume)
+        state = load(resume, map_location="cpu")  # then onto this run's device, wherever saved
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None:
@@ -169,6 +173,7 @@ def _train(config: TrainConfig, resume: str | Path | None, log: Callable[[str], 
                 total, correct, seen = 0.0, 0, 0
             bar = progress_bar(batches, f"epoch {epoch}/{config.epochs}", config.progress)
             for images, labels in bar:
+                images, labels = images.to(device), labels.to(device)
                 loss, logits = train_step(step_model, loss_fn, optimizer, images, labels)
                 if scheduler is not None:
                     scheduler.step()
@@ -181,7 +186,7 @@ def _train(config: TrainConfig, resume: str | Path | None, log: Callable[[str], 
                                                     step, epoch_start, total, correct, seen),
                                            steps_per_epoch)
             total, correct, seen = ranks.sum(total, correct, seen)
-            test_loss, test_acc, _ = evaluate(model, test_loader)
+            test_loss, test_acc, _ = evaluate(model, test_loader, device)
             record = {"epoch": epoch, "train_loss": total / seen, "train_accuracy": correct / seen,
                       "test_loss": test_loss, "test_accuracy": test_acc,
                       "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - start}
@@ -291,6 +296,15 @@ class _Ranks:
     @property
     def is_main(self) -> bool:
         return self.rank == 0
+
+    def device(self, name: str) -> backend.device:
+        """The device this rank trains on; a bare ``cuda`` gives the ranks one GPU each, in
+        turn (rank r takes GPU r mod the number of GPUs)."""
+        wanted = backend.device(name)
+        if self.enabled and wanted.type != "cpu" and wanted.index is None:
+            count = backend.backend_for(wanted.type, "train").device_count()
+            wanted = backend.device(wanted.type, self.rank % max(count, 1))
+        return backend.as_device(wanted, "train")
 
     def abort_on_error(self) -> Any:
         if not self.enabled:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ...backend import as_array, xp_of
 from ...backends import numba as _accel
 from ...errors import ShapeError, check_dim
 from ...ops import elementwise as _ew
@@ -142,7 +143,8 @@ def erf_array(x: np.ndarray, complement: bool = False) -> np.ndarray:
     >>> [round(float(v), 12) for v in erf_array(np.array([0.0, 0.5, -3.0]))]
     [0.0, 0.520499877813, -0.999977909503]
     """
-    x = np.asarray(x)
+    if type(x) is not np.ndarray and xp_of(x) is np:  # a list or scalar; device arrays stay
+        x = np.asarray(x)
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
     if x.ndim == 0:  # NumPy turns 0-d results into scalars, which the in-place steps refuse
@@ -516,7 +518,7 @@ def _silu(input: Any) -> Any:
     denominator = np.negative(input)
     if type(denominator) is not np.ndarray or denominator.dtype.kind != "f":  # 0-d or integer
         with np.errstate(over="ignore"):
-            return np.asarray(input / (np.exp(denominator) + 1.0))
+            return as_array(input / (np.exp(denominator) + 1.0))
     with np.errstate(over="ignore"):
         np.exp(denominator, out=denominator)
     denominator += 1.0

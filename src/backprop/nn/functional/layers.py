@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import backend
 from ...autograd import grad_mode
 from ...autograd.graph import VersionCounter
 from ...errors import DTypeError, ShapeError, format_shape
@@ -158,7 +159,10 @@ def _dropout_mask(shape: tuple[int, ...], p: float, dtype: np.dtype) -> np.ndarr
 def _apply_mask(op: str, input: Tensor, mask_shape: tuple[int, ...], p: float,
                 inplace: bool) -> Tensor:
     dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float32)
-    mask = _dropout_mask(mask_shape, p, dtype)
+    mask = _dropout_mask(mask_shape, p, dtype)  # on the host: one seed, one mask, any device
+    data = input._data
+    if type(data) is not np.ndarray:
+        mask = backend.to_device(mask, backend.device_of(data))
     if inplace:
         return apply_inplace(input, op + "_", lambda x: _dropout(x, mask))
     return _dropout(input, mask)
@@ -223,7 +227,10 @@ def _row_scale(indices: np.ndarray, num_weights: int, padding_idx: int | None,
     ``scale_grad_by_freq``; None when every factor is 1."""
     if padding_idx is None and not scale_grad_by_freq:
         return None
-    scale = np.ones(indices.shape)
+    if type(indices) is np.ndarray:
+        scale = np.ones(indices.shape)
+    else:  # on the indices' device
+        scale = np.ones_like(indices, dtype=np.float64)
     if scale_grad_by_freq:
         scale /= np.bincount(indices.ravel(), minlength=num_weights)[indices]
     if padding_idx is not None:
@@ -239,7 +246,10 @@ def _embedding_backward(grad: Any, input: Any, num_weights: int, padding_idx: in
     if scale is not None:
         grad = grad * scale.astype(grad.dtype, copy=False)
     width = grad.shape[-1]
-    out = np.zeros((num_weights, width), dtype=grad.dtype)
+    if type(grad) is np.ndarray:
+        out = np.zeros((num_weights, width), dtype=grad.dtype)
+    else:  # on the gradient's device
+        out = np.zeros_like(grad, shape=(num_weights, width))
     _accumulate(out, input.ravel(), grad.reshape(-1, width))  # repeated indices add up
     return out
 

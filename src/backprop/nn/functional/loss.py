@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from ... import backend
+from ...backend import check_same_device, device_of, to_device
 from ...errors import DTypeError, ShapeError, format_shape
 from ...ops.elementwise import abs, clamp, exp, log, log1p, relu, sigmoid
 from ...ops.fused import _softmax, log_softmax
@@ -47,7 +49,35 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 
 def _data(x: Any) -> np.ndarray:
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
+    if isinstance(x, Tensor):
+        return x._data
+    return x if isinstance(x, backend.ARRAY_TYPES) else np.asarray(x)
+
+
+def _same_device(op: str, input: Tensor, a: Any, b: Any = None) -> None:
+    """Refuse arrays (targets, weights: not the primitive's tensor arguments, so not checked
+    by it) on another device than ``input``, by name; only type checks on the CPU."""
+    x = input._data
+    kind = type(x)
+    if kind is not np.ndarray or type(a) is not kind or (b is not None and type(b) is not kind):
+        check_same_device(op, [x, a] if b is None else [x, a, b])
+
+
+# New arrays on the device of an existing one. NumPy's ``like=`` would not do: it is dropped
+# before dispatching, so CuPy makes the array on the *current* device. The NumPy path stays as it
+# was, behind a type check.
+
+def _zeros(size: int, dtype: Any, like: Any) -> Any:
+    if type(like) is np.ndarray:
+        return np.zeros(size, dtype)
+    return np.zeros_like(like, dtype=dtype, shape=size)
+
+
+def _arange(n: int, like: Any) -> Any:
+    """``np.arange(n)`` on ``like``'s device (no ``arange_like`` exists: made on the host, copied)."""
+    if type(like) is np.ndarray:
+        return np.arange(n)
+    return to_device(np.arange(n), device_of(like))
 
 
 def _require_float(op: str, name: str, x: Any) -> None:
@@ -117,7 +147,7 @@ class _ClassTargets:
 
     def onehot(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         """``coef`` placed at each target's class in zeros of the input's shape."""
-        out = np.zeros(math.prod(shape), dtype)
+        out = _zeros(math.prod(shape), dtype, self.flat)
         out[self.flat] = 1.0 if self.coef is None else self.coef  # positions never repeat
         return out.reshape(shape)
 
@@ -136,7 +166,7 @@ class _ClassTargets:
         if smoothing != 1.0:
             q *= 1.0 - smoothing
         keep = None if self.keep is None else self.keep.reshape(self.column)
-        spread = np.full((), uniform, dtype) if self.weight is None else self.weight * uniform
+        spread = np.full_like(q, uniform, shape=()) if self.weight is None else self.weight * uniform
         if keep is not None:
             spread = spread * keep
         q += spread
@@ -154,6 +184,7 @@ def _class_targets(op: str, input: Tensor, target: Any, weight: Any,
     if not shape:
         raise ShapeError(f"{op}: input must have a class dimension, got a 0-d tensor")
     t = _data(target)
+    _same_device(op, input, t, None if weight is None else _data(weight))
     if t.dtype.kind not in "iu":
         raise DTypeError(f"{op}: class-index target must be an integer (int64) tensor, got "
                          f"{t.dtype} of shape {format_shape(t.shape)}; convert with .long(), "
@@ -186,12 +217,12 @@ def _class_targets(op: str, input: Tensor, target: Any, weight: Any,
         flat = t
     else:
         inner = math.prod(shape[2:])
-        rows = np.arange(0, shape[0] * classes * inner, classes * inner)
+        rows = _arange(shape[0], t) * (classes * inner)
         if inner == 1:
             flat = t + rows.reshape((-1,) + (1,) * (t.ndim - 1))
         else:
             flat = (t * inner + rows.reshape((-1,) + (1,) * (t.ndim - 1))
-                    + np.arange(inner).reshape(shape[2:]))
+                    + _arange(inner, t).reshape(shape[2:]))
     dtype = input.dtype
     class_weight = None
     coef = None if keep is None else keep.astype(dtype)
@@ -228,6 +259,11 @@ def _reduction_scale(g: Any, plan: _ClassTargets, reduction: str) -> Any:
 
 
 def _row_max(x: np.ndarray, axis: int) -> np.ndarray:
+    if type(x) is not np.ndarray:
+        # CuPy's max takes no ``initial``: an empty class axis is filled by hand.
+        if x.shape[axis] == 0:
+            return np.full_like(x, -np.inf, shape=x.shape[:axis] + (1,) + x.shape[axis + 1:])
+        return x.max(axis=axis, keepdims=True)
     if x.ndim == 2 and axis == 1 and x.shape[1] < 64:
         # NumPy reduces short rows one at a time; over the transposed copy the same max runs
         # along whole columns, several times faster for a few classes.
@@ -238,7 +274,9 @@ def _row_max(x: np.ndarray, axis: int) -> np.ndarray:
 def _row_sum(x: np.ndarray, axis: int) -> np.ndarray:
     if x.ndim == 2 and axis == 1:
         # A matrix-vector product sums short rows several times faster than np.sum does.
-        return (x @ np.ones(x.shape[1], x.dtype))[:, None]
+        ones = (np.ones(x.shape[1], x.dtype) if type(x) is np.ndarray
+                else np.ones_like(x, shape=x.shape[1]))
+        return (x @ ones)[:, None]
     return x.sum(axis=axis, keepdims=True)
 
 
@@ -390,15 +428,16 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
 
 # -- binary cross entropy ---------------------------------------------------------------------------
 
-def _weight_array(op: str, weight: Any, shape: tuple[int, ...], name: str = "weight") -> Any:
+def _weight_array(op: str, input: Tensor, weight: Any, name: str = "weight") -> Any:
     if weight is None:
         return None
     w = _data(weight)
+    _same_device(op, input, w)
     try:
-        np.broadcast_shapes(w.shape, shape)
+        np.broadcast_shapes(w.shape, input.shape)
     except ValueError:
         raise ShapeError(f"{op}: {name} of shape {format_shape(w.shape)} does not broadcast "
-                         f"with input of shape {format_shape(shape)}") from None
+                         f"with input of shape {format_shape(input.shape)}") from None
     return w
 
 
@@ -496,7 +535,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         raise ValueError(f"binary_cross_entropy: input values must be probabilities in [0, 1], "
                          f"found {float(bad)}; apply sigmoid first, or use "
                          "binary_cross_entropy_with_logits")
-    w = _weight_array("binary_cross_entropy", weight, input.shape)
+    w = _weight_array("binary_cross_entropy", input, weight)
     return _binary_cross_entropy(input, target, w, reduction)
 
 
@@ -568,8 +607,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     _require_float(op, "input", input)
     _require_float(op, "target", target)
     _same_size_target(op, input, target)
-    w = _weight_array(op, weight, input.shape)
-    pw = _weight_array(op, pos_weight, input.shape, "pos_weight")
+    w = _weight_array(op, input, weight)
+    pw = _weight_array(op, input, pos_weight, "pos_weight")
     return _bce_with_logits(input, target, w, pw, reduction)
 
 

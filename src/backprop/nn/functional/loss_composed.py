@@ -271,7 +271,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: 
     if isinstance(var, (int, float)):
         if var < 0:
             raise ValueError(f"{op}: var must be non-negative, got {var}")
-        var = Tensor._wrap(np.full(input.shape, var, dtype=input.dtype))
+        var = Tensor._wrap(np.full_like(input._data, var, dtype=input.dtype))  # input's device
     elif (_data(var) < 0).any():
         raise ValueError(f"{op}: var has negative entries")
     if tuple(var.shape) != input.shape:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import backend
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -56,6 +57,10 @@ class _BatchNorm(Module):
             self.register_buffer("running_var", Tensor._wrap(np.ones(num_features,
                                                                       float_dtype)))
             self.register_buffer("num_batches_tracked", Tensor._wrap(np.array(0, np.int64)))
+            target = backend.as_device(device, type(self).__name__)
+            for buffer in (self.running_mean, self.running_var, self.num_batches_tracked):
+                if target is not None:
+                    buffer._data = backend.to_device(buffer._data, target)
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ... import dtypes
+from ... import backend, dtypes
 from ..parameter import Parameter
 
 
@@ -45,11 +45,13 @@ def check_sizes(owner: str, positive: bool = False, **sizes: Any) -> None:
 
 
 def new_parameter(*shape: int, dtype: Any = None, device: Any = None) -> Parameter:
-    """An uninitialised parameter (``reset_parameters`` fills it)."""
-    if device not in (None, "cpu") and str(device) != "cpu":
-        raise ValueError(f"device {device!r} is not available; only 'cpu' is supported")
+    """An uninitialised parameter on ``device`` (``reset_parameters`` fills it)."""
+    target = backend.as_device(device, "Parameter")
     dtype = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype, "Parameter")
-    return Parameter(np.empty(shape, dtype=dtype))
+    param = Parameter(np.empty(shape, dtype=dtype))
+    if target is not None:
+        param._data = backend.to_device(param._data, target)
+    return param
 
 
 def factory_dtype(dtype: Any) -> np.dtype:

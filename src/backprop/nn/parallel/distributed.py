@@ -9,6 +9,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from ... import backend
 from ...autograd import grad_mode
 from ...distributed.collectives import all_reduce_array, broadcast_arrays
 from ...distributed.errors import DistributedError
@@ -58,9 +59,7 @@ class DistributedDataParallel(Module):
         name = "DistributedDataParallel"
         if not isinstance(module, Module):
             raise TypeError(f"{name}: module must be a bp.nn.Module, got {type(module).__name__}")
-        if device_ids is not None or output_device is not None:
-            raise ValueError(f"{name}: device_ids and output_device are for GPU ranks, which are "
-                             "not supported yet; leave them out (each rank runs on its CPU)")
+        _check_device_ids(module, device_ids, output_device, name)
         if dim != 0:
             raise ValueError(f"{name}: only dim=0 (split batches along the first dimension) is "
                              f"supported; got dim={dim}")
@@ -71,9 +70,6 @@ class DistributedDataParallel(Module):
             raise ValueError(f"{name}: bucket_cap_mb must be a positive number; got "
                              f"{bucket_cap_mb!r}")
         group = current(name)
-        if any(not isinstance(t._data, np.ndarray) for _, t in _state_tensors(module)):
-            raise ValueError(f"{name}: the model has tensors on a GPU; GPU ranks are not "
-                             "supported yet, so keep the model on the CPU")
         self.module = module
         self.broadcast_buffers = bool(broadcast_buffers)
         self.find_unused_parameters = bool(find_unused_parameters)
@@ -81,18 +77,18 @@ class DistributedDataParallel(Module):
         self.__dict__["_group"] = group
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
         _check_same_model(module, group)
-        broadcast_arrays([t._data for _, t in _state_tensors(module)], 0,
-                         f"{name}: copying rank 0's parameters", group)
+        _broadcast_tensors([t for _, t in _state_tensors(module)],
+                           f"{name}: copying rank 0's parameters", group)
         self.__dict__["reducer"] = Reducer([p for _, p in named], [n for n, _ in named], group,
                                            int(cap * 1024 * 1024))
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         group = self._group
         if self.broadcast_buffers and group.world_size > 1:
-            buffers = [b._data for b in self.module.buffers()]
+            buffers = list(self.module.buffers())
             if buffers:
-                broadcast_arrays(buffers, 0, "DistributedDataParallel: copying rank 0's "
-                                 "buffers", group)
+                _broadcast_tensors(buffers, "DistributedDataParallel: copying rank 0's buffers",
+                                   group)
         sync = grad_mode.state.enabled and self.require_backward_grad_sync
         if not sync:
             return self.module(*inputs, **kwargs)
@@ -164,3 +160,27 @@ def _check_same_model(module: Module, group: Any) -> None:
 
 
 __all__ = ["DistributedDataParallel"]
+
+
+def _broadcast_tensors(tensors: list[Tensor], what: str, group: Any) -> None:
+    """Rank 0's values into every rank's ``tensors``; device tensors go through host copies
+    (the MPI library is not assumed to be CUDA-aware)."""
+    arrays = [backend.to_host(t._data) for t in tensors]
+    broadcast_arrays(arrays, 0, what, group)
+    for tensor, array in zip(tensors, arrays):
+        if array is not tensor._data:
+            tensor._data[...] = backend.to_device(array, tensor.device)
+
+
+def _check_device_ids(module: Module, device_ids: Any, output_device: Any, name: str) -> None:
+    """PyTorch's ``device_ids=[local_rank]`` names the one device this rank's model is on; the
+    model must already be there (``model.to(device)`` first), as the outputs stay there."""
+    if device_ids is None and output_device is None:
+        return
+    wanted = [backend.as_device(d, name) for d in [*(device_ids or []), output_device]
+              if d is not None]
+    on = {str(p.device) for p in module.parameters()}
+    if len(device_ids or [None]) != 1 or any(str(d) not in on or len(on) != 1 for d in wanted):
+        raise ValueError(f"{name}: device_ids={device_ids!r}, output_device={output_device!r} "
+                         f"must name the one device the model is on ({', '.join(sorted(on))}); "
+                         "move the model there first, or leave them out")

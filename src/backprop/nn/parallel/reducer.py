@@ -26,6 +26,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from ... import backend
 from ...autograd.graph import Node
 from ...distributed.collectives import all_reduce_array, start_all_reduce
 from ...distributed.errors import DistributedError
@@ -157,7 +158,9 @@ class Reducer:
         bucket = self.buckets[self.bucket_of[index]]
         offset = bucket.offsets[index]
         slot = bucket.buffer[offset:offset + param._data.size].reshape(param._data.shape)
-        old = None if param.grad is None else param.grad._data
+        old = None if param.grad is None else backend.to_host(param.grad._data)
+        if gradient is not None:  # buckets live on the host: GPU gradients are copied there
+            gradient = backend.to_host(gradient)
         if gradient is None and old is None:
             slot[...] = 0
         elif gradient is None or old is None:
@@ -202,6 +205,7 @@ class Reducer:
                     continue
                 offset = bucket.offsets[index]
                 view = bucket.buffer[offset:offset + param._data.size].reshape(param._data.shape)
+                view = backend.to_device(view, param.device)
                 if index == last:
                     param.grad = None  # the engine stores the returned average as the gradient
                     result = Tensor._wrap(view)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ...autograd.graph import VersionCounter
+from ...backend import as_array
 from ...tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm"]
@@ -30,6 +31,10 @@ def _grads(parameters: TensorOrTensors) -> list[Tensor]:
 def _vector_norm(array: np.ndarray, norm_type: float) -> np.ndarray:
     flat = array.ravel()
     if norm_type == math.inf:
+        if type(flat) is not np.ndarray:  # CuPy's max takes no ``initial``
+            if not flat.size:
+                return np.zeros_like(flat, shape=())
+            return np.max(np.abs(flat)).astype(array.dtype)
         return np.max(np.abs(flat), initial=0).astype(array.dtype)
     if norm_type == -math.inf:
         return np.min(np.abs(flat)).astype(array.dtype)
@@ -38,7 +43,9 @@ def _vector_norm(array: np.ndarray, norm_type: float) -> np.ndarray:
     if norm_type == 1.0:
         return np.sum(np.abs(flat)).astype(array.dtype)
     if norm_type == 0.0:
-        return np.asarray(np.count_nonzero(flat), dtype=array.dtype)
+        count = np.count_nonzero(flat)  # a 0-d array on a device
+        return count.astype(array.dtype) if hasattr(count, "astype") else np.asarray(
+            count, dtype=array.dtype)
     return (np.sum(np.abs(flat) ** norm_type) ** (1.0 / norm_type)).astype(array.dtype)
 
 
@@ -64,13 +71,13 @@ def get_total_norm(tensors: TensorOrTensors, norm_type: float = 2.0,
         return Tensor._wrap(np.asarray(0.0, dtype=np.float32))
     with np.errstate(invalid="ignore", over="ignore"):
         norms = [_vector_norm(t._data, norm_type) for t in tensors]
-        dtype = np.result_type(*norms)
+        dtype = np.result_type(*[n.dtype for n in norms])
         total = _vector_norm(np.stack([n.astype(dtype) for n in norms]), norm_type)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
                            "gradients is non-finite, so it cannot be clipped; to scale the "
                            "gradients by it anyway, set error_if_nonfinite=False")
-    return Tensor._wrap(total)
+    return Tensor._wrap(as_array(total))  # NumPy reductions give scalars
 
 
 def clip_grads_with_norm_(parameters: TensorOrTensors, max_norm: float, total_norm: Tensor,
@@ -79,7 +86,8 @@ def clip_grads_with_norm_(parameters: TensorOrTensors, max_norm: float, total_no
     grads = _grads(parameters)
     if not grads:
         return
-    total = total_norm._data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    # A number stays a number: a host array would not mix with gradients on a device.
+    total = total_norm._data if isinstance(total_norm, Tensor) else float(total_norm)
     coef = np.minimum(float(max_norm) / (total + 1e-6), 1.0)
     for grad in grads:
         _scale_(grad, coef)
