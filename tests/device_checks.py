@@ -146,3 +146,14 @@ def check_optimizer(name: str, device: str, steps: int = 5) -> None:
     assert results[1].device == device
     np.testing.assert_allclose(_host(results[1]), _host(results[0]), rtol=1e-9,
                                err_msg=f"{name} on {device}")
+
+
+def train_digits_cnn(device: str, epochs: int, folder: Any) -> list[dict[str, float]]:
+    """``backprop train --model cnn --device DEVICE``: the history of each epoch (no timings)."""
+    from backprop.train.config import TrainConfig
+    from backprop.train.loop import train
+
+    config = TrainConfig(model="cnn", epochs=epochs, out=str(folder / device.replace(":", "-")),
+                         progress=False, device=device)
+    history = train(config, log=lambda line: None).history
+    return [{k: v for k, v in record.items() if k != "seconds"} for record in history]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from device_checks import (LAYER_CASES, OP_CASES, OPTIMIZERS, case_id, check_layer, check_op,
-                           check_optimizer)
+                           check_optimizer, train_digits_cnn)
 
 DEVICE = "strict:1"
 
@@ -25,3 +25,9 @@ def test_layer_on_strict_device(case: object) -> None:
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_optimizer_on_strict_device(name: str) -> None:
     check_optimizer(name, DEVICE)
+
+
+def test_training_on_the_strict_device_equals_the_cpu(tmp_path) -> None:
+    """The whole training loop (data to the device, model, optimizer, evaluation, checkpoint)
+    on the stand-in computes with NumPy underneath, so it must match the CPU exactly."""
+    assert train_digits_cnn("strict:1", 1, tmp_path) == train_digits_cnn("cpu", 1, tmp_path)

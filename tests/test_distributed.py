@@ -155,6 +155,8 @@ def test_two_processes_train_exactly_as_one_on_the_same_batches(jobs: dict) -> N
     for name in ("two", "one", "two on a device"):
         code, output = jobs[name].result()
         assert code == 0, output
+    # Two ranks on one device (the stand-in, or one GPU, which NCCL refuses to share).
+    assert "gradients travel through host memory over MPI" in jobs["two on a device"].result()[1]
     one = np.load(jobs["folder"] / "one.npz")
     for run in ("two.npz", "device.npz"):
         two = np.load(jobs["folder"] / run)
@@ -474,6 +476,19 @@ def test_ddp_bad_arguments_are_named(dist, kwargs: dict, message: str) -> None:
 
     with pytest.raises(ValueError, match=message):
         DistributedDataParallel(bp.nn.Linear(2, 1), **kwargs)
+
+
+def test_ranks_off_cuda_exchange_through_the_host(dist) -> None:
+    """NCCL is for CUDA ranks with a GPU each; on the CPU or the stand-in, buckets go over MPI,
+    and gradients come back on the parameters' device."""
+    from backprop.nn.parallel import DistributedDataParallel
+
+    for device in ("cpu", "strict:1"):
+        model = DistributedDataParallel(bp.nn.Linear(2, 1).to(device))
+        assert model.reducer.transport is None
+        model(bp.ones(3, 2, device=device)).sum().backward()
+        assert model.module.weight.grad.device == device
+        np.testing.assert_allclose(model.module.bias.grad.cpu().numpy(), [3.0])
 
 
 def test_ddp_needs_init(dist) -> None:

@@ -85,6 +85,9 @@ def train_distributed(world: int, bucket_cap_mb: float, device: str) -> dict[str
         bare = _model(SEED + rank).to(device)  # different on each rank: DDP must copy rank 0's
         model = DistributedDataParallel(bare, bucket_cap_mb=bucket_cap_mb)
         assert len(model.reducer.buckets) > 1, "the test wants several buckets"
+        if rank == 0 and variant == "plain":
+            way = "nccl" if model.reducer.transport is not None else "host memory over MPI"
+            print(f"gradients travel through {way}", file=sys.stderr)
         _train(model, list(model.parameters()), _batches(rank, size), micro_batches, device)
         for name, p in bare.named_parameters():
             assert p.device == device and p.grad.device == device

@@ -14,6 +14,7 @@ from ...autograd import grad_mode
 from ...distributed.collectives import all_reduce_array, broadcast_arrays
 from ...distributed.errors import DistributedError
 from ...distributed.group import current
+from ...distributed.nccl import transport_for
 from ...tensor import Tensor
 from ..module import Module
 from .reducer import Reducer, model_signature, used_parameters
@@ -79,8 +80,11 @@ class DistributedDataParallel(Module):
         _check_same_model(module, group)
         _broadcast_tensors([t for _, t in _state_tensors(module)],
                            f"{name}: copying rank 0's parameters", group)
+        devices = {p.device for _, p in named}
+        # Collective, so every rank asks, whatever its model holds.
+        transport = transport_for(devices.pop() if len(devices) == 1 else backend.CPU, group)
         self.__dict__["reducer"] = Reducer([p for _, p in named], [n for n, _ in named], group,
-                                           int(cap * 1024 * 1024))
+                                           int(cap * 1024 * 1024), transport)
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         group = self._group

@@ -31,6 +31,7 @@ from ...autograd.graph import Node
 from ...distributed.collectives import all_reduce_array, start_all_reduce
 from ...distributed.errors import DistributedError
 from ...distributed.group import _Group
+from ...distributed.nccl import NcclTransport
 from ...distributed.waiting import all_done, wait_all
 from ...tensor import Tensor
 from ..parameter import Parameter
@@ -91,10 +92,11 @@ class Reducer:
     each ``prepare()`` (which ``DistributedDataParallel.forward`` calls)."""
 
     def __init__(self, params: list[Parameter], names: list[str], group: _Group,
-                 bucket_cap_bytes: int) -> None:
+                 bucket_cap_bytes: int, transport: NcclTransport | None = None) -> None:
         self.params = params
         self.names = names
         self.group = group
+        self.transport = transport  # NCCL between GPUs, or None: buckets on the host, over MPI
         self.buckets = [_Bucket(members, params) for members in
                         assign_buckets(params, bucket_cap_bytes)]
         self.bucket_of = {index: b for b, bucket in enumerate(self.buckets)
@@ -123,7 +125,9 @@ class Reducer:
         self.remaining = len(self.params)
         self.next_bucket = 0
         for bucket in self.buckets:
-            bucket.buffer = np.empty(bucket.numel, bucket.dtype)  # fresh: last step's .grad views it
+            # fresh: last step's .grad views it
+            bucket.buffer = (np.empty(bucket.numel, bucket.dtype) if self.transport is None
+                             else self.transport.new_buffer(bucket.numel, bucket.dtype))
             bucket.pending = len(bucket.members)
             bucket.request = None
         self.contributed = None
@@ -158,9 +162,10 @@ class Reducer:
         bucket = self.buckets[self.bucket_of[index]]
         offset = bucket.offsets[index]
         slot = bucket.buffer[offset:offset + param._data.size].reshape(param._data.shape)
-        old = None if param.grad is None else backend.to_host(param.grad._data)
-        if gradient is not None:  # buckets live on the host: GPU gradients are copied there
-            gradient = backend.to_host(gradient)
+        old = None if param.grad is None else param.grad._data
+        if self.transport is None:  # buckets live on the host: GPU gradients are copied there
+            old = None if old is None else backend.to_host(old)
+            gradient = None if gradient is None else backend.to_host(gradient)
         if gradient is None and old is None:
             slot[...] = 0
         elif gradient is None or old is None:
@@ -174,14 +179,17 @@ class Reducer:
         bucket.pending -= 1
         if bucket.pending == 0:
             self._launch_ready_buckets()
-        elif self.next_bucket:
+        elif self.next_bucket and self.transport is None:
             all_done([b.request for b in self.buckets[:self.next_bucket]], self.group.mpi)
 
     def _launch_ready_buckets(self) -> None:
         while self.next_bucket < len(self.buckets) and \
                 self.buckets[self.next_bucket].pending == 0:
             bucket = self.buckets[self.next_bucket]
-            bucket.request = start_all_reduce(bucket.buffer, "sum", self.group)
+            if self.transport is None:
+                bucket.request = start_all_reduce(bucket.buffer, "sum", self.group)
+            else:  # queued on the GPU's stream: overlaps the rest of backward
+                self.transport.all_reduce(bucket.buffer)
             self.next_bucket += 1
 
     def _finish(self, last: int | None) -> Tensor | None:
@@ -189,8 +197,12 @@ class Reducer:
         parameter's average is returned for the engine to store."""
         group = self.group
         self.armed = False
-        wait_all([b.request for b in self.buckets], "DistributedDataParallel gradient all-reduce",
-                 group.mpi, group.rank, group.world_size, group.timeout)
+        if self.transport is None:
+            wait_all([b.request for b in self.buckets],
+                     "DistributedDataParallel gradient all-reduce", group.mpi, group.rank,
+                     group.world_size, group.timeout)
+        else:
+            self.transport.wait()
         keep_none = None
         if self.contributed is not None:  # a parameter without a gradient on every rank
             all_reduce_array(self.contributed, "sum", "DistributedDataParallel unused "
