@@ -243,3 +243,58 @@ def cumulative_max(array: Any, axis: int) -> Any:
 def is_writeable(array: Any) -> bool:
     """Whether ``array`` may be written in place (device arrays always may)."""
     return getattr(array.flags, "writeable", True)
+
+
+# -- new arrays on the device of an existing one -------------------------------------------------
+# NumPy's ``like=`` would not do: NumPy drops it before dispatching, so CuPy makes the array on
+# the *current* device, not ``like``'s. The NumPy path stays a plain call behind a type check.
+
+def zeros(shape: Any, dtype: Any, like: Any) -> Any:
+    """``np.zeros(shape, dtype)`` on ``like``'s device."""
+    if builtin_type(like) is np.ndarray:
+        return np.zeros(shape, dtype)
+    return np.zeros_like(like, dtype=dtype, shape=shape)
+
+
+def empty(shape: Any, dtype: Any, like: Any) -> Any:
+    """``np.empty(shape, dtype)`` on ``like``'s device."""
+    if builtin_type(like) is np.ndarray:
+        return np.empty(shape, dtype)
+    return np.empty_like(like, dtype=dtype, shape=shape)
+
+
+def ones(shape: Any, dtype: Any, like: Any) -> Any:
+    """``np.ones(shape, dtype)`` on ``like``'s device."""
+    if builtin_type(like) is np.ndarray:
+        return np.ones(shape, dtype)
+    return np.ones_like(like, dtype=dtype, shape=shape)
+
+
+def eye(n: int, dtype: Any, like: Any) -> Any:
+    """``np.eye(n, dtype=dtype)`` on ``like``'s device."""
+    if builtin_type(like) is np.ndarray:
+        return np.eye(n, dtype=dtype)
+    return np.diag(np.ones_like(like, dtype=dtype, shape=n))
+
+
+def arange(n: int, like: Any) -> Any:
+    """``np.arange(n)`` on ``like``'s device, counted up there from ones (no ``arange_like``
+    exists; this needs no copy from the host)."""
+    if builtin_type(like) is np.ndarray:
+        return np.arange(n)
+    return np.cumsum(np.ones_like(like, dtype=np.intp, shape=n)) - 1
+
+
+def contiguous(array: Any) -> Any:
+    """``np.ascontiguousarray(array)`` on ``array``'s device (NumPy does not dispatch it)."""
+    if builtin_type(array) is np.ndarray:
+        return np.ascontiguousarray(array)
+    return xp_of(array).ascontiguousarray(array)
+
+
+def on_device_of(host: np.ndarray, like: Any) -> Any:
+    """``host`` (a small constant built with NumPy: offsets, masks, weights) on the device
+    holding ``like``; ``host`` itself when ``like`` is a NumPy array."""
+    if builtin_type(like) is np.ndarray:
+        return host
+    return to_device(host, device_of(like))

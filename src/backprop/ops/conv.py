@@ -45,28 +45,6 @@ def _prod(sizes: Sequence[int]) -> int:
     return math.prod(sizes)
 
 
-def _empty(shape: Sizes, dtype: Any, like: Any) -> Any:
-    """``np.empty(shape, dtype)`` on ``like``'s device. ``like=`` would not do: NumPy drops it
-    before dispatching, so CuPy makes the array on the *current* device."""
-    if type(like) is np.ndarray:
-        return np.empty(shape, dtype)
-    return np.empty_like(like, dtype=dtype, shape=shape)
-
-
-def _contiguous(a: Any) -> Any:
-    """``np.ascontiguousarray(a)`` on ``a``'s device (NumPy does not dispatch it)."""
-    if type(a) is np.ndarray:
-        return np.ascontiguousarray(a)
-    return backend.xp_of(a).ascontiguousarray(a)
-
-
-def _zeros(shape: Sizes, dtype: Any, like: Any) -> Any:
-    """``np.zeros(shape, dtype)`` on ``like``'s device (see ``_empty``)."""
-    if type(like) is np.ndarray:
-        return np.zeros(shape, dtype)
-    return np.zeros_like(like, dtype=dtype, shape=shape)
-
-
 def _row_major(sizes: Sequence[int]) -> Sizes:
     """Element strides of a C-ordered array of ``sizes``."""
     strides, step = [], 1
@@ -97,9 +75,9 @@ def _to_planes(x: np.ndarray, padding: Pairs, slack: int) -> np.ndarray:
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(sizes, padding))
     area = _prod(padded)
     if slack == 0 and all(lo == 0 and hi == 0 for lo, hi in padding):
-        buf = _empty((c, n, area), x.dtype, x)
+        buf = backend.empty((c, n, area), x.dtype, x)
     else:
-        buf = _zeros((c, n, area + slack), x.dtype, x)
+        buf = backend.zeros((c, n, area + slack), x.dtype, x)
     inner = buf[:, :, :area].reshape((c, n) + padded)
     source = tuple(slice(0, s + min(hi, 0)) for s, (lo, hi) in zip(sizes, padding))
     target = tuple(slice(lo, lo + s + min(hi, 0)) for s, (lo, hi) in zip(sizes, padding))
@@ -132,15 +110,15 @@ def _widen(g: np.ndarray, rows: Sizes) -> np.ndarray:
     columns computed past the valid output contribute nothing)."""
     n, o = g.shape[:2]
     if g.shape[2:] == rows:
-        return _contiguous(g.swapaxes(0, 1))
-    out = _zeros((o, n) + rows, g.dtype, g)
+        return backend.contiguous(g.swapaxes(0, 1))
+    out = backend.zeros((o, n) + rows, g.dtype, g)
     out[..., :g.shape[-1]] = g.swapaxes(0, 1)
     return out
 
 
 def _batch_first(y: np.ndarray, bias: Any) -> np.ndarray:
     """``y`` (C, N, *L), any strides, as a contiguous (N, C, *L) array, plus ``bias`` per C."""
-    out = _empty((y.shape[1], y.shape[0]) + y.shape[2:], y.dtype, y)
+    out = backend.empty((y.shape[1], y.shape[0]) + y.shape[2:], y.dtype, y)
     if bias is None:
         np.copyto(out, y.swapaxes(0, 1))
     else:
@@ -165,7 +143,7 @@ def _unfold(x: np.ndarray, groups: int, kernel: Sizes, stride: Sizes,
     rows, slack = _row_geometry(padded, out, kernel, stride, dilation)
     buf = _to_planes(x, padding, slack)
     view = _windows(buf, groups, padded, kernel, stride, dilation, rows)
-    return _contiguous(view), out, rows
+    return backend.contiguous(view), out, rows
 
 
 def _fold(cols: np.ndarray, groups: int, channels: int, n: int, padded: Sizes,
@@ -173,7 +151,7 @@ def _fold(cols: np.ndarray, groups: int, channels: int, n: int, padded: Sizes,
           rows: Sizes, slack: int) -> np.ndarray:
     """col2im: planes ``(C, N, P)`` with every kernel offset's slab of ``cols``
     ``(G, *kernel, C / G, N, *rows)`` added at its place (one strided add per offset)."""
-    buf = _zeros((channels, n, _prod(padded) + slack), cols.dtype, cols)
+    buf = backend.zeros((channels, n, _prod(padded) + slack), cols.dtype, cols)
     view = _windows(buf, groups, padded, kernel, stride, dilation, rows, writeable=True)
     for k in np.ndindex(*kernel):
         at = (slice(None),) + k
@@ -201,7 +179,7 @@ def _from_planes(buf: np.ndarray, padded: Sizes, padding: Pairs, bias: Any) -> n
     if all(hi >= 0 for _, hi in padding):
         return _batch_first(kept, bias)
     sizes = tuple(p - lo - hi for p, (lo, hi) in zip(padded, padding))
-    out = _zeros((n, c) + sizes, buf.dtype, buf)
+    out = backend.zeros((n, c) + sizes, buf.dtype, buf)
     out[(slice(None), slice(None)) + tuple(map(slice, kept.shape[2:]))] = kept.swapaxes(0, 1)
     if bias is not None:
         out += bias.reshape((-1,) + (1,) * len(sizes))
@@ -275,7 +253,7 @@ def _conv_weight(input: Any, grad: Any, weight_shape: Sizes, stride: Sizes,
         dw = np.matmul(cols.reshape(groups, taps, n * area), g.swapaxes(1, 2))
     # (G, kernel, C / G, O / G) back to the weight's (O, C / G, *kernel) order.
     dw = dw.reshape(groups, _prod(kernel), per_group, o // groups)
-    return _contiguous(dw.transpose(0, 3, 2, 1)).reshape(weight_shape)
+    return backend.contiguous(dw.transpose(0, 3, 2, 1)).reshape(weight_shape)
 
 
 def _transpose_padding(padding: Pairs, sizes: Sizes, kernel: Sizes,

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from .elementwise import eq, isnan, logical_or, maximum, minimum, to, where
-from .indexing import _zeros
 from .primitive import primitive
 from .reduction import _single_dim, _sum, _values, expand_reduced, normalize_dims
 from .shape import reshape
@@ -134,7 +134,7 @@ def _scatter_to_index(input: Any, indices: Any, axis: int, keepdim: bool,
                       shape: tuple[int, ...]) -> Any:
     """Zeros of ``shape`` with ``input`` written at ``indices`` along ``axis`` (the VJP of
     ``values_at_index``; one write per reduced slice instead of a full-size comparison)."""
-    out = _zeros(shape, input.dtype, input)
+    out = backend.zeros(shape, input.dtype, input)
     np.put_along_axis(out, indices, input if keepdim else np.expand_dims(input, axis), axis)
     return out
 

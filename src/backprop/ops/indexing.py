@@ -27,7 +27,6 @@ from .inplace import apply_inplace
 from .primitive import _share_version, primitive
 from .shape import reshape
 
-
 # -- keys -----------------------------------------------------------------------------------------
 
 def _key_item(item: Any, op: str) -> Any:
@@ -84,25 +83,6 @@ def _may_repeat(key: Any) -> bool:
     return False
 
 
-# New arrays on the device of an existing one. NumPy's ``like=`` would not do: it is dropped
-# before dispatching, so CuPy makes the array on the *current* device. NumPy arrays take the
-# plain path, behind a type check.
-
-def _arange(n: int, like: Any) -> Any:
-    """``np.arange(n)`` on ``like``'s device. No ``arange_like`` exists, so it is counted up there
-    from ones (no copy from the host, no wait for one)."""
-    if type(like) is np.ndarray:
-        return np.arange(n)
-    return np.cumsum(np.ones_like(like, dtype=np.intp, shape=n)) - 1
-
-
-def _zeros(shape: Any, dtype: Any, like: Any) -> Any:
-    """``np.zeros(shape, dtype)`` on ``like``'s device."""
-    if type(like) is np.ndarray:
-        return np.zeros(shape, dtype)
-    return np.zeros_like(like, dtype=dtype, shape=shape)
-
-
 def _key_on_device(target: Any, key: Any) -> Any:
     """``key`` with its host index arrays copied to ``target``'s device (arithmetic on them, as
     in ``np.add.at``, may not mix host and device arrays; a plain index may)."""
@@ -133,7 +113,7 @@ def _accumulate(target: np.ndarray, key: Any, values: Any) -> None:
         selected = linear.shape + trailing
         if trailing:
             width = int(np.prod(trailing))
-            linear = linear[..., None] * width + _arange(width, linear)
+            linear = linear[..., None] * width + backend.arange(width, linear)
         values = np.broadcast_to(values, selected)
         np.add.at(target.reshape(-1), linear.ravel(), values.reshape(-1))
     elif type(target) is np.ndarray:
@@ -142,7 +122,7 @@ def _accumulate(target: np.ndarray, key: Any, values: Any) -> None:
         # CuPy's add.at takes integer arrays only (no slices, None or masks in the key): add at
         # the flat positions the key selects, found by indexing the positions themselves.
         flat = target if target.flags.c_contiguous else target.copy()
-        positions = _arange(target.size, target).reshape(target.shape)[key]
+        positions = backend.arange(target.size, target).reshape(target.shape)[key]
         values = np.broadcast_to(values, positions.shape)
         np.add.at(flat.reshape(-1), positions.reshape(-1), values.reshape(-1))
         if flat is not target:
@@ -210,7 +190,7 @@ _getitem.defvjp(lambda g, out, input, key: _getitem_backward(g, input.shape, key
 @primitive("getitem_backward")
 def _getitem_backward(grad: Any, shape: tuple[int, ...], key: Any) -> Any:
     """Zeros of ``shape`` with ``grad`` written at ``key`` (added up where positions repeat)."""
-    out = _zeros(shape, grad.dtype, grad)
+    out = backend.zeros(shape, grad.dtype, grad)
     if _may_repeat(key):
         _accumulate(out, key, grad)
     else:

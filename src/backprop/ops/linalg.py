@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from .primitive import primitive
@@ -336,22 +337,6 @@ def _einsum(equation: str, *operands: Any) -> Any:
     return out
 
 
-# Constants on the device of an existing array. NumPy's ``like=`` would not do: it is dropped
-# before dispatching, so CuPy makes the array on the *current* device. NumPy arrays take the
-# plain path, behind a type check.
-
-def _ones(n: int, like: Any) -> Any:
-    if type(like) is np.ndarray:
-        return np.ones(n, dtype=like.dtype)
-    return np.ones_like(like, shape=n)
-
-
-def _eye(n: int, like: Any) -> Any:
-    if type(like) is np.ndarray:
-        return np.eye(n, dtype=like.dtype)
-    return np.diag(np.ones_like(like, shape=n))
-
-
 def _einsum_vjp(i: int, g: Any, out: Any, equation: str, *operands: Any) -> Any:
     """Operand k's gradient is itself an einsum: g (with the output's subscripts) contracted with
     every other operand, producing operand k's subscripts.
@@ -379,14 +364,14 @@ def _einsum_vjp(i: int, g: Any, out: Any, equation: str, *operands: Any) -> Any:
         if ch in result:
             renamed = next(fresh)
             subscripts.append(ch + renamed)
-            args.append(_eye(target.shape[pos], like))
+            args.append(backend.eye(target.shape[pos], like.dtype, like))
             ch = renamed
         result.append(ch)
     present = set("".join(subscripts))
     for pos, ch in enumerate(result):
         if ch not in present:
             subscripts.append(ch)
-            args.append(_ones(target.shape[pos], like))
+            args.append(backend.ones(target.shape[pos], like.dtype, like))
     return _einsum(",".join(subscripts) + "->" + "".join(result), *args)
 
 

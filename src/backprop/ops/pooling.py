@@ -24,19 +24,10 @@ import numpy as np
 from .. import backend
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
-from .conv import Pairs, Sizes, _batched, _contiguous, _ints, _positive, _prod, _row_major, _zeros
+from .conv import Pairs, Sizes, _batched, _ints, _positive, _prod, _row_major
 from .linalg import matmul
 from .primitive import primitive
 from .shape import permute, reshape
-
-
-def _on_device_of(host: np.ndarray, like: Any) -> Any:
-    """``host`` (a small constant built with NumPy: offsets, divisors, averaging weights) on the
-    device holding ``like``; itself when ``like`` is a NumPy array."""
-    if type(like) is np.ndarray:
-        return host
-    return backend.to_device(host, backend.device_of(like))
-
 
 # -- max pooling ----------------------------------------------------------------------------------
 
@@ -69,7 +60,7 @@ def _max_pool_argmax(x: np.ndarray, kernel: Sizes, stride: Sizes,
     offsets = list(np.ndindex(*kernel))
     windows = [view[(slice(None), slice(None)) + k] for k in offsets]
     best = windows[0].copy()
-    arg = _zeros(best.shape, np.uint8 if len(offsets) < 256 else np.int32, best)
+    arg = backend.zeros(best.shape, np.uint8 if len(offsets) < 256 else np.int32, best)
     if x.dtype.kind == "f" and not np.isfinite(x.sum()):  # NaNs (or infs): the exact rule
         for j, v in enumerate(windows[1:], 1):
             better = np.greater(v, best) | np.isnan(v)
@@ -90,8 +81,8 @@ def _max_pool_argmax(x: np.ndarray, kernel: Sizes, stride: Sizes,
     base = np.zeros(out, np.int64)
     for i, (m, s, (lo, _), p) in enumerate(zip(out, stride, padding, plane)):
         base += ((np.arange(m) * s - lo) * p).reshape((m,) + (1,) * (len(out) - 1 - i))
-    index = np.take(_on_device_of(table, arg), arg)
-    index += _on_device_of(base, arg)
+    index = np.take(backend.on_device_of(table, arg), arg)
+    index += backend.on_device_of(base, arg)
     if any(lo > 0 for lo, _ in padding) and np.isneginf(best).any():
         index = _first_real(index, arg, offsets, sizes, stride, padding, dilation, out)
     return best, index
@@ -102,16 +93,16 @@ def _first_real(index: np.ndarray, arg: np.ndarray, offsets: list, sizes: Sizes,
                 out: Sizes) -> np.ndarray:
     """A window whose real values are all -inf keeps its first padding slot; PyTorch points at
     the window's first real element instead."""
-    offsets_arr = _on_device_of(np.array(offsets).reshape(-1, len(sizes)), index)
+    offsets_arr = backend.on_device_of(np.array(offsets).reshape(-1, len(sizes)), index)
     inside = np.ones_like(index, dtype=bool)
     first = np.zeros(out, np.int64)
     plane = _row_major(sizes)
     for i, (m, s, (lo, _), d, n, p) in enumerate(zip(out, stride, padding, dilation, sizes, plane)):
         start = (np.arange(m) * s - lo).reshape((m,) + (1,) * (len(out) - 1 - i))
-        position = _on_device_of(start, index) + offsets_arr[arg, i] * d
+        position = backend.on_device_of(start, index) + offsets_arr[arg, i] * d
         inside &= (position >= 0) & (position < n)
         first = first + (start + (-(-np.maximum(-start, 0) // d)) * d) * p
-    first = _on_device_of(first, index)
+    first = backend.on_device_of(first, index)
     return np.where(inside, index, np.broadcast_to(first, index.shape))
 
 
@@ -136,8 +127,8 @@ def _max_pool_scatter(grad: Any, indices: Any, shape: Sizes) -> Any:
     same element: np.add.at sums the repeats)."""
     n, c = shape[:2]
     area = _prod(shape[2:])
-    out = _zeros(n * c * area, grad.dtype, grad)
-    starts = _on_device_of(np.arange(n * c) * area, indices)
+    out = backend.zeros(n * c * area, grad.dtype, grad)
+    starts = backend.on_device_of(np.arange(n * c) * area, indices)
     flat = (indices.reshape(n * c, -1) + starts[:, None]).ravel()
     np.add.at(out, flat, grad.ravel())
     return out.reshape(shape)
@@ -243,7 +234,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 def _as_dtype(divisor: Any, dtype: np.dtype, like: Any) -> Any:
     """``divisor`` (a number, or a host array) of ``dtype``, on ``like``'s device."""
     if isinstance(divisor, np.ndarray):
-        return _on_device_of(divisor.astype(dtype), like)
+        return backend.on_device_of(divisor.astype(dtype), like)
     return divisor
 
 
@@ -272,7 +263,7 @@ def _avg_pool_backward(grad: Any, shape: Sizes, kernel: Sizes,
     spread = grad / _as_dtype(divisor, grad.dtype, grad)
     sizes = shape[2:]
     padded = tuple(n + lo + max(hi, 0) for n, (lo, hi) in zip(sizes, padding))
-    buf = _zeros(shape[:2] + padded, grad.dtype, grad)
+    buf = backend.zeros(shape[:2] + padded, grad.dtype, grad)
     out = grad.shape[2:]
     view = backend.as_strided(buf, buf.shape[:2] + kernel + out,
                       buf.strides[:2] + buf.strides[2:]
@@ -281,7 +272,7 @@ def _avg_pool_backward(grad: Any, shape: Sizes, kernel: Sizes,
         target = view[(slice(None), slice(None)) + k]
         target += spread
     kept = tuple(slice(lo, lo + n) for n, (lo, _) in zip(sizes, padding))
-    return _contiguous(buf[(slice(None), slice(None)) + kept])
+    return backend.contiguous(buf[(slice(None), slice(None)) + kept])
 
 
 _avg_pool.defvjp(lambda g, out, input, kernel, stride, padding, divisor: _avg_pool_backward(
@@ -384,7 +375,7 @@ def _adaptive_avg_poolnd(op: str, nd: int, input: Any, output_size: Any) -> Any:
     result = input
     data = input._data if isinstance(input, Tensor) else input
     for axis, (n, m) in enumerate(zip(sizes, wanted)):
-        matrix = _on_device_of(_adaptive_matrix(n, m, dtype), data)
+        matrix = backend.on_device_of(_adaptive_matrix(n, m, dtype), data)
         if axis == nd - 1:
             result = matmul(result, matrix.T)
         else:

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import backend
 from ..autograd.graph import summed_axes
 from ..errors import DimError, DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
@@ -186,20 +187,13 @@ _prod.defvjp(lambda g, out, input, axis, keepdim: expand_reduced(
     else reshape(_prod_others(reshape(input, (-1,)), 0), input.shape)))
 
 
-def _bool_eye(n: int, like: Any) -> Any:
-    """``np.eye(n, dtype=bool)`` on ``like``'s device (``like=`` would use the current one)."""
-    if type(like) is np.ndarray:
-        return np.eye(n, dtype=bool)
-    return np.diag(np.ones_like(like, dtype=bool, shape=n))
-
-
 def _prod_others_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
     # Only second and higher derivatives of prod reach here. d out[i] / d input[k] is the product
     # over j not in {i, k}: prod_others of a copy of the input whose i-th entry is 1, laid out
     # along a new axis for i (n x n memory along the reduced dim, and no division by zeros).
     shape = input.shape
     n = shape[axis]
-    eye = _bool_eye(n, input._data if isinstance(input, Tensor) else input)
+    eye = backend.eye(n, bool, input._data if isinstance(input, Tensor) else input)
     eye = eye.reshape((n, n) + (1,) * (len(shape) - axis - 1))
     rows = broadcast_to(reshape(input, shape[:axis] + (1,) + shape[axis:]),
                         shape[:axis] + (n,) + shape[axis:])

@@ -17,7 +17,7 @@ from .. import backend
 from ..errors import DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from . import elementwise as ew
-from .indexing import _add_into, _arange, _zeros, _getitem, _getitem_backward
+from .indexing import _add_into, _getitem, _getitem_backward
 from .inplace import apply_inplace
 from .primitive import primitive
 from .shape import broadcast_to, reshape
@@ -91,7 +91,7 @@ def _along_dim_key(dim: int, index: np.ndarray) -> tuple:
         else:
             shape = [1] * index.ndim
             shape[d] = n
-            key.append(_arange(n, index).reshape(shape))
+            key.append(backend.arange(n, index).reshape(shape))
     return tuple(key)
 
 
@@ -339,9 +339,9 @@ def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
 
 @primitive("one_hot", differentiable=False)
 def _one_hot(tensor: Any, num_classes: int) -> Any:
-    out = _zeros(tensor.shape + (num_classes,), np.int64, tensor)
+    out = backend.zeros(tensor.shape + (num_classes,), np.int64, tensor)
     flat = out.reshape(-1, num_classes)
-    flat[_arange(flat.shape[0], tensor), tensor.reshape(-1)] = 1
+    flat[backend.arange(flat.shape[0], tensor), tensor.reshape(-1)] = 1
     return out
 
 
@@ -386,7 +386,7 @@ def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
     if not as_tuple:
         return positions
     if positions.shape[1] == 0:  # a 0-d input: PyTorch treats it as 1-D
-        return (Tensor._wrap(_zeros(positions.shape[0], np.int64, positions._data)),)
+        return (Tensor._wrap(backend.zeros(positions.shape[0], np.int64, positions._data)),)
     # .copy(), not np.ascontiguousarray: that one does not dispatch (it would leave the device).
     return tuple(Tensor._wrap(positions._data[:, d].copy())
                  for d in range(positions.shape[1]))

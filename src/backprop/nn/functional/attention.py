@@ -36,27 +36,13 @@ def _data(x: Any) -> Any:
     return x if isinstance(x, backend.ARRAY_TYPES) else np.asarray(x)
 
 
-def _on_device_of(host: np.ndarray, like: Any) -> Any:
-    """``host`` (a mask built with NumPy) on the device of the array ``like``."""
-    if type(like) is np.ndarray:
-        return host
-    return backend.to_device(host, backend.device_of(like))
-
-
-def _zeros(shape: tuple[int, ...], dtype: Any, like: Any) -> Any:
-    """``np.zeros(shape, dtype)`` on the device of the array ``like``."""
-    if type(like) is np.ndarray:
-        return np.zeros(shape, dtype)
-    return np.zeros_like(like, dtype=dtype, shape=shape)
-
-
 def _dropout(x: Tensor, p: float) -> Tensor:
     """Zero each entry with probability ``p`` (bp's default generator), scale the rest by
     ``1 / (1 - p)``, as PyTorch's dropout does."""
     if p >= 1.0:
         return x * 0.0
     keep = get_rng().random(x.shape) >= p  # drawn on the host: one seed, one mask, any device
-    return x * _on_device_of((keep * (1.0 / (1.0 - p))).astype(x.dtype), x._data)
+    return x * backend.on_device_of((keep * (1.0 / (1.0 - p))).astype(x.dtype), x._data)
 
 
 def _last_softmax(scores: Tensor) -> Tensor:
@@ -115,7 +101,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if is_causal:
         if attn_mask is not None:
             raise ValueError(f"{op}: give either attn_mask or is_causal=True, not both")
-        causal = _on_device_of(np.tri(length, source, dtype=bool), scores._data)
+        causal = backend.on_device_of(np.tri(length, source, dtype=bool), scores._data)
         scores = where(causal, scores, _NEG_INF)
     elif attn_mask is not None:
         mask = _data(attn_mask)
@@ -181,9 +167,9 @@ def _pad_last(mask: Any) -> Any:
     if mask is None:
         return None
     if isinstance(mask, Tensor):
-        zeros = _zeros(mask.shape[:-1] + (1,), mask.dtype, mask._data)
+        zeros = backend.zeros(mask.shape[:-1] + (1,), mask.dtype, mask._data)
         return cat([mask, Tensor._wrap(zeros)], -1)
-    return np.concatenate([mask, _zeros(mask.shape[:-1] + (1,), mask.dtype, mask)], -1)
+    return np.concatenate([mask, backend.zeros(mask.shape[:-1] + (1,), mask.dtype, mask)], -1)
 
 
 def multi_head_attention(query: Tensor, key: Tensor, value: Tensor, num_heads: int,
@@ -265,7 +251,7 @@ def multi_head_attention(query: Tensor, key: Tensor, value: Tensor, num_heads: i
     k = _static(op, "static_k", static_k, k, batch, num_heads, head_dim)
     v = _static(op, "static_v", static_v, v, batch, num_heads, head_dim)
     if add_zero_attn:
-        zeros = Tensor._wrap(_zeros((batch, num_heads, 1, head_dim), k.dtype, k._data))
+        zeros = Tensor._wrap(backend.zeros((batch, num_heads, 1, head_dim), k.dtype, k._data))
         k, v = cat([k, zeros], 2), cat([v, zeros], 2)
         attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
     source = k.shape[2]

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ... import backend
-from ...backend import check_same_device, device_of, to_device
+from ...backend import check_same_device
 from ...errors import DTypeError, ShapeError, format_shape
 from ...ops.elementwise import abs, clamp, exp, log, log1p, relu, sigmoid
 from ...ops.fused import _softmax, log_softmax
@@ -61,23 +61,6 @@ def _same_device(op: str, input: Tensor, a: Any, b: Any = None) -> None:
     kind = type(x)
     if kind is not np.ndarray or type(a) is not kind or (b is not None and type(b) is not kind):
         check_same_device(op, [x, a] if b is None else [x, a, b])
-
-
-# New arrays on the device of an existing one. NumPy's ``like=`` would not do: it is dropped
-# before dispatching, so CuPy makes the array on the *current* device. The NumPy path stays as it
-# was, behind a type check.
-
-def _zeros(size: int, dtype: Any, like: Any) -> Any:
-    if type(like) is np.ndarray:
-        return np.zeros(size, dtype)
-    return np.zeros_like(like, dtype=dtype, shape=size)
-
-
-def _arange(n: int, like: Any) -> Any:
-    """``np.arange(n)`` on ``like``'s device (no ``arange_like`` exists: made on the host, copied)."""
-    if type(like) is np.ndarray:
-        return np.arange(n)
-    return to_device(np.arange(n), device_of(like))
 
 
 def _require_float(op: str, name: str, x: Any) -> None:
@@ -147,7 +130,7 @@ class _ClassTargets:
 
     def onehot(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         """``coef`` placed at each target's class in zeros of the input's shape."""
-        out = _zeros(math.prod(shape), dtype, self.flat)
+        out = backend.zeros(math.prod(shape), dtype, self.flat)
         out[self.flat] = 1.0 if self.coef is None else self.coef  # positions never repeat
         return out.reshape(shape)
 
@@ -217,12 +200,12 @@ def _class_targets(op: str, input: Tensor, target: Any, weight: Any,
         flat = t
     else:
         inner = math.prod(shape[2:])
-        rows = _arange(shape[0], t) * (classes * inner)
+        rows = backend.arange(shape[0], t) * (classes * inner)
         if inner == 1:
             flat = t + rows.reshape((-1,) + (1,) * (t.ndim - 1))
         else:
             flat = (t * inner + rows.reshape((-1,) + (1,) * (t.ndim - 1))
-                    + _arange(inner, t).reshape(shape[2:]))
+                    + backend.arange(inner, t).reshape(shape[2:]))
     dtype = input.dtype
     class_weight = None
     coef = None if keep is None else keep.astype(dtype)
