@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench fuzz results soak clean
+.PHONY: demo test bench fuzz results soak scaling clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +41,8 @@ soak: $(VENV)/.installed-dev
 # The applications' headline figures (GAN, super-resolution, vision, language, tuning).
 results: $(VENV)/.installed-dev
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m benchmarks.applications
+
+# Data-parallel scaling: W1 and W3 on 1 and 2 MPI processes, with the all-reduce time (each
+# configuration sets its own BLAS thread count).
+scaling: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.distributed

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="seconds the run may spend waiting for a quiet machine")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall")
     args = parser.parse_args(argv)
-    start = harness._cpu_now()
+    start = harness.cpu_now()
     times = measure(args.rounds, args.steps, args.every, args.wait, args.clock)
     load = harness.other_load(start)
     plain = statistics.median(times["plain"])

@@ -41,8 +41,9 @@ def build_contender(name: str, problem: common.Problem) -> Callable[[], Any]:
 
 # ---------------------------------------------------------------- load from other processes
 
-def _cpu_now() -> tuple[float, float, float]:
-    """(wall s, whole machine's busy CPU s, this process's CPU s, all threads)."""
+def cpu_now(children: bool = False) -> tuple[float, float, float]:
+    """(wall s, whole machine's busy CPU s, this process's CPU s, all threads); with
+    ``children``, the CPU s of its finished child processes instead."""
     try:
         with open("/proc/stat") as handle:
             fields = [int(v) for v in handle.readline().split()[1:]]
@@ -50,12 +51,14 @@ def _cpu_now() -> tuple[float, float, float]:
     except (OSError, ValueError, IndexError):
         busy = float("nan")
     t = os.times()
-    return time.perf_counter(), busy, t.user + t.system
+    own = t.children_user + t.children_system if children else t.user + t.system
+    return time.perf_counter(), busy, own
 
 
-def other_load(start: tuple[float, float, float]) -> float:
-    """Cores used by other processes since ``start`` (NaN where /proc/stat is missing)."""
-    wall, busy, own = _cpu_now()
+def other_load(start: tuple[float, float, float], children: bool = False) -> float:
+    """Cores used by other processes since ``start`` (NaN where /proc/stat is missing): other
+    than this one, or with ``children`` other than the child processes it waited for."""
+    wall, busy, own = cpu_now(children)
     return max(0.0, ((busy - start[1]) - (own - start[2])) / max(wall - start[0], 1e-9))
 
 
@@ -72,7 +75,7 @@ def wait_for_quiet(max_wait_s: float, threshold: float = 0.3, probe_s: float = 1
     deadline = t0 + min(max_wait_s, WAIT_BUDGET["seconds"])
     try:
         while True:
-            start = _cpu_now()
+            start = cpu_now()
             time.sleep(probe_s)
             load = other_load(start)
             if not load > threshold or time.perf_counter() >= deadline:
@@ -145,7 +148,7 @@ def timed_under_quiet(steps: dict[str, Callable[[], Any]], rounds: int, block_s:
     for _ in range(attempts):
         if max_wait_s > 0:
             wait_for_quiet(max_wait_s)
-        start = _cpu_now()
+        start = cpu_now()
         medians = time_interleaved(steps, rounds, block_s=block_s)
         load = other_load(start)
         if best is None or load < best[1]:

@@ -141,3 +141,48 @@ def test_a_checkpoint_from_a_missing_device_says_to_map_it(tmp_path, monkeypatch
 def test_nonexistent_fake_device_is_refused() -> None:
     with pytest.raises(ValueError, match="ones: strict:5 does not exist"):
         bp.ones(1, device="strict:5")
+
+
+class _FakeCupy:
+    """Just enough of CuPy for ``backends/cuda.py`` to import and ask the driver."""
+
+    def __init__(self, count: int | None) -> None:
+        import types
+
+        class CUDARuntimeError(RuntimeError):
+            pass
+
+        def get_device_count() -> int:
+            if count is None:
+                raise CUDARuntimeError("cudaErrorInsufficientDriver: CUDA driver is a stub library")
+            return count
+
+        runtime = types.SimpleNamespace(getDeviceCount=get_device_count,
+                                        CUDARuntimeError=CUDARuntimeError)
+        self.cuda = types.SimpleNamespace(runtime=runtime)
+        self.ndarray = type("ndarray", (), {"__module__": "cupy"})
+
+
+@pytest.mark.parametrize("count,error,match", [
+    (None, RuntimeError, r"zeros: CuPy is installed but no CUDA driver answered "
+                         r"\(cudaErrorInsufficientDriver"),
+    (0, RuntimeError, r"zeros: CuPy and a CUDA driver are installed, but the driver sees no GPU"),
+    (1, ValueError, r"zeros: cuda:3 does not exist; this machine has 1 CUDA device \(cuda:0"),
+])
+def test_a_gpu_that_cannot_be_had_says_why(monkeypatch, count: int | None, error: type,
+                                           match: str) -> None:
+    import sys
+
+    from backprop import backend
+
+    monkeypatch.setitem(sys.modules, "cupy", _FakeCupy(count))
+    monkeypatch.delitem(sys.modules, "backprop.backends.cuda", raising=False)
+    monkeypatch.setattr(backend, "_BACKENDS", dict(backend._BACKENDS))
+    monkeypatch.setattr(backend, "_MODULES", dict(backend._MODULES))
+    monkeypatch.setattr(backend, "ARRAY_TYPES", backend.ARRAY_TYPES)
+    try:
+        with pytest.raises(error, match=match):
+            bp.zeros(2, device="cuda:3" if count == 1 else "cuda")
+        assert bp.cuda.device_count() == (count or 0)
+    finally:  # the backend built on the fake must not outlive the test
+        sys.modules.pop("backprop.backends.cuda", None)

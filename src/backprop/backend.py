@@ -251,23 +251,23 @@ def is_writeable(array: Any) -> bool:
 
 def zeros(shape: Any, dtype: Any, like: Any) -> Any:
     """``np.zeros(shape, dtype)`` on ``like``'s device."""
-    if builtin_type(like) is np.ndarray:
-        return np.zeros(shape, dtype)
-    return np.zeros_like(like, dtype=dtype, shape=shape)
+    return _made(np.zeros, np.zeros_like, shape, dtype, like)
 
 
 def empty(shape: Any, dtype: Any, like: Any) -> Any:
     """``np.empty(shape, dtype)`` on ``like``'s device."""
-    if builtin_type(like) is np.ndarray:
-        return np.empty(shape, dtype)
-    return np.empty_like(like, dtype=dtype, shape=shape)
+    return _made(np.empty, np.empty_like, shape, dtype, like)
 
 
 def ones(shape: Any, dtype: Any, like: Any) -> Any:
     """``np.ones(shape, dtype)`` on ``like``'s device."""
+    return _made(np.ones, np.ones_like, shape, dtype, like)
+
+
+def _made(make: Any, make_like: Any, shape: Any, dtype: Any, like: Any) -> Any:
     if builtin_type(like) is np.ndarray:
-        return np.ones(shape, dtype)
-    return np.ones_like(like, dtype=dtype, shape=shape)
+        return make(shape, dtype)
+    return make_like(like, dtype=dtype, shape=shape)
 
 
 def eye(n: int, dtype: Any, like: Any) -> Any:
