@@ -216,6 +216,18 @@ def check_same_device(op: str, arrays: list[Any]) -> None:
                            f".to({str(devices[0])!r}) first")
 
 
+def fused_kernel(name: str, array: Any) -> Any:
+    """The device backend's own fused kernel ``name`` for ``array`` (the CUDA backend compiles
+    an Adam step with CuPy), or None: on the CPU, and where the backend has none. (The CPU's
+    optional kernels are Numba's, in ``backends/numba.py``.)"""
+    if builtin_type(array) is np.ndarray:
+        return None
+    for backend in _BACKENDS.values():
+        if isinstance(array, backend.array_type):
+            return getattr(backend, name, None)
+    return None
+
+
 # -- the shim: the few operations that do not dispatch through NumPy's protocols -----------------
 
 def as_strided(array: Any, shape: tuple[int, ...], strides: tuple[int, ...],
