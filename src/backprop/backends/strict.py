@@ -109,9 +109,9 @@ class ndarray(NDArrayOperatorsMixin):
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         _refuse_missing_keywords(func.__name__, kwargs)
+        # (NumPy has already dropped a ``like=`` argument, so, as on CuPy, an array made with one
+        # lands on the current device.)
         device = _common_device(args, kwargs)
-        kwargs = dict(kwargs)
-        kwargs.pop("like", None)
         return _wrap(func(*_unwrap(args), **_unwrap(kwargs)), device)
 
     # -- attributes and methods: NumPy's, run on the held array --------------------------------
