@@ -10,6 +10,7 @@ device(type='cuda', index=0)
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -52,13 +53,21 @@ data = data + (exp_avg * neg_step_size) / denom;
 _ADAM_INPUTS = ("T grad, T keep, T weight_decay, T weight, T one_minus_weight, T beta2, "
                 "T one_minus_beta2, T neg_step_size, T bias_correction2_sqrt, T eps, "
                 "int32 decay, bool maximize, bool small_weight")
-_ADAM = cupy.ElementwiseKernel(
-    _ADAM_INPUTS, "T data, T exp_avg, T exp_avg_sq",
-    _ADAM_BODY.replace("SECOND", "T second = exp_avg_sq;"), "backprop_adam")
-_AMSGRAD = cupy.ElementwiseKernel(
-    _ADAM_INPUTS, "T data, T exp_avg, T exp_avg_sq, T max_exp_avg_sq",
-    _ADAM_BODY.replace("SECOND", "max_exp_avg_sq = max(max_exp_avg_sq, exp_avg_sq); "
-                                 "T second = max_exp_avg_sq;"), "backprop_amsgrad")
+
+
+@functools.cache
+def _adam_kernel(amsgrad: bool) -> Any:
+    """The Adam kernel, built on first use (CuPy compiles it at its first launch)."""
+    if amsgrad:
+        return cupy.ElementwiseKernel(
+            _ADAM_INPUTS, "T data, T exp_avg, T exp_avg_sq, T max_exp_avg_sq",
+            _ADAM_BODY.replace("SECOND", "max_exp_avg_sq = max(max_exp_avg_sq, exp_avg_sq); "
+                                         "T second = max_exp_avg_sq;"), "backprop_amsgrad")
+    return cupy.ElementwiseKernel(_ADAM_INPUTS, "T data, T exp_avg, T exp_avg_sq",
+                                  _ADAM_BODY.replace("SECOND", "T second = exp_avg_sq;"),
+                                  "backprop_adam")
+
+
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -79,10 +88,9 @@ def adam_update(data: Any, grad: Any, exp_avg: Any, exp_avg_sq: Any, max_exp_avg
     decay = np.int32(0 if weight_decay == 0 else (1 if decoupled else 2))
     flags = (decay, np.bool_(maximize), np.bool_(abs(weight) < 0.5))
     with cupy.cuda.Device(data.device.id):
-        if max_exp_avg_sq is None:
-            _ADAM(grad, *scalars, *flags, data, exp_avg, exp_avg_sq)
-        else:
-            _AMSGRAD(grad, *scalars, *flags, data, exp_avg, exp_avg_sq, max_exp_avg_sq)
+        outputs = (data, exp_avg, exp_avg_sq) + (() if max_exp_avg_sq is None
+                                                 else (max_exp_avg_sq,))
+        _adam_kernel(max_exp_avg_sq is not None)(grad, *scalars, *flags, *outputs)
     return True
 
 
