@@ -177,7 +177,9 @@ def test_a_gpu_that_cannot_be_had_says_why(monkeypatch, count: int | None, error
 
     monkeypatch.setitem(sys.modules, "cupy", _FakeCupy(count))
     monkeypatch.delitem(sys.modules, "backprop.backends.cuda", raising=False)
-    monkeypatch.setattr(backend, "_BACKENDS", dict(backend._BACKENDS))
+    # (On a GPU machine the real CUDA backend may already be loaded: set it aside too.)
+    monkeypatch.setattr(backend, "_BACKENDS",
+                        {k: v for k, v in backend._BACKENDS.items() if k != "cuda"})
     monkeypatch.setattr(backend, "_MODULES", dict(backend._MODULES))
     monkeypatch.setattr(backend, "ARRAY_TYPES", backend.ARRAY_TYPES)
     try:
