@@ -2,8 +2,8 @@
 
 Ops never branch per device. NumPy dispatches its functions and ufuncs to the module of their
 array arguments (``__array_function__``, ``__array_ufunc__``), so ``np.exp(x)`` runs on the GPU
-when ``x`` is a CuPy array; what does not dispatch (making a new array, strided views, a cumulative
-maximum) asks ``xp_of(...)`` for the module or goes through the small shim at the end of this file.
+when ``x`` is a CuPy array; what does not dispatch (making a new array on an input's device,
+strided views) goes through the small shim at the end of this file.
 
 A device type other than ``cpu`` is served by a backend in ``backprop.backends``, imported the first
 time that device is asked for: ``cuda`` (CuPy) and ``strict`` (a CPU stand-in with CuPy's rules,
@@ -37,7 +37,6 @@ class ArrayBackend(Protocol):
     def to_device(self, array: Any, index: int) -> Any: ...
     def to_host(self, array: Any) -> np.ndarray: ...
     def index_of(self, array: Any) -> int: ...
-    def use(self, index: int) -> Any: ...
 
 
 def register(backend: ArrayBackend) -> None:
@@ -146,6 +145,14 @@ def as_device(value: Any, op: str) -> device | None:
     return device(value.type, index)
 
 
+def cuda_device(which: Any = None) -> Any:
+    """What ``.cuda(which)`` moves to: ``cuda:0`` by default, ``cuda:N`` for an index N, or the
+    device named."""
+    if isinstance(which, (str, device)):
+        return which
+    return f"cuda:{0 if which is None else which}"
+
+
 def device_of(array: Any) -> device:
     """The device holding ``array``."""
     if builtin_type(array) is np.ndarray:
@@ -236,20 +243,6 @@ def as_strided(array: Any, shape: tuple[int, ...], strides: tuple[int, ...],
     if builtin_type(array) is np.ndarray:
         return np.lib.stride_tricks.as_strided(array, shape, strides, writeable=writeable)
     return xp_of(array).lib.stride_tricks.as_strided(array, shape, strides)
-
-
-def cumulative_max(array: Any, axis: int) -> Any:
-    """The running maximum along ``axis`` (CuPy has no ``maximum.accumulate``)."""
-    if builtin_type(array) is np.ndarray:
-        return np.maximum.accumulate(array, axis=axis)
-    # Doubling scan: after the step with shift s, each entry holds the max of the 2s entries
-    # ending at it.
-    out = np.moveaxis(array, axis, -1).copy()
-    shift = 1
-    while shift < out.shape[-1]:
-        out[..., shift:] = np.maximum(out[..., shift:], out[..., :-shift].copy())
-        shift *= 2
-    return np.moveaxis(out, -1, axis)
 
 
 def is_writeable(array: Any) -> bool:

@@ -26,7 +26,7 @@ def device_count() -> int:
 def synchronize(device: object = None) -> None:
     """Wait until the GPU has finished the work queued so far (for timing: GPU calls return
     before their kernels run)."""
-    cuda = backend.backend_for("cuda", "cuda.synchronize")
-    index = 0 if device is None else backend.as_device(device, "cuda.synchronize").index
-    with cuda.use(index):
-        cuda.module.cuda.runtime.deviceSynchronize()
+    index = backend.as_device(backend.cuda_device(device), "cuda.synchronize").index
+    cupy = backend.backend_for("cuda").module
+    with cupy.cuda.Device(index):
+        cupy.cuda.runtime.deviceSynchronize()

@@ -315,8 +315,7 @@ class Tensor:
 
     def cuda(self, device: Any = None) -> Tensor:
         """This tensor on a GPU: ``cuda:0`` unless ``device`` (an index or a name) says which."""
-        index = 0 if device is None else device
-        return self.to(index if isinstance(index, (backend.device, str)) else f"cuda:{index}")
+        return self.to(backend.cuda_device(device))
 
     # -- autograd --------------------------------------------------------------------------------
 

@@ -125,8 +125,5 @@ class _Backend:
     def index_of(self, array: Any) -> int:
         return array.device.id
 
-    def use(self, index: int) -> Any:
-        return cupy.cuda.Device(index)
-
 
 backend.register(_Backend())

@@ -18,7 +18,6 @@ device(type='strict', index=1)
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from typing import Any, Iterator
 
@@ -345,11 +344,6 @@ class _Backend:
 
     def index_of(self, array: ndarray) -> int:
         return array._device
-
-    @contextlib.contextmanager
-    def use(self, index: int) -> Iterator[None]:
-        with Device(index):
-            yield
 
 
 backend.register(_Backend())

@@ -360,8 +360,7 @@ class Module:
 
     def cuda(self, device: Any = None) -> Module:
         """Move parameters and buffers to a GPU (``cuda:0`` unless ``device`` says which)."""
-        return self.to(f"cuda:{0 if device is None else device}" if not isinstance(
-            device, (str, backend.device)) else device)
+        return self.to(backend.cuda_device(device))
 
     # -- state ---------------------------------------------------------------------------------
 

@@ -418,12 +418,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     >>> bp.pixel_shuffle(bp.arange(4.).reshape(1, 4, 1, 1), 2).tolist()
     [[[[0.0, 1.0], [2.0, 3.0]]]]
     """
-    r = int(upscale_factor)
-    if input.ndim < 3:
-        raise ShapeError(f"pixel_shuffle: expected an input with at least 3 dims (*, C, H, W), "
-                         f"got shape {format_shape(input.shape)}")
-    if r <= 0:
-        raise ValueError(f"pixel_shuffle: upscale_factor must be positive, got {r}")
+    r = _pixel_factor("pixel_shuffle", input, "upscale_factor", upscale_factor)
     *lead, c, h, w = input.shape
     if c % (r * r):
         raise ShapeError(f"pixel_shuffle: the channel dim ({c}) must be divisible by "
@@ -441,12 +436,7 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     >>> bp.pixel_unshuffle(bp.arange(4.).reshape(1, 1, 2, 2), 2).flatten().tolist()
     [0.0, 1.0, 2.0, 3.0]
     """
-    r = int(downscale_factor)
-    if input.ndim < 3:
-        raise ShapeError(f"pixel_unshuffle: expected an input with at least 3 dims (*, C, H, W), "
-                         f"got shape {format_shape(input.shape)}")
-    if r <= 0:
-        raise ValueError(f"pixel_unshuffle: downscale_factor must be positive, got {r}")
+    r = _pixel_factor("pixel_unshuffle", input, "downscale_factor", downscale_factor)
     *lead, c, h, w = input.shape
     if h % r or w % r:
         raise ShapeError(f"pixel_unshuffle: height {h} and width {w} must be divisible by "
@@ -455,6 +445,17 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     x = reshape(input, (*lead, c, h // r, r, w // r, r))
     x = permute(x, (*range(k), k, k + 2, k + 4, k + 1, k + 3))
     return reshape(x, (*lead, c * r * r, h // r, w // r))
+
+
+def _pixel_factor(op: str, input: Tensor, name: str, factor: int) -> int:
+    """The checked factor ``r`` of a pixel (un)shuffle of ``input``."""
+    r = int(factor)
+    if input.ndim < 3:
+        raise ShapeError(f"{op}: expected an input with at least 3 dims (*, C, H, W), got shape "
+                         f"{format_shape(input.shape)}")
+    if r <= 0:
+        raise ValueError(f"{op}: {name} must be positive, got {r}")
+    return r
 
 
 TENSOR_METHODS: dict = {}

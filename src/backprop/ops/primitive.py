@@ -69,11 +69,10 @@ class Primitive:
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         raw = list(args)
-        has_tensor = requires_grad = on_device = False
-        first_type = None
+        requires_grad = on_device = False
+        first_type = None  # of the first tensor's array; None: no tensor among the arguments
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
-                has_tensor = True
                 data = raw[i] = a._data
                 if a._requires_grad:
                     requires_grad = True
@@ -88,7 +87,7 @@ class Primitive:
                 # NumPy scalars promote like arrays (float32 * np.float64 -> float64); PyTorch
                 # treats them as Python numbers.
                 raw[i] = a.item()
-        if not has_tensor:
+        if first_type is None:
             return self.forward(*args, **params)
         if on_device:  # two tensors, at least one not on the CPU: they must share a device
             check_same_device(self.name, [a._data for a in args if isinstance(a, Tensor)])

@@ -69,14 +69,13 @@ class _Scratch:
         self._buffers: dict[tuple[np.dtype, int], np.ndarray] = {}
 
     def get(self, like: np.ndarray, slot: int) -> np.ndarray:
-        host = type(like) is np.ndarray
         # A device array's buffer lives on its device: one per device.
-        key = (like.dtype, slot) if host else (like.dtype, slot, device_of(like))
+        key = ((like.dtype, slot) if type(like) is np.ndarray
+               else (like.dtype, slot, device_of(like)))
         buffer = self._buffers.get(key)
         size = like.size
         if buffer is None or buffer.size < size:
-            buffer = (np.empty(size, dtype=like.dtype) if host
-                      else np.empty_like(like, shape=size))
+            buffer = backend.empty(size, like.dtype, like)
             self._buffers[key] = buffer
         return buffer[:size].reshape(like.shape)
 
@@ -298,7 +297,7 @@ class Optimizer:
                 else:
                     grad._requires_grad = False
                 data = grad._data
-                if type(data) is not np.ndarray or data.flags.writeable:  # device: always
+                if backend.is_writeable(data):
                     data.fill(0)
                 else:  # a read-only (broadcast) array: replace it rather than write into it
                     grad._data = np.zeros(data.shape, dtype=data.dtype)
@@ -476,7 +475,7 @@ def _cast_state(param: Tensor, key: Any, value: Any) -> Any:
     parameter's dtype (float parameters) and ``step`` as a plain number."""
     if key == "step":
         number = value._data if isinstance(value, Tensor) else value
-        if type(number) is not np.ndarray and isinstance(number, backend.ARRAY_TYPES):
+        if isinstance(number, backend.ARRAY_TYPES):
             number = backend.to_host(number)
         number = float(np.asarray(number))
         return int(number) if number.is_integer() else number

@@ -58,8 +58,8 @@ class _BatchNorm(Module):
                                                                       float_dtype)))
             self.register_buffer("num_batches_tracked", Tensor._wrap(np.array(0, np.int64)))
             target = backend.as_device(device, type(self).__name__)
-            for buffer in (self.running_mean, self.running_var, self.num_batches_tracked):
-                if target is not None:
+            if target is not None:
+                for buffer in (self.running_mean, self.running_var, self.num_batches_tracked):
                     buffer._data = backend.to_device(buffer._data, target)
         else:
             self.register_buffer("running_mean", None)

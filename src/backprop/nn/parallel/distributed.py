@@ -181,10 +181,11 @@ def _check_device_ids(module: Module, device_ids: Any, output_device: Any, name:
     model must already be there (``model.to(device)`` first), as the outputs stay there."""
     if device_ids is None and output_device is None:
         return
-    wanted = [backend.as_device(d, name) for d in [*(device_ids or []), output_device]
-              if d is not None]
-    on = {str(p.device) for p in module.parameters()}
-    if len(device_ids or [None]) != 1 or any(str(d) not in on or len(on) != 1 for d in wanted):
+    named = [d for d in (*(device_ids or ()), output_device) if d is not None]
+    wanted = {backend.as_device(d, name) for d in named}
+    on = {p.device for p in module.parameters()}
+    if len(device_ids or [None]) != 1 or len(on) != 1 or wanted != on:
+        listed = ", ".join(sorted(str(d) for d in on))
         raise ValueError(f"{name}: device_ids={device_ids!r}, output_device={output_device!r} "
-                         f"must name the one device the model is on ({', '.join(sorted(on))}); "
-                         "move the model there first, or leave them out")
+                         f"must name the one device the model is on ({listed}); move the model "
+                         "there first, or leave them out")

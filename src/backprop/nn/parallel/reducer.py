@@ -217,7 +217,8 @@ class Reducer:
                     continue
                 offset = bucket.offsets[index]
                 view = bucket.buffer[offset:offset + param._data.size].reshape(param._data.shape)
-                view = backend.to_device(view, param.device)
+                if type(param._data) is not np.ndarray:  # host bucket, device parameter
+                    view = backend.to_device(view, param.device)
                 if index == last:
                     param.grad = None  # the engine stores the returned average as the gradient
                     result = Tensor._wrap(view)
