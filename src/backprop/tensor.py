@@ -7,7 +7,6 @@ construction, conversion, printing and the entry point to the backward pass.
 
 from __future__ import annotations
 
-import weakref
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -30,8 +29,8 @@ class Tensor:
     tensor([2., 4., 6.], dtype=float32)
     """
 
-    __slots__ = ("_data", "grad", "_requires_grad", "grad_fn", "_version", "_hooks", "_base",
-                 "__weakref__")
+    __slots__ = ("_data", "grad", "_requires_grad", "grad_fn", "_output_nr", "_version", "_hooks",
+                 "_base", "__weakref__")
 
     # NumPy must hand mixed expressions (``array * tensor``) back to Tensor's reflected operators.
     __array_ufunc__ = None
@@ -49,6 +48,7 @@ class Tensor:
         self._data = array
         self.grad: Tensor | None = None
         self.grad_fn: Node | None = None
+        self._output_nr = 0
         self._version: VersionCounter | None = None
         self._hooks: list[Callable] | None = None
         self._base: Tensor | None = None
@@ -65,19 +65,22 @@ class Tensor:
         t.grad = None
         t._requires_grad = False
         t.grad_fn = None
+        t._output_nr = 0
         t._version = None
         t._hooks = None
         t._base = None
         return t
 
     @classmethod
-    def _from_node(cls, array: Any, node: Node) -> Tensor:
+    def _from_node(cls, array: Any, node: Node, output: int = 0) -> Tensor:
         t = object.__new__(Tensor)
         t._data = array
         t.grad = None
         t._requires_grad = True
         t.grad_fn = node
-        t._version = node.out_version
+        t._output_nr = output
+        counters = node.out_version
+        t._version = counters if type(counters) is not tuple else counters[output]
         t._hooks = None
         t._base = None
         return t
@@ -269,6 +272,7 @@ class Tensor:
     def detach_(self) -> Tensor:
         """Detach in place: this tensor becomes a leaf that does not require grad."""
         self.grad_fn = None
+        self._output_nr = 0
         self._requires_grad = False
         return self
 
@@ -348,8 +352,8 @@ class Tensor:
             raise GraphError("register_hook: cannot register a hook on a tensor that doesn't "
                              "require gradient")
         if self.grad_fn is not None:
-            self.grad_fn.register_hook(hook)
-            return _HookHandle(self.grad_fn.hooks, hook)
+            entry = self.grad_fn.register_hook(hook, self._output_nr)
+            return _HookHandle(self.grad_fn.hooks, entry)
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)
@@ -360,12 +364,18 @@ class Tensor:
         if not self._requires_grad:
             raise GraphError("retain_grad: can't retain_grad on a tensor that doesn't require "
                              "gradients")
-        if self.grad_fn is not None:
-            self.grad_fn.retained = weakref.ref(self)
+        if self.grad_fn is not None and not self.retains_grad:
+            self.grad_fn.retain(self, self._output_nr)
 
     @property
     def retains_grad(self) -> bool:
-        return self.grad_fn is not None and self.grad_fn.retained is not None
+        retained = None if self.grad_fn is None else self.grad_fn.retained
+        return retained is not None and any(ref() is self for _, ref in retained)
+
+    @property
+    def output_nr(self) -> int:
+        """Which output of ``grad_fn`` this tensor is (0 unless its op has several)."""
+        return self._output_nr
 
     # -- printing --------------------------------------------------------------------------------
 
@@ -392,7 +402,7 @@ class _HookHandle:
 
     __slots__ = ("_hooks", "_hook")
 
-    def __init__(self, hooks: list[Callable] | None, hook: Callable) -> None:
+    def __init__(self, hooks: list | None, hook: Any) -> None:
         self._hooks = hooks
         self._hook = hook
 

@@ -17,22 +17,12 @@
 [3.0, 12.0]
 
 How a call joins the graph. ``apply`` runs ``forward`` under ``no_grad`` and, when an input
-requires grad, records an ordinary engine ``Node`` whose op is a ``_FunctionBackward``. The engine
-asks that op for one VJP per input; the first request runs the user's ``backward`` once and the
-others are served from its result. Backward runs with grad enabled exactly when the engine runs
-with ``create_graph=True``, so a ``backward`` written with backprop ops gives gradients of
-gradients.
-
-Several outputs. Engine nodes have a single output, so when a Function has more than one
-differentiable output each output gets a small node of its own (``_OutputSlot``) whose only edge
-is the Function's node. The engine processes a node only after every node that sends it a
-gradient has run, so by the time the Function's node runs, each output that received a gradient
-in this pass has left it in the Function's slot table. Each output node also sends the Function's
-node a one-hot vector of length ``n_outputs``; the engine adds these up like any gradient, so the
-Function's node learns exactly which slots were filled in *this* pass (a slot left over from a
-pass that was interrupted by an exception is ignored). ``backward`` then gets every output's
-gradient at once, with zeros (or ``None`` after ``ctx.set_materialize_grads(False)``) for outputs
-that received none.
+requires grad, records one engine ``Node`` with an output per returned value, whose op is a
+``_FunctionBackward``. Its rule runs the user's ``backward`` once with every output's gradient
+(zeros, or ``None`` after ``ctx.set_materialize_grads(False)``, for outputs that got none) and
+hands the engine one gradient per input. ``backward`` runs with grad enabled exactly when the
+engine runs with ``create_graph=True``, so a ``backward`` written with backprop ops gives
+gradients of gradients.
 """
 
 from __future__ import annotations
@@ -105,11 +95,15 @@ class FunctionCtx:
         for j, (t, version) in enumerate(zip(saved, self._saved_versions)):
             if version is not None and t._version.value != version:
                 node._raise_modified(f"saved tensor {j}", t._version)
-        if not self._saved_outputs:
+        if not self._saved_outputs or not grad_mode.state.enabled:
             return saved
+        # Under create_graph a saved output is reconnected to this node's output, so gradients
+        # of gradients flow through it.
         unpacked = list(saved)
         for j, k in self._saved_outputs.items():
-            unpacked[j] = node.op.saved_output(k, saved[j], node)
+            if k in node.op.differentiable:
+                unpacked[j] = Tensor._from_node(saved[j]._data, node, k)
+                unpacked[j]._version = saved[j]._version
         return tuple(unpacked)
 
     def mark_non_differentiable(self, *outputs: Any) -> None:
@@ -188,7 +182,7 @@ def _has_setup_context(cls: type) -> bool:
 
 
 def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any, needs: tuple) -> Any:
-    """Attach the graph to ``forward``'s outputs: one node, plus one per output when several."""
+    """Attach the graph to ``forward``'s outputs: one node with an output per returned value."""
     single = not isinstance(outputs, tuple)
     outs = (outputs,) if single else outputs
     input_ids = {id(a) for a in args if isinstance(a, Tensor)}
@@ -215,6 +209,7 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any, needs: tuple
     op = _FunctionBackward(cls, ctx, args, outs, differentiable)
     edges = tuple((a.grad_fn if a.grad_fn is not None else a) if need else None
                   for a, need in zip(args, needs))
+    slots = tuple(a._output_nr if need else 0 for a, need in zip(args, needs))
     metas = tuple(Meta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None
                   for a in args)
 
@@ -240,7 +235,8 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any, needs: tuple
             entries.append(stored)
             ctx._saved_outputs[j] = k
     op.saves_values = any(e is not None for e in entries)
-    node = Node(op, edges, metas + tuple(entries), None, None, None, {})
+    node = Node(op, edges, metas + tuple(entries), None, None, None, {}, len(outs),
+                slots if any(slots) else None)
     ctx._node_ref = weakref.ref(node)
     ctx._n_args = len(args)
     ctx._saved_versions = tuple(versions)
@@ -249,7 +245,8 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any, needs: tuple
 
     for k in differentiable:
         o = final[k]
-        o.grad_fn = op.output_node(k, node)
+        o.grad_fn = node
+        o._output_nr = k
         o._requires_grad = True
         if o._version is None:
             o._version = VersionCounter()
@@ -297,7 +294,7 @@ def _summable(source: tuple[int, ...], target: tuple[int, ...]) -> bool:
 class _FunctionBackward:
     """The engine-facing op of one ``Function.apply`` call (what ``Node.apply`` reads)."""
 
-    vjps: tuple = ()
+    rules = None
 
     def __init__(self, cls: type, ctx: FunctionCtx, args: tuple, outs: tuple,
                  differentiable: list[int]) -> None:
@@ -310,74 +307,24 @@ class _FunctionBackward:
         self.out_metas = tuple(Meta(o._data.shape, o._data.dtype) if isinstance(o, Tensor)
                                else None for o in outs)
         self.differentiable = tuple(differentiable)
-        self.single = differentiable[0] if len(differentiable) == 1 else -1
-        # Engine VJP calls of one node run back to back: the last input that has an edge
-        # releases the cached result of the user's backward.
-        self.slots: list[Any] = [None] * len(outs)
-        self.slot_nodes: list[weakref.ref | None] = [None] * len(outs)
-        self.last_input = -1
-        self._cache_key: Any = None
-        self._cache: list[Any] | None = None
 
     def __repr__(self) -> str:
         return f"<{self.backward_name}>"
 
-    # -- graph wiring ---------------------------------------------------------------------------
-
-    def output_node(self, k: int, node: Node) -> Node:
-        """The node that output ``k``'s gradient enters: ``node`` itself for a lone output."""
-        if self.last_input < 0:
-            self.last_input = max(i for i, e in enumerate(node.edges) if e is not None)
-        if self.single >= 0:
-            return node
-        ref = self.slot_nodes[k]
-        slot_node = None if ref is None else ref()
-        if slot_node is None:
-            # At most one live node per slot, so a slot is filled at most once per pass.
-            slot_node = Node(_OutputSlot(self, k), (node,),
-                             (Meta((len(self.out_metas),), np.dtype(np.float64)),),
-                             None, None, None, {})
-            self.slot_nodes[k] = weakref.ref(slot_node)
-        return slot_node
-
-    def saved_output(self, k: int, stored: Any, node: Node) -> Any:
-        """A saved output as backward sees it: reconnected to the graph under create_graph."""
-        if not grad_mode.state.enabled or k not in self.differentiable:
-            return stored
-        t = Tensor._from_node(stored._data, self.output_node(k, node))
-        t._version = stored._version
-        return t
-
-    # -- what the engine calls ------------------------------------------------------------------
-
-    def varargs_vjp(self, i: int, g: Any, out: Any, *args: Any) -> Any:
-        if self._cache_key is not g or self._cache is None:
-            self._cache = self._run_backward(g)
-            self._cache_key = g
-        gi = self._cache[i]
-        if i == self.last_input:
-            self._cache = self._cache_key = None
-        return gi
-
-    def _run_backward(self, g: Any) -> list[Any]:
-        create_graph = isinstance(g, Tensor)
-        n_out = len(self.out_metas)
-        grads: list[Any] = [None] * n_out
-        if self.single >= 0:
-            grads[self.single] = g
-        else:
-            arrived = g._data if create_graph else g
-            for k in self.differentiable:
-                if arrived[k] > 0:
-                    grads[k] = self.slots[k]
-            self.slots = [None] * n_out
+    def rule(self, g: Any, out: Any, *args: Any, needs: tuple[bool, ...]) -> list[Any]:
+        """Run the user's ``backward`` with one gradient per output; one gradient per input."""
+        create_graph = grad_mode.state.enabled  # the engine enables it exactly then
+        arrived = (g,) if len(self.out_metas) == 1 else g
         ctx = self.ctx
+        grads: list[Any] = []
         for k, meta in enumerate(self.out_metas):
-            if grads[k] is None:
+            gk = arrived[k] if k in self.differentiable else None
+            if gk is None:
                 if meta is not None and ctx._materialize_grads:
-                    grads[k] = Tensor._wrap(np.zeros(meta.shape, dtype=meta.dtype))
+                    gk = Tensor._wrap(np.zeros(meta.shape, dtype=meta.dtype))
             elif not create_graph:
-                grads[k] = Tensor._wrap(grads[k])
+                gk = Tensor._wrap(gk)
+            grads.append(gk)
         result = self.function.backward(ctx, *grads)
         return self._check_gradients(result, create_graph)
 
@@ -416,25 +363,3 @@ class _FunctionBackward:
                 )
             grads.append(value)
         return grads
-
-
-class _OutputSlot:
-    """The op of output ``k``'s node: parks the gradient for the Function's node (see top)."""
-
-    vjps: tuple = ()
-    saves_values = False
-
-    def __init__(self, function_op: _FunctionBackward, k: int) -> None:
-        self.function_op = function_op
-        self.k = k
-        self.name = function_op.name
-        self.backward_name = function_op.backward_name
-
-    def __repr__(self) -> str:
-        return f"<{self.backward_name} output {self.k}>"
-
-    def varargs_vjp(self, i: int, g: Any, out: Any, *args: Any) -> Any:
-        self.function_op.slots[self.k] = g
-        arrived = np.zeros(len(self.function_op.out_metas))
-        arrived[self.k] = 1.0
-        return arrived

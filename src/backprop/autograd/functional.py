@@ -56,8 +56,9 @@ def _root_gradients(op: str, outputs: list, grad_outputs: list | None,
     return seeds
 
 
-def _edge_of(t: Any) -> Any:
-    return t.grad_fn if t.grad_fn is not None else t
+def _edge_of(t: Any) -> tuple[Any, int]:
+    """Where ``t``'s gradient enters the graph: its node and which output, or itself (a leaf)."""
+    return (t, 0) if t.grad_fn is None else (t.grad_fn, t._output_nr)
 
 
 def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,

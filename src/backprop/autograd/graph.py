@@ -59,26 +59,33 @@ class VersionCounter:
 
 
 class Node:
-    """One recorded op: what it needs for its VJP and where its input gradients go.
+    """One recorded op: what its gradient rule needs and where its input gradients go.
 
-    ``inputs`` holds, per positional argument, the saved tensor (when the VJP needs its values),
-    a ``Meta`` (when only shape and dtype are needed) or the constant itself.
+    ``inputs`` holds, per positional argument, the saved tensor (when the rule needs its values),
+    a ``Meta`` (when only shape and dtype are needed) or the constant itself. ``edges[i]`` is
+    the node (or leaf tensor) that input ``i`` came from, and ``slots[i]`` which of that node's
+    outputs it was (``slots`` is None when every input is some node's output 0, the usual
+    case). ``out`` holds the outputs the rule reads: the array itself for a one-output op, a
+    tuple with None for the unsaved ones when the op has several outputs.
     """
 
-    __slots__ = ("op", "edges", "inputs", "versions", "out", "out_version", "params",
-                 "hooks", "retained", "freed", "__weakref__")
+    __slots__ = ("op", "edges", "slots", "inputs", "versions", "out", "out_version", "params",
+                 "n_outputs", "hooks", "retained", "freed", "__weakref__")
 
-    def __init__(self, op: Primitive, edges: tuple, inputs: tuple, versions: tuple | None,
-                 out: Any, out_version: VersionCounter | None, params: dict) -> None:
+    def __init__(self, op: Any, edges: tuple, inputs: tuple, versions: tuple | None,
+                 out: Any, out_version: Any, params: dict, n_outputs: int = 1,
+                 slots: tuple[int, ...] | None = None) -> None:
         self.op = op
         self.edges = edges
+        self.slots = slots
         self.inputs = inputs
         self.versions = versions
         self.out = out
         self.out_version = out_version
         self.params = params
-        self.hooks: list[Callable] | None = None
-        self.retained: weakref.ref | None = None
+        self.n_outputs = n_outputs
+        self.hooks: list[tuple[int, Callable]] | None = None
+        self.retained: list[tuple[int, weakref.ref]] | None = None
         self.freed = False
 
     def name(self) -> str:
@@ -91,20 +98,29 @@ class Node:
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         """The nodes this one sends gradients to, as PyTorch shows them: ``((node, 0), ...)``."""
         result = []
-        for edge in self.edges:
+        for i, edge in enumerate(self.edges):
             if edge is None:
                 result.append((None, 0))
             elif type(edge) is Node:
-                result.append((edge, 0))
+                result.append((edge, 0 if self.slots is None else self.slots[i]))
             else:
                 result.append((AccumulateGrad(edge), 0))
         return tuple(result)
 
-    def register_hook(self, hook: Callable) -> None:
-        """Call ``hook(grad)`` on the gradient of this node's output before its VJP runs."""
+    def register_hook(self, hook: Callable, output: int = 0) -> tuple[int, Callable]:
+        """Call ``hook(grad)`` on the gradient of output ``output`` before the rule runs;
+        returns the entry ``remove_hook`` takes."""
         if self.hooks is None:
             self.hooks = []
-        self.hooks.append(hook)
+        entry = (output, hook)
+        self.hooks.append(entry)
+        return entry
+
+    def retain(self, tensor: Any, output: int = 0) -> None:
+        """Keep the gradient reaching output ``output`` in ``tensor.grad`` (``retain_grad``)."""
+        if self.retained is None:
+            self.retained = []
+        self.retained.append((output, weakref.ref(tensor)))
 
     def free(self) -> None:
         """Drop the arrays kept for backward; shapes stay for sum-to-shape."""
@@ -113,8 +129,20 @@ class Node:
             self.out = None
             self.freed = True
 
+    def saved_outputs(self) -> Any:
+        """The saved outputs as tensors on this node (for a rule building a graph)."""
+        out = self.out
+        if out is None:
+            return None
+        if self.n_outputs == 1:
+            return Tensor._from_node(out, self)
+        return tuple(None if o is None else Tensor._from_node(o, self, k)
+                     for k, o in enumerate(out))
+
     def apply(self, g: Any, create_graph: bool) -> list[Any]:
-        """Run the op's VJPs for every input that needs a gradient; returns one entry per edge."""
+        """Run the op's gradient rule for every input that needs a gradient; returns one entry
+        per edge, each of its input's shape and dtype. ``g`` is the output's gradient, or for
+        an op with several outputs a tuple of them (None for an output that got none)."""
         op = self.op
         if self.freed:
             raise GraphError(
@@ -127,22 +155,30 @@ class Node:
         inputs = self.inputs
         if create_graph:
             args = inputs
-            out = None if self.out is None else Tensor._from_node(self.out, self)
+            out = self.saved_outputs()
         else:
             args = [a._data if isinstance(a, Tensor) else a for a in inputs]
             out = self.out
         params = self.params
-        varargs_vjp = op.varargs_vjp
-        vjps = op.vjps
+        edges = self.edges
+        rules = op.rules
+        if rules is None:  # one rule for every input at once, told which ones are needed
+            grads = op.rule(g, out, *args, needs=tuple([e is not None for e in edges]), **params)
+        else:
+            grads = []
+            for i, edge in enumerate(edges):
+                if edge is None:
+                    grads.append(None)
+                elif rules[i] is None:
+                    raise GraphError(f"{op.name}: no gradient is defined for its input {i}, "
+                                     "which requires grad; detach it or pass a constant")
+                else:
+                    grads.append(rules[i](g, out, *args, **params))
         results: list[Any] = []
-        for i, edge in enumerate(self.edges):
-            if edge is None:
+        for i, gi in enumerate(grads):
+            if gi is None or edges[i] is None:
                 results.append(None)
                 continue
-            if varargs_vjp is not None:
-                gi = varargs_vjp(i, g, out, *args, **params)
-            else:
-                gi = vjps[i](g, out, *args, **params)
             target = inputs[i]
             shape = target.shape
             dtype = target.dtype
@@ -153,13 +189,20 @@ class Node:
         return results
 
     def _check_versions(self) -> None:
-        # A version is recorded only for the saved tensors, in the inputs' order.
+        # A version is recorded for each saved tensor, in the inputs' order, then one per
+        # saved output (each output's counter starts at 0).
         for saved, version in zip(self.inputs, self.versions):
             if version is not None and saved._version.value != version:
                 index = next(i for i, a in enumerate(self.inputs) if a is saved)
                 self._raise_modified(f"input {index}", saved._version)
-        if self.out_version is not None and self.out_version.value != self.versions[-1]:
-            self._raise_modified("output", self.out_version)
+        counters = self.out_version
+        if counters is None:
+            return
+        if type(counters) is VersionCounter:
+            counters = (counters,)
+        for k, counter in enumerate(counters):
+            if counter is not None and counter.value != 0:
+                self._raise_modified("output" if self.n_outputs == 1 else f"output {k}", counter)
 
     def _raise_modified(self, what: str, counter: VersionCounter) -> None:
         raise GraphError(
@@ -276,20 +319,42 @@ def _count_dependencies(roots: Sequence[Any]) -> dict[Any, int]:
     return deps
 
 
-def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], *, retain_graph: bool,
-                 create_graph: bool, capture: dict[Any, int] | None = None) -> list[Any] | None:
-    """Propagate ``root_grads`` from ``roots`` (nodes or leaf tensors) through the graph.
+def _add_into(grads: dict[Any, Any], edge: Any, output: int, g: Any) -> None:
+    """Accumulate ``g``, the gradient of ``edge``'s output ``output``, into ``grads``."""
+    if type(edge) is Node and edge.n_outputs != 1:
+        bucket = grads.get(edge)
+        if bucket is None:
+            bucket = grads[edge] = [None] * edge.n_outputs
+        bucket[output] = g if bucket[output] is None else _sum(bucket[output], g)
+    elif edge in grads:
+        grads[edge] = _sum(grads[edge], g)
+    else:
+        grads[edge] = g
+
+
+def _sum(a: Any, b: Any) -> Any:
+    total = a + b
+    # 0-d arrays add up to a NumPy scalar, which has no in-place update
+    return np.asarray(total) if isinstance(total, np.generic) else total
+
+
+def run_backward(roots: Sequence[tuple[Any, int]], root_grads: Sequence[Any], *,
+                 retain_graph: bool, create_graph: bool,
+                 capture: dict[Any, int] | None = None) -> list[Any] | None:
+    """Propagate ``root_grads`` from ``roots`` (``(node or leaf tensor, output)`` pairs) through
+    the graph.
 
     Without ``capture`` gradients are accumulated into leaves' ``.grad`` (``Tensor.backward``).
-    With ``capture`` (edge -> slot) the gradients reaching those edges are returned instead and no
-    ``.grad`` is touched (``autograd.grad``).
+    With ``capture`` (``(edge, output)`` -> slot) the gradients reaching those edges are
+    returned instead and no ``.grad`` is touched (``autograd.grad``).
     """
-    deps = _count_dependencies(roots)
+    edges = [edge for edge, _ in roots]
+    deps = _count_dependencies(edges)
     grads: dict[Any, Any] = {}
-    for root, g in zip(roots, root_grads):
-        grads[root] = grads[root] + g if root in grads else g
+    for (root, output), g in zip(roots, root_grads):
+        _add_into(grads, root, output, g)
     captured: list[Any] | None = None if capture is None else [None] * len(capture)
-    ready = [r for r in dict.fromkeys(roots) if deps.get(r, 0) == 0]
+    ready = [r for r in dict.fromkeys(edges) if deps.get(r, 0) == 0]
     owned: set[int] = set()  # storage already handed to a .grad, so never alias two of them
 
     previous_mode = grad_mode.state.enabled
@@ -303,31 +368,28 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], *, retain_grap
                     if edge._hooks:
                         g = _run_hooks(edge._hooks, g, create_graph)
                     if capture is not None:
-                        if edge in capture:
-                            captured[capture[edge]] = g
+                        if (edge, 0) in capture:
+                            captured[capture[edge, 0]] = g
                     else:
                         _accumulate(edge, g, create_graph, owned)
                 continue
+            if edge.n_outputs != 1:
+                g = None if g is None or all(o is None for o in g) else tuple(g)
             if g is not None:
-                if edge.hooks is not None:
-                    g = _run_hooks(edge.hooks, g, create_graph)
-                if edge.retained is not None and capture is None:
-                    tensor = edge.retained()
-                    if tensor is not None:
-                        _accumulate(tensor, g, create_graph, owned)
-                if capture is not None and edge in capture:
-                    captured[capture[edge]] = g
+                if edge.hooks is not None or edge.retained is not None or capture is not None:
+                    g = _observe_output_grads(edge, g, create_graph, capture, captured, owned)
                 input_grads = edge.apply(g, create_graph)
             else:
                 input_grads = [None] * len(edge.edges)
-            for child, gi in zip(edge.edges, input_grads):
+            slots = edge.slots
+            for i, (child, gi) in enumerate(zip(edge.edges, input_grads)):
                 if child is None:
                     continue
                 if gi is not None:
-                    if child in grads:
-                        total = grads[child] + gi
-                        # 0-d arrays add up to a NumPy scalar, which has no in-place update
-                        grads[child] = np.asarray(total) if isinstance(total, np.generic) else total
+                    if type(child) is Node and child.n_outputs != 1:
+                        _add_into(grads, child, 0 if slots is None else slots[i], gi)
+                    elif child in grads:
+                        grads[child] = _sum(grads[child], gi)
                     else:
                         grads[child] = gi
                 remaining = deps[child] - 1
@@ -339,6 +401,26 @@ def run_backward(roots: Sequence[Any], root_grads: Sequence[Any], *, retain_grap
     finally:
         grad_mode.state.enabled = previous_mode
     return captured
+
+
+def _observe_output_grads(node: Node, g: Any, create_graph: bool, capture: dict | None,
+                          captured: list | None, owned: set[int]) -> Any:
+    """Run the hooks on a node's output gradients, fill retained ``.grad``s and captures."""
+    several = node.n_outputs != 1
+    grads = list(g) if several else [g]
+    for k, gk in enumerate(grads):
+        if gk is None:
+            continue
+        if node.hooks is not None:
+            gk = grads[k] = _run_hooks([h for out, h in node.hooks if out == k], gk, create_graph)
+        if node.retained is not None and capture is None:
+            for out, ref in node.retained:
+                tensor = ref() if out == k else None
+                if tensor is not None:
+                    _accumulate(tensor, gk, create_graph, owned)
+        if capture is not None and (node, k) in capture:
+            captured[capture[node, k]] = gk
+    return tuple(grads) if several else grads[0]
 
 
 def _run_hooks(hooks: list[Callable] | None, g: Any, create_graph: bool) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.function import _FunctionBackward, _OutputSlot
+from ..autograd.function import _FunctionBackward
 from ..autograd.graph import Node
 from ..autograd.origin import ORIGINS
 from ..errors import format_shape
@@ -78,13 +78,9 @@ def output_metas(graph: Graph) -> dict[int, tuple[tuple[int, ...], np.dtype]]:
                 saved = node.inputs[i]
                 metas[id(edge)] = (tuple(saved.shape), np.dtype(saved.dtype))
     for node in graph.nodes:
-        # Custom Functions: the gradients reaching a multi-output node are one-hot bookkeeping
-        # vectors (see autograd/function.py); the outputs the user saw are in the op.
+        # Custom Functions know their outputs: the first differentiable one stands for the node.
         op = node.op
-        if isinstance(op, _OutputSlot):
-            meta = op.function_op.out_metas[op.k]
-            metas[id(node)] = (tuple(meta.shape), np.dtype(meta.dtype))
-        elif isinstance(op, _FunctionBackward) and op.single < 0:
+        if isinstance(op, _FunctionBackward):
             meta = op.out_metas[op.differentiable[0]]
             metas[id(node)] = (tuple(meta.shape), np.dtype(meta.dtype))
     return metas

@@ -188,7 +188,29 @@ def _from_planes(buf: np.ndarray, padded: Sizes, padding: Pairs, bias: Any) -> n
 
 # -- the three convolution primitives -----------------------------------------------------------
 
-@primitive("convolution", save=("input", "weight"))
+
+def _transpose_padding(padding: Pairs, sizes: Sizes, kernel: Sizes,
+                       stride: Sizes, dilation: Sizes,
+                       out: Sizes) -> Pairs:
+    """Padding for the transposed convolution that maps a convolution's output (sizes ``out``)
+    back onto its input (``sizes``): rows the convolution never read get a zero gradient."""
+    return tuple((lo, (m - 1) * s + d * (k - 1) + 1 - lo - n)
+                 for (lo, _), n, k, s, d, m in zip(padding, sizes, kernel, stride, dilation, out))
+
+
+def _bias_grad(g: Any) -> Any:
+    return _sum(g, (0,) + tuple(range(2, g.ndim)), False)
+
+
+@primitive("convolution", save=("input", "weight"), grads={
+    "input": lambda g, out, input, weight, bias, stride, padding, dilation, groups: _conv_transpose(
+    g, weight, None, stride, _transpose_padding(padding, input.shape[2:], weight.shape[2:],
+    stride, dilation, g.shape[2:]),
+    dilation, groups),
+    "weight": lambda g, out, input, weight, bias, stride, padding, dilation, groups: _conv_weight(
+    input, g, weight.shape, stride, padding, dilation, groups),
+    "bias": lambda g, out, input, weight, bias, stride, padding, dilation, groups: _bias_grad(g),
+})
 def _conv(input: Any, weight: Any, bias: Any, stride: Sizes, padding: Pairs,
           dilation: Sizes, groups: int) -> Any:
     """Cross-correlate ``input`` (N, C, *S) with ``weight`` (O, C / groups, *kernel)."""
@@ -204,8 +226,13 @@ def _conv(input: Any, weight: Any, bias: Any, stride: Sizes, padding: Pairs,
         y = y[..., :out[-1]]
     return _batch_first(y, bias)
 
-
-@primitive("conv_transpose", save=("input", "weight"))
+@primitive("conv_transpose", save=("input", "weight"), grads={
+    "input": lambda g, out, input, weight, bias, stride, padding, dilation, groups: _conv(
+    g, weight, None, stride, padding, dilation, groups),
+    "weight": lambda g, out, input, weight, bias, stride, padding, dilation, groups: _conv_weight(
+    g, input, weight.shape, stride, padding, dilation, groups),
+    "bias": lambda g, out, input, weight, bias, stride, padding, dilation, groups: _bias_grad(g),
+})
 def _conv_transpose(input: Any, weight: Any, bias: Any, stride: Sizes, padding: Pairs,
                     dilation: Sizes, groups: int) -> Any:
     """The adjoint of ``convolution`` in its input: ``input`` (N, C_in, *L) spread through
@@ -228,8 +255,15 @@ def _conv_transpose(input: Any, weight: Any, bias: Any, stride: Sizes, padding: 
     buf = _fold(cols, groups, c_out, n, full, kernel, stride, dilation, rows, slack)
     return _from_planes(buf, full, padding, bias)
 
-
-@primitive("conv_weight_grad", save=("input", "grad"))
+# conv_weight_grad is linear in each input: <h, W(x, g)> = <g, conv(x, h)> = <x, conv^T(g, h)>.
+@primitive("conv_weight_grad", save=("input", "grad"), grads={
+    "input": lambda g, out, input, grad, weight_shape, stride, padding, dilation, groups: _conv_transpose(
+    grad, g, None, stride, _transpose_padding(padding, input.shape[2:], weight_shape[2:],
+    stride, dilation, grad.shape[2:]),
+    dilation, groups),
+    "grad": lambda g, out, input, grad, weight_shape, stride, padding, dilation, groups: _conv(
+    input, g, None, stride, padding, dilation, groups),
+})
 def _conv_weight(input: Any, grad: Any, weight_shape: Sizes, stride: Sizes,
                  padding: Pairs, dilation: Sizes, groups: int) -> Any:
     """The gradient of ``convolution`` in its weight: windows of ``input`` contracted with the
@@ -254,45 +288,6 @@ def _conv_weight(input: Any, grad: Any, weight_shape: Sizes, stride: Sizes,
     # (G, kernel, C / G, O / G) back to the weight's (O, C / G, *kernel) order.
     dw = dw.reshape(groups, _prod(kernel), per_group, o // groups)
     return backend.contiguous(dw.transpose(0, 3, 2, 1)).reshape(weight_shape)
-
-
-def _transpose_padding(padding: Pairs, sizes: Sizes, kernel: Sizes,
-                       stride: Sizes, dilation: Sizes,
-                       out: Sizes) -> Pairs:
-    """Padding for the transposed convolution that maps a convolution's output (sizes ``out``)
-    back onto its input (``sizes``): rows the convolution never read get a zero gradient."""
-    return tuple((lo, (m - 1) * s + d * (k - 1) + 1 - lo - n)
-                 for (lo, _), n, k, s, d, m in zip(padding, sizes, kernel, stride, dilation, out))
-
-
-def _bias_grad(g: Any) -> Any:
-    return _sum(g, (0,) + tuple(range(2, g.ndim)), False)
-
-
-_conv.defvjp(
-    lambda g, out, input, weight, bias, stride, padding, dilation, groups: _conv_transpose(
-        g, weight, None, stride, _transpose_padding(padding, input.shape[2:], weight.shape[2:],
-                                                    stride, dilation, g.shape[2:]),
-        dilation, groups),
-    lambda g, out, input, weight, bias, stride, padding, dilation, groups: _conv_weight(
-        input, g, weight.shape, stride, padding, dilation, groups),
-    lambda g, out, input, weight, bias, stride, padding, dilation, groups: _bias_grad(g))
-
-_conv_transpose.defvjp(
-    lambda g, out, input, weight, bias, stride, padding, dilation, groups: _conv(
-        g, weight, None, stride, padding, dilation, groups),
-    lambda g, out, input, weight, bias, stride, padding, dilation, groups: _conv_weight(
-        g, input, weight.shape, stride, padding, dilation, groups),
-    lambda g, out, input, weight, bias, stride, padding, dilation, groups: _bias_grad(g))
-
-# conv_weight_grad is linear in each input: <h, W(x, g)> = <g, conv(x, h)> = <x, conv^T(g, h)>.
-_conv_weight.defvjp(
-    lambda g, out, input, grad, weight_shape, stride, padding, dilation, groups: _conv_transpose(
-        grad, g, None, stride, _transpose_padding(padding, input.shape[2:], weight_shape[2:],
-                                                  stride, dilation, grad.shape[2:]),
-        dilation, groups),
-    lambda g, out, input, grad, weight_shape, stride, padding, dilation, groups: _conv(
-        input, g, None, stride, padding, dilation, groups))
 
 
 # -- argument checks shared by the public functions ----------------------------------------------

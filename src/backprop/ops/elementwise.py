@@ -22,65 +22,54 @@ _LN2 = math.log(2.0)  # a Python float: a NumPy float64 scalar would promote flo
 
 # -- arithmetic ---------------------------------------------------------------------------------
 
-@primitive()
+@primitive(grads={
+    "input": lambda g, out, input, other: g,
+    "other": lambda g, out, input, other: g,
+})
 def add(input: Any, other: Any) -> Any:
     return input + other
 
 
-add.defvjp(lambda g, out, input, other: g,
-           lambda g, out, input, other: g)
-
-
-@primitive()
+@primitive(grads={
+    "input": lambda g, out, input, other: g,
+    "other": lambda g, out, input, other: -g,
+})
 def sub(input: Any, other: Any) -> Any:
     return input - other
 
 
-sub.defvjp(lambda g, out, input, other: g,
-           lambda g, out, input, other: -g)
-
-
-@primitive(save=("input", "other"))
+@primitive(save=("input", "other"), grads={
+    "input": lambda g, out, input, other: g * other,
+    "other": lambda g, out, input, other: g * input,
+})
 def mul(input: Any, other: Any) -> Any:
     return input * other
 
 
-mul.defvjp(lambda g, out, input, other: g * other,
-           lambda g, out, input, other: g * input)
-
-
-@primitive(save=("input", "other"))
+@primitive(save=("input", "other"), grads={
+    "input": lambda g, out, input, other: g / other,
+    "other": lambda g, out, input, other: -g * input / (other * other),
+})
 def div(input: Any, other: Any) -> Any:
     return input / other
 
 
-div.defvjp(lambda g, out, input, other: g / other,
-           lambda g, out, input, other: -g * input / (other * other))
-
-
-@primitive()
+# Piecewise constant: the gradient is zero wherever it exists (as PyTorch defines it).
+@primitive(grads={
+    "input": lambda g, out, input, other: g * 0,
+    "other": lambda g, out, input, other: g * 0,
+})
 def floor_divide(input: Any, other: Any) -> Any:
     return input // other
 
 
-# Piecewise constant: the gradient is zero wherever it exists (as PyTorch defines it).
-floor_divide.defvjp(lambda g, out, input, other: g * 0,
-                    lambda g, out, input, other: g * 0)
-
-
-@primitive(save=("input", "other"))
+# input - floor(input / other) * other: slope 1 in input, -floor(input / other) in other.
+@primitive(save=("input", "other"), grads={
+    "input": lambda g, out, input, other: g,
+    "other": lambda g, out, input, other: -g * floor_divide(input, other),
+})
 def remainder(input: Any, other: Any) -> Any:
     return input % other
-
-
-# input - floor(input / other) * other: slope 1 in input, -floor(input / other) in other.
-remainder.defvjp(lambda g, out, input, other: g,
-                 lambda g, out, input, other: -g * floor_divide(input, other))
-
-
-@primitive(save=("input", "exponent"), save_out=True)
-def pow(input: Any, exponent: Any) -> Any:
-    return input ** exponent
 
 
 def _pow_grad_exponent(g: Any, out: Any, input: Any, exponent: Any) -> Any:
@@ -90,145 +79,90 @@ def _pow_grad_exponent(g: Any, out: Any, input: Any, exponent: Any) -> Any:
     return where(zero_base, 0.0, g * out * log(safe_input))
 
 
-pow.defvjp(lambda g, out, input, exponent: g * exponent * input ** (exponent - 1),
-           _pow_grad_exponent)
+@primitive(save=("input", "exponent", "out"), grads={
+    "input": lambda g, out, input, exponent: g * exponent * input ** (exponent - 1),
+    "exponent": _pow_grad_exponent,
+})
+def pow(input: Any, exponent: Any) -> Any:
+    return input ** exponent
 
 
-@primitive()
+@primitive(grads={"input": lambda g, out, input: -g})
 def neg(input: Any) -> Any:
     return -input
 
 
-neg.defvjp(lambda g, out, input: -g)
-
-
-@primitive(save=("input",))
+# Kink at 0: PyTorch's convention is sign(0) = 0, a zero subgradient.
+@primitive(save=("input",), grads={"input": lambda g, out, input: g * sign(input)})
 def abs(input: Any) -> Any:
     return np.abs(input)
 
 
-# Kink at 0: PyTorch's convention is sign(0) = 0, a zero subgradient.
-abs.defvjp(lambda g, out, input: g * sign(input))
-
-
 # -- unary maths --------------------------------------------------------------------------------
 
-@primitive(save_out=True)
+@primitive(save=("out",), grads={"input": lambda g, out, input: g * out})
 def exp(input: Any) -> Any:
     return np.exp(input)
 
 
-exp.defvjp(lambda g, out, input: g * out)
-
-
-@primitive(save_out=True)
+@primitive(save=("out",), grads={"input": lambda g, out, input: g * out * _LN2})
 def exp2(input: Any) -> Any:
     return np.exp2(input)
 
 
-exp2.defvjp(lambda g, out, input: g * out * _LN2)
-
-
-@primitive(save_out=True)
+@primitive(save=("out",), grads={"input": lambda g, out, input: g * (out + 1)})
 def expm1(input: Any) -> Any:
     return np.expm1(input)
 
 
-expm1.defvjp(lambda g, out, input: g * (out + 1))
-
-
-@primitive(save=("input",))
+@primitive(save=("input",), grads={"input": lambda g, out, input: g / input})
 def log(input: Any) -> Any:
     return np.log(input)
 
 
-log.defvjp(lambda g, out, input: g / input)
-
-
-@primitive(save=("input",))
+@primitive(save=("input",), grads={"input": lambda g, out, input: g / (input * _LN2)})
 def log2(input: Any) -> Any:
     return np.log2(input)
 
 
-log2.defvjp(lambda g, out, input: g / (input * _LN2))
-
-
-@primitive(save=("input",))
+@primitive(save=("input",), grads={"input": lambda g, out, input: g / (input + 1)})
 def log1p(input: Any) -> Any:
     return np.log1p(input)
 
 
-log1p.defvjp(lambda g, out, input: g / (input + 1))
-
-
-@primitive(save_out=True)
+@primitive(save=("out",), grads={"input": lambda g, out, input: g / (out * 2)})
 def sqrt(input: Any) -> Any:
     return np.sqrt(input)
 
 
-sqrt.defvjp(lambda g, out, input: g / (out * 2))
-
-
-@primitive(save_out=True)
+@primitive(save=("out",), grads={"input": lambda g, out, input: g * out * out * out * -0.5})
 def rsqrt(input: Any) -> Any:
     return 1 / np.sqrt(input)
 
 
-rsqrt.defvjp(lambda g, out, input: g * out * out * out * -0.5)
-
-
-@primitive(save_out=True)
+@primitive(save=("out",), grads={"input": lambda g, out, input: -g * out * out})
 def reciprocal(input: Any) -> Any:
     return 1 / input
 
 
-reciprocal.defvjp(lambda g, out, input: -g * out * out)
-
-
-@primitive(save=("input",))
+@primitive(save=("input",), grads={"input": lambda g, out, input: g * cos(input)})
 def sin(input: Any) -> Any:
     return np.sin(input)
 
 
-sin.defvjp(lambda g, out, input: g * cos(input))
-
-
-@primitive(save=("input",))
+@primitive(save=("input",), grads={"input": lambda g, out, input: -g * sin(input)})
 def cos(input: Any) -> Any:
     return np.cos(input)
 
 
-cos.defvjp(lambda g, out, input: -g * sin(input))
-
-
-@primitive(save_out=True)
+@primitive(save=("out",), grads={"input": lambda g, out, input: g * (out * out + 1)})
 def tan(input: Any) -> Any:
     return np.tan(input)
 
 
-tan.defvjp(lambda g, out, input: g * (out * out + 1))
-
-
-@primitive(save_out=True)
+@primitive(save=("out",), grads={"input": lambda g, out, input: g * (1 - out * out)})
 def tanh(input: Any) -> Any:
     return np.tanh(input)
-
-
-tanh.defvjp(lambda g, out, input: g * (1 - out * out))
-
-
-@primitive(save_out=True)
-def sigmoid(input: Any) -> Any:
-    # 1 / (1 + e^-x): where e^-x overflows to inf the quotient is the right limit, 0 (only
-    # values below the dtype's smallest normal are flushed to 0). In place: one temporary.
-    out = np.negative(input)
-    if type(out) is not np.ndarray or out.dtype.kind != "f":  # 0-d or integer input
-        with np.errstate(over="ignore"):
-            return backend.as_array(1.0 / (1.0 + np.exp(out)))
-    with np.errstate(over="ignore"):
-        np.exp(out, out=out)
-    out += 1.0
-    return np.divide(1.0, out, out=out)
 
 
 def _sigmoid_vjp(g: Any, out: Any, input: Any) -> Any:
@@ -242,24 +176,28 @@ def _sigmoid_vjp(g: Any, out: Any, input: Any) -> Any:
     return g * out * (1 - out)
 
 
-sigmoid.defvjp(_sigmoid_vjp)
-
-
-@primitive(save_out=True)
-def relu(input: Any) -> Any:
-    return np.maximum(input, 0)
+@primitive(save=("out",), grads={"input": _sigmoid_vjp})
+def sigmoid(input: Any) -> Any:
+    # 1 / (1 + e^-x): where e^-x overflows to inf the quotient is the right limit, 0 (only
+    # values below the dtype's smallest normal are flushed to 0). In place: one temporary.
+    out = np.negative(input)
+    if type(out) is not np.ndarray or out.dtype.kind != "f":  # 0-d or integer input
+        with np.errstate(over="ignore"):
+            return backend.as_array(1.0 / (1.0 + np.exp(out)))
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += 1.0
+    return np.divide(1.0, out, out=out)
 
 
 # Written from the output, not the input: out > 0 exactly where input > 0, and the gradient at
 # 0 is 0 as in PyTorch. ``where`` (not g * mask) keeps an inf/nan in g out of the dead units.
-relu.defvjp(lambda g, out, input: where(gt(out, 0), g, 0.0))
+@primitive(save=("out",), grads={"input": lambda g, out, input: where(gt(out, 0), g, 0.0)})
+def relu(input: Any) -> Any:
+    return np.maximum(input, 0)
 
 
 # -- piecewise ops ------------------------------------------------------------------------------
-
-@primitive("clamp", save=("input", "min", "max"))
-def _clamp(input: Any, min: Any, max: Any) -> Any:
-    return np.clip(input, min, max)
 
 
 def _clamp_inside(input: Any, min: Any, max: Any) -> Any:
@@ -269,9 +207,13 @@ def _clamp_inside(input: Any, min: Any, max: Any) -> Any:
     return inside
 
 
-_clamp.defvjp(lambda g, out, input, min, max: where(_clamp_inside(input, min, max), g, 0.0),
-              lambda g, out, input, min, max: where(lt(input, min), g, 0.0),
-              lambda g, out, input, min, max: where(gt(input, max), g, 0.0))
+@primitive("clamp", save=("input", "min", "max"), grads={
+    "input": lambda g, out, input, min, max: where(_clamp_inside(input, min, max), g, 0.0),
+    "min": lambda g, out, input, min, max: where(lt(input, min), g, 0.0),
+    "max": lambda g, out, input, min, max: where(gt(input, max), g, 0.0),
+})
+def _clamp(input: Any, min: Any, max: Any) -> Any:
+    return np.clip(input, min, max)
 
 
 def clamp(input: Any, min: Any = None, max: Any = None) -> Any:
@@ -287,16 +229,6 @@ def clamp(input: Any, min: Any = None, max: Any = None) -> Any:
     return _clamp(input, min, max)
 
 
-@primitive(save=("input", "other"))
-def maximum(input: Any, other: Any) -> Any:
-    return np.maximum(input, other)
-
-
-@primitive(save=("input", "other"))
-def minimum(input: Any, other: Any) -> Any:
-    return np.minimum(input, other)
-
-
 def _split_ties(g: Any, wins: Any, ties: Any) -> Any:
     # Ties share the gradient equally, PyTorch's convention for maximum/minimum.
     if type(ties) is np.ndarray and not ties.any():  # plain backward without ties: one select
@@ -304,10 +236,18 @@ def _split_ties(g: Any, wins: Any, ties: Any) -> Any:
     return where(ties, g * 0.5, where(wins, g, 0.0))
 
 
-maximum.defvjp(lambda g, out, input, other: _split_ties(g, gt(input, other), eq(input, other)),
-               lambda g, out, input, other: _split_ties(g, lt(input, other), eq(input, other)))
-minimum.defvjp(lambda g, out, input, other: _split_ties(g, lt(input, other), eq(input, other)),
-               lambda g, out, input, other: _split_ties(g, gt(input, other), eq(input, other)))
+@primitive(save=("input", "other"), grads={
+    "input": lambda g, out, input, other: _split_ties(g, gt(input, other), eq(input, other)),
+    "other": lambda g, out, input, other: _split_ties(g, lt(input, other), eq(input, other)),
+})
+def maximum(input: Any, other: Any) -> Any:
+    return np.maximum(input, other)
+@primitive(save=("input", "other"), grads={
+    "input": lambda g, out, input, other: _split_ties(g, lt(input, other), eq(input, other)),
+    "other": lambda g, out, input, other: _split_ties(g, gt(input, other), eq(input, other)),
+})
+def minimum(input: Any, other: Any) -> Any:
+    return np.minimum(input, other)
 
 
 _SELECT_INTS = {2: np.int16, 4: np.int32, 8: np.int64}  # same-width integers, to select bits
@@ -355,7 +295,10 @@ def _select_bits(condition: np.ndarray, input: Any, other: Any) -> Any:
     return bits.view(dtype)
 
 
-@primitive(save=("condition",))
+@primitive(save=("condition",), grads={
+    "input": lambda g, out, condition, input, other: where(condition, g, 0.0),
+    "other": lambda g, out, condition, input, other: where(condition, 0.0, g),
+})
 def where(condition: Any, input: Any, other: Any) -> Any:
     if type(condition) is np.ndarray and condition.dtype == np.bool_:
         selected = _select_bits(condition, input, other)
@@ -364,37 +307,28 @@ def where(condition: Any, input: Any, other: Any) -> Any:
     return np.where(condition, input, other)
 
 
-where.defvjp(None,
-             lambda g, out, condition, input, other: where(condition, g, 0.0),
-             lambda g, out, condition, input, other: where(condition, 0.0, g))
-
-
 def _zero_gradient(g: Any, out: Any, input: Any, *args: Any, **kwargs: Any) -> Any:
     return g * 0
 
 
-@primitive()
+@primitive(grads={"input": _zero_gradient})
 def sign(input: Any) -> Any:
     return np.sign(input)
 
 
-@primitive()
+@primitive(grads={"input": _zero_gradient})
 def floor(input: Any) -> Any:
     return np.floor(input)
 
 
-@primitive()
+@primitive(grads={"input": _zero_gradient})
 def ceil(input: Any) -> Any:
     return np.ceil(input)
 
 
-@primitive()
+@primitive(grads={"input": _zero_gradient})
 def round(input: Any, decimals: int = 0) -> Any:
     return np.round(input, decimals)
-
-
-for _op in (sign, floor, ceil, round):
-    _op.defvjp(_zero_gradient)
 
 
 # -- comparisons and logic (no gradient) --------------------------------------------------------
@@ -476,32 +410,25 @@ def equal(input: Tensor, other: Tensor) -> bool:
 
 # -- copies and casts ---------------------------------------------------------------------------
 
-@primitive()
+@primitive(grads={"input": lambda g, out, input: g})
 def clone(input: Any) -> Any:
     return input.copy()
 
 
-clone.defvjp(lambda g, out, input: g)
-
-
-@primitive("to_dtype")
+# The engine casts every input gradient back to its input's dtype, so the VJP is the identity.
+@primitive("to_dtype", grads={"input": lambda g, out, input, dtype: g})
 def _to_dtype(input: Any, dtype: np.dtype) -> Any:
     return input.astype(dtype)
 
 
-# The engine casts every input gradient back to its input's dtype, so the VJP is the identity.
-_to_dtype.defvjp(lambda g, out, input, dtype: g)
-
-
-@primitive("to_device")
-def _to_device(input: Any, *, device: backend.device, source: backend.device) -> Any:
-    return backend.to_device(input, device)
-
-
 # The gradient goes back to where the input lives (the engine only sums and casts), so the VJP
 # copies it, with the same differentiable op for grad-of-grad.
-_to_device.defvjp(lambda g, out, input, device, source: _to_device(g, device=source,
-                                                                   source=device))
+@primitive("to_device", grads={
+    "input": lambda g, out, input, device, source: _to_device(g, device=source,
+    source=device),
+})
+def _to_device(input: Any, *, device: backend.device, source: backend.device) -> Any:
+    return backend.to_device(input, device)
 
 
 def to(input: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: Any) -> Tensor:

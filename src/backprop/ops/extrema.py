@@ -38,16 +38,6 @@ def _explain_empty(name: str) -> Any:
     return explain
 
 
-@primitive("amax", save=("input",), save_out=True, explain=_explain_empty("amax"))
-def _amax(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
-    return input.max(axis=axes, keepdims=keepdim)
-
-
-@primitive("amin", save=("input",), save_out=True, explain=_explain_empty("amin"))
-def _amin(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
-    return input.min(axis=axes, keepdims=keepdim)
-
-
 def _extreme_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None,
                  keepdim: bool) -> Any:
     # Ties share the gradient evenly (PyTorch's rule for max(), min(), amax and amin), so the
@@ -61,8 +51,12 @@ def _extreme_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None,
     return where(winners, expand_reduced(g / count, shape, axes, keepdim), 0.0)
 
 
-_amax.defvjp(_extreme_vjp)
-_amin.defvjp(_extreme_vjp)
+@primitive("amax", save=("input", "out"), explain=_explain_empty("amax"), grads={"input": _extreme_vjp})
+def _amax(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    return input.max(axis=axes, keepdims=keepdim)
+@primitive("amin", save=("input", "out"), explain=_explain_empty("amin"), grads={"input": _extreme_vjp})
+def _amin(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    return input.min(axis=axes, keepdims=keepdim)
 
 
 def amax(input: Tensor, dim: int | Sequence[int] | None = (), keepdim: bool = False) -> Tensor:
@@ -122,14 +116,20 @@ def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
     return _argmin(input, axis if input.ndim else None, keepdim)
 
 
-@primitive("values_at_index")
+# max(dim)/min(dim) send the whole gradient to the index they return (PyTorch's rule), not
+# shared between ties as max()/amax do. The two primitives are each other's VJP.
+@primitive("values_at_index", grads={
+    "input": lambda g, out, input, indices, axis, keepdim: _scatter_to_index(
+    g, indices, axis, keepdim, input.shape),
+})
 def _values_at_index(input: Any, indices: Any, axis: int, keepdim: bool) -> Any:
     """The entries ``indices`` (keepdim-shaped, a constant) picks along ``axis``."""
     values = np.take_along_axis(input, indices, axis=axis)
     return values if keepdim else values.squeeze(axis)
-
-
-@primitive("scatter_to_index")
+@primitive("scatter_to_index", grads={
+    "input": lambda g, out, input, indices, axis, keepdim, shape: _values_at_index(
+    g, indices, axis, keepdim),
+})
 def _scatter_to_index(input: Any, indices: Any, axis: int, keepdim: bool,
                       shape: tuple[int, ...]) -> Any:
     """Zeros of ``shape`` with ``input`` written at ``indices`` along ``axis`` (the VJP of
@@ -137,14 +137,6 @@ def _scatter_to_index(input: Any, indices: Any, axis: int, keepdim: bool,
     out = backend.zeros(shape, input.dtype, input)
     np.put_along_axis(out, indices, input if keepdim else np.expand_dims(input, axis), axis)
     return out
-
-
-# max(dim)/min(dim) send the whole gradient to the index they return (PyTorch's rule), not
-# shared between ties as max()/amax do. The two primitives are each other's VJP.
-_values_at_index.defvjp(lambda g, out, input, indices, axis, keepdim: _scatter_to_index(
-    g, indices, axis, keepdim, input.shape))
-_scatter_to_index.defvjp(lambda g, out, input, indices, axis, keepdim, shape: _values_at_index(
-    g, indices, axis, keepdim))
 
 max_result = namedtuple("max", ["values", "indices"])
 min_result = namedtuple("min", ["values", "indices"])

@@ -33,7 +33,12 @@ def _max_keepdims(input: Any, axes: tuple[int, ...] | None) -> Any:
 
 # -- logsumexp ----------------------------------------------------------------------------------
 
-@primitive("logsumexp", save=("input",), save_out=True)
+
+# d logsumexp = softmax, formed from the saved result so it cannot overflow.
+@primitive("logsumexp", save=("input", "out"), grads={
+    "input": lambda g, out, input, axes, keepdim: expand_reduced(
+    g, input.shape, axes, keepdim) * exp(input - expand_reduced(out, input.shape, axes, keepdim)),
+})
 def _logsumexp(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     # Shift by the max so exp cannot overflow; an infinite max (all -inf, or a +inf entry) is
     # not shifted, which gives -inf and inf as the exact answers.
@@ -43,11 +48,6 @@ def _logsumexp(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
         out = np.log(np.sum(np.exp(input - shift), axis=axes, keepdims=True))
     out += shift
     return out if keepdim else np.squeeze(out, axis=axes)
-
-
-# d logsumexp = softmax, formed from the saved result so it cannot overflow.
-_logsumexp.defvjp(lambda g, out, input, axes, keepdim: expand_reduced(
-    g, input.shape, axes, keepdim) * exp(input - expand_reduced(out, input.shape, axes, keepdim)))
 
 
 def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
@@ -64,7 +64,17 @@ def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) ->
 
 # -- softmax ------------------------------------------------------------------------------------
 
-@primitive("softmax", save_out=True)
+
+def _softmax_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None) -> Any:
+    # out * (g - <g, out>): the softmax Jacobian diag(out) - out out^T applied without forming
+    # it. Raw arrays (a plain backward) may take the Numba kernel; Tensors build the graph.
+    grad = _accel.softmax_backward(g, out, axes)
+    if grad is not None:
+        return grad
+    return out * (g - _sum(g * out, axes, True))
+
+
+@primitive("softmax", save=("out",), grads={"input": _softmax_vjp})
 def _softmax(input: Any, axes: tuple[int, ...] | None) -> Any:
     out = _accel.softmax(input, axes)  # last axis, with Numba: one pass over each row
     if out is not None:
@@ -76,19 +86,14 @@ def _softmax(input: Any, axes: tuple[int, ...] | None) -> Any:
     return e
 
 
-def _softmax_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None) -> Any:
-    # out * (g - <g, out>): the softmax Jacobian diag(out) - out out^T applied without forming
-    # it. Raw arrays (a plain backward) may take the Numba kernel; Tensors build the graph.
-    grad = _accel.softmax_backward(g, out, axes)
+def _log_softmax_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None) -> Any:
+    grad = _accel.log_softmax_backward(g, out, axes)  # raw arrays only, as for softmax
     if grad is not None:
         return grad
-    return out * (g - _sum(g * out, axes, True))
+    return g - exp(out) * _sum(g, axes, True)
 
 
-_softmax.defvjp(_softmax_vjp)
-
-
-@primitive("log_softmax", save_out=True)
+@primitive("log_softmax", save=("out",), grads={"input": _log_softmax_vjp})
 def _log_softmax(input: Any, axes: tuple[int, ...] | None) -> Any:
     out = _accel.log_softmax(input, axes)  # last axis, with Numba: one pass over each row
     if out is not None:
@@ -97,16 +102,6 @@ def _log_softmax(input: Any, axes: tuple[int, ...] | None) -> Any:
     with np.errstate(divide="ignore"):
         shifted -= np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
     return shifted
-
-
-def _log_softmax_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None) -> Any:
-    grad = _accel.log_softmax_backward(g, out, axes)  # raw arrays only, as for softmax
-    if grad is not None:
-        return grad
-    return g - exp(out) * _sum(g, axes, True)
-
-
-_log_softmax.defvjp(_log_softmax_vjp)
 
 
 def _softmax_axes(op: str, input: Any, dim: Any, dtype: Any) -> tuple[Any, tuple[int, ...] | None]:

@@ -179,15 +179,15 @@ def _explain_index(op: str, err: Exception, input: Any, key: Any, value: Any = N
 
 # -- x[key] ---------------------------------------------------------------------------------------
 
-@primitive("getitem", explain=lambda err, input, key: _explain_index("getitem", err, input, key))
+@primitive("getitem", explain=lambda err, input, key: _explain_index("getitem", err, input, key), grads={
+    "input": lambda g, out, input, key: _getitem_backward(g, input.shape, key),
+})
 def _getitem(input: Any, key: Any) -> Any:
     return input[key]
 
 
-_getitem.defvjp(lambda g, out, input, key: _getitem_backward(g, input.shape, key), None)
-
-
-@primitive("getitem_backward")
+# Linear in grad, so its VJP reads the incoming gradient back at the same positions.
+@primitive("getitem_backward", grads={"grad": lambda g, out, grad, shape, key: _getitem(g, key)})
 def _getitem_backward(grad: Any, shape: tuple[int, ...], key: Any) -> Any:
     """Zeros of ``shape`` with ``grad`` written at ``key`` (added up where positions repeat)."""
     out = backend.zeros(shape, grad.dtype, grad)
@@ -196,10 +196,6 @@ def _getitem_backward(grad: Any, shape: tuple[int, ...], key: Any) -> Any:
     else:
         out[key] = grad
     return out
-
-
-# Linear in grad, so its VJP reads the incoming gradient back at the same positions.
-_getitem_backward.defvjp(lambda g, out, grad, shape, key: _getitem(g, key), None, None)
 
 
 def getitem(input: Tensor, key: Any) -> Tensor:
@@ -219,13 +215,6 @@ def getitem(input: Tensor, key: Any) -> Tensor:
 
 # -- x[key] = value -------------------------------------------------------------------------------
 
-@primitive("setitem", explain=lambda err, input, key, value: _explain_index("setitem", err, input,
-                                                                             key, value))
-def _setitem(input: Any, key: Any, value: Any) -> Any:
-    out = input.copy()
-    out[key] = value
-    return out
-
 
 def _setitem_value_grad(g: Any, out: Any, input: Any, key: Any, value: Any) -> Any:
     # With repeated positions only the last write lands, yet every one gets g here: PyTorch does
@@ -238,7 +227,15 @@ def _setitem_value_grad(g: Any, out: Any, input: Any, key: Any, value: Any) -> A
 
 
 # The old values at ``key`` are overwritten, so they get no gradient; the value gets g there.
-_setitem.defvjp(lambda g, out, input, key, value: _setitem(g, key, 0.0), None, _setitem_value_grad)
+@primitive("setitem", explain=lambda err, input, key, value: _explain_index("setitem", err, input,
+                                                                             key, value), grads={
+    "input": lambda g, out, input, key, value: _setitem(g, key, 0.0),
+    "value": _setitem_value_grad,
+})
+def _setitem(input: Any, key: Any, value: Any) -> Any:
+    out = input.copy()
+    out[key] = value
+    return out
 
 
 def setitem(self: Tensor, key: Any, value: Any) -> None:

@@ -39,7 +39,7 @@ def apply_inplace(target: Tensor, name: str, compute: Callable[[Tensor], Any]) -
     old = target
     if recording and target.grad_fn is not None:
         # The new node may save the old value, which the write below would overwrite.
-        old = Tensor._from_node(target._data.copy(), target.grad_fn)
+        old = Tensor._from_node(target._data.copy(), target.grad_fn, target._output_nr)
         old._version = None
     result = compute(old)
     if isinstance(result, Tensor):
@@ -65,6 +65,7 @@ def apply_inplace(target: Tensor, name: str, compute: Callable[[Tensor], Any]) -
     target._version.bump(name)
     if isinstance(result, Tensor) and result.grad_fn is not None:
         target.grad_fn = result.grad_fn
+        target._output_nr = result._output_nr
         target._requires_grad = True
     return target
 
@@ -106,16 +107,15 @@ def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
     return apply_inplace(self, "clamp_", lambda old: ew.clamp(old, min, max))
 
 
-@primitive()
+# The old values are replaced, so they get no gradient; a tensor fill value gets all of it.
+@primitive(grads={
+    "input": lambda g, out, input, value: g * 0,
+    "value": lambda g, out, input, value: g,
+})
 def fill(input: Any, value: Any) -> Any:
     if type(input) is np.ndarray:
         return np.full(np.shape(input), value, dtype=input.dtype)
     return np.full_like(input, value)  # on input's device (np.full would make a host array)
-
-
-# The old values are replaced, so they get no gradient; a tensor fill value gets all of it.
-fill.defvjp(lambda g, out, input, value: g * 0,
-            lambda g, out, input, value: g)
 
 
 def fill_(self: Tensor, value: Any) -> Tensor:
@@ -138,13 +138,12 @@ def zero_(self: Tensor) -> Tensor:
     return apply_inplace(self, "zero_", lambda old: fill(old, 0))
 
 
-@primitive("copy")
+@primitive("copy", grads={
+    "input": lambda g, out, input, src: g * 0,
+    "src": lambda g, out, input, src: g,
+})
 def _copy(input: Any, src: Any) -> Any:
     return np.broadcast_to(src, np.shape(input)).astype(input.dtype)
-
-
-_copy.defvjp(lambda g, out, input, src: g * 0,
-             lambda g, out, input, src: g)
 
 
 def copy_(self: Tensor, src: Any) -> Tensor:

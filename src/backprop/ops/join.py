@@ -15,15 +15,11 @@ import numpy as np
 
 from ..errors import DimError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
-from .primitive import primitive
+from .primitive import each_input, primitive
 from .shape import _check_new_dim, _check_not_scalar, _squeeze
 
 
 # -- narrow, split, chunk, unbind ---------------------------------------------------------------
-
-@primitive("narrow", view=True)
-def _narrow(input: Any, dim: int, start: int, length: int) -> Any:
-    return input[(slice(None),) * dim + (slice(start, start + length),)]
 
 
 def _widths_at(ndim: int, dim: int, before: int, after: int) -> tuple[tuple[int, int], ...]:
@@ -31,8 +27,12 @@ def _widths_at(ndim: int, dim: int, before: int, after: int) -> tuple[tuple[int,
 
 
 # The slice's gradient is g placed back at its offset with zeros around it.
-_narrow.defvjp(lambda g, out, input, dim, start, length: _constant_pad(
-    g, _widths_at(input.ndim, dim, start, input.shape[dim] - start - length), 0.0))
+@primitive("narrow", view=True, grads={
+    "input": lambda g, out, input, dim, start, length: _constant_pad(
+    g, _widths_at(input.ndim, dim, start, input.shape[dim] - start - length), 0.0),
+})
+def _narrow(input: Any, dim: int, start: int, length: int) -> Any:
+    return input[(slice(None),) * dim + (slice(start, start + length),)]
 
 
 def narrow(input: Any, dim: int, start: int, length: int) -> Any:
@@ -146,11 +146,6 @@ def _explain_cat(err: Exception, dim: int, *tensors: Any) -> Exception | None:
     return None
 
 
-@primitive("cat", explain=_explain_cat)
-def _cat(dim: int, *tensors: Any) -> Any:
-    return np.concatenate(tensors, axis=dim)
-
-
 def _cat_vjp(i: int, g: Any, out: Any, dim: int, *tensors: Any) -> Any:
     start = 0
     for t in tensors[:i - 1]:  # argument 0 is dim
@@ -158,7 +153,9 @@ def _cat_vjp(i: int, g: Any, out: Any, dim: int, *tensors: Any) -> Any:
     return _narrow(g, dim, start, tensors[i - 1].shape[dim])
 
 
-_cat.defvjp_varargs(_cat_vjp)
+@primitive("cat", explain=_explain_cat, grads=each_input(_cat_vjp))
+def _cat(dim: int, *tensors: Any) -> Any:
+    return np.concatenate(tensors, axis=dim)
 
 
 def _tensor_list(op: str, tensors: Any) -> Sequence[Any]:
@@ -201,12 +198,10 @@ def _explain_stack(err: Exception, dim: int, *tensors: Any) -> Exception | None:
     return None
 
 
-@primitive("stack", explain=_explain_stack)
+@primitive("stack", explain=_explain_stack, grads=each_input(
+    lambda i, g, out, dim, *tensors: _squeeze(_narrow(g, dim, i - 1, 1), (dim,))))
 def _stack(dim: int, *tensors: Any) -> Any:
     return np.stack(tensors, axis=dim)
-
-
-_stack.defvjp_varargs(lambda i, g, out, dim, *tensors: _squeeze(_narrow(g, dim, i - 1, 1), (dim,)))
 
 
 def stack(tensors: Sequence[Any], dim: int = 0) -> Any:
@@ -222,7 +217,15 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Any:
 
 # -- constant padding (narrow's adjoint; used by pad in rearrange.py) ---------------------------
 
-@primitive("constant_pad_nd")
+
+def _negated(widths: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    return tuple((-before, -after) for before, after in widths)
+
+
+# Padding with zeros and cropping are each other's adjoints: pad by the negated widths.
+@primitive("constant_pad_nd", grads={
+    "input": lambda g, out, input, widths, value: _constant_pad(g, _negated(widths), 0.0),
+})
 def _constant_pad(input: Any, widths: tuple[tuple[int, int], ...], value: Any) -> Any:
     # A negative width crops: copy the kept region of the input into the padded frame.
     source, target, shape = [], [], []
@@ -235,15 +238,6 @@ def _constant_pad(input: Any, widths: tuple[tuple[int, int], ...], value: Any) -
     out = np.full_like(input, value, shape=tuple(shape))
     out[tuple(target)] = input[tuple(source)]
     return out
-
-
-def _negated(widths: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
-    return tuple((-before, -after) for before, after in widths)
-
-
-# Padding with zeros and cropping are each other's adjoints: pad by the negated widths.
-_constant_pad.defvjp(lambda g, out, input, widths, value: _constant_pad(g, _negated(widths), 0.0),
-                     None, None)
 
 
 TENSOR_METHODS = {"narrow": narrow, "split": split, "chunk": chunk, "unbind": unbind}

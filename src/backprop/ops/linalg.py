@@ -23,7 +23,7 @@ import numpy as np
 from .. import backend
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
-from .primitive import primitive
+from .primitive import each_input, primitive
 from .shape import _transpose, reshape
 
 
@@ -60,11 +60,6 @@ def _explain_matmul(err: Exception, input: Any, other: Any) -> Exception | None:
     return _matmul_shape_error("matmul", np.shape(input), np.shape(other))
 
 
-@primitive("matmul", save=("input", "other"), explain=_explain_matmul)
-def _matmul(input: Any, other: Any) -> Any:
-    return np.matmul(input, other)
-
-
 def _row_of(g: Any) -> Any:
     """``g`` of shape (..., m) as (..., 1, m): the gradient of a 1-D left operand promoted to a row."""
     shape = g.shape
@@ -93,7 +88,12 @@ def _matmul_grad_other(g: Any, out: Any, input: Any, other: Any) -> Any:
     return _matmul(_swap_last(input), g)
 
 
-_matmul.defvjp(_matmul_grad_input, _matmul_grad_other)
+@primitive("matmul", save=("input", "other"), explain=_explain_matmul, grads={
+    "input": _matmul_grad_input,
+    "other": _matmul_grad_other,
+})
+def _matmul(input: Any, other: Any) -> Any:
+    return np.matmul(input, other)
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
@@ -328,15 +328,6 @@ def _worth_optimizing(equation: str, shapes: tuple[tuple[int, ...], ...]) -> boo
     return work > _OPTIMIZE_ABOVE
 
 
-@primitive("einsum", save=("*",))
-def _einsum(equation: str, *operands: Any) -> Any:
-    optimize = _worth_optimizing(equation, tuple(np.shape(op) for op in operands))
-    out = np.einsum(equation, *operands, optimize=optimize)
-    if len(operands) == 1 and np.may_share_memory(out, operands[0]):
-        out = out.copy()  # 'ij->ji' and 'ii->i' give views; a result must own its memory
-    return out
-
-
 def _einsum_vjp(i: int, g: Any, out: Any, equation: str, *operands: Any) -> Any:
     """Operand k's gradient is itself an einsum: g (with the output's subscripts) contracted with
     every other operand, producing operand k's subscripts.
@@ -375,7 +366,13 @@ def _einsum_vjp(i: int, g: Any, out: Any, equation: str, *operands: Any) -> Any:
     return _einsum(",".join(subscripts) + "->" + "".join(result), *args)
 
 
-_einsum.defvjp_varargs(_einsum_vjp)
+@primitive("einsum", save=("*",), grads=each_input(_einsum_vjp))
+def _einsum(equation: str, *operands: Any) -> Any:
+    optimize = _worth_optimizing(equation, tuple(np.shape(op) for op in operands))
+    out = np.einsum(equation, *operands, optimize=optimize)
+    if len(operands) == 1 and np.may_share_memory(out, operands[0]):
+        out = out.copy()  # 'ij->ji' and 'ii->i' give views; a result must own its memory
+    return out
 
 
 def einsum(equation: str, *operands: Any) -> Tensor:

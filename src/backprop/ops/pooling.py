@@ -106,22 +106,26 @@ def _first_real(index: np.ndarray, arg: np.ndarray, offsets: list, sizes: Sizes,
     return np.where(inside, index, np.broadcast_to(first, index.shape))
 
 
-@primitive("max_pool", save=("indices",))
+# The whole gradient goes to the element each window picked; scatter and gather are each other's
+# VJP, so second derivatives go through as well.
+@primitive("max_pool", save=("indices",), grads={
+    "input": lambda g, out, input, indices, values: _max_pool_scatter(g, indices, input.shape),
+})
 def _max_pool(input: Any, indices: Any, values: Any) -> Any:
     """Max pooling whose maxima (``values``) and their ``indices`` were found beforehand on the
     raw input (``_max_pool_argmax``); recording it here gives the gradient its destinations."""
     return values
-
-
-@primitive("max_pool_gather")
+@primitive("max_pool_gather", grads={
+    "input": lambda g, out, input, indices: _max_pool_scatter(g, indices, input.shape),
+})
 def _max_pool_gather(input: Any, indices: Any) -> Any:
     """The input values at ``indices`` (flat within each (n, c) plane)."""
     n, c = input.shape[:2]
     flat = input.reshape(n, c, -1)
     return np.take_along_axis(flat, indices.reshape(n, c, -1), axis=2).reshape(indices.shape)
-
-
-@primitive("max_pool_backward")
+@primitive("max_pool_backward", grads={
+    "grad": lambda g, out, grad, indices, shape: _max_pool_gather(g, indices),
+})
 def _max_pool_scatter(grad: Any, indices: Any, shape: Sizes) -> Any:
     """Zeros of ``shape`` with ``grad`` added at ``indices`` (overlapping windows may pick the
     same element: np.add.at sums the repeats)."""
@@ -132,16 +136,6 @@ def _max_pool_scatter(grad: Any, indices: Any, shape: Sizes) -> Any:
     flat = (indices.reshape(n * c, -1) + starts[:, None]).ravel()
     np.add.at(out, flat, grad.ravel())
     return out.reshape(shape)
-
-
-# The whole gradient goes to the element each window picked; scatter and gather are each other's
-# VJP, so second derivatives go through as well.
-_max_pool.defvjp(lambda g, out, input, indices, values: _max_pool_scatter(g, indices, input.shape),
-                 None, None)
-_max_pool_gather.defvjp(lambda g, out, input, indices: _max_pool_scatter(g, indices, input.shape),
-                        None)
-_max_pool_scatter.defvjp(lambda g, out, grad, indices, shape: _max_pool_gather(g, indices),
-                         None, None)
 
 
 def _pool_sizes(op: str, sizes: Sizes, kernel: Sizes, stride: Sizes,
@@ -238,7 +232,10 @@ def _as_dtype(divisor: Any, dtype: np.dtype, like: Any) -> Any:
     return divisor
 
 
-@primitive("avg_pool")
+@primitive("avg_pool", grads={
+    "input": lambda g, out, input, kernel, stride, padding, divisor: _avg_pool_backward(
+    g, input.shape, kernel, stride, padding, divisor),
+})
 def _avg_pool(input: Any, kernel: Sizes, stride: Sizes, padding: Pairs,
               divisor: Any) -> Any:
     """Window sums of the zero-padded input (one strided add per kernel offset) over
@@ -254,9 +251,10 @@ def _avg_pool(input: Any, kernel: Sizes, stride: Sizes, padding: Pairs,
         total += view[(slice(None), slice(None)) + k]
     total /= _as_dtype(divisor, total.dtype, total)
     return total
-
-
-@primitive("avg_pool_backward")
+@primitive("avg_pool_backward", grads={
+    "grad": lambda g, out, grad, shape, kernel, stride, padding, divisor: _avg_pool(
+    g, kernel, stride, padding, divisor),
+})
 def _avg_pool_backward(grad: Any, shape: Sizes, kernel: Sizes,
                        stride: Sizes, padding: Pairs, divisor: Any) -> Any:
     """The adjoint of ``avg_pool``: each output's ``grad / divisor`` added over its window."""
@@ -273,12 +271,6 @@ def _avg_pool_backward(grad: Any, shape: Sizes, kernel: Sizes,
         target += spread
     kept = tuple(slice(lo, lo + n) for n, (lo, _) in zip(sizes, padding))
     return backend.contiguous(buf[(slice(None), slice(None)) + kept])
-
-
-_avg_pool.defvjp(lambda g, out, input, kernel, stride, padding, divisor: _avg_pool_backward(
-    g, input.shape, kernel, stride, padding, divisor))
-_avg_pool_backward.defvjp(lambda g, out, grad, shape, kernel, stride, padding, divisor: _avg_pool(
-    g, kernel, stride, padding, divisor), None)
 
 
 def _avg_divisor(sizes: Sizes, kernel: Sizes, stride: Sizes,

@@ -1,10 +1,32 @@
-"""Primitives: an array-level forward beside its vector-Jacobian products, and one registry.
+"""Primitives: one row per op, holding its forward, the values it saves and its gradient rule.
+
+A row is declared once, with the forward it decorates::
+
+    @primitive(save=("input", "other"), grads={
+        "input": lambda g, out, input, other: g * other,
+        "other": lambda g, out, input, other: g * input})
+    def mul(input, other):
+        return input * other
+
+``save`` names what the rule reads, inputs and outputs alike (an op's single output is named
+``out``); every other input is kept as its shape and dtype only. ``grads`` gives one rule per
+differentiable input, ``rule(g, out, *inputs, **params)``, or one rule for all inputs at once,
+``rule(g, out, *inputs, needs, **params)`` returning a gradient per input (``needs[i]`` tells
+whether input ``i`` wants one: PyTorch's ``grad_input_mask``). An op with several ``outputs``
+returns a tuple; its rules get ``g`` and ``out`` as tuples, with None for an output that got no
+gradient (or is not saved).
 
 A primitive is called like a function. Given no Tensor it computes on raw arrays and returns an
-array: that is how VJPs run during a plain backward pass, building no graph. Given Tensors it
-returns a Tensor and, when grad is enabled and an input requires it, records a ``Node``. Because
-VJPs are written with primitives and operators, the same VJP code runs on Tensors under
+array: that is how rules run during a plain backward pass, building no graph. Given Tensors it
+returns Tensors and, when grad is enabled and an input requires it, records a ``Node``. Because
+rules are written with primitives and operators, the same rule runs on Tensors under
 ``create_graph=True``, which gives gradients of gradients without a second set of rules.
+
+The forward is the op's NumPy kernel; a backend may register a faster one under the op's name
+(``backprop.kernels``) and the primitive picks it by the type of its first array argument. A
+fused kernel whose maths is easier to differentiate as a composition (a norm's backward, say)
+declares ``decompose``: a function of the same arguments written with differentiable ops, which
+runs instead of the kernel whenever the call is being recorded.
 
 >>> import numpy as np
 >>> import backprop as bp
@@ -21,6 +43,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import kernels as _kernels
 from ..autograd import grad_mode
 from ..autograd.graph import Meta, Node, VersionCounter
 from ..backend import as_array, check_same_device
@@ -35,34 +58,33 @@ _F32 = np.dtype(np.float32)
 
 
 class Primitive:
-    """An op's forward on arrays plus one VJP per positional input (see ``defvjp``)."""
+    """An op's row: its NumPy forward, what it saves, its gradient rule and its kernels."""
 
-    __slots__ = ("name", "forward", "vjps", "varargs_vjp", "save", "save_out", "saves_values",
-                 "view", "differentiable", "explain", "backward_name", "__wrapped__", "__dict__")
+    __slots__ = ("name", "forward", "rules", "rule", "decompose", "kernels", "n_outputs",
+                 "output_names", "save", "save_outputs", "saves_values", "view",
+                 "differentiable", "explain", "backward_name", "__wrapped__", "__dict__")
 
-    def __init__(self, name: str, forward: Callable, *, save: tuple[int, ...], save_out: bool,
-                 view: bool, differentiable: bool, explain: Callable | None) -> None:
+    def __init__(self, name: str, forward: Callable, *, rules: tuple | None,
+                 rule: Callable | None, save: Any, save_outputs: tuple[int, ...],
+                 output_names: tuple[str, ...], decompose: Callable | None, view: bool,
+                 differentiable: bool, explain: Callable | None) -> None:
         self.name = name
         self.forward = forward
-        self.vjps: tuple[Callable, ...] = ()
-        self.varargs_vjp: Callable | None = None
+        self.rules = rules
+        self.rule = rule
+        self.decompose = decompose
+        self.kernels = _kernels.table(name)
+        self.output_names = output_names
+        self.n_outputs = len(output_names)
         self.save = save
-        self.save_out = save_out
-        self.saves_values = bool(save) or save_out
+        self.save_outputs = save_outputs
+        self.saves_values = bool(save) or bool(save_outputs)
         self.view = view
         self.differentiable = differentiable
         self.explain = explain
         self.backward_name = "".join(part.capitalize() for part in name.split("_")) + "Backward"
         self.__doc__ = forward.__doc__
         self.__wrapped__ = forward
-
-    def defvjp(self, *vjps: Callable) -> None:
-        """Give one VJP per positional input: ``vjp(g, out, *inputs, **params) -> grad``."""
-        self.vjps = vjps
-
-    def defvjp_varargs(self, vjp: Callable) -> None:
-        """Give one VJP for ops over a variable number of inputs: ``vjp(i, g, out, *inputs)``."""
-        self.varargs_vjp = vjp
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -87,21 +109,37 @@ class Primitive:
                 # NumPy scalars promote like arrays (float32 * np.float64 -> float64); PyTorch
                 # treats them as Python numbers.
                 raw[i] = a.item()
-        if first_type is None:
+        if first_type is None:  # arrays and numbers: a rule inside a plain backward
+            if self.kernels and args:
+                kernel = self.kernels.get(type(args[0]))
+                if kernel is not None:
+                    out = kernel(*args, **params)
+                    if out is not None:
+                        return out
             return self.forward(*args, **params)
         if on_device:  # two tensors, at least one not on the CPU: they must share a device
             check_same_device(self.name, [a._data for a in args if isinstance(a, Tensor)])
+        recording = requires_grad and grad_mode.state.enabled and self.differentiable
+        if recording and self.decompose is not None:
+            return self.decompose(*args, **params)
         try:
-            out = self.forward(*raw, **params)
+            out = None
+            if self.kernels:
+                kernel = self.kernels.get(first_type)
+                if kernel is not None:
+                    out = kernel(*raw, **params)
+            if out is None:
+                out = self.forward(*raw, **params)
         except (ValueError, TypeError, IndexError) as err:
             raise self._clear_error(err, raw, params) from None
+        if self.n_outputs != 1:
+            return self._several_outputs(args, raw, out, params, recording)
         if type(out) is not np.ndarray:
             out = as_array(out)
         if out.dtype is _F64 and not _any_float64(raw):
             # NumPy turns int / int and exp(int) into float64; PyTorch gives the default float32.
             out = out.astype(_F32)
-        if (requires_grad and grad_mode.state.enabled and self.differentiable
-                and out.dtype.kind in "fc"):
+        if recording and out.dtype.kind in "fc":
             result = Tensor._from_node(out, self._record(args, out, params))
         else:
             result = Tensor._wrap(out)
@@ -109,24 +147,33 @@ class Primitive:
             _share_version(result, args[0])
         return result
 
+    def _several_outputs(self, args: tuple, raw: list, outs: tuple, params: dict,
+                         recording: bool) -> tuple:
+        outs = tuple(as_array(o) for o in outs)
+        if not _any_float64(raw):
+            outs = tuple(o.astype(_F32) if o.dtype is _F64 else o for o in outs)
+        if not (recording and any(o.dtype.kind in "fc" for o in outs)):
+            return tuple(Tensor._wrap(o) for o in outs)
+        node = self._record(args, outs, params)
+        return tuple(Tensor._from_node(o, node, k) if o.dtype.kind in "fc" else Tensor._wrap(o)
+                     for k, o in enumerate(outs))
+
     def _record(self, args: tuple, out: Any, params: dict) -> Node:
         edges = []
         inputs = []
-        if not self.saves_values:  # most ops: shapes and dtypes only, no version bookkeeping
-            for a in args:
-                if isinstance(a, Tensor):
-                    edges.append((a.grad_fn or a) if a._requires_grad else None)
-                    data = a._data
-                    inputs.append(Meta(data.shape, data.dtype))
-                else:
-                    edges.append(None)
-                    inputs.append(a)
-            return Node(self, tuple(edges), tuple(inputs), None, None, None, params)
-        versions: list[int | None] = []
+        slots = None
         save = self.save
+        versions: list[int | None] | None = [] if self.saves_values else None
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
-                edges.append((a.grad_fn or a) if a._requires_grad else None)
+                if a._requires_grad:
+                    edges.append(a.grad_fn or a)
+                    if a._output_nr:  # output k > 0 of a node with several
+                        if slots is None:
+                            slots = [0] * len(args)
+                        slots[i] = a._output_nr
+                else:
+                    edges.append(None)
                 if i in save:
                     inputs.append(a)
                     if a._version is None:
@@ -135,17 +182,27 @@ class Primitive:
                 else:
                     data = a._data
                     inputs.append(Meta(data.shape, data.dtype))
-                    versions.append(None)
+                    if versions is not None:
+                        versions.append(None)
             else:
                 edges.append(None)
                 inputs.append(a)
-                versions.append(None)
-        out_version = None
-        if self.save_out:
-            out_version = VersionCounter()
-            versions.append(0)
-        return Node(self, tuple(edges), tuple(inputs), tuple(versions),
-                    out if self.save_out else None, out_version, params)
+                if versions is not None:
+                    versions.append(None)
+        saved, counters = self._saved_outputs(out)
+        return Node(self, tuple(edges), tuple(inputs), None if versions is None else tuple(versions),
+                    saved, counters, params, self.n_outputs, None if slots is None else tuple(slots))
+
+    def _saved_outputs(self, out: Any) -> tuple[Any, Any]:
+        """What a node keeps of the outputs, and their version counters (each output's
+        in-place changes are counted from 0)."""
+        keep = self.save_outputs
+        if not keep:
+            return None, None
+        if self.n_outputs == 1:
+            return out, VersionCounter()
+        saved = tuple(o if k in keep else None for k, o in enumerate(out))
+        return saved, tuple(VersionCounter() if k in keep else None for k in range(len(out)))
 
     def _clear_error(self, err: Exception, raw: list, params: dict) -> Exception:
         """Turn NumPy's message into one naming this op, its arguments and their shapes."""
@@ -204,26 +261,40 @@ def _share_version(view: Tensor, base: Any) -> None:
         view._base = base if base._base is None else base._base
 
 
-def primitive(name: str | None = None, *, save: tuple[str, ...] = (), save_out: bool = False,
+def primitive(name: str | None = None, *, save: tuple[str, ...] = (),
+              grads: dict[str, Callable] | Callable | None = None,
+              outputs: tuple[str, ...] = ("out",), decompose: Callable | None = None,
               view: bool = False, differentiable: bool = True,
               explain: Callable | None = None) -> Callable[[Callable], Primitive]:
-    """Declare a primitive from its array-level forward.
+    """Declare an op's row from its NumPy forward (see the module's docstring).
 
-    ``save`` names the inputs whose values the VJPs read (others are kept as shape and dtype only;
-    ``("*",)`` keeps all inputs of a variadic op);
-    ``save_out`` keeps the result; ``view`` marks ops whose result may share memory with the first
-    input; ``explain(err, *args, **params)`` may return a clearer exception for a NumPy error.
+    ``save`` names the inputs and outputs whose values the rules read (``("*",)`` keeps every
+    input of a variadic op); ``grads`` maps input names to their rules, or is one rule for all
+    inputs; ``outputs`` names the forward's results when it returns several; ``decompose``
+    replaces the forward when the call is recorded; ``view`` marks ops whose result may share
+    memory with the first input; ``explain(err, *args, **params)`` may return a clearer
+    exception for a NumPy error.
     """
 
     def wrap(forward: Callable) -> Primitive:
         op_name = name or forward.__name__.strip("_")
-        names = list(inspect.signature(forward).parameters)
-        indices = _ALL if save == ("*",) else tuple(names.index(s) for s in save)
-        if view and save_out:
+        parameters = list(inspect.signature(forward).parameters.values())
+        names = [p.name for p in parameters
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+        unknown = [s for s in save if s != "*" and s not in names and s not in outputs]
+        if unknown:
+            raise ValueError(f"{op_name}: save names {unknown}, which are neither inputs "
+                             f"{names} nor outputs {list(outputs)}")
+        indices = _ALL if save == ("*",) else tuple(names.index(s) for s in save if s in names)
+        save_outputs = tuple(k for k, o in enumerate(outputs) if o in save)
+        if view and save_outputs:
             raise ValueError(f"{op_name}: a view op cannot save its output (the view shares its "
                              "base's version counter)")
-        op = Primitive(op_name, forward, save=indices, save_out=save_out, view=view,
-                       differentiable=differentiable, explain=explain)
+        rules, rule = _rules(op_name, grads, names, differentiable and decompose is None)
+        op = Primitive(op_name, forward, rules=rules, rule=rule, save=indices,
+                       save_outputs=save_outputs, output_names=tuple(outputs),
+                       decompose=decompose, view=view, differentiable=differentiable,
+                       explain=explain)
         existing = PRIMITIVES.get(op_name)
         # The same file imported twice (pytest's importlib mode does that) is not a clash.
         if existing is not None and (existing.forward.__code__.co_filename
@@ -233,3 +304,32 @@ def primitive(name: str | None = None, *, save: tuple[str, ...] = (), save_out: 
         return op
 
     return wrap
+
+
+def _rules(op: str, grads: Any, names: list[str],
+           needs_rule: bool) -> tuple[tuple | None, Callable | None]:
+    """``(rules per input, None)`` from a dict of rules by input name, ``(None, rule)`` from one
+    rule for all inputs."""
+    if callable(grads):
+        return None, grads
+    if grads is None:
+        if needs_rule:
+            raise ValueError(f"{op}: a differentiable op needs grads= (or decompose=, or "
+                             "differentiable=False)")
+        return (), None
+    unknown = set(grads) - set(names)
+    if unknown:
+        raise ValueError(f"{op}: grads names {sorted(unknown)}, which are not inputs {names}")
+    return tuple(grads.get(n) for n in names), None
+
+
+def each_input(rule: Callable) -> Callable:
+    """A rule for all inputs at once from ``rule(i, g, out, *inputs, **params)``, the gradient
+    of input ``i``: the form variadic ops (``cat``, ``stack``, ``einsum``) write theirs in."""
+
+    def rule_for_all(g: Any, out: Any, *inputs: Any, needs: tuple[bool, ...],
+                     **params: Any) -> list[Any]:
+        return [rule(i, g, out, *inputs, **params) if need else None
+                for i, need in enumerate(needs)]
+
+    return rule_for_all

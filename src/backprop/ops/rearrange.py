@@ -29,7 +29,7 @@ def _crops(widths: tuple[tuple[int, int], ...]) -> bool:
     return any(before < 0 or after < 0 for before, after in widths)
 
 
-def _mode_pad(name: str, numpy_mode: str, crop_first: bool) -> Any:
+def _mode_pad(name: str, numpy_mode: str, crop_first: bool, rule: Any) -> Any:
     # Negative widths crop. PyTorch pads then crops in reflect and replicate modes (a crop on one
     # side leaves what the other side reflects unchanged), but crops first in circular mode.
     def forward(input: Any, widths: tuple[tuple[int, int], ...]) -> Any:
@@ -42,12 +42,7 @@ def _mode_pad(name: str, numpy_mode: str, crop_first: bool) -> Any:
         return out
 
     forward.__doc__ = f"Pad by ``widths`` (``(before, after)`` per dim) in {name} mode."
-    return primitive(f"{name}_pad")(forward)
-
-
-_reflection_pad = _mode_pad("reflection", "reflect", crop_first=False)
-_replication_pad = _mode_pad("replication", "edge", crop_first=False)
-_circular_pad = _mode_pad("circular", "wrap", crop_first=True)
+    return primitive(f"{name}_pad", grads={"input": rule})(forward)
 
 
 def _uncrop(g: Any, widths: tuple[tuple[int, int], ...]) -> Any:
@@ -108,9 +103,9 @@ def _circular_vjp(g: Any, out: Any, input: Any, widths: tuple[tuple[int, int], .
     return _uncrop(g, widths) if _crops(widths) else g
 
 
-_reflection_pad.defvjp(_pad_then_crop_vjp("reflect"))
-_replication_pad.defvjp(_pad_then_crop_vjp("replicate"))
-_circular_pad.defvjp(_circular_vjp)
+_reflection_pad = _mode_pad("reflection", "reflect", False, _pad_then_crop_vjp("reflect"))
+_replication_pad = _mode_pad("replication", "edge", False, _pad_then_crop_vjp("replicate"))
+_circular_pad = _mode_pad("circular", "wrap", True, _circular_vjp)
 
 _PAD_MODES = {"reflect": _reflection_pad, "replicate": _replication_pad,
               "circular": _circular_pad}
@@ -168,13 +163,10 @@ def pad(input: Any, pad: Sequence[int], mode: str = "constant", value: float | N
 
 # -- flip, roll ---------------------------------------------------------------------------------
 
-@primitive("flip", explain=_explain_dims("flip"))
+@primitive("flip", explain=_explain_dims("flip"), grads={"input": lambda g, out, input, dims: _flip(g, dims)})
 def _flip(input: Any, dims: tuple[int, ...]) -> Any:
     # NumPy's flip is a view; PyTorch's is a copy, so writing to the result leaves input alone.
     return np.flip(input, dims).copy()
-
-
-_flip.defvjp(lambda g, out, input, dims: _flip(g, dims))
 
 
 def flip(input: Any, *dims: Any) -> Any:
@@ -190,16 +182,15 @@ def flip(input: Any, *dims: Any) -> Any:
     return _flip(input, dims)
 
 
-@primitive("roll", explain=_explain_dims("roll"))
-def _roll(input: Any, shifts: Any, dims: Any) -> Any:
-    return np.roll(input, shifts, dims)
-
-
 def _negated_shifts(shifts: Any) -> Any:
     return tuple(-s for s in shifts) if isinstance(shifts, tuple) else -shifts
 
 
-_roll.defvjp(lambda g, out, input, shifts, dims: _roll(g, _negated_shifts(shifts), dims))
+@primitive("roll", explain=_explain_dims("roll"), grads={
+    "input": lambda g, out, input, shifts, dims: _roll(g, _negated_shifts(shifts), dims),
+})
+def _roll(input: Any, shifts: Any, dims: Any) -> Any:
+    return np.roll(input, shifts, dims)
 
 
 def roll(input: Any, shifts: int | Sequence[int],
@@ -226,10 +217,6 @@ def roll(input: Any, shifts: int | Sequence[int],
 
 # -- repeat, tile -------------------------------------------------------------------------------
 
-@primitive("repeat")
-def _repeat(input: Any, repeats: tuple[int, ...]) -> Any:
-    return np.tile(input, repeats)
-
 
 def _repeat_vjp(g: Any, out: Any, input: Any, repeats: tuple[int, ...]) -> Any:
     # Output dim i has repeats[i] blocks of the input's size n_i: view it as (r_i, n_i) and sum
@@ -242,7 +229,9 @@ def _repeat_vjp(g: Any, out: Any, input: Any, repeats: tuple[int, ...]) -> Any:
     return reshape(summed, input.shape)
 
 
-_repeat.defvjp(_repeat_vjp)
+@primitive("repeat", grads={"input": _repeat_vjp})
+def _repeat(input: Any, repeats: tuple[int, ...]) -> Any:
+    return np.tile(input, repeats)
 
 
 def repeat(input: Any, *sizes: Any) -> Any:
@@ -282,19 +271,13 @@ def _check_matrix(op: str, input: Any) -> None:
                          f"{format_shape(input.shape)}")
 
 
-@primitive("tril")
+# Masking is linear and self-adjoint: the gradient is masked the same way.
+@primitive("tril", grads={"input": lambda g, out, input, diagonal: _tril(g, diagonal)})
 def _tril(input: Any, diagonal: int) -> Any:
     return np.tril(input, diagonal)
-
-
-@primitive("triu")
+@primitive("triu", grads={"input": lambda g, out, input, diagonal: _triu(g, diagonal)})
 def _triu(input: Any, diagonal: int) -> Any:
     return np.triu(input, diagonal)
-
-
-# Masking is linear and self-adjoint: the gradient is masked the same way.
-_tril.defvjp(lambda g, out, input, diagonal: _tril(g, diagonal))
-_triu.defvjp(lambda g, out, input, diagonal: _triu(g, diagonal))
 
 
 def tril(input: Any, diagonal: int = 0) -> Any:

@@ -84,12 +84,11 @@ def _require_float(op: str, input: Any, what: str = "floating point") -> None:
 
 # -- sum and mean -------------------------------------------------------------------------------
 
-@primitive("sum")
+@primitive("sum", grads={
+    "input": lambda g, out, input, axes, keepdim: expand_reduced(g, input.shape, axes, keepdim),
+})
 def _sum(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     return input.sum(axis=axes, keepdims=keepdim)
-
-
-_sum.defvjp(lambda g, out, input, axes, keepdim: expand_reduced(g, input.shape, axes, keepdim))
 
 
 def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
@@ -105,20 +104,17 @@ def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = F
     return _sum(input, normalize_dims("sum", dim, input.ndim), keepdim)
 
 
-@primitive("mean")
-def _mean(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
-    if input.dtype.kind not in "fc":
-        raise DTypeError(f"mean: input dtype must be floating point, got {input.dtype}; "
-                        "convert with .float() first")
-    return input.mean(axis=axes, keepdims=keepdim)
-
-
 def _mean_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     count = builtins.max(_count(input.shape, axes), 1)
     return expand_reduced(g, input.shape, axes, keepdim) / count
 
 
-_mean.defvjp(_mean_vjp)
+@primitive("mean", grads={"input": _mean_vjp})
+def _mean(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    if input.dtype.kind not in "fc":
+        raise DTypeError(f"mean: input dtype must be floating point, got {input.dtype}; "
+                        "convert with .float() first")
+    return input.mean(axis=axes, keepdims=keepdim)
 
 
 def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
@@ -134,7 +130,7 @@ def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = 
     return _mean(input, normalize_dims("mean", dim, input.ndim), keepdim)
 
 
-@primitive()
+@primitive(grads={"input": lambda g, out, input, size: broadcast_to(g, input.shape)})
 def sum_to_size(input: Any, size: tuple[int, ...]) -> Any:
     shape = tuple(size)
     axes = summed_axes(input.shape, shape)
@@ -142,9 +138,6 @@ def sum_to_size(input: Any, size: tuple[int, ...]) -> Any:
         raise ShapeError(f"sum_to_size: a tensor of shape {format_shape(input.shape)} cannot be "
                          f"summed to {format_shape(shape)}: that shape must broadcast to it")
     return np.sum(input, axis=axes, keepdims=True).reshape(shape)
-
-
-sum_to_size.defvjp(lambda g, out, input, size: broadcast_to(g, input.shape))
 
 
 def _sum_to_size_method(self: Tensor, *size: Any) -> Tensor:
@@ -155,12 +148,32 @@ def _sum_to_size_method(self: Tensor, *size: Any) -> Tensor:
 
 # -- products -----------------------------------------------------------------------------------
 
-@primitive("prod", save=("input",))
+@primitive("prod", save=("input",), grads={
+    "input": lambda g, out, input, axis, keepdim: expand_reduced(
+    g, input.shape, None if axis is None else (axis,), keepdim) * (
+    _prod_others(input, axis) if axis is not None
+    else reshape(_prod_others(reshape(input, (-1,)), 0), input.shape)),
+})
 def _prod(input: Any, axis: int | None, keepdim: bool) -> Any:
     return input.prod(axis=axis, keepdims=keepdim)
 
 
-@primitive("prod_others", save=("input",))
+def _prod_others_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
+    # Only second and higher derivatives of prod reach here. d out[i] / d input[k] is the product
+    # over j not in {i, k}: prod_others of a copy of the input whose i-th entry is 1, laid out
+    # along a new axis for i (n x n memory along the reduced dim, and no division by zeros).
+    shape = input.shape
+    n = shape[axis]
+    eye = backend.eye(n, bool, input._data if isinstance(input, Tensor) else input)
+    eye = eye.reshape((n, n) + (1,) * (len(shape) - axis - 1))
+    rows = broadcast_to(reshape(input, shape[:axis] + (1,) + shape[axis:]),
+                        shape[:axis] + (n,) + shape[axis:])
+    others = _prod_others(where(eye, 1.0, rows), axis + 1)  # [..., i, k, ...]
+    g_rows = reshape(g, shape[:axis] + (n, 1) + shape[axis + 1:])
+    return _sum(where(eye, 0.0, g_rows * others), (axis,), False)
+
+
+@primitive("prod_others", save=("input",), grads={"input": _prod_others_vjp})
 def _prod_others(input: Any, axis: int) -> Any:
     """``out[i]`` = the product of every ``input[j]`` with ``j != i`` along ``axis``.
 
@@ -179,30 +192,6 @@ def _prod_others(input: Any, axis: int) -> Any:
     np.cumprod(np.flip(input, axis)[drop_last], axis=axis, out=right[skip_first])
     left *= np.flip(right, axis)
     return left
-
-
-_prod.defvjp(lambda g, out, input, axis, keepdim: expand_reduced(
-    g, input.shape, None if axis is None else (axis,), keepdim) * (
-    _prod_others(input, axis) if axis is not None
-    else reshape(_prod_others(reshape(input, (-1,)), 0), input.shape)))
-
-
-def _prod_others_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
-    # Only second and higher derivatives of prod reach here. d out[i] / d input[k] is the product
-    # over j not in {i, k}: prod_others of a copy of the input whose i-th entry is 1, laid out
-    # along a new axis for i (n x n memory along the reduced dim, and no division by zeros).
-    shape = input.shape
-    n = shape[axis]
-    eye = backend.eye(n, bool, input._data if isinstance(input, Tensor) else input)
-    eye = eye.reshape((n, n) + (1,) * (len(shape) - axis - 1))
-    rows = broadcast_to(reshape(input, shape[:axis] + (1,) + shape[axis:]),
-                        shape[:axis] + (n,) + shape[axis:])
-    others = _prod_others(where(eye, 1.0, rows), axis + 1)  # [..., i, k, ...]
-    g_rows = reshape(g, shape[:axis] + (n, 1) + shape[axis + 1:])
-    return _sum(where(eye, 0.0, g_rows * others), (axis,), False)
-
-
-_prod_others.defvjp(_prod_others_vjp)
 
 
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
@@ -231,7 +220,15 @@ def _degrees_of_freedom(shape: tuple[int, ...], axes: tuple[int, ...] | None,
     return builtins.max(_count(shape, axes) - correction, 0)
 
 
-@primitive("var", save=("input",))
+def _var_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None, correction: float,
+             keepdim: bool) -> Any:
+    dof = _degrees_of_freedom(input.shape, axes, correction)
+    scale = 2.0 / dof if dof > 0 else math.inf
+    deviation = input - _mean(input, axes, True)
+    return expand_reduced(g, input.shape, axes, keepdim) * deviation * scale
+
+
+@primitive("var", save=("input",), grads={"input": _var_vjp})
 def _var(input: Any, axes: tuple[int, ...] | None, correction: float, keepdim: bool) -> Any:
     deviation = input - np.mean(input, axis=axes, keepdims=True)
     if deviation.dtype.kind == "c":
@@ -245,22 +242,6 @@ def _var(input: Any, axes: tuple[int, ...] | None, correction: float, keepdim: b
         return total / _degrees_of_freedom(input.shape, axes, correction)
 
 
-def _var_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None, correction: float,
-             keepdim: bool) -> Any:
-    dof = _degrees_of_freedom(input.shape, axes, correction)
-    scale = 2.0 / dof if dof > 0 else math.inf
-    deviation = input - _mean(input, axes, True)
-    return expand_reduced(g, input.shape, axes, keepdim) * deviation * scale
-
-
-_var.defvjp(_var_vjp)
-
-
-@primitive("std", save=("input",), save_out=True)
-def _std(input: Any, axes: tuple[int, ...] | None, correction: float, keepdim: bool) -> Any:
-    return np.sqrt(_var.forward(input, axes, correction, keepdim))
-
-
 def _std_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None, correction: float,
              keepdim: bool) -> Any:
     # d sqrt(v) = dv / (2 sqrt(v)) is infinite at zero variance; PyTorch's convention (which we
@@ -270,7 +251,9 @@ def _std_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None, correct
     return _var_vjp(g_var, None, input, axes, correction, keepdim)
 
 
-_std.defvjp(_std_vjp)
+@primitive("std", save=("input", "out"), grads={"input": _std_vjp})
+def _std(input: Any, axes: tuple[int, ...] | None, correction: float, keepdim: bool) -> Any:
+    return np.sqrt(_var.forward(input, axes, correction, keepdim))
 
 
 def _correction(op: str, dim: Any, unbiased: bool | None,
@@ -317,24 +300,6 @@ def std(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | 
 
 # -- norms --------------------------------------------------------------------------------------
 
-@primitive("norm", save=("input",), save_out=True)
-def _norm(input: Any, p: float, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
-    if p == 2 and input.dtype.kind != "c":
-        return np.sqrt(np.sum(input * input, axis=axes, keepdims=keepdim))
-    magnitude = np.abs(input)
-    if p == 1:
-        return np.sum(magnitude, axis=axes, keepdims=keepdim)
-    if p == math.inf:
-        return np.amax(magnitude, axis=axes, keepdims=keepdim)
-    if p == -math.inf:
-        return np.amin(magnitude, axis=axes, keepdims=keepdim)
-    if p == 0:
-        return np.sum(magnitude != 0, axis=axes, keepdims=keepdim).astype(magnitude.dtype)
-    if p == 2:
-        return np.sqrt(np.sum(magnitude * magnitude, axis=axes, keepdims=keepdim))
-    with np.errstate(divide="ignore"):  # 0 ** negative p = inf, whose sum ** (1/p) is 0
-        return np.sum(magnitude ** p, axis=axes, keepdims=keepdim) ** (1.0 / p)
-
 
 def _norm_vjp(g: Any, out: Any, input: Any, p: float, axes: tuple[int, ...] | None,
               keepdim: bool) -> Any:
@@ -368,7 +333,23 @@ def _norm_vjp(g: Any, out: Any, input: Any, p: float, axes: tuple[int, ...] | No
     return scaled * where(zero_norm, 0.0, g / safe_norm ** (p - 1.0))
 
 
-_norm.defvjp(_norm_vjp)
+@primitive("norm", save=("input", "out"), grads={"input": _norm_vjp})
+def _norm(input: Any, p: float, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    if p == 2 and input.dtype.kind != "c":
+        return np.sqrt(np.sum(input * input, axis=axes, keepdims=keepdim))
+    magnitude = np.abs(input)
+    if p == 1:
+        return np.sum(magnitude, axis=axes, keepdims=keepdim)
+    if p == math.inf:
+        return np.amax(magnitude, axis=axes, keepdims=keepdim)
+    if p == -math.inf:
+        return np.amin(magnitude, axis=axes, keepdims=keepdim)
+    if p == 0:
+        return np.sum(magnitude != 0, axis=axes, keepdims=keepdim).astype(magnitude.dtype)
+    if p == 2:
+        return np.sqrt(np.sum(magnitude * magnitude, axis=axes, keepdims=keepdim))
+    with np.errstate(divide="ignore"):  # 0 ** negative p = inf, whose sum ** (1/p) is 0
+        return np.sum(magnitude ** p, axis=axes, keepdims=keepdim) ** (1.0 / p)
 
 
 def norm(input: Tensor, p: float | str | None = "fro", dim: int | Sequence[int] | None = None,
@@ -398,23 +379,17 @@ def norm(input: Tensor, p: float | str | None = "fro", dim: int | Sequence[int] 
 
 # -- cumulative sums ----------------------------------------------------------------------------
 
-@primitive("cumsum")
+@primitive("cumsum", grads={"input": lambda g, out, input, axis: _reverse_cumsum(g, axis)})
 def _cumsum(input: Any, axis: int) -> Any:
     if input.ndim == 0:
         return np.cumsum(input.reshape(1)).reshape(())
     return np.cumsum(input, axis=axis)
-
-
-@primitive("reverse_cumsum")
+@primitive("reverse_cumsum", grads={"input": lambda g, out, input, axis: _cumsum(g, axis)})
 def _reverse_cumsum(input: Any, axis: int) -> Any:
     """``out[i]`` = the sum of ``input[j]`` for ``j >= i`` along ``axis`` (cumsum's VJP)."""
     if input.ndim == 0:
         return input.copy()
     return np.flip(np.cumsum(np.flip(input, axis), axis=axis), axis)
-
-
-_cumsum.defvjp(lambda g, out, input, axis: _reverse_cumsum(g, axis))
-_reverse_cumsum.defvjp(lambda g, out, input, axis: _cumsum(g, axis))
 
 
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:

@@ -111,13 +111,12 @@ def _src_block(src: Any, index: np.ndarray) -> Any:
     return src if np.shape(src) == index.shape else src[_leading_block(index.shape)]
 
 
-@primitive("gather")
+@primitive("gather", grads={
+    "input": lambda g, out, input, dim, index:
+    _getitem_backward(g, input.shape, _along_dim_key(dim, index)),
+})
 def _gather(input: Any, dim: int, index: np.ndarray) -> Any:
     return input[_along_dim_key(dim, index)]
-
-
-_gather.defvjp(lambda g, out, input, dim, index:
-               _getitem_backward(g, input.shape, _along_dim_key(dim, index)), None, None)
 
 
 def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) -> Tensor:
@@ -135,15 +134,14 @@ def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) ->
     return _gather(input, dim, index)
 
 
-@primitive("scatter_add")
+@primitive("scatter_add", grads={
+    "input": lambda g, out, input, dim, index, src: g,
+    "src": lambda g, out, input, dim, index, src: _src_grad(g, dim, index, src),
+})
 def _scatter_add(input: Any, dim: int, index: np.ndarray, src: Any) -> Any:
     out = input.copy()
     _add_into(out, _along_dim_key(dim, index), _src_block(src, index))
     return out
-
-
-_scatter_add.defvjp(lambda g, out, input, dim, index, src: g, None, None,
-                    lambda g, out, input, dim, index, src: _src_grad(g, dim, index, src))
 
 
 def scatter_add(input: Tensor, dim: int, index: Any, src: Any) -> Tensor:
@@ -159,17 +157,16 @@ def scatter_add(input: Tensor, dim: int, index: Any, src: Any) -> Tensor:
     return _scatter_add(input, dim, index, src)
 
 
-@primitive("scatter")
+# Overwritten positions pass no gradient to input. Where the index repeats a position, only one
+# write lands (which one is undefined, in PyTorch too), yet each src element gets g there.
+@primitive("scatter", grads={
+    "input": lambda g, out, input, dim, index, src: _scatter(g, dim, index, 0.0),
+    "src": lambda g, out, input, dim, index, src: _src_grad(g, dim, index, src),
+})
 def _scatter(input: Any, dim: int, index: np.ndarray, src: Any) -> Any:
     out = input.copy()
     out[_along_dim_key(dim, index)] = src if np.ndim(src) == 0 else _src_block(src, index)
     return out
-
-
-# Overwritten positions pass no gradient to input. Where the index repeats a position, only one
-# write lands (which one is undefined, in PyTorch too), yet each src element gets g there.
-_scatter.defvjp(lambda g, out, input, dim, index, src: _scatter(g, dim, index, 0.0), None, None,
-                lambda g, out, input, dim, index, src: _src_grad(g, dim, index, src))
 
 
 def scatter(input: Tensor, dim: int, index: Any, src: Any = None, *,
@@ -205,13 +202,12 @@ def _dim_key(dim: int, index: np.ndarray) -> tuple:
     return (_FULL,) * dim + (index,)
 
 
-@primitive("index_select")
+@primitive("index_select", grads={
+    "input": lambda g, out, input, dim, index:
+    _getitem_backward(g, input.shape, _dim_key(dim, index)),
+})
 def _index_select(input: Any, dim: int, index: np.ndarray) -> Any:
     return np.take(input, index, axis=dim)
-
-
-_index_select.defvjp(lambda g, out, input, dim, index:
-                     _getitem_backward(g, input.shape, _dim_key(dim, index)), None, None)
 
 
 def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
@@ -229,15 +225,14 @@ def index_select(input: Tensor, dim: int, index: Any) -> Tensor:
     return _index_select(input, dim, index)
 
 
-@primitive("index_add")
+@primitive("index_add", grads={
+    "input": lambda g, out, input, dim, index, source: g,
+    "source": lambda g, out, input, dim, index, source: _index_select(g, dim, index),
+})
 def _index_add(input: Any, dim: int, index: np.ndarray, source: Any) -> Any:
     out = input.copy()
     _add_into(out, _dim_key(dim, index), source)
     return out
-
-
-_index_add.defvjp(lambda g, out, input, dim, index, source: g, None, None,
-                  lambda g, out, input, dim, index, source: _index_select(g, dim, index))
 
 
 def index_add(input: Tensor, dim: int, index: Any, source: Any, *, alpha: float = 1) -> Tensor:
@@ -306,14 +301,13 @@ def _with_dim(shape: tuple[int, ...], dim: int, n: int) -> tuple[int, ...]:
 
 # -- masks ----------------------------------------------------------------------------------------
 
-@primitive("masked_fill", save=("mask",))
+@primitive("masked_fill", save=("mask",), grads={
+    "input": lambda g, out, input, mask, value: ew.where(mask, 0.0, g),
+    "value": lambda g, out, input, mask, value: ew.where(mask, g, 0.0),
+})
 def _masked_fill(input: Any, mask: Any, value: Any) -> Any:
     out = np.where(mask, value, input)
     return out if out.dtype == input.dtype else out.astype(input.dtype)
-
-
-_masked_fill.defvjp(lambda g, out, input, mask, value: ew.where(mask, 0.0, g), None,
-                    lambda g, out, input, mask, value: ew.where(mask, g, 0.0))
 
 
 def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:

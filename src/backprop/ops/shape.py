@@ -105,12 +105,9 @@ def _explain_shape(op: str) -> Any:
     return explain
 
 
-@primitive("reshape", view=True, explain=_explain_shape("reshape"))
+@primitive("reshape", view=True, explain=_explain_shape("reshape"), grads={"input": lambda g, out, input, shape: reshape(g, input.shape)})
 def _reshape(input: Any, shape: tuple[int, ...]) -> Any:
     return np.reshape(input, shape)
-
-
-_reshape.defvjp(lambda g, out, input, shape: reshape(g, input.shape))
 
 
 def reshape(input: Any, *shape: Any) -> Any:
@@ -123,12 +120,9 @@ def reshape(input: Any, *shape: Any) -> Any:
     return _reshape(input, _shape_arg(shape))
 
 
-@primitive("view", view=True, explain=_explain_shape("view"))
+@primitive("view", view=True, explain=_explain_shape("view"), grads={"input": lambda g, out, input, shape: reshape(g, input.shape)})
 def _view(input: Any, shape: tuple[int, ...]) -> Any:
     return np.reshape(input, shape, copy=False)
-
-
-_view.defvjp(lambda g, out, input, shape: reshape(g, input.shape))
 
 
 def view(input: Any, *shape: Any) -> Any:
@@ -185,12 +179,9 @@ def unflatten(input: Any, dim: int, sizes: Sequence[int]) -> Any:
     return _reshape(input, shape[:d] + tuple(int(n) for n in sizes) + shape[d + 1:])
 
 
-@primitive("squeeze", view=True)
+@primitive("squeeze", view=True, grads={"input": lambda g, out, input, dims: reshape(g, input.shape)})
 def _squeeze(input: Any, dims: tuple[int, ...]) -> Any:
     return np.squeeze(input, dims)
-
-
-_squeeze.defvjp(lambda g, out, input, dims: reshape(g, input.shape))
 
 
 def squeeze(input: Any, dim: int | Sequence[int] | None = None) -> Any:
@@ -210,13 +201,10 @@ def squeeze(input: Any, dim: int | Sequence[int] | None = None) -> Any:
     return _squeeze(input, dims)
 
 
-@primitive("unsqueeze", view=True)
+@primitive("unsqueeze", view=True, grads={"input": lambda g, out, input, dim: _squeeze(g, (dim,))})
 def _unsqueeze(input: Any, dim: int) -> Any:
     shape = input.shape
     return input.reshape(shape[:dim] + (1,) + shape[dim:])  # faster than np.expand_dims
-
-
-_unsqueeze.defvjp(lambda g, out, input, dim: _squeeze(g, (dim,)))
 
 
 def unsqueeze(input: Any, dim: int) -> Any:
@@ -243,11 +231,6 @@ def _explain_permute(err: Exception, input: Any, dims: tuple[int, ...]) -> Excep
                     f"tensor of shape {format_shape(input.shape)}: a dimension is named twice")
 
 
-@primitive("permute", view=True, explain=_explain_permute)
-def _permute(input: Any, dims: tuple[int, ...]) -> Any:
-    return np.transpose(input, dims)
-
-
 def _inverse_permutation(dims: tuple[int, ...]) -> tuple[int, ...]:
     inverse = [0] * len(dims)
     for i, d in enumerate(dims):
@@ -255,7 +238,11 @@ def _inverse_permutation(dims: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(inverse)
 
 
-_permute.defvjp(lambda g, out, input, dims: _permute(g, _inverse_permutation(dims)))
+@primitive("permute", view=True, explain=_explain_permute, grads={
+    "input": lambda g, out, input, dims: _permute(g, _inverse_permutation(dims)),
+})
+def _permute(input: Any, dims: tuple[int, ...]) -> Any:
+    return np.transpose(input, dims)
 
 
 def permute(input: Any, *dims: Any) -> Any:
@@ -268,16 +255,13 @@ def permute(input: Any, *dims: Any) -> Any:
     return _permute(input, _shape_arg(dims))
 
 
-@primitive("transpose", view=True, explain=_explain_dims("transpose"))
+@primitive("transpose", view=True, explain=_explain_dims("transpose"), grads={"input": lambda g, out, input, dim0, dim1: _transpose(g, dim0, dim1)})
 def _transpose(input: Any, dim0: int, dim1: int) -> Any:
     if input.ndim == 0:  # PyTorch accepts dims 0 and -1 on a scalar
         check_dim("transpose", dim0, 0)
         check_dim("transpose", dim1, 0)
         return input.view()
     return np.swapaxes(input, dim0, dim1)
-
-
-_transpose.defvjp(lambda g, out, input, dim0, dim1: _transpose(g, dim0, dim1))
 
 
 def transpose(input: Any, dim0: int, dim1: int) -> Any:
@@ -352,13 +336,10 @@ def _explain_broadcast(op: str) -> Any:
     return explain
 
 
-@primitive("broadcast_to", view=True, explain=_explain_broadcast("broadcast_to"))
+# The engine sums a gradient down to its input's shape, which is exactly broadcast_to's VJP.
+@primitive("broadcast_to", view=True, explain=_explain_broadcast("broadcast_to"), grads={"input": lambda g, out, input, shape: g})
 def _broadcast_to(input: Any, shape: tuple[int, ...]) -> Any:
     return np.broadcast_to(input, shape)
-
-
-# The engine sums a gradient down to its input's shape, which is exactly broadcast_to's VJP.
-_broadcast_to.defvjp(lambda g, out, input, shape: g)
 
 
 def broadcast_to(input: Any, *shape: Any) -> Any:
@@ -371,12 +352,9 @@ def broadcast_to(input: Any, *shape: Any) -> Any:
     return _broadcast_to(input, _shape_arg(shape))
 
 
-@primitive("expand", view=True, explain=_explain_broadcast("expand"))
+@primitive("expand", view=True, explain=_explain_broadcast("expand"), grads={"input": lambda g, out, input, shape: g})
 def _expand(input: Any, shape: tuple[int, ...]) -> Any:
     return np.broadcast_to(input, shape)
-
-
-_expand.defvjp(lambda g, out, input, shape: g)
 
 
 def expand(input: Any, *sizes: Any) -> Any:

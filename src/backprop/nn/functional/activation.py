@@ -235,12 +235,11 @@ def _normal_cdf_float32(x: np.ndarray, density: bool) -> tuple[np.ndarray, Any]:
     return cdf.reshape(x.shape), None if x_pdf is None else x_pdf.reshape(x.shape)
 
 
-@primitive("erf", save=("input",))
+@primitive("erf", save=("input",), grads={
+    "input": lambda g, out, input: g * _TWO_OVER_SQRT_PI * exp(-(input * input)),
+})
 def _erf(input: Any) -> Any:
     return erf_array(input)
-
-
-_erf.defvjp(lambda g, out, input: g * _TWO_OVER_SQRT_PI * exp(-(input * input)))
 
 
 def erf(input: Tensor) -> Tensor:
@@ -255,35 +254,6 @@ def erf(input: Tensor) -> Tensor:
 
 
 # -- gelu -----------------------------------------------------------------------------------------
-
-@primitive("gelu", save=("input",))
-def _gelu(input: Any, approximate: str) -> Any:
-    if approximate == "tanh":
-        if type(input) is not np.ndarray or input.ndim == 0:
-            inner = (input + _GELU_TANH_CUBIC * (input * input * input)) * _SQRT_2_OVER_PI
-            return 0.5 * input * (1.0 + np.tanh(inner))
-        out = _accel.gelu_tanh(input)  # one compiled pass, when Numba is there and it pays
-        if out is not None:
-            return out
-        # The same operations in the same order, in place in one buffer (x/2 (1 + t) is
-        # computed as (1 + t) x / 2: halving is exact).
-        out = input * input
-        out *= input
-        out *= _GELU_TANH_CUBIC
-        out += input
-        out *= _SQRT_2_OVER_PI
-        np.tanh(out, out=out)
-        out += 1.0
-        out *= input
-        out *= 0.5
-        return out
-    if type(input) is np.ndarray and input.dtype == np.float32 and input.ndim:
-        out = _normal_cdf_float32(input, False)[0]
-        out *= input
-        return out
-    # x * Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2, which keeps its relative accuracy for
-    # negative x (1 + erf(x / sqrt 2) cancels there).
-    return 0.5 * input * erf_array(input * -_SQRT1_2, complement=True)
 
 
 def _gelu_vjp_array(g: np.ndarray, input: np.ndarray, approximate: str) -> np.ndarray:
@@ -349,7 +319,34 @@ def _gelu_vjp(g: Any, out: Any, input: Any, approximate: str) -> Any:
     return g * (cdf + input * pdf)
 
 
-_gelu.defvjp(_gelu_vjp, None)
+@primitive("gelu", save=("input",), grads={"input": _gelu_vjp})
+def _gelu(input: Any, approximate: str) -> Any:
+    if approximate == "tanh":
+        if type(input) is not np.ndarray or input.ndim == 0:
+            inner = (input + _GELU_TANH_CUBIC * (input * input * input)) * _SQRT_2_OVER_PI
+            return 0.5 * input * (1.0 + np.tanh(inner))
+        out = _accel.gelu_tanh(input)  # one compiled pass, when Numba is there and it pays
+        if out is not None:
+            return out
+        # The same operations in the same order, in place in one buffer (x/2 (1 + t) is
+        # computed as (1 + t) x / 2: halving is exact).
+        out = input * input
+        out *= input
+        out *= _GELU_TANH_CUBIC
+        out += input
+        out *= _SQRT_2_OVER_PI
+        np.tanh(out, out=out)
+        out += 1.0
+        out *= input
+        out *= 0.5
+        return out
+    if type(input) is np.ndarray and input.dtype == np.float32 and input.ndim:
+        out = _normal_cdf_float32(input, False)[0]
+        out *= input
+        return out
+    # x * Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2, which keeps its relative accuracy for
+    # negative x (1 + erf(x / sqrt 2) cancels there).
+    return 0.5 * input * erf_array(input * -_SQRT1_2, complement=True)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -367,7 +364,12 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 # -- rectifiers -----------------------------------------------------------------------------------
 
-@primitive("leaky_relu", save=("input",))
+
+# At 0 the slope is negative_slope, PyTorch's convention (input > 0 selects the identity).
+@primitive("leaky_relu", save=("input",), grads={
+    "input": lambda g, out, input, negative_slope: where(gt(input, 0), g,
+    g * negative_slope),
+})
 def _leaky_relu(input: Any, negative_slope: float) -> Any:
     # max(x, 0) + slope * min(x, 0) is exact (one term is zero) and, unlike np.where, does not
     # branch per element.
@@ -375,11 +377,6 @@ def _leaky_relu(input: Any, negative_slope: float) -> Any:
     out *= negative_slope
     out += np.maximum(input, 0)
     return out
-
-
-# At 0 the slope is negative_slope, PyTorch's convention (input > 0 selects the identity).
-_leaky_relu.defvjp(lambda g, out, input, negative_slope: where(gt(input, 0), g,
-                                                               g * negative_slope), None)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -403,14 +400,13 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
                           lambda x: _leaky_relu(x, float(negative_slope)))
 
 
-@primitive("hardtanh", save=("input",))
+# Unlike clamp's, the gradient is zero AT the bounds as well (PyTorch's hardtanh_backward).
+@primitive("hardtanh", save=("input",), grads={
+    "input": lambda g, out, input, min_val, max_val: where(
+    logical_or(le(input, min_val), ge(input, max_val)), 0.0, g),
+})
 def _hardtanh(input: Any, min_val: float, max_val: float) -> Any:
     return np.clip(input, min_val, max_val)
-
-
-# Unlike clamp's, the gradient is zero AT the bounds as well (PyTorch's hardtanh_backward).
-_hardtanh.defvjp(lambda g, out, input, min_val, max_val: where(
-    logical_or(le(input, min_val), ge(input, max_val)), 0.0, g), None, None)
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
@@ -452,7 +448,15 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
 
 # -- exponential units ----------------------------------------------------------------------------
 
-@primitive("elu", save=("input",))
+
+def _elu_vjp(g: Any, out: Any, input: Any, alpha: float, scale: float, input_scale: float) -> Any:
+    # The exponential is taken of min(x, 0): exp(large x) would be inf, and under create_graph
+    # the unselected branch's gradient would be 0 * inf = nan.
+    slope = exp(clamp(input, None, 0.0) * input_scale) * (alpha * scale * input_scale)
+    return where(gt(input, 0), g * scale, g * slope)
+
+
+@primitive("elu", save=("input",), grads={"input": _elu_vjp})
 def _elu(input: Any, alpha: float, scale: float, input_scale: float) -> Any:
     # scale * max(x, 0) + alpha * scale * expm1(min(x, 0) * input_scale): each part is exactly
     # zero where the other applies, and expm1 of the clipped input cannot overflow.
@@ -463,16 +467,6 @@ def _elu(input: Any, alpha: float, scale: float, input_scale: float) -> Any:
         positive *= scale
     out += positive
     return out
-
-
-def _elu_vjp(g: Any, out: Any, input: Any, alpha: float, scale: float, input_scale: float) -> Any:
-    # The exponential is taken of min(x, 0): exp(large x) would be inf, and under create_graph
-    # the unselected branch's gradient would be 0 * inf = nan.
-    slope = exp(clamp(input, None, 0.0) * input_scale) * (alpha * scale * input_scale)
-    return where(gt(input, 0), g * scale, g * slope)
-
-
-_elu.defvjp(_elu_vjp, None, None, None)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -512,18 +506,6 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 # -- sigmoid-shaped -------------------------------------------------------------------------------
 
-@primitive("silu", save=("input",))
-def _silu(input: Any) -> Any:
-    # x / (1 + e^-x): where e^-x overflows to inf the quotient is the right limit, -0.
-    denominator = np.negative(input)
-    if type(denominator) is not np.ndarray or denominator.dtype.kind != "f":  # 0-d or integer
-        with np.errstate(over="ignore"):
-            return as_array(input / (np.exp(denominator) + 1.0))
-    with np.errstate(over="ignore"):
-        np.exp(denominator, out=denominator)
-    denominator += 1.0
-    return np.divide(input, denominator, out=denominator)
-
 
 def _silu_vjp(g: Any, out: Any, input: Any) -> Any:
     s = sigmoid(input)
@@ -539,7 +521,17 @@ def _silu_vjp(g: Any, out: Any, input: Any) -> Any:
     return g * s * (1.0 + input * (1.0 - s))
 
 
-_silu.defvjp(_silu_vjp)
+@primitive("silu", save=("input",), grads={"input": _silu_vjp})
+def _silu(input: Any) -> Any:
+    # x / (1 + e^-x): where e^-x overflows to inf the quotient is the right limit, -0.
+    denominator = np.negative(input)
+    if type(denominator) is not np.ndarray or denominator.dtype.kind != "f":  # 0-d or integer
+        with np.errstate(over="ignore"):
+            return as_array(input / (np.exp(denominator) + 1.0))
+    with np.errstate(over="ignore"):
+        np.exp(denominator, out=denominator)
+    denominator += 1.0
+    return np.divide(input, denominator, out=denominator)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -552,7 +544,12 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     return _maybe_inplace(input, inplace, "silu", _silu)
 
 
-@primitive("softplus", save=("input",))
+def _softplus_vjp(g: Any, out: Any, input: Any, beta: float, threshold: float) -> Any:
+    z = input * beta
+    return where(gt(z, threshold), g, g * sigmoid(z))
+
+
+@primitive("softplus", save=("input",), grads={"input": _softplus_vjp})
 def _softplus(input: Any, beta: float, threshold: float) -> Any:
     z = input * beta if beta != 1.0 else input
     # log(1 + e^z) = max(z, 0) + log(1 + e^-|z|): exp never overflows.
@@ -562,14 +559,6 @@ def _softplus(input: Any, beta: float, threshold: float) -> Any:
         out /= beta
     linear = z > threshold
     return np.where(linear, input, out) if linear.any() else out
-
-
-def _softplus_vjp(g: Any, out: Any, input: Any, beta: float, threshold: float) -> Any:
-    z = input * beta
-    return where(gt(z, threshold), g, g * sigmoid(z))
-
-
-_softplus.defvjp(_softplus_vjp, None, None)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -582,14 +571,11 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return _softplus(input, float(beta), float(threshold))
 
 
-@primitive("logsigmoid", save=("input",))
+@primitive("logsigmoid", save=("input",), grads={"input": lambda g, out, input: g * sigmoid(-input)})
 def _logsigmoid(input: Any) -> Any:
     # log(1 / (1 + e^-x)) = min(x, 0) - log(1 + e^-|x|): no overflow for either sign.
     out = np.log1p(np.exp(-np.abs(input)))
     return np.minimum(input, 0) - out
-
-
-_logsigmoid.defvjp(lambda g, out, input: g * sigmoid(-input))
 
 
 def logsigmoid(input: Tensor) -> Tensor:

@@ -57,25 +57,6 @@ def _explain_linear(err: Exception, input: Any, weight: Any, bias: Any) -> Excep
                                None if bias is None else np.shape(bias))
 
 
-@primitive("linear", save=("input", "weight"), explain=_explain_linear)
-def _linear(input: Any, weight: Any, bias: Any) -> Any:
-    if bias is not None and bias.shape != weight.shape[:1]:
-        # NumPy would broadcast some wrong shapes (a 2-D bias); PyTorch refuses them.
-        error = _linear_shape_error(input.shape, weight.shape, bias.shape)
-        if error is not None:
-            raise error
-    if input.ndim == 2:
-        out = np.matmul(input, weight.T)
-    else:
-        # One (rows, in) @ (in, out) product: NumPy would loop over the batch dims otherwise.
-        lead = input.shape[:-1]
-        out = np.matmul(input.reshape(math.prod(lead), input.shape[-1]), weight.T)
-        out = out.reshape(lead + (weight.shape[0],))
-    if bias is not None:
-        out += bias
-    return out
-
-
 def _as_rows(x: Any) -> Any:
     """``x`` as a 2-D (rows, features) matrix (works on arrays and on Tensors)."""
     shape = x.shape
@@ -94,8 +75,27 @@ def _linear_grad_weight(g: Any, out: Any, input: Any, weight: Any, bias: Any) ->
 
 # The bias gradient is g summed over every batch position (one reduction over the rows, cheaper
 # than leaving the engine to find the broadcast axes).
-_linear.defvjp(_linear_grad_input, _linear_grad_weight,
-               lambda g, out, input, weight, bias: _as_rows(g).sum(0))
+@primitive("linear", save=("input", "weight"), explain=_explain_linear, grads={
+    "input": _linear_grad_input,
+    "weight": _linear_grad_weight,
+    "bias": lambda g, out, input, weight, bias: _as_rows(g).sum(0),
+})
+def _linear(input: Any, weight: Any, bias: Any) -> Any:
+    if bias is not None and bias.shape != weight.shape[:1]:
+        # NumPy would broadcast some wrong shapes (a 2-D bias); PyTorch refuses them.
+        error = _linear_shape_error(input.shape, weight.shape, bias.shape)
+        if error is not None:
+            raise error
+    if input.ndim == 2:
+        out = np.matmul(input, weight.T)
+    else:
+        # One (rows, in) @ (in, out) product: NumPy would loop over the batch dims otherwise.
+        lead = input.shape[:-1]
+        out = np.matmul(input.reshape(math.prod(lead), input.shape[-1]), weight.T)
+        out = out.reshape(lead + (weight.shape[0],))
+    if bias is not None:
+        out += bias
+    return out
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -130,14 +130,12 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
 
 # -- dropout --------------------------------------------------------------------------------------
 
-@primitive("dropout", save=("mask",))
-def _dropout(input: Any, mask: np.ndarray) -> Any:
-    return input * mask
-
 
 # ``mask`` (0 or 1 / (1 - p), in the input's dtype) is a constant kept by the node; it is dropped
 # with the node's other saved values after backward.
-_dropout.defvjp(lambda g, out, input, mask: g * mask, None)
+@primitive("dropout", save=("mask",), grads={"input": lambda g, out, input, mask: g * mask})
+def _dropout(input: Any, mask: np.ndarray) -> Any:
+    return input * mask
 
 
 def _check_probability(op: str, p: float) -> None:
@@ -212,13 +210,12 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
 
 # -- embedding ------------------------------------------------------------------------------------
 
-@primitive("embedding", save=("input",))
+@primitive("embedding", save=("input",), grads={
+    "weight": lambda g, out, input, weight, padding_idx, scale_grad_by_freq:
+    _embedding_backward(g, input, weight.shape[0], padding_idx, scale_grad_by_freq),
+})
 def _embedding(input: Any, weight: Any, padding_idx: int | None, scale_grad_by_freq: bool) -> Any:
     return np.take(weight, input, axis=0)
-
-
-_embedding.defvjp(None, lambda g, out, input, weight, padding_idx, scale_grad_by_freq:
-                  _embedding_backward(g, input, weight.shape[0], padding_idx, scale_grad_by_freq))
 
 
 def _row_scale(indices: np.ndarray, num_weights: int, padding_idx: int | None,
@@ -238,7 +235,15 @@ def _row_scale(indices: np.ndarray, num_weights: int, padding_idx: int | None,
     return scale[..., None]
 
 
-@primitive("embedding_backward", save=("input",))
+def _embedding_backward_vjp(g: Any, out: Any, grad: Any, input: Any, num_weights: int,
+                            padding_idx: int | None, scale_grad_by_freq: bool) -> Any:
+    # Linear in grad: read g back at the looked-up rows, with the same per-lookup factors.
+    rows = _embedding(input, g, None, False)
+    scale = _row_scale(_values(input), num_weights, padding_idx, scale_grad_by_freq)
+    return rows if scale is None else rows * scale.astype(rows.dtype, copy=False)
+
+
+@primitive("embedding_backward", save=("input",), grads={"grad": _embedding_backward_vjp})
 def _embedding_backward(grad: Any, input: Any, num_weights: int, padding_idx: int | None,
                         scale_grad_by_freq: bool) -> Any:
     """The table's gradient: row ``i`` gets the sum of ``grad`` over the lookups of index ``i``."""
@@ -252,17 +257,6 @@ def _embedding_backward(grad: Any, input: Any, num_weights: int, padding_idx: in
         out = np.zeros_like(grad, shape=(num_weights, width))
     _accumulate(out, input.ravel(), grad.reshape(-1, width))  # repeated indices add up
     return out
-
-
-def _embedding_backward_vjp(g: Any, out: Any, grad: Any, input: Any, num_weights: int,
-                            padding_idx: int | None, scale_grad_by_freq: bool) -> Any:
-    # Linear in grad: read g back at the looked-up rows, with the same per-lookup factors.
-    rows = _embedding(input, g, None, False)
-    scale = _row_scale(_values(input), num_weights, padding_idx, scale_grad_by_freq)
-    return rows if scale is None else rows * scale.astype(rows.dtype, copy=False)
-
-
-_embedding_backward.defvjp(_embedding_backward_vjp, None, None, None, None)
 
 
 def _renorm_rows(weight: Tensor, indices: np.ndarray, max_norm: float, norm_type: float) -> None:

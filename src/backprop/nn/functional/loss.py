@@ -271,7 +271,23 @@ def _shifted_exp(input: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, 
     return shifted, e, _row_sum(e, axis)
 
 
-@primitive("cross_entropy", save=("input",))
+def _cross_entropy_vjp(g: Any, out: Any, input: Any, plan: _ClassTargets,
+                       label_smoothing: float, reduction: str) -> Any:
+    # d/dx -<q, log_softmax(x)> = softmax(x) * sum(q) - q, with q the (smoothed, weighted,
+    # masked) target distribution: a constant, so the second derivative flows through softmax.
+    # A plain backward reuses the forward's softmax; under create_graph it is recomputed by the
+    # softmax primitive so that it records its own node.
+    q, qsum = plan.distribution(input.shape, input.dtype, label_smoothing)
+    if isinstance(input, Tensor) or plan.probs is None:
+        p = _softmax(input, (plan.axis,))
+    else:
+        p = plan.probs
+    if qsum is not None:
+        p = p * qsum
+    return (p - q) * _reduction_scale(g, plan, reduction)
+
+
+@primitive("cross_entropy", save=("input",), grads={"input": _cross_entropy_vjp})
 def _cross_entropy(input: Any, plan: _ClassTargets, label_smoothing: float,
                    reduction: str) -> Any:
     axis = plan.axis
@@ -295,25 +311,6 @@ def _cross_entropy(input: Any, plan: _ClassTargets, label_smoothing: float,
     e /= total
     plan.probs = e  # softmax(input), for a plain backward (see the VJP)
     return _reduce_array(loss, plan, reduction)
-
-
-def _cross_entropy_vjp(g: Any, out: Any, input: Any, plan: _ClassTargets,
-                       label_smoothing: float, reduction: str) -> Any:
-    # d/dx -<q, log_softmax(x)> = softmax(x) * sum(q) - q, with q the (smoothed, weighted,
-    # masked) target distribution: a constant, so the second derivative flows through softmax.
-    # A plain backward reuses the forward's softmax; under create_graph it is recomputed by the
-    # softmax primitive so that it records its own node.
-    q, qsum = plan.distribution(input.shape, input.dtype, label_smoothing)
-    if isinstance(input, Tensor) or plan.probs is None:
-        p = _softmax(input, (plan.axis,))
-    else:
-        p = plan.probs
-    if qsum is not None:
-        p = p * qsum
-    return (p - q) * _reduction_scale(g, plan, reduction)
-
-
-_cross_entropy.defvjp(_cross_entropy_vjp, None, None, None)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -377,18 +374,16 @@ def _cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Any, red
     return total / (input.numel() // classes if classes else 0)
 
 
-@primitive("nll_loss")
+# Linear in the input: minus the weighted one-hot, so the second derivative is zero.
+@primitive("nll_loss", grads={
+    "input": lambda g, out, input, plan, reduction:
+    _reduction_scale(g, plan, reduction) * -plan.onehot(input.shape, input.dtype),
+})
 def _nll_loss(input: Any, plan: _ClassTargets, reduction: str) -> Any:
     loss = -np.take(input, plan.flat)
     if plan.coef is not None:
         loss *= plan.coef
     return _reduce_array(loss, plan, reduction)
-
-
-# Linear in the input: minus the weighted one-hot, so the second derivative is zero.
-_nll_loss.defvjp(lambda g, out, input, plan, reduction:
-                 _reduction_scale(g, plan, reduction) * -plan.onehot(input.shape, input.dtype),
-                 None, None)
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -436,15 +431,6 @@ def _reduce_elementwise(loss: np.ndarray, reduction: str) -> Any:
     return loss.mean() if loss.size else loss.sum() * math.nan
 
 
-@primitive("mse_loss", save=("input", "target"))
-def _mse_loss(input: Any, target: Any, mean: bool) -> Any:
-    """Squared error summed (or averaged) in one pass: one node instead of sub, mul and mean,
-    which is most of a tiny model's loss cost."""
-    diff = input - target
-    total = np.vdot(diff, diff) if diff.flags.c_contiguous else (diff * diff).sum()
-    return total / diff.size if mean else total
-
-
 def _mse_loss_grad(g: Any, out: Any, input: Any, target: Any, mean: bool) -> Any:
     return (input - target) * (g * (2.0 / _size(input) if mean else 2.0))
 
@@ -453,20 +439,17 @@ def _size(x: Any) -> int:
     return math.prod(x.shape)
 
 
-_mse_loss.defvjp(_mse_loss_grad, lambda g, out, input, target, mean:
-                 -_mse_loss_grad(g, out, input, target, mean))
-
-
-@primitive("binary_cross_entropy", save=("input", "target"))
-def _binary_cross_entropy(input: Any, target: Any, weight: Any, reduction: str) -> Any:
-    with np.errstate(divide="ignore"):
-        # PyTorch clamps each log at -100, so a probability of exactly 0 or 1 gives a finite loss.
-        log_p = np.maximum(np.log(input), -100.0)
-        log_q = np.maximum(np.log1p(-input), -100.0)
-    loss = (target - 1) * log_q - target * log_p
-    if weight is not None:
-        loss = loss * weight
-    return _reduce_elementwise(loss, reduction)
+@primitive("mse_loss", save=("input", "target"), grads={
+    "input": _mse_loss_grad,
+    "target": lambda g, out, input, target, mean:
+    -_mse_loss_grad(g, out, input, target, mean),
+})
+def _mse_loss(input: Any, target: Any, mean: bool) -> Any:
+    """Squared error summed (or averaged) in one pass: one node instead of sub, mul and mean,
+    which is most of a tiny model's loss cost."""
+    diff = input - target
+    total = np.vdot(diff, diff) if diff.flags.c_contiguous else (diff * diff).sum()
+    return total / diff.size if mean else total
 
 
 def _bce_grad_input(g: Any, out: Any, input: Any, target: Any, weight: Any,
@@ -492,7 +475,19 @@ def _loss_size(input: Any, target: Any, weight: Any) -> int:
     return math.prod(np.broadcast_shapes(input.shape, target.shape, weight.shape))
 
 
-_binary_cross_entropy.defvjp(_bce_grad_input, _bce_grad_target, None, None)
+@primitive("binary_cross_entropy", save=("input", "target"), grads={
+    "input": _bce_grad_input,
+    "target": _bce_grad_target,
+})
+def _binary_cross_entropy(input: Any, target: Any, weight: Any, reduction: str) -> Any:
+    with np.errstate(divide="ignore"):
+        # PyTorch clamps each log at -100, so a probability of exactly 0 or 1 gives a finite loss.
+        log_p = np.maximum(np.log(input), -100.0)
+        log_q = np.maximum(np.log1p(-input), -100.0)
+    loss = (target - 1) * log_q - target * log_p
+    if weight is not None:
+        loss = loss * weight
+    return _reduce_elementwise(loss, reduction)
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -520,21 +515,6 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                          "binary_cross_entropy_with_logits")
     w = _weight_array("binary_cross_entropy", input, weight)
     return _binary_cross_entropy(input, target, w, reduction)
-
-
-@primitive("binary_cross_entropy_with_logits", save=("input", "target"))
-def _bce_with_logits(input: Any, target: Any, weight: Any, pos_weight: Any,
-                     reduction: str) -> Any:
-    # (1 - t) x + lw * softplus(-x) with lw = 1 + (pos_weight - 1) t, and
-    # softplus(-x) = max(-x, 0) + log1p(exp(-|x|)), which cannot overflow.
-    softplus_neg = np.maximum(-input, 0) + np.log1p(np.exp(-np.abs(input)))
-    if pos_weight is None:
-        loss = (1 - target) * input + softplus_neg
-    else:
-        loss = (1 - target) * input + ((pos_weight - 1) * target + 1) * softplus_neg
-    if weight is not None:
-        loss = loss * weight
-    return _reduce_elementwise(loss, reduction)
 
 
 def _bcel_size(input: Any, target: Any, weight: Any, pos_weight: Any) -> int:
@@ -567,7 +547,22 @@ def _bcel_grad_target(g: Any, out: Any, input: Any, target: Any, weight: Any,
     return grad * _mean_scale(g, _bcel_size(input, target, weight, pos_weight), reduction)
 
 
-_bce_with_logits.defvjp(_bcel_grad_input, _bcel_grad_target, None, None, None)
+@primitive("binary_cross_entropy_with_logits", save=("input", "target"), grads={
+    "input": _bcel_grad_input,
+    "target": _bcel_grad_target,
+})
+def _bce_with_logits(input: Any, target: Any, weight: Any, pos_weight: Any,
+                     reduction: str) -> Any:
+    # (1 - t) x + lw * softplus(-x) with lw = 1 + (pos_weight - 1) t, and
+    # softplus(-x) = max(-x, 0) + log1p(exp(-|x|)), which cannot overflow.
+    softplus_neg = np.maximum(-input, 0) + np.log1p(np.exp(-np.abs(input)))
+    if pos_weight is None:
+        loss = (1 - target) * input + softplus_neg
+    else:
+        loss = (1 - target) * input + ((pos_weight - 1) * target + 1) * softplus_neg
+    if weight is not None:
+        loss = loss * weight
+    return _reduce_elementwise(loss, reduction)
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,

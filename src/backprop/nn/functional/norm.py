@@ -159,10 +159,9 @@ def _normalization(name: str) -> Any:
                 moments: _Moments) -> Any:
         return _normalize_forward(input, weight, bias, axes, eps, moments)
 
-    op = primitive(name, save=("input", "weight"))(forward)
-    op.defvjp(_normalize_grad_input, _normalize_grad_weight,
-              lambda g, out, input, weight, bias, axes, eps, moments: g, None, None, None)
-    return op
+    return primitive(name, save=("input", "weight"), grads={
+        "input": _normalize_grad_input, "weight": _normalize_grad_weight,
+        "bias": lambda g, out, input, weight, bias, axes, eps, moments: g})(forward)
 
 
 _layer_norm = _normalization("layer_norm")
@@ -205,17 +204,6 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
     return _layer_norm(input, weight, bias, axes, float(eps), _Moments(share))
 
 
-@primitive("rms_norm", save=("input", "weight"))
-def _rms_norm(input: Any, weight: Any, axes: tuple[int, ...], eps: float,
-              moments: _Moments) -> Any:
-    rstd = 1.0 / np.sqrt(np.mean(np.square(input), axis=axes, keepdims=True) + eps)
-    out = input * rstd
-    if weight is not None:
-        out *= weight
-    moments.rstd = rstd
-    return out
-
-
 def _rms_normalized(input: Any, axes: tuple[int, ...], eps: float, moments: _Moments) -> tuple:
     if isinstance(input, Tensor):  # create_graph: keep the dependence of rstd on the input
         rstd = rsqrt(_mean(input * input, axes, True) + eps)
@@ -232,9 +220,19 @@ def _rms_norm_grad_input(g: Any, out: Any, input: Any, weight: Any, axes: tuple[
     return rstd * (g_hat - x_hat * _mean(g_hat * x_hat, axes, True))
 
 
-_rms_norm.defvjp(_rms_norm_grad_input,
-                 lambda g, out, input, weight, axes, eps, moments:
-                 g * _rms_normalized(input, axes, eps, moments)[0], None, None, None)
+@primitive("rms_norm", save=("input", "weight"), grads={
+    "input": _rms_norm_grad_input,
+    "weight": lambda g, out, input, weight, axes, eps, moments:
+    g * _rms_normalized(input, axes, eps, moments)[0],
+})
+def _rms_norm(input: Any, weight: Any, axes: tuple[int, ...], eps: float,
+              moments: _Moments) -> Any:
+    rstd = 1.0 / np.sqrt(np.mean(np.square(input), axis=axes, keepdims=True) + eps)
+    out = input * rstd
+    if weight is not None:
+        out *= weight
+    moments.rstd = rstd
+    return out
 
 
 def rms_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
