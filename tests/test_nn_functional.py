@@ -12,7 +12,7 @@ import pytest
 
 import backprop as bp
 import backprop.nn.functional as F
-from backprop.nn.functional.activation import erf_array
+from backprop.ops.erf_numerics import erf_array
 
 
 def _pair(torch, array, requires_grad=False):

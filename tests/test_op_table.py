@@ -242,10 +242,62 @@ def test_every_functional_op_has_a_row() -> None:
     assert not missing, f"bp.nn.functional ops without a row in the op table: {missing}"
 
 
+class _CallLog(bp.autograd.Observer):
+    """Every primitive called on tensors, with its arguments."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, tuple, dict]] = []
+
+    def op(self, op: Any, args: tuple, params: dict, proceed: Any) -> Any:
+        self.calls.append((op, args, params))
+        return proceed()
+
+
+def _rule_calls() -> list[tuple[Any, tuple, dict]]:
+    """The primitives the rules of every gradient case call, seen under create_graph (a plain
+    backward calls them on raw arrays, which observers do not see)."""
+    log = _CallLog()
+    with bp.autograd.observing(log):
+        for row, sample in GRAD_CASES:
+            args = to_bp(sample)
+            result = [o for o in float_outputs(row.op(*args, **sample.kwargs)) if o.requires_grad]
+            inputs = [a for a in args if isinstance(a, bp.Tensor) and a.requires_grad]
+            if not result or not inputs:
+                continue
+            loss = sum((o * bp.tensor(u)).sum() for o, u in zip(result, upstream(result)))
+            bp.autograd.grad(loss, inputs, create_graph=True, allow_unused=True)
+    return log.calls
+
+
+RULE_CALLS = _rule_calls()
+
+
 def test_every_primitive_is_exercised_by_the_table() -> None:
     exercised = {row.name for row in ROWS} | {a for row in ROWS for a in row.aliases}
     for row, sample in CASES:
         if row.grad:
             exercised |= _graph_ops(row.op(*to_bp(sample), **sample.kwargs))
+    exercised |= {op.name for op, _, _ in RULE_CALLS}
     missing = sorted(set(PRIMITIVES) - exercised)
     assert not missing, f"primitives no op-table row exercises: {missing}"
+
+
+def test_kernels_agree_with_the_composite_definition() -> None:
+    """A composite primitive (a fused backward) is defined by its composition of ops; the
+    kernels registered for it (in-place NumPy, Numba) must compute the same, on every call the
+    table's gradient rules make."""
+    checked = set()
+    for op, args, params in RULE_CALLS:
+        if not op.composite or not op.kernels:
+            continue
+        arrays = [a._data if isinstance(a, bp.Tensor) else a for a in args]
+        expected = outputs(op.forward(*arrays, **params))
+        got = outputs(op(*arrays, **params))
+        for e, g in zip(expected, got):
+            if e is None:
+                assert g is None, f"{op.name}: a kernel gave an output the definition does not"
+            else:
+                np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12, err_msg=op.name)
+        checked.add(op.name)
+    composite = {name for name, op in PRIMITIVES.items() if op.composite and op.kernels}
+    assert checked == composite, f"composite primitives never called: {composite - checked}"

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from . import autograd, cuda, datasets, dtypes, heap, nn, ops, optim, utils
+from . import autograd, backends, cuda, datasets, dtypes, heap, nn, ops, optim, utils
 from .backend import device
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
@@ -32,6 +32,7 @@ from .ops.rearrange import *  # noqa: F403
 from .ops.reduction import *  # noqa: F403
 from .ops.scatter import *  # noqa: F403
 from .ops.shape import *  # noqa: F403
+from .ops.special import *  # noqa: F403
 from .random import Generator, default_generator, manual_seed
 from .serialization import load, save
 from .tensor import Tensor
@@ -41,7 +42,7 @@ __version__ = "0.1.0"
 heap.apply_default()
 
 # Imported on first use (``bp.diagnostics.memory_report``), so ``import backprop`` stays fast.
-_LAZY_SUBMODULES = ("backends", "diagnostics", "distributed", "models", "profiler")
+_LAZY_SUBMODULES = ("diagnostics", "distributed", "models", "profiler")
 
 
 def __getattr__(name: str) -> object:

@@ -13,6 +13,7 @@ for testing that code would run on a GPU without having one).
 from __future__ import annotations
 
 import importlib
+import math
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -223,18 +224,6 @@ def check_same_device(op: str, arrays: list[Any]) -> None:
                            f".to({str(devices[0])!r}) first")
 
 
-def fused_kernel(name: str, array: Any) -> Any:
-    """The device backend's own fused kernel ``name`` for ``array`` (the CUDA backend compiles
-    an Adam step with CuPy), or None: on the CPU, and where the backend has none. (The CPU's
-    optional kernels are Numba's, in ``backends/numba.py``.)"""
-    if builtin_type(array) is np.ndarray:
-        return None
-    for backend in _BACKENDS.values():
-        if isinstance(array, backend.array_type):
-            return getattr(backend, name, None)
-    return None
-
-
 # -- the shim: the few operations that do not dispatch through NumPy's protocols -----------------
 
 def as_strided(array: Any, shape: tuple[int, ...], strides: tuple[int, ...],
@@ -248,6 +237,33 @@ def as_strided(array: Any, shape: tuple[int, ...], strides: tuple[int, ...],
 def is_writeable(array: Any) -> bool:
     """Whether ``array`` may be written in place (device arrays always may)."""
     return getattr(array.flags, "writeable", True)
+
+
+def amax(array: Any, axes: tuple[int, ...] | None) -> Any:
+    """``array.max(axis=axes, keepdims=True)``, -inf over an empty slice (CuPy's ``max`` takes no
+    ``initial``, so device arrays fill the empty case here)."""
+    if builtin_type(array) is np.ndarray:
+        return array.max(axis=axes, keepdims=True, initial=-np.inf)
+    if array.size:
+        return array.max(axis=axes, keepdims=True)
+    shape = tuple(1 if axes is None or d in axes else n for d, n in enumerate(array.shape))
+    return np.full_like(array, -np.inf, shape=shape)
+
+
+def mean_of_product(a: Any, b: Any, axes: tuple[int, ...]) -> Any:
+    """``mean(a * b)`` over ``axes`` (kept), for arrays of one shape. On NumPy arrays reduced
+    over their trailing axes (layer and group norm) it is a row-wise dot product: no temporary,
+    ~3x faster than the product followed by a mean; other axes (batch norm), and device arrays
+    (CuPy has no vecdot), take the product and the mean."""
+    ndim = a.ndim
+    if (builtin_type(a) is np.ndarray and axes == tuple(range(ndim - len(axes), ndim))
+            and a.shape == b.shape):
+        count = math.prod(a.shape[ndim - len(axes):])
+        keep = a.shape[:ndim - len(axes)]
+        rows = np.vecdot(a.reshape(keep + (count,)), b.reshape(keep + (count,)))
+        rows /= count
+        return rows.reshape(keep + (1,) * len(axes))
+    return np.mean(np.multiply(a, b), axis=axes, keepdims=True)
 
 
 # -- new arrays on the device of an existing one -------------------------------------------------

@@ -8,7 +8,6 @@ import numpy as np
 
 import backprop as bp
 import backprop.nn.functional as F
-from backprop.nn.functional.activation import _erf
 
 from .spec import ErrorInput, OpSpec, Sample, uniform
 
@@ -162,8 +161,7 @@ def _inplace_leaf_errors():
 
 
 ROWS = [
-    # erf is not in torch.nn.functional; it is the primitive the exact GELU differentiates with.
-    OpSpec("erf", _erf, _np_erf, _erf_samples, torch=lambda torch, x: torch.erf(x)),
+    OpSpec("erf", bp.erf, _np_erf, _erf_samples, torch=lambda torch, x: torch.erf(x)),
     OpSpec("relu", _inplace("relu"), lambda x: np.maximum(x, 0),
            _variants((-2.0, 2.0), shapes=((2, 3),)), torch=_torch_inplace("relu"), kinks=True),
     OpSpec("leaky_relu", F.leaky_relu, _np_leaky_relu,

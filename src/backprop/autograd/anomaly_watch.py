@@ -361,14 +361,12 @@ def wrap_node_apply(apply: Callable) -> Callable:
         finally:
             watch.backward_depth -= 1
         if watch.check_nan:
-            if create_graph:
-                arrays = [g._data if type(g) is Tensor else g]
-                arrays += [gi._data if type(gi) is Tensor else gi for gi in results]
-            else:
-                arrays = [g, *results]
+            incoming = list(g) if type(g) is tuple else [g]  # one per output
+            arrays = [a._data if type(a) is Tensor else a for a in incoming + list(results)]
             for a in arrays:
                 if a is not None and not isfinite(a).all():
-                    _backward_anomaly(node, arrays[0], arrays[1:])
+                    _backward_anomaly(node, next(a for a in arrays if a is not None),
+                                      arrays[len(incoming):])
                     break
         return results
 

@@ -36,7 +36,7 @@ import numpy as np
 from ..backend import as_array
 from ..errors import GraphError, ShapeError, format_shape
 from ..tensor import Tensor
-from . import grad_mode
+from . import grad_mode, observers
 from .graph import Meta, Node, VersionCounter
 
 __all__ = ["Function", "FunctionCtx"]
@@ -152,6 +152,10 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` on ``args`` and record the call for backward when an input needs it."""
+        if observers.REGISTRY.count:
+            observed = observers.observe_op(cls, args, kwargs, cls.apply)
+            if observed is not observers.UNOBSERVED:
+                return observed
         recording = grad_mode.state.enabled
         needs = tuple(recording and isinstance(a, Tensor) and a._requires_grad for a in args)
         if recording:

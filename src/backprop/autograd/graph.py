@@ -17,7 +17,7 @@ import numpy as np
 from .. import backend
 from ..backend import as_array, is_writeable
 from ..errors import GraphError, ShapeError, format_shape
-from . import grad_mode
+from . import grad_mode, observers
 
 if TYPE_CHECKING:
     from ..ops.primitive import Primitive
@@ -348,6 +348,14 @@ def run_backward(roots: Sequence[tuple[Any, int]], root_grads: Sequence[Any], *,
     With ``capture`` (``(edge, output)`` -> slot) the gradients reaching those edges are
     returned instead and no ``.grad`` is touched (``autograd.grad``).
     """
+    if observers.REGISTRY.count:
+        return observers.observe("backward", (), lambda: _propagate(
+            roots, root_grads, retain_graph, create_graph, capture))
+    return _propagate(roots, root_grads, retain_graph, create_graph, capture)
+
+
+def _propagate(roots: Sequence[tuple[Any, int]], root_grads: Sequence[Any], retain_graph: bool,
+               create_graph: bool, capture: dict[Any, int] | None) -> list[Any] | None:
     edges = [edge for edge, _ in roots]
     deps = _count_dependencies(edges)
     grads: dict[Any, Any] = {}
@@ -378,7 +386,11 @@ def run_backward(roots: Sequence[tuple[Any, int]], root_grads: Sequence[Any], *,
             if g is not None:
                 if edge.hooks is not None or edge.retained is not None or capture is not None:
                     g = _observe_output_grads(edge, g, create_graph, capture, captured, owned)
-                input_grads = edge.apply(g, create_graph)
+                if observers.REGISTRY.count:
+                    input_grads = observers.observe("node", (edge, g, create_graph),
+                                                    lambda: edge.apply(g, create_graph))
+                else:
+                    input_grads = edge.apply(g, create_graph)
             else:
                 input_grads = [None] * len(edge.edges)
             slots = edge.slots

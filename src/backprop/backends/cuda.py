@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import backend, kernels
 
 try:
     import cupy
@@ -97,8 +97,6 @@ def adam_update(data: Any, grad: Any, exp_avg: Any, exp_avg_sq: Any, max_exp_avg
 class _Backend:
     """The ``cuda`` device type, as ``backend.ArrayBackend`` describes."""
 
-    adam_update = staticmethod(adam_update)
-
     type = "cuda"
     module = cupy
     array_type = cupy.ndarray
@@ -127,3 +125,4 @@ class _Backend:
 
 
 backend.register(_Backend())
+kernels.register("adam_update", cupy.ndarray, adam_update, compiled=True)

@@ -19,8 +19,9 @@ it from Numba's disk cache (a few ms): the cache lives in the package's ``__pyca
 that is not writable, in Numba's per-user cache directory (Numba chooses; ``NUMBA_CACHE_DIR``
 overrides it).
 
-The functions below return None (``adam_update``: False) when their kernel does not apply; the
-caller then runs its NumPy code.
+Each kernel is registered under the name of the op it speeds up (``backprop.kernels``, at the end
+of this file), and returns None (``adam_update``: False) when it does not apply; the op's NumPy
+code then runs.
 
 >>> import backprop as bp
 >>> bp.backends.numba.enabled in (True, False)
@@ -36,6 +37,8 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+
+from .. import kernels
 
 __all__ = ["enabled", "is_available", "min_size"]
 
@@ -268,3 +271,32 @@ def adam_update(data: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
     flat = [a.reshape(-1) for a in (data, grad, exp_avg, exp_avg_sq)]
     second = _empty(data.dtype) if max_exp_avg_sq is None else max_exp_avg_sq.reshape(-1)
     return _run(_kernels.adam_update, *flat, second, hyper, flags)
+
+
+# -- registration: each kernel under the name of the op it speeds up -------------------------------
+
+def _gelu(input: np.ndarray, approximate: str) -> np.ndarray | None:
+    return gelu_tanh(input) if approximate == "tanh" else None
+
+
+def _gelu_backward(g: np.ndarray, input: np.ndarray, approximate: str) -> np.ndarray | None:
+    return gelu_tanh_backward(g, input) if approximate == "tanh" else None
+
+
+def _norm_backward(g: np.ndarray, input: np.ndarray, mean: Any, rstd: Any, weight: Any,
+                   axes: tuple[int, ...], mask: tuple[bool, ...]) -> tuple | None:
+    if not mask[0]:
+        return None
+    fused = layer_norm_backward(g, input, mean, rstd, weight, axes,
+                                bool(mask[1] and weight is not None))
+    if fused is None:
+        return None
+    return fused[0], fused[1], g if mask[2] else None
+
+
+_KERNELS = {"gelu": _gelu, "gelu_backward": _gelu_backward, "layer_norm": layer_norm,
+            "group_norm": layer_norm, "norm_backward": _norm_backward, "softmax": softmax,
+            "softmax_backward": softmax_backward, "log_softmax": log_softmax,
+            "log_softmax_backward": log_softmax_backward, "adam_update": adam_update}
+for _op, _kernel in _KERNELS.items():
+    kernels.register(_op, np.ndarray, _kernel, compiled=True)

@@ -167,8 +167,13 @@ def _kept_arrays(node: Node) -> list[tuple[str, Any, bool]]:
             kept.append((f"input {i}", value._data, False))
         else:
             _collect(f"input {i}", value, kept, depth=1)
-    if node.out is not None:
+    if node.out is not None and node.n_outputs == 1:
         _collect("output", node.out, kept, depth=0)
+    elif node.out is not None:  # the saved ones of several outputs, by name
+        names = getattr(node.op, "output_names", ())
+        for k, value in enumerate(node.out):
+            label = f"output {k}" + (f" ({names[k]})" if k < len(names) else "")
+            _collect(label, value, kept, depth=0)
     for key, value in node.params.items():
         _collect(f"params[{key!r}]", value, kept, depth=1)
     op = node.op
@@ -192,7 +197,7 @@ def _function_outputs(node: Node) -> set[int]:
 
 def _collect(what: str, value: Any, kept: list, depth: int) -> None:
     """Add ``value`` if it is an array or a tensor; look ``depth`` levels into containers and
-    holder objects (a normalisation's ``_Moments``, a loss's target plan) for more."""
+    holder objects (a loss's target plan) for more."""
     if isinstance(value, _PLAIN):
         return
     if isinstance(value, Tensor):

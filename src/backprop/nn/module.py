@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 import numpy as np
 
 from .. import dtypes
+from ..autograd import observers
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..errors import ShapeError, format_shape
@@ -84,8 +85,14 @@ class Module:
     # -- calling -------------------------------------------------------------------------------
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if observers.REGISTRY.count:
+            return observers.observe("module", (self, args, kwargs),
+                                     lambda: self._call_with_hooks(args, kwargs))
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks):
             return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
         for hook in list(self._forward_pre_hooks.values()):
             changed = hook(self, args)
             if changed is not None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from ..tensor import Tensor
 from . import (conv, elementwise, extrema, fused, indexing, inplace, join, linalg, pooling,
-               rearrange, reduction, scatter, shape)
+               rearrange, reduction, scatter, shape, special)
 from .primitive import PRIMITIVES, Primitive, primitive
 
 OP_MODULES = (elementwise, shape, join, rearrange, reduction, extrema, fused, indexing, scatter,
-              linalg, conv, pooling, inplace)
+              linalg, conv, pooling, inplace, special)
 
 
 def _install_methods() -> None:

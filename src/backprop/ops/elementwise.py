@@ -165,25 +165,32 @@ def tanh(input: Any) -> Any:
     return np.tanh(input)
 
 
-def _sigmoid_vjp(g: Any, out: Any, input: Any) -> Any:
-    if type(g) is np.ndarray and type(out) is np.ndarray:
-        # Plain backward on arrays: the same product with one temporary instead of three (under
-        # create_graph the operators below build the graph instead).
-        result = np.subtract(1.0, out)
-        result *= out
-        result *= g
-        return result
+@primitive("sigmoid_backward", composite=True)
+def _sigmoid_backward(g: Any, out: Any) -> Any:
     return g * out * (1 - out)
 
 
-@primitive(save=("out",), grads={"input": _sigmoid_vjp})
+@_sigmoid_backward.kernel(np.ndarray)
+def _sigmoid_backward_in_place(g: np.ndarray, out: np.ndarray) -> Any:
+    result = np.subtract(1.0, out)  # the same product, one temporary instead of three
+    result *= out
+    result *= g
+    return result
+
+
+@primitive(save=("out",), grads={"input": lambda g, out, input: _sigmoid_backward(g, out)})
 def sigmoid(input: Any) -> Any:
     # 1 / (1 + e^-x): where e^-x overflows to inf the quotient is the right limit, 0 (only
-    # values below the dtype's smallest normal are flushed to 0). In place: one temporary.
-    out = np.negative(input)
-    if type(out) is not np.ndarray or out.dtype.kind != "f":  # 0-d or integer input
-        with np.errstate(over="ignore"):
-            return backend.as_array(1.0 / (1.0 + np.exp(out)))
+    # values below the dtype's smallest normal are flushed to 0).
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(np.negative(input)))
+
+
+@sigmoid.kernel(np.ndarray)
+def _sigmoid_in_place(input: np.ndarray) -> Any:
+    if not input.ndim or input.dtype.kind != "f":  # 0-d results are scalars; ints need a cast
+        return None
+    out = np.negative(input)  # one temporary
     with np.errstate(over="ignore"):
         np.exp(out, out=out)
     out += 1.0

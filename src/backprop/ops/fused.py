@@ -13,36 +13,23 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import backend
-from ..backends import numba as _accel
 from ..tensor import Tensor
 from .elementwise import exp, to
 from .primitive import primitive
 from .reduction import _require_float, _single_dim, _sum, expand_reduced, normalize_dims
 
 
-def _max_keepdims(input: Any, axes: tuple[int, ...] | None) -> Any:
-    """``input.max(axis=axes, keepdims=True)``, -inf over an empty slice (CuPy's ``max`` has no
-    ``initial``, so device arrays fill the empty case themselves)."""
-    if type(input) is np.ndarray:
-        return input.max(axis=axes, keepdims=True, initial=-np.inf)
-    if input.size:
-        return input.max(axis=axes, keepdims=True)
-    shape = tuple(1 if axes is None or d in axes else n for d, n in enumerate(input.shape))
-    return np.full_like(input, -np.inf, shape=shape)
-
-
 # -- logsumexp ----------------------------------------------------------------------------------
-
 
 # d logsumexp = softmax, formed from the saved result so it cannot overflow.
 @primitive("logsumexp", save=("input", "out"), grads={
-    "input": lambda g, out, input, axes, keepdim: expand_reduced(
-    g, input.shape, axes, keepdim) * exp(input - expand_reduced(out, input.shape, axes, keepdim)),
+    "input": lambda g, out, input, axes, keepdim: expand_reduced(g, input.shape, axes, keepdim)
+    * exp(input - expand_reduced(out, input.shape, axes, keepdim)),
 })
 def _logsumexp(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     # Shift by the max so exp cannot overflow; an infinite max (all -inf, or a +inf entry) is
     # not shifted, which gives -inf and inf as the exact answers.
-    shift = _max_keepdims(input, axes)
+    shift = backend.amax(input, axes)
     shift = np.where(np.isfinite(shift), shift, 0.0)
     with np.errstate(divide="ignore"):  # log(0) = -inf for an all -inf slice
         out = np.log(np.sum(np.exp(input - shift), axis=axes, keepdims=True))
@@ -63,42 +50,55 @@ def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) ->
 
 
 # -- softmax ------------------------------------------------------------------------------------
+# Each VJP is a composite primitive of its own (``softmax_backward``): the rule that calls it
+# stays one line, a backend gives it a one-pass kernel (NumPy in place below, Numba's over the
+# last axis), and under create_graph it records the ops it is made of, which carry the second
+# derivative.
 
-
-def _softmax_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None) -> Any:
-    # out * (g - <g, out>): the softmax Jacobian diag(out) - out out^T applied without forming
-    # it. Raw arrays (a plain backward) may take the Numba kernel; Tensors build the graph.
-    grad = _accel.softmax_backward(g, out, axes)
-    if grad is not None:
-        return grad
+@primitive("softmax_backward", composite=True)
+def _softmax_backward(g: Any, out: Any, axes: tuple[int, ...] | None) -> Any:
+    # out * (g - <g, out>): the softmax Jacobian diag(out) - out out^T applied without forming it.
     return out * (g - _sum(g * out, axes, True))
 
 
-@primitive("softmax", save=("out",), grads={"input": _softmax_vjp})
+@_softmax_backward.kernel(np.ndarray)
+def _softmax_backward_in_place(g: Any, out: Any, axes: tuple[int, ...] | None) -> Any:
+    if not out.ndim:  # NumPy makes 0-d results scalars, which the in-place steps refuse
+        return None
+    grad = np.multiply(g, out)
+    dot = grad.sum(axis=axes, keepdims=True)
+    grad -= out * dot
+    return grad
+
+
+@primitive("softmax", save=("out",),
+           grads={"input": lambda g, out, input, axes: _softmax_backward(g, out, axes)})
 def _softmax(input: Any, axes: tuple[int, ...] | None) -> Any:
-    out = _accel.softmax(input, axes)  # last axis, with Numba: one pass over each row
-    if out is not None:
-        return out
     # Subtracting the max keeps exp in range; the result is unchanged.
-    e = backend.as_array(input - _max_keepdims(input, axes))
+    e = backend.as_array(input - backend.amax(input, axes))
     np.exp(e, out=e)
     e /= e.sum(axis=axes, keepdims=True)
     return e
 
 
-def _log_softmax_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None) -> Any:
-    grad = _accel.log_softmax_backward(g, out, axes)  # raw arrays only, as for softmax
-    if grad is not None:
-        return grad
+@primitive("log_softmax_backward", composite=True)
+def _log_softmax_backward(g: Any, out: Any, axes: tuple[int, ...] | None) -> Any:
     return g - exp(out) * _sum(g, axes, True)
 
 
-@primitive("log_softmax", save=("out",), grads={"input": _log_softmax_vjp})
+@_log_softmax_backward.kernel(np.ndarray)
+def _log_softmax_backward_in_place(g: Any, out: Any, axes: tuple[int, ...] | None) -> Any:
+    if not out.ndim:
+        return None
+    grad = np.exp(out)
+    grad *= g.sum(axis=axes, keepdims=True)
+    return np.subtract(g, grad, out=grad)
+
+
+@primitive("log_softmax", save=("out",),
+           grads={"input": lambda g, out, input, axes: _log_softmax_backward(g, out, axes)})
 def _log_softmax(input: Any, axes: tuple[int, ...] | None) -> Any:
-    out = _accel.log_softmax(input, axes)  # last axis, with Numba: one pass over each row
-    if out is not None:
-        return out
-    shifted = input - _max_keepdims(input, axes)
+    shifted = input - backend.amax(input, axes)
     with np.errstate(divide="ignore"):
         shifted -= np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
     return shifted

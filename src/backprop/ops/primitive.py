@@ -22,11 +22,13 @@ returns Tensors and, when grad is enabled and an input requires it, records a ``
 rules are written with primitives and operators, the same rule runs on Tensors under
 ``create_graph=True``, which gives gradients of gradients without a second set of rules.
 
-The forward is the op's NumPy kernel; a backend may register a faster one under the op's name
-(``backprop.kernels``) and the primitive picks it by the type of its first array argument. A
-fused kernel whose maths is easier to differentiate as a composition (a norm's backward, say)
-declares ``decompose``: a function of the same arguments written with differentiable ops, which
-runs instead of the kernel whenever the call is being recorded.
+The forward is the op's definition, written with NumPy's functions so that it also runs on
+CuPy arrays. Faster versions for one array type register under the op's name
+(``backprop.kernels``, or ``op.kernel(np.ndarray)`` beside the row) and are tried first, by the
+type of the first array argument. A ``composite`` op's forward is written with our
+differentiable ops instead: when the call is recorded it runs on the tensors and records the
+ops it is made of, so it needs no rule of its own. That is the shape of a fused backward (a
+norm's or a GELU's): a rule calls it, a kernel makes it fast, the composition differentiates it.
 
 >>> import numpy as np
 >>> import backprop as bp
@@ -45,6 +47,7 @@ import numpy as np
 
 from .. import kernels as _kernels
 from ..autograd import grad_mode
+from ..autograd import observers as _observers
 from ..autograd.graph import Meta, Node, VersionCounter
 from ..backend import as_array, check_same_device
 from ..errors import DimError, DTypeError, ShapeError, format_shape
@@ -60,19 +63,19 @@ _F32 = np.dtype(np.float32)
 class Primitive:
     """An op's row: its NumPy forward, what it saves, its gradient rule and its kernels."""
 
-    __slots__ = ("name", "forward", "rules", "rule", "decompose", "kernels", "n_outputs",
+    __slots__ = ("name", "forward", "rules", "rule", "composite", "kernels", "n_outputs",
                  "output_names", "save", "save_outputs", "saves_values", "view",
                  "differentiable", "explain", "backward_name", "__wrapped__", "__dict__")
 
     def __init__(self, name: str, forward: Callable, *, rules: tuple | None,
                  rule: Callable | None, save: Any, save_outputs: tuple[int, ...],
-                 output_names: tuple[str, ...], decompose: Callable | None, view: bool,
+                 output_names: tuple[str, ...], composite: bool, view: bool,
                  differentiable: bool, explain: Callable | None) -> None:
         self.name = name
         self.forward = forward
         self.rules = rules
         self.rule = rule
-        self.decompose = decompose
+        self.composite = composite
         self.kernels = _kernels.table(name)
         self.output_names = output_names
         self.n_outputs = len(output_names)
@@ -88,6 +91,12 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
+
+    def kernel(self, array_type: type, *, compiled: bool = False) -> Callable[[Callable], Callable]:
+        """Register the decorated function as this op's kernel for ``array_type`` (it takes the
+        forward's arguments and returns None to decline)."""
+        return lambda function: _kernels.register(self.name, array_type, function,
+                                                  compiled=compiled)
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         raw = list(args)
@@ -111,23 +120,27 @@ class Primitive:
                 raw[i] = a.item()
         if first_type is None:  # arrays and numbers: a rule inside a plain backward
             if self.kernels and args:
-                kernel = self.kernels.get(type(args[0]))
-                if kernel is not None:
+                for kernel in self.kernels.get(type(args[0]), ()):
                     out = kernel(*args, **params)
                     if out is not None:
                         return out
             return self.forward(*args, **params)
+        if _observers.REGISTRY.count:
+            observed = _observers.observe_op(self, args, params)
+            if observed is not _observers.UNOBSERVED:
+                return observed
         if on_device:  # two tensors, at least one not on the CPU: they must share a device
             check_same_device(self.name, [a._data for a in args if isinstance(a, Tensor)])
         recording = requires_grad and grad_mode.state.enabled and self.differentiable
-        if recording and self.decompose is not None:
-            return self.decompose(*args, **params)
+        if recording and self.composite:
+            return self.forward(*args, **params)
         try:
             out = None
             if self.kernels:
-                kernel = self.kernels.get(first_type)
-                if kernel is not None:
+                for kernel in self.kernels.get(first_type, ()):
                     out = kernel(*raw, **params)
+                    if out is not None:
+                        break
             if out is None:
                 out = self.forward(*raw, **params)
         except (ValueError, TypeError, IndexError) as err:
@@ -149,14 +162,15 @@ class Primitive:
 
     def _several_outputs(self, args: tuple, raw: list, outs: tuple, params: dict,
                          recording: bool) -> tuple:
-        outs = tuple(as_array(o) for o in outs)
+        outs = tuple(None if o is None else as_array(o) for o in outs)
         if not _any_float64(raw):
-            outs = tuple(o.astype(_F32) if o.dtype is _F64 else o for o in outs)
-        if not (recording and any(o.dtype.kind in "fc" for o in outs)):
-            return tuple(Tensor._wrap(o) for o in outs)
+            outs = tuple(o.astype(_F32) if o is not None and o.dtype is _F64 else o
+                         for o in outs)
+        if not (recording and any(o is not None and o.dtype.kind in "fc" for o in outs)):
+            return tuple(None if o is None else Tensor._wrap(o) for o in outs)
         node = self._record(args, outs, params)
-        return tuple(Tensor._from_node(o, node, k) if o.dtype.kind in "fc" else Tensor._wrap(o)
-                     for k, o in enumerate(outs))
+        return tuple(None if o is None else Tensor._from_node(o, node, k)
+                     if o.dtype.kind in "fc" else Tensor._wrap(o) for k, o in enumerate(outs))
 
     def _record(self, args: tuple, out: Any, params: dict) -> Node:
         edges = []
@@ -263,15 +277,15 @@ def _share_version(view: Tensor, base: Any) -> None:
 
 def primitive(name: str | None = None, *, save: tuple[str, ...] = (),
               grads: dict[str, Callable] | Callable | None = None,
-              outputs: tuple[str, ...] = ("out",), decompose: Callable | None = None,
-              view: bool = False, differentiable: bool = True,
+              outputs: tuple[str, ...] = ("out",), composite: bool = False, view: bool = False, differentiable: bool = True,
               explain: Callable | None = None) -> Callable[[Callable], Primitive]:
     """Declare an op's row from its NumPy forward (see the module's docstring).
 
     ``save`` names the inputs and outputs whose values the rules read (``("*",)`` keeps every
     input of a variadic op); ``grads`` maps input names to their rules, or is one rule for all
-    inputs; ``outputs`` names the forward's results when it returns several; ``decompose``
-    replaces the forward when the call is recorded; ``view`` marks ops whose result may share
+    inputs; ``outputs`` names the forward's results when it returns several; ``composite`` says
+    the forward is written with differentiable ops (and records them when the call is
+    recorded, so no rule is needed); ``view`` marks ops whose result may share
     memory with the first input; ``explain(err, *args, **params)`` may return a clearer
     exception for a NumPy error.
     """
@@ -290,10 +304,10 @@ def primitive(name: str | None = None, *, save: tuple[str, ...] = (),
         if view and save_outputs:
             raise ValueError(f"{op_name}: a view op cannot save its output (the view shares its "
                              "base's version counter)")
-        rules, rule = _rules(op_name, grads, names, differentiable and decompose is None)
+        rules, rule = _rules(op_name, grads, names, differentiable and not composite)
         op = Primitive(op_name, forward, rules=rules, rule=rule, save=indices,
                        save_outputs=save_outputs, output_names=tuple(outputs),
-                       decompose=decompose, view=view, differentiable=differentiable,
+                       composite=composite, view=view, differentiable=differentiable,
                        explain=explain)
         existing = PRIMITIVES.get(op_name)
         # The same file imported twice (pytest's importlib mode does that) is not a clash.
@@ -314,7 +328,7 @@ def _rules(op: str, grads: Any, names: list[str],
         return None, grads
     if grads is None:
         if needs_rule:
-            raise ValueError(f"{op}: a differentiable op needs grads= (or decompose=, or "
+            raise ValueError(f"{op}: a differentiable op needs grads= (or composite=True, or "
                              "differentiable=False)")
         return (), None
     unknown = set(grads) - set(names)

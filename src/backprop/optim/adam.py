@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
-from ..backends import numba as _accel
+from .. import kernels
 from .optimizer import (
     Optimizer,
     ParamsT,
@@ -113,12 +112,13 @@ class Adam(Optimizer):
         *max_exp_avg_sq, step_size, bias_correction2_sqrt, hyper = rest
         lr, beta1, beta2, eps, weight_decay, maximize, decoupled = hyper
         # One compiled pass (Numba on the CPU, a CuPy kernel on a GPU), the arithmetic below.
-        fused = backend.fused_kernel("adam_update", data) or _accel.adam_update
-        if fused(data, grad, exp_avg, exp_avg_sq, max_exp_avg_sq[0] if max_exp_avg_sq else None,
-                 lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
-                 maximize=maximize, decoupled=decoupled, step_size=step_size,
-                 bias_correction2_sqrt=bias_correction2_sqrt):
-            return
+        for fused in kernels.kernels_for("adam_update", data):
+            if fused(data, grad, exp_avg, exp_avg_sq,
+                     max_exp_avg_sq[0] if max_exp_avg_sq else None, lr=lr, beta1=beta1,
+                     beta2=beta2, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                     decoupled=decoupled, step_size=step_size,
+                     bias_correction2_sqrt=bias_correction2_sqrt):
+                return
         if weight_decay != 0 and decoupled:
             data *= 1.0 - lr * weight_decay
             grad = self._effective_grad(data, grad, 0.0, maximize)

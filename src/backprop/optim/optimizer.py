@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..autograd import grad_mode
+from ..autograd import grad_mode, observers
 from ..backend import device_of
 from ..tensor import Tensor
 
@@ -92,26 +92,48 @@ def _wrap_step(step: Callable) -> Callable:
     def wrapper(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
         if self._in_step:  # a subclass's step calling super().step(): hooks run once, outside
             return step(self, *args, **kwargs)
-        for hook in tuple(self._step_pre_hooks.values()):
-            result = hook(self, args, kwargs)
-            if result is not None:
-                if not (isinstance(result, tuple) and len(result) == 2):
-                    raise RuntimeError(f"{type(self).__name__}.step: a step pre-hook must return "
-                                       f"None or a tuple (new_args, new_kwargs), got {result!r}")
-                args, kwargs = result
-        state = grad_mode.state
-        previous = state.enabled
-        state.enabled = False
-        self._in_step = True
-        try:
-            out = step(self, *args, **kwargs)
-        finally:
-            state.enabled = previous
-            self._in_step = False
-        self._opt_called = True  # read by the LR schedulers' "scheduler stepped first" warning
-        for hook in tuple(self._step_post_hooks.values()):
-            hook(self, args, kwargs)
-        return out
+        if observers.REGISTRY.count:
+            return observers.observe("optimizer", (self, "step"),
+                                     lambda: _hooked_step(step, self, args, kwargs))
+        return _hooked_step(step, self, args, kwargs)
+
+    wrapper._hooked = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _hooked_step(step: Callable, self: Optimizer, args: tuple, kwargs: dict) -> Any:
+    """``step`` under ``no_grad``, between the pre- and post-step hooks."""
+    for hook in tuple(self._step_pre_hooks.values()):
+        result = hook(self, args, kwargs)
+        if result is not None:
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise RuntimeError(f"{type(self).__name__}.step: a step pre-hook must return "
+                                   f"None or a tuple (new_args, new_kwargs), got {result!r}")
+            args, kwargs = result
+    state = grad_mode.state
+    previous = state.enabled
+    state.enabled = False
+    self._in_step = True
+    try:
+        out = step(self, *args, **kwargs)
+    finally:
+        state.enabled = previous
+        self._in_step = False
+    self._opt_called = True  # read by the LR schedulers' "scheduler stepped first" warning
+    for hook in tuple(self._step_post_hooks.values()):
+        hook(self, args, kwargs)
+    return out
+
+
+def _observed_zero_grad(zero_grad: Callable) -> Callable:
+    """``zero_grad`` inside the engine observers' ``optimizer`` event."""
+
+    @functools.wraps(zero_grad)
+    def wrapper(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
+        if observers.REGISTRY.count and not self._in_step:
+            return observers.observe("optimizer", (self, "zero_grad"),
+                                     lambda: zero_grad(self, *args, **kwargs))
+        return zero_grad(self, *args, **kwargs)
 
     wrapper._hooked = True  # type: ignore[attr-defined]
     return wrapper
@@ -135,9 +157,13 @@ class Optimizer:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        # Wrapped once, where the class is defined: hooks and observers, no swapping later.
         step = cls.__dict__.get("step")
         if step is not None and not getattr(step, "_hooked", False):
             cls.step = _wrap_step(step)  # type: ignore[method-assign]
+        zero_grad = cls.__dict__.get("zero_grad")
+        if zero_grad is not None and not getattr(zero_grad, "_hooked", False):
+            cls.zero_grad = _observed_zero_grad(zero_grad)  # type: ignore[method-assign]
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
@@ -267,6 +293,7 @@ class Optimizer:
 
     # -- gradients and steps ----------------------------------------------------------------------
 
+    @_observed_zero_grad
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all optimized parameters.
 

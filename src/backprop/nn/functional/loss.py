@@ -22,7 +22,7 @@ from ... import backend
 from ...backend import check_same_device
 from ...errors import DTypeError, ShapeError, format_shape
 from ...ops.elementwise import abs, clamp, exp, log, log1p, relu, sigmoid
-from ...ops.fused import _softmax, log_softmax
+from ...ops.fused import _softmax_backward, log_softmax
 from ...ops.primitive import primitive
 from ...ops.reduction import mean, sum
 from ...ops.shape import reshape
@@ -109,11 +109,10 @@ class _ClassTargets:
     0 where ignored (None: all ones); ``keep`` is 1.0 where the target is not ignored (None:
     none is); ``weight`` the class weights shaped to broadcast along the class axis (or None);
     ``norm`` what 'mean' divides by, the summed ``coef``. ``column`` is the target's shape with
-    the class axis put back as size 1. The cross-entropy forward leaves its softmax in
-    ``probs`` for the plain backward.
+    the class axis put back as size 1.
     """
 
-    __slots__ = ("axis", "classes", "coef", "column", "flat", "keep", "norm", "probs", "weight")
+    __slots__ = ("axis", "classes", "coef", "column", "flat", "keep", "norm", "weight")
 
     def __init__(self, axis: int, classes: int, flat: np.ndarray, coef: np.ndarray | None,
                  keep: np.ndarray | None, weight: np.ndarray | None, norm: float,
@@ -126,7 +125,6 @@ class _ClassTargets:
         self.weight = weight
         self.norm = norm
         self.column = column
-        self.probs: np.ndarray | None = None
 
     def onehot(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         """``coef`` placed at each target's class in zeros of the input's shape."""
@@ -271,25 +269,28 @@ def _shifted_exp(input: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, 
     return shifted, e, _row_sum(e, axis)
 
 
-def _cross_entropy_vjp(g: Any, out: Any, input: Any, plan: _ClassTargets,
-                       label_smoothing: float, reduction: str) -> Any:
+def _cross_entropy_grad(g: tuple, out: tuple, input: Any, plan: _ClassTargets,
+                        label_smoothing: float, reduction: str) -> Any:
     # d/dx -<q, log_softmax(x)> = softmax(x) * sum(q) - q, with q the (smoothed, weighted,
-    # masked) target distribution: a constant, so the second derivative flows through softmax.
-    # A plain backward reuses the forward's softmax; under create_graph it is recomputed by the
-    # softmax primitive so that it records its own node.
-    q, qsum = plan.distribution(input.shape, input.dtype, label_smoothing)
-    if isinstance(input, Tensor) or plan.probs is None:
-        p = _softmax(input, (plan.axis,))
-    else:
-        p = plan.probs
-    if qsum is not None:
-        p = p * qsum
-    return (p - q) * _reduction_scale(g, plan, reduction)
+    # masked) target distribution, a constant. The softmax is the forward's second output, so
+    # under create_graph a gradient reaching it (from this very formula) flows back through
+    # softmax's derivative: the second derivative is exact.
+    g_loss, g_probs = g
+    p = out[1]
+    grad = None
+    if g_loss is not None:
+        q, qsum = plan.distribution(input.shape, input.dtype, label_smoothing)
+        grad = ((p if qsum is None else p * qsum) - q) * _reduction_scale(g_loss, plan, reduction)
+    if g_probs is not None:
+        through = _softmax_backward(g_probs, p, (plan.axis,))
+        grad = through if grad is None else grad + through
+    return grad
 
 
-@primitive("cross_entropy", save=("input",), grads={"input": _cross_entropy_vjp})
+@primitive("cross_entropy", outputs=("loss", "probs"), save=("probs",),
+           grads={"input": _cross_entropy_grad})
 def _cross_entropy(input: Any, plan: _ClassTargets, label_smoothing: float,
-                   reduction: str) -> Any:
+                   reduction: str) -> tuple[Any, Any]:
     axis = plan.axis
     # log_softmax(input) = shifted - lse is never formed whole: only the targets' entries
     # (and, with smoothing, a weighted sum over classes) are needed.
@@ -308,9 +309,8 @@ def _cross_entropy(input: Any, plan: _ClassTargets, label_smoothing: float,
         if plan.keep is not None:
             smooth *= plan.keep
         loss = loss * (1.0 - label_smoothing) + smooth * (label_smoothing / plan.classes)
-    e /= total
-    plan.probs = e  # softmax(input), for a plain backward (see the VJP)
-    return _reduce_array(loss, plan, reduction)
+    e /= total  # softmax(input): the second output
+    return _reduce_array(loss, plan, reduction), e
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -344,7 +344,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         return _cross_entropy_probabilities(input, target, weight, reduction,
                                             float(label_smoothing))
     plan = _class_targets("cross_entropy", input, target, weight, ignore_index)
-    return _cross_entropy(input, plan, float(label_smoothing), reduction)
+    return _cross_entropy(input, plan, float(label_smoothing), reduction)[0]
 
 
 def _cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Any, reduction: str,

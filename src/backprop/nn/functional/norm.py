@@ -2,15 +2,17 @@
 rms_norm.
 
 Each normalises ``x_hat = (x - mean) / sqrt(var + eps)`` over some axes and applies an affine
-``x_hat * weight + bias``, in one fused primitive per op whose input VJP is the standard fused
-form (with ``g_hat = g * weight``)::
+``x_hat * weight + bias``, in one fused primitive per op. Its statistics are outputs of the op
+(``mean``, ``var``, ``rstd``, with the reduced axes kept), saved for the rule and read by batch
+norm's running averages. The rule's main term is ``norm_backward``, the standard fused form
+(with ``g_hat = g * weight``)::
 
     dx = rstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat))
 
-The forward hands its statistics (mean, rstd) to the VJPs through a small holder passed as a
-constant argument, so a plain backward does not recompute them. Under ``create_graph=True`` the
-VJPs recompute them from the input with our own ops instead, so the gradient stays a
-differentiable function of the input and gradients of gradients are exact.
+a primitive of its own, so its NumPy kernel can work in place in a few buffers and Numba's can
+make one pass per row. Under create_graph it decomposes into our ops; the statistics it reads
+are then the norm's outputs on the graph, so the norm's rule also takes gradients arriving at
+them, which makes every higher derivative exact.
 """
 
 from __future__ import annotations
@@ -21,147 +23,112 @@ from typing import Any
 
 import numpy as np
 
+from ... import backend
 from ...autograd.graph import VersionCounter
-from ...backends import numba as _accel
 from ...errors import ShapeError, format_shape
 from ...ops.elementwise import rsqrt
 from ...ops.primitive import primitive
-from ...ops.reduction import _mean
+from ...ops.reduction import _mean, expand_reduced
 from ...ops.shape import reshape
 from ...tensor import Tensor
 
 
-class _Moments:
-    """What a normalisation's forward computed, for its VJPs: ``mean`` and ``rstd`` (kept with
-    the reduced axes, so they broadcast) and the biased variance ``var``."""
-
-    __slots__ = ("grad_weight", "mean", "rstd", "share_weight_grad", "var")
-
-    def __init__(self, share_weight_grad: bool = False) -> None:
-        self.mean = self.var = self.rstd = None
-        # layer_norm with a weight that needs a gradient: the input's VJP (which runs first, in
-        # the same node) computes g * x_hat on the way and hands it to the weight's VJP.
-        self.share_weight_grad = share_weight_grad
-        self.grad_weight = None
-
-
-def _mean_of_product(a: np.ndarray, b: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    """``mean(a * b)`` over ``axes`` (kept), for arrays of one shape. Over trailing axes (layer
-    and group norm) it is a row-wise dot product: no temporary, ~3x faster than the product
-    followed by a mean; other axes (batch norm), and device arrays (CuPy has no vecdot), take
-    the product and the mean."""
-    ndim = a.ndim
-    if (type(a) is np.ndarray and axes == tuple(range(ndim - len(axes), ndim))
-            and a.shape == b.shape):
-        count = math.prod(a.shape[ndim - len(axes):])
-        keep = a.shape[:ndim - len(axes)]
-        rows = np.vecdot(a.reshape(keep + (count,)), b.reshape(keep + (count,)))
-        rows /= count
-        return rows.reshape(keep + (1,) * len(axes))
-    return np.mean(np.multiply(a, b), axis=axes, keepdims=True)
-
-
-def _normalize_forward(input: Any, weight: Any, bias: Any, axes: tuple[int, ...], eps: float,
-                       moments: _Moments) -> Any:
-    fused = _accel.layer_norm(input, weight, bias, axes, eps)  # trailing axes, with Numba
-    if fused is not None:
-        out, moments.mean, moments.var, moments.rstd = fused
-        return out
+def _normalize_forward(input: Any, weight: Any, bias: Any, axes: tuple[int, ...],
+                       eps: float) -> tuple[Any, Any, Any, Any]:
     mean = input.mean(axis=axes, keepdims=True)
     out = input - mean
-    var = _mean_of_product(out, out, axes)
+    var = backend.mean_of_product(out, out, axes)
     rstd = 1.0 / np.sqrt(var + eps)
     out *= rstd
     if weight is not None:
         out *= weight
     if bias is not None:
         out += bias
-    moments.mean, moments.var, moments.rstd = mean, var, rstd
-    return out
+    return out, mean, var, rstd
 
 
-def _normalized(input: Any, axes: tuple[int, ...], eps: float, moments: _Moments) -> tuple:
-    """``(x_hat, rstd)``: from the forward's statistics in a plain backward; recomputed with our
-    ops when ``input`` is a Tensor (under create_graph), so they carry their dependence on it."""
-    if isinstance(input, Tensor):
-        centered = input - _mean(input, axes, True)
-        rstd = rsqrt(_mean(centered * centered, axes, True) + eps)
-        return centered * rstd, rstd
-    return (input - moments.mean) * moments.rstd, moments.rstd
+@primitive("norm_backward", outputs=("grad_input", "grad_weight", "grad_bias"), composite=True)
+def _norm_backward(g: Any, input: Any, mean: Any, rstd: Any, weight: Any,
+                   axes: tuple[int, ...], mask: tuple[bool, ...]) -> tuple:
+    """The gradients of a normalisation's input, weight and bias, those ``mask`` asks for (the
+    weight's and bias's before the engine sums them to their shapes)."""
+    x_hat = (input - mean) * rstd
+    grad_input = None
+    if mask[0]:
+        g_hat = g if weight is None else g * weight
+        grad_input = rstd * (g_hat - _mean(g_hat, axes, True)
+                             - x_hat * _mean(g_hat * x_hat, axes, True))
+    grad_weight = g * x_hat if mask[1] and weight is not None else None
+    return grad_input, grad_weight, g if mask[2] else None
 
 
-def _normalize_grad_input(g: Any, out: Any, input: Any, weight: Any, bias: Any,
-                          axes: tuple[int, ...], eps: float, moments: _Moments) -> Any:
-    if type(g) is np.ndarray and type(input) is np.ndarray:
-        return _normalize_grad_input_array(g, input, weight, axes, moments)
-    x_hat, rstd = _normalized(input, axes, eps, moments)
-    g_hat = g if weight is None else g * weight
-    return rstd * (g_hat - _mean(g_hat, axes, True) - x_hat * _mean(g_hat * x_hat, axes, True))
-
-
-def _normalize_grad_input_array(g: np.ndarray, input: np.ndarray, weight: Any,
-                                axes: tuple[int, ...], moments: _Moments) -> np.ndarray:
-    """The formula above on arrays in a plain backward, in place: three temporaries instead
-    of about ten. (Under create_graph the operator form runs instead, to build the graph.)"""
-    share = moments.share_weight_grad and weight is not None and weight.size
-    fused = _accel.layer_norm_backward(g, input, moments.mean, moments.rstd, weight, axes,
-                                       bool(share))
-    if fused is not None:  # trailing axes, with Numba: one pass over each row
-        grad_input, moments.grad_weight = fused
-        return grad_input
-    rstd = moments.rstd
-    x_hat = input - moments.mean
+@_norm_backward.kernel(np.ndarray)
+def _norm_backward_in_place(g: Any, input: Any, mean: Any, rstd: Any, weight: Any,
+                            axes: tuple[int, ...], mask: tuple[bool, ...]) -> tuple:
+    """The same in a few buffers instead of a temporary per operation."""
+    x_hat = input - mean
     x_hat *= rstd
-    if moments.share_weight_grad and weight is not None and weight.size:
-        # layer_norm: the weight covers the normalised (trailing) axes, so
-        # mean(g_hat * x_hat) = (g * x_hat) @ weight / count, and g * x_hat is the weight's
-        # gradient (before the engine sums it), kept for its VJP, which runs next.
-        count = weight.size
-        g_x_hat = g * x_hat
-        moments.grad_weight = g_x_hat
-        keep = input.shape[:input.ndim - len(axes)] + (1,) * len(axes)
-        mean_g_x_hat = (g_x_hat.reshape(-1, count) @ weight.reshape(count)).reshape(keep)
-        mean_g_x_hat /= count
-        g_hat = g * weight
+    grad_weight = g * x_hat if mask[1] and weight is not None else None
+    grad_input = None
+    if mask[0]:
+        g_hat = g if weight is None else g * weight  # g itself is never written to
+        count = math.prod(input.shape[a] for a in axes)
+        trailing = input.ndim - len(axes)
+        if (grad_weight is not None and axes == tuple(range(trailing, input.ndim))
+                and weight.shape == input.shape[trailing:]):
+            # layer_norm: the weight covers the normalised (trailing) axes, so
+            # mean(g_hat * x_hat) = (g * x_hat) @ weight / count, from the weight's gradient.
+            keep = input.shape[:trailing] + (1,) * len(axes)
+            mean_g_x_hat = (grad_weight.reshape(-1, count) @ weight.reshape(count)).reshape(keep)
+            mean_g_x_hat /= count
+        else:
+            mean_g_x_hat = backend.mean_of_product(g_hat, x_hat, axes)
         mean_g = g_hat.mean(axis=axes, keepdims=True)
         x_hat *= mean_g_x_hat
-        g_hat -= mean_g
-        g_hat -= x_hat
-        g_hat *= rstd
-        return g_hat
-    g_hat = g if weight is None else g * weight  # g itself is never written to
-    mean_g = g_hat.mean(axis=axes, keepdims=True)
-    x_hat *= _mean_of_product(g_hat, x_hat, axes)
-    result = np.subtract(g_hat, mean_g, out=None if g_hat is g else g_hat)
-    result -= x_hat
-    result *= rstd
-    return result
+        grad_input = np.subtract(g_hat, mean_g, out=None if g_hat is g else g_hat)
+        grad_input -= x_hat
+        grad_input *= rstd
+    return grad_input, grad_weight, g if mask[2] else None
 
 
-def _normalize_grad_weight(g: Any, out: Any, input: Any, weight: Any, bias: Any,
-                           axes: tuple[int, ...], eps: float, moments: _Moments) -> Any:
-    if type(g) is np.ndarray and type(input) is np.ndarray:  # plain backward: in place
-        if moments.grad_weight is not None:  # computed by the input's VJP just before
-            g_x_hat, moments.grad_weight = moments.grad_weight, None
-            return g_x_hat
-        x_hat = input - moments.mean
-        x_hat *= moments.rstd
-        x_hat *= g
-        return x_hat
-    return g * _normalized(input, axes, eps, moments)[0]  # summed to weight's shape by the engine
+def _statistics_grad(g_mean: Any, g_var: Any, g_rstd: Any, input: Any, mean: Any, rstd: Any,
+                     axes: tuple[int, ...]) -> Any:
+    """The input's gradient through the statistics outputs: d mean/dx = 1/n,
+    d var/dx = 2 (x - mean)/n and d rstd/dx = -rstd^3 (x - mean)/n."""
+    count = math.prod(input.shape[a] for a in axes)
+    coef = None if g_var is None else g_var * 2.0
+    if g_rstd is not None:
+        term = -g_rstd * rstd * rstd * rstd
+        coef = term if coef is None else coef + term
+    grad = None if coef is None else (input - mean) * (coef / count)
+    if g_mean is not None:
+        spread = expand_reduced(g_mean / count, input.shape, axes, True)
+        grad = spread if grad is None else grad + spread
+    return grad
+
+
+def _normalize_rule(g: tuple, out: tuple, input: Any, weight: Any, bias: Any,
+                    axes: tuple[int, ...], eps: float, needs: tuple[bool, ...]) -> list:
+    g_out, g_mean, g_var, g_rstd = g
+    _, mean, _, rstd = out
+    grads = [None, None, None, None, None]
+    if g_out is not None:
+        grads[:3] = _norm_backward(g_out, input, mean, rstd, weight, axes, needs[:3])
+    if needs[0] and (g_mean is not None or g_var is not None or g_rstd is not None):
+        through = _statistics_grad(g_mean, g_var, g_rstd, input, mean, rstd, axes)
+        grads[0] = through if grads[0] is None else grads[0] + through
+    return grads
 
 
 def _normalization(name: str) -> Any:
     """One fused normalise-and-scale primitive named ``name`` (layer, batch and group norm share
     the maths; separate names keep ``grad_fn`` telling which op it was)."""
 
-    def forward(input: Any, weight: Any, bias: Any, axes: tuple[int, ...], eps: float,
-                moments: _Moments) -> Any:
-        return _normalize_forward(input, weight, bias, axes, eps, moments)
+    def forward(input: Any, weight: Any, bias: Any, axes: tuple[int, ...], eps: float) -> tuple:
+        return _normalize_forward(input, weight, bias, axes, eps)
 
-    return primitive(name, save=("input", "weight"), grads={
-        "input": _normalize_grad_input, "weight": _normalize_grad_weight,
-        "bias": lambda g, out, input, weight, bias, axes, eps, moments: g})(forward)
+    return primitive(name, outputs=("out", "mean", "var", "rstd"),
+                     save=("input", "weight", "mean", "rstd"), grads=_normalize_rule)(forward)
 
 
 _layer_norm = _normalization("layer_norm")
@@ -200,39 +167,38 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
     shape, axes = _trailing_axes("layer_norm", input, normalized_shape)
     _check_param("layer_norm", "weight", weight, shape, f"normalized_shape {format_shape(shape)}")
     _check_param("layer_norm", "bias", bias, shape, f"normalized_shape {format_shape(shape)}")
-    share = isinstance(weight, Tensor) and weight.requires_grad
-    return _layer_norm(input, weight, bias, axes, float(eps), _Moments(share))
+    return _layer_norm(input, weight, bias, axes, float(eps))[0]
 
 
-def _rms_normalized(input: Any, axes: tuple[int, ...], eps: float, moments: _Moments) -> tuple:
-    if isinstance(input, Tensor):  # create_graph: keep the dependence of rstd on the input
-        rstd = rsqrt(_mean(input * input, axes, True) + eps)
-    else:
-        rstd = moments.rstd
-    return input * rstd, rstd
+def _rms_grad_input(g: tuple, out: tuple, input: Any, weight: Any, axes: tuple[int, ...],
+                    eps: float) -> Any:
+    # x_hat = x * rstd with rstd = mean(x^2)^(-1/2):  dx = rstd (g_hat - x_hat mean(g_hat x_hat)),
+    # plus, when rstd's own output got a gradient, d rstd/dx = -rstd^3 x / n.
+    g_out, g_rstd = g
+    rstd = out[1]
+    grad = None
+    if g_out is not None:
+        x_hat = input * rstd
+        g_hat = g_out if weight is None else g_out * weight
+        grad = rstd * (g_hat - x_hat * _mean(g_hat * x_hat, axes, True))
+    if g_rstd is not None:
+        count = math.prod(input.shape[a] for a in axes)
+        through = input * (-g_rstd * rstd * rstd * rstd / count)
+        grad = through if grad is None else grad + through
+    return grad
 
 
-def _rms_norm_grad_input(g: Any, out: Any, input: Any, weight: Any, axes: tuple[int, ...],
-                         eps: float, moments: _Moments) -> Any:
-    # x_hat = x * rstd with rstd = mean(x^2)^(-1/2):  dx = rstd (g_hat - x_hat mean(g_hat x_hat))
-    x_hat, rstd = _rms_normalized(input, axes, eps, moments)
-    g_hat = g if weight is None else g * weight
-    return rstd * (g_hat - x_hat * _mean(g_hat * x_hat, axes, True))
-
-
-@primitive("rms_norm", save=("input", "weight"), grads={
-    "input": _rms_norm_grad_input,
-    "weight": lambda g, out, input, weight, axes, eps, moments:
-    g * _rms_normalized(input, axes, eps, moments)[0],
+@primitive("rms_norm", outputs=("out", "rstd"), save=("input", "weight", "rstd"), grads={
+    "input": _rms_grad_input,
+    "weight": lambda g, out, input, weight, axes, eps:
+    None if g[0] is None else g[0] * input * out[1],
 })
-def _rms_norm(input: Any, weight: Any, axes: tuple[int, ...], eps: float,
-              moments: _Moments) -> Any:
-    rstd = 1.0 / np.sqrt(np.mean(np.square(input), axis=axes, keepdims=True) + eps)
+def _rms_norm(input: Any, weight: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any]:
+    rstd = 1.0 / np.sqrt(backend.mean_of_product(input, input, axes) + eps)
     out = input * rstd
     if weight is not None:
         out *= weight
-    moments.rstd = rstd
-    return out
+    return out, rstd
 
 
 def rms_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
@@ -248,7 +214,7 @@ def rms_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tenso
     _check_param("rms_norm", "weight", weight, shape, f"normalized_shape {format_shape(shape)}")
     if eps is None:
         eps = float(np.finfo(input.dtype if input.dtype.kind == "f" else np.float32).eps)
-    return _rms_norm(input, weight, axes, float(eps), _Moments())
+    return _rms_norm(input, weight, axes, float(eps))[0]
 
 
 # -- batch_norm and instance_norm -----------------------------------------------------------------
@@ -332,13 +298,12 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                          f"input of shape {format_shape(input.shape)}")
     axes = (0,) + tuple(range(2, input.ndim))
     shape = _channel_shape(input)
-    moments = _Moments()
-    out = _batch_norm(input, _per_channel(weight, shape), _per_channel(bias, shape), axes,
-                      float(eps), moments)
+    out, mean, var, _ = _batch_norm(input, _per_channel(weight, shape),
+                                    _per_channel(bias, shape), axes, float(eps))
     if running_mean is not None:
-        _update_running(running_mean, moments.mean.reshape(-1), momentum, "batch_norm")
+        _update_running(running_mean, mean._data.reshape(-1), momentum, "batch_norm")
     if running_var is not None:
-        unbiased = moments.var.reshape(-1) * (count / (count - 1))
+        unbiased = var._data.reshape(-1) * (count / (count - 1))
         _update_running(running_var, unbiased, momentum, "batch_norm")
     return out
 
@@ -369,15 +334,14 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
                          f"got input of shape {format_shape(input.shape)}")
     axes = tuple(range(2, input.ndim))
     shape = _channel_shape(input)
-    moments = _Moments()
-    out = _batch_norm(input, _per_channel(weight, shape), _per_channel(bias, shape), axes,
-                      float(eps), moments)
+    out, mean, var, _ = _batch_norm(input, _per_channel(weight, shape),
+                                    _per_channel(bias, shape), axes, float(eps))
     channels = input.shape[1]
     if running_mean is not None:
-        batch_mean = moments.mean.reshape(-1, channels).mean(axis=0)
+        batch_mean = mean._data.reshape(-1, channels).mean(axis=0)
         _update_running(running_mean, batch_mean, momentum, "instance_norm")
     if running_var is not None:
-        unbiased = moments.var.reshape(-1, channels) * (count / (count - 1))
+        unbiased = var._data.reshape(-1, channels) * (count / (count - 1))
         _update_running(running_var, unbiased.mean(axis=0), momentum, "instance_norm")
     return out
 
@@ -406,7 +370,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     grouped = reshape(input, (n, num_groups, channels // num_groups, spatial))
     shape = (num_groups, channels // num_groups, 1)
     out = _group_norm(grouped, _per_channel(weight, shape), _per_channel(bias, shape), (2, 3),
-                      float(eps), _Moments())
+                      float(eps))[0]
     return reshape(out, input.shape)
 
 
