@@ -16,9 +16,9 @@ from typing import Any, NamedTuple
 from . import failure
 from .errors import DistributedError
 from .mpi import check_launch, load_mpi
+from .waiting import TIMEOUT_VARIABLE, wait_all
 
 DEFAULT_TIMEOUT = 300.0  # seconds; PyTorch's default is longer (10 min) but a hung job costs
-TIMEOUT_VARIABLE = "BACKPROP_DIST_TIMEOUT"
 
 
 class RankInfo(NamedTuple):
@@ -89,8 +89,6 @@ def init(timeout: float | datetime.timedelta | None = None) -> RankInfo:
     if size > 1:  # before the first collective, so a rank failing in it aborts the job
         failure.install_excepthook(mpi, rank, size)
     comm, request = world.Idup()  # non-blocking, so a rank that never arrives cannot hang us
-    from .waiting import wait_all  # noqa: PLC0415 - waiting imports this module
-
     wait_all([request], "init", mpi, rank, size, seconds)
     _group = _Group(mpi, comm, rank, size, seconds)
     return RankInfo(rank, size)

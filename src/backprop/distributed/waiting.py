@@ -15,7 +15,9 @@ import time
 from typing import Any, Sequence
 
 from .errors import DistributedTimeoutError
-from .group import TIMEOUT_VARIABLE
+
+# The environment variable that sets how long a rank waits for the others (seconds).
+TIMEOUT_VARIABLE = "BACKPROP_DIST_TIMEOUT"
 
 _SPIN_SECONDS = 0.002
 _FIRST_SLEEP = 20e-6
