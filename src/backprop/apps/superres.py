@@ -37,7 +37,8 @@ from ..tensor import Tensor
 from ..train.config import ConfigError
 from ..train.progress import progress_bar
 from ..utils.data import DataLoader, TensorDataset
-from .images import atomic_write_bytes, save_grid
+from ..atomic import atomic_write_bytes
+from .images import save_grid
 
 __all__ = ["SRConfig", "SRResult", "evaluate_superres", "load_superres", "register", "run",
            "save_comparison", "score", "super_resolve", "train_superres"]
@@ -237,7 +238,7 @@ def save_comparison(model: ESPCN, low: np.ndarray, high: np.ndarray, path: Path)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80)
     plt.close(figure)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_bytes(path, buffer.getvalue(), "superres")
 
 
 def register(commands: argparse._SubParsersAction) -> None:

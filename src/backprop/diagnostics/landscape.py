@@ -24,7 +24,8 @@ from ..errors import ShapeError, format_shape
 from ..nn.module import Module
 from ..tensor import Tensor
 from ._batches import LossFn, as_batches, eval_mode, mean_loss
-from .landscape_plot import draw, write_atomically
+from ..atomic import atomic_writer
+from .landscape_plot import draw
 
 NORMALIZATIONS = ("filter", "layer", "none")
 MODES = ("interpolation", "random", "given")
@@ -105,7 +106,7 @@ class LossLandscape:
             arrays[f"coordinates_{axis}"] = values
         if self.accuracy is not None:
             arrays["accuracy"] = self.accuracy
-        with write_atomically(path, "LossLandscape.save") as file:
+        with atomic_writer(path, "LossLandscape.save") as file:
             np.savez(file, **arrays)
         return Path(path)
 

@@ -1,5 +1,4 @@
-"""Pictures of a loss landscape (a contour plot for a plane, a line plot for a line) and the
-atomic file writes behind ``LossLandscape.plot`` and ``LossLandscape.save``.
+"""Pictures of a loss landscape: a contour plot for a plane, a line plot for a line.
 
 matplotlib is optional: it is imported inside the function that draws, and only its
 object-oriented API is used (a ``Figure`` on an Agg canvas, no pyplot), so drawing neither
@@ -8,47 +7,16 @@ switches the user's interactive backend nor leaves figures open in pyplot's glob
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import os
-import secrets
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..atomic import atomic_writer
+
 if TYPE_CHECKING:  # pragma: no cover - typing only; landscape imports this module
     from .landscape import LossLandscape
-
-
-@contextlib.contextmanager
-def write_atomically(path: str | os.PathLike[str], op: str) -> Iterator[IO[bytes]]:
-    """A binary file that becomes ``path`` only once the ``with`` block finishes: on any error
-    ``path`` keeps its old content (or stays absent) and the temporary file is removed."""
-    target = Path(path)
-    if target.is_dir():
-        raise IsADirectoryError(errno.EISDIR, f"{op}: the output path is a directory", str(path))
-    if not target.parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, f"{op}: the output's folder does not exist",
-                                str(target.parent))
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        temporary = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
-        try:
-            fd = os.open(temporary, flags, 0o666)  # the umask applies, as for any new file
-            break
-        except FileExistsError:
-            continue
-    try:
-        with os.fdopen(fd, "wb") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 def _figure_class(op: str) -> Any:
@@ -166,6 +134,6 @@ def draw(landscape: LossLandscape, path: str | os.PathLike[str], *,
                          ".png, .svg or .pdf")
     (_draw_plane if landscape.ndim == 2 else _draw_line)(figure, landscape, log_scale)
     figure.suptitle(_title(landscape, title), fontsize=10)
-    with write_atomically(target, op) as file:
+    with atomic_writer(target, op) as file:
         figure.savefig(file, format=fmt, dpi=dpi)
     return target

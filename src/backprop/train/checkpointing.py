@@ -163,8 +163,9 @@ def restore_rng_states(states: dict[str, Any], loader_generator: Generator) -> N
 
 
 def remove_partial_writes(path: str | Path) -> list[Path]:
-    """Delete the temporary files that ``bp.save`` left beside ``path`` when its process was
-    killed mid-write (``.NAME.<12 hex digits>.tmp``); return what was removed.
+    """Delete the temporary files that an atomic write (``backprop.atomic``, behind ``bp.save``)
+    left beside ``path`` when its process was killed mid-write (``.NAME.<12 hex digits>.tmp``);
+    return what was removed.
 
     They never replace a checkpoint (only a finished write is renamed over it), so they are
     harmless; removing them keeps killed runs from filling the disk. Call it when no other
@@ -177,7 +178,7 @@ def remove_partial_writes(path: str | Path) -> list[Path]:
     ['.ckpt.safetensors.0123456789ab.tmp']
     """
     path = Path(path)
-    # The name bp.save gives its temporary files (serialization._write_atomic).
+    # The name every atomic write gives its temporary file (backprop.atomic).
     pattern = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{12}}\.tmp")
     removed = []
     if path.parent.is_dir():
