@@ -312,6 +312,8 @@ def load_tagged(path: PathLike, tag: str, op: str, not_tagged: str) -> dict[str,
     """A program's checkpoint: a saved dict whose ``"format"`` is ``tag``. Raises
     ``FileNotFoundError`` when ``path`` is missing and ``ValueError(f"{op}: {path} {not_tagged}")``
     when the checkpoint is something else (the model and state are the caller's to rebuild)."""
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{op}: {path} is a directory, not a checkpoint file")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{op}: no such checkpoint: {path}")
     state = load(path, map_location="cpu")  # the program moves its model where it runs

@@ -62,7 +62,8 @@ def _axis_label(landscape: LossLandscape, axis: int) -> str:
                                                    if landscape.mode == "random" else "")
 
 
-def _draw_plane(figure: Any, landscape: LossLandscape, log_scale: bool | None) -> None:
+def _draw_plane(figure: Any, landscape: LossLandscape, log_scale: bool | None,
+                ends: tuple[str, str]) -> None:
     from matplotlib.colors import LogNorm  # noqa: PLC0415
     from matplotlib.ticker import LogLocator, MaxNLocator  # noqa: PLC0415
 
@@ -91,10 +92,13 @@ def _draw_plane(figure: Any, landscape: LossLandscape, log_scale: bool | None) -
               label="lowest loss on the grid")
     axes.set(xlabel=_axis_label(landscape, 0), ylabel=_axis_label(landscape, 1), aspect="equal"
              if np.isclose(np.ptp(x), np.ptp(y)) else "auto")
-    axes.legend(loc="upper right", fontsize=8, framealpha=0.8)
+    # Below the plot, never over it: the lowest point may lie in any corner of the grid.
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8,
+                frameon=False)
 
 
-def _draw_line(figure: Any, landscape: LossLandscape, log_scale: bool | None) -> None:
+def _draw_line(figure: Any, landscape: LossLandscape, log_scale: bool | None,
+               ends: tuple[str, str]) -> None:
     axes = figure.add_subplot()
     (x,) = landscape.coordinates
     finite = landscape.loss[np.isfinite(landscape.loss)]
@@ -102,9 +106,9 @@ def _draw_line(figure: Any, landscape: LossLandscape, log_scale: bool | None) ->
     if _use_log_scale(finite, log_scale) and finite.size and finite.min() > 0:
         axes.set_yscale("log")
     axes.set(xlabel=_axis_label(landscape, 0), ylabel="loss")
-    marks = {0.0: "θ₀ (the model)"}
+    marks = {0.0: f"θ₀ ({ends[0]})"}
     if landscape.mode == "interpolation":
-        marks[1.0] = "θ₁ (other)"
+        marks[1.0] = f"θ₁ ({ends[1]})"
     for position, label in marks.items():
         if x.min() <= position <= x.max():
             axes.axvline(position, color="gray", linestyle=":", linewidth=1)
@@ -120,20 +124,32 @@ def _draw_line(figure: Any, landscape: LossLandscape, log_scale: bool | None) ->
                     fontsize=8)
 
 
-def draw(landscape: LossLandscape, path: str | os.PathLike[str], *,
-         log_scale: bool | None = None, title: str | None = None, dpi: int = 110) -> Path:
-    """Write the landscape's picture to ``path`` (format from the suffix, PNG by default)."""
-    op = "LossLandscape.plot"
-    Figure = _figure_class(op)
-    target = Path(path)
+ENDS = ("the model", "other")
+
+
+def make_figure(landscape: LossLandscape, *, log_scale: bool | None = None,
+                title: str | None = None, ends: tuple[str, str] = ENDS) -> Any:
+    """The landscape's picture as a matplotlib ``Figure``; ``ends`` names θ₀ and θ₁ of an
+    interpolation (θ₀ alone for a line along a direction)."""
+    Figure = _figure_class("LossLandscape.plot")
     figure = Figure(figsize=(6.4, 5.4) if landscape.ndim == 2 else (6.4, 4.2),
                     layout="constrained")
+    (_draw_plane if landscape.ndim == 2 else _draw_line)(figure, landscape, log_scale, ends)
+    figure.suptitle(_title(landscape, title), fontsize=10)
+    return figure
+
+
+def draw(landscape: LossLandscape, path: str | os.PathLike[str], *,
+         log_scale: bool | None = None, title: str | None = None, dpi: int = 110,
+         ends: tuple[str, str] = ENDS) -> Path:
+    """Write the landscape's picture to ``path`` (format from the suffix, PNG by default)."""
+    op = "LossLandscape.plot"
+    target = Path(path)
+    figure = make_figure(landscape, log_scale=log_scale, title=title, ends=ends)
     fmt = target.suffix[1:].lower() or "png"
     if fmt not in figure.canvas.get_supported_filetypes():
         raise ValueError(f"{op}: cannot write {path!s}: matplotlib has no {fmt!r} format; use "
                          ".png, .svg or .pdf")
-    (_draw_plane if landscape.ndim == 2 else _draw_line)(figure, landscape, log_scale)
-    figure.suptitle(_title(landscape, title), fontsize=10)
     with atomic_writer(target, op) as file:
         figure.savefig(file, format=fmt, dpi=dpi)
     return target

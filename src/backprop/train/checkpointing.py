@@ -214,11 +214,10 @@ class Checkpointer:
     """
 
     def __init__(self, save: Callable[[Position], Path], every: int, step: int,
-                 resume_hint: Callable[[Path], str], log: Callable[[str], None] = print) -> None:
+                 resume_hint: Callable[[Path], str]) -> None:
         self.save = save
         self.every = every
         self.resume_hint = resume_hint
-        self.log = log
         self.interrupted = False
         self.next_step = self._after(step)
         self._previous: Any = None
@@ -269,13 +268,13 @@ class Checkpointer:
     def _stop(self, path: Path, position: Position) -> None:
         message = (f"interrupted at epoch {position.trained_epoch} step {position.step}; "
                    f"resume with: {self.resume_hint(path)}")
-        self.log(message)
         raise TrainingInterrupted(message, path, position)
 
 
 def resume_command(config: TrainConfig, checkpoint: Path) -> str:
     """The ``backprop train`` command line that resumes ``checkpoint``: ``--resume`` and every
-    setting that differs from its default (a resumed run must use the same settings).
+    setting that differs from its default (a resumed run must use the same settings), except
+    ``out``: a resumed run writes next to its checkpoint.
 
     >>> resume_command(TrainConfig(hidden=(16,), progress=False), Path("run/ckpt.safetensors"))
     'backprop train --resume run/ckpt.safetensors --hidden 16 --no-progress'
@@ -284,7 +283,7 @@ def resume_command(config: TrainConfig, checkpoint: Path) -> str:
     words = ["backprop", "train", "--resume", str(checkpoint)]
     for field in dataclasses.fields(TrainConfig):
         value = getattr(config, field.name)
-        if value == getattr(defaults, field.name):
+        if value == getattr(defaults, field.name) or field.name == "out":
             continue
         flag = field.name.replace("_", "-")
         if isinstance(value, bool):
