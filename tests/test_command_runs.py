@@ -18,9 +18,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import backprop as bp
 from backprop import atomic
+from backprop.apps.images import save_png
+from backprop.diagnostics import draw_graph
+from backprop.diagnostics.landscape import LossLandscape
 from backprop.console import format_duration
 from backprop.datasets.mnist import DEBIAN_FASHION_MNIST
 from backprop.train.run_folder import prepare
@@ -85,6 +90,35 @@ def test_the_profiler_trace_gets_the_users_permissions(tmp_path: Path) -> None:
                    cwd=tmp_path, preexec_fn=lambda: os.umask(0o022))
     assert done.returncode == 0, done.stderr
     assert stat.S_IMODE((tmp_path / "trace.json").stat().st_mode) == 0o644
+
+
+def _graph_picture(path: Path) -> None:
+    if path.suffix == ".svg" and shutil.which("dot") is None:
+        pytest.skip("rendering SVG needs Graphviz's dot")
+    draw_graph(bp.randn(3, requires_grad=True).exp().sum(), path)
+
+
+def _landscape(path: Path) -> None:
+    line = LossLandscape((np.linspace(-1, 1, 3),), np.array([1.0, 0.5, 2.0]))
+    if path.suffix == ".npz":
+        line.save(path)
+    else:
+        pytest.importorskip("matplotlib", reason="pictures need the [plot] extra")
+        line.plot(path)
+
+
+@pytest.mark.parametrize("write, name", [
+    (_graph_picture, "graph.dot"), (_graph_picture, "graph.svg"), (_landscape, "grid.npz"),
+    (_landscape, "landscape.png"), (lambda path: save_png(np.eye(4), path), "eye.png"),
+], ids=["dot", "svg", "npz", "plot", "png"])
+def test_the_librarys_pictures_get_the_users_permissions(tmp_path: Path, write, name) -> None:
+    previous = os.umask(0o022)
+    try:
+        write(tmp_path / name)
+    finally:
+        os.umask(previous)
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()
+            if p.name == name} == {name: 0o644}
 
 
 def _stream(path: Path, data: bytes) -> None:

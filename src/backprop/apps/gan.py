@@ -50,7 +50,7 @@ from ..random import Generator as RandomGenerator
 from ..random import default_generator
 from ..serialization import load_tagged, save
 from ..tensor import Tensor
-from ..train.config import ConfigError, at_least, positive_finite
+from ..train.config import ConfigError, add_run_flags, at_least, positive_finite
 from ..train.run_folder import existing_file, prepare
 from ..utils.data import DataLoader, TensorDataset
 from .images import make_grid, png_bytes
@@ -353,15 +353,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("gan", help="train a GAN that draws digits; a sample grid "
                                  "per epoch")
     defaults = GANConfig()
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, metavar="N",
-                        help="(default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=defaults.seed, metavar="N",
-                        help="(default: %(default)s)")
-    parser.add_argument("--out", metavar="DIR", help="folder for the checkpoint and pictures "
-                        "(default: a new runs/gan/DATE-TIME folder)")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, metavar="N",
-                        help="(default: %(default)s)")
-    parser.add_argument("--lr", type=float, default=defaults.lr, help="(default: %(default)s)")
+    add_run_flags(parser, "gan", defaults)
     parser.add_argument("--latent-dim", type=int, default=defaults.latent_dim, metavar="N",
                         help="(default: %(default)s)")
     parser.add_argument("--conditional", action=argparse.BooleanOptionalAction,
@@ -369,8 +361,6 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="give both networks the digit label (default: %(default)s)")
     parser.add_argument("--sample-every", type=int, default=defaults.sample_every, metavar="N",
                         help="epochs between sample grids (default: %(default)s)")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
-                        help="a progress bar, when stderr is a terminal (default: %(default)s)")
     parser.add_argument("--classifier", metavar="CHECKPOINT",
                         help="a `backprop train` digits checkpoint: classify 1,000 samples")
     parser.add_argument("--evaluate", metavar="GAN_CHECKPOINT",

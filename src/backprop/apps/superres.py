@@ -37,7 +37,7 @@ from ..random import Generator as RandomGenerator
 from ..random import default_generator
 from ..serialization import load_tagged, save
 from ..tensor import Tensor
-from ..train.config import ConfigError, at_least, positive_finite
+from ..train.config import ConfigError, add_run_flags, at_least, positive_finite
 from ..train.run_folder import prepare
 from ..utils.data import DataLoader, TensorDataset
 from .images import save_grid
@@ -249,18 +249,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add the ``superres`` sub-command to the ``backprop`` command's sub-parsers."""
     parser = commands.add_parser("superres", help="train a sub-pixel CNN that upsamples 4x4 "
                                  "digits to 8x8; PSNR against bicubic")
-    defaults = SRConfig()
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, metavar="N",
-                        help="(default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=defaults.seed, metavar="N",
-                        help="(default: %(default)s)")
-    parser.add_argument("--out", metavar="DIR", help="folder for the checkpoint and picture "
-                        "(default: a new runs/superres/DATE-TIME folder)")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, metavar="N",
-                        help="(default: %(default)s)")
-    parser.add_argument("--lr", type=float, default=defaults.lr, help="(default: %(default)s)")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
-                        help="a progress bar, when stderr is a terminal (default: %(default)s)")
+    add_run_flags(parser, "superres", SRConfig())
     parser.add_argument("--evaluate", metavar="CHECKPOINT",
                         help="skip training: only score this checkpoint on the test split")
     parser.set_defaults(run=run)  # the `backprop` command calls args.run(args)

@@ -240,6 +240,23 @@ def seed_flag(text: str) -> int:
     return value
 
 
+def add_run_flags(parser: argparse.ArgumentParser, command: str, defaults: Any) -> None:
+    """The flags every training sub-command shares: ``--epochs --seed --out --batch-size --lr
+    --progress``, their defaults those of ``defaults`` (the command's config)."""
+    def number(flag: str, kind: type, name: str) -> None:
+        parser.add_argument(flag, type=kind, default=getattr(defaults, name),
+                            metavar="N" if kind is int else None, help="(default: %(default)s)")
+
+    number("--epochs", int, "epochs")
+    number("--seed", int, "seed")
+    parser.add_argument("--out", metavar="DIR", help=f"folder for the run's files (default: a "
+                        f"new runs/{command}/DATE-TIME folder)")
+    number("--batch-size", int, "batch_size")
+    number("--lr", float, "lr")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                        help="a progress bar, when stderr is a terminal (default: %(default)s)")
+
+
 def add_data_root_flag(parser: argparse.ArgumentParser) -> None:
     """``--data-root DIR``, for the commands that read a checkpoint's data set again."""
     parser.add_argument("--data-root", metavar="DIR",
@@ -248,5 +265,5 @@ def add_data_root_flag(parser: argparse.ArgumentParser) -> None:
 
 
 __all__ = ["CHOICES", "ConfigError", "MODEL_DEFAULTS", "TrainConfig", "add_data_root_flag",
-           "add_setting_flags", "at_least", "flag", "flag_names", "load_toml", "merged",
+           "add_run_flags", "add_setting_flags", "at_least", "flag", "flag_names", "load_toml", "merged",
            "positive_finite", "seed_flag"]

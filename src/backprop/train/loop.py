@@ -145,7 +145,7 @@ def _train(config: TrainConfig, resume: str | Path | None, log: Callable[[str], 
         result.history = list(state["history"])
         position = Position.of_checkpoint(state, len(train_loader))
         if position.epoch > config.epochs:
-            return _finished(resume, position, config, result, log)
+            return _finished(resume, position, config, result, log, write=ranks.is_main)
         log(f"resumed from {resume} at epoch {position.epoch} step {position.step}")
     out = Path(".") if folder is None else folder.create(log)
     config = dataclasses.replace(config, out=str(out))
@@ -234,13 +234,14 @@ def _write_history(out: Path, result: TrainResult) -> TrainResult:
 
 
 def _finished(checkpoint: str | Path, position: Position, config: TrainConfig,
-              result: TrainResult, log: Callable[[str], None]) -> TrainResult:
+              result: TrainResult, log: Callable[[str], None], write: bool) -> TrainResult:
     """Resuming a run that trained all its epochs: say so and leave it as it is, except for
-    the history and curves of a run killed after its last checkpoint, before it wrote them."""
+    the history and curves of a run killed after its last checkpoint, before it wrote them
+    (when ``write``: rank 0 of a distributed run)."""
     log(f"nothing to resume: {checkpoint} is a finished run, {position.epoch - 1} epochs "
         f"trained of --epochs {config.epochs}; give a larger --epochs to train it further")
     result.checkpoint = Path(checkpoint)
-    if not (result.checkpoint.parent / "history.json").exists():
+    if write and not (result.checkpoint.parent / "history.json").exists():
         return _write_history(result.checkpoint.parent, result)
     result.test_accuracy = result.history[-1]["test_accuracy"] if result.history else \
         float("nan")

@@ -98,7 +98,10 @@ def prepare(out: str | os.PathLike[str] | None, command: str, *,
     file, cannot be written, or holds an earlier run's files (except the resumed run's own)."""
     if out is None and resume is not None:
         folder = _real_folder(Path(resume).parent)
-        writable_folder(folder, "--resume")
+        try:
+            writable_folder(folder, "--resume")
+        except ConfigError as err:
+            raise ConfigError(f"{err}; give --out DIR to write the resumed run elsewhere") from None
         return RunFolder(folder)
     if out is None:
         base = RUNS / command if base is None else base
