@@ -516,7 +516,8 @@ CLI_ROWS = [
     cli_row("epochs -1", ["train", "--epochs", "-1"], r"epochs must be at least 1; got -1"),
     cli_row("epochs not a number", ["train", "--epochs", "many"], r"epochs .*'many'"),
     cli_row("batch-size 0", ["train", "--batch-size", "0"], r"--batch-size must be at least 1"),
-    cli_row("lr negative", ["train", "--lr", "-1"], r"--lr must be a positive finite number; got -1.0"),
+    cli_row("lr negative", ["train", "--lr", "-1"],
+            r"--lr must be a positive finite number; got -1.0"),
     cli_row("lr nan", ["train", "--lr", "nan"], r"--lr must be a positive finite number"),
     cli_row("model unknown", ["train", "--model", "transformer"],
             r"argument --model: invalid choice: 'transformer' \(choose from 'mlp', 'cnn', "

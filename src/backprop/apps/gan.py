@@ -22,9 +22,9 @@ conditional one; see benchmarks/applications.py).
 Every epoch a grid of 100 samples from the same fixed noise is written to
 ``OUT/samples/epoch_NNNN.png`` (and the latest to ``OUT/samples.png``; OUT is a new
 ``runs/gan/<date>-<time>`` unless ``--out`` names one); for a conditional GAN, column c holds
-the digit c, as its label above says. The checkpoint ``OUT/checkpoint.safetensors`` (``bp.save``, never pickle) holds both networks, their optimizers
-and the per-epoch losses. ``evaluate_gan`` scores a checkpoint with a digits classifier trained
-by ``backprop train``.
+the digit c, as its label above says. The checkpoint ``OUT/checkpoint.safetensors``
+(``bp.save``, never pickle) holds both networks, their optimizers and the per-epoch losses.
+``evaluate_gan`` scores a checkpoint with a digits classifier trained by ``backprop train``.
 """
 
 from __future__ import annotations

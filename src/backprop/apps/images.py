@@ -1,8 +1,8 @@
 """Image grids written as PNG files, with the standard library only (``zlib``).
 
 The programs write a picture every epoch; a grey PNG is a few lines of ``zlib`` and ``struct``
-and needs neither matplotlib nor Pillow, and it is written in milliseconds. Files are written atomically (``backprop.atomic``), so a
-reader never sees half a picture.
+and needs neither matplotlib nor Pillow, and it is written in milliseconds. Files are written
+atomically (``backprop.atomic``), so a reader never sees half a picture.
 """
 
 from __future__ import annotations

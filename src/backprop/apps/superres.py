@@ -11,8 +11,8 @@ is compared with bilinear and bicubic interpolation of the same 4x4 input (``ups
 clipped to [0, 1] first (clipping only helps bicubic, whose overshoot it removes).
 
 Written into the output folder (a new ``runs/superres/<date>-<time>`` unless ``--out`` names
-one): ``checkpoint.safetensors`` (``bp.save``, never pickle) after
-every epoch, and ``comparison.png``: test digits as low-res input, bicubic, ours and original.
+one): ``checkpoint.safetensors`` (``bp.save``, never pickle) after every epoch, and
+``comparison.png``: test digits as low-res input, bicubic, ours and original.
 """
 
 from __future__ import annotations

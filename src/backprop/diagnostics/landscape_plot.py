@@ -62,8 +62,7 @@ def _axis_label(landscape: LossLandscape, axis: int) -> str:
                                                    if landscape.mode == "random" else "")
 
 
-def _draw_plane(figure: Any, landscape: LossLandscape, log_scale: bool | None,
-                ends: tuple[str, str]) -> None:
+def _draw_plane(figure: Any, landscape: LossLandscape, log_scale: bool | None) -> None:
     from matplotlib.colors import LogNorm  # noqa: PLC0415
     from matplotlib.ticker import LogLocator, MaxNLocator  # noqa: PLC0415
 
@@ -134,7 +133,10 @@ def make_figure(landscape: LossLandscape, *, log_scale: bool | None = None,
     Figure = _figure_class("LossLandscape.plot")
     figure = Figure(figsize=(6.4, 5.4) if landscape.ndim == 2 else (6.4, 4.2),
                     layout="constrained")
-    (_draw_plane if landscape.ndim == 2 else _draw_line)(figure, landscape, log_scale, ends)
+    if landscape.ndim == 2:
+        _draw_plane(figure, landscape, log_scale)
+    else:
+        _draw_line(figure, landscape, log_scale, ends)
     figure.suptitle(_title(landscape, title), fontsize=10)
     return figure
 

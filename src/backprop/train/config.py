@@ -265,5 +265,5 @@ def add_data_root_flag(parser: argparse.ArgumentParser) -> None:
 
 
 __all__ = ["CHOICES", "ConfigError", "MODEL_DEFAULTS", "TrainConfig", "add_data_root_flag",
-           "add_run_flags", "add_setting_flags", "at_least", "flag", "flag_names", "load_toml", "merged",
-           "positive_finite", "seed_flag"]
+           "add_run_flags", "add_setting_flags", "at_least", "flag", "flag_names", "load_toml",
+           "merged", "positive_finite", "seed_flag"]

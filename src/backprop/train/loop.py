@@ -17,8 +17,8 @@ from .. import backend, nn, optim
 from ..atomic import atomic_write_text
 from ..autograd.anomaly import detect_anomaly
 from ..autograd.grad_mode import no_grad
-from ..random import Generator, default_generator
 from ..console import format_duration, progress_bar, say
+from ..random import Generator, default_generator
 from ..serialization import load, load_tagged, save
 from ..tensor import Tensor
 from ..utils.data import DataLoader, TensorDataset
@@ -39,10 +39,14 @@ class TrainResult:
     """What a run produced: per-epoch history, the final test accuracy and the files written."""
 
     history: list[dict[str, float]] = field(default_factory=list)
-    test_accuracy: float = float("nan")
     checkpoint: Path | None = None
     curves: Path | None = None
     heatmap: Path | None = None
+
+    @property
+    def test_accuracy(self) -> float:
+        """The last epoch's test accuracy (NaN before the first)."""
+        return self.history[-1]["test_accuracy"] if self.history else float("nan")
 
 
 def make_optimizer(config: TrainConfig, params: Any) -> optim.Optimizer:
@@ -211,8 +215,6 @@ def _train(config: TrainConfig, resume: str | Path | None, log: Callable[[str], 
         if monitor is not None:
             monitor.close()
         result.checkpoint = None  # rank 0 wrote it, maybe on another machine
-        result.test_accuracy = result.history[-1]["test_accuracy"] if result.history else \
-            float("nan")
         return result
     if monitor is not None:
         monitor.close()
@@ -225,7 +227,6 @@ def _train(config: TrainConfig, resume: str | Path | None, log: Callable[[str], 
 
 def _write_history(out: Path, result: TrainResult) -> TrainResult:
     """The end of a run: ``history.json`` and ``curves.png``."""
-    result.test_accuracy = result.history[-1]["test_accuracy"] if result.history else float("nan")
     atomic_write_text(out / "history.json", json.dumps(result.history, indent=1), "train")
     from .plots import save_curves  # noqa: PLC0415 - matplotlib is optional and slow to import
 
@@ -243,8 +244,6 @@ def _finished(checkpoint: str | Path, position: Position, config: TrainConfig,
     result.checkpoint = Path(checkpoint)
     if write and not (result.checkpoint.parent / "history.json").exists():
         return _write_history(result.checkpoint.parent, result)
-    result.test_accuracy = result.history[-1]["test_accuracy"] if result.history else \
-        float("nan")
     return result
 
 
