@@ -213,6 +213,9 @@ def test_a_checkpoint_finds_its_data_from_anywhere_or_where_told(tmp_path: Path)
                                             "--batches", "1", "--hessian-iters", "0"]):
         found = command(*argv, "--data-root", "../moved", cwd=elsewhere)
         assert found.returncode == 0, found.stderr
+    # predict reads only the checkpoint (classes, normalisation), never the data set
+    np.save(elsewhere / "images.npy", np.zeros((2, 1, 28, 28), np.float32))
+    assert command("predict", checkpoint, "images.npy", cwd=elsewhere).returncode == 0
 
 
 @pytest.mark.skipif(not DEBIAN_FASHION_MNIST.is_dir(),

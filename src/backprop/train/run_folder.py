@@ -41,12 +41,13 @@ class RunFolder:
     or resumed one).
 
     >>> import os, tempfile
-    >>> os.chdir(tempfile.mkdtemp())
+    >>> here = os.getcwd(); os.chdir(tempfile.mkdtemp())
     >>> folder = prepare(None, "train")
     >>> path = folder.create(log=print)  # doctest: +ELLIPSIS
     run folder runs/train/...
     >>> folder.mark_latest(); os.path.samefile("runs/train/latest", path)
     True
+    >>> os.chdir(here)
     """
 
     def __init__(self, path: Path | None, base: Path | None = None) -> None:
@@ -98,14 +99,11 @@ def prepare(out: str | os.PathLike[str] | None, command: str, *,
     file, cannot be written, or holds an earlier run's files (except the resumed run's own)."""
     if out is None and resume is not None:
         folder = _real_folder(Path(resume).parent)
-        try:
-            writable_folder(folder, "--resume")
-        except ConfigError as err:
-            raise ConfigError(f"{err}; give --out DIR to write the resumed run elsewhere") from None
+        writable_folder(folder, "--resume", "; give --out DIR to write the resumed run elsewhere")
         return RunFolder(folder)
     if out is None:
         base = RUNS / command if base is None else base
-        writable_folder(base, "runs folder")
+        writable_folder(base, "run folder", "; give --out DIR to write the run elsewhere")
         return RunFolder(None, base)
     folder = Path(out)
     writable_folder(folder, "--out")
@@ -126,10 +124,17 @@ def holdings(folder: Path) -> list[str]:
     return sorted({path.name for pattern in RUN_OUTPUTS for path in folder.glob(pattern)})
 
 
-def writable_folder(folder: str | os.PathLike[str], flag: str) -> Path:
+def writable_folder(folder: str | os.PathLike[str], flag: str, hint: str = "") -> Path:
     """``folder`` if files can be made in it, or in the folder that will hold it once made;
-    else ``ConfigError`` naming ``flag`` and why. It tries: creating a file is the only test
-    that also holds for root, read-only mounts and access control lists."""
+    else ``ConfigError`` naming ``flag`` and why (then ``hint``). It tries: creating a file is
+    the only test that also holds for root, read-only mounts and access control lists.
+
+    >>> import tempfile
+    >>> writable_folder(tempfile.mkstemp()[1] + "/run", "--out")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    backprop.train.config.ConfigError: --out /.../run: /... is a file, not a folder
+    """
     folder = Path(folder)
     existing = folder
     while not existing.exists():
@@ -146,13 +151,19 @@ def writable_folder(folder: str | os.PathLike[str], flag: str) -> Path:
         os.unlink(probe)
     except OSError as err:
         raise ConfigError(f"{flag} {folder}: cannot write into {existing}: "
-                          f"{err.strerror or err}") from None
+                          f"{err.strerror or err}{hint}") from None
     return folder
 
 
 def check_output_file(path: str | os.PathLike[str], flag: str) -> Path:
     """``path`` if a file can be written there (its folder exists and is writable, and it is
-    not a folder); else ``ConfigError`` naming ``flag``."""
+    not a folder); else ``ConfigError`` naming ``flag``.
+
+    >>> check_output_file(".", "--trace")
+    Traceback (most recent call last):
+    ...
+    backprop.train.config.ConfigError: --trace . is a directory; give a file name
+    """
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{flag} {path} is a directory; give a file name")
