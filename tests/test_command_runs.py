@@ -1,8 +1,8 @@
 """Runs are never lost (issue 13): each run writes into a folder of its own with the user's
 permissions, `--resume` writes next to the checkpoint it was given, a checkpoint finds its data
 again from anywhere, Ctrl-C prints a resume command that works, and a closed pipe or a log file
-neither stops a run nor fills with progress-bar debris. Every test runs `backprop` as a user
-does, in a subprocess."""
+neither stops a run nor fills with progress-bar debris. The tests run `backprop` as a user
+does, in a subprocess, except those of the pieces underneath (atomic writes, folder names)."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ import pytest
 import backprop as bp
 from backprop import atomic
 from backprop.apps.images import save_png
-from backprop.diagnostics import draw_graph
-from backprop.diagnostics.landscape import LossLandscape
 from backprop.console import format_duration
 from backprop.datasets.mnist import DEBIAN_FASHION_MNIST
+from backprop.diagnostics import draw_graph
+from backprop.diagnostics.landscape import LossLandscape
 from backprop.train.run_folder import prepare
 from commands import PLAY, TRAIN, TRAIN_LM, command, environment, fake_mnist, files
 
@@ -52,9 +52,8 @@ def _modes(folder: Path) -> dict[str, str]:
 
 
 def test_each_train_run_gets_a_folder_and_latest_is_the_newest_that_wrote(tmp_path: Path) -> None:
-    umask = lambda: os.umask(0o022)  # noqa: E731 - the child's umask
     first = _run_folder(command(*TRAIN, "--epochs", "1", "--diagnose", "--diagnose-every", "5",
-                                cwd=tmp_path, preexec_fn=umask))
+                                cwd=tmp_path, preexec_fn=lambda: os.umask(0o022)))
     before = files(tmp_path / first)
     second = _run_folder(command(*TRAIN, "--epochs", "1", cwd=tmp_path))
     # Diverges at once: --detect-anomaly stops it in its first step, before any checkpoint.
