@@ -2,7 +2,7 @@
 its confusion matrix on the test split.
 
 Usage: python examples/digits_resnet.py [--epochs 30] [--channels 16,32] [--blocks 2]
-                                        [--out runs/resnet]
+                                        [--out DIR]
 
 The same as `backprop train --model resnet` followed by `backprop evaluate`: a stem convolution,
 two stages of residual blocks (conv-BN-ReLU-conv-BN plus an identity or 1x1-projection shortcut,
@@ -23,8 +23,9 @@ from backprop.train.loop import TrainResult, evaluate, load_trained, make_loader
 from backprop.train.plots import confusion_matrix, save_confusion
 
 
-def train_resnet(out: str = "runs/resnet", **settings: object) -> TrainResult:
-    """Train ``backprop train``'s resnet (its defaults, overridden by ``settings``)."""
+def train_resnet(out: str | None = None, **settings: object) -> TrainResult:
+    """Train ``backprop train``'s resnet (its defaults, overridden by ``settings``) into
+    ``out`` (None: a new runs/train/DATE-TIME folder)."""
     config = merged(None, {"model": "resnet", "out": out, "progress": False, **settings})
     return train(config, log=lambda line: print("  ", line, flush=True))
 
@@ -46,14 +47,15 @@ def main() -> None:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--channels", help="channels of each stage, e.g. 16,32")
     parser.add_argument("--blocks", type=int, help="residual blocks per stage")
-    parser.add_argument("--out", default="runs/resnet")
+    parser.add_argument("--out", help="folder for the run (default: a new runs/train/DATE-TIME)")
     args = parser.parse_args()
     start = time.perf_counter()
     result = train_resnet(args.out, epochs=args.epochs, channels=args.channels,
                           blocks=args.blocks)
     print(f"test accuracy {result.test_accuracy:.4f} after {time.perf_counter() - start:.0f} s; "
           f"checkpoint {result.checkpoint}")
-    accuracy, picture = draw_confusion(result.checkpoint, Path(args.out) / "confusion.png")
+    accuracy, picture = draw_confusion(result.checkpoint,
+                                       result.checkpoint.parent / "confusion.png")
     print(f"confusion matrix {picture or '(needs matplotlib)'}; accuracy {accuracy:.4f}")
 
 

@@ -1,6 +1,6 @@
 """Double the resolution of 4x4 digits with a sub-pixel CNN (ESPCN) and compare with bicubic.
 
-Usage: python examples/digits_superres.py [--epochs 150] [--out runs/superres]
+Usage: python examples/digits_superres.py [--epochs 150] [--out DIR]
 
 The same program as `backprop superres`, as a script: each 8x8 digit is averaged over 2x2
 blocks into a 4x4 input; the network learns to undo that on the training split; on the test
@@ -18,7 +18,8 @@ from backprop.apps.superres import SRConfig, train_superres
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=SRConfig.epochs)
-    parser.add_argument("--out", default="runs/superres")
+    parser.add_argument("--out", help="folder for the run (default: a new "
+                        "runs/superres/DATE-TIME)")
     args = parser.parse_args()
     result = train_superres(SRConfig(epochs=args.epochs, out=args.out),
                             log=lambda line: None)

@@ -1,6 +1,6 @@
 """Train a character-level GPT on the complete Shakespeare plays, then let it write a scene.
 
-Usage: python examples/shakespeare_gpt.py [--max-iters 3000] [--out runs/shakespeare]
+Usage: python examples/shakespeare_gpt.py [--max-iters 3000] [--out DIR]
        [--prompt "ROMEO:"] [--length 400] [--text-file your.txt]
 
 Needs the corpus: pip install backprop[text]. The same run as `backprop train-lm` followed by
@@ -18,7 +18,8 @@ def main(argv: list[str] | None = None) -> str:
     """Train, report the losses against the unigram baseline, and return a sample."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-iters", type=int, default=LanguageConfig.max_iters)
-    parser.add_argument("--out", default="runs/shakespeare")
+    parser.add_argument("--out", help="folder for the run (default: a new "
+                        "runs/train-lm/DATE-TIME)")
     parser.add_argument("--prompt", default="ROMEO:\n")
     parser.add_argument("--length", type=int, default=400, help="characters to sample")
     parser.add_argument("--text-file", default=None, help="train on this text instead")
@@ -31,7 +32,6 @@ def main(argv: list[str] | None = None) -> str:
     config = LanguageConfig(max_iters=args.max_iters, out=args.out, text_file=args.text_file,
                             block_size=args.block_size, n_layer=args.n_layer,
                             n_embd=args.n_embd, batch_size=args.batch_size,
-                            warmup_iters=min(100, args.max_iters // 10),
                             eval_interval=max(1, min(250, args.max_iters // 2)),
                             sample_length=args.length, progress=not args.no_progress)
     result = train_language(config)

@@ -58,13 +58,15 @@ def test_predict_classifies_test_images_from_npy(trained: Path, tmp_path: Path, 
     assert np.mean(np.array(predicted) == np.asarray(test.targets)[:20]) >= 0.8
 
 
-def test_predict_reads_a_png(trained: Path, tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("size, flags", [(8, []), (32, ["--resize"])])
+def test_predict_reads_a_png(trained: Path, tmp_path: Path, capsys, size: int,
+                             flags: list[str]) -> None:
     image_module = pytest.importorskip("PIL.Image")
     test = bp.datasets.Digits(train=False)
     pixels = (255 * (1 - np.asarray(test.data)[0, 0])).astype(np.uint8)  # dark ink on white
-    image_module.fromarray(pixels).resize((32, 32)).save(tmp_path / "digit.png")
+    image_module.fromarray(pixels).resize((size, size)).save(tmp_path / "digit.png")
     assert main(["predict", str(trained / "checkpoint.safetensors"),
-                 str(tmp_path / "digit.png")]) == 0
+                 str(tmp_path / "digit.png"), *flags]) == 0
     assert capsys.readouterr().out.startswith("0: ")
 
 
@@ -89,9 +91,9 @@ def test_resumed_run_continues_with_the_same_losses(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["train", "--epochs", "zero"], "epochs must be a int"),
-    (["train", "--model", "rnn"], "model must be one of mlp, cnn"),
-    (["train", "--optimizer", "lbfgs"], "optimizer must be one of"),
+    (["train", "--epochs", "zero"], "--epochs must be an int"),
+    (["train", "--model", "rnn"], "argument --model: invalid choice: 'rnn'"),
+    (["train", "--optimizer", "lbfgs"], "argument --optimizer: invalid choice"),
     (["train", "--config", "missing.toml"], "no such file: missing.toml"),
     (["train", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
     (["train", "--resume", "nowhere.safetensors"], "no such checkpoint"),

@@ -184,7 +184,10 @@ def run_trials(server: ForkServer, tmp_path: Path) -> list[dict[str, Any]]:
         resume = [*run, "--resume", str(out / CHECKPOINT)] if on_disk is not None else run
         resumed, log = job(server, folder, resume, "resumed")
         assert resumed["exit"] == 0, log
-        if on_disk is not None:
+        if on_disk == saved_steps[-1]:  # killed after its last checkpoint: nothing to train
+            assert f"nothing to resume: {out / CHECKPOINT} is a finished run" in log
+            assert (out / "history.json").is_file()  # what the killed run did not write
+        elif on_disk is not None:
             assert f"resumed from {out / CHECKPOINT} at epoch " in log
             assert log.split("resumed from")[1].split("step ")[1].split()[0] == str(on_disk)
         if torn:
@@ -235,7 +238,8 @@ def test_ctrl_c_saves_a_checkpoint_exits_130_and_prints_the_resume_command(
         process.kill()
     assert process.returncode == 130, stdout + stderr
     assert "Traceback" not in stderr
-    message = next(line for line in stdout.splitlines() if line.startswith("interrupted at"))
+    assert (stdout + stderr).count("interrupted at") == 1  # said once, on stderr
+    message = next(line for line in stderr.splitlines() if "interrupted at" in line)
     epoch, step = message.split("epoch ")[1].split(";")[0].split(" step ")
     command = shlex.split(message.split("resume with: ")[1])
     assert command[:4] == ["backprop", "train", "--resume", str(out / CHECKPOINT)]
@@ -302,7 +306,8 @@ def test_resume_command_round_trips_through_the_command_line(tmp_path: Path) -> 
     args = _parser().parse_args(words[1:])
     assert args.resume == str(tmp_path / "my run" / CHECKPOINT)
     flags = {name: getattr(args, name) for name, _, _ in flag_names()}
-    assert merged(None, flags) == config
+    # every setting but the folder: the resumed run writes next to its checkpoint
+    assert merged(None, flags) == dataclasses.replace(config, out=None)
 
 
 def test_checkpoint_every_zero_never_stops_the_loop() -> None:
@@ -318,7 +323,7 @@ def test_checkpoint_every_zero_never_stops_the_loop() -> None:
 
 
 def test_ctrl_c_during_a_step_checkpoint_stops_right_after_it(tmp_path: Path) -> None:
-    checkpointer = Checkpointer(lambda p: None, every=5, step=0, resume_hint=str, log=print)
+    checkpointer = Checkpointer(lambda p: None, every=5, step=0, resume_hint=str)
 
     def save_interrupted(position: Position) -> Path:
         checkpointer._on_sigint(signal.SIGINT, None)  # Ctrl-C arrives while the file is written
@@ -339,10 +344,9 @@ def test_sigint_waits_for_the_step_then_saves_and_raises(tmp_path: Path) -> None
 
 
 def check_sigint(tmp_path: Path) -> None:
-    saved, lines = [], []
+    saved = []
     checkpointer = Checkpointer(lambda p: saved.append(p) or tmp_path / CHECKPOINT, every=0,
-                                step=0, resume_hint=lambda path: f"resume {path}",
-                                log=lines.append)
+                                step=0, resume_hint=lambda path: f"resume {path}")
     with checkpointer:
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.01)  # the handler runs: nothing is raised in the middle of a step
@@ -351,7 +355,8 @@ def check_sigint(tmp_path: Path) -> None:
             checkpointer.step_done(Position(2, 4, 50), steps_per_epoch=46)
     assert isinstance(caught.value, KeyboardInterrupt)
     assert saved == [Position(2, 4, 50)] and caught.value.checkpoint == tmp_path / CHECKPOINT
-    assert lines == [f"interrupted at epoch 2 step 50; resume with: resume {tmp_path / CHECKPOINT}"]
+    assert str(caught.value) == (f"interrupted at epoch 2 step 50; resume with: resume "
+                                 f"{tmp_path / CHECKPOINT}")  # said once, by whoever catches it
     assert signal.signal(signal.SIGINT, signal.default_int_handler) is \
         signal.default_int_handler  # the handler was given back
 

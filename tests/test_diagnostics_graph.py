@@ -14,7 +14,7 @@ import pytest
 
 import backprop as bp
 import backprop.nn.functional as F
-from backprop import nn
+from backprop import atomic, nn
 from backprop.autograd.function import Function
 from backprop.autograd.origin import record_origins
 from backprop.diagnostics import _dot
@@ -332,8 +332,7 @@ def test_failed_render_leaves_no_temporary_file(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(_dot.shutil, "which", lambda name: "/usr/bin/dot")
 
     def failing_dot(command, **kwargs):
-        with open(command[command.index("-o") + 1], "w") as half:
-            half.write("<svg")  # a partial picture, as a crash would leave
+        kwargs["stdout"].write(b"<svg")  # a partial picture, as a crash would leave
         return subprocess.CompletedProcess(command, 1, "", "syntax error in line 1")
 
     monkeypatch.setattr(_dot.subprocess, "run", failing_dot)
@@ -350,7 +349,7 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch
     def no_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(_dot.os, "replace", no_replace)
+    monkeypatch.setattr(atomic.os, "replace", no_replace)
     x = bp.randn(3, requires_grad=True)
     with pytest.raises(OSError, match="disk full"):
         draw_graph(x.exp().sum(), target)

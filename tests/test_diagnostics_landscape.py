@@ -444,7 +444,7 @@ def test_landscape_command_errors_are_the_projects(checkpoint: Path, tmp_path: P
     from backprop.diagnostics.landscape_command import landscape_command
     from backprop.serialization import CheckpointError
 
-    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
+    with pytest.raises(FileNotFoundError, match="CHECKPOINT: no such file"):
         landscape_command(tmp_path / "missing.safetensors", tmp_path)
     garbage = tmp_path / "garbage.safetensors"
     garbage.write_bytes(b"\x00" * 64 + b"not a checkpoint")
@@ -454,5 +454,5 @@ def test_landscape_command_errors_are_the_projects(checkpoint: Path, tmp_path: P
         landscape_command(checkpoint, tmp_path, steps=1)
     with pytest.raises(ValueError, match="batches must be a positive integer"):
         landscape_command(checkpoint, tmp_path, batches=0)
-    with pytest.raises(FileNotFoundError, match="to interpolate to"):
+    with pytest.raises(FileNotFoundError, match="--interpolate: no such file"):
         landscape_command(checkpoint, tmp_path, interpolate=tmp_path / "nope.safetensors")

@@ -358,8 +358,9 @@ def test_profile_command_prints_a_table(capsys, tmp_path: Path) -> None:
     (["profile", "--rows", "-1"], "--rows must be 0 (all) or more"),
     (["profile", "--sort", "slowest"], "argument --sort: invalid choice"),
     (["profile", "--epochs", "3"], "unrecognized arguments: --epochs 3"),
-    (["profile", "--model", "rnn"], "model must be one of mlp, cnn"),
-    (["profile", "--trace", "no/such/folder/t.json"], "--trace: no such folder"),
+    (["profile", "--model", "rnn"], "argument --model: invalid choice: 'rnn'"),
+    (["profile", "--trace", "no/such/folder/t.json"], "--trace no/such/folder/t.json: no such "
+     "folder"),
 ])
 def test_profile_command_user_errors_are_one_line(argv: list[str], message: str, capsys) -> None:
     assert main(argv) == 2

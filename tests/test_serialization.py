@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import backprop as bp
-from backprop import serialization
+from backprop import atomic, serialization
 from backprop.serialization import CHECKSUM_KEY, FORMAT_KEY, CheckpointError, load, save
 
 SRC = pathlib.Path(serialization.__file__).resolve().parent
@@ -521,7 +521,7 @@ def test_a_crash_half_way_through_writing_leaves_the_old_file(old_checkpoint, mo
         partial_files.extend(p for p in os.listdir(path.parent) if p.endswith(".tmp"))
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(serialization, "_write_all", write_half_then_fail)
+    monkeypatch.setattr(atomic, "_write_all", write_half_then_fail)
     with pytest.raises(OSError, match="No space left"):
         save({"epoch": 2, "w": bp.zeros(100)}, path)
     monkeypatch.undo()
@@ -569,7 +569,7 @@ def test_a_new_file_gets_the_usual_umask_permissions(tmp_path):
 
 @needs_safetensors
 def test_bad_destinations_are_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match="directory does not exist") as info:
+    with pytest.raises(FileNotFoundError, match="directory to write into does not exist") as info:
         save({}, tmp_path / "missing" / "ckpt.safetensors")
     assert info.value.filename == str(tmp_path / "missing")
     with pytest.raises(IsADirectoryError, match="is a directory"):

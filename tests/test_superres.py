@@ -144,9 +144,9 @@ def test_command_trains_and_evaluates(tmp_path: Path, capsys) -> None:
 
 
 @pytest.mark.parametrize("argv, error, message", [
-    (["--epochs", "0"], ConfigError, "superres: epochs must be at least 1; got 0"),
-    (["--lr", "0"], ConfigError, "superres: lr must be positive; got 0.0"),
-    (["--batch-size", "-3"], ConfigError, "superres: batch_size must be at least 1; got -3"),
+    (["--epochs", "0"], ConfigError, "--epochs must be at least 1; got 0"),
+    (["--lr", "0"], ConfigError, "--lr must be a positive finite number; got 0.0"),
+    (["--batch-size", "-3"], ConfigError, "--batch-size must be at least 1; got -3"),
     (["--evaluate", "nowhere.safetensors"], FileNotFoundError,
      "load_superres: no such checkpoint: nowhere.safetensors"),
 ])
@@ -167,7 +167,7 @@ def test_backprop_command_reports_bad_arguments_in_one_line(capsys) -> None:
     if ".apps.superres" not in cli._COMMAND_MODULES:
         pytest.skip("`backprop superres` is not registered in cli._COMMAND_MODULES yet")
     assert cli.main(["superres", "--lr", "0", "--no-progress"]) == 2
-    assert capsys.readouterr().err == ("backprop: error: superres: lr must be positive; "
-                                       "got 0.0\n")
+    assert capsys.readouterr().err == ("backprop: error: --lr must be a positive finite "
+                                       "number; got 0.0\n")
     assert cli.main(["superres", "--evaluate", "nowhere.safetensors"]) == 2
     assert "no such checkpoint: nowhere.safetensors" in capsys.readouterr().err

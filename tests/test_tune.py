@@ -74,7 +74,11 @@ def test_resuming_adds_trials_to_the_same_study_in_the_same_file(searched) -> No
 @needs_optuna
 def test_the_best_settings_are_trained_again_on_all_training_images(searched) -> None:
     out, _, second = searched
-    assert second.checkpoint == out / "mlp-digits" / "best" / "checkpoint.safetensors"
+    # each run of the study trains its best settings into a new folder of its own
+    assert second.checkpoint == second.folder / "best" / "checkpoint.safetensors"
+    assert second.folder.parent == out / "mlp-digits"
+    assert (out / "mlp-digits" / "latest").resolve() == second.folder.resolve()
+    assert len([p for p in second.folder.parent.iterdir() if p.name != "latest"]) == 2
     model, state = load_trained(second.checkpoint)
     assert state["config"]["model"] == "mlp" and state["config"]["epochs"] == 2
     assert state["config"]["hidden"] == [second.best_params["width"]] * second.best_params["depth"]
@@ -121,9 +125,10 @@ def test_the_command_prints_the_best_trial_and_saves_its_checkpoint(tmp_path, ca
     out = capsys.readouterr().out
     assert "1 trials (1 complete)" in out
     assert "best trial 0: validation accuracy" in out and "test accuracy" in out
-    assert (tmp_path / "mlp-digits" / "best" / "checkpoint.safetensors").is_file()
+    run = tmp_path / "mlp-digits" / "latest"
+    assert (run / "best" / "checkpoint.safetensors").is_file()
     if importlib.util.find_spec("matplotlib") is not None:
-        picture = tmp_path / "mlp-digits" / "search.png"
+        picture = run.resolve() / "search.png"
         assert f"search {picture}" in out
         assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

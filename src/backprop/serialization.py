@@ -30,14 +30,12 @@ checkpoint is written or read.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
 import io
 import json
 import math
 import os
-import secrets
 import stat
 from collections import OrderedDict
 from typing import IO, Any, Union
@@ -45,6 +43,7 @@ from typing import IO, Any, Union
 import numpy as np
 
 from ._safetensors_header import read_stream
+from .atomic import atomic_write_bytes
 from . import backend
 from .tensor import Tensor
 
@@ -65,7 +64,6 @@ _INT64_RANGE = range(-(2**63), 2**63)
 # JSON parsers have their own limits: a cap well inside Python's recursion limit makes a file
 # that saves also load, and turns a hostile "recursion bomb" into a clear error.
 MAX_NESTING = 100
-_MAX_WRITE = 1 << 30  # some platforms refuse a single write() above 2 GiB
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -114,7 +112,7 @@ def save(obj: Any, f: PathLike | IO[bytes]) -> None:
         if hasattr(f, "flush"):
             f.flush()
         return
-    _write_atomic(_as_path(f, "save"), data)
+    atomic_write_bytes(_as_path(f, "save"), data, "save")
 
 
 class _Writer:
@@ -260,77 +258,6 @@ def _encode_numpy_scalar(value: np.generic, trail: tuple) -> dict[str, Any]:
     return {"$np": dtype.name, "value": encoded}
 
 
-def _write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it and rename it over ``path``.
-
-    A failure at any point (an exception, a full disk, Ctrl-C) removes the temporary file and
-    leaves any previous ``path`` untouched; after a power cut the rename is durable because the
-    directory is synced too.
-    """
-    if os.path.islink(path):
-        path = os.path.realpath(path)  # replace the file the link points to, not the link
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(errno.ENOENT, "save: the checkpoint's directory does not exist",
-                                directory)
-    if os.path.isdir(path):
-        raise IsADirectoryError(errno.EISDIR, "save: the checkpoint path is a directory", path)
-    base = os.path.basename(path)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        temporary = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
-        try:
-            fd = os.open(temporary, flags, 0o666)  # the kernel applies the umask
-            break
-        except FileExistsError:
-            continue
-    try:
-        try:
-            _copy_mode(path, fd)
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(directory)
-
-
-def _copy_mode(path: str, fd: int) -> None:
-    """Give the new file an existing checkpoint's permissions, as overwriting it in place would."""
-    if not hasattr(os, "fchmod"):
-        return
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        return
-    os.fchmod(fd, mode)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view[:_MAX_WRITE])
-        view = view[written:]
-
-
-def _fsync_directory(directory: str) -> None:
-    if os.name == "nt":  # Windows cannot open a directory; its rename is already durable
-        return
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    except OSError as err:
-        # Some file systems cannot sync a directory; the file itself is synced already.
-        if err.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
-            raise
-    finally:
-        os.close(fd)
-
-
 # -- loading --------------------------------------------------------------------------------------
 
 
@@ -385,6 +312,8 @@ def load_tagged(path: PathLike, tag: str, op: str, not_tagged: str) -> dict[str,
     """A program's checkpoint: a saved dict whose ``"format"`` is ``tag``. Raises
     ``FileNotFoundError`` when ``path`` is missing and ``ValueError(f"{op}: {path} {not_tagged}")``
     when the checkpoint is something else (the model and state are the caller's to rebuild)."""
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{op}: {path} is a directory, not a checkpoint file")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{op}: no such checkpoint: {path}")
     state = load(path, map_location="cpu")  # the program moves its model where it runs

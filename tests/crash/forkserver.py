@@ -64,13 +64,13 @@ def _install_journal(path: str) -> None:
 
 
 def _install_slow_write(pause: float, first: int) -> None:
-    from backprop import serialization  # noqa: PLC0415
+    from backprop import atomic  # noqa: PLC0415
 
     # bp.save's atomic writer: temporary file, _write_all, fsync, rename.
-    if not hasattr(serialization, "_write_all"):
-        raise RuntimeError("forkserver: backprop.serialization._write_all is gone; update the "
+    if not hasattr(atomic, "_write_all"):
+        raise RuntimeError("forkserver: backprop.atomic._write_all is gone; update the "
                            "slow_write hook to the new writer")
-    write_all = serialization._write_all
+    write_all = atomic._write_all
 
     def slow_write_all(fd: int, data: bytes) -> None:
         if _saves < first:
@@ -82,7 +82,7 @@ def _install_slow_write(pause: float, first: int) -> None:
             write_all(fd, view[start:start + step])
             time.sleep(pause)
 
-    serialization._write_all = slow_write_all
+    atomic._write_all = slow_write_all
 
 
 def _child(job: dict[str, Any]) -> None:

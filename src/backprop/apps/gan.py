@@ -1,6 +1,6 @@
 """``backprop gan``: a generative adversarial network that learns to draw the embedded digits.
 
-Usage: backprop gan [--epochs 200] [--seed 0] [--out runs/gan] [--no-conditional]
+Usage: backprop gan [--epochs 200] [--seed 0] [--out DIR] [--no-conditional]
                     [--classifier CHECKPOINT]
 
 The generator turns noise into 8x8 images; the discriminator learns to tell them from the real
@@ -20,16 +20,18 @@ samples classified with confidence >= 0.9 after 200 epochs, 73% after 500, again
 conditional one; see benchmarks/applications.py).
 
 Every epoch a grid of 100 samples from the same fixed noise is written to
-``OUT/samples/epoch_NNNN.png`` (and the latest to ``OUT/samples.png``); the checkpoint
-``OUT/checkpoint.safetensors`` (``bp.save``, never pickle) holds both networks, their optimizers
-and the per-epoch losses. ``evaluate_gan`` scores a checkpoint with a digits classifier trained
-by ``backprop train``.
+``OUT/samples/epoch_NNNN.png`` (and the latest to ``OUT/samples.png``; OUT is a new
+``runs/gan/<date>-<time>`` unless ``--out`` names one); for a conditional GAN, column c holds
+the digit c, as its label above says. The checkpoint ``OUT/checkpoint.safetensors``
+(``bp.save``, never pickle) holds both networks, their optimizers and the per-epoch losses.
+``evaluate_gan`` scores a checkpoint with a digits classifier trained by ``backprop train``.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import json
 import time
 from dataclasses import dataclass, field
@@ -39,20 +41,22 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import nn, optim
+from ..atomic import atomic_write_bytes, atomic_write_text
 from ..autograd.grad_mode import no_grad
+from ..console import format_duration, progress_bar, say
 from ..creation import full, randn, zeros
 from ..models.gan import Discriminator, Generator
 from ..random import Generator as RandomGenerator
 from ..random import default_generator
 from ..serialization import load_tagged, save
 from ..tensor import Tensor
-from ..train.config import ConfigError
-from ..train.progress import progress_bar
+from ..train.config import ConfigError, add_run_flags, at_least, positive_finite
+from ..train.run_folder import existing_file, prepare
 from ..utils.data import DataLoader, TensorDataset
-from .images import save_grid
+from .images import make_grid, png_bytes
 
 __all__ = ["GANConfig", "GANResult", "build_networks", "evaluate_gan", "generate", "load_generator",
-           "register", "run", "sample", "train_gan", "train_step"]
+           "register", "run", "sample", "sample_figure", "train_gan", "train_step"]
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 FORMAT = "backprop-gan-1"
@@ -74,21 +78,19 @@ class GANConfig:
     epochs: int = 200
     batch_size: int = 64
     seed: int = 0
-    out: str = "runs/gan"                 # folder for the checkpoint and the pictures
+    out: str | None = None                # folder for the checkpoint and the pictures (None: a
+                                          # new runs/gan/<date>-<time>)
     sample_every: int = 1                 # epochs between sample grids
     progress: bool = True                 # show a progress bar (tqdm, when installed)
 
     def validate(self) -> GANConfig:
         """Check every value; raise ``ConfigError`` naming the setting."""
-        for name in ("latent_dim", "epochs", "sample_every"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"gan: {name} must be at least 1; got {getattr(self, name)}")
-        if self.batch_size < 2:  # batch norm and the minibatch spread need two samples
-            raise ConfigError(f"gan: batch_size must be at least 2; got {self.batch_size}")
+        at_least(self, 1, "latent_dim", "epochs", "sample_every")
+        at_least(self, 2, "batch_size")  # batch norm and the minibatch spread need two samples
+        at_least(self, 0, "seed")
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ConfigError(f"gan: hidden must be positive layer sizes; got {self.hidden}")
-        if self.lr <= 0:
-            raise ConfigError(f"gan: lr must be positive; got {self.lr}")
+        positive_finite(self, "lr")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ConfigError(f"gan: beta1 and beta2 must be in [0, 1); got {self.beta1}, "
                               f"{self.beta2}")
@@ -143,10 +145,12 @@ def grid_labels(num_classes: int) -> Tensor:
     return Tensor._wrap(np.arange(GRID_SIZE, dtype=np.int64) % num_classes)
 
 
-def train_gan(config: GANConfig, log: Callable[[str], None] = print) -> GANResult:
+def train_gan(config: GANConfig, log: Callable[[str], None] = say) -> GANResult:
     """Train the generator and discriminator on the digits; write a sample grid every
-    ``config.sample_every`` epochs and the checkpoint after every epoch into ``config.out``."""
+    ``config.sample_every`` epochs and the checkpoint after every epoch into ``config.out``
+    (None: a new ``runs/gan/<date>-<time>``)."""
     config.validate()
+    folder = prepare(config.out, "gan")
     default_generator.manual_seed(config.seed)
     images, labels = digits_in_tanh_range()
     generator, discriminator = build_networks(config, tuple(images.shape[1:]))
@@ -162,8 +166,9 @@ def train_gan(config: GANConfig, log: Callable[[str], None] = print) -> GANResul
     # The same noise every epoch, so the grids show one set of samples improving.
     fixed_noise = randn(GRID_SIZE, config.latent_dim, generator=RandomGenerator(config.seed + 1))
     fixed_labels = grid_labels(10) if config.conditional else None
-    out = Path(config.out)
-    (out / "samples").mkdir(parents=True, exist_ok=True)
+    out = folder.create(log)
+    config = dataclasses.replace(config, out=str(out))
+    (out / "samples").mkdir(exist_ok=True)
     result = GANResult()
     for epoch in range(1, config.epochs + 1):
         start = time.perf_counter()
@@ -179,18 +184,20 @@ def train_gan(config: GANConfig, log: Callable[[str], None] = print) -> GANResul
         result.history.append(record)
         log(f"epoch {epoch:3d}  loss D {record['loss_d']:.4f}  loss G {record['loss_g']:.4f}  "
             f"D(x) {record['d_real']:.3f}  D(G(z)) {record['d_fake']:.3f}  "
-            f"({record['seconds']:.1f} s)")
+            f"({format_duration(record['seconds'])})")
         if epoch % config.sample_every == 0 or epoch == config.epochs:
             pictures = to_unit_range(generate(generator, fixed_noise, fixed_labels))
-            save_grid(pictures, out / "samples" / f"epoch_{epoch:04d}.png")
-            result.samples = save_grid(pictures, out / "samples.png")
+            picture = sample_png(pictures, config.conditional, epoch)
+            atomic_write_bytes(out / "samples" / f"epoch_{epoch:04d}.png", picture, "gan")
+            result.samples = atomic_write_bytes(out / "samples.png", picture, "gan")
         result.checkpoint = out / CHECKPOINT_NAME
         save({"format": FORMAT, "config": config.to_dict(), "epoch": epoch,
               "image_shape": list(images.shape[1:]), "generator": generator.state_dict(),
               "discriminator": discriminator.state_dict(), "optimizer_g": optimizer_g.state_dict(),
               "optimizer_d": optimizer_d.state_dict(), "history": result.history},
              result.checkpoint)
-    (out / "history.json").write_text(json.dumps(result.history, indent=1))
+        folder.mark_latest()
+    atomic_write_text(out / "history.json", json.dumps(result.history, indent=1), "gan")
     return result
 
 
@@ -229,6 +236,46 @@ def generate(generator: Generator, noise: Tensor, labels: Tensor | None = None) 
         images = generator(noise, labels).numpy()
     generator.train(was_training)
     return images
+
+
+def sample_figure(pictures: np.ndarray, conditional: bool, epoch: int) -> Any:
+    """The sample grid (10 to a row) as a labelled matplotlib ``Figure``: for a conditional
+    GAN each column is titled with the digit it was asked for; None without matplotlib."""
+    try:
+        from matplotlib.figure import Figure  # noqa: PLC0415 - optional extra, slow to import
+    except ImportError:
+        return None
+    padding, scale = 1, 4
+    grid = make_grid(pictures, nrow=10, padding=padding, scale=scale)
+    cell = pictures.shape[-1] * scale
+    centres = padding + np.arange(10) * (cell + padding) + (cell - 1) / 2
+    figure = Figure(figsize=(5.2, 5.6))
+    axes = figure.add_subplot()
+    axes.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    axes.set_yticks([])
+    if conditional:
+        axes.xaxis.tick_top()
+        axes.set_xticks(centres, [str(digit) for digit in range(10)])
+        axes.xaxis.set_label_position("top")
+        axes.set_xlabel("digit asked for")
+    else:
+        axes.set_xticks([])
+    axes.set_ylabel("fixed noise: the same samples every epoch")
+    axes.set_title(f"GAN samples after epoch {epoch}", fontsize=10, y=-0.06)
+    axes.tick_params(length=0)
+    figure.tight_layout()
+    return figure
+
+
+def sample_png(pictures: np.ndarray, conditional: bool, epoch: int) -> bytes:
+    """The PNG of ``sample_figure``; without matplotlib the plain grid (column c still holds
+    digit c for a conditional GAN)."""
+    figure = sample_figure(pictures, conditional, epoch)
+    if figure is None:
+        return png_bytes(make_grid(pictures, nrow=10))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()
 
 
 def to_unit_range(images: np.ndarray) -> np.ndarray:
@@ -281,9 +328,7 @@ def evaluate_gan(checkpoint: str | Path, classifier_checkpoint: str | Path, n: i
     if not 0 < threshold < 1:
         raise ValueError(f"evaluate_gan: threshold must be in (0, 1); got {threshold}")
     generator, _ = load_generator(checkpoint)
-    if not Path(classifier_checkpoint).is_file():
-        raise FileNotFoundError(f"evaluate_gan: no such classifier checkpoint: "
-                                f"{classifier_checkpoint}")
+    existing_file(classifier_checkpoint, "evaluate_gan: classifier checkpoint")
     classifier, state = load_trained(classifier_checkpoint)
     if tuple(state["image_shape"]) != generator.image_shape or len(state["classes"]) != 10:
         raise ValueError(f"evaluate_gan: the classifier takes {tuple(state['image_shape'])} "
@@ -308,19 +353,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("gan", help="train a GAN that draws digits; a sample grid "
                                  "per epoch")
     defaults = GANConfig()
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--out", default=defaults.out,
-                        help=f"folder for the checkpoint and pictures (default: {defaults.out})")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--lr", type=float, default=defaults.lr)
-    parser.add_argument("--latent-dim", type=int, default=defaults.latent_dim)
+    add_run_flags(parser, "gan", defaults)
+    parser.add_argument("--latent-dim", type=int, default=defaults.latent_dim, metavar="N",
+                        help="(default: %(default)s)")
     parser.add_argument("--conditional", action=argparse.BooleanOptionalAction,
                         default=defaults.conditional,
                         help="give both networks the digit label (default: %(default)s)")
-    parser.add_argument("--sample-every", type=int, default=defaults.sample_every,
+    parser.add_argument("--sample-every", type=int, default=defaults.sample_every, metavar="N",
                         help="epochs between sample grids (default: %(default)s)")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--classifier", metavar="CHECKPOINT",
                         help="a `backprop train` digits checkpoint: classify 1,000 samples")
     parser.add_argument("--evaluate", metavar="GAN_CHECKPOINT",
@@ -331,8 +371,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Train (or, with ``--evaluate``, only score) as ``backprop gan`` was asked."""
-    if args.classifier and not Path(args.classifier).is_file():
-        raise FileNotFoundError(f"gan: --classifier: no such checkpoint: {args.classifier}")
+    if args.classifier:
+        existing_file(args.classifier, "gan: --classifier")
     if args.evaluate:
         if not args.classifier:
             raise ValueError("gan: --evaluate needs --classifier CHECKPOINT (a `backprop train` "
@@ -344,16 +384,16 @@ def run(args: argparse.Namespace) -> None:
                        conditional=args.conditional, sample_every=args.sample_every,
                        progress=args.progress).validate()
     result = train_gan(config)
-    print(f"checkpoint {result.checkpoint}")
-    print(f"samples {result.samples}")
+    say(f"checkpoint {result.checkpoint}")
+    say(f"samples {result.samples}")
     if args.classifier:
         _print_evaluation(evaluate_gan(result.checkpoint, args.classifier))
 
 
 def _print_evaluation(result: dict[str, Any]) -> None:
-    print(f"{100 * result['confident_fraction']:.1f}% of {result['n']} samples classified with "
-          f"confidence >= {result['threshold']}; classes present: {result['classes_present']}/10")
-    print("confident samples per class: "
-          + " ".join(f"{d}:{c}" for d, c in enumerate(result["confident_histogram"])))
+    say(f"{100 * result['confident_fraction']:.1f}% of {result['n']} samples classified with "
+        f"confidence >= {result['threshold']}; classes present: {result['classes_present']}/10")
+    say("confident samples per class: "
+        + " ".join(f"{d}:{c}" for d, c in enumerate(result["confident_histogram"])))
     if "agreement" in result:
-        print(f"classified as the digit asked for: {100 * result['agreement']:.1f}%")
+        say(f"classified as the digit asked for: {100 * result['agreement']:.1f}%")

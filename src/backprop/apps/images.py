@@ -1,22 +1,23 @@
 """Image grids written as PNG files, with the standard library only (``zlib``).
 
 The programs write a picture every epoch; a grey PNG is a few lines of ``zlib`` and ``struct``
-and needs neither matplotlib nor Pillow, and it is written in milliseconds. Files are written to
-a temporary name in the same folder and renamed, so a reader never sees half a picture.
+and needs neither matplotlib nor Pillow, and it is written in milliseconds. Files are written
+atomically (``backprop.atomic``), so a reader never sees half a picture.
 """
 
 from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["atomic_write_bytes", "make_grid", "png_bytes", "save_grid", "save_png"]
+from ..atomic import atomic_write_bytes
+
+__all__ = ["make_grid", "png_bytes", "save_grid", "save_png"]
 
 
 def make_grid(images: Any, nrow: int = 10, padding: int = 1, scale: int = 4,
@@ -77,20 +78,6 @@ def png_bytes(image: Any) -> bytes:
             + _chunk(b"IEND", b""))
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def save_png(image: Any, path: str | os.PathLike[str]) -> Path:
     """Write a 2-D array with values in [0, 1] as a grey PNG, atomically.
 
@@ -100,7 +87,7 @@ def save_png(image: Any, path: str | os.PathLike[str]) -> Path:
     ...     path.read_bytes()[:4]
     b'\\x89PNG'
     """
-    return atomic_write_bytes(path, png_bytes(image))
+    return atomic_write_bytes(path, png_bytes(image), "save_png")
 
 
 def save_grid(images: Any, path: str | os.PathLike[str], nrow: int = 10, scale: int = 4) -> Path:

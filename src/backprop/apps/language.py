@@ -1,8 +1,8 @@
 """A character-level GPT trained on the complete Shakespeare plays, and sampling from it:
 ``backprop train-lm`` and ``backprop generate CHECKPOINT --prompt "..."``.
 
-Usage: backprop train-lm [--max-iters 3000] [--n-layer 4] [--out runs/language] ...  |
-       backprop generate runs/language/checkpoint.safetensors --prompt "ROMEO:" [--top-k 10]
+Usage: backprop train-lm [--max-iters 3000] [--n-layer 4] [--out DIR] ...  |
+       backprop generate runs/train-lm/latest/checkpoint.safetensors --prompt "ROMEO:"
 
 The training run: random windows of ``block_size`` characters from the training split (the
 first 90% of every play, see ``backprop.datasets.text``), next-character cross-entropy, AdamW
@@ -43,13 +43,16 @@ from typing import Any
 import numpy as np
 
 from .. import nn, optim
+from ..atomic import atomic_write_text
 from ..autograd.grad_mode import no_grad
+from ..console import format_duration, progress_bar, say
 from ..datasets.text import CharTokenizer, random_windows, shakespeare, split_play, unigram_entropy
 from ..models.gpt import GPT, GPTConfig
 from ..random import Generator, default_generator
 from ..serialization import load_tagged, save
 from ..tensor import Tensor
-from ..train.progress import progress_bar
+from ..train.config import ConfigError, at_least, flag, positive_finite, seed_flag
+from ..train.run_folder import existing_file, prepare
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 FORMAT = "backprop-gpt-1"
@@ -71,7 +74,7 @@ class LanguageConfig:
     max_iters: int = 3000       # optimizer steps
     lr: float = 2e-3            # peak learning rate, reached after the warm-up
     min_lr: float = 1e-4        # learning rate at the end of the cosine decay
-    warmup_iters: int = 100     # linear warm-up steps
+    warmup_iters: int | None = None  # linear warm-up steps (None: min(100, max_iters // 10))
     weight_decay: float = 0.1   # AdamW, on weight matrices only
     beta2: float = 0.99         # AdamW's second-moment decay (small batches: shorter memory)
     grad_clip: float = 1.0      # clip the gradients' total norm to this (0: off)
@@ -81,7 +84,8 @@ class LanguageConfig:
     time_limit: float = 0.0     # seconds of wall time; past it, evaluate, save, stop (0: none)
     sample_length: int = 500    # characters sampled into sample.txt at the end
     seed: int = 0
-    out: str = "runs/language"  # folder for the checkpoint, loss.png, history.json, sample.txt
+    out: str | None = None      # folder for the checkpoint, loss.png, history.json, sample.txt
+                                # (None: a new runs/train-lm/<date>-<time>)
     progress: bool = True       # show a progress bar (tqdm, when installed)
 
     def model_config(self, vocab_size: int) -> GPTConfig:
@@ -90,22 +94,26 @@ class LanguageConfig:
                          n_head=self.n_head, n_embd=self.n_embd, dropout=self.dropout)
 
     def validate(self) -> LanguageConfig:
-        """Check the run's settings (the model's are checked by ``GPTConfig``)."""
-        for name in ("batch_size", "max_iters", "eval_interval", "eval_windows"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"train-lm: {name} must be at least 1; got "
-                                 f"{getattr(self, name)}")
-        if not 0 < self.min_lr <= self.lr:
-            raise ValueError(f"train-lm: need 0 < min_lr <= lr; got min_lr={self.min_lr}, "
-                             f"lr={self.lr}")
+        """Check the run's settings (the model's are checked by ``GPTConfig``), naming the
+        ``--flag``; an unset ``warmup_iters`` becomes ``min(100, max_iters // 10)``, so short
+        runs warm up for a tenth of their steps.
+
+        >>> LanguageConfig(max_iters=50).validate().warmup_iters
+        5
+        """
+        at_least(self, 1, "batch_size", "max_iters", "eval_interval", "eval_windows")
+        at_least(self, 0, "seed", "weight_decay", "grad_clip", "time_limit", "sample_length")
+        positive_finite(self, "lr", "min_lr")
+        if self.min_lr > self.lr:
+            raise ConfigError(f"train-lm: --min-lr must be at most --lr; got --min-lr "
+                              f"{self.min_lr}, --lr {self.lr}")
+        if self.warmup_iters is None:
+            self.warmup_iters = min(100, self.max_iters // 10)
         if not 0 <= self.warmup_iters < self.max_iters:
-            raise ValueError(f"train-lm: warmup_iters must be in [0, max_iters={self.max_iters})"
-                             f"; got {self.warmup_iters}")
-        for name in ("weight_decay", "grad_clip", "time_limit", "sample_length"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"train-lm: {name} must be 0 or more; got {getattr(self, name)}")
+            raise ConfigError(f"train-lm: --warmup-iters must be in [0, --max-iters "
+                              f"{self.max_iters}); got {self.warmup_iters}")
         if not 0 < self.beta2 < 1:
-            raise ValueError(f"train-lm: beta2 must be in (0, 1); got {self.beta2}")
+            raise ConfigError(f"train-lm: --beta2 must be in (0, 1); got {self.beta2}")
         self.model_config(1)  # GPTConfig's own checks
         return self
 
@@ -131,9 +139,7 @@ def load_corpus(config: LanguageConfig) -> tuple[str, str]:
     last 10% held out."""
     if config.text_file is None:
         return shakespeare("train"), shakespeare("val")
-    path = Path(config.text_file)
-    if not path.is_file():
-        raise FileNotFoundError(f"train-lm: --text-file: no such file: {path}")
+    path = existing_file(config.text_file, "train-lm: --text-file")
     text = path.read_text(encoding="utf-8")
     if len(text) < 10 * (config.block_size + 1):
         raise ValueError(f"train-lm: {path} holds {len(text)} characters, too few for "
@@ -190,7 +196,7 @@ def estimate_loss(model: GPT, windows: tuple[Tensor, Tensor], batch_size: int = 
 
 
 def train_language(config: LanguageConfig | None = None,
-                   log: Callable[[str], None] = print) -> LanguageResult:
+                   log: Callable[[str], None] = say) -> LanguageResult:
     """Train a GPT on the corpus as ``config`` says; returns the losses, time and files.
 
     >>> import tempfile, backprop as bp
@@ -207,6 +213,7 @@ def train_language(config: LanguageConfig | None = None,
     >>> folder.cleanup()
     """
     config = (config or LanguageConfig()).validate()
+    folder = prepare(config.out, "train-lm")
     started = time.perf_counter()
     default_generator.manual_seed(config.seed)  # initial weights and dropout
     batches = Generator(config.seed)
@@ -225,8 +232,8 @@ def train_language(config: LanguageConfig | None = None,
     fixed = Generator(config.seed + 1)
     probes = {"train": random_windows(train_ids, config.block_size, config.eval_windows, fixed),
               "val": random_windows(val_ids, config.block_size, config.eval_windows, fixed)}
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = folder.create(log)
+    config = dataclasses.replace(config, out=str(out))
     result = LanguageResult(unigram_entropy=entropy, val_loss=math.nan, train_loss=math.nan,
                             steps=0, seconds=0.0)
     step_losses: list[float] = []
@@ -239,9 +246,11 @@ def train_language(config: LanguageConfig | None = None,
         result.history.append(record)
         result.train_loss, result.val_loss = record["train_loss"], record["val_loss"]
         log(f"step {step:5d}  train loss {record['train_loss']:.4f}  val loss "
-            f"{record['val_loss']:.4f}  lr {record['lr']:.2e}  ({result.seconds:.0f} s)")
+            f"{record['val_loss']:.4f}  lr {record['lr']:.2e}  "
+            f"({format_duration(result.seconds)})")
         result.checkpoint = save_checkpoint(out / CHECKPOINT_NAME, model, tokenizer, config,
                                             step, result)
+        folder.mark_latest()
 
     model.train()
     evaluate(0)
@@ -271,15 +280,16 @@ def train_language(config: LanguageConfig | None = None,
             log(f"stopped after {step} steps: the time limit of {config.time_limit:g} s is "
                 "spent")
             break
-    (out / "history.json").write_text(json.dumps({"unigram_entropy": entropy,
-                                                  "evaluations": result.history,
-                                                  "step_losses": step_losses}, indent=1))
+    atomic_write_text(out / "history.json", json.dumps({"unigram_entropy": entropy,
+                                                        "evaluations": result.history,
+                                                        "step_losses": step_losses}, indent=1),
+                      "train-lm")
     result.curves = save_loss_plot(result.history, step_losses, entropy, out / "loss.png")
     start_with = "\n" if "\n" in tokenizer.vocab else train_text[0]
     result.sample = tokenizer.decode(model.generate(
         Tensor._wrap(tokenizer.encode(start_with)[None, :]), config.sample_length,
         temperature=0.8, generator=Generator(config.seed))[0])
-    (out / "sample.txt").write_text(result.sample, encoding="utf-8")
+    atomic_write_text(out / "sample.txt", result.sample, "train-lm")
     result.wall_seconds = time.perf_counter() - started
     return result
 
@@ -386,15 +396,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser("train-lm", help="train a character-level GPT on the "
                                   "complete Shakespeare plays (needs backprop[text])")
     for item in dataclasses.fields(LanguageConfig):
-        flag = "--" + item.name.replace("_", "-")
-        if item.type in ("bool", bool):
-            train.add_argument(flag, dest=item.name, action=argparse.BooleanOptionalAction,
-                               default=item.default)
-        else:
-            kind = {"int": int, "float": float}.get(str(item.type), str)
-            train.add_argument(flag, dest=item.name, type=kind, default=item.default,
-                               metavar="PATH" if kind is str else kind.__name__.upper(),
+        if isinstance(item.default, bool):
+            train.add_argument(flag(item.name), dest=item.name, default=item.default,
+                               action=argparse.BooleanOptionalAction,
                                help=f"(default: {item.default})")
+            continue
+        kind, metavar = _UNSET_FLAGS.get(item.name, (type(item.default), None))
+        train.add_argument(flag(item.name), dest=item.name, type=kind, default=item.default,
+                           metavar=metavar or ("N" if kind is int else None),
+                           help=_UNSET_HELP.get(item.name, f"(default: {item.default})"))
     train.set_defaults(run=run_train_lm)
     generate = subparsers.add_parser("generate", help="sample text from a train-lm checkpoint")
     generate.add_argument("checkpoint")
@@ -405,24 +415,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="below 1: safer, above 1: wilder (default: 0.8)")
     generate.add_argument("--top-k", type=int, default=None,
                           help="sample among the k likeliest characters only (default: all)")
-    generate.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    generate.add_argument("--seed", type=seed_flag, default=0, metavar="N",
+                          help="random seed (default: 0)")
     generate.set_defaults(run=run_generate)
+
+
+# The settings whose default is None (unset): their type, what to type, and what unset means.
+_UNSET_FLAGS = {"text_file": (str, "FILE"), "warmup_iters": (int, "N"), "out": (str, "DIR")}
+_UNSET_HELP = {"text_file": "a UTF-8 text file to train on (default: the Shakespeare plays)",
+               "warmup_iters": "linear warm-up steps (default: min(100, max_iters / 10))",
+               "out": "folder for the checkpoint, loss.png, history.json and sample.txt "
+                      "(default: a new runs/train-lm/DATE-TIME folder)"}
 
 
 def run_train_lm(args: argparse.Namespace) -> None:
     """``backprop train-lm``: train, then print the losses, the files and the sample."""
     values = {item.name: getattr(args, item.name) for item in dataclasses.fields(LanguageConfig)}
     result = train_language(LanguageConfig(**values))
-    print(f"validation loss {result.val_loss:.4f} nats/char (unigram entropy "
-          f"{result.unigram_entropy:.4f}) after {result.steps} steps: {result.seconds:.0f} s "
-          f"training, {result.wall_seconds:.0f} s in all")
-    print(f"checkpoint {result.checkpoint}")
+    say(f"validation loss {result.val_loss:.4f} nats/char (unigram entropy "
+        f"{result.unigram_entropy:.4f}) after {result.steps} steps: "
+        f"{format_duration(result.seconds)} training, {format_duration(result.wall_seconds)} "
+        "in all")
+    say(f"checkpoint {result.checkpoint}")
     if result.curves is not None:
-        print(f"loss curve {result.curves}")
-    print("sample:\n" + result.sample)
+        say(f"loss curve {result.curves}")
+    say("sample:\n" + result.sample)
 
 
 def run_generate(args: argparse.Namespace) -> None:
     """``backprop generate``: print the prompt and its sampled continuation."""
-    print(generate_text(args.checkpoint, args.prompt, args.length, args.temperature, args.top_k,
-                        args.seed))
+    say(generate_text(args.checkpoint, args.prompt, args.length, args.temperature, args.top_k,
+                      args.seed))

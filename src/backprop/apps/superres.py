@@ -1,6 +1,6 @@
 """``backprop superres``: a sub-pixel convolutional network that doubles the digits' resolution.
 
-Usage: backprop superres [--epochs 150] [--seed 0] [--out runs/superres]
+Usage: backprop superres [--epochs 150] [--seed 0] [--out DIR]
 
 The task: from a 4x4 image, recover the 8x8 digit. The low-resolution input is the 8x8 image
 (values in [0, 1]) averaged over 2x2 blocks (``downsample``), which is what a camera sensor with
@@ -10,8 +10,9 @@ is compared with bilinear and bicubic interpolation of the same 4x4 input (``ups
 ``align_corners=False``). PSNR is the mean over test images of each image's PSNR, all images
 clipped to [0, 1] first (clipping only helps bicubic, whose overshoot it removes).
 
-Written into the output folder: ``checkpoint.safetensors`` (``bp.save``, never pickle) after
-every epoch, and ``comparison.png``: test digits as low-res input, bicubic, ours and original.
+Written into the output folder (a new ``runs/superres/<date>-<time>`` unless ``--out`` names
+one): ``checkpoint.safetensors`` (``bp.save``, never pickle) after every epoch, and
+``comparison.png``: test digits as low-res input, bicubic, ours and original.
 """
 
 from __future__ import annotations
@@ -28,16 +29,18 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import nn, optim
+from ..atomic import atomic_write_bytes, atomic_write_text
 from ..autograd.grad_mode import no_grad
+from ..console import format_duration, progress_bar, say
 from ..models.superres import ESPCN, downsample, psnr, upsample
 from ..random import Generator as RandomGenerator
 from ..random import default_generator
 from ..serialization import load_tagged, save
 from ..tensor import Tensor
-from ..train.config import ConfigError
-from ..train.progress import progress_bar
+from ..train.config import ConfigError, add_run_flags, at_least, positive_finite
+from ..train.run_folder import prepare
 from ..utils.data import DataLoader, TensorDataset
-from .images import atomic_write_bytes, save_grid
+from .images import save_grid
 
 __all__ = ["SRConfig", "SRResult", "evaluate_superres", "load_superres", "register", "run",
            "save_comparison", "score", "super_resolve", "train_superres"]
@@ -57,17 +60,15 @@ class SRConfig:
     epochs: int = 150
     batch_size: int = 32
     seed: int = 0
-    out: str = "runs/superres"            # folder for the checkpoint and the picture
+    out: str | None = None                # folder for the checkpoint and the picture (None: a
+                                          # new runs/superres/<date>-<time>)
     progress: bool = True                 # show a progress bar (tqdm, when installed)
 
     def validate(self) -> SRConfig:
         """Check every value; raise ``ConfigError`` naming the setting."""
-        for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"superres: {name} must be at least 1; got "
-                                  f"{getattr(self, name)}")
-        if self.lr <= 0:
-            raise ConfigError(f"superres: lr must be positive; got {self.lr}")
+        at_least(self, 1, "epochs", "batch_size")
+        at_least(self, 0, "seed")
+        positive_finite(self, "lr")
         if not self.features or any(f < 1 for f in self.features):
             raise ConfigError(f"superres: features must be positive sizes; got {self.features}")
         if (len(self.kernel_sizes) != len(self.features) + 1
@@ -138,12 +139,13 @@ def score(model: ESPCN, low: np.ndarray, high: np.ndarray) -> dict[str, float]:
     return scores
 
 
-def train_superres(config: SRConfig, log: Callable[[str], None] = print,
+def train_superres(config: SRConfig, log: Callable[[str], None] = say,
                    train_limit: int | None = None) -> SRResult:
     """Train ``ESPCN`` on the training digits (the first ``train_limit`` of them, when given),
-    checkpoint after every epoch into ``config.out``, score on the test split and draw the
-    comparison."""
+    checkpoint after every epoch into ``config.out`` (None: a new
+    ``runs/superres/<date>-<time>``), score on the test split and draw the comparison."""
     config.validate()
+    folder = prepare(config.out, "superres")
     default_generator.manual_seed(config.seed)
     low, high = digit_pairs(train=True)
     if train_limit is not None:
@@ -155,8 +157,8 @@ def train_superres(config: SRConfig, log: Callable[[str], None] = print,
                         batch_size=config.batch_size, shuffle=True,
                         generator=RandomGenerator(config.seed))
     scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * len(loader))
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = folder.create(log)
+    config = dataclasses.replace(config, out=str(out))
     result = SRResult()
     for epoch in range(1, config.epochs + 1):
         start = time.perf_counter()
@@ -173,17 +175,20 @@ def train_superres(config: SRConfig, log: Callable[[str], None] = print,
         record = {"epoch": epoch, "train_loss": total / len(low),
                   "seconds": time.perf_counter() - start}
         result.history.append(record)
-        log(f"epoch {epoch:3d}  mse {record['train_loss']:.5f}  ({record['seconds']:.1f} s)")
+        log(f"epoch {epoch:3d}  mse {record['train_loss']:.5f}  "
+            f"({format_duration(record['seconds'])})")
         result.checkpoint = out / CHECKPOINT_NAME
         save({"format": FORMAT, "config": config.to_dict(), "epoch": epoch,
               "model": model.state_dict(), "optimizer": optimizer.state_dict(),
               "scheduler": scheduler.state_dict(), "history": result.history}, result.checkpoint)
+        folder.mark_latest()
     result.scores = score(model, test_low, test_high)
     log(f"test PSNR: bilinear {result.scores['bilinear']:.2f} dB, bicubic "
         f"{result.scores['bicubic']:.2f} dB, ESPCN {result.scores['model']:.2f} dB "
         f"({result.scores['gain']:+.2f} dB over the better interpolation)")
-    (out / "history.json").write_text(json.dumps({"history": result.history,
-                                                  "test_psnr": result.scores}, indent=1))
+    atomic_write_text(out / "history.json", json.dumps({"history": result.history,
+                                                        "test_psnr": result.scores}, indent=1),
+                      "superres")
     result.comparison = save_comparison(model, test_low[:8], test_high[:8],
                                         out / "comparison.png")
     return result
@@ -237,21 +242,14 @@ def save_comparison(model: ESPCN, low: np.ndarray, high: np.ndarray, path: Path)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80)
     plt.close(figure)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_bytes(path, buffer.getvalue(), "superres")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the ``superres`` sub-command to the ``backprop`` command's sub-parsers."""
     parser = commands.add_parser("superres", help="train a sub-pixel CNN that upsamples 4x4 "
                                  "digits to 8x8; PSNR against bicubic")
-    defaults = SRConfig()
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--out", default=defaults.out,
-                        help=f"folder for the checkpoint and picture (default: {defaults.out})")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--lr", type=float, default=defaults.lr)
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True)
+    add_run_flags(parser, "superres", SRConfig())
     parser.add_argument("--evaluate", metavar="CHECKPOINT",
                         help="skip training: only score this checkpoint on the test split")
     parser.set_defaults(run=run)  # the `backprop` command calls args.run(args)
@@ -261,11 +259,11 @@ def run(args: argparse.Namespace) -> None:
     """Train (or, with ``--evaluate``, only score) as ``backprop superres`` was asked."""
     if args.evaluate:
         scores = evaluate_superres(args.evaluate)
-        print(f"test PSNR (dB): bilinear {scores['bilinear']:.2f}  bicubic "
-              f"{scores['bicubic']:.2f}  ESPCN {scores['model']:.2f}  gain {scores['gain']:+.2f}")
+        say(f"test PSNR (dB): bilinear {scores['bilinear']:.2f}  bicubic "
+            f"{scores['bicubic']:.2f}  ESPCN {scores['model']:.2f}  gain {scores['gain']:+.2f}")
         return
     config = SRConfig(epochs=args.epochs, seed=args.seed, out=args.out,
                       batch_size=args.batch_size, lr=args.lr, progress=args.progress).validate()
     result = train_superres(config)
-    print(f"checkpoint {result.checkpoint}")
-    print(f"comparison {result.comparison}")
+    say(f"checkpoint {result.checkpoint}")
+    say(f"comparison {result.comparison}")

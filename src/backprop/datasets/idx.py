@@ -23,6 +23,8 @@ from typing import Union
 
 import numpy as np
 
+from ..atomic import atomic_write_bytes
+
 PathLike = Union[str, "os.PathLike[str]"]
 
 # type code -> dtype (big-endian in the file)
@@ -109,7 +111,7 @@ def write_idx(path: PathLike, array: np.ndarray) -> None:
     payload = header + np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes()
     if path.name.endswith(".gz"):
         payload = gzip.compress(payload, mtime=0)
-    path.write_bytes(payload)
+    atomic_write_bytes(path, payload, "write_idx")
 
 
 __all__ = ["read_idx", "write_idx", "IDXError"]

@@ -23,12 +23,12 @@ digraph backward {
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import tempfile
 import warnings
 from pathlib import Path
+
+from ..atomic import atomic_write_text, atomic_writer
 
 # Formats Graphviz renders that people open directly; .dot/.gv get the DOT text alone.
 PICTURE_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
@@ -125,16 +125,8 @@ def _render_cluster(path: str, members: dict[str, list[str]], children: dict[str
 # -- files ----------------------------------------------------------------------------------------
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``,
-    so a reader never sees half a file and a failure leaves no temporary behind."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text if text.endswith("\n") else text + "\n")
-        os.replace(temporary, path)
-    except BaseException:
-        _remove(temporary)
-        raise
+    """Write ``text`` (ending in a newline) to ``path`` atomically (``backprop.atomic``)."""
+    atomic_write_text(path, text if text.endswith("\n") else text + "\n", "draw_graph")
 
 
 def render_with_graphviz(function: str, dot_path: Path, path: Path, fmt: str) -> bool:
@@ -149,12 +141,11 @@ def render_with_graphviz(function: str, dot_path: Path, path: Path, fmt: str) ->
             f"graphviz, brew install graphviz or conda install graphviz) or render it elsewhere "
             f"with: dot -T{fmt} {dot_path.name} -o {path.name}", stacklevel=3)
         return False
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_writer(path, function) as picture:  # dot writes its output straight into it
+        picture.flush()
         try:
-            done = subprocess.run([executable, f"-T{fmt}", "-o", temporary, str(dot_path)],
-                                  capture_output=True, text=True, timeout=RENDER_TIMEOUT_S,
+            done = subprocess.run([executable, f"-T{fmt}", str(dot_path)], stdout=picture,
+                                  stderr=subprocess.PIPE, text=True, timeout=RENDER_TIMEOUT_S,
                                   check=False)
         except subprocess.TimeoutExpired:
             raise RuntimeError(f"{function}: Graphviz's dot did not finish rendering {dot_path} "
@@ -164,15 +155,4 @@ def render_with_graphviz(function: str, dot_path: Path, path: Path, fmt: str) ->
             raise RuntimeError(f"{function}: Graphviz's dot failed (exit status "
                                f"{done.returncode}) rendering {dot_path}: "
                                f"{done.stderr.strip() or 'no message'}")
-        os.replace(temporary, path)
-    except BaseException:
-        _remove(temporary)
-        raise
     return True
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

@@ -4,12 +4,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_writer
 from ._monitor_history import GradientHistory
 from .health import display
 
@@ -74,11 +74,6 @@ def save_heatmap(history: GradientHistory, path: str | Path, title: str | None =
         figure.legend(handles=legend, loc="lower center", ncol=3, fontsize=8, frameon=False)
         bottom = 0.3 / figure.get_figheight()
     figure.tight_layout(rect=(0.0, bottom, 1.0, 1.0))
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        figure.savefig(temporary, format=path.suffix.lstrip(".").lower() or "png", dpi=100)
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    with atomic_writer(path, "plot_heatmap") as file:
+        figure.savefig(file, format=path.suffix.lstrip(".").lower() or "png", dpi=100)
     return path

@@ -24,7 +24,8 @@ from ..errors import ShapeError, format_shape
 from ..nn.module import Module
 from ..tensor import Tensor
 from ._batches import LossFn, as_batches, eval_mode, mean_loss
-from .landscape_plot import draw, write_atomically
+from ..atomic import atomic_writer
+from .landscape_plot import ENDS, draw
 
 NORMALIZATIONS = ("filter", "layer", "none")
 MODES = ("interpolation", "random", "given")
@@ -70,10 +71,11 @@ class LossLandscape:
         return float(finite.min()) if finite.size else float("nan")
 
     def plot(self, path: str | os.PathLike[str], *, log_scale: bool | None = None,
-             title: str | None = None, dpi: int = 110) -> Path:
+             title: str | None = None, dpi: int = 110, ends: tuple[str, str] = ENDS) -> Path:
         """Draw a contour plot (plane) or a line plot (line) into ``path``, atomically; the
         format follows the suffix (``.png``, ``.svg``, ``.pdf``). ``log_scale=None`` uses log
-        loss levels when the loss spans more than a decade. Needs matplotlib.
+        loss levels when the loss spans more than a decade; ``ends`` names the two ends of an
+        interpolation (θ₀ and θ₁, e.g. ``("trained", "initial weights")``). Needs matplotlib.
 
         >>> import tempfile, pathlib, numpy as np
         >>> line = LossLandscape((np.linspace(-1, 1, 5),), np.linspace(-1, 1, 5) ** 2)
@@ -82,7 +84,7 @@ class LossLandscape:
         ...     path.read_bytes()[:4]
         b'\\x89PNG'
         """
-        return draw(self, path, log_scale=log_scale, title=title, dpi=dpi)
+        return draw(self, path, log_scale=log_scale, title=title, dpi=dpi, ends=ends)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the grid to ``path`` (as given: no suffix is added) as an uncompressed ``.npz`` (plain arrays, no pickled
@@ -105,7 +107,7 @@ class LossLandscape:
             arrays[f"coordinates_{axis}"] = values
         if self.accuracy is not None:
             arrays["accuracy"] = self.accuracy
-        with write_atomically(path, "LossLandscape.save") as file:
+        with atomic_writer(path, "LossLandscape.save") as file:
             np.savez(file, **arrays)
         return Path(path)
 

@@ -14,11 +14,13 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import nn
+from ..console import say
 from ..random import default_generator
-from ..train.config import TrainConfig
+from ..train.config import TrainConfig, add_data_root_flag, seed_flag
 from ..train.data import load_data
-from ..train.loop import load_trained
+from ..train.loop import load_trained, trained_config
 from ..train.models import build_model
+from ..train.run_folder import existing_file, writable_folder
 from ._batches import eval_mode, mean_loss
 from .hessian import hessian_top_eigenvalue
 from .landscape import loss_landscape
@@ -58,8 +60,8 @@ def landscape_command(checkpoint: str | Path, out_dir: str | Path | None = None,
                       steps: int = 21, span: float | None = None, batches: int | None = None,
                       batch_size: int = 512, seed: int = 0, directions: int = 2,
                       interpolate: str | Path | None = None, normalization: str = "filter",
-                      hessian_iters: int = 20, tol: float = 1e-3,
-                      log: Callable[[str], None] = print) -> dict[str, Any]:
+                      hessian_iters: int = 20, tol: float = 1e-3, data_root: str | None = None,
+                      log: Callable[[str], None] = say) -> dict[str, Any]:
     """Draw the loss landscape of a ``backprop train`` checkpoint on its test split.
 
     Without ``interpolate``: a ``directions``-D slice (2: contour plot; 1: line) along random
@@ -68,7 +70,8 @@ def landscape_command(checkpoint: str | Path, out_dir: str | Path | None = None,
     ``"init"`` for the weights training started from): the 1-D interpolation from the
     checkpoint (α = 0) to that one (α = 1) over [−span, 1 + span] (default 0.5). ``batches``
     limits the test split to that many batches of ``batch_size`` (default: all of it). Then
-    the top Hessian eigenvalue by ``hessian_iters`` power iterations (0 skips it).
+    the top Hessian eigenvalue by ``hessian_iters`` power iterations (0 skips it). The data
+    set is read from ``data_root`` when given, else from the folder the checkpoint recorded.
 
     Writes ``landscape.png`` / ``landscape-1d.png`` / ``interpolation.png`` (when matplotlib is
     installed) and the same name with ``.npz`` into ``out_dir`` (default: the checkpoint's
@@ -91,24 +94,25 @@ def landscape_command(checkpoint: str | Path, out_dir: str | Path | None = None,
     if not isinstance(hessian_iters, (int, np.integer)) or hessian_iters < 0:
         raise ValueError(f"landscape: hessian_iters must be 0 (skip) or a positive integer; got "
                          f"{hessian_iters!r}")
-    path = Path(checkpoint)
-    if not path.is_file():
-        raise FileNotFoundError(f"landscape: no such checkpoint: {checkpoint}")
+    path = existing_file(checkpoint, "landscape: CHECKPOINT")
+    if interpolate is not None and str(interpolate) != INIT:
+        existing_file(interpolate, "landscape: --interpolate")
+    folder = writable_folder(out_dir if out_dir is not None else path.parent, "--out")
     model, state = load_trained(path)
-    config = TrainConfig.from_dict(state["config"], source=str(path))
+    config = trained_config(state, path, data_root)
     data = load_data(config)
     test = _test_batches(data.test_x, data.test_y, batches, batch_size)
     samples = sum(len(y) for _, y in test)
 
     other: Any = None
+    ends = ("the checkpoint", "other")  # what α = 0 and α = 1 are, for the picture
     if interpolate is not None:
         if str(interpolate) == INIT:
             other = _initial_state(config, data.image_shape, data.num_classes)
-        elif not Path(interpolate).is_file():
-            raise FileNotFoundError(f"landscape: no such checkpoint to interpolate to: "
-                                    f"{interpolate}")
+            ends = ("trained", "initial weights")
         else:
             other, _ = load_trained(interpolate)
+            ends = ("the checkpoint", Path(interpolate).name)
     loss_fn = nn.CrossEntropyLoss()
 
     start = time.perf_counter()
@@ -119,11 +123,10 @@ def landscape_command(checkpoint: str | Path, out_dir: str | Path | None = None,
     stem = {"interpolation": "interpolation", "random": "landscape"}[surface.mode]
     if surface.mode == "random" and surface.ndim == 1:
         stem = "landscape-1d"
-    folder = Path(out_dir) if out_dir is not None else path.parent
     folder.mkdir(parents=True, exist_ok=True)
     npz = surface.save(folder / f"{stem}.npz")
     try:
-        png: Path | None = surface.plot(folder / f"{stem}.png")
+        png: Path | None = surface.plot(folder / f"{stem}.png", ends=ends)
     except ImportError as err:
         log(f"no picture: {err}")
         png = None
@@ -165,25 +168,31 @@ def register(commands: Any) -> None:
     landscape = commands.add_parser("landscape", help="loss landscape picture and sharpness of "
                                     "a `backprop train` checkpoint")
     landscape.add_argument("checkpoint")
-    landscape.add_argument("--out", help="folder for the pictures and .npz (default: the "
-                           "checkpoint's folder)")
+    landscape.add_argument("--out", metavar="DIR", help="folder for the pictures and .npz "
+                           "(default: the checkpoint's folder)")
+    add_data_root_flag(landscape)
     landscape.add_argument("--steps", type=int, default=21, help="points per axis (default: 21)")
     landscape.add_argument("--span", type=float, help="half-width of the slice (default: 1; "
                            "0.5 beyond each end with --interpolate)")
-    landscape.add_argument("--directions", type=int, choices=(1, 2), default=2)
+    landscape.add_argument("--directions", type=int, choices=(1, 2), default=2,
+                           help="a plane (2) or a line (1) of random directions (default: 2)")
     landscape.add_argument("--interpolate", metavar="CHECKPOINT|init",
                            help="a 1-D interpolation towards another checkpoint, or the "
                            "initial weights")
     landscape.add_argument("--normalization", choices=("filter", "layer", "none"),
-                           default="filter")
+                           default="filter", help="how the directions are scaled (default: "
+                           "filter)")
     landscape.add_argument("--batches", type=int, help="test batches used (default: all)")
-    landscape.add_argument("--batch-size", type=int, default=512)
-    landscape.add_argument("--seed", type=int, default=0)
+    landscape.add_argument("--batch-size", type=int, default=512, metavar="N",
+                           help="(default: 512)")
+    landscape.add_argument("--seed", type=seed_flag, default=0, metavar="N",
+                           help="seed of the random directions (default: 0)")
     landscape.add_argument("--hessian-iters", type=int, default=20,
                            help="power iterations for the sharpness, 0 to skip (default: 20)")
-    landscape.add_argument("--tol", type=float, default=1e-3)
+    landscape.add_argument("--tol", type=float, default=1e-3,
+                           help="relative change that ends the power iteration (default: 1e-3)")
     landscape.set_defaults(run=lambda args: landscape_command(
         args.checkpoint, args.out, steps=args.steps, span=args.span, batches=args.batches,
         batch_size=args.batch_size, seed=args.seed, directions=args.directions,
         interpolate=args.interpolate, normalization=args.normalization,
-        hessian_iters=args.hessian_iters, tol=args.tol))
+        hessian_iters=args.hessian_iters, tol=args.tol, data_root=args.data_root))

@@ -1,5 +1,4 @@
-"""Pictures of a loss landscape (a contour plot for a plane, a line plot for a line) and the
-atomic file writes behind ``LossLandscape.plot`` and ``LossLandscape.save``.
+"""Pictures of a loss landscape: a contour plot for a plane, a line plot for a line.
 
 matplotlib is optional: it is imported inside the function that draws, and only its
 object-oriented API is used (a ``Figure`` on an Agg canvas, no pyplot), so drawing neither
@@ -8,47 +7,16 @@ switches the user's interactive backend nor leaves figures open in pyplot's glob
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import os
-import secrets
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..atomic import atomic_writer
+
 if TYPE_CHECKING:  # pragma: no cover - typing only; landscape imports this module
     from .landscape import LossLandscape
-
-
-@contextlib.contextmanager
-def write_atomically(path: str | os.PathLike[str], op: str) -> Iterator[IO[bytes]]:
-    """A binary file that becomes ``path`` only once the ``with`` block finishes: on any error
-    ``path`` keeps its old content (or stays absent) and the temporary file is removed."""
-    target = Path(path)
-    if target.is_dir():
-        raise IsADirectoryError(errno.EISDIR, f"{op}: the output path is a directory", str(path))
-    if not target.parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, f"{op}: the output's folder does not exist",
-                                str(target.parent))
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        temporary = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
-        try:
-            fd = os.open(temporary, flags, 0o666)  # the umask applies, as for any new file
-            break
-        except FileExistsError:
-            continue
-    try:
-        with os.fdopen(fd, "wb") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 def _figure_class(op: str) -> Any:
@@ -123,10 +91,13 @@ def _draw_plane(figure: Any, landscape: LossLandscape, log_scale: bool | None) -
               label="lowest loss on the grid")
     axes.set(xlabel=_axis_label(landscape, 0), ylabel=_axis_label(landscape, 1), aspect="equal"
              if np.isclose(np.ptp(x), np.ptp(y)) else "auto")
-    axes.legend(loc="upper right", fontsize=8, framealpha=0.8)
+    # Below the plot, never over it: the lowest point may lie in any corner of the grid.
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8,
+                frameon=False)
 
 
-def _draw_line(figure: Any, landscape: LossLandscape, log_scale: bool | None) -> None:
+def _draw_line(figure: Any, landscape: LossLandscape, log_scale: bool | None,
+               ends: tuple[str, str]) -> None:
     axes = figure.add_subplot()
     (x,) = landscape.coordinates
     finite = landscape.loss[np.isfinite(landscape.loss)]
@@ -134,9 +105,9 @@ def _draw_line(figure: Any, landscape: LossLandscape, log_scale: bool | None) ->
     if _use_log_scale(finite, log_scale) and finite.size and finite.min() > 0:
         axes.set_yscale("log")
     axes.set(xlabel=_axis_label(landscape, 0), ylabel="loss")
-    marks = {0.0: "θ₀ (the model)"}
+    marks = {0.0: f"θ₀ ({ends[0]})"}
     if landscape.mode == "interpolation":
-        marks[1.0] = "θ₁ (other)"
+        marks[1.0] = f"θ₁ ({ends[1]})"
     for position, label in marks.items():
         if x.min() <= position <= x.max():
             axes.axvline(position, color="gray", linestyle=":", linewidth=1)
@@ -152,20 +123,35 @@ def _draw_line(figure: Any, landscape: LossLandscape, log_scale: bool | None) ->
                     fontsize=8)
 
 
-def draw(landscape: LossLandscape, path: str | os.PathLike[str], *,
-         log_scale: bool | None = None, title: str | None = None, dpi: int = 110) -> Path:
-    """Write the landscape's picture to ``path`` (format from the suffix, PNG by default)."""
-    op = "LossLandscape.plot"
-    Figure = _figure_class(op)
-    target = Path(path)
+ENDS = ("the model", "other")
+
+
+def make_figure(landscape: LossLandscape, *, log_scale: bool | None = None,
+                title: str | None = None, ends: tuple[str, str] = ENDS) -> Any:
+    """The landscape's picture as a matplotlib ``Figure``; ``ends`` names θ₀ and θ₁ of an
+    interpolation (θ₀ alone for a line along a direction)."""
+    Figure = _figure_class("LossLandscape.plot")
     figure = Figure(figsize=(6.4, 5.4) if landscape.ndim == 2 else (6.4, 4.2),
                     layout="constrained")
+    if landscape.ndim == 2:
+        _draw_plane(figure, landscape, log_scale)
+    else:
+        _draw_line(figure, landscape, log_scale, ends)
+    figure.suptitle(_title(landscape, title), fontsize=10)
+    return figure
+
+
+def draw(landscape: LossLandscape, path: str | os.PathLike[str], *,
+         log_scale: bool | None = None, title: str | None = None, dpi: int = 110,
+         ends: tuple[str, str] = ENDS) -> Path:
+    """Write the landscape's picture to ``path`` (format from the suffix, PNG by default)."""
+    op = "LossLandscape.plot"
+    target = Path(path)
+    figure = make_figure(landscape, log_scale=log_scale, title=title, ends=ends)
     fmt = target.suffix[1:].lower() or "png"
     if fmt not in figure.canvas.get_supported_filetypes():
         raise ValueError(f"{op}: cannot write {path!s}: matplotlib has no {fmt!r} format; use "
                          ".png, .svg or .pdf")
-    (_draw_plane if landscape.ndim == 2 else _draw_line)(figure, landscape, log_scale)
-    figure.suptitle(_title(landscape, title), fontsize=10)
-    with write_atomically(target, op) as file:
+    with atomic_writer(target, op) as file:
         figure.savefig(file, format=fmt, dpi=dpi)
     return target

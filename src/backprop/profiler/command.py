@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import itertools
-from pathlib import Path
 
+from ..console import say
 from ..train.config import add_setting_flags, flag_names
+from ..train.run_folder import check_output_file
 from .table import SORT_KEYS
 
 # Settings that do not change what one training step computes (how long, where, how shown).
@@ -25,11 +26,11 @@ def register(commands: argparse._SubParsersAction) -> None:
                                   "`train` builds, per op in forward, backward and the optimizer")
     profile.add_argument("--config", help="TOML file with the same settings as the flags")
     add_setting_flags(profile, skip=_NOT_PROFILED)
-    profile.add_argument("--steps", type=int, default=5,
+    profile.add_argument("--steps", type=int, default=5, metavar="N",
                          help="steps profiled after one warm-up step (default: 5)")
     profile.add_argument("--sort", default="self_cpu_time_total", choices=SORT_KEYS,
                          help="the column rows are sorted by (default: self_cpu_time_total)")
-    profile.add_argument("--rows", type=int, default=20,
+    profile.add_argument("--rows", type=int, default=20, metavar="N",
                          help="rows shown, 0 for all (default: 20)")
     profile.add_argument("--shapes", action="store_true",
                          help="one row per op and input shapes")
@@ -53,8 +54,8 @@ def run(args: argparse.Namespace) -> None:
         raise ValueError(f"profile: --steps must be at least 1; got {args.steps}")
     if args.rows < 0:
         raise ValueError(f"profile: --rows must be 0 (all) or more; got {args.rows}")
-    if args.trace and not Path(args.trace).resolve().parent.is_dir():
-        raise ValueError(f"profile: --trace: no such folder: {Path(args.trace).parent}")
+    if args.trace:
+        check_output_file(args.trace, "profile: --trace")
     flags = {name: getattr(args, name, None) for name, _, _ in flag_names()}
     config = merged(args.config, flags)
     # The model, optimizer and batches `backprop train` would use, batches drawn beforehand so
@@ -72,10 +73,10 @@ def run(args: argparse.Namespace) -> None:
         for images, labels in batches[1:]:
             train_step(model, loss_fn, optimizer, images, labels)
     rows = prof.key_averages(group_by_input_shape=args.shapes)
-    print(f"{config.model} on {config.data}, batch {config.batch_size}, {config.optimizer}: "
-          f"{format_time(rows.wall_time_us / args.steps)} per step ({args.steps} steps "
-          "profiled after 1 warm-up step)")
-    print(rows.table(sort_by=args.sort, row_limit=args.rows))
+    say(f"{config.model} on {config.data}, batch {config.batch_size}, {config.optimizer}: "
+        f"{format_time(rows.wall_time_us / args.steps)} per step ({args.steps} steps "
+        "profiled after 1 warm-up step)")
+    say(rows.table(sort_by=args.sort, row_limit=args.rows))
     if args.trace:
         prof.export_chrome_trace(args.trace)
-        print(f"trace {args.trace}")
+        say(f"trace {args.trace}")

@@ -12,12 +12,12 @@ import enum
 import functools
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..atomic import atomic_write_text
 from .hooks import instrumented
 from .recorder import ACTIVE, USER, Recorder
 from .table import EventList, FunctionEventAvg
@@ -154,16 +154,7 @@ class profile:  # noqa: N801 - PyTorch's name
         # Chrome draws a parent before its children when both start together: longest first.
         events.sort(key=lambda e: (e["ts"], -e["dur"]))
         text = json.dumps({"traceEvents": events, "displayTimeUnit": "ms"})
-        handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=path.name + ".",
-                                             suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w") as out:
-                out.write(text)
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
+        atomic_write_text(path, text, "export_chrome_trace")
 
 
 def _first_run_order(recorder: Recorder) -> list[tuple]:

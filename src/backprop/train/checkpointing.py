@@ -163,8 +163,9 @@ def restore_rng_states(states: dict[str, Any], loader_generator: Generator) -> N
 
 
 def remove_partial_writes(path: str | Path) -> list[Path]:
-    """Delete the temporary files that ``bp.save`` left beside ``path`` when its process was
-    killed mid-write (``.NAME.<12 hex digits>.tmp``); return what was removed.
+    """Delete the temporary files that an atomic write (``backprop.atomic``, behind ``bp.save``)
+    left beside ``path`` when its process was killed mid-write (``.NAME.<12 hex digits>.tmp``);
+    return what was removed.
 
     They never replace a checkpoint (only a finished write is renamed over it), so they are
     harmless; removing them keeps killed runs from filling the disk. Call it when no other
@@ -177,7 +178,7 @@ def remove_partial_writes(path: str | Path) -> list[Path]:
     ['.ckpt.safetensors.0123456789ab.tmp']
     """
     path = Path(path)
-    # The name bp.save gives its temporary files (serialization._write_atomic).
+    # The name every atomic write gives its temporary file (backprop.atomic).
     pattern = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{12}}\.tmp")
     removed = []
     if path.parent.is_dir():
@@ -213,11 +214,10 @@ class Checkpointer:
     """
 
     def __init__(self, save: Callable[[Position], Path], every: int, step: int,
-                 resume_hint: Callable[[Path], str], log: Callable[[str], None] = print) -> None:
+                 resume_hint: Callable[[Path], str]) -> None:
         self.save = save
         self.every = every
         self.resume_hint = resume_hint
-        self.log = log
         self.interrupted = False
         self.next_step = self._after(step)
         self._previous: Any = None
@@ -268,13 +268,13 @@ class Checkpointer:
     def _stop(self, path: Path, position: Position) -> None:
         message = (f"interrupted at epoch {position.trained_epoch} step {position.step}; "
                    f"resume with: {self.resume_hint(path)}")
-        self.log(message)
         raise TrainingInterrupted(message, path, position)
 
 
 def resume_command(config: TrainConfig, checkpoint: Path) -> str:
     """The ``backprop train`` command line that resumes ``checkpoint``: ``--resume`` and every
-    setting that differs from its default (a resumed run must use the same settings).
+    setting that differs from its default (a resumed run must use the same settings), except
+    ``out``: a resumed run writes next to its checkpoint.
 
     >>> resume_command(TrainConfig(hidden=(16,), progress=False), Path("run/ckpt.safetensors"))
     'backprop train --resume run/ckpt.safetensors --hidden 16 --no-progress'
@@ -283,7 +283,7 @@ def resume_command(config: TrainConfig, checkpoint: Path) -> str:
     words = ["backprop", "train", "--resume", str(checkpoint)]
     for field in dataclasses.fields(TrainConfig):
         value = getattr(config, field.name)
-        if value == getattr(defaults, field.name):
+        if value == getattr(defaults, field.name) or field.name == "out":
             continue
         flag = field.name.replace("_", "-")
         if isinstance(value, bool):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,9 @@ FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 @dataclass
 class LoadedData:
     """Train and test images (N, C, H, W) float32, standardised with the train set's mean and
-    std, and int64 labels."""
+    std, and int64 labels; ``root`` is the absolute folder they were read from (None for the
+    embedded digits), which a checkpoint records so that its data is found again from
+    anywhere."""
 
     train_x: Tensor
     train_y: Tensor
@@ -26,6 +29,7 @@ class LoadedData:
     classes: tuple[str, ...]
     mean: float
     std: float
+    root: str | None = None
 
     @property
     def image_shape(self) -> tuple[int, ...]:
@@ -50,7 +54,11 @@ def standardize(images: np.ndarray, mean: float, std: float) -> np.ndarray:
 
 
 def load_data(config: TrainConfig) -> LoadedData:
-    """The train and test splits of ``config.data``."""
+    """The train and test splits of ``config.data``.
+
+    >>> load_data(TrainConfig()).root is None  # the digits ship with the package
+    True
+    """
     if config.data == "digits":
         train, test = datasets.Digits(train=True), datasets.Digits(train=False)
         classes = tuple(str(i) for i in range(10))
@@ -67,4 +75,5 @@ def load_data(config: TrainConfig) -> LoadedData:
     mean, std = float(train_x.mean()), float(train_x.std()) or 1.0
     return LoadedData(Tensor._wrap(standardize(train_x, mean, std)), Tensor._wrap(train_y),
                       Tensor._wrap(standardize(test_x, mean, std)), Tensor._wrap(test_y),
-                      classes, mean, std)
+                      classes, mean, std,
+                      None if config.data == "digits" else os.path.abspath(train.root))

@@ -14,8 +14,10 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import backend, nn, optim
+from ..atomic import atomic_write_text
 from ..autograd.anomaly import detect_anomaly
 from ..autograd.grad_mode import no_grad
+from ..console import format_duration, progress_bar, say
 from ..random import Generator, default_generator
 from ..serialization import load, load_tagged, save
 from ..tensor import Tensor
@@ -25,7 +27,7 @@ from .checkpointing import (Checkpointer, Position, remove_partial_writes, resto
 from .config import ConfigError, TrainConfig
 from .data import LoadedData, load_data
 from .models import build_model
-from .progress import progress_bar
+from .run_folder import prepare
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 TRAIN_FORMAT = "backprop-train-1"  # the "format" of the checkpoints `backprop train` writes
@@ -37,10 +39,14 @@ class TrainResult:
     """What a run produced: per-epoch history, the final test accuracy and the files written."""
 
     history: list[dict[str, float]] = field(default_factory=list)
-    test_accuracy: float = float("nan")
     checkpoint: Path | None = None
     curves: Path | None = None
     heatmap: Path | None = None
+
+    @property
+    def test_accuracy(self) -> float:
+        """The last epoch's test accuracy (NaN before the first)."""
+        return self.history[-1]["test_accuracy"] if self.history else float("nan")
 
 
 def make_optimizer(config: TrainConfig, params: Any) -> optim.Optimizer:
@@ -98,13 +104,16 @@ def make_loaders(data: LoadedData, config: TrainConfig, generator: Generator
 
 
 def train(config: TrainConfig, resume: str | Path | None = None,
-          log: Callable[[str], None] = print) -> TrainResult:
+          log: Callable[[str], None] = say) -> TrainResult:
     """Train ``config.model`` on ``config.data``; checkpoint after every epoch (and every
-    ``config.checkpoint_every`` steps) into ``config.out``. With ``resume`` the run continues
+    ``config.checkpoint_every`` steps) into ``config.out`` (None: a new folder
+    ``runs/train/<date>-<time>``; see ``run_folder``). With ``resume`` the run continues
     from a checkpoint exactly where it stopped, mid-epoch included (same parameters, optimizer
-    state, schedule, random streams and data order: the same final parameters, bit for bit).
-    Ctrl-C saves a checkpoint at the end of the current step, logs the command that resumes it
-    and raises ``checkpointing.TrainingInterrupted`` (a ``KeyboardInterrupt``).
+    state, schedule, random streams and data order: the same final parameters, bit for bit),
+    writing next to that checkpoint unless ``config.out`` names another (new) folder; a finished
+    run is left as it is. Ctrl-C saves a checkpoint at the end of the current step and raises
+    ``checkpointing.TrainingInterrupted`` (a ``KeyboardInterrupt``) whose message is the
+    command that resumes it.
     With ``config.distributed`` this process is one rank of an ``mpiexec`` job (see
     ``_Ranks``)."""
     ranks = _Ranks(config)
@@ -117,9 +126,12 @@ def train(config: TrainConfig, resume: str | Path | None = None,
 def _train(config: TrainConfig, resume: str | Path | None, log: Callable[[str], None],
            ranks: _Ranks) -> TrainResult:
     device = ranks.device(config.device)
+    # Rank 0 alone writes: only it checks and makes the folder.
+    folder = prepare(config.out, "train", resume=resume) if ranks.is_main else None
     default_generator.manual_seed(config.seed)
     loader_generator = Generator(config.seed)
     data = load_data(config)
+    config = dataclasses.replace(config, data_root=data.root)  # found again from anywhere
     model = build_model(config, data.image_shape, data.num_classes).to(device)
     optimizer = make_optimizer(config, model.parameters())
     train_loader, test_loader = make_loaders(data, config, loader_generator)
@@ -136,22 +148,26 @@ def _train(config: TrainConfig, resume: str | Path | None, log: Callable[[str], 
         restore_rng_states(state["rng"], loader_generator)
         result.history = list(state["history"])
         position = Position.of_checkpoint(state, len(train_loader))
+        if position.epoch > config.epochs:
+            return _finished(resume, position, config, result, log, write=ranks.is_main)
         log(f"resumed from {resume} at epoch {position.epoch} step {position.step}")
-    out = Path(config.out)
+    out = Path(".") if folder is None else folder.create(log)
+    config = dataclasses.replace(config, out=str(out))
     if ranks.is_main:
-        out.mkdir(parents=True, exist_ok=True)
         for partial in remove_partial_writes(out / CHECKPOINT_NAME):
             log(f"removed {partial}, a checkpoint write cut short")
     step_model = ranks.wrap(model)  # `model` itself stays bare: checkpoints, evaluation, monitor
 
     def checkpoint(at: Position) -> Path:
-        if not ranks.is_main:
+        if folder is None:
             return out / CHECKPOINT_NAME  # rank 0 writes it
-        return save_checkpoint(out / CHECKPOINT_NAME, config, data, model, optimizer, scheduler,
+        path = save_checkpoint(out / CHECKPOINT_NAME, config, data, model, optimizer, scheduler,
                                at.epoch - 1, result.history, loader_generator, position=at)
+        folder.mark_latest()
+        return path
 
     checkpointer = Checkpointer(checkpoint, config.checkpoint_every, position.step,
-                                lambda path: resume_command(config, path), log)
+                                lambda path: resume_command(config, path))
     step, steps_per_epoch = position.step, len(train_loader)
     loss_fn = nn.CrossEntropyLoss()
     monitor = None
@@ -193,26 +209,41 @@ def _train(config: TrainConfig, resume: str | Path | None, log: Callable[[str], 
             result.history.append(record)
             log(f"epoch {epoch:3d}  loss {record['train_loss']:.4f}  train acc "
                 f"{record['train_accuracy']:.4f}  test loss {test_loss:.4f}  test acc "
-                f"{test_acc:.4f}  ({record['seconds']:.1f} s)")
+                f"{test_acc:.4f}  ({format_duration(record['seconds'])})")
             result.checkpoint = checkpointer.epoch_done(Position(epoch + 1, batches=0, step=step))
     if not ranks.is_main:  # rank 0 alone writes the report, the history and the pictures
         if monitor is not None:
             monitor.close()
         result.checkpoint = None  # rank 0 wrote it, maybe on another machine
-        result.test_accuracy = result.history[-1]["test_accuracy"] if result.history else \
-            float("nan")
         return result
     if monitor is not None:
         monitor.close()
         report = monitor.report()
-        (out / "diagnosis.txt").write_text(report + "\n")
+        atomic_write_text(out / "diagnosis.txt", report + "\n", "train")
         log(report)
         result.heatmap = monitor.plot_heatmap(out / "gradients.png")
-    result.test_accuracy = result.history[-1]["test_accuracy"] if result.history else float("nan")
-    (out / "history.json").write_text(json.dumps(result.history, indent=1))
+    return _write_history(out, result)
+
+
+def _write_history(out: Path, result: TrainResult) -> TrainResult:
+    """The end of a run: ``history.json`` and ``curves.png``."""
+    atomic_write_text(out / "history.json", json.dumps(result.history, indent=1), "train")
     from .plots import save_curves  # noqa: PLC0415 - matplotlib is optional and slow to import
 
     result.curves = save_curves(result.history, out / "curves.png")
+    return result
+
+
+def _finished(checkpoint: str | Path, position: Position, config: TrainConfig,
+              result: TrainResult, log: Callable[[str], None], write: bool) -> TrainResult:
+    """Resuming a run that trained all its epochs: say so and leave it as it is, except for
+    the history and curves of a run killed after its last checkpoint, before it wrote them
+    (when ``write``: rank 0 of a distributed run)."""
+    log(f"nothing to resume: {checkpoint} is a finished run, {position.epoch - 1} epochs "
+        f"trained of --epochs {config.epochs}; give a larger --epochs to train it further")
+    result.checkpoint = Path(checkpoint)
+    if write and not (result.checkpoint.parent / "history.json").exists():
+        return _write_history(result.checkpoint.parent, result)
     return result
 
 
@@ -254,6 +285,17 @@ def load_trained(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     model.load_state_dict(state["model"])
     model.eval()
     return model, state
+
+
+def trained_config(state: dict[str, Any], source: str | Path,
+                   data_root: str | None = None) -> TrainConfig:
+    """The settings a ``backprop train`` checkpoint was written with, its data read from
+    ``data_root`` when given (the data moved, or the checkpoint did) instead of the folder it
+    recorded."""
+    saved = dict(state["config"])
+    if data_root is not None:
+        saved["data_root"] = data_root
+    return TrainConfig.from_dict(saved, source=str(source))
 
 
 def predict(model: nn.Module, images: Tensor) -> np.ndarray:
@@ -300,11 +342,15 @@ class _Ranks:
     def device(self, name: str) -> backend.device:
         """The device this rank trains on; a bare ``cuda`` gives the ranks one GPU each, in
         turn (rank r takes GPU r mod the number of GPUs)."""
-        wanted = backend.device(name)
-        if self.enabled and wanted.type != "cpu" and wanted.index is None:
-            count = backend.backend_for(wanted.type, "train").device_count()
-            wanted = backend.device(wanted.type, self.rank % max(count, 1))
-        return backend.as_device(wanted, "train")
+        op = f"--device {name}"
+        try:  # a missing CuPy, driver or card is the user's setting: refused before any work
+            wanted = backend.device(name)
+            if self.enabled and wanted.type != "cpu" and wanted.index is None:
+                count = backend.backend_for(wanted.type, op).device_count()
+                wanted = backend.device(wanted.type, self.rank % max(count, 1))
+            return backend.as_device(wanted, op)
+        except (ImportError, RuntimeError, ValueError) as err:
+            raise ConfigError(str(err)) from None
 
     def abort_on_error(self) -> Any:
         if not self.enabled:

@@ -7,6 +7,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..atomic import atomic_writer
+
 
 def pyplot() -> Any:
     """matplotlib's pyplot on the Agg backend (files, no screen), or None when not installed."""
@@ -27,7 +29,8 @@ def save_figure(plt: Any, figure: Any, path: Path, gridded: Sequence[Any] = ()) 
         axis.grid(alpha=0.3)
         axis.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    with atomic_writer(path, "save_figure") as file:
+        figure.savefig(file, format=path.suffix.lstrip(".").lower() or "png", dpi=100)
     plt.close(figure)
     return path
 

@@ -11,7 +11,12 @@ that fall below the median of earlier trials at the same epoch. The test split i
 while choosing: the best trial's settings are trained once more by ``train`` on the whole
 training split, and only that model is evaluated on it, at the end.
 
-The study lives in an SQLite file, so running the same command again continues it.
+The study lives in an SQLite file, so running the same command again continues it: unlike the
+other commands' run folders, ``--out`` (default ``runs/tune``) is meant to be used again, and
+its ``tune.db`` grows with every run. What each run produces besides trials (the picture of the
+search and the best settings trained again) goes into a new folder of its own,
+``OUT/STUDY/<date>-<time>/`` (``OUT/STUDY/latest`` points at the newest), so a later run never
+replaces an earlier run's best model.
 """
 
 from __future__ import annotations
@@ -23,6 +28,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
+from ..console import interactive, say
+from .config import seed_flag
+from .run_folder import prepare, writable_folder
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 
@@ -39,6 +48,7 @@ class TuneResult:
     test_accuracy: float
     checkpoint: Path
     picture: Path | None = None  # validation accuracy per trial (None without matplotlib)
+    folder: Path | None = None   # this run's OUT/STUDY/<date>-<time>
 
 
 def _import_optuna() -> Any:
@@ -143,16 +153,16 @@ def tune(trials: int | None = 50, timeout: float | None = None, epochs: int = 15
          storage: str | None = None, study_name: str = "mlp-digits", out: str | Path = "runs/tune",
          val_fraction: float = 0.2, subset: int | None = None, startup_trials: int = 5,
          warmup_epochs: int = 2, progress: bool = True,
-         log: Callable[[str], None] = print) -> TuneResult:
+         log: Callable[[str], None] = say) -> TuneResult:
     """Search the digits MLP's learning rate, width, depth, weight decay and optimizer.
 
     ``trials`` more trials (or until ``timeout`` seconds) are added to the study ``study_name``
     in ``storage`` (default: ``sqlite:///OUT/tune.db``), created if it does not exist. The median
     pruner prunes from epoch ``warmup_epochs + 1`` on, once ``startup_trials`` trials finished.
     The best trial's settings are then trained once more by ``train`` on the whole training split
-    (``subset`` applies to the trials only) into ``OUT/STUDY/best/`` (checkpoint, history,
-    curves), and that model alone is evaluated on the test split. The validation accuracy of
-    every trial is drawn in ``OUT/STUDY/search.png``.
+    (``subset`` applies to the trials only) into ``OUT/STUDY/<date>-<time>/best/``
+    (checkpoint, history, curves), and that model alone is evaluated on the test split. The
+    validation accuracy of every trial is drawn in ``OUT/STUDY/<date>-<time>/search.png``.
 
     >>> import tempfile  # doctest: +SKIP
     >>> result = tune(trials=2, epochs=1, out=tempfile.mkdtemp(), progress=False)  # doctest: +SKIP
@@ -163,13 +173,14 @@ def tune(trials: int | None = 50, timeout: float | None = None, epochs: int = 15
         raise ValueError(f"tune: --trials must be at least 1; got {trials}")
     if timeout is not None and timeout <= 0:
         raise ValueError(f"tune: --timeout must be positive; got {timeout}")
+    out = writable_folder(out, "--out")
+    run_folder = prepare(None, "tune", base=out / study_name)
     optuna = _import_optuna()
     from .config import TrainConfig  # noqa: PLC0415
     from .data import load_data  # noqa: PLC0415
     from .loop import train  # noqa: PLC0415
     from .plots import save_search  # noqa: PLC0415
 
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if storage is None:
         storage = f"sqlite:///{out / 'tune.db'}"
@@ -190,7 +201,6 @@ def tune(trials: int | None = 50, timeout: float | None = None, epochs: int = 15
                          f"{str(err).splitlines()[0]}") from None
     # A resumed study must not replay the first run's random draws: seed by the trials so far.
     study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials))
-    folder = out / study_name
     log(f"study {study_name!r} in {storage}: {len(study.trials)} trials so far")
 
     def objective(trial: Any) -> float:
@@ -208,7 +218,8 @@ def tune(trials: int | None = 50, timeout: float | None = None, epochs: int = 15
             f"{_describe(trial.params)}")
         return accuracy
 
-    study.optimize(objective, n_trials=trials, timeout=timeout, show_progress_bar=progress)
+    study.optimize(objective, n_trials=trials, timeout=timeout,
+                   show_progress_bar=progress and interactive())
     finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not finished:
         raise ValueError(f"tune: no trial of study {study_name!r} completed (all pruned or "
@@ -218,15 +229,17 @@ def tune(trials: int | None = 50, timeout: float | None = None, epochs: int = 15
     # validation part included), checkpointed like any `backprop train` run; its test accuracy
     # is reported, never used to choose.
     chosen = suggest_config(optuna.trial.FixedTrial(best.params), base)
+    folder = run_folder.create(log)
     log(f"best trial {best.number}: training its settings on all {len(data.train_x)} training "
         f"images into {folder / 'best'}")
     final = train(dataclasses.replace(chosen, out=str(folder / "best"), progress=progress),
                   log=lambda line: None)
+    run_folder.mark_latest()
     drawn = [(t.number, t.state.name.lower(), _last_value(t)) for t in study.trials
              if t.state.name in ("COMPLETE", "PRUNED")]
     picture = save_search([row for row in drawn if row[2] is not None], folder / "search.png")
     return TuneResult(study, dict(best.params), float(best.value), final.test_accuracy,
-                      final.checkpoint, picture)
+                      final.checkpoint, picture, folder)
 
 
 def _last_value(trial: Any) -> float | None:
@@ -252,27 +265,31 @@ def register(commands: argparse._SubParsersAction) -> None:
         "validation accuracy falls below the median of earlier trials at the same epoch (from "
         "epoch 3, once 5 trials finished). The study is stored in SQLite: the same command run "
         "again continues it. The best settings are then trained on the whole training split "
-        "(OUT/STUDY/best/) and only that model sees the test split.")
-    command.add_argument("--trials", type=int, default=50,
+        "(OUT/STUDY/DATE-TIME/best/, a new folder each run) and only that model sees the test "
+        "split.")
+    command.add_argument("--trials", type=int, default=50, metavar="N",
                          help="trials to add to the study (default: 50)")
     command.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                          help="stop starting trials after this many seconds")
-    command.add_argument("--epochs", type=int, default=15, help="epochs a trial (default: 15)")
-    command.add_argument("--seed", type=int, default=0,
-                         help="seed of the validation split, the training and the sampler")
-    command.add_argument("--storage", default=None,
+    command.add_argument("--epochs", type=int, default=15, metavar="N",
+                         help="epochs a trial (default: 15)")
+    command.add_argument("--seed", type=seed_flag, default=0, metavar="N",
+                         help="seed of the validation split, the training and the sampler "
+                         "(default: 0)")
+    command.add_argument("--storage", metavar="URL",
                          help="Optuna storage URL (default: sqlite:///OUT/tune.db)")
-    command.add_argument("--study-name", default="mlp-digits",
+    command.add_argument("--study-name", default="mlp-digits", metavar="NAME",
                          help="the same name continues a study (default: mlp-digits)")
-    command.add_argument("--out", default="runs/tune",
-                         help="folder for the database and checkpoints (default: runs/tune)")
-    command.add_argument("--val-fraction", type=float, default=0.2,
+    command.add_argument("--out", default="runs/tune", metavar="DIR",
+                         help="folder of the study database, used again by every run (default: "
+                         "runs/tune); each run's outputs go into a new OUT/STUDY/DATE-TIME")
+    command.add_argument("--val-fraction", type=float, default=0.2, metavar="FRACTION",
                          help="share of the training images held out to choose (default: 0.2)")
-    command.add_argument("--subset", type=int, default=None,
+    command.add_argument("--subset", type=int, default=None, metavar="N",
                          help="trials use only this many training images (quick runs); the "
                          "final training of the best settings uses all")
     command.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
-                         help="show a progress bar over the trials")
+                         help="a progress bar over the trials, when stderr is a terminal")
     command.set_defaults(run=run)
 
 
@@ -285,10 +302,10 @@ def run(args: argparse.Namespace) -> None:
                   val_fraction=args.val_fraction, subset=args.subset, progress=args.progress)
     states = [t.state.name.lower() for t in result.study.trials]
     counts = ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states)))
-    print(f"{len(states)} trials ({counts})")
-    print(f"best trial {result.study.best_trial.number}: validation accuracy "
-          f"{result.best_val_accuracy:.4f}  {_describe(result.best_params)}")
-    print(f"test accuracy {result.test_accuracy:.4f}")
-    print(f"checkpoint {result.checkpoint}")
+    say(f"{len(states)} trials ({counts})")
+    say(f"best trial {result.study.best_trial.number}: validation accuracy "
+        f"{result.best_val_accuracy:.4f}  {_describe(result.best_params)}")
+    say(f"test accuracy {result.test_accuracy:.4f}")
+    say(f"checkpoint {result.checkpoint}")
     if result.picture is not None:
-        print(f"search {result.picture}")
+        say(f"search {result.picture}")
