@@ -17,15 +17,15 @@ import numpy as np
 
 from . import backend
 from ._safetensors_header import DTYPES, HeaderError, TensorEntry, parse_header, quote, strict_json
-from .serialization import (_COMPLEX_PARTS, _STORABLE, CHECKSUM_KEY, FORMAT_KEY, FORMAT_VERSION,
-                            MAX_NESTING, CheckpointError, _is_plain_key, _sha256_array,
-                            _sha256_text)
+from ._checkpoint_format import (CHECKSUM_KEY, COMPLEX_PARTS, FORMAT_KEY, FORMAT_VERSION,
+                                 MAX_NESTING, STORABLE, CheckpointError, is_plain_key,
+                                 sha256_array, sha256_text)
 from .tensor import Tensor
 
 __all__ = ["Reader"]
 
-_DTYPES_BY_NAME = {dtype.name: dtype for dtype in (*_STORABLE, *_COMPLEX_PARTS)}
-assert set(DTYPES.values()) == _STORABLE  # the header reader knows every dtype we store
+_DTYPES_BY_NAME = {dtype.name: dtype for dtype in (*STORABLE, *COMPLEX_PARTS)}
+assert set(DTYPES.values()) == STORABLE  # the header reader knows every dtype we store
 _MAX_DECODE_DEPTH = 2 * MAX_NESTING + 8  # tuple keys and scalar parts add levels below a leaf
 # The fields each tagged node may have (save writes no others).
 _TAG_FIELDS = {"$dict": {"$dict"}, "$odict": {"$odict"}, "$tuple": {"$tuple"}, "$int": {"$int"},
@@ -95,7 +95,7 @@ class Reader:
                               f"has no {FORMAT_KEY!r} entry); read plain safetensors files with "
                               "safetensors.numpy.load_file")
         text = metadata[FORMAT_KEY]
-        if metadata.get(CHECKSUM_KEY) != _sha256_text(text):
+        if metadata.get(CHECKSUM_KEY) != sha256_text(text):
             raise HeaderError("is corrupted: the SHA-256 of its metadata does not match")
         try:
             document = strict_json(text)
@@ -137,8 +137,8 @@ class Reader:
             if not isinstance(digest, str) or len(digest) != 64:
                 raise self.error(f"{where} (its SHA-256 is not 64 hex digits)")
             shape = tuple(shape)
-            parts = _COMPLEX_PARTS.get(dtype, dtype)
-            stored_shape = shape + (2,) if dtype in _COMPLEX_PARTS else shape
+            parts = COMPLEX_PARTS.get(dtype, dtype)
+            stored_shape = shape + (2,) if dtype in COMPLEX_PARTS else shape
             entry = entries[key]
             if entry.dtype != parts or entry.shape != stored_shape:
                 raise self.error(f"does not match its metadata: tensor {quote(key)} is "
@@ -149,13 +149,13 @@ class Reader:
 
     def _check_array(self, key: str, dtype: np.dtype, shape: tuple[int, ...], digest: str,
                      array: np.ndarray) -> np.ndarray:
-        parts = _COMPLEX_PARTS.get(dtype, dtype)
-        stored_shape = shape + (2,) if dtype in _COMPLEX_PARTS else shape
+        parts = COMPLEX_PARTS.get(dtype, dtype)
+        stored_shape = shape + (2,) if dtype in COMPLEX_PARTS else shape
         if array.dtype != parts or array.shape != stored_shape:  # safetensors disagrees with us
             raise self.error(f"does not match its metadata: tensor {quote(key)} is "
                              f"{array.dtype} {quote(array.shape)} in the file but {parts} "
                              f"{quote(stored_shape)} in the metadata")
-        if _sha256_array(array) != digest:
+        if sha256_array(array) != digest:
             raise self.error(f"is corrupted: the SHA-256 of tensor {quote(key)} does not match "
                              "(its bytes changed after it was saved)")
         if dtype.kind == "b" and array.view(np.uint8).max(initial=0) > 1:
@@ -164,7 +164,7 @@ class Reader:
                              "and 1")
         if not array.flags.writeable:  # older safetensors hand out views of immutable bytes
             array = array.copy()
-        if dtype in _COMPLEX_PARTS:
+        if dtype in COMPLEX_PARTS:
             array = np.ascontiguousarray(array).view(dtype).reshape(shape)
         return array
 
@@ -219,7 +219,7 @@ class Reader:
         for pair in pairs:
             self._expect(isinstance(pair, list) and len(pair) == 2, tag, pair)
             key = self._decode(pair[0], depth)
-            if not _is_plain_key(key):
+            if not is_plain_key(key):
                 raise self.error(f"has malformed metadata (a dict key is a "
                                  f"{type(key).__name__})")
             result[key] = self._decode(pair[1], depth)

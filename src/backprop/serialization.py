@@ -31,7 +31,6 @@ checkpoint is written or read.
 from __future__ import annotations
 
 import errno
-import hashlib
 import io
 import json
 import math
@@ -42,6 +41,10 @@ from typing import IO, Any, Union
 
 import numpy as np
 
+from ._checkpoint_format import (CHECKSUM_KEY, COMPLEX_PARTS, FORMAT_KEY, FORMAT_VERSION,
+                                 MAX_NESTING, STORABLE, CheckpointError, is_plain_key,
+                                 sha256_array, sha256_text)
+from ._checkpoint_reader import Reader
 from ._safetensors_header import read_stream
 from .atomic import atomic_write_bytes
 from . import backend
@@ -49,28 +52,9 @@ from .tensor import Tensor
 
 __all__ = ["CheckpointError", "load", "save"]
 
-FORMAT_KEY = "backprop.checkpoint"
-CHECKSUM_KEY = "backprop.checkpoint.sha256"
-FORMAT_VERSION = 1
-
-# Dtypes a checkpoint holds: safetensors' own, plus complex stored as (..., 2) real pairs.
-_STORABLE = {np.dtype(t) for t in (np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32,
-                                   np.uint32, np.int64, np.uint64, np.float16, np.float32,
-                                   np.float64)}
-_COMPLEX_PARTS = {np.dtype(np.complex64): np.dtype(np.float32),
-                  np.dtype(np.complex128): np.dtype(np.float64)}
 _INT64_RANGE = range(-(2**63), 2**63)
-# How deep containers may nest. save's encoder and load's decoder recurse once per level, and
-# JSON parsers have their own limits: a cap well inside Python's recursion limit makes a file
-# that saves also load, and turns a hostile "recursion bomb" into a clear error.
-MAX_NESTING = 100
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-class CheckpointError(ValueError):
-    """A file that is not a readable ``backprop`` checkpoint: not safetensors, truncated,
-    corrupted (a checksum does not match), or written by a newer format version."""
 
 
 # -- saving ---------------------------------------------------------------------------------------
@@ -105,7 +89,7 @@ def save(obj: Any, f: PathLike | IO[bytes]) -> None:
     tree = writer.encode(obj, ())
     document = json.dumps({"version": FORMAT_VERSION, "tree": tree, "tensors": writer.table},
                           allow_nan=False, separators=(",", ":"))
-    metadata = {FORMAT_KEY: document, CHECKSUM_KEY: _sha256_text(document)}
+    metadata = {FORMAT_KEY: document, CHECKSUM_KEY: sha256_text(document)}
     data = st_numpy.save(writer.arrays, metadata=metadata)
     if _is_file_object(f, "write"):
         f.write(data)
@@ -168,7 +152,7 @@ class _Writer:
                         "objects)")
 
     def _key(self, key: Any, trail: tuple) -> Any:
-        if not _is_plain_key(key):
+        if not is_plain_key(key):
             raise TypeError(f"save: {_where(trail)} has a key of type {type(key).__name__} "
                             f"({key!r:.60}); dict keys must be strings, numbers, bools, None or "
                             "tuples of them")
@@ -190,7 +174,7 @@ class _Writer:
         if not isinstance(array, np.ndarray):
             array = backend.to_host(array)  # checkpoints are host memory
         dtype = array.dtype.newbyteorder("=")  # big-endian arrays are saved little-endian
-        if dtype not in _STORABLE and dtype not in _COMPLEX_PARTS:
+        if dtype not in STORABLE and dtype not in COMPLEX_PARTS:
             raise TypeError(f"save: {_where(trail)} has dtype {array.dtype}, which a checkpoint "
                             "cannot hold; use a bool, integer, float or complex dtype")
         interface = array.__array_interface__
@@ -199,13 +183,13 @@ class _Writer:
             return self._by_buffer[identity]
         # safetensors wants dense little-endian bytes: copy views, transposes and negative strides.
         stored = array.astype(dtype.newbyteorder("<"), order="C", copy=False)
-        if dtype in _COMPLEX_PARTS:
-            parts = _COMPLEX_PARTS[dtype].newbyteorder("<")
+        if dtype in COMPLEX_PARTS:
+            parts = COMPLEX_PARTS[dtype].newbyteorder("<")
             stored = stored.reshape(-1).view(parts).reshape(array.shape + (2,))
         key = self._fresh_key(trail)
         self.arrays[key] = stored
         self.table[key] = {"dtype": dtype.name, "shape": list(array.shape),
-                           "sha256": _sha256_array(stored)}
+                           "sha256": sha256_array(stored)}
         self._by_buffer[identity] = key
         self._keep.append(array)
         return key
@@ -221,14 +205,6 @@ class _Writer:
             n += 1
             key = f"{name}~{n}"
         return key
-
-
-def _is_plain_key(key: Any) -> bool:
-    if key is None or isinstance(key, (bool, int, float, complex, str)):
-        return True
-    if isinstance(key, np.generic):
-        return key.dtype.kind in "biufc"
-    return isinstance(key, tuple) and all(_is_plain_key(k) for k in key)
 
 
 def _encode_int(value: int) -> Any:
@@ -248,9 +224,9 @@ def _encode_numpy_scalar(value: np.generic, trail: tuple) -> dict[str, Any]:
         encoded: Any = bool(value)
     elif dtype.kind in "iu":
         encoded = _encode_int(int(value))
-    elif dtype in _STORABLE and dtype.kind == "f":
+    elif dtype in STORABLE and dtype.kind == "f":
         encoded = _encode_float(float(value))  # float16/32 widen to float64 exactly
-    elif dtype in _COMPLEX_PARTS:
+    elif dtype in COMPLEX_PARTS:
         encoded = [_encode_float(float(value.real)), _encode_float(float(value.imag))]
     else:
         raise TypeError(f"save: {_where(trail)} is a NumPy {dtype} scalar, which a checkpoint "
@@ -303,7 +279,6 @@ def load(f: PathLike | IO[bytes], map_location: Any = None, *, weights_only: boo
         except FileNotFoundError:
             raise FileNotFoundError(errno.ENOENT, "load: no checkpoint file at this path",
                                     where) from None
-    from ._checkpoint_reader import Reader  # noqa: PLC0415 - it imports this module's constants
 
     return Reader(where, st_numpy, map_location).read(bytes(data))
 
@@ -371,15 +346,6 @@ def _as_path(f: Any, op: str) -> str:
         raise TypeError(f"{op}: f must be a path (str or os.PathLike) or a binary file object, "
                         f"got {type(f).__name__}") from None
     return os.fsdecode(path)
-
-
-def _sha256_array(array: np.ndarray) -> str:
-    little = array.astype(array.dtype.newbyteorder("<"), order="C", copy=False)
-    return hashlib.sha256(little.reshape(-1).view(np.uint8)).hexdigest()
-
-
-def _sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _where(trail: tuple) -> str:

@@ -9,14 +9,30 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from ..atomic import atomic_writer
 
-if TYPE_CHECKING:  # pragma: no cover - typing only; landscape imports this module
-    from .landscape import LossLandscape
+
+class LossLandscape(Protocol):
+    """What a picture reads of a ``landscape.LossLandscape`` (which imports this module to draw
+    itself, so it is described here rather than imported)."""
+
+    coordinates: tuple[np.ndarray, ...]
+    loss: np.ndarray
+    accuracy: np.ndarray | None
+    mode: str
+    normalization: str
+    seed: int
+
+    @property
+    def ndim(self) -> int: ...
+
+    def min_loss(self) -> float: ...
+
+    def argmin(self) -> tuple[float, ...]: ...
 
 
 def _figure_class(op: str) -> Any:
