@@ -33,7 +33,6 @@ import argparse
 import dataclasses
 import io
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -43,7 +42,7 @@ import numpy as np
 from .. import nn, optim
 from ..atomic import atomic_write_bytes, atomic_write_text
 from ..autograd.grad_mode import no_grad
-from ..console import format_duration, progress_bar, say
+from ..console import format_duration, say
 from ..creation import full, randn, zeros
 from ..models.gan import Discriminator, Generator
 from ..random import Generator as RandomGenerator
@@ -51,6 +50,7 @@ from ..random import default_generator
 from ..serialization import load_tagged, save
 from ..tensor import Tensor
 from ..train.config import ConfigError, add_run_flags, at_least, positive_finite
+from ..train.fit import Period, fit, update
 from ..train.run_folder import existing_file, prepare
 from ..utils.data import DataLoader, TensorDataset
 from .images import make_grid, png_bytes
@@ -170,17 +170,16 @@ def train_gan(config: GANConfig, log: Callable[[str], None] = say) -> GANResult:
     config = dataclasses.replace(config, out=str(out))
     (out / "samples").mkdir(exist_ok=True)
     result = GANResult()
-    for epoch in range(1, config.epochs + 1):
-        start = time.perf_counter()
-        sums = {"loss_d": 0.0, "loss_g": 0.0, "d_real": 0.0, "d_fake": 0.0}
-        bar = progress_bar(loader, f"epoch {epoch}/{config.epochs}", config.progress)
-        for real, digit in bar:
-            step = train_step(generator, discriminator, optimizer_g, optimizer_d, real,
-                              digit if config.conditional else None, config)
-            for key, value in step.items():
-                sums[key] += value
-        record = {"epoch": epoch, **{k: v / len(loader) for k, v in sums.items()},
-                  "seconds": time.perf_counter() - start}
+
+    def step(batch: tuple[Tensor, Tensor]) -> dict[str, float]:
+        real, digit = batch
+        return train_step(generator, discriminator, optimizer_g, optimizer_d, real,
+                          digit if config.conditional else None, config)
+
+    def end_epoch(period: Period) -> None:
+        epoch = period.number
+        record = {"epoch": epoch, **{k: v / len(loader) for k, v in period.sums.items()},
+                  "seconds": period.seconds}
         result.history.append(record)
         log(f"epoch {epoch:3d}  loss D {record['loss_d']:.4f}  loss G {record['loss_g']:.4f}  "
             f"D(x) {record['d_real']:.3f}  D(G(z)) {record['d_fake']:.3f}  "
@@ -197,6 +196,9 @@ def train_gan(config: GANConfig, log: Callable[[str], None] = say) -> GANResult:
               "optimizer_d": optimizer_d.state_dict(), "history": result.history},
              result.checkpoint)
         folder.mark_latest()
+
+    fit(range(1, config.epochs + 1), lambda epoch: loader, step, end_epoch,
+        progress=config.progress)
     atomic_write_text(out / "history.json", json.dumps(result.history, indent=1), "gan")
     return result
 
@@ -215,14 +217,10 @@ def train_step(generator: Generator, discriminator: Discriminator, optimizer_g: 
     fake_logits = discriminator(fake.detach(), labels)
     loss_d = (bce(real_logits, full((batch, 1), config.real_label))
               + bce(fake_logits, zeros(batch, 1)))
-    optimizer_d.zero_grad()
-    loss_d.backward()
-    optimizer_d.step()
+    update(loss_d, optimizer_d)
     # The generator, non-saturating: make the (just updated) discriminator say "real" (1).
     loss_g = bce(discriminator(fake, labels), full((batch, 1), 1.0))
-    optimizer_g.zero_grad()
-    loss_g.backward()
-    optimizer_g.step()
+    update(loss_g, optimizer_g)
     return {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
             "d_real": float(nn.functional.sigmoid(real_logits.detach()).mean().item()),
             "d_fake": float(nn.functional.sigmoid(fake_logits.detach()).mean().item())}

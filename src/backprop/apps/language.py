@@ -45,13 +45,14 @@ import numpy as np
 from .. import nn, optim
 from ..atomic import atomic_write_text
 from ..autograd.grad_mode import no_grad
-from ..console import format_duration, progress_bar, say
+from ..console import format_duration, say
 from ..datasets.text import CharTokenizer, random_windows, shakespeare, split_play, unigram_entropy
 from ..models.gpt import GPT, GPTConfig
 from ..random import Generator, default_generator
 from ..serialization import load_tagged, save
 from ..tensor import Tensor
 from ..train.config import ConfigError, at_least, flag, positive_finite, seed_flag
+from ..train.fit import Period, fit, update
 from ..train.run_folder import existing_file, prepare
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
@@ -252,34 +253,35 @@ def train_language(config: LanguageConfig | None = None,
                                             step, result)
         folder.mark_latest()
 
-    model.train()
-    evaluate(0)
-    bar = progress_bar(range(1, config.max_iters + 1), "train-lm", config.progress)
-    for step in bar:
-        start = time.perf_counter()
+    def train_step(step: int) -> dict[str, float]:
         inputs, targets = random_windows(train_ids, config.block_size, config.batch_size,
                                          batches)
         logits = model(inputs)
         loss = nn.functional.cross_entropy(logits.reshape(-1, tokenizer.vocab_size),
                                            targets.reshape(-1))
-        optimizer.zero_grad()
-        loss.backward()
-        if config.grad_clip > 0:
-            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        schedule.step()
+        update(loss, optimizer, schedule, max_norm=config.grad_clip,
+               parameters=model.parameters())
         step_losses.append(loss.item())
-        result.seconds += time.perf_counter() - start  # training time, estimates excluded
         result.steps = step
-        if hasattr(bar, "set_postfix") and step % 10 == 0:
-            bar.set_postfix(loss=f"{np.mean(step_losses[-10:]):.3f}", refresh=False)
-        out_of_time = 0 < config.time_limit <= time.perf_counter() - started
-        if step % config.eval_interval == 0 or step == config.max_iters or out_of_time:
-            evaluate(step)
-        if out_of_time:
-            log(f"stopped after {step} steps: the time limit of {config.time_limit:g} s is "
-                "spent")
-            break
+        return {"loss": step_losses[-1]}
+
+    def end_block(period: Period) -> None:
+        result.seconds += period.seconds  # training time, estimates excluded
+        evaluate(result.steps)
+        if period.stopped:
+            log(f"stopped after {result.steps} steps: the time limit of {config.time_limit:g} s "
+                "is spent")
+
+    def steps(block: int) -> range:
+        """The block's step numbers: a block ends at a loss estimate and checkpoint."""
+        return range((block - 1) * config.eval_interval + 1,
+                     min(block * config.eval_interval, config.max_iters) + 1)
+
+    model.train()
+    evaluate(0)
+    fit(range(1, math.ceil(config.max_iters / config.eval_interval) + 1), steps, train_step,
+        end_block, name="train-lm", progress=config.progress, shown="loss",
+        after_step=lambda period: 0 < config.time_limit <= time.perf_counter() - started)
     atomic_write_text(out / "history.json", json.dumps({"unigram_entropy": entropy,
                                                         "evaluations": result.history,
                                                         "step_losses": step_losses}, indent=1),

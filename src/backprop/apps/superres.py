@@ -21,7 +21,6 @@ import argparse
 import dataclasses
 import io
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -31,13 +30,14 @@ import numpy as np
 from .. import nn, optim
 from ..atomic import atomic_write_bytes, atomic_write_text
 from ..autograd.grad_mode import no_grad
-from ..console import format_duration, progress_bar, say
+from ..console import format_duration, say
 from ..models.superres import ESPCN, downsample, psnr, upsample
 from ..random import Generator as RandomGenerator
 from ..random import default_generator
 from ..serialization import load_tagged, save
 from ..tensor import Tensor
 from ..train.config import ConfigError, add_run_flags, at_least, positive_finite
+from ..train.fit import Period, fit, update
 from ..train.run_folder import prepare
 from ..utils.data import DataLoader, TensorDataset
 from .images import save_grid
@@ -160,28 +160,28 @@ def train_superres(config: SRConfig, log: Callable[[str], None] = say,
     out = folder.create(log)
     config = dataclasses.replace(config, out=str(out))
     result = SRResult()
-    for epoch in range(1, config.epochs + 1):
-        start = time.perf_counter()
-        model.train()
-        total = 0.0
-        for inputs, targets in progress_bar(loader, f"epoch {epoch}/{config.epochs}",
-                                            config.progress):
-            loss = nn.functional.mse_loss(model(inputs), targets)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            total += loss.item() * len(inputs)
-        record = {"epoch": epoch, "train_loss": total / len(low),
-                  "seconds": time.perf_counter() - start}
+
+    def step(batch: tuple[Tensor, Tensor]) -> dict[str, float]:
+        inputs, targets = batch
+        loss = nn.functional.mse_loss(model(inputs), targets)
+        update(loss, optimizer, scheduler)
+        return {"loss": loss.item() * len(inputs)}
+
+    def end_epoch(period: Period) -> None:
+        record = {"epoch": period.number, "train_loss": period.sums["loss"] / len(low),
+                  "seconds": period.seconds}
         result.history.append(record)
-        log(f"epoch {epoch:3d}  mse {record['train_loss']:.5f}  "
+        log(f"epoch {period.number:3d}  mse {record['train_loss']:.5f}  "
             f"({format_duration(record['seconds'])})")
         result.checkpoint = out / CHECKPOINT_NAME
-        save({"format": FORMAT, "config": config.to_dict(), "epoch": epoch,
+        save({"format": FORMAT, "config": config.to_dict(), "epoch": period.number,
               "model": model.state_dict(), "optimizer": optimizer.state_dict(),
               "scheduler": scheduler.state_dict(), "history": result.history}, result.checkpoint)
         folder.mark_latest()
+
+    # The model stays in training mode: nothing evaluates it before the last epoch ends.
+    fit(range(1, config.epochs + 1), lambda epoch: loader, step, end_epoch,
+        progress=config.progress)
     result.scores = score(model, test_low, test_high)
     log(f"test PSNR: bilinear {result.scores['bilinear']:.2f} dB, bicubic "
         f"{result.scores['bicubic']:.2f} dB, ESPCN {result.scores['model']:.2f} dB "

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -17,7 +16,7 @@ from .. import backend, nn, optim
 from ..atomic import atomic_write_text
 from ..autograd.anomaly import detect_anomaly
 from ..autograd.grad_mode import no_grad
-from ..console import format_duration, progress_bar, say
+from ..console import format_duration, say
 from ..random import Generator, default_generator
 from ..serialization import load, load_tagged, save
 from ..tensor import Tensor
@@ -26,6 +25,7 @@ from .checkpointing import (Checkpointer, Position, remove_partial_writes, resto
                             resume_command, rng_states)
 from .config import ConfigError, TrainConfig
 from .data import LoadedData, load_data
+from .fit import Period, fit, update
 from .models import build_model
 from .run_folder import prepare
 
@@ -168,49 +168,61 @@ def _train(config: TrainConfig, resume: str | Path | None, log: Callable[[str], 
 
     checkpointer = Checkpointer(checkpoint, config.checkpoint_every, position.step,
                                 lambda path: resume_command(config, path))
-    step, steps_per_epoch = position.step, len(train_loader)
+    steps_per_epoch = len(train_loader)
     loss_fn = nn.CrossEntropyLoss()
+    epoch_start: dict | None = None  # the loader generator's state when the epoch began
     monitor = None
     if config.diagnose:
         from ..diagnostics.monitor import GradientMonitor  # noqa: PLC0415 - only when asked
 
         monitor = GradientMonitor(model, optimizer, every=config.diagnose_every)
+
+    def batches(epoch: int) -> DataLoader:
+        nonlocal epoch_start
+        model.train()
+        ranks.set_epoch(train_loader, epoch)
+        remaining = position.remaining_batches(train_loader, loader_generator)
+        epoch_start = loader_generator.get_state()  # replays this epoch's order on resume
+        return remaining
+
+    def step(batch: tuple[Tensor, Tensor]) -> dict[str, float]:
+        images, labels = batch[0].to(device), batch[1].to(device)
+        loss, logits = train_step(step_model, loss_fn, optimizer, images, labels, scheduler)
+        return {"loss": loss.item() * len(labels),
+                "correct": int((logits.detach().argmax(dim=1) == labels).sum().item()),
+                "seen": len(labels)}
+
+    def after_step(period: Period) -> bool:
+        at = position.step + period.steps
+        if at >= checkpointer.next_step:  # never, with checkpoint_every=0 and no Ctrl-C
+            checkpointer.step_done(Position(period.number, position.batches + period.steps, at,
+                                            epoch_start, period.sums["loss"],
+                                            period.sums["correct"], period.sums["seen"]),
+                                   steps_per_epoch)
+        return False  # Ctrl-C stops by raising, from step_done
+
+    def end_epoch(period: Period) -> None:
+        nonlocal position
+        total, correct, seen = ranks.sum(period.sums["loss"], period.sums["correct"],
+                                         period.sums["seen"])
+        test_loss, test_acc, _ = evaluate(model, test_loader, device)
+        record = {"epoch": period.number, "train_loss": total / seen,
+                  "train_accuracy": correct / seen, "test_loss": test_loss,
+                  "test_accuracy": test_acc, "lr": optimizer.param_groups[0]["lr"],
+                  "seconds": period.seconds}
+        result.history.append(record)
+        log(f"epoch {period.number:3d}  loss {record['train_loss']:.4f}  train acc "
+            f"{record['train_accuracy']:.4f}  test loss {test_loss:.4f}  test acc "
+            f"{test_acc:.4f}  ({format_duration(record['seconds'])})")
+        position = Position(period.number + 1, batches=0, step=position.step + period.steps)
+        result.checkpoint = checkpointer.epoch_done(position)
+
+    # A resumed epoch's sums so far are rank 0's: the other ranks start theirs from zero.
+    so_far = position if ranks.is_main else Position(position.epoch, batches=0, step=0)
     with detect_anomaly() if config.detect_anomaly else contextlib.nullcontext(), checkpointer:
-        for epoch in range(position.epoch, config.epochs + 1):
-            start = time.perf_counter()
-            model.train()
-            if epoch != position.epoch:
-                position = Position(epoch, batches=0, step=step)
-            ranks.set_epoch(train_loader, epoch)
-            batches = position.remaining_batches(train_loader, loader_generator)
-            epoch_start = loader_generator.get_state()  # replays this epoch's order on resume
-            total, correct, seen = position.loss_sum, position.correct, position.seen
-            if not ranks.is_main:  # a resumed epoch's sums so far are rank 0's
-                total, correct, seen = 0.0, 0, 0
-            bar = progress_bar(batches, f"epoch {epoch}/{config.epochs}", config.progress)
-            for images, labels in bar:
-                images, labels = images.to(device), labels.to(device)
-                loss, logits = train_step(step_model, loss_fn, optimizer, images, labels)
-                if scheduler is not None:
-                    scheduler.step()
-                total += loss.item() * len(labels)
-                correct += int((logits.detach().argmax(dim=1) == labels).sum().item())
-                seen += len(labels)
-                step += 1
-                if step >= checkpointer.next_step:  # never, with checkpoint_every=0 and no Ctrl-C
-                    checkpointer.step_done(Position(epoch, position.batches + step - position.step,
-                                                    step, epoch_start, total, correct, seen),
-                                           steps_per_epoch)
-            total, correct, seen = ranks.sum(total, correct, seen)
-            test_loss, test_acc, _ = evaluate(model, test_loader, device)
-            record = {"epoch": epoch, "train_loss": total / seen, "train_accuracy": correct / seen,
-                      "test_loss": test_loss, "test_accuracy": test_acc,
-                      "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - start}
-            result.history.append(record)
-            log(f"epoch {epoch:3d}  loss {record['train_loss']:.4f}  train acc "
-                f"{record['train_accuracy']:.4f}  test loss {test_loss:.4f}  test acc "
-                f"{test_acc:.4f}  ({format_duration(record['seconds'])})")
-            result.checkpoint = checkpointer.epoch_done(Position(epoch + 1, batches=0, step=step))
+        fit(range(position.epoch, config.epochs + 1), batches, step, end_epoch,
+            after_step=after_step, progress=config.progress,
+            first_sums={"loss": so_far.loss_sum, "correct": so_far.correct, "seen": so_far.seen})
     if not ranks.is_main:  # rank 0 alone writes the report, the history and the pictures
         if monitor is not None:
             monitor.close()
@@ -248,13 +260,12 @@ def _finished(checkpoint: str | Path, position: Position, config: TrainConfig,
 
 
 def train_step(model: nn.Module, loss_fn: Callable[[Tensor, Tensor], Tensor],
-               optimizer: optim.Optimizer, images: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
-    """One step of gradient descent: feed forward, loss, backward, update; the loss and logits."""
+               optimizer: optim.Optimizer, images: Tensor, labels: Tensor,
+               scheduler: Any = None) -> tuple[Tensor, Tensor]:
+    """One step of gradient descent: feed forward, loss, ``fit.update``; the loss and logits."""
     logits = model(images)
     loss = loss_fn(logits, labels)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
+    update(loss, optimizer, scheduler)
     return loss, logits
 
 

@@ -127,6 +127,7 @@ def run_trial(config: Any, data: Any, report: Callable[[int, float], None]) -> f
     """
     from .. import nn  # noqa: PLC0415 - keep `backprop --help` fast
     from ..random import Generator, default_generator  # noqa: PLC0415
+    from .fit import Period, fit  # noqa: PLC0415
     from .loop import (evaluate, make_loaders, make_optimizer, make_scheduler,  # noqa: PLC0415
                        train_step)
     from .models import build_model  # noqa: PLC0415
@@ -138,14 +139,18 @@ def run_trial(config: Any, data: Any, report: Callable[[int, float], None]) -> f
     scheduler = make_scheduler(config, optimizer, config.epochs * len(train_loader))
     loss_fn = nn.CrossEntropyLoss()
     accuracy = float("nan")
-    for epoch in range(1, config.epochs + 1):
-        model.train()
-        for images, labels in train_loader:
-            train_step(model, loss_fn, optimizer, images, labels)
-            if scheduler is not None:
-                scheduler.step()
-        _, accuracy, _ = evaluate(model, val_loader)
-        report(epoch, accuracy)
+
+    def step(batch: Any) -> dict[str, float]:
+        train_step(model, loss_fn, optimizer, *batch, scheduler)
+        return {}  # a trial is judged by its validation accuracy alone
+
+    def end_epoch(period: Period) -> None:
+        nonlocal accuracy
+        _, accuracy, _ = evaluate(model, val_loader)  # back in training mode after it
+        report(period.number, accuracy)
+
+    fit(range(1, config.epochs + 1), lambda epoch: train_loader, step, end_epoch,
+        progress=False)  # the search's bar counts the trials
     return accuracy
 
 
