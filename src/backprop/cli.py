@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .autograd.anomaly import AnomalyError
+from .diagnostics.anomaly import AnomalyError
 from .train.config import ConfigError, add_setting_flags, flag_names
 
 

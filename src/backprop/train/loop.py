@@ -14,8 +14,8 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import backend, nn, optim
-from ..autograd.anomaly import detect_anomaly
 from ..autograd.grad_mode import no_grad
+from ..diagnostics.anomaly import detect_anomaly
 from ..random import Generator, default_generator
 from ..serialization import load, load_tagged, save
 from ..tensor import Tensor
