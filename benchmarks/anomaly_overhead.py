@@ -26,7 +26,7 @@ WORKLOADS = (w1_mlp, w4_transformer)
 
 def steps_for(mod: Any, small: bool = False) -> dict[str, Callable[[], Any]]:
     """Two step closures over identical copies of a workload: plain, and inside detect_anomaly."""
-    from backprop.autograd.anomaly import detect_anomaly
+    from backprop.diagnostics.anomaly import detect_anomaly
 
     problem = mod.make_problem(**(harness.SMALL[mod.NAME] if small else {}))
     lib = Lib("backprop")
@@ -96,8 +96,8 @@ def report(rows: list[dict[str, Any]]) -> str:
 
 
 def block_cost(n: int = 2000) -> float:
-    """Seconds to open and close an empty ``detect_anomaly`` block (installing the wrappers)."""
-    from backprop.autograd.anomaly import detect_anomaly
+    """Seconds to open and close an empty ``detect_anomaly`` block (registering its observer)."""
+    from backprop.diagnostics.anomaly import detect_anomaly
 
     t0 = time.perf_counter()
     for _ in range(n):

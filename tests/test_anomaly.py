@@ -10,17 +10,16 @@ import numpy as np
 import pytest
 
 import backprop as bp
-from backprop.autograd.anomaly import (AnomalyError, detect_anomaly, is_anomaly_check_nan_enabled,
-                                       is_anomaly_enabled, set_detect_anomaly)
+from backprop.autograd import observers
 from backprop.autograd.function import Function
-from backprop.autograd.graph import Node
-from backprop.autograd.origin import ORIGINS, record_origins
+from backprop.diagnostics.anomaly import (AnomalyError, detect_anomaly,
+                                          is_anomaly_check_nan_enabled, is_anomaly_enabled,
+                                          set_detect_anomaly)
+from backprop.diagnostics.origin import ORIGINS, record_origins
 from backprop.errors import GraphError
-from backprop.nn.module import Module
-from backprop.ops.primitive import Primitive
+from helpers import assert_no_observers, engine_attributes
 
-ORIGINAL = {"primitive": Primitive.__dict__["__call__"], "node": Node.__dict__["apply"],
-            "function": Function.__dict__["apply"], "module": Module.__dict__["__call__"]}
+ORIGINAL = engine_attributes()
 
 
 def next_line() -> int:
@@ -29,10 +28,9 @@ def next_line() -> int:
 
 
 def assert_unpatched() -> None:
-    assert Primitive.__dict__["__call__"] is ORIGINAL["primitive"]
-    assert Node.__dict__["apply"] is ORIGINAL["node"]
-    assert Function.__dict__["apply"] is ORIGINAL["function"]
-    assert Module.__dict__["__call__"] is ORIGINAL["module"]
+    """Nothing was ever replaced, and nothing is left registered."""
+    assert engine_attributes() == ORIGINAL
+    assert_no_observers()
     assert not is_anomaly_enabled()
 
 
@@ -310,8 +308,8 @@ def test_bad_arguments_are_named(mode, check_nan, error):
 
 def test_nothing_is_patched_after_the_block_even_when_an_error_escapes():
     with detect_anomaly():
-        assert Primitive.__dict__["__call__"] is not ORIGINAL["primitive"]
-        assert Node.__dict__["apply"] is not ORIGINAL["node"]
+        assert engine_attributes() == ORIGINAL  # an observer is registered: nothing replaced
+        assert len(observers.active()) == 1
         assert is_anomaly_enabled() and is_anomaly_check_nan_enabled()
     assert_unpatched()
     with pytest.raises(KeyError), detect_anomaly():
@@ -322,11 +320,12 @@ def test_nothing_is_patched_after_the_block_even_when_an_error_escapes():
     assert_unpatched()
 
 
-def test_nested_blocks_share_one_set_of_wrappers_and_the_inner_mode_wins():
+def test_nested_blocks_share_one_observer_and_the_inner_mode_wins():
     with detect_anomaly() as outer:
-        installed = Primitive.__dict__["__call__"]
+        installed = observers.active()
         with detect_anomaly(mode="record") as inner:
-            assert Primitive.__dict__["__call__"] is installed
+            assert observers.active() == installed and len(installed) == 1
+            assert engine_attributes() == ORIGINAL
             bp.log(bp.tensor([-1.0])).sum()
         assert len(inner) == 1 and len(outer) == 0
     assert_unpatched()

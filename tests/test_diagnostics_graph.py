@@ -16,7 +16,7 @@ import backprop as bp
 import backprop.nn.functional as F
 from backprop import atomic, nn
 from backprop.autograd.function import Function
-from backprop.autograd.origin import record_origins
+from backprop.diagnostics.origin import record_origins
 from backprop.diagnostics import _dot
 from backprop.diagnostics.graph import AUTO_COLLAPSE_NODES, draw_graph, graph_to_dot
 
@@ -132,6 +132,30 @@ def test_custom_function_with_two_outputs() -> None:
     labels = [lines for lines in boxes(dot).values() if lines[0].startswith("SplitHalves")]
     shapes = sorted(lines[1] for lines in labels if "[output" in lines[0])
     assert shapes == ["(2,) float32", "(3,) float32"]
+
+
+def test_each_output_box_points_at_its_node_with_the_gradient_it_received() -> None:
+    x = bp.randn(5, requires_grad=True)
+    a, b = SplitHalves.apply(x)
+    dot = graph_to_dot(a.sum() + (b * 2.0).sum(), grads=True)
+    name_of = {ident: lines[0] for ident, lines in boxes(dot).items()}
+    into_node = {name_of[tail]: norm_on(attrs) for tail, head, attrs in arrows(dot)
+                 if name_of[head] == "SplitHalvesBackward"}
+    assert into_node == pytest.approx({"SplitHalvesBackward [output 0]": math.sqrt(2),
+                                       "SplitHalvesBackward [output 1]": 2 * math.sqrt(3)},
+                                      rel=1e-3)  # labels show 4 digits
+    consumers = sorted((name_of[tail], name_of[head]) for tail, head, _ in arrows(dot)
+                       if "[output" in name_of[head])
+    assert consumers == [("MulBackward", "SplitHalvesBackward [output 1]"),
+                         ("SumBackward", "SplitHalvesBackward [output 0]")]
+
+
+def test_a_node_whose_graph_uses_only_its_first_output_is_one_box() -> None:
+    x = bp.randn(5, requires_grad=True)
+    a, _ = SplitHalves.apply(x)
+    labels = [lines for lines in boxes(graph_to_dot(a.sum())).values()
+              if lines[0].startswith("SplitHalves")]
+    assert labels == [["SplitHalvesBackward", "(2,) float32"]]
 
 
 # -- collapsing -----------------------------------------------------------------------------------

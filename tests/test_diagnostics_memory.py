@@ -15,7 +15,7 @@ import backprop as bp
 import backprop.nn.functional as F
 from backprop import nn
 from backprop.autograd.function import Function
-from backprop.autograd.origin import record_origins
+from backprop.diagnostics.origin import record_origins
 from backprop.diagnostics.memory import MemoryReport, memory_report
 
 

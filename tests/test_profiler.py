@@ -16,12 +16,10 @@ import pytest
 
 import backprop as bp
 from backprop import profiler
-from backprop.autograd import functional as autograd_functional
-from backprop.autograd.graph import Node
+from backprop.autograd import observers
 from backprop.cli import main
-from backprop.ops.primitive import Primitive
-from backprop.optim.optimizer import Optimizer
 from backprop.profiler.recorder import ACTIVE
+from helpers import assert_no_observers, engine_attributes
 
 LAYERS = 3
 STEPS = 2
@@ -48,15 +46,6 @@ def mlp_step(optimizer: str = "sgd"):
 
 def counts(prof: profiler.profile) -> dict[tuple[str, str], int]:
     return {(row.key, row.phase): row.count for row in prof.key_averages()}
-
-
-def engine_methods() -> list:
-    """Every method the profiler wraps, as found on its class right now."""
-    found = [Primitive.__dict__["__call__"], Node.__dict__["apply"],
-             autograd_functional.__dict__["run_backward"]]
-    for cls in (Optimizer, bp.optim.SGD, bp.optim.Adam):
-        found += [cls.__dict__.get("step"), cls.__dict__.get("zero_grad")]
-    return found
 
 
 # -- what a training step's rows count --------------------------------------------------------
@@ -169,40 +158,44 @@ def test_other_threads_are_not_timed() -> None:
 # -- nothing stays patched ----------------------------------------------------------------------
 
 def test_engine_is_unpatched_after_the_block() -> None:
-    before = engine_methods()
+    before = engine_attributes()
     with profiler.profile():
-        assert Primitive.__dict__["__call__"] is not before[0]
-        assert Node.__dict__["apply"] is not before[1]
-    assert engine_methods() == before
+        assert engine_attributes() == before  # an observer is registered: nothing replaced
+        assert len(observers.active()) == 1
+    assert engine_attributes() == before
+    assert_no_observers()
     assert not ACTIVE
 
 
 def test_engine_is_unpatched_when_the_block_raises() -> None:
-    before = engine_methods()
+    before = engine_attributes()
     with pytest.raises(bp.ShapeError):
         with profiler.profile() as prof:
             with profiler.record_function("doomed"):
                 bp.ones(2, 3, requires_grad=True) @ bp.ones(2, 3)
-    assert engine_methods() == before
+    assert engine_attributes() == before
+    assert_no_observers()
     seen = counts(prof)  # the failed op and the range were still closed and counted
     assert seen[("matmul", "forward")] == 1 and seen[("doomed", "user")] == 1
 
 
 def test_nested_profiles_both_record_and_both_unpatch() -> None:
-    before = engine_methods()
+    before = engine_attributes()
     x = bp.ones(2, requires_grad=True)
     with profiler.profile() as outer:
         x.exp()
         with profiler.profile() as inner:
             x.sin()
-    assert engine_methods() == before
+            assert engine_attributes() == before
+    assert engine_attributes() == before
+    assert_no_observers()
     assert {k for k, _ in counts(outer)} == {"exp", "sin", "[other]"}
     assert {k for k, _ in counts(inner)} == {"sin", "[other]"}
 
 
 def test_start_and_stop_without_with() -> None:
     prof = profiler.profile()
-    before = engine_methods()
+    before = engine_attributes()
     prof.start()
     with pytest.raises(RuntimeError, match="still running"):
         prof.key_averages()
@@ -211,7 +204,8 @@ def test_start_and_stop_without_with() -> None:
     bp.ones(2, requires_grad=True).exp()
     prof.stop()
     prof.stop()  # a second stop does nothing
-    assert engine_methods() == before
+    assert engine_attributes() == before
+    assert_no_observers()
     assert counts(prof)[("exp", "forward")] == 1
 
 

@@ -22,8 +22,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .autograd.anomaly import AnomalyError
 from .console import say
+from .diagnostics.anomaly import AnomalyError
 from .train.config import ConfigError, add_data_root_flag, add_setting_flags, flag_names
 from .train.run_folder import existing_file, writable_folder
 

@@ -1,7 +1,12 @@
-"""Reverse-mode automatic differentiation: the engine, grad modes and user-facing helpers."""
+"""Reverse-mode automatic differentiation: the engine, grad modes and user-facing helpers.
 
-from .anomaly import (AnomalyError, AnomalyRecord, detect_anomaly, is_anomaly_check_nan_enabled,
-                      is_anomaly_enabled, set_detect_anomaly)
+Anomaly detection lives in ``backprop.diagnostics`` (it observes the engine from above); its
+PyTorch names (``torch.autograd.detect_anomaly``...) are served from here on first use, so
+importing the engine imports no diagnostics.
+"""
+
+from typing import Any
+
 from .function import Function, FunctionCtx
 from .functional import backward, grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -9,7 +14,21 @@ from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .graph import Node
 from .observers import Observer, observing
 
-__all__ = ["AnomalyError", "AnomalyRecord", "detect_anomaly", "is_anomaly_check_nan_enabled",
-           "is_anomaly_enabled", "set_detect_anomaly", "Function", "FunctionCtx", "GradcheckError", "Node", "backward", "enable_grad", "grad", "gradcheck",
-           "gradgradcheck", "is_grad_enabled", "no_grad", "Observer", "observing",
-           "set_grad_enabled"]
+_FROM_ANOMALY = ("AnomalyError", "AnomalyRecord", "detect_anomaly", "is_anomaly_check_nan_enabled",
+                 "is_anomaly_enabled", "set_detect_anomaly")
+
+__all__ = [*_FROM_ANOMALY, "Function", "FunctionCtx", "GradcheckError", "Node", "Observer",
+           "backward", "enable_grad", "grad", "gradcheck", "gradgradcheck", "is_grad_enabled",
+           "no_grad", "observing", "set_grad_enabled"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_ANOMALY:
+        from ..diagnostics import anomaly  # noqa: PLC0415 - diagnostics sit above the engine
+
+        return getattr(anomaly, name)
+    raise AttributeError(f"module 'backprop.autograd' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_FROM_ANOMALY))

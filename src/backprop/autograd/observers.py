@@ -13,8 +13,10 @@ happened; it returns what ``proceed()`` returned (or raises)::
     optimizer(optimizer, method, proceed) an optimizer's step or zero_grad
 
 Registrations belong to the thread that made them (an observer sees the work of its own
-thread), may overlap and may end in any order. With none registered anywhere the engine's only
-cost is one attribute test per op, node, module call and optimizer step.
+thread), may overlap and may end in any order. An event an observer does not override is not
+sent to it: an observer of module calls alone costs an op one lookup, not a call chain. With
+none registered anywhere the engine's only cost is one attribute test per op, node, backward
+pass, module call and optimizer step.
 
 >>> import backprop as bp
 >>> class CountOps(bp.autograd.Observer):
@@ -70,12 +72,34 @@ REGISTRY = _Registry()
 _lock = threading.Lock()
 
 
-class _ThreadState(threading.local):
+EVENTS = ("op", "node", "backward", "module", "optimizer")
+
+
+class _Thread:
+    """One thread's registrations (held by a ``threading.local``, and by each registration of
+    the thread, so that a block ended from another thread still ends here)."""
+
+    __slots__ = ("observers", "watching", "passthrough")
+
     def __init__(self) -> None:
         self.observers: tuple[Observer, ...] = ()
+        # Per event, the observers that override it (outermost first): the others would only
+        # proceed, at the cost of a call per op.
+        self.watching: dict[str, tuple[Observer, ...]] = dict.fromkeys(EVENTS, ())
         # Set by an op's continuation just before it calls the op again, so that call (and
         # only that one: ops it calls in turn are observed) runs unobserved.
         self.passthrough = False
+
+    def register(self, observers: tuple[Observer, ...]) -> None:
+        self.observers = observers
+        self.watching = {event: tuple(o for o in observers
+                                      if getattr(type(o), event) is not getattr(Observer, event))
+                         for event in EVENTS}
+
+
+class _ThreadState(threading.local):
+    def __init__(self) -> None:
+        self.mine = _Thread()
 
 
 _state = _ThreadState()
@@ -84,23 +108,25 @@ _state = _ThreadState()
 @contextlib.contextmanager
 def observing(observer: Observer) -> Iterator[Observer]:
     """Register ``observer`` with this thread's engine for the block (the first registered is
-    the outermost: it sees the others' work inside its own)."""
+    the outermost: it sees the others' work inside its own). Blocks may end in any order."""
     if not isinstance(observer, Observer):
-        raise TypeError(f"observing: expected an Observer, got {type(observer).__name__}")
+        raise TypeError(f"observing: expected an Observer (an instance of a subclass of "
+                        f"bp.autograd.Observer), got {type(observer).__name__}")
+    mine = _state.mine
     with _lock:
         REGISTRY.count += 1
-    _state.observers = (*_state.observers, observer)
+    mine.register((*mine.observers, observer))
     try:
         yield observer
     finally:
-        _state.observers = tuple(o for o in _state.observers if o is not observer)
+        mine.register(tuple(o for o in mine.observers if o is not observer))
         with _lock:
             REGISTRY.count -= 1
 
 
 def active() -> tuple[Observer, ...]:
     """The observers registered in this thread, outermost first."""
-    return _state.observers
+    return _state.mine.observers
 
 
 def _chain(observers: tuple[Observer, ...], event: str, args: tuple,
@@ -119,13 +145,14 @@ UNOBSERVED = object()
 def observe_op(op: Any, args: tuple, params: dict, call: Callable[..., Any] | None = None) -> Any:
     """Called by an op (a primitive, or a Function's ``apply`` as ``call``) when
     ``REGISTRY.count`` is set: the observers' result, or ``UNOBSERVED`` when this call is not
-    to be observed (no observer in this thread, or this is the call an observer's ``proceed``
-    makes)."""
-    state = _state
+    to be observed (no observer of ops in this thread, or this is the call an observer's
+    ``proceed`` makes)."""
+    state = _state.mine
     if state.passthrough:
         state.passthrough = False
         return UNOBSERVED
-    if not state.observers:
+    observers = state.watching["op"]
+    if not observers:
         return UNOBSERVED
 
     def proceed() -> Any:
@@ -135,13 +162,13 @@ def observe_op(op: Any, args: tuple, params: dict, call: Callable[..., Any] | No
         finally:
             state.passthrough = False
 
-    return _chain(state.observers, "op", (op, args, params), proceed)
+    return _chain(observers, "op", (op, args, params), proceed)
 
 
 def observe(event: str, args: tuple, proceed: Callable[[], Any]) -> Any:
     """``proceed()`` inside this thread's observers' ``event`` (``node``, ``backward``,
     ``module``, ``optimizer``)."""
-    return _chain(_state.observers, event, args, proceed)
+    return _chain(_state.mine.watching[event], event, args, proceed)
 
 
 __all__ = ["Observer", "REGISTRY", "active", "observe", "observe_op", "observing"]

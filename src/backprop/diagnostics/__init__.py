@@ -1,6 +1,8 @@
-"""Backprop you can see: gradient health, memory held for backward, graph and landscape pictures.
+"""Backprop you can see: gradient health, NaN provenance, memory held for backward, graph and
+landscape pictures.
 
-Everything here observes the engine from outside (hooks and ``autograd.instrument``): nothing
+Everything here observes the engine from outside, through module and optimizer hooks and the
+engine's observer events (``autograd.observers``), registered only while a tool is on: nothing
 costs anything until it is used.
 """
 
@@ -11,7 +13,9 @@ from .hessian import HessianEigen, hessian_top_eigenvalue, hessian_vector_produc
 from .landscape import LossLandscape, loss_landscape, random_direction
 from .memory import MemoryReport, memory_report
 from .monitor import GradientMonitor
+from .origin import record_origins
 
-__all__ = ["Flag", "GradientHistory", "GradientMonitor", "HealthThresholds", "HessianEigen", "LossLandscape", "MemoryReport", "draw_graph", "graph_to_dot",
-           "hessian_top_eigenvalue", "hessian_vector_product", "loss_landscape", "memory_report",
-           "random_direction"]
+__all__ = ["Flag", "GradientHistory", "GradientMonitor", "HealthThresholds", "HessianEigen",
+           "LossLandscape", "MemoryReport", "draw_graph", "graph_to_dot", "hessian_top_eigenvalue",
+           "hessian_vector_product", "loss_landscape", "memory_report", "random_direction",
+           "record_origins"]

@@ -1,5 +1,5 @@
 """Reading a recorded backward graph for the diagnostics: its nodes and leaves in a fixed order,
-the shape each node's output had, and which module each node belongs to.
+the shape each node's outputs had, and which module each node belongs to.
 
 Shared by the memory ledger (``memory.py``) and the graph picture (``graph.py``). Everything
 here only reads the graph; nothing is recorded, run or freed.
@@ -13,9 +13,9 @@ import numpy as np
 
 from ..autograd.function import _FunctionBackward
 from ..autograd.graph import Node
-from ..autograd.origin import ORIGINS
 from ..errors import format_shape
 from ..tensor import Tensor
+from .origin import ORIGINS
 
 UNKNOWN_MODULE = "(unknown)"
 TOP_LEVEL = "(top level)"  # recorded inside record_origins() but outside every module
@@ -62,28 +62,47 @@ class Graph:
                 if edge is not None]
 
 
-def output_metas(graph: Graph) -> dict[int, tuple[tuple[int, ...], np.dtype]]:
-    """``id(node) -> (shape, dtype)`` of each node's output (the gradient it receives).
+def output_metas(graph: Graph) -> dict[tuple[int, int], tuple[tuple[int, ...], np.dtype]]:
+    """``(id(node), output) -> (shape, dtype)`` of each output of a node that the graph uses
+    (the gradient it receives there).
 
-    A node does not keep its output, but whoever consumed it kept the input's shape (as a saved
-    tensor or a ``Meta``), so the consumers tell it; a root's comes from the root tensor.
+    A node does not keep its outputs, but whoever consumed one kept the input's shape (as a
+    saved tensor or a ``Meta``), so the consumers tell it; a root's comes from the root tensor,
+    and a custom Function's node knows all its outputs.
     """
-    metas: dict[int, tuple[tuple[int, ...], np.dtype]] = {}
+    metas: dict[tuple[int, int], tuple[tuple[int, ...], np.dtype]] = {}
     for root in graph.roots:
         if root.grad_fn is not None:
-            metas[id(root.grad_fn)] = (tuple(root.shape), root.dtype)
+            metas[(id(root.grad_fn), root._output_nr)] = (tuple(root.shape), root.dtype)
     for node in graph.nodes:
+        slots = node.slots
         for i, edge in enumerate(node.edges):
-            if type(edge) is Node and id(edge) not in metas:
-                saved = node.inputs[i]
-                metas[id(edge)] = (tuple(saved.shape), np.dtype(saved.dtype))
-    for node in graph.nodes:
-        # Custom Functions know their outputs: the first differentiable one stands for the node.
+            if type(edge) is Node:
+                key = (id(edge), 0 if slots is None else slots[i])
+                if key not in metas:
+                    saved = node.inputs[i]
+                    metas[key] = (tuple(saved.shape), np.dtype(saved.dtype))
         op = node.op
         if isinstance(op, _FunctionBackward):
-            meta = op.out_metas[op.differentiable[0]]
-            metas[id(node)] = (tuple(meta.shape), np.dtype(meta.dtype))
+            for k, meta in enumerate(op.out_metas):
+                if meta is not None:
+                    metas[(id(node), k)] = (tuple(meta.shape), np.dtype(meta.dtype))
     return metas
+
+
+def used_outputs(graph: Graph) -> dict[int, list[int]]:
+    """``id(node) -> its outputs that a root is or another node of the graph consumes``, in
+    order."""
+    used: dict[int, set[int]] = {}
+    for root in graph.roots:
+        if root.grad_fn is not None:
+            used.setdefault(id(root.grad_fn), set()).add(root._output_nr)
+    for node in graph.nodes:
+        slots = node.slots
+        for i, edge in enumerate(node.edges):
+            if type(edge) is Node:
+                used.setdefault(id(edge), set()).add(0 if slots is None else slots[i])
+    return {key: sorted(outputs) for key, outputs in used.items()}
 
 
 def describe(shape: tuple[int, ...], dtype: Any) -> str:

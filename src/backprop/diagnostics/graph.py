@@ -3,9 +3,11 @@ gradient sent along every edge, with NaN/inf flags.
 
 Arrows follow the gradient, from the loss down to the leaves: an arrow from ``MulBackward`` to
 ``w`` carries d(loss)/d(w)'s share from that op. Boxes are grouped in clusters by the module
-that recorded them when the forward ran inside ``bp.autograd.origin.record_origins()``, and a
+that recorded them when the forward ran inside ``bp.diagnostics.record_origins()``, and a
 big graph collapses every module below some depth into one box listing its ops, so a 2-layer
-Transformer stays readable.
+Transformer stays readable. A node whose graph uses several of its outputs (a custom Function
+returning two tensors, values and indices...) is drawn as its box plus one box per output in
+use, ``SplitBackward [output 1]`` with that output's shape, each with an arrow to the node.
 
 >>> import backprop as bp
 >>> w = bp.ones(3, requires_grad=True)
@@ -36,12 +38,13 @@ import numpy as np
 
 from ..autograd.functional import grad as autograd_grad
 from ..autograd.graph import Node
-from ..autograd.instrument import patched
-from ..autograd.origin import ORIGINS
+from ..autograd.observers import Observer, observing
 from ..backend import xp_of
 from ..tensor import Tensor
 from . import _dot
-from ._graph_walk import Graph, as_roots, describe, output_metas, owner_module, parameter_names
+from ._graph_walk import (Graph, as_roots, describe, output_metas, owner_module, parameter_names,
+                          used_outputs)
+from .origin import ORIGINS
 
 __all__ = ["draw_graph", "graph_to_dot"]
 
@@ -117,6 +120,11 @@ def graph_to_dot(loss: Tensor, *, model: Any = None, grads: bool = False,
     the values saved for backward: after ``loss.backward()`` (without ``retain_graph=True``)
     the graph is drawn without gradients, with a warning.
 
+    A node whose graph uses several of its outputs, or one other than its first, is drawn as
+    its box plus a box per output in use (``SplitBackward [output 1]`` and the output's shape);
+    arrows reach the output they carry the gradient of, and each output box has an arrow to the
+    node (labelled, with ``grads=True``, with the gradient that output received).
+
     ``collapse`` groups ops by module (recorded by ``record_origins()``): ``True``, ``False``,
     or ``'auto'`` (collapse when there are more than 60 boxes). Collapsed, each module path is
     cut to its first ``depth`` components (``'model.layers.0'`` has 3) and becomes one box
@@ -145,17 +153,17 @@ def _to_dot(loss: Tensor, model: Any, grads: bool, collapse: bool | str,
                       f"for backward, which loss.backward() freed (in {len(freed)} of "
                       f"{len(graph.nodes)} nodes). Call draw_graph before loss.backward(), or "
                       "keep them with loss.backward(retain_graph=True)", stacklevel=3)
-    flows = _edge_gradients(graph) if grads and not freed else {}
+    flows = _edge_gradients(graph) if grads and not freed else _Flows({}, {})
     drawn = len(graph.nodes) + len(graph.leaves)
     if collapse is True or (collapse == "auto" and drawn > AUTO_COLLAPSE_NODES):
         if not any(modules):
             if collapse is True:
                 raise ValueError("draw_graph: collapse=True groups ops by the module that "
                                  "recorded them, but this graph has no module information; run "
-                                 "the forward pass inside bp.autograd.origin.record_origins()")
+                                 "the forward pass inside bp.diagnostics.record_origins()")
             warnings.warn(f"draw_graph: the graph has {drawn} nodes and no module information "
                           "to collapse it by; run the forward pass inside "
-                          "bp.autograd.origin.record_origins() for a readable picture",
+                          "bp.diagnostics.record_origins() for a readable picture",
                           stacklevel=3)
         else:
             return _draw(graph, names, modules, flows,
@@ -170,31 +178,46 @@ def _recorded_module(node: Node) -> str:
 
 # -- gradients on edges ---------------------------------------------------------------------------
 
-def _edge_gradients(graph: Graph) -> dict[tuple[int, int], _Flow]:
-    """``(id(node), input slot) -> _Flow`` from one extra backward that keeps the graph.
+@dataclass
+class _Flows:
+    """The gradients of one extra backward: ``sent[(id(node), input slot)]`` along each arrow,
+    ``received[(id(node), output)]`` by each output of a node with several."""
 
-    ``Node.apply`` is wrapped for the length of the pass (``instrument.patched``) to see what
-    each op sends to each input; ``autograd.grad`` returns the leaves' gradients instead of
-    storing them, so no ``.grad`` changes.
-    """
+    sent: dict[tuple[int, int], _Flow]
+    received: dict[tuple[int, int], _Flow]
+
+
+class _GradientWatch(Observer):
+    """Sees each node's rule run (the engine's ``node`` event) and notes what came in and
+    what went out."""
+
+    def __init__(self) -> None:
+        self.flows = _Flows({}, {})
+
+    def node(self, node: Node, grad: Any, create_graph: bool, proceed: Any) -> Any:
+        results = proceed()
+        for i, gi in enumerate(results):
+            if gi is not None:
+                self.flows.sent[(id(node), i)] = _flow(gi)
+        if node.n_outputs != 1:  # grad is a tuple, one per output (None where none came)
+            for k, gk in enumerate(grad):
+                if gk is not None:
+                    self.flows.received[(id(node), k)] = _flow(gk)
+        return results
+
+
+def _edge_gradients(graph: Graph) -> _Flows:
+    """The gradients of one extra backward that keeps the graph, seen by an engine observer;
+    ``autograd.grad`` returns the leaves' gradients instead of storing them, so no ``.grad``
+    changes."""
+    watch = _GradientWatch()
     if not graph.nodes:
-        return {}
-    flows: dict[tuple[int, int], _Flow] = {}
-
-    def watch(apply):
-        def apply_and_watch(self, g, create_graph):
-            results = apply(self, g, create_graph)
-            for i, gi in enumerate(results):
-                if gi is not None:
-                    flows[(id(self), i)] = _flow(gi)
-            return results
-        return apply_and_watch
-
+        return watch.flows
     seeds = [Tensor._wrap(xp_of(r._data).ones_like(r._data)) for r in graph.roots]
-    with patched(Node, "apply", watch):
+    with observing(watch):
         autograd_grad(graph.roots, graph.leaves, grad_outputs=seeds, retain_graph=True,
                       allow_unused=True)
-    return flows
+    return watch.flows
 
 
 def _flow(g: Any) -> _Flow:
@@ -228,9 +251,10 @@ class _Layout:
 
     ``node_box[k]`` / ``leaf_box[j]`` is the DOT id of the box showing node ``k`` / leaf ``j``:
     its own (``'n3'``, ``'l0'``) or, collapsed, its module's (``'m2'``; ``module_box`` maps
-    each module path to that id). ``leaf_cluster[j]`` is the module a leaf belongs to: the one
-    owning it (by parameter name) when that module recorded ops, else the one module all its
-    consumers are in.
+    each module path to that id). ``split[k]`` lists the outputs in use of a node drawn with a
+    box per output, and ``output_box[(k, output)]`` is that box (its module's, collapsed).
+    ``leaf_cluster[j]`` is the module a leaf belongs to: the one owning it (by parameter name)
+    when that module recorded ops, else the one module all its consumers are in.
     """
 
     def __init__(self, graph: Graph, names: dict[int, str], modules: list[str],
@@ -241,6 +265,17 @@ class _Layout:
         self.parents = {path.rsplit(".", n)[0] for path in set(modules)
                         for n in range(1, path.count(".") + 1)}
         self.node_box = [self._box(module, depth) or f"n{k}" for k, module in enumerate(modules)]
+        # A node using only its first output is one box, like a node with one output (a
+        # norm's statistics or cross-entropy's softmax are outputs only its own rule reads).
+        used = used_outputs(graph)
+        self.split = {k: used[id(node)] for k, node in enumerate(graph.nodes)
+                      if node.n_outputs != 1 and used[id(node)] != [0]}
+        self.output_box: dict[tuple[int, int], str] = {}
+        for k, outputs in self.split.items():
+            for output in outputs:
+                box = self.node_box[k]
+                own = f"n{len(graph.nodes) + len(self.output_box)}"
+                self.output_box[(k, output)] = box if box.startswith("m") else own
         consumers: dict[int, set[int]] = {}
         for k, node in enumerate(graph.nodes):
             for edge in node.edges:
@@ -278,8 +313,12 @@ class _Layout:
             self.module_box[path] = f"m{len(self.module_box)}"
         return self.module_box[path]
 
+    def head(self, k: int, output: int) -> str:
+        """The box an arrow carrying the gradient of node ``k``'s ``output`` points at."""
+        return self.output_box.get((k, output)) or self.node_box[k]
+
     def boxes(self) -> int:
-        return len(set(self.node_box) | set(self.leaf_box))
+        return len(set(self.node_box) | set(self.leaf_box) | set(self.output_box.values()))
 
 
 def _auto_depth(graph: Graph, names: dict[int, str], modules: list[str]) -> int:
@@ -293,26 +332,34 @@ def _auto_depth(graph: Graph, names: dict[int, str], modules: list[str]) -> int:
 
 # -- drawing --------------------------------------------------------------------------------------
 
-def _draw(graph: Graph, names: dict[int, str], modules: list[str],
-          flows: dict[tuple[int, int], _Flow], depth: int | None) -> str:
+def _draw(graph: Graph, names: dict[int, str], modules: list[str], flows: _Flows,
+          depth: int | None) -> str:
     picture = _dot.Picture()
     metas = output_metas(graph)
     layout = _Layout(graph, names, modules, depth)
-    root_ids = {id(r.grad_fn) for r in graph.roots if r.grad_fn is not None}
+    roots = {(id(r.grad_fn), r._output_nr) for r in graph.roots if r.grad_fn is not None}
+    bold = {"penwidth": "2"}
     inside: dict[str, list[Node]] = {box: [] for box in layout.module_box.values()}
     for k, node in enumerate(graph.nodes):
         box = layout.node_box[k]
         if box in inside:
             inside[box].append(node)
             continue
-        lines = [_op_name(node)]
-        if id(node) in metas:
-            lines.append(describe(*metas[id(node)]))
+        split = layout.split.get(k)
+        lines = [node.name()]
+        if split is None and (id(node), 0) in metas:
+            lines.append(describe(*metas[id(node), 0]))
         origin = ORIGINS.get(node)
         if origin is not None:
             lines.append(f"{os.path.basename(origin.filename)}:{origin.lineno}")
-        attrs = {"penwidth": "2"} if id(node) in root_ids else {}
-        picture.add_box(box, lines, modules[k], **attrs)
+        root = split is None and (id(node), 0) in roots
+        picture.add_box(box, lines, modules[k], **(bold if root else {}))
+        for output in split or ():
+            lines = [f"{node.name()} [output {output}]"]
+            if (id(node), output) in metas:
+                lines.append(describe(*metas[id(node), output]))
+            picture.add_box(layout.output_box[k, output], lines, modules[k],
+                            **(bold if (id(node), output) in roots else {}))
     params: dict[str, list[Tensor]] = {box: [] for box in inside}
     for j, leaf in enumerate(graph.leaves):
         box = layout.leaf_box[j]
@@ -330,16 +377,11 @@ def _draw(graph: Graph, names: dict[int, str], modules: list[str],
     return picture.render()
 
 
-def _op_name(node: Node) -> str:
-    k = getattr(node.op, "k", None)  # one output of a custom Function with several
-    return node.name() if k is None else f"{node.name()} [output {k}]"
-
-
 def _module_lines(path: str, nodes: list[Node], leaves: list[Tensor],
                   names: dict[int, str]) -> list[str]:
     """A collapsed module: its path, how many ops of each kind, its parameters."""
     lines = [path, f"{len(nodes)} op{'' if len(nodes) == 1 else 's'}"]
-    counts = Counter(_op_name(node) for node in nodes).most_common()
+    counts = Counter(node.name() for node in nodes).most_common()
     lines += [f"{name} x{n}" if n > 1 else name for name, n in counts[:4]]
     if len(counts) > 4:
         lines.append(f"... {len(counts) - 4} more kinds")
@@ -357,38 +399,47 @@ def _relative(name: str, prefix: str) -> str:
     return name.removeprefix(prefix)
 
 
+def _consumed(graph: Graph) -> list[tuple[int, int, Any, int, int]]:
+    """Every gradient message: ``(consumer k, input slot i, producer, its position j, which
+    output of it)``, the position in ``graph.nodes`` or, for a leaf, in ``graph.leaves``."""
+    return [(k, i, edge, graph.index[id(edge)], 0 if node.slots is None else node.slots[i])
+            for k, node in enumerate(graph.nodes) for i, edge in enumerate(node.edges)
+            if edge is not None]
+
+
 def _module_outputs(graph: Graph, layout: _Layout, metas: dict) -> dict[str, list[str]]:
     """Per collapsed box, the shapes of what leaves it: outputs of its ops used outside it."""
     outputs: dict[str, list[str]] = {}
-    leaving = [r.grad_fn for r in graph.roots if r.grad_fn is not None]
-    leaving += [edge for k, node in enumerate(graph.nodes) for edge in node.edges
-                if type(edge) is Node
-                and layout.node_box[graph.index[id(edge)]] != layout.node_box[k]]
-    for node in leaving:
-        box = layout.node_box[graph.index[id(node)]]
-        if box in layout.module_box.values() and id(node) in metas:
-            text = describe(*metas[id(node)])
+    leaving = [(graph.index[id(r.grad_fn)], r._output_nr) for r in graph.roots
+               if r.grad_fn is not None]
+    leaving += [(j, output) for k, _, edge, j, output in _consumed(graph)
+                if type(edge) is Node and layout.node_box[j] != layout.node_box[k]]
+    for j, output in leaving:
+        box = layout.node_box[j]
+        key = (id(graph.nodes[j]), output)
+        if box in layout.module_box.values() and key in metas:
+            text = describe(*metas[key])
             if text not in outputs.setdefault(box, []):
                 outputs[box].append(text)
     return outputs
 
 
-def _add_arrows(picture: _dot.Picture, graph: Graph, layout: _Layout,
-                flows: dict[tuple[int, int], _Flow], collapsed: bool) -> None:
+def _add_arrows(picture: _dot.Picture, graph: Graph, layout: _Layout, flows: _Flows,
+                collapsed: bool) -> None:
+    arrows = []
+    for k, i, edge, j, output in _consumed(graph):
+        head = layout.head(j, output) if type(edge) is Node else layout.leaf_box[j]
+        arrows.append((layout.node_box[k], head, flows.sent.get((id(graph.nodes[k]), i))))
+    for (k, output), box in layout.output_box.items():
+        arrows.append((box, layout.node_box[k],
+                       flows.received.get((id(graph.nodes[k]), output))))
     merged: dict[tuple[str, str], list[_Flow | None]] = {}
-    for k, node in enumerate(graph.nodes):
-        for i, edge in enumerate(node.edges):
-            if edge is None:
-                continue
-            position = graph.index[id(edge)]
-            head = layout.node_box[position] if type(edge) is Node else layout.leaf_box[position]
-            tail = layout.node_box[k]
-            flow = flows.get((id(node), i))
-            if not collapsed:
-                lines, attrs = _arrow_style(flow)
-                picture.add_arrow(tail, head, lines, **attrs)
-            elif tail != head:  # arrows inside a collapsed module are not drawn
-                merged.setdefault((tail, head), []).append(flow)
+    for tail, head, flow in arrows:
+        if not collapsed:
+            lines, attrs = _arrow_style(flow)
+            picture.add_arrow(tail, head, lines, **attrs)
+        elif tail != head:  # arrows inside a collapsed module are not drawn
+            merged.setdefault((tail, head), []).append(flow)
     for (tail, head), group in merged.items():
         lines, attrs = _arrow_style(_merge(group), len(group))
         picture.add_arrow(tail, head, lines, **attrs)

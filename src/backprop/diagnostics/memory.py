@@ -136,7 +136,7 @@ def memory_report(loss: Tensor, model: Any = None, *, top: int = 10) -> MemoryRe
     """Count the bytes the backward graph behind ``loss`` keeps for its VJPs.
 
     Modules come from the ``Origin`` of each node when the forward ran inside
-    ``bp.autograd.origin.record_origins()``; otherwise, with ``model`` given, a node is put
+    ``bp.diagnostics.record_origins()``; otherwise, with ``model`` given, a node is put
     in the module owning a parameter among its direct inputs (nodes without one are
     ``'(unknown)'``). ``top`` is how many holders ``largest`` lists.
 

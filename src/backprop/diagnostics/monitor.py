@@ -6,6 +6,11 @@ post-hooks (to snapshot the weights before an update and record after it). Forwa
 attached only for the steps that are recorded (every ``every``-th), so the steps in between run
 the model's hook-free fast path. All figures are computed on the raw NumPy arrays with BLAS
 dot products and kept in preallocated NumPy arrays (see ``_monitor_history``).
+
+Hooks rather than an engine observer, because what it watches is one model and one optimizer:
+hooks belong to those objects (in whatever thread they run, and for as long as they live),
+where an observer would see every module of a thread and, left registered by a monitor never
+closed, keep every op of the program on the observed path.
 """
 
 from __future__ import annotations

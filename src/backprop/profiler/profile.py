@@ -2,8 +2,8 @@
 
 Inside a ``profile`` block every op's forward, every node's backward, the backward engine's own
 work and every optimizer step is timed; ``key_averages()`` sums them per op and phase, and
-``export_chrome_trace`` writes the timeline for ``chrome://tracing`` or Perfetto. Outside a
-block the engine is not wrapped at all (see ``autograd.instrument``), so it costs nothing.
+``export_chrome_trace`` writes the timeline for ``chrome://tracing`` or Perfetto. The timing is
+an engine observer registered for the block only (see ``hooks``), so outside it costs nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..atomic import atomic_write_text
-from .hooks import instrumented
+from ..autograd.observers import observing
+from .hooks import Timer
 from .recorder import ACTIVE, USER, Recorder
 from .table import EventList, FunctionEventAvg
 
@@ -36,7 +37,7 @@ class profile:  # noqa: N801 - PyTorch's name
 
     ``record_shapes=True`` also keeps each call's input shapes, for
     ``key_averages(group_by_input_shape=True)``. Only the thread that enters the block is
-    profiled. Optimizer classes defined after the block starts are not timed.
+    profiled.
 
     >>> import backprop as bp
     >>> model = bp.nn.Sequential(bp.nn.Linear(4, 8), bp.nn.ReLU(), bp.nn.Linear(8, 2))
@@ -69,18 +70,18 @@ class profile:  # noqa: N801 - PyTorch's name
     # -- running -----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start timing (what entering the ``with`` block does). Profilers started one inside
-        another must stop in the reverse order, as ``with`` blocks do."""
+        """Start timing (what entering the ``with`` block does). Profilers and other observers
+        started one inside another may stop in any order."""
         if self._recorder is not None and self._recorder.running:
             raise RuntimeError("profile.start: this profiler is already running")
         recorder = Recorder(self.record_shapes)
-        self._hooks = instrumented(recorder)
+        self._hooks = observing(Timer(recorder))
         self._hooks.__enter__()
         self._recorder = recorder
         recorder.start()
 
     def stop(self) -> None:
-        """Stop timing and unwrap the engine (what leaving the ``with`` block does)."""
+        """Stop timing and unregister from the engine (what leaving the ``with`` block does)."""
         recorder = self._recorder
         if recorder is None or not recorder.running:
             return

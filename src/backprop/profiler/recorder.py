@@ -49,7 +49,8 @@ Key = tuple
 class Recorder:
     """The log of one profile and, once stopped, its sums.
 
-    Only the thread that created the recorder is timed: the hooks compare ``thread``.
+    Only the thread that created the recorder is timed (its observer is registered there, and
+    ``record_function`` compares ``thread``).
     ``stats`` maps each key to ``[calls, self seconds, total seconds]``; ``events`` holds
     ``(key, start, duration)`` per range for the trace.
     """

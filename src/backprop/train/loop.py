@@ -14,9 +14,9 @@ import numpy as np
 
 from .. import backend, nn, optim
 from ..atomic import atomic_write_text
-from ..autograd.anomaly import detect_anomaly
 from ..autograd.grad_mode import no_grad
 from ..console import format_duration, say
+from ..diagnostics.anomaly import detect_anomaly
 from ..random import Generator, default_generator
 from ..serialization import load, load_tagged, save
 from ..tensor import Tensor

@@ -1,7 +1,7 @@
 """What anomaly detection tells the user: value summaries, the record of one anomaly, its message.
 
-Nothing here watches the engine (``anomaly.py`` does); these are plain descriptions, built only on
-the slow path, once a non-finite value has been found.
+Nothing here watches the engine (``anomaly_watch.py`` does); these are plain descriptions,
+built only on the slow path, once a non-finite value has been found.
 
 >>> import numpy as np
 >>> str(summarize(np.array([1.0, -2.0, np.nan, np.inf])))
@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.graph import Meta
 from ..errors import format_shape
-from .graph import Meta
 from .origin import Origin
 
 # Ops that only move or pick values (no arithmetic): a non-finite value passes through them

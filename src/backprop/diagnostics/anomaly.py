@@ -11,8 +11,10 @@ out in ``anomaly_watch``.
 
 Modes: ``"raise"`` (an ``AnomalyError``), ``"warn"`` (a ``RuntimeWarning`` pointing at the user's
 line, then go on) and ``"record"`` (collect ``AnomalyRecord``s in the context object, then go
-on). Outside the block nothing is wrapped, so nothing is slower (see ``instrument``). Inside, the
-cost is one finiteness test per op output and per gradient (see ``benchmarks/anomaly_overhead.py``).
+on). Detection watches the thread that switches it on, through one engine observer
+(``anomaly_watch.AnomalyObserver``) registered while any block or the switch is on there;
+outside, nothing is registered and nothing is slower. Inside, the cost is one finiteness test per op
+output and per gradient (see ``benchmarks/anomaly_overhead.py``).
 
 >>> import numpy as np
 >>> import backprop as bp
@@ -27,15 +29,15 @@ cost is one finiteness test per op output and per gradient (see ``benchmarks/ano
 
 from __future__ import annotations
 
-import contextlib
+import threading
 import warnings
+from contextlib import AbstractContextManager
 from typing import Any
 
+from ..autograd.observers import observing
 from .anomaly_report import AnomalyError, AnomalyRecord, ValueSummary
-from .anomaly_watch import WATCH, unconsumed_record, wrap_node_apply, wrap_primitive_call
-from .graph import Node
-from .instrument import patched
-from .origin import record_origins, user_frame
+from .anomaly_watch import WATCH, AnomalyObserver, unconsumed_record
+from .origin import user_frame
 
 __all__ = ["AnomalyError", "AnomalyRecord", "ValueSummary", "detect_anomaly",
            "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "set_detect_anomaly"]
@@ -44,7 +46,7 @@ MODES = ("raise", "warn", "record")
 
 
 class _Layer:
-    """One switch-on of detection: a ``detect_anomaly`` block or the global switch."""
+    """One switch-on of detection: a ``detect_anomaly`` block or ``set_detect_anomaly``."""
 
     __slots__ = ("mode", "check_nan", "records")
 
@@ -54,54 +56,45 @@ class _Layer:
         self.records = records
 
 
-_blocks: list[_Layer] = []  # open detect_anomaly blocks, innermost last
-_global: _Layer | None = None  # set_detect_anomaly's setting, under every block
-_installed: contextlib.ExitStack | None = None
-_wrappers: tuple[Any, Any] | None = None  # what was installed, to check it is still on top
+class _ThreadLayers(threading.local):
+    """What is switched on in one thread (observers watch the thread that registers them)."""
+
+    def __init__(self) -> None:
+        self.blocks: list[_Layer] = []  # open detect_anomaly blocks, innermost last
+        self.switch: _Layer | None = None  # set_detect_anomaly's setting, under every block
+        self.registration: AbstractContextManager | None = None  # the AnomalyObserver's
+
+
+_layers = _ThreadLayers()
 
 
 def _current() -> _Layer | None:
-    return _blocks[-1] if _blocks else _global
-
-
-def _install() -> None:
-    global _installed, _wrappers
-    from ..ops.primitive import Primitive  # noqa: PLC0415 - ops import autograd
-
-    with contextlib.ExitStack() as stack:  # a failure half-way undoes what was installed
-        stack.enter_context(record_origins())  # innermost: nodes are tagged before we look
-        stack.enter_context(patched(Primitive, "__call__", wrap_primitive_call))
-        stack.enter_context(patched(Node, "apply", wrap_node_apply))
-        _installed = stack.pop_all()
-    _wrappers = (Primitive.__dict__["__call__"], Node.__dict__["apply"])
-
-
-def _removable() -> bool:
-    """Whether our wrappers are still the outermost ones (observers must close in reverse order)."""
-    from ..ops.primitive import Primitive  # noqa: PLC0415 - ops import autograd
-
-    return _wrappers is None or (Primitive.__dict__["__call__"] is _wrappers[0]
-                                 and Node.__dict__["apply"] is _wrappers[1])
+    layers = _layers
+    return layers.blocks[-1] if layers.blocks else layers.switch
 
 
 def _sync() -> None:
-    """Install the wrappers while any layer is on; remove them (and forget) when none is."""
-    global _installed, _wrappers
+    """Register this thread's observer while any layer is on; unregister it (and forget the
+    provenance) when none is."""
+    layers = _layers
     layer = _current()
     if layer is not None:
         WATCH.check_nan = layer.check_nan
-        if _installed is None:
-            _install()
+        if layers.registration is None:
+            WATCH.deliver = _deliver
+            registration = observing(AnomalyObserver())
+            registration.__enter__()
+            layers.registration = registration
         return
-    if _installed is not None:
-        stack, _installed, _wrappers = _installed, None, None
-        stack.close()
+    if layers.registration is not None:
+        registration, layers.registration = layers.registration, None
+        registration.__exit__(None, None, None)
     WATCH.reset()
 
 
 def _deliver(record: AnomalyRecord, layer: _Layer | None = None) -> None:
     layer = layer or _current()
-    if layer is None:  # cannot happen while wrappers are installed; raise rather than lose it
+    if layer is None:  # cannot happen while the observer is registered; raise, not lose it
         raise AnomalyError(record)
     layer.records.append(record)
     if layer.mode == "raise":
@@ -109,9 +102,6 @@ def _deliver(record: AnomalyRecord, layer: _Layer | None = None) -> None:
     if layer.mode == "warn":
         filename, lineno, _ = user_frame()
         warnings.warn_explicit(str(record), RuntimeWarning, filename, lineno)
-
-
-WATCH.deliver = _deliver
 
 
 def _check_mode(function: str, mode: Any) -> str:
@@ -139,7 +129,8 @@ class detect_anomaly:
     reported: values computed from an anomaly already reported are not reported again.
 
     A non-finite value that no op used before the block ends (say, its last output) is reported
-    when the block exits, unless an exception is already leaving it.
+    when the block exits, unless an exception is already leaving it. The block watches the
+    thread that enters it; blocks and other observers (a profiler) may end in any order.
 
     >>> import numpy as np
     >>> import backprop as bp
@@ -159,23 +150,25 @@ class detect_anomaly:
     def __enter__(self) -> detect_anomaly:
         self.records = []
         layer = _Layer(self.mode, self.check_nan, self.records)
-        _blocks.append(layer)
+        blocks = _layers.blocks
+        blocks.append(layer)
         self._layers.append(layer)
         try:
             _sync()
         except BaseException:
-            _blocks.pop()
+            blocks.pop()
             self._layers.pop()
             raise
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         layer = self._layers.pop()
-        last = len(_blocks) == 1 and _global is None
+        blocks = _layers.blocks
+        last = len(blocks) == 1 and _layers.switch is None
         record = None
         if exc_type is None and last and layer.check_nan:
             record = unconsumed_record()
-        _blocks.remove(layer)
+        blocks.remove(layer)
         _sync()
         if record is not None:
             _deliver(record, layer)
@@ -195,13 +188,13 @@ class detect_anomaly:
 
 
 class set_detect_anomaly:
-    """Switch anomaly detection on or off for the whole program (PyTorch's name).
+    """Switch anomaly detection on or off in the calling thread (PyTorch's name).
 
     ``mode`` is True (``"raise"``), False (off) or one of ``"raise"``, ``"warn"``, ``"record"``.
     It takes effect at once; used as a context manager it restores the previous setting on exit.
-    ``detect_anomaly`` blocks take precedence while they are open. The wrappers are installed
-    while it is on, so switch it off only after leaving any profiler block opened meanwhile
-    (observers close in reverse order).
+    ``detect_anomaly`` blocks take precedence while they are open. Like every engine observer
+    (and unlike PyTorch's process-wide flag) it watches the thread that switches it on, so a
+    training thread switches it on itself.
 
     >>> _ = set_detect_anomaly(True)
     >>> is_anomaly_enabled()
@@ -218,29 +211,22 @@ class set_detect_anomaly:
             layer_mode = _check_mode("set_detect_anomaly", mode)
         check_nan = _check_flag("set_detect_anomaly", "check_nan", check_nan)
         self.records: list[AnomalyRecord] = []
-        self._previous = _global
-        new = None if layer_mode is None else _Layer(layer_mode, check_nan, self.records)
-        _switch_global(new, "set_detect_anomaly")
+        self._previous = _layers.switch
+        _layers.switch = None if layer_mode is None else _Layer(layer_mode, check_nan,
+                                                                self.records)
+        _sync()
 
     def __enter__(self) -> set_detect_anomaly:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        _switch_global(self._previous, "set_detect_anomaly")
-
-
-def _switch_global(layer: _Layer | None, function: str) -> None:
-    global _global
-    if layer is None and not _blocks and _installed is not None and not _removable():
-        raise RuntimeError(f"{function}: cannot switch anomaly detection off while another "
-                           "observer (a profiler block?) opened after it is still active; "
-                           "close that block first")
-    _global = layer
-    _sync()
+        _layers.switch = self._previous
+        _sync()
 
 
 def is_anomaly_enabled() -> bool:
-    """Whether anomaly detection is on (a ``detect_anomaly`` block or the global switch).
+    """Whether anomaly detection is on in this thread (a ``detect_anomaly`` block or
+    ``set_detect_anomaly``).
 
     >>> is_anomaly_enabled()
     False

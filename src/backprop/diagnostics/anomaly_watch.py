@@ -1,9 +1,10 @@
-"""The engine wrappers of anomaly detection and the provenance of non-finite values.
+"""The engine observer of anomaly detection and the provenance of non-finite values.
 
-``anomaly.py`` installs these wrappers (with ``instrument.patched``) only while detection is on:
+``anomaly.py`` registers an ``AnomalyObserver`` in a thread only while detection is on there. It
+records origins (it is an ``OriginRecorder``) and, through the engine's observer events:
 
-- ``Primitive.__call__``: checks each float output of a forward op called on Tensors.
-- ``Node.apply``: checks the gradient entering a node and each gradient it returns.
+- ``op``: checks each float output of a forward primitive called on Tensors.
+- ``node``: checks the gradients entering a node and each gradient it returns.
 
 The healthy path costs one ``np.isfinite(a).all()`` per array (measured as fast as a
 ``sum``-first shortcut on 0-d to 1M-element float32 arrays, and exact, with no overflow
@@ -34,17 +35,20 @@ the nodes (the gradient given to ``backward()``, a tensor hook, an overflowing s
 from __future__ import annotations
 
 import inspect
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from ..autograd.function import _input_label as function_input_label
+from ..autograd.graph import Node
+from ..ops.primitive import Primitive
 from ..tensor import Tensor
 from .anomaly_report import (MASKING_OPS, SELECTING_OPS, AnomalyError, AnomalyRecord,
                              ValueSummary, describe_origin, masking_hint, summarize)
-from .graph import Node
-from .origin import ORIGINS, Origin, current_module, user_frame
+from .origin import ORIGINS, Origin, OriginRecorder, current_module, tag, user_frame
 
 
 class _Birth:
@@ -92,8 +96,8 @@ class _Pending:
         self.consumed = False
 
 
-class Watch:
-    """The detection state shared by the wrappers (one instance, ``WATCH``)."""
+class Watch(threading.local):
+    """The detection state of a thread (``WATCH``: each thread sees its own attributes)."""
 
     def __init__(self) -> None:
         self.check_nan = True
@@ -107,7 +111,7 @@ class Watch:
 
     def reset(self) -> None:
         """Forget all provenance (detection was switched off)."""
-        self.pending.clear()  # cleared, not replaced: the wrappers hold this dict
+        self.pending.clear()  # cleared, not replaced: weakref callbacks hold this dict
         self.births = weakref.WeakKeyDictionary()
         self.tainted = weakref.WeakSet()
         self.reported_any = False
@@ -126,21 +130,24 @@ def _report(record: AnomalyRecord) -> None:
     WATCH.deliver(record)
 
 
-# -- forward ----------------------------------------------------------------------------------
+class AnomalyObserver(OriginRecorder):
+    """The observer registered while detection is on in a thread: it tags origins, then
+    checks forward outputs (``op``) and the gradients of each node (``node``)."""
 
-def wrap_primitive_call(call: Callable) -> Callable:
-    watch, pending, isfinite = WATCH, WATCH.pending, np.isfinite
-
-    def anomaly_primitive_call(op: Any, *args: Any, **params: Any) -> Any:
-        result = call(op, *args, **params)
-        if watch.backward_depth or not watch.check_nan:
+    def op(self, op: Any, args: tuple, params: dict, proceed: Callable[[], Any]) -> Any:
+        result = proceed()
+        tag(result)  # before we look: a report names the node's origin
+        watch = WATCH
+        # A custom Function's outputs were made by primitives already checked inside it.
+        if watch.backward_depth or not watch.check_nan or type(op) is not Primitive:
             return result
+        pending, isfinite = watch.pending, np.isfinite
         if type(result) is Tensor:
             data = result._data
             if ((data.dtype.kind in "fc" and not isfinite(data).all())
                     or (pending and _carries_pending(args))):
                 _forward_anomaly(op, args, (result,))
-        elif type(result) is tuple:  # raw arrays (a VJP's inner ops) are never checked here
+        elif type(result) is tuple:
             for item in result:
                 if (type(item) is Tensor and item._data.dtype.kind in "fc"
                         and not isfinite(item._data).all()):
@@ -151,8 +158,31 @@ def wrap_primitive_call(call: Callable) -> Callable:
                     _forward_anomaly(op, args, result)
         return result
 
-    return anomaly_primitive_call
+    def node(self, node: Node, grad: Any, create_graph: bool, proceed: Callable[[], Any]) -> Any:
+        watch = WATCH
+        watch.backward_depth += 1
+        try:
+            results = proceed()
+        except AnomalyError:
+            raise
+        except Exception as err:
+            _add_origin_note(err, node)
+            raise
+        finally:
+            watch.backward_depth -= 1
+        if watch.check_nan:
+            incoming = list(grad) if type(grad) is tuple else [grad]  # one per output
+            arrays = [a._data if type(a) is Tensor else a for a in incoming + list(results)]
+            isfinite = np.isfinite
+            for a in arrays:
+                if a is not None and not isfinite(a).all():
+                    _backward_anomaly(node, next(a for a in arrays if a is not None),
+                                      arrays[len(incoming):])
+                    break
+        return results
 
+
+# -- forward ----------------------------------------------------------------------------------
 
 def _entry(a: Any) -> _Pending | None:
     entry = WATCH.pending.get(id(a))
@@ -272,8 +302,6 @@ def _primitive_labels(op: Any) -> tuple[str, ...]:
 def _input_label(op: Any, i: int) -> str:
     function = getattr(op, "function", None)
     if function is not None:  # a custom Function's node
-        from .function import _input_label as function_input_label  # noqa: PLC0415
-
         return function_input_label(function, i)
     names = _primitive_labels(op) if hasattr(op, "forward") else ()
     return f"input {i} ({names[i]})" if i < len(names) else f"input {i}"
@@ -345,33 +373,6 @@ def unconsumed_record() -> AnomalyRecord | None:
 
 
 # -- backward ---------------------------------------------------------------------------------
-
-def wrap_node_apply(apply: Callable) -> Callable:
-    watch, isfinite = WATCH, np.isfinite
-
-    def anomaly_node_apply(node: Node, g: Any, create_graph: bool) -> list[Any]:
-        watch.backward_depth += 1
-        try:
-            results = apply(node, g, create_graph)
-        except AnomalyError:
-            raise
-        except Exception as err:
-            _add_origin_note(err, node)
-            raise
-        finally:
-            watch.backward_depth -= 1
-        if watch.check_nan:
-            incoming = list(g) if type(g) is tuple else [g]  # one per output
-            arrays = [a._data if type(a) is Tensor else a for a in incoming + list(results)]
-            for a in arrays:
-                if a is not None and not isfinite(a).all():
-                    _backward_anomaly(node, next(a for a in arrays if a is not None),
-                                      arrays[len(incoming):])
-                    break
-        return results
-
-    return anomaly_node_apply
-
 
 def _add_origin_note(err: Exception, node: Node) -> None:
     """Name where the failing node was recorded, as PyTorch's anomaly mode shows the forward
