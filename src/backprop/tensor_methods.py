@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -25,37 +24,19 @@ if TYPE_CHECKING:
     Dims: TypeAlias = int | Sequence[int]
 
 
-class _OpModule:
-    """One ``backprop.ops`` module, imported when first read: the op modules import Tensor, which
-    inherits this file's class, so this file cannot import them while it loads. The module then
-    shadows this descriptor in the instance's ``__dict__``, so later reads are plain lookups (a
-    ``__getattr__`` hook instead would slow every read)."""
+class _OpsNotImported:
+    """Stands for ``backprop.ops`` until the first method call: the op modules import Tensor,
+    which inherits this file's class, so this file cannot import them while it loads. That call
+    imports the package and rebinds ``_ops`` to it, so later calls read plain module attributes
+    (a lookup hook kept in the way would slow every call)."""
 
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, namespace: Any, owner: type | None = None) -> ModuleType:
-        module = importlib.import_module(f"{__package__}.ops.{self.name}")
-        namespace.__dict__[self.name] = module
-        return module
+    def __getattr__(self, name: str) -> Any:
+        global _ops
+        _ops = importlib.import_module(f"{__package__}.ops")
+        return getattr(_ops, name)
 
 
-class _OpModules:
-    elementwise = _OpModule()
-    extrema = _OpModule()
-    fused = _OpModule()
-    indexing = _OpModule()
-    inplace = _OpModule()
-    join = _OpModule()
-    linalg = _OpModule()
-    rearrange = _OpModule()
-    reduction = _OpModule()
-    scatter = _OpModule()
-    shape = _OpModule()
-    special = _OpModule()
-
-
-_ops = _OpModules()
+_ops: Any = _OpsNotImported()
 
 
 class TensorMethods:
