@@ -1,25 +1,43 @@
 """``Tensor``: an array, its gradient, and the node that made it.
 
-Operators and most methods are installed by the op modules (``backprop.ops``), which keeps each
-op's forward, VJP and Tensor method in one place. This file holds what is about the tensor itself:
-construction, conversion, printing and the entry point to the backward pass.
+This file holds what is about the tensor itself: construction, conversion, printing and the entry
+point to the backward pass. The operators and the methods that are ops are one-line delegations
+in ``TensorMethods`` (``tensor_methods.py``), which ``Tensor`` inherits. Loading this file loads
+neither the engine (``autograd``) nor the ops: they import it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+import builtins
+from typing import TYPE_CHECKING, Any, Callable, Iterator, overload
 
 import numpy as np
 
 from . import dtypes
-from .autograd import graph as _graph
-from .autograd.graph import Node, VersionCounter
 from . import backend
 from .backend import as_array
 from .errors import DTypeError, GraphError, format_shape
+from .tensor_methods import TensorMethods
+
+if TYPE_CHECKING:
+    from .autograd.graph import Node
 
 
-class Tensor:
+class VersionCounter:
+    """Counts in-place changes of a tensor's storage; shared between a tensor and its views."""
+
+    __slots__ = ("value", "last_op")
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.last_op = ""
+
+    def bump(self, op: str) -> None:
+        self.value += 1
+        self.last_op = op
+
+
+class Tensor(TensorMethods):
     """An n-dimensional array that can record the operations applied to it.
 
     >>> import backprop as bp
@@ -157,6 +175,11 @@ class Tensor:
     def _version_value(self) -> int:
         return 0 if self._version is None else self._version.value
 
+    @overload
+    def size(self, dim: None = None) -> tuple[int, ...]: ...
+    @overload
+    def size(self, dim: int) -> int: ...
+
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
         """The shape, or the length of one dimension.
 
@@ -191,9 +214,6 @@ class Tensor:
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
-
-    # Identity hashing (tensors are graph keys); the C slot, since backward hashes every leaf.
-    __hash__ = object.__hash__
 
     # -- conversion ------------------------------------------------------------------------------
 
@@ -322,9 +342,11 @@ class Tensor:
         return self.to(backend.cuda_device(device))
 
     # -- autograd --------------------------------------------------------------------------------
+    # From here on ``builtins.bool``/``builtins.int``: for a type checker, the methods ``bool()``
+    # and ``int()`` above shadow the types.
 
-    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
-                 create_graph: bool = False, inputs: Any = None) -> None:
+    def backward(self, gradient: Any = None, retain_graph: builtins.bool | None = None,
+                 create_graph: builtins.bool = False, inputs: Any = None) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
 
         >>> import backprop as bp
@@ -368,12 +390,12 @@ class Tensor:
             self.grad_fn.retain(self, self._output_nr)
 
     @property
-    def retains_grad(self) -> bool:
+    def retains_grad(self) -> builtins.bool:
         retained = None if self.grad_fn is None else self.grad_fn.retained
         return retained is not None and any(ref() is self for _, ref in retained)
 
     @property
-    def output_nr(self) -> int:
+    def output_nr(self) -> builtins.int:
         """Which output of ``grad_fn`` this tensor is (0 unless its op has several)."""
         return self._output_nr
 
@@ -409,9 +431,6 @@ class _HookHandle:
     def remove(self) -> None:
         if self._hooks is not None and self._hook in self._hooks:
             self._hooks.remove(self._hook)
-
-
-_graph.Tensor = Tensor
 
 
 def requested_conversion(op: str, args: tuple, kwargs: dict[str, Any],

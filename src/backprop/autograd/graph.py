@@ -17,13 +17,11 @@ import numpy as np
 from .. import backend
 from ..backend import as_array, is_writeable
 from ..errors import GraphError, ShapeError, format_shape
+from ..tensor import Tensor, VersionCounter
 from . import grad_mode, observers
 
 if TYPE_CHECKING:
     from ..ops.primitive import Primitive
-
-# The Tensor class, bound by backprop.tensor once it exists (that module imports this one).
-Tensor: Any = None
 
 
 class Meta:
@@ -42,20 +40,6 @@ class Meta:
     @property
     def size(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64))
-
-
-class VersionCounter:
-    """Counts in-place changes of a tensor's storage; shared between a tensor and its views."""
-
-    __slots__ = ("value", "last_op")
-
-    def __init__(self) -> None:
-        self.value = 0
-        self.last_op = ""
-
-    def bump(self, op: str) -> None:
-        self.value += 1
-        self.last_op = op
 
 
 class Node:

@@ -31,7 +31,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # (train/, apps/, the command) are where a user's forward pass is written, so they count.
 _LIBRARY_PARTS = tuple(os.path.join(_PACKAGE_DIR, part) for part in (
     "autograd", "ops", "nn", "optim", "utils", "diagnostics", "profiler", "backends",
-    "tensor.py", "creation.py", "models"))
+    "tensor.py", "tensor_methods.py", "creation.py", "models"))
 
 
 class Origin:

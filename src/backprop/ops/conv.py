@@ -489,6 +489,4 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                              output_padding, groups, dilation)
 
 
-TENSOR_METHODS: dict = {}
-
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]

@@ -463,37 +463,6 @@ def to(input: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwarg
     return out
 
 
-def _reflected(op: Any) -> Any:
-    return lambda self, other: op(other, self)
-
-
-TENSOR_METHODS = {
-    "__add__": add, "__radd__": _reflected(add), "add": add,
-    "__sub__": sub, "__rsub__": _reflected(sub), "sub": sub,
-    "__mul__": mul, "__rmul__": _reflected(mul), "mul": mul,
-    "__truediv__": div, "__rtruediv__": _reflected(div), "div": div,
-    "__floordiv__": floor_divide, "__rfloordiv__": _reflected(floor_divide),
-    "floor_divide": floor_divide,
-    "__mod__": remainder, "__rmod__": _reflected(remainder), "remainder": remainder,
-    "__pow__": pow, "__rpow__": _reflected(pow), "pow": pow,
-    "__neg__": neg, "neg": neg, "__pos__": lambda self: self,
-    "__abs__": abs, "abs": abs,
-    "exp": exp, "exp2": exp2, "expm1": expm1, "log": log, "log2": log2, "log1p": log1p,
-    "sqrt": sqrt, "rsqrt": rsqrt, "reciprocal": reciprocal, "sin": sin, "cos": cos, "tan": tan,
-    "tanh": tanh, "sigmoid": sigmoid, "relu": relu,
-    "clamp": clamp, "clip": clamp, "maximum": maximum, "minimum": minimum,
-    "sign": sign, "floor": floor, "ceil": ceil, "round": round,
-    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
-    "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
-    "__and__": bitwise_and, "__or__": bitwise_or, "__xor__": bitwise_xor,
-    "__rand__": _reflected(bitwise_and), "__ror__": _reflected(bitwise_or),
-    "__rxor__": _reflected(bitwise_xor), "__invert__": bitwise_not,
-    "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
-    "logical_not": logical_not, "isnan": isnan, "isinf": isinf, "isfinite": isfinite,
-    "isclose": isclose, "allclose": allclose, "equal": equal,
-    "clone": clone, "to": to,
-}
-
 clip = clamp
 true_divide = divide = div
 subtract = sub

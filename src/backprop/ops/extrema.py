@@ -201,8 +201,4 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Any = N
     return _extreme_along("min", _argmin, min_result, input, dim, keepdim)
 
 
-TENSOR_METHODS = {
-    "amax": amax, "amin": amin, "max": max, "min": min, "argmax": argmax, "argmin": argmin,
-}
-
 __all__ = ["amax", "amin", "max", "min", "argmax", "argmin"]

@@ -135,6 +135,4 @@ def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     return _log_softmax(input, axes)
 
 
-TENSOR_METHODS = {"logsumexp": logsumexp, "softmax": softmax, "log_softmax": log_softmax}
-
 __all__ = ["logsumexp", "softmax", "log_softmax"]

@@ -267,6 +267,4 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
     self._version.bump("setitem")
 
 
-TENSOR_METHODS = {"__getitem__": getitem, "__setitem__": setitem}
-
 __all__: list[str] = []

@@ -156,10 +156,4 @@ def copy_(self: Tensor, src: Any) -> Tensor:
     return apply_inplace(self, "copy_", lambda old: _copy(old, src))
 
 
-TENSOR_METHODS = {
-    "add_": add_, "__iadd__": add_, "sub_": sub_, "__isub__": sub_, "mul_": mul_,
-    "__imul__": mul_, "div_": div_, "__itruediv__": div_, "clamp_": clamp_, "clip_": clamp_,
-    "fill_": fill_, "zero_": zero_, "copy_": copy_,
-}
-
 __all__: list[str] = []

@@ -240,6 +240,4 @@ def _constant_pad(input: Any, widths: tuple[tuple[int, int], ...], value: Any) -
     return out
 
 
-TENSOR_METHODS = {"narrow": narrow, "split": split, "chunk": chunk, "unbind": unbind}
-
 __all__ = ["narrow", "split", "chunk", "unbind", "cat", "concat", "concatenate", "stack"]

@@ -395,13 +395,4 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     return _einsum(canonical, *operands)
 
 
-def _rmatmul(self: Tensor, other: Any) -> Tensor:
-    return _matmul(other, self)
-
-
-TENSOR_METHODS = {
-    "__matmul__": _matmul, "__rmatmul__": _rmatmul, "matmul": matmul, "mm": mm, "bmm": bmm,
-    "mv": mv, "dot": dot, "outer": outer, "ger": ger, "inner": inner,
-}
-
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer", "ger", "inner", "einsum"]

@@ -450,7 +450,5 @@ def _pixel_factor(op: str, input: Tensor, name: str, factor: int) -> int:
     return r
 
 
-TENSOR_METHODS: dict = {}
-
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d", "pixel_shuffle", "pixel_unshuffle"]

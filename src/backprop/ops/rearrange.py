@@ -302,8 +302,4 @@ def triu(input: Any, diagonal: int = 0) -> Any:
     return _triu(input, int(diagonal))
 
 
-TENSOR_METHODS = {
-    "flip": flip, "roll": roll, "repeat": repeat, "tile": tile, "tril": tril, "triu": triu,
-}
-
 __all__ = ["pad", "flip", "roll", "repeat", "tile", "tril", "triu"]

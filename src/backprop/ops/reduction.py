@@ -436,9 +436,4 @@ def any(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = F
     return _any(input, normalize_dims("any", dim, input.ndim), keepdim)
 
 
-TENSOR_METHODS = {
-    "sum": sum, "mean": mean, "sum_to_size": _sum_to_size_method, "prod": prod, "var": var,
-    "std": std, "norm": norm, "cumsum": cumsum, "all": all, "any": any,
-}
-
 __all__ = ["sum", "mean", "sum_to_size", "prod", "var", "std", "norm", "cumsum", "all", "any"]

@@ -409,12 +409,5 @@ def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
     return apply_inplace(self, "masked_fill_", lambda old: masked_fill(old, mask, value))
 
 
-TENSOR_METHODS = {
-    "gather": gather, "scatter_add": scatter_add, "scatter_add_": scatter_add_,
-    "scatter": scatter, "scatter_": scatter_, "index_select": index_select,
-    "index_add": index_add, "index_add_": index_add_, "masked_fill": masked_fill,
-    "masked_fill_": masked_fill_, "take_along_dim": take_along_dim, "nonzero": nonzero,
-}
-
 __all__ = ["gather", "scatter_add", "scatter", "index_select", "index_add", "masked_fill",
            "take_along_dim", "one_hot", "nonzero"]

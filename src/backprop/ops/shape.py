@@ -388,15 +388,6 @@ def expand_as(input: Tensor, other: Tensor) -> Tensor:
     return _expand(input, other.shape)
 
 
-TENSOR_METHODS = {
-    "reshape": reshape, "reshape_as": reshape_as, "view": view, "view_as": view_as,
-    "flatten": flatten, "unflatten": unflatten, "squeeze": squeeze, "unsqueeze": unsqueeze,
-    "permute": permute, "transpose": transpose, "swapaxes": transpose, "swapdims": transpose,
-    "t": t, "movedim": movedim, "moveaxis": movedim,
-    "T": property(_T), "mT": property(_mT),
-    "broadcast_to": broadcast_to, "expand": expand, "expand_as": expand_as,
-}
-
 __all__ = [
     "reshape", "view", "flatten", "unflatten", "squeeze", "unsqueeze", "permute", "transpose",
     "swapaxes", "swapdims", "t", "movedim", "moveaxis", "broadcast_to", "expand",

@@ -34,6 +34,4 @@ def erf(input: Tensor) -> Tensor:
     return _erf(input)
 
 
-TENSOR_METHODS = {"erf": erf}
-
 __all__ = ["erf"]

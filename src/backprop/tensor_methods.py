@@ -1,0 +1,708 @@
+"""``TensorMethods``: the Tensor methods and operators that are ops, each a one-line delegation.
+
+``Tensor`` inherits them, so ``help(bp.Tensor)``, an IDE's completion and mypy see every method
+with PyTorch's signature; the op's function (``bp.softmax`` for ``x.softmax``) holds the long
+docstring and the example.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import numpy as np
+    from numpy.typing import DTypeLike
+
+    from .tensor import Tensor
+
+    # What arithmetic, comparisons and most ops accept beside a tensor.
+    Operand: TypeAlias = Tensor | np.ndarray | np.generic | float
+    Dims: TypeAlias = int | Sequence[int]
+
+
+class _OpsNotImported:
+    """Stands for ``backprop.ops`` until the first method call: the op modules import Tensor,
+    which inherits this file's class, so this file cannot import them while it loads. That call
+    imports the package and rebinds ``_ops`` to it, so later calls read plain module attributes
+    (a lookup hook kept in the way would slow every call)."""
+
+    def __getattr__(self, name: str) -> Any:
+        global _ops
+        _ops = importlib.import_module(f"{__package__}.ops")
+        return getattr(_ops, name)
+
+
+_ops: Any = _OpsNotImported()
+
+
+class TensorMethods:
+    """The methods of ``Tensor`` that delegate to ops (a mixin: no state of its own)."""
+
+    __slots__ = ()
+
+    # -- arithmetic and its operators -----------------------------------------------------------
+
+    def add(self, other: Operand) -> Tensor:
+        """``self + other``, broadcasting (``bp.add``)."""
+        return _ops.elementwise.add(self, other)
+
+    __add__ = add
+
+    def __radd__(self, other: Operand) -> Tensor:
+        """``other + self``."""
+        return _ops.elementwise.add(other, self)
+
+    def sub(self, other: Operand) -> Tensor:
+        """``self - other``, broadcasting (``bp.sub``)."""
+        return _ops.elementwise.sub(self, other)
+
+    __sub__ = sub
+
+    def __rsub__(self, other: Operand) -> Tensor:
+        """``other - self``."""
+        return _ops.elementwise.sub(other, self)
+
+    def mul(self, other: Operand) -> Tensor:
+        """``self * other``, broadcasting (``bp.mul``)."""
+        return _ops.elementwise.mul(self, other)
+
+    __mul__ = mul
+
+    def __rmul__(self, other: Operand) -> Tensor:
+        """``other * self``."""
+        return _ops.elementwise.mul(other, self)
+
+    def div(self, other: Operand) -> Tensor:
+        """``self / other``, broadcasting (``bp.div``)."""
+        return _ops.elementwise.div(self, other)
+
+    __truediv__ = div
+
+    def __rtruediv__(self, other: Operand) -> Tensor:
+        """``other / self``."""
+        return _ops.elementwise.div(other, self)
+
+    def floor_divide(self, other: Operand) -> Tensor:
+        """``self // other``, broadcasting (``bp.floor_divide``)."""
+        return _ops.elementwise.floor_divide(self, other)
+
+    __floordiv__ = floor_divide
+
+    def __rfloordiv__(self, other: Operand) -> Tensor:
+        """``other // self``."""
+        return _ops.elementwise.floor_divide(other, self)
+
+    def remainder(self, other: Operand) -> Tensor:
+        """``self % other`` with the sign of ``other`` (``bp.remainder``)."""
+        return _ops.elementwise.remainder(self, other)
+
+    __mod__ = remainder
+
+    def __rmod__(self, other: Operand) -> Tensor:
+        """``other % self``."""
+        return _ops.elementwise.remainder(other, self)
+
+    def pow(self, exponent: Operand) -> Tensor:
+        """``self ** exponent`` (``bp.pow``)."""
+        return _ops.elementwise.pow(self, exponent)
+
+    __pow__ = pow
+
+    def __rpow__(self, other: Operand) -> Tensor:
+        """``other ** self``."""
+        return _ops.elementwise.pow(other, self)
+
+    def neg(self) -> Tensor:
+        """``-self`` (``bp.neg``)."""
+        return _ops.elementwise.neg(self)
+
+    __neg__ = neg
+
+    def __pos__(self) -> Tensor:
+        """``+self``: the tensor itself."""
+        return self  # type: ignore[return-value]  # only ever a Tensor
+
+    def abs(self) -> Tensor:
+        """Absolute value (``bp.abs``)."""
+        return _ops.elementwise.abs(self)
+
+    __abs__ = abs
+
+    def maximum(self, other: Operand) -> Tensor:
+        """Elementwise maximum (``bp.maximum``)."""
+        return _ops.elementwise.maximum(self, other)
+
+    def minimum(self, other: Operand) -> Tensor:
+        """Elementwise minimum (``bp.minimum``)."""
+        return _ops.elementwise.minimum(self, other)
+
+    def clamp(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:
+        """Values limited to ``[min, max]`` (``bp.clamp``)."""
+        return _ops.elementwise.clamp(self, min, max)
+
+    clip = clamp
+
+    # -- elementwise maths -----------------------------------------------------------------------
+
+    def exp(self) -> Tensor:
+        """``e ** self`` (``bp.exp``)."""
+        return _ops.elementwise.exp(self)
+
+    def exp2(self) -> Tensor:
+        """``2 ** self`` (``bp.exp2``)."""
+        return _ops.elementwise.exp2(self)
+
+    def expm1(self) -> Tensor:
+        """``e ** self - 1``, accurate near 0 (``bp.expm1``)."""
+        return _ops.elementwise.expm1(self)
+
+    def log(self) -> Tensor:
+        """Natural logarithm (``bp.log``)."""
+        return _ops.elementwise.log(self)
+
+    def log2(self) -> Tensor:
+        """Base-2 logarithm (``bp.log2``)."""
+        return _ops.elementwise.log2(self)
+
+    def log1p(self) -> Tensor:
+        """``log(1 + self)``, accurate near 0 (``bp.log1p``)."""
+        return _ops.elementwise.log1p(self)
+
+    def sqrt(self) -> Tensor:
+        """Square root (``bp.sqrt``)."""
+        return _ops.elementwise.sqrt(self)
+
+    def rsqrt(self) -> Tensor:
+        """``1 / sqrt(self)`` (``bp.rsqrt``)."""
+        return _ops.elementwise.rsqrt(self)
+
+    def reciprocal(self) -> Tensor:
+        """``1 / self`` (``bp.reciprocal``)."""
+        return _ops.elementwise.reciprocal(self)
+
+    def sin(self) -> Tensor:
+        """Sine (``bp.sin``)."""
+        return _ops.elementwise.sin(self)
+
+    def cos(self) -> Tensor:
+        """Cosine (``bp.cos``)."""
+        return _ops.elementwise.cos(self)
+
+    def tan(self) -> Tensor:
+        """Tangent (``bp.tan``)."""
+        return _ops.elementwise.tan(self)
+
+    def tanh(self) -> Tensor:
+        """Hyperbolic tangent (``bp.tanh``)."""
+        return _ops.elementwise.tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        """``1 / (1 + exp(-self))`` (``bp.sigmoid``)."""
+        return _ops.elementwise.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        """``max(self, 0)`` (``bp.relu``)."""
+        return _ops.elementwise.relu(self)
+
+    def erf(self) -> Tensor:
+        """The error function (``bp.erf``)."""
+        return _ops.special.erf(self)
+
+    def sign(self) -> Tensor:
+        """-1, 0 or 1 by the sign of each element (``bp.sign``)."""
+        return _ops.elementwise.sign(self)
+
+    def floor(self) -> Tensor:
+        """Round down (``bp.floor``)."""
+        return _ops.elementwise.floor(self)
+
+    def ceil(self) -> Tensor:
+        """Round up (``bp.ceil``)."""
+        return _ops.elementwise.ceil(self)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        """Round half to even, to ``decimals`` places (``bp.round``)."""
+        return _ops.elementwise.round(self, decimals)
+
+    # -- comparisons, logic and their operators -------------------------------------------------
+
+    def eq(self, other: Operand) -> Tensor:
+        """``self == other``, elementwise (``bp.eq``)."""
+        return _ops.elementwise.eq(self, other)
+
+    __eq__ = eq  # type: ignore[assignment]  # elementwise, as in PyTorch
+
+    def ne(self, other: Operand) -> Tensor:
+        """``self != other``, elementwise (``bp.ne``)."""
+        return _ops.elementwise.ne(self, other)
+
+    __ne__ = ne  # type: ignore[assignment]  # elementwise, as in PyTorch
+
+    # Defining __eq__ would make instances unhashable; tensors are graph keys, hashed by identity
+    # (object's C slot, since backward hashes every leaf).
+    __hash__ = object.__hash__
+
+    def lt(self, other: Operand) -> Tensor:
+        """``self < other``, elementwise (``bp.lt``)."""
+        return _ops.elementwise.lt(self, other)
+
+    __lt__ = lt
+
+    def le(self, other: Operand) -> Tensor:
+        """``self <= other``, elementwise (``bp.le``)."""
+        return _ops.elementwise.le(self, other)
+
+    __le__ = le
+
+    def gt(self, other: Operand) -> Tensor:
+        """``self > other``, elementwise (``bp.gt``)."""
+        return _ops.elementwise.gt(self, other)
+
+    __gt__ = gt
+
+    def ge(self, other: Operand) -> Tensor:
+        """``self >= other``, elementwise (``bp.ge``)."""
+        return _ops.elementwise.ge(self, other)
+
+    __ge__ = ge
+
+    def __and__(self, other: Operand) -> Tensor:
+        """``self & other`` (``bp.bitwise_and``)."""
+        return _ops.elementwise.bitwise_and(self, other)
+
+    def __rand__(self, other: Operand) -> Tensor:
+        """``other & self``."""
+        return _ops.elementwise.bitwise_and(other, self)
+
+    def __or__(self, other: Operand) -> Tensor:
+        """``self | other`` (``bp.bitwise_or``)."""
+        return _ops.elementwise.bitwise_or(self, other)
+
+    def __ror__(self, other: Operand) -> Tensor:
+        """``other | self``."""
+        return _ops.elementwise.bitwise_or(other, self)
+
+    def __xor__(self, other: Operand) -> Tensor:
+        """``self ^ other`` (``bp.bitwise_xor``)."""
+        return _ops.elementwise.bitwise_xor(self, other)
+
+    def __rxor__(self, other: Operand) -> Tensor:
+        """``other ^ self``."""
+        return _ops.elementwise.bitwise_xor(other, self)
+
+    def __invert__(self) -> Tensor:
+        """``~self`` (``bp.bitwise_not``)."""
+        return _ops.elementwise.bitwise_not(self)
+
+    def logical_and(self, other: Operand) -> Tensor:
+        """Elementwise AND of the truth values (``bp.logical_and``)."""
+        return _ops.elementwise.logical_and(self, other)
+
+    def logical_or(self, other: Operand) -> Tensor:
+        """Elementwise OR of the truth values (``bp.logical_or``)."""
+        return _ops.elementwise.logical_or(self, other)
+
+    def logical_xor(self, other: Operand) -> Tensor:
+        """Elementwise XOR of the truth values (``bp.logical_xor``)."""
+        return _ops.elementwise.logical_xor(self, other)
+
+    def logical_not(self) -> Tensor:
+        """Elementwise NOT of the truth values (``bp.logical_not``)."""
+        return _ops.elementwise.logical_not(self)
+
+    def isnan(self) -> Tensor:
+        """Where the values are NaN (``bp.isnan``)."""
+        return _ops.elementwise.isnan(self)
+
+    def isinf(self) -> Tensor:
+        """Where the values are infinite (``bp.isinf``)."""
+        return _ops.elementwise.isinf(self)
+
+    def isfinite(self) -> Tensor:
+        """Where the values are neither infinite nor NaN (``bp.isfinite``)."""
+        return _ops.elementwise.isfinite(self)
+
+    def isclose(self, other: Operand, rtol: float = 1e-05, atol: float = 1e-08,
+                equal_nan: bool = False) -> Tensor:
+        """Where ``|self - other| <= atol + rtol * |other|`` (``bp.isclose``)."""
+        return _ops.elementwise.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other: Operand, rtol: float = 1e-05, atol: float = 1e-08,
+                 equal_nan: bool = False) -> bool:
+        """Whether every element is close to ``other``'s (``bp.allclose``)."""
+        return _ops.elementwise.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other: Tensor) -> bool:
+        """Whether both have the same shape and values (``bp.equal``)."""
+        return _ops.elementwise.equal(self, other)
+
+    # -- indexing --------------------------------------------------------------------------------
+
+    def __getitem__(self, key: Any) -> Tensor:
+        """``self[key]``, with NumPy's and PyTorch's indexing rules."""
+        return _ops.indexing.getitem(self, key)
+
+    def __setitem__(self, key: Any, value: Operand) -> None:
+        """``self[key] = value`` in place."""
+        _ops.indexing.setitem(self, key, value)
+
+    # -- copies and conversions ------------------------------------------------------------------
+
+    def clone(self) -> Tensor:
+        """A copy with its own storage, differentiable (``bp.clone``)."""
+        return _ops.elementwise.clone(self)
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Convert to a dtype and/or move to a device: ``to(dtype)``, ``to(device, dtype)``,
+        ``to(other)`` (see ``backprop.ops.elementwise.to``)."""
+        return _ops.elementwise.to(self, *args, **kwargs)
+
+    # -- shape -----------------------------------------------------------------------------------
+
+    def reshape(self, *shape: Dims) -> Tensor:
+        """The values in a new shape, ``-1`` inferred; a view when possible (``bp.reshape``)."""
+        return _ops.shape.reshape(self, *shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        """``self.reshape(other.shape)``."""
+        return _ops.shape.reshape_as(self, other)
+
+    def view(self, *shape: Dims) -> Tensor:
+        """A view in a new shape, sharing storage (``bp.view``)."""
+        return _ops.shape.view(self, *shape)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        """``self.view(other.shape)``."""
+        return _ops.shape.view_as(self, other)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Dims ``start_dim`` to ``end_dim`` merged into one (``bp.flatten``)."""
+        return _ops.shape.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        """Dim ``dim`` split into ``sizes`` (``bp.unflatten``)."""
+        return _ops.shape.unflatten(self, dim, sizes)
+
+    def squeeze(self, dim: Dims | None = None) -> Tensor:
+        """Size-1 dims removed: all of them, or those in ``dim`` (``bp.squeeze``)."""
+        return _ops.shape.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """A size-1 dim inserted at ``dim`` (``bp.unsqueeze``)."""
+        return _ops.shape.unsqueeze(self, dim)
+
+    def permute(self, *dims: Dims) -> Tensor:
+        """The dims reordered (``bp.permute``)."""
+        return _ops.shape.permute(self, *dims)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """Dims ``dim0`` and ``dim1`` swapped (``bp.transpose``)."""
+        return _ops.shape.transpose(self, dim0, dim1)
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        """Axes ``axis0`` and ``axis1`` swapped (``transpose``)."""
+        return _ops.shape.transpose(self, axis0, axis1)
+
+    swapdims = transpose
+
+    def t(self) -> Tensor:
+        """A matrix transposed; a vector as it is (``bp.t``)."""
+        return _ops.shape.t(self)
+
+    @property
+    def T(self) -> Tensor:
+        """All dims reversed: a matrix's transpose."""
+        return _ops.shape._T(self)
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two dims swapped: a batch of matrices transposed."""
+        return _ops.shape._mT(self)
+
+    def movedim(self, source: Dims, destination: Dims) -> Tensor:
+        """Dims ``source`` moved to positions ``destination`` (``bp.movedim``)."""
+        return _ops.shape.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def broadcast_to(self, *size: Dims) -> Tensor:
+        """A broadcast view of the given shape (``bp.broadcast_to``)."""
+        return _ops.shape.broadcast_to(self, *size)
+
+    def expand(self, *size: Dims) -> Tensor:
+        """A broadcast view, ``-1`` keeping a dim (``bp.expand``)."""
+        return _ops.shape.expand(self, *size)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        """``self.expand(other.shape)``."""
+        return _ops.shape.expand_as(self, other)
+
+    # -- slicing and joining ---------------------------------------------------------------------
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        """``length`` elements of dim ``dim`` from ``start``, a view (``bp.narrow``)."""
+        return _ops.join.narrow(self, dim, start, length)
+
+    def split(self, split_size: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+        """Pieces along ``dim`` of ``split_size`` each, or of the listed sizes (``bp.split``)."""
+        return _ops.join.split(self, split_size, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """``chunks`` nearly equal pieces along ``dim`` (``bp.chunk``)."""
+        return _ops.join.chunk(self, chunks, dim)
+
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        """The slices along ``dim``, that dim removed (``bp.unbind``)."""
+        return _ops.join.unbind(self, dim)
+
+    def flip(self, *dims: Dims) -> Tensor:
+        """The order of elements reversed along ``dims`` (``bp.flip``)."""
+        return _ops.rearrange.flip(self, *dims)
+
+    def roll(self, shifts: Dims, dims: Dims | None = None) -> Tensor:
+        """Elements shifted cyclically along ``dims`` (``bp.roll``)."""
+        return _ops.rearrange.roll(self, shifts, dims)
+
+    def repeat(self, *repeats: Dims) -> Tensor:
+        """The tensor tiled ``repeats`` times along each dim (``bp.repeat``)."""
+        return _ops.rearrange.repeat(self, *repeats)
+
+    def tile(self, dims: Sequence[int]) -> Tensor:
+        """``repeat``, with fewer ``dims`` than the tensor padded by 1s in front (``bp.tile``)."""
+        return _ops.rearrange.tile(self, dims)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of the last two dims, the rest zeroed (``bp.tril``)."""
+        return _ops.rearrange.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle of the last two dims, the rest zeroed (``bp.triu``)."""
+        return _ops.rearrange.triu(self, diagonal)
+
+    # -- reductions ------------------------------------------------------------------------------
+
+    def sum(self, dim: Dims | None = None, keepdim: bool = False, *,
+            dtype: DTypeLike | None = None) -> Tensor:
+        """The sum over ``dim`` (all dims by default) (``bp.sum``)."""
+        return _ops.reduction.sum(self, dim, keepdim, dtype=dtype)
+
+    def sum_to_size(self, *size: Dims) -> Tensor:
+        """Summed down to ``size``, which must broadcast to this shape."""
+        return _ops.reduction._sum_to_size_method(self, *size)
+
+    def mean(self, dim: Dims | None = None, keepdim: bool = False, *,
+             dtype: DTypeLike | None = None) -> Tensor:
+        """The mean over ``dim`` (all dims by default) (``bp.mean``)."""
+        return _ops.reduction.mean(self, dim, keepdim, dtype=dtype)
+
+    def prod(self, dim: int | None = None, keepdim: bool = False, *,
+             dtype: DTypeLike | None = None) -> Tensor:
+        """The product over ``dim`` (all elements by default) (``bp.prod``)."""
+        return _ops.reduction.prod(self, dim, keepdim, dtype=dtype)
+
+    def var(self, dim: Dims | None = None, unbiased: bool | None = None, keepdim: bool = False,
+            *, correction: float | None = None) -> Tensor:
+        """The variance over ``dim``, with Bessel's correction by default (``bp.var``)."""
+        return _ops.reduction.var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim: Dims | None = None, unbiased: bool | None = None, keepdim: bool = False,
+            *, correction: float | None = None) -> Tensor:
+        """The standard deviation over ``dim`` (``bp.std``)."""
+        return _ops.reduction.std(self, dim, unbiased, keepdim, correction=correction)
+
+    def norm(self, p: float | str | None = "fro", dim: Dims | None = None, keepdim: bool = False,
+             dtype: DTypeLike | None = None) -> Tensor:
+        """The ``p``-norm over ``dim`` (all elements by default) (``bp.norm``)."""
+        return _ops.reduction.norm(self, p, dim, keepdim, dtype)
+
+    def cumsum(self, dim: int, *, dtype: DTypeLike | None = None) -> Tensor:
+        """Running sums along ``dim`` (``bp.cumsum``)."""
+        return _ops.reduction.cumsum(self, dim, dtype=dtype)
+
+    def all(self, dim: Dims | None = None, keepdim: bool = False) -> Tensor:
+        """Whether every element over ``dim`` is true (``bp.all``)."""
+        return _ops.reduction.all(self, dim, keepdim)
+
+    def any(self, dim: Dims | None = None, keepdim: bool = False) -> Tensor:
+        """Whether some element over ``dim`` is true (``bp.any``)."""
+        return _ops.reduction.any(self, dim, keepdim)
+
+    def logsumexp(self, dim: Dims, keepdim: bool = False) -> Tensor:
+        """``log(sum(exp(self)))`` over ``dim``, computed stably (``bp.logsumexp``)."""
+        return _ops.fused.logsumexp(self, dim, keepdim)
+
+    def softmax(self, dim: int, dtype: DTypeLike | None = None) -> Tensor:
+        """``exp(self)`` normalised to sum to 1 along ``dim`` (``bp.softmax``)."""
+        return _ops.fused.softmax(self, dim, dtype)
+
+    def log_softmax(self, dim: int, dtype: DTypeLike | None = None) -> Tensor:
+        """``log(softmax(self, dim))``, computed stably (``bp.log_softmax``)."""
+        return _ops.fused.log_softmax(self, dim, dtype)
+
+    # -- extrema ---------------------------------------------------------------------------------
+
+    def amax(self, dim: Dims | None = (), keepdim: bool = False) -> Tensor:
+        """The largest value over ``dim`` (all dims by default) (``bp.amax``)."""
+        return _ops.extrema.amax(self, dim, keepdim)
+
+    def amin(self, dim: Dims | None = (), keepdim: bool = False) -> Tensor:
+        """The smallest value over ``dim`` (all dims by default) (``bp.amin``)."""
+        return _ops.extrema.amin(self, dim, keepdim)
+
+    # Any: a tensor, or a (values, indices) pair when dim is given, as PyTorch's max/min.
+    def max(self, dim: Any = None, keepdim: bool = False, *, other: Operand | None = None) -> Any:
+        """The largest value; ``(values, indices)`` along ``dim``; or ``maximum(other)``."""
+        return _ops.extrema.max(self, dim, keepdim, other=other)
+
+    def min(self, dim: Any = None, keepdim: bool = False, *, other: Operand | None = None) -> Any:
+        """The smallest value; ``(values, indices)`` along ``dim``; or ``minimum(other)``."""
+        return _ops.extrema.min(self, dim, keepdim, other=other)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """The index of the largest value, over all elements or along ``dim`` (``bp.argmax``)."""
+        return _ops.extrema.argmax(self, dim, keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """The index of the smallest value, over all elements or along ``dim`` (``bp.argmin``)."""
+        return _ops.extrema.argmin(self, dim, keepdim)
+
+    # -- gather and scatter ----------------------------------------------------------------------
+
+    def gather(self, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+        """``out[i][j] = self[index[i][j]][j]`` for ``dim=0``, and so on (``bp.gather``)."""
+        return _ops.scatter.gather(self, dim, index, sparse_grad=sparse_grad)
+
+    def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
+        """Values at ``indices`` along ``dim`` (``bp.take_along_dim``)."""
+        return _ops.scatter.take_along_dim(self, indices, dim)
+
+    def index_select(self, dim: int, index: Tensor) -> Tensor:
+        """The slices ``index`` along ``dim`` (``bp.index_select``)."""
+        return _ops.scatter.index_select(self, dim, index)
+
+    def scatter(self, dim: int, index: Tensor, src: Operand | None = None, *,
+                value: float | None = None) -> Tensor:
+        """A copy with ``src`` (or ``value``) written at ``index`` (``bp.scatter``)."""
+        return _ops.scatter.scatter(self, dim, index, src, value=value)
+
+    def scatter_(self, dim: int, index: Tensor, src: Operand | None = None, *,
+                 value: float | None = None) -> Tensor:
+        """``scatter`` in place."""
+        return _ops.scatter.scatter_(self, dim, index, src, value=value)
+
+    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        """A copy with ``src`` added at ``index`` along ``dim`` (``bp.scatter_add``)."""
+        return _ops.scatter.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        """``scatter_add`` in place."""
+        return _ops.scatter.scatter_add_(self, dim, index, src)
+
+    def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1) -> Tensor:
+        """A copy with ``alpha * source`` added at slices ``index`` (``bp.index_add``)."""
+        return _ops.scatter.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1) -> Tensor:
+        """``index_add`` in place."""
+        return _ops.scatter.index_add_(self, dim, index, source, alpha=alpha)
+
+    def masked_fill(self, mask: Tensor, value: Operand) -> Tensor:
+        """A copy with ``value`` where ``mask`` is true (``bp.masked_fill``)."""
+        return _ops.scatter.masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask: Tensor, value: Operand) -> Tensor:
+        """``masked_fill`` in place."""
+        return _ops.scatter.masked_fill_(self, mask, value)
+
+    # Any: a tensor of indices, or one index tensor per dim when as_tuple.
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        """The indices of the non-zero elements (``bp.nonzero``)."""
+        return _ops.scatter.nonzero(self, as_tuple=as_tuple)
+
+    # -- products --------------------------------------------------------------------------------
+
+    def matmul(self, other: Tensor) -> Tensor:
+        """Matrix product, batched and broadcast (``bp.matmul``)."""
+        return _ops.linalg.matmul(self, other)
+
+    def __matmul__(self, other: Operand) -> Tensor:
+        """``self @ other`` (``bp.matmul``)."""
+        return _ops.linalg._matmul(self, other)
+
+    def __rmatmul__(self, other: Operand) -> Tensor:
+        """``other @ self``."""
+        return _ops.linalg._matmul(other, self)
+
+    def mm(self, mat2: Tensor) -> Tensor:
+        """Product of two matrices (``bp.mm``)."""
+        return _ops.linalg.mm(self, mat2)
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        """Product of two batches of matrices (``bp.bmm``)."""
+        return _ops.linalg.bmm(self, mat2)
+
+    def mv(self, vec: Tensor) -> Tensor:
+        """Product of a matrix and a vector (``bp.mv``)."""
+        return _ops.linalg.mv(self, vec)
+
+    def dot(self, tensor: Tensor) -> Tensor:
+        """Inner product of two vectors (``bp.dot``)."""
+        return _ops.linalg.dot(self, tensor)
+
+    def inner(self, other: Tensor) -> Tensor:
+        """Sum of products over the last dims (``bp.inner``)."""
+        return _ops.linalg.inner(self, other)
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        """Outer product of two vectors (``bp.outer``)."""
+        return _ops.linalg.outer(self, vec2)
+
+    ger = outer
+
+    # -- in place --------------------------------------------------------------------------------
+
+    def add_(self, other: Operand, *, alpha: float = 1) -> Tensor:
+        """``self += alpha * other`` in place."""
+        return _ops.inplace.add_(self, other, alpha=alpha)
+
+    __iadd__ = add_
+
+    def sub_(self, other: Operand, *, alpha: float = 1) -> Tensor:
+        """``self -= alpha * other`` in place."""
+        return _ops.inplace.sub_(self, other, alpha=alpha)
+
+    __isub__ = sub_
+
+    def mul_(self, other: Operand) -> Tensor:
+        """``self *= other`` in place."""
+        return _ops.inplace.mul_(self, other)
+
+    __imul__ = mul_
+
+    def div_(self, other: Operand) -> Tensor:
+        """``self /= other`` in place."""
+        return _ops.inplace.div_(self, other)
+
+    __itruediv__ = div_
+
+    def clamp_(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:
+        """``clamp`` in place."""
+        return _ops.inplace.clamp_(self, min, max)
+
+    clip_ = clamp_
+
+    def fill_(self, value: Operand) -> Tensor:
+        """Every element set to ``value``, in place."""
+        return _ops.inplace.fill_(self, value)
+
+    def zero_(self) -> Tensor:
+        """Every element set to 0, in place."""
+        return _ops.inplace.zero_(self)
+
+    def copy_(self, src: Operand) -> Tensor:
+        """``src``'s values copied in, broadcast, in place (differentiable)."""
+        return _ops.inplace.copy_(self, src)
