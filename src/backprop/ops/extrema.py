@@ -122,7 +122,7 @@ def _along(x: Any, axis: int, keepdim: bool) -> Any:
     return x if keepdim else x.reshape(x.shape[:axis] + (1,) + x.shape[axis:])
 
 
-@primitive("values_at_index", save=("indices",), grads={
+@primitive("values_at_index", grads={
     "input": lambda g, out, input, indices, axis, keepdim: _scatter_to_index(
     g, indices, axis, keepdim, input.shape),
 })
@@ -130,7 +130,7 @@ def _values_at_index(input: Any, indices: Any, axis: int, keepdim: bool) -> Any:
     """The entries ``indices`` (shaped as the result, a constant) picks along ``axis``."""
     values = np.take_along_axis(input, _along(indices, axis, keepdim), axis=axis)
     return values if keepdim else values.squeeze(axis)
-@primitive("scatter_to_index", save=("indices",), grads={
+@primitive("scatter_to_index", grads={
     "input": lambda g, out, input, indices, axis, keepdim, shape: _values_at_index(
     g, indices, axis, keepdim),
 })
@@ -156,7 +156,9 @@ def _extreme_along(name: str, arg: Any, result_type: Any, input: Tensor, dim: An
         raise ShapeError(f"{name}: cannot take the {name} over dim {dim} of size 0 (tensor of "
                          f"shape {format_shape(input.shape)})")
     indices = arg(input, axis, keepdim)
-    return result_type(_values_at_index(input, indices, axis, keepdim), indices)
+    # The indices are a constant of the gather (its rules read them, never differentiate them).
+    values = _values_at_index(input, backend.array_of(indices), axis, keepdim)
+    return result_type(values, indices)
 
 
 def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:

@@ -52,22 +52,24 @@ def _single_dim(op: str, dim: Any, ndim: int) -> int:
     return check_dim(op, int(dim), ndim)
 
 
-def kept_dims(x: Any, shape: tuple[int, ...], axes: tuple[int, ...] | None,
-              keepdim: bool) -> Any:
-    """A reduction's result ``x`` shaped as with ``keepdim=True``: it broadcasts against the
-    input ``shape``."""
+def expand_reduced(g: Any, shape: tuple[int, ...], axes: tuple[int, ...] | None,
+                   keepdim: bool) -> Any:
+    """Broadcast the gradient of a reduction over ``axes`` back to the input ``shape``."""
     if not keepdim and axes is not None and shape:
         kept = list(shape)
         for a in axes:
             kept[a] = 1
-        x = reshape(x, tuple(kept))
-    return x
+        g = reshape(g, tuple(kept))
+    return broadcast_to(g, shape)
 
 
-def expand_reduced(g: Any, shape: tuple[int, ...], axes: tuple[int, ...] | None,
-                   keepdim: bool) -> Any:
-    """Broadcast the gradient of a reduction over ``axes`` back to the input ``shape``."""
-    return broadcast_to(kept_dims(g, shape, axes, keepdim), shape)
+def kept_dims(x: Any, shape: tuple[int, ...], axes: tuple[int, ...] | None,
+              keepdim: bool) -> Any:
+    """A reduction's result ``x`` with its reduced dims back as size 1, as ``keepdim=True``
+    gives it: it broadcasts against the input ``shape`` without being expanded to it."""
+    if keepdim or axes is None or not shape:
+        return x
+    return reshape(x, tuple(1 if d in axes else n for d, n in enumerate(shape)))
 
 
 def _count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
@@ -87,8 +89,8 @@ def at_extreme(input: Any, extreme: Any) -> Any:
 
 @at_extreme.kernel(np.ndarray)
 def _at_extreme_without_nans(input: Any, extreme: Any) -> Any:
-    # A NaN extreme is rare: checking the few extremes spares the pass over every input for
-    # NaNs (a third of the time of the whole).
+    # A NaN extreme is rare: checking the few extremes spares a pass for NaNs over every input
+    # (a third of the definition's time).
     if np.isnan(extreme).any():
         return None
     return np.equal(input, extreme)
@@ -251,11 +253,13 @@ def _var_and_mean(input: Any, axes: tuple[int, ...] | None, correction: float,
                   keepdim: bool) -> tuple[Any, Any]:
     """The variance and the mean over ``axes`` (the mean with kept dims)."""
     mean = np.mean(input, axis=axes, keepdims=True)
-    deviation = backend.as_array(input - mean)  # an array (not a 0-d scalar) to square in place
+    deviation = input - mean
     if deviation.dtype.kind == "c":
         squares = (deviation * deviation.conj()).real
-    else:
+    elif deviation.ndim:
         squares = np.multiply(deviation, deviation, out=deviation)
+    else:  # 0-d: NumPy gives a scalar, which cannot be written in place
+        squares = deviation * deviation
     total = np.sum(squares, axis=axes, keepdims=keepdim)
     with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom: inf/nan
         return total / _degrees_of_freedom(input.shape, axes, correction), mean

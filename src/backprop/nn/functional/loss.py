@@ -233,19 +233,12 @@ def _reduction_scale(g: Any, plan: _ClassTargets, reduction: str) -> Any:
     return g * (1.0 / plan.norm if plan.norm else math.nan)
 
 
-def _row_sum(x: np.ndarray, axis: int) -> np.ndarray:
-    if x.ndim == 2 and axis == 1:
-        # A matrix-vector product sums short rows several times faster than np.sum does.
-        return (x @ backend.ones(x.shape[1], x.dtype, x))[:, None]
-    return x.sum(axis=axis, keepdims=True)
-
-
 def _shifted_exp(input: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``input`` minus its max along ``axis`` (so exp cannot overflow), its exp, and the
     exp's sum along ``axis``."""
     shifted = input - backend.amax(input, (axis,))
     e = np.exp(shifted)
-    return shifted, e, _row_sum(e, axis)
+    return shifted, e, backend.sum_kept(e, axis)
 
 
 def _cross_entropy_grad(g: tuple, out: tuple, input: Any, plan: _ClassTargets,
