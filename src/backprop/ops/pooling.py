@@ -183,8 +183,8 @@ def _max_poolnd(op: str, nd: int, input: Any, kernel_size: Any, stride: Any, pad
                                                 dilation)
     out, cover = _pool_sizes(op, tuple(input.shape[2:]), kernel, stride, pads, dilation,
                              bool(ceil_mode), tuple(input.shape))
-    found, indices = _max_pool_argmax(backend.array_of(input), kernel, stride, cover, dilation,
-                                      out)
+    found, indices = _max_pool_argmax(backend.array_of(input), kernel, stride, cover,
+                                      dilation, out)
     values = _max_pool(input, indices, found)
     if not batched:
         values, indices = reshape(values, tuple(values.shape[1:])), indices[0]
