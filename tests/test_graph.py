@@ -275,6 +275,16 @@ def test_in_place_change_of_a_saved_output_raises() -> None:
         (y + z).sum().backward()
 
 
+def test_in_place_change_of_one_saved_output_of_several_raises() -> None:
+    x = leaf(2, 3)
+    var, mean = bp.var_mean(x, 1)  # one node; the variance's gradient reads the saved mean
+    assert var.grad_fn is mean.grad_fn
+    mean.mul_(2.0)
+    with pytest.raises(GraphError,
+                       match=r"VarMeanBackward: .*output 1 of var_mean.*modified in place by mul_"):
+        var.sum().backward()
+
+
 def test_in_place_change_of_a_saved_input_raises() -> None:
     x = leaf(3)
     h = x * 1.0

@@ -301,3 +301,38 @@ def test_kernels_agree_with_the_composite_definition() -> None:
         checked.add(op.name)
     composite = {name for name, op in PRIMITIVES.items() if op.composite and op.kernels}
     assert checked == composite, f"composite primitives never called: {composite - checked}"
+
+
+def _kernel_inputs() -> list[tuple[str, tuple, bool]]:
+    """Calls for the NumPy kernels of rows that are not composite, beyond what the table's small
+    samples reach (large arrays, special values), and whether the kernel takes each one."""
+    rng = np.random.default_rng(3)
+    big = rng.standard_normal(5000)
+    big[:4] = [np.inf, -np.inf, np.nan, -0.0]
+    mask = rng.random(5000) > 0.5
+    rows = rng.standard_normal((4, 6))
+    rows[1, 2] = rows[1, 4] = rows[1].max()  # a tie
+    with_nan = rows.copy()
+    with_nan[2, 3] = with_nan[2, 5] = np.nan
+    return [("where", (mask, big, 0.0), True), ("where", (mask, 0.0, big), True),
+            ("where", (mask, big, big[::-1].copy()), True),
+            ("where", (mask, big.astype(np.float32), 1.5), True),
+            ("where", (mask[:10], big[:10], 0.0), False),  # small: np.where is faster
+            ("at_extreme", (rows, rows.max(axis=1, keepdims=True)), True),
+            ("at_extreme", (with_nan, with_nan.max(axis=1, keepdims=True)), False),
+            ("at_extreme", (with_nan, np.max(with_nan)), False)]
+
+
+@pytest.mark.parametrize("name,args,taken", _kernel_inputs(),
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(_kernel_inputs())])
+def test_kernels_agree_with_the_definition_bit_for_bit(name: str, args: tuple,
+                                                       taken: bool) -> None:
+    op = PRIMITIVES[name]
+    kernel = op.kernels[np.ndarray][-1]  # the one beside the row (compiled ones come first)
+    expected = np.asarray(op.forward(*args))
+    got = kernel(*args)
+    assert (got is not None) == taken
+    got = op(*args)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    # Bits, not values: a select must keep NaN, inf and -0.0 exactly as np.where does.
+    np.testing.assert_array_equal(got.view(np.uint8), expected.view(np.uint8))

@@ -130,6 +130,29 @@ def _np_std(x, *args, **kwargs):
     return np.sqrt(_np_var(x, *args, **kwargs))
 
 
+def _np_var_mean(x, *args, **kwargs):
+    dim, _, keepdim = _np_var_args(*args, **kwargs)
+    return _np_var(x, *args, **kwargs), np.mean(x, axis=dim, keepdims=keepdim)
+
+
+def _np_std_mean(x, *args, **kwargs):
+    var, mean = _np_var_mean(x, *args, **kwargs)
+    return np.sqrt(var), mean
+
+
+def _output(fn, k):
+    return lambda *args, **kwargs: fn(*args, **kwargs)[k]
+
+
+def _statistic_and_mean_rows(name, op, ref):
+    """One node, two outputs: the generated tests send a gradient into both (the rule adds
+    them up); a row for each output alone sends none into the other (the rule gets None)."""
+    torch = _torch_stat(name)
+    return [OpSpec(name, op, ref, _var_samples, torch=torch, error_inputs=_var_errors(name)),
+            *(OpSpec(name, _output(op, k), _output(ref, k), _var_samples, torch=_output(torch, k))
+              for k in (0, 1))]
+
+
 def _torch_stat(name):
     return lambda torch, x, *args, **kwargs: getattr(torch, name)(x, *args, **kwargs)
 
@@ -253,6 +276,10 @@ ROWS = [
     # At zero variance std's gradient is zero (PyTorch's convention); the central difference
     # of sqrt(var) there is zero as well, but the second derivative is infinite.
     OpSpec("std", bp.std, _np_std, _std_zero_samples, torch=_torch_stat("std"), gradgrad=False),
+    *_statistic_and_mean_rows("var_mean", bp.var_mean, _np_var_mean),
+    *_statistic_and_mean_rows("std_mean", bp.std_mean, _np_std_mean),
+    OpSpec("std_mean", bp.std_mean, _np_std_mean, _std_zero_samples,
+           torch=_torch_stat("std_mean"), gradgrad=False),
     OpSpec("norm", bp.norm, _np_norm, _norm_samples, torch=_torch_norm,
            error_inputs=_norm_errors),
     # At the zero vector PyTorch's gradient is zero (the central difference agrees); the second

@@ -236,22 +236,31 @@ def clamp(input: Any, min: Any = None, max: Any = None) -> Any:
     return _clamp(input, min, max)
 
 
-def _split_ties(g: Any, wins: Any, ties: Any) -> Any:
-    # Ties share the gradient equally, PyTorch's convention for maximum/minimum.
-    if type(ties) is np.ndarray and not ties.any():  # plain backward without ties: one select
-        return where(wins, g, 0.0)
-    return where(ties, g * 0.5, where(wins, g, 0.0))
+@primitive("split_ties", composite=True)
+def _split_ties(g: Any, larger: Any, smaller: Any) -> Any:
+    """``g`` where ``larger > smaller``, half of it where they tie (ties share the gradient
+    equally, PyTorch's convention for maximum/minimum), 0 elsewhere."""
+    return where(eq(larger, smaller), g * 0.5, where(gt(larger, smaller), g, 0.0))
 
 
+@_split_ties.kernel(np.ndarray)
+def _split_ties_without_ties(g: Any, larger: Any, smaller: Any) -> Any:
+    # Floats rarely tie exactly; without ties one select does, in under half the time.
+    if np.equal(larger, smaller).any():
+        return None
+    return where(np.greater(larger, smaller), g, 0.0)
+
+
+# Each input's gradient is g where it is the one chosen: for maximum where it is the larger.
 @primitive(save=("input", "other"), grads={
-    "input": lambda g, out, input, other: _split_ties(g, gt(input, other), eq(input, other)),
-    "other": lambda g, out, input, other: _split_ties(g, lt(input, other), eq(input, other)),
+    "input": lambda g, out, input, other: _split_ties(g, input, other),
+    "other": lambda g, out, input, other: _split_ties(g, other, input),
 })
 def maximum(input: Any, other: Any) -> Any:
     return np.maximum(input, other)
 @primitive(save=("input", "other"), grads={
-    "input": lambda g, out, input, other: _split_ties(g, lt(input, other), eq(input, other)),
-    "other": lambda g, out, input, other: _split_ties(g, gt(input, other), eq(input, other)),
+    "input": lambda g, out, input, other: _split_ties(g, other, input),
+    "other": lambda g, out, input, other: _split_ties(g, input, other),
 })
 def minimum(input: Any, other: Any) -> Any:
     return np.minimum(input, other)
@@ -261,12 +270,23 @@ _SELECT_INTS = {2: np.int16, 4: np.int32, 8: np.int64}  # same-width integers, t
 _SELECT_MIN_SIZE = 4096  # below this np.where's lower call overhead wins (measured)
 
 
+@primitive(save=("condition",), grads={
+    "input": lambda g, out, condition, input, other: where(condition, g, 0.0),
+    "other": lambda g, out, condition, input, other: where(condition, 0.0, g),
+})
+def where(condition: Any, input: Any, other: Any) -> Any:
+    return np.where(condition, input, other)
+
+
+@where.kernel(np.ndarray)
 def _select_bits(condition: np.ndarray, input: Any, other: Any) -> Any:
     """``np.where(condition, input, other)`` for a bool mask and same-dtype float operands (or
     a Python number for one of them) by bit masking: ``other ^ ((input ^ other) & -condition)``.
     It copies each element's bits exactly (inf, nan and -0.0 included), as np.where does, but
     without a branch per element: np.where costs ~4 ns an element on an unpredictable mask, this
-    ~0.5 ns. Returns None where it does not apply (np.where then does the work)."""
+    ~0.5 ns. Declines (None) where it does not apply: np.where then does the work."""
+    if type(condition) is not np.ndarray or condition.dtype != np.bool_:
+        return None
     if type(input) is np.ndarray:
         dtype = input.dtype
         if type(other) is np.ndarray:
@@ -300,18 +320,6 @@ def _select_bits(condition: np.ndarray, input: Any, other: Any) -> Any:
     bits = np.bitwise_and(bits, mask, out=bits if bits.shape == full else None)
     bits ^= b
     return bits.view(dtype)
-
-
-@primitive(save=("condition",), grads={
-    "input": lambda g, out, condition, input, other: where(condition, g, 0.0),
-    "other": lambda g, out, condition, input, other: where(condition, 0.0, g),
-})
-def where(condition: Any, input: Any, other: Any) -> Any:
-    if type(condition) is np.ndarray and condition.dtype == np.bool_:
-        selected = _select_bits(condition, input, other)
-        if selected is not None:
-            return selected
-    return np.where(condition, input, other)
 
 
 def _zero_gradient(g: Any, out: Any, input: Any, *args: Any, **kwargs: Any) -> Any:

@@ -17,9 +17,9 @@ import numpy as np
 from .. import backend
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
-from .elementwise import eq, isnan, logical_or, maximum, minimum, to, where
+from .elementwise import maximum, minimum, to, where
 from .primitive import primitive
-from .reduction import _single_dim, _sum, _values, expand_reduced, normalize_dims
+from .reduction import _single_dim, _sum, at_extreme, expand_reduced, kept_dims, normalize_dims
 from .shape import reshape
 
 # This module defines max and min, shadowing Python's own (not used here).
@@ -42,11 +42,9 @@ def _extreme_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None,
                  keepdim: bool) -> Any:
     # Ties share the gradient evenly (PyTorch's rule for max(), min(), amax and amin), so the
     # gradient is a valid subgradient whichever tied element "won". A NaN maximum comes from NaN
-    # inputs, which then share it (eq alone would match nothing there).
+    # inputs, which then share it (equality alone would match nothing there).
     shape = input.shape
-    winners = eq(input, expand_reduced(out, shape, axes, keepdim))
-    if np.isnan(_values(out)).any():
-        winners = logical_or(winners, isnan(input))
+    winners = at_extreme(input, kept_dims(out, shape, axes, keepdim))
     count = to(_sum(winners, axes, keepdim), g.dtype)
     return where(winners, expand_reduced(g / count, shape, axes, keepdim), 0.0)
 
@@ -117,14 +115,20 @@ def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
 
 
 # max(dim)/min(dim) send the whole gradient to the index they return (PyTorch's rule), not
-# shared between ties as max()/amax do. The two primitives are each other's VJP.
+# shared between ties as max()/amax do. The gather and the scatter are each other's VJP.
+def _along(x: Any, axis: int, keepdim: bool) -> Any:
+    """``x`` (shaped as a reduction's result) with the reduced ``axis`` kept, as NumPy's
+    ``take_along_axis`` and ``put_along_axis`` want it."""
+    return x if keepdim else x.reshape(x.shape[:axis] + (1,) + x.shape[axis:])
+
+
 @primitive("values_at_index", grads={
     "input": lambda g, out, input, indices, axis, keepdim: _scatter_to_index(
     g, indices, axis, keepdim, input.shape),
 })
 def _values_at_index(input: Any, indices: Any, axis: int, keepdim: bool) -> Any:
-    """The entries ``indices`` (keepdim-shaped, a constant) picks along ``axis``."""
-    values = np.take_along_axis(input, indices, axis=axis)
+    """The entries ``indices`` (shaped as the result, a constant) picks along ``axis``."""
+    values = np.take_along_axis(input, _along(indices, axis, keepdim), axis=axis)
     return values if keepdim else values.squeeze(axis)
 @primitive("scatter_to_index", grads={
     "input": lambda g, out, input, indices, axis, keepdim, shape: _values_at_index(
@@ -135,7 +139,7 @@ def _scatter_to_index(input: Any, indices: Any, axis: int, keepdim: bool,
     """Zeros of ``shape`` with ``input`` written at ``indices`` along ``axis`` (the VJP of
     ``values_at_index``; one write per reduced slice instead of a full-size comparison)."""
     out = backend.zeros(shape, input.dtype, input)
-    np.put_along_axis(out, indices, input if keepdim else np.expand_dims(input, axis), axis)
+    np.put_along_axis(out, _along(indices, axis, keepdim), _along(input, axis, keepdim), axis)
     return out
 
 max_result = namedtuple("max", ["values", "indices"])
@@ -147,15 +151,14 @@ def _extreme_along(name: str, arg: Any, result_type: Any, input: Tensor, dim: An
     axis = _single_dim(name, dim, input.ndim)
     if input.ndim == 0:
         values, indices = _extreme_along(name, arg, result_type, reshape(input, (1,)), 0, False)
-        return result_type(reshape(values, ()), indices.reshape(()))
+        return result_type(reshape(values, ()), reshape(indices, ()))
     if input.shape[axis] == 0:
         raise ShapeError(f"{name}: cannot take the {name} over dim {dim} of size 0 (tensor of "
                          f"shape {format_shape(input.shape)})")
-    indices = _values(arg(input, axis, True))
-    values = _values_at_index(input, indices, axis, keepdim)
-    if not keepdim:
-        indices = indices.squeeze(axis)
-    return result_type(values, Tensor._wrap(indices) if isinstance(input, Tensor) else indices)
+    indices = arg(input, axis, keepdim)
+    # The indices are a constant of the gather (its rules read them, never differentiate them).
+    values = _values_at_index(input, backend.array_of(indices), axis, keepdim)
+    return result_type(values, indices)
 
 
 def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:

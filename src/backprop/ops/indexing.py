@@ -76,26 +76,24 @@ def _may_repeat(key: Any) -> bool:
     Negative entries could alias positive ones, so they count as repeats (conservatively).
     """
     for k in key if type(key) is tuple else (key,):
-        if ((type(k) is np.ndarray or isinstance(k, backend.ARRAY_TYPES))
-                and k.dtype.kind in "iu" and k.size > 1):
+        if isinstance(k, backend.ARRAY_TYPES) and k.dtype.kind in "iu" and k.size > 1:
             if k.min() < 0 or np.bincount(k.ravel().astype(np.intp, copy=False)).max() > 1:
                 return True
     return False
 
 
 def _key_on_device(target: Any, key: Any) -> Any:
-    """``key`` with its host index arrays copied to ``target``'s device (arithmetic on them, as
-    in ``np.add.at``, may not mix host and device arrays; a plain index may)."""
-    where = backend.device_of(target)
+    """``key`` with its index arrays on ``target``'s device (arithmetic on them, as in
+    ``np.add.at``, may not mix host and device arrays; a plain index may)."""
     if type(key) is tuple:
-        return tuple(backend.to_device(k, where) if type(k) is np.ndarray else k for k in key)
-    return backend.to_device(key, where) if type(key) is np.ndarray else key
+        return tuple(backend.on_device_of(k, target) if isinstance(k, backend.ARRAY_TYPES)
+                     else k for k in key)
+    return backend.on_device_of(key, target) if isinstance(key, backend.ARRAY_TYPES) else key
 
 
 def _accumulate(target: np.ndarray, key: Any, values: Any) -> None:
     """``target[key] += values`` where positions repeat, every repeat adding its value."""
-    if type(target) is not np.ndarray:
-        key = _key_on_device(target, key)
+    key = _key_on_device(target, key)
     arrays = key if type(key) is tuple else (key,)
     kind = type(target)
     if (target.flags.c_contiguous and 0 < len(arrays) <= target.ndim
@@ -116,17 +114,8 @@ def _accumulate(target: np.ndarray, key: Any, values: Any) -> None:
             linear = linear[..., None] * width + backend.arange(width, linear)
         values = np.broadcast_to(values, selected)
         np.add.at(target.reshape(-1), linear.ravel(), values.reshape(-1))
-    elif type(target) is np.ndarray:
-        np.add.at(target, key, values)
     else:
-        # CuPy's add.at takes integer arrays only (no slices, None or masks in the key): add at
-        # the flat positions the key selects, found by indexing the positions themselves.
-        flat = target if target.flags.c_contiguous else target.copy()
-        positions = backend.arange(target.size, target).reshape(target.shape)[key]
-        values = np.broadcast_to(values, positions.shape)
-        np.add.at(flat.reshape(-1), positions.reshape(-1), values.reshape(-1))
-        if flat is not target:
-            target[...] = flat
+        backend.add_at(target, key, values)
 
 
 def _add_into(target: np.ndarray, key: Any, values: Any) -> None:
@@ -139,7 +128,7 @@ def _add_into(target: np.ndarray, key: Any, values: Any) -> None:
 
 def _shapes_of_masks(key: Any) -> str:
     masks = [k for k in (key if type(key) is tuple else (key,))
-             if isinstance(k, np.ndarray) and k.dtype == bool]
+             if isinstance(k, backend.ARRAY_TYPES) and k.dtype == bool]
     return " and ".join(format_shape(m.shape) for m in masks) or "?"
 
 

@@ -27,10 +27,6 @@ from .primitive import each_input, primitive
 from .shape import _transpose, reshape
 
 
-def _array_of(x: Any) -> Any:
-    return x._data if isinstance(x, Tensor) else x
-
-
 def _swap_last(x: Any) -> Any:
     """The matrix transpose of the last two axes, as the VJPs need it."""
     return _transpose(x, -1, -2)
@@ -347,7 +343,6 @@ def _einsum_vjp(i: int, g: Any, out: Any, equation: str, *operands: Any) -> Any:
         if j != k:
             subscripts.append(term)
             args.append(operand)
-    like = _array_of(target)
     used = set(equation)
     fresh = iter(c for c in _LABELS if c not in used)
     result = []
@@ -355,14 +350,14 @@ def _einsum_vjp(i: int, g: Any, out: Any, equation: str, *operands: Any) -> Any:
         if ch in result:
             renamed = next(fresh)
             subscripts.append(ch + renamed)
-            args.append(backend.eye(target.shape[pos], like.dtype, like))
+            args.append(backend.eye(target.shape[pos], target.dtype, target))
             ch = renamed
         result.append(ch)
     present = set("".join(subscripts))
     for pos, ch in enumerate(result):
         if ch not in present:
             subscripts.append(ch)
-            args.append(backend.ones(target.shape[pos], like.dtype, like))
+            args.append(backend.ones(target.shape[pos], target.dtype, target))
     return _einsum(",".join(subscripts) + "->" + "".join(result), *args)
 
 
@@ -391,7 +386,7 @@ def einsum(equation: str, *operands: Any) -> Tensor:
                         f"{type(equation).__name__}")
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    canonical = _parse_einsum(equation, tuple(np.shape(_array_of(op)) for op in operands))
+    canonical = _parse_einsum(equation, tuple(np.shape(backend.array_of(op)) for op in operands))
     return _einsum(canonical, *operands)
 
 

@@ -183,13 +183,13 @@ def _max_poolnd(op: str, nd: int, input: Any, kernel_size: Any, stride: Any, pad
                                                 dilation)
     out, cover = _pool_sizes(op, tuple(input.shape[2:]), kernel, stride, pads, dilation,
                              bool(ceil_mode), tuple(input.shape))
-    data = input._data if isinstance(input, Tensor) else input
-    found, indices = _max_pool_argmax(data, kernel, stride, cover, dilation, out)
+    found, indices = _max_pool_argmax(backend.array_of(input), kernel, stride, cover,
+                                      dilation, out)
     values = _max_pool(input, indices, found)
     if not batched:
         values, indices = reshape(values, tuple(values.shape[1:])), indices[0]
     if return_indices:
-        return values, Tensor._wrap(indices) if isinstance(input, Tensor) else indices
+        return values, Tensor._wrap(indices)  # a constant: it carries no gradient
     return values
 
 
@@ -365,9 +365,8 @@ def _adaptive_avg_poolnd(op: str, nd: int, input: Any, output_size: Any) -> Any:
     # Uneven windows: the pool is separable, one averaging matrix per spatial dim.
     dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float32)
     result = input
-    data = input._data if isinstance(input, Tensor) else input
     for axis, (n, m) in enumerate(zip(sizes, wanted)):
-        matrix = backend.on_device_of(_adaptive_matrix(n, m, dtype), data)
+        matrix = backend.on_device_of(_adaptive_matrix(n, m, dtype), input)
         if axis == nd - 1:
             result = matmul(result, matrix.T)
         else:

@@ -19,7 +19,7 @@ from .. import backend
 from ..autograd.graph import summed_axes
 from ..errors import DimError, DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
-from .elementwise import abs, eq, isnan, logical_or, sign, to, where
+from .elementwise import abs, eq, sign, to, where
 from .primitive import primitive
 from .shape import broadcast_to, reshape
 
@@ -63,6 +63,15 @@ def expand_reduced(g: Any, shape: tuple[int, ...], axes: tuple[int, ...] | None,
     return broadcast_to(g, shape)
 
 
+def kept_dims(x: Any, shape: tuple[int, ...], axes: tuple[int, ...] | None,
+              keepdim: bool) -> Any:
+    """A reduction's result ``x`` with its reduced dims back as size 1, as ``keepdim=True``
+    gives it: it broadcasts against the input ``shape`` without being expanded to it."""
+    if keepdim or axes is None or not shape:
+        return x
+    return reshape(x, tuple(1 if d in axes else n for d, n in enumerate(shape)))
+
+
 def _count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
     """How many elements a reduction over ``axes`` folds into each result."""
     if axes is None:
@@ -70,10 +79,21 @@ def _count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
     return math.prod(shape[a] for a in axes)
 
 
-def _values(x: Any) -> np.ndarray:
-    """The array behind ``x`` (a Tensor under create_graph, an array in a plain backward); only
-    for decisions about which formula a VJP uses, never to compute the gradient itself."""
-    return x._data if isinstance(x, Tensor) else x
+@primitive("at_extreme", differentiable=False)
+def at_extreme(input: Any, extreme: Any) -> Any:
+    """Where ``input`` equals its slice's ``extreme`` (its max or min, with kept dims): the
+    elements that share a max's or min's gradient. A NaN extreme comes from NaNs in its slice
+    (max and min propagate them), and those NaNs are where it is."""
+    return np.equal(input, extreme) | np.isnan(input)
+
+
+@at_extreme.kernel(np.ndarray)
+def _at_extreme_without_nans(input: Any, extreme: Any) -> Any:
+    # A NaN extreme is rare: checking the few extremes spares a pass for NaNs over every input
+    # (a third of the definition's time).
+    if np.isnan(extreme).any():
+        return None
+    return np.equal(input, extreme)
 
 
 def _require_float(op: str, input: Any, what: str = "floating point") -> None:
@@ -164,7 +184,7 @@ def _prod_others_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
     # along a new axis for i (n x n memory along the reduced dim, and no division by zeros).
     shape = input.shape
     n = shape[axis]
-    eye = backend.eye(n, bool, input._data if isinstance(input, Tensor) else input)
+    eye = backend.eye(n, bool, input)
     eye = eye.reshape((n, n) + (1,) * (len(shape) - axis - 1))
     rows = broadcast_to(reshape(input, shape[:axis] + (1,) + shape[axis:]),
                         shape[:axis] + (n,) + shape[axis:])
@@ -221,39 +241,89 @@ def _degrees_of_freedom(shape: tuple[int, ...], axes: tuple[int, ...] | None,
 
 
 def _var_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None, correction: float,
-             keepdim: bool) -> Any:
+             keepdim: bool, mean: Any = None) -> Any:
+    """``g * 2 (input - mean) / dof``; ``mean`` (kept dims) when the forward gave it."""
     dof = _degrees_of_freedom(input.shape, axes, correction)
     scale = 2.0 / dof if dof > 0 else math.inf
-    deviation = input - _mean(input, axes, True)
+    deviation = input - (_mean(input, axes, True) if mean is None else mean)
     return expand_reduced(g, input.shape, axes, keepdim) * deviation * scale
+
+
+def _var_and_mean(input: Any, axes: tuple[int, ...] | None, correction: float,
+                  keepdim: bool) -> tuple[Any, Any]:
+    """The variance and the mean over ``axes`` (the mean with kept dims)."""
+    mean = np.mean(input, axis=axes, keepdims=True)
+    deviation = input - mean
+    if deviation.dtype.kind == "c":
+        squares = (deviation * deviation.conj()).real
+    elif deviation.ndim:
+        squares = np.multiply(deviation, deviation, out=deviation)
+    else:  # 0-d: NumPy gives a scalar, which cannot be written in place
+        squares = deviation * deviation
+    total = np.sum(squares, axis=axes, keepdims=keepdim)
+    with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom: inf/nan
+        return total / _degrees_of_freedom(input.shape, axes, correction), mean
 
 
 @primitive("var", save=("input",), grads={"input": _var_vjp})
 def _var(input: Any, axes: tuple[int, ...] | None, correction: float, keepdim: bool) -> Any:
-    deviation = input - np.mean(input, axis=axes, keepdims=True)
-    if deviation.dtype.kind == "c":
-        squares = (deviation * deviation.conj()).real
-    elif type(deviation) is np.ndarray:  # not a NumPy scalar (0-d input)
-        squares = np.multiply(deviation, deviation, out=deviation)
-    else:
-        squares = deviation * deviation
-    total = np.sum(squares, axis=axes, keepdims=keepdim)
-    with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom: inf/nan
-        return total / _degrees_of_freedom(input.shape, axes, correction)
+    return _var_and_mean(input, axes, correction, keepdim)[0]
+
+
+def _var_grad_of_std(g: Any, std: Any) -> Any:
+    # d sqrt(v) = dv / (2 sqrt(v)) is infinite at zero variance; PyTorch's convention (which we
+    # follow) is a zero gradient there, the subgradient of a constant input.
+    zero = eq(std, 0)
+    return where(zero, 0.0, g / (where(zero, 1.0, std) * 2.0))
 
 
 def _std_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None, correction: float,
              keepdim: bool) -> Any:
-    # d sqrt(v) = dv / (2 sqrt(v)) is infinite at zero variance; PyTorch's convention (which we
-    # follow) is a zero gradient there, the subgradient of a constant input.
-    zero = eq(out, 0)
-    g_var = where(zero, 0.0, g / (where(zero, 1.0, out) * 2.0))
-    return _var_vjp(g_var, None, input, axes, correction, keepdim)
+    return _var_vjp(_var_grad_of_std(g, out), None, input, axes, correction, keepdim)
 
 
 @primitive("std", save=("input", "out"), grads={"input": _std_vjp})
 def _std(input: Any, axes: tuple[int, ...] | None, correction: float, keepdim: bool) -> Any:
     return np.sqrt(_var.forward(input, axes, correction, keepdim))
+
+
+def _var_mean_vjp(g: tuple, out: tuple, input: Any, axes: tuple[int, ...] | None,
+                  correction: float, keepdim: bool) -> Any:
+    # The two outputs' gradients add up. The variance's reads the saved mean instead of
+    # computing it again; under create_graph that mean is the node's own output, so the second
+    # derivative through it comes back to this rule as a gradient of the mean.
+    g_var, g_mean = g
+    grad = None
+    if g_var is not None:
+        mean = kept_dims(out[1], input.shape, axes, keepdim)
+        grad = _var_vjp(g_var, None, input, axes, correction, keepdim, mean)
+    if g_mean is not None:
+        through_mean = _mean_vjp(g_mean, None, input, axes, keepdim)
+        grad = through_mean if grad is None else grad + through_mean
+    return grad
+
+
+@primitive("var_mean", outputs=("var", "mean"), save=("input", "mean"),
+           grads={"input": _var_mean_vjp})
+def _var_mean(input: Any, axes: tuple[int, ...] | None, correction: float,
+              keepdim: bool) -> tuple[Any, Any]:
+    var, mean = _var_and_mean(input, axes, correction, keepdim)
+    return var, mean if keepdim else np.squeeze(mean, axis=axes)
+
+
+def _std_mean_vjp(g: tuple, out: tuple, input: Any, axes: tuple[int, ...] | None,
+                  correction: float, keepdim: bool) -> Any:
+    g_std, g_mean = g
+    g_var = None if g_std is None else _var_grad_of_std(g_std, out[0])
+    return _var_mean_vjp((g_var, g_mean), out, input, axes, correction, keepdim)
+
+
+@primitive("std_mean", outputs=("std", "mean"), save=("input", "std", "mean"),
+           grads={"input": _std_mean_vjp})
+def _std_mean(input: Any, axes: tuple[int, ...] | None, correction: float,
+              keepdim: bool) -> tuple[Any, Any]:
+    var, mean = _var_mean.forward(input, axes, correction, keepdim)
+    return np.sqrt(var), mean
 
 
 def _correction(op: str, dim: Any, unbiased: bool | None,
@@ -268,6 +338,14 @@ def _correction(op: str, dim: Any, unbiased: bool | None,
     return dim, correction
 
 
+def _statistic(op: str, compute: Any, input: Tensor, dim: Any, unbiased: bool | None,
+               keepdim: bool, correction: float | None) -> Any:
+    """``var``, ``std`` and their ``_mean`` pairs: one argument parsing for all four."""
+    dim, correction = _correction(op, dim, unbiased, correction)
+    _require_float(op, input)
+    return compute(input, normalize_dims(op, dim, input.ndim), correction, keepdim)
+
+
 def var(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
         keepdim: bool = False, *, correction: float | None = None) -> Tensor:
     """Variance over ``dim``: the sum of squared deviations divided by ``N - correction``
@@ -279,9 +357,7 @@ def var(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | 
     >>> bp.tensor([1., 2., 3., 4.]).var(correction=0).item()
     1.25
     """
-    dim, correction = _correction("var", dim, unbiased, correction)
-    _require_float("var", input)
-    return _var(input, normalize_dims("var", dim, input.ndim), correction, keepdim)
+    return _statistic("var", _var, input, dim, unbiased, keepdim, correction)
 
 
 def std(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
@@ -293,9 +369,36 @@ def std(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | 
     >>> bp.tensor([[1., 3.], [2., 2.]]).std(dim=1, correction=0).tolist()
     [1.0, 0.0]
     """
-    dim, correction = _correction("std", dim, unbiased, correction)
-    _require_float("std", input)
-    return _std(input, normalize_dims("std", dim, input.ndim), correction, keepdim)
+    return _statistic("std", _std, input, dim, unbiased, keepdim, correction)
+
+
+def var_mean(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
+             keepdim: bool = False, *, correction: float | None = None) -> tuple[Tensor, Tensor]:
+    """``(var(input, dim), mean(input, dim))`` from one pass, as ``torch.var_mean`` (same
+    arguments as ``var``). Both results carry a gradient: a loss may use either or both.
+
+    >>> import backprop as bp
+    >>> x = bp.tensor([1., 2., 3., 4.], requires_grad=True)
+    >>> var, mean = bp.var_mean(x, correction=0)
+    >>> var.item(), mean.item()
+    (1.25, 2.5)
+    >>> (var + mean).backward(); x.grad.tolist()
+    [-0.5, 0.0, 0.5, 1.0]
+    """
+    return _statistic("var_mean", _var_mean, input, dim, unbiased, keepdim, correction)
+
+
+def std_mean(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
+             keepdim: bool = False, *, correction: float | None = None) -> tuple[Tensor, Tensor]:
+    """``(std(input, dim), mean(input, dim))`` from one pass, as ``torch.std_mean`` (same
+    arguments as ``std``; a zero standard deviation passes no gradient, as in PyTorch).
+
+    >>> import backprop as bp
+    >>> std, mean = bp.std_mean(bp.tensor([[1., 3.], [2., 2.]]), dim=1, correction=0)
+    >>> std.tolist(), mean.tolist()
+    ([1.0, 0.0], [2.0, 2.0])
+    """
+    return _statistic("std_mean", _std_mean, input, dim, unbiased, keepdim, correction)
 
 
 # -- norms --------------------------------------------------------------------------------------
@@ -307,7 +410,8 @@ def _norm_vjp(g: Any, out: Any, input: Any, p: float, axes: tuple[int, ...] | No
     # norm is not differentiable: a zero gradient at the zero vector, ties sharing for inf.
     shape = input.shape
     g = expand_reduced(g, shape, axes, keepdim)
-    out = expand_reduced(out, shape, axes, keepdim)
+    kept = kept_dims(out, shape, axes, keepdim)
+    out = broadcast_to(kept, shape)
     if p == 0:
         return g * 0.0
     if p == 1:
@@ -317,10 +421,7 @@ def _norm_vjp(g: Any, out: Any, input: Any, p: float, axes: tuple[int, ...] | No
     if p == 2:
         return g * input / safe_norm  # input is all zero where the norm is
     if p == math.inf or p == -math.inf:
-        magnitude = abs(input)
-        winners = eq(magnitude, out)
-        if np.isnan(_values(out)).any():
-            winners = logical_or(winners, isnan(magnitude))
+        winners = at_extreme(abs(input), kept)
         count = to(_sum(winners, axes, True), g.dtype)
         return where(winners, sign(input) * g / count, 0.0)
     zero_input = eq(input, 0)
@@ -436,4 +537,5 @@ def any(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = F
     return _any(input, normalize_dims("any", dim, input.ndim), keepdim)
 
 
-__all__ = ["sum", "mean", "sum_to_size", "prod", "var", "std", "norm", "cumsum", "all", "any"]
+__all__ = ["sum", "mean", "sum_to_size", "prod", "var", "std", "var_mean", "std_mean", "norm",
+           "cumsum", "all", "any"]

@@ -30,12 +30,6 @@ from ...tensor import Tensor
 _NEG_INF = -math.inf
 
 
-def _data(x: Any) -> Any:
-    if isinstance(x, Tensor):
-        return x._data
-    return x if isinstance(x, backend.ARRAY_TYPES) else np.asarray(x)
-
-
 def _dropout(x: Tensor, p: float) -> Tensor:
     """Zero each entry with probability ``p`` (bp's default generator), scale the rest by
     ``1 / (1 - p)``, as PyTorch's dropout does."""
@@ -53,7 +47,7 @@ def _safe_softmax(scores: Tensor) -> Tensor:
     """Softmax over the last dim in which a row that is -inf throughout (every key masked) gives
     zeros, not nan, as PyTorch's attention does. Such rows are replaced by zeros before the
     softmax, so no nan reaches the forward or the gradient."""
-    masked = np.all(_data(scores) == _NEG_INF, axis=-1, keepdims=True)
+    masked = np.all(backend.array_of(scores) == _NEG_INF, axis=-1, keepdims=True)
     if not masked.any():
         return _last_softmax(scores)
     return where(masked, 0.0, _last_softmax(where(masked, 0.0, scores)))
@@ -104,7 +98,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         causal = backend.on_device_of(np.tri(length, source, dtype=bool), scores._data)
         scores = where(causal, scores, _NEG_INF)
     elif attn_mask is not None:
-        mask = _data(attn_mask)
+        mask = backend.array_of(attn_mask)
         try:
             np.broadcast_shapes(mask.shape, scores.shape)
         except ValueError:
@@ -153,7 +147,7 @@ def _additive_mask(op: str, name: str, mask: Any, dtype: np.dtype) -> Any:
     """A bool mask (True = masked) becomes 0 / -inf in the query's dtype; float masks stay."""
     if mask is None:
         return None
-    values = _data(mask)
+    values = backend.array_of(mask)
     if values.dtype == np.bool_:
         return np.where(values, _NEG_INF, 0.0).astype(dtype)
     if values.dtype.kind != "f":
@@ -166,10 +160,7 @@ def _pad_last(mask: Any) -> Any:
     """One more key column, never masked (for bias_k/bias_v or add_zero_attn)."""
     if mask is None:
         return None
-    if isinstance(mask, Tensor):
-        zeros = backend.zeros(mask.shape[:-1] + (1,), mask.dtype, mask._data)
-        return cat([mask, Tensor._wrap(zeros)], -1)
-    return np.concatenate([mask, backend.zeros(mask.shape[:-1] + (1,), mask.dtype, mask)], -1)
+    return cat([mask, backend.zeros(mask.shape[:-1] + (1,), mask.dtype, mask)], -1)
 
 
 def multi_head_attention(query: Tensor, key: Tensor, value: Tensor, num_heads: int,
@@ -216,7 +207,7 @@ def multi_head_attention(query: Tensor, key: Tensor, value: Tensor, num_heads: i
         query, key, value = _unsqueeze(query, 0), _unsqueeze(key, 0), _unsqueeze(value, 0)
         if key_padding_mask is not None:
             key_padding_mask = _unsqueeze(key_padding_mask, 0) if isinstance(
-                key_padding_mask, Tensor) else _data(key_padding_mask)[None]
+                key_padding_mask, Tensor) else backend.array_of(key_padding_mask)[None]
     elif not batch_first:
         query, key, value = (_transpose(query, 0, 1), _transpose(key, 0, 1),
                              _transpose(value, 0, 1))
@@ -313,13 +304,14 @@ def _check_shapes(op: str, query: Tensor, key: Tensor, value: Tensor, key_paddin
                              f"{embed} with a packed in_proj_weight; give separate "
                              "q/k/v_proj_weight for other sizes")
     batched = query.ndim == 3
-    if key_padding_mask is not None and np.ndim(_data(key_padding_mask)) != query.ndim - 1:
+    if (key_padding_mask is not None
+            and np.ndim(backend.array_of(key_padding_mask)) != query.ndim - 1):
         raise ShapeError(f"{op}: key_padding_mask must be {'(N, S)' if batched else '(S,)'} "
                          f"for a query of shape {format_shape(query.shape)}, got "
-                         f"{format_shape(np.shape(_data(key_padding_mask)))}")
-    if attn_mask is not None and np.ndim(_data(attn_mask)) not in (2, 3):
+                         f"{format_shape(np.shape(backend.array_of(key_padding_mask)))}")
+    if attn_mask is not None and np.ndim(backend.array_of(attn_mask)) not in (2, 3):
         raise ShapeError(f"{op}: attn_mask must be (L, S) or (N * num_heads, L, S), got "
-                         f"{format_shape(np.shape(_data(attn_mask)))}")
+                         f"{format_shape(np.shape(backend.array_of(attn_mask)))}")
     return batched
 
 

@@ -24,7 +24,7 @@ from ...ops.indexing import _accumulate
 from ...ops.inplace import apply_inplace
 from ...ops.linalg import einsum
 from ...ops.primitive import primitive
-from ...ops.reduction import _values, norm
+from ...ops.reduction import norm
 from ...ops.shape import broadcast_to
 from ...random import get_rng
 from ...tensor import Tensor
@@ -157,10 +157,8 @@ def _dropout_mask(shape: tuple[int, ...], p: float, dtype: np.dtype) -> np.ndarr
 def _apply_mask(op: str, input: Tensor, mask_shape: tuple[int, ...], p: float,
                 inplace: bool) -> Tensor:
     dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float32)
-    mask = _dropout_mask(mask_shape, p, dtype)  # on the host: one seed, one mask, any device
-    data = input._data
-    if type(data) is not np.ndarray:
-        mask = backend.to_device(mask, backend.device_of(data))
+    # Drawn on the host: one seed, one mask, any device.
+    mask = backend.on_device_of(_dropout_mask(mask_shape, p, dtype), input)
     if inplace:
         return apply_inplace(input, op + "_", lambda x: _dropout(x, mask))
     return _dropout(input, mask)
@@ -224,10 +222,7 @@ def _row_scale(indices: np.ndarray, num_weights: int, padding_idx: int | None,
     ``scale_grad_by_freq``; None when every factor is 1."""
     if padding_idx is None and not scale_grad_by_freq:
         return None
-    if type(indices) is np.ndarray:
-        scale = np.ones(indices.shape)
-    else:  # on the indices' device
-        scale = np.ones_like(indices, dtype=np.float64)
+    scale = backend.ones(indices.shape, np.float64, indices)
     if scale_grad_by_freq:
         scale /= np.bincount(indices.ravel(), minlength=num_weights)[indices]
     if padding_idx is not None:
@@ -239,7 +234,7 @@ def _embedding_backward_vjp(g: Any, out: Any, grad: Any, input: Any, num_weights
                             padding_idx: int | None, scale_grad_by_freq: bool) -> Any:
     # Linear in grad: read g back at the looked-up rows, with the same per-lookup factors.
     rows = _embedding(input, g, None, False)
-    scale = _row_scale(_values(input), num_weights, padding_idx, scale_grad_by_freq)
+    scale = _row_scale(backend.array_of(input), num_weights, padding_idx, scale_grad_by_freq)
     return rows if scale is None else rows * scale.astype(rows.dtype, copy=False)
 
 
@@ -251,10 +246,7 @@ def _embedding_backward(grad: Any, input: Any, num_weights: int, padding_idx: in
     if scale is not None:
         grad = grad * scale.astype(grad.dtype, copy=False)
     width = grad.shape[-1]
-    if type(grad) is np.ndarray:
-        out = np.zeros((num_weights, width), dtype=grad.dtype)
-    else:  # on the gradient's device
-        out = np.zeros_like(grad, shape=(num_weights, width))
+    out = backend.zeros((num_weights, width), grad.dtype, grad)
     _accumulate(out, input.ravel(), grad.reshape(-1, width))  # repeated indices add up
     return out
 
@@ -262,7 +254,7 @@ def _embedding_backward(grad: Any, input: Any, num_weights: int, padding_idx: in
 def _renorm_rows(weight: Tensor, indices: np.ndarray, max_norm: float, norm_type: float) -> None:
     """PyTorch's ``embedding_renorm_``: rescale (in place, without gradient) each looked-up row
     whose ``norm_type``-norm exceeds ``max_norm`` to norm ``max_norm``."""
-    table = weight._data if isinstance(weight, Tensor) else weight
+    table = backend.array_of(weight)
     rows = np.unique(indices)
     norms = np.linalg.norm(table[rows], ord=norm_type, axis=1)
     over = norms > max_norm
@@ -288,7 +280,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     >>> embedding(bp.tensor([[2, 0]]), table).tolist()
     [[[4.0, 5.0], [0.0, 1.0]]]
     """
-    indices = _values(input) if isinstance(input, Tensor) else np.asarray(input)
+    indices = backend.array_of(input)
     if indices.dtype.kind not in "iu":
         raise DTypeError(f"embedding: input must be a tensor of integer indices (long), got "
                          f"{indices.dtype}; convert it with .long()")

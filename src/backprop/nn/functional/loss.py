@@ -48,12 +48,6 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss
 
 
-def _data(x: Any) -> np.ndarray:
-    if isinstance(x, Tensor):
-        return x._data
-    return x if isinstance(x, backend.ARRAY_TYPES) else np.asarray(x)
-
-
 def _same_device(op: str, input: Tensor, a: Any, b: Any = None) -> None:
     """Refuse arrays (targets, weights: not the primitive's tensor arguments, so not checked
     by it) on another device than ``input``, by name; only type checks on the CPU."""
@@ -164,8 +158,8 @@ def _class_targets(op: str, input: Tensor, target: Any, weight: Any,
     shape = input.shape
     if not shape:
         raise ShapeError(f"{op}: input must have a class dimension, got a 0-d tensor")
-    t = _data(target)
-    _same_device(op, input, t, None if weight is None else _data(weight))
+    t = backend.array_of(target)
+    _same_device(op, input, t, None if weight is None else backend.array_of(weight))
     if t.dtype.kind not in "iu":
         raise DTypeError(f"{op}: class-index target must be an integer (int64) tensor, got "
                          f"{t.dtype} of shape {format_shape(t.shape)}; convert with .long(), "
@@ -208,7 +202,7 @@ def _class_targets(op: str, input: Tensor, target: Any, weight: Any,
     class_weight = None
     coef = None if keep is None else keep.astype(dtype)
     if weight is not None:
-        w = _data(weight)
+        w = backend.array_of(weight)
         if w.shape != (classes,):
             raise ShapeError(f"{op}: weight of shape {format_shape(w.shape)} must be a vector "
                              f"with one entry per class, ({classes},)")
@@ -239,34 +233,12 @@ def _reduction_scale(g: Any, plan: _ClassTargets, reduction: str) -> Any:
     return g * (1.0 / plan.norm if plan.norm else math.nan)
 
 
-def _row_max(x: np.ndarray, axis: int) -> np.ndarray:
-    if type(x) is not np.ndarray:
-        # CuPy's max takes no ``initial``: an empty class axis is filled by hand.
-        if x.shape[axis] == 0:
-            return np.full_like(x, -np.inf, shape=x.shape[:axis] + (1,) + x.shape[axis + 1:])
-        return x.max(axis=axis, keepdims=True)
-    if x.ndim == 2 and axis == 1 and x.shape[1] < 64:
-        # NumPy reduces short rows one at a time; over the transposed copy the same max runs
-        # along whole columns, several times faster for a few classes.
-        return np.ascontiguousarray(x.T).max(axis=0, initial=-np.inf)[:, None]
-    return x.max(axis=axis, keepdims=True, initial=-np.inf)
-
-
-def _row_sum(x: np.ndarray, axis: int) -> np.ndarray:
-    if x.ndim == 2 and axis == 1:
-        # A matrix-vector product sums short rows several times faster than np.sum does.
-        ones = (np.ones(x.shape[1], x.dtype) if type(x) is np.ndarray
-                else np.ones_like(x, shape=x.shape[1]))
-        return (x @ ones)[:, None]
-    return x.sum(axis=axis, keepdims=True)
-
-
 def _shifted_exp(input: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``input`` minus its max along ``axis`` (so exp cannot overflow), its exp, and the
     exp's sum along ``axis``."""
-    shifted = input - _row_max(input, axis)
+    shifted = input - backend.amax(input, (axis,))
     e = np.exp(shifted)
-    return shifted, e, _row_sum(e, axis)
+    return shifted, e, backend.sum_kept(e, axis)
 
 
 def _cross_entropy_grad(g: tuple, out: tuple, input: Any, plan: _ClassTargets,
@@ -350,7 +322,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
 def _cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Any, reduction: str,
                                  label_smoothing: float) -> Tensor:
     """Class-probability targets: composed (the target may require grad too)."""
-    if _data(target).dtype.kind != "f":
+    if backend.array_of(target).dtype.kind != "f":
         raise DTypeError(f"cross_entropy: target of shape {format_shape(target.shape)} has the "
                          "input's shape, so it is read as class probabilities, which must be "
                          f"floating point; got {target.dtype}. For class indices give shape "
@@ -361,7 +333,7 @@ def _cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Any, red
         target = target * (1.0 - label_smoothing) + label_smoothing / classes
     terms = log_softmax(input, axis) * target
     if weight is not None:
-        w = _data(weight)
+        w = backend.array_of(weight)
         if w.shape != (classes,):
             raise ShapeError(f"cross_entropy: weight of shape {format_shape(w.shape)} must be a "
                              f"vector with one entry per class, ({classes},)")
@@ -409,7 +381,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
 def _weight_array(op: str, input: Tensor, weight: Any, name: str = "weight") -> Any:
     if weight is None:
         return None
-    w = _data(weight)
+    w = backend.array_of(weight)
     _same_device(op, input, w)
     try:
         np.broadcast_shapes(w.shape, input.shape)

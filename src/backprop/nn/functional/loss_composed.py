@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from ... import backend
 from ...errors import ShapeError, format_shape
 from ...ops.elementwise import abs, exp, log, log1p, lt, relu, where
 from ...ops.reduction import sum
 from ...ops.shape import _unsqueeze
 from ...tensor import Tensor
-from .loss import _check_reduction, _data, _legacy, _mse_loss, _pointwise_target, _reduce
+from .loss import _check_reduction, _legacy, _mse_loss, _pointwise_target, _reduce
 
 # -- regression losses (composed) ------------------------------------------------------------------
 
@@ -147,7 +148,7 @@ def kl_div(input: Tensor, target: Tensor, size_average: None = None, reduce: Non
     else:
         # xlogy(t, t): 0 where t == 0. The log reads a safe 1 there, so the masked branch cannot
         # send a 0 * -inf = nan gradient back through ``where``.
-        positive = _data(target) > 0
+        positive = backend.array_of(target) > 0
         safe = where(positive, target, 1.0)
         loss = where(positive, target * log(safe), 0.0) - target * input
     if reduction == "batchmean":
@@ -224,7 +225,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     # PyTorch adds 1e-12 to each squared norm, so zero vectors give cos = 0, not nan.
     norms = (sum(input1 * input1, dim) + 1e-12) * (sum(input2 * input2, dim) + 1e-12)
     cos = sum(input1 * input2, dim) / (norms ** 0.5)
-    y = _data(target)
+    y = backend.array_of(target)
     loss = where(y == 1, 1 - cos, 0.0) + where(y == -1, relu(cos - margin), 0.0)
     return _reduce(loss, reduction)
 
@@ -249,7 +250,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     else:
         loss = input - target * log(input + eps)
     if full:
-        above = _data(target) > 1
+        above = backend.array_of(target) > 1
         safe = where(above, target, 2.0)  # the masked entries never reach log
         stirling = safe * log(safe) - safe + log(safe * (2 * math.pi)) * 0.5
         loss = loss + where(above, stirling, 0.0)
@@ -272,7 +273,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: 
         if var < 0:
             raise ValueError(f"{op}: var must be non-negative, got {var}")
         var = Tensor._wrap(np.full_like(input._data, var, dtype=input.dtype))  # input's device
-    elif (_data(var) < 0).any():
+    elif (backend.array_of(var) < 0).any():
         raise ValueError(f"{op}: var has negative entries")
     if tuple(var.shape) != input.shape:
         if input.shape[:-1] == tuple(var.shape):
@@ -283,7 +284,7 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: 
                              f"of shape {format_shape(input.shape)}: give the input's shape, "
                              "that shape without the last dim, or size 1 in one dim")
     _check_reduction(op, reduction)
-    values = _data(var)
+    values = backend.array_of(var)
     # PyTorch clamps var in place under no_grad: the value changes, the gradient does not.
     var = var + (np.maximum(values, eps) - values)
     diff = input - target

@@ -243,7 +243,7 @@ def _check_channels(op: str, input: Tensor, params: dict[str, Any]) -> None:
 def _update_running(running: Any, batch_value: np.ndarray, momentum: float, op: str) -> None:
     """``running = (1 - momentum) * running + momentum * batch_value``, in place and outside
     autograd (the version is bumped, as any in-place write)."""
-    array = running._data if isinstance(running, Tensor) else running
+    array = backend.array_of(running)
     array *= 1.0 - momentum
     array += momentum * batch_value.astype(array.dtype, copy=False)
     if isinstance(running, Tensor):
