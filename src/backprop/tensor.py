@@ -90,17 +90,28 @@ class Tensor(TensorMethods):
         return t
 
     @classmethod
-    def _from_node(cls, array: Any, node: Node, output: int = 0) -> Tensor:
+    def _from_node(cls, array: Any, node: Node) -> Tensor:
+        """The output of a node with one output."""
         t = object.__new__(Tensor)
         t._data = array
         t.grad = None
         t._requires_grad = True
         t.grad_fn = node
-        t._output_nr = output
-        counters = node.out_version
-        t._version = counters if type(counters) is not tuple else counters[output]
+        t._output_nr = 0
+        t._version = node.out_version
         t._hooks = None
         t._base = None
+        return t
+
+    @classmethod
+    def _from_output(cls, array: Any, node: Node, output: int) -> Tensor:
+        """Output ``output`` of a node with several outputs (or of one that has one)."""
+        if node.n_outputs == 1:
+            return cls._from_node(array, node)
+        t = cls._from_node(array, node)
+        t._output_nr = output
+        counters = node.out_version
+        t._version = None if counters is None else counters[output]
         return t
 
     # -- attributes ------------------------------------------------------------------------------

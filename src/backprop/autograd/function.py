@@ -102,7 +102,7 @@ class FunctionCtx:
         unpacked = list(saved)
         for j, k in self._saved_outputs.items():
             if k in node.op.differentiable:
-                unpacked[j] = Tensor._from_node(saved[j]._data, node, k)
+                unpacked[j] = Tensor._from_output(saved[j]._data, node, k)
                 unpacked[j]._version = saved[j]._version
         return tuple(unpacked)
 
@@ -213,7 +213,10 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any, needs: tuple
     op = _FunctionBackward(cls, ctx, args, outs, differentiable)
     edges = tuple((a.grad_fn if a.grad_fn is not None else a) if need else None
                   for a, need in zip(args, needs))
-    slots = tuple(a._output_nr if need else 0 for a, need in zip(args, needs))
+    # Which output of its node each input is, when one came from a node with several outputs.
+    several = any(need and a.grad_fn is not None and a.grad_fn.n_outputs != 1
+                  for a, need in zip(args, needs))
+    slots = tuple(a._output_nr if need else 0 for a, need in zip(args, needs)) if several else None
     metas = tuple(Meta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None
                   for a in args)
 
@@ -239,8 +242,7 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any, needs: tuple
             entries.append(stored)
             ctx._saved_outputs[j] = k
     op.saves_values = any(e is not None for e in entries)
-    node = Node(op, edges, metas + tuple(entries), None, None, None, {}, len(outs),
-                slots if any(slots) else None)
+    node = Node(op, edges, metas + tuple(entries), None, None, None, {}, len(outs), slots)
     ctx._node_ref = weakref.ref(node)
     ctx._n_args = len(args)
     ctx._saved_versions = tuple(versions)

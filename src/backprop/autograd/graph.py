@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from ..ops.primitive import Primitive
 
 
+_OBSERVED = observers.REGISTRY  # the engine's one test for observers
+
+
 class Meta:
     """Shape and dtype of an input whose values the VJP does not need (the array is not kept)."""
 
@@ -48,8 +51,8 @@ class Node:
     ``inputs`` holds, per positional argument, the saved tensor (when the rule needs its values),
     a ``Meta`` (when only shape and dtype are needed) or the constant itself. ``edges[i]`` is
     the node (or leaf tensor) that input ``i`` came from, and ``slots[i]`` which of that node's
-    outputs it was (``slots`` is None when every input is some node's output 0, the usual
-    case). ``out`` holds the outputs the rule reads: the array itself for a one-output op, a
+    outputs it was (``slots`` is None when no input came from a node with several outputs, the
+    usual case). ``out`` holds the outputs the rule reads: the array itself for a one-output op, a
     tuple with None for the unsaved ones when the op has several outputs.
     """
 
@@ -120,8 +123,9 @@ class Node:
             return None
         if self.n_outputs == 1:
             return Tensor._from_node(out, self)
-        return tuple(None if o is None else Tensor._from_node(o, self, k)
-                     for k, o in enumerate(out))
+        # Integer outputs (indices) are no function of the inputs: constants, off the graph.
+        return tuple(None if o is None else Tensor._from_output(o, self, k)
+                     if o.dtype.kind in "fc" else Tensor._wrap(o) for k, o in enumerate(out))
 
     def apply(self, g: Any, create_graph: bool) -> list[Any]:
         """Run the op's gradient rule for every input that needs a gradient; returns one entry
@@ -148,19 +152,13 @@ class Node:
         rules = op.rules
         if rules is None:  # one rule for every input at once, told which ones are needed
             grads = op.rule(g, out, *args, needs=tuple([e is not None for e in edges]), **params)
-        else:
-            grads = []
-            for i, edge in enumerate(edges):
-                if edge is None:
-                    grads.append(None)
-                elif rules[i] is None:
-                    raise GraphError(f"{op.name}: no gradient is defined for its input {i}, "
-                                     "which requires grad; detach it or pass a constant")
-                else:
-                    grads.append(rules[i](g, out, *args, **params))
         results: list[Any] = []
-        for i, gi in enumerate(grads):
-            if gi is None or edges[i] is None:
+        for i, edge in enumerate(edges):
+            if edge is None:
+                results.append(None)
+                continue
+            gi = grads[i] if rules is None else rules[i](g, out, *args, **params)
+            if gi is None:
                 results.append(None)
                 continue
             target = inputs[i]
@@ -180,13 +178,13 @@ class Node:
                 index = next(i for i, a in enumerate(self.inputs) if a is saved)
                 self._raise_modified(f"input {index}", saved._version)
         counters = self.out_version
-        if counters is None:
-            return
         if type(counters) is VersionCounter:
-            counters = (counters,)
-        for k, counter in enumerate(counters):
-            if counter is not None and counter.value != 0:
-                self._raise_modified("output" if self.n_outputs == 1 else f"output {k}", counter)
+            if counters.value:
+                self._raise_modified("output", counters)
+        elif counters is not None:
+            for k, counter in enumerate(counters):
+                if counter is not None and counter.value:
+                    self._raise_modified(f"output {k}", counter)
 
     def _raise_modified(self, what: str, counter: VersionCounter) -> None:
         raise GraphError(
@@ -332,7 +330,7 @@ def run_backward(roots: Sequence[tuple[Any, int]], root_grads: Sequence[Any], *,
     With ``capture`` (``(edge, output)`` -> slot) the gradients reaching those edges are
     returned instead and no ``.grad`` is touched (``autograd.grad``).
     """
-    if observers.REGISTRY.count:
+    if _OBSERVED.count:
         return observers.observe("backward", (), lambda: _propagate(
             roots, root_grads, retain_graph, create_graph, capture))
     return _propagate(roots, root_grads, retain_graph, create_graph, capture)
@@ -365,35 +363,44 @@ def _propagate(roots: Sequence[tuple[Any, int]], root_grads: Sequence[Any], reta
                     else:
                         _accumulate(edge, g, create_graph, owned)
                 continue
-            if edge.n_outputs != 1:
-                g = None if g is None or all(o is None for o in g) else tuple(g)
+            if type(g) is list:  # the outputs' gradients of a node with several
+                g = None if all(o is None for o in g) else tuple(g)
             if g is not None:
                 if edge.hooks is not None or edge.retained is not None or capture is not None:
                     g = _observe_output_grads(edge, g, create_graph, capture, captured, owned)
-                if observers.REGISTRY.count:
+                if _OBSERVED.count:
                     input_grads = observers.observe("node", (edge, g, create_graph),
                                                     lambda: edge.apply(g, create_graph))
                 else:
                     input_grads = edge.apply(g, create_graph)
             else:
                 input_grads = [None] * len(edge.edges)
+            if not retain_graph:
+                edge.free()
             slots = edge.slots
-            for i, (child, gi) in enumerate(zip(edge.edges, input_grads)):
+            if slots is None:  # every input came from a leaf or a node with one output
+                for child, gi in zip(edge.edges, input_grads):
+                    if child is None:
+                        continue
+                    if gi is not None:
+                        if child in grads:
+                            grads[child] = _sum(grads[child], gi)
+                        else:
+                            grads[child] = gi
+                    remaining = deps[child] - 1
+                    deps[child] = remaining
+                    if remaining == 0:
+                        ready.append(child)
+                continue
+            for child, gi, output in zip(edge.edges, input_grads, slots):
                 if child is None:
                     continue
                 if gi is not None:
-                    if type(child) is Node and child.n_outputs != 1:
-                        _add_into(grads, child, 0 if slots is None else slots[i], gi)
-                    elif child in grads:
-                        grads[child] = _sum(grads[child], gi)
-                    else:
-                        grads[child] = gi
+                    _add_into(grads, child, output, gi)
                 remaining = deps[child] - 1
                 deps[child] = remaining
                 if remaining == 0:
                     ready.append(child)
-            if not retain_graph:
-                edge.free()
     finally:
         grad_mode.state.enabled = previous_mode
     return captured

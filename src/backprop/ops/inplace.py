@@ -39,7 +39,7 @@ def apply_inplace(target: Tensor, name: str, compute: Callable[[Tensor], Tensor]
     old = target
     if recording and target.grad_fn is not None:
         # The new node may save the old value, which the write below would overwrite.
-        old = Tensor._from_node(target._data.copy(), target.grad_fn, target._output_nr)
+        old = Tensor._from_output(target._data.copy(), target.grad_fn, target._output_nr)
         old._version = None
     result = compute(old)  # a primitive applied to the old value: a Tensor on its device
     new = result._data

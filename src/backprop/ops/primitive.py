@@ -50,12 +50,13 @@ from ..autograd import grad_mode
 from ..autograd import observers as _observers
 from ..autograd.graph import Meta, Node, VersionCounter
 from ..backend import as_array, check_same_device
-from ..errors import DimError, DTypeError, ShapeError, format_shape
+from ..errors import DimError, DTypeError, GraphError, ShapeError, format_shape
 from ..tensor import Tensor
 
 # Every primitive by name; the op-table tests check that each differentiable one is exercised.
 PRIMITIVES: dict[str, Primitive] = {}
 
+_OBSERVED = _observers.REGISTRY  # the engine's one test for observers
 _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
 
@@ -125,7 +126,7 @@ class Primitive:
                     if out is not None:
                         return out
             return self.forward(*args, **params)
-        if _observers.REGISTRY.count:
+        if _OBSERVED.count:
             observed = _observers.observe_op(self, args, params)
             if observed is not _observers.UNOBSERVED:
                 return observed
@@ -169,7 +170,7 @@ class Primitive:
         if not (recording and any(o is not None and o.dtype.kind in "fc" for o in outs)):
             return tuple(None if o is None else Tensor._wrap(o) for o in outs)
         node = self._record(args, outs, params)
-        return tuple(None if o is None else Tensor._from_node(o, node, k)
+        return tuple(None if o is None else Tensor._from_output(o, node, k)
                      if o.dtype.kind in "fc" else Tensor._wrap(o) for k, o in enumerate(outs))
 
     def _record(self, args: tuple, out: Any, params: dict) -> Node:
@@ -177,15 +178,22 @@ class Primitive:
         inputs = []
         slots = None
         save = self.save
-        versions: list[int | None] | None = [] if self.saves_values else None
+        if save:
+            versions: list[int | None] | None = []
+        else:  # most ops: shapes and dtypes only, no version bookkeeping for inputs
+            versions = [] if self.save_outputs else None
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 if a._requires_grad:
-                    edges.append(a.grad_fn or a)
-                    if a._output_nr:  # output k > 0 of a node with several
-                        if slots is None:
-                            slots = [0] * len(args)
-                        slots[i] = a._output_nr
+                    fn = a.grad_fn
+                    if fn is None:
+                        edges.append(a)
+                    else:
+                        edges.append(fn)
+                        if fn.n_outputs != 1:  # which of its outputs: the engine routes by it
+                            if slots is None:
+                                slots = [0] * len(args)
+                            slots[i] = a._output_nr
                 else:
                     edges.append(None)
                 if i in save:
@@ -203,20 +211,16 @@ class Primitive:
                 inputs.append(a)
                 if versions is not None:
                     versions.append(None)
-        saved, counters = self._saved_outputs(out)
+        keep = self.save_outputs
+        if not keep:  # each saved output's in-place changes are counted from 0
+            saved = counters = None
+        elif self.n_outputs == 1:
+            saved, counters = out, VersionCounter()
+        else:
+            saved = tuple(o if k in keep else None for k, o in enumerate(out))
+            counters = tuple(VersionCounter() if k in keep else None for k in range(len(out)))
         return Node(self, tuple(edges), tuple(inputs), None if versions is None else tuple(versions),
                     saved, counters, params, self.n_outputs, None if slots is None else tuple(slots))
-
-    def _saved_outputs(self, out: Any) -> tuple[Any, Any]:
-        """What a node keeps of the outputs, and their version counters (each output's
-        in-place changes are counted from 0)."""
-        keep = self.save_outputs
-        if not keep:
-            return None, None
-        if self.n_outputs == 1:
-            return out, VersionCounter()
-        saved = tuple(o if k in keep else None for k, o in enumerate(out))
-        return saved, tuple(VersionCounter() if k in keep else None for k in range(len(out)))
 
     def _clear_error(self, err: Exception, raw: list, params: dict) -> Exception:
         """Turn NumPy's message into one naming this op, its arguments and their shapes."""
@@ -334,7 +338,17 @@ def _rules(op: str, grads: Any, names: list[str],
     unknown = set(grads) - set(names)
     if unknown:
         raise ValueError(f"{op}: grads names {sorted(unknown)}, which are not inputs {names}")
-    return tuple(grads.get(n) for n in names), None
+    return tuple(grads.get(n) or _no_rule(op, i, n) for i, n in enumerate(names)), None
+
+
+def _no_rule(op: str, index: int, name: str) -> Callable:
+    """The rule of an input that has none: an input no gradient can flow to."""
+
+    def refuse(*args: Any, **params: Any) -> Any:
+        raise GraphError(f"{op}: no gradient is defined for input {index} ({name!r}), which "
+                         "requires grad; detach it or pass a constant")
+
+    return refuse
 
 
 def each_input(rule: Callable) -> Callable:
