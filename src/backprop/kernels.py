@@ -25,6 +25,7 @@ Kernel = Callable[..., Any]
 
 _TABLES: dict[str, dict[type, tuple[Kernel, ...]]] = {}
 _COMPILED: set[Kernel] = set()
+_WATCHERS: dict[str, list[Callable[[], None]]] = {}
 
 
 def table(op: str) -> dict[type, tuple[Kernel, ...]]:
@@ -43,7 +44,15 @@ def register(op: str, array_type: type, kernel: Kernel, *, compiled: bool = Fals
     tried = [k for k in entries.get(array_type, ()) if k is not kernel] + [kernel]
     tried.sort(key=lambda k: k not in _COMPILED)  # stable: registration order otherwise
     entries[array_type] = tuple(tried)
+    for changed in _WATCHERS.get(op, ()):
+        changed()
     return kernel
+
+
+def watch(op: str, changed: Callable[[], None]) -> None:
+    """Call ``changed()`` whenever a kernel is registered for ``op`` (a primitive keeps a flag
+    that spares its calls the kernel lookup while it has none)."""
+    _WATCHERS.setdefault(op, []).append(changed)
 
 
 def kernels_for(op: str, array: Any) -> tuple[Kernel, ...]:
@@ -52,4 +61,4 @@ def kernels_for(op: str, array: Any) -> tuple[Kernel, ...]:
     return () if entries is None else entries.get(type(array), ())
 
 
-__all__ = ["Kernel", "kernels_for", "register", "table"]
+__all__ = ["Kernel", "kernels_for", "register", "table", "watch"]

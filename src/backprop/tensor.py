@@ -366,10 +366,8 @@ class Tensor(TensorMethods):
         >>> w.grad.tolist()
         [2.0, -4.0]
         """
-        from .autograd.functional import backward  # noqa: PLC0415
-
-        backward([self], None if gradient is None else [gradient], retain_graph=retain_graph,
-                 create_graph=create_graph, inputs=inputs)
+        _backward([self], None if gradient is None else [gradient], retain_graph=retain_graph,
+                  create_graph=create_graph, inputs=inputs)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> _HookHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
@@ -429,6 +427,16 @@ class Tensor(TensorMethods):
             return format(self._data.item(), spec)
         return repr(self)
 
+
+
+def _backward(*args: Any, **kwargs: Any) -> None:
+    """``autograd.functional.backward``, which imports this module: bound on the first call,
+    so later calls pay no import statement."""
+    global _backward
+    from .autograd.functional import backward  # noqa: PLC0415
+
+    _backward = backward
+    backward(*args, **kwargs)
 
 class _HookHandle:
     """Returned by ``register_hook``; ``remove()`` unregisters the hook."""

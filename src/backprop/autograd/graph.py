@@ -56,16 +56,18 @@ class Node:
     tuple with None for the unsaved ones when the op has several outputs.
     """
 
-    __slots__ = ("op", "edges", "slots", "inputs", "versions", "out", "out_version", "params",
-                 "n_outputs", "hooks", "retained", "freed", "__weakref__")
+    __slots__ = ("op", "edges", "slots", "inputs", "arrays", "versions", "out", "out_version",
+                 "params", "n_outputs", "hooks", "retained", "freed", "__weakref__")
 
     def __init__(self, op: Any, edges: tuple, inputs: tuple, versions: tuple | None,
                  out: Any, out_version: Any, params: dict, n_outputs: int = 1,
-                 slots: tuple[int, ...] | None = None) -> None:
+                 slots: tuple[int, ...] | None = None, arrays: tuple | None = None) -> None:
         self.op = op
         self.edges = edges
         self.slots = slots
         self.inputs = inputs
+        # What a plain backward hands the rule: ``inputs`` with each saved tensor's array.
+        self.arrays = inputs if arrays is None else arrays
         self.versions = versions
         self.out = out
         self.out_version = out_version
@@ -112,7 +114,8 @@ class Node:
     def free(self) -> None:
         """Drop the arrays kept for backward; shapes stay for sum-to-shape."""
         if self.op.saves_values:
-            self.inputs = tuple([_metadata(a) for a in self.inputs])
+            self.inputs = self.arrays = tuple([a if type(a) is Meta else _metadata(a)
+                                               for a in self.inputs])
             self.out = None
             self.freed = True
 
@@ -145,7 +148,7 @@ class Node:
             args = inputs
             out = self.saved_outputs()
         else:
-            args = [a._data if isinstance(a, Tensor) else a for a in inputs]
+            args = self.arrays
             out = self.out
         params = self.params
         edges = self.edges
@@ -454,9 +457,15 @@ def _accumulate(tensor: Tensor, g: Any, create_graph: bool, owned: set[int]) -> 
         tensor.grad = g.clone() if tensor.grad is None else tensor.grad + g
         return
     if tensor.grad is None:
-        root = id(g) if g.base is None else _root_storage(g)
-        if root in owned or not is_writeable(g) or g.dtype != tensor._data.dtype:
-            g = g.astype(tensor._data.dtype, copy=True)
+        # An array that owns its memory is one a rule just made (writeable); a view may be a
+        # read-only broadcast, or share its storage with another leaf's gradient.
+        if g.base is None:
+            root, writeable = id(g), True
+        else:
+            root, writeable = _root_storage(g), is_writeable(g)
+        dtype = tensor._data.dtype
+        if root in owned or not writeable or (g.dtype is not dtype and g.dtype != dtype):
+            g = g.astype(dtype, copy=True)
             root = id(g)
         owned.add(root)
         tensor.grad = Tensor._wrap(g)

@@ -87,11 +87,12 @@ class Module:
     # -- calling -------------------------------------------------------------------------------
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or _OBSERVED.count):
+            return self.forward(*args, **kwargs)
         if _OBSERVED.count:
             return observers.observe("module", (self, args, kwargs),
                                      lambda: self._call_with_hooks(args, kwargs))
-        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks):
-            return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
     def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:

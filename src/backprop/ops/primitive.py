@@ -64,8 +64,8 @@ _F32 = np.dtype(np.float32)
 class Primitive:
     """An op's row: its NumPy forward, what it saves, its gradient rule and its kernels."""
 
-    __slots__ = ("name", "forward", "rules", "rule", "composite", "kernels", "n_outputs",
-                 "output_names", "save", "save_outputs", "saves_values", "view",
+    __slots__ = ("name", "forward", "rules", "rule", "composite", "kernels", "plain",
+                 "n_outputs", "output_names", "save", "save_outputs", "saves_values", "view",
                  "differentiable", "explain", "backward_name", "__wrapped__", "__dict__")
 
     def __init__(self, name: str, forward: Callable, *, rules: tuple | None,
@@ -89,6 +89,12 @@ class Primitive:
         self.backward_name = "".join(part.capitalize() for part in name.split("_")) + "Backward"
         self.__doc__ = forward.__doc__
         self.__wrapped__ = forward
+        self._kernels_changed()
+        _kernels.watch(name, self._kernels_changed)
+
+    def _kernels_changed(self) -> None:
+        # Most ops: one output, no kernel, not composite; their calls take the shortest path.
+        self.plain = self.n_outputs == 1 and not self.composite and not self.kernels
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -120,7 +126,7 @@ class Primitive:
                 # treats them as Python numbers.
                 raw[i] = a.item()
         if first_type is None:  # arrays and numbers: a rule inside a plain backward
-            if self.kernels and args:
+            if not self.plain:
                 for kernel in self.kernels.get(type(args[0]), ()):
                     out = kernel(*args, **params)
                     if out is not None:
@@ -133,33 +139,40 @@ class Primitive:
         if on_device:  # two tensors, at least one not on the CPU: they must share a device
             check_same_device(self.name, [a._data for a in args if isinstance(a, Tensor)])
         recording = requires_grad and grad_mode.state.enabled and self.differentiable
-        if recording and self.composite:
-            return self.forward(*args, **params)
-        try:
-            out = None
-            if self.kernels:
-                for kernel in self.kernels.get(first_type, ()):
-                    out = kernel(*raw, **params)
-                    if out is not None:
-                        break
-            if out is None:
+        if self.plain:
+            try:
                 out = self.forward(*raw, **params)
-        except (ValueError, TypeError, IndexError) as err:
-            raise self._clear_error(err, raw, params) from None
-        if self.n_outputs != 1:
-            return self._several_outputs(args, raw, out, params, recording)
+            except (ValueError, TypeError, IndexError) as err:
+                raise self._clear_error(err, raw, params) from None
+        else:
+            if recording and self.composite:
+                return self.forward(*args, **params)
+            out = self._run_kernels(raw, params, first_type)
+            if self.n_outputs != 1:
+                return self._several_outputs(args, raw, out, params, recording)
         if type(out) is not np.ndarray:
             out = as_array(out)
         if out.dtype is _F64 and not _any_float64(raw):
             # NumPy turns int / int and exp(int) into float64; PyTorch gives the default float32.
             out = out.astype(_F32)
         if recording and out.dtype.kind in "fc":
-            result = Tensor._from_node(out, self._record(args, out, params))
+            result = Tensor._from_node(out, self._record(args, raw, out, params))
         else:
             result = Tensor._wrap(out)
         if self.view:
             _share_version(result, args[0])
         return result
+
+    def _run_kernels(self, raw: list, params: dict, first_type: type) -> Any:
+        """The first kernel for ``first_type`` that takes the call, else the forward."""
+        try:
+            for kernel in self.kernels.get(first_type, ()):
+                out = kernel(*raw, **params)
+                if out is not None:
+                    return out
+            return self.forward(*raw, **params)
+        except (ValueError, TypeError, IndexError) as err:
+            raise self._clear_error(err, raw, params) from None
 
     def _several_outputs(self, args: tuple, raw: list, outs: tuple, params: dict,
                          recording: bool) -> tuple:
@@ -169,11 +182,11 @@ class Primitive:
                          for o in outs)
         if not (recording and any(o is not None and o.dtype.kind in "fc" for o in outs)):
             return tuple(None if o is None else Tensor._wrap(o) for o in outs)
-        node = self._record(args, outs, params)
+        node = self._record(args, raw, outs, params)
         return tuple(None if o is None else Tensor._from_output(o, node, k)
                      if o.dtype.kind in "fc" else Tensor._wrap(o) for k, o in enumerate(outs))
 
-    def _record(self, args: tuple, out: Any, params: dict) -> Node:
+    def _record(self, args: tuple, raw: list, out: Any, params: dict) -> Node:
         edges = []
         inputs = []
         slots = None
@@ -201,16 +214,15 @@ class Primitive:
                     if a._version is None:
                         a._version = VersionCounter()
                     versions.append(a._version.value)
-                else:
-                    data = a._data
-                    inputs.append(Meta(data.shape, data.dtype))
-                    if versions is not None:
-                        versions.append(None)
+                    continue
+                data = raw[i]
+                raw[i] = meta = Meta(data.shape, data.dtype)
+                inputs.append(meta)
             else:
                 edges.append(None)
                 inputs.append(a)
-                if versions is not None:
-                    versions.append(None)
+            if versions is not None:
+                versions.append(None)
         keep = self.save_outputs
         if not keep:  # each saved output's in-place changes are counted from 0
             saved = counters = None
@@ -220,7 +232,8 @@ class Primitive:
             saved = tuple(o if k in keep else None for k, o in enumerate(out))
             counters = tuple(VersionCounter() if k in keep else None for k in range(len(out)))
         return Node(self, tuple(edges), tuple(inputs), None if versions is None else tuple(versions),
-                    saved, counters, params, self.n_outputs, None if slots is None else tuple(slots))
+                    saved, counters, params, self.n_outputs, None if slots is None else tuple(slots),
+                    tuple(raw) if save else None)
 
     def _clear_error(self, err: Exception, raw: list, params: dict) -> Exception:
         """Turn NumPy's message into one naming this op, its arguments and their shapes."""
