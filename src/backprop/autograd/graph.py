@@ -10,7 +10,7 @@ stack), so no recursion is involved however long the graph is.
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -19,9 +19,6 @@ from ..backend import as_array, is_writeable
 from ..errors import GraphError, ShapeError, format_shape
 from ..tensor import Tensor, VersionCounter
 from . import grad_mode, observers
-
-if TYPE_CHECKING:
-    from ..ops.primitive import Primitive
 
 
 _OBSERVED = observers.REGISTRY  # the engine's one test for observers

@@ -226,6 +226,7 @@ def _conv(input: Any, weight: Any, bias: Any, stride: Sizes, padding: Pairs,
         y = y[..., :out[-1]]
     return _batch_first(y, bias)
 
+
 @primitive("conv_transpose", save=("input", "weight"), grads={
     "input": lambda g, out, input, weight, bias, stride, padding, dilation, groups: _conv(
     g, weight, None, stride, padding, dilation, groups),
@@ -255,14 +256,15 @@ def _conv_transpose(input: Any, weight: Any, bias: Any, stride: Sizes, padding: 
     buf = _fold(cols, groups, c_out, n, full, kernel, stride, dilation, rows, slack)
     return _from_planes(buf, full, padding, bias)
 
+
 # conv_weight_grad is linear in each input: <h, W(x, g)> = <g, conv(x, h)> = <x, conv^T(g, h)>.
 @primitive("conv_weight_grad", save=("input", "grad"), grads={
-    "input": lambda g, out, input, grad, weight_shape, stride, padding, dilation, groups: _conv_transpose(
-    grad, g, None, stride, _transpose_padding(padding, input.shape[2:], weight_shape[2:],
-    stride, dilation, grad.shape[2:]),
-    dilation, groups),
-    "grad": lambda g, out, input, grad, weight_shape, stride, padding, dilation, groups: _conv(
-    input, g, None, stride, padding, dilation, groups),
+    "input": lambda g, out, input, grad, weight_shape, stride, padding, dilation, groups:
+    _conv_transpose(grad, g, None, stride, _transpose_padding(
+        padding, input.shape[2:], weight_shape[2:], stride, dilation, grad.shape[2:]),
+        dilation, groups),
+    "grad": lambda g, out, input, grad, weight_shape, stride, padding, dilation, groups:
+    _conv(input, g, None, stride, padding, dilation, groups),
 })
 def _conv_weight(input: Any, grad: Any, weight_shape: Sizes, stride: Sizes,
                  padding: Pairs, dilation: Sizes, groups: int) -> Any:

@@ -258,6 +258,8 @@ def _split_ties_without_ties(g: Any, larger: Any, smaller: Any) -> Any:
 })
 def maximum(input: Any, other: Any) -> Any:
     return np.maximum(input, other)
+
+
 @primitive(save=("input", "other"), grads={
     "input": lambda g, out, input, other: _split_ties(g, other, input),
     "other": lambda g, out, input, other: _split_ties(g, input, other),

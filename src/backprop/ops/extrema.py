@@ -49,10 +49,16 @@ def _extreme_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None,
     return where(winners, expand_reduced(g / count, shape, axes, keepdim), 0.0)
 
 
-@primitive("amax", save=("input", "out"), explain=_explain_empty("amax"), grads={"input": _extreme_vjp})
+@primitive("amax", save=("input", "out"), explain=_explain_empty("amax"), grads={
+    "input": _extreme_vjp,
+})
 def _amax(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     return input.max(axis=axes, keepdims=keepdim)
-@primitive("amin", save=("input", "out"), explain=_explain_empty("amin"), grads={"input": _extreme_vjp})
+
+
+@primitive("amin", save=("input", "out"), explain=_explain_empty("amin"), grads={
+    "input": _extreme_vjp,
+})
 def _amin(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     return input.min(axis=axes, keepdims=keepdim)
 
@@ -130,6 +136,8 @@ def _values_at_index(input: Any, indices: Any, axis: int, keepdim: bool) -> Any:
     """The entries ``indices`` (shaped as the result, a constant) picks along ``axis``."""
     values = np.take_along_axis(input, _along(indices, axis, keepdim), axis=axis)
     return values if keepdim else values.squeeze(axis)
+
+
 @primitive("scatter_to_index", grads={
     "input": lambda g, out, input, indices, axis, keepdim, shape: _values_at_index(
     g, indices, axis, keepdim),
@@ -141,6 +149,7 @@ def _scatter_to_index(input: Any, indices: Any, axis: int, keepdim: bool,
     out = backend.zeros(shape, input.dtype, input)
     np.put_along_axis(out, _along(indices, axis, keepdim), _along(input, axis, keepdim), axis)
     return out
+
 
 max_result = namedtuple("max", ["values", "indices"])
 min_result = namedtuple("min", ["values", "indices"])

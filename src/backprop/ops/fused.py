@@ -55,6 +55,7 @@ def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) ->
 # last axis), and under create_graph it records the ops it is made of, which carry the second
 # derivative.
 
+
 @primitive("softmax_backward", composite=True)
 def _softmax_backward(g: Any, out: Any, axes: tuple[int, ...] | None) -> Any:
     # out * (g - <g, out>): the softmax Jacobian diag(out) - out out^T applied without forming it.

@@ -168,9 +168,8 @@ def _explain_index(op: str, err: Exception, input: Any, key: Any, value: Any = N
 
 # -- x[key] ---------------------------------------------------------------------------------------
 
-@primitive("getitem", explain=lambda err, input, key: _explain_index("getitem", err, input, key), grads={
-    "input": lambda g, out, input, key: _getitem_backward(g, input.shape, key),
-})
+@primitive("getitem", explain=lambda err, input, key: _explain_index("getitem", err, input, key),
+           grads={"input": lambda g, out, input, key: _getitem_backward(g, input.shape, key)})
 def _getitem(input: Any, key: Any) -> Any:
     return input[key]
 

@@ -115,6 +115,8 @@ def _max_pool(input: Any, indices: Any, values: Any) -> Any:
     """Max pooling whose maxima (``values``) and their ``indices`` were found beforehand on the
     raw input (``_max_pool_argmax``); recording it here gives the gradient its destinations."""
     return values
+
+
 @primitive("max_pool_gather", grads={
     "input": lambda g, out, input, indices: _max_pool_scatter(g, indices, input.shape),
 })
@@ -123,6 +125,8 @@ def _max_pool_gather(input: Any, indices: Any) -> Any:
     n, c = input.shape[:2]
     flat = input.reshape(n, c, -1)
     return np.take_along_axis(flat, indices.reshape(n, c, -1), axis=2).reshape(indices.shape)
+
+
 @primitive("max_pool_backward", grads={
     "grad": lambda g, out, grad, indices, shape: _max_pool_gather(g, indices),
 })
@@ -251,6 +255,8 @@ def _avg_pool(input: Any, kernel: Sizes, stride: Sizes, padding: Pairs,
         total += view[(slice(None), slice(None)) + k]
     total /= _as_dtype(divisor, total.dtype, total)
     return total
+
+
 @primitive("avg_pool_backward", grads={
     "grad": lambda g, out, grad, shape, kernel, stride, padding, divisor: _avg_pool(
     g, kernel, stride, padding, divisor),

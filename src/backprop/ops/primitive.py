@@ -231,8 +231,9 @@ class Primitive:
         else:
             saved = tuple(o if k in keep else None for k, o in enumerate(out))
             counters = tuple(VersionCounter() if k in keep else None for k in range(len(out)))
-        return Node(self, tuple(edges), tuple(inputs), None if versions is None else tuple(versions),
-                    saved, counters, params, self.n_outputs, None if slots is None else tuple(slots),
+        return Node(self, tuple(edges), tuple(inputs),
+                    None if versions is None else tuple(versions), saved, counters, params,
+                    self.n_outputs, None if slots is None else tuple(slots),
                     tuple(raw) if save else None)
 
     def _clear_error(self, err: Exception, raw: list, params: dict) -> Exception:
@@ -294,17 +295,17 @@ def _share_version(view: Tensor, base: Any) -> None:
 
 def primitive(name: str | None = None, *, save: tuple[str, ...] = (),
               grads: dict[str, Callable] | Callable | None = None,
-              outputs: tuple[str, ...] = ("out",), composite: bool = False, view: bool = False, differentiable: bool = True,
+              outputs: tuple[str, ...] = ("out",), composite: bool = False,
+              view: bool = False, differentiable: bool = True,
               explain: Callable | None = None) -> Callable[[Callable], Primitive]:
     """Declare an op's row from its NumPy forward (see the module's docstring).
 
     ``save`` names the inputs and outputs whose values the rules read (``("*",)`` keeps every
     input of a variadic op); ``grads`` maps input names to their rules, or is one rule for all
     inputs; ``outputs`` names the forward's results when it returns several; ``composite`` says
-    the forward is written with differentiable ops (and records them when the call is
-    recorded, so no rule is needed); ``view`` marks ops whose result may share
-    memory with the first input; ``explain(err, *args, **params)`` may return a clearer
-    exception for a NumPy error.
+    the forward is written with differentiable ops (and records them when the call is recorded,
+    so no rule is needed); ``view`` marks ops whose result may share memory with the first
+    input; ``explain(err, *args, **params)`` may return a clearer exception for a NumPy error.
     """
 
     def wrap(forward: Callable) -> Primitive:

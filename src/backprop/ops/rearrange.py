@@ -163,7 +163,9 @@ def pad(input: Any, pad: Sequence[int], mode: str = "constant", value: float | N
 
 # -- flip, roll ---------------------------------------------------------------------------------
 
-@primitive("flip", explain=_explain_dims("flip"), grads={"input": lambda g, out, input, dims: _flip(g, dims)})
+@primitive("flip", explain=_explain_dims("flip"), grads={
+    "input": lambda g, out, input, dims: _flip(g, dims),
+})
 def _flip(input: Any, dims: tuple[int, ...]) -> Any:
     # NumPy's flip is a view; PyTorch's is a copy, so writing to the result leaves input alone.
     return np.flip(input, dims).copy()
@@ -275,6 +277,8 @@ def _check_matrix(op: str, input: Any) -> None:
 @primitive("tril", grads={"input": lambda g, out, input, diagonal: _tril(g, diagonal)})
 def _tril(input: Any, diagonal: int) -> Any:
     return np.tril(input, diagonal)
+
+
 @primitive("triu", grads={"input": lambda g, out, input, diagonal: _triu(g, diagonal)})
 def _triu(input: Any, diagonal: int) -> Any:
     return np.triu(input, diagonal)

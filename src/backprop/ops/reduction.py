@@ -485,6 +485,8 @@ def _cumsum(input: Any, axis: int) -> Any:
     if input.ndim == 0:
         return np.cumsum(input.reshape(1)).reshape(())
     return np.cumsum(input, axis=axis)
+
+
 @primitive("reverse_cumsum", grads={"input": lambda g, out, input, axis: _cumsum(g, axis)})
 def _reverse_cumsum(input: Any, axis: int) -> Any:
     """``out[i]`` = the sum of ``input[j]`` for ``j >= i`` along ``axis`` (cumsum's VJP)."""

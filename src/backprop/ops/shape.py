@@ -105,7 +105,9 @@ def _explain_shape(op: str) -> Any:
     return explain
 
 
-@primitive("reshape", view=True, explain=_explain_shape("reshape"), grads={"input": lambda g, out, input, shape: reshape(g, input.shape)})
+@primitive("reshape", view=True, explain=_explain_shape("reshape"), grads={
+    "input": lambda g, out, input, shape: reshape(g, input.shape),
+})
 def _reshape(input: Any, shape: tuple[int, ...]) -> Any:
     return np.reshape(input, shape)
 
@@ -120,7 +122,9 @@ def reshape(input: Any, *shape: Any) -> Any:
     return _reshape(input, _shape_arg(shape))
 
 
-@primitive("view", view=True, explain=_explain_shape("view"), grads={"input": lambda g, out, input, shape: reshape(g, input.shape)})
+@primitive("view", view=True, explain=_explain_shape("view"), grads={
+    "input": lambda g, out, input, shape: reshape(g, input.shape),
+})
 def _view(input: Any, shape: tuple[int, ...]) -> Any:
     return np.reshape(input, shape, copy=False)
 
@@ -179,7 +183,9 @@ def unflatten(input: Any, dim: int, sizes: Sequence[int]) -> Any:
     return _reshape(input, shape[:d] + tuple(int(n) for n in sizes) + shape[d + 1:])
 
 
-@primitive("squeeze", view=True, grads={"input": lambda g, out, input, dims: reshape(g, input.shape)})
+@primitive("squeeze", view=True, grads={
+    "input": lambda g, out, input, dims: reshape(g, input.shape),
+})
 def _squeeze(input: Any, dims: tuple[int, ...]) -> Any:
     return np.squeeze(input, dims)
 
@@ -255,7 +261,9 @@ def permute(input: Any, *dims: Any) -> Any:
     return _permute(input, _shape_arg(dims))
 
 
-@primitive("transpose", view=True, explain=_explain_dims("transpose"), grads={"input": lambda g, out, input, dim0, dim1: _transpose(g, dim0, dim1)})
+@primitive("transpose", view=True, explain=_explain_dims("transpose"), grads={
+    "input": lambda g, out, input, dim0, dim1: _transpose(g, dim0, dim1),
+})
 def _transpose(input: Any, dim0: int, dim1: int) -> Any:
     if input.ndim == 0:  # PyTorch accepts dims 0 and -1 on a scalar
         check_dim("transpose", dim0, 0)
@@ -337,7 +345,9 @@ def _explain_broadcast(op: str) -> Any:
 
 
 # The engine sums a gradient down to its input's shape, which is exactly broadcast_to's VJP.
-@primitive("broadcast_to", view=True, explain=_explain_broadcast("broadcast_to"), grads={"input": lambda g, out, input, shape: g})
+@primitive("broadcast_to", view=True, explain=_explain_broadcast("broadcast_to"), grads={
+    "input": lambda g, out, input, shape: g,
+})
 def _broadcast_to(input: Any, shape: tuple[int, ...]) -> Any:
     return np.broadcast_to(input, shape)
 
@@ -352,7 +362,9 @@ def broadcast_to(input: Any, *shape: Any) -> Any:
     return _broadcast_to(input, _shape_arg(shape))
 
 
-@primitive("expand", view=True, explain=_explain_broadcast("expand"), grads={"input": lambda g, out, input, shape: g})
+@primitive("expand", view=True, explain=_explain_broadcast("expand"), grads={
+    "input": lambda g, out, input, shape: g,
+})
 def _expand(input: Any, shape: tuple[int, ...]) -> Any:
     return np.broadcast_to(input, shape)
 

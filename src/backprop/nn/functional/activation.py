@@ -40,7 +40,6 @@ def _maybe_inplace(input: Tensor, inplace: bool, name: str, compute: Any) -> Ten
 
 # -- rectifiers -----------------------------------------------------------------------------------
 
-
 # At 0 the slope is negative_slope, PyTorch's convention (input > 0 selects the identity).
 @primitive("leaky_relu", save=("input",), grads={
     "input": lambda g, out, input, negative_slope: where(gt(input, 0), g,
@@ -182,7 +181,6 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 # -- sigmoid-shaped -------------------------------------------------------------------------------
 
-
 @primitive("silu_backward", composite=True)
 def _silu_backward(g: Any, input: Any) -> Any:
     s = sigmoid(input)
@@ -256,7 +254,9 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return _softplus(input, float(beta), float(threshold))
 
 
-@primitive("logsigmoid", save=("input",), grads={"input": lambda g, out, input: g * sigmoid(-input)})
+@primitive("logsigmoid", save=("input",), grads={
+    "input": lambda g, out, input: g * sigmoid(-input),
+})
 def _logsigmoid(input: Any) -> Any:
     # log(1 / (1 + e^-x)) = min(x, 0) - log(1 + e^-|x|): no overflow for either sign.
     out = np.log1p(np.exp(-np.abs(input)))

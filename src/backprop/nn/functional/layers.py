@@ -130,7 +130,6 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
 
 # -- dropout --------------------------------------------------------------------------------------
 
-
 # ``mask`` (0 or 1 / (1 - p), in the input's dtype) is a constant kept by the node; it is dropped
 # with the node's other saved values after backward.
 @primitive("dropout", save=("mask",), grads={"input": lambda g, out, input, mask: g * mask})
