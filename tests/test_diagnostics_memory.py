@@ -106,6 +106,27 @@ def test_backward_frees_everything(make_loss) -> None:
     after = memory_report(loss, model)
     assert after.activation_bytes == 0
     assert after.total_bytes == 0
+    assert 0 < after.freed_nodes <= after.nodes
+
+
+def test_a_freed_graph_is_reported_as_freed_with_what_to_do() -> None:
+    model = mlp()
+    loss = mlp_loss(model)
+    loss.backward()
+    text = str(memory_report(loss, model))
+    assert "4 of 4 nodes were freed by backward()" in text
+    assert "before loss.backward()" in text and "retain_graph=True" in text
+    assert "by op" not in text  # no empty tables
+
+
+def test_retain_graph_keeps_what_the_report_counts() -> None:
+    model = mlp()
+    loss = mlp_loss(model)
+    before = memory_report(loss, model)
+    loss.backward(retain_graph=True)
+    after = memory_report(loss, model)
+    assert after.freed_nodes == 0 and "freed" not in str(after)
+    assert after.total_bytes == before.total_bytes > 0
 
 
 # These ops keep arrays in constants (a mask, pooling indices, a softmax holder, norm moments):

@@ -27,6 +27,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import warnings
 from pathlib import Path
 
 # Formats Graphviz renders that people open directly; .dot/.gv get the DOT text alone.
@@ -136,15 +137,18 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def render_with_graphviz(function: str, dot_path: Path, path: Path, fmt: str) -> None:
-    """Run Graphviz's ``dot`` on ``dot_path`` to make ``path`` (written atomically)."""
+def render_with_graphviz(function: str, dot_path: Path, path: Path, fmt: str) -> bool:
+    """Run Graphviz's ``dot`` on ``dot_path`` to make ``path`` (written atomically); True when
+    done. Without Graphviz, warn (at the caller's caller) how to get the picture: False."""
     executable = shutil.which("dot")
     if executable is None:
-        raise RuntimeError(
-            f"{function}: writing {path.name} needs Graphviz's 'dot' program, which is not on "
-            f"PATH. The DOT text was written to {dot_path}; install Graphviz (apt install "
+        # A warning, not an error: the DOT file is the result, and a script goes on.
+        warnings.warn(
+            f"{function}: {path.name} not written: it needs Graphviz's 'dot' program, which is "
+            f"not on PATH. The DOT text is in {dot_path}; install Graphviz (apt install "
             f"graphviz, brew install graphviz or conda install graphviz) or render it elsewhere "
-            f"with: dot -T{fmt} {dot_path.name} -o {path.name}")
+            f"with: dot -T{fmt} {dot_path.name} -o {path.name}", stacklevel=3)
+        return False
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
@@ -164,6 +168,7 @@ def render_with_graphviz(function: str, dot_path: Path, path: Path, fmt: str) ->
     except BaseException:
         _remove(temporary)
         raise
+    return True
 
 
 def _remove(path: str) -> None:

@@ -39,7 +39,6 @@ from ..autograd.graph import Node
 from ..autograd.instrument import patched
 from ..autograd.origin import ORIGINS
 from ..backend import xp_of
-from ..errors import GraphError
 from ..tensor import Tensor
 from . import _dot
 from ._graph_walk import Graph, as_roots, describe, output_metas, owner_module, parameter_names
@@ -75,9 +74,9 @@ def draw_graph(loss: Tensor, path: str | os.PathLike, *, model: Any = None, grad
 
     The DOT text is always written: to ``path`` itself when it ends in ``.dot``/``.gv``, else
     next to it (``graph.svg`` -> ``graph.dot``). For ``.svg``, ``.png`` or ``.pdf`` Graphviz's
-    ``dot`` program renders the picture (an error says so when it is not installed). Files are
-    written atomically (a temporary file, then a rename). See ``graph_to_dot`` for ``model``,
-    ``grads``, ``collapse`` and ``depth``.
+    ``dot`` program renders the picture; without Graphviz a warning says how to get it and the
+    DOT file's path is returned. Files are written atomically (a temporary file, then a rename).
+    See ``graph_to_dot`` for ``model``, ``grads``, ``collapse`` and ``depth``.
 
     >>> import backprop as bp, tempfile, os
     >>> x = bp.ones(2, 3, requires_grad=True)
@@ -95,11 +94,12 @@ def draw_graph(loss: Tensor, path: str | os.PathLike, *, model: Any = None, grad
     if not target.parent.is_dir():
         raise FileNotFoundError(f"draw_graph: the folder {target.parent} does not exist; "
                                 "create it first")
-    text = graph_to_dot(loss, model=model, grads=grads, collapse=collapse, depth=depth)
+    text = _to_dot(loss, model, grads, collapse, depth)
     dot_path = target if suffix in _dot.DOT_SUFFIXES else target.with_suffix(".dot")
     _dot.write_atomically(dot_path, text)
-    if suffix in _dot.PICTURE_FORMATS:
-        _dot.render_with_graphviz("draw_graph", dot_path, target, _dot.PICTURE_FORMATS[suffix])
+    if suffix in _dot.PICTURE_FORMATS and not _dot.render_with_graphviz(
+            "draw_graph", dot_path, target, _dot.PICTURE_FORMATS[suffix]):
+        return dot_path
     return target
 
 
@@ -113,7 +113,9 @@ def graph_to_dot(loss: Tensor, *, model: Any = None, grads: bool = False,
 
     ``grads=True`` runs one extra backward pass (the graph is kept, no ``.grad`` is touched;
     tensor hooks do run) and labels each arrow with the 2-norm of the gradient it carries,
-    flagging NaN and inf entries in red. The seed is 1 for every element of ``loss``.
+    flagging NaN and inf entries in red. The seed is 1 for every element of ``loss``. It needs
+    the values saved for backward: after ``loss.backward()`` (without ``retain_graph=True``)
+    the graph is drawn without gradients, with a warning.
 
     ``collapse`` groups ops by module (recorded by ``record_origins()``): ``True``, ``False``,
     or ``'auto'`` (collapse when there are more than 60 boxes). Collapsed, each module path is
@@ -121,6 +123,13 @@ def graph_to_dot(loss: Tensor, *, model: Any = None, grads: bool = False,
     counting its ops and parameters (a module without submodules is one box at any depth);
     by default the deepest cut that fits in about 60 boxes.
     """
+    return _to_dot(loss, model, grads, collapse, depth)
+
+
+def _to_dot(loss: Tensor, model: Any, grads: bool, collapse: bool | str,
+            depth: int | None) -> str:
+    """``graph_to_dot``'s body, called directly by both public functions so that a warning's
+    ``stacklevel=3`` names the user's line."""
     roots = as_roots("draw_graph", loss)
     if collapse not in (True, False, "auto"):
         raise ValueError(f"draw_graph: collapse must be True, False or 'auto', got {collapse!r}")
@@ -130,7 +139,13 @@ def graph_to_dot(loss: Tensor, *, model: Any = None, grads: bool = False,
     graph = Graph(roots)
     names = parameter_names(model)
     modules = [_recorded_module(node) for node in graph.nodes]
-    flows = _edge_gradients(graph) if grads else {}
+    freed = [node for node in graph.nodes if node.freed]
+    if grads and freed:
+        warnings.warn(f"draw_graph: drawn without gradients: grads=True needs the values saved "
+                      f"for backward, which loss.backward() freed (in {len(freed)} of "
+                      f"{len(graph.nodes)} nodes). Call draw_graph before loss.backward(), or "
+                      "keep them with loss.backward(retain_graph=True)", stacklevel=3)
+    flows = _edge_gradients(graph) if grads and not freed else {}
     drawn = len(graph.nodes) + len(graph.leaves)
     if collapse is True or (collapse == "auto" and drawn > AUTO_COLLAPSE_NODES):
         if not any(modules):
@@ -141,7 +156,7 @@ def graph_to_dot(loss: Tensor, *, model: Any = None, grads: bool = False,
             warnings.warn(f"draw_graph: the graph has {drawn} nodes and no module information "
                           "to collapse it by; run the forward pass inside "
                           "bp.autograd.origin.record_origins() for a readable picture",
-                          stacklevel=2)
+                          stacklevel=3)
         else:
             return _draw(graph, names, modules, flows,
                          depth if depth is not None else _auto_depth(graph, names, modules))
@@ -164,12 +179,6 @@ def _edge_gradients(graph: Graph) -> dict[tuple[int, int], _Flow]:
     """
     if not graph.nodes:
         return {}
-    freed = [node for node in graph.nodes if node.freed]
-    if freed:
-        raise GraphError(f"draw_graph: grads=True needs the values saved for backward, but "
-                         f"{freed[0].name()} (and {len(freed) - 1} other nodes) were freed by a "
-                         "backward pass; call draw_graph before loss.backward(), or pass "
-                         "retain_graph=True to backward()")
     flows: dict[tuple[int, int], _Flow] = {}
 
     def watch(apply):

@@ -16,7 +16,8 @@ Counting rules:
   ``grad_fn``), and views of them, would be alive without the graph: it is ``leaf_bytes``.
   Everything else is held only because the graph is: ``activation_bytes``.
 * **What the engine holds now.** After ``backward()`` (without ``retain_graph``) nodes drop
-  their saved tensors; whatever a node still holds is still counted.
+  their saved tensors; whatever a node still holds is still counted, and the report says how
+  many nodes backward freed (``freed_nodes``) and how to see what they held.
 
 >>> import backprop as bp
 >>> import backprop.nn.functional as F
@@ -90,7 +91,8 @@ class MemoryReport:
 
     ``by_op`` (keyed by ``grad_fn`` names such as ``'LinearBackward'``) and ``by_module`` are
     sorted by bytes, largest first; each sums to ``total_bytes``. ``largest`` lists the biggest
-    holders; ``holders`` all of them, in graph order.
+    holders; ``holders`` all of them, in graph order. ``freed_nodes`` counts the nodes a
+    ``backward()`` already freed: what they saved is gone, so it is not counted.
     """
 
     total_bytes: int
@@ -101,12 +103,19 @@ class MemoryReport:
     largest: list[Holder]
     holders: list[Holder] = field(repr=False)
     nodes: int = 0
+    freed_nodes: int = 0
 
     def __str__(self) -> str:
         summary = (f"Saved for backward: {_size(self.total_bytes)} in {self.nodes} nodes "
                    f"({_size(self.activation_bytes)} activations held only for backward, "
                    f"{_size(self.leaf_bytes)} in leaf tensors alive anyway)")
         lines = [summary]
+        if self.freed_nodes:
+            lines.append(f"{self.freed_nodes} of {self.nodes} nodes were freed by backward() and "
+                         "hold nothing now. Call memory_report(loss) before loss.backward(), or "
+                         "keep the graph with loss.backward(retain_graph=True).")
+        if not self.holders:
+            return "\n".join(lines)
         for title, table in (("op", self.by_op), ("module", self.by_module)):
             lines.append("")
             lines.append(_table([f"by {title}", "activations", "leaves", "arrays"],
@@ -155,7 +164,8 @@ def memory_report(loss: Tensor, model: Any = None, *, top: int = 10) -> MemoryRe
     holders = [Holder(op, module, what, tuple(array.shape), np.dtype(array.dtype),
                       int(array.nbytes), n, is_leaf)
                for (op, module, what, array, is_leaf), n in zip(found, counted)]
-    return _summarise(holders, len(graph.nodes), top)
+    freed = sum(node.freed for node in graph.nodes)
+    return _summarise(holders, len(graph.nodes), freed, top)
 
 
 def _kept_arrays(node: Node) -> list[tuple[str, Any, bool]]:
@@ -325,7 +335,7 @@ def _count_cluster(members: list[int], ranges: list[tuple[int, int]], counted: l
 
 # -- the report ---------------------------------------------------------------------------------
 
-def _summarise(holders: list[Holder], nodes: int, top: int) -> MemoryReport:
+def _summarise(holders: list[Holder], nodes: int, freed: int, top: int) -> MemoryReport:
     by_op: dict[str, Usage] = {}
     by_module: dict[str, Usage] = {}
     for h in holders:
@@ -341,7 +351,8 @@ def _summarise(holders: list[Holder], nodes: int, top: int) -> MemoryReport:
     largest = sorted(holders, key=lambda h: (-h.bytes, -h.nbytes))[:top]
     return MemoryReport(total_bytes=activation + leaf, activation_bytes=activation,
                         leaf_bytes=leaf, by_op=_by_size(by_op), by_module=_by_size(by_module),
-                        largest=largest, holders=holders, nodes=nodes)
+                        largest=largest, holders=holders, nodes=nodes,
+                        freed_nodes=freed)
 
 
 def _by_size(table: dict[str, Usage]) -> dict[str, Usage]:
