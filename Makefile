@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench fuzz results soak scaling clean
+.PHONY: demo test bench fuzz results soak scaling threads clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +46,8 @@ results: $(VENV)/.installed-dev
 # configuration sets its own BLAS thread count).
 scaling: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.distributed
+
+# The command's thread policy against 1 and 2 BLAS threads, quiet and with one core busy
+# (`yes` started and stopped by the script); writes benchmarks/threads_results.md.
+threads: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.threads

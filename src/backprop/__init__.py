@@ -36,6 +36,7 @@ from .ops.special import *  # noqa: F403
 from .random import Generator, default_generator, manual_seed
 from .serialization import load, save
 from .tensor import Tensor
+from .threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from .console import say
 from .diagnostics.anomaly import AnomalyError
+from .threads import add_threads_flag, apply_command_threads
 from .train.config import ConfigError, add_data_root_flag, add_setting_flags, flag_names
 from .train.run_folder import existing_file, writable_folder
 
@@ -64,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     predict.set_defaults(run=_predict)
     for module in _COMMAND_MODULES:  # each adds its sub-commands, run through args.run
         importlib.import_module(module, __package__).register(commands)
+    add_threads_flag(commands)
     return parser
 
 
@@ -204,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code (0, 2 for user errors, 130 on Ctrl-C)."""
     try:
         args = _parser().parse_args(argv)
+        apply_command_threads(args.threads)
         args.run(args)
     except AnomalyError as err:  # training produced a NaN: the full report, it is not a bug
         say(f"backprop: {err}", file=sys.stderr)

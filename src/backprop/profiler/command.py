@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> None:
     """Profile ``args.steps`` steps after one warm-up step and print the table."""
     from .. import nn
     from ..random import Generator, default_generator
+    from ..threads import get_num_threads
     from ..train.config import merged
     from ..train.data import load_data
     from ..train.loop import make_loaders, make_optimizer, train_step
@@ -73,7 +74,9 @@ def run(args: argparse.Namespace) -> None:
         for images, labels in batches[1:]:
             train_step(model, loss_fn, optimizer, images, labels)
     rows = prof.key_averages(group_by_input_shape=args.shapes)
-    say(f"{config.model} on {config.data}, batch {config.batch_size}, {config.optimizer}: "
+    threads = get_num_threads()  # timings depend on it: see backprop.threads
+    say(f"{config.model} on {config.data}, batch {config.batch_size}, {config.optimizer}, "
+        f"{threads} BLAS thread{'s' if threads > 1 else ''}: "
         f"{format_time(rows.wall_time_us / args.steps)} per step ({args.steps} steps "
         "profiled after 1 warm-up step)")
     say(rows.table(sort_by=args.sort, row_limit=args.rows))
