@@ -254,6 +254,21 @@ def is_writeable(array: Any) -> bool:
     return getattr(array.flags, "writeable", True)
 
 
+def is_view_of(view: Any, array: Any) -> bool:
+    """Whether ``view`` was made from ``array`` without a copy (a reshape may have needed one).
+
+    >>> a = np.zeros((2, 3))
+    >>> is_view_of(a.reshape(6), a), is_view_of(a.T.reshape(6), a)
+    (True, False)
+    """
+    if type(view) is np.ndarray and type(array) is np.ndarray:
+        # NumPy points a view's base at the array owning the memory (or at the array made from
+        # a buffer): O(1), where np.may_share_memory compares address ranges.
+        owner = array.base if type(array.base) is np.ndarray else array
+        return view.base is owner
+    return bool(np.may_share_memory(view, array))
+
+
 def amax(array: Any, axes: tuple[int, ...] | None) -> Any:
     """``array.max(axis=axes, keepdims=True)``, -inf over an empty slice (CuPy's ``max`` takes no
     ``initial``, so device arrays fill the empty case here)."""

@@ -47,8 +47,9 @@ class Tensor(TensorMethods):
     tensor([2., 4., 6.], dtype=float32)
     """
 
-    __slots__ = ("_data", "grad", "_requires_grad", "grad_fn", "_output_nr", "_version", "_hooks",
-                 "_base", "__weakref__")
+    # ``_view``: for a view, how it was made from its base (``autograd.graph.View``), else None.
+    __slots__ = ("_data", "grad", "_requires_grad", "_grad_fn", "_output_nr", "_version", "_hooks",
+                 "_view", "__weakref__")
 
     # NumPy must hand mixed expressions (``array * tensor``) back to Tensor's reflected operators.
     __array_ufunc__ = None
@@ -65,11 +66,11 @@ class Tensor(TensorMethods):
         """Fill the slots of a new leaf (for constructors; ops use ``_wrap``/``_from_node``)."""
         self._data = array
         self.grad: Tensor | None = None
-        self.grad_fn: Node | None = None
+        self._grad_fn: Node | None = None
         self._output_nr = 0
         self._version: VersionCounter | None = None
         self._hooks: list[Callable] | None = None
-        self._base: Tensor | None = None
+        self._view: Any = None
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True
@@ -82,11 +83,11 @@ class Tensor(TensorMethods):
         t._data = array
         t.grad = None
         t._requires_grad = False
-        t.grad_fn = None
+        t._grad_fn = None
         t._output_nr = 0
         t._version = None
         t._hooks = None
-        t._base = None
+        t._view = None
         return t
 
     @classmethod
@@ -96,11 +97,11 @@ class Tensor(TensorMethods):
         t._data = array
         t.grad = None
         t._requires_grad = True
-        t.grad_fn = node
+        t._grad_fn = node
         t._output_nr = 0
         t._version = node.out_version
         t._hooks = None
-        t._base = None
+        t._view = None
         return t
 
     @classmethod
@@ -118,6 +119,8 @@ class Tensor(TensorMethods):
 
     @property
     def requires_grad(self) -> bool:
+        if self._view is not None:
+            self._refresh_view()
         return self._requires_grad
 
     @requires_grad.setter
@@ -141,6 +144,29 @@ class Tensor(TensorMethods):
         """
         self.requires_grad = requires_grad
         return self
+
+    @property
+    def grad_fn(self) -> Node | None:
+        """The node that made this tensor (None for a leaf).
+
+        A view's history follows its base's: after a write through the base or any of its
+        views, the view's node is made anew from the base's (PyTorch regenerates it the same way).
+        """
+        if self._view is not None:
+            self._refresh_view()
+        return self._grad_fn
+
+    def _refresh_view(self) -> None:
+        """Bring a view's history up to date with its base's (see ``autograd.graph.View``)."""
+        view = self._view
+        # (a view always shares its base's version counter)
+        if view.version != self._version.value:  # type: ignore[union-attr]
+            view.refresh(self)
+
+    @property
+    def _base(self) -> Tensor | None:
+        """The tensor whose storage this view shares (None unless this is a view)."""
+        return None if self._view is None else self._view.base
 
     @property
     def is_leaf(self) -> bool:
@@ -302,7 +328,10 @@ class Tensor(TensorMethods):
 
     def detach_(self) -> Tensor:
         """Detach in place: this tensor becomes a leaf that does not require grad."""
-        self.grad_fn = None
+        if self._view is not None:
+            raise GraphError("detach_: can't detach a view in place (its history follows its "
+                             "base's); use .detach() instead")
+        self._grad_fn = None
         self._output_nr = 0
         self._requires_grad = False
         return self

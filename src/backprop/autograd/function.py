@@ -37,7 +37,7 @@ from ..backend import as_array
 from ..errors import GraphError, ShapeError, format_shape
 from ..tensor import Tensor
 from . import grad_mode, observers
-from .graph import Meta, Node, VersionCounter
+from .graph import Meta, Node, VersionCounter, View
 
 __all__ = ["Function", "FunctionCtx"]
 
@@ -157,7 +157,7 @@ class Function:
             if observed is not observers.UNOBSERVED:
                 return observed
         recording = grad_mode.state.enabled
-        needs = tuple(recording and isinstance(a, Tensor) and a._requires_grad for a in args)
+        needs = tuple(recording and isinstance(a, Tensor) and a.requires_grad for a in args)
         if recording:
             for key, value in kwargs.items():
                 if isinstance(value, Tensor) and value._requires_grad:
@@ -251,7 +251,7 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any, needs: tuple
 
     for k in differentiable:
         o = final[k]
-        o.grad_fn = node
+        o._grad_fn = node
         o._output_nr = k
         o._requires_grad = True
         if o._version is None:
@@ -260,12 +260,13 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any, needs: tuple
 
 
 def _alias(t: Any) -> Any:
-    """A new tensor on ``t``'s storage that counts as a view of it (in-place writes are checked)."""
+    """A new tensor on ``t``'s storage that is a view of it outside its history (PyTorch's
+    rule: the custom backward would be lost), so writing through it with grad is refused."""
     alias = Tensor._wrap(t._data)
     if t._version is None:
         t._version = VersionCounter()
     alias._version = t._version
-    alias._base = t if t._base is None else t._base
+    alias._view = View(t if t._view is None else t._view.base, None, t._version.value)
     return alias
 
 

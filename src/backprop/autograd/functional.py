@@ -29,7 +29,7 @@ def _root_gradients(op: str, outputs: list, grad_outputs: list | None,
     for i, out in enumerate(outputs):
         if not isinstance(out, Tensor):
             raise TypeError(f"{op}: outputs must be tensors, got {type(out).__name__}")
-        if not out._requires_grad:
+        if not out.requires_grad:
             raise GraphError(f"{op}: output {i} does not require grad and has no grad_fn; "
                              "did you compute it under no_grad() or from tensors without "
                              "requires_grad=True?")
@@ -109,7 +109,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     outs = _as_list(outputs)
     ins = _as_list(inputs)
     for i, t in enumerate(ins):
-        if not isinstance(t, Tensor) or not t._requires_grad:
+        if not isinstance(t, Tensor) or not t.requires_grad:
             raise GraphError(f"grad: input {i} does not require grad; only tensors with "
                              "requires_grad=True can be differentiated with respect to")
     seeds = _root_gradients("grad", outs, _as_list(grad_outputs) or None, create_graph)

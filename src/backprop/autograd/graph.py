@@ -194,6 +194,64 @@ class Node:
         )
 
 
+class View:
+    """How a view was made from its base, so that its history can follow the base's.
+
+    ``steps`` are the view ops from the base to the view, ``(primitive, args, params)`` each,
+    applied in order (``replay``). A write through any view of the base gives the base a new
+    node (see ``ops.inplace``) and bumps the version counter every view shares with it;
+    ``version`` is that counter's value when this view's history was last set. A view used
+    after a write therefore finds itself stale and takes its ``grad_fn`` from the steps replayed
+    on the base, as PyTorch regenerates a view's grad_fn from its base and its view function.
+
+    A view made under no_grad (or an input a custom Function returned as it is) has no steps:
+    it shares memory, not history. ``history`` is then its base's ``grad_fn`` when it was made;
+    once a write with grad enabled has changed it, the view's values come from a history it is
+    not part of, and using it is an error (PyTorch's).
+    """
+
+    __slots__ = ("base", "steps", "version", "history")
+
+    def __init__(self, base: Tensor, steps: tuple | None, version: int) -> None:
+        self.base = base
+        self.steps = steps
+        self.version = version
+        self.history = None if steps is not None else base._grad_fn
+
+    def refresh(self, view: Tensor) -> None:
+        """Give ``view`` its base's current history (called when ``version`` is stale)."""
+        base = self.base
+        if self.steps is None:
+            if base._grad_fn is not self.history:
+                raise GraphError(
+                    "a view made under no_grad (or returned as it is by a custom Function) is "
+                    "used after its base or another view of it was modified in place with grad "
+                    "enabled, so its values come from a history it is not part of; make the view "
+                    "outside no_grad, or .clone() it")
+            self.version = view._version.value
+            return
+        self.version = view._version.value
+        if not base._requires_grad:
+            return
+        previous = grad_mode.state.enabled
+        grad_mode.state.enabled = True  # the view's history, whatever the mode it is used in
+        try:
+            fresh = replay(base, self.steps)
+        finally:
+            grad_mode.state.enabled = previous
+        view._grad_fn = fresh._grad_fn
+        view._output_nr = 0
+        view._requires_grad = True
+
+
+def replay(x: Any, steps: tuple) -> Any:
+    """A view's ``steps`` applied to ``x``: its base (a Tensor, so the ops are recorded) or an
+    array of the base's shape (a gradient), giving the values the view selects."""
+    for op, args, params in steps:
+        x = op(x, *args, **params)
+    return x
+
+
 _PLAIN_CONSTANTS = (int, float, bool, str, tuple, type(None), np.dtype, Meta)
 
 

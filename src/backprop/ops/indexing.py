@@ -24,7 +24,7 @@ from ..autograd.graph import VersionCounter
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from .inplace import apply_inplace
-from .primitive import _share_version, primitive
+from .primitive import primitive, record_view
 from .shape import reshape
 
 # -- keys -----------------------------------------------------------------------------------------
@@ -195,9 +195,16 @@ def getitem(input: Tensor, key: Any) -> Tensor:
     ([3.0, 5.0], (2, 3), [4.0, 5.0])
     """
     key = _index_key(key)
+    if not _is_basic(key):
+        return _getitem(input, key)  # a gather: a copy
+    # With ``...`` last NumPy gives a 0-d view where it would give a scalar (x[0] of a 1-d x):
+    # PyTorch's x[0] is a view, which writes go through.
+    if type(key) is not tuple:
+        key = (key, Ellipsis)
+    elif Ellipsis not in key:
+        key = key + (Ellipsis,)
     out = _getitem(input, key)
-    if _is_basic(key):
-        _share_version(out, input)  # a view: writes through either must be noticed by both
+    record_view(out, _getitem, (input, key), {})
     return out
 
 
@@ -236,8 +243,8 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
     [[0.0, 5.0, 5.0], [0.0, 0.0, 0.0]]
     """
     key = _index_key(key, "setitem")
-    value_grad = isinstance(value, Tensor) and value._requires_grad
-    if grad_mode.state.enabled and (self._requires_grad or value_grad):
+    value_grad = isinstance(value, Tensor) and value.requires_grad
+    if grad_mode.state.enabled and (self.requires_grad or value_grad):
         apply_inplace(self, "setitem", lambda old: _setitem(old, key, value))
         return
     # Nothing to record: write the selected positions only, not a copy of the whole tensor.

@@ -3,6 +3,11 @@
 An in-place op computes its result out of place, writes it into the tensor's storage (so views
 see it), and bumps the storage's version counter, so a node that saved the old values refuses to
 backward instead of returning a wrong gradient.
+
+A write through a view changes its base, so the base's history changes with it (PyTorch's
+CopySlices): the base gets a ``copy_slices`` node, its old history with the view's part replaced
+by the write's result, whose own graph differentiates the op (``view.mul_(3)``: the old part
+times 3). Every view of the base then takes its history from the base's (``autograd.graph.View``).
 """
 
 from __future__ import annotations
@@ -13,35 +18,59 @@ import numpy as np
 
 from .. import backend
 from ..autograd import grad_mode
-from ..autograd.graph import VersionCounter
+from ..autograd.graph import VersionCounter, replay
 from ..errors import DTypeError, GraphError, ShapeError, format_shape
 from ..tensor import Tensor
 from . import elementwise as ew
 from .primitive import primitive
 
 
+# The base's value after a write through its view made by ``steps``: the old value with the
+# view's part replaced by ``value``. The old part gets no gradient (it was overwritten), the
+# value gets the part's. A write records this node without running the forward (it has written
+# the storage itself); rules run the forward, on gradients.
+@primitive("copy_slices", grads={
+    "base": lambda g, out, base, value, steps: copy_slices(g, 0.0, steps=steps),
+    "value": lambda g, out, base, value, steps: replay(g, steps),
+})
+def copy_slices(base: Any, value: Any, *, steps: tuple) -> Any:
+    out = base.copy()
+    part = replay(out, steps)
+    if part is out or backend.is_view_of(part, out):
+        part[...] = value
+    else:  # a reshape that the base's layout allowed as a view copies on out's: use positions
+        positions = replay(backend.arange(out.size, out).reshape(out.shape), steps)
+        out.reshape(-1)[positions] = value
+    return out
+
+
+copy_slices.backward_name = "CopySlices"  # PyTorch's name for the node
+
+
 def apply_inplace(target: Tensor, name: str, compute: Callable[[Tensor], Tensor]) -> Tensor:
     """Write ``compute(old)`` into ``target``'s storage and record it in the graph.
 
     ``compute`` receives the tensor's old value (a snapshot when autograd needs one) and returns
-    the new value, which must have ``target``'s shape after broadcasting.
+    the new value, which must have ``target``'s shape after broadcasting. Writing through a
+    view records the write in the view's base (see the module's docstring).
     """
     recording = grad_mode.state.enabled
-    if recording and target._requires_grad and target.grad_fn is None:
-        raise GraphError(f"{name}: a leaf tensor that requires grad cannot be modified in place "
-                         "while grad is enabled; wrap the update in `with bp.no_grad():` (as "
-                         "optimizers do) or work on a .clone()")
-    base = target._base
-    if recording and base is not None and (base._requires_grad or target._requires_grad):
-        raise GraphError(f"{name}: in-place change of a view of a tensor that requires grad is "
-                         "not supported (its base's gradient would miss it); .clone() the view, "
-                         "or write to the base tensor")
-    old = target
-    if recording and target.grad_fn is not None:
+    view = target._view
+    requires_grad = target.requires_grad  # (a view's history is brought up to date first)
+    if recording:
+        _check_may_write(target, name)
+    if recording and requires_grad:
         # The new node may save the old value, which the write below would overwrite.
-        old = Tensor._from_output(target._data.copy(), target.grad_fn, target._output_nr)
-        old._version = None
-    result = compute(old)  # a primitive applied to the old value: a Tensor on its device
+        old = Tensor._from_output(target._data.copy(), target._grad_fn, target._output_nr)
+        old._version = None  # a copy: not the counter of the storage it was copied from
+    else:
+        old = Tensor._wrap(target._data)
+    result = compute(old)
+    if old._version is not None and not requires_grad:
+        # A node saved the old value (``z.mul_(w)`` with w requiring grad saves z): compute
+        # again from a copy, which the write leaves as it is.
+        old = Tensor._wrap(target._data.copy())
+        result = compute(old)
     new = result._data
     if new.shape != target.shape:
         try:
@@ -56,15 +85,45 @@ def apply_inplace(target: Tensor, name: str, compute: Callable[[Tensor], Tensor]
     if not backend.is_writeable(target._data):
         raise ValueError(f"{name}: this tensor's memory is read-only (a broadcast view?); "
                          ".clone() it first")
+    node = result._grad_fn
+    if node is not None and view is not None and view.steps is None:
+        raise GraphError(f"{name}: this view was made under no_grad (or returned as it is by a "
+                         "custom Function), so it does not share its base's history, and writing "
+                         "a result that requires grad through it is refused (as in PyTorch); "
+                         "make the view and the write both inside or both outside no_grad, or "
+                         "write into a .clone()")
     target._data[...] = new
     if target._version is None:
         target._version = VersionCounter()
     target._version.bump(name)
-    if result.grad_fn is not None:
-        target.grad_fn = result.grad_fn
+    if node is None:
+        return target
+    if view is None:
+        target._grad_fn = node
         target._output_nr = result._output_nr
         target._requires_grad = True
+    else:
+        # The base takes the write; the target, like every other view of the base, is now
+        # stale and takes its history from the base's when next used.
+        base = view.base
+        base._grad_fn = copy_slices.record((base, result), steps=view.steps)
+        base._output_nr = 0
+        base._requires_grad = True
     return target
+
+
+def _check_may_write(target: Tensor, name: str) -> None:
+    """PyTorch's rule: a leaf requiring grad (or a view of one) may not be written while grad
+    is enabled, since the write could not be part of its history."""
+    view = target._view
+    if view is None and target._requires_grad and target._grad_fn is None:
+        raise GraphError(f"{name}: a leaf tensor that requires grad cannot be modified in place "
+                         "while grad is enabled; wrap the update in `with bp.no_grad():` (as "
+                         "optimizers do) or work on a .clone()")
+    if view is not None and view.base._requires_grad and view.base._grad_fn is None:
+        raise GraphError(f"{name}: a view of a leaf tensor that requires grad cannot be modified "
+                         "in place while grad is enabled; wrap the update in `with "
+                         "bp.no_grad():` or work on a .clone()")
 
 
 def add_(self: Tensor, other: Any, *, alpha: float = 1) -> Tensor:

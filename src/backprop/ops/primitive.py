@@ -48,8 +48,8 @@ import numpy as np
 from .. import kernels as _kernels
 from ..autograd import grad_mode
 from ..autograd import observers as _observers
-from ..autograd.graph import Meta, Node, VersionCounter
-from ..backend import as_array, check_same_device
+from ..autograd.graph import Meta, Node, VersionCounter, View
+from ..backend import as_array, check_same_device, is_view_of
 from ..errors import DimError, DTypeError, GraphError, ShapeError, format_shape
 from ..tensor import Tensor
 
@@ -112,6 +112,9 @@ class Primitive:
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 data = raw[i] = a._data
+                view = a._view
+                if view is not None and view.version != a._version.value:
+                    view.refresh(a)  # its base was written since: its history may be new
                 if a._requires_grad:
                     requires_grad = True
                 if type(data) is not first_type:
@@ -160,7 +163,7 @@ class Primitive:
         else:
             result = Tensor._wrap(out)
         if self.view:
-            _share_version(result, args[0])
+            record_view(result, self, args, params)
         return result
 
     def _run_kernels(self, raw: list, params: dict, first_type: type) -> Any:
@@ -186,6 +189,12 @@ class Primitive:
         return tuple(None if o is None else Tensor._from_output(o, node, k)
                      if o.dtype.kind in "fc" else Tensor._wrap(o) for k, o in enumerate(outs))
 
+    def record(self, args: tuple, **params: Any) -> Node:
+        """The node of a call whose result was computed elsewhere (an in-place write, which
+        wrote it into storage itself); the op must save no values."""
+        return self._record(args, [a._data if isinstance(a, Tensor) else a for a in args], None,
+                            params)
+
     def _record(self, args: tuple, raw: list, out: Any, params: dict) -> Node:
         edges = []
         inputs = []
@@ -198,7 +207,7 @@ class Primitive:
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 if a._requires_grad:
-                    fn = a.grad_fn
+                    fn = a._grad_fn
                     if fn is None:
                         edges.append(a)
                     else:
@@ -284,13 +293,28 @@ def _any_float64(raw: list) -> bool:
     return False
 
 
-def _share_version(view: Tensor, base: Any) -> None:
-    """A view and its base share one version counter, so writing through either is noticed."""
-    if isinstance(base, Tensor):
-        if base._version is None:
-            base._version = VersionCounter()
-        view._version = base._version
-        view._base = base if base._base is None else base._base
+def record_view(out: Tensor, op: Primitive, args: tuple, params: dict) -> None:
+    """``out = op(*args, **params)`` by a view op: if it shares its input's memory, make it a
+    view of the input's base, sharing its version counter (so writing through either is
+    noticed) and remembering the steps that make it from the base (so its history can follow
+    the base's; ``autograd.graph.View``)."""
+    input = args[0]
+    if not isinstance(input, Tensor) or not is_view_of(out._data, input._data):
+        return  # a reshape that had to copy: a tensor of its own
+    counter = input._version
+    if counter is None:
+        counter = input._version = VersionCounter()
+    out._version = counter
+    parent = input._view
+    base, steps = (input, ()) if parent is None else (parent.base, parent.steps)
+    if steps is None or not grad_mode.state.enabled:  # made under no_grad: no history to follow
+        out._view = View(base, None, counter.value)
+        return
+    if op.name == "view":
+        # Replayed on a gradient, whose layout may differ from the base's, ``view`` would refuse
+        # where ``reshape`` copies; both select the same values.
+        op = PRIMITIVES["reshape"]
+    out._view = View(base, steps + ((op, args[1:], params),), counter.value)
 
 
 def primitive(name: str | None = None, *, save: tuple[str, ...] = (),
