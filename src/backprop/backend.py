@@ -255,12 +255,15 @@ def is_writeable(array: Any) -> bool:
 
 
 def is_view_of(view: Any, array: Any) -> bool:
-    """Whether ``view`` was made from ``array`` without a copy (a reshape may have needed one).
+    """Whether ``view`` was made from ``array`` without a copy (a reshape may have needed one),
+    or is ``array`` itself (``np.squeeze`` with nothing to squeeze returns its input).
 
     >>> a = np.zeros((2, 3))
-    >>> is_view_of(a.reshape(6), a), is_view_of(a.T.reshape(6), a)
-    (True, False)
+    >>> is_view_of(a.reshape(6), a), is_view_of(a.T.reshape(6), a), is_view_of(a, a)
+    (True, False, True)
     """
+    if view is array:
+        return True
     if type(view) is np.ndarray and type(array) is np.ndarray:
         # NumPy points a view's base at the array owning the memory (or at the array made from
         # a buffer): O(1), where np.may_share_memory compares address ranges.

@@ -138,6 +138,18 @@ def _np_chain_permute_narrow_unsqueeze_squeeze(x, u):
     return np.exp(b)
 
 
+def _chain_squeeze_nothing_select(lib, x, w):
+    b = x * 1
+    b.squeeze()[0].mul_(w)  # a squeeze with nothing to squeeze is still a view
+    return b * x
+
+
+def _np_chain_squeeze_nothing_select(x, w):
+    b = x.copy()
+    b[0] *= w
+    return b * x
+
+
 # setitem with each kind of key, through a view (the same code runs on NumPy arrays).
 
 def _setitem_int_through_transpose(lib, x, w):
@@ -264,6 +276,8 @@ VIEW_WRITES = {
     "chain-permute-narrow-unsqueeze-squeeze": (_chain_permute_narrow_unsqueeze_squeeze,
                                                _np_chain_permute_narrow_unsqueeze_squeeze,
                                                ((2, 3, 2), (3,))),
+    "chain-squeeze-nothing-select": (_chain_squeeze_nothing_select,
+                                     _np_chain_squeeze_nothing_select, ((2, 3), (3,))),
     "setitem-int-through-transpose": (_setitem_int_through_transpose,
                                       _on_numpy(_setitem_int_through_transpose), ((3, 4), (3,))),
     "setitem-slices-through-view": (_setitem_slices_through_view,
