@@ -113,9 +113,8 @@ class Primitive:
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 data = raw[i] = a._data
-                view = a._view
-                if view is not None and view.version != a._version.value:
-                    view.refresh(a)  # its base was written since: its history may be new
+                if a._view is not None:
+                    a._refresh_view()  # its base may have been written since: a new history
                 if a._requires_grad:
                     requires_grad = True
                 if type(data) is not first_type:
