@@ -11,6 +11,7 @@ import pytest
 import backprop as bp
 from backprop.autograd.function import Function
 from backprop.errors import GraphError
+from optable.inplace import VIEW_WRITES, _view_write_samples
 
 A = np.array([[1.0, -2.0, 0.5], [3.0, 0.25, -1.5]])
 W = np.array([0.75, -1.25])
@@ -31,6 +32,26 @@ def _assert_same(torch: Any, case: Callable, *arrays: np.ndarray) -> None:
         assert (mine is None) == (expected is None)
         if expected is not None:
             np.testing.assert_allclose(mine, expected, rtol=1e-12)
+
+
+# -- float32 against PyTorch's float32 (the op table compares float32 with our float64) ----------
+
+@pytest.mark.parametrize("sample", _view_write_samples(np.random.default_rng(0)),
+                         ids=lambda s: s.name)
+def test_float32_writes_through_views_match_pytorch(sample: Any, torch: Any) -> None:
+    case = VIEW_WRITES[sample.kwargs["case"]][0]
+    results = []
+    for lib in (bp, torch):
+        args = [lib.tensor(a.astype(np.float32), requires_grad=True) if a.dtype.kind == "f"
+                else lib.tensor(a) for a in sample.args]
+        out = case(lib, *args)
+        u = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
+        (out * lib.tensor(u)).sum().backward()
+        results.append([out.detach().numpy()] + [a.grad.numpy() for a in args
+                                                 if a.dtype == lib.float32])
+    for ours, theirs in zip(*results):
+        assert ours.dtype == theirs.dtype == np.float32
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
 
 
 # -- the saved-tensor checks still hold ------------------------------------------------------------
