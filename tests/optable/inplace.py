@@ -1,4 +1,5 @@
-"""Op-table rows for in-place ops, applied to a clone so the graph records them."""
+"""Op-table rows for in-place ops, applied to a clone so the graph records them, and for writes
+through views (the ``copy_slices`` row)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,6 @@ ROWS = [
            lambda rng: [Sample((uniform(rng, (2, 3)), uniform(rng, (3,))))],
            torch=lambda torch, x, y: (x * 1).mul_(y)),
 ]
-
 
 
 # -- writes through views -------------------------------------------------------------------------
