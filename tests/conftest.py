@@ -26,6 +26,15 @@ def torch() -> Any:
     return module
 
 
+@pytest.fixture
+def torch32(torch: Any) -> Any:
+    """PyTorch with its out-of-the-box default dtype (float32), restored to float64 afterwards."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    yield torch
+    torch.set_default_dtype(previous)
+
+
 _SUMMARY = pytest.StashKey[list]()
 
 
