@@ -45,6 +45,26 @@ def test_tables_name_what_exists() -> None:
     assert not unused, f"UNSUPPORTED rows no sample needs: {unused}"
 
 
+@pytest.mark.parametrize("wrong, what", [
+    (lambda x, y: x * y + 1e-9, "output 0"),  # a value off by 1e-9 (float64's tolerance 1e-10)
+    (lambda x, y: (x * y).double(), "dtype"),  # float64 where torch gives float32
+    (lambda x, y: x * y.detach(), "gradient of args[0]"),  # a lost gradient
+    (lambda x, y: (x * y).unsqueeze(0), "shape"),
+])
+def test_a_wrong_op_disagrees(wrong: Callable[..., object], what: str) -> None:
+    """The harness is not vacuous: an op off in a value, a dtype, a gradient or a shape fails."""
+    entry = opinfo.ENTRIES["mul"]
+    failures = []
+    with opinfo.pytorch_defaults():
+        for dtype in opinfo.dtypes_to_run(entry):
+            opinfo.torch.manual_seed(0)
+            for i, sample in enumerate(entry.sample_inputs_func(entry, "cpu", dtype,
+                                                                dtype == opinfo.torch.float64)):
+                failure = opinfo.run_sample(entry, wrong, sample, opinfo.EntryResult(), seed=i)
+                failures += [failure] if failure else []
+    assert failures and all(what in f for f in failures), failures[:3]
+
+
 def test_counts(session_summary: Callable[[str], None]) -> None:
     results = {name: run_entry(name) for name in OURS}
     for line in opinfo.summary(results):
@@ -54,6 +74,6 @@ def test_counts(session_summary: Callable[[str], None]) -> None:
     agree = [name for name, r in results.items() if r.samples and not r.failures]
     # Lower bounds at today's counts: an op lost, or a sample newly skipped, fails here.
     assert len(opinfo.ENTRIES) >= 702
-    assert len(opinfo.HAVE) >= 249
-    assert len(agree) >= 228
-    assert sum(r.samples for r in results.values()) >= 10_000
+    assert len(opinfo.HAVE) >= 251
+    assert len(agree) >= 231
+    assert sum(r.samples for r in results.values()) >= 13_000
