@@ -176,7 +176,8 @@ class Unsupported:
 
 UNSUPPORTED = [
     Unsupported("complex dtypes: backprop computes in real numbers",
-                lambda e, s: any(d.is_complex for d in _dtypes_in(s))),
+                lambda e, s: any(d.is_complex for d in _dtypes_in(s))
+                or any(isinstance(v, complex) for _, v in sample_paths(s))),
     Unsupported("memory_format=torch.channels_last: our arrays are C-ordered; PyTorch code that "
                 "asks for NHWC gets a clear refusal",
                 lambda e, s: any(isinstance(v, torch.memory_format)
@@ -466,7 +467,7 @@ def run_sample(entry: Any, ours_op: Callable[..., Any], sample: Any, result: Ent
     if failure:
         return failure
     method = METHODS.get(entry_id(entry))
-    if method:
+    if method and isinstance(args[0], bp.Tensor):  # not where the input is a Python number
         # Our method is a one-line delegation to the function, but with a signature of its own:
         # its values (not its gradients, the same graph) are checked on every sample too.
         try:
@@ -561,29 +562,42 @@ def compare_gradients(sample: Any, tensors: dict[int, Any], ours_out: list[Any],
 # ---------------------------------------------------------------------------------------------
 # Disagreements found today, by the classes of issue 15 (1 creation precision, 2 float32
 # reductions, 3 float16, 4 type promotion, 5 values PyTorch refuses, 6 writes through views,
-# 7 gradient corner cases, 8 errors and arguments) and "other": entry -> what differs, on the
-# first failing sample. Each is an expected failure: a fix elsewhere turns it into an
-# unexpected pass, and then its line goes.
+# 7 gradient corner cases, 8 errors and arguments) and "other": entry -> the first failing
+# sample, what differs, and the cause in our code. Each is an expected failure: a fix turns it
+# into an unexpected pass, and then its line goes.
 DISAGREEMENTS: dict[str, str] = {
-    "clamp": "7: tensor bounds with min > max send the gradient to min (PyTorch: to max): "
-             "float64 clamp(f64[5, 10, 5], min=f64[5, 10, 5], max=f64[5, 10, 5]): gradient of "
-             "min 0.126, torch 0",
-    "add": "8: add(f32[5, 5], f32[5, 5], alpha=2) raises TypeError: unexpected keyword 'alpha'",
-    "sub": "8: sub(f32[5, 5], f32[5, 5], alpha=2) raises TypeError: unexpected keyword 'alpha'",
-    "div:trunc_rounding": "8: div(f32(), f32(), rounding_mode='trunc') raises TypeError",
-    "div:floor_rounding": "8: div(f32(), f32(), rounding_mode='floor') raises TypeError",
-    "flip": "8: flip(f32[5, 10, 5], dims=(0, 1, 2)) raises TypeError: unexpected keyword 'dims'",
-    "to": "8: x.to('cpu', torch.float64, True, True) (positional non_blocking and copy) raises "
-          "TypeError: True is not a dtype",
-    "scatter": "8: scatter(f32[10, 5], 0, i64[5, 5], f32[5, 5], reduce='add') raises TypeError",
-    **{name: f"8: x.{name}(memory_format=torch.contiguous_format) raises TypeError"
+    "clamp": "7: clamp(f64[5, 10, 5], min=f64[5, 10, 5], max=f64[5, 10, 5]) where min > max: "
+             "gradient of min nonzero, torch 0 (the result is max); ops/elementwise.py _clamp's "
+             "min rule is where(input < min) without 'and min <= max'",
+    "add": "8: add(f32[5, 5], f32[5, 5], alpha=2) raises TypeError; ops/elementwise.py add (and "
+           "Tensor.add) take no alpha",
+    "sub": "8: sub(f32[5, 5], f32[5, 5], alpha=2) raises TypeError; ops/elementwise.py sub (and "
+           "Tensor.sub) take no alpha",
+    "div:trunc_rounding": "8: div(f32(), f32(), rounding_mode='trunc') raises TypeError; "
+                          "ops/elementwise.py div takes no rounding_mode",
+    "div:floor_rounding": "8: div(f32(), f32(), rounding_mode='floor') raises TypeError; "
+                          "ops/elementwise.py div takes no rounding_mode",
+    "flip": "8: flip(f32[5, 10, 5], dims=(0, 1, 2)) raises TypeError; ops/rearrange.py flip and "
+            "Tensor.flip take *dims only, not the keyword dims",
+    "to": "8: x.to('cpu', torch.float64, True, True, memory_format=preserve_format) raises "
+          "TypeError 'True is not a dtype'; ops/elementwise.py to reads positional non_blocking "
+          "and copy as dtypes and takes no memory_format",
+    "scatter": "8: scatter(f32[10, 5], 0, i64[5, 5], f32[5, 5], reduce='add') raises TypeError; "
+               "ops/scatter.py scatter (and Tensor.scatter) take no reduce",
+    **{name: f"8: x.{name}(memory_format=torch.contiguous_format) raises TypeError; tensor.py "
+             f"Tensor.{name} takes no memory_format"
        for name in ("bool", "double", "float", "half", "int", "long")},
-    "gather": "other: gather(f32(), 0, i64[1]) (a 0-d input) and gather(f32[5], 0, uint8[2, 0]) "
-              "(an empty index) raise ShapeError; PyTorch takes both",
-    "index_add": "other: index_add(f32(), 0, i64[1], f32()) (a 0-d input) raises IndexError: "
-                 "list assignment index out of range",
+    "gather": "other: gather(f32(), 0, i64[1]) (PyTorch: f32[1]) and gather(f32[5], 0, "
+              "uint8[2, 0]) (PyTorch: f32[2, 0]) raise ShapeError; ops/scatter.py's check wants "
+              "index.ndim == input.ndim, where PyTorch counts a 0-d input as 1-d and takes any "
+              "empty index",
+    "index_add": "other: index_add(f32(), 0, i64[1], f32()) raises IndexError 'list assignment "
+                 "index out of range' (PyTorch: f32()); ops/scatter.py index_add indexes "
+                 "list(input.shape)[dim] without counting a 0-d input as 1-d",
     "nn.functional.batch_norm": "other: batch_norm(f32[0], running_mean=f32[0], "
-                                "running_var=f32[0]) raises ShapeError; PyTorch returns f32[0]",
+                                "running_var=f32[0]) raises ShapeError (PyTorch: f32[0]); "
+                                "nn/functional/norm.py checks ndim >= 2 before an empty input "
+                                "returns empty",
 }
 
 
