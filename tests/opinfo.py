@@ -463,7 +463,8 @@ def run_sample(entry: Any, ours_op: Callable[..., Any], sample: Any, result: Ent
         tolerances["float64"] = LOOSER_FLOAT64[entry.name]
     exact: list[Any] = []  # PyTorch's float64 answer, computed once where needed
     ours_out, theirs_out = flatten(ours), flatten(theirs)
-    failure = compare_outputs(entry, sample, ours_out, theirs_out, random, tolerances, exact)
+    failure = (compare_outputs(entry, sample, ours_out, theirs_out, random, tolerances, exact)
+               or compare_arguments(sample, tensors, tolerances))
     if failure:
         return failure
     method = METHODS.get(entry_id(entry))
@@ -485,6 +486,18 @@ def run_sample(entry: Any, ours_op: Callable[..., Any], sample: Any, result: Ent
         return None
     result.gradients += 1
     return failure
+
+
+def compare_arguments(sample: Any, tensors: dict[int, Any], tolerances: dict) -> str | None:
+    """The sample's tensors after the op on both sides: what PyTorch updates in place
+    (batch_norm's running statistics) we update alike, and we change nothing it keeps."""
+    for path, theirs in sample_paths(sample):
+        if isinstance(theirs, torch.Tensor) and id(theirs) in tensors:
+            failure = compare_arrays(tensors[id(theirs)].detach().numpy(),
+                                     theirs.detach().numpy(), f"{path} after the op", tolerances)
+            if failure:
+                return failure
+    return None
 
 
 def compare_outputs(entry: Any, sample: Any, ours_out: list[Any], theirs_out: list[Any],
