@@ -1,10 +1,10 @@
 """PyTorch's own op database as our oracle: ``tests/test_opinfo.py`` runs every entry of
 ``torch.testing._internal.common_methods_invocations.op_db`` that we have on all its samples.
 
-Here are the parts a reader looks up: how an entry finds our function (``our_op``, ``ALIASES``),
-how a sample crosses over (``to_backprop``), the one table of samples we do not support
-(``UNSUPPORTED``), the entries whose values are random (``RANDOM_VALUES``), the tolerances, and
-the disagreements found today (``DISAGREEMENTS``).
+Here are the parts a reader looks up: how an entry finds our function (``our_op``,
+``ALIASES``) and method (``METHODS``), how a sample crosses over (``to_backprop``), the one table
+of samples we do not support (``UNSUPPORTED``), the entries whose values are random
+(``RANDOM_VALUES``), the tolerances, and the disagreements found today (``DISAGREEMENTS``).
 """
 
 from __future__ import annotations
