@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -33,3 +33,20 @@ def torch32(torch: Any) -> Any:
     torch.set_default_dtype(torch.float32)
     yield torch
     torch.set_default_dtype(previous)
+
+
+_SUMMARY = pytest.StashKey[list]()
+
+
+@pytest.fixture
+def session_summary(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Adds a line to what the session prints at its end (the OpInfo counts)."""
+    return request.config.stash.setdefault(_SUMMARY, []).append
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    lines = config.stash.get(_SUMMARY, [])
+    if lines:
+        terminalreporter.write_sep("=", "summary")
+        for line in lines:
+            terminalreporter.write_line(line)
