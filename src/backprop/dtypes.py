@@ -152,3 +152,14 @@ def result_type(tensor: Any, other: Any) -> np.dtype:
         raise TypeError(f"result_type: expected tensors or Python numbers, got "
                         f"{type(tensor).__name__} and {type(other).__name__}")
     return result_of_keys(keys)
+
+
+def wrap_integer(value: builtins.int, dtype: np.dtype) -> builtins.int:
+    """``value`` reduced modulo 2**bits into integer ``dtype``'s range, as PyTorch casts a Python
+    int to an integer dtype (C's conversion: -3 becomes 253 in uint8).
+
+    >>> wrap_integer(-3, uint8), wrap_integer(200, int8)
+    (253, -56)
+    """
+    info = np.iinfo(dtype)
+    return (value - info.min) % (1 << info.bits) + info.min

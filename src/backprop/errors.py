@@ -16,6 +16,15 @@ class DTypeError(TypeError, RuntimeError):
     """A dtype an op or autograd cannot work with (gradients of integer tensors, for example)."""
 
 
+class DTypeOverflowError(OverflowError, RuntimeError):
+    """A value that the dtype it is converted to cannot hold (``tensor([300], dtype=uint8)``);
+    PyTorch: "value cannot be converted to type uint8 without overflow"."""
+
+
+class IntegerDivisionByZeroError(ZeroDivisionError, RuntimeError):
+    """Integer ``//`` or ``%`` by zero, which PyTorch refuses (float division gives inf or nan)."""
+
+
 class GraphError(RuntimeError):
     """Misuse of the autograd graph: a freed graph, a saved tensor modified in place, a
     non-scalar backward without ``gradient``."""
