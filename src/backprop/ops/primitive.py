@@ -147,16 +147,11 @@ class Primitive:
                 odd_number = True  # promotes (or is refused) unlike in NumPy: see below
         promote = self.promote
         if first_type is None:  # arrays and numbers: a rule inside a plain backward
-            # A rule's first operand is mostly the incoming gradient: where it is float32 or
-            # float64, NumPy may only widen the result, which the engine casts to the input's
-            # dtype, so promotion is needed only beside other gradients (float16's).
-            if promote is not None:
-                try:
-                    dtype = getattr(args[promote[0]], "dtype", None)
-                except IndexError:  # given by keyword
-                    dtype = _F32
-                if dtype is not _F32 and dtype is not _F64 and not _numpy_agrees(args, promote):
-                    return self._promoted(list(args), params, type(args[0]))
+            # A rule's first operand is mostly the incoming gradient: float16 is computed in
+            # float32 (as Node.apply does for rules' operators); NumPy's promotion otherwise.
+            if (promote is not None and len(args) > promote[0]
+                    and getattr(args[promote[0]], "dtype", None) is _F16):
+                return self._promoted(list(args), params, type(args[0]))
             if not self.plain:
                 for kernel in self.kernels.get(type(args[0]), ()):
                     out = kernel(*args, **params)
@@ -233,9 +228,10 @@ class Primitive:
             raw = list(raw)
             for i, dtype in casts:
                 raw[i] = raw[i].astype(dtype) if hasattr(raw[i], "dtype") else dtype.type(raw[i])
-        out = self._run_kernels(raw, params, first_type)
         if not half:
-            return out
+            return self._run_kernels(raw, params, first_type)
+        # float16 runs the NumPy forward on float32 copies: kernels see only dtypes users gave
+        out = self._run_kernels(raw, params, None)
         if type(out) is tuple:
             return tuple(_to_half(o) for o in out)
         return _to_half(out)
@@ -405,7 +401,10 @@ def _pair_agrees(x: Any, y: Any) -> bool:
 
 
 def _to_half(out: Any) -> Any:
-    return out.astype(_F16) if getattr(out, "dtype", None) is _F32 else out
+    if getattr(out, "dtype", None) is not _F32:
+        return out
+    with np.errstate(over="ignore"):  # beyond float16's range: inf, as in PyTorch
+        return out.astype(_F16)
 
 
 def _describe(key: Any) -> str:

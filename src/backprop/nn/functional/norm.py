@@ -84,7 +84,7 @@ def _norm_backward_in_place(g: Any, input: Any, mean: Any, rstd: Any, weight: An
             mean_g_x_hat /= count
         else:
             mean_g_x_hat = backend.mean_of_product(g_hat, x_hat, axes)
-        mean_g = g_hat.mean(axis=axes, keepdims=True)
+        mean_g = backend.cascade_sum(g_hat, axes, True) / count  # as _mean sums
         x_hat *= mean_g_x_hat
         grad_input = np.subtract(g_hat, mean_g, out=None if g_hat is g else g_hat)
         grad_input -= x_hat
