@@ -302,7 +302,8 @@ def cascade_sum(array: Any, axes: int | tuple[int, ...] | None, keepdims: bool =
     (np.float32(1000.04193), np.float32(1000.5))
     """
     # Any array type: CuPy's sums are trees already, but the strict stand-in must match the CPU
-    if array.dtype.kind not in "fc" or array.ndim < 2:  # one axis: NumPy sums it pairwise
+    if (array.ndim < 2 or array.dtype.kind not in "fc"
+            or (axes is None and array.flags.c_contiguous)):  # one pairwise run
         return array.sum(axis=axes, keepdims=keepdims)
     ndim = array.ndim
     axes = (tuple(range(ndim)) if axes is None else (axes % ndim,) if type(axes) is int
@@ -311,6 +312,9 @@ def cascade_sum(array: Any, axes: int | tuple[int, ...] | None, keepdims: bool =
     if (not axes or (array.flags.c_contiguous and axes[0] == ndim - len(axes))
             or math.prod([shape[a] for a in axes]) <= _SHORT):  # a pairwise run, or short sums
         return array.sum(axis=axes, keepdims=keepdims)
+    if axes == (0,) and array.flags.c_contiguous:  # the batch axis: bias gradients, BatchNorm1d
+        x = _sum_in_blocks(array, 0)
+        return x if keepdims else x.reshape(shape[1:])
     x, reduced = _merge_reduced(array, axes)
     inner = min(range(x.ndim), key=lambda a: abs(x.strides[a]) if x.shape[a] > 1 else math.inf)
     if inner in reduced:  # NumPy's pairwise run

@@ -171,8 +171,9 @@ class Primitive:
             convert = False
         else:
             dtype = first.dtype
-            convert = (on_device or odd_number or (dtype is not _F32 and dtype is not _F64)
+            convert = (on_device or (dtype is not _F32 and dtype is not _F64)
                        or (second is not None and (second is raw or second.dtype is not dtype))
+                       or (odd_number and _odd_operand(raw, promote))
                        ) and not _numpy_agrees(raw, promote)
         if self.plain and not convert:
             try:
@@ -384,6 +385,14 @@ def _numpy_agrees(raw: Any, promote: tuple[int, ...]) -> bool:
     if not arrays:
         return False
     return all(_pair_agrees(arrays[0], a) for a in operands if a is not None)
+
+
+def _odd_operand(raw: list, promote: tuple[int, ...]) -> bool:
+    """Whether a Python bool or complex is among the promoted operands (not, say, keepdim)."""
+    for i in promote:
+        if i < len(raw) and (type(raw[i]) is bool or type(raw[i]) is complex):
+            return True
+    return False
 
 
 def _pair_agrees(x: Any, y: Any) -> bool:
