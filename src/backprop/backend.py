@@ -287,7 +287,7 @@ def sum_kept(array: Any, axis: int) -> Any:
 # running total grows as n (the mean of 100,000 rows of 1000.5 came out 1000.04). Blocks of 8
 # measured more accurate than PyTorch's on every layout tried, at the speed of blocks of 16.
 _BLOCK = 8
-_SHORT = 32  # reductions of at most this many elements are summed plainly: fewer roundings
+_SHORT = 32  # at most this many elements are summed plainly: a few roundings, no blocks to set up
 
 
 def cascade_sum(array: Any, axes: int | tuple[int, ...] | None, keepdims: bool = False) -> Any:
