@@ -17,7 +17,8 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, fu
                        linspace, logspace, ones, ones_like, rand, rand_like, randint, randn,
                        randn_like, randperm, tensor, zeros, zeros_like)
 from .dtypes import (bool, complex64, complex128, double, float, float16, float32, float64, half,
-                     int, int8, int16, int32, int64, long, short, uint8)
+                     int, int8, int16, int32, int64, long, promote_types, result_type, short,
+                     uint8)
 from .errors import (DimError, DTypeError, DTypeOverflowError, GraphError,
                      IntegerDivisionByZeroError, ShapeError)
 from .ops.conv import *  # noqa: F403

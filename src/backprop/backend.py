@@ -299,6 +299,83 @@ def sum_kept(array: Any, axis: int) -> Any:
     return array.sum(axis=axis, keepdims=True)
 
 
+# PyTorch sums floats in levels of blocks of 16 (cascade_sum, aten's SumKernel.cpp), so its error
+# grows as the number of levels, ~log(n), along any axis. NumPy's sum is pairwise only along the
+# axis innermost in memory; along the others it adds one slice at a time, and the error of that
+# running total grows as n (the mean of 100,000 rows of 1000.5 came out 1000.04). Blocks of 8
+# measured more accurate than PyTorch's on every layout tried, at the speed of blocks of 16.
+_BLOCK = 8
+_SHORT = 32  # at most this many elements are summed plainly: a few roundings, no blocks to set up
+
+
+def cascade_sum(array: Any, axes: int | tuple[int, ...] | None, keepdims: bool = False) -> Any:
+    """``array.sum(axis=axes, keepdims=keepdims)`` as accurate as PyTorch's along any axes and
+    memory layout: NumPy sums the innermost axis (pairwise, when it is reduced), the other
+    reduced axes are summed in blocks of 8, then blocks of those, and so on. It costs what
+    NumPy's sum does (one pass over the array, adding whole rows), or much less where NumPy
+    sums down the rows of a few columns one row at a time.
+
+    >>> x = np.full((100000, 2), 1000.5, np.float32)
+    >>> x.sum(axis=0)[0] / 100000, cascade_sum(x, 0)[0] / 100000
+    (np.float32(1000.04193), np.float32(1000.5))
+    """
+    # Any array type: CuPy's sums are trees already, but the strict stand-in must match the CPU
+    if (array.ndim < 2 or array.dtype.kind not in "fc"
+            or (axes is None and array.flags.c_contiguous)):  # one pairwise run
+        return array.sum(axis=axes, keepdims=keepdims)
+    ndim = array.ndim
+    axes = (tuple(range(ndim)) if axes is None else (axes % ndim,) if type(axes) is int
+            else tuple(sorted(a % ndim for a in axes)))
+    shape = array.shape
+    if (not axes or (array.flags.c_contiguous and axes[0] == ndim - len(axes))
+            or math.prod([shape[a] for a in axes]) <= _SHORT):  # a pairwise run, or short sums
+        return array.sum(axis=axes, keepdims=keepdims)
+    if axes == (0,) and array.flags.c_contiguous:  # the batch axis: bias gradients, BatchNorm1d
+        x = _sum_in_blocks(array, 0)
+        return x if keepdims else x.reshape(shape[1:])
+    x, reduced = _merge_reduced(array, axes)
+    inner = min(range(x.ndim), key=lambda a: abs(x.strides[a]) if x.shape[a] > 1 else math.inf)
+    if inner in reduced:  # NumPy's pairwise run
+        x = x.sum(axis=inner, keepdims=True)
+    for a in reduced:
+        if x.shape[a] > _BLOCK:
+            x = _sum_in_blocks(x, a)
+    x = x.sum(axis=reduced, keepdims=True)
+    return x.reshape(tuple(1 if d in axes else n for d, n in enumerate(shape)) if keepdims
+                     else tuple(n for d, n in enumerate(shape) if d not in axes))
+
+
+def _merge_reduced(array: np.ndarray,
+                   axes: tuple[int, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
+    """A view of ``array`` with neighbouring reduced axes that are contiguous with each other in
+    memory merged into one (which NumPy then sums as one), and the reduced axes of that view."""
+    shape, strides = list(array.shape), list(array.strides)
+    reduced = sorted(axes)
+    a = len(shape) - 2
+    while a >= 0:
+        if a in reduced and a + 1 in reduced and strides[a] == shape[a + 1] * strides[a + 1]:
+            shape[a:a + 2] = [shape[a] * shape[a + 1]]
+            strides[a:a + 2] = [strides[a + 1]]
+            reduced = [d if d <= a else d - 1 for d in reduced if d != a + 1]
+        a -= 1
+    return array.reshape(shape), tuple(reduced)
+
+
+def _sum_in_blocks(x: np.ndarray, axis: int) -> np.ndarray:
+    """The sum over ``axis`` (kept as size 1) in levels, each adding 8 slices: element k of a
+    level is the sum of elements k, k + q, ..., k + 7q of the one before (read through a view
+    of it: splitting one axis in two never copies)."""
+    x = x.swapaxes(0, axis)
+    n = x.shape[0]
+    while n > _BLOCK:
+        q, r = divmod(n, _BLOCK)
+        level = x[:_BLOCK * q].reshape((_BLOCK, q) + x.shape[1:]).sum(0)
+        if r:  # the last few elements, summed, join the first sum
+            level[0] += x[_BLOCK * q:].sum(0)
+        x, n = level, q
+    return x.sum(0, keepdims=True).swapaxes(0, axis)
+
+
 def add_at(target: Any, key: Any, values: Any) -> None:
     """``np.add.at(target, key, values)``: ``target[key] += values`` with every repeated
     position adding its value. CuPy's ``add.at`` takes integer arrays only (no slices, None or
@@ -328,7 +405,31 @@ def mean_of_product(a: Any, b: Any, axes: tuple[int, ...]) -> Any:
         rows = np.vecdot(a.reshape(keep + (count,)), b.reshape(keep + (count,)))
         rows /= count
         return rows.reshape(keep + (1,) * len(axes))
-    return np.mean(np.multiply(a, b), axis=axes, keepdims=True)
+    return cascade_sum(np.multiply(a, b), axes, True) / math.prod(a.shape[d] for d in axes)
+
+
+# A BLAS dot adds in a few running totals, whose error grows with the length: beyond this many
+# elements a sum of squares is cut into rows of it, and the rows' dot products summed pairwise.
+_DOT_ROW = 4096
+
+
+def sum_of_squares(array: Any) -> Any:
+    """The sum of ``array * array`` over all elements, as accurate as PyTorch's at the speed of
+    one dot product: ``np.vdot`` alone was 25x less accurate over 10^7 float32 elements.
+
+    >>> sum_of_squares(np.full((3, 4), 2.0))
+    np.float64(48.0)
+    """
+    if builtin_type(array) is not np.ndarray or array.dtype.kind != "f" or not (
+            array.flags.c_contiguous or array.flags.f_contiguous):
+        return cascade_sum(array * array, None)
+    flat = array.ravel(order="K")  # a view, in memory order
+    rows = flat.size // _DOT_ROW
+    if rows <= 1:
+        return np.vdot(flat, flat)
+    head = flat[:rows * _DOT_ROW].reshape(rows, _DOT_ROW)
+    tail = flat[rows * _DOT_ROW:]
+    return np.vecdot(head, head).sum() + np.vdot(tail, tail)
 
 
 # -- new arrays on the device of an existing one -------------------------------------------------

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import DTypeError
+
 float16 = half = np.dtype(np.float16)
 float32 = float = np.dtype(np.float32)
 float64 = double = np.dtype(np.float64)
@@ -52,19 +54,104 @@ def is_floating(dtype: np.dtype) -> builtins.bool:
     return dtype.kind in "fc"
 
 
-def promote_types(type1: Any, type2: Any) -> np.dtype:
-    """The dtype PyTorch gives a mix of ``type1`` and ``type2`` values (``torch.promote_types``):
-    NumPy's rule, except that a float or complex dtype wins over every integer one (NumPy makes
-    int64 with float16 float64; PyTorch keeps float16).
+# -- type promotion (PyTorch's rules, not NumPy's) -----------------------------------------------
+# Dtypes rank by category, bool < integer < floating < complex. Operands come in three priorities:
+# tensors with dimensions, 0-d tensors and Python numbers. Within the highest priority present
+# the dtypes promote as usual; a lower one only matters when its category is higher, and then
+# brings the default dtype of that category (a Python float -> float32), except that a 0-d
+# tensor brings its own dtype over integers and bools: ``ones(2) + tensor(1., float64)`` is
+# float32, ``tensor([1, 2]) + tensor(1., float64)`` float64, ``uint8 + tensor(300)`` uint8.
 
-    >>> promote_types(int64, float16), promote_types(int8, uint8)
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_PYTHON_NUMBERS = {builtins.bool: bool, builtins.int: int64, builtins.float: DEFAULT_FLOAT,
+                   builtins.complex: complex64}
+_COMPLEX_OF = {float32: complex64, float64: complex128}
+
+
+def promote_types(type1: Any, type2: Any) -> np.dtype:
+    """The smallest dtype both ``type1`` and ``type2`` convert to, as ``torch.promote_types``:
+    an integer with a float gives the float (NumPy would widen ``int64 + float32`` to float64).
+
+    >>> promote_types(int64, float16), promote_types(uint8, int8)
     (dtype('float16'), dtype('int16'))
     """
-    type1, type2 = np.dtype(type1), np.dtype(type2)
-    floating1, floating2 = type1.kind in "fc", type2.kind in "fc"
-    if floating1 != floating2:
-        return type1 if floating1 else type2
-    return np.promote_types(type1, type2)
+    type1, type2 = as_dtype(type1, "promote_types"), as_dtype(type2, "promote_types")
+    return _promote(type1, type2)
+
+
+def _promote(a: np.dtype, b: np.dtype) -> np.dtype:
+    if a is b:
+        return a
+    rank_a, rank_b = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if rank_a == rank_b or rank_a + rank_b == 5:  # one category, or a float with a complex
+        return np.promote_types(a, b)
+    return a if rank_a > rank_b else b
+
+
+def _above(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None:
+    """The result of operands of priority ``higher`` with those of a lower priority."""
+    if higher is None:
+        return lower
+    if lower is None:
+        return higher
+    rank_high, rank_low = _CATEGORY[higher.kind], _CATEGORY[lower.kind]
+    if rank_high == 3:
+        return higher
+    if rank_low == 3:  # a complex number with real tensors: the complex of their precision
+        if rank_high == 2:
+            if higher not in _COMPLEX_OF:
+                raise DTypeError("complex32 (a complex number with a float16 tensor) is not "
+                                 "supported; convert the tensor to float32 first")
+            return _COMPLEX_OF[higher]
+        return lower
+    if rank_high == 2:
+        return higher
+    if rank_high == 0 or rank_low == 2:
+        return _promote(higher, lower)
+    return higher
+
+
+def operand_key(operand: Any) -> Any:
+    """What promotion reads of an operand: a dtype for an array with dimensions, ``(dtype,)``
+    for a 0-d array, the type of a Python number, and None for anything else."""
+    dtype = getattr(operand, "dtype", None)
+    if dtype is not None:
+        return dtype if operand.ndim else (dtype,)
+    kind = type(operand)
+    return kind if kind in _PYTHON_NUMBERS else None
+
+
+def result_of_keys(keys: tuple) -> np.dtype | None:
+    """``result_type`` of the operands whose ``operand_key`` are ``keys`` (None: no operand)."""
+    with_dims = zero_dim = numbers = None
+    for key in keys:
+        if key is None:
+            continue
+        if type(key) is tuple:
+            zero_dim = key[0] if zero_dim is None else _promote(zero_dim, key[0])
+        elif isinstance(key, np.dtype):
+            with_dims = key if with_dims is None else _promote(with_dims, key)
+        else:
+            number = _PYTHON_NUMBERS[key]
+            numbers = number if numbers is None else _promote(numbers, number)
+    return _above(with_dims, _above(zero_dim, numbers))
+
+
+def result_type(tensor: Any, other: Any) -> np.dtype:
+    """The dtype PyTorch computes ``tensor + other`` in (``torch.result_type``); either may be a
+    tensor or a Python number.
+
+    >>> import backprop as bp
+    >>> bp.result_type(bp.ones(2), bp.tensor(1., dtype=bp.float64))   # a 0-d tensor is a number
+    dtype('float32')
+    >>> bp.result_type(bp.tensor([1, 2], dtype=bp.uint8), 1000), bp.result_type(bp.tensor(1), 2.5)
+    (dtype('uint8'), dtype('float32'))
+    """
+    keys = tuple(operand_key(getattr(a, "_data", a)) for a in (tensor, other))
+    if any(k is None for k in keys):
+        raise TypeError(f"result_type: expected tensors or Python numbers, got "
+                        f"{type(tensor).__name__} and {type(other).__name__}")
+    return result_of_keys(keys)
 
 
 def wrap_integer(value: builtins.int, dtype: np.dtype) -> builtins.int:

@@ -20,6 +20,9 @@ from ..errors import GraphError, ShapeError, format_shape
 from ..tensor import Tensor, VersionCounter
 from . import grad_mode, observers
 
+_F16 = np.dtype(np.float16)
+_F32 = np.dtype(np.float32)
+
 
 _OBSERVED = observers.REGISTRY  # the engine's one test for observers
 
@@ -147,6 +150,11 @@ class Node:
         else:
             args = self.arrays
             out = self.out
+            if getattr(g, "dtype", None) is _F16:
+                # A rule's operators on raw half arrays would compute in half (and turn a
+                # Python number into half: g * 70000. overflows); PyTorch's kernels compute in
+                # float32 and round to half, as _fit_gradient does here.
+                g = g.astype(_F32)
         params = self.params
         edges = self.edges
         rules = op.rules

@@ -14,7 +14,8 @@ import numpy as np
 
 from .. import dtypes
 from .. import backend
-from ..errors import DTypeOverflowError, IntegerDivisionByZeroError, format_shape
+from ..errors import (DTypeError, DTypeOverflowError, IntegerDivisionByZeroError,
+                      format_shape)
 from ..tensor import Tensor, requested_conversion
 from .primitive import primitive
 
@@ -23,7 +24,7 @@ _LN2 = math.log(2.0)  # a Python float: a NumPy float64 scalar would promote flo
 
 # -- arithmetic ---------------------------------------------------------------------------------
 
-@primitive(grads={
+@primitive(promote=("input", "other"), grads={
     "input": lambda g, out, input, other: g,
     "other": lambda g, out, input, other: g,
 })
@@ -31,7 +32,7 @@ def add(input: Any, other: Any) -> Any:
     return input + other
 
 
-@primitive(grads={
+@primitive(promote=("input", "other"), refuse=("bool operand",), grads={
     "input": lambda g, out, input, other: g,
     "other": lambda g, out, input, other: -g,
 })
@@ -39,7 +40,7 @@ def sub(input: Any, other: Any) -> Any:
     return input - other
 
 
-@primitive(save=("input", "other"), grads={
+@primitive(save=("input", "other"), promote=("input", "other"), grads={
     "input": lambda g, out, input, other: g * other,
     "other": lambda g, out, input, other: g * input,
 })
@@ -47,7 +48,7 @@ def mul(input: Any, other: Any) -> Any:
     return input * other
 
 
-@primitive(save=("input", "other"), grads={
+@primitive(save=("input", "other"), promote=("input", "other"), grads={
     "input": lambda g, out, input, other: g / other,
     "other": lambda g, out, input, other: -g * input / (other * other),
 })
@@ -56,7 +57,7 @@ def div(input: Any, other: Any) -> Any:
 
 
 # Piecewise constant: the gradient is zero wherever it exists (as PyTorch defines it).
-@primitive(grads={
+@primitive(promote=("input", "other"), refuse=("bool", "complex"), grads={
     "input": lambda g, out, input, other: g * 0,
     "other": lambda g, out, input, other: g * 0,
 })
@@ -66,7 +67,8 @@ def floor_divide(input: Any, other: Any) -> Any:
 
 
 # input - floor(input / other) * other: slope 1 in input, -floor(input / other) in other.
-@primitive(save=("input", "other"), grads={
+@primitive(save=("input", "other"), promote=("input", "other"), refuse=("bool", "complex"),
+           grads={
     "input": lambda g, out, input, other: g,
     "other": lambda g, out, input, other: -g * floor_divide(input, other),
 })
@@ -97,11 +99,14 @@ def _pow_grad_exponent(g: Any, out: Any, input: Any, exponent: Any) -> Any:
     return where(zero_base, 0.0, g * out * log(safe_input))
 
 
-@primitive(save=("input", "exponent", "out"), grads={
+@primitive(save=("input", "exponent", "out"), promote=("input", "exponent"),
+           refuse=("bool tensors",), grads={
     "input": lambda g, out, input, exponent: g * exponent * input ** (exponent - 1),
     "exponent": _pow_grad_exponent,
 })
 def pow(input: Any, exponent: Any) -> Any:
+    if type(exponent) is bool and input.dtype == np.bool_:  # PyTorch's bool result; NumPy: int8
+        return input.copy() if exponent else input | True
     try:
         return input ** exponent
     except ValueError:  # NumPy refuses integers to negative integer powers
@@ -126,13 +131,21 @@ def _integer_power(input: Any, exponent: Any) -> Any:
     return np.where(negative, reciprocal, power).astype(power.dtype)
 
 
-@primitive(grads={"input": lambda g, out, input: -g})
+def _explain_neg(err: Exception, input: Any) -> Exception | None:
+    if getattr(input, "dtype", None) == np.bool_:
+        return DTypeError("neg: negation of a bool tensor is not supported, as in PyTorch; to "
+                          "invert a mask use ~ or logical_not()")
+    return None
+
+
+@primitive(grads={"input": lambda g, out, input: -g}, explain=_explain_neg)
 def neg(input: Any) -> Any:
     return -input
 
 
 # Kink at 0: PyTorch's convention is sign(0) = 0, a zero subgradient.
-@primitive(save=("input",), grads={"input": lambda g, out, input: g * sign(input)})
+@primitive(save=("input",), promote=("input",), refuse=("bool",),
+           grads={"input": lambda g, out, input: g * sign(input)})
 def abs(input: Any) -> Any:
     return np.abs(input)
 
@@ -174,7 +187,8 @@ def sqrt(input: Any) -> Any:
     return np.sqrt(input)
 
 
-@primitive(save=("out",), grads={"input": lambda g, out, input: g * out * out * out * -0.5})
+@primitive(save=("out",), promote=("input",),
+           grads={"input": lambda g, out, input: g * out * out * out * -0.5})
 def rsqrt(input: Any) -> Any:
     return 1 / np.sqrt(input)
 
@@ -204,7 +218,7 @@ def tanh(input: Any) -> Any:
     return np.tanh(input)
 
 
-@primitive("sigmoid_backward", composite=True)
+@primitive("sigmoid_backward", composite=True, promote=("g", "out"))
 def _sigmoid_backward(g: Any, out: Any) -> Any:
     return g * out * (1 - out)
 
@@ -217,7 +231,8 @@ def _sigmoid_backward_in_place(g: np.ndarray, out: np.ndarray) -> Any:
     return result
 
 
-@primitive(save=("out",), grads={"input": lambda g, out, input: _sigmoid_backward(g, out)})
+@primitive(save=("out",), promote=("input",),
+           grads={"input": lambda g, out, input: _sigmoid_backward(g, out)})
 def sigmoid(input: Any) -> Any:
     # 1 / (1 + e^-x): where e^-x overflows to inf the quotient is the right limit, 0 (only
     # values below the dtype's smallest normal are flushed to 0).
@@ -253,7 +268,8 @@ def _clamp_inside(input: Any, min: Any, max: Any) -> Any:
     return inside
 
 
-@primitive("clamp", save=("input", "min", "max"), grads={
+@primitive("clamp", save=("input", "min", "max"), promote=("input", "min", "max"),
+           refuse=("complex",), grads={
     "input": lambda g, out, input, min, max: where(_clamp_inside(input, min, max), g, 0.0),
     "min": lambda g, out, input, min, max: where(lt(input, min), g, 0.0),
     "max": lambda g, out, input, min, max: where(gt(input, max), g, 0.0),
@@ -291,7 +307,7 @@ def _split_ties_without_ties(g: Any, larger: Any, smaller: Any) -> Any:
 
 
 # Each input's gradient is g where it is the one chosen: for maximum where it is the larger.
-@primitive(save=("input", "other"), grads={
+@primitive(save=("input", "other"), promote=("input", "other"), refuse=("complex",), grads={
     "input": lambda g, out, input, other: _split_ties(g, input, other),
     "other": lambda g, out, input, other: _split_ties(g, other, input),
 })
@@ -299,7 +315,7 @@ def maximum(input: Any, other: Any) -> Any:
     return np.maximum(input, other)
 
 
-@primitive(save=("input", "other"), grads={
+@primitive(save=("input", "other"), promote=("input", "other"), refuse=("complex",), grads={
     "input": lambda g, out, input, other: _split_ties(g, other, input),
     "other": lambda g, out, input, other: _split_ties(g, input, other),
 })
@@ -311,7 +327,7 @@ _SELECT_INTS = {2: np.int16, 4: np.int32, 8: np.int64}  # same-width integers, t
 _SELECT_MIN_SIZE = 4096  # below this np.where's lower call overhead wins (measured)
 
 
-@primitive(save=("condition",), grads={
+@primitive(save=("condition",), promote=("input", "other"), grads={
     "input": lambda g, out, condition, input, other: where(condition, g, 0.0),
     "other": lambda g, out, condition, input, other: where(condition, 0.0, g),
 })
@@ -389,26 +405,28 @@ def round(input: Any, decimals: int = 0) -> Any:
 
 # -- comparisons and logic (no gradient) --------------------------------------------------------
 
-def _comparison(name: str, ufunc: np.ufunc) -> Any:
+def _comparison(name: str, ufunc: np.ufunc, refuse: tuple[str, ...] = (),
+                promote: tuple[str, ...] = ("input", "other")) -> Any:
     def forward(input: Any, other: Any) -> Any:
         return ufunc(input, other)
 
     forward.__doc__ = f"Elementwise ``{name}``: a bool tensor."
-    return primitive(name, differentiable=False)(forward)
+    return primitive(name, differentiable=False, promote=promote, refuse=refuse)(forward)
 
 
+# Compared in the operands' common dtype, as PyTorch: uint8 < tensor(-1) compares with 255.
 eq = _comparison("eq", np.equal)
 ne = _comparison("ne", np.not_equal)
-lt = _comparison("lt", np.less)
-le = _comparison("le", np.less_equal)
-gt = _comparison("gt", np.greater)
-ge = _comparison("ge", np.greater_equal)
-logical_and = _comparison("logical_and", np.logical_and)
-logical_or = _comparison("logical_or", np.logical_or)
-logical_xor = _comparison("logical_xor", np.logical_xor)
-bitwise_and = _comparison("bitwise_and", np.bitwise_and)
-bitwise_or = _comparison("bitwise_or", np.bitwise_or)
-bitwise_xor = _comparison("bitwise_xor", np.bitwise_xor)
+lt = _comparison("lt", np.less, ("complex",))
+le = _comparison("le", np.less_equal, ("complex",))
+gt = _comparison("gt", np.greater, ("complex",))
+ge = _comparison("ge", np.greater_equal, ("complex",))
+logical_and = _comparison("logical_and", np.logical_and, promote=())
+logical_or = _comparison("logical_or", np.logical_or, promote=())
+logical_xor = _comparison("logical_xor", np.logical_xor, promote=())
+bitwise_and = _comparison("bitwise_and", np.bitwise_and, ("float",))
+bitwise_or = _comparison("bitwise_or", np.bitwise_or, ("float",))
+bitwise_xor = _comparison("bitwise_xor", np.bitwise_xor, ("float",))
 
 
 @primitive(differentiable=False)

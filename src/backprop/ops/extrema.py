@@ -86,12 +86,14 @@ def amin(input: Tensor, dim: int | Sequence[int] | None = (), keepdim: bool = Fa
     return _amin(input, normalize_dims("amin", dim, input.ndim), keepdim)
 
 
-@primitive("argmax", differentiable=False, explain=_explain_empty("argmax"))
+@primitive("argmax", differentiable=False, explain=_explain_empty("argmax"), promote=("input",),
+           refuse=("bool",))
 def _argmax(input: Any, axis: int | None, keepdim: bool) -> Any:
     return input.argmax(axis=axis, keepdims=keepdim).astype(np.int64, copy=False)
 
 
-@primitive("argmin", differentiable=False, explain=_explain_empty("argmin"))
+@primitive("argmin", differentiable=False, explain=_explain_empty("argmin"), promote=("input",),
+           refuse=("bool",))
 def _argmin(input: Any, axis: int | None, keepdim: bool) -> Any:
     return input.argmin(axis=axis, keepdims=keepdim).astype(np.int64, copy=False)
 

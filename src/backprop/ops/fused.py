@@ -22,7 +22,7 @@ from .reduction import _require_float, _single_dim, _sum, expand_reduced, normal
 # -- logsumexp ----------------------------------------------------------------------------------
 
 # d logsumexp = softmax, formed from the saved result so it cannot overflow.
-@primitive("logsumexp", save=("input", "out"), grads={
+@primitive("logsumexp", save=("input", "out"), promote=("input",), grads={
     "input": lambda g, out, input, axes, keepdim: expand_reduced(g, input.shape, axes, keepdim)
     * exp(input - expand_reduced(out, input.shape, axes, keepdim)),
 })
@@ -32,7 +32,7 @@ def _logsumexp(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     shift = backend.amax(input, axes)
     shift = np.where(np.isfinite(shift), shift, 0.0)
     with np.errstate(divide="ignore"):  # log(0) = -inf for an all -inf slice
-        out = np.log(np.sum(np.exp(input - shift), axis=axes, keepdims=True))
+        out = np.log(backend.cascade_sum(np.exp(input - shift), axes, True))
     out += shift
     return out if keepdim else np.squeeze(out, axis=axes)
 
@@ -56,7 +56,7 @@ def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) ->
 # derivative.
 
 
-@primitive("softmax_backward", composite=True)
+@primitive("softmax_backward", composite=True, promote=("g", "out"))
 def _softmax_backward(g: Any, out: Any, axes: tuple[int, ...] | None) -> Any:
     # out * (g - <g, out>): the softmax Jacobian diag(out) - out out^T applied without forming it.
     return out * (g - _sum(g * out, axes, True))
@@ -72,17 +72,17 @@ def _softmax_backward_in_place(g: Any, out: Any, axes: tuple[int, ...] | None) -
     return grad
 
 
-@primitive("softmax", save=("out",),
+@primitive("softmax", save=("out",), promote=("input",),
            grads={"input": lambda g, out, input, axes: _softmax_backward(g, out, axes)})
 def _softmax(input: Any, axes: tuple[int, ...] | None) -> Any:
     # Subtracting the max keeps exp in range; the result is unchanged.
     e = backend.as_array(input - backend.amax(input, axes))
     np.exp(e, out=e)
-    e /= e.sum(axis=axes, keepdims=True)
+    e /= backend.cascade_sum(e, axes, True)
     return e
 
 
-@primitive("log_softmax_backward", composite=True)
+@primitive("log_softmax_backward", composite=True, promote=("g", "out"))
 def _log_softmax_backward(g: Any, out: Any, axes: tuple[int, ...] | None) -> Any:
     return g - exp(out) * _sum(g, axes, True)
 
@@ -96,12 +96,12 @@ def _log_softmax_backward_in_place(g: Any, out: Any, axes: tuple[int, ...] | Non
     return np.subtract(g, grad, out=grad)
 
 
-@primitive("log_softmax", save=("out",),
+@primitive("log_softmax", save=("out",), promote=("input",),
            grads={"input": lambda g, out, input, axes: _log_softmax_backward(g, out, axes)})
 def _log_softmax(input: Any, axes: tuple[int, ...] | None) -> Any:
     shifted = input - backend.amax(input, axes)
     with np.errstate(divide="ignore"):
-        shifted -= np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
+        shifted -= np.log(backend.cascade_sum(np.exp(shifted), axes, True))
     return shifted
 
 

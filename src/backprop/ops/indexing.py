@@ -14,6 +14,7 @@ accepted; a float index is an error.
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,10 @@ def _key_item(item: Any, op: str) -> Any:
     if isinstance(item, backend.ARRAY_TYPES) and item.dtype.kind not in "biu":
         raise IndexError(f"{op}: tensors used as indices must be integer (long) or bool, "
                          f"got {item.dtype}; convert the index with .long()")
+    if isinstance(item, backend.ARRAY_TYPES) and item.dtype == np.uint8:
+        warnings.warn(f"{op}: indexing with a uint8 tensor is deprecated (in PyTorch too): it "
+                      "is taken as a mask; use a bool tensor", UserWarning, stacklevel=5)
+        return item.astype(bool)
     return item
 
 

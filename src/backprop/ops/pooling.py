@@ -236,7 +236,7 @@ def _as_dtype(divisor: Any, dtype: np.dtype, like: Any) -> Any:
     return divisor
 
 
-@primitive("avg_pool", grads={
+@primitive("avg_pool", promote=("input",), grads={
     "input": lambda g, out, input, kernel, stride, padding, divisor: _avg_pool_backward(
     g, input.shape, kernel, stride, padding, divisor),
 })
@@ -248,6 +248,11 @@ def _avg_pool(input: Any, kernel: Sizes, stride: Sizes, padding: Pairs,
     if out is None:
         out = tuple((n + lo + hi - k) // s + 1
                     for n, k, s, (lo, hi) in zip(input.shape[2:], kernel, stride, padding))
+    if tuple(kernel) == input.shape[2:] and not any(lo or hi for lo, hi in padding):
+        # One window, the whole input (global average pooling): one cascaded sum, instead of
+        # an add per kernel offset, each rounding the running total.
+        total = backend.cascade_sum(input, tuple(range(2, input.ndim)), True)
+        return total / _as_dtype(divisor, total.dtype, total)
     view = _pool_view(_padded(input, padding, 0), kernel, stride, (1,) * len(kernel), out)
     offsets = list(np.ndindex(*kernel))
     total = view[(slice(None), slice(None)) + offsets[0]].copy()
@@ -257,7 +262,7 @@ def _avg_pool(input: Any, kernel: Sizes, stride: Sizes, padding: Pairs,
     return total
 
 
-@primitive("avg_pool_backward", grads={
+@primitive("avg_pool_backward", promote=("grad",), grads={
     "grad": lambda g, out, grad, shape, kernel, stride, padding, divisor: _avg_pool(
     g, kernel, stride, padding, divisor),
 })

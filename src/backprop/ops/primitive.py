@@ -51,6 +51,7 @@ from ..autograd import grad_mode
 from ..autograd import observers as _observers
 from ..autograd.graph import Meta, Node, VersionCounter, View
 from ..backend import as_array, check_same_device, is_view_of
+from ..dtypes import operand_key, result_of_keys
 from ..errors import DimError, DTypeError, GraphError, ShapeError, format_shape
 from ..tensor import Tensor
 
@@ -58,8 +59,13 @@ from ..tensor import Tensor
 PRIMITIVES: dict[str, Primitive] = {}
 
 _OBSERVED = _observers.REGISTRY  # the engine's one test for observers
+_wrap, _from_node = Tensor._wrap, Tensor._from_node  # bound once: the hot path's last call
 _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
+_F16 = np.dtype(np.float16)
+_I64 = np.dtype(np.int64)
+_BOOL = np.dtype(np.bool_)
+_C64 = np.dtype(np.complex64)
 
 
 class Primitive:
@@ -67,12 +73,14 @@ class Primitive:
 
     __slots__ = ("name", "forward", "rules", "rule", "composite", "kernels", "plain",
                  "n_outputs", "output_names", "save", "save_outputs", "saves_values", "view",
-                 "differentiable", "explain", "backward_name", "__wrapped__", "__dict__")
+                 "differentiable", "explain", "backward_name", "promote", "refuse", "plans",
+                 "__wrapped__", "__dict__")
 
     def __init__(self, name: str, forward: Callable, *, rules: tuple | None,
                  rule: Callable | None, save: Any, save_outputs: tuple[int, ...],
                  output_names: tuple[str, ...], composite: bool, view: bool,
-                 differentiable: bool, explain: Callable | None) -> None:
+                 differentiable: bool, explain: Callable | None,
+                 promote: tuple[int, ...] | None = None, refuse: tuple[str, ...] = ()) -> None:
         self.name = name
         self.forward = forward
         self.rules = rules
@@ -87,6 +95,9 @@ class Primitive:
         self.view = view
         self.differentiable = differentiable
         self.explain = explain
+        self.promote = promote
+        self.refuse = refuse
+        self.plans: dict[tuple, Any] = {}  # by the operands' dtypes: see _promoted
         self.backward_name = "".join(part.capitalize() for part in name.split("_")) + "Backward"
         self.__doc__ = forward.__doc__
         self.__wrapped__ = forward
@@ -108,8 +119,9 @@ class Primitive:
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         raw = list(args)
-        requires_grad = on_device = False
+        requires_grad = on_device = odd_number = False
         first_type = None  # of the first tensor's array; None: no tensor among the arguments
+        second = None  # the second tensor's array; ``raw`` when there are more
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 data = raw[i] = a._data
@@ -120,15 +132,28 @@ class Primitive:
                 if type(data) is not first_type:
                     if first_type is None:
                         first_type = type(data)
+                        first = data
                     else:
                         on_device = True
                 elif first_type is not np.ndarray:
                     on_device = True
+                else:
+                    second = data if second is None else raw
             elif isinstance(a, np.generic):
                 # NumPy scalars promote like arrays (float32 * np.float64 -> float64); PyTorch
                 # treats them as Python numbers.
                 raw[i] = a.item()
+                if type(raw[i]) is bool or type(raw[i]) is complex:
+                    odd_number = True
+            elif type(a) is bool or type(a) is complex:
+                odd_number = True  # promotes (or is refused) unlike in NumPy: see below
+        promote = self.promote
         if first_type is None:  # arrays and numbers: a rule inside a plain backward
+            # A rule's first operand is mostly the incoming gradient: float16 is computed in
+            # float32 (as Node.apply does for rules' operators); NumPy's promotion otherwise.
+            if (promote is not None and len(args) > promote[0]
+                    and getattr(args[promote[0]], "dtype", None) is _F16):
+                return self._promoted(list(args), params, type(args[0]))
             if not self.plain:
                 for kernel in self.kernels.get(type(args[0]), ()):
                     out = kernel(*args, **params)
@@ -142,7 +167,17 @@ class Primitive:
         if on_device:  # two tensors, at least one not on the CPU: they must share a device
             check_same_device(self.name, [a._data for a in args if isinstance(a, Tensor)])
         recording = requires_grad and grad_mode.state.enabled and self.differentiable
-        if self.plain:
+        # Converting operands to their common dtype (PyTorch's promotion, not NumPy's) is rarely
+        # needed: tensors of one float dtype, beside numbers, promote alike in both.
+        if promote is None:
+            convert = False
+        else:
+            dtype = first.dtype
+            convert = (on_device or (dtype is not _F32 and dtype is not _F64)
+                       or (second is not None and (second is raw or second.dtype is not dtype))
+                       or (odd_number and _odd_operand(raw, promote))
+                       ) and not _numpy_agrees(raw, promote)
+        if self.plain and not convert:
             try:
                 out = self.forward(*raw, **params)
             except (ValueError, TypeError, IndexError) as err:
@@ -152,7 +187,10 @@ class Primitive:
         else:
             if recording and self.composite:
                 return self.forward(*args, **params)
-            out = self._run_kernels(raw, params, first_type)
+            if convert:
+                out = self._promoted(raw, params, first_type)
+            else:
+                out = self._run_kernels(raw, params, first_type)
             if self.n_outputs != 1:
                 return self._several_outputs(args, raw, out, params, recording)
         if type(out) is not np.ndarray:
@@ -161,9 +199,9 @@ class Primitive:
             # NumPy turns int / int and exp(int) into float64; PyTorch gives the default float32.
             out = out.astype(_F32)
         if recording and out.dtype.kind in "fc":
-            result = Tensor._from_node(out, self._record(args, raw, out, params))
+            result = _from_node(out, self._record(args, raw, out, params))
         else:
-            result = Tensor._wrap(out)
+            result = _wrap(out)
         if self.view:
             record_view(result, self, args, params)
         return result
@@ -180,6 +218,59 @@ class Primitive:
             raise self._clear_error(err, raw, params) from None
         except OverflowError as err:
             return self._run_kernels(_wrap_python_ints(self.name, err, raw), params, first_type)
+
+    def _promoted(self, raw: list, params: dict, first_type: type) -> Any:
+        """Run with the operands in PyTorch's common dtype, float16 computed in float32 and its
+        results rounded back to float16, as PyTorch's CPU kernels do."""
+        key = tuple([operand_key(raw[i]) for i in self.promote])
+        plan = self.plans.get(key)
+        if plan is None:
+            plan = self.plans[key] = self._plan(key)
+        casts, half = plan
+        if casts:
+            raw = list(raw)
+            for i, dtype in casts:
+                raw[i] = raw[i].astype(dtype) if hasattr(raw[i], "dtype") else dtype.type(raw[i])
+        if not half:
+            return self._run_kernels(raw, params, first_type)
+        # float16 runs the NumPy forward on float32 copies: kernels see only dtypes users gave
+        out = self._run_kernels(raw, params, None)
+        if type(out) is tuple:
+            return tuple(_to_half(o) for o in out)
+        return _to_half(out)
+
+    def _plan(self, key: tuple) -> tuple[tuple[tuple[int, np.dtype], ...], bool]:
+        """For operands whose ``operand_key`` are ``key``: which to cast to what, and whether
+        the results round to float16. Raises where PyTorch has no kernel for their dtypes."""
+        try:
+            result = result_of_keys(key)
+        except DTypeError:  # complex32, which backprop lacks
+            if self.differentiable:
+                raise
+            result = _C64  # a comparison: float16 values compare alike in complex64
+        if result is None:
+            return (), False
+        for category in self.refuse:
+            if category == "bool operand":
+                refused = any(k is bool or k in (_BOOL, (_BOOL,)) for k in key)
+            elif category == "bool tensors":  # a Python bool exponent is allowed
+                refused = result is _BOOL and key[-1] is not bool
+            else:
+                refused = result.kind in _CATEGORY_KINDS[category]
+            if refused:
+                raise DTypeError(f"{self.name}: {_REFUSALS[category]} (operands: "
+                                 f"{', '.join(_describe(k) for k in key if k is not None)})")
+        compute = _F32 if result is _F16 else result
+        # Arrays of another dtype are cast: NumPy would widen some further (int32 with float32
+        # gives float64, bool with a Python complex complex128). Numbers alone (``where``'s two
+        # values) become NumPy scalars of the result's dtype, as NumPy reads numbers alone as
+        # float64 or complex128.
+        arrays = [i for i, k in zip(self.promote, key)
+                  if type(k) is tuple or isinstance(k, np.dtype)]
+        casts = tuple((i, compute) for i, k in zip(self.promote, key)
+                      if k is not None and (not arrays or i in arrays)
+                      and (k[0] if type(k) is tuple else k) != compute)
+        return casts, result is _F16
 
     def _several_outputs(self, args: tuple, raw: list, outs: tuple, params: dict,
                          recording: bool) -> tuple:
@@ -288,6 +379,70 @@ class _AllInputs:
 _ALL = _AllInputs()
 
 
+def _numpy_agrees(raw: Any, promote: tuple[int, ...]) -> bool:
+    """Whether NumPy's own promotion gives PyTorch's dtype and values (the common case, tested
+    first): the arrays among the operands share one dtype, float32, float64 or int64, beside
+    Python ints (and floats, with float arrays)."""
+    try:
+        if len(promote) == 2:
+            return _pair_agrees(raw[promote[0]], raw[promote[1]])
+        operands = [raw[i] for i in promote]
+    except IndexError:  # an operand given by keyword: NumPy's promotion, as the engine unwraps
+        return True     # no tensor given by keyword either
+    arrays = [a for a in operands if type(a) is np.ndarray]
+    if not arrays:
+        return False
+    return all(_pair_agrees(arrays[0], a) for a in operands if a is not None)
+
+
+def _odd_operand(raw: list, promote: tuple[int, ...]) -> bool:
+    """Whether a Python bool or complex is among the promoted operands (not, say, keepdim)."""
+    for i in promote:
+        if i < len(raw) and (type(raw[i]) is bool or type(raw[i]) is complex):
+            return True
+    return False
+
+
+def _pair_agrees(x: Any, y: Any) -> bool:
+    if type(x) is not np.ndarray:
+        if type(y) is not np.ndarray:
+            return False
+        x, y = y, x
+    dtype = x.dtype
+    kind = type(y)
+    if kind is np.ndarray:
+        return y.dtype is dtype and (dtype is _F32 or dtype is _F64 or dtype is _I64)
+    if kind is int:
+        return dtype is _F32 or dtype is _F64 or dtype is _I64
+    return kind is float and (dtype is _F32 or dtype is _F64)
+
+
+def _to_half(out: Any) -> Any:
+    if getattr(out, "dtype", None) is not _F32:
+        return out
+    with np.errstate(over="ignore"):  # beyond float16's range: inf, as in PyTorch
+        return out.astype(_F16)
+
+
+def _describe(key: Any) -> str:
+    """An operand described from its ``operand_key``."""
+    if type(key) is tuple:
+        return f"0-d {key[0]} tensor"
+    return f"{key} tensor" if isinstance(key, np.dtype) else f"Python {key.__name__}"
+
+
+# Categories of the common dtype an op may refuse (``refuse=``), as PyTorch has no kernel there.
+_CATEGORY_KINDS = {"bool": "b", "complex": "c", "float": "fc"}
+_REFUSALS = {
+    "bool": "not implemented for bool tensors, as in PyTorch; convert with .int() first",
+    "bool tensors": "not implemented for bool tensors, as in PyTorch; convert with .int() first",
+    "bool operand": "subtraction with a bool tensor is not supported, as in PyTorch; to invert "
+                    "a mask use ~ or logical_not(), to subtract convert with .int() first",
+    "complex": "not implemented for complex tensors, as in PyTorch",
+    "float": "needs integer or bool tensors, as in PyTorch",
+}
+
+
 def _any_float64(raw: list) -> bool:
     for a in raw:
         if a is _F64 or getattr(a, "dtype", None) is _F64:  # a float64 array, or a cast to it
@@ -347,7 +502,8 @@ def primitive(name: str | None = None, *, save: tuple[str, ...] = (),
               grads: dict[str, Callable] | Callable | None = None,
               outputs: tuple[str, ...] = ("out",), composite: bool = False,
               view: bool = False, differentiable: bool = True,
-              explain: Callable | None = None) -> Callable[[Callable], Primitive]:
+              explain: Callable | None = None, promote: tuple[str, ...] = (),
+              refuse: tuple[str, ...] = ()) -> Callable[[Callable], Primitive]:
     """Declare an op's row from its NumPy forward (see the module's docstring).
 
     ``save`` names the inputs and outputs whose values the rules read (``("*",)`` keeps every
@@ -356,6 +512,11 @@ def primitive(name: str | None = None, *, save: tuple[str, ...] = (),
     the forward is written with differentiable ops (and records them when the call is recorded,
     so no rule is needed); ``view`` marks ops whose result may share memory with the first
     input; ``explain(err, *args, **params)`` may return a clearer exception for a NumPy error.
+    ``promote`` names the inputs PyTorch's type promotion combines (``bp.result_type``): they
+    are computed in their common dtype, float16 in float32 with the results rounded to float16;
+    ``refuse`` lists the categories of that dtype the op has no kernel for, as in PyTorch
+    (``"bool"``, ``"complex"``, ``"float"``: floats and complex; ``"bool operand"``: any bool;
+    ``"bool tensors"``: bool, unless the last operand is a Python bool).
     """
 
     def wrap(forward: Callable) -> Primitive:
@@ -373,10 +534,15 @@ def primitive(name: str | None = None, *, save: tuple[str, ...] = (),
             raise ValueError(f"{op_name}: a view op cannot save its output (the view shares its "
                              "base's version counter)")
         rules, rule = _rules(op_name, grads, names, differentiable and not composite)
+        unknown_refusals = set(refuse) - set(_REFUSALS)
+        if unknown_refusals or (refuse and not promote):
+            raise ValueError(f"{op_name}: refuse takes {sorted(_REFUSALS)}, with promote=")
         op = Primitive(op_name, forward, rules=rules, rule=rule, save=indices,
                        save_outputs=save_outputs, output_names=tuple(outputs),
                        composite=composite, view=view, differentiable=differentiable,
-                       explain=explain)
+                       explain=explain,
+                       promote=tuple(names.index(p) for p in promote) if promote else None,
+                       refuse=refuse)
         existing = PRIMITIVES.get(op_name)
         # The same file imported twice (pytest's importlib mode does that) is not a clash.
         if existing is not None and (existing.forward.__code__.co_filename

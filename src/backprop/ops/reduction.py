@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.graph import summed_axes
+from ..backend import cascade_sum
 from ..errors import DimError, DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from .elementwise import abs, eq, sign, to, where
@@ -104,11 +105,15 @@ def _require_float(op: str, input: Any, what: str = "floating point") -> None:
 
 # -- sum and mean -------------------------------------------------------------------------------
 
-@primitive("sum", grads={
+# Reductions compute float16 in float32 (``promote``) and round the result to float16, as
+# PyTorch's CPU kernels accumulate; float sums are cascaded (``cascade_sum``) along any axis.
+@primitive("sum", promote=("input",), grads={
     "input": lambda g, out, input, axes, keepdim: expand_reduced(g, input.shape, axes, keepdim),
 })
 def _sum(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
-    return input.sum(axis=axes, keepdims=keepdim)
+    if input.dtype.kind in "biu":  # PyTorch sums bools and integers in int64
+        return input.sum(axis=axes, keepdims=keepdim, dtype=np.int64)
+    return cascade_sum(input, axes, keepdim)
 
 
 def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
@@ -129,12 +134,17 @@ def _mean_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None, keepdi
     return expand_reduced(g, input.shape, axes, keepdim) / count
 
 
-@primitive("mean", grads={"input": _mean_vjp})
+@primitive("mean", promote=("input",), grads={"input": _mean_vjp})
 def _mean(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     if input.dtype.kind not in "fc":
         raise DTypeError(f"mean: input dtype must be floating point, got {input.dtype}; "
                         "convert with .float() first")
-    return input.mean(axis=axes, keepdims=keepdim)
+    return _cascade_mean(input, axes, keepdim)
+
+
+def _cascade_mean(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    with np.errstate(invalid="ignore", divide="ignore"):  # an empty mean is nan, as in PyTorch
+        return cascade_sum(input, axes, keepdim) / _count(input.shape, axes)
 
 
 def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
@@ -157,7 +167,7 @@ def sum_to_size(input: Any, size: tuple[int, ...]) -> Any:
     if axes is None:
         raise ShapeError(f"sum_to_size: a tensor of shape {format_shape(input.shape)} cannot be "
                          f"summed to {format_shape(shape)}: that shape must broadcast to it")
-    return np.sum(input, axis=axes, keepdims=True).reshape(shape)
+    return cascade_sum(input, axes, True).reshape(shape)
 
 
 def _sum_to_size_method(self: Tensor, *size: Any) -> Tensor:
@@ -168,13 +178,15 @@ def _sum_to_size_method(self: Tensor, *size: Any) -> Tensor:
 
 # -- products -----------------------------------------------------------------------------------
 
-@primitive("prod", save=("input",), grads={
+@primitive("prod", save=("input",), promote=("input",), grads={
     "input": lambda g, out, input, axis, keepdim: expand_reduced(
     g, input.shape, None if axis is None else (axis,), keepdim) * (
     _prod_others(input, axis) if axis is not None
     else reshape(_prod_others(reshape(input, (-1,)), 0), input.shape)),
 })
 def _prod(input: Any, axis: int | None, keepdim: bool) -> Any:
+    if input.dtype.kind in "biu":  # in int64, as PyTorch
+        return input.prod(axis=axis, keepdims=keepdim, dtype=np.int64)
     return input.prod(axis=axis, keepdims=keepdim)
 
 
@@ -251,21 +263,30 @@ def _var_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None, correct
 
 def _var_and_mean(input: Any, axes: tuple[int, ...] | None, correction: float,
                   keepdim: bool) -> tuple[Any, Any]:
-    """The variance and the mean over ``axes`` (the mean with kept dims)."""
-    mean = np.mean(input, axis=axes, keepdims=True)
+    """The variance and the mean over ``axes`` (the mean with kept dims) by cascaded sums in
+    two passes, corrected for the rounding of the mean: the squares of ``input - mean`` total
+    too much by ``n * error**2``, which the deviations' own sum, ``n * error``, removes. Without
+    it three float32 values near 1000 lost 3 digits of a small variance (PyTorch's Welford
+    updates accumulate in float64)."""
+    mean = _cascade_mean(input, axes, True)
     deviation = input - mean
+    residual = None
     if deviation.dtype.kind == "c":
         squares = (deviation * deviation.conj()).real
     elif deviation.ndim:
+        residual = cascade_sum(deviation, axes, keepdim)
         squares = np.multiply(deviation, deviation, out=deviation)
     else:  # 0-d: NumPy gives a scalar, which cannot be written in place
         squares = deviation * deviation
-    total = np.sum(squares, axis=axes, keepdims=keepdim)
+    total = cascade_sum(squares, axes, keepdim)
+    if residual is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):  # empty: nan, as the variance
+            total -= residual * residual / _count(input.shape, axes)
     with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom: inf/nan
         return total / _degrees_of_freedom(input.shape, axes, correction), mean
 
 
-@primitive("var", save=("input",), grads={"input": _var_vjp})
+@primitive("var", save=("input",), promote=("input",), grads={"input": _var_vjp})
 def _var(input: Any, axes: tuple[int, ...] | None, correction: float, keepdim: bool) -> Any:
     return _var_and_mean(input, axes, correction, keepdim)[0]
 
@@ -282,7 +303,7 @@ def _std_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None, correct
     return _var_vjp(_var_grad_of_std(g, out), None, input, axes, correction, keepdim)
 
 
-@primitive("std", save=("input", "out"), grads={"input": _std_vjp})
+@primitive("std", save=("input", "out"), promote=("input",), grads={"input": _std_vjp})
 def _std(input: Any, axes: tuple[int, ...] | None, correction: float, keepdim: bool) -> Any:
     return np.sqrt(_var.forward(input, axes, correction, keepdim))
 
@@ -303,7 +324,7 @@ def _var_mean_vjp(g: tuple, out: tuple, input: Any, axes: tuple[int, ...] | None
     return grad
 
 
-@primitive("var_mean", outputs=("var", "mean"), save=("input", "mean"),
+@primitive("var_mean", outputs=("var", "mean"), save=("input", "mean"), promote=("input",),
            grads={"input": _var_mean_vjp})
 def _var_mean(input: Any, axes: tuple[int, ...] | None, correction: float,
               keepdim: bool) -> tuple[Any, Any]:
@@ -319,7 +340,7 @@ def _std_mean_vjp(g: tuple, out: tuple, input: Any, axes: tuple[int, ...] | None
 
 
 @primitive("std_mean", outputs=("std", "mean"), save=("input", "std", "mean"),
-           grads={"input": _std_mean_vjp})
+           promote=("input",), grads={"input": _std_mean_vjp})
 def _std_mean(input: Any, axes: tuple[int, ...] | None, correction: float,
               keepdim: bool) -> tuple[Any, Any]:
     var, mean = _var_mean.forward(input, axes, correction, keepdim)
@@ -434,13 +455,13 @@ def _norm_vjp(g: Any, out: Any, input: Any, p: float, axes: tuple[int, ...] | No
     return scaled * where(zero_norm, 0.0, g / safe_norm ** (p - 1.0))
 
 
-@primitive("norm", save=("input", "out"), grads={"input": _norm_vjp})
+@primitive("norm", save=("input", "out"), promote=("input",), grads={"input": _norm_vjp})
 def _norm(input: Any, p: float, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     if p == 2 and input.dtype.kind != "c":
-        return np.sqrt(np.sum(input * input, axis=axes, keepdims=keepdim))
+        return np.sqrt(cascade_sum(input * input, axes, keepdim))
     magnitude = np.abs(input)
     if p == 1:
-        return np.sum(magnitude, axis=axes, keepdims=keepdim)
+        return cascade_sum(magnitude, axes, keepdim)
     if p == math.inf:
         return np.amax(magnitude, axis=axes, keepdims=keepdim)
     if p == -math.inf:
@@ -448,9 +469,9 @@ def _norm(input: Any, p: float, axes: tuple[int, ...] | None, keepdim: bool) -> 
     if p == 0:
         return np.sum(magnitude != 0, axis=axes, keepdims=keepdim).astype(magnitude.dtype)
     if p == 2:
-        return np.sqrt(np.sum(magnitude * magnitude, axis=axes, keepdims=keepdim))
+        return np.sqrt(cascade_sum(magnitude * magnitude, axes, keepdim))
     with np.errstate(divide="ignore"):  # 0 ** negative p = inf, whose sum ** (1/p) is 0
-        return np.sum(magnitude ** p, axis=axes, keepdims=keepdim) ** (1.0 / p)
+        return cascade_sum(magnitude ** p, axes, keepdim) ** (1.0 / p)
 
 
 def norm(input: Tensor, p: float | str | None = "fro", dim: int | Sequence[int] | None = None,
@@ -480,19 +501,34 @@ def norm(input: Tensor, p: float | str | None = "fro", dim: int | Sequence[int] 
 
 # -- cumulative sums ----------------------------------------------------------------------------
 
-@primitive("cumsum", grads={"input": lambda g, out, input, axis: _reverse_cumsum(g, axis)})
-def _cumsum(input: Any, axis: int) -> Any:
+def _running_sums(input: Any, axis: int) -> Any:
+    """``np.cumsum`` along ``axis`` accumulated as PyTorch's CPU kernel does: integers and bools
+    in int64, floats of single precision or less in float64 (a running sum adds one element at a
+    time, so in float32 its error would grow with the length)."""
     if input.ndim == 0:
-        return np.cumsum(input.reshape(1)).reshape(())
+        input = input.reshape(1)
+    kind, size = input.dtype.kind, input.dtype.itemsize
+    if kind in "biu":
+        return np.cumsum(input, axis=axis, dtype=np.int64)
+    if (kind == "f" and size < 8) or (kind == "c" and size < 16):
+        wide = np.float64 if kind == "f" else np.complex128
+        return np.cumsum(input, axis=axis, dtype=wide).astype(input.dtype)
     return np.cumsum(input, axis=axis)
 
 
-@primitive("reverse_cumsum", grads={"input": lambda g, out, input, axis: _cumsum(g, axis)})
+@primitive("cumsum", promote=("input",),
+           grads={"input": lambda g, out, input, axis: _reverse_cumsum(g, axis)})
+def _cumsum(input: Any, axis: int) -> Any:
+    return _running_sums(input, axis).reshape(input.shape)
+
+
+@primitive("reverse_cumsum", promote=("input",),
+           grads={"input": lambda g, out, input, axis: _cumsum(g, axis)})
 def _reverse_cumsum(input: Any, axis: int) -> Any:
     """``out[i]`` = the sum of ``input[j]`` for ``j >= i`` along ``axis`` (cumsum's VJP)."""
     if input.ndim == 0:
         return input.copy()
-    return np.flip(np.cumsum(np.flip(input, axis), axis=axis), axis)
+    return np.flip(_running_sums(np.flip(input, axis), axis), axis)
 
 
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:

@@ -41,7 +41,7 @@ def _maybe_inplace(input: Tensor, inplace: bool, name: str, compute: Any) -> Ten
 # -- rectifiers -----------------------------------------------------------------------------------
 
 # At 0 the slope is negative_slope, PyTorch's convention (input > 0 selects the identity).
-@primitive("leaky_relu", save=("input",), grads={
+@primitive("leaky_relu", save=("input",), promote=("input",), grads={
     "input": lambda g, out, input, negative_slope: where(gt(input, 0), g,
     g * negative_slope),
 })
@@ -131,7 +131,7 @@ def _elu_vjp(g: Any, out: Any, input: Any, alpha: float, scale: float, input_sca
     return where(gt(input, 0), g * scale, g * slope)
 
 
-@primitive("elu", save=("input",), grads={"input": _elu_vjp})
+@primitive("elu", save=("input",), promote=("input",), grads={"input": _elu_vjp})
 def _elu(input: Any, alpha: float, scale: float, input_scale: float) -> Any:
     # scale * max(x, 0) + alpha * scale * expm1(min(x, 0) * input_scale): each part is exactly
     # zero where the other applies, and expm1 of the clipped input cannot overflow.
@@ -181,7 +181,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 # -- sigmoid-shaped -------------------------------------------------------------------------------
 
-@primitive("silu_backward", composite=True)
+@primitive("silu_backward", composite=True, promote=("g", "input"))
 def _silu_backward(g: Any, input: Any) -> Any:
     s = sigmoid(input)
     return g * s * (1.0 + input * (1.0 - s))
@@ -198,7 +198,7 @@ def _silu_backward_in_place(g: np.ndarray, input: np.ndarray) -> Any:
     return result
 
 
-@primitive("silu", save=("input",),
+@primitive("silu", save=("input",), promote=("input",),
            grads={"input": lambda g, out, input: _silu_backward(g, input)})
 def _silu(input: Any) -> Any:
     # x / (1 + e^-x): where e^-x overflows to inf the quotient is the right limit, -0.
@@ -232,7 +232,7 @@ def _softplus_vjp(g: Any, out: Any, input: Any, beta: float, threshold: float) -
     return where(gt(z, threshold), g, g * sigmoid(z))
 
 
-@primitive("softplus", save=("input",), grads={"input": _softplus_vjp})
+@primitive("softplus", save=("input",), promote=("input",), grads={"input": _softplus_vjp})
 def _softplus(input: Any, beta: float, threshold: float) -> Any:
     z = input * beta if beta != 1.0 else input
     # log(1 + e^z) = max(z, 0) + log(1 + e^-|z|): exp never overflows.
@@ -254,7 +254,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return _softplus(input, float(beta), float(threshold))
 
 
-@primitive("logsigmoid", save=("input",), grads={
+@primitive("logsigmoid", save=("input",), promote=("input",), grads={
     "input": lambda g, out, input: g * sigmoid(-input),
 })
 def _logsigmoid(input: Any) -> Any:

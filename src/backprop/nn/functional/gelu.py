@@ -28,7 +28,7 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _CUBIC = 0.044715  # of the tanh approximation
 
 
-@primitive("gelu_backward", composite=True)
+@primitive("gelu_backward", composite=True, promote=("g", "input"))
 def _gelu_backward(g: Any, input: Any, approximate: str) -> Any:
     if approximate == "tanh":
         # d/dx [x/2 (1 + tanh(u))] = (1 + tanh u)/2 + x/2 (1 - tanh^2 u) u',
@@ -86,7 +86,7 @@ def _gelu_backward_in_place(g: np.ndarray, input: np.ndarray, approximate: str) 
     return cdf
 
 
-@primitive("gelu", save=("input",), grads={
+@primitive("gelu", save=("input",), promote=("input",), grads={
     "input": lambda g, out, input, approximate: _gelu_backward(g, input, approximate),
 })
 def _gelu(input: Any, approximate: str) -> Any:

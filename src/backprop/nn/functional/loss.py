@@ -411,7 +411,7 @@ def _size(x: Any) -> int:
     return math.prod(x.shape)
 
 
-@primitive("mse_loss", save=("input", "target"), grads={
+@primitive("mse_loss", save=("input", "target"), promote=("input", "target"), grads={
     "input": _mse_loss_grad,
     "target": lambda g, out, input, target, mean:
     -_mse_loss_grad(g, out, input, target, mean),
@@ -420,7 +420,7 @@ def _mse_loss(input: Any, target: Any, mean: bool) -> Any:
     """Squared error summed (or averaged) in one pass: one node instead of sub, mul and mean,
     which is most of a tiny model's loss cost."""
     diff = input - target
-    total = np.vdot(diff, diff) if diff.flags.c_contiguous else (diff * diff).sum()
+    total = backend.sum_of_squares(diff)
     return total / diff.size if mean else total
 
 

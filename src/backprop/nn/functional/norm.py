@@ -35,7 +35,7 @@ from ...tensor import Tensor
 
 def _normalize_forward(input: Any, weight: Any, bias: Any, axes: tuple[int, ...],
                        eps: float) -> tuple[Any, Any, Any, Any]:
-    mean = input.mean(axis=axes, keepdims=True)
+    mean = backend.cascade_sum(input, axes, True) / math.prod(input.shape[a] for a in axes)
     out = input - mean
     var = backend.mean_of_product(out, out, axes)
     rstd = 1.0 / np.sqrt(var + eps)
@@ -47,7 +47,8 @@ def _normalize_forward(input: Any, weight: Any, bias: Any, axes: tuple[int, ...]
     return out, mean, var, rstd
 
 
-@primitive("norm_backward", outputs=("grad_input", "grad_weight", "grad_bias"), composite=True)
+@primitive("norm_backward", outputs=("grad_input", "grad_weight", "grad_bias"), composite=True,
+           promote=("g", "input"))
 def _norm_backward(g: Any, input: Any, mean: Any, rstd: Any, weight: Any,
                    axes: tuple[int, ...], mask: tuple[bool, ...]) -> tuple:
     """The gradients of a normalisation's input, weight and bias, those ``mask`` asks for (the
@@ -83,7 +84,7 @@ def _norm_backward_in_place(g: Any, input: Any, mean: Any, rstd: Any, weight: An
             mean_g_x_hat /= count
         else:
             mean_g_x_hat = backend.mean_of_product(g_hat, x_hat, axes)
-        mean_g = g_hat.mean(axis=axes, keepdims=True)
+        mean_g = backend.cascade_sum(g_hat, axes, True) / count  # as _mean sums
         x_hat *= mean_g_x_hat
         grad_input = np.subtract(g_hat, mean_g, out=None if g_hat is g else g_hat)
         grad_input -= x_hat
@@ -127,7 +128,7 @@ def _normalization(name: str) -> Any:
     def forward(input: Any, weight: Any, bias: Any, axes: tuple[int, ...], eps: float) -> tuple:
         return _normalize_forward(input, weight, bias, axes, eps)
 
-    return primitive(name, outputs=("out", "mean", "var", "rstd"),
+    return primitive(name, outputs=("out", "mean", "var", "rstd"), promote=("input",),
                      save=("input", "weight", "mean", "rstd"), grads=_normalize_rule)(forward)
 
 
@@ -188,7 +189,8 @@ def _rms_grad_input(g: tuple, out: tuple, input: Any, weight: Any, axes: tuple[i
     return grad
 
 
-@primitive("rms_norm", outputs=("out", "rstd"), save=("input", "weight", "rstd"), grads={
+@primitive("rms_norm", outputs=("out", "rstd"), save=("input", "weight", "rstd"),
+           promote=("input",), grads={
     "input": _rms_grad_input,
     "weight": lambda g, out, input, weight, axes, eps:
     None if g[0] is None else g[0] * input * out[1],
