@@ -19,6 +19,8 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, fu
 from .dtypes import (bool, complex64, complex128, double, float, float16, float32, float64, half,
                      int, int8, int16, int32, int64, long, short, uint8)
 from .errors import DimError, DTypeError, GraphError, ShapeError
+from .layout import (channels_last, channels_last_3d, contiguous_format, memory_format,
+                     preserve_format)
 from .ops.conv import *  # noqa: F403
 from .ops.elementwise import *  # noqa: F403
 from .ops.elementwise import allclose, equal  # predicates returning a Python bool

@@ -283,16 +283,24 @@ def sum_kept(array: Any, axis: int) -> Any:
 
 def add_at(target: Any, key: Any, values: Any) -> None:
     """``np.add.at(target, key, values)``: ``target[key] += values`` with every repeated
-    position adding its value. CuPy's ``add.at`` takes integer arrays only (no slices, None or
-    masks in the key), so device arrays add at the flat positions the key selects, found by
-    indexing the positions themselves."""
+    position adding its value (see ``ufunc_at``)."""
+    ufunc_at(np.add, target, key, values)
+
+
+def ufunc_at(ufunc: np.ufunc, target: Any, key: Any, values: Any) -> None:
+    """``ufunc.at(target, key, values)``: each value combined into its position in turn, so
+    repeated positions combine them all. CuPy's ``ufunc.at`` takes integer arrays only (no
+    slices, None or masks in the key), so device arrays work at the flat positions the key
+    selects, found by indexing the positions themselves."""
     if builtin_type(target) is np.ndarray:
-        np.add.at(target, key, values)
+        ufunc.at(target, key, values)
         return
     flat = target if target.flags.c_contiguous else target.copy()
     positions = arange(target.size, target).reshape(target.shape)[key]
+    if not hasattr(values, "shape"):  # a number: made on the device, not the host
+        values = np.full_like(positions, values, dtype=target.dtype)
     values = np.broadcast_to(values, positions.shape)
-    np.add.at(flat.reshape(-1), positions.reshape(-1), values.reshape(-1))
+    ufunc.at(flat.reshape(-1), positions.reshape(-1), values.reshape(-1))
     if flat is not target:
         target[...] = flat
 

@@ -9,7 +9,8 @@ import numpy as np
 
 from . import dtypes
 from . import backend
-from .errors import ShapeError
+from .errors import ShapeError, format_shape
+from .layout import check_memory_format
 from .random import Generator, get_rng
 from .tensor import Tensor
 
@@ -201,7 +202,8 @@ def full(size: Sequence[int], fill_value: Any, dtype: Any = None, device: Any = 
 
 def _like(name: str, make: Any) -> Any:
     def like(input: Tensor, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False, **kwargs: Any) -> Tensor:
+             requires_grad: bool = False, memory_format: Any = None, **kwargs: Any) -> Tensor:
+        check_memory_format(name, memory_format)
         target = backend.as_device(device, name) or input.device
         dtype = input.dtype if dtype is None else dtypes.as_dtype(dtype, name)
         return _finish(make(input.shape, dtype, **kwargs), requires_grad, target)
@@ -219,13 +221,14 @@ randn_like = _like("randn_like", lambda shape, dtype: get_rng().standard_normal(
 
 
 def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     """A tensor of ``input``'s shape (and dtype, unless given) filled with ``fill_value``.
 
     >>> import backprop as bp
     >>> bp.full_like(bp.zeros(2), 3).tolist()
     [3.0, 3.0]
     """
+    check_memory_format("full_like", memory_format)
     target = backend.as_device(device, "full_like")
     dtype = input.dtype if dtype is None else dtypes.as_dtype(dtype, "full_like")
     return _finish(np.full(input.shape, fill_value, dtype), requires_grad, target or input.device)
@@ -251,19 +254,31 @@ def arange(start: float, end: float | None = None, step: float = 1, *, dtype: An
     return _finish(array.astype(_dtype(dtype, "arange", default)), requires_grad, target)
 
 
-def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive.
+def linspace(start: float | Tensor, end: float | Tensor, steps: int, *, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive; either bound may be a
+    number or a 0-d tensor.
 
     >>> import backprop as bp
-    >>> bp.linspace(0, 1, 3).tolist()
-    [0.0, 0.5, 1.0]
+    >>> bp.linspace(0, 1, 3).tolist(), bp.linspace(bp.tensor(0.), bp.tensor(1.), 3).tolist()
+    ([0.0, 0.5, 1.0], [0.0, 0.5, 1.0])
     """
     target = backend.as_device(device, "linspace")
     if steps < 0:
         raise ValueError(f"linspace: steps must be non-negative, got {steps}")
+    start, end = _bound("linspace", "start", start), _bound("linspace", "end", end)
     return _finish(np.linspace(start, end, steps).astype(_dtype(dtype, "linspace")), requires_grad,
                    target)
+
+
+def _bound(op: str, name: str, value: Any) -> Any:
+    """A range bound given as a number or a 0-d tensor (PyTorch takes both), as a number."""
+    if not isinstance(value, Tensor):
+        return value
+    if value.ndim:
+        raise ShapeError(f"{op}: {name} must be a number or a 0-d tensor, got a tensor of shape "
+                         f"{format_shape(value.shape)}")
+    return value.item()
 
 
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
