@@ -24,3 +24,12 @@ def torch() -> Any:
         pytest.skip("PyTorch is not installed; its comparisons are skipped")
     module.set_default_dtype(module.float64)
     return module
+
+
+@pytest.fixture
+def torch32(torch: Any) -> Any:
+    """PyTorch with its out-of-the-box default dtype (float32), restored to float64 afterwards."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    yield torch
+    torch.set_default_dtype(previous)

@@ -3,8 +3,8 @@
 Construction and dtype inference, factories and random numbers, attributes and conversions,
 operators mixing tensors with NumPy arrays and Python scalars (and PyTorch's type promotion),
 printing, and the errors a user meets first. Where PyTorch is installed, dtype rules and factory
-values are also compared with it directly (the ``torch32`` fixture restores PyTorch's own default
-float32, which the shared ``torch`` fixture sets to float64 for the gradient comparisons).
+values are also compared with it directly (the shared ``torch32`` fixture restores PyTorch's own
+default float32, which the ``torch`` fixture sets to float64 for the gradient comparisons).
 """
 
 from __future__ import annotations
@@ -17,15 +17,6 @@ import numpy as np
 import pytest
 
 import backprop as bp
-
-
-@pytest.fixture
-def torch32(torch: Any) -> Any:
-    """PyTorch with its out-of-the-box default dtype (float32), restored to float64 afterwards."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float32)
-    yield torch
-    torch.set_default_dtype(previous)
 
 
 def torch_dtype_name(dtype: Any) -> str:

@@ -138,6 +138,19 @@ def test_reworded_keeps_classes_that_take_a_message() -> None:
     assert str(reworded(Mine("x"), "y")) == "y"
 
 
+@pytest.mark.parametrize("err,kind", [
+    (UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"), UnicodeError),
+    (KeyError("k"), KeyError),
+    (np.exceptions.AxisError(2, 1), ValueError),  # its own __init__: not trusted with a message
+    (FileNotFoundError(2, "No such file"), FileNotFoundError),
+], ids=["five-argument-builtin", "builtin", "own-constructor", "errno"])
+def test_reworded_takes_every_exception_type(err: BaseException, kind: type) -> None:
+    """Every exception comes back with the message, of its own class or the nearest base that
+    takes one (UnicodeDecodeError's constructor needs five arguments)."""
+    new = reworded(err, "op: the message")
+    assert type(new) is kind and "op: the message" in str(new)
+
+
 # -- .to(...) ---------------------------------------------------------------------------------------
 
 def test_to_takes_non_blocking_and_copy_by_position() -> None:
@@ -228,3 +241,20 @@ def test_linspace_refuses_tensor_bounds_with_dims() -> None:
                        match=r"linspace: start must be a number or a 0-d tensor, got a tensor of "
                              r"shape \(1,\)"):
         bp.linspace(bp.tensor([0.0]), 1, 3)
+
+
+def test_logspace_takes_0d_tensor_bounds(torch: Any) -> None:
+    ours = bp.logspace(bp.tensor(0.0), bp.tensor(2.0), 5, dtype=bp.float64)
+    _same(ours, torch.logspace(torch.tensor(0.0), torch.tensor(2.0), 5, dtype=torch.float64))
+    with pytest.raises(bp.ShapeError, match=r"logspace: end must be a number or a 0-d tensor"):
+        bp.logspace(0, bp.tensor([2.0]), 3)
+
+
+@pytest.mark.parametrize("mode", ["trunc", "floor"])
+def test_rounded_integer_division_by_zero_raises_as_pytorch(torch: Any, mode: str) -> None:
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        torch.div(torch.tensor([5, -5]), 0, rounding_mode=mode)
+    with pytest.raises(bp.IntegerDivisionByZeroError, match=r"div: integer division by zero"):
+        bp.div(bp.tensor([5, -5]), 0, rounding_mode=mode)
+    assert bp.div(bp.tensor([5.0, -5.0]), 0, rounding_mode=mode).tolist() == torch.div(
+        torch.tensor([5.0, -5.0]), 0, rounding_mode=mode).tolist()

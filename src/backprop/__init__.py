@@ -14,11 +14,12 @@ from . import autograd, backends, cuda, datasets, dtypes, heap, nn, ops, optim, 
 from .backend import device
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
-                       linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
-                       randperm, tensor, zeros, zeros_like)
+                       linspace, logspace, ones, ones_like, rand, rand_like, randint, randn,
+                       randn_like, randperm, tensor, zeros, zeros_like)
 from .dtypes import (bool, complex64, complex128, double, float, float16, float32, float64, half,
                      int, int8, int16, int32, int64, long, short, uint8)
-from .errors import DimError, DTypeError, GraphError, ShapeError
+from .errors import (DimError, DTypeError, DTypeOverflowError, GraphError,
+                     IntegerDivisionByZeroError, ShapeError)
 from .layout import (channels_last, channels_last_3d, contiguous_format, memory_format,
                      preserve_format)
 from .ops.conv import *  # noqa: F403

@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .errors import reworded
+
 # Types that count as "an array" for the engine; each backend adds its own when imported.
 ARRAY_TYPES: tuple[type, ...] = (np.ndarray,)
 _MODULES: dict[type, ModuleType] = {np.ndarray: np}
@@ -135,14 +137,14 @@ def as_device(value: Any, op: str) -> device | None:
             try:
                 value = device(value)
             except (TypeError, ValueError) as err:
-                raise builtin_type(err)(f"{op}: {str(err).removeprefix('device: ')}") from None
+                raise reworded(err, f"{op}: {str(err).removeprefix('device: ')}") from None
     if value.type == "cpu":
         return CPU
     index = 0 if value.index is None else value.index
     try:
         backend_for(value.type, op).check(index)
     except (RuntimeError, ValueError) as err:  # the backend says why; the caller is named
-        raise builtin_type(err)(f"{op}: {str(err).removeprefix('device: ')}") from None
+        raise reworded(err, f"{op}: {str(err).removeprefix('device: ')}") from None
     return device(value.type, index)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any, Sequence
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from . import dtypes
 from . import backend
-from .errors import ShapeError, format_shape
+from .errors import DTypeOverflowError, ShapeError, format_shape
 from .layout import check_memory_format
 from .random import Generator, get_rng
 from .tensor import Tensor
@@ -42,52 +43,138 @@ def tensor(data: Any, dtype: Any = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, NumPy arrays, scalars, tensors).
 
-    Python floats become ``float32`` (the default); NumPy arrays keep their dtype.
+    The dtype is inferred as PyTorch infers it: Python floats become ``float32`` (the default),
+    ints ``int64``; NumPy arrays, NumPy scalars and tensors keep theirs, and a list mixing them
+    takes the widest (a list of float64 NumPy scalars is float64). A number that ``dtype`` cannot
+    hold is refused (``tensor([300], dtype=bp.uint8)``), while arrays and tensors convert as
+    ``.to`` does (wrapping).
 
     >>> import backprop as bp
     >>> bp.tensor([[1, 2], [3, 4]]).dtype, bp.tensor([0.5]).dtype
     (dtype('int64'), dtype('float32'))
+    >>> bp.tensor(0.7, dtype=bp.float64).item()
+    0.7
     """
     target = backend.as_device(device, "tensor")
+    if dtype is not None:
+        dtype = dtypes.as_dtype(dtype, "tensor")
     if isinstance(data, Tensor):
         array = data._data.copy()
-    elif type(data) is np.ndarray or isinstance(data, np.generic):
+    elif type(data) is np.ndarray:
         array = _native(np.array(data), "tensor")
     elif isinstance(data, backend.ARRAY_TYPES) or backend.device_of(data).type != "cpu":
         array = data.copy()
     else:
-        array = _from_python(data)
+        return _finish(_from_python(data, dtype, "tensor"), requires_grad, target)
     if dtype is not None:
-        array = array.astype(dtypes.as_dtype(dtype, "tensor"), copy=False)
+        array = array.astype(dtype, copy=False)
     return _finish(array, requires_grad, target)
 
 
-def _from_python(data: Any) -> np.ndarray:
-    if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
-        data = [d._data if isinstance(d, Tensor) else d for d in data]
-    try:
-        array = np.array(data)
+def _from_python(data: Any, dtype: np.dtype | None, op: str) -> np.ndarray:
+    """An array of Python data (numbers, NumPy scalars, 0-d tensors, nested lists of them) in
+    ``dtype``, or in the dtype PyTorch infers; each value is read at full precision and
+    converted once, so ``0.7`` to float64 stays 0.7."""
+    try:  # NumPy reads Python floats as float64 and ints as int64: no value is rounded yet
+        values = np.array(data)
     except ValueError as err:
-        raise ShapeError(f"tensor: the nested sequence is ragged (sub-lists of different "
+        raise ShapeError(f"{op}: the nested sequence is ragged (sub-lists of different "
                          f"lengths) and cannot become a tensor: {err}") from None
-    if array.dtype == object:
-        _check_int_range(array)
-    if array.dtype == object or array.dtype.kind in "US":
-        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} values of "
-                        f"type {array.dtype}; give numbers, booleans or arrays")
-    if array.dtype == np.float64:
-        array = array.astype(dtypes.DEFAULT_FLOAT)
-    elif array.dtype == np.complex128:
-        array = array.astype(np.complex64)
-    return array
+    if values.dtype == object and dtype is not None and dtype.kind in "bfc":
+        values = _as_floats(values)  # integers beyond 64 bits, which a float can hold
+    if values.dtype.kind not in "biufc":
+        if values.dtype == object:
+            _check_int_range(values, op)
+        raise TypeError(f"{op}: cannot make a tensor from {type(data).__name__} values of "
+                        f"type {values.dtype}; give numbers, booleans or arrays")
+    values = _native(values, op)
+    if dtype is None:
+        dtype = _inferred_dtype(data)
+        if dtype.kind in "iu" and (values.dtype.kind == "f" or values.dtype == np.uint64 != dtype):
+            # NumPy made floats or uint64 of integers beyond int64, which PyTorch refuses
+            _check_int_range(np.array(data, dtype=object), op)
+    else:
+        _refuse_overflow(values, dtype, op)
+    with np.errstate(over="ignore"):  # 1e40 becomes inf in float32, as in PyTorch
+        return values.astype(dtype, copy=False)
 
 
-def _check_int_range(array: np.ndarray) -> None:
+def _as_floats(values: np.ndarray) -> np.ndarray:
+    try:
+        return values.astype(np.float64)
+    except (TypeError, ValueError):
+        return values  # not numbers: refused by the caller
+
+
+# The dtype PyTorch gives each kind of Python number in a tensor's data.
+_PYTHON_NUMBER_DTYPES = {bool: dtypes.bool, int: dtypes.int64, float: dtypes.DEFAULT_FLOAT,
+                         complex: dtypes.complex64}
+
+
+def _inferred_dtype(data: Any) -> np.dtype:
+    """PyTorch's dtype for nested data: each Python number gives its default dtype (floats
+    float32), each NumPy scalar, array or tensor its own, and the dtypes found are promoted
+    together (``promote_types``); no values at all give float32."""
+    found: set[np.dtype] = set()
+    pending = [data if isinstance(data, (list, tuple)) else (data,)]
+    while pending:
+        sequence = pending.pop()
+        for kind in set(map(type, sequence)):  # one pass in C over each innermost list
+            if kind in _PYTHON_NUMBER_DTYPES:
+                found.add(_PYTHON_NUMBER_DTYPES[kind])
+            elif issubclass(kind, (list, tuple)):
+                pending.extend(d for d in sequence if isinstance(d, (list, tuple)))
+            elif issubclass(kind, (np.generic, np.ndarray, Tensor)):
+                found.update(d.dtype for d in sequence if type(d) is kind)
+            else:  # bool and int subclasses, such as IntEnum
+                found.update(_PYTHON_NUMBER_DTYPES[base] for base in _PYTHON_NUMBER_DTYPES
+                             if issubclass(kind, base))
+    result = None
+    for dtype in found:
+        result = dtype if result is None else dtypes.promote_types(result, dtype)
+    return dtypes.DEFAULT_FLOAT if result is None else result
+
+
+def _check_int_range(array: np.ndarray, op: str) -> None:
     """NumPy turns integers beyond 64 bits into Python objects: name the value instead."""
     for value in array.reshape(-1):
         if isinstance(value, int) and not -(2**63) <= value < 2**63:
-            raise OverflowError(f"tensor: the integer {value} does not fit in int64 (which holds "
+            raise OverflowError(f"{op}: the integer {value} does not fit in int64 (which holds "
                                 "-2**63 to 2**63 - 1)")
+
+
+# The largest float64 below 2**63: int64's maximum, 2**63 - 1, is no float64.
+_BELOW_2_63 = float(np.nextafter(2.0**63, 0))
+
+
+def _refuse_overflow(values: np.ndarray, dtype: np.dtype, op: str) -> None:
+    """Refuse a number (not an array or tensor) that integer ``dtype`` cannot hold, as PyTorch
+    does: an integer must lie in the dtype's range (an unsigned dtype also takes down to minus
+    its maximum, wrapping: -1 is 255 in uint8) and a float too, before it is truncated toward
+    zero; NaN and inf never fit. Complex numbers do not become real ones."""
+    if values.dtype.kind == "c" and dtype.kind in "iuf":
+        raise TypeError(f"{op}: cannot convert the complex value {values.reshape(-1)[0]} to "
+                        f"{dtype}; give real numbers or a complex dtype")
+    if dtype.kind not in "iu" or values.dtype.kind == "b" or values.size == 0:
+        return
+    info = np.iinfo(dtype)
+    if values.dtype.kind == "f":
+        fits = (values >= info.min) & (values <= min(float(info.max), _BELOW_2_63))
+    else:
+        fits = np.asarray((values >= (-info.max if info.kind == "u" else info.min))
+                          & (values <= info.max), dtype=bool)
+    if not fits.all():
+        _refuse_value(values[~fits].reshape(-1)[0], dtype, op)
+
+
+def _refuse_value(value: Any, dtype: np.dtype, op: str) -> None:
+    value = value.item() if isinstance(value, np.generic) else value
+    if dtype.kind in "iu":
+        holds = f"{np.iinfo(dtype).min} to {np.iinfo(dtype).max}"
+    else:
+        holds = f"magnitudes up to {np.finfo(dtype).max:.6g}"
+    raise DTypeOverflowError(f"{op}: value {value!r} cannot be converted to type {dtype} without "
+                             f"overflow ({dtype} holds {holds})")
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
@@ -106,7 +193,8 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
         array = data if dtype is None else data.astype(dtypes.as_dtype(dtype, "as_tensor"),
                                                        copy=False)
         return _finish(array, False, target)
-    return tensor(data, dtype=dtype, device=target)
+    dtype = None if dtype is None else dtypes.as_dtype(dtype, "as_tensor")
+    return _finish(_from_python(data, dtype, "as_tensor"), False, target)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -187,17 +275,49 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 
 def full(size: Sequence[int], fill_value: Any, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
-    """A tensor filled with ``fill_value``; the dtype follows the value as in PyTorch.
+    """A tensor filled with ``fill_value``; the dtype follows the value's kind as in PyTorch (a
+    float gives float32, an int int64), and a value the dtype cannot hold is refused.
 
     >>> import backprop as bp
     >>> bp.full((2,), 7).tolist(), bp.full((1,), 0.5).dtype
     ([7, 7], dtype('float32'))
     """
     target = backend.as_device(device, "full")
-    if dtype is None:
-        dtype = _from_python(fill_value).dtype
-    return _finish(np.full(_size((size,), "full"), fill_value, dtypes.as_dtype(dtype, "full")),
-                   requires_grad, target)
+    value = _number(fill_value, "full")
+    dtype = _PYTHON_NUMBER_DTYPES[type(value)] if dtype is None else dtypes.as_dtype(dtype, "full")
+    return _finish(_filled(_size((size,), "full"), value, dtype, "full"), requires_grad, target)
+
+
+def _number(value: Any, op: str) -> Any:
+    """``value`` (a Python number, NumPy scalar or one-element tensor) as a Python number."""
+    if isinstance(value, (Tensor, np.generic)):
+        value = value.item()
+    if type(value) not in _PYTHON_NUMBER_DTYPES:
+        raise TypeError(f"{op}: expected a number, got {value!r} ({type(value).__name__})")
+    if type(value) is int and not -(2**63) <= value < 2**64:
+        raise OverflowError(f"{op}: the integer {value} is too large (PyTorch takes -2**63 to "
+                            "2**64 - 1)")
+    return value
+
+
+def _filled(shape: tuple[int, ...], value: Any, dtype: np.dtype, op: str) -> np.ndarray:
+    """A ``shape`` array of ``dtype`` filled with Python number ``value``, converted as PyTorch
+    converts a scalar it fills with: refused where it does not fit (see ``_refuse_overflow``; also
+    a finite float beyond the range of float16, float32 or complex64, and a complex number with
+    an imaginary part in a real dtype), integers wrapped, floats truncated toward zero."""
+    if isinstance(value, complex) and dtype.kind in "iuf":
+        if value.imag != 0:
+            _refuse_value(value, dtype, op)
+        value = value.real
+    if dtype.kind in "iu":
+        _refuse_overflow(np.array(value), dtype, op)
+        if isinstance(value, int):  # NumPy 2 refuses -1 for uint8; PyTorch makes it 255
+            value = dtypes.wrap_integer(value, dtype)
+    elif dtype.kind == "b":
+        value = bool(value)
+    elif float(np.finfo(dtype).max) < abs(value) < math.inf:
+        _refuse_value(value, dtype, op)
+    return np.full(shape, value, dtype)
 
 
 def _like(name: str, make: Any) -> Any:
@@ -231,12 +351,17 @@ def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any 
     check_memory_format("full_like", memory_format)
     target = backend.as_device(device, "full_like")
     dtype = input.dtype if dtype is None else dtypes.as_dtype(dtype, "full_like")
-    return _finish(np.full(input.shape, fill_value, dtype), requires_grad, target or input.device)
+    array = _filled(input.shape, _number(fill_value, "full_like"), dtype, "full_like")
+    return _finish(array, requires_grad, target or input.device)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, *, dtype: Any = None,
            device: Any = None, requires_grad: bool = False) -> Tensor:
     """Values from ``start`` up to (not including) ``end``; int64 for integers, else float32.
+
+    The values are PyTorch's: an integer dtype counts from ``start`` in steps of ``step``, both
+    truncated toward zero (``arange(10, 0, -1.5, dtype=bp.int64)`` counts down by 1); a float
+    dtype computes them as PyTorch's CPU kernel does (see ``_float_range``).
 
     >>> import backprop as bp
     >>> bp.arange(3).tolist(), bp.arange(0, 1, 0.5).tolist()
@@ -245,13 +370,91 @@ def arange(start: float, end: float | None = None, step: float = 1, *, dtype: An
     target = backend.as_device(device, "arange")
     if end is None:
         start, end = 0, start
+    start, end, step = (_number(v, "arange") for v in (start, end, step))
+    integral = all(isinstance(v, int) for v in (start, end, step))
+    dtype = _dtype(dtype, "arange", dtypes.int64 if integral else dtypes.DEFAULT_FLOAT)
+    if dtype.kind not in "iuf":
+        raise TypeError(f"arange: dtype {dtype} is not supported; give an integer or float dtype")
+    _check_range_bounds(start, end, step)
+    if dtype.kind == "f":
+        size = _range_size(math.ceil((float(end) - float(start)) / float(step)))
+        return _finish(_float_range(start, step, size, dtype), requires_grad, target)
+    first, last, stride = (int(_filled((), v, dtypes.int64, "arange")) for v in (start, end, step))
+    if dtype == dtypes.int64:  # counted in int64, exact beyond 2**53
+        if stride == 0:
+            raise ValueError(f"arange: step must be non-zero (it is {step}, 0 as an int64)")
+        sign = 1 if stride > 0 else -1
+        size = _range_size(_truncated_quotient(last - first + stride - sign, stride))
+    else:
+        size = _range_size(math.ceil((float(end) - float(start)) / float(step)))
+    values = first + stride * np.arange(size, dtype=np.int64)  # wraps in dtype, as in PyTorch
+    return _finish(values.astype(dtype), requires_grad, target)
+
+
+def _check_range_bounds(start: Any, end: Any, step: Any) -> None:
+    start, end, step = float(start), float(end), float(step)
     if step == 0:
         raise ValueError("arange: step must be non-zero")
-    values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
-    integral = all(isinstance(v, (int, np.integer)) for v in values)
-    default = dtypes.int64 if integral else dtypes.DEFAULT_FLOAT
-    array = np.arange(*values, dtype=np.int64 if integral else np.float64)
-    return _finish(array.astype(_dtype(dtype, "arange", default)), requires_grad, target)
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise ValueError(f"arange: unsupported range: {start} -> {end}")
+    if not ((step > 0 and end >= start) or (step < 0 and end <= start)):
+        raise ValueError(f"arange: the bounds {start} -> {end} are inconsistent with the sign of "
+                         f"step {step}")
+
+
+def _truncated_quotient(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded toward zero (C's integer division)."""
+    quotient = abs(numerator) // abs(denominator)
+    return quotient if (numerator >= 0) == (denominator > 0) else -quotient
+
+
+def _range_size(size: int) -> int:
+    if not 0 <= size < 2**63:
+        raise ValueError(f"arange: invalid size {size}, possible overflow")
+    return size
+
+
+def _float_range(start: Any, step: Any, size: int, dtype: np.dtype) -> np.ndarray:
+    """``arange``'s float values, to the bit as PyTorch's CPU kernel computes them on x86.
+
+    The kernel works in float64 (float32 for float16) with fused multiply-adds. It fills
+    32-byte vectors two at a time: each vector's first value is ``start + step * i`` in
+    ``dtype``, and its others that value plus ``step * lane``; the values left over after the
+    last pair are each ``start + step * i``.
+    """
+    compute = np.float32 if dtype == dtypes.float16 else np.float64
+    with np.errstate(over="ignore", invalid="ignore"):
+        first, stride = compute(start), compute(step)
+        lanes = 32 // dtype.itemsize
+        index = np.arange(size)
+        lane = np.where(index < size - size % (2 * lanes), index % lanes, 0)
+        vector_start = _fma(stride, index - lane, first).astype(compute).astype(dtype)
+        return _fma(stride, lane, vector_start).astype(compute).astype(dtype)
+
+
+def _fma(a: Any, b: Any, c: Any) -> np.ndarray:
+    """``a * b + c`` in float64 rounded once, as a fused multiply-add (which PyTorch's compiled
+    kernels use): the product's rounding error (Dekker's exact product) and the sum's (Knuth's
+    two-sum) are added back before the last rounding."""
+    a, b, c = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (a, b, c)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        product = a * b
+        a_high, a_low = _split(a)
+        b_high, b_low = _split(b)
+        product_error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high
+                         + a_low * b_low)
+        total = product + c
+        c_part = total - product
+        sum_error = (product - (total - c_part)) + (c - c_part)
+        fused = total + (sum_error + product_error)
+    return np.where(np.isfinite(fused), fused, product + c)  # splitting overflows near 1e300
+
+
+def _split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` as high + low halves of 26 significant bits each, whose products are exact."""
+    scaled = 134217729.0 * x  # 2**27 + 1 (Veltkamp)
+    high = scaled - (scaled - x)
+    return high, x - high
 
 
 def linspace(start: float | Tensor, end: float | Tensor, steps: int, *, dtype: Any = None,
@@ -259,26 +462,77 @@ def linspace(start: float | Tensor, end: float | Tensor, steps: int, *, dtype: A
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive; either bound may be a
     number or a 0-d tensor.
 
+    The values are PyTorch's: start and end are converted to ``dtype``, the first half of the
+    values counts up from ``start`` and the second down from ``end``, in ``dtype`` (in float64
+    for an integer dtype, then truncated toward zero) with fused multiply-adds.
+
     >>> import backprop as bp
-    >>> bp.linspace(0, 1, 3).tolist(), bp.linspace(bp.tensor(0.), bp.tensor(1.), 3).tolist()
-    ([0.0, 0.5, 1.0], [0.0, 0.5, 1.0])
+    >>> bp.linspace(0, 1, 3).tolist(), bp.linspace(0, 10, 4, dtype=bp.int64).tolist()
+    ([0.0, 0.5, 1.0], [0, 3, 6, 10])
+    >>> bp.linspace(bp.tensor(0.), bp.tensor(1.), 3).tolist()
+    [0.0, 0.5, 1.0]
     """
     target = backend.as_device(device, "linspace")
     if steps < 0:
         raise ValueError(f"linspace: steps must be non-negative, got {steps}")
+    dtype = _dtype(dtype, "linspace")
     start, end = _bound("linspace", "start", start), _bound("linspace", "end", end)
-    return _finish(np.linspace(start, end, steps).astype(_dtype(dtype, "linspace")), requires_grad,
-                   target)
+    if steps <= 1:  # PyTorch fills with start, converted as a fill value (not at all for 0 steps)
+        array = _filled((1,), start, dtype, "linspace") if steps else np.empty(0, dtype)
+        return _finish(array, requires_grad, target)
+    compute = np.float64 if dtype.kind in "iu" else dtype.type
+    first, last = (compute(_filled((), v, dtype, "linspace")) for v in (start, end))
+    index = np.arange(steps)
+    with np.errstate(over="ignore", invalid="ignore"):
+        step = (last - first) / compute(steps - 1)
+        if compute in (np.float32, np.float64):  # float32 products are exact in float64
+            up, down = _fma(step, index, first), _fma(-step, steps - 1 - index, last)
+        else:  # float16 arithmetic rounds each operation; complex has no fused form
+            up = first + step * index.astype(compute)
+            down = last - step * (steps - 1 - index).astype(compute)
+    return _finish(np.where(index < steps // 2, up, down).astype(dtype), requires_grad, target)
+
+
+def logspace(start: float | Tensor, end: float | Tensor, steps: int, base: float = 10.0, *,
+             dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the exponent
+    (computed in float64 as PyTorch does, then converted to ``dtype``).
+
+    >>> import backprop as bp
+    >>> bp.logspace(0, 2, 3).tolist()
+    [1.0, 10.0, 100.0]
+    """
+    target = backend.as_device(device, "logspace")
+    if steps < 0:
+        raise ValueError(f"logspace: steps must be non-negative, got {steps}")
+    dtype = _dtype(dtype, "logspace")
+    start, end = _bound("logspace", "start", start), _bound("logspace", "end", end)
+    if dtype.kind == "c":
+        powers = np.power(dtype.type(base), linspace(start, end, steps, dtype=dtype)._data)
+        return _finish(powers, requires_grad, target)
+    if steps <= 1:  # PyTorch fills with base ** start, start not converted to dtype first
+        with np.errstate(invalid="ignore"):
+            power = np.power(np.float64(base), np.float64(start)).item()
+        array = _filled((1,), power, dtype, "logspace") if steps else np.empty(0, dtype)
+        return _finish(array, requires_grad, target)
+    first, last = (_filled((), v, dtype, "logspace")[()] for v in (start, end))
+    # PyTorch subtracts in dtype, in C: floats round, small integers promote to int
+    step = float(last - first if dtype.kind == "f" else last.item() - first.item()) / (steps - 1)
+    index = np.arange(steps)
+    exponents = np.where(index < steps // 2, float(first) + step * index,
+                         float(last) - step * (steps - 1 - index))
+    with np.errstate(over="ignore", invalid="ignore"):  # C's conversions, as PyTorch's
+        powers = np.power(np.float64(base), exponents).astype(dtype)
+    return _finish(powers, requires_grad, target)
 
 
 def _bound(op: str, name: str, value: Any) -> Any:
-    """A range bound given as a number or a 0-d tensor (PyTorch takes both), as a number."""
-    if not isinstance(value, Tensor):
-        return value
-    if value.ndim:
+    """A range bound, a number or a 0-d tensor (PyTorch refuses tensors with dimensions), as a
+    Python number."""
+    if isinstance(value, Tensor) and value.ndim:
         raise ShapeError(f"{op}: {name} must be a number or a 0-d tensor, got a tensor of shape "
                          f"{format_shape(value.shape)}")
-    return value.item()
+    return _number(value, op)
 
 
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,

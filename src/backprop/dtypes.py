@@ -50,3 +50,29 @@ def as_dtype(dtype: Any, op: str = "dtype") -> np.dtype:
 def is_floating(dtype: np.dtype) -> builtins.bool:
     """True for float16/32/64 (and complex), the dtypes that can require grad."""
     return dtype.kind in "fc"
+
+
+def promote_types(type1: Any, type2: Any) -> np.dtype:
+    """The dtype PyTorch gives a mix of ``type1`` and ``type2`` values (``torch.promote_types``):
+    NumPy's rule, except that a float or complex dtype wins over every integer one (NumPy makes
+    int64 with float16 float64; PyTorch keeps float16).
+
+    >>> promote_types(int64, float16), promote_types(int8, uint8)
+    (dtype('float16'), dtype('int16'))
+    """
+    type1, type2 = np.dtype(type1), np.dtype(type2)
+    floating1, floating2 = type1.kind in "fc", type2.kind in "fc"
+    if floating1 != floating2:
+        return type1 if floating1 else type2
+    return np.promote_types(type1, type2)
+
+
+def wrap_integer(value: builtins.int, dtype: np.dtype) -> builtins.int:
+    """``value`` reduced modulo 2**bits into integer ``dtype``'s range, as PyTorch casts a Python
+    int to an integer dtype (C's conversion: -3 becomes 253 in uint8).
+
+    >>> wrap_integer(-3, uint8), wrap_integer(200, int8)
+    (253, -56)
+    """
+    info = np.iinfo(dtype)
+    return (value - info.min) % (1 << info.bits) + info.min

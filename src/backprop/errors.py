@@ -16,6 +16,15 @@ class DTypeError(TypeError, RuntimeError):
     """A dtype an op or autograd cannot work with (gradients of integer tensors, for example)."""
 
 
+class DTypeOverflowError(OverflowError, RuntimeError):
+    """A value that the dtype it is converted to cannot hold (``tensor([300], dtype=uint8)``);
+    PyTorch: "value cannot be converted to type uint8 without overflow"."""
+
+
+class IntegerDivisionByZeroError(ZeroDivisionError, RuntimeError):
+    """Integer ``//`` or ``%`` by zero, which PyTorch refuses (float division gives inf or nan)."""
+
+
 class GraphError(RuntimeError):
     """Misuse of the autograd graph: a freed graph, a saved tensor modified in place, a
     non-scalar backward without ``gradient``."""
@@ -39,9 +48,10 @@ def check_dim(op: str, dim: int, ndim: int) -> int:
 
 def reworded(err: BaseException, message: str) -> BaseException:
     """An exception of ``err``'s kind carrying ``message``: its own class where that class takes
-    a message as other exceptions do, else its nearest built-in base (NumPy's
+    a message as other exceptions do, else its nearest base that does (NumPy's
     ``_UFuncNoLoopError`` takes a ufunc and dtypes and writes its own text, so it becomes a
-    ``TypeError``).
+    ``TypeError``; ``UnicodeDecodeError`` takes five arguments and becomes a ``ValueError``).
+    Rebuilding with ``type(err)(message)`` raised a TypeError about the constructor instead.
 
     >>> import numpy as np
     >>> try:
@@ -52,7 +62,11 @@ def reworded(err: BaseException, message: str) -> BaseException:
     """
     for kind in type(err).__mro__:
         own = vars(kind)
-        if kind.__module__ == "builtins" or not ("__init__" in own or "__new__" in own
-                                                or "__str__" in own):
+        if kind.__module__ != "builtins" and ("__init__" in own or "__new__" in own
+                                              or "__str__" in own):
+            continue
+        try:
             return kind(message)
-    return RuntimeError(message)  # not reached: every exception derives from a built-in one
+        except TypeError:  # a built-in taking more than a message (UnicodeDecodeError's five)
+            continue
+    return RuntimeError(message)  # not reached: BaseException takes a message

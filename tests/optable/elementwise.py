@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 import backprop as bp
@@ -258,6 +260,18 @@ def _int_pow_errors() -> list[ErrorInput]:
     return [ErrorInput(lambda: bp.tensor([2, 3]) ** -1, ValueError, r"pow: .*negative")]
 
 
+def _integer_division_by_zero_errors(name: str, op) -> Callable[[], list[ErrorInput]]:
+    """Integer division by zero raises, as in PyTorch (NumPy gives 0); issue 15's examples."""
+    return lambda: [
+        ErrorInput(lambda: op(bp.tensor([5, -5]), 0), ZeroDivisionError,
+                   rf"{name}: integer division by zero \(the divisor is 0\)"),
+        ErrorInput(lambda: op(bp.tensor([5, -5]), bp.tensor([0, 1])), ZeroDivisionError,
+                   rf"{name}: integer division by zero \(the \(2,\) int64 divisor holds a 0\)"),
+        ErrorInput(lambda: op(bp.tensor([5], dtype=bp.uint8), bp.tensor(0, dtype=bp.uint8)),
+                   RuntimeError, rf"{name}: integer division by zero"),
+    ]
+
+
 def _clamp_errors() -> list[ErrorInput]:
     return [ErrorInput(lambda: bp.clamp(bp.ones(2)), ValueError, "clamp: at least one")]
 
@@ -294,10 +308,12 @@ ROWS = [
     # PyTorch defines no derivative for floor_divide, so its side runs on detached inputs (no
     # gradient, compared with our zeros).
     OpSpec("floor_divide", bp.floor_divide, np.floor_divide, binary(other_domain=(0.5, 2.0)),
-           torch=lambda torch, a, b: torch.floor_divide(a.detach(), b.detach()), kinks=True),
+           torch=lambda torch, a, b: torch.floor_divide(a.detach(), b.detach()), kinks=True,
+           error_inputs=_integer_division_by_zero_errors("floor_divide", lambda a, b: a // b)),
     OpSpec("floor_divide", lambda a, b: a // b, np.floor_divide, _scalar_operand_samples,
            torch=lambda torch, a, b: _detached(a) // _detached(b), kinks=True),
-    _binary_row("remainder", np.remainder, other_domain=(0.5, 2.0), kinks=True),
+    _binary_row("remainder", np.remainder, other_domain=(0.5, 2.0), kinks=True,
+                error_inputs=_integer_division_by_zero_errors("remainder", lambda a, b: a % b)),
     OpSpec("pow", bp.pow, np.power, _pow_samples, torch=_torch_name("pow"),
            error_inputs=_int_pow_errors),
     OpSpec("pow", lambda a, b: a ** b, np.power, lambda rng: _pow_samples(rng)[-2:],

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import dtypes
 from .. import backend
-from ..errors import DTypeError
+from ..errors import DTypeError, DTypeOverflowError, IntegerDivisionByZeroError, format_shape
 from ..layout import check_memory_format
 from ..tensor import Tensor, requested_conversion
 from .primitive import primitive
@@ -102,17 +102,18 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Any:
     """
     if rounding_mode is None:
         return input / other
+    if rounding_mode not in _ROUNDING_MODES:
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                         f"{rounding_mode!r}")
+    _refuse_integer_division_by_zero("div", input, other)
     if rounding_mode == "floor":
-        return floor_divide(input, other)
-    if rounding_mode == "trunc":
-        if np.result_type(input, other).kind in "fc":
-            return np.trunc(input / other)
-        # Integers: the floor quotient, one more where a remainder was left and the signs differ.
-        quotient = floor_divide(input, other)
-        inexact = np.not_equal(quotient * other, input)
-        return quotient + (inexact & np.not_equal(np.less(input, 0), np.less(other, 0)))
-    raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
-                     f"{rounding_mode!r}")
+        return input // other
+    if np.result_type(input, other).kind in "fc":
+        return np.trunc(input / other)
+    # Integers: the floor quotient, one more where a remainder was left and the signs differ.
+    quotient = input // other
+    inexact = np.not_equal(quotient * other, input)
+    return quotient + (inexact & np.not_equal(np.less(input, 0), np.less(other, 0)))
 
 
 # Piecewise constant: the gradient is zero wherever it exists (as PyTorch defines it).
@@ -121,6 +122,7 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Any:
     "other": lambda g, out, input, other: g * 0,
 })
 def floor_divide(input: Any, other: Any) -> Any:
+    _refuse_integer_division_by_zero("floor_divide", input, other)
     return input // other
 
 
@@ -130,7 +132,23 @@ def floor_divide(input: Any, other: Any) -> Any:
     "other": lambda g, out, input, other: -g * floor_divide(input, other),
 })
 def remainder(input: Any, other: Any) -> Any:
+    _refuse_integer_division_by_zero("remainder", input, other)
     return input % other
+
+
+def _refuse_integer_division_by_zero(op: str, input: Any, other: Any) -> None:
+    """Integer ``//`` and ``%`` by zero raise in PyTorch (NumPy gives 0 and warns); float
+    division by zero gives inf or nan in both."""
+    if (_is_integral(input) and _is_integral(other) and np.size(input) != 0
+            and not np.all(other)):
+        divisor = (f"the divisor is {other!r}" if type(other) in (int, bool) else
+                   f"the {format_shape(other.shape)} {other.dtype} divisor holds a 0")
+        raise IntegerDivisionByZeroError(f"{op}: integer division by zero ({divisor}); divide "
+                                         "floats to get inf or nan instead")
+
+
+def _is_integral(value: Any) -> bool:
+    return type(value) in (int, bool) or getattr(value, "dtype", dtypes.float32).kind in "biu"
 
 
 def _pow_grad_input(g: Any, out: Any, input: Any, exponent: Any) -> Any:
@@ -158,7 +176,28 @@ def _pow_grad_exponent(g: Any, out: Any, input: Any, exponent: Any) -> Any:
 def pow(input: Any, exponent: Any) -> Any:
     if type(exponent) is float and exponent == -0.5:
         return 1 / np.sqrt(input)  # PyTorch's rsqrt: -0.0 ** -0.5 is -inf there, inf in C's pow
-    return input ** exponent
+    try:
+        return input ** exponent
+    except ValueError:  # NumPy refuses integers to negative integer powers
+        if type(exponent) is int:  # so does PyTorch, for a Python int exponent only
+            raise
+        return _integer_power(input, exponent)
+    except OverflowError:  # NumPy 2: a Python int beyond the integer dtype
+        if type(exponent) is not int:
+            raise  # a base beyond it: the engine wraps it into the dtype, as PyTorch does
+        if exponent < 0:  # PyTorch refuses an exponent that does not fit, the sign first
+            raise ValueError("Integers to negative integer powers are not allowed.") from None
+        raise DTypeOverflowError(f"pow: value {exponent} cannot be converted to type "
+                                 f"{input.dtype} without overflow") from None
+
+
+def _integer_power(input: Any, exponent: Any) -> Any:
+    """Integers to integer powers, some negative, as PyTorch computes them: ``1 ** -n`` is 1,
+    ``(-1) ** -n`` is 1 or -1, and any other base gives 0 (its reciprocal power, truncated)."""
+    negative = exponent < 0
+    power = input ** np.where(negative, 0, exponent)
+    reciprocal = np.where(input == 1, 1, np.where(input == -1, 1 - 2 * (exponent % 2), 0))
+    return np.where(negative, reciprocal, power).astype(power.dtype)
 
 
 @primitive(grads={"input": lambda g, out, input: -g})

@@ -45,6 +45,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import dtypes
 from .. import kernels as _kernels
 from ..autograd import grad_mode
 from ..autograd import observers as _observers
@@ -144,6 +145,8 @@ class Primitive:
                 out = self.forward(*raw, **params)
             except (ValueError, TypeError, IndexError) as err:
                 raise self._clear_error(err, raw, params) from None
+            except OverflowError as err:
+                out = self.forward(*_wrap_python_ints(self.name, err, raw), **params)
         else:
             if recording and self.composite:
                 return self.forward(*args, **params)
@@ -173,6 +176,8 @@ class Primitive:
             return self.forward(*raw, **params)
         except (ValueError, TypeError, IndexError) as err:
             raise self._clear_error(err, raw, params) from None
+        except OverflowError as err:
+            return self._run_kernels(_wrap_python_ints(self.name, err, raw), params, first_type)
 
     def _several_outputs(self, args: tuple, raw: list, outs: tuple, params: dict,
                          recording: bool) -> tuple:
@@ -282,6 +287,28 @@ def _any_float64(raw: list) -> bool:
         if isinstance(a, (list, tuple)) and _any_float64(list(a)):
             return True
     return False
+
+
+def _wrap_python_ints(op: str, err: OverflowError, raw: list) -> list:
+    """``raw`` with each Python int reduced modulo 2**bits into the integer dtype of the arrays
+    beside it, as PyTorch converts a number to a tensor's dtype (``uint8 + (-3)`` adds 253, and
+    ``int8 * 1000`` multiplies by -24), where NumPy 2 raises OverflowError; ``err`` again when
+    no Python int is out of range (an overflow of another kind)."""
+    arrays = [a.dtype for a in raw if hasattr(a, "dtype")]
+    dtype = np.result_type(*arrays) if arrays else None
+    if type(err) is not OverflowError or dtype is None or dtype.kind not in "iu":
+        raise err
+    info = np.iinfo(dtype)
+    wrapped = list(raw)
+    for i, a in enumerate(raw):
+        if type(a) is int and not info.min <= a <= info.max:
+            if not -(2**63) <= a < 2**64:  # PyTorch refuses these too
+                raise OverflowError(f"{op}: the integer {a} is too large (PyTorch takes -2**63 to "
+                                    "2**64 - 1)") from None
+            wrapped[i] = dtypes.wrap_integer(a, dtype)
+    if all(w is a for w, a in zip(wrapped, raw)):
+        raise err
+    return wrapped
 
 
 def _share_version(view: Tensor, base: Any) -> None:
