@@ -215,6 +215,18 @@ def test_full_like_and_contiguous_take_memory_format() -> None:
         bp.full_like(bp.ones(2), 3, memory_format="channels_last")
 
 
+def test_empty_and_is_contiguous_take_memory_format(torch: Any) -> None:
+    ours = bp.empty(2, 3, memory_format=bp.contiguous_format)
+    theirs = torch.empty(2, 3, memory_format=torch.contiguous_format)
+    assert ours.shape == tuple(theirs.shape) and ours.is_contiguous(bp.contiguous_format)
+    assert not bp.ones(2, 3).T.is_contiguous(memory_format=bp.contiguous_format)
+    for call in (lambda: bp.empty(1, 2, 3, 4, memory_format=bp.channels_last),
+                 lambda: ours.is_contiguous(memory_format=bp.channels_last)):
+        with pytest.raises(ValueError, match=r"(empty|is_contiguous): memory_format="
+                                             r"bp.channels_last is not supported"):
+            call()
+
+
 def test_memory_formats_are_named_as_in_pytorch(torch: Any) -> None:
     for name in ("contiguous_format", "preserve_format", "channels_last", "channels_last_3d"):
         assert isinstance(getattr(bp, name), bp.memory_format)

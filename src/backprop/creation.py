@@ -262,13 +262,16 @@ def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool 
     return _finish(np.ones(_size(size, "ones"), _dtype(dtype, "ones")), requires_grad, target)
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """An uninitialised tensor (its values are whatever the memory held).
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          memory_format: Any = None) -> Tensor:
+    """An uninitialised tensor (its values are whatever the memory held); ``memory_format`` may
+    be ``bp.contiguous_format`` or ``bp.preserve_format``.
 
     >>> import backprop as bp
-    >>> bp.empty(3).shape
-    (3,)
+    >>> bp.empty(3).shape, bp.empty(2, memory_format=bp.contiguous_format).shape
+    ((3,), (2,))
     """
+    check_memory_format("empty", memory_format)
     target = backend.as_device(device, "empty")
     return _finish(np.empty(_size(size, "empty"), _dtype(dtype, "empty")), requires_grad, target)
 

@@ -315,7 +315,9 @@ class Tensor(TensorMethods):
             return self
         return self.clone()
 
-    def is_contiguous(self) -> bool:
+    def is_contiguous(self, memory_format: Any = contiguous_format) -> bool:
+        """Whether the data is stored in row-major order (the only format backprop has)."""
+        check_memory_format("is_contiguous", memory_format)
         return bool(self._data.flags.c_contiguous)
 
     def float(self) -> Tensor:
