@@ -48,10 +48,12 @@ class TensorMethods:
 
     def add(self, other: Operand, *, alpha: float = 1) -> Tensor:
         """``self + alpha * other``, broadcasting (``bp.add``)."""
-        # ``self + other`` comes here too: it passes no alpha, keeping the op's call lean.
         return _ops.elementwise.add(self, other, **({} if alpha == 1 else {"alpha": alpha}))
 
-    __add__ = add
+    # The operators take no alpha or rounding_mode: their calls stay as short as before.
+    def __add__(self, other: Operand) -> Tensor:
+        """``self + other``."""
+        return _ops.elementwise.add(self, other)
 
     def __radd__(self, other: Operand) -> Tensor:
         """``other + self``."""
@@ -61,7 +63,9 @@ class TensorMethods:
         """``self - alpha * other``, broadcasting (``bp.sub``)."""
         return _ops.elementwise.sub(self, other, **({} if alpha == 1 else {"alpha": alpha}))
 
-    __sub__ = sub
+    def __sub__(self, other: Operand) -> Tensor:
+        """``self - other``."""
+        return _ops.elementwise.sub(self, other)
 
     def __rsub__(self, other: Operand) -> Tensor:
         """``other - self``."""
@@ -82,7 +86,9 @@ class TensorMethods:
         return _ops.elementwise.div(self, other, **(
             {} if rounding_mode is None else {"rounding_mode": rounding_mode}))
 
-    __truediv__ = div
+    def __truediv__(self, other: Operand) -> Tensor:
+        """``self / other``."""
+        return _ops.elementwise.div(self, other)
 
     def __rtruediv__(self, other: Operand) -> Tensor:
         """``other / self``."""
