@@ -475,11 +475,7 @@ def linspace(start: float | Tensor, end: float | Tensor, steps: int, *, dtype: A
     >>> bp.linspace(bp.tensor(0.), bp.tensor(1.), 3).tolist()
     [0.0, 0.5, 1.0]
     """
-    target = backend.as_device(device, "linspace")
-    if steps < 0:
-        raise ValueError(f"linspace: steps must be non-negative, got {steps}")
-    dtype = _dtype(dtype, "linspace")
-    start, end = _bound("linspace", "start", start), _bound("linspace", "end", end)
+    target, dtype, start, end = _spaced_args("linspace", start, end, steps, dtype, device)
     if steps <= 1:  # PyTorch fills with start, converted as a fill value (not at all for 0 steps)
         array = _filled((1,), start, dtype, "linspace") if steps else np.empty(0, dtype)
         return _finish(array, requires_grad, target)
@@ -505,11 +501,7 @@ def logspace(start: float | Tensor, end: float | Tensor, steps: int, base: float
     >>> bp.logspace(0, 2, 3).tolist()
     [1.0, 10.0, 100.0]
     """
-    target = backend.as_device(device, "logspace")
-    if steps < 0:
-        raise ValueError(f"logspace: steps must be non-negative, got {steps}")
-    dtype = _dtype(dtype, "logspace")
-    start, end = _bound("logspace", "start", start), _bound("logspace", "end", end)
+    target, dtype, start, end = _spaced_args("logspace", start, end, steps, dtype, device)
     if dtype.kind == "c":
         powers = np.power(dtype.type(base), linspace(start, end, steps, dtype=dtype)._data)
         return _finish(powers, requires_grad, target)
@@ -527,6 +519,16 @@ def logspace(start: float | Tensor, end: float | Tensor, steps: int, base: float
     with np.errstate(over="ignore", invalid="ignore"):  # C's conversions, as PyTorch's
         powers = np.power(np.float64(base), exponents).astype(dtype)
     return _finish(powers, requires_grad, target)
+
+
+def _spaced_args(op: str, start: Any, end: Any, steps: int, dtype: Any,
+                 device: Any) -> tuple[Any, np.dtype, Any, Any]:
+    """linspace's and logspace's device, dtype and bounds (numbers or 0-d tensors, as numbers),
+    checked."""
+    target = backend.as_device(device, op)
+    if steps < 0:
+        raise ValueError(f"{op}: steps must be non-negative, got {steps}")
+    return target, _dtype(dtype, op), _bound(op, "start", start), _bound(op, "end", end)
 
 
 def _bound(op: str, name: str, value: Any) -> Any:
