@@ -85,6 +85,33 @@ def test_alpha_dtypes_match_pytorch(torch: Any, dtype: str) -> None:
             torch.tensor(y, dtype=getattr(torch, dtype)), alpha=3))
 
 
+INTEGER_ALPHAS = [
+    pytest.param(lambda lib: lib.tensor([1, 2], dtype=lib.int8).add(100, alpha=2), id="int8-wraps"),
+    pytest.param(lambda lib: lib.add(lib.tensor([1, 2], dtype=lib.uint8), 3, alpha=-1),
+                 id="uint8-negative-alpha"),
+    pytest.param(lambda lib: lib.tensor([1, 2], dtype=lib.int8).sub(
+        lib.tensor([100, 1], dtype=lib.int8), alpha=3), id="int8-sub"),
+    pytest.param(lambda lib: lib.tensor([1, 2], dtype=lib.uint8).add(300, alpha=2),
+                 id="uint8-large-other"),
+    pytest.param(lambda lib: lib.tensor([1, 2]).add(lib.tensor([True, False]), alpha=3),
+                 id="bool-other"),
+]
+
+
+@pytest.mark.parametrize("call", INTEGER_ALPHAS)
+def test_integer_alpha_wraps_as_pytorch(torch: Any, call: Any) -> None:
+    _same(call(bp), call(torch))
+
+
+def test_integer_alpha_beyond_the_dtype_is_refused(torch: Any) -> None:
+    with pytest.raises(RuntimeError, match="cannot be converted to type uint8_t without overflow"):
+        torch.add(torch.tensor([1], dtype=torch.uint8), torch.tensor([1], dtype=torch.uint8),
+                  alpha=300)
+    with pytest.raises(bp.DTypeOverflowError,
+                       match=r"add: alpha=300 cannot be converted to type uint8 without overflow"):
+        bp.add(bp.tensor([1], dtype=bp.uint8), bp.tensor([1], dtype=bp.uint8), alpha=300)
+
+
 @pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
 @pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "float32"])
 def test_scatter_reduce_dtypes_match_pytorch(torch: Any, reduce: str, dtype: str) -> None:

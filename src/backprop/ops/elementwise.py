@@ -25,14 +25,27 @@ _LN2 = math.log(2.0)  # a Python float: a NumPy float64 scalar would promote flo
 # -- arithmetic ---------------------------------------------------------------------------------
 
 def _times_alpha(op: str, input: Any, other: Any, alpha: Any) -> Any:
-    """``alpha * other`` for add's and sub's ``alpha``, which must be an integer for integer
-    inputs (as in PyTorch: a float alpha would silently change the result's dtype)."""
+    """``alpha * other`` for add's and sub's ``alpha``, as PyTorch computes it: for integer
+    inputs alpha must be an integer (a float would silently change the result's dtype) that the
+    result's dtype holds (an unsigned one also takes down to minus its maximum), and the product
+    wraps in that dtype, as does a Python int ``other``."""
     floating = any(x.dtype.kind in "fc" if hasattr(x, "dtype") else isinstance(x, (float, complex))
                    for x in (input, other))
-    if isinstance(alpha, float) and not floating:
+    if floating:
+        return alpha * other
+    if isinstance(alpha, float):
         raise DTypeError(f"{op}: alpha={alpha} is a float but the inputs are integers; give an "
                          "integer alpha, or convert the inputs with .float()")
-    return alpha * other
+    dtype = np.result_type(input, other)  # a Python int takes the tensor's dtype
+    if dtype.kind not in "iu":
+        return alpha * other
+    info = np.iinfo(dtype)
+    if not (-info.max if dtype.kind == "u" else info.min) <= alpha <= info.max:
+        raise DTypeOverflowError(f"{op}: alpha={alpha} cannot be converted to type {dtype} "
+                                 "without overflow")
+    if type(other) is int:
+        other = np.asarray(dtypes.wrap_integer(other, dtype), dtype)
+    return np.multiply(other, dtypes.wrap_integer(alpha, dtype), dtype=dtype)
 
 
 @primitive(grads={
