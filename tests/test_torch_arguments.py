@@ -26,7 +26,7 @@ def _same(ours: bp.Tensor, theirs: Any) -> None:
         np.testing.assert_array_equal(np.signbit(ours.numpy()), np.signbit(expected))
 
 
-# -- dtypes and signed zeros ----------------------------------------------------------------------
+# -- dtypes and signed zeros -----------------------------------------------------------------------
 
 SIGN_INPUTS = [
     ("float32", [float("nan"), 0.0, -0.0, float("inf"), -float("inf"), 2.0, -3.0]),
@@ -142,7 +142,7 @@ def test_legacy_scatter_reduce_matches_pytorch(torch: Any, reduce: str) -> None:
     _same(bp.tensor(x).scatter_(0, bp.tensor(index), value=1.5, reduce=reduce), theirs_value)
 
 
-# -- NumPy errors re-raised -----------------------------------------------------------------------
+# -- NumPy errors re-raised ------------------------------------------------------------------------
 
 def test_numpy_exceptions_with_their_own_constructors_keep_their_message() -> None:
     """NumPy's _UFuncNoLoopError takes (ufunc, dtypes), so rebuilding it from a message failed
@@ -178,7 +178,7 @@ def test_reworded_takes_every_exception_type(err: BaseException, kind: type) -> 
     assert type(new) is kind and "op: the message" in str(new)
 
 
-# -- .to(...) ---------------------------------------------------------------------------------------
+# -- .to(...) --------------------------------------------------------------------------------------
 
 def test_to_takes_non_blocking_and_copy_by_position() -> None:
     x = bp.ones(2)
@@ -215,7 +215,7 @@ def test_module_to_takes_pytorchs_arguments() -> None:
         layer.to(memory_format=bp.channels_last_3d)
 
 
-# -- memory_format ----------------------------------------------------------------------------------
+# -- memory_format ---------------------------------------------------------------------------------
 
 LIKE = ["empty_like", "zeros_like", "ones_like", "rand_like", "randn_like"]
 
@@ -261,7 +261,7 @@ def test_memory_formats_are_named_as_in_pytorch(torch: Any) -> None:
             "torch.", "bp.")
 
 
-# -- linspace with tensor bounds --------------------------------------------------------------------
+# -- linspace with tensor bounds -------------------------------------------------------------------
 
 @pytest.mark.parametrize("start,end", [(0.0, 1.0), (0, 10), (-2.5, 2)])
 def test_issue_linspace_takes_0d_tensor_bounds(torch: Any, start: Any, end: Any) -> None:
