@@ -48,12 +48,11 @@ class TensorMethods:
 
     def add(self, other: Operand, *, alpha: float = 1) -> Tensor:
         """``self + alpha * other``, broadcasting (``bp.add``)."""
-        return _ops.elementwise.add(self, other, **({} if alpha == 1 else {"alpha": alpha}))
+        if alpha == 1:  # ``self + other`` comes here: no keyword keeps the op's call short
+            return _ops.elementwise.add(self, other)
+        return _ops.elementwise.add(self, other, alpha=alpha)
 
-    # The operators take no alpha or rounding_mode: their calls stay as short as before.
-    def __add__(self, other: Operand) -> Tensor:
-        """``self + other``."""
-        return _ops.elementwise.add(self, other)
+    __add__ = add
 
     def __radd__(self, other: Operand) -> Tensor:
         """``other + self``."""
@@ -61,11 +60,11 @@ class TensorMethods:
 
     def sub(self, other: Operand, *, alpha: float = 1) -> Tensor:
         """``self - alpha * other``, broadcasting (``bp.sub``)."""
-        return _ops.elementwise.sub(self, other, **({} if alpha == 1 else {"alpha": alpha}))
+        if alpha == 1:
+            return _ops.elementwise.sub(self, other)
+        return _ops.elementwise.sub(self, other, alpha=alpha)
 
-    def __sub__(self, other: Operand) -> Tensor:
-        """``self - other``."""
-        return _ops.elementwise.sub(self, other)
+    __sub__ = sub
 
     def __rsub__(self, other: Operand) -> Tensor:
         """``other - self``."""
@@ -83,12 +82,11 @@ class TensorMethods:
 
     def div(self, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
         """``self / other``, broadcasting, rounded by ``rounding_mode`` (``bp.div``)."""
-        return _ops.elementwise.div(self, other, **(
-            {} if rounding_mode is None else {"rounding_mode": rounding_mode}))
+        if rounding_mode is None:
+            return _ops.elementwise.div(self, other)
+        return _ops.elementwise.div(self, other, rounding_mode=rounding_mode)
 
-    def __truediv__(self, other: Operand) -> Tensor:
-        """``self / other``."""
-        return _ops.elementwise.div(self, other)
+    __truediv__ = div
 
     def __rtruediv__(self, other: Operand) -> Tensor:
         """``other / self``."""
