@@ -21,6 +21,8 @@ from .dtypes import (bool, complex64, complex128, double, float, float16, float3
                      uint8)
 from .errors import (DimError, DTypeError, DTypeOverflowError, GraphError,
                      IntegerDivisionByZeroError, ShapeError)
+from .layout import (channels_last, channels_last_3d, contiguous_format, memory_format,
+                     preserve_format)
 from .ops.conv import *  # noqa: F403
 from .ops.elementwise import *  # noqa: F403
 from .ops.elementwise import allclose, equal  # predicates returning a Python bool

@@ -20,6 +20,7 @@ from ._safetensors_header import DTYPES, HeaderError, TensorEntry, parse_header,
 from ._checkpoint_format import (CHECKSUM_KEY, COMPLEX_PARTS, FORMAT_KEY, FORMAT_VERSION,
                                  MAX_NESTING, STORABLE, CheckpointError, is_plain_key,
                                  sha256_array, sha256_text)
+from .errors import reworded
 from .tensor import Tensor
 
 __all__ = ["Reader"]
@@ -310,8 +311,8 @@ class Reader:
         try:
             device = backend.as_device(target, "load")
         except (RuntimeError, ValueError) as err:
-            raise type(err)(f"{err}. {self.where} holds tensors saved on {saved_on}; load them "
-                            "onto the CPU with map_location='cpu'") from None
+            raise reworded(err, f"{err}. {self.where} holds tensors saved on {saved_on}; load "
+                                "them onto the CPU with map_location='cpu'") from None
         if device is not None and device != "cpu":
             tensor._data = backend.to_device(tensor._data, device)
 

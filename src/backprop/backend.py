@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .errors import reworded
+
 # Types that count as "an array" for the engine; each backend adds its own when imported.
 ARRAY_TYPES: tuple[type, ...] = (np.ndarray,)
 _MODULES: dict[type, ModuleType] = {np.ndarray: np}
@@ -135,14 +137,14 @@ def as_device(value: Any, op: str) -> device | None:
             try:
                 value = device(value)
             except (TypeError, ValueError) as err:
-                raise builtin_type(err)(f"{op}: {str(err).removeprefix('device: ')}") from None
+                raise reworded(err, f"{op}: {str(err).removeprefix('device: ')}") from None
     if value.type == "cpu":
         return CPU
     index = 0 if value.index is None else value.index
     try:
         backend_for(value.type, op).check(index)
     except (RuntimeError, ValueError) as err:  # the backend says why; the caller is named
-        raise builtin_type(err)(f"{op}: {str(err).removeprefix('device: ')}") from None
+        raise reworded(err, f"{op}: {str(err).removeprefix('device: ')}") from None
     return device(value.type, index)
 
 
@@ -378,16 +380,24 @@ def _sum_in_blocks(x: np.ndarray, axis: int) -> np.ndarray:
 
 def add_at(target: Any, key: Any, values: Any) -> None:
     """``np.add.at(target, key, values)``: ``target[key] += values`` with every repeated
-    position adding its value. CuPy's ``add.at`` takes integer arrays only (no slices, None or
-    masks in the key), so device arrays add at the flat positions the key selects, found by
-    indexing the positions themselves."""
+    position adding its value (see ``ufunc_at``)."""
+    ufunc_at(np.add, target, key, values)
+
+
+def ufunc_at(ufunc: np.ufunc, target: Any, key: Any, values: Any) -> None:
+    """``ufunc.at(target, key, values)``: each value combined into its position in turn, so
+    repeated positions combine them all. CuPy's ``ufunc.at`` takes integer arrays only (no
+    slices, None or masks in the key), so device arrays work at the flat positions the key
+    selects, found by indexing the positions themselves."""
     if builtin_type(target) is np.ndarray:
-        np.add.at(target, key, values)
+        ufunc.at(target, key, values)
         return
     flat = target if target.flags.c_contiguous else target.copy()
     positions = arange(target.size, target).reshape(target.shape)[key]
+    if not hasattr(values, "shape"):  # a number: made on the device, not the host
+        values = np.full_like(positions, values, dtype=target.dtype)
     values = np.broadcast_to(values, positions.shape)
-    np.add.at(flat.reshape(-1), positions.reshape(-1), values.reshape(-1))
+    ufunc.at(flat.reshape(-1), positions.reshape(-1), values.reshape(-1))
     if flat is not target:
         target[...] = flat
 

@@ -10,7 +10,8 @@ import numpy as np
 
 from . import dtypes
 from . import backend
-from .errors import DTypeOverflowError, ShapeError
+from .errors import DTypeOverflowError, ShapeError, format_shape
+from .layout import check_memory_format
 from .random import Generator, get_rng
 from .tensor import Tensor
 
@@ -261,13 +262,16 @@ def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool 
     return _finish(np.ones(_size(size, "ones"), _dtype(dtype, "ones")), requires_grad, target)
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """An uninitialised tensor (its values are whatever the memory held).
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          memory_format: Any = None) -> Tensor:
+    """An uninitialised tensor (its values are whatever the memory held); ``memory_format`` may
+    be ``bp.contiguous_format`` or ``bp.preserve_format``.
 
     >>> import backprop as bp
-    >>> bp.empty(3).shape
-    (3,)
+    >>> bp.empty(3).shape, bp.empty(2, memory_format=bp.contiguous_format).shape
+    ((3,), (2,))
     """
+    check_memory_format("empty", memory_format)
     target = backend.as_device(device, "empty")
     return _finish(np.empty(_size(size, "empty"), _dtype(dtype, "empty")), requires_grad, target)
 
@@ -321,7 +325,8 @@ def _filled(shape: tuple[int, ...], value: Any, dtype: np.dtype, op: str) -> np.
 
 def _like(name: str, make: Any) -> Any:
     def like(input: Tensor, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False, **kwargs: Any) -> Tensor:
+             requires_grad: bool = False, memory_format: Any = None, **kwargs: Any) -> Tensor:
+        check_memory_format(name, memory_format)
         target = backend.as_device(device, name) or input.device
         dtype = input.dtype if dtype is None else dtypes.as_dtype(dtype, name)
         return _finish(make(input.shape, dtype, **kwargs), requires_grad, target)
@@ -339,13 +344,14 @@ randn_like = _like("randn_like", lambda shape, dtype: get_rng().standard_normal(
 
 
 def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     """A tensor of ``input``'s shape (and dtype, unless given) filled with ``fill_value``.
 
     >>> import backprop as bp
     >>> bp.full_like(bp.zeros(2), 3).tolist()
     [3.0, 3.0]
     """
+    check_memory_format("full_like", memory_format)
     target = backend.as_device(device, "full_like")
     dtype = input.dtype if dtype is None else dtypes.as_dtype(dtype, "full_like")
     array = _filled(input.shape, _number(fill_value, "full_like"), dtype, "full_like")
@@ -454,9 +460,10 @@ def _split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return high, x - high
 
 
-def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive.
+def linspace(start: float | Tensor, end: float | Tensor, steps: int, *, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive; either bound may be a
+    number or a 0-d tensor.
 
     The values are PyTorch's: start and end are converted to ``dtype``, the first half of the
     values counts up from ``start`` and the second down from ``end``, in ``dtype`` (in float64
@@ -465,12 +472,10 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device:
     >>> import backprop as bp
     >>> bp.linspace(0, 1, 3).tolist(), bp.linspace(0, 10, 4, dtype=bp.int64).tolist()
     ([0.0, 0.5, 1.0], [0, 3, 6, 10])
+    >>> bp.linspace(bp.tensor(0.), bp.tensor(1.), 3).tolist()
+    [0.0, 0.5, 1.0]
     """
-    target = backend.as_device(device, "linspace")
-    if steps < 0:
-        raise ValueError(f"linspace: steps must be non-negative, got {steps}")
-    dtype = _dtype(dtype, "linspace")
-    start, end = _number(start, "linspace"), _number(end, "linspace")
+    target, dtype, start, end = _spaced_args("linspace", start, end, steps, dtype, device)
     if steps <= 1:  # PyTorch fills with start, converted as a fill value (not at all for 0 steps)
         array = _filled((1,), start, dtype, "linspace") if steps else np.empty(0, dtype)
         return _finish(array, requires_grad, target)
@@ -487,8 +492,8 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device:
     return _finish(np.where(index < steps // 2, up, down).astype(dtype), requires_grad, target)
 
 
-def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: Any = None,
-             device: Any = None, requires_grad: bool = False) -> Tensor:
+def logspace(start: float | Tensor, end: float | Tensor, steps: int, base: float = 10.0, *,
+             dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the exponent
     (computed in float64 as PyTorch does, then converted to ``dtype``).
 
@@ -496,11 +501,7 @@ def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype:
     >>> bp.logspace(0, 2, 3).tolist()
     [1.0, 10.0, 100.0]
     """
-    target = backend.as_device(device, "logspace")
-    if steps < 0:
-        raise ValueError(f"logspace: steps must be non-negative, got {steps}")
-    dtype = _dtype(dtype, "logspace")
-    start, end = _number(start, "logspace"), _number(end, "logspace")
+    target, dtype, start, end = _spaced_args("logspace", start, end, steps, dtype, device)
     if dtype.kind == "c":
         powers = np.power(dtype.type(base), linspace(start, end, steps, dtype=dtype)._data)
         return _finish(powers, requires_grad, target)
@@ -518,6 +519,25 @@ def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype:
     with np.errstate(over="ignore", invalid="ignore"):  # C's conversions, as PyTorch's
         powers = np.power(np.float64(base), exponents).astype(dtype)
     return _finish(powers, requires_grad, target)
+
+
+def _spaced_args(op: str, start: Any, end: Any, steps: int, dtype: Any,
+                 device: Any) -> tuple[Any, np.dtype, Any, Any]:
+    """linspace's and logspace's device, dtype and bounds (numbers or 0-d tensors, as numbers),
+    checked."""
+    target = backend.as_device(device, op)
+    if steps < 0:
+        raise ValueError(f"{op}: steps must be non-negative, got {steps}")
+    return target, _dtype(dtype, op), _bound(op, "start", start), _bound(op, "end", end)
+
+
+def _bound(op: str, name: str, value: Any) -> Any:
+    """A range bound, a number or a 0-d tensor (PyTorch refuses tensors with dimensions), as a
+    Python number."""
+    if isinstance(value, Tensor) and value.ndim:
+        raise ShapeError(f"{op}: {name} must be a number or a 0-d tensor, got a tensor of shape "
+                         f"{format_shape(value.shape)}")
+    return _number(value, op)
 
 
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,

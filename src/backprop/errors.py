@@ -44,3 +44,29 @@ def check_dim(op: str, dim: int, ndim: int) -> int:
             f"{'' if ndim == 1 else 's'} (expected a value in [{low}, {high}])"
         )
     return dim % max(ndim, 1)
+
+
+def reworded(err: BaseException, message: str) -> BaseException:
+    """An exception of ``err``'s kind carrying ``message``: its own class where that class takes
+    a message as other exceptions do, else its nearest base that does (NumPy's
+    ``_UFuncNoLoopError`` takes a ufunc and dtypes and writes its own text, so it becomes a
+    ``TypeError``; ``UnicodeDecodeError`` takes five arguments and becomes a ``ValueError``).
+    Rebuilding with ``type(err)(message)`` raised a TypeError about the constructor instead.
+
+    >>> import numpy as np
+    >>> try:
+    ...     np.sign(np.array([True]))
+    ... except TypeError as err:
+    ...     type(reworded(err, "sign: no loop")).__name__
+    'TypeError'
+    """
+    for kind in type(err).__mro__:
+        own = vars(kind)
+        if kind.__module__ != "builtins" and ("__init__" in own or "__new__" in own
+                                              or "__str__" in own):
+            continue
+        try:
+            return kind(message)
+        except TypeError:  # a built-in taking more than a message (UnicodeDecodeError's five)
+            continue
+    return RuntimeError(message)  # not reached: BaseException takes a message

@@ -17,6 +17,7 @@ from . import dtypes
 from . import backend
 from .backend import as_array
 from .errors import DTypeError, GraphError, format_shape
+from .layout import check_memory_format, contiguous_format
 from .tensor_methods import TensorMethods
 
 if TYPE_CHECKING:
@@ -336,13 +337,16 @@ class Tensor(TensorMethods):
         self._requires_grad = False
         return self
 
-    def contiguous(self) -> Tensor:
+    def contiguous(self, memory_format: Any = contiguous_format) -> Tensor:
         """Itself when already C-contiguous; otherwise a contiguous copy (differentiable)."""
+        check_memory_format("contiguous", memory_format)
         if self._data.flags.c_contiguous:
             return self
         return self.clone()
 
-    def is_contiguous(self) -> bool:
+    def is_contiguous(self, memory_format: Any = contiguous_format) -> bool:
+        """Whether the data is stored in row-major order (the only format backprop has)."""
+        check_memory_format("is_contiguous", memory_format)
         return bool(self._data.flags.c_contiguous)
 
     def float(self) -> Tensor:
@@ -481,18 +485,42 @@ class _HookHandle:
             self._hooks.remove(self._hook)
 
 
-def requested_conversion(op: str, args: tuple, kwargs: dict[str, Any],
-                         dtype: Any = None) -> tuple[Any, backend.device | None]:
-    """The dtype and device a ``.to(...)`` call asks for (None: unchanged), given positionally,
-    as ``dtype=``/``device=``, or as a tensor to match."""
+_TO_KEYWORDS = ("device", "dtype", "non_blocking", "copy", "memory_format")
+
+
+def requested_conversion(op: str, args: tuple,
+                         kwargs: dict[str, Any]) -> tuple[Any, backend.device | None, bool]:
+    """The dtype, device (None: unchanged) and copy flag a ``.to(...)`` call asks for, in any of
+    PyTorch's forms: ``to(dtype, non_blocking, copy)``, ``to(device, dtype, non_blocking,
+    copy)``, ``to(other, non_blocking, copy)``, and the same as keywords, with a keyword-only
+    ``memory_format``. ``non_blocking`` changes nothing here: every copy is synchronous."""
+    unknown = [name for name in kwargs if name not in _TO_KEYWORDS]
+    if unknown:
+        raise TypeError(f"{op}: unexpected keyword argument {unknown[0]!r} (expected "
+                        f"{', '.join(_TO_KEYWORDS)})")
+    check_memory_format(op, kwargs.get("memory_format"))
+    dtype = kwargs.get("dtype")
     device = backend.as_device(kwargs.get("device"), op)
+    flags = []  # non_blocking, then copy, after the dtype, device or tensor
     for arg in args:
-        if isinstance(arg, Tensor):
+        if isinstance(arg, bool):
+            flags.append(arg)
+        elif flags:
+            raise TypeError(f"{op}: {arg!r} comes after the flags non_blocking and copy; give "
+                            "the device and dtype first")
+        elif isinstance(arg, Tensor):
             dtype, device = arg.dtype, arg.device
         elif isinstance(arg, (str, backend.device)):
             device = backend.as_device(arg, op)
-        elif isinstance(arg, int) and not isinstance(arg, bool):
+        elif isinstance(arg, int):
             device = backend.as_device(arg, op)
         elif arg is not None:
             dtype = arg
-    return dtype, device
+    if len(flags) > 2:
+        raise TypeError(f"{op}: got {len(flags)} flags {flags}; at most two follow the dtype "
+                        "or device: non_blocking and copy")
+    for name, _ in zip(("non_blocking", "copy"), flags):
+        if name in kwargs:
+            raise TypeError(f"{op}: {name} is given both by position and as a keyword")
+    copy = flags[1] if len(flags) == 2 else kwargs.get("copy", False)
+    return dtype, device, copy

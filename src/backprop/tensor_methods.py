@@ -46,9 +46,11 @@ class TensorMethods:
 
     # -- arithmetic and its operators -----------------------------------------------------------
 
-    def add(self, other: Operand) -> Tensor:
-        """``self + other``, broadcasting (``bp.add``)."""
-        return _ops.elementwise.add(self, other)
+    def add(self, other: Operand, *, alpha: float = 1) -> Tensor:
+        """``self + alpha * other``, broadcasting (``bp.add``)."""
+        if alpha == 1:  # ``self + other`` comes here: no keyword keeps the op's call short
+            return _ops.elementwise.add(self, other)
+        return _ops.elementwise.add(self, other, alpha=alpha)
 
     __add__ = add
 
@@ -56,9 +58,11 @@ class TensorMethods:
         """``other + self``."""
         return _ops.elementwise.add(other, self)
 
-    def sub(self, other: Operand) -> Tensor:
-        """``self - other``, broadcasting (``bp.sub``)."""
-        return _ops.elementwise.sub(self, other)
+    def sub(self, other: Operand, *, alpha: float = 1) -> Tensor:
+        """``self - alpha * other``, broadcasting (``bp.sub``)."""
+        if alpha == 1:
+            return _ops.elementwise.sub(self, other)
+        return _ops.elementwise.sub(self, other, alpha=alpha)
 
     __sub__ = sub
 
@@ -76,9 +80,11 @@ class TensorMethods:
         """``other * self``."""
         return _ops.elementwise.mul(other, self)
 
-    def div(self, other: Operand) -> Tensor:
-        """``self / other``, broadcasting (``bp.div``)."""
-        return _ops.elementwise.div(self, other)
+    def div(self, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
+        """``self / other``, broadcasting, rounded by ``rounding_mode`` (``bp.div``)."""
+        if rounding_mode is None:
+            return _ops.elementwise.div(self, other)
+        return _ops.elementwise.div(self, other, rounding_mode=rounding_mode)
 
     __truediv__ = div
 
@@ -216,6 +222,8 @@ class TensorMethods:
         """-1, 0 or 1 by the sign of each element (``bp.sign``)."""
         return _ops.elementwise.sign(self)
 
+    sgn = sign
+
     def floor(self) -> Tensor:
         """Round down (``bp.floor``)."""
         return _ops.elementwise.floor(self)
@@ -352,9 +360,9 @@ class TensorMethods:
 
     # -- copies and conversions ------------------------------------------------------------------
 
-    def clone(self) -> Tensor:
+    def clone(self, *, memory_format: Any = None) -> Tensor:
         """A copy with its own storage, differentiable (``bp.clone``)."""
-        return _ops.elementwise.clone(self)
+        return _ops.elementwise.clone(self, memory_format=memory_format)
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """Convert to a dtype and/or move to a device: ``to(dtype)``, ``to(device, dtype)``,
@@ -459,9 +467,9 @@ class TensorMethods:
         """The slices along ``dim``, that dim removed (``bp.unbind``)."""
         return _ops.join.unbind(self, dim)
 
-    def flip(self, *dims: Dims) -> Tensor:
+    def flip(self, dims: Dims, *more_dims: int) -> Tensor:
         """The order of elements reversed along ``dims`` (``bp.flip``)."""
-        return _ops.rearrange.flip(self, *dims)
+        return _ops.rearrange.flip(self, dims, *more_dims)
 
     def roll(self, shifts: Dims, dims: Dims | None = None) -> Tensor:
         """Elements shifted cyclically along ``dims`` (``bp.roll``)."""
@@ -585,14 +593,26 @@ class TensorMethods:
         return _ops.scatter.index_select(self, dim, index)
 
     def scatter(self, dim: int, index: Tensor, src: Operand | None = None, *,
-                value: float | None = None) -> Tensor:
+                value: float | None = None, reduce: str | None = None) -> Tensor:
         """A copy with ``src`` (or ``value``) written at ``index`` (``bp.scatter``)."""
-        return _ops.scatter.scatter(self, dim, index, src, value=value)
+        return _ops.scatter.scatter(self, dim, index, src, value=value, reduce=reduce)
 
     def scatter_(self, dim: int, index: Tensor, src: Operand | None = None, *,
-                 value: float | None = None) -> Tensor:
+                 value: float | None = None, reduce: str | None = None) -> Tensor:
         """``scatter`` in place."""
-        return _ops.scatter.scatter_(self, dim, index, src, value=value)
+        return _ops.scatter.scatter_(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_reduce(self, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                       include_self: bool = True) -> Tensor:
+        """A copy with ``src`` reduced into the entries at ``index`` (``bp.scatter_reduce``)."""
+        return _ops.scatter.scatter_reduce(self, dim, index, src, reduce,
+                                           include_self=include_self)
+
+    def scatter_reduce_(self, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                        include_self: bool = True) -> Tensor:
+        """``scatter_reduce`` in place."""
+        return _ops.scatter.scatter_reduce_(self, dim, index, src, reduce,
+                                            include_self=include_self)
 
     def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         """A copy with ``src`` added at ``index`` along ``dim`` (``bp.scatter_add``)."""
@@ -683,9 +703,9 @@ class TensorMethods:
 
     __imul__ = mul_
 
-    def div_(self, other: Operand) -> Tensor:
-        """``self /= other`` in place."""
-        return _ops.inplace.div_(self, other)
+    def div_(self, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
+        """``self /= other`` in place, rounded by ``rounding_mode`` (see ``div``)."""
+        return _ops.inplace.div_(self, other, rounding_mode=rounding_mode)
 
     __itruediv__ = div_
 

@@ -135,6 +135,15 @@ EINSUM_CASES = (
     ("attention", "bhqd,bhkd->bhqk", (1, 2, 2, 3), (1, 2, 3, 3)),
     ("rowwise-dot", "ij,ij->i", (2, 3), (2, 3)),
     ("broadcast-label", "ij,ij->ij", (1, 3), (2, 3)),
+    # A label of size 1 in one operand broadcast against the other's (issue 15): each operand's
+    # gradient must come back in its own size, summed (size 1) or spread (the larger one).
+    ("issue-einsum-size-1-operand", "ij,j->i", (2, 3), (1,)),
+    ("size-1-in-the-larger", "ij,j->i", (2, 1), (3,)),
+    ("size-1-both-ways", "ij,ij->ij", (1, 3), (2, 1)),
+    ("size-1-contracted", "ij,jk->ik", (2, 3), (1, 4)),
+    ("size-1-batch", "bij,bjk->bik", (1, 2, 3), (2, 3, 2)),
+    ("size-1-ellipsis", "...ij,...jk", (2, 1, 3), (1, 3, 2)),
+    ("size-1-diagonal", "ii,i->i", (1, 1), (3,)),
     ("diagonal-with-batch", "bii->bi", (2, 3, 3)),
     ("repeat-and-lone", "iij,k->jk", (2, 2, 3), (2,)),
     ("triple-repeat", "iii->i", (2, 2, 2)),

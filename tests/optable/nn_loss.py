@@ -76,7 +76,8 @@ def _np_class_loss(logp, t, weight, ignore_index, reduction, label_smoothing):
         return loss
     if reduction == "sum":
         return loss.sum()
-    return loss.sum() / (w[safe] * keep).sum()
+    norm = (w[safe] * keep).sum()
+    return loss.sum() / norm if norm else np.nan  # nothing to average: nan, as in PyTorch
 
 
 def _np_cross_entropy(x, t, weight=None, ignore_index=-100, reduction="mean",
@@ -127,9 +128,34 @@ def _class_index_samples(smoothing):
             Sample((uniform(rng, (4,)), np.array(2)), extra, grad_args=(0,), name="unbatched"),
             Sample((np.array([[1000.0, -1000.0, 0.0], [5.0, 5.0, 5.0]]), np.array([1, 2])),
                    extra, grad_args=(0,), name="large-logits"),
+            *_nothing_kept_samples(x, w, extra),
         ]
 
     return make
+
+
+def _nothing_kept_samples(x, w, extra=None):
+    """Every target ignored (an all-padding batch): 'mean' is 0 / 0, a nan loss, but PyTorch's
+    gradient is zero, not nan (issue 15). Targets whose class weights are all 0 also divide by
+    0, and there PyTorch's gradient is nan where the targets are (ignored ones still 0). A nan
+    loss has no directional derivative to check, hence on_kink."""
+    zero_weight = w.copy()
+    zero_weight[[0, 2]] = 0.0
+    extra = extra or {}
+    return [
+        Sample((x, np.array([-100, -100, -100])), extra, grad_args=(0,), on_kink=True,
+               name="issue-all-ignored"),
+        Sample((x, np.array([-100, -100, -100]), w), extra, grad_args=(0,), on_kink=True,
+               name="all-ignored-weight"),
+        Sample((x, np.array([1, 1, 1])), {**extra, "ignore_index": 1}, grad_args=(0,),
+               on_kink=True, name="all-ignored-index"),
+        Sample((x[:2, :3].reshape(2, 3, 1).repeat(2, 2), np.full((2, 2), -100)), extra,
+               grad_args=(0,), on_kink=True, name="all-ignored-kdim"),
+        Sample((x, np.array([0, 2, 2]), zero_weight), extra, grad_args=(0,), on_kink=True,
+               name="zero-weight-targets"),
+        Sample((x, np.array([0, -100, 2]), zero_weight), extra, grad_args=(0,), on_kink=True,
+               name="zero-weight-and-ignored"),
+    ]
 
 
 def _nll_samples(rng, reduction):
@@ -142,6 +168,7 @@ def _nll_samples(rng, reduction):
         Sample((uniform(rng, (2, 3, 2)), np.array([[0, 2], [1, 1]])), {"ignore_index": 2},
                grad_args=(0,), name="kdim-ignore"),
         Sample((uniform(rng, (4,)), np.array(3)), grad_args=(0,), name="unbatched"),
+        *_nothing_kept_samples(logp, w),
     ]
 
 

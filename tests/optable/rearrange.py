@@ -61,6 +61,14 @@ def _flip_samples(rng):
             Sample((uniform(rng, (3,)), (0,)), name="vector")]
 
 
+def _flip_spellings(rng):
+    """PyTorch's other spellings: dims as a keyword (issue 15), and the method's varargs."""
+    x = uniform(rng, (2, 3, 2))
+    return [Sample((x,), {"dims": (0, 2)}, name="issue-flip-dims-keyword"),
+            Sample((x,), {"dims": [-1]}, name="dims-list"),
+            Sample((x, 0, 1), name="varargs")]
+
+
 def _roll_samples(rng):
     x = uniform(rng, (2, 3))
     return [Sample((x, 1), name="flat"), Sample((x, (1, -2), (0, 1)), name="tuple"),
@@ -108,6 +116,11 @@ ROWS = [
                 r"flip: dims \(0, -2\) name a dimension more than once"),
                (lambda: bp.ones(2, 3).flip(2), bp.DimError,
                 r"flip: dim 2 is out of range for a tensor with 2 dimensions"))),
+    OpSpec("flip", bp.flip, lambda x, *d, dims=(): np.flip(x, tuple(d) + tuple(dims)),
+           _flip_spellings,
+           torch=lambda torch, x, *d, **kw: torch.flip(x, d) if d else torch.flip(x, **kw),
+           error_inputs=_errors(
+               (lambda: bp.flip(bp.ones(2)), TypeError, r"missing 1 required positional"))),
     OpSpec("roll", bp.roll, _roll_ref, _roll_samples,
            torch=lambda torch, x, *a: torch.roll(x, *a),
            error_inputs=_errors(

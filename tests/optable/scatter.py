@@ -106,6 +106,100 @@ def _scatter_samples(rng):
     ]
 
 
+_NP_REDUCE = {"sum": np.add, "prod": np.multiply, "mean": np.add, "amax": np.maximum,
+              "amin": np.minimum}
+
+
+def _np_scatter_reduce(x, dim, index, src, reduce, include_self=True):
+    out = x.copy()
+    counts = np.ones(x.shape) if include_self else np.zeros(x.shape)
+    written = np.zeros(x.shape, dtype=bool)
+    for p in np.ndindex(index.shape):
+        at = _along(index, dim % x.ndim, p)
+        if not include_self and not written[at]:
+            out[at], written[at] = src[p], True
+        else:
+            out[at] = _NP_REDUCE[reduce](out[at], src[p])
+        counts[at] += 1
+    if reduce == "mean":
+        counts = np.maximum(counts, 1)
+        out = out // counts if out.dtype.kind in "iu" else out / counts
+    return out
+
+
+def _np_legacy_scatter(x, dim, index, src=None, value=None, reduce=None):
+    if src is None:
+        src = np.full(index.shape, value)
+    return _np_scatter_reduce(x, dim, index, src, {"add": "sum", "multiply": "prod"}[reduce])
+
+
+def _scatter_reduce_samples(rng):
+    """Each reduction with and without the input's own values, on repeated positions; prod with
+    zeros (a lone zero's gradient is the product of the rest, computed without dividing by
+    it); amax and amin with ties (which share the gradient) are the ``-ties`` samples."""
+    result = []
+    index = _i([0, 1, 0, 2], [0, 0, 1, 2])
+    for reduce in ("sum", "prod", "mean", "amax", "amin"):
+        for include_self in (True, False):
+            kw = {"include_self": include_self}
+            name = f"{reduce}-{'self' if include_self else 'no-self'}"
+            x, src = uniform(rng, (3, 4)), uniform(rng, (2, 4))
+            result.append(Sample((x, 0, index, src, reduce), kw, name=name))
+            if reduce == "prod":
+                x, src = x.copy(), src.copy()
+                x[0, 0], src[0, 1], src[1, 1], src[1, 3] = 0.0, 0.0, 0.0, 0.0
+                result.append(Sample((x, 0, index, src, reduce), kw, name=f"{name}-zeros"))
+            if reduce in ("amax", "amin"):
+                x, src = x.copy(), src.copy()
+                src[1, 0] = src[0, 0] = x[0, 0] = 5.0 if reduce == "amax" else -5.0
+                result.append(Sample((x, 0, index, src, reduce), kw, name=f"{name}-ties",
+                                     on_kink=True))
+    result.append(Sample((uniform(rng, (2, 3)), 1, _i([2, 2], [0, 1]), uniform(rng, (2, 3)),
+                          "mean"), name="dim1-src-larger"))
+    return result
+
+
+def _integer_scatter_reduce_samples(rng):
+    x, src, index = np.array([[5, 1], [2, 7]]), np.array([[3, 4], [6, 8]]), _i([0, 0], [0, 1])
+    return [Sample((x, 0, index, src, reduce), {"include_self": include_self},
+                   name=f"int64-{reduce}-{include_self}")
+            for reduce in ("sum", "prod", "mean", "amax", "amin") for include_self in (True, False)]
+
+
+def _scatter_reduce_torch(torch, x, dim, index, src, reduce, **kw):
+    return torch.scatter_reduce(x, dim, index, _block(src, index), reduce, **kw)
+
+
+def _legacy_scatter_samples(rng):
+    a, index = uniform(rng, (3, 4)), _i([0, 1, 0, 2], [0, 0, 1, 2])
+    return [Sample((a, 0, index, uniform(rng, (2, 4))), {"reduce": "add"}, name="issue-add"),
+            Sample((a, 0, index, uniform(rng, (2, 4))), {"reduce": "multiply"}, name="multiply"),
+            Sample((a, 0, index), {"value": 1.5, "reduce": "add"}, name="value-add"),
+            Sample((a, 0, index), {"value": -2.0, "reduce": "multiply"},
+                   name="value-multiply")]
+
+
+def _legacy_scatter_torch(torch, x, dim, index, src=None, value=None, reduce=None):
+    """PyTorch defines no derivative for scatter(reduce=); its scatter_reduce computes the same
+    values and has one, which ours matches (an addition where PyTorch raises)."""
+    if src is None:
+        src = torch.full(index.shape, value, dtype=x.dtype)
+    return torch.scatter_reduce(x, dim, index, src, {"add": "sum", "multiply": "prod"}[reduce])
+
+
+def _scatter_reduce_errors():
+    x, index = bp.zeros(3), bp.tensor([0, 1])
+    return [
+        ErrorInput(lambda: bp.scatter_reduce(x, 0, index, bp.ones(2), "max"), ValueError,
+                   r"scatter_reduce: reduce must be 'sum', 'prod', 'mean', 'amax' or 'amin', "
+                   r"got 'max'"),
+        ErrorInput(lambda: bp.scatter(x, 0, index, bp.ones(2), reduce="sum"), ValueError,
+                   r"scatter: reduce must be 'add' or 'multiply', got 'sum'"),
+        ErrorInput(lambda: bp.scatter_reduce(x, 0, bp.tensor([0, 3]), bp.ones(2), "sum"),
+                   IndexError, r"scatter_reduce: index 3 is out of range for dimension 0"),
+    ]
+
+
 def _index_select_samples(rng):
     a, b = uniform(rng, (3, 4)), uniform(rng, (2, 3, 4))
     return [
@@ -226,6 +320,24 @@ ROWS = [
            torch=lambda torch, x, dim, index, src=None, value=None:
            x.clone().scatter_(dim, index, _block(src, index)) if src is not None
            else x.clone().scatter_(dim, index, value=value)),
+    OpSpec("scatter", bp.scatter, _np_legacy_scatter, _legacy_scatter_samples,
+           torch=_legacy_scatter_torch),
+    OpSpec("scatter_", lambda x, dim, index, *src, **kw: x.clone().scatter_(dim, index, *src, **kw),
+           _np_legacy_scatter, _legacy_scatter_samples, torch=_legacy_scatter_torch),
+    OpSpec("scatter_reduce", bp.scatter_reduce, _np_scatter_reduce,
+           lambda rng: [s for s in _scatter_reduce_samples(rng) if not s.on_kink],
+           torch=_scatter_reduce_torch, error_inputs=_scatter_reduce_errors),
+    OpSpec("scatter_reduce", bp.scatter_reduce, _np_scatter_reduce,
+           lambda rng: [s for s in _scatter_reduce_samples(rng) if s.on_kink],
+           torch=_scatter_reduce_torch, kinks=True, gradgrad=False),
+    OpSpec("scatter_reduce", bp.scatter_reduce, _np_scatter_reduce,
+           _integer_scatter_reduce_samples, torch=_scatter_reduce_torch, grad=False,
+           float32=False),
+    OpSpec("scatter_reduce_",
+           lambda x, *args, **kw: x.clone().scatter_reduce_(*args, **kw), _np_scatter_reduce,
+           lambda rng: _scatter_reduce_samples(rng)[:3],
+           torch=lambda torch, x, *args, **kw: _scatter_reduce_torch(torch, x.clone(), *args,
+                                                                     **kw)),
     OpSpec("index_select", bp.index_select, _np_index_select, _index_select_samples,
            torch=lambda torch, x, dim, index: torch.index_select(x, dim, index),
            error_inputs=_index_select_errors),

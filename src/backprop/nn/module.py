@@ -342,7 +342,7 @@ class Module:
         >>> bp.nn.Linear(2, 1).to("strict:0").weight.device
         device(type='strict', index=0)
         """
-        dtype, device = requested_conversion("Module.to", args, kwargs, kwargs.get("dtype"))
+        dtype, device, _ = requested_conversion("Module.to", args, kwargs)
         if dtype is not None:
             dtype = dtypes.as_dtype(dtype, "Module.to")
             if not dtypes.is_floating(dtype):

@@ -14,8 +14,8 @@ import numpy as np
 
 from .. import dtypes
 from .. import backend
-from ..errors import (DTypeError, DTypeOverflowError, IntegerDivisionByZeroError,
-                      format_shape)
+from ..errors import DTypeError, DTypeOverflowError, IntegerDivisionByZeroError, format_shape
+from ..layout import check_memory_format
 from ..tensor import Tensor, requested_conversion
 from .primitive import primitive
 
@@ -24,19 +24,59 @@ _LN2 = math.log(2.0)  # a Python float: a NumPy float64 scalar would promote flo
 
 # -- arithmetic ---------------------------------------------------------------------------------
 
+def _times_alpha(op: str, input: Any, other: Any, alpha: Any) -> Any:
+    """``alpha * other`` for add's and sub's ``alpha``, as PyTorch computes it: for integer
+    inputs alpha must be an integer (a float would silently change the result's dtype) that the
+    result's dtype holds (an unsigned one also takes down to minus its maximum), and the product
+    wraps in that dtype, as does a Python int ``other``."""
+    floating = any(x.dtype.kind in "fc" if hasattr(x, "dtype") else isinstance(x, (float, complex))
+                   for x in (input, other))
+    if floating:
+        return alpha * other
+    if isinstance(alpha, float):
+        raise DTypeError(f"{op}: alpha={alpha} is a float but the inputs are integers; give an "
+                         "integer alpha, or convert the inputs with .float()")
+    dtype = np.result_type(input, other)  # a Python int takes the tensor's dtype
+    if dtype.kind not in "iu":
+        return alpha * other
+    info = np.iinfo(dtype)
+    if not (-info.max if dtype.kind == "u" else info.min) <= alpha <= info.max:
+        raise DTypeOverflowError(f"{op}: alpha={alpha} cannot be converted to type {dtype} "
+                                 "without overflow")
+    if type(other) is int:
+        other = np.asarray(dtypes.wrap_integer(other, dtype), dtype)
+    return np.multiply(other, dtypes.wrap_integer(alpha, dtype), dtype=dtype)
+
+
 @primitive(promote=("input", "other"), grads={
-    "input": lambda g, out, input, other: g,
-    "other": lambda g, out, input, other: g,
+    "input": lambda g, out, input, other, alpha=1: g,
+    "other": lambda g, out, input, other, alpha=1: g if alpha == 1 else g * alpha,
 })
-def add(input: Any, other: Any) -> Any:
+def add(input: Any, other: Any, *, alpha: Any = 1) -> Any:
+    """``input + alpha * other``, broadcasting.
+
+    >>> import backprop as bp
+    >>> bp.add(bp.tensor([1., 2.]), bp.tensor([10., 20.]), alpha=0.5).tolist()
+    [6.0, 12.0]
+    """
+    if alpha != 1:
+        other = _times_alpha("add", input, other, alpha)
     return input + other
 
 
 @primitive(promote=("input", "other"), refuse=("bool operand",), grads={
-    "input": lambda g, out, input, other: g,
-    "other": lambda g, out, input, other: -g,
+    "input": lambda g, out, input, other, alpha=1: g,
+    "other": lambda g, out, input, other, alpha=1: -g if alpha == 1 else g * -alpha,
 })
-def sub(input: Any, other: Any) -> Any:
+def sub(input: Any, other: Any, *, alpha: Any = 1) -> Any:
+    """``input - alpha * other``, broadcasting.
+
+    >>> import backprop as bp
+    >>> bp.sub(bp.tensor([1., 2.]), bp.tensor([10., 20.]), alpha=0.5).tolist()
+    [-4.0, -8.0]
+    """
+    if alpha != 1:
+        other = _times_alpha("sub", input, other, alpha)
     return input - other
 
 
@@ -48,12 +88,45 @@ def mul(input: Any, other: Any) -> Any:
     return input * other
 
 
-@primitive(save=("input", "other"), promote=("input", "other"), grads={
-    "input": lambda g, out, input, other: g / other,
-    "other": lambda g, out, input, other: -g * input / (other * other),
+_ROUNDING_MODES = (None, "trunc", "floor")
+
+
+def _explain_div(err: Exception, input: Any, other: Any, rounding_mode: Any = None) -> Any:
+    return err if rounding_mode not in _ROUNDING_MODES else None  # the forward's own message
+
+
+# A rounded quotient is piecewise constant: its gradient is zero wherever it exists (PyTorch's).
+@primitive(save=("input", "other"), promote=("input", "other"), explain=_explain_div, grads={
+    "input": lambda g, out, input, other, rounding_mode=None:
+    g / other if rounding_mode is None else g * 0,
+    "other": lambda g, out, input, other, rounding_mode=None:
+    -g * input / (other * other) if rounding_mode is None else g * 0,
 })
-def div(input: Any, other: Any) -> Any:
-    return input / other
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Any:
+    """``input / other``, broadcasting; ``rounding_mode='trunc'`` rounds the quotient toward
+    zero, ``'floor'`` down (``floor_divide``). Integer inputs stay integers when rounded.
+
+    >>> import backprop as bp
+    >>> x = bp.tensor([-7, 7])
+    >>> (x / 2).tolist(), bp.div(x, 2, rounding_mode='trunc').tolist()
+    ([-3.5, 3.5], [-3, 3])
+    >>> bp.div(x, 2, rounding_mode='floor').tolist()
+    [-4, 3]
+    """
+    if rounding_mode is None:
+        return input / other
+    if rounding_mode not in _ROUNDING_MODES:
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                         f"{rounding_mode!r}")
+    _refuse_integer_division_by_zero("div", input, other)
+    if rounding_mode == "floor":
+        return input // other
+    if np.result_type(input, other).kind in "fc":
+        return np.trunc(input / other)
+    # Integers: the floor quotient, one more where a remainder was left and the signs differ.
+    quotient = input // other
+    inexact = np.not_equal(quotient * other, input)
+    return quotient + (inexact & np.not_equal(np.less(input, 0), np.less(other, 0)))
 
 
 # Piecewise constant: the gradient is zero wherever it exists (as PyTorch defines it).
@@ -92,6 +165,17 @@ def _is_integral(value: Any) -> bool:
     return type(value) in (int, bool) or getattr(value, "dtype", dtypes.float32).kind in "biu"
 
 
+def _pow_grad_input(g: Any, out: Any, input: Any, exponent: Any) -> Any:
+    # d(a**b)/da = b * a**(b - 1), except where b == 0: there a**b is the constant 1 and the
+    # gradient 0, where the formula gives 0 * 0**-1 = nan at a == 0 (PyTorch's rule too).
+    if isinstance(exponent, (int, float)):
+        return g * 0 if exponent == 0 else g * exponent * pow(input, exponent - 1)
+    constant = eq(exponent, 0)
+    # A base of 1 where b == 0 keeps 0**-1 out of the discarded branch and of its derivative.
+    safe_input = where(constant, 1.0, input)
+    return where(constant, 0.0, g * exponent * safe_input ** (exponent - 1))
+
+
 def _pow_grad_exponent(g: Any, out: Any, input: Any, exponent: Any) -> Any:
     # d(a**b)/db = a**b * log(a); at a == 0 with b >= 0 the limit is 0, not 0 * -inf = nan.
     zero_base = logical_and(eq(input, 0), ge(exponent, 0))
@@ -101,12 +185,14 @@ def _pow_grad_exponent(g: Any, out: Any, input: Any, exponent: Any) -> Any:
 
 @primitive(save=("input", "exponent", "out"), promote=("input", "exponent"),
            refuse=("bool tensors",), grads={
-    "input": lambda g, out, input, exponent: g * exponent * input ** (exponent - 1),
+    "input": _pow_grad_input,
     "exponent": _pow_grad_exponent,
 })
 def pow(input: Any, exponent: Any) -> Any:
     if type(exponent) is bool and input.dtype == np.bool_:  # PyTorch's bool result; NumPy: int8
         return input.copy() if exponent else input | True
+    if type(exponent) is float and exponent == -0.5:
+        return 1 / np.sqrt(input)  # PyTorch's rsqrt: -0.0 ** -0.5 is -inf there, inf in C's pow
     try:
         return input ** exponent
     except ValueError:  # NumPy refuses integers to negative integer powers
@@ -268,11 +354,25 @@ def _clamp_inside(input: Any, min: Any, max: Any) -> Any:
     return inside
 
 
+def _clamp_grad_min(g: Any, out: Any, input: Any, min: Any, max: Any) -> Any:
+    below = lt(input, min)
+    if max is not None:  # min > max gives max everywhere (it is applied last), so max wins
+        below = logical_and(below, lt(min, max))
+    return where(below, g, 0.0)
+
+
+def _clamp_grad_max(g: Any, out: Any, input: Any, min: Any, max: Any) -> Any:
+    above = gt(input, max)
+    if min is not None:
+        above = logical_or(above, lt(max, min))
+    return where(above, g, 0.0)
+
+
 @primitive("clamp", save=("input", "min", "max"), promote=("input", "min", "max"),
            refuse=("complex",), grads={
     "input": lambda g, out, input, min, max: where(_clamp_inside(input, min, max), g, 0.0),
-    "min": lambda g, out, input, min, max: where(lt(input, min), g, 0.0),
-    "max": lambda g, out, input, min, max: where(gt(input, max), g, 0.0),
+    "min": _clamp_grad_min,
+    "max": _clamp_grad_max,
 })
 def _clamp(input: Any, min: Any, max: Any) -> Any:
     return np.clip(input, min, max)
@@ -327,15 +427,33 @@ _SELECT_INTS = {2: np.int16, 4: np.int32, 8: np.int64}  # same-width integers, t
 _SELECT_MIN_SIZE = 4096  # below this np.where's lower call overhead wins (measured)
 
 
-@primitive(save=("condition",), promote=("input", "other"), grads={
-    "input": lambda g, out, condition, input, other: where(condition, g, 0.0),
-    "other": lambda g, out, condition, input, other: where(condition, 0.0, g),
+@primitive("where", save=("condition",), promote=("input", "other"), grads={
+    "input": lambda g, out, condition, input, other: _where(condition, g, 0.0),
+    "other": lambda g, out, condition, input, other: _where(condition, 0.0, g),
 })
-def where(condition: Any, input: Any, other: Any) -> Any:
+def _where(condition: Any, input: Any, other: Any) -> Any:
     return np.where(condition, input, other)
 
 
-@where.kernel(np.ndarray)
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:
+    """``input`` where ``condition`` is True, else ``other`` (broadcast; either may be a number).
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``, as in PyTorch.
+
+    >>> import backprop as bp
+    >>> c = bp.tensor([True, False, True])
+    >>> bp.where(c, bp.ones(3), 0.).tolist(), bp.where(c)[0].tolist()
+    ([1.0, 0.0, 1.0], [0, 2])
+    """
+    if input is None and other is None:  # as nonzero(as_tuple=True): a 0-d tensor counts as 1-D
+        positions = np.nonzero(np.atleast_1d(backend.array_of(condition)))
+        return tuple(Tensor._wrap(p.astype(np.int64, copy=False)) for p in positions)
+    if input is None or other is None:
+        raise TypeError("where: give both input and other, or neither (where(condition) is "
+                        "nonzero(condition, as_tuple=True))")
+    return _where(condition, input, other)
+
+
+@_where.kernel(np.ndarray)
 def _select_bits(condition: np.ndarray, input: Any, other: Any) -> Any:
     """``np.where(condition, input, other)`` for a bool mask and same-dtype float operands (or
     a Python number for one of them) by bit masking: ``other ^ ((input ^ other) & -condition)``.
@@ -385,6 +503,17 @@ def _zero_gradient(g: Any, out: Any, input: Any, *args: Any, **kwargs: Any) -> A
 
 @primitive(grads={"input": _zero_gradient})
 def sign(input: Any) -> Any:
+    """-1, 0 or 1 by the sign of each element; as in PyTorch, 0 for nan (np.sign gives nan),
+    and a bool tensor is its own sign.
+
+    >>> import backprop as bp
+    >>> bp.sign(bp.tensor([-2., 0., float("nan"), float("inf")])).tolist()
+    [-1.0, 0.0, 0.0, 1.0]
+    """
+    if input.dtype.kind == "b":
+        return input.copy()
+    if input.dtype.kind == "f":
+        return np.subtract(input > 0, input < 0, dtype=input.dtype)
     return np.sign(input)
 
 
@@ -484,9 +613,21 @@ def equal(input: Tensor, other: Tensor) -> bool:
 
 # -- copies and casts ---------------------------------------------------------------------------
 
-@primitive(grads={"input": lambda g, out, input: g})
-def clone(input: Any) -> Any:
+@primitive("clone", grads={"input": lambda g, out, input: g})
+def _clone(input: Any) -> Any:
     return input.copy()
+
+
+def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
+    """A copy with its own storage, differentiable; ``memory_format`` may be
+    ``bp.preserve_format`` or ``bp.contiguous_format`` (every copy is row-major).
+
+    >>> import backprop as bp
+    >>> bp.clone(bp.ones(2), memory_format=bp.contiguous_format).tolist()
+    [1.0, 1.0]
+    """
+    check_memory_format("clone", memory_format)
+    return _clone(input)
 
 
 # The engine casts every input gradient back to its input's dtype, so the VJP is the identity.
@@ -505,9 +646,11 @@ def _to_device(input: Any, *, device: backend.device, source: backend.device) ->
     return backend.to_device(input, device)
 
 
-def to(input: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: Any) -> Tensor:
+def to(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     """Convert to ``dtype`` and/or move to a device (differentiable); ``t.to(bp.float64)``,
-    ``t.to("cuda")``, ``t.to(other)`` (other's dtype and device).
+    ``t.to("cuda")``, ``t.to(other)`` (other's dtype and device), each optionally followed by
+    ``non_blocking`` and ``copy`` (positional or keywords) as in PyTorch, and a keyword
+    ``memory_format`` (``bp.contiguous_format`` or ``bp.preserve_format``).
 
     A tensor already of that dtype and on that device is returned as is, unless ``copy``.
 
@@ -517,7 +660,7 @@ def to(input: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwarg
     >>> bp.ones(2).to("strict:1", bp.float64).device
     device(type='strict', index=1)
     """
-    dtype, device = requested_conversion("to", args, kwargs, dtype)
+    dtype, device, copy = requested_conversion("to", args, kwargs)
     out = input
     if device is not None and device != input.device:
         out = _to_device(out, device=device, source=input.device)
@@ -531,6 +674,7 @@ def to(input: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwarg
 
 
 clip = clamp
+sgn = sign
 true_divide = divide = div
 subtract = sub
 multiply = mul
@@ -541,8 +685,8 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 __all__ = [
     "add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "neg", "abs", "exp", "exp2",
     "expm1", "log", "log2", "log1p", "sqrt", "rsqrt", "reciprocal", "sin", "cos", "tan", "tanh",
-    "sigmoid", "relu", "clamp", "clip", "maximum", "minimum", "where", "sign", "floor", "ceil",
-    "round", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
+    "sigmoid", "relu", "clamp", "clip", "maximum", "minimum", "where", "sign", "sgn", "floor",
+    "ceil", "round", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
     "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "isnan", "isinf",
     "isfinite", "clone", "true_divide", "divide", "subtract", "multiply", "negative", "absolute",
     "greater", "greater_equal", "less", "less_equal", "not_equal", "isclose",

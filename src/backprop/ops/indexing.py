@@ -22,7 +22,7 @@ import numpy as np
 from .. import backend
 from ..autograd import grad_mode
 from ..autograd.graph import VersionCounter
-from ..errors import ShapeError, format_shape
+from ..errors import ShapeError, format_shape, reworded
 from ..tensor import Tensor
 from .inplace import apply_inplace
 from .primitive import primitive, record_view
@@ -168,7 +168,7 @@ def _explain_index(op: str, err: Exception, input: Any, key: Any, value: Any = N
     if isinstance(err, ValueError) and value is not None and "broadcast" in text:
         return ShapeError(f"{op}: cannot assign a value of shape {format_shape(np.shape(value))} "
                           f"to the selected part of a tensor of shape {shape}: {text}")
-    return type(err)(f"{op}: {text} (indexing a tensor of shape {shape})")
+    return reworded(err, f"{op}: {text} (indexing a tensor of shape {shape})")
 
 
 # -- x[key] ---------------------------------------------------------------------------------------

@@ -133,14 +133,12 @@ def add_(self: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
     >>> bp.zeros(2).add_(1, alpha=3).tolist()
     [3.0, 3.0]
     """
-    return apply_inplace(self, "add_", lambda old: ew.add(old, other if alpha == 1
-                                                             else ew.mul(other, alpha)))
+    return apply_inplace(self, "add_", lambda old: ew.add(old, other, alpha=alpha))
 
 
 def sub_(self: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
     """``self -= alpha * other`` in place."""
-    return apply_inplace(self, "sub_", lambda old: ew.sub(old, other if alpha == 1
-                                                             else ew.mul(other, alpha)))
+    return apply_inplace(self, "sub_", lambda old: ew.sub(old, other, alpha=alpha))
 
 
 def mul_(self: Tensor, other: Any) -> Tensor:
@@ -153,9 +151,9 @@ def mul_(self: Tensor, other: Any) -> Tensor:
     return apply_inplace(self, "mul_", lambda old: ew.mul(old, other))
 
 
-def div_(self: Tensor, other: Any) -> Tensor:
-    """``self /= other`` in place."""
-    return apply_inplace(self, "div_", lambda old: ew.div(old, other))
+def div_(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """``self /= other`` in place, rounded by ``rounding_mode`` (see ``div``)."""
+    return apply_inplace(self, "div_", lambda old: ew.div(old, other, rounding_mode=rounding_mode))
 
 
 def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:

@@ -330,8 +330,9 @@ def _einsum_vjp(i: int, g: Any, out: Any, equation: str, *operands: Any) -> Any:
 
     Two cases need constants: a label repeated within operand k (a diagonal or trace) gets its
     later occurrences renamed and tied to the first by an identity matrix, so the gradient lands
-    on the diagonal; a label found only in operand k (summed away in the forward) is broadcast
-    back by a vector of ones.
+    on the diagonal; a label whose size in operand k the other terms do not give (it is found
+    only in operand k and was summed away, or it has size 1 wherever else it appears, broadcast
+    in the forward) is broadcast back by a vector of ones.
     """
     k = i - 1
     lhs, _, out_labels = equation.partition("->")
@@ -353,9 +354,12 @@ def _einsum_vjp(i: int, g: Any, out: Any, equation: str, *operands: Any) -> Any:
             args.append(backend.eye(target.shape[pos], target.dtype, target))
             ch = renamed
         result.append(ch)
-    present = set("".join(subscripts))
+    sizes: dict[str, int] = {}
+    for term, arg in zip(subscripts, args):
+        for ch, n in zip(term, arg.shape):
+            sizes[ch] = n if n != 1 else sizes.get(ch, 1)
     for pos, ch in enumerate(result):
-        if ch not in present:
+        if ch not in sizes or sizes[ch] < target.shape[pos]:
             subscripts.append(ch)
             args.append(backend.ones(target.shape[pos], target.dtype, target))
     return _einsum(",".join(subscripts) + "->" + "".join(result), *args)

@@ -52,7 +52,7 @@ from ..autograd import observers as _observers
 from ..autograd.graph import Meta, Node, VersionCounter, View
 from ..backend import as_array, check_same_device, is_view_of
 from ..dtypes import operand_key, result_of_keys
-from ..errors import DimError, DTypeError, GraphError, ShapeError, format_shape
+from ..errors import DimError, DTypeError, GraphError, ShapeError, format_shape, reworded
 from ..tensor import Tensor
 
 # Every primitive by name; the op-table tests check that each differentiable one is exercised.
@@ -363,7 +363,7 @@ class Primitive:
                                   "must be equal or 1 (counting from the right)")
         described = ", ".join(f"{format_shape(np.shape(a))} {getattr(a, 'dtype', type(a).__name__)}"
                               for a in raw if hasattr(a, "shape"))
-        return type(err)(f"{self.name}: {err} (inputs: {described})")
+        return reworded(err, f"{self.name}: {err} (inputs: {described})")
 
 
 class _AllInputs:

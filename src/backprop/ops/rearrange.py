@@ -171,14 +171,15 @@ def _flip(input: Any, dims: tuple[int, ...]) -> Any:
     return np.flip(input, dims).copy()
 
 
-def flip(input: Any, *dims: Any) -> Any:
-    """Reverse the order of elements along ``dims`` (a copy).
+def flip(input: Any, dims: int | Sequence[int], *more_dims: int) -> Any:
+    """Reverse the order of elements along ``dims`` (a copy): ``bp.flip(x, (0, 1))``,
+    ``bp.flip(x, dims=[0, 1])`` or ``x.flip(0, 1)``.
 
     >>> import backprop as bp
     >>> bp.tensor([[1, 2], [3, 4]]).flip(0, 1).tolist()
     [[4, 3], [2, 1]]
     """
-    dims = _shape_arg(dims)
+    dims = _int_tuple(dims) + _int_tuple(more_dims)
     if len(set(d % max(input.ndim, 1) for d in dims)) != len(dims):
         raise DimError(f"flip: dims {dims} name a dimension more than once")
     return _flip(input, dims)

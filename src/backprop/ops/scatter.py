@@ -169,25 +169,149 @@ def _scatter(input: Any, dim: int, index: np.ndarray, src: Any) -> Any:
     return out
 
 
-def scatter(input: Tensor, dim: int, index: Any, src: Any = None, *,
-            value: Any = None) -> Tensor:
+# scatter's legacy ``reduce=`` names for scatter_reduce's reductions.
+_SCATTER_REDUCTIONS = {"add": "sum", "multiply": "prod"}
+
+
+def scatter(input: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None,
+            reduce: str | None = None) -> Tensor:
     """A copy of ``input`` with ``src`` (a tensor, or a number ``value``) written at ``index``
-    along ``dim``: ``out[index[i][j]][j] = src[i][j]`` for dim 0.
+    along ``dim``: ``out[index[i][j]][j] = src[i][j]`` for dim 0. With ``reduce='add'`` or
+    ``'multiply'`` each value is added to (multiplied into) the entry instead, repeats included
+    (``scatter_reduce`` with ``'sum'`` or ``'prod'``).
 
     >>> import backprop as bp
     >>> bp.scatter(bp.zeros(2, 2), 1, bp.tensor([[1], [0]]), value=7.).tolist()
     [[0.0, 7.0], [7.0, 0.0]]
+    >>> bp.scatter(bp.ones(3), 0, bp.tensor([0, 0]), value=2., reduce='multiply').tolist()
+    [4.0, 1.0, 1.0]
     """
     if src is None:
         if value is None:
             raise TypeError("scatter: give src (a tensor) or value (a number)")
         src = value
     index = _index_array("scatter", index)
+    if reduce is not None:
+        if reduce not in _SCATTER_REDUCTIONS:
+            raise ValueError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r} "
+                             "(scatter_reduce has 'sum', 'prod', 'mean', 'amax' and 'amin')")
+        if not isinstance(src, (Tensor, np.ndarray)):
+            filled = backend.empty(index.shape, backend.array_of(input).dtype, input)
+            filled[...] = src
+            src = filled
+        return scatter_reduce(input, dim, index, src, _SCATTER_REDUCTIONS[reduce])
     if isinstance(src, (Tensor, np.ndarray)):
         dim = _check_along_dim("scatter", input, dim, index, src)
     else:
         dim = _check_along_dim("scatter", input, dim, index)
     return _scatter(input, dim, index, src)
+
+
+_REDUCE_UFUNCS = {"sum": np.add, "prod": np.multiply, "mean": np.add, "amax": np.maximum,
+                  "amin": np.minimum}
+
+
+def _reduce_identity(reduce: str, dtype: np.dtype) -> Any:
+    """The value an entry starts from when ``include_self=False`` leaves its own out."""
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    if dtype.kind == "f":
+        return -np.inf if reduce == "amax" else np.inf
+    info = np.iinfo(dtype) if dtype.kind in "iu" else np.iinfo(np.uint8)
+    return info.min if reduce == "amax" else info.max
+
+
+def _scatter_counts(shape: tuple[int, ...], dtype: np.dtype, dim: int, index: np.ndarray,
+                    include_self: bool) -> np.ndarray:
+    """How many values each entry of a 'mean' averages (1 where none: PyTorch divides by 1)."""
+    counts = backend.zeros(shape, dtype, index)
+    backend.add_at(counts, _along_dim_key(dim, index), 1)
+    if include_self:
+        counts += 1
+    counts[counts == 0] = 1
+    return counts
+
+
+def _used_src(src: Any, index: np.ndarray) -> Any:
+    """The leading block of ``src`` that the index reads (src may be larger)."""
+    return src if _shape(src) == index.shape else src[_leading_block(index.shape)]
+
+
+def _scatter_reduce_grad(g: Any, out: Any, input: Any, dim: int, index: np.ndarray, src: Any,
+                         needs: tuple[bool, ...], reduce: str, include_self: bool) -> list:
+    """PyTorch's gradients of scatter_reduce: 'sum' and 'mean' pass g on (divided by the count);
+    'amax'/'amin' share it evenly among the values equal to the result; 'prod' gives each value
+    the product of the others, computed without dividing by a zero."""
+    used = _used_src(src, index)
+    if reduce in ("sum", "mean"):
+        if reduce == "mean":
+            g = g / _scatter_counts(out.shape, g.dtype, dim, index, include_self)
+        grad_input, grad_src = g, _gather(g, dim, index)
+    elif reduce in ("amax", "amin"):
+        input_wins = ew.eq(input, out)
+        src_wins = ew.eq(used, _gather(out, dim, index))
+        ties = _scatter_add(ew._to_dtype(input_wins, g.dtype), dim, index,
+                            ew._to_dtype(src_wins, g.dtype))
+        shared = g / ties
+        grad_input = ew.where(input_wins, shared, 0.0)
+        grad_src = ew.where(src_wins, _gather(shared, dim, index), 0.0)
+    else:
+        # A zero's own gradient is the product of the rest: recomputed with that zero made 1
+        # (an input zero; a src zero alone at its entry), never a division by it.
+        masked_input = ew.where(ew.eq(input, 0), 1.0, input)
+        grad_input = g * _scatter_reduce(masked_input, dim, index, used, reduce=reduce,
+                                         include_self=include_self) / masked_input
+        src_zero = ew.eq(used, 0)
+        zeros_at = _gather(_scatter_add(backend.zeros(out.shape, g.dtype, g), dim, index,
+                                        ew._to_dtype(src_zero, g.dtype)), dim, index)
+        lone_zero = ew.logical_and(src_zero, ew.eq(zeros_at, 1))
+        without_zero = _scatter_reduce(input, dim, index, ew.where(lone_zero, 1.0, used),
+                                       reduce=reduce, include_self=include_self)
+        grad_src = ew.where(lone_zero, _gather(g * without_zero, dim, index),
+                            _gather(g * out, dim, index) / ew.where(src_zero, 1.0, used))
+    if not include_self:
+        grad_input = _scatter(grad_input, dim, index, 0.0)
+    if _shape(src) != index.shape:
+        grad_src = _getitem_backward(grad_src, _shape(src), _leading_block(index.shape))
+    return [grad_input if needs[0] else None, None, None, grad_src if needs[3] else None]
+
+
+@primitive("scatter_reduce", save=("input", "src", "out"), grads=_scatter_reduce_grad)
+def _scatter_reduce(input: Any, dim: int, index: np.ndarray, src: Any, *, reduce: str,
+                    include_self: bool) -> Any:
+    out = input.copy()
+    key = _along_dim_key(dim, index)
+    if not include_self:
+        out[key] = _reduce_identity(reduce, out.dtype)
+    backend.ufunc_at(_REDUCE_UFUNCS[reduce], out, key, _src_block(src, index))
+    if reduce == "mean":
+        counts = _scatter_counts(out.shape, out.dtype, dim, index, include_self)
+        out = out // counts if out.dtype.kind in "iu" else out / counts
+    return out
+
+
+def scatter_reduce(input: Tensor, dim: int, index: Any, src: Any, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    """A copy of ``input`` with the values of ``src`` reduced into the entries ``index`` picks
+    along ``dim`` (``out[index[i][j]][j] = reduce(out[index[i][j]][j], src[i][j])`` for dim 0);
+    ``reduce`` is ``'sum'``, ``'prod'``, ``'mean'``, ``'amax'`` or ``'amin'``, and
+    ``include_self=False`` leaves the entries' own values out of the ones written to.
+
+    >>> import backprop as bp
+    >>> x, i = bp.tensor([5., 5.]), bp.tensor([0, 0, 1])
+    >>> bp.scatter_reduce(x, 0, i, bp.tensor([1., 3., 9.]), 'amax').tolist()
+    [5.0, 9.0]
+    >>> bp.scatter_reduce(x, 0, i, bp.tensor([1., 3., 9.]), 'mean', include_self=False).tolist()
+    [2.0, 9.0]
+    """
+    if reduce not in _REDUCE_UFUNCS:
+        raise ValueError(f"scatter_reduce: reduce must be 'sum', 'prod', 'mean', 'amax' or "
+                         f"'amin', got {reduce!r}")
+    index = _index_array("scatter_reduce", index)
+    dim = _check_along_dim("scatter_reduce", input, dim, index, src)
+    return _scatter_reduce(input, dim, index, src, reduce=reduce, include_self=include_self)
 
 
 def _vector_index(op: str, index: Any) -> np.ndarray:
@@ -393,9 +517,18 @@ def scatter_add_(self: Tensor, dim: int, index: Any, src: Any) -> Tensor:
     return apply_inplace(self, "scatter_add_", lambda old: scatter_add(old, dim, index, src))
 
 
-def scatter_(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None) -> Tensor:
+def scatter_(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None,
+             reduce: str | None = None) -> Tensor:
     """``scatter`` in place."""
-    return apply_inplace(self, "scatter_", lambda old: scatter(old, dim, index, src, value=value))
+    return apply_inplace(self, "scatter_", lambda old: scatter(old, dim, index, src, value=value,
+                                                               reduce=reduce))
+
+
+def scatter_reduce_(self: Tensor, dim: int, index: Any, src: Any, reduce: str, *,
+                    include_self: bool = True) -> Tensor:
+    """``scatter_reduce`` in place."""
+    return apply_inplace(self, "scatter_reduce_", lambda old: scatter_reduce(
+        old, dim, index, src, reduce, include_self=include_self))
 
 
 def index_add_(self: Tensor, dim: int, index: Any, source: Any, *, alpha: float = 1) -> Tensor:
@@ -409,5 +542,5 @@ def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
     return apply_inplace(self, "masked_fill_", lambda old: masked_fill(old, mask, value))
 
 
-__all__ = ["gather", "scatter_add", "scatter", "index_select", "index_add", "masked_fill",
-           "take_along_dim", "one_hot", "nonzero"]
+__all__ = ["gather", "scatter_add", "scatter", "scatter_reduce", "index_select", "index_add",
+           "masked_fill", "take_along_dim", "one_hot", "nonzero"]

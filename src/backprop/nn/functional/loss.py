@@ -120,11 +120,25 @@ class _ClassTargets:
         self.norm = norm
         self.column = column
 
-    def onehot(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """``coef`` placed at each target's class in zeros of the input's shape."""
+    def onehot(self, shape: tuple[int, ...], dtype: np.dtype, values: Any = None) -> np.ndarray:
+        """``values`` (default ``coef``) placed at each target's class in zeros of the input's
+        shape."""
+        if values is None:
+            values = 1.0 if self.coef is None else self.coef
         out = backend.zeros(math.prod(shape), dtype, self.flat)
-        out[self.flat] = 1.0 if self.coef is None else self.coef  # positions never repeat
+        out[self.flat] = values  # positions never repeat
         return out.reshape(shape)
+
+    def empty_mean(self, dtype: np.dtype) -> np.ndarray:
+        """Per target, the factor a 'mean' over weights summing to 0 gives its gradient, as
+        PyTorch computes it: a kept target's weight divided by that total (nan for weight 0),
+        and 0 for an ignored one, which the gradient never reaches. So a batch of ignored
+        targets only (all padding) has a nan loss but a zero gradient, harmless to the
+        weights."""
+        coef = backend.ones(self.flat.shape, dtype, self.flat) if self.coef is None else self.coef
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = coef / 0.0
+        return factor if self.keep is None else np.where(self.keep, factor, 0.0)
 
     def distribution(self, shape: tuple[int, ...], dtype: np.dtype,
                      smoothing: float) -> tuple[np.ndarray, Any]:
@@ -230,7 +244,9 @@ def _reduction_scale(g: Any, plan: _ClassTargets, reduction: str) -> Any:
         return reshape(g, plan.column)
     if reduction == "sum":
         return g
-    return g * (1.0 / plan.norm if plan.norm else math.nan)
+    if not plan.norm:
+        return g * plan.empty_mean(g.dtype).reshape(plan.column)
+    return g * (1.0 / plan.norm)
 
 
 def _shifted_exp(input: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -346,11 +362,14 @@ def _cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Any, red
     return total / (input.numel() // classes if classes else 0)
 
 
-# Linear in the input: minus the weighted one-hot, so the second derivative is zero.
-@primitive("nll_loss", grads={
-    "input": lambda g, out, input, plan, reduction:
-    _reduction_scale(g, plan, reduction) * -plan.onehot(input.shape, input.dtype),
-})
+def _nll_loss_grad(g: Any, out: Any, input: Any, plan: _ClassTargets, reduction: str) -> Any:
+    # Linear in the input: minus the weighted one-hot, so the second derivative is zero.
+    if reduction == "mean" and not plan.norm:  # only the targets' entries get the nan
+        return g * -plan.onehot(input.shape, input.dtype, plan.empty_mean(input.dtype))
+    return _reduction_scale(g, plan, reduction) * -plan.onehot(input.shape, input.dtype)
+
+
+@primitive("nll_loss", grads={"input": _nll_loss_grad})
 def _nll_loss(input: Any, plan: _ClassTargets, reduction: str) -> Any:
     loss = -np.take(input, plan.flat)
     if plan.coef is not None:
