@@ -4,7 +4,7 @@
 Here are the parts a reader looks up: how an entry finds our function (``our_op``,
 ``ALIASES``) and method (``METHODS``), how a sample crosses over (``to_backprop``), the one table
 of samples we do not support (``UNSUPPORTED``), the entries whose values are random
-(``RANDOM_VALUES``), the tolerances, and the disagreements found today (``DISAGREEMENTS``).
+(``RANDOM_VALUES``), and the tolerances.
 """
 
 from __future__ import annotations
@@ -563,55 +563,13 @@ def compare_gradients(sample: Any, tensors: dict[int, Any], ours_out: list[Any],
         if a is not None and b is not None and str(a.dtype) != _dtype_name(b.dtype):
             return f"gradient of {path}: dtype {a.dtype}, torch {_dtype_name(b.dtype)}"
         a = np.zeros(tuple(t.shape)) if a is None else a.numpy()
-        b = np.zeros(tuple(t.shape)) if b is None else b.numpy()
+        b = np.zeros(tuple(t.shape)) if b is None else b.numpy(force=True)  # force: a ZeroTensor (sgn of reals)
         if a.shape != b.shape:
             return f"gradient of {path}: shape {a.shape}, torch {b.shape}"
         failure = compare_arrays(a, b, f"gradient of {path}", tolerances)
         if failure:
             return failure
     return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Disagreements found today, by the classes of issue 15 (1 creation precision, 2 float32
-# reductions, 3 float16, 4 type promotion, 5 values PyTorch refuses, 6 writes through views,
-# 7 gradient corner cases, 8 errors and arguments) and "other": entry -> the first failing
-# sample, what differs, and the cause in our code. Each is an expected failure: a fix turns it
-# into an unexpected pass, and then its line goes.
-DISAGREEMENTS: dict[str, str] = {
-    "clamp": "7: clamp(f64[5, 10, 5], min=f64[5, 10, 5], max=f64[5, 10, 5]) where min > max: "
-             "gradient of min nonzero, torch 0 (the result is max); ops/elementwise.py _clamp's "
-             "min rule is where(input < min) without 'and min <= max'",
-    "add": "8: add(f32[5, 5], f32[5, 5], alpha=2) raises TypeError; ops/elementwise.py add (and "
-           "Tensor.add) take no alpha",
-    "sub": "8: sub(f32[5, 5], f32[5, 5], alpha=2) raises TypeError; ops/elementwise.py sub (and "
-           "Tensor.sub) take no alpha",
-    "div:trunc_rounding": "8: div(f32(), f32(), rounding_mode='trunc') raises TypeError; "
-                          "ops/elementwise.py div takes no rounding_mode",
-    "div:floor_rounding": "8: div(f32(), f32(), rounding_mode='floor') raises TypeError; "
-                          "ops/elementwise.py div takes no rounding_mode",
-    "flip": "8: flip(f32[5, 10, 5], dims=(0, 1, 2)) raises TypeError; ops/rearrange.py flip and "
-            "Tensor.flip take *dims only, not the keyword dims",
-    "to": "8: x.to('cpu', torch.float64, True, True, memory_format=preserve_format) raises "
-          "TypeError 'True is not a dtype'; ops/elementwise.py to reads positional non_blocking "
-          "and copy as dtypes and takes no memory_format",
-    "scatter": "8: scatter(f32[10, 5], 0, i64[5, 5], f32[5, 5], reduce='add') raises TypeError; "
-               "ops/scatter.py scatter (and Tensor.scatter) take no reduce",
-    **{name: f"8: x.{name}(memory_format=torch.contiguous_format) raises TypeError; tensor.py "
-             f"Tensor.{name} takes no memory_format"
-       for name in ("bool", "double", "float", "half", "int", "long")},
-    "gather": "other: gather(f32(), 0, i64[1]) (PyTorch: f32[1]) and gather(f32[5], 0, "
-              "uint8[2, 0]) (PyTorch: f32[2, 0]) raise ShapeError; ops/scatter.py's check wants "
-              "index.ndim == input.ndim, where PyTorch counts a 0-d input as 1-d and takes any "
-              "empty index",
-    "index_add": "other: index_add(f32(), 0, i64[1], f32()) raises IndexError 'list assignment "
-                 "index out of range' (PyTorch: f32()); ops/scatter.py index_add indexes "
-                 "list(input.shape)[dim] without counting a 0-d input as 1-d",
-    "nn.functional.batch_norm": "other: batch_norm(f32[0], running_mean=f32[0], "
-                                "running_var=f32[0]) raises ShapeError (PyTorch: f32[0]); "
-                                "nn/functional/norm.py checks ndim >= 2 before an empty input "
-                                "returns empty",
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -624,14 +582,15 @@ def summary(results: dict[str, EntryResult]) -> list[str]:
     skipped = sum((r.skipped for r in results.values()), collections.Counter())
     no_cpu = sorted(set(HAVE) - set(OURS))
     lines = [f"PyTorch OpInfo: {len(ENTRIES)} entries, we have {len(HAVE)}, "
-             f"{len(agree)} fully agree, {len(DISAGREEMENTS)} known disagreements (xfail), "
+             f"{len(agree)} fully agree, "
              f"{len(nothing_run)} with no sample we support ({', '.join(nothing_run)}), "
              f"{len(no_cpu)} CUDA-only ({', '.join(no_cpu)})",
              f"  samples: {sum(r.samples for r in results.values())} run, "
              f"{sum(r.gradients for r in results.values())} of them with gradients; "
              f"{sum(len(r.failures) for r in results.values())} disagree; "
-             f"{len(METHODS)} Tensor methods checked beside their functions, "
-             f"{len(METHODS_WE_LACK)} lacking ({', '.join(METHODS_WE_LACK)})"]
+             f"{len(METHODS)} Tensor methods checked beside their functions"
+             + (f", {len(METHODS_WE_LACK)} lacking ({', '.join(METHODS_WE_LACK)})"
+                if METHODS_WE_LACK else "")]
     lines += [f"  skipped {count}: {reason}" for reason, count in skipped.most_common()]
     return lines
 
@@ -646,8 +605,6 @@ def markdown_report(results: dict[str, EntryResult]) -> str:
         skipped = "; ".join(f"{c} {reason.split(':')[0]}" for reason, c in r.skipped.items())
         verdict = ("agrees" if not r.failures else
                    f"{len(r.failures)} differ, first: {r.failures[0]}".replace("|", "\\|"))
-        if name in DISAGREEMENTS:
-            verdict = f"known ({DISAGREEMENTS[name].split(':')[0]}): {verdict}"
         lines.append(f"| `{name}` | {r.samples} | {r.gradients} | {skipped} | {verdict} |")
     lacking = [n for n in ENTRIES if n not in HAVE]
     lines += ["", f"## The {len(lacking)} entries we lack", "",

@@ -2,7 +2,7 @@
 (``torch.testing._internal.common_methods_invocations.op_db``) that we have runs on all its
 samples in float32 and float64 (values, dtypes, shapes) with float64 gradients against torch's.
 
-The tables (aliases, unsupported samples, random values, today's disagreements) live in
+The tables (aliases, unsupported samples, random values) live in
 ``tests/opinfo.py``. The counts print at the end of the session; ``BACKPROP_OPINFO_REPORT=path``
 also writes the per-entry table there as markdown.
 """
@@ -17,16 +17,10 @@ import numpy as np
 import pytest
 
 import opinfo
-from opinfo import DISAGREEMENTS, OURS, run_entry
+from opinfo import OURS, run_entry
 
 
-def _entry(name: str) -> object:
-    marks = [pytest.mark.xfail(strict=True, reason=DISAGREEMENTS[name])] \
-        if name in DISAGREEMENTS else []
-    return pytest.param(name, marks=marks, id=name)
-
-
-@pytest.mark.parametrize("name", [_entry(name) for name in OURS])
+@pytest.mark.parametrize("name", OURS)
 def test_entry_agrees_with_pytorch(name: str) -> None:
     result = run_entry(name)
     assert result.samples or result.skipped, f"{name}: no samples"
@@ -37,7 +31,6 @@ def test_entry_agrees_with_pytorch(name: str) -> None:
 def test_tables_name_what_exists() -> None:
     """Every row of the tables is about an entry we have, and every unsupported-sample reason
     still matches a sample: a row a fix or a new PyTorch made stale fails here."""
-    assert not set(DISAGREEMENTS) - set(OURS), "DISAGREEMENTS names entries we do not run"
     assert not set(opinfo.ALIASES) - {e.name for e in opinfo.OP_DB}
     names = {opinfo.ENTRIES[n].name for n in OURS}
     assert not (set(opinfo.RANDOM_VALUES) | set(opinfo.LOOSER_FLOAT64)) - names
@@ -84,6 +77,7 @@ def test_counts(session_summary: Callable[[str], None]) -> None:
     agree = [name for name, r in results.items() if r.samples and not r.failures]
     # Lower bounds at today's counts: an op lost, or a sample newly skipped, fails here.
     assert len(opinfo.ENTRIES) >= 702
-    assert len(opinfo.HAVE) >= 251
-    assert len(agree) >= 231
-    assert sum(r.samples for r in results.values()) >= 13_000
+    assert len(opinfo.HAVE) >= 257
+    assert len(agree) >= 254
+    assert sum(r.samples for r in results.values()) >= 13_800
+    assert not opinfo.METHODS_WE_LACK, "PyTorch has these Tensor methods, and so must we"

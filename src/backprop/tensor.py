@@ -17,7 +17,7 @@ from . import dtypes
 from . import backend
 from .backend import as_array
 from .errors import DTypeError, GraphError, format_shape
-from .layout import check_memory_format, contiguous_format
+from .layout import check_memory_format, contiguous_format, preserve_format
 from .tensor_methods import TensorMethods
 
 if TYPE_CHECKING:
@@ -349,23 +349,28 @@ class Tensor(TensorMethods):
         check_memory_format("is_contiguous", memory_format)
         return bool(self._data.flags.c_contiguous)
 
-    def float(self) -> Tensor:
-        return self.to(dtypes.float32)
+    def _converted(self, op: str, dtype: np.dtype, memory_format: Any) -> Tensor:
+        """``self.to(dtype)`` for the methods named after dtypes (``float``, ``long``, ...)."""
+        check_memory_format(op, memory_format)
+        return self.to(dtype)
 
-    def double(self) -> Tensor:
-        return self.to(dtypes.float64)
+    def float(self, memory_format: Any = preserve_format) -> Tensor:
+        return self._converted("float", dtypes.float32, memory_format)
 
-    def half(self) -> Tensor:
-        return self.to(dtypes.float16)
+    def double(self, memory_format: Any = preserve_format) -> Tensor:
+        return self._converted("double", dtypes.float64, memory_format)
 
-    def long(self) -> Tensor:
-        return self.to(dtypes.int64)
+    def half(self, memory_format: Any = preserve_format) -> Tensor:
+        return self._converted("half", dtypes.float16, memory_format)
 
-    def int(self) -> Tensor:
-        return self.to(dtypes.int32)
+    def long(self, memory_format: Any = preserve_format) -> Tensor:
+        return self._converted("long", dtypes.int64, memory_format)
 
-    def bool(self) -> Tensor:
-        return self.to(dtypes.bool)
+    def int(self, memory_format: Any = preserve_format) -> Tensor:
+        return self._converted("int", dtypes.int32, memory_format)
+
+    def bool(self, memory_format: Any = preserve_format) -> Tensor:
+        return self._converted("bool", dtypes.bool, memory_format)
 
     def type(self, dtype: Any = None) -> Any:
         if dtype is None:

@@ -86,7 +86,7 @@ class TensorMethods:
             return _ops.elementwise.div(self, other)
         return _ops.elementwise.div(self, other, rounding_mode=rounding_mode)
 
-    __truediv__ = div
+    __truediv__ = true_divide = divide = div
 
     def __rtruediv__(self, other: Operand) -> Tensor:
         """``other / self``."""
@@ -278,33 +278,41 @@ class TensorMethods:
 
     __ge__ = ge
 
-    def __and__(self, other: Operand) -> Tensor:
-        """``self & other`` (``bp.bitwise_and``)."""
+    def bitwise_and(self, other: Operand) -> Tensor:
+        """``self & other``, bit by bit (``bp.bitwise_and``)."""
         return _ops.elementwise.bitwise_and(self, other)
+
+    __and__ = bitwise_and
 
     def __rand__(self, other: Operand) -> Tensor:
         """``other & self``."""
         return _ops.elementwise.bitwise_and(other, self)
 
-    def __or__(self, other: Operand) -> Tensor:
-        """``self | other`` (``bp.bitwise_or``)."""
+    def bitwise_or(self, other: Operand) -> Tensor:
+        """``self | other``, bit by bit (``bp.bitwise_or``)."""
         return _ops.elementwise.bitwise_or(self, other)
+
+    __or__ = bitwise_or
 
     def __ror__(self, other: Operand) -> Tensor:
         """``other | self``."""
         return _ops.elementwise.bitwise_or(other, self)
 
-    def __xor__(self, other: Operand) -> Tensor:
-        """``self ^ other`` (``bp.bitwise_xor``)."""
+    def bitwise_xor(self, other: Operand) -> Tensor:
+        """``self ^ other``, bit by bit (``bp.bitwise_xor``)."""
         return _ops.elementwise.bitwise_xor(self, other)
+
+    __xor__ = bitwise_xor
 
     def __rxor__(self, other: Operand) -> Tensor:
         """``other ^ self``."""
         return _ops.elementwise.bitwise_xor(other, self)
 
-    def __invert__(self) -> Tensor:
-        """``~self`` (``bp.bitwise_not``)."""
+    def bitwise_not(self) -> Tensor:
+        """``~self``, bit by bit (``bp.bitwise_not``)."""
         return _ops.elementwise.bitwise_not(self)
+
+    __invert__ = bitwise_not
 
     def logical_and(self, other: Operand) -> Tensor:
         """Elementwise AND of the truth values (``bp.logical_and``)."""

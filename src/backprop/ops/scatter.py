@@ -130,6 +130,11 @@ def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) ->
     [[1.0, 1.0], [4.0, 3.0]]
     """
     index = _index_array("gather", index)
+    if index.size == 0:  # PyTorch takes an empty index of any shape
+        return input.reshape(-1)[:0].reshape(index.shape)
+    if input.ndim == 0:  # PyTorch reads a 0-d input as one value along dim 0
+        check_dim("gather", dim, 1)
+        return gather(input.reshape(1), 0, index.reshape(-1)).reshape(index.shape)
     dim = _check_along_dim("gather", input, dim, index)
     return _gather(input, dim, index)
 
@@ -139,7 +144,7 @@ def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) ->
     "src": lambda g, out, input, dim, index, src: _src_grad(g, dim, index, src),
 })
 def _scatter_add(input: Any, dim: int, index: np.ndarray, src: Any) -> Any:
-    out = input.copy()
+    out = backend.as_array(input).copy()  # a rule's 0-d operand may be a NumPy scalar
     _add_into(out, _along_dim_key(dim, index), _src_block(src, index))
     return out
 
@@ -164,7 +169,7 @@ def scatter_add(input: Tensor, dim: int, index: Any, src: Any) -> Tensor:
     "src": lambda g, out, input, dim, index, src: _src_grad(g, dim, index, src),
 })
 def _scatter(input: Any, dim: int, index: np.ndarray, src: Any) -> Any:
-    out = input.copy()
+    out = backend.as_array(input).copy()  # a rule's 0-d gradient may be a NumPy scalar
     out[_along_dim_key(dim, index)] = src if np.ndim(src) == 0 else _src_block(src, index)
     return out
 
@@ -281,7 +286,7 @@ def _scatter_reduce_grad(g: Any, out: Any, input: Any, dim: int, index: np.ndarr
 @primitive("scatter_reduce", save=("input", "src", "out"), grads=_scatter_reduce_grad)
 def _scatter_reduce(input: Any, dim: int, index: np.ndarray, src: Any, *, reduce: str,
                     include_self: bool) -> Any:
-    out = input.copy()
+    out = backend.as_array(input).copy()  # a rule's 0-d operand may be a NumPy scalar
     key = _along_dim_key(dim, index)
     if not include_self:
         out[key] = _reduce_identity(reduce, out.dtype)
@@ -368,6 +373,10 @@ def index_add(input: Tensor, dim: int, index: Any, source: Any, *, alpha: float 
     [3.0, 0.0, 3.0]
     """
     index = _vector_index("index_add", index)
+    if input.ndim == 0:  # PyTorch reads a 0-d input (and source) as one value along dim 0
+        check_dim("index_add", dim, 1)
+        one = index_add(input.reshape(1), 0, index, reshape(source, -1), alpha=alpha)
+        return one.reshape(())
     dim = check_dim("index_add", dim, input.ndim)
     expected = list(input.shape)
     expected[dim] = index.size
