@@ -99,6 +99,21 @@ def _np_sign(x: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(x), 0.0, np.sign(x)) if x.dtype.kind == "f" else np.sign(x)
 
 
+def _relu_nan_samples(rng: np.random.Generator) -> list[Sample]:
+    """PyTorch zeroes relu's gradient where the output is <= 0: a NaN passes it on (PyTorch's
+    OpInfo reference inputs). NaN has no derivative: on_kink leaves out the directional test."""
+    return [Sample((np.array([np.nan, np.inf, -np.inf, 2.0, -3.0]),), name="issue-relu-nan",
+                   on_kink=True)]
+
+
+def _extremum_nan_samples(rng: np.random.Generator) -> list[Sample]:
+    """Where either side is NaN, both get the whole gradient (PyTorch's rule zeroes only the
+    side that is smaller for maximum, larger for minimum)."""
+    return [Sample((np.array([np.nan, 1.0, np.nan, 2.0, -np.inf]),
+                    np.array([1.0, np.nan, np.nan, 3.0, np.inf])), name="issue-maximum-nan",
+                   on_kink=True)]
+
+
 def _sign_specials(rng: np.random.Generator) -> list[Sample]:
     return [Sample((np.array([np.nan, np.inf, -np.inf, 2.0, -3.0]),), name="issue-sign-nan-infs")]
 
@@ -342,14 +357,20 @@ ROWS = [
            lambda rng: [Sample((np.array([-800.0, -30.0, 0.0, 30.0, 800.0]),), name="extremes")],
            torch=_torch_name("sigmoid"), gradgrad=False),
     _unary_row("relu", lambda x: np.maximum(x, 0), kinks=True),
+    OpSpec("relu", bp.relu, lambda x: np.maximum(x, 0), _relu_nan_samples,
+           torch=_torch_name("relu"), kinks=True),
     OpSpec("clamp", bp.clamp, lambda x, min=None, max=None: np.clip(x, min, max), _clamp_samples,
            torch=_torch_name("clamp"), kinks=True, aliases=("clip",), error_inputs=_clamp_errors),
     _binary_row("maximum", np.maximum, kinks=True),
+    OpSpec("maximum", bp.maximum, np.maximum, _extremum_nan_samples, torch=_torch_name("maximum"),
+           kinks=True),
     OpSpec("maximum", bp.maximum, np.maximum,
            lambda rng: [Sample((np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 3.0])),
                                name="ties")], torch=_torch_name("maximum"), kinks=True,
            gradgrad=False),
     _binary_row("minimum", np.minimum, kinks=True),
+    OpSpec("minimum", bp.minimum, np.minimum, _extremum_nan_samples, torch=_torch_name("minimum"),
+           kinks=True),
     OpSpec("minimum", bp.minimum, np.minimum,
            lambda rng: [Sample((np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 3.0])),
                                name="ties")], torch=_torch_name("minimum"), kinks=True,

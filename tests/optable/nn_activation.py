@@ -91,7 +91,11 @@ def _np_glu(x, dim=-1):
 
 
 def _np_threshold(x, threshold, value):
-    return np.where(x > threshold, x, value)
+    return np.where(x <= threshold, value, x)  # PyTorch's form: a NaN stays NaN
+
+
+def _np_hardshrink(x, lambd=0.5):
+    return np.where(np.abs(x) <= lambd, 0.0, x)  # PyTorch's form: a NaN stays NaN
 
 
 def _np_softshrink(x, lambd=0.5):
@@ -105,6 +109,14 @@ def _erf_samples(rng):
     return [Sample((uniform(rng, s, -3.0, 3.0),), name=str(s)) for s in _SHAPES] + [
         Sample((np.array([-5.0, -4.2, -1.3, -0.3, 0.0, 0.2, 0.47, 2.5, 3.9, 4.6]),),
                name="ranges")]
+
+
+# NaN and infinities (PyTorch's OpInfo reference inputs), with values either side of 3.
+_NAN_AND_INFS = np.array([np.nan, np.inf, -np.inf, 4.0, -3.5])
+
+
+def _nan_samples(rng):
+    return [Sample((_NAN_AND_INFS,), name="issue-nan", on_kink=True)]  # no derivative at NaN
 
 
 def _threshold_samples(rng):
@@ -216,11 +228,20 @@ ROWS = [
            torch=_torch_f("hardtanh"), kinks=True, gradgrad=False),
     OpSpec("relu6", F.relu6, lambda x: np.clip(x, 0.0, 6.0), _variants((-3.0, 8.0)),
            torch=_torch_f("relu6"), kinks=True),
+    # Gradient 0 at NaN: PyTorch's vectorised loop (its scalar loop, for the elements past the
+    # last whole SIMD vector, gives g); 16 elements are whole vectors in float32 and float64.
+    OpSpec("hardtanh", F.hardtanh, _np_hardtanh,
+           lambda rng: [Sample((np.concatenate([_NAN_AND_INFS, uniform(rng, (11,))]),),
+                               name="issue-hardtanh-nan", on_kink=True)],
+           torch=_torch_f("hardtanh"), kinks=True),
     # PyTorch's own hardsigmoid backward scales by a float32 1/6 (off by 1e-8 in float64), so
     # the row compares with its defining formula relu6(x + 3) / 6 instead.
     OpSpec("hardsigmoid", F.hardsigmoid, lambda x: np.clip(x + 3.0, 0.0, 6.0) / 6.0,
            _variants((-4.0, 4.0)),
            torch=lambda torch, x: torch.nn.functional.relu6(x + 3.0) / 6.0, kinks=True),
+    # Outside (-3, 3) and at NaN its gradient is 0: nothing for the float32 1/6 to round.
+    OpSpec("hardsigmoid", F.hardsigmoid, lambda x: np.clip(x + 3.0, 0.0, 6.0) / 6.0,
+           _nan_samples, torch=_torch_f("hardsigmoid"), kinks=True),
     OpSpec("hardswish", F.hardswish, lambda x: x * np.clip(x + 3.0, 0.0, 6.0) / 6.0,
            _variants((-4.5, 4.5)), torch=_torch_f("hardswish"), kinks=True),
     OpSpec("hardswish", F.hardswish, lambda x: x * np.clip(x + 3.0, 0.0, 6.0) / 6.0,
@@ -228,11 +249,17 @@ ROWS = [
            gradgrad=False),
     OpSpec("tanhshrink", F.tanhshrink, lambda x: x - np.tanh(x), _variants((-3.0, 3.0)),
            torch=_torch_f("tanhshrink")),
-    OpSpec("hardshrink", F.hardshrink, lambda x, lambd=0.5: np.where(np.abs(x) > lambd, x, 0.0),
-           _variants((-2.0, 2.0), {"lambd": 1.0}), torch=_torch_f("hardshrink"), kinks=True),
+    OpSpec("hardshrink", F.hardshrink, _np_hardshrink, _variants((-2.0, 2.0), {"lambd": 1.0}),
+           torch=_torch_f("hardshrink"), kinks=True),
+    OpSpec("hardshrink", F.hardshrink, _np_hardshrink, _nan_samples, torch=_torch_f("hardshrink"),
+           grad=False),
     OpSpec("softshrink", F.softshrink, _np_softshrink, _variants((-2.0, 2.0), {"lambd": 1.0}),
            torch=_torch_f("softshrink"), kinks=True, error_inputs=_softshrink_errors),
     OpSpec("threshold", F.threshold, _np_threshold, _threshold_samples,
+           torch=_torch_f("threshold"), kinks=True),
+    OpSpec("threshold", F.threshold, _np_threshold,
+           lambda rng: [Sample((_NAN_AND_INFS, 0.25, -9.0), name="issue-threshold-nan",
+                                on_kink=True)],
            torch=_torch_f("threshold"), kinks=True),
     OpSpec("glu", F.glu, _np_glu, _glu_samples, torch=_torch_f("glu"), error_inputs=_glu_errors),
     OpSpec("softmin", F.softmin, _np_softmin, _softmin_samples, torch=_torch_f("softmin")),

@@ -138,7 +138,10 @@ def _margin_ranking_samples(rng, reduction):
     y = np.array([1.0, -1.0, 1.0, -1.0])
     return [Sample((uniform(rng, (4,)), uniform(rng, (4,)), y), grad_args=(0, 1), name="basic"),
             Sample((uniform(rng, (4,)), uniform(rng, (4,)), y), {"margin": 0.5},
-                   grad_args=(0, 1), name="margin")]
+                   grad_args=(0, 1), name="margin"),
+            # PyTorch clamps (clamp_min): a NaN difference gets gradient 0, not relu's g.
+            Sample((np.array([np.nan, 1.0, 2.0, -1.0]), uniform(rng, (4,)), y),
+                   grad_args=(0, 1), name="issue-nan", on_kink=True)]
 
 
 def _np_soft_margin(x, y, reduction="mean"):

@@ -339,7 +339,8 @@ def _sigmoid_in_place(input: np.ndarray) -> Any:
 
 # Written from the output, not the input: out > 0 exactly where input > 0, and the gradient at
 # 0 is 0 as in PyTorch. ``where`` (not g * mask) keeps an inf/nan in g out of the dead units.
-@primitive(save=("out",), grads={"input": lambda g, out, input: where(gt(out, 0), g, 0.0)})
+# PyTorch zeroes it where out <= 0, so a NaN input passes g on.
+@primitive(save=("out",), grads={"input": lambda g, out, input: where(le(out, 0), 0.0, g)})
 def relu(input: Any) -> Any:
     return np.maximum(input, 0)
 
@@ -393,9 +394,10 @@ def clamp(input: Any, min: Any = None, max: Any = None) -> Any:
 
 @primitive("split_ties", composite=True)
 def _split_ties(g: Any, larger: Any, smaller: Any) -> Any:
-    """``g`` where ``larger > smaller``, half of it where they tie (ties share the gradient
-    equally, PyTorch's convention for maximum/minimum), 0 elsewhere."""
-    return where(eq(larger, smaller), g * 0.5, where(gt(larger, smaller), g, 0.0))
+    """0 where ``larger < smaller``, half of ``g`` where they tie (ties share the gradient
+    equally, PyTorch's convention for maximum/minimum), ``g`` elsewhere: where either is NaN,
+    both get ``g`` (PyTorch's rule)."""
+    return where(eq(larger, smaller), g * 0.5, where(lt(larger, smaller), 0.0, g))
 
 
 @_split_ties.kernel(np.ndarray)
@@ -403,7 +405,7 @@ def _split_ties_without_ties(g: Any, larger: Any, smaller: Any) -> Any:
     # Floats rarely tie exactly; without ties one select does, in under half the time.
     if np.equal(larger, smaller).any():
         return None
-    return where(np.greater(larger, smaller), g, 0.0)
+    return where(np.less(larger, smaller), 0.0, g)
 
 
 # Each input's gradient is g where it is the one chosen: for maximum where it is the larger.

@@ -17,7 +17,8 @@ import numpy as np
 
 from ...errors import ShapeError, check_dim
 from ...ops import elementwise as _ew
-from ...ops.elementwise import abs, clamp, exp, ge, gt, le, logical_or, lt, sigmoid, tanh, where
+from ...ops.elementwise import (abs, clamp, exp, ge, gt, le, logical_and, logical_or, lt, sigmoid,
+                                tanh, where)
 from ...ops.fused import softmax
 from .gelu import gelu
 from ...ops.inplace import apply_inplace
@@ -75,10 +76,11 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
                           lambda x: _leaky_relu(x, float(negative_slope)))
 
 
-# Unlike clamp's, the gradient is zero AT the bounds as well (PyTorch's hardtanh_backward).
+# Unlike clamp's, the gradient is zero AT the bounds as well (PyTorch's hardtanh_backward), and
+# at NaN, as PyTorch's vectorised loop and its hardsigmoid give (its scalar loop gives g).
 @primitive("hardtanh", save=("input",), grads={
     "input": lambda g, out, input, min_val, max_val: where(
-    logical_or(le(input, min_val), ge(input, max_val)), 0.0, g),
+    logical_and(gt(input, min_val), lt(input, max_val)), g, 0.0),
 })
 def _hardtanh(input: Any, min_val: float, max_val: float) -> Any:
     return np.clip(input, min_val, max_val)
@@ -117,8 +119,9 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     [-1.0, 2.0]
     """
     limit = threshold
+    # ``value`` only where x <= threshold: a NaN stays NaN, its gradient g (as in PyTorch).
     return _maybe_inplace(input, inplace, "threshold",
-                          lambda x: where(gt(x, limit), x, float(value)))
+                          lambda x: where(le(x, limit), float(value), x))
 
 
 # -- exponential units ----------------------------------------------------------------------------
@@ -337,7 +340,8 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     >>> hardshrink(bp.tensor([-1.0, 0.2, 0.75])).tolist()
     [-1.0, 0.0, 0.75]
     """
-    return where(logical_or(lt(input, -lambd), gt(input, lambd)), input, 0.0)
+    # Zero only inside [-lambd, lambd]: a NaN stays NaN, as in PyTorch.
+    return where(logical_and(ge(input, -lambd), le(input, lambd)), 0.0, input)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ... import backend
 from ...errors import ShapeError, format_shape
-from ...ops.elementwise import abs, exp, log, log1p, lt, relu, where
+from ...ops.elementwise import abs, clamp, exp, log, log1p, lt, relu, where
 from ...ops.reduction import sum
 from ...ops.shape import _unsqueeze
 from ...tensor import Tensor
@@ -181,7 +181,8 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
         raise ShapeError(f"{op}: input1 {format_shape(input1.shape)}, input2 "
                          f"{format_shape(input2.shape)} and target {format_shape(target.shape)} "
                          "must have the same number of dimensions")
-    return _reduce(relu((input2 - input1) * target + margin), reduction)
+    # clamp, not relu: PyTorch's clamp_min gives a NaN difference a zero gradient.
+    return _reduce(clamp((input2 - input1) * target + margin, 0.0), reduction)
 
 
 def soft_margin_loss(input: Tensor, target: Tensor, size_average: None = None,
@@ -226,7 +227,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     norms = (sum(input1 * input1, dim) + 1e-12) * (sum(input2 * input2, dim) + 1e-12)
     cos = sum(input1 * input2, dim) / (norms ** 0.5)
     y = backend.array_of(target)
-    loss = where(y == 1, 1 - cos, 0.0) + where(y == -1, relu(cos - margin), 0.0)
+    loss = where(y == 1, 1 - cos, 0.0) + where(y == -1, clamp(cos - margin, 0.0), 0.0)
     return _reduce(loss, reduction)
 
 
