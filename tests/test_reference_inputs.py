@@ -1,6 +1,6 @@
 """What PyTorch's OpInfo reference inputs found (``tests/test_opinfo.py``), as named cases in
-float32 and float64 against PyTorch: values and gradients at NaN. The op table checks the same
-NaN cases in float64 beside finite differences.
+float32 and float64 against PyTorch: values and gradients at NaN, and ops called on two Python
+numbers. The op table checks the same NaN cases in float64 beside finite differences.
 """
 
 from __future__ import annotations
@@ -78,3 +78,28 @@ def test_nan_values_and_gradients_match_pytorch(torch: Any, case: str, dtype: st
         mine = np.zeros(len(VALUES)) if mine is None else mine.numpy()
         expected = np.zeros(len(VALUES)) if expected is None else expected.numpy()
         np.testing.assert_allclose(mine, expected, rtol, atol)
+
+
+NUMBER_OPS = ["add", "sub", "mul", "div", "true_divide", "floor_divide"]
+NUMBER_PAIRS = [(2.5, 4.0), (-7, 2), (3, 0.5), (True, 2)]
+
+
+@pytest.mark.parametrize("a,b", NUMBER_PAIRS, ids=[f"{a}-{b}" for a, b in NUMBER_PAIRS])
+@pytest.mark.parametrize("name", NUMBER_OPS)
+def test_issue_two_python_numbers_give_a_tensor(torch: Any, name: str, a: Any, b: Any) -> None:
+    """``torch.mul(2.5, 4.0)`` is a 0-d tensor of the default dtype, float32 (int64 for two
+    ints), not a Python number; ``bp.mul`` alike."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)  # the fixture sets float64
+    try:
+        theirs = getattr(torch, name)(a, b)
+    except RuntimeError:  # True - 2: PyTorch refuses bool subtraction, and so do we
+        with pytest.raises(bp.DTypeError, match=name):
+            getattr(bp, name)(a, b)
+        return
+    finally:
+        torch.set_default_dtype(before)
+    ours = getattr(bp, name)(a, b)
+    assert isinstance(ours, bp.Tensor) and ours.shape == ()
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)

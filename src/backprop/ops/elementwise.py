@@ -48,7 +48,7 @@ def _times_alpha(op: str, input: Any, other: Any, alpha: Any) -> Any:
     return np.multiply(other, dtypes.wrap_integer(alpha, dtype), dtype=dtype)
 
 
-@primitive(promote=("input", "other"), grads={
+@primitive(promote=("input", "other"), numbers=True, grads={
     "input": lambda g, out, input, other, alpha=1: g,
     "other": lambda g, out, input, other, alpha=1: g if alpha == 1 else g * alpha,
 })
@@ -64,7 +64,7 @@ def add(input: Any, other: Any, *, alpha: Any = 1) -> Any:
     return input + other
 
 
-@primitive(promote=("input", "other"), refuse=("bool operand",), grads={
+@primitive(promote=("input", "other"), numbers=True, refuse=("bool operand",), grads={
     "input": lambda g, out, input, other, alpha=1: g,
     "other": lambda g, out, input, other, alpha=1: -g if alpha == 1 else g * -alpha,
 })
@@ -80,7 +80,7 @@ def sub(input: Any, other: Any, *, alpha: Any = 1) -> Any:
     return input - other
 
 
-@primitive(save=("input", "other"), promote=("input", "other"), grads={
+@primitive(save=("input", "other"), promote=("input", "other"), numbers=True, grads={
     "input": lambda g, out, input, other: g * other,
     "other": lambda g, out, input, other: g * input,
 })
@@ -96,7 +96,8 @@ def _explain_div(err: Exception, input: Any, other: Any, rounding_mode: Any = No
 
 
 # A rounded quotient is piecewise constant: its gradient is zero wherever it exists (PyTorch's).
-@primitive(save=("input", "other"), promote=("input", "other"), explain=_explain_div, grads={
+@primitive(save=("input", "other"), promote=("input", "other"), numbers=True,
+           explain=_explain_div, grads={
     "input": lambda g, out, input, other, rounding_mode=None:
     g / other if rounding_mode is None else g * 0,
     "other": lambda g, out, input, other, rounding_mode=None:
@@ -130,7 +131,7 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Any:
 
 
 # Piecewise constant: the gradient is zero wherever it exists (as PyTorch defines it).
-@primitive(promote=("input", "other"), refuse=("bool", "complex"), grads={
+@primitive(promote=("input", "other"), numbers=True, refuse=("bool", "complex"), grads={
     "input": lambda g, out, input, other: g * 0,
     "other": lambda g, out, input, other: g * 0,
 })

@@ -74,13 +74,14 @@ class Primitive:
     __slots__ = ("name", "forward", "rules", "rule", "composite", "kernels", "plain",
                  "n_outputs", "output_names", "save", "save_outputs", "saves_values", "view",
                  "differentiable", "explain", "backward_name", "promote", "refuse", "plans",
-                 "__wrapped__", "__dict__")
+                 "numbers", "__wrapped__", "__dict__")
 
     def __init__(self, name: str, forward: Callable, *, rules: tuple | None,
                  rule: Callable | None, save: Any, save_outputs: tuple[int, ...],
                  output_names: tuple[str, ...], composite: bool, view: bool,
                  differentiable: bool, explain: Callable | None,
-                 promote: tuple[int, ...] | None = None, refuse: tuple[str, ...] = ()) -> None:
+                 promote: tuple[int, ...] | None = None, refuse: tuple[str, ...] = (),
+                 numbers: bool = False) -> None:
         self.name = name
         self.forward = forward
         self.rules = rules
@@ -97,6 +98,7 @@ class Primitive:
         self.explain = explain
         self.promote = promote
         self.refuse = refuse
+        self.numbers = numbers
         self.plans: dict[tuple, Any] = {}  # by the operands' dtypes: see _promoted
         self.backward_name = "".join(part.capitalize() for part in name.split("_")) + "Backward"
         self.__doc__ = forward.__doc__
@@ -149,6 +151,9 @@ class Primitive:
                 odd_number = True  # promotes (or is refused) unlike in NumPy: see below
         promote = self.promote
         if first_type is None:  # arrays and numbers: a rule inside a plain backward
+            if (self.numbers and type(args[0]) in (bool, int, float)
+                    and type(args[-1]) in (bool, int, float)):  # bp.add(2, 3.0)
+                return self._on_numbers(args, params)
             # A rule's first operand is mostly the incoming gradient: float16 is computed in
             # float32 (as Node.apply does for rules' operators); NumPy's promotion otherwise.
             if (promote is not None and len(args) > promote[0]
@@ -205,6 +210,13 @@ class Primitive:
         if self.view:
             record_view(result, self, args, params)
         return result
+
+    def _on_numbers(self, args: tuple, params: dict) -> Tensor:
+        """A binary op on two Python numbers, as PyTorch computes it: on the 0-d tensors it
+        makes of them (int64, float32, bool)."""
+        from ..creation import tensor  # creation imports the ops
+
+        return self(*[tensor(a) for a in args], **params)
 
     def _run_kernels(self, raw: list, params: dict, first_type: type) -> Any:
         """The first kernel for ``first_type`` that takes the call, else the forward."""
@@ -503,7 +515,8 @@ def primitive(name: str | None = None, *, save: tuple[str, ...] = (),
               outputs: tuple[str, ...] = ("out",), composite: bool = False,
               view: bool = False, differentiable: bool = True,
               explain: Callable | None = None, promote: tuple[str, ...] = (),
-              refuse: tuple[str, ...] = ()) -> Callable[[Callable], Primitive]:
+              refuse: tuple[str, ...] = (), numbers: bool = False
+              ) -> Callable[[Callable], Primitive]:
     """Declare an op's row from its NumPy forward (see the module's docstring).
 
     ``save`` names the inputs and outputs whose values the rules read (``("*",)`` keeps every
@@ -516,7 +529,9 @@ def primitive(name: str | None = None, *, save: tuple[str, ...] = (),
     are computed in their common dtype, float16 in float32 with the results rounded to float16;
     ``refuse`` lists the categories of that dtype the op has no kernel for, as in PyTorch
     (``"bool"``, ``"complex"``, ``"float"``: floats and complex; ``"bool operand"``: any bool;
-    ``"bool tensors"``: bool, unless the last operand is a Python bool).
+    ``"bool tensors"``: bool, unless the last operand is a Python bool); ``numbers`` says that
+    the binary op called on two Python numbers returns a 0-d tensor, as PyTorch's does
+    (``torch.add(2, 3.0)``; a rule's call on arrays and numbers returns an array).
     """
 
     def wrap(forward: Callable) -> Primitive:
@@ -542,7 +557,7 @@ def primitive(name: str | None = None, *, save: tuple[str, ...] = (),
                        composite=composite, view=view, differentiable=differentiable,
                        explain=explain,
                        promote=tuple(names.index(p) for p in promote) if promote else None,
-                       refuse=refuse)
+                       refuse=refuse, numbers=numbers)
         existing = PRIMITIVES.get(op_name)
         # The same file imported twice (pytest's importlib mode does that) is not a clash.
         if existing is not None and (existing.forward.__code__.co_filename
