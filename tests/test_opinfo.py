@@ -1,6 +1,7 @@
 """PyTorch's own op tests as our oracle: every entry of PyTorch's OpInfo database
 (``torch.testing._internal.common_methods_invocations.op_db``) that we have runs on all its
-samples in float32 and float64 (values, dtypes, shapes) with float64 gradients against torch's.
+samples in float32 and float64 (values, dtypes, shapes) with float64 gradients against torch's,
+then on its reference inputs (NaN, inf, -0.0, larger shapes, Python numbers on either side).
 
 The tables (aliases, unsupported samples, random values) live in
 ``tests/opinfo.py``. The counts print at the end of the session; ``BACKPROP_OPINFO_REPORT=path``
@@ -28,13 +29,24 @@ def test_entry_agrees_with_pytorch(name: str) -> None:
                                  f"differ; the first: {result.failures[0]}")
 
 
+@pytest.mark.parametrize("name", OURS)
+def test_reference_inputs_agree_with_pytorch(name: str) -> None:
+    """The entry's reference inputs: NaN, inf, -0.0, larger shapes, Python numbers."""
+    result = run_entry(name, reference=True)
+    assert result.samples or result.skipped, f"{name}: no reference samples"
+    assert not result.failures, (f"{name}: {len(result.failures)} of {result.samples} reference "
+                                 f"samples differ; the first: {result.failures[0]}")
+
+
 def test_tables_name_what_exists() -> None:
     """Every row of the tables is about an entry we have, and every unsupported-sample reason
     still matches a sample: a row a fix or a new PyTorch made stale fails here."""
     assert not set(opinfo.ALIASES) - {e.name for e in opinfo.OP_DB}
     names = {opinfo.ENTRIES[n].name for n in OURS}
-    assert not (set(opinfo.RANDOM_VALUES) | set(opinfo.LOOSER_FLOAT64)) - names
-    matched = {reason for name in OURS for reason in run_entry(name).skipped}
+    assert not (set(opinfo.RANDOM_VALUES) | set(opinfo.LOOSER_FLOAT64)
+                | opinfo.NAN_GRADIENT_VARIES) - names
+    matched = {reason for name in OURS for reference in (False, True)
+               for reason in run_entry(name, reference).skipped}
     unused = [row.reason for row in opinfo.UNSUPPORTED if row.reason not in matched]
     assert not unused, f"UNSUPPORTED rows no sample needs: {unused}"
 
@@ -70,7 +82,8 @@ def test_a_wrong_op_disagrees(wrong: Callable[..., object], what: str) -> None:
 
 def test_counts(session_summary: Callable[[str], None]) -> None:
     results = {name: run_entry(name) for name in OURS}
-    for line in opinfo.summary(results):
+    references = {name: run_entry(name, reference=True) for name in OURS}
+    for line in [*opinfo.summary(results), opinfo.reference_summary(references)]:
         session_summary(line)
     if os.environ.get("BACKPROP_OPINFO_REPORT"):
         Path(os.environ["BACKPROP_OPINFO_REPORT"]).write_text(opinfo.markdown_report(results))
@@ -80,4 +93,7 @@ def test_counts(session_summary: Callable[[str], None]) -> None:
     assert len(opinfo.HAVE) >= 257
     assert len(agree) >= 254
     assert sum(r.samples for r in results.values()) >= 13_800
+    assert len([r for r in references.values() if r.samples and not r.failures]) >= 254
+    assert sum(r.samples for name, r in references.items()
+               if opinfo.ENTRIES[name].reference_inputs_func is not None) >= 12_000
     assert not opinfo.METHODS_WE_LACK, "PyTorch has these Tensor methods, and so must we"
