@@ -46,7 +46,7 @@ def test_tables_name_what_exists() -> None:
     assert not (set(opinfo.RANDOM_VALUES) | set(opinfo.LOOSER_FLOAT64)
                 | opinfo.NAN_GRADIENT_VARIES) - names
     matched = {reason for name in OURS for reference in (False, True)
-               for reason in run_entry(name, reference).skipped}
+               for reason in run_entry(name, reference=reference).skipped}
     unused = [row.reason for row in opinfo.UNSUPPORTED if row.reason not in matched]
     assert not unused, f"UNSUPPORTED rows no sample needs: {unused}"
 
