@@ -27,6 +27,10 @@ OPTIMIZERS = {
     "AdamW": dict(lr=0.01, weight_decay=0.1),
     "RMSprop": dict(lr=0.01, momentum=0.5, centered=True),
     "Adagrad": dict(lr=0.1, lr_decay=0.01),
+    "Adadelta": dict(lr=0.5, weight_decay=0.01),
+    "Adamax": dict(lr=0.01, weight_decay=0.01),
+    "NAdam": dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+    "RAdam": dict(lr=0.01, weight_decay=0.01),
 }
 
 

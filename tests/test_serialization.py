@@ -287,7 +287,8 @@ def torch_to_bp(value: Any, torch: Any) -> Any:
 
 
 @needs_safetensors
-@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta",
+                                       "Adamax", "NAdam", "RAdam"])
 def test_real_pytorch_optimizer_and_scheduler_state_dicts_round_trip(optimizer, torch,
                                                                      tmp_path):
     model = torch.nn.Linear(3, 2)
