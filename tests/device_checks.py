@@ -31,6 +31,8 @@ OPTIMIZERS = {
     "Adamax": dict(lr=0.01, weight_decay=0.01),
     "NAdam": dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
     "RAdam": dict(lr=0.01, weight_decay=0.01),
+    "Rprop": dict(lr=0.05),
+    "ASGD": dict(lr=0.1, lambd=0.01, t0=2),
 }
 
 

@@ -164,6 +164,14 @@ CASES = [
     ("RAdam", {"lr": 0.01, "weight_decay": 0.1, "maximize": True}),
     ("RAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
     ("RAdam", {"lr": 0.01, "groups": {"lr": 0.03, "betas": (0.8, 0.99)}}),
+    ("Rprop", {}),
+    ("Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.1)}),   # both clips
+    ("Rprop", {"lr": 0.05, "maximize": True}),
+    ("Rprop", {"groups": {"lr": 0.001, "etas": (0.6, 1.1)}}),
+    ("ASGD", {}),
+    ("ASGD", {"lr": 0.1, "lambd": 0.1, "alpha": 0.5, "t0": 2}),   # averaging from step 3
+    ("ASGD", {"lr": 0.1, "weight_decay": 0.1, "maximize": True, "t0": 0}),
+    ("ASGD", {"lr": 0.1, "groups": {"lr": 0.05, "lambd": 0.01, "t0": 3}}),
 ]
 
 
@@ -216,7 +224,9 @@ def test_trajectory_matches_pytorch(torch: Any, case: tuple[str, dict],
                                            ("Adadelta", {"lr": 0.5, "weight_decay": 0.01}),
                                            ("Adamax", {"lr": 0.01, "weight_decay": 0.01}),
                                            ("NAdam", {"lr": 0.01, "weight_decay": 0.01}),
-                                           ("RAdam", {"lr": 0.01, "weight_decay": 0.01})])
+                                           ("RAdam", {"lr": 0.01, "weight_decay": 0.01}),
+                                           ("Rprop", {"lr": 0.05}),
+                                           ("ASGD", {"lr": 0.1, "lambd": 0.01, "t0": 2})])
 def test_float32_trajectory_stays_float32(torch: Any, name: str, options: dict,
                                           chunk_bytes: int | None) -> None:
     make = optimizer_factory(name, options)
@@ -259,7 +269,9 @@ ROUND_TRIP = [("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
               ("Adadelta", {"lr": 0.5, "groups": {"rho": 0.8}}),
               ("Adamax", {"lr": 0.01}),
               ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
-              ("RAdam", {"lr": 0.01})]
+              ("RAdam", {"lr": 0.01}),
+              ("Rprop", {"lr": 0.05, "step_sizes": (1e-4, 0.2)}),
+              ("ASGD", {"lr": 0.1, "lambd": 0.01, "t0": 5})]
 
 
 @pytest.mark.parametrize("case", ROUND_TRIP, ids=[case_id(c) for c in ROUND_TRIP])
@@ -380,6 +392,14 @@ ERRORS = [
     (lambda: bp_optim.RAdam([_leaf()], weight_decay=-0.1), ValueError, "RAdam.*weight_decay"),
     (lambda: bp_optim.RAdam([_leaf()], differentiable=True), NotImplementedError,
      "RAdam: differentiable=True"),
+    (lambda: bp_optim.Rprop([_leaf()], etas=(0.5, 0.9)), ValueError,
+     r"Rprop: invalid eta values etas=\(0.5, 0.9\)"),
+    (lambda: bp_optim.Rprop([_leaf()], step_sizes=1e-6), ValueError,
+     "Rprop: step_sizes must be a pair"),
+    (lambda: bp_optim.Rprop([_leaf()], lr=-1), ValueError, "Rprop: invalid learning rate"),
+    (lambda: bp_optim.ASGD([_leaf()], weight_decay=-1), ValueError, "ASGD.*weight_decay=-1"),
+    (lambda: bp_optim.ASGD([_leaf()], differentiable=True), NotImplementedError,
+     "ASGD: differentiable=True"),
     (lambda: bp_optim.SGD([_leaf()]).add_param_group([_leaf()]), TypeError, "must be a dict"),
     (lambda: bp_optim.SGD([_leaf()]).add_param_group({"lr": 0.1}), ValueError, "no 'params'"),
     (lambda: bp_optim.SGD([("w", _leaf())]).add_param_group({"params": [_leaf()]}), ValueError,
@@ -538,7 +558,7 @@ def test_pytorch_defaults() -> None:
     assert (ada["lr"], ada["eps"], ada["lr_decay"]) == (1e-2, 1e-10, 0)
 
 
-@pytest.mark.parametrize("name", ["Adadelta", "Adamax", "NAdam", "RAdam"])
+@pytest.mark.parametrize("name", ["Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD"])
 def test_signature_and_defaults_match_pytorch(torch: Any, name: str) -> None:
     import inspect
 
@@ -549,7 +569,7 @@ def test_signature_and_defaults_match_pytorch(torch: Any, name: str) -> None:
         getattr(torch.optim, name)([torch.ones(2, requires_grad=True)]).defaults
 
 
-@pytest.mark.parametrize("name", ["Adadelta", "Adamax", "NAdam", "RAdam"])
+@pytest.mark.parametrize("name", ["Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD"])
 def test_foreach_and_capturable_flags_give_the_same_trajectory(name: str) -> None:
     """``foreach`` and ``capturable`` only choose PyTorch's kernels: any value is honoured by
     the one update backprop has."""

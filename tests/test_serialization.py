@@ -288,7 +288,7 @@ def torch_to_bp(value: Any, torch: Any) -> Any:
 
 @needs_safetensors
 @pytest.mark.parametrize("optimizer", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta",
-                                       "Adamax", "NAdam", "RAdam"])
+                                       "Adamax", "NAdam", "RAdam", "Rprop", "ASGD"])
 def test_real_pytorch_optimizer_and_scheduler_state_dicts_round_trip(optimizer, torch,
                                                                      tmp_path):
     model = torch.nn.Linear(3, 2)
