@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
     ParamsT,
-    _bump_version,
     _check_nonnegative,
     _check_unsupported,
     _zeros_like,
@@ -72,18 +72,9 @@ class Adadelta(Optimizer):
         for group in self.param_groups:
             hyper = (float(group["lr"]), float(group["rho"]), float(group["eps"]),
                      float(group["weight_decay"]), group["maximize"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = 0
-                    state["square_avg"] = _zeros_like(p._data)
-                    state["acc_delta"] = _zeros_like(p._data)
-                state["step"] += 1
+            for p, state, _ in self._stepped(group, _init_state):
                 self._chunked(self._update, (p._data, p.grad._data, state["square_avg"]._data,
                                              state["acc_delta"]._data), hyper)
-                _bump_version(p)
         return loss
 
     def _update(self, data: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
@@ -99,3 +90,7 @@ class Adadelta(Optimizer):
         acc_delta += delta * delta * (1 - rho)
         delta *= -lr
         data += delta
+
+
+def _init_state(p: Tensor) -> dict[str, Any]:
+    return {"step": 0, "square_avg": _zeros_like(p._data), "acc_delta": _zeros_like(p._data)}

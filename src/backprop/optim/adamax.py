@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 
 from .adam import _check_betas
+from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
     ParamsT,
-    _bump_version,
     _check_nonnegative,
     _check_unsupported,
     _zeros_like,
@@ -72,19 +72,10 @@ class Adamax(Optimizer):
             beta1, beta2 = (float(b) for b in group["betas"])
             hyper = (beta1, beta2, float(group["eps"]), float(group["weight_decay"]),
                      group["maximize"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = 0
-                    state["exp_avg"] = _zeros_like(p._data)
-                    state["exp_inf"] = _zeros_like(p._data)
-                state["step"] += 1
-                clr = float(group["lr"]) / (1 - beta1 ** state["step"])
+            for p, state, step in self._stepped(group, _init_state):
+                clr = float(group["lr"]) / (1 - beta1 ** step)
                 self._chunked(self._update, (p._data, p.grad._data, state["exp_avg"]._data,
                                              state["exp_inf"]._data), clr, hyper)
-                _bump_version(p)
         return loss
 
     def _update(self, data: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
@@ -95,3 +86,7 @@ class Adamax(Optimizer):
         exp_inf *= beta2
         np.maximum(exp_inf, np.abs(grad) + eps, out=exp_inf)
         data += exp_avg / exp_inf * -clr
+
+
+def _init_state(p: Tensor) -> dict[str, Any]:
+    return {"step": 0, "exp_avg": _zeros_like(p._data), "exp_inf": _zeros_like(p._data)}

@@ -12,7 +12,6 @@ from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
     ParamsT,
-    _bump_version,
     _check_nonnegative,
     _check_unsupported,
     _zeros_like,
@@ -74,24 +73,15 @@ class ASGD(Optimizer):
             lr, lambd = float(group["lr"]), float(group["lambd"])
             alpha, t0 = float(group["alpha"]), float(group["t0"])
             hyper = (lambd, float(group["weight_decay"]), group["maximize"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = 0
-                    state["eta"] = _scalar(lr, p)
-                    state["mu"] = _scalar(1.0, p)
-                    state["ax"] = _zeros_like(p._data)
-                step = state["step"] + 1
-                state["step"] = step
+            for p, state, step in self._stepped(group, lambda p: {
+                    "step": 0, "eta": _scalar(lr, p), "mu": _scalar(1.0, p),
+                    "ax": _zeros_like(p._data)}):
                 eta = float(backend.to_host(state["eta"]._data))
                 mu = float(backend.to_host(state["mu"]._data))
                 self._chunked(self._update, (p._data, p.grad._data, state["ax"]._data), eta,
                               mu, hyper)
                 state["eta"] = _scalar(lr / (1 + lambd * lr * step) ** alpha, p)
                 state["mu"] = _scalar(1 / max(1, step - t0), p)
-                _bump_version(p)
         return loss
 
     def _update(self, data: np.ndarray, grad: np.ndarray, ax: np.ndarray, eta: float, mu: float,

@@ -8,12 +8,11 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from .adam import _check_betas
 from ..tensor import Tensor
+from .adam import _check_betas
 from .optimizer import (
     Optimizer,
     ParamsT,
-    _bump_version,
     _check_nonnegative,
     _check_unsupported,
     _zeros_like,
@@ -88,20 +87,7 @@ class NAdam(Optimizer):
             psi = float(group["momentum_decay"])
             hyper = (lr, beta2, float(group["eps"]), float(group["weight_decay"]),
                      group["decoupled_weight_decay"], group["maximize"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = 0
-                    # PyTorch's scalar dtype, float32 whatever the parameters' dtype; kept with
-                    # the other state on the parameter's device.
-                    state["mu_product"] = Tensor._wrap(backend.to_device(
-                        np.ones((), dtype=np.float32), backend.device_of(p._data)))
-                    state["exp_avg"] = _zeros_like(p._data)
-                    state["exp_avg_sq"] = _zeros_like(p._data)
-                step = state["step"] + 1
-                state["step"] = step
+            for p, state, step in self._stepped(group, _init_nadam_state):
                 mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
                 mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
                 # Updated with the rounding of its own dtype, as PyTorch does.
@@ -114,16 +100,13 @@ class NAdam(Optimizer):
                 self._chunked(self._update, (p._data, p.grad._data, state["exp_avg"]._data,
                                              state["exp_avg_sq"]._data),
                               (1 - beta1, 1 - beta2 ** step, grad_scale, avg_scale), hyper)
-                _bump_version(p)
         return loss
 
     def _update(self, data: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
                 exp_avg_sq: np.ndarray, scales: tuple, hyper: tuple) -> None:
-        lr, beta2, eps, weight_decay, decoupled, maximize = hyper
         lerp_weight, bias_correction2, grad_scale, avg_scale = scales
-        grad = _decayed_grad(self, data, grad, lr, weight_decay, decoupled, maximize)
-        self._lerp_(exp_avg, grad, lerp_weight)
-        _update_second_moment(exp_avg_sq, grad, beta2)
+        grad = _update_moments(self, data, grad, exp_avg, exp_avg_sq, lerp_weight, hyper)
+        eps = hyper[2]
         denom = np.sqrt(exp_avg_sq / bias_correction2)
         denom += eps
         data += grad / denom * grad_scale
@@ -194,16 +177,7 @@ class RAdam(Optimizer):
             beta1, beta2 = (float(b) for b in group["betas"])
             hyper = (lr, beta2, float(group["eps"]), float(group["weight_decay"]),
                      group["decoupled_weight_decay"], group["maximize"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = 0
-                    state["exp_avg"] = _zeros_like(p._data)
-                    state["exp_avg_sq"] = _zeros_like(p._data)
-                step = state["step"] + 1
-                state["step"] = step
+            for p, state, step in self._stepped(group, _init_radam_state):
                 bias_correction2 = 1 - beta2 ** step
                 rho_inf = 2 / (1 - beta2) - 1
                 rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
@@ -214,16 +188,13 @@ class RAdam(Optimizer):
                 self._chunked(self._update, (p._data, p.grad._data, state["exp_avg"]._data,
                                              state["exp_avg_sq"]._data),
                               (1 - beta1, 1 - beta1 ** step, bias_correction2, rect), hyper)
-                _bump_version(p)
         return loss
 
     def _update(self, data: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
                 exp_avg_sq: np.ndarray, scales: tuple, hyper: tuple) -> None:
-        lr, beta2, eps, weight_decay, decoupled, maximize = hyper
         lerp_weight, bias_correction1, bias_correction2, rect = scales
-        grad = _decayed_grad(self, data, grad, lr, weight_decay, decoupled, maximize)
-        self._lerp_(exp_avg, grad, lerp_weight)
-        _update_second_moment(exp_avg_sq, grad, beta2)
+        _update_moments(self, data, grad, exp_avg, exp_avg_sq, lerp_weight, hyper)
+        lr, eps = hyper[0], hyper[2]
         update = exp_avg / bias_correction1 * lr
         if rect is not None:
             denom = np.sqrt(exp_avg_sq)
@@ -233,15 +204,28 @@ class RAdam(Optimizer):
         data -= update
 
 
-def _decayed_grad(optimizer: Optimizer, data: np.ndarray, grad: np.ndarray, lr: float,
-                  weight_decay: float, decoupled: bool, maximize: bool) -> np.ndarray:
-    """The gradient after ``maximize`` and L2 weight decay; decoupled decay shrinks ``data``."""
+def _init_radam_state(p: Tensor) -> dict[str, Any]:
+    return {"step": 0, "exp_avg": _zeros_like(p._data), "exp_avg_sq": _zeros_like(p._data)}
+
+
+def _init_nadam_state(p: Tensor) -> dict[str, Any]:
+    # mu_product has PyTorch's scalar dtype, float32 whatever the parameters' dtype, and lives
+    # with the other state on the parameter's device.
+    product = backend.to_device(np.ones((), dtype=np.float32), backend.device_of(p._data))
+    return {"step": 0, "mu_product": Tensor._wrap(product), **_init_radam_state(p)}
+
+
+def _update_moments(optimizer: Optimizer, data: np.ndarray, grad: np.ndarray,
+                    exp_avg: np.ndarray, exp_avg_sq: np.ndarray, lerp_weight: float,
+                    hyper: tuple) -> np.ndarray:
+    """Apply weight decay (decoupled decay shrinks ``data``) and update both moments in place,
+    as NAdam and RAdam share; return the gradient they used."""
+    lr, beta2, _, weight_decay, decoupled, maximize = hyper
     if weight_decay != 0 and decoupled:
         data *= 1.0 - lr * weight_decay
         weight_decay = 0.0
-    return optimizer._effective_grad(data, grad, weight_decay, maximize)
-
-
-def _update_second_moment(exp_avg_sq: np.ndarray, grad: np.ndarray, beta2: float) -> None:
+    grad = optimizer._effective_grad(data, grad, weight_decay, maximize)
+    optimizer._lerp_(exp_avg, grad, lerp_weight)
     exp_avg_sq *= beta2
     exp_avg_sq += grad * grad * (1 - beta2)
+    return grad

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -388,6 +388,21 @@ class Optimizer:
         for start in range(0, size, chunk):
             stop = start + chunk
             kernel(*[flat[start:stop] for flat in flats], *args)
+
+    def _stepped(self, group: dict[str, Any],
+                 init: Callable[[Tensor], dict[str, Any]]) -> Iterator[tuple[Tensor, dict, int]]:
+        """``(p, state, step)`` for each parameter of ``group`` that has a gradient: its state
+        (``init(p)`` on first use, which starts ``step`` at 0) with ``step`` counted up; the
+        parameter's version is bumped once the caller has updated it."""
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if len(state) == 0:
+                state.update(init(p))
+            state["step"] += 1
+            yield p, state, state["step"]
+            _bump_version(p)
 
     def _lerp_(self, target: np.ndarray, end: np.ndarray, weight: float) -> None:
         """``target += weight * (end - target)`` in place (PyTorch's ``lerp_``, with its two

@@ -11,7 +11,6 @@ from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
     ParamsT,
-    _bump_version,
     _check_nonnegative,
     _check_unsupported,
     _zeros_like,
@@ -81,18 +80,12 @@ class Rprop(Optimizer):
             eta_minus, eta_plus = (float(e) for e in group["etas"])
             low, high = (float(s) for s in group["step_sizes"])
             hyper = (eta_minus, eta_plus, low, high, group["maximize"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = 0
-                    state["prev"] = _zeros_like(p._data)
-                    state["step_size"] = Tensor._wrap(np.full_like(p._data, float(group["lr"])))
-                state["step"] += 1
+            lr = float(group["lr"])
+            for p, state, _ in self._stepped(group, lambda p: {
+                    "step": 0, "prev": _zeros_like(p._data),
+                    "step_size": Tensor._wrap(np.full_like(p._data, lr))}):
                 self._chunked(self._update, (p._data, p.grad._data, state["prev"]._data,
                                              state["step_size"]._data), hyper)
-                _bump_version(p)
         return loss
 
     def _update(self, data: np.ndarray, grad: np.ndarray, prev: np.ndarray,
