@@ -154,6 +154,22 @@ def test_schedule_matches_pytorch(torch: Any, name: str, make_optimizer: Callabl
         "param_groups"]
 
 
+FLOAT32 = [c for c in CASES if c[0] in ("CyclicLR-exp_range-adam-beta1", "PolynomialLR",
+                                         "CyclicLR-triangular2-asymmetric",
+                                         "CosineAnnealingWarmRestarts")]
+
+
+@pytest.mark.parametrize("name, make_optimizer, make_scheduler, steps", FLOAT32,
+                         ids=[c[0] for c in FLOAT32])
+def test_schedule_matches_pytorch_in_float32(torch: Any, name: str, make_optimizer: Callable,
+                                             make_scheduler: Callable, steps: int) -> None:
+    ours, theirs = (train(lib, make_optimizer, steps, make_scheduler=make_scheduler,
+                          dtype=np.float32) for lib in libs(torch))
+    assert ours.lrs == theirs.lrs and ours.momenta == theirs.momenta
+    assert all(p.dtype == bp.float32 for p in ours.params)
+    assert_same_params(ours.params, theirs.params, rtol=1e-4, atol=1e-5)
+
+
 def test_every_scheduler_has_a_case_and_pytorchs_signature(torch: Any) -> None:
     """The same public schedulers as PyTorch, with its parameter names and defaults, each with a
     trajectory case above."""
