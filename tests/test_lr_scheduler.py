@@ -4,6 +4,7 @@ parameters it produces, against PyTorch; state-dict round trips; errors."""
 from __future__ import annotations
 
 import copy
+import inspect
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -60,6 +61,20 @@ def constant(epoch: int) -> float:
     return 0.97
 
 
+def half_per_cycle(x: float) -> float:
+    return 0.5 ** x
+
+
+class Damped:
+    """A callable-object scale function: its ``__dict__`` goes into the state dict."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+
+    def __call__(self, x: float) -> float:
+        return 1.0 / (1.0 + self.rate * x)
+
+
 # (id, optimizer factory, scheduler factory(lr_scheduler module, optimizer), steps)
 CASES: list[tuple[str, Callable, Callable, int]] = [
     ("StepLR", sgd, lambda s, o: s.StepLR(o, step_size=7, gamma=0.5), STEPS),
@@ -94,6 +109,24 @@ CASES: list[tuple[str, Callable, Callable, int]] = [
                                pct_start=0.25, div_factor=10.0, final_div_factor=100.0), 55),
     ("OneCycleLR-no-momentum", adagrad,
      lambda s, o: s.OneCycleLR(o, max_lr=0.3, total_steps=50, cycle_momentum=False), 50),
+    ("CyclicLR", sgd, lambda s, o: s.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=4),
+     STEPS),
+    ("CyclicLR-triangular2-asymmetric", sgd_groups,
+     lambda s, o: s.CyclicLR(o, base_lr=[0.01, 0.02], max_lr=[0.1, 0.05], step_size_up=3,
+                             step_size_down=7, mode="triangular2",
+                             base_momentum=[0.8, 0.7], max_momentum=[0.9, 0.95]), STEPS),
+    ("CyclicLR-exp_range-adam-beta1", adam,
+     lambda s, o: s.CyclicLR(o, base_lr=0.001, max_lr=0.01, step_size_up=5, mode="exp_range",
+                             gamma=0.97), STEPS),
+    ("CyclicLR-scale_fn-cycle", sgd,
+     lambda s, o: s.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=2, step_size_down=4,
+                             scale_fn=half_per_cycle), STEPS),
+    ("CyclicLR-scale_fn-iterations", sgd,
+     lambda s, o: s.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=6,
+                             scale_fn=Damped(0.05), scale_mode="iterations"), STEPS),
+    ("CyclicLR-no-momentum-sawtooth", adagrad,
+     lambda s, o: s.CyclicLR(o, base_lr=0.05, max_lr=0.2, step_size_up=5, step_size_down=0,
+                             cycle_momentum=False), STEPS),
     ("SequentialLR", sgd, sequential, STEPS),
     ("SequentialLR-three", sgd_groups, sequential3, STEPS),
     ("ChainedScheduler", adam, chained, STEPS),
@@ -119,6 +152,34 @@ def test_schedule_matches_pytorch(torch: Any, name: str, make_optimizer: Callabl
     assert sorted(ours_state) == sorted(theirs_state)
     assert ours.optimizer.state_dict()["param_groups"] == theirs.optimizer.state_dict()[
         "param_groups"]
+
+
+FLOAT32 = [c for c in CASES if c[0] in ("CyclicLR-exp_range-adam-beta1", "PolynomialLR",
+                                         "CyclicLR-triangular2-asymmetric",
+                                         "CosineAnnealingWarmRestarts")]
+
+
+@pytest.mark.parametrize("name, make_optimizer, make_scheduler, steps", FLOAT32,
+                         ids=[c[0] for c in FLOAT32])
+def test_schedule_matches_pytorch_in_float32(torch: Any, name: str, make_optimizer: Callable,
+                                             make_scheduler: Callable, steps: int) -> None:
+    ours, theirs = (train(lib, make_optimizer, steps, make_scheduler=make_scheduler,
+                          dtype=np.float32) for lib in libs(torch))
+    assert ours.lrs == theirs.lrs and ours.momenta == theirs.momenta
+    assert all(p.dtype == bp.float32 for p in ours.params)
+    assert_same_params(ours.params, theirs.params, rtol=1e-4, atol=1e-5)
+
+
+def test_every_scheduler_has_a_case_and_pytorchs_signature(torch: Any) -> None:
+    """The same public schedulers as PyTorch, with its parameter names and defaults, each with a
+    trajectory case above."""
+    assert sorted(lr_scheduler.__all__) == sorted(torch.optim.lr_scheduler.__all__)
+    covered = {c[0].split("-")[0] for c in CASES} | {"LRScheduler", "ReduceLROnPlateau"}
+    assert set(lr_scheduler.__all__) <= covered
+    for name in lr_scheduler.__all__:
+        ours, theirs = (inspect.signature(getattr(module, name)).parameters.values()
+                        for module in (lr_scheduler, torch.optim.lr_scheduler))
+        assert [(p.name, p.default) for p in ours] == [(p.name, p.default) for p in theirs], name
 
 
 METRICS = [1.0 / (1 + i // 6) + 0.01 * ((i * 37) % 5) for i in range(STEPS)]
@@ -208,7 +269,9 @@ def test_multistep_state_from_a_plain_dict() -> None:
 ROUND_TRIP = [c for c in CASES if c[0] in ("StepLR", "MultiStepLR", "CosineAnnealingLR-periodic",
                                             "OneCycleLR-adam-beta1", "SequentialLR",
                                             "ChainedScheduler", "LambdaLR",
-                                            "CosineAnnealingWarmRestarts")]
+                                            "CosineAnnealingWarmRestarts",
+                                            "CyclicLR-triangular2-asymmetric",
+                                            "CyclicLR-scale_fn-iterations")]
 
 
 @pytest.mark.parametrize("name, make_optimizer, make_scheduler, steps", ROUND_TRIP,
@@ -334,6 +397,19 @@ ERRORS = [
      "T_mult"),
     (lambda: lr_scheduler.CosineAnnealingWarmRestarts(_opt(), T_0=2, eta_min="0"), ValueError,
      "float or int eta_min, but got '0'"),
+    (lambda: lr_scheduler.CyclicLR(_opt(), base_lr=0.1, max_lr=1.0, mode="cosine"), ValueError,
+     "CyclicLR: mode 'cosine' is invalid"),
+    (lambda: lr_scheduler.CyclicLR(_opt(), base_lr=0.1, max_lr=1.0, scale_fn=half_per_cycle,
+                                   scale_mode="epoch"), ValueError,
+     "CyclicLR: scale_mode 'epoch' is invalid"),
+    (lambda: lr_scheduler.CyclicLR(_opt(), base_lr=0.1, max_lr=1.0, step_size_up=0), ValueError,
+     "CyclicLR: step_size_up must be positive, got 0"),
+    (lambda: lr_scheduler.CyclicLR(_opt(), base_lr=0.1, max_lr=1.0, step_size_down=-1),
+     ValueError, "CyclicLR: step_size_down must be non-negative, got -1"),
+    (lambda: lr_scheduler.CyclicLR(_opt(), base_lr=[0.1, 0.2], max_lr=1.0), ValueError,
+     "base_lr must have the same length"),
+    (lambda: lr_scheduler.CyclicLR(_opt("Adagrad"), base_lr=0.1, max_lr=1.0), ValueError,
+     "CyclicLR: optimizer must support momentum or beta1"),
     (lambda: lr_scheduler.SequentialLR(o := _opt(), [lr_scheduler.StepLR(o, 2)], milestones=[3]),
      ValueError, "one more scheduler than milestones"),
     (lambda: lr_scheduler.SequentialLR(_opt(), [lr_scheduler.StepLR(_opt(), 2)], milestones=[]),

@@ -10,8 +10,9 @@ and dicts that checkpoints can save.
 
 The schedulers live in one module per family and are re-exported here: base.py (``LRScheduler``
 and shared helpers), step.py (step, multi-step, exponential, constant, linear, polynomial,
-lambda and multiplicative), cosine.py (cosine annealing, warm restarts, 1cycle), plateau.py
-(``ReduceLROnPlateau``) and composite.py (``SequentialLR``, ``ChainedScheduler``).
+lambda and multiplicative), cosine.py (cosine annealing, warm restarts, 1cycle), cyclic.py
+(``CyclicLR``), plateau.py (``ReduceLROnPlateau``) and composite.py (``SequentialLR``,
+``ChainedScheduler``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 from .base import LRScheduler
 from .composite import ChainedScheduler, SequentialLR
 from .cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts, OneCycleLR
+from .cyclic import CyclicLR
 from .plateau import ReduceLROnPlateau
 from .step import (ConstantLR, ExponentialLR, LambdaLR, LinearLR, MultiplicativeLR, MultiStepLR,
                    PolynomialLR, StepLR)
@@ -28,6 +30,7 @@ __all__ = [
     "ConstantLR",
     "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",
+    "CyclicLR",
     "ExponentialLR",
     "LRScheduler",
     "LambdaLR",

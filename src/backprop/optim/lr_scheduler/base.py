@@ -31,6 +31,33 @@ def _check_optimizer(scheduler: str, optimizer: Any) -> None:
         raise TypeError(f"{scheduler}: {type(optimizer).__name__} is not an Optimizer")
 
 
+def _set_momentum(group: dict[str, Any], use_beta1: bool, momentum: float) -> None:
+    """Set a group's momentum, or beta1 for Adam-like optimizers."""
+    if use_beta1:
+        group["betas"] = (momentum, *group["betas"][1:])
+    else:
+        group["momentum"] = momentum
+
+
+def _start_momentum_cycle(scheduler: str, optimizer: Optimizer, base_momentum: Any,
+                          max_momentum: Any, last_epoch: int) -> tuple[bool, list, list]:
+    """Check that ``optimizer`` has a momentum (or beta1) to cycle and, on a fresh start, set it
+    to ``max_momentum`` and record both bounds in the groups. Returns ``(use_beta1,
+    base_momentums, max_momentums)``."""
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError(f"{scheduler}: optimizer must support momentum or beta1 with the "
+                         "`cycle_momentum` option enabled (pass cycle_momentum=False)")
+    use_beta1 = "betas" in optimizer.defaults
+    base_momentums = _per_group("base_momentum", optimizer, base_momentum)
+    max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+    if last_epoch == -1:
+        for top, bottom, group in zip(max_momentums, base_momentums, optimizer.param_groups):
+            _set_momentum(group, use_beta1, top)
+            group["max_momentum"] = top
+            group["base_momentum"] = bottom
+    return use_beta1, base_momentums, max_momentums
+
+
 class LRScheduler:
     """Base class of the schedulers: subclasses implement ``get_lr``.
 

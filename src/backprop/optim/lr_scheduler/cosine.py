@@ -7,7 +7,8 @@ import math
 from typing import Any
 
 from ..optimizer import Optimizer
-from .base import LRScheduler, _check_optimizer, _group_values, _per_group
+from .base import (LRScheduler, _check_optimizer, _group_values, _per_group, _set_momentum,
+                   _start_momentum_cycle)
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -220,21 +221,8 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("OneCycleLR: optimizer must support momentum or beta1 with the "
-                                 "`cycle_momentum` option enabled (pass cycle_momentum=False)")
-            self.use_beta1 = "betas" in optimizer.defaults
-            max_momentums = _per_group("max_momentum", optimizer, max_momentum)
-            base_momentums = _per_group("base_momentum", optimizer, base_momentum)
-            if last_epoch == -1:
-                for top, bottom, group in zip(max_momentums, base_momentums,
-                                              optimizer.param_groups):
-                    if self.use_beta1:
-                        group["betas"] = (top, *group["betas"][1:])
-                    else:
-                        group["momentum"] = top
-                    group["max_momentum"] = top
-                    group["base_momentum"] = bottom
+            self.use_beta1 = _start_momentum_cycle("OneCycleLR", optimizer, base_momentum,
+                                                   max_momentum, last_epoch)[0]
         super().__init__(optimizer, last_epoch)
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
@@ -264,10 +252,7 @@ class OneCycleLR(LRScheduler):
                 start_step = phase["end_step"]
             lrs.append(lr)
             if self.cycle_momentum:
-                if self.use_beta1:
-                    group["betas"] = (momentum, *group["betas"][1:])
-                else:
-                    group["momentum"] = momentum
+                _set_momentum(group, self.use_beta1, momentum)
         return lrs
 
 
