@@ -6,7 +6,7 @@ from . import (activation, attention, conv, distance, dropout, embedding, flatte
                norm, pooling)
 from .activation import *  # noqa: F403
 from .attention import *  # noqa: F403
-from .container import ModuleDict, ModuleList, Sequential
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import *  # noqa: F403
 from .distance import *  # noqa: F403
 from .dropout import *  # noqa: F403
@@ -17,6 +17,7 @@ from .loss import *  # noqa: F403
 from .norm import *  # noqa: F403
 from .pooling import *  # noqa: F403
 
-__all__ = ["ModuleDict", "ModuleList", "Sequential", *activation.__all__, *attention.__all__,
-           *conv.__all__, *distance.__all__, *dropout.__all__, *embedding.__all__, *flatten.__all__,
-           *linear.__all__, *loss.__all__, *norm.__all__, *pooling.__all__]
+__all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential",
+           *activation.__all__, *attention.__all__, *conv.__all__, *distance.__all__,
+           *dropout.__all__, *embedding.__all__, *flatten.__all__, *linear.__all__, *loss.__all__,
+           *norm.__all__, *pooling.__all__]
