@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
 from ...ops.rearrange import pad
 from ...tensor import Tensor
 from ..module import Module
@@ -89,13 +87,9 @@ class ConstantPad3d(_ConstantPadNd):
     _dims = 3
 
 
-class ZeroPad1d(ConstantPad1d):
-    """Pad the last dim with zeros; ``padding`` is an int or ``(left, right)``.
-
-    >>> import backprop as bp
-    >>> bp.nn.ZeroPad1d(1)(bp.ones(1, 2)).tolist()
-    [[0.0, 1.0, 1.0, 0.0]]
-    """
+class _ZeroPad(_ConstantPadNd):
+    """A ConstantPad with value 0 (subclasses of ``ConstantPadNd``, as in PyTorch), printed
+    without the value."""
 
     def __init__(self, padding: int | Sequence[int]) -> None:
         super().__init__(padding, 0.0)
@@ -104,7 +98,16 @@ class ZeroPad1d(ConstantPad1d):
         return f"{self.padding}"
 
 
-class ZeroPad2d(ConstantPad2d):
+class ZeroPad1d(_ZeroPad, ConstantPad1d):
+    """Pad the last dim with zeros; ``padding`` is an int or ``(left, right)``.
+
+    >>> import backprop as bp
+    >>> bp.nn.ZeroPad1d(1)(bp.ones(1, 2)).tolist()
+    [[0.0, 1.0, 1.0, 0.0]]
+    """
+
+
+class ZeroPad2d(_ZeroPad, ConstantPad2d):
     """Pad the last two dims with zeros; ``padding`` is an int or
     ``(left, right, top, bottom)``.
 
@@ -113,26 +116,14 @@ class ZeroPad2d(ConstantPad2d):
     (1, 1, 5, 5)
     """
 
-    def __init__(self, padding: int | Sequence[int]) -> None:
-        super().__init__(padding, 0.0)
 
-    def extra_repr(self) -> str:
-        return f"{self.padding}"
-
-
-class ZeroPad3d(ConstantPad3d):
+class ZeroPad3d(_ZeroPad, ConstantPad3d):
     """Pad the last three dims with zeros; ``padding`` is an int or a 6-tuple.
 
     >>> import backprop as bp
     >>> bp.nn.ZeroPad3d((1, 0, 0, 0, 0, 2))(bp.ones(1, 1, 1, 1)).shape
     (1, 3, 1, 2)
     """
-
-    def __init__(self, padding: int | Sequence[int]) -> None:
-        super().__init__(padding, 0.0)
-
-    def extra_repr(self) -> str:
-        return f"{self.padding}"
 
 
 class ReflectionPad1d(_PadNd):
