@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import operator
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Collection, Iterable, Iterator, Mapping
 
 from ...tensor import Tensor
 from ..module import Module
@@ -412,7 +412,7 @@ class ParameterDict(Module):
         else:
             pairs = list(parameters)
             for j, pair in enumerate(pairs):
-                if not isinstance(pair, Iterable) or isinstance(pair, str) or len(pair) != 2:
+                if not isinstance(pair, Collection) or isinstance(pair, str) or len(pair) != 2:
                     raise ValueError(f"ParameterDict.update: element #{j} must be a (key, value) "
                                      f"pair, got {pair!r}")
         for key, value in pairs:
