@@ -149,6 +149,74 @@ def test_reassigning_and_deleting_attributes() -> None:
     assert "scale" not in m._parameters
 
 
+def build_surgery(lib: Any) -> Any:
+    """A small ResNet-like model, then the surgery real programs do: replace the head, a
+    parameter, a buffer and a block in place (issue 16: a reassigned child moved to the end)."""
+    n = lib.nn
+
+    class Net(n.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1 = n.Conv2d(1, 2, 3, padding=1, bias=False)
+            self.bn1 = n.BatchNorm2d(2)
+            self.layer1 = n.Sequential(n.Conv2d(2, 2, 3, padding=1), n.ReLU())
+            self.scale = n.Parameter(lib.ones(2))
+            self.register_buffer("steps", lib.zeros(1))
+            self.register_buffer("cache", lib.zeros(2), persistent=False)
+            self.pool = n.AdaptiveAvgPool2d(1)
+            self.fc = n.Linear(2, 10)
+
+        def forward(self, x: Any) -> Any:
+            x = self.layer1(self.bn1(self.conv1(x)) * self.scale.reshape(1, 2, 1, 1))
+            return self.fc(self.pool(x).flatten(1))
+
+    net = Net()
+    net.conv1 = n.Conv2d(1, 2, 3, padding=1, bias=True)  # a child replaced by a child
+    net.fc = n.Linear(2, 3)
+    net.scale = n.Parameter(lib.full((2,), 2.0))  # a parameter replaced by a parameter
+    net.steps = lib.ones(1)  # a buffer slot keeps its place and its persistence
+    net.register_buffer("cache", lib.ones(2), persistent=False)  # re-registered in place
+    net.register_parameter("scale", n.Parameter(lib.full((2,), 3.0)))
+    net.add_module("bn1", n.BatchNorm2d(2, affine=False))
+    net.layer1[0] = n.Conv2d(2, 2, 1)  # Sequential.__setitem__ keeps the block's order
+    return net
+
+
+def test_reassigning_keeps_the_place_like_torch(torch: Any) -> None:
+    ours, theirs = build_surgery(bp), build_surgery(torch)
+    assert ([n for n, _ in ours.named_children()] == [n for n, _ in theirs.named_children()]
+            == ["conv1", "bn1", "layer1", "pool", "fc"])
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert list(ours.state_dict())[:4] == ["scale", "steps", "conv1.weight", "conv1.bias"]
+    assert repr(ours) == repr(theirs)
+    # Our state dict loads into PyTorch's model by name, and both compute the same numbers.
+    ours.double()
+    theirs.double().load_state_dict({k: torch.from_numpy(v.numpy().copy())
+                                     for k, v in ours.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((2, 1, 4, 4))
+    ours_x, theirs_x = bp.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours(ours_x).pow(2).sum().backward()
+    theirs(theirs_x).pow(2).sum().backward()
+    np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), rtol=1e-10)
+    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=name)  # conv1.bias before batch norm: 0 in theory
+
+
+def test_non_persistent_buffer_like_torch(torch: Any) -> None:
+    ours, theirs = build_surgery(bp), build_surgery(torch)
+    assert "cache" in dict(ours.named_buffers()) and "cache" not in ours.state_dict()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    result = ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    assert repr(result) == repr(theirs.load_state_dict(theirs.state_dict()))
+    ours.to(bp.float64).to("strict:0")  # still moved and cast with the module
+    assert ours.cache.dtype == bp.float64 and ours.cache.device == bp.device("strict:0")
+    ours.register_buffer("cache", bp.ones(2))  # re-registered as persistent: saved
+    assert list(ours.state_dict())[:3] == ["scale", "steps", "cache"]
+
+
 @pytest.mark.parametrize("action,error,match", [
     (lambda m: setattr(m, "scale", bp.ones(4)), TypeError, "cannot assign Tensor as parameter"),
     (lambda m: setattr(m, "first", bp.ones(4)), TypeError, "as child module 'first'"),
@@ -225,6 +293,20 @@ def test_load_state_dict_strict_errors_name_the_keys() -> None:
     assert result.missing_keys == ["first.bias"] and result.unexpected_keys == ["extra.weight"]
     missing, unexpected = result  # unpacks like PyTorch's named tuple
     assert (missing, unexpected) == (["first.bias"], ["extra.weight"])
+
+
+def test_load_state_dict_result_prints_like_torch(torch: Any) -> None:
+    ours, theirs = bp.nn.Linear(2, 1), torch.nn.Linear(2, 1)
+    for state in ({"weight": np.zeros((1, 2))}, {"weight": np.zeros((1, 2)), "extra": np.ones(1)},
+                  {"weight": np.zeros((1, 2)), "bias": np.zeros(1)}):
+        got = ours.load_state_dict(state, strict=False)
+        expected = theirs.load_state_dict({k: torch.tensor(v, dtype=torch.float32)
+                                           for k, v in state.items()}, strict=False)
+        assert (repr(got), str(got)) == (repr(expected), str(expected))
+        assert got == tuple(expected) and got._fields == expected._fields
+    assert repr(got) == "<All keys matched successfully>"
+    assert str(ours.load_state_dict({}, strict=False)) == (
+        "_IncompatibleKeys(missing_keys=['weight', 'bias'], unexpected_keys=[])")
 
 
 def test_load_state_dict_shape_mismatch_is_an_error_even_when_not_strict() -> None:

@@ -410,8 +410,30 @@ LOSS_CASES = [
         (3, 4))), r.random((3, 4)) + 0.1]),
 ]
 
+PAD_CASES = [
+    Case("ZeroPad1d", lambda l: l.nn.ZeroPad1d((2, 1)), x(2, 3, 4)),
+    Case("ZeroPad2d", lambda l: l.nn.ZeroPad2d((1, 1, 2, 0)), x(1, 2, 3, 3)),
+    Case("ZeroPad2d-int-unbatched", lambda l: l.nn.ZeroPad2d(1), x(2, 3, 3)),
+    Case("ZeroPad2d-negative-crops", lambda l: l.nn.ZeroPad2d((-1, 1, 0, -2)), x(1, 1, 4, 4)),
+    Case("ZeroPad3d", lambda l: l.nn.ZeroPad3d((1, 0, 0, 2, 1, 1)), x(1, 1, 2, 2, 2)),
+    Case("ConstantPad1d", lambda l: l.nn.ConstantPad1d(2, 3.5), x(2, 4)),
+    Case("ConstantPad2d", lambda l: l.nn.ConstantPad2d((0, 1, 2, 3), -1.5), x(1, 2, 3, 3)),
+    Case("ConstantPad3d", lambda l: l.nn.ConstantPad3d(1, 2), x(1, 2, 2, 2, 2)),
+    Case("ReflectionPad1d", lambda l: l.nn.ReflectionPad1d((3, 1)), x(2, 3, 5)),
+    Case("ReflectionPad2d", lambda l: l.nn.ReflectionPad2d((1, 2, 2, 0)), x(2, 2, 3, 4)),
+    Case("ReflectionPad2d-int-unbatched", lambda l: l.nn.ReflectionPad2d(1), x(2, 3, 3)),
+    Case("ReflectionPad3d", lambda l: l.nn.ReflectionPad3d(1), x(1, 1, 2, 3, 3)),
+    Case("ReplicationPad1d", lambda l: l.nn.ReplicationPad1d(2), x(2, 3, 4)),
+    Case("ReplicationPad2d", lambda l: l.nn.ReplicationPad2d((2, 0, 1, 3)), x(1, 2, 3, 3)),
+    Case("ReplicationPad3d", lambda l: l.nn.ReplicationPad3d((1, 2, 0, 1, 1, 0)),
+         x(1, 2, 2, 2, 3)),
+    Case("CircularPad1d", lambda l: l.nn.CircularPad1d((1, 2)), x(2, 3, 4)),
+    Case("CircularPad2d", lambda l: l.nn.CircularPad2d((1, 0, 2, 1)), x(1, 2, 3, 3)),
+    Case("CircularPad3d", lambda l: l.nn.CircularPad3d(1), x(1, 1, 2, 3, 3)),
+]
+
 ALL_CASES = [*LAYER_CASES, *CONV_CASES, *POOL_CASES, *NORM_CASES, *MISC_CASES, *MHA_CASES,
-             *ACTIVATION_CASES, *LOSS_CASES]
+             *ACTIVATION_CASES, *LOSS_CASES, *PAD_CASES]
 
 
 # -- the comparison -----------------------------------------------------------------------------
@@ -500,6 +522,20 @@ def test_layer_matches_torch(torch: Any, case: Case) -> None:
         assert_close(dict(ours.named_buffers())[name], buffer, f"buffer {name}")
     for name, value in theirs.state_dict().items():  # parameters changed in place (max_norm)
         assert_close(ours.state_dict()[name], value, f"state {name}")
+
+
+@pytest.mark.parametrize("case", PAD_CASES, ids=lambda c: c.id)
+def test_padding_in_float32_matches_torch(torch: Any, case: Case) -> None:
+    data = case.inputs(np.random.default_rng(1))[0].astype(np.float32)
+    ours_x = bp.tensor(data, requires_grad=True)
+    theirs_x = torch.tensor(data, requires_grad=True)
+    ours, theirs = case.build(bp)(ours_x), case.build(torch)(theirs_x)
+    assert ours.dtype == bp.float32
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+    weights = np.random.default_rng(2).standard_normal(tuple(theirs.shape)).astype(np.float32)
+    (ours * bp.tensor(weights)).sum().backward()
+    (theirs * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), rtol=1e-6)
 
 
 # -- batch norm over several steps -------------------------------------------------------------
@@ -721,6 +757,9 @@ def test_legacy_size_average_and_reduce(torch: Any) -> None:
     (lambda: nn.MSELoss(reduction="avg"), ValueError, ("reduction must be 'none', 'mean' or "
                                                       "'sum', got 'avg'")),
     (lambda: nn.Linear(2, 2, device="strict:4"), ValueError, "strict:4 does not exist"),
+    (lambda: nn.ZeroPad2d(1.5), TypeError, "ZeroPad2d: padding must be an int or a tuple of "
+                                           "ints, got 1.5"),
+    (lambda: nn.ReflectionPad1d((1, "2")), TypeError, "ReflectionPad1d: padding must be"),
 ])
 def test_constructor_errors(build: Callable, error: type, match: str) -> None:
     with pytest.raises(error, match=match):
@@ -733,6 +772,8 @@ def test_constructor_errors(build: Callable, error: type, match: str) -> None:
     (lambda: nn.BatchNorm1d(3)(bp.randn(2, 4)), (r"expected 3 channels \(dim 1\) but the input "
                                                 r"of shape \(2, 4\) has 4")),
     (lambda: nn.InstanceNorm2d(3)(bp.randn(3, 3)), "expected 3D .unbatched. or 4D"),
+    (lambda: nn.CircularPad2d(1)(bp.randn(1, 1, 1, 2, 2)), (r"CircularPad2d: expected 3D or 4D "
+                                                           r"input \(got 5D input\)")),
 ])
 def test_input_errors(call: Callable, match: str) -> None:
     with pytest.raises(ValueError, match=match):

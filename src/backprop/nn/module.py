@@ -8,8 +8,8 @@ instance ``__dict__``, so reading ``self.weight`` in ``forward`` is a plain attr
 from __future__ import annotations
 
 import itertools
-from collections import OrderedDict
-from typing import Any, Callable, Iterator, NamedTuple
+from collections import OrderedDict, namedtuple
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -25,9 +25,22 @@ from .parameter import Parameter
 
 _OBSERVED = observers.REGISTRY  # the engine's one test for observers
 
-class _IncompatibleKeys(NamedTuple):
-    missing_keys: list[str]
-    unexpected_keys: list[str]
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: the keys it did not find and those it did not use.
+
+    >>> import backprop as bp
+    >>> bp.nn.Linear(2, 1).load_state_dict({"weight": bp.zeros(1, 2)}, strict=False)
+    _IncompatibleKeys(missing_keys=['bias'], unexpected_keys=[])
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"  # PyTorch's text
+        return super().__repr__()
+
+    __str__ = __repr__
 
 
 class RemovableHandle:
@@ -147,10 +160,10 @@ class Module:
             raise AttributeError(f"cannot assign {name!r} before Module.__init__() is called; "
                                  "call super().__init__() first in your module's __init__")
         if isinstance(value, Parameter):
-            self._forget(name)
+            self._forget(name, keep=self._parameters)
             self._parameters[name] = value
         elif isinstance(value, Module):
-            self._forget(name)
+            self._forget(name, keep=self._modules)
             self._modules[name] = value
         elif name in self._parameters:
             if value is not None:
@@ -173,10 +186,13 @@ class Module:
         self._forget(name)
         self.__dict__.pop(name, None)
 
-    def _forget(self, name: str) -> None:
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
-        self._buffers.pop(name, None)
+    def _forget(self, name: str, keep: dict | None = None) -> None:
+        """Unregister ``name`` from every store but ``keep``: a value reassigned to the store it
+        is in keeps its place there (and so in ``state_dict``), as in PyTorch, where swapping a
+        ResNet's ``fc`` must not move it after the other layers."""
+        for store in (self._parameters, self._modules, self._buffers):
+            if store is not keep:
+                store.pop(name, None)
         self._non_persistent_buffers.discard(name)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
@@ -184,7 +200,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a bp.nn.Parameter or None, "
                             f"got {type(param).__name__}")
-        self._forget(name)
+        self._forget(name, keep=self._parameters)
         self._parameters[name] = param
         self.__dict__[name] = param
 
@@ -200,7 +216,7 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got "
                             f"{type(tensor).__name__}")
-        self._forget(name)
+        self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent_buffers.add(name)
@@ -211,7 +227,7 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module or None, got "
                             f"{type(module).__name__}")
-        self._forget(name)
+        self._forget(name, keep=self._modules)
         self._modules[name] = module
         self.__dict__[name] = module
 
@@ -399,7 +415,12 @@ class Module:
         """Copy values from ``state_dict`` into this module's parameters and buffers.
 
         With ``strict`` a missing or unexpected key is an error; a shape mismatch always is.
-        Returns ``(missing_keys, unexpected_keys)``.
+        Returns the named tuple ``(missing_keys, unexpected_keys)``, printed as PyTorch prints it.
+
+        >>> import backprop as bp
+        >>> layer = bp.nn.Linear(2, 1)
+        >>> layer.load_state_dict(bp.nn.Linear(2, 1).state_dict())
+        <All keys matched successfully>
         """
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(f"load_state_dict: expected state_dict to be dict-like, got "

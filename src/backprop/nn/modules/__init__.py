@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from . import (activation, attention, conv, distance, dropout, embedding, flatten, linear, loss,
-               norm, pooling)
+               norm, padding, pooling)
 from .activation import *  # noqa: F403
 from .attention import *  # noqa: F403
-from .container import ModuleDict, ModuleList, Sequential
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import *  # noqa: F403
 from .distance import *  # noqa: F403
 from .dropout import *  # noqa: F403
@@ -15,8 +15,10 @@ from .flatten import *  # noqa: F403
 from .linear import *  # noqa: F403
 from .loss import *  # noqa: F403
 from .norm import *  # noqa: F403
+from .padding import *  # noqa: F403
 from .pooling import *  # noqa: F403
 
-__all__ = ["ModuleDict", "ModuleList", "Sequential", *activation.__all__, *attention.__all__,
-           *conv.__all__, *distance.__all__, *dropout.__all__, *embedding.__all__, *flatten.__all__,
-           *linear.__all__, *loss.__all__, *norm.__all__, *pooling.__all__]
+__all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential",
+           *activation.__all__, *attention.__all__, *conv.__all__, *distance.__all__,
+           *dropout.__all__, *embedding.__all__, *flatten.__all__, *linear.__all__, *loss.__all__,
+           *norm.__all__, *padding.__all__, *pooling.__all__]
