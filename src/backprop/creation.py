@@ -161,8 +161,8 @@ def _refuse_overflow(values: np.ndarray, dtype: np.dtype, op: str) -> None:
     if values.dtype.kind == "f":
         fits = (values >= info.min) & (values <= min(float(info.max), _BELOW_2_63))
     else:
-        fits = np.asarray((values >= (-info.max if info.kind == "u" else info.min))
-                          & (values <= info.max), dtype=bool)
+        low, high = dtypes.integer_range(dtype)
+        fits = np.asarray((values >= low) & (values <= high), dtype=bool)
     if not fits.all():
         _refuse_value(values[~fits].reshape(-1)[0], dtype, op)
 

@@ -154,6 +154,17 @@ def result_type(tensor: Any, other: Any) -> np.dtype:
     return result_of_keys(keys)
 
 
+def integer_range(dtype: np.dtype) -> tuple[builtins.int, builtins.int]:
+    """The Python ints PyTorch converts to integer ``dtype``: its range, except that an unsigned
+    dtype also takes down to minus its maximum (which wraps: -1 is 255 in uint8).
+
+    >>> integer_range(uint8), integer_range(int8)
+    ((-255, 255), (-128, 127))
+    """
+    info = np.iinfo(dtype)
+    return (-info.max if info.kind == "u" else info.min), info.max
+
+
 def wrap_integer(value: builtins.int, dtype: np.dtype) -> builtins.int:
     """``value`` reduced modulo 2**bits into integer ``dtype``'s range, as PyTorch casts a Python
     int to an integer dtype (C's conversion: -3 becomes 253 in uint8).

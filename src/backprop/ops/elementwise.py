@@ -39,8 +39,8 @@ def _times_alpha(op: str, input: Any, other: Any, alpha: Any) -> Any:
     dtype = np.result_type(input, other)  # a Python int takes the tensor's dtype
     if dtype.kind not in "iu":
         return alpha * other
-    info = np.iinfo(dtype)
-    if not (-info.max if dtype.kind == "u" else info.min) <= alpha <= info.max:
+    low, high = dtypes.integer_range(dtype)
+    if not low <= alpha <= high:
         raise DTypeOverflowError(f"{op}: alpha={alpha} cannot be converted to type {dtype} "
                                  "without overflow")
     if type(other) is int:

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 
 from .. import kernels
+from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
     ParamsT,
-    _bump_version,
     _check_nonnegative,
     _check_unsupported,
     _zeros_like,
@@ -85,26 +85,15 @@ class Adam(Optimizer):
             amsgrad = group["amsgrad"]
             hyper = (lr, beta1, beta2, float(group["eps"]), float(group["weight_decay"]),
                      group["maximize"], group.get("decoupled_weight_decay", False))
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                data = p._data
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = 0
-                    state["exp_avg"] = _zeros_like(data)
-                    state["exp_avg_sq"] = _zeros_like(data)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = _zeros_like(data)
-                step = state["step"] + 1
-                state["step"] = step
+            init = _init_amsgrad_state if amsgrad else _init_state
+            for p, state, step in self._stepped(group, init):
                 step_size = lr / (1.0 - beta1 ** step)
                 bias_correction2_sqrt = (1.0 - beta2 ** step) ** 0.5
-                arrays = (data, p.grad._data, state["exp_avg"]._data, state["exp_avg_sq"]._data)
+                arrays = (p._data, p.grad._data, state["exp_avg"]._data,
+                          state["exp_avg_sq"]._data)
                 if amsgrad:
                     arrays += (state["max_exp_avg_sq"]._data,)
                 self._chunked(self._update, arrays, step_size, bias_correction2_sqrt, hyper)
-                _bump_version(p)
         return loss
 
     def _update(self, data: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
@@ -189,3 +178,11 @@ def _check_betas(optimizer: str, betas: Any) -> None:
         if not 0.0 <= beta < 1.0:
             raise ValueError(f"{optimizer}: invalid beta parameter at index {index}: "
                              f"betas[{index}]={beta}; each beta must be in [0, 1)")
+
+
+def _init_state(p: Tensor) -> dict[str, Any]:
+    return {"step": 0, "exp_avg": _zeros_like(p._data), "exp_avg_sq": _zeros_like(p._data)}
+
+
+def _init_amsgrad_state(p: Tensor) -> dict[str, Any]:
+    return {**_init_state(p), "max_exp_avg_sq": _zeros_like(p._data)}
