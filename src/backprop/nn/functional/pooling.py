@@ -4,8 +4,9 @@ max unpooling and power-average (LP) pooling, in 1, 2 and 3 spatial dims.
 Adaptive max pooling gathers every (uneven) window into a padded block, windows shorter than
 the longest repeat their last element, which changes neither the maximum nor the first index
 holding it, and records the maxima through ``max_pool``'s primitive, so the gradient goes to the
-chosen elements exactly as for ``max_pool``. Unpooling is that gradient's scatter (and its VJP
-the matching gather); LP pooling is composed from ``avg_pool``.
+chosen elements exactly as for ``max_pool``. Unpooling writes each value at its index (where
+overlapping windows picked one element twice, both copies are that element's value: PyTorch
+writes it once) and its VJP is the matching gather; LP pooling is composed from ``avg_pool``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from ...errors import ShapeError, format_shape
 from ...ops import pooling as _pooling
 from ...ops.conv import _batched, _ints, _positive, _prod, _row_major
 from ...ops.elementwise import abs, sign
-from ...ops.pooling import _adaptive_size, _max_pool, _max_pool_scatter
+from ...ops.pooling import _adaptive_size, _max_pool, _max_pool_gather
+from ...ops.primitive import primitive
 from ...ops.shape import reshape
 from ...tensor import Tensor
 from .activation import relu
@@ -198,6 +200,17 @@ def max_pool3d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None,
 
 # -- max unpooling --------------------------------------------------------------------------------
 
+@primitive("max_unpool", save=("indices",), grads={
+    "input": lambda g, out, input, indices, shape: _max_pool_gather(g, indices),
+})
+def _max_unpool(input: Any, indices: Any, shape: tuple[int, ...]) -> Any:
+    """Zeros of ``shape`` (N, C, *out) with ``input`` written at ``indices`` (flat per plane)."""
+    n, c = shape[:2]
+    out = backend.zeros((n * c, _prod(shape[2:])), input.dtype, input)
+    np.put_along_axis(out, indices.reshape(n * c, -1), input.reshape(n * c, -1), axis=1)
+    return out.reshape(shape)
+
+
 def _max_unpoolnd(op: str, nd: int, input: Tensor, indices: Any, kernel_size: Any, stride: Any,
                   padding: Any, output_size: Any) -> Tensor:
     batched = _batched(op, input, nd)
@@ -232,8 +245,8 @@ def _max_unpoolnd(op: str, nd: int, input: Tensor, indices: Any, kernel_size: An
     if not batched:
         input = reshape(input, (1,) + tuple(input.shape))
         index = index[None]
-    result = _max_pool_scatter(input, backend.on_device_of(index.astype(np.int64), input),
-                               tuple(input.shape[:2]) + out)
+    result = _max_unpool(input, backend.on_device_of(index.astype(np.int64), input),
+                         tuple(input.shape[:2]) + out)
     return result if batched else reshape(result, tuple(result.shape[1:]))
 
 

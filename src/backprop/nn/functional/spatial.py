@@ -59,7 +59,7 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
     x = input if batched else reshape(input, (1,) + tuple(input.shape))
     blocks = _conv.conv2d(x, _one_hot_kernel(x.shape[1], kernel, x), None, stride, pads,
                           dilation, x.shape[1])
-    cols = reshape(blocks, tuple(blocks.shape[:2]) + (-1,))
+    cols = reshape(blocks, tuple(blocks.shape[:2]) + (_prod(blocks.shape[2:]),))
     return cols if batched else reshape(cols, tuple(cols.shape[1:]))
 
 
