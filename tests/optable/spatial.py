@@ -16,6 +16,7 @@ import numpy as np
 
 import backprop as bp
 import backprop.nn.functional as F
+from backprop.nn.functional import spatial
 
 from .conv import _batched, _conv_ref, _conv_transpose_ref, _functional, _row, _tuple
 from .pooling import _adaptive_ref, _avg_pool_ref, _max_pool_ref
@@ -240,6 +241,21 @@ def _fold_ref(cols, output_size, kernel_size, dilation=1, padding=0, stride=1):
                 cols[:, (c * k[0] + i) * k[1] + j, bi * blocks[1] + bj]
     y = y[:, :, p[0]:p[0] + size[0], p[1]:p[1] + size[1]]
     return y if batched else y[0]
+
+
+def _cross_map_ref(x, size, alpha=1e-4, beta=0.75, k=1.0):
+    """PyTorch's CrossMapLRN2d forward: a window of (size - 1) // 2 channels either side, plus
+    channel 0 for the channels past (size - 1) // 2 + 1 (its running sum never drops it)."""
+    reach = (size - 1) // 2
+    c = x.shape[1]
+    y = np.zeros_like(x)
+    for ch in range(c):
+        chosen = set(range(max(ch - reach, 0), min(ch + reach, c - 1) + 1))
+        if ch > reach:
+            chosen.add(0)
+        total = sum(x[:, j] ** 2 for j in chosen)
+        y[:, ch] = x[:, ch] / (k + alpha / size * total) ** beta
+    return y
 
 
 def _channel_shuffle_ref(x, groups):
@@ -509,6 +525,12 @@ ROWS = [
     _frow("channel_shuffle", _channel_shuffle_ref, _channel_shuffle_samples, _errors(
         (lambda: F.channel_shuffle(bp.ones(1, 5, 2), 2), bp.ShapeError,
          r"channel_shuffle: the number of channels \(5\) must be divisible by groups \(2\)"),)),
+    # PyTorch's CrossMapLRN2d gradient is its own formula, not the forward's derivative, so the
+    # row checks values only; tests/test_spatial.py compares the gradients with PyTorch's.
+    OpSpec("cross_map_lrn2d", spatial.cross_map_lrn2d, _cross_map_ref, lambda rng: [
+        Sample((uniform(rng, (2, 6, 2, 2)), 3, 0.5, 0.7, 1.5), name="6-channels"),
+        Sample((uniform(rng, (1, 3, 2, 1)), 4), name="even-size")], grad=False,
+        torch=lambda torch, x, *args: torch.nn.CrossMapLRN2d(*args)(x)),
     _frow("local_response_norm", _lrn_ref, _lrn_samples, _errors(
         (lambda: F.local_response_norm(bp.ones(2, 3), 2), bp.ShapeError,
          r"local_response_norm: expected an input with at least 3 dims"),)),

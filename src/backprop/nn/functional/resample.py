@@ -264,23 +264,23 @@ def _pad_coordinates(x: Any, n: int, padding_mode: str, align_corners: bool) -> 
     return x
 
 
-def _gather_points(flat: Any, indices: list[np.ndarray], sizes: tuple, inside: np.ndarray,
+def _gather_points(flat: Any, indices: list[Any], sizes: tuple, inside: Any,
                    out_shape: tuple) -> Any:
     """``flat`` (N, C, prod(sizes)) at integer points ``indices`` (one (N, *out) array per
-    spatial dim, first dim first), zero where ``inside`` is False: (N, C, *out)."""
+    spatial dim, first dim first, on the input's device), zero where ``inside`` is False:
+    (N, C, *out)."""
     n, c = flat.shape[:2]
-    position = np.zeros(indices[0].shape, np.int64)
+    position = 0
     for index, size, stride in zip(indices, sizes, _row_major(sizes)):
-        position += np.clip(index, 0, size - 1) * stride
+        position = position + np.clip(index, 0, size - 1) * stride
     position = np.where(inside, position, 0).reshape(n, 1, -1)
-    picked = gather(flat, 2, backend.on_device_of(np.broadcast_to(position, (n, c,
-                                                                             position.shape[2])),
-                                                  flat))
+    xp = backend.xp_of(position)
+    picked = gather(flat, 2, xp.broadcast_to(position, (n, c, position.shape[2])))
     return reshape(picked, (n, c) + out_shape)
 
 
-def _mask(inside: np.ndarray, like: Any) -> Any:
-    return backend.on_device_of(inside[:, None].astype(like.dtype), like)
+def _mask(inside: Any, like: Any) -> Any:
+    return inside[:, None].astype(like.dtype)
 
 
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
@@ -334,8 +334,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
         weight = None
         for p, lo, k in zip(points, low, corner):
             # The far corner weighs (p - floor), the near one (floor + 1 - p).
-            lo_dev = backend.on_device_of(lo.astype(raw[0].dtype), raw[0])
-            factor = (p - lo_dev) if k else (lo_dev + 1 - p)
+            factor = (p - lo.astype(raw[0].dtype)) if k else (lo.astype(raw[0].dtype) + 1 - p)
             weight = factor if weight is None else weight * factor
         inside = _inside(index, sizes)
         value = _gather_points(flat, index, sizes, inside, out_shape)
@@ -344,10 +343,10 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     return result
 
 
-def _inside(index: list[np.ndarray], sizes: tuple) -> np.ndarray:
-    inside = np.ones(index[0].shape, bool)
+def _inside(index: list[Any], sizes: tuple) -> Any:
+    inside = True
     for i, size in zip(index, sizes):
-        inside &= (i >= 0) & (i < size)
+        inside = inside & (i >= 0) & (i < size)
     return inside
 
 
@@ -363,7 +362,7 @@ def _bicubic(flat: Any, coords: list, sizes: tuple, out_shape: tuple, padding_mo
     low = [np.floor(r) for r in raw]
     weights = []
     for p, lo in zip(points, low):
-        t = p - backend.on_device_of(lo.astype(raw[0].dtype), raw[0])
+        t = p - lo.astype(raw[0].dtype)
         a = _CUBIC_A
         near = lambda x: ((a + 2) * x - (a + 3)) * x * x + 1  # noqa: E731
         far = lambda x: ((a * x - 5 * a) * x + 8 * a) * x - 4 * a  # noqa: E731

@@ -17,6 +17,7 @@ from ... import backend
 from ...errors import ShapeError, format_shape
 from ...ops import conv as _conv
 from ...ops.conv import _ints, _positive, _prod
+from ...ops.primitive import primitive
 from ...ops.rearrange import pad
 from ...ops.shape import permute, reshape
 from ...tensor import Tensor
@@ -155,3 +156,64 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
         window = padded[:, offset:offset + channels]
         total = window if total is None else total + window
     return input / ((total / size) * alpha + k) ** beta
+
+
+# -- CrossMapLRN2d (the Lua-Torch layer) ----------------------------------------------------------
+
+def _channel_window_sum(x: Any, before: int, after: int) -> Any:
+    """Per channel c, the sum of ``x`` over channels ``c - before .. c + after`` (zero beyond)."""
+    channels = x.shape[1]
+    padded = pad(x, (0, 0, 0, 0, max(before, 0), max(after, 0)))
+    total = None
+    for offset in range(before + after + 1):
+        window = padded[:, offset:offset + channels]
+        total = window if total is None else total + window
+    return total
+
+
+def _cross_map_scale(input: Any, size: int, alpha: float, k: float) -> Any:
+    """``k + alpha / size * window sum of squares``, the window PyTorch's CrossMapLRN2d uses:
+    ``(size - 1) // 2`` channels either side, and also channel 0 for every channel from
+    ``(size - 1) // 2 + 1`` on (its running-sum update never subtracts channel 0)."""
+    reach = (size - 1) // 2
+    squares = input * input
+    total = _channel_window_sum(squares, reach, reach)
+    late = backend.on_device_of(
+        (np.arange(input.shape[1]) > reach).astype(np.dtype(input.dtype)).reshape(-1, 1, 1),
+        backend.array_of(input))
+    return (total + squares[:, :1] * late) * (alpha / size) + k
+
+
+def _cross_map_grad(g: Any, out: Any, input: Any, size: int, alpha: float, beta: float,
+                    k: float) -> Any:
+    """PyTorch's hand-written CrossMapLRN2d backward (kept for its numbers): the derivative of
+    a plain window of ``size`` channels starting ``(size + 1) // 2`` before each channel, which
+    is not the forward's window; finite differences of the forward do not give it."""
+    scale = _cross_map_scale(input, size, alpha, k)
+    ratio = g * out / scale
+    before = (size + 1) // 2
+    accumulated = _channel_window_sum(ratio, before, size - 1 - before)
+    return scale ** -beta * g - (2 * alpha * beta / size) * input * accumulated
+
+
+@primitive("cross_map_lrn2d", save=("input", "out"), grads={"input": _cross_map_grad})
+def _cross_map_lrn2d(input: Any, size: int, alpha: float, beta: float, k: float) -> Any:
+    return input * _cross_map_scale(input, size, alpha, k) ** -beta
+
+
+def cross_map_lrn2d(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                    k: float = 1.0) -> Tensor:
+    """``CrossMapLRN2d``'s normalisation of (N, C, H, W) with PyTorch's numbers (a window and
+    a gradient of its own; see ``_cross_map_scale``).
+
+    >>> import backprop as bp
+    >>> cross_map_lrn2d(bp.ones(1, 1, 1, 1), 1, alpha=3.0, beta=0.5).tolist()
+    [[[[0.5]]]]
+    """
+    if input.ndim != 4:
+        raise ShapeError(f"CrossMapLRN2d: expected a 4-d input (N, C, H, W), got shape "
+                         f"{format_shape(input.shape)}")
+    size = int(size)
+    if size <= 0:
+        raise ValueError(f"CrossMapLRN2d: size must be positive, got {size}")
+    return _cross_map_lrn2d(input, size, float(alpha), float(beta), float(k))

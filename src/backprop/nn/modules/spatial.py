@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import ShapeError, format_shape
 from ...tensor import Tensor
 from .. import functional as F
+from ..functional.spatial import cross_map_lrn2d
 from ..module import Module
 
 __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "Fold", "Unfold",
@@ -172,7 +172,8 @@ class LocalResponseNorm(Module):
 
 class CrossMapLRN2d(LocalResponseNorm):
     """Local response normalisation of 4-d ``(N, C, H, W)`` inputs across channels (the
-    Lua-Torch layer); see ``LocalResponseNorm``.
+    Lua-Torch layer): PyTorch's numbers, whose window and gradient differ from
+    ``LocalResponseNorm``'s (see ``F.spatial.cross_map_lrn2d``).
 
     >>> import backprop as bp
     >>> bp.nn.CrossMapLRN2d(3)
@@ -183,7 +184,4 @@ class CrossMapLRN2d(LocalResponseNorm):
         super().__init__(size, alpha, beta, k)
 
     def forward(self, input: Tensor) -> Tensor:
-        if input.ndim != 4:
-            raise ShapeError(f"CrossMapLRN2d: expected a 4-d input (N, C, H, W), got shape "
-                             f"{format_shape(input.shape)}")
-        return super().forward(input)
+        return cross_map_lrn2d(input, self.size, self.alpha, self.beta, self.k)
