@@ -1,12 +1,11 @@
 """The spatial layers of issue 16 (3-d convolution and pooling, adaptive max pooling,
 unpooling, LP pooling, resampling, fold/unfold, channel shuffle, local response norm):
-behaviour PyTorch users rely on, errors that name the function and the argument, and each
-constructor's signature against PyTorch's. Values and gradients against PyTorch per op are in
-the op table (tests/optable/spatial.py); per layer in tests/moduletable/spatial.py."""
+behaviour PyTorch users rely on and errors that name the function and the argument. Values and
+gradients against PyTorch per op are in the op table (tests/optable/spatial.py); per layer, with
+reprs and signatures, in the module table (tests/moduletable/spatial.py)."""
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
@@ -14,121 +13,6 @@ import pytest
 
 import backprop as bp
 import backprop.nn.functional as F
-import test_nn_modules as layers
-from test_nn_modules import Case, Const, x
-
-NEW_MODULES = ["Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d",
-               "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "MaxUnpool1d",
-               "MaxUnpool2d", "MaxUnpool3d", "LPPool1d", "LPPool2d", "LPPool3d", "Upsample",
-               "UpsamplingNearest2d", "UpsamplingBilinear2d", "Fold", "Unfold",
-               "ChannelShuffle", "LocalResponseNorm", "CrossMapLRN2d"]
-
-
-def _pooled(*shape: int) -> Any:
-    """Inputs for a MaxUnpool: a 2-wide max pool's values and (constant) indices of a random
-    input of ``shape`` (N, C, *spatial), each spatial size even."""
-    def inputs(rng: np.random.Generator) -> list:
-        values, indices = getattr(F, f"max_pool{len(shape) - 2}d")(
-            bp.tensor(rng.standard_normal(shape)), 2, return_indices=True)
-        return [values.numpy(), Const(indices.numpy())]
-    return inputs
-
-
-MODULE_CASES = [
-    Case("Conv3d", lambda l: l.nn.Conv3d(2, 3, (2, 3, 2), stride=(1, 2, 1), padding=1),
-         x(2, 2, 3, 4, 3)),
-    Case("Conv3d-groups-dilation-reflect", lambda l: l.nn.Conv3d(
-        4, 2, 2, groups=2, dilation=(1, 2, 1), padding=1, padding_mode="reflect", bias=False),
-         x(1, 4, 3, 4, 3)),
-    Case("Conv3d-unbatched-same", lambda l: l.nn.Conv3d(2, 2, 3, padding="same"), x(2, 3, 3, 3)),
-    Case("ConvTranspose3d", lambda l: l.nn.ConvTranspose3d(2, 3, (2, 2, 3), stride=2, padding=1,
-                                                           output_padding=1), x(1, 2, 2, 3, 2)),
-    Case("ConvTranspose3d-groups", lambda l: l.nn.ConvTranspose3d(4, 2, 2, groups=2,
-                                                                  dilation=2), x(1, 4, 2, 2, 2)),
-    Case("MaxPool3d", lambda l: l.nn.MaxPool3d(2, stride=1, padding=1), x(1, 2, 3, 4, 3)),
-    Case("MaxPool3d-indices-ceil", lambda l: l.nn.MaxPool3d((2, 2, 3), stride=2, ceil_mode=True,
-                                                            return_indices=True),
-         x(1, 2, 3, 5, 4)),
-    Case("AvgPool3d", lambda l: l.nn.AvgPool3d(2, stride=1, padding=1,
-                                               count_include_pad=False), x(1, 2, 3, 4, 3)),
-    Case("AvgPool3d-divisor", lambda l: l.nn.AvgPool3d((1, 2, 2), divisor_override=3,
-                                                       ceil_mode=True), x(2, 3, 3, 3)),
-    Case("AdaptiveAvgPool3d", lambda l: l.nn.AdaptiveAvgPool3d((2, None, 3)), x(1, 2, 3, 4, 5)),
-    Case("AdaptiveMaxPool1d", lambda l: l.nn.AdaptiveMaxPool1d(3), x(2, 3, 7)),
-    Case("AdaptiveMaxPool2d-indices", lambda l: l.nn.AdaptiveMaxPool2d((2, 3),
-                                                                       return_indices=True),
-         x(2, 2, 5, 7)),
-    Case("AdaptiveMaxPool3d", lambda l: l.nn.AdaptiveMaxPool3d((2, 1, None)), x(1, 2, 3, 3, 2)),
-    Case("MaxUnpool1d", lambda l: l.nn.MaxUnpool1d(2), _pooled(2, 2, 6)),
-    Case("MaxUnpool2d", lambda l: l.nn.MaxUnpool2d(2), _pooled(1, 2, 4, 6)),
-    Case("MaxUnpool2d-output-size", lambda l: l.nn.MaxUnpool2d(2), _pooled(1, 2, 4, 6),
-         kwargs=lambda rng: {"output_size": (5, 7)}),
-    Case("MaxUnpool3d", lambda l: l.nn.MaxUnpool3d(2), _pooled(1, 1, 2, 4, 2)),
-    Case("LPPool1d", lambda l: l.nn.LPPool1d(2, 3, stride=2), lambda r: [
-        r.uniform(0.5, 2, (2, 2, 7))]),
-    Case("LPPool2d", lambda l: l.nn.LPPool2d(1.5, (2, 3), ceil_mode=True), lambda r: [
-        r.uniform(0.5, 2, (1, 2, 5, 5))]),
-    Case("LPPool3d", lambda l: l.nn.LPPool3d(3, 2), lambda r: [r.uniform(0.5, 2, (1, 2, 2, 4, 4))]),
-    Case("Upsample-nearest", lambda l: l.nn.Upsample(scale_factor=2), x(1, 2, 3, 2)),
-    Case("Upsample-nearest-exact-3d", lambda l: l.nn.Upsample(size=(3, 4, 5),
-                                                              mode="nearest-exact"),
-         x(1, 1, 2, 3, 2)),
-    Case("Upsample-linear", lambda l: l.nn.Upsample(scale_factor=1.5, mode="linear"),
-         x(2, 2, 4)),
-    Case("Upsample-bilinear-align", lambda l: l.nn.Upsample(size=(5, 3), mode="bilinear",
-                                                            align_corners=True), x(1, 2, 3, 4)),
-    Case("Upsample-bicubic", lambda l: l.nn.Upsample(scale_factor=(1.5, 2), mode="bicubic"),
-         x(1, 1, 4, 3)),
-    Case("Upsample-trilinear-recompute", lambda l: l.nn.Upsample(
-        scale_factor=1.7, mode="trilinear", recompute_scale_factor=True), x(1, 1, 2, 3, 2)),
-    Case("Upsample-area", lambda l: l.nn.Upsample(size=(2, 3), mode="area"), x(1, 2, 5, 4)),
-    Case("UpsamplingNearest2d", lambda l: l.nn.UpsamplingNearest2d(size=(4, 5)), x(1, 2, 2, 3)),
-    Case("UpsamplingBilinear2d", lambda l: l.nn.UpsamplingBilinear2d(scale_factor=2),
-         x(1, 2, 2, 3)),
-    Case("Fold", lambda l: l.nn.Fold((4, 5), (2, 3), dilation=(1, 2), padding=1, stride=2),
-         x(2, 12, 6)),
-    Case("Unfold", lambda l: l.nn.Unfold((2, 3), padding=1, stride=(2, 1)), x(2, 2, 4, 5)),
-    Case("ChannelShuffle", lambda l: l.nn.ChannelShuffle(3), x(2, 6, 2, 2)),
-    Case("LocalResponseNorm", lambda l: l.nn.LocalResponseNorm(3, alpha=0.3, k=1.5),
-         x(2, 5, 2, 3)),
-    Case("LocalResponseNorm-3d-even", lambda l: l.nn.LocalResponseNorm(4), x(2, 6, 3)),
-    Case("CrossMapLRN2d", lambda l: l.nn.CrossMapLRN2d(5, alpha=0.5, beta=0.6, k=2),
-         x(2, 7, 2, 2)),
-]
-
-
-@pytest.mark.parametrize("case", MODULE_CASES, ids=lambda c: c.id)
-def test_layer_matches_pytorch(torch: Any, case: Case) -> None:
-    layers.test_layer_matches_torch(torch, case)
-
-
-def _parameters(cls: type) -> list[tuple[str, Any]]:
-    return [(p.name, p.default) for p in inspect.signature(cls.__init__).parameters.values()]
-
-
-@pytest.mark.parametrize("name", NEW_MODULES)
-def test_constructor_signature_is_pytorchs(torch: Any, name: str) -> None:
-    assert _parameters(getattr(bp.nn, name)) == _parameters(getattr(torch.nn, name))
-
-
-@pytest.mark.parametrize("build", [
-    lambda lib: lib.nn.Upsample(scale_factor=2),
-    lambda lib: lib.nn.Upsample(size=(2, 3), mode="bilinear", align_corners=True),
-    lambda lib: lib.nn.Upsample(scale_factor=(2, 1.5), mode="bicubic"),
-    lambda lib: lib.nn.UpsamplingNearest2d(size=4),
-    lambda lib: lib.nn.UpsamplingBilinear2d(scale_factor=3),
-    lambda lib: lib.nn.Fold((4, 5), (2, 3), stride=2),
-    lambda lib: lib.nn.Unfold(3, padding=1),
-    lambda lib: lib.nn.MaxUnpool3d(2, 1),
-    lambda lib: lib.nn.LPPool2d(1.5, (2, 3)),
-    lambda lib: lib.nn.AdaptiveMaxPool2d((2, None), return_indices=True),
-    lambda lib: lib.nn.AvgPool3d(2, stride=1, padding=1),
-    lambda lib: lib.nn.ConvTranspose3d(2, 4, (1, 2, 3), stride=2, output_padding=1),
-    lambda lib: lib.nn.CrossMapLRN2d(3, k=2),
-], ids=lambda _: "")
-def test_repr_is_pytorchs(torch: Any, build: Any) -> None:
-    assert repr(build(bp)) == repr(build(torch))
-
 
 def test_nearest_gradient_sums_every_copy_into_its_source() -> None:
     x = bp.ones(1, 1, 2, 3, requires_grad=True)
