@@ -18,7 +18,7 @@ import backprop as bp
 import backprop.nn.functional as F
 from backprop.nn.functional import spatial
 
-from .conv import _batched, _conv_ref, _conv_transpose_ref, _functional, _row, _tuple
+from .conv import _conv_ref, _conv_transpose_ref, _functional, _row, _tuple
 from .pooling import _adaptive_ref, _avg_pool_ref, _max_pool_ref
 from .shape import _errors
 from .spec import OpSpec, Sample, positive, uniform

@@ -189,6 +189,13 @@ def _max_poolnd(op: str, nd: int, input: Any, kernel_size: Any, stride: Any, pad
                              bool(ceil_mode), tuple(input.shape))
     found, indices = _max_pool_argmax(backend.array_of(input), kernel, stride, cover,
                                       dilation, out)
+    return _max_pool_result(input, indices, found, batched, return_indices)
+
+
+def _max_pool_result(input: Any, indices: Any, found: Any, batched: bool,
+                     return_indices: bool) -> Any:
+    """The maxima ``found`` at ``indices`` (from the raw batched ``input``) recorded for the
+    gradient, unbatched again if the input was, with the indices if asked for."""
     values = _max_pool(input, indices, found)
     if not batched:
         values, indices = reshape(values, tuple(values.shape[1:])), indices[0]

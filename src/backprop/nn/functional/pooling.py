@@ -20,7 +20,7 @@ from ...errors import ShapeError, format_shape
 from ...ops import pooling as _pooling
 from ...ops.conv import _batched, _ints, _positive, _prod, _row_major
 from ...ops.elementwise import abs, sign
-from ...ops.pooling import _adaptive_size, _max_pool, _max_pool_gather
+from ...ops.pooling import _adaptive_size, _max_pool_gather, _max_pool_result
 from ...ops.primitive import primitive
 from ...ops.shape import reshape
 from ...tensor import Tensor
@@ -80,12 +80,7 @@ def _adaptive_max_poolnd(op: str, nd: int, input: Tensor, output_size: Any,
         raise ShapeError(f"{op}: the input's spatial sizes must be non-zero, got shape "
                          f"{format_shape(input.shape)}")
     found, indices = _adaptive_argmax(backend.array_of(input), wanted)
-    values = _max_pool(input, indices, found)
-    if not batched:
-        values, indices = reshape(values, tuple(values.shape[1:])), indices[0]
-    if return_indices:
-        return values, Tensor._wrap(indices)  # a constant: it carries no gradient
-    return values
+    return _max_pool_result(input, indices, found, batched, return_indices)
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:

@@ -2,12 +2,12 @@
 ``affine_grid``, with PyTorch's signatures and numbers.
 
 ``interpolate`` is separable: each spatial axis (the last first, as PyTorch nests its loops) is
-resampled by gathering the input at a few index arrays along that axis (``index_select``) and
-summing them times per-output weights: 1 tap for nearest, 2 for linear, 4 for cubic. Indices
+resampled by gathering the input at a few index arrays along that axis and summing them times
+per-output weights (the ``resample`` primitive): 1 tap for nearest, 2 for linear, 4 for cubic. Indices
 and weights are computed once per axis with PyTorch's formulas, in the precision PyTorch uses
 (float32 for nearest's indices, the input's float type for linear and cubic weights), so
-float32 results round as PyTorch's do. Gradients come from ``index_select``'s VJP, which sums
-into the source positions (nearest's gradient adds every copy of a pixel back into it).
+float32 results round as PyTorch's do. The gradient (``resample_adjoint``, whose own VJP is
+``resample``) sums into the source positions: nearest's adds every copy of a pixel back into it.
 ``area`` mode is adaptive average pooling, as in PyTorch.
 
 ``grid_sample`` is composed too: source coordinates from the grid (unnormalised, then clipped
@@ -30,7 +30,8 @@ from ...ops import elementwise as ew
 from ...ops import pooling as _pooling
 from ...ops.conv import _row_major
 from ...ops.linalg import matmul
-from ...ops.scatter import gather, index_select
+from ...ops.primitive import primitive
+from ...ops.scatter import gather
 from ...ops.shape import reshape
 from ...tensor import Tensor
 
@@ -100,15 +101,50 @@ def _interp_table(mode: str, n: int, m: int, align_corners: bool, scale: float |
     return [(low, (dtype(1) - lam).astype(dtype)), (np.minimum(low + 1, n - 1), lam)]
 
 
-def _resample_axis(x: Any, axis: int, taps: list[tuple[np.ndarray, np.ndarray | None]]) -> Any:
-    """``sum_j weight_j * x[..., index_j, ...]`` along ``axis`` (weights broadcast there)."""
+def _on_axis(array: Any, axis: int, ndim: int) -> Any:
+    """A 1-d per-position ``array`` shaped to broadcast along ``axis`` of an ``ndim``-d array."""
+    return array.reshape((-1,) + (1,) * (ndim - 1 - axis))
+
+
+# Taps: ((index, weight or None), ...), indices non-decreasing along the output (every table
+# above is), which lets the adjoint sum each source position's outputs as one contiguous run.
+@primitive("resample", grads={
+    "input": lambda g, out, input, axis, taps: _resample_adjoint(g, axis, taps,
+                                                                 input.shape[axis]),
+})
+def _resample(input: Any, axis: int, taps: tuple) -> Any:
+    """``sum_j weight_j * input[..., index_j, ...]`` along ``axis``."""
     result = None
     for index, weight in taps:
-        picked = index_select(x, axis, backend.on_device_of(index, x))
+        picked = np.take(input, backend.on_device_of(index, input), axis=axis)
         if weight is not None:
-            shape = (-1,) + (1,) * (x.ndim - 1 - axis)
-            picked = picked * backend.on_device_of(weight.reshape(shape), x)
-        result = picked if result is None else result + picked
+            picked *= _on_axis(backend.on_device_of(weight.astype(input.dtype), input), axis,
+                               input.ndim)
+        if result is None:
+            result = picked
+        else:
+            result += picked
+    return result
+
+
+@primitive("resample_adjoint", grads={
+    "grad": lambda g, out, grad, axis, taps, size: _resample(g, axis, taps),
+})
+def _resample_adjoint(grad: Any, axis: int, taps: tuple, size: int) -> Any:
+    """The adjoint of ``resample``: each output's ``grad * weight`` added into its source
+    position (one ``add.reduceat`` per tap over the runs of equal indices, no ``add.at``)."""
+    shape = list(grad.shape)
+    shape[axis] = size
+    result = backend.zeros(tuple(shape), grad.dtype, grad)
+    for index, weight in taps:
+        part = grad
+        if weight is not None:
+            part = grad * _on_axis(backend.on_device_of(weight.astype(grad.dtype), grad), axis,
+                                   grad.ndim)
+        sources, starts = np.unique(index, return_index=True)
+        sums = np.add.reduceat(part, backend.on_device_of(starts, grad), axis=axis)
+        at = (slice(None),) * axis + (backend.on_device_of(sources, grad),)
+        result[at] += sums
     return result
 
 
@@ -192,11 +228,12 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     result = input
     for axis in reversed(range(nd)):
         n, m, scale = sizes[axis], out[axis], scales[axis]
+        taps: list[tuple[np.ndarray, np.ndarray | None]]
         if mode.startswith("nearest"):
             taps = [(_nearest_table(n, m, scale, mode == "nearest-exact"), None)]
         else:
-            taps = _interp_table(mode, n, m, bool(align_corners), scale, dtype)
-        result = _resample_axis(result, axis + 2, taps)
+            taps = list(_interp_table(mode, n, m, bool(align_corners), scale, dtype))
+        result = _resample(result, axis + 2, tuple(taps))
     return result
 
 
@@ -270,7 +307,7 @@ def _gather_points(flat: Any, indices: list[Any], sizes: tuple, inside: Any,
     spatial dim, first dim first, on the input's device), zero where ``inside`` is False:
     (N, C, *out)."""
     n, c = flat.shape[:2]
-    position = 0
+    position: Any = 0
     for index, size, stride in zip(indices, sizes, _row_major(sizes)):
         position = position + np.clip(index, 0, size - 1) * stride
     position = np.where(inside, position, 0).reshape(n, 1, -1)
@@ -328,7 +365,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
         inside = _inside(index, sizes)
         return _gather_points(flat, index, sizes, inside, out_shape) * _mask(inside, flat)
     low = [np.floor(r).astype(np.int64) for r in raw]
-    result = None
+    result: Any = None
     for corner in np.ndindex(*(2,) * nd):
         index = [lo + k for lo, k in zip(low, corner)]
         weight = None
@@ -367,7 +404,7 @@ def _bicubic(flat: Any, coords: list, sizes: tuple, out_shape: tuple, padding_mo
         near = lambda x: ((a + 2) * x - (a + 3)) * x * x + 1  # noqa: E731
         far = lambda x: ((a * x - 5 * a) * x + 8 * a) * x - 4 * a  # noqa: E731
         weights.append([far(t + 1), near(t), near(1 - t), far(2 - t)])
-    result = None
+    result: Any = None
     for j, i in np.ndindex(4, 4):  # j along y (dim 0), i along x (dim 1)
         index = []
         for lo, k, size in zip(low, (j, i), sizes):

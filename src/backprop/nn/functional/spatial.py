@@ -103,6 +103,12 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
     return out if batched else reshape(out, tuple(out.shape[1:]))
 
 
+def _check_channels_first(op: str, input: Tensor) -> None:
+    if input.ndim < 3:
+        raise ShapeError(f"{op}: expected an input with at least 3 dims (N, C, *), got shape "
+                         f"{format_shape(input.shape)}")
+
+
 def channel_shuffle(input: Tensor, groups: int) -> Tensor:
     """Interleave the channels of (N, C, *) across ``groups``: channel ``g * (C / groups) + i``
     moves to ``i * groups + g`` (ShuffleNet).
@@ -112,9 +118,7 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:
     [0.0, 2.0, 1.0, 3.0]
     """
     op = "channel_shuffle"
-    if input.ndim < 3:
-        raise ShapeError(f"{op}: expected an input with at least 3 dims (N, C, *), got shape "
-                         f"{format_shape(input.shape)}")
+    _check_channels_first(op, input)
     groups = int(groups)
     if groups <= 0:
         raise ValueError(f"{op}: groups must be positive, got {groups}")
@@ -139,9 +143,7 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     [[[0.5]]]
     """
     op = "local_response_norm"
-    if input.ndim < 3:
-        raise ShapeError(f"{op}: expected an input with at least 3 dims (N, C, *), got shape "
-                         f"{format_shape(input.shape)}")
+    _check_channels_first(op, input)
     size = int(size)
     if size <= 0:
         raise ValueError(f"{op}: size must be positive, got {size}")
@@ -151,7 +153,7 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     squares = input * input
     rest = input.ndim - 2
     padded = pad(squares, (0, 0) * rest + (size // 2, (size - 1) // 2))
-    total = None
+    total: Any = None
     for offset in range(size):
         window = padded[:, offset:offset + channels]
         total = window if total is None else total + window
