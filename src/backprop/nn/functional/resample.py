@@ -69,18 +69,19 @@ def _nearest_table(n: int, m: int, scale: float | None, exact: bool) -> np.ndarr
     return np.minimum(np.floor(position).astype(np.int64), n - 1)
 
 
-def _cubic_weights(t: np.ndarray) -> list[np.ndarray]:
-    """The cubic convolution weights of the 4 taps at offsets -1, 0, 1, 2 from ``floor``."""
-    a = t.dtype.type(_CUBIC_A)
+def _cubic_weights(t: Any) -> list[Any]:
+    """The cubic convolution weights of the 4 taps at offsets -1, 0, 1, 2 from ``floor``, for
+    fractions ``t`` (an array or a Tensor; the constants are exact in float32, so float32 ``t``
+    rounds as PyTorch's float32 arithmetic does)."""
+    a = _CUBIC_A
 
-    def near(x: np.ndarray) -> np.ndarray:  # |x| <= 1
+    def near(x: Any) -> Any:  # |x| <= 1
         return ((a + 2) * x - (a + 3)) * x * x + 1
 
-    def far(x: np.ndarray) -> np.ndarray:  # 1 < |x| < 2
+    def far(x: Any) -> Any:  # 1 < |x| < 2
         return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
 
-    one = t.dtype.type(1)
-    return [far(t + one), near(t), near(one - t), far(one - t + one)]
+    return [far(t + 1), near(t), near(1 - t), far(1 - t + 1)]
 
 
 def _interp_table(mode: str, n: int, m: int, align_corners: bool, scale: float | None,
@@ -283,13 +284,16 @@ def _reflect(x: Any, low: float, high: float) -> Any:
     return ew.where(even, extra + low / 2, span - extra + low / 2)
 
 
+def _unnormalize(coord: Any, n: int, align_corners: bool) -> Any:
+    """Grid coordinates in [-1, 1] as positions along an axis of size ``n``: -1 and 1 are the
+    corner pixels' centres (``align_corners``) or their outer edges."""
+    return (coord + 1) / 2 * (n - 1) if align_corners else ((coord + 1) * n - 1) / 2
+
+
 def _source(coord: Any, n: int, padding_mode: str, align_corners: bool) -> Any:
-    """Grid coordinates in [-1, 1] as source positions along an axis of size ``n``."""
-    if align_corners:
-        x = (coord + 1) / 2 * (n - 1)
-    else:
-        x = ((coord + 1) * n - 1) / 2
-    return _pad_coordinates(x, n, padding_mode, align_corners)
+    """Grid coordinates as source positions, clipped or reflected by ``padding_mode``."""
+    return _pad_coordinates(_unnormalize(coord, n, align_corners), n, padding_mode,
+                            align_corners)
 
 
 def _pad_coordinates(x: Any, n: int, padding_mode: str, align_corners: bool) -> Any:
@@ -392,18 +396,12 @@ def _bicubic(flat: Any, coords: list, sizes: tuple, out_shape: tuple, padding_mo
     """The 4x4 neighbourhood of each (unpadded) source point, each tap's position clipped or
     reflected on its own, as PyTorch's bicubic grid sampler does."""
     n, c = flat.shape[:2]
-    points = []
-    for x, size in zip(coords, sizes):
-        points.append((x + 1) / 2 * (size - 1) if align else ((x + 1) * size - 1) / 2)
+    points = [_unnormalize(x, size, align) for x, size in zip(coords, sizes)]
     raw = [backend.array_of(p) for p in points]
     low = [np.floor(r) for r in raw]
     weights = []
     for p, lo in zip(points, low):
-        t = p - lo.astype(raw[0].dtype)
-        a = _CUBIC_A
-        near = lambda x: ((a + 2) * x - (a + 3)) * x * x + 1  # noqa: E731
-        far = lambda x: ((a * x - 5 * a) * x + 8 * a) * x - 4 * a  # noqa: E731
-        weights.append([far(t + 1), near(t), near(1 - t), far(2 - t)])
+        weights.append(_cubic_weights(p - lo.astype(raw[0].dtype)))
     result: Any = None
     for j, i in np.ndindex(4, 4):  # j along y (dim 0), i along x (dim 1)
         index = []
