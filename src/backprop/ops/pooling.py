@@ -1,7 +1,7 @@
-"""Pooling: max_pool1d/2d/3d, avg_pool1d/2d/3d, adaptive_avg_pool1d/2d/3d, and pixel (un)shuffle, with
-PyTorch's signatures (exported as ``bp.X`` and ``F.X``). Split from conv.py, whose geometry
-helpers (``Sizes``, ``Pairs``, ``_row_major``) and argument checks (``_ints``, ``_positive``,
-``_batched``) it shares; pixel (un)shuffle sits here beside the pools as nn/modules/pooling.py
+"""Pooling: max_pool1d/2d/3d, avg_pool1d/2d/3d, adaptive_avg_pool1d/2d/3d, and pixel
+(un)shuffle, with PyTorch's signatures (exported as ``bp.X`` and ``F.X``). Split from conv.py,
+whose geometry helpers (``Sizes``, ``Pairs``, ``_row_major``) and argument checks (``_ints``,
+``_positive``, ``_batched``) it shares; pixel (un)shuffle sits here beside the pools as nn/modules/pooling.py
 has ``PixelShuffle`` beside the pooling layers.
 
 Pools work on strided views of the (padded) input too, a few vectorised passes per kernel
