@@ -6,9 +6,9 @@ resampled by gathering the input at a few index arrays along that axis and summi
 per-output weights (the ``resample`` primitive): 1 tap for nearest, 2 for linear, 4 for cubic.
 Indices and weights are computed once per axis with PyTorch's formulas, in the precision
 PyTorch uses (float32 for nearest's indices, the input's float type for linear and cubic
-weights), so float32 results round as PyTorch's do. The gradient (``resample_adjoint``, whose own VJP is
-``resample``) sums into the source positions: nearest's adds every copy of a pixel back into it.
-``area`` mode is adaptive average pooling, as in PyTorch.
+weights), so float32 results round as PyTorch's do. The gradient (``resample_adjoint``, whose
+own VJP is ``resample``) sums into the source positions: nearest's adds every copy of a pixel
+back into it. ``area`` mode is adaptive average pooling, as in PyTorch.
 
 ``grid_sample`` is composed too: source coordinates from the grid (unnormalised, then clipped
 or reflected with differentiable ops, so the grid's gradient carries PyTorch's clip and
