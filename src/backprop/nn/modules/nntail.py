@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..parallel.data_parallel import DataParallel
 from .adaptive import AdaptiveLogSoftmaxWithLoss
+from .legacy import Container
 
-__all__ = ["AdaptiveLogSoftmaxWithLoss"]
+__all__ = ["AdaptiveLogSoftmaxWithLoss", "Container", "DataParallel"]
