@@ -20,3 +20,8 @@ from .norm import *  # noqa: F403
 __all__ = ["sigmoid", "tanh", "softmax", "log_softmax", "pad", *_conv.__all__, *_pooling.__all__,
            *activation.__all__, *attention.__all__, *layers.__all__, *loss.__all__,
            *loss_composed.__all__, *norm.__all__]
+
+# The tail of torch.nn (issue 16).
+from .linear_cross_entropy import linear_cross_entropy  # noqa: E402
+
+__all__ += ["linear_cross_entropy"]

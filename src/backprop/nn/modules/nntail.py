@@ -5,5 +5,7 @@ from __future__ import annotations
 from ..parallel.data_parallel import DataParallel
 from .adaptive import AdaptiveLogSoftmaxWithLoss
 from .legacy import Container
+from .linear_cross_entropy import LinearCrossEntropyLoss, LinearCrossEntropyOptions
 
-__all__ = ["AdaptiveLogSoftmaxWithLoss", "Container", "DataParallel"]
+__all__ = ["AdaptiveLogSoftmaxWithLoss", "Container", "DataParallel", "LinearCrossEntropyLoss",
+           "LinearCrossEntropyOptions"]
