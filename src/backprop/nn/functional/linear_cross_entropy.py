@@ -16,7 +16,7 @@ import warnings
 from typing import Any
 
 from ... import dtypes
-from ...backend import xp_of
+from ...backend import arange, array_of, xp_of
 from ...ops.fused import logsumexp, softmax
 from ...ops.primitive import primitive
 from ...ops.join import cat
@@ -110,17 +110,20 @@ def _chunked_grad(g: Any, out: Any, input: Any, linear_weight: Any, linear_bias:
                   reduction: str, chunk: int) -> list:
     """Recomputes one chunk's logits at a time: d loss / d logits = coef * (softmax - onehot)."""
     num_classes = linear_weight.shape[0]
-    safe, coef = _row_coefficients(target, weight, ignore_index, input.dtype)
+    # Targets and class weights get no gradient: under create_graph they arrive as tensors.
+    target = array_of(target)
+    weight = None if weight is None else array_of(weight)
+    safe, coef = _row_coefficients(target, weight, ignore_index, array_of(input).dtype)
     if reduction == "mean":
         coef = coef / coef.sum()
-    classes = xp_of(target).arange(num_classes)
+    classes = arange(num_classes, like=target)
     grad_input, grad_weight, grad_bias = [], 0, 0
     for rows in _chunks(input.shape[0], chunk):
         logits = input[rows] @ linear_weight.T
         if linear_bias is not None:
             logits = logits + linear_bias
         row_g = g[rows] if reduction == "none" else g
-        targets = (safe[rows, None] == classes).astype(input.dtype)
+        targets = (safe[rows, None] == classes).astype(coef.dtype)
         d_logits = (softmax(logits, 1) - targets) * (coef[rows] * row_g)[:, None]
         if needs[0]:
             grad_input.append(d_logits @ linear_weight)
