@@ -6,6 +6,7 @@ from ..parallel.data_parallel import DataParallel
 from .adaptive import AdaptiveLogSoftmaxWithLoss
 from .legacy import Container
 from .linear_cross_entropy import LinearCrossEntropyLoss, LinearCrossEntropyOptions
+from .sync_batchnorm import SyncBatchNorm
 
 __all__ = ["AdaptiveLogSoftmaxWithLoss", "Container", "DataParallel", "LinearCrossEntropyLoss",
-           "LinearCrossEntropyOptions"]
+           "LinearCrossEntropyOptions", "SyncBatchNorm"]
