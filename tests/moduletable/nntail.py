@@ -7,6 +7,10 @@ import numpy as np
 
 from moduletable.spec import Case, Const, x
 
+# Fixed window samples, so both libraries pool the same windows.
+SAMPLES2 = np.array([[[0.31, 0.72], [0.05, 0.93]], [[0.5, 0.18], [0.77, 0.4]]])
+SAMPLES3 = np.array([[[0.62, 0.13, 0.88]], [[0.29, 0.71, 0.02]]])
+
 CASES = [
     # Targets in the shortlist and in both tail clusters.
     Case("AdaptiveLogSoftmaxWithLoss",
@@ -15,6 +19,20 @@ CASES = [
     Case("AdaptiveLogSoftmaxWithLoss-head-bias-unbatched",
          lambda l: l.nn.AdaptiveLogSoftmaxWithLoss(4, 6, [3], head_bias=True),
          lambda r: [r.standard_normal(4), Const(np.array(4))]),
+    Case("FractionalMaxPool2d-output-size",
+         lambda l: l.nn.FractionalMaxPool2d((2, 3), output_size=(3, 2),
+                                            _random_samples=l.tensor(SAMPLES2)), x(2, 2, 6, 7)),
+    Case("FractionalMaxPool2d-ratio-indices",
+         lambda l: l.nn.FractionalMaxPool2d(2, output_ratio=0.5, return_indices=True,
+                                            _random_samples=l.tensor(SAMPLES2[:1])),
+         x(2, 7, 8)),
+    Case("FractionalMaxPool3d",
+         lambda l: l.nn.FractionalMaxPool3d(2, output_size=(2, 3, 2),
+                                            _random_samples=l.tensor(SAMPLES3)),
+         x(2, 1, 4, 5, 4)),
+    Case("SyncBatchNorm", lambda l: l.nn.SyncBatchNorm(3), x(4, 3, 2)),
+    Case("SyncBatchNorm-eval-no-affine",
+         lambda l: l.nn.SyncBatchNorm(3, affine=False, momentum=None), x(4, 3), train=False),
     Case("DataParallel", lambda l: l.nn.DataParallel(l.nn.Linear(3, 2)), x(4, 3)),
     Case("LinearCrossEntropyLoss", lambda l: l.nn.LinearCrossEntropyLoss(3, 4),
          lambda r: [r.standard_normal((5, 3)), Const(np.array([0, 3, 1, 1, 2]))]),
