@@ -23,7 +23,8 @@ __all__ = ["sigmoid", "tanh", "softmax", "log_softmax", "pad", *_conv.__all__, *
 
 # The tail of torch.nn (issue 16).
 from . import fractional_pool  # noqa: E402
+from .conv_tbc import conv_tbc  # noqa: E402
 from .fractional_pool import *  # noqa: E402,F403
 from .linear_cross_entropy import linear_cross_entropy  # noqa: E402
 
-__all__ += ["linear_cross_entropy", *fractional_pool.__all__]
+__all__ += ["conv_tbc", "linear_cross_entropy", *fractional_pool.__all__]

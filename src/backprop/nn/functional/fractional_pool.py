@@ -10,6 +10,7 @@ uniformly with ``bp.rand``. The gradient goes to the element each window picked.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -86,11 +87,11 @@ def _fractional_max_pool(op: str, nd: int, input: Tensor, kernel_size: Any, outp
         shape = [n_batch, channels] + [1] * (2 * nd)
         shape[2 + d], shape[2 + nd + d] = out[d], kernel[d]
         flat = flat + (at * strides[d]).reshape(shape)
-    windows = flat.reshape(n_batch, channels, *out, -1)
+    windows = flat.reshape(n_batch, channels, *out, math.prod(kernel))
     data = backend.array_of(input)
     on_device = backend.on_device_of(windows, data)
-    values = np.take_along_axis(data.reshape(n_batch, channels, -1),
-                                on_device.reshape(n_batch, channels, -1), 2)
+    values = np.take_along_axis(data.reshape(n_batch, channels, math.prod(spatial)),
+                                on_device.reshape(n_batch, channels, -1 if on_device.size else 0), 2)
     values = values.reshape(on_device.shape)
     # argmax takes the first maximum in row-major window order (a NaN wins), as PyTorch's scan.
     picked = values.argmax(-1)[..., None]

@@ -210,6 +210,10 @@ def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *
                       f"{label_smoothing}, target.dtype={target.dtype}, "
                       f"out_features={out_features}", stacklevel=2)
     if options is not None and chunkable:
+        if not isinstance(options, LinearCrossEntropyOptions):  # PyTorch's, or a look-alike
+            options = LinearCrossEntropyOptions(**{field.name: getattr(options, field.name)
+                                                   for field in dataclasses.fields(
+                                                       LinearCrossEntropyOptions)})
         rows = input if batch else input.unsqueeze(0)
         targets = target if batch else target.unsqueeze(0)
         chunk = options.chunk_size(rows.shape[0], in_features, num_classes)
