@@ -56,6 +56,10 @@ def _lce_errors():
                    RuntimeError, r"expected linear_bias shape \(4,\), got \(3,\)"),
         ErrorInput(lambda: fn(bp.randn(3), bp.randn(4, 2, 3), bp.zeros(2, dtype=bp.int64)),
                    RuntimeError, r"requires batched input, \(N, 3\)"),
+        ErrorInput(lambda: fn(x, w, bp.tensor([0, 1, 4, 2, 2]),
+                              options=bp.nn.LinearCrossEntropyOptions(batch_chunk_size=2)),
+                   IndexError, r"linear_cross_entropy: target class 4 is out of range for 4 "
+                   r"classes"),
         ErrorInput(lambda: fn(x, w, bp.softmax(bp.randn(5, 4), 1), ignore_index=0),
                    RuntimeError, r"ignore_index cannot be specified when target contains "
                    r"probabilities"),

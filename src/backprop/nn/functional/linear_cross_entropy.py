@@ -102,7 +102,8 @@ def _row_coefficients(target: Any, weight: Any, ignore_index: int, dtype: Any
 
 
 def _chunks(n: int, size: int) -> list[slice]:
-    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
+    """The row ranges of the chunks (one empty chunk for an empty batch)."""
+    return [slice(start, min(start + size, n)) for start in range(0, n, size)] or [slice(0, 0)]
 
 
 def _chunked_grad(g: Any, out: Any, input: Any, linear_weight: Any, linear_bias: Any,
@@ -216,6 +217,11 @@ def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *
                                                        LinearCrossEntropyOptions)})
         rows = input if batch else input.unsqueeze(0)
         targets = target if batch else target.unsqueeze(0)
+        bad = targets[(targets != ignore_index) & ((targets < 0) | (targets >= num_classes))]
+        if bad.numel():
+            raise IndexError(f"{op}: target class {int(bad[0])} is out of range for "
+                             f"{num_classes} classes (expected values in [0, {num_classes - 1}]"
+                             f", or ignore_index={ignore_index})")
         chunk = options.chunk_size(rows.shape[0], in_features, num_classes)
         loss = _linear_cross_entropy_chunked(rows, linear_weight, linear_bias, targets, weight,
                                              ignore_index=ignore_index, reduction=reduction,

@@ -32,9 +32,7 @@ class AdaptiveLogSoftmaxWithLoss(Module):
     plus its log-probability within ``tail[i]`` (a two-layer projection shrunk by
     ``div_value ** (i + 1)``).
 
-    >>> from ...ops.elementwise import where
-from ...ops.join import cat
-from ...ops.scatter import nonzero
+    >>> import backprop as bp
     >>> asm = bp.nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[4, 7])
     >>> out = asm(bp.randn(3, 8), bp.tensor([0, 5, 9]))
     >>> out.output.shape, out.loss.shape
