@@ -33,7 +33,7 @@ class AdaptiveLogSoftmaxWithLoss(Module):
     ``div_value ** (i + 1)``).
 
     >>> import backprop as bp
-    >>> asm = bp.nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[4, 7])
+    >>> asm = bp.nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[4, 7], div_value=2.0)
     >>> out = asm(bp.randn(3, 8), bp.tensor([0, 5, 9]))
     >>> out.output.shape, out.loss.shape
     ((3,), ())
