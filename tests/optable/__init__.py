@@ -8,3 +8,8 @@ ROWS = [row for module in (elementwise, reduction, extrema, fused, shape, join, 
                            scatter, linalg, inplace, conv, pooling, nn_activation, nn_layers, nn_norm,
                            nn_loss, nn_loss_composed, nn_attention, spatial)
         for row in module.ROWS]
+
+# The tail of torch.nn (issue 16).
+from . import nn_tail  # noqa: E402
+
+ROWS += nn_tail.ROWS

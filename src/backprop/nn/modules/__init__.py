@@ -27,3 +27,9 @@ __all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequen
            *dropout.__all__, *embedding.__all__, *flatten.__all__, *linear.__all__, *loss.__all__,
            *norm.__all__, *padding.__all__, *pooling.__all__,
            *spatial.__all__]
+
+# The tail of torch.nn (issue 16): adaptive softmax, fractional pooling, SyncBatchNorm, ...
+from . import nntail  # noqa: E402
+from .nntail import *  # noqa: E402,F403
+
+__all__ += nntail.__all__
