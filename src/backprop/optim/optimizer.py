@@ -556,10 +556,20 @@ def _check_nonnegative(optimizer: str, **values: float) -> None:
             raise ValueError(f"{optimizer}: invalid {what} {key}={value}; it must be >= 0")
 
 
-def _check_unsupported(optimizer: str, differentiable: bool) -> None:
+def _check_unsupported(optimizer: str, differentiable: bool, foreach: bool | None = None,
+                       fused: bool | None = None) -> None:
+    """Refuse ``differentiable=True``, and ``foreach`` with ``fused`` (PyTorch refuses the pair).
+
+    ``foreach`` and ``fused`` otherwise only choose among PyTorch's kernels for the same update;
+    backprop has one update, a single vectorized pass per parameter (compiled where a kernel is
+    registered), which is what ``fused`` asks for, so every value is honoured.
+    """
     if differentiable:
         raise NotImplementedError(f"{optimizer}: differentiable=True is not supported; backprop's "
                                   "optimizers update parameters in place outside the graph")
+    if fused and foreach:
+        raise RuntimeError(f"{optimizer}: `fused` and `foreach` cannot be `True` together; pass "
+                           "one of them (backprop's update is the same either way)")
 
 
 def _zeros_like(array: np.ndarray) -> Tensor:
