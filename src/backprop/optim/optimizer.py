@@ -405,16 +405,8 @@ class Optimizer:
             _bump_version(p)
 
     def _lerp_(self, target: np.ndarray, end: np.ndarray, weight: float) -> None:
-        """``target += weight * (end - target)`` in place (PyTorch's ``lerp_``, with its two
-        formulas so the rounding matches), using scratch slot 0."""
-        tmp = self._scratch.get(target, 0)
-        np.subtract(end, target, out=tmp)
-        if abs(weight) < 0.5:
-            tmp *= weight
-            target += tmp
-        else:
-            tmp *= 1.0 - weight
-            np.subtract(end, tmp, out=target)
+        """``lerp_(target, end, weight, ...)`` with scratch slot 0 as its work array."""
+        lerp_(target, end, weight, self._scratch.get(target, 0))
 
     # -- hooks ------------------------------------------------------------------------------------
 
@@ -510,6 +502,18 @@ class Optimizer:
                 saved["param_names"] = group["param_names"]
         self.state = state
         self.param_groups = saved_groups
+
+
+def lerp_(target: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) -> None:
+    """``target += weight * (end - target)`` in place (PyTorch's ``lerp_``, with its two
+    formulas so the rounding matches), using ``tmp`` (shaped like ``target``) as work array."""
+    np.subtract(end, target, out=tmp)
+    if abs(weight) < 0.5:
+        tmp *= weight
+        target += tmp
+    else:
+        tmp *= 1.0 - weight
+        np.subtract(end, tmp, out=target)
 
 
 def _cast_state(param: Tensor, key: Any, value: Any) -> Any:
