@@ -200,16 +200,6 @@ def test_a_parameter_without_gradient_stays() -> None:
     np.testing.assert_allclose(used.tolist(), [0.0, 0.0], atol=1e-6)
 
 
-def test_signature_and_defaults_match_pytorch(torch: Any) -> None:
-    import inspect
-
-    ours, theirs = (inspect.signature(m.LBFGS.__init__) for m in (bp_optim, torch.optim))
-    assert [(p.name, p.kind, p.default) for p in ours.parameters.values()] == \
-        [(p.name, p.kind, p.default) for p in theirs.parameters.values()]
-    assert bp_optim.LBFGS([bp.ones(2, requires_grad=True)], max_iter=8).defaults == \
-        torch.optim.LBFGS([torch.ones(2, requires_grad=True)], max_iter=8).defaults
-
-
 def _leaf() -> bp.Tensor:
     return bp.ones(2, requires_grad=True)
 
@@ -227,3 +217,13 @@ def _leaf() -> bp.Tensor:
 def test_errors(make: Callable, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         make()
+
+
+def test_deepcopy_continues_like_the_original() -> None:
+    run = Run(bp, "rosenbrock", OPTIONS[1]).step(2)
+    twin = Run(bp, "rosenbrock", OPTIONS[1])
+    twin.params, twin.optimizer = copy.deepcopy((run.params, run.optimizer))
+    twin.losses = list(run.losses)
+    run.step(2)
+    twin.step(2)
+    assert_same(twin, run, rtol=0, atol=0)

@@ -575,7 +575,8 @@ def test_pytorch_defaults() -> None:
 OPTIMIZERS = [name for name in bp_optim.__all__
               if isinstance(getattr(bp_optim, name), type) and name != "Optimizer"]
 # PyTorch's optimizers that backprop leaves out, and why: SparseAdam updates only the entries of
-# sparse gradients, and backprop has no sparse tensors; Muon is not written yet.
+# sparse gradients, and backprop has no sparse tensors; Muon orthogonalizes its updates in
+# bfloat16, which NumPy lacks, so its numbers could not be PyTorch's.
 NOT_PROVIDED = {"SparseAdam", "Muon"}
 
 

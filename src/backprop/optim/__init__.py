@@ -1,5 +1,9 @@
 """``bp.optim``: optimizers and learning-rate schedulers with PyTorch's names and semantics.
 
+All of PyTorch's optimizers but two: ``SparseAdam`` (it updates only the entries a sparse
+gradient holds, and backprop has no sparse tensors) and ``Muon`` (it orthogonalizes its updates
+in bfloat16, which NumPy lacks, so its numbers could not be PyTorch's).
+
 >>> import backprop as bp
 >>> from backprop import optim
 >>> w = bp.tensor([1.0, -2.0], requires_grad=True)

@@ -92,9 +92,13 @@ class LBFGS(Optimizer):
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups): "
                              "it treats all parameters as one vector; pass one list of tensors")
-        self._params: list[Tensor] = self.param_groups[0]["params"]
+
+    @property
+    def _params(self) -> list[Tensor]:
+        return self.param_groups[0]["params"]
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Refused once the one group exists: L-BFGS has no per-group options."""
         if getattr(self, "param_groups", None):
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups): "
                              "it treats all parameters as one vector")

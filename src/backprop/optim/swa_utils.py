@@ -157,6 +157,8 @@ class AveragedModel(Module):
     (3.0, 3)
     """
 
+    n_averaged: Tensor
+
     def __init__(self, model: Module, device: Any = None,
                  avg_fn: Callable[[Tensor, Tensor, Any], Tensor] | None = None,
                  multi_avg_fn: Callable[[ParamList, ParamList, Any], None] | None = None,
