@@ -2,10 +2,10 @@
 PyTorch's constructor arguments, submodule names (so state dicts move both ways) and numbers.
 
 Each layer is PyTorch's "slow path": attention, residual, LayerNorm, feed-forward. PyTorch's
-evaluation fast path computes the same numbers, except that ``TransformerEncoder`` running on
-nested tensors (evaluation, no gradient, a left-aligned ``src_key_padding_mask``) returns zeros
-at the padded positions before its final norm; ``TransformerEncoder`` does the same in the same
-conditions, so outputs match in both modes.
+evaluation fast path computes the same numbers, except that its ``TransformerEncoder`` on nested
+tensors (evaluation, no gradient, a left-aligned ``src_key_padding_mask``) returns zeros at the
+padded positions before its final norm; ours zeros them in the same conditions, so outputs
+match in both modes.
 """
 
 from __future__ import annotations
