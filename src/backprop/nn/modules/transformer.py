@@ -21,10 +21,11 @@ import numpy as np
 from ... import backend
 from ...autograd.grad_mode import is_grad_enabled
 from ...creation import full
-from ...errors import DTypeError, ShapeError, format_shape
+from ...errors import ShapeError, format_shape
 from ...ops.elementwise import where
 from ...tensor import Tensor
 from .. import functional as F
+from ..functional.attention import _additive_mask
 from .. import init
 from ..module import Module
 from .activation import GELU, ReLU
@@ -56,20 +57,6 @@ def _check_heads(owner: str, d_model: int, nhead: int) -> None:
     if nhead <= 0 or d_model % nhead:
         raise ValueError(f"{owner}: nhead ({nhead}) must be a positive divisor of d_model "
                          f"({d_model})")
-
-
-def _float_mask(owner: str, name: str, mask: Any, dtype: np.dtype) -> Any:
-    """A bool mask (True = masked) as 0 / -inf in the input's dtype, as PyTorch's layers
-    canonicalise their masks before attention; float masks pass unchanged."""
-    if mask is None:
-        return None
-    values = backend.array_of(mask)
-    if values.dtype == np.bool_:
-        return Tensor._wrap(backend.xp_of(values).where(values, -math.inf, 0.0).astype(dtype))
-    if values.dtype.kind != "f":
-        raise DTypeError(f"{owner}: {name} must be bool (True = masked) or floating point "
-                         f"(added to the attention scores), got {values.dtype}")
-    return mask
 
 
 def _check_d_model(owner: str, name: str, x: Tensor, d_model: int) -> None:
@@ -141,9 +128,9 @@ class TransformerEncoderLayer(Module):
                 src_key_padding_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
         owner = type(self).__name__
         _check_d_model(owner, "src", src, self.self_attn.embed_dim)
-        src_key_padding_mask = _float_mask(owner, "src_key_padding_mask", src_key_padding_mask,
+        src_key_padding_mask = _additive_mask(owner, "src_key_padding_mask", src_key_padding_mask,
                                            src.dtype)
-        src_mask = _float_mask(owner, "src_mask", src_mask, src.dtype)
+        src_mask = _additive_mask(owner, "src_mask", src_mask, src.dtype)
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -210,11 +197,11 @@ class TransformerDecoderLayer(Module):
                              f"{format_shape(memory.shape)} must both be batched or both "
                              "unbatched")
         dtype = tgt.dtype
-        tgt_mask = _float_mask(owner, "tgt_mask", tgt_mask, dtype)
-        memory_mask = _float_mask(owner, "memory_mask", memory_mask, dtype)
-        tgt_key_padding_mask = _float_mask(owner, "tgt_key_padding_mask", tgt_key_padding_mask,
+        tgt_mask = _additive_mask(owner, "tgt_mask", tgt_mask, dtype)
+        memory_mask = _additive_mask(owner, "memory_mask", memory_mask, dtype)
+        tgt_key_padding_mask = _additive_mask(owner, "tgt_key_padding_mask", tgt_key_padding_mask,
                                            dtype)
-        memory_key_padding_mask = _float_mask(owner, "memory_key_padding_mask",
+        memory_key_padding_mask = _additive_mask(owner, "memory_key_padding_mask",
                                               memory_key_padding_mask, dtype)
         x = tgt
         if self.norm_first:
@@ -304,9 +291,9 @@ class TransformerEncoder(Module):
                 src_key_padding_mask: Tensor | None = None,
                 is_causal: bool | None = None) -> Tensor:
         owner = type(self).__name__
-        src_key_padding_mask = _float_mask(owner, "src_key_padding_mask", src_key_padding_mask,
+        src_key_padding_mask = _additive_mask(owner, "src_key_padding_mask", src_key_padding_mask,
                                            src.dtype)
-        mask = _float_mask(owner, "mask", mask, src.dtype)
+        mask = _additive_mask(owner, "mask", mask, src.dtype)
         batch_first = getattr(getattr(self.layers[0], "self_attn", None), "batch_first", False)
         is_causal = _is_causal_mask(mask, is_causal, _seq_len(src, batch_first))
         output = src
