@@ -25,8 +25,8 @@ from ...errors import ShapeError, format_shape
 from ...ops.elementwise import where
 from ...tensor import Tensor
 from .. import functional as F
-from ..functional.attention import _additive_mask
 from .. import init
+from ..functional.attention import _additive_mask
 from ..module import Module
 from .activation import GELU, ReLU
 from .attention import MultiheadAttention
@@ -84,7 +84,52 @@ def _is_causal_mask(mask: Any, is_causal: bool | None, size: int) -> bool:
     return bool((backend.to_host(values) == np.where(upper, -np.inf, 0.0)).all())
 
 
-class TransformerEncoderLayer(Module):
+class _Layer(Module):
+    """What encoder and decoder layers share: ``_blocks`` sub-blocks (attention(s), then the
+    feed-forward), each with its LayerNorm ``norm<i>`` and dropout ``dropout<i>``. Submodules
+    are made in PyTorch's order, which its state dict keys and printout follow."""
+
+    _blocks: int
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation: Activation = F.relu,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        blocks = self._blocks
+        _check_heads(type(self).__name__, d_model, nhead)
+        kw = {"device": device, "dtype": dtype}
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first, **kw)
+        if blocks == 3:
+            self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                                     batch_first=batch_first, **kw)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **kw)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **kw)
+        self.norm_first = norm_first
+        for i in range(1, blocks + 1):
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw))
+        for i in range(1, blocks + 1):
+            setattr(self, f"dropout{i}", Dropout(dropout))
+        self.activation = _activation(type(self).__name__, activation)
+        if blocks == 2:  # PyTorch's encoder layer records 1 for ReLU, 2 for GELU, 0 otherwise
+            act = self.activation
+            self.activation_relu_or_gelu = (1 if act is F.relu or isinstance(act, ReLU) else
+                                            2 if act is F.gelu or isinstance(act, GELU) else 0)
+
+    def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any,
+                  is_causal: bool) -> Tensor:
+        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                           need_weights=False, is_causal=is_causal)[0]
+        return self.dropout1(x)
+
+    def _ff_block(self, x: Tensor, dropout: Module) -> Tensor:
+        return dropout(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerEncoderLayer(_Layer):
     """Self-attention then a feed-forward block, each with a residual connection and a
     LayerNorm (after each block, or before it with ``norm_first=True``).
 
@@ -99,56 +144,24 @@ class TransformerEncoderLayer(Module):
     (5, 3, 8)
     """
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: Activation = F.relu,
-                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, device: Any = None,
-                 dtype: Any = None) -> None:
-        super().__init__()
-        _check_heads(type(self).__name__, d_model, nhead)
-        kw = {"device": device, "dtype": dtype}
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, **kw)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **kw)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **kw)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        activation = _activation(type(self).__name__, activation)
-        # As PyTorch records it: 1 for ReLU, 2 for GELU, 0 for another activation.
-        self.activation_relu_or_gelu = (1 if activation is F.relu or isinstance(activation, ReLU)
-                                        else 2 if activation is F.gelu
-                                        or isinstance(activation, GELU) else 0)
-        self.activation = activation
+    _blocks = 2
 
     def forward(self, src: Tensor, src_mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
         owner = type(self).__name__
         _check_d_model(owner, "src", src, self.self_attn.embed_dim)
-        src_key_padding_mask = _additive_mask(owner, "src_key_padding_mask", src_key_padding_mask,
-                                           src.dtype)
+        src_key_padding_mask = _additive_mask(owner, "src_key_padding_mask",
+                                              src_key_padding_mask, src.dtype)
         src_mask = _additive_mask(owner, "src_mask", src_mask, src.dtype)
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            return x + self._ff_block(self.norm2(x))
+            return x + self._ff_block(self.norm2(x), self.dropout2)
         x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
-        return self.norm2(x + self._ff_block(x))
-
-    def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any,
-                  is_causal: bool) -> Tensor:
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=is_causal)[0]
-        return self.dropout1(x)
-
-    def _ff_block(self, x: Tensor) -> Tensor:
-        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        return self.norm2(x + self._ff_block(x, self.dropout2))
 
 
-class TransformerDecoderLayer(Module):
+class TransformerDecoderLayer(_Layer):
     """Self-attention over ``tgt``, attention from ``tgt`` to ``memory`` (the encoder's
     output), then a feed-forward block; residual connections and LayerNorms as in
     ``TransformerEncoderLayer``.
@@ -160,29 +173,7 @@ class TransformerDecoderLayer(Module):
     (3, 4, 8)
     """
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: Activation = F.relu,
-                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, device: Any = None,
-                 dtype: Any = None) -> None:
-        super().__init__()
-        _check_heads(type(self).__name__, d_model, nhead)
-        kw = {"device": device, "dtype": dtype}
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, **kw)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                                 batch_first=batch_first, **kw)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **kw)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **kw)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
-        self.activation = _activation(type(self).__name__, activation)
+    _blocks = 3
 
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
                 memory_mask: Tensor | None = None, tgt_key_padding_mask: Tensor | None = None,
@@ -199,26 +190,20 @@ class TransformerDecoderLayer(Module):
         dtype = tgt.dtype
         tgt_mask = _additive_mask(owner, "tgt_mask", tgt_mask, dtype)
         memory_mask = _additive_mask(owner, "memory_mask", memory_mask, dtype)
-        tgt_key_padding_mask = _additive_mask(owner, "tgt_key_padding_mask", tgt_key_padding_mask,
-                                           dtype)
+        tgt_key_padding_mask = _additive_mask(owner, "tgt_key_padding_mask",
+                                              tgt_key_padding_mask, dtype)
         memory_key_padding_mask = _additive_mask(owner, "memory_key_padding_mask",
-                                              memory_key_padding_mask, dtype)
+                                                 memory_key_padding_mask, dtype)
         x = tgt
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
             x = x + self._mha_block(self.norm2(x), memory, memory_mask,
                                     memory_key_padding_mask, memory_is_causal)
-            return x + self._ff_block(self.norm3(x))
+            return x + self._ff_block(self.norm3(x), self.dropout3)
         x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
         x = self.norm2(x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask,
                                            memory_is_causal))
-        return self.norm3(x + self._ff_block(x))
-
-    def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any,
-                  is_causal: bool) -> Tensor:
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           is_causal=is_causal, need_weights=False)[0]
-        return self.dropout1(x)
+        return self.norm3(x + self._ff_block(x, self.dropout3))
 
     def _mha_block(self, x: Tensor, memory: Tensor, attn_mask: Any, key_padding_mask: Any,
                    is_causal: bool) -> Tensor:
@@ -226,9 +211,6 @@ class TransformerDecoderLayer(Module):
                                 key_padding_mask=key_padding_mask, is_causal=is_causal,
                                 need_weights=False)[0]
         return self.dropout2(x)
-
-    def _ff_block(self, x: Tensor) -> Tensor:
-        return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
 
 def _clones(layer: Module, num_layers: int) -> ModuleList:
