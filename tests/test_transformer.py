@@ -13,8 +13,10 @@ import pytest
 import backprop as bp
 from backprop import nn
 
-# PyTorch notes that its nested tensors are a prototype when the encoder takes that path.
-pytestmark = pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors")
+# PyTorch notes that its nested tensors are a prototype when the encoder takes that path; both
+# libraries say when a Transformer's encoder cannot take it (tested on its own below).
+pytestmark = [pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors"),
+              pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")]
 
 D, H = 4, 2
 
@@ -105,6 +107,14 @@ def test_encoder_nested_tensor_notice_is_pytorchs(torch: Any) -> None:
         return [str(w.message) for w in caught]
 
     assert notices(bp) == notices(torch) and len(notices(bp)) == 1
+
+    def transformer_notices(lib: Any) -> list[str]:  # its encoder is built the same way
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            lib.nn.Transformer(D, H, 1, 1, 8, norm_first=True)
+        return [str(w.message) for w in caught]
+
+    assert transformer_notices(bp) == transformer_notices(torch) != []
 
 
 def test_layers_are_independent_deep_copies() -> None:

@@ -374,9 +374,7 @@ class Transformer(Module):
         else:
             layer = TransformerEncoderLayer(d_model, nhead, **layer_options)
             norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-            with warnings.catch_warnings():  # PyTorch builds it the same way, without warning
-                warnings.simplefilter("ignore")
-                self.encoder = TransformerEncoder(layer, num_encoder_layers, norm)
+            self.encoder = TransformerEncoder(layer, num_encoder_layers, norm)
         if custom_decoder is not None:
             self.decoder = custom_decoder
         else:
