@@ -24,9 +24,7 @@ D, H = 4, 2
 def encoder(lib: Any, *, batch_first: bool = True, layers: int = 2, **options: Any) -> Any:
     layer = lib.nn.TransformerEncoderLayer(D, H, 8, dropout=0.0, batch_first=batch_first,
                                            **options)
-    with warnings.catch_warnings():  # the nested-tensor notice, tested on its own below
-        warnings.simplefilter("ignore")
-        return lib.nn.TransformerEncoder(layer, layers, lib.nn.LayerNorm(D))
+    return lib.nn.TransformerEncoder(layer, layers, lib.nn.LayerNorm(D))
 
 
 def causal_bool(n: int) -> np.ndarray:
