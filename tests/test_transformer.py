@@ -188,8 +188,14 @@ def test_custom_encoder_and_decoder_are_used() -> None:
     (lambda: nn.TransformerEncoderLayer(D, H)(bp.randn(3, 2, D),
                                               src_key_padding_mask=bp.zeros(2, 3, dtype=bp.int64)),
      TypeError, r"TransformerEncoderLayer: src_key_padding_mask must be bool"),
+    # The shapes the caller gave, not those after bias_k's extra key column.
+    (lambda: nn.MultiheadAttention(D, H, add_bias_kv=True)(
+        bp.randn(2, 2, D), bp.randn(3, 2, D), bp.randn(3, 2, D),
+        attn_mask=bp.zeros(2 * H, 2, 2, dtype=bp.bool)), ValueError,
+     r"multi_head_attention: attn_mask of shape \(4, 2, 2\) must be \(N \* num_heads, L, S\) "
+     r"= \(4, 2, 3\)"),
 ], ids=["encoder-layer-nhead", "decoder-layer-nhead", "transformer-nhead", "activation",
-        "encoder-d_model", "decoder-memory-d_model", "batch", "features", "mask-dtype"])
+        "encoder-d_model", "decoder-memory-d_model", "batch", "features", "mask-dtype", "mha-mask-shape"])
 def test_errors_name_the_module_and_argument(build: Any, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         build()
