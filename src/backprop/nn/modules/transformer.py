@@ -273,8 +273,8 @@ class TransformerEncoder(Module):
                 src_key_padding_mask: Tensor | None = None,
                 is_causal: bool | None = None) -> Tensor:
         owner = type(self).__name__
-        src_key_padding_mask = _additive_mask(owner, "src_key_padding_mask", src_key_padding_mask,
-                                           src.dtype)
+        src_key_padding_mask = _additive_mask(owner, "src_key_padding_mask",
+                                              src_key_padding_mask, src.dtype)
         mask = _additive_mask(owner, "mask", mask, src.dtype)
         batch_first = getattr(getattr(self.layers[0], "self_attn", None), "batch_first", False)
         is_causal = _is_causal_mask(mask, is_causal, _seq_len(src, batch_first))
@@ -298,7 +298,7 @@ class TransformerEncoder(Module):
         if is_grad_enabled() and (src.requires_grad or any(
                 p.requires_grad for p in self.layers[0].parameters())):
             return None
-        padded = backend.array_of(padding) != 0  # -inf where padded after _float_mask
+        padded = backend.array_of(padding) != 0  # -inf (or another nonzero) where padded
         if self.mask_check:
             # Left-aligned: no real token after a padded one.
             xp = backend.xp_of(padded)
@@ -369,18 +369,14 @@ class Transformer(Module):
                          "activation": activation, "layer_norm_eps": layer_norm_eps,
                          "batch_first": batch_first, "norm_first": norm_first, "bias": bias,
                          **kw}
-        if custom_encoder is not None:
-            self.encoder = custom_encoder
-        else:
-            layer = TransformerEncoderLayer(d_model, nhead, **layer_options)
-            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-            self.encoder = TransformerEncoder(layer, num_encoder_layers, norm)
-        if custom_decoder is not None:
-            self.decoder = custom_decoder
-        else:
-            layer = TransformerDecoderLayer(d_model, nhead, **layer_options)
-            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
-            self.decoder = TransformerDecoder(layer, num_decoder_layers, norm)
+
+        def norm() -> LayerNorm:
+            return LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
+
+        self.encoder = custom_encoder if custom_encoder is not None else TransformerEncoder(
+            TransformerEncoderLayer(d_model, nhead, **layer_options), num_encoder_layers, norm())
+        self.decoder = custom_decoder if custom_decoder is not None else TransformerDecoder(
+            TransformerDecoderLayer(d_model, nhead, **layer_options), num_decoder_layers, norm())
         self._reset_parameters()
         self.d_model = d_model
         self.nhead = nhead
