@@ -17,6 +17,13 @@ from .loss import *  # noqa: F403
 from .loss_composed import *  # noqa: F403
 from .norm import *  # noqa: F403
 
+# Spatial: resampling, the F-only pools, fold/unfold and friends (issue 16).
+from . import pooling, resample, spatial
+from .pooling import *  # noqa: F403
+from .resample import *  # noqa: F403
+from .spatial import *  # noqa: F403
+
 __all__ = ["sigmoid", "tanh", "softmax", "log_softmax", "pad", *_conv.__all__, *_pooling.__all__,
            *activation.__all__, *attention.__all__, *layers.__all__, *loss.__all__,
-           *loss_composed.__all__, *norm.__all__]
+           *loss_composed.__all__, *norm.__all__, *pooling.__all__, *resample.__all__,
+           *spatial.__all__]

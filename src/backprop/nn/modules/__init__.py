@@ -18,6 +18,11 @@ from .norm import *  # noqa: F403
 from .padding import *  # noqa: F403
 from .pooling import *  # noqa: F403
 
+# Spatial: resampling, fold/unfold, channel shuffle, local response norm (issue 16).
+from . import spatial
+from .spatial import *  # noqa: F403
+
+# The Transformer and its encoder/decoder stacks and layers (issue 16).
 from . import transformer
 from .transformer import *  # noqa: F403
 
@@ -25,4 +30,5 @@ __all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequen
            *activation.__all__, *attention.__all__, *conv.__all__, *distance.__all__,
            *dropout.__all__, *embedding.__all__, *flatten.__all__, *linear.__all__, *loss.__all__,
            *norm.__all__, *padding.__all__, *pooling.__all__,
+           *spatial.__all__,
            *transformer.__all__]
