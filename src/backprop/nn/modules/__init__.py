@@ -17,8 +17,12 @@ from .loss import *  # noqa: F403
 from .norm import *  # noqa: F403
 from .padding import *  # noqa: F403
 from .pooling import *  # noqa: F403
+# recurrent layers and cells (issue 16)
+from . import rnn
+from .rnn import *  # noqa: F403
 
 __all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential",
            *activation.__all__, *attention.__all__, *conv.__all__, *distance.__all__,
            *dropout.__all__, *embedding.__all__, *flatten.__all__, *linear.__all__, *loss.__all__,
-           *norm.__all__, *padding.__all__, *pooling.__all__]
+           *norm.__all__, *padding.__all__, *pooling.__all__,
+           *rnn.__all__]
