@@ -51,77 +51,80 @@ def _lstm_activations(gi: np.ndarray, gh: np.ndarray) -> np.ndarray:
 
 
 @primitive("lstm_cell_backward", outputs=("grad_gates", "grad_c"), composite=True)
-def _lstm_cell_backward(g_h: Any, g_c: Any, gi: Any, gh: Any, c: Any) -> tuple:
+def _lstm_cell_backward(g_h: Any, g_c: Any, g_gates: Any, gates: Any, c: Any,
+                        c_next: Any) -> tuple:
     """The gradients of the gate pre-activations and of the previous cell state, given those of
-    ``h'`` and ``c'`` (either may be None)."""
-    i, f, g, o = split(gi + gh, c.shape[-1], -1)
-    i, f, g, o = sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
-    tanh_c = tanh(f * c + i * g)
+    ``h'``, ``c'`` and of the activated gates (any may be None; the gates' comes only in a
+    second derivative, which differentiates this function through its ``gates`` input)."""
+    i, f, g, o = split(gates, c.shape[-1], -1)
+    tanh_c = tanh(c_next)
     grad_c = g_c
+    grad_o = None
     if g_h is not None:
         through_h = g_h * o * (1 - tanh_c * tanh_c)
         grad_c = through_h if grad_c is None else grad_c + through_h
-        grad_o = g_h * tanh_c * o * (1 - o)
-    else:
-        grad_o = o * 0.0
-    grad_i = grad_c * g * i * (1 - i)
-    grad_f = grad_c * c * f * (1 - f)
-    grad_g = grad_c * i * (1 - g * g)
-    return _cat(c.ndim - 1, grad_i, grad_f, grad_g, grad_o), grad_c * f
+        grad_o = g_h * tanh_c
+    grad_acts = [c * 0.0 if grad_c is None else grad_c * g, None if grad_c is None else grad_c * c,
+                 None if grad_c is None else grad_c * i, grad_o]
+    if g_gates is not None:
+        grad_acts = [g if a is None else a + g for a, g in zip(grad_acts, split(g_gates, c.shape[-1], -1))]
+    grad_acts = [c * 0.0 if a is None else a for a in grad_acts]
+    grad_i, grad_f, grad_g, grad_o = grad_acts
+    grad_gates = _cat(c.ndim - 1, grad_i * i * (1 - i), grad_f * f * (1 - f), grad_g * (1 - g * g),
+                      grad_o * o * (1 - o))
+    return grad_gates, (c * 0.0 if grad_c is None else grad_c * f)
 
 
 @_lstm_cell_backward.kernel(np.ndarray)
-def _lstm_cell_backward_in_place(g_h: Any, g_c: Any, gi: Any, gh: Any, c: Any) -> tuple:
-    act = _lstm_activations(gi, gh)
+def _lstm_cell_backward_in_place(g_h: Any, g_c: Any, g_gates: Any, gates: Any, c: Any,
+                                 c_next: Any) -> tuple | None:
+    if g_gates is not None:
+        return None  # only in second derivatives, which run the composite
     n = c.shape[-1]
-    i, f, g, o = act[..., :n], act[..., n:2 * n], act[..., 2 * n:3 * n], act[..., 3 * n:]
-    tanh_c = f * c
-    tanh_c += i * g
-    np.tanh(tanh_c, out=tanh_c)
-    grad = np.empty_like(act)  # the four gates' gradients, written in their slices
-    grad_c = np.zeros_like(c) if g_c is None else g_c.copy()
-    grad_o = grad[..., 3 * n:]
-    if g_h is not None:
-        np.multiply(tanh_c, tanh_c, out=grad_o)
-        np.subtract(1.0, grad_o, out=grad_o)
-        grad_o *= o
-        grad_o *= g_h
-        grad_c += grad_o
-        np.multiply(g_h, tanh_c, out=grad_o)
-        grad_o *= o
-        grad_o *= 1.0 - o
+    i, g = gates[..., :n], gates[..., 2 * n:3 * n]
+    tanh_c = np.tanh(c_next)
+    # d act / d pre-activation over all four gates at once: a (1 - a) for the sigmoid gates,
+    # then 1 - g^2 written over the tanh gate's slice.
+    grad = np.subtract(1.0, gates)
+    grad *= gates
+    np.multiply(g, g, out=grad[..., 2 * n:3 * n])
+    np.subtract(1.0, grad[..., 2 * n:3 * n], out=grad[..., 2 * n:3 * n])
+    if g_h is None:
+        grad_c = g_c.copy()
+        grad[..., 3 * n:] = 0.0
     else:
-        grad_o[...] = 0.0
-    for k, (gate, other) in enumerate(((i, g), (f, c))):  # sigmoid gates: * gate (1 - gate)
-        out = grad[..., k * n:(k + 1) * n]
-        np.subtract(1.0, gate, out=out)
-        out *= gate
-        out *= other
-        out *= grad_c
-    out = grad[..., 2 * n:3 * n]
-    np.multiply(g, g, out=out)
-    np.subtract(1.0, out, out=out)
-    out *= i
-    out *= grad_c
-    grad_c *= f
-    return grad, grad_c
+        through_o = g_h * tanh_c
+        grad[..., 3 * n:] *= through_o
+        tanh_c *= tanh_c
+        np.subtract(1.0, tanh_c, out=tanh_c)
+        tanh_c *= gates[..., 3 * n:]
+        tanh_c *= g_h
+        grad_c = tanh_c if g_c is None else np.add(tanh_c, g_c, out=tanh_c)
+    grad[..., :n] *= g
+    grad[..., n:2 * n] *= c
+    grad[..., 2 * n:3 * n] *= i
+    grad.reshape(grad.shape[:-1] + (4, n))[..., :3, :] *= grad_c[..., None, :]
+    return grad, np.multiply(grad_c, gates[..., n:2 * n])
 
 
 def _lstm_rule(g: tuple, out: tuple, gi: Any, gh: Any, c: Any, needs: tuple[bool, ...]) -> list:
-    grad_gates, grad_c = _lstm_cell_backward(g[0], g[1], gi, gh, c)
+    grad_gates, grad_c = _lstm_cell_backward(g[0], g[1], g[2], out[2], c, out[1])
     return [grad_gates if needs[0] else None, grad_gates if needs[1] else None,
             grad_c if needs[2] else None]
 
 
-@primitive("fused_lstm_cell", outputs=("h", "c"), save=("gi", "gh", "c"), grads=_lstm_rule)
+# The activated gates are a third output, saved for the rule (recomputing them would cost the
+# backward as many exponentials as the forward); lstm_cell returns only h' and c'.
+@primitive("fused_lstm_cell", outputs=("h", "c_next", "gates"), save=("c", "c_next", "gates"),
+           grads=_lstm_rule)
 def _fused_lstm_cell(gi: Any, gh: Any, c: Any) -> tuple:
     act = _lstm_activations(gi, gh)
     n = c.shape[-1]
-    c_new = act[..., n:2 * n] * c
-    c_new += act[..., :n] * act[..., 2 * n:3 * n]
-    h = np.tanh(c_new)
+    c_next = act[..., n:2 * n] * c
+    c_next += act[..., :n] * act[..., 2 * n:3 * n]
+    h = np.tanh(c_next)
     h *= act[..., 3 * n:]
-    return h, c_new
+    return h, c_next, act
 
 
 # -- GRU ----------------------------------------------------------------------------------------
@@ -222,7 +225,7 @@ def lstm_cell(input: Tensor, hx: tuple[Tensor, Tensor], w_ih: Tensor, w_hh: Tens
     if c.shape != h.shape:
         raise ShapeError(f"lstm_cell: cell state of shape {format_shape(c.shape)} does not match "
                          f"the hidden state's {format_shape(h.shape)}")
-    return _fused_lstm_cell(linear(input, w_ih, b_ih), linear(h, w_hh, b_hh), c)
+    return _fused_lstm_cell(linear(input, w_ih, b_ih), linear(h, w_hh, b_hh), c)[:2]
 
 
 def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,

@@ -242,6 +242,11 @@ class RNNBase(Module):
         w_hr = getattr(self, "weight_hr" + suffix) if self.proj_size else None
         gates = F.linear(rows, getattr(self, "weight_ih" + suffix),
                          getattr(self, "bias_ih" + suffix) if self.bias else None)
+        if b_hh is not None and self.mode != "GRU":
+            # Added once to the whole sequence, not per step: its gradient is then one sum over
+            # all rows. (GRU's b_hn is scaled by the reset gate, so it stays in the step.)
+            gates = gates + b_hh
+            b_hh = None
         step_gates = split_with_sizes_copy(gates, batch_sizes) if len(batch_sizes) > 1 \
             else (gates,)
         full = state
@@ -261,7 +266,7 @@ class RNNBase(Module):
                 running = size
             hidden = F.linear(state[0], w_hh, b_hh)
             if self.mode == "LSTM":
-                h, c = _fused_lstm_cell(step_gates[t], hidden, state[1])
+                h, c, _ = _fused_lstm_cell(step_gates[t], hidden, state[1])
                 state = [h if w_hr is None else F.linear(h, w_hr), c]
             elif self.mode == "GRU":
                 state = [_fused_gru_cell(step_gates[t], hidden, state[0])]
