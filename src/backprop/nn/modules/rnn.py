@@ -21,6 +21,7 @@ from ... import creation
 from ...errors import ShapeError, format_shape
 from ...ops.elementwise import relu, tanh
 from ...ops.join import cat, split_with_sizes_copy, stack
+from ...ops.linalg import matmul
 from ...ops.scatter import index_select
 from ...tensor import Tensor
 from .. import functional as F
@@ -247,6 +248,9 @@ class RNNBase(Module):
             # all rows. (GRU's b_hn is scaled by the reset gate, so it stays in the step.)
             gates = gates + b_hh
             b_hh = None
+        # The steps multiply by weight_hh^T laid out contiguously (one copy per call): OpenBLAS
+        # takes a small (batch, hidden) @ (hidden, gates) product about 1.5x faster so.
+        w_hh_t = w_hh.t().contiguous()
         step_gates = split_with_sizes_copy(gates, batch_sizes) if len(batch_sizes) > 1 \
             else (gates,)
         full = state
@@ -264,7 +268,9 @@ class RNNBase(Module):
                         store.append(s[size:])
                     state = [s[:size] for s in state]
                 running = size
-            hidden = F.linear(state[0], w_hh, b_hh)
+            hidden = matmul(state[0], w_hh_t)
+            if b_hh is not None:
+                hidden = hidden + b_hh
             if self.mode == "LSTM":
                 h, c, _ = _fused_lstm_cell(step_gates[t], hidden, state[1])
                 state = [h if w_hr is None else F.linear(h, w_hr), c]
