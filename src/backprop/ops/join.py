@@ -17,6 +17,7 @@ from .. import backend
 from ..errors import DimError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from .primitive import each_input, primitive
+from .elementwise import clone
 from .shape import _check_new_dim, _check_not_scalar, _squeeze
 
 
@@ -144,10 +145,10 @@ def _split_copy_rule(g: tuple, out: Any, input: Any, split_sizes: tuple[int, ...
 
 @primitive("split_with_sizes_copy", outputs=("*",), grads=_split_copy_rule)
 def _split_with_sizes_copy(input: Any, split_sizes: tuple[int, ...], dim: int) -> tuple:
-    moved = np.moveaxis(input, dim, 0)
+    # One copy of the whole input, of which the pieces are disjoint views.
+    moved = np.moveaxis(input, dim, 0).copy()
     bounds = np.cumsum(split_sizes)[:-1].tolist()
-    return tuple(np.ascontiguousarray(np.moveaxis(piece, 0, dim))
-                 for piece in np.split(moved, bounds))
+    return tuple(np.moveaxis(piece, 0, dim) for piece in np.split(moved, bounds))
 
 
 def split_with_sizes_copy(input: Any, split_sizes: Sequence[int], dim: int = 0) -> tuple:
@@ -165,6 +166,8 @@ def split_with_sizes_copy(input: Any, split_sizes: Sequence[int], dim: int = 0) 
         raise ShapeError(f"split_with_sizes_copy: split_sizes {list(sizes)} must be non-negative "
                          f"and sum to {input.shape[d]}, the size of dim {dim} of a tensor of "
                          f"shape {format_shape(input.shape)}")
+    if len(sizes) == 1:  # a node of one output is a plain one-output node: a copy is that
+        return (clone(input),)
     return _split_with_sizes_copy(input, sizes, d)
 
 
