@@ -1,10 +1,10 @@
-"""Recurrent layers and ``nn.utils.rnn`` beyond what the module table's rows show: gradients
-through time by finite differences, packed sequences against PyTorch (sorted and not), the
-packing utilities' round trips, dropout between layers, given initial states, errors."""
+"""Recurrent layers and ``nn.utils.rnn`` beyond what the module table's rows
+(tests/moduletable/recurrent.py) show: full-Jacobian gradient checks through packing and through
+unrolled cells, the packing utilities against PyTorch and their round trips, dropout between
+layers, parameter names and initialisation, the graph a step records, errors."""
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
@@ -16,10 +16,6 @@ from backprop.nn.utils import rnn as rnn_utils
 RTOL, ATOL = 1e-8, 1e-12
 
 
-def _leaves(*arrays: np.ndarray) -> list[bp.Tensor]:
-    return [bp.tensor(a, requires_grad=True) for a in arrays]
-
-
 def _flat(out: Any) -> list[Any]:
     """The tensors of a recurrent layer's result, nested tuples and PackedSequences flattened."""
     if isinstance(out, rnn_utils.PackedSequence):
@@ -29,30 +25,7 @@ def _flat(out: Any) -> list[Any]:
     return [out]
 
 
-def _copy_from_torch(ours: Any, theirs: Any) -> None:
-    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
-
-
-# -- gradients through time against finite differences --------------------------------------------
-
-@pytest.mark.parametrize("name,kwargs,shape", [
-    ("LSTM", {"num_layers": 2, "bidirectional": True, "proj_size": 2}, (4, 2, 3)),
-    ("LSTM", {"batch_first": True, "bias": False}, (2, 4, 3)),
-    ("GRU", {"num_layers": 2, "bidirectional": True}, (4, 2, 3)),
-    ("RNN", {"nonlinearity": "tanh", "num_layers": 2}, (4, 3)),
-])
-def test_gradients_through_time_match_finite_differences(name: str, kwargs: dict,
-                                                         shape: tuple) -> None:
-    bp.manual_seed(0)
-    layer = getattr(bp.nn, name)(3, 3, **kwargs).double()
-    rng = np.random.default_rng(1)
-    x = bp.tensor(rng.standard_normal(shape), requires_grad=True)
-
-    def outputs(x: bp.Tensor, *params: bp.Tensor) -> tuple:
-        return tuple(_flat(layer(x)))  # gradcheck perturbs the parameters in place
-
-    assert bp.autograd.gradcheck(outputs, (x, *layer.parameters()))
-
+# -- gradients through time against finite differences -------------------------------------------
 
 @pytest.mark.parametrize("enforce_sorted", [True, False])
 @pytest.mark.parametrize("name", ["LSTM", "GRU", "RNN"])
@@ -85,48 +58,6 @@ def test_cells_unrolled_match_finite_differences(name: str) -> None:
         return state[0] if isinstance(state, tuple) else state
 
     assert bp.autograd.gradcheck(unrolled, (x,))
-
-
-# -- packed sequences against PyTorch -------------------------------------------------------------
-
-@pytest.mark.parametrize("enforce_sorted", [True, False])
-@pytest.mark.parametrize("name,kwargs", [
-    ("LSTM", {"num_layers": 2, "bidirectional": True, "proj_size": 2}),
-    ("GRU", {"num_layers": 2, "bidirectional": True}),
-    ("RNN", {"nonlinearity": "relu"}),
-])
-def test_packed_sequences_match_torch(torch: Any, name: str, kwargs: dict,
-                                      enforce_sorted: bool) -> None:
-    lengths = [5, 3, 3, 1] if enforce_sorted else [3, 5, 1, 3]
-    x = np.random.default_rng(4).standard_normal((5, 4, 3))
-    h0 = np.random.default_rng(5).standard_normal(
-        ((kwargs.get("num_layers", 1)) * (2 if kwargs.get("bidirectional") else 1), 4,
-         kwargs.get("proj_size") or 4))
-    theirs = getattr(torch.nn, name)(3, 4, **kwargs)
-    ours = getattr(bp.nn, name)(3, 4, **kwargs).double()
-    _copy_from_torch(ours, theirs)
-    results = []
-    for lib, layer, utils in ((torch, theirs, torch.nn.utils.rnn), (bp, ours, rnn_utils)):
-        tx, th = lib.tensor(x, requires_grad=True), lib.tensor(h0, requires_grad=True)
-        packed = utils.pack_padded_sequence(tx, lengths, enforce_sorted=enforce_sorted)
-        hx = (th, th * 0.5) if name == "LSTM" and not kwargs.get("proj_size") else th
-        if name == "LSTM" and kwargs.get("proj_size"):
-            hx = (th, lib.ones(th.shape[0], 4, 4, dtype=th.dtype))
-        out, hidden = layer(packed, hx)
-        padded, out_lengths = utils.pad_packed_sequence(out, batch_first=True, total_length=6)
-        flat = [padded, *_flat(hidden)]
-        sum((t * t).sum() for t in flat).backward()
-        results.append(([t.detach().numpy() for t in flat], out_lengths.tolist(),
-                        tx.grad.numpy(), th.grad.numpy(),
-                        {n: p.grad.numpy() for n, p in layer.named_parameters()}))
-    (t_out, t_len, t_gx, t_gh, t_gp), (b_out, b_len, b_gx, b_gh, b_gp) = results
-    assert b_len == t_len == lengths
-    for a, b in zip(b_out, t_out):
-        np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(b_gx, t_gx, rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(b_gh, t_gh, rtol=RTOL, atol=ATOL)
-    for n in t_gp:
-        np.testing.assert_allclose(b_gp[n], t_gp[n], rtol=RTOL, atol=ATOL, err_msg=n)
 
 
 def test_packing_utilities_match_torch(torch: Any) -> None:
@@ -193,7 +124,7 @@ def test_rnn_utils_imports_as_in_torch() -> None:
     assert bp.nn.utils.rnn is module
 
 
-# -- behaviour --------------------------------------------------------------------------------------
+# -- behaviour -------------------------------------------------------------------------------------
 
 def test_dropout_applies_between_layers_only_in_training() -> None:
     bp.manual_seed(0)
@@ -211,21 +142,6 @@ def test_dropout_applies_between_layers_only_in_training() -> None:
     np.testing.assert_array_equal(single(x)[0].detach().numpy(), single(x)[0].detach().numpy())
 
 
-def test_given_state_and_unbatched_input(torch: Any) -> None:
-    rng = np.random.default_rng(8)
-    x, h0, c0 = rng.standard_normal((5, 3)), rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
-    theirs = torch.nn.LSTM(3, 4, num_layers=2)
-    ours = bp.nn.LSTM(3, 4, num_layers=2).double()
-    _copy_from_torch(ours, theirs)
-    t_out, (t_h, t_c) = theirs(torch.tensor(x), (torch.tensor(h0), torch.tensor(c0)))
-    b_out, (b_h, b_c) = ours(bp.tensor(x), (bp.tensor(h0), bp.tensor(c0)))
-    for a, b in ((b_out, t_out), (b_h, t_h), (b_c, t_c)):
-        assert a.shape == tuple(b.shape)
-        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=RTOL, atol=ATOL)
-    zeros = ours(bp.tensor(x), (bp.zeros(2, 4, dtype=bp.float64),) * 2)[0]
-    np.testing.assert_allclose(zeros.detach().numpy(), ours(bp.tensor(x))[0].detach().numpy())
-
-
 def test_parameters_names_shapes_and_initialisation() -> None:
     bp.manual_seed(0)
     lstm = bp.nn.LSTM(3, 16, num_layers=2, bidirectional=True, proj_size=4)
@@ -239,15 +155,6 @@ def test_parameters_names_shapes_and_initialisation() -> None:
     assert abs(values.mean()) < 0.01
     assert lstm.flatten_parameters() is None
     assert all(p.dtype == bp.float32 for p in lstm.parameters())
-
-
-def test_constructor_signatures_are_torch_s(torch: Any) -> None:
-    for name in ("RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell",
-                 "GRUCell"):
-        ours = inspect.signature(getattr(bp.nn, name).__init__).parameters
-        theirs = inspect.signature(getattr(torch.nn, name).__init__).parameters
-        assert [(p.name, p.kind, p.default) for p in ours.values()] == \
-            [(p.name, p.kind, p.default) for p in theirs.values()], name
 
 
 def test_rnn_takes_nonlinearity_by_position_as_torch_does(torch: Any) -> None:

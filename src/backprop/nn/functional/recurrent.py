@@ -56,23 +56,21 @@ def _lstm_cell_backward(g_h: Any, g_c: Any, g_gates: Any, gates: Any, c: Any,
     """The gradients of the gate pre-activations and of the previous cell state, given those of
     ``h'``, ``c'`` and of the activated gates (any may be None; the gates' comes only in a
     second derivative, which differentiates this function through its ``gates`` input)."""
-    i, f, g, o = split(gates, c.shape[-1], -1)
+    n = c.shape[-1]
+    i, f, g, o = split(gates, n, -1)
     tanh_c = tanh(c_next)
-    grad_c = g_c
-    grad_o = None
+    zero = c * 0.0
+    grad_c, grad_o = (zero, zero) if g_c is None else (g_c, zero)
     if g_h is not None:
-        through_h = g_h * o * (1 - tanh_c * tanh_c)
-        grad_c = through_h if grad_c is None else grad_c + through_h
+        grad_c = grad_c + g_h * o * (1 - tanh_c * tanh_c)
         grad_o = g_h * tanh_c
-    grad_acts = [c * 0.0 if grad_c is None else grad_c * g, None if grad_c is None else grad_c * c,
-                 None if grad_c is None else grad_c * i, grad_o]
+    grad_acts = [grad_c * g, grad_c * c, grad_c * i, grad_o]  # of the activated i, f, g, o
     if g_gates is not None:
-        grad_acts = [g if a is None else a + g for a, g in zip(grad_acts, split(g_gates, c.shape[-1], -1))]
-    grad_acts = [c * 0.0 if a is None else a for a in grad_acts]
+        grad_acts = [a + extra for a, extra in zip(grad_acts, split(g_gates, n, -1))]
     grad_i, grad_f, grad_g, grad_o = grad_acts
     grad_gates = _cat(c.ndim - 1, grad_i * i * (1 - i), grad_f * f * (1 - f), grad_g * (1 - g * g),
                       grad_o * o * (1 - o))
-    return grad_gates, (c * 0.0 if grad_c is None else grad_c * f)
+    return grad_gates, grad_c * f
 
 
 @_lstm_cell_backward.kernel(np.ndarray)
@@ -151,7 +149,8 @@ def _gru_cell_backward(g: Any, gi: Any, gh: Any, h: Any) -> tuple:
     grad_n = g * (1 - z) * (1 - n * n)
     grad_z = g * (h - n) * z * (1 - z)
     grad_r = grad_n * gh_n * r * (1 - r)
-    return (_cat(g.ndim - 1, grad_r, grad_z, grad_n), _cat(g.ndim - 1, grad_r, grad_z, grad_n * r), g * z)
+    last = g.ndim - 1
+    return _cat(last, grad_r, grad_z, grad_n), _cat(last, grad_r, grad_z, grad_n * r), g * z
 
 
 @_gru_cell_backward.kernel(np.ndarray)
@@ -234,7 +233,8 @@ def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor
     gate order ``r, z, n`` in ``w_ih`` ``(3 hidden, input_size)`` and ``w_hh``.
 
     >>> import backprop as bp
-    >>> round(bp.gru_cell(bp.ones(1, 2), bp.ones(1, 3), bp.ones(9, 2), bp.ones(9, 3))[0, 0].item(), 4)
+    >>> h = bp.gru_cell(bp.ones(1, 2), bp.ones(1, 3), bp.ones(9, 2), bp.ones(9, 3))
+    >>> round(h[0, 0].item(), 4)
     0.9975
     """
     _check_cell("gru_cell", input, hx, w_ih, w_hh, 3)

@@ -138,8 +138,8 @@ class RNNBase(Module):
 
     def _check_state(self, what: str, state: Tensor, expected: tuple[int, ...]) -> None:
         if tuple(state.shape) != expected:
-            raise ShapeError(f"{type(self).__name__}: {what} has shape {format_shape(state.shape)}, "
-                             f"expected {format_shape(expected)} (num_layers * num_directions, "
+            raise ShapeError(f"{type(self).__name__}: {what} has shape "
+                             f"{format_shape(state.shape)}, expected {format_shape(expected)} (num_layers * num_directions, "
                              "batch, hidden size)")
 
     def forward(self, input: Tensor | PackedSequence, hx: Any = None) -> tuple[Any, Any]:

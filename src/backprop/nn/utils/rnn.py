@@ -105,7 +105,8 @@ def pack_padded_sequence(input: Tensor, lengths: Tensor | Sequence[int], batch_f
     >>> pack_padded_sequence(x, [2, 3], batch_first=True, enforce_sorted=False).data.tolist()
     [1.0, 4.0, 2.0, 5.0, 3.0]
     """
-    counts = np.asarray(lengths.tolist() if isinstance(lengths, Tensor) else lengths, dtype=np.int64)
+    counts = np.asarray(lengths.tolist() if isinstance(lengths, Tensor) else lengths,
+                        dtype=np.int64)
     if counts.ndim != 1:
         raise ShapeError(f"pack_padded_sequence: lengths must be 1-D, got shape {counts.shape}")
     if batch_first:
