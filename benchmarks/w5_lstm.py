@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .common import Lib, Problem, linear_params, make_library_step, uniform
+from .common import (Lib, Problem, linear_params, make_library_step, next_token_batches,
+                     uniform)
 
 NAME = "W5"
 TITLE = "W5 char LSTM b32"
@@ -33,10 +34,7 @@ def make_problem(seed: int = 0, batch: int = 32, seq: int = 64, embed: int = 64,
         params[f"lstm.bias_ih_l{layer}"] = uniform(rng, (4 * hidden,), bound)
         params[f"lstm.bias_hh_l{layer}"] = uniform(rng, (4 * hidden,), bound)
     linear_params(rng, "head.", hidden, VOCAB, params)
-    batches = []
-    for _ in range(n_batches):
-        tokens = rng.integers(0, VOCAB, size=(batch, seq + 1)).astype(np.int64)
-        batches.append((np.ascontiguousarray(tokens[:, :-1]), np.ascontiguousarray(tokens[:, 1:])))
+    batches = next_token_batches(rng, VOCAB, batch, seq, n_batches)
     config = {"batch": batch, "seq": seq, "embed": embed, "hidden": hidden, "layers": layers}
     return Problem(NAME, params, batches, config)
 

@@ -241,6 +241,12 @@ def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor
     return _fused_gru_cell(linear(input, w_ih, b_ih), linear(hx, w_hh, b_hh), hx)
 
 
+def _elman_step(op: str, activation: Any, input: Tensor, hx: Tensor, w_ih: Tensor,
+                w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor:
+    _check_cell(op, input, hx, w_ih, w_hh, 1)
+    return activation(linear(input, w_ih, b_ih) + linear(hx, w_hh, b_hh))
+
+
 def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
                   b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
     """One Elman RNN step, ``tanh(input @ w_ih.T + b_ih + hx @ w_hh.T + b_hh)``.
@@ -249,8 +255,7 @@ def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
     >>> bp.rnn_tanh_cell(bp.zeros(1, 2), bp.zeros(1, 3), bp.ones(3, 2), bp.ones(3, 3)).tolist()
     [[0.0, 0.0, 0.0]]
     """
-    _check_cell("rnn_tanh_cell", input, hx, w_ih, w_hh, 1)
-    return tanh(linear(input, w_ih, b_ih) + linear(hx, w_hh, b_hh))
+    return _elman_step("rnn_tanh_cell", tanh, input, hx, w_ih, w_hh, b_ih, b_hh)
 
 
 def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
@@ -261,5 +266,4 @@ def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
     >>> bp.rnn_relu_cell(bp.ones(1, 2), bp.zeros(1, 3), bp.ones(3, 2), bp.ones(3, 3)).tolist()
     [[2.0, 2.0, 2.0]]
     """
-    _check_cell("rnn_relu_cell", input, hx, w_ih, w_hh, 1)
-    return relu(linear(input, w_ih, b_ih) + linear(hx, w_hh, b_hh))
+    return _elman_step("rnn_relu_cell", relu, input, hx, w_ih, w_hh, b_ih, b_hh)
