@@ -218,12 +218,13 @@ def test_split_with_sizes_copy_gives_zeros_to_pieces_without_gradient() -> None:
 
 def _node_counts(out: bp.Tensor) -> dict[str, int]:
     names: dict[str, int] = {}
-    seen, stack = set(), [out.grad_fn]
+    seen: dict[int, Any] = {}  # holding each node: an id is not reused while it is here
+    stack = [out.grad_fn]
     while stack:
         node = stack.pop()
         if node is None or id(node) in seen:
             continue
-        seen.add(id(node))
+        seen[id(node)] = node
         names[node.name()] = names.get(node.name(), 0) + 1
         stack.extend(f for f, _ in node.next_functions)
     return names

@@ -216,8 +216,8 @@ def lstm_cell(input: Tensor, hx: tuple[Tensor, Tensor], w_ih: Tensor, w_hh: Tens
     >>> import backprop as bp
     >>> h, c = bp.lstm_cell(bp.ones(2, 3), (bp.zeros(2, 4), bp.zeros(2, 4)),
     ...                     bp.ones(16, 3), bp.ones(16, 4))
-    >>> round(h[0, 0].item(), 4), round(c[0, 0].item(), 4)
-    (0.7518, 0.9479)
+    >>> round(h[0, 0].item(), 4), round(c[0, 0].item(), 4)  # c' = sigmoid(3) tanh(3)
+    (0.7038, 0.9479)
     """
     h, c = hx
     _check_cell("lstm_cell", input, h, w_ih, w_hh, 4)
@@ -233,9 +233,9 @@ def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor
     gate order ``r, z, n`` in ``w_ih`` ``(3 hidden, input_size)`` and ``w_hh``.
 
     >>> import backprop as bp
-    >>> h = bp.gru_cell(bp.ones(1, 2), bp.ones(1, 3), bp.ones(9, 2), bp.ones(9, 3))
-    >>> round(h[0, 0].item(), 4)
-    0.9975
+    >>> h = bp.gru_cell(bp.ones(1, 2), bp.zeros(1, 3), bp.ones(9, 2), bp.ones(9, 3))
+    >>> round(h[0, 0].item(), 4)  # (1 - sigmoid(2)) tanh(2)
+    0.1149
     """
     _check_cell("gru_cell", input, hx, w_ih, w_hh, 3)
     return _fused_gru_cell(linear(input, w_ih, b_ih), linear(hx, w_hh, b_hh), hx)

@@ -101,9 +101,9 @@ def pack_padded_sequence(input: Tensor, lengths: Tensor | Sequence[int], batch_f
     otherwise the batch is sorted here and ``sorted_indices`` records how.
 
     >>> import backprop as bp
-    >>> x = bp.tensor([[1., 2., 3.], [4., 5., 0.]])
+    >>> x = bp.tensor([[1., 2., 0.], [3., 4., 5.]])
     >>> pack_padded_sequence(x, [2, 3], batch_first=True, enforce_sorted=False).data.tolist()
-    [1.0, 4.0, 2.0, 5.0, 3.0]
+    [3.0, 1.0, 4.0, 2.0, 5.0]
     """
     counts = np.asarray(lengths.tolist() if isinstance(lengths, Tensor) else lengths,
                         dtype=np.int64)
