@@ -21,8 +21,18 @@ from .pooling import *  # noqa: F403
 from . import rnn
 from .rnn import *  # noqa: F403
 
+# Spatial: resampling, fold/unfold, channel shuffle, local response norm (issue 16).
+from . import spatial
+from .spatial import *  # noqa: F403
+
 __all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential",
            *activation.__all__, *attention.__all__, *conv.__all__, *distance.__all__,
            *dropout.__all__, *embedding.__all__, *flatten.__all__, *linear.__all__, *loss.__all__,
            *norm.__all__, *padding.__all__, *pooling.__all__,
-           *rnn.__all__]
+           *rnn.__all__, *spatial.__all__]
+
+# The tail of torch.nn (issue 16): adaptive softmax, fractional pooling, SyncBatchNorm, ...
+from . import nntail  # noqa: E402
+from .nntail import *  # noqa: E402,F403
+
+__all__ += nntail.__all__
