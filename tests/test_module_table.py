@@ -35,6 +35,8 @@ NO_ROW = {
     "ParameterList": "a container without forward(); tested in test_parameter_containers.py",
     "ParameterDict": "a container without forward(); tested in test_parameter_containers.py",
     "Container": "deprecated, without forward(); tested in test_nn_tail.py",
+    "RNNBase": "the recurrent layers' base class; PyTorch's has no forward() (see RNN's rows)",
+    "RNNCellBase": "the cells' base class, without forward(); its rows are the three cells'",
 }
 
 
