@@ -18,7 +18,13 @@ from .norm import *  # noqa: F403
 from .padding import *  # noqa: F403
 from .pooling import *  # noqa: F403
 
+# issue 16 item 4: the losses, activations, dropouts, embedding bags and lazy modules
+from . import loss_margin  # noqa: E402
+from .loss_margin import *  # noqa: E402,F403
+
+_NNREST = [*loss_margin.__all__]
+
 __all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential",
            *activation.__all__, *attention.__all__, *conv.__all__, *distance.__all__,
            *dropout.__all__, *embedding.__all__, *flatten.__all__, *linear.__all__, *loss.__all__,
-           *norm.__all__, *padding.__all__, *pooling.__all__]
+           *norm.__all__, *padding.__all__, *pooling.__all__, *_NNREST]
