@@ -37,14 +37,14 @@ def _np_selu(x):
 def _np_prelu(x, w):
     shape = [1] * x.ndim
     if w.size != 1:
-        shape[1 if x.ndim >= 2 else 0] = -1
+        shape[1] = -1
     return np.where(x > 0, x, w.reshape(shape) * x)
 
 
 def _prelu_samples(rng):
     return [Sample((uniform(rng, (2, 3, 2)), rng.uniform(0.1, 0.5, 3)), name="per-channel"),
             Sample((uniform(rng, (2, 3)), rng.uniform(0.1, 0.5, 1)), name="shared"),
-            Sample((uniform(rng, (3,)), rng.uniform(0.1, 0.5, 3)), name="unbatched")]
+            Sample((uniform(rng, (3,)), rng.uniform(0.1, 0.5, 1)), name="1-d")]
 
 
 def _seeded_gumbel(x, **kwargs):
@@ -92,6 +92,9 @@ def _errors():
             ErrorInput(lambda: F.prelu(bp.ones(2, 3), bp.ones(2)), bp.ShapeError,
                        r"prelu: weight of shape \(2,\) must have 1 entry or one per channel "
                        r"\(3\)"),
+            ErrorInput(lambda: F.prelu(bp.ones(3), bp.ones(3)), bp.ShapeError,
+                       r"prelu: weight of shape \(3,\) must have 1 entry or one per channel "
+                       r"\(1\) of input \(3,\)"),
             ErrorInput(lambda: F.pdist(bp.ones(3)), bp.ShapeError,
                        r"pdist: input must be 2-D \(N, M\), got \(3,\)")]
 

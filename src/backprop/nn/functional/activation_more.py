@@ -127,21 +127,19 @@ def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """``x`` where ``x > 0``, ``weight * x`` elsewhere; ``weight`` has one entry, or one per
-    channel (dim 1; dim 0 of a 1-D input).
+    channel (dim 1; an input of fewer dims has one channel, as in PyTorch).
 
     >>> import backprop as bp
     >>> bp.nn.functional.prelu(bp.tensor([[-2., 3.]]), bp.tensor([0.25, 0.5])).tolist()
     [[-0.5, 3.0]]
     """
     if weight.numel() != 1:
-        channels = input.shape[1 if input.ndim >= 2 else 0] if input.ndim else 1
+        channels = input.shape[1] if input.ndim >= 2 else 1
         if weight.ndim != 1 or weight.shape[0] != channels:
             raise ShapeError(f"prelu: weight of shape {format_shape(weight.shape)} must have 1 "
                              f"entry or one per channel ({channels}) of input "
                              f"{format_shape(input.shape)}")
-        shape = [1] * input.ndim
-        shape[1 if input.ndim >= 2 else 0] = -1
-        weight = weight.reshape(shape)
+        weight = weight.reshape((-1,) + (1,) * (input.ndim - 2))
     # PyTorch's prelu: x where x > 0, so the gradient at exactly 0 is the slope's.
     return where(gt(input, 0), input, weight * input)
 
