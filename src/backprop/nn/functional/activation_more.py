@@ -140,6 +140,8 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
                              f"entry or one per channel ({channels}) of input "
                              f"{format_shape(input.shape)}")
         weight = weight.reshape((-1,) + (1,) * (input.ndim - 2))
+    else:
+        weight = weight.reshape(())  # the result has the input's shape, whatever weight's
     # PyTorch's prelu: x where x > 0, so the gradient at exactly 0 is the slope's.
     return where(gt(input, 0), input, weight * input)
 

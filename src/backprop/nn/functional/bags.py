@@ -5,6 +5,7 @@ its gradient and ``scale_grad_by_freq``), ``index_add`` (sum and mean) and ``sca
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     ``input``, or the runs of a 1-D ``input`` starting at ``offsets`` (``include_last_offset``:
     the last offset is the end of the last bag). ``per_sample_weights`` scales each row
     (mode 'sum' only); entries equal to ``padding_idx`` are left out; an empty bag gives zeros.
+    ``sparse`` is accepted, as by ``embedding``, but the gradient is always dense.
 
     >>> import backprop as bp
     >>> import backprop.nn.functional as F
@@ -66,6 +68,10 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     [[1.0, 2.0], [4.0, 5.0]]
     """
     op = "embedding_bag"
+    if backend.array_of(weight).dtype.kind in "iu" and backend.array_of(input).dtype.kind == "f":
+        warnings.warn(f"{op}: the argument order is (input, weight, ...); (weight, input, ...) "
+                      "is deprecated", stacklevel=2)
+        weight, input = input, weight  # PyTorch's older order, still accepted
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"{op}: mode has to be one of sum, mean or max, got {mode!r}")
     if weight.ndim != 2:
@@ -73,8 +79,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
                          f"{format_shape(weight.shape)}")
     if mode == "max" and scale_grad_by_freq:
         raise ValueError(f"{op}: max mode does not support scaling the gradient by the frequency")
-    if sparse:
-        raise ValueError(f"{op}: sparse gradients are not supported; use sparse=False")
+    if mode == "max" and sparse:
+        raise ValueError(f"{op}: max mode does not support sparse weights")
     indices = backend.array_of(input)
     if indices.dtype.kind not in "iu":
         raise TypeError(f"{op}: input must hold integer indices, got {indices.dtype}")

@@ -87,22 +87,23 @@ def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative
 
 
 def _class_index_target(op: str, input: Tensor, target: Any) -> np.ndarray:
-    """``(N,)`` (or ``()`` for a ``(C,)`` input) class indices in ``[0, C)``, as an array."""
-    if input.ndim not in (1, 2) or input.shape[-1] == 0:
+    """``(N,)`` class indices in ``[0, C)`` for an ``(N, C)`` input; one index, shaped ``()`` or
+    ``(1,)``, for a ``(C,)`` input (a 0-d input is one class)."""
+    if input.ndim > 2 or (input.ndim and input.shape[-1] == 0):
         raise ShapeError(f"{op}: expected a non-empty (N, C) or (C,) input, got "
                          f"{format_shape(input.shape)}")
     y = backend.array_of(target)
-    if tuple(y.shape) != input.shape[:-1] and not (input.ndim == 1 and y.shape == (1,)):
+    if input.ndim == 2 and tuple(y.shape) != input.shape[:1] or input.ndim < 2 and y.size != 1:
         raise ShapeError(f"{op}: target of shape {format_shape(y.shape)} must have shape "
                          f"{format_shape(input.shape[:-1])} for input of shape "
                          f"{format_shape(input.shape)}")
     if y.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold class indices (integers), got {y.dtype}")
-    classes = input.shape[-1]
+    classes = input.shape[-1] if input.ndim else 1
     if y.size and (int(y.min()) < 0 or int(y.max()) >= classes):
         raise IndexError(f"{op}: target values must be in [0, {classes}), got "
                          f"{y.min()}..{y.max()}")
-    return y.reshape(input.shape[:-1])
+    return y
 
 
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
@@ -122,7 +123,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     if p not in (1, 2):
         raise ValueError(f"{op}: only p == 1 and p == 2 are supported, got {p}")
     y = _class_index_target(op, input, target)
-    classes = input.shape[-1]
+    classes = input.shape[-1] if input.ndim else 1
     rows = reshape(input, (-1, classes))
     flat = y.reshape(-1, 1).astype(np.int64)
     classes_row = backend.arange(classes, like=flat)
@@ -139,7 +140,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     # The target's own class is left out (its term would be margin**p and carry no gradient).
     other = classes_row != flat
     loss = sum(where(other, terms, 0.0), 1) / classes
-    return _reduce(reshape(loss, input.shape[:-1]), reduction)
+    return _reduce(reshape(loss, y.shape), reduction)  # a (C,) input's loss has the target's shape
 
 
 def multilabel_margin_loss(input: Tensor, target: Tensor, size_average: None = None,
@@ -157,7 +158,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average: None = N
     op = "multilabel_margin_loss"
     _legacy(op, size_average, reduce)
     _check_reduction(op, reduction)
-    if input.ndim not in (1, 2):
+    if input.ndim > 2:
         raise ShapeError(f"{op}: expected a (N, C) or (C,) input, got "
                          f"{format_shape(input.shape)}")
     y = backend.array_of(target)
@@ -166,7 +167,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average: None = N
                          f"shape {format_shape(input.shape)}")
     if y.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold class indices (integers), got {y.dtype}")
-    classes = input.shape[-1]
+    classes = input.shape[-1] if input.ndim else 1  # a 0-d input is one class
     xp = backend.xp_of(y)
     labels = y.reshape(-1, classes).astype(np.int64)
     # A slot counts while no -1 has been seen in its row.
