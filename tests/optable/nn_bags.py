@@ -20,7 +20,7 @@ def _np_embedding_bag(indices, weight, offsets=None, weights=None, mode="mean",
         weights = None if weights is None else weights.reshape(-1)
     else:
         starts = list(offsets[:-1] if include_last_offset else offsets)
-        ends = starts[1:] + [len(indices)]
+        ends = list(offsets[1:]) if include_last_offset else starts[1:] + [len(indices)]
         bags = [list(range(s, e)) for s, e in zip(starts, ends)]
     out = np.zeros((len(bags), weight.shape[1]))
     for b, positions in enumerate(bags):

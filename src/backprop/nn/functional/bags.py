@@ -38,16 +38,17 @@ def _bags(op: str, indices: Any, offsets: Any, include_last_offset: bool,
         raise ValueError(f"{op}: offsets has to be a 1-D tensor, got shape "
                          f"{format_shape(starts.shape)}")
     total = indices.shape[0]
-    # With include_last_offset the last offset closes the list; like PyTorch, the last bag
-    # still runs to the input's end.
+    # include_last_offset: offsets in CSR form, the last one ending the last bag. (PyTorch
+    # documents the last offset as the input's length; given another, its float32 and float64
+    # kernels disagree on where the last bag ends.)
     bags = starts.shape[0] - 1 if include_last_offset else starts.shape[0]
+    ends = starts[1:] if include_last_offset else np.append(starts[1:], total)
     starts = starts[:bags]
-    ends = np.append(starts[1:], total)
-    if bags and (starts[0] != 0 or (np.diff(starts) < 0).any() or starts[-1] > total):
+    if bags and (starts[0] != 0 or (np.diff(starts) < 0).any() or ends[-1] > total):
         raise ValueError(f"{op}: offsets must start at 0, not decrease and not pass the input's "
                          f"length {total}, got {backend.to_host(backend.array_of(offsets))}")
     bag_of = np.repeat(np.arange(bags), np.maximum(ends - starts, 0))
-    return indices, bag_of, bags
+    return indices[:bag_of.shape[0]], bag_of, bags
 
 
 def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
