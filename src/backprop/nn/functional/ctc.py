@@ -89,7 +89,7 @@ def _ctc_loss(log_probs: Any, plan: _CTCPlan) -> tuple[Any, Any]:
     def on_device(host: np.ndarray) -> Any:
         return backend.on_device_of(host, log_probs)
 
-    alpha = np.full((steps, batch, width), -np.inf, dtype=log_probs.dtype)
+    alpha = np.full_like(emit, -np.inf)
     alpha[0, :, :2] = emit[0, :, :2]
     for t in range(1, steps):
         prev = alpha[t - 1]
@@ -108,7 +108,7 @@ def _ctc_loss(log_probs: Any, plan: _CTCPlan) -> tuple[Any, Any]:
     ends[host_rows, np.maximum(host_end - 1, 0)] |= host_end > 0
     ends = on_device(ends)
     skip_next = _unshift(np.where(skip, 0.0, -np.inf), 2)  # may position s jump to s + 2
-    beta = np.full((steps, batch, width), -np.inf, dtype=log_probs.dtype)
+    beta = np.full_like(emit, -np.inf)
     for t in range(steps - 1, -1, -1):
         after = beta[t + 1] if t + 1 < steps else beta[t]
         reach = np.logaddexp(after, _unshift(after, 1))
