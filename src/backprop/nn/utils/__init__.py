@@ -6,5 +6,8 @@ from . import clip_grad, convert_parameters
 from .clip_grad import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 
+# issue 16 item 4: parametrizations
+from . import parametrizations, parametrize  # noqa: E402
+
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
-           "parameters_to_vector", "vector_to_parameters", "clip_grad", "convert_parameters"]
+           "parameters_to_vector", "vector_to_parameters", "clip_grad", "convert_parameters", "parametrizations", "parametrize"]
