@@ -1,0 +1,271 @@
+"""What the op and module tables cannot show for the rest of torch.nn (issue 16 item 4): the
+random modules by distribution (RReLU's training slopes, gumbel_softmax's samples, the dropout
+family's statistics), weight and spectral norm against PyTorch over several training steps
+(both the parametrization and the hook-based forms), parametrize's behaviour, and constructor
+errors."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+
+import backprop as bp
+import backprop.nn.functional as F
+from backprop.nn.utils import parametrize
+
+# -- random activations, by distribution --------------------------------------------------------
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_rrelu_training_slopes_are_uniform_in_the_bounds(inplace: bool) -> None:
+    lower, upper, n = 0.1, 0.4, 40_000
+    bp.manual_seed(0)
+    x = bp.tensor(np.r_[-np.ones(n), np.full(100, 2.0)], requires_grad=True)
+    y = F.rrelu(x * 1.0, lower, upper, training=True, inplace=inplace)
+    y.sum().backward()
+    slopes = -y.detach().numpy()[:n]
+    assert lower <= slopes.min() and slopes.max() <= upper
+    mean, var = (lower + upper) / 2, (upper - lower) ** 2 / 12
+    assert abs(slopes.mean() - mean) < 4 * np.sqrt(var / n)
+    assert abs(slopes.var() - var) < 0.05 * var
+    assert np.allclose(x.grad.numpy()[:n], slopes)  # the gradient uses the drawn slope
+    assert np.all(y.detach().numpy()[n:] == 2.0) and np.all(x.grad.numpy()[n:] == 1.0)
+    # Each element draws its own slope: no two of 40,000 float64 draws coincide by chance.
+    assert len(np.unique(slopes)) == n
+
+
+def test_rrelu_module_is_leaky_relu_with_the_mean_slope_in_eval() -> None:
+    layer = bp.nn.RReLU(0.2, 0.6)
+    out = layer.eval()(bp.tensor([-1.0, 3.0]))
+    assert np.allclose(out.numpy(), [-0.4, 3.0])
+    bp.manual_seed(1)
+    assert not np.isclose(layer.train()(bp.tensor([-1.0])).item(), -0.4)
+
+
+def test_gumbel_softmax_samples_follow_the_softmax() -> None:
+    logits = np.log(np.array([0.5, 0.3, 0.15, 0.05]))
+    n = 20_000
+    bp.manual_seed(0)
+    soft = F.gumbel_softmax(bp.tensor(np.tile(logits, (n, 1))), tau=0.5)
+    bp.manual_seed(0)
+    hard = F.gumbel_softmax(bp.tensor(np.tile(logits, (n, 1))), tau=0.5, hard=True).numpy()
+    assert np.allclose(soft.numpy().sum(1), 1.0)
+    assert set(np.unique(hard)) == {0.0, 1.0} and np.all(hard.sum(1) == 1.0)
+    assert np.array_equal(hard.argmax(1), soft.numpy().argmax(1))  # the same draw
+    freq, p = hard.mean(0), np.exp(logits)
+    assert np.all(np.abs(freq - p) < 4 * np.sqrt(p * (1 - p) / n))
+
+
+def test_gumbel_softmax_hard_passes_the_soft_gradient() -> None:
+    logits = bp.tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
+    weights = bp.tensor(np.random.default_rng(1).standard_normal((3, 4)))
+    bp.manual_seed(3)
+    (F.gumbel_softmax(logits, hard=True) * weights).sum().backward()
+    hard_grad = logits.grad.numpy().copy()
+    logits.grad = None
+    bp.manual_seed(3)
+    (F.gumbel_softmax(logits) * weights).sum().backward()
+    assert np.allclose(hard_grad, logits.grad.numpy())
+
+
+# -- weight and spectral norm against PyTorch ---------------------------------------------------
+
+def _layer(lib: Any, kind: str) -> Any:
+    return {"linear": lambda: lib.nn.Linear(4, 3), "conv": lambda: lib.nn.Conv2d(2, 3, 2),
+            "conv-transpose": lambda: lib.nn.ConvTranspose2d(2, 3, 2)}[kind]()
+
+
+def _input_shape(kind: str) -> tuple[int, ...]:
+    return (2, 4) if kind == "linear" else (2, 2, 3, 3)
+
+
+def _steps_agree(ours: Any, theirs: Any, torch: Any, kind: str, steps: int = 2) -> None:
+    """Load PyTorch's state (u and v included), then several training-mode steps and one eval
+    step: outputs, input and parameter gradients and the state (power iteration) must agree."""
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert ([(n, tuple(p.shape)) for n, p in ours.named_parameters()]
+            == [(n, tuple(p.shape)) for n, p in theirs.named_parameters()])
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(0)
+    for step in range(steps + 1):
+        ours.train(step < steps)
+        theirs.train(step < steps)
+        x = rng.standard_normal(_input_shape(kind))
+        xb, xt = bp.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        ob, ot = ours(xb), theirs(xt)
+        g = rng.standard_normal(tuple(ot.shape))
+        (ob * bp.tensor(g)).sum().backward()
+        (ot * torch.tensor(g)).sum().backward()
+        np.testing.assert_allclose(ob.detach().numpy(), ot.detach().numpy(), rtol=1e-8)
+        np.testing.assert_allclose(xb.grad.numpy(), xt.grad.numpy(), rtol=1e-8, atol=1e-12)
+        for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-8, atol=1e-12,
+                                       err_msg=name)
+        for name, value in theirs.state_dict().items():
+            np.testing.assert_allclose(ours.state_dict()[name].numpy(), value.numpy(),
+                                       rtol=1e-8, atol=1e-12, err_msg=name)
+
+
+NORMS = [("weight_norm", {}), ("weight_norm", {"dim": 1}), ("weight_norm", {"dim": None}),
+         ("spectral_norm", {}), ("spectral_norm", {"n_power_iterations": 3, "eps": 1e-6})]
+
+
+@pytest.mark.parametrize("kind", ["linear", "conv", "conv-transpose"])
+@pytest.mark.parametrize("name,kwargs", NORMS, ids=lambda v: str(v))
+def test_parametrizations_match_torch(torch: Any, kind: str, name: str, kwargs: dict) -> None:
+    theirs = getattr(torch.nn.utils.parametrizations, name)(_layer(torch, kind), **kwargs)
+    ours = getattr(bp.nn.utils.parametrizations, name)(_layer(bp, kind), **kwargs)
+    assert repr(ours) == repr(theirs)
+    _steps_agree(ours.double(), theirs.double(), torch, kind)
+
+
+@pytest.mark.parametrize("kind", ["linear", "conv-transpose"])
+@pytest.mark.parametrize("name,kwargs", NORMS, ids=lambda v: str(v))
+def test_hook_based_norms_match_torch(torch: Any, kind: str, name: str, kwargs: dict) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # PyTorch's and our deprecation
+        theirs = getattr(torch.nn.utils, name)(_layer(torch, kind).double(), **kwargs)
+        ours = getattr(bp.nn.utils, name)(_layer(bp, kind).double(), **kwargs)
+    _steps_agree(ours, theirs, torch, kind)
+    getattr(torch.nn.utils, "remove_" + name)(theirs)
+    getattr(bp.nn.utils, "remove_" + name)(ours)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy(),
+                               rtol=1e-8)
+
+
+def test_hook_based_norms_refuse_twice_and_missing() -> None:
+    layer = bp.nn.utils.spectral_norm(bp.nn.Linear(2, 2))
+    with pytest.raises(RuntimeError, match="spectral_norm: cannot register two spectral_norm"):
+        bp.nn.utils.spectral_norm(layer)
+    with pytest.raises(ValueError, match=r"remove_weight_norm: weight_norm of 'weight' not found"):
+        bp.nn.utils.remove_weight_norm(layer)
+    with pytest.warns(FutureWarning, match="weight_norm is deprecated"):
+        bp.nn.utils.weight_norm(bp.nn.Linear(2, 2))
+
+
+# -- parametrize ----------------------------------------------------------------------------------
+
+class Symmetric:
+    """The same parametrization in either library (``lib.nn.Module`` subclass made per lib)."""
+
+    @staticmethod
+    def make(lib: Any) -> Any:
+        class Sym(lib.nn.Module):
+            def forward(self, X: Any) -> Any:
+                return X.triu() + X.triu(1).transpose(0, 1)
+
+        return Sym()
+
+
+def test_custom_parametrization_matches_torch(torch: Any) -> None:
+    theirs = torch.nn.Linear(3, 3).double()
+    ours = bp.nn.Linear(3, 3).double()
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    torch.nn.utils.parametrize.register_parametrization(theirs, "weight", Symmetric.make(torch))
+    parametrize.register_parametrization(ours, "weight", Symmetric.make(bp))
+    assert type(ours).__name__ == "ParametrizedLinear"
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    x = np.random.default_rng(0).standard_normal((2, 3))
+    np.testing.assert_allclose(ours(bp.tensor(x)).detach().numpy(),
+                               theirs(torch.tensor(x)).detach().numpy(), rtol=1e-12)
+    symmetric = ours.weight.detach().numpy()
+    assert np.array_equal(symmetric, symmetric.T)
+    # A second parametrization chains after the first.
+    parametrize.register_parametrization(ours, "weight", bp.nn.Tanh())
+    torch.nn.utils.parametrize.register_parametrization(theirs, "weight", torch.nn.Tanh())
+    np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy())
+
+
+def test_assignment_goes_through_right_inverse_and_remove_restores() -> None:
+    layer = bp.nn.utils.parametrizations.weight_norm(bp.nn.Linear(3, 2))
+    original_v = layer.parametrizations.weight.original1
+    target = bp.tensor(np.arange(6.0).reshape(2, 3), dtype=bp.float32)
+    layer.weight = target
+    np.testing.assert_allclose(layer.weight.detach().numpy(), target.numpy(), rtol=1e-6)
+    assert layer.parametrizations.weight.original1 is original_v  # written in place
+    assert parametrize.is_parametrized(layer, "weight")
+    assert not parametrize.is_parametrized(layer, "bias")
+    parametrize.remove_parametrizations(layer, "weight")
+    assert type(layer) is bp.nn.Linear and not parametrize.is_parametrized(layer)
+    assert list(layer.state_dict()) == ["bias", "weight"]  # re-registered last, as PyTorch
+    np.testing.assert_allclose(layer.weight.detach().numpy(), target.numpy(), rtol=1e-6)
+    assert isinstance(layer.weight, bp.nn.Parameter)
+
+
+def test_remove_without_leaving_parametrized_keeps_the_original() -> None:
+    layer = bp.nn.Linear(2, 2)
+    original = layer.weight
+    before = original.detach().numpy().copy()
+    parametrize.register_parametrization(layer, "weight", bp.nn.Tanh())
+    assert parametrize.type_before_parametrizations(layer) is bp.nn.Linear
+    parametrize.remove_parametrizations(layer, "weight", leave_parametrized=False)
+    assert layer.weight is original and np.array_equal(layer.weight.detach().numpy(), before)
+    with pytest.raises(ValueError, match="remove_parametrizations: module Linear has no "
+                                         "parametrization on 'weight'"):
+        parametrize.remove_parametrizations(layer, "weight")
+    with pytest.raises(ValueError, match="register_parametrization: module Linear has no "
+                                         "parameter, buffer or parametrized tensor named 'w'"):
+        parametrize.register_parametrization(layer, "w", bp.nn.Tanh())
+
+
+def test_cached_evaluates_each_parametrization_once() -> None:
+    calls = []
+
+    class Counting(bp.nn.Module):
+        def forward(self, X: Any) -> Any:
+            calls.append(1)
+            return X * 2
+
+    layer = parametrize.register_parametrization(bp.nn.Linear(2, 2), "weight", Counting())
+    other = bp.nn.Linear(2, 2)  # its class is untouched
+    assert type(other) is bp.nn.Linear
+    with parametrize.cached():
+        first, second = layer.weight, layer.weight
+    assert first is second and len(calls) == 1
+    layer.weight, layer.weight
+    assert len(calls) == 3
+
+
+# -- modules: constructors and what the rows do not cover ----------------------------------------
+
+@pytest.mark.parametrize("build,error,match", [
+    (lambda: bp.nn.TripletMarginLoss(margin=0), ValueError,
+     "TripletMarginLoss: margin must be greater than 0"),
+    (lambda: bp.nn.MultiMarginLoss(p=3), ValueError,
+     "MultiMarginLoss: only p == 1 and p == 2 are supported, got 3"),
+    (lambda: bp.nn.EmbeddingBag(4, 2, mode="median"), ValueError,
+     "EmbeddingBag: mode has to be one of sum, mean or max, got 'median'"),
+    (lambda: bp.nn.RReLU(0.5, 0.1), ValueError, "RReLU: expected 0 <= lower <= upper"),
+    (lambda: bp.nn.Softmax2d()(bp.ones(2, 2)), bp.ShapeError,
+     "Softmax2d: expected input to be 3D or 4D, got 2D instead"),
+    (lambda: bp.nn.utils.parametrizations.spectral_norm(bp.nn.Linear(2, 2),
+                                                        n_power_iterations=0), ValueError,
+     "spectral_norm: n_power_iterations must be positive, got 0"),
+])
+def test_constructor_errors_name_the_module(build: Any, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        build()
+
+
+def test_nll_loss_2d_is_nll_loss_and_warns() -> None:
+    with pytest.warns(FutureWarning, match="NLLLoss2d` has been deprecated"):
+        loss = bp.nn.NLLLoss2d()
+    assert isinstance(loss, bp.nn.NLLLoss)
+
+
+def test_embedding_bag_from_pretrained_matches_torch(torch: Any) -> None:
+    table = np.random.default_rng(0).standard_normal((5, 3))
+    ours = bp.nn.EmbeddingBag.from_pretrained(bp.tensor(table), mode="max", padding_idx=1)
+    theirs = torch.nn.EmbeddingBag.from_pretrained(torch.tensor(table), mode="max",
+                                                   padding_idx=1)
+    assert repr(ours) == repr(theirs) and not ours.weight.requires_grad
+    indices, offsets = [1, 2, 4, 1, 0], [0, 3]
+    np.testing.assert_array_equal(
+        ours(bp.tensor(indices), bp.tensor(offsets)).numpy(),
+        theirs(torch.tensor(indices), torch.tensor(offsets)).numpy())
+    trainable = bp.nn.EmbeddingBag.from_pretrained(bp.tensor(table), freeze=False)
+    assert trainable.weight.requires_grad
