@@ -269,3 +269,46 @@ def test_embedding_bag_from_pretrained_matches_torch(torch: Any) -> None:
         theirs(torch.tensor(indices), torch.tensor(offsets)).numpy())
     trainable = bp.nn.EmbeddingBag.from_pretrained(bp.tensor(table), freeze=False)
     assert trainable.weight.requires_grad
+
+
+# -- the dropout family, by distribution ---------------------------------------------------------
+
+@pytest.mark.parametrize("name,shape,batched", [
+    ("dropout1d", (40, 50, 6), True), ("dropout1d", (2000, 6), False),
+    ("dropout3d", (40, 50, 1, 2, 3), True), ("dropout3d", (2000, 2, 1, 3), False)])
+def test_channel_dropout_drops_whole_channels(name: str, shape: tuple, batched: bool) -> None:
+    p = 0.3
+    bp.manual_seed(0)
+    out = getattr(F, name)(bp.ones(*shape), p).numpy()
+    channels = out.reshape((-1, int(np.prod(shape[2 if batched else 1:]))))
+    assert np.all((channels == 0).all(1) | np.isclose(channels, 1 / (1 - p)).all(1))
+    dropped = (channels == 0).all(1).mean()
+    n = channels.shape[0]
+    assert abs(dropped - p) < 4 * np.sqrt(p * (1 - p) / n)
+
+
+@pytest.mark.parametrize("name", ["alpha_dropout", "feature_alpha_dropout"])
+@pytest.mark.parametrize("p", [0.1, 0.5])
+def test_alpha_dropout_keeps_mean_and_variance(name: str, p: float) -> None:
+    bp.manual_seed(0)
+    x = np.random.default_rng(0).standard_normal((200, 100, 10))
+    out = getattr(F, name)(bp.tensor(x), p, training=True).numpy()
+    assert abs(out.mean()) < 0.02 and abs(out.var() - 1) < 0.03
+    # Dropped units all take one value, alpha * a * (p - 1); feature dropout drops channels.
+    a = 1 / np.sqrt((1.7580993408473766 ** 2 * p + 1) * (1 - p))
+    dropped = out == (p - 1.0) * (1.7580993408473766 * a)  # exact: the forward's own product
+    assert abs(dropped.mean() - p) < 0.02
+    if name == "feature_alpha_dropout":
+        per_channel = dropped.reshape(200 * 100, 10)
+        assert np.all(per_channel.all(1) | ~per_channel.any(1))
+
+
+def test_alpha_dropout_gradient_is_the_kept_scale() -> None:
+    p = 0.4
+    x = bp.tensor(np.random.default_rng(0).standard_normal(1000), requires_grad=True)
+    bp.manual_seed(1)
+    out = F.alpha_dropout(x, p, training=True)
+    out.sum().backward()
+    a = 1 / np.sqrt((1.7580993408473766 ** 2 * p + 1) * (1 - p))
+    kept = out.detach().numpy() != (p - 1.0) * (1.7580993408473766 * a)
+    assert np.allclose(x.grad.numpy(), np.where(kept, a, 0.0))

@@ -1,5 +1,6 @@
-"""Rows: the CTC, triplet, multi-margin and hinge losses, EmbeddingBag, RReLU (eval; its training
-slopes are tested by distribution in tests/test_nn_rest.py) and Softmax2d."""
+"""Rows: the CTC, triplet, multi-margin and hinge losses, EmbeddingBag, Softmax2d, and RReLU and
+the dropout family in eval mode (their training draws are tested by distribution in
+tests/test_nn_rest.py)."""
 
 from __future__ import annotations
 
@@ -105,4 +106,11 @@ CASES = [
     Case("RReLU-equal-bounds", lambda l: l.nn.RReLU(0.3, 0.3), x(3, 4, scale=2.0)),
     Case("Softmax2d", lambda l: l.nn.Softmax2d(), x(2, 3, 2, 2)),
     Case("Softmax2d-unbatched", lambda l: l.nn.Softmax2d(), x(3, 2, 2)),
+    Case("Dropout1d-eval", lambda l: l.nn.Dropout1d(0.3), x(2, 3, 4), train=False),
+    Case("Dropout1d-p0", lambda l: l.nn.Dropout1d(0.0), x(3, 4)),
+    Case("Dropout3d-eval", lambda l: l.nn.Dropout3d(0.5), x(1, 2, 2, 1, 2), train=False),
+    Case("AlphaDropout-eval", lambda l: l.nn.AlphaDropout(0.2), x(3, 4), train=False),
+    Case("AlphaDropout-p0", lambda l: l.nn.AlphaDropout(0.0), x(3, 4)),
+    Case("FeatureAlphaDropout-eval", lambda l: l.nn.FeatureAlphaDropout(0.4), x(2, 3, 2),
+         train=False),
 ]
