@@ -312,3 +312,67 @@ def test_alpha_dropout_gradient_is_the_kept_scale() -> None:
     a = 1 / np.sqrt((1.7580993408473766 ** 2 * p + 1) * (1 - p))
     kept = out.detach().numpy() != (p - 1.0) * (1.7580993408473766 * a)
     assert np.allclose(x.grad.numpy(), np.where(kept, a, 0.0))
+
+
+# -- nn.utils: fusion, skip_init, clip_grad_norm --------------------------------------------------
+
+def _randomised_bn(lib: Any, bn: Any) -> Any:
+    """Running statistics and affine parameters away from their defaults."""
+    rng = np.random.default_rng(5)
+    n = bn.num_features
+    state = {"running_mean": rng.standard_normal(n), "running_var": rng.uniform(0.5, 2, n),
+             "weight": rng.uniform(0.5, 2, n), "bias": rng.standard_normal(n)}
+    with lib.no_grad():
+        for name, value in state.items():
+            getattr(bn, name).copy_(lib.tensor(value))
+    return bn.eval()
+
+
+@pytest.mark.parametrize("kind", ["conv", "conv-transpose", "conv-no-bias", "linear"])
+def test_fused_layers_match_torch_and_the_unfused_pair(torch: Any, kind: str) -> None:
+    def layer(lib: Any) -> Any:
+        return {"conv": lambda: lib.nn.Conv2d(3, 4, 2),
+                "conv-transpose": lambda: lib.nn.ConvTranspose2d(3, 4, 2),
+                "conv-no-bias": lambda: lib.nn.Conv2d(3, 4, 2, bias=False),
+                "linear": lambda: lib.nn.Linear(3, 4)}[kind]().double().eval()
+
+    def norm(lib: Any) -> Any:
+        bn = lib.nn.BatchNorm1d(4) if kind == "linear" else lib.nn.BatchNorm2d(4)
+        return _randomised_bn(lib, bn.double())
+
+    theirs, ours = layer(torch), layer(bp)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    bn_t, bn_b = norm(torch), norm(bp)
+    if kind == "linear":
+        fused_t = torch.nn.utils.fuse_linear_bn_eval(theirs, bn_t)
+        fused_b = bp.nn.utils.fuse_linear_bn_eval(ours, bn_b)
+    else:
+        transpose = kind == "conv-transpose"
+        fused_t = torch.nn.utils.fuse_conv_bn_eval(theirs, bn_t, transpose)
+        fused_b = bp.nn.utils.fuse_conv_bn_eval(ours, bn_b, transpose)
+    x = np.random.default_rng(0).standard_normal((2, 3) if kind == "linear" else (2, 3, 4, 4))
+    out = fused_b(bp.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(out, fused_t(torch.tensor(x)).detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(out, bn_b(ours(bp.tensor(x))).detach().numpy(), rtol=1e-10)
+    assert fused_b.weight is not ours.weight and isinstance(fused_b.bias, bp.nn.Parameter)
+
+
+def test_fusion_refuses_training_mode() -> None:
+    with pytest.raises(RuntimeError, match="fuse_conv_bn_eval: fusion only for eval"):
+        bp.nn.utils.fuse_conv_bn_eval(bp.nn.Conv2d(1, 2, 1), bp.nn.BatchNorm2d(2))
+    with pytest.raises(ValueError, match=r"fuse_linear_bn_eval: linear.out_features \(2\) must "
+                                         r"equal bn.num_features \(3\)"):
+        bp.nn.utils.fuse_linear_bn_eval(bp.nn.Linear(1, 2).eval(), bp.nn.BatchNorm1d(3).eval())
+
+
+def test_skip_init_and_the_deprecated_clip_grad_norm() -> None:
+    layer = bp.nn.utils.skip_init(bp.nn.Linear, 3, 2, bias=False)
+    assert layer.weight.shape == (2, 3) and layer.bias is None
+    with pytest.raises(RuntimeError, match="skip_init: .* must take a 'device' argument"):
+        bp.nn.utils.skip_init(bp.nn.ReLU)
+    p = bp.nn.Parameter(bp.zeros(2))
+    p.grad = bp.tensor([3.0, 4.0])
+    with pytest.warns(FutureWarning, match="clip_grad_norm` is now deprecated"):
+        total = bp.nn.utils.clip_grad_norm([p], 1.0)
+    assert np.isclose(total.item(), 5.0) and np.isclose(np.linalg.norm(p.grad.numpy()), 1.0,
+                                                        rtol=1e-5)
