@@ -32,6 +32,10 @@ NO_ROW = {
     "ModuleDict": "a container without forward(); tested in test_module.py",
     "ParameterList": "a container without forward(); tested in test_parameter_containers.py",
     "ParameterDict": "a container without forward(); tested in test_parameter_containers.py",
+    # A lazy module becomes its eager class at the first call, before the table could compare.
+    **{name: "lazy: becomes its eager class at the first call; test_nn_rest.py compares it"
+       for name in ("LazyLinear", "LazyConv1d", "LazyConv2d", "LazyBatchNorm1d",
+                    "LazyBatchNorm2d")},
 }
 
 

@@ -376,3 +376,41 @@ def test_skip_init_and_the_deprecated_clip_grad_norm() -> None:
         total = bp.nn.utils.clip_grad_norm([p], 1.0)
     assert np.isclose(total.item(), 5.0) and np.isclose(np.linalg.norm(p.grad.numpy()), 1.0,
                                                         rtol=1e-5)
+
+
+# -- lazy modules ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,args,shape", [
+    ("LazyLinear", (3,), (2, 5)), ("LazyLinear", (3, False), (4, 2, 5)),
+    ("LazyConv1d", (4, 3), (2, 5, 7)), ("LazyConv1d", (4, 3, 1, 1, 1, 2), (4, 7)),
+    ("LazyConv2d", (4, 3), (2, 2, 5, 5)), ("LazyBatchNorm1d", (), (4, 3)),
+    ("LazyBatchNorm2d", (), (2, 3, 2, 2))])
+def test_lazy_modules_become_pytorchs_eager_module(torch: Any, name: str, args: tuple,
+                                                   shape: tuple) -> None:
+    theirs, ours = getattr(torch.nn, name)(*args).double(), getattr(bp.nn, name)(*args).double()
+    assert repr(ours) == repr(theirs)
+    assert all(isinstance(p, bp.nn.UninitializedParameter) for p in ours.parameters())
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape)
+    theirs(torch.tensor(x))
+    ours(bp.tensor(x))
+    assert type(ours).__name__ == type(theirs).__name__ and repr(ours) == repr(theirs)
+    assert type(ours) is getattr(bp.nn, type(theirs).__name__)
+    assert ([(n, tuple(p.shape)) for n, p in ours.named_parameters()]
+            == [(n, tuple(p.shape)) for n, p in theirs.named_parameters()])
+    assert all(type(p) is bp.nn.Parameter for p in ours.parameters())
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x = rng.standard_normal(shape)
+    np.testing.assert_allclose(ours(bp.tensor(x)).detach().numpy(),
+                               theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10)
+
+
+def test_lazy_parameters_keep_their_identity_and_dtype() -> None:
+    layer = bp.nn.LazyLinear(2)
+    weight = layer.weight
+    optimizer = bp.optim.SGD(layer.parameters(), lr=0.1)
+    layer(bp.ones(1, 3)).sum().backward()
+    optimizer.step()
+    assert layer.weight is weight and weight.shape == (2, 3) and weight.dtype == bp.float32
+    with pytest.raises(ValueError, match=r"LazyConv2d: expected 3D \(unbatched\) or 4D"):
+        bp.nn.LazyConv2d(2, 1)(bp.ones(2))

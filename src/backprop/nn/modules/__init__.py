@@ -19,14 +19,15 @@ from .padding import *  # noqa: F403
 from .pooling import *  # noqa: F403
 
 # issue 16 item 4: the losses, activations, dropouts, embedding bags and lazy modules
-from . import activation_more, dropout_more, embedding_bag, loss_margin  # noqa: E402
+from . import activation_more, dropout_more, embedding_bag, lazy, loss_margin  # noqa: E402
 from .activation_more import *  # noqa: E402,F403
 from .dropout_more import *  # noqa: E402,F403
 from .embedding_bag import *  # noqa: E402,F403
+from .lazy import *  # noqa: E402,F403
 from .loss_margin import *  # noqa: E402,F403
 
 _NNREST = [*activation_more.__all__, *dropout_more.__all__, *embedding_bag.__all__,
-           *loss_margin.__all__]
+           *lazy.__all__, *loss_margin.__all__]
 
 __all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential",
            *activation.__all__, *attention.__all__, *conv.__all__, *distance.__all__,
