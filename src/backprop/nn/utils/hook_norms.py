@@ -7,6 +7,7 @@ one in favour of ``parametrizations.weight_norm``, and so do we."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from ...autograd import grad_mode
@@ -103,20 +104,26 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     return module
 
 
-def remove_weight_norm(module: Module, name: str = "weight") -> Module:
-    """Fold ``<name>_g`` and ``<name>_v`` back into one parameter ``<name>``."""
-    key = _find_hook(module, _WeightNormHook, name)
+def _remove(op: str, module: Module, kind: type, name: str, suffixes: tuple[str, ...],
+            final_weight: Callable[[Any, Module], Tensor]) -> Module:
+    """Drop the hook and its tensors; ``<name>`` becomes a parameter holding
+    ``final_weight(hook, module)``."""
+    key = _find_hook(module, kind, name)
     if key is None:
-        raise ValueError(f"remove_weight_norm: weight_norm of {name!r} not found in "
-                         f"{type(module).__name__}")
+        raise ValueError(f"remove_{op}: {op} of {name!r} not found in {type(module).__name__}")
     hook = module._forward_pre_hooks.pop(key)
     with grad_mode.no_grad():
-        weight = hook.compute_weight(module)
-    delattr(module, name)
-    delattr(module, name + "_g")
-    delattr(module, name + "_v")
+        weight = final_weight(hook, module)
+    for suffix in suffixes:
+        delattr(module, name + suffix)
     module.register_parameter(name, Parameter(weight.detach()))
     return module
+
+
+def remove_weight_norm(module: Module, name: str = "weight") -> Module:
+    """Fold ``<name>_g`` and ``<name>_v`` back into one parameter ``<name>``."""
+    return _remove("weight_norm", module, _WeightNormHook, name, ("", "_g", "_v"),
+                   lambda hook, m: hook.compute_weight(m))
 
 
 def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int = 1,
@@ -151,14 +158,5 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
 
 def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
     """Make ``module.<name>`` a plain parameter again, holding the normalised weight."""
-    key = _find_hook(module, _SpectralNormHook, name)
-    if key is None:
-        raise ValueError(f"remove_spectral_norm: spectral_norm of {name!r} not found in "
-                         f"{type(module).__name__}")
-    hook = module._forward_pre_hooks.pop(key)
-    with grad_mode.no_grad():
-        weight = hook.compute_weight(module, do_power_iteration=False)
-    for suffix in ("", "_u", "_v", "_orig"):
-        delattr(module, name + suffix)
-    module.register_parameter(name, Parameter(weight.detach()))
-    return module
+    return _remove("spectral_norm", module, _SpectralNormHook, name, ("", "_u", "_v", "_orig"),
+                   lambda hook, m: hook.compute_weight(m, do_power_iteration=False))
