@@ -414,3 +414,16 @@ def test_lazy_parameters_keep_their_identity_and_dtype() -> None:
     assert layer.weight is weight and weight.shape == (2, 3) and weight.dtype == bp.float32
     with pytest.raises(ValueError, match=r"LazyConv2d: expected 3D \(unbatched\) or 4D"):
         bp.nn.LazyConv2d(2, 1)(bp.ones(2))
+
+
+def test_buffer_assignment_registers_a_buffer_as_pytorch(torch: Any) -> None:
+    def build(lib: Any) -> Any:
+        m = lib.nn.Module()
+        m.a = lib.nn.Buffer(lib.ones(2))
+        m.b = lib.nn.Buffer(lib.zeros(1), persistent=False)
+        return m
+
+    ours, theirs = build(bp), build(torch)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["a"]
+    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
+    assert not list(ours.parameters()) and not ours.a.requires_grad

@@ -88,3 +88,27 @@ class UninitializedBuffer(Tensor):
 
     def __repr__(self) -> str:
         return "<UninitializedBuffer>"
+
+
+class Buffer(Tensor):
+    """A tensor that, assigned as a module attribute, is registered as a buffer (``persistent``:
+    saved in ``state_dict``), as ``register_buffer`` would.
+
+    >>> import backprop as bp
+    >>> m = bp.nn.Module()
+    >>> m.count = bp.nn.Buffer(bp.zeros(1)); m.cache = bp.nn.Buffer(bp.ones(2), persistent=False)
+    >>> list(m.state_dict()), [name for name, _ in m.named_buffers()]
+    (['count'], ['count', 'cache'])
+    """
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data: Any = None, *, persistent: bool = True) -> None:
+        if data is None:
+            array = np.zeros(0, dtype=np.float32)
+        elif isinstance(data, Tensor):
+            array = data._data  # shares storage, as Parameter does
+        else:
+            array = np.asarray(data)
+        self._init_leaf(array, isinstance(data, Tensor) and data.requires_grad)
+        self.persistent = persistent
