@@ -76,19 +76,16 @@ def _ctc_grad(g: tuple, out: tuple, log_probs: Any, plan: _CTCPlan) -> Any:
 @primitive("ctc_loss", outputs=("loss", "occupation"), save=("loss", "occupation", "log_probs"),
            grads={"log_probs": _ctc_grad})
 def _ctc_loss(log_probs: Any, plan: _CTCPlan) -> tuple[Any, Any]:
-    steps, batch, classes = log_probs.shape
-    ext = backend.on_device_of(plan.ext, log_probs)
-    width = ext.shape[1]
-    # Positions past a target's 2 * length + 1 are cut off (-inf), so beta cannot flow from them.
-    positions = np.arange(width).reshape(1, -1)
-    inside = backend.on_device_of(positions < 2 * plan.target_lengths.reshape(-1, 1) + 1,
-                                  log_probs)
-    skip = backend.on_device_of(plan.skip, log_probs)
-    index = np.broadcast_to(ext, (steps, batch, width))
-    emit = np.where(inside, np.take_along_axis(log_probs, index, axis=2), -np.inf)
     def on_device(host: np.ndarray) -> Any:
         return backend.on_device_of(host, log_probs)
 
+    steps, batch, classes = log_probs.shape
+    ext, skip = on_device(plan.ext), on_device(plan.skip)
+    width = ext.shape[1]
+    # Positions past a target's 2 * length + 1 are cut off (-inf), so beta cannot flow from them.
+    inside = on_device(np.arange(width) < 2 * plan.target_lengths.reshape(-1, 1) + 1)
+    index = np.broadcast_to(ext, (steps, batch, width))
+    emit = np.where(inside, np.take_along_axis(log_probs, index, axis=2), -np.inf)
     alpha = np.full_like(emit, -np.inf)
     alpha[0, :, :2] = emit[0, :, :2]
     for t in range(1, steps):
@@ -119,7 +116,8 @@ def _ctc_loss(log_probs: Any, plan: _CTCPlan) -> tuple[Any, Any]:
     both = alpha + beta  # (T, N, width): the emission counted twice, as PyTorch's occupation
     top = both.max(axis=2, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
-    onehot = (ext[:, :, None] == backend.arange(classes, like=ext)).astype(log_probs.dtype)  # (N, width, C)
+    # (N, width, C): which class each extended position emits.
+    onehot = (ext[:, :, None] == backend.arange(classes, like=ext)).astype(log_probs.dtype)
     with np.errstate(divide="ignore"):
         occupation = np.log(np.matmul(np.exp(both - top).transpose(1, 0, 2), onehot))
     occupation = occupation.transpose(1, 0, 2) + top
