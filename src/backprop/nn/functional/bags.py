@@ -61,6 +61,9 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     the last offset is the end of the last bag). ``per_sample_weights`` scales each row
     (mode 'sum' only); entries equal to ``padding_idx`` are left out; an empty bag gives zeros.
     ``sparse`` is accepted, as by ``embedding``, but the gradient is always dense.
+    ``scale_grad_by_freq`` divides each row's gradient by its count among the used indices, as
+    documented (PyTorch's CPU kernel gives other factors on some inputs: index 5, used once in
+    the bag [5, 3, 4, 4], gets 1/2 there).
 
     >>> import backprop as bp
     >>> import backprop.nn.functional as F

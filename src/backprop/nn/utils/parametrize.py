@@ -34,8 +34,10 @@ def cached() -> Iterator[None]:
 
     >>> import backprop as bp
     >>> from backprop.nn.utils import parametrize
+    >>> layer = parametrize.register_parametrization(bp.nn.Linear(2, 2), "weight", bp.nn.Tanh())
     >>> with parametrize.cached():
-    ...     pass
+    ...     layer.weight is layer.weight
+    True
     """
     global _cache_depth
     _cache_depth += 1
