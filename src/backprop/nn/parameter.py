@@ -70,6 +70,7 @@ class UninitializedParameter(Parameter):
 
 class UninitializedBuffer(Tensor):
     """A buffer whose shape is not known yet; ``materialize(shape)`` makes it a plain tensor.
+    ``persistent`` is taken for PyTorch's signature only: whoever registers the buffer decides.
 
     >>> import backprop as bp
     >>> b = bp.nn.UninitializedBuffer()
