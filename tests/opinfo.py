@@ -230,8 +230,6 @@ RANDOM_VALUES: dict[str, Callable[[Any], bool]] = {
     # in_proj_bias, bias_k, bias_v, add_zero_attn, dropout_p, ...): args[9] is dropout_p.
     "nn.functional.multi_head_attention_forward":
         lambda s: _dropout_on(s.args[9], s.kwargs.get("training", True)),
-    "nn.functional.dropout1d": lambda s: _dropout_on(s.kwargs.get("p", 0.5),
-                                                      s.kwargs.get("training", True)),
     "nn.functional.dropout3d": lambda s: _dropout_on(s.kwargs.get("p", 0.5),
                                                       s.kwargs.get("training", True)),
     "nn.functional.alpha_dropout": lambda s: _dropout_on(s.kwargs.get("p", 0.5),

@@ -115,7 +115,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     >>> import backprop as bp
     >>> import backprop.nn.functional as F
     >>> round(F.multi_margin_loss(bp.tensor([[0.1, 0.2, 0.4, 0.8]]), bp.tensor([3])).item(), 4)
-    0.3267
+    0.325
     """
     op = "multi_margin_loss"
     _legacy(op, size_average, reduce)
@@ -217,7 +217,8 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
 
     >>> import backprop as bp
     >>> import backprop.nn.functional as F
-    >>> F.hinge_embedding_loss(bp.tensor([0.3, 0.4]), bp.tensor([1., -1.]), reduction="none").tolist()
+    >>> loss = F.hinge_embedding_loss(bp.tensor([0.3, 0.4]), bp.tensor([1., -1.]), reduction="none")
+    >>> [round(v, 4) for v in loss.tolist()]
     [0.3, 0.6]
     """
     op = "hinge_embedding_loss"

@@ -91,7 +91,7 @@ class MultiMarginLoss(_WeightedLoss):
     >>> import backprop as bp
     >>> loss = bp.nn.MultiMarginLoss()(bp.tensor([[0.1, 0.2, 0.4, 0.8]]), bp.tensor([3]))
     >>> round(loss.item(), 4)
-    0.3267
+    0.325
     """
 
     def __init__(self, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
