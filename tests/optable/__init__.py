@@ -2,11 +2,11 @@
 
 from . import (conv, elementwise, extrema, fused, indexing, inplace, join, linalg, nn_activation,
                nn_attention, nn_layers, nn_loss, nn_loss_composed, nn_norm, pooling, rearrange,
-               reduction, scatter, shape)
+               reduction, scatter, shape, spatial)
 from . import nn_activation_more, nn_bags, nn_dropout_more, nn_loss_margin  # issue 16 item 4
 
 ROWS = [row for module in (elementwise, reduction, extrema, fused, shape, join, rearrange, indexing,
                            scatter, linalg, inplace, conv, pooling, nn_activation, nn_layers, nn_norm,
-                           nn_loss, nn_loss_composed, nn_attention, nn_loss_margin,
+                           nn_loss, nn_loss_composed, nn_attention, spatial, nn_loss_margin,
                            nn_activation_more, nn_bags, nn_dropout_more)
         for row in module.ROWS]
