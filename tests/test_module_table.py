@@ -34,8 +34,8 @@ NO_ROW = {
     "ParameterDict": "a container without forward(); tested in test_parameter_containers.py",
     # A lazy module becomes its eager class at the first call, before the table could compare.
     **{name: "lazy: becomes its eager class at the first call; test_nn_rest.py compares it"
-       for name in ("LazyLinear", "LazyConv1d", "LazyConv2d", "LazyBatchNorm1d",
-                    "LazyBatchNorm2d")},
+       for name in ("LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyBatchNorm1d",
+                    "LazyBatchNorm2d", "LazyBatchNorm3d")},
 }
 
 

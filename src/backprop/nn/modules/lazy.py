@@ -1,5 +1,5 @@
-"""Lazy modules: ``LazyLinear``, ``LazyConv1d``/``2d`` and ``LazyBatchNorm1d``/``2d`` learn their
-input size from the first call, as PyTorch's do. Until then their parameters are
+"""Lazy modules: ``LazyLinear``, ``LazyConv1d``/``2d``/``3d`` and ``LazyBatchNorm1d``/``2d``/``3d``
+learn their input size from the first call, as PyTorch's do. Until then their parameters are
 ``UninitializedParameter``s (and running statistics ``UninitializedBuffer``s); the first forward
 materialises them with the inferred shape, initialises them as the eager class would, and turns
 the module into that class (``LazyLinear`` becomes ``Linear``)."""
@@ -12,11 +12,12 @@ from ...autograd import grad_mode
 from ...tensor import Tensor
 from ..module import Module
 from ..parameter import UninitializedBuffer, UninitializedParameter
-from .conv import Conv1d, Conv2d
+from .conv import Conv1d, Conv2d, Conv3d
 from .linear import Linear
-from .norm import BatchNorm1d, BatchNorm2d
+from .norm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 
-__all__ = ["LazyBatchNorm1d", "LazyBatchNorm2d", "LazyConv1d", "LazyConv2d", "LazyLinear"]
+__all__ = ["LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConv1d", "LazyConv2d",
+           "LazyConv3d", "LazyLinear"]
 
 
 def _infer_parameters(module: Any, args: tuple) -> None:
@@ -133,6 +134,17 @@ class LazyConv2d(_LazyConv, Conv2d):
     cls_to_become = Conv2d
 
 
+class LazyConv3d(_LazyConv, Conv3d):
+    """``Conv3d`` whose ``in_channels`` comes from the first input.
+
+    >>> import backprop as bp
+    >>> bp.nn.LazyConv3d(2, 1)(bp.ones(1, 3, 2, 2, 2)).shape
+    (1, 2, 2, 2, 2)
+    """
+
+    cls_to_become = Conv3d
+
+
 
 class _LazyNorm(LazyModuleMixin):
     def __init__(self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
@@ -181,3 +193,14 @@ class LazyBatchNorm2d(_LazyNorm, BatchNorm2d):
     """
 
     cls_to_become = BatchNorm2d
+
+
+class LazyBatchNorm3d(_LazyNorm, BatchNorm3d):
+    """``BatchNorm3d`` whose ``num_features`` comes from the first input.
+
+    >>> import backprop as bp
+    >>> bp.nn.LazyBatchNorm3d()(bp.randn(2, 3, 1, 2, 2)).shape
+    (2, 3, 1, 2, 2)
+    """
+
+    cls_to_become = BatchNorm3d
