@@ -239,6 +239,9 @@ RANDOM_VALUES: dict[str, Callable[[Any], bool]] = {
     # Random slopes while training (lower < upper).
     "nn.functional.rrelu": lambda s: s.kwargs.get("training", False)
     and s.kwargs.get("lower", 1 / 8) != s.kwargs.get("upper", 1 / 3),
+    # Pooling windows drawn at random unless the sample fixes them.
+    "nn.functional.fractional_max_pool2d": lambda s: s.kwargs.get("_random_samples") is None,
+    "nn.functional.fractional_max_pool3d": lambda s: s.kwargs.get("_random_samples") is None,
 }
 
 

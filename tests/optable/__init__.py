@@ -10,3 +10,8 @@ ROWS = [row for module in (elementwise, reduction, extrema, fused, shape, join, 
                            nn_loss, nn_loss_composed, nn_attention, spatial, nn_loss_margin,
                            nn_activation_more, nn_bags, nn_dropout_more)
         for row in module.ROWS]
+
+# The tail of torch.nn (issue 16).
+from . import nn_tail  # noqa: E402
+
+ROWS += nn_tail.ROWS

@@ -38,3 +38,11 @@ __all__ = ["sigmoid", "tanh", "softmax", "log_softmax", "pad", *_conv.__all__, *
            *activation.__all__, *attention.__all__, *layers.__all__, *loss.__all__,
            *loss_composed.__all__, *norm.__all__, *pooling.__all__, *resample.__all__,
            *spatial.__all__, *_NNREST]
+
+# The tail of torch.nn (issue 16).
+from . import fractional_pool  # noqa: E402
+from .conv_tbc import conv_tbc  # noqa: E402
+from .fractional_pool import *  # noqa: E402,F403
+from .linear_cross_entropy import linear_cross_entropy  # noqa: E402
+
+__all__ += ["conv_tbc", "linear_cross_entropy", *fractional_pool.__all__]

@@ -18,9 +18,10 @@ from .norm import *  # noqa: F403
 from .padding import *  # noqa: F403
 from .pooling import *  # noqa: F403
 
-# Spatial: resampling, fold/unfold, channel shuffle, local response norm (issue 16).
-from . import spatial
+from . import nntail, spatial, transformer
+from .nntail import *  # noqa: F403
 from .spatial import *  # noqa: F403
+from .transformer import *  # noqa: F403
 
 # issue 16 item 4: the losses, activations, dropouts, embedding bags and lazy modules
 from . import activation_more, dropout_more, embedding_bag, lazy, loss_margin  # noqa: E402
@@ -36,5 +37,5 @@ _NNREST = [*activation_more.__all__, *dropout_more.__all__, *embedding_bag.__all
 __all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential",
            *activation.__all__, *attention.__all__, *conv.__all__, *distance.__all__,
            *dropout.__all__, *embedding.__all__, *flatten.__all__, *linear.__all__, *loss.__all__,
-           *norm.__all__, *padding.__all__, *pooling.__all__,
-           *spatial.__all__, *_NNREST]
+           *norm.__all__, *padding.__all__, *pooling.__all__, *nntail.__all__, *spatial.__all__,
+           *transformer.__all__, *_NNREST]
