@@ -194,6 +194,10 @@ UNSUPPORTED = [
     Unsupported("Tensor.__rsub__(number, tensor), called unbound: torch answers NotImplemented "
                 "(Python's operators never make this call), so there is no result to compare",
                 lambda e, s: e.name == "__rsub__" and not isinstance(s.input, torch.Tensor)),
+    Unsupported("triplet_margin_with_distance_loss(distance_function=<a torch callable>): a "
+                "PyTorch function or module cannot take our tensors",
+                lambda e, s: e.name == "nn.functional.triplet_margin_with_distance_loss"
+                and s.kwargs.get("distance_function") is not None),
 ]
 
 
@@ -226,6 +230,15 @@ RANDOM_VALUES: dict[str, Callable[[Any], bool]] = {
     # in_proj_bias, bias_k, bias_v, add_zero_attn, dropout_p, ...): args[9] is dropout_p.
     "nn.functional.multi_head_attention_forward":
         lambda s: _dropout_on(s.args[9], s.kwargs.get("training", True)),
+    "nn.functional.dropout3d": lambda s: _dropout_on(s.kwargs.get("p", 0.5),
+                                                      s.kwargs.get("training", True)),
+    "nn.functional.alpha_dropout": lambda s: _dropout_on(s.kwargs.get("p", 0.5),
+                                                          s.kwargs.get("training", False)),
+    "nn.functional.feature_alpha_dropout": lambda s: _dropout_on(
+        s.kwargs.get("p", 0.5), s.kwargs.get("training", False)),
+    # Random slopes while training (lower < upper).
+    "nn.functional.rrelu": lambda s: s.kwargs.get("training", False)
+    and s.kwargs.get("lower", 1 / 8) != s.kwargs.get("upper", 1 / 3),
     # Pooling windows drawn at random unless the sample fixes them.
     "nn.functional.fractional_max_pool2d": lambda s: s.kwargs.get("_random_samples") is None,
     "nn.functional.fractional_max_pool3d": lambda s: s.kwargs.get("_random_samples") is None,

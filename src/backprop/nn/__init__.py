@@ -6,6 +6,7 @@ from . import functional, init, parallel, utils
 from .module import Module
 from .modules import *  # noqa: F403
 from .modules import __all__ as _modules_all
-from .parameter import Parameter
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 
-__all__ = ["Module", "Parameter", "functional", "init", "parallel", "utils", *_modules_all]
+__all__ = ["Buffer", "Module", "Parameter", "UninitializedBuffer", "UninitializedParameter",
+           "functional", "init", "parallel", "utils", *_modules_all]

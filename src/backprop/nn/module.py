@@ -20,7 +20,7 @@ from ..autograd.grad_mode import no_grad
 from ..errors import ShapeError, format_shape
 from .. import backend
 from ..tensor import Tensor, requested_conversion
-from .parameter import Parameter
+from .parameter import Buffer, Parameter
 
 
 _OBSERVED = observers.REGISTRY  # the engine's one test for observers
@@ -173,6 +173,9 @@ class Module:
         elif isinstance(value, Module):
             self._forget(name, keep=self._modules)
             self._modules[name] = value
+        elif isinstance(value, Buffer):  # nn.Buffer: registered as register_buffer would
+            self.register_buffer(name, value, value.persistent)
+            return
         elif name in self._parameters:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "

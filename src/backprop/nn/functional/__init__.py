@@ -23,10 +23,21 @@ from .pooling import *  # noqa: F403
 from .resample import *  # noqa: F403
 from .spatial import *  # noqa: F403
 
+# issue 16 item 4: the losses, activations, dropouts and embedding bags added beside the rest
+from . import activation_more, bags, ctc, dropout_more, loss_margin  # noqa: E402
+from .activation_more import *  # noqa: E402,F403
+from .bags import *  # noqa: E402,F403
+from .ctc import *  # noqa: E402,F403
+from .dropout_more import *  # noqa: E402,F403
+from .loss_margin import *  # noqa: E402,F403
+
+_NNREST = [*activation_more.__all__, *bags.__all__, *ctc.__all__, *dropout_more.__all__,
+           *loss_margin.__all__]
+
 __all__ = ["sigmoid", "tanh", "softmax", "log_softmax", "pad", *_conv.__all__, *_pooling.__all__,
            *activation.__all__, *attention.__all__, *layers.__all__, *loss.__all__,
            *loss_composed.__all__, *norm.__all__, *pooling.__all__, *resample.__all__,
-           *spatial.__all__]
+           *spatial.__all__, *_NNREST]
 
 # The tail of torch.nn (issue 16).
 from . import fractional_pool  # noqa: E402

@@ -6,7 +6,6 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from ...ops.elementwise import where
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -314,13 +313,7 @@ class PReLU(Module):
         init.constant_(self.weight, self.init)
 
     def forward(self, input: Tensor) -> Tensor:
-        weight = self.weight
-        if weight.numel() != 1:  # one slope per channel: dim 1 (dim 0 of an unbatched 1-D input)
-            shape = [1] * input.ndim
-            shape[1 if input.ndim >= 2 else 0] = -1
-            weight = weight.reshape(shape)
-        # PyTorch's prelu: x where x > 0, so the gradient at exactly 0 is the slope's.
-        return where(input > 0, input, weight * input)
+        return F.prelu(input, self.weight)
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"

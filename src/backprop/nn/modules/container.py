@@ -112,15 +112,16 @@ class ModuleList(Module):
 
     def __repr__(self) -> str:
         """Runs of identical children fold into one line, ``(0-2): 3 x Linear(...)``."""
+        name = type(self).__name__  # a subclass prints its own name, as in PyTorch
         if not self._modules:
-            return "ModuleList()"
+            return f"{name}()"
         lines, runs = [], []
-        for name, child in self._modules.items():
+        for key, child in self._modules.items():
             body = repr(child)
             if runs and runs[-1][2] == body:
-                runs[-1][1] = name
+                runs[-1][1] = key
             else:
-                runs.append([name, name, body])
+                runs.append([key, key, body])
         for first, last, body in runs:
             body = body.replace("\n", "\n  ")
             if first == last:
@@ -128,7 +129,7 @@ class ModuleList(Module):
             else:
                 count = int(last) - int(first) + 1
                 lines.append(f"({first}-{last}): {count} x {body}")
-        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+        return f"{name}(\n  " + "\n  ".join(lines) + "\n)"
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)

@@ -79,14 +79,20 @@ class Embedding(Module):
         text = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             text += f", padding_idx={self.padding_idx}"
+        text += self._lookup_options()
+        if self.sparse is not False:
+            text += ", sparse=True"
+        return text
+
+    def _lookup_options(self) -> str:
+        """The repr of the non-default max_norm, norm_type and scale_grad_by_freq."""
+        text = ""
         if self.max_norm is not None:
             text += f", max_norm={self.max_norm}"
         if self.norm_type != 2:
             text += f", norm_type={self.norm_type}"
         if self.scale_grad_by_freq is not False:
             text += ", scale_grad_by_freq=True"
-        if self.sparse is not False:
-            text += ", sparse=True"
         return text
 
     @classmethod

@@ -7,6 +7,7 @@ They act on the ``.grad`` arrays directly, outside any graph, as an optimizer st
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -15,7 +16,7 @@ from ...autograd.graph import VersionCounter
 from ...backend import as_array
 from ...tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm"]
+__all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm"]
 
 TensorOrTensors = Tensor | Iterable[Tensor]
 
@@ -131,3 +132,11 @@ def clip_grad_value_(parameters: TensorOrTensors, clip_value: float,
         if grad._version is None:
             grad._version = VersionCounter()
         grad._version.bump("clip_grad_value_")
+
+
+def clip_grad_norm(parameters: TensorOrTensors, max_norm: float, norm_type: float = 2.0,
+                   error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
+    """``clip_grad_norm_`` under its deprecated name (it warns, as PyTorch's does)."""
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
