@@ -40,7 +40,9 @@ NO_ROW = {
     # A lazy module becomes its eager class at the first call, before the table could compare.
     **{name: "lazy: becomes its eager class at the first call; test_nn_rest.py compares it"
        for name in ("LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyBatchNorm1d",
-                    "LazyBatchNorm2d", "LazyBatchNorm3d")},
+                    "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConvTranspose1d",
+                    "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyInstanceNorm1d",
+                    "LazyInstanceNorm2d", "LazyInstanceNorm3d")},
 }
 
 

@@ -385,7 +385,11 @@ def test_skip_init_and_the_deprecated_clip_grad_norm() -> None:
     ("LazyConv1d", (4, 3), (2, 5, 7)), ("LazyConv1d", (4, 3, 1, 1, 1, 2), (4, 7)),
     ("LazyConv2d", (4, 3), (2, 2, 5, 5)), ("LazyBatchNorm1d", (), (4, 3)),
     ("LazyBatchNorm2d", (), (2, 3, 2, 2)), ("LazyConv3d", (2, 2, 1, 0, 1, 1), (1, 3, 3, 2, 2)),
-    ("LazyBatchNorm3d", (), (2, 3, 1, 2, 2))])
+    ("LazyBatchNorm3d", (), (2, 3, 1, 2, 2)), ("LazyConvTranspose1d", (2, 3, 2), (1, 4, 5)),
+    ("LazyConvTranspose2d", (4, 3, 2, 1, 1, 2), (2, 4, 3, 3)),
+    ("LazyConvTranspose3d", (2, 2, 1, 0, 0, 1, False), (1, 3, 2, 2, 2)),
+    ("LazyInstanceNorm1d", (), (2, 3, 4)), ("LazyInstanceNorm2d", (1e-3, 0.2), (2, 3, 2, 3)),
+    ("LazyInstanceNorm3d", (), (2, 2, 2, 2, 2))])
 def test_lazy_modules_become_pytorchs_eager_module(torch: Any, name: str, args: tuple,
                                                    shape: tuple) -> None:
     theirs, ours = getattr(torch.nn, name)(*args).double(), getattr(bp.nn, name)(*args).double()

@@ -1,5 +1,5 @@
-"""Lazy modules: ``LazyLinear``, ``LazyConv1d``/``2d``/``3d`` and ``LazyBatchNorm1d``/``2d``/``3d``
-learn their input size from the first call, as PyTorch's do. Until then their parameters are
+"""Lazy modules: ``LazyLinear``, ``LazyConv*d``, ``LazyConvTranspose*d``, ``LazyBatchNorm*d`` and
+``LazyInstanceNorm*d`` learn their input size from the first call, as PyTorch's do. Until then their parameters are
 ``UninitializedParameter``s (and running statistics ``UninitializedBuffer``s); the first forward
 materialises them with the inferred shape, initialises them as the eager class would, and turns
 the module into that class (``LazyLinear`` becomes ``Linear``)."""
@@ -12,12 +12,15 @@ from ...autograd import grad_mode
 from ...tensor import Tensor
 from ..module import Module
 from ..parameter import UninitializedBuffer, UninitializedParameter
-from .conv import Conv1d, Conv2d, Conv3d
+from .conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
+                   ConvTranspose3d)
 from .linear import Linear
-from .norm import BatchNorm1d, BatchNorm2d, BatchNorm3d
+from .norm import (BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d, InstanceNorm2d,
+                   InstanceNorm3d)
 
 __all__ = ["LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConv1d", "LazyConv2d",
-           "LazyConv3d", "LazyLinear"]
+           "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
+           "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d", "LazyLinear"]
 
 
 def _infer_parameters(module: Any, args: tuple) -> None:
@@ -81,11 +84,10 @@ class LazyLinear(LazyModuleMixin, Linear):
 
 
 class _LazyConv(LazyModuleMixin):
-    def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                 dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
-        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
-                         padding_mode, device=device, dtype=dtype)
+    """What the lazy convolutions share: parameters left uninitialised by ``_uninitialized``
+    after the eager constructor ran with zero channels, shaped at the first call."""
+
+    def _uninitialized(self, out_channels: int, bias: bool, device: Any, dtype: Any) -> None:
         self.weight = UninitializedParameter(device=device, dtype=dtype)
         self.out_channels = out_channels
         if bias:
@@ -102,15 +104,35 @@ class _LazyConv(LazyModuleMixin):
         if self.in_channels % self.groups:
             raise ValueError(f"{type(self).__name__}: in_channels ({self.in_channels}) must be "
                              f"divisible by groups ({self.groups})")
+        # A transposed convolution's weight is (in, out // groups, *kernel), as PyTorch's.
+        channels = ((self.in_channels, self.out_channels // self.groups) if self.transposed
+                    else (self.out_channels, self.in_channels // self.groups))
         with grad_mode.no_grad():
-            self.weight.materialize((self.out_channels, self.in_channels // self.groups,
-                                     *self.kernel_size))
+            self.weight.materialize((*channels, *self.kernel_size))
             if self.bias is not None:
                 self.bias.materialize((self.out_channels,))
             self.reset_parameters()
 
 
-class LazyConv1d(_LazyConv, Conv1d):
+class _LazyConvNd(_LazyConv):
+    def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
+                         padding_mode, device=device, dtype=dtype)
+        self._uninitialized(out_channels, bias, device, dtype)
+
+
+class _LazyConvTransposeNd(_LazyConv):
+    def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
+                         dilation, padding_mode, device=device, dtype=dtype)
+        self._uninitialized(out_channels, bias, device, dtype)
+
+
+class LazyConv1d(_LazyConvNd, Conv1d):
     """``Conv1d`` whose ``in_channels`` comes from the first input.
 
     >>> import backprop as bp
@@ -123,7 +145,7 @@ class LazyConv1d(_LazyConv, Conv1d):
 
 
 
-class LazyConv2d(_LazyConv, Conv2d):
+class LazyConv2d(_LazyConvNd, Conv2d):
     """``Conv2d`` whose ``in_channels`` comes from the first input.
 
     >>> import backprop as bp
@@ -134,7 +156,7 @@ class LazyConv2d(_LazyConv, Conv2d):
     cls_to_become = Conv2d
 
 
-class LazyConv3d(_LazyConv, Conv3d):
+class LazyConv3d(_LazyConvNd, Conv3d):
     """``Conv3d`` whose ``in_channels`` comes from the first input.
 
     >>> import backprop as bp
@@ -143,6 +165,40 @@ class LazyConv3d(_LazyConv, Conv3d):
     """
 
     cls_to_become = Conv3d
+
+
+class LazyConvTranspose1d(_LazyConvTransposeNd, ConvTranspose1d):
+    """``ConvTranspose1d`` whose ``in_channels`` comes from the first input.
+
+    >>> import backprop as bp
+    >>> up = bp.nn.LazyConvTranspose1d(2, 3, stride=2)
+    >>> up(bp.ones(1, 4, 5)).shape, up.weight.shape
+    ((1, 2, 11), (4, 2, 3))
+    """
+
+    cls_to_become = ConvTranspose1d
+
+
+class LazyConvTranspose2d(_LazyConvTransposeNd, ConvTranspose2d):
+    """``ConvTranspose2d`` whose ``in_channels`` comes from the first input.
+
+    >>> import backprop as bp
+    >>> bp.nn.LazyConvTranspose2d(2, 2, stride=2)(bp.ones(1, 3, 2, 2)).shape
+    (1, 2, 4, 4)
+    """
+
+    cls_to_become = ConvTranspose2d
+
+
+class LazyConvTranspose3d(_LazyConvTransposeNd, ConvTranspose3d):
+    """``ConvTranspose3d`` whose ``in_channels`` comes from the first input.
+
+    >>> import backprop as bp
+    >>> bp.nn.LazyConvTranspose3d(2, 1)(bp.ones(1, 3, 2, 2, 2)).shape
+    (1, 2, 2, 2, 2)
+    """
+
+    cls_to_become = ConvTranspose3d
 
 
 
@@ -204,3 +260,38 @@ class LazyBatchNorm3d(_LazyNorm, BatchNorm3d):
     """
 
     cls_to_become = BatchNorm3d
+
+
+class LazyInstanceNorm1d(_LazyNorm, InstanceNorm1d):
+    """``InstanceNorm1d`` whose ``num_features`` comes from the first input (affine and
+    tracking running statistics by default, as PyTorch's lazy instance norms).
+
+    >>> import backprop as bp
+    >>> norm = bp.nn.LazyInstanceNorm1d()
+    >>> norm(bp.randn(2, 3, 4)).shape, norm.weight.shape
+    ((2, 3, 4), (3,))
+    """
+
+    cls_to_become = InstanceNorm1d
+
+
+class LazyInstanceNorm2d(_LazyNorm, InstanceNorm2d):
+    """``InstanceNorm2d`` whose ``num_features`` comes from the first input.
+
+    >>> import backprop as bp
+    >>> bp.nn.LazyInstanceNorm2d()(bp.randn(2, 3, 2, 2)).shape
+    (2, 3, 2, 2)
+    """
+
+    cls_to_become = InstanceNorm2d
+
+
+class LazyInstanceNorm3d(_LazyNorm, InstanceNorm3d):
+    """``InstanceNorm3d`` whose ``num_features`` comes from the first input.
+
+    >>> import backprop as bp
+    >>> bp.nn.LazyInstanceNorm3d()(bp.randn(2, 3, 1, 2, 2)).shape
+    (2, 3, 1, 2, 2)
+    """
+
+    cls_to_become = InstanceNorm3d
