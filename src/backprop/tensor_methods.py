@@ -218,6 +218,18 @@ class TensorMethods:
         """The error function (``bp.erf``)."""
         return _ops.special.erf(self)
 
+    def lgamma(self) -> Tensor:
+        """``log |Gamma(self)|`` (``bp.lgamma``)."""
+        return _ops.special.lgamma(self)
+
+    def digamma(self) -> Tensor:
+        """The derivative of ``lgamma`` (``bp.digamma``)."""
+        return _ops.special.digamma(self)
+
+    def polygamma(self, n: int) -> Tensor:
+        """The ``n``-th derivative of ``digamma`` (``bp.polygamma(n, self)``)."""
+        return _ops.special.polygamma(n, self)
+
     def sign(self) -> Tensor:
         """-1, 0 or 1 by the sign of each element (``bp.sign``)."""
         return _ops.elementwise.sign(self)

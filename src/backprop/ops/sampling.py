@@ -24,6 +24,7 @@ from ..backend import xp_of
 from ..errors import DTypeError, ShapeError, format_shape
 from ..random import Generator, get_rng
 from ..tensor import Tensor
+from .gamma_numerics import standard_gamma_grad_array
 from .inplace import _copy, apply_inplace
 from .primitive import primitive
 
@@ -241,6 +242,24 @@ def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
         raise ValueError("poisson: invalid Poisson rate, expected every rate in input to be "
                          "non-negative")
     return _poisson(input, generator=generator)
+
+
+@primitive("standard_gamma_grad", grads={})
+def _standard_gamma_grad(alpha: Any, sample: Any) -> Any:
+    """``d sample / d alpha`` for a standard Gamma sample (see ``gamma_numerics``)."""
+    return standard_gamma_grad_array(alpha, sample)
+
+
+@primitive("standard_gamma", save=("alpha", "out"), grads={
+    "alpha": lambda g, out, alpha, generator: g * _standard_gamma_grad(alpha, out),
+})
+def _standard_gamma(alpha: Any, *, generator: Generator | None) -> Any:
+    """Standard Gamma(alpha) samples (scale 1), reparameterised: the gradient is the implicit
+    one, the change of the sample at a fixed value of its CDF (``torch._standard_gamma``)."""
+    drawn = _host_draw(alpha, generator, lambda rng: rng.standard_gamma(_host(alpha)))
+    # A sample that rounds to 0 would make log-densities infinite: the smallest normal number
+    # instead, as PyTorch clamps.
+    return xp_of(alpha).maximum(drawn.astype(alpha.dtype), np.finfo(alpha.dtype).tiny)
 
 
 # -- in-place fills --------------------------------------------------------------------------------
