@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..errors import format_shape
 from ..ops import elementwise as ew
 from ..tensor import Tensor
 from . import constraints
@@ -93,7 +94,9 @@ class Uniform(Distribution):
         self.low, self.high = broadcast_all(low, high)
         super().__init__(self.low.shape, validate_args=validate_args)
         if self._validate_args and not bool((self.low < self.high).all()):
-            raise ValueError(f"Uniform: expected parameter low to be less than high, but found "
+            raise ValueError(f"Uniform: expected parameter low (Tensor of shape "
+                             f"{format_shape(self.low.shape)}) to satisfy the constraint "
+                             f"LessThan(upper_bound=high), but found invalid values: "
                              f"low={self.low.detach().tolist()}, "
                              f"high={self.high.detach().tolist()}")
 
