@@ -13,14 +13,15 @@ from typing import Any
 import numpy as np
 
 import backprop as bp
-import test_nn_modules as layers
+import moduletable.spec as layers
+from moduletable import CASES as LAYER_CASES
 from optable import ROWS
 from optable.spec import OpSpec, Sample
 
 # Every row but ``ndarray @ Tensor``: a host array mixed into a device op is refused by design.
 OP_CASES = [(row, sample) for row in ROWS for sample in row.samples(np.random.default_rng(0))
             if "__rmatmul__" not in row.aliases]
-LAYER_CASES = layers.ALL_CASES
+
 OPTIMIZERS = {
     "SGD": dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
     "Adam": dict(lr=0.01, amsgrad=True),
@@ -93,14 +94,14 @@ def check_op(row: OpSpec, sample: Sample, device: str, rtol: float = 1e-9) -> No
 
 
 class _OnDevice:
-    """``bp`` as ``test_nn_modules.run`` uses it, making its tensors on one device."""
+    """``bp`` as ``moduletable.spec.run`` uses it, making its tensors on one device."""
 
     def __init__(self, device: Any) -> None:
         self.device = device
         self.nn = bp.nn
 
     def tensor(self, value: Any, **kwargs: Any) -> bp.Tensor:
-        return bp.tensor(value, device=self.device, **kwargs)
+        return bp.tensor(value, **{"device": self.device, **kwargs})
 
 
 def check_layer(case: layers.Case, device: str, rtol: float = 1e-9) -> None:

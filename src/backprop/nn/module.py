@@ -82,7 +82,15 @@ class Module:
 
     training: bool
 
-    def __init__(self) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # PyTorch's signature: subclasses without their own __init__ (Tanh, Sigmoid) show it,
+        # and an argument they do not take is refused here.
+        if args:
+            raise TypeError(f"{type(self).__name__}.__init__() takes 1 positional argument but "
+                            f"{len(args) + 1} were given")
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword "
+                            f"argument '{next(iter(kwargs))}'")
         d = self.__dict__
         d["training"] = True
         d["_parameters"] = OrderedDict()

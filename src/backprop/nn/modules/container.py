@@ -35,13 +35,13 @@ class Sequential(Module):
     ((4, 3), 2)
     """
 
-    def __init__(self, *modules: Module | Mapping[str, Module]) -> None:
+    def __init__(self, *args: Module | Mapping[str, Module]) -> None:
         super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], Mapping):
-            for name, module in modules[0].items():
+        if len(args) == 1 and isinstance(args[0], Mapping):
+            for name, module in args[0].items():
                 self.add_module(name, module)
         else:
-            for i, module in enumerate(modules):
+            for i, module in enumerate(args):
                 self.add_module(str(i), module)
 
     def forward(self, input: Any) -> Any:
