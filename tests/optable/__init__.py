@@ -2,9 +2,10 @@
 
 from . import (conv, elementwise, extrema, fused, indexing, inplace, join, linalg, nn_activation,
                nn_attention, nn_layers, nn_loss, nn_loss_composed, nn_norm, pooling, rearrange,
-               reduction, scatter, shape)
+               reduction, sampling, scatter, shape)
 
 ROWS = [row for module in (elementwise, reduction, extrema, fused, shape, join, rearrange, indexing,
                            scatter, linalg, inplace, conv, pooling, nn_activation, nn_layers, nn_norm,
-                           nn_loss, nn_loss_composed, nn_attention)
+                           nn_loss, nn_loss_composed, nn_attention,
+                           sampling)
         for row in module.ROWS]

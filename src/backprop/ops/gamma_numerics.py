@@ -4,9 +4,9 @@ alike (NumPy has none of them). Each computes in float64 and returns the input's
 
 - ``lgamma_array``: Lanczos' approximation (g = 7, 9 terms, ~1e-15 relative) for x >= 0.5, the
   reflection formula ``lgamma(x) = log(pi / |sin(pi x)|) - lgamma(1 - x)`` below.
-- ``polygamma_array(n, x)``: the recurrence ``psi_n(x) = psi_n(x + 1) + (-1)^(n+1) n! / x^(n+1)``
-  moves x above 20 + n, where the asymptotic (Bernoulli-number) series is accurate to rounding;
-  digamma (n = 0) and trigamma (n = 1) reflect negative x first, which keeps the loop short.
+- ``polygamma_array(n, x)``: x below 0.5 is reflected to 1 - x; then the recurrence
+  ``psi_n(x) = psi_n(x + 1) + (-1)^(n+1) n! / x^(n+1)`` moves it above 20 + n, where the
+  asymptotic (Bernoulli-number) series is accurate to rounding.
 """
 
 from __future__ import annotations
@@ -89,26 +89,37 @@ def _asymptotic(xp: Any, x: Any, n: int) -> Any:
     return sign * total
 
 
+def _cot_derivative_coefficients(n: int) -> list[float]:
+    """Coefficients (lowest power first) of the polynomial P_n with
+    ``d^n/dx^n cot(pi x) = P_n(cot(pi x))``: ``P_0(c) = c`` and, as ``d cot(pi x)/dx =
+    -pi (1 + c^2)``, ``P_(k+1)(c) = -pi (1 + c^2) P_k'(c)``."""
+    coefficients = np.array([0.0, 1.0])
+    for _ in range(n):
+        derivative = np.polynomial.polynomial.polyder(coefficients)
+        coefficients = -math.pi * np.polynomial.polynomial.polymul([1.0, 0.0, 1.0], derivative)
+    return coefficients.tolist()
+
+
 def polygamma_array(n: int, input: Any) -> Any:
     xp, x = _float64(input)
     threshold = 20.0 + n
     with np.errstate(all="ignore"):
-        reflect = (x < 0.5) & (n <= 1)
+        # Reflection: psi_n(x) = (-1)^n psi_n(1 - x) - pi d^n/dx^n cot(pi x), so that the
+        # recurrence only ever climbs from above 0.5.
+        reflect = x < 0.5
         y = xp.where(reflect, 1.0 - x, x)
         shifted, acc = _shift_up(xp, y, n, threshold)
         out = _asymptotic(xp, shifted, n) + acc
-        if n == 0:  # psi(x) = psi(1 - x) - pi / tan(pi x)
-            s = _sinpi(xp, x)
-            c = _sinpi(xp, x + 0.5)
-            out = xp.where(reflect, out - math.pi * c / s, out)
-            pole = (x <= 0) & (x == xp.floor(x))
-            out = xp.where(pole, xp.where(x == 0, -xp.copysign(xp.inf, x), xp.nan),
-                           out)
+        cot = _sinpi(xp, x + 0.5) / _sinpi(xp, x)
+        cot_derivative = xp.zeros_like(x)
+        for c in reversed(_cot_derivative_coefficients(n)):
+            cot_derivative = cot_derivative * cot + c
+        out = xp.where(reflect, (-1.0) ** n * out - math.pi * cot_derivative, out)
+        pole = (x <= 0) & (x == xp.floor(x))
+        if n == 0:
+            out = xp.where(pole, xp.where(x == 0, -xp.copysign(xp.inf, x), xp.nan), out)
             out = xp.where(x == xp.inf, xp.inf, xp.where(x == -xp.inf, xp.nan, out))
         else:
-            if n == 1:  # psi_1(x) = pi^2 / sin^2(pi x) - psi_1(1 - x)
-                out = xp.where(reflect, (math.pi / _sinpi(xp, x)) ** 2 - out, out)
-            pole = (x <= 0) & (x == xp.floor(x))
             pole_value = xp.inf if n % 2 else -xp.inf
             out = xp.where(pole, pole_value, out)
             # PyTorch's values at the infinities

@@ -244,10 +244,11 @@ def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
     return _poisson(input, generator=generator)
 
 
-@primitive("standard_gamma_grad", grads={})
 def _standard_gamma_grad(alpha: Any, sample: Any) -> Any:
-    """``d sample / d alpha`` for a standard Gamma sample (see ``gamma_numerics``)."""
-    return standard_gamma_grad_array(alpha, sample)
+    """``d sample / d alpha`` for standard Gamma samples (see ``gamma_numerics``), as a
+    constant: like PyTorch's ``_standard_gamma_grad`` it has no derivative of its own."""
+    return standard_gamma_grad_array(getattr(alpha, "_data", alpha),
+                                     getattr(sample, "_data", sample))
 
 
 @primitive("standard_gamma", save=("alpha", "out"), grads={
