@@ -387,7 +387,8 @@ def test_kl_independent_and_register_kl_dispatch() -> None:
      r"Bernoulli: either `probs` or `logits` must be specified, but not both"),
     (lambda: D.Categorical(probs=bp.tensor([0.5, -0.5, 1.0])), ValueError,
      r"Categorical: expected parameter probs"),
-    (lambda: D.Uniform(1.0, 0.0), ValueError, r"Uniform: expected parameter low \(Tensor of shape \(\)\) to satisfy the constraint "
+    (lambda: D.Uniform(1.0, 0.0), ValueError,
+     r"Uniform: expected parameter low \(Tensor of shape \(\)\) to satisfy the constraint "
      r"LessThan\(upper_bound=high\)"),
     (lambda: D.MultivariateNormal(bp.zeros(2), covariance_matrix=bp.tensor([[1.0, 2.0],
                                                                            [2.0, 1.0]])),

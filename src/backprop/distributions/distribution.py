@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from . import constraints
-from .utils import lazy_property
+from .utils import broadcast_all, lazy_property
 
 
 class Distribution:
@@ -88,7 +88,12 @@ class Distribution:
             if name in self.__dict__:
                 value = self.__dict__[name]
                 new.__dict__[name] = value.expand(batch_shape + value.shape[len(self.batch_shape):])
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        return self._expanded_shapes(new, batch_shape)
+
+    def _expanded_shapes(self, new: Any, batch_shape: Sequence[int]) -> Any:
+        """``new`` (an expanded copy whose parameters are set) given ``batch_shape``, this
+        event shape and this validation setting, without validating again."""
+        Distribution.__init__(new, tuple(batch_shape), self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
@@ -176,3 +181,27 @@ class Distribution:
             shown.append(f"{name}: {value.item() if value.numel() == 1 else value.shape}")
         shown = ", ".join(shown)
         return f"{type(self).__name__}({shown})"
+
+
+class LocationScale(Distribution):
+    """The shared part of ``Normal`` and ``Laplace``: a real ``loc`` (the mean and the mode)
+    and a positive ``scale``, broadcast together."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
+        self.loc, self.scale = broadcast_all(loc, scale)
+        super().__init__(self.loc.shape, validate_args=validate_args)
+
+    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> Any:
+        return self._expanded(type(self), batch_shape, ("loc", "scale"), _instance)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc

@@ -11,11 +11,11 @@ from ..errors import format_shape
 from ..ops import elementwise as ew
 from ..tensor import Tensor
 from . import constraints
-from .distribution import Distribution
+from .distribution import Distribution, LocationScale
 from .utils import broadcast_all, standard_draw
 
 
-class Laplace(Distribution):
+class Laplace(LocationScale):
     """The Laplace distribution, density ``exp(-|x - loc| / scale) / (2 scale)``.
 
     >>> import backprop as bp
@@ -23,25 +23,6 @@ class Laplace(Distribution):
     >>> round(Laplace(0.0, 1.0).log_prob(bp.tensor(1.0)).item(), 4)
     -1.6931
     """
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> Laplace:
-        return self._expanded(Laplace, batch_shape, ("loc", "scale"), _instance)
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def variance(self) -> Tensor:

@@ -152,9 +152,7 @@ class Beta(Distribution):
     def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> Beta:
         new = self._get_checked_instance(Beta, _instance)
         new._dirichlet = self._dirichlet.expand(batch_shape)
-        Distribution.__init__(new, tuple(batch_shape), validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded_shapes(new, batch_shape)
 
     @property
     def concentration1(self) -> Tensor:

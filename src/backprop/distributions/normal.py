@@ -9,15 +9,15 @@ from ..ops import elementwise as ew
 from ..ops.special import erf
 from ..tensor import Tensor
 from . import constraints
-from .distribution import Distribution
+from .distribution import LocationScale
 from .transforms import ExpTransform, TransformedDistribution
-from .utils import broadcast_all, standard_draw
+from .utils import standard_draw
 from ._special import ndtri
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
-class Normal(Distribution):
+class Normal(LocationScale):
     """The normal distribution ``N(loc, scale^2)``.
 
     >>> import backprop as bp
@@ -25,25 +25,6 @@ class Normal(Distribution):
     >>> round(Normal(0.0, 1.0).log_prob(bp.tensor(0.0)).item(), 4)
     -0.9189
     """
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> Normal:
-        return self._expanded(Normal, batch_shape, ("loc", "scale"), _instance)
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def stddev(self) -> Tensor:

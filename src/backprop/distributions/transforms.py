@@ -96,9 +96,7 @@ class TransformedDistribution(Distribution):
         new = self._get_checked_instance(TransformedDistribution, _instance)
         new.base_dist = self.base_dist.expand(batch_shape)
         new.transforms = self.transforms
-        Distribution.__init__(new, tuple(batch_shape), self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded_shapes(new, batch_shape)
 
     @property
     def has_rsample(self) -> bool:  # type: ignore[override]

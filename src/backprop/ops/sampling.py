@@ -12,7 +12,6 @@ requires grad when a parameter does, with a zero gradient (the sample is not rep
 
 from __future__ import annotations
 
-import math
 import numbers
 from typing import Any, Callable, Sequence
 
