@@ -177,6 +177,20 @@ def test_shapes_of_batch_event_and_samples(row: Row) -> None:
         assert dist.rsample((3,)).shape == (3,) + row.batch_shape + row.event_shape
 
 
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id or r.name)
+def test_runs_on_the_strict_device(row: Row) -> None:
+    """The stand-in for a GPU (CuPy's rules: a NumPy array mixed in fails): every draw and
+    every method stays on the parameters' device."""
+    params = {k: bp.tensor(v, device="strict") for k, v in row.params.items()}
+    dist = _build(D, row, params)
+    sample = dist.sample((2,))
+    assert sample.device.type == "strict"
+    assert dist.log_prob(sample).device.type == "strict"
+    assert dist.log_prob(bp.tensor(row.value, device="strict")).device.type == "strict"
+    if "entropy" in row.methods:
+        assert dist.entropy().device.type == "strict"
+
+
 # -- samples, by their statistics ------------------------------------------------------------------
 
 _N = 100_000

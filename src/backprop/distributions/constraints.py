@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..tensor import Tensor
 
 
@@ -172,7 +173,8 @@ class _LowerCholesky(Constraint):
     def check(self, value: Any) -> Tensor:
         value = _tensor(value)
         lower = (value.tril() == value).all(dim=-1).all(dim=-1)
-        diagonal = value * Tensor._wrap(np.eye(value.shape[-1], dtype=value.dtype))
+        eye = backend.on_device_of(np.eye(value.shape[-1], dtype=value.dtype), value._data)
+        diagonal = value * Tensor._wrap(eye)
         positive = ((diagonal.sum(-1) > 0)).all(dim=-1)
         return lower & positive
 

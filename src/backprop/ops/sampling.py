@@ -207,10 +207,13 @@ def normal(mean: Tensor | float, std: Tensor | float = 1.0, size: Sequence[int] 
             result.requires_grad = True
         return _store("normal", result, out)
     like = mean if isinstance(mean, Tensor) else std
-    mean = _as_float_tensor("normal", "mean", mean if isinstance(mean, Tensor)
-                            else np.asarray(mean, like.dtype))
-    std = _as_float_tensor("normal", "std", std if isinstance(std, Tensor)
-                           else np.asarray(std, like.dtype))
+
+    def as_tensor(value: Any) -> Any:  # a number takes the tensor's dtype and device
+        return value if isinstance(value, Tensor) else Tensor._wrap(
+            backend.on_device_of(np.asarray(value, like.dtype), like._data))
+
+    mean = _as_float_tensor("normal", "mean", as_tensor(mean))
+    std = _as_float_tensor("normal", "std", as_tensor(std))
     xp = xp_of(std._data)
     if std._data.size and not bool(xp.all(std._data >= 0)):
         raise ValueError(f"normal: expects all elements of std >= 0.0, but found "
@@ -267,9 +270,8 @@ def _standard_gamma(alpha: Any, *, generator: Generator | None) -> Any:
 def _fill_with(self: Tensor, op: str, values: Any) -> Tensor:
     """Write drawn ``values`` (host or device array) into ``self`` in place. The old values get
     a zero gradient: they are overwritten, as in PyTorch."""
-    values = backend.on_device_of(np.asarray(values) if type(values) is not np.ndarray
-                                  and not hasattr(values, "__cuda_array_interface__")
-                                  else values, self._data)
+    if type(values) is np.ndarray:  # drawn on the host
+        values = backend.on_device_of(values, self._data)
     return apply_inplace(self, op, lambda old: _copy(old, Tensor._wrap(values)))
 
 
