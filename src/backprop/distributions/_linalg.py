@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backend import xp_of
+import numpy as np
+
+from ..backend import on_device_of, xp_of
 from ..ops.linalg import matmul
 from ..ops.primitive import primitive
 from ..ops.rearrange import tril, triu
@@ -46,8 +48,9 @@ def _cholesky_grad(g: Any, out: Any, input: Any) -> Any:
 
 
 def _eye_like(x: Any) -> Any:
-    xp = xp_of(getattr(x, "_data", x))
-    return xp.eye(x.shape[-1], dtype=x.dtype)
+    """An identity of ``x``'s size and dtype on ``x``'s device (``xp.eye`` would make it on the
+    current device, not necessarily ``x``'s)."""
+    return on_device_of(np.eye(x.shape[-1], dtype=x.dtype), x)
 
 
 @primitive("cholesky", save=("out",), grads={"input": _cholesky_grad})
