@@ -1,19 +1,19 @@
 """Side-by-side training benchmarks of the performance issue (issue 4).
 
-Four workloads (W1 MLP, W2 tiny MLP, W3 CNN, W4 char Transformer), each built in backprop, in
-PyTorch (when installed) and, for W1 and W2, in hand-written NumPy (the floor), from the same
-initial weights and batches. ``python -m benchmarks`` runs everything and writes
+Five workloads (W1 MLP, W2 tiny MLP, W3 CNN, W4 char Transformer, W5 char LSTM), each built in
+backprop, in PyTorch (when installed) and, for W1-W4, in hand-written NumPy (the floor), from the
+same initial weights and batches. ``python -m benchmarks`` runs everything and writes
 ``benchmarks/results.md``; ``python -m benchmarks --quick`` is a short smoke run.
 
 Modules: ``common`` (library adapters, weight generation, timing), ``w1_mlp``, ``w2_tiny``,
-``w3_cnn``, ``w4_transformer`` (one per workload), ``numpy_floor`` (NumPy by hand),
+``w3_cnn``, ``w4_transformer``, ``w5_lstm`` (one per workload), ``numpy_floor`` (NumPy by hand),
 ``harness`` (agreement check, interleaved timing, report), ``memory`` (peak RSS in a subprocess),
 ``alone`` (PyTorch alone in a subprocess under a given OpenMP wait policy and thread count).
 """
 
 import os
 
-WORKLOADS = ("W1", "W2", "W3", "W4")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
 
 # PyTorch's OpenMP threads spin after each parallel region; on a 2-core machine that steals the
 # next contender's time, so the side-by-side run makes them sleep (PASSIVE). It must be set before

@@ -11,8 +11,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks",
                                      description="backprop vs PyTorch vs hand-written NumPy")
     parser.add_argument("--quick", action="store_true",
-                        help="a short run: few steps, W1-W4, all contenders, no memory/scaling")
-    parser.add_argument("--only", nargs="+", choices=["W1", "W2", "W3", "W4"],
+                        help="a short run: few steps, W1-W5, all contenders, no memory/scaling")
+    parser.add_argument("--only", nargs="+", choices=["W1", "W2", "W3", "W4", "W5"],
                         help="run only these workloads")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     parser.add_argument("--out", help="write the Markdown report here (default: "

@@ -98,6 +98,16 @@ def linear_params(rng: np.random.Generator, prefix: str, n_in: int, n_out: int,
     params[prefix + "bias"] = uniform(rng, (n_out,), bound)
 
 
+def next_token_batches(rng: np.random.Generator, vocab: int, batch: int, length: int,
+                       n_batches: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Random token windows ``(batch, length)`` and the same shifted by one (the targets)."""
+    batches = []
+    for _ in range(n_batches):
+        tokens = rng.integers(0, vocab, size=(batch, length + 1)).astype(np.int64)
+        batches.append((np.ascontiguousarray(tokens[:, :-1]), np.ascontiguousarray(tokens[:, 1:])))
+    return batches
+
+
 def make_library_step(lib: Lib, model: Any, optimizer: Any, loss_fn: Callable[..., Any],
                       problem: Problem, inputs: Callable[[Lib, tuple], tuple]) -> Callable[[], Any]:
     """A step closure over the library's copies of the batches; returns the loss tensor."""

@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from . import common, numpy_floor, w1_mlp, w2_tiny, w3_cnn, w4_transformer
+from . import common, numpy_floor, w1_mlp, w2_tiny, w3_cnn, w4_transformer, w5_lstm
 
-MODULES = {"W1": w1_mlp, "W2": w2_tiny, "W3": w3_cnn, "W4": w4_transformer}
+MODULES = {"W1": w1_mlp, "W2": w2_tiny, "W3": w3_cnn, "W4": w4_transformer, "W5": w5_lstm}
 # Small sizes for the test suite (same architectures, smaller batches/context).
 SMALL: dict[str, dict[str, int]] = {"W1": {"batch": 8}, "W2": {"batch": 8}, "W3": {"batch": 4},
-                                    "W4": {"batch": 2, "ctx": 16}}
+                                    "W4": {"batch": 2, "ctx": 16},
+                                    "W5": {"batch": 2, "seq": 8, "hidden": 16}}
 REL_TOL = 1e-3  # float32 agreement of the losses
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

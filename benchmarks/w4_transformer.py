@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import Lib, Problem, linear_params, make_library_step
+from .common import Lib, Problem, linear_params, make_library_step, next_token_batches
 
 NAME = "W4"
 TITLE = "W4 char Transformer b16"
@@ -38,10 +38,7 @@ def make_problem(seed: int = 0, batch: int = 16, ctx: int = 64, d_model: int = 1
     params["ln_f.weight"] = np.ones(d, np.float32)
     params["ln_f.bias"] = np.zeros(d, np.float32)
     linear_params(rng, "head.", d, VOCAB, params)
-    batches = []
-    for _ in range(n_batches):
-        tokens = rng.integers(0, VOCAB, size=(batch, ctx + 1)).astype(np.int64)
-        batches.append((np.ascontiguousarray(tokens[:, :-1]), np.ascontiguousarray(tokens[:, 1:])))
+    batches = next_token_batches(rng, VOCAB, batch, ctx, n_batches)
     config = {"batch": batch, "ctx": ctx, "d_model": d, "heads": heads, "layers": layers}
     return Problem(NAME, params, batches, config)
 

@@ -34,6 +34,8 @@ OPTIMIZERS = {
     "RAdam": dict(lr=0.01, weight_decay=0.01),
     "Rprop": dict(lr=0.05),
     "ASGD": dict(lr=0.1, lambd=0.01, t0=2),
+    "Adafactor": dict(lr=0.05, weight_decay=0.01),
+    "LBFGS": dict(max_iter=4, history_size=2, line_search_fn="strong_wolfe"),
 }
 
 
@@ -142,14 +144,20 @@ def check_optimizer(name: str, device: str, steps: int = 5) -> None:
         w = bp.tensor(w0, device=where, requires_grad=True)
         opt = getattr(bp.optim, name)([w], **OPTIMIZERS[name])
         xs, ys = bp.tensor(x, device=where), bp.tensor(y, device=where)
-        for _ in range(steps):
+
+        def closure() -> bp.Tensor:   # LBFGS needs it; the others take it too
             opt.zero_grad()
-            ((xs @ w - ys) ** 2).mean().backward()
-            opt.step()
+            loss = ((xs @ w - ys) ** 2).mean()
+            loss.backward()
+            return loss
+
+        for _ in range(steps):
+            opt.step(closure)
         results.append(w)
-        for value in opt.state[w].values():
-            if isinstance(value, bp.Tensor):
-                assert value.device == (where or "cpu"), f"{name} state on {value.device}"
+        for entry in opt.state[w].values():
+            for value in entry if isinstance(entry, list) else [entry]:   # LBFGS keeps lists
+                if isinstance(value, bp.Tensor):
+                    assert value.device == (where or "cpu"), f"{name} state on {value.device}"
     assert results[1].device == device
     np.testing.assert_allclose(_host(results[1]), _host(results[0]), rtol=1e-9,
                                err_msg=f"{name} on {device}")

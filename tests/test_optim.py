@@ -172,6 +172,11 @@ CASES = [
     ("ASGD", {"lr": 0.1, "lambd": 0.1, "alpha": 0.5, "t0": 2}),   # averaging from step 3
     ("ASGD", {"lr": 0.1, "weight_decay": 0.1, "maximize": True, "t0": 0}),
     ("ASGD", {"lr": 0.1, "groups": {"lr": 0.05, "lambd": 0.01, "t0": 3}}),
+    ("Adafactor", {}),
+    ("Adafactor", {"lr": 0.5}),      # the relative step is 1/sqrt(t) from step 5 on
+    ("Adafactor", {"lr": 0.05, "weight_decay": 0.1, "maximize": True}),
+    ("Adafactor", {"eps": (1e-3, 1e-2), "d": 1.5, "beta2_decay": -0.5}),   # clipping and eps1
+    ("Adafactor", {"groups": {"lr": 0.03, "d": 2.0}}),
 ]
 
 
@@ -226,7 +231,8 @@ def test_trajectory_matches_pytorch(torch: Any, case: tuple[str, dict],
                                            ("NAdam", {"lr": 0.01, "weight_decay": 0.01}),
                                            ("RAdam", {"lr": 0.01, "weight_decay": 0.01}),
                                            ("Rprop", {"lr": 0.05}),
-                                           ("ASGD", {"lr": 0.1, "lambd": 0.01, "t0": 2})])
+                                           ("ASGD", {"lr": 0.1, "lambd": 0.01, "t0": 2}),
+                                           ("Adafactor", {"lr": 0.01, "weight_decay": 0.01})])
 def test_float32_trajectory_stays_float32(torch: Any, name: str, options: dict,
                                           chunk_bytes: int | None) -> None:
     make = optimizer_factory(name, options)
@@ -271,7 +277,8 @@ ROUND_TRIP = [("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
               ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
               ("RAdam", {"lr": 0.01}),
               ("Rprop", {"lr": 0.05, "step_sizes": (1e-4, 0.2)}),
-              ("ASGD", {"lr": 0.1, "lambd": 0.01, "t0": 5})]
+              ("ASGD", {"lr": 0.1, "lambd": 0.01, "t0": 5}),
+              ("Adafactor", {"lr": 0.05, "groups": {"d": 2.0}})]
 
 
 @pytest.mark.parametrize("case", ROUND_TRIP, ids=[case_id(c) for c in ROUND_TRIP])
@@ -400,6 +407,13 @@ ERRORS = [
     (lambda: bp_optim.ASGD([_leaf()], weight_decay=-1), ValueError, "ASGD.*weight_decay=-1"),
     (lambda: bp_optim.ASGD([_leaf()], differentiable=True), NotImplementedError,
      "ASGD: differentiable=True"),
+    (lambda: bp_optim.Adafactor([_leaf()], beta2_decay=0.5), ValueError,
+     "Adafactor: invalid beta2_decay=0.5; it must be <= 0"),
+    (lambda: bp_optim.Adafactor([_leaf()], eps=(None, -1)), ValueError,
+     r"Adafactor: invalid eps\[1\]=-1"),
+    (lambda: bp_optim.Adafactor([_leaf()], d=0.5), ValueError,
+     "Adafactor: invalid clipping threshold d=0.5; it must be >= 1"),
+    (lambda: bp_optim.Adafactor([_leaf()], lr=-1), ValueError, "Adafactor: invalid learning rate"),
     (lambda: bp_optim.SGD([_leaf()]).add_param_group([_leaf()]), TypeError, "must be a dict"),
     (lambda: bp_optim.SGD([_leaf()]).add_param_group({"lr": 0.1}), ValueError, "no 'params'"),
     (lambda: bp_optim.SGD([("w", _leaf())]).add_param_group({"params": [_leaf()]}), ValueError,
@@ -558,7 +572,27 @@ def test_pytorch_defaults() -> None:
     assert (ada["lr"], ada["eps"], ada["lr_decay"]) == (1e-2, 1e-10, 0)
 
 
-@pytest.mark.parametrize("name", ["Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD"])
+OPTIMIZERS = [name for name in bp_optim.__all__
+              if isinstance(getattr(bp_optim, name), type) and name != "Optimizer"]
+# PyTorch's optimizers that backprop leaves out, and why: SparseAdam updates only the entries of
+# sparse gradients, and backprop has no sparse tensors; Muon orthogonalizes its updates in
+# bfloat16, which NumPy lacks, so its numbers could not be PyTorch's.
+NOT_PROVIDED = {"SparseAdam", "Muon"}
+
+
+def test_every_optimizer_has_a_case_and_pytorchs_signature(torch: Any) -> None:
+    """The same public optimizers as PyTorch (less the ones named above), each with trajectory
+    cases against PyTorch (LBFGS's, which needs a closure, are in test_lbfgs.py)."""
+    from test_lbfgs import OPTIONS as LBFGS_CASES
+
+    theirs = {name for name in torch.optim.__all__
+              if isinstance(getattr(torch.optim, name), type) and name != "Optimizer"}
+    assert set(OPTIMIZERS) == theirs - NOT_PROVIDED
+    covered = {name for name, _ in CASES} | ({"LBFGS"} if LBFGS_CASES else set())
+    assert set(OPTIMIZERS) <= covered, set(OPTIMIZERS) - covered
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
 def test_signature_and_defaults_match_pytorch(torch: Any, name: str) -> None:
     import inspect
 
@@ -569,15 +603,55 @@ def test_signature_and_defaults_match_pytorch(torch: Any, name: str) -> None:
         getattr(torch.optim, name)([torch.ones(2, requires_grad=True)]).defaults
 
 
-@pytest.mark.parametrize("name", ["Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD"])
-def test_foreach_and_capturable_flags_give_the_same_trajectory(name: str) -> None:
-    """``foreach`` and ``capturable`` only choose PyTorch's kernels: any value is honoured by
-    the one update backprop has."""
+def _flags(name: str) -> list[str]:
+    import inspect
+
+    return [flag for flag in ("foreach", "fused", "capturable", "differentiable")
+            if flag in inspect.signature(getattr(bp_optim, name)).parameters]
+
+
+STEPPED = [name for name in OPTIMIZERS if name != "LBFGS"]   # LBFGS has none of these flags
+
+
+FLAG_CASES = [(name, flags) for name in STEPPED
+              for flags in ({"foreach": True}, {"foreach": False}, {"fused": True},
+                            {"capturable": True})
+              if flags.keys() <= set(_flags(name))]
+
+
+@pytest.mark.parametrize("name, flags", FLAG_CASES, ids=[case_id(c) for c in FLAG_CASES])
+def test_foreach_fused_and_capturable_give_the_same_trajectory(name: str, flags: dict) -> None:
+    """``foreach``, ``fused`` and ``capturable`` only choose among PyTorch's kernels for one
+    update: backprop honours every value with its one update (``maximize``, the other flag, is
+    in the trajectory cases; the signature test checks each optimizer has PyTorch's flags)."""
     lib = Lib(bp, bp_optim)
     plain = train(lib, optimizer_factory(name, {}), steps=5)
-    flagged = train(lib, optimizer_factory(name, {"foreach": True, "capturable": True}), steps=5)
+    flagged = train(lib, optimizer_factory(name, flags), steps=5)
+    assert flagged.optimizer.defaults.items() >= flags.items()
     for a, b in zip(values(plain.params), values(flagged.params)):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", [n for n in STEPPED if "fused" in _flags(n)])
+def test_fused_trajectory_matches_pytorchs_fused(torch: Any, name: str) -> None:
+    options = {"lr": 0.01, "weight_decay": 0.01, "maximize": True, "fused": True}
+    make = optimizer_factory(name, options)
+    ours, theirs = (train(lib, make, sign=-1.0) for lib in libs(torch))
+    assert_same_params(ours.params, theirs.params)
+
+
+@pytest.mark.parametrize("name", [n for n in STEPPED if "differentiable" in _flags(n)])
+def test_differentiable_and_fused_with_foreach_are_refused(torch: Any, name: str) -> None:
+    with pytest.raises(NotImplementedError, match=f"{name}: differentiable=True is not "
+                                                  "supported; backprop's optimizers update"):
+        getattr(bp_optim, name)([_leaf()], differentiable=True)
+    if "fused" in _flags(name):
+        with pytest.raises(RuntimeError, match=f"{name}: `fused` and `foreach` cannot be `True` "
+                                               "together"):
+            getattr(bp_optim, name)([_leaf()], fused=True, foreach=True)
+        with pytest.raises(RuntimeError, match="cannot be `True` together"):   # as PyTorch
+            getattr(torch.optim, name)([torch.ones(2, requires_grad=True)], fused=True,
+                                       foreach=True)
 
 
 def test_adagrad_state_exists_before_the_first_step() -> None:

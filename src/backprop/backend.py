@@ -466,7 +466,9 @@ def _made(make: Any, make_like: Any, shape: Any, dtype: Any, like: Any) -> Any:
     if builtin_type(like) is not np.ndarray:
         like = getattr(like, "_data", like)
         if builtin_type(like) is not np.ndarray:
-            return make_like(like, dtype=dtype, shape=shape)
+            # order="C": *_like keeps a non-contiguous model's layout by default, and callers
+            # (convolution's strided windows) rely on a row-major result.
+            return make_like(like, dtype=dtype, shape=shape, order="C")
     return make(shape, dtype)
 
 

@@ -70,6 +70,12 @@ def _unbind_samples(rng):
             Sample((uniform(rng, (2, 3, 2)), -1), name="neg")]
 
 
+def _split_copy_samples(rng):
+    return [Sample((uniform(rng, (5, 2)), [1, 4]), name="rows"),
+            Sample((uniform(rng, (2, 6)), [3, 0, 2, 1]), {"dim": -1}, name="cols-empty-piece"),
+            Sample((uniform(rng, (4, 3)), [4]), name="one")]
+
+
 def _cat_samples(rng):
     return [Sample((uniform(rng, (2, 3)), uniform(rng, (1, 3))), name="rows"),
             Sample((uniform(rng, (2, 3)), uniform(rng, (2, 1)), uniform(rng, (2, 2))),
@@ -113,6 +119,13 @@ ROWS = [
                (lambda: bp.ones(2).unbind(1), bp.DimError, r"unbind: dim 1 is out of range"),
                (lambda: bp.tensor(1.0).unbind(), bp.DimError,
                 r"unbind: cannot be applied to a 0-d tensor"))),
+    OpSpec("split_with_sizes_copy", bp.split_with_sizes_copy, _split_ref, _split_copy_samples,
+           torch=lambda torch, x, s, dim=0: torch.split_with_sizes_copy(x, s, dim),
+           error_inputs=_errors(
+               (lambda: bp.split_with_sizes_copy(bp.ones(4, 2), [1, 2]), bp.ShapeError,
+                r"split_with_sizes_copy: split_sizes \[1, 2\] must be non-negative and sum to 4"),
+               (lambda: bp.split_with_sizes_copy(bp.ones(4), [4], dim=1), bp.DimError,
+                r"split_with_sizes_copy: dim 1 is out"))),
     OpSpec("cat", lambda *xs, dim=0: bp.cat(xs, dim), _cat_ref, _cat_samples,
            torch=lambda torch, *xs, dim=0: torch.cat(xs, dim), aliases=("concat", "concatenate"),
            error_inputs=_errors(

@@ -1,4 +1,4 @@
-"""Convolution: conv1d/2d and conv_transpose1d/2d, with PyTorch's signatures (exported as
+"""Convolution: conv1d/2d/3d and conv_transpose1d/2d/3d, with PyTorch's signatures (exported as
 ``bp.X`` and ``F.X``). Pooling and pixel (un)shuffle are in pooling.py, which shares this
 module's geometry helpers and argument checks.
 
@@ -437,6 +437,18 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     return _convnd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """3-d convolution of ``input`` (N, C_in, D, H, W) or (C_in, D, H, W) with ``weight``
+    (C_out, C_in / groups, kD, kH, kW); arguments as ``conv2d``'s, with triples.
+
+    >>> import backprop as bp
+    >>> bp.conv3d(bp.ones(1, 1, 3, 3, 3), bp.ones(2, 1, 2, 2, 2)).shape
+    (1, 2, 2, 2, 2)
+    """
+    return _convnd("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
 def _conv_transposend(op: str, nd: int, input: Any, weight: Any, bias: Any, stride: Any,
                       padding: Any, output_padding: Any, groups: int, dilation: Any) -> Any:
     input, batched, kernel, stride, dilation, groups = _prepare(
@@ -491,4 +503,19 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                              output_padding, groups, dilation)
 
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1,
+                     dilation: Any = 1) -> Tensor:
+    """3-d transposed convolution of ``input`` (N, C_in, D, H, W) with ``weight``
+    (C_in, C_out / groups, kD, kH, kW); see ``conv_transpose2d``.
+
+    >>> import backprop as bp
+    >>> bp.conv_transpose3d(bp.ones(1, 1, 2, 2, 2), bp.ones(1, 3, 2, 2, 2), stride=2).shape
+    (1, 3, 4, 4, 4)
+    """
+    return _conv_transposend("conv_transpose3d", 3, input, weight, bias, stride, padding,
+                             output_padding, groups, dilation)
+
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d"]

@@ -13,9 +13,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import backend
 from ..errors import DimError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from .primitive import each_input, primitive
+from .elementwise import clone
 from .shape import _check_new_dim, _check_not_scalar, _squeeze
 
 
@@ -124,6 +126,49 @@ def unbind(input: Any, dim: int = 0) -> tuple:
     _check_not_scalar("unbind", input)
     d = check_dim("unbind", dim, input.ndim)
     return tuple(_squeeze(_narrow(input, d, i, 1), (d,)) for i in range(input.shape[d]))
+
+
+
+def _split_copy_rule(g: tuple, out: Any, input: Any, split_sizes: tuple[int, ...], dim: int,
+                     needs: tuple[bool, ...]) -> list:
+    # One concatenation of the pieces' gradients (zeros for a piece that got none), where
+    # ``split``'s pieces each pad theirs to the input's size: this is what keeps a sequence
+    # split into its time steps linear, not quadratic, in the number of steps.
+    present = next(p for p in g if p is not None)
+    data = present._data if isinstance(present, Tensor) else present
+    xp = backend.xp_of(data)
+    pieces = [p if p is not None else xp.zeros(
+        input.shape[:dim] + (size,) + input.shape[dim + 1:], dtype=data.dtype)
+        for p, size in zip(g, split_sizes)]
+    return [_cat(dim, *pieces)]
+
+
+@primitive("split_with_sizes_copy", outputs=("*",), grads=_split_copy_rule)
+def _split_with_sizes_copy(input: Any, split_sizes: tuple[int, ...], dim: int) -> tuple:
+    # One copy of the whole input, of which the pieces are disjoint views.
+    moved = np.moveaxis(input, dim, 0).copy()
+    bounds = np.cumsum(split_sizes)[:-1].tolist()
+    return tuple(np.moveaxis(piece, 0, dim) for piece in np.split(moved, bounds))
+
+
+def split_with_sizes_copy(input: Any, split_sizes: Sequence[int], dim: int = 0) -> tuple:
+    """Split along ``dim`` into pieces of the given sizes, each a copy (not a view); one node
+    whose backward is one concatenation, however many pieces.
+
+    >>> import backprop as bp
+    >>> [p.tolist() for p in bp.split_with_sizes_copy(bp.arange(5), [2, 3])]
+    [[0, 1], [2, 3, 4]]
+    """
+    _check_not_scalar("split_with_sizes_copy", input)
+    d = check_dim("split_with_sizes_copy", dim, input.ndim)
+    sizes = tuple(int(s) for s in split_sizes)
+    if sum(sizes) != input.shape[d] or any(s < 0 for s in sizes) or not sizes:
+        raise ShapeError(f"split_with_sizes_copy: split_sizes {list(sizes)} must be non-negative "
+                         f"and sum to {input.shape[d]}, the size of dim {dim} of a tensor of "
+                         f"shape {format_shape(input.shape)}")
+    if len(sizes) == 1:  # a node of one output is a plain one-output node: a copy is that
+        return (clone(input),)
+    return _split_with_sizes_copy(input, sizes, d)
 
 
 # -- cat, stack ---------------------------------------------------------------------------------
@@ -240,4 +285,5 @@ def _constant_pad(input: Any, widths: tuple[tuple[int, int], ...], value: Any) -
     return out
 
 
-__all__ = ["narrow", "split", "chunk", "unbind", "cat", "concat", "concatenate", "stack"]
+__all__ = ["narrow", "split", "chunk", "unbind", "split_with_sizes_copy", "cat", "concat",
+           "concatenate", "stack"]

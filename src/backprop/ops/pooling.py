@@ -1,7 +1,7 @@
-"""Pooling: max_pool1d/2d, avg_pool1d/2d, adaptive_avg_pool1d/2d, and pixel (un)shuffle, with
-PyTorch's signatures (exported as ``bp.X`` and ``F.X``). Split from conv.py, whose geometry
-helpers (``Sizes``, ``Pairs``, ``_row_major``) and argument checks (``_ints``, ``_positive``,
-``_batched``) it shares; pixel (un)shuffle sits here beside the pools as nn/modules/pooling.py
+"""Pooling: max_pool1d/2d/3d, avg_pool1d/2d/3d, adaptive_avg_pool1d/2d/3d, and pixel
+(un)shuffle, with PyTorch's signatures (exported as ``bp.X`` and ``F.X``). Split from conv.py,
+whose geometry helpers (``Sizes``, ``Pairs``, ``_row_major``) and argument checks (``_ints``,
+``_positive``, ``_batched``) it shares; pixel (un)shuffle sits here beside the pools as nn/modules/pooling.py
 has ``PixelShuffle`` beside the pooling layers.
 
 Pools work on strided views of the (padded) input too, a few vectorised passes per kernel
@@ -189,6 +189,13 @@ def _max_poolnd(op: str, nd: int, input: Any, kernel_size: Any, stride: Any, pad
                              bool(ceil_mode), tuple(input.shape))
     found, indices = _max_pool_argmax(backend.array_of(input), kernel, stride, cover,
                                       dilation, out)
+    return _max_pool_result(input, indices, found, batched, return_indices)
+
+
+def _max_pool_result(input: Any, indices: Any, found: Any, batched: bool,
+                     return_indices: bool) -> Any:
+    """The maxima ``found`` at ``indices`` (from the raw batched ``input``) recorded for the
+    gradient, unbatched again if the input was, with the indices if asked for."""
     values = _max_pool(input, indices, found)
     if not batched:
         values, indices = reshape(values, tuple(values.shape[1:])), indices[0]
@@ -224,6 +231,19 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     [[[[10, 11], [14, 15]]]]
     """
     return _max_poolnd("max_pool2d", 2, input, kernel_size, stride, padding, dilation,
+                       ceil_mode, return_indices)
+
+
+def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """3-d max pooling over (N, C, D, H, W) or (C, D, H, W); see ``max_pool2d`` (indices are
+    flat into the D * H * W volume).
+
+    >>> import backprop as bp
+    >>> bp.max_pool3d(bp.arange(8.).reshape(1, 2, 2, 2), 2).tolist()
+    [[[[7.0]]]]
+    """
+    return _max_poolnd("max_pool3d", 3, input, kernel_size, stride, padding, dilation,
                        ceil_mode, return_indices)
 
 
@@ -349,6 +369,19 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                        count_include_pad, divisor_override)
 
 
+def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """3-d average pooling over (N, C, D, H, W) or (C, D, H, W); see ``avg_pool2d``.
+
+    >>> import backprop as bp
+    >>> bp.avg_pool3d(bp.arange(8.).reshape(1, 2, 2, 2), 2).tolist()
+    [[[[3.5]]]]
+    """
+    return _avg_poolnd("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode,
+                       count_include_pad, divisor_override)
+
+
 def _adaptive_matrix(n: int, m: int, dtype: np.dtype) -> np.ndarray:
     """(m, n) averaging weights: output i averages inputs floor(i n / m) .. ceil((i + 1) n / m)."""
     matrix = np.zeros((m, n), dtype)
@@ -358,9 +391,8 @@ def _adaptive_matrix(n: int, m: int, dtype: np.dtype) -> np.ndarray:
     return matrix
 
 
-def _adaptive_avg_poolnd(op: str, nd: int, input: Any, output_size: Any) -> Any:
-    _batched(op, input, nd)
-    sizes = tuple(input.shape[-nd:])
+def _adaptive_size(op: str, nd: int, sizes: Sizes, output_size: Any) -> Sizes:
+    """``output_size`` (an int, or ``nd`` entries whose None keeps that input size) checked."""
     if isinstance(output_size, (tuple, list)):
         if len(output_size) != nd:
             raise ValueError(f"{op}: output_size must be an int or a tuple of {nd}, got "
@@ -370,6 +402,13 @@ def _adaptive_avg_poolnd(op: str, nd: int, input: Any, output_size: Any) -> Any:
         wanted = (int(output_size),) * nd
     if any(m <= 0 for m in wanted):
         raise ValueError(f"{op}: output_size must be positive, got {output_size}")
+    return wanted
+
+
+def _adaptive_avg_poolnd(op: str, nd: int, input: Any, output_size: Any) -> Any:
+    _batched(op, input, nd)
+    sizes = tuple(input.shape[-nd:])
+    wanted = _adaptive_size(op, nd, sizes, output_size)
     if all(n % m == 0 for n, m in zip(sizes, wanted)):  # equal windows: a plain average pool
         kernel = tuple(n // m for n, m in zip(sizes, wanted))
         return _avg_poolnd(op, nd, input, kernel, kernel, 0, False, True, None)
@@ -378,10 +417,10 @@ def _adaptive_avg_poolnd(op: str, nd: int, input: Any, output_size: Any) -> Any:
     result = input
     for axis, (n, m) in enumerate(zip(sizes, wanted)):
         matrix = backend.on_device_of(_adaptive_matrix(n, m, dtype), input)
-        if axis == nd - 1:
-            result = matmul(result, matrix.T)
-        else:
-            result = matmul(matrix, result)
+        # Move this axis last, average it, move it back.
+        moved = result if axis == nd - 1 else result.swapaxes(axis - nd, -1)
+        moved = matmul(moved, matrix.T)
+        result = moved if axis == nd - 1 else moved.swapaxes(axis - nd, -1)
     return result
 
 
@@ -408,6 +447,17 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     (2, 3, 5)
     """
     return _adaptive_avg_poolnd("adaptive_avg_pool2d", 2, input, output_size)
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
+    """Average pooling of (N, C, D, H, W) or (C, D, H, W) to ``output_size``; see
+    ``adaptive_avg_pool2d``.
+
+    >>> import backprop as bp
+    >>> bp.adaptive_avg_pool3d(bp.ones(2, 3, 5, 4), (1, None, 2)).shape
+    (2, 1, 5, 2)
+    """
+    return _adaptive_avg_poolnd("adaptive_avg_pool3d", 3, input, output_size)
 
 
 # -- pixel shuffle --------------------------------------------------------------------------------
@@ -460,5 +510,6 @@ def _pixel_factor(op: str, input: Tensor, name: str, factor: int) -> int:
     return r
 
 
-__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
-           "adaptive_avg_pool2d", "pixel_shuffle", "pixel_unshuffle"]
+__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "pixel_shuffle",
+           "pixel_unshuffle"]

@@ -89,7 +89,8 @@ class Primitive:
         self.composite = composite
         self.kernels = _kernels.table(name)
         self.output_names = output_names
-        self.n_outputs = len(output_names)
+        # ("*",): as many outputs as the forward returns (split_with_sizes_copy); 0 stands for it
+        self.n_outputs = 0 if output_names == ("*",) else len(output_names)
         self.save = save
         self.save_outputs = save_outputs
         self.saves_values = bool(save) or bool(save_outputs)
@@ -349,7 +350,7 @@ class Primitive:
             counters = tuple(VersionCounter() if k in keep else None for k in range(len(out)))
         return Node(self, tuple(edges), tuple(inputs),
                     None if versions is None else tuple(versions), saved, counters, params,
-                    self.n_outputs, None if slots is None else tuple(slots),
+                    self.n_outputs or len(out), None if slots is None else tuple(slots),
                     tuple(raw) if save else None)
 
     def _clear_error(self, err: Exception, raw: list, params: dict) -> Exception:
@@ -521,7 +522,8 @@ def primitive(name: str | None = None, *, save: tuple[str, ...] = (),
 
     ``save`` names the inputs and outputs whose values the rules read (``("*",)`` keeps every
     input of a variadic op); ``grads`` maps input names to their rules, or is one rule for all
-    inputs; ``outputs`` names the forward's results when it returns several; ``composite`` says
+    inputs; ``outputs`` names the forward's results when it returns several (``("*",)``: a
+    tuple of any length, none saved); ``composite`` says
     the forward is written with differentiable ops (and records them when the call is recorded,
     so no rule is needed); ``view`` marks ops whose result may share memory with the first
     input; ``explain(err, *args, **params)`` may return a clearer exception for a NumPy error.

@@ -36,7 +36,9 @@ class Adagrad(Optimizer):
         weight_decay: L2 penalty :math:`\lambda` (default 0).
         initial_accumulator_value: starting value of the sum of squares (default 0).
         eps: :math:`\epsilon` added to the denominator (default ``1e-10``).
-        foreach, fused: accepted for PyTorch compatibility and ignored.
+        foreach, fused: any value gives the same update, backprop's one vectorized
+            pass (the fused update); ``foreach=True`` with ``fused=True`` is refused, as
+            in PyTorch.
         maximize: ascend the objective instead of descending it.
         differentiable: must be False.
 
@@ -55,7 +57,7 @@ class Adagrad(Optimizer):
                  differentiable: bool = False, fused: bool | None = None) -> None:
         _check_nonnegative("Adagrad", lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                            initial_accumulator_value=initial_accumulator_value, eps=eps)
-        _check_unsupported("Adagrad", differentiable)
+        _check_unsupported("Adagrad", differentiable, foreach, fused)
         defaults = {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
                     "initial_accumulator_value": initial_accumulator_value, "foreach": foreach,
                     "maximize": maximize, "differentiable": differentiable, "fused": fused}

@@ -48,7 +48,9 @@ class Adam(Optimizer):
             ``decoupled_weight_decay=True``, a shrink of the weights (that is ``AdamW``).
         amsgrad: use the running maximum of :math:`v` (AMSGrad).
         maximize: ascend the objective instead of descending it.
-        foreach, fused, capturable: accepted for PyTorch compatibility and ignored.
+        capturable, foreach, fused: any value gives the same update, backprop's one vectorized
+            pass (the fused update); ``foreach=True`` with ``fused=True`` is refused, as
+            in PyTorch.
         differentiable: must be False.
 
     >>> import backprop as bp
@@ -69,7 +71,7 @@ class Adam(Optimizer):
         name = type(self).__name__
         _check_nonnegative(name, lr=lr, eps=eps, weight_decay=weight_decay)
         _check_betas(name, betas)
-        _check_unsupported(name, differentiable)
+        _check_unsupported(name, differentiable, foreach, fused)
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                     "amsgrad": amsgrad, "maximize": maximize, "foreach": foreach,
                     "capturable": capturable, "differentiable": differentiable, "fused": fused,

@@ -405,16 +405,8 @@ class Optimizer:
             _bump_version(p)
 
     def _lerp_(self, target: np.ndarray, end: np.ndarray, weight: float) -> None:
-        """``target += weight * (end - target)`` in place (PyTorch's ``lerp_``, with its two
-        formulas so the rounding matches), using scratch slot 0."""
-        tmp = self._scratch.get(target, 0)
-        np.subtract(end, target, out=tmp)
-        if abs(weight) < 0.5:
-            tmp *= weight
-            target += tmp
-        else:
-            tmp *= 1.0 - weight
-            np.subtract(end, tmp, out=target)
+        """``lerp_(target, end, weight, ...)`` with scratch slot 0 as its work array."""
+        lerp_(target, end, weight, self._scratch.get(target, 0))
 
     # -- hooks ------------------------------------------------------------------------------------
 
@@ -512,6 +504,18 @@ class Optimizer:
         self.param_groups = saved_groups
 
 
+def lerp_(target: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) -> None:
+    """``target += weight * (end - target)`` in place (PyTorch's ``lerp_``, with its two
+    formulas so the rounding matches), using ``tmp`` (shaped like ``target``) as work array."""
+    np.subtract(end, target, out=tmp)
+    if abs(weight) < 0.5:
+        tmp *= weight
+        target += tmp
+    else:
+        tmp *= 1.0 - weight
+        np.subtract(end, tmp, out=target)
+
+
 def _cast_state(param: Tensor, key: Any, value: Any) -> Any:
     """A loaded state entry as this optimizer keeps it: arrays copied into bp tensors of the
     parameter's dtype (float parameters) and ``step`` as a plain number."""
@@ -556,10 +560,20 @@ def _check_nonnegative(optimizer: str, **values: float) -> None:
             raise ValueError(f"{optimizer}: invalid {what} {key}={value}; it must be >= 0")
 
 
-def _check_unsupported(optimizer: str, differentiable: bool) -> None:
+def _check_unsupported(optimizer: str, differentiable: bool, foreach: bool | None = None,
+                       fused: bool | None = None) -> None:
+    """Refuse ``differentiable=True``, and ``foreach`` with ``fused`` (PyTorch refuses the pair).
+
+    ``foreach`` and ``fused`` otherwise only choose among PyTorch's kernels for the same update;
+    backprop has one update, a single vectorized pass per parameter (compiled where a kernel is
+    registered), which is what ``fused`` asks for, so every value is honoured.
+    """
     if differentiable:
         raise NotImplementedError(f"{optimizer}: differentiable=True is not supported; backprop's "
                                   "optimizers update parameters in place outside the graph")
+    if fused and foreach:
+        raise RuntimeError(f"{optimizer}: `fused` and `foreach` cannot be `True` together; pass "
+                           "one of them (backprop's update is the same either way)")
 
 
 def _zeros_like(array: np.ndarray) -> Tensor:

@@ -40,7 +40,9 @@ class SGD(Optimizer):
         weight_decay: L2 penalty :math:`\lambda` (default 0).
         nesterov: use Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
         maximize: ascend the objective instead of descending it.
-        foreach, fused: accepted for PyTorch compatibility; backprop has one vectorized update.
+        foreach, fused: any value gives the same update, backprop's one vectorized
+            pass (the fused update); ``foreach=True`` with ``fused=True`` is refused, as
+            in PyTorch.
         differentiable: must be False.
 
     >>> import backprop as bp
@@ -60,7 +62,7 @@ class SGD(Optimizer):
                  maximize: bool = False, foreach: bool | None = None,
                  differentiable: bool = False, fused: bool | None = None) -> None:
         _check_nonnegative("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay)
-        _check_unsupported("SGD", differentiable)
+        _check_unsupported("SGD", differentiable, foreach, fused)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError(f"SGD: Nesterov momentum requires a momentum and zero dampening, got "
                              f"momentum={momentum}, dampening={dampening}")

@@ -17,6 +17,21 @@ from .loss import *  # noqa: F403
 from .loss_composed import *  # noqa: F403
 from .norm import *  # noqa: F403
 
+# Spatial: resampling, the F-only pools, fold/unfold and friends (issue 16).
+from . import pooling, resample, spatial
+from .pooling import *  # noqa: F403
+from .resample import *  # noqa: F403
+from .spatial import *  # noqa: F403
+
 __all__ = ["sigmoid", "tanh", "softmax", "log_softmax", "pad", *_conv.__all__, *_pooling.__all__,
            *activation.__all__, *attention.__all__, *layers.__all__, *loss.__all__,
-           *loss_composed.__all__, *norm.__all__]
+           *loss_composed.__all__, *norm.__all__, *pooling.__all__, *resample.__all__,
+           *spatial.__all__]
+
+# The tail of torch.nn (issue 16).
+from . import fractional_pool  # noqa: E402
+from .conv_tbc import conv_tbc  # noqa: E402
+from .fractional_pool import *  # noqa: E402,F403
+from .linear_cross_entropy import linear_cross_entropy  # noqa: E402
+
+__all__ += ["conv_tbc", "linear_cross_entropy", *fractional_pool.__all__]

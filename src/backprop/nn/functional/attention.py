@@ -217,6 +217,7 @@ def multi_head_attention(query: Tensor, key: Tensor, value: Tensor, num_heads: i
     if head_dim * num_heads != embed:
         raise ShapeError(f"{op}: embed_dim {embed} is not divisible by num_heads {num_heads}")
     dtype = query.dtype
+    _check_mask_shapes(op, attn_mask, key_padding_mask, batch, num_heads, length, source)
 
     key_padding_mask = _additive_mask(op, "key_padding_mask", key_padding_mask, dtype)
     if is_causal and key_padding_mask is None and not need_weights:
@@ -247,7 +248,7 @@ def multi_head_attention(query: Tensor, key: Tensor, value: Tensor, num_heads: i
         attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
     source = k.shape[2]
 
-    mask = _merge_masks(op, attn_mask, key_padding_mask, batch, num_heads, length, source)
+    mask = _merge_masks(attn_mask, key_padding_mask, batch, num_heads, length, source)
     if not training:
         dropout_p = 0.0
     if need_weights:
@@ -346,29 +347,33 @@ def _static(op: str, name: str, static: Any, projected: Tensor, batch: int, num_
     return reshape(static, (batch, num_heads, static.shape[1], head_dim))
 
 
-def _merge_masks(op: str, attn_mask: Any, key_padding_mask: Any, batch: int, num_heads: int,
-                 length: int, source: int) -> Any:
-    """attn_mask and key_padding_mask (both additive) as one mask broadcasting to
-    (N, H, L, S)."""
-    mask = None
+def _check_mask_shapes(op: str, attn_mask: Any, key_padding_mask: Any, batch: int,
+                       num_heads: int, length: int, source: int) -> None:
+    """The masks' shapes against the inputs', before any key column is added (bias_k,
+    add_zero_attn), so the error shows the shapes the caller gave."""
     if attn_mask is not None:
         shape = tuple(attn_mask.shape)
-        if len(shape) == 2:
-            if shape != (length, source):
-                raise ShapeError(f"{op}: attn_mask of shape {format_shape(shape)} must be "
-                                 f"(L, S) = ({length}, {source})")
-            mask = reshape(attn_mask, (1, 1, length, source))
-        else:
-            if shape != (batch * num_heads, length, source):
-                raise ShapeError(f"{op}: attn_mask of shape {format_shape(shape)} must be "
-                                 f"(N * num_heads, L, S) = ({batch * num_heads}, {length}, "
-                                 f"{source})")
-            mask = reshape(attn_mask, (batch, num_heads, length, source))
+        expected = ((length, source) if len(shape) == 2
+                    else (batch * num_heads, length, source))
+        if shape != expected:
+            names = "(L, S)" if len(shape) == 2 else "(N * num_heads, L, S)"
+            raise ShapeError(f"{op}: attn_mask of shape {format_shape(shape)} must be {names} "
+                             f"= {format_shape(expected)}")
+    if key_padding_mask is not None and tuple(key_padding_mask.shape) != (batch, source):
+        raise ShapeError(f"{op}: key_padding_mask of shape "
+                         f"{format_shape(tuple(key_padding_mask.shape))} must be (N, S) = "
+                         f"({batch}, {source})")
+
+
+def _merge_masks(attn_mask: Any, key_padding_mask: Any, batch: int, num_heads: int,
+                 length: int, source: int) -> Any:
+    """attn_mask and key_padding_mask (both additive, shapes checked) as one mask
+    broadcasting to (N, H, L, S)."""
+    mask = None
+    if attn_mask is not None:
+        mask = reshape(attn_mask, (1, 1, length, source) if attn_mask.ndim == 2
+                       else (batch, num_heads, length, source))
     if key_padding_mask is not None:
-        shape = tuple(key_padding_mask.shape)
-        if shape != (batch, source):
-            raise ShapeError(f"{op}: key_padding_mask of shape {format_shape(shape)} must be "
-                             f"(N, S) = ({batch}, {source})")
         padding = reshape(key_padding_mask, (batch, 1, 1, source))
         mask = padding if mask is None else mask + padding
     return mask

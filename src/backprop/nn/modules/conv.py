@@ -1,4 +1,4 @@
-"""Convolutions: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``, ``ConvTranspose2d``.
+"""Convolutions: ``Conv1d/2d/3d`` and ``ConvTranspose1d/2d/3d``.
 
 Weights are ``(out_channels, in_channels // groups, *kernel_size)`` (transposed:
 ``(in_channels, out_channels // groups, *kernel_size)``), initialised as PyTorch does:
@@ -13,10 +13,10 @@ from typing import Any
 from ...tensor import Tensor
 from .. import functional as F
 from ..module import Module
-from .utils import (_pair, _reverse_repeat_tuple, _single, check_sizes, new_parameter,
+from .utils import (_pair, _reverse_repeat_tuple, _single, _triple, check_sizes, new_parameter,
                     reset_weight_and_bias)
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -181,6 +181,26 @@ class Conv2d(_ConvNd):
                          False, 0, groups, bias, padding_mode, device, dtype)
 
 
+class Conv3d(_ConvNd):
+    """3-D convolution over ``(N, C_in, D, H, W)`` (or unbatched ``(C_in, D, H, W)``) inputs;
+    arguments as ``Conv2d``'s, with triples.
+
+    >>> import backprop as bp
+    >>> bp.nn.Conv3d(2, 4, 3, padding=1)(bp.ones(1, 2, 4, 4, 4)).shape
+    (1, 4, 4, 4, 4)
+    """
+
+    _n = 3
+    _tuple = staticmethod(_triple)
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
+                 stride: int | Sequence[int] = 1, padding: int | str | Sequence[int] = 0,
+                 dilation: int | Sequence[int] = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         False, 0, groups, bias, padding_mode, device, dtype)
+
+
 class _ConvTransposeNd(_ConvNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any,
                  padding: Any, output_padding: Any, groups: int, bias: bool, dilation: Any,
@@ -255,6 +275,26 @@ class ConvTranspose2d(_ConvTransposeNd):
 
     _n = 2
     _tuple = staticmethod(_pair)
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
+                 stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
+                 output_padding: int | Sequence[int] = 0, groups: int = 1, bias: bool = True,
+                 dilation: int | Sequence[int] = 1, padding_mode: str = "zeros",
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding,
+                         output_padding, groups, bias, dilation, padding_mode, device, dtype)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution over ``(N, C_in, D, H, W)`` inputs; see ``ConvTranspose2d``.
+
+    >>> import backprop as bp
+    >>> bp.nn.ConvTranspose3d(4, 2, 2, stride=2)(bp.ones(1, 4, 2, 2, 2)).shape
+    (1, 2, 4, 4, 4)
+    """
+
+    _n = 3
+    _tuple = staticmethod(_triple)
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
                  stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,

@@ -9,6 +9,7 @@ Importing it does not import mpi4py; ``DistributedDataParallel`` needs ``bp.dist
 
 from __future__ import annotations
 
+from .data_parallel import DataParallel
 from .distributed import DistributedDataParallel
 
-__all__ = ["DistributedDataParallel"]
+__all__ = ["DataParallel", "DistributedDataParallel"]
