@@ -14,8 +14,8 @@ from . import autograd, backends, cuda, datasets, dtypes, heap, nn, ops, optim, 
 from .backend import device
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
-                       linspace, logspace, ones, ones_like, rand, rand_like, randint, randn,
-                       randn_like, randperm, tensor, zeros, zeros_like)
+                       linspace, logspace, ones, ones_like, rand, rand_like, randint, randint_like,
+                       randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .dtypes import (bool, complex64, complex128, double, float, float16, float32, float64, half,
                      int, int8, int16, int32, int64, long, promote_types, result_type, short,
                      uint8)
@@ -34,6 +34,7 @@ from .ops.linalg import *  # noqa: F403
 from .ops.pooling import *  # noqa: F403
 from .ops.rearrange import *  # noqa: F403
 from .ops.reduction import *  # noqa: F403
+from .ops.sampling import *  # noqa: F403
 from .ops.scatter import *  # noqa: F403
 from .ops.shape import *  # noqa: F403
 from .ops.special import *  # noqa: F403
@@ -49,7 +50,7 @@ __version__ = "0.1.0"
 heap.apply_default()
 
 # Imported on first use (``bp.diagnostics.memory_report``), so ``import backprop`` stays fast.
-_LAZY_SUBMODULES = ("diagnostics", "distributed", "models", "profiler")
+_LAZY_SUBMODULES = ("diagnostics", "distributed", "distributions", "models", "profiler")
 
 
 def __getattr__(name: str) -> object:

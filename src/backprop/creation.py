@@ -597,6 +597,28 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
     return _finish(array.astype(_dtype(dtype, "randint", dtypes.int64)), False, target)
 
 
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype: Any = None,
+                 device: Any = None, requires_grad: bool = False,
+                 memory_format: Any = None) -> Tensor:
+    """Integers from ``[low, high)`` in ``input``'s shape (and dtype, unless given);
+    ``randint_like(t, high)`` means ``low = 0``, as in PyTorch.
+
+    >>> import backprop as bp
+    >>> t = bp.randint_like(bp.zeros(50), 3)
+    >>> t.dtype, bool(((t >= 0) & (t < 3)).all())
+    (dtype('float32'), True)
+    """
+    check_memory_format("randint_like", memory_format)
+    if high is None:
+        low, high = 0, low
+    if high <= low:
+        raise ValueError(f"randint_like: high ({high}) must be greater than low ({low})")
+    target = backend.as_device(device, "randint_like") or input.device
+    dtype = input.dtype if dtype is None else dtypes.as_dtype(dtype, "randint_like")
+    array = get_rng().integers(low, high, size=input.shape).astype(dtype)
+    return _finish(array, requires_grad, target)
+
+
 def randperm(n: int, *, generator: Generator | None = None, dtype: Any = None,
              device: Any = None) -> Tensor:
     """A random permutation of ``0..n-1``.

@@ -218,6 +218,18 @@ class TensorMethods:
         """The error function (``bp.erf``)."""
         return _ops.special.erf(self)
 
+    def lgamma(self) -> Tensor:
+        """``log |Gamma(self)|`` (``bp.lgamma``)."""
+        return _ops.special.lgamma(self)
+
+    def digamma(self) -> Tensor:
+        """The derivative of ``lgamma`` (``bp.digamma``)."""
+        return _ops.special.digamma(self)
+
+    def polygamma(self, n: int) -> Tensor:
+        """The ``n``-th derivative of ``digamma`` (``bp.polygamma(n, self)``)."""
+        return _ops.special.polygamma(n, self)
+
     def sign(self) -> Tensor:
         """-1, 0 or 1 by the sign of each element (``bp.sign``)."""
         return _ops.elementwise.sign(self)
@@ -734,3 +746,46 @@ class TensorMethods:
     def copy_(self, src: Operand) -> Tensor:
         """``src``'s values copied in, broadcast, in place (differentiable)."""
         return _ops.inplace.copy_(self, src)
+
+    # -- random sampling (backprop.ops.sampling) --------------------------------------------------
+
+    def multinomial(self, num_samples: int, replacement: bool = False, *,
+                    generator: Any = None) -> Tensor:
+        """Category indices drawn from the weights in each row (``bp.multinomial``)."""
+        return _ops.sampling.multinomial(self, num_samples, replacement, generator=generator)
+
+    def bernoulli(self, p: float | None = None, *, generator: Any = None) -> Tensor:
+        """1 with probability ``self`` (or ``p``), else 0 (``bp.bernoulli``)."""
+        return _ops.sampling.bernoulli(self, p, generator=generator)
+
+    def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with uniform samples from ``[from, to)``, in place."""
+        return _ops.sampling.uniform_(self, from_, to, generator=generator)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with normal samples, in place."""
+        return _ops.sampling.normal_(self, mean, std, generator=generator)
+
+    def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with exponential samples of rate ``lambd``, in place."""
+        return _ops.sampling.exponential_(self, lambd, generator=generator)
+
+    def cauchy_(self, median: float = 0.0, sigma: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with Cauchy samples, in place."""
+        return _ops.sampling.cauchy_(self, median, sigma, generator=generator)
+
+    def log_normal_(self, mean: float = 1.0, std: float = 2.0, *, generator: Any = None) -> Tensor:
+        """Fill with log-normal samples ``exp(N(mean, std))``, in place."""
+        return _ops.sampling.log_normal_(self, mean, std, generator=generator)
+
+    def bernoulli_(self, p: float | Tensor = 0.5, *, generator: Any = None) -> Tensor:
+        """Fill with 1 with probability ``p``, else 0, in place."""
+        return _ops.sampling.bernoulli_(self, p, generator=generator)
+
+    def geometric_(self, p: float, *, generator: Any = None) -> Tensor:
+        """Fill with geometric samples (trials up to the first success), in place."""
+        return _ops.sampling.geometric_(self, p, generator=generator)
+
+    def random_(self, from_: int = 0, to: int | None = None, *, generator: Any = None) -> Tensor:
+        """Fill with integers drawn uniformly from ``[from, to)`` (see ``ops.sampling``)."""
+        return _ops.sampling.random_(self, from_, to, generator=generator)

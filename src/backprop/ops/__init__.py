@@ -5,11 +5,11 @@ functions (``__all__``); the Tensor methods and operators that call them are dec
 from __future__ import annotations
 
 from . import (conv, elementwise, extrema, fused, indexing, inplace, join, linalg, pooling,
-               rearrange, reduction, scatter, shape, special)
+               rearrange, reduction, sampling, scatter, shape, special)
 from .primitive import PRIMITIVES, Primitive, primitive
 
 OP_MODULES = (elementwise, shape, join, rearrange, reduction, extrema, fused, indexing, scatter,
-              linalg, conv, pooling, inplace, special)
+              linalg, conv, pooling, inplace, special, sampling)
 
 PUBLIC_OPS = {name: getattr(module, name) for module in OP_MODULES for name in module.__all__}
 

@@ -1,9 +1,11 @@
 """Samplers: the order in which a ``DataLoader`` visits a data set (PyTorch's semantics).
 
 Samplers that know a whole epoch's order up front (sequential, random, subset-random, weighted)
-make it as one NumPy array in ``_index_array()``; iterating them walks that array, and
-``BatchSampler`` slices it into batches without a Python step per sample. Both routes draw the
-same random numbers, so the order does not depend on which one a caller takes.
+make it as NumPy arrays in ``_index_chunks()``; iterating them walks those arrays, and
+``BatchSampler`` slices them into batches without a Python step per sample. Both routes draw the
+same random numbers, so the order does not depend on which one a caller takes. The random and
+weighted samplers draw their chunks as they are consumed: ``num_samples=10**10`` costs nothing
+until it is walked.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ class Sampler(Generic[T_co]):
     def _index_array(self) -> np.ndarray | None:
         """The whole epoch's indices as an int64 array, or None if the sampler cannot say."""
         return None
+
+    def _index_chunks(self) -> Iterator[np.ndarray] | None:
+        """The epoch's indices as consecutive int64 arrays, or None if the sampler cannot say."""
+        order = self._index_array()
+        return None if order is None else iter((order,))
 
 
 class SequentialSampler(Sampler[int]):
@@ -95,12 +102,13 @@ class RandomSampler(Sampler[int]):
         return self.num_samples
 
     def __iter__(self) -> Iterator[int]:
-        yield from self._index_array().tolist()
+        for chunk in self._index_chunks():
+            yield from chunk.tolist()
 
-    def _index_array(self) -> np.ndarray:
+    def _index_chunks(self) -> Iterator[np.ndarray]:
         n = len(self.data_source)
         if n == 0:
-            return np.zeros(0, np.int64)
+            return
         if self.generator is None:
             seed = int(get_rng().integers(0, 2**63 - 1))
             rng = np.random.Generator(np.random.PCG64(seed))
@@ -108,11 +116,24 @@ class RandomSampler(Sampler[int]):
             rng = self.generator.numpy
         wanted = self.num_samples
         if self.replacement:
-            return rng.integers(0, n, size=wanted, dtype=np.int64)
-        parts = [rng.permutation(n) for _ in range(wanted // n)]
-        if wanted % n:
-            parts.append(rng.permutation(n)[:wanted % n])
-        return np.concatenate(parts).astype(np.int64, copy=False)
+            for size in _chunk_sizes(wanted):
+                yield rng.integers(0, n, size=size, dtype=np.int64)
+            return
+        while wanted > 0:  # whole permutations, the last one cut short
+            permutation = rng.permutation(n).astype(np.int64, copy=False)[:wanted]
+            wanted -= len(permutation)
+            yield permutation
+
+
+def _chunk_sizes(total: int) -> Iterator[int]:
+    """``total`` split into draws of at most ``_CHUNK``: memory stays flat however many samples
+    an epoch has (one chunk covers every epoch up to ``_CHUNK`` samples, so those draw the same
+    numbers as a single draw would)."""
+    for start in range(0, total, _CHUNK):
+        yield min(_CHUNK, total - start)
+
+
+_CHUNK = 1 << 16
 
 
 class SubsetRandomSampler(Sampler[int]):
@@ -168,15 +189,20 @@ class WeightedRandomSampler(Sampler[int]):
         self.generator = generator
 
     def __iter__(self) -> Iterator[int]:
-        yield from self._index_array().tolist()
+        for chunk in self._index_chunks():
+            yield from chunk.tolist()
 
     def __len__(self) -> int:
         return self.num_samples
 
-    def _index_array(self) -> np.ndarray:
-        return get_rng(self.generator).choice(len(self.weights), size=self.num_samples,
-                                              replace=self.replacement,
-                                              p=self.weights / self.weights.sum()).astype(np.int64)
+    def _index_chunks(self) -> Iterator[np.ndarray]:
+        rng = get_rng(self.generator)
+        p = self.weights / self.weights.sum()
+        if not self.replacement:  # at most len(weights) samples: one draw
+            yield rng.choice(len(p), size=self.num_samples, replace=False, p=p).astype(np.int64)
+            return
+        for size in _chunk_sizes(self.num_samples):
+            yield rng.choice(len(p), size=size, replace=True, p=p).astype(np.int64)
 
 
 class BatchSampler(Sampler[list[int]]):
@@ -205,12 +231,19 @@ class BatchSampler(Sampler[list[int]]):
         """Batches as int64 arrays when the sampler knows its epoch up front, else lists."""
         size = self.batch_size
         # Only our own samplers: a subclass that overrides __iter__ must be walked as written.
-        order = (self.sampler._index_array()
-                 if getattr(type(self.sampler), "__iter__", None) in _ARRAY_ITERATORS else None)
-        if order is not None:
-            stop = len(order) - len(order) % size if self.drop_last else len(order)
-            for start in range(0, stop, size):
-                yield order[start:start + size]
+        chunks = (self.sampler._index_chunks()
+                  if getattr(type(self.sampler), "__iter__", None) in _ARRAY_ITERATORS else None)
+        if chunks is not None:
+            rest = np.zeros(0, np.int64)  # the tail of one chunk, completed by the next
+            for chunk in chunks:
+                if len(rest):
+                    chunk = np.concatenate((rest, chunk))
+                stop = len(chunk) - len(chunk) % size
+                for start in range(0, stop, size):
+                    yield chunk[start:start + size]
+                rest = chunk[stop:]
+            if len(rest) and not self.drop_last:
+                yield rest
             return
         batch: list[int] = []
         for idx in self.sampler:
