@@ -152,7 +152,8 @@ def test_sync_batchnorm_over_two_ranks_trains_as_one_process(device: str) -> Non
                            "--device", device],
                           capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert sorted(done.stdout.split("\n")[:2]) == ["rank 0: ok", "rank 1: ok"]
+    # The ranks' lines may arrive interleaved (mpiexec forwards each rank's output as it comes).
+    assert "rank 0: ok" in done.stdout and "rank 1: ok" in done.stdout, done.stdout
 
 
 # -- linear_cross_entropy ----------------------------------------------------------------------
