@@ -137,19 +137,21 @@ def _lstm_layer(gates_x: Any, h0: Any, c0: Any, w_hh: Any, *, batch_sizes: tuple
     (the input's gate products with both biases added), from ``h0`` and ``c0``: the output
     rows, the final states, the activated gates and the cell state of every row."""
     hidden = c0.shape[-1]
-    gates = gates_x.copy()
+    gates = np.empty_like(gates_x)
     output = np.empty_like(gates, shape=(gates.shape[0], hidden))
     c_all = np.empty_like(output)
     h, c = h0.copy(), c0.copy()
-    w_hh_t = np.ascontiguousarray(w_hh.T)  # OpenBLAS takes the small products faster so
-    hidden_gates = np.empty_like(gates, shape=(h.shape[0], gates.shape[1]))
+    product = np.empty_like(c)
+    w_hh_t = w_hh.T.copy()  # C order: OpenBLAS takes the small products faster so
     for offset, size, _, _ in _steps(batch_sizes, reverse):
         step = gates[offset:offset + size]
-        step += np.matmul(h[:size], w_hh_t, out=hidden_gates[:size])
+        np.matmul(h[:size], w_hh_t, out=step)
+        step += gates_x[offset:offset + size]
         _lstm_activations_(step)
         c_next = c_all[offset:offset + size]
         np.multiply(step[:, hidden:2 * hidden], c[:size], out=c_next)
-        c_next += step[:, :hidden] * step[:, 2 * hidden:3 * hidden]
+        c_next += np.multiply(step[:, :hidden], step[:, 2 * hidden:3 * hidden],
+                              out=product[:size])
         h_next = output[offset:offset + size]
         np.tanh(c_next, out=h_next)
         h_next *= step[:, 3 * hidden:]

@@ -7,7 +7,9 @@ the cell's fused primitive (``nn.functional.recurrent``). Sequences are handled 
 (time-major, ``batch_sizes[t]`` rows at step ``t``), a padded batch being the case of equal
 batch sizes, so a ``PackedSequence`` and a padded tensor take the same path. The steps' input
 rows come from one ``split_with_sizes_copy``, whose backward is one concatenation (slicing each
-step out would pad every step's gradient to the whole sequence).
+step out would pad every step's gradient to the whole sequence). An LSTM without ``proj_size``
+runs its steps inside one primitive per layer and direction (``recurrent_layer``), whose
+backward makes ``weight_hh``'s gradient in one product over all steps.
 """
 
 from __future__ import annotations
