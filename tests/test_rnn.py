@@ -230,11 +230,17 @@ def _node_counts(out: bp.Tensor) -> dict[str, int]:
     return names
 
 
-def test_lstm_step_is_a_few_fused_nodes() -> None:
-    """A step records one product with weight_hh and one fused cell node, not dozens of ops; the
+def test_lstm_layer_is_one_node_and_projected_steps_a_few_fused_nodes() -> None:
+    """An LSTM layer's time loop is one node whatever the length; with proj_size a step records
+    one product with weight_hh, one fused cell node and the projection, not dozens of ops; the
     input's product is one node for the whole sequence."""
     lstm = bp.nn.LSTM(3, 4)
     short, long = (_node_counts(lstm(bp.ones(steps, 2, 3))[0]) for steps in (6, 12))
+    assert short["LstmLayerBackward"] == 1 and short["LinearBackward"] == 1
+    assert "FusedLstmCellBackward" not in short and "MatmulBackward" not in short
+    assert short == long
+    lstm = bp.nn.LSTM(3, 4, proj_size=2)
+    short, long = (_node_counts(lstm(bp.ones(steps, 2, 3))[0]) for steps in (6, 12))
     assert short["FusedLstmCellBackward"] == 6 and short["MatmulBackward"] == 6
-    assert short["SplitWithSizesCopyBackward"] == 1 and short["LinearBackward"] == 1
-    assert sum(long.values()) - sum(short.values()) == 2 * 6
+    assert short["SplitWithSizesCopyBackward"] == 1 and short["LinearBackward"] == 1 + 6
+    assert long["FusedLstmCellBackward"] == 12 and long["LinearBackward"] == 1 + 12

@@ -1,5 +1,6 @@
 """Op-table rows for the recurrent cells: torch.lstm_cell, gru_cell, rnn_tanh_cell and
-rnn_relu_cell (one step of nn.LSTM, nn.GRU and nn.RNN)."""
+rnn_relu_cell (one step of nn.LSTM, nn.GRU and nn.RNN), and the whole-layer LSTM primitive
+nn.LSTM runs each direction of each layer as."""
 
 from __future__ import annotations
 
@@ -89,7 +90,47 @@ def _cell_errors(op, gates):
     return errors
 
 
+def _np_lstm_layer(gates_x, h0, c0, w_hh, *, batch_sizes, reverse):
+    """The layer's outputs from the cell's reference, step by step over packed rows."""
+    offsets = np.concatenate(([0], np.cumsum(batch_sizes)))
+    h, c = h0.copy(), c0.copy()
+    output, c_all = np.empty((offsets[-1], h0.shape[1])), np.empty((offsets[-1], h0.shape[1]))
+    gates = np.empty_like(gates_x)
+    for t in reversed(range(len(batch_sizes))) if reverse else range(len(batch_sizes)):
+        rows, size = slice(offsets[t], offsets[t + 1]), batch_sizes[t]
+        pre = gates_x[rows] + h[:size] @ w_hh.T
+        gates[rows] = np.concatenate([_sigmoid(pre[:, :2 * h.shape[1]]),
+                                      np.tanh(pre[:, 2 * h.shape[1]:3 * h.shape[1]]),
+                                      _sigmoid(pre[:, 3 * h.shape[1]:])], axis=1)
+        eye = np.eye(pre.shape[1])  # gates_x stands for the input's product: identity weights
+        output[rows], c_all[rows] = _np_lstm_cell(gates_x[rows], h[:size], c[:size], eye, w_hh)
+        h[:size], c[:size] = output[rows], c_all[rows]
+    return [output, h, c, gates, c_all]
+
+
+def _lstm_layer_samples(rng):
+    def args(batch_sizes, hidden=2):
+        rows, batch = sum(batch_sizes), batch_sizes[0]
+        return (uniform(rng, (rows, 4 * hidden)), uniform(rng, (batch, hidden)),
+                uniform(rng, (batch, hidden)), uniform(rng, (4 * hidden, hidden)))
+
+    return [Sample(args(sizes), kwargs={"batch_sizes": sizes, "reverse": reverse},
+                   name=f"{name}-{'reverse' if reverse else 'forward'}")
+            for sizes, name in (((2, 2, 2), "padded"), ((3, 2, 1), "packed"))
+            for reverse in (False, True)]
+
+
+def _lstm_layer(*args, **kwargs):
+    from backprop.nn.functional.recurrent_layer import _lstm_layer
+
+    return _lstm_layer(*args, **kwargs)
+
+
 ROWS = [
+    OpSpec("lstm_layer", _lstm_layer, _np_lstm_layer, _lstm_layer_samples, torch=None,
+           torch_reason="a private primitive (one direction of one layer of nn.LSTM over gate "
+           "products already made); the module table's LSTM rows compare it with PyTorch",
+           aliases=("lstm_layer_backward",)),
     OpSpec("lstm_cell", _lstm, _np_lstm_cell, _cell_samples(4, 2), torch=_torch_lstm,
            error_inputs=_cell_errors(bp.lstm_cell, 4),
            aliases=("fused_lstm_cell", "lstm_cell_backward")),

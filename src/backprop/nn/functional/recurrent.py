@@ -42,7 +42,11 @@ def _sigmoid_(x: np.ndarray) -> np.ndarray:
 # h' = sigmoid(o) tanh(c').
 
 def _lstm_activations(gi: np.ndarray, gh: np.ndarray) -> np.ndarray:
-    gates = gi + gh
+    return _lstm_activations_(gi + gh)
+
+
+def _lstm_activations_(gates: np.ndarray) -> np.ndarray:
+    """The gate nonlinearities applied in place to the pre-activations ``[i | f | g | o]``."""
     n = gates.shape[-1] // 4
     _sigmoid_(gates[..., :2 * n])
     np.tanh(gates[..., 2 * n:3 * n], out=gates[..., 2 * n:3 * n])
@@ -78,12 +82,20 @@ def _lstm_cell_backward_in_place(g_h: Any, g_c: Any, g_gates: Any, gates: Any, c
                                  c_next: Any) -> tuple | None:
     if g_gates is not None:
         return None  # only in second derivatives, which run the composite
+    grad = np.empty_like(gates)
+    return grad, _lstm_cell_grads_into(grad, g_h, g_c, gates, c, c_next)
+
+
+def _lstm_cell_grads_into(grad: np.ndarray, g_h: Any, g_c: Any, gates: np.ndarray,
+                          c: np.ndarray, c_next: np.ndarray) -> np.ndarray:
+    """``lstm_cell_backward`` in place: writes the gates' gradient into ``grad`` (a whole
+    layer's backward hands it its rows of one buffer) and returns the previous cell state's."""
     n = c.shape[-1]
     i, g = gates[..., :n], gates[..., 2 * n:3 * n]
     tanh_c = np.tanh(c_next)
     # d act / d pre-activation over all four gates at once: a (1 - a) for the sigmoid gates,
     # then 1 - g^2 written over the tanh gate's slice.
-    grad = np.subtract(1.0, gates)
+    np.subtract(1.0, gates, out=grad)
     grad *= gates
     np.multiply(g, g, out=grad[..., 2 * n:3 * n])
     np.subtract(1.0, grad[..., 2 * n:3 * n], out=grad[..., 2 * n:3 * n])
@@ -102,7 +114,7 @@ def _lstm_cell_backward_in_place(g_h: Any, g_c: Any, g_gates: Any, gates: Any, c
     grad[..., n:2 * n] *= c
     grad[..., 2 * n:3 * n] *= i
     grad.reshape(grad.shape[:-1] + (4, n))[..., :3, :] *= grad_c[..., None, :]
-    return grad, np.multiply(grad_c, gates[..., n:2 * n])
+    return np.multiply(grad_c, gates[..., n:2 * n])
 
 
 def _lstm_rule(g: tuple, out: tuple, gi: Any, gh: Any, c: Any, needs: tuple[bool, ...]) -> list:

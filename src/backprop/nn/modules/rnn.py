@@ -7,7 +7,9 @@ the cell's fused primitive (``nn.functional.recurrent``). Sequences are handled 
 (time-major, ``batch_sizes[t]`` rows at step ``t``), a padded batch being the case of equal
 batch sizes, so a ``PackedSequence`` and a padded tensor take the same path. The steps' input
 rows come from one ``split_with_sizes_copy``, whose backward is one concatenation (slicing each
-step out would pad every step's gradient to the whole sequence).
+step out would pad every step's gradient to the whole sequence). An LSTM without ``proj_size``
+runs its steps inside one primitive per layer and direction (``recurrent_layer``), whose
+backward makes ``weight_hh``'s gradient in one product over all steps.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from .. import functional as F
 from .. import init
 from ..functional.recurrent import (_fused_gru_cell, _fused_lstm_cell, gru_cell, lstm_cell,
                                     rnn_relu_cell, rnn_tanh_cell)
+from ..functional.recurrent_layer import _lstm_layer
 from ..module import Module
 from ..utils.rnn import PackedSequence
 from .utils import new_parameter
@@ -241,13 +244,17 @@ class RNNBase(Module):
         w_hh = getattr(self, "weight_hh" + suffix)
         b_hh = getattr(self, "bias_hh" + suffix) if self.bias else None
         w_hr = getattr(self, "weight_hr" + suffix) if self.proj_size else None
-        gates = F.linear(rows, getattr(self, "weight_ih" + suffix),
-                         getattr(self, "bias_ih" + suffix) if self.bias else None)
+        b_ih = getattr(self, "bias_ih" + suffix) if self.bias else None
         if b_hh is not None and self.mode != "GRU":
-            # Added once to the whole sequence, not per step: its gradient is then one sum over
-            # all rows. (GRU's b_hn is scaled by the reset gate, so it stays in the step.)
-            gates = gates + b_hh
-            b_hh = None
+            # Both biases go into the input's product for the whole sequence, not into every
+            # step: their gradient is then one sum over all rows. (GRU's b_hn is scaled by the
+            # reset gate, so it stays in the step.)
+            b_ih, b_hh = b_ih + b_hh, None
+        gates = F.linear(rows, getattr(self, "weight_ih" + suffix), b_ih)
+        if self.mode == "LSTM" and w_hr is None:
+            output, h_n, c_n, _, _ = _lstm_layer(gates, state[0], state[1], w_hh,
+                                                 batch_sizes=tuple(batch_sizes), reverse=reverse)
+            return output, [h_n, c_n]
         # The steps multiply by weight_hh^T laid out contiguously (one copy per call): OpenBLAS
         # takes a small (batch, hidden) @ (hidden, gates) product about 1.5x faster so.
         w_hh_t = w_hh.t().contiguous()
