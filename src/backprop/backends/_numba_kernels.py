@@ -427,3 +427,56 @@ def adam_update(data, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, hyper, flags):
             max_exp_avg_sq[i] = v
         denom = np.sqrt(v) / correction + eps
         data[i] = p + m * neg_step / denom
+
+
+# -- one LSTM step (recurrent_layer.py's loop body), gates [i | f | g | o] -----------------------
+# tanh by the C library's (math.tanh): the cell's tanh(c) feeds h near 0 as much as anywhere, where
+# _tanh's error is large relative to the value. The sigmoid from _exp_nonpositive of -|x|, so the
+# exponential never overflows: 1 / (1 + e) for x >= 0, e / (1 + e) below.
+
+@njit(**_OPTIONS)
+def _sigmoid(x):
+    e = _exp_nonpositive(-abs(x))
+    one = _like(x, 1.0)
+    return one / (one + e) if x >= _like(x, 0.0) else e / (one + e)
+
+
+@njit(**_OPTIONS)
+def lstm_step(gates, gates_x, c, h, c_next, h_next):
+    """gates (rows, 4n), holding the hidden state's product: += gates_x, activated in place;
+    c_next = f c + i g and h_next = o tanh(c_next), copied into the running c and h (their first
+    rows)."""
+    rows, n = c_next.shape
+    for r in range(rows):
+        a, x, cr, hr, cn, hn = gates[r], gates_x[r], c[r], h[r], c_next[r], h_next[r]
+        for j in range(n):
+            i = _sigmoid(a[j] + x[j])
+            f = _sigmoid(a[n + j] + x[n + j])
+            g = math.tanh(a[2 * n + j] + x[2 * n + j])
+            o = _sigmoid(a[3 * n + j] + x[3 * n + j])
+            a[j], a[n + j], a[2 * n + j], a[3 * n + j] = i, f, g, o
+            state = f * cr[j] + i * g
+            out = math.tanh(state) * o
+            cn[j], cr[j], hn[j], hr[j] = state, state, out, out
+
+
+@njit(**_OPTIONS)
+def lstm_step_backward(grad, g_output, carry_h, carry_c, gates, c, c_next):
+    """The cell's backward (recurrent.py's _lstm_cell_grads_into) over one step's rows:
+    g_h = g_output + carry_h (an empty g_output: carry_h alone), g_c = carry_c; writes the
+    pre-activations' gradient into grad and the previous cell state's over carry_c."""
+    rows, n = c.shape
+    with_output = g_output.size != 0
+    one = _like(grad[0, 0], 1.0)
+    for r in range(rows):
+        d, a, cr, cn, gc, ghr = grad[r], gates[r], c[r], c_next[r], carry_c[r], carry_h[r]
+        for j in range(n):
+            gh = g_output[r, j] + ghr[j] if with_output else ghr[j]
+            i, f, g, o = a[j], a[n + j], a[2 * n + j], a[3 * n + j]
+            t = math.tanh(cn[j])
+            grad_c = (one - t * t) * o * gh + gc[j]
+            d[j] = (one - i) * i * g * grad_c
+            d[n + j] = (one - f) * f * cr[j] * grad_c
+            d[2 * n + j] = (one - g * g) * i * grad_c
+            d[3 * n + j] = (one - o) * o * (gh * t)
+            gc[j] = grad_c * f

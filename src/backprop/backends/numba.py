@@ -273,6 +273,32 @@ def adam_update(data: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
     return _run(_kernels.adam_update, *flat, second, hyper, flags)
 
 
+# -- one LSTM step, in a whole layer's loop (nn/functional/recurrent_layer.py) ---------------------
+
+def lstm_step(gates: np.ndarray, gates_x: np.ndarray, c: np.ndarray, h: np.ndarray,
+              c_next: np.ndarray, h_next: np.ndarray) -> bool:
+    """One step's gates (``gates`` holds ``h @ w_hh.T``; ``gates_x`` is added), activated in
+    place, and the new states into ``c_next``, ``h_next`` and the running ``c``, ``h``; False
+    (nothing done) when the kernel does not apply."""
+    if not _applies(gates, gates_x, c, h, c_next, h_next) or gates.shape != gates_x.shape:
+        return False
+    return _run(_kernels.lstm_step, gates, gates_x, c, h, c_next, h_next)
+
+
+def lstm_step_backward(grad: np.ndarray, g_output: np.ndarray | None, carry_h: np.ndarray,
+                       carry_c: np.ndarray, gates: np.ndarray, c: np.ndarray,
+                       c_next: np.ndarray) -> bool:
+    """One step's cell backward: the pre-activations' gradient into ``grad`` from
+    ``g_output + carry_h`` and ``carry_c``, and the previous cell state's over ``carry_c``;
+    False (nothing done) when the kernel does not apply."""
+    arrays = (carry_h, carry_c, gates, c, c_next) + (() if g_output is None else (g_output,))
+    if not _applies(grad, *arrays) or grad.shape != gates.shape:
+        return False
+    return _run(_kernels.lstm_step_backward, grad,
+                _empty(grad.dtype).reshape(0, 0) if g_output is None else g_output,
+                carry_h, carry_c, gates, c, c_next)
+
+
 # -- registration: each kernel under the name of the op it speeds up -------------------------------
 
 def _gelu(input: np.ndarray, approximate: str) -> np.ndarray | None:
@@ -297,6 +323,7 @@ def _norm_backward(g: np.ndarray, input: np.ndarray, mean: Any, rstd: Any, weigh
 _KERNELS = {"gelu": _gelu, "gelu_backward": _gelu_backward, "layer_norm": layer_norm,
             "group_norm": layer_norm, "norm_backward": _norm_backward, "softmax": softmax,
             "softmax_backward": softmax_backward, "log_softmax": log_softmax,
-            "log_softmax_backward": log_softmax_backward, "adam_update": adam_update}
+            "log_softmax_backward": log_softmax_backward, "adam_update": adam_update,
+            "lstm_step": lstm_step, "lstm_step_backward": lstm_step_backward}
 for _op, _kernel in _KERNELS.items():
     kernels.register(_op, np.ndarray, _kernel, compiled=True)
