@@ -3,8 +3,9 @@
 A NumPy expression such as the tanh GELU makes ~10 passes over memory, each allocating or
 rewriting a temporary; a compiled loop makes one. When Numba is installed (``pip install
 backprop[fast]``), the tanh GELU, layer norm (and group/instance norm without a per-channel
-weight), softmax and log_softmax over the last axis, and the Adam/AdamW update use such kernels
-for C-contiguous float32/float64 arrays of ``min_size`` elements or more, in a plain forward or
+weight), softmax and log_softmax over the last axis, an LSTM layer's step (gates and state
+update in one pass, and its backward) and the Adam/AdamW update use such kernels for
+C-contiguous float32/float64 arrays of ``min_size`` elements or more, in a plain forward or
 backward (under ``create_graph=True`` the VJPs build their graph from bp ops as always).
 Everything else, and everything when Numba is absent or switched off, runs the NumPy code.
 Results agree with the NumPy path's to rounding (float64: ~1e-15 relative; the Adam update
@@ -14,7 +15,7 @@ Switches, as in ``torch.backends``: ``bp.backends.numba.enabled`` (default True 
 installed; the environment variable ``BACKPROP_NUMBA=0`` makes it False at import) and
 ``bp.backends.numba.is_available()``. ``import backprop`` does not import Numba: the first
 kernel call does (~0.15 s). Each kernel is compiled the first time a process on the machine
-uses it (~0.3 s of CPU each, ~5 s for all 18 float32/float64 versions) and later processes load
+uses it (~0.3 s of CPU each, ~6 s for all 22 float32/float64 versions) and later processes load
 it from Numba's disk cache (a few ms): the cache lives in the package's ``__pycache__``, or, where
 that is not writable, in Numba's per-user cache directory (Numba chooses; ``NUMBA_CACHE_DIR``
 overrides it).
