@@ -339,3 +339,65 @@ def test_kernels_take_arrays_at_the_default_size(monkeypatch: Any) -> None:
     x = leaf((2, 64, 512), np.float32)
     (F.gelu(x, approximate="tanh") * cotangent(x.shape, np.float32)).sum().backward()
     assert seen == {"gelu_tanh": 1, "gelu_tanh_backward": 1}
+
+
+# -- the LSTM layer's step (nn/functional/recurrent_layer.py) -------------------------------------
+
+def lstm_run(dtype: Any, packed: bool, with_state: bool) -> list[np.ndarray]:
+    """Outputs, final states and every gradient of a 2-layer bidirectional batch-first LSTM."""
+    bp.manual_seed(0)
+    lstm = bp.nn.LSTM(3, 5, num_layers=2, bidirectional=True, batch_first=True).to(dtype)
+    x = leaf((4, 6, 3), dtype)
+    state = (leaf((4, 4, 5), dtype, 1), leaf((4, 4, 5), dtype, 2)) if with_state else None
+    rnn_utils = bp.nn.utils.rnn
+    source = rnn_utils.pack_padded_sequence(x, [6, 4, 4, 1], batch_first=True) if packed else x
+    out, (h, c) = lstm(source, state)
+    if packed:
+        out = rnn_utils.pad_packed_sequence(out, batch_first=True)[0]
+    (out.sin().sum() + (h * h).sum() + c.cos().sum()).backward()
+    leaves = [x] + ([] if state is None else list(state)) + list(lstm.parameters())
+    return [out.detach().numpy(), h.detach().numpy(), c.detach().numpy()] + [
+        t.grad.numpy() for t in leaves]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("packed", [False, True], ids=["padded", "packed"])
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "given-state"])
+def test_lstm_layer_step(both: Any, monkeypatch: Any, dtype: Any, packed: bool,
+                         with_state: bool) -> None:
+    seen: Counter = Counter()
+    real = accel._load()
+    for name in ("lstm_step", "lstm_step_backward"):
+        def counted(*args: Any, name: str = name, kernel: Any = getattr(real, name)) -> None:
+            seen[name] += 1
+            kernel(*args)
+        monkeypatch.setattr(real, name, counted)
+    slow, fast = both(lambda: lstm_run(dtype, packed, with_state))
+    assert_close(slow, fast, dtype)
+    # 2 layers x 2 directions x 6 steps, forward and backward, all through the kernels
+    assert seen == {"lstm_step": 24, "lstm_step_backward": 24}
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lstm_tanh_is_accurate_near_zero_and_everywhere(dtype: Any) -> None:
+    """The step's tanh against NumPy's within 3 units in the last place, relative, from tiny
+    arguments (where an absolute-error tanh would be far off) to saturation."""
+    from numba import njit
+
+    from backprop.backends._numba_kernels import _OPTIONS, _tanh_exact
+
+    @njit(**_OPTIONS)
+    def tanh(x: Any, out: Any) -> None:
+        for k in range(x.size):
+            out[k] = _tanh_exact(x[k])
+    grid = np.concatenate([np.geomspace(1e-30, 25.0, 20001), np.linspace(0.35, 0.45, 1001)])
+    x = np.concatenate([grid, -grid, [0.0]]).astype(dtype)
+    out = np.empty_like(x)
+    tanh(x, out)
+    exact = np.tanh(x.astype(np.float64) if dtype == np.float32 else x.astype(np.longdouble))
+    ulps = np.abs(out - exact) / np.spacing(np.abs(exact).astype(dtype))
+    assert float(ulps.max()) <= 3.0
+    special = np.array([np.inf, -np.inf, np.nan, -0.0], dtype)
+    tanh(special, out[:4])
+    np.testing.assert_array_equal(out[:4], [1.0, -1.0, np.nan, 0.0])

@@ -3,8 +3,9 @@
 A NumPy expression such as the tanh GELU makes ~10 passes over memory, each allocating or
 rewriting a temporary; a compiled loop makes one. When Numba is installed (``pip install
 backprop[fast]``), the tanh GELU, layer norm (and group/instance norm without a per-channel
-weight), softmax and log_softmax over the last axis, and the Adam/AdamW update use such kernels
-for C-contiguous float32/float64 arrays of ``min_size`` elements or more, in a plain forward or
+weight), softmax and log_softmax over the last axis, an LSTM layer's step (gates and state
+update in one pass, and its backward) and the Adam/AdamW update use such kernels for
+C-contiguous float32/float64 arrays of ``min_size`` elements or more, in a plain forward or
 backward (under ``create_graph=True`` the VJPs build their graph from bp ops as always).
 Everything else, and everything when Numba is absent or switched off, runs the NumPy code.
 Results agree with the NumPy path's to rounding (float64: ~1e-15 relative; the Adam update
@@ -14,7 +15,7 @@ Switches, as in ``torch.backends``: ``bp.backends.numba.enabled`` (default True 
 installed; the environment variable ``BACKPROP_NUMBA=0`` makes it False at import) and
 ``bp.backends.numba.is_available()``. ``import backprop`` does not import Numba: the first
 kernel call does (~0.15 s). Each kernel is compiled the first time a process on the machine
-uses it (~0.3 s of CPU each, ~5 s for all 18 float32/float64 versions) and later processes load
+uses it (~0.3 s of CPU each, ~6 s for all 22 float32/float64 versions) and later processes load
 it from Numba's disk cache (a few ms): the cache lives in the package's ``__pycache__``, or, where
 that is not writable, in Numba's per-user cache directory (Numba chooses; ``NUMBA_CACHE_DIR``
 overrides it).
@@ -273,6 +274,32 @@ def adam_update(data: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
     return _run(_kernels.adam_update, *flat, second, hyper, flags)
 
 
+# -- one LSTM step, in a whole layer's loop (nn/functional/recurrent_layer.py) ---------------------
+
+def lstm_step(gates: np.ndarray, gates_x: np.ndarray, c: np.ndarray, h: np.ndarray,
+              c_next: np.ndarray, h_next: np.ndarray) -> bool:
+    """One step's gates (``gates`` holds ``h @ w_hh.T``; ``gates_x`` is added), activated in
+    place, and the new states into ``c_next``, ``h_next`` and the running ``c``, ``h``; False
+    (nothing done) when the kernel does not apply."""
+    if not _applies(gates, gates_x, c, h, c_next, h_next) or gates.shape != gates_x.shape:
+        return False
+    return _run(_kernels.lstm_step, gates, gates_x, c, h, c_next, h_next)
+
+
+def lstm_step_backward(grad: np.ndarray, g_output: np.ndarray | None, carry_h: np.ndarray,
+                       carry_c: np.ndarray, gates: np.ndarray, c: np.ndarray,
+                       c_next: np.ndarray) -> bool:
+    """One step's cell backward: the pre-activations' gradient into ``grad`` from
+    ``g_output + carry_h`` and ``carry_c``, and the previous cell state's over ``carry_c``;
+    False (nothing done) when the kernel does not apply."""
+    arrays = (carry_h, carry_c, gates, c, c_next) + (() if g_output is None else (g_output,))
+    if not _applies(grad, *arrays) or grad.shape != gates.shape:
+        return False
+    return _run(_kernels.lstm_step_backward, grad,
+                _empty(grad.dtype).reshape(0, 0) if g_output is None else g_output,
+                carry_h, carry_c, gates, c, c_next)
+
+
 # -- registration: each kernel under the name of the op it speeds up -------------------------------
 
 def _gelu(input: np.ndarray, approximate: str) -> np.ndarray | None:
@@ -297,6 +324,7 @@ def _norm_backward(g: np.ndarray, input: np.ndarray, mean: Any, rstd: Any, weigh
 _KERNELS = {"gelu": _gelu, "gelu_backward": _gelu_backward, "layer_norm": layer_norm,
             "group_norm": layer_norm, "norm_backward": _norm_backward, "softmax": softmax,
             "softmax_backward": softmax_backward, "log_softmax": log_softmax,
-            "log_softmax_backward": log_softmax_backward, "adam_update": adam_update}
+            "log_softmax_backward": log_softmax_backward, "adam_update": adam_update,
+            "lstm_step": lstm_step, "lstm_step_backward": lstm_step_backward}
 for _op, _kernel in _KERNELS.items():
     kernels.register(_op, np.ndarray, _kernel, compiled=True)

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import kernels
 from ...ops.join import _cat
 from ...ops.linalg import matmul
 from ...ops.primitive import primitive
@@ -45,6 +46,12 @@ def _steps(batch_sizes: tuple[int, ...], reverse: bool) -> Iterator[tuple[int, i
     for step in order:
         yield offsets[step], batch_sizes[step], *previous
         previous = (offsets[step], batch_sizes[step])
+
+
+def _compiled(name: str, array: Any) -> Any:
+    """The compiled step kernel registered as ``name`` for ``array``'s type (``backends.numba``:
+    it returns False where it does not apply), or None."""
+    return next(iter(kernels.kernels_for(name, array)), None)
 
 
 def _before(rows: Any, initial: Any, size: int, prev_offset: int, prev_size: int) -> Any:
@@ -99,15 +106,20 @@ def _lstm_layer_backward_in_place(gates: Any, c_all: Any, output: Any, h0: Any, 
     carry_c = np.zeros(c0.shape, dtype) if g_c_n is None else g_c_n.astype(dtype, copy=True)
     grad_gates_x = np.empty(gates.shape, gates.dtype)
     uniform = len(set(batch_sizes)) == 1
+    fused = _compiled("lstm_step_backward", gates)
+    if fused is not None and g_output is not None:
+        g_output = np.ascontiguousarray(g_output)  # a batch-first output's gradient is strided
     for offset, size, prev_offset, prev_size in reversed(list(_steps(batch_sizes, reverse))):
         rows = slice(offset, offset + size)
-        g_h = carry_h[:size] if g_output is None else g_output[rows] + carry_h[:size]
         grad_gates = grad_gates_x[rows]
-        grad_c = _lstm_cell_grads_into(grad_gates, g_h, carry_c[:size], gates[rows],
-                                       _before(c_all, c0, size, prev_offset, prev_size),
-                                       c_all[rows])
+        c_prev = _before(c_all, c0, size, prev_offset, prev_size)
+        if fused is None or not fused(grad_gates, None if g_output is None else g_output[rows],
+                                      carry_h[:size], carry_c[:size], gates[rows], c_prev,
+                                      c_all[rows]):
+            g_h = carry_h[:size] if g_output is None else g_output[rows] + carry_h[:size]
+            carry_c[:size] = _lstm_cell_grads_into(grad_gates, g_h, carry_c[:size],
+                                                   gates[rows], c_prev, c_all[rows])
         np.matmul(grad_gates, w_hh, out=carry_h[:size])
-        carry_c[:size] = grad_c
     # weight_hh's gradient over every step at once: (4 hidden, rows) @ (rows, hidden), with the
     # state each step started from; a padded batch's is the output shifted by one step.
     if uniform:
@@ -143,9 +155,14 @@ def _lstm_layer(gates_x: Any, h0: Any, c0: Any, w_hh: Any, *, batch_sizes: tuple
     h, c = h0.copy(), c0.copy()
     product = np.empty_like(c)
     w_hh_t = w_hh.T.copy()  # C order: OpenBLAS takes the small products faster so
+    fused = _compiled("lstm_step", gates)
     for offset, size, _, _ in _steps(batch_sizes, reverse):
         step = gates[offset:offset + size]
         np.matmul(h[:size], w_hh_t, out=step)
+        rows = slice(offset, offset + size)
+        if fused is not None and fused(step, gates_x[rows], c[:size], h[:size], c_all[rows],
+                                       output[rows]):
+            continue
         step += gates_x[offset:offset + size]
         _lstm_activations_(step)
         c_next = c_all[offset:offset + size]
