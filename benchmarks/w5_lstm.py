@@ -1,9 +1,10 @@
 """W5: character LSTM language model: vocabulary 80, embedding 64, a 2-layer LSTM of 256 hidden
 units, a linear head, batch 32, sequence 64, Adam (lr 1e-3).
 
-Backpropagation through time: per layer one product of the whole sequence with ``weight_ih``,
-then 64 steps of one product with ``weight_hh`` and one fused gate update each; one code path
-serves backprop and PyTorch (whose CPU LSTM is its own fused kernel, forward and backward)."""
+Backpropagation through time through ``nn.LSTM`` in both libraries: backprop runs each layer as
+one primitive (one product of the whole sequence with ``weight_ih``, then 64 steps of one
+product with ``weight_hh`` and one fused cell update each, ``weight_hh``'s gradient as one
+product after the loop); PyTorch's CPU LSTM is its own fused kernel, forward and backward."""
 
 from __future__ import annotations
 
