@@ -318,3 +318,16 @@ def test_var_and_std_with_large_offset() -> None:
     d64 = data.astype(np.float64)
     assert_close32(x.grad.numpy(), 2 * (d64 - d64.mean()) / (len(d64) - 1),
                    scale=OFFSET / len(d64), what="dvar")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("exponent", [2, 3, -1, -2, 2.0, 3.0, -1.0, -2.0])
+def test_pow_by_small_integer_exponents_rounds_as_pytorch(torch: Any, dtype: Any,
+                                                          exponent: float) -> None:
+    """PyTorch computes these exponents by products (x * x * x), not C's pow: ours must give the
+    same bits, which NumPy's general power does not (it is also ~100x slower)."""
+    x = np.random.default_rng(0).standard_normal((7, 192)).astype(dtype)
+    ours = (bp.tensor(x) ** exponent).numpy()
+    theirs = (torch.tensor(x) ** exponent).numpy()
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_array_equal(ours, theirs)

@@ -184,6 +184,18 @@ def _pow_grad_exponent(g: Any, out: Any, input: Any, exponent: Any) -> Any:
     return where(zero_base, 0.0, g * out * log(safe_input))
 
 
+# The exponents PyTorch computes by products rather than C's pow (its pow_tensor_scalar fast
+# paths): the same roundings as PyTorch's, and ~100x faster than NumPy's general power.
+_POW_BY_PRODUCTS = {
+    2: lambda x: x * x,
+    3: lambda x: x * x * x,
+    0.5: np.sqrt,
+    -1: lambda x: 1 / x,
+    -2: lambda x: 1 / (x * x),
+}
+_POW_BY_PRODUCTS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 @primitive(save=("input", "exponent", "out"), promote=("input", "exponent"),
            refuse=("bool tensors",), grads={
     "input": _pow_grad_input,
@@ -194,6 +206,10 @@ def pow(input: Any, exponent: Any) -> Any:
         return input.copy() if exponent else input | True
     if type(exponent) is float and exponent == -0.5:
         return 1 / np.sqrt(input)  # PyTorch's rsqrt: -0.0 ** -0.5 is -inf there, inf in C's pow
+    if type(exponent) in (int, float) and input.dtype in _POW_BY_PRODUCTS_DTYPES:
+        by_products = _POW_BY_PRODUCTS.get(exponent)
+        if by_products is not None:
+            return by_products(input)
     try:
         return input ** exponent
     except ValueError:  # NumPy refuses integers to negative integer powers
