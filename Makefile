@@ -33,6 +33,7 @@ clean:
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.ops
 
 # Long runs stay flat: RSS, live graph objects and step time over 20,000 W1 / 2,000 W4 steps.
 soak: $(VENV)/.installed-dev

@@ -122,3 +122,13 @@ def test_command_line_quick(tmp_path, capsys):
     assert code == 0
     assert "W2 tiny MLP" in out.read_text()
     assert "median ms/step" in capsys.readouterr().out
+
+
+def test_op_speed_table_times_ops_of_both_arities_and_names_what_it_leaves_out(torch):
+    from benchmarks import ops
+    timings, left_out = ops.measure(["exp", "add", "topk"], rounds=1, seconds=0.0005)
+    assert [(t.name, t.arity) for t in timings] == [("exp", 1), ("add", 2)]
+    assert all(t.backward is not None and min(t.forward + t.backward) > 0 for t in timings)
+    assert left_out == ["topk"]
+    table = ops.report(timings, left_out)
+    assert "| exp | 1 |" in table and "| add | 2 |" in table and "Left out" in table

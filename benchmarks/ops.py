@@ -1,0 +1,166 @@
+"""Per-op speed against PyTorch: ``python -m benchmarks.ops [--quick] [--only NAME ...]``.
+
+Every public ``bp`` function that PyTorch also has at the top level and that takes one or two
+float tensors with no other argument is timed on a (100, 1000) float32 input drawn uniformly
+from (0.1, 0.9), a domain where every such op is defined (log, sqrt, asin, logit, erfinv ...):
+the forward alone, and forward plus backward of ``out.sum()`` where the result is
+differentiable. PyTorch runs on one thread (``torch.set_num_threads(1)``) and NumPy's BLAS on
+one (``OPENBLAS_NUM_THREADS=1``, set before NumPy loads); each figure is the median of
+interleaved rounds. Ops that need more arguments (``topk``'s k) are listed as left out, by name.
+The table is sorted slowest first against PyTorch; no timing is asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+SHAPE = (100, 1000)
+
+
+@dataclass
+class Timing:
+    name: str
+    arity: int
+    forward: tuple[float, float]  # (backprop, torch) seconds
+    backward: tuple[float, float] | None
+
+    @property
+    def ratio(self) -> float:
+        return self.forward[0] / self.forward[1]
+
+
+def _median_time(call: Callable[[], Any], rounds: int, seconds: float) -> float:
+    """Median over ``rounds`` of the mean time of as many calls as fill ``seconds``."""
+    call()
+    start = time.perf_counter()
+    call()
+    once = max(time.perf_counter() - start, 1e-7)
+    number = max(1, int(seconds / once))
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(number):
+            call()
+        samples.append((time.perf_counter() - start) / number)
+    return statistics.median(samples)
+
+
+def _call(lib: Any, name: str, inputs: list[Any]) -> Any:
+    return getattr(lib, name)(*inputs)
+
+
+def _arity(bp: Any, torch: Any, name: str, arrays: list[np.ndarray]) -> int | None:
+    """How many float tensors the op takes here (1 or 2) in both libraries, or None."""
+    for arity in (1, 2):
+        try:
+            ours = _call(bp, name, [bp.tensor(a) for a in arrays[:arity]])
+            theirs = _call(torch, name, [torch.tensor(a) for a in arrays[:arity]])
+        except Exception:  # noqa: BLE001 - any refusal means "not this arity"
+            continue
+        if isinstance(ours, bp.Tensor) and isinstance(theirs, torch.Tensor):
+            return arity
+    return None
+
+
+def candidates(bp: Any, torch: Any) -> list[str]:
+    """Public backprop functions that PyTorch has under the same top-level name."""
+    return sorted(name for name in dir(bp) if not name.startswith("_") and name[0].islower()
+                  and callable(getattr(bp, name)) and callable(getattr(torch, name, None))
+                  and not isinstance(getattr(bp, name), type) and not name.endswith("_"))
+
+
+def measure(names: list[str] | None = None, rounds: int = 5,
+            seconds: float = 0.05) -> tuple[list[Timing], list[str]]:
+    """(timings, names left out) for ``names`` (default: every candidate)."""
+    import torch
+
+    import backprop as bp
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    arrays = [rng.uniform(0.1, 0.9, SHAPE).astype(np.float32) for _ in range(2)]
+    timings, left_out = [], []
+    for name in names or candidates(bp, torch):
+        arity = _arity(bp, torch, name, arrays)
+        if arity is None:
+            left_out.append(name)
+            continue
+        ours_in = [bp.tensor(a) for a in arrays[:arity]]
+        theirs_in = [torch.tensor(a) for a in arrays[:arity]]
+        forward = (_median_time(lambda: _call(bp, name, ours_in), rounds, seconds),
+                   _median_time(lambda: _call(torch, name, theirs_in), rounds, seconds))
+        timings.append(Timing(name, arity, forward, _backward(bp, torch, name, arrays[:arity],
+                                                              rounds, seconds)))
+    return timings, left_out
+
+
+def _backward(bp: Any, torch: Any, name: str, arrays: list[np.ndarray], rounds: int,
+              seconds: float) -> tuple[float, float] | None:
+    def step(lib: Any) -> Callable[[], Any] | None:
+        inputs = [lib.tensor(a, requires_grad=True) for a in arrays]
+        try:
+            out = _call(lib, name, inputs)
+            if not out.requires_grad:
+                return None
+            out.sum().backward()
+        except Exception:  # noqa: BLE001 - not differentiable here: forward only
+            return None
+        return lambda: _call(lib, name, inputs).sum().backward()
+
+    ours, theirs = step(bp), step(torch)
+    if ours is None or theirs is None:
+        return None
+    try:  # PyTorch refuses to accumulate into the zero gradient of a step function twice
+        return _median_time(ours, rounds, seconds), _median_time(theirs, rounds, seconds)
+    except RuntimeError:
+        return None
+
+
+def report(timings: list[Timing], left_out: list[str]) -> str:
+    lines = [f"## Ops against PyTorch (one thread each, float32 {SHAPE}, median of rounds)", "",
+             "| op | inputs | backprop us | PyTorch us | ratio | with backward: backprop us | "
+             "PyTorch us | ratio |", "|---|---|---|---|---|---|---|---|"]
+    for t in sorted(timings, key=lambda t: -t.ratio):
+        row = (f"| {t.name} | {t.arity} | {t.forward[0] * 1e6:.1f} | {t.forward[1] * 1e6:.1f} | "
+               f"{t.ratio:.2f}x |")
+        if t.backward is None:
+            row += " - | - | - |"
+        else:
+            b = t.backward
+            row += f" {b[0] * 1e6:.1f} | {b[1] * 1e6:.1f} | {b[0] / b[1]:.2f}x |"
+        lines.append(row)
+    slow = [t.name for t in timings if t.ratio > 3]
+    lines += ["", f"{len(timings)} ops timed; {len(slow)} over 3x PyTorch's forward time"
+              + (f": {', '.join(slow)}" if slow else "") + ".",
+              f"Left out (they need more than one or two float tensors): {', '.join(left_out)}."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.ops", description=__doc__
+                                     .splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one short round per op")
+    parser.add_argument("--only", nargs="+", help="time only these ops")
+    args = parser.parse_args(argv)
+    rounds, seconds = (1, 0.005) if args.quick else (5, 0.05)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("benchmarks.ops: PyTorch is not installed, so there is nothing to compare with")
+        return 0
+    print(report(*measure(args.only, rounds, seconds)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
