@@ -38,6 +38,9 @@ from .ops.sampling import *  # noqa: F403
 from .ops.scatter import *  # noqa: F403
 from .ops.shape import *  # noqa: F403
 from .ops.special import *  # noqa: F403
+# issue 17: more shape ops, and the shape helpers beside them
+from .ops.shape_more import *  # noqa: F403
+from .ops.shape_more import Size, broadcast_shapes
 # torch.lstm_cell and its kin: the one-step functions nn.LSTMCell and nn.LSTM are made of
 from .nn.functional.recurrent import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
 from .random import Generator, default_generator, manual_seed

@@ -457,6 +457,19 @@ class TensorMethods:
 
     moveaxis = movedim
 
+    # issue 17: more shape ops
+    def ravel(self) -> Tensor:
+        """The tensor as 1-d (``bp.ravel``)."""
+        return _ops.shape_more.ravel(self)
+
+    def fliplr(self) -> Tensor:
+        """Dim 1 reversed (``bp.fliplr``)."""
+        return _ops.shape_more.fliplr(self)
+
+    def flipud(self) -> Tensor:
+        """Dim 0 reversed (``bp.flipud``)."""
+        return _ops.shape_more.flipud(self)
+
     def broadcast_to(self, *size: Dims) -> Tensor:
         """A broadcast view of the given shape (``bp.broadcast_to``)."""
         return _ops.shape.broadcast_to(self, *size)

@@ -1,0 +1,82 @@
+"""Op-table rows for the shape ops of ``ops/shape_more.py`` (issue 17): ravel, atleast_*d, the
+hstack family, fliplr/flipud and broadcast_tensors."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import backprop as bp
+
+from .shape import _errors
+from .spec import OpSpec, Sample, uniform
+
+
+def _one_tensor_samples(rng):
+    return [Sample((uniform(rng, shape),), name=f"{len(shape)}-d")
+            for shape in [(), (3,), (2, 3), (2, 1, 3)]]
+
+
+def _many_samples(rng):
+    """Several tensors of different ranks at once (the tuple form)."""
+    return [Sample((uniform(rng, ()), uniform(rng, (3,)), uniform(rng, (2, 3))), name="mixed")]
+
+
+def _stack_samples(rng):
+    return [Sample((uniform(rng, (3,)), uniform(rng, (3,))), name="vectors"),
+            Sample((uniform(rng, (2, 3)), uniform(rng, (2, 3))), name="matrices"),
+            Sample((uniform(rng, (2, 2, 1)), uniform(rng, (2, 2, 1))), name="3-d")]
+
+
+def _hstack_samples(rng):
+    return _stack_samples(rng) + [Sample((uniform(rng, (2, 1)), uniform(rng, (2, 3))),
+                                         name="widths")]
+
+
+def _column_stack_samples(rng):
+    return [Sample((uniform(rng, (3,)), uniform(rng, (3, 2))), name="vector-and-matrix"),
+            Sample((uniform(rng, ()), uniform(rng, (1,))), name="scalar")]
+
+
+def _atleast_row(name, ref):
+    op = getattr(bp, name)
+    return [OpSpec(name, op, ref, _one_tensor_samples,
+                   torch=lambda torch, *xs: getattr(torch, name)(*xs)),
+            OpSpec(name, op, lambda *xs: tuple(ref(x) for x in xs), _many_samples,
+                   torch=lambda torch, *xs: getattr(torch, name)(*xs))]
+
+
+def _list_row(name, ref, samples, **kwargs):
+    return OpSpec(name, lambda *xs: getattr(bp, name)(list(xs)), lambda *xs: ref(xs), samples,
+                  torch=lambda torch, *xs: getattr(torch, name)(list(xs)), **kwargs)
+
+
+ROWS = [
+    OpSpec("ravel", bp.ravel, np.ravel, _one_tensor_samples, torch=lambda torch, x: torch.ravel(x)),
+    *_atleast_row("atleast_1d", np.atleast_1d),
+    *_atleast_row("atleast_2d", np.atleast_2d),
+    *_atleast_row("atleast_3d", np.atleast_3d),
+    _list_row("hstack", np.hstack, _hstack_samples,
+              error_inputs=_errors((lambda: bp.hstack([]), bp.ShapeError,
+                                    r"hstack: expected a non-empty list of tensors"))),
+    _list_row("vstack", np.vstack, _stack_samples, aliases=("row_stack",),
+              error_inputs=_errors((lambda: bp.vstack(bp.ones(2)), TypeError,
+                                    r"vstack: expected a list or tuple of tensors, got Tensor"))),
+    _list_row("dstack", np.dstack, _stack_samples),
+    _list_row("column_stack", np.column_stack, _column_stack_samples),
+    OpSpec("fliplr", bp.fliplr, np.fliplr, lambda rng: [Sample((uniform(rng, (2, 3, 2)),))],
+           torch=lambda torch, x: torch.fliplr(x),
+           error_inputs=_errors((lambda: bp.fliplr(bp.ones(3)), bp.ShapeError,
+                                 r"fliplr: the input must have at least 2 dimensions, got shape "
+                                 r"\(3,\)"))),
+    OpSpec("flipud", bp.flipud, np.flipud,
+           lambda rng: [Sample((uniform(rng, (3,)),)), Sample((uniform(rng, (2, 3)),))],
+           torch=lambda torch, x: torch.flipud(x),
+           error_inputs=_errors((lambda: bp.flipud(bp.tensor(1.0)), bp.ShapeError,
+                                 r"flipud: the input must have at least 1 dimension"))),
+    OpSpec("broadcast_tensors", bp.broadcast_tensors, np.broadcast_arrays,
+           lambda rng: [Sample((uniform(rng, (2, 1)), uniform(rng, (3,)), uniform(rng, ())))],
+           torch=lambda torch, *xs: torch.broadcast_tensors(*xs),
+           error_inputs=_errors((lambda: bp.broadcast_tensors(bp.ones(2), bp.ones(3)),
+                                 bp.ShapeError,
+                                 r"broadcast_shapes: shapes \(2,\), \(3,\) cannot be broadcast"))),
+]
