@@ -32,7 +32,20 @@ def _atleast_2d_write(lib: Any, x: Any, w: Any) -> Any:
     return y
 
 
-@pytest.mark.parametrize("case", [_ravel_write, _atleast_3d_write, _atleast_2d_write],
+def _select_write(lib: Any, x: Any, w: Any) -> Any:
+    y = x * 1
+    y.select(1, 2).mul_(w)
+    return y
+
+
+def _tensor_split_write(lib: Any, x: Any, w: Any) -> Any:
+    y = x * 1
+    y.tensor_split([1, 2], dim=1)[2][:, 0] = w
+    return y
+
+
+@pytest.mark.parametrize("case", [_ravel_write, _atleast_3d_write, _atleast_2d_write,
+                                  _select_write, _tensor_split_write],
                          ids=lambda c: c.__name__.strip("_"))
 def test_writes_through_views_match_pytorch(case: Callable, torch: Any) -> None:
     results = []

@@ -470,6 +470,34 @@ class TensorMethods:
         """Dim 0 reversed (``bp.flipud``)."""
         return _ops.shape_more.flipud(self)
 
+    def select(self, dim: int, index: int) -> Tensor:
+        """The slice at ``index`` along ``dim``, that dim removed (``bp.select``)."""
+        return _ops.shape_more.select(self, dim, index)
+
+    def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        """Views split along ``dim`` (``bp.tensor_split``)."""
+        return _ops.shape_more.tensor_split(self, indices_or_sections, dim)
+
+    def hsplit(self, indices_or_sections: Any) -> tuple[Tensor, ...]:
+        """``tensor_split`` along dim 1 (``bp.hsplit``)."""
+        return _ops.shape_more.hsplit(self, indices_or_sections)
+
+    def vsplit(self, indices_or_sections: Any) -> tuple[Tensor, ...]:
+        """``tensor_split`` along dim 0 (``bp.vsplit``)."""
+        return _ops.shape_more.vsplit(self, indices_or_sections)
+
+    def dsplit(self, indices_or_sections: Any) -> tuple[Tensor, ...]:
+        """``tensor_split`` along dim 2 (``bp.dsplit``)."""
+        return _ops.shape_more.dsplit(self, indices_or_sections)
+
+    def rot90(self, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+        """Rotated by 90 degrees ``k`` times in the plane ``dims`` (``bp.rot90``)."""
+        return _ops.shape_more.rot90(self, k, dims)
+
+    def trace(self) -> Tensor:
+        """The sum of the main diagonal (``bp.trace``)."""
+        return _ops.shape_more.trace(self)
+
     def broadcast_to(self, *size: Dims) -> Tensor:
         """A broadcast view of the given shape (``bp.broadcast_to``)."""
         return _ops.shape.broadcast_to(self, *size)

@@ -80,3 +80,63 @@ ROWS = [
                                  bp.ShapeError,
                                  r"broadcast_shapes: shapes \(2,\), \(3,\) cannot be broadcast"))),
 ]
+
+
+# -- select, tensor_split and the hsplit family, rot90, trace -----------------------------------
+
+def _select_ref(x, dim, index):
+    return np.take(x, index, axis=dim)
+
+
+def _tensor_split_ref(x, split, dim=0):
+    return np.array_split(x, split, axis=dim)
+
+
+def _rot90_ref(x, k=1, dims=(0, 1)):
+    return np.rot90(x, k, dims)
+
+
+def _split_row(name, samples, error):
+    return OpSpec(name, getattr(bp, name), getattr(np, name), samples,
+                  torch=lambda torch, x, s: getattr(torch, name)(x, s), error_inputs=_errors(error))
+
+
+ROWS += [
+    OpSpec("select", bp.select, _select_ref,
+           lambda rng: [Sample((uniform(rng, (2, 3)), 1, -1), name="neg-index"),
+                        Sample((uniform(rng, (3,)), 0, 1), name="vector")],
+           torch=lambda torch, x, d, i: torch.select(x, d, i),
+           error_inputs=_errors((lambda: bp.ones(2, 3).select(1, 3), IndexError,
+                                 r"select: index 3 is out of range for dim 1 of size 3"))),
+    OpSpec("tensor_split", bp.tensor_split, _tensor_split_ref,
+           lambda rng: [Sample((uniform(rng, (5, 2)), 2), name="sections"),
+                        Sample((uniform(rng, (2, 5)), [1, 7, -2]), {"dim": 1}, name="indices")],
+           torch=lambda torch, x, s, dim=0: torch.tensor_split(x, s, dim),
+           error_inputs=_errors((lambda: bp.ones(3).tensor_split(0), ValueError,
+                                 r"tensor_split: the number of sections must be positive"))),
+    _split_row("hsplit", lambda rng: [Sample((uniform(rng, (2, 4)), 2)),
+                                      Sample((uniform(rng, (4,)), [1, 3]))],
+               (lambda: bp.ones(2, 3).hsplit(2), bp.ShapeError,
+                r"hsplit: dim 1 of size 3 cannot be split into 2 equal sections")),
+    _split_row("vsplit", lambda rng: [Sample((uniform(rng, (4, 2)), 2)),
+                                      Sample((uniform(rng, (4, 2)), [3]))],
+               (lambda: bp.ones(3).vsplit(3), bp.ShapeError,
+                r"vsplit: the input must have at least 2 dimensions, got shape \(3,\)")),
+    _split_row("dsplit", lambda rng: [Sample((uniform(rng, (1, 2, 4)), 2)),
+                                      Sample((uniform(rng, (1, 2, 4)), [1]))],
+               (lambda: bp.ones(2, 2).dsplit(2), bp.ShapeError,
+                r"dsplit: the input must have at least 3 dimensions")),
+    OpSpec("rot90", bp.rot90, _rot90_ref,
+           lambda rng: [Sample((uniform(rng, (2, 3)), k), name=f"k={k}") for k in (0, 1, 2, 3, -1)]
+           + [Sample((uniform(rng, (2, 3, 2)), 1, (2, 0)), name="dims")],
+           torch=lambda torch, x, k=1, dims=(0, 1): torch.rot90(x, k, dims),
+           error_inputs=_errors((lambda: bp.ones(2, 2).rot90(1, (0, 0)), bp.DimError,
+                                 r"rot90: dims \(0, 0\) name the same dimension twice"))),
+    OpSpec("trace", bp.trace, np.trace,
+           lambda rng: [Sample((uniform(rng, (3, 3)),), name="square"),
+                        Sample((uniform(rng, (2, 4)),), name="wide"),
+                        Sample((uniform(rng, (4, 2)),), name="tall")],
+           torch=lambda torch, x: torch.trace(x),
+           error_inputs=_errors((lambda: bp.ones(3).trace(), bp.ShapeError,
+                                 r"trace: expected a matrix, got shape \(3,\)"))),
+]

@@ -1,7 +1,8 @@
 """More shape ops, all composed of the differentiable primitives of shape.py, join.py and
 rearrange.py (so views stay views and gradients come from those rows): ravel, atleast_1d/2d/3d,
 hstack/vstack/row_stack/dstack/column_stack, fliplr/flipud, broadcast_tensors and
-broadcast_shapes (with ``Size``, PyTorch's tuple of sizes)."""
+broadcast_shapes (with ``Size``, PyTorch's tuple of sizes), select, tensor_split and
+hsplit/vsplit/dsplit, rot90 and trace."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import ShapeError, format_shape
-from .join import cat
+from ..errors import DimError, ShapeError, check_dim, format_shape
+from .elementwise import clone
+from .join import _narrow, cat
 from .rearrange import flip
-from .shape import _reshape, _shape_arg, expand
+from .shape import _check_not_scalar, _reshape, _shape_arg, _squeeze, _transpose, expand
 
 
 class Size(tuple):
@@ -198,6 +200,138 @@ def broadcast_tensors(*tensors: Any) -> tuple[Any, ...]:
     return tuple(t if t.shape == shape else expand(t, shape) for t in tensors)
 
 
+# -- select, tensor_split and the hsplit family, rot90, trace -----------------------------------
+
+def select(input: Any, dim: int, index: int) -> Any:
+    """The slice at ``index`` along ``dim``, with that dim removed (a view).
+
+    >>> import backprop as bp
+    >>> bp.arange(6).reshape(2, 3).select(1, -1).tolist()
+    [2, 5]
+    """
+    _check_not_scalar("select", input)
+    d = check_dim("select", dim, input.ndim)
+    n = input.shape[d]
+    if not -n <= int(index) < n:
+        raise IndexError(f"select: index {index} is out of range for dim {dim} of size {n} "
+                         f"(tensor shape {format_shape(input.shape)})")
+    return _squeeze(_narrow(input, d, int(index) % n, 1), (d,))
+
+
+def _as_ints(value: Any) -> int | list[int]:
+    """A tensor argument (PyTorch accepts 0-d and 1-d integer tensors) as Python ints."""
+    return value.tolist() if hasattr(value, "tolist") else value
+
+
+def tensor_split(input: Any, indices_or_sections: Any, dim: int = 0) -> tuple[Any, ...]:
+    """Views of ``input`` split along ``dim``: into ``n`` near-equal pieces (the first
+    ``size % n`` one longer) for an int, or at the given indices for a list.
+
+    >>> import backprop as bp
+    >>> [t.tolist() for t in bp.arange(5).tensor_split(2)]
+    [[0, 1, 2], [3, 4]]
+    """
+    _check_not_scalar("tensor_split", input)
+    d = check_dim("tensor_split", dim, input.ndim)
+    size = input.shape[d]
+    split = _as_ints(indices_or_sections)
+    if isinstance(split, int):
+        if split <= 0:
+            raise ValueError(f"tensor_split: the number of sections must be positive, got {split}")
+        small, extra = divmod(size, split)
+        lengths = [small + 1] * extra + [small] * (split - extra)
+        starts = np.cumsum([0] + lengths[:-1]).tolist()
+    else:
+        # Indices past the end clip to it, and a piece that would run backwards is empty.
+        bounds = [0] + [min(max(int(i) + size if i < 0 else int(i), 0), size) for i in split]
+        starts = bounds
+        lengths = [max(end - start, 0) for start, end in zip(bounds, bounds[1:] + [size])]
+    return tuple(_narrow(input, d, min(s, size), n) for s, n in zip(starts, lengths))
+
+
+def _even_split(op: str, input: Any, split: Any, dim: int, min_ndim: int) -> tuple[Any, ...]:
+    if input.ndim < min_ndim:
+        raise ShapeError(f"{op}: the input must have at least {min_ndim} dimensions, got shape "
+                         f"{format_shape(input.shape)}")
+    split = _as_ints(split)
+    if isinstance(split, int) and (split == 0 or input.shape[dim] % split):
+        raise ShapeError(f"{op}: dim {dim} of size {input.shape[dim]} cannot be split into "
+                         f"{split} equal sections")
+    return tensor_split(input, split, dim)
+
+
+def hsplit(input: Any, indices_or_sections: Any) -> tuple[Any, ...]:
+    """``tensor_split`` along dim 1 (dim 0 for a vector), equal sections only.
+
+    >>> import backprop as bp
+    >>> [t.shape for t in bp.zeros(2, 4).hsplit(2)]
+    [(2, 2), (2, 2)]
+    """
+    return _even_split("hsplit", input, indices_or_sections, 0 if input.ndim == 1 else 1, 1)
+
+
+def vsplit(input: Any, indices_or_sections: Any) -> tuple[Any, ...]:
+    """``tensor_split`` along dim 0 of a tensor of at least 2 dims, equal sections only.
+
+    >>> import backprop as bp
+    >>> [t.shape for t in bp.zeros(4, 2).vsplit([1])]
+    [(1, 2), (3, 2)]
+    """
+    return _even_split("vsplit", input, indices_or_sections, 0, 2)
+
+
+def dsplit(input: Any, indices_or_sections: Any) -> tuple[Any, ...]:
+    """``tensor_split`` along dim 2 of a tensor of at least 3 dims, equal sections only.
+
+    >>> import backprop as bp
+    >>> [t.shape for t in bp.zeros(1, 2, 4).dsplit(2)]
+    [(1, 2, 2), (1, 2, 2)]
+    """
+    return _even_split("dsplit", input, indices_or_sections, 2, 3)
+
+
+def rot90(input: Any, k: int = 1, dims: Sequence[int] = (0, 1)) -> Any:
+    """Rotate by 90 degrees ``k`` times in the plane ``dims``, from the first dim towards the
+    second (a copy).
+
+    >>> import backprop as bp
+    >>> bp.tensor([[1, 2], [3, 4]]).rot90().tolist()
+    [[2, 4], [1, 3]]
+    """
+    dims = tuple(int(d) for d in dims)
+    if len(dims) != 2:
+        raise ShapeError(f"rot90: dims must name 2 dimensions, got {dims}")
+    if input.ndim < 2:
+        raise ShapeError(f"rot90: the input must have at least 2 dimensions, got shape "
+                         f"{format_shape(input.shape)}")
+    d0, d1 = (check_dim("rot90", d, input.ndim) for d in dims)
+    if d0 == d1:
+        raise DimError(f"rot90: dims {dims} name the same dimension twice")
+    k %= 4
+    if k == 1:
+        return _transpose(flip(input, d1), d0, d1)
+    if k == 2:
+        return flip(input, (d0, d1))
+    if k == 3:
+        return _transpose(flip(input, d0), d0, d1)
+    return clone(input)
+
+
+def trace(input: Any) -> Any:
+    """The sum of a matrix's main diagonal.
+
+    >>> import backprop as bp
+    >>> bp.tensor([[1.0, 2.0], [3.0, 4.0]]).trace().item()
+    5.0
+    """
+    if input.ndim != 2:
+        raise ShapeError(f"trace: expected a matrix, got shape {format_shape(input.shape)}")
+    rows, cols = input.shape
+    # The diagonal of the flattened matrix is every (cols + 1)-th element.
+    return input.reshape(-1)[:min(rows, cols) * (cols + 1):cols + 1].sum()
+
+
 # Size and broadcast_shapes are about shapes, not tensors: bp exports them beside the ops.
 __all__ = ["ravel", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack",
-           "row_stack", "dstack", "column_stack", "fliplr", "flipud", "broadcast_tensors"]
+           "row_stack", "dstack", "column_stack", "fliplr", "flipud", "broadcast_tensors", "select",
+           "tensor_split", "hsplit", "vsplit", "dsplit", "rot90", "trace"]
