@@ -63,3 +63,15 @@ def test_size_is_a_tuple_with_numel() -> None:
     size = bp.broadcast_shapes((2, 1), 3)
     assert size == (2, 3) and isinstance(size, tuple) and size.numel() == 6
     assert repr(size) == "Size([2, 3])"
+
+
+def test_new_tensor_and_new_empty_follow_pytorch(torch: Any) -> None:
+    """The new_* methods OpInfo does not check by value: new_tensor's dtype rule and
+    requires_grad, new_empty's shape and dtype."""
+    for lib in (bp, torch):
+        x = lib.zeros(2, dtype=lib.float64)
+        y = x.new_tensor([1, 2], requires_grad=True)
+        assert y.tolist() == [1.0, 2.0] and y.requires_grad and str(y.dtype).endswith("float64")
+        assert x.new_tensor([1.5], dtype=lib.int32).tolist() == [1]
+        empty = lib.tensor([1, 2]).new_empty((2, 3))
+        assert tuple(empty.shape) == (2, 3) and str(empty.dtype).endswith("int64")

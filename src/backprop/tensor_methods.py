@@ -498,6 +498,38 @@ class TensorMethods:
         """The sum of the main diagonal (``bp.trace``)."""
         return _ops.shape_more.trace(self)
 
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+        """``zeros`` with this tensor's dtype and device unless given."""
+        from .creation import new_zeros as new  # noqa: PLC0415 - creation imports Tensor
+        return new(self, *size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        """``ones`` with this tensor's dtype and device unless given."""
+        from .creation import new_ones as new  # noqa: PLC0415 - creation imports Tensor
+        return new(self, *size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+        """``empty`` with this tensor's dtype and device unless given."""
+        from .creation import new_empty as new  # noqa: PLC0415 - creation imports Tensor
+        return new(self, *size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(self, size: Sequence[int], fill_value: Any, *, dtype: Any = None,
+                 device: Any = None, requires_grad: bool = False) -> Tensor:
+        """``full`` with this tensor's dtype and device unless given."""
+        from .creation import new_full as new  # noqa: PLC0415 - creation imports Tensor
+        return new(self, size, fill_value, dtype=dtype, device=device,
+                                 requires_grad=requires_grad)
+
+    def new_tensor(self, data: Any, *, dtype: Any = None, device: Any = None,
+                   requires_grad: bool = False) -> Tensor:
+        """``tensor`` with this tensor's dtype and device unless given."""
+        from .creation import new_tensor as new  # noqa: PLC0415 - creation imports Tensor
+        return new(self, data, dtype=dtype, device=device,
+                                   requires_grad=requires_grad)
+
     def broadcast_to(self, *size: Dims) -> Tensor:
         """A broadcast view of the given shape (``bp.broadcast_to``)."""
         return _ops.shape.broadcast_to(self, *size)
