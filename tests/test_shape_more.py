@@ -75,3 +75,11 @@ def test_new_tensor_and_new_empty_follow_pytorch(torch: Any) -> None:
         assert x.new_tensor([1.5], dtype=lib.int32).tolist() == [1]
         empty = lib.tensor([1, 2]).new_empty((2, 3))
         assert tuple(empty.shape) == (2, 3) and str(empty.dtype).endswith("int64")
+
+
+def test_triangle_indices_refuse_negative_sizes_and_float_dtypes() -> None:
+    with pytest.raises(ValueError, match=r"tril_indices: row and col must be non-negative"):
+        bp.tril_indices(-1, 2)
+    with pytest.raises(TypeError, match=r"triu_indices: dtype must be int64 or int32"):
+        bp.triu_indices(2, 2, dtype=bp.float32)
+    assert bp.triu_indices(2, 3, dtype=bp.int32).dtype == bp.int32

@@ -695,3 +695,41 @@ def new_tensor(self: Any, data: Any, *, dtype: Any = None, device: Any = None,
     dtype('float64')
     """
     return _new(tensor, self, dtype, device)(data, requires_grad=requires_grad)
+
+
+# -- tril_indices, triu_indices (issue 17) -------------------------------------------------------
+
+def _triangle_indices(op: str, numpy_indices: Any, row: int, col: int, offset: int, dtype: Any,
+                      device: Any) -> Tensor:
+    if row < 0 or col < 0:
+        raise ValueError(f"{op}: row and col must be non-negative, got {row} and {col}")
+    dtype = dtypes.as_dtype(dtype, op)
+    if dtype not in (np.dtype(np.int64), np.dtype(np.int32)):
+        raise TypeError(f"{op}: dtype must be int64 or int32, got {dtype}")
+    # NumPy lists them row by row, as PyTorch does; the pair is stacked as a (2, N) tensor.
+    pairs = np.stack(numpy_indices(row, offset, col)).astype(dtype).reshape(2, -1)
+    return _finish(pairs, False, backend.as_device(device, op))
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = dtypes.int64,
+                 device: Any = None, layout: Any = None) -> Tensor:
+    """The (2, N) row and column indices of the lower triangle of a ``row`` x ``col`` matrix
+    (``offset`` shifts the diagonal up).
+
+    >>> import backprop as bp
+    >>> bp.tril_indices(2, 2).tolist()
+    [[0, 1, 1], [0, 0, 1]]
+    """
+    return _triangle_indices("tril_indices", np.tril_indices, row, col, offset, dtype, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = dtypes.int64,
+                 device: Any = None, layout: Any = None) -> Tensor:
+    """The (2, N) row and column indices of the upper triangle of a ``row`` x ``col`` matrix
+    (``offset`` shifts the diagonal up).
+
+    >>> import backprop as bp
+    >>> bp.triu_indices(2, 2).tolist()
+    [[0, 0, 1], [0, 1, 1]]
+    """
+    return _triangle_indices("triu_indices", np.triu_indices, row, col, offset, dtype, device)
