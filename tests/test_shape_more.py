@@ -83,3 +83,9 @@ def test_triangle_indices_refuse_negative_sizes_and_float_dtypes() -> None:
     with pytest.raises(TypeError, match=r"triu_indices: dtype must be int64 or int32"):
         bp.triu_indices(2, 2, dtype=bp.float32)
     assert bp.triu_indices(2, 3, dtype=bp.int32).dtype == bp.int32
+
+
+def test_meshgrid_without_indexing_warns_and_is_ij() -> None:
+    with pytest.warns(UserWarning, match="meshgrid: pass indexing="):
+        grid = bp.meshgrid(bp.zeros(2), bp.zeros(3))
+    assert [g.shape for g in grid] == [(2, 3), (2, 3)]

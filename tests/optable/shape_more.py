@@ -140,3 +140,17 @@ ROWS += [
            error_inputs=_errors((lambda: bp.ones(3).trace(), bp.ShapeError,
                                  r"trace: expected a matrix, got shape \(3,\)"))),
 ]
+
+
+def _meshgrid_samples(rng):
+    vectors = (uniform(rng, (2,)), uniform(rng, (3,)), uniform(rng, ()))
+    return [Sample(vectors, {"indexing": indexing}, name=indexing) for indexing in ("ij", "xy")]
+
+
+ROWS.append(OpSpec(
+    "meshgrid", bp.meshgrid, lambda *xs, indexing: np.meshgrid(*xs, indexing=indexing),
+    _meshgrid_samples, torch=lambda torch, *xs, indexing: torch.meshgrid(*xs, indexing=indexing),
+    error_inputs=_errors((lambda: bp.meshgrid(bp.ones(2, 2), indexing="ij"), bp.ShapeError,
+                          r"meshgrid: expected 0-d or 1-d tensors, but tensor 0 has shape \(2, 2\)"),
+                         (lambda: bp.meshgrid(bp.ones(2), indexing="yx"), ValueError,
+                          r"meshgrid: indexing must be 'ij' or 'xy'"))))

@@ -1,12 +1,13 @@
 """More shape ops, all composed of the differentiable primitives of shape.py, join.py and
 rearrange.py (so views stay views and gradients come from those rows): ravel, atleast_1d/2d/3d,
 hstack/vstack/row_stack/dstack/column_stack, fliplr/flipud, broadcast_tensors and
-broadcast_shapes (with ``Size``, PyTorch's tuple of sizes), select, tensor_split and
+broadcast_shapes (with ``Size``, PyTorch's tuple of sizes), meshgrid, select, tensor_split and
 hsplit/vsplit/dsplit, rot90 and trace."""
 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -200,6 +201,43 @@ def broadcast_tensors(*tensors: Any) -> tuple[Any, ...]:
     return tuple(t if t.shape == shape else expand(t, shape) for t in tensors)
 
 
+def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Any, ...]:
+    """Coordinate grids from 1-d tensors (views): with ``indexing="ij"`` output ``i`` varies
+    along dim ``i``; with ``"xy"`` the first two dims are swapped (Cartesian order). Without
+    ``indexing`` it is ``"ij"``, with PyTorch's warning.
+
+    >>> import backprop as bp
+    >>> [t.shape for t in bp.meshgrid(bp.zeros(2), bp.zeros(3), indexing="xy")]
+    [(3, 2), (3, 2)]
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("meshgrid: pass indexing= ('ij' is the default now; PyTorch will require "
+                      "the argument in an upcoming release)", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if not tensors:
+        raise ShapeError("meshgrid: expected at least one tensor")
+    for i, t in enumerate(tensors):
+        if t.ndim > 1:
+            raise ShapeError(f"meshgrid: expected 0-d or 1-d tensors, but tensor {i} has shape "
+                             f"{format_shape(t.shape)}")
+    places = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) > 1:
+        places[0], places[1] = 1, 0
+    shape = [0] * len(tensors)
+    for t, place in zip(tensors, places):
+        shape[place] = math.prod(t.shape)
+    grids = []
+    for t, place in zip(tensors, places):
+        alone = [1] * len(tensors)
+        alone[place] = shape[place]
+        grids.append(expand(_reshape(t, tuple(alone)), tuple(shape)))
+    return tuple(grids)
+
+
 # -- select, tensor_split and the hsplit family, rot90, trace -----------------------------------
 
 def select(input: Any, dim: int, index: int) -> Any:
@@ -333,5 +371,6 @@ def trace(input: Any) -> Any:
 
 # Size and broadcast_shapes are about shapes, not tensors: bp exports them beside the ops.
 __all__ = ["ravel", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack",
-           "row_stack", "dstack", "column_stack", "fliplr", "flipud", "broadcast_tensors", "select",
+           "row_stack", "dstack", "column_stack", "fliplr", "flipud", "broadcast_tensors", "meshgrid",
+           "select",
            "tensor_split", "hsplit", "vsplit", "dsplit", "rot90", "trace"]
