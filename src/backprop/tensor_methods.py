@@ -521,14 +521,13 @@ class TensorMethods:
         """``full`` with this tensor's dtype and device unless given."""
         from .creation import new_full as new  # noqa: PLC0415 - creation imports Tensor
         return new(self, size, fill_value, dtype=dtype, device=device,
-                                 requires_grad=requires_grad)
+                   requires_grad=requires_grad)
 
     def new_tensor(self, data: Any, *, dtype: Any = None, device: Any = None,
                    requires_grad: bool = False) -> Tensor:
         """``tensor`` with this tensor's dtype and device unless given."""
         from .creation import new_tensor as new  # noqa: PLC0415 - creation imports Tensor
-        return new(self, data, dtype=dtype, device=device,
-                                   requires_grad=requires_grad)
+        return new(self, data, dtype=dtype, device=device, requires_grad=requires_grad)
 
     def broadcast_to(self, *size: Dims) -> Tensor:
         """A broadcast view of the given shape (``bp.broadcast_to``)."""

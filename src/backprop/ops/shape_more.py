@@ -44,17 +44,17 @@ def ravel(input: Any) -> Any:
     return _reshape(input, (-1,))
 
 
-def _at_least(op: str, ndim: int, tensors: tuple[Any, ...]) -> Any:
+def _at_least(ndim: int, tensors: tuple[Any, ...]) -> Any:
     """PyTorch's convention for the atleast_* family: one tensor in, one out; several tensors
     (or one list or tuple of them) in, a tuple out."""
     many = len(tensors) != 1 or isinstance(tensors[0], (list, tuple))
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
-    out = tuple(_promote(op, ndim, t) for t in tensors)
+    out = tuple(_promote(ndim, t) for t in tensors)
     return out if many else out[0]
 
 
-def _promote(op: str, ndim: int, t: Any) -> Any:
+def _promote(ndim: int, t: Any) -> Any:
     if t.ndim >= ndim:
         return t
     if ndim == 3 and t.ndim == 1:
@@ -71,7 +71,7 @@ def atleast_1d(*tensors: Any) -> Any:
     >>> bp.atleast_1d(bp.tensor(1.0)).shape
     (1,)
     """
-    return _at_least("atleast_1d", 1, tensors)
+    return _at_least(1, tensors)
 
 
 def atleast_2d(*tensors: Any) -> Any:
@@ -81,7 +81,7 @@ def atleast_2d(*tensors: Any) -> Any:
     >>> bp.atleast_2d(bp.zeros(3)).shape
     (1, 3)
     """
-    return _at_least("atleast_2d", 2, tensors)
+    return _at_least(2, tensors)
 
 
 def atleast_3d(*tensors: Any) -> Any:
@@ -92,7 +92,7 @@ def atleast_3d(*tensors: Any) -> Any:
     >>> bp.atleast_3d(bp.zeros(3)).shape
     (1, 3, 1)
     """
-    return _at_least("atleast_3d", 3, tensors)
+    return _at_least(3, tensors)
 
 
 def _tensors(op: str, tensors: Sequence[Any]) -> list[Any]:
@@ -370,7 +370,6 @@ def trace(input: Any) -> Any:
 
 
 # Size and broadcast_shapes are about shapes, not tensors: bp exports them beside the ops.
-__all__ = ["ravel", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack",
-           "row_stack", "dstack", "column_stack", "fliplr", "flipud", "broadcast_tensors", "meshgrid",
-           "select",
+__all__ = ["ravel", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack",
+           "dstack", "column_stack", "fliplr", "flipud", "broadcast_tensors", "meshgrid", "select",
            "tensor_split", "hsplit", "vsplit", "dsplit", "rot90", "trace"]
