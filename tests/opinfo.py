@@ -243,6 +243,7 @@ RANDOM_VALUES: dict[str, Callable[[Any], bool]] = {
     "bernoulli": lambda s: True,
     "empty": lambda s: True,
     "empty_like": lambda s: True,
+    "new_empty": lambda s: True,
     "nn.functional.dropout": lambda s: _dropout_on(s.kwargs.get("p", 0.5),
                                                     s.kwargs.get("training", True)),
     "nn.functional.dropout2d": lambda s: _dropout_on(s.kwargs.get("p", 0.5),

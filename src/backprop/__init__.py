@@ -16,6 +16,7 @@ from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                        linspace, logspace, ones, ones_like, rand, rand_like, randint, randint_like,
                        randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .creation import tril_indices, triu_indices  # issue 17
 from .dtypes import (bool, complex64, complex128, double, float, float16, float32, float64, half,
                      int, int8, int16, int32, int64, long, promote_types, result_type, short,
                      uint8)
@@ -38,6 +39,9 @@ from .ops.sampling import *  # noqa: F403
 from .ops.scatter import *  # noqa: F403
 from .ops.shape import *  # noqa: F403
 from .ops.special import *  # noqa: F403
+# issue 17: more shape ops, and the shape helpers beside them
+from .ops.shape_more import *  # noqa: F403
+from .ops.shape_more import Size, broadcast_shapes
 # torch.lstm_cell and its kin: the one-step functions nn.LSTMCell and nn.LSTM are made of
 from .nn.functional.recurrent import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
 from .random import Generator, default_generator, manual_seed

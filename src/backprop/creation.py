@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from typing import Any, Sequence
@@ -630,3 +631,105 @@ def randperm(n: int, *, generator: Generator | None = None, dtype: Any = None,
     target = backend.as_device(device, "randperm")
     array = get_rng(generator).permutation(n).astype(_dtype(dtype, "randperm", dtypes.int64))
     return _finish(array, False, target)
+
+
+# -- Tensor.new_*: factories that default to the tensor's dtype and device (issue 17) ------------
+
+def _new(factory: Any, self: Any, dtype: Any, device: Any) -> Any:
+    """``factory`` with the dtype and device defaulting to ``self``'s."""
+    return functools.partial(factory, dtype=self.dtype if dtype is None else dtype,
+                             device=self.device if device is None else device)
+
+
+def new_zeros(self: Any, *size: Any, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    """``zeros`` with ``self``'s dtype and device unless given (``Tensor.new_zeros``).
+
+    >>> import backprop as bp
+    >>> bp.zeros(1, dtype=bp.float64).new_zeros(2, 3).dtype
+    dtype('float64')
+    """
+    return _new(zeros, self, dtype, device)(*size, requires_grad=requires_grad)
+
+
+def new_ones(self: Any, *size: Any, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """``ones`` with ``self``'s dtype and device unless given (``Tensor.new_ones``).
+
+    >>> import backprop as bp
+    >>> bp.tensor([1, 2]).new_ones(2).tolist()
+    [1, 1]
+    """
+    return _new(ones, self, dtype, device)(*size, requires_grad=requires_grad)
+
+
+def new_empty(self: Any, *size: Any, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    """``empty`` with ``self``'s dtype and device unless given (``Tensor.new_empty``).
+
+    >>> import backprop as bp
+    >>> bp.zeros(1).new_empty((2, 2)).shape
+    (2, 2)
+    """
+    return _new(empty, self, dtype, device)(*size, requires_grad=requires_grad)
+
+
+def new_full(self: Any, size: Sequence[int], fill_value: Any, *, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``full`` with ``self``'s dtype (not the value's) and device unless given
+    (``Tensor.new_full``).
+
+    >>> import backprop as bp
+    >>> bp.zeros(1).new_full((2,), 3).tolist()
+    [3.0, 3.0]
+    """
+    return _new(full, self, dtype, device)(size, fill_value, requires_grad=requires_grad)
+
+
+def new_tensor(self: Any, data: Any, *, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    """``tensor(data)`` with ``self``'s dtype and device unless given (``Tensor.new_tensor``).
+
+    >>> import backprop as bp
+    >>> bp.zeros(1, dtype=bp.float64).new_tensor([1, 2]).dtype
+    dtype('float64')
+    """
+    return _new(tensor, self, dtype, device)(data, requires_grad=requires_grad)
+
+
+# -- tril_indices, triu_indices (issue 17) -------------------------------------------------------
+
+def _triangle_indices(op: str, numpy_indices: Any, row: int, col: int, offset: int, dtype: Any,
+                      device: Any) -> Tensor:
+    if row < 0 or col < 0:
+        raise ValueError(f"{op}: row and col must be non-negative, got {row} and {col}")
+    dtype = dtypes.as_dtype(dtype, op)
+    if dtype not in (np.dtype(np.int64), np.dtype(np.int32)):
+        raise TypeError(f"{op}: dtype must be int64 or int32, got {dtype}")
+    # NumPy lists them row by row, as PyTorch does; the pair is stacked as a (2, N) tensor.
+    pairs = np.stack(numpy_indices(row, offset, col)).astype(dtype).reshape(2, -1)
+    return _finish(pairs, False, backend.as_device(device, op))
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = dtypes.int64,
+                 device: Any = None, layout: Any = None) -> Tensor:
+    """The (2, N) row and column indices of the lower triangle of a ``row`` x ``col`` matrix
+    (``offset`` shifts the diagonal up).
+
+    >>> import backprop as bp
+    >>> bp.tril_indices(2, 2).tolist()
+    [[0, 1, 1], [0, 0, 1]]
+    """
+    return _triangle_indices("tril_indices", np.tril_indices, row, col, offset, dtype, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = dtypes.int64,
+                 device: Any = None, layout: Any = None) -> Tensor:
+    """The (2, N) row and column indices of the upper triangle of a ``row`` x ``col`` matrix
+    (``offset`` shifts the diagonal up).
+
+    >>> import backprop as bp
+    >>> bp.triu_indices(2, 2).tolist()
+    [[0, 0, 1], [0, 1, 1]]
+    """
+    return _triangle_indices("triu_indices", np.triu_indices, row, col, offset, dtype, device)

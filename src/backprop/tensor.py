@@ -237,6 +237,9 @@ class Tensor(TensorMethods):
     def numel(self) -> int:
         return int(self._data.size)
 
+    nelement = numel  # PyTorch's older names, kept as aliases there too
+    ndimension = dim
+
     def element_size(self) -> int:
         return self._data.itemsize
 

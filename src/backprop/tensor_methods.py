@@ -457,6 +457,78 @@ class TensorMethods:
 
     moveaxis = movedim
 
+    # issue 17: more shape ops
+    def ravel(self) -> Tensor:
+        """The tensor as 1-d (``bp.ravel``)."""
+        return _ops.shape_more.ravel(self)
+
+    def fliplr(self) -> Tensor:
+        """Dim 1 reversed (``bp.fliplr``)."""
+        return _ops.shape_more.fliplr(self)
+
+    def flipud(self) -> Tensor:
+        """Dim 0 reversed (``bp.flipud``)."""
+        return _ops.shape_more.flipud(self)
+
+    def select(self, dim: int, index: int) -> Tensor:
+        """The slice at ``index`` along ``dim``, that dim removed (``bp.select``)."""
+        return _ops.shape_more.select(self, dim, index)
+
+    def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        """Views split along ``dim`` (``bp.tensor_split``)."""
+        return _ops.shape_more.tensor_split(self, indices_or_sections, dim)
+
+    def hsplit(self, indices_or_sections: Any) -> tuple[Tensor, ...]:
+        """``tensor_split`` along dim 1 (``bp.hsplit``)."""
+        return _ops.shape_more.hsplit(self, indices_or_sections)
+
+    def vsplit(self, indices_or_sections: Any) -> tuple[Tensor, ...]:
+        """``tensor_split`` along dim 0 (``bp.vsplit``)."""
+        return _ops.shape_more.vsplit(self, indices_or_sections)
+
+    def dsplit(self, indices_or_sections: Any) -> tuple[Tensor, ...]:
+        """``tensor_split`` along dim 2 (``bp.dsplit``)."""
+        return _ops.shape_more.dsplit(self, indices_or_sections)
+
+    def rot90(self, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+        """Rotated by 90 degrees ``k`` times in the plane ``dims`` (``bp.rot90``)."""
+        return _ops.shape_more.rot90(self, k, dims)
+
+    def trace(self) -> Tensor:
+        """The sum of the main diagonal (``bp.trace``)."""
+        return _ops.shape_more.trace(self)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+        """``zeros`` with this tensor's dtype and device unless given."""
+        from .creation import new_zeros as new  # noqa: PLC0415 - creation imports Tensor
+        return new(self, *size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        """``ones`` with this tensor's dtype and device unless given."""
+        from .creation import new_ones as new  # noqa: PLC0415 - creation imports Tensor
+        return new(self, *size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+        """``empty`` with this tensor's dtype and device unless given."""
+        from .creation import new_empty as new  # noqa: PLC0415 - creation imports Tensor
+        return new(self, *size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(self, size: Sequence[int], fill_value: Any, *, dtype: Any = None,
+                 device: Any = None, requires_grad: bool = False) -> Tensor:
+        """``full`` with this tensor's dtype and device unless given."""
+        from .creation import new_full as new  # noqa: PLC0415 - creation imports Tensor
+        return new(self, size, fill_value, dtype=dtype, device=device,
+                   requires_grad=requires_grad)
+
+    def new_tensor(self, data: Any, *, dtype: Any = None, device: Any = None,
+                   requires_grad: bool = False) -> Tensor:
+        """``tensor`` with this tensor's dtype and device unless given."""
+        from .creation import new_tensor as new  # noqa: PLC0415 - creation imports Tensor
+        return new(self, data, dtype=dtype, device=device, requires_grad=requires_grad)
+
     def broadcast_to(self, *size: Dims) -> Tensor:
         """A broadcast view of the given shape (``bp.broadcast_to``)."""
         return _ops.shape.broadcast_to(self, *size)
