@@ -559,6 +559,43 @@ class TensorMethods:
         """Whether some element over ``dim`` is true (``bp.any``)."""
         return _ops.reduction.any(self, dim, keepdim)
 
+    # -- sorting and the further reductions (issue 17) --
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        """``(values, indices)`` sorted along ``dim`` (``bp.sort``)."""
+        return _ops.reductions_more.sort(self, dim, descending, stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        """Indices that sort along ``dim`` (``bp.argsort``)."""
+        return _ops.reductions_more.argsort(self, dim, descending, stable)
+
+    def msort(self) -> Tensor:
+        """Sorted along the first dim (``bp.msort``)."""
+        return _ops.reductions_more.msort(self)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        """``(values, indices)`` of the ``k`` largest along ``dim`` (``bp.topk``)."""
+        return _ops.reductions_more.topk(self, k, dim, largest, sorted)
+
+    def nansum(self, dim: Dims | None = None, keepdim: bool = False, *,
+               dtype: DTypeLike | None = None) -> Tensor:
+        """Sum over ``dim`` treating NaN as zero (``bp.nansum``)."""
+        return _ops.reductions_more.nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim: Dims | None = None, keepdim: bool = False, *,
+                dtype: DTypeLike | None = None) -> Tensor:
+        """Mean over ``dim`` of the non-NaN elements (``bp.nanmean``)."""
+        return _ops.reductions_more.nanmean(self, dim, keepdim, dtype=dtype)
+
+    def count_nonzero(self, dim: Dims | None = None) -> Tensor:
+        """Number of nonzero elements over ``dim`` (``bp.count_nonzero``)."""
+        return _ops.reductions_more.count_nonzero(self, dim)
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Tensor | None = None,
+             append: Tensor | None = None) -> Tensor:
+        """The ``n``-th forward difference along ``dim`` (``bp.diff``)."""
+        return _ops.reductions_more.diff(self, n, dim, prepend, append)
+
     def logsumexp(self, dim: Dims, keepdim: bool = False) -> Tensor:
         """``log(sum(exp(self)))`` over ``dim``, computed stably (``bp.logsumexp``)."""
         return _ops.fused.logsumexp(self, dim, keepdim)

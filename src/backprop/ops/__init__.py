@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from . import (conv, elementwise, extrema, fused, indexing, inplace, join, linalg, pooling,
                rearrange, reduction, sampling, scatter, shape, special)
+# Sorting and the further reductions (issue 17)
+from . import reductions_more
 from .primitive import PRIMITIVES, Primitive, primitive
 
 OP_MODULES = (elementwise, shape, join, rearrange, reduction, extrema, fused, indexing, scatter,
-              linalg, conv, pooling, inplace, special, sampling)
+              linalg, conv, pooling, inplace, special, sampling,
+              reductions_more)
 
 PUBLIC_OPS = {name: getattr(module, name) for module in OP_MODULES for name in module.__all__}
 

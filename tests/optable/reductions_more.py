@@ -1,0 +1,136 @@
+"""Op-table rows for sorting and the further reductions (backprop/ops/reductions_more.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import backprop as bp
+
+from .spec import ErrorInput, OpSpec, Sample, uniform
+
+
+def _sort_samples(rng):
+    x = uniform(rng, (2, 3, 4))
+    return [Sample((x,), name="last"), Sample((x,), {"dim": 1}, name="dim1"),
+            Sample((x,), {"dim": 0, "descending": True}, name="dim0-desc"),
+            Sample((uniform(rng, (5,)),), {"descending": True}, name="vector-desc"),
+            Sample((uniform(rng, ()),), name="scalar")]
+
+
+def _tie_samples(rng):
+    # Ties keep their order in both directions (a stable sort); only the indices show it.
+    ties = np.array([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, -1.0, 2.0]])
+    return _sort_samples(rng) + [
+        Sample((ties,), {"stable": True}, name="ties"),
+        Sample((ties,), {"descending": True, "stable": True}, name="ties-desc")]
+
+
+def _np_argsort(x, dim=-1, descending=False, stable=False):
+    if np.ndim(x) == 0:
+        return np.asarray(0)
+    if not descending:
+        return np.argsort(x, axis=dim, kind="stable")
+    # Stable descending: sort by (-value, position).
+    return np.argsort(-x, axis=dim, kind="stable")
+
+
+def _np_sort(x, dim=-1, descending=False, stable=False):
+    indices = _np_argsort(x, dim, descending)
+    if np.ndim(x) == 0:
+        return x, indices
+    return np.take_along_axis(x, indices, dim), indices
+
+
+def _topk_samples(rng):
+    x = uniform(rng, (2, 3, 4))
+    return [Sample((x, 2), name="last"), Sample((x, 3), {"dim": 1}, name="dim1"),
+            Sample((x, 1), {"dim": 0, "largest": False}, name="dim0-smallest"),
+            Sample((uniform(rng, (5,)), 5), name="vector-all"),
+            Sample((uniform(rng, (5,)), 0), name="k0"),
+            Sample((uniform(rng, ()), 1), name="scalar")]
+
+
+def _np_topk(x, k, dim=-1, largest=True, sorted=True):
+    values, indices = _np_sort(x, dim, descending=largest)
+    if np.ndim(x) == 0:
+        return values, indices
+    return (np.take(values, np.arange(k), axis=dim), np.take(indices, np.arange(k), axis=dim))
+
+
+def _nan_samples(rng):
+    x = uniform(rng, (2, 3, 4))
+    with_nan = x.copy()
+    with_nan[0, 1, 2] = with_nan[1, 0, 0] = np.nan
+    return [Sample((x,), name="all"), Sample((x,), {"dim": 1}, name="dim1"),
+            Sample((x,), {"dim": (0, 2), "keepdim": True}, name="dims02-keep"),
+            Sample((with_nan,), name="nan-all"), Sample((with_nan,), {"dim": -1}, name="nan-dim"),
+            Sample((uniform(rng, ()),), name="scalar")]
+
+
+def _np_nan(fn):
+    def ref(x, dim=None, keepdim=False):
+        return np.asarray(fn(x, axis=None if np.ndim(x) == 0 else dim, keepdims=keepdim))
+
+    return ref
+
+
+def _torch_nan(name):
+    def call(torch, x, dim=None, keepdim=False):
+        return getattr(torch, name)(x, dim=dim, keepdim=keepdim)
+
+    return call
+
+
+def _count_samples(rng):
+    x = uniform(rng, (2, 3, 4))
+    x[x > 1.0] = 0.0
+    return [Sample((x,), name="all"), Sample((x,), {"dim": 1}, name="dim1"),
+            Sample((x,), {"dim": (0, 2)}, name="dims02"), Sample((np.zeros(()),), name="scalar")]
+
+
+def _np_count(x, dim=None):
+    return np.asarray(np.count_nonzero(x, axis=None if np.ndim(x) == 0 else dim))
+
+
+def _diff_samples(rng):
+    x = uniform(rng, (2, 3, 4))
+    return [Sample((x,), name="last"), Sample((x,), {"n": 2, "dim": 1}, name="n2-dim1"),
+            Sample((x,), {"n": 0}, name="n0"), Sample((x,), {"n": 5}, name="n-past-length"),
+            Sample((x, 1, 0, uniform(rng, (1, 3, 4)), uniform(rng, (2, 3, 4))),
+                   name="prepend-append"),
+            Sample((x, 2, -1, None, uniform(rng, (2, 3, 1))), name="append")]
+
+
+def _np_diff(x, n=1, dim=-1, prepend=None, append=None):
+    kwargs = {k: v for k, v in (("prepend", prepend), ("append", append)) if v is not None}
+    return np.diff(x, n=n, axis=dim, **kwargs)
+
+
+ROWS = [
+    OpSpec("sort", bp.sort, _np_sort, _sort_samples,
+           torch=lambda torch, x, **kw: torch.sort(x, **kw), aliases=("argsort",),
+           error_inputs=lambda: [
+               ErrorInput(lambda: bp.sort(bp.ones(2, 3), 2), bp.DimError,
+                          r"sort: dim 2 is out of range for a tensor with 2 dimensions")]),
+    OpSpec("argsort", bp.argsort, _np_argsort, _tie_samples, grad=False,
+           torch=lambda torch, x, **kw: torch.argsort(x, **kw)),
+    OpSpec("msort", bp.msort, lambda x: np.sort(x, axis=0),
+           lambda rng: [Sample((uniform(rng, (4, 3)),), name="matrix"),
+                        Sample((uniform(rng, (5,)),), name="vector")],
+           torch=lambda torch, x: torch.msort(x)),
+    OpSpec("topk", bp.topk, _np_topk, _topk_samples,
+           torch=lambda torch, x, k, **kw: torch.topk(x, k, **kw), error_inputs=lambda: [
+               ErrorInput(lambda: bp.topk(bp.ones(2, 3), 4), ValueError,
+                          r"topk: k \(4\) is out of range for dim -1 of size 3")]),
+    OpSpec("nansum", bp.nansum, _np_nan(np.nansum), _nan_samples, torch=_torch_nan("nansum")),
+    OpSpec("nanmean", bp.nanmean, _np_nan(np.nanmean), _nan_samples, torch=_torch_nan("nanmean"),
+           error_inputs=lambda: [
+               ErrorInput(lambda: bp.nanmean(bp.tensor([1, 2])), TypeError,
+                          r"nanmean: expected a floating point or complex tensor")]),
+    OpSpec("count_nonzero", bp.count_nonzero, _np_count, _count_samples, grad=False,
+           torch=lambda torch, x, dim=None: torch.count_nonzero(x, dim)),
+    OpSpec("diff", bp.diff, _np_diff, _diff_samples,
+           torch=lambda torch, *args, **kw: torch.diff(*args, **kw), error_inputs=lambda: [
+               ErrorInput(lambda: bp.diff(bp.tensor(1.0)), ValueError,
+                          r"diff: expected a tensor of at least one dimension")]),
+]
