@@ -577,6 +577,34 @@ class TensorMethods:
         """``(values, indices)`` of the ``k`` largest along ``dim`` (``bp.topk``)."""
         return _ops.reductions_more.topk(self, k, dim, largest, sorted)
 
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        """``(values, indices)`` of the ``k``-th smallest along ``dim`` (``bp.kthvalue``)."""
+        return _ops.reductions_more.kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """The lower median; ``(values, indices)`` along ``dim`` (``bp.median``)."""
+        return _ops.reductions_more.median(self, dim, keepdim)
+
+    def nanmedian(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """The lower median of the non-NaN values (``bp.nanmedian``)."""
+        return _ops.reductions_more.nanmedian(self, dim, keepdim)
+
+    def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
+        """``(values, indices)`` of the most frequent value along ``dim`` (``bp.mode``)."""
+        return _ops.reductions_more.mode(self, dim, keepdim)
+
+    def cummax(self, dim: int) -> Any:
+        """``(values, indices)`` of the running maximum along ``dim`` (``bp.cummax``)."""
+        return _ops.reductions_more.cummax(self, dim)
+
+    def cummin(self, dim: int) -> Any:
+        """``(values, indices)`` of the running minimum along ``dim`` (``bp.cummin``)."""
+        return _ops.reductions_more.cummin(self, dim)
+
+    def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> Any:
+        """``(min, max)`` over ``dim`` (``bp.aminmax``)."""
+        return _ops.reductions_more.aminmax(self, dim=dim, keepdim=keepdim)
+
     def nansum(self, dim: Dims | None = None, keepdim: bool = False, *,
                dtype: DTypeLike | None = None) -> Tensor:
         """Sum over ``dim`` treating NaN as zero (``bp.nansum``)."""

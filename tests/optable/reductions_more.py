@@ -57,6 +57,94 @@ def _np_topk(x, k, dim=-1, largest=True, sorted=True):
     return (np.take(values, np.arange(k), axis=dim), np.take(indices, np.arange(k), axis=dim))
 
 
+def _select_samples(rng):
+    x = uniform(rng, (2, 3, 4))
+    return [Sample((x,), {"dim": 1}, name="dim1"), Sample((x,), {"dim": -1, "keepdim": True},
+                                                          name="dim-1-keep"),
+            Sample((uniform(rng, (5,)),), {"dim": 0}, name="vector"),
+            Sample((uniform(rng, ()),), {"dim": 0}, name="scalar")]
+
+
+def _np_select(position):
+    def ref(x, dim=-1, keepdim=False, k=None):
+        if np.ndim(x) == 0:
+            return x, np.asarray(0)
+        indices = np.argsort(x, axis=dim, kind="stable")
+        at = np.take(indices, [position(x.shape[dim], k)], axis=dim)
+        values, index = np.take_along_axis(x, at, dim), at
+        return (values, index) if keepdim else (values.squeeze(dim), index.squeeze(dim))
+
+    return ref
+
+
+def _np_kthvalue(x, k, dim=-1, keepdim=False):
+    return _np_select(lambda n, k: k - 1)(x, dim, keepdim, k)
+
+
+def _kth_samples(rng):
+    x = uniform(rng, (2, 3, 4))
+    return [Sample((x, 2), {"dim": 1}, name="dim1"), Sample((x, 4), name="last-largest"),
+            Sample((x, 1), {"dim": 0, "keepdim": True}, name="dim0-keep"),
+            Sample((uniform(rng, ()), 1), name="scalar")]
+
+
+def _median_all_samples(rng):
+    return [Sample((uniform(rng, (2, 3, 4)),), name="even"),
+            Sample((uniform(rng, (3, 3)),), name="odd"), Sample((uniform(rng, ()),), name="scalar"),
+            Sample((np.array([1.0, 2.0, 2.0, 0.0]),), name="ties", on_kink=True)]
+
+
+def _np_mode(x, dim=-1, keepdim=False):
+    # Continuous random values: every value occurs once, so the mode is the smallest.
+    return _np_select(lambda n, k: 0)(x, dim, keepdim)
+
+
+def _mode_repeat_samples(rng):
+    repeats = np.array([[3.0, 1.0, 1.0, 3.0, 3.0, 1.0], [2.0, 0.5, 2.0, 0.5, 0.5, -1.0]])
+    return [Sample((repeats,), {"dim": 1}, name="repeats")]
+
+
+def _np_mode_with_repeats(x, dim=-1, keepdim=False):
+    # The smallest of the most frequent values, and the last index where it occurs.
+    return np.array([1.0, 0.5]), np.array([5, 4])
+
+
+def _cumulative_samples(rng):
+    x = uniform(rng, (2, 3, 4))
+    return [Sample((x, 1), name="dim1"), Sample((x, -1), name="dim-1"),
+            Sample((uniform(rng, ()), 0), name="scalar")]
+
+
+def _cumulative_tie_samples(rng):
+    # The last of tied values is the index (PyTorch's); a tie is a kink, so no gradient check.
+    return [Sample((np.array([[1.0, 3.0, 2.0, 3.0], [0.0, -1.0, -1.0, 2.0]]), 1), name="ties")]
+
+
+def _np_cumulative(accumulate):
+    def ref(x, dim):
+        if np.ndim(x) == 0:
+            return x, np.asarray(0)
+        values = accumulate(x, axis=dim)
+        shape = [1] * x.ndim
+        shape[dim] = x.shape[dim]
+        positions = np.where(x == values, np.arange(x.shape[dim]).reshape(shape), 0)
+        return values, np.maximum.accumulate(positions, axis=dim)
+
+    return ref
+
+
+def _aminmax_samples(rng):
+    x = uniform(rng, (2, 3, 4))
+    return [Sample((x,), name="all"), Sample((x,), {"dim": 1}, name="dim1"),
+            Sample((x,), {"dim": -1, "keepdim": True}, name="dim-1-keep"),
+            Sample((uniform(rng, ()),), name="scalar")]
+
+
+def _np_aminmax(x, dim=None, keepdim=False):
+    axis = None if np.ndim(x) == 0 else dim
+    return np.min(x, axis=axis, keepdims=keepdim), np.max(x, axis=axis, keepdims=keepdim)
+
+
 def _nan_samples(rng):
     x = uniform(rng, (2, 3, 4))
     with_nan = x.copy()
@@ -122,6 +210,38 @@ ROWS = [
            torch=lambda torch, x, k, **kw: torch.topk(x, k, **kw), error_inputs=lambda: [
                ErrorInput(lambda: bp.topk(bp.ones(2, 3), 4), ValueError,
                           r"topk: k \(4\) is out of range for dim -1 of size 3")]),
+    OpSpec("kthvalue", bp.kthvalue, _np_kthvalue, _kth_samples,
+           torch=lambda torch, x, k, **kw: torch.kthvalue(x, k, **kw),
+           aliases=("order_statistic_index",), error_inputs=lambda: [
+               ErrorInput(lambda: bp.kthvalue(bp.ones(2, 3), 4), ValueError,
+                          r"kthvalue: k \(4\) is out of range for dim -1 of size 3")]),
+    OpSpec("median", bp.median, _np_select(lambda n, k: (n - 1) // 2), _select_samples,
+           torch=lambda torch, x, **kw: torch.median(x, **kw)),
+    # median() over all elements: tied elements share the gradient evenly (PyTorch's rule).
+    OpSpec("median", bp.median, lambda x: np.sort(x, axis=None)[(x.size - 1) // 2],
+           _median_all_samples, torch=lambda torch, x: torch.median(x), kinks=True,
+           gradgrad=False, error_inputs=lambda: [
+               ErrorInput(lambda: bp.median(bp.ones(2, 3), keepdim=True), TypeError,
+                          r"median: keepdim needs a dim")]),
+    OpSpec("nanmedian", bp.nanmedian, _np_select(lambda n, k: (n - 1) // 2), _select_samples,
+           torch=lambda torch, x, **kw: torch.nanmedian(x, **kw)),
+    OpSpec("mode", bp.mode, _np_mode, _select_samples,
+           torch=lambda torch, x, **kw: torch.mode(x, **kw)),
+    OpSpec("mode", bp.mode, _np_mode_with_repeats, _mode_repeat_samples, grad=False,
+           torch=lambda torch, x, **kw: torch.mode(x, **kw)),
+    OpSpec("cummax", bp.cummax, _np_cumulative(np.maximum.accumulate), _cumulative_samples,
+           torch=lambda torch, x, dim: torch.cummax(x, dim),
+           aliases=("cumulative_extreme_index",)),
+    OpSpec("cummin", bp.cummin, _np_cumulative(np.minimum.accumulate), _cumulative_samples,
+           torch=lambda torch, x, dim: torch.cummin(x, dim)),
+    OpSpec("cummax", bp.cummax, _np_cumulative(np.maximum.accumulate), _cumulative_tie_samples,
+           torch=lambda torch, x, dim: torch.cummax(x, dim), grad=False),
+    OpSpec("cummin", bp.cummin, _np_cumulative(np.minimum.accumulate), _cumulative_tie_samples,
+           torch=lambda torch, x, dim: torch.cummin(x, dim), grad=False),
+    OpSpec("aminmax", bp.aminmax, _np_aminmax, _aminmax_samples,
+           torch=lambda torch, x, **kw: torch.aminmax(x, **kw), error_inputs=lambda: [
+               ErrorInput(lambda: bp.aminmax(bp.ones(0)), bp.ShapeError,
+                          r"aminmax: cannot reduce a tensor of shape \(0,\) with no elements")]),
     OpSpec("nansum", bp.nansum, _np_nan(np.nansum), _nan_samples, torch=_torch_nan("nansum")),
     OpSpec("nanmean", bp.nanmean, _np_nan(np.nanmean), _nan_samples, torch=_torch_nan("nanmean"),
            error_inputs=lambda: [

@@ -1,5 +1,5 @@
 """Sorting and the reductions PyTorch has beyond sum/mean/max: sort, argsort, msort, topk,
-nansum, nanmean, count_nonzero, diff.
+kthvalue, median, nanmedian, mode, cummax, cummin, aminmax, nansum, nanmean, count_nonzero, diff.
 
 Sorting's values are a gather at the sorted indices (``values_at_index``, whose VJP scatters the
 gradient back to where each value came from), so only the index computation is new here.
@@ -14,17 +14,26 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from .elementwise import isnan, where
-from .extrema import _values_at_index
+from .extrema import _values_at_index, amax, amin
 from .join import cat, narrow
 from .primitive import primitive
-from .reduction import _single_dim, normalize_dims
+from .reduction import _single_dim, at_extreme, normalize_dims
+from .scatter import gather
 from .reduction import sum as _sum_op
 from .shape import reshape
 
 sort_result = namedtuple("sort", ["values", "indices"])
 topk_result = namedtuple("topk", ["values", "indices"])
+kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
+median_result = namedtuple("median", ["values", "indices"])
+nanmedian_result = namedtuple("nanmedian", ["values", "indices"])
+mode_result = namedtuple("mode", ["values", "indices"])
+cummax_result = namedtuple("cummax", ["values", "indices"])
+cummin_result = namedtuple("cummin", ["values", "indices"])
+aminmax_result = namedtuple("aminmax", ["min", "max"])
 
 
 @primitive("argsort", differentiable=False)
@@ -103,6 +112,197 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         return topk_result(values, indices)
     indices = narrow(_argsort(input, axis, largest), axis, 0, k)
     return topk_result(_values_at_index(input, backend.array_of(indices), axis, True), indices)
+
+
+# -- order statistics: one index per slice, the gradient goes to it ------------------------------
+
+def _position_in_order(order: Any, sorted_values: Any, kind: str, k: int) -> Any:
+    """Where in the ascending order (last axis) each slice's statistic sits, as (..., 1)."""
+    n = order.shape[-1]
+    nans = np.isnan(sorted_values).sum(axis=-1, keepdims=True) if sorted_values.dtype.kind in "fc" \
+        else np.zeros(order.shape[:-1] + (1,), np.int64)
+    if kind == "kthvalue":
+        return np.full(order.shape[:-1] + (1,), k - 1)
+    if kind == "median":
+        # A slice with NaN has median NaN, at its first NaN (NaNs sort last, stably).
+        return np.where(nans > 0, n - nans, (n - 1) // 2)
+    # nanmedian: the lower median of the values that are not NaN; an all-NaN slice gives its
+    # first NaN.
+    return np.maximum((n - nans - 1) // 2, 0)
+
+
+@primitive("order_statistic_index", differentiable=False)
+def _order_statistic_index(input: Any, axis: int, kind: str, k: int, keepdim: bool) -> Any:
+    moved = np.moveaxis(input, axis, -1)
+    order = np.argsort(moved, axis=-1, kind="stable")
+    sorted_values = np.take_along_axis(moved, order, -1)
+    if kind == "mode":
+        # The most frequent value (the smallest of equally frequent ones) and its last index.
+        n = moved.shape[-1]
+        new_run = np.ones(sorted_values.shape, bool)
+        new_run[..., 1:] = sorted_values[..., 1:] != sorted_values[..., :-1]
+        run_start = np.maximum.accumulate(np.where(new_run, np.arange(n), 0), axis=-1)
+        run_length = np.arange(n) - run_start + 1
+        # The first position where a run reaches the slice's longest length is the smallest
+        # value's run; its last element has the last index of that value (ties keep order).
+        end = np.argmax(run_length == run_length.max(axis=-1, keepdims=True), axis=-1)[..., None]
+        index = np.take_along_axis(order, end, -1)
+    else:
+        index = np.take_along_axis(order, _position_in_order(order, sorted_values, kind, k), -1)
+    index = np.moveaxis(index.astype(np.int64, copy=False), -1, axis)
+    return index if keepdim else index.squeeze(axis)
+
+
+def _select(name: str, result_type: Any, input: Tensor, dim: int, keepdim: bool, k: int = 0) -> Any:
+    axis = _single_dim(name, dim, input.ndim)
+    if input.ndim == 0:
+        values, indices = _select(name, result_type, reshape(input, (1,)), 0, False, k)
+        return result_type(reshape(values, ()), reshape(indices, ()))
+    if input.shape[axis] == 0:
+        raise ShapeError(f"{name}: cannot take the {name} over dim {dim} of size 0 (tensor of "
+                         f"shape {format_shape(input.shape)})")
+    indices = _order_statistic_index(input, axis, name, k, keepdim)
+    return result_type(_values_at_index(input, backend.array_of(indices), axis, keepdim), indices)
+
+
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+    """``(values, indices)`` of the ``k``-th smallest entry (counting from 1) along ``dim``;
+    NaN counts as the largest value. Of tied entries the first is taken.
+
+    >>> import backprop as bp
+    >>> values, indices = bp.tensor([3., 1., 2.]).kthvalue(2)
+    >>> values.item(), indices.item()
+    (2.0, 2)
+    """
+    size = input.shape[dim] if input.ndim else 1
+    if not 1 <= k <= size:
+        raise ValueError(f"kthvalue: k ({k}) is out of range for dim {dim} of size {size} "
+                         f"(tensor of shape {format_shape(input.shape)}); k must be between 1 "
+                         f"and {size}")
+    return _select("kthvalue", kthvalue_result, input, dim, keepdim, k)
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """The lower median (of an even count, the smaller middle value), NaN where a slice holds
+    NaN. ``median(t)`` over all elements is a value whose gradient tied elements share evenly;
+    ``median(t, dim)`` is ``(values, indices)`` and the gradient goes to the index.
+
+    >>> import backprop as bp
+    >>> x = bp.tensor([[4., 1., 3., 2.]])
+    >>> x.median().item()
+    2.0
+    >>> values, indices = x.median(dim=1)
+    >>> values.tolist(), indices.tolist()
+    ([2.0], [3])
+    """
+    if dim is not None:
+        return _select("median", median_result, input, dim, keepdim)
+    if keepdim:
+        raise TypeError("median: keepdim needs a dim (median(input, dim, keepdim=True))")
+    if input.numel() == 0:
+        return input.sum() * np.nan  # PyTorch's median of no elements is NaN
+    flat = reshape(input, (-1,))
+    value = _values_at_index(flat, backend.array_of(
+        _order_statistic_index(flat.detach(), 0, "median", 0, False)), 0, False).detach()
+    # The value itself, plus a zero whose gradient spreads evenly over the elements equal to it
+    # (PyTorch's rule for median(), as for max()).
+    tied = at_extreme(backend.array_of(flat.detach()), backend.array_of(value))
+    count = int(tied.sum())
+    return value + _sum_op(where(tied, flat - value, 0.0)) / count
+
+
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """``median`` of the values that are not NaN (NaN where a slice is all NaN).
+
+    >>> import backprop as bp
+    >>> bp.tensor([1., float("nan"), 3., 2.]).nanmedian().item()
+    2.0
+    """
+    if dim is not None:
+        return _select("nanmedian", nanmedian_result, input, dim, keepdim)
+    if keepdim:
+        raise TypeError("nanmedian: keepdim needs a dim (nanmedian(input, dim, keepdim=True))")
+    flat = reshape(input, (-1,))
+    if flat.shape[0] == 0:
+        return input.sum() * np.nan
+    return _select("nanmedian", nanmedian_result, flat, 0, False).values
+
+
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
+    """``(values, indices)``: the most frequent value along ``dim`` (the smallest of equally
+    frequent ones) and the last index where it occurs.
+
+    >>> import backprop as bp
+    >>> values, indices = bp.tensor([3., 1., 1., 3., 2.]).mode()
+    >>> values.item(), indices.item()
+    (1.0, 2)
+    """
+    return _select("mode", mode_result, input, dim, keepdim)
+
+
+# -- running extremes ----------------------------------------------------------------------------
+
+@primitive("cumulative_extreme_index", differentiable=False)
+def _cumulative_extreme_index(input: Any, axis: int, largest: bool) -> Any:
+    running = (np.maximum if largest else np.minimum).accumulate(input, axis=axis)
+    # An element that reaches the running extreme (ties included: the last of equal values) or
+    # is NaN (which then stays the extreme) moves the index to itself.
+    moves = input == running
+    if input.dtype.kind in "fc":
+        moves |= np.isnan(input)
+    shape = [1] * input.ndim
+    shape[axis] = input.shape[axis]
+    positions = np.arange(input.shape[axis]).reshape(shape)
+    return np.maximum.accumulate(np.where(moves, positions, 0), axis=axis).astype(np.int64)
+
+
+def _cumulative_extreme(name: str, result_type: Any, input: Tensor, dim: int,
+                        largest: bool) -> Any:
+    axis = _single_dim(name, dim, input.ndim)
+    if input.ndim == 0:
+        values, indices = _cumulative_extreme(name, result_type, reshape(input, (1,)), 0,
+                                              largest)
+        return result_type(reshape(values, ()), reshape(indices, ()))
+    indices = _cumulative_extreme_index(input, axis, largest)
+    # Many outputs may read one input, so the gradient adds up there (gather's VJP).
+    return result_type(gather(input, axis, indices), indices)
+
+
+def cummax(input: Tensor, dim: int) -> Any:
+    """``(values, indices)``: the running maximum along ``dim`` and where it was reached (the
+    last of tied values); NaN, once seen, is the maximum.
+
+    >>> import backprop as bp
+    >>> values, indices = bp.tensor([1., 3., 2., 3.]).cummax(0)
+    >>> values.tolist(), indices.tolist()
+    ([1.0, 3.0, 3.0, 3.0], [0, 1, 1, 3])
+    """
+    return _cumulative_extreme("cummax", cummax_result, input, dim, True)
+
+
+def cummin(input: Tensor, dim: int) -> Any:
+    """``(values, indices)``: the running minimum along ``dim`` (as ``cummax``).
+
+    >>> import backprop as bp
+    >>> bp.tensor([2., 3., 1.]).cummin(0).values.tolist()
+    [2.0, 2.0, 1.0]
+    """
+    return _cumulative_extreme("cummin", cummin_result, input, dim, False)
+
+
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> Any:
+    """``(min, max)`` over ``dim`` (all elements when None); ties share the gradient evenly,
+    as ``amin``/``amax``.
+
+    >>> import backprop as bp
+    >>> bp.tensor([[1., 5.], [7., 0.]]).aminmax(dim=1)
+    aminmax(min=tensor([1., 0.]), max=tensor([5., 7.]))
+    """
+    if dim is None and input.numel() == 0:
+        raise ShapeError(f"aminmax: cannot reduce a tensor of shape {format_shape(input.shape)} "
+                         "with no elements; give a dim whose size is not 0")
+    dims = () if dim is None else dim
+    return aminmax_result(amin(input, dims, keepdim), amax(input, dims, keepdim))
 
 
 # -- reductions that skip NaN ---------------------------------------------------------------------
@@ -185,4 +385,5 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
     return input
 
 
-__all__ = ["sort", "argsort", "msort", "topk", "nansum", "nanmean", "count_nonzero", "diff"]
+__all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "cummax",
+           "cummin", "aminmax", "nansum", "nanmean", "count_nonzero", "diff"]
