@@ -295,8 +295,9 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> 
     as ``amin``/``amax``.
 
     >>> import backprop as bp
-    >>> bp.tensor([[1., 5.], [7., 0.]]).aminmax(dim=1)
-    aminmax(min=tensor([1., 0.]), max=tensor([5., 7.]))
+    >>> low, high = bp.tensor([[1., 5.], [7., 0.]]).aminmax(dim=1)
+    >>> low.tolist(), high.tolist()
+    ([1.0, 0.0], [5.0, 7.0])
     """
     if dim is None and input.numel() == 0:
         raise ShapeError(f"aminmax: cannot reduce a tensor of shape {format_shape(input.shape)} "
