@@ -601,6 +601,14 @@ class TensorMethods:
         """``(values, indices)`` of the running minimum along ``dim`` (``bp.cummin``)."""
         return _ops.reductions_more.cummin(self, dim)
 
+    def cumprod(self, dim: int, *, dtype: DTypeLike | None = None) -> Tensor:
+        """Running products along ``dim`` (``bp.cumprod``)."""
+        return _ops.reductions_more.cumprod(self, dim, dtype=dtype)
+
+    def logcumsumexp(self, dim: int) -> Tensor:
+        """``log(cumsum(exp(self)))`` along ``dim`` (``bp.logcumsumexp``)."""
+        return _ops.reductions_more.logcumsumexp(self, dim)
+
     def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> Any:
         """``(min, max)`` over ``dim`` (``bp.aminmax``)."""
         return _ops.reductions_more.aminmax(self, dim=dim, keepdim=keepdim)

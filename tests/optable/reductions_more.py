@@ -133,6 +133,26 @@ def _np_cumulative(accumulate):
     return ref
 
 
+def _cumprod_samples(rng):
+    x = uniform(rng, (2, 3, 4))
+    zeros = uniform(rng, (2, 5))
+    zeros[0, 1] = zeros[1, 2] = zeros[1, 4] = 0.0
+    return [Sample((x, 1), name="dim1"), Sample((x, -1), name="dim-1"),
+            Sample((uniform(rng, ()), 0), name="scalar"),
+            Sample((zeros, 1), name="zeros"), Sample((zeros, 0), name="zeros-dim0")]
+
+
+def _np_cumulative_op(fn):
+    return lambda x, dim: x.copy() if np.ndim(x) == 0 else fn(x, axis=dim)
+
+
+def _logcumsumexp_samples(rng):
+    x = uniform(rng, (2, 3, 4))
+    return [Sample((x, 1), name="dim1"), Sample((x, -1), name="dim-1"),
+            Sample((uniform(rng, ()), 0), name="scalar"),
+            Sample((100.0 * uniform(rng, (6,)), 0), name="wide-range")]
+
+
 def _aminmax_samples(rng):
     x = uniform(rng, (2, 3, 4))
     return [Sample((x,), name="all"), Sample((x,), {"dim": 1}, name="dim1"),
@@ -238,6 +258,11 @@ ROWS = [
            torch=lambda torch, x, dim: torch.cummax(x, dim), grad=False),
     OpSpec("cummin", bp.cummin, _np_cumulative(np.minimum.accumulate), _cumulative_tie_samples,
            torch=lambda torch, x, dim: torch.cummin(x, dim), grad=False),
+    OpSpec("cumprod", bp.cumprod, _np_cumulative_op(np.cumprod), _cumprod_samples,
+           torch=lambda torch, x, dim: torch.cumprod(x, dim)),
+    OpSpec("logcumsumexp", bp.logcumsumexp, _np_cumulative_op(np.logaddexp.accumulate),
+           _logcumsumexp_samples, torch=lambda torch, x, dim: torch.logcumsumexp(x, dim),
+           gradgrad=False),
     OpSpec("aminmax", bp.aminmax, _np_aminmax, _aminmax_samples,
            torch=lambda torch, x, **kw: torch.aminmax(x, **kw), error_inputs=lambda: [
                ErrorInput(lambda: bp.aminmax(bp.ones(0)), bp.ShapeError,

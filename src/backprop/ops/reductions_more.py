@@ -1,5 +1,5 @@
 """Sorting and the reductions PyTorch has beyond sum/mean/max: sort, argsort, msort, topk,
-kthvalue, median, nanmedian, mode, cummax, cummin, aminmax, nansum, nanmean, count_nonzero, diff.
+kthvalue, median, nanmedian, mode, cummax, cummin, cumprod, logcumsumexp, aminmax, nansum, nanmean, count_nonzero, diff.
 
 Sorting's values are a gather at the sorted indices (``values_at_index``, whose VJP scatters the
 gradient back to where each value came from), so only the index computation is new here.
@@ -16,14 +16,15 @@ import numpy as np
 from .. import backend
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
-from .elementwise import isnan, where
+from .elementwise import exp, isnan, log, where
 from .extrema import _values_at_index, amax, amin
 from .join import cat, narrow
 from .primitive import primitive
-from .reduction import _single_dim, at_extreme, normalize_dims
+from .rearrange import flip
+from .reduction import _cumsum, _reverse_cumsum, _single_dim, at_extreme, normalize_dims
 from .scatter import gather
 from .reduction import sum as _sum_op
-from .shape import reshape
+from .shape import movedim, reshape
 
 sort_result = namedtuple("sort", ["values", "indices"])
 topk_result = namedtuple("topk", ["values", "indices"])
@@ -290,6 +291,87 @@ def cummin(input: Tensor, dim: int) -> Any:
     return _cumulative_extreme("cummin", cummin_result, input, dim, False)
 
 
+# -- running products and log-sum-exps ---------------------------------------------------------
+
+def _running(ufunc: Any, input: Any, axis: int) -> Any:
+    """``ufunc.accumulate`` along ``axis``, in float64 for smaller floats as PyTorch's CPU
+    kernels accumulate (the running error would otherwise grow with the length)."""
+    if input.dtype.kind == "f" and input.dtype.itemsize < 8:
+        return ufunc.accumulate(input.astype(np.float64), axis=axis).astype(input.dtype)
+    return ufunc.accumulate(input, axis=axis)
+
+
+def _cumprod_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
+    if not bool((input == 0).any()):
+        return _reverse_cumsum(g * out, axis) / input  # PyTorch's rule where no factor is 0
+    # With zeros, dividing out the factor is not possible: the gradient of out[i] with respect to
+    # input[k] (k <= i) is the product of every other factor up to i. For each k, the running
+    # product of the input with input[k] replaced by 1 gives those products: (n, n) per slice.
+    n = input.shape[axis]
+    moved, g_moved = movedim(input, axis, -1), movedim(g, axis, -1)
+    eye = np.eye(n, dtype=bool)
+    others = where(eye, 1.0, moved[..., None, :])  # (..., k, i)
+    products = _cumprod(others, others.ndim - 1)
+    later = np.triu(np.ones((n, n), dtype=bool))  # i >= k
+    grad = _sum_op(where(later, products * g_moved[..., None, :], 0.0), -1)
+    return movedim(grad, -1, axis)
+
+
+@primitive("cumprod", save=("input", "out"), promote=("input",),
+           grads={"input": _cumprod_vjp})
+def _cumprod(input: Any, axis: int) -> Any:
+    if input.dtype.kind in "biu":
+        return np.cumprod(input, axis=axis, dtype=np.int64)
+    return _running(np.multiply, input, axis)
+
+
+def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running products along ``dim``; integer and bool inputs multiply in int64. The gradient
+    is exact where factors are 0 (as PyTorch's).
+
+    >>> import backprop as bp
+    >>> x = bp.tensor([2., 0., 3.], requires_grad=True)
+    >>> x.cumprod(0).sum().backward(); x.grad.tolist()
+    [1.0, 8.0, 0.0]
+    """
+    if dtype is not None:
+        input = input.to(dtype)
+    axis = _single_dim("cumprod", dim, input.ndim)
+    if input.ndim == 0:
+        return reshape(_cumprod(reshape(input, (1,)), 0), ())
+    return _cumprod(input, axis)
+
+
+def _logcumsumexp_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
+    # grad[j] = sum over i >= j of g[i] * exp(input[j] - out[i]): a reversed log-cum-sum-exp of
+    # log|g| - out, for the positive and the negative parts of g apart, stays finite where
+    # exp(-out) alone would overflow.
+    def part(weights: Any) -> Any:
+        with np.errstate(divide="ignore"):
+            logs = log(weights) - out
+        return exp(input + flip(_logcumsumexp(flip(logs, axis), axis), axis))
+
+    return part(where(g > 0, g, 0.0)) - part(where(g < 0, -g, 0.0))
+
+
+@primitive("logcumsumexp", save=("input", "out"), grads={"input": _logcumsumexp_vjp})
+def _logcumsumexp(input: Any, axis: int) -> Any:
+    return _running(np.logaddexp, input, axis)
+
+
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
+    """``log(cumsum(exp(input)))`` along ``dim``, computed without overflow.
+
+    >>> import backprop as bp
+    >>> round(bp.tensor([0., 0.]).logcumsumexp(0)[1].item(), 4)
+    0.6931
+    """
+    axis = _single_dim("logcumsumexp", dim, input.ndim)
+    if input.ndim == 0:
+        return reshape(_logcumsumexp(reshape(input, (1,)), 0), ())
+    return _logcumsumexp(input, axis)
+
+
 def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> Any:
     """``(min, max)`` over ``dim`` (all elements when None); ties share the gradient evenly,
     as ``amin``/``amax``.
@@ -387,4 +469,4 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
 
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "cummax",
-           "cummin", "aminmax", "nansum", "nanmean", "count_nonzero", "diff"]
+           "cummin", "cumprod", "logcumsumexp", "aminmax", "nansum", "nanmean", "count_nonzero", "diff"]
