@@ -609,6 +609,17 @@ class TensorMethods:
         """``log(cumsum(exp(self)))`` along ``dim`` (``bp.logcumsumexp``)."""
         return _ops.reductions_more.logcumsumexp(self, dim)
 
+    def quantile(self, q: Any, dim: int | None = None, keepdim: bool = False, *,
+                 interpolation: str = "linear") -> Tensor:
+        """The ``q``-th quantiles over ``dim`` (``bp.quantile``)."""
+        return _ops.reductions_more.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q: Any, dim: int | None = None, keepdim: bool = False, *,
+                    interpolation: str = "linear") -> Tensor:
+        """The ``q``-th quantiles of the non-NaN values (``bp.nanquantile``)."""
+        return _ops.reductions_more.nanquantile(self, q, dim, keepdim,
+                                                interpolation=interpolation)
+
     def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> Any:
         """``(min, max)`` over ``dim`` (``bp.aminmax``)."""
         return _ops.reductions_more.aminmax(self, dim=dim, keepdim=keepdim)

@@ -153,6 +153,48 @@ def _logcumsumexp_samples(rng):
             Sample((100.0 * uniform(rng, (6,)), 0), name="wide-range")]
 
 
+def _nanquantile_samples(rng):
+    x = uniform(rng, (2, 3, 5))
+    x[0, 1, 2] = x[1, 2, 0] = np.nan
+    return _quantile_samples(rng) + [Sample((x, 0.4), {"dim": 2}, name="nan")]
+
+
+def _quantile_samples(rng):
+    x = uniform(rng, (2, 3, 5))
+    samples = [Sample((x, 0.3), name="all"), Sample((x, 0.25), {"dim": 1}, name="dim1"),
+               Sample((x, np.array([0.0, 0.5, 1.0])), {"dim": -1, "keepdim": True},
+                      grad_args=(0,), name="q-tensor-keep"),
+               Sample((uniform(rng, ()), 0.7), name="scalar")]
+    return samples + [Sample((x, 0.35), {"dim": 2, "interpolation": mode}, name=mode)
+                      for mode in ("lower", "higher", "midpoint", "nearest")]
+
+
+def _np_quantile(fn):
+    def ref(x, q, dim=None, keepdim=False, interpolation="linear"):
+        axis = None if np.ndim(x) == 0 else dim
+        return fn(x, q, axis=axis, keepdims=keepdim and np.ndim(x) > 0, method=interpolation)
+
+    return ref
+
+
+def _torch_quantile(name):
+    def call(torch, x, q, **kw):
+        q = torch.tensor(q, dtype=x.dtype) if isinstance(q, np.ndarray) else q
+        return getattr(torch, name)(x, q, **kw)
+
+    return call
+
+
+def _quantile_errors(name):
+    return lambda: [
+        ErrorInput(lambda: getattr(bp, name)(bp.ones(3), 1.5), ValueError,
+                   rf"{name}: q values must be in the range \[0, 1\]"),
+        ErrorInput(lambda: getattr(bp, name)(bp.ones(3), 0.5, interpolation="cubic"), ValueError,
+                   rf"{name}: interpolation must be one of"),
+        ErrorInput(lambda: getattr(bp, name)(bp.tensor([1, 2]), 0.5), TypeError,
+                   rf"{name}: input must be a float tensor")]
+
+
 def _aminmax_samples(rng):
     x = uniform(rng, (2, 3, 4))
     return [Sample((x,), name="all"), Sample((x,), {"dim": 1}, name="dim1"),
@@ -263,6 +305,10 @@ ROWS = [
     OpSpec("logcumsumexp", bp.logcumsumexp, _np_cumulative_op(np.logaddexp.accumulate),
            _logcumsumexp_samples, torch=lambda torch, x, dim: torch.logcumsumexp(x, dim),
            gradgrad=False),
+    OpSpec("quantile", bp.quantile, _np_quantile(np.quantile), _quantile_samples,
+           torch=_torch_quantile("quantile"), error_inputs=_quantile_errors("quantile")),
+    OpSpec("nanquantile", bp.nanquantile, _np_quantile(np.nanquantile), _nanquantile_samples,
+           torch=_torch_quantile("nanquantile"), error_inputs=_quantile_errors("nanquantile")),
     OpSpec("aminmax", bp.aminmax, _np_aminmax, _aminmax_samples,
            torch=lambda torch, x, **kw: torch.aminmax(x, **kw), error_inputs=lambda: [
                ErrorInput(lambda: bp.aminmax(bp.ones(0)), bp.ShapeError,

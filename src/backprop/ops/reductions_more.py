@@ -1,5 +1,6 @@
 """Sorting and the reductions PyTorch has beyond sum/mean/max: sort, argsort, msort, topk,
-kthvalue, median, nanmedian, mode, cummax, cummin, cumprod, logcumsumexp, aminmax, nansum, nanmean, count_nonzero, diff.
+kthvalue, median, nanmedian, mode, cummax, cummin, cumprod, logcumsumexp,
+quantile, nanquantile, aminmax, nansum, nanmean, count_nonzero, diff.
 
 Sorting's values are a gather at the sorted indices (``values_at_index``, whose VJP scatters the
 gradient back to where each value came from), so only the index computation is new here.
@@ -372,6 +373,99 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     return _logcumsumexp(input, axis)
 
 
+# -- quantiles ----------------------------------------------------------------------------------
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(name: str, input: Tensor, q: Any, dim: int | None, keepdim: bool,
+              interpolation: str, skip_nan: bool) -> Tensor:
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(f"{name}: interpolation must be one of {_INTERPOLATIONS}, got "
+                         f"{interpolation!r}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{name}: input must be a float tensor, got {input.dtype}")
+    q_array = np.asarray(backend.to_host(backend.array_of(q)) if isinstance(q, Tensor) else q,
+                         dtype=np.float64)
+    if q_array.ndim > 1:
+        raise ValueError(f"{name}: q must be a number or a 1-D tensor, got shape "
+                         f"{format_shape(q_array.shape)}")
+    if q_array.size and not ((q_array >= 0) & (q_array <= 1)).all():
+        raise ValueError(f"{name}: q values must be in the range [0, 1], got {q_array.tolist()}")
+    if input.numel() == 0:
+        raise ShapeError(f"{name}: input tensor of shape {format_shape(input.shape)} is empty")
+    shape = tuple(input.shape)
+    if dim is None:
+        values, axis = reshape(input, (-1,)), 0
+    else:
+        axis = _single_dim(name, dim, input.ndim)
+        values = reshape(input, (1,)) if input.ndim == 0 else input
+    ordered = movedim(_sorted(name, values, axis, False)[0], axis, -1)  # NaN last
+    n = ordered.shape[-1]
+    raw = backend.array_of(ordered.detach())
+    nans = np.isnan(raw).sum(axis=-1, keepdims=True)
+    qs = q_array.reshape(-1).astype(raw.dtype)  # ranks in the input's precision, as PyTorch's
+    if skip_nan:
+        rank = qs * np.maximum(n - nans - 1, 0).astype(raw.dtype)
+    else:
+        # A slice with NaN has NaN quantiles: point every position at its last (a NaN) element.
+        rank = np.where(nans > 0, raw.dtype.type(n - 1), qs * raw.dtype.type(n - 1))
+    below, above = np.floor(rank).astype(np.int64), np.ceil(rank).astype(np.int64)
+    if interpolation == "lower":
+        above = below
+    elif interpolation == "higher":
+        below = above
+    elif interpolation == "nearest":
+        below = above = np.round(rank).astype(np.int64)  # half to even, as torch.round
+    low, high = gather(ordered, -1, below), gather(ordered, -1, above)
+    if interpolation == "midpoint":
+        out = low + (high - low) * 0.5
+    elif interpolation == "linear":
+        # PyTorch's lerp: from the nearer end, so a weight of 1 gives ``high`` exactly.
+        weight = (rank - below).astype(raw.dtype)
+        if isinstance(q, Tensor) and q.requires_grad:
+            # The weight is differentiable in q (PyTorch's quantile is): the same rank, from q.
+            scale = np.maximum(n - nans - 1, 0) if skip_nan else np.where(nans > 0, 0, n - 1)
+            scale = scale.astype(raw.dtype)
+            weight = reshape(q, (-1,)).to(ordered.dtype) * scale + (rank - qs * scale) - below
+        out = where(weight < 0.5, low + (high - low) * weight, high - (high - low) * (1 - weight))
+    else:
+        out = low
+    out = movedim(out, -1, 0)  # (len(q), ...)
+    if keepdim:
+        kept = [1] * len(shape) if dim is None else list(shape)
+        if dim is not None and kept:
+            kept[axis] = 1
+        out = reshape(out, (len(qs), *kept))
+    elif dim is not None and len(shape) == 0:
+        out = reshape(out, (len(qs),))
+    return reshape(out, out.shape[1:]) if q_array.ndim == 0 else out
+
+
+def quantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *,
+             interpolation: str = "linear") -> Tensor:
+    """The ``q``-th quantiles (``q`` a number or a 1-D tensor in [0, 1], whose dim comes first
+    in the result) over ``dim`` or all elements; NaN where a slice holds NaN. ``interpolation``
+    between the two nearest sorted values: linear, lower, higher, midpoint or nearest.
+
+    >>> import backprop as bp
+    >>> bp.tensor([1., 2., 3., 4.]).quantile(0.5).item()
+    2.5
+    """
+    return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
+
+
+def nanquantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *,
+                interpolation: str = "linear") -> Tensor:
+    """``quantile`` of the values that are not NaN (NaN where a slice is all NaN).
+
+    >>> import backprop as bp
+    >>> bp.tensor([1., float("nan"), 3.]).nanquantile(0.5).item()
+    2.0
+    """
+    return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
+
+
 def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> Any:
     """``(min, max)`` over ``dim`` (all elements when None); ties share the gradient evenly,
     as ``amin``/``amax``.
@@ -469,4 +563,5 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
 
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "cummax",
-           "cummin", "cumprod", "logcumsumexp", "aminmax", "nansum", "nanmean", "count_nonzero", "diff"]
+           "cummin", "cumprod", "logcumsumexp", "quantile", "nanquantile", "aminmax",
+           "nansum", "nanmean", "count_nonzero", "diff"]
