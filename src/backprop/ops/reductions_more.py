@@ -22,7 +22,7 @@ from .extrema import _values_at_index, amax, amin
 from .join import cat, narrow
 from .primitive import primitive
 from .rearrange import flip
-from .reduction import _cumsum, _reverse_cumsum, _single_dim, at_extreme, normalize_dims
+from .reduction import _reverse_cumsum, _single_dim, at_extreme, normalize_dims
 from .scatter import gather
 from .reduction import sum as _sum_op
 from .shape import movedim, reshape
@@ -108,7 +108,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     size = input.shape[axis] if input.ndim else 1
     if not 0 <= k <= size:
         raise ValueError(f"topk: k ({k}) is out of range for dim {dim} of size {size} (tensor of "
-                         f"shape {tuple(input.shape)}); k must be between 0 and {size}")
+                         f"shape {format_shape(input.shape)}); k must be between 0 and {size}")
     if input.ndim == 0:
         values, indices = _sorted("topk", input, 0, largest)
         return topk_result(values, indices)
@@ -121,10 +121,10 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
 def _position_in_order(order: Any, sorted_values: Any, kind: str, k: int) -> Any:
     """Where in the ascending order (last axis) each slice's statistic sits, as (..., 1)."""
     n = order.shape[-1]
-    nans = np.isnan(sorted_values).sum(axis=-1, keepdims=True) if sorted_values.dtype.kind in "fc" \
-        else np.zeros(order.shape[:-1] + (1,), np.int64)
     if kind == "kthvalue":
-        return np.full(order.shape[:-1] + (1,), k - 1)
+        return backend.zeros(order.shape[:-1] + (1,), np.int64, order) + (k - 1)
+    nans = np.isnan(sorted_values).sum(axis=-1, keepdims=True) if sorted_values.dtype.kind in "fc" \
+        else backend.zeros(order.shape[:-1] + (1,), np.int64, order)
     if kind == "median":
         # A slice with NaN has median NaN, at its first NaN (NaNs sort last, stably).
         return np.where(nans > 0, n - nans, (n - 1) // 2)
@@ -141,10 +141,11 @@ def _order_statistic_index(input: Any, axis: int, kind: str, k: int, keepdim: bo
     if kind == "mode":
         # The most frequent value (the smallest of equally frequent ones) and its last index.
         n = moved.shape[-1]
-        new_run = np.ones(sorted_values.shape, bool)
+        new_run = backend.ones(sorted_values.shape, bool, sorted_values)
         new_run[..., 1:] = sorted_values[..., 1:] != sorted_values[..., :-1]
-        run_start = np.maximum.accumulate(np.where(new_run, np.arange(n), 0), axis=-1)
-        run_length = np.arange(n) - run_start + 1
+        positions = backend.arange(n, sorted_values)
+        run_start = _scan(np.maximum, np.where(new_run, positions, 0), -1)
+        run_length = positions - run_start + 1
         # The first position where a run reaches the slice's longest length is the smallest
         # value's run; its last element has the last index of that value (ties keep order).
         end = np.argmax(run_length == run_length.max(axis=-1, keepdims=True), axis=-1)[..., None]
@@ -246,7 +247,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
 
 @primitive("cumulative_extreme_index", differentiable=False)
 def _cumulative_extreme_index(input: Any, axis: int, largest: bool) -> Any:
-    running = (np.maximum if largest else np.minimum).accumulate(input, axis=axis)
+    running = _scan(np.maximum if largest else np.minimum, input, axis)
     # An element that reaches the running extreme (ties included: the last of equal values) or
     # is NaN (which then stays the extreme) moves the index to itself.
     moves = input == running
@@ -254,8 +255,8 @@ def _cumulative_extreme_index(input: Any, axis: int, largest: bool) -> Any:
         moves |= np.isnan(input)
     shape = [1] * input.ndim
     shape[axis] = input.shape[axis]
-    positions = np.arange(input.shape[axis]).reshape(shape)
-    return np.maximum.accumulate(np.where(moves, positions, 0), axis=axis).astype(np.int64)
+    positions = backend.arange(input.shape[axis], input).reshape(shape)
+    return _scan(np.maximum, np.where(moves, positions, 0), axis).astype(np.int64)
 
 
 def _cumulative_extreme(name: str, result_type: Any, input: Tensor, dim: int,
@@ -294,12 +295,25 @@ def cummin(input: Tensor, dim: int) -> Any:
 
 # -- running products and log-sum-exps ---------------------------------------------------------
 
+def _scan(ufunc: Any, input: Any, axis: int) -> Any:
+    """``ufunc.accumulate`` along ``axis``. CuPy has no ``accumulate``: off NumPy the scan runs
+    in log2(n) steps, each combining every element with the one ``2**step`` before it."""
+    if type(input) is np.ndarray:
+        return ufunc.accumulate(input, axis=axis)
+    out = np.moveaxis(input, axis, -1)
+    shift = 1
+    while shift < out.shape[-1]:
+        out = np.concatenate([out[..., :shift], ufunc(out[..., shift:], out[..., :-shift])], -1)
+        shift *= 2
+    return np.moveaxis(out, -1, axis)
+
+
 def _running(ufunc: Any, input: Any, axis: int) -> Any:
-    """``ufunc.accumulate`` along ``axis``, in float64 for smaller floats as PyTorch's CPU
-    kernels accumulate (the running error would otherwise grow with the length)."""
+    """``_scan`` in float64 for smaller floats, as PyTorch's CPU kernels accumulate (the running
+    error would otherwise grow with the length)."""
     if input.dtype.kind == "f" and input.dtype.itemsize < 8:
-        return ufunc.accumulate(input.astype(np.float64), axis=axis).astype(input.dtype)
-    return ufunc.accumulate(input, axis=axis)
+        return _scan(ufunc, input.astype(np.float64), axis).astype(input.dtype)
+    return _scan(ufunc, input, axis)
 
 
 def _cumprod_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
@@ -310,10 +324,10 @@ def _cumprod_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
     # product of the input with input[k] replaced by 1 gives those products: (n, n) per slice.
     n = input.shape[axis]
     moved, g_moved = movedim(input, axis, -1), movedim(g, axis, -1)
-    eye = np.eye(n, dtype=bool)
+    eye = backend.eye(n, bool, input)
     others = where(eye, 1.0, moved[..., None, :])  # (..., k, i)
     products = _cumprod(others, others.ndim - 1)
-    later = np.triu(np.ones((n, n), dtype=bool))  # i >= k
+    later = backend.on_device_of(np.triu(np.ones((n, n), dtype=bool)), input)  # i >= k
     grad = _sum_op(where(later, products * g_moved[..., None, :], 0.0), -1)
     return movedim(grad, -1, axis)
 
@@ -404,7 +418,8 @@ def _quantile(name: str, input: Tensor, q: Any, dim: int | None, keepdim: bool,
     n = ordered.shape[-1]
     raw = backend.array_of(ordered.detach())
     nans = np.isnan(raw).sum(axis=-1, keepdims=True)
-    qs = q_array.reshape(-1).astype(raw.dtype)  # ranks in the input's precision, as PyTorch's
+    # Ranks in the input's precision, as PyTorch's.
+    qs = backend.on_device_of(q_array.reshape(-1).astype(raw.dtype), raw)
     if skip_nan:
         rank = qs * np.maximum(n - nans - 1, 0).astype(raw.dtype)
     else:
@@ -520,7 +535,7 @@ def nanmean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool
 
 @primitive("count_nonzero", differentiable=False)
 def _count_nonzero(input: Any, axes: tuple[int, ...] | None) -> Any:
-    return np.asarray(np.count_nonzero(input, axis=axes)).astype(np.int64, copy=False)
+    return (input != 0).sum(axis=axes).astype(np.int64)
 
 
 def count_nonzero(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
