@@ -207,6 +207,8 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     flat = reshape(input, (-1,))
     value = _values_at_index(flat, backend.array_of(
         _order_statistic_index(flat.detach(), 0, "median", 0, False)), 0, False).detach()
+    if not flat.requires_grad:
+        return value  # keeps an integer input's dtype (the sum below is float)
     # The value itself, plus a zero whose gradient spreads evenly over the elements equal to it
     # (PyTorch's rule for median(), as for max()).
     tied = at_extreme(backend.array_of(flat.detach()), backend.array_of(value))
