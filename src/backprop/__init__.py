@@ -35,6 +35,8 @@ from .ops.linalg import *  # noqa: F403
 from .ops.pooling import *  # noqa: F403
 from .ops.rearrange import *  # noqa: F403
 from .ops.reduction import *  # noqa: F403
+# sorting and the further reductions (issue 17)
+from .ops.reductions_more import *  # noqa: F403
 from .ops.sampling import *  # noqa: F403
 from .ops.scatter import *  # noqa: F403
 from .ops.shape import *  # noqa: F403

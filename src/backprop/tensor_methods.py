@@ -631,6 +631,90 @@ class TensorMethods:
         """Whether some element over ``dim`` is true (``bp.any``)."""
         return _ops.reduction.any(self, dim, keepdim)
 
+    # -- sorting and the further reductions (issue 17) --
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        """``(values, indices)`` sorted along ``dim`` (``bp.sort``)."""
+        return _ops.reductions_more.sort(self, dim, descending, stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        """Indices that sort along ``dim`` (``bp.argsort``)."""
+        return _ops.reductions_more.argsort(self, dim, descending, stable)
+
+    def msort(self) -> Tensor:
+        """Sorted along the first dim (``bp.msort``)."""
+        return _ops.reductions_more.msort(self)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        """``(values, indices)`` of the ``k`` largest along ``dim`` (``bp.topk``)."""
+        return _ops.reductions_more.topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        """``(values, indices)`` of the ``k``-th smallest along ``dim`` (``bp.kthvalue``)."""
+        return _ops.reductions_more.kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """The lower median; ``(values, indices)`` along ``dim`` (``bp.median``)."""
+        return _ops.reductions_more.median(self, dim, keepdim)
+
+    def nanmedian(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """The lower median of the non-NaN values (``bp.nanmedian``)."""
+        return _ops.reductions_more.nanmedian(self, dim, keepdim)
+
+    def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
+        """``(values, indices)`` of the most frequent value along ``dim`` (``bp.mode``)."""
+        return _ops.reductions_more.mode(self, dim, keepdim)
+
+    def cummax(self, dim: int) -> Any:
+        """``(values, indices)`` of the running maximum along ``dim`` (``bp.cummax``)."""
+        return _ops.reductions_more.cummax(self, dim)
+
+    def cummin(self, dim: int) -> Any:
+        """``(values, indices)`` of the running minimum along ``dim`` (``bp.cummin``)."""
+        return _ops.reductions_more.cummin(self, dim)
+
+    def cumprod(self, dim: int, *, dtype: DTypeLike | None = None) -> Tensor:
+        """Running products along ``dim`` (``bp.cumprod``)."""
+        return _ops.reductions_more.cumprod(self, dim, dtype=dtype)
+
+    def logcumsumexp(self, dim: int) -> Tensor:
+        """``log(cumsum(exp(self)))`` along ``dim`` (``bp.logcumsumexp``)."""
+        return _ops.reductions_more.logcumsumexp(self, dim)
+
+    def quantile(self, q: Any, dim: int | None = None, keepdim: bool = False, *,
+                 interpolation: str = "linear") -> Tensor:
+        """The ``q``-th quantiles over ``dim`` (``bp.quantile``)."""
+        return _ops.reductions_more.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q: Any, dim: int | None = None, keepdim: bool = False, *,
+                    interpolation: str = "linear") -> Tensor:
+        """The ``q``-th quantiles of the non-NaN values (``bp.nanquantile``)."""
+        return _ops.reductions_more.nanquantile(self, q, dim, keepdim,
+                                                interpolation=interpolation)
+
+    def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> Any:
+        """``(min, max)`` over ``dim`` (``bp.aminmax``)."""
+        return _ops.reductions_more.aminmax(self, dim=dim, keepdim=keepdim)
+
+    def nansum(self, dim: Dims | None = None, keepdim: bool = False, *,
+               dtype: DTypeLike | None = None) -> Tensor:
+        """Sum over ``dim`` treating NaN as zero (``bp.nansum``)."""
+        return _ops.reductions_more.nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim: Dims | None = None, keepdim: bool = False, *,
+                dtype: DTypeLike | None = None) -> Tensor:
+        """Mean over ``dim`` of the non-NaN elements (``bp.nanmean``)."""
+        return _ops.reductions_more.nanmean(self, dim, keepdim, dtype=dtype)
+
+    def count_nonzero(self, dim: Dims | None = None) -> Tensor:
+        """Number of nonzero elements over ``dim`` (``bp.count_nonzero``)."""
+        return _ops.reductions_more.count_nonzero(self, dim)
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Tensor | None = None,
+             append: Tensor | None = None) -> Tensor:
+        """The ``n``-th forward difference along ``dim`` (``bp.diff``)."""
+        return _ops.reductions_more.diff(self, n, dim, prepend, append)
+
     def logsumexp(self, dim: Dims, keepdim: bool = False) -> Tensor:
         """``log(sum(exp(self)))`` over ``dim``, computed stably (``bp.logsumexp``)."""
         return _ops.fused.logsumexp(self, dim, keepdim)
