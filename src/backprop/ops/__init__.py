@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from . import (conv, elementwise, extrema, fused, indexing, inplace, join, linalg, pooling,
                rearrange, reduction, sampling, scatter, shape, special)
+from . import pointwise_more  # issue 17's pointwise family
 from .primitive import PRIMITIVES, Primitive, primitive
 
 OP_MODULES = (elementwise, shape, join, rearrange, reduction, extrema, fused, indexing, scatter,
-              linalg, conv, pooling, inplace, special, sampling)
+              linalg, conv, pooling, inplace, special, sampling, pointwise_more)
 
 PUBLIC_OPS = {name: getattr(module, name) for module in OP_MODULES for name in module.__all__}
 
