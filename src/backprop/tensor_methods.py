@@ -256,7 +256,12 @@ class TensorMethods:
         """The inverse hyperbolic tangent (``bp.atanh``)."""
         return _ops.pointwise_more.atanh(self)
 
-    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+    arcsin = asin
+    arccos = acos
+    arctan = atan
+    arcsinh = asinh
+    arccosh = acosh
+    arctanh = atanh
 
     def log10(self) -> Tensor:
         """The base-10 logarithm (``bp.log10``)."""
