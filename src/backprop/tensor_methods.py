@@ -327,6 +327,55 @@ class TensorMethods:
         """``self + weight * (end - self)`` (``bp.lerp``)."""
         return _ops.pointwise_more.lerp(self, end, weight)
 
+    def copysign(self, other: Operand) -> Tensor:
+        """``|self|`` with the sign of ``other`` (``bp.copysign``)."""
+        return _ops.pointwise_more.copysign(self, other)
+
+    def xlogy(self, other: Operand) -> Tensor:
+        """``self * log(other)``, 0 where ``self`` is 0 (``bp.xlogy``)."""
+        return _ops.pointwise_more.xlogy(self, other)
+
+    def sinc(self) -> Tensor:
+        """``sin(pi x) / (pi x)`` (``bp.sinc``)."""
+        return _ops.pointwise_more.sinc(self)
+
+    def logit(self, eps: float | None = None) -> Tensor:
+        """``log(p / (1 - p))`` (``bp.logit``)."""
+        return _ops.pointwise_more.logit(self, eps)
+
+    def float_power(self, exponent: Operand) -> Tensor:
+        """``self ** exponent`` in float64 (``bp.float_power``)."""
+        return _ops.pointwise_more.float_power(self, exponent)
+
+    def fmod(self, other: Operand) -> Tensor:
+        """The remainder with the sign of ``self`` (``bp.fmod``)."""
+        return _ops.pointwise_more.fmod(self, other)
+
+    def positive(self) -> Tensor:
+        """``self`` itself (``bp.positive``)."""
+        return _ops.pointwise_more.positive(self)
+
+    def signbit(self) -> Tensor:
+        """True where the sign bit is set (``bp.signbit``)."""
+        return _ops.pointwise_more.signbit(self)
+
+    def isposinf(self) -> Tensor:
+        """True where ``+inf`` (``bp.isposinf``)."""
+        return _ops.pointwise_more.isposinf(self)
+
+    def isneginf(self) -> Tensor:
+        """True where ``-inf`` (``bp.isneginf``)."""
+        return _ops.pointwise_more.isneginf(self)
+
+    def heaviside(self, values: Tensor) -> Tensor:
+        """The step function, ``values`` at 0 (``bp.heaviside``)."""
+        return _ops.pointwise_more.heaviside(self, values)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None,
+                   neginf: float | None = None) -> Tensor:
+        """nan and infinities replaced by finite values (``bp.nan_to_num``)."""
+        return _ops.pointwise_more.nan_to_num(self, nan, posinf, neginf)
+
     def sign(self) -> Tensor:
         """-1, 0 or 1 by the sign of each element (``bp.sign``)."""
         return _ops.elementwise.sign(self)

@@ -59,6 +59,52 @@ def _frac(x):
     return x - np.trunc(x)
 
 
+def _with_zeros(rng: np.random.Generator) -> list[Sample]:
+    """Zeros in the first operand, where xlogy's rule takes PyTorch's convention (copysign's
+    and sinc's conventions at 0 are checked against PyTorch by the OpInfo samples)."""
+    x = uniform(rng, (2, 3))
+    x[0, 0] = 0.0
+    return [Sample((x, uniform(rng, (2, 3), 0.2, 2.0)), name="zeros-positive-other",
+                   on_kink=True),
+            Sample((uniform(rng, (2, 3)), uniform(rng, (3,), 0.2, 2.0)), name="broadcast")]
+
+
+def _logit_samples(rng: np.random.Generator) -> list[Sample]:
+    p = uniform(rng, (2, 3), 0.05, 0.95)
+    return [Sample((p,), name="no-eps"), Sample((p, 0.1), name="eps", on_kink=True)]
+
+
+def _nan_to_num_samples(rng: np.random.Generator) -> list[Sample]:
+    x = uniform(rng, (2, 3))
+    special = np.array([np.nan, np.inf, -np.inf, 1.5])
+    return [Sample((x,), name="finite"),
+            Sample((special,), {"nan": 2.0, "posinf": 9.0, "neginf": -9.0}, name="replaced")]
+
+
+def _signed_samples(rng: np.random.Generator) -> list[Sample]:
+    return [Sample((np.array([-np.inf, -0.0, 0.0, 1.0, np.inf, np.nan]),), name="specials")]
+
+
+def _heaviside_samples(rng: np.random.Generator) -> list[Sample]:
+    return [Sample((np.array([-1.0, 0.0, 2.0, np.nan, -0.0]), uniform(rng, (5,))),
+                   name="zeros-nan")]
+
+
+def _xlogy(x, y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x == 0, 0.0, x * np.log(y))
+
+
+def _logit(p, eps=None):
+    if eps is not None:
+        p = np.clip(p, eps, 1 - eps)
+    return np.log(p / (1 - p))
+
+
+def _heaviside(x, values):
+    return np.where(x == 0, values, x > 0).astype(np.float64)
+
+
 ROWS = [
     _unary_row("asin", np.arcsin, domain=(-0.9, 0.9), aliases=("arcsin",)),
     _unary_row("acos", np.arccos, domain=(-0.9, 0.9), aliases=("arccos",)),
@@ -85,4 +131,23 @@ ROWS = [
     OpSpec("addcdiv", bp.addcdiv, lambda a, b, c, value=1: a + value * b / c,
            _ternary_samples((0.5, 2.0)), torch=_torch_name("addcdiv")),
     OpSpec("lerp", bp.lerp, _lerp, _lerp_samples, torch=_torch_name("lerp")),
+    OpSpec("copysign", bp.copysign, np.copysign, binary(), torch=_torch_name("copysign"),
+           kinks=True),
+    OpSpec("xlogy", bp.xlogy, _xlogy, _with_zeros, torch=_torch_name("xlogy")),
+    OpSpec("sinc", bp.sinc, np.sinc, unary(), torch=_torch_name("sinc")),
+    OpSpec("logit", bp.logit, _logit, _logit_samples, torch=_torch_name("logit"), kinks=True),
+    OpSpec("float_power", bp.float_power, np.float_power, binary((0.5, 2.0), (-1.5, 1.5)),
+           torch=_torch_name("float_power"), broadcast=True, float32=False),
+    _binary_row("fmod", np.fmod, other_domain=(0.5, 2.0), kinks=True),
+    _unary_row("positive", np.positive),
+    OpSpec("nan_to_num", bp.nan_to_num, np.nan_to_num, _nan_to_num_samples,
+           torch=_torch_name("nan_to_num")),
+    OpSpec("signbit", bp.signbit, np.signbit, _signed_samples, torch=_torch_name("signbit"),
+           grad=False),
+    OpSpec("isposinf", bp.isposinf, np.isposinf, _signed_samples, torch=_torch_name("isposinf"),
+           grad=False),
+    OpSpec("isneginf", bp.isneginf, np.isneginf, _signed_samples, torch=_torch_name("isneginf"),
+           grad=False),
+    OpSpec("heaviside", bp.heaviside, _heaviside, _heaviside_samples,
+           torch=_torch_name("heaviside"), grad=False),
 ]

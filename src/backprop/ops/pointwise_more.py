@@ -9,8 +9,12 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes
+from ..errors import DTypeError
 from ..tensor import Tensor
-from .elementwise import _clamp, _zero_gradient, abs, add, div, eq, exp, lt, mul, pow, rsqrt, sub, where
+from .elementwise import (_clamp, _refuse_integer_division_by_zero, _zero_gradient, abs, add,
+                          cos, div, eq, exp, gt, isfinite, le, logical_and, logical_or, lt, mul, pow, rsqrt,
+                          sin, sub, where)
 from .primitive import primitive
 
 # Python floats: a NumPy float64 scalar would promote float32 to float64.
@@ -232,6 +236,211 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
                  sub(end, mul(difference, sub(1, weight))))
 
 
+# -- batch 2: sign and special values ------------------------------------------------------------
+
+def _copysign_grad_input(g: Any, out: Any, input: Any, other: Any) -> Any:
+    # d|x| sign(y) / dx = out / x; PyTorch takes 0 at x == 0.
+    zero = eq(input, 0)
+    return g * where(zero, 0.0, out / where(zero, 1.0, input))
+
+
+@primitive(save=("input", "out"), promote=("input", "other"), refuse=("complex",), grads={
+    "input": _copysign_grad_input,
+    "other": _zero_gradient,
+})
+def _copysign(input: Any, other: Any) -> Any:
+    return np.copysign(input, other)
+
+
+def copysign(input: Tensor, other: Any) -> Tensor:
+    """The magnitude of ``input`` with the sign of ``other`` (signed zeros included); integers
+    give the default float dtype, as in PyTorch.
+
+    >>> import backprop as bp
+    >>> bp.copysign(bp.tensor([1., -2.]), bp.tensor([-0., 3.])).tolist()
+    [-1.0, 2.0]
+    """
+    return _copysign(_floating(input), other)
+
+
+def _floating(input: Any) -> Any:
+    """Integer and bool tensors in the default float dtype, as PyTorch computes these ops."""
+    if isinstance(input, Tensor) and input.dtype.kind in "biu":
+        return input.to(dtypes.DEFAULT_FLOAT)
+    return input
+
+
+# The slope in x is log y; PyTorch takes 0 where x == 0 and y <= 0 (log y is not finite there).
+@primitive(save=("input", "other"), promote=("input", "other"), refuse=("complex",), grads={
+    "input": lambda g, out, input, other: where(logical_and(eq(input, 0), le(other, 0)), 0.0,
+                                                _xlogy(g, other)),
+    "other": lambda g, out, input, other: g * input / other,
+})
+def _xlogy(input: Any, other: Any) -> Any:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        product = input * np.log(other)
+    return np.where((input == 0) & ~np.isnan(other), 0, product).astype(product.dtype, copy=False)
+
+
+def xlogy(input: Any, other: Any) -> Tensor:
+    """``input * log(other)``, taken as 0 where ``input`` is 0 (unless ``other`` is nan).
+
+    >>> import backprop as bp
+    >>> bp.xlogy(bp.tensor([0., 2.]), bp.tensor([0., 1.])).tolist()
+    [0.0, 0.0]
+    """
+    return _xlogy(_floating(input), other)
+
+
+def _sinc_grad(g: Any, out: Any, input: Any) -> Any:
+    # (pi x cos(pi x) - sin(pi x)) / (pi x^2), and 0 at x == 0 (the limit).
+    zero = eq(input, 0)
+    x = where(zero, 1.0, input)
+    pi_x = x * math.pi
+    return g * where(zero, 0.0, (pi_x * cos(pi_x) - sin(pi_x)) / (pi_x * x))
+
+
+@primitive(save=("input",), grads={"input": _sinc_grad})
+def _sinc(input: Any) -> Any:
+    return np.sinc(input).astype(input.dtype, copy=False)
+
+
+def sinc(input: Tensor) -> Tensor:
+    """``sin(pi x) / (pi x)``, 1 at 0.
+
+    >>> import backprop as bp
+    >>> bp.sinc(bp.tensor([0., 0.5])).tolist()
+    [1.0, 0.6366197466850281]
+    """
+    return _sinc(_floating(input))
+
+
+def _logit_grad(g: Any, out: Any, input: Any, eps: Any) -> Any:
+    slope = g / (input * (1 - input))
+    if eps is None:  # outside [0, 1] the logit is nan, and so is its gradient (PyTorch's)
+        return where(logical_or(lt(input, 0), gt(input, 1)), math.nan, slope)
+    return where(logical_or(lt(input, eps), gt(input, 1 - eps)), 0.0, slope)
+
+
+@primitive(save=("input",), grads={"input": _logit_grad})
+def _logit(input: Any, eps: Any) -> Any:
+    if eps is not None:
+        input = np.clip(input, eps, 1 - eps)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(input / (1 - input))
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` when ``eps`` is given.
+
+    >>> import backprop as bp
+    >>> bp.logit(bp.tensor([0.5, 0.0]), eps=1e-6).tolist()[0]
+    0.0
+    """
+    return _logit(_floating(input), eps)
+
+
+def float_power(input: Any, exponent: Any) -> Tensor:
+    """``input ** exponent`` computed in float64, as ``torch.float_power``.
+
+    >>> import backprop as bp
+    >>> bp.float_power(bp.tensor([2], dtype=bp.float32), 2).dtype
+    dtype('float64')
+    """
+    input = input.to(dtypes.float64) if isinstance(input, Tensor) else float(input)
+    if isinstance(exponent, Tensor):
+        exponent = exponent.to(dtypes.float64)
+    else:
+        exponent = float(exponent)
+    return pow(input, exponent)
+
+
+# input - trunc(input / other) * other: slope 1 in input, -trunc(input / other) in other.
+@primitive(save=("input", "other"), promote=("input", "other"), refuse=("bool", "complex"),
+           grads={
+    "input": lambda g, out, input, other: g,
+    "other": lambda g, out, input, other: -g * div(input, other, rounding_mode="trunc"),
+})
+def fmod(input: Any, other: Any) -> Any:
+    """The remainder of ``input / other`` with the sign of ``input`` (C's fmod).
+
+    >>> import backprop as bp
+    >>> bp.fmod(bp.tensor([-3., 3.]), 2).tolist()
+    [-1.0, 1.0]
+    """
+    _refuse_integer_division_by_zero("fmod", input, other)
+    return np.fmod(input, other)
+
+
+def positive(input: Tensor) -> Tensor:
+    """``input`` itself (``+input``); refused for bool tensors, as in PyTorch.
+
+    >>> import backprop as bp
+    >>> x = bp.ones(2)
+    >>> bp.positive(x) is x
+    True
+    """
+    if input.dtype == np.bool_:
+        raise DTypeError("positive: the positive of a bool tensor is not supported, as in "
+                         "PyTorch; convert it with .int() first")
+    return input
+
+
+@primitive(differentiable=False)
+def signbit(input: Any) -> Any:
+    """True where the sign bit is set (negative numbers and -0.0).
+
+    >>> import backprop as bp
+    >>> bp.signbit(bp.tensor([-0., 0., -1.])).tolist()
+    [True, False, True]
+    """
+    return np.signbit(input)
+
+
+@primitive(differentiable=False)
+def isposinf(input: Any) -> Any:
+    return np.isposinf(input) if input.dtype.kind in "fc" else np.zeros(input.shape, bool)
+
+
+@primitive(differentiable=False)
+def isneginf(input: Any) -> Any:
+    return np.isneginf(input) if input.dtype.kind in "fc" else np.zeros(input.shape, bool)
+
+
+@primitive(differentiable=False, promote=("input", "values"), refuse=("complex",))
+def heaviside(input: Any, values: Any) -> Any:
+    """0 where ``input < 0``, 1 where ``input > 0``, ``values`` where it is 0.
+
+    >>> import backprop as bp
+    >>> bp.heaviside(bp.tensor([-1., 0., 2.]), bp.tensor([0.5])).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    # Not np.heaviside: PyTorch's is (input > 0) for a nan input too, where NumPy's gives nan.
+    return np.where(input == 0, values, input > 0).astype(np.result_type(input, values),
+                                                          copy=False)
+
+
+# -- nan_to_num ------------------------------------------------------------------------------------
+
+# Where the value was replaced the result is a constant: gradient 0 there (PyTorch's).
+@primitive(save=("input",), grads={
+    "input": lambda g, out, input, nan=0.0, posinf=None, neginf=None:
+    where(isfinite(input), g, 0.0),
+})
+def nan_to_num(input: Any, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Any:
+    """nan, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the
+    dtype's largest and lowest finite values).
+
+    >>> import backprop as bp
+    >>> bp.nan_to_num(bp.tensor([float("nan"), float("inf"), 1.]), posinf=9.).tolist()
+    [0.0, 9.0, 1.0]
+    """
+    if input.dtype.kind not in "fc":
+        return input.copy()
+    return np.nan_to_num(input, nan=nan, posinf=posinf, neginf=neginf)
+
+
 arcsin = asin
 arccos = acos
 arctan = atan
@@ -245,5 +454,6 @@ __all__ = [
     "asin", "acos", "atan", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh",
     "arccosh", "arctanh", "log10", "square", "trunc", "fix", "frac", "deg2rad", "rad2deg",
     "atan2", "arctan2", "hypot", "logaddexp", "logaddexp2", "clamp_min", "clamp_max", "addcmul",
-    "addcdiv", "lerp",
+    "addcdiv", "lerp", "copysign", "xlogy", "sinc", "logit", "float_power", "fmod", "positive",
+    "signbit", "isposinf", "isneginf", "heaviside", "nan_to_num",
 ]
