@@ -6,20 +6,8 @@ import numpy as np
 
 import backprop as bp
 
+from .elementwise import _binary_row, _torch_name, _unary_row
 from .spec import OpSpec, Sample, binary, unary, uniform
-
-
-def _torch_name(name: str):
-    return lambda torch, *args, **kwargs: getattr(torch, name)(*args, **kwargs)
-
-
-def _unary_row(name: str, ref, domain=(-2.0, 2.0), **options) -> OpSpec:
-    return OpSpec(name, getattr(bp, name), ref, unary(domain), torch=_torch_name(name), **options)
-
-
-def _binary_row(name: str, ref, domain=(-2.0, 2.0), other_domain=None, **options) -> OpSpec:
-    return OpSpec(name, getattr(bp, name), ref, binary(domain, other_domain),
-                  torch=_torch_name(name), broadcast=True, **options)
 
 
 def _ternary_samples(third_domain=(-2.0, 2.0)):

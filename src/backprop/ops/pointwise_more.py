@@ -16,6 +16,7 @@ from .elementwise import (_clamp, _refuse_integer_division_by_zero, _zero_gradie
                           cos, div, eq, exp, gt, isfinite, le, logical_and, logical_or, lt, mul, pow, rsqrt,
                           sin, sub, where)
 from .primitive import primitive
+from .special import _floating  # integers computed in the default float dtype
 
 # Python floats: a NumPy float64 scalar would promote float32 to float64.
 _LN2 = math.log(2.0)
@@ -263,17 +264,10 @@ def copysign(input: Tensor, other: Any) -> Tensor:
     return _copysign(_floating(input), other)
 
 
-def _floating(input: Any) -> Any:
-    """Integer and bool tensors in the default float dtype, as PyTorch computes these ops."""
-    if isinstance(input, Tensor) and input.dtype.kind in "biu":
-        return input.to(dtypes.DEFAULT_FLOAT)
-    return input
-
-
 # The slope in x is log y; PyTorch takes 0 where x == 0 and y <= 0 (log y is not finite there).
 @primitive(save=("input", "other"), promote=("input", "other"), refuse=("complex",), grads={
     "input": lambda g, out, input, other: where(logical_and(eq(input, 0), le(other, 0)), 0.0,
-                                                _xlogy(g, other)),
+                                                xlogy(g, other)),
     "other": lambda g, out, input, other: g * input / other,
 })
 def _xlogy(input: Any, other: Any) -> Any:
