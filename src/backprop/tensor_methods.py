@@ -376,6 +376,18 @@ class TensorMethods:
         """nan and infinities replaced by finite values (``bp.nan_to_num``)."""
         return _ops.pointwise_more.nan_to_num(self, nan, posinf, neginf)
 
+    def erfc(self) -> Tensor:
+        """``1 - erf(self)`` (``bp.erfc``)."""
+        return _ops.pointwise_more.erfc(self)
+
+    def ldexp(self, other: Operand) -> Tensor:
+        """``self * 2 ** other`` (``bp.ldexp``)."""
+        return _ops.pointwise_more.ldexp(self, other)
+
+    def isreal(self) -> Tensor:
+        """True everywhere: our tensors are real (``bp.isreal``)."""
+        return _ops.pointwise_more.isreal(self)
+
     def sign(self) -> Tensor:
         """-1, 0 or 1 by the sign of each element (``bp.sign``)."""
         return _ops.elementwise.sign(self)

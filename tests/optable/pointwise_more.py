@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import backprop as bp
@@ -93,6 +95,10 @@ def _heaviside(x, values):
     return np.where(x == 0, values, x > 0).astype(np.float64)
 
 
+def _erfc(x):
+    return np.vectorize(math.erfc)(x)
+
+
 ROWS = [
     _unary_row("asin", np.arcsin, domain=(-0.9, 0.9), aliases=("arcsin",)),
     _unary_row("acos", np.arccos, domain=(-0.9, 0.9), aliases=("arccos",)),
@@ -138,4 +144,9 @@ ROWS = [
            grad=False),
     OpSpec("heaviside", bp.heaviside, _heaviside, _heaviside_samples,
            torch=_torch_name("heaviside"), grad=False),
+    OpSpec("erfc", bp.erfc, _erfc, unary((-3.0, 3.0)), torch=_torch_name("erfc")),
+    # Integer exponents are OpInfo's samples (the table hands PyTorch float64 arrays only).
+    _binary_row("ldexp", lambda x, e: x * 2.0 ** e),
+    OpSpec("isreal", bp.isreal, np.isreal, _signed_samples, torch=_torch_name("isreal"),
+           grad=False),
 ]

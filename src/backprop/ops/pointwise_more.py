@@ -15,6 +15,7 @@ from ..tensor import Tensor
 from .elementwise import (_clamp, _refuse_integer_division_by_zero, _zero_gradient, abs, add,
                           cos, div, eq, exp, gt, isfinite, le, logical_and, logical_or, lt, mul, pow, rsqrt,
                           sin, sub, where)
+from .erf_numerics import erf_array
 from .primitive import primitive
 from .special import _floating  # integers computed in the default float dtype
 
@@ -23,6 +24,7 @@ _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 _DEG_TO_RAD = math.pi / 180.0
 _RAD_TO_DEG = 180.0 / math.pi
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 # -- inverse trigonometric and hyperbolic functions ---------------------------------------------
@@ -435,6 +437,46 @@ def nan_to_num(input: Any, nan: float = 0.0, posinf: float | None = None,
     return np.nan_to_num(input, nan=nan, posinf=posinf, neginf=neginf)
 
 
+# -- batch 3 ---------------------------------------------------------------------------------------
+
+@primitive("erfc", save=("input",), grads={
+    "input": lambda g, out, input: g * -_TWO_OVER_SQRT_PI * exp(-(input * input)),
+})
+def _erfc(input: Any) -> Any:
+    return erf_array(input, complement=True)
+
+
+def erfc(input: Tensor) -> Tensor:
+    """``1 - erf(x)``, computed directly so that it keeps its precision for large ``x``.
+
+    >>> import backprop as bp
+    >>> bp.erfc(bp.tensor([0., 5.], dtype=bp.float64)).tolist()[1] > 0
+    True
+    """
+    return _erfc(_floating(input))
+
+
+def ldexp(input: Any, other: Any) -> Tensor:
+    """``input * 2 ** other``.
+
+    >>> import backprop as bp
+    >>> bp.ldexp(bp.tensor([1., 3.]), bp.tensor([2, -1])).tolist()
+    [4.0, 1.5]
+    """
+    return mul(input, pow(2.0, other))
+
+
+@primitive(differentiable=False)
+def isreal(input: Any) -> Any:
+    """True everywhere: backprop's tensors are real (``torch.isreal``).
+
+    >>> import backprop as bp
+    >>> bp.isreal(bp.tensor([1., float("nan")])).tolist()
+    [True, True]
+    """
+    return np.ones(input.shape, dtype=bool)
+
+
 arcsin = asin
 arccos = acos
 arctan = atan
@@ -449,5 +491,5 @@ __all__ = [
     "arccosh", "arctanh", "log10", "square", "trunc", "fix", "frac", "deg2rad", "rad2deg",
     "atan2", "arctan2", "hypot", "logaddexp", "logaddexp2", "clamp_min", "clamp_max", "addcmul",
     "addcdiv", "lerp", "copysign", "xlogy", "sinc", "logit", "float_power", "fmod", "positive",
-    "signbit", "isposinf", "isneginf", "heaviside", "nan_to_num",
+    "signbit", "isposinf", "isneginf", "heaviside", "nan_to_num", "erfc", "ldexp", "isreal",
 ]
