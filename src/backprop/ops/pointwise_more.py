@@ -395,12 +395,12 @@ def signbit(input: Any) -> Any:
 
 @primitive(differentiable=False)
 def isposinf(input: Any) -> Any:
-    return np.isposinf(input) if input.dtype.kind in "fc" else np.zeros(input.shape, bool)
+    return np.isposinf(input) if input.dtype.kind in "fc" else np.zeros_like(input, dtype=bool)
 
 
 @primitive(differentiable=False)
 def isneginf(input: Any) -> Any:
-    return np.isneginf(input) if input.dtype.kind in "fc" else np.zeros(input.shape, bool)
+    return np.isneginf(input) if input.dtype.kind in "fc" else np.zeros_like(input, dtype=bool)
 
 
 @primitive(differentiable=False, promote=("input", "values"), refuse=("complex",))
@@ -474,7 +474,7 @@ def isreal(input: Any) -> Any:
     >>> bp.isreal(bp.tensor([1., float("nan")])).tolist()
     [True, True]
     """
-    return np.ones(input.shape, dtype=bool)
+    return np.ones_like(input, dtype=bool)
 
 
 arcsin = asin
