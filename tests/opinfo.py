@@ -192,6 +192,8 @@ UNSUPPORTED = [
     Unsupported("complex dtypes: backprop computes in real numbers",
                 lambda e, s: any(d.is_complex for d in _dtypes_in(s))
                 or any(isinstance(v, complex) for _, v in sample_paths(s))),
+    Unsupported("bfloat16 tensors (in mixed-dtype reference samples): NumPy has no bfloat16",
+                lambda e, s: torch.bfloat16 in _dtypes_in(s)),
     Unsupported("memory_format=torch.channels_last: our arrays are C-ordered; PyTorch code that "
                 "asks for NHWC gets a clear refusal",
                 lambda e, s: any(isinstance(v, torch.memory_format)

@@ -33,6 +33,7 @@ from .ops.indexing import *  # noqa: F403
 from .ops.join import *  # noqa: F403
 from .ops.linalg import *  # noqa: F403
 from .ops.pooling import *  # noqa: F403
+from .ops.pointwise_more import *  # noqa: F403
 from .ops.rearrange import *  # noqa: F403
 from .ops.reduction import *  # noqa: F403
 # sorting and the further reductions (issue 17)

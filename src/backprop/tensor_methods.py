@@ -230,6 +230,164 @@ class TensorMethods:
         """The ``n``-th derivative of ``digamma`` (``bp.polygamma(n, self)``)."""
         return _ops.special.polygamma(n, self)
 
+    # -- issue 17's pointwise family (bp.ops.pointwise_more) --
+
+    def asin(self) -> Tensor:
+        """The inverse sine (``bp.asin``)."""
+        return _ops.pointwise_more.asin(self)
+
+    def acos(self) -> Tensor:
+        """The inverse cosine (``bp.acos``)."""
+        return _ops.pointwise_more.acos(self)
+
+    def atan(self) -> Tensor:
+        """The inverse tangent (``bp.atan``)."""
+        return _ops.pointwise_more.atan(self)
+
+    def asinh(self) -> Tensor:
+        """The inverse hyperbolic sine (``bp.asinh``)."""
+        return _ops.pointwise_more.asinh(self)
+
+    def acosh(self) -> Tensor:
+        """The inverse hyperbolic cosine (``bp.acosh``)."""
+        return _ops.pointwise_more.acosh(self)
+
+    def atanh(self) -> Tensor:
+        """The inverse hyperbolic tangent (``bp.atanh``)."""
+        return _ops.pointwise_more.atanh(self)
+
+    arcsin = asin
+    arccos = acos
+    arctan = atan
+    arcsinh = asinh
+    arccosh = acosh
+    arctanh = atanh
+
+    def log10(self) -> Tensor:
+        """The base-10 logarithm (``bp.log10``)."""
+        return _ops.pointwise_more.log10(self)
+
+    def square(self) -> Tensor:
+        """``self ** 2`` (``bp.square``)."""
+        return _ops.pointwise_more.square(self)
+
+    def trunc(self) -> Tensor:
+        """Rounded toward zero (``bp.trunc``)."""
+        return _ops.pointwise_more.trunc(self)
+
+    fix = trunc
+
+    def frac(self) -> Tensor:
+        """``self - trunc(self)`` (``bp.frac``)."""
+        return _ops.pointwise_more.frac(self)
+
+    def deg2rad(self) -> Tensor:
+        """Degrees to radians (``bp.deg2rad``)."""
+        return _ops.pointwise_more.deg2rad(self)
+
+    def rad2deg(self) -> Tensor:
+        """Radians to degrees (``bp.rad2deg``)."""
+        return _ops.pointwise_more.rad2deg(self)
+
+    def atan2(self, other: Operand) -> Tensor:
+        """The angle of the point ``(other, self)`` (``bp.atan2``)."""
+        return _ops.pointwise_more.atan2(self, other)
+
+    arctan2 = atan2
+
+    def hypot(self, other: Operand) -> Tensor:
+        """``sqrt(self**2 + other**2)`` (``bp.hypot``)."""
+        return _ops.pointwise_more.hypot(self, other)
+
+    def logaddexp(self, other: Operand) -> Tensor:
+        """``log(exp(self) + exp(other))`` (``bp.logaddexp``)."""
+        return _ops.pointwise_more.logaddexp(self, other)
+
+    def logaddexp2(self, other: Operand) -> Tensor:
+        """``log2(2**self + 2**other)`` (``bp.logaddexp2``)."""
+        return _ops.pointwise_more.logaddexp2(self, other)
+
+    def clamp_min(self, min: Operand) -> Tensor:
+        """Values limited from below (``bp.clamp_min``)."""
+        return _ops.pointwise_more.clamp_min(self, min)
+
+    def clamp_max(self, max: Operand) -> Tensor:
+        """Values limited from above (``bp.clamp_max``)."""
+        return _ops.pointwise_more.clamp_max(self, max)
+
+    def addcmul(self, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+        """``self + value * tensor1 * tensor2`` (``bp.addcmul``)."""
+        return _ops.pointwise_more.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+        """``self + value * tensor1 / tensor2`` (``bp.addcdiv``)."""
+        return _ops.pointwise_more.addcdiv(self, tensor1, tensor2, value=value)
+
+    def lerp(self, end: Tensor, weight: Operand) -> Tensor:
+        """``self + weight * (end - self)`` (``bp.lerp``)."""
+        return _ops.pointwise_more.lerp(self, end, weight)
+
+    def copysign(self, other: Operand) -> Tensor:
+        """``|self|`` with the sign of ``other`` (``bp.copysign``)."""
+        return _ops.pointwise_more.copysign(self, other)
+
+    def xlogy(self, other: Operand) -> Tensor:
+        """``self * log(other)``, 0 where ``self`` is 0 (``bp.xlogy``)."""
+        return _ops.pointwise_more.xlogy(self, other)
+
+    def sinc(self) -> Tensor:
+        """``sin(pi x) / (pi x)`` (``bp.sinc``)."""
+        return _ops.pointwise_more.sinc(self)
+
+    def logit(self, eps: float | None = None) -> Tensor:
+        """``log(p / (1 - p))`` (``bp.logit``)."""
+        return _ops.pointwise_more.logit(self, eps)
+
+    def float_power(self, exponent: Operand) -> Tensor:
+        """``self ** exponent`` in float64 (``bp.float_power``)."""
+        return _ops.pointwise_more.float_power(self, exponent)
+
+    def fmod(self, other: Operand) -> Tensor:
+        """The remainder with the sign of ``self`` (``bp.fmod``)."""
+        return _ops.pointwise_more.fmod(self, other)
+
+    def positive(self) -> Tensor:
+        """``self`` itself (``bp.positive``)."""
+        return _ops.pointwise_more.positive(self)
+
+    def signbit(self) -> Tensor:
+        """True where the sign bit is set (``bp.signbit``)."""
+        return _ops.pointwise_more.signbit(self)
+
+    def isposinf(self) -> Tensor:
+        """True where ``+inf`` (``bp.isposinf``)."""
+        return _ops.pointwise_more.isposinf(self)
+
+    def isneginf(self) -> Tensor:
+        """True where ``-inf`` (``bp.isneginf``)."""
+        return _ops.pointwise_more.isneginf(self)
+
+    def heaviside(self, values: Tensor) -> Tensor:
+        """The step function, ``values`` at 0 (``bp.heaviside``)."""
+        return _ops.pointwise_more.heaviside(self, values)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None,
+                   neginf: float | None = None) -> Tensor:
+        """nan and infinities replaced by finite values (``bp.nan_to_num``)."""
+        return _ops.pointwise_more.nan_to_num(self, nan, posinf, neginf)
+
+    def erfc(self) -> Tensor:
+        """``1 - erf(self)`` (``bp.erfc``)."""
+        return _ops.pointwise_more.erfc(self)
+
+    def ldexp(self, other: Operand) -> Tensor:
+        """``self * 2 ** other`` (``bp.ldexp``)."""
+        return _ops.pointwise_more.ldexp(self, other)
+
+    def isreal(self) -> Tensor:
+        """True everywhere: our tensors are real (``bp.isreal``)."""
+        return _ops.pointwise_more.isreal(self)
+
     def sign(self) -> Tensor:
         """-1, 0 or 1 by the sign of each element (``bp.sign``)."""
         return _ops.elementwise.sign(self)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from . import (conv, elementwise, extrema, fused, indexing, inplace, join, linalg, pooling,
                rearrange, reduction, sampling, scatter, shape, special)
-from . import reductions_more, shape_more  # issue 17
+from . import pointwise_more, reductions_more, shape_more  # issue 17
 from .primitive import PRIMITIVES, Primitive, primitive
 
 OP_MODULES = (elementwise, shape, join, rearrange, reduction, extrema, fused, indexing, scatter,
-              linalg, conv, pooling, inplace, special, sampling, shape_more, reductions_more)
+              linalg, conv, pooling, inplace, special, sampling, shape_more, reductions_more,
+              pointwise_more)
 
 PUBLIC_OPS = {name: getattr(module, name) for module in OP_MODULES for name in module.__all__}
 
