@@ -21,25 +21,26 @@ __all__ = ["conv1d_input", "conv1d_weight", "conv2d_input", "conv2d_weight", "co
 
 
 def _input_grad(conv: Callable, name: str, input_size: Sequence[int], weight: Tensor,
-                grad_output: Tensor, stride: Any, padding: Any, dilation: Any,
-                groups: int) -> Tensor:
+                grad_output: Tensor, *options: Any) -> Tensor:
     if input_size is None:
         raise ValueError(f"{name}: input_size must be given, got None")
-    input = zeros(*input_size, dtype=grad_output.dtype, device=grad_output.device,
-                  requires_grad=True)
-    out = conv(input, weight.detach(), None, stride, padding, dilation, groups)
-    return grad(out, input, grad_output, create_graph=grad_output.requires_grad
-                or weight.requires_grad)[0]
+    return _gradient_at_zero(conv, input_size, weight, grad_output, options, of_input=True)
 
 
 def _weight_grad(conv: Callable, input: Tensor, weight_size: Sequence[int],
-                 grad_output: Tensor, stride: Any, padding: Any, dilation: Any,
-                 groups: int) -> Tensor:
-    weight = zeros(*weight_size, dtype=grad_output.dtype, device=grad_output.device,
-                   requires_grad=True)
-    out = conv(input.detach(), weight, None, stride, padding, dilation, groups)
-    return grad(out, weight, grad_output, create_graph=grad_output.requires_grad
-                or input.requires_grad)[0]
+                 grad_output: Tensor, *options: Any) -> Tensor:
+    return _gradient_at_zero(conv, weight_size, input, grad_output, options, of_input=False)
+
+
+def _gradient_at_zero(conv: Callable, size: Sequence[int], other: Tensor, grad_output: Tensor,
+                      options: tuple, of_input: bool) -> Tensor:
+    """The gradient of ``conv`` at a zero argument of ``size`` (the input or the weight), the
+    other argument fixed; differentiable itself when ``grad_output`` or ``other`` is."""
+    zero = zeros(*size, dtype=grad_output.dtype, device=grad_output.device, requires_grad=True)
+    args = (zero, other.detach()) if of_input else (other.detach(), zero)
+    out = conv(*args, None, *options)
+    return grad(out, zero, grad_output,
+                create_graph=grad_output.requires_grad or other.requires_grad)[0]
 
 
 def conv1d_input(input_size: Sequence[int], weight: Tensor, grad_output: Tensor,
