@@ -237,6 +237,26 @@ def test_every_public_op_has_a_row() -> None:
     assert not missing, f"public ops without a row in the op table: {missing}"
 
 
+# PyTorch's namespaces beside the top level (torch.linalg, torch.special ...).
+NAMESPACES = ("linalg", "special", "fft", "masked", "signal.windows")
+
+
+def test_every_namespaced_op_has_a_row() -> None:
+    """``bp.linalg.inv`` needs a row named ``linalg.inv``; a name that is the very function of a
+    top-level op (``bp.special.expit`` is ``bp.sigmoid``) is covered by that op's row."""
+    covered = {row.name for row in ROWS} | {a for row in ROWS for a in row.aliases}
+    top_level = {id(PUBLIC_OPS[name]) for name in covered if name in PUBLIC_OPS}
+    missing = []
+    for namespace in NAMESPACES:
+        module = bp
+        for part in namespace.split("."):
+            module = getattr(module, part)
+        missing += [f"{namespace}.{name}" for name in module.__all__
+                    if f"{namespace}.{name}" not in covered
+                    and id(getattr(module, name)) not in top_level]
+    assert not missing, f"namespaced ops without a row in the op table: {sorted(missing)}"
+
+
 def test_every_functional_op_has_a_row() -> None:
     """bp.nn.functional's own functions; those it re-exports from bp are covered above."""
     covered = {row.name for row in ROWS} | {a for row in ROWS for a in row.aliases}

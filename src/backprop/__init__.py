@@ -24,33 +24,45 @@ from .errors import (DimError, DTypeError, DTypeOverflowError, GraphError,
                      IntegerDivisionByZeroError, ShapeError)
 from .layout import (channels_last, channels_last_3d, contiguous_format, memory_format,
                      preserve_format)
+from .ops.complex_ops import *  # noqa: F403
 from .ops.conv import *  # noqa: F403
 from .ops.elementwise import *  # noqa: F403
 from .ops.elementwise import allclose, equal  # predicates returning a Python bool
 from .ops.extrema import *  # noqa: F403
 from .ops.fused import *  # noqa: F403
 from .ops.indexing import *  # noqa: F403
+from .ops.indexing_more import *  # noqa: F403
 from .ops.join import *  # noqa: F403
 from .ops.linalg import *  # noqa: F403
-from .ops.pooling import *  # noqa: F403
+from .ops.linalg_decompositions import *  # noqa: F403
+from .ops.linalg_products import *  # noqa: F403
+from .ops.linalg_solve import *  # noqa: F403
+from .ops.masked_reductions import *  # noqa: F403
 from .ops.pointwise_more import *  # noqa: F403
+from .ops.pointwise_tail import *  # noqa: F403
+from .ops.pooling import *  # noqa: F403
 from .ops.rearrange import *  # noqa: F403
 from .ops.reduction import *  # noqa: F403
-# sorting and the further reductions (issue 17)
 from .ops.reductions_more import *  # noqa: F403
 from .ops.sampling import *  # noqa: F403
 from .ops.scatter import *  # noqa: F403
 from .ops.shape import *  # noqa: F403
-from .ops.special import *  # noqa: F403
-# issue 17: more shape ops, and the shape helpers beside them
 from .ops.shape_more import *  # noqa: F403
 from .ops.shape_more import Size, broadcast_shapes
+from .ops.special import *  # noqa: F403
+from .ops.special_functions import *  # noqa: F403
+from .ops.special_polynomials import *  # noqa: F403
+from .ops.spectral import *  # noqa: F403
+from .ops.views_more import *  # noqa: F403
 # torch.lstm_cell and its kin: the one-step functions nn.LSTMCell and nn.LSTM are made of
 from .nn.functional.recurrent import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
 from .random import Generator, default_generator, manual_seed
 from .serialization import load, save
 from .tensor import Tensor
 from .threads import get_num_threads, set_num_threads
+# The namespaces PyTorch keeps apart: torch.linalg, torch.special, torch.fft, torch.masked and
+# torch.signal. They load after the ops they re-export.
+from . import fft, linalg, masked, signal, special  # noqa: E402
 
 __version__ = "0.1.0"
 

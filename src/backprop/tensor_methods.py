@@ -1103,3 +1103,43 @@ class TensorMethods:
     def random_(self, from_: int = 0, to: int | None = None, *, generator: Any = None) -> Tensor:
         """Fill with integers drawn uniformly from ``[from, to)`` (see ``ops.sampling``)."""
         return _ops.sampling.random_(self, from_, to, generator=generator)
+
+    # -- issue 17: linalg_solve --
+
+    # (end of linalg_solve)
+
+    # -- issue 17: linalg_decompositions --
+
+    # (end of linalg_decompositions)
+
+    # -- issue 17: linalg_products --
+
+    # (end of linalg_products)
+
+    # -- issue 17: special_functions --
+
+    # (end of special_functions)
+
+    # -- issue 17: special_polynomials and pointwise_tail --
+
+    # (end of special_polynomials and pointwise_tail)
+
+    # -- issue 17: views_more --
+
+    # (end of views_more)
+
+    # -- issue 17: indexing_more --
+
+    # (end of indexing_more)
+
+    # -- issue 17: spectral and complex_ops --
+
+    # (end of spectral and complex_ops)
+
+    # -- issue 17: masked_reductions --
+
+    # (end of masked_reductions)
+
+    # -- issue 17: existing ops' methods --
+
+    # (end of existing ops' methods)
