@@ -77,6 +77,11 @@ VARIANT_ALIASES: dict[str, tuple[Callable[..., Any], str]] = {
                         "OpInfo's in-place variant of normal calls x.normal_(mean, std)"),
 }
 
+# Entries named after a distribution whose op fills its input in place (x.cauchy_(0, 1)).
+for _name in ("cauchy", "exponential", "geometric", "log_normal", "uniform"):
+    ALIASES[_name] = (lambda x, *args, _method=f"{_name}_", **kw: getattr(x, _method)(*args, **kw),
+                      f"OpInfo's {_name} entry calls x.{_name}_(...)")
+
 
 def _resolve(root: Any, dotted: str) -> Any:
     for part in dotted.split("."):
@@ -246,6 +251,11 @@ RANDOM_VALUES: dict[str, Callable[[Any], bool]] = {
     "empty": lambda s: True,
     "empty_like": lambda s: True,
     "new_empty": lambda s: True,
+    "cauchy": lambda s: True,
+    "exponential": lambda s: True,
+    "geometric": lambda s: True,
+    "log_normal": lambda s: True,
+    "uniform": lambda s: True,
     "nn.functional.dropout": lambda s: _dropout_on(s.kwargs.get("p", 0.5),
                                                     s.kwargs.get("training", True)),
     "nn.functional.dropout2d": lambda s: _dropout_on(s.kwargs.get("p", 0.5),
@@ -603,6 +613,71 @@ def run_sample(entry: Any, ours_op: Callable[..., Any], sample: Any, result: Ent
         return None
     result.gradients += 1
     return failure
+
+
+def inplace_method(entry: Any) -> str | None:
+    """The name of PyTorch's in-place method for the entry (``exp_``) where our Tensor has it
+    and its out-of-place form (``exp``)."""
+    name = getattr(entry.inplace_variant, "__name__", None)
+    return (name if name and name.endswith("_") and hasattr(bp.Tensor, name)
+            and hasattr(bp.Tensor, name[:-1]) else None)
+
+
+# Entries whose in-place method we check against PyTorch's on every sample.
+INPLACE = [name for name in OURS if inplace_method(ENTRIES[name])
+           and ENTRIES[name].name not in RANDOM_VALUES]
+
+
+@functools.cache
+def run_inplace(name: str) -> EntryResult:
+    """PyTorch's ``x.<op>_(...)`` and ours on a copy of each sample's input, in each dtype: the
+    tensor's values afterwards must agree, the method must return the tensor itself, and a
+    sample PyTorch refuses (a float result into an integer tensor) we must refuse too."""
+    entry, result = ENTRIES[name], EntryResult()
+    method = inplace_method(entry)
+    with pytorch_defaults():
+        for dtype in dtypes_to_run(entry):
+            torch.manual_seed(0)
+            for sample in entry.sample_inputs_func(entry, "cpu", dtype, False):
+                if not isinstance(sample.input, torch.Tensor) or unsupported_reason(entry, sample):
+                    continue
+                result.samples += 1
+                failure = _compare_inplace(entry, method, sample)
+                if failure:
+                    result.failures.append(f"{_dtype_name(dtype)} {describe_sample(sample)}: "
+                                           f"{failure}")
+    return result
+
+
+def _compare_inplace(entry: Any, method: str, sample: Any) -> str | None:
+    tensors: dict[int, Any] = {}
+    ours_input = to_backprop(sample.input.clone(), tensors)
+    args = to_backprop(list(sample.args), tensors)
+    kwargs = to_backprop(sample.kwargs, tensors)
+    theirs_input = sample.input.clone()
+    try:
+        entry.inplace_variant(theirs_input, *sample.args, **sample.kwargs)
+    except Exception as err:  # noqa: BLE001 - then we must refuse it too
+        try:
+            getattr(ours_input, method)(*args, **kwargs)
+        except Exception:  # noqa: BLE001 - both refuse: they agree
+            return None
+        return f"torch's {method} raises {type(err).__name__}: {str(err)[:120]}; ours writes"
+    try:
+        returned = getattr(ours_input, method)(*args, **kwargs)
+    except Exception as err:  # noqa: BLE001 - our error is a disagreement to record
+        return f"{method} raises {type(err).__name__}: {str(err)[:200]}"
+    if returned is not ours_input:
+        return f"{method} returns a new tensor, not its input"
+    if theirs_input.dtype == torch.float32:
+        # float32 results may differ from PyTorch's by rounding (the out-of-place check judges
+        # those against float64); in place we must write exactly what out of place returns.
+        out_of_place = getattr(to_backprop(sample.input.clone(), {}), method[:-1])(*args, **kwargs)
+        expected = out_of_place.to(ours_input.dtype).detach().numpy()
+        return compare_values(ours_input, torch.from_numpy(expected), f"the input after {method}",
+                              {**TOLERANCES, "float32": (0, 0)})
+    tolerances = {**TOLERANCES, "float64": LOOSER_FLOAT64.get(entry.name, TOLERANCES["float64"])}
+    return compare_values(ours_input, theirs_input, f"the input after {method}", tolerances)
 
 
 def compare_arguments(sample: Any, tensors: dict[int, Any], tolerances: dict) -> str | None:

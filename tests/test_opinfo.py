@@ -40,6 +40,15 @@ def test_reference_inputs_agree_with_pytorch(name: str) -> None:
                                  f"samples differ; the first: {result.failures[0]}")
 
 
+@pytest.mark.parametrize("name", opinfo.INPLACE)
+def test_inplace_method_agrees_with_pytorch(name: str) -> None:
+    """``x.exp_()`` beside ``bp.exp``: the tensor after the write, and the refusals."""
+    result = opinfo.run_inplace(name)
+    assert result.samples, f"{name}: no samples with a tensor input"
+    assert not result.failures, (f"{name}: {len(result.failures)} of {result.samples} samples "
+                                 f"differ; the first: {result.failures[0]}")
+
+
 def test_tables_name_what_exists() -> None:
     """Every row of the tables is about an entry we have, and every unsupported-sample reason
     still matches a sample: a row a fix or a new PyTorch made stale fails here."""

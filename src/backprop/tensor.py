@@ -18,6 +18,7 @@ from . import backend
 from .backend import as_array
 from .errors import DTypeError, GraphError, format_shape
 from .layout import check_memory_format, contiguous_format, preserve_format
+from .tensor_inplace import InPlaceMethods
 from .tensor_methods import TensorMethods
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ class VersionCounter:
         self.last_op = op
 
 
-class Tensor(TensorMethods):
+class Tensor(TensorMethods, InPlaceMethods):
     """An n-dimensional array that can record the operations applied to it.
 
     >>> import backprop as bp
@@ -374,6 +375,15 @@ class Tensor(TensorMethods):
 
     def bool(self, memory_format: Any = preserve_format) -> Tensor:
         return self._converted("bool", dtypes.bool, memory_format)
+
+    def byte(self, memory_format: Any = preserve_format) -> Tensor:
+        return self._converted("byte", dtypes.uint8, memory_format)
+
+    def char(self, memory_format: Any = preserve_format) -> Tensor:
+        return self._converted("char", dtypes.int8, memory_format)
+
+    def short(self, memory_format: Any = preserve_format) -> Tensor:
+        return self._converted("short", dtypes.int16, memory_format)
 
     def type(self, dtype: Any = None) -> Any:
         if dtype is None:

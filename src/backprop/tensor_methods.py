@@ -1030,18 +1030,21 @@ class TensorMethods:
         return _ops.inplace.sub_(self, other, alpha=alpha)
 
     __isub__ = sub_
+    subtract_ = sub_
 
     def mul_(self, other: Operand) -> Tensor:
         """``self *= other`` in place."""
         return _ops.inplace.mul_(self, other)
 
     __imul__ = mul_
+    multiply_ = mul_
 
     def div_(self, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
         """``self /= other`` in place, rounded by ``rounding_mode`` (see ``div``)."""
         return _ops.inplace.div_(self, other, rounding_mode=rounding_mode)
 
     __itruediv__ = div_
+    divide_ = true_divide_ = div_
 
     def clamp_(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:
         """``clamp`` in place."""
