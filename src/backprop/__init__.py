@@ -17,9 +17,10 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, fu
                        linspace, logspace, ones, ones_like, rand, rand_like, randint, randint_like,
                        randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .creation import tril_indices, triu_indices  # issue 17
-from .dtypes import (bool, complex64, complex128, double, float, float16, float32, float64, half,
-                     int, int8, int16, int32, int64, long, promote_types, result_type, short,
-                     uint8)
+from .dtype_info import *  # noqa: F403
+from .dtypes import (bool, complex64, complex128, double, float, float16, float32, float64,
+                     get_default_dtype, half, int, int8, int16, int32, int64, long, promote_types,
+                     result_type, set_default_dtype, short, uint8)
 from .errors import (DimError, DTypeError, DTypeOverflowError, GraphError,
                      IntegerDivisionByZeroError, ShapeError)
 from .layout import (channels_last, channels_last_3d, contiguous_format, memory_format,
@@ -63,6 +64,8 @@ from .threads import get_num_threads, set_num_threads
 # The namespaces PyTorch keeps apart: torch.linalg, torch.special, torch.fft, torch.masked and
 # torch.signal. They load after the ops they re-export.
 from . import fft, linalg, masked, signal, special  # noqa: E402
+from .signal.windows import (bartlett_window, blackman_window, hamming_window,  # noqa: E402
+                             hann_window, kaiser_window)
 
 __version__ = "0.1.0"
 

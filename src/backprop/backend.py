@@ -256,6 +256,18 @@ def is_writeable(array: Any) -> bool:
     return getattr(array.flags, "writeable", True)
 
 
+def data_address(array: Any) -> int:
+    """The address of ``array``'s first element, on the host or a device (CuPy's ``data.ptr``).
+
+    >>> a = np.zeros(4)
+    >>> data_address(a[1:]) - data_address(a)
+    8
+    """
+    if type(array) is np.ndarray:
+        return array.__array_interface__["data"][0]
+    return int(array.data.ptr)
+
+
 def is_view_of(view: Any, array: Any) -> bool:
     """Whether ``view`` was made from ``array`` without a copy (a reshape may have needed one),
     or is ``array`` itself (``np.squeeze`` with nothing to squeeze returns its input).

@@ -107,9 +107,7 @@ def _as_floats(values: np.ndarray) -> np.ndarray:
         return values  # not numbers: refused by the caller
 
 
-# The dtype PyTorch gives each kind of Python number in a tensor's data.
-_PYTHON_NUMBER_DTYPES = {bool: dtypes.bool, int: dtypes.int64, float: dtypes.DEFAULT_FLOAT,
-                         complex: dtypes.complex64}
+_PYTHON_NUMBER_DTYPES = dtypes.PYTHON_NUMBER_DTYPES
 
 
 def _inferred_dtype(data: Any) -> np.dtype:
@@ -133,7 +131,7 @@ def _inferred_dtype(data: Any) -> np.dtype:
     result = None
     for dtype in found:
         result = dtype if result is None else dtypes.promote_types(result, dtype)
-    return dtypes.DEFAULT_FLOAT if result is None else result
+    return dtypes.get_default_dtype() if result is None else result
 
 
 def _check_int_range(array: np.ndarray, op: str) -> None:
@@ -237,8 +235,10 @@ def _is_index(value: Any) -> bool:
     return True
 
 
-def _dtype(dtype: Any, op: str, default: np.dtype = dtypes.DEFAULT_FLOAT) -> np.dtype:
-    return default if dtype is None else dtypes.as_dtype(dtype, op)
+def _dtype(dtype: Any, op: str, default: np.dtype | None = None) -> np.dtype:
+    if dtype is None:
+        return dtypes.get_default_dtype() if default is None else default
+    return dtypes.as_dtype(dtype, op)
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -376,7 +376,7 @@ def arange(start: float, end: float | None = None, step: float = 1, *, dtype: An
         start, end = 0, start
     start, end, step = (_number(v, "arange") for v in (start, end, step))
     integral = all(isinstance(v, int) for v in (start, end, step))
-    dtype = _dtype(dtype, "arange", dtypes.int64 if integral else dtypes.DEFAULT_FLOAT)
+    dtype = _dtype(dtype, "arange", dtypes.int64 if integral else None)
     if dtype.kind not in "iuf":
         raise TypeError(f"arange: dtype {dtype} is not supported; give an integer or float dtype")
     _check_range_bounds(start, end, step)

@@ -21,8 +21,6 @@ bool = np.dtype(np.bool_)
 complex64 = np.dtype(np.complex64)
 complex128 = np.dtype(np.complex128)
 
-DEFAULT_FLOAT = float32
-
 # Python's own types, as PyTorch maps them: float -> float64, int -> int64.
 _PYTHON_TYPES = {builtins.float: float64, builtins.int: int64, builtins.bool: bool,
                  builtins.complex: complex128}
@@ -63,9 +61,41 @@ def is_floating(dtype: np.dtype) -> builtins.bool:
 # float32, ``tensor([1, 2]) + tensor(1., float64)`` float64, ``uint8 + tensor(300)`` uint8.
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
-_PYTHON_NUMBERS = {builtins.bool: bool, builtins.int: int64, builtins.float: DEFAULT_FLOAT,
-                   builtins.complex: complex64}
+# The dtype of each kind of Python number in a tensor's data (and beside a tensor of a lower
+# category); floats and complex numbers follow the default dtype.
+PYTHON_NUMBER_DTYPES = {builtins.bool: bool, builtins.int: int64, builtins.float: float32,
+                        builtins.complex: complex64}
+_PYTHON_NUMBERS = PYTHON_NUMBER_DTYPES
 _COMPLEX_OF = {float32: complex64, float64: complex128}
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of floating-point tensors made without one (float32 unless set).
+
+    >>> import backprop as bp
+    >>> bp.get_default_dtype()
+    dtype('float32')
+    """
+    return PYTHON_NUMBER_DTYPES[builtins.float]
+
+
+def set_default_dtype(d: Any) -> None:
+    """Make ``d`` (float16, float32 or float64) the dtype of Python floats in new tensors, of
+    factories (``zeros``, ``rand``) and modules' parameters, and of integer ops' float results;
+    complex numbers follow (complex128 beside float64), as in PyTorch.
+
+    >>> import backprop as bp
+    >>> bp.set_default_dtype(bp.float64)
+    >>> bp.tensor([1.5]).dtype, bp.zeros(1).dtype
+    (dtype('float64'), dtype('float64'))
+    >>> bp.set_default_dtype(bp.float32)
+    """
+    dtype = as_dtype(d, "set_default_dtype")
+    if dtype not in (float16, float32, float64):
+        raise TypeError(f"set_default_dtype: only floating-point types can be the default "
+                        f"dtype (float16, float32, float64), not {dtype}")
+    PYTHON_NUMBER_DTYPES[builtins.float] = dtype
+    PYTHON_NUMBER_DTYPES[builtins.complex] = _COMPLEX_OF.get(dtype, complex64)
 
 
 def promote_types(type1: Any, type2: Any) -> np.dtype:

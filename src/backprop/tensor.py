@@ -61,7 +61,7 @@ class Tensor(TensorMethods, InPlaceMethods):
         from .creation import tensor as make_tensor  # noqa: PLC0415 - creation imports Tensor
 
         # torch.Tensor(data) is always the default float dtype, unlike torch.tensor(data).
-        made = make_tensor(data, dtype=dtypes.DEFAULT_FLOAT if dtype is None else dtype)
+        made = make_tensor(data, dtype=dtypes.get_default_dtype() if dtype is None else dtype)
         self._init_leaf(made._data, requires_grad)
 
     def _init_leaf(self, array: Any, requires_grad: bool) -> None:
@@ -245,7 +245,76 @@ class Tensor(TensorMethods, InPlaceMethods):
         return self._data.itemsize
 
     def is_floating_point(self) -> bool:
-        return dtypes.is_floating(self._data.dtype)
+        """float16, float32 or float64 (not complex, as in PyTorch)."""
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return self._data.dtype.kind == "c"
+
+    def is_signed(self) -> bool:
+        """Whether the dtype holds negative numbers (everything but uint8 and bool)."""
+        return self._data.dtype.kind not in "bu"
+
+    def is_nonzero(self) -> bool:
+        """The truth of a one-element tensor (PyTorch refuses more or fewer elements)."""
+        if self._data.size != 1:
+            raise RuntimeError(f"is_nonzero: the tensor has {self._data.size} elements; only a "
+                               "one-element tensor has a truth value")
+        return bool(self._data.reshape(()))
+
+    def is_same_size(self, other: Tensor) -> bool:
+        return self._data.shape == other.shape
+
+    # Conjugate and negative bits, and inference tensors: PyTorch's lazy forms, which we never
+    # make (conj and neg compute at once; inference_mode tensors are ordinary).
+    def is_conj(self) -> bool:
+        return False
+
+    def is_neg(self) -> bool:
+        return False
+
+    def is_inference(self) -> bool:
+        return False
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._data.nbytes)
+
+    def stride(self, dim: int | None = None) -> Any:
+        """Steps between neighbours in each dimension, in elements (PyTorch's unit; NumPy's
+        strides are in bytes). A broadcast dimension's stride is 0.
+
+        >>> import backprop as bp
+        >>> bp.zeros(2, 3).stride(), bp.zeros(2, 3).t().stride(0)
+        ((3, 1), 1)
+        """
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        if dim is None:
+            return strides
+        from .errors import check_dim  # noqa: PLC0415
+
+        return strides[check_dim("stride", dim, self._data.ndim)]
+
+    def data_ptr(self) -> int:
+        """The address of the first element (tensors that share memory may share it)."""
+        return int(backend.data_address(self._data))
+
+    def get_device(self) -> int:
+        """The GPU's index for a tensor on a GPU, -1 on the CPU (as PyTorch)."""
+        index = self.device.index
+        return -1 if index is None else index
+
+    @property
+    def is_cpu(self) -> bool:
+        return self.device.type == "cpu"
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """This tensor in ``other``'s dtype (itself if it already has it)."""
+        return self.to(other.dtype)
 
     def __len__(self) -> int:
         if self._data.ndim == 0:

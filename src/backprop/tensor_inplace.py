@@ -28,10 +28,47 @@ def _in_place(tensor: Tensor, method: str, *args: Any, **kwargs: Any) -> Tensor:
                          lambda old: getattr(old, method)(*args, **kwargs))
 
 
+def _reshaped_in_place(tensor: Tensor, method: str, *args: Any) -> Tensor:
+    """``tensor`` takes the shape, memory and history of ``tensor.<method>(*args)``, a view of
+    its own memory (``t_``, ``unsqueeze_``): no values change, so the version stays."""
+    from .autograd import grad_mode
+    from .ops.inplace import _check_may_write
+
+    if grad_mode.state.enabled:
+        _check_may_write(tensor, f"{method}_")
+    view = getattr(tensor, method)(*args)
+    tensor._data, tensor._grad_fn, tensor._output_nr = view._data, view._grad_fn, view._output_nr
+    if tensor._view is not None:  # still a view of the same base, by the longer path
+        tensor._view = view._view
+    return tensor
+
+
 class InPlaceMethods:
     """The in-place methods of ``Tensor`` (a mixin: no state of its own)."""
 
     __slots__ = ()
+
+    # -- shape changes in place: the same memory seen in a new shape --
+
+    def t_(self) -> Tensor:
+        """``t`` in place."""
+        return _reshaped_in_place(self, "t")
+
+    def transpose_(self, dim0: int, dim1: int) -> Tensor:
+        """``transpose`` in place."""
+        return _reshaped_in_place(self, "transpose", dim0, dim1)
+
+    swapaxes_ = swapdims_ = transpose_
+
+    def squeeze_(self, dim: int | tuple[int, ...] | None = None) -> Tensor:
+        """``squeeze`` in place."""
+        return _reshaped_in_place(self, "squeeze", *([] if dim is None else [dim]))
+
+    def unsqueeze_(self, dim: int) -> Tensor:
+        """``unsqueeze`` in place."""
+        return _reshaped_in_place(self, "unsqueeze", dim)
+
+    # -- values changed in place --
 
     def abs_(self) -> Tensor:
         """``abs`` in place."""

@@ -6,7 +6,7 @@ from . import (complex_ops, conv, elementwise, extrema, fused, indexing, indexin
                nn_dropout_more, nn_layers, nn_loss, nn_loss_composed, nn_loss_margin, nn_norm,
                nn_recurrent, nn_tail, pointwise_more, pointwise_tail, pooling, rearrange,
                reduction, reductions_more, sampling, scatter, shape, shape_more, spatial,
-               special_functions, special_polynomials, spectral, views_more)
+               special_functions, special_polynomials, spectral, views_more, windows)
 
 ROWS = [row for module in (elementwise, reduction, extrema, fused, shape, join, rearrange, indexing,
                            scatter, linalg, inplace, conv, pooling, nn_activation, nn_layers, nn_norm,
@@ -15,5 +15,5 @@ ROWS = [row for module in (elementwise, reduction, extrema, fused, shape, join, 
                            shape_more, reductions_more, pointwise_more, pointwise_tail,
                            special_functions, special_polynomials, views_more, indexing_more,
                            linalg_solve, linalg_decompositions, linalg_products, spectral,
-                           complex_ops, masked_reductions)
+                           complex_ops, masked_reductions, windows)
         for row in module.ROWS]

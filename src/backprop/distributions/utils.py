@@ -20,7 +20,7 @@ def broadcast_all(*values: Any) -> tuple[Tensor, ...]:
     tensors = [v for v in values if isinstance(v, Tensor)]
     if not tensors and not all(isinstance(v, (int, float, np.number)) for v in values):
         raise TypeError("Input arguments must all be instances of numbers or Tensors")
-    dtype = tensors[0].dtype if tensors else dtypes.DEFAULT_FLOAT
+    dtype = tensors[0].dtype if tensors else dtypes.get_default_dtype()
     like = tensors[0]._data if tensors else None
     as_tensors = [v if isinstance(v, Tensor) else
                   Tensor._wrap(backend.on_device_of(np.asarray(v, dtype), like)

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import backend
+from .. import backend, dtypes
 from ..tensor import Tensor
 from .elementwise import exp, to
 from .primitive import primitive
@@ -45,7 +45,7 @@ def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) ->
     1000.69
     """
     if input.dtype.kind not in "fc":  # integers give a float result, as in PyTorch
-        input = to(input, np.float32)
+        input = to(input, dtypes.get_default_dtype())
     return _logsumexp(input, normalize_dims("logsumexp", dim, input.ndim), keepdim)
 
 

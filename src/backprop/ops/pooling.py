@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import backend, dtypes
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from .conv import Pairs, Sizes, _batched, _ints, _positive, _prod, _row_major
@@ -413,7 +413,7 @@ def _adaptive_avg_poolnd(op: str, nd: int, input: Any, output_size: Any) -> Any:
         kernel = tuple(n // m for n, m in zip(sizes, wanted))
         return _avg_poolnd(op, nd, input, kernel, kernel, 0, False, True, None)
     # Uneven windows: the pool is separable, one averaging matrix per spatial dim.
-    dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float32)
+    dtype = input.dtype if input.dtype.kind == "f" else dtypes.get_default_dtype()
     result = input
     for axis, (n, m) in enumerate(zip(sizes, wanted)):
         matrix = backend.on_device_of(_adaptive_matrix(n, m, dtype), input)

@@ -202,8 +202,8 @@ class Primitive:
         if type(out) is not np.ndarray:
             out = as_array(out)
         if out.dtype is _F64 and not _any_float64(raw):
-            # NumPy turns int / int and exp(int) into float64; PyTorch gives the default float32.
-            out = out.astype(_F32)
+            # NumPy turns int / int and exp(int) into float64; PyTorch gives the default dtype.
+            out = out.astype(dtypes.get_default_dtype(), copy=False)
         if recording and out.dtype.kind in "fc":
             result = _from_node(out, self._record(args, raw, out, params))
         else:

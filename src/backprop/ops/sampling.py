@@ -198,7 +198,7 @@ def normal(mean: Tensor | float, std: Tensor | float = 1.0, size: Sequence[int] 
                             "result (normal(mean, std, size))")
         if std < 0:
             raise ValueError(f"normal: expects std >= 0.0, but found std {std}")
-        dtype = dtypes.as_dtype(dtype, "normal") if dtype is not None else dtypes.DEFAULT_FLOAT
+        dtype = dtypes.as_dtype(dtype, "normal") if dtype is not None else dtypes.get_default_dtype()
         target = backend.as_device(device, "normal")
         values = mean + std * get_rng(generator).standard_normal(tuple(size))
         result = Tensor._wrap(backend.to_device(np.asarray(values, dtype), target)

@@ -95,7 +95,7 @@ def polygamma(n: int, input: Tensor) -> Tensor:
 def _floating(input: Any) -> Any:
     """Integer and boolean tensors are computed in the default float dtype, as in PyTorch."""
     if isinstance(input, Tensor) and input.dtype.kind in "biu":
-        return input.to(dtypes.DEFAULT_FLOAT)
+        return input.to(dtypes.get_default_dtype())
     return input
 
 

@@ -47,7 +47,7 @@ def check_sizes(owner: str, positive: bool = False, **sizes: Any) -> None:
 def new_parameter(*shape: int, dtype: Any = None, device: Any = None) -> Parameter:
     """An uninitialised parameter on ``device`` (``reset_parameters`` fills it)."""
     target = backend.as_device(device, "Parameter")
-    dtype = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype, "Parameter")
+    dtype = dtypes.get_default_dtype() if dtype is None else dtypes.as_dtype(dtype, "Parameter")
     param = Parameter(np.empty(shape, dtype=dtype))
     if target is not None:
         param._data = backend.to_device(param._data, target)
@@ -55,7 +55,7 @@ def new_parameter(*shape: int, dtype: Any = None, device: Any = None) -> Paramet
 
 
 def factory_dtype(dtype: Any) -> np.dtype:
-    return dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype, "Module")
+    return dtypes.get_default_dtype() if dtype is None else dtypes.as_dtype(dtype, "Module")
 
 
 def reset_weight_and_bias(weight: Parameter, bias: Parameter | None) -> None:
