@@ -8,10 +8,13 @@ repeats, mask the same way), written with the primitives of this module, shape.p
 
 from __future__ import annotations
 
+import functools
+
 from typing import Any, Sequence
 
 import numpy as np
 
+from .. import backend
 from ..errors import DimError, ShapeError, format_shape
 from .join import _constant_pad, _narrow, _widths_at
 from .primitive import primitive
@@ -274,15 +277,43 @@ def _check_matrix(op: str, input: Any) -> None:
                          f"{format_shape(input.shape)}")
 
 
+@functools.lru_cache(maxsize=32)
+def _triangle_masks(rows: int, cols: int, diagonal: int,
+                    lower: bool) -> tuple[Any, Any, bool]:
+    """The (rows, cols) masks of what ``tril``/``triu`` keep and zero. Kept: a model masks the
+    same shapes every step, and making them is most of ``np.tril``'s time."""
+    offset = np.arange(cols)[None, :] - np.arange(rows)[:, None]  # column minus row
+    keep = offset <= diagonal if lower else offset >= diagonal
+    keep.flags.writeable = False
+    zero = ~keep
+    zero.flags.writeable = False
+    return keep, zero, 2 * int(keep.sum()) < keep.size
+
+
+def _keep_triangle(input: Any, diagonal: int, lower: bool) -> Any:
+    """A copy of ``input`` with the elements above (``lower``) or below diagonal ``diagonal``
+    of its last two dims set to zero: the kept part copied into zeros, or the zeroed part
+    written over a copy, whichever part is smaller (a masked write costs per element)."""
+    xp = backend.xp_of(input)
+    keep, zero, keep_fewer = _triangle_masks(*input.shape[-2:], diagonal, lower)
+    if keep_fewer:
+        out = xp.zeros_like(input)
+        xp.copyto(out, input, where=xp.asarray(keep))
+    else:
+        out = input.copy()
+        xp.copyto(out, xp.zeros((), out.dtype), where=xp.asarray(zero))
+    return out
+
+
 # Masking is linear and self-adjoint: the gradient is masked the same way.
 @primitive("tril", grads={"input": lambda g, out, input, diagonal: _tril(g, diagonal)})
 def _tril(input: Any, diagonal: int) -> Any:
-    return np.tril(input, diagonal)
+    return _keep_triangle(input, diagonal, lower=True)
 
 
 @primitive("triu", grads={"input": lambda g, out, input, diagonal: _triu(g, diagonal)})
 def _triu(input: Any, diagonal: int) -> Any:
-    return np.triu(input, diagonal)
+    return _keep_triangle(input, diagonal, lower=False)
 
 
 def tril(input: Any, diagonal: int = 0) -> Any:

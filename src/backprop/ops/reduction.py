@@ -190,6 +190,29 @@ def _prod(input: Any, axis: int | None, keepdim: bool) -> Any:
     return input.prod(axis=axis, keepdims=keepdim)
 
 
+# NumPy multiplies along a contiguous axis one element after another (a chain of dependent
+# multiplies, 20 to 60 times slower than PyTorch's vectorised loop), but across rows it
+# multiplies whole rows at once. So the whole array is cut into rows of 1024, multiplied
+# together, and the last axis is turned to run across rows (a transposed copy): the same
+# products, rounded in another order.
+_BLOCKED_PRODUCT_MIN = 4096
+_BLOCK = 1024
+
+
+@_prod.kernel(np.ndarray)
+def _prod_across_rows(input: np.ndarray, axis: int | None, keepdim: bool) -> Any:
+    if (input.dtype.kind != "f" or input.size < _BLOCKED_PRODUCT_MIN
+            or not input.flags.c_contiguous or axis not in (None, input.ndim - 1)):
+        return None  # the plain forward
+    if axis is None:
+        flat = input.reshape(-1)
+        whole = flat.size // _BLOCK * _BLOCK
+        out = flat[:whole].reshape(-1, _BLOCK).prod(axis=0).prod() * flat[whole:].prod()
+        return np.full((1,) * input.ndim if keepdim else (), out, dtype=input.dtype)
+    out = np.ascontiguousarray(input.reshape(-1, input.shape[-1]).T).prod(axis=0)
+    return out.reshape(input.shape[:-1] + ((1,) if keepdim else ()))
+
+
 def _prod_others_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
     # Only second and higher derivatives of prod reach here. d out[i] / d input[k] is the product
     # over j not in {i, k}: prod_others of a copy of the input whose i-th entry is 1, laid out
