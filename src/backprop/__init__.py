@@ -54,6 +54,7 @@ from .ops.special_functions import *  # noqa: F403
 from .ops.special_polynomials import *  # noqa: F403
 from .ops.spectral import *  # noqa: F403
 from .ops.views_more import *  # noqa: F403
+from .ops.copies_more import *  # noqa: F403
 # torch.lstm_cell and its kin: the one-step functions nn.LSTMCell and nn.LSTM are made of
 from .nn.functional.recurrent import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
 from .random import Generator, default_generator, manual_seed

@@ -7,6 +7,7 @@ from . import (complex_ops, conv, elementwise, extrema, fused, indexing, indexin
                nn_recurrent, nn_tail, pointwise_more, pointwise_tail, pooling, rearrange,
                reduction, reductions_more, sampling, scatter, shape, shape_more, spatial,
                special_functions, special_polynomials, spectral, views_more)
+from . import copies_more  # views_more's second file (issue 17)
 
 ROWS = [row for module in (elementwise, reduction, extrema, fused, shape, join, rearrange, indexing,
                            scatter, linalg, inplace, conv, pooling, nn_activation, nn_layers, nn_norm,
@@ -17,3 +18,4 @@ ROWS = [row for module in (elementwise, reduction, extrema, fused, shape, join, 
                            linalg_solve, linalg_decompositions, linalg_products, spectral,
                            complex_ops, masked_reductions)
         for row in module.ROWS]
+ROWS += copies_more.ROWS

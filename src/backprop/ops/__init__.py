@@ -9,6 +9,7 @@ from . import (complex_ops, conv, elementwise, extrema, fused, indexing, indexin
                masked_reductions, pointwise_more, pointwise_tail, pooling, rearrange, reduction,
                reductions_more, sampling, scatter, shape, shape_more, special, special_functions,
                special_polynomials, spectral, views_more)
+from . import copies_more  # views_more's second file (issue 17)
 from .primitive import PRIMITIVES, Primitive, primitive
 
 OP_MODULES = (elementwise, shape, join, rearrange, reduction, extrema, fused, indexing, scatter,
@@ -16,6 +17,7 @@ OP_MODULES = (elementwise, shape, join, rearrange, reduction, extrema, fused, in
               pointwise_more, pointwise_tail, special_functions, special_polynomials, views_more,
               indexing_more, linalg_solve, linalg_decompositions, linalg_products, spectral,
               complex_ops, masked_reductions)
+OP_MODULES += (copies_more,)
 
 PUBLIC_OPS = {name: getattr(module, name) for module in OP_MODULES for name in module.__all__}
 
