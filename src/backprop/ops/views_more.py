@@ -57,12 +57,24 @@ def _no_overlap(size: tuple[int, ...], stride: tuple[int, ...]) -> bool:
     return True
 
 
+def _view_of(array: np.ndarray, shape: tuple[int, ...], strides: Sequence[int]) -> np.ndarray:
+    """A view of ``array``'s memory, from its first element, with ``shape`` and ``strides``
+    (bytes). Made on the array that owns the memory, so the view's ``base`` is that owner, as
+    for NumPy's own views (``as_strided``'s base is a stand-in object, which would hide that
+    the result is a view)."""
+    owner = array.base if type(array.base) is np.ndarray else array
+    start = array.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+    try:
+        return np.ndarray(shape, array.dtype, buffer=owner, offset=start, strides=tuple(strides))
+    except (TypeError, ValueError):  # an owner with no plain buffer (not contiguous), or empty
+        return np.lib.stride_tricks.as_strided(array, shape=shape, strides=strides)
+
+
 def _strided_view(flat: np.ndarray, size: tuple[int, ...], stride: tuple[int, ...],
                   offset: int) -> np.ndarray:
     """A view of the 1-d ``flat`` with the geometry (in bounds: the callers check)."""
-    item = flat.itemsize
     start = flat[offset:] if offset < flat.size else flat[flat.size:]
-    return np.lib.stride_tricks.as_strided(start, shape=size, strides=[s * item for s in stride])
+    return _view_of(start, size, [s * flat.itemsize for s in stride])
 
 
 def _flat(x: Any) -> np.ndarray:
@@ -252,9 +264,8 @@ def _diagonal(input: Any, offset: int, dim1: int, dim2: int) -> Any:
         corner[dim1] = builtins.slice(max(-offset, 0), None)
         corner[dim2] = builtins.slice(max(offset, 0), None)
     others = [k for k in range(input.ndim) if k not in (dim1, dim2)]
-    return np.lib.stride_tricks.as_strided(
-        input[tuple(corner)], shape=tuple(shape[k] for k in others) + (n,),
-        strides=tuple(strides[k] for k in others) + (strides[dim1] + strides[dim2],))
+    return _view_of(input[tuple(corner)], tuple(shape[k] for k in others) + (n,),
+                    tuple(strides[k] for k in others) + (strides[dim1] + strides[dim2],))
 
 
 def diagonal(input: Any, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Any:
@@ -462,7 +473,7 @@ def _unfold(input: Any, dimension: int, size: int, step: int) -> Any:
     item = input.itemsize
     shape, strides = _unfold_geometry(input.shape, tuple(s // item for s in input.strides),
                                       dimension, size, step)
-    return np.lib.stride_tricks.as_strided(input, shape=shape, strides=[s * item for s in strides])
+    return _view_of(input, shape, [s * item for s in strides])
 
 
 def unfold(input: Any, dimension: int, size: int, step: int) -> Any:
