@@ -63,7 +63,8 @@ def _view_of(array: np.ndarray, shape: tuple[int, ...], strides: Sequence[int]) 
     for NumPy's own views (``as_strided``'s base is a stand-in object, which would hide that
     the result is a view)."""
     owner = array.base if type(array.base) is np.ndarray else array
-    start = array.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+    start = 0 if owner is array else (array.__array_interface__["data"][0]
+                                      - owner.__array_interface__["data"][0])
     try:
         return np.ndarray(shape, array.dtype, buffer=owner, offset=start, strides=tuple(strides))
     except (TypeError, ValueError):  # an owner with no plain buffer (not contiguous), or empty
@@ -72,9 +73,13 @@ def _view_of(array: np.ndarray, shape: tuple[int, ...], strides: Sequence[int]) 
 
 def _strided_view(flat: np.ndarray, size: tuple[int, ...], stride: tuple[int, ...],
                   offset: int) -> np.ndarray:
-    """A view of the 1-d ``flat`` with the geometry (in bounds: the callers check)."""
-    start = flat[offset:] if offset < flat.size else flat[flat.size:]
-    return _view_of(start, size, [s * flat.itemsize for s in stride])
+    """A view of the 1-d contiguous ``flat`` with the geometry (in bounds: the callers check);
+    its ``base`` is ``flat`` (np.ndarray on a buffer is 4x faster than as_strided)."""
+    item = flat.itemsize
+    if 0 in size:
+        return flat[:0].reshape(size)
+    return np.ndarray(size, flat.dtype, buffer=flat, offset=offset * item,
+                      strides=tuple(s * item for s in stride))
 
 
 def _flat(x: Any) -> np.ndarray:
@@ -230,7 +235,11 @@ def select_scatter(input: Any, src: Any, dim: int, index: int) -> Any:
 # -- diagonal ---------------------------------------------------------------------------------
 
 def _diagonal_dims(op: str, ndim: int, dim1: int, dim2: int) -> tuple[int, int]:
-    d1, d2 = check_dim(op, dim1, ndim), check_dim(op, dim2, ndim)
+    if type(dim1) is int and type(dim2) is int and -ndim <= min(dim1, dim2) \
+            and max(dim1, dim2) < ndim:
+        d1, d2 = dim1 % ndim, dim2 % ndim  # the common case, without check_dim's cost
+    else:
+        d1, d2 = check_dim(op, dim1, ndim), check_dim(op, dim2, ndim)
     if d1 == d2:
         raise DimError(f"{op}: dim1 and dim2 both name dim {d1}; the diagonal needs two "
                        "different dims")
@@ -256,16 +265,12 @@ def _diagonal_geometry(shape: tuple[int, ...], offset: int, d1: int, d2: int) ->
         g, input.shape, *_diagonal_geometry(input.shape, offset, dim1, dim2)),
 })
 def _diagonal(input: Any, offset: int, dim1: int, dim2: int) -> Any:
-    # np.diagonal's view is read-only; this one is writeable, so writes reach the input.
-    shape, strides = input.shape, input.strides
-    n = _diagonal_length(shape, offset, dim1, dim2)
-    corner = [builtins.slice(None)] * input.ndim
-    if n:
-        corner[dim1] = builtins.slice(max(-offset, 0), None)
-        corner[dim2] = builtins.slice(max(offset, 0), None)
-    others = [k for k in range(input.ndim) if k not in (dim1, dim2)]
-    return _view_of(input[tuple(corner)], tuple(shape[k] for k in others) + (n,),
-                    tuple(strides[k] for k in others) + (strides[dim1] + strides[dim2],))
+    out = np.diagonal(input, offset, dim1, dim2)
+    # NumPy marks the diagonal read-only (for backward compatibility only): writes through the
+    # view must reach the input, as in PyTorch.
+    if not getattr(out.flags, "writeable", True) and input.flags.writeable:
+        out.flags.writeable = True
+    return out
 
 
 def diagonal(input: Any, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Any:
@@ -407,7 +412,14 @@ def _geometry(op: str, input: Any, size: Any, stride: Any,
         g, input.shape, size, stride, offset),
 })
 def _as_strided(input: Any, size: tuple[int, ...], stride: tuple[int, ...], offset: int) -> Any:
-    return _strided_view(_flat(input), size, stride, offset)
+    if 0 in size or not input.flags.c_contiguous:  # a view of nothing, or of a C-ordered copy
+        return _strided_view(_flat(input), size, stride, offset)
+    item = input.itemsize
+    strides = tuple(s * item for s in stride)
+    if input.base is None:  # the owner of its memory: the common case, and the fastest
+        return np.ndarray(size, input.dtype, buffer=input, offset=offset * item, strides=strides)
+    # Made on the owner of the memory, so that the result's base says it is a view of input.
+    return _view_of(_flat(input)[offset:], size, strides)
 
 
 def as_strided(input: Any, size: Sequence[int], stride: Sequence[int],
@@ -512,6 +524,11 @@ def _mH(self: Tensor) -> Tensor:
     """The last two dims swapped and conjugated; for real tensors ``mT``."""
     from .shape import _mT  # noqa: PLC0415 - one place defines the transpose
 
+    if self.ndim == 0:  # PyTorch still takes a 0-d tensor (deprecated there): x.conj()
+        return self.conj() if self.dtype.kind == "c" else self
+    if self.ndim == 1:
+        raise ShapeError(f"mH: expects a matrix or a batch of matrices, got a 1-d tensor of "
+                         f"shape {format_shape(self.shape)}")
     out = _mT(self)
     return out.conj() if out.dtype.kind == "c" else out
 
