@@ -84,7 +84,7 @@ def _strided_view(flat: np.ndarray, size: tuple[int, ...], stride: tuple[int, ..
 
 def _flat(x: Any) -> np.ndarray:
     """``x`` in C order as a 1-d array: a view when ``x`` is C-contiguous, else a copy."""
-    return np.reshape(x, -1)
+    return np.ascontiguousarray(x).reshape(-1)  # (a reshape keeps a broadcast 1-d array as is)
 
 
 @primitive("strided_take", grads={
@@ -131,8 +131,6 @@ def strided_scatter(input: Any, src: Any, size: tuple[int, ...], stride: tuple[i
                     offset: int) -> Any:
     """A copy of ``input`` with ``src`` written at the geometry's positions."""
     out = np.array(input, order="C")
-    if np.result_type(out, src) != out.dtype:
-        src = np.asarray(src).astype(out.dtype)
     _strided_view(out.reshape(-1), size, stride, offset)[...] = src
     return out
 
@@ -144,9 +142,8 @@ def _scatter(op: str, input: Any, src: Any, geometry: Geometry) -> Any:
         raise ShapeError(f"{op}: src has shape {format_shape(src.shape)} but the part of the "
                          f"input of shape {format_shape(input.shape)} it replaces has shape "
                          f"{format_shape(size)}")
-    if src.dtype != input.dtype:
-        raise TypeError(f"{op}: src has dtype {src.dtype} but the input has dtype {input.dtype}; "
-                        "convert one with .to(dtype)")
+    # A src of another dtype is written as the input's dtype (PyTorch's copy_ semantics); the
+    # engine gives src its gradient in its own dtype.
     return strided_scatter(input, src, *geometry)
 
 
@@ -372,8 +369,8 @@ def _storage(input: Tensor) -> tuple[Tensor, int]:
     if base is None:
         return input, 0
     memory = base._data
-    if not memory.flags.c_contiguous:
-        return base, 0
+    if not memory.flags.c_contiguous:  # no storage order to count in: input's own C order
+        return input, 0
     gap = input._data.__array_interface__["data"][0] - memory.__array_interface__["data"][0]
     return base, gap // memory.itemsize
 
