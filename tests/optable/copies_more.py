@@ -78,23 +78,26 @@ ROWS = [
     OpSpec("rsub", bp.rsub, lambda x, y, alpha=1: y - alpha * x,
            _one(Sample((_x5, 2.0), {"alpha": 3}, name="number-alpha")),
            torch=lambda torch, *a, **k: torch.rsub(*a, **k)),
-    OpSpec("scalar_tensor", lambda s: bp.scalar_tensor(s, dtype=bp.float64),
-           lambda s: np.array(s, dtype=np.float64),
-           _one(Sample((3,), name="int"), Sample((-0.5,), name="float")),
-           torch=lambda torch, s: torch.scalar_tensor(s, dtype=torch.float64), grad=False,
-           float32=False),
-    # Uninitialised memory: the rows zero it to compare shapes and dtypes.
-    OpSpec("empty_strided", lambda size, stride: bp.empty_strided(size, stride).zero_(),
-           lambda size, stride: np.zeros(size, np.float32),
-           _one(Sample(((2, 3), (1, 2)), name="column-major"),
-                Sample(((2, 3), (0, 1)), name="overlapping")),
-           torch=lambda torch, size, stride: torch.empty_strided(size, stride).zero_(),
-           grad=False),
-    OpSpec("empty_permuted", lambda size, layout: bp.empty_permuted(size, layout).zero_(),
-           lambda size, layout: np.zeros(size, np.float32),
-           _one(Sample(((2, 3, 4), (2, 0, 1)), name="permuted")),
-           torch=lambda torch, size, layout: torch.empty_permuted(size, layout).zero_(),
-           grad=False,
+    # The creation functions take the dtype and device of a tensor ``like`` (so that the rows
+    # run on every device); uninitialised memory is zeroed to compare shapes and dtypes.
+    OpSpec("scalar_tensor", lambda like, s: bp.scalar_tensor(s, dtype=like.dtype,
+                                                             device=like.device),
+           lambda like, s: np.array(s, dtype=like.dtype),
+           _one(Sample((_x5, 3), name="int"), Sample((_x5, -0.5), name="float")),
+           torch=lambda torch, like, s: torch.scalar_tensor(s, dtype=like.dtype), grad=False),
+    OpSpec("empty_strided", lambda like, size, stride: bp.empty_strided(
+        size, stride, dtype=like.dtype, device=like.device).zero_(),
+           lambda like, size, stride: np.zeros(size, like.dtype),
+           _one(Sample((_x5, (2, 3), (1, 2)), name="column-major"),
+                Sample((_x5, (2, 3), (0, 1)), name="overlapping")),
+           torch=lambda torch, like, size, stride: torch.empty_strided(
+               size, stride, dtype=like.dtype).zero_(), grad=False),
+    OpSpec("empty_permuted", lambda like, size, layout: bp.empty_permuted(
+        size, layout, dtype=like.dtype, device=like.device).zero_(),
+           lambda like, size, layout: np.zeros(size, like.dtype),
+           _one(Sample((_x5, (2, 3, 4), (2, 0, 1)), name="permuted")),
+           torch=lambda torch, like, size, layout: torch.empty_permuted(
+               size, layout, dtype=like.dtype).zero_(), grad=False,
            error_inputs=_errors((lambda: bp.empty_permuted((2, 3), (0, 0)), bp.ShapeError,
                                  r"empty_permuted: physical_layout \(0, 0\) must be a "
                                  r"permutation"))),

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import backend
 from ..errors import DimError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from .elementwise import clone
@@ -37,13 +38,13 @@ def _c_strides(shape: Sequence[int]) -> tuple[int, ...]:
     return tuple(reversed(strides))
 
 
-def _positions(size: tuple[int, ...], stride: tuple[int, ...], offset: int) -> np.ndarray:
-    """The flat index of every element of the strided view, in the view's shape."""
-    flat = np.full((), offset, dtype=np.int64)
-    for k, (n, s) in enumerate(zip(size, stride)):
-        axis = np.arange(n, dtype=np.int64) * s
-        flat = flat[..., None] + axis if k else flat + axis
-    return np.broadcast_to(flat, size)
+def _positions(size: tuple[int, ...], stride: tuple[int, ...], offset: int, like: Any) -> Any:
+    """The flat index of every element of the strided view, in the view's shape (on ``like``'s
+    device)."""
+    flat = backend.arange(1, like) + offset
+    for n, s in zip(size, stride):
+        flat = flat[..., None] + backend.arange(n, like) * s
+    return flat.reshape(size)
 
 
 def _no_overlap(size: tuple[int, ...], stride: tuple[int, ...]) -> bool:
@@ -57,34 +58,39 @@ def _no_overlap(size: tuple[int, ...], stride: tuple[int, ...]) -> bool:
     return True
 
 
-def _view_of(array: np.ndarray, shape: tuple[int, ...], strides: Sequence[int]) -> np.ndarray:
+def _view_of(array: Any, shape: tuple[int, ...], strides: Sequence[int]) -> Any:
     """A view of ``array``'s memory, from its first element, with ``shape`` and ``strides``
-    (bytes). Made on the array that owns the memory, so the view's ``base`` is that owner, as
-    for NumPy's own views (``as_strided``'s base is a stand-in object, which would hide that
-    the result is a view)."""
+    (bytes). On NumPy it is made on the array that owns the memory, so the view's ``base`` is
+    that owner, as for NumPy's own views (``as_strided``'s base is a stand-in object, which
+    would hide that the result is a view)."""
+    if type(array) is not np.ndarray:  # CuPy and the strict device have their own as_strided
+        return backend.xp_of(array).lib.stride_tricks.as_strided(array, shape, tuple(strides))
     owner = array.base if type(array.base) is np.ndarray else array
     start = 0 if owner is array else (array.__array_interface__["data"][0]
                                       - owner.__array_interface__["data"][0])
     try:
         return np.ndarray(shape, array.dtype, buffer=owner, offset=start, strides=tuple(strides))
-    except (TypeError, ValueError):  # an owner with no plain buffer (not contiguous), or empty
+    except (TypeError, ValueError):  # an owner with no plain buffer (not contiguous)
         return np.lib.stride_tricks.as_strided(array, shape=shape, strides=strides)
 
 
-def _strided_view(flat: np.ndarray, size: tuple[int, ...], stride: tuple[int, ...],
-                  offset: int) -> np.ndarray:
+def _strided_view(flat: Any, size: tuple[int, ...], stride: tuple[int, ...], offset: int) -> Any:
     """A view of the 1-d contiguous ``flat`` with the geometry (in bounds: the callers check);
-    its ``base`` is ``flat`` (np.ndarray on a buffer is 4x faster than as_strided)."""
-    item = flat.itemsize
+    on NumPy its ``base`` is ``flat`` (np.ndarray on a buffer is 4x faster than as_strided)."""
+    item = flat.dtype.itemsize
     if 0 in size:
         return flat[:0].reshape(size)
-    return np.ndarray(size, flat.dtype, buffer=flat, offset=offset * item,
-                      strides=tuple(s * item for s in stride))
+    strides = tuple(s * item for s in stride)
+    if type(flat) is not np.ndarray:
+        return _view_of(flat[offset:], size, strides)
+    return np.ndarray(size, flat.dtype, buffer=flat, offset=offset * item, strides=strides)
 
 
-def _flat(x: Any) -> np.ndarray:
+def _flat(x: Any) -> Any:
     """``x`` in C order as a 1-d array: a view when ``x`` is C-contiguous, else a copy."""
-    return np.ascontiguousarray(x).reshape(-1)  # (a reshape keeps a broadcast 1-d array as is)
+    if not x.flags.c_contiguous:  # (a reshape would keep a broadcast 1-d array as it is)
+        x = x.copy()
+    return x.reshape(-1)
 
 
 @primitive("strided_take", grads={
@@ -105,10 +111,10 @@ def strided_put(src: Any, shape: tuple[int, ...], size: tuple[int, ...],
     ``strided_take``: positions reached twice sum their values)."""
     numel = math.prod(shape)
     if _no_overlap(size, stride):
-        out = np.zeros(numel, dtype=src.dtype)
+        out = np.zeros_like(src, shape=(numel,))  # (zeros_like: on src's device)
         _strided_view(out, size, stride, offset)[...] = src
         return out.reshape(shape)
-    sums = np.bincount(_positions(size, stride, offset).reshape(-1),
+    sums = np.bincount(_positions(size, stride, offset, src).reshape(-1),
                        weights=np.broadcast_to(src, size).reshape(-1), minlength=numel)
     return sums.astype(src.dtype, copy=False).reshape(shape)
 
@@ -118,7 +124,7 @@ def strided_put(src: Any, shape: tuple[int, ...], size: tuple[int, ...],
 })
 def strided_zero(input: Any, size: tuple[int, ...], stride: tuple[int, ...], offset: int) -> Any:
     """A copy of ``input`` with zeros at the geometry's positions (a mask: its own adjoint)."""
-    out = np.array(input, order="C")
+    out = input.copy()  # C-ordered
     _strided_view(out.reshape(-1), size, stride, offset)[...] = 0
     return out
 
@@ -130,7 +136,7 @@ def strided_zero(input: Any, size: tuple[int, ...], stride: tuple[int, ...], off
 def strided_scatter(input: Any, src: Any, size: tuple[int, ...], stride: tuple[int, ...],
                     offset: int) -> Any:
     """A copy of ``input`` with ``src`` written at the geometry's positions."""
-    out = np.array(input, order="C")
+    out = input.copy()  # C-ordered
     _strided_view(out.reshape(-1), size, stride, offset)[...] = src
     return out
 
@@ -369,8 +375,8 @@ def _storage(input: Tensor) -> tuple[Tensor, int]:
     if base is None:
         return input, 0
     memory = base._data
-    if not memory.flags.c_contiguous:  # no storage order to count in: input's own C order
-        return input, 0
+    if type(memory) is not np.ndarray or not memory.flags.c_contiguous:
+        return input, 0  # no storage order to count in (or no address to read): input's own
     gap = input._data.__array_interface__["data"][0] - memory.__array_interface__["data"][0]
     return base, gap // memory.itemsize
 
@@ -409,8 +415,8 @@ def _geometry(op: str, input: Any, size: Any, stride: Any,
         g, input.shape, size, stride, offset),
 })
 def _as_strided(input: Any, size: tuple[int, ...], stride: tuple[int, ...], offset: int) -> Any:
-    if 0 in size or not input.flags.c_contiguous:  # a view of nothing, or of a C-ordered copy
-        return _strided_view(_flat(input), size, stride, offset)
+    if type(input) is not np.ndarray or 0 in size or not input.flags.c_contiguous:
+        return _strided_view(_flat(input), size, stride, offset)  # (a copy's if not contiguous)
     item = input.itemsize
     strides = tuple(s * item for s in stride)
     if input.base is None:  # the owner of its memory: the common case, and the fastest
@@ -479,7 +485,7 @@ def _unfold_geometry(shape: tuple[int, ...], strides: tuple[int, ...], dim: int,
                                           size, step), 0),
 })
 def _unfold(input: Any, dimension: int, size: int, step: int) -> Any:
-    item = input.itemsize
+    item = input.dtype.itemsize
     shape, strides = _unfold_geometry(input.shape, tuple(s // item for s in input.strides),
                                       dimension, size, step)
     return _view_of(input, shape, [s * item for s in strides])
