@@ -369,8 +369,9 @@ def diagflat(input: Any, offset: int = 0) -> Any:
 
 def _storage(input: Tensor) -> tuple[Tensor, int]:
     """The tensor whose memory is ``input``'s storage (its base, or itself) and ``input``'s
-    offset in it, in elements. The storage is read in C order: where the base is not
-    C-contiguous, its values in C order stand for it (a copy)."""
+    offset in it, in elements, counted in C order. Where the base is not C-contiguous (or its
+    memory has no address we can read: CuPy), ``input`` itself stands for the storage, in C
+    order; ``as_strided`` of it is then a copy, not a view."""
     base = input._base if isinstance(input, Tensor) else None
     if base is None:
         return input, 0
