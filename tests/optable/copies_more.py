@@ -99,6 +99,6 @@ ROWS = [
            torch=lambda torch, like, size, layout: torch.empty_permuted(
                size, layout, dtype=like.dtype).zero_(), grad=False,
            error_inputs=_errors((lambda: bp.empty_permuted((2, 3), (0, 0)), bp.ShapeError,
-                                 r"empty_permuted: physical_layout \(0, 0\) must be a "
-                                 r"permutation"))),
+                                 (r"empty_permuted: physical_layout \(0, 0\) must be a "
+                                 r"permutation")))),
 ]

@@ -91,9 +91,9 @@ ROWS = [
                 Sample((_x234, uniform(_R, (1, 3, 4)), 0, -1), name="negative-start")),
            torch=lambda torch, *a: torch.slice_scatter(*a),
            error_inputs=_errors((lambda: bp.slice_scatter(bp.ones(4), bp.ones(3), 0, 0, 2),
-                                 bp.ShapeError, r"slice_scatter: src has shape \(3,\) but the "
+                                 bp.ShapeError, (r"slice_scatter: src has shape \(3,\) but the "
                                  r"part of the input of shape \(4,\) it replaces has shape "
-                                 r"\(2,\)"))),
+                                 r"\(2,\)")))),
     OpSpec("select_scatter", bp.select_scatter, _select_scatter_ref,
            _one(Sample((_x34, uniform(_R, (3,)), 1, -1), name="last"),
                 Sample((_x5, uniform(_R, ()), 0, 2), name="vector")),
@@ -142,8 +142,8 @@ ROWS = [
                 Sample((_x34, (2, 0), (4, 1)), name="empty")),
            torch=lambda torch, *a: torch.as_strided(*a),
            error_inputs=_errors((lambda: bp.as_strided(bp.ones(4), (2,), (4,)), bp.ShapeError,
-                                 r"as_strided: size \(2,\), stride \(4,\) and storage_offset 0 "
-                                 r"reach element 4, out of bounds for a storage of 4 elements"),
+                                 (r"as_strided: size \(2,\), stride \(4,\) and storage_offset 0 "
+                                 r"reach element 4, out of bounds for a storage of 4 elements")),
                                 (lambda: bp.as_strided(bp.ones(4), (2,), (-1,), 3), ValueError,
                                  r"as_strided: negative strides are not supported"))),
     OpSpec("as_strided_copy", bp.as_strided_copy, _strided_ref,
