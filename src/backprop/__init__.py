@@ -27,6 +27,7 @@ from .layout import (channels_last, channels_last_3d, contiguous_format, memory_
                      preserve_format)
 from .ops.complex_ops import *  # noqa: F403
 from .ops.conv import *  # noqa: F403
+from .ops.copies_more import *  # noqa: F403
 from .ops.elementwise import *  # noqa: F403
 from .ops.elementwise import allclose, equal  # predicates returning a Python bool
 from .ops.extrema import *  # noqa: F403

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 
 # -- diagonal (ops/views_more.py) ---------------------------------------------------------------
+from .ops.views_more import linalg_diagonal as diagonal  # noqa: E402
 
 
 # -- eig and eigvals, whose results are complex (ops/spectral.py, ops/complex_ops.py) ----------
 
 
-__all__: list[str] = []
+__all__: list[str] = [
+    "diagonal",
+]

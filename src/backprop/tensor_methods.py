@@ -1129,6 +1129,91 @@ class TensorMethods:
 
     # -- issue 17: views_more --
 
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """The diagonal of dims ``dim1`` and ``dim2``, a view (``bp.diagonal``)."""
+        return _ops.views_more.diagonal(self, offset, dim1, dim2)
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        """A vector's diagonal matrix, or a matrix's diagonal (``bp.diag``)."""
+        return _ops.views_more.diag(self, diagonal)
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+        """Matrices with the last dim on a diagonal (``bp.diag_embed``)."""
+        return _ops.views_more.diag_embed(self, offset, dim1, dim2)
+
+    def diagflat(self, offset: int = 0) -> Tensor:
+        """The flattened tensor on a matrix's diagonal (``bp.diagflat``)."""
+        return _ops.views_more.diagflat(self, offset)
+
+    def diagonal_scatter(self, src: Tensor, offset: int = 0, dim1: int = 0,
+                         dim2: int = 1) -> Tensor:
+        """A copy with ``src`` on the diagonal (``bp.diagonal_scatter``)."""
+        return _ops.views_more.diagonal_scatter(self, src, offset, dim1, dim2)
+
+    def slice_scatter(self, src: Tensor, dim: int = 0, start: int | None = None,
+                      end: int | None = None, step: int = 1) -> Tensor:
+        """A copy with ``src`` in a slice (``bp.slice_scatter``)."""
+        return _ops.views_more.slice_scatter(self, src, dim, start, end, step)
+
+    def select_scatter(self, src: Tensor, dim: int, index: int) -> Tensor:
+        """A copy with ``src`` at ``select(dim, index)`` (``bp.select_scatter``)."""
+        return _ops.views_more.select_scatter(self, src, dim, index)
+
+    def as_strided(self, size: Sequence[int], stride: Sequence[int],
+                   storage_offset: int | None = None) -> Tensor:
+        """A view of the storage with these sizes and strides (``bp.as_strided``)."""
+        return _ops.views_more.as_strided(self, size, stride, storage_offset)
+
+    def as_strided_scatter(self, src: Tensor, size: Sequence[int], stride: Sequence[int],
+                           storage_offset: int | None = None) -> Tensor:
+        """A copy with ``src`` where ``as_strided`` looks (``bp.as_strided_scatter``)."""
+        return _ops.views_more.as_strided_scatter(self, src, size, stride, storage_offset)
+
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        """Windows of ``size`` along ``dimension``, ``step`` apart, as a last dim (a view)."""
+        return _ops.views_more.unfold(self, dimension, size, step)
+
+    @property
+    def mH(self) -> Tensor:
+        """The last two dims swapped and conjugated (``mT`` for real tensors)."""
+        return _ops.views_more._mH(self)
+
+    @property
+    def H(self) -> Tensor:
+        """A matrix's conjugate transpose (``T`` for a real matrix)."""
+        return _ops.views_more._H(self)
+
+    def narrow_copy(self, dim: int, start: int, length: int) -> Tensor:
+        """``narrow`` as a new tensor (``bp.narrow_copy``)."""
+        return _ops.copies_more.narrow_copy(self, dim, start, length)
+
+    def unsafe_chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """``chunk`` (``bp.unsafe_chunk``)."""
+        return _ops.copies_more.unsafe_chunk(self, chunks, dim)
+
+    def unsafe_split(self, split_size: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """``split`` into pieces of ``split_size`` (``bp.unsafe_split``)."""
+        return _ops.copies_more.unsafe_split(self, split_size, dim)
+
+    def split_with_sizes(self, split_sizes: Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+        """Views split into pieces of the given sizes (``bp.split_with_sizes``)."""
+        return _ops.copies_more.split_with_sizes(self, split_sizes, dim)
+
+    def new_empty_strided(self, size: Sequence[int], stride: Sequence[int], *,
+                          dtype: Any = None, device: Any = None,
+                          requires_grad: bool = False) -> Tensor:
+        """``empty_strided`` with this tensor's dtype and device unless given."""
+        return _ops.copies_more.new_empty_strided(self, size, stride, dtype=dtype, device=device,
+                                                  requires_grad=requires_grad)
+
+    def resize_(self, *size: Any, memory_format: Any = None) -> Tensor:
+        """This tensor given a new shape in place, its leading elements kept."""
+        return _ops.copies_more.resize_(self, *size, memory_format=memory_format)
+
+    def resize_as_(self, the_template: Tensor, *, memory_format: Any = None) -> Tensor:
+        """``resize_(the_template.shape)``."""
+        return _ops.copies_more.resize_as_(self, the_template, memory_format=memory_format)
+
     # (end of views_more)
 
     # -- issue 17: indexing_more --
