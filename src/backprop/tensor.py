@@ -312,6 +312,59 @@ class Tensor(TensorMethods, InPlaceMethods):
     def is_cpu(self) -> bool:
         return self.device.type == "cpu"
 
+    # Devices and layouts backprop does not have: every tensor answers no.
+    is_meta = is_mps = is_xla = is_xpu = is_ipu = is_vulkan = is_maia = is_mtia = property(
+        lambda self: False)
+    is_sparse = is_sparse_csr = is_quantized = is_nested = is_mkldnn = property(
+        lambda self: False)
+
+    def is_pinned(self) -> bool:
+        """Host memory is never page-locked here (CuPy copies need no pinning to work)."""
+        return False
+
+    def pin_memory(self) -> Tensor:
+        """Itself: see ``is_pinned`` (``DataLoader(pin_memory=True)`` works unchanged)."""
+        return self
+
+    def storage_offset(self) -> int:
+        """Where this tensor's first element sits in the memory it shares with its base, in
+        elements (0 for a tensor that owns its memory).
+
+        >>> import backprop as bp
+        >>> bp.arange(6.0).reshape(2, 3)[1, 1:].storage_offset()
+        4
+        """
+        owner = self._data
+        while getattr(owner, "base", None) is not None:
+            owner = owner.base
+        offset = backend.data_address(self._data) - backend.data_address(owner)
+        return offset // self._data.itemsize
+
+    def apply_(self, callable: Callable[[Any], Any]) -> Tensor:
+        """Replace each element ``x`` with ``callable(x)``, in place (a Python call an element:
+        slow, for small tensors on the CPU, as in PyTorch; not recorded by autograd)."""
+        self._map_in_place("apply_", lambda values: [callable(v) for v in values])
+        return self
+
+    def map_(self, tensor: Tensor, callable: Callable[[Any, Any], Any]) -> Tensor:
+        """Replace each ``x`` with ``callable(x, y)``, ``y`` from ``tensor`` broadcast."""
+        other = np.broadcast_to(as_array(tensor), self.shape).reshape(-1).tolist()
+        self._map_in_place("map_", lambda values: [callable(*p) for p in zip(values, other)])
+        return self
+
+    def _map_in_place(self, op: str, function: Callable[[list], list]) -> None:
+        if self.requires_grad:
+            raise GraphError(f"{op}: a tensor that requires grad cannot be changed element by "
+                             "element by a Python function (autograd could not follow); use "
+                             ".detach() or no_grad")
+        if self.device.type != "cpu":
+            raise RuntimeError(f"{op}: works on CPU tensors only, as in PyTorch")
+        values = function(self._data.reshape(-1).tolist())
+        self._data[...] = np.asarray(values, dtype=self._data.dtype).reshape(self.shape)
+        if self._version is None:
+            self._version = VersionCounter()
+        self._version.bump(op)
+
     def type_as(self, other: Tensor) -> Tensor:
         """This tensor in ``other``'s dtype (itself if it already has it)."""
         return self.to(other.dtype)

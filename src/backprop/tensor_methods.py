@@ -1230,4 +1230,35 @@ class TensorMethods:
 
     # -- issue 17: existing ops' methods --
 
+    # PyTorch's other names for methods above.
+    absolute = abs
+    greater, greater_equal, less, less_equal = gt, ge, lt, le
+    multiply, negative, not_equal, subtract = mul, neg, ne, sub
+
+    def where(self, condition: Tensor, other: Operand) -> Tensor:
+        """``self`` where ``condition`` holds, else ``other`` (``bp.where(condition, self,
+        other)``)."""
+        return _ops.elementwise.where(condition, self, other)
+
+    def hardshrink(self, lambd: float = 0.5) -> Tensor:
+        """Zero where ``|self| <= lambd`` (``bp.nn.functional.hardshrink``)."""
+        from .nn.functional import hardshrink
+
+        return hardshrink(self, lambd)
+
+    def prelu(self, weight: Tensor) -> Tensor:
+        """``max(0, x) + weight * min(0, x)`` (``bp.nn.functional.prelu``)."""
+        from .nn.functional import prelu
+
+        return prelu(self, weight)
+
+    def adjoint(self) -> Tensor:
+        """The conjugate transpose of the last two dims (``.mH``)."""
+        return self.mH
+
+    def fill_diagonal_(self, fill_value: float, wrap: bool = False) -> Tensor:
+        """Set the main diagonal (all dims' indices equal) to ``fill_value``, in place; a tall
+        matrix's diagonal starts again every ``cols + 1`` rows with ``wrap=True``."""
+        return _ops.inplace.fill_diagonal_(self, fill_value, wrap)
+
     # (end of existing ops' methods)

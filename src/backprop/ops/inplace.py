@@ -12,6 +12,7 @@ times 3). Every view of the base then takes its history from the base's (``autog
 
 from __future__ import annotations
 
+import builtins
 from typing import Any, Callable
 
 import numpy as np
@@ -207,6 +208,32 @@ def copy_(self: Tensor, src: Any) -> Tensor:
     [1.0, 2.0]
     """
     return apply_inplace(self, "copy_", lambda old: _copy(old, src))
+
+
+def fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
+    """Set the elements whose indices are all equal to ``fill_value``, in place (PyTorch's
+    ``fill_diagonal_``: every dim the same size, or a matrix; ``wrap`` restarts a tall matrix's
+    diagonal after each ``cols + 1`` rows).
+
+    >>> import backprop as bp
+    >>> bp.zeros(3, 2).fill_diagonal_(5, wrap=True).tolist()
+    [[5.0, 0.0], [0.0, 5.0], [0.0, 0.0]]
+    """
+    shape = self.shape
+    if self.ndim < 2 or (self.ndim > 2 and len(set(shape)) != 1):
+        raise ShapeError(f"fill_diagonal_: the tensor needs at least 2 dims, all of one size "
+                         f"unless it has 2; got shape {format_shape(shape)}")
+    n = builtins.min(shape)
+    if self.ndim == 2 and wrap and shape[0] > shape[1]:
+        flat_positions = np.arange(0, shape[0] * shape[1], shape[1] + 1)
+    else:
+        strides = np.cumprod((1,) + shape[:0:-1])[::-1]  # row-major strides, in elements
+        flat_positions = np.arange(n) * int(strides.sum())
+    mask = np.zeros(self.numel(), dtype=bool)
+    mask[flat_positions] = True
+    mask = backend.to_device(mask.reshape(shape), self.device)
+    return apply_inplace(self, "fill_diagonal_",
+                         lambda old: ew.where(Tensor._wrap(mask), fill_value, old))
 
 
 __all__: list[str] = []
