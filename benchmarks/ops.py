@@ -1,8 +1,10 @@
 """Per-op speed against PyTorch: ``python -m benchmarks.ops [--quick] [--only NAME ...]``.
 
-Every public ``bp`` function that PyTorch also has at the top level and that takes one or two
-float tensors with no other argument is timed on a (100, 1000) float32 input drawn uniformly
-from (0.1, 0.9), a domain where every such op is defined (log, sqrt, asin, logit, erfinv ...):
+Every public ``bp`` function that PyTorch also has under the same name (top level, or in
+``linalg``, ``special`` and ``fft``) and that takes one or two float tensors with no other
+argument is timed on a (100, 1000) float32 input drawn uniformly from (0.1, 0.9), a domain where
+every such op is defined (log, sqrt, asin, logit, erfinv ...), or, for ops that need square
+matrices (``linalg.inv``, ``linalg.cholesky``), on a symmetric positive definite (316, 316) one:
 the forward alone, and forward plus backward of ``out.sum()`` where the result is
 differentiable. PyTorch runs on one thread (``torch.set_num_threads(1)``) and NumPy's BLAS on
 one (``OPENBLAS_NUM_THREADS=1``, set before NumPy loads); each figure is the median of
@@ -26,12 +28,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 SHAPE = (100, 1000)
+SQUARE = 316  # about as many elements as SHAPE
 
 
 @dataclass
 class Timing:
     name: str
     arity: int
+    input: str  # which input it ran on
     forward: tuple[float, float]  # (backprop, torch) seconds
     backward: tuple[float, float] | None
 
@@ -56,16 +60,28 @@ def _median_time(call: Callable[[], Any], rounds: int, seconds: float) -> float:
     return statistics.median(samples)
 
 
+def _resolve(lib: Any, name: str) -> Any:
+    """``lib.linalg.inv`` for ``"linalg.inv"``; None where there is no such attribute."""
+    for part in name.split("."):
+        lib = getattr(lib, part, None)
+    return lib
+
+
 def _call(lib: Any, name: str, inputs: list[Any]) -> Any:
-    return getattr(lib, name)(*inputs)
+    return _resolve(lib, name)(*inputs)
+
+
+def _first_tensor(result: Any) -> Any:
+    """The result, or the first of a tuple of results (``linalg.slogdet``)."""
+    return result[0] if isinstance(result, tuple) and result else result
 
 
 def _arity(bp: Any, torch: Any, name: str, arrays: list[np.ndarray]) -> int | None:
     """How many float tensors the op takes here (1 or 2) in both libraries, or None."""
     for arity in (1, 2):
         try:
-            ours = _call(bp, name, [bp.tensor(a) for a in arrays[:arity]])
-            theirs = _call(torch, name, [torch.tensor(a) for a in arrays[:arity]])
+            ours = _first_tensor(_call(bp, name, [bp.tensor(a) for a in arrays[:arity]]))
+            theirs = _first_tensor(_call(torch, name, [torch.tensor(a) for a in arrays[:arity]]))
         except Exception:  # noqa: BLE001 - any refusal means "not this arity"
             continue
         if isinstance(ours, bp.Tensor) and isinstance(theirs, torch.Tensor):
@@ -73,11 +89,28 @@ def _arity(bp: Any, torch: Any, name: str, arrays: list[np.ndarray]) -> int | No
     return None
 
 
+# PyTorch's namespaces beside the top level whose functions are timed too.
+NAMESPACES = ("linalg", "special", "fft")
+
+
 def candidates(bp: Any, torch: Any) -> list[str]:
-    """Public backprop functions that PyTorch has under the same top-level name."""
-    return sorted(name for name in dir(bp) if not name.startswith("_") and name[0].islower()
-                  and callable(getattr(bp, name)) and callable(getattr(torch, name, None))
-                  and not isinstance(getattr(bp, name), type) and not name.endswith("_"))
+    """Public backprop functions that PyTorch has under the same name."""
+    names = [name for name in dir(bp) if not name.startswith("_") and name[0].islower()
+             and not name.endswith("_")]
+    names += [f"{space}.{name}" for space in NAMESPACES for name in getattr(bp, space).__all__]
+    return sorted(name for name in names if callable(_resolve(bp, name))
+                  and callable(_resolve(torch, name))
+                  and not isinstance(_resolve(bp, name), type))
+
+
+def _inputs(rng: np.random.Generator) -> dict[str, list[np.ndarray]]:
+    """The inputs tried in turn: uniform (100, 1000), then symmetric positive definite."""
+    uniform = [rng.uniform(0.1, 0.9, SHAPE).astype(np.float32) for _ in range(2)]
+    square = []
+    for _ in range(2):
+        m = rng.standard_normal((SQUARE, SQUARE))
+        square.append((m @ m.T / SQUARE + np.eye(SQUARE)).astype(np.float32))
+    return {f"{SHAPE[0]}x{SHAPE[1]}": uniform, f"{SQUARE}x{SQUARE} SPD": square}
 
 
 def measure(names: list[str] | None = None, rounds: int = 5,
@@ -87,20 +120,20 @@ def measure(names: list[str] | None = None, rounds: int = 5,
 
     import backprop as bp
     torch.set_num_threads(1)
-    rng = np.random.default_rng(0)
-    arrays = [rng.uniform(0.1, 0.9, SHAPE).astype(np.float32) for _ in range(2)]
+    inputs = _inputs(np.random.default_rng(0))
     timings, left_out = [], []
     for name in names or candidates(bp, torch):
-        arity = _arity(bp, torch, name, arrays)
+        arity, label = next(((a, label) for label, arrays in inputs.items()
+                             if (a := _arity(bp, torch, name, arrays)) is not None), (None, ""))
         if arity is None:
             left_out.append(name)
             continue
-        ours_in = [bp.tensor(a) for a in arrays[:arity]]
-        theirs_in = [torch.tensor(a) for a in arrays[:arity]]
+        arrays = inputs[label][:arity]
+        ours_in, theirs_in = [bp.tensor(a) for a in arrays], [torch.tensor(a) for a in arrays]
         forward = (_median_time(lambda: _call(bp, name, ours_in), rounds, seconds),
                    _median_time(lambda: _call(torch, name, theirs_in), rounds, seconds))
-        timings.append(Timing(name, arity, forward, _backward(bp, torch, name, arrays[:arity],
-                                                              rounds, seconds)))
+        timings.append(Timing(name, arity, label, forward,
+                              _backward(bp, torch, name, arrays, rounds, seconds)))
     return timings, left_out
 
 
@@ -109,13 +142,13 @@ def _backward(bp: Any, torch: Any, name: str, arrays: list[np.ndarray], rounds: 
     def step(lib: Any) -> Callable[[], Any] | None:
         inputs = [lib.tensor(a, requires_grad=True) for a in arrays]
         try:
-            out = _call(lib, name, inputs)
-            if not out.requires_grad:
+            out = _first_tensor(_call(lib, name, inputs))
+            if not out.requires_grad or out.dtype != lib.float32:  # complex: no .sum() loss
                 return None
             out.sum().backward()
         except Exception:  # noqa: BLE001 - not differentiable here: forward only
             return None
-        return lambda: _call(lib, name, inputs).sum().backward()
+        return lambda: _first_tensor(_call(lib, name, inputs)).sum().backward()
 
     ours, theirs = step(bp), step(torch)
     if ours is None or theirs is None:
@@ -127,12 +160,12 @@ def _backward(bp: Any, torch: Any, name: str, arrays: list[np.ndarray], rounds: 
 
 
 def report(timings: list[Timing], left_out: list[str]) -> str:
-    lines = [f"## Ops against PyTorch (one thread each, float32 {SHAPE}, median of rounds)", "",
-             "| op | inputs | backprop us | PyTorch us | ratio | with backward: backprop us | "
-             "PyTorch us | ratio |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["## Ops against PyTorch (one thread each, float32, median of rounds)", "",
+             "| op | inputs | shape | backprop us | PyTorch us | ratio | with backward: "
+             "backprop us | PyTorch us | ratio |", "|---|---|---|---|---|---|---|---|---|"]
     for t in sorted(timings, key=lambda t: -t.ratio):
-        row = (f"| {t.name} | {t.arity} | {t.forward[0] * 1e6:.1f} | {t.forward[1] * 1e6:.1f} | "
-               f"{t.ratio:.2f}x |")
+        row = (f"| {t.name} | {t.arity} | {t.input} | {t.forward[0] * 1e6:.1f} | "
+               f"{t.forward[1] * 1e6:.1f} | {t.ratio:.2f}x |")
         if t.backward is None:
             row += " - | - | - |"
         else:
