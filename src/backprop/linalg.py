@@ -7,6 +7,19 @@ from __future__ import annotations
 
 
 # -- SVD, QR, eigh, pinv, lstsq, rank, cond, norms (ops/linalg_decompositions.py) -----------
+from .ops.linalg_decompositions import _cond as cond
+from .ops.linalg_decompositions import _eigvalsh as eigvalsh
+from .ops.linalg_decompositions import _linalg_eigh as eigh
+from .ops.linalg_decompositions import _linalg_norm as norm
+from .ops.linalg_decompositions import _linalg_pinv as pinv
+from .ops.linalg_decompositions import _linalg_qr as qr
+from .ops.linalg_decompositions import _linalg_svd as svd
+from .ops.linalg_decompositions import _lstsq as lstsq
+from .ops.linalg_decompositions import _matrix_norm as matrix_norm
+from .ops.linalg_decompositions import _matrix_rank as matrix_rank
+from .ops.linalg_decompositions import _svdvals as svdvals
+from .ops.linalg_decompositions import _vector_norm as vector_norm
+from .ops.linalg_decompositions import householder_product
 
 
 # -- products, cross, vecdot, vander, multi_dot (ops/linalg_products.py) ----------------------
@@ -18,4 +31,8 @@ from __future__ import annotations
 # -- eig and eigvals, whose results are complex (ops/spectral.py, ops/complex_ops.py) ----------
 
 
-__all__: list[str] = []
+__all__: list[str] = [
+    # SVD, QR, eigh, pinv, lstsq, rank, cond, norms
+    "svd", "svdvals", "qr", "eigh", "eigvalsh", "pinv", "matrix_rank", "cond", "lstsq",
+    "householder_product", "norm", "vector_norm", "matrix_norm",
+]
