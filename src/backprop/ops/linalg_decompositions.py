@@ -19,6 +19,7 @@ import numpy as np
 from .. import backend
 from ..errors import DimError, DTypeError, GraphError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
+from .elementwise import where
 from .extrema import _amax, _amin
 from .join import cat
 from .linalg import _matmul, _swap_last
@@ -364,8 +365,8 @@ def _reflectors(op: str, input: Tensor, tau: Tensor) -> Any:
     if k > n or k > m:
         raise ShapeError(f"{op}: tau has {k} scalars but input {format_shape(input.shape)} holds "
                          f"at most min(m, n) = {min(m, n)} reflectors")
-    eye = backend.eye(m, input.dtype, input._data)[:, :n]
-    return _tril(input, -1) + eye
+    eye = backend.eye(m, input.dtype, input._data)[:, :k]
+    return _tril(input[..., :k], -1) + eye
 
 
 def householder_product(input: Tensor, tau: Tensor) -> Tensor:
@@ -384,7 +385,9 @@ def householder_product(input: Tensor, tau: Tensor) -> Tensor:
     if m < n:
         raise ShapeError(f"linalg.householder_product: input must have at least as many rows as "
                          f"columns, got shape {format_shape(input.shape)}")
-    Q = Tensor._wrap(np.broadcast_to(np.eye(m, n, dtype=input.dtype), input.shape).copy())
+    eye = np.broadcast_to(np.eye(m, n, dtype=input.dtype), input.shape)
+    # Q starts as the identity, joined to the graph (no reflectors: its gradient is zero).
+    Q = where(np.zeros(input.shape, dtype=bool), input, eye)
     for i in reversed(range(tau.shape[-1])):  # Q = H_i Q, from the last reflector back
         v = V[..., i:i + 1]
         Q = Q - _col(tau[..., i:i + 1]) * _matmul(v, _matmul(_swap_last(v), Q))
@@ -609,8 +612,8 @@ def _lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *,
     if m > n and driver != "gelsy" and bool(np.all(ranks == n)):
         residual = _matmul(A, X) - rhs
         residuals = _sum(residual * residual, (residual.ndim - 2,), False)
-    else:
-        residuals = empty
+    else:  # empty, but from the graph as PyTorch's is
+        residuals = reshape(X, (-1,))[:0]
     if vector:
         X = squeeze(X, -1)
         if residuals.ndim:
@@ -681,13 +684,15 @@ def _matrix_norm(A: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1),
     d0, d1 = _matrix_dims("linalg.matrix_norm", A, dim)
     if ord == "fro":
         return _norm(A, 2.0, tuple(sorted((d0, d1))), keepdim)
+    empty = 0 in (A.shape[d0], A.shape[d1])
     if ord == "nuc" or ord in (2, -2):
-        if 0 in (A.shape[d0], A.shape[d1]) and ord != "nuc":
-            raise ValueError(f"linalg.matrix_norm: the {ord} norm of an empty matrix (shape "
+        if empty and ord == -2:
+            raise ValueError(f"linalg.matrix_norm: the -2 norm of an empty matrix (shape "
                              f"{format_shape(A.shape)}) is not defined")
         S = _svd(movedim(A, (d0, d1), (-2, -1)), False)[1]
         last = (S.ndim - 1,)
-        result = (_sum(S, last, False) if ord == "nuc"
+        # The largest of no singular values is 0, as in PyTorch (their sum is too).
+        result = (_sum(S, last, False) if ord == "nuc" or empty
                   else _amax(S, last, False) if ord == 2 else _amin(S, last, False))
         if keepdim:
             for d in sorted((d0, d1)):
@@ -696,12 +701,15 @@ def _matrix_norm(A: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1),
     if ord not in (1, -1, math.inf, -math.inf):
         raise ValueError(f"linalg.matrix_norm: ord must be 'fro', 'nuc', inf, -inf, 1, -1, 2 or "
                          f"-2, got {ord!r}")
-    if 0 in (A.shape[d0], A.shape[d1]):
-        raise ValueError(f"linalg.matrix_norm: the {ord} norm of an empty matrix (shape "
-                         f"{format_shape(A.shape)}) is not defined")
     summed, extreme = (d0, d1) if ord in (1, -1) else (d1, d0)
     sums = _norm(A, 1.0, (summed,), True)
-    result = (_amax if ord > 0 else _amin)(sums, (extreme,), True)
+    if A.shape[extreme] == 0:
+        if ord < 0:
+            raise ValueError(f"linalg.matrix_norm: the {ord} norm of a matrix of shape "
+                             f"{format_shape(A.shape)} is the smallest of no sums: not defined")
+        result = _sum(sums, (extreme,), True)  # the largest of no sums is 0, as in PyTorch
+    else:
+        result = (_amax if ord > 0 else _amin)(sums, (extreme,), True)
     return result if keepdim else squeeze(result, tuple(sorted((d0, d1))))
 
 
