@@ -36,28 +36,34 @@ def _symmetric(rng: np.random.Generator) -> list[Sample]:
     return result
 
 
-def _svd_invariants(U, S, Vh, mT, k):
+def _svd_invariants(U, S, Vh, k):
     """|U|, S, |Vh| and U @ Vh on the first k singular vectors."""
     U, Vh = U[..., :k], Vh[..., :k, :]
     return abs(U), S, abs(Vh), U @ Vh
 
 
-def _np_mT(x):
-    return np.swapaxes(x, -1, -2)
+def _mT(x):
+    """The last two dims swapped, for NumPy arrays and both libraries' tensors."""
+    return np.swapaxes(x, -1, -2) if isinstance(x, np.ndarray) else x.mT
 
 
-def _linalg_svd_of(lib_svd, mT):
+def _linalg_svd_of(lib_svd):
     def op(A, full_matrices=True):
         U, S, Vh = lib_svd(A, full_matrices=full_matrices)
-        return _svd_invariants(U, S, Vh, mT, min(A.shape[-2:]))
+        return _svd_invariants(U, S, Vh, min(A.shape[-2:]))
     return op
 
 
-def _svd_of(lib_svd, mT):
+def _svd_of(lib_svd):
     def op(A, some=True):
         U, S, V = lib_svd(A, some)
-        return _svd_invariants(U, S, mT(V), mT, min(A.shape[-2:]))
+        return _svd_invariants(U, S, _mT(V), min(A.shape[-2:]))
     return op
+
+
+def _np_svd(A, some=True):
+    U, S, Vh = np.linalg.svd(A, full_matrices=not some)
+    return U, S, _mT(Vh)
 
 
 def _symmetrized(A):
@@ -116,7 +122,7 @@ def _ormqr_samples(rng: np.random.Generator) -> list[Sample]:
 
 def _np_geqrf(A):
     h, tau = np.linalg.qr(A, mode="raw")
-    return _np_mT(h), tau
+    return _mT(h), tau
 
 
 def _lstsq_samples(rng: np.random.Generator) -> list[Sample]:
@@ -143,8 +149,8 @@ def _pca_samples(rng: np.random.Generator) -> list[Sample]:
             Sample((rng.standard_normal((2, 5, 3)),), {"q": 3}, name="batch")]
 
 
-def _reconstruction(U, S, V, mT):
-    return (U * S[..., None, :]) @ mT(V), S
+def _reconstruction(U, S, V):
+    return (U * S[..., None, :]) @ _mT(V), S
 
 
 def _np_pca(A, q=None, center=True):
@@ -209,19 +215,15 @@ def _errors() -> list[ErrorInput]:
     ]
 
 
-_BP_MT = lambda x: x.mT  # noqa: E731
-_TORCH_MT = lambda x: x.mT  # noqa: E731
 
 ROWS: list[OpSpec] = [
-    OpSpec("linalg.svd", _linalg_svd_of(bp.linalg.svd, _BP_MT),
-           _linalg_svd_of(np.linalg.svd, _np_mT), _matrices((3, 2), (2, 2, 3)),
-           torch=lambda torch, A, **kw: _linalg_svd_of(torch.linalg.svd, _TORCH_MT)(A, **kw),
+    OpSpec("linalg.svd", _linalg_svd_of(bp.linalg.svd),
+           _linalg_svd_of(np.linalg.svd), _matrices((3, 2), (2, 2, 3)),
+           torch=lambda torch, A, **kw: _linalg_svd_of(torch.linalg.svd)(A, **kw),
            error_inputs=_errors),
-    OpSpec("svd", _svd_of(bp.svd, _BP_MT),
-           _svd_of(lambda A, some: (lambda U, S, Vh: (U, S, _np_mT(Vh)))(
-               *np.linalg.svd(A, full_matrices=not some)), _np_mT),
+    OpSpec("svd", _svd_of(bp.svd), _svd_of(_np_svd),
            _matrices((2, 3), (3, 2), some=False),
-           torch=lambda torch, A, **kw: _svd_of(torch.svd, _TORCH_MT)(A, **kw)),
+           torch=lambda torch, A, **kw: _svd_of(torch.svd)(A, **kw)),
     OpSpec("linalg.svdvals", bp.linalg.svdvals, lambda A: np.linalg.svd(A, compute_uv=False),
            _matrices((3, 2), (2, 2, 3)), torch=lambda torch, A: torch.linalg.svdvals(A)),
     OpSpec("linalg.eigh", _eigh_of(bp.linalg.eigh), _eigh_of(np.linalg.eigh), _symmetric,
@@ -258,13 +260,13 @@ ROWS: list[OpSpec] = [
     OpSpec("linalg.lstsq", lambda A, B, **kw: bp.linalg.lstsq(A, B, **kw)[:2], _np_lstsq,
            _lstsq_samples,
            torch=lambda torch, A, B, **kw: torch.linalg.lstsq(A, B, **kw)[:2]),
-    OpSpec("svd_lowrank", lambda A, q: _reconstruction(*bp.svd_lowrank(A, q), _BP_MT),
+    OpSpec("svd_lowrank", lambda A, q: _reconstruction(*bp.svd_lowrank(A, q)),
            lambda A, q: (A, np.linalg.svd(A, compute_uv=False)[..., :q]), _low_rank_samples,
            gradgrad=False, float32=True,
-           torch=lambda torch, A, q: _reconstruction(*torch.svd_lowrank(A, q), _TORCH_MT)),
-    OpSpec("pca_lowrank", lambda A, q: _reconstruction(*bp.pca_lowrank(A, q), _BP_MT),
+           torch=lambda torch, A, q: _reconstruction(*torch.svd_lowrank(A, q))),
+    OpSpec("pca_lowrank", lambda A, q: _reconstruction(*bp.pca_lowrank(A, q)),
            lambda A, q: _np_pca(A, q), _pca_samples, gradgrad=False,
-           torch=lambda torch, A, q: _reconstruction(*torch.pca_lowrank(A, q), _TORCH_MT)),
+           torch=lambda torch, A, q: _reconstruction(*torch.pca_lowrank(A, q))),
     OpSpec("linalg.vector_norm", bp.linalg.vector_norm, _np_vector_norm,
            _norm_samples(((2, 3), {}), ((2, 3), {"ord": 3.5, "dim": 1}),
                          ((2, 3), {"ord": 1, "dim": (0, 1), "keepdim": True}),

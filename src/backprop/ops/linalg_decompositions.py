@@ -1,4 +1,5 @@
-"""SVD, QR, symmetric eigendecomposition, pseudo-inverses, least squares, ranks, condition numbers and the vector and matrix norms (issue 17).
+"""SVD, QR, symmetric eigendecomposition, pseudo-inverses, least squares, ranks, condition
+numbers and the vector and matrix norms (issue 17).
 
 The factorizations are NumPy's LAPACK calls (gesdd, syevd, geqrf); their gradient rules are
 PyTorch's (``linalg_svd_backward``, ``linalg_eig_backward`` for Hermitian input, the QR and
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 import math
 from collections import namedtuple
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -185,7 +187,7 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> Any:
     return svd_v_result(U, S, _swap_last(Vh))
 
 
-# -- symmetric eigendecomposition -------------------------------------------------------------------
+# -- symmetric eigendecomposition ------------------------------------------------------------------
 
 def _eigh_vjp(g: tuple, out: tuple, input: Any, UPLO: str) -> Any:
     # PyTorch's linalg_eig_backward for Hermitian input: with E_ij = l_j - l_i,
@@ -243,7 +245,7 @@ def _eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     return _eigh(A, _check_uplo("linalg.eigvalsh", UPLO))[0]
 
 
-# -- QR -----------------------------------------------------------------------------------------------
+# -- QR --------------------------------------------------------------------------------------------
 
 @primitive("triangular_inverse", save=("out",), grads={
     # d(R^-1) = -R^-1 dR R^-1; R varies in its triangle only.
@@ -624,7 +626,7 @@ def _lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *,
     return lstsq_result(X, residuals, rank, singular)
 
 
-# -- norms ------------------------------------------------------------------------------------------
+# -- norms -----------------------------------------------------------------------------------------
 
 def _vector_norm(x: Tensor, ord: float = 2, dim: int | Sequence[int] | None = None,
                  keepdim: bool = False, *, dtype: Any = None) -> Tensor:
@@ -746,7 +748,7 @@ def _linalg_norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = Fa
                      f"(2-D for ord={ord!r}), got shape {format_shape(A.shape)}")
 
 
-# -- randomized low-rank SVD and PCA -----------------------------------------------------------------
+# -- randomized low-rank SVD and PCA ---------------------------------------------------------------
 
 def _approximate_basis(A: Tensor, q: int, niter: int, M: Tensor | None) -> Tensor:
     """An orthonormal basis Q (m x q) with ``A ~ Q Q^T A``: Halko, Martinsson and Tropp's
@@ -805,7 +807,7 @@ def pca_lowrank(A: Tensor, q: int | None = None, center: bool = True, niter: int
     >>> import backprop as bp
     >>> U, S, V = bp.pca_lowrank(bp.tensor([[1., 2.], [2., 4.], [3., 6.]]), q=1)
     >>> round(S.item(), 4)
-    2.2361
+    3.1623
     """
     _float_matrix("pca_lowrank", A)
     m, n = A.shape[-2], A.shape[-1]
@@ -821,4 +823,4 @@ def pca_lowrank(A: Tensor, q: int | None = None, center: bool = True, niter: int
 
 orgqr = householder_product  # torch.orgqr, LAPACK's name
 
-__all__ = ["svd", "qr", "geqrf", "orgqr", "ormqr", "pinverse", "svd_lowrank", "pca_lowrank"]
+__all__ = ["geqrf", "orgqr", "ormqr", "pca_lowrank", "pinverse", "qr", "svd", "svd_lowrank"]
