@@ -218,9 +218,6 @@ UNSUPPORTED = [
                 lambda e, s: any(isinstance(v, torch.memory_format)
                                  and v in (torch.channels_last, torch.channels_last_3d)
                                  for _, v in sample_paths(s))),
-    Unsupported("norm(p='nuc'): the nuclear norm needs a singular value decomposition, which "
-                "backprop does not have",
-                lambda e, s: e.name == "norm" and "nuc" in (*s.args, s.kwargs.get("p"))),
     Unsupported("embedding(sparse=True): sparse gradients are a torch.sparse feature",
                 lambda e, s: e.name == "nn.functional.embedding" and s.kwargs.get("sparse")),
     Unsupported("normal(..., layout=...): backprop has no layouts (every tensor is strided)",

@@ -27,7 +27,7 @@ from .join import cat
 from .linalg import _matmul, _swap_last
 from .primitive import primitive
 from .rearrange import _tril, _triu
-from .reduction import _norm, _sum, normalize_dims
+from .reduction import MATRIX_NORMS, _norm, _sum, normalize_dims
 from .shape import movedim, reshape, squeeze, unsqueeze
 
 # PyTorch's torch.return_types, by their field names.
@@ -713,6 +713,9 @@ def _matrix_norm(A: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1),
     else:
         result = (_amax if ord > 0 else _amin)(sums, (extreme,), True)
     return result if keepdim else squeeze(result, tuple(sorted((d0, d1))))
+
+
+MATRIX_NORMS["nuc"] = _matrix_norm  # torch.norm(A, 'nuc')
 
 
 def _linalg_norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *,
