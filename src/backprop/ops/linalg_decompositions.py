@@ -387,13 +387,22 @@ def householder_product(input: Tensor, tau: Tensor) -> Tensor:
     if m < n:
         raise ShapeError(f"linalg.householder_product: input must have at least as many rows as "
                          f"columns, got shape {format_shape(input.shape)}")
-    eye = np.broadcast_to(np.eye(m, n, dtype=input.dtype), input.shape)
-    # Q starts as the identity, joined to the graph (no reflectors: its gradient is zero).
-    Q = where(np.zeros(input.shape, dtype=bool), input, eye)
-    for i in reversed(range(tau.shape[-1])):  # Q = H_i Q, from the last reflector back
-        v = V[..., i:i + 1]
-        Q = Q - _col(tau[..., i:i + 1]) * _matmul(v, _matmul(_swap_last(v), Q))
-    return Q
+    if tau.shape[-1] == 0:  # the identity, joined to the graph (its gradient is zero)
+        eye = np.broadcast_to(np.eye(m, n, dtype=input.dtype), input.shape)
+        return where(np.zeros(input.shape, dtype=bool), input, eye)
+    T = _compact_wy(V, tau)
+    # Q = (I - V T V^T)[:, :n] = E - V T V[:n]^T, E the first n columns of the identity
+    return _eye(m, V)[:, :n] - _matmul(V, _matmul(T, _swap_last(V[..., :n, :])))
+
+
+def _compact_wy(V: Any, tau: Any) -> Any:
+    """T with ``H_1 ... H_k = I - V T V^T`` (Schreiber and Van Loan's compact WY form), one
+    product and one triangular inverse instead of k rank-one updates: Puglisi's
+    ``T^-1 = diag(1 / tau) + triu(V^T V, 1)``, written ``T = (I + diag(tau) triu(V^T V, 1))^-1
+    diag(tau)`` so that a reflector with tau = 0 (geqrf's last, of a square matrix) divides by
+    nothing and keeps its gradient."""
+    unit_upper = _col(tau) * _triu(_matmul(_swap_last(V), V), 1) + _eye(tau.shape[-1], V)
+    return _triangular_inverse(unit_upper, True) * _row(tau)
 
 
 def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True,
@@ -418,18 +427,14 @@ def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True,
     if side != mq:
         raise ShapeError(f"ormqr: other {format_shape(other.shape)} must have {mq} "
                          f"{'rows' if left else 'columns'} (input's rows) when left={left}")
-    k = tau.shape[-1]
-    # Q = H_1 ... H_k: Q C applies H_k first; Q^T C applies H_1 first; C Q applies H_1 first.
-    order = range(k) if left == transpose else reversed(range(k))
-    C = other
-    for i in order:
-        v = V[..., i:i + 1]
-        t = _col(tau[..., i:i + 1])
-        if left:
-            C = C - t * _matmul(v, _matmul(_swap_last(v), C))
-        else:
-            C = C - t * _matmul(_matmul(C, v), _swap_last(v))
-    return C
+    if tau.shape[-1] == 0:
+        return other + 0.0  # Q is the identity
+    T = _compact_wy(V, tau)
+    # Q = I - V T V^T, Q^T = I - V T^T V^T
+    T = _swap_last(T) if transpose else T
+    if left:
+        return other - _matmul(V, _matmul(T, _matmul(_swap_last(V), other)))
+    return other - _matmul(_matmul(_matmul(other, V), T), _swap_last(V))
 
 
 # -- pseudo-inverse -------------------------------------------------------------------------------
