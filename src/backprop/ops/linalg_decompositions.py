@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..autograd import grad_mode
 from ..errors import DimError, DTypeError, GraphError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from .elementwise import where
@@ -152,6 +153,13 @@ def _linalg_svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = N
     return svd_result(*_svd(A, bool(full_matrices)))
 
 
+def _singular_values(A: Tensor) -> Tensor:
+    """S of the SVD: without the singular vectors (2-3x faster) when no gradient is wanted."""
+    if A.requires_grad and grad_mode.state.enabled:
+        return _svd(A, False)[1]
+    return Tensor._wrap(np.linalg.svd(A._data, compute_uv=False))
+
+
 def _svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:
     """The singular values of ``A`` (a batch of matrices), in descending order, as
     ``torch.linalg.svdvals``.
@@ -161,7 +169,7 @@ def _svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:
     [4.0, 3.0]
     """
     _float_matrix("linalg.svdvals", A)
-    return _svd(A, False)[1]
+    return _singular_values(A)
 
 
 def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> Any:
@@ -175,7 +183,7 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> Any:
     """
     _float_matrix("svd", input, "input")
     if not compute_uv:
-        S = _svd(input, False)[1]
+        S = _singular_values(input)
         m, n = input.shape[-2], input.shape[-1]
         k = min(m, n)
         batch = tuple(input.shape[:-2])
@@ -565,7 +573,7 @@ def _cond(A: Tensor, p: Any = None) -> Tensor:
     """
     _float_matrix("linalg.cond", A)
     if p is None or p == 2 or p == -2:
-        S = _svd(A, False)[1]
+        S = _singular_values(A)
         if S.shape[-1] == 0:
             return _sum(S, (S.ndim - 1,), False)
         ratio = S[..., 0] / S[..., -1]
@@ -696,7 +704,7 @@ def _matrix_norm(A: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1),
         if empty and ord == -2:
             raise ValueError(f"linalg.matrix_norm: the -2 norm of an empty matrix (shape "
                              f"{format_shape(A.shape)}) is not defined")
-        S = _svd(movedim(A, (d0, d1), (-2, -1)), False)[1]
+        S = _singular_values(movedim(A, (d0, d1), (-2, -1)))
         last = (S.ndim - 1,)
         # The largest of no singular values is 0, as in PyTorch (their sum is too).
         result = (_sum(S, last, False) if ord == "nuc" or empty
