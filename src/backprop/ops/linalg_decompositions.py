@@ -172,7 +172,7 @@ def _svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:
 
 def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> Any:
     """``(U, S, V)`` with ``input = U diag(S) V^T``, as ``torch.svd`` (V, not Vh; ``some=False``
-    gives square U and V; ``compute_uv=False`` gives zero-filled U and V).
+    gives square U and V; ``compute_uv=False`` gives zero-filled square U and V).
 
     >>> import backprop as bp
     >>> U, S, V = bp.svd(bp.tensor([[3., 0.], [0., -4.]]))
@@ -183,11 +183,10 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> Any:
     if not compute_uv:
         S = _singular_values(input)
         m, n = input.shape[-2], input.shape[-1]
-        k = min(m, n)
         batch = tuple(input.shape[:-2])
-        dtype = input.dtype
-        zeros_u = backend.zeros(batch + ((m, k) if some else (m, m)), dtype, input._data)
-        zeros_v = backend.zeros(batch + ((n, k) if some else (n, n)), dtype, input._data)
+        # Square whatever some says, as PyTorch's
+        zeros_u = backend.zeros(batch + (m, m), input.dtype, input._data)
+        zeros_v = backend.zeros(batch + (n, n), input.dtype, input._data)
         return svd_v_result(Tensor._wrap(zeros_u), S, Tensor._wrap(zeros_v))
     U, S, Vh = _svd(input, not some)
     return svd_v_result(U, S, _swap_last(Vh))
