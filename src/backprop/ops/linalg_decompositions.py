@@ -269,7 +269,7 @@ def _upper_inverse(R: Any) -> Any:
     with NumPy's BLAS at n = 300 (the solve is left the small blocks)."""
     n = R.shape[-1]
     if n <= 48:
-        return np.linalg.solve(R, np.broadcast_to(np.eye(n, dtype=R.dtype), R.shape))
+        return np.linalg.solve(R, np.broadcast_to(backend.eye(n, R.dtype, R), R.shape))
     h = n // 2
     A_inv, D_inv = _upper_inverse(R[..., :h, :h]), _upper_inverse(R[..., h:, h:])
     out = np.zeros_like(R)
@@ -410,8 +410,8 @@ def householder_product(input: Tensor, tau: Tensor) -> Tensor:
         raise ShapeError(f"linalg.householder_product: input must have at least as many rows as "
                          f"columns, got shape {format_shape(input.shape)}")
     if tau.shape[-1] == 0:  # the identity, joined to the graph (its gradient is zero)
-        eye = np.broadcast_to(np.eye(m, n, dtype=input.dtype), input.shape)
-        return where(np.zeros(input.shape, dtype=bool), input, eye)
+        eye = np.broadcast_to(backend.eye(m, input.dtype, input._data)[:, :n], input.shape)
+        return where(backend.zeros(input.shape, np.bool_, input._data), input, eye)
     T = _compact_wy(V, tau)
     # Q = (I - V T V^T)[:, :n] = E - V T V[:n]^T, E the first n columns of the identity
     return _eye(m, V)[:, :n] - _matmul(V, _matmul(T, _swap_last(V[..., :n, :])))
@@ -480,6 +480,8 @@ def _pinv_vjp(g: Any, out: Any, input: Any, atol: Any, rtol: Any, hermitian: boo
 
 @primitive("linalg_pinv", save=("input", "out"), grads={"input": _pinv_vjp})
 def _pinv(input: Any, atol: Any, rtol: Any, hermitian: bool) -> Any:
+    xp = backend.xp_of(input)  # the tolerances are NumPy's; the input may be on a device
+    atol, rtol = xp.asarray(atol), xp.asarray(rtol)
     if hermitian:
         L, V = np.linalg.eigh(input)
         size = np.abs(L)
