@@ -70,6 +70,10 @@ ALIASES: dict[str, tuple[Callable[..., Any], str]] = {
                   "OpInfo's op takes (x, n) so that the tensor comes first"),
     "resize_": (lambda x, shape: x.clone().resize_(shape),
                 "OpInfo's op resizes a clone, not its input"),
+    "svd_lowrank": (lambda a, b, **kw: bp.svd_lowrank(a @ b.mT, **kw),
+                    "OpInfo's op takes factors (a, b) of a low-rank a @ b.mT"),
+    "pca_lowrank": (lambda a, b, **kw: bp.pca_lowrank(a @ b.mT, **kw),
+                    "OpInfo's op takes factors (a, b) of a low-rank a @ b.mT"),
 }
 
 
@@ -77,12 +81,26 @@ ALIASES: dict[str, tuple[Callable[..., Any], str]] = {
 VARIANT_ALIASES: dict[str, tuple[Callable[..., Any], str]] = {
     "normal:in_place": (lambda x, *args, **kw: x.normal_(*args, **kw),
                         "OpInfo's in-place variant of normal calls x.normal_(mean, std)"),
+    "linalg.pinv:singular": (lambda a, b: bp.linalg.pinv(a @ b.mT),
+                             "OpInfo's op takes factors (a, b) of a singular a @ b.mT"),
+    "linalg.lstsq:grad_oriented": (lambda a, b, driver: bp.linalg.lstsq(a, b, driver=driver)[:2],
+                                   "OpInfo's op keeps lstsq's differentiable outputs"),
 }
 
 # Entries named after a distribution whose op fills its input in place (x.cauchy_(0, 1)).
 for _name in ("cauchy", "exponential", "geometric", "log_normal", "uniform"):
     ALIASES[_name] = (lambda x, *args, _method=f"{_name}_", **kw: getattr(x, _method)(*args, **kw),
                       f"OpInfo's {_name} entry calls x.{_name}_(...)")
+# Entries whose results are unique only up to the sign of each singular vector or eigenvector
+# (LAPACK builds differ: PyTorch's MKL and NumPy's OpenBLAS choose differently): both sides'
+# outputs are compared through the sample's output_process_fn_grad, the gauge-invariant function
+# of them (|U|, U @ Vh, S) that PyTorch's own gradient tests check.
+GAUGE_INVARIANT = {"svd", "linalg.svd", "linalg.eigh", "svd_lowrank", "pca_lowrank"}
+
+
+def _through_gauge(entry: Any, sample: Any, outputs: Any) -> Any:
+    """``outputs``, or their gauge-invariant function for a GAUGE_INVARIANT entry."""
+    return sample.output_process_fn_grad(outputs) if entry.name in GAUGE_INVARIANT else outputs
 
 
 def _resolve(root: Any, dotted: str) -> Any:
@@ -206,9 +224,6 @@ UNSUPPORTED = [
                 lambda e, s: any(isinstance(v, torch.memory_format)
                                  and v in (torch.channels_last, torch.channels_last_3d)
                                  for _, v in sample_paths(s))),
-    Unsupported("norm(p='nuc'): the nuclear norm needs a singular value decomposition, which "
-                "backprop does not have",
-                lambda e, s: e.name == "norm" and "nuc" in (*s.args, s.kwargs.get("p"))),
     Unsupported("embedding(sparse=True): sparse gradients are a torch.sparse feature",
                 lambda e, s: e.name == "nn.functional.embedding" and s.kwargs.get("sparse")),
     Unsupported("normal(..., layout=...): backprop has no layouts (every tensor is strided)",
@@ -297,6 +312,8 @@ RANDOM_VALUES: dict[str, Callable[[Any], bool]] = {
     "empty_strided": lambda s: True,
     "empty_permuted": lambda s: True,
     "new_empty_strided": lambda s: True,
+    # A - M is of full rank: its rank-q approximation depends on the random range finder's draw.
+    "svd_lowrank": lambda s: s.kwargs.get("M") is not None,
 }
 
 
@@ -439,8 +456,8 @@ def float64_answer(entry: Any, sample: Any) -> list[Any]:
 
     try:
         with torch.no_grad():
-            return flatten(entry.op(upcast(sample.input), *upcast(sample.args),
-                                    **upcast(sample.kwargs)))
+            return flatten(_through_gauge(entry, sample, entry.op(
+                upcast(sample.input), *upcast(sample.args), **upcast(sample.kwargs))))
     except Exception:  # noqa: BLE001 - then torch's float32 result is the only reference
         return []
 
@@ -590,7 +607,8 @@ def run_sample(entry: Any, ours_op: Callable[..., Any], sample: Any, result: Ent
     kwargs = to_backprop(sample.kwargs, tensors)
     result.samples += 1
     try:
-        theirs = entry.op(sample.input, *sample.args, **sample.kwargs)
+        theirs = _through_gauge(entry, sample,
+                                entry.op(sample.input, *sample.args, **sample.kwargs))
     except Exception as err:  # noqa: BLE001 - then we must refuse it too
         try:
             ours_op(*args, **kwargs)
@@ -598,7 +616,7 @@ def run_sample(entry: Any, ours_op: Callable[..., Any], sample: Any, result: Ent
             return None
         return f"torch raises {type(err).__name__}: {str(err)[:120]}; ours returns"
     try:
-        ours = ours_op(*args, **kwargs)
+        ours = _through_gauge(entry, sample, ours_op(*args, **kwargs))
     except Exception as err:  # noqa: BLE001 - our error is a disagreement to record
         return f"raises {type(err).__name__}: {str(err)[:200]}"
     random = entry.name in RANDOM_VALUES and RANDOM_VALUES[entry.name](sample)
@@ -617,7 +635,8 @@ def run_sample(entry: Any, ours_op: Callable[..., Any], sample: Any, result: Ent
         # Our method is a one-line delegation to the function, but with a signature of its own:
         # its values (not its gradients, the same graph) are checked on every sample too.
         try:
-            by_method = getattr(args[0], method)(*args[1:], **kwargs)
+            by_method = _through_gauge(entry, sample,
+                                       getattr(args[0], method)(*args[1:], **kwargs))
         except Exception as err:  # noqa: BLE001 - our error is a disagreement to record
             return f"x.{method}(...) raises {type(err).__name__}: {str(err)[:200]}"
         failure = compare_outputs(entry, sample, flatten(by_method), theirs_out, random,

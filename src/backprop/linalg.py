@@ -6,7 +6,20 @@ from __future__ import annotations
 # -- inverses, determinants, solves, Cholesky, LU, LDL, powers (ops/linalg_solve.py) --------
 
 
-# -- SVD, QR, eigh, pinv, lstsq, rank, cond, norms (ops/linalg_decompositions.py) -----------
+# -- SVD, QR, eigh, pinv, lstsq, rank, cond, norms (ops/linalg_decompositions.py, linalg_norms.py)
+from .ops.linalg_decompositions import _eigvalsh as eigvalsh
+from .ops.linalg_decompositions import _linalg_eigh as eigh
+from .ops.linalg_decompositions import _linalg_pinv as pinv
+from .ops.linalg_decompositions import _linalg_qr as qr
+from .ops.linalg_decompositions import _linalg_svd as svd
+from .ops.linalg_decompositions import _lstsq as lstsq
+from .ops.linalg_decompositions import _matrix_rank as matrix_rank
+from .ops.linalg_decompositions import _svdvals as svdvals
+from .ops.linalg_decompositions import householder_product
+from .ops.linalg_norms import _cond as cond
+from .ops.linalg_norms import _linalg_norm as norm
+from .ops.linalg_norms import _matrix_norm as matrix_norm
+from .ops.linalg_norms import _vector_norm as vector_norm
 
 
 # -- products, cross, vecdot, vander, multi_dot (ops/linalg_products.py) ----------------------
@@ -20,5 +33,8 @@ from .ops.views_more import linalg_diagonal as diagonal  # noqa: E402
 
 
 __all__: list[str] = [
+    # SVD, QR, eigh, pinv, lstsq, rank, cond, norms
+    "svd", "svdvals", "qr", "eigh", "eigvalsh", "pinv", "matrix_rank", "cond", "lstsq",
+    "householder_product", "norm", "vector_norm", "matrix_norm",
     "diagonal",
 ]

@@ -1113,6 +1113,36 @@ class TensorMethods:
 
     # -- issue 17: linalg_decompositions --
 
+    @property
+    def mH(self) -> Tensor:
+        """The conjugate transpose of the last two dims: for real tensors, ``mT``."""
+        return _ops.shape._mT(self)
+
+    def svd(self, some: bool = True, compute_uv: bool = True) -> Any:
+        """``(U, S, V)`` with ``self = U diag(S) V^T`` (``bp.svd``)."""
+        return _ops.linalg_decompositions.svd(self, some, compute_uv)
+
+    def qr(self, some: bool = True) -> Any:
+        """``(Q, R)``, the QR decomposition (``bp.qr``)."""
+        return _ops.linalg_decompositions.qr(self, some)
+
+    def geqrf(self) -> Any:
+        """LAPACK's geqrf: ``(a, tau)``, R and the Householder vectors (``bp.geqrf``)."""
+        return _ops.linalg_decompositions.geqrf(self)
+
+    def orgqr(self, input2: Tensor) -> Tensor:
+        """Q from geqrf's ``(self, input2)`` (``bp.orgqr``, ``bp.linalg.householder_product``)."""
+        return _ops.linalg_decompositions.householder_product(self, input2)
+
+    def ormqr(self, input2: Tensor, input3: Tensor, left: bool = True,
+              transpose: bool = False) -> Tensor:
+        """``input3`` multiplied by geqrf's Q of ``(self, input2)`` (``bp.ormqr``)."""
+        return _ops.linalg_decompositions.ormqr(self, input2, input3, left, transpose)
+
+    def pinverse(self, rcond: float = 1e-15) -> Tensor:
+        """The Moore-Penrose pseudo-inverse (``bp.pinverse``)."""
+        return _ops.linalg_decompositions.pinverse(self, rcond)
+
     # (end of linalg_decompositions)
 
     # -- issue 17: linalg_products --

@@ -226,8 +226,8 @@ def _norm_errors():
             _float_only("norm", "input dtype must be floating point or complex"),
             ErrorInput(lambda: bp.norm(bp.ones(2, 2, 2), "fro", (0, 1, 2)), ValueError,
                        r"norm: p='fro' is a matrix norm over at most 2 dims"),
-            ErrorInput(lambda: bp.norm(bp.ones(2, 2), "nuc"), ValueError,
-                       r"norm: p='nuc' is not supported")]
+            ErrorInput(lambda: bp.norm(bp.ones(2, 2), "spectral"), ValueError,
+                       r"norm: p='spectral' is not supported")]
 
 
 # -- cumsum -------------------------------------------------------------------------------------

@@ -497,11 +497,17 @@ def _norm(input: Any, p: float, axes: tuple[int, ...] | None, keepdim: bool) -> 
         return cascade_sum(magnitude ** p, axes, keepdim) ** (1.0 / p)
 
 
+# Matrix norms by name ('nuc'), registered by ops/linalg_decompositions.py, which computes them
+# with the SVD (and imports this module, so this one cannot import it).
+MATRIX_NORMS: dict[str, Any] = {}
+
+
 def norm(input: Tensor, p: float | str | None = "fro", dim: int | Sequence[int] | None = None,
          keepdim: bool = False, dtype: Any = None) -> Tensor:
     """Vector p-norm over ``dim`` (all elements when None), as ``torch.norm`` and
     ``torch.linalg.vector_norm``: ``p`` is a number (2, 1, inf, -inf, 0 counts nonzeros, any
-    other) or ``'fro'`` (the 2-norm). The gradient at the zero vector is zero.
+    other), ``'fro'`` (the 2-norm) or ``'nuc'`` (the nuclear norm of matrices, the sum of
+    their singular values). The gradient at the zero vector is zero.
 
     >>> import backprop as bp
     >>> bp.tensor([3., -4.]).norm().item()
@@ -517,8 +523,11 @@ def norm(input: Tensor, p: float | str | None = "fro", dim: int | Sequence[int] 
             raise ValueError(f"norm: p='fro' is a matrix norm over at most 2 dims, got "
                              f"dim={tuple(dim)}; use p=2 for the 2-norm over more dims")
         p = 2.0
+    elif p in MATRIX_NORMS:  # 'nuc': the sum of singular values, over the two dims
+        return MATRIX_NORMS[p](input, p, tuple(range(input.ndim)) if dim is None else dim,
+                               keepdim)
     elif isinstance(p, str):
-        raise ValueError(f"norm: p={p!r} is not supported; use a number, inf or 'fro'")
+        raise ValueError(f"norm: p={p!r} is not supported; use a number, inf, 'fro' or 'nuc'")
     return _norm(input, float(p), normalize_dims("norm", dim, input.ndim), keepdim)
 
 
