@@ -10,6 +10,8 @@ from __future__ import annotations
 
 
 # -- products, cross, vecdot, vander, multi_dot (ops/linalg_products.py) ----------------------
+from .ops.linalg_products import linalg_cross as cross
+from .ops.linalg_products import vander, vecdot
 
 
 # -- diagonal (ops/views_more.py) ---------------------------------------------------------------
@@ -18,4 +20,6 @@ from __future__ import annotations
 # -- eig and eigvals, whose results are complex (ops/spectral.py, ops/complex_ops.py) ----------
 
 
-__all__: list[str] = []
+__all__: list[str] = [
+    "cross", "vecdot", "vander",  # ops/linalg_products.py
+]
