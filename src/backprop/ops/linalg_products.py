@@ -14,6 +14,7 @@ NumPy call.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..dtypes import promote_types
 from ..errors import DimError, ShapeError, format_shape
 from ..tensor import Tensor
 from .elementwise import abs as _abs
@@ -308,15 +310,19 @@ def _cross(input: Any, other: Any, *, dim: int) -> Any:
 
 
 def _cross_checked(op: str, input: Tensor, other: Tensor, dim: int | None) -> Tensor:
+    if input.ndim != other.ndim:
+        raise ShapeError(f"{op}: input {format_shape(input.shape)} and other "
+                         f"{format_shape(other.shape)} must have the same number of dimensions")
     try:
         shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
     except ValueError:
         raise ShapeError(f"{op}: cannot broadcast shapes {format_shape(input.shape)} and "
                          f"{format_shape(other.shape)}") from None
-    if dim is None:  # PyTorch's old default: the first dim of size 3
-        dim = next((d for d, n in enumerate(shape) if n == 3), None)
+    if dim is None:  # PyTorch's old default: input's first dim of size 3
+        dim = next((d for d, n in enumerate(input.shape) if n == 3), None)
         if dim is None:
-            raise ShapeError(f"{op}: no dimension of size 3 in shape {format_shape(shape)}")
+            raise ShapeError(f"{op}: no dimension of size 3 in input of shape "
+                             f"{format_shape(input.shape)}; pass dim")
     if not -max(len(shape), 1) <= dim < max(len(shape), 1):
         raise DimError(f"{op}: dim {dim} is out of range for shape {format_shape(shape)}")
     if shape[dim] != 3:
@@ -400,11 +406,11 @@ def _cdist_grad(g: Any, out: Any, x1: Any, x2: Any, needs: tuple[bool, ...], *, 
         # Every coordinate at the largest distance gets the whole gradient, as in PyTorch.
         weight = sign(diff) * (_abs(diff) == dist)
     else:
-        safe = where(dist == 0, 1.0, dist)
-        weight = sign(diff) * _abs(diff) ** (p - 1) / safe ** (p - 1)
+        size = _abs(diff)
         if p < 1:  # |diff| ** (p - 1) is infinite at 0: PyTorch takes 0 there
-            weight = where(diff == 0, 0.0, weight)
-        weight = where(dist == 0, 0.0, weight)
+            size = where(diff == 0, 1.0, size)
+        safe = where(dist == 0, 1.0, dist)
+        weight = where(dist == 0, 0.0, sign(diff) * size ** (p - 1) / safe ** (p - 1))
     each = unsqueeze(g, -1) * weight
     return [_sum(each, -2) if needs[0] else None, -_sum(each, -3) if needs[1] else None]
 
@@ -484,8 +490,8 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
     it (by ``maxnorm / (norm + 1e-7)``, as PyTorch does).
 
     >>> import backprop as bp
-    >>> bp.renorm(bp.tensor([[3., 4.], [0.3, 0.4]]), 2, 0, 1.0).tolist()[1]
-    [0.3, 0.4]
+    >>> bp.renorm(bp.tensor([[3., 4.], [0.5, 0.25]]), 2, 0, 1.0).tolist()[1]
+    [0.5, 0.25]
     """
     if not p > 0:
         raise ValueError(f"renorm: p must be positive, got {p}")
@@ -520,7 +526,7 @@ def block_diag(*tensors: Tensor) -> Tensor:
         blocks.append(reshape(t, (1, -1) if t.ndim < 2 else tuple(t.shape)))
     if not blocks:
         return zeros(1, 0)
-    dtype = np.result_type(*[b.dtype for b in blocks]) if len(blocks) > 1 else blocks[0].dtype
+    dtype = functools.reduce(promote_types, [b.dtype for b in blocks])  # PyTorch's promotion
     width = sum(b.shape[1] for b in blocks)
     rows, before = [], 0
     for b in blocks:
@@ -544,6 +550,9 @@ def cartesian_prod(*tensors: Tensor) -> Tensor:
         if t.ndim != 1:
             raise ShapeError(f"cartesian_prod: expects 1-D tensors, got shape "
                              f"{format_shape(t.shape)} for input {i}")
+    if len({t.dtype for t in tensors}) > 1:
+        raise TypeError("cartesian_prod: expects tensors of one dtype, got "
+                        f"{', '.join(str(t.dtype) for t in tensors)}")
     if len(tensors) == 1:
         return tensors[0] * 1  # a new tensor, as PyTorch's
     grids = meshgrid(*tensors, indexing="ij")
@@ -592,6 +601,10 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
     for name, w in (("fweights", fweights), ("aweights", aweights)):
         if w is None:
             continue
+        if not isinstance(w, Tensor):
+            from ..creation import as_tensor  # creation imports the ops
+
+            w = as_tensor(w)
         if w.ndim > 1:
             raise ShapeError(f"cov: {name} must be a scalar or 1-D tensor, got shape "
                              f"{format_shape(w.shape)}")
@@ -655,14 +668,15 @@ def _trapezoid_terms(op: str, y: Tensor, x: Tensor | None, dx: float | None,
         raise DimError(f"{op}: dim {dim} is out of range for y of shape {format_shape(y.shape)}")
     dim %= y.ndim
     n = y.shape[dim]
-    pairs = narrow(y, dim, 1, max(n - 1, 0)) + narrow(y, dim, 0, max(n - 1, 0))
+    # (an empty dim gives no pairs: a zero integral, as in PyTorch)
+    pairs = narrow(y, dim, min(n, 1), max(n - 1, 0)) + narrow(y, dim, 0, max(n - 1, 0))
     if x is None:
         return pairs, 1.0 if dx is None else dx
     if x.ndim == 1:
         if x.shape[0] != n:
             raise ShapeError(f"{op}: x of shape {format_shape(x.shape)} must have as many "
                              f"elements as y's dim {dim} (size {n})")
-        spacing = narrow(x, 0, 1, max(n - 1, 0)) - narrow(x, 0, 0, max(n - 1, 0))
+        spacing = narrow(x, 0, min(n, 1), max(n - 1, 0)) - narrow(x, 0, 0, max(n - 1, 0))
         spacing = reshape(spacing, (-1,) + (1,) * (y.ndim - 1 - dim))
     else:
         xdim = dim - y.ndim + x.ndim if x.ndim < y.ndim else dim
@@ -670,7 +684,8 @@ def _trapezoid_terms(op: str, y: Tensor, x: Tensor | None, dx: float | None,
             raise ShapeError(f"{op}: x of shape {format_shape(x.shape)} does not broadcast "
                              f"against y of shape {format_shape(y.shape)} along dim {dim}")
         m = x.shape[xdim]
-        spacing = narrow(x, xdim, 1, max(m - 1, 0)) - narrow(x, xdim, 0, max(m - 1, 0))
+        spacing = (narrow(x, xdim, min(m, 1), max(m - 1, 0))
+                   - narrow(x, xdim, 0, max(m - 1, 0)))
     return pairs, spacing
 
 
