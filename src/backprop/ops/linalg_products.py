@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..dtypes import promote_types
 from ..errors import DimError, ShapeError, format_shape
 from ..tensor import Tensor
@@ -377,13 +378,24 @@ def vander(x: Tensor, *, N: int | None = None) -> Tensor:
     n = x.shape[-1] if N is None else N
     if n <= 1:
         raise ValueError(f"linalg.vander: N must be greater than 1, got {n}")
-    # Powers by running products, as PyTorch forms them: the same roundings, and a gradient
-    # that is defined at 0.
-    from ..creation import ones_like  # creation imports the ops
+    return _vander(x, n=n)
 
-    column = unsqueeze(x, -1)
-    powers = cat([ones_like(column), expand(column, tuple(x.shape) + (n - 1,))], -1)
-    return cumprod(powers, -1)
+
+def _vander_grad(g: Any, out: Any, x: Any, *, n: int) -> Any:
+    # d x**j / dx = j * x**(j - 1), the column before: defined at 0 (unlike a power's rule)
+    powers = (backend.arange(n - 1, g) + 1).astype(g.dtype)
+    return _sum(narrow(g, -1, 1, n - 1) * powers * narrow(out, -1, 0, n - 1), -1)
+
+
+@primitive("vander", save=("out",), grads={"x": _vander_grad})
+def _vander(x: Any, *, n: int) -> Any:
+    # Each column the one before times x: PyTorch's running product (its roundings), one
+    # multiply a column rather than NumPy's slow cumprod.
+    out = np.empty(x.shape + (n,), x.dtype)
+    out[..., 0] = 1
+    for j in range(1, n):
+        np.multiply(out[..., j - 1], x, out=out[..., j])
+    return out
 
 
 # -- distances ----------------------------------------------------------------------------------
