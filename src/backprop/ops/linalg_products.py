@@ -29,7 +29,7 @@ from .elementwise import abs as _abs
 from .elementwise import clamp, sign, sqrt, where
 from .join import cat, narrow, stack
 from .linalg import _matmul, _matmul_grad_input, _matmul_grad_other, _swap_last, einsum
-from .primitive import primitive
+from .primitive import each_input, primitive
 from .reduction import cumsum, norm
 from .reduction import sum as _sum
 from .reductions_more import cumprod
@@ -544,6 +544,24 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
 
 # -- joined and gathered tensors ----------------------------------------------------------------
 
+def _block_diag_grad(i: int, g: Any, out: Any, *blocks: Any) -> Any:
+    row = sum(b.shape[0] for b in blocks[:i])
+    column = sum(b.shape[1] for b in blocks[:i])
+    rows, columns = blocks[i].shape
+    return narrow(narrow(g, 0, row, rows), 1, column, columns)
+
+
+@primitive("block_diag", grads=each_input(_block_diag_grad))
+def _block_diag(*blocks: Any) -> Any:
+    out = backend.zeros((sum(b.shape[0] for b in blocks), sum(b.shape[1] for b in blocks)),
+                        blocks[0].dtype, blocks[0])
+    row = column = 0
+    for b in blocks:
+        out[row:row + b.shape[0], column:column + b.shape[1]] = b
+        row, column = row + b.shape[0], column + b.shape[1]
+    return out
+
+
 def block_diag(*tensors: Tensor) -> Tensor:
     """The tensors (0-, 1- or 2-D; a 1-D tensor is a row) placed along the diagonal of a
     matrix of zeros.
@@ -552,26 +570,18 @@ def block_diag(*tensors: Tensor) -> Tensor:
     >>> bp.block_diag(bp.tensor([[1., 2.]]), bp.tensor(3.)).tolist()
     [[1.0, 2.0, 0.0], [0.0, 0.0, 3.0]]
     """
-    from ..creation import zeros  # creation imports the ops
+    if not tensors:
+        from ..creation import zeros  # creation imports the ops
 
+        return zeros(1, 0)
     blocks = []
     for i, t in enumerate(tensors):
         if t.ndim > 2:
             raise ShapeError(f"block_diag: input {i} must have 2 dimensions or fewer, got shape "
                              f"{format_shape(t.shape)}")
         blocks.append(reshape(t, (1, -1) if t.ndim < 2 else tuple(t.shape)))
-    if not blocks:
-        return zeros(1, 0)
     dtype = functools.reduce(promote_types, [b.dtype for b in blocks])  # PyTorch's promotion
-    width = sum(b.shape[1] for b in blocks)
-    rows, before = [], 0
-    for b in blocks:
-        r, c = b.shape
-        parts = [zeros(r, before, dtype=dtype), b.to(dtype),
-                 zeros(r, width - before - c, dtype=dtype)]
-        rows.append(cat(parts, 1))
-        before += c
-    return cat(rows, 0)
+    return _block_diag(*[b if b.dtype == dtype else b.to(dtype) for b in blocks])
 
 
 def cartesian_prod(*tensors: Tensor) -> Tensor:
