@@ -1180,12 +1180,13 @@ class TensorMethods:
 
     def renorm_(self, p: float, dim: int, maxnorm: float) -> Tensor:
         """``renorm`` in place."""
-        return _ops.linalg_products.renorm_(self, p, dim, maxnorm)
+        return _ops.distances_stats.renorm_(self, p, dim, maxnorm)
 
     def cov(self, *, correction: int = 1, fweights: Tensor | None = None,
             aweights: Tensor | None = None) -> Tensor:
         """The covariance matrix of the rows' variables (``bp.cov``)."""
-        return _ops.linalg_products.cov(self, correction=correction, fweights=fweights, aweights=aweights)
+        return _ops.linalg_products.cov(self, correction=correction, fweights=fweights,
+                                        aweights=aweights)
 
     def corrcoef(self) -> Tensor:
         """Pearson's correlation coefficients of the rows' variables (``bp.corrcoef``)."""

@@ -228,7 +228,8 @@ def _cross_errors() -> list[ErrorInput]:
         ErrorInput(lambda: bp.linalg.cross(_ones(3, 2), _ones(3, 2)), bp.ShapeError,
                    r"linalg.cross: dim -1 must have size 3, got shape \(3, 2\)"),
         ErrorInput(lambda: bp.cross(_ones(2, 3), _ones(3)), bp.ShapeError,
-                   r"cross: input \(2, 3\) and other \(3,\) must have the same number of dimensions"),
+                   r"cross: input \(2, 3\) and other \(3,\) must have the same number of "
+                   r"dimensions"),
     ]
 
 
