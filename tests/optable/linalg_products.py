@@ -205,6 +205,9 @@ def _addmm_errors() -> list[ErrorInput]:
                    r"\(2, 2\)"),
         ErrorInput(lambda: bp.addmm(_ones(2), _ones(3), _ones(3, 2)), bp.ShapeError,
                    r"addmm: mat1 must be a 2-D tensor, got shape \(3,\)"),
+        ErrorInput(lambda: bp.addmm(_ones(2), bp.ones(2, 3), bp.ones(3, 2)), bp.DTypeError,
+                   r"addmm: expected operands of one dtype, got input float64, mat1 float32, "
+                   r"mat2 float32"),
     ]
 
 
@@ -218,6 +221,8 @@ def _cdist_errors() -> list[ErrorInput]:
                    r"cdist: p must be non-negative, got -1"),
         ErrorInput(lambda: bp.cdist(_ones(3, 2), _ones(4, 2), compute_mode="fast"), ValueError,
                    r"cdist: compute_mode must be one of"),
+        ErrorInput(lambda: bp.cdist(bp.ones(3, 2, dtype=bp.int64), _ones(4, 2)), bp.DTypeError,
+                   r"cdist: expected floating-point tensors, got x1 of dtype int64"),
     ]
 
 
@@ -260,8 +265,14 @@ def _misc_errors() -> list[ErrorInput]:
                    r"combinations: expects a 1-D tensor, got shape \(2, 2\)"),
         ErrorInput(lambda: bp.trapezoid(_ones(3), _ones(4)), bp.ShapeError,
                    r"trapezoid: x of shape \(4,\) must have as many elements as y's dim 0"),
-        ErrorInput(lambda: bp.renorm(_ones(3), 0, 0, 1.0), ValueError,
+        ErrorInput(lambda: bp.renorm(_ones(3, 2), 0, 0, 1.0), ValueError,
                    r"renorm: p must be positive, got 0"),
+        ErrorInput(lambda: bp.renorm(_ones(3), 2, 0, 1.0), bp.ShapeError,
+                   r"renorm: input needs at least 2 dimensions, got shape \(3,\)"),
+        ErrorInput(lambda: bp.linalg.vecdot(bp.ones(3, dtype=bp.int64), _ones(3)), bp.DTypeError,
+                   r"linalg.vecdot: expected floating-point tensors, got x of dtype int64"),
+        ErrorInput(lambda: bp.vdot(_ones(3), bp.ones(3)), bp.DTypeError,
+                   r"vdot: expected operands of one dtype, got input float64, other float32"),
         ErrorInput(lambda: bp.linalg.vander(_ones(3), N=1), ValueError,
                    r"linalg.vander: N must be greater than 1, got 1"),
         ErrorInput(lambda: bp.chain_matmul(_ones(2, 3), _ones(2, 3)), bp.ShapeError,

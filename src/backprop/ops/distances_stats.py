@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import backend
 from ..dtypes import promote_types
-from ..errors import DimError, ShapeError, format_shape
+from ..errors import DimError, DTypeError, ShapeError, format_shape
 from ..tensor import Tensor
 from .elementwise import abs as _abs
 from .elementwise import clamp, sign, sqrt, where
@@ -130,6 +130,12 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
         raise ShapeError(f"cdist: x1 {format_shape(x1.shape)} and x2 {format_shape(x2.shape)} "
                          f"must have the same number of columns ({x1.shape[-1]} and "
                          f"{x2.shape[-1]})")
+    for name, x in (("x1", x1), ("x2", x2)):
+        if x.dtype.kind != "f":
+            raise DTypeError(f"cdist: expected floating-point tensors, got {name} of dtype "
+                             f"{x.dtype}; convert with .float() first")
+    if x1.dtype != x2.dtype:
+        raise DTypeError(f"cdist: x1 ({x1.dtype}) and x2 ({x2.dtype}) must have one dtype")
     if not p >= 0:
         raise ValueError(f"cdist: p must be non-negative, got {p}")
     if compute_mode is None:
@@ -169,6 +175,9 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
         raise ValueError(f"renorm: p must be positive, got {p}")
     if maxnorm < 0:
         raise ValueError(f"renorm: maxnorm must be non-negative, got {maxnorm}")
+    if input.ndim < 2:
+        raise ShapeError(f"renorm: input needs at least 2 dimensions, got shape "
+                         f"{format_shape(input.shape)}")
     if not -max(input.ndim, 1) <= dim < max(input.ndim, 1):
         raise DimError(f"renorm: dim {dim} is out of range for a tensor with {input.ndim} "
                        "dimensions")

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..errors import DimError, ShapeError, format_shape
+from ..errors import DimError, DTypeError, ShapeError, format_shape
 from ..tensor import Tensor
 from .distances_stats import (
     block_diag,
@@ -61,6 +61,8 @@ def _add_product_grad(g: Any, out: Any, input: Any, a: Any, b: Any, needs: tuple
 def _add_product(input: Any, a: Any, b: Any, *, beta: float, alpha: float) -> Any:
     # A column by a row (addr) is an outer product: one multiply each, 8x faster than BLAS.
     out = np.multiply(a, b) if a.shape[-1] == 1 and b.ndim > 1 else np.matmul(a, b)
+    if out.dtype.kind in "iub":  # integer tensors take whole scales (PyTorch truncates them)
+        alpha, beta = int(alpha), int(beta)
     if alpha != 1:
         out *= alpha
     # beta = 0 ignores input altogether, NaN and inf included, as PyTorch (and BLAS) do.
@@ -69,6 +71,15 @@ def _add_product(input: Any, a: Any, b: Any, *, beta: float, alpha: float) -> An
     elif beta != 0:
         out += beta * input
     return out
+
+
+def _check_same_dtype(op: str, **tensors: Tensor) -> None:
+    """PyTorch's products take operands of one dtype (it does not promote them)."""
+    dtypes = {t.dtype for t in tensors.values()}
+    if len(dtypes) > 1:
+        listed = ", ".join(f"{name} {t.dtype}" for name, t in tensors.items())
+        raise DTypeError(f"{op}: expected operands of one dtype, got {listed}; convert them "
+                         "with .to(dtype) first")
 
 
 def _check_matrix(op: str, name: str, x: Tensor, ndim: int) -> None:
@@ -104,6 +115,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1,
                          f"{format_shape(mat2.shape)}: inner sizes {mat1.shape[1]} and "
                          f"{mat2.shape[0]} differ")
     _check_input("addmm", input, (mat1.shape[0], mat2.shape[1]))
+    _check_same_dtype("addmm", input=input, mat1=mat1, mat2=mat2)
     return _add_product(input, mat1, mat2, beta=beta, alpha=alpha)
 
 
@@ -122,6 +134,7 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: float = 1,
                          f"{format_shape(vec.shape)}: sizes {mat.shape[1]} and {vec.shape[0]} "
                          "differ")
     _check_input("addmv", input, (mat.shape[0],))
+    _check_same_dtype("addmv", input=input, mat=mat, vec=vec)
     return _add_product(input, mat, vec, beta=beta, alpha=alpha)
 
 
@@ -136,6 +149,7 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: float = 1,
     _check_matrix("addr", "vec1", vec1, 1)
     _check_matrix("addr", "vec2", vec2, 1)
     _check_input("addr", input, (vec1.shape[0], vec2.shape[0]))
+    _check_same_dtype("addr", input=input, vec1=vec1, vec2=vec2)
     # An outer product is a matmul of a column by a row (k = 1): the same row and rules.
     return _add_product(input, reshape(vec1, (-1, 1)), reshape(vec2, (1, -1)), beta=beta,
                         alpha=alpha)
@@ -163,6 +177,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: float = 1,
     """
     _check_batches("baddbmm", batch1, batch2)
     _check_input("baddbmm", input, (batch1.shape[0], batch1.shape[1], batch2.shape[2]))
+    _check_same_dtype("baddbmm", input=input, batch1=batch1, batch2=batch2)
     return _add_product(input, batch1, batch2, beta=beta, alpha=alpha)
 
 
@@ -178,6 +193,7 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: float = 1,
     b, n, k = batch1.shape
     m = batch2.shape[2]
     _check_input("addbmm", input, (n, m))
+    _check_same_dtype("addbmm", input=input, batch1=batch1, batch2=batch2)
     # The sum of b products is one product of (n, b*k) by (b*k, m): one BLAS call.
     rows = reshape(permute(batch1, 1, 0, 2), (n, b * k))
     return _add_product(input, rows, reshape(batch2, (b * k, m)), beta=beta, alpha=alpha)
@@ -227,6 +243,7 @@ def tensordot(a: Tensor, b: Tensor, dims: int | Sequence[Any] = 2, out: None = N
     """
     if out is not None:
         raise TypeError("tensordot: out= is not supported; assign the result instead")
+    _check_same_dtype("tensordot", a=a, b=b)
     if isinstance(dims, (int, np.integer)):
         if dims < 0:
             raise ValueError(f"tensordot: dims must be a non-negative integer, got {dims}")
@@ -300,6 +317,7 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:
     if input.ndim != 1 or other.ndim != 1:
         raise ShapeError(f"vdot: expected 1-D tensors, got shapes {format_shape(input.shape)} "
                          f"and {format_shape(other.shape)}")
+    _check_same_dtype("vdot", input=input, other=other)
     if input.shape[0] != other.shape[0]:
         raise ShapeError(f"vdot: sizes {input.shape[0]} and {other.shape[0]} differ (shapes "
                          f"{format_shape(input.shape)} and {format_shape(other.shape)})")
@@ -318,6 +336,7 @@ def _cross(input: Any, other: Any, *, dim: int) -> Any:
 
 
 def _cross_checked(op: str, input: Tensor, other: Tensor, dim: int | None) -> Tensor:
+    _check_same_dtype(op, input=input, other=other)
     if input.ndim != other.ndim:
         raise ShapeError(f"{op}: input {format_shape(input.shape)} and other "
                          f"{format_shape(other.shape)} must have the same number of dimensions")
@@ -369,6 +388,10 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     >>> bp.linalg.vecdot(bp.ones(2, 3), bp.tensor([1., 2., 3.])).tolist()
     [6.0, 6.0]
     """
+    for name, t in (("x", x), ("y", y)):
+        if t.dtype.kind not in "fc":
+            raise DTypeError(f"linalg.vecdot: expected floating-point tensors, got {name} of "
+                             f"dtype {t.dtype}; convert with .float() first")
     return _sum(x * y, dim)
 
 
