@@ -63,8 +63,10 @@ def _cdist_grad(g: Any, out: Any, x1: Any, x2: Any, needs: tuple[bool, ...], *, 
     return [_sum(each, -2) if needs[0] else None, -_sum(each, -3) if needs[1] else None]
 
 
-# Up to this many columns the direct distances are summed column by column.
+# Up to this many columns the direct distances are summed column by column; beyond, in blocks
+# of columns whose differences hold about _BLOCK_ELEMENTS numbers (bounded memory).
 _COLUMNS_ONE_BY_ONE = 64
+_BLOCK_ELEMENTS = 2**20
 
 
 @primitive("cdist", save=("x1", "x2", "out"), grads=_cdist_grad)
@@ -77,21 +79,20 @@ def _cdist(x1: Any, x2: Any, *, p: float, use_mm: bool) -> Any:
         left = np.concatenate([x1 * -2, sq1, np.ones_like(sq1)], axis=-1)
         right = np.concatenate([x2, np.ones_like(sq2), sq2], axis=-1)
         return np.sqrt(np.maximum(np.matmul(left, np.swapaxes(right, -1, -2)), 1e-30))
-    if x1.shape[-1] > _COLUMNS_ONE_BY_ONE:
-        diff = np.abs(x1[..., :, None, :] - x2[..., None, :, :])
-        if p == 0:
-            return np.count_nonzero(diff, axis=-1).astype(diff.dtype)
-        if p == 1:
-            return np.sum(diff, axis=-1)
-        if p == 2:
-            return np.sqrt(np.sum(diff * diff, axis=-1))
-        if p == math.inf:
-            return np.max(diff, axis=-1, initial=0.0).astype(diff.dtype)
-        return np.sum(diff ** p, axis=-1) ** (1 / p)
+    m = x1.shape[-1]
+    if m > _COLUMNS_ONE_BY_ONE:
+        # Blocks of columns, so the (..., P, R, block) differences stay near _BLOCK_ELEMENTS
+        planes = math.prod(np.broadcast_shapes(x1.shape[:-1] + (1,), x2.shape[:-2] + (1,)
+                                               + x2.shape[-2:-1]))
+        width = max(_COLUMNS_ONE_BY_ONE, _BLOCK_ELEMENTS // max(planes, 1))
+        parts = [_cdist_columns(x1[..., start:start + width], x2[..., start:start + width], p)
+                 for start in range(0, m, width)]
+        total = functools.reduce(np.maximum if p == math.inf else np.add, parts)
+        return _cdist_finish(total, p)
     # Few columns: accumulate column by column over (P, R) planes, which NumPy does ~5x faster
     # than reducing a short last axis of the (P, R, M) differences.
     total = None
-    for k in range(x1.shape[-1]):
+    for k in range(m):
         d = np.abs(x1[..., :, k, None] - x2[..., None, :, k])
         term = (d != 0).astype(d.dtype) if p == 0 else d if p in (1, math.inf) else \
             d * d if p == 2 else d ** p
@@ -104,6 +105,24 @@ def _cdist(x1: Any, x2: Any, *, p: float, use_mm: bool) -> Any:
     if total is None:  # no columns: every distance is 0
         return np.zeros(np.broadcast_shapes(x1.shape[:-1] + (1,), x2.shape[:-2] + (1,)
                                             + x2.shape[-2:-1]), x1.dtype)
+    return _cdist_finish(total, p)
+
+
+def _cdist_columns(x1: Any, x2: Any, p: float) -> Any:
+    """The sums over these columns of |x1 - x2| ** p (their largest for p = inf), unrooted."""
+    diff = np.abs(x1[..., :, None, :] - x2[..., None, :, :])
+    if p == 0:
+        return np.count_nonzero(diff, axis=-1).astype(diff.dtype)
+    if p == 1:
+        return np.sum(diff, axis=-1)
+    if p == 2:
+        return np.sum(diff * diff, axis=-1)
+    if p == math.inf:
+        return np.max(diff, axis=-1, initial=0.0).astype(diff.dtype)
+    return np.sum(diff ** p, axis=-1)
+
+
+def _cdist_finish(total: Any, p: float) -> Any:
     if p == 2:
         return np.sqrt(total)
     return total if p in (0, 1, math.inf) else total ** (1 / p)
