@@ -1180,7 +1180,7 @@ class TensorMethods:
 
     def renorm_(self, p: float, dim: int, maxnorm: float) -> Tensor:
         """``renorm`` in place."""
-        return _ops.distances_stats.renorm_(self, p, dim, maxnorm)
+        return _ops.linalg_products.renorm_(self, p, dim, maxnorm)
 
     def cov(self, *, correction: int = 1, fweights: Tensor | None = None,
             aweights: Tensor | None = None) -> Tensor:

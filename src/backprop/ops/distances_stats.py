@@ -469,7 +469,12 @@ def cumulative_trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None
 # -- in-place forms -----------------------------------------------------------------------------
 
 def renorm_(self: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
-    """``renorm`` in place."""
+    """``renorm`` in place.
+
+    >>> import backprop as bp
+    >>> bp.tensor([[0., 2.], [0., 0.5]]).renorm_(1, 0, 1.0).tolist()[1]
+    [0.0, 0.5]
+    """
     from .inplace import apply_inplace
 
     return apply_inplace(self, "renorm_", lambda old: renorm(old, p, dim, maxnorm))

@@ -34,6 +34,7 @@ from .distances_stats import (
     cumulative_trapezoid,
     dist,
     renorm,
+    renorm_,  # noqa: F401 (Tensor.renorm_ calls it from here)
     trapezoid,
     trapz,
 )
@@ -437,32 +438,57 @@ def _inplace(name: str, compute: Any, self: Tensor) -> Tensor:
 
 def addmm_(self: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1,
            alpha: float = 1) -> Tensor:
-    """``addmm`` in place."""
+    """``addmm`` in place.
+
+    >>> import backprop as bp
+    >>> bp.ones(1, 2).addmm_(bp.ones(1, 3), bp.ones(3, 2), beta=2).tolist()
+    [[5.0, 5.0]]
+    """
     return _inplace("addmm_", lambda old: addmm(old, mat1, mat2, beta=beta, alpha=alpha), self)
 
 
 def addmv_(self: Tensor, mat: Tensor, vec: Tensor, *, beta: float = 1,
            alpha: float = 1) -> Tensor:
-    """``addmv`` in place."""
+    """``addmv`` in place.
+
+    >>> import backprop as bp
+    >>> bp.ones(2).addmv_(bp.ones(2, 3), bp.ones(3)).tolist()
+    [4.0, 4.0]
+    """
     return _inplace("addmv_", lambda old: addmv(old, mat, vec, beta=beta, alpha=alpha), self)
 
 
 def addr_(self: Tensor, vec1: Tensor, vec2: Tensor, *, beta: float = 1,
           alpha: float = 1) -> Tensor:
-    """``addr`` in place."""
+    """``addr`` in place.
+
+    >>> import backprop as bp
+    >>> bp.zeros(1, 2).addr_(bp.tensor([2.]), bp.tensor([1., 3.])).tolist()
+    [[2.0, 6.0]]
+    """
     return _inplace("addr_", lambda old: addr(old, vec1, vec2, beta=beta, alpha=alpha), self)
 
 
 def addbmm_(self: Tensor, batch1: Tensor, batch2: Tensor, *, beta: float = 1,
             alpha: float = 1) -> Tensor:
-    """``addbmm`` in place."""
+    """``addbmm`` in place.
+
+    >>> import backprop as bp
+    >>> bp.zeros(1, 1).addbmm_(bp.ones(4, 1, 2), bp.ones(4, 2, 1)).tolist()
+    [[8.0]]
+    """
     return _inplace("addbmm_", lambda old: addbmm(old, batch1, batch2, beta=beta, alpha=alpha),
                     self)
 
 
 def baddbmm_(self: Tensor, batch1: Tensor, batch2: Tensor, *, beta: float = 1,
              alpha: float = 1) -> Tensor:
-    """``baddbmm`` in place."""
+    """``baddbmm`` in place.
+
+    >>> import backprop as bp
+    >>> bp.zeros(2, 1, 1).baddbmm_(bp.ones(2, 1, 3), bp.ones(2, 3, 1)).tolist()
+    [[[3.0]], [[3.0]]]
+    """
     return _inplace("baddbmm_",
                     lambda old: baddbmm(old, batch1, batch2, beta=beta, alpha=alpha), self)
 
