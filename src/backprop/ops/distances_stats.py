@@ -25,7 +25,7 @@ from ..errors import DimError, DTypeError, ShapeError, format_shape
 from ..tensor import Tensor
 from .elementwise import abs as _abs
 from .elementwise import clamp, sign, sqrt, where
-from .join import narrow, stack
+from .join import cat, narrow, stack
 from .linalg import _matmul, _swap_last, einsum
 from .primitive import each_input, primitive
 from .reduction import cumsum, norm
@@ -46,6 +46,21 @@ def _cdist_grad(g: Any, out: Any, x1: Any, x2: Any, needs: tuple[bool, ...], *, 
         return [x1 * _sum(ratio, -1, keepdim=True) - _matmul(ratio, x2) if needs[0] else None,
                 x2 * unsqueeze(_sum(ratio, -2), -1) - _matmul(_swap_last(ratio), x1)
                 if needs[1] else None]
+    # The other norms need the (..., P, R, M) differences: taken in blocks of columns, each
+    # block's gradient its own, so memory stays bounded as in the forward.
+    m = x1.shape[-1]
+    width = max(1, _BLOCK_ELEMENTS // max(math.prod(out.shape), 1))
+    if width >= m:
+        return _cdist_grad_columns(g, out, x1, x2, p, needs)
+    blocks = [_cdist_grad_columns(g, out, narrow(x1, -1, start, min(width, m - start)),
+                                  narrow(x2, -1, start, min(width, m - start)), p, needs)
+              for start in range(0, m, width)]
+    return [cat([b[i] for b in blocks], -1) if needs[i] else None for i in (0, 1)]
+
+
+def _cdist_grad_columns(g: Any, out: Any, x1: Any, x2: Any, p: float,
+                        needs: tuple[bool, ...]) -> list[Any]:
+    """The gradients of x1's and x2's columns given (a block of them), for p not 0 or 2."""
     diff = unsqueeze(x1, -2) - unsqueeze(x2, -3)  # (..., P, R, M)
     dist = unsqueeze(out, -1)
     if p == 1:
