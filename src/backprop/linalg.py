@@ -23,6 +23,8 @@ from .ops.linalg_norms import _vector_norm as vector_norm
 
 
 # -- products, cross, vecdot, vander, multi_dot (ops/linalg_products.py) ----------------------
+from .ops.linalg_products import linalg_cross as cross
+from .ops.linalg_products import vander, vecdot
 
 
 # -- diagonal (ops/views_more.py) ---------------------------------------------------------------
@@ -37,4 +39,5 @@ __all__: list[str] = [
     "svd", "svdvals", "qr", "eigh", "eigvalsh", "pinv", "matrix_rank", "cond", "lstsq",
     "householder_product", "norm", "vector_norm", "matrix_norm",
     "diagonal",
+    "cross", "vecdot", "vander",  # ops/linalg_products.py
 ]

@@ -1147,6 +1147,84 @@ class TensorMethods:
 
     # -- issue 17: linalg_products --
 
+    def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+        """``beta * self + alpha * (mat1 @ mat2)`` (``bp.addmm``)."""
+        return _ops.linalg_products.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmm_(self, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+        """``addmm`` in place."""
+        return _ops.linalg_products.addmm_(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat: Tensor, vec: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+        """``beta * self + alpha * (mat @ vec)`` (``bp.addmv``)."""
+        return _ops.linalg_products.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addmv_(self, mat: Tensor, vec: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+        """``addmv`` in place."""
+        return _ops.linalg_products.addmv_(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addr(self, vec1: Tensor, vec2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+        """``beta * self + alpha * outer(vec1, vec2)`` (``bp.addr``)."""
+        return _ops.linalg_products.addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def addr_(self, vec1: Tensor, vec2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+        """``addr`` in place."""
+        return _ops.linalg_products.addr_(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def addbmm(self, batch1: Tensor, batch2: Tensor, *, beta: float = 1,
+               alpha: float = 1) -> Tensor:
+        """``beta * self + alpha * sum_i batch1[i] @ batch2[i]`` (``bp.addbmm``)."""
+        return _ops.linalg_products.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addbmm_(self, batch1: Tensor, batch2: Tensor, *, beta: float = 1,
+                alpha: float = 1) -> Tensor:
+        """``addbmm`` in place."""
+        return _ops.linalg_products.addbmm_(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta: float = 1,
+                alpha: float = 1) -> Tensor:
+        """``beta * self + alpha * bmm(batch1, batch2)`` (``bp.baddbmm``)."""
+        return _ops.linalg_products.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def baddbmm_(self, batch1: Tensor, batch2: Tensor, *, beta: float = 1,
+                 alpha: float = 1) -> Tensor:
+        """``baddbmm`` in place."""
+        return _ops.linalg_products.baddbmm_(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def kron(self, other: Tensor) -> Tensor:
+        """The Kronecker product (``bp.kron``)."""
+        return _ops.linalg_products.kron(self, other)
+
+    def vdot(self, other: Tensor) -> Tensor:
+        """The dot product of 1-D tensors (``bp.vdot``)."""
+        return _ops.linalg_products.vdot(self, other)
+
+    def cross(self, other: Tensor, dim: int | None = None) -> Tensor:
+        """The cross product of 3-vectors along ``dim`` (``bp.cross``)."""
+        return _ops.linalg_products.cross(self, other, dim)
+
+    def dist(self, other: Tensor, p: float = 2) -> Tensor:
+        """The ``p``-norm of ``self - other`` (``bp.dist``)."""
+        return _ops.linalg_products.dist(self, other, p)
+
+    def renorm(self, p: float, dim: int, maxnorm: float) -> Tensor:
+        """Slices along ``dim`` scaled to ``p``-norm at most ``maxnorm`` (``bp.renorm``)."""
+        return _ops.linalg_products.renorm(self, p, dim, maxnorm)
+
+    def renorm_(self, p: float, dim: int, maxnorm: float) -> Tensor:
+        """``renorm`` in place."""
+        return _ops.linalg_products.renorm_(self, p, dim, maxnorm)
+
+    def cov(self, *, correction: int = 1, fweights: Tensor | None = None,
+            aweights: Tensor | None = None) -> Tensor:
+        """The covariance matrix of the rows' variables (``bp.cov``)."""
+        return _ops.linalg_products.cov(self, correction=correction, fweights=fweights,
+                                        aweights=aweights)
+
+    def corrcoef(self) -> Tensor:
+        """Pearson's correlation coefficients of the rows' variables (``bp.corrcoef``)."""
+        return _ops.linalg_products.corrcoef(self)
+
     # (end of linalg_products)
 
     # -- issue 17: special_functions --
