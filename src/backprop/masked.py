@@ -9,10 +9,9 @@ elements a boolean mask keeps. The functions live in ``backprop.ops.masked_reduc
 from __future__ import annotations
 
 from .ops.masked_reductions import (amax, amin, argmax, argmin, cumprod, cumsum, log_softmax,
-                                    logaddexp, logsumexp, mean, median, prod,
+                                    logaddexp, logsumexp, mean, median, norm, normalize, prod,
                                     softmax, softmin, std, sum, var)
 
-# PENDING-LB: norm, normalize
 __all__ = ["amax", "amin", "argmax", "argmin", "cumprod", "cumsum", "log_softmax", "logaddexp",
-           "logsumexp", "mean", "median", "prod", "softmax", "softmin",
+           "logsumexp", "mean", "median", "norm", "normalize", "prod", "softmax", "softmin",
            "std", "sum", "var"]

@@ -86,7 +86,8 @@ def _row(name, ref, samples=_reduction_samples, **options):
         ref=ref, samples=samples,
         torch=lambda torch, x, mask, **kw: getattr(torch.masked, name)(x, mask=mask, **kw),
         error_inputs=lambda: [ErrorInput(
-            lambda: function(bp.ones(2, 3), dim=0, mask=bp.ones(3, 2, dtype=bp.bool)),
+            lambda: function(bp.ones(2, 3), dim=0, mask=bp.ones(3, 2, dtype=bp.bool),
+                             **({"ord": 2.0} if name == "normalize" else {})),
             Exception, "masked.[a-z]+: a mask of shape \\(3, 2\\) does not broadcast")],
         **options)
 
@@ -164,8 +165,8 @@ ROWS = [
          samples=lambda rng: _scan_samples(rng, infinite=True)),
     _row("softmin", lambda x, mask, dim: _softmax(x, mask, dim, sign=-1.0),
          samples=_scan_samples),
-    # PENDING-LB: _row("norm", _norm_ref, samples=_norm_samples),
-    # PENDING-LB: _row("normalize", _normalize_ref, samples=_normalize_samples),
+    _row("norm", _norm_ref, samples=_norm_samples),
+    _row("normalize", _normalize_ref, samples=_normalize_samples),
     OpSpec("masked.logaddexp",
            op=lambda x, y, x_mask, y_mask: bp.masked.logaddexp(x, y, input_mask=x_mask,
                                                                other_mask=y_mask),

@@ -208,12 +208,12 @@ def logaddexp(input: Tensor, other: Tensor, *, dtype: Any = None,
 def norm(input: Tensor, ord: float | None = 2.0, dim: Dims = None, *, keepdim: bool = False,
          dtype: Any = None, mask: Tensor | None = None) -> Tensor:
     """The ``ord``-norm of the kept elements over ``dim`` (``linalg.vector_norm``)."""
-    from .linalg_decompositions import linalg_vector_norm
+    from .linalg_norms import _vector_norm  # linalg_norms imports more than this module needs
 
     ord = 2.0 if ord is None else ord
     filled = _filled("norm", input, mask, "norm-inf" if ord == -np.inf else None)
     dims = _all_dims("masked.norm", dim, input.ndim)
-    return linalg_vector_norm(filled, ord, dims, keepdim, dtype=dtype)
+    return _vector_norm(filled, ord, dims, keepdim, dtype=dtype)
 
 
 def _std_var(op: str, input: Tensor, dim: Dims, unbiased: bool | None,
