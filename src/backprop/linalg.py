@@ -4,6 +4,14 @@ beside their gradients; this module gives them the names ``torch.linalg`` uses."
 from __future__ import annotations
 
 # -- inverses, determinants, solves, Cholesky, LU, LDL, powers (ops/linalg_solve.py) --------
+from .ops.linalg_solve import LinAlgError, cholesky_ex, det, inv, inv_ex, lu_factor
+from .ops.linalg_solve import lu_factor_ex, matrix_exp, matrix_power, multi_dot
+from .ops.linalg_solve import solve, solve_ex, solve_triangular, tensorinv
+from .ops.linalg_solve import tensorsolve
+from .ops.linalg_solve import linalg_cholesky as cholesky
+from .ops.linalg_solve import linalg_lu as lu
+from .ops.linalg_solve import linalg_lu_solve as lu_solve
+from .ops.linalg_solve import linalg_slogdet as slogdet
 
 
 # -- SVD, QR, eigh, pinv, lstsq, rank, cond, norms (ops/linalg_decompositions.py) -----------
@@ -18,4 +26,10 @@ from __future__ import annotations
 # -- eig and eigvals, whose results are complex (ops/spectral.py, ops/complex_ops.py) ----------
 
 
-__all__: list[str] = []
+__all__: list[str] = [
+    # linalg_solve
+    "LinAlgError", "cholesky", "cholesky_ex", "det", "inv", "inv_ex", "lu",
+    "lu_factor", "lu_factor_ex", "lu_solve", "matrix_exp", "matrix_power",
+    "multi_dot", "slogdet", "solve", "solve_ex", "solve_triangular", "tensorinv",
+    "tensorsolve",
+]
