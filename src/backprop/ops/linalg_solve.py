@@ -789,8 +789,9 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     _check_matrix("linalg.matrix_power", "A", A)
     n = int(n)
     if n == 0:
+        # PyTorch's identity is a copy into A's clone: differentiable, with a zero gradient.
         eye = backend.eye(A.shape[-1], backend.array_of(A).dtype, A)
-        return Tensor._wrap(np.ascontiguousarray(np.broadcast_to(eye, A.shape)))
+        return where(np.ones(A.shape, dtype=bool), eye, A)
     if n < 0:
         A, n = inv(A), -n
     if n == 1:
@@ -843,11 +844,12 @@ def tensorsolve(A: Tensor, B: Tensor, dims: Sequence[int] | None = None, *,
         dims = [d % A.ndim for d in dims]
         A = movedim(A, dims, list(range(A.ndim - len(dims), A.ndim)))
     rest = A.shape[B.ndim:]
-    m, n = int(np.prod(A.shape[:B.ndim])), int(np.prod(rest))
-    if tuple(A.shape[:B.ndim]) != tuple(B.shape) or m != n:
-        raise ShapeError(f"linalg.tensorsolve: expected A's leading dims to be B's shape "
-                         f"{format_shape(B.shape)} and their product to equal that of the "
-                         f"rest, got A of shape {format_shape(A.shape)}")
+    m, n = int(np.prod(B.shape)), int(np.prod(rest))
+    if m != n or int(np.prod(A.shape[:B.ndim])) != m:
+        raise ShapeError(f"linalg.tensorsolve: expected B's size {m} to equal the product of "
+                         f"A's leading {B.ndim} dims and of its other dims, got A of shape "
+                         f"{format_shape(A.shape)} (after moving dims) and B of shape "
+                         f"{format_shape(B.shape)}")
     return reshape(solve(reshape(A, (m, n)), reshape(B, (m,))), tuple(rest))
 
 

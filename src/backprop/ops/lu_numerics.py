@@ -31,7 +31,7 @@ def lu_factor_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """
     *batch, m, n = a.shape
     k = min(m, n)
-    lu = np.array(a, dtype=a.dtype, copy=True).reshape(-1, m, n)
+    lu = np.array(a, dtype=a.dtype, copy=True).reshape(int(np.prod(batch)), m, n)
     count = lu.shape[0]
     pivots = np.zeros((count, k), dtype=np.int32)
     info = np.zeros(count, dtype=np.int32)
@@ -83,7 +83,7 @@ def permutation_from_pivots(pivots: np.ndarray, m: int) -> np.ndarray:
     [1, 0]
     """
     *batch, k = pivots.shape
-    flat = pivots.reshape(-1, k).astype(np.int64) - 1
+    flat = pivots.reshape(int(np.prod(batch)), k).astype(np.int64) - 1
     perm = np.broadcast_to(np.arange(m), (flat.shape[0], m)).copy()
     rows = np.arange(flat.shape[0])
     for i in range(k):
