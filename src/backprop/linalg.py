@@ -7,7 +7,7 @@ from __future__ import annotations
 from .ops.linalg_solve import LinAlgError, cholesky_ex, det, inv, inv_ex, lu_factor
 from .ops.linalg_solve import lu_factor_ex, matrix_exp, matrix_power, multi_dot
 from .ops.linalg_solve import solve, solve_ex, solve_triangular, tensorinv
-from .ops.linalg_solve import tensorsolve
+from .ops.linalg_solve import ldl_factor, ldl_factor_ex, ldl_solve, tensorsolve
 from .ops.linalg_solve import linalg_cholesky as cholesky
 from .ops.linalg_solve import linalg_lu as lu
 from .ops.linalg_solve import linalg_lu_solve as lu_solve
@@ -28,7 +28,8 @@ from .ops.linalg_solve import linalg_slogdet as slogdet
 
 __all__: list[str] = [
     # linalg_solve
-    "LinAlgError", "cholesky", "cholesky_ex", "det", "inv", "inv_ex", "lu",
+    "LinAlgError", "cholesky", "cholesky_ex", "det", "inv", "inv_ex", "ldl_factor",
+    "ldl_factor_ex", "ldl_solve", "lu",
     "lu_factor", "lu_factor_ex", "lu_solve", "matrix_exp", "matrix_power",
     "multi_dot", "slogdet", "solve", "solve_ex", "solve_triangular", "tensorinv",
     "tensorsolve",

@@ -747,6 +747,72 @@ def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Any = None) 
     return linalg_lu_solve(LU_data, LU_pivots, b)
 
 
+# -- LDL ------------------------------------------------------------------------------------------
+
+@primitive("linalg_ldl_factor_ex", outputs=("LD", "pivots", "info"), differentiable=False)
+def _ldl_factor_ex(A: Any, check: bool) -> tuple[Any, Any, Any]:
+    LD, pivots, info = _num.ldl_factor_arrays(A)
+    if check:
+        _raise_for_info("linalg.ldl_factor", info, "The factorization could not be completed: "
+                        "D's diagonal element {} is exactly zero (the matrix is singular).")
+    return LD, pivots, info
+
+
+def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = False,
+                  out: Any = None) -> Any:
+    """``(LD, pivots, info)``: the LDL^T factorization of each symmetric matrix (its lower
+    triangle read) with Bunch-Kaufman pivoting, in LAPACK's sytrf layout, and per matrix 0 or
+    the index of an exactly zero block of D. No gradient (as PyTorch).
+
+    >>> import backprop as bp
+    >>> bp.linalg.ldl_factor_ex(bp.tensor([[4., 2.], [2., 3.]])).LD.tolist()
+    [[4.0, 0.0], [0.5, 2.0]]
+    """
+    _check_matrix("linalg.ldl_factor_ex", "A", A)
+    return ldl_factor_ex_result(*_ldl_factor_ex(A, bool(check_errors)))
+
+
+def ldl_factor(A: Tensor, *, hermitian: bool = False, out: Any = None) -> Any:
+    """``(LD, pivots)``: ``ldl_factor_ex`` that raises where D is singular. Real symmetric
+    matrices are Hermitian, so ``hermitian`` changes nothing here.
+
+    >>> import backprop as bp
+    >>> bp.linalg.ldl_factor(bp.tensor([[4., 2.], [2., 3.]])).pivots.tolist()
+    [1, 2]
+    """
+    _check_matrix("linalg.ldl_factor", "A", A)
+    LD, pivots, _ = _ldl_factor_ex(A, True)
+    return ldl_factor_result(LD, pivots)
+
+
+@primitive("linalg_ldl_solve", save=("LD", "pivots"), grads={
+    # A is symmetric: B's gradient is another solve with the same factors. PyTorch defines
+    # no gradient for the factors (nor for B).
+    "B": lambda g, out, LD, pivots, B: _ldl_solve(LD, pivots, g)})
+def _ldl_solve(LD: Any, pivots: Any, B: Any) -> Any:
+    return _num.ldl_solve_arrays(LD, pivots, B)
+
+
+def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False,
+              out: Any = None) -> Tensor:
+    """The solution X of ``A X = B`` from A's ``ldl_factor``; batch dims broadcast.
+
+    >>> import backprop as bp
+    >>> LD, pivots = bp.linalg.ldl_factor(bp.tensor([[4., 2.], [2., 3.]]))
+    >>> bp.linalg.ldl_solve(LD, pivots, bp.tensor([[6.], [5.]])).tolist()
+    [[1.0], [1.0]]
+    """
+    op = "linalg.ldl_solve"
+    _check_triangular(op, LD, B, True)
+    n = LD.shape[-1]
+    if (pivots.ndim < 1 or pivots.shape[-1] != n
+            or backend.array_of(pivots).dtype != np.int32):
+        raise ShapeError(f"{op}: pivots must be an int32 tensor of shape (..., {n}) for LD of "
+                         f"shape {format_shape(LD.shape)}, got {pivots.dtype} "
+                         f"{format_shape(pivots.shape)}")
+    return _ldl_solve(LD, pivots, B)
+
+
 # -- the matrix exponential and powers --------------------------------------------------------
 
 def _matrix_exp_rule(g: Any, out: Any, A: Any) -> Any:

@@ -247,3 +247,160 @@ def cholesky_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             flat[ok, j + 1:, j] = (below / root[:, None])[ok]
     # A failed matrix: its columns from the failure on are left as the input's (as potrf).
     return flat.reshape(a.shape), info.reshape(tuple(batch))
+
+
+# Bunch and Kaufman's threshold for a 1x1 pivot: it bounds the growth of the factors.
+_BK_ALPHA = (1 + np.sqrt(17.0)) / 8
+
+
+def ldl_factor_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(LD, pivots, info)`` of each symmetric matrix's lower triangle by Bunch-Kaufman
+    pivoting, in LAPACK's sytrf layout (unblocked, uplo 'L'): L's unit diagonal implied, D's
+    1x1 and 2x2 blocks on and just below the diagonal, the strict upper triangle zeroed;
+    pivots 1-based, negative for a 2x2 block (on both of its rows). Each matrix pivots its own
+    way, so the batch is a loop; the steps within a matrix are vectorized.
+
+    >>> LD, pivots, info = ldl_factor_arrays(np.array([[0., 1.], [1., 0.]]))
+    >>> pivots.tolist()
+    [-2, -2]
+    """
+    *batch, n, _ = a.shape
+    flat = np.tril(a).reshape(int(np.prod(batch)), n, n).copy()
+    pivots = np.zeros(flat.shape[:2], dtype=np.int32)
+    info = np.zeros(flat.shape[0], dtype=np.int32)
+    for b in range(flat.shape[0]):
+        info[b] = _sytf2_lower(flat[b], pivots[b])
+    return (flat.reshape(a.shape), pivots.reshape(*batch, n),
+            info.reshape(tuple(batch)))
+
+
+def _sytf2_lower(A: np.ndarray, ipiv: np.ndarray) -> int:
+    n = A.shape[0]
+    info = 0
+    k = 0
+    with np.errstate(all="ignore"):
+        while k < n:
+            kstep = 1
+            absakk = abs(A[k, k])
+            if k < n - 1:
+                imax = k + 1 + int(np.argmax(np.abs(A[k + 1:, k])))
+                colmax = abs(A[imax, k])
+            else:
+                imax, colmax = k, 0.0
+            if max(absakk, colmax) == 0 or np.isnan(absakk):
+                info = info or k + 1  # a zero column: D(k) is exactly zero
+                kp = k
+            else:
+                if absakk >= _BK_ALPHA * colmax:
+                    kp = k
+                else:
+                    rowmax = np.abs(A[imax, k:imax]).max()
+                    if imax < n - 1:
+                        rowmax = max(rowmax, np.abs(A[imax + 1:, imax]).max())
+                    if absakk >= _BK_ALPHA * colmax * (colmax / rowmax):
+                        kp = k
+                    elif abs(A[imax, imax]) >= _BK_ALPHA * rowmax:
+                        kp = imax
+                    else:
+                        kp, kstep = imax, 2
+                kk = k + kstep - 1
+                if kp != kk:  # swap rows and columns kk and kp of the trailing lower triangle
+                    if kp < n - 1:
+                        A[kp + 1:, [kk, kp]] = A[kp + 1:, [kp, kk]]
+                    seg = A[kk + 1:kp, kk].copy()
+                    A[kk + 1:kp, kk] = A[kp, kk + 1:kp]
+                    A[kp, kk + 1:kp] = seg
+                    A[kk, kk], A[kp, kp] = A[kp, kp], A[kk, kk]
+                    if kstep == 2:
+                        A[k + 1, k], A[kp, k] = A[kp, k], A[k + 1, k]
+                if kstep == 1:
+                    if k < n - 1:
+                        r1 = 1 / A[k, k]
+                        x = A[k + 1:, k]
+                        A[k + 1:, k + 1:] += np.tril(x[:, None] * (-r1 * x)[None, :])
+                        A[k + 1:, k] *= r1
+                elif k < n - 2:
+                    d21 = A[k + 1, k]
+                    d11 = A[k + 1, k + 1] / d21
+                    d22 = A[k, k] / d21
+                    t = 1 / (d11 * d22 - 1)
+                    d21 = t / d21
+                    wk = d21 * (d11 * A[k + 2:, k] - A[k + 2:, k + 1])
+                    wkp1 = d21 * (d22 * A[k + 2:, k + 1] - A[k + 2:, k])
+                    A[k + 2:, k + 2:] -= np.tril(A[k + 2:, k, None] * wk[None, :]
+                                                 + A[k + 2:, k + 1, None] * wkp1[None, :])
+                    A[k + 2:, k] = wk
+                    A[k + 2:, k + 1] = wkp1
+            if kstep == 1:
+                ipiv[k] = kp + 1
+            else:
+                ipiv[k] = ipiv[k + 1] = -(kp + 1)
+            k += kstep
+    return info
+
+
+def ldl_solve_arrays(ld: np.ndarray, pivots: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``A^-1 b`` from ``ldl_factor_arrays``'s factors of A (LAPACK's sytrs, uplo 'L'); batch
+    dims broadcast.
+
+    >>> LD, pivots, _ = ldl_factor_arrays(np.array([[0., 1.], [1., 0.]]))
+    >>> ldl_solve_arrays(LD, pivots, np.array([[1.], [2.]])).tolist()
+    [[2.0], [1.0]]
+    """
+    batch = np.broadcast_shapes(ld.shape[:-2], pivots.shape[:-1], b.shape[:-2])
+    n = ld.shape[-1]
+    count = int(np.prod(batch))
+    lds = np.broadcast_to(ld, batch + ld.shape[-2:]).reshape(count, n, n)
+    pivs = np.broadcast_to(pivots, batch + pivots.shape[-1:]).reshape(count, n)
+    x = np.array(np.broadcast_to(b, batch + b.shape[-2:]), dtype=np.result_type(ld, b))
+    x = x.reshape(count, n, b.shape[-1])
+    with np.errstate(all="ignore"):
+        for i in range(count):
+            _sytrs_lower(lds[i], pivs[i], x[i])
+    return x.reshape(batch + b.shape[-2:])
+
+
+def _sytrs_lower(A: np.ndarray, ipiv: np.ndarray, B: np.ndarray) -> None:
+    n = A.shape[0]
+    k = 0
+    while k < n:  # L D Y = P^T B
+        if ipiv[k] > 0:
+            kp = ipiv[k] - 1
+            if kp != k:
+                B[[k, kp]] = B[[kp, k]]
+            B[k + 1:] -= A[k + 1:, k, None] * B[k]
+            B[k] *= 1 / A[k, k]
+            k += 1
+        else:
+            kp = -ipiv[k] - 1
+            if kp != k + 1:
+                B[[k + 1, kp]] = B[[kp, k + 1]]
+            if k < n - 2:
+                B[k + 2:] -= A[k + 2:, k, None] * B[k]
+                B[k + 2:] -= A[k + 2:, k + 1, None] * B[k + 1]
+            akm1k = A[k + 1, k]
+            akm1 = A[k, k] / akm1k
+            ak = A[k + 1, k + 1] / akm1k
+            denom = akm1 * ak - 1
+            bkm1 = B[k] / akm1k
+            bk = B[k + 1] / akm1k
+            B[k] = (ak * bkm1 - bk) / denom
+            B[k + 1] = (akm1 * bk - bkm1) / denom
+            k += 2
+    k = n - 1
+    while k >= 0:  # L^T P^T X = Y
+        if ipiv[k] > 0:
+            if k < n - 1:
+                B[k] -= A[k + 1:, k] @ B[k + 1:]
+            kp = ipiv[k] - 1
+            if kp != k:
+                B[[k, kp]] = B[[kp, k]]
+            k -= 1
+        else:
+            if k < n - 1:
+                B[k] -= A[k + 1:, k] @ B[k + 1:]
+                B[k - 1] -= A[k + 1:, k - 1] @ B[k + 1:]
+            kp = -ipiv[k] - 1
+            if kp != k:
+                B[[k, kp]] = B[[kp, k]]
+            k -= 2
