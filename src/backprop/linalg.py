@@ -28,7 +28,7 @@ from .ops.linalg_solve import linalg_slogdet as slogdet
 
 __all__: list[str] = [
     # linalg_solve
-    "LinAlgError", "cholesky", "cholesky_ex", "det", "inv", "inv_ex", "ldl_factor",
+    "cholesky", "cholesky_ex", "det", "inv", "inv_ex", "ldl_factor",
     "ldl_factor_ex", "ldl_solve", "lu",
     "lu_factor", "lu_factor_ex", "lu_solve", "matrix_exp", "matrix_power",
     "multi_dot", "slogdet", "solve", "solve_ex", "solve_triangular", "tensorinv",
