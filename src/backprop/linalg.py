@@ -4,15 +4,30 @@ beside their gradients; this module gives them the names ``torch.linalg`` uses."
 from __future__ import annotations
 
 # -- inverses, determinants, solves, Cholesky, LU, LDL, powers (ops/linalg_solve.py) --------
-from .ops.linalg_solve import LinAlgError, cholesky_ex, det, inv, inv_ex, lu_factor
-from .ops.linalg_solve import lu_factor_ex, matrix_exp, matrix_power, multi_dot
-from .ops.linalg_solve import solve, solve_ex, solve_triangular, tensorinv
-from .ops.linalg_solve import ldl_factor, ldl_factor_ex, ldl_solve, tensorsolve
+from .ops.linalg_solve import LinAlgError  # noqa: F401 - raised by the ops below, as torch.linalg.LinAlgError
+from .ops.linalg_solve import (
+    cholesky_ex,
+    det,
+    inv,
+    inv_ex,
+    ldl_factor,
+    ldl_factor_ex,
+    ldl_solve,
+    lu_factor,
+    lu_factor_ex,
+    matrix_exp,
+    matrix_power,
+    multi_dot,
+    solve,
+    solve_ex,
+    solve_triangular,
+    tensorinv,
+    tensorsolve,
+)
 from .ops.linalg_solve import linalg_cholesky as cholesky
 from .ops.linalg_solve import linalg_lu as lu
 from .ops.linalg_solve import linalg_lu_solve as lu_solve
 from .ops.linalg_solve import linalg_slogdet as slogdet
-
 
 # -- SVD, QR, eigh, pinv, lstsq, rank, cond, norms (ops/linalg_decompositions.py) -----------
 

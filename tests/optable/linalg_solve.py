@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 import backprop as bp
-from backprop.errors import ShapeError
 from backprop.ops.lu_numerics import ldl_factor_arrays, ldl_solve_arrays
 
 from .spec import ErrorInput, OpSpec, Sample, uniform
@@ -201,6 +200,11 @@ def _np_tri(x, upper=False):
     return (np.triu(x) if upper else np.tril(x)) + 2 * np.eye(x.shape[-1])
 
 
+def _np_gram(t, upper):
+    """The matrix whose Cholesky factor is ``t``: ``t t^T`` (``t^T t`` if upper)."""
+    return np.swapaxes(t, -2, -1) @ t if upper else t @ np.swapaxes(t, -2, -1)
+
+
 def _np_cholesky(x, upper=False):
     L = np.linalg.cholesky(_np_sym(x))
     return np.swapaxes(L, -2, -1) if upper else L
@@ -345,17 +349,13 @@ ROWS = [
            _upper_samples, torch=lambda torch, x, upper=False: _cholesky_ex(torch, x, upper)),
     OpSpec("cholesky_inverse",
            lambda x, upper=False: bp.cholesky_inverse(_tri(bp, x, upper), upper),
-           lambda x, upper=False: np.linalg.inv(_np_tri(x, upper) @ np.swapaxes(
-               _np_tri(x, upper), -2, -1) if not upper else np.swapaxes(
-               _np_tri(x, upper), -2, -1) @ _np_tri(x, upper)),
+           lambda x, upper=False: np.linalg.inv(_np_gram(_np_tri(x, upper), upper)),
            _factor_samples,
            torch=lambda torch, x, upper=False: torch.cholesky_inverse(_tri(torch, x, upper),
                                                                        upper)),
     OpSpec("cholesky_solve",
            lambda b, x, upper=False: bp.cholesky_solve(b, _tri(bp, x, upper), upper),
-           lambda b, x, upper=False: np.linalg.solve(
-               (lambda t: t @ np.swapaxes(t, -2, -1) if not upper
-                else np.swapaxes(t, -2, -1) @ t)(_np_tri(x, upper)), b),
+           lambda b, x, upper=False: np.linalg.solve(_np_gram(_np_tri(x, upper), upper), b),
            _cholesky_solve_samples,
            torch=lambda torch, b, x, upper=False: torch.cholesky_solve(
                b, _tri(torch, x, upper), upper)),

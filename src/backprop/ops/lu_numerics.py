@@ -11,8 +11,6 @@ leading dims; the differentiable ops that call them live in ``linalg_solve.py``.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 # Columns factored one at a time before the rest of the matrix is updated by one matmul: the
