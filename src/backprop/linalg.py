@@ -4,8 +4,8 @@ beside their gradients; this module gives them the names ``torch.linalg`` uses."
 from __future__ import annotations
 
 # -- inverses, determinants, solves, Cholesky, LU, LDL, powers (ops/linalg_solve.py) --------
-from .ops.linalg_solve import LinAlgError  # noqa: F401 - raised by the ops below, as torch.linalg.LinAlgError
 from .ops.linalg_solve import (
+    LinAlgError,  # noqa: F401 - raised by the ops below, as torch.linalg.LinAlgError
     cholesky_ex,
     det,
     inv,
