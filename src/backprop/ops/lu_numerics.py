@@ -194,24 +194,41 @@ def triangular_solve_array(a: np.ndarray, b: np.ndarray, upper: bool,
         t = t[..., ::-1, ::-1]
         b = b[..., ::-1, :]
     batch = np.broadcast_shapes(t.shape[:-2], b.shape[:-2])
-    t = np.broadcast_to(t, batch + t.shape[-2:])
-    b = np.broadcast_to(b, batch + b.shape[-2:])
+    # Contiguous copies: BLAS's matmul takes no reversed (negative) strides, NumPy's fallback
+    # for them is many times slower.
+    t = np.ascontiguousarray(np.broadcast_to(t, batch + t.shape[-2:]))
+    b = np.ascontiguousarray(np.broadcast_to(b, batch + b.shape[-2:]))
     if t.shape[-1] == 0 or b.shape[-1] == 0 or 0 in batch:
         x = np.zeros(b.shape, dtype=np.result_type(t, b))
     else:
-        try:
-            x = np.linalg.solve(t, b)
-        except np.linalg.LinAlgError:  # a zero on the diagonal: substitute, as trsm does
-            x = _back_substitution(t, b)
+        with np.errstate(all="ignore"):
+            x = _upper_solve(t, b)
     return x[..., ::-1, :] if not upper else x
 
 
+# Below this size a triangular system is solved directly; above, it is split in two halves
+# joined by one matmul, so that large systems spend their time in BLAS.
+_DIRECT = 16
+
+
+def _upper_solve(t: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``t^-1 b`` for upper triangular ``t`` (its lower part zero)."""
+    n = t.shape[-1]
+    if n > _DIRECT:
+        h = n // 2
+        x2 = _upper_solve(t[..., h:, h:], b[..., h:, :])
+        x1 = _upper_solve(t[..., :h, :h], b[..., :h, :] - t[..., :h, h:] @ x2)
+        return np.concatenate([x1, x2], axis=-2)
+    return _back_substitution(t, b)
+
+
 def _back_substitution(t: np.ndarray, b: np.ndarray) -> np.ndarray:
-    x = np.array(b, dtype=np.result_type(t, b), copy=True)
-    with np.errstate(all="ignore"):
-        for i in range(t.shape[-1] - 1, -1, -1):
-            x[..., i, :] /= t[..., i, i, None]
-            x[..., :i, :] -= t[..., :i, i, None] * x[..., i, None, :]
+    """Column by column, vectorized over the batch: reference trsm's order of operations."""
+    x = np.array(b, dtype=np.result_type(t, b), copy=True, order="C")
+    columns = np.ascontiguousarray(np.swapaxes(t, -2, -1))  # t's columns, as rows
+    for i in range(t.shape[-1] - 1, -1, -1):
+        x[..., i, :] /= columns[..., i, i, None]
+        x[..., :i, :] -= columns[..., i, :i, None] * x[..., i, None, :]
     return x
 
 
