@@ -254,6 +254,7 @@ def cholesky_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             d = flat[:, j, j] - np.einsum("bk,bk->b", flat[:, j, :j], flat[:, j, :j])
             bad = ~(d > 0) & (info == 0)
             info[bad] = j + 1
+            flat[bad, j, j] = d[bad]  # potrf leaves the failed pivot's value there
             ok = info == 0
             root = np.sqrt(np.where(ok, d, 1))
             flat[ok, j, j] = root[ok]
