@@ -105,10 +105,6 @@ def _eye(n: int, like: Any) -> Any:
     return backend.eye(n, like.dtype, like)
 
 
-def _lu_info(a: np.ndarray) -> np.ndarray:
-    return _num.lu_factor_arrays(a)[2]
-
-
 # -- the inverse ----------------------------------------------------------------------------------
 
 def _inv_rule(g: tuple, out: tuple, A: Any, check: bool) -> Any:
@@ -119,30 +115,22 @@ def _inv_rule(g: tuple, out: tuple, A: Any, check: bool) -> Any:
 @primitive("linalg_inv_ex", outputs=("inverse", "info"), save=("inverse",),
            grads={"A": _inv_rule})
 def _inv_ex(A: Any, check: bool) -> tuple[Any, Any]:
-    try:
-        inverse = np.linalg.inv(A)
-        return inverse, np.zeros(A.shape[:-2], dtype=np.int32)
-    except np.linalg.LinAlgError:
-        info = _lu_info(A)
+    if _num.many_small(A):
+        with np.errstate(all="ignore"):  # a singular matrix's inverse is inf/NaN, as PyTorch's
+            inverse, info = _num.solve_arrays(A, np.broadcast_to(_num_eye(A), A.shape))
+    else:
+        try:
+            return np.linalg.inv(A), np.zeros(A.shape[:-2], dtype=np.int32)
+        except np.linalg.LinAlgError:
+            with np.errstate(all="ignore"):
+                inverse, info = _num.solve_arrays(A, np.broadcast_to(_num_eye(A), A.shape))
     if check:
         _raise_for_info("linalg.inv", info, _SINGULAR)
-    with np.errstate(all="ignore"):  # a singular matrix's inverse is inf and NaN, as PyTorch's
-        inverse = _num.triangular_solve_array(
-            *_lu_pieces(A, np.broadcast_to(_num_eye(A), A.shape)))
     return inverse, info
 
 
 def _num_eye(A: np.ndarray) -> np.ndarray:
     return np.eye(A.shape[-1], dtype=A.dtype)
-
-
-def _lu_pieces(A: np.ndarray, B: np.ndarray) -> tuple[Any, Any, bool, bool]:
-    """``U``, ``L^-1 P^T B`` and the flags of the triangular solve that finishes ``A^-1 B``."""
-    lu, pivots, _ = _num.lu_factor_arrays(A)
-    perm = _num.permutation_from_pivots(pivots, A.shape[-1])
-    permuted = np.take_along_axis(B, perm[..., None], axis=-2)
-    y = _num.triangular_solve_array(lu, permuted, False, True)
-    return lu, y, True, False
 
 
 def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
@@ -307,17 +295,16 @@ def _solve_ex(A: Any, B: Any, left: bool, check: bool) -> tuple[Any, Any]:
         x = np.zeros(batch + b.shape[-2:], dtype=np.result_type(a, b))
     else:
         try:
+            if _num.many_small(a):
+                raise np.linalg.LinAlgError  # the batch-vectorized solve is faster
             x = np.linalg.solve(a, b)
         except np.linalg.LinAlgError:
-            info = np.broadcast_to(_lu_info(a), batch).copy()
+            with np.errstate(all="ignore"):  # a singular matrix's solution is inf/NaN
+                x, info = _num.solve_arrays(a, b)
             if check:
                 _raise_for_info("linalg.solve", info, "The solver failed because the input "
                                 "matrix is singular (the diagonal element {} of its LU "
                                 "factorization is zero).")
-            with np.errstate(all="ignore"):
-                a_full = np.broadcast_to(a, batch + a.shape[-2:])
-                x = _num.triangular_solve_array(*_lu_pieces(a_full, np.broadcast_to(
-                    b, batch + b.shape[-2:])))
     return (x if left else np.swapaxes(x, -2, -1)), info
 
 
