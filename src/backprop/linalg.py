@@ -4,12 +4,20 @@ beside their gradients; this module gives them the names ``torch.linalg`` uses."
 from __future__ import annotations
 
 # -- inverses, determinants, solves, Cholesky, LU, LDL, powers (ops/linalg_solve.py) --------
-from .ops.linalg_solve import (
+# (the inverses, determinants, solves and Cholesky are defined in ops/linalg_inverse.py)
+from .ops.linalg_inverse import (
     LinAlgError,  # noqa: F401 - raised by the ops below, as torch.linalg.LinAlgError
     cholesky_ex,
     det,
     inv,
     inv_ex,
+    solve,
+    solve_ex,
+    solve_triangular,
+)
+from .ops.linalg_inverse import linalg_cholesky as cholesky
+from .ops.linalg_inverse import linalg_slogdet as slogdet
+from .ops.linalg_solve import (
     ldl_factor,
     ldl_factor_ex,
     ldl_solve,
@@ -18,16 +26,11 @@ from .ops.linalg_solve import (
     matrix_exp,
     matrix_power,
     multi_dot,
-    solve,
-    solve_ex,
-    solve_triangular,
     tensorinv,
     tensorsolve,
 )
-from .ops.linalg_solve import linalg_cholesky as cholesky
 from .ops.linalg_solve import linalg_lu as lu
 from .ops.linalg_solve import linalg_lu_solve as lu_solve
-from .ops.linalg_solve import linalg_slogdet as slogdet
 
 # -- SVD, QR, eigh, pinv, lstsq, rank, cond, norms (ops/linalg_decompositions.py) -----------
 
