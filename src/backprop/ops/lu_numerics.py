@@ -34,33 +34,36 @@ def lu_factor_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     pivots = np.zeros((count, k), dtype=np.int32)
     info = np.zeros(count, dtype=np.int32)
     rows = np.arange(count)
-    for start in range(0, k, _LU_BLOCK):
-        stop = min(start + _LU_BLOCK, k)
-        for j in range(start, stop):
-            p = np.argmax(np.abs(lu[:, j:, j]), axis=1) + j
-            pivots[:, j] = p + 1
-            swap = p != j
-            if swap.any():
-                # The whole row swaps, as LAPACK's laswp applies each panel's swaps everywhere.
-                row_j = lu[rows, j].copy()
-                lu[rows, j] = lu[rows, p]
-                lu[rows, p] = row_j
-            pivot = lu[:, j, j]
-            zero = pivot == 0
-            info[zero & (info == 0)] = j + 1
-            # LAPACK multiplies by the reciprocal; a zero column is left as it is.
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                scale = np.where(zero, 1, 1 / np.where(zero, 1, pivot)).astype(lu.dtype)
-            lu[:, j + 1:, j] *= scale[:, None]
-            # Update the rest of this panel now; the columns right of it wait for one matmul.
-            if j + 1 < stop:
-                lu[:, j + 1:, j + 1:stop] -= lu[:, j + 1:, j, None] * lu[:, j, None, j + 1:stop]
-        if stop < n:
-            # U's rows of the panel: solve with the panel's unit lower triangle, then update.
-            l11 = np.tril(lu[:, start:stop, start:stop], -1) + np.eye(stop - start, dtype=lu.dtype)
-            lu[:, start:stop, stop:] = _unit_lower_solve(l11, lu[:, start:stop, stop:])
-            if stop < m:
-                lu[:, stop:, stop:] -= lu[:, stop:, start:stop] @ lu[:, start:stop, stop:]
+    ones = np.ones(count, dtype=lu.dtype)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for start in range(0, k, _LU_BLOCK):
+            stop = min(start + _LU_BLOCK, k)
+            for j in range(start, stop):
+                p = np.argmax(np.abs(lu[:, j:, j]), axis=1) + j
+                pivots[:, j] = p + 1
+                if (p != j).any():
+                    # Whole rows swap, as LAPACK's laswp applies each panel's swaps everywhere.
+                    row_j = lu[:, j].copy()
+                    lu[:, j] = lu[rows, p]
+                    lu[rows, p] = row_j
+                pivot = lu[:, j, j]
+                zero = pivot == 0
+                if zero.any():
+                    info[zero & (info == 0)] = j + 1
+                # LAPACK multiplies by the reciprocal; a zero column is left as it is.
+                scale = np.divide(1, pivot, out=ones.copy(), where=~zero)
+                lu[:, j + 1:, j] *= scale[:, None]
+                # The rest of this panel now; the columns right of it wait for one matmul.
+                if j + 1 < stop:
+                    lu[:, j + 1:, j + 1:stop] -= (lu[:, j + 1:, j, None]
+                                                  * lu[:, j, None, j + 1:stop])
+            if stop < n:
+                # U's rows of the panel: solve with its unit lower triangle, then update.
+                l11 = np.tril(lu[:, start:stop, start:stop], -1) + np.eye(stop - start,
+                                                                          dtype=lu.dtype)
+                lu[:, start:stop, stop:] = _unit_lower_solve(l11, lu[:, start:stop, stop:])
+                if stop < m:
+                    lu[:, stop:, stop:] -= lu[:, stop:, start:stop] @ lu[:, start:stop, stop:]
     return (lu.reshape(*batch, m, n), pivots.reshape(*batch, k),
             info.reshape(batch) if batch else info.reshape(()))
 
