@@ -310,7 +310,8 @@ def _solve_checked(op: str, A: Tensor, B: Tensor, left: bool, check: bool) -> tu
                          f"{format_shape(np.shape(B))}")
     _check_same_dtype(op, A, B)
     vector = _vector_case(A, B)
-    B_matrix = unsqueeze(B, -1 if left else -2) if vector else B
+    # A vector is a column whichever side A is on, as PyTorch's (XA = b then has no solution).
+    B_matrix = unsqueeze(B, -1) if vector else B
     n = A.shape[-1]
     inner = B_matrix.shape[-2] if left else B_matrix.shape[-1]
     if inner != n:
@@ -319,7 +320,7 @@ def _solve_checked(op: str, A: Tensor, B: Tensor, left: bool, check: bool) -> tu
                          f"{format_shape(B.shape)})")
     _batch_shape(op, A, B_matrix)
     x, info = _solve_ex(A, B_matrix, left, check)
-    return (squeeze(x, -1 if left else -2) if vector else x), info
+    return (squeeze(x, -1) if vector else x), info
 
 
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False) -> Any:
@@ -406,7 +407,10 @@ def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool =
     coefficient = _mH(A) if transpose else A
     solution = _solve_triangular(coefficient, b, bool(upper) != bool(transpose), True,
                                  bool(unitriangular))
-    return triangular_solve_result(solution, clone(A))
+    # PyTorch's copy of A has the batch dims of the solution.
+    batch = tuple(solution.shape[:-2])
+    cloned = clone(A.expand(*batch, *A.shape[-2:]) if tuple(A.shape[:-2]) != batch else A)
+    return triangular_solve_result(solution, cloned)
 
 
 # -- Cholesky -------------------------------------------------------------------------------------
