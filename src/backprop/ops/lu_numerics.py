@@ -312,6 +312,7 @@ def ldl_factor_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     info = np.zeros(flat.shape[0], dtype=np.int32)
     for b in range(flat.shape[0]):
         info[b] = _sytf2_lower(flat[b], pivots[b])
+    flat = np.tril(flat)
     return (flat.reshape(a.shape), pivots.reshape(*batch, n),
             info.reshape(tuple(batch)))
 
@@ -359,7 +360,9 @@ def _sytf2_lower(A: np.ndarray, ipiv: np.ndarray) -> int:
                     if k < n - 1:
                         r1 = 1 / A[k, k]
                         x = A[k + 1:, k]
-                        A[k + 1:, k + 1:] += np.tril(x[:, None] * (-r1 * x)[None, :])
+                        # The whole trailing square is updated (its upper triangle is never
+                        # read, and is zeroed at the end): cheaper than masking each step.
+                        A[k + 1:, k + 1:] += x[:, None] * (-r1 * x)[None, :]
                         A[k + 1:, k] *= r1
                 elif k < n - 2:
                     d21 = A[k + 1, k]
@@ -369,8 +372,8 @@ def _sytf2_lower(A: np.ndarray, ipiv: np.ndarray) -> int:
                     d21 = t / d21
                     wk = d21 * (d11 * A[k + 2:, k] - A[k + 2:, k + 1])
                     wkp1 = d21 * (d22 * A[k + 2:, k + 1] - A[k + 2:, k])
-                    A[k + 2:, k + 2:] -= np.tril(A[k + 2:, k, None] * wk[None, :]
-                                                 + A[k + 2:, k + 1, None] * wkp1[None, :])
+                    A[k + 2:, k + 2:] -= (A[k + 2:, k, None] * wk[None, :]
+                                          + A[k + 2:, k + 1, None] * wkp1[None, :])
                     A[k + 2:, k] = wk
                     A[k + 2:, k + 1] = wkp1
             if kstep == 1:
