@@ -1,7 +1,7 @@
-"""Array kernels behind ``ops/linalg_solve.py`` that NumPy lacks: LU with partial pivoting (as
-LAPACK's getrf), pivots to permutations, the matrix exponential, Bunch-Kaufman LDL^T (as
-LAPACK's sytrf) and the solve that uses it. They take and return NumPy arrays, batched over the
-leading dims; the differentiable ops that call them live in ``linalg_solve.py``.
+"""Array kernels behind ``ops/linalg_inverse.py`` and ``ops/linalg_solve.py`` that NumPy lacks:
+LU with partial pivoting (as LAPACK's getrf), pivots to permutations, triangular solves, the
+matrix exponential, Bunch-Kaufman LDL^T (as LAPACK's sytrf) and the solve that uses it. They take and return NumPy arrays, batched over the
+leading dims; the differentiable ops that call them live in those two modules.
 
 >>> import numpy as np
 >>> lu, pivots, info = lu_factor_arrays(np.array([[1., 2.], [3., 4.]]))
@@ -310,11 +310,117 @@ def ldl_factor_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     flat = np.tril(a).reshape(int(np.prod(batch)), n, n).copy()
     pivots = np.zeros(flat.shape[:2], dtype=np.int32)
     info = np.zeros(flat.shape[0], dtype=np.int32)
-    for b in range(flat.shape[0]):
-        info[b] = _sytf2_lower(flat[b], pivots[b])
+    if flat.shape[0] >= _LDL_BATCHED and n:
+        flat, pivots, info = _sytf2_batched(flat)
+    else:
+        for b in range(flat.shape[0]):
+            info[b] = _sytf2_lower(flat[b], pivots[b])
     flat = np.tril(flat)
     return (flat.reshape(a.shape), pivots.reshape(*batch, n),
             info.reshape(tuple(batch)))
+
+
+# From this many matrices on, all steps run at once over the batch (each matrix at its own
+# column): one step costs whole-matrix work per matrix, which a batch amortizes.
+_LDL_BATCHED = 8
+
+
+def _sytf2_batched(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_sytf2_lower`` on every matrix of ``a`` (count, n, n) at once, the same values to the
+    bit. Each matrix is kept full and symmetric (its upper triangle mirrors the lower one that
+    LAPACK computes), so that each step is a masked whole-matrix operation: a symmetric
+    interchange of the trailing block, a rank-1 or rank-2 update mirrored from its lower half.
+    """
+    count, n, _ = a.shape
+    x = np.tril(a) + np.swapaxes(np.tril(a, -1), -2, -1)
+    pivots = np.zeros((count, n), dtype=np.int32)
+    info = np.zeros(count, dtype=np.int32)
+    k = np.zeros(count, dtype=np.int64)
+    idx = np.arange(n)
+    lower = idx[:, None] >= idx[None, :]
+    with np.errstate(all="ignore"):
+        while True:
+            sel = np.flatnonzero(k < n)
+            if not sel.size:
+                break
+            X, kk = x[sel], k[sel]
+            s = np.arange(sel.size)
+            absakk = np.abs(X[s, kk, kk])
+            column = np.abs(X[s, :, kk])
+            imax = np.argmax(np.where(idx > kk[:, None], column, -1), axis=1)
+            colmax = np.where(kk < n - 1, column[s, imax], 0)
+            zero = (np.maximum(absakk, colmax) == 0) | np.isnan(absakk)
+            row = np.abs(X[s, imax, :])
+            rowmax = np.where((idx >= kk[:, None]) & (idx != imax[:, None]), row, -1).max(axis=1)
+            keep = absakk >= _BK_ALPHA * colmax
+            keep |= absakk >= _BK_ALPHA * colmax * (colmax / rowmax)
+            swap1 = np.abs(X[s, imax, imax]) >= _BK_ALPHA * rowmax
+            kstep = np.where(zero | keep | swap1, 1, 2)
+            kp = np.where(zero | keep, kk, imax)
+            info_now = zero & (info[sel] == 0)
+            info[sel[info_now]] = kk[info_now] + 1
+            # The interchange: rows and columns kk + kstep - 1 and kp of the trailing block.
+            target = kk + kstep - 1
+            perm = np.broadcast_to(idx, (sel.size, n)).copy()
+            perm[s, target] = kp
+            perm[s, kp] = target
+            trailing = (idx[None, :, None] >= kk[:, None, None]) & (
+                idx[None, None, :] >= kk[:, None, None])
+            X = np.where(trailing, X[s[:, None, None], perm[:, :, None], perm[:, None, :]], X)
+            one = (kstep == 1) & ~zero
+            if one.any():
+                X = _ldl_rank1(X, kk, one, idx, lower)
+            two = (kstep == 2) & (kk < n - 2)
+            if two.any():
+                X = _ldl_rank2(X, kk, two, idx, lower)
+            pivots[sel, kk] = np.where(kstep == 1, kp + 1, -(kp + 1))
+            double = np.flatnonzero(kstep == 2)
+            pivots[sel[double], kk[double] + 1] = -(kp[double] + 1)
+            x[sel] = X
+            k[sel] = kk + kstep
+    return x, pivots, info
+
+
+def _mirrored(new: np.ndarray, old: np.ndarray, where: np.ndarray,
+              lower: np.ndarray) -> np.ndarray:
+    """``old`` with ``new``'s lower triangle where ``where`` (count, n, n), mirrored above."""
+    low = np.where(where & lower, new, old)
+    return np.where(where & ~lower, np.swapaxes(low, -2, -1), low)
+
+
+def _ldl_rank1(X: np.ndarray, kk: np.ndarray, on: np.ndarray, idx: np.ndarray,
+               lower: np.ndarray) -> np.ndarray:
+    s = np.arange(X.shape[0])
+    r1 = 1 / np.where(on, X[s, kk, kk], 1)
+    below = (idx[None, :] > kk[:, None]) & on[:, None]
+    col = np.where(below, X[s, :, kk], 0)
+    updated = X + col[:, :, None] * (-r1[:, None] * col)[:, None, :]
+    block = below[:, :, None] & below[:, None, :]
+    X = _mirrored(updated, X, block, lower)
+    X[s, :, kk] = np.where(below, col * r1[:, None], X[s, :, kk])
+    return X
+
+
+def _ldl_rank2(X: np.ndarray, kk: np.ndarray, on: np.ndarray, idx: np.ndarray,
+               lower: np.ndarray) -> np.ndarray:
+    s = np.arange(X.shape[0])
+    k1 = np.minimum(kk + 1, X.shape[-1] - 1)
+    d21 = np.where(on, X[s, k1, kk], 1)
+    d11 = X[s, k1, k1] / d21
+    d22 = X[s, kk, kk] / d21
+    t = 1 / (d11 * d22 - 1)
+    d21 = t / d21
+    below = (idx[None, :] > k1[:, None]) & on[:, None]
+    a = np.where(below, X[s, :, kk], 0)
+    b = np.where(below, X[s, :, k1], 0)
+    wk = d21[:, None] * (d11[:, None] * a - b)
+    wkp1 = d21[:, None] * (d22[:, None] * b - a)
+    updated = (X - a[:, :, None] * wk[:, None, :]) - b[:, :, None] * wkp1[:, None, :]
+    block = below[:, :, None] & below[:, None, :]
+    X = _mirrored(updated, X, block, lower)
+    X[s, :, kk] = np.where(below, wk, X[s, :, kk])
+    X[s, :, k1] = np.where(below, wkp1, X[s, :, k1])
+    return X
 
 
 def _sytf2_lower(A: np.ndarray, ipiv: np.ndarray) -> int:
@@ -372,8 +478,9 @@ def _sytf2_lower(A: np.ndarray, ipiv: np.ndarray) -> int:
                     d21 = t / d21
                     wk = d21 * (d11 * A[k + 2:, k] - A[k + 2:, k + 1])
                     wkp1 = d21 * (d22 * A[k + 2:, k + 1] - A[k + 2:, k])
-                    A[k + 2:, k + 2:] -= (A[k + 2:, k, None] * wk[None, :]
-                                          + A[k + 2:, k + 1, None] * wkp1[None, :])
+                    # (A - a wk) - b wkp1: sytf2's order of the two subtractions
+                    A[k + 2:, k + 2:] -= A[k + 2:, k, None] * wk[None, :]
+                    A[k + 2:, k + 2:] -= A[k + 2:, k + 1, None] * wkp1[None, :]
                     A[k + 2:, k] = wk
                     A[k + 2:, k + 1] = wkp1
             if kstep == 1:
