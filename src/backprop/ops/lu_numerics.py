@@ -1,7 +1,8 @@
 """Array kernels behind ``ops/linalg_inverse.py`` and ``ops/linalg_solve.py`` that NumPy lacks:
 LU with partial pivoting (as LAPACK's getrf), pivots to permutations, triangular solves, the
-matrix exponential, Bunch-Kaufman LDL^T (as LAPACK's sytrf) and the solve that uses it. They take and return NumPy arrays, batched over the
-leading dims; the differentiable ops that call them live in those two modules.
+matrix exponential, Bunch-Kaufman LDL^T (as LAPACK's sytrf) and the solve that uses it. They
+take and return NumPy arrays, batched over the leading dims; the differentiable ops that call
+them live in those two modules.
 
 >>> import numpy as np
 >>> lu, pivots, info = lu_factor_arrays(np.array([[1., 2.], [3., 4.]]))
