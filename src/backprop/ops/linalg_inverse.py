@@ -70,13 +70,14 @@ def _batch_shape(op: str, a: Any, b: Any) -> tuple[int, ...]:
 
 
 def _raise_for_info(op: str, info: np.ndarray, what: str) -> None:
-    """PyTorch's error for the first failed matrix of a batch (``info`` from LAPACK)."""
-    failed = np.argwhere(np.atleast_1d(info) != 0)
+    """PyTorch's error for the first failed matrix of a batch (``info`` from LAPACK; the
+    batch element is counted in the flattened batch, as PyTorch's)."""
+    flat = np.atleast_1d(info).reshape(-1)
+    failed = np.flatnonzero(flat)
     if not failed.size:
         return
-    where_ = "" if np.ndim(info) == 0 else f"(Batch element {int(failed[0][0])}): "
-    first = int(np.atleast_1d(info).reshape(-1)[np.flatnonzero(np.atleast_1d(info))[0]])
-    raise LinAlgError(f"{op}: {where_}{what.format(first)}")
+    where_ = "" if np.ndim(info) == 0 else f"(Batch element {int(failed[0])}): "
+    raise LinAlgError(f"{op}: {where_}{what.format(int(flat[failed[0]]))}")
 
 
 _SINGULAR = ("The diagonal element {} is zero, the inversion could not be completed because "
