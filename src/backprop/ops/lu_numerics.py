@@ -34,6 +34,10 @@ def lu_factor_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     count = lu.shape[0]
     pivots = np.zeros((count, k), dtype=np.int32)
     info = np.zeros(count, dtype=np.int32)
+    if count == 1:  # one matrix: scalar pivots, half the NumPy calls a column
+        info[0] = _lu_single(lu[0], pivots[0])
+        return (lu.reshape(*batch, m, n), pivots.reshape(*batch, k),
+                info.reshape(batch) if batch else info.reshape(()))
     rows = np.arange(count)
     ones = np.ones(count, dtype=lu.dtype)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -67,6 +71,36 @@ def lu_factor_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
                     lu[:, stop:, stop:] -= lu[:, stop:, start:stop] @ lu[:, start:stop, stop:]
     return (lu.reshape(*batch, m, n), pivots.reshape(*batch, k),
             info.reshape(batch) if batch else info.reshape(()))
+
+
+def _lu_single(x: np.ndarray, pivots: np.ndarray) -> int:
+    """``lu_factor_arrays`` of one (m, n) matrix in place, the same steps: returns info."""
+    m, n = x.shape
+    k = min(m, n)
+    info = 0
+    one = x.dtype.type(1)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for start in range(0, k, _LU_BLOCK):
+            stop = min(start + _LU_BLOCK, k)
+            for j in range(start, stop):
+                p = j + int(np.argmax(np.abs(x[j:, j])))
+                pivots[j] = p + 1
+                if p != j:
+                    x[[j, p]] = x[[p, j]]
+                pivot = x[j, j]
+                if pivot != 0:
+                    x[j + 1:, j] *= one / pivot
+                elif info == 0:
+                    info = j + 1
+                if j + 1 < stop:
+                    x[j + 1:, j + 1:stop] -= np.outer(x[j + 1:, j], x[j, j + 1:stop])
+            if stop < n:
+                l11 = np.tril(x[start:stop, start:stop], -1) + np.eye(stop - start,
+                                                                      dtype=x.dtype)
+                x[start:stop, stop:] = _unit_lower_solve(l11[None], x[None, start:stop, stop:])[0]
+                if stop < m:
+                    x[stop:, stop:] -= x[stop:, start:stop] @ x[start:stop, stop:]
+    return info
 
 
 def solve_arrays(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
