@@ -542,9 +542,65 @@ def ldl_solve_arrays(ld: np.ndarray, pivots: np.ndarray, b: np.ndarray) -> np.nd
     x = np.array(np.broadcast_to(b, batch + b.shape[-2:]), dtype=np.result_type(ld, b))
     x = x.reshape(count, n, b.shape[-1])
     with np.errstate(all="ignore"):
-        for i in range(count):
-            _sytrs_lower(lds[i], pivs[i], x[i])
+        if count >= _LDL_BATCHED:
+            _sytrs_batched(lds, pivs, x)
+        else:
+            for i in range(count):
+                _sytrs_lower(lds[i], pivs[i], x[i])
     return x.reshape(batch + b.shape[-2:])
+
+
+def _swap_rows(X: np.ndarray, s: np.ndarray, i: np.ndarray, j: np.ndarray) -> None:
+    row = X[s, i].copy()
+    X[s, i] = X[s, j]
+    X[s, j] = row
+
+
+def _sytrs_batched(A: np.ndarray, ipiv: np.ndarray, B: np.ndarray) -> None:
+    """``_sytrs_lower`` on every matrix at once, each at its own row (B in place)."""
+    n = A.shape[-1]
+    idx = np.arange(n)
+    k = np.zeros(A.shape[0], dtype=np.int64)
+    while (k < n).any():  # L D Y = P^T B
+        sel = np.flatnonzero(k < n)
+        kk, X, s = k[sel], B[sel], np.arange(sel.size)
+        p = ipiv[sel, kk]
+        one = p > 0
+        k1 = np.minimum(kk + 1, n - 1)
+        _swap_rows(X, s, np.where(one, kk, k1), np.where(one, p - 1, -p - 1))
+        col, col1 = A[sel, :, kk], A[sel, :, k1]
+        below = idx[None, :] > np.where(one, kk, k1)[:, None]
+        X -= np.where(below[:, :, None], col[:, :, None] * X[s, kk][:, None, :], 0)
+        two = ~one
+        X -= np.where((below & two[:, None])[:, :, None], col1[:, :, None] * X[s, k1][:, None, :],
+                      0)
+        diagonal = A[sel, kk, kk]
+        X[s, kk] = np.where(one[:, None], X[s, kk] * (1 / diagonal)[:, None], X[s, kk])
+        akm1k = A[sel, k1, kk]
+        akm1 = diagonal / akm1k
+        ak = A[sel, k1, k1] / akm1k
+        denom = (akm1 * ak - 1)[:, None]
+        bkm1 = X[s, kk] / akm1k[:, None]
+        bk = X[s, k1] / akm1k[:, None]
+        X[s, kk] = np.where(two[:, None], (ak[:, None] * bkm1 - bk) / denom, X[s, kk])
+        X[s, k1] = np.where(two[:, None], (akm1[:, None] * bk - bkm1) / denom, X[s, k1])
+        B[sel] = X
+        k[sel] = kk + np.where(one, 1, 2)
+    k = np.full(A.shape[0], n - 1, dtype=np.int64)
+    while (k >= 0).any():  # L^T P^T X = Y
+        sel = np.flatnonzero(k >= 0)
+        kk, X, s = k[sel], B[sel], np.arange(sel.size)
+        p = ipiv[sel, kk]
+        one = p > 0
+        km1 = np.maximum(kk - 1, 0)
+        below = idx[None, :] > kk[:, None]
+        tail = np.where(below[:, :, None], X, 0)
+        X[s, kk] -= np.einsum("si,sij->sj", np.where(below, A[sel, :, kk], 0), tail)
+        X[s, km1] -= np.where((~one)[:, None], np.einsum(
+            "si,sij->sj", np.where(below, A[sel, :, km1], 0), tail), 0)
+        _swap_rows(X, s, kk, np.where(one, p - 1, -p - 1))
+        B[sel] = X
+        k[sel] = kk - np.where(one, 1, 2)
 
 
 def _sytrs_lower(A: np.ndarray, ipiv: np.ndarray, B: np.ndarray) -> None:
