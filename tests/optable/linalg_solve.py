@@ -115,14 +115,39 @@ def _symmetric(rng, shape):
 
 
 def _ldl_samples(rng):
+    # Eight matrices or more are factored all at once (a path of its own); a zero diagonal
+    # forces 2x2 pivots.
+    hollow = _symmetric(rng, (8, 4, 4)) * (1 - np.eye(4))
     return [Sample((_symmetric(rng, (4, 4)),), name="4x4"),
-            Sample((_symmetric(rng, (2, N, N)),), name="batch")]
+            Sample((_symmetric(rng, (2, N, N)),), name="batch"),
+            Sample((hollow,), name="batch-of-8-2x2-pivots")]
 
 
 def _ldl_solve_samples(rng):
     LD, pivots, _ = ldl_factor_arrays(_symmetric(rng, (2, 4, 4)) + 0.5 * np.eye(4))
+    LD8, pivots8, _ = ldl_factor_arrays(_symmetric(rng, (8, N, N)) * (1 - np.eye(N)))
     return [Sample((LD, pivots, uniform(rng, (2, 4, 2))), grad_args=(2,), name="batch"),
-            Sample((LD[0], pivots[0], uniform(rng, (4, 1))), grad_args=(2,), name="single")]
+            Sample((LD[0], pivots[0], uniform(rng, (4, 1))), grad_args=(2,), name="single"),
+            Sample((LD8, pivots8, uniform(rng, (8, N, 2))), grad_args=(2,),
+                   name="batch-of-8")]
+
+
+def _per_matrix(kernel, *arrays):
+    """``kernel`` on one matrix at a time (its plain path), the results stacked."""
+    results = [kernel(*(a[i] for a in arrays)) for i in range(arrays[0].shape[0])]
+    if not isinstance(results[0], tuple):
+        return np.stack(results)
+    return tuple(np.stack(parts) for parts in zip(*results))
+
+
+def _np_ldl_factor(a):
+    return _per_matrix(ldl_factor_arrays, a) if a.ndim == 3 else ldl_factor_arrays(a)
+
+
+def _np_ldl_solve(LD, pivots, b):
+    if LD.ndim == 3:
+        return _per_matrix(ldl_solve_arrays, LD, pivots, b)
+    return ldl_solve_arrays(LD, pivots, b)
 
 
 def _power_samples(rng):
@@ -389,15 +414,16 @@ ROWS = [
            torch=lambda torch, b, LU, p: torch.lu_solve(b, LU, p)),
     OpSpec("linalg.ldl_factor", lambda a: bp.linalg.ldl_factor(a),
            # Bunch-Kaufman's pivots have no NumPy counterpart: the reference is our LAPACK-
-           # order kernel, and PyTorch's sytrf (test_matches_pytorch) the independent check.
-           lambda a: ldl_factor_arrays(a)[:2], _ldl_samples,
+           # order kernel one matrix at a time, and PyTorch's sytrf (test_matches_pytorch) the
+           # independent check.
+           lambda a: _np_ldl_factor(a)[:2], _ldl_samples,
            torch=lambda torch, a: torch.linalg.ldl_factor(a), grad=False,
            aliases=("linalg_ldl_factor_ex",)),
-    OpSpec("linalg.ldl_factor_ex", lambda a: bp.linalg.ldl_factor_ex(a), ldl_factor_arrays,
+    OpSpec("linalg.ldl_factor_ex", lambda a: bp.linalg.ldl_factor_ex(a), _np_ldl_factor,
            _ldl_samples, torch=lambda torch, a: torch.linalg.ldl_factor_ex(a), grad=False),
     OpSpec("linalg.ldl_solve", lambda LD, p, b: bp.linalg.ldl_solve(LD, p, b),
-           # As for ldl_factor, the reference is our sytrs-order kernel; PyTorch checks it.
-           lambda LD, p, b: ldl_solve_arrays(LD, p, b), _ldl_solve_samples,
+           # As for ldl_factor: our sytrs-order kernel a matrix at a time; PyTorch checks it.
+           _np_ldl_solve, _ldl_solve_samples,
            # PyTorch defines no gradient for ldl_solve; ours (B's) is A^-1 g. Its spelling
            # here solves for the identity and multiplies, linear in b and so differentiable.
            torch=lambda torch, LD, p, b: torch.linalg.ldl_solve(
