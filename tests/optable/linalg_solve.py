@@ -29,6 +29,12 @@ def _square_samples(rng):
             Sample((_matrix(rng, (1, 1)),), name="1x1")]
 
 
+def _many_small_samples(rng):
+    # From 32 small matrices on, inverses and solves take the batch-vectorized LU (a path of
+    # its own).
+    return _square_samples(rng) + [Sample((_matrix(rng, (32, 2, 2)),), name="32-small")]
+
+
 def _negative_det_samples(rng):
     flipped = _matrix(rng)[[1, 0, 2]]  # a row swap: a negative determinant
     return _square_samples(rng) + [Sample((flipped,), name="negative-det")]
@@ -38,7 +44,8 @@ def _solve_samples(rng):
     return [Sample((_matrix(rng), uniform(rng, (N, 2))), name="matrix"),
             Sample((_matrix(rng), uniform(rng, (N,))), name="vector"),
             Sample((_matrix(rng, (2, N, N)), uniform(rng, (N, 2))), name="broadcast"),
-            Sample((_matrix(rng), uniform(rng, (2, N))), {"left": False}, name="right")]
+            Sample((_matrix(rng), uniform(rng, (2, N))), {"left": False}, name="right"),
+            Sample((_matrix(rng, (32, 2, 2)), uniform(rng, (32, 2, 1))), name="32-small")]
 
 
 def _triangular_samples(rng):
@@ -313,7 +320,7 @@ def _cholesky_ex(lib, x, upper=False):
 _SINGULAR = np.array([[1.0, 2.0], [2.0, 4.0]], dtype=np.float32)
 
 ROWS = [
-    OpSpec("linalg.inv", bp.linalg.inv, np.linalg.inv, _square_samples,
+    OpSpec("linalg.inv", bp.linalg.inv, np.linalg.inv, _many_small_samples,
            torch=lambda torch, a: torch.linalg.inv(a), aliases=("linalg_inv_ex",),
            error_inputs=lambda: [
                ErrorInput(lambda: bp.linalg.inv(bp.tensor(_SINGULAR)), RuntimeError,
