@@ -1109,6 +1109,55 @@ class TensorMethods:
 
     # -- issue 17: linalg_solve --
 
+    def det(self) -> Tensor:
+        """The determinant of each square matrix (``bp.det``)."""
+        return _ops.linalg_solve.det(self)
+
+    def inverse(self) -> Tensor:
+        """The inverse of each square matrix (``bp.inverse``)."""
+        return _ops.linalg_solve.inverse(self)
+
+    def logdet(self) -> Tensor:
+        """The log of each square matrix's determinant (``bp.logdet``)."""
+        return _ops.linalg_solve.logdet(self)
+
+    def slogdet(self) -> Any:
+        """``(sign, logabsdet)`` of each square matrix's determinant (``bp.slogdet``)."""
+        return _ops.linalg_solve.slogdet(self)
+
+    def matrix_power(self, n: int) -> Tensor:
+        """Each square matrix to the integer power ``n`` (``bp.matrix_power``)."""
+        return _ops.linalg_solve.matrix_power(self, n)
+
+    def matrix_exp(self) -> Tensor:
+        """The exponential of each square matrix (``bp.matrix_exp``)."""
+        return _ops.linalg_solve.matrix_exp(self)
+
+    def cholesky(self, upper: bool = False) -> Tensor:
+        """The Cholesky factor of each positive-definite matrix (``bp.cholesky``)."""
+        return _ops.linalg_solve.cholesky(self, upper)
+
+    def cholesky_inverse(self, upper: bool = False) -> Tensor:
+        """The inverse of ``L L^T`` from the Cholesky factor L (``bp.cholesky_inverse``)."""
+        return _ops.linalg_solve.cholesky_inverse(self, upper)
+
+    def cholesky_solve(self, input2: Tensor, upper: bool = False) -> Tensor:
+        """Solve ``A X = self`` from A's Cholesky factor ``input2`` (``bp.cholesky_solve``)."""
+        return _ops.linalg_solve.cholesky_solve(self, input2, upper)
+
+    def lu(self, pivot: bool = True, get_infos: bool = False) -> Any:
+        """``(LU, pivots[, infos])``: the packed LU factorization (``bp.lu``)."""
+        return _ops.linalg_solve.lu(self, pivot, get_infos)
+
+    def lu_solve(self, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
+        """Solve ``A X = self`` from A's LU factorization (``bp.lu_solve``)."""
+        return _ops.linalg_solve.lu_solve(self, LU_data, LU_pivots)
+
+    def triangular_solve(self, A: Tensor, upper: bool = True, transpose: bool = False,
+                         unitriangular: bool = False) -> Any:
+        """``(solution, cloned_coefficient)`` of ``A X = self`` (``bp.triangular_solve``)."""
+        return _ops.linalg_solve.triangular_solve(self, A, upper, transpose, unitriangular)
+
     # (end of linalg_solve)
 
     # -- issue 17: linalg_decompositions --
