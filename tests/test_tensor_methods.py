@@ -1,5 +1,6 @@
 """The Tensor is readable: every method and operator is written in a class body (``Tensor`` or the
-``TensorMethods`` mixin), nothing is attached at import, and a type checker sees the signatures."""
+``TensorMethods`` and ``InPlaceMethods`` mixins), nothing is attached at import, and a type
+checker sees the signatures."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from pathlib import Path
 import pytest
 
 import backprop as bp
+from backprop.tensor_inplace import InPlaceMethods
 from backprop.tensor_methods import TensorMethods
 
-SOURCE_CLASSES = (bp.Tensor, TensorMethods)
+SOURCE_CLASSES = (bp.Tensor, TensorMethods, InPlaceMethods)
 
 # The operators a PyTorch tensor supports that ours does too; each must be written in source.
 OPERATORS = (
@@ -70,7 +72,7 @@ def test_every_public_method_and_operator_is_written_in_source() -> None:
     for name in public + list(OPERATORS):
         owner = next((c for c in bp.Tensor.__mro__ if name in vars(c)), None)
         assert owner in SOURCE_CLASSES, f"Tensor.{name} comes from {owner}, not from source"
-    assert bp.Tensor.__mro__ == (bp.Tensor, TensorMethods, object)
+    assert bp.Tensor.__mro__ == (bp.Tensor, TensorMethods, InPlaceMethods, object)
 
 
 def test_help_shows_real_signatures() -> None:

@@ -1162,11 +1162,6 @@ class TensorMethods:
 
     # -- issue 17: linalg_decompositions --
 
-    @property
-    def mH(self) -> Tensor:
-        """The conjugate transpose of the last two dims: for real tensors, ``mT``."""
-        return _ops.shape._mT(self)
-
     def svd(self, some: bool = True, compute_uv: bool = True) -> Any:
         """``(U, S, V)`` with ``self = U diag(S) V^T`` (``bp.svd``)."""
         return _ops.linalg_decompositions.svd(self, some, compute_uv)
@@ -1389,8 +1384,14 @@ class TensorMethods:
 
     # PyTorch's other names for methods above.
     absolute = abs
-    greater, greater_equal, less, less_equal = gt, ge, lt, le
-    multiply, negative, not_equal, subtract = mul, neg, ne, sub
+    greater = gt
+    greater_equal = ge
+    less = lt
+    less_equal = le
+    multiply = mul
+    negative = neg
+    not_equal = ne
+    subtract = sub
 
     def where(self, condition: Tensor, other: Operand) -> Tensor:
         """``self`` where ``condition`` holds, else ``other`` (``bp.where(condition, self,
@@ -1401,13 +1402,13 @@ class TensorMethods:
         """Zero where ``|self| <= lambd`` (``bp.nn.functional.hardshrink``)."""
         from .nn.functional import hardshrink
 
-        return hardshrink(self, lambd)
+        return hardshrink(self, lambd)  # type: ignore[arg-type] # self is a Tensor
 
     def prelu(self, weight: Tensor) -> Tensor:
         """``max(0, x) + weight * min(0, x)`` (``bp.nn.functional.prelu``)."""
         from .nn.functional import prelu
 
-        return prelu(self, weight)
+        return prelu(self, weight)  # type: ignore[arg-type] # self is a Tensor
 
     def adjoint(self) -> Tensor:
         """The conjugate transpose of the last two dims (``.mH``)."""
