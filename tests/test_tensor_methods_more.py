@@ -69,3 +69,36 @@ def test_where_method_and_adjoint() -> None:
     assert x.where(x > 0, 0.0).tolist() == [[1.0, 0.0]]
     assert x.adjoint().shape == (2, 1)
     assert x.pin_memory() is x and not x.is_pinned() and not x.is_sparse and not x.is_meta
+
+
+def _train_with_optimizer_in_backward(lib: Any) -> list[list[float]]:
+    """PyTorch's tutorial pattern: each parameter steps its own optimizer as soon as its
+    gradient is accumulated, and drops the gradient."""
+    model = lib.nn.Linear(3, 2)
+    with lib.no_grad():
+        model.weight.copy_(lib.tensor([[0.5, -0.2, 0.1], [0.3, 0.8, -0.6]]))
+        model.bias.copy_(lib.tensor([0.05, -0.1]))
+    optimizers = {p: lib.optim.SGD([p], lr=0.1) for p in model.parameters()}
+
+    def step(parameter: Any) -> None:
+        optimizers[parameter].step()
+        optimizers[parameter].zero_grad()
+
+    for parameter in model.parameters():
+        parameter.register_post_accumulate_grad_hook(step)
+    x = lib.tensor([[1.0, -2.0, 0.5], [0.3, 0.2, -1.0]])
+    for _ in range(3):
+        model(x).pow(2).sum().backward()
+    return [p.detach().reshape(-1).tolist() for p in model.parameters()]
+
+
+def test_post_accumulate_grad_hooks_step_like_pytorch(torch32: Any) -> None:
+    ours, theirs = _train_with_optimizer_in_backward(bp), _train_with_optimizer_in_backward(torch32)
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-5)
+
+
+def test_post_accumulate_grad_hook_needs_a_leaf() -> None:
+    with pytest.raises(bp.GraphError, match="only a leaf tensor that requires grad"):
+        (bp.ones(2, requires_grad=True) * 2).register_post_accumulate_grad_hook(print)

@@ -50,8 +50,10 @@ class Tensor(TensorMethods, InPlaceMethods):
     """
 
     # ``_view``: for a view, how it was made from its base (``autograd.graph.View``), else None.
+    # ``_post_accumulate_hooks`` is set only by the method that registers one (read with a
+    # default), so making a tensor, the hot path, does not pay for it.
     __slots__ = ("_data", "grad", "_requires_grad", "_grad_fn", "_output_nr", "_version", "_hooks",
-                 "_view", "__weakref__")
+                 "_view", "_post_accumulate_hooks", "__weakref__")
 
     # NumPy must hand mixed expressions (``array * tensor``) back to Tensor's reflected operators.
     __array_ufunc__ = None
@@ -302,6 +304,22 @@ class Tensor(TensorMethods, InPlaceMethods):
     def data_ptr(self) -> int:
         """The address of the first element (tensors that share memory may share it)."""
         return int(backend.data_address(self._data))
+
+    const_data_ptr = data_ptr
+
+    def dim_order(self) -> tuple[int, ...]:
+        """The dims from the outermost in memory to the innermost (by stride, largest first).
+
+        >>> import backprop as bp
+        >>> bp.zeros(2, 3, 4).permute(2, 0, 1).dim_order()
+        (1, 2, 0)
+        """
+        strides = self.stride()
+        return tuple(sorted(range(self.ndim), key=lambda d: -strides[d]))
+
+    def to_dense(self, dtype: Any = None) -> Tensor:
+        """Itself (every backprop tensor is dense), or a copy in ``dtype``."""
+        return self if dtype is None else self.to(dtype)
 
     def get_device(self) -> int:
         """The GPU's index for a tensor on a GPU, -1 on the CPU (as PyTorch)."""
@@ -562,6 +580,27 @@ class Tensor(TensorMethods, InPlaceMethods):
             self._hooks = []
         self._hooks.append(hook)
         return _HookHandle(self._hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> _HookHandle:
+        """Call ``hook(self)`` after backward has added into this leaf's ``.grad`` (to step an
+        optimizer per parameter during backward, as PyTorch's tutorial does).
+
+        >>> import backprop as bp
+        >>> w = bp.ones(2, requires_grad=True)
+        >>> handle = w.register_post_accumulate_grad_hook(lambda p: p.grad.mul_(10))
+        >>> (w * 3).sum().backward(); w.grad.tolist()
+        [30.0, 30.0]
+        """
+        if not self._requires_grad or self.grad_fn is not None:
+            raise GraphError("register_post_accumulate_grad_hook: only a leaf tensor that "
+                             "requires grad accumulates a gradient")
+        hooks: list[Callable[[Tensor], None]] | None = getattr(self, "_post_accumulate_hooks",
+                                                               None)
+        if hooks is None:
+            hooks = []
+            self._post_accumulate_hooks = hooks
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
 
     def retain_grad(self) -> None:
         """Keep the gradient of this non-leaf tensor in ``.grad`` after backward."""

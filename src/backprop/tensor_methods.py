@@ -1410,6 +1410,8 @@ class TensorMethods:
 
         return prelu(self, weight)  # type: ignore[arg-type] # self is a Tensor
 
+    unsafe_split_with_sizes = split_with_sizes  # PyTorch's unchecked twin: ours are the same
+
     def adjoint(self) -> Tensor:
         """The conjugate transpose of the last two dims (``.mH``)."""
         return self.mH

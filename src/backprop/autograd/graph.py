@@ -514,6 +514,13 @@ def _root_storage(array: Any) -> int:
 
 
 def _accumulate(tensor: Tensor, g: Any, create_graph: bool, owned: set[int]) -> None:
+    """Add ``g`` into ``tensor.grad``, then call its post-accumulate hooks."""
+    _add_into_grad(tensor, g, create_graph, owned)
+    for hook in getattr(tensor, "_post_accumulate_hooks", None) or ():
+        hook(tensor)
+
+
+def _add_into_grad(tensor: Tensor, g: Any, create_graph: bool, owned: set[int]) -> None:
     """Add ``g`` into ``tensor.grad``, copying it first if its storage is shared or read-only."""
     if create_graph:
         # A copy: g may be shared with another leaf or be a read-only broadcast view.
