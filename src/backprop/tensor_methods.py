@@ -1134,6 +1134,60 @@ class TensorMethods:
 
     # -- issue 17: spectral and complex_ops --
 
+    @property
+    def real(self) -> Tensor:
+        """The real part (``bp.real``): a view; a real tensor itself."""
+        return _ops.complex_ops.real(self)
+
+    @property
+    def imag(self) -> Tensor:
+        """The imaginary part of a complex tensor (``bp.imag``): a view."""
+        return _ops.complex_ops.imag(self)
+
+    def conj(self) -> Tensor:
+        """The complex conjugate (``bp.conj``)."""
+        return _ops.complex_ops.conj(self)
+
+    def conj_physical(self) -> Tensor:
+        """The complex conjugate in new memory (``bp.conj_physical``)."""
+        return _ops.complex_ops.conj_physical(self)
+
+    def conj_physical_(self) -> Tensor:
+        """Conjugate in place (``bp.conj_physical``); real tensors are unchanged."""
+        return self.copy_(_ops.complex_ops.conj_physical(self)) if self.is_complex() else self
+
+    def resolve_conj(self) -> Tensor:
+        """The tensor itself: backprop conjugates at once (``bp.resolve_conj``)."""
+        return _ops.complex_ops.resolve_conj(self)
+
+    def resolve_neg(self) -> Tensor:
+        """The tensor itself: backprop negates at once (``bp.resolve_neg``)."""
+        return _ops.complex_ops.resolve_neg(self)
+
+    def is_conj(self) -> bool:
+        """False: backprop never marks a lazy conjugate."""
+        return False
+
+    def is_neg(self) -> bool:
+        """False: backprop never marks a lazy negation."""
+        return False
+
+    def is_complex(self) -> bool:
+        """Whether the dtype is complex64 or complex128."""
+        return self.dtype.kind == "c"
+
+    def angle(self) -> Tensor:
+        """The argument of each element (``bp.angle``)."""
+        return _ops.complex_ops.angle(self)
+
+    def cfloat(self) -> Tensor:
+        """``self.to(bp.complex64)``."""
+        return self.to(_ops.complex_ops.COMPLEX64)
+
+    def cdouble(self) -> Tensor:
+        """``self.to(bp.complex128)``."""
+        return self.to(_ops.complex_ops.COMPLEX128)
+
     # (end of spectral and complex_ops)
 
     # -- issue 17: masked_reductions --

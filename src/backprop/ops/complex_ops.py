@@ -1,5 +1,230 @@
-"""Complex numbers' ops (issue 17): real, imag, conj, angle, polar, view_as_real and view_as_complex."""
+"""Complex numbers' ops (issue 17): real, imag, conj, angle, polar, complex, view_as_real and
+view_as_complex.
+
+Gradients follow PyTorch's convention for complex numbers: for a real loss L of z = x + iy,
+the gradient is ``dL/dx + i dL/dy`` (twice the conjugate Wirtinger derivative). A rule gets
+``g`` in that convention and returns ``conj(df/dz) * g`` for a holomorphic f (``mul``'s input
+gets ``g * conj(other)``); a real input's gradient is the real part of what its rule returns
+(the engine takes it, as PyTorch does).
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import builtins
+from typing import Any
+
+import numpy as np
+
+from ..errors import DTypeError, ShapeError, format_shape
+from ..tensor import Tensor
+from .primitive import primitive
+
+COMPLEX64, COMPLEX128 = np.dtype(np.complex64), np.dtype(np.complex128)
+_REAL_OF = {np.dtype(np.complex64): np.dtype(np.float32),
+            np.dtype(np.complex128): np.dtype(np.float64)}
+_COMPLEX_OF = {np.dtype(np.float32): np.dtype(np.complex64),
+               np.dtype(np.float64): np.dtype(np.complex128)}
+
+
+def conjugate_if_complex(x: Any) -> Any:
+    """``conj(x)`` for a complex array, tensor or number; ``x`` itself otherwise (no copy: the
+    rules of real ops call this on every backward)."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        return x.conjugate() if type(x) is builtins.complex else x
+    return conj_physical(x) if dtype.kind == "c" else x
+
+
+def _require_complex(op: str, input: Any) -> None:
+    if input.dtype.kind != "c":
+        raise DTypeError(f"{op}: expected a complex tensor, got a {format_shape(input.shape)} "
+                         f"{input.dtype} tensor; {op} is not implemented for real dtypes, as "
+                         "in PyTorch")
+
+
+# The real part's gradient is real; the engine makes it the complex input's (imaginary part 0).
+@primitive(view=True, grads={"input": lambda g, out, input: g})
+def real(input: Any) -> Any:
+    """The real part of a complex tensor (a view); a real tensor itself.
+
+    >>> import backprop as bp
+    >>> bp.real(bp.tensor([1 + 2j, 3 - 1j])).tolist()
+    [1.0, 3.0]
+    """
+    return input.real
+
+
+# d Im(z)/dy = 1: the gradient dL/dx + i dL/dy is i g.
+@primitive(view=True, grads={"input": lambda g, out, input: g * 1j})
+def imag(input: Any) -> Any:
+    """The imaginary part of a complex tensor (a view); real tensors have none.
+
+    >>> import backprop as bp
+    >>> bp.imag(bp.tensor([1 + 2j, 3 - 1j])).tolist()
+    [2.0, -1.0]
+    """
+    _require_complex("imag", input)
+    return input.imag
+
+
+# conj is antiholomorphic: the gradient of conj(z) is conj(g).
+@primitive(grads={"input": lambda g, out, input: conjugate_if_complex(g)})
+def conj_physical(input: Any) -> Any:
+    """The complex conjugate, in new memory; a real tensor's values unchanged.
+
+    >>> import backprop as bp
+    >>> bp.conj_physical(bp.tensor([1 + 2j])).tolist()
+    [(1-2j)]
+    """
+    return np.conjugate(input) if input.dtype.kind == "c" else input.copy()
+
+
+def conj(input: Tensor) -> Tensor:
+    """The complex conjugate; a real tensor itself (PyTorch marks a lazy conjugate; ours is
+    computed at once).
+
+    >>> import backprop as bp
+    >>> bp.conj(bp.tensor([1 + 2j, 3 - 1j])).tolist()
+    [(1-2j), (3+1j)]
+    """
+    return conj_physical(input) if input.dtype.kind == "c" else input
+
+
+def resolve_conj(input: Tensor) -> Tensor:
+    """``input`` with its lazy conjugation carried out: backprop conjugates at once, so the
+    tensor itself.
+
+    >>> import backprop as bp
+    >>> x = bp.tensor([1 + 2j])
+    >>> bp.resolve_conj(x) is x
+    True
+    """
+    return input
+
+
+def resolve_neg(input: Tensor) -> Tensor:
+    """``input`` with its lazy negation carried out: backprop negates at once, so the tensor
+    itself.
+
+    >>> import backprop as bp
+    >>> x = bp.tensor([1.0])
+    >>> bp.resolve_neg(x) is x
+    True
+    """
+    return input
+
+
+def _angle_grad(g: Any, out: Any, input: Any) -> Any:
+    # Real inputs: angle is piecewise constant (0 or pi), its gradient zero. Complex ones:
+    # d atan2(y, x) = (-y dx + x dy) / |z|^2, so the gradient is g * i z / |z|^2 (0 at z = 0).
+    if input.dtype.kind != "c":
+        return g * 0
+    from .elementwise import where
+
+    size = real(input) * real(input) + imag(input) * imag(input)
+    return where(size == 0, 0.0, g * input * 1j / where(size == 0, 1.0, size))
+
+
+@primitive(save=("input",), grads={"input": _angle_grad})
+def angle(input: Any) -> Any:
+    """The argument of each complex number, in (-pi, pi]; for real numbers 0, or pi where
+    negative (NaN stays NaN).
+
+    >>> import backprop as bp
+    >>> bp.angle(bp.tensor([1j, -1 + 0j])).tolist()
+    [1.5707963267948966, 3.141592653589793]
+    """
+    if input.dtype.kind == "c":
+        return np.angle(input)
+    if input.dtype.kind in "biu":
+        input = input.astype(np.float32)
+    # PyTorch's angle of a real number: pi below zero, 0 at or above it (-0.0 too), NaN kept.
+    return np.where(input < 0, np.pi, np.where(np.isnan(input), input, 0.0)).astype(input.dtype)
+
+
+def _check_parts(op: str, first: str, a: Any, second: str, b: Any) -> None:
+    if a.dtype != b.dtype or a.dtype not in _COMPLEX_OF:
+        raise DTypeError(f"{op}: expected {first} and {second} of one dtype, float32 or float64, "
+                         f"got {a.dtype} and {b.dtype}")
+
+
+def _polar_grads(g: Any, out: Any, abs: Any, angle: Any, needs: tuple[bool, ...]) -> list[Any]:
+    # out = abs e^{i angle}: d out/d abs = e^{i angle}, d out/d angle = i out; a real input's
+    # gradient is Re(conj(d out/d input) g).
+    from .elementwise import cos, sin
+
+    g_real, g_imag = real(g), imag(g)
+    return [g_real * cos(angle) + g_imag * sin(angle) if needs[0] else None,
+            (g_imag * real(out) - g_real * imag(out)) if needs[1] else None]
+
+
+@primitive(save=("abs", "angle", "out"), grads=_polar_grads)
+def polar(abs: Any, angle: Any) -> Any:
+    """The complex numbers of absolute value ``abs`` and argument ``angle``.
+
+    >>> import backprop as bp
+    >>> bp.polar(bp.tensor([2.0]), bp.tensor([0.0])).tolist()
+    [(2+0j)]
+    """
+    _check_parts("polar", "abs", abs, "angle", angle)
+    shape = np.broadcast_shapes(abs.shape, angle.shape)
+    out = np.empty(shape, _COMPLEX_OF[abs.dtype])
+    out.real = abs * np.cos(angle)
+    out.imag = abs * np.sin(angle)
+    return out
+
+
+def _complex_grads(g: Any, out: Any, real_part: Any, imag_part: Any,
+                   needs: tuple[bool, ...]) -> list[Any]:
+    return [real(g) if needs[0] else None, imag(g) if needs[1] else None]
+
+
+@primitive(grads=_complex_grads)
+def complex(real: Any, imag: Any) -> Any:
+    """The complex numbers ``real + i imag`` (``torch.complex``), broadcasting.
+
+    >>> import backprop as bp
+    >>> bp.complex(bp.tensor([1.0]), bp.tensor([2.0])).tolist()
+    [(1+2j)]
+    """
+    _check_parts("complex", "real", real, "imag", imag)
+    out = np.empty(np.broadcast_shapes(real.shape, imag.shape), _COMPLEX_OF[real.dtype])
+    out.real = real
+    out.imag = imag
+    return out
+
+
+@primitive(view=True, grads={"input": lambda g, out, input: view_as_complex(g)})
+def view_as_real(input: Any) -> Any:
+    """A real view of a complex tensor, its last dimension of size 2 holding the real and
+    imaginary parts.
+
+    >>> import backprop as bp
+    >>> bp.view_as_real(bp.tensor([1 + 2j])).tolist()
+    [[1.0, 2.0]]
+    """
+    _require_complex("view_as_real", input)
+    return input[..., None].view(_REAL_OF[input.dtype])
+
+
+@primitive(view=True, grads={"input": lambda g, out, input: view_as_real(g)})
+def view_as_complex(input: Any) -> Any:
+    """A complex view of a real tensor whose last dimension, of size 2, holds the real and
+    imaginary parts.
+
+    >>> import backprop as bp
+    >>> bp.view_as_complex(bp.tensor([[1.0, 2.0]])).tolist()
+    [(1+2j)]
+    """
+    if input.dtype not in _COMPLEX_OF:
+        raise DTypeError(f"view_as_complex: expected a float32 or float64 tensor, got "
+                         f"{input.dtype}")
+    if input.ndim == 0 or input.shape[-1] != 2:
+        raise ShapeError(f"view_as_complex: the last dimension must have size 2 (real and "
+                         f"imaginary parts), got shape {format_shape(input.shape)}")
+    # A gradient reaching here may be laid out otherwise; a contiguous copy then (a view else).
+    return np.ascontiguousarray(input).view(_COMPLEX_OF[input.dtype])[..., 0]
+
+
+__all__ = ["real", "imag", "conj", "conj_physical", "resolve_conj", "resolve_neg", "angle",
+           "polar", "complex", "view_as_real", "view_as_complex"]

@@ -17,6 +17,7 @@ from .. import backend
 from ..errors import DTypeError, DTypeOverflowError, IntegerDivisionByZeroError, format_shape
 from ..layout import check_memory_format
 from ..tensor import Tensor, requested_conversion
+from .complex_ops import conjugate_if_complex
 from .primitive import primitive
 
 _LN2 = math.log(2.0)  # a Python float: a NumPy float64 scalar would promote float32 to float64
@@ -81,8 +82,8 @@ def sub(input: Any, other: Any, *, alpha: Any = 1) -> Any:
 
 
 @primitive(save=("input", "other"), promote=("input", "other"), numbers=True, grads={
-    "input": lambda g, out, input, other: g * other,
-    "other": lambda g, out, input, other: g * input,
+    "input": lambda g, out, input, other: g * conjugate_if_complex(other),
+    "other": lambda g, out, input, other: g * conjugate_if_complex(input),
 })
 def mul(input: Any, other: Any) -> Any:
     return input * other
@@ -99,9 +100,9 @@ def _explain_div(err: Exception, input: Any, other: Any, rounding_mode: Any = No
 @primitive(save=("input", "other"), promote=("input", "other"), numbers=True,
            explain=_explain_div, grads={
     "input": lambda g, out, input, other, rounding_mode=None:
-    g / other if rounding_mode is None else g * 0,
+    g / conjugate_if_complex(other) if rounding_mode is None else g * 0,
     "other": lambda g, out, input, other, rounding_mode=None:
-    -g * input / (other * other) if rounding_mode is None else g * 0,
+    -g * conjugate_if_complex(input / (other * other)) if rounding_mode is None else g * 0,
 })
 def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Any:
     """``input / other``, broadcasting; ``rounding_mode='trunc'`` rounds the quotient toward
@@ -255,7 +256,7 @@ def abs(input: Any) -> Any:
 
 # -- unary maths --------------------------------------------------------------------------------
 
-@primitive(save=("out",), grads={"input": lambda g, out, input: g * out})
+@primitive(save=("out",), grads={"input": lambda g, out, input: g * conjugate_if_complex(out)})
 def exp(input: Any) -> Any:
     return np.exp(input)
 
