@@ -1180,13 +1180,13 @@ class TensorMethods:
         """The argument of each element (``bp.angle``)."""
         return _ops.complex_ops.angle(self)
 
-    def cfloat(self) -> Tensor:
+    def cfloat(self, memory_format: Any = None) -> Tensor:
         """``self.to(bp.complex64)``."""
-        return self.to(_ops.complex_ops.COMPLEX64)
+        return self._converted("cfloat", _ops.complex_ops.COMPLEX64, memory_format)
 
-    def cdouble(self) -> Tensor:
+    def cdouble(self, memory_format: Any = None) -> Tensor:
         """``self.to(bp.complex128)``."""
-        return self.to(_ops.complex_ops.COMPLEX128)
+        return self._converted("cdouble", _ops.complex_ops.COMPLEX128, memory_format)
 
     # (end of spectral and complex_ops)
 

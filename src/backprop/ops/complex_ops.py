@@ -149,12 +149,14 @@ def _check_parts(op: str, first: str, a: Any, second: str, b: Any) -> None:
 
 
 def _polar_grads(g: Any, out: Any, abs: Any, angle: Any, needs: tuple[bool, ...]) -> list[Any]:
-    # out = abs e^{i angle}: d out/d abs = e^{i angle}, d out/d angle = i out; a real input's
-    # gradient is Re(conj(d out/d input) g).
-    from .elementwise import cos, sin
+    # out = abs e^{i angle}: d out/d angle = i out, and a real input's gradient is
+    # Re(conj(d out/d input) g). For abs PyTorch takes sgn(out) for d out/d abs, which is
+    # e^{i angle} where abs > 0 (0 where abs == 0, -e^{i angle} where abs < 0): as PyTorch.
+    from .elementwise import sgn
 
     g_real, g_imag = real(g), imag(g)
-    return [g_real * cos(angle) + g_imag * sin(angle) if needs[0] else None,
+    direction = sgn(out) if needs[0] else None
+    return [g_real * real(direction) + g_imag * imag(direction) if needs[0] else None,
             (g_imag * real(out) - g_real * imag(out)) if needs[1] else None]
 
 
