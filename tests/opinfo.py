@@ -235,6 +235,11 @@ UNSUPPORTED = [
                 "PyTorch function or module cannot take our tensors",
                 lambda e, s: e.name == "nn.functional.triplet_margin_with_distance_loss"
                 and s.kwargs.get("distance_function") is not None),
+    Unsupported("istft(window=<a view made under no_grad, window[:8] or window.real[:8]>): "
+                "torch's autograd finds that view unused (no gradient), while a copy of the "
+                "same values gets the gradient ours gives; no torch gradient to compare",
+                lambda e, s: e.name == "istft" and isinstance(s.kwargs.get("window"), torch.Tensor)
+                and s.kwargs["window"].requires_grad and s.kwargs["window"]._is_view()),
 ]
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from .. import dtypes
 from ..errors import DimError, DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
-from .complex_ops import conj, real
+from .complex_ops import conj, real, view_as_real
 from .primitive import primitive
 
 # The adjoint of a transform scaled by 1 (by 1/n) is the other way's scaled by 1 (by 1/n):
@@ -485,5 +485,175 @@ def rfftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None,
                         requires_grad)
 
 
+# -- short-time transforms ---------------------------------------------------------------------
+
+# Framing and overlap-adding are each other's adjoints: each one's gradient is the other.
+@primitive("stft_frames", grads={
+    "input": lambda g, out, input, *, n_fft, hop: _overlap_add(g, hop=hop, length=input.shape[-1]),
+})
+def _frames(input: Any, *, n_fft: int, hop: int) -> Any:
+    windows = np.lib.stride_tricks.sliding_window_view(input, n_fft, axis=-1)[..., ::hop, :]
+    return np.ascontiguousarray(windows)
+
+
+@primitive("overlap_add", grads={
+    "input": lambda g, out, input, *, hop, length: _frames(g, n_fft=input.shape[-1], hop=hop),
+})
+def _overlap_add(input: Any, *, hop: int, length: int) -> Any:
+    frames, n_fft = input.shape[-2:]
+    out = np.zeros(input.shape[:-2] + (length,), input.dtype)
+    for k in range(n_fft):  # n_fft strided adds, each over every frame at once
+        out[..., k:k + hop * (frames - 1) + 1:hop] += input[..., k]
+    return out
+
+
+def _window(op: str, window: Tensor | None, n_fft: int, win_length: int, like: Tensor) -> Any:
+    """The window padded on both sides to ``n_fft`` (ones when None), as PyTorch centres it."""
+    from .rearrange import pad
+
+    if window is None:
+        from ..creation import ones
+
+        window = ones(win_length, dtype=_real_dtype(like.dtype))
+    elif window.ndim != 1 or window.shape[0] != win_length:
+        raise ShapeError(f"{op}: expected a 1D window tensor of size equal to win_length="
+                         f"{win_length}, but got window with size {format_shape(window.shape)}")
+    left = (n_fft - win_length) // 2
+    return window if left == 0 and win_length == n_fft else \
+        pad(window, (left, n_fft - win_length - left))
+
+
+def _lengths(op: str, n_fft: int, hop_length: int | None,
+             win_length: int | None) -> tuple[int, int]:
+    hop = n_fft // 4 if hop_length is None else hop_length
+    win = n_fft if win_length is None else win_length
+    if hop <= 0:
+        raise ValueError(f"{op}: expected hop_length > 0, but got hop_length={hop}")
+    if not 0 < win <= n_fft:
+        raise ValueError(f"{op}: expected 0 < win_length <= n_fft, but got win_length={win} "
+                         f"and n_fft={n_fft}")
+    return hop, win
+
+
+def stft(input: Tensor, n_fft: int, hop_length: int | None = None,
+         win_length: int | None = None, window: Tensor | None = None, center: bool = True,
+         pad_mode: str = "reflect", normalized: bool = False, onesided: bool | None = None,
+         return_complex: bool | None = None) -> Tensor:
+    """The short-time Fourier transform: the ``fft`` of each ``n_fft``-point frame, frames
+    ``hop_length`` apart (default n_fft // 4), each times ``window``; ``center`` pads the signal
+    by n_fft // 2 on both sides (``pad_mode``). The result is (freq, frames), batched when the
+    input is (batch, time); one-sided for real signals and windows unless ``onesided=False``.
+
+    >>> import backprop as bp
+    >>> bp.stft(bp.ones(16), n_fft=8, return_complex=True).shape
+    (5, 9)
+    """
+    from .rearrange import pad
+
+    x = _floating("stft", input)
+    complex_window = window is not None and window.dtype.kind == "c"
+    complex_input = x.dtype.kind == "c" or complex_window
+    if return_complex is None:
+        if not complex_input:
+            raise ValueError("stft requires the return_complex parameter be given for real "
+                             "inputs; pass return_complex=True")
+        return_complex = True
+    if x.ndim not in (1, 2):
+        raise ShapeError(f"stft: expected a 1D or 2D tensor, got {format_shape(x.shape)}")
+    hop, win = _lengths("stft", n_fft, hop_length, win_length)
+    batched = x.ndim == 2
+    if not batched:
+        x = x.reshape(1, x.shape[0])
+    if center:
+        half = n_fft // 2
+        x = pad(x.reshape(x.shape[0], 1, x.shape[1]), (half, half), mode=pad_mode)
+        x = x.reshape(x.shape[0], x.shape[2])
+    if not 0 < n_fft <= x.shape[-1]:
+        raise ValueError(f"stft: expected 0 < n_fft <= {x.shape[-1]} (the padded length), but "
+                         f"got n_fft={n_fft}")
+    frames = _frames(x, n_fft=n_fft, hop=hop)
+    if window is not None:
+        frames = frames * _window("stft", window, n_fft, win, x)
+    if onesided is None:
+        onesided = not complex_input
+    norm = "ortho" if normalized else "backward"
+    if onesided:
+        if complex_input:
+            raise ValueError("stft: Cannot have onesided output if window or input is complex")
+        out = _fft_r2c(frames, dims=(2,), norm=norm)
+    else:
+        out = _fft_c2c(_as_complex("stft", frames), dims=(2,), norm=norm, forward=True)
+    out = out.transpose(1, 2)
+    if not batched:
+        out = out.reshape(out.shape[1:])
+    return out if return_complex else view_as_real(out)
+
+
+def istft(input: Tensor, n_fft: int, hop_length: int | None = None,
+          win_length: int | None = None, window: Tensor | None = None, center: bool = True,
+          normalized: bool = False, onesided: bool | None = None, length: int | None = None,
+          return_complex: bool = False) -> Tensor:
+    """The inverse of ``stft``: each frame's inverse transform times the window, overlap-added
+    and divided by the overlap-added squared window; ``length`` trims or zero-pads the result.
+
+    >>> import backprop as bp
+    >>> x = bp.arange(16.0)
+    >>> y = bp.istft(bp.stft(x, 8, window=bp.ones(8), return_complex=True), 8, window=bp.ones(8))
+    >>> bool(bp.allclose(y, x[:y.shape[0]], atol=1e-5))
+    True
+    """
+    from ..creation import zeros
+    from .rearrange import pad
+
+    if not isinstance(input, Tensor) or input.dtype.kind != "c":
+        raise DTypeError("istft requires a complex-valued input tensor, got "
+                         f"{getattr(input, 'dtype', type(input).__name__)}")
+    hop, win = _lengths("istft", n_fft, hop_length, win_length)
+    batched = input.ndim == 3
+    if input.ndim not in (2, 3):
+        raise ShapeError(f"istft: expected a 2D or 3D complex tensor (freq, frames), got "
+                         f"{format_shape(input.shape)}")
+    x = input if batched else input.reshape((1,) + input.shape)
+    fft_size, n_frames = x.shape[1], x.shape[2]
+    if onesided is None:
+        onesided = fft_size != n_fft
+    expected_size = n_fft // 2 + 1 if onesided else n_fft
+    if fft_size != expected_size:
+        raise ShapeError(f"istft: expected the frequency dimension (size {fft_size}) to be "
+                         f"{expected_size} (n_fft={n_fft}, onesided={onesided})")
+    norm = "ortho" if normalized else "backward"
+    x = x.transpose(1, 2)
+    if return_complex:
+        if onesided:
+            raise ValueError("istft: cannot have onesided output if return_complex=True")
+        frames = _fft_c2c(x, dims=(2,), norm=norm, forward=False)
+    else:
+        if window is not None and window.dtype.kind == "c":
+            raise ValueError("istft: complex windows need return_complex=True")
+        if not onesided:
+            x = _fft_resize(x, dims=(2,), sizes=(n_fft // 2 + 1,))
+        frames = _fft_c2r(x, dims=(2,), norm=norm, last_size=n_fft)
+    window = _window("istft", window, n_fft, win, frames)
+    frames = frames * window
+    expected = n_fft + hop * (n_frames - 1)
+    y = _overlap_add(frames, hop=hop, length=expected)
+    squares = (window * window).reshape(1, n_fft) + zeros(n_frames, 1, dtype=window.dtype)
+    envelope = _overlap_add(squares, hop=hop, length=expected)
+    start = n_fft // 2 if center else 0
+    if length is not None:
+        end = start + length
+    else:
+        end = expected - n_fft // 2 if center else expected
+    y, envelope = y[..., start:end], envelope[start:end]
+    if envelope.shape[0] and float(envelope.abs().min().item()) < 1e-11:
+        raise ValueError("istft: window overlap add min: the squared windows' overlap-add is "
+                         "(nearly) zero somewhere; choose a window and hop_length that cover "
+                         "every sample (NOLA)")
+    y = y / envelope
+    if length is not None and y.shape[-1] < length:
+        y = pad(y, (0, length - y.shape[-1]))
+    return y if batched else y.reshape(y.shape[1:])
+
+
 # The bp.fft functions are not top-level names: ``backprop.fft`` imports them.
-__all__: list[str] = []
+__all__: list[str] = ["stft", "istft"]
