@@ -152,12 +152,14 @@ def _polar_grads(g: Any, out: Any, abs: Any, angle: Any, needs: tuple[bool, ...]
     # out = abs e^{i angle}: d out/d angle = i out, and a real input's gradient is
     # Re(conj(d out/d input) g). For abs PyTorch takes sgn(out) for d out/d abs, which is
     # e^{i angle} where abs > 0 (0 where abs == 0, -e^{i angle} where abs < 0): as PyTorch.
-    from .elementwise import sgn
+    # sgn(out) = sign(abs) e^{i angle}, written so that its derivative in angle is kept.
+    from .elementwise import cos, sign, sin
 
     g_real, g_imag = real(g), imag(g)
-    direction = sgn(out) if needs[0] else None
-    return [g_real * real(direction) + g_imag * imag(direction) if needs[0] else None,
-            (g_imag * real(out) - g_real * imag(out)) if needs[1] else None]
+    grad_abs = None
+    if needs[0]:
+        grad_abs = (g_real * cos(angle) + g_imag * sin(angle)) * sign(abs)
+    return [grad_abs, (g_imag * real(out) - g_real * imag(out)) if needs[1] else None]
 
 
 @primitive(save=("abs", "angle", "out"), grads=_polar_grads)

@@ -170,19 +170,22 @@ def _is_integral(value: Any) -> bool:
 def _pow_grad_input(g: Any, out: Any, input: Any, exponent: Any) -> Any:
     # d(a**b)/da = b * a**(b - 1), except where b == 0: there a**b is the constant 1 and the
     # gradient 0, where the formula gives 0 * 0**-1 = nan at a == 0 (PyTorch's rule too).
+    # Complex numbers: g times the conjugate derivative (ops/complex_ops.py).
     if isinstance(exponent, (int, float)):
-        return g * 0 if exponent == 0 else g * exponent * pow(input, exponent - 1)
+        return g * 0 if exponent == 0 else \
+            g * conjugate_if_complex(exponent * pow(input, exponent - 1))
     constant = eq(exponent, 0)
     # A base of 1 where b == 0 keeps 0**-1 out of the discarded branch and of its derivative.
     safe_input = where(constant, 1.0, input)
-    return where(constant, 0.0, g * exponent * safe_input ** (exponent - 1))
+    return where(constant, 0.0,
+                 g * conjugate_if_complex(exponent * safe_input ** (exponent - 1)))
 
 
 def _pow_grad_exponent(g: Any, out: Any, input: Any, exponent: Any) -> Any:
     # d(a**b)/db = a**b * log(a); at a == 0 with b >= 0 the limit is 0, not 0 * -inf = nan.
     zero_base = logical_and(eq(input, 0), ge(exponent, 0))
     safe_input = where(zero_base, 1.0, input)
-    return where(zero_base, 0.0, g * out * log(safe_input))
+    return where(zero_base, 0.0, g * conjugate_if_complex(out * log(safe_input)))
 
 
 # The exponents PyTorch computes by products rather than C's pow (its pow_tensor_scalar fast
