@@ -1188,6 +1188,22 @@ class TensorMethods:
         """``self.to(bp.complex128)``."""
         return self._converted("cdouble", _ops.complex_ops.COMPLEX128, memory_format)
 
+    def stft(self, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
+             window: Tensor | None = None, center: bool = True, pad_mode: str = "reflect",
+             normalized: bool = False, onesided: bool | None = None,
+             return_complex: bool | None = None) -> Tensor:
+        """The short-time Fourier transform (``bp.stft``)."""
+        return _ops.spectral.stft(self, n_fft, hop_length, win_length, window, center,
+                                  pad_mode, normalized, onesided, return_complex)
+
+    def istft(self, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
+              window: Tensor | None = None, center: bool = True, normalized: bool = False,
+              onesided: bool | None = None, length: int | None = None,
+              return_complex: bool = False) -> Tensor:
+        """The inverse short-time Fourier transform (``bp.istft``)."""
+        return _ops.spectral.istft(self, n_fft, hop_length, win_length, window, center,
+                                   normalized, onesided, length, return_complex)
+
     # (end of spectral and complex_ops)
 
     # -- issue 17: masked_reductions --

@@ -10,13 +10,14 @@ gets ``g * conj(other)``); a real input's gradient is the real part of what its 
 
 from __future__ import annotations
 
-import builtins
 from typing import Any
 
 import numpy as np
 
 from ..errors import DTypeError, ShapeError, format_shape
 from ..tensor import Tensor
+from .conjugation import conj_physical
+from .elementwise import cos, sign, sin, where
 from .primitive import primitive
 
 COMPLEX64, COMPLEX128 = np.dtype(np.complex64), np.dtype(np.complex128)
@@ -24,15 +25,6 @@ _REAL_OF = {np.dtype(np.complex64): np.dtype(np.float32),
             np.dtype(np.complex128): np.dtype(np.float64)}
 _COMPLEX_OF = {np.dtype(np.float32): np.dtype(np.complex64),
                np.dtype(np.float64): np.dtype(np.complex128)}
-
-
-def conjugate_if_complex(x: Any) -> Any:
-    """``conj(x)`` for a complex array, tensor or number; ``x`` itself otherwise (no copy: the
-    rules of real ops call this on every backward)."""
-    dtype = getattr(x, "dtype", None)
-    if dtype is None:
-        return x.conjugate() if type(x) is builtins.complex else x
-    return conj_physical(x) if dtype.kind == "c" else x
 
 
 def _require_complex(op: str, input: Any) -> None:
@@ -65,18 +57,6 @@ def imag(input: Any) -> Any:
     """
     _require_complex("imag", input)
     return input.imag
-
-
-# conj is antiholomorphic: the gradient of conj(z) is conj(g).
-@primitive(grads={"input": lambda g, out, input: conjugate_if_complex(g)})
-def conj_physical(input: Any) -> Any:
-    """The complex conjugate, in new memory; a real tensor's values unchanged.
-
-    >>> import backprop as bp
-    >>> bp.conj_physical(bp.tensor([1 + 2j])).tolist()
-    [(1-2j)]
-    """
-    return np.conjugate(input) if input.dtype.kind == "c" else input.copy()
 
 
 def conj(input: Tensor) -> Tensor:
@@ -119,8 +99,6 @@ def _angle_grad(g: Any, out: Any, input: Any) -> Any:
     # d atan2(y, x) = (-y dx + x dy) / |z|^2, so the gradient is g * i z / |z|^2 (0 at z = 0).
     if input.dtype.kind != "c":
         return g * 0
-    from .elementwise import where
-
     size = real(input) * real(input) + imag(input) * imag(input)
     return where(size == 0, 0.0, g * input * 1j / where(size == 0, 1.0, size))
 
@@ -153,8 +131,6 @@ def _polar_grads(g: Any, out: Any, abs: Any, angle: Any, needs: tuple[bool, ...]
     # Re(conj(d out/d input) g). For abs PyTorch takes sgn(out) for d out/d abs, which is
     # e^{i angle} where abs > 0 (0 where abs == 0, -e^{i angle} where abs < 0): as PyTorch.
     # sgn(out) = sign(abs) e^{i angle}, written so that its derivative in angle is kept.
-    from .elementwise import cos, sign, sin
-
     g_real, g_imag = real(g), imag(g)
     grad_abs = None
     if needs[0]:

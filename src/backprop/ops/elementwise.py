@@ -17,7 +17,7 @@ from .. import backend
 from ..errors import DTypeError, DTypeOverflowError, IntegerDivisionByZeroError, format_shape
 from ..layout import check_memory_format
 from ..tensor import Tensor, requested_conversion
-from .complex_ops import conjugate_if_complex
+from .conjugation import conjugate_if_complex
 from .primitive import primitive
 
 _LN2 = math.log(2.0)  # a Python float: a NumPy float64 scalar would promote float32 to float64
