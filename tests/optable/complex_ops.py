@@ -66,7 +66,45 @@ def _errors() -> list[ErrorInput]:
     ]
 
 
+def _matrices(rng: np.random.Generator) -> list[Sample]:
+    """Matrices with distinct eigenvalues (a rotation's complex pair among them), where the
+    eigenvalues are smooth functions of the entries."""
+    rotation = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 2.0]])
+    return [Sample((np.diag([1.0, 2.0, 3.5]) + 0.2 * uniform(rng, (3, 3)),), name="real"),
+            Sample((rotation + 0.1 * uniform(rng, (3, 3)),), name="complex-pair"),
+            Sample((np.diag([1.0, -1.0]) + 0.2 * uniform(rng, (2, 2, 2)),), name="batch")]
+
+
+def _eig_invariant(module, a):
+    """A function of eig's results that does not depend on each eigenvector's phase (which
+    PyTorch leaves undefined): |V_ij|^2 weighted by the eigenvalues' real and imaginary parts."""
+    values, vectors = module.linalg.eig(a)
+    weights = vectors.abs() ** 2
+    return module.stack([(weights * values.real.unsqueeze(-2)).sum(-1),
+                         (weights * values.imag.unsqueeze(-2)).sum(-1)])
+
+
+def _np_eig_invariant(a):
+    values, vectors = np.linalg.eig(a)
+    weights = np.abs(vectors) ** 2
+    return np.stack([(weights * values.real[..., None, :]).sum(-1),
+                     (weights * values.imag[..., None, :]).sum(-1)])
+
+
+def _eig_errors() -> list[ErrorInput]:
+    return [ErrorInput(lambda: bp.linalg.eig(bp.ones(2, 3)), bp.errors.ShapeError,
+                       "linalg.eig: A must be batches of square matrices"),
+            ErrorInput(lambda: bp.linalg.eigvals(bp.tensor([[np.nan]])), ValueError,
+                       "linalg.eig: input tensor should not contain infs or NaNs")]
+
+
 ROWS: list[OpSpec] = [
+    OpSpec(name="linalg.eigvals", op=lambda a: bp.view_as_real(bp.linalg.eigvals(a)),
+           ref=lambda a: _np_real(np.linalg.eigvals(a).astype(complex)),
+           torch=lambda t, a: t.view_as_real(t.linalg.eigvals(a)), samples=_matrices,
+           error_inputs=_eig_errors),
+    OpSpec(name="linalg.eig", op=lambda a: _eig_invariant(bp, a),
+           ref=_np_eig_invariant, torch=_eig_invariant, samples=_matrices),
     _complex_unary("conj", bp.conj, np.conj, lambda t, z: t.conj(z)),
     _complex_unary("conj_physical", bp.conj_physical, np.conj, lambda t, z: t.conj_physical(z)),
     _complex_unary("resolve_conj", lambda z: bp.resolve_conj(bp.conj(z)), np.conj,

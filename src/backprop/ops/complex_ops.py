@@ -16,9 +16,10 @@ import numpy as np
 
 from ..errors import DTypeError, ShapeError, format_shape
 from ..tensor import Tensor
-from .conjugation import conj_physical
+from .conjugation import conj_physical, conjugate_if_complex
 from .elementwise import cos, sign, sin, where
 from .primitive import primitive
+from .shape import _transpose
 
 COMPLEX64, COMPLEX128 = np.dtype(np.complex64), np.dtype(np.complex128)
 _REAL_OF = {np.dtype(np.complex64): np.dtype(np.float32),
@@ -208,3 +209,92 @@ def view_as_complex(input: Any) -> Any:
 
 __all__ = ["real", "imag", "conj", "conj_physical", "resolve_conj", "resolve_neg", "angle",
            "polar", "complex", "view_as_real", "view_as_complex"]
+
+
+# -- eig and eigvals: complex results of real or complex matrices --------------------------------
+
+def _conj_transpose(x: Any) -> Any:
+    return conj_physical(_transpose(x, -1, -2)) if x.dtype.kind == "c" else _transpose(x, -1, -2)
+
+
+def _eig_solve_grads(g: Any, out: Any, a: Any, b: Any, needs: tuple[bool, ...]) -> list[Any]:
+    # x = a^-1 b: gb = a^-H g, ga = -gb x^H.
+    grad_b = _eig_solve(_conj_transpose(a), g)
+    return [-grad_b @ _conj_transpose(out) if needs[0] else None, grad_b if needs[1] else None]
+
+
+# A solve of its own (its gradient needs one): the eigenvector matrix is invertible wherever
+# eig's gradient is defined.
+@primitive("eig_solve", save=("a", "out"), grads=_eig_solve_grads)
+def _eig_solve(a: Any, b: Any) -> Any:
+    return np.linalg.solve(a, b)
+
+
+def _eig_grads(g: Any, out: Any, input: Any, needs: tuple[bool, ...]) -> list[Any]:
+    # PyTorch's linalg_eig_backward: with V^H gV = M and E_ij = conj(L_j) - conj(L_i),
+    # gA = V^-H (diag(gL) + (M - V^H V diag(Re diag M)) / E, off the diagonal) V^H.
+    g_values, g_vectors = g
+    values, vectors = out
+    n = vectors.shape[-1]
+    eye = np.eye(n, dtype=bool)
+    vectors_h = _conj_transpose(vectors)
+    if g_vectors is None:
+        inner = g_values.reshape(g_values.shape[:-1] + (1, n)) * eye
+    else:
+        m = vectors_h @ g_vectors
+        diagonal = real((m * eye).sum(-1))
+        inner = m - vectors_h @ (vectors * diagonal.reshape(diagonal.shape[:-1] + (1, n)))
+        conj_values = conjugate_if_complex(values)
+        gaps = (conj_values.reshape(values.shape[:-1] + (1, n))
+                - conj_values.reshape(values.shape + (1,)))
+        inner = where(eye, 0.0, inner / where(eye, 1.0, gaps))
+        if g_values is not None:
+            inner = inner + g_values.reshape(g_values.shape[:-1] + (1, n)) * eye
+    return [_eig_solve(vectors_h, inner @ vectors_h)]
+
+
+def _check_square(op: str, input: Any) -> None:
+    if input.ndim < 2 or input.shape[-1] != input.shape[-2]:
+        raise ShapeError(f"{op}: A must be batches of square matrices, but they are "
+                         f"{format_shape(input.shape[-2:])} matrices (input of shape "
+                         f"{format_shape(input.shape)})")
+
+
+@primitive("linalg_eig", outputs=("eigenvalues", "eigenvectors"),
+           save=("eigenvalues", "eigenvectors"), grads=_eig_grads)
+def _linalg_eig(input: Any) -> Any:
+    _check_square("linalg.eig", input)
+    if input.dtype.kind not in "fc":
+        raise DTypeError(f"linalg.eig: expected a float or complex tensor, got {input.dtype}")
+    if not np.isfinite(input).all():
+        raise ValueError("linalg.eig: input tensor should not contain infs or NaNs")
+    dtype = _COMPLEX_OF.get(input.dtype, input.dtype)
+    values, vectors = np.linalg.eig(input)
+    return values.astype(dtype), vectors.astype(dtype)
+
+
+def eig(A: Tensor, *, out: Any = None) -> tuple[Tensor, Tensor]:
+    """The eigenvalues and eigenvectors of square matrices (``torch.linalg.eig``): complex
+    results, eigenvectors of norm 1, ``A V = V diag(L)``.
+
+    >>> import backprop as bp
+    >>> L, V = bp.linalg.eig(bp.tensor([[2.0, 0.0], [0.0, 3.0]]))
+    >>> L.tolist()
+    [(2+0j), (3+0j)]
+    """
+    if out is not None:
+        raise TypeError("linalg.eig: out= is not supported; use the returned tensors")
+    values, vectors = _linalg_eig(A)
+    return values, vectors
+
+
+def eigvals(A: Tensor, *, out: Any = None) -> Tensor:
+    """The eigenvalues of square matrices (``torch.linalg.eigvals``), complex.
+
+    >>> import backprop as bp
+    >>> bp.linalg.eigvals(bp.tensor([[0.0, -1.0], [1.0, 0.0]])).tolist()
+    [1j, -1j]
+    """
+    if out is not None:
+        raise TypeError("linalg.eigvals: out= is not supported; use the returned tensor")
+    return _linalg_eig(A)[0]

@@ -173,19 +173,20 @@ def _pow_grad_input(g: Any, out: Any, input: Any, exponent: Any) -> Any:
     # Complex numbers: g times the conjugate derivative (ops/complex_ops.py).
     if isinstance(exponent, (int, float)):
         return g * 0 if exponent == 0 else \
-            g * conjugate_if_complex(exponent * pow(input, exponent - 1))
+            g * conjugate_if_complex(exponent) * conjugate_if_complex(pow(input, exponent - 1))
     constant = eq(exponent, 0)
     # A base of 1 where b == 0 keeps 0**-1 out of the discarded branch and of its derivative.
     safe_input = where(constant, 1.0, input)
     return where(constant, 0.0,
-                 g * conjugate_if_complex(exponent * safe_input ** (exponent - 1)))
+                 g * conjugate_if_complex(exponent)
+                 * conjugate_if_complex(safe_input ** (exponent - 1)))
 
 
 def _pow_grad_exponent(g: Any, out: Any, input: Any, exponent: Any) -> Any:
     # d(a**b)/db = a**b * log(a); at a == 0 with b >= 0 the limit is 0, not 0 * -inf = nan.
     zero_base = logical_and(eq(input, 0), ge(exponent, 0))
     safe_input = where(zero_base, 1.0, input)
-    return where(zero_base, 0.0, g * conjugate_if_complex(out * log(safe_input)))
+    return where(zero_base, 0.0, g * conjugate_if_complex(out) * conjugate_if_complex(log(safe_input)))
 
 
 # The exponents PyTorch computes by products rather than C's pow (its pow_tensor_scalar fast
@@ -250,9 +251,18 @@ def neg(input: Any) -> Any:
     return -input
 
 
+def _abs_grad(g: Any, out: Any, input: Any) -> Any:
+    if input.dtype.kind != "c":
+        return g * sign(input)
+    # Complex z: g z / |z| (0 at 0), written out because sign's gradient is taken as zero, which
+    # holds for real numbers only (z / |z| changes with z's angle).
+    size = abs(input)
+    zero = eq(size, 0)
+    return where(zero, 0.0, g * input / where(zero, 1.0, size))
+
+
 # Kink at 0: PyTorch's convention is sign(0) = 0, a zero subgradient.
-@primitive(save=("input",), promote=("input",), refuse=("bool",),
-           grads={"input": lambda g, out, input: g * sign(input)})
+@primitive(save=("input",), promote=("input",), refuse=("bool",), grads={"input": _abs_grad})
 def abs(input: Any) -> Any:
     return np.abs(input)
 
