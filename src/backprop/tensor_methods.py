@@ -1154,7 +1154,7 @@ class TensorMethods:
 
     def conj_physical_(self) -> Tensor:
         """Conjugate in place (``bp.conj_physical``); real tensors are unchanged."""
-        return self.copy_(_ops.complex_ops.conj_physical(self)) if self.is_complex() else self
+        return _ops.complex_ops.conj_physical_(self)
 
     def resolve_conj(self) -> Tensor:
         """The tensor itself: backprop conjugates at once (``bp.resolve_conj``)."""
@@ -1174,7 +1174,7 @@ class TensorMethods:
 
     def is_complex(self) -> bool:
         """Whether the dtype is complex64 or complex128."""
-        return self.dtype.kind == "c"
+        return _ops.complex_ops.is_complex(self)
 
     def angle(self) -> Tensor:
         """The argument of each element (``bp.angle``)."""
@@ -1182,11 +1182,13 @@ class TensorMethods:
 
     def cfloat(self, memory_format: Any = None) -> Tensor:
         """``self.to(bp.complex64)``."""
-        return self._converted("cfloat", _ops.complex_ops.COMPLEX64, memory_format)
+        return _ops.complex_ops.converted(self, "cfloat", _ops.complex_ops.COMPLEX64,
+                                          memory_format)
 
     def cdouble(self, memory_format: Any = None) -> Tensor:
         """``self.to(bp.complex128)``."""
-        return self._converted("cdouble", _ops.complex_ops.COMPLEX128, memory_format)
+        return _ops.complex_ops.converted(self, "cdouble", _ops.complex_ops.COMPLEX128,
+                                          memory_format)
 
     def stft(self, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
              window: Tensor | None = None, center: bool = True, pad_mode: str = "reflect",

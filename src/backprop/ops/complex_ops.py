@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DTypeError, ShapeError, format_shape
+from ..layout import check_memory_format
 from ..tensor import Tensor
 from .conjugation import conj_physical, conjugate_if_complex
 from .elementwise import cos, sign, sin, where
@@ -69,6 +70,22 @@ def conj(input: Tensor) -> Tensor:
     [(1-2j), (3+1j)]
     """
     return conj_physical(input) if input.dtype.kind == "c" else input
+
+
+def conj_physical_(input: Tensor) -> Tensor:
+    """``input.conj_physical_()``: conjugated in place; a real tensor unchanged."""
+    return input.copy_(conj_physical(input)) if is_complex(input) else input
+
+
+def is_complex(input: Tensor) -> bool:
+    """``input.is_complex()``: whether its dtype is complex64 or complex128."""
+    return input.dtype.kind == "c"
+
+
+def converted(input: Tensor, op: str, dtype: np.dtype, memory_format: Any) -> Tensor:
+    """``input.cfloat()`` and ``input.cdouble()``: ``input.to(dtype)``."""
+    check_memory_format(op, memory_format)
+    return input.to(dtype)
 
 
 def resolve_conj(input: Tensor) -> Tensor:
