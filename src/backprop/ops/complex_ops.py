@@ -73,17 +73,32 @@ def conj(input: Tensor) -> Tensor:
 
 
 def conj_physical_(input: Tensor) -> Tensor:
-    """``input.conj_physical_()``: conjugated in place; a real tensor unchanged."""
+    """``input.conj_physical_()``: conjugated in place; a real tensor unchanged.
+
+    >>> import backprop as bp
+    >>> bp.tensor([1 + 2j]).conj_physical_().tolist()
+    [(1-2j)]
+    """
     return input.copy_(conj_physical(input)) if is_complex(input) else input
 
 
 def is_complex(input: Tensor) -> bool:
-    """``input.is_complex()``: whether its dtype is complex64 or complex128."""
+    """``input.is_complex()``: whether its dtype is complex64 or complex128.
+
+    >>> import backprop as bp
+    >>> bp.tensor([1j]).is_complex(), bp.ones(1).is_complex()
+    (True, False)
+    """
     return input.dtype.kind == "c"
 
 
 def converted(input: Tensor, op: str, dtype: np.dtype, memory_format: Any) -> Tensor:
-    """``input.cfloat()`` and ``input.cdouble()``: ``input.to(dtype)``."""
+    """``input.cfloat()`` and ``input.cdouble()``: ``input.to(dtype)``.
+
+    >>> import backprop as bp
+    >>> bp.ones(1).cfloat().dtype, bp.ones(1).cdouble().dtype
+    (dtype('complex64'), dtype('complex128'))
+    """
     check_memory_format(op, memory_format)
     return input.to(dtype)
 
