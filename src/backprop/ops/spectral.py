@@ -62,12 +62,13 @@ def _unscaled_fast(transform: Any, input: Any, dims: tuple[int, ...], norm: str,
                    sizes: list[int], **more: Any) -> Any:
     """``transform(input, axes=dims, norm=norm, **more)``. NumPy's pocketfft runs 5-8 times
     slower on float32 when it scales by the integer 1 (a forward transform under "backward", an
-    inverse under "forward"): an "ortho" transform scaled back by sqrt(n) gives the same values
-    to rounding, at the speed of the other norms."""
+    inverse under "forward"): the transform scaled by 1/n and multiplied back by n gives the
+    same values (exactly where n is a power of two, else to rounding), at the other norms'
+    speed."""
     if norm != ("backward" if forward else "forward"):
         return transform(input, axes=dims, norm=norm, **more)
-    out = transform(input, axes=dims, norm="ortho", **more)
-    out *= out.real.dtype.type(np.sqrt(float(np.prod(sizes, dtype=np.float64))))
+    out = transform(input, axes=dims, norm=_ADJOINT_NORM[norm], **more)
+    out *= out.real.dtype.type(np.prod(sizes, dtype=np.float64))
     return out
 
 
