@@ -72,17 +72,29 @@ def _unscaled_fast(transform: Any, input: Any, dims: tuple[int, ...], norm: str,
     return out
 
 
-def _r2c_grad(g: Any, out: Any, input: Any, *, dims: tuple[int, ...], norm: str) -> Any:
+def _r2c_grad(g: Any, out: Any, input: Any, *, dims: tuple[int, ...], norm: str,
+              onesided: bool = True) -> Any:
     # The one-sided result is the full transform's first n // 2 + 1 entries along the last dim:
     # its adjoint pads them with zeros back to n, transforms back, and keeps the real part.
     last = dims[-1]
-    full = _fft_resize(g, dims=(last,), sizes=(input.shape[last],))
+    full = _fft_resize(g, dims=(last,), sizes=(input.shape[last],)) if onesided else g
     return real(_fft_c2c(full, dims=dims, norm=_ADJOINT_NORM[norm], forward=False))
 
 
 @primitive("fft_r2c", grads={"input": _r2c_grad})
-def _fft_r2c(input: Any, *, dims: tuple[int, ...], norm: str) -> Any:
-    return _unscaled_fast(np.fft.rfftn, input, dims, norm, True, [input.shape[d] for d in dims])
+def _fft_r2c(input: Any, *, dims: tuple[int, ...], norm: str, onesided: bool = True) -> Any:
+    half = _unscaled_fast(np.fft.rfftn, input, dims, norm, True, [input.shape[d] for d in dims])
+    if onesided:
+        return half
+    # One dim (the only use): the other half mirrors the first, X[n - k] = conj(X[k]); cheaper
+    # than a complex transform of the real values.
+    axis = dims[0]
+    n, kept = input.shape[axis], half.shape[axis]
+    full = np.empty(input.shape, half.dtype)
+    before = (slice(None),) * axis
+    full[before + (slice(0, kept),)] = half
+    full[before + (slice(kept, n),)] = np.conjugate(half[before + (slice(n - kept, 0, -1),)])
+    return full
 
 
 def _c2r_grad(g: Any, out: Any, input: Any, *, dims: tuple[int, ...], norm: str,
@@ -194,11 +206,17 @@ def _check_points(op: str, x: Tensor, dims: tuple[int, ...]) -> None:
 def _c2c(op: str, input: Tensor, s: Any, dim: Any, norm: str | None, forward: bool,
          default_dims: tuple[int, ...] | None) -> Tensor:
     mode = _norm(op, norm)
-    x = _as_complex(op, input)
+    x = _floating(op, input)
     dims, sizes = _dims_and_sizes(op, x, s, dim, default_dims)
     x = _resized(x, dims, sizes)
     _check_points(op, x, dims)
-    return _fft_c2c(x, dims=dims, norm=mode, forward=forward)
+    if x.dtype.kind != "c" and len(dims) == 1:
+        # Real values along one dim: half a transform and its mirror (PyTorch does the same).
+        # The inverse transform of real values is the conjugate of the forward one.
+        if forward:
+            return _fft_r2c(x, dims=dims, norm=mode, onesided=False)
+        return conj(_fft_r2c(x, dims=dims, norm=_ADJOINT_NORM[mode], onesided=False))
+    return _fft_c2c(_as_complex(op, x), dims=dims, norm=mode, forward=forward)
 
 
 def _r2c(op: str, input: Tensor, s: Any, dim: Any, norm: str | None,
