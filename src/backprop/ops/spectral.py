@@ -255,8 +255,8 @@ def fft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = N
     ``n`` points; ``norm`` is "backward" (no scaling, the default), "ortho" or "forward" (1/n).
 
     >>> import backprop as bp
-    >>> bp.fft.fft(bp.tensor([1.0, 0.0, 0.0, 0.0])).tolist()
-    [(1+0j), (1+0j), (1+0j), (1+0j)]
+    >>> bp.fft.fft(bp.tensor([1.0, 0.0, 0.0, 0.0])).tolist()  # -0j as in PyTorch
+    [(1+0j), (1+0j), (1+0j), (1-0j)]
     """
     return _c2c("fft", input, None if n is None else (n,), (dim,), norm, True, None)
 
@@ -266,7 +266,7 @@ def ifft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = 
 
     >>> import backprop as bp
     >>> bp.fft.ifft(bp.tensor([4.0, 0.0, 0.0, 0.0])).tolist()
-    [(1+0j), (1+0j), (1+0j), (1+0j)]
+    [(1-0j), (1-0j), (1-0j), (1+0j)]
     """
     return _c2c("ifft", input, None if n is None else (n,), (dim,), norm, False, None)
 
