@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import xp_of
 from ..errors import DTypeError, ShapeError, format_shape
 from ..layout import check_memory_format
 from ..tensor import Tensor
@@ -181,7 +182,7 @@ def polar(abs: Any, angle: Any) -> Any:
     """
     _check_parts("polar", "abs", abs, "angle", angle)
     shape = np.broadcast_shapes(abs.shape, angle.shape)
-    out = np.empty(shape, _COMPLEX_OF[abs.dtype])
+    out = xp_of(abs).empty(shape, _COMPLEX_OF[abs.dtype])
     out.real = abs * np.cos(angle)
     out.imag = abs * np.sin(angle)
     return out
@@ -201,7 +202,7 @@ def complex(real: Any, imag: Any) -> Any:
     [(1+2j)]
     """
     _check_parts("complex", "real", real, "imag", imag)
-    out = np.empty(np.broadcast_shapes(real.shape, imag.shape), _COMPLEX_OF[real.dtype])
+    out = xp_of(real).empty(np.broadcast_shapes(real.shape, imag.shape), _COMPLEX_OF[real.dtype])
     out.real = real
     out.imag = imag
     return out
@@ -259,7 +260,7 @@ def _eig_solve_grads(g: Any, out: Any, a: Any, b: Any, needs: tuple[bool, ...]) 
 # eig's gradient is defined.
 @primitive("eig_solve", save=("a", "out"), grads=_eig_solve_grads)
 def _eig_solve(a: Any, b: Any) -> Any:
-    return np.linalg.solve(a, b)
+    return xp_of(a).linalg.solve(a, b)
 
 
 def _eig_grads(g: Any, out: Any, input: Any, needs: tuple[bool, ...]) -> list[Any]:

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import dtypes
+from ..backend import xp_of
 from ..errors import DimError, DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from .complex_ops import conj, real, view_as_real
@@ -42,7 +43,7 @@ def _fft_resize(input: Any, *, dims: tuple[int, ...], sizes: tuple[int, ...]) ->
         shape[d] = n
     if tuple(shape) == input.shape:
         return input
-    out = np.zeros(shape, input.dtype)
+    out = xp_of(input).zeros(shape, input.dtype)
     common = tuple(slice(0, min(a, b)) for a, b in zip(input.shape, shape))
     out[common] = input[common]
     return out
@@ -53,7 +54,8 @@ def _fft_resize(input: Any, *, dims: tuple[int, ...], sizes: tuple[int, ...]) ->
     _fft_c2c(g, dims=dims, norm=_ADJOINT_NORM[norm], forward=not forward),
 })
 def _fft_c2c(input: Any, *, dims: tuple[int, ...], norm: str, forward: bool) -> Any:
-    transform = np.fft.fftn if forward else np.fft.ifftn
+    xp = xp_of(input)  # NumPy or CuPy: the kernels per backend
+    transform = xp.fft.fftn if forward else xp.fft.ifftn
     return _unscaled_fast(transform, input, dims, norm, forward,
                           [input.shape[d] for d in dims])
 
@@ -83,14 +85,15 @@ def _r2c_grad(g: Any, out: Any, input: Any, *, dims: tuple[int, ...], norm: str,
 
 @primitive("fft_r2c", grads={"input": _r2c_grad})
 def _fft_r2c(input: Any, *, dims: tuple[int, ...], norm: str, onesided: bool = True) -> Any:
-    half = _unscaled_fast(np.fft.rfftn, input, dims, norm, True, [input.shape[d] for d in dims])
+    xp = xp_of(input)
+    half = _unscaled_fast(xp.fft.rfftn, input, dims, norm, True, [input.shape[d] for d in dims])
     if onesided:
         return half
     # One dim (the only use): the other half mirrors the first, X[n - k] = conj(X[k]); cheaper
     # than a complex transform of the real values.
     axis = dims[0]
     n, kept = input.shape[axis], half.shape[axis]
-    full = np.empty(input.shape, half.dtype)
+    full = xp.empty(input.shape, half.dtype)
     before = (slice(None),) * axis
     full[before + (slice(0, kept),)] = half
     full[before + (slice(kept, n),)] = np.conjugate(half[before + (slice(n - kept, 0, -1),)])
@@ -115,7 +118,7 @@ def _c2r_grad(g: Any, out: Any, input: Any, *, dims: tuple[int, ...], norm: str,
 @primitive("fft_c2r", grads={"input": _c2r_grad})
 def _fft_c2r(input: Any, *, dims: tuple[int, ...], norm: str, last_size: int) -> Any:
     sizes = [input.shape[d] for d in dims[:-1]] + [last_size]
-    return _unscaled_fast(np.fft.irfftn, input, dims, norm, False, sizes, s=sizes)
+    return _unscaled_fast(xp_of(input).fft.irfftn, input, dims, norm, False, sizes, s=sizes)
 
 
 def _real_dtype(dtype: np.dtype) -> np.dtype:
@@ -534,7 +537,7 @@ def _frames(input: Any, *, n_fft: int, hop: int) -> Any:
 })
 def _overlap_add(input: Any, *, hop: int, length: int) -> Any:
     frames, n_fft = input.shape[-2:]
-    out = np.zeros(input.shape[:-2] + (length,), input.dtype)
+    out = xp_of(input).zeros(input.shape[:-2] + (length,), input.dtype)
     for k in range(n_fft):  # n_fft strided adds, each over every frame at once
         out[..., k:k + hop * (frames - 1) + 1:hop] += input[..., k]
     return out
