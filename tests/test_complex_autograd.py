@@ -35,6 +35,9 @@ CASES: dict[str, Callable[[Any, Any, Any, Any, Any], Any]] = {
     "view_as_real": lambda m, z, w, a, r: m.view_as_real(z * w),
     "real-times-complex": lambda m, z, w, a, r: r * z,  # r's gradient: the real part
     "polar": lambda m, z, w, a, r: m.polar(r, m.angle(z)),
+    **{name: (lambda name: lambda m, z, w, a, r: getattr(m, name)(z * 0.3) * w)(name)
+       for name in ("exp2", "expm1", "log", "log2", "log1p", "sqrt", "rsqrt", "reciprocal",
+                    "sin", "cos", "tan", "tanh")},
 }
 
 

@@ -186,7 +186,8 @@ def _pow_grad_exponent(g: Any, out: Any, input: Any, exponent: Any) -> Any:
     # d(a**b)/db = a**b * log(a); at a == 0 with b >= 0 the limit is 0, not 0 * -inf = nan.
     zero_base = logical_and(eq(input, 0), ge(exponent, 0))
     safe_input = where(zero_base, 1.0, input)
-    return where(zero_base, 0.0, g * conjugate_if_complex(out) * conjugate_if_complex(log(safe_input)))
+    return where(zero_base, 0.0,
+                 g * conjugate_if_complex(out) * conjugate_if_complex(log(safe_input)))
 
 
 # The exponents PyTorch computes by products rather than C's pow (its pow_tensor_scalar fast
@@ -268,69 +269,91 @@ def abs(input: Any) -> Any:
 
 
 # -- unary maths --------------------------------------------------------------------------------
+# A complex input's gradient is g times the conjugate derivative (ops/complex_ops.py); for real
+# values conjugate_if_complex returns its argument, so the arithmetic is unchanged.
+
+
+def _rsqrt_grad(g: Any, out: Any) -> Any:
+    return g * out * out * out * -0.5
 
 @primitive(save=("out",), grads={"input": lambda g, out, input: g * conjugate_if_complex(out)})
 def exp(input: Any) -> Any:
     return np.exp(input)
 
 
-@primitive(save=("out",), grads={"input": lambda g, out, input: g * out * _LN2})
+@primitive(save=("out",), grads={
+    "input": lambda g, out, input: g * conjugate_if_complex(out) * _LN2,
+})
 def exp2(input: Any) -> Any:
     return np.exp2(input)
 
 
-@primitive(save=("out",), grads={"input": lambda g, out, input: g * (out + 1)})
+@primitive(save=("out",), grads={"input": lambda g, out, input: g * conjugate_if_complex(out + 1)})
 def expm1(input: Any) -> Any:
     return np.expm1(input)
 
 
-@primitive(save=("input",), grads={"input": lambda g, out, input: g / input})
+@primitive(save=("input",), grads={"input": lambda g, out, input: g / conjugate_if_complex(input)})
 def log(input: Any) -> Any:
     return np.log(input)
 
 
-@primitive(save=("input",), grads={"input": lambda g, out, input: g / (input * _LN2)})
+@primitive(save=("input",), grads={
+    "input": lambda g, out, input: g / conjugate_if_complex(input * _LN2),
+})
 def log2(input: Any) -> Any:
     return np.log2(input)
 
 
-@primitive(save=("input",), grads={"input": lambda g, out, input: g / (input + 1)})
+@primitive(save=("input",), grads={
+    "input": lambda g, out, input: g / conjugate_if_complex(input + 1),
+})
 def log1p(input: Any) -> Any:
     return np.log1p(input)
 
 
-@primitive(save=("out",), grads={"input": lambda g, out, input: g / (out * 2)})
+@primitive(save=("out",), grads={"input": lambda g, out, input: g / conjugate_if_complex(out * 2)})
 def sqrt(input: Any) -> Any:
     return np.sqrt(input)
 
 
 @primitive(save=("out",), promote=("input",),
-           grads={"input": lambda g, out, input: g * out * out * out * -0.5})
+           grads={"input": lambda g, out, input: _rsqrt_grad(g, conjugate_if_complex(out))})
 def rsqrt(input: Any) -> Any:
     return 1 / np.sqrt(input)
 
 
-@primitive(save=("out",), grads={"input": lambda g, out, input: -g * out * out})
+@primitive(save=("out",), grads={
+    "input": lambda g, out, input: -g * conjugate_if_complex(out) * conjugate_if_complex(out),
+})
 def reciprocal(input: Any) -> Any:
     return 1 / input
 
 
-@primitive(save=("input",), grads={"input": lambda g, out, input: g * cos(input)})
+@primitive(save=("input",), grads={
+    "input": lambda g, out, input: g * conjugate_if_complex(cos(input)),
+})
 def sin(input: Any) -> Any:
     return np.sin(input)
 
 
-@primitive(save=("input",), grads={"input": lambda g, out, input: -g * sin(input)})
+@primitive(save=("input",), grads={
+    "input": lambda g, out, input: -g * conjugate_if_complex(sin(input)),
+})
 def cos(input: Any) -> Any:
     return np.cos(input)
 
 
-@primitive(save=("out",), grads={"input": lambda g, out, input: g * (out * out + 1)})
+@primitive(save=("out",), grads={
+    "input": lambda g, out, input: g * conjugate_if_complex(out * out + 1),
+})
 def tan(input: Any) -> Any:
     return np.tan(input)
 
 
-@primitive(save=("out",), grads={"input": lambda g, out, input: g * (1 - out * out)})
+@primitive(save=("out",), grads={
+    "input": lambda g, out, input: g * conjugate_if_complex(1 - out * out),
+})
 def tanh(input: Any) -> Any:
     return np.tanh(input)
 
