@@ -4,7 +4,9 @@ conjugate (mul, div, exp, pow, matmul, abs) and on the complex ops themselves.""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import functools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,6 +21,10 @@ Z = RNG.standard_normal((2, 3)) + 1j * RNG.standard_normal((2, 3))
 W = RNG.standard_normal((2, 3)) + 1j * RNG.standard_normal((2, 3))
 M = RNG.standard_normal((3, 2)) + 1j * RNG.standard_normal((3, 2))
 R = RNG.uniform(0.5, 2.0, (2, 3))
+
+def _unary(name: str, m: Any, z: Any, w: Any, a: Any, r: Any) -> Any:
+    return getattr(m, name)(z * 0.3) * w
+
 
 CASES: dict[str, Callable[[Any, Any, Any, Any, Any], Any]] = {
     "mul": lambda m, z, w, a, r: z * w,
@@ -35,7 +41,7 @@ CASES: dict[str, Callable[[Any, Any, Any, Any, Any], Any]] = {
     "view_as_real": lambda m, z, w, a, r: m.view_as_real(z * w),
     "real-times-complex": lambda m, z, w, a, r: r * z,  # r's gradient: the real part
     "polar": lambda m, z, w, a, r: m.polar(r, m.angle(z)),
-    **{name: (lambda name: lambda m, z, w, a, r: getattr(m, name)(z * 0.3) * w)(name)
+    **{name: functools.partial(_unary, name)
        for name in ("exp2", "expm1", "log", "log2", "log1p", "sqrt", "rsqrt", "reciprocal",
                     "sin", "cos", "tan", "tanh")},
 }

@@ -8,6 +8,6 @@ from .ops.spectral import (fft, fft2, fftfreq, fftn, fftshift, hfft, hfft2, hfft
                            ifftn, ifftshift, ihfft, ihfft2, ihfftn, irfft, irfft2, irfftn, rfft,
                            rfft2, rfftfreq, rfftn)
 
-__all__: list[str] = ["fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2",
-                      "irfft2", "rfftn", "irfftn", "hfft", "ihfft", "hfft2", "ihfft2", "hfftn",
-                      "ihfftn", "fftshift", "ifftshift", "fftfreq", "rfftfreq"]
+__all__: list[str] = ["fft", "fft2", "fftfreq", "fftn", "fftshift", "hfft", "hfft2", "hfftn",
+                      "ifft", "ifft2", "ifftn", "ifftshift", "ihfft", "ihfft2", "ihfftn", "irfft",
+                      "irfft2", "irfftn", "rfft", "rfft2", "rfftfreq", "rfftn"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 
 # -- eig and eigvals, whose results are complex (ops/spectral.py, ops/complex_ops.py) ----------
-from .ops.complex_ops import eig, eigvals  # noqa: E402
+from .ops.complex_ops import eig, eigvals
 
 
 __all__: list[str] = ["eig", "eigvals"]

@@ -8,7 +8,8 @@ and hfft2/hfftn, by their definitions through rfftn and irfftn).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -240,8 +240,8 @@ def view_as_complex(input: Any) -> Any:
     return np.ascontiguousarray(input).view(_COMPLEX_OF[input.dtype])[..., 0]
 
 
-__all__ = ["real", "imag", "conj", "conj_physical", "resolve_conj", "resolve_neg", "angle",
-           "polar", "complex", "view_as_real", "view_as_complex"]
+__all__ = ["angle", "complex", "conj", "conj_physical", "imag", "polar", "real", "resolve_conj",
+           "resolve_neg", "view_as_complex", "view_as_real"]
 
 
 # -- eig and eigvals: complex results of real or complex matrices --------------------------------

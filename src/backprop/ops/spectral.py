@@ -10,7 +10,8 @@ and r2c's and c2r's follow PyTorch's fft_r2c_backward and fft_c2r_backward.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -692,4 +693,4 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None,
 
 
 # The bp.fft functions are not top-level names: ``backprop.fft`` imports them.
-__all__: list[str] = ["stft", "istft"]
+__all__: list[str] = ["istft", "stft"]
