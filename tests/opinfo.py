@@ -141,11 +141,26 @@ def our_op(entry: Any) -> Callable[..., Any] | None:
     return function
 
 
+# Entries that run their complex samples (complex64 and complex128, gradients in complex128):
+# the complex numbers' ops and the Fourier transforms, whose rules follow PyTorch's convention
+# for complex gradients (ops/complex_ops.py). Other entries keep the "complex dtypes" row.
+COMPLEX_ENTRIES = {
+    "real", "imag", "conj", "conj_physical", "resolve_conj", "resolve_neg", "angle", "polar",
+    "complex", "view_as_real", "view_as_complex", "cfloat", "cdouble",
+    "fft.fft", "fft.ifft", "fft.rfft", "fft.irfft", "fft.fft2", "fft.ifft2", "fft.rfft2",
+    "fft.irfft2", "fft.fftn", "fft.ifftn", "fft.rfftn", "fft.irfftn", "fft.hfft", "fft.ihfft",
+    "fft.hfft2", "fft.ihfft2", "fft.hfftn", "fft.ihfftn", "fft.fftshift", "fft.ifftshift",
+    "stft", "istft", "linalg.eig", "linalg.eigvals",
+}
+
+
 def dtypes_to_run(entry: Any) -> list[Any]:
     """float32 and float64 where the entry takes them; otherwise its first integer or bool dtype
     (bitwise ops, one_hot), or what it takes (a complex-only variant, skipped by its reason)."""
     supported = entry.supported_dtypes("cpu")
     floats = [d for d in (torch.float32, torch.float64) if d in supported]
+    if entry.name in COMPLEX_ENTRIES:  # also their complex samples
+        floats += [d for d in (torch.complex64, torch.complex128) if d in supported]
     if floats:
         return floats
     return [d for d in (torch.int64, torch.bool, *sorted(supported, key=str))
@@ -215,7 +230,8 @@ class Unsupported:
 
 UNSUPPORTED = [
     Unsupported("complex dtypes: backprop computes in real numbers",
-                lambda e, s: any(d.is_complex for d in _dtypes_in(s))
+                lambda e, s: e.name not in COMPLEX_ENTRIES
+                and any(d.is_complex for d in _dtypes_in(s))
                 or any(isinstance(v, complex) for _, v in sample_paths(s))),
     Unsupported("bfloat16 tensors (in mixed-dtype reference samples): NumPy has no bfloat16",
                 lambda e, s: torch.bfloat16 in _dtypes_in(s)),
@@ -255,6 +271,11 @@ UNSUPPORTED = [
                 "test_fn_grad an expected failure: the input's gradient lands on the overwritten "
                 "positions); ours is checked against finite differences in the op table",
                 lambda e, s: e.name == "as_strided_scatter" and s.input.requires_grad),
+    Unsupported("istft(window=<a view made under no_grad, window[:8] or window.real[:8]>): "
+                "torch's autograd finds that view unused (no gradient), while a copy of the "
+                "same values gets the gradient ours gives; no torch gradient to compare",
+                lambda e, s: e.name == "istft" and isinstance(s.kwargs.get("window"), torch.Tensor)
+                and s.kwargs["window"].requires_grad and s.kwargs["window"]._is_view()),
 ]
 
 
@@ -323,7 +344,7 @@ def to_backprop(value: Any, tensors: dict[int, Any]) -> Any:
     tensor on our side too (and its gradient accumulates)."""
     if isinstance(value, torch.Tensor):
         if id(value) not in tensors:
-            tensors[id(value)] = bp.tensor(value.detach().numpy().copy(),
+            tensors[id(value)] = bp.tensor(_plain_numpy(value).copy(),
                                            requires_grad=value.requires_grad)
         return tensors[id(value)]
     if isinstance(value, torch.dtype):
@@ -351,6 +372,8 @@ def to_backprop(value: Any, tensors: dict[int, Any]) -> Any:
 # ulps; atol 1e-5), the tolerance PyTorch's own OpInfo tests start from; compare_float32 explains
 # the one allowance beyond it. float16 (only from .half()): assert_close's defaults for half.
 TOLERANCES = {"float64": (1e-10, 1e-12), "float32": (1.3e-6, 1e-5), "float16": (1e-3, 1e-5)}
+# Complex numbers: their parts' tolerances (a complex64 is two float32s).
+TOLERANCES.update(complex128=TOLERANCES["float64"], complex64=TOLERANCES["float32"])
 
 # Where PyTorch's float64 is the less exact side, with why.
 LOOSER_FLOAT64 = {
@@ -413,7 +436,7 @@ def compare_values(ours: Any, theirs: Any, what: str, tolerances: dict) -> str |
             return f"{what}: shape {tuple(ours.shape)}, torch {tuple(theirs.shape)}"
         if str(ours.dtype) != _dtype_name(theirs.dtype):
             return f"{what}: dtype {ours.dtype}, torch {_dtype_name(theirs.dtype)}"
-        return compare_arrays(ours.detach().numpy(), theirs.detach().numpy(), what, tolerances)
+        return compare_arrays(ours.detach().numpy(), _plain_numpy(theirs), what, tolerances)
     if isinstance(theirs, (bool, int, float)):
         if type(ours) is not type(theirs):
             return f"{what}: ours is {type(ours).__name__}, torch's {type(theirs).__name__}"
@@ -427,11 +450,12 @@ def compare_arrays(ours: np.ndarray, theirs: np.ndarray, what: str,
                    tolerances: dict) -> str | None:
     """Integers and booleans exactly; floats within ``tolerances[dtype]`` (TOLERANCES), NaN and
     inf in the same places."""
-    if theirs.dtype.kind == "f":
+    if theirs.dtype.kind in "fc":
         if ours.shape == theirs.shape and np.array_equal(ours, theirs, equal_nan=True):
             return None  # most results are equal: under a third of np.isclose's time
         rtol, atol = tolerances[str(theirs.dtype)]
-        differ = ~np.isclose(ours.astype(np.float64), theirs.astype(np.float64), rtol=rtol,
+        wide = np.float64 if theirs.dtype.kind == "f" else np.complex128
+        differ = ~np.isclose(ours.astype(wide), theirs.astype(wide), rtol=rtol,
                              atol=atol, equal_nan=True)
     else:
         differ = ours != theirs
@@ -447,7 +471,8 @@ def float64_answer(entry: Any, sample: Any) -> list[Any]:
     PyTorch refuses the float64 sample."""
     def upcast(value: Any) -> Any:
         if isinstance(value, torch.Tensor):
-            return value.detach().double() if value.dtype == torch.float32 else value
+            wider = {torch.float32: torch.float64, torch.complex64: torch.complex128}
+            return value.detach().to(wider[value.dtype]) if value.dtype in wider else value
         if type(value) in (list, tuple):
             return type(value)(upcast(v) for v in value)
         if isinstance(value, dict):
@@ -469,13 +494,13 @@ def compare_float32(ours: np.ndarray, theirs: np.ndarray, exact: Any, failure: s
     tolerance (a matmul of values near 9 that sum to 2.3: 2e-5 apart, each 1e-5 off)."""
     if not isinstance(exact, torch.Tensor) or tuple(exact.shape) != theirs.shape:
         return failure
-    exact = exact.numpy().astype(np.float64)
+    exact = _plain_numpy(exact).astype(np.complex128 if theirs.dtype.kind == "c" else np.float64)
     finite = np.isfinite(theirs)
     if not (np.array_equal(ours[~finite], theirs[~finite], equal_nan=True)
             and np.isfinite(ours[finite]).all()):
         return failure
-    ours_error = np.abs(ours[finite].astype(np.float64) - exact[finite])
-    theirs_error = np.abs(theirs[finite].astype(np.float64) - exact[finite])
+    ours_error = np.abs(ours[finite].astype(exact.dtype) - exact[finite])
+    theirs_error = np.abs(theirs[finite].astype(exact.dtype) - exact[finite])
     rtol, atol = TOLERANCES["float32"]
     allowed = atol + rtol * np.abs(exact[finite]) + 2 * theirs_error.max(initial=0.0)
     if (ours_error <= allowed).all():
@@ -574,7 +599,7 @@ def _run_entry(name: str, reference: bool) -> EntryResult:
     result = EntryResult()
     with pytorch_defaults():
         for dtype in dtypes_to_run(entry):
-            grad = dtype == torch.float64 and entry.supports_autograd
+            grad = dtype in (torch.float64, torch.complex128) and entry.supports_autograd
             # Seeded once per entry and dtype. The generator is called directly: the public
             # entry.sample_inputs wraps it in an iterator that walks the call stack with
             # inspect.stack() (looking for a unittest method to tag) twice per call, which
@@ -744,7 +769,7 @@ def compare_outputs(entry: Any, sample: Any, ours_out: list[Any], theirs_out: li
         if failure and _float32_values_differ(a, b):
             if not exact:
                 exact.extend(float64_answer(entry, sample))
-            failure = compare_float32(a.detach().numpy(), b.detach().numpy(),
+            failure = compare_float32(a.detach().numpy(), _plain_numpy(b),
                                       exact[i] if len(exact) == len(theirs_out) else None,
                                       failure)
         if failure:
@@ -753,9 +778,9 @@ def compare_outputs(entry: Any, sample: Any, ours_out: list[Any], theirs_out: li
 
 
 def _float32_values_differ(ours: Any, theirs: Any) -> bool:
-    """Both float32 tensors of one shape: they differ in values, not in kind."""
-    return (isinstance(theirs, torch.Tensor) and theirs.dtype == torch.float32
-            and isinstance(ours, bp.Tensor) and str(ours.dtype) == "float32"
+    """Both float32 (or complex64) tensors of one shape: they differ in values, not in kind."""
+    return (isinstance(theirs, torch.Tensor) and theirs.dtype in (torch.float32, torch.complex64)
+            and isinstance(ours, bp.Tensor) and str(ours.dtype) == _dtype_name(theirs.dtype)
             and tuple(ours.shape) == tuple(theirs.shape))
 
 
@@ -775,9 +800,9 @@ def compare_gradients(sample: Any, tensors: dict[int, Any], ours_out: list[Any],
     rng = np.random.default_rng(seed)
     # Rounded to the output's dtype by torch, and the same values on our side: torch rounds
     # float64 to float16 through float32 (twice), 1 ulp off NumPy's in 5 of 10^5 values.
-    upstream = {i: torch.from_numpy(rng.standard_normal(tuple(theirs_out[i].shape)))
-                .to(theirs_out[i].dtype) for i in outputs}
-    theirs_loss = sum((theirs_out[i] * u).sum() for i, u in upstream.items())
+    upstream = {i: torch.from_numpy(_upstream(rng, theirs_out[i])).to(theirs_out[i].dtype)
+                for i in outputs}
+    theirs_loss = sum(_real_inner(theirs_out[i], u) for i, u in upstream.items())
     try:
         theirs_grads = torch.autograd.grad(theirs_loss, [v for _, v in inputs.values()],
                                            allow_unused=True)
@@ -787,7 +812,8 @@ def compare_gradients(sample: Any, tensors: dict[int, Any], ours_out: list[Any],
         if not ours_out[i].requires_grad:
             return f"output {i} does not require grad"
     try:
-        ours_loss = sum((ours_out[i] * bp.tensor(u.numpy())).sum() for i, u in upstream.items())
+        ours_loss = sum(_real_inner(ours_out[i], bp.tensor(u.numpy()))
+                        for i, u in upstream.items())
         ours_grads = bp.autograd.grad(ours_loss, [tensors[key] for key in inputs],
                                       allow_unused=True)
     except Exception as err:  # noqa: BLE001 - a backward that raises is a disagreement
@@ -795,17 +821,37 @@ def compare_gradients(sample: Any, tensors: dict[int, Any], ours_out: list[Any],
     for (path, t), a, b in zip(inputs.values(), ours_grads, theirs_grads):
         if a is not None and b is not None and str(a.dtype) != _dtype_name(b.dtype):
             return f"gradient of {path}: dtype {a.dtype}, torch {_dtype_name(b.dtype)}"
-        a = np.zeros(tuple(t.shape)) if a is None else a.numpy()
-        b = np.zeros(tuple(t.shape)) if b is None else b.numpy(force=True)  # force: a ZeroTensor (sgn of reals)
+        a = np.zeros(tuple(t.shape), _plain_numpy(t).dtype) if a is None else a.numpy()
+        b = (np.zeros(tuple(t.shape), _plain_numpy(t).dtype) if b is None
+             else b.numpy(force=True))  # force: a ZeroTensor (sgn of reals), a lazy conjugate
         if a.shape != b.shape:
             return f"gradient of {path}: shape {a.shape}, torch {b.shape}"
         if skip_nan_inputs:
-            nan = np.isnan(t.detach().numpy())
+            nan = np.isnan(_plain_numpy(t))
             a, b = np.where(nan, 0.0, a), np.where(nan, 0.0, b)
         failure = compare_arrays(a, b, f"gradient of {path}", tolerances)
         if failure:
             return failure
     return None
+
+
+def _upstream(rng: np.random.Generator, out: Any) -> np.ndarray:
+    """A random upstream gradient for ``out``: complex for a complex output."""
+    u = rng.standard_normal(tuple(out.shape))
+    return np.asarray(u + 1j * rng.standard_normal(tuple(out.shape)) if out.is_complex() else u)
+
+
+def _real_inner(out: Any, u: Any) -> Any:
+    """<u, out> as real vectors (Re(conj(u) out)), a real loss: PyTorch differentiates only
+    real ones, and its gradient of a complex output is then u (its convention)."""
+    if not out.is_complex():
+        return (out * u).sum()
+    return (out.real * u.real + out.imag * u.imag).sum()
+
+
+def _plain_numpy(value: Any) -> np.ndarray:
+    """A torch tensor's values in NumPy, its lazy conjugate or negation carried out."""
+    return value.detach().resolve_conj().resolve_neg().numpy()
 
 
 # ---------------------------------------------------------------------------------------------

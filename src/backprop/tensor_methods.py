@@ -1374,6 +1374,78 @@ class TensorMethods:
 
     # -- issue 17: spectral and complex_ops --
 
+    @property
+    def real(self) -> Tensor:
+        """The real part (``bp.real``): a view; a real tensor itself."""
+        return _ops.complex_ops.real(self)
+
+    @property
+    def imag(self) -> Tensor:
+        """The imaginary part of a complex tensor (``bp.imag``): a view."""
+        return _ops.complex_ops.imag(self)
+
+    def conj(self) -> Tensor:
+        """The complex conjugate (``bp.conj``)."""
+        return _ops.complex_ops.conj(self)
+
+    def conj_physical(self) -> Tensor:
+        """The complex conjugate in new memory (``bp.conj_physical``)."""
+        return _ops.complex_ops.conj_physical(self)
+
+    def conj_physical_(self) -> Tensor:
+        """Conjugate in place (``bp.conj_physical``); real tensors are unchanged."""
+        return _ops.complex_ops.conj_physical_(self)
+
+    def resolve_conj(self) -> Tensor:
+        """The tensor itself: backprop conjugates at once (``bp.resolve_conj``)."""
+        return _ops.complex_ops.resolve_conj(self)
+
+    def resolve_neg(self) -> Tensor:
+        """The tensor itself: backprop negates at once (``bp.resolve_neg``)."""
+        return _ops.complex_ops.resolve_neg(self)
+
+    def is_conj(self) -> bool:
+        """False: backprop never marks a lazy conjugate."""
+        return False
+
+    def is_neg(self) -> bool:
+        """False: backprop never marks a lazy negation."""
+        return False
+
+    def is_complex(self) -> bool:
+        """Whether the dtype is complex64 or complex128."""
+        return _ops.complex_ops.is_complex(self)
+
+    def angle(self) -> Tensor:
+        """The argument of each element (``bp.angle``)."""
+        return _ops.complex_ops.angle(self)
+
+    def cfloat(self, memory_format: Any = None) -> Tensor:
+        """``self.to(bp.complex64)``."""
+        return _ops.complex_ops.converted(self, "cfloat", _ops.complex_ops.COMPLEX64,
+                                          memory_format)
+
+    def cdouble(self, memory_format: Any = None) -> Tensor:
+        """``self.to(bp.complex128)``."""
+        return _ops.complex_ops.converted(self, "cdouble", _ops.complex_ops.COMPLEX128,
+                                          memory_format)
+
+    def stft(self, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
+             window: Tensor | None = None, center: bool = True, pad_mode: str = "reflect",
+             normalized: bool = False, onesided: bool | None = None,
+             return_complex: bool | None = None) -> Tensor:
+        """The short-time Fourier transform (``bp.stft``)."""
+        return _ops.spectral.stft(self, n_fft, hop_length, win_length, window, center,
+                                  pad_mode, normalized, onesided, return_complex)
+
+    def istft(self, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
+              window: Tensor | None = None, center: bool = True, normalized: bool = False,
+              onesided: bool | None = None, length: int | None = None,
+              return_complex: bool = False) -> Tensor:
+        """The inverse short-time Fourier transform (``bp.istft``)."""
+        return _ops.spectral.istft(self, n_fft, hop_length, win_length, window, center,
+                                   normalized, onesided, length, return_complex)
+
     # (end of spectral and complex_ops)
 
     # -- issue 17: masked_reductions --

@@ -41,6 +41,12 @@ def _root_gradients(op: str, outputs: list, grad_outputs: list | None,
                     f"has shape {format_shape(out.shape)}; pass gradient= with that shape "
                     "(or reduce the output, e.g. .sum())"
                 )
+            if out._data.dtype.kind == "c":  # a complex loss has no gradient of its own
+                raise GraphError(
+                    f"{op}: grad can be implicitly created only for real scalar outputs, but "
+                    f"output {i} is {out.dtype}; differentiate a real loss (.abs(), .real) or "
+                    "pass gradient="
+                )
             seed = np.ones_like(out._data)
         else:
             seed = given._data if isinstance(given, Tensor) else as_array(np.asarray(given))

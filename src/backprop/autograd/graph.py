@@ -339,6 +339,8 @@ def _fit_gradient(gi: Any, shape: tuple[int, ...], dtype: np.dtype, op: str,
                 raise _unsummable(op, gi.shape, shape)
             gi = gi.sum_to_size(shape)
         if gi.dtype != dtype:
+            if gi.dtype.kind == "c" and dtype.kind != "c":
+                gi = gi.real  # a real input's gradient: the real part (PyTorch's convention)
             gi = gi.to(dtype)
         return gi
     if not isinstance(gi, backend.ARRAY_TYPES):
@@ -346,6 +348,8 @@ def _fit_gradient(gi: Any, shape: tuple[int, ...], dtype: np.dtype, op: str,
     if gi.shape != shape:
         gi = sum_to_array(gi, shape, op)
     if gi.dtype != dtype:
+        if gi.dtype.kind == "c" and dtype.kind != "c":
+            gi = gi.real  # a real input's gradient: the real part (PyTorch's convention)
         gi = gi.astype(dtype)
     return gi
 

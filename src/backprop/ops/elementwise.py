@@ -17,6 +17,7 @@ from .. import backend
 from ..errors import DTypeError, DTypeOverflowError, IntegerDivisionByZeroError, format_shape
 from ..layout import check_memory_format
 from ..tensor import Tensor, requested_conversion
+from .conjugation import conjugate_if_complex
 from .primitive import primitive
 
 _LN2 = math.log(2.0)  # a Python float: a NumPy float64 scalar would promote float32 to float64
@@ -81,8 +82,8 @@ def sub(input: Any, other: Any, *, alpha: Any = 1) -> Any:
 
 
 @primitive(save=("input", "other"), promote=("input", "other"), numbers=True, grads={
-    "input": lambda g, out, input, other: g * other,
-    "other": lambda g, out, input, other: g * input,
+    "input": lambda g, out, input, other: g * conjugate_if_complex(other),
+    "other": lambda g, out, input, other: g * conjugate_if_complex(input),
 })
 def mul(input: Any, other: Any) -> Any:
     return input * other
@@ -99,9 +100,9 @@ def _explain_div(err: Exception, input: Any, other: Any, rounding_mode: Any = No
 @primitive(save=("input", "other"), promote=("input", "other"), numbers=True,
            explain=_explain_div, grads={
     "input": lambda g, out, input, other, rounding_mode=None:
-    g / other if rounding_mode is None else g * 0,
+    g / conjugate_if_complex(other) if rounding_mode is None else g * 0,
     "other": lambda g, out, input, other, rounding_mode=None:
-    -g * input / (other * other) if rounding_mode is None else g * 0,
+    -g * conjugate_if_complex(input / (other * other)) if rounding_mode is None else g * 0,
 })
 def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Any:
     """``input / other``, broadcasting; ``rounding_mode='trunc'`` rounds the quotient toward
@@ -169,19 +170,24 @@ def _is_integral(value: Any) -> bool:
 def _pow_grad_input(g: Any, out: Any, input: Any, exponent: Any) -> Any:
     # d(a**b)/da = b * a**(b - 1), except where b == 0: there a**b is the constant 1 and the
     # gradient 0, where the formula gives 0 * 0**-1 = nan at a == 0 (PyTorch's rule too).
+    # Complex numbers: g times the conjugate derivative (ops/complex_ops.py).
     if isinstance(exponent, (int, float)):
-        return g * 0 if exponent == 0 else g * exponent * pow(input, exponent - 1)
+        return g * 0 if exponent == 0 else \
+            g * conjugate_if_complex(exponent) * conjugate_if_complex(pow(input, exponent - 1))
     constant = eq(exponent, 0)
     # A base of 1 where b == 0 keeps 0**-1 out of the discarded branch and of its derivative.
     safe_input = where(constant, 1.0, input)
-    return where(constant, 0.0, g * exponent * safe_input ** (exponent - 1))
+    return where(constant, 0.0,
+                 g * conjugate_if_complex(exponent)
+                 * conjugate_if_complex(safe_input ** (exponent - 1)))
 
 
 def _pow_grad_exponent(g: Any, out: Any, input: Any, exponent: Any) -> Any:
     # d(a**b)/db = a**b * log(a); at a == 0 with b >= 0 the limit is 0, not 0 * -inf = nan.
     zero_base = logical_and(eq(input, 0), ge(exponent, 0))
     safe_input = where(zero_base, 1.0, input)
-    return where(zero_base, 0.0, g * out * log(safe_input))
+    return where(zero_base, 0.0,
+                 g * conjugate_if_complex(out) * conjugate_if_complex(log(safe_input)))
 
 
 # The exponents PyTorch computes by products rather than C's pow (its pow_tensor_scalar fast
@@ -246,77 +252,108 @@ def neg(input: Any) -> Any:
     return -input
 
 
+def _abs_grad(g: Any, out: Any, input: Any) -> Any:
+    if input.dtype.kind != "c":
+        return g * sign(input)
+    # Complex z: g z / |z| (0 at 0), written out because sign's gradient is taken as zero, which
+    # holds for real numbers only (z / |z| changes with z's angle).
+    size = abs(input)
+    zero = eq(size, 0)
+    return where(zero, 0.0, g * input / where(zero, 1.0, size))
+
+
 # Kink at 0: PyTorch's convention is sign(0) = 0, a zero subgradient.
-@primitive(save=("input",), promote=("input",), refuse=("bool",),
-           grads={"input": lambda g, out, input: g * sign(input)})
+@primitive(save=("input",), promote=("input",), refuse=("bool",), grads={"input": _abs_grad})
 def abs(input: Any) -> Any:
     return np.abs(input)
 
 
 # -- unary maths --------------------------------------------------------------------------------
+# A complex input's gradient is g times the conjugate derivative (ops/complex_ops.py); for real
+# values conjugate_if_complex returns its argument, so the arithmetic is unchanged.
 
-@primitive(save=("out",), grads={"input": lambda g, out, input: g * out})
+
+def _rsqrt_grad(g: Any, out: Any) -> Any:
+    return g * out * out * out * -0.5
+
+@primitive(save=("out",), grads={"input": lambda g, out, input: g * conjugate_if_complex(out)})
 def exp(input: Any) -> Any:
     return np.exp(input)
 
 
-@primitive(save=("out",), grads={"input": lambda g, out, input: g * out * _LN2})
+@primitive(save=("out",), grads={
+    "input": lambda g, out, input: g * conjugate_if_complex(out) * _LN2,
+})
 def exp2(input: Any) -> Any:
     return np.exp2(input)
 
 
-@primitive(save=("out",), grads={"input": lambda g, out, input: g * (out + 1)})
+@primitive(save=("out",), grads={"input": lambda g, out, input: g * conjugate_if_complex(out + 1)})
 def expm1(input: Any) -> Any:
     return np.expm1(input)
 
 
-@primitive(save=("input",), grads={"input": lambda g, out, input: g / input})
+@primitive(save=("input",), grads={"input": lambda g, out, input: g / conjugate_if_complex(input)})
 def log(input: Any) -> Any:
     return np.log(input)
 
 
-@primitive(save=("input",), grads={"input": lambda g, out, input: g / (input * _LN2)})
+@primitive(save=("input",), grads={
+    "input": lambda g, out, input: g / conjugate_if_complex(input * _LN2),
+})
 def log2(input: Any) -> Any:
     return np.log2(input)
 
 
-@primitive(save=("input",), grads={"input": lambda g, out, input: g / (input + 1)})
+@primitive(save=("input",), grads={
+    "input": lambda g, out, input: g / conjugate_if_complex(input + 1),
+})
 def log1p(input: Any) -> Any:
     return np.log1p(input)
 
 
-@primitive(save=("out",), grads={"input": lambda g, out, input: g / (out * 2)})
+@primitive(save=("out",), grads={"input": lambda g, out, input: g / conjugate_if_complex(out * 2)})
 def sqrt(input: Any) -> Any:
     return np.sqrt(input)
 
 
 @primitive(save=("out",), promote=("input",),
-           grads={"input": lambda g, out, input: g * out * out * out * -0.5})
+           grads={"input": lambda g, out, input: _rsqrt_grad(g, conjugate_if_complex(out))})
 def rsqrt(input: Any) -> Any:
     return 1 / np.sqrt(input)
 
 
-@primitive(save=("out",), grads={"input": lambda g, out, input: -g * out * out})
+@primitive(save=("out",), grads={
+    "input": lambda g, out, input: -g * conjugate_if_complex(out) * conjugate_if_complex(out),
+})
 def reciprocal(input: Any) -> Any:
     return 1 / input
 
 
-@primitive(save=("input",), grads={"input": lambda g, out, input: g * cos(input)})
+@primitive(save=("input",), grads={
+    "input": lambda g, out, input: g * conjugate_if_complex(cos(input)),
+})
 def sin(input: Any) -> Any:
     return np.sin(input)
 
 
-@primitive(save=("input",), grads={"input": lambda g, out, input: -g * sin(input)})
+@primitive(save=("input",), grads={
+    "input": lambda g, out, input: -g * conjugate_if_complex(sin(input)),
+})
 def cos(input: Any) -> Any:
     return np.cos(input)
 
 
-@primitive(save=("out",), grads={"input": lambda g, out, input: g * (out * out + 1)})
+@primitive(save=("out",), grads={
+    "input": lambda g, out, input: g * conjugate_if_complex(out * out + 1),
+})
 def tan(input: Any) -> Any:
     return np.tan(input)
 
 
-@primitive(save=("out",), grads={"input": lambda g, out, input: g * (1 - out * out)})
+@primitive(save=("out",), grads={
+    "input": lambda g, out, input: g * conjugate_if_complex(1 - out * out),
+})
 def tanh(input: Any) -> Any:
     return np.tanh(input)
 

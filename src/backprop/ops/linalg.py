@@ -23,6 +23,7 @@ import numpy as np
 from .. import backend
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
+from .conjugation import conjugate_if_complex
 from .primitive import each_input, primitive
 from .shape import _transpose, reshape
 
@@ -63,6 +64,7 @@ def _row_of(g: Any) -> Any:
 
 
 def _matmul_grad_input(g: Any, out: Any, input: Any, other: Any) -> Any:
+    other = conjugate_if_complex(other)  # complex matrices: g times the conjugate transpose
     if other.ndim == 1:
         # out[..., n] = sum_k input[..., n, k] other[k]  ->  g[..., n, None] * other[k]
         return reshape(g, g.shape + (1,)) * other
@@ -72,6 +74,7 @@ def _matmul_grad_input(g: Any, out: Any, input: Any, other: Any) -> Any:
 
 
 def _matmul_grad_other(g: Any, out: Any, input: Any, other: Any) -> Any:
+    input = conjugate_if_complex(input)
     if input.ndim == 1:
         if other.ndim == 1:  # a dot product: g is 0-d
             return g * input

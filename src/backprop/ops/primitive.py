@@ -66,6 +66,7 @@ _F16 = np.dtype(np.float16)
 _I64 = np.dtype(np.int64)
 _BOOL = np.dtype(np.bool_)
 _C64 = np.dtype(np.complex64)
+_C128 = np.dtype(np.complex128)
 
 
 class Primitive:
@@ -458,7 +459,9 @@ _REFUSALS = {
 
 def _any_float64(raw: list) -> bool:
     for a in raw:
-        if a is _F64 or getattr(a, "dtype", None) is _F64:  # a float64 array, or a cast to it
+        # a float64 or complex128 array (abs of complex128 is float64), or a cast to float64
+        dtype = getattr(a, "dtype", None)  # by identity: np.dtype(None) is float64
+        if a is _F64 or dtype is _F64 or dtype is _C128:
             return True
         if isinstance(a, (list, tuple)) and _any_float64(list(a)):
             return True
