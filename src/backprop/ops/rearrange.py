@@ -298,10 +298,11 @@ def _keep_triangle(input: Any, diagonal: int, lower: bool) -> Any:
     keep, zero, keep_fewer = _triangle_masks(*input.shape[-2:], diagonal, lower)
     if keep_fewer:
         out = xp.zeros_like(input)
-        xp.copyto(out, input, where=xp.asarray(keep))
+        xp.copyto(out, input, where=backend.on_device_of(keep, input))
     else:
         out = input.copy()
-        xp.copyto(out, xp.zeros((), out.dtype), where=xp.asarray(zero))
+        xp.copyto(out, backend.zeros((), out.dtype, input),
+                  where=backend.on_device_of(zero, input))
     return out
 
 
