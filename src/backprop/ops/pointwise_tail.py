@@ -161,9 +161,10 @@ def _refuse_non_float(op: str, *operands: Any) -> None:
                              "only, as in PyTorch")
 
 
-# PyTorch's rule: the step of one ulp is ignored, so input's slope is 1 and other's 0.
-@primitive("nextafter", promote=("input", "other"), grads={
-    "input": lambda g, out, input, other: g,
+# PyTorch's rule: the step of one ulp is ignored, so input's slope is 1 (0 where input equals
+# other, and the result is other itself) and other's 0.
+@primitive("nextafter", save=("input", "other"), promote=("input", "other"), grads={
+    "input": lambda g, out, input, other: where(eq(input, other), 0.0, g),
     "other": lambda g, out, input, other: g * 0,
 })
 def _nextafter(input: Any, other: Any) -> Any:
