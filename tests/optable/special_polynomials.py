@@ -80,7 +80,7 @@ def _row(name, value, domain=(-0.95, 0.95)):
     op = getattr(bp.special, name)
     return OpSpec(f"special.{name}", op, _by_degree(value), _samples(domain),
                   torch=lambda torch, x, n: getattr(torch.special, name)(x, n), grad=False,
-                  error_inputs=_errors(name))
+                  error_inputs=_errors(name), aliases=(name,))  # the primitive
 
 
 _T = lambda x, n: _series(chebyshev, x, n)  # noqa: E731

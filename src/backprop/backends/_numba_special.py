@@ -13,7 +13,9 @@ from numba import njit
 
 _OPTIONS = {"fastmath": False, "error_model": "numpy", "cache": True, "nogil": True}
 
-from .numba_special import CHEBYSHEV, HERMITE_H, HERMITE_HE, LAGUERRE
+# The recurrences by number, as ``numba_special`` names them (not imported from there: it imports
+# this module).
+CHEBYSHEV, HERMITE_H, HERMITE_HE, LAGUERRE = 0, 1, 2, 3
 
 
 @njit(**_OPTIONS)
