@@ -11,6 +11,8 @@ import math
 import numpy as np
 from numba import njit
 
+from ._numba_kernels import _exp_nonpositive
+
 _OPTIONS = {"fastmath": False, "error_model": "numpy", "cache": True, "nogil": True}
 
 # The recurrences by number, as ``numba_special`` names them (not imported from there: it imports
@@ -49,3 +51,102 @@ def polynomial_tail(kind, narrow, x, n, p, q, degree):
             j += 1.0
             k += 1
         q[i] = qi
+
+
+# -- erf in float32 -------------------------------------------------------------------------------
+# Two branch-free pieces, both evaluated and one selected (so the loop vectorises): below 0.5 the
+# Maclaurin series x (2/sqrt(pi)) sum (-x^2)^k / (k! (2k + 1)) to x^13 (the first term left out
+# is below 5e-10); above, 1 - erfc(|x|) with erfc(y) = t P(t) exp(-y^2), t = 1 / (1 + 0.4 y),
+# the polynomial fitted for the float32 GELU (erf_numerics._PHI32_P: 1e-8 relative).
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_ERF_SERIES = tuple(np.float32(_TWO_OVER_SQRT_PI * (-1.0) ** k / (math.factorial(k) * (2 * k + 1)))
+                    for k in range(7))
+_ERFC_P = tuple(np.float32(c) for c in (
+    0.22570087747886666, 0.22507094096561658, 0.21391864516669146, 0.13439904485567553,
+    0.25828568993415874, -0.25848402829805167, 0.5160960963258105, -0.4751679241155448,
+    0.1879052358546537, -0.027724567884742465))
+
+
+@njit(**_OPTIONS)
+def erf32(x, out):
+    """out = erf(x) for float32 arrays."""
+    c = _ERF_SERIES
+    d = _ERFC_P
+    for i in range(x.size):
+        v = x[i]
+        z = v * v
+        s = c[6]
+        s = s * z + c[5]
+        s = s * z + c[4]
+        s = s * z + c[3]
+        s = s * z + c[2]
+        s = s * z + c[1]
+        s = s * z + c[0]
+        small = s * v
+        y = abs(v)
+        t = np.float32(1.0) / (np.float32(1.0) + np.float32(0.4) * y)
+        q = d[9] * t
+        q = (q + d[8]) * t
+        q = (q + d[7]) * t
+        q = (q + d[6]) * t
+        q = (q + d[5]) * t
+        q = (q + d[4]) * t
+        q = (q + d[3]) * t
+        q = (q + d[2]) * t
+        q = (q + d[1]) * t
+        q = (q + d[0]) * t
+        erfc = q * _exp_nonpositive(-z)
+        large = math.copysign(np.float32(1.0) - erfc, v)
+        out[i] = small if y < np.float32(0.5) else large
+
+
+# -- lgamma and digamma ---------------------------------------------------------------------------
+
+@njit(**_OPTIONS)
+def lgamma(x, out):
+    """out = log |Gamma(x)|: the C library's lgamma, which is PyTorch's CPU kernel too."""
+    for i in range(x.size):
+        out[i] = math.lgamma(x[i])
+
+
+_PI = math.pi
+# B_2k / (2k), k = 1..6: psi(x) ~ log x - 1/(2x) - sum B_2k / (2k x^2k), for x >= 10 accurate to
+# ~1e-16 relative.
+_DIGAMMA_SERIES = (1.0 / 12, -1.0 / 120, 1.0 / 252, -1.0 / 240, 1.0 / 132, -691.0 / 32760)
+
+
+@njit(**_OPTIONS)
+def digamma(x, out):
+    """out = digamma(x), computed in float64: reflection below 0.5 (psi(x) = psi(1 - x) -
+    pi / tan(pi x)), the recurrence psi(x) = psi(x + 1) - 1/x up to 10, then the asymptotic
+    series. Poles as PyTorch: -inf at +0, +inf at -0, nan at negative integers and -inf."""
+    s = _DIGAMMA_SERIES
+    for i in range(x.size):
+        v = float(x[i])
+        if v == 0.0:
+            out[i] = -math.copysign(math.inf, v)
+            continue
+        if v < 0.0 and v == math.floor(v):
+            out[i] = math.nan
+            continue
+        if v == math.inf:
+            out[i] = math.inf
+            continue
+        result = 0.0
+        if v < 0.5:
+            # pi / tan(pi x), with x reduced to (-0.5, 0.5] first so that pi x stays exact
+            r = v - math.floor(v + 0.5)
+            result = -_PI / math.tan(_PI * r)
+            v = 1.0 - v
+        while v < 10.0:
+            result -= 1.0 / v
+            v += 1.0
+        inv2 = 1.0 / (v * v)
+        series = s[5]
+        series = series * inv2 + s[4]
+        series = series * inv2 + s[3]
+        series = series * inv2 + s[2]
+        series = series * inv2 + s[1]
+        series = series * inv2 + s[0]
+        out[i] = result + math.log(v) - 0.5 / v - series * inv2

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import kernels
 from . import numba as _switch
 
 # The polynomials' recurrences, by number (``ops.special_polynomials`` passes them).
@@ -50,5 +51,41 @@ def polynomial_tail(kind: int, x: np.ndarray, n: np.ndarray, p: np.ndarray, q: n
         return None
     return out.astype(x.dtype, copy=False)
 
+
+
+
+def _elementwise(kernel_name: str, x: Any, dtypes: tuple) -> np.ndarray | None:
+    if type(x) is not np.ndarray or x.dtype not in dtypes or not _switch._applies(x):
+        return None
+    kernels = _load()
+    if kernels is None:
+        return None
+    out = np.empty_like(x)
+    if not _switch._run(getattr(kernels, kernel_name), x.reshape(-1), out.reshape(-1)):
+        return None
+    return out
+
+
+_F32 = (np.dtype(np.float32),)
+_F32_F64 = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def erf(input: Any) -> np.ndarray | None:
+    """erf of a float32 array (float64 runs Cody's approximations in NumPy), or None."""
+    return _elementwise("erf32", input, _F32)
+
+
+def lgamma(input: Any) -> np.ndarray | None:
+    """log |Gamma(x)| of a float32 or float64 array, or None."""
+    return _elementwise("lgamma", input, _F32_F64)
+
+
+def digamma(input: Any) -> np.ndarray | None:
+    """digamma of a float32 array (float64 keeps the NumPy path's accuracy checks), or None."""
+    return _elementwise("digamma", input, _F32)
+
+
+for _op, _kernel in {"erf": erf, "lgamma": lgamma, "digamma": digamma}.items():
+    kernels.register(_op, np.ndarray, _kernel, compiled=True)
 
 __all__: list[Any] = []
