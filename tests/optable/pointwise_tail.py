@@ -6,7 +6,7 @@ import numpy as np
 
 import backprop as bp
 
-from .elementwise import _binary_row, _torch_name, _unary_row
+from .elementwise import _torch_name, _unary_row
 from .spec import ErrorInput, OpSpec, Sample, uniform
 
 

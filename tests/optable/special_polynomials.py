@@ -83,7 +83,12 @@ def _row(name, value, domain=(-0.95, 0.95)):
                   error_inputs=_errors(name), aliases=(name,))  # the primitive
 
 
-_T = lambda x, n: _series(chebyshev, x, n)  # noqa: E731
+
+
+def _T(x, n):
+    return _series(chebyshev, x, n)
+
+
 ROWS = [
     _row("chebyshev_polynomial_t", _T),
     _row("chebyshev_polynomial_u", _chebyshev_u),

@@ -15,7 +15,6 @@ from .elementwise import eq, exp2, ge, isnan, le, log, logical_and, logical_or, 
 from .primitive import primitive
 from .special import _floating  # integers computed in the default float dtype
 
-
 # -- hyperbolic sine and cosine -----------------------------------------------------------------
 
 @primitive("sinh", save=("input",), grads={"input": lambda g, out, input: g * cosh(input)})
@@ -251,5 +250,15 @@ def xlog1py(input: Any, other: Any) -> Tensor:
     return _xlog1py(_floating(input), _floating(other))
 
 
-__all__ = ["sinh", "cosh", "fmax", "fmin", "gcd", "lcm", "bitwise_left_shift",
-           "bitwise_right_shift", "nextafter", "frexp"]
+__all__ = [
+    "bitwise_left_shift",
+    "bitwise_right_shift",
+    "cosh",
+    "fmax",
+    "fmin",
+    "frexp",
+    "gcd",
+    "lcm",
+    "nextafter",
+    "sinh",
+]
