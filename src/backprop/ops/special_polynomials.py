@@ -13,6 +13,7 @@ do we.
 from __future__ import annotations
 
 from collections.abc import Callable
+import math
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,11 @@ def _recurrence(x: np.ndarray, n: np.ndarray, first: np.ndarray, step: Step) -> 
                                        q[running])
                 if not index.size:
                     break
+            if index.size <= 4 and int(na.max()) - j > 10_000:
+                # A few of high degree left: one NumPy pass per step costs ~100x a scalar step
+                out[index] = [_scalar_tail(step, *v, j, dtype)
+                              for v in zip(xa.tolist(), na.tolist(), p.tolist(), q.tolist())]
+                break
             r = step(dtype.type(j), xa, p, q)
             p, q = q, r
             j += 1
@@ -83,6 +89,25 @@ def _recurrence(x: np.ndarray, n: np.ndarray, first: np.ndarray, step: Step) -> 
                 keep = ~done
                 index, xa, na, p, q = index[keep], xa[keep], na[keep], p[keep], q[keep]
     return out
+
+
+def _scalar_tail(step: Step, x: float, n: int, p: float, q: float, degree: int,
+                 dtype: np.dtype) -> float:
+    """One element's recurrence from degree ``degree`` on, in Python floats (float64; a
+    narrower dtype is rounded to after each step, so that it overflows where it would)."""
+    narrow = dtype != np.float64
+    j = float(degree)
+    while degree < n and q == q:  # q == q: not nan
+        try:
+            r = step(j, x, p, q)
+        except (OverflowError, ZeroDivisionError):
+            r = math.nan
+        if narrow:
+            r = float(dtype.type(r))
+        p, q = q, r
+        j += 1.0
+        degree += 1
+    return q
 
 
 def _operands(x: Any, n: Any) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
