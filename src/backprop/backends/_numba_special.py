@@ -150,3 +150,26 @@ def digamma(x, out):
         series = series * inv2 + s[1]
         series = series * inv2 + s[0]
         out[i] = result + math.log(v) - 0.5 / v - series * inv2
+
+
+# -- nextafter ------------------------------------------------------------------------------------
+
+@njit(**_OPTIONS)
+def nextafter(x, y, x_bits, y_bits, out_bits, negative_tiny):
+    """out = the next float after x towards y, by stepping x's bit pattern (``x_bits``: x
+    viewed as integers of its width) by one: away from zero where y lies beyond x, towards it
+    otherwise; from zero, the smallest subnormal with y's sign (``negative_tiny``: its
+    negative's pattern)."""
+    for i in range(x.size):
+        a = x[i]
+        b = y[i]
+        if a != a:
+            out_bits[i] = x_bits[i]
+        elif b != b or a == b:
+            out_bits[i] = y_bits[i]
+        elif a == 0:
+            out_bits[i] = 1 if b > 0 else negative_tiny
+        elif (b > a) == (a > 0):
+            out_bits[i] = x_bits[i] + 1
+        else:
+            out_bits[i] = x_bits[i] - 1

@@ -85,7 +85,29 @@ def digamma(input: Any) -> np.ndarray | None:
     return _elementwise("digamma", input, _F32)
 
 
-for _op, _kernel in {"erf": erf, "lgamma": lgamma, "digamma": digamma}.items():
+_BITS = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
+
+
+def nextafter(input: Any, other: Any) -> np.ndarray | None:
+    """nextafter of two float arrays of one shape and dtype, or None."""
+    if (type(input) is not np.ndarray or type(other) is not np.ndarray
+            or input.shape != other.shape or not _switch._applies(input, other)):
+        return None
+    kernels = _load()
+    if kernels is None:
+        return None
+    ints = _BITS[input.dtype]
+    x, y = input.reshape(-1), other.reshape(-1)
+    out = np.empty_like(input)
+    negative_tiny = ints(np.iinfo(ints).min + 1)  # the sign bit and the lowest mantissa bit
+    if not _switch._run(kernels.nextafter, x, y, x.view(ints), y.view(ints),
+                        out.reshape(-1).view(ints), negative_tiny):
+        return None
+    return out
+
+
+for _op, _kernel in {"erf": erf, "lgamma": lgamma, "digamma": digamma,
+                     "nextafter": nextafter}.items():
     kernels.register(_op, np.ndarray, _kernel, compiled=True)
 
 __all__: list[Any] = []
