@@ -163,9 +163,9 @@ def nextafter(x, y, x_bits, y_bits, out_bits, negative_tiny):
     for i in range(x.size):
         a = x[i]
         b = y[i]
-        if a != a:
+        if math.isnan(a):
             out_bits[i] = x_bits[i]
-        elif b != b or a == b:
+        elif math.isnan(b) or a == b:
             out_bits[i] = y_bits[i]
         elif a == 0:
             out_bits[i] = 1 if b > 0 else negative_tiny

@@ -12,8 +12,8 @@ do we.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -97,7 +97,7 @@ def _scalar_tail(step: Step, x: float, n: int, p: float, q: float, degree: int,
     narrower dtype is rounded to after each step, so that it overflows where it would)."""
     narrow = dtype != np.float64
     j = float(degree)
-    while degree < n and q == q:  # q == q: not nan
+    while degree < n and not math.isnan(q):
         try:
             r = step(j, x, p, q)
         except (OverflowError, ZeroDivisionError):
