@@ -20,16 +20,15 @@ _failed = False
 
 
 def _load() -> ModuleType | None:
+    """The kernels' module, or None while the accelerator is off or Numba does not import (asked
+    each time: tests switch it)."""
     global _kernels, _failed
-    if not _switch.enabled or _failed:
+    if not _switch.enabled or _failed or _switch._load() is None:
         return None
     if _kernels is None:
         try:
-            if _switch._load() is None:  # Numba does not import here
-                _failed = True
-                return None
             from . import _numba_special
-        except Exception:  # noqa: BLE001 - a Numba that rejects this NumPy: NumPy code runs
+        except Exception:  # noqa: BLE001 - a Numba that rejects this code: NumPy code runs
             _failed = True
             return None
         _kernels = _numba_special
