@@ -74,3 +74,14 @@ def test_polynomial_recurrences_agree(name: str, dtype: Any, monkeypatch: Any) -
         patch.setattr(accel, "enabled", False)
         expected = op(bp.tensor(x), bp.tensor(n)).numpy()
     np.testing.assert_allclose(ours, expected, rtol=1e-12 if dtype == np.float64 else 1e-6)
+
+
+def test_trigamma_kernel_agrees_with_the_numpy_path(monkeypatch: Any) -> None:
+    x = values(np.float32)
+    ours = bp.polygamma(1, bp.tensor(x)).numpy()
+    assert numba_special.polygamma(x, n=1) is not None
+    assert numba_special.polygamma(x, n=2) is None  # only digamma's gradient has a kernel
+    with monkeypatch.context() as patch:
+        patch.setattr(accel, "enabled", False)
+        expected = bp.polygamma(1, bp.tensor(x)).numpy()
+    np.testing.assert_allclose(ours, expected, rtol=1e-6)

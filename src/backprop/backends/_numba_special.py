@@ -173,3 +173,49 @@ def nextafter(x, y, x_bits, y_bits, out_bits, negative_tiny):
             out_bits[i] = x_bits[i] + 1
         else:
             out_bits[i] = x_bits[i] - 1
+
+
+# B_2k, k = 1..6: psi_1(x) ~ 1/x + 1/(2x^2) + sum B_2k / x^(2k+1), for x >= 10 accurate to
+# ~1e-16 relative.
+_TRIGAMMA_SERIES = (1.0 / 6, -1.0 / 30, 1.0 / 42, -1.0 / 30, 5.0 / 66, -691.0 / 2730)
+
+
+@njit(**_OPTIONS)
+def trigamma(x, out):
+    """out = polygamma(1, x) (digamma's derivative), computed in float64: reflection below 0.5
+    (psi_1(x) = pi^2 / sin^2(pi x) - psi_1(1 - x)), the recurrence psi_1(x) = psi_1(x + 1) +
+    1/x^2 up to 10, then the asymptotic series. As PyTorch: inf at the poles, nan at -inf."""
+    s = _TRIGAMMA_SERIES
+    for i in range(x.size):
+        v = float(x[i])
+        if v <= 0.0 and v == math.floor(v):
+            out[i] = math.inf
+            continue
+        if v == -math.inf:
+            out[i] = math.nan
+            continue
+        if v == math.inf:
+            out[i] = 0.0
+            continue
+        sign = 1.0
+        reflected = 0.0
+        if v < 0.5:
+            r = v - math.floor(v + 0.5)  # sin(pi x)^2 from x reduced to (-0.5, 0.5]
+            sine = math.sin(_PI * r)
+            reflected = _PI * _PI / (sine * sine)
+            sign = -1.0
+            v = 1.0 - v
+        total = 0.0
+        while v < 10.0:
+            total += 1.0 / (v * v)
+            v += 1.0
+        inv = 1.0 / v
+        inv2 = inv * inv
+        series = s[5]
+        series = series * inv2 + s[4]
+        series = series * inv2 + s[3]
+        series = series * inv2 + s[2]
+        series = series * inv2 + s[1]
+        series = series * inv2 + s[0]
+        total += inv + 0.5 * inv2 + series * inv2 * inv
+        out[i] = reflected + sign * total

@@ -84,6 +84,11 @@ def digamma(input: Any) -> np.ndarray | None:
     return _elementwise("digamma", input, _F32)
 
 
+def polygamma(input: Any, *, n: int) -> np.ndarray | None:
+    """polygamma(1, x) (digamma's gradient) of a float32 array, or None."""
+    return _elementwise("trigamma", input, _F32) if n == 1 else None
+
+
 _BITS = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
 
 
@@ -106,7 +111,7 @@ def nextafter(input: Any, other: Any) -> np.ndarray | None:
 
 
 for _op, _kernel in {"erf": erf, "lgamma": lgamma, "digamma": digamma,
-                     "nextafter": nextafter}.items():
+                     "nextafter": nextafter, "polygamma": polygamma}.items():
     kernels.register(_op, np.ndarray, _kernel, compiled=True)
 
 __all__: list[Any] = []
