@@ -1277,6 +1277,93 @@ class TensorMethods:
 
     # -- issue 17: special_polynomials and pointwise_tail --
 
+    def sinh(self) -> Tensor:
+        """The hyperbolic sine (``bp.sinh``)."""
+        return _ops.pointwise_tail.sinh(self)
+
+    def sinh_(self) -> Tensor:
+        """The hyperbolic sine, in place."""
+        return _ops.inplace.apply_inplace(self, "sinh_", _ops.pointwise_tail.sinh)
+
+    def cosh(self) -> Tensor:
+        """The hyperbolic cosine (``bp.cosh``)."""
+        return _ops.pointwise_tail.cosh(self)
+
+    def cosh_(self) -> Tensor:
+        """The hyperbolic cosine, in place."""
+        return _ops.inplace.apply_inplace(self, "cosh_", _ops.pointwise_tail.cosh)
+
+    def fmax(self, other: Operand) -> Tensor:
+        """The larger of each pair, ignoring nan (``bp.fmax``)."""
+        return _ops.pointwise_tail.fmax(self, other)
+
+    def fmin(self, other: Operand) -> Tensor:
+        """The smaller of each pair, ignoring nan (``bp.fmin``)."""
+        return _ops.pointwise_tail.fmin(self, other)
+
+    def gcd(self, other: Operand) -> Tensor:
+        """The greatest common divisor (``bp.gcd``)."""
+        return _ops.pointwise_tail.gcd(self, other)
+
+    def gcd_(self, other: Operand) -> Tensor:
+        """The greatest common divisor, in place."""
+        return _ops.inplace.apply_inplace(self, "gcd_",
+                                          lambda old: _ops.pointwise_tail.gcd(old, other))
+
+    def lcm(self, other: Operand) -> Tensor:
+        """The least common multiple (``bp.lcm``)."""
+        return _ops.pointwise_tail.lcm(self, other)
+
+    def lcm_(self, other: Operand) -> Tensor:
+        """The least common multiple, in place."""
+        return _ops.inplace.apply_inplace(self, "lcm_",
+                                          lambda old: _ops.pointwise_tail.lcm(old, other))
+
+    def bitwise_left_shift(self, other: Operand) -> Tensor:
+        """``self << other`` (``bp.bitwise_left_shift``)."""
+        return _ops.pointwise_tail.bitwise_left_shift(self, other)
+
+    def bitwise_left_shift_(self, other: Operand) -> Tensor:
+        """``self <<= other``."""
+        return _ops.inplace.apply_inplace(
+            self, "bitwise_left_shift_",
+            lambda old: _ops.pointwise_tail.bitwise_left_shift(old, other))
+
+    def bitwise_right_shift(self, other: Operand) -> Tensor:
+        """``self >> other`` (``bp.bitwise_right_shift``)."""
+        return _ops.pointwise_tail.bitwise_right_shift(self, other)
+
+    def bitwise_right_shift_(self, other: Operand) -> Tensor:
+        """``self >>= other``."""
+        return _ops.inplace.apply_inplace(
+            self, "bitwise_right_shift_",
+            lambda old: _ops.pointwise_tail.bitwise_right_shift(old, other))
+
+    __lshift__ = bitwise_left_shift
+    __rshift__ = bitwise_right_shift
+    __ilshift__ = bitwise_left_shift_
+    __irshift__ = bitwise_right_shift_
+
+    def __rlshift__(self, other: Operand) -> Tensor:
+        return _ops.pointwise_tail.bitwise_left_shift(other, self)
+
+    def __rrshift__(self, other: Operand) -> Tensor:
+        return _ops.pointwise_tail.bitwise_right_shift(other, self)
+
+    def nextafter(self, other: Operand) -> Tensor:
+        """The next float towards ``other`` (``bp.nextafter``)."""
+        return _ops.pointwise_tail.nextafter(self, other)
+
+    def nextafter_(self, other: Operand) -> Tensor:
+        """The next float towards ``other``, in place."""
+        return _ops.inplace.apply_inplace(
+            self, "nextafter_", lambda old: _ops.pointwise_tail.nextafter(old, other))
+
+    def frexp(self) -> tuple[Tensor, Tensor]:
+        """``(mantissa, exponent)`` (``bp.frexp``)."""
+        return _ops.pointwise_tail.frexp(self)
+
+
     # (end of special_polynomials and pointwise_tail)
 
     # -- issue 17: views_more --

@@ -126,7 +126,7 @@ def polygamma_array(n: int, input: Any) -> Any:
             at_inf, at_minus_inf = (0.0, xp.nan) if n == 1 else (xp.nan, pole_value)
             out = xp.where(x == xp.inf, at_inf, xp.where(x == -xp.inf, at_minus_inf, out))
         out = xp.where(xp.isnan(x), xp.nan, out)
-    return out.astype(input.dtype, copy=False)
+        return out.astype(input.dtype, copy=False)  # (beyond float32's range: inf, unwarned)
 
 
 def standard_gamma_grad_array(alpha: Any, x: Any) -> Any:

@@ -1,5 +1,264 @@
-"""The last pointwise ops (issue 17): hyperbolic sine and cosine, fmax/fmin, gcd/lcm, bit shifts, nextafter, frexp, entr, xlog1py."""
+"""The last pointwise ops (issue 17): hyperbolic sine and cosine, fmax/fmin, gcd/lcm, bit shifts,
+nextafter, frexp, and torch.special's entr and xlog1py. Gradients are PyTorch's
+(derivatives.yaml); nextafter, frexp, gcd, lcm and the shifts have none (integer-valued or
+piecewise constant, and PyTorch defines none)."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from typing import Any
+
+import numpy as np
+
+from ..errors import DTypeError
+from ..tensor import Tensor
+from .elementwise import eq, exp2, ge, isnan, le, log, logical_and, logical_or, where
+from .primitive import primitive
+from .special import _floating  # integers computed in the default float dtype
+
+# -- hyperbolic sine and cosine -----------------------------------------------------------------
+
+@primitive("sinh", save=("input",), grads={"input": lambda g, out, input: g * cosh(input)})
+def _sinh(input: Any) -> Any:
+    return np.sinh(input)
+
+
+@primitive("cosh", save=("input",), grads={"input": lambda g, out, input: g * sinh(input)})
+def _cosh(input: Any) -> Any:
+    return np.cosh(input)
+
+
+def sinh(input: Tensor) -> Tensor:
+    """The hyperbolic sine, elementwise; integers give the default float dtype.
+
+    >>> import backprop as bp
+    >>> bp.sinh(bp.tensor([0.0, 1.0])).tolist()
+    [0.0, 1.175201177597046]
+    """
+    return _sinh(_floating(input))
+
+
+def cosh(input: Tensor) -> Tensor:
+    """The hyperbolic cosine, elementwise; integers give the default float dtype.
+
+    >>> import backprop as bp
+    >>> bp.cosh(bp.tensor([0.0])).tolist()
+    [1.0]
+    """
+    return _cosh(_floating(input))
+
+
+# -- fmax and fmin: maximum and minimum that ignore nan ----------------------------------------
+
+# PyTorch's rule: input takes the whole gradient where it was chosen (ties go to input, unlike
+# maximum's split), or where other is nan; other takes it everywhere else.
+def _fmax_input_wins(input: Any, other: Any) -> Any:
+    return logical_or(ge(input, other), isnan(other))
+
+
+def _fmin_input_wins(input: Any, other: Any) -> Any:
+    return logical_or(le(input, other), isnan(other))
+
+
+@primitive(save=("input", "other"), promote=("input", "other"), refuse=("complex",), grads={
+    "input": lambda g, out, input, other: where(_fmax_input_wins(input, other), g, 0.0),
+    "other": lambda g, out, input, other: where(_fmax_input_wins(input, other), 0.0, g),
+})
+def fmax(input: Any, other: Any) -> Any:
+    """The larger of each pair, taking the number where one of them is nan.
+
+    >>> import backprop as bp
+    >>> bp.fmax(bp.tensor([1.0, float("nan")]), bp.tensor([2.0, 3.0])).tolist()
+    [2.0, 3.0]
+    """
+    return np.fmax(input, other)
+
+
+@primitive(save=("input", "other"), promote=("input", "other"), refuse=("complex",), grads={
+    "input": lambda g, out, input, other: where(_fmin_input_wins(input, other), g, 0.0),
+    "other": lambda g, out, input, other: where(_fmin_input_wins(input, other), 0.0, g),
+})
+def fmin(input: Any, other: Any) -> Any:
+    """The smaller of each pair, taking the number where one of them is nan.
+
+    >>> import backprop as bp
+    >>> bp.fmin(bp.tensor([1.0, float("nan")]), bp.tensor([2.0, 3.0])).tolist()
+    [1.0, 3.0]
+    """
+    return np.fmin(input, other)
+
+
+# -- integer ops -------------------------------------------------------------------------------
+
+@primitive(differentiable=False, promote=("input", "other"), refuse=("float", "bool"))
+def gcd(input: Any, other: Any) -> Any:
+    """The greatest common divisor of each pair of integers (non-negative; ``gcd(0, 0) = 0``).
+
+    >>> import backprop as bp
+    >>> bp.gcd(bp.tensor([4, -6, 0]), bp.tensor([6, 4, 0])).tolist()
+    [2, 2, 0]
+    """
+    return np.gcd(input, other)
+
+
+@primitive(differentiable=False, promote=("input", "other"), refuse=("float", "bool"))
+def lcm(input: Any, other: Any) -> Any:
+    """The least common multiple of each pair of integers (non-negative; 0 if either is 0).
+
+    >>> import backprop as bp
+    >>> bp.lcm(bp.tensor([4, -6]), bp.tensor([6, 4])).tolist()
+    [12, 12]
+    """
+    return np.lcm(input, other)
+
+
+def _shift_amounts(input: Any, other: Any) -> tuple[Any, Any, int]:
+    """The shift amounts in the result's dtype, whether each is out of range (negative or at
+    least the width: C leaves those undefined, PyTorch defines them), and the width in bits."""
+    dtype = np.result_type(input, other)
+    bits = dtype.itemsize * 8
+    amounts = np.asarray(other)
+    out_of_range = (amounts < 0) | (amounts >= bits)
+    return np.where(out_of_range, 0, amounts).astype(dtype, copy=False), out_of_range, bits
+
+
+@primitive(differentiable=False, promote=("input", "other"), refuse=("float", "bool"))
+def bitwise_left_shift(input: Any, other: Any) -> Any:
+    """``input << other``, elementwise; bits shifted out are lost, and a shift that is negative
+    or at least the width gives 0 (as in PyTorch).
+
+    >>> import backprop as bp
+    >>> bp.bitwise_left_shift(bp.tensor([1, -3]), bp.tensor([4, 1])).tolist()
+    [16, -6]
+    """
+    amounts, out_of_range, _ = _shift_amounts(input, other)
+    with np.errstate(over="ignore"):
+        shifted = np.left_shift(input, amounts)
+    return np.where(out_of_range, 0, shifted).astype(shifted.dtype, copy=False)
+
+
+@primitive(differentiable=False, promote=("input", "other"), refuse=("float", "bool"))
+def bitwise_right_shift(input: Any, other: Any) -> Any:
+    """``input >> other``, elementwise (arithmetic for signed integers); a shift that is negative
+    or at least the width fills with the sign bit (as in PyTorch).
+
+    >>> import backprop as bp
+    >>> bp.bitwise_right_shift(bp.tensor([16, -16]), bp.tensor([2, 70])).tolist()
+    [4, -1]
+    """
+    amounts, out_of_range, bits = _shift_amounts(input, other)
+    amounts = np.where(out_of_range, bits - 1, amounts).astype(amounts.dtype, copy=False)
+    return np.right_shift(input, amounts)
+
+
+# -- floating-point representation --------------------------------------------------------------
+
+def _refuse_non_float(op: str, *operands: Any) -> None:
+    for name, value in zip(("input", "other"), operands):
+        dtype = getattr(value, "dtype", None)
+        if dtype is not None and dtype.kind != "f":
+            raise DTypeError(f"{op}: {name} has dtype {dtype}; it takes floating-point tensors "
+                             "only, as in PyTorch")
+
+
+# PyTorch's rule: the step of one ulp is ignored, so input's slope is 1 (0 where input equals
+# other, and the result is other itself) and other's 0.
+@primitive("nextafter", save=("input", "other"), promote=("input", "other"), grads={
+    "input": lambda g, out, input, other: where(eq(input, other), 0.0, g),
+    "other": lambda g, out, input, other: g * 0,
+})
+def _nextafter(input: Any, other: Any) -> Any:
+    return np.nextafter(input, other)
+
+
+def nextafter(input: Tensor, other: Any) -> Tensor:
+    """The next float after ``input`` in the direction of ``other``, elementwise.
+
+    >>> import backprop as bp
+    >>> bp.nextafter(bp.tensor([1.0], dtype=bp.float64), bp.tensor([2.0], dtype=bp.float64)).item()
+    1.0000000000000002
+    """
+    _refuse_non_float("nextafter", input, other)
+    return _nextafter(input, other)
+
+
+def _frexp_grad(g: tuple, out: tuple, input: Any) -> Any:
+    # mantissa = input / 2**exponent, with the exponent piecewise constant (PyTorch's rule)
+    return None if g[0] is None else g[0] / exp2(out[1])
+
+
+@primitive("frexp", outputs=("mantissa", "exponent"), save=("exponent",),
+           grads={"input": _frexp_grad})
+def _frexp(input: Any) -> Any:
+    mantissa, exponent = np.frexp(input)
+    return mantissa, exponent.astype(np.int32, copy=False)
+
+
+def frexp(input: Tensor) -> tuple[Tensor, Tensor]:
+    """``(mantissa, exponent)`` with ``input = mantissa * 2**exponent`` and ``0.5 <= |mantissa|
+    < 1`` (int32 exponents; 0, inf and nan give themselves and exponent 0).
+
+    >>> import backprop as bp
+    >>> mantissa, exponent = bp.frexp(bp.tensor([8.0]))
+    >>> mantissa.tolist(), exponent.tolist()
+    ([0.5], [4])
+    """
+    _refuse_non_float("frexp", input)
+    return _frexp(input)
+
+
+# -- torch.special's entr and xlog1py ----------------------------------------------------------
+
+# d/dx (-x log x) = -(1 + log x): inf at 0, nan below it (PyTorch's, from the same formula).
+@primitive("entr", save=("input",), grads={"input": lambda g, out, input: -g * (log(input) + 1)})
+def _entr(input: Any) -> Any:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = -input * np.log(input)
+    value = np.where(input == 0, 0, value)
+    return np.where(input < 0, -np.inf, value).astype(input.dtype, copy=False)
+
+
+def entr(input: Tensor) -> Tensor:
+    """The elementwise entropy ``-x log x``: 0 at 0 and ``-inf`` below it.
+
+    >>> import backprop as bp
+    >>> bp.special.entr(bp.tensor([0.0, 1.0, -1.0])).tolist()
+    [0.0, -0.0, -inf]
+    """
+    return _entr(_floating(input))
+
+
+# The slope in x is log1p(y); PyTorch takes 0 where x == 0 and y <= -1 (not finite there).
+@primitive("xlog1py", save=("input", "other"), promote=("input", "other"), refuse=("complex",),
+           grads={
+    "input": lambda g, out, input, other: where(logical_and(eq(input, 0), le(other, -1)), 0.0,
+                                                xlog1py(g, other)),
+    "other": lambda g, out, input, other: g * input / (other + 1),
+})
+def _xlog1py(input: Any, other: Any) -> Any:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        product = input * np.log1p(other)
+    return np.where((input == 0) & ~np.isnan(other), 0, product).astype(product.dtype, copy=False)
+
+
+def xlog1py(input: Any, other: Any) -> Tensor:
+    """``input * log1p(other)``, taken as 0 where ``input`` is 0 (unless ``other`` is nan).
+
+    >>> import backprop as bp
+    >>> bp.special.xlog1py(bp.tensor([0.0, 2.0]), bp.tensor([-1.0, 0.0])).tolist()
+    [0.0, 0.0]
+    """
+    return _xlog1py(_floating(input), _floating(other))
+
+
+__all__ = [
+    "bitwise_left_shift",
+    "bitwise_right_shift",
+    "cosh",
+    "fmax",
+    "fmin",
+    "frexp",
+    "gcd",
+    "lcm",
+    "nextafter",
+    "sinh",
+]

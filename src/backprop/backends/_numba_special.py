@@ -1,0 +1,221 @@
+"""Numba kernels for the special functions (issue 17): the long tails of the orthogonal
+polynomials' recurrences. Imported by ``backends.numba_special`` on first use only (importing
+this module imports Numba). Kept apart from ``_numba_kernels`` because Numba's disk cache notices
+changes to a kernel's own file only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ._numba_kernels import _exp_nonpositive
+
+_OPTIONS = {"fastmath": False, "error_model": "numpy", "cache": True, "nogil": True}
+
+# The recurrences by number, as ``numba_special`` names them (not imported from there: it imports
+# this module).
+CHEBYSHEV, HERMITE_H, HERMITE_HE, LAGUERRE = 0, 1, 2, 3
+
+
+@njit(**_OPTIONS)
+def polynomial_tail(kind, narrow, x, n, p, q, degree):
+    """Carry each element's recurrence on from ``p`` and ``q`` (degrees ``degree - 1`` and
+    ``degree``) up to degree ``n``, stopping early at nan as PyTorch's loop does; the result
+    overwrites ``q``. ``narrow``: round every step to float32 (so that it overflows where
+    float32 arithmetic does)."""
+    for i in range(x.size):
+        xi = x[i]
+        pi = p[i]
+        qi = q[i]
+        j = float(degree)
+        stop = n[i]
+        k = degree
+        while k < stop and not math.isnan(qi):
+            if kind == CHEBYSHEV:
+                r = (xi + xi) * qi - pi
+            elif kind == HERMITE_H:
+                r = (xi + xi) * qi - (j + j) * pi
+            elif kind == HERMITE_HE:
+                r = xi * qi - j * pi
+            elif kind == LAGUERRE:
+                r = (((j + j) + (1.0 - xi)) * qi - j * pi) / (j + 1.0)
+            else:
+                r = ((j + j + 1.0) * xi * qi - j * pi) / (j + 1.0)
+            if narrow:
+                r = float(np.float32(r))
+            pi = qi
+            qi = r
+            j += 1.0
+            k += 1
+        q[i] = qi
+
+
+# -- erf in float32 -------------------------------------------------------------------------------
+# Two branch-free pieces, both evaluated and one selected (so the loop vectorises): below 0.5 the
+# Maclaurin series x (2/sqrt(pi)) sum (-x^2)^k / (k! (2k + 1)) to x^13 (the first term left out
+# is below 5e-10); above, 1 - erfc(|x|) with erfc(y) = t P(t) exp(-y^2), t = 1 / (1 + 0.4 y),
+# the polynomial fitted for the float32 GELU (erf_numerics._PHI32_P: 1e-8 relative).
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_ERF_SERIES = tuple(np.float32(_TWO_OVER_SQRT_PI * (-1.0) ** k / (math.factorial(k) * (2 * k + 1)))
+                    for k in range(7))
+_ERFC_P = tuple(np.float32(c) for c in (
+    0.22570087747886666, 0.22507094096561658, 0.21391864516669146, 0.13439904485567553,
+    0.25828568993415874, -0.25848402829805167, 0.5160960963258105, -0.4751679241155448,
+    0.1879052358546537, -0.027724567884742465))
+
+
+@njit(**_OPTIONS)
+def erf32(x, out):
+    """out = erf(x) for float32 arrays."""
+    c = _ERF_SERIES
+    d = _ERFC_P
+    for i in range(x.size):
+        v = x[i]
+        z = v * v
+        s = c[6]
+        s = s * z + c[5]
+        s = s * z + c[4]
+        s = s * z + c[3]
+        s = s * z + c[2]
+        s = s * z + c[1]
+        s = s * z + c[0]
+        small = s * v
+        y = abs(v)
+        t = np.float32(1.0) / (np.float32(1.0) + np.float32(0.4) * y)
+        q = d[9] * t
+        q = (q + d[8]) * t
+        q = (q + d[7]) * t
+        q = (q + d[6]) * t
+        q = (q + d[5]) * t
+        q = (q + d[4]) * t
+        q = (q + d[3]) * t
+        q = (q + d[2]) * t
+        q = (q + d[1]) * t
+        q = (q + d[0]) * t
+        erfc = q * _exp_nonpositive(-z)
+        large = math.copysign(np.float32(1.0) - erfc, v)
+        out[i] = small if y < np.float32(0.5) else large
+
+
+# -- lgamma and digamma ---------------------------------------------------------------------------
+
+@njit(**_OPTIONS)
+def lgamma(x, out):
+    """out = log |Gamma(x)|: the C library's lgamma, which is PyTorch's CPU kernel too."""
+    for i in range(x.size):
+        out[i] = math.lgamma(x[i])
+
+
+_PI = math.pi
+# B_2k / (2k), k = 1..6: psi(x) ~ log x - 1/(2x) - sum B_2k / (2k x^2k), for x >= 10 accurate to
+# ~1e-16 relative.
+_DIGAMMA_SERIES = (1.0 / 12, -1.0 / 120, 1.0 / 252, -1.0 / 240, 1.0 / 132, -691.0 / 32760)
+
+
+@njit(**_OPTIONS)
+def digamma(x, out):
+    """out = digamma(x), computed in float64: reflection below 0.5 (psi(x) = psi(1 - x) -
+    pi / tan(pi x)), the recurrence psi(x) = psi(x + 1) - 1/x up to 10, then the asymptotic
+    series. Poles as PyTorch: -inf at +0, +inf at -0, nan at negative integers and -inf."""
+    s = _DIGAMMA_SERIES
+    for i in range(x.size):
+        v = float(x[i])
+        if v == 0.0:
+            out[i] = -math.copysign(math.inf, v)
+            continue
+        if v < 0.0 and v == math.floor(v):
+            out[i] = math.nan
+            continue
+        if v == math.inf:
+            out[i] = math.inf
+            continue
+        result = 0.0
+        if v < 0.5:
+            # pi / tan(pi x), with x reduced to (-0.5, 0.5] first so that pi x stays exact
+            r = v - math.floor(v + 0.5)
+            result = -_PI / math.tan(_PI * r)
+            v = 1.0 - v
+        while v < 10.0:
+            result -= 1.0 / v
+            v += 1.0
+        inv2 = 1.0 / (v * v)
+        series = s[5]
+        series = series * inv2 + s[4]
+        series = series * inv2 + s[3]
+        series = series * inv2 + s[2]
+        series = series * inv2 + s[1]
+        series = series * inv2 + s[0]
+        out[i] = result + math.log(v) - 0.5 / v - series * inv2
+
+
+# -- nextafter ------------------------------------------------------------------------------------
+
+@njit(**_OPTIONS)
+def nextafter(x, y, x_bits, y_bits, out_bits, negative_tiny):
+    """out = the next float after x towards y, by stepping x's bit pattern (``x_bits``: x
+    viewed as integers of its width) by one: away from zero where y lies beyond x, towards it
+    otherwise; from zero, the smallest subnormal with y's sign (``negative_tiny``: its
+    negative's pattern)."""
+    for i in range(x.size):
+        a = x[i]
+        b = y[i]
+        if math.isnan(a):
+            out_bits[i] = x_bits[i]
+        elif math.isnan(b) or a == b:
+            out_bits[i] = y_bits[i]
+        elif a == 0:
+            out_bits[i] = 1 if b > 0 else negative_tiny
+        elif (b > a) == (a > 0):
+            out_bits[i] = x_bits[i] + 1
+        else:
+            out_bits[i] = x_bits[i] - 1
+
+
+# B_2k, k = 1..6: psi_1(x) ~ 1/x + 1/(2x^2) + sum B_2k / x^(2k+1), for x >= 10 accurate to
+# ~1e-16 relative.
+_TRIGAMMA_SERIES = (1.0 / 6, -1.0 / 30, 1.0 / 42, -1.0 / 30, 5.0 / 66, -691.0 / 2730)
+
+
+@njit(**_OPTIONS)
+def trigamma(x, out):
+    """out = polygamma(1, x) (digamma's derivative), computed in float64: reflection below 0.5
+    (psi_1(x) = pi^2 / sin^2(pi x) - psi_1(1 - x)), the recurrence psi_1(x) = psi_1(x + 1) +
+    1/x^2 up to 10, then the asymptotic series. As PyTorch: inf at the poles, nan at -inf."""
+    s = _TRIGAMMA_SERIES
+    for i in range(x.size):
+        v = float(x[i])
+        if v <= 0.0 and v == math.floor(v):
+            out[i] = math.inf
+            continue
+        if v == -math.inf:
+            out[i] = math.nan
+            continue
+        if v == math.inf:
+            out[i] = 0.0
+            continue
+        sign = 1.0
+        reflected = 0.0
+        if v < 0.5:
+            r = v - math.floor(v + 0.5)  # sin(pi x)^2 from x reduced to (-0.5, 0.5]
+            sine = math.sin(_PI * r)
+            reflected = _PI * _PI / (sine * sine)
+            sign = -1.0
+            v = 1.0 - v
+        total = 0.0
+        while v < 10.0:
+            total += 1.0 / (v * v)
+            v += 1.0
+        inv = 1.0 / v
+        inv2 = inv * inv
+        series = s[5]
+        series = series * inv2 + s[4]
+        series = series * inv2 + s[3]
+        series = series * inv2 + s[2]
+        series = series * inv2 + s[1]
+        series = series * inv2 + s[0]
+        total += inv + 0.5 * inv2 + series * inv2 * inv
+        out[i] = reflected + sign * total
