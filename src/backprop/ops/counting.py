@@ -8,7 +8,8 @@ exported by ``indexing_more``.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -357,7 +358,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
 
     >>> import backprop as bp
     >>> bp.histc(bp.tensor([1., 2., 1.]), bins=4, min=0, max=3).tolist()
-    [0.0, 2.0, 1.0, 1.0]
+    [0.0, 2.0, 1.0, 0.0]
     """
     data = _data(input)
     if data.dtype.kind != "f":

@@ -11,7 +11,8 @@ index_reduce is scatter_reduce with its index spread along the other dims.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -19,13 +20,32 @@ from .. import backend
 from ..errors import DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from . import elementwise as ew
-from .counting import (argwhere, bincount, bucketize, histc, histogram, histogramdd, isin,
-                       nonzero_static, searchsorted, unique, unique_consecutive, unravel_index)
+from .counting import (
+    argwhere,
+    bincount,
+    bucketize,
+    histc,
+    histogram,
+    histogramdd,
+    isin,
+    nonzero_static,
+    searchsorted,
+    unique,
+    unique_consecutive,
+    unravel_index,
+)
 from .indexing import _getitem, _getitem_backward, _setitem
 from .inplace import apply_inplace
 from .numeric_gradient import gradient
-from .scatter import _check_range, _dim_key, _index_array, _shape, _vector_index, index_select
-from .scatter import scatter_reduce
+from .scatter import (
+    _check_range,
+    _dim_key,
+    _index_array,
+    _shape,
+    _vector_index,
+    index_select,
+    scatter_reduce,
+)
 from .shape import broadcast_to, reshape
 
 

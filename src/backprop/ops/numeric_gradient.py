@@ -8,7 +8,8 @@ PyTorch's order, so float32 results round alike: with a scalar spacing the centr
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..errors import check_dim
 from ..tensor import Tensor
