@@ -112,8 +112,46 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if input.ndim == 0:
         values, indices = _sorted("topk", input, 0, largest)
         return topk_result(values, indices)
-    indices = narrow(_argsort(input, axis, largest), axis, 0, k)
+    indices = _topk_indices(input, axis, k, largest)
     return topk_result(_values_at_index(input, backend.array_of(indices), axis, True), indices)
+
+
+def _first_k(order_key: Any, k: int, largest: bool) -> Any:
+    """For rows (last axis), the mask of the ``k`` entries a stable sort (descending where
+    ``largest``; NaN the largest value) puts first: every entry beyond the k-th value, then the
+    earliest of those equal to it. One partition finds the k-th value, not a full sort."""
+    n = order_key.shape[-1]
+    kth = np.partition(order_key, n - k if largest else k - 1, axis=-1)
+    kth = kth[..., n - k if largest else k - 1, None]
+    nan, kth_nan = np.isnan(order_key), np.isnan(kth)
+    if largest:
+        beyond = (order_key > kth) | (nan & ~kth_nan)
+    else:
+        beyond = (order_key < kth) | (~nan & kth_nan)
+    tied = (order_key == kth) | (nan & kth_nan)
+    wanted = k - beyond.sum(axis=-1, keepdims=True)
+    crowded = np.flatnonzero(tied.sum(axis=-1, keepdims=True) > wanted)
+    if crowded.size:  # more ties than places (rarely, for floats): the earliest of them
+        tied[crowded] &= np.cumsum(tied[crowded], axis=-1) <= wanted[crowded]
+    return beyond | tied
+
+
+@primitive("topk_indices", differentiable=False)
+def _topk_indices(input: Any, axis: int, k: int, largest: bool) -> Any:
+    moved = np.moveaxis(input, axis, -1)
+    n = moved.shape[-1]
+    if k == n or moved.dtype.kind not in "f" or moved.size == 0:
+        # (integers and bools: no NaN to place; a full sort is as fast for them at such sizes)
+        order = _argsort(moved, moved.ndim - 1, largest)[..., :k]
+        return np.moveaxis(order, -1, axis)
+    if k == 0:
+        return backend.zeros(input.shape[:axis] + (0,) + input.shape[axis + 1:], np.int64, input)
+    rows = moved.reshape(-1, n)
+    chosen = np.nonzero(_first_k(rows, k, largest))[1].reshape(rows.shape[0], k)
+    # The k chosen, in the stable order: sorted by value, ties by position (already ascending)
+    within = _argsort(np.take_along_axis(rows, chosen, -1), 1, largest)
+    order = np.take_along_axis(chosen, within, -1).astype(np.int64, copy=False)
+    return np.moveaxis(order.reshape(moved.shape[:-1] + (k,)), -1, axis)
 
 
 # -- order statistics: one index per slice, the gradient goes to it ------------------------------
