@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import backend, kernels
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from .elementwise import exp, isnan, log, where
@@ -23,7 +23,8 @@ from .join import cat, narrow
 from .primitive import primitive
 from .rearrange import flip
 from .reduction import _reverse_cumsum, _single_dim, at_extreme, normalize_dims
-from .scatter import gather
+from .indexing import _getitem_backward
+from .scatter import _along_dim_key, gather
 from .reduction import sum as _sum_op
 from .shape import movedim, reshape
 
@@ -285,18 +286,28 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
 
 # -- running extremes ----------------------------------------------------------------------------
 
-@primitive("cumulative_extreme_index", differentiable=False)
-def _cumulative_extreme_index(input: Any, axis: int, largest: bool) -> Any:
+def _cumulative_extreme_grad(g: Any, out: Any, input: Any, needs: tuple[bool, ...], *,
+                             axis: int, largest: bool) -> list:
+    # Many outputs may read one input, so the gradient adds up there (gather's VJP).
+    return [_getitem_backward(g[0], input.shape, _along_dim_key(axis, out[1]))]
+
+
+@primitive("cumulative_extreme", outputs=("values", "indices"), save=("indices",),
+           grads=_cumulative_extreme_grad)
+def _cumulative_extreme_op(input: Any, *, axis: int, largest: bool) -> tuple[Any, Any]:
     running = _scan(np.maximum if largest else np.minimum, input, axis)
     # An element that reaches the running extreme (ties included: the last of equal values) or
-    # is NaN (which then stays the extreme) moves the index to itself.
-    moves = input == running
+    # is NaN (which then stays the extreme) moves the index to itself; each index then holds
+    # until the next move. A slice's first element always moves.
+    moved = np.moveaxis(input, axis, -1)
+    moves = np.ascontiguousarray(moved == np.moveaxis(running, axis, -1))
     if input.dtype.kind in "fc":
-        moves |= np.isnan(input)
-    shape = [1] * input.ndim
-    shape[axis] = input.shape[axis]
-    positions = backend.arange(input.shape[axis], input).reshape(shape)
-    return _scan(np.maximum, np.where(moves, positions, 0), axis).astype(np.int64)
+        moves |= np.isnan(moved)
+    n = moved.shape[-1]
+    at = np.flatnonzero(moves)  # row-major positions of the moves, each row's first included
+    held = np.diff(at, append=moves.size)  # how many positions each move's index holds for
+    indices = np.repeat((at % n if n else at).astype(np.int64, copy=False), held)
+    return running, np.moveaxis(indices.reshape(moved.shape), -1, axis)
 
 
 def _cumulative_extreme(name: str, result_type: Any, input: Tensor, dim: int,
@@ -306,9 +317,7 @@ def _cumulative_extreme(name: str, result_type: Any, input: Tensor, dim: int,
         values, indices = _cumulative_extreme(name, result_type, reshape(input, (1,)), 0,
                                               largest)
         return result_type(reshape(values, ()), reshape(indices, ()))
-    indices = _cumulative_extreme_index(input, axis, largest)
-    # Many outputs may read one input, so the gradient adds up there (gather's VJP).
-    return result_type(gather(input, axis, indices), indices)
+    return result_type(*_cumulative_extreme_op(input, axis=axis, largest=largest))
 
 
 def cummax(input: Tensor, dim: int) -> Any:
@@ -336,16 +345,71 @@ def cummin(input: Tensor, dim: int) -> Any:
 # -- running products and log-sum-exps ---------------------------------------------------------
 
 def _scan(ufunc: Any, input: Any, axis: int) -> Any:
-    """``ufunc.accumulate`` along ``axis``. CuPy has no ``accumulate``: off NumPy the scan runs
-    in log2(n) steps, each combining every element with the one ``2**step`` before it."""
-    if type(input) is np.ndarray:
-        return ufunc.accumulate(input, axis=axis)
+    """``ufunc.accumulate`` along ``axis``: the kernel registered for the array's type, else
+    (CuPy has no ``accumulate``) a scan in log2(n) steps, each combining every element with the
+    one ``2**step`` before it."""
+    for kernel in kernels.kernels_for("scan", input):
+        out = kernel(ufunc, input, axis)
+        if out is not None:
+            return out
     out = np.moveaxis(input, axis, -1)
     shift = 1
     while shift < out.shape[-1]:
         out = np.concatenate([out[..., :shift], ufunc(out[..., shift:], out[..., :-shift])], -1)
         shift *= 2
     return np.moveaxis(out, -1, axis)
+
+
+# The identity of a running maximum or minimum, by dtype kind, to pad a scan's last block.
+def _extreme_identity(ufunc: Any, dtype: np.dtype) -> Any:
+    if dtype.kind == "b":
+        return ufunc is np.minimum
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return info.min if ufunc is np.maximum else info.max
+    return -np.inf if ufunc is np.maximum else np.inf
+
+
+def _scan_numpy(ufunc: Any, input: np.ndarray, axis: int) -> np.ndarray:
+    """NumPy's scan. ``np.maximum.accumulate`` (and minimum) runs element by element, many
+    times slower than a vectorised maximum; for them the axis is cut into blocks of about
+    sqrt(n), laid out position-in-block first so that every step below is one contiguous
+    vectorised call: a running extreme inside all blocks at once (one step per position), then
+    across the blocks' last values, then each block combined with the blocks before it.
+    Exact: max and min do not round."""
+    n = input.shape[axis] if input.ndim else 1
+    if (ufunc is not np.maximum and ufunc is not np.minimum) or n < 16 \
+            or input.dtype.kind not in "biuf":
+        return ufunc.accumulate(input, axis=axis)
+    moved = np.moveaxis(input, axis, -1)
+    lead = moved.shape[:-1]
+    rows = int(np.prod(lead))
+    width = int(np.ceil(np.sqrt(n)))
+    count = -(-n // width)
+    # (width, rows, count): element i of block b of row r at [i, r, b]
+    identity = _extreme_identity(ufunc, input.dtype)
+    steps = np.empty((width, rows, count), input.dtype)
+    blocks = steps.transpose(1, 2, 0)  # (rows, count, width): a view of the same memory
+    flat = moved.reshape(rows, n)
+    full = (count - 1) * width  # the last block may be short: its rest is the identity
+    blocks[:, :count - 1] = flat[:, :full].reshape(rows, count - 1, width)
+    blocks[:, count - 1, :n - full] = flat[:, full:]
+    blocks[:, count - 1, n - full:] = identity
+    for j in range(1, width):
+        ufunc(steps[j - 1], steps[j], out=steps[j])
+    # The extreme of the blocks before each one: the identity before the first
+    carry = np.empty((count, rows), input.dtype)
+    carry[0] = identity
+    carry[1:] = steps[width - 1, :, :-1].T
+    for i in range(2, count):
+        ufunc(carry[i - 1], carry[i], out=carry[i])
+    ufunc(steps, carry.T, out=steps)
+    out = np.empty((rows, count * width), input.dtype)
+    out.reshape(rows, count, width)[...] = blocks
+    return np.moveaxis(out[:, :n].reshape(lead + (n,)), -1, axis)
+
+
+kernels.register("scan", np.ndarray, _scan_numpy)
 
 
 def _running(ufunc: Any, input: Any, axis: int) -> Any:
