@@ -289,7 +289,8 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
 def _cumulative_extreme_grad(g: Any, out: Any, input: Any, needs: tuple[bool, ...], *,
                              axis: int, largest: bool) -> list:
     # Many outputs may read one input, so the gradient adds up there (gather's VJP).
-    return [_getitem_backward(g[0], input.shape, _along_dim_key(axis, out[1]))]
+    indices = backend.array_of(out[1])  # a constant of the rule, also under create_graph
+    return [_getitem_backward(g[0], input.shape, _along_dim_key(axis, indices))]
 
 
 @primitive("cumulative_extreme", outputs=("values", "indices"), save=("indices",),
