@@ -465,13 +465,17 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
 def _logcumsumexp_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
     # grad[j] = sum over i >= j of g[i] * exp(input[j] - out[i]): a reversed log-cum-sum-exp of
     # log|g| - out, for the positive and the negative parts of g apart, stays finite where
-    # exp(-out) alone would overflow.
-    def part(weights: Any) -> Any:
-        with np.errstate(divide="ignore"):
-            logs = log(weights) - out
-        return exp(input + flip(_logcumsumexp(flip(logs, axis), axis), axis))
+    # exp(-out) alone would overflow. Entries outside a part get the dtype's lowest finite
+    # value, not log(0) = -inf: the scan's own gradient there would be exp(-inf - -inf), NaN,
+    # and it is differentiated again for second derivatives (so is the log: of 1 there, not 0).
+    lowest = float(np.finfo(backend.array_of(g).dtype).min)
 
-    return part(where(g > 0, g, 0.0)) - part(where(g < 0, -g, 0.0))
+    def part(mask: Any, magnitude: Any) -> Any:
+        logs = where(mask, log(where(mask, magnitude, 1.0)), lowest) - out
+        with np.errstate(over="ignore"):  # lowest + input: -inf, whose exp is the 0 wanted
+            return exp(input + flip(_logcumsumexp(flip(logs, axis), axis), axis))
+
+    return part(g > 0, g) - part(g < 0, -g)
 
 
 @primitive("logcumsumexp", save=("input", "out"), grads={"input": _logcumsumexp_vjp})
