@@ -306,7 +306,9 @@ def _cumulative_extreme_op(input: Any, *, axis: int, largest: bool) -> tuple[Any
         moves |= np.isnan(moved)
     n = moved.shape[-1]
     at = np.flatnonzero(moves)  # row-major positions of the moves, each row's first included
-    held = np.diff(at, append=moves.size)  # how many positions each move's index holds for
+    held = np.empty_like(at)  # how many positions each move's index holds for
+    np.subtract(at[1:], at[:-1], out=held[:-1])
+    held[-1:] = moves.size - at[-1:]
     indices = np.repeat((at % n if n else at).astype(np.int64, copy=False), held)
     return running, np.moveaxis(indices.reshape(moved.shape), -1, axis)
 
@@ -371,42 +373,62 @@ def _extreme_identity(ufunc: Any, dtype: np.dtype) -> Any:
     return -np.inf if ufunc is np.maximum else np.inf
 
 
+def _block_width(n: int) -> int:
+    """A width near sqrt(n) that divides n (no padding), else sqrt(n) rounded up."""
+    root = int(np.sqrt(n))
+    for delta in range(root // 2):
+        for width in (root - delta, root + delta + 1):
+            if n % width == 0:
+                return width
+    return root + 1
+
+
 def _scan_numpy(ufunc: Any, input: np.ndarray, axis: int) -> np.ndarray:
-    """NumPy's scan. ``np.maximum.accumulate`` (and minimum) runs element by element, many
-    times slower than a vectorised maximum; for them the axis is cut into blocks of about
-    sqrt(n), laid out position-in-block first so that every step below is one contiguous
-    vectorised call: a running extreme inside all blocks at once (one step per position), then
-    across the blocks' last values, then each block combined with the blocks before it.
-    Exact: max and min do not round."""
+    """NumPy's scan: ``ufunc.accumulate``, which for maximum and minimum runs element by
+    element, several times slower than a vectorised maximum. For them every step below is one
+    vectorised call over contiguous memory: along a leading axis, one step per position; along
+    the last axis, the axis is cut into blocks of about sqrt(n), transposed to position-in-block
+    first, scanned inside all blocks at once (one step per position in a block), then across
+    the blocks' last values, then each block is combined with the blocks before it (2 sqrt(n)
+    steps). Exact: max and min do not round."""
     n = input.shape[axis] if input.ndim else 1
     if (ufunc is not np.maximum and ufunc is not np.minimum) or n < 16 \
             or input.dtype.kind not in "biuf":
         return ufunc.accumulate(input, axis=axis)
+    inner = int(np.prod(input.shape[axis + 1:]))
+    if inner >= 64 and n <= 256:
+        # Slices along the axis are contiguous runs of ``inner`` values
+        out = np.array(input, order="C")
+        steps = out.reshape(-1, n, inner)
+        for i in range(1, n):
+            ufunc(steps[:, i - 1], steps[:, i], out=steps[:, i])
+        return out
     moved = np.moveaxis(input, axis, -1)
     lead = moved.shape[:-1]
     rows = int(np.prod(lead))
-    width = int(np.ceil(np.sqrt(n)))
+    width = _block_width(n)
     count = -(-n // width)
-    # (width, rows, count): element i of block b of row r at [i, r, b]
     identity = _extreme_identity(ufunc, input.dtype)
-    steps = np.empty((width, rows, count), input.dtype)
-    blocks = steps.transpose(1, 2, 0)  # (rows, count, width): a view of the same memory
     flat = moved.reshape(rows, n)
-    full = (count - 1) * width  # the last block may be short: its rest is the identity
-    blocks[:, :count - 1] = flat[:, :full].reshape(rows, count - 1, width)
-    blocks[:, count - 1, :n - full] = flat[:, full:]
-    blocks[:, count - 1, n - full:] = identity
+    if count * width != n:  # the last block is short: fill it with the identity
+        padded = np.empty((rows, count * width), input.dtype)
+        padded[:, :n] = flat
+        padded[:, n:] = identity
+        flat = padded
+    # (width, rows * count): element i of block b of row r at [i, r * count + b]
+    steps = np.ascontiguousarray(flat.reshape(rows * count, width).T)
     for j in range(1, width):
         ufunc(steps[j - 1], steps[j], out=steps[j])
-    # The extreme of the blocks before each one: the identity before the first
+    # The extreme of the blocks before each one (the identity before the first): (count, rows)
+    last = steps[width - 1].reshape(rows, count)
     carry = np.empty((count, rows), input.dtype)
     carry[0] = identity
-    carry[1:] = steps[width - 1, :, :-1].T
+    carry[1:] = last[:, :-1].T
     for i in range(2, count):
         ufunc(carry[i - 1], carry[i], out=carry[i])
-    ufunc(steps, carry.T, out=steps)
-    out = np.empty((rows, count * width), input.dtype)
-    out.reshape(rows, count, width)[...] = blocks
+    blocks = steps.reshape(width, rows, count)
+    ufunc(blocks, carry.T, out=blocks)
+    out = np.ascontiguousarray(steps.T).reshape(rows, count * width)
     return np.moveaxis(out[:, :n].reshape(lead + (n,)), -1, axis)
 
 
