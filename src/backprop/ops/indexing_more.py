@@ -253,8 +253,8 @@ def masked_scatter(input: Tensor, mask: Any, source: Any) -> Tensor:
     bool ``mask`` (broadcast) is True.
 
     >>> import backprop as bp
-    >>> x = bp.zeros(4)
-    >>> bp.masked_scatter(x, bp.tensor([True, False, True, False]), bp.tensor([7., 8., 9.])).tolist()
+    >>> x, mask = bp.zeros(4), bp.tensor([True, False, True, False])
+    >>> bp.masked_scatter(x, mask, bp.tensor([7., 8., 9.])).tolist()
     [7.0, 0.0, 8.0, 0.0]
     """
     mask = _mask_array("masked_scatter", mask)

@@ -19,13 +19,13 @@ from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from .elementwise import exp, isnan, log, where
 from .extrema import _values_at_index, amax, amin
+from .indexing import _getitem_backward
 from .join import cat, narrow
 from .primitive import primitive
 from .rearrange import flip
 from .reduction import _reverse_cumsum, _single_dim, at_extreme, normalize_dims
-from .indexing import _getitem_backward
-from .scatter import _along_dim_key, gather
 from .reduction import sum as _sum_op
+from .scatter import _along_dim_key, gather
 from .shape import movedim, reshape
 
 sort_result = namedtuple("sort", ["values", "indices"])
