@@ -37,14 +37,17 @@ from .counting import (
 from .indexing import _getitem, _getitem_backward, _setitem
 from .inplace import apply_inplace
 from .numeric_gradient import gradient
+from .primitive import primitive
 from .scatter import (
+    _REDUCE_UFUNCS,
     _check_range,
     _dim_key,
     _index_array,
+    _reduce_identity,
+    _scatter_reduce_grad,
     _shape,
     _vector_index,
     index_select,
-    scatter_reduce,
 )
 from .shape import broadcast_to, reshape
 
@@ -206,11 +209,56 @@ def index_reduce(input: Tensor, dim: int, index: Any, source: Any, reduce: str, 
     dim = check_dim("index_reduce", dim, input.ndim)
     _source_shape_check("index_reduce", input, dim, index, source)
     _check_range("index_reduce", index, input.shape[dim], dim)
-    # scatter_reduce's index has source's shape: the vector spread along the other dims
-    along = [1] * input.ndim
+    return _index_reduce(input, dim, index, source, reduce=reduce, include_self=include_self)
+
+
+def _spread(index: np.ndarray, dim: int, shape: tuple[int, ...]) -> np.ndarray:
+    """The vector ``index`` along ``dim`` spread to ``shape``: scatter_reduce's index."""
+    along = [1] * len(shape)
     along[dim] = index.size
-    spread = np.broadcast_to(index.reshape(along), _shape(source))
-    return scatter_reduce(input, dim, spread, source, reduce, include_self=include_self)
+    return np.broadcast_to(index.reshape(along), shape)
+
+
+# PyTorch's gradients are scatter_reduce's with the index spread along the other dims.
+def _index_reduce_grad(g: Any, out: Any, input: Any, dim: int, index: np.ndarray, source: Any,
+                       needs: tuple[bool, ...], reduce: str, include_self: bool) -> list:
+    return _scatter_reduce_grad(g, out, input, dim, _spread(index, dim, tuple(source.shape)),
+                                source, needs, reduce=reduce, include_self=include_self)
+
+
+@primitive("index_reduce", save=("input", "source", "out"), grads=_index_reduce_grad)
+def _index_reduce(input: Any, dim: int, index: np.ndarray, source: Any, *, reduce: str,
+                  include_self: bool) -> Any:
+    # Whole slices at a time, not scatter_reduce's element by element: in round r every
+    # position combines the r-th of its source slices (in their order, as PyTorch's loop), one
+    # vectorised call per round. A position repeated very often takes ufunc.at instead.
+    out = backend.as_array(input).copy()
+    slices = np.moveaxis(out, dim, 0)  # a view: writes land in out
+    parts = np.moveaxis(source, dim, 0)
+    ufunc = _REDUCE_UFUNCS[reduce]
+    if not include_self and index.size:
+        slices[index] = _reduce_identity(reduce, out.dtype)
+    if index.size:
+        order = np.argsort(index, kind="stable")
+        ordered = index[order]
+        starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+        sizes = np.diff(np.append(starts, index.size))
+        if sizes.max() > 32:
+            ufunc.at(slices, index, parts)
+        else:
+            rank = np.arange(index.size) - np.repeat(starts, sizes)
+            for r in range(int(sizes.max())):
+                chosen = order[rank == r]
+                at = index[chosen]
+                slices[at] = ufunc(slices[at], parts[chosen])
+    if reduce == "mean":
+        counts = np.bincount(index, minlength=out.shape[dim]) + (1 if include_self else 0)
+        counts[counts == 0] = 1
+        shape = [1] * out.ndim
+        shape[dim] = -1
+        counts = counts.reshape(shape).astype(out.dtype)
+        out = out // counts if out.dtype.kind in "iu" else out / counts
+    return out
 
 
 def _mask_array(op: str, mask: Any) -> np.ndarray:
