@@ -2,11 +2,11 @@
 masked_scatter, repeat_interleave, and the in-place forms; the searching and counting ops
 (unique, searchsorted, histograms, ...) live in ``counting.py`` and are exported from here.
 
-Every op here is a composition of differentiable primitives that already carry PyTorch's
+Most ops here are compositions of differentiable primitives that already carry PyTorch's
 gradients: a read is a gather (``_getitem``, ``index_select``), a write is ``_setitem`` (the old
 values at the written positions get no gradient, the written values get g there), an
-accumulating write is ``_getitem_backward`` (zeros with values added at positions), and
-index_reduce is scatter_reduce with its index spread along the other dims.
+accumulating write passes g to the input and to each value at its position, and index_reduce
+has scatter_reduce's gradients with its index spread along the other dims.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import numpy as np
 from .. import backend
 from ..errors import DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
-from . import elementwise as ew
 from .counting import (
     argwhere,
     bincount,
@@ -34,7 +33,7 @@ from .counting import (
     unique_consecutive,
     unravel_index,
 )
-from .indexing import _getitem, _getitem_backward, _setitem
+from .indexing import _add_into, _getitem, _setitem, _setitem_value_grad
 from .inplace import apply_inplace
 from .numeric_gradient import gradient
 from .primitive import primitive
@@ -103,9 +102,20 @@ def put(input: Tensor, index: Any, source: Any, accumulate: bool = False) -> Ten
     return reshape(out, shape)
 
 
+# Linear in both: the input passes g on, each value gets g at its position (as setitem's).
+@primitive("index_put_accumulate", grads={
+    "input": lambda g, out, input, key, values: g,
+    "values": _setitem_value_grad,
+})
+def _index_put_accumulate(input: Any, key: tuple, values: Any) -> Any:
+    out = backend.as_array(input).copy()
+    _add_into(out, key, values)  # repeated positions add up
+    return out
+
+
 def _index_put(input: Tensor, key: tuple, values: Any, accumulate: bool) -> Tensor:
     if accumulate:
-        return ew.add(input, _getitem_backward(values, tuple(input.shape), key))
+        return _index_put_accumulate(input, key, values)
     return _setitem(input, key, values)
 
 
