@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import backprop as bp
-from backprop.ops.reductions_more import _argsort, _scan_numpy
+from backprop.ops.reductions_more import _argsort
+from backprop.ops.scans import _scan_numpy
 
 SHAPES = [((100, 300), 1), ((100, 300), 0), ((3, 17, 5), 1), ((50,), 0), ((4, 257), 1),
           ((2, 0, 20), 2), ((3, 16), 1), ((2, 3, 97), 2), ((3, 20, 70), 0)]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend, kernels
+from .. import backend
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from .elementwise import exp, isnan, log, where
@@ -25,6 +25,7 @@ from .primitive import primitive
 from .rearrange import flip
 from .reduction import _reverse_cumsum, _single_dim, at_extreme, normalize_dims
 from .reduction import sum as _sum_op
+from .scans import _scan
 from .scatter import _along_dim_key, gather
 from .shape import movedim, reshape
 
@@ -346,94 +347,6 @@ def cummin(input: Tensor, dim: int) -> Any:
 
 
 # -- running products and log-sum-exps ---------------------------------------------------------
-
-def _scan(ufunc: Any, input: Any, axis: int) -> Any:
-    """``ufunc.accumulate`` along ``axis``: the kernel registered for the array's type, else
-    (CuPy has no ``accumulate``) a scan in log2(n) steps, each combining every element with the
-    one ``2**step`` before it."""
-    for kernel in kernels.kernels_for("scan", input):
-        out = kernel(ufunc, input, axis)
-        if out is not None:
-            return out
-    out = np.moveaxis(input, axis, -1)
-    shift = 1
-    while shift < out.shape[-1]:
-        out = np.concatenate([out[..., :shift], ufunc(out[..., shift:], out[..., :-shift])], -1)
-        shift *= 2
-    return np.moveaxis(out, -1, axis)
-
-
-# The identity of a running maximum or minimum, by dtype kind, to pad a scan's last block.
-def _extreme_identity(ufunc: Any, dtype: np.dtype) -> Any:
-    if dtype.kind == "b":
-        return ufunc is np.minimum
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        return info.min if ufunc is np.maximum else info.max
-    return -np.inf if ufunc is np.maximum else np.inf
-
-
-def _block_width(n: int) -> int:
-    """A width near sqrt(n) that divides n (no padding), else sqrt(n) rounded up."""
-    root = int(np.sqrt(n))
-    for delta in range(root // 2):
-        for width in (root - delta, root + delta + 1):
-            if n % width == 0:
-                return width
-    return root + 1
-
-
-def _scan_numpy(ufunc: Any, input: np.ndarray, axis: int) -> np.ndarray:
-    """NumPy's scan: ``ufunc.accumulate``, which for maximum and minimum runs element by
-    element, several times slower than a vectorised maximum. For them every step below is one
-    vectorised call over contiguous memory: along a leading axis, one step per position; along
-    the last axis, the axis is cut into blocks of about sqrt(n), transposed to position-in-block
-    first, scanned inside all blocks at once (one step per position in a block), then across
-    the blocks' last values, then each block is combined with the blocks before it (2 sqrt(n)
-    steps). Exact: max and min do not round."""
-    n = input.shape[axis] if input.ndim else 1
-    if (ufunc is not np.maximum and ufunc is not np.minimum) or n < 16 \
-            or input.dtype.kind not in "biuf":
-        return ufunc.accumulate(input, axis=axis)
-    inner = int(np.prod(input.shape[axis + 1:]))
-    if inner >= 64 and n <= 256:
-        # Slices along the axis are contiguous runs of ``inner`` values
-        out = np.array(input, order="C")
-        steps = out.reshape(-1, n, inner)
-        for i in range(1, n):
-            ufunc(steps[:, i - 1], steps[:, i], out=steps[:, i])
-        return out
-    moved = np.moveaxis(input, axis, -1)
-    lead = moved.shape[:-1]
-    rows = int(np.prod(lead))
-    width = _block_width(n)
-    count = -(-n // width)
-    identity = _extreme_identity(ufunc, input.dtype)
-    flat = moved.reshape(rows, n)
-    if count * width != n:  # the last block is short: fill it with the identity
-        padded = np.empty((rows, count * width), input.dtype)
-        padded[:, :n] = flat
-        padded[:, n:] = identity
-        flat = padded
-    # (width, rows * count): element i of block b of row r at [i, r * count + b]
-    steps = np.ascontiguousarray(flat.reshape(rows * count, width).T)
-    for j in range(1, width):
-        ufunc(steps[j - 1], steps[j], out=steps[j])
-    # The extreme of the blocks before each one (the identity before the first): (count, rows)
-    last = steps[width - 1].reshape(rows, count)
-    carry = np.empty((count, rows), input.dtype)
-    carry[0] = identity
-    carry[1:] = last[:, :-1].T
-    for i in range(2, count):
-        ufunc(carry[i - 1], carry[i], out=carry[i])
-    blocks = steps.reshape(width, rows, count)
-    ufunc(blocks, carry.T, out=blocks)
-    out = np.ascontiguousarray(steps.T).reshape(rows, count * width)
-    return np.moveaxis(out[:, :n].reshape(lead + (n,)), -1, axis)
-
-
-kernels.register("scan", np.ndarray, _scan_numpy)
-
 
 def _running(ufunc: Any, input: Any, axis: int) -> Any:
     """``_scan`` in float64 for smaller floats, as PyTorch's CPU kernels accumulate (the running
