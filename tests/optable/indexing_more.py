@@ -236,7 +236,9 @@ def _searchsorted_samples(rng):
             Sample((sequence, values), {"right": True}, name="right"),
             Sample((np.array([0.0, 1.5, -1.0, 0.0]), values),
                    {"side": "right", "sorter": _i(2, 0, 3, 1)}, name="sorter"),
-            Sample((np.sort(uniform(rng, (2, 3))), uniform(rng, (2, 2))), name="batched")]
+            Sample((np.sort(uniform(rng, (2, 3))), uniform(rng, (2, 2))), name="batched"),
+            # past 256 rows the rows are searched together (a vectorised binary search)
+            Sample((np.sort(uniform(rng, (300, 3))), uniform(rng, (300, 2))), name="many-rows")]
 
 
 def _isin_samples(rng):
