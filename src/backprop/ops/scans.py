@@ -42,25 +42,24 @@ def _extreme_identity(ufunc: Any, dtype: np.dtype) -> Any:
 
 
 def _block_width(n: int) -> int:
-    """A width near sqrt(n) that divides n (no padding), else sqrt(n) rounded up."""
-    root = int(np.sqrt(n))
-    for delta in range(root // 2):
-        for width in (root - delta, root + delta + 1):
-            if n % width == 0:
-                return width
-    return root + 1
+    """The block width for a scan of length n: about 24 (measured best: fewer steps inside
+    blocks against a longer scan across them), a divisor of n when one is near (no padding)."""
+    for width in sorted(range(16, 49), key=lambda w: abs(w - 24)):
+        if n % width == 0:
+            return width
+    return 24
 
 
 def _scan_numpy(ufunc: Any, input: np.ndarray, axis: int) -> np.ndarray:
     """NumPy's scan: ``ufunc.accumulate``, which for maximum and minimum runs element by
     element, several times slower than a vectorised maximum. For them every step below is one
     vectorised call over contiguous memory: along a leading axis, one step per position; along
-    the last axis, the axis is cut into blocks of about sqrt(n), transposed to position-in-block
-    first, scanned inside all blocks at once (one step per position in a block), then across
-    the blocks' last values, then each block is combined with the blocks before it (2 sqrt(n)
-    steps). Exact: max and min do not round."""
+    the last axis, the axis is cut into blocks (``_block_width``), transposed to
+    position-in-block first, scanned inside all blocks at once (one step per position in a
+    block), then across the blocks' last values (a short accumulate), then each block is
+    combined with the blocks before it. Exact: max and min do not round."""
     n = input.shape[axis] if input.ndim else 1
-    if (ufunc is not np.maximum and ufunc is not np.minimum) or n < 16 \
+    if (ufunc is not np.maximum and ufunc is not np.minimum) or n < 64 \
             or input.dtype.kind not in "biuf":
         return ufunc.accumulate(input, axis=axis)
     inner = int(np.prod(input.shape[axis + 1:]))
@@ -87,15 +86,14 @@ def _scan_numpy(ufunc: Any, input: np.ndarray, axis: int) -> np.ndarray:
     steps = np.ascontiguousarray(flat.reshape(rows * count, width).T)
     for j in range(1, width):
         ufunc(steps[j - 1], steps[j], out=steps[j])
-    # The extreme of the blocks before each one (the identity before the first): (count, rows)
+    # The extreme of the blocks before each one (the identity before the first): a short
+    # accumulate, n / width values a slice
     last = steps[width - 1].reshape(rows, count)
-    carry = np.empty((count, rows), input.dtype)
-    carry[0] = identity
-    carry[1:] = last[:, :-1].T
-    for i in range(2, count):
-        ufunc(carry[i - 1], carry[i], out=carry[i])
+    carry = np.empty((rows, count), input.dtype)
+    carry[:, 0] = identity
+    ufunc.accumulate(last[:, :-1], axis=1, out=carry[:, 1:])
     blocks = steps.reshape(width, rows, count)
-    ufunc(blocks, carry.T, out=blocks)
+    ufunc(blocks, carry, out=blocks)
     out = np.ascontiguousarray(steps.T).reshape(rows, count * width)
     return np.moveaxis(out[:, :n].reshape(lead + (n,)), -1, axis)
 
