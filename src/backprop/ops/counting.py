@@ -8,6 +8,7 @@ exported by ``indexing_more``.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +20,9 @@ from .primitive import primitive
 from .scatter import nonzero
 
 _I64 = np.dtype(np.int64)
+# PyTorch's named results: ``torch.histogram(x).hist``, ``.bin_edges``
+histogram_result = namedtuple("histogram", ["hist", "bin_edges"])
+histogramdd_result = namedtuple("histogramdd", ["hist", "bin_edges"])
 
 
 def _data(value: Any) -> Any:
@@ -501,7 +505,7 @@ def histogram(input: Tensor, bins: Any = 100, *, range: Sequence[float] | None =
     w = _weight_of("histogram", weight, data.shape)
     uniform = not isinstance(bins, (Tensor, np.ndarray))
     hist, edges_out = _histogramdd(reshape_points(input), w, bool(density), (uniform,), edges)
-    return hist, edges_out
+    return histogram_result(hist, edges_out)
 
 
 def reshape_points(input: Any) -> Any:
@@ -511,7 +515,7 @@ def reshape_points(input: Any) -> Any:
 
 
 def histogramdd(input: Tensor, bins: Any = 10, *, range: Sequence[float] | None = None,
-                weight: Any = None, density: bool = False) -> tuple[Tensor, list[Tensor]]:
+                weight: Any = None, density: bool = False) -> tuple[Tensor, tuple[Tensor, ...]]:
     """A histogram of the points ``input[..., :]`` (the last dim holds each point's D
     coordinates): ``(hist, bin_edges)`` with ``hist`` of D dims. ``bins`` is one count for all
     dims, a count per dim, or a tensor of edges per dim; ``range`` gives ``[min0, max0, min1,
@@ -545,7 +549,7 @@ def histogramdd(input: Tensor, bins: Any = 10, *, range: Sequence[float] | None 
     w = _weight_of("histogramdd", weight, data.shape[:-1])
     uniform = tuple(not isinstance(b, (Tensor, np.ndarray)) for b in bins)
     hist, *edges_out = _histogramdd(input, w, bool(density), uniform, *edges)
-    return hist, list(edges_out)
+    return histogramdd_result(hist, tuple(edges_out))
 
 
 __all__: list[str] = []  # exported by indexing_more
