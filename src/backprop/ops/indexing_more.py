@@ -357,23 +357,45 @@ def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *
         dim = 0
     dim = check_dim("repeat_interleave", dim, input.ndim)
     size = input.shape[dim]
-    if isinstance(repeats, int):
-        if repeats < 0:
-            raise ValueError(f"repeat_interleave: repeats must be non-negative, got {repeats}")
-        counts = np.full(size, repeats, dtype=np.int64)
-    else:
-        counts = _index_array("repeat_interleave", repeats, "repeats")
-        if counts.ndim > 1:
-            raise ShapeError(f"repeat_interleave: repeats must be 0-d or 1-d, got shape "
-                             f"{format_shape(counts.shape)}")
-        counts = counts.reshape(-1)
-        if counts.size == 1:
-            counts = np.broadcast_to(counts, (size,))
-        elif counts.size != size:
-            raise ShapeError(f"repeat_interleave: repeats must have one count per slice: "
-                             f"{size} along dim {dim}, got {counts.size}")
+    if isinstance(repeats, int) and repeats > 0:
+        _check_counts(np.full(1, repeats * size), output_size)
+        return _repeat_each(input, dim, repeats)
+    counts = _index_array("repeat_interleave", repeats, "repeats")
+    if counts.ndim > 1:
+        raise ShapeError(f"repeat_interleave: repeats must be 0-d or 1-d, got shape "
+                         f"{format_shape(counts.shape)}")
+    counts = counts.reshape(-1)
+    if counts.size == 1:
+        counts = np.broadcast_to(counts, (size,))
+    elif counts.size != size:
+        raise ShapeError(f"repeat_interleave: repeats must have one count per slice: "
+                         f"{size} along dim {dim}, got {counts.size}")
     _check_counts(counts, output_size)
     return index_select(input, dim, np.repeat(np.arange(size), counts))
+
+
+# One count for every slice: the gradient sums each run of ``repeats`` slices, and that sum's
+# gradient repeats again (each is the other's VJP, so grad-of-grad works).
+@primitive("repeat_each", grads={
+    "input": lambda g, out, input, dim, repeats: _sum_runs(g, dim, repeats)})
+def _repeat_each(input: Any, dim: int, repeats: int) -> Any:
+    return np.repeat(input, repeats, axis=dim)
+
+
+@primitive("sum_runs", grads={
+    "input": lambda g, out, input, dim, repeats: _repeat_each(g, dim, repeats)})
+def _sum_runs(input: Any, dim: int, repeats: int) -> Any:
+    """The sums of each run of ``repeats`` slices along ``dim``."""
+    shape = input.shape[:dim] + (input.shape[dim] // repeats, repeats) + input.shape[dim + 1:]
+    runs = input.reshape(shape)
+    if repeats > 16:
+        return runs.sum(axis=dim + 1)
+    # NumPy's sum over a short last axis is slow: add the few slices instead
+    key = (slice(None),) * (dim + 1)
+    out = runs[key + (0,)].copy()
+    for k in range(1, repeats):
+        out += runs[key + (k,)]
+    return out
 
 
 def _check_counts(counts: np.ndarray, output_size: int | None) -> None:
