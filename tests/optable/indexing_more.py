@@ -360,7 +360,7 @@ ROWS = [
            lambda rng: _index_fill_samples(rng)[:1],
            torch=lambda torch, x, *args: x.clone().index_fill_(*args)),
     OpSpec("index_reduce", bp.index_reduce, _np_index_reduce, _index_reduce_samples,
-           torch=_call("index_reduce"), gradgrad=False),
+           torch=_call("index_reduce")),
     OpSpec("index_reduce", bp.index_reduce, _np_index_reduce, _index_reduce_tie_samples,
            torch=_call("index_reduce"), kinks=True, gradgrad=False),
     OpSpec("index_reduce_", lambda x, *args, **kw: x.clone().index_reduce_(*args, **kw),

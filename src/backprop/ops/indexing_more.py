@@ -19,6 +19,7 @@ import numpy as np
 from .. import backend
 from ..errors import DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
+from . import elementwise as ew
 from .counting import (
     argwhere,
     bincount,
@@ -41,9 +42,10 @@ from .scatter import (
     _REDUCE_UFUNCS,
     _check_range,
     _dim_key,
+    _index_add,
     _index_array,
+    _index_select,
     _reduce_identity,
-    _scatter_reduce_grad,
     _shape,
     _vector_index,
     index_select,
@@ -222,18 +224,46 @@ def index_reduce(input: Tensor, dim: int, index: Any, source: Any, reduce: str, 
     return _index_reduce(input, dim, index, source, reduce=reduce, include_self=include_self)
 
 
-def _spread(index: np.ndarray, dim: int, shape: tuple[int, ...]) -> np.ndarray:
-    """The vector ``index`` along ``dim`` spread to ``shape``: scatter_reduce's index."""
-    along = [1] * len(shape)
-    along[dim] = index.size
-    return np.broadcast_to(index.reshape(along), shape)
-
-
-# PyTorch's gradients are scatter_reduce's with the index spread along the other dims.
 def _index_reduce_grad(g: Any, out: Any, input: Any, dim: int, index: np.ndarray, source: Any,
                        needs: tuple[bool, ...], reduce: str, include_self: bool) -> list:
-    return _scatter_reduce_grad(g, out, input, dim, _spread(index, dim, tuple(source.shape)),
-                                source, needs, reduce=reduce, include_self=include_self)
+    """PyTorch's gradients of index_reduce (scatter_reduce's, with whole slices): 'mean' passes
+    g on divided by the count; 'amax'/'amin' share it evenly among the values equal to the
+    result; 'prod' gives each value the product of the others, without dividing by a zero."""
+    if reduce == "mean":
+        counts = np.bincount(index, minlength=out.shape[dim]) + (1 if include_self else 0)
+        counts[counts == 0] = 1
+        along = [1] * len(out.shape)
+        along[dim] = -1
+        g = g / counts.reshape(along).astype(backend.array_of(g).dtype)
+        grad_input, grad_source = g, _index_select(g, dim, index)
+    elif reduce in ("amax", "amin"):
+        input_wins = ew.eq(input, out)
+        source_wins = ew.eq(source, _index_select(out, dim, index))
+        dtype = backend.array_of(g).dtype
+        ties = _index_add(ew._to_dtype(input_wins, dtype), dim, index,
+                          ew._to_dtype(source_wins, dtype))
+        shared = g / ties
+        grad_input = ew.where(input_wins, shared, 0.0)
+        grad_source = ew.where(source_wins, _index_select(shared, dim, index), 0.0)
+    else:
+        # A zero's own gradient is the product of the rest: recomputed with that zero made 1
+        # (an input zero; a source zero alone at its position), never a division by it.
+        masked_input = ew.where(ew.eq(input, 0), 1.0, input)
+        grad_input = g * _index_reduce(masked_input, dim, index, source, reduce=reduce,
+                                       include_self=include_self) / masked_input
+        source_zero = ew.eq(source, 0)
+        dtype = backend.array_of(g).dtype
+        zeros_at = _index_select(_index_add(backend.zeros(out.shape, dtype, g), dim, index,
+                                            ew._to_dtype(source_zero, dtype)), dim, index)
+        lone_zero = ew.logical_and(source_zero, ew.eq(zeros_at, 1))
+        without_zero = _index_reduce(input, dim, index, ew.where(lone_zero, 1.0, source),
+                                     reduce=reduce, include_self=include_self)
+        grad_source = ew.where(lone_zero, _index_select(g * without_zero, dim, index),
+                               _index_select(g * out, dim, index)
+                               / ew.where(source_zero, 1.0, source))
+    if not include_self:  # the written slices' own values were left out: no gradient
+        grad_input = _setitem(grad_input, _dim_key(dim, index), 0.0)
+    return [grad_input if needs[0] else None, None, None, grad_source if needs[3] else None]
 
 
 @primitive("index_reduce", save=("input", "source", "out"), grads=_index_reduce_grad)
