@@ -111,8 +111,35 @@ def put(input: Tensor, index: Any, source: Any, accumulate: bool = False) -> Ten
 })
 def _index_put_accumulate(input: Any, key: tuple, values: Any) -> Any:
     out = backend.as_array(input).copy()
-    _add_into(out, key, values)  # repeated positions add up
+    if len(key) == 1 and key[0].ndim == 1 and key[0].dtype.kind in "iu" and out.ndim > 1:
+        # Whole slices along the first dim: rounds of vectorised adds, not np.add.at per value
+        index = np.where(key[0] < 0, key[0] + out.shape[0], key[0])
+        parts = np.broadcast_to(values, index.shape + out.shape[1:])
+        _combine_slices(np.add, out, index, parts)
+    else:
+        _add_into(out, key, values)  # repeated positions add up
     return out
+
+
+def _combine_slices(ufunc: Any, slices: Any, index: np.ndarray, parts: Any) -> None:
+    """``slices[index[i]] = ufunc(slices[index[i]], parts[i])`` for each i in order, repeated
+    positions included: in round r every position combines the r-th of its parts (one
+    vectorised call a round); a position repeated very often takes ufunc.at instead."""
+    if not index.size:
+        return
+    order = np.argsort(index, kind="stable")
+    ordered = index[order]
+    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    sizes = np.diff(np.append(starts, index.size))
+    if sizes.max() > 32:
+        ufunc.at(slices, index, parts)
+        return
+    rank = np.empty(index.size, dtype=np.int64)
+    rank[order] = np.arange(index.size) - np.repeat(starts, sizes)
+    for r in range(int(sizes.max())):
+        chosen = np.flatnonzero(rank == r)
+        at = index[chosen]
+        slices[at] = ufunc(slices[at], parts[chosen])
 
 
 def _index_put(input: Tensor, key: tuple, values: Any, accumulate: bool) -> Tensor:
@@ -269,28 +296,15 @@ def _index_reduce_grad(g: Any, out: Any, input: Any, dim: int, index: np.ndarray
 @primitive("index_reduce", save=("input", "source", "out"), grads=_index_reduce_grad)
 def _index_reduce(input: Any, dim: int, index: np.ndarray, source: Any, *, reduce: str,
                   include_self: bool) -> Any:
-    # Whole slices at a time, not scatter_reduce's element by element: in round r every
-    # position combines the r-th of its source slices (in their order, as PyTorch's loop), one
-    # vectorised call per round. A position repeated very often takes ufunc.at instead.
+    # Whole slices at a time, in their order (as PyTorch's loop), not scatter_reduce's element
+    # by element
     out = backend.as_array(input).copy()
     slices = np.moveaxis(out, dim, 0)  # a view: writes land in out
     parts = np.moveaxis(source, dim, 0)
     ufunc = _REDUCE_UFUNCS[reduce]
     if not include_self and index.size:
         slices[index] = _reduce_identity(reduce, out.dtype)
-    if index.size:
-        order = np.argsort(index, kind="stable")
-        ordered = index[order]
-        starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
-        sizes = np.diff(np.append(starts, index.size))
-        if sizes.max() > 32:
-            ufunc.at(slices, index, parts)
-        else:
-            rank = np.arange(index.size) - np.repeat(starts, sizes)
-            for r in range(int(sizes.max())):
-                chosen = order[rank == r]
-                at = index[chosen]
-                slices[at] = ufunc(slices[at], parts[chosen])
+    _combine_slices(ufunc, slices, index, parts)
     if reduce == "mean":
         counts = np.bincount(index, minlength=out.shape[dim]) + (1 if include_self else 0)
         counts[counts == 0] = 1
