@@ -1457,6 +1457,103 @@ class TensorMethods:
 
     # -- issue 17: indexing_more --
 
+    def take(self, index: Tensor) -> Tensor:
+        """The elements at flat positions ``index`` (``bp.take``)."""
+        return _ops.indexing_more.take(self, index)
+
+    def put(self, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+        """A copy with ``source`` written at flat positions ``index`` (``bp.put``)."""
+        return _ops.indexing_more.put(self, index, source, accumulate)
+
+    def put_(self, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+        """``put`` in place."""
+        return _ops.indexing_more.put_(self, index, source, accumulate)
+
+    def index_copy(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        """A copy with ``source``'s slices at ``index`` along ``dim`` (``bp.index_copy``)."""
+        return _ops.indexing_more.index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        """``index_copy`` in place."""
+        return _ops.indexing_more.index_copy_(self, dim, index, source)
+
+    def index_fill(self, dim: int, index: Tensor, value: Any) -> Tensor:
+        """A copy with ``value`` at ``index`` along ``dim`` (``bp.index_fill``)."""
+        return _ops.indexing_more.index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim: int, index: Tensor, value: Any) -> Tensor:
+        """``index_fill`` in place."""
+        return _ops.indexing_more.index_fill_(self, dim, index, value)
+
+    def index_put(self, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+        """A copy with ``values`` at ``self[indices]`` (``bp.index_put``)."""
+        return _ops.indexing_more.index_put(self, indices, values, accumulate)
+
+    def index_put_(self, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+        """``index_put`` in place."""
+        return _ops.indexing_more.index_put_(self, indices, values, accumulate)
+
+    def index_reduce(self, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                     include_self: bool = True) -> Tensor:
+        """A copy with ``source`` reduced into the slices at ``index`` (``bp.index_reduce``)."""
+        return _ops.indexing_more.index_reduce(self, dim, index, source, reduce,
+                                               include_self=include_self)
+
+    def index_reduce_(self, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                      include_self: bool = True) -> Tensor:
+        """``index_reduce`` in place."""
+        return _ops.indexing_more.index_reduce_(self, dim, index, source, reduce,
+                                                include_self=include_self)
+
+    def masked_select(self, mask: Tensor) -> Tensor:
+        """The elements where ``mask`` is True, as 1-D (``bp.masked_select``)."""
+        return _ops.indexing_more.masked_select(self, mask)
+
+    def masked_scatter(self, mask: Tensor, source: Tensor) -> Tensor:
+        """A copy with ``source``'s elements where ``mask`` is True (``bp.masked_scatter``)."""
+        return _ops.indexing_more.masked_scatter(self, mask, source)
+
+    def masked_scatter_(self, mask: Tensor, source: Tensor) -> Tensor:
+        """``masked_scatter`` in place."""
+        return _ops.indexing_more.masked_scatter_(self, mask, source)
+
+    def nonzero_static(self, *, size: int, fill_value: int = -1) -> Tensor:
+        """``nonzero()`` padded or cut to ``size`` rows (``bp.nonzero_static``)."""
+        return _ops.indexing_more.nonzero_static(self, size=size, fill_value=fill_value)
+
+    def argwhere(self) -> Tensor:
+        """Positions of the non-zero elements (``bp.argwhere``)."""
+        return _ops.indexing_more.argwhere(self)
+
+    def unique(self, sorted: bool = True, return_inverse: bool = False,
+               return_counts: bool = False, dim: int | None = None) -> Any:
+        """The distinct values (``bp.unique``)."""
+        return _ops.indexing_more.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def unique_consecutive(self, return_inverse: bool = False, return_counts: bool = False,
+                           dim: int | None = None) -> Any:
+        """Runs of equal values kept once (``bp.unique_consecutive``)."""
+        return _ops.indexing_more.unique_consecutive(self, return_inverse, return_counts, dim)
+
+    def bincount(self, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+        """Counts of each non-negative integer value (``bp.bincount``)."""
+        return _ops.indexing_more.bincount(self, weights, minlength)
+
+    def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
+        """A histogram with equal bins (``bp.histc``)."""
+        return _ops.indexing_more.histc(self, bins, min, max)
+
+    def histogram(self, bins: Any = 100, *, range: Any = None, weight: Tensor | None = None,
+                  density: bool = False) -> tuple[Tensor, Tensor]:
+        """``(hist, bin_edges)`` (``bp.histogram``)."""
+        return _ops.indexing_more.histogram(self, bins, range=range, weight=weight,
+                                            density=density)
+
+    def repeat_interleave(self, repeats: Any = None, dim: int | None = None, *,
+                          output_size: int | None = None) -> Tensor:
+        """Each element (or slice) repeated (``bp.repeat_interleave``)."""
+        return _ops.indexing_more.repeat_interleave(self, repeats, dim, output_size=output_size)
+
     # (end of indexing_more)
 
     # -- issue 17: spectral and complex_ops --

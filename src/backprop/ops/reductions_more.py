@@ -19,12 +19,14 @@ from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from .elementwise import exp, isnan, log, where
 from .extrema import _values_at_index, amax, amin
+from .indexing import _getitem_backward
 from .join import cat, narrow
 from .primitive import primitive
 from .rearrange import flip
 from .reduction import _reverse_cumsum, _single_dim, at_extreme, normalize_dims
-from .scatter import gather
 from .reduction import sum as _sum_op
+from .scans import _scan
+from .scatter import _along_dim_key, gather
 from .shape import movedim, reshape
 
 sort_result = namedtuple("sort", ["values", "indices"])
@@ -112,8 +114,46 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if input.ndim == 0:
         values, indices = _sorted("topk", input, 0, largest)
         return topk_result(values, indices)
-    indices = narrow(_argsort(input, axis, largest), axis, 0, k)
+    indices = _topk_indices(input, axis, k, largest)
     return topk_result(_values_at_index(input, backend.array_of(indices), axis, True), indices)
+
+
+def _first_k(order_key: Any, k: int, largest: bool) -> Any:
+    """For rows (last axis), the mask of the ``k`` entries a stable sort (descending where
+    ``largest``; NaN the largest value) puts first: every entry beyond the k-th value, then the
+    earliest of those equal to it. One partition finds the k-th value, not a full sort."""
+    n = order_key.shape[-1]
+    kth = np.partition(order_key, n - k if largest else k - 1, axis=-1)
+    kth = kth[..., n - k if largest else k - 1, None]
+    nan, kth_nan = np.isnan(order_key), np.isnan(kth)
+    if largest:
+        beyond = (order_key > kth) | (nan & ~kth_nan)
+    else:
+        beyond = (order_key < kth) | (~nan & kth_nan)
+    tied = (order_key == kth) | (nan & kth_nan)
+    wanted = k - beyond.sum(axis=-1, keepdims=True)
+    crowded = np.flatnonzero(tied.sum(axis=-1, keepdims=True) > wanted)
+    if crowded.size:  # more ties than places (rarely, for floats): the earliest of them
+        tied[crowded] &= np.cumsum(tied[crowded], axis=-1) <= wanted[crowded]
+    return beyond | tied
+
+
+@primitive("topk_indices", differentiable=False)
+def _topk_indices(input: Any, axis: int, k: int, largest: bool) -> Any:
+    moved = np.moveaxis(input, axis, -1)
+    n = moved.shape[-1]
+    if k == n or moved.dtype.kind not in "f" or moved.size == 0:
+        # (integers and bools: no NaN to place; a full sort is as fast for them at such sizes)
+        order = _argsort(moved, moved.ndim - 1, largest)[..., :k]
+        return np.moveaxis(order, -1, axis)
+    if k == 0:
+        return backend.zeros(input.shape[:axis] + (0,) + input.shape[axis + 1:], np.int64, input)
+    rows = moved.reshape(-1, n)
+    chosen = np.nonzero(_first_k(rows, k, largest))[1].reshape(rows.shape[0], k)
+    # The k chosen, in the stable order: sorted by value, ties by position (already ascending)
+    within = _argsort(np.take_along_axis(rows, chosen, -1), 1, largest)
+    order = np.take_along_axis(chosen, within, -1).astype(np.int64, copy=False)
+    return np.moveaxis(order.reshape(moved.shape[:-1] + (k,)), -1, axis)
 
 
 # -- order statistics: one index per slice, the gradient goes to it ------------------------------
@@ -247,18 +287,31 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
 
 # -- running extremes ----------------------------------------------------------------------------
 
-@primitive("cumulative_extreme_index", differentiable=False)
-def _cumulative_extreme_index(input: Any, axis: int, largest: bool) -> Any:
+def _cumulative_extreme_grad(g: Any, out: Any, input: Any, needs: tuple[bool, ...], *,
+                             axis: int, largest: bool) -> list:
+    # Many outputs may read one input, so the gradient adds up there (gather's VJP).
+    indices = backend.array_of(out[1])  # a constant of the rule, also under create_graph
+    return [_getitem_backward(g[0], input.shape, _along_dim_key(axis, indices))]
+
+
+@primitive("cumulative_extreme", outputs=("values", "indices"), save=("indices",),
+           grads=_cumulative_extreme_grad)
+def _cumulative_extreme_op(input: Any, *, axis: int, largest: bool) -> tuple[Any, Any]:
     running = _scan(np.maximum if largest else np.minimum, input, axis)
     # An element that reaches the running extreme (ties included: the last of equal values) or
-    # is NaN (which then stays the extreme) moves the index to itself.
-    moves = input == running
+    # is NaN (which then stays the extreme) moves the index to itself; each index then holds
+    # until the next move. A slice's first element always moves.
+    moved = np.moveaxis(input, axis, -1)
+    moves = np.ascontiguousarray(moved == np.moveaxis(running, axis, -1))
     if input.dtype.kind in "fc":
-        moves |= np.isnan(input)
-    shape = [1] * input.ndim
-    shape[axis] = input.shape[axis]
-    positions = backend.arange(input.shape[axis], input).reshape(shape)
-    return _scan(np.maximum, np.where(moves, positions, 0), axis).astype(np.int64)
+        moves |= np.isnan(moved)
+    n = moved.shape[-1]
+    at = np.flatnonzero(moves)  # row-major positions of the moves, each row's first included
+    held = np.empty_like(at)  # how many positions each move's index holds for
+    np.subtract(at[1:], at[:-1], out=held[:-1])
+    held[-1:] = moves.size - at[-1:]
+    indices = np.repeat((at % n if n else at).astype(np.int64, copy=False), held)
+    return running, np.moveaxis(indices.reshape(moved.shape), -1, axis)
 
 
 def _cumulative_extreme(name: str, result_type: Any, input: Tensor, dim: int,
@@ -268,9 +321,7 @@ def _cumulative_extreme(name: str, result_type: Any, input: Tensor, dim: int,
         values, indices = _cumulative_extreme(name, result_type, reshape(input, (1,)), 0,
                                               largest)
         return result_type(reshape(values, ()), reshape(indices, ()))
-    indices = _cumulative_extreme_index(input, axis, largest)
-    # Many outputs may read one input, so the gradient adds up there (gather's VJP).
-    return result_type(gather(input, axis, indices), indices)
+    return result_type(*_cumulative_extreme_op(input, axis=axis, largest=largest))
 
 
 def cummax(input: Tensor, dim: int) -> Any:
@@ -296,19 +347,6 @@ def cummin(input: Tensor, dim: int) -> Any:
 
 
 # -- running products and log-sum-exps ---------------------------------------------------------
-
-def _scan(ufunc: Any, input: Any, axis: int) -> Any:
-    """``ufunc.accumulate`` along ``axis``. CuPy has no ``accumulate``: off NumPy the scan runs
-    in log2(n) steps, each combining every element with the one ``2**step`` before it."""
-    if type(input) is np.ndarray:
-        return ufunc.accumulate(input, axis=axis)
-    out = np.moveaxis(input, axis, -1)
-    shift = 1
-    while shift < out.shape[-1]:
-        out = np.concatenate([out[..., :shift], ufunc(out[..., shift:], out[..., :-shift])], -1)
-        shift *= 2
-    return np.moveaxis(out, -1, axis)
-
 
 def _running(ufunc: Any, input: Any, axis: int) -> Any:
     """``_scan`` in float64 for smaller floats, as PyTorch's CPU kernels accumulate (the running
@@ -362,13 +400,17 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
 def _logcumsumexp_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
     # grad[j] = sum over i >= j of g[i] * exp(input[j] - out[i]): a reversed log-cum-sum-exp of
     # log|g| - out, for the positive and the negative parts of g apart, stays finite where
-    # exp(-out) alone would overflow.
-    def part(weights: Any) -> Any:
-        with np.errstate(divide="ignore"):
-            logs = log(weights) - out
-        return exp(input + flip(_logcumsumexp(flip(logs, axis), axis), axis))
+    # exp(-out) alone would overflow. Entries outside a part get the dtype's lowest finite
+    # value, not log(0) = -inf: the scan's own gradient there would be exp(-inf - -inf), NaN,
+    # and it is differentiated again for second derivatives (so is the log: of 1 there, not 0).
+    lowest = float(np.finfo(backend.array_of(g).dtype).min)
 
-    return part(where(g > 0, g, 0.0)) - part(where(g < 0, -g, 0.0))
+    def part(mask: Any, magnitude: Any) -> Any:
+        logs = where(mask, log(where(mask, magnitude, 1.0)), lowest) - out
+        with np.errstate(over="ignore"):  # lowest + input: -inf, whose exp is the 0 wanted
+            return exp(input + flip(_logcumsumexp(flip(logs, axis), axis), axis))
+
+    return part(g > 0, g) - part(g < 0, -g)
 
 
 @primitive("logcumsumexp", save=("input", "out"), grads={"input": _logcumsumexp_vjp})
