@@ -15,7 +15,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import special_bessel as B
-from .elementwise import eq, sign, where
+from .elementwise import abs, gt, sign, where
 from .primitive import primitive
 from .special import _floating  # integers computed in the default float dtype
 
@@ -61,10 +61,17 @@ def i0e(input: Tensor) -> Tensor:
     return _i0e(_floating(input))
 
 
+def _not_tiny(input: Any) -> Any:
+    """|x| above the dtype's epsilon, false at NaN: where PyTorch's i1 and i1e gradients take
+    their formula rather than the limit 1/2 at 0 (its test, NaN included)."""
+    return gt(abs(input), float(np.finfo(input.dtype).eps))
+
+
 def _i1_grad(g: Any, out: Any, input: Any) -> Any:
     # I1'(x) = I0(x) - I1(x) / x, whose limit at 0 is 1/2.
-    at_zero = eq(input, 0)
-    return g * where(at_zero, 0.5, _i0(input) - out / where(at_zero, 1.0, input))
+    formula = _not_tiny(input)
+    safe = where(formula, input, 1.0)
+    return g * where(formula, _i0(safe) - out / safe, 0.5)
 
 
 @primitive("special_i1", save=("input", "out"), grads={"input": _i1_grad})
@@ -85,9 +92,9 @@ def i1(input: Tensor) -> Tensor:
 
 def _i1e_grad(g: Any, out: Any, input: Any) -> Any:
     # d/dx exp(-|x|) I1(x) = i0e(x) - i1e(x) (sign(x) + 1 / x), whose limit at 0 is 1/2.
-    at_zero = eq(input, 0)
-    safe = where(at_zero, 1.0, input)
-    return g * where(at_zero, 0.5, _i0e(input) - out * (sign(input) + 1.0 / safe))
+    formula = _not_tiny(input)
+    safe = where(formula, input, 1.0)
+    return g * where(formula, _i0e(safe) - out * (sign(safe) + 1.0 / safe), 0.5)
 
 
 @primitive("special_i1e", save=("input", "out"), grads={"input": _i1e_grad})
