@@ -1,5 +1,7 @@
 """Special functions with no elementary form (issue 17): the Bessel and Airy functions, the
-modified Bessel functions ``i0``/``i1`` (with gradients, as PyTorch's) and ``k0``/``k1``.
+modified Bessel functions ``i0``/``i1`` (with gradients, as PyTorch's) and ``k0``/``k1``; the
+normal distribution's ``ndtr``, ``log_ndtr`` and ``ndtri``, ``erfcx`` and ``erfinv``; Hurwitz's
+``zeta``; the multivariate log-gamma ``mvlgamma``.
 
 Every kernel computes in float64 (``special_bessel``) and rounds to the input's dtype, so
 float32 results are float64's rounded. PyTorch defines no derivative for the Bessel functions of
@@ -9,15 +11,24 @@ them too (the backward pass raises, naming the op), rather than invent a rule.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import numpy as np
 
 from ..tensor import Tensor
 from . import special_bessel as B
-from .elementwise import abs, gt, sign, where
+from . import special_numerics as N
+from .elementwise import abs, add, exp, gt, sign, where
+from .erf_numerics import erf_array
 from .primitive import primitive
-from .special import _floating  # integers computed in the default float dtype
+from .special import _floating, lgamma  # integers computed in the default float dtype
+
+_SQRT1_2 = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+_HALF_SQRT_PI = 0.5 * math.sqrt(math.pi)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 def _in_float64(kernel: Callable[[np.ndarray], np.ndarray], input: Any) -> Any:
@@ -270,4 +281,160 @@ def spherical_bessel_j0(input: Tensor) -> Tensor:
     return _spherical_bessel_j0(_floating(input))
 
 
-__all__ = ["i0"]
+# -- the normal distribution, erfcx, erfinv --------------------------------------------------------
+
+@primitive("special_ndtr", save=("input",), grads={
+    "input": lambda g, out, input: g * _INV_SQRT_2PI * exp(input * input * -0.5)})
+def _ndtr(input: Any) -> Any:
+    return _in_float64(lambda x: 0.5 * erf_array(x * -_SQRT1_2, complement=True), input)
+
+
+def ndtr(input: Tensor) -> Tensor:
+    """The standard normal distribution's CDF, ``(1 + erf(x / sqrt 2)) / 2``, elementwise
+    (``torch.special.ndtr``), computed from erfc so that the lower tail keeps its digits.
+
+    >>> import backprop as bp
+    >>> round(bp.special.ndtr(bp.tensor(1.0)).item(), 6)
+    0.841345
+    """
+    return _ndtr(_floating(input))
+
+
+def _log_ndtr_kernel(x: np.ndarray) -> np.ndarray:
+    t = x * _SQRT1_2
+    with np.errstate(all="ignore"):
+        # Below -1 from erfcx (log Phi ~ -x^2 / 2 has no underflow); above, log1p of the small
+        # upper tail.
+        lower = np.log(N.erfcx(-t) / 2.0) - t * t
+        upper = np.log1p(-erf_array(t, complement=True) / 2.0)
+    return np.where(x < -1.0, lower, upper)
+
+
+@primitive("special_log_ndtr", save=("input", "out"), grads={
+    "input": lambda g, out, input: g * _INV_SQRT_2PI * exp(-(out + input * input * 0.5))})
+def _log_ndtr(input: Any) -> Any:
+    return _in_float64(_log_ndtr_kernel, input)
+
+
+def log_ndtr(input: Tensor) -> Tensor:
+    """``log(ndtr(x))``, elementwise, accurate far into the lower tail (``-x^2 / 2`` where
+    ``ndtr`` underflows; ``torch.special.log_ndtr``).
+
+    >>> import backprop as bp
+    >>> round(bp.special.log_ndtr(bp.tensor(-40.0)).item(), 3)  # ndtr(-40) underflows
+    -804.608
+    """
+    return _log_ndtr(_floating(input))
+
+
+@primitive("special_ndtri", save=("out",), grads={
+    "input": lambda g, out, input: g * _SQRT_2PI * exp(out * out * 0.5)})
+def _ndtri(input: Any) -> Any:
+    return _in_float64(N.ndtri, input)
+
+
+def ndtri(input: Tensor) -> Tensor:
+    """The inverse of ``ndtr``: the ``x`` with ``ndtr(x) = p``, elementwise (``-inf`` at 0,
+    ``inf`` at 1, nan outside [0, 1]; ``torch.special.ndtri``).
+
+    >>> import backprop as bp
+    >>> round(bp.special.ndtri(bp.tensor(0.975)).item(), 4)
+    1.96
+    """
+    return _ndtri(_floating(input))
+
+
+@primitive("special_erfcx", save=("input", "out"), grads={
+    "input": lambda g, out, input: g * (2.0 * input * out - _TWO_OVER_SQRT_PI)})
+def _erfcx(input: Any) -> Any:
+    return _in_float64(N.erfcx, input)
+
+
+def erfcx(input: Tensor) -> Tensor:
+    """The scaled complementary error function ``exp(x^2) erfc(x)``, elementwise
+    (``torch.special.erfcx``): finite where ``erfc`` underflows.
+
+    >>> import backprop as bp
+    >>> round(bp.special.erfcx(bp.tensor(30.0)).item(), 6)  # erfc(30) is 0 in float64
+    0.018795
+    """
+    return _erfcx(_floating(input))
+
+
+@primitive("erfinv", save=("out",), grads={
+    "input": lambda g, out, input: g * _HALF_SQRT_PI * exp(out * out)})
+def _erfinv(input: Any) -> Any:
+    return _in_float64(N.erfinv, input)
+
+
+def erfinv(input: Tensor) -> Tensor:
+    """The inverse error function, elementwise: the ``x`` with ``erf(x) = y`` (``+-inf`` at
+    ``+-1``, nan outside; ``torch.erfinv``, also ``torch.special.erfinv``).
+
+    >>> import backprop as bp
+    >>> round(bp.erfinv(bp.tensor(0.5)).item(), 6)
+    0.476936
+    """
+    return _erfinv(_floating(input))
+
+
+# -- Hurwitz's zeta function -------------------------------------------------------------------------
+
+@primitive("special_zeta", grads={}, promote=("input", "other"), refuse=("bool", "complex"))
+def _zeta(input: Any, other: Any) -> Any:
+    x, q = np.asarray(input), np.asarray(other)
+    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
+    return N.zeta(x.astype(np.float64), q.astype(np.float64)).astype(dtype, copy=False)
+
+
+def zeta(input: Tensor | float, other: Tensor | float) -> Tensor:
+    """Hurwitz's zeta function ``sum_{k>=0} (other + k)^-input``, elementwise with
+    broadcasting (``torch.special.zeta``; ``zeta(x, 1)`` is Riemann's); not differentiable.
+
+    >>> import backprop as bp
+    >>> round(bp.special.zeta(bp.tensor(2.0), 1.0).item(), 6)  # pi^2 / 6
+    1.644934
+    """
+    from ..creation import tensor  # creation imports the ops
+
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(f"zeta: expected a Tensor for input or other, got {type(input).__name__} "
+                        f"and {type(other).__name__}")
+    if not isinstance(input, Tensor):  # PyTorch makes the number a 0-d tensor of other's kind
+        input = tensor(input, dtype=other.dtype if other.dtype.kind == "f" else None)
+    return _zeta(_floating(input), other)
+
+
+# -- the multivariate log-gamma function ---------------------------------------------------------
+
+def mvlgamma(input: Tensor, p: int) -> Tensor:
+    """The multivariate log-gamma function of dimension ``p``, elementwise:
+    ``p (p - 1) / 4 log(pi) + sum_{j<p} lgamma(x - j / 2)`` (``torch.mvlgamma``, also
+    ``torch.special.multigammaln``). It is defined where every element exceeds ``(p - 1) / 2``;
+    like PyTorch's, it computes the sum elsewhere too.
+
+    >>> import backprop as bp
+    >>> round(bp.mvlgamma(bp.tensor(2.5), p=3).item(), 4)
+    1.881
+    """
+    if not isinstance(p, int) or isinstance(p, bool) or p < 1:
+        raise ValueError(f"mvlgamma: p must be an integer >= 1, got {p!r}")
+    input = _floating(input)
+    # Summed in PyTorch's order: lgamma(x - (p - 1) / 2) first, lgamma(x) last.
+    total = lgamma(input - 0.5 * (p - 1))
+    for j in range(p - 2, -1, -1):
+        total = add(total, lgamma(input - 0.5 * j))
+    return total + p * (p - 1) * 0.25 * math.log(math.pi)
+
+
+def multigammaln(input: Tensor, p: int) -> Tensor:
+    """``torch.special.multigammaln``: the same as ``mvlgamma``.
+
+    >>> import backprop as bp
+    >>> round(bp.special.multigammaln(bp.tensor(2.5), 3).item(), 4)
+    1.881
+    """
+    return mvlgamma(input, p)
+
+
+__all__ = ["i0", "erfinv", "mvlgamma"]
