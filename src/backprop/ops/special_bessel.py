@@ -12,7 +12,8 @@ give the same number for the same float.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -85,28 +86,31 @@ def _k1_small(x: np.ndarray) -> np.ndarray:
     return np.log(0.5 * x) * i1(x) + chebyshev(x * x * 0.5 - 1.0, C.K1_SMALL) / x
 
 
+def _k_large(table: tuple[float, ...], scaled: bool) -> Callable[[np.ndarray], np.ndarray]:
+    def large(x: np.ndarray) -> np.ndarray:
+        out = chebyshev(4.0 / x - 1.0, table) / np.sqrt(x)
+        return out if scaled else np.exp(-x) * out
+
+    return large
+
+
+def _k(x: np.ndarray, small: Callable[[np.ndarray], np.ndarray],
+       large: Callable[[np.ndarray], np.ndarray], scaled: bool) -> np.ndarray:
+    def near_zero(x: np.ndarray) -> np.ndarray:
+        return small(x) * np.exp(x) if scaled else small(x)
+
+    return _pieces(x, (x == 0.0, lambda x: np.full(x.shape, np.inf)),
+                   ((x > 0.0) & (x <= 2.0), near_zero), (x > 2.0, large))
+
+
 def k0(x: np.ndarray, scaled: bool = False) -> np.ndarray:
     """K0(x), or exp(x) K0(x) when ``scaled``."""
-    if scaled:
-        small = lambda x: _k0_small(x) * np.exp(x)  # noqa: E731
-        large = lambda x: chebyshev(4.0 / x - 1.0, C.K0_LARGE) / np.sqrt(x)  # noqa: E731
-    else:
-        small = _k0_small
-        large = lambda x: np.exp(-x) * chebyshev(4.0 / x - 1.0, C.K0_LARGE) / np.sqrt(x)  # noqa
-    return _pieces(x, (x == 0.0, lambda x: np.full(x.shape, np.inf)),
-                   ((x > 0.0) & (x <= 2.0), small), (x > 2.0, large))
+    return _k(x, _k0_small, _k_large(C.K0_LARGE, scaled), scaled)
 
 
 def k1(x: np.ndarray, scaled: bool = False) -> np.ndarray:
     """K1(x), or exp(x) K1(x) when ``scaled``."""
-    if scaled:
-        small = lambda x: _k1_small(x) * np.exp(x)  # noqa: E731
-        large = lambda x: chebyshev(4.0 / x - 1.0, C.K1_LARGE) / np.sqrt(x)  # noqa: E731
-    else:
-        small = _k1_small
-        large = lambda x: np.exp(-x) * chebyshev(4.0 / x - 1.0, C.K1_LARGE) / np.sqrt(x)  # noqa
-    return _pieces(x, (x == 0.0, lambda x: np.full(x.shape, np.inf)),
-                   ((x > 0.0) & (x <= 2.0), small), (x > 2.0, large))
+    return _k(x, _k1_small, _k_large(C.K1_LARGE, scaled), scaled)
 
 
 # -- Bessel functions of the first and second kind ---------------------------------------------

@@ -12,7 +12,8 @@ them too (the backward pass raises, naming the op), rather than invent a rule.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,7 @@ def i0e(input: Tensor) -> Tensor:
 
     >>> import backprop as bp
     >>> round(bp.special.i0e(bp.tensor(1000.0)).item(), 6)  # I0(1000) overflows float32
-    0.012619
+    0.012617
     """
     return _i0e(_floating(input))
 
@@ -118,7 +119,7 @@ def i1e(input: Tensor) -> Tensor:
 
     >>> import backprop as bp
     >>> round(bp.special.i1e(bp.tensor(1.0)).item(), 6)
-    0.207910
+    0.20791
     """
     return _i1e(_floating(input))
 
@@ -265,7 +266,7 @@ def scaled_modified_bessel_k1(input: Tensor) -> Tensor:
 
     >>> import backprop as bp
     >>> round(bp.special.scaled_modified_bessel_k1(bp.tensor(1.0)).item(), 6)
-    1.636154
+    1.636153
     """
     return _scaled_modified_bessel_k1(_floating(input))
 
@@ -356,7 +357,7 @@ def erfcx(input: Tensor) -> Tensor:
 
     >>> import backprop as bp
     >>> round(bp.special.erfcx(bp.tensor(30.0)).item(), 6)  # erfc(30) is 0 in float64
-    0.018795
+    0.018796
     """
     return _erfcx(_floating(input))
 
@@ -437,4 +438,4 @@ def multigammaln(input: Tensor, p: int) -> Tensor:
     return mvlgamma(input, p)
 
 
-__all__ = ["i0", "erfinv", "mvlgamma"]
+__all__ = ["erfinv", "i0", "mvlgamma"]

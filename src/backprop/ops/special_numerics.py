@@ -19,8 +19,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .erf_numerics import (_ERFC_C, _ERFC_D, _ERFC_P, _ERFC_Q, _INV_SQRT_PI, _rational,
-                           erf_array)
+from .erf_numerics import _ERFC_C, _ERFC_D, _ERFC_P, _ERFC_Q, _INV_SQRT_PI, _rational, erf_array
 
 _SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2.0
 _EPS = float(np.finfo(np.float64).eps)
