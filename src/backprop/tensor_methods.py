@@ -1143,6 +1143,24 @@ class TensorMethods:
         return _ops.inplace.apply_inplace(self, "mvlgamma_",
                                           lambda old: _ops.special_functions.mvlgamma(old, p))
 
+    def igamma(self, other: Operand) -> Tensor:
+        """The regularised lower incomplete gamma function ``P(self, other)`` (``bp.igamma``)."""
+        return _ops.special_functions.igamma(self, other)
+
+    def igamma_(self, other: Operand) -> Tensor:
+        """``igamma`` in place."""
+        return _ops.inplace.apply_inplace(self, "igamma_",
+                                          lambda old: _ops.special_functions.igamma(old, other))
+
+    def igammac(self, other: Operand) -> Tensor:
+        """The regularised upper incomplete gamma function ``Q(self, other)`` (``bp.igammac``)."""
+        return _ops.special_functions.igammac(self, other)
+
+    def igammac_(self, other: Operand) -> Tensor:
+        """``igammac`` in place."""
+        return _ops.inplace.apply_inplace(self, "igammac_",
+                                          lambda old: _ops.special_functions.igammac(old, other))
+
     # (end of special_functions)
 
     # -- issue 17: special_polynomials and pointwise_tail --

@@ -107,6 +107,24 @@ def _zeta(x: np.ndarray, q: np.ndarray) -> np.ndarray:
     return ((q + k) ** -x).sum(0) + w ** (1 - x) / (x - 1) + 0.5 * w ** -x + x * w ** (-x - 1) / 12
 
 
+def _igamma(a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """P(a, x) by its power series, term by term in Python floats (a, x below 3)."""
+    def one(a: float, x: float) -> float:
+        term = total = 1.0
+        for n in range(1, 200):
+            term *= x / (a + n)
+            total += term
+        return math.exp(a * math.log(x) - x - math.lgamma(a + 1)) * total
+
+    return np.vectorize(one, otypes=[float])(a, x)
+
+
+def _igamma_samples(rng: np.random.Generator) -> list[Sample]:
+    """Differentiable in x (the second input) only, as in PyTorch."""
+    return [Sample((uniform(rng, a, 0.5, 3.0), uniform(rng, b, 0.2, 3.0)), grad_args=(1,),
+                   name=f"{a}x{b}") for a, b in [((), ()), ((2, 3), (2, 3)), ((3,), (2, 1))]]
+
+
 def _mvlgamma(x: np.ndarray, p: int) -> np.ndarray:
     lgamma = np.vectorize(math.lgamma, otypes=[float])
     return sum(lgamma(x - j / 2) for j in range(p)) + p * (p - 1) / 4 * math.log(math.pi)
@@ -175,6 +193,10 @@ ROWS: list[OpSpec] = [
     OpSpec("special.zeta", bp.special.zeta, _zeta, binary((2.0, 4.0), (0.5, 2.0)),
            torch=_special("zeta"), broadcast=True, error_inputs=_zeta_errors,
            aliases=("special_zeta",), **_NO_GRAD),
+    OpSpec("igamma", bp.igamma, _igamma, _igamma_samples, torch=lambda torch, a, x: torch.igamma(a, x),
+           aliases=("special.gammainc",)),
+    OpSpec("igammac", bp.igammac, lambda a, x: 1.0 - _igamma(a, x), _igamma_samples,
+           torch=lambda torch, a, x: torch.igammac(a, x), aliases=("special.gammaincc",)),
     OpSpec("mvlgamma", bp.mvlgamma, _mvlgamma, _mvlgamma_samples,
            torch=lambda torch, x, p: torch.mvlgamma(x, p), error_inputs=_mvlgamma_errors,
            aliases=("special.multigammaln",)),
