@@ -158,7 +158,8 @@ Y1_SMALL = (
 )
 
 # Hankel's amplitudes beyond 8, with theta = x - pi/4:
-# J0 = sqrt(2 / (pi x)) (P cos theta - Q sin theta), Y0 = sqrt(2 / (pi x)) (P sin theta + Q cos theta).
+# J0 = sqrt(2 / (pi x)) (P cos theta - Q sin theta),
+# Y0 = sqrt(2 / (pi x)) (P sin theta + Q cos theta).
 # P on [8, inf), t = 128 / x^2 - 1
 PQ0_P = (
     0.9994603493475187, -0.0005365220468132117, 3.0751847875194745e-06,

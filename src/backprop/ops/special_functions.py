@@ -282,7 +282,7 @@ def spherical_bessel_j0(input: Tensor) -> Tensor:
     return _spherical_bessel_j0(_floating(input))
 
 
-# -- the normal distribution, erfcx, erfinv --------------------------------------------------------
+# -- the normal distribution, erfcx, erfinv -------------------------------------------------------
 
 @primitive("special_ndtr", save=("input",), grads={
     "input": lambda g, out, input: g * _INV_SQRT_2PI * exp(input * input * -0.5)})
@@ -379,7 +379,7 @@ def erfinv(input: Tensor) -> Tensor:
     return _erfinv(_floating(input))
 
 
-# -- Hurwitz's zeta function -------------------------------------------------------------------------
+# -- Hurwitz's zeta function ----------------------------------------------------------------------
 
 @primitive("special_zeta", grads={}, promote=("input", "other"), refuse=("bool", "complex"))
 def _zeta(input: Any, other: Any) -> Any:
