@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 
 def chebyshev(t: Any, c: tuple[float, ...]) -> Any:
     """``sum_k c[k] T_k(t)`` by Clenshaw's recurrence (stable on [-1, 1]).
@@ -20,11 +22,16 @@ def chebyshev(t: Any, c: tuple[float, ...]) -> Any:
     >>> float(chebyshev(np.array(0.5), (1.0, 2.0, 3.0)))  # 1 + 2 * 0.5 + 3 * (2 * 0.25 - 1)
     0.5
     """
+    t = np.asarray(t, dtype=np.float64)
     two_t = t + t
-    b1 = t * 0.0 + c[-1]
-    b2 = t * 0.0
-    for ck in c[-2:0:-1]:
-        b1, b2 = two_t * b1 - b2 + ck, b1
+    b1 = np.full_like(t, c[-1])
+    b2 = np.zeros_like(t)
+    spare = np.empty_like(t)
+    for ck in c[-2:0:-1]:  # b_k = c_k + 2 t b_(k+1) - b_(k+2), in place: no array per step
+        np.multiply(two_t, b1, out=spare)
+        spare -= b2
+        spare += ck
+        b2, b1, spare = b1, spare, b2
     return t * b1 - b2 + c[0]
 
 

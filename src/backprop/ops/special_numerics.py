@@ -6,8 +6,9 @@ Hurwitz zeta function. Each takes float64 arrays and returns float64.
   below, ``exp(x^2) erfc(x)`` and, for negative x, ``2 exp(x^2) - erfcx(-x)``.
 - The inverse error functions solve ``erf(x) = w`` by Halley's method near 0 and
   ``log erfc(x) = log q`` (q = 1 - w, exact where it is used) by Newton's method beyond, from
-  Winitzki's closed-form estimate (relative error ~2e-3): three and four steps reach float64
-  rounding, the residuals taken from erf and erfcx, which are accurate to a few ulps.
+  Winitzki's closed-form estimate (relative error ~2e-3): two and four steps reach float64
+  rounding (one and two float32's), the residuals taken from erf and erfcx, which are accurate
+  to a few ulps.
 - ``zeta(x, q) = sum_k (q + k)^-x`` by the Euler-Maclaurin formula: at least nine terms summed,
   up to a point w > 9, then the integral of the rest and Bernoulli-number corrections.
 """
@@ -61,10 +62,10 @@ def erfcx(x: np.ndarray) -> np.ndarray:
 
 # -- the inverse error functions -------------------------------------------------------------------
 
-def _solve_erf(w: np.ndarray, q: np.ndarray, tail: np.ndarray) -> np.ndarray:
+def _solve_erf(w: np.ndarray, q: np.ndarray, tail: np.ndarray, steps: int) -> np.ndarray:
     """x >= 0 with erf(x) = w, given also as erfc(x) = q: by ``w`` where ``tail`` is false
     (w <= 1/2), by ``q`` where it is true (q < 1/2, where 1 - q would lose digits). w and q
-    must be in (0, 1)."""
+    must be in (0, 1). ``steps``: 2 reach float64's rounding from the estimate, 1 float32's."""
     # Winitzki's estimate, with log((1 - w)(1 + w)) from whichever of w, q is exact.
     a = 0.147
     log_term = np.where(tail, np.log(q * (2.0 - q)), np.log1p(-w * w))
@@ -75,33 +76,33 @@ def _solve_erf(w: np.ndarray, q: np.ndarray, tail: np.ndarray) -> np.ndarray:
     body = ~tail
     if body.any():
         xb, wb = x[body], w[body]
-        for _ in range(3):  # Halley: f = erf(x) - w, f'' / f' = -2x
+        for _ in range(steps):  # Halley (cubic): f = erf(x) - w, f'' / f' = -2x
             step = (erf_array(xb) - wb) * _SQRT_PI_OVER_2 * np.exp(xb * xb)
             xb = xb - step / (1.0 + xb * step)
         x[body] = xb
     if tail.any():
         xt, log_q = x[tail], np.log(q[tail])
-        for _ in range(4):  # Newton on g = log erfc(x) - log q, g' = -2 / (sqrt(pi) erfcx(x))
+        for _ in range(2 * steps):  # Newton (quadratic) on g = log erfc(x) - log q, g' = -2 / (sqrt(pi) erfcx(x))
             e = erfcx(xt)
             xt = xt + (np.log(e) - xt * xt - log_q) * _SQRT_PI_OVER_2 * e
         x[tail] = xt
     return x
 
 
-def erfinv(y: np.ndarray) -> np.ndarray:
+def erfinv(y: np.ndarray, steps: int = 2) -> np.ndarray:
     """The inverse of erf on [-1, 1]: +-inf at +-1, nan outside."""
     with np.errstate(all="ignore"):
         w = np.abs(y)
         inside = w < 1.0
         ws = np.where(inside & (w > 0.0), w, 0.25)
         tail = ws > 0.5
-        x = _solve_erf(ws, np.where(tail, 1.0 - ws, 0.75), tail)  # 1 - ws is exact above 1/2
+        x = _solve_erf(ws, np.where(tail, 1.0 - ws, 0.75), tail, steps)  # 1 - ws is exact above 1/2
         x = np.where(w == 1.0, np.inf, np.where(inside, x, np.nan))
         x = np.where(w == 0.0, 0.0, x)
     return np.copysign(x, y)
 
 
-def ndtri(p: np.ndarray) -> np.ndarray:
+def ndtri(p: np.ndarray, steps: int = 2) -> np.ndarray:
     """The inverse of the standard normal CDF: ``-sqrt(2) erfcinv(2p)``; -inf at 0, inf at 1."""
     with np.errstate(all="ignore"):
         inside = (p > 0.0) & (p < 1.0)
@@ -109,7 +110,7 @@ def ndtri(p: np.ndarray) -> np.ndarray:
         # s = erfc(|x| / sqrt 2), in (0, 1]: 2p below 1/2, 2 (1 - p) above (both exact).
         s = np.where(inside, np.where(upper, 2.0 * (1.0 - p), 2.0 * p), 0.5)
         tail = s < 0.5
-        x = _solve_erf(np.where(tail, 0.25, 1.0 - s), np.where(tail, s, 0.75), tail)
+        x = _solve_erf(np.where(tail, 0.25, 1.0 - s), np.where(tail, s, 0.75), tail, steps)
         x = np.where(s == 1.0, 0.0, x) * math.sqrt(2.0)
         x = np.where(upper, x, -x)
         x = np.where(p == 0.0, -np.inf, np.where(p == 1.0, np.inf, x))
