@@ -318,13 +318,17 @@ def ndtr(input: Tensor) -> Tensor:
 
 
 def _log_ndtr_kernel(x: np.ndarray) -> np.ndarray:
-    t = x * _SQRT1_2
+    # Below -1 from erfcx (log Phi ~ -x^2 / 2 has no underflow); above, log1p of the small
+    # upper tail. PyTorch's formulas, so that both round alike.
+    out = np.full(x.shape, np.nan)
+    lower, upper = x < -1.0, x >= -1.0
     with np.errstate(all="ignore"):
-        # Below -1 from erfcx (log Phi ~ -x^2 / 2 has no underflow); above, log1p of the small
-        # upper tail.
-        lower = np.log(N.erfcx(-t) / 2.0) - t * t
-        upper = np.log1p(-erf_array(t, complement=True) / 2.0)
-    return np.where(x < -1.0, lower, upper)
+        if lower.any():
+            t = x[lower] * _SQRT1_2
+            out[lower] = np.log(N.erfcx(-t) / 2.0) - t * t
+        if upper.any():
+            out[upper] = np.log1p(-erf_array(x[upper] * _SQRT1_2, complement=True) / 2.0)
+    return out
 
 
 @primitive("special_log_ndtr", save=("input", "out"), grads={

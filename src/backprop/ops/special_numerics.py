@@ -34,30 +34,40 @@ def _exp_square(y: np.ndarray) -> np.ndarray:
     return np.exp(head * head) * np.exp((y - head) * (y + head))
 
 
-def _erfcx_beyond(y: np.ndarray) -> np.ndarray:
-    """erfcx(y) for y > 0.46875: Cody's erfc without its exp(-y^2)."""
-    p, q = _rational(np.clip(y, 0.46875, 4.0), _ERFC_C[8], _ERFC_C[:7], _ERFC_D[:7])
-    near = (p + _ERFC_C[7]) / (q + _ERFC_D[7])
-    yt = np.clip(y, 4.0, 1e300)
-    z = 1.0 / (yt * yt)  # underflows to 0 beyond 1e154: the limit 1 / (sqrt(pi) y)
-    pt, qt = _rational(z, _ERFC_P[5], _ERFC_P[:4], _ERFC_Q[:4])
-    far = (_INV_SQRT_PI - z * (pt + _ERFC_P[4]) / (qt + _ERFC_Q[4])) / y
-    return np.where(y > 4.0, far, near)
+def _erfcx_near(y: np.ndarray) -> np.ndarray:
+    """erfcx(y) for 0.46875 < y <= 4: Cody's erfc without its exp(-y^2)."""
+    p, q = _rational(y, _ERFC_C[8], _ERFC_C[:7], _ERFC_D[:7])
+    return (p + _ERFC_C[7]) / (q + _ERFC_D[7])
+
+
+def _erfcx_far(y: np.ndarray) -> np.ndarray:
+    """erfcx(y) for y > 4."""
+    z = 1.0 / (np.minimum(y, 1e300) ** 2)  # 0 beyond 1e154: the limit 1 / (sqrt(pi) y)
+    p, q = _rational(z, _ERFC_P[5], _ERFC_P[:4], _ERFC_Q[:4])
+    return (_INV_SQRT_PI - z * (p + _ERFC_P[4]) / (q + _ERFC_Q[4])) / y
+
+
+def _erfcx_negative(x: np.ndarray) -> np.ndarray:
+    """erfcx(x) = 2 exp(x^2) - erfcx(-x) for x < -0.46875; inf below -27 (overflow)."""
+    y = -x
+    tail = np.where(y > 4.0, _erfcx_far(np.maximum(y, 4.0)), _erfcx_near(np.minimum(y, 4.0)))
+    return np.where(y > 27.0, np.inf, 2.0 * _exp_square(np.minimum(y, 27.0)) - tail)
 
 
 def erfcx(x: np.ndarray) -> np.ndarray:
-    """exp(x^2) erfc(x): 1 at 0, ~1 / (sqrt(pi) x) for large x, inf below about -26.6."""
+    """exp(x^2) erfc(x): 1 at 0, ~1 / (sqrt(pi) x) for large x, inf below about -26.6. Each
+    range is computed on its own elements only."""
+    out = np.full(x.shape, np.nan)
     with np.errstate(all="ignore"):
         y = np.abs(x)
-        small = y <= 0.46875
-        out = _erfcx_beyond(np.where(small, 1.0, y))
-        out = np.where(x < 0, 2.0 * _exp_square(np.minimum(y, 27.0)) - out, out)
-        out = np.where(x < -27.0, np.inf, out)
-        near_zero = _exp_square(np.where(small, y, 0.0)) * erf_array(np.where(small, x, 0.0),
-                                                                     complement=True)
-        out = np.where(small, near_zero, out)
-        out = np.where(x == np.inf, 0.0, out)
-    return np.where(np.isnan(x), np.nan, out)
+        for mask, f in (
+                (y <= 0.46875, lambda x: _exp_square(x) * erf_array(x, complement=True)),
+                ((x > 0.46875) & (x <= 4.0), _erfcx_near),
+                (x > 4.0, _erfcx_far),
+                (x < -0.46875, _erfcx_negative)):
+            if mask.any():
+                out[mask] = f(x[mask])
+    return out
 
 
 # -- the inverse error functions -------------------------------------------------------------------
