@@ -1,12 +1,15 @@
 """Special functions with no elementary form (issue 17): the Bessel and Airy functions, the
 modified Bessel functions ``i0``/``i1`` (with gradients, as PyTorch's) and ``k0``/``k1``; the
 normal distribution's ``ndtr``, ``log_ndtr`` and ``ndtri``, ``erfcx`` and ``erfinv``; Hurwitz's
-``zeta``; the multivariate log-gamma ``mvlgamma``.
+``zeta``; the regularised incomplete gamma functions ``igamma``/``igammac``; the multivariate
+log-gamma ``mvlgamma``.
 
-Every kernel computes in float64 (``special_bessel``) and rounds to the input's dtype, so
-float32 results are float64's rounded. PyTorch defines no derivative for the Bessel functions of
-``torch.special`` other than ``i0``, ``i0e``, ``i1`` and ``i1e``: ours refuse to differentiate
-them too (the backward pass raises, naming the op), rather than invent a rule.
+The kernels (``special_bessel``, ``special_numerics``) compute in float64 and the result is
+rounded to the input's dtype (float32 ``ndtr`` alone has a float32 kernel, the exact GELU's).
+PyTorch defines no derivative for the Bessel and Airy functions of ``torch.special`` other than
+``i0``, ``i0e``, ``i1`` and ``i1e``, none for zeta, and none in ``a`` for the incomplete gamma
+functions: ours refuse those too (the backward pass raises, naming the op and the input),
+rather than invent a rule PyTorch could not check.
 """
 
 from __future__ import annotations
