@@ -248,22 +248,29 @@ def _prefactor(a: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.where(large, stirling, direct)
 
 
-def _until_converged(state: list[np.ndarray], step, limit: int = 100000) -> list[np.ndarray]:
-    """Repeat ``step(*state) -> (state, converged)`` on the elements not yet converged (the
-    arrays are compacted as elements finish, so a few slow ones cost little)."""
-    out = [s.copy() for s in state]
-    index = np.arange(state[0].size)
-    current = [s.copy() for s in state]
+def _until_converged(state: list[np.ndarray], step, limit: int = 100000) -> np.ndarray:
+    """Repeat ``step(*state) -> (state, converged)`` until every element has converged; the
+    last state array's values. Finished elements are dropped once an eighth of those left have
+    finished (until then they iterate on: a converged series or fraction stays converged), so
+    a few slow elements cost little and most steps copy nothing."""
+    result = np.empty_like(state[-1])
+    index = np.arange(state[-1].size)
+    current = list(state)
     for _ in range(limit):
         if index.size == 0:
             break
         current, converged = step(*current)
-        for o, c in zip(out, current):
-            o[index] = c
-        keep = ~converged
-        index = index[keep]
-        current = [c[keep] for c in current]
-    return out
+        finished = int(np.count_nonzero(converged))
+        if finished == index.size:
+            result[index] = current[-1]
+            index = index[:0]
+        elif finished * 8 >= index.size:
+            result[index[converged]] = current[-1][converged]
+            keep = ~converged
+            index = index[keep]
+            current = [c[keep] for c in current]
+    result[index] = current[-1]  # (none left unless the limit was reached)
+    return result
 
 
 def _p_series(a: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -275,7 +282,7 @@ def _p_series(a: np.ndarray, x: np.ndarray) -> np.ndarray:
         return [a, x, n, term, total], term <= _EPS * total
 
     ones = np.ones_like(a)
-    *_, total = _until_converged([a, x, np.zeros_like(a), ones, ones], step)
+    total = _until_converged([a, x, np.zeros_like(a), ones, ones], step)
     with np.errstate(all="ignore"):
         return _prefactor(a, x) / a * total
 
@@ -300,7 +307,7 @@ def _q_continued_fraction(a: np.ndarray, x: np.ndarray) -> np.ndarray:
 
     b = x + 1.0 - a
     with np.errstate(all="ignore"):
-        *_, h = _until_converged([a, x, np.zeros_like(a), b, np.full_like(a, 1.0 / tiny),
+        h = _until_converged([a, x, np.zeros_like(a), b, np.full_like(a, 1.0 / tiny),
                                   1.0 / b, 1.0 / b], step)
         return _prefactor(a, x) * h
 
