@@ -263,13 +263,13 @@ def _until_converged(state: list[np.ndarray], step, limit: int = 100000) -> np.n
         finished = int(np.count_nonzero(converged))
         if finished == index.size:
             result[index] = current[-1]
-            index = index[:0]
-        elif finished * 8 >= index.size:
+            return result
+        if finished * 8 >= index.size:
             result[index[converged]] = current[-1][converged]
             keep = ~converged
             index = index[keep]
             current = [c[keep] for c in current]
-    result[index] = current[-1]  # (none left unless the limit was reached)
+    result[index] = current[-1]  # the limit was reached: the last values
     return result
 
 
