@@ -90,7 +90,15 @@ def _solve_erf(w: np.ndarray, q: np.ndarray, tail: np.ndarray, steps: int) -> np
             step = (erf_array(xb) - wb) * _SQRT_PI_OVER_2 * np.exp(xb * xb)
             xb = xb - step / (1.0 + xb * step)
         x[body] = xb
-    if tail.any():
+    if tail.any() and steps == 1:
+        # Float32's q keeps exp(x^2) finite: Halley on erfc(x) = q, whose two steps reach
+        # float32's rounding even from the estimate's 4e-3 at q = 1e-45.
+        xt, qt = x[tail], q[tail]
+        for _ in range(2):
+            step = (qt - erf_array(xt, complement=True)) * _SQRT_PI_OVER_2 * np.exp(xt * xt)
+            xt = xt - step / (1.0 + xt * step)
+        x[tail] = xt
+    elif tail.any():
         xt, log_q = x[tail], np.log(q[tail])
         for _ in range(2 * steps):  # Newton (quadratic) on g = log erfc(x) - log q, g' = -2 / (sqrt(pi) erfcx(x))
             e = erfcx(xt)
