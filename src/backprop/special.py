@@ -4,7 +4,13 @@
 from __future__ import annotations
 
 # -- Bessel, Airy, zeta, incomplete gamma, ndtr family, erfinv (ops/special_functions.py) -----
-
+from .ops.special_functions import (airy_ai, bessel_j0, bessel_j1, bessel_y0, bessel_y1,
+                                    erfcx, erfinv, gammainc, gammaincc, i0, i0e, i1, i1e,
+                                    log_ndtr,
+                                    modified_bessel_i0, modified_bessel_i1, modified_bessel_k0,
+                                    modified_bessel_k1, multigammaln, ndtr, ndtri,
+                                    scaled_modified_bessel_k0, scaled_modified_bessel_k1,
+                                    spherical_bessel_j0, zeta)
 
 # -- polynomials, entr, xlog1py, and the aliases of ops we had (ops/special_polynomials.py,
 #    ops/pointwise_tail.py, and older modules) ------------------------------------------------
@@ -32,12 +38,14 @@ from .ops.special_polynomials import (
 )
 
 
-__all__: list[str] = [
-    # polynomials, entr, xlog1py, and the aliases of ops we had
-    "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
-    "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
-    "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w", "hermite_polynomial_h",
-    "hermite_polynomial_he", "laguerre_polynomial_l", "legendre_polynomial_p", "entr", "xlog1py",
-    "expit", "logit", "exp2", "expm1", "log1p", "gammaln", "digamma", "psi", "polygamma", "erf",
-    "erfc", "sinc", "round", "softmax", "log_softmax", "logsumexp", "xlogy",
-]
+__all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t",
+           "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w", "digamma",
+           "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc",
+           "gammaincc", "gammaln", "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e",
+           "i1", "i1e", "laguerre_polynomial_l", "legendre_polynomial_p", "log1p", "log_ndtr",
+           "log_softmax", "logit", "logsumexp", "modified_bessel_i0", "modified_bessel_i1",
+           "modified_bessel_k0", "modified_bessel_k1", "multigammaln", "ndtr", "ndtri",
+           "polygamma", "psi", "round", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+           "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
+           "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w", "sinc", "softmax",
+           "spherical_bessel_j0", "xlog1py", "xlogy", "zeta"]

@@ -1273,6 +1273,49 @@ class TensorMethods:
 
     # -- issue 17: special_functions --
 
+    def i0(self) -> Tensor:
+        """The modified Bessel function ``I0`` (``bp.i0``)."""
+        return _ops.special_functions.i0(self)
+
+    def i0_(self) -> Tensor:
+        """``i0`` in place."""
+        return _ops.inplace.apply_inplace(self, "i0_", _ops.special_functions.i0)
+
+    def erfinv(self) -> Tensor:
+        """The inverse error function (``bp.erfinv``)."""
+        return _ops.special_functions.erfinv(self)
+
+    def erfinv_(self) -> Tensor:
+        """``erfinv`` in place."""
+        return _ops.inplace.apply_inplace(self, "erfinv_", _ops.special_functions.erfinv)
+
+    def mvlgamma(self, p: int) -> Tensor:
+        """The multivariate log-gamma function of dimension ``p`` (``bp.mvlgamma``)."""
+        return _ops.special_functions.mvlgamma(self, p)
+
+    def mvlgamma_(self, p: int) -> Tensor:
+        """``mvlgamma`` in place."""
+        return _ops.inplace.apply_inplace(self, "mvlgamma_",
+                                          lambda old: _ops.special_functions.mvlgamma(old, p))
+
+    def igamma(self, other: Operand) -> Tensor:
+        """The regularised lower incomplete gamma function ``P(self, other)`` (``bp.igamma``)."""
+        return _ops.special_functions.igamma(self, other)
+
+    def igamma_(self, other: Operand) -> Tensor:
+        """``igamma`` in place."""
+        return _ops.inplace.apply_inplace(self, "igamma_",
+                                          lambda old: _ops.special_functions.igamma(old, other))
+
+    def igammac(self, other: Operand) -> Tensor:
+        """The regularised upper incomplete gamma function ``Q(self, other)`` (``bp.igammac``)."""
+        return _ops.special_functions.igammac(self, other)
+
+    def igammac_(self, other: Operand) -> Tensor:
+        """``igammac`` in place."""
+        return _ops.inplace.apply_inplace(self, "igammac_",
+                                          lambda old: _ops.special_functions.igammac(old, other))
+
     # (end of special_functions)
 
     # -- issue 17: special_polynomials and pointwise_tail --

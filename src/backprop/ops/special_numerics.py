@@ -1,0 +1,373 @@
+"""Array kernels for ``erfcx``, the inverse error functions (``erfinv``, ``ndtri``) and the
+Hurwitz zeta function. Each takes float64 arrays and returns float64.
+
+- ``erfcx(x) = exp(x^2) erfc(x)``: for x > 0.46875 it is the rational part of W. J. Cody's
+  erfc (``erf_numerics``) without its factor exp(-x^2), so it neither under- nor overflows;
+  below, ``exp(x^2) erfc(x)`` and, for negative x, ``2 exp(x^2) - erfcx(-x)``.
+- The inverse error functions solve ``erf(x) = w`` by Halley's method near 0 and
+  ``log erfc(x) = log q`` (q = 1 - w, exact where it is used) by Newton's method beyond, from
+  Winitzki's closed-form estimate (relative error ~2e-3): two and four steps reach float64
+  rounding (one and two float32's), the residuals taken from erf and erfcx, which are accurate
+  to a few ulps.
+- ``zeta(x, q) = sum_k (q + k)^-x`` by the Euler-Maclaurin formula: at least nine terms summed,
+  up to a point w > 9, then the integral of the rest and Bernoulli-number corrections.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from .erf_numerics import _ERFC_C, _ERFC_D, _ERFC_P, _ERFC_Q, _INV_SQRT_PI, _rational, erf_array
+
+_SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2.0
+_EPS = float(np.finfo(np.float64).eps)
+
+
+# -- erfcx ----------------------------------------------------------------------------------------
+
+def _exp_square(y: np.ndarray) -> np.ndarray:
+    """exp(y*y) without the rounding error of y*y (split y into a short head and the rest)."""
+    head = np.trunc(y * 16.0) / 16.0
+    return np.exp(head * head) * np.exp((y - head) * (y + head))
+
+
+def _erfcx_near(y: np.ndarray) -> np.ndarray:
+    """erfcx(y) for 0.46875 < y <= 4: Cody's erfc without its exp(-y^2)."""
+    p, q = _rational(y, _ERFC_C[8], _ERFC_C[:7], _ERFC_D[:7])
+    return (p + _ERFC_C[7]) / (q + _ERFC_D[7])
+
+
+def _erfcx_far(y: np.ndarray) -> np.ndarray:
+    """erfcx(y) for y > 4."""
+    z = 1.0 / (np.minimum(y, 1e300) ** 2)  # 0 beyond 1e154: the limit 1 / (sqrt(pi) y)
+    p, q = _rational(z, _ERFC_P[5], _ERFC_P[:4], _ERFC_Q[:4])
+    return (_INV_SQRT_PI - z * (p + _ERFC_P[4]) / (q + _ERFC_Q[4])) / y
+
+
+def _erfcx_negative(x: np.ndarray) -> np.ndarray:
+    """erfcx(x) = 2 exp(x^2) - erfcx(-x) for x < -0.46875; inf below -27 (overflow)."""
+    y = -x
+    tail = np.where(y > 4.0, _erfcx_far(np.maximum(y, 4.0)), _erfcx_near(np.minimum(y, 4.0)))
+    return np.where(y > 27.0, np.inf, 2.0 * _exp_square(np.minimum(y, 27.0)) - tail)
+
+
+def erfcx(x: np.ndarray) -> np.ndarray:
+    """exp(x^2) erfc(x): 1 at 0, ~1 / (sqrt(pi) x) for large x, inf below about -26.6. Each
+    range is computed on its own elements only."""
+    out = np.full(x.shape, np.nan)
+    with np.errstate(all="ignore"):
+        y = np.abs(x)
+        for mask, f in (
+                (y <= 0.46875, lambda x: _exp_square(x) * erf_array(x, complement=True)),
+                ((x > 0.46875) & (x <= 4.0), _erfcx_near),
+                (x > 4.0, _erfcx_far),
+                (x < -0.46875, _erfcx_negative)):
+            if mask.any():
+                out[mask] = f(x[mask])
+    return out
+
+
+# -- the inverse error functions -------------------------------------------------------------------
+
+def _solve_erf(w: np.ndarray, q: np.ndarray, tail: np.ndarray, steps: int) -> np.ndarray:
+    """x >= 0 with erf(x) = w, given also as erfc(x) = q: by ``w`` where ``tail`` is false
+    (w <= 1/2), by ``q`` where it is true (q < 1/2, where 1 - q would lose digits). w and q
+    must be in (0, 1). ``steps``: 2 reach float64's rounding from the estimate, 1 float32's."""
+    # Winitzki's estimate, with log((1 - w)(1 + w)) from whichever of w, q is exact.
+    a = 0.147
+    log_term = np.where(tail, np.log(q * (2.0 - q)), np.log1p(-w * w))
+    t1 = 2.0 / (math.pi * a) + 0.5 * log_term
+    x = np.sqrt(np.sqrt(t1 * t1 - log_term / a) - t1)
+    # Near 0 the estimate cancels; erf(x) ~ 2x / sqrt(pi) there is better.
+    x = np.where(~tail & (w < 1e-3), w * _SQRT_PI_OVER_2, x)
+    body = ~tail
+    if body.any():
+        xb, wb = x[body], w[body]
+        for _ in range(steps):  # Halley (cubic): f = erf(x) - w, f'' / f' = -2x
+            step = (erf_array(xb) - wb) * _SQRT_PI_OVER_2 * np.exp(xb * xb)
+            xb = xb - step / (1.0 + xb * step)
+        x[body] = xb
+    if tail.any() and steps == 1:
+        # Float32's q keeps exp(x^2) finite: Halley on erfc(x) = q, whose two steps reach
+        # float32's rounding even from the estimate's 4e-3 at q = 1e-45.
+        xt, qt = x[tail], q[tail]
+        for _ in range(2):
+            step = (qt - erf_array(xt, complement=True)) * _SQRT_PI_OVER_2 * np.exp(xt * xt)
+            xt = xt - step / (1.0 + xt * step)
+        x[tail] = xt
+    elif tail.any():
+        xt, log_q = x[tail], np.log(q[tail])
+        for _ in range(2 * steps):  # Newton (quadratic) on g = log erfc(x) - log q, g' = -2 / (sqrt(pi) erfcx(x))
+            e = erfcx(xt)
+            xt = xt + (np.log(e) - xt * xt - log_q) * _SQRT_PI_OVER_2 * e
+        x[tail] = xt
+    return x
+
+
+def erfinv(y: np.ndarray, steps: int = 2) -> np.ndarray:
+    """The inverse of erf on [-1, 1]: +-inf at +-1, nan outside."""
+    with np.errstate(all="ignore"):
+        w = np.abs(y)
+        inside = w < 1.0
+        ws = np.where(inside & (w > 0.0), w, 0.25)
+        tail = ws > 0.5
+        x = _solve_erf(ws, np.where(tail, 1.0 - ws, 0.75), tail, steps)  # 1 - ws is exact above 1/2
+        x = np.where(w == 1.0, np.inf, np.where(inside, x, np.nan))
+        x = np.where(w == 0.0, 0.0, x)
+    return np.copysign(x, y)
+
+
+def ndtri(p: np.ndarray, steps: int = 2) -> np.ndarray:
+    """The inverse of the standard normal CDF: ``-sqrt(2) erfcinv(2p)``; -inf at 0, inf at 1."""
+    with np.errstate(all="ignore"):
+        inside = (p > 0.0) & (p < 1.0)
+        upper = p > 0.5
+        # s = erfc(|x| / sqrt 2), in (0, 1]: 2p below 1/2, 2 (1 - p) above (both exact).
+        s = np.where(inside, np.where(upper, 2.0 * (1.0 - p), 2.0 * p), 0.5)
+        tail = s < 0.5
+        x = _solve_erf(np.where(tail, 0.25, 1.0 - s), np.where(tail, s, 0.75), tail, steps)
+        x = np.where(s == 1.0, 0.0, x) * math.sqrt(2.0)
+        x = np.where(upper, x, -x)
+        x = np.where(p == 0.0, -np.inf, np.where(p == 1.0, np.inf, x))
+        x = np.where(inside | (p == 0.0) | (p == 1.0), x, np.nan)
+    return x
+
+
+# -- the Hurwitz zeta function ---------------------------------------------------------------------
+
+def _bernoulli(count: int) -> list[Fraction]:
+    """B_0 .. B_(count-1), from sum_{j<=m} C(m+1, j) B_j = 0."""
+    b: list[Fraction] = []
+    for m in range(count):
+        b.append(Fraction(1) if m == 0 else
+                 -sum(math.comb(m + 1, j) * b[j] for j in range(m)) / (m + 1))
+    return b
+
+
+# (2k)! / B_2k, k = 1..12: the Euler-Maclaurin corrections' denominators.
+_EULER_MACLAURIN = [float(math.factorial(2 * k) / b) for k, b in
+                    enumerate(_bernoulli(25)[2::2], start=1)]
+
+
+def _direct_sum_long(x: float, q: float, terms: int) -> tuple[float, float, float, bool]:
+    """The direct sum of one element whose q lies far below 0 (millions of terms): as arrays,
+    accumulated in order as the loop would (np.cumsum adds sequentially)."""
+    a = q + np.arange(1, terms + 1, dtype=np.float64)  # exact: q + k needs no rounding here
+    b = np.power(a, -x)
+    sums = np.cumsum(np.concatenate([[q ** -x], b]))[1:]
+    stop = np.flatnonzero((-_EPS * sums < b) & (b < _EPS * sums))
+    i = int(stop[0]) if stop.size else terms - 1
+    return float(sums[i]), float(a[i]), float(b[i]), bool(stop.size)
+
+
+def zeta(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Hurwitz's zeta(x, q) = sum_{k>=0} (q + k)^-x, for x > 1 (inf at x = 1, nan below; at
+    q <= 0, inf at the poles q = 0, -1, ... and nan for a non-integer x)."""
+    x, q = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(q, dtype=np.float64))
+    shape = x.shape
+    x, q = x.reshape(-1), q.reshape(-1)
+    with np.errstate(all="ignore"):
+        # Where the answer is settled without a sum (x <= 1, a pole of q, a non-integer power of
+        # a negative number, nan), take q = 1: those elements' counts are not looped over.
+        settled = (x <= 1.0) | ((q <= 0.0) & ((q == np.floor(q)) | (x != np.floor(x))))
+        settled |= np.isnan(x) | np.isnan(q) | np.isinf(q)
+        # The direct sum: at least 9 terms, and on until the point a passes 9 (far from the
+        # poles); it stops early where a term no longer counts.
+        terms = np.maximum(9, np.floor(9.0 - np.where(settled, 1.0, q)) + 1)
+        long = terms > 1000
+        terms = np.where(long, 9, terms)
+        s = np.power(q, -x)
+        done = np.zeros(s.shape, dtype=bool)
+        a = q.copy()
+        b = np.zeros_like(s)
+        for i in range(1, int(np.max(terms, initial=9)) + 1):
+            active = ~done & (i <= terms)
+            a = np.where(active, a + 1.0, a)
+            b = np.where(active, np.power(a, -x), b)
+            s = np.where(active, s + b, s)
+            done |= active & (-_EPS * s < b) & (b < _EPS * s)
+        for i in np.flatnonzero(long):
+            s[i], a[i], b[i], done[i] = _direct_sum_long(x[i], q[i], int(np.floor(9.0 - q[i])) + 1)
+        # Euler-Maclaurin at w = a: the integral of the rest, half the last term, corrections.
+        w = a
+        s = np.where(done, s, s + b * w / (x - 1.0) - 0.5 * b)
+        factor = np.ones_like(s)
+        k = 0.0
+        for denominator in _EULER_MACLAURIN:
+            factor = factor * (x + k)
+            b = b / w
+            t = factor * b / denominator
+            s = np.where(done, s, s + t)
+            done |= np.abs(t / s) < _EPS
+            k += 1.0
+            factor = factor * (x + k)
+            b = b / w
+            k += 1.0
+        out = s
+        pole_or_undefined = np.where(q == np.floor(q), np.inf,
+                                     np.where(x != np.floor(x), np.nan, out))
+        out = np.where(q <= 0.0, pole_or_undefined, out)
+        out = np.where(x < 1.0, np.nan, out)
+        out = np.where(x == 1.0, np.inf, out)
+    return out.reshape(shape)
+
+
+# -- the regularised incomplete gamma functions P(a, x) and Q(a, x) = 1 - P --------------------
+# Up to a = 1e4: the power series of P where x <= a (or x <= 1), else the continued fraction of
+# Q (modified Lentz), both over the prefactor x^a e^-x / Gamma(a). From a = 1e4: Temme's uniform
+# asymptotic expansion (DLMF 8.12), whose first two terms leave under 2e-13 there.
+
+_TEMME_FROM = 1e4
+
+
+def _log1pmx(d: np.ndarray) -> np.ndarray:
+    """log(1 + d) - d, without the cancellation near 0 (its series below |d| = 1/4)."""
+    small = np.abs(d) < 0.25
+    ds = np.where(small, d, 0.0)
+    series = np.zeros_like(ds)
+    for k in range(30, 1, -1):  # -d^2/2 + d^3/3 - ...: the 30th term is below 1e-18 of the first
+        series = series * ds + (-1.0) ** (k + 1) / k
+    series = series * ds * ds
+    with np.errstate(all="ignore"):
+        direct = np.log1p(d) - d
+    return np.where(small, series, direct)
+
+
+def _stirling_remainder(a: np.ndarray) -> np.ndarray:
+    """lgamma(a) - ((a - 1/2) log a - a + log(2 pi) / 2), for a >= 10."""
+    r = 1.0 / (a * a)
+    return (1.0 / 12 - r * (1.0 / 360 - r * (1.0 / 1260 - r * (1.0 / 1680 - r / 1188)))) / a
+
+
+def _prefactor(a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """x^a e^-x / Gamma(a): for large a as sqrt(a / 2 pi) exp(a log1pmx((x - a) / a) - mu(a)),
+    which keeps its digits where a log x and x are large and nearly cancel."""
+    from .gamma_numerics import lgamma_array
+
+    with np.errstate(all="ignore"):
+        large = a >= 20.0
+        al = np.where(large, a, 20.0)
+        stirling = np.sqrt(al / (2.0 * math.pi)) * np.exp(
+            al * _log1pmx((x - al) / al) - _stirling_remainder(al))
+        direct = np.exp(a * np.log(x) - x - lgamma_array(np.where(large, 1.0, a)))
+    return np.where(large, stirling, direct)
+
+
+def _until_converged(state: list[np.ndarray], step, limit: int = 100000) -> np.ndarray:
+    """Repeat ``step(*state) -> (state, converged)`` until every element has converged; the
+    last state array's values. Finished elements are dropped once an eighth of those left have
+    finished (until then they iterate on: a converged series or fraction stays converged), so
+    a few slow elements cost little and most steps copy nothing."""
+    result = np.empty_like(state[-1])
+    index = np.arange(state[-1].size)
+    current = list(state)
+    for _ in range(limit):
+        if index.size == 0:
+            break
+        current, converged = step(*current)
+        finished = int(np.count_nonzero(converged))
+        if finished == index.size:
+            result[index] = current[-1]
+            return result
+        if finished * 8 >= index.size:
+            result[index[converged]] = current[-1][converged]
+            keep = ~converged
+            index = index[keep]
+            current = [c[keep] for c in current]
+    result[index] = current[-1]  # the limit was reached: the last values
+    return result
+
+
+def _p_series(a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """P(a, x) = x^a e^-x / Gamma(a + 1) sum_n x^n / ((a + 1) ... (a + n))."""
+    def step(a, x, n, term, total):
+        n = n + 1.0
+        term = term * x / (a + n)
+        total = total + term
+        return [a, x, n, term, total], term <= _EPS * total
+
+    ones = np.ones_like(a)
+    total = _until_converged([a, x, np.zeros_like(a), ones, ones], step)
+    with np.errstate(all="ignore"):
+        return _prefactor(a, x) / a * total
+
+
+def _q_continued_fraction(a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Q(a, x) = x^a e^-x / Gamma(a) / (x + 1 - a - 1 (1 - a) / (x + 3 - a - 2 (2 - a) / ...)),
+    evaluated forwards by the modified Lentz method."""
+    tiny = 1e-300
+
+    def step(a, x, i, b, c, d, h):
+        i = i + 1.0
+        an = -i * (i - a)
+        b = b + 2.0
+        d = an * d + b
+        d = np.where(np.abs(d) < tiny, tiny, d)
+        c = b + an / c
+        c = np.where(np.abs(c) < tiny, tiny, c)
+        d = 1.0 / d
+        delta = d * c
+        h = h * delta
+        return [a, x, i, b, c, d, h], np.abs(delta - 1.0) <= _EPS
+
+    b = x + 1.0 - a
+    with np.errstate(all="ignore"):
+        h = _until_converged([a, x, np.zeros_like(a), b, np.full_like(a, 1.0 / tiny),
+                                  1.0 / b, 1.0 / b], step)
+        return _prefactor(a, x) * h
+
+
+def _temme(a: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(P, Q) for large a: Q = erfc(eta sqrt(a / 2)) / 2 + R, P = erfc(-eta sqrt(a / 2)) / 2 - R,
+    R = exp(-a eta^2 / 2) / sqrt(2 pi a) (c0(eta) + c1(eta) / a), with eta^2 / 2 = lambda - 1 -
+    log(lambda), lambda = x / a (DLMF 8.12.3-8.12.10; the c_k's Taylor series near eta = 0)."""
+    with np.errstate(all="ignore"):
+        d = (x - a) / a
+        log_term = _log1pmx(d)  # -eta^2 / 2
+        eta = np.copysign(np.sqrt(-2.0 * log_term), d)
+        near = np.abs(eta) < 1e-3
+        dd = np.where(near, 1.0, d)
+        ee = np.where(near, 1.0, eta)
+        c0 = np.where(near, -1.0 / 3 + eta * (1.0 / 12 - eta * (2.0 / 135 - eta / 864)),
+                      1.0 / dd - 1.0 / ee)
+        c1 = np.where(near, -1.0 / 540 - eta * (1.0 / 288 - eta / 378),
+                      1.0 / ee ** 3 - 1.0 / dd ** 3 - 1.0 / dd ** 2 - 1.0 / (12.0 * dd))
+        r = np.exp(a * log_term) / np.sqrt(2.0 * math.pi * a) * (c0 + c1 / a)
+        y = eta * np.sqrt(0.5 * a)
+        q = 0.5 * erf_array(y, complement=True) + r
+        p = 0.5 * erf_array(-y, complement=True) - r
+    return p, q
+
+
+def incomplete_gamma(a: np.ndarray, x: np.ndarray, upper: bool) -> np.ndarray:
+    """P(a, x) (``upper`` false) or Q(a, x), with PyTorch's values at the edges: nan for a
+    negative a or x; at a = 0, P = 1 for x > 0; at x = 0, P = 0; P = 0 at a = inf, 1 at x = inf
+    (nan when both are)."""
+    a, x = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(x, dtype=np.float64))
+    shape = a.shape
+    a, x = a.reshape(-1), x.reshape(-1)
+    out = np.full(a.shape, np.nan)
+    p_edge = np.where(a == 0.0, np.where(x > 0.0, 1.0, np.nan),
+                      np.where(x == 0.0, 0.0,
+                               np.where(np.isinf(a), np.where(np.isinf(x), np.nan, 0.0),
+                                        np.where(np.isinf(x), 1.0, np.nan))))
+    edge = (a == 0.0) | (x == 0.0) | np.isinf(a) | np.isinf(x)
+    edge &= ~((a < 0.0) | (x < 0.0))  # in PyTorch's order: a nan beside an edge is no nan
+    out[edge] = p_edge[edge] if not upper else 1.0 - p_edge[edge]
+    regular = (a > 0.0) & (x > 0.0) & np.isfinite(a) & np.isfinite(x)
+    temme = regular & (a >= _TEMME_FROM)
+    if temme.any():
+        p, q = _temme(a[temme], x[temme])
+        out[temme] = q if upper else p
+    fraction = regular & ~temme & (x > a) & (x > 1.0)
+    if fraction.any():
+        q = _q_continued_fraction(a[fraction], x[fraction])
+        out[fraction] = q if upper else 1.0 - q
+    series = regular & ~temme & ~fraction
+    if series.any():
+        p = _p_series(a[series], x[series])
+        out[series] = 1.0 - p if upper else p
+    return out.reshape(shape)
