@@ -12,10 +12,12 @@ for testing that code would run on a GPU without having one).
 
 from __future__ import annotations
 
+import functools
+
 import importlib
 import math
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -185,6 +187,47 @@ def to_host(array: Any) -> np.ndarray:
     if builtin_type(array) is np.ndarray:
         return array
     return to_device(array, CPU)
+
+
+def on_host(kernel: Callable[..., Any]) -> Callable[..., Any]:
+    """``kernel`` (written for NumPy: LAPACK-style loops, special functions CuPy lacks) made to
+    take device arrays: they are copied to the host, the kernel runs there, and its array
+    results (one, or a tuple) are copied back to the first argument's device. On the CPU it is
+    the kernel itself, at the cost of one type test per argument.
+
+    >>> double = on_host(lambda a: a * 2)
+    >>> double(np.ones(2)).tolist()
+    [2.0, 2.0]
+    """
+    @functools.wraps(kernel)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        where = next((device_of(a) for a in (*args, *kwargs.values())
+                      if builtin_type(a) not in _HOST_TYPES and hasattr(a, "shape")
+                      and device_of(a).type != "cpu"), None)
+        if where is None:
+            return kernel(*args, **kwargs)
+        out = kernel(*(_to_host_if_array(a) for a in args),
+                     **{k: _to_host_if_array(v) for k, v in kwargs.items()})
+        if isinstance(out, tuple):
+            return builtin_type(out)(*(_back(o, where) for o in out)) if hasattr(out, "_fields") \
+                else tuple(_back(o, where) for o in out)
+        return _back(out, where)
+
+    return run
+
+
+# What on_host passes through without asking for a device.
+_HOST_TYPES = (np.ndarray, int, float, bool, type(None))
+
+
+def _to_host_if_array(value: Any) -> Any:
+    return to_host(value) if builtin_type(value) not in _HOST_TYPES and hasattr(value, "shape") \
+        else value
+
+
+def _back(value: Any, where: device) -> Any:
+    return to_device(np.asarray(value), where) if isinstance(value, (np.ndarray, np.generic)) \
+        else value
 
 
 def xp_of(*arrays: Any) -> ModuleType:
