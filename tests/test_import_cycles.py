@@ -2,9 +2,9 @@
 the source (module level, inside functions and under TYPE_CHECKING alike), and the strongly
 connected components of that graph.
 
-Two cycles are the engine's own and stay: the Tensor and its methods, the graph, the primitive
-and the factories (a Tensor method calls an op that records a node that makes Tensors), and sum
-with broadcast_to (each is the other's gradient).
+Two cycles are the engine's own and stay: the Tensor and its methods (in-place ones too), the
+graph, the primitive and the factories (a Tensor method calls an op that records a node that
+makes Tensors), and sum with broadcast_to (each is the other's gradient).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from pathlib import Path
 import backprop
 
 PACKAGE = Path(backprop.__file__).parent
-ENGINE_CORE = {"backprop.tensor", "backprop.tensor_methods", "backprop.autograd.graph",
-               "backprop.autograd.functional", "backprop.creation", "backprop.ops.primitive"}
+ENGINE_CORE = {"backprop.tensor", "backprop.tensor_methods", "backprop.tensor_inplace",
+               "backprop.autograd.graph", "backprop.autograd.functional", "backprop.creation",
+               "backprop.ops.primitive"}
 ADJOINTS = {"backprop.ops.reduction", "backprop.ops.shape"}
 
 

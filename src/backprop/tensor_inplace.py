@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import tensor_methods
+
 if TYPE_CHECKING:
     from .tensor import Tensor
     from .tensor_methods import Operand
@@ -22,20 +24,18 @@ if TYPE_CHECKING:
 
 def _in_place(tensor: Tensor, method: str, *args: Any, **kwargs: Any) -> Tensor:
     """``tensor.<method>(*args, **kwargs)`` written into ``tensor``'s storage."""
-    from .ops.inplace import apply_inplace  # the ops import Tensor, so not at load time
-
-    return apply_inplace(tensor, f"{method}_",
-                         lambda old: getattr(old, method)(*args, **kwargs))
+    # Through tensor_methods' lazy handle on the ops, which import Tensor.
+    return tensor_methods._ops.inplace.apply_inplace(
+        tensor, f"{method}_", lambda old: getattr(old, method)(*args, **kwargs))
 
 
 def _reshaped_in_place(tensor: Tensor, method: str, *args: Any) -> Tensor:
     """``tensor`` takes the shape, memory and history of ``tensor.<method>(*args)``, a view of
     its own memory (``t_``, ``unsqueeze_``): no values change, so the version stays."""
     from .autograd import grad_mode
-    from .ops.inplace import _check_may_write
 
     if grad_mode.state.enabled:
-        _check_may_write(tensor, f"{method}_")
+        tensor_methods._ops.inplace._check_may_write(tensor, f"{method}_")
     view = getattr(tensor, method)(*args)
     tensor._data, tensor._grad_fn, tensor._output_nr = view._data, view._grad_fn, view._output_nr
     if tensor._view is not None:  # still a view of the same base, by the longer path

@@ -1698,16 +1698,12 @@ class TensorMethods:
         return _ops.elementwise.where(condition, self, other)
 
     def hardshrink(self, lambd: float = 0.5) -> Tensor:
-        """Zero where ``|self| <= lambd`` (``bp.nn.functional.hardshrink``)."""
-        from .nn.functional import hardshrink
-
-        return hardshrink(self, lambd)  # type: ignore[arg-type] # self is a Tensor
+        """Zero where ``|self| <= lambd`` (``bp.hardshrink``)."""
+        return _ops.pointwise_tail.hardshrink(self, lambd)
 
     def prelu(self, weight: Tensor) -> Tensor:
-        """``max(0, x) + weight * min(0, x)`` (``bp.nn.functional.prelu``)."""
-        from .nn.functional import prelu
-
-        return prelu(self, weight)  # type: ignore[arg-type] # self is a Tensor
+        """``max(0, x) + weight * min(0, x)`` (``bp.prelu``)."""
+        return _ops.pointwise_tail.prelu(self, weight)
 
     unsafe_split_with_sizes = split_with_sizes  # PyTorch's unchecked twin: ours are the same
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DTypeError
+from ..errors import DTypeError, ShapeError, format_shape
 from ..tensor import Tensor
-from .elementwise import eq, exp2, ge, isnan, le, log, logical_and, logical_or, where
+from .elementwise import eq, exp2, ge, gt, isnan, le, log, logical_and, logical_or, where
 from .primitive import primitive
 from .special import _floating  # integers computed in the default float dtype
 
@@ -250,7 +250,43 @@ def xlog1py(input: Any, other: Any) -> Tensor:
     return _xlog1py(_floating(input), _floating(other))
 
 
+# -- the activations PyTorch also has at the top level and as Tensor methods --------------------
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``x`` where ``|x| > lambd``, else 0.
+
+    >>> import backprop as bp
+    >>> bp.hardshrink(bp.tensor([-1.0, 0.2, 0.75])).tolist()
+    [-1.0, 0.0, 0.75]
+    """
+    # Zero only inside [-lambd, lambd]: a NaN stays NaN, as in PyTorch.
+    return where(logical_and(ge(input, -lambd), le(input, lambd)), 0.0, input)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """``x`` where ``x > 0``, ``weight * x`` elsewhere; ``weight`` has one entry, or one per
+    channel (dim 1; an input of fewer dims has one channel, as in PyTorch).
+
+    >>> import backprop as bp
+    >>> bp.prelu(bp.tensor([[-2., 3.]]), bp.tensor([0.25, 0.5])).tolist()
+    [[-0.5, 3.0]]
+    """
+    if weight.numel() != 1:
+        channels = input.shape[1] if input.ndim >= 2 else 1
+        if weight.ndim != 1 or weight.shape[0] != channels:
+            raise ShapeError(f"prelu: weight of shape {format_shape(weight.shape)} must have 1 "
+                             f"entry or one per channel ({channels}) of input "
+                             f"{format_shape(input.shape)}")
+        weight = weight.reshape((-1,) + (1,) * (input.ndim - 2))
+    else:
+        weight = weight.reshape(())  # the result has the input's shape, whatever weight's
+    # PyTorch's prelu: x where x > 0, so the gradient at exactly 0 is the slope's.
+    return where(gt(input, 0), input, weight * input)
+
+
 __all__ = [
+    "hardshrink",
+    "prelu",
     "bitwise_left_shift",
     "bitwise_right_shift",
     "cosh",

@@ -23,6 +23,7 @@ from ...ops.fused import softmax
 from .gelu import gelu
 from ...ops.inplace import apply_inplace
 from ...ops.join import narrow
+from ...ops.pointwise_tail import hardshrink
 from ...ops.primitive import primitive
 from ...tensor import Tensor
 
@@ -333,15 +334,6 @@ def tanhshrink(input: Tensor) -> Tensor:
     return input - tanh(input)
 
 
-def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
-    """``x`` where ``|x| > lambd``, else 0.
-
-    >>> import backprop as bp
-    >>> hardshrink(bp.tensor([-1.0, 0.2, 0.75])).tolist()
-    [-1.0, 0.0, 0.75]
-    """
-    # Zero only inside [-lambd, lambd]: a NaN stays NaN, as in PyTorch.
-    return where(logical_and(ge(input, -lambd), le(input, lambd)), 0.0, input)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:

@@ -13,6 +13,7 @@ from ...errors import ShapeError, format_shape
 from ...ops.elementwise import gt, where
 from ...ops.extrema import argmax
 from ...ops.fused import softmax
+from ...ops.pointwise_tail import prelu
 from ...ops.reduction import norm
 from ...ops.scatter import one_hot
 from ...random import get_rng
@@ -125,25 +126,6 @@ def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
     return rrelu(input, lower, upper, training, inplace=True)
 
 
-def prelu(input: Tensor, weight: Tensor) -> Tensor:
-    """``x`` where ``x > 0``, ``weight * x`` elsewhere; ``weight`` has one entry, or one per
-    channel (dim 1; an input of fewer dims has one channel, as in PyTorch).
-
-    >>> import backprop as bp
-    >>> bp.nn.functional.prelu(bp.tensor([[-2., 3.]]), bp.tensor([0.25, 0.5])).tolist()
-    [[-0.5, 3.0]]
-    """
-    if weight.numel() != 1:
-        channels = input.shape[1] if input.ndim >= 2 else 1
-        if weight.ndim != 1 or weight.shape[0] != channels:
-            raise ShapeError(f"prelu: weight of shape {format_shape(weight.shape)} must have 1 "
-                             f"entry or one per channel ({channels}) of input "
-                             f"{format_shape(input.shape)}")
-        weight = weight.reshape((-1,) + (1,) * (input.ndim - 2))
-    else:
-        weight = weight.reshape(())  # the result has the input's shape, whatever weight's
-    # PyTorch's prelu: x where x > 0, so the gradient at exactly 0 is the slope's.
-    return where(gt(input, 0), input, weight * input)
 
 
 def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10,
