@@ -67,7 +67,10 @@ def _host(t: bp.Tensor) -> np.ndarray:
 
 def _run_row(row: OpSpec, sample: Sample, device: Any) -> tuple[list, list]:
     args = _tensors(sample, device)
-    outs = _outputs(row.op(*args, **sample.kwargs))
+    kwargs = sample.kwargs
+    if device is not None and not any(isinstance(a, np.ndarray) for a in sample.args):
+        kwargs = {**kwargs, "device": device}  # a factory (a window): it makes what it is told
+    outs = _outputs(row.op(*args, **kwargs))
     rng = np.random.default_rng(1)
     terms = [(o * bp.tensor(rng.standard_normal(o.shape), device=o.device)).sum()
              for o in outs if o.requires_grad]

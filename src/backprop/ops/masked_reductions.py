@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import dtypes
+from .. import backend, dtypes
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from . import elementwise as ew
@@ -43,7 +43,8 @@ def _mask(op: str, input: Tensor, mask: Any) -> Tensor | None:
     """The mask as a bool tensor of the input's shape (broadcast), or None for no mask."""
     if mask is None:
         return None
-    mask = mask if isinstance(mask, Tensor) else Tensor._wrap(np.asarray(mask))
+    if not isinstance(mask, Tensor):
+        mask = Tensor._wrap(backend.on_device_of(np.asarray(mask), input._data))
     if mask.ndim > input.ndim:
         raise ShapeError(f"masked.{op}: the mask has more dimensions ({mask.ndim}) than the "
                          f"input ({input.ndim})")
@@ -75,8 +76,13 @@ def _filled(op: str, input: Tensor, mask: Any, identity: str | None = None) -> T
     keep = _mask(op, input, mask)
     if keep is None:
         return input
-    fill = _identity(identity or op, input.dtype)
-    return ew.where(keep, input, Tensor._wrap(np.asarray(fill, dtype=input.dtype)))
+    fill = _constant(_identity(identity or op, input.dtype), input.dtype, input)
+    return ew.where(keep, input, fill)
+
+
+def _constant(value: Any, dtype: Any, like: Tensor) -> Tensor:
+    """A 0-d tensor of ``value`` in ``dtype``, on ``like``'s device."""
+    return Tensor._wrap(backend.on_device_of(np.asarray(value, dtype=dtype), like._data))
 
 
 def _accumulating(dtype: Any, input: Tensor) -> Any:
@@ -159,7 +165,7 @@ def _count(input: Tensor, dims: tuple[int, ...], keepdim: bool, mask: Any) -> Te
     """How many elements each slice keeps (int64)."""
     keep = _mask("count", input, mask)
     if keep is None:
-        keep = Tensor._wrap(np.ones(input.shape, dtype=bool))
+        keep = Tensor._wrap(backend.ones(input.shape, bool, input._data))
     return reduction.sum(keep, dims, keepdim=keepdim) if dims else keep.to(dtypes.int64)
 
 
@@ -234,8 +240,7 @@ def _std_var(op: str, input: Tensor, dim: Dims, unbiased: bool | None,
     if not keepdim:
         count = reshape(count, total.shape)
     if correction != 0:
-        count = ew.maximum(ew.sub(count.to(target), correction), Tensor._wrap(
-            np.zeros((), dtype=target)))
+        count = ew.maximum(ew.sub(count.to(target), correction), _constant(0, target, input))
     output = ew.div(total, count).to(target)
     return ew.sqrt(output) if take_sqrt else output
 
@@ -277,7 +282,7 @@ def normalize(input: Tensor, ord: float, dim: int, *, eps: float = 1e-12, dtype:
     """The kept elements divided by their ``ord``-norm along ``dim`` (at least ``eps``)."""
     target = input.dtype if dtype is None else dtypes.as_dtype(dtype, "masked.normalize")
     size = norm(input, ord, dim, keepdim=True, dtype=target, mask=mask)
-    denominator = ew.maximum(size, Tensor._wrap(np.asarray(eps, dtype=size.dtype)))
+    denominator = ew.maximum(size, _constant(eps, size.dtype, input))
     return ew.div(_filled("sum", input, mask), denominator)
 
 
