@@ -215,7 +215,7 @@ def scalar_tensor(s: Any, *, dtype: Any = None, layout: Any = None, device: Any 
 
     if isinstance(s, Tensor):
         s = s.item()
-    dtype = dtypes.DEFAULT_FLOAT if dtype is None else dtype
+    dtype = dtypes.get_default_dtype() if dtype is None else dtype
     return creation.tensor(s, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
@@ -248,7 +248,7 @@ def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = No
     """
     from .. import creation  # noqa: PLC0415 - creation imports the ops
 
-    dtype = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype,
+    dtype = dtypes.get_default_dtype() if dtype is None else dtypes.as_dtype(dtype,
                                                                             "empty_strided")
     array = _strided_empty("empty_strided", size, stride, dtype)
     return creation.as_tensor(array, device=device).requires_grad_(requires_grad)
@@ -270,7 +270,7 @@ def empty_permuted(size: Sequence[int], physical_layout: Sequence[int], *, dtype
     if sorted(order) != list(range(len(size))):
         raise ShapeError(f"empty_permuted: physical_layout {order} must be a permutation of the "
                          f"{len(size)} dims of size {format_shape(size)}")
-    dtype = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.as_dtype(dtype,
+    dtype = dtypes.get_default_dtype() if dtype is None else dtypes.as_dtype(dtype,
                                                                             "empty_permuted")
     array = np.transpose(np.empty(tuple(size[k] for k in order), dtype), np.argsort(order))
     return creation.as_tensor(array, device=device).requires_grad_(requires_grad)

@@ -272,7 +272,7 @@ def _polynomial(name: str, kernel: Callable[[Any, Any], np.ndarray], summary: st
         x = np.asarray(input)
         n = np.asarray(n)
         if x.dtype.kind != "f":
-            x = x.astype(dtypes.DEFAULT_FLOAT if n.dtype.kind != "f" else n.dtype)
+            x = x.astype(dtypes.get_default_dtype() if n.dtype.kind != "f" else n.dtype)
         if x.dtype == np.float64:
             return kernel(x, n)
         # Narrower floats: the value from float64, rounded once (PyTorch's float32 recurrences
@@ -290,7 +290,7 @@ def _polynomial(name: str, kernel: Callable[[Any, Any], np.ndarray], summary: st
         if isinstance(input, Tensor) and input.dtype.kind in "biu":
             input = input.to(_float_for(n))
         elif not isinstance(input, Tensor) and isinstance(n, Tensor) and n.dtype.kind in "biu":
-            n = n.to(dtypes.DEFAULT_FLOAT)
+            n = n.to(dtypes.get_default_dtype())
         return forward(input, n)
 
     op.__name__ = op.__qualname__ = name
@@ -306,7 +306,7 @@ def _polynomial(name: str, kernel: Callable[[Any, Any], np.ndarray], summary: st
 
 def _float_for(n: Any) -> Any:
     dtype = getattr(n, "dtype", None)
-    return n.dtype if dtype is not None and dtype.kind == "f" else dtypes.DEFAULT_FLOAT
+    return n.dtype if dtype is not None and dtype.kind == "f" else dtypes.get_default_dtype()
 
 
 chebyshev_polynomial_t = _polynomial(
