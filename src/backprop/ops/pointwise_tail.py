@@ -111,14 +111,20 @@ def lcm(input: Any, other: Any) -> Any:
     return np.lcm(input, other)
 
 
-def _shift_amounts(input: Any, other: Any) -> tuple[Any, Any, int]:
+def _shift_amounts(input: Any, other: Any, fill: int | None = None) -> tuple[Any, Any, int]:
     """The shift amounts in the result's dtype, whether each is out of range (negative or at
-    least the width: C leaves those undefined, PyTorch defines them), and the width in bits."""
+    least the width: C leaves those undefined, PyTorch defines them), and the width in bits.
+    Out-of-range amounts become ``fill`` (the width less one when None)."""
     dtype = np.result_type(input, other)
     bits = dtype.itemsize * 8
-    amounts = np.asarray(other)
-    out_of_range = (amounts < 0) | (amounts >= bits)
-    return np.where(out_of_range, 0, amounts).astype(dtype, copy=False), out_of_range, bits
+    fill = bits - 1 if fill is None else fill
+    if not hasattr(other, "dtype"):
+        # A Python number stays one: np.where would make it a host array, which a GPU's input
+        # cannot be shifted by.
+        out_of_range = other < 0 or other >= bits
+        return (fill if out_of_range else other), out_of_range, bits
+    out_of_range = (other < 0) | (other >= bits)
+    return np.where(out_of_range, fill, other).astype(dtype, copy=False), out_of_range, bits
 
 
 @primitive(differentiable=False, promote=("input", "other"), refuse=("float", "bool"))
@@ -130,7 +136,7 @@ def bitwise_left_shift(input: Any, other: Any) -> Any:
     >>> bp.bitwise_left_shift(bp.tensor([1, -3]), bp.tensor([4, 1])).tolist()
     [16, -6]
     """
-    amounts, out_of_range, _ = _shift_amounts(input, other)
+    amounts, out_of_range, _ = _shift_amounts(input, other, fill=0)
     with np.errstate(over="ignore"):
         shifted = np.left_shift(input, amounts)
     return np.where(out_of_range, 0, shifted).astype(shifted.dtype, copy=False)
@@ -145,8 +151,7 @@ def bitwise_right_shift(input: Any, other: Any) -> Any:
     >>> bp.bitwise_right_shift(bp.tensor([16, -16]), bp.tensor([2, 70])).tolist()
     [4, -1]
     """
-    amounts, out_of_range, bits = _shift_amounts(input, other)
-    amounts = np.where(out_of_range, bits - 1, amounts).astype(amounts.dtype, copy=False)
+    amounts, _, _ = _shift_amounts(input, other)  # out of range: by the width less one
     return np.right_shift(input, amounts)
 
 

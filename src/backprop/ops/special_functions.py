@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import on_host
 from ..tensor import Tensor
 from . import special_bessel as B
 from . import special_numerics as N
@@ -38,6 +39,9 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _BLOCK = 16384  # elements: a block's float64 temporaries stay in cache
 
 
+# The kernels are NumPy series with masked stores and loops that stop per element, which CuPy
+# cannot run as they are: on a GPU the input is copied to the host and the result back.
+@on_host
 def _in_float64(kernel: Callable[[np.ndarray], np.ndarray], input: Any) -> Any:
     """``kernel`` on ``input`` in float64 (as a flat array: the kernels index by masks), rounded
     back to the input's dtype. Large inputs go in blocks: the kernels make tens of passes over
@@ -301,7 +305,12 @@ def spherical_bessel_j0(input: Tensor) -> Tensor:
 @primitive("special_ndtr", save=("input",), grads={
     "input": lambda g, out, input: g * _INV_SQRT_2PI * exp(input * input * -0.5)})
 def _ndtr(input: Any) -> Any:
-    if type(input) is np.ndarray and input.dtype == np.float32 and input.size:
+    return _ndtr_array(input)
+
+
+@on_host  # on a GPU too, the float32 kernel runs on the host, so that both devices agree
+def _ndtr_array(input: np.ndarray) -> np.ndarray:
+    if input.dtype == np.float32 and input.size:
         # the exact GELU's float32 kernel: one approximation for all x, within float32's
         # rounding of the float64 answer, in a third of erf's passes
         with np.errstate(under="ignore"):
@@ -411,6 +420,11 @@ def erfinv(input: Tensor) -> Tensor:
 
 @primitive("special_zeta", grads={}, promote=("input", "other"), refuse=("bool", "complex"))
 def _zeta(input: Any, other: Any) -> Any:
+    return _zeta_array(input, other)
+
+
+@on_host  # a loop whose length each element sets: NumPy's, on the host
+def _zeta_array(input: Any, other: Any) -> np.ndarray:
     x, q = np.asarray(input), np.asarray(other)
     dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
     return N.zeta(x.astype(np.float64), q.astype(np.float64)).astype(dtype, copy=False)
@@ -441,6 +455,7 @@ def _gamma_density(input: Any, other: Any) -> Any:
     return exp((input - 1) * log(other) - other - lgamma(input))
 
 
+@on_host  # series and continued fractions iterated per element: NumPy's, on the host
 def _incomplete_gamma(input: Any, other: Any, upper: bool) -> Any:
     a, x = np.asarray(input), np.asarray(other)
     dtype = a.dtype if a.dtype.kind == "f" else np.dtype(np.float32)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
+from ..backend import on_host
 from ..backends import numba_special
 from ..backends.numba_special import CHEBYSHEV, HERMITE_H, HERMITE_HE, LAGUERRE, LEGENDRE
 from ..tensor import Tensor
@@ -269,19 +270,7 @@ def _polynomial(name: str, kernel: Callable[[Any, Any], np.ndarray], summary: st
 
     @primitive(name, differentiable=False, promote=("input", "n"), refuse=("complex",))
     def forward(input: Any, n: Any) -> Any:
-        x = np.asarray(input)
-        n = np.asarray(n)
-        if x.dtype.kind != "f":
-            x = x.astype(dtypes.get_default_dtype() if n.dtype.kind != "f" else n.dtype)
-        if x.dtype == np.float64:
-            return kernel(x, n)
-        # Narrower floats: the value from float64, rounded once (PyTorch's float32 recurrences
-        # and float32 cos(n acos x) lose digits), but where the recurrence in the narrow dtype
-        # overflows, its inf or nan, as PyTorch's.
-        narrow = kernel(x, n)
-        with np.errstate(over="ignore"):
-            wide = kernel(x.astype(np.float64), n).astype(x.dtype)
-        return np.where(np.isfinite(narrow), wide, narrow)
+        return _in_input_dtype(kernel, input, n)
 
     def op(input: Any, n: Any) -> Tensor:
         if not isinstance(input, Tensor) and not isinstance(n, Tensor):
@@ -302,6 +291,26 @@ def _polynomial(name: str, kernel: Callable[[Any, Any], np.ndarray], summary: st
     {example}
     """
     return op
+
+
+# The recurrences stop per element (Numba's loop, or NumPy's with gathers), which CuPy cannot run
+# as they are: on a GPU the operands are copied to the host and the result back.
+@on_host
+def _in_input_dtype(kernel: Callable[[Any, Any], np.ndarray], input: Any, n: Any) -> np.ndarray:
+    """``kernel(input, n)`` with integer inputs in a float dtype, rounded to the input's dtype."""
+    x = np.asarray(input)
+    n = np.asarray(n)
+    if x.dtype.kind != "f":
+        x = x.astype(dtypes.get_default_dtype() if n.dtype.kind != "f" else n.dtype)
+    if x.dtype == np.float64:
+        return kernel(x, n)
+    # Narrower floats: the value from float64, rounded once (PyTorch's float32 recurrences
+    # and float32 cos(n acos x) lose digits), but where the recurrence in the narrow dtype
+    # overflows, its inf or nan, as PyTorch's.
+    narrow = kernel(x, n)
+    with np.errstate(over="ignore"):
+        wide = kernel(x.astype(np.float64), n).astype(x.dtype)
+    return np.where(np.isfinite(narrow), wide, narrow)
 
 
 def _float_for(n: Any) -> Any:
