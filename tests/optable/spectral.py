@@ -97,19 +97,25 @@ def _shift_samples(rng: np.random.Generator) -> list[Sample]:
 
 
 def _freq_samples(rng: np.random.Generator) -> list[Sample]:
-    # float64: the tests run PyTorch with float64 as its default dtype.
-    return [Sample((5,), {"dtype": bp.float64}, name="odd"),
-            Sample((6, 0.5), {"dtype": bp.float64}, name="even-d")]
+    # The frequencies take the dtype (float64: the tests run PyTorch with float64 as its default)
+    # and the device of a tensor ``like``, so that the rows run on every device.
+    like = uniform(rng, ())
+    return [Sample((like, 5), grad_args=(), name="odd"),
+            Sample((like, 6, 0.5), grad_args=(), name="even-d")]
+
+
+def _freq(name: str) -> Callable:
+    return lambda like, n, d=1.0: getattr(bp.fft, name)(n, d, dtype=like.dtype,
+                                                        device=like.device)
 
 
 def _np_freq(fn: Callable) -> Callable:
-    return lambda n, d=1.0, dtype=None: fn(n, d).astype(np.float32 if dtype is None
-                                                         else np.float64)
+    return lambda like, n, d=1.0: fn(n, d).astype(like.dtype)
 
 
 def _torch_freq(name: str) -> Callable:
-    def call(t: Any, n: int, d: float = 1.0, dtype: Any = None) -> Any:
-        return getattr(t.fft, name)(n, d, dtype=None if dtype is None else t.float64)
+    def call(t: Any, like: Any, n: int, d: float = 1.0) -> Any:
+        return getattr(t.fft, name)(n, d, dtype=like.dtype, device=like.device)
     return call
 
 
@@ -189,9 +195,9 @@ ROWS: list[OpSpec] = [
     OpSpec(name="fft.ifftshift", op=bp.fft.ifftshift,
            ref=lambda x, dim=None: np.fft.ifftshift(x, axes=dim),
            torch=lambda t, x, **kw: t.fft.ifftshift(x, **kw), samples=_shift_samples),
-    OpSpec(name="fft.fftfreq", op=bp.fft.fftfreq, ref=_np_freq(np.fft.fftfreq),
+    OpSpec(name="fft.fftfreq", op=_freq("fftfreq"), ref=_np_freq(np.fft.fftfreq),
            torch=_torch_freq("fftfreq"), samples=_freq_samples, grad=False, float32=False),
-    OpSpec(name="fft.rfftfreq", op=bp.fft.rfftfreq, ref=_np_freq(np.fft.rfftfreq),
+    OpSpec(name="fft.rfftfreq", op=_freq("rfftfreq"), ref=_np_freq(np.fft.rfftfreq),
            torch=_torch_freq("rfftfreq"), samples=_freq_samples, grad=False, float32=False),
     OpSpec(name="stft",
            op=lambda n, x, w: bp.view_as_real(bp.stft(x, n, 2, window=w, return_complex=True)),

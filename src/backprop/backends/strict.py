@@ -143,6 +143,26 @@ class ndarray(NDArrayOperatorsMixin):
     def size(self) -> int:
         return self._array.size
 
+    # CuPy's real and imag are properties that can be assigned (``out.real = x`` fills the real
+    # parts of a complex array), which the attribute lookup below cannot do.
+    @property
+    def real(self) -> ndarray:
+        return ndarray(self._array.real, self._device)
+
+    @real.setter
+    def real(self, value: Any) -> None:
+        _common_device((self, value), None)
+        self._array.real = _unwrap(value)
+
+    @property
+    def imag(self) -> ndarray:
+        return ndarray(self._array.imag, self._device)
+
+    @imag.setter
+    def imag(self, value: Any) -> None:
+        _common_device((self, value), None)
+        self._array.imag = _unwrap(value)
+
     def get(self) -> np.ndarray:
         """A host copy, as CuPy's ``ndarray.get()``."""
         return self._array.copy()
@@ -306,19 +326,39 @@ class _Lib:
 lib = _Lib()
 
 
-def __getattr__(name: str) -> Any:
-    """Any other NumPy name: dtypes and constants as they are, functions making arrays on the
-    current device."""
-    value = getattr(np, name)
-    if isinstance(value, (type, float, int, np.dtype)) or not callable(value):
-        return value
-
+def _on_device(name: str, value: Any) -> Any:
+    """NumPy's function ``value`` run on the held arrays, its results on their device (the
+    current one when it takes none)."""
     def function(*args: Any, **kwargs: Any) -> Any:
         device = _common_device(args, kwargs)
         return _wrap(value(*_unwrap(args), **_unwrap(kwargs)), device)
 
     function.__name__ = name
     return function
+
+
+class _FFT:
+    """``cupy.fft``: NumPy's transforms under the same names and arguments (``norm=`` included),
+    and only the functions CuPy has; the module itself would pass host arrays back from
+    ``fftfreq``, and offer what CuPy lacks."""
+
+    def __init__(self) -> None:
+        for name in ("fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2",
+                     "irfft2", "rfftn", "irfftn", "hfft", "ihfft", "fftfreq", "rfftfreq",
+                     "fftshift", "ifftshift"):
+            setattr(self, name, _on_device(name, getattr(np.fft, name)))
+
+
+fft = _FFT()
+
+
+def __getattr__(name: str) -> Any:
+    """Any other NumPy name: dtypes and constants as they are, functions making arrays on the
+    current device."""
+    value = getattr(np, name)
+    if isinstance(value, (type, float, int, np.dtype)) or not callable(value):
+        return value
+    return _on_device(name, value)
 
 
 class _Backend:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import xp_of
+from ..backend import contiguous, empty, xp_of
 from ..errors import DTypeError, ShapeError, format_shape
 from ..layout import check_memory_format
 from ..tensor import Tensor
@@ -182,7 +182,7 @@ def polar(abs: Any, angle: Any) -> Any:
     """
     _check_parts("polar", "abs", abs, "angle", angle)
     shape = np.broadcast_shapes(abs.shape, angle.shape)
-    out = xp_of(abs).empty(shape, _COMPLEX_OF[abs.dtype])
+    out = empty(shape, _COMPLEX_OF[abs.dtype], abs)
     out.real = abs * np.cos(angle)
     out.imag = abs * np.sin(angle)
     return out
@@ -202,7 +202,7 @@ def complex(real: Any, imag: Any) -> Any:
     [(1+2j)]
     """
     _check_parts("complex", "real", real, "imag", imag)
-    out = xp_of(real).empty(np.broadcast_shapes(real.shape, imag.shape), _COMPLEX_OF[real.dtype])
+    out = empty(np.broadcast_shapes(real.shape, imag.shape), _COMPLEX_OF[real.dtype], real)
     out.real = real
     out.imag = imag
     return out
@@ -237,7 +237,7 @@ def view_as_complex(input: Any) -> Any:
         raise ShapeError(f"view_as_complex: the last dimension must have size 2 (real and "
                          f"imaginary parts), got shape {format_shape(input.shape)}")
     # A gradient reaching here may be laid out otherwise; a contiguous copy then (a view else).
-    return np.ascontiguousarray(input).view(_COMPLEX_OF[input.dtype])[..., 0]
+    return contiguous(input).view(_COMPLEX_OF[input.dtype])[..., 0]
 
 
 __all__ = ["angle", "complex", "conj", "conj_physical", "imag", "polar", "real", "resolve_conj",

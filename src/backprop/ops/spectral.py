@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
-from ..backend import xp_of
+from ..backend import contiguous, empty, on_device_of, xp_of, zeros
 from ..errors import DimError, DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from .complex_ops import conj, real, view_as_real
@@ -44,7 +44,7 @@ def _fft_resize(input: Any, *, dims: tuple[int, ...], sizes: tuple[int, ...]) ->
         shape[d] = n
     if tuple(shape) == input.shape:
         return input
-    out = xp_of(input).zeros(shape, input.dtype)
+    out = zeros(shape, input.dtype, input)
     common = tuple(slice(0, min(a, b)) for a, b in zip(input.shape, shape))
     out[common] = input[common]
     return out
@@ -94,7 +94,7 @@ def _fft_r2c(input: Any, *, dims: tuple[int, ...], norm: str, onesided: bool = T
     # than a complex transform of the real values.
     axis = dims[0]
     n, kept = input.shape[axis], half.shape[axis]
-    full = xp.empty(input.shape, half.dtype)
+    full = empty(input.shape, half.dtype, input)
     before = (slice(None),) * axis
     full[before + (slice(0, kept),)] = half
     full[before + (slice(kept, n),)] = np.conjugate(half[before + (slice(n - kept, 0, -1),)])
@@ -113,7 +113,7 @@ def _c2r_grad(g: Any, out: Any, input: Any, *, dims: tuple[int, ...], norm: str,
         return gi
     weights = np.ones(kept, _real_dtype(g.dtype))
     weights[1:1 + doubled] = 2
-    return gi * weights.reshape((kept,) + (1,) * (len(gi.shape) - 1 - last))
+    return gi * on_device_of(weights, gi).reshape((kept,) + (1,) * (len(gi.shape) - 1 - last))
 
 
 @primitive("fft_c2r", grads={"input": _c2r_grad})
@@ -482,7 +482,7 @@ def ifftshift(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     return _shift("ifftshift", input, dim, -1)
 
 
-def _frequencies(op: str, values: np.ndarray, n: int, d: float, dtype: Any,
+def _frequencies(op: str, values: np.ndarray, n: int, d: float, dtype: Any, device: Any,
                  requires_grad: bool) -> Tensor:
     from ..creation import tensor
 
@@ -491,7 +491,8 @@ def _frequencies(op: str, values: np.ndarray, n: int, d: float, dtype: Any,
     dtype = dtypes.float32 if dtype is None else dtypes.as_dtype(dtype, op)
     if dtype.kind not in "fc":
         raise DTypeError(f"{op}: dtype must be a floating point or complex dtype, got {dtype}")
-    return tensor((values / (n * d)).astype(dtype), requires_grad=requires_grad)
+    # A few values, computed on the host and copied once to ``device``.
+    return tensor((values / (n * d)).astype(dtype), device=device, requires_grad=requires_grad)
 
 
 def fftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None,
@@ -506,7 +507,8 @@ def fftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None,
     count = int(n) if isinstance(n, (int, np.integer)) else n
     values = np.concatenate([np.arange(0, (count + 1) // 2), np.arange(-(count // 2), 0)]) \
         if isinstance(count, int) and count >= 0 else np.zeros(0)
-    return _frequencies("fftfreq", values.astype(np.float64), n, d, dtype, requires_grad)
+    return _frequencies("fftfreq", values.astype(np.float64), n, d, dtype, device,
+                        requires_grad)
 
 
 def rfftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None,
@@ -519,7 +521,7 @@ def rfftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None,
     """
     count = int(n) if isinstance(n, (int, np.integer)) and n >= 0 else 0
     return _frequencies("rfftfreq", np.arange(count // 2 + 1, dtype=np.float64), n, d, dtype,
-                        requires_grad)
+                        device, requires_grad)
 
 
 # -- short-time transforms ---------------------------------------------------------------------
@@ -529,8 +531,8 @@ def rfftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None,
     "input": lambda g, out, input, *, n_fft, hop: _overlap_add(g, hop=hop, length=input.shape[-1]),
 })
 def _frames(input: Any, *, n_fft: int, hop: int) -> Any:
-    windows = np.lib.stride_tricks.sliding_window_view(input, n_fft, axis=-1)[..., ::hop, :]
-    return np.ascontiguousarray(windows)
+    windows = xp_of(input).lib.stride_tricks.sliding_window_view(input, n_fft, axis=-1)
+    return contiguous(windows[..., ::hop, :])
 
 
 @primitive("overlap_add", grads={
@@ -538,7 +540,7 @@ def _frames(input: Any, *, n_fft: int, hop: int) -> Any:
 })
 def _overlap_add(input: Any, *, hop: int, length: int) -> Any:
     frames, n_fft = input.shape[-2:]
-    out = xp_of(input).zeros(input.shape[:-2] + (length,), input.dtype)
+    out = zeros(input.shape[:-2] + (length,), input.dtype, input)
     for k in range(n_fft):  # n_fft strided adds, each over every frame at once
         out[..., k:k + hop * (frames - 1) + 1:hop] += input[..., k]
     return out
@@ -551,7 +553,7 @@ def _window(op: str, window: Tensor | None, n_fft: int, win_length: int, like: T
     if window is None:
         from ..creation import ones
 
-        window = ones(win_length, dtype=_real_dtype(like.dtype))
+        window = ones(win_length, dtype=_real_dtype(like.dtype), device=like.device)
     elif window.ndim != 1 or window.shape[0] != win_length:
         raise ShapeError(f"{op}: expected a 1D window tensor of size equal to win_length="
                          f"{win_length}, but got window with size {format_shape(window.shape)}")
@@ -639,7 +641,7 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None,
     >>> bool(bp.allclose(y, x[:y.shape[0]], atol=1e-5))
     True
     """
-    from ..creation import zeros
+    from ..creation import zeros as zeros_tensor
     from .rearrange import pad
 
     if not isinstance(input, Tensor) or input.dtype.kind != "c":
@@ -674,7 +676,8 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None,
     frames = frames * window
     expected = n_fft + hop * (n_frames - 1)
     y = _overlap_add(frames, hop=hop, length=expected)
-    squares = (window * window).reshape(1, n_fft) + zeros(n_frames, 1, dtype=window.dtype)
+    frame_rows = zeros_tensor(n_frames, 1, dtype=window.dtype, device=window.device)
+    squares = (window * window).reshape(1, n_fft) + frame_rows  # the squared window per frame
     envelope = _overlap_add(squares, hop=hop, length=expected)
     start = n_fft // 2 if center else 0
     if length is not None:
