@@ -583,7 +583,8 @@ def _matrix_rank(A: Tensor, tol: Any = None, hermitian: bool = False, *, atol: A
     atol_value, rtol_value = (backend.on_device_of(t, data) for t in
                               _tolerances("linalg.matrix_rank", A, atol, rtol))
     rank = np.sum(values > np.maximum(atol_value, rtol_value * _largest(values)), axis=-1)
-    return Tensor._wrap(rank.astype(np.int64, copy=False))
+    # (NumPy's sum over a single matrix is a scalar: asarray makes it the 0-d array a tensor holds.)
+    return Tensor._wrap(backend.xp_of(data).asarray(rank, dtype=np.int64))
 
 
 _LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
@@ -632,7 +633,7 @@ def _lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *,
         X = squeeze(X, -1)
         if residuals.ndim:
             residuals = squeeze(residuals, -1) if residuals.shape[-1:] == (1,) else residuals
-    rank = (Tensor._wrap(ranks) if driver != "gels"
+    rank = (Tensor._wrap(backend.xp_of(values).asarray(ranks)) if driver != "gels"
             else Tensor._wrap(backend.zeros((0,), np.int64, values)))
     singular = (Tensor._wrap(values) if driver in ("gelsd", "gelss") else empty)
     return lstsq_result(X, residuals, rank, singular)
