@@ -306,11 +306,12 @@ def _np_multi_dot(*arrays):
 # -- ops, called alike on backprop (bp) and PyTorch (torch) -------------------------------------
 
 def _sym(lib, x):
-    return x + x.mT + 3 * N * lib.eye(x.shape[-1], dtype=x.dtype)
+    return x + x.mT + 3 * N * lib.eye(x.shape[-1], dtype=x.dtype, device=x.device)
 
 
 def _tri(lib, x, upper=False):
-    return (x.triu() if upper else x.tril()) + 2 * lib.eye(x.shape[-1], dtype=x.dtype)
+    eye = lib.eye(x.shape[-1], dtype=x.dtype, device=x.device)
+    return (x.triu() if upper else x.tril()) + 2 * eye
 
 
 def _cholesky_ex(lib, x, upper=False):

@@ -264,6 +264,10 @@ def _wrap(value: Any, device: int) -> Any:
         return ndarray(np.asarray(value), device)
     if type(value) in (tuple, list):
         return type(value)(_wrap(v, device) for v in value)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        # NumPy's named results (np.linalg.svd's SVDResult, eigh's, qr's, slogdet's): their
+        # arrays are on the device too, as CuPy's plain tuples are.
+        return type(value)(*(_wrap(v, device) for v in value))
     return value
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..backend import contiguous, empty, xp_of
 from ..errors import DTypeError, ShapeError, format_shape
 from ..layout import check_memory_format
@@ -269,7 +270,7 @@ def _eig_grads(g: Any, out: Any, input: Any, needs: tuple[bool, ...]) -> list[An
     g_values, g_vectors = g
     values, vectors = out
     n = vectors.shape[-1]
-    eye = np.eye(n, dtype=bool)
+    eye = backend.eye(n, bool, vectors)
     vectors_h = _conj_transpose(vectors)
     if g_vectors is None:
         inner = g_values.reshape(g_values.shape[:-1] + (1, n)) * eye
@@ -302,8 +303,16 @@ def _linalg_eig(input: Any) -> Any:
     if not np.isfinite(input).all():
         raise ValueError("linalg.eig: input tensor should not contain infs or NaNs")
     dtype = _COMPLEX_OF.get(input.dtype, input.dtype)
-    values, vectors = np.linalg.eig(input)
+    values, vectors = _eig_arrays(input)
     return values.astype(dtype), vectors.astype(dtype)
+
+
+@backend.on_host
+def _eig_arrays(a: Any) -> tuple[Any, Any]:
+    """NumPy's (LAPACK's geev) eigenvalues and eigenvectors; CuPy has no eigensolver for
+    general matrices, so a device array is solved on the host and its results copied back."""
+    values, vectors = np.linalg.eig(a)
+    return values, vectors
 
 
 def eig(A: Tensor, *, out: Any = None) -> tuple[Tensor, Tensor]:

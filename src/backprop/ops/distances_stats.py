@@ -300,7 +300,9 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
     if r == 0:
         return input[:0] * 1
     index = _combination_index(input.shape[0], r, with_replacement)
-    return reshape(index_select(input, 0, index.reshape(-1)), (-1, r))
+    # The positions are counted on the host (a few small integer arrays) and moved once.
+    index = backend.on_device_of(index.reshape(-1), input)
+    return reshape(index_select(input, 0, index), (-1, r))
 
 
 def _combination_index(n: int, r: int, with_replacement: bool) -> np.ndarray:
@@ -340,7 +342,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         if not isinstance(w, Tensor):
             from ..creation import as_tensor  # creation imports the ops
 
-            w = as_tensor(w)
+            w = as_tensor(w, device=input.device)  # weights given as data: input's device
         if w.ndim > 1:
             raise ShapeError(f"cov: {name} must be a scalar or 1-D tensor, got shape "
                              f"{format_shape(w.shape)}")

@@ -323,7 +323,7 @@ def _qr_vjp(g: tuple, out: tuple, input: Any, mode: str) -> Any:
 @primitive("linalg_qr", outputs=("Q", "R"), save=("Q", "R"), grads={"input": _qr_vjp})
 def _qr(input: Any, mode: str) -> tuple[Any, Any]:
     if mode == "r":  # PyTorch returns an empty Q
-        return np.empty((0,), dtype=input.dtype), np.linalg.qr(input, mode="r")
+        return backend.empty((0,), input.dtype, input), np.linalg.qr(input, mode="r")
     Q, R = np.linalg.qr(input, mode=mode)
     return Q, R
 
@@ -361,7 +361,7 @@ def qr(input: Tensor, some: bool = True) -> Any:
 @primitive("geqrf", outputs=("a", "tau"), differentiable=False)
 def _geqrf(input: Any) -> tuple[Any, Any]:
     h, tau = np.linalg.qr(input, mode="raw")  # LAPACK's column-major result, seen transposed
-    return np.ascontiguousarray(np.swapaxes(h, -1, -2)), tau
+    return backend.contiguous(np.swapaxes(h, -1, -2)), tau
 
 
 def geqrf(input: Tensor) -> Any:
@@ -480,12 +480,12 @@ def _pinv_vjp(g: Any, out: Any, input: Any, atol: Any, rtol: Any, hermitian: boo
 
 @primitive("linalg_pinv", save=("input", "out"), grads={"input": _pinv_vjp})
 def _pinv(input: Any, atol: Any, rtol: Any, hermitian: bool) -> Any:
-    xp = backend.xp_of(input)  # the tolerances are NumPy's; the input may be on a device
-    atol, rtol = xp.asarray(atol), xp.asarray(rtol)
+    # The tolerances are NumPy's (``_tolerances``); the input may be on a device.
+    atol, rtol = backend.on_device_of(atol, input), backend.on_device_of(rtol, input)
     if hermitian:
         L, V = np.linalg.eigh(input)
         size = np.abs(L)
-        largest = size.max(axis=-1, keepdims=True, initial=0.0)
+        largest = _largest(size)
         keep = size > np.maximum(atol, rtol * largest)
         inverse = np.where(keep, 1 / np.where(keep, L, 1), 0).astype(input.dtype)
         return np.matmul(V * inverse[..., None, :], np.swapaxes(V, -1, -2))
@@ -496,11 +496,19 @@ def _pinv(input: Any, atol: Any, rtol: Any, hermitian: bool) -> Any:
     return np.matmul(np.swapaxes(Vh, -1, -2) * inverse[..., None, :], np.swapaxes(U, -1, -2))
 
 
+def _largest(values: Any) -> Any:
+    """The largest of ``values`` along the last dim, kept as a dim of size 1; 0 where that dim
+    is empty (CuPy's max takes no ``initial``)."""
+    if values.shape[-1]:
+        return values.max(axis=-1, keepdims=True)
+    return backend.zeros(values.shape[:-1] + (1,), values.dtype, values)
+
+
 def _tolerances(op: str, A: Tensor, atol: Any, rtol: Any) -> tuple[Any, Any]:
     """PyTorch's atol and rtol: float64 arrays against the batch's singular values (the rtol
     default, eps * max(m, n), applies unless an atol > 0 is given)."""
     def as_column(value: Any, name: str) -> Any:
-        array = np.asarray(backend.array_of(value), dtype=np.float64)
+        array = np.asarray(backend.to_host(backend.array_of(value)), dtype=np.float64)
         if array.dtype.kind not in "fiub":
             raise DTypeError(f"{op}: {name} must be a real number or tensor")
         return array[..., None] if array.ndim else array
@@ -572,10 +580,11 @@ def _matrix_rank(A: Tensor, tol: Any = None, hermitian: bool = False, *, atol: A
         values = np.abs(np.linalg.eigvalsh(data))
     else:
         values = np.linalg.svd(data, compute_uv=False)
-    atol_value, rtol_value = _tolerances("linalg.matrix_rank", A, atol, rtol)
-    largest = values.max(axis=-1, keepdims=True, initial=0.0)
-    rank = np.sum(values > np.maximum(atol_value, rtol_value * largest), axis=-1)
-    return Tensor._wrap(np.asarray(rank, dtype=np.int64))
+    atol_value, rtol_value = (backend.on_device_of(t, data) for t in
+                              _tolerances("linalg.matrix_rank", A, atol, rtol))
+    rank = np.sum(values > np.maximum(atol_value, rtol_value * _largest(values)), axis=-1)
+    # (NumPy's sum over a single matrix is a scalar: asarray makes it the 0-d array a tensor holds.)
+    return Tensor._wrap(backend.xp_of(data).asarray(rank, dtype=np.int64))
 
 
 _LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
@@ -612,9 +621,9 @@ def _lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *,
     P = _pinv(A, np.zeros(()), np.asarray(rtol), False)
     X = _matmul(P, rhs)
     values = np.linalg.svd(A._data, compute_uv=False)
-    largest = values[..., :1] if values.shape[-1] else np.zeros(values.shape[:-1] + (1,))
+    largest = _largest(values)  # the first: they are in descending order
     ranks = np.sum(values > rtol * largest, axis=-1).astype(np.int64)
-    empty = Tensor._wrap(np.zeros((0,), dtype=A.dtype))
+    empty = Tensor._wrap(backend.zeros((0,), A.dtype, values))
     if m > n and driver != "gelsy" and bool(np.all(ranks == n)):
         residual = _matmul(A, X) - rhs
         residuals = _sum(residual * residual, (residual.ndim - 2,), False)
@@ -624,8 +633,8 @@ def _lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *,
         X = squeeze(X, -1)
         if residuals.ndim:
             residuals = squeeze(residuals, -1) if residuals.shape[-1:] == (1,) else residuals
-    rank = (Tensor._wrap(np.asarray(ranks)) if driver != "gels"
-            else Tensor._wrap(np.zeros((0,), dtype=np.int64)))
+    rank = (Tensor._wrap(backend.xp_of(values).asarray(ranks)) if driver != "gels"
+            else Tensor._wrap(backend.zeros((0,), np.int64, values)))
     singular = (Tensor._wrap(values) if driver in ("gelsd", "gelss") else empty)
     return lstsq_result(X, residuals, rank, singular)
 
@@ -638,7 +647,8 @@ def _approximate_basis(A: Tensor, q: int, niter: int, M: Tensor | None) -> Tenso
     from ..creation import randn  # random draws from our generator (creation imports ops)
 
     n = A.shape[-1]
-    R = randn(n, q, dtype=A.dtype)
+    # Drawn on the host and moved: the same numbers on every device, as from one generator.
+    R = randn(n, q, dtype=A.dtype).to(A.device)
     At = _swap_last(A)
     X = _matmul(A, R) if M is None else _matmul(A, R) - _matmul(M, R)
     Q = _qr(X, "reduced")[0]

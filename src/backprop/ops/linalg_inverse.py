@@ -110,7 +110,7 @@ def _inv_ex(A: Any, check: bool) -> tuple[Any, Any]:
             inverse, info = _num.solve_arrays(A, np.broadcast_to(_num_eye(A), A.shape))
     else:
         try:
-            return np.linalg.inv(A), np.zeros(A.shape[:-2], dtype=np.int32)
+            return np.linalg.inv(A), backend.zeros(A.shape[:-2], np.int32, A)
         except np.linalg.LinAlgError:
             with np.errstate(all="ignore"):
                 inverse, info = _num.solve_arrays(A, np.broadcast_to(_num_eye(A), A.shape))
@@ -119,8 +119,8 @@ def _inv_ex(A: Any, check: bool) -> tuple[Any, Any]:
     return inverse, info
 
 
-def _num_eye(A: np.ndarray) -> np.ndarray:
-    return np.eye(A.shape[-1], dtype=A.dtype)
+def _num_eye(A: Any) -> Any:
+    return backend.eye(A.shape[-1], A.dtype, A)
 
 
 def inv_ex(A: Tensor, *, check_errors: bool = False) -> Any:
@@ -172,7 +172,7 @@ def _cofactor_rule(g: Any, out: Any, A: Any) -> Any:
 def _cofactor(A: Any) -> Any:
     """The cofactor matrix ``det(A) A^-T``, also where ``A`` is singular (from the SVD there:
     ``U diag(prod_{j != i} s_j) V^T`` times the signs of U's and V's determinants)."""
-    det = np.linalg.det(A) if A.size else np.ones(A.shape[:-2], dtype=A.dtype)
+    det = np.linalg.det(A) if A.size else backend.ones(A.shape[:-2], A.dtype, A)
     singular = det == 0
     out = np.empty_like(A)
     if (~singular).any():
@@ -194,7 +194,7 @@ def _cofactor(A: Any) -> Any:
 @primitive("linalg_det", save=("A",),
            grads={"A": lambda g, out, A: unsqueeze(unsqueeze(g, -1), -1) * _cofactor(A)})
 def _det(A: Any) -> Any:
-    return np.linalg.det(A) if A.size else np.ones(A.shape[:-2], dtype=A.dtype)
+    return np.linalg.det(A) if A.size else backend.ones(A.shape[:-2], A.dtype, A)
 
 
 def det(A: Tensor) -> Tensor:
@@ -220,7 +220,7 @@ def _slogdet_rule(g: tuple, out: tuple, A: Any) -> Any:
            grads={"A": _slogdet_rule})
 def _slogdet(A: Any) -> tuple[Any, Any]:
     if not A.size:
-        return np.ones(A.shape[:-2], A.dtype), np.zeros(A.shape[:-2], A.dtype)
+        return backend.ones(A.shape[:-2], A.dtype, A), backend.zeros(A.shape[:-2], A.dtype, A)
     sign, logabsdet = np.linalg.slogdet(A)
     return sign.astype(A.dtype, copy=False), logabsdet.astype(A.dtype, copy=False)
 
@@ -280,9 +280,9 @@ def _solve_ex(A: Any, B: Any, left: bool, check: bool) -> tuple[Any, Any]:
     batch = np.broadcast_shapes(A.shape[:-2], B.shape[:-2])
     a = A if left else np.swapaxes(A, -2, -1)
     b = B if left else np.swapaxes(B, -2, -1)
-    info = np.zeros(batch, dtype=np.int32)
+    info = backend.zeros(batch, np.int32, A)
     if a.shape[-1] == 0 or b.shape[-1] == 0 or 0 in batch:
-        x = np.zeros(batch + b.shape[-2:], dtype=np.result_type(a, b))
+        x = backend.zeros(batch + b.shape[-2:], np.result_type(a.dtype, b.dtype), A)
     else:
         try:
             if _num.many_small(a):

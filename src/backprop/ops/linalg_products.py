@@ -421,7 +421,7 @@ def _vander_grad(g: Any, out: Any, x: Any, *, n: int) -> Any:
 def _vander(x: Any, *, n: int) -> Any:
     # Each column the one before times x: PyTorch's running product (its roundings), one
     # multiply a column rather than NumPy's slow cumprod.
-    out = np.empty(x.shape + (n,), x.dtype)
+    out = backend.empty(x.shape + (n,), x.dtype, x)
     out[..., 0] = 1
     for j in range(1, n):
         np.multiply(out[..., j - 1], x, out=out[..., j])

@@ -53,8 +53,8 @@ ldl_factor_ex_result = namedtuple("linalg_ldl_factor_ex", ["LD", "pivots", "info
 
 def _permutation_matrix(pivots: Any, m: int, like: Any) -> Any:
     """P of ``A = P L U`` (..., m, m) from LAPACK's pivots, as a constant array."""
-    perm = _num.permutation_from_pivots(np.asarray(backend.array_of(pivots)), m)
-    eye = np.eye(m, dtype=like.dtype)
+    perm = _num.permutation_from_pivots(backend.array_of(pivots), m)
+    eye = backend.eye(m, like.dtype, like)
     # P[perm[i], i] = 1: P's columns are the identity's columns in the order perm.
     return np.swapaxes(eye[perm], -2, -1)
 
@@ -170,7 +170,7 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
                          f"{format_shape(LU_pivots.shape)}")
     if backend.array_of(LU_pivots).dtype != np.int32:
         raise DTypeError(f"lu_unpack: LU_pivots must be an int32 tensor, got {LU_pivots.dtype}")
-    empty = Tensor._wrap(np.zeros((0,), dtype=backend.array_of(LU_data).dtype))
+    empty = Tensor._wrap(backend.zeros((0,), backend.array_of(LU_data).dtype, LU_data))
     if unpack_data:
         L = _tril(narrow(LU_data, -1, 0, k), -1) + backend.eye(m, LU_data.dtype, LU_data)[:, :k]
         U = _triu(narrow(LU_data, -2, 0, k), 0)
@@ -210,7 +210,7 @@ def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
         raise ShapeError(f"{op}: pivots must be an int32 tensor of shape (..., {n}) for LU of "
                          f"shape {format_shape(LU.shape)}, got {pivots.dtype} "
                          f"{format_shape(pivots.shape)}")
-    perm = _num.permutation_from_pivots(np.asarray(backend.array_of(pivots)), n)
+    perm = _num.permutation_from_pivots(backend.array_of(pivots), n)
     if not left:  # X A = B is A^T X^T = B^T
         return _mH(linalg_lu_solve(LU, pivots, _mH(B), left=True, adjoint=not adjoint))
     if not adjoint:  # A = P L U: X = U^-1 L^-1 P^T B
@@ -219,11 +219,10 @@ def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
     # A^T = U^T L^T P^T: X = P L^-T U^-T B
     y = _solve_triangular(_mH(LU), B, False, True, False)
     y = _solve_triangular(_mH(LU), y, True, True, True)
-    return _rows(y, _num.permutation_from_pivots(np.asarray(backend.array_of(pivots)), n),
-                 inverse=True)
+    return _rows(y, _num.permutation_from_pivots(backend.array_of(pivots), n), inverse=True)
 
 
-def _rows(B: Tensor, perm: np.ndarray, inverse: bool = False) -> Tensor:
+def _rows(B: Tensor, perm: Any, inverse: bool = False) -> Tensor:
     """``B[..., perm, :]`` (``P^T B``), or with the inverse order (``P B``), batch dims
     broadcast."""
     if inverse:
@@ -231,7 +230,7 @@ def _rows(B: Tensor, perm: np.ndarray, inverse: bool = False) -> Tensor:
     batch = np.broadcast_shapes(perm.shape[:-1], B.shape[:-2])
     B = B.expand(*batch, *B.shape[-2:]) if tuple(B.shape[:-2]) != batch else B
     index = np.broadcast_to(perm[..., None], batch + (perm.shape[-1], B.shape[-1]))
-    return B.gather(-2, Tensor._wrap(np.ascontiguousarray(index)))
+    return B.gather(-2, Tensor._wrap(backend.contiguous(index)))
 
 
 def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
@@ -353,7 +352,7 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     if n == 0:
         # PyTorch's identity is a copy into A's clone: differentiable, with a zero gradient.
         eye = backend.eye(A.shape[-1], backend.array_of(A).dtype, A)
-        return where(np.ones(A.shape, dtype=bool), eye, A)
+        return where(backend.ones(A.shape, bool, A), eye, A)
     if n < 0:
         A, n = inv(A), -n
     if n == 1:

@@ -2,7 +2,9 @@
 LU with partial pivoting (as LAPACK's getrf), pivots to permutations, triangular solves, the
 matrix exponential, Bunch-Kaufman LDL^T (as LAPACK's sytrf) and the solve that uses it. They
 take and return NumPy arrays, batched over the leading dims; the differentiable ops that call
-them live in those two modules.
+them live in those two modules. CuPy has none of them (no getrf, sytrf, expm or batched
+triangular solve), so each public kernel is wrapped in ``backend.on_host``: a device array is
+copied to the host, factored there, and the results copied back.
 
 >>> import numpy as np
 >>> lu, pivots, info = lu_factor_arrays(np.array([[1., 2.], [3., 4.]]))
@@ -14,11 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
+
 # Columns factored one at a time before the rest of the matrix is updated by one matmul: the
 # panel loop is NumPy calls on thin slices, the update is BLAS (LAPACK's blocked getrf).
 _LU_BLOCK = 32
 
 
+@backend.on_host
 def lu_factor_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(LU, pivots, info)`` of ``a`` (..., m, n): ``P @ L @ U == a`` with L's unit diagonal
     implied, pivots 1-based int32 row swaps (LAPACK's ipiv; the row of the first largest
@@ -103,6 +108,7 @@ def _lu_single(x: np.ndarray, pivots: np.ndarray) -> int:
     return info
 
 
+@backend.on_host
 def solve_arrays(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(a^-1 b, info)`` by ``lu_factor_arrays`` and two triangular solves (batch dims
     broadcast): a singular matrix's solution is inf/NaN and its info the zero pivot's index.
@@ -134,6 +140,7 @@ def _unit_lower_solve(l: np.ndarray, b: np.ndarray) -> np.ndarray:
     return x
 
 
+@backend.on_host
 def permutation_from_pivots(pivots: np.ndarray, m: int) -> np.ndarray:
     """The row order ``perm`` (..., m) that LAPACK's sequential swaps make: ``(P^T A)[i] ==
     A[perm[i]]``, where ``A = P L U``.
@@ -173,6 +180,7 @@ _THETA = {3: 1.495585217958292e-2, 5: 2.539398330063230e-1, 7: 9.504178996162932
           9: 2.097847961257068, 13: 5.371920351148152}
 
 
+@backend.on_host
 def matrix_exp_array(a: np.ndarray) -> np.ndarray:
     """``exp(a)`` of each square matrix in ``a`` (..., n, n) by scaling and squaring of a Padé
     approximant, computed in float64 (float32 results are rounded once, at the end).
@@ -234,6 +242,7 @@ def _scaled_pade13(x: np.ndarray, norm: np.ndarray) -> np.ndarray:
     return r
 
 
+@backend.on_host
 def triangular_solve_array(a: np.ndarray, b: np.ndarray, upper: bool,
                            unitriangular: bool) -> np.ndarray:
     """``T^-1 b`` for the upper or lower triangle ``T`` of ``a`` (its diagonal taken as ones
@@ -293,6 +302,7 @@ def _back_substitution(t: np.ndarray, b: np.ndarray) -> np.ndarray:
     return x
 
 
+@backend.on_host
 def cholesky_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(L, info)``: the lower Cholesky factor of each matrix's lower triangle, and the order of
     the first leading minor that is not positive definite (0: none), as LAPACK's potrf; a
@@ -330,6 +340,7 @@ def cholesky_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 _BK_ALPHA = (1 + np.sqrt(17.0)) / 8
 
 
+@backend.on_host
 def ldl_factor_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(LD, pivots, info)`` of each symmetric matrix's lower triangle by Bunch-Kaufman
     pivoting, in LAPACK's sytrf layout (unblocked, uplo 'L'): L's unit diagonal implied, D's
@@ -526,6 +537,7 @@ def _sytf2_lower(A: np.ndarray, ipiv: np.ndarray) -> int:
     return info
 
 
+@backend.on_host
 def ldl_solve_arrays(ld: np.ndarray, pivots: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``A^-1 b`` from ``ldl_factor_arrays``'s factors of A (LAPACK's sytrs, uplo 'L'); batch
     dims broadcast.
