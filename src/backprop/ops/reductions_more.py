@@ -302,15 +302,15 @@ def _cumulative_extreme_op(input: Any, *, axis: int, largest: bool) -> tuple[Any
     # is NaN (which then stays the extreme) moves the index to itself; each index then holds
     # until the next move. A slice's first element always moves.
     moved = np.moveaxis(input, axis, -1)
-    moves = np.ascontiguousarray(moved == np.moveaxis(running, axis, -1))
+    moves = backend.contiguous(moved == np.moveaxis(running, axis, -1))
     if input.dtype.kind in "fc":
         moves |= np.isnan(moved)
     n = moved.shape[-1]
     at = np.flatnonzero(moves)  # row-major positions of the moves, each row's first included
-    held = np.empty_like(at)  # how many positions each move's index holds for
-    np.subtract(at[1:], at[:-1], out=held[:-1])
-    held[-1:] = moves.size - at[-1:]
-    indices = np.repeat((at % n if n else at).astype(np.int64, copy=False), held)
+    # Each position holds the index of the last move up to it, found by counting the moves
+    # (CuPy's repeat takes no array of counts).
+    last_move = np.cumsum(moves.reshape(-1)) - 1
+    indices = (at % n if n else at).astype(np.int64, copy=False)[last_move]
     return running, np.moveaxis(indices.reshape(moved.shape), -1, axis)
 
 
