@@ -38,6 +38,7 @@ from .indexing import _add_into, _getitem, _setitem, _setitem_value_grad
 from .inplace import apply_inplace
 from .numeric_gradient import gradient
 from .primitive import primitive
+from .scans import _repeat
 from .scatter import (
     _REDUCE_UFUNCS,
     _check_range,
@@ -137,10 +138,8 @@ def _combine_slices(ufunc: Any, slices: Any, index: np.ndarray, parts: Any) -> N
     if sizes.max() > 32:
         backend.ufunc_at(ufunc, slices, index, parts)
         return
-    # Each part's rank among the parts of its position: its place in the sorted order less its
-    # run's start (the run found by counting starts; CuPy's repeat takes no array of counts).
     rank = backend.empty((index.size,), np.int64, index)
-    rank[order] = backend.arange(index.size, index) - starts[xp.cumsum(is_start) - 1]
+    rank[order] = backend.arange(index.size, index) - _repeat(starts, sizes)
     for r in range(int(sizes.max())):
         chosen = xp.flatnonzero(rank == r)
         at = index[chosen]
@@ -396,7 +395,7 @@ def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *
                              f"{format_shape(counts.shape)}")
         counts = counts.reshape(-1)
         _check_counts(counts, output_size)
-        return Tensor._wrap(_repeated_positions(counts))
+        return Tensor._wrap(_repeat(backend.arange(counts.size, counts), counts))
     if dim is None:
         input = reshape(input, -1)
         dim = 0
@@ -420,16 +419,7 @@ def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *
         raise ShapeError(f"repeat_interleave: repeats must have one count per slice: "
                          f"{size} along dim {dim}, got {counts.size}")
     _check_counts(counts, output_size)
-    return index_select(input, dim, _repeated_positions(counts))
-
-
-def _repeated_positions(counts: Any) -> Any:
-    """``np.repeat(np.arange(counts.size), counts)`` on the counts' device, as the positions
-    whose running totals of counts first pass each output position (CuPy's repeat takes no
-    array of counts)."""
-    ends = np.cumsum(counts)
-    total = int(ends[-1]) if counts.size else 0
-    return np.searchsorted(ends, backend.arange(total, counts), side="right")
+    return index_select(input, dim, _repeat(backend.arange(size, counts), counts))
 
 
 # One count for every slice: the gradient sums each run of ``repeats`` slices, and that sum's

@@ -25,7 +25,7 @@ from .primitive import primitive
 from .rearrange import flip
 from .reduction import _reverse_cumsum, _single_dim, at_extreme, normalize_dims
 from .reduction import sum as _sum_op
-from .scans import _scan
+from .scans import _repeat, _scan
 from .scatter import _along_dim_key, gather
 from .shape import movedim, reshape
 
@@ -307,10 +307,10 @@ def _cumulative_extreme_op(input: Any, *, axis: int, largest: bool) -> tuple[Any
         moves |= np.isnan(moved)
     n = moved.shape[-1]
     at = np.flatnonzero(moves)  # row-major positions of the moves, each row's first included
-    # Each position holds the index of the last move up to it, found by counting the moves
-    # (CuPy's repeat takes no array of counts).
-    last_move = np.cumsum(moves.reshape(-1)) - 1
-    indices = (at % n if n else at).astype(np.int64, copy=False)[last_move]
+    held = np.empty_like(at)  # how many positions each move's index holds for
+    np.subtract(at[1:], at[:-1], out=held[:-1])
+    held[-1:] = moves.size - at[-1:]
+    indices = _repeat((at % n if n else at).astype(np.int64, copy=False), held)
     return running, np.moveaxis(indices.reshape(moved.shape), -1, axis)
 
 
