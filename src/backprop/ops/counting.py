@@ -52,7 +52,8 @@ def argwhere(input: Tensor) -> Tensor:
 @primitive("nonzero_static", differentiable=False)
 def _nonzero_static(input: Any, size: int, fill_value: int) -> Any:
     positions = np.argwhere(input)
-    out = np.full_like(positions, fill_value, shape=(size, positions.shape[1]))  # on its device
+    out = np.full_like(positions, fill_value, dtype=np.int64,  # on the input's device
+                       shape=(size, positions.shape[1]))
     n = min(size, positions.shape[0])
     out[:n] = positions[:n]
     return out
