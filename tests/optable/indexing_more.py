@@ -173,8 +173,10 @@ def _gradient_samples(rng):
 
 def _gradient_op(x, spacing=1, dim=None, edge_order=1):
     if isinstance(spacing, list):
-        # coordinates in the input's dtype (float64 ones would promote a float32 result)
-        spacing = [bp.tensor(s, dtype=x.dtype) if isinstance(s, np.ndarray) else s
+        # coordinates in the input's dtype (float64 ones would promote a float32 result) and
+        # on its device (PyTorch refuses coordinates on another one)
+        spacing = [bp.tensor(s, dtype=x.dtype, device=x.device) if isinstance(s, np.ndarray)
+                   else s
                    for s in spacing]
     return bp.gradient(x, spacing=spacing, dim=dim, edge_order=edge_order)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..errors import DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from .primitive import primitive
@@ -27,6 +28,13 @@ histogramdd_result = namedtuple("histogramdd", ["hist", "bin_edges"])
 
 def _data(value: Any) -> Any:
     return value._data if isinstance(value, Tensor) else np.asarray(value)
+
+
+def _data_beside(value: Any, like: Any) -> Any:
+    """``value``'s array on ``like``'s device where it was given as a host array or a list (a
+    constant of the call: a sorter, weights, edges); a tensor stays where it is."""
+    data = _data(value)
+    return backend.on_device_of(data, like) if type(data) is np.ndarray else data
 
 
 # -- positions ------------------------------------------------------------------------------------
@@ -44,7 +52,8 @@ def argwhere(input: Tensor) -> Tensor:
 @primitive("nonzero_static", differentiable=False)
 def _nonzero_static(input: Any, size: int, fill_value: int) -> Any:
     positions = np.argwhere(input)
-    out = np.full((size, positions.shape[1]), fill_value, dtype=np.int64)
+    out = np.full_like(positions, fill_value, dtype=np.int64,  # on the input's device
+                       shape=(size, positions.shape[1]))
     n = min(size, positions.shape[0])
     out[:n] = positions[:n]
     return out
@@ -115,7 +124,7 @@ def _unrows(rows: Any, rest: tuple[int, ...], dim: int | None) -> Any:
 def _unique(input: Any, dim: int | None, consecutive: bool, want_inverse: bool,
             want_counts: bool) -> tuple:
     if dim is not None and input.shape[dim] == 0:
-        empty = np.zeros(0, dtype=np.int64)
+        empty = backend.zeros((0,), np.int64, input)
         return input.copy(), empty, empty.copy()
     rows, rest = _rows(input, dim)
     n = rows.shape[0]
@@ -125,10 +134,10 @@ def _unique(input: Any, dim: int | None, consecutive: bool, want_inverse: bool,
     else:
         # Stable: the first of equal values (-0.0 before 0.0, as they come) stands for them
         order = (np.argsort(rows[:, 0], kind="stable") if rows.shape[1] == 1
-                 else np.lexsort(rows.T[::-1]) if rows.shape[1] else np.arange(n))
+                 else np.lexsort(rows.T[::-1]) if rows.shape[1] else backend.arange(n, input))
         # (one column: index the 1-D array; NumPy's 2-D fancy index is ~10x slower)
         ordered = rows[:, 0][order][:, None] if rows.shape[1] == 1 else rows[order]
-    starts = np.ones(n, dtype=bool)
+    starts = backend.ones((n,), bool, input)
     if n > 1 and rows.shape[1] == 1:
         # NaN differs from NaN: each one is its own value, as in PyTorch
         np.not_equal(ordered[1:, 0], ordered[:-1, 0], out=starts[1:])
@@ -142,11 +151,11 @@ def _unique(input: Any, dim: int | None, consecutive: bool, want_inverse: bool,
         if order is None:
             inverse = group
         else:
-            inverse = np.empty(n, dtype=np.int64)
+            inverse = backend.empty((n,), np.int64, input)
             inverse[order] = group
         inverse = inverse.reshape(input.shape) if dim is None else inverse
     if want_counts:
-        counts = np.diff(np.append(np.flatnonzero(starts), n)).astype(np.int64)
+        counts = np.diff(np.flatnonzero(starts), append=n).astype(np.int64)
     return values, inverse, counts
 
 
@@ -214,13 +223,13 @@ def _searchsorted(sorted_sequence: Any, input: Any, side: str, out_dtype: Any) -
         rows = sorted_sequence.reshape(n_rows, sorted_sequence.shape[-1])
         values = input.reshape(n_rows, input.shape[-1])
         if n_rows <= 256:
-            out = np.empty(values.shape, dtype=np.int64)
+            out = backend.empty(values.shape, np.int64, values)
             for i in range(rows.shape[0]):
                 out[i] = np.searchsorted(rows[i], values[i], side=side)
         else:  # many short rows: one binary search over all of them at once
             out = _search_rows(rows, values, side)
         out = out.reshape(input.shape)
-    return np.asarray(out).astype(out_dtype, copy=False)
+    return backend.as_array(out).astype(out_dtype, copy=False)
 
 
 def _before(a: Any, b: Any) -> Any:
@@ -234,8 +243,8 @@ def _search_rows(rows: Any, values: Any, side: str) -> Any:
     """np.searchsorted of each row of ``values`` in the same row of ``rows``, vectorised: all
     the binary searches advance together, log2(n) steps."""
     n = rows.shape[1]
-    low = np.zeros(values.shape, dtype=np.int64)
-    high = np.full(values.shape, n, dtype=np.int64)
+    low = backend.zeros(values.shape, np.int64, values)
+    high = low + n
     if n == 0:
         return low
     for _ in range(int(n).bit_length()):
@@ -273,14 +282,15 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
         raise ShapeError("searchsorted: sorted_sequence must have at least one dimension, got "
                          "a 0-d tensor")
     scalar = not isinstance(input, (Tensor, np.ndarray))
-    values = np.asarray(input, dtype=sequence.dtype) if scalar else _data(input)
+    values = (backend.on_device_of(np.asarray(input, dtype=sequence.dtype), sequence) if scalar
+              else _data(input))
     if sequence.ndim > 1 and (values.ndim != sequence.ndim
                               or values.shape[:-1] != sequence.shape[:-1]):
         raise ShapeError(f"searchsorted: the leading dims of sorted_sequence "
                          f"{format_shape(sequence.shape)} and input "
                          f"{format_shape(values.shape)} must match (or give a 1-D sequence)")
     if sorter is not None:
-        order = _data(sorter)
+        order = _data_beside(sorter, sequence)
         if order.dtype.kind not in "iu":
             raise DTypeError(f"searchsorted: sorter must be an integer tensor, got {order.dtype}")
         if order.shape != sequence.shape:
@@ -420,11 +430,11 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     return _histc(input, int(bins), low, high)
 
 
-def _edges(op: str, values: np.ndarray, bins: Any, bounds: Any, dtype: np.dtype) -> np.ndarray:
+def _edges(op: str, values: Any, bins: Any, bounds: Any, dtype: np.dtype) -> Any:
     """Bin edges: ``bins`` given as a tensor, or ``bins`` equal bins over ``bounds`` (or the
     data's range), widened by 0.5 each side where it is a single value."""
     if isinstance(bins, (Tensor, np.ndarray)):
-        edges = _data(bins)
+        edges = _data_beside(bins, values)
         if edges.ndim != 1 or edges.size < 1:
             raise ShapeError(f"{op}: bins must be a 1-D tensor of edges, got shape "
                              f"{format_shape(edges.shape)}")
@@ -445,7 +455,8 @@ def _edges(op: str, values: np.ndarray, bins: Any, bounds: Any, dtype: np.dtype)
         low, high = low - 0.5, high + 0.5
     from ..creation import linspace  # creation imports the ops
 
-    return linspace(low, high, int(bins) + 1, dtype=dtype)._data
+    edges = linspace(low, high, int(bins) + 1, dtype=dtype, device=backend.device_of(values))
+    return edges._data
 
 
 @primitive("histogramdd", differentiable=False, outputs=("*",))
@@ -461,7 +472,7 @@ def _histogramdd(input: Any, weight: Any, density: bool, uniform: tuple[bool, ..
     if keep is not None and not keep.all():
         points = points[keep]
         weight = None if weight is None else weight.reshape(-1)[keep]
-    linear = np.zeros(points.shape[0], dtype=np.int64)
+    linear = backend.zeros((points.shape[0],), np.int64, points)
     for d, e in enumerate(edges):
         linear = linear * shape[d] + _bins_of(points[:, d], e, uniform[d])
     w = None if weight is None else weight.reshape(-1).astype(np.float64)
@@ -477,10 +488,10 @@ def _histogramdd(input: Any, weight: Any, density: bool, uniform: tuple[bool, ..
     return (hist.astype(dtype, copy=False),) + tuple(e.copy() for e in edges)
 
 
-def _weight_of(op: str, weight: Any, shape: tuple[int, ...]) -> Any:
+def _weight_of(op: str, weight: Any, shape: tuple[int, ...], like: Any) -> Any:
     if weight is None:
         return None
-    w = _data(weight)
+    w = _data_beside(weight, like)
     if w.shape != shape:
         raise ShapeError(f"{op}: weight must have shape {format_shape(shape)}, got "
                          f"{format_shape(w.shape)}")
@@ -502,7 +513,7 @@ def histogram(input: Tensor, bins: Any = 100, *, range: Sequence[float] | None =
     if data.dtype.kind != "f":
         raise DTypeError(f"histogram: input must be a floating-point tensor, got {data.dtype}")
     edges = _edges("histogram", data, bins, range, data.dtype)
-    w = _weight_of("histogram", weight, data.shape)
+    w = _weight_of("histogram", weight, data.shape, data)
     uniform = not isinstance(bins, (Tensor, np.ndarray))
     hist, edges_out = _histogramdd(reshape_points(input), w, bool(density), (uniform,), edges)
     return histogram_result(hist, edges_out)
@@ -546,7 +557,7 @@ def histogramdd(input: Tensor, bins: Any = 10, *, range: Sequence[float] | None 
     edges = [_edges("histogramdd", points[:, d], bins[d],
                     None if range is None else range[2 * d:2 * d + 2], data.dtype)
              for d in np.arange(n_dims)]
-    w = _weight_of("histogramdd", weight, data.shape[:-1])
+    w = _weight_of("histogramdd", weight, data.shape[:-1], data)
     uniform = tuple(not isinstance(b, (Tensor, np.ndarray)) for b in bins)
     hist, *edges_out = _histogramdd(input, w, bool(density), uniform, *edges)
     return histogramdd_result(hist, tuple(edges_out))

@@ -38,6 +38,7 @@ from .indexing import _add_into, _getitem, _setitem, _setitem_value_grad
 from .inplace import apply_inplace
 from .numeric_gradient import gradient
 from .primitive import primitive
+from .scans import _repeat
 from .scatter import (
     _REDUCE_UFUNCS,
     _check_range,
@@ -127,17 +128,20 @@ def _combine_slices(ufunc: Any, slices: Any, index: np.ndarray, parts: Any) -> N
     vectorised call a round); a position repeated very often takes ufunc.at instead."""
     if not index.size:
         return
-    order = np.argsort(index, kind="stable")
+    xp = backend.xp_of(index)
+    order = xp.argsort(index, kind="stable")
     ordered = index[order]
-    starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
-    sizes = np.diff(np.append(starts, index.size))
+    first = backend.ones((1,), bool, index)
+    is_start = xp.concatenate([first, ordered[1:] != ordered[:-1]])
+    starts = xp.flatnonzero(is_start)
+    sizes = xp.diff(starts, append=index.size)
     if sizes.max() > 32:
-        ufunc.at(slices, index, parts)
+        backend.ufunc_at(ufunc, slices, index, parts)
         return
-    rank = np.empty(index.size, dtype=np.int64)
-    rank[order] = np.arange(index.size) - np.repeat(starts, sizes)
+    rank = backend.empty((index.size,), np.int64, index)
+    rank[order] = backend.arange(index.size, index) - _repeat(starts, sizes)
     for r in range(int(sizes.max())):
-        chosen = np.flatnonzero(rank == r)
+        chosen = xp.flatnonzero(rank == r)
         at = index[chosen]
         slices[at] = ufunc(slices[at], parts[chosen])
 
@@ -391,7 +395,7 @@ def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *
                              f"{format_shape(counts.shape)}")
         counts = counts.reshape(-1)
         _check_counts(counts, output_size)
-        return Tensor._wrap(np.repeat(backend.arange(counts.size, counts), counts))
+        return Tensor._wrap(_repeat(backend.arange(counts.size, counts), counts))
     if dim is None:
         input = reshape(input, -1)
         dim = 0
@@ -415,7 +419,7 @@ def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *
         raise ShapeError(f"repeat_interleave: repeats must have one count per slice: "
                          f"{size} along dim {dim}, got {counts.size}")
     _check_counts(counts, output_size)
-    return index_select(input, dim, np.repeat(np.arange(size), counts))
+    return index_select(input, dim, _repeat(backend.arange(size, counts), counts))
 
 
 # One count for every slice: the gradient sums each run of ``repeats`` slices, and that sum's

@@ -108,6 +108,10 @@ def gradient(input: Tensor, *, spacing: Any = 1, dim: int | Sequence[int] | None
             if h.shape[0] != input.shape[d]:
                 raise ValueError(f"gradient: the coordinates for dim {d} must have "
                                  f"{input.shape[d]} values, got {h.shape[0]}")
+            if h.device != input.device:
+                raise RuntimeError(f"gradient: the coordinates for dim {d} are on {h.device} "
+                                   f"but input is on {input.device}; move them with "
+                                   f".to({str(input.device)!r}) first")
             result.append(_coordinates(input, d, h, edge_order))
         else:
             result.append(_uniform(input, d, h.item() if isinstance(h, Tensor) else h,

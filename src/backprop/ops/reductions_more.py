@@ -25,7 +25,7 @@ from .primitive import primitive
 from .rearrange import flip
 from .reduction import _reverse_cumsum, _single_dim, at_extreme, normalize_dims
 from .reduction import sum as _sum_op
-from .scans import _scan
+from .scans import _repeat, _scan
 from .scatter import _along_dim_key, gather
 from .shape import movedim, reshape
 
@@ -302,7 +302,7 @@ def _cumulative_extreme_op(input: Any, *, axis: int, largest: bool) -> tuple[Any
     # is NaN (which then stays the extreme) moves the index to itself; each index then holds
     # until the next move. A slice's first element always moves.
     moved = np.moveaxis(input, axis, -1)
-    moves = np.ascontiguousarray(moved == np.moveaxis(running, axis, -1))
+    moves = backend.contiguous(moved == np.moveaxis(running, axis, -1))
     if input.dtype.kind in "fc":
         moves |= np.isnan(moved)
     n = moved.shape[-1]
@@ -310,7 +310,7 @@ def _cumulative_extreme_op(input: Any, *, axis: int, largest: bool) -> tuple[Any
     held = np.empty_like(at)  # how many positions each move's index holds for
     np.subtract(at[1:], at[:-1], out=held[:-1])
     held[-1:] = moves.size - at[-1:]
-    indices = np.repeat((at % n if n else at).astype(np.int64, copy=False), held)
+    indices = _repeat((at % n if n else at).astype(np.int64, copy=False), held)
     return running, np.moveaxis(indices.reshape(moved.shape), -1, axis)
 
 

@@ -3,7 +3,8 @@ the reductions of ``reductions_more`` (cummax, cummin, mode's runs, cumprod, log
 
 The definition (``_scan``) runs on any array module; the kernel registered for NumPy arrays
 (``_scan_numpy``) is NumPy's own ``accumulate``, except for maximum and minimum, which it
-computes in a few vectorised steps (see there).
+computes in a few vectorised steps (see there). ``_repeat`` (runs of repeated values, the
+inverse of a scan's run lengths) is built the same way.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import kernels
+from .. import backend, kernels
 
 
 def _scan(ufunc: Any, input: Any, axis: int) -> Any:
@@ -99,3 +100,24 @@ def _scan_numpy(ufunc: Any, input: np.ndarray, axis: int) -> np.ndarray:
 
 
 kernels.register("scan", np.ndarray, _scan_numpy)
+
+
+def _repeat(values: Any, counts: Any) -> Any:
+    """``np.repeat(values, counts)`` for 1-D ``values`` and an array of counts: the kernel
+    registered for the array's type (NumPy's own repeat), else (CuPy's repeat takes no array
+    of counts) each output position takes the value whose running total of counts first
+    passes it.
+
+    >>> _repeat(np.array([7, 8, 9]), np.array([2, 0, 1])).tolist()
+    [7, 7, 9]
+    """
+    for kernel in kernels.kernels_for("repeat_by_counts", values):
+        out = kernel(values, counts)
+        if out is not None:
+            return out
+    ends = np.cumsum(counts)
+    total = int(ends[-1]) if ends.size else 0
+    return values[np.searchsorted(ends, backend.arange(total, counts), side="right")]
+
+
+kernels.register("repeat_by_counts", np.ndarray, np.repeat)
