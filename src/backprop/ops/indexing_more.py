@@ -44,6 +44,7 @@ from .scatter import (
     _check_range,
     _dim_key,
     _index_add,
+    extremum_or_product_grads,
     _index_array,
     _index_select,
     _reduce_identity,
@@ -267,31 +268,13 @@ def _index_reduce_grad(g: Any, out: Any, input: Any, dim: int, index: np.ndarray
         along[dim] = -1
         g = g / counts.reshape(along).astype(backend.array_of(g).dtype)
         grad_input, grad_source = g, _index_select(g, dim, index)
-    elif reduce in ("amax", "amin"):
-        input_wins = ew.eq(input, out)
-        source_wins = ew.eq(source, _index_select(out, dim, index))
-        dtype = backend.array_of(g).dtype
-        ties = _index_add(ew._to_dtype(input_wins, dtype), dim, index,
-                          ew._to_dtype(source_wins, dtype))
-        shared = g / ties
-        grad_input = ew.where(input_wins, shared, 0.0)
-        grad_source = ew.where(source_wins, _index_select(shared, dim, index), 0.0)
     else:
-        # A zero's own gradient is the product of the rest: recomputed with that zero made 1
-        # (an input zero; a source zero alone at its position), never a division by it.
-        masked_input = ew.where(ew.eq(input, 0), 1.0, input)
-        grad_input = g * _index_reduce(masked_input, dim, index, source, reduce=reduce,
-                                       include_self=include_self) / masked_input
-        source_zero = ew.eq(source, 0)
-        dtype = backend.array_of(g).dtype
-        zeros_at = _index_select(_index_add(backend.zeros(out.shape, dtype, g), dim, index,
-                                            ew._to_dtype(source_zero, dtype)), dim, index)
-        lone_zero = ew.logical_and(source_zero, ew.eq(zeros_at, 1))
-        without_zero = _index_reduce(input, dim, index, ew.where(lone_zero, 1.0, source),
-                                     reduce=reduce, include_self=include_self)
-        grad_source = ew.where(lone_zero, _index_select(g * without_zero, dim, index),
-                               _index_select(g * out, dim, index)
-                               / ew.where(source_zero, 1.0, source))
+        grad_input, grad_source = extremum_or_product_grads(
+            g, out, input, source, reduce,
+            gather=lambda t: _index_select(t, dim, index),
+            add_into=lambda base, t: _index_add(base, dim, index, t),
+            reduce_into=lambda base, t: _index_reduce(base, dim, index, t, reduce=reduce,
+                                                      include_self=include_self))
     if not include_self:  # the written slices' own values were left out: no gradient
         grad_input = _setitem(grad_input, _dim_key(dim, index), 0.0)
     return [grad_input if needs[0] else None, None, None, grad_source if needs[3] else None]

@@ -244,6 +244,32 @@ def _used_src(src: Any, index: np.ndarray) -> Any:
     return src if _shape(src) == index.shape else src[_leading_block(index.shape)]
 
 
+def extremum_or_product_grads(g: Any, out: Any, input: Any, src: Any, reduce: str, *,
+                              gather: Any, add_into: Any, reduce_into: Any) -> tuple[Any, Any]:
+    """The gradients of input and src for a reduction of src into input by 'amax'/'amin' (g
+    shared evenly among the values equal to the result) or 'prod' (each value gets the product
+    of the others, never a division by a zero). Shared by scatter_reduce and index_reduce, which
+    differ in how a position is read (``gather(t)``: t at each src position), added into
+    (``add_into(base, t)``) and reduced into (``reduce_into(base, t)``)."""
+    dtype = backend.array_of(g).dtype
+    if reduce in ("amax", "amin"):
+        input_wins = ew.eq(input, out)
+        src_wins = ew.eq(src, gather(out))
+        shared = g / add_into(ew._to_dtype(input_wins, dtype), ew._to_dtype(src_wins, dtype))
+        return ew.where(input_wins, shared, 0.0), ew.where(src_wins, gather(shared), 0.0)
+    # A zero's own gradient is the product of the rest: recomputed with that zero made 1 (an
+    # input zero; a src zero alone at its position), never a division by it.
+    masked_input = ew.where(ew.eq(input, 0), 1.0, input)
+    grad_input = g * reduce_into(masked_input, src) / masked_input
+    src_zero = ew.eq(src, 0)
+    zeros_at = gather(add_into(backend.zeros(out.shape, dtype, g), ew._to_dtype(src_zero, dtype)))
+    lone_zero = ew.logical_and(src_zero, ew.eq(zeros_at, 1))
+    without_zero = reduce_into(input, ew.where(lone_zero, 1.0, src))
+    grad_src = ew.where(lone_zero, gather(g * without_zero),
+                        gather(g * out) / ew.where(src_zero, 1.0, src))
+    return grad_input, grad_src
+
+
 def _scatter_reduce_grad(g: Any, out: Any, input: Any, dim: int, index: np.ndarray, src: Any,
                          needs: tuple[bool, ...], reduce: str, include_self: bool) -> list:
     """PyTorch's gradients of scatter_reduce: 'sum' and 'mean' pass g on (divided by the count);
@@ -254,28 +280,13 @@ def _scatter_reduce_grad(g: Any, out: Any, input: Any, dim: int, index: np.ndarr
         if reduce == "mean":
             g = g / _scatter_counts(out.shape, g.dtype, dim, index, include_self)
         grad_input, grad_src = g, _gather(g, dim, index)
-    elif reduce in ("amax", "amin"):
-        input_wins = ew.eq(input, out)
-        src_wins = ew.eq(used, _gather(out, dim, index))
-        ties = _scatter_add(ew._to_dtype(input_wins, g.dtype), dim, index,
-                            ew._to_dtype(src_wins, g.dtype))
-        shared = g / ties
-        grad_input = ew.where(input_wins, shared, 0.0)
-        grad_src = ew.where(src_wins, _gather(shared, dim, index), 0.0)
     else:
-        # A zero's own gradient is the product of the rest: recomputed with that zero made 1
-        # (an input zero; a src zero alone at its entry), never a division by it.
-        masked_input = ew.where(ew.eq(input, 0), 1.0, input)
-        grad_input = g * _scatter_reduce(masked_input, dim, index, used, reduce=reduce,
-                                         include_self=include_self) / masked_input
-        src_zero = ew.eq(used, 0)
-        zeros_at = _gather(_scatter_add(backend.zeros(out.shape, g.dtype, g), dim, index,
-                                        ew._to_dtype(src_zero, g.dtype)), dim, index)
-        lone_zero = ew.logical_and(src_zero, ew.eq(zeros_at, 1))
-        without_zero = _scatter_reduce(input, dim, index, ew.where(lone_zero, 1.0, used),
-                                       reduce=reduce, include_self=include_self)
-        grad_src = ew.where(lone_zero, _gather(g * without_zero, dim, index),
-                            _gather(g * out, dim, index) / ew.where(src_zero, 1.0, used))
+        grad_input, grad_src = extremum_or_product_grads(
+            g, out, input, used, reduce,
+            gather=lambda t: _gather(t, dim, index),
+            add_into=lambda base, t: _scatter_add(base, dim, index, t),
+            reduce_into=lambda base, t: _scatter_reduce(base, dim, index, t, reduce=reduce,
+                                                        include_self=include_self))
     if not include_self:
         grad_input = _scatter(grad_input, dim, index, 0.0)
     if _shape(src) != index.shape:
