@@ -15,9 +15,9 @@ from pathlib import Path
 import backprop
 
 PACKAGE = Path(backprop.__file__).parent
-ENGINE_CORE = {"backprop.tensor", "backprop.tensor_methods", "backprop.tensor_inplace",
-               "backprop.autograd.graph", "backprop.autograd.functional", "backprop.creation",
-               "backprop.ops.primitive"}
+ENGINE_CORE = {"backprop.tensor", "backprop.tensor_methods", "backprop.tensor_methods_families",
+               "backprop.tensor_inplace", "backprop.autograd.graph",
+               "backprop.autograd.functional", "backprop.creation", "backprop.ops.primitive"}
 ADJOINTS = {"backprop.ops.reduction", "backprop.ops.shape"}
 
 

@@ -1,6 +1,6 @@
 """The Tensor is readable: every method and operator is written in a class body (``Tensor`` or the
-``TensorMethods`` and ``InPlaceMethods`` mixins), nothing is attached at import, and a type
-checker sees the signatures."""
+``TensorMethods``, ``FamilyMethods`` and ``InPlaceMethods`` mixins), nothing is attached at
+import, and a type checker sees the signatures."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ import pytest
 import backprop as bp
 from backprop.tensor_inplace import InPlaceMethods
 from backprop.tensor_methods import TensorMethods
+from backprop.tensor_methods_families import FamilyMethods
 
-SOURCE_CLASSES = (bp.Tensor, TensorMethods, InPlaceMethods)
+SOURCE_CLASSES = (bp.Tensor, TensorMethods, FamilyMethods, InPlaceMethods)
 
 # The operators a PyTorch tensor supports that ours does too; each must be written in source.
 OPERATORS = (
@@ -72,7 +73,7 @@ def test_every_public_method_and_operator_is_written_in_source() -> None:
     for name in public + list(OPERATORS):
         owner = next((c for c in bp.Tensor.__mro__ if name in vars(c)), None)
         assert owner in SOURCE_CLASSES, f"Tensor.{name} comes from {owner}, not from source"
-    assert bp.Tensor.__mro__ == (bp.Tensor, TensorMethods, InPlaceMethods, object)
+    assert bp.Tensor.__mro__ == (bp.Tensor, TensorMethods, FamilyMethods, InPlaceMethods, object)
 
 
 def test_help_shows_real_signatures() -> None:
@@ -136,8 +137,8 @@ def test_mypy_reads_the_tensor(tmp_path: Path) -> None:
     assert found == EXPECTED_MISUSE, "\n".join(errors)
     # The Tensor's own files type-check too (shadowed builtins, defaults and the like).
     package = Path(bp.__file__).parent
-    own = run_mypy(["--follow-imports=silent", str(package / "tensor.py"),
-                    str(package / "tensor_methods.py")], tmp_path)
+    own = run_mypy(["--follow-imports=silent"] + [str(package / f"{name}.py") for name in (
+        "tensor", "tensor_methods", "tensor_methods_families", "tensor_inplace")], tmp_path)
     assert not own, "\n".join(own)
     ran = subprocess.run([sys.executable, "user.py"], cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)

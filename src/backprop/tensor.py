@@ -20,6 +20,7 @@ from .errors import DTypeError, GraphError, format_shape
 from .layout import check_memory_format, contiguous_format, preserve_format
 from .tensor_inplace import InPlaceMethods
 from .tensor_methods import TensorMethods
+from .tensor_methods_families import FamilyMethods
 
 if TYPE_CHECKING:
     from .autograd.graph import Node
@@ -39,7 +40,7 @@ class VersionCounter:
         self.last_op = op
 
 
-class Tensor(TensorMethods, InPlaceMethods):
+class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
     """An n-dimensional array that can record the operations applied to it.
 
     >>> import backprop as bp

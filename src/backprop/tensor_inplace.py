@@ -15,32 +15,43 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import tensor_methods
+from .errors import DTypeError
+from .tensor_methods import OpsNotImported
 
 if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
     from .tensor import Tensor
     from .tensor_methods import Operand
 
+_ops: Any = OpsNotImported(globals())  # the ops import Tensor: bound at the first call
 
-def _in_place(tensor: Tensor, method: str, *args: Any, **kwargs: Any) -> Tensor:
+
+def _in_place(tensor: Any, method: str, *args: Any, **kwargs: Any) -> Tensor:
     """``tensor.<method>(*args, **kwargs)`` written into ``tensor``'s storage."""
-    # Through tensor_methods' lazy handle on the ops, which import Tensor.
-    return tensor_methods._ops.inplace.apply_inplace(
+    return _ops.inplace.apply_inplace(
         tensor, f"{method}_", lambda old: getattr(old, method)(*args, **kwargs))
 
 
-def _reshaped_in_place(tensor: Tensor, method: str, *args: Any) -> Tensor:
+def _reshaped_in_place(tensor: Any, method: str, *args: Any) -> Tensor:
     """``tensor`` takes the shape, memory and history of ``tensor.<method>(*args)``, a view of
     its own memory (``t_``, ``unsqueeze_``): no values change, so the version stays."""
     from .autograd import grad_mode
 
     if grad_mode.state.enabled:
-        tensor_methods._ops.inplace._check_may_write(tensor, f"{method}_")
+        _ops.inplace._check_may_write(tensor, f"{method}_")
     view = getattr(tensor, method)(*args)
     tensor._data, tensor._grad_fn, tensor._output_nr = view._data, view._grad_fn, view._output_nr
     if tensor._view is not None:  # still a view of the same base, by the longer path
         tensor._view = view._view
     return tensor
+
+
+def _float_power_in_place(tensor: Any, exponent: Any) -> Tensor:
+    if tensor.dtype != "float64":
+        raise DTypeError(f"float_power_: the tensor has dtype {tensor.dtype}, but float_power's "
+                         "result is float64; use .double() first")
+    return _in_place(tensor, "float_power", exponent)
 
 
 class InPlaceMethods:
@@ -188,12 +199,7 @@ class InPlaceMethods:
 
     def float_power_(self, exponent: Operand) -> Tensor:
         """``float_power`` in place: only a float64 tensor holds its float64 result."""
-        if self.dtype != "float64":
-            from .errors import DTypeError
-
-            raise DTypeError(f"float_power_: the tensor has dtype {self.dtype}, but "
-                             "float_power's result is float64; use .double() first")
-        return _in_place(self, "float_power", exponent)
+        return _float_power_in_place(self, exponent)
 
     def floor_(self) -> Tensor:
         """``floor`` in place."""
