@@ -9,18 +9,21 @@ the forward alone, and forward plus backward of ``out.sum()`` where the result i
 differentiable. PyTorch runs on one thread (``torch.set_num_threads(1)``) and NumPy's BLAS on
 one (``OPENBLAS_NUM_THREADS=1``, set before NumPy loads); each figure is the median of
 interleaved rounds. Ops that need more arguments (``topk``'s k) are listed as left out, by name.
-The table is sorted slowest first against PyTorch; no timing is asserted anywhere.
+The table is sorted slowest first against PyTorch; a full run also writes it to
+``benchmarks/ops_results.md``. No timing is asserted anywhere.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -184,15 +187,28 @@ def main(argv: list[str] | None = None) -> int:
                                      .splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one short round per op")
     parser.add_argument("--only", nargs="+", help="time only these ops")
+    parser.add_argument("--out", help="also write the table here (default: "
+                        "benchmarks/ops_results.md for a full run of every op, nothing else)")
     args = parser.parse_args(argv)
     rounds, seconds = (1, 0.005) if args.quick else (5, 0.05)
     try:
-        import torch  # noqa: F401
+        import torch
     except ImportError:
         print("benchmarks.ops: PyTorch is not installed, so there is nothing to compare with")
         return 0
-    print(report(*measure(args.only, rounds, seconds)))
+    table = report(*measure(args.only, rounds, seconds))
+    print(table)
+    out = args.out or (None if args.quick or args.only else DEFAULT_OUT)
+    if out:
+        measured = (f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
+                    f"{platform.machine()} ({os.cpu_count()} cores), NumPy {np.__version__}, "
+                    f"PyTorch {torch.__version__}; produced by `python -m benchmarks.ops`.")
+        Path(out).write_text(f"# Per-op speed against PyTorch\n\n{measured}\n\n{table}\n")
+        print(f"written to {out}")
     return 0
+
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "ops_results.md"
 
 
 if __name__ == "__main__":
