@@ -193,6 +193,15 @@ def linalg_lu(A: Tensor, *, pivot: bool = True) -> Any:
     return lu_result(*lu_unpack(LU, pivots))
 
 
+def _check_pivots(op: str, name: str, factors: Tensor, pivots: Tensor) -> None:
+    """Raise unless pivots is int32 of shape (..., n) for factors of shape (..., n, n)."""
+    n = factors.shape[-1]
+    if tuple(pivots.shape[-1:]) != (n,) or backend.array_of(pivots).dtype != np.int32:
+        raise ShapeError(f"{op}: pivots must be an int32 tensor of shape (..., {n}) for {name} of "
+                         f"shape {format_shape(factors.shape)}, got {pivots.dtype} "
+                         f"{format_shape(pivots.shape)}")
+
+
 def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
                      adjoint: bool = False) -> Tensor:
     """The solution X of ``A X = B`` from A's ``lu_factor`` (``A^T X = B`` if ``adjoint``;
@@ -206,10 +215,7 @@ def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
     op = "linalg.lu_solve"
     _check_triangular(op, LU, B, left)
     n = LU.shape[-1]
-    if tuple(pivots.shape[-1:]) != (n,) or backend.array_of(pivots).dtype != np.int32:
-        raise ShapeError(f"{op}: pivots must be an int32 tensor of shape (..., {n}) for LU of "
-                         f"shape {format_shape(LU.shape)}, got {pivots.dtype} "
-                         f"{format_shape(pivots.shape)}")
+    _check_pivots(op, "LU", LU, pivots)
     perm = _num.permutation_from_pivots(backend.array_of(pivots), n)
     if not left:  # X A = B is A^T X^T = B^T
         return _mH(linalg_lu_solve(LU, pivots, _mH(B), left=True, adjoint=not adjoint))
@@ -299,12 +305,7 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
     """
     op = "linalg.ldl_solve"
     _check_triangular(op, LD, B, True)
-    n = LD.shape[-1]
-    if (pivots.ndim < 1 or pivots.shape[-1] != n
-            or backend.array_of(pivots).dtype != np.int32):
-        raise ShapeError(f"{op}: pivots must be an int32 tensor of shape (..., {n}) for LD of "
-                         f"shape {format_shape(LD.shape)}, got {pivots.dtype} "
-                         f"{format_shape(pivots.shape)}")
+    _check_pivots(op, "LD", LD, pivots)
     return _ldl_solve(LD, pivots, B)
 
 
