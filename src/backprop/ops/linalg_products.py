@@ -39,7 +39,7 @@ from .distances_stats import (
     trapz,
 )
 from .join import narrow
-from .linalg import _matmul, _matmul_grad_input, _matmul_grad_other
+from .linalg import _check_ndim, _matmul, _matmul_grad_input, _matmul_grad_other
 from .primitive import primitive
 from .reduction import sum as _sum
 from .shape import expand, permute, reshape
@@ -84,12 +84,6 @@ def _check_same_dtype(op: str, **tensors: Tensor) -> None:
                      ".to(dtype) first")
 
 
-def _check_matrix(op: str, name: str, x: Tensor, ndim: int) -> None:
-    if x.ndim != ndim:
-        raise ShapeError(f"{op}: {name} must be a {ndim}-D tensor, got shape "
-                         f"{format_shape(x.shape)} ({x.ndim}-D)")
-
-
 def _check_input(op: str, input: Tensor, shape: tuple[int, ...]) -> None:
     """PyTorch expands ``input`` to the product's shape: it must broadcast to it."""
     own = input.shape
@@ -108,8 +102,8 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1,
     >>> bp.addmm(bp.zeros(2, 2), bp.ones(2, 3), bp.ones(3, 2), alpha=2).tolist()
     [[6.0, 6.0], [6.0, 6.0]]
     """
-    _check_matrix("addmm", "mat1", mat1, 2)
-    _check_matrix("addmm", "mat2", mat2, 2)
+    _check_ndim("addmm", "mat1", mat1, 2)
+    _check_ndim("addmm", "mat2", mat2, 2)
     if mat1.shape[1] != mat2.shape[0]:
         raise ShapeError(f"addmm: cannot multiply mat1 {format_shape(mat1.shape)} by mat2 "
                          f"{format_shape(mat2.shape)}: inner sizes {mat1.shape[1]} and "
@@ -127,8 +121,8 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: float = 1,
     >>> bp.addmv(bp.ones(2), bp.ones(2, 3), bp.ones(3)).tolist()
     [4.0, 4.0]
     """
-    _check_matrix("addmv", "mat", mat, 2)
-    _check_matrix("addmv", "vec", vec, 1)
+    _check_ndim("addmv", "mat", mat, 2)
+    _check_ndim("addmv", "vec", vec, 1)
     if mat.shape[1] != vec.shape[0]:
         raise ShapeError(f"addmv: cannot multiply mat {format_shape(mat.shape)} by vec "
                          f"{format_shape(vec.shape)}: sizes {mat.shape[1]} and {vec.shape[0]} "
@@ -146,8 +140,8 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: float = 1,
     >>> bp.addr(bp.zeros(2, 2), bp.tensor([1., 2.]), bp.tensor([3., 4.])).tolist()
     [[3.0, 4.0], [6.0, 8.0]]
     """
-    _check_matrix("addr", "vec1", vec1, 1)
-    _check_matrix("addr", "vec2", vec2, 1)
+    _check_ndim("addr", "vec1", vec1, 1)
+    _check_ndim("addr", "vec2", vec2, 1)
     _check_input("addr", input, (vec1.shape[0], vec2.shape[0]))
     _check_same_dtype("addr", input=input, vec1=vec1, vec2=vec2)
     # An outer product is a matmul of a column by a row (k = 1): the same row and rules.
@@ -156,8 +150,8 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: float = 1,
 
 
 def _check_batches(op: str, batch1: Tensor, batch2: Tensor) -> None:
-    _check_matrix(op, "batch1", batch1, 3)
-    _check_matrix(op, "batch2", batch2, 3)
+    _check_ndim(op, "batch1", batch1, 3)
+    _check_ndim(op, "batch2", batch2, 3)
     if batch1.shape[0] != batch2.shape[0]:
         raise ShapeError(f"{op}: batch1 {format_shape(batch1.shape)} and batch2 "
                          f"{format_shape(batch2.shape)} must hold the same number of matrices")
@@ -212,7 +206,7 @@ def chain_matmul(*matrices: Tensor) -> Tensor:
     if not matrices:
         raise ValueError("chain_matmul: expected one or more matrices, got none")
     for i, m in enumerate(matrices):
-        _check_matrix("chain_matmul", f"matrix {i}", m, 2)
+        _check_ndim("chain_matmul", f"matrix {i}", m, 2)
     out = matrices[0]
     for i, m in enumerate(matrices[1:], 1):
         if out.shape[1] != m.shape[0]:
