@@ -275,6 +275,11 @@ def copysign(input: Tensor, other: Any) -> Tensor:
 def _xlogy(input: Any, other: Any) -> Any:
     with np.errstate(divide="ignore", invalid="ignore"):
         product = input * np.log(other)
+    return _zero_where_input_is_zero(product, input, other)
+
+
+def _zero_where_input_is_zero(product: Any, input: Any, other: Any) -> Any:
+    """``product`` with 0 where ``input`` is 0 and ``other`` is not nan (xlogy and xlog1py)."""
     return np.where((input == 0) & ~np.isnan(other), 0, product).astype(product.dtype, copy=False)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from ..errors import DTypeError, ShapeError, format_shape
 from ..tensor import Tensor
 from .elementwise import eq, exp2, ge, gt, isnan, le, log, logical_and, logical_or, where
+from .pointwise_more import _zero_where_input_is_zero
 from .primitive import primitive
 from .special import _floating  # integers computed in the default float dtype
 
@@ -242,7 +243,7 @@ def entr(input: Tensor) -> Tensor:
 def _xlog1py(input: Any, other: Any) -> Any:
     with np.errstate(divide="ignore", invalid="ignore"):
         product = input * np.log1p(other)
-    return np.where((input == 0) & ~np.isnan(other), 0, product).astype(product.dtype, copy=False)
+    return _zero_where_input_is_zero(product, input, other)
 
 
 def xlog1py(input: Any, other: Any) -> Tensor:
