@@ -138,9 +138,10 @@ def _view_as_samples(rng):
     return [Sample((uniform(rng, (2, 3)), uniform(rng, (3, 2))), grad_args=(0,))]
 
 
-# Shared with join.py and rearrange.py, for their zero-size rows.
-def _one(sample):
-    return lambda rng: [sample]
+# Fixed samples, ignoring the rng; shared with join.py, rearrange.py, views_more.py and
+# copies_more.py.
+def _one(*samples):
+    return lambda rng: list(samples)
 
 
 _x34 = np.random.default_rng(3).uniform(-2, 2, (3, 4))

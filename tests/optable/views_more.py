@@ -8,12 +8,8 @@ import numpy as np
 
 import backprop as bp
 
-from .shape import _errors
+from .shape import _errors, _one
 from .spec import OpSpec, Sample, uniform
-
-
-def _one(*samples):
-    return lambda rng: list(samples)
 
 
 _R = np.random.default_rng(17)

@@ -19,7 +19,6 @@ import numpy as np
 from .. import backend
 from ..errors import DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
-from . import elementwise as ew
 from .counting import (
     argwhere,
     bincount,
