@@ -73,6 +73,19 @@ class _Flags:
         self.owndata = flags.owndata
 
 
+def _assignable_part(name: str) -> property:
+    """A view of the held array's ``name`` (real or imag) that can also be assigned to."""
+
+    def get(self: ndarray) -> ndarray:
+        return ndarray(getattr(self._array, name), self._device)
+
+    def assign(self: ndarray, value: Any) -> None:
+        _common_device((self, value), None)
+        setattr(self._array, name, _unwrap(value))
+
+    return property(get, assign)
+
+
 class ndarray(NDArrayOperatorsMixin):
     """A NumPy array held on a fake device; see the module docstring for its rules."""
 
@@ -145,23 +158,8 @@ class ndarray(NDArrayOperatorsMixin):
 
     # CuPy's real and imag are properties that can be assigned (``out.real = x`` fills the real
     # parts of a complex array), which the attribute lookup below cannot do.
-    @property
-    def real(self) -> ndarray:
-        return ndarray(self._array.real, self._device)
-
-    @real.setter
-    def real(self, value: Any) -> None:
-        _common_device((self, value), None)
-        self._array.real = _unwrap(value)
-
-    @property
-    def imag(self) -> ndarray:
-        return ndarray(self._array.imag, self._device)
-
-    @imag.setter
-    def imag(self, value: Any) -> None:
-        _common_device((self, value), None)
-        self._array.imag = _unwrap(value)
+    real = _assignable_part("real")
+    imag = _assignable_part("imag")
 
     def get(self) -> np.ndarray:
         """A host copy, as CuPy's ``ndarray.get()``."""

@@ -15,7 +15,6 @@ PyTorch's do. The replacement is a ``where``: masked-out elements get no gradien
 
 from __future__ import annotations
 
-import builtins
 from typing import Any, Sequence
 
 import numpy as np
