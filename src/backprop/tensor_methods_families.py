@@ -549,17 +549,7 @@ class FamilyMethods:
         """The tensor itself: backprop negates at once (``bp.resolve_neg``)."""
         return _ops.complex_ops.resolve_neg(self)
 
-    def is_conj(self) -> bool:
-        """False: backprop never marks a lazy conjugate."""
-        return False
-
-    def is_neg(self) -> bool:
-        """False: backprop never marks a lazy negation."""
-        return False
-
-    def is_complex(self) -> bool:
-        """Whether the dtype is complex64 or complex128."""
-        return _ops.complex_ops.is_complex(self)
+    # is_conj, is_neg and is_complex are Tensor's own (tensor.py), which wins over a mixin.
 
     def angle(self) -> Tensor:
         """The argument of each element (``bp.angle``)."""
