@@ -555,16 +555,6 @@ class FamilyMethods:
         """The argument of each element (``bp.angle``)."""
         return _ops.complex_ops.angle(self)
 
-    def cfloat(self, memory_format: Any = None) -> Tensor:
-        """``self.to(bp.complex64)``."""
-        return _ops.complex_ops.converted(self, "cfloat", _ops.complex_ops.COMPLEX64,
-                                          memory_format)
-
-    def cdouble(self, memory_format: Any = None) -> Tensor:
-        """``self.to(bp.complex128)``."""
-        return _ops.complex_ops.converted(self, "cdouble", _ops.complex_ops.COMPLEX128,
-                                          memory_format)
-
     def stft(self, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
              window: Tensor | None = None, center: bool = True, pad_mode: str = "reflect",
              normalized: bool = False, onesided: bool | None = None,
