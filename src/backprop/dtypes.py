@@ -65,7 +65,6 @@ _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 # category); floats and complex numbers follow the default dtype.
 PYTHON_NUMBER_DTYPES = {builtins.bool: bool, builtins.int: int64, builtins.float: float32,
                         builtins.complex: complex64}
-_PYTHON_NUMBERS = PYTHON_NUMBER_DTYPES
 _COMPLEX_OF = {float32: complex64, float64: complex128}
 
 
@@ -148,7 +147,7 @@ def operand_key(operand: Any) -> Any:
     if dtype is not None:
         return dtype if operand.ndim else (dtype,)
     kind = type(operand)
-    return kind if kind in _PYTHON_NUMBERS else None
+    return kind if kind in PYTHON_NUMBER_DTYPES else None
 
 
 def result_of_keys(keys: tuple) -> np.dtype | None:
@@ -162,7 +161,7 @@ def result_of_keys(keys: tuple) -> np.dtype | None:
         elif isinstance(key, np.dtype):
             with_dims = key if with_dims is None else _promote(with_dims, key)
         else:
-            number = _PYTHON_NUMBERS[key]
+            number = PYTHON_NUMBER_DTYPES[key]
             numbers = number if numbers is None else _promote(numbers, number)
     return _above(with_dims, _above(zero_dim, numbers))
 

@@ -526,6 +526,12 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
     def short(self, memory_format: Any = preserve_format) -> Tensor:
         return self._converted("short", dtypes.int16, memory_format)
 
+    def cfloat(self, memory_format: Any = preserve_format) -> Tensor:
+        return self._converted("cfloat", dtypes.complex64, memory_format)
+
+    def cdouble(self, memory_format: Any = preserve_format) -> Tensor:
+        return self._converted("cdouble", dtypes.complex128, memory_format)
+
     def type(self, dtype: Any = None) -> Any:
         if dtype is None:
             return f"backprop.{self._data.dtype}"

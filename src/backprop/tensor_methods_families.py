@@ -549,31 +549,11 @@ class FamilyMethods:
         """The tensor itself: backprop negates at once (``bp.resolve_neg``)."""
         return _ops.complex_ops.resolve_neg(self)
 
-    def is_conj(self) -> bool:
-        """False: backprop never marks a lazy conjugate."""
-        return False
-
-    def is_neg(self) -> bool:
-        """False: backprop never marks a lazy negation."""
-        return False
-
-    def is_complex(self) -> bool:
-        """Whether the dtype is complex64 or complex128."""
-        return _ops.complex_ops.is_complex(self)
+    # is_conj, is_neg and is_complex are Tensor's own (tensor.py), which wins over a mixin.
 
     def angle(self) -> Tensor:
         """The argument of each element (``bp.angle``)."""
         return _ops.complex_ops.angle(self)
-
-    def cfloat(self, memory_format: Any = None) -> Tensor:
-        """``self.to(bp.complex64)``."""
-        return _ops.complex_ops.converted(self, "cfloat", _ops.complex_ops.COMPLEX64,
-                                          memory_format)
-
-    def cdouble(self, memory_format: Any = None) -> Tensor:
-        """``self.to(bp.complex128)``."""
-        return _ops.complex_ops.converted(self, "cdouble", _ops.complex_ops.COMPLEX128,
-                                          memory_format)
 
     def stft(self, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
              window: Tensor | None = None, center: bool = True, pad_mode: str = "reflect",
