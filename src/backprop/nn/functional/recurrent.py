@@ -5,9 +5,10 @@ A step is two products and one fused primitive. The input's product ``gi = x @ w
 covers every gate at once (``nn.LSTM`` makes it for the whole sequence in one product), the hidden
 state's ``gh = h @ w_hh.T + b_hh`` is made per step, and the gate nonlinearities and the state
 update are one primitive (``fused_lstm_cell``, ``fused_gru_cell``) whose rule is one fused
-backward. The rules recompute the gates from the saved ``gi`` and ``gh`` rather than saving
-them: a step's backward redoes a few elementwise passes instead of keeping four more arrays
-alive per step. Each backward is a composite primitive (``lstm_cell_backward``,
+backward. The GRU's rule recomputes its gates from the saved ``gi`` and ``gh`` rather than
+saving them (a few elementwise passes instead of three more arrays alive per step); the LSTM's
+saves its activated gates, whose recomputation would cost as many exponentials as the forward.
+Each backward is a composite primitive (``lstm_cell_backward``,
 ``gru_cell_backward``): written with our ops, so grad-of-grad is exact and CuPy runs it, with an
 in-place NumPy kernel.
 """

@@ -157,19 +157,19 @@ def _lstm_layer(gates_x: Any, h0: Any, c0: Any, w_hh: Any, *, batch_sizes: tuple
     w_hh_t = w_hh.T.copy()  # C order: OpenBLAS takes the small products faster so
     fused = _compiled("lstm_step", gates)
     for offset, size, _, _ in _steps(batch_sizes, reverse):
-        step = gates[offset:offset + size]
-        np.matmul(h[:size], w_hh_t, out=step)
         rows = slice(offset, offset + size)
+        step = gates[rows]
+        np.matmul(h[:size], w_hh_t, out=step)
         if fused is not None and fused(step, gates_x[rows], c[:size], h[:size], c_all[rows],
                                        output[rows]):
             continue
-        step += gates_x[offset:offset + size]
+        step += gates_x[rows]
         _lstm_activations_(step)
-        c_next = c_all[offset:offset + size]
+        c_next = c_all[rows]
         np.multiply(step[:, hidden:2 * hidden], c[:size], out=c_next)
         c_next += np.multiply(step[:, :hidden], step[:, 2 * hidden:3 * hidden],
                               out=product[:size])
-        h_next = output[offset:offset + size]
+        h_next = output[rows]
         np.tanh(c_next, out=h_next)
         h_next *= step[:, 3 * hidden:]
         c[:size] = c_next

@@ -46,6 +46,14 @@ def _check_positive(owner: str, **sizes: Any) -> None:
             raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
 
 
+def _uniform_by_hidden_size(module: Any) -> None:
+    """Every parameter from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch's recurrent
+    layers and cells (hidden_size is checked positive in their constructors)."""
+    bound = 1.0 / math.sqrt(module.hidden_size)
+    for weight in module.parameters():
+        init.uniform_(weight, -bound, bound)
+
+
 class RNNBase(Module):
     """What ``RNN``, ``LSTM`` and ``GRU`` share: the parameters (``weight_ih_l{k}``,
     ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``, LSTM's ``weight_hr_l{k}``, with
@@ -114,9 +122,7 @@ class RNNBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
-        for weight in self.parameters():
-            init.uniform_(weight, -bound, bound)
+        _uniform_by_hidden_size(self)
 
     @property
     def _flat_weights(self) -> list[Tensor]:
@@ -382,9 +388,7 @@ class RNNCellBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
-        for weight in self.parameters():
-            init.uniform_(weight, -bound, bound)
+        _uniform_by_hidden_size(self)
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
