@@ -17,7 +17,6 @@ import numpy as np
 from .. import backend
 from ..backend import contiguous, empty, xp_of
 from ..errors import DTypeError, ShapeError, format_shape
-from ..layout import check_memory_format
 from ..tensor import Tensor
 from .conjugation import conj_physical, conjugate_if_complex
 from .elementwise import cos, sign, sin, where
@@ -92,17 +91,6 @@ def is_complex(input: Tensor) -> bool:
     (True, False)
     """
     return input.dtype.kind == "c"
-
-
-def converted(input: Tensor, op: str, dtype: np.dtype, memory_format: Any) -> Tensor:
-    """``input.cfloat()`` and ``input.cdouble()``: ``input.to(dtype)``.
-
-    >>> import backprop as bp
-    >>> bp.ones(1).cfloat().dtype, bp.ones(1).cdouble().dtype
-    (dtype('complex64'), dtype('complex128'))
-    """
-    check_memory_format(op, memory_format)
-    return input.to(dtype)
 
 
 def resolve_conj(input: Tensor) -> Tensor:
