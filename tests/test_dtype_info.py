@@ -46,6 +46,19 @@ def test_set_default_dtype_reaches_factories_modules_and_promotion(what: str,
     assert FOLLOWS_DEFAULT[what]().dtype == np.float64
 
 
+def test_set_default_dtype_reaches_a_promotion_already_made() -> None:
+    """An op that promoted an int tensor and a Python float before the change keeps no stale
+    result dtype afterwards."""
+    x = bp.tensor([1, 2])
+    assert (x * 1.5).dtype == np.float32
+    bp.set_default_dtype(bp.float64)
+    try:
+        assert (x * 1.5).dtype == np.float64
+    finally:
+        bp.set_default_dtype(bp.float32)
+    assert (x * 1.5).dtype == np.float32
+
+
 def test_default_dtype_leaves_explicit_dtypes_alone(default_float64: None) -> None:
     assert (bp.ones(2, dtype=bp.float32) * 2.5).dtype == np.float32
     assert bp.tensor([1 + 2j]).dtype == np.complex128  # complex follows the default float

@@ -95,6 +95,13 @@ def set_default_dtype(d: Any) -> None:
                         f"dtype (float16, float32, float64), not {dtype}")
     PYTHON_NUMBER_DTYPES[builtins.float] = dtype
     PYTHON_NUMBER_DTYPES[builtins.complex] = _COMPLEX_OF.get(dtype, complex64)
+    for cache in PROMOTION_CACHES:  # their plans were made for the old default
+        cache.clear()
+
+
+# Caches of promotion results keyed by operand kinds (a Python float among them), which hold
+# the default dtype: primitives register theirs, and set_default_dtype empties them.
+PROMOTION_CACHES: list[dict] = []
 
 
 def promote_types(type1: Any, type2: Any) -> np.dtype:

@@ -102,6 +102,7 @@ class Primitive:
         self.refuse = refuse
         self.numbers = numbers
         self.plans: dict[tuple, Any] = {}  # by the operands' dtypes: see _promoted
+        dtypes.PROMOTION_CACHES.append(self.plans)
         self.backward_name = "".join(part.capitalize() for part in name.split("_")) + "Backward"
         self.__doc__ = forward.__doc__
         self.__wrapped__ = forward
