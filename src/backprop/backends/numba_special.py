@@ -115,3 +115,102 @@ for _op, _kernel in {"erf": erf, "lgamma": lgamma, "digamma": digamma,
     kernels.register(_op, np.ndarray, _kernel, compiled=True)
 
 __all__: list[Any] = []
+
+
+# -- Bessel and incomplete gamma --
+# Kernels in ``_numba_bessel`` (a module of their own: Numba's cache notices a change to a
+# kernel's own file only), for float32 and float64 NumPy arrays; registered under the ops'
+# names, they decline (None) where they do not apply and the NumPy code runs.
+
+_bessel: ModuleType | None = None
+_bessel_failed = False
+
+
+def _load_bessel() -> ModuleType | None:
+    global _bessel, _bessel_failed
+    if not _switch.enabled or _bessel_failed or _switch._load() is None:
+        return None
+    if _bessel is None:
+        try:
+            from . import _numba_bessel
+        except Exception:  # noqa: BLE001 - a Numba that rejects this code: NumPy code runs
+            _bessel_failed = True
+            return None
+        _bessel = _numba_bessel
+    return _bessel
+
+
+def _bessel_elementwise(kernel_name: str) -> Any:
+    def kernel(input: Any) -> np.ndarray | None:
+        if type(input) is not np.ndarray or not _switch._applies(input):
+            return None
+        module = _load_bessel()
+        if module is None:
+            return None
+        out = np.empty_like(input)
+        if not _switch._run(getattr(module, kernel_name), input.reshape(-1), out.reshape(-1)):
+            return None
+        return out
+
+    kernel.__name__ = kernel.__qualname__ = kernel_name
+    kernel.__doc__ = f"``{kernel_name}`` of a float32 or float64 array, or None."
+    return kernel
+
+
+i0 = _bessel_elementwise("i0")
+i0e = _bessel_elementwise("i0e")
+i1 = _bessel_elementwise("i1")
+i1e = _bessel_elementwise("i1e")
+k0 = _bessel_elementwise("k0")
+k0e = _bessel_elementwise("k0e")
+k1 = _bessel_elementwise("k1")
+k1e = _bessel_elementwise("k1e")
+j0 = _bessel_elementwise("j0")
+j1 = _bessel_elementwise("j1")
+y0 = _bessel_elementwise("y0")
+y1 = _bessel_elementwise("y1")
+spherical_j0 = _bessel_elementwise("spherical_j0")
+airy_ai = _bessel_elementwise("airy_ai")
+
+
+def incomplete_gamma(input: Any, other: Any, upper: bool) -> np.ndarray | None:
+    """P(a, x) (Q where ``upper``) of two NumPy arrays of one float dtype, broadcast, or None."""
+    if (type(input) is not np.ndarray or type(other) is not np.ndarray
+            or input.dtype != other.dtype):
+        return None
+    if input.shape != other.shape:
+        shape = np.broadcast_shapes(input.shape, other.shape)
+        input = np.ascontiguousarray(np.broadcast_to(input, shape))
+        other = np.ascontiguousarray(np.broadcast_to(other, shape))
+    if not _switch._applies(input, other):
+        return None
+    module = _load_bessel()
+    if module is None:
+        return None
+    out = np.empty_like(input)
+    if not _switch._run(module.incomplete_gamma, input.reshape(-1), other.reshape(-1),
+                        out.reshape(-1), upper):
+        return None
+    return out
+
+
+def igamma(input: Any, other: Any) -> np.ndarray | None:
+    """P(a, x), or None."""
+    return incomplete_gamma(input, other, False)
+
+
+def igammac(input: Any, other: Any) -> np.ndarray | None:
+    """Q(a, x), or None."""
+    return incomplete_gamma(input, other, True)
+
+
+for _op, _kernel in {"i0": i0, "special_i0e": i0e, "special_i1": i1, "special_i1e": i1e,
+                     "special_modified_bessel_i0": i0, "special_modified_bessel_i1": i1,
+                     "special_modified_bessel_k0": k0, "special_modified_bessel_k1": k1,
+                     "special_scaled_modified_bessel_k0": k0e,
+                     "special_scaled_modified_bessel_k1": k1e,
+                     "special_bessel_j0": j0, "special_bessel_j1": j1,
+                     "special_bessel_y0": y0, "special_bessel_y1": y1,
+                     "special_spherical_bessel_j0": spherical_j0, "special_airy_ai": airy_ai,
+                     "igamma": igamma, "igammac": igammac}.items():
+    kernels.register(_op, np.ndarray, _kernel, compiled=True)

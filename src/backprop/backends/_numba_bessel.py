@@ -1,0 +1,466 @@
+"""Numba kernels for the Bessel and Airy functions and the regularised incomplete gamma functions
+(``ops.special_bessel``, ``ops.special_numerics``): the same formulas, tables and regions as the
+NumPy code, one element at a time. Imported by ``backends.numba_special`` on first use only.
+
+Why a loop per element wins here: the NumPy code makes ~3 passes per Chebyshev coefficient (30
+coefficients: 90 passes) and masks, gathers and scatters every region; a compiled loop keeps an
+element in registers and branches on its region. The tables are module-level arrays, which Numba
+freezes into the compiled code as constants; with the helpers inlined (``inline="always"``) LLVM
+unrolls Clenshaw's loop over them (passing them as arguments, or as tuples, is ~5x slower).
+
+Each kernel reads ``x`` (float32 or float64), computes in float64 and stores into ``out`` (the
+input's dtype): the rounding the NumPy path does with ``astype``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..ops import special_chebyshev as C
+
+_OPTIONS = {"fastmath": False, "error_model": "numpy", "cache": True, "nogil": True}
+_INLINE = dict(_OPTIONS, inline="always")
+
+# The tables as arrays (frozen as constants into the compiled kernels).
+_I0_SMALL = np.array(C.I0_SMALL)
+_I0_LARGE = np.array(C.I0_LARGE)
+_I1_SMALL = np.array(C.I1_SMALL)
+_I1_LARGE = np.array(C.I1_LARGE)
+_K0_SMALL = np.array(C.K0_SMALL)
+_K0_LARGE = np.array(C.K0_LARGE)
+_K1_SMALL = np.array(C.K1_SMALL)
+_K1_LARGE = np.array(C.K1_LARGE)
+_J0_SMALL = np.array(C.J0_SMALL)
+_J1_SMALL = np.array(C.J1_SMALL)
+_Y0_SMALL = np.array(C.Y0_SMALL)
+_Y1_SMALL = np.array(C.Y1_SMALL)
+_PQ0_P = np.array(C.PQ0_P)
+_PQ0_Q = np.array(C.PQ0_Q)
+_PQ1_P = np.array(C.PQ1_P)
+_PQ1_Q = np.array(C.PQ1_Q)
+_AI_POS = np.array(C.AI_POS)
+_AI_NEG_U = np.array(C.AI_NEG_U)
+_AI_NEG_V = np.array(C.AI_NEG_V)
+_AIRY_T = 2.0 / C.AIRY_Z0
+
+# The constants of ``special_bessel`` (not imported: that module stays free of Numba's reach).
+_SQRT_2_OVER_PI = 0.797884560802865355879892119868763737
+_TWO_OVER_PI = 2.0 / math.pi
+_QUARTER_PI = 0.785398163397448309615660845819875721
+_THREE_QUARTER_PI = 2.356194490192344928846982537459627163
+_INV_SQRT_PI = 0.564189583547756286948
+_AI_0 = 0.355028053887817239260
+_MINUS_AI_PRIME_0 = 0.258819403792806798405
+_NAN = math.nan
+_INF = math.inf
+# spherical_j0's Taylor coefficients (-1)^k / (2k + 1)!, k = 0..9.
+_SINC = np.array([(-1.0) ** k / math.factorial(2 * k + 1) for k in range(10)])
+
+
+@njit(**_INLINE)
+def _chebyshev(t, c):
+    """``sum_k c[k] T_k(t)`` by Clenshaw's recurrence, in the NumPy code's order of operations."""
+    two_t = t + t
+    b1 = c[c.size - 1]
+    b2 = 0.0
+    for k in range(c.size - 2, 0, -1):
+        b1, b2 = two_t * b1 - b2 + c[k], b1
+    return t * b1 - b2 + c[0]
+
+
+# -- modified Bessel functions of the first kind --------------------------------------------------
+
+@njit(**_INLINE)
+def _i0_scaled(a):
+    if a <= 8.0:
+        return _chebyshev(a * 0.25 - 1.0, _I0_SMALL)
+    if a > 8.0:
+        return _chebyshev(16.0 / a - 1.0, _I0_LARGE) / math.sqrt(a)
+    return _NAN
+
+
+@njit(**_INLINE)
+def _i0(a):
+    if a <= 8.0:
+        return math.exp(a) * _chebyshev(a * 0.25 - 1.0, _I0_SMALL)
+    if a > 8.0:
+        return math.exp(a) * _chebyshev(16.0 / a - 1.0, _I0_LARGE) / math.sqrt(a)
+    return _NAN
+
+
+@njit(**_INLINE)
+def _i1_scaled(a):
+    if a <= 8.0:
+        return _chebyshev(a * 0.25 - 1.0, _I1_SMALL) * a
+    if a > 8.0:
+        return _chebyshev(16.0 / a - 1.0, _I1_LARGE) / math.sqrt(a)
+    return _NAN
+
+
+@njit(**_INLINE)
+def _i1(a):
+    if a <= 8.0:
+        return math.exp(a) * _chebyshev(a * 0.25 - 1.0, _I1_SMALL) * a
+    if a > 8.0:
+        return math.exp(a) * _chebyshev(16.0 / a - 1.0, _I1_LARGE) / math.sqrt(a)
+    return _NAN
+
+
+@njit(**_OPTIONS)
+def i0(x, out):
+    for i in range(x.size):
+        out[i] = _i0(abs(np.float64(x[i])))
+
+
+@njit(**_OPTIONS)
+def i0e(x, out):
+    for i in range(x.size):
+        out[i] = _i0_scaled(abs(np.float64(x[i])))
+
+
+@njit(**_OPTIONS)
+def i1(x, out):
+    for i in range(x.size):
+        v = np.float64(x[i])
+        out[i] = math.copysign(_i1(abs(v)), v)
+
+
+@njit(**_OPTIONS)
+def i1e(x, out):
+    for i in range(x.size):
+        v = np.float64(x[i])
+        out[i] = math.copysign(_i1_scaled(abs(v)), v)
+
+
+# -- modified Bessel functions of the second kind (x > 0; inf at 0, nan below) ------------------
+
+@njit(**_INLINE)
+def _k0(x, scaled):
+    if x == 0.0:
+        return _INF
+    if x > 0.0 and x <= 2.0:
+        small = _chebyshev(x * x * 0.5 - 1.0, _K0_SMALL) - math.log(0.5 * x) * _i0(x)
+        return small * math.exp(x) if scaled else small
+    if x > 2.0:
+        large = _chebyshev(4.0 / x - 1.0, _K0_LARGE) / math.sqrt(x)
+        return large if scaled else math.exp(-x) * large
+    return _NAN
+
+
+@njit(**_INLINE)
+def _k1(x, scaled):
+    if x == 0.0:
+        return _INF
+    if x > 0.0 and x <= 2.0:
+        small = math.log(0.5 * x) * _i1(x) + _chebyshev(x * x * 0.5 - 1.0, _K1_SMALL) / x
+        return small * math.exp(x) if scaled else small
+    if x > 2.0:
+        large = _chebyshev(4.0 / x - 1.0, _K1_LARGE) / math.sqrt(x)
+        return large if scaled else math.exp(-x) * large
+    return _NAN
+
+
+@njit(**_OPTIONS)
+def k0(x, out):
+    for i in range(x.size):
+        out[i] = _k0(np.float64(x[i]), False)
+
+
+@njit(**_OPTIONS)
+def k0e(x, out):
+    for i in range(x.size):
+        out[i] = _k0(np.float64(x[i]), True)
+
+
+@njit(**_OPTIONS)
+def k1(x, out):
+    for i in range(x.size):
+        out[i] = _k1(np.float64(x[i]), False)
+
+
+@njit(**_OPTIONS)
+def k1e(x, out):
+    for i in range(x.size):
+        out[i] = _k1(np.float64(x[i]), True)
+
+
+# -- Bessel functions of the first and second kind ---------------------------------------------
+
+@njit(**_INLINE)
+def _hankel0(x, second_kind):
+    t = 128.0 / (x * x) - 1.0
+    p = _chebyshev(t, _PQ0_P)
+    q = _chebyshev(t, _PQ0_Q) / x
+    phase = x - _QUARTER_PI
+    c, s = math.cos(phase), math.sin(phase)
+    amplitude = (p * s + q * c) if second_kind else (p * c - q * s)
+    return amplitude * _SQRT_2_OVER_PI / math.sqrt(x)
+
+
+@njit(**_INLINE)
+def _hankel1(x, second_kind):
+    t = 128.0 / (x * x) - 1.0
+    p = _chebyshev(t, _PQ1_P)
+    q = _chebyshev(t, _PQ1_Q) / x
+    phase = x - _THREE_QUARTER_PI
+    c, s = math.cos(phase), math.sin(phase)
+    amplitude = (p * s + q * c) if second_kind else (p * c - q * s)
+    return amplitude * _SQRT_2_OVER_PI / math.sqrt(x)
+
+
+@njit(**_INLINE)
+def _j0(a):
+    if a <= 8.0:
+        return _chebyshev(a * a / 32.0 - 1.0, _J0_SMALL)
+    if a > 8.0:
+        return _hankel0(a, False)
+    return _NAN
+
+
+@njit(**_INLINE)
+def _j1(a):
+    """J1(|x|)."""
+    if a <= 8.0:
+        return _chebyshev(a * a / 32.0 - 1.0, _J1_SMALL) * a
+    if a > 8.0:
+        return _hankel1(a, False)
+    return _NAN
+
+
+@njit(**_OPTIONS)
+def j0(x, out):
+    for i in range(x.size):
+        out[i] = _j0(abs(np.float64(x[i])))
+
+
+@njit(**_OPTIONS)
+def j1(x, out):
+    for i in range(x.size):
+        v = np.float64(x[i])
+        r = _j1(abs(v))
+        out[i] = -r if v < 0.0 else r
+
+
+@njit(**_OPTIONS)
+def y0(x, out):
+    for i in range(x.size):
+        v = np.float64(x[i])
+        if v == 0.0:
+            r = -_INF
+        elif v > 0.0 and v <= 8.0:
+            r = _chebyshev(v * v / 32.0 - 1.0, _Y0_SMALL) + _TWO_OVER_PI * math.log(v) * _j0(v)
+        elif v > 8.0:
+            r = _hankel0(v, True)
+        else:
+            r = _NAN
+        out[i] = r
+
+
+@njit(**_OPTIONS)
+def y1(x, out):
+    for i in range(x.size):
+        v = np.float64(x[i])
+        if v == 0.0:
+            r = -_INF
+        elif v > 0.0 and v <= 8.0:
+            series = _chebyshev(v * v / 32.0 - 1.0, _Y1_SMALL) * v
+            r = series + _TWO_OVER_PI * (_j1(v) * math.log(v) - 1.0 / v)
+        elif v > 8.0:
+            r = _hankel1(v, True)
+        else:
+            r = _NAN
+        out[i] = r
+
+
+@njit(**_OPTIONS)
+def spherical_j0(x, out):
+    c = _SINC
+    for i in range(x.size):
+        v = np.float64(x[i])
+        a = abs(v)
+        if a < 0.5:
+            s = v * v
+            total = 0.0
+            for k in range(9, 0, -1):
+                total = (total + c[k]) * s
+            r = total + 1.0
+        elif a < _INF:
+            r = math.sin(v) / v
+        elif a == _INF:
+            r = 0.0
+        else:
+            r = _NAN
+        out[i] = r
+
+
+# -- the Airy function Ai ------------------------------------------------------------------------
+
+@njit(**_INLINE)
+def _airy_series(v):
+    z = v * v * v
+    f_term = 1.0
+    g_term = v
+    f = 1.0
+    g = v
+    for k in range(1, 22):
+        f_term = f_term * z / ((3 * k - 1) * (3 * k))
+        g_term = g_term * z / ((3 * k) * (3 * k + 1))
+        f += f_term
+        g += g_term
+    return _AI_0 * f - _MINUS_AI_PRIME_0 * g
+
+
+@njit(**_OPTIONS)
+def airy_ai(x, out):
+    for i in range(x.size):
+        v = np.float64(x[i])
+        if v < -2.09 and v > -_INF:
+            zeta = -2.0 * v * math.sqrt(-v) / 3.0
+            t = _AIRY_T / zeta - 1.0
+            theta = zeta + 0.25 * math.pi
+            u = _chebyshev(t, _AI_NEG_U)
+            w = _chebyshev(t, _AI_NEG_V)
+            r = _INV_SQRT_PI / math.sqrt(math.sqrt(-v)) * (math.sin(theta) * u
+                                                           - math.cos(theta) * w)
+        elif v >= -2.09 and v < 2.09:
+            r = _airy_series(v)
+        elif v >= 2.09 and v <= 103.892:
+            zeta = 2.0 * v * math.sqrt(v) / 3.0
+            t = _AIRY_T / zeta - 1.0
+            r = _INV_SQRT_PI * _chebyshev(t, _AI_POS) / (2.0 * math.sqrt(math.sqrt(v))
+                                                          * math.exp(zeta))
+        elif v > 103.892 and v < _INF:
+            r = 0.0
+        else:
+            r = _NAN
+        out[i] = r
+
+
+# -- the regularised incomplete gamma functions P(a, x) and Q(a, x) ------------------------------
+# ``special_numerics.incomplete_gamma``'s regions and formulas, each element iterated until it
+# converges (the NumPy code iterates converged elements on with their neighbours, which changes
+# a result by a rounding at most).
+
+_EPS = float(np.finfo(np.float64).eps)
+_TINY = 1e-300
+_TEMME_FROM = 1e4
+_TWO_PI = 2.0 * math.pi
+_LIMIT = 100000
+
+
+@njit(**_INLINE)
+def _log1pmx(d):
+    if abs(d) < 0.25:
+        series = 0.0
+        for k in range(30, 1, -1):
+            series = series * d + (1.0 if k % 2 == 1 else -1.0) / k
+        return series * d * d
+    return math.log1p(d) - d
+
+
+@njit(**_INLINE)
+def _prefactor(a, x):
+    if a >= 20.0:
+        r = 1.0 / (a * a)
+        remainder = (1.0 / 12 - r * (1.0 / 360 - r * (1.0 / 1260 - r * (1.0 / 1680 - r / 1188)))) / a
+        return math.sqrt(a / _TWO_PI) * math.exp(a * _log1pmx((x - a) / a) - remainder)
+    return math.exp(a * math.log(x) - x - math.lgamma(a))
+
+
+@njit(**_INLINE)
+def _p_series(a, x):
+    n = 0.0
+    term = 1.0
+    total = 1.0
+    for _ in range(_LIMIT):
+        n = n + 1.0
+        term = term * x / (a + n)
+        total = total + term
+        if term <= _EPS * total:
+            break
+    return _prefactor(a, x) / a * total
+
+
+@njit(**_INLINE)
+def _q_continued_fraction(a, x):
+    i = 0.0
+    b = x + 1.0 - a
+    c = 1.0 / _TINY
+    d = 1.0 / b
+    h = d
+    for _ in range(_LIMIT):
+        i = i + 1.0
+        an = -i * (i - a)
+        b = b + 2.0
+        d = an * d + b
+        if abs(d) < _TINY:
+            d = _TINY
+        c = b + an / c
+        if abs(c) < _TINY:
+            c = _TINY
+        d = 1.0 / d
+        delta = d * c
+        h = h * delta
+        if abs(delta - 1.0) <= _EPS:
+            break
+    return _prefactor(a, x) * h
+
+
+@njit(**_INLINE)
+def _temme(a, x, upper):
+    d = (x - a) / a
+    log_term = _log1pmx(d)
+    eta = math.copysign(math.sqrt(-2.0 * log_term), d)
+    if abs(eta) < 1e-3:
+        c0 = -1.0 / 3 + eta * (1.0 / 12 - eta * (2.0 / 135 - eta / 864))
+        c1 = -1.0 / 540 - eta * (1.0 / 288 - eta / 378)
+    else:
+        c0 = 1.0 / d - 1.0 / eta
+        c1 = 1.0 / eta ** 3 - 1.0 / d ** 3 - 1.0 / d ** 2 - 1.0 / (12.0 * d)
+    r = math.exp(a * log_term) / math.sqrt(_TWO_PI * a) * (c0 + c1 / a)
+    y = eta * math.sqrt(0.5 * a)
+    if upper:
+        return 0.5 * math.erfc(y) + r
+    return 0.5 * math.erfc(-y) - r
+
+
+@njit(**_INLINE)
+def _p_edge(a, x):
+    """P where a or x is 0 or infinite (and neither negative), PyTorch's values."""
+    if a == 0.0:
+        return 1.0 if x > 0.0 else _NAN
+    if x == 0.0:
+        return 0.0
+    if math.isinf(a):
+        return _NAN if math.isinf(x) else 0.0
+    if math.isinf(x):
+        return 1.0
+    return _NAN
+
+
+@njit(**_OPTIONS)
+def incomplete_gamma(a, x, out, upper):
+    """out = P(a, x), or Q(a, x) when ``upper``, for flat arrays of one size."""
+    for i in range(out.size):
+        ai = np.float64(a[i])
+        xi = np.float64(x[i])
+        if ai < 0.0 or xi < 0.0:
+            r = _NAN
+        elif ai == 0.0 or xi == 0.0 or math.isinf(ai) or math.isinf(xi):
+            p = _p_edge(ai, xi)
+            r = 1.0 - p if upper else p
+        elif ai > 0.0 and xi > 0.0:  # both finite here; false at nan
+            if ai >= _TEMME_FROM:
+                r = _temme(ai, xi, upper)
+            elif xi > ai and xi > 1.0:
+                q = _q_continued_fraction(ai, xi)
+                r = q if upper else 1.0 - q
+            else:
+                p = _p_series(ai, xi)
+                r = 1.0 - p if upper else p
+        else:
+            r = _NAN
+        out[i] = r
