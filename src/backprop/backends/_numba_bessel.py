@@ -329,16 +329,36 @@ def _other_y(x, out, order):
             out[i] = r
 
 
-@njit(**_OPTIONS)
-def y0(x, out):
+# Y's small region needs log(x), a call LLVM does not vectorise: each block of elements takes
+# its logarithms in one loop and the two series in a second, branch-free one that it vectorises.
+_BLOCK = 256
+
+
+@njit(**_INLINE)
+def _logs_of_block(x, start, stop, logs):
+    """logs[i - start] = log(x[i]) (of 8 outside (0, 8]); whether any x[i] was outside."""
     other = False
-    for i in range(x.size):
+    for i in range(start, stop):
         v = np.float64(x[i])
         inside = v > 0.0 and v <= 8.0
         other |= not inside
-        v = v if inside else 8.0
-        out[i] = _chebyshev(v * v / 32.0 - 1.0, _Y0_SMALL) + _TWO_OVER_PI * math.log(v) * (
-            _chebyshev(v * v / 32.0 - 1.0, _J0_SMALL))
+        logs[i - start] = math.log(v if inside else 8.0)
+    return other
+
+
+@njit(**_OPTIONS)
+def y0(x, out):
+    other = False
+    logs = np.empty(_BLOCK)
+    for start in range(0, x.size, _BLOCK):
+        stop = min(start + _BLOCK, x.size)
+        other |= _logs_of_block(x, start, stop, logs)
+        for i in range(start, stop):
+            v = np.float64(x[i])
+            v = v if v > 0.0 and v <= 8.0 else 8.0
+            t = v * v / 32.0 - 1.0
+            out[i] = (_chebyshev(t, _Y0_SMALL)
+                      + _TWO_OVER_PI * logs[i - start] * _chebyshev(t, _J0_SMALL))
     if other:
         _other_y(x, out, 0)
 
@@ -346,14 +366,17 @@ def y0(x, out):
 @njit(**_OPTIONS)
 def y1(x, out):
     other = False
-    for i in range(x.size):
-        v = np.float64(x[i])
-        inside = v > 0.0 and v <= 8.0
-        other |= not inside
-        v = v if inside else 8.0
-        series = _chebyshev(v * v / 32.0 - 1.0, _Y1_SMALL) * v
-        j1_v = _chebyshev(v * v / 32.0 - 1.0, _J1_SMALL) * v
-        out[i] = series + _TWO_OVER_PI * (j1_v * math.log(v) - 1.0 / v)
+    logs = np.empty(_BLOCK)
+    for start in range(0, x.size, _BLOCK):
+        stop = min(start + _BLOCK, x.size)
+        other |= _logs_of_block(x, start, stop, logs)
+        for i in range(start, stop):
+            v = np.float64(x[i])
+            v = v if v > 0.0 and v <= 8.0 else 8.0
+            t = v * v / 32.0 - 1.0
+            series = _chebyshev(t, _Y1_SMALL) * v
+            j1_v = _chebyshev(t, _J1_SMALL) * v
+            out[i] = series + _TWO_OVER_PI * (j1_v * logs[i - start] - 1.0 / v)
     if other:
         _other_y(x, out, 1)
 
@@ -397,9 +420,11 @@ def _airy_series(v):
 
 
 @njit(**_OPTIONS)
-def airy_ai(x, out):
+def _other_airy(x, out):
     for i in range(x.size):
         v = np.float64(x[i])
+        if v >= -2.09 and v < 2.09:
+            continue
         if v < -2.09 and v > -_INF:
             zeta = -2.0 * v * math.sqrt(-v) / 3.0
             t = _AIRY_T / zeta - 1.0
@@ -408,8 +433,6 @@ def airy_ai(x, out):
             w = _chebyshev(t, _AI_NEG_V)
             r = _INV_SQRT_PI / math.sqrt(math.sqrt(-v)) * (math.sin(theta) * u
                                                            - math.cos(theta) * w)
-        elif v >= -2.09 and v < 2.09:
-            r = _airy_series(v)
         elif v >= 2.09 and v <= 103.892:
             zeta = 2.0 * v * math.sqrt(v) / 3.0
             t = _AIRY_T / zeta - 1.0
@@ -420,6 +443,18 @@ def airy_ai(x, out):
         else:
             r = _NAN
         out[i] = r
+
+
+@njit(**_OPTIONS)
+def airy_ai(x, out):
+    other = False
+    for i in range(x.size):
+        v = np.float64(x[i])
+        inside = v >= -2.09 and v < 2.09
+        other |= not inside
+        out[i] = _airy_series(v if inside else 0.0)
+    if other:
+        _other_airy(x, out)
 
 
 # -- the regularised incomplete gamma functions P(a, x) and Q(a, x) ------------------------------
