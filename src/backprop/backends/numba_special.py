@@ -140,7 +140,9 @@ def _load_bessel() -> ModuleType | None:
     return _bessel
 
 
-def _bessel_elementwise(kernel_name: str) -> Any:
+def _bessel_elementwise(kernel_name: str, narrow: bool = False) -> Any:
+    """The op's kernel: ``kernel_name``'s loop into a new array (passed whether the input is
+    float32, where ``narrow``)."""
     def kernel(input: Any) -> np.ndarray | None:
         if type(input) is not np.ndarray or not _switch._applies(input):
             return None
@@ -148,7 +150,10 @@ def _bessel_elementwise(kernel_name: str) -> Any:
         if module is None:
             return None
         out = np.empty_like(input)
-        if not _switch._run(getattr(module, kernel_name), input.reshape(-1), out.reshape(-1)):
+        args = (input.reshape(-1), out.reshape(-1))
+        if narrow:
+            args += (input.dtype == np.float32,)
+        if not _switch._run(getattr(module, kernel_name), *args):
             return None
         return out
 
@@ -157,10 +162,10 @@ def _bessel_elementwise(kernel_name: str) -> Any:
     return kernel
 
 
-i0 = _bessel_elementwise("i0")
-i0e = _bessel_elementwise("i0e")
-i1 = _bessel_elementwise("i1")
-i1e = _bessel_elementwise("i1e")
+i0 = _bessel_elementwise("i0", narrow=True)
+i0e = _bessel_elementwise("i0e", narrow=True)
+i1 = _bessel_elementwise("i1", narrow=True)
+i1e = _bessel_elementwise("i1e", narrow=True)
 k0 = _bessel_elementwise("k0")
 k0e = _bessel_elementwise("k0e")
 k1 = _bessel_elementwise("k1")
