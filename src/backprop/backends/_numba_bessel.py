@@ -146,7 +146,7 @@ def _i_small(x, out, order, scaled, table):
         v = np.float64(x[i])
         a = abs(v)
         other |= not a <= 8.0
-        a = a if a <= 8.0 else 8.0
+        a = a if a <= 8.0 else 8.0  # noqa: FURB136 - nan too becomes 8
         r = _chebyshev(a * 0.25 - 1.0, table)
         if not scaled:
             r = math.exp(a) * r  # the NumPy code's order: exp(a) * series * a
@@ -320,7 +320,7 @@ def j0(x, out):
     for i in range(x.size):
         a = abs(np.float64(x[i]))
         other |= not a <= 8.0
-        a = a if a <= 8.0 else 8.0
+        a = a if a <= 8.0 else 8.0  # noqa: FURB136 - nan too becomes 8
         out[i] = _chebyshev(a * a / 32.0 - 1.0, _J0_SMALL)
     if other:
         _other_j(x, out, 0)
@@ -333,7 +333,7 @@ def j1(x, out):
         v = np.float64(x[i])
         a = abs(v)
         other |= not a <= 8.0
-        a = a if a <= 8.0 else 8.0
+        a = a if a <= 8.0 else 8.0  # noqa: FURB136 - nan too becomes 8
         r = _chebyshev(a * a / 32.0 - 1.0, _J1_SMALL) * a
         out[i] = -r if v < 0.0 else r
     if other:
