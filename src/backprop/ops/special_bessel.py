@@ -33,7 +33,12 @@ def _pieces(x: np.ndarray, *pieces: tuple[np.ndarray, Callable[[np.ndarray], Any
             fill: float = math.nan) -> np.ndarray:
     """``out[mask] = f(x[mask])`` for each ``(mask, f)``: every range is computed on its own
     elements only (a range's formula may overflow or divide by zero on the others'). Elements
-    in no range get ``fill``."""
+    in no range get ``fill``. Where one range holds every element (the common case), its
+    formula runs on ``x`` itself: no gather, scatter or fill."""
+    with np.errstate(all="ignore"):
+        for mask, f in pieces:
+            if mask.all():
+                return np.asarray(f(x), dtype=np.float64)
     out = np.full(x.shape, fill)
     with np.errstate(all="ignore"):
         for mask, f in pieces:

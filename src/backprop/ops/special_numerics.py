@@ -247,8 +247,11 @@ def _prefactor(a: np.ndarray, x: np.ndarray) -> np.ndarray:
     which keeps its digits where a log x and x are large and nearly cancel."""
     from .gamma_numerics import lgamma_array
 
+    large = a >= 20.0
+    if not large.any():  # the common case computes one of the two forms (alike per element)
+        with np.errstate(all="ignore"):
+            return np.exp(a * np.log(x) - x - lgamma_array(a))
     with np.errstate(all="ignore"):
-        large = a >= 20.0
         al = np.where(large, a, 20.0)
         stirling = np.sqrt(al / (2.0 * math.pi)) * np.exp(
             al * _log1pmx((x - al) / al) - _stirling_remainder(al))
@@ -258,9 +261,11 @@ def _prefactor(a: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def _until_converged(state: list[np.ndarray], step, limit: int = 100000) -> np.ndarray:
     """Repeat ``step(*state) -> (state, converged)`` until every element has converged; the
-    last state array's values. Finished elements are dropped once an eighth of those left have
-    finished (until then they iterate on: a converged series or fraction stays converged), so
-    a few slow elements cost little and most steps copy nothing."""
+    last state array's values. (Numbers in the state, such as a step count that every element
+    shares, are passed on as they are.) Finished elements are dropped once half of those left
+    have finished (until then they iterate on: a converged series or fraction stays converged;
+    dropping, a gather of every state array, costs as much as several steps), so a few slow
+    elements cost little and most steps copy nothing."""
     result = np.empty_like(state[-1])
     index = np.arange(state[-1].size)
     current = list(state)
@@ -272,25 +277,25 @@ def _until_converged(state: list[np.ndarray], step, limit: int = 100000) -> np.n
         if finished == index.size:
             result[index] = current[-1]
             return result
-        if finished * 8 >= index.size:
+        if finished * 2 >= index.size:
             result[index[converged]] = current[-1][converged]
             keep = ~converged
             index = index[keep]
-            current = [c[keep] for c in current]
+            current = [c[keep] if type(c) is np.ndarray else c for c in current]
     result[index] = current[-1]  # the limit was reached: the last values
     return result
 
 
 def _p_series(a: np.ndarray, x: np.ndarray) -> np.ndarray:
     """P(a, x) = x^a e^-x / Gamma(a + 1) sum_n x^n / ((a + 1) ... (a + n))."""
-    def step(a, x, n, term, total):
-        n = n + 1.0
-        term = term * x / (a + n)
-        total = total + term
+    def step(a, x, n, term, total):  # in place: term and total are this loop's own arrays
+        n = n + 1.0  # every element left has taken as many steps: one number
+        np.multiply(term, x, out=term)
+        np.divide(term, a + n, out=term)
+        total += term
         return [a, x, n, term, total], term <= _EPS * total
 
-    ones = np.ones_like(a)
-    total = _until_converged([a, x, np.zeros_like(a), ones, ones], step)
+    total = _until_converged([a, x, 0.0, np.ones_like(a), np.ones_like(a)], step)
     with np.errstate(all="ignore"):
         return _prefactor(a, x) / a * total
 
@@ -301,7 +306,7 @@ def _q_continued_fraction(a: np.ndarray, x: np.ndarray) -> np.ndarray:
     tiny = 1e-300
 
     def step(a, x, i, b, c, d, h):
-        i = i + 1.0
+        i = i + 1.0  # the same for every element: one number
         an = -i * (i - a)
         b = b + 2.0
         d = an * d + b
@@ -315,7 +320,7 @@ def _q_continued_fraction(a: np.ndarray, x: np.ndarray) -> np.ndarray:
 
     b = x + 1.0 - a
     with np.errstate(all="ignore"):
-        h = _until_converged([a, x, np.zeros_like(a), b, np.full_like(a, 1.0 / tiny),
+        h = _until_converged([a, x, 0.0, b, np.full_like(a, 1.0 / tiny),
                                   1.0 / b, 1.0 / b], step)
         return _prefactor(a, x) * h
 
