@@ -57,6 +57,7 @@ _MINUS_AI_PRIME_0 = 0.258819403792806798405
 _NAN = math.nan
 _INF = math.inf
 # spherical_j0's Taylor coefficients (-1)^k / (2k + 1)!, k = 0..9.
+_BLOCK = 256  # elements per block where a kernel gathers them into buffers
 _SINC = np.array([(-1.0) ** k / math.factorial(2 * k + 1) for k in range(10)])
 
 
@@ -74,29 +75,11 @@ def _chebyshev(t, c):
 # -- modified Bessel functions of the first kind --------------------------------------------------
 
 @njit(**_INLINE)
-def _i0_scaled(a):
-    if a <= 8.0:
-        return _chebyshev(a * 0.25 - 1.0, _I0_SMALL)
-    if a > 8.0:
-        return _chebyshev(16.0 / a - 1.0, _I0_LARGE) / math.sqrt(a)
-    return _NAN
-
-
-@njit(**_INLINE)
 def _i0(a):
     if a <= 8.0:
         return math.exp(a) * _chebyshev(a * 0.25 - 1.0, _I0_SMALL)
     if a > 8.0:
         return math.exp(a) * _chebyshev(16.0 / a - 1.0, _I0_LARGE) / math.sqrt(a)
-    return _NAN
-
-
-@njit(**_INLINE)
-def _i1_scaled(a):
-    if a <= 8.0:
-        return _chebyshev(a * 0.25 - 1.0, _I1_SMALL) * a
-    if a > 8.0:
-        return _chebyshev(16.0 / a - 1.0, _I1_LARGE) / math.sqrt(a)
     return _NAN
 
 
@@ -260,58 +243,51 @@ def k1e(x, out):
 
 # -- Bessel functions of the first and second kind ---------------------------------------------
 
-@njit(**_INLINE)
-def _hankel0(x, second_kind):
-    t = 128.0 / (x * x) - 1.0
-    p = _chebyshev(t, _PQ0_P)
-    q = _chebyshev(t, _PQ0_Q) / x
-    phase = x - _QUARTER_PI
-    c, s = math.cos(phase), math.sin(phase)
-    amplitude = (p * s + q * c) if second_kind else (p * c - q * s)
-    return amplitude * _SQRT_2_OVER_PI / math.sqrt(x)
-
-
-@njit(**_INLINE)
-def _hankel1(x, second_kind):
-    t = 128.0 / (x * x) - 1.0
-    p = _chebyshev(t, _PQ1_P)
-    q = _chebyshev(t, _PQ1_Q) / x
-    phase = x - _THREE_QUARTER_PI
-    c, s = math.cos(phase), math.sin(phase)
-    amplitude = (p * s + q * c) if second_kind else (p * c - q * s)
-    return amplitude * _SQRT_2_OVER_PI / math.sqrt(x)
-
-
-@njit(**_INLINE)
-def _j0(a):
-    if a <= 8.0:
-        return _chebyshev(a * a / 32.0 - 1.0, _J0_SMALL)
-    if a > 8.0:
-        return _hankel0(a, False)
-    return _NAN
-
-
-@njit(**_INLINE)
-def _j1(a):
-    """J1(|x|)."""
-    if a <= 8.0:
-        return _chebyshev(a * a / 32.0 - 1.0, _J1_SMALL) * a
-    if a > 8.0:
-        return _hankel1(a, False)
-    return _NAN
-
-
 @njit(**_OPTIONS)
-def _other_j(x, out, order):
-    for i in range(x.size):
-        v = np.float64(x[i])
-        a = abs(v)
-        if not a <= 8.0:
-            if order == 0:
-                out[i] = _j0(a)
-            else:
-                r = _j1(a)
-                out[i] = -r if v < 0.0 else r
+def _hankel_blocks(x, out, order, second_kind):
+    """Overwrite the elements outside the small range: J's |x| > 8 (Y's x > 8) by Hankel's form,
+    Y's 0 by -inf, J's nan and Y's negatives and nan by nan. Per block of elements, those of
+    the large range are gathered and their two series run over the buffer without a branch or
+    a call (LLVM vectorises that loop); then the sine and cosine per element."""
+    at = np.empty(_BLOCK, np.int64)
+    values = np.empty(_BLOCK)
+    p = np.empty(_BLOCK)
+    q = np.empty(_BLOCK)
+    shift = _QUARTER_PI if order == 0 else _THREE_QUARTER_PI
+    for start in range(0, x.size, _BLOCK):
+        count = 0
+        for i in range(start, min(start + _BLOCK, x.size)):
+            v = np.float64(x[i])
+            a = v if second_kind else abs(v)
+            if a > 8.0:
+                at[count] = i
+                values[count] = a
+                count += 1
+            elif second_kind and not (v > 0.0 and v <= 8.0):
+                out[i] = -_INF if v == 0.0 else _NAN
+            elif not second_kind and not a <= 8.0:
+                out[i] = _NAN
+        if order == 0:
+            for j in range(count):
+                a = values[j]
+                t = 128.0 / (a * a) - 1.0  # inf beyond 1e154: t = -1, the limit
+                p[j] = _chebyshev(t, _PQ0_P)
+                q[j] = _chebyshev(t, _PQ0_Q) / a
+        else:
+            for j in range(count):
+                a = values[j]
+                t = 128.0 / (a * a) - 1.0
+                p[j] = _chebyshev(t, _PQ1_P)
+                q[j] = _chebyshev(t, _PQ1_Q) / a
+        for j in range(count):
+            a = values[j]
+            phase = a - shift
+            c, s = math.cos(phase), math.sin(phase)
+            amplitude = (p[j] * s + q[j] * c) if second_kind else (p[j] * c - q[j] * s)
+            r = amplitude * _SQRT_2_OVER_PI / math.sqrt(a)
+            if order == 1 and not second_kind and x[at[j]] < 0.0:
+                r = -r
+            out[at[j]] = r
 
 
 @njit(**_OPTIONS)
@@ -323,7 +299,7 @@ def j0(x, out):
         a = a if a <= 8.0 else 8.0  # noqa: FURB136 - nan too becomes 8
         out[i] = _chebyshev(a * a / 32.0 - 1.0, _J0_SMALL)
     if other:
-        _other_j(x, out, 0)
+        _hankel_blocks(x, out, 0, False)
 
 
 @njit(**_OPTIONS)
@@ -337,26 +313,11 @@ def j1(x, out):
         r = _chebyshev(a * a / 32.0 - 1.0, _J1_SMALL) * a
         out[i] = -r if v < 0.0 else r
     if other:
-        _other_j(x, out, 1)
-
-
-@njit(**_OPTIONS)
-def _other_y(x, out, order):
-    for i in range(x.size):
-        v = np.float64(x[i])
-        if not (v > 0.0 and v <= 8.0):
-            if v == 0.0:
-                r = -_INF
-            elif v > 8.0:
-                r = _hankel0(v, True) if order == 0 else _hankel1(v, True)
-            else:
-                r = _NAN
-            out[i] = r
+        _hankel_blocks(x, out, 1, False)
 
 
 # Y's small region needs log(x), a call LLVM does not vectorise: each block of elements takes
 # its logarithms in one loop and the two series in a second, branch-free one that it vectorises.
-_BLOCK = 256
 
 
 @njit(**_INLINE)
@@ -385,7 +346,7 @@ def y0(x, out):
             out[i] = (_chebyshev(t, _Y0_SMALL)
                       + _TWO_OVER_PI * logs[i - start] * _chebyshev(t, _J0_SMALL))
     if other:
-        _other_y(x, out, 0)
+        _hankel_blocks(x, out, 0, True)
 
 
 @njit(**_OPTIONS)
@@ -403,7 +364,7 @@ def y1(x, out):
             j1_v = _chebyshev(t, _J1_SMALL) * v
             out[i] = series + _TWO_OVER_PI * (j1_v * logs[i - start] - 1.0 / v)
     if other:
-        _other_y(x, out, 1)
+        _hankel_blocks(x, out, 1, True)
 
 
 @njit(**_OPTIONS)
@@ -444,42 +405,65 @@ def _airy_series(v):
     return _AI_0 * f - _MINUS_AI_PRIME_0 * g
 
 
-@njit(**_OPTIONS)
-def _other_airy(x, out):
-    for i in range(x.size):
-        v = np.float64(x[i])
-        if v >= -2.09 and v < 2.09:
-            continue
-        if v < -2.09 and v > -_INF:
-            zeta = -2.0 * v * math.sqrt(-v) / 3.0
-            t = _AIRY_T / zeta - 1.0
-            theta = zeta + 0.25 * math.pi
-            u = _chebyshev(t, _AI_NEG_U)
-            w = _chebyshev(t, _AI_NEG_V)
-            r = _INV_SQRT_PI / math.sqrt(math.sqrt(-v)) * (math.sin(theta) * u
-                                                           - math.cos(theta) * w)
-        elif v >= 2.09 and v <= 103.892:
-            zeta = 2.0 * v * math.sqrt(v) / 3.0
-            t = _AIRY_T / zeta - 1.0
-            r = _INV_SQRT_PI * _chebyshev(t, _AI_POS) / (2.0 * math.sqrt(math.sqrt(v))
-                                                          * math.exp(zeta))
-        elif v > 103.892 and v < _INF:
-            r = 0.0
-        else:
-            r = _NAN
-        out[i] = r
-
+# Ai has three ranges with series, none of them rare: each block of elements is sorted by range
+# into index lists, and each range's series runs over its elements gathered into a buffer (a
+# loop without branches or calls, which LLVM vectorises); exp, sin and cos follow per element.
 
 @njit(**_OPTIONS)
 def airy_ai(x, out):
-    other = False
-    for i in range(x.size):
-        v = np.float64(x[i])
-        inside = v >= -2.09 and v < 2.09
-        other |= not inside
-        out[i] = _airy_series(v if inside else 0.0)
-    if other:
-        _other_airy(x, out)
+    series_at = np.empty(_BLOCK, np.int64)
+    negative_at = np.empty(_BLOCK, np.int64)
+    positive_at = np.empty(_BLOCK, np.int64)
+    values = np.empty(_BLOCK)
+    zetas = np.empty(_BLOCK)
+    first = np.empty(_BLOCK)
+    second = np.empty(_BLOCK)
+    for start in range(0, x.size, _BLOCK):
+        n_series = n_negative = n_positive = 0
+        for i in range(start, min(start + _BLOCK, x.size)):
+            v = np.float64(x[i])
+            if v >= -2.09 and v < 2.09:
+                series_at[n_series] = i
+                n_series += 1
+            elif v < -2.09 and v > -_INF:
+                negative_at[n_negative] = i
+                n_negative += 1
+            elif v >= 2.09 and v <= 103.892:
+                positive_at[n_positive] = i
+                n_positive += 1
+            elif v > 103.892 and v < _INF:
+                out[i] = 0.0
+            else:
+                out[i] = _NAN
+        for j in range(n_series):
+            values[j] = x[series_at[j]]
+        for j in range(n_series):
+            first[j] = _airy_series(values[j])
+        for j in range(n_series):
+            out[series_at[j]] = first[j]
+        for j in range(n_negative):
+            v = np.float64(x[negative_at[j]])
+            values[j] = v
+            zetas[j] = -2.0 * v * math.sqrt(-v) / 3.0  # rounded as PyTorch's (sin depends on it)
+        for j in range(n_negative):
+            t = _AIRY_T / zetas[j] - 1.0
+            first[j] = _chebyshev(t, _AI_NEG_U)
+            second[j] = _chebyshev(t, _AI_NEG_V)
+        for j in range(n_negative):
+            v = values[j]
+            theta = zetas[j] + 0.25 * math.pi
+            out[negative_at[j]] = _INV_SQRT_PI / math.sqrt(math.sqrt(-v)) * (
+                math.sin(theta) * first[j] - math.cos(theta) * second[j])
+        for j in range(n_positive):
+            v = np.float64(x[positive_at[j]])
+            values[j] = v
+            zetas[j] = 2.0 * v * math.sqrt(v) / 3.0
+        for j in range(n_positive):
+            first[j] = _chebyshev(_AIRY_T / zetas[j] - 1.0, _AI_POS)
+        for j in range(n_positive):
+            v = values[j]
+            out[positive_at[j]] = _INV_SQRT_PI * first[j] / (2.0 * math.sqrt(math.sqrt(v))
+                                                              * math.exp(zetas[j]))
 
 
 # -- the regularised incomplete gamma functions P(a, x) and Q(a, x) ------------------------------
