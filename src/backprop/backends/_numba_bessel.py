@@ -19,6 +19,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ..ops import special_bessel as B
 from ..ops import special_chebyshev as C
 
 _OPTIONS = {"fastmath": False, "error_model": "numpy", "cache": True, "nogil": True}
@@ -46,7 +47,7 @@ _AI_NEG_U = np.array(C.AI_NEG_U)
 _AI_NEG_V = np.array(C.AI_NEG_V)
 _AIRY_T = 2.0 / C.AIRY_Z0
 
-# The constants of ``special_bessel`` (not imported: that module stays free of Numba's reach).
+# The constants of ``special_bessel``.
 _SQRT_2_OVER_PI = 0.797884560802865355879892119868763737
 _TWO_OVER_PI = 2.0 / math.pi
 _QUARTER_PI = 0.785398163397448309615660845819875721
@@ -98,26 +99,12 @@ def _i1(a):
 # second loop overwrite those elements with their own region's formula (for I a select per
 # element, vectorised too: the argument clamped to 16, nan where |x| is nan).
 #
-# I0 and I1 of float32 arrays (``narrow``) sum their series without the terms that cannot move
-# a float32 result: the tails whose coefficients add up to less than 2^-34 of the function's
-# least value on the range (``_float32_table``). What remains is a float64 sum within ~1e-10
-# of the whole one, so a float32 result changes by a rounding in ~1 case of 1000, and the
-# small range costs 21 terms instead of 30, the large 12 instead of 27 (PyTorch's float32 i1e
-# sums 17 and 7 terms, in float32).
-
-
-def _float32_table(table: np.ndarray, least: float) -> np.ndarray:
-    """``table`` without its tail of absolute sum below 2^-34 ``least``."""
-    tail = np.cumsum(np.abs(table)[::-1])[::-1]  # tail[k]: what dropping terms k.. drops
-    keep = int(np.argmax(tail < least * 2.0 ** -34)) or table.size
-    return table[:keep].copy()
-
-
-# least values: exp(-x) I0(x) and exp(-x) I1(x) / x at x = 8; sqrt(x) exp(-x) I(x) near x = 8
-_I0_SMALL32 = _float32_table(_I0_SMALL, 0.14)
-_I1_SMALL32 = _float32_table(_I1_SMALL, 0.016)
-_I0_LARGE32 = _float32_table(_I0_LARGE, 0.39)
-_I1_LARGE32 = _float32_table(_I1_LARGE, 0.36)
+# I0 and I1 of float32 arrays (``narrow``) sum the shorter series of ``special_bessel`` (the
+# terms that cannot move a float32 result left out), as its NumPy code does.
+_I0_SMALL32 = np.array(B.I0_SMALL32)
+_I1_SMALL32 = np.array(B.I1_SMALL32)
+_I0_LARGE32 = np.array(B.I0_LARGE32)
+_I1_LARGE32 = np.array(B.I1_LARGE32)
 
 
 @njit(**_INLINE)

@@ -48,35 +48,68 @@ def _pieces(x: np.ndarray, *pieces: tuple[np.ndarray, Callable[[np.ndarray], Any
 
 
 # -- modified Bessel functions of the first kind --------------------------------------------------
+# For float32 results (``narrow``) the series leave out the terms that cannot move them: the
+# tails whose coefficients add up to less than 2^-34 of the function's least value on the range.
+# What remains is a float64 sum within ~1e-10 of the whole one, so a float32 result changes by
+# one rounding in ~1 case of 1000, and the small range costs 22 terms instead of 30, the large
+# 10 instead of 27 (PyTorch's float32 i1e sums 17 and 7 terms, in float32).
 
-def i0_scaled(x: np.ndarray) -> np.ndarray:
+def float32_table(table: tuple[float, ...], least: float) -> tuple[float, ...]:
+    """``table`` without its tail of absolute sum below 2^-34 ``least``.
+
+    >>> len(float32_table((1.0, 0.5, 1e-12, 1e-13), 1.0))
+    2
+    """
+    tail = np.cumsum(np.abs(np.array(table))[::-1])[::-1]  # tail[k]: what dropping k.. drops
+    keep = int(np.argmax(tail < least * 2.0 ** -34)) or len(table)
+    return tuple(table[:keep])
+
+
+# least values: exp(-x) I0(x) and exp(-x) I1(x) / x at x = 8; sqrt(x) exp(-x) I(x) near x = 8
+I0_SMALL32 = float32_table(C.I0_SMALL, 0.14)
+I1_SMALL32 = float32_table(C.I1_SMALL, 0.016)
+I0_LARGE32 = float32_table(C.I0_LARGE, 0.39)
+I1_LARGE32 = float32_table(C.I1_LARGE, 0.36)
+
+
+def _i_tables(order: int, narrow: bool) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    if order == 0:
+        return (I0_SMALL32, I0_LARGE32) if narrow else (C.I0_SMALL, C.I0_LARGE)
+    return (I1_SMALL32, I1_LARGE32) if narrow else (C.I1_SMALL, C.I1_LARGE)
+
+
+def i0_scaled(x: np.ndarray, narrow: bool = False) -> np.ndarray:
     """exp(-|x|) I0(x)."""
+    small, large = _i_tables(0, narrow)
     a = np.abs(x)
-    return _pieces(a, (a <= 8.0, lambda a: chebyshev(a * 0.25 - 1.0, C.I0_SMALL)),
-                   (a > 8.0, lambda a: chebyshev(16.0 / a - 1.0, C.I0_LARGE) / np.sqrt(a)))
+    return _pieces(a, (a <= 8.0, lambda a: chebyshev(a * 0.25 - 1.0, small)),
+                   (a > 8.0, lambda a: chebyshev(16.0 / a - 1.0, large) / np.sqrt(a)))
 
 
-def i0(x: np.ndarray) -> np.ndarray:
+def i0(x: np.ndarray, narrow: bool = False) -> np.ndarray:
     """I0(x); inf (overflow) beyond |x| ~ 713, nan at the infinities, as PyTorch's."""
+    small, large = _i_tables(0, narrow)
     a = np.abs(x)
-    return _pieces(a, (a <= 8.0, lambda a: np.exp(a) * chebyshev(a * 0.25 - 1.0, C.I0_SMALL)),
-                   (a > 8.0, lambda a: np.exp(a) * chebyshev(16.0 / a - 1.0, C.I0_LARGE)
+    return _pieces(a, (a <= 8.0, lambda a: np.exp(a) * chebyshev(a * 0.25 - 1.0, small)),
+                   (a > 8.0, lambda a: np.exp(a) * chebyshev(16.0 / a - 1.0, large)
                     / np.sqrt(a)))
 
 
-def i1_scaled(x: np.ndarray) -> np.ndarray:
+def i1_scaled(x: np.ndarray, narrow: bool = False) -> np.ndarray:
     """exp(-|x|) I1(x)."""
+    small, large = _i_tables(1, narrow)
     a = np.abs(x)
-    out = _pieces(a, (a <= 8.0, lambda a: chebyshev(a * 0.25 - 1.0, C.I1_SMALL) * a),
-                  (a > 8.0, lambda a: chebyshev(16.0 / a - 1.0, C.I1_LARGE) / np.sqrt(a)))
+    out = _pieces(a, (a <= 8.0, lambda a: chebyshev(a * 0.25 - 1.0, small) * a),
+                  (a > 8.0, lambda a: chebyshev(16.0 / a - 1.0, large) / np.sqrt(a)))
     return np.copysign(out, x)
 
 
-def i1(x: np.ndarray) -> np.ndarray:
+def i1(x: np.ndarray, narrow: bool = False) -> np.ndarray:
     """I1(x), odd."""
+    small, large = _i_tables(1, narrow)
     a = np.abs(x)
-    out = _pieces(a, (a <= 8.0, lambda a: np.exp(a) * chebyshev(a * 0.25 - 1.0, C.I1_SMALL) * a),
-                  (a > 8.0, lambda a: np.exp(a) * chebyshev(16.0 / a - 1.0, C.I1_LARGE)
+    out = _pieces(a, (a <= 8.0, lambda a: np.exp(a) * chebyshev(a * 0.25 - 1.0, small) * a),
+                  (a > 8.0, lambda a: np.exp(a) * chebyshev(16.0 / a - 1.0, large)
                    / np.sqrt(a)))
     return np.copysign(out, x)
 

@@ -42,26 +42,31 @@ _BLOCK = 16384  # elements: a block's float64 temporaries stay in cache
 # The kernels are NumPy series with masked stores and loops that stop per element, which CuPy
 # cannot run as they are: on a GPU the input is copied to the host and the result back.
 @on_host
-def _in_float64(kernel: Callable[[np.ndarray], np.ndarray], input: Any) -> Any:
+def _in_float64(kernel: Callable[..., np.ndarray], input: Any, **params: Any) -> Any:
     """``kernel`` on ``input`` in float64 (as a flat array: the kernels index by masks), rounded
     back to the input's dtype. Large inputs go in blocks: the kernels make tens of passes over
     their data, several times faster while it stays in cache."""
     x = np.asarray(input, dtype=np.float64).reshape(-1)
     if x.size <= _BLOCK:
-        out = kernel(x)
+        out = kernel(x, **params)
     else:
         out = np.empty_like(x)
         for start in range(0, x.size, _BLOCK):
-            out[start:start + _BLOCK] = kernel(x[start:start + _BLOCK])
+            out[start:start + _BLOCK] = kernel(x[start:start + _BLOCK], **params)
     with np.errstate(over="ignore"):  # float64 results beyond float32's range round to inf
         return out.reshape(np.shape(input)).astype(input.dtype, copy=False)
 
 
 # -- modified Bessel functions of the first kind, with PyTorch's gradients ----------------------
 
+def _narrow(input: Any) -> bool:
+    """Whether the result is float32 (or float16): its series may leave out the terms below
+    float32's rounding (``special_bessel``)."""
+    return input.dtype.itemsize <= 4
+
 @primitive("i0", save=("input",), grads={"input": lambda g, out, input: g * _i1(input)})
 def _i0(input: Any) -> Any:
-    return _in_float64(B.i0, input)
+    return _in_float64(B.i0, input, narrow=_narrow(input))
 
 
 def i0(input: Tensor) -> Tensor:
@@ -78,7 +83,7 @@ def i0(input: Tensor) -> Tensor:
 @primitive("special_i0e", save=("input", "out"), grads={
     "input": lambda g, out, input: g * (_i1e(input) - sign(input) * out)})
 def _i0e(input: Any) -> Any:
-    return _in_float64(B.i0_scaled, input)
+    return _in_float64(B.i0_scaled, input, narrow=_narrow(input))
 
 
 def i0e(input: Tensor) -> Tensor:
@@ -106,7 +111,7 @@ def _i1_grad(g: Any, out: Any, input: Any) -> Any:
 
 @primitive("special_i1", save=("input", "out"), grads={"input": _i1_grad})
 def _i1(input: Any) -> Any:
-    return _in_float64(B.i1, input)
+    return _in_float64(B.i1, input, narrow=_narrow(input))
 
 
 def i1(input: Tensor) -> Tensor:
@@ -129,7 +134,7 @@ def _i1e_grad(g: Any, out: Any, input: Any) -> Any:
 
 @primitive("special_i1e", save=("input", "out"), grads={"input": _i1e_grad})
 def _i1e(input: Any) -> Any:
-    return _in_float64(B.i1_scaled, input)
+    return _in_float64(B.i1_scaled, input, narrow=_narrow(input))
 
 
 def i1e(input: Tensor) -> Tensor:
@@ -144,11 +149,14 @@ def i1e(input: Tensor) -> Tensor:
 
 # -- Bessel and Airy functions without gradients (PyTorch defines none) -------------------------
 
-def _no_gradient_op(name: str, kernel: Callable[[np.ndarray], np.ndarray]) -> Any:
+def _no_gradient_op(name: str, kernel: Callable[..., np.ndarray], narrows: bool = False) -> Any:
     """A primitive computing ``kernel`` whose backward pass raises: PyTorch's derivative of
-    ``torch.special.<name>`` is "not implemented", so a made-up one could not be checked."""
+    ``torch.special.<name>`` is "not implemented", so a made-up one could not be checked.
+    ``narrows``: the kernel takes ``narrow`` (see ``_narrow``)."""
 
     def forward(input: Any) -> Any:
+        if narrows:
+            return _in_float64(kernel, input, narrow=_narrow(input))
         return _in_float64(kernel, input)
 
     forward.__name__ = name
@@ -160,8 +168,8 @@ _bessel_j0 = _no_gradient_op("bessel_j0", B.j0)
 _bessel_j1 = _no_gradient_op("bessel_j1", B.j1)
 _bessel_y0 = _no_gradient_op("bessel_y0", B.y0)
 _bessel_y1 = _no_gradient_op("bessel_y1", B.y1)
-_modified_bessel_i0 = _no_gradient_op("modified_bessel_i0", B.i0)
-_modified_bessel_i1 = _no_gradient_op("modified_bessel_i1", B.i1)
+_modified_bessel_i0 = _no_gradient_op("modified_bessel_i0", B.i0, narrows=True)
+_modified_bessel_i1 = _no_gradient_op("modified_bessel_i1", B.i1, narrows=True)
 _modified_bessel_k0 = _no_gradient_op("modified_bessel_k0", B.k0)
 _modified_bessel_k1 = _no_gradient_op("modified_bessel_k1", B.k1)
 _scaled_modified_bessel_k0 = _no_gradient_op("scaled_modified_bessel_k0",
