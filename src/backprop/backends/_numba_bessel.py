@@ -485,45 +485,6 @@ def _prefactor(a, x):
 
 
 @njit(**_INLINE)
-def _p_series(a, x):
-    n = 0.0
-    term = 1.0
-    total = 1.0
-    for _ in range(_LIMIT):
-        n = n + 1.0
-        term = term * x / (a + n)
-        total = total + term
-        if term <= _EPS * total:
-            break
-    return _prefactor(a, x) / a * total
-
-
-@njit(**_INLINE)
-def _q_continued_fraction(a, x):
-    i = 0.0
-    b = x + 1.0 - a
-    c = 1.0 / _TINY
-    d = 1.0 / b
-    h = d
-    for _ in range(_LIMIT):
-        i = i + 1.0
-        an = -i * (i - a)
-        b = b + 2.0
-        d = an * d + b
-        if abs(d) < _TINY:
-            d = _TINY
-        c = b + an / c
-        if abs(c) < _TINY:
-            c = _TINY
-        d = 1.0 / d
-        delta = d * c
-        h = h * delta
-        if abs(delta - 1.0) <= _EPS:
-            break
-    return _prefactor(a, x) * h
-
-
-@njit(**_INLINE)
 def _temme(a, x, upper):
     d = (x - a) / a
     log_term = _log1pmx(d)
@@ -555,26 +516,117 @@ def _p_edge(a, x):
     return _NAN
 
 
+@njit(**_INLINE)
+def _series_sums(a, x, count, term, total, done):
+    """total[j] = sum_n x^n / ((a + 1) ... (a + n)) for the first ``count`` elements, each
+    stopped at the step where its term falls below eps of the sum (as ``_p_series``); all step
+    together, the stopped ones frozen by selects, so the loop has no branch and vectorises."""
+    for j in range(count):
+        term[j] = 1.0
+        total[j] = 1.0
+        done[j] = False
+    n = 0.0
+    for _ in range(_LIMIT):
+        n = n + 1.0
+        left = False
+        for j in range(count):
+            t = term[j] * x[j] / (a[j] + n)
+            s = total[j] + t
+            d = done[j]
+            term[j] = term[j] if d else t
+            total[j] = total[j] if d else s
+            d = d or t <= _EPS * s
+            done[j] = d
+            left |= not d
+        if not left:
+            break
+
+
+@njit(**_INLINE)
+def _fraction_values(a, x, count, b, c, d, h, done):
+    """h[j] = the continued fraction of ``_q_continued_fraction`` for the first ``count``
+    elements, every element stepped together and frozen where it converged (as
+    ``_series_sums``)."""
+    for j in range(count):
+        b[j] = x[j] + 1.0 - a[j]
+        c[j] = 1.0 / _TINY
+        d[j] = 1.0 / b[j]
+        h[j] = d[j]
+        done[j] = False
+    i = 0.0
+    for _ in range(_LIMIT):
+        i = i + 1.0
+        left = False
+        for j in range(count):
+            an = -i * (i - a[j])
+            bj = b[j] + 2.0
+            dj = an * d[j] + bj
+            dj = _TINY if abs(dj) < _TINY else dj
+            cj = bj + an / c[j]
+            cj = _TINY if abs(cj) < _TINY else cj
+            dj = 1.0 / dj
+            delta = dj * cj
+            hj = h[j] * delta
+            stopped = done[j]
+            b[j] = b[j] if stopped else bj
+            c[j] = c[j] if stopped else cj
+            d[j] = d[j] if stopped else dj
+            h[j] = h[j] if stopped else hj
+            stopped = stopped or abs(delta - 1.0) <= _EPS
+            done[j] = stopped
+            left |= not stopped
+        if not left:
+            break
+
+
 @njit(**_OPTIONS)
 def incomplete_gamma(a, x, out, upper):
-    """out = P(a, x), or Q(a, x) when ``upper``, for flat arrays of one size."""
-    for i in range(out.size):
-        ai = np.float64(a[i])
-        xi = np.float64(x[i])
-        if ai < 0.0 or xi < 0.0:
-            r = _NAN
-        elif ai == 0.0 or xi == 0.0 or math.isinf(ai) or math.isinf(xi):
-            p = _p_edge(ai, xi)
-            r = 1.0 - p if upper else p
-        elif ai > 0.0 and xi > 0.0:  # both finite here; false at nan
-            if ai >= _TEMME_FROM:
-                r = _temme(ai, xi, upper)
-            elif xi > ai and xi > 1.0:
-                q = _q_continued_fraction(ai, xi)
-                r = q if upper else 1.0 - q
+    """out = P(a, x), or Q(a, x) when ``upper``, for flat arrays of one size. Per block of
+    elements, those of the series and of the continued fraction are gathered into buffers and
+    iterated there together (``_series_sums``, ``_fraction_values``); the rest directly."""
+    series_at = np.empty(_BLOCK, np.int64)
+    fraction_at = np.empty(_BLOCK, np.int64)
+    s_a = np.empty(_BLOCK)
+    s_x = np.empty(_BLOCK)
+    f_a = np.empty(_BLOCK)
+    f_x = np.empty(_BLOCK)
+    w1 = np.empty(_BLOCK)
+    w2 = np.empty(_BLOCK)
+    w3 = np.empty(_BLOCK)
+    w4 = np.empty(_BLOCK)
+    done = np.empty(_BLOCK, np.bool_)
+    for start in range(0, out.size, _BLOCK):
+        n_series = n_fraction = 0
+        for i in range(start, min(start + _BLOCK, out.size)):
+            ai = np.float64(a[i])
+            xi = np.float64(x[i])
+            if ai < 0.0 or xi < 0.0:
+                out[i] = _NAN
+            elif ai == 0.0 or xi == 0.0 or math.isinf(ai) or math.isinf(xi):
+                p = _p_edge(ai, xi)
+                out[i] = 1.0 - p if upper else p
+            elif ai > 0.0 and xi > 0.0:  # both finite here; false at nan
+                if ai >= _TEMME_FROM:
+                    out[i] = _temme(ai, xi, upper)
+                elif xi > ai and xi > 1.0:
+                    fraction_at[n_fraction] = i
+                    f_a[n_fraction] = ai
+                    f_x[n_fraction] = xi
+                    n_fraction += 1
+                else:
+                    series_at[n_series] = i
+                    s_a[n_series] = ai
+                    s_x[n_series] = xi
+                    n_series += 1
             else:
-                p = _p_series(ai, xi)
-                r = 1.0 - p if upper else p
-        else:
-            r = _NAN
-        out[i] = r
+                out[i] = _NAN
+        if n_series:
+            _series_sums(s_a, s_x, n_series, w1, w2, done)
+            for j in range(n_series):
+                p = _prefactor(s_a[j], s_x[j]) / s_a[j] * w2[j]
+                out[series_at[j]] = 1.0 - p if upper else p
+        if n_fraction:
+            _fraction_values(f_a, f_x, n_fraction, w1, w2, w3, w4, done)
+            for j in range(n_fraction):
+                q = _prefactor(f_a[j], f_x[j]) * w4[j]
+                out[fraction_at[j]] = q if upper else 1.0 - q
