@@ -206,9 +206,17 @@ def spherical_j0(x: np.ndarray) -> np.ndarray:
             total = (total + (-1.0) ** k / math.factorial(2 * k + 1)) * s
         return total + 1.0
 
+    # sin(x) / x over every element (the most take it: no gather or scatter), then the series
+    # where |x| < 0.5 and 0 at the infinities, where it gave 0 / 0 or nan.
+    with np.errstate(all="ignore"):
+        out = np.sin(x)
+        out /= x
     a = np.abs(x)
-    return _pieces(x, (a < 0.5, series), ((a >= 0.5) & (a < np.inf), lambda x: np.sin(x) / x),
-                   (a == np.inf, lambda x: np.zeros(x.shape)))
+    small = a < 0.5
+    if small.any():
+        out[small] = series(x[small])
+    out[a == np.inf] = 0.0
+    return out
 
 
 # -- the Airy function Ai ------------------------------------------------------------------------
