@@ -64,6 +64,7 @@ def _narrow(input: Any) -> bool:
     float32's rounding (``special_bessel``)."""
     return input.dtype.itemsize <= 4
 
+
 @primitive("i0", save=("input",), grads={"input": lambda g, out, input: g * _i1(input)})
 def _i0(input: Any) -> Any:
     return _in_float64(B.i0, input, narrow=_narrow(input))
