@@ -18,6 +18,12 @@ from backprop.backends import numba_special
 pytestmark = pytest.mark.skipif(not accel.is_available(),
                                 reason="Numba is not installed (pip install backprop[fast])")
 
+
+@pytest.fixture(autouse=True)
+def kernels_on(monkeypatch: Any) -> None:
+    """The kernels switched on, whatever BACKPROP_NUMBA says: they are what is tested."""
+    monkeypatch.setattr(accel, "enabled", True)
+
 EDGES = [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, 1e-300, 1e-30, -1e-30, 1e-8, 0.5, -0.5,
          2.0, 2.09, -2.09, 2.0900001, 8.0, -8.0, 8.000001, 103.892, 103.9, 1e20, -1e20, 1e300,
          -1e300, 85.0, 90.0, 700.0, 713.0, 720.0, -720.0]
