@@ -17,6 +17,7 @@ from .. import backend
 from ..errors import DTypeError, DTypeOverflowError, IntegerDivisionByZeroError, format_shape
 from ..layout import check_memory_format
 from ..tensor import Tensor, requested_conversion
+from . import division_numerics
 from .conjugation import conjugate_if_complex
 from .primitive import primitive
 
@@ -150,6 +151,14 @@ def floor_divide(input: Any, other: Any) -> Any:
 def remainder(input: Any, other: Any) -> Any:
     _refuse_integer_division_by_zero("remainder", input, other)
     return input % other
+
+
+@remainder.kernel(np.ndarray)
+def _remainder_float32(input: Any, other: Any) -> Any:
+    # NumPy's float32 remainder calls C's fmodf per element: the same bits from a float64
+    # quotient (division_numerics); None (other dtypes, numbers) runs the forward.
+    return division_numerics.remainder_float32(input, other) \
+        if division_numerics.applies(input, other) else None
 
 
 def _refuse_integer_division_by_zero(op: str, input: Any, other: Any) -> None:

@@ -1,0 +1,90 @@
+"""Entry points to the float32 ``fmod``, ``remainder`` and ``floor_divide`` Numba kernels
+(``_numba_division``), registered under those ops' names and switched by
+``bp.backends.numba.enabled`` like the others. Each returns None where it does not apply
+(Numba absent or off, another dtype, a broadcast other than against one element, a small or
+non-contiguous array) and the op's NumPy code runs: NumPy's results, bit for bit, either way."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .. import kernels
+from . import numba as _switch
+
+_kernels: ModuleType | None = None
+_failed = False
+_F32 = np.dtype(np.float32)
+
+
+def _load() -> ModuleType | None:
+    """The kernels' module, or None while the accelerator is off or Numba does not import (asked
+    each time: tests switch it)."""
+    global _kernels, _failed
+    if not _switch.enabled or _failed or _switch._load() is None:
+        return None
+    if _kernels is None:
+        try:
+            from . import _numba_division
+        except Exception:  # noqa: BLE001 - a Numba that rejects this code: NumPy code runs
+            _failed = True
+            return None
+        _kernels = _numba_division
+    return _kernels
+
+
+def _operand(value: Any) -> np.ndarray | None:
+    """A float32 array of the operand: itself, or a Python number that float32 holds (as NumPy
+    and PyTorch convert it: a weak scalar takes the tensor's dtype)."""
+    if type(value) is np.ndarray or type(value) is np.float32:
+        return np.asarray(value) if value.dtype == _F32 else None
+    if type(value) in (int, float):
+        with np.errstate(over="ignore"):
+            number = np.float32(value)
+        return np.asarray(number) if np.isfinite(number) == np.isfinite(value) else None
+    return None
+
+
+def _divide(mode: int, input: Any, other: Any) -> np.ndarray | None:
+    a, b = _operand(input), _operand(other)
+    if a is None or b is None:
+        return None
+    full = a if a.size >= b.size else b
+    if not (b.size == a.size or min(a.size, b.size) == 1):
+        return None
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:  # the op's own code raises its error
+        return None
+    if full.shape != shape or not _switch._applies(full, a if full is b else b):
+        return None
+    module = _load()
+    if module is None:
+        return None
+    out = np.empty(shape, np.float32)
+    if not _switch._run(module.divide32, mode, a.reshape(-1), b.reshape(-1), out.reshape(-1)):
+        return None
+    return out
+
+
+def fmod(input: Any, other: Any) -> np.ndarray | None:
+    """C's fmod of float32 operands (the sign of ``input``), or None."""
+    return _divide(0, input, other)
+
+
+def remainder(input: Any, other: Any) -> np.ndarray | None:
+    """Python's remainder of float32 operands (the sign of ``other``), or None."""
+    return _divide(1, input, other)
+
+
+def floor_divide(input: Any, other: Any) -> np.ndarray | None:
+    """The floor of the quotient of float32 operands, as NumPy rounds it, or None."""
+    return _divide(2, input, other)
+
+
+for _op, _kernel in {"fmod": fmod, "remainder": remainder, "floor_divide": floor_divide}.items():
+    kernels.register(_op, np.ndarray, _kernel, compiled=True)
+
+__all__: list[Any] = []
