@@ -1,6 +1,6 @@
 """Fast float32 ``fmod`` and ``remainder`` on NumPy arrays, bit for bit equal to NumPy's (and so
 to PyTorch's, which computes the same C formulas): the NumPy kernels of those ops, used where
-the Numba ones (``backends.numba_division``, one pass, faster still) do not run.
+the Numba ones (``backends.numba_pointwise``, one pass, faster still) do not run.
 
 NumPy's float32 ``fmod`` calls C's ``fmodf`` once per element, and its ``remainder`` builds on
 it: ~15 ns an element, 10x PyTorch's vectorised loop. Here the remainder comes from a float64

@@ -577,8 +577,14 @@ def sign(input: Any) -> Any:
     """
     if input.dtype.kind == "b":
         return input.copy()
-    if input.dtype.kind == "f":
+    if input.dtype.kind == "f" and input.ndim == 0:  # NumPy gives scalars here, not arrays
         return np.subtract(input > 0, input < 0, dtype=input.dtype)
+    if input.dtype.kind == "f":
+        # In int8, then one conversion: subtracting the bools in the float dtype casts both
+        # in small buffers (3x slower).
+        signs = np.greater(input, 0).view(np.int8)
+        np.subtract(signs, np.less(input, 0).view(np.int8), out=signs)
+        return signs.astype(input.dtype)
     return np.sign(input)
 
 

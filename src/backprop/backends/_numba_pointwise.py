@@ -1,5 +1,5 @@
 """Numba kernels for float32 ``fmod``, ``remainder`` and ``floor_divide``: NumPy's results bit
-for bit, in one vectorised pass. Imported by ``backends.numba_division`` on first use only
+for bit, in one vectorised pass. Imported by ``backends.numba_pointwise`` on first use only
 (importing this module imports Numba); a file of its own because Numba's disk cache notices
 changes to a kernel's own file only.
 
@@ -112,3 +112,52 @@ def divide32(mode, a, b, out):
             y = b[i * b_step]
             if _fast(mode, x, y)[1]:
                 out[i] = _divide_one(mode, x, y)
+
+
+# -- hypot in float32 -----------------------------------------------------------------------------
+# sqrt(x^2 + y^2) in float64, rounded once to float32: the squares of float32 numbers neither
+# overflow nor underflow in float64, and the sum is exact to 2**-53, so this is C's hypotf
+# (glibc computes it so): NumPy's results bit for bit. C's special case: an infinite operand
+# gives inf even beside a nan.
+
+@njit(**_OPTIONS)
+def hypot32(a, b, out):
+    """out = hypot(a, b) for flat float32 arrays of one size."""
+    for i in range(out.size):
+        x = np.float64(a[i])
+        y = np.float64(b[i])
+        r = np.sqrt(x * x + y * y)
+        out[i] = np.float32(np.inf if (abs(x) == np.inf) | (abs(y) == np.inf) else r)
+
+
+# -- one-pass selects: the real angle, sign, hardshrink ------------------------------------------
+# NumPy needs several passes (and temporaries) for each; written as selects, these loops
+# vectorise. Any float dtype: Numba compiles one version per dtype, on first use.
+
+@njit(**_OPTIONS)
+def angle_real(x, pi, out):
+    """PyTorch's angle of real numbers: ``pi`` (in x's dtype) below zero, 0 at or above it
+    (-0.0 too), nan kept."""
+    zero = x.dtype.type(0)
+    for i in range(x.size):
+        v = x[i]
+        out[i] = v if np.isnan(v) else (pi if v < zero else zero)
+
+
+@njit(**_OPTIONS)
+def sign(x, out):
+    """-1, 0 or 1 by the sign; 0 for nan and for -0.0 (PyTorch's: (x > 0) - (x < 0))."""
+    zero = x.dtype.type(0)
+    one = x.dtype.type(1)
+    for i in range(x.size):
+        v = x[i]
+        out[i] = one if v > zero else (-one if v < zero else zero)
+
+
+@njit(**_OPTIONS)
+def hardshrink(x, lambd, out):
+    """+0 where -lambd <= x <= lambd (``lambd`` in x's dtype), x elsewhere (nan kept)."""
+    zero = x.dtype.type(0)
+    for i in range(x.size):
+        v = x[i]
+        out[i] = zero if (v >= -lambd) & (v <= lambd) else v

@@ -1,5 +1,5 @@
-"""Entry points to the float32 ``fmod``, ``remainder`` and ``floor_divide`` Numba kernels
-(``_numba_division``), registered under those ops' names and switched by
+"""Entry points to the float32 ``fmod``, ``remainder``, ``floor_divide`` and ``hypot`` Numba
+kernels (``_numba_pointwise``), registered under those ops' names and switched by
 ``bp.backends.numba.enabled`` like the others. Each returns None where it does not apply
 (Numba absent or off, another dtype, a broadcast other than against one element, a small or
 non-contiguous array) and the op's NumPy code runs: NumPy's results, bit for bit, either way."""
@@ -27,11 +27,11 @@ def _load() -> ModuleType | None:
         return None
     if _kernels is None:
         try:
-            from . import _numba_division
+            from . import _numba_pointwise
         except Exception:  # noqa: BLE001 - a Numba that rejects this code: NumPy code runs
             _failed = True
             return None
-        _kernels = _numba_division
+        _kernels = _numba_pointwise
     return _kernels
 
 
@@ -69,6 +69,53 @@ def _divide(mode: int, input: Any, other: Any) -> np.ndarray | None:
     return out
 
 
+def hypot(input: Any, other: Any) -> np.ndarray | None:
+    """sqrt(input**2 + other**2) of float32 arrays of one shape, or None."""
+    if (type(input) is not np.ndarray or type(other) is not np.ndarray
+            or input.dtype != _F32 or input.shape != other.shape
+            or not _switch._applies(input, other)):
+        return None
+    module = _load()
+    if module is None:
+        return None
+    out = np.empty_like(input)
+    if not _switch._run(module.hypot32, input.reshape(-1), other.reshape(-1), out.reshape(-1)):
+        return None
+    return out
+
+
+def _unary(name: str, x: Any, *args: Any) -> np.ndarray | None:
+    """``kernel(x, *args, out)`` for a contiguous float32/float64 array ``x``, or None."""
+    if not _switch._applies(x):
+        return None
+    module = _load()
+    if module is None:
+        return None
+    out = np.empty_like(x)
+    if not _switch._run(getattr(module, name), x.reshape(-1), *args, out.reshape(-1)):
+        return None
+    return out
+
+
+def angle(input: Any) -> np.ndarray | None:
+    """PyTorch's angle of a real float array (0, pi below zero, nan kept), or None."""
+    if type(input) is not np.ndarray or input.dtype.kind != "f":
+        return None
+    return _unary("angle_real", input, input.dtype.type(np.pi))
+
+
+def sign(input: Any) -> np.ndarray | None:
+    """-1, 0 or 1 by the sign of a float array (0 for nan), or None."""
+    return _unary("sign", input)
+
+
+def hardshrink(input: Any, lambd: float) -> np.ndarray | None:
+    """0 where ``-lambd <= input <= lambd``, else ``input``, of a float array, or None."""
+    if type(input) is not np.ndarray or type(lambd) not in (int, float):
+        return None
+    return _unary("hardshrink", input, input.dtype.type(lambd))
+
+
 def fmod(input: Any, other: Any) -> np.ndarray | None:
     """C's fmod of float32 operands (the sign of ``input``), or None."""
     return _divide(0, input, other)
@@ -84,7 +131,9 @@ def floor_divide(input: Any, other: Any) -> np.ndarray | None:
     return _divide(2, input, other)
 
 
-for _op, _kernel in {"fmod": fmod, "remainder": remainder, "floor_divide": floor_divide}.items():
+for _op, _kernel in {"fmod": fmod, "remainder": remainder, "floor_divide": floor_divide,
+                     "hypot": hypot, "angle": angle, "sign": sign,
+                     "hardshrink": hardshrink}.items():
     kernels.register(_op, np.ndarray, _kernel, compiled=True)
 
 __all__: list[Any] = []
