@@ -493,6 +493,14 @@ def nan_to_num(input: Any, nan: float = 0.0, posinf: float | None = None,
     return np.nan_to_num(input, nan=nan, posinf=posinf, neginf=neginf)
 
 
+@nan_to_num.kernel(np.ndarray)
+def _nan_to_num_all_finite(input: Any, nan: float = 0.0, posinf: float | None = None,
+                           neginf: float | None = None) -> Any:
+    # The common case, nothing to replace: a copy, where np.nan_to_num makes several passes and
+    # temporaries (5x PyTorch's time). (NumPy arrays only: the test reads the array.)
+    return input.copy() if input.dtype.kind == "f" and np.isfinite(input).all() else None
+
+
 # -- batch 3 ---------------------------------------------------------------------------------------
 
 @primitive("erfc", save=("input",), grads={
