@@ -229,3 +229,31 @@ def test_logaddexp_kernel(op: str, dtype: Any) -> None:
     assert (np.abs(ours - expected)[finite] <= tolerance[finite]).all()
     theirs = getattr(torch, op)(torch.tensor(a), torch.tensor(b)).numpy()
     assert (np.abs(ours - theirs)[finite] <= tolerance[finite]).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lerp_kernels_agree_with_numpy_and_torch(dtype: Any, monkeypatch: Any) -> None:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    x = floats(dtype)
+    end = rng.permutation(x)
+    weight = np.concatenate([np.array([0.5, -0.5, 0.4999, 1.0, 0.0, -0.0, np.nan, np.inf], dtype),
+                             rng.uniform(-1.5, 1.5, x.size - 8).astype(dtype)])
+    with np.errstate(all="ignore"):
+        expected = np.where(np.abs(weight) < 0.5, x + weight * (end - x),
+                            end - (end - x) * (1 - weight))
+    if accel.is_available():
+        ours = numba_pointwise.lerp(x, end, weight)
+        assert ours is not None  # the kernel took it
+        np.testing.assert_array_equal(ours, expected)
+    monkeypatch.setattr(accel, "enabled", False)
+    with np.errstate(all="ignore"):
+        numpy_path = bp.lerp(bp.tensor(x), bp.tensor(end), bp.tensor(weight)).numpy()
+    np.testing.assert_array_equal(numpy_path, expected)
+    finite = (np.isfinite(x) & np.isfinite(end) & np.isfinite(weight) & (np.abs(x) < 1e30)
+              & np.isfinite(expected))
+    theirs = torch.lerp(torch.tensor(x[finite]), torch.tensor(end[finite]),
+                        torch.tensor(weight[finite])).numpy()
+    # PyTorch's vector loop fuses the multiply-add: within a few ulps of the operands
+    scale = (np.abs(x[finite]) + np.abs(end[finite])) * (1 + np.abs(weight[finite]))
+    assert (np.abs(expected[finite] - theirs) <= 4 * np.finfo(dtype).eps * scale).all()

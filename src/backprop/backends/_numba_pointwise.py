@@ -161,3 +161,16 @@ def hardshrink(x, lambd, out):
     for i in range(x.size):
         v = x[i]
         out[i] = zero if (v >= -lambd) & (v <= lambd) else v
+
+
+@njit(**_OPTIONS)
+def lerp(input, end, weight, out):
+    """PyTorch's lerp with a weight per element: ``input + weight * (end - input)`` where
+    ``|weight| < 0.5``, else ``end - (end - input) * (1 - weight)``; one dtype throughout."""
+    one = input.dtype.type(1)
+    half = input.dtype.type(0.5)
+    for i in range(out.size):
+        a = input[i]
+        w = weight[i]
+        difference = end[i] - a
+        out[i] = a + w * difference if abs(w) < half else end[i] - difference * (one - w)

@@ -1,5 +1,6 @@
-"""Entry points to the float32 ``fmod``, ``remainder``, ``floor_divide`` and ``hypot`` Numba
-kernels (``_numba_pointwise``), registered under those ops' names and switched by
+"""Entry points to the pointwise Numba kernels (``_numba_pointwise``: float32 ``fmod``,
+``remainder``, ``floor_divide`` and ``hypot``; the real ``angle``, ``sign``, ``hardshrink`` and
+``lerp`` with a weight per element), registered under those ops' names and switched by
 ``bp.backends.numba.enabled`` like the others. Each returns None where it does not apply
 (Numba absent or off, another dtype, a broadcast other than against one element, a small or
 non-contiguous array) and the op's NumPy code runs: NumPy's results, bit for bit, either way."""
@@ -116,6 +117,22 @@ def hardshrink(input: Any, lambd: float) -> np.ndarray | None:
     return _unary("hardshrink", input, input.dtype.type(lambd))
 
 
+def lerp(input: Any, end: Any, weight: Any) -> np.ndarray | None:
+    """lerp of three float arrays of one shape and dtype (a weight per element), or None."""
+    if (type(weight) is not np.ndarray or type(end) is not np.ndarray
+            or not input.shape == end.shape == weight.shape
+            or not _switch._applies(input, end, weight)):
+        return None
+    module = _load()
+    if module is None:
+        return None
+    out = np.empty_like(input)
+    if not _switch._run(module.lerp, input.reshape(-1), end.reshape(-1), weight.reshape(-1),
+                        out.reshape(-1)):
+        return None
+    return out
+
+
 def fmod(input: Any, other: Any) -> np.ndarray | None:
     """C's fmod of float32 operands (the sign of ``input``), or None."""
     return _divide(0, input, other)
@@ -133,7 +150,7 @@ def floor_divide(input: Any, other: Any) -> np.ndarray | None:
 
 for _op, _kernel in {"fmod": fmod, "remainder": remainder, "floor_divide": floor_divide,
                      "hypot": hypot, "angle": angle, "sign": sign,
-                     "hardshrink": hardshrink}.items():
+                     "hardshrink": hardshrink, "lerp": lerp}.items():
     kernels.register(_op, np.ndarray, _kernel, compiled=True)
 
 __all__: list[Any] = []

@@ -14,9 +14,10 @@ from ..backends import numba_pointwise  # noqa: F401 - registers the compiled fm
 from ..errors import DTypeError
 from ..tensor import Tensor
 from . import division_numerics
-from .elementwise import (_clamp, _refuse_integer_division_by_zero, _zero_gradient, abs, add,
-                          cos, div, eq, exp, gt, isfinite, le, logical_and, logical_or, lt, mul, pow, rsqrt,
-                          sin, sub, where)
+from .elementwise import (_clamp, _refuse_integer_division_by_zero, _select_bits, _zero_gradient,
+                          add, cos, div, eq, exp, gt, isfinite, le, logical_and, logical_or, lt,
+                          mul, pow, rsqrt,
+                          sin, where)
 from .erf_numerics import erf_array
 from .primitive import primitive
 from .special import _floating  # integers computed in the default float dtype
@@ -265,6 +266,36 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
     return add(input, quotient if value == 1 else mul(quotient, value))
 
 
+def _lerp_grads(g: Any, out: Any, input: Any, end: Any, weight: Any,
+                needs: tuple[bool, ...]) -> tuple[Any, Any, Any]:
+    # PyTorch's (derivatives.yaml): the same slopes on both sides of 0.5.
+    return (g * (1 - weight) if needs[0] else None, g * weight if needs[1] else None,
+            g * (end - input) if needs[2] else None)
+
+
+@primitive("lerp", save=("input", "end", "weight"), promote=("input", "end", "weight"),
+           refuse=("bool", "complex"), grads=_lerp_grads)
+def _lerp(input: Any, end: Any, weight: Any) -> Any:
+    # One op rather than nine (their temporaries cost more than the arithmetic): PyTorch's two
+    # formulas, each element from the one its weight selects.
+    difference = end - input
+    if isinstance(weight, (int, float)):  # (difference has the result's shape: in place)
+        if -0.5 < weight < 0.5:
+            difference *= weight
+            difference += input
+            return difference
+        difference *= 1 - weight
+        return end - difference
+    high = end - difference * (1 - weight)
+    low = input + weight * difference
+    small = np.abs(weight) < 0.5
+    if high.shape == low.shape == small.shape and type(high) is np.ndarray:
+        chosen = _select_bits(small, low, high)  # np.where branches per element: slow
+        if chosen is not None:
+            return chosen
+    return np.where(small, low, high)
+
+
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     """``input + weight * (end - input)``, computed as PyTorch does: from ``end`` where
     ``weight >= 0.5``, so a weight of 1 gives ``end`` exactly.
@@ -273,13 +304,7 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     >>> bp.lerp(bp.tensor([0., 10.]), bp.tensor([10., 20.]), 0.25).tolist()
     [2.5, 12.5]
     """
-    difference = sub(end, input)
-    if isinstance(weight, (int, float)):
-        if -0.5 < weight < 0.5:
-            return add(input, mul(difference, weight))
-        return sub(end, mul(difference, 1 - weight))
-    return where(lt(abs(weight), 0.5), add(input, mul(difference, weight)),
-                 sub(end, mul(difference, sub(1, weight))))
+    return _lerp(input, end, weight)
 
 
 # -- batch 2: sign and special values ------------------------------------------------------------
