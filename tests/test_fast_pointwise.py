@@ -257,3 +257,23 @@ def test_lerp_kernels_agree_with_numpy_and_torch(dtype: Any, monkeypatch: Any) -
     # PyTorch's vector loop fuses the multiply-add: within a few ulps of the operands
     scale = (np.abs(x[finite]) + np.abs(end[finite])) * (1 + np.abs(weight[finite]))
     assert (np.abs(expected[finite] - theirs) <= 4 * np.finfo(dtype).eps * scale).all()
+
+
+@pytest.mark.parametrize("value", [1, 0.5, -3, 1e30])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("op", ["addcmul", "addcdiv"])
+def test_addc_kernels_are_bit_for_bit(op: str, dtype: Any, value: Any, monkeypatch: Any) -> None:
+    rng = np.random.default_rng(5)
+    x = floats(dtype)
+    t1, t2 = rng.permutation(x), rng.permutation(x)
+    ins = [bp.tensor(a) for a in (x, t1, t2)]
+    with np.errstate(all="ignore"):
+        if accel.is_available():
+            assert getattr(numba_pointwise, op)(x, t1, t2, value=value) is not None
+        ours = getattr(bp, op)(*ins, value=value).numpy()
+        monkeypatch.setattr(accel, "enabled", False)
+        numpy_path = getattr(bp, op)(*ins, value=value).numpy()
+        term = t1 / t2 if op == "addcdiv" else t1 * t2
+        expected = x + term * dtype(value) if value != 1 else x + term
+    np.testing.assert_array_equal(ours, expected)
+    np.testing.assert_array_equal(numpy_path, expected)

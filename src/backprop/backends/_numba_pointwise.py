@@ -174,3 +174,12 @@ def lerp(input, end, weight, out):
         w = weight[i]
         difference = end[i] - a
         out[i] = a + w * difference if abs(w) < half else end[i] - difference * (one - w)
+
+
+@njit(**_OPTIONS)
+def addc(divide, input, tensor1, tensor2, value, out):
+    """``input + (tensor1 * tensor2) * value`` (``divide``: ``tensor1 / tensor2``), rounded
+    step by step as the NumPy code does; ``value`` in the arrays' dtype (times 1 is exact)."""
+    for i in range(out.size):
+        term = tensor1[i] / tensor2[i] if divide else tensor1[i] * tensor2[i]
+        out[i] = input[i] + term * value

@@ -1,6 +1,6 @@
 """Entry points to the pointwise Numba kernels (``_numba_pointwise``: float32 ``fmod``,
 ``remainder``, ``floor_divide`` and ``hypot``; the real ``angle``, ``sign``, ``hardshrink`` and
-``lerp`` with a weight per element), registered under those ops' names and switched by
+``lerp`` with a weight per element, ``addcmul`` and ``addcdiv``), registered under those ops' names and switched by
 ``bp.backends.numba.enabled`` like the others. Each returns None where it does not apply
 (Numba absent or off, another dtype, a broadcast other than against one element, a small or
 non-contiguous array) and the op's NumPy code runs: NumPy's results, bit for bit, either way."""
@@ -133,6 +133,34 @@ def lerp(input: Any, end: Any, weight: Any) -> np.ndarray | None:
     return out
 
 
+def _addc(divide: bool, input: Any, tensor1: Any, tensor2: Any, value: Any) -> np.ndarray | None:
+    if (type(tensor1) is not np.ndarray or type(tensor2) is not np.ndarray
+            or type(value) not in (int, float)
+            or not input.shape == tensor1.shape == tensor2.shape
+            or not _switch._applies(input, tensor1, tensor2)):
+        return None
+    module = _load()
+    if module is None:
+        return None
+    out = np.empty_like(input)
+    with np.errstate(over="ignore"):
+        scale = input.dtype.type(value)
+    if not _switch._run(module.addc, divide, input.reshape(-1), tensor1.reshape(-1),
+                        tensor2.reshape(-1), scale, out.reshape(-1)):
+        return None
+    return out
+
+
+def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> np.ndarray | None:
+    """``input + tensor1 * tensor2 * value`` of float arrays of one shape and dtype, or None."""
+    return _addc(False, input, tensor1, tensor2, value)
+
+
+def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> np.ndarray | None:
+    """``input + tensor1 / tensor2 * value`` of float arrays of one shape and dtype, or None."""
+    return _addc(True, input, tensor1, tensor2, value)
+
+
 def fmod(input: Any, other: Any) -> np.ndarray | None:
     """C's fmod of float32 operands (the sign of ``input``), or None."""
     return _divide(0, input, other)
@@ -150,7 +178,8 @@ def floor_divide(input: Any, other: Any) -> np.ndarray | None:
 
 for _op, _kernel in {"fmod": fmod, "remainder": remainder, "floor_divide": floor_divide,
                      "hypot": hypot, "angle": angle, "sign": sign,
-                     "hardshrink": hardshrink, "lerp": lerp}.items():
+                     "hardshrink": hardshrink, "lerp": lerp, "addcmul": addcmul,
+                     "addcdiv": addcdiv}.items():
     kernels.register(_op, np.ndarray, _kernel, compiled=True)
 
 __all__: list[Any] = []

@@ -244,6 +244,48 @@ def clamp_max(input: Tensor, max: Any) -> Tensor:
 
 # -- fused ----------------------------------------------------------------------------------------
 
+def _fusable(value: Any, *tensors: Any) -> bool:
+    """Tensors of one real float dtype and a real number: the fused rows below apply (other
+    mixes keep the composition, whose ops promote and check as PyTorch's)."""
+    first = tensors[0]
+    return (type(value) in (int, float) and all(type(t) is Tensor for t in tensors)
+            and first.dtype in (np.float32, np.float64)
+            and all(t.dtype == first.dtype for t in tensors))
+
+
+def _addc_grads(divide: bool) -> Any:
+    def rule(g: Any, out: Any, input: Any, tensor1: Any, tensor2: Any, *,
+             needs: tuple[bool, ...], value: Any = 1) -> tuple[Any, Any, Any]:
+        scaled = g if value == 1 else g * value
+        if divide:  # d(t1 / t2) = 1 / t2, -t1 / t2**2
+            return (g if needs[0] else None, scaled / tensor2 if needs[1] else None,
+                    -scaled * tensor1 / (tensor2 * tensor2) if needs[2] else None)
+        return (g if needs[0] else None, scaled * tensor2 if needs[1] else None,
+                scaled * tensor1 if needs[2] else None)
+    return rule
+
+
+def _addc(divide: bool, input: Any, tensor1: Any, tensor2: Any, value: Any) -> Any:
+    # As the composition rounds: the product (quotient), times value, plus input; in place in
+    # the one temporary where its shape is the result's.
+    term = tensor1 / tensor2 if divide else tensor1 * tensor2
+    if value != 1:
+        term *= value  # (a new array, or a NumPy scalar: rebound)
+    if type(term) is np.ndarray and term.shape == np.broadcast_shapes(term.shape, input.shape):
+        return np.add(input, term, out=term)
+    return input + term
+
+
+@primitive("addcmul", save=("tensor1", "tensor2"), grads=_addc_grads(divide=False))
+def _addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:
+    return _addc(False, input, tensor1, tensor2, value)
+
+
+@primitive("addcdiv", save=("tensor1", "tensor2"), grads=_addc_grads(divide=True))
+def _addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:
+    return _addc(True, input, tensor1, tensor2, value)
+
+
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
     """``input + value * tensor1 * tensor2``, broadcasting.
 
@@ -251,6 +293,8 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
     >>> bp.addcmul(bp.ones(2), bp.tensor([1., 2.]), bp.tensor([3., 4.]), value=0.5).tolist()
     [2.5, 5.0]
     """
+    if _fusable(value, input, tensor1, tensor2):
+        return _addcmul(input, tensor1, tensor2, value=value)
     product = mul(tensor1, tensor2)
     return add(input, product if value == 1 else mul(product, value))
 
@@ -262,6 +306,8 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
     >>> bp.addcdiv(bp.ones(2), bp.tensor([1., 2.]), bp.tensor([4., 4.]), value=2).tolist()
     [1.5, 2.0]
     """
+    if _fusable(value, input, tensor1, tensor2):
+        return _addcdiv(input, tensor1, tensor2, value=value)
     quotient = div(tensor1, tensor2)
     return add(input, quotient if value == 1 else mul(quotient, value))
 
