@@ -101,7 +101,10 @@ def frac(input: Any) -> Any:
     >>> bp.frac(bp.tensor([-1.25, 2.5])).tolist()
     [-0.25, 0.5]
     """
-    return input - np.trunc(input)
+    whole = np.trunc(input)
+    if whole.ndim:  # in place: one temporary, not two (0-d: NumPy returns a scalar)
+        return np.subtract(input, whole, out=whole)
+    return input - whole
 
 
 @primitive(grads={"input": lambda g, out, input: g * _DEG_TO_RAD})
