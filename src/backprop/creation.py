@@ -13,7 +13,7 @@ from . import dtypes
 from . import backend
 from .errors import DTypeOverflowError, ShapeError, format_shape
 from .layout import check_memory_format
-from .random import Generator, get_rng
+from .random import Generator, get_rng, standard_normal
 from .tensor import Tensor
 
 
@@ -341,7 +341,7 @@ zeros_like = _like("zeros_like", lambda shape, dtype: np.zeros(shape, dtype))
 ones_like = _like("ones_like", lambda shape, dtype: np.ones(shape, dtype))
 empty_like = _like("empty_like", lambda shape, dtype: np.empty(shape, dtype))
 rand_like = _like("rand_like", lambda shape, dtype: get_rng().random(shape).astype(dtype))
-randn_like = _like("randn_like", lambda shape, dtype: get_rng().standard_normal(shape).astype(dtype))
+randn_like = _like("randn_like", lambda shape, dtype: standard_normal(get_rng(), shape, dtype))
 
 
 def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
@@ -575,8 +575,8 @@ def randn(*size: Any, generator: Generator | None = None, dtype: Any = None, dev
     (2, 3)
     """
     target = backend.as_device(device, "randn")
-    array = get_rng(generator).standard_normal(_size(size, "randn"))
-    return _finish(array.astype(_dtype(dtype, "randn")), requires_grad, target)
+    array = standard_normal(get_rng(generator), _size(size, "randn"), _dtype(dtype, "randn"))
+    return _finish(array, requires_grad, target)
 
 
 def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,

@@ -17,6 +17,7 @@ from .. import backend
 from ..errors import DTypeError, DTypeOverflowError, IntegerDivisionByZeroError, format_shape
 from ..layout import check_memory_format
 from ..tensor import Tensor, requested_conversion
+from . import division_numerics
 from .conjugation import conjugate_if_complex
 from .primitive import primitive
 
@@ -150,6 +151,14 @@ def floor_divide(input: Any, other: Any) -> Any:
 def remainder(input: Any, other: Any) -> Any:
     _refuse_integer_division_by_zero("remainder", input, other)
     return input % other
+
+
+@remainder.kernel(np.ndarray)
+def _remainder_float32(input: Any, other: Any) -> Any:
+    # NumPy's float32 remainder calls C's fmodf per element: the same bits from a float64
+    # quotient (division_numerics); None (other dtypes, numbers) runs the forward.
+    return division_numerics.remainder_float32(input, other) \
+        if division_numerics.applies(input, other) else None
 
 
 def _refuse_integer_division_by_zero(op: str, input: Any, other: Any) -> None:
@@ -568,8 +577,14 @@ def sign(input: Any) -> Any:
     """
     if input.dtype.kind == "b":
         return input.copy()
-    if input.dtype.kind == "f":
+    if input.dtype.kind == "f" and input.ndim == 0:  # NumPy gives scalars here, not arrays
         return np.subtract(input > 0, input < 0, dtype=input.dtype)
+    if input.dtype.kind == "f":
+        # In int8, then one conversion: subtracting the bools in the float dtype casts both
+        # in small buffers (3x slower).
+        signs = np.greater(input, 0).view(np.int8)
+        np.subtract(signs, np.less(input, 0).view(np.int8), out=signs)
+        return signs.astype(input.dtype)
     return np.sign(input)
 
 
@@ -606,9 +621,25 @@ lt = _comparison("lt", np.less, ("complex",))
 le = _comparison("le", np.less_equal, ("complex",))
 gt = _comparison("gt", np.greater, ("complex",))
 ge = _comparison("ge", np.greater_equal, ("complex",))
-logical_and = _comparison("logical_and", np.logical_and, promote=())
-logical_or = _comparison("logical_or", np.logical_or, promote=())
-logical_xor = _comparison("logical_xor", np.logical_xor, promote=())
+
+
+def _truth(value: Any) -> Any:
+    """``value != 0``: the truth NumPy's logical functions take (nan is true), but without their
+    conversion of each number to bool in small buffers (10x slower than the comparison)."""
+    return value if getattr(value, "dtype", None) == np.bool_ else np.not_equal(value, 0)
+
+
+def _logical(name: str, ufunc: np.ufunc) -> Any:
+    def forward(input: Any, other: Any) -> Any:
+        return ufunc(_truth(input), _truth(other))
+
+    forward.__doc__ = f"Elementwise ``{name}`` of the operands' truth values: a bool tensor."
+    return primitive(name, differentiable=False, promote=())(forward)
+
+
+logical_and = _logical("logical_and", np.logical_and)
+logical_or = _logical("logical_or", np.logical_or)
+logical_xor = _logical("logical_xor", np.logical_xor)
 bitwise_and = _comparison("bitwise_and", np.bitwise_and, ("float",))
 bitwise_or = _comparison("bitwise_or", np.bitwise_or, ("float",))
 bitwise_xor = _comparison("bitwise_xor", np.bitwise_xor, ("float",))
@@ -616,7 +647,7 @@ bitwise_xor = _comparison("bitwise_xor", np.bitwise_xor, ("float",))
 
 @primitive(differentiable=False)
 def logical_not(input: Any) -> Any:
-    return np.logical_not(input)
+    return np.logical_not(input) if getattr(input, "dtype", None) == np.bool_ else np.equal(input, 0)
 
 
 @primitive(differentiable=False)

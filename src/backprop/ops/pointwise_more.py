@@ -10,11 +10,14 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
+from ..backends import numba_pointwise  # noqa: F401 - registers the compiled fmod/remainder
 from ..errors import DTypeError
 from ..tensor import Tensor
-from .elementwise import (_clamp, _refuse_integer_division_by_zero, _zero_gradient, abs, add,
-                          cos, div, eq, exp, gt, isfinite, le, logical_and, logical_or, lt, mul, pow, rsqrt,
-                          sin, sub, where)
+from . import division_numerics
+from .elementwise import (_clamp, _refuse_integer_division_by_zero, _select_bits, _zero_gradient,
+                          add, cos, div, eq, exp, gt, isfinite, le, logical_and, logical_or, lt,
+                          mul, pow, rsqrt,
+                          sin, where)
 from .erf_numerics import erf_array
 from .primitive import primitive
 from .special import _floating  # integers computed in the default float dtype
@@ -98,7 +101,10 @@ def frac(input: Any) -> Any:
     >>> bp.frac(bp.tensor([-1.25, 2.5])).tolist()
     [-0.25, 0.5]
     """
-    return input - np.trunc(input)
+    whole = np.trunc(input)
+    if whole.ndim:  # in place: one temporary, not two (0-d: NumPy returns a scalar)
+        return np.subtract(input, whole, out=whole)
+    return input - whole
 
 
 @primitive(grads={"input": lambda g, out, input: g * _DEG_TO_RAD})
@@ -178,6 +184,47 @@ def logaddexp2(input: Any, other: Any) -> Any:
     return np.logaddexp2(input, other)
 
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _logaddexp_numpy(input: Any, other: Any, base2: bool) -> Any:
+    """NumPy's logaddexp (``base2``: logaddexp2) in five vectorised passes, where NumPy's own
+    evaluates C's exp and log1p per element (10x PyTorch's time): ``max + log1p(exp(min - max))``
+    (``min - max`` is NumPy's ``-|x - y|``, rounded alike; log2 scales by 1/ln 2 as NumPy's
+    ``npy_log2_1p``). Equal operands give ``x + log1p(1)``, which is NumPy's ``x + ln 2`` (or
+    ``x + 1``) to the bit; where ``inf - inf`` makes a nan the few elements are NumPy's. None
+    for what it does not cover (other dtypes, mixed ones, numbers, small arrays)."""
+    if (type(input) is not np.ndarray or type(other) is not np.ndarray
+            or input.dtype != other.dtype or input.dtype not in _FLOATS
+            or max(input.size, other.size) < 64 or input.ndim + other.ndim == 0):
+        return None
+    with np.errstate(all="ignore"):
+        big = np.maximum(input, other)
+        small = np.minimum(input, other)
+        np.subtract(small, big, out=small)
+        (np.exp2 if base2 else np.exp)(small, out=small)
+        np.log1p(small, out=small)
+        if base2:
+            np.multiply(small, input.dtype.type(1 / _LN2), out=small)
+        np.add(big, small, out=big)
+        nan = np.isnan(big)
+        if nan.any():  # infinities of one sign (NumPy: that infinity), or a nan operand
+            shape = big.shape
+            big[nan] = (np.logaddexp2 if base2 else np.logaddexp)(
+                np.broadcast_to(input, shape)[nan], np.broadcast_to(other, shape)[nan])
+    return big
+
+
+@logaddexp.kernel(np.ndarray)
+def _logaddexp_kernel(input: Any, other: Any) -> Any:
+    return _logaddexp_numpy(input, other, base2=False)
+
+
+@logaddexp2.kernel(np.ndarray)
+def _logaddexp2_kernel(input: Any, other: Any) -> Any:
+    return _logaddexp_numpy(input, other, base2=True)
+
+
 def clamp_min(input: Tensor, min: Any) -> Tensor:
     """``clamp(input, min=min)``; ``min`` may be a tensor.
 
@@ -200,6 +247,48 @@ def clamp_max(input: Tensor, max: Any) -> Tensor:
 
 # -- fused ----------------------------------------------------------------------------------------
 
+def _fusable(value: Any, *tensors: Any) -> bool:
+    """Tensors of one real float dtype and a real number: the fused rows below apply (other
+    mixes keep the composition, whose ops promote and check as PyTorch's)."""
+    first = tensors[0]
+    return (type(value) in (int, float) and all(type(t) is Tensor for t in tensors)
+            and first.dtype in (np.float32, np.float64)
+            and all(t.dtype == first.dtype for t in tensors))
+
+
+def _addc_grads(divide: bool) -> Any:
+    def rule(g: Any, out: Any, input: Any, tensor1: Any, tensor2: Any, *,
+             needs: tuple[bool, ...], value: Any = 1) -> tuple[Any, Any, Any]:
+        scaled = g if value == 1 else g * value
+        if divide:  # d(t1 / t2) = 1 / t2, -t1 / t2**2
+            return (g if needs[0] else None, scaled / tensor2 if needs[1] else None,
+                    -scaled * tensor1 / (tensor2 * tensor2) if needs[2] else None)
+        return (g if needs[0] else None, scaled * tensor2 if needs[1] else None,
+                scaled * tensor1 if needs[2] else None)
+    return rule
+
+
+def _addc(divide: bool, input: Any, tensor1: Any, tensor2: Any, value: Any) -> Any:
+    # As the composition rounds: the product (quotient), times value, plus input; in place in
+    # the one temporary where its shape is the result's.
+    term = tensor1 / tensor2 if divide else tensor1 * tensor2
+    if value != 1:
+        term *= value  # (a new array, or a NumPy scalar: rebound)
+    if type(term) is np.ndarray and term.shape == np.broadcast_shapes(term.shape, input.shape):
+        return np.add(input, term, out=term)
+    return input + term
+
+
+@primitive("addcmul", save=("tensor1", "tensor2"), grads=_addc_grads(divide=False))
+def _addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:
+    return _addc(False, input, tensor1, tensor2, value)
+
+
+@primitive("addcdiv", save=("tensor1", "tensor2"), grads=_addc_grads(divide=True))
+def _addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:
+    return _addc(True, input, tensor1, tensor2, value)
+
+
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
     """``input + value * tensor1 * tensor2``, broadcasting.
 
@@ -207,6 +296,8 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
     >>> bp.addcmul(bp.ones(2), bp.tensor([1., 2.]), bp.tensor([3., 4.]), value=0.5).tolist()
     [2.5, 5.0]
     """
+    if _fusable(value, input, tensor1, tensor2):
+        return _addcmul(input, tensor1, tensor2, value=value)
     product = mul(tensor1, tensor2)
     return add(input, product if value == 1 else mul(product, value))
 
@@ -218,8 +309,40 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
     >>> bp.addcdiv(bp.ones(2), bp.tensor([1., 2.]), bp.tensor([4., 4.]), value=2).tolist()
     [1.5, 2.0]
     """
+    if _fusable(value, input, tensor1, tensor2):
+        return _addcdiv(input, tensor1, tensor2, value=value)
     quotient = div(tensor1, tensor2)
     return add(input, quotient if value == 1 else mul(quotient, value))
+
+
+def _lerp_grads(g: Any, out: Any, input: Any, end: Any, weight: Any,
+                needs: tuple[bool, ...]) -> tuple[Any, Any, Any]:
+    # PyTorch's (derivatives.yaml): the same slopes on both sides of 0.5.
+    return (g * (1 - weight) if needs[0] else None, g * weight if needs[1] else None,
+            g * (end - input) if needs[2] else None)
+
+
+@primitive("lerp", save=("input", "end", "weight"), promote=("input", "end", "weight"),
+           refuse=("bool", "complex"), grads=_lerp_grads)
+def _lerp(input: Any, end: Any, weight: Any) -> Any:
+    # One op rather than nine (their temporaries cost more than the arithmetic): PyTorch's two
+    # formulas, each element from the one its weight selects.
+    difference = end - input
+    if isinstance(weight, (int, float)):  # (difference has the result's shape: in place)
+        if -0.5 < weight < 0.5:
+            difference *= weight
+            difference += input
+            return difference
+        difference *= 1 - weight
+        return end - difference
+    high = end - difference * (1 - weight)
+    low = input + weight * difference
+    small = np.abs(weight) < 0.5
+    if high.shape == low.shape == small.shape and type(high) is np.ndarray:
+        chosen = _select_bits(small, low, high)  # np.where branches per element: slow
+        if chosen is not None:
+            return chosen
+    return np.where(small, low, high)
 
 
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
@@ -230,13 +353,7 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     >>> bp.lerp(bp.tensor([0., 10.]), bp.tensor([10., 20.]), 0.25).tolist()
     [2.5, 12.5]
     """
-    difference = sub(end, input)
-    if isinstance(weight, (int, float)):
-        if -0.5 < weight < 0.5:
-            return add(input, mul(difference, weight))
-        return sub(end, mul(difference, 1 - weight))
-    return where(lt(abs(weight), 0.5), add(input, mul(difference, weight)),
-                 sub(end, mul(difference, sub(1, weight))))
+    return _lerp(input, end, weight)
 
 
 # -- batch 2: sign and special values ------------------------------------------------------------
@@ -373,6 +490,14 @@ def fmod(input: Any, other: Any) -> Any:
     return np.fmod(input, other)
 
 
+@fmod.kernel(np.ndarray)
+def _fmod_float32(input: Any, other: Any) -> Any:
+    # NumPy's float32 fmod calls C's fmodf per element, 10x PyTorch's time: the same bits from
+    # a float64 quotient (division_numerics); None (other dtypes, numbers) runs the forward.
+    return division_numerics.fmod_float32(input, other) \
+        if division_numerics.applies(input, other) else None
+
+
 def positive(input: Tensor) -> Tensor:
     """``input`` itself (``+input``); refused for bool tensors, as in PyTorch.
 
@@ -440,6 +565,14 @@ def nan_to_num(input: Any, nan: float = 0.0, posinf: float | None = None,
     if input.dtype.kind not in "fc":
         return input.copy()
     return np.nan_to_num(input, nan=nan, posinf=posinf, neginf=neginf)
+
+
+@nan_to_num.kernel(np.ndarray)
+def _nan_to_num_all_finite(input: Any, nan: float = 0.0, posinf: float | None = None,
+                           neginf: float | None = None) -> Any:
+    # The common case, nothing to replace: a copy, where np.nan_to_num makes several passes and
+    # temporaries (5x PyTorch's time). (NumPy arrays only: the test reads the array.)
+    return input.copy() if input.dtype.kind == "f" and np.isfinite(input).all() else None
 
 
 # -- batch 3 ---------------------------------------------------------------------------------------

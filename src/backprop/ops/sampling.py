@@ -21,7 +21,7 @@ from .. import backend, dtypes
 from ..autograd import grad_mode
 from ..backend import xp_of
 from ..errors import DTypeError, ShapeError, format_shape
-from ..random import Generator, get_rng
+from ..random import Generator, get_rng, standard_normal
 from ..tensor import Tensor
 from .gamma_numerics import standard_gamma_grad_array
 from .inplace import _copy, apply_inplace
@@ -175,9 +175,9 @@ def _check_probabilities(op: str, name: str, p: Any) -> None:
 def _normal(mean: Any, std: Any, *, generator: Generator | None) -> Any:
     xp = xp_of(mean, std)
     shape = np.broadcast_shapes(np.shape(mean), np.shape(std))
-    noise = _host_draw(mean, generator, lambda rng: rng.standard_normal(shape))
-    return (mean + std * noise.astype(xp.result_type(mean, std))).astype(
-        xp.result_type(mean, std))
+    dtype = xp.result_type(mean, std)
+    noise = _host_draw(mean, generator, lambda rng: standard_normal(rng, shape, dtype))
+    return (mean + std * noise).astype(dtype, copy=False)
 
 
 def normal(mean: Tensor | float, std: Tensor | float = 1.0, size: Sequence[int] | None = None,
