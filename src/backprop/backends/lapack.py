@@ -149,11 +149,23 @@ def _count(name: str) -> None:
     calls[name] = calls.get(name, 0) + 1
 
 
-def _fortran(a: np.ndarray, batch: tuple[int, ...]) -> np.ndarray:
+#: float32 matrices of fewer rows than this are inverted, solved and Cholesky-factored in float64
+#: (NumPy's linalg works in float64 throughout; on small matrices it costs microseconds, and
+#: ill-conditioned ones keep their float64 accuracy). Larger ones are factored in float32, as
+#: PyTorch's are: float64 work would double their time.
+widen_below: int = 128
+
+
+def _working(a: np.ndarray) -> np.dtype:
+    """The dtype ``a`` is factored in: float64 for small float32 matrices (``widen_below``)."""
+    return np.dtype(np.float64) if a.shape[-1] < widen_below else a.dtype
+
+
+def _fortran(a: np.ndarray, batch: tuple[int, ...], dtype: Any = None) -> np.ndarray:
     """A new buffer holding each matrix of ``a`` (broadcast to ``batch``) in column-major
     order: C-contiguous (count, cols, rows), each matrix transposed."""
     rows, cols = a.shape[-2:]
-    out = np.empty((int(np.prod(batch)), cols, rows), dtype=a.dtype)
+    out = np.empty((int(np.prod(batch)), cols, rows), dtype=dtype or a.dtype)
     out.reshape(batch + (cols, rows))[...] = np.swapaxes(a, -2, -1)
     return out
 
@@ -161,6 +173,17 @@ def _fortran(a: np.ndarray, batch: tuple[int, ...]) -> np.ndarray:
 def _back(buffer: np.ndarray, batch: tuple[int, ...]) -> np.ndarray:
     """``_fortran``'s buffer seen as (..., rows, cols) matrices again (a transposed view)."""
     return np.swapaxes(buffer, -2, -1).reshape(batch + buffer.shape[:0:-1])
+
+
+_masks: dict[int, np.ndarray] = {}
+
+
+def _strictly_lower(n: int) -> np.ndarray:
+    """The (n, n) mask of the strict lower triangle, made once per size."""
+    mask = _masks.get(n)
+    if mask is None:
+        mask = _masks[n] = np.tri(n, n, -1, dtype=bool)
+    return mask
 
 
 def _address(a: np.ndarray) -> tuple[int, int]:
@@ -212,15 +235,16 @@ def inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     *batch_list, n, _ = a.shape
     batch = tuple(batch_list)
-    buffer = _fortran(a, batch)
+    dtype = _working(a)
+    buffer = _fortran(a, batch, dtype)
     count = buffer.shape[0]
     info = np.zeros(count, dtype=np.int64)
     if n:
-        getrf_call, getri_call, ints = (_function("getrf", a.dtype), _function("getri", a.dtype),
+        getrf_call, getri_call, ints = (_function("getrf", dtype), _function("getri", dtype),
                                         _Ints())
         pivots = np.empty(n, dtype=np.int64)
         lwork = 64 * n  # getri's blocked size (ilaenv's 64) times n: no workspace query
-        work = np.empty(lwork, dtype=a.dtype)
+        work = np.empty(lwork, dtype=dtype)
         base, step = _address(buffer)
         for i in range(count):
             address = base + i * step
@@ -231,7 +255,8 @@ def inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
             getri_call(ints(n), address, ints(n), pivots.ctypes.data, work.ctypes.data,
                        ints(lwork), info[i:].ctypes.data)
         _count("getri")
-    return _back(buffer, batch), info.astype(np.int32).reshape(batch)
+    return (_back(buffer, batch).astype(a.dtype, copy=False),
+            info.astype(np.int32).reshape(batch))
 
 
 def solve(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
@@ -247,10 +272,11 @@ def solve(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
         return None
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     n, k = b.shape[-2:]
-    factors = _fortran(a, batch)
-    x = _fortran(b, batch)
+    dtype = _working(a)
+    factors = _fortran(a, batch, dtype)
+    x = _fortran(b, batch, dtype)
     if n and k:
-        call, ints = _function("gesv", a.dtype), _Ints()
+        call, ints = _function("gesv", dtype), _Ints()
         pivots = np.empty(n, dtype=np.int64)
         info = np.zeros(1, dtype=np.int64)
         a_base, a_step = _address(factors)
@@ -261,7 +287,7 @@ def solve(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
             if info[0]:
                 return None
         _count("gesv")
-    return _back(x, batch)
+    return _back(x, batch).astype(a.dtype, copy=False)
 
 
 # -- triangular solves ----------------------------------------------------------------------------
@@ -315,10 +341,11 @@ def potrf(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     *batch_list, n, _ = a.shape
     batch = tuple(batch_list)
-    buffer = _fortran(a, batch)
+    dtype = _working(a)
+    buffer = _fortran(a, batch, dtype)
     count = buffer.shape[0]
     if n:
-        call, ints = _function("potrf", a.dtype), _Ints()
+        call, ints = _function("potrf", dtype), _Ints()
         info = np.zeros(1, dtype=np.int64)
         base, step = _address(buffer)
         for i in range(count):
@@ -327,9 +354,8 @@ def potrf(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
                 return None
         _count("potrf")
     # The buffer holds L^T row-major: its strict lower part is the input's upper, zeroed.
-    upper = np.tril_indices(n, -1)
-    buffer[:, upper[0], upper[1]] = 0
-    return _back(buffer, batch), np.zeros(batch, dtype=np.int32)
+    np.copyto(buffer, 0, where=_strictly_lower(n))
+    return _back(buffer, batch).astype(a.dtype, copy=False), np.zeros(batch, dtype=np.int32)
 
 
 def potrs(lower: np.ndarray, b: np.ndarray) -> np.ndarray | None:
@@ -383,8 +409,7 @@ def potri(lower: np.ndarray) -> np.ndarray | None:
         _count("potri")
     # The lower triangle (column-major) holds the inverse: the buffer's upper, row-major.
     # Mirror it into the other half.
-    rows, cols = np.tril_indices(n, -1)
-    buffer[:, rows, cols] = buffer[:, cols, rows]
+    np.copyto(buffer, np.swapaxes(buffer, -2, -1), where=_strictly_lower(n))
     return buffer.reshape(batch + (n, n))
 
 
@@ -417,8 +442,7 @@ def sytrf(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
             call(b"L", ints(n), base + i * step, ints(n), pivots[i].ctypes.data,
                  work.ctypes.data, ints(lwork), info[i:].ctypes.data, 1)
         _count("sytrf")
-    rows, cols = np.tril_indices(n, -1)
-    buffer[:, rows, cols] = 0  # the input's strict upper triangle, not read
+    np.copyto(buffer, 0, where=_strictly_lower(n))  # the input's strict upper triangle
     return (_back(buffer, batch), pivots.astype(np.int32).reshape(batch + (n,)),
             info.astype(np.int32).reshape(batch))
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..backends import lapack
 from ..errors import DTypeError, ShapeError, format_shape
 from ..tensor import Tensor
 from . import lu_numerics as _num
@@ -105,6 +106,11 @@ def _inv_rule(g: tuple, out: tuple, A: Any, check: bool) -> Any:
 @primitive("linalg_inv_ex", outputs=("inverse", "info"), save=("inverse",),
            grads={"A": _inv_rule})
 def _inv_ex(A: Any, check: bool) -> tuple[Any, Any]:
+    # getrf and getri: half of NumPy's time (its inv is a gesv with the identity, in float64
+    # work arrays). None for device arrays, no library, or a singular matrix: the code below.
+    fast = None if _num.many_small(A) else lapack.inverse(A)
+    if fast is not None:
+        return fast
     if _num.many_small(A):
         with np.errstate(all="ignore"):  # a singular matrix's inverse is inf/NaN, as PyTorch's
             inverse, info = _num.solve_arrays(A, np.broadcast_to(_num_eye(A), A.shape))
@@ -287,7 +293,9 @@ def _solve_ex(A: Any, B: Any, left: bool, check: bool) -> tuple[Any, Any]:
         try:
             if _num.many_small(a):
                 raise np.linalg.LinAlgError  # the batch-vectorized solve is faster
-            x = np.linalg.solve(a, b)
+            x = lapack.solve(a, b)  # LAPACK's gesv without NumPy's overhead (None: below)
+            if x is None:
+                x = np.linalg.solve(a, b)
         except np.linalg.LinAlgError:
             with np.errstate(all="ignore"):  # a singular matrix's solution is inf/NaN
                 x, info = _num.solve_arrays(a, b)
@@ -488,6 +496,8 @@ def _cholesky_solve_rule(g: Any, out: Any, B: Any, L: Any, upper: bool, needs: t
 @primitive("cholesky_solve", save=("L", "out"), grads=_cholesky_solve_rule)
 def _cholesky_solve(B: Any, L: Any, upper: bool) -> Any:
     lower = np.swapaxes(L, -2, -1) if upper else L
+    if not _num.many_small(lower) and (fast := lapack.potrs(lower, B)) is not None:
+        return fast
     y = _num.triangular_solve_array(lower, B, False, False)
     return _num.triangular_solve_array(np.swapaxes(lower, -2, -1), y, True, False)
 
@@ -513,6 +523,8 @@ def _cholesky_inverse_rule(g: Any, out: Any, L: Any, upper: bool) -> Any:
 @primitive("cholesky_inverse", save=("L", "out"), grads={"L": _cholesky_inverse_rule})
 def _cholesky_inverse(L: Any, upper: bool) -> Any:
     lower = np.swapaxes(L, -2, -1) if upper else L
+    if not _num.many_small(lower) and (fast := lapack.potri(lower)) is not None:
+        return fast
     eye = np.broadcast_to(_num_eye(L), L.shape)
     x = _num.triangular_solve_array(lower, eye, False, False)
     return np.swapaxes(x, -2, -1) @ x

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..backends import lapack
 
 # Columns factored one at a time before the rest of the matrix is updated by one matmul: the
 # panel loop is NumPy calls on thin slices, the update is BLAS (LAPACK's blocked getrf).
@@ -33,6 +34,8 @@ def lu_factor_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     >>> lu.tolist(), pivots.tolist()
     ([[2.0, 3.0], [0.0, 1.0]], [2, 2])
     """
+    if not many_small(a) and (fast := lapack.getrf(a)) is not None:
+        return fast
     *batch, m, n = a.shape
     k = min(m, n)
     lu = np.array(a, dtype=a.dtype, copy=True).reshape(int(np.prod(batch)), m, n)
@@ -127,8 +130,9 @@ def solve_arrays(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def many_small(a: np.ndarray) -> bool:
-    """Whether ``a`` is a large batch of small matrices: NumPy's LAPACK calls cost ~10 us a
-    matrix there, which the batch-vectorized LU and solves here beat several times."""
+    """Whether ``a`` is a large batch of small matrices: LAPACK calls (NumPy's or
+    ``backends.lapack``'s) cost microseconds a matrix there, which the batch-vectorized LU and
+    solves here beat several times."""
     return a.shape[-1] <= 16 and a.size >= 32 * a.shape[-1] ** 2
 
 
@@ -253,6 +257,8 @@ def triangular_solve_array(a: np.ndarray, b: np.ndarray, upper: bool,
     ...                        False).tolist()
     [[1.0], [1.0]]
     """
+    if not many_small(a) and (fast := lapack.trsm(a, b, upper, unitriangular)) is not None:
+        return fast
     t = np.triu(a) if upper else np.tril(a)
     if unitriangular:
         t = t.copy()
@@ -312,6 +318,8 @@ def cholesky_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> L.tolist(), info.tolist()
     ([[2.0, 0.0], [1.0, 1.0]], 0)
     """
+    if not many_small(a) and (fast := lapack.potrf(a)) is not None:
+        return fast  # None where a matrix is not positive definite: the code below reports it
     *batch, n, _ = a.shape
     info = np.zeros(tuple(batch), dtype=np.int32)
     try:
@@ -352,6 +360,8 @@ def ldl_factor_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     >>> pivots.tolist()
     [-2, -2]
     """
+    if not many_small(a) and (fast := lapack.sytrf(a)) is not None:
+        return fast
     *batch, n, _ = a.shape
     flat = np.tril(a).reshape(int(np.prod(batch)), n, n).copy()
     pivots = np.zeros(flat.shape[:2], dtype=np.int32)
@@ -546,6 +556,8 @@ def ldl_solve_arrays(ld: np.ndarray, pivots: np.ndarray, b: np.ndarray) -> np.nd
     >>> ldl_solve_arrays(LD, pivots, np.array([[1.], [2.]])).tolist()
     [[2.0], [1.0]]
     """
+    if not many_small(ld) and (fast := lapack.sytrs(ld, pivots, b)) is not None:
+        return fast
     batch = np.broadcast_shapes(ld.shape[:-2], pivots.shape[:-1], b.shape[:-2])
     n = ld.shape[-1]
     count = int(np.prod(batch))
