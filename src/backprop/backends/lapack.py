@@ -117,6 +117,8 @@ _SIGNATURES = {
     "trsm": "cccciippipi",     # side uplo transa diag m n alpha a lda b ldb
     "sytrf": "cipippip",       # uplo n a lda ipiv work lwork info
     "sytrs": "ciipippip",      # uplo n nrhs a lda ipiv b ldb info
+    "gesdd": "ciipippipipipp",  # jobz m n a lda s u ldu vt ldvt work lwork iwork info
+    "syevd": "ccipippipip",    # jobz uplo n a lda w work lwork iwork liwork info
 }
 
 
@@ -149,16 +151,17 @@ def _count(name: str) -> None:
     calls[name] = calls.get(name, 0) + 1
 
 
-#: float32 matrices of fewer rows than this are inverted, solved and Cholesky-factored in float64
-#: (NumPy's linalg works in float64 throughout; on small matrices it costs microseconds, and
-#: ill-conditioned ones keep their float64 accuracy). Larger ones are factored in float32, as
-#: PyTorch's are: float64 work would double their time.
+#: float32 matrices of fewer elements than this squared are inverted, solved, Cholesky-factored,
+#: and decomposed (SVD, eigenvalues) in float64, as NumPy's linalg always does: on small matrices
+#: it costs microseconds, and ill-conditioned ones keep their float64 accuracy. Larger ones are
+#: factored in float32, as PyTorch's are: float64 work would double their time.
 widen_below: int = 128
 
 
 def _working(a: np.ndarray) -> np.dtype:
     """The dtype ``a`` is factored in: float64 for small float32 matrices (``widen_below``)."""
-    return np.dtype(np.float64) if a.shape[-1] < widen_below else a.dtype
+    small = a.shape[-2] * a.shape[-1] < widen_below * widen_below
+    return np.dtype(np.float64) if small else a.dtype
 
 
 def _fortran(a: np.ndarray, batch: tuple[int, ...], dtype: Any = None) -> np.ndarray:
@@ -476,3 +479,92 @@ def sytrs(ld: np.ndarray, pivots: np.ndarray, b: np.ndarray) -> np.ndarray | Non
                  x_base + i * x_step, ints(n), info.ctypes.data, 1)
         _count("sytrs")
     return _back(x, batch)
+
+
+# -- SVD and the symmetric eigenproblem ------------------------------------------------------------
+
+def gesdd(a: np.ndarray, vectors: bool) -> tuple[np.ndarray, ...] | None:
+    """``(U, S, Vh)`` (reduced: U m x k, Vh k x n) or, without ``vectors``, ``(S,)`` of each
+    matrix of ``a`` (..., m, n) by LAPACK's divide-and-conquer gesdd. None where the library is
+    not used or it does not converge (the caller's NumPy code then raises or gives NaN).
+
+    >>> result = gesdd(np.array([[3., 0.], [0., -4.]]), True)
+    >>> result is None or result[1].tolist() == [4., 3.]
+    True
+    """
+    if not _usable(a):
+        return None
+    *batch_list, m, n = a.shape
+    batch = tuple(batch_list)
+    k = min(m, n)
+    dtype = _working(a)
+    buffer = _fortran(a, batch, dtype)
+    count = buffer.shape[0]
+    s = np.zeros((count, k), dtype=dtype)
+    # Column-major U (m x k) and Vh (k x n) are row-major (k, m) and (n, k) buffers.
+    u = np.zeros((count, k, m) if vectors else (1, 1, 1), dtype=dtype)
+    vt = np.zeros((count, n, k) if vectors else (1, 1, 1), dtype=dtype)
+    if k:
+        call, ints = _function("gesdd", dtype), _Ints()
+        jobz = b"S" if vectors else b"N"
+        ldu, ldvt = (m, k) if vectors else (1, 1)
+        info = np.zeros(1, dtype=np.int64)
+        iwork = np.empty(8 * k, dtype=np.int64)
+        query = np.zeros(1, dtype=dtype)
+        a_base, a_step = _address(buffer)
+        u_base, u_step = _address(u) if vectors else (u.ctypes.data, 0)
+        v_base, v_step = _address(vt) if vectors else (vt.ctypes.data, 0)
+        call(jobz, ints(m), ints(n), a_base, ints(m), s.ctypes.data, u_base, ints(ldu), v_base,
+             ints(ldvt), query.ctypes.data, ints(-1), iwork.ctypes.data, info.ctypes.data, 1)
+        lwork = int(query[0])
+        work = np.empty(max(lwork, 1), dtype=dtype)
+        for i in range(count):
+            call(jobz, ints(m), ints(n), a_base + i * a_step, ints(m),
+                 s[i].ctypes.data, u_base + i * u_step, ints(ldu), v_base + i * v_step,
+                 ints(ldvt), work.ctypes.data, ints(lwork), iwork.ctypes.data,
+                 info.ctypes.data, 1)
+            if info[0]:
+                return None
+        _count("gesdd")
+    values = s.astype(a.dtype, copy=False).reshape(batch + (k,))
+    if not vectors:
+        return (values,)
+    return (_back(u, batch).astype(a.dtype, copy=False), values,
+            _back(vt, batch).astype(a.dtype, copy=False))
+
+
+def syevd(a: np.ndarray, lower: bool) -> np.ndarray | None:
+    """The eigenvalues (ascending) of each symmetric matrix of ``a`` (..., n, n), reading its
+    lower (or upper) triangle, by LAPACK's syevd. None where the library is not used or it does
+    not converge.
+
+    >>> w = syevd(np.array([[2., 1.], [1., 2.]]), True)
+    >>> w is None or np.allclose(w, [1., 3.])
+    True
+    """
+    if not _usable(a):
+        return None
+    *batch_list, n, _ = a.shape
+    batch = tuple(batch_list)
+    dtype = _working(a)
+    # Row-major a is column-major a^T: its lower triangle is a^T's upper one.
+    buffer = np.empty((int(np.prod(batch)), n, n), dtype=dtype)
+    buffer.reshape(batch + (n, n))[...] = a
+    count = buffer.shape[0]
+    w = np.zeros((count, n), dtype=dtype)
+    if n:
+        call, ints = _function("syevd", dtype), _Ints()
+        uplo = b"U" if lower else b"L"
+        info = np.zeros(1, dtype=np.int64)
+        lwork, liwork = 2 * n + 1, 1
+        work = np.empty(lwork, dtype=dtype)
+        iwork = np.empty(liwork, dtype=np.int64)
+        base, step = _address(buffer)
+        for i in range(count):
+            call(b"N", uplo, ints(n), base + i * step, ints(n), w[i].ctypes.data,
+                 work.ctypes.data, ints(lwork), iwork.ctypes.data, ints(liwork),
+                 info.ctypes.data, 1, 1)
+            if info[0]:
+                return None
+        _count("syevd")
+    return w.astype(a.dtype, copy=False).reshape(batch + (n,))

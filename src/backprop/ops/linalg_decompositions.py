@@ -18,9 +18,11 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..backends import lapack
 from ..autograd import grad_mode
 from ..errors import DTypeError, GraphError, ShapeError, format_shape
 from ..tensor import Tensor
+from .decomposition_numerics import eigvalsh_array, svd_arrays
 from .elementwise import where
 from .join import cat
 from .linalg import _matmul, _swap_last
@@ -128,6 +130,9 @@ def _svd_vjp(g: tuple, out: tuple, input: Any, full_matrices: bool) -> Any:
 @primitive("linalg_svd", outputs=("U", "S", "Vh"), save=("U", "S", "Vh"),
            grads={"input": _svd_vjp})
 def _svd(input: Any, full_matrices: bool) -> tuple[Any, Any, Any]:
+    fast = svd_arrays(input, full_matrices)  # None: a device array, or no bundled LAPACK
+    if fast is not None:
+        return fast
     U, S, Vh = np.linalg.svd(input, full_matrices=full_matrices)
     return U, S, Vh
 
@@ -155,7 +160,8 @@ def _singular_values(A: Tensor) -> Tensor:
     """S of the SVD: without the singular vectors (2-3x faster) when no gradient is wanted."""
     if A.requires_grad and grad_mode.state.enabled:
         return _svd(A, False)[1]
-    return Tensor._wrap(np.linalg.svd(A._data, compute_uv=False))
+    fast = lapack.gesdd(A._data, False)
+    return Tensor._wrap(fast[0] if fast is not None else np.linalg.svd(A._data, compute_uv=False))
 
 
 def _svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:
@@ -247,7 +253,13 @@ def _eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     """
     _float_matrix("linalg.eigvalsh", A)
     _square("linalg.eigvalsh", A)
-    return _eigh(A, _check_uplo("linalg.eigvalsh", UPLO))[0]
+    uplo = _check_uplo("linalg.eigvalsh", UPLO)
+    if not (A.requires_grad and grad_mode.state.enabled):
+        # Without a gradient the eigenvectors are not needed: syevd's values-only job.
+        fast = eigvalsh_array(A._data, uplo)
+        if fast is not None:
+            return Tensor._wrap(fast)
+    return _eigh(A, uplo)[0]
 
 
 # -- QR --------------------------------------------------------------------------------------------
