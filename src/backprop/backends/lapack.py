@@ -568,3 +568,41 @@ def syevd(a: np.ndarray, lower: bool) -> np.ndarray | None:
                 return None
         _count("syevd")
     return w.astype(a.dtype, copy=False).reshape(batch + (n,))
+
+
+# -- determinants ---------------------------------------------------------------------------------
+
+def slogdet(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(sign, log|det|)`` of each square matrix of ``a`` (..., n, n) in float64, from getrf's
+    U diagonal and pivots (as NumPy's slogdet, which also factors in float64; here only small
+    float32 matrices are widened, see ``widen_below``). A singular matrix gives sign 0 and
+    -inf. None where the library is not used.
+
+    >>> result = slogdet(np.array([[-2., 0.], [0., 1.]]))
+    >>> result is None or (float(result[0]), round(float(result[1]), 4)) == (-1.0, 0.6931)
+    True
+    """
+    if not _usable(a):
+        return None
+    *batch_list, n, _ = a.shape
+    batch = tuple(batch_list)
+    dtype = _working(a)
+    buffer = _fortran(a, batch, dtype)
+    count = buffer.shape[0]
+    pivots = np.zeros((count, n), dtype=np.int64)
+    if n:
+        call, ints = _function("getrf", dtype), _Ints()
+        info = np.zeros(1, dtype=np.int64)
+        base, step = _address(buffer)
+        for i in range(count):
+            call(ints(n), ints(n), base + i * step, ints(n), pivots[i].ctypes.data,
+                 info.ctypes.data)
+        _count("getrf")
+    diagonal = np.einsum("bii->bi", buffer).astype(np.float64)
+    swaps = np.count_nonzero(pivots != np.arange(1, n + 1), axis=-1)
+    # As NumPy's: a NaN on the diagonal leaves the sign alone (NaN is not negative).
+    sign = np.where(swaps % 2, -1.0, 1.0) * np.prod(np.where(diagonal < 0, -1.0, 1.0), axis=-1)
+    sign[(diagonal == 0).any(axis=-1)] = 0
+    with np.errstate(divide="ignore"):
+        logabsdet = np.sum(np.log(np.abs(diagonal)), axis=-1)
+    return sign.reshape(batch), logabsdet.reshape(batch)

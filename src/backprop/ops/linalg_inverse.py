@@ -178,13 +178,14 @@ def _cofactor_rule(g: Any, out: Any, A: Any) -> Any:
 def _cofactor(A: Any) -> Any:
     """The cofactor matrix ``det(A) A^-T``, also where ``A`` is singular (from the SVD there:
     ``U diag(prod_{j != i} s_j) V^T`` times the signs of U's and V's determinants)."""
-    det = np.linalg.det(A) if A.size else backend.ones(A.shape[:-2], A.dtype, A)
+    det = _det_array(A)
     singular = det == 0
     out = np.empty_like(A)
     if (~singular).any():
         regular = ~singular
+        inverse = lapack.inverse(A[regular])  # None: a device array, no library, singular
         out[regular] = det[regular][..., None, None] * np.swapaxes(
-            np.linalg.inv(A[regular]), -2, -1)
+            np.linalg.inv(A[regular]) if inverse is None else inverse[0], -2, -1)
     if singular.any():
         u, s, vh = np.linalg.svd(A[singular])
         n = s.shape[-1]
@@ -197,10 +198,22 @@ def _cofactor(A: Any) -> Any:
     return out
 
 
+def _det_array(A: Any) -> Any:
+    """``np.linalg.det`` (sign times exp(log|det|), from an LU), by ``backends.lapack`` where
+    it applies."""
+    if not A.size:
+        return backend.ones(A.shape[:-2], A.dtype, A)
+    fast = lapack.slogdet(A)
+    if fast is None:
+        return np.linalg.det(A)
+    with np.errstate(over="ignore"):  # a float32 determinant past float32's range: inf
+        return (fast[0] * np.exp(fast[1])).astype(A.dtype)
+
+
 @primitive("linalg_det", save=("A",),
            grads={"A": lambda g, out, A: unsqueeze(unsqueeze(g, -1), -1) * _cofactor(A)})
 def _det(A: Any) -> Any:
-    return np.linalg.det(A) if A.size else backend.ones(A.shape[:-2], A.dtype, A)
+    return _det_array(A)
 
 
 def det(A: Tensor) -> Tensor:
@@ -227,7 +240,8 @@ def _slogdet_rule(g: tuple, out: tuple, A: Any) -> Any:
 def _slogdet(A: Any) -> tuple[Any, Any]:
     if not A.size:
         return backend.ones(A.shape[:-2], A.dtype, A), backend.zeros(A.shape[:-2], A.dtype, A)
-    sign, logabsdet = np.linalg.slogdet(A)
+    fast = lapack.slogdet(A)
+    sign, logabsdet = np.linalg.slogdet(A) if fast is None else fast
     return sign.astype(A.dtype, copy=False), logabsdet.astype(A.dtype, copy=False)
 
 
