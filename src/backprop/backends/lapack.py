@@ -119,6 +119,8 @@ _SIGNATURES = {
     "sytrs": "ciipippip",      # uplo n nrhs a lda ipiv b ldb info
     "gesdd": "ciipippipipipp",  # jobz m n a lda s u ldu vt ldvt work lwork iwork info
     "syevd": "ccipippipip",    # jobz uplo n a lda w work lwork iwork liwork info
+    "geqrf": "iipippip",       # m n a lda tau work lwork info
+    "orgqr": "iiipippip",      # m n k a lda tau work lwork info
 }
 
 
@@ -606,3 +608,49 @@ def slogdet(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     with np.errstate(divide="ignore"):
         logabsdet = np.sum(np.log(np.abs(diagonal)), axis=-1)
     return sign.reshape(batch), logabsdet.reshape(batch)
+
+
+# -- QR -------------------------------------------------------------------------------------------
+
+def qr(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(Q, R)``, the reduced QR decomposition of each matrix of ``a`` (..., m, n) by LAPACK's
+    geqrf and orgqr (Q m x k with orthonormal columns, R k x n upper triangular, k = min(m, n)),
+    as ``np.linalg.qr(a, mode="reduced")``: the same Householder signs. None where the library
+    is not used.
+
+    >>> result = qr(np.array([[3., 1.], [4., 2.]]))
+    >>> result is None or round(float(result[1][0, 0]), 4) == -5.0
+    True
+    """
+    if not _usable(a):
+        return None
+    *batch_list, m, n = a.shape
+    batch = tuple(batch_list)
+    k = min(m, n)
+    dtype = _working(a)
+    buffer = _fortran(a, batch, dtype)
+    count = buffer.shape[0]
+    r = np.zeros((count, k, n), dtype=dtype)
+    if not k:
+        q = np.zeros((count, m, k), dtype=dtype)
+        return q.reshape(batch + (m, k)).astype(a.dtype), r.reshape(batch + (k, n)).astype(a.dtype)
+    geqrf_call, orgqr_call, ints = (_function("geqrf", dtype), _function("orgqr", dtype),
+                                    _Ints())
+    tau = np.empty(k, dtype=dtype)
+    lwork = 64 * max(n, 1)  # the blocked size (ilaenv's 32 or 64) times n: no workspace query
+    work = np.empty(lwork, dtype=dtype)
+    info = np.zeros(1, dtype=np.int64)
+    base, step = _address(buffer)
+    upper = ~_strictly_lower(max(k, n))[:k, :n]
+    for i in range(count):
+        address = base + i * step
+        geqrf_call(ints(m), ints(n), address, ints(m), tau.ctypes.data, work.ctypes.data,
+                   ints(lwork), info.ctypes.data)
+        # R is the upper triangle of the factor's first k rows (column-major: buffer[i].T).
+        np.copyto(r[i], buffer[i, :, :k].T, where=upper)
+        orgqr_call(ints(m), ints(k), ints(k), address, ints(m), tau.ctypes.data,
+                   work.ctypes.data, ints(lwork), info.ctypes.data)
+    _count("geqrf")
+    # Q's k columns are the buffer's first k (column-major) rows.
+    q = np.swapaxes(buffer[:, :k, :], -2, -1).reshape(batch + (m, k))
+    return q.astype(a.dtype, copy=False), r.reshape(batch + (k, n)).astype(a.dtype, copy=False)

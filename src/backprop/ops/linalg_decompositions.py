@@ -334,9 +334,13 @@ def _qr_vjp(g: tuple, out: tuple, input: Any, mode: str) -> Any:
 
 @primitive("linalg_qr", outputs=("Q", "R"), save=("Q", "R"), grads={"input": _qr_vjp})
 def _qr(input: Any, mode: str) -> tuple[Any, Any]:
+    # geqrf and orgqr through backends.lapack: NumPy's qr spends ~150 us on its own checks
+    # and float64 copies, ten times LAPACK's work on a 1000 x 6 matrix. None: np.linalg.
+    fast = lapack.qr(input) if mode in ("reduced", "r") else None
     if mode == "r":  # PyTorch returns an empty Q
-        return backend.empty((0,), input.dtype, input), np.linalg.qr(input, mode="r")
-    Q, R = np.linalg.qr(input, mode=mode)
+        return (backend.empty((0,), input.dtype, input),
+                np.linalg.qr(input, mode="r") if fast is None else fast[1])
+    Q, R = np.linalg.qr(input, mode=mode) if fast is None else fast
     return Q, R
 
 
@@ -690,7 +694,9 @@ def svd_lowrank(A: Tensor, q: int | None = 6, niter: int = 2, M: Tensor | None =
         raise ValueError(f"svd_lowrank: q={q} must be in [0, min(m, n) = {min(m, n)}] for A of "
                          f"shape {format_shape(A.shape)}")
     if M is not None:
-        M = M.expand(*A.shape) if tuple(M.shape) != tuple(A.shape) else M
+        # A broadcast M (pca_lowrank's column means) is copied once: a matmul with a
+        # zero-strided operand misses BLAS and costs ten times one with a contiguous one.
+        M = M.expand(*A.shape).contiguous() if tuple(M.shape) != tuple(A.shape) else M
     # The range finder works on the tall side: a wide A is decomposed through its transpose.
     if m < n:
         A, M = _swap_last(A), None if M is None else _swap_last(M)
