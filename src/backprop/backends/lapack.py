@@ -96,6 +96,13 @@ def is_available() -> bool:
     return _load() is not None
 
 
+def _finite(a: np.ndarray) -> bool:
+    """Whether ``a`` holds no NaN or inf. OpenBLAS's own getrf (C, not LAPACK's reference code)
+    skips the column scaling under a NaN pivot and leaves finite numbers where LAPACK's and
+    PyTorch's factors are NaN; the LU-based functions leave such input to the NumPy code."""
+    return bool(np.isfinite(a).all())
+
+
 def _usable(*arrays: Any) -> bool:
     """The library is on, found, and every array is a host float32/float64 NumPy array of one
     dtype."""
@@ -129,7 +136,7 @@ def _function(routine: str, dtype: np.dtype) -> Callable[..., Any]:
     name = _FLOATS[dtype] + routine
     function = _functions.get(name)
     if function is None:
-        prefix, suffix, integer = _naming  # type: ignore[misc]
+        prefix, suffix, _ = _naming  # type: ignore[misc]
         function = getattr(_library, f"{prefix}{name}{suffix}")
         kinds = _SIGNATURES[routine]
         function.argtypes = ([ctypes.c_char_p if k == "c" else ctypes.c_void_p for k in kinds]
@@ -207,7 +214,7 @@ def getrf(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     >>> result is None or result[0].tolist() == [[2., 3.], [0., 1.]]
     True
     """
-    if not _usable(a):
+    if not _usable(a) or not _finite(a):
         return None
     *batch_list, m, n = a.shape
     batch = tuple(batch_list)
@@ -222,7 +229,7 @@ def getrf(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         for i in range(count):
             call(ints(m), ints(n), base + i * step, ints(max(m, 1)),
                  pivots[i].ctypes.data, info[i:].ctypes.data)
-        _count("getrf")
+    _count("getrf")
     return (_back(buffer, batch), pivots.astype(np.int32).reshape(batch + (k,)),
             info.astype(np.int32).reshape(batch))
 
@@ -236,7 +243,7 @@ def inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     >>> result is None or result[0].tolist() == [[0.5, 0.], [0., 0.25]]
     True
     """
-    if not _usable(a):
+    if not _usable(a) or not _finite(a):
         return None
     *batch_list, n, _ = a.shape
     batch = tuple(batch_list)
@@ -259,9 +266,10 @@ def inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
                 return None
             getri_call(ints(n), address, ints(n), pivots.ctypes.data, work.ctypes.data,
                        ints(lwork), info[i:].ctypes.data)
-        _count("getri")
-    return (_back(buffer, batch).astype(a.dtype, copy=False),
-            info.astype(np.int32).reshape(batch))
+    _count("getri")
+    result = _back(buffer, batch).astype(a.dtype, copy=False)
+    result += 0.0  # getri leaves -0.0 where the inverse is zero; NumPy's and PyTorch's have 0.0
+    return result, info.astype(np.int32).reshape(batch)
 
 
 def solve(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
@@ -273,7 +281,7 @@ def solve(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     >>> x is None or x.tolist() == [[1.], [0.5]]
     True
     """
-    if not _usable(a, b):
+    if not _usable(a, b) or not _finite(a):
         return None
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     n, k = b.shape[-2:]
@@ -291,7 +299,7 @@ def solve(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
                  x_base + i * x_step, ints(n), info.ctypes.data)
             if info[0]:
                 return None
-        _count("gesv")
+    _count("gesv")
     return _back(x, batch).astype(a.dtype, copy=False)
 
 
@@ -327,7 +335,7 @@ def trsm(a: np.ndarray, b: np.ndarray, upper: bool, unitriangular: bool) -> np.n
         for i in range(count):
             call(b"R", uplo, b"N", diag, ints(k), ints(n), one.ctypes.data,
                  a_base + i * a_step, ints(n), x_base + i * x_step, ints(k), 1, 1, 1, 1)
-        _count("trsm")
+    _count("trsm")
     return x.reshape(batch + (n, k))
 
 
@@ -357,7 +365,7 @@ def potrf(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
             call(b"L", ints(n), base + i * step, ints(n), info.ctypes.data, 1)
             if info[0]:
                 return None
-        _count("potrf")
+    _count("potrf")
     # The buffer holds L^T row-major: its strict lower part is the input's upper, zeroed.
     np.copyto(buffer, 0, where=_strictly_lower(n))
     return _back(buffer, batch).astype(a.dtype, copy=False), np.zeros(batch, dtype=np.int32)
@@ -385,7 +393,7 @@ def potrs(lower: np.ndarray, b: np.ndarray) -> np.ndarray | None:
         for i in range(x.shape[0]):
             call(b"L", ints(n), ints(k), a_base + i * a_step, ints(n), x_base + i * x_step,
                  ints(n), info.ctypes.data, 1)
-        _count("potrs")
+    _count("potrs")
     return _back(x, batch)
 
 
@@ -411,10 +419,11 @@ def potri(lower: np.ndarray) -> np.ndarray | None:
             call(b"L", ints(n), base + i * step, ints(n), info.ctypes.data, 1)
             if info[0]:
                 return None
-        _count("potri")
+    _count("potri")
     # The lower triangle (column-major) holds the inverse: the buffer's upper, row-major.
     # Mirror it into the other half.
     np.copyto(buffer, np.swapaxes(buffer, -2, -1), where=_strictly_lower(n))
+    buffer += 0.0  # potri's -0.0 (where the inverse is zero) as 0.0, as our NumPy code gives
     return buffer.reshape(batch + (n, n))
 
 
@@ -446,7 +455,7 @@ def sytrf(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         for i in range(count):
             call(b"L", ints(n), base + i * step, ints(n), pivots[i].ctypes.data,
                  work.ctypes.data, ints(lwork), info[i:].ctypes.data, 1)
-        _count("sytrf")
+    _count("sytrf")
     np.copyto(buffer, 0, where=_strictly_lower(n))  # the input's strict upper triangle
     return (_back(buffer, batch), pivots.astype(np.int32).reshape(batch + (n,)),
             info.astype(np.int32).reshape(batch))
@@ -457,7 +466,8 @@ def sytrs(ld: np.ndarray, pivots: np.ndarray, b: np.ndarray) -> np.ndarray | Non
     where the library is not used.
 
     >>> result = sytrf(np.array([[0., 1.], [1., 0.]]))
-    >>> result is None or sytrs(result[0], result[1], np.array([[1.], [2.]])).tolist() == [[2.], [1.]]
+    >>> b = np.array([[1.], [2.]])
+    >>> result is None or sytrs(result[0], result[1], b).tolist() == [[2.], [1.]]
     True
     """
     if not _usable(ld, b) or pivots.dtype != np.int32 or type(pivots) is not np.ndarray:
@@ -479,7 +489,7 @@ def sytrs(ld: np.ndarray, pivots: np.ndarray, b: np.ndarray) -> np.ndarray | Non
         for i in range(count):
             call(b"L", ints(n), ints(k), a_base + i * a_step, ints(n), wide[i].ctypes.data,
                  x_base + i * x_step, ints(n), info.ctypes.data, 1)
-        _count("sytrs")
+    _count("sytrs")
     return _back(x, batch)
 
 
@@ -527,7 +537,7 @@ def gesdd(a: np.ndarray, vectors: bool) -> tuple[np.ndarray, ...] | None:
                  info.ctypes.data, 1)
             if info[0]:
                 return None
-        _count("gesdd")
+    _count("gesdd")
     values = s.astype(a.dtype, copy=False).reshape(batch + (k,))
     if not vectors:
         return (values,)
@@ -568,7 +578,7 @@ def syevd(a: np.ndarray, lower: bool) -> np.ndarray | None:
                  info.ctypes.data, 1, 1)
             if info[0]:
                 return None
-        _count("syevd")
+    _count("syevd")
     return w.astype(a.dtype, copy=False).reshape(batch + (n,))
 
 
@@ -584,7 +594,7 @@ def slogdet(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     >>> result is None or (float(result[0]), round(float(result[1]), 4)) == (-1.0, 0.6931)
     True
     """
-    if not _usable(a):
+    if not _usable(a) or not _finite(a):
         return None
     *batch_list, n, _ = a.shape
     batch = tuple(batch_list)
@@ -599,7 +609,7 @@ def slogdet(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         for i in range(count):
             call(ints(n), ints(n), base + i * step, ints(n), pivots[i].ctypes.data,
                  info.ctypes.data)
-        _count("getrf")
+    _count("getrf")
     diagonal = np.einsum("bii->bi", buffer).astype(np.float64)
     swaps = np.count_nonzero(pivots != np.arange(1, n + 1), axis=-1)
     # As NumPy's: a NaN on the diagonal leaves the sign alone (NaN is not negative).
@@ -632,6 +642,7 @@ def qr(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     count = buffer.shape[0]
     r = np.zeros((count, k, n), dtype=dtype)
     if not k:
+        _count("geqrf")
         q = np.zeros((count, m, k), dtype=dtype)
         return q.reshape(batch + (m, k)).astype(a.dtype), r.reshape(batch + (k, n)).astype(a.dtype)
     geqrf_call, orgqr_call, ints = (_function("geqrf", dtype), _function("orgqr", dtype),

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..backends import lapack
 from ..autograd import grad_mode
+from ..backends import lapack
 from ..errors import DTypeError, GraphError, ShapeError, format_shape
 from ..tensor import Tensor
 from .decomposition_numerics import eigvalsh_array, svd_arrays
