@@ -696,7 +696,7 @@ def svd_lowrank(A: Tensor, q: int | None = 6, niter: int = 2, M: Tensor | None =
     if M is not None:
         # A broadcast M (pca_lowrank's column means) is copied once: a matmul with a
         # zero-strided operand misses BLAS and costs ten times one with a contiguous one.
-        M = M.expand(*A.shape).contiguous() if tuple(M.shape) != tuple(A.shape) else M
+        M = (M.expand(*A.shape) if tuple(M.shape) != tuple(A.shape) else M).contiguous()
     # The range finder works on the tall side: a wide A is decomposed through its transpose.
     if m < n:
         A, M = _swap_last(A), None if M is None else _swap_last(M)
