@@ -8,7 +8,8 @@ PyTorch. NumPy's Linux, Windows and Intel-macOS wheels ship a full OpenBLAS with
 (``numpy.libs/libscipy_openblas64_-*.so``: 64-bit integers, symbols such as
 ``scipy_sgetrf_64_``); this module finds it at first use and calls its Fortran entry points on
 column-major copies, one call per matrix of a batch (each is O(n^3) work, so the Python loop
-costs little).
+costs little): getrf, getri, gesv, trsm, potrf, potrs, potri, sytrf, sytrs, gesdd, syevd,
+geqrf and orgqr, in float32 and float64.
 
 Where the library is not found (NumPy built against Accelerate, MKL or a system LAPACK), or
 ``enabled`` is False (``BACKPROP_LAPACK=0`` at import), every function here returns None and the
@@ -319,8 +320,9 @@ def trsm(a: np.ndarray, b: np.ndarray, upper: bool, unitriangular: bool) -> np.n
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     n, k = b.shape[-2:]
     count = int(np.prod(batch))
-    # Row-major a is column-major a^T, so X = T^-1 B is solved as X^T = B^T T^-T from the
-    # right: b's row-major copy is B^T in column-major, and op(a^T) = T^T... transposed again.
+    # Row-major arrays are their transposes in column-major terms, so X = T^-1 B is solved as
+    # X^T = B^T T^-T from the right, with no transposing copies: b's row-major copy is B^T
+    # (k x n) column-major, a is a^T, whose triangle T^T is the other one (see below).
     matrices = np.ascontiguousarray(np.broadcast_to(a, batch + a.shape[-2:])).reshape(count, n, n)
     x = np.array(np.broadcast_to(b, batch + b.shape[-2:]), order="C").reshape(count, n, k)
     if n and k and count:
@@ -328,8 +330,8 @@ def trsm(a: np.ndarray, b: np.ndarray, upper: bool, unitriangular: bool) -> np.n
         one = np.ones(1, dtype=a.dtype)
         a_base, a_step = _address(matrices)
         x_base, x_step = _address(x)
-        # In column-major terms X^T (k x n) := X^T op(A^T)^-1 with op = N: A^T's triangle is
-        # the other one (upper T is lower in A^T).
+        # Column-major: B^T := B^T (a^T)^-1 (side R, op N), reading a^T's lower triangle where
+        # T is a's upper one.
         uplo = b"L" if upper else b"U"
         diag = b"U" if unitriangular else b"N"
         for i in range(count):

@@ -3,7 +3,9 @@ leading dims as PyTorch's ``torch.linalg``; ``linalg_solve.py`` builds LU, LDL a
 functions on them and exports both halves.
 
 Each primitive's rule is PyTorch's (derivatives.yaml) written with these same ops, so second
-derivatives work. The array kernels NumPy lacks are in ``lu_numerics.py``.
+derivatives work. The array kernels NumPy lacks are in ``lu_numerics.py``; on the host the
+factorizations call LAPACK through ``backends.lapack`` where NumPy's bundled OpenBLAS is found
+(getri, gesv, potrs, potri and an LU for determinants), and ``np.linalg`` otherwise.
 """
 
 from __future__ import annotations
