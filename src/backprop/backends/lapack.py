@@ -412,19 +412,21 @@ def potri(lower: np.ndarray) -> np.ndarray | None:
         return None
     *batch_list, n, _ = lower.shape
     batch = tuple(batch_list)
-    buffer = _fortran(lower, batch)
+    # A row-major copy is L^T column-major: potri's upper form (OpenBLAS's faster one) takes it
+    # with no transposing copy, and leaves the inverse in the buffer's row-major lower half.
+    buffer = np.empty((int(np.prod(batch)), n, n), dtype=lower.dtype)
+    buffer.reshape(batch + (n, n))[...] = lower
     if n:
         call, ints = _function("potri", lower.dtype), _Ints()
         info = np.zeros(1, dtype=np.int64)
         base, step = _address(buffer)
         for i in range(buffer.shape[0]):
-            call(b"L", ints(n), base + i * step, ints(n), info.ctypes.data, 1)
+            call(b"U", ints(n), base + i * step, ints(n), info.ctypes.data, 1)
             if info[0]:
                 return None
     _count("potri")
-    # The lower triangle (column-major) holds the inverse: the buffer's upper, row-major.
-    # Mirror it into the other half.
-    np.copyto(buffer, np.swapaxes(buffer, -2, -1), where=_strictly_lower(n))
+    # Mirror the lower half into the upper one.
+    np.copyto(buffer, np.swapaxes(buffer, -2, -1), where=_strictly_lower(n).T)
     buffer += 0.0  # potri's -0.0 (where the inverse is zero) as 0.0, as our NumPy code gives
     return buffer.reshape(batch + (n, n))
 
