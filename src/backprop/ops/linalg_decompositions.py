@@ -19,8 +19,10 @@ import numpy as np
 
 from .. import backend
 from ..autograd import grad_mode
+from ..backends import lapack
 from ..errors import DTypeError, GraphError, ShapeError, format_shape
 from ..tensor import Tensor
+from .decomposition_numerics import eigvalsh_array, svd_arrays
 from .elementwise import where
 from .join import cat
 from .linalg import _matmul, _swap_last
@@ -128,6 +130,9 @@ def _svd_vjp(g: tuple, out: tuple, input: Any, full_matrices: bool) -> Any:
 @primitive("linalg_svd", outputs=("U", "S", "Vh"), save=("U", "S", "Vh"),
            grads={"input": _svd_vjp})
 def _svd(input: Any, full_matrices: bool) -> tuple[Any, Any, Any]:
+    fast = svd_arrays(input, full_matrices)  # None: a device array, or no bundled LAPACK
+    if fast is not None:
+        return fast
     U, S, Vh = np.linalg.svd(input, full_matrices=full_matrices)
     return U, S, Vh
 
@@ -155,7 +160,8 @@ def _singular_values(A: Tensor) -> Tensor:
     """S of the SVD: without the singular vectors (2-3x faster) when no gradient is wanted."""
     if A.requires_grad and grad_mode.state.enabled:
         return _svd(A, False)[1]
-    return Tensor._wrap(np.linalg.svd(A._data, compute_uv=False))
+    fast = lapack.gesdd(A._data, False)
+    return Tensor._wrap(fast[0] if fast is not None else np.linalg.svd(A._data, compute_uv=False))
 
 
 def _svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:
@@ -247,7 +253,13 @@ def _eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     """
     _float_matrix("linalg.eigvalsh", A)
     _square("linalg.eigvalsh", A)
-    return _eigh(A, _check_uplo("linalg.eigvalsh", UPLO))[0]
+    uplo = _check_uplo("linalg.eigvalsh", UPLO)
+    if not (A.requires_grad and grad_mode.state.enabled):
+        # Without a gradient the eigenvectors are not needed: syevd's values-only job.
+        fast = eigvalsh_array(A._data, uplo)
+        if fast is not None:
+            return Tensor._wrap(fast)
+    return _eigh(A, uplo)[0]
 
 
 # -- QR --------------------------------------------------------------------------------------------
@@ -322,9 +334,13 @@ def _qr_vjp(g: tuple, out: tuple, input: Any, mode: str) -> Any:
 
 @primitive("linalg_qr", outputs=("Q", "R"), save=("Q", "R"), grads={"input": _qr_vjp})
 def _qr(input: Any, mode: str) -> tuple[Any, Any]:
+    # geqrf and orgqr through backends.lapack: NumPy's qr spends ~150 us on its own checks
+    # and float64 copies, ten times LAPACK's work on a 1000 x 6 matrix. None: np.linalg.
+    fast = lapack.qr(input) if mode in ("reduced", "r") else None
     if mode == "r":  # PyTorch returns an empty Q
-        return backend.empty((0,), input.dtype, input), np.linalg.qr(input, mode="r")
-    Q, R = np.linalg.qr(input, mode=mode)
+        return (backend.empty((0,), input.dtype, input),
+                np.linalg.qr(input, mode="r") if fast is None else fast[1])
+    Q, R = np.linalg.qr(input, mode=mode) if fast is None else fast
     return Q, R
 
 
@@ -678,7 +694,9 @@ def svd_lowrank(A: Tensor, q: int | None = 6, niter: int = 2, M: Tensor | None =
         raise ValueError(f"svd_lowrank: q={q} must be in [0, min(m, n) = {min(m, n)}] for A of "
                          f"shape {format_shape(A.shape)}")
     if M is not None:
-        M = M.expand(*A.shape) if tuple(M.shape) != tuple(A.shape) else M
+        # A broadcast M (pca_lowrank's column means) is copied once: a matmul with a
+        # zero-strided operand misses BLAS and costs ten times one with a contiguous one.
+        M = (M.expand(*A.shape) if tuple(M.shape) != tuple(A.shape) else M).contiguous()
     # The range finder works on the tall side: a wide A is decomposed through its transpose.
     if m < n:
         A, M = _swap_last(A), None if M is None else _swap_last(M)

@@ -3,7 +3,9 @@ leading dims as PyTorch's ``torch.linalg``; ``linalg_solve.py`` builds LU, LDL a
 functions on them and exports both halves.
 
 Each primitive's rule is PyTorch's (derivatives.yaml) written with these same ops, so second
-derivatives work. The array kernels NumPy lacks are in ``lu_numerics.py``.
+derivatives work. The array kernels NumPy lacks are in ``lu_numerics.py``; on the host the
+factorizations call LAPACK through ``backends.lapack`` where NumPy's bundled OpenBLAS is found
+(getri, gesv, potrs, potri and an LU for determinants), and ``np.linalg`` otherwise.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..backends import lapack
 from ..errors import DTypeError, ShapeError, format_shape
 from ..tensor import Tensor
 from . import lu_numerics as _num
@@ -105,6 +108,11 @@ def _inv_rule(g: tuple, out: tuple, A: Any, check: bool) -> Any:
 @primitive("linalg_inv_ex", outputs=("inverse", "info"), save=("inverse",),
            grads={"A": _inv_rule})
 def _inv_ex(A: Any, check: bool) -> tuple[Any, Any]:
+    # getrf and getri: half of NumPy's time (its inv is a gesv with the identity, in float64
+    # work arrays). None for device arrays, no library, or a singular matrix: the code below.
+    fast = None if _num.many_small(A) else lapack.inverse(A)
+    if fast is not None:
+        return fast
     if _num.many_small(A):
         with np.errstate(all="ignore"):  # a singular matrix's inverse is inf/NaN, as PyTorch's
             inverse, info = _num.solve_arrays(A, np.broadcast_to(_num_eye(A), A.shape))
@@ -172,13 +180,14 @@ def _cofactor_rule(g: Any, out: Any, A: Any) -> Any:
 def _cofactor(A: Any) -> Any:
     """The cofactor matrix ``det(A) A^-T``, also where ``A`` is singular (from the SVD there:
     ``U diag(prod_{j != i} s_j) V^T`` times the signs of U's and V's determinants)."""
-    det = np.linalg.det(A) if A.size else backend.ones(A.shape[:-2], A.dtype, A)
+    det = _det_array(A)
     singular = det == 0
     out = np.empty_like(A)
     if (~singular).any():
         regular = ~singular
+        inverse = lapack.inverse(A[regular])  # None: a device array, no library, singular
         out[regular] = det[regular][..., None, None] * np.swapaxes(
-            np.linalg.inv(A[regular]), -2, -1)
+            np.linalg.inv(A[regular]) if inverse is None else inverse[0], -2, -1)
     if singular.any():
         u, s, vh = np.linalg.svd(A[singular])
         n = s.shape[-1]
@@ -191,10 +200,22 @@ def _cofactor(A: Any) -> Any:
     return out
 
 
+def _det_array(A: Any) -> Any:
+    """``np.linalg.det`` (sign times exp(log|det|), from an LU), by ``backends.lapack`` where
+    it applies."""
+    if not A.size:
+        return backend.ones(A.shape[:-2], A.dtype, A)
+    fast = lapack.slogdet(A)
+    if fast is None:
+        return np.linalg.det(A)
+    with np.errstate(over="ignore"):  # a float32 determinant past float32's range: inf
+        return (fast[0] * np.exp(fast[1])).astype(A.dtype)
+
+
 @primitive("linalg_det", save=("A",),
            grads={"A": lambda g, out, A: unsqueeze(unsqueeze(g, -1), -1) * _cofactor(A)})
 def _det(A: Any) -> Any:
-    return np.linalg.det(A) if A.size else backend.ones(A.shape[:-2], A.dtype, A)
+    return _det_array(A)
 
 
 def det(A: Tensor) -> Tensor:
@@ -221,7 +242,8 @@ def _slogdet_rule(g: tuple, out: tuple, A: Any) -> Any:
 def _slogdet(A: Any) -> tuple[Any, Any]:
     if not A.size:
         return backend.ones(A.shape[:-2], A.dtype, A), backend.zeros(A.shape[:-2], A.dtype, A)
-    sign, logabsdet = np.linalg.slogdet(A)
+    fast = lapack.slogdet(A)
+    sign, logabsdet = np.linalg.slogdet(A) if fast is None else fast
     return sign.astype(A.dtype, copy=False), logabsdet.astype(A.dtype, copy=False)
 
 
@@ -287,7 +309,9 @@ def _solve_ex(A: Any, B: Any, left: bool, check: bool) -> tuple[Any, Any]:
         try:
             if _num.many_small(a):
                 raise np.linalg.LinAlgError  # the batch-vectorized solve is faster
-            x = np.linalg.solve(a, b)
+            x = lapack.solve(a, b)  # LAPACK's gesv without NumPy's overhead (None: below)
+            if x is None:
+                x = np.linalg.solve(a, b)
         except np.linalg.LinAlgError:
             with np.errstate(all="ignore"):  # a singular matrix's solution is inf/NaN
                 x, info = _num.solve_arrays(a, b)
@@ -488,6 +512,8 @@ def _cholesky_solve_rule(g: Any, out: Any, B: Any, L: Any, upper: bool, needs: t
 @primitive("cholesky_solve", save=("L", "out"), grads=_cholesky_solve_rule)
 def _cholesky_solve(B: Any, L: Any, upper: bool) -> Any:
     lower = np.swapaxes(L, -2, -1) if upper else L
+    if not _num.many_small(lower) and (fast := lapack.potrs(lower, B)) is not None:
+        return fast
     y = _num.triangular_solve_array(lower, B, False, False)
     return _num.triangular_solve_array(np.swapaxes(lower, -2, -1), y, True, False)
 
@@ -513,6 +539,8 @@ def _cholesky_inverse_rule(g: Any, out: Any, L: Any, upper: bool) -> Any:
 @primitive("cholesky_inverse", save=("L", "out"), grads={"L": _cholesky_inverse_rule})
 def _cholesky_inverse(L: Any, upper: bool) -> Any:
     lower = np.swapaxes(L, -2, -1) if upper else L
+    if not _num.many_small(lower) and (fast := lapack.potri(lower)) is not None:
+        return fast
     eye = np.broadcast_to(_num_eye(L), L.shape)
     x = _num.triangular_solve_array(lower, eye, False, False)
     return np.swapaxes(x, -2, -1) @ x

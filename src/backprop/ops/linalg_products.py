@@ -414,12 +414,26 @@ def _vander_grad(g: Any, out: Any, x: Any, *, n: int) -> Any:
 @primitive("vander", save=("out",), grads={"x": _vander_grad})
 def _vander(x: Any, *, n: int) -> Any:
     # Each column the one before times x: PyTorch's running product (its roundings), one
-    # multiply a column rather than NumPy's slow cumprod.
+    # multiply a column rather than NumPy's slow cumprod. A column of the result is strided
+    # (n apart), so the products run on a contiguous (n, block) scratch that stays in cache,
+    # one block of x at a time, and each block is written back transposed.
     out = backend.empty(x.shape + (n,), x.dtype, x)
-    out[..., 0] = 1
-    for j in range(1, n):
-        np.multiply(out[..., j - 1], x, out=out[..., j])
+    rows = out.reshape(-1, n)
+    flat = x.reshape(-1)
+    block = max(1, min(_VANDER_BLOCK, flat.shape[0]))
+    scratch = backend.empty((n, block), x.dtype, x)
+    for start in range(0, flat.shape[0], block):
+        values = flat[start:start + block]
+        columns = scratch[:, :values.shape[0]]
+        columns[0] = 1
+        for j in range(1, n):
+            np.multiply(columns[j - 1], values, out=columns[j])
+        rows[start:start + block] = columns.T
     return out
+
+
+# Elements of x per block of _vander: its (n, block) scratch fits in a core's L2 cache.
+_VANDER_BLOCK = 256
 
 
 # -- in-place forms -----------------------------------------------------------------------------

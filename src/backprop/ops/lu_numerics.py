@@ -6,6 +6,11 @@ them live in those two modules. CuPy has none of them (no getrf, sytrf, expm or 
 triangular solve), so each public kernel is wrapped in ``backend.on_host``: a device array is
 copied to the host, factored there, and the results copied back.
 
+Where NumPy's bundled OpenBLAS is found (``backends.lapack``), LU, triangular solves, Cholesky
+and LDL^T call its LAPACK routines (getrf, trsm, potrf, sytrf, sytrs) instead, several times
+faster; the NumPy code below stays for large batches of tiny matrices (``many_small``), for
+failures whose partial results LAPACK does not give as PyTorch's, and where there is no library.
+
 >>> import numpy as np
 >>> lu, pivots, info = lu_factor_arrays(np.array([[1., 2.], [3., 4.]]))
 >>> pivots.tolist(), info.tolist()
@@ -17,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..backends import lapack
 
 # Columns factored one at a time before the rest of the matrix is updated by one matmul: the
 # panel loop is NumPy calls on thin slices, the update is BLAS (LAPACK's blocked getrf).
@@ -33,6 +39,8 @@ def lu_factor_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     >>> lu.tolist(), pivots.tolist()
     ([[2.0, 3.0], [0.0, 1.0]], [2, 2])
     """
+    if not many_small(a) and (fast := lapack.getrf(a)) is not None:
+        return fast
     *batch, m, n = a.shape
     k = min(m, n)
     lu = np.array(a, dtype=a.dtype, copy=True).reshape(int(np.prod(batch)), m, n)
@@ -127,8 +135,9 @@ def solve_arrays(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def many_small(a: np.ndarray) -> bool:
-    """Whether ``a`` is a large batch of small matrices: NumPy's LAPACK calls cost ~10 us a
-    matrix there, which the batch-vectorized LU and solves here beat several times."""
+    """Whether ``a`` is a large batch of small matrices: LAPACK calls (NumPy's or
+    ``backends.lapack``'s) cost microseconds a matrix there, which the batch-vectorized LU and
+    solves here beat several times."""
     return a.shape[-1] <= 16 and a.size >= 32 * a.shape[-1] ** 2
 
 
@@ -138,6 +147,11 @@ def _unit_lower_solve(l: np.ndarray, b: np.ndarray) -> np.ndarray:
     for i in range(1, l.shape[-1]):
         x[:, i] -= np.einsum("bk,bkn->bn", l[:, i, :i], x[:, :i])
     return x
+
+
+# Below this many matrices the swaps run matrix by matrix on Python lists, from it on one NumPy
+# step per pivot over the whole batch.
+_PERMUTATION_BATCH = 32
 
 
 @backend.on_host
@@ -150,13 +164,22 @@ def permutation_from_pivots(pivots: np.ndarray, m: int) -> np.ndarray:
     """
     *batch, k = pivots.shape
     flat = pivots.reshape(int(np.prod(batch)), k).astype(np.int64) - 1
+    if flat.size and (flat.min() < 0 or flat.max() >= m):
+        raise ValueError(f"pivots must be in [1, {m}] (LAPACK's 1-based row swaps), got "
+                         f"{int(flat.min()) + 1} to {int(flat.max()) + 1}")
+    if flat.shape[0] < _PERMUTATION_BATCH:
+        # Python's list swaps cost ~0.1 us each, a NumPy step over the batch ~5 us.
+        orders = []
+        for swaps in flat.tolist():
+            order = list(range(m))
+            for i, target in enumerate(swaps):
+                order[i], order[target] = order[target], order[i]
+            orders.append(order)
+        return np.array(orders, dtype=np.int64).reshape(*batch, m)
     perm = np.broadcast_to(np.arange(m), (flat.shape[0], m)).copy()
     rows = np.arange(flat.shape[0])
     for i in range(k):
         target = flat[:, i]
-        if np.any(target < 0) or np.any(target >= m):
-            raise ValueError(f"pivots must be in [1, {m}] (LAPACK's 1-based row swaps), got "
-                             f"{int(target.min()) + 1} to {int(target.max()) + 1}")
         at_i = perm[:, i].copy()
         perm[:, i] = perm[rows, target]
         perm[rows, target] = at_i
@@ -253,6 +276,8 @@ def triangular_solve_array(a: np.ndarray, b: np.ndarray, upper: bool,
     ...                        False).tolist()
     [[1.0], [1.0]]
     """
+    if not many_small(a) and (fast := lapack.trsm(a, b, upper, unitriangular)) is not None:
+        return fast
     t = np.triu(a) if upper else np.tril(a)
     if unitriangular:
         t = t.copy()
@@ -312,6 +337,8 @@ def cholesky_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> L.tolist(), info.tolist()
     ([[2.0, 0.0], [1.0, 1.0]], 0)
     """
+    if not many_small(a) and (fast := lapack.potrf(a)) is not None:
+        return fast  # None where a matrix is not positive definite: the code below reports it
     *batch, n, _ = a.shape
     info = np.zeros(tuple(batch), dtype=np.int32)
     try:
@@ -352,6 +379,8 @@ def ldl_factor_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     >>> pivots.tolist()
     [-2, -2]
     """
+    if not many_small(a) and (fast := lapack.sytrf(a)) is not None:
+        return fast
     *batch, n, _ = a.shape
     flat = np.tril(a).reshape(int(np.prod(batch)), n, n).copy()
     pivots = np.zeros(flat.shape[:2], dtype=np.int32)
@@ -546,6 +575,8 @@ def ldl_solve_arrays(ld: np.ndarray, pivots: np.ndarray, b: np.ndarray) -> np.nd
     >>> ldl_solve_arrays(LD, pivots, np.array([[1.], [2.]])).tolist()
     [[2.0], [1.0]]
     """
+    if not many_small(ld) and (fast := lapack.sytrs(ld, pivots, b)) is not None:
+        return fast
     batch = np.broadcast_shapes(ld.shape[:-2], pivots.shape[:-1], b.shape[:-2])
     n = ld.shape[-1]
     count = int(np.prod(batch))
