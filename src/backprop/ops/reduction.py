@@ -18,6 +18,7 @@ import numpy as np
 from .. import backend
 from ..autograd.graph import summed_axes
 from ..backend import cascade_sum
+from ..backends import numba_reductions
 from ..errors import DimError, DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from .elementwise import abs, eq, sign, to, where
@@ -116,6 +117,13 @@ def _sum(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     return cascade_sum(input, axes, keepdim)
 
 
+# float32 rows summed by Numba (``backends.numba_reductions``): NumPy's float32 sum is four times
+# PyTorch's; the kernel's float32 blocks added in float64 are as accurate as the cascade.
+@_sum.kernel(np.ndarray, compiled=True)
+def _sum_rows(input: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    return numba_reductions.row_sums(input, axes, keepdim, numba_reductions.SUM)
+
+
 def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
         dtype: Any = None) -> Tensor:
     """Sum over ``dim`` (an int, a tuple, or all dims when None).
@@ -145,6 +153,12 @@ def _mean(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
 def _cascade_mean(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     with np.errstate(invalid="ignore", divide="ignore"):  # an empty mean is nan, as in PyTorch
         return cascade_sum(input, axes, keepdim) / _count(input.shape, axes)
+
+
+@_mean.kernel(np.ndarray, compiled=True)
+def _mean_of_rows(input: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    total = numba_reductions.row_sums(input, axes, keepdim, numba_reductions.SUM)
+    return None if total is None else total / _count(input.shape, axes)
 
 
 def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
@@ -495,6 +509,15 @@ def _norm(input: Any, p: float, axes: tuple[int, ...] | None, keepdim: bool) -> 
         return np.sqrt(cascade_sum(magnitude * magnitude, axes, keepdim))
     with np.errstate(divide="ignore"):  # 0 ** negative p = inf, whose sum ** (1/p) is 0
         return cascade_sum(magnitude ** p, axes, keepdim) ** (1.0 / p)
+
+
+@_norm.kernel(np.ndarray, compiled=True)
+def _two_norm_of_rows(input: np.ndarray, p: float, axes: tuple[int, ...] | None,
+                      keepdim: bool) -> Any:
+    if p != 2:
+        return None
+    squares = numba_reductions.row_sums(input, axes, keepdim, numba_reductions.SQUARES)
+    return None if squares is None else np.sqrt(squares)
 
 
 # Matrix norms by name ('nuc'), registered by ops/linalg_decompositions.py, which computes them

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..backend import cascade_sum
+from ..backends import numba_reductions
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from .elementwise import exp, isnan, log, where
@@ -23,7 +25,8 @@ from .indexing import _getitem_backward
 from .join import cat, narrow
 from .primitive import primitive
 from .rearrange import flip
-from .reduction import _reverse_cumsum, _single_dim, at_extreme, normalize_dims
+from .reduction import (_reverse_cumsum, _single_dim, at_extreme, expand_reduced,
+                        normalize_dims)
 from .reduction import sum as _sum_op
 from .scans import _repeat, _scan
 from .scatter import _along_dim_key, gather
@@ -543,11 +546,24 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> 
 
 # -- reductions that skip NaN ---------------------------------------------------------------------
 
-def _without_nan(input: Tensor) -> Tensor:
-    # NaN's place gets 0 and, through where, a zero gradient (PyTorch's nansum rule).
-    if input.dtype.kind in "fc":
-        return where(isnan(input), 0.0, input)
-    return input
+def _nansum_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None,
+                keepdim: bool) -> Any:
+    # NaN's place gets a zero gradient (PyTorch's nansum rule).
+    return where(isnan(input), 0.0, expand_reduced(g, input.shape, axes, keepdim))
+
+
+@primitive("nansum", save=("input",), promote=("input",), grads={"input": _nansum_vjp})
+def _nansum(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    """The sum with NaN read as zero, in one op (a where and a sum made two nodes and twice the
+    passes); integers and bools have no NaN and sum in int64, as ``sum``."""
+    if input.dtype.kind not in "fc":
+        return input.sum(axis=axes, keepdims=keepdim, dtype=np.int64)
+    return cascade_sum(np.where(np.isnan(input), 0, input), axes, keepdim)
+
+
+@_nansum.kernel(np.ndarray, compiled=True)
+def _nansum_rows(input: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    return numba_reductions.row_sums(input, axes, keepdim, numba_reductions.NANSUM)
 
 
 def nansum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
@@ -558,7 +574,9 @@ def nansum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool 
     >>> bp.tensor([1., float("nan"), 2.]).nansum().item()
     3.0
     """
-    return _sum_op(_without_nan(input), dim, keepdim, dtype=dtype)
+    if dtype is not None:  # cast first, as sum
+        input = input.to(dtype)
+    return _nansum(input, normalize_dims("nansum", dim, input.ndim), keepdim)
 
 
 def nanmean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,

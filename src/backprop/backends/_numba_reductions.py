@@ -1,0 +1,61 @@
+"""Numba kernels for float32 sums over rows (issue 17): ``sum``, ``mean``, ``nansum`` and the
+2-norm's sum of squares. Imported by ``backends.numba_reductions`` on first use only (importing
+this module imports Numba); a file of its own because Numba's disk cache notices changes to a
+kernel's own file only.
+
+NumPy's float32 sum is pairwise but adds one element at a time within its blocks (four times
+PyTorch's time); these add blocks of ``_BLOCK`` elements in float32 vector lanes and the blocks'
+sums in float64. ``reassoc`` lets LLVM split a block's sum over its vector lanes (each lane then
+adds a few elements, a tree joins the lanes), so a block's rounding error is that of a short
+cascade; the float64 total adds nothing measurable. Only reassociation is allowed: no
+assumptions about NaN or infinity, no fused multiply-adds (x * x is rounded as NumPy rounds it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_OPTIONS = {"fastmath": {"reassoc"}, "error_model": "numpy", "cache": True, "nogil": True}
+
+# Elements summed in float32 before they join the float64 total: a multiple of every vector
+# width LLVM picks (16 float32 lanes, unrolled four times), and short enough that even a
+# sequential float32 sum of one block would lose no more than NumPy's pairwise blocks do.
+_BLOCK = 256
+
+# What each row sums, by number (``numba_reductions`` passes them).
+SUM, NANSUM, SQUARES = 0, 1, 2
+
+
+@njit(**_OPTIONS)
+def row_sums(x, out, kind):
+    """``out[a]`` = the sum over row ``a`` of ``x`` (2-d, C-contiguous float32) of its elements
+    (``SUM``), of those that are not NaN (``NANSUM``) or of their squares (``SQUARES``)."""
+    rows, n = x.shape
+    whole = n - n % _BLOCK
+    for a in range(rows):
+        total = 0.0
+        for start in range(0, whole, _BLOCK):
+            block = np.float32(0.0)
+            if kind == SUM:
+                for k in range(start, start + _BLOCK):
+                    block += x[a, k]
+            elif kind == NANSUM:
+                for k in range(start, start + _BLOCK):
+                    v = x[a, k]
+                    block += v if v == v else np.float32(0.0)
+            else:
+                for k in range(start, start + _BLOCK):
+                    v = x[a, k]
+                    block += v * v
+            total += np.float64(block)
+        tail = np.float32(0.0)
+        for k in range(whole, n):
+            v = x[a, k]
+            if kind == SUM:
+                tail += v
+            elif kind == NANSUM:
+                tail += v if v == v else np.float32(0.0)
+            else:
+                tail += v * v
+        out[a] = total + np.float64(tail)

@@ -1,0 +1,67 @@
+"""Entry points to the float32 row sums' Numba kernel (``_numba_reductions``), switched by
+``bp.backends.numba.enabled`` like the others: ``row_sums`` returns None where it does not apply
+(Numba absent or off, not a C-contiguous float32 NumPy array, axes that are not the trailing
+ones), and the caller runs its NumPy code."""
+
+from __future__ import annotations
+
+import math
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from . import numba as _switch
+
+SUM, NANSUM, SQUARES = 0, 1, 2  # as ``_numba_reductions`` numbers them
+
+_F32 = np.dtype(np.float32)
+
+# Below this many elements NumPy's own sum costs less than a kernel call.
+MIN_SIZE = 2048
+
+_kernels: ModuleType | None = None
+_failed = False
+
+
+def _load() -> ModuleType | None:
+    """The kernels' module, or None while the accelerator is off or Numba does not import (asked
+    each time: tests switch it)."""
+    global _kernels, _failed
+    if not _switch.enabled or _failed or _switch._load() is None:
+        return None
+    if _kernels is None:
+        try:
+            from . import _numba_reductions
+        except Exception:  # noqa: BLE001 - a Numba that rejects this code: NumPy code runs
+            _failed = True
+            return None
+        _kernels = _numba_reductions
+    return _kernels
+
+
+def row_sums(x: Any, axes: tuple[int, ...] | None, keepdim: bool, kind: int) -> Any:
+    """The sum of ``x`` over ``axes`` (None: all) of its elements (``SUM``), of those that are
+    not NaN (``NANSUM``) or of their squares (``SQUARES``), as float32; None where the kernel
+    does not apply: ``x`` must be a C-contiguous float32 NumPy array of ``MIN_SIZE`` elements or
+    more and ``axes`` its trailing axes (the rows it sums are then contiguous)."""
+    if (type(x) is not np.ndarray or x.dtype != _F32 or x.size < MIN_SIZE
+            or not x.flags.c_contiguous):
+        return None
+    ndim = x.ndim
+    if axes is None or len(axes) == ndim:
+        lead = ()
+    elif axes == tuple(range(ndim - len(axes), ndim)):
+        lead = x.shape[:ndim - len(axes)]
+    else:
+        return None
+    kernels = _load()
+    if kernels is None or not x.flags.writeable:  # read-only: one more compiled version
+        return None
+    rows = math.prod(lead)
+    out = np.empty(rows, _F32)
+    if not _switch._run(kernels.row_sums, x.reshape(rows, -1), out, kind):
+        return None
+    if keepdim:
+        return out.reshape(lead + (1,) * (ndim - len(lead)))
+    return out.reshape(lead)

@@ -1,0 +1,102 @@
+"""The float32 row sums' Numba kernel (``backends.numba_reductions``) behind sum, mean, nansum
+and the 2-norm: against float64 sums, the NumPy path and PyTorch, with edge values, and proof
+that the kernel ran. Skipped, with the reason, without Numba."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import backprop as bp
+from backprop.backends import numba as accel
+from backprop.backends import numba_reductions
+
+pytestmark = pytest.mark.skipif(not accel.is_available(),
+                                reason="Numba is not installed (pip install backprop[fast])")
+
+EDGES = [0.0, -0.0, 1e-38, -1e-38, 1e-45, 1e30, 2e30, 1.0, -1.0, 0.5]
+
+
+def values(shape: tuple[int, ...], low: float = -1.0, high: float = 1.0) -> np.ndarray:
+    rng = np.random.default_rng(sum(shape))
+    return rng.uniform(low, high, shape).astype(np.float32)
+
+
+def numpy_path(op: Any, *args: Any, monkeypatch: Any, **kwargs: Any) -> np.ndarray:
+    with monkeypatch.context() as patch:
+        patch.setattr(accel, "enabled", False)
+        return op(*args, **kwargs).numpy()
+
+
+def test_the_kernel_runs_and_declines() -> None:
+    x = values((10, 300))
+    assert numba_reductions.row_sums(x, None, False, numba_reductions.SUM) is not None
+    assert numba_reductions.row_sums(x, (1,), True, numba_reductions.SUM).shape == (10, 1)
+    assert numba_reductions.row_sums(x, (0,), False, numba_reductions.SUM) is None  # not rows
+    assert numba_reductions.row_sums(x.astype(np.float64), None, False, 0) is None
+    assert numba_reductions.row_sums(x.T, None, False, numba_reductions.SUM) is None
+    assert numba_reductions.row_sums(x[:2], None, False, numba_reductions.SUM) is None  # small
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accel, "enabled", False)
+        assert numba_reductions.row_sums(x, None, False, numba_reductions.SUM) is None
+
+
+@pytest.mark.parametrize("shape, dim", [((100, 1000), None), ((100, 1000), 1),
+                                        ((100, 1000), (0, 1)), ((4, 5, 333), (1, 2)),
+                                        ((7, 3001), -1), ((100003,), 0), ((2, 3, 4096), 2)])
+@pytest.mark.parametrize("op", ["sum", "mean", "nansum"])
+def test_sums_match_float64_and_torch(op: str, shape: tuple[int, ...], dim: Any,
+                                      monkeypatch: Any) -> None:
+    torch = pytest.importorskip("torch")
+    x = values(shape, 0.1, 0.9)
+    if op == "nansum":
+        x.reshape(-1)[::97] = np.nan
+    ours = getattr(bp, op)(bp.tensor(x), dim).numpy()
+    wide = np.where(np.isnan(x), 0.0, x.astype(np.float64))
+    exact = wide.sum(axis=dim) / (1 if op != "mean" else x.size // np.asarray(ours).size)
+    # float32 blocks added in float64: within a few float32 roundings of the exact sum, and no
+    # further from it than PyTorch's cascade
+    np.testing.assert_allclose(ours, exact, rtol=3e-7)
+    theirs = getattr(torch, op)(torch.tensor(x), dim).numpy()
+    assert np.all(np.abs(ours - exact) <= np.abs(theirs - exact) + 4e-7 * np.abs(exact))
+    np.testing.assert_allclose(ours, numpy_path(getattr(bp, op), bp.tensor(x), dim,
+                                                monkeypatch=monkeypatch), rtol=2e-6)
+
+
+def test_edge_values_and_nan() -> None:
+    x = np.tile(np.array(EDGES, np.float32), 300).reshape(30, 100)
+    assert numba_reductions.row_sums(x, (1,), False, numba_reductions.SUM) is not None
+    got = bp.tensor(x).sum(1).numpy()
+    np.testing.assert_allclose(got, x.astype(np.float64).sum(1).astype(np.float32), rtol=1e-6)
+    x[3, 7], x[5, 0], x[6, 1] = np.nan, np.inf, -np.inf
+    x[7, 2], x[7, 3] = np.inf, -np.inf
+    total = bp.tensor(x).sum(1).numpy()
+    assert np.isnan(total[3]) and total[5] == np.inf and total[6] == -np.inf
+    assert np.isnan(total[7])
+    nan_free = bp.nansum(bp.tensor(x), 1).numpy()
+    assert np.isfinite(nan_free[3]) and nan_free[5] == np.inf
+    big = np.full((4, 1000), 3e38, np.float32)
+    assert np.all(bp.tensor(big).sum(1).numpy() == np.inf)  # overflows as float32 must
+
+
+@pytest.mark.parametrize("dim", [None, 1, (0, 1)])
+def test_two_norm(dim: Any, monkeypatch: Any) -> None:
+    torch = pytest.importorskip("torch")
+    x = values((50, 400))
+    assert numba_reductions.row_sums(x, None, False, numba_reductions.SQUARES) is not None
+    ours = bp.linalg.vector_norm(bp.tensor(x), dim=dim).numpy()
+    exact = np.sqrt((x.astype(np.float64) ** 2).sum(axis=dim))
+    np.testing.assert_allclose(ours, exact, rtol=3e-7)
+    np.testing.assert_allclose(ours, torch.linalg.vector_norm(torch.tensor(x), dim=dim).numpy(),
+                               rtol=2e-6)
+    np.testing.assert_allclose(ours, numpy_path(bp.linalg.vector_norm, bp.tensor(x), dim=dim,
+                                                monkeypatch=monkeypatch), rtol=2e-6)
+
+
+def test_gradients_are_the_numpy_paths() -> None:
+    x = bp.tensor(values((20, 200)), requires_grad=True)
+    (bp.nansum(x) + x.mean(1).sum() + x.norm()).backward()
+    expected = 1 + 1 / 200 + x.detach().numpy() / np.linalg.norm(x.detach().numpy())
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-5)
