@@ -13,6 +13,8 @@ assumptions about NaN or infinity, no fused multiply-adds (x * x is rounded as N
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -43,7 +45,7 @@ def row_sums(x, out, kind):
             elif kind == NANSUM:
                 for k in range(start, start + _BLOCK):
                     v = x[a, k]
-                    block += v if v == v else np.float32(0.0)
+                    block += np.float32(0.0) if math.isnan(v) else v
             else:
                 for k in range(start, start + _BLOCK):
                     v = x[a, k]
@@ -55,7 +57,7 @@ def row_sums(x, out, kind):
             if kind == SUM:
                 tail += v
             elif kind == NANSUM:
-                tail += v if v == v else np.float32(0.0)
+                tail += np.float32(0.0) if math.isnan(v) else v
             else:
                 tail += v * v
         out[a] = total + np.float64(tail)

@@ -25,8 +25,7 @@ from .indexing import _getitem_backward
 from .join import cat, narrow
 from .primitive import primitive
 from .rearrange import flip
-from .reduction import (_reverse_cumsum, _single_dim, at_extreme, expand_reduced,
-                        normalize_dims)
+from .reduction import _reverse_cumsum, _single_dim, at_extreme, expand_reduced, normalize_dims
 from .reduction import sum as _sum_op
 from .scans import _repeat, _scan
 from .scatter import _along_dim_key, gather
