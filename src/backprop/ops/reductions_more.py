@@ -175,9 +175,50 @@ def _position_in_order(order: Any, sorted_values: Any, kind: str, k: int) -> Any
     return np.maximum((n - nans - 1) // 2, 0)
 
 
+def _index_by_selection(rows: Any, kind: str, k: int) -> Any:
+    """For 2-d float or integer ``rows``, the index (as (rows, 1)) that the stable ascending
+    sort puts at the statistic's position: what ``_position_in_order`` finds in a full sort,
+    found by partitioning (O(n), PyTorch's way) instead. The position's value ``v`` is
+    partitioned into place; a stable sort puts there the ``j``-th of the entries equal to ``v``
+    (NaN equal to NaN), ``j`` being the position less the entries sorted before them all."""
+    count, n = rows.shape
+    floats = rows.dtype.kind == "f"
+    nan = np.isnan(rows) if floats else None
+    nans = nan.sum(axis=-1, keepdims=True) if floats else 0
+    middle = backend.zeros((count, 1), np.int64, rows) + (n - 1) // 2
+    if kind == "kthvalue":
+        position = middle * 0 + (k - 1)
+    elif not floats:
+        position = middle
+    elif kind == "median":  # a slice with NaN: its first NaN, where the stable sort puts it
+        position = np.where(nans > 0, n - nans, middle)
+    else:  # nanmedian
+        position = np.maximum((n - nans - 1) // 2, 0)
+    kths = np.unique(position)
+    value = np.take_along_axis(np.partition(rows, kths, axis=-1), position, -1)
+    tied = rows == value
+    before = (rows < value).sum(axis=-1, keepdims=True)
+    if floats:
+        nan_value = np.isnan(value)
+        if nan_value.any():  # NaN sorts after every number, NaNs in their order
+            tied |= nan & nan_value
+            before = np.where(nan_value, n - nans, before)
+    index = np.argmax(tied, axis=-1)[:, None]
+    later = np.flatnonzero(position > before)  # ties before the position (rare for floats)
+    if later.size:
+        wanted = (position - before)[later]
+        index[later] = np.argmax(np.cumsum(tied[later], axis=-1) > wanted, axis=-1)[:, None]
+    return index
+
+
 @primitive("order_statistic_index", differentiable=False)
 def _order_statistic_index(input: Any, axis: int, kind: str, k: int, keepdim: bool) -> Any:
     moved = np.moveaxis(input, axis, -1)
+    if kind != "mode" and moved.dtype.kind in "fiu" and moved.size:
+        n = moved.shape[-1]
+        index = _index_by_selection(moved.reshape(-1, n), kind, k)
+        index = np.moveaxis(index.reshape(moved.shape[:-1] + (1,)), -1, axis)
+        return index if keepdim else index.squeeze(axis)
     order = np.argsort(moved, axis=-1, kind="stable")
     sorted_values = np.take_along_axis(moved, order, -1)
     if kind == "mode":
