@@ -124,6 +124,16 @@ def _sum_rows(input: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) ->
     return numba_reductions.row_sums(input, axes, keepdim, numba_reductions.SUM)
 
 
+def summed(array: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    """``sum``'s forward on an array, by its kernels where one takes it (for forwards of other
+    ops that sum, as the trapezoidal rule)."""
+    for kernel in _sum.kernels.get(type(array), ()):
+        out = kernel(array, axes, keepdim)
+        if out is not None:
+            return out
+    return _sum.forward(array, axes, keepdim)
+
+
 def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
         dtype: Any = None) -> Tensor:
     """Sum over ``dim`` (an int, a tuple, or all dims when None).

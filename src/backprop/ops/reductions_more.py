@@ -674,9 +674,31 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
         length = input.shape[axis]
         if length == 0:
             break
-        after, before = narrow(input, axis, 1, length - 1), narrow(input, axis, 0, length - 1)
-        input = after != before if input.dtype.name == "bool" else after - before
+        if input.dtype.name == "bool":
+            input = narrow(input, axis, 1, length - 1) != narrow(input, axis, 0, length - 1)
+        else:
+            input = _forward_difference(input, axis)
     return input
+
+
+# The difference is a linear map D (out[i] = x[i+1] - x[i]); its VJP is the transpose,
+# (D^T g)[i] = g[i-1] - g[i] with g zero beyond its ends, whose own VJP is D again: two ops,
+# one pass each, where two narrows and a subtraction made three nodes.
+@primitive("diff_transpose", grads={"g": lambda gg, out, g, axis: _forward_difference(gg, axis)})
+def _diff_transpose(g: Any, axis: int) -> Any:
+    before = (slice(None),) * axis
+    shape = g.shape[:axis] + (g.shape[axis] + 1,) + g.shape[axis + 1:]
+    out = np.zeros_like(g, shape=shape)
+    np.negative(g, out=out[before + (slice(None, -1),)])
+    out[before + (slice(1, None),)] += g
+    return out
+
+
+@primitive("forward_difference", grads={
+    "input": lambda g, out, input, axis: _diff_transpose(g, axis)})
+def _forward_difference(input: Any, axis: int) -> Any:
+    before = (slice(None),) * axis
+    return input[before + (slice(1, None),)] - input[before + (slice(None, -1),)]
 
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "cummax",
