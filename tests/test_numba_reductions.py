@@ -100,3 +100,41 @@ def test_gradients_are_the_numpy_paths() -> None:
     (bp.nansum(x) + x.mean(1).sum() + x.norm()).backward()
     expected = 1 + 1 / 200 + x.detach().numpy() / np.linalg.norm(x.detach().numpy())
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
+@pytest.mark.parametrize("shape", [(37, 1001), (5, 3, 200), (2049,), (3, 700)])
+@pytest.mark.parametrize("dx", [1.0, 0.3, 1e-30])
+def test_running_trapezoid_is_the_numpy_paths_bit_for_bit(shape: tuple[int, ...], dx: float,
+                                                          monkeypatch: Any) -> None:
+    x = values(shape, -5.0, 5.0)
+    flat = x.reshape(-1)
+    flat[[3, 500, 901]] = [np.nan, np.inf, -np.inf]
+    flat[[10, 11]] = [1e38, 3e38]
+    assert numba_reductions.running_trapezoid(x, x.ndim - 1, dx / 2) is not None
+    ours = bp.cumulative_trapezoid(bp.tensor(x), dx=dx).numpy()
+    expected = numpy_path(bp.cumulative_trapezoid, bp.tensor(x), dx=dx, monkeypatch=monkeypatch)
+    np.testing.assert_array_equal(ours, expected)
+    torch = pytest.importorskip("torch")
+    clean = values(shape, -5.0, 5.0)
+    np.testing.assert_allclose(bp.cumulative_trapezoid(bp.tensor(clean), dx=dx).numpy(),
+                               torch.cumulative_trapezoid(torch.tensor(clean), dx=dx).numpy(),
+                               rtol=1e-5, atol=1e-5 * dx)
+
+
+def test_running_trapezoid_declines() -> None:
+    x = values((10, 300))
+    assert numba_reductions.running_trapezoid(x, 0, 0.5) is None  # not the last axis
+    assert numba_reductions.running_trapezoid(x.astype(np.float64), 1, 0.5) is None
+    assert numba_reductions.running_trapezoid(x[:, :1].copy(), 1, 0.5) is None
+
+
+def test_running_trapezoid_gradient() -> None:
+    torch = pytest.importorskip("torch")
+    x = values((8, 400))
+    ours = bp.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    w = values((8, 399))
+    (bp.cumulative_trapezoid(ours, dx=0.5) * bp.tensor(w)).sum().backward()
+    (torch.cumulative_trapezoid(theirs, dx=0.5) * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5, atol=1e-5)

@@ -61,3 +61,31 @@ def row_sums(x, out, kind):
             else:
                 tail += v * v
         out[a] = total + np.float64(tail)
+
+
+@njit(error_model="numpy", cache=True, nogil=True)  # in order: no reassociation in a running sum
+def running_trapezoid(y, half, out):
+    """``out[a, i]`` = the running sum over ``k <= i`` of ``(y[a, k + 1] + y[a, k]) * half``,
+    each term rounded to float32 and the sum kept in float64 (NumPy's ``cumsum`` of the float32
+    terms with ``dtype=float64``, to the bit). Four rows at a time: their sums are four
+    independent chains of additions, where one row's waits on each addition in turn."""
+    rows, n = y.shape
+    a = 0
+    while a + 4 <= rows:
+        s0 = s1 = s2 = s3 = 0.0
+        for i in range(n - 1):
+            s0 += np.float64((y[a, i + 1] + y[a, i]) * half)
+            s1 += np.float64((y[a + 1, i + 1] + y[a + 1, i]) * half)
+            s2 += np.float64((y[a + 2, i + 1] + y[a + 2, i]) * half)
+            s3 += np.float64((y[a + 3, i + 1] + y[a + 3, i]) * half)
+            out[a, i] = s0
+            out[a + 1, i] = s1
+            out[a + 2, i] = s2
+            out[a + 3, i] = s3
+        a += 4
+    while a < rows:
+        s = 0.0
+        for i in range(n - 1):
+            s += np.float64((y[a, i + 1] + y[a, i]) * half)
+            out[a, i] = s
+        a += 1

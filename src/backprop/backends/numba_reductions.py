@@ -65,3 +65,21 @@ def row_sums(x: Any, axes: tuple[int, ...] | None, keepdim: bool, kind: int) -> 
     if keepdim:
         return out.reshape(lead + (1,) * (ndim - len(lead)))
     return out.reshape(lead)
+
+
+def running_trapezoid(y: Any, axis: int, half: float) -> Any:
+    """``cumsum((y[1:] + y[:-1]) * half)`` along the last ``axis`` of a C-contiguous float32
+    NumPy array, the terms in float32 and their running sums in float64 as NumPy's path; None
+    where the kernel does not apply."""
+    if (type(y) is not np.ndarray or y.dtype != _F32 or y.size < MIN_SIZE
+            or axis != y.ndim - 1 or not y.flags.c_contiguous or y.shape[-1] < 2):
+        return None
+    kernels = _load()
+    if kernels is None or not y.flags.writeable:
+        return None
+    n = y.shape[-1]
+    out = np.empty(y.shape[:-1] + (n - 1,), _F32)
+    if not _switch._run(kernels.running_trapezoid, y.reshape(-1, n), np.float32(half),
+                        out.reshape(-1, n - 1)):
+        return None
+    return out
