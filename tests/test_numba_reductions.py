@@ -138,3 +138,33 @@ def test_running_trapezoid_gradient() -> None:
     (bp.cumulative_trapezoid(ours, dx=0.5) * bp.tensor(w)).sum().backward()
     (torch.cumulative_trapezoid(theirs, dx=0.5) * torch.tensor(w)).sum().backward()
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape, dim", [((100, 1000), None), ((100, 1000), 1), ((3, 4099), -1),
+                                        ((2, 3, 700), 2)])
+def test_products(shape: tuple[int, ...], dim: Any, monkeypatch: Any) -> None:
+    torch = pytest.importorskip("torch")
+    x = values(shape, 0.99, 1.01)  # no underflow in float32, even for 1e5 factors
+    assert numba_reductions.row_products(x, None if dim is None else (x.ndim - 1,),
+                                         False) is not None
+    ours = (bp.prod(bp.tensor(x)) if dim is None else bp.prod(bp.tensor(x), dim)).numpy()
+    exact = x.astype(np.float64).prod(axis=dim)
+    theirs = (torch.prod(torch.tensor(x)) if dim is None else torch.prod(torch.tensor(x), dim))
+    np.testing.assert_allclose(ours, exact, rtol=3e-5)
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=3e-5)
+    args = (bp.tensor(x),) if dim is None else (bp.tensor(x), dim)
+    np.testing.assert_allclose(ours, numpy_path(bp.prod, *args, monkeypatch=monkeypatch),
+                               rtol=3e-5)
+
+
+def test_product_edges() -> None:
+    x = np.ones((4, 1000), np.float32)
+    x[0, 5], x[1, 7], x[2, 9], x[3, 1] = 0.0, np.nan, np.inf, -2.0
+    x[2, 10] = 0.0  # inf * 0
+    assert numba_reductions.row_products(x, (1,), False) is not None
+    got = bp.tensor(x).prod(1).numpy()
+    assert got[0] == 0 and np.isnan(got[1]) and np.isnan(got[2]) and got[3] == -2.0
+    huge = np.full((2, 1000), 10.0, np.float32)
+    assert np.all(bp.tensor(huge).prod(1).numpy() == np.inf)  # float32 overflows
+    tiny = np.full((2, 1000), 0.1, np.float32)
+    assert np.all(bp.tensor(tiny).prod(1).numpy() == 0.0)

@@ -89,3 +89,16 @@ def running_trapezoid(y, half, out):
             s += np.float64((y[a, i + 1] + y[a, i]) * half)
             out[a, i] = s
         a += 1
+
+
+@njit(**_OPTIONS)
+def row_products(x, out):
+    """``out[a]`` = the product of row ``a`` of ``x`` (2-d, C-contiguous float32), in float32
+    vector lanes (``reassoc``), as PyTorch's vectorised product: float32 all the way, so it
+    overflows and underflows where a float32 product does."""
+    rows, n = x.shape
+    for a in range(rows):
+        p = np.float32(1.0)
+        for k in range(n):
+            p *= x[a, k]
+        out[a] = p

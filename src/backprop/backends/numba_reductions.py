@@ -40,31 +40,50 @@ def _load() -> ModuleType | None:
     return _kernels
 
 
-def row_sums(x: Any, axes: tuple[int, ...] | None, keepdim: bool, kind: int) -> Any:
-    """The sum of ``x`` over ``axes`` (None: all) of its elements (``SUM``), of those that are
-    not NaN (``NANSUM``) or of their squares (``SQUARES``), as float32; None where the kernel
-    does not apply: ``x`` must be a C-contiguous float32 NumPy array of ``MIN_SIZE`` elements or
-    more and ``axes`` its trailing axes (the rows it sums are then contiguous)."""
+def _rows(x: Any, axes: tuple[int, ...] | None) -> tuple[int, ...] | None:
+    """The dims kept when ``x`` is reduced over ``axes`` (None: all) if the kernels can take it:
+    a C-contiguous float32 NumPy array of ``MIN_SIZE`` elements or more, reduced over its
+    trailing axes (each result then reduces one contiguous row); else None."""
     if (type(x) is not np.ndarray or x.dtype != _F32 or x.size < MIN_SIZE
             or not x.flags.c_contiguous):
         return None
     ndim = x.ndim
     if axes is None or len(axes) == ndim:
-        lead = ()
-    elif axes == tuple(range(ndim - len(axes), ndim)):
-        lead = x.shape[:ndim - len(axes)]
-    else:
+        return ()
+    if axes == tuple(range(ndim - len(axes), ndim)):
+        return x.shape[:ndim - len(axes)]
+    return None
+
+
+def _reduce_rows(kernel_name: str, x: Any, axes: tuple[int, ...] | None, keepdim: bool,
+                 *args: Any) -> Any:
+    lead = _rows(x, axes)
+    if lead is None:
         return None
     kernels = _load()
     if kernels is None or not x.flags.writeable:  # read-only: one more compiled version
         return None
     rows = math.prod(lead)
     out = np.empty(rows, _F32)
-    if not _switch._run(kernels.row_sums, x.reshape(rows, -1), out, kind):
+    if not _switch._run(getattr(kernels, kernel_name), x.reshape(rows, -1), out, *args):
         return None
     if keepdim:
-        return out.reshape(lead + (1,) * (ndim - len(lead)))
+        return out.reshape(lead + (1,) * (x.ndim - len(lead)))
     return out.reshape(lead)
+
+
+def row_products(x: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    """The product of ``x`` over ``axes`` (None: all) in float32 lanes, or None where the
+    kernel does not apply (as ``row_sums``)."""
+    return _reduce_rows("row_products", x, axes, keepdim)
+
+
+def row_sums(x: Any, axes: tuple[int, ...] | None, keepdim: bool, kind: int) -> Any:
+    """The sum of ``x`` over ``axes`` (None: all) of its elements (``SUM``), of those that are
+    not NaN (``NANSUM``) or of their squares (``SQUARES``), as float32; None where the kernel
+    does not apply: ``x`` must be a C-contiguous float32 NumPy array of ``MIN_SIZE`` elements or
+    more and ``axes`` its trailing axes (the rows it sums are then contiguous)."""
+    return _reduce_rows("row_sums", x, axes, keepdim, kind)
 
 
 def running_trapezoid(y: Any, axis: int, half: float) -> Any:

@@ -237,6 +237,12 @@ def _prod_across_rows(input: np.ndarray, axis: int | None, keepdim: bool) -> Any
     return out.reshape(input.shape[:-1] + ((1,) if keepdim else ()))
 
 
+@_prod.kernel(np.ndarray, compiled=True)
+def _prod_of_rows(input: np.ndarray, axis: int | None, keepdim: bool) -> Any:
+    # float32 rows by Numba, multiplied in vector lanes as PyTorch's vectorised loop does
+    return numba_reductions.row_products(input, None if axis is None else (axis,), keepdim)
+
+
 def _prod_others_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
     # Only second and higher derivatives of prod reach here. d out[i] / d input[k] is the product
     # over j not in {i, k}: prod_others of a copy of the input whose i-th entry is 1, laid out
