@@ -168,3 +168,42 @@ def test_product_edges() -> None:
     assert np.all(bp.tensor(huge).prod(1).numpy() == np.inf)  # float32 overflows
     tiny = np.full((2, 1000), 0.1, np.float32)
     assert np.all(bp.tensor(tiny).prod(1).numpy() == 0.0)
+
+
+@pytest.mark.parametrize("shape, dim", [((100, 1000), 0), ((10, 30, 200), 1), ((10, 30, 200), 0),
+                                        ((10, 30, 200), (0, 1)), ((3001, 64), 0)])
+@pytest.mark.parametrize("op", ["sum", "mean", "nansum"])
+def test_column_sums(op: str, shape: tuple[int, ...], dim: Any, monkeypatch: Any) -> None:
+    torch = pytest.importorskip("torch")
+    x = values(shape, 0.1, 0.9)
+    if op == "nansum":
+        x.reshape(-1)[::89] = np.nan
+    axes = (dim,) if isinstance(dim, int) else dim
+    assert numba_reductions.row_sums(x, axes, False, numba_reductions.SUM) is None
+    assert numba_reductions.column_sums(x, axes, False, numba_reductions.SUM) is not None
+    ours = getattr(bp, op)(bp.tensor(x), dim).numpy()
+    wide = np.where(np.isnan(x), 0.0, x.astype(np.float64))
+    exact = wide.sum(axis=dim) / (1 if op != "mean" else x.size // ours.size)
+    np.testing.assert_allclose(ours, exact, rtol=3e-7)
+    theirs = getattr(torch, op)(torch.tensor(x), dim).numpy()
+    assert np.all(np.abs(ours - exact) <= np.abs(theirs - exact) + 4e-7 * np.abs(exact))
+    np.testing.assert_allclose(ours, numpy_path(getattr(bp, op), bp.tensor(x), dim,
+                                                monkeypatch=monkeypatch), rtol=2e-6)
+    kept = getattr(bp, op)(bp.tensor(x), dim, keepdim=True)
+    assert kept.shape == tuple(1 if d in axes else n for d, n in enumerate(shape))
+
+
+def test_column_sums_decline_narrow_columns_and_gaps() -> None:
+    x = values((3000, 8))
+    assert numba_reductions.column_sums(x, (0,), False, numba_reductions.SUM) is None
+    y = values((10, 20, 300))
+    assert numba_reductions.column_sums(y, (0, 2), False, numba_reductions.SUM) is None
+
+
+def test_column_edges() -> None:
+    x = np.ones((50, 100), np.float32)
+    x[3, 0], x[4, 1], x[5, 2], x[6, 2] = np.nan, np.inf, np.inf, -np.inf
+    got = bp.tensor(x).sum(0).numpy()
+    assert np.isnan(got[0]) and got[1] == np.inf and np.isnan(got[2]) and got[3] == 50.0
+    norms = bp.linalg.vector_norm(bp.tensor(np.full((50, 100), -2.0, np.float32)), dim=0)
+    np.testing.assert_allclose(norms.numpy(), np.sqrt(200.0), rtol=1e-7)

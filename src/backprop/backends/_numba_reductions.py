@@ -102,3 +102,39 @@ def row_products(x, out):
         for k in range(n):
             p *= x[a, k]
         out[a] = p
+
+
+# Rows added in float32 before they join the float64 column totals (a short cascade's worth).
+_ROW_BLOCK = 8
+
+
+@njit(error_model="numpy", cache=True, nogil=True)
+def column_sums(x, out, kind):
+    """``out[a, b]`` = the sum over ``k`` of ``x[a, k, b]`` (3-d, C-contiguous float32) of the
+    elements (``SUM``), of those that are not NaN (``NANSUM``) or of their squares
+    (``SQUARES``): whole rows added at a time (vector lanes along ``b``, no reassociation
+    needed), ``_ROW_BLOCK`` rows in float32, then into float64 totals."""
+    outer, n, width = x.shape
+    block = np.empty(width, np.float32)
+    total = np.empty(width, np.float64)
+    for a in range(outer):
+        total[:] = 0.0
+        for start in range(0, n, _ROW_BLOCK):
+            block[:] = 0.0
+            for k in range(start, min(start + _ROW_BLOCK, n)):
+                row = x[a, k]  # a 1-d view: its loop vectorises, x[a, k, b]'s did not
+                if kind == SUM:
+                    for b in range(width):
+                        block[b] += row[b]
+                elif kind == NANSUM:
+                    for b in range(width):
+                        v = row[b]
+                        block[b] += np.float32(0.0) if math.isnan(v) else v
+                else:
+                    for b in range(width):
+                        v = row[b]
+                        block[b] += v * v
+            for b in range(width):
+                total[b] += block[b]
+        for b in range(width):
+            out[a, b] = total[b]

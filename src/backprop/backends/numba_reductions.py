@@ -78,6 +78,51 @@ def row_products(x: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     return _reduce_rows("row_products", x, axes, keepdim)
 
 
+# Columns narrower than this are left to NumPy (a kernel's vector lanes run along them).
+MIN_WIDTH = 64
+
+
+def _columns(x: Any, axes: tuple[int, ...]) -> tuple[int, int, int] | None:
+    """``(outer, reduced, width)`` when ``axes`` are neighbouring dims of a C-contiguous float32
+    NumPy array of ``MIN_SIZE`` elements or more, followed by dims of ``MIN_WIDTH`` elements or
+    more: the array is then (outer, reduced, width) in memory, summed over its middle dim."""
+    if (type(x) is not np.ndarray or x.dtype != _F32 or x.size < MIN_SIZE
+            or not x.flags.c_contiguous or axes != tuple(range(axes[0], axes[-1] + 1))):
+        return None
+    shape = x.shape
+    width = math.prod(shape[axes[-1] + 1:])
+    if width < MIN_WIDTH:
+        return None
+    return math.prod(shape[:axes[0]]), math.prod(shape[axes[0]:axes[-1] + 1]), width
+
+
+def column_sums(x: Any, axes: tuple[int, ...] | None, keepdim: bool, kind: int) -> Any:
+    """``row_sums`` over leading or middle ``axes`` (the kept dims after them contiguous):
+    ``(outer, reduced, width)`` in memory, summed over the middle; None where the kernel does
+    not apply."""
+    if axes is None or not axes:
+        return None
+    layout = _columns(x, axes)
+    if layout is None:
+        return None
+    kernels = _load()
+    if kernels is None or not x.flags.writeable:
+        return None
+    outer, _, width = layout
+    out = np.empty((outer, width), _F32)
+    if not _switch._run(kernels.column_sums, x.reshape(layout), out, kind):
+        return None
+    return out.reshape(tuple(1 if d in axes else n for d, n in enumerate(x.shape)) if keepdim
+                       else tuple(n for d, n in enumerate(x.shape) if d not in axes))
+
+
+def sums(x: Any, axes: tuple[int, ...] | None, keepdim: bool, kind: int) -> Any:
+    """``row_sums`` where the reduced axes are the trailing ones, else ``column_sums``; None
+    where neither applies."""
+    out = row_sums(x, axes, keepdim, kind)
+    return column_sums(x, axes, keepdim, kind) if out is None else out
+
+
 def row_sums(x: Any, axes: tuple[int, ...] | None, keepdim: bool, kind: int) -> Any:
     """The sum of ``x`` over ``axes`` (None: all) of its elements (``SUM``), of those that are
     not NaN (``NANSUM``) or of their squares (``SQUARES``), as float32; None where the kernel

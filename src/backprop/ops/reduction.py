@@ -121,7 +121,7 @@ def _sum(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
 # PyTorch's; the kernel's float32 blocks added in float64 are as accurate as the cascade.
 @_sum.kernel(np.ndarray, compiled=True)
 def _sum_rows(input: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
-    return numba_reductions.row_sums(input, axes, keepdim, numba_reductions.SUM)
+    return numba_reductions.sums(input, axes, keepdim, numba_reductions.SUM)
 
 
 def summed(array: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
@@ -167,7 +167,7 @@ def _cascade_mean(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> An
 
 @_mean.kernel(np.ndarray, compiled=True)
 def _mean_of_rows(input: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
-    total = numba_reductions.row_sums(input, axes, keepdim, numba_reductions.SUM)
+    total = numba_reductions.sums(input, axes, keepdim, numba_reductions.SUM)
     return None if total is None else total / _count(input.shape, axes)
 
 
@@ -532,7 +532,7 @@ def _two_norm_of_rows(input: np.ndarray, p: float, axes: tuple[int, ...] | None,
                       keepdim: bool) -> Any:
     if p != 2:
         return None
-    squares = numba_reductions.row_sums(input, axes, keepdim, numba_reductions.SQUARES)
+    squares = numba_reductions.sums(input, axes, keepdim, numba_reductions.SQUARES)
     return None if squares is None else np.sqrt(squares)
 
 

@@ -227,7 +227,8 @@ def _order_statistic_index(input: Any, axis: int, kind: str, k: int, keepdim: bo
         new_run = backend.ones(sorted_values.shape, bool, sorted_values)
         new_run[..., 1:] = sorted_values[..., 1:] != sorted_values[..., :-1]
         positions = backend.arange(n, sorted_values)
-        run_start = _scan(np.maximum, np.where(new_run, positions, 0), -1)
+        # (the last axis by number: the scan kernels take non-negative axes)
+        run_start = _scan(np.maximum, np.where(new_run, positions, 0), moved.ndim - 1)
         run_length = positions - run_start + 1
         # The first position where a run reaches the slice's longest length is the smallest
         # value's run; its last element has the last index of that value (ties keep order).
@@ -603,7 +604,7 @@ def _nansum(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
 
 @_nansum.kernel(np.ndarray, compiled=True)
 def _nansum_rows(input: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
-    return numba_reductions.row_sums(input, axes, keepdim, numba_reductions.NANSUM)
+    return numba_reductions.sums(input, axes, keepdim, numba_reductions.NANSUM)
 
 
 def nansum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
