@@ -207,3 +207,23 @@ def test_column_edges() -> None:
     assert np.isnan(got[0]) and got[1] == np.inf and np.isnan(got[2]) and got[3] == 50.0
     norms = bp.linalg.vector_norm(bp.tensor(np.full((50, 100), -2.0, np.float32)), dim=0)
     np.testing.assert_allclose(norms.numpy(), np.sqrt(200.0), rtol=1e-7)
+
+
+@pytest.mark.filterwarnings("ignore:invalid:RuntimeWarning", "ignore:overflow:RuntimeWarning")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(100, 1000), (3, 4, 500), (4097,)])
+def test_forward_difference_bit_for_bit(dtype: Any, shape: tuple[int, ...],
+                                        monkeypatch: Any) -> None:
+    x = values(shape, -3.0, 3.0).astype(dtype)
+    flat = x.reshape(-1)
+    flat[[5, 6, 100, 200, 201]] = [np.inf, np.inf, np.nan, 3e38, -3e38]
+    flat[[300, 301]] = [0.0, -0.0]
+    assert numba_reductions.forward_difference(x, x.ndim - 1) is not None
+    ours = bp.diff(bp.tensor(x)).numpy()
+    expected = numpy_path(bp.diff, bp.tensor(x), monkeypatch=monkeypatch)
+    assert ours.dtype == expected.dtype == dtype
+    np.testing.assert_array_equal(ours, expected)
+    np.testing.assert_array_equal(np.signbit(ours), np.signbit(expected))
+    torch = pytest.importorskip("torch")
+    np.testing.assert_array_equal(ours, torch.diff(torch.tensor(x)).numpy())
+    assert numba_reductions.forward_difference(x, 0) is None or x.ndim == 1

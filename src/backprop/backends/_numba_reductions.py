@@ -138,3 +138,15 @@ def column_sums(x, out, kind):
                 total[b] += block[b]
         for b in range(width):
             out[a, b] = total[b]
+
+
+@njit(error_model="numpy", cache=True, nogil=True)
+def forward_difference(x, out):
+    """``out[a, i] = x[a, i + 1] - x[a, i]`` (2-d, C-contiguous): NumPy's subtraction of the two
+    overlapping strided views of the rows runs at half the speed of one contiguous loop."""
+    rows, n = x.shape
+    for a in range(rows):
+        row = x[a]
+        target = out[a]
+        for i in range(n - 1):
+            target[i] = row[i + 1] - row[i]

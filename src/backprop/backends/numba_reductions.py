@@ -147,3 +147,22 @@ def running_trapezoid(y: Any, axis: int, half: float) -> Any:
                         out.reshape(-1, n - 1)):
         return None
     return out
+
+
+_FLOATS = (_F32, np.dtype(np.float64))
+
+
+def forward_difference(x: Any, axis: int) -> Any:
+    """``x[..., 1:] - x[..., :-1]`` along the last ``axis`` of a C-contiguous float32 or float64
+    NumPy array (the same subtractions), or None where the kernel does not apply."""
+    if (type(x) is not np.ndarray or x.dtype not in _FLOATS or x.size < MIN_SIZE
+            or axis != x.ndim - 1 or not x.flags.c_contiguous or x.shape[-1] < 2):
+        return None
+    kernels = _load()
+    if kernels is None or not x.flags.writeable:
+        return None
+    n = x.shape[-1]
+    out = np.empty(x.shape[:-1] + (n - 1,), x.dtype)
+    if not _switch._run(kernels.forward_difference, x.reshape(-1, n), out.reshape(-1, n - 1)):
+        return None
+    return out

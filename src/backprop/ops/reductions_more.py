@@ -702,6 +702,11 @@ def _forward_difference(input: Any, axis: int) -> Any:
     return input[before + (slice(1, None),)] - input[before + (slice(None, -1),)]
 
 
+@_forward_difference.kernel(np.ndarray, compiled=True)
+def _forward_difference_of_rows(input: np.ndarray, axis: int) -> Any:
+    return numba_reductions.forward_difference(input, axis)
+
+
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "cummax",
            "cummin", "cumprod", "logcumsumexp", "quantile", "nanquantile", "aminmax",
            "nansum", "nanmean", "count_nonzero", "diff"]
