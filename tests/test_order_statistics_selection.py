@@ -75,3 +75,15 @@ def test_median_gradient_goes_to_the_index() -> None:
     expected = np.zeros((3, 4))
     expected[:, 2] = 1.0  # the lower median of each reversed row, 1 then 2 ... sits third
     np.testing.assert_array_equal(x.grad.numpy(), expected)
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_mode_along_either_dim_of_a_large_input(dim: int) -> None:
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(4).integers(0, 20, (100, 1000)).astype(np.float32)
+    ours = bp.tensor(x).mode(dim)
+    theirs = torch.tensor(x).mode(dim)
+    np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+    # (PyTorch's index among equal values is arbitrary; ours is the last, and holds the value)
+    picked = np.take_along_axis(x, np.expand_dims(ours.indices.numpy(), dim), dim)
+    np.testing.assert_array_equal(picked.squeeze(dim), ours.values.numpy())
