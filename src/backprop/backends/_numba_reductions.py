@@ -1,7 +1,8 @@
-"""Numba kernels for float32 sums over rows (issue 17): ``sum``, ``mean``, ``nansum`` and the
-2-norm's sum of squares. Imported by ``backends.numba_reductions`` on first use only (importing
-this module imports Numba); a file of its own because Numba's disk cache notices changes to a
-kernel's own file only.
+"""Numba kernels for float32 reductions (issue 17): the sums of ``sum``, ``mean``, ``nansum`` and
+the 2-norm (over rows, and down columns), ``prod`` over rows, and two scans along rows
+(``cumulative_trapezoid``'s running sum, ``diff``). Imported by ``backends.numba_reductions`` on
+first use only (importing this module imports Numba); a file of its own because Numba's disk
+cache notices changes to a kernel's own file only.
 
 NumPy's float32 sum is pairwise but adds one element at a time within its blocks (four times
 PyTorch's time); these add blocks of ``_BLOCK`` elements in float32 vector lanes and the blocks'

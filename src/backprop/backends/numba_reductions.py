@@ -1,7 +1,17 @@
-"""Entry points to the float32 row sums' Numba kernel (``_numba_reductions``), switched by
-``bp.backends.numba.enabled`` like the others: ``row_sums`` returns None where it does not apply
-(Numba absent or off, not a C-contiguous float32 NumPy array, axes that are not the trailing
-ones), and the caller runs its NumPy code."""
+"""Entry points to the Numba kernels of reductions and scans over float32 arrays
+(``_numba_reductions``): sums (plain, skipping NaN, of squares) over trailing axes (``row_sums``)
+or over leading and middle ones (``column_sums``), products over trailing axes, the running
+trapezoid and the forward difference along the last axis. Switched by
+``bp.backends.numba.enabled`` like the others: each returns None where it does not apply (Numba
+absent or off, another dtype or layout, fewer than ``MIN_SIZE`` elements), and the caller runs
+its NumPy code.
+
+>>> import numpy as np
+>>> x = np.ones((4, 1000), np.float32)
+>>> out = row_sums(x, (1,), False, SUM)
+>>> out is None or out.tolist() == [1000.0] * 4
+True
+"""
 
 from __future__ import annotations
 

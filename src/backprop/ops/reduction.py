@@ -117,10 +117,10 @@ def _sum(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     return cascade_sum(input, axes, keepdim)
 
 
-# float32 rows summed by Numba (``backends.numba_reductions``): NumPy's float32 sum is four times
-# PyTorch's; the kernel's float32 blocks added in float64 are as accurate as the cascade.
+# float32 sums by Numba (``backends.numba_reductions``): NumPy's float32 sum takes four times
+# PyTorch's time; the kernels' float32 blocks added in float64 are as accurate as the cascade.
 @_sum.kernel(np.ndarray, compiled=True)
-def _sum_rows(input: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+def _sum_by_numba(input: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     return numba_reductions.sums(input, axes, keepdim, numba_reductions.SUM)
 
 
@@ -166,7 +166,7 @@ def _cascade_mean(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> An
 
 
 @_mean.kernel(np.ndarray, compiled=True)
-def _mean_of_rows(input: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+def _mean_by_numba(input: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     total = numba_reductions.sums(input, axes, keepdim, numba_reductions.SUM)
     return None if total is None else total / _count(input.shape, axes)
 
@@ -528,7 +528,7 @@ def _norm(input: Any, p: float, axes: tuple[int, ...] | None, keepdim: bool) -> 
 
 
 @_norm.kernel(np.ndarray, compiled=True)
-def _two_norm_of_rows(input: np.ndarray, p: float, axes: tuple[int, ...] | None,
+def _two_norm_by_numba(input: np.ndarray, p: float, axes: tuple[int, ...] | None,
                       keepdim: bool) -> Any:
     if p != 2:
         return None

@@ -603,7 +603,7 @@ def _nansum(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
 
 
 @_nansum.kernel(np.ndarray, compiled=True)
-def _nansum_rows(input: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+def _nansum_by_numba(input: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     return numba_reductions.sums(input, axes, keepdim, numba_reductions.NANSUM)
 
 
