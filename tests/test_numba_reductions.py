@@ -227,3 +227,32 @@ def test_forward_difference_bit_for_bit(dtype: Any, shape: tuple[int, ...],
     torch = pytest.importorskip("torch")
     np.testing.assert_array_equal(ours, torch.diff(torch.tensor(x)).numpy())
     assert numba_reductions.forward_difference(x, 0) is None or x.ndim == 1
+
+
+@pytest.mark.filterwarnings("ignore:invalid:RuntimeWarning", "ignore:overflow:RuntimeWarning")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(100, 1000), (2, 3, 500), (5000,)])
+def test_products_of_others_bit_for_bit(dtype: Any, shape: tuple[int, ...]) -> None:
+    from backprop.ops import reduction
+
+    x = values(shape, 0.98, 1.02).astype(dtype)
+    flat = x.reshape(-1)
+    flat[[3, 700]] = 0.0  # zeros: exact products of the others, no division
+    flat[[10, 11, 12]] = [np.inf, np.nan, -0.0]
+    ours = numba_reductions.products_of_others(x, x.ndim - 1)
+    assert ours is not None
+    expected = reduction._prod_others.forward(x, x.ndim - 1)
+    np.testing.assert_array_equal(ours, expected)
+    assert numba_reductions.products_of_others(x, 0) is None or x.ndim == 1
+
+
+def test_prod_gradient_uses_the_kernel_and_matches_torch() -> None:
+    torch = pytest.importorskip("torch")
+    x = values((50, 400), 0.99, 1.01)
+    x[3, 5] = 0.0
+    ours = bp.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    ours.prod(1).sum().backward()
+    theirs.prod(1).sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=2e-5)
+    assert ours.grad.numpy()[3, 6] == 0.0 and ours.grad.numpy()[3, 5] != 0.0

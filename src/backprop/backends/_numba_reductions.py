@@ -151,3 +151,22 @@ def forward_difference(x, out):
         target = out[a]
         for i in range(n - 1):
             target[i] = row[i + 1] - row[i]
+
+
+@njit(error_model="numpy", cache=True, nogil=True)  # in order: the NumPy path's roundings
+def products_of_others(x, out):
+    """``out[a, i]`` = the product of every ``x[a, j]`` with ``j != i`` (2-d, C-contiguous), as
+    the running product from the left up to ``i`` times the one from the right after ``i``:
+    NumPy's two ``cumprod`` and their product, rounded alike, in two passes over the row."""
+    rows, n = x.shape
+    for a in range(rows):
+        row = x[a]
+        target = out[a]
+        left = row.dtype.type(1.0)
+        for i in range(n):
+            target[i] = left
+            left *= row[i]
+        right = row.dtype.type(1.0)
+        for i in range(n - 1, -1, -1):
+            target[i] *= right
+            right *= row[i]

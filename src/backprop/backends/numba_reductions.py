@@ -176,3 +176,20 @@ def forward_difference(x: Any, axis: int) -> Any:
     if not _switch._run(kernels.forward_difference, x.reshape(-1, n), out.reshape(-1, n - 1)):
         return None
     return out
+
+
+def products_of_others(x: Any, axis: int) -> Any:
+    """``out[i]`` = the product of the others along the last ``axis`` of a C-contiguous float32
+    or float64 NumPy array (``prod``'s gradient), rounded as the NumPy path's running products;
+    None where the kernel does not apply."""
+    if (type(x) is not np.ndarray or x.dtype not in _FLOATS or x.size < MIN_SIZE
+            or axis != x.ndim - 1 or not x.flags.c_contiguous):
+        return None
+    kernels = _load()
+    if kernels is None or not x.flags.writeable:
+        return None
+    n = x.shape[-1]
+    out = np.empty_like(x)
+    if not _switch._run(kernels.products_of_others, x.reshape(-1, n), out.reshape(-1, n)):
+        return None
+    return out

@@ -279,6 +279,11 @@ def _prod_others(input: Any, axis: int) -> Any:
     return left
 
 
+@_prod_others.kernel(np.ndarray, compiled=True)
+def _prod_others_by_numba(input: np.ndarray, axis: int) -> Any:
+    return numba_reductions.products_of_others(input, axis)
+
+
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
          dtype: Any = None) -> Tensor:
     """Product of all elements, or along one ``dim``; the gradient is exact at zeros.
