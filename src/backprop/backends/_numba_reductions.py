@@ -37,29 +37,36 @@ def row_sums(x, out, kind):
     rows, n = x.shape
     whole = n - n % _BLOCK
     for a in range(rows):
+        row = x[a]
         total = 0.0
         for start in range(0, whole, _BLOCK):
             block = np.float32(0.0)
             if kind == SUM:
                 for k in range(start, start + _BLOCK):
-                    block += x[a, k]
+                    block += row[k]
             elif kind == NANSUM:
                 for k in range(start, start + _BLOCK):
-                    v = x[a, k]
+                    v = row[k]
                     block += np.float32(0.0) if math.isnan(v) else v
             else:
                 for k in range(start, start + _BLOCK):
-                    v = x[a, k]
+                    v = row[k]
                     block += v * v
             total += np.float64(block)
+        # The rest of the row, through a view: LLVM vectorises a loop from 0 of unknown length
+        # but not one from ``whole`` (sequential, it took 3/4 of the time of 1000-long rows).
+        rest = row[whole:]
         tail = np.float32(0.0)
-        for k in range(whole, n):
-            v = x[a, k]
-            if kind == SUM:
-                tail += v
-            elif kind == NANSUM:
+        if kind == SUM:
+            for k in range(rest.size):
+                tail += rest[k]
+        elif kind == NANSUM:
+            for k in range(rest.size):
+                v = rest[k]
                 tail += np.float32(0.0) if math.isnan(v) else v
-            else:
+        else:
+            for k in range(rest.size):
+                v = rest[k]
                 tail += v * v
         out[a] = total + np.float64(tail)
 
