@@ -106,9 +106,10 @@ def row_products(x, out):
     overflows and underflows where a float32 product does."""
     rows, n = x.shape
     for a in range(rows):
+        row = x[a]  # a 1-d view: LLVM vectorises its loop more readily than x[a, k]'s
         p = np.float32(1.0)
         for k in range(n):
-            p *= x[a, k]
+            p *= row[k]
         out[a] = p
 
 
