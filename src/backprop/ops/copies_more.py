@@ -15,11 +15,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import dtypes
-from ..errors import GraphError, ShapeError, format_shape
+from ..errors import GraphError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from . import elementwise as ew
 from . import inplace, join, rearrange, shape
 from .elementwise import clone
+from .primitive import primitive
 from .shape import _shape_arg
 
 
@@ -118,6 +119,13 @@ def view_copy(input: Any, size: Any) -> Any:
     return clone(shape.view(input, *_shape_arg((size,))))
 
 
+@primitive("unbind_copy", outputs=("*",), grads=join._unbind_rule)
+def _unbind_copy(input: Any, dim: int) -> tuple:
+    # One copy of the whole input (slices in its first dim), of which the results are disjoint
+    # views: one node and one pass, where a clone per slice made two nodes per slice.
+    return tuple(np.moveaxis(input, dim, 0).copy())
+
+
 def unbind_copy(input: Any, dim: int = 0) -> tuple:
     """``unbind`` with each slice a new tensor, not a view.
 
@@ -125,7 +133,11 @@ def unbind_copy(input: Any, dim: int = 0) -> tuple:
     >>> [t.tolist() for t in bp.unbind_copy(bp.eye(2))]
     [[1.0, 0.0], [0.0, 1.0]]
     """
-    return tuple(clone(piece) for piece in join.unbind(input, dim))
+    shape._check_not_scalar("unbind_copy", input)
+    d = check_dim("unbind_copy", dim, input.ndim)
+    if input.shape[d] < 2:  # a node of one output is a plain one-output node: clone that one
+        return tuple(clone(piece) for piece in join.unbind(input, d))
+    return _unbind_copy(input, d)
 
 
 # -- splits PyTorch spells otherwise --------------------------------------------------------------

@@ -20,15 +20,16 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..backends import numba_reductions
 from ..dtypes import promote_types
 from ..errors import DimError, DTypeError, ShapeError, format_shape
 from ..tensor import Tensor
 from .elementwise import abs as _abs
 from .elementwise import clamp, sign, sqrt, where
-from .join import cat, narrow, stack
+from .join import _constant_pad, _widths_at, cat, narrow, stack
 from .linalg import _matmul, _swap_last, einsum
 from .primitive import each_input, primitive
-from .reduction import cumsum, norm
+from .reduction import _reverse_cumsum, _running_sums, cumsum, expand_reduced, norm, summed
 from .reduction import sum as _sum
 from .scatter import index_select
 from .shape import reshape, unsqueeze
@@ -447,13 +448,34 @@ def trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None = None,
     dim %= y.ndim
     if isinstance(spacing, Tensor):
         return _sum(_neighbour_sum(y, dim) * spacing, dim) / 2
-    total = _sum(y, dim)
     n = y.shape[dim]
+    if y.dtype.kind in "fc" and n:
+        return _uniform_trapezoid(y, dim, spacing)
+    total = _sum(y, dim)
     if n == 0:  # no intervals: 0
         return total
-    # Equal spacing: the sum less half the two ends, without forming the pairs (PyTorch's form)
     ends = narrow(y, dim, 0, 1) + narrow(y, dim, n - 1, 1)
     return spacing * (total - reshape(ends, total.shape) * 0.5)
+
+
+def _uniform_trapezoid_vjp(g: Any, out: Any, y: Any, axis: int, spacing: float) -> Any:
+    # Every point weighs ``spacing``, the two ends half as much (a single point, nothing).
+    n = y.shape[axis]
+    weights = backend.ones((n,), g.dtype, g) * spacing
+    weights[0] -= spacing * 0.5
+    weights[n - 1] -= spacing * 0.5
+    return expand_reduced(g, y.shape, (axis,), False) * weights.reshape(
+        (n,) + (1,) * (y.ndim - 1 - axis))
+
+
+@primitive("uniform_trapezoid", promote=("y",), grads={"y": _uniform_trapezoid_vjp})
+def _uniform_trapezoid(y: Any, axis: int, spacing: float) -> Any:
+    """Equal spacing: the sum less half the two ends, without forming the pairs (PyTorch's
+    form), in one op."""
+    n = y.shape[axis]
+    before = (slice(None),) * axis
+    ends = y[before + (0,)] + y[before + (n - 1,)]
+    return spacing * (summed(y, (axis,), False) - ends * 0.5)
 
 
 def trapz(y: Tensor, x: Tensor | None = None, *, dx: float | None = None,
@@ -477,10 +499,35 @@ def cumulative_trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None
     """
     spacing = _spacing("cumulative_trapezoid", y, x, dx, dim)
     dim %= y.ndim
+    if not isinstance(spacing, Tensor) and y.dtype.kind in "fc" and y.shape[dim]:
+        return _uniform_cumulative_trapezoid(y, dim, spacing / 2)
     pairs = _neighbour_sum(y, dim)
     if isinstance(spacing, Tensor):
         return cumsum(pairs * spacing, dim) / 2
     return cumsum(pairs * (spacing / 2), dim)
+
+
+def _uniform_cumulative_trapezoid_vjp(g: Any, out: Any, y: Any, axis: int, half: float) -> Any:
+    # cumsum's VJP, then the pairs' (each point is in the pair before it and the one after).
+    h = _reverse_cumsum(g, axis) * half
+    ndim = y.ndim
+    return (_constant_pad(h, _widths_at(ndim, axis, 1, 0), 0.0)
+            + _constant_pad(h, _widths_at(ndim, axis, 0, 1), 0.0))
+
+
+@primitive("uniform_cumulative_trapezoid", promote=("y",),
+           grads={"y": _uniform_cumulative_trapezoid_vjp})
+def _uniform_cumulative_trapezoid(y: Any, axis: int, half: float) -> Any:
+    """Equal spacing: the running sums of the pairs' sums times ``half`` (half the spacing), in
+    one op."""
+    before = (slice(None),) * axis
+    pairs = y[before + (slice(1, None),)] + y[before + (slice(None, -1),)]
+    return _running_sums(pairs * half, axis).reshape(pairs.shape)
+
+
+@_uniform_cumulative_trapezoid.kernel(np.ndarray, compiled=True)
+def _running_trapezoid_rows(y: np.ndarray, axis: int, half: float) -> Any:
+    return numba_reductions.running_trapezoid(y, axis, half)
 
 
 # -- in-place forms -----------------------------------------------------------------------------

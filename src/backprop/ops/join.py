@@ -14,9 +14,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import backend
+from ..autograd.graph import View
 from ..errors import DimError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
-from .primitive import each_input, primitive
+from .primitive import each_input, primitive, record_view
 from .elementwise import clone
 from .shape import _check_new_dim, _check_not_scalar, _squeeze
 
@@ -116,8 +117,44 @@ def chunk(input: Any, chunks: int, dim: int = 0) -> tuple:
     return split(input, -(-n // chunks), d)
 
 
+def _unbind_rule(g: tuple, out: Any, input: Any, dim: int, needs: tuple[bool, ...]) -> list:
+    # One stack of the slices' gradients (zeros for a slice that got none), where a narrow per
+    # slice would pad each to the input's size.
+    present = next(p for p in g if p is not None)
+    data = present._data if isinstance(present, Tensor) else present
+    xp = backend.xp_of(data)
+    shape = input.shape[:dim] + input.shape[dim + 1:]
+    return [_stack(dim, *[p if p is not None else xp.zeros(shape, dtype=data.dtype) for p in g])]
+
+
+@primitive("unbind", outputs=("*",), grads=_unbind_rule)
+def _unbind(input: Any, dim: int) -> tuple:
+    return tuple(np.moveaxis(input, dim, 0))  # views, one per slice
+
+
+def _record_slice_views(pieces: tuple, input: Any, dim: int) -> None:
+    """Make each of ``unbind``'s results a view of ``input`` (sharing its version counter), as
+    ``record_view`` makes ``select``'s: the steps that replay slice ``i`` from the base are a
+    narrow and a squeeze, the ops ``select`` is made of. (``record_view`` per slice would look up
+    the same base and counter for every slice: a third of unbind's time.)"""
+    if not isinstance(input, Tensor):
+        return
+    record_view(pieces[0], _narrow, (input, dim, 0, 1), {})  # the counter and base, once
+    first = pieces[0]._view
+    if first is None:  # not a view (cannot happen for NumPy's or CuPy's slices)
+        return
+    counter, base, version = input._version, first.base, first.version
+    steps = None if first.steps is None else first.steps[:-1]
+    squeeze = (_squeeze, ((dim,),), {})
+    for i, piece in enumerate(pieces):
+        piece._version = counter
+        piece._view = View(base, None if steps is None else
+                           steps + ((_narrow, (dim, i, 1), {}), squeeze), version)
+
+
 def unbind(input: Any, dim: int = 0) -> tuple:
-    """The slices along ``dim``, each without that dim.
+    """The slices along ``dim``, each without that dim: views of ``input``, made by one node
+    (whose backward is one stack).
 
     >>> import backprop as bp
     >>> [r.tolist() for r in bp.tensor([[1, 2], [3, 4]]).unbind(1)]
@@ -125,7 +162,11 @@ def unbind(input: Any, dim: int = 0) -> tuple:
     """
     _check_not_scalar("unbind", input)
     d = check_dim("unbind", dim, input.ndim)
-    return tuple(_squeeze(_narrow(input, d, i, 1), (d,)) for i in range(input.shape[d]))
+    if input.shape[d] < 2:  # a node of one output is a plain one-output node: select that one
+        return tuple(_squeeze(_narrow(input, d, i, 1), (d,)) for i in range(input.shape[d]))
+    pieces = _unbind(input, d)
+    _record_slice_views(pieces, input, d)
+    return pieces
 
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from .. import backend
 from ..autograd.graph import summed_axes
 from ..backend import cascade_sum
+from ..backends import numba_reductions
 from ..errors import DimError, DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from .elementwise import abs, eq, sign, to, where
@@ -116,6 +117,23 @@ def _sum(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     return cascade_sum(input, axes, keepdim)
 
 
+# float32 sums by Numba (``backends.numba_reductions``): NumPy's float32 sum takes four times
+# PyTorch's time; the kernels' float32 blocks added in float64 are as accurate as the cascade.
+@_sum.kernel(np.ndarray, compiled=True)
+def _sum_by_numba(input: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    return numba_reductions.sums(input, axes, keepdim, numba_reductions.SUM)
+
+
+def summed(array: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    """``sum``'s forward on an array, by its kernels where one takes it (for forwards of other
+    ops that sum, as the trapezoidal rule)."""
+    for kernel in _sum.kernels.get(type(array), ()):
+        out = kernel(array, axes, keepdim)
+        if out is not None:
+            return out
+    return _sum.forward(array, axes, keepdim)
+
+
 def sum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
         dtype: Any = None) -> Tensor:
     """Sum over ``dim`` (an int, a tuple, or all dims when None).
@@ -145,6 +163,12 @@ def _mean(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
 def _cascade_mean(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     with np.errstate(invalid="ignore", divide="ignore"):  # an empty mean is nan, as in PyTorch
         return cascade_sum(input, axes, keepdim) / _count(input.shape, axes)
+
+
+@_mean.kernel(np.ndarray, compiled=True)
+def _mean_by_numba(input: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    total = numba_reductions.sums(input, axes, keepdim, numba_reductions.SUM)
+    return None if total is None else total / _count(input.shape, axes)
 
 
 def mean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
@@ -213,6 +237,12 @@ def _prod_across_rows(input: np.ndarray, axis: int | None, keepdim: bool) -> Any
     return out.reshape(input.shape[:-1] + ((1,) if keepdim else ()))
 
 
+@_prod.kernel(np.ndarray, compiled=True)
+def _prod_of_rows(input: np.ndarray, axis: int | None, keepdim: bool) -> Any:
+    # float32 rows by Numba, multiplied in vector lanes as PyTorch's vectorised loop does
+    return numba_reductions.row_products(input, None if axis is None else (axis,), keepdim)
+
+
 def _prod_others_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
     # Only second and higher derivatives of prod reach here. d out[i] / d input[k] is the product
     # over j not in {i, k}: prod_others of a copy of the input whose i-th entry is 1, laid out
@@ -247,6 +277,11 @@ def _prod_others(input: Any, axis: int) -> Any:
     np.cumprod(np.flip(input, axis)[drop_last], axis=axis, out=right[skip_first])
     left *= np.flip(right, axis)
     return left
+
+
+@_prod_others.kernel(np.ndarray, compiled=True)
+def _prod_others_by_numba(input: np.ndarray, axis: int) -> Any:
+    return numba_reductions.products_of_others(input, axis)
 
 
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
@@ -495,6 +530,15 @@ def _norm(input: Any, p: float, axes: tuple[int, ...] | None, keepdim: bool) -> 
         return np.sqrt(cascade_sum(magnitude * magnitude, axes, keepdim))
     with np.errstate(divide="ignore"):  # 0 ** negative p = inf, whose sum ** (1/p) is 0
         return cascade_sum(magnitude ** p, axes, keepdim) ** (1.0 / p)
+
+
+@_norm.kernel(np.ndarray, compiled=True)
+def _two_norm_by_numba(input: np.ndarray, p: float, axes: tuple[int, ...] | None,
+                      keepdim: bool) -> Any:
+    if p != 2:
+        return None
+    squares = numba_reductions.sums(input, axes, keepdim, numba_reductions.SQUARES)
+    return None if squares is None else np.sqrt(squares)
 
 
 # Matrix norms by name ('nuc'), registered by ops/linalg_decompositions.py, which computes them

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..backend import cascade_sum
+from ..backends import numba_reductions
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from .elementwise import exp, isnan, log, where
@@ -23,7 +25,7 @@ from .indexing import _getitem_backward
 from .join import cat, narrow
 from .primitive import primitive
 from .rearrange import flip
-from .reduction import _reverse_cumsum, _single_dim, at_extreme, normalize_dims
+from .reduction import _reverse_cumsum, _single_dim, at_extreme, expand_reduced, normalize_dims
 from .reduction import sum as _sum_op
 from .scans import _repeat, _scan
 from .scatter import _along_dim_key, gather
@@ -173,9 +175,50 @@ def _position_in_order(order: Any, sorted_values: Any, kind: str, k: int) -> Any
     return np.maximum((n - nans - 1) // 2, 0)
 
 
+def _index_by_selection(rows: Any, kind: str, k: int) -> Any:
+    """For 2-d float or integer ``rows``, the index (as (rows, 1)) that the stable ascending
+    sort puts at the statistic's position: what ``_position_in_order`` finds in a full sort,
+    found by partitioning (O(n), PyTorch's way) instead. The position's value ``v`` is
+    partitioned into place; a stable sort puts there the ``j``-th of the entries equal to ``v``
+    (NaN equal to NaN), ``j`` being the position less the entries sorted before them all."""
+    count, n = rows.shape
+    floats = rows.dtype.kind == "f"
+    nan = np.isnan(rows) if floats else None
+    nans = nan.sum(axis=-1, keepdims=True) if floats else 0
+    middle = backend.zeros((count, 1), np.int64, rows) + (n - 1) // 2
+    if kind == "kthvalue":
+        position = middle * 0 + (k - 1)
+    elif not floats:
+        position = middle
+    elif kind == "median":  # a slice with NaN: its first NaN, where the stable sort puts it
+        position = np.where(nans > 0, n - nans, middle)
+    else:  # nanmedian
+        position = np.maximum((n - nans - 1) // 2, 0)
+    kths = np.unique(position)
+    value = np.take_along_axis(np.partition(rows, kths, axis=-1), position, -1)
+    tied = rows == value
+    before = (rows < value).sum(axis=-1, keepdims=True)
+    if floats:
+        nan_value = np.isnan(value)
+        if nan_value.any():  # NaN sorts after every number, NaNs in their order
+            tied |= nan & nan_value
+            before = np.where(nan_value, n - nans, before)
+    index = np.argmax(tied, axis=-1)[:, None]
+    later = np.flatnonzero(position > before)  # ties before the position (rare for floats)
+    if later.size:
+        wanted = (position - before)[later]
+        index[later] = np.argmax(np.cumsum(tied[later], axis=-1) > wanted, axis=-1)[:, None]
+    return index
+
+
 @primitive("order_statistic_index", differentiable=False)
 def _order_statistic_index(input: Any, axis: int, kind: str, k: int, keepdim: bool) -> Any:
     moved = np.moveaxis(input, axis, -1)
+    if kind != "mode" and moved.dtype.kind in "fiu" and moved.size:
+        n = moved.shape[-1]
+        index = _index_by_selection(moved.reshape(-1, n), kind, k)
+        index = np.moveaxis(index.reshape(moved.shape[:-1] + (1,)), -1, axis)
+        return index if keepdim else index.squeeze(axis)
     order = np.argsort(moved, axis=-1, kind="stable")
     sorted_values = np.take_along_axis(moved, order, -1)
     if kind == "mode":
@@ -184,7 +227,8 @@ def _order_statistic_index(input: Any, axis: int, kind: str, k: int, keepdim: bo
         new_run = backend.ones(sorted_values.shape, bool, sorted_values)
         new_run[..., 1:] = sorted_values[..., 1:] != sorted_values[..., :-1]
         positions = backend.arange(n, sorted_values)
-        run_start = _scan(np.maximum, np.where(new_run, positions, 0), -1)
+        # (the last axis by number: the scan kernels take non-negative axes)
+        run_start = _scan(np.maximum, np.where(new_run, positions, 0), moved.ndim - 1)
         run_length = positions - run_start + 1
         # The first position where a run reaches the slice's longest length is the smallest
         # value's run; its last element has the last index of that value (ties keep order).
@@ -543,11 +587,24 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> 
 
 # -- reductions that skip NaN ---------------------------------------------------------------------
 
-def _without_nan(input: Tensor) -> Tensor:
-    # NaN's place gets 0 and, through where, a zero gradient (PyTorch's nansum rule).
-    if input.dtype.kind in "fc":
-        return where(isnan(input), 0.0, input)
-    return input
+def _nansum_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None,
+                keepdim: bool) -> Any:
+    # NaN's place gets a zero gradient (PyTorch's nansum rule).
+    return where(isnan(input), 0.0, expand_reduced(g, input.shape, axes, keepdim))
+
+
+@primitive("nansum", save=("input",), promote=("input",), grads={"input": _nansum_vjp})
+def _nansum(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    """The sum with NaN read as zero, in one op (a where and a sum made two nodes and twice the
+    passes); integers and bools have no NaN and sum in int64, as ``sum``."""
+    if input.dtype.kind not in "fc":
+        return input.sum(axis=axes, keepdims=keepdim, dtype=np.int64)
+    return cascade_sum(np.where(np.isnan(input), 0, input), axes, keepdim)
+
+
+@_nansum.kernel(np.ndarray, compiled=True)
+def _nansum_by_numba(input: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
+    return numba_reductions.sums(input, axes, keepdim, numba_reductions.NANSUM)
 
 
 def nansum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
@@ -558,7 +615,9 @@ def nansum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool 
     >>> bp.tensor([1., float("nan"), 2.]).nansum().item()
     3.0
     """
-    return _sum_op(_without_nan(input), dim, keepdim, dtype=dtype)
+    if dtype is not None:  # cast first, as sum
+        input = input.to(dtype)
+    return _nansum(input, normalize_dims("nansum", dim, input.ndim), keepdim)
 
 
 def nanmean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
@@ -616,9 +675,36 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
         length = input.shape[axis]
         if length == 0:
             break
-        after, before = narrow(input, axis, 1, length - 1), narrow(input, axis, 0, length - 1)
-        input = after != before if input.dtype.name == "bool" else after - before
+        if input.dtype.name == "bool":
+            input = narrow(input, axis, 1, length - 1) != narrow(input, axis, 0, length - 1)
+        else:
+            input = _forward_difference(input, axis)
     return input
+
+
+# The difference is a linear map D (out[i] = x[i+1] - x[i]); its VJP is the transpose,
+# (D^T g)[i] = g[i-1] - g[i] with g zero beyond its ends, whose own VJP is D again: two ops,
+# one pass each, where two narrows and a subtraction made three nodes.
+@primitive("diff_transpose", grads={"g": lambda gg, out, g, axis: _forward_difference(gg, axis)})
+def _diff_transpose(g: Any, axis: int) -> Any:
+    before = (slice(None),) * axis
+    shape = g.shape[:axis] + (g.shape[axis] + 1,) + g.shape[axis + 1:]
+    out = np.zeros_like(g, shape=shape)
+    np.negative(g, out=out[before + (slice(None, -1),)])
+    out[before + (slice(1, None),)] += g
+    return out
+
+
+@primitive("forward_difference", grads={
+    "input": lambda g, out, input, axis: _diff_transpose(g, axis)})
+def _forward_difference(input: Any, axis: int) -> Any:
+    before = (slice(None),) * axis
+    return input[before + (slice(1, None),)] - input[before + (slice(None, -1),)]
+
+
+@_forward_difference.kernel(np.ndarray, compiled=True)
+def _forward_difference_of_rows(input: np.ndarray, axis: int) -> Any:
+    return numba_reductions.forward_difference(input, axis)
 
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "cummax",
