@@ -1,5 +1,5 @@
-"""More shape ops, all composed of the differentiable primitives of shape.py, join.py and
-rearrange.py (so views stay views and gradients come from those rows): ravel, atleast_1d/2d/3d,
+"""More shape ops, composed of the differentiable primitives of shape.py, join.py and
+rearrange.py (so views stay views and gradients come from those rows; trace is a row of its own): ravel, atleast_1d/2d/3d,
 hstack/vstack/row_stack/dstack/column_stack, fliplr/flipud, broadcast_tensors and
 broadcast_shapes (with ``Size``, PyTorch's tuple of sizes), meshgrid, select, tensor_split and
 hsplit/vsplit/dsplit, rot90 and trace."""
@@ -12,10 +12,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import backend
 from ..errors import DimError, ShapeError, check_dim, format_shape
-from .elementwise import clone
+from .elementwise import clone, where
 from .join import _narrow, cat
+from .primitive import primitive
 from .rearrange import flip
+from .reduction import _sum
 from .shape import _check_not_scalar, _reshape, _shape_arg, _squeeze, _transpose, expand
 
 
@@ -355,6 +358,19 @@ def rot90(input: Any, k: int = 1, dims: Sequence[int] = (0, 1)) -> Any:
     return clone(input)
 
 
+def _trace_vjp(g: Any, out: Any, input: Any) -> Any:
+    # g on the diagonal, 0 elsewhere: a select (not g * eye), so an infinite g leaves 0 off it
+    rows, cols = input.shape
+    diagonal = backend.eye(max(rows, cols), np.bool_, getattr(g, "_data", g))[:rows, :cols]
+    return where(diagonal, g, 0)
+
+
+# One primitive, not diagonal-then-sum: O(min(rows, cols)) work at one op's call cost.
+@primitive("trace", promote=("input",), grads={"input": _trace_vjp})
+def _trace(input: Any) -> Any:
+    return _sum.forward(input.diagonal(), None, False)  # integers in int64, as sum
+
+
 def trace(input: Any) -> Any:
     """The sum of a matrix's main diagonal.
 
@@ -364,9 +380,7 @@ def trace(input: Any) -> Any:
     """
     if input.ndim != 2:
         raise ShapeError(f"trace: expected a matrix, got shape {format_shape(input.shape)}")
-    rows, cols = input.shape
-    # The diagonal of the flattened matrix is every (cols + 1)-th element.
-    return input.reshape(-1)[:min(rows, cols) * (cols + 1):cols + 1].sum()
+    return _trace(input)
 
 
 # Size and broadcast_shapes are about shapes, not tensors: bp exports them beside the ops.
