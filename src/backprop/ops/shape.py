@@ -25,7 +25,10 @@ def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
     """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return tuple(int(n) for n in shape)
+    for n in shape:
+        if type(n) is not int:
+            return tuple(map(int, shape))  # NumPy integers, one-element tensors: as ints
+    return shape  # ints already (every call on the hot path): no new tuple
 
 
 def _int_tuple(dims: Any) -> tuple[int, ...]:
@@ -109,7 +112,7 @@ def _explain_shape(op: str) -> Any:
     "input": lambda g, out, input, shape: reshape(g, input.shape),
 })
 def _reshape(input: Any, shape: tuple[int, ...]) -> Any:
-    return np.reshape(input, shape)
+    return input.reshape(shape)  # the method: np.reshape's dispatch costs more than a view
 
 
 def reshape(input: Any, *shape: Any) -> Any:
@@ -126,6 +129,8 @@ def reshape(input: Any, *shape: Any) -> Any:
     "input": lambda g, out, input, shape: reshape(g, input.shape),
 })
 def _view(input: Any, shape: tuple[int, ...]) -> Any:
+    if type(input) is np.ndarray:  # the method (CuPy's takes no ``copy``): half the time
+        return input.reshape(shape, copy=False)
     return np.reshape(input, shape, copy=False)
 
 
@@ -187,7 +192,7 @@ def unflatten(input: Any, dim: int, sizes: Sequence[int]) -> Any:
     "input": lambda g, out, input, dims: reshape(g, input.shape),
 })
 def _squeeze(input: Any, dims: tuple[int, ...]) -> Any:
-    return np.squeeze(input, dims)
+    return input.squeeze(dims)
 
 
 def squeeze(input: Any, dim: int | Sequence[int] | None = None) -> Any:
@@ -248,7 +253,7 @@ def _inverse_permutation(dims: tuple[int, ...]) -> tuple[int, ...]:
     "input": lambda g, out, input, dims: _permute(g, _inverse_permutation(dims)),
 })
 def _permute(input: Any, dims: tuple[int, ...]) -> Any:
-    return np.transpose(input, dims)
+    return input.transpose(dims)
 
 
 def permute(input: Any, *dims: Any) -> Any:
@@ -269,7 +274,7 @@ def _transpose(input: Any, dim0: int, dim1: int) -> Any:
         check_dim("transpose", dim0, 0)
         check_dim("transpose", dim1, 0)
         return input.view()
-    return np.swapaxes(input, dim0, dim1)
+    return input.swapaxes(dim0, dim1)
 
 
 def transpose(input: Any, dim0: int, dim1: int) -> Any:

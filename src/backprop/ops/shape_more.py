@@ -368,7 +368,11 @@ def _trace_vjp(g: Any, out: Any, input: Any) -> Any:
 # One primitive, not diagonal-then-sum: O(min(rows, cols)) work at one op's call cost.
 @primitive("trace", promote=("input",), grads={"input": _trace_vjp})
 def _trace(input: Any) -> Any:
-    return _sum.forward(input.diagonal(), None, False)  # integers in int64, as sum
+    diagonal = input.diagonal()
+    if type(diagonal) is np.ndarray and diagonal.dtype.kind in "fc":
+        # what ``sum`` computes for one axis (a pairwise run), without ndarray.sum's wrapper
+        return np.add.reduce(diagonal)
+    return _sum.forward(diagonal, None, False)  # integers in int64, as sum
 
 
 def trace(input: Any) -> Any:

@@ -268,7 +268,7 @@ def _diagonal_geometry(shape: tuple[int, ...], offset: int, d1: int, d2: int) ->
         g, input.shape, *_diagonal_geometry(input.shape, offset, dim1, dim2)),
 })
 def _diagonal(input: Any, offset: int, dim1: int, dim2: int) -> Any:
-    out = np.diagonal(input, offset, dim1, dim2)
+    out = input.diagonal(offset, dim1, dim2)
     # NumPy marks the diagonal read-only (for backward compatibility only): writes through the
     # view must reach the input, as in PyTorch.
     if not getattr(out.flags, "writeable", True) and input.flags.writeable:
