@@ -419,7 +419,14 @@ class ViewPrimitive(Primitive):
         enabled = grad_mode.state.enabled
         if (input._requires_grad and enabled and self.differentiable
                 and out.dtype.kind in "fc"):
-            result = _from_node(out, self._record(args, [data, *constants], out, params))
+            fn = input._grad_fn
+            if self.save or (fn is not None and fn.n_outputs != 1):
+                node = self._record(args, [data, *constants], out, params)
+            else:  # _record's node for one tensor that keeps only its shape, and constants
+                node = Node(self, (input if fn is None else fn,) + (None,) * len(constants),
+                            (Meta(data.shape, data.dtype),) + constants, None, None, None,
+                            params, 1)
+            result = _from_node(out, node)
         else:
             result = _wrap(out)
         # record_view, inlined for NumPy arrays (its is_view_of: NumPy points a view's base at

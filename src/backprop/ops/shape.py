@@ -40,6 +40,8 @@ def _int_tuple(dims: Any) -> tuple[int, ...]:
 
 def _check_dims(op: str, dims: Any, ndim: int) -> tuple[int, ...]:
     """Dims made non-negative (in the given order), each in range and named once."""
+    if type(dims) is int and -ndim <= dims < ndim:  # one dim in range: the common call
+        return (dims % ndim,)
     result = tuple(check_dim(op, d, ndim) for d in _int_tuple(dims))
     if len(set(result)) != len(result):
         raise DimError(f"{op}: dims {_int_tuple(dims)} name a dimension more than once")
@@ -165,6 +167,10 @@ def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
     shape = input.shape
     if not shape:
         return _reshape(input, (1,))
+    if start_dim == 0 and end_dim == -1 and type(start_dim) is int and type(end_dim) is int:
+        if len(shape) == 1:
+            return input  # PyTorch returns the input itself when nothing is merged
+        return _reshape(input, (-1,))  # every dim merged: the default call, checks skipped
     start = check_dim("flatten", start_dim, len(shape))
     end = check_dim("flatten", end_dim, len(shape))
     if start > end:
@@ -297,10 +303,11 @@ def t(input: Any) -> Any:
     >>> bp.zeros(2, 3).t().shape
     (3, 2)
     """
-    if input.ndim > 2:
+    ndim = input.ndim
+    if ndim > 2:
         raise ShapeError(f"t: expects a tensor with at most 2 dimensions, got shape "
                          f"{format_shape(input.shape)}; use transpose(dim0, dim1) or .mT")
-    return _transpose(input, 0, input.ndim - 1 if input.ndim else 0)
+    return _transpose(input, 0, ndim - 1 if ndim else 0)
 
 
 def movedim(input: Any, source: int | Sequence[int], destination: int | Sequence[int]) -> Any:

@@ -238,8 +238,7 @@ def select_scatter(input: Any, src: Any, dim: int, index: int) -> Any:
 # -- diagonal ---------------------------------------------------------------------------------
 
 def _diagonal_dims(op: str, ndim: int, dim1: int, dim2: int) -> tuple[int, int]:
-    if type(dim1) is int and type(dim2) is int and -ndim <= min(dim1, dim2) \
-            and max(dim1, dim2) < ndim:
+    if type(dim1) is int and type(dim2) is int and -ndim <= dim1 < ndim and -ndim <= dim2 < ndim:
         d1, d2 = dim1 % ndim, dim2 % ndim  # the common case, without check_dim's cost
     else:
         d1, d2 = check_dim(op, dim1, ndim), check_dim(op, dim2, ndim)
@@ -271,7 +270,10 @@ def _diagonal(input: Any, offset: int, dim1: int, dim2: int) -> Any:
     out = input.diagonal(offset, dim1, dim2)
     # NumPy marks the diagonal read-only (for backward compatibility only): writes through the
     # view must reach the input, as in PyTorch.
-    if not getattr(out.flags, "writeable", True) and input.flags.writeable:
+    if type(out) is np.ndarray:  # always read-only: one flag to read, not two
+        if input.flags.writeable:
+            out.setflags(write=True)  # (faster than assigning flags.writeable)
+    elif not getattr(out.flags, "writeable", True) and input.flags.writeable:
         out.flags.writeable = True
     return out
 
