@@ -15,11 +15,11 @@ import numpy as np
 from .. import backend
 from ..errors import DimError, ShapeError, check_dim, format_shape
 from .elementwise import clone, where
-from .join import _narrow, cat
+from .join import _constant_pad, _narrow, _widths_at, cat
 from .primitive import primitive
 from .rearrange import flip
 from .reduction import _sum
-from .shape import _check_not_scalar, _reshape, _shape_arg, _squeeze, _transpose, expand
+from .shape import _check_not_scalar, _reshape, _shape_arg, _transpose, _unsqueeze, expand
 
 
 class Size(tuple):
@@ -243,6 +243,17 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Any, ...]:
 
 # -- select, tensor_split and the hsplit family, rot90, trace -----------------------------------
 
+# The gradient is g put back as the slice at ``index``, zeros around it (narrow's, unsqueezed).
+@primitive("select", view=True, grads={
+    "input": lambda g, out, input, dim, index: _constant_pad(
+        _unsqueeze(g, dim), _widths_at(input.ndim, dim, index, input.shape[dim] - index - 1),
+        0.0),
+})
+def _select(input: Any, dim: int, index: int) -> Any:
+    # The Ellipsis keeps a 0-d result an array (a view), not a NumPy scalar.
+    return input[(slice(None),) * dim + (index, Ellipsis)]
+
+
 def select(input: Any, dim: int, index: int) -> Any:
     """The slice at ``index`` along ``dim``, with that dim removed (a view).
 
@@ -251,12 +262,13 @@ def select(input: Any, dim: int, index: int) -> Any:
     [2, 5]
     """
     _check_not_scalar("select", input)
-    d = check_dim("select", dim, input.ndim)
-    n = input.shape[d]
+    shape = input.shape
+    d = check_dim("select", dim, len(shape))
+    n = shape[d]
     if not -n <= int(index) < n:
         raise IndexError(f"select: index {index} is out of range for dim {dim} of size {n} "
-                         f"(tensor shape {format_shape(input.shape)})")
-    return _squeeze(_narrow(input, d, int(index) % n, 1), (d,))
+                         f"(tensor shape {format_shape(shape)})")
+    return _select(input, d, int(index) % n)  # one view op, not narrow then squeeze
 
 
 def _as_ints(value: Any) -> int | list[int]:

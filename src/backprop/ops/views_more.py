@@ -297,7 +297,16 @@ def diagonal_copy(input: Any, offset: int = 0, dim1: int = 0, dim2: int = 1) -> 
     >>> bp.diagonal_copy(bp.eye(2)).tolist()
     [1.0, 1.0]
     """
-    return clone(diagonal(input, offset, dim1, dim2))
+    d1, d2 = _diagonal_dims("diagonal_copy", input.ndim, dim1, dim2)
+    return _diagonal_copy(input, int(offset), d1, d2)  # one op, not diagonal then clone
+
+
+@primitive("diagonal_copy", grads={
+    "input": lambda g, out, input, offset, dim1, dim2: strided_put(
+        g, input.shape, *_diagonal_geometry(input.shape, offset, dim1, dim2)),
+})
+def _diagonal_copy(input: Any, offset: int, dim1: int, dim2: int) -> Any:
+    return input.diagonal(offset, dim1, dim2).copy()
 
 
 def linalg_diagonal(A: Any, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Any:
