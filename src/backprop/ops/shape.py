@@ -361,7 +361,7 @@ def _explain_broadcast(op: str) -> Any:
     "input": lambda g, out, input, shape: g,
 })
 def _broadcast_to(input: Any, shape: tuple[int, ...]) -> Any:
-    return np.broadcast_to(input, shape)
+    return _broadcast(input, shape)
 
 
 def broadcast_to(input: Any, *shape: Any) -> Any:
@@ -378,6 +378,20 @@ def broadcast_to(input: Any, *shape: Any) -> Any:
     "input": lambda g, out, input, shape: g,
 })
 def _expand(input: Any, shape: tuple[int, ...]) -> Any:
+    return _broadcast(input, shape)
+
+
+_BROADCAST_FLAGS = ["multi_index", "refs_ok", "zerosize_ok"]
+
+
+def _broadcast(input: Any, shape: tuple[int, ...]) -> Any:
+    """``np.broadcast_to(input, shape)``: a read-only view. For a NumPy array it is made as
+    np.broadcast_to makes it, an nditer's view, without that function's Python checks (half
+    its time; a negative size, which the nditer would not refuse, goes there)."""
+    if type(input) is np.ndarray and min(shape, default=0) >= 0:
+        with np.nditer((input,), flags=_BROADCAST_FLAGS, op_flags=["readonly"],
+                       itershape=shape, order="C") as it:
+            return it.itviews[0]
     return np.broadcast_to(input, shape)
 
 
