@@ -205,7 +205,8 @@ class Primitive:
             if self.n_outputs != 1:
                 return self._several_outputs(args, raw, out, params, recording)
         if type(out) is not np.ndarray:
-            out = as_array(out)
+            # a reduction's NumPy scalar (the common case) at once; device arrays as they are
+            out = np.asarray(out) if isinstance(out, np.generic) else as_array(out)
         if out.dtype is _F64 and not _any_float64(raw):
             # NumPy turns int / int and exp(int) into float64; PyTorch gives the default dtype.
             out = out.astype(dtypes.get_default_dtype(), copy=False)

@@ -377,16 +377,9 @@ def _trace_vjp(g: Any, out: Any, input: Any) -> Any:
     return where(diagonal, g, 0)
 
 
-# One primitive, not diagonal-then-sum: O(min(rows, cols)) work at one op's call cost.
+# One primitive, not diagonal-then-sum: O(min(rows, cols)) work at one op's call cost (the
+# row is the public function itself, so a call has no wrapper to go through).
 @primitive("trace", promote=("input",), grads={"input": _trace_vjp})
-def _trace(input: Any) -> Any:
-    diagonal = input.diagonal()
-    if type(diagonal) is np.ndarray and diagonal.dtype.kind in "fc":
-        # what ``sum`` computes for one axis (a pairwise run), without ndarray.sum's wrapper
-        return np.add.reduce(diagonal)
-    return _sum.forward(diagonal, None, False)  # integers in int64, as sum
-
-
 def trace(input: Any) -> Any:
     """The sum of a matrix's main diagonal.
 
@@ -396,7 +389,11 @@ def trace(input: Any) -> Any:
     """
     if input.ndim != 2:
         raise ShapeError(f"trace: expected a matrix, got shape {format_shape(input.shape)}")
-    return _trace(input)
+    diagonal = input.diagonal()
+    if type(diagonal) is np.ndarray and diagonal.dtype.kind in "fc":
+        # what ``sum`` computes for one axis (a pairwise run), without ndarray.sum's wrapper
+        return np.add.reduce(diagonal)
+    return _sum.forward(diagonal, None, False)  # integers in int64, as sum
 
 
 # Size and broadcast_shapes are about shapes, not tensors: bp exports them beside the ops.
