@@ -640,12 +640,13 @@ def primitive(name: str | None = None, *, save: tuple[str, ...] = (),
         unknown_refusals = set(refuse) - set(_REFUSALS)
         if unknown_refusals or (refuse and not promote):
             raise ValueError(f"{op_name}: refuse takes {sorted(_REFUSALS)}, with promote=")
-        op = (ViewPrimitive if view else Primitive)(op_name, forward, rules=rules, rule=rule, save=indices,
-                       save_outputs=save_outputs, output_names=tuple(outputs),
-                       composite=composite, view=view, differentiable=differentiable,
-                       explain=explain,
-                       promote=tuple(names.index(p) for p in promote) if promote else None,
-                       refuse=refuse, numbers=numbers)
+        row = ViewPrimitive if view else Primitive
+        op = row(op_name, forward, rules=rules, rule=rule, save=indices,
+                 save_outputs=save_outputs, output_names=tuple(outputs),
+                 composite=composite, view=view, differentiable=differentiable,
+                 explain=explain,
+                 promote=tuple(names.index(p) for p in promote) if promote else None,
+                 refuse=refuse, numbers=numbers)
         existing = PRIMITIVES.get(op_name)
         # The same file imported twice (pytest's importlib mode does that) is not a clash.
         if existing is not None and (existing.forward.__code__.co_filename
