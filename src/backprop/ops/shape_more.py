@@ -373,7 +373,11 @@ def rot90(input: Any, k: int = 1, dims: Sequence[int] = (0, 1)) -> Any:
 def _trace_vjp(g: Any, out: Any, input: Any) -> Any:
     # g on the diagonal, 0 elsewhere: a select (not g * eye), so an infinite g leaves 0 off it
     rows, cols = input.shape
-    diagonal = backend.eye(max(rows, cols), np.bool_, getattr(g, "_data", g))[:rows, :cols]
+    like = getattr(g, "_data", g)
+    if type(like) is np.ndarray:
+        diagonal = np.eye(rows, cols, dtype=np.bool_)
+    else:  # made on g's device (backend.eye is square: cut to the matrix's shape)
+        diagonal = backend.eye(max(rows, cols), np.bool_, like)[:rows, :cols]
     return where(diagonal, g, 0)
 
 
