@@ -183,6 +183,8 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     >>> a = np.zeros(3); t = bp.as_tensor(a); a[0] = 1; t[0].item()
     1.0
     """
+    if dtype is None and device is None and isinstance(data, Tensor):
+        return data  # nothing to convert: the tensor itself, as in PyTorch (and at once)
     target = backend.as_device(device, "as_tensor")
     if isinstance(data, Tensor):
         return data.to(*(a for a in (dtype, target) if a is not None))

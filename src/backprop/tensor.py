@@ -386,7 +386,10 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
 
     def type_as(self, other: Tensor) -> Tensor:
         """This tensor in ``other``'s dtype (itself if it already has it)."""
-        return self.to(other.dtype)
+        dtype = other.dtype
+        if dtype is self._data.dtype:
+            return self
+        return self.to(dtype)
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
@@ -496,6 +499,8 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
 
     def _converted(self, op: str, dtype: np.dtype, memory_format: Any) -> Tensor:
         """``self.to(dtype)`` for the methods named after dtypes (``float``, ``long``, ...)."""
+        if self._data.dtype is dtype and memory_format is preserve_format:
+            return self  # the common call, ``x.float()`` on a float32 tensor: nothing to check
         check_memory_format(op, memory_format)
         return self.to(dtype)
 

@@ -549,6 +549,9 @@ class TensorMethods:
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """Convert to a dtype and/or move to a device: ``to(dtype)``, ``to(device, dtype)``,
         ``to(other)`` (see ``backprop.ops.elementwise.to``)."""
+        if not kwargs and len(args) == 1 and args[0] is self.dtype:  # type: ignore[attr-defined]
+            # already that dtype: ``to`` would parse the call to return it too
+            return self  # type: ignore[return-value]
         return _ops.elementwise.to(self, *args, **kwargs)
 
     # -- shape -----------------------------------------------------------------------------------

@@ -38,15 +38,24 @@ def _require_complex(op: str, input: Any) -> None:
 
 
 # The real part's gradient is real; the engine makes it the complex input's (imaginary part 0).
-@primitive(view=True, grads={"input": lambda g, out, input: g})
+@primitive("real", view=True, grads={"input": lambda g, out, input: g})
+def _real(input: Any) -> Any:
+    return input.real
+
+
 def real(input: Any) -> Any:
-    """The real part of a complex tensor (a view); a real tensor itself.
+    """The real part of a complex tensor (a view); a real tensor itself (the same object, as
+    in PyTorch: no view to record).
 
     >>> import backprop as bp
     >>> bp.real(bp.tensor([1 + 2j, 3 - 1j])).tolist()
     [1.0, 3.0]
+    >>> x = bp.ones(2); bp.real(x) is x
+    True
     """
-    return input.real
+    if isinstance(input, Tensor) and input._data.dtype.kind != "c":
+        return input
+    return _real(input)
 
 
 # d Im(z)/dy = 1: the gradient dL/dx + i dL/dy is i g.

@@ -128,7 +128,10 @@ class Primitive:
         first_type = None  # of the first tensor's array; None: no tensor among the arguments
         second = None  # the second tensor's array; ``raw`` when there are more
         for i, a in enumerate(args):
-            if isinstance(a, Tensor):
+            kind = type(a)
+            if kind is int or kind is tuple or kind is float or a is None:
+                continue  # the usual constants (dims, shapes, numbers): nothing to look at
+            if kind is Tensor or isinstance(a, Tensor):
                 data = raw[i] = a._data
                 if a._view is not None:
                     a._refresh_view()  # its base may have been written since: a new history
@@ -150,7 +153,7 @@ class Primitive:
                 raw[i] = a.item()
                 if type(raw[i]) is bool or type(raw[i]) is complex:
                     odd_number = True
-            elif type(a) is bool or type(a) is complex:
+            elif kind is bool or kind is complex:
                 odd_number = True  # promotes (or is refused) unlike in NumPy: see below
         promote = self.promote
         if first_type is None:  # arrays and numbers: a rule inside a plain backward
@@ -202,7 +205,8 @@ class Primitive:
             if self.n_outputs != 1:
                 return self._several_outputs(args, raw, out, params, recording)
         if type(out) is not np.ndarray:
-            out = as_array(out)
+            # a reduction's NumPy scalar (the common case) at once; device arrays as they are
+            out = np.asarray(out) if isinstance(out, np.generic) else as_array(out)
         if out.dtype is _F64 and not _any_float64(raw):
             # NumPy turns int / int and exp(int) into float64; PyTorch gives the default dtype.
             out = out.astype(dtypes.get_default_dtype(), copy=False)
@@ -381,6 +385,73 @@ class Primitive:
         return reworded(err, f"{self.name}: {err} (inputs: {described})")
 
 
+class ViewPrimitive(Primitive):
+    """The row of a view op (``view=True``). Views are O(1), so the call is all there is to
+    them: the common call, a plain tensor of NumPy's first and constants after it (dims,
+    shapes), takes a shorter path than ``Primitive.__call__`` with the same outcome; every other
+    call goes there."""
+
+    __slots__ = ()
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        input = args[0] if args else None
+        if type(input) is not Tensor or not self.plain or _OBSERVED.count:
+            return Primitive.__call__(self, *args, **params)
+        data = input._data
+        if type(data) is not np.ndarray:
+            return Primitive.__call__(self, *args, **params)
+        constants = args[1:]
+        for a in constants:
+            kind = type(a)
+            if not (kind is int or kind is tuple or a is None):  # a tensor, a NumPy scalar ...
+                return Primitive.__call__(self, *args, **params)
+        if input._view is not None:
+            input._refresh_view()  # its base may have been written since: a new history
+        try:
+            out = self.forward(data, *constants, **params)
+        except (ValueError, TypeError, IndexError) as err:
+            raise self._clear_error(err, [data, *constants], params) from None
+        except OverflowError:  # a number too large for the dtype: the general path's handling
+            return Primitive.__call__(self, *args, **params)
+        if type(out) is not np.ndarray:
+            out = as_array(out)
+        if out.dtype is _F64 and data.dtype is not _F64 and data.dtype is not _C128:
+            out = out.astype(dtypes.get_default_dtype(), copy=False)  # as Primitive.__call__
+        enabled = grad_mode.state.enabled
+        if (input._requires_grad and enabled and self.differentiable
+                and out.dtype.kind in "fc"):
+            fn = input._grad_fn
+            if self.save or (fn is not None and fn.n_outputs != 1):
+                node = self._record(args, [data, *constants], out, params)
+            else:  # _record's node for one tensor that keeps only its shape, and constants
+                node = Node(self, (input if fn is None else fn,) + (None,) * len(constants),
+                            (Meta(data.shape, data.dtype),) + constants, None, None, None,
+                            params, 1)
+            result = _from_node(out, node)
+        else:
+            result = _wrap(out)
+        # record_view, inlined for NumPy arrays (its is_view_of: NumPy points a view's base at
+        # the array owning the memory)
+        owner = data.base
+        if out is not data and out.base is not (owner if type(owner) is np.ndarray else data):
+            return result  # a reshape that had to copy: a tensor of its own
+        counter = input._version
+        if counter is None:
+            counter = input._version = VersionCounter()
+        result._version = counter
+        parent = input._view
+        if parent is None:
+            base, steps = input, ()
+        else:
+            base, steps = parent.base, parent.steps
+        if steps is None or not enabled:  # made under no_grad: no history to follow
+            result._view = View(base, None, counter.value)
+        else:
+            op = PRIMITIVES["reshape"] if self.name == "view" else self  # see record_view
+            result._view = View(base, steps + ((op, constants, params),), counter.value)
+        return result
+
+
 class _AllInputs:
     """``save=("*",)``: ops over a variable number of inputs that keep every one."""
 
@@ -497,14 +568,25 @@ def record_view(out: Tensor, op: Primitive, args: tuple, params: dict) -> None:
     noticed) and remembering the steps that make it from the base (so its history can follow
     the base's; ``autograd.graph.View``)."""
     input = args[0]
-    if not isinstance(input, Tensor) or not is_view_of(out._data, input._data):
-        return  # a reshape that had to copy: a tensor of its own
+    if not isinstance(input, Tensor):
+        return
+    data, source = out._data, input._data
+    if data is not source:
+        if type(data) is np.ndarray and type(source) is np.ndarray:
+            # is_view_of, inlined: this runs on every view op
+            if data.base is not (source.base if type(source.base) is np.ndarray else source):
+                return  # a reshape that had to copy: a tensor of its own
+        elif not is_view_of(data, source):
+            return
     counter = input._version
     if counter is None:
         counter = input._version = VersionCounter()
     out._version = counter
     parent = input._view
-    base, steps = (input, ()) if parent is None else (parent.base, parent.steps)
+    if parent is None:
+        base, steps = input, ()
+    else:
+        base, steps = parent.base, parent.steps
     if steps is None or not grad_mode.state.enabled:  # made under no_grad: no history to follow
         out._view = View(base, None, counter.value)
         return
@@ -558,12 +640,13 @@ def primitive(name: str | None = None, *, save: tuple[str, ...] = (),
         unknown_refusals = set(refuse) - set(_REFUSALS)
         if unknown_refusals or (refuse and not promote):
             raise ValueError(f"{op_name}: refuse takes {sorted(_REFUSALS)}, with promote=")
-        op = Primitive(op_name, forward, rules=rules, rule=rule, save=indices,
-                       save_outputs=save_outputs, output_names=tuple(outputs),
-                       composite=composite, view=view, differentiable=differentiable,
-                       explain=explain,
-                       promote=tuple(names.index(p) for p in promote) if promote else None,
-                       refuse=refuse, numbers=numbers)
+        row = ViewPrimitive if view else Primitive
+        op = row(op_name, forward, rules=rules, rule=rule, save=indices,
+                 save_outputs=save_outputs, output_names=tuple(outputs),
+                 composite=composite, view=view, differentiable=differentiable,
+                 explain=explain,
+                 promote=tuple(names.index(p) for p in promote) if promote else None,
+                 refuse=refuse, numbers=numbers)
         existing = PRIMITIVES.get(op_name)
         # The same file imported twice (pytest's importlib mode does that) is not a clash.
         if existing is not None and (existing.forward.__code__.co_filename

@@ -25,7 +25,10 @@ def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
     """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return tuple(int(n) for n in shape)
+    for n in shape:
+        if type(n) is not int:
+            return tuple(map(int, shape))  # NumPy integers, one-element tensors: as ints
+    return shape  # ints already (every call on the hot path): no new tuple
 
 
 def _int_tuple(dims: Any) -> tuple[int, ...]:
@@ -37,6 +40,8 @@ def _int_tuple(dims: Any) -> tuple[int, ...]:
 
 def _check_dims(op: str, dims: Any, ndim: int) -> tuple[int, ...]:
     """Dims made non-negative (in the given order), each in range and named once."""
+    if type(dims) is int and -ndim <= dims < ndim:  # one dim in range: the common call
+        return (dims % ndim,)
     result = tuple(check_dim(op, d, ndim) for d in _int_tuple(dims))
     if len(set(result)) != len(result):
         raise DimError(f"{op}: dims {_int_tuple(dims)} name a dimension more than once")
@@ -109,7 +114,7 @@ def _explain_shape(op: str) -> Any:
     "input": lambda g, out, input, shape: reshape(g, input.shape),
 })
 def _reshape(input: Any, shape: tuple[int, ...]) -> Any:
-    return np.reshape(input, shape)
+    return input.reshape(shape)  # the method: np.reshape's dispatch costs more than a view
 
 
 def reshape(input: Any, *shape: Any) -> Any:
@@ -126,6 +131,10 @@ def reshape(input: Any, *shape: Any) -> Any:
     "input": lambda g, out, input, shape: reshape(g, input.shape),
 })
 def _view(input: Any, shape: tuple[int, ...]) -> Any:
+    if type(input) is np.ndarray:  # the method (CuPy's takes no ``copy``): half the time
+        if input.flags.c_contiguous:
+            return input.reshape(shape)  # never a copy: no need to ask for none (faster still)
+        return input.reshape(shape, copy=False)
     return np.reshape(input, shape, copy=False)
 
 
@@ -160,6 +169,10 @@ def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
     shape = input.shape
     if not shape:
         return _reshape(input, (1,))
+    if start_dim == 0 and end_dim == -1 and type(start_dim) is int and type(end_dim) is int:
+        if len(shape) == 1:
+            return input  # PyTorch returns the input itself when nothing is merged
+        return _reshape(input, (-1,))  # every dim merged: the default call, checks skipped
     start = check_dim("flatten", start_dim, len(shape))
     end = check_dim("flatten", end_dim, len(shape))
     if start > end:
@@ -187,7 +200,7 @@ def unflatten(input: Any, dim: int, sizes: Sequence[int]) -> Any:
     "input": lambda g, out, input, dims: reshape(g, input.shape),
 })
 def _squeeze(input: Any, dims: tuple[int, ...]) -> Any:
-    return np.squeeze(input, dims)
+    return input.squeeze(dims)
 
 
 def squeeze(input: Any, dim: int | Sequence[int] | None = None) -> Any:
@@ -248,7 +261,7 @@ def _inverse_permutation(dims: tuple[int, ...]) -> tuple[int, ...]:
     "input": lambda g, out, input, dims: _permute(g, _inverse_permutation(dims)),
 })
 def _permute(input: Any, dims: tuple[int, ...]) -> Any:
-    return np.transpose(input, dims)
+    return input.transpose(dims)
 
 
 def permute(input: Any, *dims: Any) -> Any:
@@ -269,7 +282,7 @@ def _transpose(input: Any, dim0: int, dim1: int) -> Any:
         check_dim("transpose", dim0, 0)
         check_dim("transpose", dim1, 0)
         return input.view()
-    return np.swapaxes(input, dim0, dim1)
+    return input.swapaxes(dim0, dim1)
 
 
 def transpose(input: Any, dim0: int, dim1: int) -> Any:
@@ -292,10 +305,11 @@ def t(input: Any) -> Any:
     >>> bp.zeros(2, 3).t().shape
     (3, 2)
     """
-    if input.ndim > 2:
+    ndim = input.ndim
+    if ndim > 2:
         raise ShapeError(f"t: expects a tensor with at most 2 dimensions, got shape "
                          f"{format_shape(input.shape)}; use transpose(dim0, dim1) or .mT")
-    return _transpose(input, 0, input.ndim - 1 if input.ndim else 0)
+    return _transpose(input, 0, ndim - 1 if ndim else 0)
 
 
 def movedim(input: Any, source: int | Sequence[int], destination: int | Sequence[int]) -> Any:
@@ -349,7 +363,7 @@ def _explain_broadcast(op: str) -> Any:
     "input": lambda g, out, input, shape: g,
 })
 def _broadcast_to(input: Any, shape: tuple[int, ...]) -> Any:
-    return np.broadcast_to(input, shape)
+    return _broadcast(input, shape)
 
 
 def broadcast_to(input: Any, *shape: Any) -> Any:
@@ -366,6 +380,20 @@ def broadcast_to(input: Any, *shape: Any) -> Any:
     "input": lambda g, out, input, shape: g,
 })
 def _expand(input: Any, shape: tuple[int, ...]) -> Any:
+    return _broadcast(input, shape)
+
+
+_BROADCAST_FLAGS = ["multi_index", "refs_ok", "zerosize_ok"]
+
+
+def _broadcast(input: Any, shape: tuple[int, ...]) -> Any:
+    """``np.broadcast_to(input, shape)``: a read-only view. For a NumPy array it is made as
+    np.broadcast_to makes it, an nditer's view, without that function's Python checks (half
+    its time; a negative size, which the nditer would not refuse, goes there)."""
+    if type(input) is np.ndarray and min(shape, default=0) >= 0:
+        with np.nditer((input,), flags=_BROADCAST_FLAGS, op_flags=["readonly"],
+                       itershape=shape, order="C") as it:
+            return it.itviews[0]
     return np.broadcast_to(input, shape)
 
 

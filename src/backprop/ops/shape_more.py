@@ -1,5 +1,5 @@
-"""More shape ops, all composed of the differentiable primitives of shape.py, join.py and
-rearrange.py (so views stay views and gradients come from those rows): ravel, atleast_1d/2d/3d,
+"""More shape ops, composed of the differentiable primitives of shape.py, join.py and
+rearrange.py (so views stay views and gradients come from those rows; trace is a row of its own): ravel, atleast_1d/2d/3d,
 hstack/vstack/row_stack/dstack/column_stack, fliplr/flipud, broadcast_tensors and
 broadcast_shapes (with ``Size``, PyTorch's tuple of sizes), meshgrid, select, tensor_split and
 hsplit/vsplit/dsplit, rot90 and trace."""
@@ -12,11 +12,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import backend
 from ..errors import DimError, ShapeError, check_dim, format_shape
-from .elementwise import clone
-from .join import _narrow, cat
+from .elementwise import clone, where
+from .join import _constant_pad, _narrow, _widths_at, cat
+from .primitive import primitive
 from .rearrange import flip
-from .shape import _check_not_scalar, _reshape, _shape_arg, _squeeze, _transpose, expand
+from .reduction import _sum
+from .shape import _check_not_scalar, _reshape, _shape_arg, _transpose, _unsqueeze, expand
 
 
 class Size(tuple):
@@ -240,6 +243,17 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Any, ...]:
 
 # -- select, tensor_split and the hsplit family, rot90, trace -----------------------------------
 
+# The gradient is g put back as the slice at ``index``, zeros around it (narrow's, unsqueezed).
+@primitive("select", view=True, grads={
+    "input": lambda g, out, input, dim, index: _constant_pad(
+        _unsqueeze(g, dim), _widths_at(input.ndim, dim, index, input.shape[dim] - index - 1),
+        0.0),
+})
+def _select(input: Any, dim: int, index: int) -> Any:
+    # The Ellipsis keeps a 0-d result an array (a view), not a NumPy scalar.
+    return input[(slice(None),) * dim + (index, Ellipsis)]
+
+
 def select(input: Any, dim: int, index: int) -> Any:
     """The slice at ``index`` along ``dim``, with that dim removed (a view).
 
@@ -248,12 +262,13 @@ def select(input: Any, dim: int, index: int) -> Any:
     [2, 5]
     """
     _check_not_scalar("select", input)
-    d = check_dim("select", dim, input.ndim)
-    n = input.shape[d]
+    shape = input.shape
+    d = check_dim("select", dim, len(shape))
+    n = shape[d]
     if not -n <= int(index) < n:
         raise IndexError(f"select: index {index} is out of range for dim {dim} of size {n} "
-                         f"(tensor shape {format_shape(input.shape)})")
-    return _squeeze(_narrow(input, d, int(index) % n, 1), (d,))
+                         f"(tensor shape {format_shape(shape)})")
+    return _select(input, d, int(index) % n)  # one view op, not narrow then squeeze
 
 
 def _as_ints(value: Any) -> int | list[int]:
@@ -355,6 +370,20 @@ def rot90(input: Any, k: int = 1, dims: Sequence[int] = (0, 1)) -> Any:
     return clone(input)
 
 
+def _trace_vjp(g: Any, out: Any, input: Any) -> Any:
+    # g on the diagonal, 0 elsewhere: a select (not g * eye), so an infinite g leaves 0 off it
+    rows, cols = input.shape
+    like = getattr(g, "_data", g)
+    if type(like) is np.ndarray:
+        diagonal = np.eye(rows, cols, dtype=np.bool_)
+    else:  # made on g's device (backend.eye is square: cut to the matrix's shape)
+        diagonal = backend.eye(max(rows, cols), np.bool_, like)[:rows, :cols]
+    return where(diagonal, g, 0)
+
+
+# One primitive, not diagonal-then-sum: O(min(rows, cols)) work at one op's call cost (the
+# row is the public function itself, so a call has no wrapper to go through).
+@primitive("trace", promote=("input",), grads={"input": _trace_vjp})
 def trace(input: Any) -> Any:
     """The sum of a matrix's main diagonal.
 
@@ -364,9 +393,11 @@ def trace(input: Any) -> Any:
     """
     if input.ndim != 2:
         raise ShapeError(f"trace: expected a matrix, got shape {format_shape(input.shape)}")
-    rows, cols = input.shape
-    # The diagonal of the flattened matrix is every (cols + 1)-th element.
-    return input.reshape(-1)[:min(rows, cols) * (cols + 1):cols + 1].sum()
+    diagonal = input.diagonal()
+    if type(diagonal) is np.ndarray and diagonal.dtype.kind in "fc":
+        # what ``sum`` computes for one axis (a pairwise run), without ndarray.sum's wrapper
+        return np.add.reduce(diagonal)
+    return _sum.forward(diagonal, None, False)  # integers in int64, as sum
 
 
 # Size and broadcast_shapes are about shapes, not tensors: bp exports them beside the ops.

@@ -238,8 +238,7 @@ def select_scatter(input: Any, src: Any, dim: int, index: int) -> Any:
 # -- diagonal ---------------------------------------------------------------------------------
 
 def _diagonal_dims(op: str, ndim: int, dim1: int, dim2: int) -> tuple[int, int]:
-    if type(dim1) is int and type(dim2) is int and -ndim <= min(dim1, dim2) \
-            and max(dim1, dim2) < ndim:
+    if type(dim1) is int and type(dim2) is int and -ndim <= dim1 < ndim and -ndim <= dim2 < ndim:
         d1, d2 = dim1 % ndim, dim2 % ndim  # the common case, without check_dim's cost
     else:
         d1, d2 = check_dim(op, dim1, ndim), check_dim(op, dim2, ndim)
@@ -268,10 +267,13 @@ def _diagonal_geometry(shape: tuple[int, ...], offset: int, d1: int, d2: int) ->
         g, input.shape, *_diagonal_geometry(input.shape, offset, dim1, dim2)),
 })
 def _diagonal(input: Any, offset: int, dim1: int, dim2: int) -> Any:
-    out = np.diagonal(input, offset, dim1, dim2)
+    out = input.diagonal(offset, dim1, dim2)
     # NumPy marks the diagonal read-only (for backward compatibility only): writes through the
     # view must reach the input, as in PyTorch.
-    if not getattr(out.flags, "writeable", True) and input.flags.writeable:
+    if type(out) is np.ndarray:  # always read-only: one flag to read, not two
+        if input.flags.writeable:
+            out.setflags(write=True)  # (faster than assigning flags.writeable)
+    elif not getattr(out.flags, "writeable", True) and input.flags.writeable:
         out.flags.writeable = True
     return out
 
@@ -295,7 +297,16 @@ def diagonal_copy(input: Any, offset: int = 0, dim1: int = 0, dim2: int = 1) -> 
     >>> bp.diagonal_copy(bp.eye(2)).tolist()
     [1.0, 1.0]
     """
-    return clone(diagonal(input, offset, dim1, dim2))
+    d1, d2 = _diagonal_dims("diagonal_copy", input.ndim, dim1, dim2)
+    return _diagonal_copy(input, int(offset), d1, d2)  # one op, not diagonal then clone
+
+
+@primitive("diagonal_copy", grads={
+    "input": lambda g, out, input, offset, dim1, dim2: strided_put(
+        g, input.shape, *_diagonal_geometry(input.shape, offset, dim1, dim2)),
+})
+def _diagonal_copy(input: Any, offset: int, dim1: int, dim2: int) -> Any:
+    return input.diagonal(offset, dim1, dim2).copy()
 
 
 def linalg_diagonal(A: Any, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Any:
