@@ -145,6 +145,26 @@ def gelu_tanh_backward(g: np.ndarray, x: np.ndarray) -> np.ndarray | None:
     return out
 
 
+# -- exact GELU (float32; float64 keeps the NumPy formula) ---------------------------------------
+
+def gelu_exact(x: np.ndarray) -> np.ndarray | None:
+    """``x Phi(x)`` of a float32 array, or None."""
+    if not _applies(x) or x.dtype != np.float32:
+        return None
+    out = np.empty_like(x)
+    return out if _run(_kernels.gelu32, x.reshape(-1), out.reshape(-1)) else None
+
+
+def gelu_exact_backward(g: np.ndarray, x: np.ndarray) -> np.ndarray | None:
+    """The exact GELU's vector-Jacobian product ``g (Phi(x) + x phi(x))`` in float32, or None."""
+    if not _applies(x, g) or x.dtype != np.float32 or g.shape != x.shape:
+        return None
+    out = np.empty_like(x)
+    if not _run(_kernels.gelu32_backward, g.reshape(-1), x.reshape(-1), out.reshape(-1)):
+        return None
+    return out
+
+
 # -- layer norm: normalisation over the trailing axes ---------------------------------------------
 
 def _trailing(x: np.ndarray, axes: tuple[int, ...]) -> int:
@@ -303,11 +323,13 @@ def lstm_step_backward(grad: np.ndarray, g_output: np.ndarray | None, carry_h: n
 # -- registration: each kernel under the name of the op it speeds up -------------------------------
 
 def _gelu(input: np.ndarray, approximate: str) -> np.ndarray | None:
-    return gelu_tanh(input) if approximate == "tanh" else None
+    return gelu_tanh(input) if approximate == "tanh" else gelu_exact(input)
 
 
 def _gelu_backward(g: np.ndarray, input: np.ndarray, approximate: str) -> np.ndarray | None:
-    return gelu_tanh_backward(g, input) if approximate == "tanh" else None
+    if approximate == "tanh":
+        return gelu_tanh_backward(g, input)
+    return gelu_exact_backward(g, input)
 
 
 def _norm_backward(g: np.ndarray, input: np.ndarray, mean: Any, rstd: Any, weight: Any,
