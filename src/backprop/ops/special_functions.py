@@ -363,12 +363,7 @@ def log_ndtr(input: Tensor) -> Tensor:
 @primitive("special_ndtri", save=("out",), grads={
     "input": lambda g, out, input: g * _SQRT_2PI * exp(out * out * 0.5)})
 def _ndtri(input: Any) -> Any:
-    return _in_float64(lambda p: N.ndtri(p, _newton_steps(input)), input)
-
-
-def _newton_steps(input: Any) -> int:
-    """Halley steps for the inverse error functions: float32 and float16 need one."""
-    return 2 if input.dtype == np.float64 else 1
+    return _in_float64(lambda p: N.ndtri(p, input.dtype == np.float64), input)
 
 
 def ndtri(input: Tensor) -> Tensor:
@@ -402,7 +397,7 @@ def erfcx(input: Tensor) -> Tensor:
 @primitive("erfinv", save=("out",), grads={
     "input": lambda g, out, input: g * _HALF_SQRT_PI * exp(out * out)})
 def _erfinv(input: Any) -> Any:
-    return _in_float64(lambda y: N.erfinv(y, _newton_steps(input)), input)
+    return _in_float64(lambda y: N.erfinv(y, input.dtype == np.float64), input)
 
 
 def erfinv(input: Tensor) -> Tensor:
