@@ -28,7 +28,7 @@ from numba.extending import intrinsic
 from ..ops.erf_numerics import (_ERF_A, _ERF_B, _ERFC_C, _ERFC_D, _ERFC_P, _ERFC_Q,
                                 _PHI32_P)
 from ..ops.special_numerics import _EULER_MACLAURIN, ERFINV_BOUNDS, ERFINV_REGIONS
-from ._numba_kernels import _exp_nonpositive
+from ._numba_kernels import _power_of_two
 
 _OPTIONS = {"fastmath": False, "error_model": "numpy", "cache": True, "nogil": True}
 
@@ -71,9 +71,9 @@ _ONE_BITS = 0x3FF0000000000000
 
 @njit(**_OPTIONS)
 def _log_normal(z):
-    """log(z) for a positive normal float64, branch-free: z = 2^e m with m in [sqrt(1/2),
-    sqrt 2), log m = 2 atanh(f), f = (m - 1) / (m + 1), |f| <= 0.172, by its odd series to f^21
-    (the first term left out is below 3e-18 relative)."""
+    """log(z) for a positive normal float64 to ~1e-12 (for results rounded to float32), branch-
+    free: z = 2^e m with m in [sqrt(1/2), sqrt 2), log m = 2 atanh(f), f = (m - 1) / (m + 1),
+    |f| <= 0.172, by its odd series to f^15 (the first term left out is below 2e-13)."""
     b = _bits(z)
     e = (b >> 52) - 1023
     m = _from_bits((b & _MANTISSA) | _ONE_BITS)  # in [1, 2)
@@ -82,17 +82,73 @@ def _log_normal(z):
     k = float(e + 1) if big else float(e)
     f = (m - 1.0) / (m + 1.0)
     f2 = f * f
-    s = 1.0 / 21.0
-    s = s * f2 + 1.0 / 19.0
-    s = s * f2 + 1.0 / 17.0
-    s = s * f2 + 1.0 / 15.0
-    s = s * f2 + 1.0 / 13.0
-    s = s * f2 + 1.0 / 11.0
-    s = s * f2 + 1.0 / 9.0
-    s = s * f2 + 1.0 / 7.0
-    s = s * f2 + 1.0 / 5.0
-    s = s * f2 + 1.0 / 3.0
+    f4 = f2 * f2
+    s = ((1.0 / 3.0 + f2 * (1.0 / 5.0)) + f4 * (1.0 / 7.0 + f2 * (1.0 / 9.0))
+         + f4 * f4 * ((1.0 / 11.0 + f2 * (1.0 / 13.0)) + f4 * (1.0 / 15.0)))
     return k * _LN2_HI + (k * _LN2_LO + (f + f) + (f + f) * f2 * s)
+
+
+# -- short dependency chains ------------------------------------------------------------------------
+# Without fused multiply-adds (no fast-math) a Horner chain of degree n costs 2n roundtrips of
+# latency per vector, and a loop with several of them runs at its chains' pace (3-4x slower than
+# its arithmetic allows, measured). Estrin's scheme evaluates the same polynomial in about
+# 2 log2(n) steps; its rounding differs from Horner's by ulps of float64, far below float32's.
+
+@njit(**_OPTIONS)
+def _estrin10(c, t):
+    """c[0] + c[1] t + ... + c[9] t^9."""
+    t2 = t * t
+    t4 = t2 * t2
+    t8 = t4 * t4
+    a = (c[0] + c[1] * t) + (c[2] + c[3] * t) * t2
+    b = (c[4] + c[5] * t) + (c[6] + c[7] * t) * t2
+    return (a + b * t4) + (c[8] + c[9] * t) * t8
+
+
+@njit(**_OPTIONS)
+def _estrin13(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, t):
+    """c0 + c1 t + ... + c12 t^12."""
+    t2 = t * t
+    t4 = t2 * t2
+    t8 = t4 * t4
+    a = (c0 + c1 * t) + (c2 + c3 * t) * t2
+    b = (c4 + c5 * t) + (c6 + c7 * t) * t2
+    d = (c8 + c9 * t) + (c10 + c11 * t) * t2
+    return (a + b * t4) + (d + c12 * t4) * t8
+
+
+@njit(**_OPTIONS)
+def _reciprocal(d):
+    """1 / d for d >= 1 to ~1e-14 relative: float32's division (twice as many lanes as
+    float64's, which limits these loops) and one Newton step, t (2 - d t)."""
+    t = np.float64(np.float32(1.0) / np.float32(d))
+    return t * (2.0 - d * t)
+
+
+# exp(z) = 2^k exp(r), k = round(z / ln 2), |r| <= ln(2) / 2, exp(r) to r^10 / 10! (relative
+# error below 3e-12): for results that are rounded to float32. Below -700 the result is 0.
+_EXP_TERMS = tuple(1.0 / math.factorial(n) for n in range(11))
+_LOG2E = 1.4426950408889634
+_MAGIC = 6755399441055744.0  # 1.5 * 2^52: adding it rounds to an integer, left in the low bits
+
+
+@njit(**_OPTIONS)
+def _exp_short(z):
+    """exp(z) for z <= 0 to ~3e-12, branch-free."""
+    clamped = z if not z < -700.0 else -700.0  # NaN passes through
+    shifted = clamped * _LOG2E + _MAGIC
+    k = shifted - _MAGIC
+    r = clamped - k * _LN2_HI
+    r = r - k * _LN2_LO
+    c = _EXP_TERMS
+    r2 = r * r
+    r4 = r2 * r2
+    r8 = r4 * r4
+    a = (c[0] + c[1] * r) + (c[2] + c[3] * r) * r2
+    b = (c[4] + c[5] * r) + (c[6] + c[7] * r) * r2
+    p = (a + b * r4) + ((c[8] + c[9] * r) + c[10] * r2) * r8
+    result = p * _power_of_two(shifted)
+    return result if not z < -700.0 else 0.0
 
 
 # -- erfc and ndtr in float32 -----------------------------------------------------------------------
@@ -107,17 +163,7 @@ def _erfc_positive(y, minus_square):
     """t P(t) exp(minus_square) for y >= 0, minus_square = -y^2 (so that a caller may pass
     an exactly computed one)."""
     t = 1.0 / (1.0 + 0.4 * y)
-    q = _P[9] * t
-    q = (q + _P[8]) * t
-    q = (q + _P[7]) * t
-    q = (q + _P[6]) * t
-    q = (q + _P[5]) * t
-    q = (q + _P[4]) * t
-    q = (q + _P[3]) * t
-    q = (q + _P[2]) * t
-    q = (q + _P[1]) * t
-    q = (q + _P[0]) * t
-    return q * _exp_nonpositive(minus_square)
+    return t * _estrin10(_P, t) * _exp_short(minus_square)
 
 
 @njit(**_OPTIONS)
@@ -272,11 +318,28 @@ def _erfinv_estimate(y, w):
     t = ((w - _MID_A) * _SCALE_A if in_a else
          ((r - _MID_B) * _SCALE_B if in_b else
           ((r - _MID_C) * _SCALE_C if in_c else (r - _MID_D) * _SCALE_D)))
-    p = 0.0
-    for j in range(13):
-        c = _A[j] if in_a else (_B[j] if in_b else (_C[j] if in_c else _D[j]))
-        p = p * t + c
+    p = _estrin13(_pick(12, in_a, in_b, in_c), _pick(11, in_a, in_b, in_c),
+                  _pick(10, in_a, in_b, in_c), _pick(9, in_a, in_b, in_c),
+                  _pick(8, in_a, in_b, in_c), _pick(7, in_a, in_b, in_c),
+                  _pick(6, in_a, in_b, in_c), _pick(5, in_a, in_b, in_c),
+                  _pick(4, in_a, in_b, in_c), _pick(3, in_a, in_b, in_c),
+                  _pick(2, in_a, in_b, in_c), _pick(1, in_a, in_b, in_c),
+                  _pick(0, in_a, in_b, in_c), t)
     return y * p if in_a else p
+
+
+@njit(**_OPTIONS)
+def _pick(j, in_a, in_b, in_c):
+    """Coefficient j (from the highest power) of the range selected."""
+    return _A[j] if in_a else (_B[j] if in_b else (_C[j] if in_c else _D[j]))
+
+
+@njit(**_OPTIONS)
+def _erfinv_central(y, w):
+    """_erfinv_estimate where w < 6.25 (|y| < 0.999) is known: region A alone, no square root."""
+    c = _A
+    return y * _estrin13(c[12], c[11], c[10], c[9], c[8], c[7], c[6], c[5], c[4], c[3], c[2],
+                         c[1], c[0], (w - _MID_A) * _SCALE_A)
 
 
 @njit(**_OPTIONS)
@@ -293,18 +356,40 @@ def _refine(x, y, s):
     return x
 
 
+_BLOCK = 4096  # elements tested together for the central range
+# |y| < 0.999: w < 6.25 (region A) for erfinv; p in [0.0005, 0.9995]: s > 0.001, the same for ndtri
+_CENTRAL_Y = 0.999
+
+
 @njit(**_OPTIONS)
 def erfinv32(x, out):
-    """out = erfinv(x) for float32 arrays: the estimate alone."""
-    for i in range(x.size):
-        v = np.float64(x[i])
-        a = abs(v)
-        s = 1.0 - a
-        z = s * (2.0 - s)  # (1 - a)(1 + a): exact for a float32 a
-        w = -_log_normal(z if z > 1e-300 else 1e-300)
-        e = _erfinv_estimate(a, w)
-        e = e if a < 1.0 else (math.inf if a == 1.0 else math.nan)
-        out[i] = math.copysign(e, v)
+    """out = erfinv(x) for float32 arrays: the estimate alone. Blocks whose elements all lie
+    in the central range skip the other ranges' work (most inputs: |x| < 0.999)."""
+    for start in range(0, x.size, _BLOCK):
+        # slices, so that the loops index from 0 (an index the compiler cannot prove
+        # nonnegative costs a gather per vector)
+        xs = x[start:start + _BLOCK]
+        outs = out[start:start + _BLOCK]
+        outside = 0
+        for i in range(xs.size):
+            outside += not abs(xs[i]) < _CENTRAL_Y  # nan counts as outside
+        if outside == 0:
+            for i in range(xs.size):
+                v = np.float64(xs[i])
+                a = abs(v)
+                s = 1.0 - a
+                z = s * (2.0 - s)  # (1 - a)(1 + a): exact for a float32 a
+                outs[i] = math.copysign(_erfinv_central(a, -_log_normal(z)), v)
+            continue
+        for i in range(xs.size):
+            v = np.float64(xs[i])
+            a = abs(v)
+            s = 1.0 - a
+            z = s * (2.0 - s)
+            w = -_log_normal(z if z > 1e-300 else 1e-300)
+            e = _erfinv_estimate(a, w)
+            e = e if a < 1.0 else (math.inf if a == 1.0 else math.nan)
+            outs[i] = math.copysign(e, v)
 
 
 @njit(**_OPTIONS)
@@ -326,17 +411,34 @@ def erfinv64(x, out):
 
 @njit(**_OPTIONS)
 def ndtri32(x, out):
-    """out = ndtri(x) for float32 arrays: the estimate alone."""
-    for i in range(x.size):
-        p = np.float64(x[i])
-        upper = p > 0.5
-        s = 2.0 * (1.0 - p) if upper else 2.0 * p  # erfc(|result| / sqrt 2): exact
-        z = s * (2.0 - s)
-        w = -_log_normal(z if z > 1e-300 else 1e-300)
-        e = _erfinv_estimate(1.0 - s, w) * _SQRT2
-        e = e if upper else -e
-        inside = p > 0.0 and p < 1.0
-        out[i] = e if inside else (-math.inf if p == 0.0 else (math.inf if p == 1.0 else math.nan))
+    """out = ndtri(x) for float32 arrays: the estimate alone (central blocks as in erfinv32:
+    p in [0.0005, 0.9995], where s > 0.001 and w < 6.25)."""
+    for start in range(0, x.size, _BLOCK):
+        xs = x[start:start + _BLOCK]
+        outs = out[start:start + _BLOCK]
+        outside = 0
+        for i in range(xs.size):
+            p = xs[i]
+            outside += not (p > np.float32(0.0005) and p < np.float32(0.9995))
+        if outside == 0:
+            for i in range(xs.size):
+                p = np.float64(xs[i])
+                upper = p > 0.5
+                s = 2.0 * (1.0 - p) if upper else 2.0 * p  # erfc(|result| / sqrt 2): exact
+                e = _erfinv_central(1.0 - s, -_log_normal(s * (2.0 - s))) * _SQRT2
+                outs[i] = e if upper else -e
+            continue
+        for i in range(xs.size):
+            p = np.float64(xs[i])
+            upper = p > 0.5
+            s = 2.0 * (1.0 - p) if upper else 2.0 * p
+            z = s * (2.0 - s)
+            w = -_log_normal(z if z > 1e-300 else 1e-300)
+            e = _erfinv_estimate(1.0 - s, w) * _SQRT2
+            e = e if upper else -e
+            inside = p > 0.0 and p < 1.0
+            outs[i] = e if inside else (-math.inf if p == 0.0 else
+                                        (math.inf if p == 1.0 else math.nan))
 
 
 @njit(**_OPTIONS)
