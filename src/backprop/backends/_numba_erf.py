@@ -117,14 +117,6 @@ def _estrin13(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, t):
     return (a + b * t4) + (d + c12 * t4) * t8
 
 
-@njit(**_OPTIONS)
-def _reciprocal(d):
-    """1 / d for d >= 1 to ~1e-14 relative: float32's division (twice as many lanes as
-    float64's, which limits these loops) and one Newton step, t (2 - d t)."""
-    t = np.float64(np.float32(1.0) / np.float32(d))
-    return t * (2.0 - d * t)
-
-
 # exp(z) = 2^k exp(r), k = round(z / ln 2), |r| <= ln(2) / 2, exp(r) to r^10 / 10! (relative
 # error below 3e-12): for results that are rounded to float32. Below -700 the result is 0.
 _EXP_TERMS = tuple(1.0 / math.factorial(n) for n in range(11))

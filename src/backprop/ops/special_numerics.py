@@ -244,6 +244,24 @@ def zeta(x: np.ndarray, q: np.ndarray) -> np.ndarray:
     shape = x.shape
     x, q = x.reshape(-1), q.reshape(-1)
     with np.errstate(all="ignore"):
+        # Elements whose value a rule settles (x <= 1, a pole, a non-integer power of a negative
+        # number) take it without a sum; only the others are summed.
+        ruled = (x <= 1.0) | ((q <= 0.0) & ((q == np.floor(q)) | (x != np.floor(x))))
+        if ruled.all():
+            out = np.where(x < 1.0, np.nan, np.where(x == 1.0, np.inf,
+                                                     np.where(q == np.floor(q), np.inf, np.nan)))
+            return out.reshape(shape)
+        if not ruled.any():
+            return _zeta_sum(x, q).reshape(shape)
+        out = np.where(x < 1.0, np.nan, np.where(x == 1.0, np.inf,
+                                                 np.where(q == np.floor(q), np.inf, np.nan)))
+        out[~ruled] = _zeta_sum(x[~ruled], q[~ruled])
+    return out.reshape(shape)
+
+
+def _zeta_sum(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """zeta(x, q) of flat arrays by the sum (the rules applied again at the end, for nan)."""
+    with np.errstate(all="ignore"):
         # Where the answer is settled without a sum (x <= 1, a pole of q, a non-integer power of
         # a negative number, nan), take q = 1: those elements' counts are not looped over.
         settled = (x <= 1.0) | ((q <= 0.0) & ((q == np.floor(q)) | (x != np.floor(x))))
@@ -286,7 +304,7 @@ def zeta(x: np.ndarray, q: np.ndarray) -> np.ndarray:
         out = np.where(q <= 0.0, pole_or_undefined, out)
         out = np.where(x < 1.0, np.nan, out)
         out = np.where(x == 1.0, np.inf, out)
-    return out.reshape(shape)
+    return out
 
 
 # -- the regularised incomplete gamma functions P(a, x) and Q(a, x) = 1 - P --------------------
