@@ -501,6 +501,8 @@ def _zeta_one(x, q):
 
 @njit(**_OPTIONS)
 def zeta(x, q, out):
-    """out = zeta(x, q) for float64 arrays of one shape."""
+    """out = zeta(x, q) for float32 or float64 arrays of one shape, computed in float64."""
     for i in range(x.size):
-        out[i] = _zeta_one(x[i], q[i])
+        v = np.float64(x[i])
+        # x < 1 (nan) is common enough to be tested here, where it costs no call
+        out[i] = math.nan if v < 1.0 else _zeta_one(v, np.float64(q[i]))

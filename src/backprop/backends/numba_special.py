@@ -189,14 +189,14 @@ def zeta(input: Any, other: Any) -> np.ndarray | None:
     module = _load_erf()
     if module is None:
         return None
-    x, q = np.broadcast_arrays(input, other)
-    x = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
-    q = np.ascontiguousarray(q, dtype=np.float64).reshape(-1)
-    out = np.empty(x.shape, dtype=np.float64)
-    if not _switch._run(module.zeta, x, q, out):
+    if input.shape != other.shape:
+        input, other = np.broadcast_arrays(input, other)
+    x = np.ascontiguousarray(input).reshape(-1)
+    q = np.ascontiguousarray(other).reshape(-1)
+    out = np.empty(input.shape, dtype=input.dtype)
+    if not _switch._run(module.zeta, x, q, out.reshape(-1)):
         return None
-    return out.reshape(np.broadcast_shapes(input.shape, other.shape)).astype(input.dtype,
-                                                                            copy=False)
+    return out
 
 
 for _op, _kernel in {"erfc": erfc, "special_ndtr": ndtr, "special_erfcx": erfcx,
