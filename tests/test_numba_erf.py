@@ -2,7 +2,8 @@
 erfinv, ndtri and zeta, in float32 and float64, against the NumPy path and against PyTorch,
 over wide ranges and the edge values (0, -0, +-inf, nan, tiny, huge, the ends of the domains).
 Each test also checks that the kernel took the call, so a silent fallback to NumPy fails it.
-Skipped, with the reason, without Numba."""
+Those are skipped, with the reason, without Numba; the NumPy path's float32 erfc and its
+inverse error functions are checked here too."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from backprop.backends import numba as accel
 from backprop.backends import numba_special
 from backprop.ops import special_numerics
 
-pytestmark = pytest.mark.skipif(not accel.is_available(),
-                                reason="Numba is not installed (pip install backprop[fast])")
+needs_numba = pytest.mark.skipif(not accel.is_available(),
+                                 reason="Numba is not installed (pip install backprop[fast])")
 
 EDGES = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30, 1e-300, 5e-324, 0.5, -0.5, 1.0,
          -1.0, 2.0, -2.5, 26.0, -26.0, 27.5, -27.5, 1e30, -1e30, 1e300, 3e38, -3e38]
@@ -69,6 +70,7 @@ def _assert_close(ours: np.ndarray, expected: np.ndarray, ulps: float) -> None:
     assert error.max(initial=0.0) <= ulps, (error.max(), expected[finite][error.argmax()])
 
 
+@needs_numba
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", sorted(INPUTS))
 def test_kernel_agrees_with_the_numpy_path(name: str, dtype: Any, monkeypatch: Any) -> None:
@@ -84,6 +86,7 @@ def test_kernel_agrees_with_the_numpy_path(name: str, dtype: Any, monkeypatch: A
     _assert_close(ours, _cast(expected, dtype), ulps=8 if dtype == np.float64 else 1)
 
 
+@needs_numba
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", sorted(INPUTS))
 def test_kernel_agrees_with_torch(name: str, dtype: Any) -> None:
@@ -103,6 +106,7 @@ def test_kernel_agrees_with_torch(name: str, dtype: Any) -> None:
     np.testing.assert_allclose(ours, expected, rtol=rtol, atol=atol)
 
 
+@needs_numba
 def test_float32_inverse_is_rounded_float64() -> None:
     """The float32 kernels' estimate, without a refinement, rounds to float64's answer."""
     rng = np.random.default_rng(2)
@@ -124,6 +128,7 @@ def _zeta_grid() -> tuple[np.ndarray, np.ndarray]:
     return x, q
 
 
+@needs_numba
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_zeta_kernel(dtype: Any, monkeypatch: Any) -> None:
     x, q = (_cast(a, dtype) for a in _zeta_grid())
@@ -139,6 +144,7 @@ def test_zeta_kernel(dtype: Any, monkeypatch: Any) -> None:
                                atol=1e-44 if dtype == np.float32 else 0.0)  # subnormals
 
 
+@needs_numba
 def test_zeta_kernel_broadcasts() -> None:
     x = np.linspace(1.5, 9.0, 300)
     q = np.array([[0.5], [2.0]])
@@ -147,6 +153,7 @@ def test_zeta_kernel_broadcasts() -> None:
     np.testing.assert_allclose(ours, special_numerics.zeta(x, q), rtol=1e-15)
 
 
+@needs_numba
 def test_kernels_decline_what_they_do_not_cover() -> None:
     small = np.linspace(-1, 1, 10)  # below min_size: the NumPy path
     assert numba_special.erfinv(small) is None
@@ -155,3 +162,24 @@ def test_kernels_decline_what_they_do_not_cover() -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(accel, "enabled", False)
         assert numba_special.ndtri(np.full(1000, 0.5)) is None
+
+
+def test_numpy_float32_erfc_rounds_float64s(monkeypatch: Any) -> None:
+    """The NumPy path's float32 erfc (one fit, in float64) against Cody's float64 erfc."""
+    from backprop.ops.erf_numerics import erf_array
+
+    x = _cast(_real(np.random.default_rng(4)), np.float32)
+    ours = _numpy_path(bp.erfc, x, monkeypatch=monkeypatch)
+    _assert_close(ours, _cast(erf_array(x.astype(np.float64), complement=True), np.float32),
+                  ulps=1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["erfinv", "ndtri"])
+def test_numpy_inverse_agrees_with_torch(name: str, dtype: Any, monkeypatch: Any) -> None:
+    torch = pytest.importorskip("torch")
+    x = _cast(INPUTS[name](np.random.default_rng(5)), dtype)
+    ours = _numpy_path(OPS[name], x, monkeypatch=monkeypatch)
+    function = torch.erfinv if name == "erfinv" else torch.special.ndtri
+    expected = function(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ours, expected, rtol=1e-12 if dtype == np.float64 else 4e-6)

@@ -25,8 +25,7 @@ from numba import njit
 from numba.core import types
 from numba.extending import intrinsic
 
-from ..ops.erf_numerics import (_ERF_A, _ERF_B, _ERFC_C, _ERFC_D, _ERFC_P, _ERFC_Q,
-                                _PHI32_P)
+from ..ops.erf_numerics import _ERF_A, _ERF_B, _ERFC_C, _ERFC_D, _ERFC_P, _ERFC_Q, _PHI32_P
 from ..ops.special_numerics import _EULER_MACLAURIN, ERFINV_BOUNDS, ERFINV_REGIONS
 from ._numba_kernels import _power_of_two
 
@@ -378,7 +377,7 @@ def erfinv32(x, out):
             a = abs(v)
             s = 1.0 - a
             z = s * (2.0 - s)
-            w = -_log_normal(z if z > 1e-300 else 1e-300)
+            w = -_log_normal(max(1e-300, z))
             e = _erfinv_estimate(a, w)
             e = e if a < 1.0 else (math.inf if a == 1.0 else math.nan)
             outs[i] = math.copysign(e, v)
@@ -425,7 +424,7 @@ def ndtri32(x, out):
             upper = p > 0.5
             s = 2.0 * (1.0 - p) if upper else 2.0 * p
             z = s * (2.0 - s)
-            w = -_log_normal(z if z > 1e-300 else 1e-300)
+            w = -_log_normal(max(1e-300, z))
             e = _erfinv_estimate(1.0 - s, w) * _SQRT2
             e = e if upper else -e
             inside = p > 0.0 and p < 1.0
@@ -477,7 +476,7 @@ def _zeta_one(x, q):
         a = a + 1.0
         b = a ** -x
         s = s + b
-        if -_EPS * s < b and b < _EPS * s:
+        if -_EPS * s < b < _EPS * s:
             return s
         i += 1.0
     # Euler-Maclaurin at w = a: the integral of the rest, half the last term, corrections.

@@ -20,10 +20,56 @@ from fractions import Fraction
 
 import numpy as np
 
-from .erf_numerics import _ERFC_C, _ERFC_D, _ERFC_P, _ERFC_Q, _INV_SQRT_PI, _rational, erf_array
+from .erf_numerics import (
+    _ERFC_C,
+    _ERFC_D,
+    _ERFC_P,
+    _ERFC_Q,
+    _INV_SQRT_PI,
+    _PHI32_P,
+    _rational,
+    erf_array,
+)
 
 _SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2.0
 _EPS = float(np.finfo(np.float64).eps)
+
+
+# -- erfc of float32 -------------------------------------------------------------------------------
+# One approximation for every y = |x| >= 0, the float32 normal CDF's (erf_numerics._PHI32_P):
+# erfc(y) = t P(t) exp(-y^2), t = 1 / (1 + 0.4 y), relative error 1e-8, computed in float64 (y^2
+# of a float32 is exact there), so that it rounds to float32 as erfc itself does; erfc(-y) =
+# 2 - erfc(y). About 30 passes over cache-sized blocks, where Cody's three ranges take 85.
+
+_BLOCK = 16384
+
+
+def erfc_float32(x: np.ndarray) -> np.ndarray:
+    """erfc of a float32 NumPy array (the Numba kernel's formula, in NumPy).
+
+    >>> [round(v, 6) for v in erfc_float32(np.array([0.0, 1.0, -1.0], np.float32)).tolist()]
+    [1.0, 0.157299, 1.842701]
+    """
+    flat = x.reshape(-1)
+    out = np.empty_like(flat)
+    with np.errstate(all="ignore"):
+        for start in range(0, flat.size, _BLOCK):
+            block = flat[start:start + _BLOCK]
+            y = np.abs(block, dtype=np.float64)
+            t = y * 0.4
+            t += 1.0
+            np.divide(1.0, t, out=t)
+            q = t * _PHI32_P[9]
+            for c in _PHI32_P[8::-1]:
+                q += c
+                q *= t
+            np.multiply(y, y, out=y)
+            np.negative(y, out=y)
+            np.exp(y, out=y)
+            q *= y
+            np.subtract(2.0, q, out=q, where=block < 0)
+            out[start:start + _BLOCK] = q
+    return out.reshape(x.shape)
 
 
 # -- erfcx ----------------------------------------------------------------------------------------
