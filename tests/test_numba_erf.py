@@ -164,6 +164,23 @@ def test_kernels_decline_what_they_do_not_cover() -> None:
         assert numba_special.ndtri(np.full(1000, 0.5)) is None
 
 
+@needs_numba
+@pytest.mark.parametrize("name, low, high", [("erfc", -1.0, 1.0), ("erfinv", -0.999, 0.999),
+                                             ("ndtri", 0.0005, 0.9995)])
+def test_central_blocks(name: str, low: float, high: float, monkeypatch: Any) -> None:
+    """The float32 kernels' shortcut for blocks whose elements all lie in the central range
+    (every input here), against the float64 NumPy path rounded: within one unit."""
+    rng = np.random.default_rng(6)
+    x = np.concatenate([rng.uniform(low, high, 9000), np.linspace(low, high, 1001)[1:-1],
+                        [0.0, -0.0, 0.5, 1e-30, -1e-30]])
+    x = x[(x > low) & (x < high)].astype(np.float32)
+    x = x[(x > low) & (x < high)]
+    ours = getattr(numba_special, name)(x)
+    assert ours is not None
+    expected = _numpy_path(OPS[name], x.astype(np.float64), monkeypatch=monkeypatch)
+    _assert_close(ours, _cast(expected, np.float32), ulps=1)
+
+
 def test_numpy_float32_erfc_rounds_float64s(monkeypatch: Any) -> None:
     """The NumPy path's float32 erfc (one fit, in float64) against Cody's float64 erfc."""
     from backprop.ops.erf_numerics import erf_array

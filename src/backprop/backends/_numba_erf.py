@@ -157,14 +157,39 @@ def _erfc_positive(y, minus_square):
     return t * _estrin10(_P, t) * _exp_short(minus_square)
 
 
+# |x| < 1: 1 - erf(x) by erf's Maclaurin series, x (2 / sqrt(pi)) sum_k (-x^2)^k / (k! (2k + 1))
+# to k = 12 (the first term left out is below 6e-12): neither a division nor an exp, about a
+# third of the work. Used for whole blocks whose elements all lie there.
+_ERF_SERIES = tuple(2.0 / math.sqrt(math.pi) * (-1.0) ** k / (math.factorial(k) * (2 * k + 1))
+                    for k in range(13))
+_SMALL_BLOCK = 1024
+
+
+@njit(**_OPTIONS)
+def _erf_series(v):
+    c = _ERF_SERIES
+    return v * _estrin13(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10],
+                         c[11], c[12], v * v)
+
+
 @njit(**_OPTIONS)
 def erfc32(x, out):
     """out = erfc(x) for float32 arrays."""
-    for i in range(x.size):
-        v = np.float64(x[i])
-        y = abs(v)
-        r = _erfc_positive(y, -(y * y))
-        out[i] = 2.0 - r if v < 0.0 else r
+    for start in range(0, x.size, _SMALL_BLOCK):
+        xs = x[start:start + _SMALL_BLOCK]  # slices: loops from 0 (see erfinv32)
+        outs = out[start:start + _SMALL_BLOCK]
+        outside = 0
+        for i in range(xs.size):
+            outside += not abs(xs[i]) < np.float32(1.0)  # nan counts as outside
+        if outside == 0:
+            for i in range(xs.size):
+                outs[i] = 1.0 - _erf_series(np.float64(xs[i]))
+            continue
+        for i in range(xs.size):
+            v = np.float64(xs[i])
+            y = abs(v)
+            r = _erfc_positive(y, -(y * y))
+            outs[i] = 2.0 - r if v < 0.0 else r
 
 
 @njit(**_OPTIONS)
