@@ -1,16 +1,19 @@
-"""Array kernels for ``erfcx``, the inverse error functions (``erfinv``, ``ndtri``) and the
-Hurwitz zeta function. Each takes float64 arrays and returns float64.
+"""Array kernels for ``erfcx``, the inverse error functions (``erfinv``, ``ndtri``), the
+Hurwitz zeta function and float32 ``erfc``. Each takes float64 arrays and returns float64 (but
+``erfc_float32``). The Numba kernels of ``backends._numba_erf`` compute the same formulas in one
+pass; these are the reference and the path without Numba.
 
 - ``erfcx(x) = exp(x^2) erfc(x)``: for x > 0.46875 it is the rational part of W. J. Cody's
   erfc (``erf_numerics``) without its factor exp(-x^2), so it neither under- nor overflows;
   below, ``exp(x^2) erfc(x)`` and, for negative x, ``2 exp(x^2) - erfcx(-x)``.
-- The inverse error functions solve ``erf(x) = w`` by Halley's method near 0 and
-  ``log erfc(x) = log q`` (q = 1 - w, exact where it is used) by Newton's method beyond, from
-  Winitzki's closed-form estimate (relative error ~2e-3): two and four steps reach float64
-  rounding (one and two float32's), the residuals taken from erf and erfcx, which are accurate
-  to a few ulps.
+- The inverse error functions: polynomials in w = -log(1 - y^2) and sqrt(w) fitted to 1e-9
+  (``ERFINV_REGIONS``), which float32 results round from directly; float64 ones take one
+  Halley step on ``erf(x) = y`` near 0, two Newton steps on ``log erfc(x) = log q`` (q = 1 - y,
+  exact where it is used) beyond, the residuals taken from erf and erfcx (a few ulps).
 - ``zeta(x, q) = sum_k (q + k)^-x`` by the Euler-Maclaurin formula: at least nine terms summed,
-  up to a point w > 9, then the integral of the rest and Bernoulli-number corrections.
+  up to a point w > 9, then the integral of the rest and Bernoulli-number corrections;
+  elements a rule settles (x <= 1, the poles) are not summed.
+- ``erfc_float32``: one fit for all of float32, ``t P(t) exp(-y^2)``, evaluated in float64.
 """
 
 from __future__ import annotations
@@ -292,7 +295,10 @@ def zeta(x: np.ndarray, q: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         # Elements whose value a rule settles (x <= 1, a pole, a non-integer power of a negative
         # number) take it without a sum; only the others are summed.
-        ruled = (x <= 1.0) | ((q <= 0.0) & ((q == np.floor(q)) | (x != np.floor(x))))
+        below = x < 1.0
+        if below.all():  # nan everywhere: no sum, no poles to look for
+            return np.full(shape, np.nan)
+        ruled = below | (x == 1.0) | ((q <= 0.0) & ((q == np.floor(q)) | (x != np.floor(x))))
         if ruled.all():
             out = np.where(x < 1.0, np.nan, np.where(x == 1.0, np.inf,
                                                      np.where(q == np.floor(q), np.inf, np.nan)))
