@@ -164,17 +164,21 @@ def test_kernels_decline_what_they_do_not_cover() -> None:
         assert numba_special.ndtri(np.full(1000, 0.5)) is None
 
 
+def _central(low: float, high: float) -> np.ndarray:
+    rng = np.random.default_rng(6)
+    x = np.concatenate([rng.uniform(low, high, 9000), np.linspace(low, high, 1001)[1:-1],
+                        [0.0, -0.0, 0.5, 1e-30, -1e-30]])
+    x = x[(x > low) & (x < high)].astype(np.float32)
+    return x[(x > low) & (x < high)]
+
+
 @needs_numba
 @pytest.mark.parametrize("name, low, high", [("erfc", -1.0, 1.0), ("erfinv", -0.999, 0.999),
                                              ("ndtri", 0.0005, 0.9995)])
 def test_central_blocks(name: str, low: float, high: float, monkeypatch: Any) -> None:
     """The float32 kernels' shortcut for blocks whose elements all lie in the central range
     (every input here), against the float64 NumPy path rounded: within one unit."""
-    rng = np.random.default_rng(6)
-    x = np.concatenate([rng.uniform(low, high, 9000), np.linspace(low, high, 1001)[1:-1],
-                        [0.0, -0.0, 0.5, 1e-30, -1e-30]])
-    x = x[(x > low) & (x < high)].astype(np.float32)
-    x = x[(x > low) & (x < high)]
+    x = _central(low, high)
     ours = getattr(numba_special, name)(x)
     assert ours is not None
     expected = _numpy_path(OPS[name], x.astype(np.float64), monkeypatch=monkeypatch)
@@ -200,3 +204,14 @@ def test_numpy_inverse_agrees_with_torch(name: str, dtype: Any, monkeypatch: Any
     function = torch.erfinv if name == "erfinv" else torch.special.ndtri
     expected = function(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(ours, expected, rtol=1e-12 if dtype == np.float64 else 4e-6)
+
+
+@pytest.mark.parametrize("name, low, high", [("erfinv", -0.999, 0.999), ("ndtri", 0.0005, 0.9995)])
+def test_numpy_central_shortcut(name: str, low: float, high: float, monkeypatch: Any) -> None:
+    """The NumPy path's float32 shortcut where every element is central: the float64 answer,
+    rounded (within one unit)."""
+    x = _central(low, high)
+    ours = _numpy_path(OPS[name], x, monkeypatch=monkeypatch)
+    expected = _numpy_path(OPS[name], x.astype(np.float64), monkeypatch=monkeypatch)
+    _assert_close(ours, _cast(expected, np.float32), ulps=1)
+    assert np.signbit(ours[x == 0]).tolist() == np.signbit(x[x == 0]).tolist()

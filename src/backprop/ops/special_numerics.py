@@ -224,6 +224,8 @@ def erfinv(y: np.ndarray, refine: bool = True) -> np.ndarray:
         w = np.log(s * (2.0 - s))  # (1 - a)(1 + a)
         np.negative(w, out=w)
         x = _estimate(a, w)
+        if not refine and x.size and np.max(w) < ERFINV_BOUNDS[0]:
+            return np.copysign(x, y, out=x)  # all of it central: no infinities, no nan
         if refine:
             inside = (a > 0.0) & (a < 1.0)
             if inside.all():
@@ -246,6 +248,9 @@ def ndtri(p: np.ndarray, refine: bool = True) -> np.ndarray:
         w = np.log(s * (2.0 - s))
         np.negative(w, out=w)
         x = _estimate(y, w)
+        if not refine and x.size and np.max(w) < ERFINV_BOUNDS[0]:
+            x *= math.sqrt(2.0)  # all of it central: no infinities, no nan
+            return np.negative(x, out=x, where=~upper)
         if refine:
             inside = (s > 0.0) & (s < 1.0)
             if inside.all():
