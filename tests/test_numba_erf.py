@@ -215,3 +215,17 @@ def test_numpy_central_shortcut(name: str, low: float, high: float, monkeypatch:
     expected = _numpy_path(OPS[name], x.astype(np.float64), monkeypatch=monkeypatch)
     _assert_close(ours, _cast(expected, np.float32), ulps=1)
     assert np.signbit(ours[x == 0]).tolist() == np.signbit(x[x == 0]).tolist()
+
+
+@needs_numba
+def test_normal_icdf_takes_the_kernel() -> None:
+    """Normal.icdf's quantile (its own primitive) runs ndtri's kernel too."""
+    torch = pytest.importorskip("torch")
+    p = _cast(_probability(np.random.default_rng(7)), np.float32)
+    p = p[(p >= 0) & (p <= 1)]
+    ours = bp.distributions.Normal(0.0, 1.0).icdf(bp.tensor(p)).numpy()
+    np.testing.assert_array_equal(ours, numba_special.ndtri(p))
+    # (PyTorch's Normal.icdf, erfinv(2p - 1) sqrt 2, loses the lower tail in float32: its
+    # ndtri is the reference)
+    expected = torch.special.ndtri(torch.from_numpy(p)).numpy()
+    np.testing.assert_allclose(ours, expected, rtol=4e-6)

@@ -200,5 +200,6 @@ def zeta(input: Any, other: Any) -> np.ndarray | None:
 
 
 for _op, _kernel in {"erfc": erfc, "special_ndtr": ndtr, "special_erfcx": erfcx,
-                     "erfinv": erfinv, "special_ndtri": ndtri, "special_zeta": zeta}.items():
+                     "erfinv": erfinv, "special_ndtri": ndtri, "ndtri": ndtri,  # Normal.icdf's
+                     "special_zeta": zeta}.items():
     kernels.register(_op, np.ndarray, _kernel, compiled=True)
