@@ -173,8 +173,9 @@ def _central(low: float, high: float) -> np.ndarray:
 
 
 @needs_numba
-@pytest.mark.parametrize("name, low, high", [("erfc", -1.0, 1.0), ("erfinv", -0.999, 0.999),
-                                             ("ndtri", 0.0005, 0.9995)])
+@pytest.mark.parametrize("name, low, high", [
+    ("erfc", -1.0, 1.0), ("erfinv", -0.999, 0.999), ("ndtri", 0.0005, 0.9995),
+    ("erfinv", -0.97, 0.97), ("ndtri", 0.016, 0.984)])  # the two tiers of the inverses
 def test_central_blocks(name: str, low: float, high: float, monkeypatch: Any) -> None:
     """The float32 kernels' shortcut for blocks whose elements all lie in the central range
     (every input here), against the float64 NumPy path rounded: within one unit."""

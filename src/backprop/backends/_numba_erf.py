@@ -26,7 +26,7 @@ from numba.core import types
 from numba.extending import intrinsic
 
 from ..ops.erf_numerics import _ERF_A, _ERF_B, _ERFC_C, _ERFC_D, _ERFC_P, _ERFC_Q, _PHI32_P
-from ..ops.special_numerics import _EULER_MACLAURIN, ERFINV_BOUNDS, ERFINV_REGIONS
+from ..ops.special_numerics import _EULER_MACLAURIN, ERFINV_BOUNDS, ERFINV_CENTRAL, ERFINV_REGIONS
 from ._numba_kernels import _power_of_two
 
 _OPTIONS = {"fastmath": False, "error_model": "numpy", "cache": True, "nogil": True}
@@ -351,6 +351,21 @@ def _pick(j, in_a, in_b, in_c):
     return _A[j] if in_a else (_B[j] if in_b else (_C[j] if in_c else _D[j]))
 
 
+_MID_0, _SCALE_0, _CENTRAL = ERFINV_CENTRAL
+
+
+@njit(**_OPTIONS)
+def _erfinv_small(y, w):
+    """_erfinv_estimate where w < 3 (|y| < 0.975) is known: degree 8 instead of 12."""
+    c = _CENTRAL
+    t = (w - _MID_0) * _SCALE_0
+    t2 = t * t
+    t4 = t2 * t2
+    a = (c[8] + c[7] * t) + (c[6] + c[5] * t) * t2
+    b = (c[4] + c[3] * t) + (c[2] + c[1] * t) * t2
+    return y * ((a + b * t4) + c[0] * (t4 * t4))
+
+
 @njit(**_OPTIONS)
 def _erfinv_central(y, w):
     """_erfinv_estimate where w < 6.25 (|y| < 0.999) is known: region A alone, no square root."""
@@ -376,6 +391,8 @@ def _refine(x, y, s):
 _BLOCK = 4096  # elements tested together for the central range
 # |y| < 0.999: w < 6.25 (region A) for erfinv; p in [0.0005, 0.9995]: s > 0.001, the same for ndtri
 _CENTRAL_Y = 0.999
+# |y| < 0.97: w < 2.83, within the degree-8 fit's w < 3; p in [0.016, 0.984] likewise for ndtri
+_SMALL_Y = 0.97
 
 
 @njit(**_OPTIONS)
@@ -388,14 +405,25 @@ def erfinv32(x, out):
         xs = x[start:start + _BLOCK]
         outs = out[start:start + _BLOCK]
         outside = 0
+        beyond_small = 0
         for i in range(xs.size):
-            outside += not abs(xs[i]) < _CENTRAL_Y  # nan counts as outside
-        if outside == 0:
+            a = abs(xs[i])
+            outside += not a < _CENTRAL_Y  # nan counts as outside
+            beyond_small += not a < _SMALL_Y
+        if beyond_small == 0:
             for i in range(xs.size):
                 v = np.float64(xs[i])
                 a = abs(v)
                 s = 1.0 - a
                 z = s * (2.0 - s)  # (1 - a)(1 + a): exact for a float32 a
+                outs[i] = math.copysign(_erfinv_small(a, -_log_normal(z)), v)
+            continue
+        if outside == 0:
+            for i in range(xs.size):
+                v = np.float64(xs[i])
+                a = abs(v)
+                s = 1.0 - a
+                z = s * (2.0 - s)
                 outs[i] = math.copysign(_erfinv_central(a, -_log_normal(z)), v)
             continue
         for i in range(xs.size):
@@ -434,9 +462,19 @@ def ndtri32(x, out):
         xs = x[start:start + _BLOCK]
         outs = out[start:start + _BLOCK]
         outside = 0
+        beyond_small = 0
         for i in range(xs.size):
             p = xs[i]
             outside += not (p > np.float32(0.0005) and p < np.float32(0.9995))
+            beyond_small += not (p > np.float32(0.016) and p < np.float32(0.984))
+        if beyond_small == 0:
+            for i in range(xs.size):
+                p = np.float64(xs[i])
+                upper = p > 0.5
+                s = 2.0 * (1.0 - p) if upper else 2.0 * p
+                e = _erfinv_small(1.0 - s, -_log_normal(s * (2.0 - s))) * _SQRT2
+                outs[i] = e if upper else -e
+            continue
         if outside == 0:
             for i in range(xs.size):
                 p = np.float64(xs[i])
