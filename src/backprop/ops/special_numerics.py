@@ -173,17 +173,21 @@ def _polynomial(t: np.ndarray, coefficients: tuple) -> np.ndarray:
     return p
 
 
-def _estimate(y: np.ndarray, w: np.ndarray) -> np.ndarray:
+def _estimate(y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, bool]:
     """erfinv's estimate (relative error < 1e-9) from y and w = -log((1 - y)(1 + y)), each
-    region on its own elements (nan where w is nan)."""
+    region on its own elements (nan where w is nan); and whether every element was central
+    (w < 6.25: no nan, no infinity)."""
+    largest = np.max(w) if w.size else 0.0  # nan if any is
+    for (mid, scale, coefficients), end in ((ERFINV_CENTRAL, 3.0),
+                                            (ERFINV_REGIONS[0], ERFINV_BOUNDS[0])):
+        if largest < end:  # the common cases: |y| < 0.975, |y| < 0.9981
+            t = w - mid
+            t *= scale
+            p = _polynomial(t, coefficients)
+            p *= y
+            return p, True
     (mid_a, scale_a, a), *rest = ERFINV_REGIONS
     in_a = w < ERFINV_BOUNDS[0]
-    if in_a.all():  # the common case: |y| < 0.9981
-        t = w - mid_a
-        t *= scale_a
-        p = _polynomial(t, a)
-        p *= y
-        return p
     x = np.full(w.shape, np.nan)
     if in_a.any():
         x[in_a] = y[in_a] * _polynomial((w[in_a] - mid_a) * scale_a, a)
@@ -195,7 +199,7 @@ def _estimate(y: np.ndarray, w: np.ndarray) -> np.ndarray:
             x[mask] = _polynomial((r[mask] - mid) * scale, coefficients)
         low = high
     x[r == np.inf] = np.inf
-    return x
+    return x, False
 
 
 def _refine(x: np.ndarray, y: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -229,9 +233,9 @@ def erfinv(y: np.ndarray, refine: bool = True) -> np.ndarray:
         s = 1.0 - a  # exact above 1/2, where the tail's refinement uses it
         w = np.log(s * (2.0 - s))  # (1 - a)(1 + a)
         np.negative(w, out=w)
-        x = _estimate(a, w)
-        if not refine and x.size and np.max(w) < ERFINV_BOUNDS[0]:
-            return np.copysign(x, y, out=x)  # all of it central: no infinities, no nan
+        x, central = _estimate(a, w)
+        if central and not refine:
+            return np.copysign(x, y, out=x)  # no infinities, no nan to put in
         if refine:
             inside = (a > 0.0) & (a < 1.0)
             if inside.all():
@@ -253,9 +257,9 @@ def ndtri(p: np.ndarray, refine: bool = True) -> np.ndarray:
         y = 1.0 - s
         w = np.log(s * (2.0 - s))
         np.negative(w, out=w)
-        x = _estimate(y, w)
-        if not refine and x.size and np.max(w) < ERFINV_BOUNDS[0]:
-            x *= math.sqrt(2.0)  # all of it central: no infinities, no nan
+        x, central = _estimate(y, w)
+        if central and not refine:
+            x *= math.sqrt(2.0)  # no infinities, no nan to put in
             return np.negative(x, out=x, where=~upper)
         if refine:
             inside = (s > 0.0) & (s < 1.0)
