@@ -13,6 +13,10 @@ Two kinds of kernel:
 - float64: scalar loops that mirror the NumPy code's formulas and order of operations (Cody's
   rational approximations of ``erf_numerics``, the ``special_numerics`` kernels), so both paths
   agree to a few units in the last place.
+
+The constants (Cody's coefficients, ``special_numerics.ERFINV_*``) are read when a kernel is
+compiled and kept in Numba's disk cache, which watches this file only: after changing them,
+touch this file.
 """
 
 from __future__ import annotations

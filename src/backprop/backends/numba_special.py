@@ -1,4 +1,5 @@
-"""Entry points to the special functions' Numba kernels (``_numba_special``), switched by
+"""Entry points to the special functions' Numba kernels (``_numba_special``; the error-function
+family's, erfc to zeta, in ``_numba_erf``), switched by
 ``bp.backends.numba.enabled`` like the others; each returns None where it does not apply (Numba
 absent or off), and the caller runs its NumPy code."""
 
