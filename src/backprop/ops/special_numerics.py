@@ -251,16 +251,15 @@ def ndtri(p: np.ndarray, refine: bool = True) -> np.ndarray:
     """The inverse of the standard normal CDF: ``-sqrt(2) erfcinv(2p)``; -inf at 0, inf at 1,
     nan outside."""
     with np.errstate(all="ignore"):
-        upper = p > 0.5
-        # s = erfc(|x| / sqrt 2), in (0, 1]: 2p below 1/2, 2 (1 - p) above (both exact).
-        s = np.where(upper, 2.0 * (1.0 - p), 2.0 * p)
+        # s = erfc(|x| / sqrt 2), in (0, 1]: 2p below 1/2, 2 (1 - p) above (both exact). (Signs
+        # and choices by minimum and copysign: NumPy's where is several times slower on a mask
+        # of mixed values.)
+        s = np.minimum(p, 1.0 - p)
+        s *= 2.0
         y = 1.0 - s
         w = np.log(s * (2.0 - s))
         np.negative(w, out=w)
         x, central = _estimate(y, w)
-        if central and not refine:
-            x *= math.sqrt(2.0)  # no infinities, no nan to put in
-            return np.negative(x, out=x, where=~upper)
         if refine:
             inside = (s > 0.0) & (s < 1.0)
             if inside.all():
@@ -268,7 +267,9 @@ def ndtri(p: np.ndarray, refine: bool = True) -> np.ndarray:
             elif inside.any():
                 x[inside] = _refine(x[inside], y[inside], s[inside])
         x *= math.sqrt(2.0)
-        x = np.where(upper, x, -x)
+        np.copysign(x, p - 0.5, out=x)  # x >= 0 so far; negative below p = 1/2
+        if central:
+            return x  # no infinities, no nan to put in
         x = np.where((p > 0.0) & (p < 1.0), x,
                      np.where(p == 0.0, -np.inf, np.where(p == 1.0, np.inf, np.nan)))
     return x
