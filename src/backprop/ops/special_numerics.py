@@ -30,6 +30,7 @@ from .erf_numerics import (
     _ERFC_Q,
     _INV_SQRT_PI,
     _PHI32_P,
+    _blend,
     _rational,
     erf_array,
 )
@@ -70,8 +71,10 @@ def erfc_float32(x: np.ndarray) -> np.ndarray:
             np.negative(y, out=y)
             np.exp(y, out=y)
             q *= y
-            np.subtract(2.0, q, out=q, where=block < 0)
-            out[start:start + _BLOCK] = q
+            negative = block < 0
+            # 2 - q below 0, by a blend (NumPy's where and masked subtract are 20-80 times
+            # slower on a mask of mixed values)
+            out[start:start + _BLOCK] = _blend(negative, 2.0 - q, q) if negative.any() else q
     return out.reshape(x.shape)
 
 
