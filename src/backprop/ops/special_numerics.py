@@ -31,6 +31,7 @@ from .erf_numerics import (
     _INV_SQRT_PI,
     _PHI32_P,
     _blend,
+    _erf_small,
     _rational,
     erf_array,
 )
@@ -113,7 +114,9 @@ def erfcx(x: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         y = np.abs(x)
         for mask, f in (
-                (y <= 0.46875, lambda x: _exp_square(x) * erf_array(x, complement=True)),
+                # erfc = 1 - Cody's small-range erf there (what erf_array computes, without
+                # evaluating its other ranges too)
+                (y <= 0.46875, lambda x: _exp_square(x) * (1.0 - _erf_small(x))),
                 ((x > 0.46875) & (x <= 4.0), _erfcx_near),
                 (x > 4.0, _erfcx_far),
                 (x < -0.46875, _erfcx_negative)):
