@@ -332,9 +332,11 @@ def ndtr(input: Tensor) -> Tensor:
 def _log_ndtr_kernel(x: np.ndarray) -> np.ndarray:
     # Below -1 from erfcx (log Phi ~ -x^2 / 2 has no underflow); above, log1p of the small
     # upper tail. PyTorch's formulas, so that both round alike.
-    out = np.full(x.shape, np.nan)
     lower, upper = x < -1.0, x >= -1.0
     with np.errstate(all="ignore"):
+        if upper.all():  # the common case: no masks to gather and scatter by
+            return np.log1p(erf_array(x * _SQRT1_2, complement=True) * -0.5)
+        out = np.full(x.shape, np.nan)
         if lower.any():
             t = x[lower] * _SQRT1_2
             out[lower] = np.log(N.erfcx(-t) / 2.0) - t * t
