@@ -301,12 +301,14 @@ def _erfcx64(x):
 
 @njit(**_OPTIONS)
 def erfc64(x, out):
+    """out = erfc(x) for float64 arrays (Cody's, as the NumPy path)."""
     for i in range(x.size):
         out[i] = _erfc64(x[i])
 
 
 @njit(**_OPTIONS)
 def ndtr64(x, out):
+    """out = Phi(x) = erfc(-x / sqrt 2) / 2 for float64 arrays."""
     for i in range(x.size):
         out[i] = 0.5 * _erfc64(x[i] * -_SQRT1_2)
 
