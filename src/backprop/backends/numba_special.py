@@ -1,4 +1,5 @@
-"""Entry points to the special functions' Numba kernels (``_numba_special``), switched by
+"""Entry points to the special functions' Numba kernels (``_numba_special``; the error-function
+family's, erfc to zeta, in ``_numba_erf``), switched by
 ``bp.backends.numba.enabled`` like the others; each returns None where it does not apply (Numba
 absent or off), and the caller runs its NumPy code."""
 
@@ -218,4 +219,92 @@ for _op, _kernel in {"i0": i0, "special_i0e": i0e, "special_i1": i1, "special_i1
                      "special_bessel_y0": y0, "special_bessel_y1": y1,
                      "special_spherical_bessel_j0": spherical_j0, "special_airy_ai": airy_ai,
                      "igamma": igamma, "igammac": igammac}.items():
+    kernels.register(_op, np.ndarray, _kernel, compiled=True)
+
+
+# -- erf family -----------------------------------------------------------------------------------
+# erfc, ndtr, erfcx, erfinv, ndtri and zeta (``_numba_erf``, loaded on first use like the kernels
+# above). float32 runs branch-free SIMD loops, float64 scalar loops mirroring the NumPy code.
+
+_erf_kernels: ModuleType | None = None
+_erf_failed = False
+
+
+def _load_erf() -> ModuleType | None:
+    """``_numba_erf``, or None (Numba off or absent, or it rejects the module)."""
+    global _erf_kernels, _erf_failed
+    if not _switch.enabled or _erf_failed or _switch._load() is None:
+        return None
+    if _erf_kernels is None:
+        try:
+            from . import _numba_erf
+        except Exception:  # noqa: BLE001 - a Numba that rejects this code: NumPy code runs
+            _erf_failed = True
+            return None
+        _erf_kernels = _numba_erf
+    return _erf_kernels
+
+
+def _by_dtype(names: tuple[str, str], x: Any) -> np.ndarray | None:
+    """The float32 (``names[0]``) or float64 (``names[1]``) kernel on ``x``, or None."""
+    if type(x) is not np.ndarray or x.dtype not in _F32_F64 or not _switch._applies(x):
+        return None
+    module = _load_erf()
+    if module is None:
+        return None
+    out = np.empty_like(x)
+    kernel = getattr(module, names[x.dtype == np.float64])
+    if not _switch._run(kernel, x.reshape(-1), out.reshape(-1)):
+        return None
+    return out
+
+
+def erfc(input: Any) -> np.ndarray | None:
+    """erfc of a float32 or float64 array, or None."""
+    return _by_dtype(("erfc32", "erfc64"), input)
+
+
+def ndtr(input: Any) -> np.ndarray | None:
+    """The standard normal CDF of a float32 or float64 array, or None."""
+    return _by_dtype(("ndtr32", "ndtr64"), input)
+
+
+def erfcx(input: Any) -> np.ndarray | None:
+    """exp(x^2) erfc(x) of a float32 or float64 array, or None."""
+    return _by_dtype(("erfcx", "erfcx"), input)
+
+
+def erfinv(input: Any) -> np.ndarray | None:
+    """erfinv of a float32 or float64 array, or None."""
+    return _by_dtype(("erfinv32", "erfinv64"), input)
+
+
+def ndtri(input: Any) -> np.ndarray | None:
+    """ndtri of a float32 or float64 array, or None."""
+    return _by_dtype(("ndtri32", "ndtri64"), input)
+
+
+def zeta(input: Any, other: Any) -> np.ndarray | None:
+    """Hurwitz's zeta of two float arrays of one dtype (broadcast), or None; computed in
+    float64, rounded to the dtype."""
+    if (type(input) is not np.ndarray or type(other) is not np.ndarray
+            or input.dtype not in _F32_F64 or other.dtype != input.dtype
+            or not _switch.enabled or max(input.size, other.size) < _switch.min_size):
+        return None
+    module = _load_erf()
+    if module is None:
+        return None
+    if input.shape != other.shape:
+        input, other = np.broadcast_arrays(input, other)
+    x = np.ascontiguousarray(input).reshape(-1)
+    q = np.ascontiguousarray(other).reshape(-1)
+    out = np.empty(input.shape, dtype=input.dtype)
+    if not _switch._run(module.zeta, x, q, out.reshape(-1)):
+        return None
+    return out
+
+
+for _op, _kernel in {"erfc": erfc, "special_ndtr": ndtr, "special_erfcx": erfcx,
+                     "erfinv": erfinv, "special_ndtri": ndtri, "ndtri": ndtri,  # Normal.icdf's
+                     "special_zeta": zeta}.items():
     kernels.register(_op, np.ndarray, _kernel, compiled=True)

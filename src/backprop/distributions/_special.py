@@ -35,6 +35,14 @@ def _polynomial(coefficients: tuple, x: Any) -> Any:
 
 
 def ndtri_array(p: Any) -> Any:
+    """The quantile of an array: on NumPy arrays ``torch.special.ndtri``'s kernel (fitted
+    polynomials, refined to rounding in float64), elsewhere Acklam's approximation below."""
+    if type(p) is np.ndarray and p.dtype.kind == "f":
+        from ..ops.special_numerics import ndtri as ndtri_numpy  # the ops import this module
+
+        with np.errstate(over="ignore"):
+            return ndtri_numpy(p.astype(np.float64), p.dtype == np.float64).astype(p.dtype,
+                                                                                 copy=False)
     xp = xp_of(p)
     q = xp.asarray(p, dtype=xp.float64)
     with np.errstate(all="ignore"):

@@ -584,6 +584,17 @@ def _erfc(input: Any) -> Any:
     return erf_array(input, complement=True)
 
 
+@_erfc.kernel(np.ndarray)
+def _erfc_float32(input: np.ndarray) -> np.ndarray | None:
+    # float32 by one approximation in a third of Cody's passes (Numba's kernel, when present,
+    # is tried first)
+    if input.dtype != np.float32 or input.ndim == 0:
+        return None
+    from .special_numerics import erfc_float32
+
+    return erfc_float32(input)
+
+
 def erfc(input: Tensor) -> Tensor:
     """``1 - erf(x)``, computed directly so that it keeps its precision for large ``x``.
 

@@ -341,9 +341,11 @@ def ndtr(input: Tensor) -> Tensor:
 def _log_ndtr_kernel(x: np.ndarray) -> np.ndarray:
     # Below -1 from erfcx (log Phi ~ -x^2 / 2 has no underflow); above, log1p of the small
     # upper tail. PyTorch's formulas, so that both round alike.
-    out = np.full(x.shape, np.nan)
     lower, upper = x < -1.0, x >= -1.0
     with np.errstate(all="ignore"):
+        if upper.all():  # the common case: no masks to gather and scatter by
+            return np.log1p(erf_array(x * _SQRT1_2, complement=True) * -0.5)
+        out = np.full(x.shape, np.nan)
         if lower.any():
             t = x[lower] * _SQRT1_2
             out[lower] = np.log(N.erfcx(-t) / 2.0) - t * t
@@ -372,12 +374,7 @@ def log_ndtr(input: Tensor) -> Tensor:
 @primitive("special_ndtri", save=("out",), grads={
     "input": lambda g, out, input: g * _SQRT_2PI * exp(out * out * 0.5)})
 def _ndtri(input: Any) -> Any:
-    return _in_float64(lambda p: N.ndtri(p, _newton_steps(input)), input)
-
-
-def _newton_steps(input: Any) -> int:
-    """Halley steps for the inverse error functions: float32 and float16 need one."""
-    return 2 if input.dtype == np.float64 else 1
+    return _in_float64(lambda p: N.ndtri(p, input.dtype == np.float64), input)
 
 
 def ndtri(input: Tensor) -> Tensor:
@@ -411,7 +408,7 @@ def erfcx(input: Tensor) -> Tensor:
 @primitive("erfinv", save=("out",), grads={
     "input": lambda g, out, input: g * _HALF_SQRT_PI * exp(out * out)})
 def _erfinv(input: Any) -> Any:
-    return _in_float64(lambda y: N.erfinv(y, _newton_steps(input)), input)
+    return _in_float64(lambda y: N.erfinv(y, input.dtype == np.float64), input)
 
 
 def erfinv(input: Tensor) -> Tensor:

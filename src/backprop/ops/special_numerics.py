@@ -1,16 +1,19 @@
-"""Array kernels for ``erfcx``, the inverse error functions (``erfinv``, ``ndtri``) and the
-Hurwitz zeta function. Each takes float64 arrays and returns float64.
+"""Array kernels for ``erfcx``, the inverse error functions (``erfinv``, ``ndtri``), the
+Hurwitz zeta function and float32 ``erfc``. Each takes float64 arrays and returns float64 (but
+``erfc_float32``). The Numba kernels of ``backends._numba_erf`` compute the same formulas in one
+pass; these are the reference and the path without Numba.
 
 - ``erfcx(x) = exp(x^2) erfc(x)``: for x > 0.46875 it is the rational part of W. J. Cody's
   erfc (``erf_numerics``) without its factor exp(-x^2), so it neither under- nor overflows;
   below, ``exp(x^2) erfc(x)`` and, for negative x, ``2 exp(x^2) - erfcx(-x)``.
-- The inverse error functions solve ``erf(x) = w`` by Halley's method near 0 and
-  ``log erfc(x) = log q`` (q = 1 - w, exact where it is used) by Newton's method beyond, from
-  Winitzki's closed-form estimate (relative error ~2e-3): two and four steps reach float64
-  rounding (one and two float32's), the residuals taken from erf and erfcx, which are accurate
-  to a few ulps.
+- The inverse error functions: polynomials in w = -log(1 - y^2) and sqrt(w) fitted to 1e-9
+  (``ERFINV_REGIONS``), which float32 results round from directly; float64 ones take one
+  Halley step on ``erf(x) = y`` near 0, two Newton steps on ``log erfc(x) = log q`` (q = 1 - y,
+  exact where it is used) beyond, the residuals taken from erf and erfcx (a few ulps).
 - ``zeta(x, q) = sum_k (q + k)^-x`` by the Euler-Maclaurin formula: at least nine terms summed,
-  up to a point w > 9, then the integral of the rest and Bernoulli-number corrections.
+  up to a point w > 9, then the integral of the rest and Bernoulli-number corrections;
+  elements a rule settles (x <= 1, the poles) are not summed.
+- ``erfc_float32``: one fit for all of float32, ``t P(t) exp(-y^2)``, evaluated in float64.
 """
 
 from __future__ import annotations
@@ -20,10 +23,60 @@ from fractions import Fraction
 
 import numpy as np
 
-from .erf_numerics import _ERFC_C, _ERFC_D, _ERFC_P, _ERFC_Q, _INV_SQRT_PI, _rational, erf_array
+from .erf_numerics import (
+    _ERFC_C,
+    _ERFC_D,
+    _ERFC_P,
+    _ERFC_Q,
+    _INV_SQRT_PI,
+    _PHI32_P,
+    _blend,
+    _erf_small,
+    _rational,
+    erf_array,
+)
 
 _SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2.0
 _EPS = float(np.finfo(np.float64).eps)
+
+
+# -- erfc of float32 -------------------------------------------------------------------------------
+# One approximation for every y = |x| >= 0, the float32 normal CDF's (erf_numerics._PHI32_P):
+# erfc(y) = t P(t) exp(-y^2), t = 1 / (1 + 0.4 y), relative error 1e-8, computed in float64 (y^2
+# of a float32 is exact there), so that it rounds to float32 as erfc itself does; erfc(-y) =
+# 2 - erfc(y). About 30 passes over cache-sized blocks, where Cody's three ranges take 85.
+
+_BLOCK = 16384
+
+
+def erfc_float32(x: np.ndarray) -> np.ndarray:
+    """erfc of a float32 NumPy array (the Numba kernel's formula, in NumPy).
+
+    >>> [round(v, 6) for v in erfc_float32(np.array([0.0, 1.0, -1.0], np.float32)).tolist()]
+    [1.0, 0.157299, 1.842701]
+    """
+    flat = x.reshape(-1)
+    out = np.empty_like(flat)
+    with np.errstate(all="ignore"):
+        for start in range(0, flat.size, _BLOCK):
+            block = flat[start:start + _BLOCK]
+            y = np.abs(block, dtype=np.float64)
+            t = y * 0.4
+            t += 1.0
+            np.divide(1.0, t, out=t)
+            q = t * _PHI32_P[9]
+            for c in _PHI32_P[8::-1]:
+                q += c
+                q *= t
+            np.multiply(y, y, out=y)
+            np.negative(y, out=y)
+            np.exp(y, out=y)
+            q *= y
+            negative = block < 0
+            # 2 - q below 0, by a blend (NumPy's where and masked subtract are 20-80 times
+            # slower on a mask of mixed values)
+            out[start:start + _BLOCK] = _blend(negative, 2.0 - q, q) if negative.any() else q
+    return out.reshape(x.shape)
 
 
 # -- erfcx ----------------------------------------------------------------------------------------
@@ -61,7 +114,9 @@ def erfcx(x: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         y = np.abs(x)
         for mask, f in (
-                (y <= 0.46875, lambda x: _exp_square(x) * erf_array(x, complement=True)),
+                # erfc = 1 - Cody's small-range erf there (what erf_array computes, without
+                # evaluating its other ranges too)
+                (y <= 0.46875, lambda x: _exp_square(x) * (1.0 - _erf_small(x))),
                 ((x > 0.46875) & (x <= 4.0), _erfcx_near),
                 (x > 4.0, _erfcx_far),
                 (x < -0.46875, _erfcx_negative)):
@@ -71,68 +126,158 @@ def erfcx(x: np.ndarray) -> np.ndarray:
 
 
 # -- the inverse error functions -------------------------------------------------------------------
+# x = erfinv(y) from w = -log((1 - y)(1 + y)) (M. Giles, "Approximating the erfinv function", GPU
+# Computing Gems, 2011: polynomials in w near 0 and in sqrt(w) beyond). The polynomials are ours:
+# Chebyshev fits of degree 12 (A, B) and 10 (C, D) to float64 values of erfinv, converted to powers
+# of t = (v - center) * scale, t in [-1, 1]. Relative error below 1e-9 (A: 8e-10 on w in [0, 6.25],
+# x / y fitted; B: 3e-10 on r = sqrt(w) in [2.5, 6]; C: 7e-11 on [6, 12]; D: 2e-11 on [12, 26.6],
+# x fitted): float32 results need nothing more, float64 ones take one refinement (Halley's cubic
+# step on erf near 0, two of Newton's on log erfc in the tail), which brings them to rounding.
 
-def _solve_erf(w: np.ndarray, q: np.ndarray, tail: np.ndarray, steps: int) -> np.ndarray:
-    """x >= 0 with erf(x) = w, given also as erfc(x) = q: by ``w`` where ``tail`` is false
-    (w <= 1/2), by ``q`` where it is true (q < 1/2, where 1 - q would lose digits). w and q
-    must be in (0, 1). ``steps``: 2 reach float64's rounding from the estimate, 1 float32's."""
-    # Winitzki's estimate, with log((1 - w)(1 + w)) from whichever of w, q is exact.
-    a = 0.147
-    log_term = np.where(tail, np.log(q * (2.0 - q)), np.log1p(-w * w))
-    t1 = 2.0 / (math.pi * a) + 0.5 * log_term
-    x = np.sqrt(np.sqrt(t1 * t1 - log_term / a) - t1)
-    # Near 0 the estimate cancels; erf(x) ~ 2x / sqrt(pi) there is better.
-    x = np.where(~tail & (w < 1e-3), w * _SQRT_PI_OVER_2, x)
-    body = ~tail
-    if body.any():
-        xb, wb = x[body], w[body]
-        for _ in range(steps):  # Halley (cubic): f = erf(x) - w, f'' / f' = -2x
-            step = (erf_array(xb) - wb) * _SQRT_PI_OVER_2 * np.exp(xb * xb)
-            xb = xb - step / (1.0 + xb * step)
-        x[body] = xb
-    if tail.any() and steps == 1:
-        # Float32's q keeps exp(x^2) finite: Halley on erfc(x) = q, whose two steps reach
-        # float32's rounding even from the estimate's 4e-3 at q = 1e-45.
-        xt, qt = x[tail], q[tail]
-        for _ in range(2):
-            step = (qt - erf_array(xt, complement=True)) * _SQRT_PI_OVER_2 * np.exp(xt * xt)
-            xt = xt - step / (1.0 + xt * step)
-        x[tail] = xt
-    elif tail.any():
-        xt, log_q = x[tail], np.log(q[tail])
-        for _ in range(2 * steps):  # Newton (quadratic) on g = log erfc(x) - log q, g' = -2 / (sqrt(pi) erfcx(x))
-            e = erfcx(xt)
-            xt = xt + (np.log(e) - xt * xt - log_q) * _SQRT_PI_OVER_2 * e
-        x[tail] = xt
+#: The float32 kernels' shortcut for blocks whose elements all have w < 3 (|y| < 0.975): x / y as
+#: a polynomial of degree 8 in t = (w - 1.5) / 1.5 (relative error 7e-10), highest power first.
+ERFINV_CENTRAL = (1.5, 1.0 / 1.5, (
+    2.7377152018229777e-06, -1.6542757972797074e-06, -6.095880281238387e-05,
+    0.00017723135685240873, 0.0008993656732583541, -0.0070617115119482364,
+    0.0019794812097647567, 0.37554367574989206, 1.2520638403719575))
+#: Where regions A, B and C end: w = 6.25 (r = 2.5), r = 6, r = 12; D takes the rest.
+ERFINV_BOUNDS = (6.25, 6.0, 12.0)
+#: (center, scale, coefficients from t^12 down to t^0) of regions A (in w), B, C, D (in r).
+ERFINV_REGIONS = (
+    (3.125, 1.0 / 3.125, (
+      -1.0741302683424565e-05, 1.526579066199772e-06, 9.156612748741899e-05,
+      -0.0001349372242305963, -0.00026284000325930745, 0.0012425459664341574,
+      -0.0012722981674276371, -0.004140117340215181, 0.017808469225069776, -0.02260410782449836,
+      -0.058922574087923875, 0.7504943082203518, 1.6536545627563548,)),
+    (4.25, 1.0 / 1.75, (
+      -7.069162192929116e-06, 2.1290336196873673e-05, -1.6475102781615915e-05,
+      -1.5675684204018642e-05, 6.254753781817187e-05, -0.00016301110452342617,
+      0.0004122398899762934, -0.0009486611243937854, 0.001946909119160223, -0.0032445567474693434,
+      0.0021798029977197365, 1.7674624081861103, 4.092223394739488,)),
+    (9.0, 1.0 / 3.0, (
+      0.0, 0.0, 9.58116440487604e-07, -2.5633602946323445e-06, 4.208288314896784e-06,
+      -1.0289795462589543e-05, 2.4140893257328977e-05, -3.729151269521475e-05,
+      -1.9227953712930645e-05, 0.000555065726824381, -0.003680433803928629, 3.0201820910361037,
+      8.88427051008666,)),
+    (19.3, 1.0 / 7.3, (
+      0.0, 0.0, 3.270975937770586e-07, -2.3771424786379197e-07, -1.9107747088611616e-06,
+      8.213075180705295e-06, -3.095418456098965e-05, 0.00011497659252186807,
+      -0.0004092256836575249, 0.0014283051777316982, -0.0050000048833013675, 7.318085859951236,
+      19.226366052665806,)),
+)
+
+
+def _polynomial(t: np.ndarray, coefficients: tuple) -> np.ndarray:
+    """Horner's rule, in place: ``coefficients`` from the highest power down (leading zeros
+    skipped)."""
+    coefficients = coefficients[next(i for i, c in enumerate(coefficients) if c != 0.0):]
+    p = t * coefficients[0]
+    for c in coefficients[1:-1]:
+        p += c
+        p *= t
+    p += coefficients[-1]
+    return p
+
+
+def _estimate(y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, bool]:
+    """erfinv's estimate (relative error < 1e-9) from y and w = -log((1 - y)(1 + y)), each
+    region on its own elements (nan where w is nan); and whether every element was central
+    (w < 6.25: no nan, no infinity)."""
+    largest = np.max(w) if w.size else 0.0  # nan if any is
+    for (mid, scale, coefficients), end in ((ERFINV_CENTRAL, 3.0),
+                                            (ERFINV_REGIONS[0], ERFINV_BOUNDS[0])):
+        if largest < end:  # the common cases: |y| < 0.975, |y| < 0.9981
+            t = w - mid
+            t *= scale
+            p = _polynomial(t, coefficients)
+            p *= y
+            return p, True
+    (mid_a, scale_a, a), *rest = ERFINV_REGIONS
+    in_a = w < ERFINV_BOUNDS[0]
+    x = np.full(w.shape, np.nan)
+    if in_a.any():
+        x[in_a] = y[in_a] * _polynomial((w[in_a] - mid_a) * scale_a, a)
+    r = np.sqrt(w)
+    low = ERFINV_BOUNDS[0] ** 0.5
+    for (mid, scale, coefficients), high in zip(rest, ERFINV_BOUNDS[1:] + (np.inf,)):
+        mask = (r >= low) & (r < high)
+        if mask.any():
+            x[mask] = _polynomial((r[mask] - mid) * scale, coefficients)
+        low = high
+    x[r == np.inf] = np.inf
+    return x, False
+
+
+def _refine(x: np.ndarray, y: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """One step from the estimate x >= 0 to float64's rounding, towards erf(x) = y where
+    y <= 1/2 (Halley's, cubic: f = erf(x) - y, f'' / f' = -2x), towards erfc(x) = s (s = 1 - y,
+    exact there) beyond: two of Newton's on g = log erfc(x) - log s, g' = -2 / (sqrt(pi)
+    erfcx(x)), which neither under- nor overflows where s is tiny."""
+    body = y <= 0.5
+    every = body.all()
+    xb, yb = (x, y) if every else (x[body], y[body])
+    step = (erf_array(xb) - yb) * _SQRT_PI_OVER_2 * np.exp(xb * xb)
+    xb = xb - step / (1.0 + xb * step)
+    if every:
+        return xb
+    x = x.copy()
+    x[body] = xb
+    tail = ~body
+    xt, log_s = x[tail], np.log(s[tail])
+    for _ in range(2):
+        e = erfcx(xt)
+        xt = xt + (np.log(e) - xt * xt - log_s) * _SQRT_PI_OVER_2 * e
+    x[tail] = xt
     return x
 
 
-def erfinv(y: np.ndarray, steps: int = 2) -> np.ndarray:
-    """The inverse of erf on [-1, 1]: +-inf at +-1, nan outside."""
+def erfinv(y: np.ndarray, refine: bool = True) -> np.ndarray:
+    """The inverse of erf on [-1, 1]: +-inf at +-1, nan outside. ``refine``: one step to
+    float64's rounding (float32 results need the estimate only)."""
     with np.errstate(all="ignore"):
-        w = np.abs(y)
-        inside = w < 1.0
-        ws = np.where(inside & (w > 0.0), w, 0.25)
-        tail = ws > 0.5
-        x = _solve_erf(ws, np.where(tail, 1.0 - ws, 0.75), tail, steps)  # 1 - ws is exact above 1/2
-        x = np.where(w == 1.0, np.inf, np.where(inside, x, np.nan))
-        x = np.where(w == 0.0, 0.0, x)
+        a = np.abs(y)
+        s = 1.0 - a  # exact above 1/2, where the tail's refinement uses it
+        w = np.log(s * (2.0 - s))  # (1 - a)(1 + a)
+        np.negative(w, out=w)
+        x, central = _estimate(a, w)
+        if central and not refine:
+            return np.copysign(x, y, out=x)  # no infinities, no nan to put in
+        if refine:
+            inside = (a > 0.0) & (a < 1.0)
+            if inside.all():
+                x = _refine(x, a, s)
+            elif inside.any():
+                x[inside] = _refine(x[inside], a[inside], s[inside])
+        # outside the estimate's domain: +-inf at +-1, nan beyond (w is nan or -inf there)
+        x = np.where(a < 1.0, x, np.where(a == 1.0, np.inf, np.nan))
     return np.copysign(x, y)
 
 
-def ndtri(p: np.ndarray, steps: int = 2) -> np.ndarray:
-    """The inverse of the standard normal CDF: ``-sqrt(2) erfcinv(2p)``; -inf at 0, inf at 1."""
+def ndtri(p: np.ndarray, refine: bool = True) -> np.ndarray:
+    """The inverse of the standard normal CDF: ``-sqrt(2) erfcinv(2p)``; -inf at 0, inf at 1,
+    nan outside."""
     with np.errstate(all="ignore"):
-        inside = (p > 0.0) & (p < 1.0)
-        upper = p > 0.5
-        # s = erfc(|x| / sqrt 2), in (0, 1]: 2p below 1/2, 2 (1 - p) above (both exact).
-        s = np.where(inside, np.where(upper, 2.0 * (1.0 - p), 2.0 * p), 0.5)
-        tail = s < 0.5
-        x = _solve_erf(np.where(tail, 0.25, 1.0 - s), np.where(tail, s, 0.75), tail, steps)
-        x = np.where(s == 1.0, 0.0, x) * math.sqrt(2.0)
-        x = np.where(upper, x, -x)
-        x = np.where(p == 0.0, -np.inf, np.where(p == 1.0, np.inf, x))
-        x = np.where(inside | (p == 0.0) | (p == 1.0), x, np.nan)
+        # s = erfc(|x| / sqrt 2), in (0, 1]: 2p below 1/2, 2 (1 - p) above (both exact). (Signs
+        # and choices by minimum and copysign: NumPy's where is several times slower on a mask
+        # of mixed values.)
+        s = np.minimum(p, 1.0 - p)
+        s *= 2.0
+        y = 1.0 - s
+        w = np.log(s * (2.0 - s))
+        np.negative(w, out=w)
+        x, central = _estimate(y, w)
+        if refine:
+            inside = (s > 0.0) & (s < 1.0)
+            if inside.all():
+                x = _refine(x, y, s)
+            elif inside.any():
+                x[inside] = _refine(x[inside], y[inside], s[inside])
+        x *= math.sqrt(2.0)
+        np.copysign(x, p - 0.5, out=x)  # x >= 0 so far; negative below p = 1/2
+        if central:
+            return x  # no infinities, no nan to put in
+        x = np.where((p > 0.0) & (p < 1.0), x,
+                     np.where(p == 0.0, -np.inf, np.where(p == 1.0, np.inf, np.nan)))
     return x
 
 
@@ -169,6 +314,27 @@ def zeta(x: np.ndarray, q: np.ndarray) -> np.ndarray:
     x, q = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(q, dtype=np.float64))
     shape = x.shape
     x, q = x.reshape(-1), q.reshape(-1)
+    with np.errstate(all="ignore"):
+        # Elements whose value a rule settles (x <= 1, a pole, a non-integer power of a negative
+        # number) take it without a sum; only the others are summed.
+        below = x < 1.0
+        if below.all():  # nan everywhere: no sum, no poles to look for
+            return np.full(shape, np.nan)
+        ruled = below | (x == 1.0) | ((q <= 0.0) & ((q == np.floor(q)) | (x != np.floor(x))))
+        if ruled.all():
+            out = np.where(x < 1.0, np.nan, np.where(x == 1.0, np.inf,
+                                                     np.where(q == np.floor(q), np.inf, np.nan)))
+            return out.reshape(shape)
+        if not ruled.any():
+            return _zeta_sum(x, q).reshape(shape)
+        out = np.where(x < 1.0, np.nan, np.where(x == 1.0, np.inf,
+                                                 np.where(q == np.floor(q), np.inf, np.nan)))
+        out[~ruled] = _zeta_sum(x[~ruled], q[~ruled])
+    return out.reshape(shape)
+
+
+def _zeta_sum(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """zeta(x, q) of flat arrays by the sum (the rules applied again at the end, for nan)."""
     with np.errstate(all="ignore"):
         # Where the answer is settled without a sum (x <= 1, a pole of q, a non-integer power of
         # a negative number, nan), take q = 1: those elements' counts are not looped over.
@@ -212,7 +378,7 @@ def zeta(x: np.ndarray, q: np.ndarray) -> np.ndarray:
         out = np.where(q <= 0.0, pole_or_undefined, out)
         out = np.where(x < 1.0, np.nan, out)
         out = np.where(x == 1.0, np.inf, out)
-    return out.reshape(shape)
+    return out
 
 
 # -- the regularised incomplete gamma functions P(a, x) and Q(a, x) = 1 - P --------------------
