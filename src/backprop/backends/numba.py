@@ -84,6 +84,24 @@ def _load() -> ModuleType | None:
     return _kernels
 
 
+_modules: dict[str, ModuleType | None] = {}  # the other kernels' modules, None where rejected
+
+
+def kernel_module(name: str) -> ModuleType | None:
+    """The kernels' module ``backends.<name>`` (``"_numba_special"`` ...), imported on first
+    use, or None while the accelerator is off, Numba is absent, or it rejects that module (asked
+    each time: tests switch the accelerator). Each family of kernels has a module of its own
+    because Numba's disk cache notices changes to a kernel's own file only."""
+    if not enabled or _load() is None:
+        return None
+    if name not in _modules:
+        try:
+            _modules[name] = importlib.import_module(f"{__package__}.{name}")
+        except Exception:  # noqa: BLE001 - a Numba that rejects this code: NumPy code runs
+            _modules[name] = None
+    return _modules[name]
+
+
 def _applies(first: Any, *others: Any) -> bool:
     """A kernel applies: enabled, a large enough C-contiguous writeable float32/float64 NumPy
     array, and the other arrays of its dtype, contiguous and writeable too. (A read-only array

@@ -15,25 +15,11 @@ import numpy as np
 from .. import kernels
 from . import numba as _switch
 
-_kernels: ModuleType | None = None
-_failed = False
 _F32 = np.dtype(np.float32)
 
 
 def _load() -> ModuleType | None:
-    """The kernels' module, or None while the accelerator is off or Numba does not import (asked
-    each time: tests switch it)."""
-    global _kernels, _failed
-    if not _switch.enabled or _failed or _switch._load() is None:
-        return None
-    if _kernels is None:
-        try:
-            from . import _numba_pointwise
-        except Exception:  # noqa: BLE001 - a Numba that rejects this code: NumPy code runs
-            _failed = True
-            return None
-        _kernels = _numba_pointwise
-    return _kernels
+    return _switch.kernel_module("_numba_pointwise")
 
 
 def _operand(value: Any) -> np.ndarray | None:

@@ -30,24 +30,9 @@ _F32 = np.dtype(np.float32)
 # Below this many elements NumPy's own sum costs less than a kernel call.
 MIN_SIZE = 2048
 
-_kernels: ModuleType | None = None
-_failed = False
-
 
 def _load() -> ModuleType | None:
-    """The kernels' module, or None while the accelerator is off or Numba does not import (asked
-    each time: tests switch it)."""
-    global _kernels, _failed
-    if not _switch.enabled or _failed or _switch._load() is None:
-        return None
-    if _kernels is None:
-        try:
-            from . import _numba_reductions
-        except Exception:  # noqa: BLE001 - a Numba that rejects this code: NumPy code runs
-            _failed = True
-            return None
-        _kernels = _numba_reductions
-    return _kernels
+    return _switch.kernel_module("_numba_reductions")
 
 
 def _rows(x: Any, axes: tuple[int, ...] | None) -> tuple[int, ...] | None:

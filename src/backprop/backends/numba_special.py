@@ -16,24 +16,9 @@ from . import numba as _switch
 # The polynomials' recurrences, by number (``ops.special_polynomials`` passes them).
 CHEBYSHEV, HERMITE_H, HERMITE_HE, LAGUERRE, LEGENDRE = range(5)
 
-_kernels: ModuleType | None = None
-_failed = False
-
 
 def _load() -> ModuleType | None:
-    """The kernels' module, or None while the accelerator is off or Numba does not import (asked
-    each time: tests switch it)."""
-    global _kernels, _failed
-    if not _switch.enabled or _failed or _switch._load() is None:
-        return None
-    if _kernels is None:
-        try:
-            from . import _numba_special
-        except Exception:  # noqa: BLE001 - a Numba that rejects this code: NumPy code runs
-            _failed = True
-            return None
-        _kernels = _numba_special
-    return _kernels
+    return _switch.kernel_module("_numba_special")
 
 
 def polynomial_tail(kind: int, x: np.ndarray, n: np.ndarray, p: np.ndarray, q: np.ndarray,
@@ -123,22 +108,9 @@ __all__: list[Any] = []
 # kernel's own file only), for float32 and float64 NumPy arrays; registered under the ops'
 # names, they decline (None) where they do not apply and the NumPy code runs.
 
-_bessel: ModuleType | None = None
-_bessel_failed = False
-
 
 def _load_bessel() -> ModuleType | None:
-    global _bessel, _bessel_failed
-    if not _switch.enabled or _bessel_failed or _switch._load() is None:
-        return None
-    if _bessel is None:
-        try:
-            from . import _numba_bessel
-        except Exception:  # noqa: BLE001 - a Numba that rejects this code: NumPy code runs
-            _bessel_failed = True
-            return None
-        _bessel = _numba_bessel
-    return _bessel
+    return _switch.kernel_module("_numba_bessel")
 
 
 def _bessel_elementwise(kernel_name: str, narrow: bool = False) -> Any:
@@ -226,23 +198,9 @@ for _op, _kernel in {"i0": i0, "special_i0e": i0e, "special_i1": i1, "special_i1
 # erfc, ndtr, erfcx, erfinv, ndtri and zeta (``_numba_erf``, loaded on first use like the kernels
 # above). float32 runs branch-free SIMD loops, float64 scalar loops mirroring the NumPy code.
 
-_erf_kernels: ModuleType | None = None
-_erf_failed = False
-
 
 def _load_erf() -> ModuleType | None:
-    """``_numba_erf``, or None (Numba off or absent, or it rejects the module)."""
-    global _erf_kernels, _erf_failed
-    if not _switch.enabled or _erf_failed or _switch._load() is None:
-        return None
-    if _erf_kernels is None:
-        try:
-            from . import _numba_erf
-        except Exception:  # noqa: BLE001 - a Numba that rejects this code: NumPy code runs
-            _erf_failed = True
-            return None
-        _erf_kernels = _numba_erf
-    return _erf_kernels
+    return _switch.kernel_module("_numba_erf")
 
 
 def _by_dtype(names: tuple[str, str], x: Any) -> np.ndarray | None:
