@@ -53,6 +53,215 @@ def polynomial_tail(kind, narrow, x, n, p, q, degree):
         q[i] = qi
 
 
+
+# -- the polynomials, whole ---------------------------------------------------------------------
+# One pass does everything ``ops.special_polynomials`` does per element: n truncated as C++ casts,
+# the closed forms (ends of the interval, Chebyshev's trigonometric forms), the first degrees and
+# the recurrence, in float64; for float32 input the recurrence runs in float32 beside it, in
+# lockstep (two independent chains cost about one chain's latency), and decides where the result
+# overflows (PyTorch's float32 inf or nan) rather than the float64 value rounded.
+
+# The polynomials by number, as ``numba_special.POLYNOMIALS`` names them.
+CHEB_T, CHEB_U, CHEB_V, CHEB_W, HERM_H, HERM_HE, LAGUERRE_L, LEGENDRE_P = range(8)
+_INT64_LIMIT = 2.0 ** 63
+_INT64_MIN = np.int64(-(2 ** 63))
+
+
+@njit(inline="always", **_OPTIONS)
+def _degree(v):
+    """``n`` as C++ casts it to int64: nan, inf and what lies beyond int64 give its most negative
+    value (so a result of 0)."""
+    if abs(v) < _INT64_LIMIT:
+        return np.int64(v)
+    return _INT64_MIN
+
+
+@njit(**_OPTIONS)
+def _first(kind, y, one):
+    """The degree-1 polynomial at ``y`` (``one``: 1 in y's type, so float32 stays float32)."""
+    if kind == CHEB_U or kind == HERM_H:
+        return y + y
+    if kind == CHEB_V:
+        return y + y - one
+    if kind == CHEB_W:
+        return y + y + one
+    if kind == LAGUERRE_L:
+        return one - y
+    return y  # T, He, P
+
+
+@njit(**_OPTIONS)
+def _step(kind, j, x, p, q, one):
+    """The recurrence's step from degrees j - 1 (``p``) and j (``q``), in PyTorch's order."""
+    if kind <= CHEB_W:
+        return (x + x) * q - p
+    if kind == HERM_H:
+        return (x + x) * q - (j + j) * p
+    if kind == HERM_HE:
+        return x * q - j * p
+    if kind == LAGUERRE_L:
+        return (((j + j) + (one - x)) * q - j * p) / (j + one)
+    return ((j + j + one) * x * q - j * p) / (j + one)
+
+
+@njit(**_OPTIONS)
+def _recurrence(kind, x, n, first):
+    """Degree ``n`` (>= 2) in float64, stopping at nan as PyTorch's loop does."""
+    p = 1.0
+    q = first
+    j = 1.0
+    k = 1
+    while k < n and not math.isnan(q):
+        r = _step(kind, j, x, p, q, 1.0)
+        p = q
+        q = r
+        j += 1.0
+        k += 1
+    return q
+
+
+@njit(**_OPTIONS)
+def _recurrence_narrow(kind, x, n, first, x32, first32):
+    """Degree ``n`` (>= 2) for float32 input: the float64 value where the float32 recurrence
+    (``x32``, ``first32``) stays finite, else the float32 one (inf or nan), as
+    ``ops.special_polynomials._in_input_dtype`` decides."""
+    one32 = np.float32(1.0)
+    p = 1.0
+    q = first
+    p32 = one32
+    q32 = first32
+    j = 1.0
+    k = 1
+    while k < n and not math.isnan(q32):
+        r = _step(kind, j, x, p, q, 1.0)
+        r32 = _step(kind, np.float32(j), x32, p32, q32, one32)
+        p = q
+        q = r
+        p32 = q32
+        q32 = r32
+        j += 1.0
+        k += 1
+    if math.isfinite(q32):
+        return q
+    return float(q32)
+
+
+@njit(**_OPTIONS)
+def _by_parity(k, value):
+    return -value if k % 2 == 1 else value
+
+
+@njit(**_OPTIONS)
+def _closed(kind, shift, x, y, k):
+    """``(True, value)`` where a closed form gives degree ``k`` (>= 0) at ``x`` (``y``: x, or
+    2x - 1 when shifted): the ends of the interval and Chebyshev's trigonometric forms above
+    PyTorch's degrees; else ``(False, 0.0)``."""
+    if kind > CHEB_W:
+        if kind == LAGUERRE_L and x == 0.0:
+            return True, 1.0
+        if kind == LEGENDRE_P and abs(x) == 1.0:
+            return True, 1.0 if (x > 0.0 or k % 2 == 0) else -1.0
+        return False, 0.0
+    # at an end: x == 1 (y == 1) and the other, x == 0 shifted or x == -1 (y == -1)
+    upper = x == 1.0
+    lower = x == 0.0 if shift else x == -1.0
+    if kind == CHEB_T:
+        if upper:
+            return True, 1.0
+        if lower:
+            return True, _by_parity(k, 1.0)
+        if k > 6 and abs(y) < 1.0:
+            return True, math.cos(float(k) * math.acos(y))
+        return False, 0.0
+    if kind == CHEB_U:
+        m = float(k + 1)
+        if upper:
+            return True, m
+        if lower:
+            return True, _by_parity(k, m)
+        if k > (6 if shift else 8) and abs(y) < 1.0:
+            angle = math.acos(y)
+            sine = math.sin(angle)
+            if sine != 0.0:
+                return True, math.sin(m * angle) / sine
+            return True, m * math.cos(m * angle) / y
+        return False, 0.0
+    odd_value = float(k + k + 1)
+    if kind == CHEB_V:
+        if upper:
+            return True, 1.0
+        if lower:
+            return True, _by_parity(k, odd_value)
+        if k > (6 if shift else 8) and abs(y) < 1.0:
+            angle = math.acos(y)
+            half = angle / 2.0
+            if math.sin(half) != 1.0:
+                return True, math.cos((float(k) + 0.5) * angle) / math.cos(half)
+            return True, _by_parity(k, odd_value)
+        return False, 0.0
+    # W
+    if upper:
+        return True, odd_value
+    if lower:
+        return True, _by_parity(k, 1.0)
+    if k > (4 if shift else 8) and abs(y) < 1.0:
+        angle = math.acos(y)
+        half = angle / 2.0
+        if math.cos(half) != 1.0:
+            return True, math.sin((float(k) + 0.5) * angle) / math.sin(half)
+        return True, odd_value if y > 0.0 else _by_parity(k, 1.0)
+    return False, 0.0
+
+
+@njit(**_OPTIONS)
+def _element(kind, shift, narrow, xv, k):
+    """Polynomial ``kind`` of degree ``k`` (>= 1) at ``xv`` (of the input's dtype)."""
+    x = float(xv)
+    y = x + x - 1.0 if shift else x
+    done, value = _closed(kind, shift, x, y, k)
+    if done:
+        return value
+    first = _first(kind, y, 1.0)
+    if k == 1:
+        return first
+    if narrow:
+        one32 = np.float32(1.0)
+        x32 = np.float32(xv)
+        y32 = x32 + x32 - one32 if shift else x32
+        return _recurrence_narrow(kind, y, k, first, y32, _first(kind, y32, one32))
+    return _recurrence(kind, y, k, first)
+
+
+@njit(**_OPTIONS)
+def polynomial(kind, shift, narrow, x, x_step, n, n_step, out):
+    """out[i] = polynomial ``kind`` of degree n[i * n_step] at x[i * x_step] (a step of 0
+    broadcasts a single value), shifted to [0, 1] when ``shift``; ``narrow``: float32 input (the
+    recurrence's overflow is float32's). The three broadcasts have loops of their own: an index
+    times a step in the loop costs several times the rest where the degrees are below 1."""
+    if n_step == 0:
+        k = _degree(n[0])
+        if k <= 0:
+            out[:] = 1.0 if k == 0 else 0.0
+        else:
+            for i in range(out.size):
+                out[i] = _element(kind, shift, narrow, x[i * x_step], k)
+    elif x_step == 0:
+        xv = x[0]
+        for i in range(out.size):
+            k = _degree(n[i])
+            if k <= 0:
+                out[i] = 1.0 if k == 0 else 0.0
+            else:
+                out[i] = _element(kind, shift, narrow, xv, k)
+    else:
+        for i in range(out.size):
+            k = _degree(n[i])
+            if k <= 0:
+                out[i] = 1.0 if k == 0 else 0.0
+            else:
+                out[i] = _element(kind, shift, narrow, x[i], k)
+
+
 # -- erf in float32 -------------------------------------------------------------------------------
 # Two branch-free pieces, both evaluated and one selected (so the loop vectorises): below 0.5 the
 # Maclaurin series x (2/sqrt(pi)) sum (-x^2)^k / (k! (2k + 1)) to x^13 (the first term left out

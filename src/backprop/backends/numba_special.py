@@ -115,3 +115,56 @@ for _op, _kernel in {"erf": erf, "lgamma": lgamma, "digamma": digamma,
     kernels.register(_op, np.ndarray, _kernel, compiled=True)
 
 __all__: list[Any] = []
+
+
+# -- polynomials --
+# The orthogonal polynomials whole (``_numba_special.polynomial``), by name.
+POLYNOMIALS = {"chebyshev_t": 0, "chebyshev_u": 1, "chebyshev_v": 2, "chebyshev_w": 3,
+               "hermite_h": 4, "hermite_he": 5, "laguerre_l": 6, "legendre_p": 7}
+_EXACT_INT = 2 ** 53  # integer degrees up to this pass through float64 unchanged
+
+
+def _degrees(n: Any) -> np.ndarray | None:
+    """``n`` as a float32 or float64 array (a number as float64), or None where another type
+    (or an integer beyond float64's exact range) leaves it to the NumPy code."""
+    if isinstance(n, np.ndarray) and n.dtype in _F32_F64:
+        return n
+    n = np.asarray(n)
+    if n.dtype in _F32_F64:
+        return n
+    if n.dtype.kind in "biu" and n.size == 1 and abs(int(n.reshape(-1)[0])) < _EXACT_INT:
+        return n.astype(np.float64)
+    return None
+
+
+def polynomial(name: str, shift: bool, x: np.ndarray, n: Any) -> np.ndarray | None:
+    """The polynomial ``name`` (a key of POLYNOMIALS; ``shift``: on [0, 1]) of degree ``n`` at
+    a float32 or float64 NumPy array ``x``, broadcast, in x's dtype; or None (Numba absent or
+    off, another dtype: the caller runs its NumPy code)."""
+    if type(x) is not np.ndarray or x.dtype not in _F32_F64:
+        return None
+    n = _degrees(n)
+    if n is None:
+        return None
+    kernels = _load()
+    if kernels is None:
+        return None
+    shape = np.broadcast_shapes(x.shape, n.shape)
+    # A single value broadcasts by a step of 0; other broadcasts are materialised.
+    x_step, n_step = int(x.size != 1), int(n.size != 1)
+    if x_step and x.shape != shape:
+        x = np.broadcast_to(x, shape)
+    if n_step and n.shape != shape:
+        n = np.broadcast_to(n, shape)
+    # (a read-only array would make Numba compile the kernel once more)
+    x = np.ascontiguousarray(x).reshape(-1)
+    if not x.flags.writeable:
+        x = x.copy()
+    n = np.ascontiguousarray(n).reshape(-1)
+    if not n.flags.writeable:
+        n = n.copy()
+    out = np.empty(shape, x.dtype)
+    if not _switch._run(kernels.polynomial, POLYNOMIALS[name], shift, bool(x.dtype == np.float32),
+                        x, x_step, n, n_step, out.reshape(-1)):
+        return None
+    return out
