@@ -105,48 +105,6 @@ def _step(kind, j, x, p, q, one):
 
 
 @njit(**_OPTIONS)
-def _recurrence(kind, x, n, first):
-    """Degree ``n`` (>= 2) in float64, stopping at nan as PyTorch's loop does."""
-    p = 1.0
-    q = first
-    j = 1.0
-    k = 1
-    while k < n and not math.isnan(q):
-        r = _step(kind, j, x, p, q, 1.0)
-        p = q
-        q = r
-        j += 1.0
-        k += 1
-    return q
-
-
-@njit(**_OPTIONS)
-def _recurrence_narrow(kind, x, n, first, x32, first32):
-    """Degree ``n`` (>= 2) for float32 input: the float64 value where the float32 recurrence
-    (``x32``, ``first32``) stays finite, else the float32 one (inf or nan), as
-    ``ops.special_polynomials._in_input_dtype`` decides."""
-    one32 = np.float32(1.0)
-    p = 1.0
-    q = first
-    p32 = one32
-    q32 = first32
-    j = 1.0
-    k = 1
-    while k < n and not math.isnan(q32):
-        r = _step(kind, j, x, p, q, 1.0)
-        r32 = _step(kind, np.float32(j), x32, p32, q32, one32)
-        p = q
-        q = r
-        p32 = q32
-        q32 = r32
-        j += 1.0
-        k += 1
-    if math.isfinite(q32):
-        return q
-    return float(q32)
-
-
-@njit(**_OPTIONS)
 def _by_parity(k, value):
     return -value if k % 2 == 1 else value
 
@@ -213,53 +171,211 @@ def _closed(kind, shift, x, y, k):
     return False, 0.0
 
 
-@njit(**_OPTIONS)
-def _element(kind, shift, narrow, xv, k):
-    """Polynomial ``kind`` of degree ``k`` (>= 1) at ``xv`` (of the input's dtype)."""
-    x = float(xv)
-    y = x + x - 1.0 if shift else x
-    done, value = _closed(kind, shift, x, y, k)
-    if done:
-        return value
-    first = _first(kind, y, 1.0)
-    if k == 1:
-        return first
-    if narrow:
-        one32 = np.float32(1.0)
-        x32 = np.float32(xv)
-        y32 = x32 + x32 - one32 if shift else x32
-        return _recurrence_narrow(kind, y, k, first, y32, _first(kind, y32, one32))
-    return _recurrence(kind, y, k, first)
+# Elements a block: its recurrences' arrays stay in the L1 cache. Steps a round: between rounds
+# the elements that are done (their degree reached, or nan) are counted, and moved out once they
+# are half the block, so that a few of high degree do not keep many others stepping.
+_BLOCK = 256
+_ROUND = 32
 
 
 @njit(**_OPTIONS)
-def polynomial(kind, shift, narrow, x, x_step, n, n_step, out):
-    """out[i] = polynomial ``kind`` of degree n[i * n_step] at x[i * x_step] (a step of 0
-    broadcasts a single value), shifted to [0, 1] when ``shift``; ``narrow``: float32 input (the
-    recurrence's overflow is float32's). The three broadcasts have loops of their own: an index
-    times a step in the loop costs several times the rest where the degrees are below 1."""
-    if n_step == 0:
-        k = _degree(n[0])
-        if k <= 0:
-            out[:] = 1.0 if k == 0 else 0.0
+def _polynomial(kind, shift, narrow, x, n, n_step, out):
+    """out[i] = polynomial ``kind`` of degree n[i * n_step] at x[i] (a step of 0: one degree
+    for all), shifted to [0, 1] when ``shift``; ``narrow``: float32 input.
+
+    Compiled once per polynomial (``kind`` is a constant where the entry points below call it),
+    and written in loops without branches where it can (selects instead), so that they
+    vectorise: a block's elements all start their recurrences (degrees 1 and 2, in float64 and
+    in float32), those with a closed form are settled, then the recurrence takes one step at a
+    time for all of them (SIMD lanes, and independent chains in flight), where one element at a
+    time would wait on each step's latency."""
+    one32 = np.float32(1.0)
+    index = np.empty(_BLOCK, np.int64)
+    degree = np.empty(_BLOCK, np.int64)
+    closed = np.zeros(_BLOCK, np.bool_)
+    y = np.empty(_BLOCK)
+    p = np.empty(_BLOCK)
+    q = np.empty(_BLOCK)
+    y32 = np.empty(_BLOCK, np.float32)
+    p32 = np.empty(_BLOCK, np.float32)
+    q32 = np.empty(_BLOCK, np.float32)
+    size = out.size
+    settles = kind <= CHEB_W or kind == LAGUERRE_L or kind == LEGENDRE_P
+    if n_step == 0 and _degree(n[0]) <= 0:  # one degree, 0 or negative
+        out[:] = 1.0 if _degree(n[0]) == 0 else 0.0
+        return
+    for start in range(0, size, _BLOCK):
+        m = min(_BLOCK, size - start)
+        # degrees 1 and 2 (``p``, ``q``) of every element; the next step is j = 2. (Loops of a
+        # few arrays each: with more, the compiler gives up proving they do not overlap, and
+        # does not vectorise.)
+        if n_step == 0:
+            top = _degree(n[0])
+            for t in range(m):
+                degree[t] = top
         else:
-            for i in range(out.size):
-                out[i] = _element(kind, shift, narrow, x[i * x_step], k)
-    elif x_step == 0:
-        xv = x[0]
-        for i in range(out.size):
-            k = _degree(n[i])
-            if k <= 0:
-                out[i] = 1.0 if k == 0 else 0.0
+            top = 0
+            for t in range(m):
+                degree[t] = _degree(n[start + t])
+            for t in range(m):
+                top = max(top, degree[t])
+        if top <= 0:  # all of degree 0 or negative
+            for t in range(m):
+                out[start + t] = 1.0 if degree[t] == 0 else 0.0
+            continue
+        for t in range(m):
+            x64 = np.float64(x[start + t])
+            y64 = x64 + x64 - 1.0 if shift else x64
+            first = _first(kind, y64, 1.0)
+            y[t] = y64
+            p[t] = first
+            q[t] = _step(kind, 1.0, y64, 1.0, first, 1.0)
+        if narrow:
+            for t in range(m):
+                x32 = np.float32(x[start + t])
+                v32 = x32 + x32 - one32 if shift else x32
+                first32 = _first(kind, v32, one32)
+                y32[t] = v32
+                p32[t] = first32
+                q32[t] = _step(kind, one32, v32, one32, first32, one32)
+        if settles:  # the closed forms: written now, and no recurrence
+            for t in range(m):
+                k = degree[t]
+                x64 = np.float64(x[start + t])
+                done, value = _closed(kind, shift, x64, y[t], k)
+                if done and k >= 0:
+                    out[start + t] = value
+                    closed[t] = True
+                    degree[t] = 0
+                else:
+                    closed[t] = False
+        # the recurrences: steps j = 2 .. degree - 1, a round at a time
+        compacted = False
+        j = 2
+        while j < top:
+            stop = min(j + _ROUND, top)
+            if narrow:  # (a branch outside the loop: the loop vectorises)
+                while j < stop:
+                    jf = float(j)
+                    j32 = np.float32(jf)
+                    for t in range(m):
+                        live = j < degree[t]
+                        r = _step(kind, jf, y[t], p[t], q[t], 1.0)
+                        p[t] = q[t] if live else p[t]
+                        q[t] = r if live else q[t]
+                    for t in range(m):
+                        live = j < degree[t]
+                        r32 = _step(kind, j32, y32[t], p32[t], q32[t], one32)
+                        p32[t] = q32[t] if live else p32[t]
+                        q32[t] = r32 if live else q32[t]
+                    j += 1
             else:
-                out[i] = _element(kind, shift, narrow, xv, k)
-    else:
-        for i in range(out.size):
-            k = _degree(n[i])
-            if k <= 0:
-                out[i] = 1.0 if k == 0 else 0.0
-            else:
-                out[i] = _element(kind, shift, narrow, x[i], k)
+                while j < stop:
+                    jf = float(j)
+                    for t in range(m):
+                        live = j < degree[t]
+                        r = _step(kind, jf, y[t], p[t], q[t], 1.0)
+                        p[t] = q[t] if live else p[t]
+                        q[t] = r if live else q[t]
+                    j += 1
+            if j >= top:
+                break
+            # Still running: below its degree and not nan (PyTorch's loop stops at nan; it
+            # stays nan anyway). When they are under half, the others are written out.
+            running = 0
+            top = 0
+            for t in range(m):
+                watched = q32[t] if narrow else q[t]
+                going = j < degree[t] and not math.isnan(watched)
+                running += going
+                top = max(top, degree[t] if going else 0)
+            if running + running >= m:
+                continue
+            if not compacted:
+                for t in range(m):
+                    index[t] = start + t
+                compacted = True
+            kept = 0
+            for t in range(m):
+                watched = q32[t] if narrow else q[t]
+                if j < degree[t] and not math.isnan(watched):
+                    index[kept] = index[t]
+                    degree[kept] = degree[t]
+                    closed[kept] = False
+                    y[kept] = y[t]
+                    p[kept] = p[t]
+                    q[kept] = q[t]
+                    y32[kept] = y32[t]
+                    p32[kept] = p32[t]
+                    q32[kept] = q32[t]
+                    kept += 1
+                elif not closed[t]:
+                    out[index[t]] = _result(narrow, degree[t], p[t], q[t], q32[t])
+            m = kept
+        if compacted:
+            for t in range(m):
+                if not closed[t]:
+                    out[index[t]] = _result(narrow, degree[t], p[t], q[t], q32[t])
+        elif settles:
+            for t in range(m):
+                i = start + t
+                out[i] = out[i] if closed[t] else _result(narrow, degree[t], p[t], q[t], q32[t])
+        else:
+            for t in range(m):
+                out[start + t] = _result(narrow, degree[t], p[t], q[t], q32[t])
+
+
+@njit(**_OPTIONS)
+def _result(narrow, k, p, q, q32):
+    """The value of degree ``k``: 0 below 0, 1 at 0, ``p`` at 1, else the recurrence's ``q``;
+    for float32 input, the float32 recurrence's ``q32`` where it did not stay finite (its inf or
+    nan, as PyTorch's) and the float64 value rounded elsewhere."""
+    value = q if not narrow or math.isfinite(q32) else np.float64(q32)
+    value = p if k == 1 else value
+    value = 1.0 if k == 0 else value
+    return 0.0 if k < 0 else value
+
+
+# The entry points, one a polynomial (Numba compiles only those used).
+
+@njit(**_OPTIONS)
+def chebyshev_t(shift, narrow, x, n, n_step, out):
+    _polynomial(CHEB_T, shift, narrow, x, n, n_step, out)
+
+
+@njit(**_OPTIONS)
+def chebyshev_u(shift, narrow, x, n, n_step, out):
+    _polynomial(CHEB_U, shift, narrow, x, n, n_step, out)
+
+
+@njit(**_OPTIONS)
+def chebyshev_v(shift, narrow, x, n, n_step, out):
+    _polynomial(CHEB_V, shift, narrow, x, n, n_step, out)
+
+
+@njit(**_OPTIONS)
+def chebyshev_w(shift, narrow, x, n, n_step, out):
+    _polynomial(CHEB_W, shift, narrow, x, n, n_step, out)
+
+
+@njit(**_OPTIONS)
+def hermite_h(shift, narrow, x, n, n_step, out):
+    _polynomial(HERM_H, shift, narrow, x, n, n_step, out)
+
+
+@njit(**_OPTIONS)
+def hermite_he(shift, narrow, x, n, n_step, out):
+    _polynomial(HERM_HE, shift, narrow, x, n, n_step, out)
+
+
+@njit(**_OPTIONS)
+def laguerre_l(shift, narrow, x, n, n_step, out):
+    _polynomial(LAGUERRE_L, shift, narrow, x, n, n_step, out)
+
+
+@njit(**_OPTIONS)
+def legendre_p(shift, narrow, x, n, n_step, out):
+    _polynomial(LEGENDRE_P, shift, narrow, x, n, n_step, out)
 
 
 # -- erf in float32 -------------------------------------------------------------------------------

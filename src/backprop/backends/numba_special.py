@@ -118,9 +118,9 @@ __all__: list[Any] = []
 
 
 # -- polynomials --
-# The orthogonal polynomials whole (``_numba_special.polynomial``), by name.
-POLYNOMIALS = {"chebyshev_t": 0, "chebyshev_u": 1, "chebyshev_v": 2, "chebyshev_w": 3,
-               "hermite_h": 4, "hermite_he": 5, "laguerre_l": 6, "legendre_p": 7}
+# The orthogonal polynomials whole (``_numba_special``'s kernels of these names).
+POLYNOMIALS = ("chebyshev_t", "chebyshev_u", "chebyshev_v", "chebyshev_w", "hermite_h",
+               "hermite_he", "laguerre_l", "legendre_p")
 _EXACT_INT = 2 ** 53  # integer degrees up to this pass through float64 unchanged
 
 
@@ -150,9 +150,9 @@ def polynomial(name: str, shift: bool, x: np.ndarray, n: Any) -> np.ndarray | No
     if kernels is None:
         return None
     shape = np.broadcast_shapes(x.shape, n.shape)
-    # A single value broadcasts by a step of 0; other broadcasts are materialised.
-    x_step, n_step = int(x.size != 1), int(n.size != 1)
-    if x_step and x.shape != shape:
+    # x is materialised in the result's shape; a single degree is passed once (a step of 0)
+    n_step = int(n.size != 1)
+    if x.shape != shape:
         x = np.broadcast_to(x, shape)
     if n_step and n.shape != shape:
         n = np.broadcast_to(n, shape)
@@ -164,7 +164,7 @@ def polynomial(name: str, shift: bool, x: np.ndarray, n: Any) -> np.ndarray | No
     if not n.flags.writeable:
         n = n.copy()
     out = np.empty(shape, x.dtype)
-    if not _switch._run(kernels.polynomial, POLYNOMIALS[name], shift, bool(x.dtype == np.float32),
-                        x, x_step, n, n_step, out.reshape(-1)):
+    if not _switch._run(getattr(kernels, name), shift, bool(x.dtype == np.float32), x, n,
+                        n_step, out.reshape(-1)):
         return None
     return out
