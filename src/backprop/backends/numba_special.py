@@ -124,17 +124,22 @@ POLYNOMIALS = ("chebyshev_t", "chebyshev_u", "chebyshev_v", "chebyshev_w", "herm
 _EXACT_INT = 2 ** 53  # integer degrees up to this pass through float64 unchanged
 
 
-def _degrees(n: Any) -> np.ndarray | None:
-    """``n`` as a float32 or float64 array (a number as float64), or None where another type
-    (or an integer beyond float64's exact range) leaves it to the NumPy code."""
-    if isinstance(n, np.ndarray) and n.dtype in _F32_F64:
-        return n
+def _degrees(n: Any, dtype: np.dtype) -> np.ndarray | None:
+    """``n`` as a float32 or float64 array, or None where another type (or an integer beyond
+    float64's exact range) leaves it to the NumPy code. A single degree goes in ``dtype`` (the
+    input's) where that holds it exactly: one compiled kernel a dtype, not two."""
     n = np.asarray(n)
-    if n.dtype in _F32_F64:
-        return n
-    if n.dtype.kind in "biu" and n.size == 1 and abs(int(n.reshape(-1)[0])) < _EXACT_INT:
-        return n.astype(np.float64)
-    return None
+    if n.size == 1 and n.dtype != dtype and n.dtype.kind in "biuf":
+        value = n.reshape(-1)[0]
+        if n.dtype.kind != "f" and abs(int(value)) >= _EXACT_INT:
+            return None
+        with np.errstate(over="ignore"):
+            exact = dtype.type(value)
+        if exact == value or (exact != exact and value != value):
+            return np.asarray(exact).reshape(n.shape)
+        if n.dtype.kind != "f":
+            return n.astype(np.float64)
+    return n if n.dtype in _F32_F64 else None
 
 
 def polynomial(name: str, shift: bool, x: np.ndarray, n: Any) -> np.ndarray | None:
@@ -143,7 +148,7 @@ def polynomial(name: str, shift: bool, x: np.ndarray, n: Any) -> np.ndarray | No
     off, another dtype: the caller runs its NumPy code)."""
     if type(x) is not np.ndarray or x.dtype not in _F32_F64:
         return None
-    n = _degrees(n)
+    n = _degrees(n, x.dtype)
     if n is None:
         return None
     kernels = _load()

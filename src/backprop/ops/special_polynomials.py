@@ -131,16 +131,19 @@ def _evaluate(x: np.ndarray, n: np.ndarray, special: Callable, first: Callable,
     x, n, shape = _operands(x, n)
     with np.errstate(all="ignore"):
         y = x + x - 1 if shift else x
-        out = np.zeros_like(x)
-        closed, values = special(x, y, n)
-        out[closed] = values[closed]
-        rest = ~closed & (n >= 0)
-        out[rest & (n == 0)] = 1
-        one = rest & (n == 1)
-        out[one] = first(y[one])
-        many = np.flatnonzero(rest & (n >= 2))
+        # Degrees 0 and 1 are 1 and the first polynomial: the closed forms give the same there
+        # (at the ends of the interval), so they are evaluated for degree 2 and up only.
+        out = (n == 0).astype(x.dtype)
+        one = n == 1
+        if one.any():
+            out[one] = first(y[one])
+        many = np.flatnonzero(n >= 2)
         if many.size:
-            out[many] = _recurrence(y[many], n[many], first(y[many]), step)
+            closed, values = special(x[many], y[many], n[many])
+            out[many[closed]] = values[closed]
+            rest = many[~closed]
+            if rest.size:
+                out[rest] = _recurrence(y[rest], n[rest], first(y[rest]), step)
     return out.reshape(shape)
 
 
