@@ -117,8 +117,8 @@ def _operands(x: Any, n: Any) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     x, n = np.broadcast_arrays(x, n)
     shape = x.shape
     with np.errstate(invalid="ignore"):
-        if n.dtype.kind == "f":
-            n = np.where(np.isfinite(n) & (np.abs(n) < 2.0 ** 63), n, -(2.0 ** 63))
+        if n.dtype.kind == "f":  # (|nan| < 2^63 and |inf| < 2^63 are False)
+            n = np.where(np.abs(n) < 2.0 ** 63, n, -(2.0 ** 63))
         n = n.astype(np.int64)
     return x.reshape(-1), n.reshape(-1), shape
 
@@ -316,10 +316,14 @@ def _in_input_dtype(kernel: Callable[[Any, Any], np.ndarray], input: Any, n: Any
         return kernel(x, n)
     # Narrower floats: the value from float64, rounded once (PyTorch's float32 recurrences
     # and float32 cos(n acos x) lose digits), but where the recurrence in the narrow dtype
-    # overflows, its inf or nan, as PyTorch's.
-    narrow = kernel(x, n)
+    # overflows, its inf or nan, as PyTorch's. (Below degree 2 there is no recurrence, and
+    # the narrow dtype overflows where the rounded value does.)
     with np.errstate(over="ignore"):
         wide = kernel(x.astype(np.float64), n).astype(x.dtype)
+    with np.errstate(invalid="ignore"):
+        if not (n >= 2).any():
+            return wide
+    narrow = kernel(x, n)
     return np.where(np.isfinite(narrow), wide, narrow)
 
 
