@@ -135,7 +135,7 @@ def _degrees(n: Any, dtype: np.dtype) -> np.ndarray | None:
             return None
         with np.errstate(over="ignore"):
             exact = dtype.type(value)
-        if exact == value or (exact != exact and value != value):
+        if exact == value or (np.isnan(exact) and np.isnan(value)):
             return np.asarray(exact).reshape(n.shape)
         if n.dtype.kind != "f":
             return n.astype(np.float64)
