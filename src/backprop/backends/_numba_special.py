@@ -1,5 +1,6 @@
-"""Numba kernels for the special functions (issue 17): the long tails of the orthogonal
-polynomials' recurrences. Imported by ``backends.numba_special`` on first use only (importing
+"""Numba kernels for the special functions (issue 17): the orthogonal polynomials whole (and
+their recurrences' long tails, for what those kernels do not take), erf, lgamma, digamma,
+trigamma, nextafter. Imported by ``backends.numba_special`` on first use only (importing
 this module imports Numba). Kept apart from ``_numba_kernels`` because Numba's disk cache notices
 changes to a kernel's own file only.
 """
@@ -25,7 +26,8 @@ def polynomial_tail(kind, narrow, x, n, p, q, degree):
     """Carry each element's recurrence on from ``p`` and ``q`` (degrees ``degree - 1`` and
     ``degree``) up to degree ``n``, stopping early at nan as PyTorch's loop does; the result
     overwrites ``q``. ``narrow``: round every step to float32 (so that it overflows where
-    float32 arithmetic does)."""
+        float32 arithmetic does). The NumPy path's, where the whole polynomials' kernels below do
+    not apply (float16, say)."""
     for i in range(x.size):
         xi = x[i]
         pi = p[i]
@@ -55,11 +57,10 @@ def polynomial_tail(kind, narrow, x, n, p, q, degree):
 
 
 # -- the polynomials, whole ---------------------------------------------------------------------
-# One pass does everything ``ops.special_polynomials`` does per element: n truncated as C++ casts,
-# the closed forms (ends of the interval, Chebyshev's trigonometric forms), the first degrees and
-# the recurrence, in float64; for float32 input the recurrence runs in float32 beside it, in
-# lockstep (two independent chains cost about one chain's latency), and decides where the result
-# overflows (PyTorch's float32 inf or nan) rather than the float64 value rounded.
+# One kernel does everything ``ops.special_polynomials`` does: n truncated as C++ casts, the
+# closed forms (ends of the interval, Chebyshev's trigonometric forms), the first degrees and the
+# recurrence in float64; for float32 input the recurrence runs in float32 beside it, and decides
+# where the result overflows (PyTorch's float32 inf or nan) rather than the float64 value rounded.
 
 # The polynomials by number, as ``numba_special.POLYNOMIALS`` names them.
 CHEB_T, CHEB_U, CHEB_V, CHEB_W, HERM_H, HERM_HE, LAGUERRE_L, LEGENDRE_P = range(8)
