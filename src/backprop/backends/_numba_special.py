@@ -26,7 +26,7 @@ def polynomial_tail(kind, narrow, x, n, p, q, degree):
     """Carry each element's recurrence on from ``p`` and ``q`` (degrees ``degree - 1`` and
     ``degree``) up to degree ``n``, stopping early at nan as PyTorch's loop does; the result
     overwrites ``q``. ``narrow``: round every step to float32 (so that it overflows where
-        float32 arithmetic does). The NumPy path's, where the whole polynomials' kernels below do
+    float32 arithmetic does). The NumPy path's, where the whole polynomials' kernels below do
     not apply (float16, say)."""
     for i in range(x.size):
         xi = x[i]
