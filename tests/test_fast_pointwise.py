@@ -242,6 +242,7 @@ def test_lerp_kernels_agree_with_numpy_and_torch(dtype: Any, monkeypatch: Any) -
     with np.errstate(all="ignore"):
         expected = np.where(np.abs(weight) < 0.5, x + weight * (end - x),
                             end - (end - x) * (1 - weight))
+    monkeypatch.setattr(accel, "enabled", accel.is_available())  # on even under BACKPROP_NUMBA=0
     if accel.is_available():
         ours = numba_pointwise.lerp(x, end, weight)
         assert ours is not None  # the kernel took it

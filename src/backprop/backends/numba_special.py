@@ -266,3 +266,61 @@ for _op, _kernel in {"erfc": erfc, "special_ndtr": ndtr, "special_erfcx": erfcx,
                      "erfinv": erfinv, "special_ndtri": ndtri, "ndtri": ndtri,  # Normal.icdf's
                      "special_zeta": zeta}.items():
     kernels.register(_op, np.ndarray, _kernel, compiled=True)
+
+
+# -- polynomials --
+# The orthogonal polynomials whole (``_numba_special``'s kernels of these names).
+POLYNOMIALS = ("chebyshev_t", "chebyshev_u", "chebyshev_v", "chebyshev_w", "hermite_h",
+               "hermite_he", "laguerre_l", "legendre_p")
+_EXACT_INT = 2 ** 53  # integer degrees up to this pass through float64 unchanged
+
+
+def _degrees(n: Any, dtype: np.dtype) -> np.ndarray | None:
+    """``n`` as a float32 or float64 array, or None where another type (or an integer beyond
+    float64's exact range) leaves it to the NumPy code. A single degree goes in ``dtype`` (the
+    input's) where that holds it exactly: one compiled kernel a dtype, not two."""
+    n = np.asarray(n)
+    if n.size == 1 and n.dtype != dtype and n.dtype.kind in "biuf":
+        value = n.reshape(-1)[0]
+        if n.dtype.kind != "f" and abs(int(value)) >= _EXACT_INT:
+            return None
+        with np.errstate(over="ignore"):
+            exact = dtype.type(value)
+        if exact == value or (np.isnan(exact) and np.isnan(value)):
+            return np.asarray(exact).reshape(n.shape)
+        if n.dtype.kind != "f":
+            return n.astype(np.float64)
+    return n if n.dtype in _F32_F64 else None
+
+
+def polynomial(name: str, shift: bool, x: np.ndarray, n: Any) -> np.ndarray | None:
+    """The polynomial ``name`` (a key of POLYNOMIALS; ``shift``: on [0, 1]) of degree ``n`` at
+    a float32 or float64 NumPy array ``x``, broadcast, in x's dtype; or None (Numba absent or
+    off, another dtype: the caller runs its NumPy code)."""
+    if type(x) is not np.ndarray or x.dtype not in _F32_F64:
+        return None
+    n = _degrees(n, x.dtype)
+    if n is None:
+        return None
+    kernels = _load()
+    if kernels is None:
+        return None
+    shape = np.broadcast_shapes(x.shape, n.shape)
+    # x is materialised in the result's shape; a single degree is passed once (a step of 0)
+    n_step = int(n.size != 1)
+    if x.shape != shape:
+        x = np.broadcast_to(x, shape)
+    if n_step and n.shape != shape:
+        n = np.broadcast_to(n, shape)
+    # (a read-only array would make Numba compile the kernel once more)
+    x = np.ascontiguousarray(x).reshape(-1)
+    if not x.flags.writeable:
+        x = x.copy()
+    n = np.ascontiguousarray(n).reshape(-1)
+    if not n.flags.writeable:
+        n = n.copy()
+    out = np.empty(shape, x.dtype)
+    if not _switch._run(getattr(kernels, name), shift, bool(x.dtype == np.float32), x, n,
+                        n_step, out.reshape(-1)):
+        return None
+    return out

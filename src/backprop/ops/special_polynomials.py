@@ -117,8 +117,8 @@ def _operands(x: Any, n: Any) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     x, n = np.broadcast_arrays(x, n)
     shape = x.shape
     with np.errstate(invalid="ignore"):
-        if n.dtype.kind == "f":
-            n = np.where(np.isfinite(n) & (np.abs(n) < 2.0 ** 63), n, -(2.0 ** 63))
+        if n.dtype.kind == "f":  # (|nan| < 2^63 and |inf| < 2^63 are False)
+            n = np.where(np.abs(n) < 2.0 ** 63, n, -(2.0 ** 63))
         n = n.astype(np.int64)
     return x.reshape(-1), n.reshape(-1), shape
 
@@ -131,16 +131,19 @@ def _evaluate(x: np.ndarray, n: np.ndarray, special: Callable, first: Callable,
     x, n, shape = _operands(x, n)
     with np.errstate(all="ignore"):
         y = x + x - 1 if shift else x
-        out = np.zeros_like(x)
-        closed, values = special(x, y, n)
-        out[closed] = values[closed]
-        rest = ~closed & (n >= 0)
-        out[rest & (n == 0)] = 1
-        one = rest & (n == 1)
-        out[one] = first(y[one])
-        many = np.flatnonzero(rest & (n >= 2))
+        # Degrees 0 and 1 are 1 and the first polynomial: the closed forms give the same there
+        # (at the ends of the interval), so they are evaluated for degree 2 and up only.
+        out = (n == 0).astype(x.dtype)
+        one = n == 1
+        if one.any():
+            out[one] = first(y[one])
+        many = np.flatnonzero(n >= 2)
         if many.size:
-            out[many] = _recurrence(y[many], n[many], first(y[many]), step)
+            closed, values = special(x[many], y[many], n[many])
+            out[many[closed]] = values[closed]
+            rest = many[~closed]
+            if rest.size:
+                out[rest] = _recurrence(y[rest], n[rest], first(y[rest]), step)
     return out.reshape(shape)
 
 
@@ -264,13 +267,14 @@ def _legendre_p(x: Any, n: Any) -> np.ndarray:
 # -- the ops ------------------------------------------------------------------------------------
 
 def _polynomial(name: str, kernel: Callable[[Any, Any], np.ndarray], summary: str,
-                example: str) -> Callable[..., Tensor]:
+                example: str, compiled: tuple[str, bool]) -> Callable[..., Tensor]:
     """A public op: one primitive (no gradient, as in PyTorch) over PyTorch's promotion of
-    ``input`` and ``n``, with integers and bools computed in the default float dtype."""
+    ``input`` and ``n``, with integers and bools computed in the default float dtype.
+    ``compiled``: the Numba kernel's name for it and whether it is shifted."""
 
     @primitive(name, differentiable=False, promote=("input", "n"), refuse=("complex",))
     def forward(input: Any, n: Any) -> Any:
-        return _in_input_dtype(kernel, input, n)
+        return _in_input_dtype(kernel, input, n, compiled)
 
     def op(input: Any, n: Any) -> Tensor:
         if not isinstance(input, Tensor) and not isinstance(n, Tensor):
@@ -296,20 +300,30 @@ def _polynomial(name: str, kernel: Callable[[Any, Any], np.ndarray], summary: st
 # The recurrences stop per element (Numba's loop, or NumPy's with gathers), which CuPy cannot run
 # as they are: on a GPU the operands are copied to the host and the result back.
 @on_host
-def _in_input_dtype(kernel: Callable[[Any, Any], np.ndarray], input: Any, n: Any) -> np.ndarray:
-    """``kernel(input, n)`` with integer inputs in a float dtype, rounded to the input's dtype."""
+def _in_input_dtype(kernel: Callable[[Any, Any], np.ndarray], input: Any, n: Any,
+                    compiled: tuple[str, bool]) -> np.ndarray:
+    """``kernel(input, n)`` with integer inputs in a float dtype, rounded to the input's dtype;
+    Numba's kernel (``compiled``: its name and shift) where it takes the operands, which does
+    all of it in one pass."""
     x = np.asarray(input)
     n = np.asarray(n)
     if x.dtype.kind != "f":
         x = x.astype(dtypes.get_default_dtype() if n.dtype.kind != "f" else n.dtype)
+    out = numba_special.polynomial(*compiled, x, n)
+    if out is not None:
+        return out
     if x.dtype == np.float64:
         return kernel(x, n)
     # Narrower floats: the value from float64, rounded once (PyTorch's float32 recurrences
     # and float32 cos(n acos x) lose digits), but where the recurrence in the narrow dtype
-    # overflows, its inf or nan, as PyTorch's.
-    narrow = kernel(x, n)
+    # overflows, its inf or nan, as PyTorch's. (Below degree 2 there is no recurrence, and
+    # the narrow dtype overflows where the rounded value does.)
     with np.errstate(over="ignore"):
         wide = kernel(x.astype(np.float64), n).astype(x.dtype)
+    with np.errstate(invalid="ignore"):
+        if not (n >= 2).any():
+            return wide
+    narrow = kernel(x, n)
     return np.where(np.isfinite(narrow), wide, narrow)
 
 
@@ -322,46 +336,58 @@ chebyshev_polynomial_t = _polynomial(
     "chebyshev_polynomial_t", lambda x, n: _chebyshev_t(x, n, False),
     "The Chebyshev polynomial of the first kind T_n",
     ">>> bp.special.chebyshev_polynomial_t(bp.tensor([0.5, 2.0]), 3).tolist()\n"
-    "    [-1.0, 26.0]")
+    "    [-1.0, 26.0]",
+    compiled=("chebyshev_t", False))
 chebyshev_polynomial_u = _polynomial(
     "chebyshev_polynomial_u", lambda x, n: _chebyshev_u(x, n, False),
     "The Chebyshev polynomial of the second kind U_n",
-    ">>> bp.special.chebyshev_polynomial_u(bp.tensor([2.0]), 2).tolist()\n    [15.0]")
+    ">>> bp.special.chebyshev_polynomial_u(bp.tensor([2.0]), 2).tolist()\n    [15.0]",
+    compiled=("chebyshev_u", False))
 chebyshev_polynomial_v = _polynomial(
     "chebyshev_polynomial_v", lambda x, n: _chebyshev_v(x, n, False),
     "The Chebyshev polynomial of the third kind V_n",
-    ">>> bp.special.chebyshev_polynomial_v(bp.tensor([2.0]), 2).tolist()\n    [11.0]")
+    ">>> bp.special.chebyshev_polynomial_v(bp.tensor([2.0]), 2).tolist()\n    [11.0]",
+    compiled=("chebyshev_v", False))
 chebyshev_polynomial_w = _polynomial(
     "chebyshev_polynomial_w", lambda x, n: _chebyshev_w(x, n, False),
     "The Chebyshev polynomial of the fourth kind W_n",
-    ">>> bp.special.chebyshev_polynomial_w(bp.tensor([2.0]), 2).tolist()\n    [19.0]")
+    ">>> bp.special.chebyshev_polynomial_w(bp.tensor([2.0]), 2).tolist()\n    [19.0]",
+    compiled=("chebyshev_w", False))
 shifted_chebyshev_polynomial_t = _polynomial(
     "shifted_chebyshev_polynomial_t", lambda x, n: _chebyshev_t(x, n, True),
     "The shifted Chebyshev polynomial of the first kind T*_n(x) = T_n(2x - 1)",
-    ">>> bp.special.shifted_chebyshev_polynomial_t(bp.tensor([1.5]), 2).tolist()\n    [7.0]")
+    ">>> bp.special.shifted_chebyshev_polynomial_t(bp.tensor([1.5]), 2).tolist()\n    [7.0]",
+    compiled=("chebyshev_t", True))
 shifted_chebyshev_polynomial_u = _polynomial(
     "shifted_chebyshev_polynomial_u", lambda x, n: _chebyshev_u(x, n, True),
     "The shifted Chebyshev polynomial of the second kind U*_n(x) = U_n(2x - 1)",
-    ">>> bp.special.shifted_chebyshev_polynomial_u(bp.tensor([1.5]), 2).tolist()\n    [15.0]")
+    ">>> bp.special.shifted_chebyshev_polynomial_u(bp.tensor([1.5]), 2).tolist()\n    [15.0]",
+    compiled=("chebyshev_u", True))
 shifted_chebyshev_polynomial_v = _polynomial(
     "shifted_chebyshev_polynomial_v", lambda x, n: _chebyshev_v(x, n, True),
     "The shifted Chebyshev polynomial of the third kind V*_n(x) = V_n(2x - 1)",
-    ">>> bp.special.shifted_chebyshev_polynomial_v(bp.tensor([1.5]), 2).tolist()\n    [11.0]")
+    ">>> bp.special.shifted_chebyshev_polynomial_v(bp.tensor([1.5]), 2).tolist()\n    [11.0]",
+    compiled=("chebyshev_v", True))
 shifted_chebyshev_polynomial_w = _polynomial(
     "shifted_chebyshev_polynomial_w", lambda x, n: _chebyshev_w(x, n, True),
     "The shifted Chebyshev polynomial of the fourth kind W*_n(x) = W_n(2x - 1)",
-    ">>> bp.special.shifted_chebyshev_polynomial_w(bp.tensor([1.5]), 2).tolist()\n    [19.0]")
+    ">>> bp.special.shifted_chebyshev_polynomial_w(bp.tensor([1.5]), 2).tolist()\n    [19.0]",
+    compiled=("chebyshev_w", True))
 hermite_polynomial_h = _polynomial(
     "hermite_polynomial_h", _hermite_h, "The physicists' Hermite polynomial H_n",
-    ">>> bp.special.hermite_polynomial_h(bp.tensor([1.0]), 3).tolist()\n    [-4.0]")
+    ">>> bp.special.hermite_polynomial_h(bp.tensor([1.0]), 3).tolist()\n    [-4.0]",
+    compiled=("hermite_h", False))
 hermite_polynomial_he = _polynomial(
     "hermite_polynomial_he", _hermite_he, "The probabilists' Hermite polynomial He_n",
-    ">>> bp.special.hermite_polynomial_he(bp.tensor([2.0]), 3).tolist()\n    [2.0]")
+    ">>> bp.special.hermite_polynomial_he(bp.tensor([2.0]), 3).tolist()\n    [2.0]",
+    compiled=("hermite_he", False))
 laguerre_polynomial_l = _polynomial(
     "laguerre_polynomial_l", _laguerre_l, "The Laguerre polynomial L_n",
-    ">>> bp.special.laguerre_polynomial_l(bp.tensor([1.0]), 2).tolist()\n    [-0.5]")
+    ">>> bp.special.laguerre_polynomial_l(bp.tensor([1.0]), 2).tolist()\n    [-0.5]",
+    compiled=("laguerre_l", False))
 legendre_polynomial_p = _polynomial(
     "legendre_polynomial_p", _legendre_p, "The Legendre polynomial P_n",
-    ">>> bp.special.legendre_polynomial_p(bp.tensor([0.5]), 2).tolist()\n    [-0.125]")
+    ">>> bp.special.legendre_polynomial_p(bp.tensor([0.5]), 2).tolist()\n    [-0.125]",
+    compiled=("legendre_p", False))
 
 __all__: list[str] = []  # torch.special's names: exported by backprop.special
