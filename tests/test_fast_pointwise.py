@@ -21,6 +21,13 @@ OPS = {"fmod": np.fmod, "remainder": np.remainder, "floor_divide": np.floor_divi
 REFERENCES = {**OPS, "hypot": np.hypot}
 
 
+@pytest.fixture(autouse=True)
+def accelerator_on(monkeypatch: Any) -> None:
+    """The kernels on wherever Numba is installed, even under BACKPROP_NUMBA=0 (the tests that
+    check the NumPy path switch it off themselves)."""
+    monkeypatch.setattr(accel, "enabled", accel.is_available())
+
+
 def operands() -> list[tuple[np.ndarray, np.ndarray]]:
     rng = np.random.default_rng(0)
     n = 20_000
@@ -242,7 +249,6 @@ def test_lerp_kernels_agree_with_numpy_and_torch(dtype: Any, monkeypatch: Any) -
     with np.errstate(all="ignore"):
         expected = np.where(np.abs(weight) < 0.5, x + weight * (end - x),
                             end - (end - x) * (1 - weight))
-    monkeypatch.setattr(accel, "enabled", accel.is_available())  # on even under BACKPROP_NUMBA=0
     if accel.is_available():
         ours = numba_pointwise.lerp(x, end, weight)
         assert ours is not None  # the kernel took it
@@ -268,7 +274,6 @@ def test_addc_kernels_are_bit_for_bit(op: str, dtype: Any, value: Any, monkeypat
     x = floats(dtype)
     t1, t2 = rng.permutation(x), rng.permutation(x)
     ins = [bp.tensor(a) for a in (x, t1, t2)]
-    monkeypatch.setattr(accel, "enabled", accel.is_available())  # on even under BACKPROP_NUMBA=0
     with np.errstate(all="ignore"):
         if accel.is_available():
             assert getattr(numba_pointwise, op)(x, t1, t2, value=value) is not None
