@@ -887,11 +887,15 @@ _F_IMAGE: dict[str, Callable[[Any, Any], Any]] = {
     "nn.functional.instance_norm": lambda F, a: F.instance_norm(a),
     "nn.functional.unfold": lambda F, a: F.unfold(a, 3, padding=1),
 }
+def _on_image(call: Callable[[Any, Any], Any]) -> Callable:
+    def build(lib: Any, x: Any, y: Any) -> Callable[[], Any]:
+        a = _shaped(lib, x, IMAGE)
+        return lambda: call(lib.nn.functional, a)
+    return build
+
+
 for _op, _call in _F_IMAGE.items():
-    RECIPES[_op] = Recipe(
-        lambda lib, x, y, _call=_call: (lambda a=_shaped(lib, x, IMAGE):
-                                        lambda: _call(lib.nn.functional, a))(),
-        "(16,8,32,32)")
+    RECIPES[_op] = Recipe(_on_image(_call), "(16,8,32,32)")
 
 
 @recipe("nn.functional.batch_norm", "(16,8,32,32), training, 8 channels")
