@@ -1,0 +1,150 @@
+"""The fast paths added for speed (issue 17) compute what the general code and PyTorch do:
+cosine windows by a quarter period and Clenshaw, stride-1 transposed convolution as a
+convolution, max pooling without indices, global and tiling average pooling."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+import backprop as bp
+from backprop.ops import conv, pooling
+from backprop.signal import windows
+
+
+@pytest.mark.parametrize("span", [*range(1, 40), 99, 100, 1001, 1002, 99999, 100000])
+def test_cosines_match_direct_evaluation(span):
+    for M in {1, max(1, span // 2), span, span + 1}:
+        direct = np.cos(np.arange(M) * (2 * math.pi / span))
+        np.testing.assert_allclose(windows._cosines(M, span), direct, rtol=0, atol=2e-15)
+
+
+@pytest.mark.parametrize("a", [[1.0], [0.5, 0.5], [0.54, 0.46], [0.42, 0.5, 0.08],
+                               [0.3635819, 0.4891775, 0.1365995, 0.0106411],
+                               [0.2, -0.3, 0.1, 0.05, -0.02]])
+def test_general_cosine_matches_the_sum_of_cosines(a):
+    for M, sym in itertools.product([1, 2, 3, 4, 5, 10, 257, 1000], [True, False]):
+        span = M - 1 if sym else M
+        k = np.arange(M) * 2 * math.pi / max(span, 1)
+        direct = (sum((-1) ** i * c * np.cos(i * k) for i, c in enumerate(a)) if M > 1
+                  else np.ones(1))
+        got = bp.signal.windows.general_cosine(M, a=a, sym=sym, dtype=bp.float64).numpy()
+        np.testing.assert_allclose(got, direct, rtol=0, atol=1e-14)
+        got32 = bp.signal.windows.general_cosine(M, a=a, sym=sym).numpy()
+        assert got32.dtype == np.float32
+        np.testing.assert_allclose(got32, direct.astype(np.float32), rtol=0, atol=1.2e-7)
+
+
+@pytest.mark.parametrize("name", ["hann_window", "hamming_window", "blackman_window"])
+def test_top_level_windows_match_torch(name, torch):
+    for M, periodic in itertools.product([1, 2, 7, 8, 1000, 1001], [True, False]):
+        ours = getattr(bp, name)(M, periodic, dtype=bp.float64).numpy()
+        theirs = getattr(torch, name)(M, periodic, dtype=torch.float64).numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-14)
+
+
+def test_stride_one_transposed_convolution_takes_the_convolution_path(monkeypatch):
+    calls = []
+    forward = conv._conv.forward
+
+    def spy(*args, **kwargs):
+        calls.append(args[3])
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(conv._conv, "forward", spy)
+    x, w = bp.randn(2, 4, 6, 6), bp.randn(4, 3, 3, 3)
+    bp.nn.functional.conv_transpose2d(x, w, padding=1)
+    assert calls == [(1, 1)]
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_transposed_convolution_matches_torch(nd, torch):
+    rng = np.random.default_rng(nd)
+    ours_f = getattr(bp.nn.functional, f"conv_transpose{nd}d")
+    theirs_f = getattr(torch.nn.functional, f"conv_transpose{nd}d")
+    for groups, k, d, p, op, s in itertools.product((1, 2), (1, 3), (1, 2), (0, 1, 2), (0, 1),
+                                                    (1, 2)):
+        if op >= max(s, d):
+            continue
+        x = rng.standard_normal((2, 4) + (5,) * nd)
+        w = rng.standard_normal((4, 3) + (k,) * nd)
+        b = rng.standard_normal(3 * groups)
+        args = dict(stride=s, padding=p, output_padding=op, groups=groups, dilation=d)
+        try:
+            theirs = theirs_f(torch.tensor(x), torch.tensor(w), torch.tensor(b), **args).numpy()
+        except RuntimeError:  # an output size PyTorch refuses
+            continue
+        ours = ours_f(bp.tensor(x), bp.tensor(w), bp.tensor(b), **args).numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+def _special_values(shape, dtype):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype)
+    flat = x.reshape(-1)
+    flat[::17] = np.nan
+    flat[5::23] = np.inf
+    flat[7::29] = -np.inf
+    flat[3::31] = -0.0
+    flat[4::37] = 0.0
+    flat[11::41] = 1e30 if dtype == np.float32 else 1e300
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nan", [False, True])
+def test_max_pool_without_indices_gives_the_same_maxima(dtype, nan):
+    x = _special_values((2, 3, 9, 8), dtype) if nan else \
+        np.random.default_rng(1).standard_normal((2, 3, 9, 8)).astype(dtype)
+    for kernel, stride, padding, ceil in [(2, None, 0, False), (3, 1, 1, False),
+                                          (3, 2, 1, True), ((2, 3), (1, 2), (1, 0), False)]:
+        plain = bp.max_pool2d(bp.tensor(x), kernel, stride, padding, ceil_mode=ceil)
+        leaf = bp.tensor(x, requires_grad=True)
+        graded = bp.max_pool2d(leaf, kernel, stride, padding, ceil_mode=ceil)
+        np.testing.assert_array_equal(plain.numpy(), graded.detach().numpy())
+        assert np.array_equal(np.signbit(plain.numpy()), np.signbit(graded.detach().numpy()))
+        values, indices = bp.max_pool2d(bp.tensor(x), kernel, stride, padding, ceil_mode=ceil,
+                                        return_indices=True)
+        np.testing.assert_array_equal(values.numpy(), plain.numpy())
+
+
+def test_max_pool_skips_the_indices_only_without_gradient(monkeypatch):
+    asked = []
+    argmax = pooling._max_pool_argmax
+
+    def spy(*args):
+        asked.append(args[-1])
+        return argmax(*args)
+
+    monkeypatch.setattr(pooling, "_max_pool_argmax", spy)
+    x = bp.randn(1, 2, 8)
+    bp.max_pool1d(x, 2)
+    bp.max_pool1d(x.requires_grad_(), 2)
+    with bp.no_grad():
+        bp.max_pool1d(x, 2)
+    assert asked == [False, True, False]
+
+
+def test_pooling_fast_paths_match_torch(torch):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 40, 24))
+    for ours, theirs in [
+            (lambda a: bp.nn.functional.adaptive_avg_pool2d(a, 1),
+             lambda a: torch.nn.functional.adaptive_avg_pool2d(a, 1)),
+            (lambda a: bp.nn.functional.adaptive_avg_pool2d(a, (4, 2)),
+             lambda a: torch.nn.functional.adaptive_avg_pool2d(a, (4, 2))),
+            (lambda a: bp.nn.functional.avg_pool2d(a, (4, 3)),
+             lambda a: torch.nn.functional.avg_pool2d(a, (4, 3))),
+            (lambda a: bp.adaptive_avg_pool1d(a.reshape(2, 3, -1), 12),
+             lambda a: torch.adaptive_avg_pool1d(a.reshape(2, 3, -1), 12))]:
+        a, t = bp.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        out, expected = ours(a), theirs(t)
+        np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-12,
+                                   atol=1e-14)
+        g = rng.standard_normal(tuple(expected.shape))
+        out.backward(bp.tensor(g))
+        expected.backward(torch.tensor(g))
+        np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-14)
