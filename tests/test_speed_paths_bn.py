@@ -72,7 +72,8 @@ def test_transposed_convolution_matches_torch(nd, torch):
         x = rng.standard_normal((2, 4) + (5,) * nd)
         w = rng.standard_normal((4, 3) + (k,) * nd)
         b = rng.standard_normal(3 * groups)
-        args = dict(stride=s, padding=p, output_padding=op, groups=groups, dilation=d)
+        args = {"stride": s, "padding": p, "output_padding": op, "groups": groups,
+                "dilation": d}
         try:
             theirs = theirs_f(torch.tensor(x), torch.tensor(w), torch.tensor(b), **args).numpy()
         except RuntimeError:  # an output size PyTorch refuses
@@ -106,7 +107,7 @@ def test_max_pool_without_indices_gives_the_same_maxima(dtype, nan):
         graded = bp.max_pool2d(leaf, kernel, stride, padding, ceil_mode=ceil)
         np.testing.assert_array_equal(plain.numpy(), graded.detach().numpy())
         assert np.array_equal(np.signbit(plain.numpy()), np.signbit(graded.detach().numpy()))
-        values, indices = bp.max_pool2d(bp.tensor(x), kernel, stride, padding, ceil_mode=ceil,
+        values, _ = bp.max_pool2d(bp.tensor(x), kernel, stride, padding, ceil_mode=ceil,
                                         return_indices=True)
         np.testing.assert_array_equal(values.numpy(), plain.numpy())
 
