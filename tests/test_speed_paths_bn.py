@@ -4,6 +4,7 @@ convolution, max pooling without indices, global and tiling average pooling."""
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import math
 
@@ -149,3 +150,64 @@ def test_pooling_fast_paths_match_torch(torch):
         out.backward(bp.tensor(g))
         expected.backward(torch.tensor(g))
         np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+# -- the exact float32 GELU's Numba kernels ------------------------------------------------------
+
+def _gelu_inputs() -> np.ndarray:
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.standard_normal(5000) * 4, np.linspace(-20, 20, 4001),
+                        rng.uniform(-1e-6, 1e-6, 500), np.geomspace(1e-30, 1e30, 300),
+                        -np.geomspace(1e-30, 1e30, 300),
+                        [0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 3.4e38, -3.4e38,
+                         1e-45, -1e-45, 13.0, -13.0, 5.5, -5.5]])
+    return x.astype(np.float32)
+
+
+def _gelu_both_ways(x: np.ndarray, g: np.ndarray) -> tuple:
+    leaf = bp.tensor(x, requires_grad=True)
+    out = bp.nn.functional.gelu(leaf)
+    out.backward(bp.tensor(g))
+    return out.detach().numpy(), leaf.grad.numpy()
+
+
+def test_exact_gelu_kernels_agree_with_the_numpy_kernels(monkeypatch):
+    if not bp.backends.numba.is_available():
+        pytest.skip("Numba is not installed")
+    from backprop.nn.functional import _gelu_kernels
+    ran = []
+    for name in ("gelu_exact32", "gelu_exact32_backward"):
+        kernel = getattr(_gelu_kernels, name)
+        monkeypatch.setattr(_gelu_kernels, name,
+                            lambda *a, _k=kernel, _n=name: (ran.append(_n), _k(*a))[1])
+    x = _gelu_inputs()
+    g = np.random.default_rng(4).standard_normal(x.shape).astype(np.float32)
+    monkeypatch.setattr(bp.backends.numba, "enabled", True)
+    fast = _gelu_both_ways(x, g)
+    assert ran == ["gelu_exact32", "gelu_exact32_backward"]
+    monkeypatch.setattr(bp.backends.numba, "enabled", False)
+    slow = _gelu_both_ways(x, g)
+    assert ran == ["gelu_exact32", "gelu_exact32_backward"]  # not run when switched off
+    # An ulp from exp's rounding (below float32's smallest normal the kernels' exp is 0); the
+    # gradient g (Phi(x) + x phi(x)) adds terms of size 1 that cancel near x = -0.75: an ulp of 1.
+    for ours, reference, atol in zip(fast, slow, (3e-38, 1e-6)):
+        assert ours.dtype == np.float32
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(reference))
+        np.testing.assert_allclose(ours, reference, rtol=4e-7, atol=atol)
+
+
+def test_exact_gelu_kernels_leave_float64_and_tanh_to_others(monkeypatch):
+    gelu_module = importlib.import_module("backprop.nn.functional.gelu")
+    x = np.linspace(-3, 3, 1000)
+    assert gelu_module._gelu_compiled(x, "none") is None
+    assert gelu_module._gelu_compiled(x.astype(np.float32), "tanh") is None
+    monkeypatch.setattr(bp.backends.numba, "enabled", False)
+    assert gelu_module._gelu_compiled(x.astype(np.float32), "none") is None
+
+
+def test_exact_gelu_kernels_match_a_float64_reference():
+    x = _gelu_inputs()
+    x = x[np.isfinite(x) & (np.abs(x) < 1e18)]
+    ours = bp.nn.functional.gelu(bp.tensor(x)).numpy()
+    exact = np.array([v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in x.astype(np.float64)])
+    np.testing.assert_allclose(ours, exact, rtol=1e-5, atol=1.2e-38)
