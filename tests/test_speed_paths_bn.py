@@ -211,3 +211,27 @@ def test_exact_gelu_kernels_match_a_float64_reference():
     ours = bp.nn.functional.gelu(bp.tensor(x)).numpy()
     exact = np.array([v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in x.astype(np.float64)])
     np.testing.assert_allclose(ours, exact, rtol=1e-5, atol=1.2e-38)
+
+
+# -- batch norm in evaluation mode ---------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_eval_batch_norm_fused_path_equals_the_recorded_ops(dtype, monkeypatch):
+    norm = importlib.import_module("backprop.nn.functional.norm")
+    fused = norm._fused_affine
+    ran = []
+    monkeypatch.setattr(norm, "_fused_affine",
+                        lambda *a: (lambda out: (ran.append(out is not None), out)[1])(fused(*a)))
+    rng = np.random.default_rng(5)
+    x = _special_values((4, 3, 5, 6), dtype) * 3
+    mean, var = rng.standard_normal(3).astype(dtype), rng.uniform(0.1, 2, 3).astype(dtype)
+    weight, bias = rng.standard_normal(3).astype(dtype), rng.standard_normal(3).astype(dtype)
+    for w, b in [(None, None), (weight, None), (None, bias), (weight, bias)]:
+        args = [bp.tensor(mean), bp.tensor(var), None if w is None else bp.tensor(w),
+                None if b is None else bp.tensor(b)]
+        plain = bp.nn.functional.batch_norm(bp.tensor(x), *args, eps=1e-3)
+        leaf = bp.tensor(x, requires_grad=True)
+        recorded = bp.nn.functional.batch_norm(leaf, *args, eps=1e-3)
+        assert recorded.requires_grad and plain.dtype == recorded.dtype == dtype
+        np.testing.assert_array_equal(plain.numpy(), recorded.detach().numpy())
+    assert ran == [True, False] * 4
