@@ -235,3 +235,24 @@ def test_eval_batch_norm_fused_path_equals_the_recorded_ops(dtype, monkeypatch):
         assert recorded.requires_grad and plain.dtype == recorded.dtype == dtype
         np.testing.assert_array_equal(plain.numpy(), recorded.detach().numpy())
     assert ran == [True, False] * 4
+
+
+# -- split and chunk without a gradient ----------------------------------------------------------
+
+def test_plain_split_pieces_are_views_like_the_recorded_ones(monkeypatch):
+    join = importlib.import_module("backprop.ops.join")
+    plain = join._plain_pieces
+    ran = []
+    monkeypatch.setattr(join, "_plain_pieces", lambda *a: (ran.append(1), plain(*a))[1])
+    x = bp.arange(24.0).reshape(4, 6)
+    pieces = x.split([1, 2, 3], dim=1)
+    recorded = bp.arange(24.0).reshape(4, 6).requires_grad_().split([1, 2, 3], dim=1)
+    assert ran == [1]
+    for ours, theirs in zip(pieces, recorded):
+        np.testing.assert_array_equal(ours.numpy(), theirs.detach().numpy())
+        assert ours._version is x._version and ours._view.base is x._view.base
+    pieces[1][0, 0] = 100.0  # writing through a piece writes the input and is counted
+    assert x[0, 1].item() == 100.0 and x._version.value == 1
+    assert [p.shape for p in x.chunk(4, 1)] == [(4, 2), (4, 2), (4, 2)]
+    assert [p.shape for p in bp.zeros(0, 3).split(2, 1)] == [(0, 2), (0, 1)]
+    assert [p.shape for p in bp.zeros(3, 0).chunk(2, 1)] == [(3, 0), (3, 0)]
