@@ -319,6 +319,15 @@ def _avg_pool_backward(grad: Any, shape: Sizes, kernel: Sizes,
         out = backend.empty(tuple(shape), spread.dtype, spread)
         out[...] = spread
         return out
+    out = grad.shape[2:]
+    if (tuple(stride) == tuple(kernel) and not any(lo or hi for lo, hi in padding)
+            and all(m * k == n for m, k, n in zip(out, kernel, sizes))):
+        # Windows tiling the input: each element gets its window's share, by broadcasting
+        # over (windows, kernel) pairs instead of one strided add per kernel offset.
+        pairs = tuple(v for mk in zip(out, kernel) for v in mk)
+        buf = backend.empty(tuple(shape[:2]) + pairs, spread.dtype, spread)
+        buf[...] = spread.reshape(tuple(shape[:2]) + tuple(v for m in out for v in (m, 1)))
+        return buf.reshape(tuple(shape))
     padded = tuple(n + lo + max(hi, 0) for n, (lo, hi) in zip(sizes, padding))
     buf = backend.zeros(shape[:2] + padded, grad.dtype, grad)
     out = grad.shape[2:]
