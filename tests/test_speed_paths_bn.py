@@ -256,3 +256,24 @@ def test_plain_split_pieces_are_views_like_the_recorded_ones(monkeypatch):
     assert [p.shape for p in x.chunk(4, 1)] == [(4, 2), (4, 2), (4, 2)]
     assert [p.shape for p in bp.zeros(0, 3).split(2, 1)] == [(0, 2), (0, 1)]
     assert [p.shape for p in bp.zeros(3, 0).chunk(2, 1)] == [(3, 0), (3, 0)]
+
+
+# -- constant padding fills only the frame --------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
+def test_constant_pad_matches_a_full_fill(dtype):
+    join = importlib.import_module("backprop.ops.join")
+    rng = np.random.default_rng(6)
+    x = (rng.standard_normal((3, 4, 5)) * 10).astype(dtype)
+    for _ in range(60):
+        widths = tuple((int(rng.integers(-2, 3)), int(rng.integers(-2, 3))) for _ in range(3))
+        if any(n + lo + hi <= 0 for n, (lo, hi) in zip(x.shape, widths)):
+            continue
+        value = 7 if dtype is not np.bool_ else True
+        got = join._constant_pad.forward(x, widths, value)
+        cropped = x[tuple(slice(max(-lo, 0), n - max(-hi, 0))
+                          for n, (lo, hi) in zip(x.shape, widths))]
+        expected = np.pad(cropped, [(max(lo, 0), max(hi, 0)) for lo, hi in widths],
+                          constant_values=value)
+        assert got.dtype == x.dtype
+        np.testing.assert_array_equal(got, expected)

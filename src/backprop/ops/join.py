@@ -300,8 +300,17 @@ def _constant_pad(input: Any, widths: tuple[tuple[int, int], ...], value: Any) -
         source.append(slice(low, high))
         target.append(slice(start, start + high - low))
         shape.append(n + before + after)
-    out = np.full_like(input, value, shape=tuple(shape))
+    # The kept region is copied, then only the frame around it filled: one pass over the output
+    # instead of a fill and a copy.
+    out = np.empty_like(input, shape=tuple(shape))
     out[tuple(target)] = input[tuple(source)]
+    for d, (kept, size) in enumerate(zip(target, shape)):
+        lead = (slice(None),) * d
+        if kept.start > 0:
+            np.copyto(out[lead + (slice(0, kept.start),)], value, casting="unsafe")
+        if kept.stop < size:
+            np.copyto(out[lead + (slice(max(kept.stop, kept.start), None),)], value,
+                      casting="unsafe")
     return out
 
 
