@@ -8,7 +8,11 @@ matrices (``linalg.inv``, ``linalg.cholesky``), on a symmetric positive definite
 the forward alone, and forward plus backward of ``out.sum()`` where the result is
 differentiable. PyTorch runs on one thread (``torch.set_num_threads(1)``) and NumPy's BLAS on
 one (``OPENBLAS_NUM_THREADS=1``, set before NumPy loads); each figure is the median of
-interleaved rounds. Ops that need more arguments (``topk``'s k) are listed as left out, by name.
+interleaved rounds. Ops that need more arguments (``topk``'s k, an index tensor, a kernel) are
+timed by the recipes of ``benchmarks/op_recipes.py`` (their "inputs" column says "recipe" and the
+shape column what they ran on), which also time common ops the plain inputs call in a degenerate
+way (``softmax`` over every element, ``conv2d`` of a matrix ...) under names with a ``:variant``,
+and ``nn.functional`` layers and losses; ops with neither are listed as left out, with the reason.
 The table is sorted slowest first against PyTorch; a full run also writes it to
 ``benchmarks/ops_results.md``. No timing is asserted anywhere.
 """
@@ -30,6 +34,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from benchmarks.op_recipes import LEFT_OUT, RECIPES, Recipe  # noqa: E402
+
 SHAPE = (100, 1000)
 SQUARE = 316  # about as many elements as SHAPE
 
@@ -37,7 +43,7 @@ SQUARE = 316  # about as many elements as SHAPE
 @dataclass
 class Timing:
     name: str
-    arity: int
+    arity: int  # 0 for an op timed by its recipe
     input: str  # which input it ran on
     forward: tuple[float, float]  # (backprop, torch) seconds
     backward: tuple[float, float] | None
@@ -125,7 +131,15 @@ def measure(names: list[str] | None = None, rounds: int = 5,
     torch.set_num_threads(1)
     inputs = _inputs(np.random.default_rng(0))
     timings, left_out = [], []
-    for name in names or candidates(bp, torch):
+    if names is None:
+        plain = candidates(bp, torch)
+        names = plain + sorted(set(RECIPES) - set(plain))
+    for name in names:
+        if name in RECIPES:
+            uniform = inputs[f"{SHAPE[0]}x{SHAPE[1]}"]
+            timings.append(_measure_recipe(bp, torch, name, RECIPES[name], uniform, rounds,
+                                           seconds))
+            continue
         arity, label = next(((a, label) for label, arrays in inputs.items()
                              if (a := _arity(bp, torch, name, arrays)) is not None), (None, ""))
         if arity is None:
@@ -138,6 +152,37 @@ def measure(names: list[str] | None = None, rounds: int = 5,
         timings.append(Timing(name, arity, label, forward,
                               _backward(bp, torch, name, arrays, rounds, seconds)))
     return timings, left_out
+
+
+def _measure_recipe(bp: Any, torch: Any, name: str, recipe: Recipe, arrays: list[np.ndarray],
+                    rounds: int, seconds: float) -> Timing:
+    """The forward, and forward plus backward where the recipe allows it, of one recipe op."""
+    def call(lib: Any, grad: bool) -> Callable[[], Any]:
+        return recipe.build(lib, *(lib.tensor(a, requires_grad=grad) for a in arrays))
+
+    ours, theirs = call(bp, False), call(torch, False)
+    forward = (_median_time(ours, rounds, seconds), _median_time(theirs, rounds, seconds))
+    return Timing(name, 0, recipe.shape, forward,
+                  _recipe_backward(bp, torch, recipe, call, rounds, seconds))
+
+
+def _recipe_backward(bp: Any, torch: Any, recipe: Recipe, call: Callable[[Any, bool], Any],
+                     rounds: int, seconds: float) -> tuple[float, float] | None:
+    if not recipe.backward:
+        return None
+
+    def step(lib: Any) -> Callable[[], Any] | None:
+        op = call(lib, True)
+        out = _first_tensor(op())
+        if not getattr(out, "requires_grad", False) or out.dtype != lib.float32:
+            return None
+        out.sum().backward()
+        return lambda: _first_tensor(op()).sum().backward()
+
+    ours, theirs = step(bp), step(torch)
+    if ours is None or theirs is None:
+        return None
+    return _median_time(ours, rounds, seconds), _median_time(theirs, rounds, seconds)
 
 
 def _backward(bp: Any, torch: Any, name: str, arrays: list[np.ndarray], rounds: int,
@@ -167,7 +212,7 @@ def report(timings: list[Timing], left_out: list[str]) -> str:
              "| op | inputs | shape | backprop us | PyTorch us | ratio | with backward: "
              "backprop us | PyTorch us | ratio |", "|---|---|---|---|---|---|---|---|---|"]
     for t in sorted(timings, key=lambda t: -t.ratio):
-        row = (f"| {t.name} | {t.arity} | {t.input} | {t.forward[0] * 1e6:.1f} | "
+        row = (f"| {t.name} | {t.arity or 'recipe'} | {t.input} | {t.forward[0] * 1e6:.1f} | "
                f"{t.forward[1] * 1e6:.1f} | {t.ratio:.2f}x |")
         if t.backward is None:
             row += " - | - | - |"
@@ -178,8 +223,20 @@ def report(timings: list[Timing], left_out: list[str]) -> str:
     slow = [t.name for t in timings if t.ratio > 3]
     lines += ["", f"{len(timings)} ops timed; {len(slow)} over 3x PyTorch's forward time"
               + (f": {', '.join(slow)}" if slow else "") + ".",
-              f"Left out (they need more than one or two float tensors): {', '.join(left_out)}."]
+              _left_out_line(left_out)]
     return "\n".join(lines)
+
+
+def _left_out_line(left_out: list[str]) -> str:
+    """The ops not timed, grouped by the reason given in ``op_recipes.LEFT_OUT``."""
+    reasons = {name: reason for reason, names in LEFT_OUT.items() for name in names.split()}
+    groups: dict[str, list[str]] = {}
+    for name in left_out:
+        groups.setdefault(reasons.get(name, "no recipe yet"), []).append(name)
+    if not groups:
+        return "Left out: none."
+    return "Left out: " + "; ".join(f"{reason}: {', '.join(names)}"
+                                    for reason, names in groups.items()) + "."
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,7 @@ import backprop.nn.functional as F
 from backprop import optim
 from backprop.backends import numba as accel
 
-KERNELS = ("gelu_tanh", "gelu_tanh_backward", "gelu32", "gelu32_backward", "layer_norm", "layer_norm_backward", "softmax",
+KERNELS = ("gelu_tanh", "gelu_tanh_backward", "layer_norm", "layer_norm_backward", "softmax",
            "softmax_backward", "log_softmax", "log_softmax_backward", "adam_update")
 
 needs_numba = pytest.mark.skipif(not accel.is_available(),
@@ -67,8 +67,7 @@ def one_of_each(dtype: Any = np.float32, shape: tuple[int, ...] = (4, 8, 64)) ->
     w, b = leaf(shape[-1:], dtype, 1), leaf(shape[-1:], dtype, 2)
     c = cotangent(shape, dtype)  # a contiguous gradient for each op (sum's is a broadcast)
     with np.errstate(all="ignore"):  # the stand-ins leave arbitrary values behind
-        loss = (F.gelu(x, approximate="tanh") * c + F.gelu(x) * c
-                + F.layer_norm(x, shape[-1:], w, b) * c
+        loss = (F.gelu(x, approximate="tanh") * c + F.layer_norm(x, shape[-1:], w, b) * c
                 + F.softmax(x, -1) * c + F.log_softmax(x, -1) * c).sum()
         loss.backward()
         optim.AdamW([x]).step()
@@ -227,23 +226,6 @@ def test_gelu_tanh_extremes(both: Any, dtype: Any) -> None:
     for a, b in zip(slow, fast):
         np.testing.assert_allclose(b, a, rtol=1e-6 if dtype == np.float32 else 1e-12,
                                    atol=1e-14)
-
-
-@pytest.mark.parametrize("shape", SHAPES)
-def test_gelu_exact_float32(both: Any, shape: tuple[int, ...]) -> None:
-    x = leaf(shape, np.float32, scale=3.0)
-    slow, fast = both(lambda: forward_backward(F.gelu, [x]))
-    assert_close(slow, fast, np.float32)
-
-
-def test_gelu_exact_float32_extremes(both: Any) -> None:
-    """Both paths take Phi from one fitted float32 formula; only their exp differs (each within
-    about one unit in the last place), so the results agree to float32 rounding."""
-    x = bp.tensor(EXTREMES.astype(np.float32), requires_grad=True)
-    with np.errstate(invalid="ignore"):
-        slow, fast = both(lambda: forward_backward(F.gelu, [x]))
-    for a, b in zip(slow, fast):
-        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-30)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -205,49 +205,6 @@ def gelu_tanh_backward(g, x, out):
         out[i] = ((t + _like(v, 1.0)) * _like(v, 0.5) + term) * g[i]
 
 
-# -- exact GELU in float32: erf_numerics' fitted Phi, one pass instead of ~35 -------------------
-# Phi(-|x|) = t P(t) exp(-x^2 / 2) / 2 with t = 1 / (1 + 0.4 |x| / sqrt 2): the same float32
-# operations, in the same order, as ``erf_numerics._normal_cdf_block``; only exp differs (ours
-# within about one unit in the last place, as NumPy's). Branch-free, so the loop vectorises.
-
-_PHI_SCALE = np.float32(0.4 * math.sqrt(0.5))
-_PHI_TERMS = np.array((0.22570087747886666, 0.22507094096561658, 0.21391864516669146,
-                       0.13439904485567553, 0.25828568993415874, -0.25848402829805167,
-                       0.5160960963258105, -0.4751679241155448, 0.1879052358546537,
-                       -0.027724567884742465), dtype=np.float32)
-_F32_INV_SQRT_2PI = np.float32(1.0 / math.sqrt(2.0 * math.pi))
-
-
-@njit(inline="always", **_OPTIONS)
-def _normal_cdf32(v):
-    """(Phi(v), exp(-v^2 / 2)) of a float32 ``v``."""
-    t = np.float32(1.0) / (abs(v) * _PHI_SCALE + np.float32(1.0))
-    c = _PHI_TERMS
-    q = t * c[9]
-    for k in range(8, -1, -1):
-        q = (q + c[k]) * t
-    e = _exp_nonpositive(v * v * np.float32(-0.5))
-    h = q * e * np.float32(0.5)  # Phi(-|v|)
-    return (h if v < np.float32(0.0) else np.float32(1.0) - h), e
-
-
-@njit(**_OPTIONS)
-def gelu32(x, out):
-    """out = x Phi(x) for float32 ``x``."""
-    for i in range(x.size):
-        v = x[i]
-        out[i] = _normal_cdf32(v)[0] * v
-
-
-@njit(**_OPTIONS)
-def gelu32_backward(g, x, out):
-    """out = g (Phi(x) + x phi(x)) for float32 ``x``."""
-    for i in range(x.size):
-        v = x[i]
-        cdf, e = _normal_cdf32(v)
-        out[i] = (cdf + e * v * _F32_INV_SQRT_2PI) * g[i]
-
-
 # -- row reductions -------------------------------------------------------------------------------
 # Sums accumulate in float64 and may be reordered (fast-math's "reassoc" flag, on these
 # functions only, and nothing else of fast-math): the compiler then keeps several partial sums

@@ -88,15 +88,15 @@ _modules: dict[str, ModuleType | None] = {}  # the other kernels' modules, None 
 
 
 def kernel_module(name: str) -> ModuleType | None:
-    """The kernels' module ``backends.<name>`` (``"_numba_special"`` ...), imported on first
-    use, or None while the accelerator is off, Numba is absent, or it rejects that module (asked
-    each time: tests switch the accelerator). Each family of kernels has a module of its own
-    because Numba's disk cache notices changes to a kernel's own file only."""
+    """The kernels' module ``name`` (``"backprop.backends._numba_special"`` ...), imported on
+    first use, or None while the accelerator is off, Numba is absent, or it rejects that module
+    (asked each time: tests switch the accelerator). Each family of kernels has a module of its
+    own because Numba's disk cache notices changes to a kernel's own file only."""
     if not enabled or _load() is None:
         return None
     if name not in _modules:
         try:
-            _modules[name] = importlib.import_module(f"{__package__}.{name}")
+            _modules[name] = importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a Numba that rejects this code: NumPy code runs
             _modules[name] = None
     return _modules[name]
@@ -159,26 +159,6 @@ def gelu_tanh_backward(g: np.ndarray, x: np.ndarray) -> np.ndarray | None:
         return None
     out = np.empty_like(x)
     if not _run(_kernels.gelu_tanh_backward, g.reshape(-1), x.reshape(-1), out.reshape(-1)):
-        return None
-    return out
-
-
-# -- exact GELU (float32; float64 keeps the NumPy formula) ---------------------------------------
-
-def gelu_exact(x: np.ndarray) -> np.ndarray | None:
-    """``x Phi(x)`` of a float32 array, or None."""
-    if not _applies(x) or x.dtype != np.float32:
-        return None
-    out = np.empty_like(x)
-    return out if _run(_kernels.gelu32, x.reshape(-1), out.reshape(-1)) else None
-
-
-def gelu_exact_backward(g: np.ndarray, x: np.ndarray) -> np.ndarray | None:
-    """The exact GELU's vector-Jacobian product ``g (Phi(x) + x phi(x))`` in float32, or None."""
-    if not _applies(x, g) or x.dtype != np.float32 or g.shape != x.shape:
-        return None
-    out = np.empty_like(x)
-    if not _run(_kernels.gelu32_backward, g.reshape(-1), x.reshape(-1), out.reshape(-1)):
         return None
     return out
 
@@ -341,13 +321,11 @@ def lstm_step_backward(grad: np.ndarray, g_output: np.ndarray | None, carry_h: n
 # -- registration: each kernel under the name of the op it speeds up -------------------------------
 
 def _gelu(input: np.ndarray, approximate: str) -> np.ndarray | None:
-    return gelu_tanh(input) if approximate == "tanh" else gelu_exact(input)
+    return gelu_tanh(input) if approximate == "tanh" else None
 
 
 def _gelu_backward(g: np.ndarray, input: np.ndarray, approximate: str) -> np.ndarray | None:
-    if approximate == "tanh":
-        return gelu_tanh_backward(g, input)
-    return gelu_exact_backward(g, input)
+    return gelu_tanh_backward(g, input) if approximate == "tanh" else None
 
 
 def _norm_backward(g: np.ndarray, input: np.ndarray, mean: Any, rstd: Any, weight: Any,

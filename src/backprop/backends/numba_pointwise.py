@@ -19,7 +19,7 @@ _F32 = np.dtype(np.float32)
 
 
 def _load() -> ModuleType | None:
-    return _switch.kernel_module("_numba_pointwise")
+    return _switch.kernel_module(f"{__package__}._numba_pointwise")
 
 
 def _operand(value: Any) -> np.ndarray | None:

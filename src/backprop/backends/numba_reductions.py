@@ -32,7 +32,7 @@ MIN_SIZE = 2048
 
 
 def _load() -> ModuleType | None:
-    return _switch.kernel_module("_numba_reductions")
+    return _switch.kernel_module(f"{__package__}._numba_reductions")
 
 
 def _rows(x: Any, axes: tuple[int, ...] | None) -> tuple[int, ...] | None:

@@ -18,7 +18,7 @@ CHEBYSHEV, HERMITE_H, HERMITE_HE, LAGUERRE, LEGENDRE = range(5)
 
 
 def _load() -> ModuleType | None:
-    return _switch.kernel_module("_numba_special")
+    return _switch.kernel_module(f"{__package__}._numba_special")
 
 
 def polynomial_tail(kind: int, x: np.ndarray, n: np.ndarray, p: np.ndarray, q: np.ndarray,
@@ -110,7 +110,7 @@ __all__: list[Any] = []
 
 
 def _load_bessel() -> ModuleType | None:
-    return _switch.kernel_module("_numba_bessel")
+    return _switch.kernel_module(f"{__package__}._numba_bessel")
 
 
 def _bessel_elementwise(kernel_name: str, narrow: bool = False) -> Any:
@@ -200,7 +200,7 @@ for _op, _kernel in {"i0": i0, "special_i0e": i0e, "special_i1": i1, "special_i1
 
 
 def _load_erf() -> ModuleType | None:
-    return _switch.kernel_module("_numba_erf")
+    return _switch.kernel_module(f"{__package__}._numba_erf")
 
 
 def _by_dtype(names: tuple[str, str], x: Any) -> np.ndarray | None:

@@ -239,6 +239,10 @@ def _conv_transpose(input: Any, weight: Any, bias: Any, stride: Sizes, padding: 
     """The adjoint of ``convolution`` in its input: ``input`` (N, C_in, *L) spread through
     ``weight`` (C_in, C_out / groups, *kernel) onto the full (uncropped) output, then cropped by
     ``padding``."""
+    if len(stride) <= 2 and all(s == 1 for s in stride):
+        out = _transpose_as_convolution(input, weight, bias, padding, dilation, groups)
+        if out is not None:
+            return out
     dtype = np.result_type(input, weight)
     kernel = weight.shape[2:]
     n, c_in = input.shape[:2]
@@ -255,6 +259,26 @@ def _conv_transpose(input: Any, weight: Any, bias: Any, stride: Sizes, padding: 
     cols = np.matmul(w, x).reshape((groups,) + kernel + (c_out // groups, n) + rows)
     buf = _fold(cols, groups, c_out, n, full, kernel, stride, dilation, rows, slack)
     return _from_planes(buf, full, padding, bias)
+
+
+def _transpose_as_convolution(input: Any, weight: Any, bias: Any, padding: Pairs,
+                              dilation: Sizes, groups: int) -> Any:
+    """With stride 1, the transposed convolution is the convolution of ``input`` padded by
+    ``d (k - 1)`` less the crop, with ``weight`` flipped in space and its in and out channels
+    swapped; None where that padding would be negative. The product then contracts over
+    ``C_in * kernel`` into ``C_out`` rows instead of spreading ``C_in`` into ``C_out * kernel``
+    rows that a col2im adds up: about 2x faster for 3x3 kernels in 1-d and 2-d. Not used in
+    3-d, where the convolution's own im2col (27 taps a channel) made it 1.3-1.6x slower."""
+    kernel = weight.shape[2:]
+    pads = tuple((d * (k - 1) - lo, d * (k - 1) - hi)
+                 for (lo, hi), k, d in zip(padding, kernel, dilation))
+    if any(lo < 0 or hi < 0 for lo, hi in pads):
+        return None
+    c_in, per_group = weight.shape[:2]
+    w = weight.reshape((groups, c_in // groups, per_group) + kernel).swapaxes(1, 2)
+    w = w[(Ellipsis,) + (slice(None, None, -1),) * len(kernel)]
+    w = w.reshape((groups * per_group, c_in // groups) + kernel)
+    return _conv.forward(input, w, bias, (1,) * len(kernel), pads, dilation, groups)
 
 
 # conv_weight_grad is linear in each input: <h, W(x, g)> = <g, conv(x, h)> = <x, conv^T(g, h)>.

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend, dtypes
+from ..autograd import grad_mode
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from .conv import Pairs, Sizes, _batched, _ints, _positive, _prod, _row_major
@@ -51,24 +52,31 @@ def _padded(x: np.ndarray, padding: Pairs, value: Any) -> np.ndarray:
 
 def _max_pool_argmax(x: np.ndarray, kernel: Sizes, stride: Sizes,
                     padding: Pairs, dilation: Sizes,
-                    out: Sizes) -> tuple[np.ndarray, np.ndarray]:
+                    out: Sizes, indices: bool = True) -> tuple[np.ndarray, Any]:
     """Every window's maximum and its flat index into the input plane: the first one where
     values tie, the last NaN where there are NaNs (PyTorch's rule). A few vectorised passes per
-    kernel offset over strided views; no window is copied."""
+    kernel offset over strided views; no window is copied. With ``indices=False`` (no gradient
+    and no indices asked for) only the maxima, found by the same passes: (maxima, None)."""
     lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     view = _pool_view(_padded(x, padding, lowest), kernel, stride, dilation, out)
     offsets = list(np.ndindex(*kernel))
     windows = [view[(slice(None), slice(None)) + k] for k in offsets]
     best = windows[0].copy()
-    arg = backend.zeros(best.shape, np.uint8 if len(offsets) < 256 else np.int32, best)
-    if x.dtype.kind == "f" and not np.isfinite(x.sum()):  # NaNs (or infs): the exact rule
+    arg = (backend.zeros(best.shape, np.uint8 if len(offsets) < 256 else np.int32, best)
+           if indices else None)
+    exact = x.dtype.kind == "f" and not np.isfinite(x.sum())
+    if exact:  # NaNs (or infs): the exact rule
         for j, v in enumerate(windows[1:], 1):
             better = np.greater(v, best) | np.isnan(v)
             np.copyto(best, v, where=better)
-            np.copyto(arg, j, where=better)
+            if arg is not None:
+                np.copyto(arg, j, where=better)
     else:
         for v in windows[1:]:
             np.maximum(best, v, out=best)
+    if arg is None:
+        return best, None
+    if not exact:
         # The earliest offset holding the max, by Horner's rule on "not the max" flags:
         # arg = m0 (1 + m1 (1 + m2 (...))), where m_j = windows[j] != best.
         for j in range(len(offsets) - 2, -1, -1):
@@ -187,8 +195,11 @@ def _max_poolnd(op: str, nd: int, input: Any, kernel_size: Any, stride: Any, pad
                                                 dilation)
     out, cover = _pool_sizes(op, tuple(input.shape[2:]), kernel, stride, pads, dilation,
                              bool(ceil_mode), tuple(input.shape))
+    # The indices serve the gradient and return_indices only: a plain forward skips them.
+    needed = return_indices or (isinstance(input, Tensor) and input.requires_grad
+                                and grad_mode.state.enabled)
     found, indices = _max_pool_argmax(backend.array_of(input), kernel, stride, cover,
-                                      dilation, out)
+                                      dilation, out, needed)
     return _max_pool_result(input, indices, found, batched, return_indices)
 
 
@@ -198,7 +209,8 @@ def _max_pool_result(input: Any, indices: Any, found: Any, batched: bool,
     gradient, unbatched again if the input was, with the indices if asked for."""
     values = _max_pool(input, indices, found)
     if not batched:
-        values, indices = reshape(values, tuple(values.shape[1:])), indices[0]
+        values = reshape(values, tuple(values.shape[1:]))
+        indices = None if indices is None else indices[0]
     if return_indices:
         return values, Tensor._wrap(indices)  # a constant: it carries no gradient
     return values
@@ -273,6 +285,17 @@ def _avg_pool(input: Any, kernel: Sizes, stride: Sizes, padding: Pairs,
         # an add per kernel offset, each rounding the running total.
         total = backend.cascade_sum(input, tuple(range(2, input.ndim)), True)
         return total / _as_dtype(divisor, total.dtype, total)
+    nd = len(kernel)
+    if (tuple(stride) == tuple(kernel) and _prod(kernel) > 8 and input.flags.c_contiguous
+            and not any(lo or hi for lo, hi in padding)
+            and all(m * k == n for m, k, n in zip(out, kernel, input.shape[2:]))):
+        # Long windows tiling the input (adaptive pooling to a divisor of the length): split
+        # each spatial dim into (windows, kernel) and sum the kernel dims, instead of one add
+        # per kernel offset.
+        split = input.reshape(input.shape[:2] + tuple(v for mk in zip(out, kernel) for v in mk))
+        total = split.sum(axis=tuple(range(3, 3 + 2 * nd, 2)))
+        total /= _as_dtype(divisor, total.dtype, total)
+        return total
     view = _pool_view(_padded(input, padding, 0), kernel, stride, (1,) * len(kernel), out)
     offsets = list(np.ndindex(*kernel))
     total = view[(slice(None), slice(None)) + offsets[0]].copy()
@@ -291,6 +314,20 @@ def _avg_pool_backward(grad: Any, shape: Sizes, kernel: Sizes,
     """The adjoint of ``avg_pool``: each output's ``grad / divisor`` added over its window."""
     spread = grad / _as_dtype(divisor, grad.dtype, grad)
     sizes = shape[2:]
+    if tuple(kernel) == tuple(sizes) and not any(lo or hi for lo, hi in padding):
+        # One window, the whole input (global pooling): each element gets its plane's share.
+        out = backend.empty(tuple(shape), spread.dtype, spread)
+        out[...] = spread
+        return out
+    out = grad.shape[2:]
+    if (tuple(stride) == tuple(kernel) and not any(lo or hi for lo, hi in padding)
+            and all(m * k == n for m, k, n in zip(out, kernel, sizes))):
+        # Windows tiling the input: each element gets its window's share, by broadcasting
+        # over (windows, kernel) pairs instead of one strided add per kernel offset.
+        pairs = tuple(v for mk in zip(out, kernel) for v in mk)
+        buf = backend.empty(tuple(shape[:2]) + pairs, spread.dtype, spread)
+        buf[...] = spread.reshape(tuple(shape[:2]) + tuple(v for m in out for v in (m, 1)))
+        return buf.reshape(tuple(shape))
     padded = tuple(n + lo + max(hi, 0) for n, (lo, hi) in zip(sizes, padding))
     buf = backend.zeros(shape[:2] + padded, grad.dtype, grad)
     out = grad.shape[2:]
@@ -409,6 +446,9 @@ def _adaptive_avg_poolnd(op: str, nd: int, input: Any, output_size: Any) -> Any:
     _batched(op, input, nd)
     sizes = tuple(input.shape[-nd:])
     wanted = _adaptive_size(op, nd, sizes, output_size)
+    if all(m == 1 for m in wanted) and input.ndim == nd + 2:
+        # Global average pooling (the usual head of a CNN): skip the general pool's arguments.
+        return _avg_pool(input, sizes, sizes, ((0, 0),) * nd, float(_prod(sizes)))
     if all(n % m == 0 for n, m in zip(sizes, wanted)):  # equal windows: a plain average pool
         kernel = tuple(n // m for n, m in zip(sizes, wanted))
         return _avg_poolnd(op, nd, input, kernel, kernel, 0, False, True, None)

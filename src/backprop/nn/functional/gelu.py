@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ...backends import numba as numba_backend
 from ...ops.elementwise import exp, tanh
 from ...ops.erf_numerics import erf_array, normal_cdf_float32
 from ...ops.primitive import primitive
@@ -120,6 +121,38 @@ def _gelu_in_place(input: np.ndarray, approximate: str) -> Any:
         out *= input
         return out
     return None  # float64: the forward's erfc formula, as it is
+
+
+# -- Numba: the exact float32 GELU and its backward in one pass (see _gelu_kernels) ------------
+
+def _exact32(x: np.ndarray, *others: np.ndarray) -> Any:
+    """The kernels module when the float32 kernels apply to ``x`` (and ``others``), else None."""
+    if x.dtype != np.float32 or not numba_backend._applies(x, *others):
+        return None
+    if any(other.shape != x.shape for other in others):
+        return None
+    return numba_backend.kernel_module(f"{__package__}._gelu_kernels")
+
+
+@_gelu.kernel(np.ndarray, compiled=True)
+def _gelu_compiled(input: np.ndarray, approximate: str) -> Any:
+    kernels = None if approximate != "none" else _exact32(input)
+    if kernels is None:
+        return None
+    out = np.empty_like(input)
+    ran = numba_backend._run(kernels.gelu_exact32, input.reshape(-1), out.reshape(-1))
+    return out if ran else None
+
+
+@_gelu_backward.kernel(np.ndarray, compiled=True)
+def _gelu_backward_compiled(g: np.ndarray, input: np.ndarray, approximate: str) -> Any:
+    kernels = None if approximate != "none" else _exact32(input, g)
+    if kernels is None:
+        return None
+    out = np.empty_like(input)
+    ran = numba_backend._run(kernels.gelu_exact32_backward, g.reshape(-1), input.reshape(-1),
+                             out.reshape(-1))
+    return out if ran else None
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:

@@ -249,12 +249,6 @@ def _reduction_scale(g: Any, plan: _ClassTargets, reduction: str) -> Any:
     return g * (1.0 / plan.norm)
 
 
-def _shifted_exp(input: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``input`` minus its max along ``axis`` (so exp cannot overflow), its exp, and the
-    exp's sum along ``axis``."""
-    shifted = input - backend.amax(input, (axis,))
-    e = np.exp(shifted)
-    return shifted, e, backend.sum_kept(e, axis)
 
 
 def _cross_entropy_grad(g: tuple, out: tuple, input: Any, plan: _ClassTargets,
@@ -282,17 +276,23 @@ def _cross_entropy(input: Any, plan: _ClassTargets, label_smoothing: float,
     axis = plan.axis
     # log_softmax(input) = shifted - lse is never formed whole: only the targets' entries
     # (and, with smoothing, a weighted sum over classes) are needed.
-    shifted, e, total = _shifted_exp(input, axis)
-    lse = np.log(total)
-    loss = lse.reshape(plan.flat.shape) - np.take(shifted, plan.flat)
-    if plan.coef is not None:
-        loss *= plan.coef
+    # input minus its max along the axis (so exp cannot overflow); what the loss reads of it is
+    # taken before its exp overwrites it (one array of the input's size, not two).
+    shifted = input - backend.amax(input, (axis,))
+    picked = np.take(shifted, plan.flat)
     if label_smoothing:
         if plan.weight is None:
             weighted, mass = shifted.sum(axis=axis, keepdims=True), float(plan.classes)
         else:
             weighted = (shifted * plan.weight).sum(axis=axis, keepdims=True)
             mass = float(plan.weight.sum())
+    e = np.exp(shifted, out=shifted) if type(shifted) is np.ndarray else np.exp(shifted)
+    total = backend.sum_kept(e, axis)
+    lse = np.log(total)
+    loss = lse.reshape(plan.flat.shape) - picked
+    if plan.coef is not None:
+        loss *= plan.coef
+    if label_smoothing:
         smooth = (lse * mass - weighted).reshape(plan.flat.shape)
         if plan.keep is not None:
             smooth *= plan.keep

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from ... import backend
+from ...autograd import grad_mode
+from ...autograd import observers as _observers
 from ...autograd.graph import VersionCounter
 from ...errors import ShapeError, format_shape
 from ...ops.elementwise import rsqrt
@@ -260,6 +262,9 @@ def _affine_with_running_stats(input: Tensor, running_mean: Any, running_var: An
     ``shift = bias - running_mean * scale``; the statistics are constants, so the gradient is
     that of an affine map."""
     shape = _channel_shape(input)
+    fused = _fused_affine(input, running_mean, running_var, weight, bias, eps, shape)
+    if fused is not None:
+        return fused
     scale = rsqrt(running_var + eps)
     if weight is not None:
         scale = weight * scale
@@ -267,6 +272,31 @@ def _affine_with_running_stats(input: Tensor, running_mean: Any, running_var: An
     if bias is not None:
         shift = shift + bias
     return input * reshape(scale, shape) + reshape(shift, shape)
+
+
+def _fused_affine(input: Tensor, running_mean: Any, running_var: Any, weight: Any, bias: Any,
+                  eps: float, shape: tuple[int, ...]) -> Tensor | None:
+    """``_affine_with_running_stats`` where nothing is recorded (NumPy arrays of one float
+    dtype, no gradient wanted, no observer): the same operations on the arrays, the sum written
+    into the product (one array of the input's size instead of two, and none of the eight ops'
+    dispatch, which cost more than the arithmetic at 1e5 elements). None elsewhere."""
+    params = [p for p in (running_mean, running_var, weight, bias) if p is not None]
+    x = input._data
+    if (type(x) is not np.ndarray or x.dtype.kind != "f" or _observers.REGISTRY.count
+            or not all(isinstance(p, Tensor) and type(p._data) is np.ndarray
+                       and p._data.dtype == x.dtype for p in params)
+            or (grad_mode.state.enabled
+                and (input.requires_grad or any(p.requires_grad for p in params)))):
+        return None
+    scale = 1 / np.sqrt(running_var._data + eps)  # rsqrt's forward
+    if weight is not None:
+        scale = weight._data * scale
+    shift = -running_mean._data * scale
+    if bias is not None:
+        shift = shift + bias._data
+    out = np.multiply(x, scale.reshape(shape))
+    out += shift.reshape(shape)
+    return Tensor._wrap(out)
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
