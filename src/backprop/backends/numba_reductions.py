@@ -178,3 +178,45 @@ def products_of_others(x: Any, axis: int) -> Any:
     if not _switch._run(kernels.products_of_others, x.reshape(-1, n), out.reshape(-1, n)):
         return None
     return out
+
+
+def _last_axis_rows(x: Any, axis: int) -> bool:
+    """Whether a scan along ``axis`` can run on the row kernels: a C-contiguous float32 or
+    float64 NumPy array of ``MIN_SIZE`` elements or more, scanned along its last axis."""
+    return (type(x) is np.ndarray and x.dtype in _FLOATS and x.size >= MIN_SIZE
+            and x.ndim >= 1 and axis % x.ndim == x.ndim - 1 and x.flags.c_contiguous
+            and x.shape[-1] > 0)
+
+
+def running_sums(x: Any, axis: int, reverse: bool) -> Any:
+    """``cumsum`` along the last ``axis`` (from the right when ``reverse``: cumsum's VJP),
+    float32 summed in float64 as NumPy's path, to the bit; None where the kernel does not
+    apply (see ``_last_axis_rows``)."""
+    if not _last_axis_rows(x, axis):
+        return None
+    kernels = _load()
+    if kernels is None or not x.flags.writeable:
+        return None
+    n = x.shape[-1]
+    out = np.empty_like(x)
+    if not _switch._run(kernels.running_sums, x.reshape(-1, n), out.reshape(-1, n),
+                        bool(reverse)):
+        return None
+    return out
+
+
+def running_extremes(x: Any, axis: int, largest: bool) -> tuple[Any, Any] | None:
+    """``(values, indices)`` of cummax (``largest``) or cummin along the last ``axis``, in one
+    pass; None where the kernel does not apply (see ``_last_axis_rows``)."""
+    if not _last_axis_rows(x, axis):
+        return None
+    kernels = _load()
+    if kernels is None or not x.flags.writeable:
+        return None
+    n = x.shape[-1]
+    values = np.empty_like(x)
+    indices = np.empty(x.shape, np.int64)
+    if not _switch._run(kernels.running_extremes, x.reshape(-1, n), values.reshape(-1, n),
+                        indices.reshape(-1, n), bool(largest)):
+        return None
+    return values, indices

@@ -1,0 +1,112 @@
+"""The Numba row scans of ``backends.numba_reductions`` behind cumsum (and its VJP) and
+cummax/cummin: against the NumPy path (to the bit), PyTorch, edge values (0, -0, inf, -inf, NaN,
+ties, huge, tiny), float32 and float64, with proof that the kernel ran. Skipped, with the
+reason, without Numba."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import backprop as bp
+from backprop.backends import numba as accel
+from backprop.backends import numba_reductions
+
+pytestmark = pytest.mark.skipif(not accel.is_available(),
+                                reason="Numba is not installed (pip install backprop[fast])")
+
+EDGES = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e30, -1e30, 1e-38, 1e-45, 1.0, 1.0, -1.0]
+
+
+def values(shape: tuple[int, ...], dtype: Any, edges: bool) -> np.ndarray:
+    rng = np.random.default_rng(sum(shape))
+    x = rng.uniform(-1.0, 1.0, shape)
+    if edges:
+        flat = x.reshape(-1)
+        where = rng.integers(0, flat.size, flat.size // 20)
+        flat[where] = rng.choice(EDGES, where.size)
+    x = x.astype(dtype)
+    x.reshape(-1)[:: max(x.shape[-1] // 3, 1)] = x.reshape(-1)[0]  # ties
+    return x
+
+
+def numpy_path(op: Any, monkeypatch: Any) -> Any:
+    with monkeypatch.context() as patch:
+        patch.setattr(accel, "enabled", False)
+        return op()
+
+
+def test_the_kernels_run_and_decline(monkeypatch: Any) -> None:
+    x = values((10, 300), np.float32, False)
+    assert numba_reductions.running_sums(x, 1, False) is not None
+    assert numba_reductions.running_sums(x, -1, True) is not None
+    assert numba_reductions.running_extremes(x, 1, True) is not None
+    assert numba_reductions.running_sums(x, 0, False) is None  # not along rows
+    assert numba_reductions.running_extremes(x.T, 1, True) is None  # not contiguous
+    assert numba_reductions.running_sums(x[:2], 1, False) is None  # small
+    assert numba_reductions.running_sums(x.astype(np.int32), 1, False) is None
+    monkeypatch.setattr(accel, "enabled", False)
+    assert numba_reductions.running_sums(x, 1, False) is None
+    assert numba_reductions.running_extremes(x, 1, False) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(100, 1000), (7, 3001), (3, 5, 401), (5000,)])
+@pytest.mark.parametrize("edges", [False, True])
+def test_cumsum_and_its_vjp_match_numpy_to_the_bit(dtype: Any, shape: tuple[int, ...],
+                                                    edges: bool, monkeypatch: Any) -> None:
+    torch = pytest.importorskip("torch")
+    x = values(shape, dtype, edges)
+    g = values(shape[::-1], dtype, edges).reshape(shape)
+    calls = []
+    original = numba_reductions._load
+
+    def counting() -> Any:
+        calls.append(1)
+        return original()
+
+    def run() -> tuple[np.ndarray, np.ndarray]:
+        t = bp.tensor(x, requires_grad=True)
+        out = bp.cumsum(t, -1)
+        out.backward(bp.tensor(g))
+        return out.detach().numpy(), t.grad.numpy()
+
+    monkeypatch.setattr(numba_reductions, "_load", counting)
+    with np.errstate(invalid="ignore", over="ignore"):
+        fast = run()
+        assert len(calls) >= 2  # forward and VJP both reached the kernel
+        slow = numpy_path(run, monkeypatch)
+    np.testing.assert_array_equal(fast[0], slow[0])
+    np.testing.assert_array_equal(fast[1], slow[1])
+    if not edges:
+        expected = torch.cumsum(torch.from_numpy(x.astype(np.float64)), -1).numpy()
+        np.testing.assert_allclose(fast[0], expected, rtol=1e-5 if dtype == np.float32
+                                   else 1e-12, atol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(100, 1000), (7, 3001), (3, 5, 401), (5000,)])
+@pytest.mark.parametrize("edges", [False, True])
+@pytest.mark.parametrize("op", ["cummax", "cummin"])
+def test_running_extremes_match_numpy_and_torch(op: str, dtype: Any, shape: tuple[int, ...],
+                                                edges: bool, monkeypatch: Any) -> None:
+    torch = pytest.importorskip("torch")
+    x = values(shape, dtype, edges)
+    assert numba_reductions.running_extremes(x, -1, op == "cummax") is not None  # it runs
+    fast = getattr(bp, op)(bp.tensor(x), -1)
+    slow = numpy_path(lambda: getattr(bp, op)(bp.tensor(x), -1), monkeypatch)
+    np.testing.assert_array_equal(fast.values.numpy(), slow.values.numpy())
+    np.testing.assert_array_equal(fast.indices.numpy(), slow.indices.numpy())
+    expected = getattr(torch, op)(torch.from_numpy(x), -1)
+    np.testing.assert_array_equal(fast.values.numpy(), expected.values.numpy())
+    np.testing.assert_array_equal(fast.indices.numpy(), expected.indices.numpy())
+    # The gradient goes to the index each output took
+    t = bp.tensor(x, requires_grad=True)
+    with np.errstate(invalid="ignore"):  # inf - inf in the sum, which is not checked
+        getattr(bp, op)(t, -1).values.sum().backward()
+    counts = np.zeros(x.shape).reshape(-1, x.shape[-1])
+    for row, at in zip(counts, expected.indices.numpy().reshape(-1, x.shape[-1])):
+        np.add.at(row, at, 1.0)
+    np.testing.assert_array_equal(t.grad.numpy(), counts.reshape(x.shape))
