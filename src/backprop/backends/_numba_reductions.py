@@ -214,7 +214,7 @@ def running_sums(x, out, reverse):
 def _takes(v, best, largest):
     # An element equal to the running extreme (the last of tied values) or NaN (which then
     # stays the extreme) takes its place, as in PyTorch's cummax and cummin
-    return (v >= best if largest else v <= best) or v != v
+    return (v >= best if largest else v <= best) or math.isnan(v)
 
 
 @njit(error_model="numpy", cache=True, nogil=True)
