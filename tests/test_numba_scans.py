@@ -110,3 +110,33 @@ def test_running_extremes_match_numpy_and_torch(op: str, dtype: Any, shape: tupl
     for row, at in zip(counts, expected.indices.numpy().reshape(-1, x.shape[-1])):
         np.add.at(row, at, 1.0)
     np.testing.assert_array_equal(t.grad.numpy(), counts.reshape(x.shape))
+
+
+@pytest.mark.parametrize("shape, dim", [((100, 1000), 1), ((100, 1000), (0, 1)),
+                                        ((3, 5, 401), -1), ((100, 1000), 0)])
+@pytest.mark.parametrize("edges", [False, True])
+def test_logsumexp_sums_by_the_kernel(shape: tuple[int, ...], dim: Any, edges: bool,
+                                      monkeypatch: Any) -> None:
+    """logsumexp's float32 sums of exponentials go to the row (or column) sums kernel: within
+    float32 rounding of float64 and of PyTorch, NaN and infinities where they fall."""
+    torch = pytest.importorskip("torch")
+    x = values(shape, np.float32, edges) * np.float32(30.0)
+    if edges:
+        x[0] = -np.inf  # an all -inf slice (along dim 1): -inf
+    calls = []
+    original = numba_reductions.sums
+
+    def counting(*args: Any) -> Any:
+        out = original(*args)
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(numba_reductions, "sums", counting)
+    with np.errstate(invalid="ignore", over="ignore"):  # exp(huge) beside an infinite max
+        ours = bp.logsumexp(bp.tensor(x), dim).numpy()
+        assert calls == [True]
+        slow = numpy_path(lambda: bp.logsumexp(bp.tensor(x), dim).numpy(), monkeypatch)
+    expected = torch.logsumexp(torch.from_numpy(x.astype(np.float64)), dim).numpy()
+    np.testing.assert_allclose(ours, expected, rtol=2e-6, atol=1e-6)
+    np.testing.assert_allclose(ours, slow, rtol=2e-6, atol=1e-6)
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(expected))
