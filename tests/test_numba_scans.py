@@ -140,3 +140,32 @@ def test_logsumexp_sums_by_the_kernel(shape: tuple[int, ...], dim: Any, edges: b
     np.testing.assert_allclose(ours, expected, rtol=2e-6, atol=1e-6)
     np.testing.assert_allclose(ours, slow, rtol=2e-6, atol=1e-6)
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(expected))
+
+
+@pytest.mark.parametrize("shape", [(8, 64, 14, 14), (10, 10, 10, 100), (2, 3, 7, 7, 7)])
+def test_global_average_pooling_sums_by_the_kernel(shape: tuple[int, ...],
+                                                   monkeypatch: Any) -> None:
+    """adaptive_avg_pool(x, 1) (and an avg_pool whose window is the whole input) sums each
+    channel by the row sums kernel: within float32 rounding of float64 and of PyTorch."""
+    torch = pytest.importorskip("torch")
+    x = values(shape, np.float32, False)
+    calls = []
+    original = numba_reductions.sums
+
+    def counting(*args: Any) -> Any:
+        out = original(*args)
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(numba_reductions, "sums", counting)
+    op = "adaptive_avg_pool2d" if len(shape) == 4 else "adaptive_avg_pool3d"
+    t = bp.tensor(x, requires_grad=True)
+    out = getattr(bp.nn.functional, op)(t, 1)
+    assert calls == [True]
+    out.sum().backward()
+    expected = getattr(torch.nn.functional, op)(torch.from_numpy(x.astype(np.float64)), 1)
+    np.testing.assert_allclose(out.detach().numpy(), expected.numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(t.grad.numpy(), 1.0 / np.prod(shape[2:]), rtol=1e-6)
+    slow = numpy_path(lambda: getattr(bp.nn.functional, op)(bp.tensor(x), 1).numpy(),
+                      monkeypatch)
+    np.testing.assert_allclose(out.detach().numpy(), slow, rtol=1e-6, atol=1e-7)
