@@ -43,7 +43,10 @@ def test_the_kernels_run_and_decline(monkeypatch: Any) -> None:
     assert numba_reductions.running_sums(x, 1, False) is not None
     assert numba_reductions.running_sums(x, -1, True) is not None
     assert numba_reductions.running_extremes(x, 1, True) is not None
-    assert numba_reductions.running_sums(x, 0, False) is None  # not along rows
+    assert numba_reductions.running_sums(x, 0, False) is not None  # columns
+    assert numba_reductions.running_sums(x, 0, True, product=True) is not None
+    assert numba_reductions.running_sums(values((300, 10), np.float32, False), 0,
+                                         False) is None  # narrow columns
     assert numba_reductions.running_extremes(x.T, 1, True) is None  # not contiguous
     assert numba_reductions.running_sums(x[:2], 1, False) is None  # small
     assert numba_reductions.running_sums(x.astype(np.int32), 1, False) is None
@@ -53,12 +56,19 @@ def test_the_kernels_run_and_decline(monkeypatch: Any) -> None:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(100, 1000), (7, 3001), (3, 5, 401), (5000,)])
+@pytest.mark.parametrize("shape, dim", [((100, 1000), -1), ((100, 1000), 0), ((7, 3001), 0),
+                                        ((3, 5, 401), -1), ((3, 5, 401), 1), ((5000,), 0)])
 @pytest.mark.parametrize("edges", [False, True])
-def test_cumsum_and_its_vjp_match_numpy_to_the_bit(dtype: Any, shape: tuple[int, ...],
-                                                    edges: bool, monkeypatch: Any) -> None:
+@pytest.mark.parametrize("op", ["cumsum", "cumprod"])
+def test_running_sums_and_products_match_numpy_to_the_bit(op: str, dtype: Any,
+                                                          shape: tuple[int, ...], dim: int,
+                                                          edges: bool, monkeypatch: Any) -> None:
+    """cumsum (its VJP: the reversed running sum) and cumprod, along rows and columns: the
+    NumPy path's numbers to the bit, and PyTorch's (in float64) within rounding."""
     torch = pytest.importorskip("torch")
     x = values(shape, dtype, edges)
+    if op == "cumprod":  # factors near 1, so the products neither vanish nor overflow
+        x = (np.float32(1.0) + x / np.float32(50.0)).astype(dtype)
     g = values(shape[::-1], dtype, edges).reshape(shape)
     calls = []
     original = numba_reductions._load
@@ -69,21 +79,21 @@ def test_cumsum_and_its_vjp_match_numpy_to_the_bit(dtype: Any, shape: tuple[int,
 
     def run() -> tuple[np.ndarray, np.ndarray]:
         t = bp.tensor(x, requires_grad=True)
-        out = bp.cumsum(t, -1)
+        out = getattr(bp, op)(t, dim)
         out.backward(bp.tensor(g))
         return out.detach().numpy(), t.grad.numpy()
 
     monkeypatch.setattr(numba_reductions, "_load", counting)
-    with np.errstate(invalid="ignore", over="ignore"):
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         fast = run()
-        assert len(calls) >= 2  # forward and VJP both reached the kernel
+        assert len(calls) >= 2  # forward and VJP both reached a kernel
         slow = numpy_path(run, monkeypatch)
     np.testing.assert_array_equal(fast[0], slow[0])
     np.testing.assert_array_equal(fast[1], slow[1])
     if not edges:
-        expected = torch.cumsum(torch.from_numpy(x.astype(np.float64)), -1).numpy()
-        np.testing.assert_allclose(fast[0], expected, rtol=1e-5 if dtype == np.float32
-                                   else 1e-12, atol=1e-5 if dtype == np.float32 else 1e-12)
+        expected = getattr(torch, op)(torch.from_numpy(x.astype(np.float64)), dim).numpy()
+        tol = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(fast[0], expected, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

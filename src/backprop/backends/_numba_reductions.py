@@ -180,34 +180,64 @@ def products_of_others(x, out):
             right *= row[i]
 
 
+@njit(error_model="numpy", cache=True, nogil=True, inline="always")
+def _step(total, v, product):
+    return total * np.float64(v) if product else total + np.float64(v)
+
+
 @njit(error_model="numpy", cache=True, nogil=True)  # in order: NumPy's cumsum's roundings
-def running_sums(x, out, reverse):
-    """``out[a, i]`` = the running sum of row ``a`` of ``x`` (2-d, C-contiguous float32 or
-    float64) up to ``i`` (from the right when ``reverse``), kept in float64 and rounded once
-    into ``out``: NumPy's ``cumsum`` with ``dtype=float64`` then a cast, to the bit. Four rows
-    at a time, so four independent chains of additions overlap (one row's waits on each)."""
+def running_sums(x, out, reverse, product):
+    """``out[a, i]`` = the running sum (or ``product``) of row ``a`` of ``x`` (2-d,
+    C-contiguous float32 or float64) up to ``i`` (from the right when ``reverse``), kept in
+    float64 and rounded once into ``out``: NumPy's ``cumsum``/``cumprod`` in float64 then a
+    cast, to the bit. Four rows at a time, so four independent chains of operations overlap
+    (one row's waits on each)."""
     rows, n = x.shape
+    start = 1.0 if product else 0.0
     a = 0
     while a + 4 <= rows:
-        s0 = s1 = s2 = s3 = 0.0
+        s0 = s1 = s2 = s3 = start
         for k in range(n):
             i = n - 1 - k if reverse else k
-            s0 += np.float64(x[a, i])
-            s1 += np.float64(x[a + 1, i])
-            s2 += np.float64(x[a + 2, i])
-            s3 += np.float64(x[a + 3, i])
+            s0 = _step(s0, x[a, i], product)
+            s1 = _step(s1, x[a + 1, i], product)
+            s2 = _step(s2, x[a + 2, i], product)
+            s3 = _step(s3, x[a + 3, i], product)
             out[a, i] = s0
             out[a + 1, i] = s1
             out[a + 2, i] = s2
             out[a + 3, i] = s3
         a += 4
     while a < rows:
-        s = 0.0
+        s = start
         for k in range(n):
             i = n - 1 - k if reverse else k
-            s += np.float64(x[a, i])
+            s = _step(s, x[a, i], product)
             out[a, i] = s
         a += 1
+
+
+@njit(error_model="numpy", cache=True, nogil=True)
+def column_running_sums(x, out, reverse, product):
+    """``running_sums`` down the middle axis of ``x`` (3-d, C-contiguous): ``out[a, k, b]`` =
+    the running sum (or ``product``) of ``x[a, :k + 1, b]`` in float64 (from the end when
+    ``reverse``), whole rows at a time (vector lanes along ``b``), to the bit NumPy's."""
+    outer, n, width = x.shape
+    total = np.empty(width, np.float64)
+    for a in range(outer):
+        total[:] = 1.0 if product else 0.0
+        for j in range(n):
+            k = n - 1 - j if reverse else j
+            row = x[a, k]  # 1-d views: their loops vectorise
+            target = out[a, k]
+            if product:
+                for b in range(width):
+                    total[b] *= np.float64(row[b])
+                    target[b] = total[b]
+            else:
+                for b in range(width):
+                    total[b] += np.float64(row[b])
+                    target[b] = total[b]
 
 
 @njit(error_model="numpy", cache=True, nogil=True, inline="always")

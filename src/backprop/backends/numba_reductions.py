@@ -188,19 +188,30 @@ def _last_axis_rows(x: Any, axis: int) -> bool:
             and x.shape[-1] > 0)
 
 
-def running_sums(x: Any, axis: int, reverse: bool) -> Any:
-    """``cumsum`` along the last ``axis`` (from the right when ``reverse``: cumsum's VJP),
-    float32 summed in float64 as NumPy's path, to the bit; None where the kernel does not
-    apply (see ``_last_axis_rows``)."""
-    if not _last_axis_rows(x, axis):
+def running_sums(x: Any, axis: int, reverse: bool, product: bool = False) -> Any:
+    """``cumsum`` (or ``cumprod`` when ``product``) along ``axis`` (from the end when
+    ``reverse``: cumsum's VJP), float32 accumulated in float64 as NumPy's path, to the bit;
+    None where no kernel applies: a C-contiguous float32 or float64 NumPy array of
+    ``MIN_SIZE`` elements or more, scanned along its last axis (rows) or along one whose
+    following dims hold ``MIN_WIDTH`` elements or more (columns)."""
+    if (type(x) is not np.ndarray or x.dtype not in _FLOATS or x.size < MIN_SIZE
+            or x.ndim < 1 or not x.flags.c_contiguous):
+        return None
+    axis %= x.ndim
+    n = x.shape[axis]
+    width = math.prod(x.shape[axis + 1:])
+    if width != 1 and width < MIN_WIDTH:
         return None
     kernels = _load()
     if kernels is None or not x.flags.writeable:
         return None
-    n = x.shape[-1]
     out = np.empty_like(x)
-    if not _switch._run(kernels.running_sums, x.reshape(-1, n), out.reshape(-1, n),
-                        bool(reverse)):
+    if width == 1:
+        kernel, layout = kernels.running_sums, (-1, n)
+    else:
+        kernel, layout = kernels.column_running_sums, (-1, n, width)
+    if not _switch._run(kernel, x.reshape(layout), out.reshape(layout), bool(reverse),
+                        bool(product)):
         return None
     return out
 

@@ -424,7 +424,9 @@ def _cumprod_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
 def _cumprod(input: Any, axis: int) -> Any:
     if input.dtype.kind in "biu":
         return np.cumprod(input, axis=axis, dtype=np.int64)
-    return _running(np.multiply, input, axis)
+    # Rows or columns of floats by Numba: the same float64 products in the same order
+    fast = numba_reductions.running_sums(input, axis, False, product=True)
+    return _running(np.multiply, input, axis) if fast is None else fast
 
 
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
