@@ -1,6 +1,7 @@
 """Numba kernels for float32 reductions (issue 17): the sums of ``sum``, ``mean``, ``nansum`` and
-the 2-norm (over rows, and down columns), ``prod`` over rows, and two scans along rows
-(``cumulative_trapezoid``'s running sum, ``diff``). Imported by ``backends.numba_reductions`` on
+the 2-norm (over rows, and down columns), ``prod`` over rows, and scans: along rows
+(``cumulative_trapezoid``'s running sum, ``diff``, cummax/cummin) and along rows or columns
+(cumsum and cumprod, in float64 and in order, as NumPy's). Imported by ``backends.numba_reductions`` on
 first use only (importing this module imports Numba); a file of its own because Numba's disk
 cache notices changes to a kernel's own file only.
 

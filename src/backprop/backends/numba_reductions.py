@@ -1,7 +1,9 @@
 """Entry points to the Numba kernels of reductions and scans over float32 arrays
 (``_numba_reductions``): sums (plain, skipping NaN, of squares) over trailing axes (``row_sums``)
 or over leading and middle ones (``column_sums``), products over trailing axes, the running
-trapezoid and the forward difference along the last axis. Switched by
+trapezoid and the forward difference along the last axis, running sums and products along rows
+or columns (cumsum, its VJP, cumprod) and running extremes with their indices along rows
+(cummax, cummin). Switched by
 ``bp.backends.numba.enabled`` like the others: each returns None where it does not apply (Numba
 absent or off, another dtype or layout, fewer than ``MIN_SIZE`` elements), and the caller runs
 its NumPy code.
