@@ -1,6 +1,7 @@
 """Numba kernels for float32 reductions (issue 17): the sums of ``sum``, ``mean``, ``nansum`` and
-the 2-norm (over rows, and down columns), ``prod`` over rows, and two scans along rows
-(``cumulative_trapezoid``'s running sum, ``diff``). Imported by ``backends.numba_reductions`` on
+the 2-norm (over rows, and down columns), ``prod`` over rows, and scans: along rows
+(``cumulative_trapezoid``'s running sum, ``diff``, cummax/cummin) and along rows or columns
+(cumsum and cumprod, in float64 and in order, as NumPy's). Imported by ``backends.numba_reductions`` on
 first use only (importing this module imports Numba); a file of its own because Numba's disk
 cache notices changes to a kernel's own file only.
 
@@ -178,3 +179,107 @@ def products_of_others(x, out):
         for i in range(n - 1, -1, -1):
             target[i] *= right
             right *= row[i]
+
+
+@njit(error_model="numpy", cache=True, nogil=True, inline="always")
+def _step(total, v, product):
+    return total * np.float64(v) if product else total + np.float64(v)
+
+
+@njit(error_model="numpy", cache=True, nogil=True)  # in order: NumPy's cumsum's roundings
+def running_sums(x, out, reverse, product):
+    """``out[a, i]`` = the running sum (or ``product``) of row ``a`` of ``x`` (2-d,
+    C-contiguous float32 or float64) up to ``i`` (from the right when ``reverse``), kept in
+    float64 and rounded once into ``out``: NumPy's ``cumsum``/``cumprod`` in float64 then a
+    cast, to the bit. Four rows at a time, so four independent chains of operations overlap
+    (one row's waits on each)."""
+    rows, n = x.shape
+    start = 1.0 if product else 0.0
+    a = 0
+    while a + 4 <= rows:
+        s0 = s1 = s2 = s3 = start
+        for k in range(n):
+            i = n - 1 - k if reverse else k
+            s0 = _step(s0, x[a, i], product)
+            s1 = _step(s1, x[a + 1, i], product)
+            s2 = _step(s2, x[a + 2, i], product)
+            s3 = _step(s3, x[a + 3, i], product)
+            out[a, i] = s0
+            out[a + 1, i] = s1
+            out[a + 2, i] = s2
+            out[a + 3, i] = s3
+        a += 4
+    while a < rows:
+        s = start
+        for k in range(n):
+            i = n - 1 - k if reverse else k
+            s = _step(s, x[a, i], product)
+            out[a, i] = s
+        a += 1
+
+
+@njit(error_model="numpy", cache=True, nogil=True)
+def column_running_sums(x, out, reverse, product):
+    """``running_sums`` down the middle axis of ``x`` (3-d, C-contiguous): ``out[a, k, b]`` =
+    the running sum (or ``product``) of ``x[a, :k + 1, b]`` in float64 (from the end when
+    ``reverse``), whole rows at a time (vector lanes along ``b``), to the bit NumPy's."""
+    outer, n, width = x.shape
+    total = np.empty(width, np.float64)
+    for a in range(outer):
+        total[:] = 1.0 if product else 0.0
+        for j in range(n):
+            k = n - 1 - j if reverse else j
+            row = x[a, k]  # 1-d views: their loops vectorise
+            target = out[a, k]
+            if product:
+                for b in range(width):
+                    total[b] *= np.float64(row[b])
+                    target[b] = total[b]
+            else:
+                for b in range(width):
+                    total[b] += np.float64(row[b])
+                    target[b] = total[b]
+
+
+@njit(error_model="numpy", cache=True, nogil=True, inline="always")
+def _takes(v, best, largest):
+    # An element equal to the running extreme (the last of tied values) or NaN (which then
+    # stays the extreme) takes its place, as in PyTorch's cummax and cummin
+    return (v >= best if largest else v <= best) or math.isnan(v)
+
+
+@njit(error_model="numpy", cache=True, nogil=True)
+def running_extremes(x, values, indices, largest):
+    """``values[a, i]`` = the maximum (``largest``) or minimum of row ``a`` of ``x`` (2-d,
+    C-contiguous float32 or float64) up to ``i``, ``indices[a, i]`` where it was reached (see
+    ``_takes``). Each element's choice waits on the one before it, so four rows run at once
+    (four independent chains), as ``running_sums``."""
+    rows, n = x.shape
+    a = 0
+    while a + 4 <= rows:
+        b0, b1, b2, b3 = x[a, 0], x[a + 1, 0], x[a + 2, 0], x[a + 3, 0]
+        i0 = i1 = i2 = i3 = 0
+        for i in range(n):
+            v0, v1, v2, v3 = x[a, i], x[a + 1, i], x[a + 2, i], x[a + 3, i]
+            if _takes(v0, b0, largest):
+                b0, i0 = v0, i
+            if _takes(v1, b1, largest):
+                b1, i1 = v1, i
+            if _takes(v2, b2, largest):
+                b2, i2 = v2, i
+            if _takes(v3, b3, largest):
+                b3, i3 = v3, i
+            values[a, i], values[a + 1, i], values[a + 2, i], values[a + 3, i] = b0, b1, b2, b3
+            indices[a, i], indices[a + 1, i] = i0, i1
+            indices[a + 2, i], indices[a + 3, i] = i2, i3
+        a += 4
+    while a < rows:
+        best = x[a, 0]
+        at = 0
+        for i in range(n):
+            v = x[a, i]
+            if _takes(v, best, largest):
+                best, at = v, i
+            values[a, i] = best
+            indices[a, i] = at
+        a += 1

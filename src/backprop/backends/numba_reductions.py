@@ -1,7 +1,9 @@
 """Entry points to the Numba kernels of reductions and scans over float32 arrays
 (``_numba_reductions``): sums (plain, skipping NaN, of squares) over trailing axes (``row_sums``)
 or over leading and middle ones (``column_sums``), products over trailing axes, the running
-trapezoid and the forward difference along the last axis. Switched by
+trapezoid and the forward difference along the last axis, running sums and products along rows
+or columns (cumsum, its VJP, cumprod) and running extremes with their indices along rows
+(cummax, cummin). Switched by
 ``bp.backends.numba.enabled`` like the others: each returns None where it does not apply (Numba
 absent or off, another dtype or layout, fewer than ``MIN_SIZE`` elements), and the caller runs
 its NumPy code.
@@ -178,3 +180,56 @@ def products_of_others(x: Any, axis: int) -> Any:
     if not _switch._run(kernels.products_of_others, x.reshape(-1, n), out.reshape(-1, n)):
         return None
     return out
+
+
+def _last_axis_rows(x: Any, axis: int) -> bool:
+    """Whether a scan along ``axis`` can run on the row kernels: a C-contiguous float32 or
+    float64 NumPy array of ``MIN_SIZE`` elements or more, scanned along its last axis."""
+    return (type(x) is np.ndarray and x.dtype in _FLOATS and x.size >= MIN_SIZE
+            and x.ndim >= 1 and axis % x.ndim == x.ndim - 1 and x.flags.c_contiguous
+            and x.shape[-1] > 0)
+
+
+def running_sums(x: Any, axis: int, reverse: bool, product: bool = False) -> Any:
+    """``cumsum`` (or ``cumprod`` when ``product``) along ``axis`` (from the end when
+    ``reverse``: cumsum's VJP), float32 accumulated in float64 as NumPy's path, to the bit;
+    None where no kernel applies: a C-contiguous float32 or float64 NumPy array of
+    ``MIN_SIZE`` elements or more, scanned along its last axis (rows) or along one whose
+    following dims hold ``MIN_WIDTH`` elements or more (columns)."""
+    if (type(x) is not np.ndarray or x.dtype not in _FLOATS or x.size < MIN_SIZE
+            or x.ndim < 1 or not x.flags.c_contiguous):
+        return None
+    axis %= x.ndim
+    n = x.shape[axis]
+    width = math.prod(x.shape[axis + 1:])
+    if width != 1 and width < MIN_WIDTH:
+        return None
+    kernels = _load()
+    if kernels is None or not x.flags.writeable:
+        return None
+    out = np.empty_like(x)
+    if width == 1:
+        kernel, layout = kernels.running_sums, (-1, n)
+    else:
+        kernel, layout = kernels.column_running_sums, (-1, n, width)
+    if not _switch._run(kernel, x.reshape(layout), out.reshape(layout), bool(reverse),
+                        bool(product)):
+        return None
+    return out
+
+
+def running_extremes(x: Any, axis: int, largest: bool) -> tuple[Any, Any] | None:
+    """``(values, indices)`` of cummax (``largest``) or cummin along the last ``axis``, in one
+    pass; None where the kernel does not apply (see ``_last_axis_rows``)."""
+    if not _last_axis_rows(x, axis):
+        return None
+    kernels = _load()
+    if kernels is None or not x.flags.writeable:
+        return None
+    n = x.shape[-1]
+    values = np.empty_like(x)
+    indices = np.empty(x.shape, np.int64)
+    if not _switch._run(kernels.running_extremes, x.reshape(-1, n), values.reshape(-1, n),
+                        indices.reshape(-1, n), bool(largest)):
+        return None
+    return values, indices

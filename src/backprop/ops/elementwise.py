@@ -695,7 +695,14 @@ def equal(input: Tensor, other: Tensor) -> bool:
     >>> bp.equal(bp.ones(2), bp.ones(2)), bp.equal(bp.ones(2), bp.ones(3))
     (True, False)
     """
-    return input.shape == other.shape and bool(np.array_equal(input._data, other._data))
+    if input.shape != other.shape:
+        return False
+    a, b = input._data, other._data
+    # Unequal tensors usually differ at once: one scalar comparison (NaN differs from itself,
+    # as in the full comparison) answers before a pass over every element.
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.size and a.flat[0] != b.flat[0]:
+        return False
+    return bool(np.array_equal(a, b))
 
 
 # -- copies and casts ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import backend, dtypes
+from ..backends import numba_reductions
 from ..tensor import Tensor
 from .elementwise import exp, to
 from .primitive import primitive
@@ -31,8 +32,14 @@ def _logsumexp(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     # not shifted, which gives -inf and inf as the exact answers.
     shift = backend.amax(input, axes)
     shift = np.where(np.isfinite(shift), shift, 0.0)
+    terms = backend.as_array(input - shift)
+    np.exp(terms, out=terms)  # in place: one temporary fewer
+    # float32 rows by Numba (float32 blocks added in float64, a quarter of NumPy's time)
+    total = numba_reductions.sums(terms, axes, True, numba_reductions.SUM)
+    if total is None:
+        total = backend.cascade_sum(terms, axes, True)
     with np.errstate(divide="ignore"):  # log(0) = -inf for an all -inf slice
-        out = np.log(backend.cascade_sum(np.exp(input - shift), axes, True))
+        out = np.log(total)
     out += shift
     return out if keepdim else np.squeeze(out, axis=axes)
 

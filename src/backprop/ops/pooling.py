@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import backend, dtypes
 from ..autograd import grad_mode
+from ..backends import numba_reductions
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from .conv import Pairs, Sizes, _batched, _ints, _positive, _prod, _row_major
@@ -283,7 +284,11 @@ def _avg_pool(input: Any, kernel: Sizes, stride: Sizes, padding: Pairs,
     if tuple(kernel) == input.shape[2:] and not any(lo or hi for lo, hi in padding):
         # One window, the whole input (global average pooling): one cascaded sum, instead of
         # an add per kernel offset, each rounding the running total.
-        total = backend.cascade_sum(input, tuple(range(2, input.ndim)), True)
+        axes = tuple(range(2, input.ndim))
+        # float32 by Numba's row sums (NumPy sums short rows one call each), else NumPy
+        total = numba_reductions.sums(input, axes, True, numba_reductions.SUM)
+        if total is None:
+            total = backend.cascade_sum(input, axes, True)
         return total / _as_dtype(divisor, total.dtype, total)
     nd = len(kernel)
     if (tuple(stride) == tuple(kernel) and _prod(kernel) > 8 and input.flags.c_contiguous

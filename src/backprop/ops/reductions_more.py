@@ -341,6 +341,9 @@ def _cumulative_extreme_grad(g: Any, out: Any, input: Any, needs: tuple[bool, ..
 @primitive("cumulative_extreme", outputs=("values", "indices"), save=("indices",),
            grads=_cumulative_extreme_grad)
 def _cumulative_extreme_op(input: Any, *, axis: int, largest: bool) -> tuple[Any, Any]:
+    fast = numba_reductions.running_extremes(input, axis, largest)  # rows of floats, one pass
+    if fast is not None:
+        return fast
     running = _scan(np.maximum if largest else np.minimum, input, axis)
     # An element that reaches the running extreme (ties included: the last of equal values) or
     # is NaN (which then stays the extreme) moves the index to itself; each index then holds
@@ -421,7 +424,9 @@ def _cumprod_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
 def _cumprod(input: Any, axis: int) -> Any:
     if input.dtype.kind in "biu":
         return np.cumprod(input, axis=axis, dtype=np.int64)
-    return _running(np.multiply, input, axis)
+    # Rows or columns of floats by Numba: the same float64 products in the same order
+    fast = numba_reductions.running_sums(input, axis, False, product=True)
+    return _running(np.multiply, input, axis) if fast is None else fast
 
 
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
