@@ -428,14 +428,69 @@ def _float_range(start: Any, step: Any, size: int, dtype: np.dtype) -> np.ndarra
     ``dtype``, and its others that value plus ``step * lane``; the values left over after the
     last pair are each ``start + step * i``.
     """
+    if dtype in _EXACT_INTEGERS and _integral_range(start, step, size, _EXACT_INTEGERS[dtype]):
+        return _integral_float_range(start, step, size, dtype)
     compute = np.float32 if dtype == dtypes.float16 else np.float64
     with np.errstate(over="ignore", invalid="ignore"):
         first, stride = compute(start), compute(step)
         lanes = 32 // dtype.itemsize
         index = np.arange(size)
         lane = np.where(index < size - size % (2 * lanes), index % lanes, 0)
-        vector_start = _fma(stride, index - lane, first).astype(compute).astype(dtype)
-        return _fma(stride, lane, vector_start).astype(compute).astype(dtype)
+        vector_start = _fma_index(stride, index - lane, size, first).astype(compute).astype(dtype)
+        return _fma_index(stride, lane, lanes, vector_start).astype(compute).astype(dtype)
+
+
+# The largest integer up to which every integer is exact in a float dtype (2 ** significand bits).
+_EXACT_INTEGERS = {np.dtype(np.float32): 2**24, np.dtype(np.float64): 2**53}
+
+
+def _integral_range(start: Any, step: Any, size: int, limit: int) -> bool:
+    """Whether ``start`` and ``step`` are integers and ``|start| + |step| * (size - 1)`` is at
+    most ``limit``: then every value and partial result of ``_float_range`` is an exact integer
+    in the dtype, and the fused, vectorised arithmetic there adds nothing."""
+    start, step = float(start), float(step)
+    if not (start.is_integer() and step.is_integer()):
+        return False
+    return abs(start) + abs(step) * max(size - 1, 0) <= limit
+
+
+def _integral_float_range(start: Any, step: Any, size: int, dtype: np.dtype) -> np.ndarray:
+    """``start + step * i`` for an integral range (see ``_integral_range``), every operation
+    exact in ``dtype``: one pass each, no float64 temporaries."""
+    values = np.arange(size, dtype=dtype)
+    if float(step) != 1:
+        values *= dtype.type(step)
+    # Always added, even 0: a zero start turns -0.0 (0 * a negative step) into 0.0, as the
+    # fused kernel gives.
+    values += dtype.type(float(start) + 0.0)
+    return values
+
+
+def _exact_product(a: float, n: int) -> bool:
+    """Whether ``a * i`` is exact in float64 for every integer ``|i| <= n``: ``a``'s significant
+    bits plus ``n``'s fit in float64's 53."""
+    if a == 0 or not math.isfinite(a):
+        return a == 0
+    mantissa = int(math.frexp(abs(a))[0] * 2**53)
+    significant = 53 - ((mantissa & -mantissa).bit_length() - 1)
+    return significant + int(n).bit_length() <= 53
+
+
+def _fma_index(a: Any, b: np.ndarray, n: int, c: Any) -> np.ndarray:
+    """``_fma(a, b, c)`` for a scalar ``a`` and integers ``b`` of magnitude at most ``n``: where
+    every product is exact, ``a * b + c`` rounds once already (two passes instead of a dozen)."""
+    if _exact_product(float(a), n):
+        with np.errstate(over="ignore", invalid="ignore"):
+            product = np.multiply(b, np.float64(a))
+            if np.ndim(c) == 0:
+                np.add(product, np.float64(c), out=product)
+                if not (c == 0 and math.copysign(1.0, c) < 0):
+                    return product
+            else:
+                np.add(product, c, out=product)
+            # _fma adds its (zero) rounding errors last, which turns a -0.0 sum into 0.0
+            return np.add(product, 0.0, out=product)
+    return _fma(a, b, c)
 
 
 def _fma(a: Any, b: Any, c: Any) -> np.ndarray:
@@ -484,15 +539,19 @@ def linspace(start: float | Tensor, end: float | Tensor, steps: int, *, dtype: A
         return _finish(array, requires_grad, target)
     compute = np.float64 if dtype.kind in "iu" else dtype.type
     first, last = (compute(_filled((), v, dtype, "linspace")) for v in (start, end))
-    index = np.arange(steps)
+    # The first half counts up from first, the rest down from last (to 0 steps before it).
+    half = steps // 2
+    up_index, down_index = np.arange(half), np.arange(steps - 1 - half, -1, -1)
+    values = np.empty(steps, dtype)
     with np.errstate(over="ignore", invalid="ignore"):
         step = (last - first) / compute(steps - 1)
         if compute in (np.float32, np.float64):  # float32 products are exact in float64
-            up, down = _fma(step, index, first), _fma(-step, steps - 1 - index, last)
+            values[:half] = _fma_index(step, up_index, steps, first)
+            values[half:] = _fma_index(-step, down_index, steps, last)
         else:  # float16 arithmetic rounds each operation; complex has no fused form
-            up = first + step * index.astype(compute)
-            down = last - step * (steps - 1 - index).astype(compute)
-    return _finish(np.where(index < steps // 2, up, down).astype(dtype), requires_grad, target)
+            values[:half] = first + step * up_index.astype(compute)
+            values[half:] = last - step * down_index.astype(compute)
+    return _finish(values, requires_grad, target)
 
 
 def logspace(start: float | Tensor, end: float | Tensor, steps: int, base: float = 10.0, *,
