@@ -760,16 +760,44 @@ def new_tensor(self: Any, data: Any, *, dtype: Any = None, device: Any = None,
 
 # -- tril_indices, triu_indices (issue 17) -------------------------------------------------------
 
-def _triangle_indices(op: str, numpy_indices: Any, row: int, col: int, offset: int, dtype: Any,
+def _triangle_indices(op: str, lower: bool, row: int, col: int, offset: int, dtype: Any,
                       device: Any) -> Tensor:
     if row < 0 or col < 0:
         raise ValueError(f"{op}: row and col must be non-negative, got {row} and {col}")
     dtype = dtypes.as_dtype(dtype, op)
     if dtype not in (np.dtype(np.int64), np.dtype(np.int32)):
         raise TypeError(f"{op}: dtype must be int64 or int32, got {dtype}")
-    # NumPy lists them row by row, as PyTorch does; the pair is stacked as a (2, N) tensor.
-    pairs = np.stack(numpy_indices(row, offset, col)).astype(dtype).reshape(2, -1)
+    # Row by row, as PyTorch lists them: row r holds the columns begin[r] to end[r] - 1 (the
+    # diagonal r + offset inclusive). Built from the per-row counts, without an (row, col) mask.
+    offset = min(max(offset, -row - 1), col + 1)  # the same triangles, no int64 overflow
+    rows = np.arange(row, dtype=np.int64)
+    diagonal = np.clip(rows + offset, -1, col)
+    begin = np.zeros(row, np.int64) if lower else np.maximum(diagonal, 0)
+    end = np.clip(diagonal + 1, 0, col) if lower else np.full(row, col, np.int64)
+    counts = np.maximum(end - begin, 0)
+    total = int(counts.sum())
+    pairs = np.empty((2, total), dtype)
+    pairs[0] = np.repeat(rows, counts)
+    # Entry j of row r (whose entries start at position first[r]) is column begin[r] + j - first[r]:
+    # a gather from the per-row shifts plus the counting numbers (fresh large temporaries cost
+    # more than the arithmetic here, in page faults).
+    first = np.cumsum(counts) - counts
+    np.take((begin - first).astype(dtype), pairs[0], out=pairs[1])
+    np.add(pairs[1], _counting(total), out=pairs[1])
     return _finish(pairs, False, backend.as_device(device, op))
+
+
+_COUNTING: list[np.ndarray] = [np.arange(0)]
+
+
+def _counting(n: int) -> np.ndarray:
+    """``arange(n)`` (int64, read-only), kept between calls up to 2**22 elements (32 MiB)."""
+    if n > len(_COUNTING[0]):
+        if n > 2**22:
+            return np.arange(n)
+        _COUNTING[0] = np.arange(max(n, 2 * len(_COUNTING[0])))
+        _COUNTING[0].flags.writeable = False
+    return _COUNTING[0][:n]
 
 
 def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = dtypes.int64,
@@ -781,7 +809,7 @@ def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = dtypes.int
     >>> bp.tril_indices(2, 2).tolist()
     [[0, 1, 1], [0, 0, 1]]
     """
-    return _triangle_indices("tril_indices", np.tril_indices, row, col, offset, dtype, device)
+    return _triangle_indices("tril_indices", True, row, col, offset, dtype, device)
 
 
 def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = dtypes.int64,
@@ -793,4 +821,4 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = dtypes.int
     >>> bp.triu_indices(2, 2).tolist()
     [[0, 0, 1], [0, 1, 1]]
     """
-    return _triangle_indices("triu_indices", np.triu_indices, row, col, offset, dtype, device)
+    return _triangle_indices("triu_indices", False, row, col, offset, dtype, device)
