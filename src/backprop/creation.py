@@ -11,6 +11,7 @@ import numpy as np
 
 from . import dtypes
 from . import backend
+from .backends import numba as numba_backend
 from .errors import DTypeOverflowError, ShapeError, format_shape
 from .layout import check_memory_format
 from .random import Generator, get_rng, standard_normal
@@ -460,9 +461,9 @@ def _integral_float_range(start: Any, step: Any, size: int, dtype: np.dtype) -> 
     values = np.arange(size, dtype=dtype)
     if float(step) != 1:
         values *= dtype.type(step)
-    # Always added, even 0: a zero start turns -0.0 (0 * a negative step) into 0.0, as the
-    # fused kernel gives.
-    values += dtype.type(float(start) + 0.0)
+    # Always added, even 0: a zero start turns -0.0 (0 * a negative step) into 0.0 unless it is
+    # -0.0 itself, as a fused multiply-add does.
+    values += dtype.type(start)
     return values
 
 
@@ -482,14 +483,7 @@ def _fma_index(a: Any, b: np.ndarray, n: int, c: Any) -> np.ndarray:
     if _exact_product(float(a), n):
         with np.errstate(over="ignore", invalid="ignore"):
             product = np.multiply(b, np.float64(a))
-            if np.ndim(c) == 0:
-                np.add(product, np.float64(c), out=product)
-                if not (c == 0 and math.copysign(1.0, c) < 0):
-                    return product
-            else:
-                np.add(product, c, out=product)
-            # _fma adds its (zero) rounding errors last, which turns a -0.0 sum into 0.0
-            return np.add(product, 0.0, out=product)
+            return np.add(product, np.float64(c) if np.ndim(c) == 0 else c, out=product)
     return _fma(a, b, c)
 
 
@@ -507,7 +501,9 @@ def _fma(a: Any, b: Any, c: Any) -> np.ndarray:
         total = product + c
         c_part = total - product
         sum_error = (product - (total - c_part)) + (c - c_part)
-        fused = total + (sum_error + product_error)
+        errors = sum_error + product_error
+        # An exact sum keeps its own sign: adding zero errors would turn -0.0 into 0.0.
+        fused = np.where(errors == 0, total, total + errors)
     return np.where(np.isfinite(fused), fused, product + c)  # splitting overflows near 1e300
 
 
@@ -777,12 +773,17 @@ def _triangle_indices(op: str, lower: bool, row: int, col: int, offset: int, dty
     counts = np.maximum(end - begin, 0)
     total = int(counts.sum())
     pairs = np.empty((2, total), dtype)
+    if total >= numba_backend.min_size:  # one pass in Numba where it is on (_triangle_kernels)
+        kernels = numba_backend.kernel_module(f"{__package__}._triangle_kernels")
+        if kernels is not None and numba_backend._run(kernels.triangle_indices, pairs, begin,
+                                                       end):
+            return _finish(pairs, False, backend.as_device(device, op))
     pairs[0] = np.repeat(rows, counts)
     # Entry j of row r (whose entries start at position first[r]) is column begin[r] + j - first[r]:
     # a gather from the per-row shifts plus the counting numbers (fresh large temporaries cost
     # more than the arithmetic here, in page faults).
     first = np.cumsum(counts) - counts
-    np.take((begin - first).astype(dtype), pairs[0], out=pairs[1])
+    np.take((begin - first).astype(dtype), pairs[0], out=pairs[1], mode="clip")  # unbuffered
     np.add(pairs[1], _counting(total), out=pairs[1])
     return _finish(pairs, False, backend.as_device(device, op))
 
