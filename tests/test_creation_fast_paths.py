@@ -59,7 +59,8 @@ def test_arange_integral_range_matches_torch(start: Any, end: Any, step: Any, dt
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(("start", "end", "step"),
                          [(0, 1, 0.001), (-0.0, -3.0, -0.25), (-1e-300, -50.0, -1.0), (0.5, 9.5, 0.5),
-                          (1e8, 1e8 + 100, 0.75), (-3.3, 4.4, 0.1), (0, 2**25, 1), (0.1, 1e5, 1.0)])
+                          (1e8, 1e8 + 100, 0.75), (-3.3, 4.4, 0.1), (0, 2**25, 1), (0.1, 1e5, 1.0),
+                          (0, -7e-300, -1e-300), (0, -40e-300, -1e-300)])
 def test_arange_other_ranges_match_torch(start: Any, end: Any, step: Any, dtype: Any) -> None:
     ours = bp.arange(start, end, step, dtype=np.dtype(dtype)).numpy()
     theirs = torch.arange(start, end, step, dtype=TORCH_DTYPES[np.dtype(dtype)]).numpy()

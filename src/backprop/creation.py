@@ -477,14 +477,21 @@ def _exact_product(a: float, n: int) -> bool:
     return significant + int(n).bit_length() <= 53
 
 
-def _fma_index(a: Any, b: np.ndarray, n: int, c: Any) -> np.ndarray:
+def _fma_index(a: Any, b: np.ndarray, n: int, c: Any, out: np.ndarray | None = None) -> np.ndarray:
     """``_fma(a, b, c)`` for a scalar ``a`` and integers ``b`` of magnitude at most ``n``: where
-    every product is exact, ``a * b + c`` rounds once already (two passes instead of a dozen)."""
+    every product is exact, ``a * b + c`` rounds once already (two passes instead of a dozen).
+    With ``out``, the float64 result is converted into it (as assigning it would)."""
     if _exact_product(float(a), n):
         with np.errstate(over="ignore", invalid="ignore"):
             product = np.multiply(b, np.float64(a))
-            return np.add(product, np.float64(c) if np.ndim(c) == 0 else c, out=product)
-    return _fma(a, b, c)
+            # The sum is computed in float64 and only then cast into out.
+            return np.add(product, np.float64(c) if np.ndim(c) == 0 else c,
+                          out=product if out is None else out, casting="unsafe")
+    fused = _fma(a, b, c)
+    if out is None:
+        return fused
+    out[...] = fused
+    return out
 
 
 def _fma(a: Any, b: Any, c: Any) -> np.ndarray:
@@ -537,14 +544,15 @@ def linspace(start: float | Tensor, end: float | Tensor, steps: int, *, dtype: A
     first, last = (compute(_filled((), v, dtype, "linspace")) for v in (start, end))
     # The first half counts up from first, the rest down from last (to 0 steps before it).
     half = steps // 2
-    up_index, down_index = np.arange(half), np.arange(steps - 1 - half, -1, -1)
     values = np.empty(steps, dtype)
     with np.errstate(over="ignore", invalid="ignore"):
         step = (last - first) / compute(steps - 1)
         if compute in (np.float32, np.float64):  # float32 products are exact in float64
-            values[:half] = _fma_index(step, up_index, steps, first)
-            values[half:] = _fma_index(-step, down_index, steps, last)
-        else:  # float16 arithmetic rounds each operation; complex has no fused form
+            # The down half is written backwards, so both count up from 0 (cached numbers).
+            _fma_index(step, _counting(half), steps, first, out=values[:half])
+            _fma_index(-step, _counting(steps - half), steps, last, out=values[half:][::-1])
+        else:
+            up_index, down_index = np.arange(half), np.arange(steps - 1 - half, -1, -1)  # float16 arithmetic rounds each operation; complex has no fused form
             values[:half] = first + step * up_index.astype(compute)
             values[half:] = last - step * down_index.astype(compute)
     return _finish(values, requires_grad, target)
