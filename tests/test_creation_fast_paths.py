@@ -35,11 +35,11 @@ def _same_bits(ours: np.ndarray, theirs: np.ndarray) -> None:
         np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))
 
 
-# -- arange ----------------------------------------------------------------------------------------
+# -- arange --------------------------------------------------------------------------------------
 
-INTEGRAL_RANGES = [(0, 100000, 1), (-5, 5, 1), (0.0, 10.0, 1.0), (-0.0, 7.0, 1.0), (-0.0, -7.0, -1.0),
-                   (0, -9, -1), (3, -3, -2), (0, 2**24, 4096), (-2**22, 2**22, 2**20),
-                   (0.0, -20.0, -3.0), (10, 1000, 7)]
+INTEGRAL_RANGES = [(0, 100000, 1), (-5, 5, 1), (0.0, 10.0, 1.0), (-0.0, 7.0, 1.0),
+                   (-0.0, -7.0, -1.0), (0, -9, -1), (3, -3, -2), (0, 2**24, 4096),
+                   (-2**22, 2**22, 2**20), (0.0, -20.0, -3.0), (10, 1000, 7)]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -58,7 +58,8 @@ def test_arange_integral_range_matches_torch(start: Any, end: Any, step: Any, dt
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(("start", "end", "step"),
-                         [(0, 1, 0.001), (-0.0, -3.0, -0.25), (-1e-300, -50.0, -1.0), (0.5, 9.5, 0.5),
+                         [(0, 1, 0.001), (-0.0, -3.0, -0.25), (-1e-300, -50.0, -1.0),
+                          (0.5, 9.5, 0.5),
                           (1e8, 1e8 + 100, 0.75), (-3.3, 4.4, 0.1), (0, 2**25, 1), (0.1, 1e5, 1.0),
                           (0, -7e-300, -1e-300), (0, -40e-300, -1e-300)])
 def test_arange_other_ranges_match_torch(start: Any, end: Any, step: Any, dtype: Any) -> None:
@@ -88,7 +89,8 @@ def test_fma_index_matches_the_fused_reference(c: float) -> None:
         ours = creation._fma_index(a, index, 3000, c)
         _same_bits(ours, expected)
         vector_c = np.full(index.shape, c)
-        _same_bits(creation._fma_index(a, index, 3000, vector_c), creation._fma(a, index, vector_c))
+        _same_bits(creation._fma_index(a, index, 3000, vector_c),
+                   creation._fma(a, index, vector_c))
 
 
 # -- linspace ------------------------------------------------------------------------------------
@@ -96,8 +98,8 @@ def test_fma_index_matches_the_fused_reference(c: float) -> None:
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32])
 @pytest.mark.parametrize("steps", [2, 3, 4, 5, 10, 11, 1000, 100001])
 @pytest.mark.parametrize(("start", "end"),
-                         [(0, 1), (-0.0, 1), (1, -0.0), (-7, 0.0), (-2.5, 1e6), (3, 3), (1e30, -1e30),
-                          (0.1, 0.7), (-1, 255), (-7, -0.0), (-0.0, -3)])
+                         [(0, 1), (-0.0, 1), (1, -0.0), (-7, 0.0), (-2.5, 1e6), (3, 3),
+                          (1e30, -1e30), (0.1, 0.7), (-1, 255), (-7, -0.0), (-0.0, -3)])
 def test_linspace_matches_torch(start: Any, end: Any, steps: int, dtype: Any) -> None:
     try:
         theirs = torch.linspace(start, end, steps, dtype=TORCH_DTYPES[np.dtype(dtype)]).numpy()
@@ -131,7 +133,8 @@ def test_triangle_indices_match_torch(name: str, dtype: Any, numba: bool,
     monkeypatch.setattr(accel, "enabled", numba)
     ran = []
     run = accel._run
-    monkeypatch.setattr(accel, "_run", lambda kernel, *args: ran.append(kernel) or run(kernel, *args))
+    monkeypatch.setattr(accel, "_run",
+                        lambda kernel, *args: ran.append(kernel) or run(kernel, *args))
     for (row, col), offset in itertools.product(SHAPES, OFFSETS):
         ours = getattr(bp, name)(row, col, offset, dtype=np.dtype(dtype)).numpy()
         _same_bits(ours, _torch_indices(name, row, col, offset, dtype))

@@ -477,7 +477,8 @@ def _exact_product(a: float, n: int) -> bool:
     return significant + int(n).bit_length() <= 53
 
 
-def _fma_index(a: Any, b: np.ndarray, n: int, c: Any, out: np.ndarray | None = None) -> np.ndarray:
+def _fma_index(a: Any, b: np.ndarray, n: int, c: Any,
+               out: np.ndarray | None = None) -> np.ndarray:
     """``_fma(a, b, c)`` for a scalar ``a`` and integers ``b`` of magnitude at most ``n``: where
     every product is exact, ``a * b + c`` rounds once already (two passes instead of a dozen).
     With ``out``, the float64 result is converted into it (as assigning it would)."""
@@ -551,8 +552,8 @@ def linspace(start: float | Tensor, end: float | Tensor, steps: int, *, dtype: A
             # The down half is written backwards, so both count up from 0 (cached numbers).
             _fma_index(step, _counting(half), steps, first, out=values[:half])
             _fma_index(-step, _counting(steps - half), steps, last, out=values[half:][::-1])
-        else:
-            up_index, down_index = np.arange(half), np.arange(steps - 1 - half, -1, -1)  # float16 arithmetic rounds each operation; complex has no fused form
+        else:  # float16 arithmetic rounds each operation; complex has no fused form
+            up_index, down_index = np.arange(half), np.arange(steps - 1 - half, -1, -1)
             values[:half] = first + step * up_index.astype(compute)
             values[half:] = last - step * down_index.astype(compute)
     return _finish(values, requires_grad, target)
