@@ -11,6 +11,7 @@ import numpy as np
 
 from . import dtypes
 from . import backend
+from .backends import numba as numba_backend
 from .errors import DTypeOverflowError, ShapeError, format_shape
 from .layout import check_memory_format
 from .random import Generator, get_rng, standard_normal
@@ -428,14 +429,70 @@ def _float_range(start: Any, step: Any, size: int, dtype: np.dtype) -> np.ndarra
     ``dtype``, and its others that value plus ``step * lane``; the values left over after the
     last pair are each ``start + step * i``.
     """
+    if dtype in _EXACT_INTEGERS and _integral_range(start, step, size, _EXACT_INTEGERS[dtype]):
+        return _integral_float_range(start, step, size, dtype)
     compute = np.float32 if dtype == dtypes.float16 else np.float64
     with np.errstate(over="ignore", invalid="ignore"):
         first, stride = compute(start), compute(step)
         lanes = 32 // dtype.itemsize
         index = np.arange(size)
         lane = np.where(index < size - size % (2 * lanes), index % lanes, 0)
-        vector_start = _fma(stride, index - lane, first).astype(compute).astype(dtype)
-        return _fma(stride, lane, vector_start).astype(compute).astype(dtype)
+        vector_start = _fma_index(stride, index - lane, size, first).astype(compute).astype(dtype)
+        return _fma_index(stride, lane, lanes, vector_start).astype(compute).astype(dtype)
+
+
+# The largest integer up to which every integer is exact in a float dtype (2 ** significand bits).
+_EXACT_INTEGERS = {np.dtype(np.float32): 2**24, np.dtype(np.float64): 2**53}
+
+
+def _integral_range(start: Any, step: Any, size: int, limit: int) -> bool:
+    """Whether ``start`` and ``step`` are integers and ``|start| + |step| * (size - 1)`` is at
+    most ``limit``: then every value and partial result of ``_float_range`` is an exact integer
+    in the dtype, and the fused, vectorised arithmetic there adds nothing."""
+    start, step = float(start), float(step)
+    if not (start.is_integer() and step.is_integer()):
+        return False
+    return abs(start) + abs(step) * max(size - 1, 0) <= limit
+
+
+def _integral_float_range(start: Any, step: Any, size: int, dtype: np.dtype) -> np.ndarray:
+    """``start + step * i`` for an integral range (see ``_integral_range``), every operation
+    exact in ``dtype``: one pass each, no float64 temporaries."""
+    values = np.arange(size, dtype=dtype)
+    if float(step) != 1:
+        values *= dtype.type(step)
+    # Always added, even 0: a zero start turns -0.0 (0 * a negative step) into 0.0 unless it is
+    # -0.0 itself, as a fused multiply-add does.
+    values += dtype.type(start)
+    return values
+
+
+def _exact_product(a: float, n: int) -> bool:
+    """Whether ``a * i`` is exact in float64 for every integer ``|i| <= n``: ``a``'s significant
+    bits plus ``n``'s fit in float64's 53."""
+    if a == 0 or not math.isfinite(a):
+        return a == 0
+    mantissa = int(math.frexp(abs(a))[0] * 2**53)
+    significant = 53 - ((mantissa & -mantissa).bit_length() - 1)
+    return significant + int(n).bit_length() <= 53
+
+
+def _fma_index(a: Any, b: np.ndarray, n: int, c: Any,
+               out: np.ndarray | None = None) -> np.ndarray:
+    """``_fma(a, b, c)`` for a scalar ``a`` and integers ``b`` of magnitude at most ``n``: where
+    every product is exact, ``a * b + c`` rounds once already (two passes instead of a dozen).
+    With ``out``, the float64 result is converted into it (as assigning it would)."""
+    if _exact_product(float(a), n):
+        with np.errstate(over="ignore", invalid="ignore"):
+            product = np.multiply(b, np.float64(a))
+            # The sum is computed in float64 and only then cast into out.
+            return np.add(product, np.float64(c) if np.ndim(c) == 0 else c,
+                          out=product if out is None else out, casting="unsafe")
+    fused = _fma(a, b, c)
+    if out is None:
+        return fused
+    out[...] = fused
+    return out
 
 
 def _fma(a: Any, b: Any, c: Any) -> np.ndarray:
@@ -452,7 +509,9 @@ def _fma(a: Any, b: Any, c: Any) -> np.ndarray:
         total = product + c
         c_part = total - product
         sum_error = (product - (total - c_part)) + (c - c_part)
-        fused = total + (sum_error + product_error)
+        errors = sum_error + product_error
+        # An exact sum keeps its own sign: adding zero errors would turn -0.0 into 0.0.
+        fused = np.where(errors == 0, total, total + errors)
     return np.where(np.isfinite(fused), fused, product + c)  # splitting overflows near 1e300
 
 
@@ -484,15 +543,20 @@ def linspace(start: float | Tensor, end: float | Tensor, steps: int, *, dtype: A
         return _finish(array, requires_grad, target)
     compute = np.float64 if dtype.kind in "iu" else dtype.type
     first, last = (compute(_filled((), v, dtype, "linspace")) for v in (start, end))
-    index = np.arange(steps)
+    # The first half counts up from first, the rest down from last (to 0 steps before it).
+    half = steps // 2
+    values = np.empty(steps, dtype)
     with np.errstate(over="ignore", invalid="ignore"):
         step = (last - first) / compute(steps - 1)
         if compute in (np.float32, np.float64):  # float32 products are exact in float64
-            up, down = _fma(step, index, first), _fma(-step, steps - 1 - index, last)
+            # The down half is written backwards, so both count up from 0 (cached numbers).
+            _fma_index(step, _counting(half), steps, first, out=values[:half])
+            _fma_index(-step, _counting(steps - half), steps, last, out=values[half:][::-1])
         else:  # float16 arithmetic rounds each operation; complex has no fused form
-            up = first + step * index.astype(compute)
-            down = last - step * (steps - 1 - index).astype(compute)
-    return _finish(np.where(index < steps // 2, up, down).astype(dtype), requires_grad, target)
+            up_index, down_index = np.arange(half), np.arange(steps - 1 - half, -1, -1)
+            values[:half] = first + step * up_index.astype(compute)
+            values[half:] = last - step * down_index.astype(compute)
+    return _finish(values, requires_grad, target)
 
 
 def logspace(start: float | Tensor, end: float | Tensor, steps: int, base: float = 10.0, *,
@@ -701,16 +765,49 @@ def new_tensor(self: Any, data: Any, *, dtype: Any = None, device: Any = None,
 
 # -- tril_indices, triu_indices (issue 17) -------------------------------------------------------
 
-def _triangle_indices(op: str, numpy_indices: Any, row: int, col: int, offset: int, dtype: Any,
+def _triangle_indices(op: str, lower: bool, row: int, col: int, offset: int, dtype: Any,
                       device: Any) -> Tensor:
     if row < 0 or col < 0:
         raise ValueError(f"{op}: row and col must be non-negative, got {row} and {col}")
     dtype = dtypes.as_dtype(dtype, op)
     if dtype not in (np.dtype(np.int64), np.dtype(np.int32)):
         raise TypeError(f"{op}: dtype must be int64 or int32, got {dtype}")
-    # NumPy lists them row by row, as PyTorch does; the pair is stacked as a (2, N) tensor.
-    pairs = np.stack(numpy_indices(row, offset, col)).astype(dtype).reshape(2, -1)
+    # Row by row, as PyTorch lists them: row r holds the columns begin[r] to end[r] - 1 (the
+    # diagonal r + offset inclusive). Built from the per-row counts, without an (row, col) mask.
+    offset = min(max(offset, -row - 1), col + 1)  # the same triangles, no int64 overflow
+    rows = np.arange(row, dtype=np.int64)
+    diagonal = np.clip(rows + offset, -1, col)
+    begin = np.zeros(row, np.int64) if lower else np.maximum(diagonal, 0)
+    end = np.clip(diagonal + 1, 0, col) if lower else np.full(row, col, np.int64)
+    counts = np.maximum(end - begin, 0)
+    total = int(counts.sum())
+    pairs = np.empty((2, total), dtype)
+    if total >= numba_backend.min_size:  # one pass in Numba where it is on (_triangle_kernels)
+        kernels = numba_backend.kernel_module(f"{__package__}._triangle_kernels")
+        if kernels is not None and numba_backend._run(kernels.triangle_indices, pairs, begin,
+                                                       end):
+            return _finish(pairs, False, backend.as_device(device, op))
+    pairs[0] = np.repeat(rows, counts)
+    # Entry j of row r (whose entries start at position first[r]) is column begin[r] + j - first[r]:
+    # a gather from the per-row shifts plus the counting numbers (fresh large temporaries cost
+    # more than the arithmetic here, in page faults).
+    first = np.cumsum(counts) - counts
+    np.take((begin - first).astype(dtype), pairs[0], out=pairs[1], mode="clip")  # unbuffered
+    np.add(pairs[1], _counting(total), out=pairs[1])
     return _finish(pairs, False, backend.as_device(device, op))
+
+
+_COUNTING: list[np.ndarray] = [np.arange(0)]
+
+
+def _counting(n: int) -> np.ndarray:
+    """``arange(n)`` (int64, read-only), kept between calls up to 2**22 elements (32 MiB)."""
+    if n > len(_COUNTING[0]):
+        if n > 2**22:
+            return np.arange(n)
+        _COUNTING[0] = np.arange(max(n, 2 * len(_COUNTING[0])))
+        _COUNTING[0].flags.writeable = False
+    return _COUNTING[0][:n]
 
 
 def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = dtypes.int64,
@@ -722,7 +819,7 @@ def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = dtypes.int
     >>> bp.tril_indices(2, 2).tolist()
     [[0, 1, 1], [0, 0, 1]]
     """
-    return _triangle_indices("tril_indices", np.tril_indices, row, col, offset, dtype, device)
+    return _triangle_indices("tril_indices", True, row, col, offset, dtype, device)
 
 
 def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = dtypes.int64,
@@ -734,4 +831,4 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = dtypes.int
     >>> bp.triu_indices(2, 2).tolist()
     [[0, 0, 1], [0, 1, 1]]
     """
-    return _triangle_indices("triu_indices", np.triu_indices, row, col, offset, dtype, device)
+    return _triangle_indices("triu_indices", False, row, col, offset, dtype, device)

@@ -9,12 +9,13 @@ view), so none needs a rule of its own.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Sequence
 
 import numpy as np
 
-from .. import dtypes
+from .. import backend, dtypes
 from ..errors import GraphError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from . import elementwise as ew
@@ -223,18 +224,30 @@ def scalar_tensor(s: Any, *, dtype: Any = None, layout: Any = None, device: Any 
     >>> bp.scalar_tensor(3).item(), bp.scalar_tensor(3).dtype
     (3.0, dtype('float32'))
     """
-    from .. import creation  # noqa: PLC0415 - creation imports the ops
-
     if isinstance(s, Tensor):
         s = s.item()
+    if type(s) is float and dtype is None and device is None:
+        # The common case, without tensor()'s parsing: a float within the default dtype's range
+        # rounds once, as tensor() rounds it (one beyond the range takes tensor()'s checks).
+        default = dtypes.get_default_dtype()
+        if abs(s) <= _FLOAT_MAX.get(default, 0.0):
+            return _new_tensor(np.array(s, default), requires_grad, None, "scalar_tensor")
+    from .. import creation  # noqa: PLC0415 - creation imports the ops
+
     dtype = dtypes.get_default_dtype() if dtype is None else dtype
     return creation.tensor(s, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+# The largest finite value of each default float dtype (scalar_tensor's fast path).
+_FLOAT_MAX = {np.dtype(t): float(np.finfo(t).max) for t in (np.float16, np.float32, np.float64)}
 
 
 def _strided_empty(op: str, size: Sequence[int], stride: Sequence[int], dtype: np.dtype) -> Any:
     """An uninitialised array laid out with ``stride`` (in elements) where that is a layout
     of ``size``'s elements without gaps; a C-ordered one otherwise (ours has no other strides)."""
-    size, stride = tuple(int(n) for n in size), tuple(int(s) for s in stride)
+    size, stride = tuple(map(int, size)), tuple(map(int, stride))
+    if stride == _contiguous_strides(size):
+        return np.empty(size, dtype)  # the common, C-ordered layout: nothing to arrange
     if len(size) != len(stride):
         raise ShapeError(f"{op}: size {format_shape(size)} and stride {format_shape(stride)} must "
                          "have the same length")
@@ -248,6 +261,30 @@ def _strided_empty(op: str, size: Sequence[int], stride: Sequence[int], dtype: n
     return np.empty(size, dtype)
 
 
+@functools.lru_cache(maxsize=256)  # a few shapes recur: skip the Python loop for them
+def _contiguous_strides(size: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The strides (in elements) of a C-ordered array of ``size``; None for a negative size."""
+    strides, step = [], 1
+    for n in reversed(size):
+        if n < 0:
+            return None
+        strides.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(strides))
+
+
+def _new_tensor(array: Any, requires_grad: bool, device: Any, op: str) -> Tensor:
+    """``array`` (made on the host) as a tensor on ``device`` (creation's ``_finish``, which
+    this module cannot import at load time: creation imports the ops)."""
+    target = backend.as_device(device, op)
+    if target is not None:
+        array = backend.to_device(array, target)
+    t = Tensor._wrap(array)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
 def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = None,
                   layout: Any = None, device: Any = None, requires_grad: bool = False,
                   pin_memory: bool = False) -> Tensor:
@@ -258,12 +295,10 @@ def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = No
     >>> bp.empty_strided((2, 3), (1, 2)).shape
     (2, 3)
     """
-    from .. import creation  # noqa: PLC0415 - creation imports the ops
-
     dtype = dtypes.get_default_dtype() if dtype is None else dtypes.as_dtype(dtype,
                                                                             "empty_strided")
     array = _strided_empty("empty_strided", size, stride, dtype)
-    return creation.as_tensor(array, device=device).requires_grad_(requires_grad)
+    return _new_tensor(array, requires_grad, device, "empty_strided")
 
 
 def empty_permuted(size: Sequence[int], physical_layout: Sequence[int], *, dtype: Any = None,
@@ -276,16 +311,17 @@ def empty_permuted(size: Sequence[int], physical_layout: Sequence[int], *, dtype
     >>> bp.empty_permuted((2, 3), (1, 0)).shape
     (2, 3)
     """
-    from .. import creation  # noqa: PLC0415 - creation imports the ops
-
-    size, order = tuple(int(n) for n in size), tuple(int(d) for d in physical_layout)
+    size, order = tuple(map(int, size)), tuple(map(int, physical_layout))
     if sorted(order) != list(range(len(size))):
         raise ShapeError(f"empty_permuted: physical_layout {order} must be a permutation of the "
                          f"{len(size)} dims of size {format_shape(size)}")
     dtype = dtypes.get_default_dtype() if dtype is None else dtypes.as_dtype(dtype,
                                                                             "empty_permuted")
-    array = np.transpose(np.empty(tuple(size[k] for k in order), dtype), np.argsort(order))
-    return creation.as_tensor(array, device=device).requires_grad_(requires_grad)
+    inverse = [0] * len(order)  # where each dim of size lies in the physical layout
+    for position, dim in enumerate(order):
+        inverse[dim] = position
+    array = np.empty(tuple(size[k] for k in order), dtype).transpose(inverse)
+    return _new_tensor(array, requires_grad, device, "empty_permuted")
 
 
 def new_empty_strided(self: Tensor, size: Sequence[int], stride: Sequence[int], *,
