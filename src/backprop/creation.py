@@ -782,8 +782,8 @@ def _triangle_indices(op: str, lower: bool, row: int, col: int, offset: int, dty
     counts = np.maximum(end - begin, 0)
     total = int(counts.sum())
     pairs = np.empty((2, total), dtype)
-    if total >= numba_backend.min_size:  # one pass in Numba where it is on (_triangle_kernels)
-        kernels = numba_backend.kernel_module(f"{__package__}._triangle_kernels")
+    if total >= numba_backend.min_size:  # one pass in Numba where it is on
+        kernels = numba_backend.kernel_module(f"{__package__}.backends._numba_triangle")
         if kernels is not None and numba_backend._run(kernels.triangle_indices, pairs, begin,
                                                        end):
             return _finish(pairs, False, backend.as_device(device, op))

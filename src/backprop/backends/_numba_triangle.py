@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .backends._numba_kernels import _OPTIONS
+from ._numba_kernels import _OPTIONS
 
 
 @njit(**_OPTIONS)
