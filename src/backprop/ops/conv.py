@@ -67,41 +67,49 @@ def _row_geometry(padded: Sizes, out: Sizes, kernel: Sizes, stride: Sizes,
     return out, 0
 
 
-def _to_planes(x: np.ndarray, padding: Pairs, slack: int) -> np.ndarray:
-    """``x`` (N, C, *S) as zero-padded planes ``(C, N, prod(padded) + slack)`` (negative
-    ``after`` widths crop)."""
+def _to_planes(x: np.ndarray, padding: Pairs, slack: int,
+               batch_first: bool = False) -> np.ndarray:
+    """``x`` (N, C, *S) as zero-padded planes ``(C, N, prod(padded) + slack)``, or
+    ``(N, C, ...)`` with ``batch_first`` (negative ``after`` widths crop)."""
     n, c = x.shape[:2]
+    lead = (n, c) if batch_first else (c, n)
     sizes = x.shape[2:]
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(sizes, padding))
     area = _prod(padded)
     if slack == 0 and all(lo == 0 and hi == 0 for lo, hi in padding):
-        buf = backend.empty((c, n, area), x.dtype, x)
+        buf = backend.empty(lead + (area,), x.dtype, x)
     else:
-        buf = backend.zeros((c, n, area + slack), x.dtype, x)
-    inner = buf[:, :, :area].reshape((c, n) + padded)
+        buf = backend.zeros(lead + (area + slack,), x.dtype, x)
+    inner = buf[:, :, :area].reshape(lead + padded)
     source = tuple(slice(0, s + min(hi, 0)) for s, (lo, hi) in zip(sizes, padding))
     target = tuple(slice(lo, lo + s + min(hi, 0)) for s, (lo, hi) in zip(sizes, padding))
     both = (slice(None), slice(None))
-    inner[both + target] = x[both + source].swapaxes(0, 1)
+    part = x[both + source]
+    inner[both + target] = part if batch_first else part.swapaxes(0, 1)
     return buf
 
 
 def _windows(buf: np.ndarray, groups: int, padded: Sizes, kernel: Sizes,
              stride: Sizes, dilation: Sizes, rows: Sizes,
-             writeable: bool = False) -> np.ndarray:
+             writeable: bool = False, batch_first: bool = False) -> np.ndarray:
     """The view ``(G, *kernel, C / G, N, *rows)`` of planes ``buf`` (C, N, P) whose element
     ``[g, k, c, n, l]`` is ``plane[g * C / G + c, n][l * stride + k * dilation]``. Kernel
     offsets come before channels so that each offset's slab is contiguous once copied (the
-    col2im adds then read memory in order)."""
+    col2im adds then read memory in order). With ``batch_first``, ``buf`` is (N, C, P) and the
+    view ``(N, G, *kernel, C / G, *rows)``: one (kernel * C / G, rows) matrix per image."""
     item = buf.itemsize
     plane = _row_major(padded)
-    channels, n = buf.shape[:2]
+    at_c, at_n = (buf.strides[1], buf.strides[0]) if batch_first else buf.strides[:2]
+    channels, n = (buf.shape[1], buf.shape[0]) if batch_first else buf.shape[:2]
     per_group = channels // groups
-    shape = (groups,) + kernel + (per_group, n) + rows
-    strides = ((per_group * buf.strides[0],)
-               + tuple(d * p * item for d, p in zip(dilation, plane))
-               + (buf.strides[0], buf.strides[1])
-               + tuple(s * p * item for s, p in zip(stride, plane)))
+    offsets = tuple(d * p * item for d, p in zip(dilation, plane))
+    steps = tuple(s * p * item for s, p in zip(stride, plane))
+    if batch_first:
+        shape = (n, groups) + kernel + (per_group,) + rows
+        strides = (at_n, per_group * at_c) + offsets + (at_c,) + steps
+    else:
+        shape = (groups,) + kernel + (per_group, n) + rows
+        strides = (per_group * at_c,) + offsets + (at_c, at_n) + steps
     return backend.as_strided(buf, shape, strides, writeable=writeable)
 
 
@@ -202,6 +210,33 @@ def _bias_grad(g: Any) -> Any:
     return _sum(g, (0,) + tuple(range(2, g.ndim)), False)
 
 
+# Bytes of windows copied and multiplied at a time: small enough to stay in a core's L2 cache
+# between the im2col copy and the product that reads it.
+_BLOCK_BYTES = 1 << 18
+
+
+def _blocked_product(w: np.ndarray, view: np.ndarray, rows: Sizes) -> np.ndarray:
+    """``w`` (G, O / G, taps) times the windows ``view`` (N, G, *kernel, C / G, *rows), as
+    (N, G, O / G, prod(rows)), one image and one band of leading rows at a time (NumPy only).
+    With few output channels the product streams the windows once per 8 or 16 rows of ``w``;
+    a band of windows that stays in cache is copied (im2col) and multiplied 1.5-2x faster
+    than the whole batch's windows, which run out of cache, and never exists in full."""
+    n, groups = view.shape[:2]
+    taps = w.shape[-1]
+    inner = _prod(rows[1:])
+    step = max(1, min(rows[0], _BLOCK_BYTES // (taps * inner * view.itemsize)))
+    y = np.empty((n, groups, w.shape[1], rows[0] * inner), view.dtype)
+    band = np.empty(groups * taps * step * inner, view.dtype)
+    for i in range(n):
+        for r in range(0, rows[0], step):
+            part = view[(i, Ellipsis, slice(r, r + step)) + (slice(None),) * (len(rows) - 1)]
+            m = part.shape[-len(rows)] * inner
+            cols = band[:groups * taps * m]
+            np.copyto(cols.reshape(part.shape), part)
+            np.matmul(w, cols.reshape(groups, taps, m), out=y[i, :, :, r * inner:r * inner + m])
+    return y
+
+
 @primitive("convolution", save=("input", "weight"), grads={
     "input": lambda g, out, input, weight, bias, stride, padding, dilation, groups: _conv_transpose(
     g, weight, None, stride, _transpose_padding(padding, input.shape[2:], weight.shape[2:],
@@ -217,14 +252,33 @@ def _conv(input: Any, weight: Any, bias: Any, stride: Sizes, padding: Pairs,
     dtype = np.result_type(input, weight)
     kernel = weight.shape[2:]
     n, o = input.shape[0], weight.shape[0]
-    cols, out, rows = _unfold(input.astype(dtype, copy=False), groups, kernel, stride, padding,
-                              dilation)
-    y = np.matmul(_kernel_major(weight.astype(dtype, copy=False), groups),
-                  cols.reshape(groups, _prod(kernel) * (input.shape[1] // groups), n * _prod(rows)))
-    y = y.reshape((o, n) + rows)
-    if rows != out:
-        y = y[..., :out[-1]]
-    return _batch_first(y, bias)
+    x = input.astype(dtype, copy=False)
+    # One image at a time: a (O / G, taps) @ (taps, rows) product per image and group writes
+    # that image's (N, C, *rows) block directly, so no (C, N) -> (N, C) transpose copy follows;
+    # and the planes are padded batch-first, a contiguous copy. 1.2-1.5x faster than one
+    # product over the whole batch (the BLAS runs as fast on 1000-column blocks).
+    padded, out = _geometry(x.shape[2:], kernel, stride, padding, dilation)
+    rows, slack = _row_geometry(padded, out, kernel, stride, dilation)
+    buf = _to_planes(x, padding, slack, batch_first=True)
+    view = _windows(buf, groups, padded, kernel, stride, dilation, rows, batch_first=True)
+    w = _kernel_major(weight.astype(dtype, copy=False), groups)
+    if type(buf) is np.ndarray:
+        y = _blocked_product(w, view, rows)
+    else:
+        cols = backend.contiguous(view).reshape(n, groups, w.shape[-1], _prod(rows))
+        y = np.matmul(w, cols)
+    y = y.reshape((n, o) + rows)
+    shape = (1, -1) + (1,) * len(rows)
+    if rows == out:
+        if bias is not None:
+            np.add(y, bias.reshape(shape), out=y, casting="same_kind")
+        return y
+    result = backend.empty((n, o) + out, y.dtype, y)
+    if bias is None:
+        np.copyto(result, y[..., :out[-1]])
+    else:
+        np.add(y[..., :out[-1]], bias.reshape(shape), out=result, casting="same_kind")
+    return result
 
 
 @primitive("conv_transpose", save=("input", "weight"), grads={
@@ -239,7 +293,7 @@ def _conv_transpose(input: Any, weight: Any, bias: Any, stride: Sizes, padding: 
     """The adjoint of ``convolution`` in its input: ``input`` (N, C_in, *L) spread through
     ``weight`` (C_in, C_out / groups, *kernel) onto the full (uncropped) output, then cropped by
     ``padding``."""
-    if len(stride) <= 2 and all(s == 1 for s in stride):
+    if all(s == 1 for s in stride):
         out = _transpose_as_convolution(input, weight, bias, padding, dilation, groups)
         if out is not None:
             return out
