@@ -335,6 +335,37 @@ def _transpose_as_convolution(input: Any, weight: Any, bias: Any, padding: Pairs
     return _conv.forward(input, w, bias, (1,) * len(kernel), pads, dilation, groups)
 
 
+def _blocked_weight_grad(x: np.ndarray, grad: np.ndarray, groups: int, kernel: Sizes,
+                         stride: Sizes, padding: Pairs, dilation: Sizes) -> np.ndarray:
+    """``sum over images and positions of windows (G, taps, L) @ grad (G, L, O / G)``, as
+    (G, taps, O / G), one image and one cache-sized band of windows at a time (NumPy only; see
+    ``_blocked_product``): the whole batch's windows are never copied out."""
+    n, o = grad.shape[:2]
+    padded, out = _geometry(x.shape[2:], kernel, stride, padding, dilation)
+    rows, slack = _row_geometry(padded, out, kernel, stride, dilation)
+    view = _windows(_to_planes(x, padding, slack, batch_first=True), groups, padded, kernel,
+                    stride, dilation, rows, batch_first=True)
+    g = grad
+    if rows != out:  # zero in the extra columns of wide rows
+        g = np.zeros((n, o) + rows, grad.dtype)
+        g[..., :out[-1]] = grad
+    g = g.reshape(n, groups, o // groups, _prod(rows))
+    taps = _prod(kernel) * (x.shape[1] // groups)
+    inner = _prod(rows[1:])
+    step = max(1, min(rows[0], _BLOCK_BYTES // (taps * inner * x.itemsize)))
+    dw = np.zeros((groups, taps, o // groups), x.dtype)
+    band = np.empty(groups * taps * step * inner, x.dtype)
+    for i in range(n):
+        for r in range(0, rows[0], step):
+            part = view[(i, Ellipsis, slice(r, r + step)) + (slice(None),) * (len(rows) - 1)]
+            m = part.shape[-len(rows)] * inner
+            cols = band[:groups * taps * m]
+            np.copyto(cols.reshape(part.shape), part)
+            dw += np.matmul(cols.reshape(groups, taps, m),
+                            g[i, :, :, r * inner:r * inner + m].swapaxes(1, 2))
+    return dw
+
+
 # conv_weight_grad is linear in each input: <h, W(x, g)> = <g, conv(x, h)> = <x, conv^T(g, h)>.
 @primitive("conv_weight_grad", save=("input", "grad"), grads={
     "input": lambda g, out, input, grad, weight_shape, stride, padding, dilation, groups:
@@ -351,6 +382,11 @@ def _conv_weight(input: Any, grad: Any, weight_shape: Sizes, stride: Sizes,
     dtype = np.result_type(input, grad)
     kernel = weight_shape[2:]
     o, per_group = weight_shape[:2]
+    if type(input) is np.ndarray and type(grad) is np.ndarray:
+        dw = _blocked_weight_grad(input.astype(dtype, copy=False), grad.astype(dtype, copy=False),
+                                  groups, kernel, stride, padding, dilation)
+        dw = dw.reshape(groups, _prod(kernel), per_group, o // groups)
+        return backend.contiguous(dw.transpose(0, 3, 2, 1)).reshape(weight_shape)
     cols, _, rows = _unfold(input.astype(dtype, copy=False), groups, kernel, stride, padding,
                             dilation)
     taps = _prod(kernel) * per_group

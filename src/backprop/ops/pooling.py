@@ -64,7 +64,9 @@ def _max_pool_argmax(x: np.ndarray, kernel: Sizes, stride: Sizes,
     best = windows[0].copy()
     arg = (backend.zeros(best.shape, np.uint8 if len(offsets) < 256 else np.int32, best)
            if indices else None)
-    exact = x.dtype.kind == "f" and not np.isfinite(x.sum())
+    # np.maximum propagates NaNs like the exact rule, so only the indices need it (and the
+    # check, a pass over the input, is skipped for a plain forward).
+    exact = indices and x.dtype.kind == "f" and not np.isfinite(x.sum())
     if exact:  # NaNs (or infs): the exact rule
         for j, v in enumerate(windows[1:], 1):
             better = np.greater(v, best) | np.isnan(v)
