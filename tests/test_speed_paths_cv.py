@@ -193,3 +193,14 @@ def test_batch_norm_eval_fast_path_is_the_recorded_one(dtype, shape, monkeypatch
     xt = np.ascontiguousarray(np.swapaxes(x, 0, -1)).swapaxes(0, -1) if x.ndim > 2 else x
     again = bp.nn.functional.batch_norm(bp.tensor(xt), *args, training=False)
     np.testing.assert_array_equal(again.numpy(), fast.numpy())
+
+
+def test_banded_paths_take_an_empty_batch():
+    x = bp.zeros(0, 3, 6, 5, requires_grad=True)
+    w = bp.ones(4, 3, 3, 3, requires_grad=True)
+    b = bp.ones(4, requires_grad=True)
+    y = bp.conv2d(x, w, b, padding=1)
+    assert y.shape == (0, 4, 6, 5)
+    y.sum().backward()
+    assert x.grad.shape == (0, 3, 6, 5)
+    np.testing.assert_array_equal(w.grad.numpy(), np.zeros((4, 3, 3, 3), np.float32))
