@@ -77,6 +77,8 @@ def _to_planes(x: np.ndarray, padding: Pairs, slack: int,
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(sizes, padding))
     area = _prod(padded)
     if slack == 0 and all(lo == 0 and hi == 0 for lo, hi in padding):
+        if batch_first and x.flags.c_contiguous:
+            return x.reshape(lead + (area,))  # already the planes (only read through views)
         buf = backend.empty(lead + (area,), x.dtype, x)
     else:
         buf = backend.zeros(lead + (area + slack,), x.dtype, x)
