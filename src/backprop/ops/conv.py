@@ -67,41 +67,51 @@ def _row_geometry(padded: Sizes, out: Sizes, kernel: Sizes, stride: Sizes,
     return out, 0
 
 
-def _to_planes(x: np.ndarray, padding: Pairs, slack: int) -> np.ndarray:
-    """``x`` (N, C, *S) as zero-padded planes ``(C, N, prod(padded) + slack)`` (negative
-    ``after`` widths crop)."""
+def _to_planes(x: np.ndarray, padding: Pairs, slack: int,
+               batch_first: bool = False) -> np.ndarray:
+    """``x`` (N, C, *S) as zero-padded planes ``(C, N, prod(padded) + slack)``, or
+    ``(N, C, ...)`` with ``batch_first`` (negative ``after`` widths crop)."""
     n, c = x.shape[:2]
+    lead = (n, c) if batch_first else (c, n)
     sizes = x.shape[2:]
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(sizes, padding))
     area = _prod(padded)
     if slack == 0 and all(lo == 0 and hi == 0 for lo, hi in padding):
-        buf = backend.empty((c, n, area), x.dtype, x)
+        if batch_first and x.flags.c_contiguous:
+            return x.reshape(lead + (area,))  # already the planes (only read through views)
+        buf = backend.empty(lead + (area,), x.dtype, x)
     else:
-        buf = backend.zeros((c, n, area + slack), x.dtype, x)
-    inner = buf[:, :, :area].reshape((c, n) + padded)
+        buf = backend.zeros(lead + (area + slack,), x.dtype, x)
+    inner = buf[:, :, :area].reshape(lead + padded)
     source = tuple(slice(0, s + min(hi, 0)) for s, (lo, hi) in zip(sizes, padding))
     target = tuple(slice(lo, lo + s + min(hi, 0)) for s, (lo, hi) in zip(sizes, padding))
     both = (slice(None), slice(None))
-    inner[both + target] = x[both + source].swapaxes(0, 1)
+    part = x[both + source]
+    inner[both + target] = part if batch_first else part.swapaxes(0, 1)
     return buf
 
 
 def _windows(buf: np.ndarray, groups: int, padded: Sizes, kernel: Sizes,
              stride: Sizes, dilation: Sizes, rows: Sizes,
-             writeable: bool = False) -> np.ndarray:
+             writeable: bool = False, batch_first: bool = False) -> np.ndarray:
     """The view ``(G, *kernel, C / G, N, *rows)`` of planes ``buf`` (C, N, P) whose element
     ``[g, k, c, n, l]`` is ``plane[g * C / G + c, n][l * stride + k * dilation]``. Kernel
     offsets come before channels so that each offset's slab is contiguous once copied (the
-    col2im adds then read memory in order)."""
+    col2im adds then read memory in order). With ``batch_first``, ``buf`` is (N, C, P) and the
+    view ``(N, G, *kernel, C / G, *rows)``: one (kernel * C / G, rows) matrix per image."""
     item = buf.itemsize
     plane = _row_major(padded)
-    channels, n = buf.shape[:2]
+    at_c, at_n = (buf.strides[1], buf.strides[0]) if batch_first else buf.strides[:2]
+    channels, n = (buf.shape[1], buf.shape[0]) if batch_first else buf.shape[:2]
     per_group = channels // groups
-    shape = (groups,) + kernel + (per_group, n) + rows
-    strides = ((per_group * buf.strides[0],)
-               + tuple(d * p * item for d, p in zip(dilation, plane))
-               + (buf.strides[0], buf.strides[1])
-               + tuple(s * p * item for s, p in zip(stride, plane)))
+    offsets = tuple(d * p * item for d, p in zip(dilation, plane))
+    steps = tuple(s * p * item for s, p in zip(stride, plane))
+    if batch_first:
+        shape = (n, groups) + kernel + (per_group,) + rows
+        strides = (at_n, per_group * at_c) + offsets + (at_c,) + steps
+    else:
+        shape = (groups,) + kernel + (per_group, n) + rows
+        strides = (per_group * at_c,) + offsets + (at_c, at_n) + steps
     return backend.as_strided(buf, shape, strides, writeable=writeable)
 
 
@@ -202,6 +212,33 @@ def _bias_grad(g: Any) -> Any:
     return _sum(g, (0,) + tuple(range(2, g.ndim)), False)
 
 
+# Bytes of windows copied and multiplied at a time: small enough to stay in a core's L2 cache
+# between the im2col copy and the product that reads it.
+_BLOCK_BYTES = 1 << 18
+
+
+def _blocked_product(w: np.ndarray, view: np.ndarray, rows: Sizes) -> np.ndarray:
+    """``w`` (G, O / G, taps) times the windows ``view`` (N, G, *kernel, C / G, *rows), as
+    (N, G, O / G, prod(rows)), one image and one band of leading rows at a time (NumPy only).
+    With few output channels the product streams the windows once per 8 or 16 rows of ``w``;
+    a band of windows that stays in cache is copied (im2col) and multiplied 1.5-2x faster
+    than the whole batch's windows, which run out of cache, and never exists in full."""
+    n, groups = view.shape[:2]
+    taps = w.shape[-1]
+    inner = _prod(rows[1:])
+    step = max(1, min(rows[0], _BLOCK_BYTES // (taps * inner * view.itemsize)))
+    y = np.empty((n, groups, w.shape[1], rows[0] * inner), view.dtype)
+    band = np.empty(groups * taps * step * inner, view.dtype)
+    for i in range(n):
+        for r in range(0, rows[0], step):
+            part = view[(i, Ellipsis, slice(r, r + step)) + (slice(None),) * (len(rows) - 1)]
+            m = part.shape[-len(rows)] * inner
+            cols = band[:groups * taps * m]
+            np.copyto(cols.reshape(part.shape), part)
+            np.matmul(w, cols.reshape(groups, taps, m), out=y[i, :, :, r * inner:r * inner + m])
+    return y
+
+
 @primitive("convolution", save=("input", "weight"), grads={
     "input": lambda g, out, input, weight, bias, stride, padding, dilation, groups: _conv_transpose(
     g, weight, None, stride, _transpose_padding(padding, input.shape[2:], weight.shape[2:],
@@ -217,14 +254,41 @@ def _conv(input: Any, weight: Any, bias: Any, stride: Sizes, padding: Pairs,
     dtype = np.result_type(input, weight)
     kernel = weight.shape[2:]
     n, o = input.shape[0], weight.shape[0]
-    cols, out, rows = _unfold(input.astype(dtype, copy=False), groups, kernel, stride, padding,
-                              dilation)
-    y = np.matmul(_kernel_major(weight.astype(dtype, copy=False), groups),
-                  cols.reshape(groups, _prod(kernel) * (input.shape[1] // groups), n * _prod(rows)))
-    y = y.reshape((o, n) + rows)
-    if rows != out:
-        y = y[..., :out[-1]]
-    return _batch_first(y, bias)
+    x = input.astype(dtype, copy=False)
+    # One image at a time: a (O / G, taps) @ (taps, rows) product per image and group writes
+    # that image's (N, C, *rows) block directly, so no (C, N) -> (N, C) transpose copy follows;
+    # and the planes are padded batch-first, a contiguous copy. 1.2-1.5x faster than one
+    # product over the whole batch (the BLAS runs as fast on 1000-column blocks).
+    padded, out = _geometry(x.shape[2:], kernel, stride, padding, dilation)
+    banded = type(x) is np.ndarray
+    # The bands are copied in cache, where exact rows cost no more than wide ones, and the
+    # product then writes the output itself: no cropping pass over it.
+    rows, slack = (out, 0) if banded else _row_geometry(padded, out, kernel, stride, dilation)
+    buf = _to_planes(x, padding, slack, batch_first=True)
+    view = _windows(buf, groups, padded, kernel, stride, dilation, rows, batch_first=True)
+    w = _kernel_major(weight.astype(dtype, copy=False), groups)
+    if banded:
+        y = _blocked_product(w, view, rows)
+        if bias is not None:
+            # Per-channel bias repeated over one image: two contiguous operands instead of
+            # NumPy's slow broadcast loop against (1, O, 1, ...); the same sums.
+            flat = y.reshape(n, o * _prod(out))
+            np.add(flat, np.repeat(bias.astype(y.dtype, copy=False), _prod(out)), out=flat,
+                   casting="same_kind")
+        return y.reshape((n, o) + out)
+    cols = backend.contiguous(view).reshape(n, groups, w.shape[-1], _prod(rows))
+    y = np.matmul(w, cols).reshape((n, o) + rows)
+    shape = (1, -1) + (1,) * len(rows)
+    if rows == out:
+        if bias is not None:
+            np.add(y, bias.reshape(shape), out=y, casting="same_kind")
+        return y
+    result = backend.empty((n, o) + out, y.dtype, y)
+    if bias is None:
+        np.copyto(result, y[..., :out[-1]])
+    else:
+        np.add(y[..., :out[-1]], bias.reshape(shape), out=result, casting="same_kind")
+    return result
 
 
 @primitive("conv_transpose", save=("input", "weight"), grads={
@@ -239,7 +303,7 @@ def _conv_transpose(input: Any, weight: Any, bias: Any, stride: Sizes, padding: 
     """The adjoint of ``convolution`` in its input: ``input`` (N, C_in, *L) spread through
     ``weight`` (C_in, C_out / groups, *kernel) onto the full (uncropped) output, then cropped by
     ``padding``."""
-    if len(stride) <= 2 and all(s == 1 for s in stride):
+    if all(s == 1 for s in stride):
         out = _transpose_as_convolution(input, weight, bias, padding, dilation, groups)
         if out is not None:
             return out
@@ -281,6 +345,33 @@ def _transpose_as_convolution(input: Any, weight: Any, bias: Any, padding: Pairs
     return _conv.forward(input, w, bias, (1,) * len(kernel), pads, dilation, groups)
 
 
+def _blocked_weight_grad(x: np.ndarray, grad: np.ndarray, groups: int, kernel: Sizes,
+                         stride: Sizes, padding: Pairs, dilation: Sizes) -> np.ndarray:
+    """``sum over images and positions of windows (G, taps, L) @ grad (G, L, O / G)``, as
+    (G, taps, O / G), one image and one cache-sized band of windows at a time (NumPy only; see
+    ``_blocked_product``): the whole batch's windows are never copied out."""
+    n, o = grad.shape[:2]
+    # Exact rows (no wide ones): the bands are copied in cache, and ``grad`` is read as it is.
+    padded, rows = _geometry(x.shape[2:], kernel, stride, padding, dilation)
+    view = _windows(_to_planes(x, padding, 0, batch_first=True), groups, padded, kernel,
+                    stride, dilation, rows, batch_first=True)
+    g = np.ascontiguousarray(grad).reshape(n, groups, o // groups, _prod(rows))
+    taps = _prod(kernel) * (x.shape[1] // groups)
+    inner = _prod(rows[1:])
+    step = max(1, min(rows[0], _BLOCK_BYTES // (taps * inner * x.itemsize)))
+    dw = np.zeros((groups, taps, o // groups), x.dtype)
+    band = np.empty(groups * taps * step * inner, x.dtype)
+    for i in range(n):
+        for r in range(0, rows[0], step):
+            part = view[(i, Ellipsis, slice(r, r + step)) + (slice(None),) * (len(rows) - 1)]
+            m = part.shape[-len(rows)] * inner
+            cols = band[:groups * taps * m]
+            np.copyto(cols.reshape(part.shape), part)
+            dw += np.matmul(cols.reshape(groups, taps, m),
+                            g[i, :, :, r * inner:r * inner + m].swapaxes(1, 2))
+    return dw
+
+
 # conv_weight_grad is linear in each input: <h, W(x, g)> = <g, conv(x, h)> = <x, conv^T(g, h)>.
 @primitive("conv_weight_grad", save=("input", "grad"), grads={
     "input": lambda g, out, input, grad, weight_shape, stride, padding, dilation, groups:
@@ -297,6 +388,11 @@ def _conv_weight(input: Any, grad: Any, weight_shape: Sizes, stride: Sizes,
     dtype = np.result_type(input, grad)
     kernel = weight_shape[2:]
     o, per_group = weight_shape[:2]
+    if type(input) is np.ndarray and type(grad) is np.ndarray:
+        dw = _blocked_weight_grad(input.astype(dtype, copy=False), grad.astype(dtype, copy=False),
+                                  groups, kernel, stride, padding, dilation)
+        dw = dw.reshape(groups, _prod(kernel), per_group, o // groups)
+        return backend.contiguous(dw.transpose(0, 3, 2, 1)).reshape(weight_shape)
     cols, _, rows = _unfold(input.astype(dtype, copy=False), groups, kernel, stride, padding,
                             dilation)
     taps = _prod(kernel) * per_group

@@ -62,18 +62,23 @@ def _max_pool_argmax(x: np.ndarray, kernel: Sizes, stride: Sizes,
     view = _pool_view(_padded(x, padding, lowest), kernel, stride, dilation, out)
     offsets = list(np.ndindex(*kernel))
     windows = [view[(slice(None), slice(None)) + k] for k in offsets]
-    best = windows[0].copy()
-    arg = (backend.zeros(best.shape, np.uint8 if len(offsets) < 256 else np.int32, best)
+    arg = (backend.zeros(windows[0].shape, np.uint8 if len(offsets) < 256 else np.int32, x)
            if indices else None)
-    exact = x.dtype.kind == "f" and not np.isfinite(x.sum())
+    # np.maximum propagates NaNs like the exact rule, so only the indices need it (and the
+    # check, a pass over the input, is skipped for a plain forward).
+    exact = indices and x.dtype.kind == "f" and not np.isfinite(x.sum())
     if exact:  # NaNs (or infs): the exact rule
+        best = windows[0].copy()
         for j, v in enumerate(windows[1:], 1):
             better = np.greater(v, best) | np.isnan(v)
             np.copyto(best, v, where=better)
             if arg is not None:
                 np.copyto(arg, j, where=better)
-    else:
-        for v in windows[1:]:
+    elif len(windows) == 1:
+        best = windows[0].copy()
+    else:  # the first maximum writes the result: no separate copy pass
+        best = np.maximum(windows[0], windows[1])
+        for v in windows[2:]:
             np.maximum(best, v, out=best)
     if arg is None:
         return best, None
