@@ -391,10 +391,34 @@ def _broadcast(input: Any, shape: tuple[int, ...]) -> Any:
     np.broadcast_to makes it, an nditer's view, without that function's Python checks (half
     its time; a negative size, which the nditer would not refuse, goes there)."""
     if type(input) is np.ndarray and min(shape, default=0) >= 0:
+        if input.flags.c_contiguous:
+            out = _broadcast_contiguous(input, shape)
+            if out is not None:
+                return out
         with np.nditer((input,), flags=_BROADCAST_FLAGS, op_flags=["readonly"],
                        itershape=shape, order="C") as it:
             return it.itviews[0]
     return np.broadcast_to(input, shape)
+
+
+def _broadcast_contiguous(input: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The broadcast view of a C-contiguous array made by the ndarray constructor over its
+    memory (a fifth of the nditer's time); None where a dim does not broadcast (the nditer
+    path words the error). Its base is the array owning the memory, as for any NumPy view."""
+    lead = len(shape) - input.ndim
+    if lead < 0:
+        return None
+    strides = input.strides
+    if input.shape != shape[lead:]:  # some size-1 dims repeated: stride 0 there
+        kept = []
+        for n, size, stride in zip(shape[lead:], input.shape, strides):
+            if size != n and size != 1:
+                return None
+            kept.append(stride if size == n else 0)
+        strides = tuple(kept)
+    out = np.ndarray(shape, input.dtype, input, 0, (0,) * lead + strides if lead else strides)
+    out.setflags(write=False)  # as np.broadcast_to's: writes would land on repeated elements
+    return out
 
 
 def expand(input: Any, *sizes: Any) -> Any:
