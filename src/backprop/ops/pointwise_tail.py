@@ -129,6 +129,17 @@ def _shift_amounts(input: Any, other: Any, fill: int | None = None) -> tuple[Any
     return np.where(out_of_range, fill, other).astype(dtype, copy=False), out_of_range, bits
 
 
+def _amounts_in_range(input: Any, other: Any) -> bool:
+    """Whether the shifts are a NumPy array of input's integer dtype with every amount in
+    [0, width): the common call, where NumPy's shift is PyTorch's. One reduction of the amounts
+    seen as unsigned (a negative one is then huge) instead of the masks of the general path."""
+    if (type(other) is not np.ndarray or type(input) is not np.ndarray
+            or other.dtype != input.dtype or other.dtype.kind not in "iu" or other.size == 0):
+        return False
+    bits = other.dtype.itemsize * 8
+    return int(other.view(f"u{other.dtype.itemsize}").max()) < bits
+
+
 @primitive(differentiable=False, promote=("input", "other"), refuse=("float", "bool"))
 def bitwise_left_shift(input: Any, other: Any) -> Any:
     """``input << other``, elementwise; bits shifted out are lost, and a shift that is negative
@@ -138,6 +149,9 @@ def bitwise_left_shift(input: Any, other: Any) -> Any:
     >>> bp.bitwise_left_shift(bp.tensor([1, -3]), bp.tensor([4, 1])).tolist()
     [16, -6]
     """
+    if _amounts_in_range(input, other):
+        with np.errstate(over="ignore"):
+            return np.left_shift(input, other)
     amounts, out_of_range, _ = _shift_amounts(input, other, fill=0)
     with np.errstate(over="ignore"):
         shifted = np.left_shift(input, amounts)
@@ -153,6 +167,8 @@ def bitwise_right_shift(input: Any, other: Any) -> Any:
     >>> bp.bitwise_right_shift(bp.tensor([16, -16]), bp.tensor([2, 70])).tolist()
     [4, -1]
     """
+    if _amounts_in_range(input, other):
+        return np.right_shift(input, other)
     amounts, _, _ = _shift_amounts(input, other)  # out of range: by the width less one
     return np.right_shift(input, amounts)
 
