@@ -23,8 +23,12 @@ from .primitive import primitive
 
 def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
     """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
+    if len(shape) == 1:
+        first = shape[0]
+        if type(first) is tuple:  # f((2, 3)), the common call: no new tuple
+            shape = first
+        elif isinstance(first, (tuple, list)):
+            shape = tuple(first)
     for n in shape:
         if type(n) is not int:
             return tuple(map(int, shape))  # NumPy integers, one-element tensors: as ints
@@ -363,6 +367,10 @@ def _explain_broadcast(op: str) -> Any:
     "input": lambda g, out, input, shape: g,
 })
 def _broadcast_to(input: Any, shape: tuple[int, ...]) -> Any:
+    if type(input) is np.ndarray and input.flags.c_contiguous:  # _broadcast's first path
+        out = _broadcast_contiguous(input, shape)
+        if out is not None:
+            return out
     return _broadcast(input, shape)
 
 
@@ -390,11 +398,11 @@ def _broadcast(input: Any, shape: tuple[int, ...]) -> Any:
     """``np.broadcast_to(input, shape)``: a read-only view. For a NumPy array it is made as
     np.broadcast_to makes it, an nditer's view, without that function's Python checks (half
     its time; a negative size, which the nditer would not refuse, goes there)."""
+    if type(input) is np.ndarray and input.flags.c_contiguous:
+        out = _broadcast_contiguous(input, shape)
+        if out is not None:
+            return out
     if type(input) is np.ndarray and min(shape, default=0) >= 0:
-        if input.flags.c_contiguous:
-            out = _broadcast_contiguous(input, shape)
-            if out is not None:
-                return out
         with np.nditer((input,), flags=_BROADCAST_FLAGS, op_flags=["readonly"],
                        itershape=shape, order="C") as it:
             return it.itviews[0]
@@ -406,13 +414,13 @@ def _broadcast_contiguous(input: np.ndarray, shape: tuple[int, ...]) -> np.ndarr
     memory (a fifth of the nditer's time); None where a dim does not broadcast (the nditer
     path words the error). Its base is the array owning the memory, as for any NumPy view."""
     lead = len(shape) - input.ndim
-    if lead < 0:
+    if lead < 0 or (lead and min(shape[:lead]) < 0):
         return None
     strides = input.strides
     if input.shape != shape[lead:]:  # some size-1 dims repeated: stride 0 there
         kept = []
         for n, size, stride in zip(shape[lead:], input.shape, strides):
-            if size != n and size != 1:
+            if size != n and (size != 1 or n < 0):
                 return None
             kept.append(stride if size == n else 0)
         strides = tuple(kept)

@@ -395,6 +395,16 @@ def _storage(input: Tensor) -> tuple[Tensor, int]:
 
 def _check_geometry(op: str, numel: int, size: tuple[int, ...], stride: tuple[int, ...],
                     offset: int) -> None:
+    # One pass for a valid geometry (every call but a bad one); the checks below word errors
+    if offset >= 0 and len(size) == len(stride):
+        reach = offset
+        for n, s in zip(size, stride):
+            if n < 0 or s < 0:
+                break
+            reach += (n - 1) * s
+        else:
+            if reach < numel or 0 in size:
+                return
     if len(size) != len(stride):
         raise ShapeError(f"{op}: size {format_shape(size)} and stride {format_shape(stride)} "
                          "must have the same length")
