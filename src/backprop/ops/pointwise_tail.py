@@ -169,8 +169,11 @@ def bitwise_right_shift(input: Any, other: Any) -> Any:
     """
     if _amounts_in_range(input, other):
         return np.right_shift(input, other)
-    amounts, _, _ = _shift_amounts(input, other)  # out of range: by the width less one
-    return np.right_shift(input, amounts)
+    amounts, out_of_range, _ = _shift_amounts(input, other)  # out of range: by the width less 1
+    shifted = np.right_shift(input, amounts)
+    if np.result_type(input, other).kind == "u":  # no sign bit to fill with: 0, as in PyTorch
+        return np.where(out_of_range, 0, shifted).astype(shifted.dtype, copy=False)
+    return shifted
 
 
 # -- floating-point representation --------------------------------------------------------------
