@@ -47,10 +47,11 @@ def _index_array(op: str, index: Any, name: str = "index") -> np.ndarray:
 
 
 def _check_range(op: str, index: np.ndarray, size: int, dim: int) -> None:
-    if type(index) is np.ndarray and index.dtype.kind == "i" and index.size:
-        # Seen as unsigned, a negative index is huge: one reduction tells both bounds
-        if int(np.maximum.reduce(index.view(index.dtype.str.replace("i", "u")), None)) < size:
-            return
+    # Seen as unsigned, a negative index is huge: one reduction tells both bounds
+    if (type(index) is np.ndarray and index.dtype.kind == "i" and index.size
+            and int(np.maximum.reduce(index.view(index.dtype.str.replace("i", "u")), None))
+            < size):
+        return
     if index.size:
         # The ufuncs' reduce, not ndarray.min/max (whose Python wrappers cost as much again)
         low, high = np.minimum.reduce(index, None), np.maximum.reduce(index, None)
