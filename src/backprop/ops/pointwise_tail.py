@@ -337,7 +337,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         weight = weight.reshape((-1,) + (1,) * (input.ndim - 2))
     else:
         weight = weight.reshape(())  # the result has the input's shape, whatever weight's
-    if (type(input) is Tensor and type(weight) is Tensor and input.dtype == weight.dtype
+    if (isinstance(input, Tensor) and isinstance(weight, Tensor) and input.dtype == weight.dtype
             and input.dtype.kind == "f"):
         return _prelu(input, weight)
     # PyTorch's prelu: x where x > 0, so the gradient at exactly 0 is the slope's.
