@@ -200,3 +200,12 @@ def test_as_strided_geometry(size: tuple, stride: tuple, offset: int, ok: bool) 
     else:
         with pytest.raises(Exception, match="as_strided"):
             bp.as_strided(x, size, stride, offset)
+
+
+def test_broadcast_strides_cache_tells_dtypes_and_layouts_apart() -> None:
+    for dtype in (np.float32, np.float64, np.int8, np.float32):
+        array = np.arange(3, dtype=dtype).reshape(1, 3)
+        for _ in range(2):  # the second call reads the cache
+            made = shape._broadcast_contiguous(array, (4, 3))
+            np.testing.assert_array_equal(made, np.broadcast_to(array, (4, 3)))
+    assert shape._broadcast_contiguous(np.ones((1, 3)), [4, 3]) is None  # a list: no key

@@ -413,6 +413,30 @@ def _broadcast_contiguous(input: np.ndarray, shape: tuple[int, ...]) -> np.ndarr
     """The broadcast view of a C-contiguous array made by the ndarray constructor over its
     memory (a fifth of the nditer's time); None where a dim does not broadcast (the nditer
     path words the error). Its base is the array owning the memory, as for any NumPy view."""
+    if type(shape) is not tuple:  # (a list from some caller: not a key)
+        return None
+    key = (input.shape, input.strides, shape)
+    strides = _BROADCAST_STRIDES.get(key)
+    if strides is None:
+        strides = _broadcast_strides(input, shape)
+        if strides is None:
+            return None
+        if len(_BROADCAST_STRIDES) > 256:  # many shapes seen: start afresh rather than grow
+            _BROADCAST_STRIDES.clear()
+        _BROADCAST_STRIDES[key] = strides
+    out = np.ndarray(shape, input.dtype, input, 0, strides)
+    out.setflags(write=False)  # as np.broadcast_to's: writes would land on repeated elements
+    return out
+
+
+# The strides of a broadcast by (input shape, input strides, target shape): the same broadcast
+# recurs (a bias to a batch), and the lookup costs a third of working them out.
+_BROADCAST_STRIDES: dict[tuple, tuple[int, ...]] = {}
+
+
+def _broadcast_strides(input: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The strides of input broadcast to ``shape`` (0 on repeated dims), or None where a dim
+    does not broadcast."""
     lead = len(shape) - input.ndim
     if lead < 0 or (lead and min(shape[:lead]) < 0):
         return None
@@ -424,9 +448,7 @@ def _broadcast_contiguous(input: np.ndarray, shape: tuple[int, ...]) -> np.ndarr
                 return None
             kept.append(stride if size == n else 0)
         strides = tuple(kept)
-    out = np.ndarray(shape, input.dtype, input, 0, (0,) * lead + strides if lead else strides)
-    out.setflags(write=False)  # as np.broadcast_to's: writes would land on repeated elements
-    return out
+    return (0,) * lead + strides if lead else strides
 
 
 def expand(input: Any, *sizes: Any) -> Any:
