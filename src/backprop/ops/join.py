@@ -104,8 +104,8 @@ def split(tensor: Any, split_size_or_sections: int | Sequence[int], dim: int = 0
     d = check_dim("split", dim, len(shape))
     n = shape[d]
     if isinstance(split_size_or_sections, (tuple, list)):
-        sizes = [int(s) for s in split_size_or_sections]
-        if sum(sizes) != n or any(s < 0 for s in sizes):
+        sizes = [s if type(s) is int else int(s) for s in split_size_or_sections]
+        if sum(sizes) != n or (sizes and min(sizes) < 0):
             raise ShapeError(f"split: split sizes {sizes} must be non-negative and sum to {n}, "
                              f"the size of dim {dim} of a tensor of shape {format_shape(shape)}")
         return _pieces(tensor, d, sizes)

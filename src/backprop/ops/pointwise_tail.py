@@ -129,6 +129,17 @@ def _shift_amounts(input: Any, other: Any, fill: int | None = None) -> tuple[Any
     return np.where(out_of_range, fill, other).astype(dtype, copy=False), out_of_range, bits
 
 
+def _amounts_in_range(input: Any, other: Any) -> bool:
+    """Whether the shifts are a NumPy array of input's integer dtype with every amount in
+    [0, width): the common call, where NumPy's shift is PyTorch's. One reduction of the amounts
+    seen as unsigned (a negative one is then huge) instead of the masks of the general path."""
+    if (type(other) is not np.ndarray or type(input) is not np.ndarray
+            or other.dtype != input.dtype or other.dtype.kind not in "iu" or other.size == 0):
+        return False
+    bits = other.dtype.itemsize * 8
+    return int(other.view(f"u{other.dtype.itemsize}").max()) < bits
+
+
 @primitive(differentiable=False, promote=("input", "other"), refuse=("float", "bool"))
 def bitwise_left_shift(input: Any, other: Any) -> Any:
     """``input << other``, elementwise; bits shifted out are lost, and a shift that is negative
@@ -138,6 +149,9 @@ def bitwise_left_shift(input: Any, other: Any) -> Any:
     >>> bp.bitwise_left_shift(bp.tensor([1, -3]), bp.tensor([4, 1])).tolist()
     [16, -6]
     """
+    if _amounts_in_range(input, other):
+        with np.errstate(over="ignore"):
+            return np.left_shift(input, other)
     amounts, out_of_range, _ = _shift_amounts(input, other, fill=0)
     with np.errstate(over="ignore"):
         shifted = np.left_shift(input, amounts)
@@ -153,8 +167,13 @@ def bitwise_right_shift(input: Any, other: Any) -> Any:
     >>> bp.bitwise_right_shift(bp.tensor([16, -16]), bp.tensor([2, 70])).tolist()
     [4, -1]
     """
-    amounts, _, _ = _shift_amounts(input, other)  # out of range: by the width less one
-    return np.right_shift(input, amounts)
+    if _amounts_in_range(input, other):
+        return np.right_shift(input, other)
+    amounts, out_of_range, _ = _shift_amounts(input, other)  # out of range: by the width less 1
+    shifted = np.right_shift(input, amounts)
+    if np.result_type(input, other).kind == "u":  # no sign bit to fill with: 0, as in PyTorch
+        return np.where(out_of_range, 0, shifted).astype(shifted.dtype, copy=False)
+    return shifted
 
 
 # -- floating-point representation --------------------------------------------------------------
@@ -318,8 +337,32 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         weight = weight.reshape((-1,) + (1,) * (input.ndim - 2))
     else:
         weight = weight.reshape(())  # the result has the input's shape, whatever weight's
+    if (isinstance(input, Tensor) and isinstance(weight, Tensor) and input.dtype == weight.dtype
+            and input.dtype.kind == "f"):
+        return _prelu(input, weight)
     # PyTorch's prelu: x where x > 0, so the gradient at exactly 0 is the slope's.
     return where(gt(input, 0), input, weight * input)
+
+
+# One op rather than gt, mul and where (three passes, three nodes); its gradients are PyTorch's
+# (x > 0 ? g : weight * g, and x > 0 ? 0 : g * x summed down to weight's shape by the engine).
+@primitive("prelu", save=("input", "weight"), grads={
+    "input": lambda g, out, input, weight: where(gt(input, 0), g, g * weight),
+    "weight": lambda g, out, input, weight: where(gt(input, 0), 0.0, g * input),
+})
+def _prelu(input: Any, weight: Any) -> Any:
+    out = weight * input
+    if type(out) is np.ndarray and out.dtype == input.dtype and out.shape == input.shape:
+        # With every slope in (0, 1], x > 0 ? x : w x is max(w x, x), and with every slope in
+        # [1, inf) it is min(w x, x): the same bits everywhere, signed zeros (w x has x's sign),
+        # infinities and nan included, in one pass instead of a compare and a select (which
+        # branches per element).
+        low, high = weight.min(initial=math.inf), weight.max(initial=-math.inf)
+        if 0 < low and high <= 1:
+            return np.maximum(out, input, out=out)
+        if 1 <= low and high < math.inf:
+            return np.minimum(out, input, out=out)
+    return np.where(input > 0, input, out)
 
 
 __all__ = [

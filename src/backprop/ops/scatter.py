@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..autograd import grad_mode
+from ..autograd import observers as _observers
 from ..errors import DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from . import elementwise as ew
@@ -45,8 +47,14 @@ def _index_array(op: str, index: Any, name: str = "index") -> np.ndarray:
 
 
 def _check_range(op: str, index: np.ndarray, size: int, dim: int) -> None:
+    # Seen as unsigned, a negative index is huge: one reduction tells both bounds
+    if (type(index) is np.ndarray and index.dtype.kind == "i" and index.size
+            and int(np.maximum.reduce(index.view(index.dtype.str.replace("i", "u")), None))
+            < size):
+        return
     if index.size:
-        low, high = index.min(), index.max()
+        # The ufuncs' reduce, not ndarray.min/max (whose Python wrappers cost as much again)
+        low, high = np.minimum.reduce(index, None), np.maximum.reduce(index, None)
         if low < 0 or high >= size:
             bad = int(low if low < 0 else high)
             raise IndexError(f"{op}: index {bad} is out of range for dimension {dim} with size "
@@ -85,14 +93,35 @@ def _check_along_dim(op: str, input: Any, dim: int, index: np.ndarray,
 def _along_dim_key(dim: int, index: np.ndarray) -> tuple:
     """The key reading ``input[i0, .., index[i0, .., ik, ..], .., ik]`` at each index position."""
     key = []
+    host = type(index) is np.ndarray
     for d, n in enumerate(index.shape):
         if d == dim:
             key.append(index)
+        elif host:
+            key.append(_host_range(n, d, index.ndim))
         else:
             shape = [1] * index.ndim
             shape[d] = n
             key.append(backend.arange(n, index).reshape(shape))
     return tuple(key)
+
+
+_RANGES: dict[tuple[int, int, int], np.ndarray] = {}
+
+
+def _host_range(n: int, d: int, ndim: int) -> np.ndarray:
+    """``arange(n)`` shaped to lie along dim ``d`` of ``ndim``, kept (read-only) across calls:
+    gather and scatter along a dim of the same shape reuse the same ranges."""
+    key = (n, d, ndim)
+    found = _RANGES.get(key)
+    if found is None:
+        if len(_RANGES) > 256:  # many shapes seen: start afresh rather than grow
+            _RANGES.clear()
+        shape = [1] * ndim
+        shape[d] = n
+        found = _RANGES[key] = np.arange(n).reshape(shape)
+        found.setflags(write=False)
+    return found
 
 
 def _leading_block(shape: tuple[int, ...]) -> tuple:
@@ -116,7 +145,36 @@ def _src_block(src: Any, index: np.ndarray) -> Any:
     _getitem_backward(g, input.shape, _along_dim_key(dim, index)),
 })
 def _gather(input: Any, dim: int, index: np.ndarray) -> Any:
+    if (type(input) is np.ndarray and type(index) is np.ndarray and input.flags.c_contiguous
+            and input.ndim == index.ndim > dim):
+        # One flat index (index's positions plus the offsets of the other dims, which depend on
+        # the shapes alone): a third faster than fancy indexing with one array per dim.
+        step = input.strides[dim] // input.itemsize
+        flat = _flat_offsets(input.shape, dim, index.shape)
+        return input.reshape(-1)[(index * step if step != 1 else index) + flat]
     return input[_along_dim_key(dim, index)]
+
+
+_OFFSETS: dict[tuple, np.ndarray] = {}
+
+
+def _flat_offsets(shape: tuple[int, ...], dim: int, index_shape: tuple[int, ...]) -> np.ndarray:
+    """Where each index position's row starts in a C-contiguous array of ``shape`` read flat
+    (dim ``dim`` left out), broadcastable to ``index_shape``; kept across calls."""
+    key = (shape, dim, index_shape)
+    found = _OFFSETS.get(key)
+    if found is None:
+        if len(_OFFSETS) > 256:  # many shapes seen: start afresh rather than grow
+            _OFFSETS.clear()
+        found = np.zeros((1,) * len(shape), dtype=np.intp)
+        step = 1
+        for d in range(len(shape) - 1, -1, -1):
+            if d != dim:
+                found = found + _host_range(index_shape[d], d, len(shape)) * step
+            step *= shape[d]
+        found.setflags(write=False)
+        _OFFSETS[key] = found
+    return found
 
 
 def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) -> Tensor:
@@ -136,6 +194,12 @@ def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) ->
         check_dim("gather", dim, 1)
         return gather(input.reshape(1), 0, index.reshape(-1)).reshape(index.shape)
     dim = _check_along_dim("gather", input, dim, index)
+    data = getattr(input, "_data", None)
+    if (type(input) is Tensor and type(data) is np.ndarray and not _observers.REGISTRY.count
+            and not (input._requires_grad and grad_mode.state.enabled)):
+        # No node to record and no observer: the forward alone, without the primitive's
+        # dispatch (as split's pieces; a third of the call at this size)
+        return Tensor._wrap(_gather.forward(data, dim, index))
     return _gather(input, dim, index)
 
 

@@ -23,8 +23,12 @@ from .primitive import primitive
 
 def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
     """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
+    if len(shape) == 1:
+        first = shape[0]
+        if type(first) is tuple:  # f((2, 3)), the common call: no new tuple
+            shape = first
+        elif isinstance(first, (tuple, list)):
+            shape = tuple(first)
     for n in shape:
         if type(n) is not int:
             return tuple(map(int, shape))  # NumPy integers, one-element tensors: as ints
@@ -363,6 +367,10 @@ def _explain_broadcast(op: str) -> Any:
     "input": lambda g, out, input, shape: g,
 })
 def _broadcast_to(input: Any, shape: tuple[int, ...]) -> Any:
+    if type(input) is np.ndarray and input.flags.c_contiguous:  # _broadcast's first path
+        out = _broadcast_contiguous(input, shape)
+        if out is not None:
+            return out
     return _broadcast(input, shape)
 
 
@@ -390,11 +398,57 @@ def _broadcast(input: Any, shape: tuple[int, ...]) -> Any:
     """``np.broadcast_to(input, shape)``: a read-only view. For a NumPy array it is made as
     np.broadcast_to makes it, an nditer's view, without that function's Python checks (half
     its time; a negative size, which the nditer would not refuse, goes there)."""
+    if type(input) is np.ndarray and input.flags.c_contiguous:
+        out = _broadcast_contiguous(input, shape)
+        if out is not None:
+            return out
     if type(input) is np.ndarray and min(shape, default=0) >= 0:
         with np.nditer((input,), flags=_BROADCAST_FLAGS, op_flags=["readonly"],
                        itershape=shape, order="C") as it:
             return it.itviews[0]
     return np.broadcast_to(input, shape)
+
+
+def _broadcast_contiguous(input: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The broadcast view of a C-contiguous array made by the ndarray constructor over its
+    memory (a fifth of the nditer's time); None where a dim does not broadcast (the nditer
+    path words the error). Its base is the array owning the memory, as for any NumPy view."""
+    if type(shape) is not tuple:  # (a list from some caller: not a key)
+        return None
+    key = (input.shape, input.strides, shape)
+    strides = _BROADCAST_STRIDES.get(key)
+    if strides is None:
+        strides = _broadcast_strides(input, shape)
+        if strides is None:
+            return None
+        if len(_BROADCAST_STRIDES) > 256:  # many shapes seen: start afresh rather than grow
+            _BROADCAST_STRIDES.clear()
+        _BROADCAST_STRIDES[key] = strides
+    out = np.ndarray(shape, input.dtype, input, 0, strides)
+    out.setflags(write=False)  # as np.broadcast_to's: writes would land on repeated elements
+    return out
+
+
+# The strides of a broadcast by (input shape, input strides, target shape): the same broadcast
+# recurs (a bias to a batch), and the lookup costs a third of working them out.
+_BROADCAST_STRIDES: dict[tuple, tuple[int, ...]] = {}
+
+
+def _broadcast_strides(input: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The strides of input broadcast to ``shape`` (0 on repeated dims), or None where a dim
+    does not broadcast."""
+    lead = len(shape) - input.ndim
+    if lead < 0 or (lead and min(shape[:lead]) < 0):
+        return None
+    strides = input.strides
+    if input.shape != shape[lead:]:  # some size-1 dims repeated: stride 0 there
+        kept = []
+        for n, size, stride in zip(shape[lead:], input.shape, strides):
+            if size != n and (size != 1 or n < 0):
+                return None
+            kept.append(stride if size == n else 0)
+        strides = tuple(kept)
+    return (0,) * lead + strides if lead else strides
 
 
 def expand(input: Any, *sizes: Any) -> Any:

@@ -15,7 +15,7 @@ import numpy as np
 from .. import backend
 from ..errors import DimError, ShapeError, check_dim, format_shape
 from .elementwise import clone, where
-from .join import _constant_pad, _narrow, _widths_at, cat
+from .join import _constant_pad, _narrow, _pieces, _widths_at, cat
 from .primitive import primitive
 from .rearrange import flip
 from .reduction import _sum
@@ -292,13 +292,15 @@ def tensor_split(input: Any, indices_or_sections: Any, dim: int = 0) -> tuple[An
         if split <= 0:
             raise ValueError(f"tensor_split: the number of sections must be positive, got {split}")
         small, extra = divmod(size, split)
-        lengths = [small + 1] * extra + [small] * (split - extra)
-        starts = np.cumsum([0] + lengths[:-1]).tolist()
+        # Pieces end to end: split's path (no node per piece where no gradient is wanted)
+        return _pieces(input, d, [small + 1] * extra + [small] * (split - extra))
     else:
         # Indices past the end clip to it, and a piece that would run backwards is empty.
         bounds = [0] + [min(max(int(i) + size if i < 0 else int(i), 0), size) for i in split]
         starts = bounds
         lengths = [max(end - start, 0) for start, end in zip(bounds, bounds[1:] + [size])]
+        if sum(lengths) == size:  # the indices do not go back: the pieces lie end to end
+            return _pieces(input, d, lengths)
     return tuple(_narrow(input, d, min(s, size), n) for s, n in zip(starts, lengths))
 
 

@@ -395,6 +395,16 @@ def _storage(input: Tensor) -> tuple[Tensor, int]:
 
 def _check_geometry(op: str, numel: int, size: tuple[int, ...], stride: tuple[int, ...],
                     offset: int) -> None:
+    # One pass for a valid geometry (every call but a bad one); the checks below word errors
+    if offset >= 0 and len(size) == len(stride):
+        reach = offset
+        for n, s in zip(size, stride):
+            if n < 0 or s < 0:
+                break
+            reach += (n - 1) * s
+        else:
+            if reach < numel or 0 in size:
+                return
     if len(size) != len(stride):
         raise ShapeError(f"{op}: size {format_shape(size)} and stride {format_shape(stride)} "
                          "must have the same length")
@@ -430,9 +440,10 @@ def _as_strided(input: Any, size: tuple[int, ...], stride: tuple[int, ...], offs
     if type(input) is not np.ndarray or 0 in size or not input.flags.c_contiguous:
         return _strided_view(_flat(input), size, stride, offset)  # (a copy's if not contiguous)
     item = input.itemsize
-    strides = tuple(s * item for s in stride)
+    strides = tuple([s * item for s in stride])  # a list: a generator costs more at few dims
     if input.base is None:  # the owner of its memory: the common case, and the fastest
-        return np.ndarray(size, input.dtype, buffer=input, offset=offset * item, strides=strides)
+        # positional arguments: the constructor's keywords cost twice its own time
+        return np.ndarray(size, input.dtype, input, offset * item, strides)
     # Made on the owner of the memory, so that the result's base says it is a view of input.
     return _view_of(_flat(input)[offset:], size, strides)
 
