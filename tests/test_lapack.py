@@ -354,3 +354,26 @@ def test_vander_is_the_running_product(shape: tuple, N: Any, dtype: Any) -> None
     for j in range(1, n):
         np.multiply(expected[..., j - 1], x, out=expected[..., j])
     np.testing.assert_array_equal(bp.linalg.vander(bp.tensor(x), N=N).numpy(), expected)
+
+
+@needs_library
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("upper", [True, False])
+@pytest.mark.parametrize("unit", [True, False])
+@pytest.mark.parametrize("batch", [(), (3,)])
+def test_trsm_reads_a_column_major_matrix_in_place(dtype: Any, upper: bool, unit: bool,
+                                                   batch: tuple) -> None:
+    """getrf's LU is a transposed (Fortran-ordered) view: trsm reads it where it lies."""
+    n = 140
+    rng = np.random.default_rng(9)
+    a = (rng.standard_normal((n, n)) / n + 2 * np.eye(n)).astype(dtype)  # well conditioned
+    fortran = np.asfortranarray(a)
+    b = rng.standard_normal(batch + (n, 3)).astype(dtype)
+    with ran("trsm"):
+        ours = lapack.trsm(fortran, b, upper, unit)
+    reference = lapack.trsm(np.ascontiguousarray(a), b, upper, unit)
+    triangle = np.triu(a) if upper else np.tril(a)
+    if unit:
+        np.fill_diagonal(triangle, 1)
+    close(ours, reference, dtype, n)
+    close(ours, np.linalg.solve(triangle.astype(np.float64), b).astype(dtype), dtype, n)

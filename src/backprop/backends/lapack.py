@@ -325,19 +325,29 @@ def trsm(a: np.ndarray, b: np.ndarray, upper: bool, unitriangular: bool) -> np.n
     # Row-major arrays are their transposes in column-major terms, so X = T^-1 B is solved as
     # X^T = B^T T^-T from the right, with no transposing copies: b's row-major copy is B^T
     # (k x n) column-major, a is a^T, whose triangle T^T is the other one (see below).
-    matrices = np.ascontiguousarray(np.broadcast_to(a, batch + a.shape[-2:])).reshape(count, n, n)
+    # Column-major: B^T := B^T (a^T)^-1 (side R, op N), reading a^T's lower triangle where
+    # T is a's upper one.
+    uplo, transa = (b"L" if upper else b"U"), b"N"
+    if a.ndim == 2 and a.flags.f_contiguous and not a.flags.c_contiguous:
+        # a column-major matrix (getrf's LU, a transpose) is itself in LAPACK's layout: read T
+        # there and apply it transposed, with no transposing copy of a. (One matrix serves every
+        # right-hand side: its step is 0.)
+        matrices = a.T[None]
+        uplo, transa = (b"U" if upper else b"L"), b"T"
+    elif a.ndim == 2:
+        matrices = np.ascontiguousarray(a)[None]
+    else:
+        matrices = np.ascontiguousarray(np.broadcast_to(a, batch + a.shape[-2:])).reshape(
+            count, n, n)
     x = np.array(np.broadcast_to(b, batch + b.shape[-2:]), order="C").reshape(count, n, k)
     if n and k and count:
         call, ints = _function("trsm", a.dtype), _Ints()
         one = np.ones(1, dtype=a.dtype)
         a_base, a_step = _address(matrices)
         x_base, x_step = _address(x)
-        # Column-major: B^T := B^T (a^T)^-1 (side R, op N), reading a^T's lower triangle where
-        # T is a's upper one.
-        uplo = b"L" if upper else b"U"
         diag = b"U" if unitriangular else b"N"
         for i in range(count):
-            call(b"R", uplo, b"N", diag, ints(k), ints(n), one.ctypes.data,
+            call(b"R", uplo, transa, diag, ints(k), ints(n), one.ctypes.data,
                  a_base + i * a_step, ints(n), x_base + i * x_step, ints(k), 1, 1, 1, 1)
     _count("trsm")
     return x.reshape(batch + (n, k))

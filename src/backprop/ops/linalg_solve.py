@@ -40,6 +40,7 @@ from .linalg_inverse import (
 )
 from .primitive import primitive
 from .rearrange import _keep_triangle, _tril, _triu
+from .scatter import index_select
 from .shape import movedim, reshape, squeeze, unsqueeze
 
 lu_factor_result = namedtuple("linalg_lu_factor", ["LU", "pivots"])
@@ -279,6 +280,8 @@ def _rows(B: Tensor, perm: Any, inverse: bool = False) -> Tensor:
     broadcast."""
     if inverse:
         perm = np.argsort(perm, axis=-1)
+    if perm.ndim == 1:  # one order for every matrix: a row selection, no (n, k) index to gather
+        return index_select(B, B.ndim - 2, Tensor._wrap(perm))
     batch = np.broadcast_shapes(perm.shape[:-1], B.shape[:-2])
     B = B.expand(*batch, *B.shape[-2:]) if tuple(B.shape[:-2]) != batch else B
     index = np.broadcast_to(perm[..., None], batch + (perm.shape[-1], B.shape[-1]))
