@@ -58,7 +58,10 @@ def _permutation_matrix(pivots: Any, m: int, like: Any) -> Any:
     if type(perm) is np.ndarray and type(backend.array_of(like)) is np.ndarray:
         # Ones written into zeros (calloc'd pages): no identity to make and permute.
         P = np.zeros(perm.shape[:-1] + (m, m), dtype=backend.array_of(like).dtype)
-        np.put_along_axis(P, perm[..., None, :], 1, axis=-2)
+        if perm.ndim == 1:
+            P[perm, np.arange(m)] = 1
+        else:
+            np.put_along_axis(P, perm[..., None, :], 1, axis=-2)
         return P
     eye = backend.eye(m, like.dtype, like)
     # P[perm[i], i] = 1: P's columns are the identity's columns in the order perm.
@@ -160,10 +163,18 @@ def lu(A: Tensor, pivot: bool = True, get_infos: bool = False) -> tuple:
 def _unit_lower_upper(LU: Any, k: int) -> tuple[Any, Any]:
     """L (..., m, k: the strict lower triangle, ones on the diagonal) and U (..., k, n: the
     upper triangle) of a packed LU, each in one masked copy."""
-    L = _keep_triangle(LU[..., :, :k], -1, lower=True)
+    swapped = LU.swapaxes(-1, -2)
+    if swapped.flags.c_contiguous and not LU.flags.c_contiguous:
+        # getrf's column-major LU: mask its transpose, which lies in rows (a masked copy across
+        # strides costs half as much again): tril(X, -1) = triu(X^T, 1)^T.
+        L = _keep_triangle(swapped[..., :k, :], 1, lower=False).swapaxes(-1, -2)
+        U = _keep_triangle(swapped[..., :, :k], 0, lower=True).swapaxes(-1, -2)
+    else:
+        L = _keep_triangle(LU[..., :, :k], -1, lower=True)
+        U = _keep_triangle(LU[..., :k, :], 0, lower=False)
     diagonal = backend.arange(k, L)
     L[..., diagonal, diagonal] = 1
-    return L, _keep_triangle(LU[..., :k, :], 0, lower=False)
+    return L, U
 
 
 def _lu_unpack_data_rule(g: tuple, out: tuple, LU: Any, k: int) -> Any:
