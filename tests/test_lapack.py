@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import backprop as bp
-from backprop.backends import lapack
+from backprop.backends import lapack, lapack_decompositions
 from backprop.ops import lu_numerics
 
 FLOATS = [np.float32, np.float64]
@@ -149,22 +149,22 @@ def test_svd_qr_and_eigenvalues_match_numpy(dtype: Any, shape: tuple) -> None:
     a = np.random.default_rng(5).standard_normal(shape).astype(dtype)
     n = max(shape[-2:])
     with ran("gesdd"):
-        U, S, Vh = lapack.gesdd(a, True)
+        U, S, Vh = lapack_decompositions.gesdd(a, True)
     close(S, np.linalg.svd(a, compute_uv=False).astype(dtype), dtype, n)
     close((U * S[..., None, :]) @ Vh, a, dtype, n)
-    (values,) = lapack.gesdd(a, False)
+    (values,) = lapack_decompositions.gesdd(a, False)
     close(values, S, dtype, n)
     with ran("geqrf"):
-        Q, R = lapack.qr(a)
+        Q, R = lapack_decompositions.qr(a)
     R_ref = np.linalg.qr(a)[1]
     close(Q @ R, a, dtype, n)
     close(np.abs(R), np.abs(R_ref).astype(dtype), dtype, n)
     square = a[..., :min(shape[-2:]), :min(shape[-2:])]
     symmetric = square + np.swapaxes(square, -2, -1)
     with ran("syevd"):
-        w = lapack.syevd(np.tril(symmetric), True)
+        w = lapack_decompositions.syevd(np.tril(symmetric), True)
     close(w, np.linalg.eigvalsh(symmetric).astype(dtype), dtype, n)
-    close(lapack.syevd(np.triu(symmetric), False), w, dtype, n)
+    close(lapack_decompositions.syevd(np.triu(symmetric), False), w, dtype, n)
 
 
 @needs_library
@@ -354,3 +354,26 @@ def test_vander_is_the_running_product(shape: tuple, N: Any, dtype: Any) -> None
     for j in range(1, n):
         np.multiply(expected[..., j - 1], x, out=expected[..., j])
     np.testing.assert_array_equal(bp.linalg.vander(bp.tensor(x), N=N).numpy(), expected)
+
+
+@needs_library
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("upper", [True, False])
+@pytest.mark.parametrize("unit", [True, False])
+@pytest.mark.parametrize("batch", [(), (3,)])
+def test_trsm_reads_a_column_major_matrix_in_place(dtype: Any, upper: bool, unit: bool,
+                                                   batch: tuple) -> None:
+    """getrf's LU is a transposed (Fortran-ordered) view: trsm reads it where it lies."""
+    n = 140
+    rng = np.random.default_rng(9)
+    a = (rng.standard_normal((n, n)) / n + 2 * np.eye(n)).astype(dtype)  # well conditioned
+    fortran = np.asfortranarray(a)
+    b = rng.standard_normal(batch + (n, 3)).astype(dtype)
+    with ran("trsm"):
+        ours = lapack.trsm(fortran, b, upper, unit)
+    reference = lapack.trsm(np.ascontiguousarray(a), b, upper, unit)
+    triangle = np.triu(a) if upper else np.tril(a)
+    if unit:
+        np.fill_diagonal(triangle, 1)
+    close(ours, reference, dtype, n)
+    close(ours, np.linalg.solve(triangle.astype(np.float64), b).astype(dtype), dtype, n)

@@ -8,8 +8,9 @@ PyTorch. NumPy's Linux, Windows and Intel-macOS wheels ship a full OpenBLAS with
 (``numpy.libs/libscipy_openblas64_-*.so``: 64-bit integers, symbols such as
 ``scipy_sgetrf_64_``); this module finds it at first use and calls its Fortran entry points on
 column-major copies, one call per matrix of a batch (each is O(n^3) work, so the Python loop
-costs little): getrf, getri, gesv, trsm, potrf, potrs, potri, sytrf, sytrs, gesdd, syevd,
-geqrf and orgqr, in float32 and float64.
+costs little): getrf, getri, gesv, trsm, potrf, potrs, potri, sytrf and sytrs here, in
+float32 and float64; the decompositions (gesdd, syevd, geqrf, orgqr, ormqr) are in
+``lapack_decompositions``, on this module's library loading and helpers.
 
 Where the library is not found (NumPy built against Accelerate, MKL or a system LAPACK), or
 ``enabled`` is False (``BACKPROP_LAPACK=0`` at import), every function here returns None and the
@@ -129,6 +130,7 @@ _SIGNATURES = {
     "syevd": "ccipippipip",    # jobz uplo n a lda w work lwork iwork liwork info
     "geqrf": "iipippip",       # m n a lda tau work lwork info
     "orgqr": "iiipippip",      # m n k a lda tau work lwork info
+    "ormqr": "cciiipippipip",  # side trans m n k a lda tau c ldc work lwork info
 }
 
 
@@ -323,19 +325,29 @@ def trsm(a: np.ndarray, b: np.ndarray, upper: bool, unitriangular: bool) -> np.n
     # Row-major arrays are their transposes in column-major terms, so X = T^-1 B is solved as
     # X^T = B^T T^-T from the right, with no transposing copies: b's row-major copy is B^T
     # (k x n) column-major, a is a^T, whose triangle T^T is the other one (see below).
-    matrices = np.ascontiguousarray(np.broadcast_to(a, batch + a.shape[-2:])).reshape(count, n, n)
+    # Column-major: B^T := B^T (a^T)^-1 (side R, op N), reading a^T's lower triangle where
+    # T is a's upper one.
+    uplo, transa = (b"L" if upper else b"U"), b"N"
+    if a.ndim == 2 and a.flags.f_contiguous and not a.flags.c_contiguous:
+        # a column-major matrix (getrf's LU, a transpose) is itself in LAPACK's layout: read T
+        # there and apply it transposed, with no transposing copy of a. (One matrix serves every
+        # right-hand side: its step is 0.)
+        matrices = a.T[None]
+        uplo, transa = (b"U" if upper else b"L"), b"T"
+    elif a.ndim == 2:
+        matrices = np.ascontiguousarray(a)[None]
+    else:
+        matrices = np.ascontiguousarray(np.broadcast_to(a, batch + a.shape[-2:])).reshape(
+            count, n, n)
     x = np.array(np.broadcast_to(b, batch + b.shape[-2:]), order="C").reshape(count, n, k)
     if n and k and count:
         call, ints = _function("trsm", a.dtype), _Ints()
         one = np.ones(1, dtype=a.dtype)
         a_base, a_step = _address(matrices)
         x_base, x_step = _address(x)
-        # Column-major: B^T := B^T (a^T)^-1 (side R, op N), reading a^T's lower triangle where
-        # T is a's upper one.
-        uplo = b"L" if upper else b"U"
         diag = b"U" if unitriangular else b"N"
         for i in range(count):
-            call(b"R", uplo, b"N", diag, ints(k), ints(n), one.ctypes.data,
+            call(b"R", uplo, transa, diag, ints(k), ints(n), one.ctypes.data,
                  a_base + i * a_step, ints(n), x_base + i * x_step, ints(k), 1, 1, 1, 1)
     _count("trsm")
     return x.reshape(batch + (n, k))
@@ -497,95 +509,6 @@ def sytrs(ld: np.ndarray, pivots: np.ndarray, b: np.ndarray) -> np.ndarray | Non
     return _back(x, batch)
 
 
-# -- SVD and the symmetric eigenproblem ------------------------------------------------------------
-
-def gesdd(a: np.ndarray, vectors: bool) -> tuple[np.ndarray, ...] | None:
-    """``(U, S, Vh)`` (reduced: U m x k, Vh k x n) or, without ``vectors``, ``(S,)`` of each
-    matrix of ``a`` (..., m, n) by LAPACK's divide-and-conquer gesdd. None where the library is
-    not used or it does not converge (the caller's NumPy code then raises or gives NaN).
-
-    >>> result = gesdd(np.array([[3., 0.], [0., -4.]]), True)
-    >>> result is None or result[1].tolist() == [4., 3.]
-    True
-    """
-    if not _usable(a):
-        return None
-    *batch_list, m, n = a.shape
-    batch = tuple(batch_list)
-    k = min(m, n)
-    dtype = _working(a)
-    buffer = _fortran(a, batch, dtype)
-    count = buffer.shape[0]
-    s = np.zeros((count, k), dtype=dtype)
-    # Column-major U (m x k) and Vh (k x n) are row-major (k, m) and (n, k) buffers.
-    u = np.zeros((count, k, m) if vectors else (1, 1, 1), dtype=dtype)
-    vt = np.zeros((count, n, k) if vectors else (1, 1, 1), dtype=dtype)
-    if k:
-        call, ints = _function("gesdd", dtype), _Ints()
-        jobz = b"S" if vectors else b"N"
-        ldu, ldvt = (m, k) if vectors else (1, 1)
-        info = np.zeros(1, dtype=np.int64)
-        iwork = np.empty(8 * k, dtype=np.int64)
-        query = np.zeros(1, dtype=dtype)
-        a_base, a_step = _address(buffer)
-        u_base, u_step = _address(u) if vectors else (u.ctypes.data, 0)
-        v_base, v_step = _address(vt) if vectors else (vt.ctypes.data, 0)
-        call(jobz, ints(m), ints(n), a_base, ints(m), s.ctypes.data, u_base, ints(ldu), v_base,
-             ints(ldvt), query.ctypes.data, ints(-1), iwork.ctypes.data, info.ctypes.data, 1)
-        lwork = int(query[0])
-        work = np.empty(max(lwork, 1), dtype=dtype)
-        for i in range(count):
-            call(jobz, ints(m), ints(n), a_base + i * a_step, ints(m),
-                 s[i].ctypes.data, u_base + i * u_step, ints(ldu), v_base + i * v_step,
-                 ints(ldvt), work.ctypes.data, ints(lwork), iwork.ctypes.data,
-                 info.ctypes.data, 1)
-            if info[0]:
-                return None
-    _count("gesdd")
-    values = s.astype(a.dtype, copy=False).reshape(batch + (k,))
-    if not vectors:
-        return (values,)
-    return (_back(u, batch).astype(a.dtype, copy=False), values,
-            _back(vt, batch).astype(a.dtype, copy=False))
-
-
-def syevd(a: np.ndarray, lower: bool) -> np.ndarray | None:
-    """The eigenvalues (ascending) of each symmetric matrix of ``a`` (..., n, n), reading its
-    lower (or upper) triangle, by LAPACK's syevd. None where the library is not used or it does
-    not converge.
-
-    >>> w = syevd(np.array([[2., 1.], [1., 2.]]), True)
-    >>> w is None or np.allclose(w, [1., 3.])
-    True
-    """
-    if not _usable(a):
-        return None
-    *batch_list, n, _ = a.shape
-    batch = tuple(batch_list)
-    dtype = _working(a)
-    # Row-major a is column-major a^T: its lower triangle is a^T's upper one.
-    buffer = np.empty((int(np.prod(batch)), n, n), dtype=dtype)
-    buffer.reshape(batch + (n, n))[...] = a
-    count = buffer.shape[0]
-    w = np.zeros((count, n), dtype=dtype)
-    if n:
-        call, ints = _function("syevd", dtype), _Ints()
-        uplo = b"U" if lower else b"L"
-        info = np.zeros(1, dtype=np.int64)
-        lwork, liwork = 2 * n + 1, 1
-        work = np.empty(lwork, dtype=dtype)
-        iwork = np.empty(liwork, dtype=np.int64)
-        base, step = _address(buffer)
-        for i in range(count):
-            call(b"N", uplo, ints(n), base + i * step, ints(n), w[i].ctypes.data,
-                 work.ctypes.data, ints(lwork), iwork.ctypes.data, ints(liwork),
-                 info.ctypes.data, 1, 1)
-            if info[0]:
-                return None
-    _count("syevd")
-    return w.astype(a.dtype, copy=False).reshape(batch + (n,))
-
-
 # -- determinants ---------------------------------------------------------------------------------
 
 def slogdet(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -622,50 +545,3 @@ def slogdet(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     with np.errstate(divide="ignore"):
         logabsdet = np.sum(np.log(np.abs(diagonal)), axis=-1)
     return sign.reshape(batch), logabsdet.reshape(batch)
-
-
-# -- QR -------------------------------------------------------------------------------------------
-
-def qr(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(Q, R)``, the reduced QR decomposition of each matrix of ``a`` (..., m, n) by LAPACK's
-    geqrf and orgqr (Q m x k with orthonormal columns, R k x n upper triangular, k = min(m, n)),
-    as ``np.linalg.qr(a, mode="reduced")``: the same Householder signs. None where the library
-    is not used.
-
-    >>> result = qr(np.array([[3., 1.], [4., 2.]]))
-    >>> result is None or round(float(result[1][0, 0]), 4) == -5.0
-    True
-    """
-    if not _usable(a):
-        return None
-    *batch_list, m, n = a.shape
-    batch = tuple(batch_list)
-    k = min(m, n)
-    dtype = _working(a)
-    buffer = _fortran(a, batch, dtype)
-    count = buffer.shape[0]
-    r = np.zeros((count, k, n), dtype=dtype)
-    if not k:
-        _count("geqrf")
-        q = np.zeros((count, m, k), dtype=dtype)
-        return q.reshape(batch + (m, k)).astype(a.dtype), r.reshape(batch + (k, n)).astype(a.dtype)
-    geqrf_call, orgqr_call, ints = (_function("geqrf", dtype), _function("orgqr", dtype),
-                                    _Ints())
-    tau = np.empty(k, dtype=dtype)
-    lwork = 64 * max(n, 1)  # the blocked size (ilaenv's 32 or 64) times n: no workspace query
-    work = np.empty(lwork, dtype=dtype)
-    info = np.zeros(1, dtype=np.int64)
-    base, step = _address(buffer)
-    upper = ~_strictly_lower(max(k, n))[:k, :n]
-    for i in range(count):
-        address = base + i * step
-        geqrf_call(ints(m), ints(n), address, ints(m), tau.ctypes.data, work.ctypes.data,
-                   ints(lwork), info.ctypes.data)
-        # R is the upper triangle of the factor's first k rows (column-major: buffer[i].T).
-        np.copyto(r[i], buffer[i, :, :k].T, where=upper)
-        orgqr_call(ints(m), ints(k), ints(k), address, ints(m), tau.ctypes.data,
-                   work.ctypes.data, ints(lwork), info.ctypes.data)
-    _count("geqrf")
-    # Q's k columns are the buffer's first k (column-major) rows.
-    q = np.swapaxes(buffer[:, :k, :], -2, -1).reshape(batch + (m, k))
-    return q.astype(a.dtype, copy=False), r.reshape(batch + (k, n)).astype(a.dtype, copy=False)

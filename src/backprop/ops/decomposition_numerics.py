@@ -1,6 +1,6 @@
 """Array kernels behind ``ops/linalg_decompositions.py``'s SVD and symmetric eigenvalues on the
-host: LAPACK's gesdd and syevd through ``backends.lapack`` (in float32 where NumPy's linalg
-works in float64), and the full SVD's square factor completed from the reduced one.
+host: LAPACK's gesdd and syevd through ``backends.lapack_decompositions`` (in float32 where
+NumPy's linalg works in float64), and the full SVD's square factor completed from the reduced one.
 
 Each returns None where it does not apply (a device array, no bundled LAPACK, no convergence),
 and the op then runs its ``np.linalg`` call, which gives the same numbers to rounding.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backends import lapack
+from ..backends import lapack_decompositions
 
 
 def svd_arrays(a: np.ndarray, full_matrices: bool) -> tuple[np.ndarray, ...] | None:
@@ -31,7 +31,7 @@ def svd_arrays(a: np.ndarray, full_matrices: bool) -> tuple[np.ndarray, ...] | N
     >>> bool(np.allclose(Vh @ Vh.T, np.eye(3)))
     True
     """
-    result = lapack.gesdd(a, True)
+    result = lapack_decompositions.gesdd(a, True)
     if result is None:
         return None
     U, S, Vh = result
@@ -76,4 +76,4 @@ def eigvalsh_array(a: np.ndarray, UPLO: str) -> np.ndarray | None:
     >>> w is None or bool(np.allclose(w, [1., 3.]))
     True
     """
-    return lapack.syevd(a, UPLO == "L")
+    return lapack_decompositions.syevd(a, UPLO == "L")

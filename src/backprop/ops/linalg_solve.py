@@ -39,7 +39,8 @@ from .linalg_inverse import (
     triangular_solve,
 )
 from .primitive import primitive
-from .rearrange import _tril, _triu
+from .rearrange import _keep_triangle, _tril, _triu
+from .scatter import index_select
 from .shape import movedim, reshape, squeeze, unsqueeze
 
 lu_factor_result = namedtuple("linalg_lu_factor", ["LU", "pivots"])
@@ -54,6 +55,14 @@ ldl_factor_ex_result = namedtuple("linalg_ldl_factor_ex", ["LD", "pivots", "info
 def _permutation_matrix(pivots: Any, m: int, like: Any) -> Any:
     """P of ``A = P L U`` (..., m, m) from LAPACK's pivots, as a constant array."""
     perm = _num.permutation_from_pivots(backend.array_of(pivots), m)
+    if type(perm) is np.ndarray and type(backend.array_of(like)) is np.ndarray:
+        # Ones written into zeros (calloc'd pages): no identity to make and permute.
+        P = np.zeros(perm.shape[:-1] + (m, m), dtype=backend.array_of(like).dtype)
+        if perm.ndim == 1:
+            P[perm, np.arange(m)] = 1
+        else:
+            np.put_along_axis(P, perm[..., None, :], 1, axis=-2)
+        return P
     eye = backend.eye(m, like.dtype, like)
     # P[perm[i], i] = 1: P's columns are the identity's columns in the order perm.
     return np.swapaxes(eye[perm], -2, -1)
@@ -151,6 +160,56 @@ def lu(A: Tensor, pivot: bool = True, get_infos: bool = False) -> tuple:
     return (LU, pivots, info) if get_infos else (LU, pivots)
 
 
+def _unit_lower_upper(LU: Any, k: int) -> tuple[Any, Any]:
+    """L (..., m, k: the strict lower triangle, ones on the diagonal) and U (..., k, n: the
+    upper triangle) of a packed LU, each in one masked copy."""
+    swapped = LU.swapaxes(-1, -2)
+    if swapped.flags.c_contiguous and not LU.flags.c_contiguous:
+        # getrf's column-major LU: mask its transpose, which lies in rows (a masked copy across
+        # strides costs half as much again): tril(X, -1) = triu(X^T, 1)^T.
+        L = _keep_triangle(swapped[..., :k, :], 1, lower=False).swapaxes(-1, -2)
+        U = _keep_triangle(swapped[..., :, :k], 0, lower=True).swapaxes(-1, -2)
+    else:
+        L = _keep_triangle(LU[..., :, :k], -1, lower=True)
+        U = _keep_triangle(LU[..., :k, :], 0, lower=False)
+    diagonal = backend.arange(k, L)
+    L[..., diagonal, diagonal] = 1
+    return L, U
+
+
+def _lu_unpack_data_rule(g: tuple, out: tuple, LU: Any, k: int) -> Any:
+    # Linear in LU: the strictly lower part of L's gradient and the upper part of U's, packed.
+    m, n = LU.shape[-2], LU.shape[-1]
+    batch = tuple(LU.shape[:-2])
+    gL = g[0] if g[0] is not None else backend.zeros(batch + (m, k), LU.dtype, LU)
+    gU = g[1] if g[1] is not None else backend.zeros(batch + (k, n), LU.dtype, LU)
+    return _pack_lu_grads(gL, gU, m=m, n=n)
+
+
+@primitive("lu_unpack_data", outputs=("L", "U"), grads={"LU": _lu_unpack_data_rule})
+def _lu_unpack_data(LU: Any, k: int) -> tuple[Any, Any]:
+    return _unit_lower_upper(LU, k)
+
+
+def _pack_lu_grads_rule(g: Any, out: Any, gL: Any, gU: Any, needs: tuple[bool, ...], *, m: int,
+                        n: int) -> list[Any]:
+    # The packing's adjoint: its strictly lower (m, k) part and its upper (k, n) part.
+    k = gL.shape[-1]
+    return [_tril(narrow(g, -1, 0, k), -1) if needs[0] else None,
+            _triu(narrow(g, -2, 0, k), 0) if needs[1] else None]
+
+
+@primitive("pack_lu_grads", grads=_pack_lu_grads_rule)
+def _pack_lu_grads(gL: Any, gU: Any, *, m: int, n: int) -> Any:
+    """L's strictly lower triangle and U's upper one in one (..., m, n) matrix: the gradient
+    of ``_lu_unpack_data``."""
+    k = gL.shape[-1]
+    out = backend.zeros(tuple(gL.shape[:-2]) + (m, n), gL.dtype, gL)
+    out[..., :, :k] = _keep_triangle(gL, -1, lower=True)
+    out[..., :k, :] += _keep_triangle(gU, 0, lower=False)
+    return out
+
+
 def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
               unpack_pivots: bool = True) -> Any:
     """``(P, L, U)`` from ``lu_factor``'s packed ``LU`` and ``pivots``: ``A = P @ L @ U``.
@@ -172,8 +231,7 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
         raise DTypeError(f"lu_unpack: LU_pivots must be an int32 tensor, got {LU_pivots.dtype}")
     empty = Tensor._wrap(backend.zeros((0,), backend.array_of(LU_data).dtype, LU_data))
     if unpack_data:
-        L = _tril(narrow(LU_data, -1, 0, k), -1) + backend.eye(m, LU_data.dtype, LU_data)[:, :k]
-        U = _triu(narrow(LU_data, -2, 0, k), 0)
+        L, U = _lu_unpack_data(LU_data, k)
     else:
         L = U = empty
     P = Tensor._wrap(_permutation_matrix(LU_pivots, m, LU_data)) if unpack_pivots else empty
@@ -233,6 +291,8 @@ def _rows(B: Tensor, perm: Any, inverse: bool = False) -> Tensor:
     broadcast."""
     if inverse:
         perm = np.argsort(perm, axis=-1)
+    if perm.ndim == 1:  # one order for every matrix: a row selection, no (n, k) index to gather
+        return index_select(B, B.ndim - 2, Tensor._wrap(perm))
     batch = np.broadcast_shapes(perm.shape[:-1], B.shape[:-2])
     B = B.expand(*batch, *B.shape[-2:]) if tuple(B.shape[:-2]) != batch else B
     index = np.broadcast_to(perm[..., None], batch + (perm.shape[-1], B.shape[-1]))
