@@ -1,4 +1,4 @@
-"""The fast paths of the view, split and indexing ops (issue 17's speed round, part ix) give what
+"""The fast paths of the view, split and indexing ops (issue 17's speed work) give what
 the general paths give, and run where they should: broadcast_to's view of a contiguous array
 made by the ndarray constructor, prelu's max/min pass, the shifts with amounts in range,
 gather's flat index and its call without a node, tensor_split through split's pieces, and

@@ -1,4 +1,4 @@
-"""The speed paths of round 2 (issue 17) compute what the general code and PyTorch do: the
+"""The fast paths of the convolution (issue 17's speed work) compute what the general code and PyTorch do: the
 convolution forward and weight gradient one image and one band of rows at a time, max pooling
 without indices (no NaN check), and evaluation batch norm against repeated per-channel factors."""
 
