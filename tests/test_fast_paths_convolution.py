@@ -1,6 +1,7 @@
-"""The fast paths of the convolution (issue 17's speed work) compute what the general code and PyTorch do: the
-convolution forward and weight gradient one image and one band of rows at a time, max pooling
-without indices (no NaN check), and evaluation batch norm against repeated per-channel factors."""
+"""The fast paths of the convolution and its neighbours (issue 17's speed work) compute what
+the general code and PyTorch do: the convolution forward and weight gradient one image and one
+band of rows at a time, max pooling without indices (no NaN check), and evaluation batch norm
+against repeated per-channel factors."""
 
 from __future__ import annotations
 
