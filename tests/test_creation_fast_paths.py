@@ -22,6 +22,16 @@ torch = pytest.importorskip("torch")
 needs_numba = pytest.mark.skipif(not accel.is_available(),
                                  reason="Numba is not installed (pip install backprop[fast])")
 
+@pytest.fixture(autouse=True)
+def torch_default_float32() -> Any:
+    """PyTorch's out-of-the-box default dtype, as ours, whatever ran before (conftest's ``torch``
+    fixture sets float64 for the rest of the session)."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    yield
+    torch.set_default_dtype(previous)
+
+
 TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64,
                 np.dtype(np.float16): torch.float16, np.dtype(np.int64): torch.int64,
                 np.dtype(np.int32): torch.int32}
