@@ -29,5 +29,19 @@ def test_optimizer_on_strict_device(name: str) -> None:
 
 def test_training_on_the_strict_device_equals_the_cpu(tmp_path) -> None:
     """The whole training loop (data to the device, model, optimizer, evaluation, checkpoint)
-    on the stand-in computes with NumPy underneath, so it must match the CPU exactly."""
-    assert train_digits_cnn("strict:1", 1, tmp_path) == train_digits_cnn("cpu", 1, tmp_path)
+    on the stand-in computes with NumPy underneath, so it must match the CPU's.
+
+    Not bit for bit: on the CPU, NumPy arrays take the compiled kernels and the banded
+    convolution (``type(x) is np.ndarray`` paths, which a device array never takes), whose sums
+    round differently by about an ulp an op. Over an epoch that moves the losses by ~1e-5
+    relative and flips a few of the 710 test digits whose two top classes nearly tie; a device
+    that computed anything else would miss by far more."""
+    strict = train_digits_cnn("strict:1", 1, tmp_path)
+    cpu = train_digits_cnn("cpu", 1, tmp_path)
+    assert len(strict) == len(cpu)
+    for ours, reference in zip(strict, cpu):
+        assert ours.keys() == reference.keys()
+        for key in ("train_loss", "test_loss", "lr"):
+            assert ours[key] == pytest.approx(reference[key], rel=1e-4)
+        for key in ("train_accuracy", "test_accuracy"):
+            assert ours[key] == pytest.approx(reference[key], abs=0.01)  # 7 of 710 digits
