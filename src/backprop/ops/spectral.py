@@ -484,15 +484,17 @@ def ifftshift(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
 
 def _frequencies(op: str, values: np.ndarray, n: int, d: float, dtype: Any, device: Any,
                  requires_grad: bool) -> Tensor:
-    from ..creation import tensor
+    from ..creation import as_tensor
 
     if not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"{op}: n must be a non-negative integer, got {n!r}")
     dtype = dtypes.float32 if dtype is None else dtypes.as_dtype(dtype, op)
     if dtype.kind not in "fc":
         raise DTypeError(f"{op}: dtype must be a floating point or complex dtype, got {dtype}")
-    # A few values, computed on the host and copied once to ``device``.
-    return tensor((values / (n * d)).astype(dtype), device=device, requires_grad=requires_grad)
+    # Computed on the host in float64 (``values`` is ours to overwrite), rounded once, and copied
+    # once to ``device``.
+    np.divide(values, n * d, out=values)
+    return as_tensor(values.astype(dtype), device=device).requires_grad_(requires_grad)
 
 
 def fftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None,
@@ -504,11 +506,10 @@ def fftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None,
     >>> bp.fft.fftfreq(4).tolist()
     [0.0, 0.25, -0.5, -0.25]
     """
-    count = int(n) if isinstance(n, (int, np.integer)) else n
-    values = np.concatenate([np.arange(0, (count + 1) // 2), np.arange(-(count // 2), 0)]) \
-        if isinstance(count, int) and count >= 0 else np.zeros(0)
-    return _frequencies("fftfreq", values.astype(np.float64), n, d, dtype, device,
-                        requires_grad)
+    count = int(n) if isinstance(n, (int, np.integer)) and n >= 0 else 0
+    values = np.arange(count, dtype=np.float64)
+    values[(count + 1) // 2:] -= count  # the negative half: -(n // 2), ..., -1, exactly
+    return _frequencies("fftfreq", values, n, d, dtype, device, requires_grad)
 
 
 def rfftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None,
