@@ -12,6 +12,8 @@ import math
 import numpy as np
 from numba import njit
 
+# (Numba's cache does not see a change to erf_numerics' coefficients: touch this file after one.)
+from ..ops.erf_numerics import _PHI32_P
 from ._numba_kernels import _exp_nonpositive
 
 _OPTIONS = {"fastmath": False, "error_model": "numpy", "cache": True, "nogil": True}
@@ -388,10 +390,7 @@ def legendre_p(shift, narrow, x, n, n_step, out):
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _ERF_SERIES = tuple(np.float32(_TWO_OVER_SQRT_PI * (-1.0) ** k / (math.factorial(k) * (2 * k + 1)))
                     for k in range(7))
-_ERFC_P = tuple(np.float32(c) for c in (
-    0.22570087747886666, 0.22507094096561658, 0.21391864516669146, 0.13439904485567553,
-    0.25828568993415874, -0.25848402829805167, 0.5160960963258105, -0.4751679241155448,
-    0.1879052358546537, -0.027724567884742465))
+_ERFC_P = tuple(np.float32(c) for c in _PHI32_P)
 
 
 @njit(**_OPTIONS)

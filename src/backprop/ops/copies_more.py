@@ -274,15 +274,11 @@ def _contiguous_strides(size: tuple[int, ...]) -> tuple[int, ...] | None:
 
 
 def _new_tensor(array: Any, requires_grad: bool, device: Any, op: str) -> Tensor:
-    """``array`` (made on the host) as a tensor on ``device`` (creation's ``_finish``, which
-    this module cannot import at load time: creation imports the ops)."""
-    target = backend.as_device(device, op)
-    if target is not None:
-        array = backend.to_device(array, target)
-    t = Tensor._wrap(array)
-    if requires_grad:
-        t.requires_grad = True
-    return t
+    """``array`` (made on the host) as a tensor on ``device``, by creation's ``_finish``
+    (imported here: creation imports the ops at load time)."""
+    from ..creation import _finish
+
+    return _finish(array, requires_grad, backend.as_device(device, op))
 
 
 def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = None,

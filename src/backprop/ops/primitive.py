@@ -430,25 +430,12 @@ class ViewPrimitive(Primitive):
             result = _from_node(out, node)
         else:
             result = _wrap(out)
-        # record_view, inlined for NumPy arrays (its is_view_of: NumPy points a view's base at
-        # the array owning the memory)
+        # record_view with its is_view_of inlined for NumPy arrays (NumPy points a view's base
+        # at the array owning the memory)
         owner = data.base
         if out is not data and out.base is not (owner if type(owner) is np.ndarray else data):
             return result  # a reshape that had to copy: a tensor of its own
-        counter = input._version
-        if counter is None:
-            counter = input._version = VersionCounter()
-        result._version = counter
-        parent = input._view
-        if parent is None:
-            base, steps = input, ()
-        else:
-            base, steps = parent.base, parent.steps
-        if steps is None or not enabled:  # made under no_grad: no history to follow
-            result._view = View(base, None, counter.value)
-        else:
-            op = PRIMITIVES["reshape"] if self.name == "view" else self  # see record_view
-            result._view = View(base, steps + ((op, constants, params),), counter.value)
+        _link_view(result, input, self, constants, params)
         return result
 
 
@@ -578,6 +565,13 @@ def record_view(out: Tensor, op: Primitive, args: tuple, params: dict) -> None:
                 return  # a reshape that had to copy: a tensor of its own
         elif not is_view_of(data, source):
             return
+    _link_view(out, input, op, args[1:], params)
+
+
+def _link_view(out: Tensor, input: Tensor, op: Primitive, constants: tuple,
+               params: dict) -> None:
+    """Make ``out``, a view of ``input``'s memory made by ``op``, share its version counter and
+    remember the steps from the base."""
     counter = input._version
     if counter is None:
         counter = input._version = VersionCounter()
@@ -594,7 +588,7 @@ def record_view(out: Tensor, op: Primitive, args: tuple, params: dict) -> None:
         # Replayed on a gradient, whose layout may differ from the base's, ``view`` would refuse
         # where ``reshape`` copies; both select the same values.
         op = PRIMITIVES["reshape"]
-    out._view = View(base, steps + ((op, args[1:], params),), counter.value)
+    out._view = View(base, steps + ((op, constants, params),), counter.value)
 
 
 def primitive(name: str | None = None, *, save: tuple[str, ...] = (),

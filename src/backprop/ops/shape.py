@@ -83,6 +83,18 @@ def _check_not_scalar(op: str, input: Any) -> None:
                        "1-d first")
 
 
+def _selected(op: str, input: Any, dim: int, index: int) -> tuple[int, int]:
+    """``(dim, index)`` of ``select``'s slice, both made nonnegative, or the op's error."""
+    _check_not_scalar(op, input)
+    shape = input.shape
+    d = check_dim(op, dim, len(shape))
+    n = shape[d]
+    if not -n <= int(index) < n:
+        raise IndexError(f"{op}: index {index} is out of range for dim {dim} of size {n} "
+                         f"(tensor shape {format_shape(shape)})")
+    return d, int(index) % n
+
+
 def _sum_axes(g: Any, axes: tuple[int, ...], keepdim: bool) -> Any:
     # reduction.py imports this module, so its sum primitive is looked up when a VJP runs.
     from .reduction import _sum  # noqa: PLC0415

@@ -19,7 +19,8 @@ from .join import _constant_pad, _narrow, _pieces, _widths_at, cat
 from .primitive import primitive
 from .rearrange import flip
 from .reduction import _sum
-from .shape import _check_not_scalar, _reshape, _shape_arg, _transpose, _unsqueeze, expand
+from .shape import (_check_not_scalar, _reshape, _selected, _shape_arg, _transpose,
+                    _unsqueeze, expand)
 
 
 class Size(tuple):
@@ -261,14 +262,7 @@ def select(input: Any, dim: int, index: int) -> Any:
     >>> bp.arange(6).reshape(2, 3).select(1, -1).tolist()
     [2, 5]
     """
-    _check_not_scalar("select", input)
-    shape = input.shape
-    d = check_dim("select", dim, len(shape))
-    n = shape[d]
-    if not -n <= int(index) < n:
-        raise IndexError(f"select: index {index} is out of range for dim {dim} of size {n} "
-                         f"(tensor shape {format_shape(shape)})")
-    return _select(input, d, int(index) % n)  # one view op, not narrow then squeeze
+    return _select(input, *_selected("select", input, dim, index))  # one view op
 
 
 def _as_ints(value: Any) -> int | list[int]:

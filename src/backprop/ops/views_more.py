@@ -23,7 +23,7 @@ from ..errors import DimError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from .elementwise import clone
 from .primitive import primitive
-from .shape import _check_not_scalar, _shape_arg
+from .shape import _check_not_scalar, _selected, _shape_arg
 
 Geometry = tuple[tuple[int, ...], tuple[int, ...], int]  # sizes, strides, offset (elements)
 
@@ -223,14 +223,8 @@ def select_scatter(input: Any, src: Any, dim: int, index: int) -> Any:
     >>> bp.select_scatter(bp.zeros(2, 2), bp.ones(2), 0, -1).tolist()
     [[0.0, 0.0], [1.0, 1.0]]
     """
-    _check_not_scalar("select_scatter", input)
-    shape = input.shape
-    d = check_dim("select_scatter", dim, len(shape))
-    n = shape[d]
-    if not -n <= int(index) < n:
-        raise IndexError(f"select_scatter: index {index} is out of range for dim {dim} of size "
-                         f"{n} (tensor shape {format_shape(shape)})")
-    size, stride, offset = _slice_geometry(shape, d, int(index) % n, 1, 1)
+    d, index = _selected("select_scatter", input, dim, index)
+    size, stride, offset = _slice_geometry(input.shape, d, index, 1, 1)
     return _scatter("select_scatter", input, src,
                     (size[:d] + size[d + 1:], stride[:d] + stride[d + 1:], offset))
 
