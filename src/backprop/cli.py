@@ -3,7 +3,7 @@
 Usage: backprop train [--model cnn] [--epochs 20] ...  |  backprop evaluate CHECKPOINT  |
        backprop predict CHECKPOINT IMAGE.png|ARRAY.npy  |  backprop profile [--model cnn] ...  |
        backprop landscape CHECKPOINT  |  backprop train-lm  |  backprop generate CHECKPOINT  |
-       backprop gan  |  backprop superres  |  backprop tune
+       backprop gan  |  backprop superres  |  backprop tune  |  backprop run SCRIPT [ARGS...]
 
 A user error (a bad flag, a missing file, a wrong shape) ends with one line on stderr and exit
 code 2, never a traceback.
@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 
 # Modules that add sub-commands (each imports its heavy parts only when run).
 _COMMAND_MODULES = (".profiler.command", ".diagnostics.landscape_command", ".apps.language",
-                    ".apps.gan", ".apps.superres", ".train.tune")
+                    ".apps.gan", ".apps.superres", ".train.tune", ".run")
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -204,6 +204,11 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code (0, 2 for user errors, 130 on Ctrl-C)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:  # before argparse: the script's own flags reach it untouched
+        from .run import main as run  # noqa: PLC0415
+
+        return run(argv[1:])
     try:
         args = _parser().parse_args(argv)
         apply_command_threads(args.threads)
