@@ -29,6 +29,9 @@ FORBIDDEN_MODULES = {
     "multiprocessing": "multiprocessing pickles objects between processes",
     "runpy": "runpy executes files",
 }
+# The one module whose purpose is to run code: `backprop run SCRIPT` runs the program the user
+# names, as `python SCRIPT` does (it reads no data).
+RUNS_THE_USERS_PROGRAM = ("backprop/run.py:", "imports runpy")
 # Builtins that evaluate strings or import by name.
 FORBIDDEN_BUILTINS = {"eval", "exec", "compile", "__import__"}
 # Calls that unpickle (or deserialise arbitrary objects), as module.function.
@@ -144,6 +147,8 @@ def test_the_package_never_pickles_marshals_or_evaluates():
     found = [finding for path in package_files()
              for finding in scan(path.read_text(encoding="utf-8"),
                                  str(path.relative_to(PACKAGE.parent)))]
+    found = [f for f in found if not (f.startswith(RUNS_THE_USERS_PROGRAM[0])
+                                      and RUNS_THE_USERS_PROGRAM[1] in f)]
     assert not found, "\n".join(found)
 
 

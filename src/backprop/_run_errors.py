@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import inspect
 import linecache
 import os
 import re
-import runpy
 import sys
 from collections.abc import Iterator
 from functools import lru_cache
@@ -30,7 +30,9 @@ from typing import Any
 from ._torch_modules import NotServed, torch_name
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_RUNNER = {os.path.abspath(runpy.__file__), os.path.join(_PACKAGE, "run.py")}
+# The runner's own frames: run.py and the standard library's runpy (frozen in Python 3.11+).
+_RUNNER = {os.path.join(_PACKAGE, "run.py"),
+           os.path.join(os.path.dirname(os.__file__), "runpy.py")}
 _UNEXPECTED_KEYWORD = re.compile(r"unexpected keyword argument '(\w+)'")
 _CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
 
@@ -101,13 +103,15 @@ def _is_our_module_name(name: str) -> bool:
     return name == "backprop" or name.startswith("backprop.")
 
 
+_NAMED = (type, FunctionType, BuiltinFunctionType, MethodType)  # objects with their own module
+
+
 def _is_ours_object(obj: Any) -> bool:
     """A module, class or function of ours, or an instance of one of our classes (not of a
     program's subclass: an attribute its own class lacks is the program's bug)."""
     if isinstance(obj, ModuleType):
         return _is_our_module_name(obj.__name__)
-    named = (type, FunctionType, BuiltinFunctionType, MethodType)
-    owner = obj if isinstance(obj, named) else type(obj)
+    owner = obj if isinstance(obj, _NAMED) else type(obj)
     return _is_our_module_name(getattr(owner, "__module__", None) or "")
 
 
@@ -163,19 +167,17 @@ def _called_name(entry: TracebackType, keyword: str) -> str | None:
     ``keyword``, read from the line's source (never run); None if it is not ours."""
     frame = entry.tb_frame
     call = _the_call(frame.f_code.co_filename, entry.tb_lineno, keyword)
-    if call is None:
+    chain = None if call is None else _dotted(call.func)
+    objects = None if chain is None else _resolve(chain, frame)
+    if chain is None or objects is None or not _is_ours_object(objects[-1]):
         return None
-    chain = _dotted(call.func)
-    if chain is None:
-        return None
-    objects = _resolve(chain, frame)
-    if objects is None or not _is_ours_object(objects[-1]):
-        return None
+    callee = objects[-1]
+    if not isinstance(callee, _NAMED):  # a module (layer) of ours called: its forward
+        return f"{_public_path(type(callee))}.forward"
     if len(chain) == 1:  # a bare name: spelled as the program imported it
-        imported = _imported_from(frame.f_code.co_filename, chain[0])
-        return imported or _public_path(objects[-1])
+        return _imported_from(frame.f_code.co_filename, chain[0]) or _public_path(callee)
     owner = _public_owner(objects[-2])
-    return None if owner is None else f"{owner}.{chain[-1]}"
+    return f"{owner}.{chain[-1]}" if owner is not None else _public_path(callee)
 
 
 def _the_call(filename: str, line: int, keyword: str) -> ast.Call | None:
@@ -211,21 +213,21 @@ def _dotted(node: ast.expr) -> list[str] | None:
 
 
 def _resolve(chain: list[str], frame: FrameType) -> list[Any] | None:
-    """The objects a dotted name reaches from ``frame``; only modules, classes and instances of
-    ours are looked into, so no property of the program's runs."""
+    """The objects a dotted name reaches from ``frame``, looked up statically (no property,
+    ``__getattr__`` or other code of the program runs)."""
     scopes = (frame.f_locals, frame.f_globals, vars(builtins))
     root = next((scope[chain[0]] for scope in scopes if chain[0] in scope), _MISSING)
     if root is _MISSING:
         return None
     objects = [root]
     for name in chain[1:]:
-        container = objects[-1]
-        if not (isinstance(container, (ModuleType, type)) or _is_ours_object(container)):
-            return None
         try:
-            objects.append(getattr(container, name))
-        except Exception:  # noqa: BLE001 - it was only a guess at what the line called
+            found = inspect.getattr_static(objects[-1], name)
+        except AttributeError:
             return None
+        if isinstance(found, (staticmethod, classmethod)):
+            found = found.__func__
+        objects.append(found)
     return objects
 
 

@@ -45,6 +45,9 @@ def run(case):
                no_such_flag=True)
     if case == "keyword_class":
         nn.Linear(3, 4, no_such_flag=True)  # CASE: keyword_class
+    if case == "keyword_module":
+        net = Net()
+        net.fc(x[:, :2], no_such_flag=True)  # CASE: keyword_module
     if case == "keyword_method":
         x.sum(no_such_flag=1)  # CASE: keyword_method
     if case == "in_neighbour":
