@@ -19,6 +19,7 @@ from commands import environment
 
 import backprop
 from backprop import cli
+from backprop._run_errors import missing_name
 from backprop._torch_modules import SERVED, NotServed, served_name, torch_served
 from backprop.run import main as run_main
 
@@ -184,6 +185,9 @@ def test_torch_served_gives_our_very_modules_and_restores_sys_modules() -> None:
         assert sys.modules["torch.optim"] is backprop.optim
         with pytest.raises(NotServed, match=r"^torch\.no_such_module is not in backprop yet$"):
             import torch.no_such_module
+        with pytest.raises(ModuleNotFoundError) as below_a_module:  # not a package
+            import torch.serialization.no_such_module
+        assert missing_name(below_a_module.value) == "torch.serialization.no_such_module"
         assert backprop.nn.functional.__name__ == "backprop.nn.functional"  # not renamed
         assert backprop.nn.functional.__spec__.name == "backprop.nn.functional"
     after = torch_entries()

@@ -27,7 +27,7 @@ from types import (
 )
 from typing import Any
 
-from ._torch_modules import NotServed, torch_name
+from ._torch_modules import NotServed, served_name, torch_name
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 # The runner's own frames: run.py and the standard library's runpy (frozen in Python 3.11+).
@@ -81,6 +81,8 @@ def missing_name(err: BaseException) -> str | None:
     None when ``err`` is something else (a bug in the program, bad input)."""
     if isinstance(err, NotServed):
         return err.torch_name
+    if isinstance(err, ModuleNotFoundError) and err.name and served_name(err.name) is not None:
+        return err.name  # `import torch.serialization.x`: the import system's "not a package"
     if isinstance(err, ImportError) and not isinstance(err, ModuleNotFoundError):
         match = _CANNOT_IMPORT.search(str(err))  # `from torch.nn import Xyz`
         if match and _is_our_module_name(match[2]) and user_frame(err.__traceback__, True):
