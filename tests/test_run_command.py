@@ -19,7 +19,7 @@ from commands import environment
 
 import backprop
 from backprop import cli
-from backprop._run_errors import missing_name
+from backprop._run_errors import explain, missing_name
 from backprop._torch_modules import SERVED, NotServed, served_name, torch_served
 from backprop.run import main as run_main
 
@@ -218,3 +218,21 @@ def test_torchvision_is_backprop_vision_or_named_as_missing() -> None:
         else:  # until backprop.vision is merged: the one-line refusal, not the real one
             with pytest.raises(NotServed, match="^torchvision is not in backprop yet$"):
                 import torchvision
+
+
+def test_a_submodule_its_package_does_not_import_is_told_apart(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyTorch's packages import their submodules; where ours does not, the line says how to get
+    it rather than that backprop lacks it."""
+    monkeypatch.delattr(backprop.nn.utils, "rnn")  # as if backprop.nn.utils did not import it
+    with torch_served():
+        import torch
+
+        with pytest.raises(AttributeError) as caught:
+            print(torch.nn.utils.rnn.pad_sequence)
+        with pytest.raises(AttributeError) as lacking:
+            print(torch.nn.utils.no_such_helper)
+    assert explain(caught.value) == (
+        "torch.nn.utils.rnn is in backprop, but torch.nn.utils does not import it by itself yet "
+        "as PyTorch's does; `import torch.nn.utils.rnn` first works around it")
+    assert explain(lacking.value) == "torch.nn.utils.no_such_helper is not in backprop yet"

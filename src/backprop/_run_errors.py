@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import importlib.util
 import inspect
 import linecache
 import os
@@ -74,6 +75,28 @@ def where(err: BaseException, script: str) -> str:
         relative = os.path.relpath(filename)
         filename = filename if relative.startswith("..") else relative
     return f"{filename}:{entry.tb_lineno}"
+
+
+def explain(err: BaseException) -> str | None:
+    """The one-line reason ``err`` ended the program when it asked for a name we lack (or have
+    but did not import as PyTorch does), or None for any other error."""
+    name = missing_name(err)
+    if name is None:
+        return None
+    if isinstance(err, AttributeError) and isinstance(err.obj, ModuleType) and \
+            _is_submodule(f"{err.obj.__name__}.{err.name}"):
+        parent, module = torch_name(err.obj.__name__), torch_name(f"{err.obj.__name__}."
+                                                                     f"{err.name}")
+        return (f"{module} is in backprop, but {parent} does not import it by itself yet as "
+                f"PyTorch's does; `import {module}` first works around it")
+    return f"{name} is not in backprop yet"
+
+
+def _is_submodule(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def missing_name(err: BaseException) -> str | None:
@@ -248,4 +271,4 @@ def _imported_from(filename: str, name: str) -> str | None:
     return None
 
 
-__all__ = ["is_machinery", "missing_name", "user_frame", "where"]
+__all__ = ["explain", "is_machinery", "missing_name", "user_frame", "where"]

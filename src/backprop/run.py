@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from ._run_errors import is_machinery, missing_name, user_frame, where
+from ._run_errors import explain, is_machinery, user_frame, where
 from ._torch_modules import SERVED, NotServed, torch_served
 
 __all__ = ["main", "run_script", "torch_served"]
@@ -82,10 +82,9 @@ def run_script(script: str, args: Sequence[str] = ()) -> int:
 
 
 def _report(err: BaseException, script: str) -> int:
-    name = missing_name(err)
-    if name is not None:
-        print(f"backprop run: {where(err, script)}: {name} is not in backprop yet",
-              file=sys.stderr)
+    reason = explain(err)
+    if reason is not None:
+        print(f"backprop run: {where(err, script)}: {reason}", file=sys.stderr)
         return 2
     if isinstance(err, ImportError) and not isinstance(err, NotServed) and \
             user_frame(err.__traceback__, innermost_only=True) is None:
