@@ -66,9 +66,10 @@ def run_script(script: str, args: Sequence[str] = ()) -> int:
         raise FileNotFoundError(f"run: cannot open SCRIPT {script}: {kind}")
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     sys.argv = [script, *args]
-    # As `python SCRIPT`: the script's own folder (symbolic links resolved) replaces ours.
+    # As `python SCRIPT`: the script's own folder (symbolic links resolved) replaces ours
+    # (the runner's folder, or the current one under -m); under `python -P` there is none.
     folder = str(path.resolve() if path.is_dir() else path.resolve().parent)
-    sys.path[0:1] = [folder]
+    sys.path[0:0 if getattr(sys.flags, "safe_path", False) else 1] = [folder]
     try:
         with torch_served(SERVED):
             runpy.run_path(script, run_name="__main__")
