@@ -85,8 +85,8 @@ def explain(err: BaseException) -> str | None:
         return None
     if isinstance(err, AttributeError) and isinstance(err.obj, ModuleType) and \
             _is_submodule(f"{err.obj.__name__}.{err.name}"):
-        parent, module = torch_name(err.obj.__name__), torch_name(f"{err.obj.__name__}."
-                                                                     f"{err.name}")
+        parent = torch_name(err.obj.__name__)
+        module = f"{parent}.{err.name}"
         return (f"{module} is in backprop, but {parent} does not import it by itself yet as "
                 f"PyTorch's does; `import {module}` first works around it")
     return f"{name} is not in backprop yet"

@@ -32,9 +32,10 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from ._run_errors import explain, is_machinery, user_frame, where
-from ._torch_modules import SERVED, NotServed, torch_served
+from ._torch_modules import SERVED, torch_served
 
 __all__ = ["main", "run_script", "torch_served"]
 
@@ -87,8 +88,7 @@ def _report(err: BaseException, script: str) -> int:
     if reason is not None:
         print(f"backprop run: {where(err, script)}: {reason}", file=sys.stderr)
         return 2
-    if isinstance(err, ImportError) and not isinstance(err, NotServed) and \
-            user_frame(err.__traceback__, innermost_only=True) is None:
+    if isinstance(err, ImportError) and user_frame(err.__traceback__, True) is None:
         # Raised by one of our modules on purpose (an out-of-scope module, a missing extra).
         message = " ".join(str(err).split()) or type(err).__name__
         print(f"backprop run: {where(err, script)}: {message}", file=sys.stderr)
@@ -106,7 +106,12 @@ def _without_runner(tb: TracebackType | None) -> TracebackType | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``backprop run SCRIPT [ARGS...]``: everything after SCRIPT goes to the script verbatim."""
+    """``backprop run SCRIPT [ARGS...]``: everything after SCRIPT goes to the script verbatim.
+    Returns the exit code; a mistake in the call itself is one line on stderr and 2.
+
+    >>> main([])  # stderr: backprop: error: run: give the program to run (usage: ...)
+    2
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] in (["-h"], ["--help"]):
@@ -123,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def register(commands) -> None:  # type: ignore[no-untyped-def]
+def register(commands: Any) -> None:
     """Lists ``run`` in ``backprop --help``; ``cli.main`` hands ``run`` to ``main`` before
     argparse, so the script's own flags are never parsed as ours."""
     commands.add_parser("run", help="run a PyTorch program (SCRIPT [ARGS...]) with `import "
