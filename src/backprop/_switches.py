@@ -27,7 +27,7 @@ _PRECISIONS = ("highest", "high", "medium")
 class _Switches:
     """The recorded values, one object so a test can save and restore them together."""
 
-    __slots__ = ("matmul_precision", "deterministic", "warn_only")
+    __slots__ = ("deterministic", "matmul_precision", "warn_only")
 
     def __init__(self) -> None:
         self.matmul_precision = "highest"  # PyTorch's default

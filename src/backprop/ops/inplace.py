@@ -21,7 +21,7 @@ from .. import backend
 from ..autograd import grad_mode
 from ..autograd.graph import VersionCounter, replay
 from ..errors import DTypeError, GraphError, ShapeError, format_shape
-from ..tensor import Tensor
+from ..tensor import INFERENCE, Tensor
 from . import elementwise as ew
 from .primitive import primitive
 
@@ -55,6 +55,8 @@ def apply_inplace(target: Tensor, name: str, compute: Callable[[Tensor], Tensor]
     the new value, which must have ``target``'s shape after broadcasting. Writing through a
     view records the write in the view's base (see the module's docstring).
     """
+    if target._version is INFERENCE:
+        INFERENCE.bump(name)  # refuses outside inference mode, before anything is written
     recording = grad_mode.state.enabled
     view = target._view
     requires_grad = target.requires_grad  # (a view's history is brought up to date first)
