@@ -55,16 +55,17 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False,
         raise TypeError(f"compile: backend must be a name or a callable, got "
                         f"{type(backend).__name__} {backend!r}")
     if model is None:
-        return _returns_its_argument
+        return _unchanged
+    return _unchanged(model)
+
+
+def _unchanged(model: Callable) -> Callable:
+    """``model``, once it is known to be callable: the compiled form, and the decorator that
+    ``compile(mode=...)`` returns."""
     if not callable(model):
         raise TypeError(f"compile: a callable function or module is expected, but "
                         f"{type(model).__name__} {model!r} was given")
     return model
-
-
-def _returns_its_argument(model: Callable) -> Callable:
-    """What ``compile(mode=...)`` returns: the decorator that compiles ``model``."""
-    return compile(model)
 
 
 def disable(fn: Callable | None = None, recursive: bool = True, *,
