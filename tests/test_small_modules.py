@@ -301,3 +301,88 @@ def test_set_num_threads_reaches_numba_when_loaded() -> None:
     finally:
         bp.set_num_threads(before)
         numba.set_num_threads(numba_before)
+
+
+# -- the GPU paths, on a stand-in for CuPy (no GPU is needed to check the calls it gets) -------
+
+
+class _FakeCupy:
+    """Just enough of CuPy for ``backends/cupy_device.py`` and the device questions: two GPUs,
+    a current one, a memory pool, and a log of what was asked."""
+
+    def __init__(self) -> None:
+        import types
+
+        self.log: list[Any] = []
+        self.current = 0
+        fake = self
+
+        class Device:
+            def __init__(self, index: int) -> None:
+                self.index = index
+
+            def use(self) -> None:
+                fake.current = self.index
+
+            def __enter__(self) -> None:
+                self.previous, fake.current = fake.current, self.index
+
+            def __exit__(self, *exc: object) -> None:
+                fake.current = self.previous
+
+        class Pool:
+            def __init__(self, name: str) -> None:
+                self.name = name
+
+            def free_all_blocks(self) -> None:
+                fake.log.append(("free", self.name))
+
+        runtime = types.SimpleNamespace(
+            getDeviceCount=lambda: 2, CUDARuntimeError=RuntimeError,
+            getDevice=lambda: self.current,
+            getDeviceProperties=lambda i: {"name": f"Fake GPU {i}".encode()},
+            deviceSynchronize=lambda: self.log.append(("synchronize", self.current)))
+        self.cuda = types.SimpleNamespace(runtime=runtime, Device=Device)
+        self.ndarray = type("ndarray", (), {"__module__": "cupy"})
+        self.get_default_memory_pool = lambda: Pool("device")
+        self.get_default_pinned_memory_pool = lambda: Pool("pinned")
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch: pytest.MonkeyPatch) -> Iterator[_FakeCupy]:
+    if bp.cuda.is_available():
+        pytest.skip("this machine has a GPU: the real one is used elsewhere")
+    import importlib.machinery
+
+    fake = _FakeCupy()
+    fake.__spec__ = importlib.machinery.ModuleSpec("cupy", None)  # for find_spec
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.delitem(sys.modules, "backprop.backends.cupy_device", raising=False)
+    monkeypatch.setattr(backend, "_BACKENDS",
+                        {k: v for k, v in backend._BACKENDS.items() if k != "cuda"})
+    monkeypatch.setattr(backend, "_MODULES", dict(backend._MODULES))
+    monkeypatch.setattr(backend, "ARRAY_TYPES", backend.ARRAY_TYPES)
+    try:
+        yield fake
+    finally:  # the backend built on the fake must not outlive the test
+        sys.modules.pop("backprop.backends.cupy_device", None)
+
+
+def test_device_questions_with_a_gpu(fake_gpu: _FakeCupy) -> None:
+    assert bp.accelerator.is_available() and bp.accelerator.device_count() == 2
+    assert bp.accelerator.current_accelerator() == bp.device("cuda")
+    assert bp.accelerator.current_accelerator(check_available=True) == bp.device("cuda")
+    assert bp.cuda.current_device() == bp.accelerator.current_device_index() == 0
+    bp.accelerator.set_device_index("cuda:1")
+    assert bp.cuda.current_device() == 1
+    assert bp.cuda.get_device_name() == "Fake GPU 1"
+    assert bp.cuda.get_device_name(0) == bp.cuda.get_device_name("cuda:0") == "Fake GPU 0"
+    bp.accelerator.set_device_index(0)
+    bp.accelerator.synchronize()
+    bp.accelerator.synchronize(1)
+    assert fake_gpu.log == [("synchronize", 0), ("synchronize", 1)]
+    assert fake_gpu.current == 0  # synchronizing another GPU leaves the current one
+    bp.accelerator.empty_cache()
+    assert fake_gpu.log[2:] == [("free", "device"), ("free", "pinned")]
+    with pytest.raises(ValueError, match=r"cuda:5 does not exist; this machine has 2 CUDA"):
+        bp.accelerator.synchronize("cuda:5")
