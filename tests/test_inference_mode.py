@@ -234,3 +234,19 @@ def test_custom_function_cannot_save_an_inference_tensor(torch: Any) -> None:
         return None
 
     assert run(bp) is run(torch) is RuntimeError
+
+
+def test_a_write_inside_computes_once() -> None:
+    """Inside the mode nothing can have saved the old value, so it is not copied first."""
+    from backprop.ops.inplace import apply_inplace
+
+    calls = []
+
+    def double(old: bp.Tensor) -> bp.Tensor:
+        calls.append(old)
+        return old * 2
+
+    with bp.inference_mode():
+        x = bp.ones(3)
+        apply_inplace(x, "double_", double)
+    assert len(calls) == 1 and x.tolist() == [2.0, 2.0, 2.0]

@@ -69,7 +69,7 @@ def apply_inplace(target: Tensor, name: str, compute: Callable[[Tensor], Tensor]
     else:
         old = Tensor._wrap(target._data)
     result = compute(old)
-    if old._version is not None and not requires_grad:
+    if old._version is not None and old._version is not INFERENCE and not requires_grad:
         # A node saved the old value (``z.mul_(w)`` with w requiring grad saves z): compute
         # again from a copy, which the write leaves as it is.
         old = Tensor._wrap(target._data.copy())
