@@ -144,7 +144,7 @@ def test_nonexistent_fake_device_is_refused() -> None:
 
 
 class _FakeCupy:
-    """Just enough of CuPy for ``backends/cuda.py`` to import and ask the driver."""
+    """Just enough of CuPy for ``backends/cupy_device.py`` to import and ask the driver."""
 
     def __init__(self, count: int | None) -> None:
         import types
@@ -176,7 +176,7 @@ def test_a_gpu_that_cannot_be_had_says_why(monkeypatch, count: int | None, error
     from backprop import backend
 
     monkeypatch.setitem(sys.modules, "cupy", _FakeCupy(count))
-    monkeypatch.delitem(sys.modules, "backprop.backends.cuda", raising=False)
+    monkeypatch.delitem(sys.modules, "backprop.backends.cupy_device", raising=False)
     # (On a GPU machine the real CUDA backend may already be loaded: set it aside too.)
     monkeypatch.setattr(backend, "_BACKENDS",
                         {k: v for k, v in backend._BACKENDS.items() if k != "cuda"})
@@ -187,4 +187,4 @@ def test_a_gpu_that_cannot_be_had_says_why(monkeypatch, count: int | None, error
             bp.zeros(2, device="cuda:3" if count == 1 else "cuda")
         assert bp.cuda.device_count() == (count or 0)
     finally:  # the backend built on the fake must not outlive the test
-        sys.modules.pop("backprop.backends.cuda", None)
+        sys.modules.pop("backprop.backends.cupy_device", None)

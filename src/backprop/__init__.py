@@ -67,6 +67,12 @@ from .threads import get_num_threads, set_num_threads
 from . import fft, linalg, masked, signal, special  # noqa: E402
 from .signal.windows import (bartlett_window, blackman_window, hamming_window,  # noqa: E402
                              hann_window, kaiser_window)
+# issue 18: the small modules and switches real PyTorch programs touch
+from . import accelerator, compiler
+from ._switches import *
+from .autograd.inference_mode import inference_mode, is_inference_mode_enabled
+from .compiler import compile
+from .threads import get_num_interop_threads, set_num_interop_threads
 
 __version__ = "0.1.0"
 

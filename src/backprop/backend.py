@@ -27,11 +27,11 @@ from .errors import reworded
 ARRAY_TYPES: tuple[type, ...] = (np.ndarray,)
 _MODULES: dict[type, ModuleType] = {np.ndarray: np}
 _BACKENDS: dict[str, ArrayBackend] = {}
-_BACKEND_MODULES = {"cuda": "backprop.backends.cuda", "strict": "backprop.backends.strict"}
+_BACKEND_MODULES = {"cuda": "backprop.backends.cupy_device", "strict": "backprop.backends.strict"}
 
 
 class ArrayBackend(Protocol):
-    """What a device type provides (see ``backends/cuda.py`` and ``backends/strict.py``)."""
+    """What a device type provides (see ``backends/cupy_device.py`` and ``backends/strict.py``)."""
 
     type: str
     module: ModuleType

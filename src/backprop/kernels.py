@@ -4,7 +4,7 @@ An op's row (``ops.primitive``) holds its forward written with NumPy's functions
 runs on CuPy arrays (NumPy dispatches to the module of its arguments). A kernel is a faster
 version for one array type, registered under the op's name: in-place NumPy code for NumPy
 arrays (next to the op), Numba's compiled loops (``backends.numba``), CuPy's fused kernels
-(``backends.cuda``). The engine tries the kernels registered for the type of the op's first
+(``backends.cupy_device``). The engine tries the kernels registered for the type of the op's first
 array argument, compiled ones first; a kernel that returns None declines (a shape, dtype or
 layout it does not cover, or its backend switched off) and the next one, or the op's own
 forward, runs. Ops never test which backend they are on.

@@ -40,6 +40,34 @@ class VersionCounter:
         self.last_op = op
 
 
+class InferenceVersion(VersionCounter):
+    """The one "counter" every inference tensor holds (made in ``bp.inference_mode``): it
+    counts nothing, as PyTorch's inference tensors keep no version, and its ``bump`` refuses a
+    write outside inference mode. Marking tensors through the counter they already carry keeps
+    the check off the hot path: ``t._version is INFERENCE``."""
+
+    __slots__ = ()
+
+    def bump(self, op: str) -> None:
+        if _fresh_version is None:  # inference mode is off
+            raise RuntimeError(f"{op}: Inplace update to inference tensor outside InferenceMode "
+                               "is not allowed. You can make a clone to get a normal tensor "
+                               "before doing inplace update.")
+
+
+INFERENCE = InferenceVersion()
+
+# The version a new tensor starts with: None, or INFERENCE inside ``bp.inference_mode`` (a
+# module global read by ``_wrap`` costs next to nothing).
+_fresh_version: VersionCounter | None = None
+
+
+def make_inference_tensors(on: bool) -> None:
+    """Make new tensors inference tensors (``on``) or normal ones: ``inference_mode``'s switch."""
+    global _fresh_version
+    _fresh_version = INFERENCE if on else None
+
+
 class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
     """An n-dimensional array that can record the operations applied to it.
 
@@ -73,7 +101,7 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
         self.grad: Tensor | None = None
         self._grad_fn: Node | None = None
         self._output_nr = 0
-        self._version: VersionCounter | None = None
+        self._version: VersionCounter | None = _fresh_version
         self._hooks: list[Callable] | None = None
         self._view: Any = None
         self._requires_grad = False
@@ -90,7 +118,7 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
         t._requires_grad = False
         t._grad_fn = None
         t._output_nr = 0
-        t._version = None
+        t._version = _fresh_version
         t._hooks = None
         t._view = None
         return t
@@ -135,6 +163,10 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
                 f"requires_grad: only floating-point tensors can require gradients, "
                 f"got dtype {self._data.dtype}; convert with .float() first"
             )
+        if value and self._version is INFERENCE and _fresh_version is None:
+            raise RuntimeError("requires_grad: Setting requires_grad=True on inference tensor "
+                               "outside InferenceMode is not allowed; use .clone() to get a "
+                               "normal tensor")
         if not value and self.grad_fn is not None:
             raise GraphError("requires_grad: cannot turn off gradients of a non-leaf tensor; "
                              "use .detach() to get a tensor outside the graph")
@@ -172,6 +204,17 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
     def _base(self) -> Tensor | None:
         """The tensor whose storage this view shares (None unless this is a view)."""
         return None if self._view is None else self._view.base
+
+    def is_inference(self) -> bool:
+        """Whether this tensor was made inside ``bp.inference_mode`` (or is a view of one).
+
+        >>> import backprop as bp
+        >>> with bp.inference_mode():
+        ...     x = bp.ones(2)
+        >>> x.is_inference(), bp.ones(2).is_inference()
+        (True, False)
+        """
+        return self._version is INFERENCE
 
     @property
     def is_leaf(self) -> bool:
@@ -268,15 +311,12 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
     def is_same_size(self, other: Tensor) -> bool:
         return self._data.shape == other.shape
 
-    # Conjugate and negative bits, and inference tensors: PyTorch's lazy forms, which we never
-    # make (conj and neg compute at once; inference_mode tensors are ordinary).
+    # Conjugate and negative bits: PyTorch's lazy forms, which we never make (conj and neg
+    # compute at once).
     def is_conj(self) -> bool:
         return False
 
     def is_neg(self) -> bool:
-        return False
-
-    def is_inference(self) -> bool:
         return False
 
     @property

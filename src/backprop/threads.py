@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["get_num_threads", "set_num_threads"]
+__all__ = ["get_num_interop_threads", "get_num_threads", "set_num_interop_threads",
+           "set_num_threads"]
 
 ENV = "BACKPROP_NUM_THREADS"
 # What OpenBLAS (and MKL, for a NumPy built on it) reads when it loads: a user who set one
@@ -99,6 +100,41 @@ def get_num_threads() -> int:
         return available_cores()
     return max((pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"),
                default=1)
+
+
+# torch.set_num_interop_threads's count: recorded only (None: not set, one per core)
+_interop_threads: int | None = None
+
+
+def set_num_interop_threads(n: int) -> None:
+    """Record the inter-op thread count, as ``torch.set_num_interop_threads``.
+
+    PyTorch may run independent ops of a TorchScript graph on a pool of that many threads;
+    backprop runs ops one after the other on the caller's thread, so the number changes
+    nothing (``set_num_threads`` is the count that matters: the threads inside each op).
+
+    >>> import backprop as bp
+    >>> before = bp.get_num_interop_threads()
+    >>> bp.set_num_interop_threads(2)
+    >>> bp.get_num_interop_threads()
+    2
+    >>> bp.set_num_interop_threads(before)
+    """
+    global _interop_threads
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_interop_threads: n must be an int of at least 1, got {n!r}")
+    _interop_threads = n
+
+
+def get_num_interop_threads() -> int:
+    """The inter-op thread count last set, else one per core this process may use (PyTorch's
+    default).
+
+    >>> import backprop as bp
+    >>> bp.get_num_interop_threads() >= 1
+    True
+    """
+    return available_cores() if _interop_threads is None else _interop_threads
 
 
 def choose_num_threads(cores: int, busy: float) -> int:

@@ -11,6 +11,7 @@ from .function import Function, FunctionCtx
 from .functional import backward, grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .inference_mode import inference_mode
 from .graph import Node
 from .observers import Observer, observing
 
@@ -18,8 +19,8 @@ _FROM_ANOMALY = ("AnomalyError", "AnomalyRecord", "detect_anomaly", "is_anomaly_
                  "is_anomaly_enabled", "set_detect_anomaly")
 
 __all__ = [*_FROM_ANOMALY, "Function", "FunctionCtx", "GradcheckError", "Node", "Observer",
-           "backward", "enable_grad", "grad", "gradcheck", "gradgradcheck", "is_grad_enabled",
-           "no_grad", "observing", "set_grad_enabled"]
+           "backward", "enable_grad", "grad", "gradcheck", "gradgradcheck", "inference_mode",
+           "is_grad_enabled", "no_grad", "observing", "set_grad_enabled"]
 
 
 def __getattr__(name: str) -> Any:

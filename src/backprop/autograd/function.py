@@ -35,7 +35,7 @@ import numpy as np
 
 from ..backend import as_array
 from ..errors import GraphError, ShapeError, format_shape
-from ..tensor import Tensor
+from ..tensor import INFERENCE, Tensor
 from . import grad_mode, observers
 from .graph import Meta, Node, VersionCounter, View
 
@@ -230,6 +230,10 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any, needs: tuple
             continue
         if t._version is None:
             t._version = VersionCounter()
+        elif t._version is INFERENCE and id(t) not in out_index:
+            raise RuntimeError(f"{cls.__name__}: Inference tensors cannot be saved for "
+                               "backward. To work around you can make a clone to get a normal "
+                               "tensor and use it in autograd.")
         versions.append(t._version.value)
         k = out_index.get(id(t))
         if k is None:

@@ -1,4 +1,5 @@
-"""Whether operations record the graph: ``no_grad``, ``enable_grad``, ``set_grad_enabled``."""
+"""Whether operations record the graph: ``no_grad``, ``enable_grad``, ``set_grad_enabled``
+(``inference_mode``, which also marks the tensors it makes, is in ``inference_mode.py``)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _GradState:
-    """One mutable flag read on every op; an object attribute is cheaper than a global lookup."""
+    """One mutable flag read on every op; an object attribute is cheaper than a global lookup.
+    ``inference`` is read only when the grad mode changes: inside ``inference_mode`` nothing is
+    recorded, even under ``enable_grad`` (as in PyTorch)."""
 
-    __slots__ = ("enabled",)
+    __slots__ = ("enabled", "inference")
 
     def __init__(self) -> None:
         self.enabled = True
+        self.inference = False
 
 
 state = _GradState()
@@ -48,7 +52,7 @@ class set_grad_enabled:
 
     def __enter__(self) -> None:
         self._previous.append(state.enabled)
-        state.enabled = self._mode
+        state.enabled = self._mode and not state.inference
 
     def __exit__(self, *exc: object) -> None:
         state.enabled = self._previous.pop()

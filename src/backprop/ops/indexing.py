@@ -23,7 +23,7 @@ from .. import backend
 from ..autograd import grad_mode
 from ..autograd.graph import VersionCounter
 from ..errors import ShapeError, format_shape, reworded
-from ..tensor import Tensor
+from ..tensor import INFERENCE, Tensor
 from .inplace import apply_inplace
 from .primitive import primitive, record_view
 from .shape import reshape
@@ -247,6 +247,8 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
     >>> x.tolist()
     [[0.0, 5.0, 5.0], [0.0, 0.0, 0.0]]
     """
+    if self._version is INFERENCE:
+        INFERENCE.bump("setitem")  # refuses outside inference mode, before anything is written
     key = _index_key(key, "setitem")
     value_grad = isinstance(value, Tensor) and value.requires_grad
     if grad_mode.state.enabled and (self.requires_grad or value_grad):

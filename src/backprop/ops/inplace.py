@@ -21,7 +21,7 @@ from .. import backend
 from ..autograd import grad_mode
 from ..autograd.graph import VersionCounter, replay
 from ..errors import DTypeError, GraphError, ShapeError, format_shape
-from ..tensor import Tensor
+from ..tensor import INFERENCE, Tensor
 from . import elementwise as ew
 from .primitive import primitive
 
@@ -55,6 +55,8 @@ def apply_inplace(target: Tensor, name: str, compute: Callable[[Tensor], Tensor]
     the new value, which must have ``target``'s shape after broadcasting. Writing through a
     view records the write in the view's base (see the module's docstring).
     """
+    if target._version is INFERENCE:
+        INFERENCE.bump(name)  # refuses outside inference mode, before anything is written
     recording = grad_mode.state.enabled
     view = target._view
     requires_grad = target.requires_grad  # (a view's history is brought up to date first)
@@ -67,7 +69,7 @@ def apply_inplace(target: Tensor, name: str, compute: Callable[[Tensor], Tensor]
     else:
         old = Tensor._wrap(target._data)
     result = compute(old)
-    if old._version is not None and not requires_grad:
+    if old._version is not None and old._version is not INFERENCE and not requires_grad:
         # A node saved the old value (``z.mul_(w)`` with w requiring grad saves z): compute
         # again from a copy, which the write leaves as it is.
         old = Tensor._wrap(target._data.copy())

@@ -53,6 +53,7 @@ from ..autograd.graph import Meta, Node, VersionCounter, View
 from ..backend import as_array, check_same_device, is_view_of
 from ..dtypes import operand_key, result_of_keys
 from ..errors import DimError, DTypeError, GraphError, ShapeError, format_shape, reworded
+from ..tensor import INFERENCE as _INFERENCE
 from ..tensor import Tensor
 
 # Every primitive by name; the op-table tests check that each differentiable one is exercised.
@@ -334,9 +335,12 @@ class Primitive:
                     edges.append(None)
                 if i in save:
                     inputs.append(a)
-                    if a._version is None:
-                        a._version = VersionCounter()
-                    versions.append(a._version.value)
+                    counter = a._version
+                    if counter is None:
+                        counter = a._version = VersionCounter()
+                    elif counter is _INFERENCE:
+                        raise _inference_saved(self.name)
+                    versions.append(counter.value)
                     continue
                 data = raw[i]
                 raw[i] = meta = Meta(data.shape, data.dtype)
@@ -514,6 +518,14 @@ _REFUSALS = {
     "complex": "not implemented for complex tensors, as in PyTorch",
     "float": "needs integer or bool tensors, as in PyTorch",
 }
+
+
+def _inference_saved(op: str) -> RuntimeError:
+    """PyTorch's refusal to save an inference tensor: with no version counter, a later write
+    to it inside inference mode could not be noticed, and backward would use the new values."""
+    return RuntimeError(f"{op}: Inference tensors cannot be saved for backward. To work around "
+                        "you can make a clone to get a normal tensor and use it in autograd, "
+                        "or use bp.no_grad() instead of bp.inference_mode()")
 
 
 def _any_float64(raw: list) -> bool:
