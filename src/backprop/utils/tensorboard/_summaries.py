@@ -1,0 +1,215 @@
+"""The ``Summary`` protocol buffers PyTorch's writer puts in event files, built from host NumPy
+arrays with tensorboardX's message classes (the same wire format as TensorBoard's own).
+
+Where tensorboardX's summary helpers differ from PyTorch's writer (they rewrite tags, do not clip
+image values, write ``add_scalars`` runs under other folder names), these follow PyTorch, so a
+ported script's event files read the same in TensorBoard.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+from typing import Any
+
+import numpy as np
+
+from ._convert import to_float, to_hwc, to_numpy, to_pixels
+from ._png import encode_png
+
+# The hparams plugin's tags and version (TensorBoard's hparams plugin metadata).
+_HPARAMS_PLUGIN = "hparams"
+_HPARAMS_VERSION = 0
+EXPERIMENT_TAG = "_hparams_/experiment"
+SESSION_START_INFO_TAG = "_hparams_/session_start_info"
+SESSION_END_INFO_TAG = "_hparams_/session_end_info"
+
+
+@functools.lru_cache(maxsize=1)
+def protos() -> types.SimpleNamespace:
+    """The message classes (imported on first use: tensorboardX is an optional extra)."""
+    from tensorboardX.proto import (  # noqa: PLC0415 - optional extra
+        api_pb2,
+        event_pb2,
+        plugin_hparams_pb2,
+        plugin_text_pb2,
+        summary_pb2,
+        tensor_pb2,
+        tensor_shape_pb2,
+    )
+
+    return types.SimpleNamespace(
+        Summary=summary_pb2.Summary, SummaryMetadata=summary_pb2.SummaryMetadata,
+        HistogramProto=summary_pb2.HistogramProto, TensorProto=tensor_pb2.TensorProto,
+        TensorShapeProto=tensor_shape_pb2.TensorShapeProto, Event=event_pb2.Event,
+        SessionLog=event_pb2.SessionLog, TextPluginData=plugin_text_pb2.TextPluginData,
+        HParamsPluginData=plugin_hparams_pb2.HParamsPluginData,
+        SessionStartInfo=plugin_hparams_pb2.SessionStartInfo,
+        SessionEndInfo=plugin_hparams_pb2.SessionEndInfo, Experiment=api_pb2.Experiment,
+        HParamInfo=api_pb2.HParamInfo, MetricInfo=api_pb2.MetricInfo,
+        MetricName=api_pb2.MetricName, DataType=api_pb2.DataType, Status=api_pb2.Status)
+
+
+@functools.lru_cache(maxsize=1)
+def tensorflow_bins() -> np.ndarray:
+    """The default histogram bucket edges (``bins='tensorflow'``): +-1e-12 growing by 10% a step
+    up to 1e20 in magnitude, and 0, as TensorFlow's histogram and PyTorch's writer use."""
+    edges = [1e-12]
+    while edges[-1] * 1.1 < 1e20:
+        edges.append(edges[-1] * 1.1)
+    positive = np.array(edges)
+    return np.concatenate([-positive[::-1], [0.0], positive])
+
+
+def _tag(tag: Any, where: str) -> str:
+    if not isinstance(tag, str):
+        raise TypeError(f"{where}: tag must be a str, got {type(tag).__name__}")
+    return tag
+
+
+def scalar(tag: str, value: Any, new_style: bool = False,
+           double_precision: bool = False) -> Any:
+    """One number: ``simple_value``, or with ``new_style`` a one-element tensor for the scalars
+    plugin (float32, or float64 with ``double_precision``)."""
+    p = protos()
+    tag = _tag(tag, "add_scalar")
+    number = to_float(value, "add_scalar", "scalar_value")
+    if not new_style:
+        return p.Summary(value=[p.Summary.Value(tag=tag, simple_value=number)])
+    tensor = (p.TensorProto(double_val=[number], dtype="DT_DOUBLE") if double_precision
+              else p.TensorProto(float_val=[number], dtype="DT_FLOAT"))
+    metadata = p.SummaryMetadata(plugin_data=p.SummaryMetadata.PluginData(plugin_name="scalars"))
+    return p.Summary(value=[p.Summary.Value(tag=tag, tensor=tensor, metadata=metadata)])
+
+
+def histogram(tag: str, values: Any, bins: Any, max_bins: int | None = None) -> Any:
+    """A histogram of every entry of ``values`` (``np.histogram``'s ``bins``), trimmed to the
+    buckets that hold values plus one empty bucket on the left (TensorBoard keeps only right
+    edges), and with ``max_bins``, neighbouring buckets merged to at most about that many."""
+    tag = _tag(tag, "add_histogram")
+    flat = to_numpy(values, "add_histogram", "values").astype(np.float64).reshape(-1)
+    if flat.size == 0:
+        raise ValueError("add_histogram: values is empty; a histogram needs at least one value")
+    counts, edges = np.histogram(flat, bins=bins)
+    if max_bins is not None and len(counts) > max_bins:
+        group = len(counts) // max_bins
+        padded = np.pad(counts, (0, -len(counts) % group))
+        counts = padded.reshape(-1, group).sum(axis=1)
+        edges = np.append(edges[:-1:group], edges[-1])
+    filled = np.flatnonzero(counts)
+    if filled.size == 0:
+        raise ValueError(f"add_histogram: none of the {flat.size} values falls inside the bins "
+                         f"[{edges[0]}, {edges[-1]}] (values span [{np.nanmin(flat)}, "
+                         f"{np.nanmax(flat)}])")
+    first, last = int(filled[0]), int(filled[-1])
+    if first > 0:
+        kept_counts = counts[first - 1:last + 1]
+    else:
+        kept_counts = np.concatenate([[0], counts[:last + 1]])
+    limits = edges[first:last + 2]
+    return histogram_raw(tag, flat.min(), flat.max(), flat.size, flat.sum(),
+                         float(np.dot(flat, flat)), limits.tolist(), kept_counts.tolist())
+
+
+def histogram_raw(tag: str, min: Any, max: Any, num: Any, sum: Any, sum_squares: Any,
+                  bucket_limits: Any, bucket_counts: Any) -> Any:
+    """A histogram from its figures; each bucket's count with its right edge."""
+    p = protos()
+    limits = [float(x) for x in to_numpy(bucket_limits, "add_histogram_raw", "bucket_limits")]
+    counts = [float(x) for x in to_numpy(bucket_counts, "add_histogram_raw", "bucket_counts")]
+    if len(limits) != len(counts):
+        raise ValueError(f"add_histogram_raw: bucket_limits and bucket_counts must have the same "
+                         f"length (one right edge per bucket), got {len(limits)} and "
+                         f"{len(counts)}")
+    histo = p.HistogramProto(min=float(min), max=float(max), num=float(num), sum=float(sum),
+                             sum_squares=float(sum_squares), bucket_limit=limits,
+                             bucket=counts)
+    return p.Summary(value=[p.Summary.Value(tag=tag, histo=histo)])
+
+
+def image(tag: str, img_tensor: Any, dataformats: str, where: str = "add_image") -> Any:
+    """A PNG of ``img_tensor``: uint8 pixels as they are, other types read as [0, 1] and scaled
+    to [0, 255] (clipped); a batch is tiled into a grid."""
+    p = protos()
+    tag = _tag(tag, where)
+    pixels = to_pixels(to_hwc(to_numpy(img_tensor, where, "img_tensor"), dataformats, where))
+    height, width, channels = pixels.shape
+    picture = p.Summary.Image(height=height, width=width, colorspace=channels,
+                              encoded_image_string=encode_png(pixels))
+    return p.Summary(value=[p.Summary.Value(tag=tag, image=picture)])
+
+
+def text(tag: str, text_string: str) -> Any:
+    """A string for the text plugin, under ``<tag>/text_summary`` (as PyTorch's writer)."""
+    p = protos()
+    tag = _tag(tag, "add_text")
+    if not isinstance(text_string, str):
+        raise TypeError(f"add_text: text_string must be a str, got {type(text_string).__name__}")
+    metadata = p.SummaryMetadata(plugin_data=p.SummaryMetadata.PluginData(
+        plugin_name="text", content=p.TextPluginData(version=0).SerializeToString()))
+    tensor = p.TensorProto(dtype="DT_STRING", string_val=[text_string.encode("utf_8")],
+                           tensor_shape=p.TensorShapeProto(dim=[p.TensorShapeProto.Dim(size=1)]))
+    return p.Summary(value=[p.Summary.Value(tag=tag + "/text_summary", metadata=metadata,
+                                            tensor=tensor)])
+
+
+def hparams(hparam_dict: dict, metric_dict: dict,
+            hparam_domain_discrete: dict | None = None) -> tuple[Any, Any, Any]:
+    """The hparams plugin's three summaries: the experiment (hyperparameter and metric names),
+    the session start (this run's values) and the session end."""
+    from google.protobuf import struct_pb2  # noqa: PLC0415 - comes with tensorboardX
+
+    p = protos()
+    if type(hparam_dict) is not dict or type(metric_dict) is not dict:
+        raise TypeError(f"add_hparams: hparam_dict and metric_dict must be dicts, got "
+                        f"{type(hparam_dict).__name__} and {type(metric_dict).__name__}")
+    domains = hparam_domain_discrete or {}
+    if not isinstance(domains, dict):
+        raise TypeError(f"add_hparams: hparam_domain_discrete must be a dict of lists, got "
+                        f"{type(domains).__name__}")
+    for name, domain in domains.items():
+        if (name not in hparam_dict or not isinstance(domain, list)
+                or not all(isinstance(d, type(hparam_dict[name])) for d in domain)):
+            raise TypeError(f"add_hparams: hparam_domain_discrete[{name!r}] must be a list of "
+                            f"values of the same type as hparam_dict[{name!r}]")
+    start = p.SessionStartInfo()
+    infos = []
+    for name, value in hparam_dict.items():
+        if value is None:
+            continue
+        # PyTorch tests int/float before bool, so True and False are logged as numbers 1 and 0.
+        if isinstance(value, (int, float, np.number)):
+            field, kind, stored = "number_value", "DATA_TYPE_FLOAT64", float(value)
+        elif isinstance(value, str):
+            field, kind, stored = "string_value", "DATA_TYPE_STRING", value
+        elif hasattr(value, "shape"):  # a Tensor or array: its first number
+            array = to_numpy(value, "add_hparams", f"hparam_dict[{name!r}]").reshape(-1)
+            if array.size == 0:
+                raise ValueError(f"add_hparams: hparam_dict[{name!r}] is an empty tensor")
+            field, kind, stored = "number_value", "DATA_TYPE_FLOAT64", float(array[0])
+        else:
+            raise ValueError(f"add_hparams: hparam_dict[{name!r}] must be an int, float, str, "
+                             f"bool or Tensor, got {type(value).__name__}")
+        setattr(start.hparams[name], field, stored)
+        domain = None
+        if name in domains:
+            domain = struct_pb2.ListValue(values=[
+                struct_pb2.Value(**{field: float(d) if field == "number_value" else d})
+                for d in domains[name]])
+        infos.append(p.HParamInfo(name=name, type=p.DataType.Value(kind),
+                                  domain_discrete=domain))
+    experiment = p.Experiment(hparam_infos=infos,
+                              metric_infos=[p.MetricInfo(name=p.MetricName(tag=k))
+                                            for k in metric_dict])
+    end = p.SessionEndInfo(status=p.Status.Value("STATUS_SUCCESS"))
+    return (_hparams_summary(EXPERIMENT_TAG, p.HParamsPluginData(experiment=experiment)),
+            _hparams_summary(SESSION_START_INFO_TAG, p.HParamsPluginData(session_start_info=start)),
+            _hparams_summary(SESSION_END_INFO_TAG, p.HParamsPluginData(session_end_info=end)))
+
+
+def _hparams_summary(tag: str, content: Any) -> Any:
+    p = protos()
+    content.version = _HPARAMS_VERSION
+    metadata = p.SummaryMetadata(plugin_data=p.SummaryMetadata.PluginData(
+        plugin_name=_HPARAMS_PLUGIN, content=content.SerializeToString()))
+    return p.Summary(value=[p.Summary.Value(tag=tag, metadata=metadata)])
