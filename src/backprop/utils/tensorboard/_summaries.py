@@ -9,7 +9,10 @@ ported script's event files read the same in TensorBoard.
 from __future__ import annotations
 
 import functools
+import io
 import types
+import warnings
+import wave
 from typing import Any
 
 import numpy as np
@@ -137,6 +140,30 @@ def image(tag: str, img_tensor: Any, dataformats: str, where: str = "add_image")
     picture = p.Summary.Image(height=height, width=width, colorspace=channels,
                               encoded_image_string=encode_png(pixels))
     return p.Summary(value=[p.Summary.Value(tag=tag, image=picture)])
+
+
+def audio(tag: str, snd_tensor: Any, sample_rate: int) -> Any:
+    """A mono 16-bit WAV of the samples (any shape with one axis longer than 1, values in
+    [-1, 1]; louder samples are clipped with a warning)."""
+    p = protos()
+    tag = _tag(tag, "add_audio")
+    samples = to_numpy(snd_tensor, "add_audio", "snd_tensor").astype(np.float64).squeeze()
+    if samples.ndim != 1:
+        raise ValueError(f"add_audio: snd_tensor must hold one channel of samples (shape (1, L) "
+                         f"or (L,)), got shape {tuple(np.shape(snd_tensor))}")
+    if samples.size and np.abs(samples).max() > 1:
+        warnings.warn("add_audio: amplitudes outside [-1, 1] were clipped", stacklevel=3)
+        samples = samples.clip(-1, 1)
+    frames = (samples * np.iinfo(np.int16).max).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(int(sample_rate))
+        wav.writeframes(frames.tobytes())
+    sound = p.Summary.Audio(sample_rate=sample_rate, num_channels=1, length_frames=frames.size,
+                            encoded_audio_string=buffer.getvalue(), content_type="audio/wav")
+    return p.Summary(value=[p.Summary.Value(tag=tag, audio=sound)])
 
 
 def text(tag: str, text_string: str) -> Any:

@@ -1,9 +1,9 @@
 """``SummaryWriter``: PyTorch's TensorBoard writer (``torch.utils.tensorboard``) for backprop.
 
-Event files are written by tensorboardX's ``FileWriter`` (the ``tensorboard`` extra: ``pip
-install 'backprop[tensorboard]'``, imported when the first writer is built); the summaries in them
-are built as PyTorch's writer builds them (``_summaries``), from our Tensors on any device, NumPy
-arrays or Python numbers.
+Event files are written with tensorboardX's record writer and message classes (the ``tensorboard``
+extra: ``pip install 'backprop[tensorboard]'``, imported when the first writer is built); the
+summaries in them are built as PyTorch's writer builds them (``_summaries``), from our Tensors on
+any device, NumPy arrays or Python numbers.
 """
 
 from __future__ import annotations
@@ -18,17 +18,17 @@ import numpy as np
 
 from . import _summaries
 from ._convert import to_numpy
+from ._event_file import EventFile
 
 __all__ = ["SummaryWriter"]
 
 
-def _file_writer_class() -> Any:
+def _require_tensorboardx() -> None:
     try:
-        from tensorboardX import FileWriter  # noqa: PLC0415 - optional extra
+        import tensorboardX  # noqa: F401, PLC0415 - optional extra
     except ImportError as error:
         raise ImportError("SummaryWriter needs tensorboardX to write TensorBoard event files: "
                           "pip install 'backprop[tensorboard]'") from error
-    return FileWriter
 
 
 def default_log_dir(comment: str = "") -> str:
@@ -69,7 +69,7 @@ class SummaryWriter:
     def __init__(self, log_dir: str | os.PathLike[str] | None = None, comment: str = "",
                  purge_step: int | None = None, max_queue: int = 10, flush_secs: int = 120,
                  filename_suffix: str = "") -> None:
-        self._FileWriter = _file_writer_class()
+        _require_tensorboardx()
         if not log_dir:
             log_dir = default_log_dir(comment)
         self.log_dir = log_dir
@@ -91,7 +91,7 @@ class SummaryWriter:
     def _get_file_writer(self) -> Any:
         """The run's file writer, made (with the purge events, once) if there is none."""
         if self.all_writers is None or self.file_writer is None:
-            self.file_writer = self._FileWriter(os.fspath(self.log_dir), self.max_queue,
+            self.file_writer = EventFile(os.fspath(self.log_dir), self.max_queue,
                                                 self.flush_secs, self.filename_suffix)
             self.all_writers = {self.file_writer.get_logdir(): self.file_writer}
             if self.purge_step is not None:
@@ -136,7 +136,7 @@ class SummaryWriter:
             folder = root + "/" + main_tag.replace("/", "_") + "_" + tag
             writer = self.all_writers.get(folder)
             if writer is None:
-                writer = self._FileWriter(folder, self.max_queue, self.flush_secs,
+                writer = EventFile(folder, self.max_queue, self.flush_secs,
                                           self.filename_suffix)
                 self.all_writers[folder] = writer
             step = None if global_step is None else _step(global_step)
@@ -209,18 +209,22 @@ class SummaryWriter:
     def add_video(self, tag: str, vid_tensor: Any, global_step: int | None = None,
                   fps: int | float = 4, walltime: float | None = None) -> None:
         """Log videos ``(N, T, C, H, W)`` as an animated GIF; needs moviepy (as PyTorch)."""
+        import importlib.util  # noqa: PLC0415
+
         from tensorboardX.summary import video  # noqa: PLC0415 - optional extra
+
+        # tensorboardX only logs an error without moviepy; say so here instead
+        if importlib.util.find_spec("moviepy") is None:
+            raise ImportError("SummaryWriter.add_video needs moviepy to encode the GIF: pip "
+                              "install moviepy")
 
         self._add(video(tag, to_numpy(vid_tensor, "add_video", "vid_tensor"), fps=fps),
                   global_step, walltime)
 
     def add_audio(self, tag: str, snd_tensor: Any, global_step: int | None = None,
                   sample_rate: int = 44100, walltime: float | None = None) -> None:
-        """Log a sound ``(1, L)`` with values in [-1, 1]."""
-        from tensorboardX.summary import audio  # noqa: PLC0415 - optional extra
-
-        self._add(audio(tag, to_numpy(snd_tensor, "add_audio", "snd_tensor"),
-                        sample_rate=sample_rate), global_step, walltime)
+        """Log a sound ``(1, L)`` with values in [-1, 1] as a WAV file."""
+        self._add(_summaries.audio(tag, snd_tensor, sample_rate), global_step, walltime)
 
     def add_pr_curve(self, tag: str, labels: Any, predictions: Any,
                      global_step: int | None = None, num_thresholds: int = 127,
