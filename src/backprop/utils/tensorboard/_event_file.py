@@ -28,7 +28,7 @@ class EventFile:
 
     def __init__(self, log_dir: str, max_queue: int = 10, flush_secs: float = 120,
                  filename_suffix: str = "") -> None:
-        from tensorboardX.record_writer import RecordWriter  # noqa: PLC0415 - optional extra
+        from tensorboardX.record_writer import RecordWriter  # optional extra
 
         os.makedirs(log_dir, exist_ok=True)
         self._log_dir = log_dir

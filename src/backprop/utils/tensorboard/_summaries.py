@@ -31,7 +31,7 @@ SESSION_END_INFO_TAG = "_hparams_/session_end_info"
 @functools.lru_cache(maxsize=1)
 def protos() -> types.SimpleNamespace:
     """The message classes (imported on first use: tensorboardX is an optional extra)."""
-    from tensorboardX.proto import (  # noqa: PLC0415 - optional extra
+    from tensorboardX.proto import (  # optional extra
         api_pb2,
         event_pb2,
         plugin_hparams_pb2,
@@ -184,7 +184,7 @@ def hparams(hparam_dict: dict, metric_dict: dict,
             hparam_domain_discrete: dict | None = None) -> tuple[Any, Any, Any]:
     """The hparams plugin's three summaries: the experiment (hyperparameter and metric names),
     the session start (this run's values) and the session end."""
-    from google.protobuf import struct_pb2  # noqa: PLC0415 - comes with tensorboardX
+    from google.protobuf import struct_pb2  # comes with tensorboardX
 
     p = protos()
     if type(hparam_dict) is not dict or type(metric_dict) is not dict:

@@ -25,7 +25,7 @@ __all__ = ["SummaryWriter"]
 
 def _require_tensorboardx() -> None:
     try:
-        import tensorboardX  # noqa: F401, PLC0415 - optional extra
+        import tensorboardX  # noqa: F401 - optional extra
     except ImportError as error:
         raise ImportError("SummaryWriter needs tensorboardX to write TensorBoard event files: "
                           "pip install 'backprop[tensorboard]'") from error
@@ -207,11 +207,11 @@ class SummaryWriter:
                            dataformats="HWC")
 
     def add_video(self, tag: str, vid_tensor: Any, global_step: int | None = None,
-                  fps: int | float = 4, walltime: float | None = None) -> None:
+                  fps: float = 4, walltime: float | None = None) -> None:
         """Log videos ``(N, T, C, H, W)`` as an animated GIF; needs moviepy (as PyTorch)."""
-        import importlib.util  # noqa: PLC0415
+        import importlib.util
 
-        from tensorboardX.summary import video  # noqa: PLC0415 - optional extra
+        from tensorboardX.summary import video  # optional extra
 
         # tensorboardX only logs an error without moviepy; say so here instead
         if importlib.util.find_spec("moviepy") is None:
@@ -231,7 +231,7 @@ class SummaryWriter:
                      weights: Any = None, walltime: float | None = None) -> None:
         """Log a precision-recall curve of binary ``labels`` against ``predictions`` in
         [0, 1]."""
-        from tensorboardX.summary import pr_curve  # noqa: PLC0415 - optional extra
+        from tensorboardX.summary import pr_curve  # optional extra
 
         self._add(pr_curve(tag, to_numpy(labels, "add_pr_curve", "labels"),
                            to_numpy(predictions, "add_pr_curve", "predictions"), num_thresholds,
@@ -244,7 +244,7 @@ class SummaryWriter:
                  walltime: float | None = None) -> None:
         """Log a 3-D mesh or point cloud: ``vertices (B, N, 3)``, optional ``colors`` and
         ``faces``."""
-        from tensorboardX.summary import mesh  # noqa: PLC0415 - optional extra
+        from tensorboardX.summary import mesh  # optional extra
 
         def arrays(value: Any, name: str) -> Any:
             return None if value is None else to_numpy(value, "add_mesh", name)
@@ -255,7 +255,7 @@ class SummaryWriter:
     def add_custom_scalars(self, layout: dict) -> None:
         """Lay out the Custom Scalars tab: ``{category: {title: ['Multiline' or 'Margin',
         tags]}}``."""
-        from tensorboardX.summary import custom_scalars  # noqa: PLC0415 - optional extra
+        from tensorboardX.summary import custom_scalars  # optional extra
 
         self._get_file_writer().add_summary(custom_scalars(layout))
 
@@ -279,7 +279,7 @@ class SummaryWriter:
         """Save ``mat (N, D)`` for TensorBoard's projector, with optional labels (``metadata``)
         and thumbnails (``label_img (N, C, H, W)``, needs Pillow), under
         ``<log_dir>/<step:05d>/<tag>``."""
-        from tensorboardX import embedding  # noqa: PLC0415 - optional extra
+        from tensorboardX import embedding  # optional extra
 
         mat = to_numpy(mat, "add_embedding", "mat")
         if mat.ndim != 2:
@@ -359,7 +359,7 @@ def _step(global_step: Any) -> int:
 def _render(figure: Any, close: bool) -> np.ndarray:
     """A matplotlib figure's pixels ``(H, W, 3)`` uint8, drawn off-screen (Agg)."""
     try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
     except ImportError as error:
         raise ImportError("SummaryWriter.add_figure needs matplotlib: pip install matplotlib "
                           "(or backprop[plot])") from error
@@ -367,7 +367,7 @@ def _render(figure: Any, close: bool) -> np.ndarray:
     canvas.draw()
     pixels = np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
     if close:
-        import matplotlib.pyplot as plt  # noqa: PLC0415 - only to drop the figure
+        import matplotlib.pyplot as plt  # only to drop the figure
 
         plt.close(figure)
     return pixels
