@@ -4,10 +4,12 @@ gradient monitor's figures sent to a writer."""
 
 from __future__ import annotations
 
+import gc
 import inspect
 import io
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -293,6 +295,22 @@ def test_lifetime_flush_close_and_reopen(tmp_path: Path) -> None:
     writer.close()
     assert scalars(read(tmp_path / "run"), "x") == [(0, 1.0), (1, 2.0)]
     assert len(list((tmp_path / "run").glob("events.out.tfevents.*"))) == 2
+
+
+def test_events_reach_the_file_every_flush_secs_and_when_the_writer_is_dropped(
+        tmp_path: Path) -> None:
+    writer = SummaryWriter(tmp_path / "timed", max_queue=1000, flush_secs=0.05)
+    writer.add_scalar("x", 1.0, 0)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not read(tmp_path / "timed").Tags()["scalars"]:
+        time.sleep(0.05)
+    assert scalars(read(tmp_path / "timed"), "x") == [(0, 1.0)]
+    writer.close()
+    dropped = SummaryWriter(tmp_path / "dropped", max_queue=1000, flush_secs=1000)
+    dropped.add_scalar("x", 2.0, 0)
+    del dropped
+    gc.collect()
+    assert scalars(read(tmp_path / "dropped"), "x") == [(0, 2.0)]
 
 
 def test_default_log_dir_is_pytorchs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

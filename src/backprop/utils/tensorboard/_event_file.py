@@ -1,11 +1,12 @@
-"""One event file: TFRecord-framed ``Event`` protocol buffers (tensorboardX's ``RecordWriter``),
-written in the caller's thread and flushed to disk every ``max_queue`` events, ``flush_secs``
-after the first event not yet flushed (a timer thread), on ``flush()`` and on ``close()``.
+"""One event file: ``Event`` protocol buffers framed as TFRecords (length, masked CRC-32C of the
+length, data, masked CRC-32C of the data; tensorboardX's checksum), written in the caller's thread
+and handed to the operating system every ``max_queue`` events, every ``flush_secs`` seconds (a
+daemon thread), on ``flush()`` and on ``close()``.
 
 Why not tensorboardX's ``FileWriter``: its ``flush()`` does not wait for the events still queued
 for its writer thread, so a reader right after ``flush()`` can miss them; and two writers opened
 in the same second in one folder get the same file name, the second truncating the first. Here
-``flush()`` means on disk, and each file is named with the host, process and a counter.
+``flush()`` means written, and each file is named with the host, process and a counter.
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ from __future__ import annotations
 import itertools
 import os
 import socket
+import struct
 import threading
 import time
 import weakref
-from typing import Any
+from typing import IO, Any
 
 from ._summaries import protos
 
 _file_numbers = itertools.count()
+# The shortest interval between timed flushes: flush_secs=0 must not spin a core.
+_MIN_FLUSH_SECS = 0.05
 
 
 class EventFile:
@@ -28,22 +32,26 @@ class EventFile:
 
     def __init__(self, log_dir: str, max_queue: int = 10, flush_secs: float = 120,
                  filename_suffix: str = "") -> None:
-        from tensorboardX.record_writer import RecordWriter  # optional extra
+        from tensorboardX.record_writer import masked_crc32c  # optional extra
 
+        self._checksum = masked_crc32c
         os.makedirs(log_dir, exist_ok=True)
         self._log_dir = log_dir
         name = (f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}."
                 f"{os.getpid()}.{next(_file_numbers)}{filename_suffix}")
         self.path = os.path.join(log_dir, name)
-        self._records = RecordWriter(self.path)
+        self._file: IO[bytes] = open(self.path, "wb")  # noqa: SIM115 - closed by close()
         self._max_queue = max(int(max_queue), 1)
-        self._flush_secs = float(flush_secs)
         self._pending = 0
-        self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
         self._closed = False
-        # events still buffered when the writer is dropped or the program ends reach the disk
-        self._finalizer = weakref.finalize(self, _close_records, self._records, self._lock)
+        stop = threading.Event()
+        # The flushing thread holds the file weakly, so a writer nobody keeps is still collected;
+        # then, or at exit, the finalizer stops the thread and closes the file (which writes it).
+        self._finalizer = weakref.finalize(self, _shut, self._file, self._lock, stop)
+        thread = threading.Thread(target=_flush_every, args=(weakref.ref(self), max(float(flush_secs), _MIN_FLUSH_SECS), stop),
+                                  name=f"SummaryWriter flush {name}", daemon=True)
+        thread.start()
         self.add_event(protos().Event(wall_time=time.time(), file_version="brain.Event:2"))
 
     def get_logdir(self) -> str:
@@ -57,17 +65,16 @@ class EventFile:
         if step is not None:
             event.step = int(step)
         data = event.SerializeToString()
+        length = struct.pack("<Q", len(data))
+        record = (length + struct.pack("<I", self._checksum(length)) + data
+                  + struct.pack("<I", self._checksum(data)))
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"SummaryWriter: the event file {self.path} is closed")
-            self._records.write(data)
+            self._file.write(record)
             self._pending += 1
             if self._pending >= self._max_queue:
                 self._flush_locked()
-            elif self._timer is None:
-                self._timer = threading.Timer(self._flush_secs, self.flush)
-                self._timer.daemon = True
-                self._timer.start()
 
     def add_summary(self, summary: Any, global_step: int | None = None,
                     walltime: float | None = None) -> None:
@@ -75,29 +82,33 @@ class EventFile:
         self.add_event(protos().Event(summary=summary), global_step, walltime)
 
     def flush(self) -> None:
-        """Write every buffered event to disk."""
+        """Hand every buffered event to the operating system (readers see them now)."""
         with self._lock:
             if not self._closed:
                 self._flush_locked()
 
     def _flush_locked(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         if self._pending:
-            self._records.flush()
+            self._file.flush()
             self._pending = 0
 
     def close(self) -> None:
-        """Flush and close the file; closing twice is fine."""
+        """Write what is buffered and close the file; closing twice is fine."""
         with self._lock:
-            if self._closed:
-                return
-            self._flush_locked()
             self._closed = True
         self._finalizer()
 
 
-def _close_records(records: Any, lock: threading.Lock) -> None:
+def _flush_every(file: weakref.ref, seconds: float, stop: threading.Event) -> None:
+    while not stop.wait(seconds):
+        alive = file()
+        if alive is None:
+            return
+        alive.flush()
+        del alive
+
+
+def _shut(handle: IO[bytes], lock: threading.Lock, stop: threading.Event) -> None:
+    stop.set()
     with lock:
-        records.close()
+        handle.close()
