@@ -256,6 +256,46 @@ def test_figure_pr_curve_audio_mesh_and_custom_scalars(tmp_path: Path) -> None:
     assert reader.PluginTagToContent("custom_scalars")
 
 
+def test_onnx_graph(tmp_path: Path) -> None:
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"], name="relu")], "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])])
+    onnx.save(helper.make_model(graph), tmp_path / "tiny.onnx")
+    with SummaryWriter(tmp_path / "run") as writer:
+        writer.add_onnx_graph(tmp_path / "tiny.onnx")
+    nodes = read(tmp_path / "run").Graph().node
+    assert sorted(node.op for node in nodes) == ["Relu", "Variable", "Variable"]
+    (relu,) = (node for node in nodes if node.op == "Relu")
+    assert list(relu.input) == ["x"]
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int8, np.int32,
+                                   np.int64, np.uint8, np.bool_, np.complex64])
+def test_tensors_read_back_with_tensorboards_converter(tmp_path: Path, dtype: Any) -> None:
+    # Half values are stored as TensorFlow's TensorProto says, their 16-bit patterns (PyTorch's
+    # writer stores float32 bit patterns there, which TensorBoard's converter cannot read).
+    from tensorboard.util import tensor_util
+
+    values = (np.arange(-3, 3).reshape(2, 3) * (1.5 + 0.5j if dtype == np.complex64 else 1))
+    values = values.astype(dtype) if dtype != np.uint8 else np.arange(6, dtype=np.uint8)
+    with SummaryWriter(tmp_path) as writer:
+        writer.add_tensor("t", bp.tensor(values), 2)
+    (event,) = read(tmp_path).Tensors("t")
+    back = tensor_util.make_ndarray(event.tensor_proto)
+    assert back.dtype == values.dtype
+    np.testing.assert_array_equal(back, values)
+
+
+def test_tensors_of_unsupported_dtypes_are_refused(tmp_path: Path) -> None:
+    with SummaryWriter(tmp_path) as writer, \
+            pytest.raises(ValueError, match="add_tensor: t has unsupported dtype uint16"):
+        writer.add_tensor("t", np.zeros(2, np.uint16))
+
+
 def test_embedding_files(tmp_path: Path) -> None:
     with SummaryWriter(tmp_path) as writer:
         writer.add_embedding(bp.tensor([[1.0, 2.0], [3.0, 4.0]]), metadata=["a", "b"],
@@ -334,9 +374,7 @@ def test_missing_tensorboardx_names_the_extra(tmp_path: Path,
 def test_signatures_are_pytorchs(torch: Any) -> None:
     from torch.utils.tensorboard import SummaryWriter as TorchWriter
 
-    names = [n for n in dir(TorchWriter) if n.startswith("add_")
-             and n not in ("add_onnx_graph", "add_tensor", "add_image_with_boxes",
-                           "add_pr_curve_raw")]
+    names = [n for n in dir(TorchWriter) if n.startswith("add_")]
     for name in ["__init__", "flush", "close", "get_logdir"] + names:
         theirs = inspect.signature(getattr(TorchWriter, name))
         ours = inspect.signature(getattr(SummaryWriter, name))
@@ -354,6 +392,9 @@ def _same_calls(writer: Any, lib: Any, folder: Path) -> None:
     writer.add_images("batch", lib.tensor(np.stack([image] * 3)), 2)
     writer.add_histogram("values", lib.tensor(values), 1)
     writer.add_text("note", "hello", 1)
+    writer.add_tensor("weights", lib.tensor(values[:6].reshape(2, 3)), 1)
+    writer.add_tensor("counts", lib.tensor(np.arange(4, dtype=np.int64)), 1)
+    writer.add_image_with_boxes("boxes", lib.tensor(image), lib.tensor([[0.0, 1.0, 3.0, 4.0]]), 1)
     writer.add_hparams({"lr": 0.1, "opt": "sgd"}, {"hp/acc": 0.9}, run_name="hp")
     writer.close()
 

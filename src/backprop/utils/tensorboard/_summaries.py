@@ -166,6 +166,64 @@ def audio(tag: str, snd_tensor: Any, sample_rate: int) -> Any:
     return p.Summary(value=[p.Summary.Value(tag=tag, audio=sound)])
 
 
+# NumPy dtype -> (TensorProto dtype, the TensorProto field holding the values), as TensorFlow's
+# tensor.proto assigns them (and TensorBoard's make_ndarray reads them). PyTorch's writer differs
+# for float16 (it stores float32 bit patterns) and uint8 (uint32_val): those read back wrong or
+# not at all in TensorBoard, so we follow the format rather than PyTorch there.
+_TENSOR_FIELDS = {
+    "float16": ("DT_HALF", "half_val"), "float32": ("DT_FLOAT", "float_val"),
+    "float64": ("DT_DOUBLE", "double_val"), "int8": ("DT_INT8", "int_val"),
+    "int16": ("DT_INT16", "int_val"), "int32": ("DT_INT32", "int_val"),
+    "int64": ("DT_INT64", "int64_val"), "uint8": ("DT_UINT8", "int_val"),
+    "bool": ("DT_BOOL", "bool_val"), "complex64": ("DT_COMPLEX64", "scomplex_val"),
+    "complex128": ("DT_COMPLEX128", "dcomplex_val")}
+
+
+def tensor(tag: str, values: Any) -> Any:
+    """A whole tensor (values, dtype and shape) for the tensor plugin."""
+    p = protos()
+    tag = _tag(tag, "add_tensor")
+    array = to_numpy(values, "add_tensor", "tensor")
+    if array.dtype.name not in _TENSOR_FIELDS:
+        raise ValueError(f"add_tensor: {tag} has unsupported dtype {array.dtype.name}; "
+                         f"supported: {', '.join(_TENSOR_FIELDS)}")
+    if array.nbytes >= 1 << 31:
+        raise ValueError(f"add_tensor: {tag} holds {array.nbytes} bytes, over the 2 GB limit "
+                         f"of a protocol buffer")
+    dtype, field = _TENSOR_FIELDS[array.dtype.name]
+    flat = array.reshape(-1)
+    if dtype == "DT_HALF":  # half values travel as their 16-bit patterns
+        flat = flat.view(np.uint16)
+    elif dtype.startswith("DT_COMPLEX"):  # complex values as (real, imaginary) pairs
+        flat = np.stack([flat.real, flat.imag], axis=1).reshape(-1)
+    shape = p.TensorShapeProto(dim=[p.TensorShapeProto.Dim(size=n) for n in array.shape])
+    proto = p.TensorProto(dtype=dtype, tensor_shape=shape, **{field: flat.tolist()})
+    metadata = p.SummaryMetadata(plugin_data=p.SummaryMetadata.PluginData(plugin_name="tensor"))
+    return p.Summary(value=[p.Summary.Value(tag=tag, metadata=metadata, tensor=proto)])
+
+
+def image_with_boxes(tag: str, img_tensor: Any, box_tensor: Any, rescale: float,
+                     dataformats: str, labels: list[str] | None) -> Any:
+    """An image with boxes ``(x_min, y_min, x_max, y_max)`` in pixels drawn on it (and their
+    labels); the pixels are made as ``image``'s, the drawing is tensorboardX's (Pillow)."""
+    where = "add_image_with_boxes"
+    p = protos()
+    tag = _tag(tag, where)
+    pixels = to_pixels(to_hwc(to_numpy(img_tensor, where, "img_tensor"), dataformats, where))
+    boxes = to_numpy(box_tensor, where, "box_tensor")
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"{where}: box_tensor must be (boxes, 4) as x_min, y_min, x_max, y_max; "
+                         f"got shape {tuple(boxes.shape)}")
+    try:
+        from tensorboardX.summary import make_image  # optional extra; draws with Pillow
+
+        picture = make_image(pixels, rescale=rescale, rois=boxes, labels=labels)
+    except ImportError as error:
+        raise ImportError(f"{where} needs Pillow to draw the boxes: pip install "
+                          f"'backprop[vision]'") from error
+    return p.Summary(value=[p.Summary.Value(tag=tag, image=picture)])
+
+
 def text(tag: str, text_string: str) -> Any:
     """A string for the text plugin, under ``<tag>/text_summary`` (as PyTorch's writer)."""
     p = protos()

@@ -8,6 +8,8 @@ any device, NumPy arrays or Python numbers.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import socket
 import time
@@ -193,6 +195,11 @@ class SummaryWriter:
             for name, value in metric_dict.items():
                 run.add_scalar(name, value, global_step)
 
+    def add_tensor(self, tag: str, tensor: Any, global_step: int | None = None,
+                   walltime: float | None = None) -> None:
+        """Log a whole tensor (values, dtype, shape) for the tensor plugin."""
+        self._add(_summaries.tensor(tag, tensor), global_step, walltime)
+
     # -- the rarer ones ---------------------------------------------------------------------------
 
     def add_figure(self, tag: str, figure: Any, global_step: int | None = None,
@@ -226,6 +233,20 @@ class SummaryWriter:
         """Log a sound ``(1, L)`` with values in [-1, 1] as a WAV file."""
         self._add(_summaries.audio(tag, snd_tensor, sample_rate), global_step, walltime)
 
+    def add_image_with_boxes(self, tag: str, img_tensor: Any, box_tensor: Any,
+                             global_step: int | None = None, walltime: float | None = None,
+                             rescale: float = 1, dataformats: str = "CHW",
+                             labels: list[str] | str | None = None) -> None:
+        """Log an image with boxes ``(N, 4)`` (``x_min, y_min, x_max, y_max`` in pixels) drawn on
+        it, labelled by ``labels`` when there is one per box; needs Pillow."""
+        if isinstance(labels, str):
+            labels = [labels]
+        boxes = to_numpy(box_tensor, "add_image_with_boxes", "box_tensor")
+        if labels is not None and len(labels) != boxes.shape[0]:
+            labels = None  # as PyTorch: labels that do not match the boxes are not drawn
+        self._add(_summaries.image_with_boxes(tag, img_tensor, boxes, rescale, dataformats,
+                                              labels), global_step, walltime)
+
     def add_pr_curve(self, tag: str, labels: Any, predictions: Any,
                      global_step: int | None = None, num_thresholds: int = 127,
                      weights: Any = None, walltime: float | None = None) -> None:
@@ -238,6 +259,21 @@ class SummaryWriter:
                            None if weights is None
                            else to_numpy(weights, "add_pr_curve", "weights")),
                   global_step, walltime)
+
+    def add_pr_curve_raw(self, tag: str, true_positive_counts: Any, false_positive_counts: Any,
+                         true_negative_counts: Any, false_negative_counts: Any, precision: Any,
+                         recall: Any, global_step: int | None = None, num_thresholds: int = 127,
+                         weights: Any = None, walltime: float | None = None) -> None:
+        """Log a precision-recall curve already counted, one entry per threshold."""
+        from tensorboardX.summary import pr_curve_raw  # optional extra
+
+        counts = [to_numpy(v, "add_pr_curve_raw", name) for v, name in (
+            (true_positive_counts, "true_positive_counts"),
+            (false_positive_counts, "false_positive_counts"),
+            (true_negative_counts, "true_negative_counts"),
+            (false_negative_counts, "false_negative_counts"), (precision, "precision"),
+            (recall, "recall"))]
+        self._add(pr_curve_raw(tag, *counts, num_thresholds, weights), global_step, walltime)
 
     def add_mesh(self, tag: str, vertices: Any, colors: Any = None, faces: Any = None,
                  config_dict: dict | None = None, global_step: int | None = None,
@@ -315,7 +351,22 @@ class SummaryWriter:
             "SummaryWriter.add_graph: backprop cannot trace a model into TensorBoard's graph "
             "format; draw the autograd graph of an output instead with "
             "bp.diagnostics.draw_graph(output, 'graph.svg') (or bp.diagnostics.graph_to_dot), "
-            "or log its picture with add_figure/add_image")
+            "or export the model with bp.onnx.export and log that file with add_onnx_graph")
+
+    def add_onnx_graph(self, prototxt: str | os.PathLike[str]) -> None:
+        """Show the graph of an ONNX file (``bp.onnx.export``'s output) in the GRAPHS tab;
+        needs onnx (``pip install 'backprop[onnx]'``)."""
+        try:
+            import onnx  # noqa: F401 - optional extra
+        except ImportError as error:
+            raise ImportError("SummaryWriter.add_onnx_graph needs onnx: pip install "
+                              "'backprop[onnx]'") from error
+        from tensorboardX.onnx_graph import load_onnx_graph  # optional extra
+
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints every input's name
+            graph = load_onnx_graph(os.fspath(prototxt))
+        p = _summaries.protos()
+        self._get_file_writer().add_event(p.Event(graph_def=graph.SerializeToString()))
 
     # -- lifetime --------------------------------------------------------------------------------
 
