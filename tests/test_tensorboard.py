@@ -18,7 +18,7 @@ import pytest
 
 import backprop as bp
 from backprop.diagnostics import GradientMonitor
-from backprop.utils.tensorboard import SummaryWriter
+from backprop.utils.tensorboard import SummaryWriter, _summaries
 
 pytest.importorskip("tensorboardX")
 pytest.importorskip("tensorboard")
@@ -65,6 +65,23 @@ def test_scalars_of_every_kind_read_back(tmp_path: Path) -> None:
     assert scalars(reader, "loss/train") == [(0, 0.5), (10, 2.5), (20, 3.0), (30, 4.5), (40, 7.0),
                                              (50, 8.0)]
     assert scalars(reader, "lr") == [(3, pytest.approx(0.1))]
+
+
+def test_values_on_a_device_are_copied_to_the_host(tmp_path: Path) -> None:
+    # the strict device keeps CuPy's rules: np.asarray on its arrays is refused, as on a GPU
+    values = bp.linspace(0, 1, 12, device="strict:0", requires_grad=True)
+    with SummaryWriter(tmp_path) as writer:
+        writer.add_scalar("mean", values.mean(), 0)
+        writer.add_histogram("values", values, 0)
+        writer.add_image("picture", values.reshape(1, 3, 4), 0)
+        writer.add_tensor("raw", values, 0)
+        writer.add_hparams({"lr": bp.tensor([0.25], device="strict:1")}, {"acc": values.max()},
+                           run_name="hp")
+    reader = read(tmp_path)
+    assert scalars(reader, "mean") == [(0, 0.5)]
+    assert reader.Histograms("values")[0].histogram_value.num == 12
+    assert reader.Images("picture")[0].width == 4
+    assert scalars(read(tmp_path / "hp"), "acc") == [(0, 1.0)]
 
 
 @pytest.mark.parametrize("double", [False, True])
@@ -362,11 +379,54 @@ def test_default_log_dir_is_pytorchs(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert (tmp_path / folder).is_dir()
 
 
-def test_missing_tensorboardx_names_the_extra(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "tensorboardX", None)
+@pytest.fixture
+def fresh_protos() -> Any:
+    """Forget which package the message classes came from, before and after the test."""
+    _summaries.protos.cache_clear()
+    yield
+    _summaries.protos.cache_clear()
+
+
+def hide(monkeypatch: pytest.MonkeyPatch, package: str) -> None:
+    """Make ``package`` and its already imported modules unimportable for the test."""
+    for name in [package] + [n for n in sys.modules if n.startswith(package + ".")]:
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+def test_missing_packages_name_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         fresh_protos: Any) -> None:
+    hide(monkeypatch, "tensorboardX")
+    hide(monkeypatch, "tensorboard")
     with pytest.raises(ImportError, match=r"pip install 'backprop\[tensorboard\]'"):
         SummaryWriter(tmp_path)
+
+
+def test_tensorboards_own_package_serves_without_tensorboardx(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_protos: Any) -> None:
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    hide(monkeypatch, "tensorboardX")
+    with SummaryWriter(tmp_path) as writer:
+        assert _summaries.protos().Summary.__module__ == "tensorboard.compat.proto.summary_pb2"
+        writer.add_scalar("loss", bp.tensor(0.5), 1)
+        writer.add_scalars("pair", {"a": 1.0}, 1)
+        writer.add_histogram("h", np.arange(10.0), 1)
+        writer.add_image("i", np.ones((3, 2, 2)), 1)
+        writer.add_text("t", "hi", 1)
+        writer.add_tensor("u8", np.arange(3, dtype=np.uint8), 1)
+        writer.add_hparams({"lr": 0.1}, {"acc": 1.0}, run_name="hp")
+        with pytest.raises(ImportError, match=r"SummaryWriter.add_pr_curve needs tensorboardX: "
+                                              r"pip install 'backprop\[tensorboard\]'"):
+            writer.add_pr_curve("pr", np.ones(3), np.ones(3), 1)
+    reader = read(tmp_path)
+    assert scalars(reader, "loss") == [(1, 0.5)]
+    assert reader.Histograms("h")[0].histogram_value.num == 10
+    assert pixels(reader.Images("i")[0].encoded_image_string).min() == 255
+    assert reader.Tensors("t/text_summary")[0].tensor_proto.string_val == [b"hi"]
+    assert scalars(read(tmp_path / "pair_a"), "pair") == [(1, 1.0)]
+    start = plugin_data_pb2.HParamsPluginData.FromString(
+        read(tmp_path / "hp").PluginTagToContent("hparams")["_hparams_/session_start_info"])
+    assert start.session_start_info.hparams["lr"].number_value == 0.1
 
 
 # -- against PyTorch's writer ----------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """One event file: ``Event`` protocol buffers framed as TFRecords (length, masked CRC-32C of the
-length, data, masked CRC-32C of the data; tensorboardX's checksum), written in the caller's thread
+length, data, masked CRC-32C of the data), written in the caller's thread
 and handed to the operating system every ``max_queue`` events, every ``flush_secs`` seconds (a
 daemon thread), on ``flush()`` and on ``close()``.
 
@@ -32,9 +32,7 @@ class EventFile:
 
     def __init__(self, log_dir: str, max_queue: int = 10, flush_secs: float = 120,
                  filename_suffix: str = "") -> None:
-        from tensorboardX.record_writer import masked_crc32c  # optional extra
-
-        self._checksum = masked_crc32c
+        self._checksum = protos().masked_crc32c
         os.makedirs(log_dir, exist_ok=True)
         self._log_dir = log_dir
         name = (f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}."

@@ -1,5 +1,6 @@
 """The ``Summary`` protocol buffers PyTorch's writer puts in event files, built from host NumPy
-arrays with tensorboardX's message classes (the same wire format as TensorBoard's own).
+arrays with tensorboardX's message classes, or TensorBoard's own where tensorboardX is missing
+(the same messages and wire format).
 
 Where tensorboardX's summary helpers differ from PyTorch's writer (they rewrite tags, do not clip
 image values, write ``add_scalars`` runs under other folder names), these follow PyTorch, so a
@@ -28,9 +29,27 @@ SESSION_START_INFO_TAG = "_hparams_/session_start_info"
 SESSION_END_INFO_TAG = "_hparams_/session_end_info"
 
 
+MISSING = ("SummaryWriter needs tensorboardX to write TensorBoard event files: pip install "
+           "'backprop[tensorboard]' (TensorBoard's own package, pip install tensorboard, also "
+           "serves for all but add_pr_curve, add_mesh, add_custom_scalars, add_embedding, "
+           "add_video, add_image_with_boxes and add_onnx_graph)")
+
+
 @functools.lru_cache(maxsize=1)
 def protos() -> types.SimpleNamespace:
-    """The message classes (imported on first use: tensorboardX is an optional extra)."""
+    """The message classes and the record checksum, from tensorboardX (the extra) or else from
+    TensorBoard's own package (same messages, same wire format); imported on first use."""
+    try:
+        return _tensorboardx_protos()
+    except ImportError:
+        pass
+    try:
+        return _tensorboard_protos()
+    except ImportError as error:
+        raise ImportError(MISSING) from error
+
+
+def _tensorboardx_protos() -> types.SimpleNamespace:
     from tensorboardX.proto import (  # optional extra
         api_pb2,
         event_pb2,
@@ -40,17 +59,51 @@ def protos() -> types.SimpleNamespace:
         tensor_pb2,
         tensor_shape_pb2,
     )
+    from tensorboardX.record_writer import masked_crc32c
 
+    return _namespace(summary_pb2, tensor_pb2, tensor_shape_pb2, event_pb2, api_pb2,
+                      plugin_hparams_pb2, plugin_text_pb2, masked_crc32c)
+
+
+def _tensorboard_protos() -> types.SimpleNamespace:
+    from tensorboard.compat.proto import (  # TensorBoard's package
+        event_pb2,
+        summary_pb2,
+        tensor_pb2,
+        tensor_shape_pb2,
+    )
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
+    from tensorboard.plugins.hparams import api_pb2
+    from tensorboard.plugins.hparams import plugin_data_pb2 as hparams_pb2
+    from tensorboard.plugins.text import plugin_data_pb2 as text_pb2
+
+    return _namespace(summary_pb2, tensor_pb2, tensor_shape_pb2, event_pb2, api_pb2, hparams_pb2,
+                      text_pb2, masked_crc32c)
+
+
+def _namespace(summary_pb2: Any, tensor_pb2: Any, tensor_shape_pb2: Any, event_pb2: Any,
+               api_pb2: Any, hparams_pb2: Any, text_pb2: Any,
+               masked_crc32c: Any) -> types.SimpleNamespace:
     return types.SimpleNamespace(
         Summary=summary_pb2.Summary, SummaryMetadata=summary_pb2.SummaryMetadata,
         HistogramProto=summary_pb2.HistogramProto, TensorProto=tensor_pb2.TensorProto,
         TensorShapeProto=tensor_shape_pb2.TensorShapeProto, Event=event_pb2.Event,
-        SessionLog=event_pb2.SessionLog, TextPluginData=plugin_text_pb2.TextPluginData,
-        HParamsPluginData=plugin_hparams_pb2.HParamsPluginData,
-        SessionStartInfo=plugin_hparams_pb2.SessionStartInfo,
-        SessionEndInfo=plugin_hparams_pb2.SessionEndInfo, Experiment=api_pb2.Experiment,
-        HParamInfo=api_pb2.HParamInfo, MetricInfo=api_pb2.MetricInfo,
-        MetricName=api_pb2.MetricName, DataType=api_pb2.DataType, Status=api_pb2.Status)
+        SessionLog=event_pb2.SessionLog, TextPluginData=text_pb2.TextPluginData,
+        HParamsPluginData=hparams_pb2.HParamsPluginData,
+        SessionStartInfo=hparams_pb2.SessionStartInfo, SessionEndInfo=hparams_pb2.SessionEndInfo,
+        Experiment=api_pb2.Experiment, HParamInfo=api_pb2.HParamInfo,
+        MetricInfo=api_pb2.MetricInfo, MetricName=api_pb2.MetricName,
+        DataType=api_pb2.DataType, Status=api_pb2.Status, masked_crc32c=masked_crc32c)
+
+
+def require_tensorboardx(where: str) -> Any:
+    """The tensorboardX package, for the methods that delegate to it."""
+    try:
+        import tensorboardX  # optional extra
+    except ImportError as error:
+        raise ImportError(f"SummaryWriter.{where} needs tensorboardX: pip install "
+                          f"'backprop[tensorboard]'") from error
+    return tensorboardX
 
 
 @functools.lru_cache(maxsize=1)
@@ -214,8 +267,9 @@ def image_with_boxes(tag: str, img_tensor: Any, box_tensor: Any, rescale: float,
     if boxes.ndim != 2 or boxes.shape[1] != 4:
         raise ValueError(f"{where}: box_tensor must be (boxes, 4) as x_min, y_min, x_max, y_max; "
                          f"got shape {tuple(boxes.shape)}")
+    require_tensorboardx(where)
     try:
-        from tensorboardX.summary import make_image  # optional extra; draws with Pillow
+        from tensorboardX.summary import make_image  # draws with Pillow
 
         picture = make_image(pixels, rescale=rescale, rois=boxes, labels=labels)
     except ImportError as error:
@@ -242,7 +296,7 @@ def hparams(hparam_dict: dict, metric_dict: dict,
             hparam_domain_discrete: dict | None = None) -> tuple[Any, Any, Any]:
     """The hparams plugin's three summaries: the experiment (hyperparameter and metric names),
     the session start (this run's values) and the session end."""
-    from google.protobuf import struct_pb2  # comes with tensorboardX
+    from google.protobuf import struct_pb2  # protobuf: both packages need it
 
     p = protos()
     if type(hparam_dict) is not dict or type(metric_dict) is not dict:

@@ -1,9 +1,10 @@
 """``SummaryWriter``: PyTorch's TensorBoard writer (``torch.utils.tensorboard``) for backprop.
 
-Event files are written with tensorboardX's record writer and message classes (the ``tensorboard``
-extra: ``pip install 'backprop[tensorboard]'``, imported when the first writer is built); the
-summaries in them are built as PyTorch's writer builds them (``_summaries``), from our Tensors on
-any device, NumPy arrays or Python numbers.
+Event files hold tensorboardX's message classes (the ``tensorboard`` extra: ``pip install
+'backprop[tensorboard]'``, imported when the first writer is built; without it, TensorBoard's own
+package serves for all but the methods that delegate to tensorboardX); the summaries in them are
+built as PyTorch's writer builds them (``_summaries``), from our Tensors on any device, NumPy
+arrays or Python numbers.
 """
 
 from __future__ import annotations
@@ -23,14 +24,6 @@ from ._convert import to_numpy
 from ._event_file import EventFile
 
 __all__ = ["SummaryWriter"]
-
-
-def _require_tensorboardx() -> None:
-    try:
-        import tensorboardX  # noqa: F401 - optional extra
-    except ImportError as error:
-        raise ImportError("SummaryWriter needs tensorboardX to write TensorBoard event files: "
-                          "pip install 'backprop[tensorboard]'") from error
 
 
 def default_log_dir(comment: str = "") -> str:
@@ -71,7 +64,7 @@ class SummaryWriter:
     def __init__(self, log_dir: str | os.PathLike[str] | None = None, comment: str = "",
                  purge_step: int | None = None, max_queue: int = 10, flush_secs: int = 120,
                  filename_suffix: str = "") -> None:
-        _require_tensorboardx()
+        _summaries.protos()  # the optional extra: a clear ImportError now if it is missing
         if not log_dir:
             log_dir = default_log_dir(comment)
         self.log_dir = log_dir
@@ -94,7 +87,7 @@ class SummaryWriter:
         """The run's file writer, made (with the purge events, once) if there is none."""
         if self.all_writers is None or self.file_writer is None:
             self.file_writer = EventFile(os.fspath(self.log_dir), self.max_queue,
-                                                self.flush_secs, self.filename_suffix)
+                                         self.flush_secs, self.filename_suffix)
             self.all_writers = {self.file_writer.get_logdir(): self.file_writer}
             if self.purge_step is not None:
                 p = _summaries.protos()
@@ -139,7 +132,7 @@ class SummaryWriter:
             writer = self.all_writers.get(folder)
             if writer is None:
                 writer = EventFile(folder, self.max_queue, self.flush_secs,
-                                          self.filename_suffix)
+                                   self.filename_suffix)
                 self.all_writers[folder] = writer
             step = None if global_step is None else _step(global_step)
             writer.add_summary(_summaries.scalar(main_tag, value), step, walltime)
@@ -218,7 +211,8 @@ class SummaryWriter:
         """Log videos ``(N, T, C, H, W)`` as an animated GIF; needs moviepy (as PyTorch)."""
         import importlib.util
 
-        from tensorboardX.summary import video  # optional extra
+        _summaries.require_tensorboardx("add_video")
+        from tensorboardX.summary import video
 
         # tensorboardX only logs an error without moviepy; say so here instead
         if importlib.util.find_spec("moviepy") is None:
@@ -252,7 +246,8 @@ class SummaryWriter:
                      weights: Any = None, walltime: float | None = None) -> None:
         """Log a precision-recall curve of binary ``labels`` against ``predictions`` in
         [0, 1]."""
-        from tensorboardX.summary import pr_curve  # optional extra
+        _summaries.require_tensorboardx("add_pr_curve")
+        from tensorboardX.summary import pr_curve
 
         self._add(pr_curve(tag, to_numpy(labels, "add_pr_curve", "labels"),
                            to_numpy(predictions, "add_pr_curve", "predictions"), num_thresholds,
@@ -265,7 +260,8 @@ class SummaryWriter:
                          recall: Any, global_step: int | None = None, num_thresholds: int = 127,
                          weights: Any = None, walltime: float | None = None) -> None:
         """Log a precision-recall curve already counted, one entry per threshold."""
-        from tensorboardX.summary import pr_curve_raw  # optional extra
+        _summaries.require_tensorboardx("add_pr_curve_raw")
+        from tensorboardX.summary import pr_curve_raw
 
         counts = [to_numpy(v, "add_pr_curve_raw", name) for v, name in (
             (true_positive_counts, "true_positive_counts"),
@@ -280,7 +276,8 @@ class SummaryWriter:
                  walltime: float | None = None) -> None:
         """Log a 3-D mesh or point cloud: ``vertices (B, N, 3)``, optional ``colors`` and
         ``faces``."""
-        from tensorboardX.summary import mesh  # optional extra
+        _summaries.require_tensorboardx("add_mesh")
+        from tensorboardX.summary import mesh
 
         def arrays(value: Any, name: str) -> Any:
             return None if value is None else to_numpy(value, "add_mesh", name)
@@ -291,7 +288,8 @@ class SummaryWriter:
     def add_custom_scalars(self, layout: dict) -> None:
         """Lay out the Custom Scalars tab: ``{category: {title: ['Multiline' or 'Margin',
         tags]}}``."""
-        from tensorboardX.summary import custom_scalars  # optional extra
+        _summaries.require_tensorboardx("add_custom_scalars")
+        from tensorboardX.summary import custom_scalars
 
         self._get_file_writer().add_summary(custom_scalars(layout))
 
@@ -315,7 +313,8 @@ class SummaryWriter:
         """Save ``mat (N, D)`` for TensorBoard's projector, with optional labels (``metadata``)
         and thumbnails (``label_img (N, C, H, W)``, needs Pillow), under
         ``<log_dir>/<step:05d>/<tag>``."""
-        from tensorboardX import embedding  # optional extra
+        _summaries.require_tensorboardx("add_embedding")
+        from tensorboardX import embedding
 
         mat = to_numpy(mat, "add_embedding", "mat")
         if mat.ndim != 2:
@@ -361,7 +360,8 @@ class SummaryWriter:
         except ImportError as error:
             raise ImportError("SummaryWriter.add_onnx_graph needs onnx: pip install "
                               "'backprop[onnx]'") from error
-        from tensorboardX.onnx_graph import load_onnx_graph  # optional extra
+        _summaries.require_tensorboardx("add_onnx_graph")
+        from tensorboardX.onnx_graph import load_onnx_graph
 
         with contextlib.redirect_stdout(io.StringIO()):  # it prints every input's name
             graph = load_onnx_graph(os.fspath(prototxt))
