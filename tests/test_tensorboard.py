@@ -117,6 +117,10 @@ def test_bad_scalars_are_refused_with_the_shape(tmp_path: Path) -> None:
             writer.add_scalar(3, 1.0, 0)
         with pytest.raises(ValueError, match="global_step must be an integer"):
             writer.add_scalar("x", 1.0, 1.5)
+        with pytest.raises(ValueError, match=r"add_scalars: tag_scalar_dict\['b'\] must hold "
+                                             r"exactly one number, got shape \(2,\)"):
+            writer.add_scalars("pair", {"a": 1.0, "b": np.ones(2)}, 0)
+    assert not (tmp_path / "pair_a").exists()
 
 
 # -- histograms ------------------------------------------------------------------------------------

@@ -117,19 +117,19 @@ def tensorflow_bins() -> np.ndarray:
     return np.concatenate([-positive[::-1], [0.0], positive])
 
 
-def _tag(tag: Any, where: str) -> str:
+def check_tag(tag: Any, where: str, argument: str = "tag") -> str:
     if not isinstance(tag, str):
-        raise TypeError(f"{where}: tag must be a str, got {type(tag).__name__}")
+        raise TypeError(f"{where}: {argument} must be a str, got {type(tag).__name__}")
     return tag
 
 
-def scalar(tag: str, value: Any, new_style: bool = False,
-           double_precision: bool = False) -> Any:
+def scalar(tag: str, value: Any, new_style: bool = False, double_precision: bool = False,
+           where: str = "add_scalar", argument: str = "scalar_value") -> Any:
     """One number: ``simple_value``, or with ``new_style`` a one-element tensor for the scalars
     plugin (float32, or float64 with ``double_precision``)."""
     p = protos()
-    tag = _tag(tag, "add_scalar")
-    number = to_float(value, "add_scalar", "scalar_value")
+    tag = check_tag(tag, where)
+    number = to_float(value, where, argument)
     if not new_style:
         return p.Summary(value=[p.Summary.Value(tag=tag, simple_value=number)])
     tensor = (p.TensorProto(double_val=[number], dtype="DT_DOUBLE") if double_precision
@@ -142,7 +142,7 @@ def histogram(tag: str, values: Any, bins: Any, max_bins: int | None = None) -> 
     """A histogram of every entry of ``values`` (``np.histogram``'s ``bins``), trimmed to the
     buckets that hold values plus one empty bucket on the left (TensorBoard keeps only right
     edges), and with ``max_bins``, neighbouring buckets merged to at most about that many."""
-    tag = _tag(tag, "add_histogram")
+    tag = check_tag(tag, "add_histogram")
     flat = to_numpy(values, "add_histogram", "values").astype(np.float64).reshape(-1)
     if flat.size == 0:
         raise ValueError("add_histogram: values is empty; a histogram needs at least one value")
@@ -187,7 +187,7 @@ def image(tag: str, img_tensor: Any, dataformats: str, where: str = "add_image")
     """A PNG of ``img_tensor``: uint8 pixels as they are, other types read as [0, 1] and scaled
     to [0, 255] (clipped); a batch is tiled into a grid."""
     p = protos()
-    tag = _tag(tag, where)
+    tag = check_tag(tag, where)
     pixels = to_pixels(to_hwc(to_numpy(img_tensor, where, "img_tensor"), dataformats, where))
     height, width, channels = pixels.shape
     picture = p.Summary.Image(height=height, width=width, colorspace=channels,
@@ -199,7 +199,7 @@ def audio(tag: str, snd_tensor: Any, sample_rate: int) -> Any:
     """A mono 16-bit WAV of the samples (any shape with one axis longer than 1, values in
     [-1, 1]; louder samples are clipped with a warning)."""
     p = protos()
-    tag = _tag(tag, "add_audio")
+    tag = check_tag(tag, "add_audio")
     samples = to_numpy(snd_tensor, "add_audio", "snd_tensor").astype(np.float64).squeeze()
     if samples.ndim != 1:
         raise ValueError(f"add_audio: snd_tensor must hold one channel of samples (shape (1, L) "
@@ -235,7 +235,7 @@ _TENSOR_FIELDS = {
 def tensor(tag: str, values: Any) -> Any:
     """A whole tensor (values, dtype and shape) for the tensor plugin."""
     p = protos()
-    tag = _tag(tag, "add_tensor")
+    tag = check_tag(tag, "add_tensor")
     array = to_numpy(values, "add_tensor", "tensor")
     if array.dtype.name not in _TENSOR_FIELDS:
         raise ValueError(f"add_tensor: {tag} has unsupported dtype {array.dtype.name}; "
@@ -261,7 +261,7 @@ def image_with_boxes(tag: str, img_tensor: Any, box_tensor: Any, rescale: float,
     labels); the pixels are made as ``image``'s, the drawing is tensorboardX's (Pillow)."""
     where = "add_image_with_boxes"
     p = protos()
-    tag = _tag(tag, where)
+    tag = check_tag(tag, where)
     pixels = to_pixels(to_hwc(to_numpy(img_tensor, where, "img_tensor"), dataformats, where))
     boxes = to_numpy(box_tensor, where, "box_tensor")
     if boxes.ndim != 2 or boxes.shape[1] != 4:
@@ -281,7 +281,7 @@ def image_with_boxes(tag: str, img_tensor: Any, box_tensor: Any, rescale: float,
 def text(tag: str, text_string: str) -> Any:
     """A string for the text plugin, under ``<tag>/text_summary`` (as PyTorch's writer)."""
     p = protos()
-    tag = _tag(tag, "add_text")
+    tag = check_tag(tag, "add_text")
     if not isinstance(text_string, str):
         raise TypeError(f"add_text: text_string must be a str, got {type(text_string).__name__}")
     metadata = p.SummaryMetadata(plugin_data=p.SummaryMetadata.PluginData(

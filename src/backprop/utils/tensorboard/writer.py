@@ -124,18 +124,23 @@ class SummaryWriter:
         if not isinstance(tag_scalar_dict, dict):
             raise TypeError(f"add_scalars: tag_scalar_dict must be a dict of tag -> number, got "
                             f"{type(tag_scalar_dict).__name__}")
+        _summaries.check_tag(main_tag, "add_scalars", "main_tag")
+        # every value is checked before any sub-run is made
+        summaries = {tag: _summaries.scalar(main_tag, value, where="add_scalars",
+                                            argument=f"tag_scalar_dict[{tag!r}]")
+                     for tag, value in tag_scalar_dict.items()}
+        step = None if global_step is None else _step(global_step)
         walltime = time.time() if walltime is None else walltime
         root = self._get_file_writer().get_logdir()
         assert self.all_writers is not None
-        for tag, value in tag_scalar_dict.items():
-            folder = root + "/" + main_tag.replace("/", "_") + "_" + tag
+        for tag, summary in summaries.items():
+            folder = root + "/" + main_tag.replace("/", "_") + "_" + str(tag)
             writer = self.all_writers.get(folder)
             if writer is None:
                 writer = EventFile(folder, self.max_queue, self.flush_secs,
                                    self.filename_suffix)
                 self.all_writers[folder] = writer
-            step = None if global_step is None else _step(global_step)
-            writer.add_summary(_summaries.scalar(main_tag, value), step, walltime)
+            writer.add_summary(summary, step, walltime)
 
     def add_histogram(self, tag: str, values: Any, global_step: int | None = None,
                       bins: Any = "tensorflow", walltime: float | None = None,
