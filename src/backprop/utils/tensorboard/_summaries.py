@@ -316,6 +316,7 @@ def hparams(hparam_dict: dict, metric_dict: dict,
     for name, value in hparam_dict.items():
         if value is None:
             continue
+        stored: float | str
         # PyTorch tests int/float before bool, so True and False are logged as numbers 1 and 0.
         if isinstance(value, (int, float, np.number)):
             field, kind, stored = "number_value", "DATA_TYPE_FLOAT64", float(value)
