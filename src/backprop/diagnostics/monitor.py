@@ -55,8 +55,8 @@ class GradientMonitor:
     it, call ``monitor.step()`` after each update. ``report()`` gives the text diagnosis,
     ``flags()`` the problems found, ``history()`` the arrays, ``plot_heatmap(path)`` a PNG of
     log10 gradient norms (layers x steps); with ``writer`` each recorded step's figures also go to
-    TensorBoard. ``close()`` (or leaving a ``with`` block) removes all
-    hooks; the history stays readable.
+    TensorBoard. ``close()`` (or leaving a ``with`` block) removes all hooks; the history stays
+    readable.
 
     Args:
         model: the ``bp.nn.Module`` to watch; its parameters are fixed at construction.
