@@ -497,6 +497,29 @@ def test_default_bins_are_pytorchs(torch: Any, tmp_path: Path) -> None:
         assert ours.default_bins == theirs.default_bins
 
 
+def test_summary_module_as_pytorchs(torch: Any, tmp_path: Path) -> None:
+    # The common idiom: hyperparameters in the run's own folder rather than a sub-run.
+    from torch.utils.tensorboard import summary as theirs
+
+    from backprop.utils.tensorboard import summary as ours
+
+    for name in ours.__all__:
+        assert [(p.name, p.default) for p in inspect.signature(getattr(ours, name))
+                .parameters.values()] == \
+            [(p.name, p.default) for p in inspect.signature(getattr(theirs, name))
+             .parameters.values()], name
+    with SummaryWriter(tmp_path) as writer:
+        for summary in ours.hparams({"lr": 0.1}, {"loss": 0.0}):
+            writer.file_writer.add_summary(summary)
+        writer.file_writer.add_summary(ours.scalar("loss", bp.tensor(0.25)), 3)
+        writer.file_writer.add_summary(ours.image("big", np.ones((1, 3, 4, 4)), rescale=2), 3)
+    reader = read(tmp_path)
+    assert "_hparams_/session_start_info" in reader.PluginTagToContent("hparams")
+    assert scalars(reader, "loss") == [(3, 0.25)]
+    (event,) = reader.Images("big")
+    assert (event.width, pixels(event.encoded_image_string).shape) == (4, (8, 8, 3))
+
+
 # -- the gradient monitor --------------------------------------------------------------------------
 
 def test_gradient_monitor_logs_its_figures(tmp_path: Path) -> None:

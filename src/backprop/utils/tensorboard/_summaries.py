@@ -183,16 +183,34 @@ def histogram_raw(tag: str, min: Any, max: Any, num: Any, sum: Any, sum_squares:
     return p.Summary(value=[p.Summary.Value(tag=tag, histo=histo)])
 
 
-def image(tag: str, img_tensor: Any, dataformats: str, where: str = "add_image") -> Any:
+def image(tag: str, img_tensor: Any, dataformats: str, where: str = "add_image",
+          rescale: float = 1) -> Any:
     """A PNG of ``img_tensor``: uint8 pixels as they are, other types read as [0, 1] and scaled
-    to [0, 255] (clipped); a batch is tiled into a grid."""
+    to [0, 255] (clipped); a batch is tiled into a grid. ``rescale`` resizes the picture (Pillow's
+    Lanczos filter); the summary keeps the size before, as PyTorch's."""
     p = protos()
     tag = check_tag(tag, where)
     pixels = to_pixels(to_hwc(to_numpy(img_tensor, where, "img_tensor"), dataformats, where))
     height, width, channels = pixels.shape
+    if rescale != 1:
+        pixels = _resized(pixels, rescale, where)
     picture = p.Summary.Image(height=height, width=width, colorspace=channels,
                               encoded_image_string=encode_png(pixels))
     return p.Summary(value=[p.Summary.Value(tag=tag, image=picture)])
+
+
+def _resized(pixels: np.ndarray, rescale: float, where: str) -> np.ndarray:
+    try:
+        from PIL import Image  # optional extra
+    except ImportError as error:
+        raise ImportError(f"{where}: rescale needs Pillow: pip install 'backprop[vision]'") \
+            from error
+    height, width = pixels.shape[:2]
+    size = (int(width * rescale), int(height * rescale))
+    if min(size) < 1:
+        raise ValueError(f"{where}: rescale={rescale} shrinks the {height}x{width} image to "
+                         f"nothing")
+    return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS))
 
 
 def audio(tag: str, snd_tensor: Any, sample_rate: int) -> Any:
