@@ -556,3 +556,19 @@ def test_gradient_monitor_logs_its_figures(tmp_path: Path) -> None:
 def test_gradient_monitor_refuses_a_writer_without_add_scalar() -> None:
     with pytest.raises(TypeError, match="GradientMonitor: writer must be a SummaryWriter"):
         GradientMonitor(bp.nn.Linear(2, 2), writer="runs")
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_does_not_write_the_parents_buffer_again(tmp_path: Path) -> None:
+    import os
+
+    writer = SummaryWriter(tmp_path, max_queue=1000, flush_secs=1000)
+    writer.add_scalar("x", 1.0, 0)  # still in the buffer when the process forks
+    pid = os.fork()
+    if pid == 0:  # the child drops its copy of the writer, then leaves at once
+        del writer
+        gc.collect()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    writer.close()
+    assert scalars(read(tmp_path), "x") == [(0, 1.0)]

@@ -1,7 +1,7 @@
 """One event file: ``Event`` protocol buffers framed as TFRecords (length, masked CRC-32C of the
-length, data, masked CRC-32C of the data), written in the caller's thread
-and handed to the operating system every ``max_queue`` events, every ``flush_secs`` seconds (a
-daemon thread), on ``flush()`` and on ``close()``.
+length, data, masked CRC-32C of the data), framed in the caller's thread, held in memory and
+written every ``max_queue`` events, every ``flush_secs`` seconds (a daemon thread), on ``flush()``,
+on ``close()``, and when the writer is dropped or the program ends.
 
 Why not tensorboardX's ``FileWriter``: its ``flush()`` does not wait for the events still queued
 for its writer thread, so a reader right after ``flush()`` can miss them; and two writers opened
@@ -38,16 +38,20 @@ class EventFile:
         name = (f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}."
                 f"{os.getpid()}.{next(_file_numbers)}{filename_suffix}")
         self.path = os.path.join(log_dir, name)
-        self._file: IO[bytes] = open(self.path, "wb")  # noqa: SIM115 - closed by close()
+        # Unbuffered: the events not yet written wait in our own list, which a forked child's
+        # copy never writes (see _shut).
+        self._file: IO[bytes] = open(self.path, "wb", buffering=0)  # noqa: SIM115 - close()
         self._max_queue = max(int(max_queue), 1)
-        self._pending = 0
+        self._buffer: list[bytes] = []
         self._lock = threading.Lock()
         self._closed = False
         stop = threading.Event()
         # The flushing thread holds the file weakly, so a writer nobody keeps is still collected;
         # then, or at exit, the finalizer stops the thread and closes the file (which writes it).
-        self._finalizer = weakref.finalize(self, _shut, self._file, self._lock, stop)
-        thread = threading.Thread(target=_flush_every, args=(weakref.ref(self), max(float(flush_secs), _MIN_FLUSH_SECS), stop),
+        self._finalizer = weakref.finalize(self, _shut, self._file, self._buffer, self._lock,
+                                           stop, os.getpid())
+        interval = max(float(flush_secs), _MIN_FLUSH_SECS)
+        thread = threading.Thread(target=_flush_every, args=(weakref.ref(self), interval, stop),
                                   name=f"SummaryWriter flush {name}", daemon=True)
         thread.start()
         self.add_event(protos().Event(wall_time=time.time(), file_version="brain.Event:2"))
@@ -69,10 +73,9 @@ class EventFile:
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"SummaryWriter: the event file {self.path} is closed")
-            self._file.write(record)
-            self._pending += 1
-            if self._pending >= self._max_queue:
-                self._flush_locked()
+            self._buffer.append(record)
+            if len(self._buffer) >= self._max_queue:
+                _write(self._file, self._buffer)
 
     def add_summary(self, summary: Any, global_step: int | None = None,
                     walltime: float | None = None) -> None:
@@ -83,12 +86,7 @@ class EventFile:
         """Hand every buffered event to the operating system (readers see them now)."""
         with self._lock:
             if not self._closed:
-                self._flush_locked()
-
-    def _flush_locked(self) -> None:
-        if self._pending:
-            self._file.flush()
-            self._pending = 0
+                _write(self._file, self._buffer)
 
     def close(self) -> None:
         """Write what is buffered and close the file; closing twice is fine."""
@@ -106,7 +104,26 @@ def _flush_every(file: weakref.ref, seconds: float, stop: threading.Event) -> No
         del alive
 
 
-def _shut(handle: IO[bytes], lock: threading.Lock, stop: threading.Event) -> None:
+def _write(handle: IO[bytes], buffer: list[bytes]) -> None:
+    """Write the buffered records and empty the buffer."""
+    if not buffer:
+        return
+    data = memoryview(b"".join(buffer))
+    buffer.clear()
+    while data:  # a raw write may take only part
+        data = data[handle.write(data) or 0:]
+
+
+def _shut(handle: IO[bytes], buffer: list[bytes], lock: threading.Lock, stop: threading.Event,
+          owner: int) -> None:
     stop.set()
+    # A process forked from the owner (a data loader worker) holds a copy of the records not yet
+    # written: writing them too would duplicate those events, so only the owner writes them (and
+    # the child skips the lock, which a thread of the parent may have held when it forked).
+    if os.getpid() != owner:
+        buffer.clear()
+        handle.close()
+        return
     with lock:
+        _write(handle, buffer)
         handle.close()
