@@ -27,6 +27,7 @@ from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
 from ._monitor_history import GradientHistory, HistoryStore, build_history
 from ._monitor_stats import ActivationStats, sum_of_squares
+from ._monitor_tensorboard import check_writer, log_row
 from .health import Flag, HealthThresholds, diagnose, format_report
 
 __all__ = ["GradientMonitor"]
@@ -53,8 +54,9 @@ class GradientMonitor:
     With ``optimizer`` the monitor records by itself after each ``optimizer.step()``; without
     it, call ``monitor.step()`` after each update. ``report()`` gives the text diagnosis,
     ``flags()`` the problems found, ``history()`` the arrays, ``plot_heatmap(path)`` a PNG of
-    log10 gradient norms (layers x steps). ``close()`` (or leaving a ``with`` block) removes all
-    hooks; the history stays readable.
+    log10 gradient norms (layers x steps); with ``writer`` each recorded step's figures also go to
+    TensorBoard. ``close()`` (or leaving a ``with`` block) removes all hooks; the history stays
+    readable.
 
     Args:
         model: the ``bp.nn.Module`` to watch; its parameters are fixed at construction.
@@ -81,6 +83,11 @@ class GradientMonitor:
             saturated outputs (default 0.5).
         window: how many of the latest records the rules summarise (by their median; default
             10). Any inf/NaN anywhere in the history is always flagged.
+        writer: a ``bp.utils.tensorboard.SummaryWriter`` (or anything with ``add_scalar``) that
+            gets each recorded step's figures as scalars at that training step:
+            ``grad_norm/<layer>``, ``weight_norm/<layer>``, ``update_ratio/<layer>``,
+            ``activation_mean/<module>``, ``activation_std/<module>``, ``dead_fraction/<module>``
+            and ``saturated_fraction/<module>`` (NaN figures, meaning "no data", are skipped).
 
     >>> import backprop as bp
     >>> from backprop.diagnostics.monitor import GradientMonitor
@@ -102,8 +109,11 @@ class GradientMonitor:
                  vanishing_ratio: float = 1e-3, vanishing_decay: float = 1e-3,
                  max_grad_norm: float = 1e3, growth_ratio: float = 100.0,
                  max_update_ratio: float = 0.5, dead_fraction: float = 0.5,
-                 saturated_fraction: float = 0.5, window: int = 10) -> None:
+                 saturated_fraction: float = 0.5, window: int = 10,
+                 writer: Any = None) -> None:
         _check_arguments(model, optimizer, every, max_history)
+        check_writer(writer)
+        self.writer = writer
         self.thresholds = HealthThresholds(
             vanishing_ratio=vanishing_ratio, vanishing_decay=vanishing_decay,
             max_grad_norm=max_grad_norm, growth_ratio=growth_ratio,
@@ -163,6 +173,9 @@ class GradientMonitor:
             raise ValueError(f"GradientMonitor: model ({type(model).__name__}) has no "
                              "parameters to watch")
         self._param_layer = np.asarray(param_layer, dtype=np.int64)
+        # where each layer's parameters start (they are contiguous), for per-layer sums
+        self._layer_starts = np.flatnonzero(np.r_[True, self._param_layer[1:]
+                                                  != self._param_layer[:-1]])
         self._observed = observed
         self._module_names = [name for name, _, _, _ in observed]
         self._module_types = [type(module).__name__ for _, module, _, _ in observed]
@@ -262,9 +275,12 @@ class GradientMonitor:
 
     def _record(self) -> None:
         with np.errstate(all="ignore"):  # inf/NaN values are counted, not warned about
-            self._record_row()
+            row = self._record_row()
+            if self.writer is not None:
+                log_row(self.writer, self._store, row, self._layer_names, self._layer_starts,
+                        self._module_names)
 
-    def _record_row(self) -> None:
+    def _record_row(self) -> int:
         row, halved = self._store.new_row(self._step)
         if halved:
             self._stride *= 2
@@ -292,6 +308,7 @@ class GradientMonitor:
              activations["dead"][row, index], activations["saturated"][row, index],
              activations["nonfinite"][row, index]) = stats.result()
             stats.reset()
+        return row
 
     # -- results ---------------------------------------------------------------------------------
 
