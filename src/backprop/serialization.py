@@ -41,16 +41,19 @@ from typing import IO, Any, Union
 
 import numpy as np
 
-from ._checkpoint_format import (CHECKSUM_KEY, COMPLEX_PARTS, FORMAT_KEY, FORMAT_VERSION,
+from ._checkpoint_format import (CHECKSUM_KEY, COMPLEX_PARTS, FORMAT_KEY,
                                  MAX_NESTING, STORABLE, CheckpointError, is_plain_key,
                                  sha256_array, sha256_text)
 from ._checkpoint_reader import Reader
+from ._module_tree import Attribute, encode_special
+from ._safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 from ._safetensors_header import read_stream
 from .atomic import atomic_write_bytes
 from . import backend
 from .tensor import Tensor
 
-__all__ = ["CheckpointError", "load", "save"]
+__all__ = ["CheckpointError", "add_safe_globals", "clear_safe_globals", "get_safe_globals",
+           "get_unsafe_globals_in_checkpoint", "load", "safe_globals", "save"]
 
 _INT64_RANGE = range(-(2**63), 2**63)
 
@@ -60,14 +63,19 @@ PathLike = Union[str, "os.PathLike[str]"]
 # -- saving ---------------------------------------------------------------------------------------
 
 
-def save(obj: Any, f: PathLike | IO[bytes]) -> None:
+def save(obj: Any, f: PathLike | IO[bytes], pickle_module: Any = None, pickle_protocol: int = 2,
+         _use_new_zipfile_serialization: bool = True,
+         _disable_byteorder_record: bool = False) -> None:
     """Write ``obj`` to ``f`` as a safetensors checkpoint, atomically (as ``torch.save``).
 
     ``obj`` is a tensor, a NumPy array, or nested dicts, lists and tuples of tensors, arrays,
     ints (of any size), floats, complex numbers, bools, ``None``, strings and NumPy scalars: a
     model's ``state_dict()``, an optimizer's or scheduler's, or a whole training state. Dict keys
-    may be strings, numbers, ``None`` or tuples of them. Modules and other objects are refused
-    (save their ``state_dict()``); nothing is pickled.
+    may be strings, numbers, ``None`` or tuples of them. Whole ``nn.Module``s are saved as data
+    (their class by name, attributes, parameters, buffers and submodules; see ``_module_tree``),
+    and so are dtypes, devices, ``Size``s and named functions and classes; anything else (a
+    lambda, an open file) is refused, naming where it is. Nothing is pickled: PyTorch's pickle
+    arguments are taken for its signature, and ``pickle_module`` must stay None.
 
     ``f`` is a path: the file is written to a temporary file in the same directory, synced and
     renamed over ``f``, so a crash at any moment leaves either the old checkpoint or the new one,
@@ -84,10 +92,13 @@ def save(obj: Any, f: PathLike | IO[bytes]) -> None:
     ((2, 3), 3, (1, 2))
     >>> folder.cleanup()
     """
+    if pickle_module is not None:
+        raise ValueError("save: pickle_module must be None: backprop never pickles; a "
+                         "checkpoint is a safetensors file with a JSON document")
     st_numpy = _import_safetensors("save")
     writer = _Writer()
     tree = writer.encode(obj, ())
-    document = json.dumps({"version": FORMAT_VERSION, "tree": tree, "tensors": writer.table},
+    document = json.dumps({"version": writer.version, "tree": tree, "tensors": writer.table},
                           allow_nan=False, separators=(",", ":"))
     metadata = {FORMAT_KEY: document, CHECKSUM_KEY: sha256_text(document)}
     data = st_numpy.save(writer.arrays, metadata=metadata)
@@ -108,6 +119,12 @@ class _Writer:
         self._by_buffer: dict[tuple, str] = {}  # one entry for views of the same memory
         self._active: set[int] = set()  # containers being encoded, to catch reference cycles
         self._keep: list[np.ndarray] = []  # keeps memoised buffers alive so no address is reused
+        self.version = 1  # plain trees stay readable by readers of format 1
+        self.module_ids: dict[int, int] = {}  # modules written so far, by id(), to their node id
+        self.kept: list[Any] = []  # keeps those modules alive so no id() is reused
+
+    def where(self, trail: tuple) -> str:
+        return _where(trail)
 
     def encode(self, value: Any, trail: tuple) -> Any:
         if value is None or isinstance(value, bool):
@@ -127,6 +144,10 @@ class _Writer:
             return self._tensor(value, trail)
         if isinstance(value, backend.ARRAY_TYPES):
             return {"$ndarray": self._store(value, trail)}
+        if not isinstance(value, (dict, list)):  # modules, dtypes, Size (a tuple), functions
+            special = encode_special(self, value, trail)
+            if special is not NotImplemented:
+                return special
         if isinstance(value, (dict, list, tuple)):
             if len(trail) >= MAX_NESTING:
                 raise ValueError(f"save: {_where(trail[:4])}... nests containers more than "
@@ -148,8 +169,8 @@ class _Writer:
                 else "")
         raise TypeError(f"save: {_where(trail)} is a {type(value).__name__}, which a checkpoint "
                         f"cannot hold{hint}. Checkpoints hold tensors, NumPy arrays, numbers, "
-                        "bools, None, strings and dicts/lists/tuples of them (never pickled "
-                        "objects)")
+                        "bools, None, strings, dtypes, devices, nn.Modules, named functions and "
+                        "dicts/lists/tuples of them (never pickled objects)")
 
     def _key(self, key: Any, trail: tuple) -> Any:
         if not is_plain_key(key):
@@ -237,10 +258,12 @@ def _encode_numpy_scalar(value: np.generic, trail: tuple) -> dict[str, Any]:
 # -- loading --------------------------------------------------------------------------------------
 
 
-def load(f: PathLike | IO[bytes], map_location: Any = None, *, weights_only: bool = True) -> Any:
+def load(f: PathLike | IO[bytes], map_location: Any = None, pickle_module: Any = None, *,
+         weights_only: bool | None = None, mmap: bool | None = None,
+         **pickle_load_args: Any) -> Any:
     """Read a checkpoint written by ``save`` (as ``torch.load``): tensors come back as ``bp``
-    tensors with their dtype (and ``requires_grad``), arrays as NumPy arrays, and every dict,
-    OrderedDict, list, tuple, number and string as it was saved.
+    tensors with their dtype (and ``requires_grad``), arrays as NumPy arrays, every dict,
+    OrderedDict, list, tuple, number and string as it was saved, and whole modules as modules.
 
     The file is checked before anything is returned: a file that is not a checkpoint, is
     truncated, or whose metadata or tensor bytes fail their SHA-256 raises ``CheckpointError``
@@ -248,10 +271,16 @@ def load(f: PathLike | IO[bytes], map_location: Any = None, *, weights_only: boo
     in a checkpoint is executed, and no declared size is trusted: loading allocates about the
     file's size, never more, whatever its header claims.
 
+    A saved module is rebuilt only if its class is backprop's own or allowed by the user, as
+    PyTorch's ``weights_only`` loading does: ``with safe_globals([Net]): load(f)`` or
+    ``add_safe_globals([Net])``. Classes are matched by the name they were saved under and are
+    never imported; their ``__init__`` is not called (the saved state is set directly).
+
     Tensors saved from a device load back onto it, unless ``map_location`` says otherwise, as in
     PyTorch: a device (``"cpu"``, ``"cuda:1"``), a dict from saved to wanted device, or a
     callable ``f(tensor_on_cpu, saved_device) -> tensor``. NumPy arrays always load on the host.
-    ``weights_only`` must stay ``True``: backprop never unpickles anything.
+    ``weights_only`` must stay ``True`` (None means True, as in PyTorch 2.6): backprop never
+    unpickles anything. ``mmap`` is taken for PyTorch's signature; the file is read whole.
 
     >>> import io
     >>> import backprop as bp
@@ -263,24 +292,53 @@ def load(f: PathLike | IO[bytes], map_location: Any = None, *, weights_only: boo
     >>> state["step"], state["exp_avg"].dtype
     (10, dtype('float64'))
     """
-    if not weights_only:
+    if weights_only is not None and not weights_only:
         raise ValueError("load: weights_only=False asks to unpickle arbitrary objects, which "
-                         "backprop never does; checkpoints hold only tensors, arrays, numbers, "
-                         "strings and containers, so leave weights_only=True")
+                         "backprop never does: nothing in a file may run code. Leave "
+                         "weights_only=True (the default); whole models load too, with "
+                         "torch.serialization.safe_globals([YourModel]) for your own classes")
+    if pickle_module is not None or pickle_load_args:
+        given = "pickle_module" if pickle_module is not None else ", ".join(pickle_load_args)
+        raise ValueError(f"load: {given} only apply to pickle files, which backprop never "
+                         "reads; call load(f, map_location=...) without them")
+    if mmap is not None and not isinstance(mmap, bool):
+        raise TypeError(f"load: mmap must be a bool or None, got {type(mmap).__name__}")
     st_numpy = _import_safetensors("load")
+    where, data = _read_checkpoint(f, "load")
+    return Reader(where, st_numpy, map_location).read(data)
+
+
+def get_unsafe_globals_in_checkpoint(f: PathLike | IO[bytes]) -> list[str]:
+    """The class and function names in a checkpoint that ``load`` would refuse now (neither
+    backprop's own nor allowed with ``add_safe_globals``/``safe_globals``), as PyTorch's.
+
+    >>> import io
+    >>> import backprop as bp
+    >>> from backprop.serialization import get_unsafe_globals_in_checkpoint, save
+    >>> class Net(bp.nn.Module):
+    ...     pass
+    >>> buffer = io.BytesIO()
+    >>> save(bp.nn.Sequential(Net(), bp.nn.ReLU()), buffer)
+    >>> _ = buffer.seek(0)
+    >>> get_unsafe_globals_in_checkpoint(buffer)
+    ['backprop.serialization.Net']
+    """
+    st_numpy = _import_safetensors("get_unsafe_globals_in_checkpoint")
+    where, data = _read_checkpoint(f, "get_unsafe_globals_in_checkpoint")
+    return Reader(where, st_numpy).unsafe_names(data)
+
+
+def _read_checkpoint(f: PathLike | IO[bytes], op: str) -> tuple[str, bytes]:
     if _is_file_object(f, "read"):
         where = str(getattr(f, "name", f"<{type(f).__name__}>"))
-        data = _read_all(f, where)
-    else:
-        where = _as_path(f, "load")
-        try:
-            with open(where, "rb") as file:
-                data = _read_all(file, where)
-        except FileNotFoundError:
-            raise FileNotFoundError(errno.ENOENT, "load: no checkpoint file at this path",
-                                    where) from None
-
-    return Reader(where, st_numpy, map_location).read(bytes(data))
+        return where, bytes(_read_all(f, where))
+    where = _as_path(f, op)
+    try:
+        with open(where, "rb") as file:
+            return where, bytes(_read_all(file, where))
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, f"{op}: no checkpoint file at this path",
+                                where) from None
 
 
 def load_tagged(path: PathLike, tag: str, op: str, not_tagged: str) -> dict[str, Any]:
@@ -349,4 +407,5 @@ def _as_path(f: Any, op: str) -> str:
 
 
 def _where(trail: tuple) -> str:
-    return "obj" + "".join(f"[{part!r}]" for part in trail)
+    return "obj" + "".join(repr(part) if isinstance(part, Attribute) else f"[{part!r}]"
+                           for part in trail)
