@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from ._checkpoint_format import MAX_NESTING
+from ._checkpoint_format import COMPLEX_PARTS, MAX_NESTING, STORABLE
 from ._safe_globals import Resolver, name_to_save, qualified_name, refusal
 from .tensor import Tensor
 
@@ -70,6 +70,9 @@ def encode_special(writer: Any, value: Any, trail: tuple) -> Any:
         writer.version = max(writer.version, MODULE_FORMAT_VERSION)
         return {"$size": [int(n) for n in value]}
     if isinstance(value, np.dtype):
+        if value not in STORABLE and value not in COMPLEX_PARTS:
+            raise TypeError(f"save: {writer.where(trail)} is the dtype {value}, which a "
+                            "checkpoint cannot hold; backprop's dtypes (bp.float32, ...) can")
         writer.version = max(writer.version, MODULE_FORMAT_VERSION)
         return {"$dtype": value.name}
     if isinstance(value, backend.device):
