@@ -127,7 +127,8 @@ def our_module_classes() -> dict[str, type]:
     stack = [Module]
     while stack:
         cls = stack.pop()
-        if cls.__module__ == "backprop" or cls.__module__.startswith("backprop."):
+        if ((cls.__module__ == "backprop" or cls.__module__.startswith("backprop."))
+                and _reachable(cls)):
             found.setdefault(qualified_name(cls), cls)
         stack.extend(cls.__subclasses__())
     return found
@@ -162,13 +163,19 @@ def name_to_save(value: Any) -> str | None:
             return name
     if inspect.isbuiltin(value):  # Python's own (len, math.sqrt): not model code to restore
         return None
+    return qualified_name(value) if _reachable(value) else None
+
+
+def _reachable(value: Any) -> bool:
+    """Whether ``module.qualname`` leads to ``value`` in the modules already imported (a
+    lambda, a function made inside another, a class made in a doctest: no name does)."""
     qualname = getattr(value, "__qualname__", "")
-    if "<" in qualname:  # <lambda>, <locals>: no name reaches it
-        return None
+    if "<" in qualname:  # <lambda>, <locals>
+        return False
     found: Any = sys.modules.get(str(getattr(value, "__module__", None)))
     for part in qualname.split("."):
         found = getattr(found, part, None)
-    return qualified_name(value) if found is value else None
+    return found is value
 
 
 class Resolver:
