@@ -10,6 +10,7 @@ import json
 import math
 import os
 import pathlib
+import random
 import sys
 from collections import OrderedDict
 from typing import Any
@@ -419,3 +420,51 @@ def test_hooks_are_refused_and_nested_functions_too(tmp_path):
     model.act = len
     with pytest.raises(TypeError, match=r"obj\.act is a builtin_function_or_method"):
         save(model, io.BytesIO())
+
+
+def positions(node: Any, path: tuple = ()) -> list[tuple]:
+    """Every place in a document's tree, as a path of keys and indices."""
+    found = [path]
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            found += positions(item, path + (i,))
+    elif isinstance(node, dict):
+        for key, item in node.items():
+            found += positions(item, path + (key,))
+    return found
+
+
+JUNK = [None, True, 0, -1, 1.5, "x", [], {}, [["a", None]], [[1, 2]], {"$moduleref": 0},
+        {"$module": "os.system"}, {"$global": "backprop.save"}, {"$size": [True]},
+        {"$device": "nowhere"}, {"$tuple": [1]}]
+
+
+def test_a_mutated_module_document_raises_checkpoint_error_or_loads():
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2), nn.ModuleList([nn.ReLU()]))
+    model.tag = {"act": F.relu, "dtype": bp.float32, "shape": bp.Size([1])}
+    model[0].again = model[1]
+    buffer = io.BytesIO()
+    save({"model": model}, buffer)
+    length = int.from_bytes(buffer.getvalue()[:8], "little")
+    header = json.loads(buffer.getvalue()[8:8 + length])
+    places = positions(json.loads(header["__metadata__"][FORMAT_KEY])["tree"])
+    rng = random.Random(0)
+    outcomes = set()
+    for path in rng.sample(places, min(len(places), 60)):
+        for junk in rng.sample(JUNK, 5):
+            def edit(document: dict, path: tuple = path, junk: Any = junk) -> None:
+                node = document["tree"]
+                for part in path[:-1]:
+                    node = node[part]
+                if path:
+                    node[path[-1]] = junk
+                else:
+                    document["tree"] = junk
+
+            try:
+                load(io.BytesIO(resigned(buffer.getvalue(), edit)))
+                outcomes.add("loaded")
+            except CheckpointError as err:
+                assert str(err).startswith("load: <BytesIO> "), err
+                outcomes.add("raised")
+    assert outcomes == {"loaded", "raised"}

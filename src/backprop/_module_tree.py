@@ -175,7 +175,8 @@ def decode_tagged(reader: Any, tag: str, node: dict[str, Any], depth: int) -> An
         reader.expect(isinstance(value, str), tag, value)
         return _resolve(reader, value)
     if tag == "$moduleref":
-        reader.expect(isinstance(value, int) and value in reader.modules_by_id, tag, value)
+        reader.expect(isinstance(value, int) and not isinstance(value, bool)
+                      and value in reader.modules_by_id, tag, value)
         return reader.modules_by_id[value]
     return _decode_module(reader, node, depth)
 
