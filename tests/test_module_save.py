@@ -4,6 +4,7 @@ only from backprop and the user's allowlist; nothing a file names is imported or
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import io
 import json
@@ -11,6 +12,7 @@ import math
 import os
 import pathlib
 import random
+import subprocess
 import sys
 from collections import OrderedDict
 from typing import Any
@@ -468,3 +470,56 @@ def test_a_mutated_module_document_raises_checkpoint_error_or_loads():
                 assert str(err).startswith("load: <BytesIO> "), err
                 outcomes.add("raised")
     assert outcomes == {"loaded", "raised"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    width: int = 3
+    names: tuple = ("a",)
+
+
+class Configured(nn.Module):
+    def __init__(self, config: Config) -> None:
+        super().__init__()
+        self.config = config
+        self.fc = nn.Linear(config.width, 1)
+
+
+def test_a_dataclass_config_comes_back_when_its_class_is_allowed():
+    model = Configured(Config(4, ("x", "y")))
+    buffer = io.BytesIO()
+    save(model, buffer)
+    buffer.seek(0)
+    assert serialization.get_unsafe_globals_in_checkpoint(buffer) == [
+        f"{Configured.__module__}.Configured", f"{Config.__module__}.Config"]
+    buffer.seek(0)
+    with serialization.safe_globals([Configured, Config]):
+        loaded = load(buffer)
+    assert loaded.config == Config(4, ("x", "y")) and loaded.fc.in_features == 4
+
+
+def test_our_own_model_loads_in_a_process_that_never_imported_it(tmp_path):
+    # backprop.models is imported here only to save; the loading process imports backprop
+    # alone, so the class must come from our own fixed list, not from a name in the file.
+    from backprop.models.gpt import GPT, GPTConfig
+
+    bp.manual_seed(0)
+    model = GPT(GPTConfig(block_size=8, vocab_size=11, n_layer=1, n_head=2, n_embd=8)).eval()
+    path = tmp_path / "gpt.pt"
+    save(model, path)
+    tokens = bp.randint(0, 11, (2, 5))
+    expected = model(tokens).detach().numpy()
+    np.save(tmp_path / "tokens.npy", tokens.numpy())
+    script = ("import sys, numpy as np, backprop as bp\n"
+              "assert 'backprop.models.gpt' not in sys.modules\n"
+              f"m = bp.load({str(path)!r})\n"
+              f"t = bp.tensor(np.load({str(tmp_path / 'tokens.npy')!r}, allow_pickle=False))\n"
+              "print(type(m).__module__, type(m.config).__name__, m.config.n_embd)\n"
+              f"np.save({str(tmp_path / 'out.npy')!r}, m(t).detach().numpy())\n")
+    src = pathlib.Path(bp.__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True,
+                            text=True,
+                            env={**os.environ, "PYTHONPATH": str(src)}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["backprop.models.gpt", "GPTConfig", "8"]
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)

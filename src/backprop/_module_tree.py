@@ -11,6 +11,7 @@ registration order, and its other attributes, each encoded as any checkpoint val
     {"$moduleref": 0}                      the same module object again (shared, or a cycle)
     {"$global": "backprop.nn.functional.relu"}     a function or class stored as an attribute
     {"$dtype": "float32"}   {"$device": "cuda:0"}   {"$size": [2, 3]}
+    {"$dataclass": "backprop.models.gpt.GPTConfig", "fields": [["n_layer", 2], ...]}
 
 Loading builds a module with ``cls.__new__(cls)`` and ``Module.__init__`` (never the class's
 own ``__init__``, so a model whose constructor takes arguments comes back) and fills in the
@@ -21,6 +22,7 @@ user's allowlist), so nothing a file names is imported or run. Tensors shared be
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -38,7 +40,7 @@ MODULE_TAG_FIELDS = {
     "$module": {"$module", "id", "training", "parameters", "buffers", "non_persistent",
                 "modules", "attributes"},
     "$moduleref": {"$moduleref"}, "$global": {"$global"}, "$dtype": {"$dtype"},
-    "$device": {"$device"}, "$size": {"$size"},
+    "$device": {"$device"}, "$size": {"$size"}, "$dataclass": {"$dataclass", "fields"},
 }
 # Module.__init__'s own entries: written as the fields above, never as attributes.
 _MODULE_SLOTS = frozenset({"training", "_parameters", "_buffers", "_non_persistent_buffers",
@@ -66,6 +68,12 @@ def encode_special(writer: Any, value: Any, trail: tuple) -> Any:
 
     if isinstance(value, Module):
         return _encode_module(writer, value, trail)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        writer.version = max(writer.version, MODULE_FORMAT_VERSION)
+        return {"$dataclass": qualified_name(type(value)),
+                "fields": [[field.name, writer.encode(getattr(value, field.name),
+                                                      trail + (Attribute(field.name),))]
+                           for field in dataclasses.fields(value)]}
     if isinstance(value, Size):
         writer.version = max(writer.version, MODULE_FORMAT_VERSION)
         return {"$size": [int(n) for n in value]}
@@ -137,7 +145,7 @@ def names_to_resolve(tree: Any) -> list[str]:
         if isinstance(node, list):
             stack.extend(reversed(node))
         elif isinstance(node, dict):
-            for tag in ("$module", "$global"):
+            for tag in ("$module", "$global", "$dataclass"):
                 if isinstance(node.get(tag), str):
                     names[node[tag]] = None
             stack.extend(reversed(list(node.values())))
@@ -174,6 +182,17 @@ def decode_tagged(reader: Any, tag: str, node: dict[str, Any], depth: int) -> An
     if tag == "$global":
         reader.expect(isinstance(value, str), tag, value)
         return _resolve(reader, value)
+    if tag == "$dataclass":
+        reader.expect(isinstance(value, str), tag, value)
+        cls = _resolve(reader, value)
+        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+            raise reader.error(f"names {value} as a dataclass, but it is not one")
+        instance = cls.__new__(cls)
+        names = {field.name for field in dataclasses.fields(cls)}
+        for key, item in _pairs(reader, node.get("fields"), "fields", depth):
+            reader.expect(key in names, tag, key)
+            object.__setattr__(instance, key, item)  # frozen ones too; __init__ is not run
+        return instance
     if tag == "$moduleref":
         reader.expect(isinstance(value, int) and not isinstance(value, bool)
                       and value in reader.modules_by_id, tag, value)

@@ -11,6 +11,7 @@ refused by name, with the line that would allow it.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import sys
 from collections.abc import Callable, Iterable
@@ -134,6 +135,20 @@ def our_module_classes() -> dict[str, type]:
     return found
 
 
+def our_dataclasses() -> dict[str, type]:
+    """Every dataclass defined in a backprop module imported so far (``GPTConfig``), by
+    ``module.qualname``: configurations that models keep as attributes."""
+    found: dict[str, type] = {}
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "backprop" or name.startswith("backprop.")):
+            continue
+        for value in list(vars(module).values()):
+            if (isinstance(value, type) and dataclasses.is_dataclass(value)
+                    and value.__module__ == name):
+                found.setdefault(qualified_name(value), value)
+    return found
+
+
 def our_public_names() -> dict[str, Any]:
     """backprop's public functions and classes, by the path they are reached by."""
     names: dict[str, Any] = {}
@@ -183,18 +198,37 @@ class Resolver:
 
     def __init__(self) -> None:
         self.module_classes = our_module_classes()
+        self.dataclasses = our_dataclasses()
         self.public = our_public_names()
         self.allowed: dict[str, Any] = {}
+        self._models_imported = False
         for entry in _ALLOWED:
             obj, name = entry if isinstance(entry, tuple) else (entry, qualified_name(entry))
             self.allowed[name] = obj
 
     def find(self, name: str) -> Any:
         """The object ``name`` stands for, or None when neither table has it."""
-        for table in (self.module_classes, self.public, self.allowed):
+        for table in (self.module_classes, self.dataclasses, self.public, self.allowed):
             if name in table:
                 return table[name]
+        if name.startswith("backprop.") and not self._models_imported:
+            # A model class of ours that this process has not imported yet: import our own
+            # model packages (a fixed list, never a name from the file) and look again.
+            _import_our_models()
+            self._models_imported = True
+            self.module_classes, self.dataclasses = our_module_classes(), our_dataclasses()
+            return self.find(name)
         return None
+
+
+def _import_our_models() -> None:
+    from .models import gan, gpt, superres  # noqa: F401 - imported for their classes
+    from .train import models  # noqa: F401
+
+    try:
+        from .vision import models as vision_models  # noqa: F401
+    except ImportError:  # torchvision's models, where this backprop has them
+        pass
 
 
 def refusal(names: list[str]) -> str:
