@@ -523,3 +523,19 @@ def test_our_own_model_loads_in_a_process_that_never_imported_it(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["backprop.models.gpt", "GPTConfig", "8"]
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)
+
+
+@dataclasses.dataclass
+class Loop:
+    again: Any = None
+
+
+def test_dunder_attributes_and_self_holding_dataclasses_are_refused():
+    model = nn.Linear(1, 1)
+    model.__dict__["__magic__"] = 1
+    with pytest.raises(TypeError, match=r"obj has the attribute '__magic__'"):
+        save(model, io.BytesIO())
+    loop = Loop()
+    loop.again = loop
+    with pytest.raises(ValueError, match="nests dataclasses more than 100 deep"):
+        save({"config": loop}, io.BytesIO())

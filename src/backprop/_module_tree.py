@@ -69,6 +69,7 @@ def encode_special(writer: Any, value: Any, trail: tuple) -> Any:
     if isinstance(value, Module):
         return _encode_module(writer, value, trail)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        _check_depth(writer, trail, "dataclasses")
         writer.version = max(writer.version, MODULE_FORMAT_VERSION)
         return {"$dataclass": qualified_name(type(value)),
                 "fields": [[field.name, writer.encode(getattr(value, field.name),
@@ -102,9 +103,7 @@ def encode_special(writer: Any, value: Any, trail: tuple) -> Any:
 
 def _encode_module(writer: Any, module: Any, trail: tuple) -> dict[str, Any]:
     writer.version = max(writer.version, MODULE_FORMAT_VERSION)
-    if len(trail) >= MAX_NESTING:
-        raise ValueError(f"save: {writer.where(trail[:4])}... nests modules more than "
-                         f"{MAX_NESTING} deep, more than a checkpoint holds")
+    _check_depth(writer, trail, "modules")
     if id(module) in writer.module_ids:  # the same module again: one object after loading
         return {"$moduleref": writer.module_ids[id(module)]}
     writer.module_ids[id(module)] = len(writer.module_ids)
@@ -117,6 +116,10 @@ def _encode_module(writer: Any, module: Any, trail: tuple) -> dict[str, Any]:
                             "hold (hooks are code); remove them before saving, or save the "
                             "state_dict()")
     registered = set(module._parameters) | set(module._buffers) | set(module._modules)
+    for name in state:
+        if not isinstance(name, str) or (name.startswith("__") and name.endswith("__")):
+            raise TypeError(f"save: {writer.where(trail)} has the attribute {name!r:.60}, which "
+                            "a checkpoint does not restore (names like __x__ are Python's own)")
 
     def members(store: dict) -> list:
         return [[name, writer.encode(value, trail + (Attribute(name),))]
@@ -130,6 +133,13 @@ def _encode_module(writer: Any, module: Any, trail: tuple) -> dict[str, Any]:
             "attributes": [[name, writer.encode(value, trail + (Attribute(name),))]
                            for name, value in state.items()
                            if name not in _MODULE_SLOTS and name not in registered]}
+
+
+def _check_depth(writer: Any, trail: tuple, what: str) -> None:
+    # Also what stops a dataclass that holds itself: its trail grows until this refuses it.
+    if len(trail) >= MAX_NESTING:
+        raise ValueError(f"save: {writer.where(trail[:4])}... nests {what} more than "
+                         f"{MAX_NESTING} deep, more than a checkpoint holds")
 
 
 # -- loading --------------------------------------------------------------------------------------
