@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any, Union
+
+from ._safetensors_header import quote
 
 __all__ = ["add_safe_globals", "clear_safe_globals", "get_safe_globals", "safe_globals"]
 
@@ -27,7 +30,9 @@ SafeGlobal = Union[Callable, "tuple[Callable, str]"]
 _OUR_NAMESPACES = ("backprop", "backprop.nn", "backprop.nn.functional", "backprop.nn.init",
                    "backprop.optim", "backprop.special", "backprop.linalg", "backprop.fft")
 
-_ALLOWED: list[SafeGlobal] = []  # add_safe_globals and open safe_globals blocks, in order
+_ALLOWED: list[SafeGlobal] = []
+_PLAIN_NAME = re.compile(r"[A-Za-z_][\w.<>]{0,150}")  # module.qualname, shown as it is
+_SHOWN = 5  # names named in one refusal  # add_safe_globals and open safe_globals blocks, in order
 
 
 def qualified_name(obj: Any) -> str:
@@ -232,10 +237,14 @@ def _import_our_models() -> None:
 
 
 def refusal(names: list[str]) -> str:
-    """Why these names were refused, and the line that allows them."""
-    short = [name.rsplit(".", 1)[-1] for name in names]
-    return (f"names {', '.join(names)}, which backprop does not rebuild unless you allow "
+    """Why these names were refused, and the line that allows them (one line, however many or
+    strange the names a file holds)."""
+    shown = [name if _PLAIN_NAME.fullmatch(name) else quote(name) for name in names[:_SHOWN]]
+    more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
+    classes = ", ".join(name.rsplit(".", 1)[-1] for name in names[:_SHOWN]
+                        if _PLAIN_NAME.fullmatch(name))
+    return (f"names {', '.join(shown)}{more}, which backprop does not rebuild unless you allow "
             f"{'it' if len(names) == 1 else 'them'} (loading never imports or runs anything a "
             f"file names). If you trust this checkpoint, allow the class: "
-            f"`with torch.serialization.safe_globals([{', '.join(short)}]): torch.load(...)` or "
-            f"`torch.serialization.add_safe_globals([{', '.join(short)}])`")
+            f"`with torch.serialization.safe_globals([{classes}]): torch.load(...)` or "
+            f"`torch.serialization.add_safe_globals([{classes}])`")
