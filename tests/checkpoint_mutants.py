@@ -324,7 +324,7 @@ def document_top(rng, seed):
     document = seed.document
     edit = rng.randrange(9)
     if edit < 5:
-        document["version"] = [0, -1, 2, 10**30, "1", True, None, 1.0][rng.randrange(8)]
+        document["version"] = [0, -1, 3, 10**30, "1", True, None, 1.0][rng.randrange(8)]
     elif edit == 5:
         document.pop(rng.choice(["tensors", "tree", "version"]))
     elif edit == 6:

@@ -11,7 +11,8 @@ import numpy as np
 
 FORMAT_KEY = "backprop.checkpoint"
 CHECKSUM_KEY = "backprop.checkpoint.sha256"
-FORMAT_VERSION = 1
+# Version 2 added whole modules (``_module_tree``); a file without them is still written as 1.
+FORMAT_VERSION = 2
 
 # Dtypes a checkpoint holds: safetensors' own, plus complex stored as (..., 2) real pairs.
 STORABLE = {np.dtype(t) for t in (np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32,

@@ -20,6 +20,8 @@ from ._safetensors_header import DTYPES, HeaderError, TensorEntry, parse_header,
 from ._checkpoint_format import (CHECKSUM_KEY, COMPLEX_PARTS, FORMAT_KEY, FORMAT_VERSION,
                                  MAX_NESTING, STORABLE, CheckpointError, is_plain_key,
                                  sha256_array, sha256_text)
+from ._module_tree import MODULE_TAG_FIELDS, check_names, decode_tagged, names_to_resolve
+from ._safe_globals import Resolver
 from .errors import reworded
 from .tensor import Tensor
 
@@ -31,7 +33,12 @@ _MAX_DECODE_DEPTH = 2 * MAX_NESTING + 8  # tuple keys and scalar parts add level
 # The fields each tagged node may have (save writes no others).
 _TAG_FIELDS = {"$dict": {"$dict"}, "$odict": {"$odict"}, "$tuple": {"$tuple"}, "$int": {"$int"},
                "$float": {"$float"}, "$complex": {"$complex"}, "$np": {"$np", "value"},
-               "$tensor": {"$tensor", "requires_grad", "parameter", "device"}, "$ndarray": {"$ndarray"}}
+               "$tensor": {"$tensor", "requires_grad", "parameter", "device"}, "$ndarray": {"$ndarray"},
+               **MODULE_TAG_FIELDS}
+# The first bytes of files that torch.save writes: a zip whose first entry is the pickle, or
+# (before PyTorch 1.6) a bare pickle.
+_ZIP_MAGIC = b"PK\x03\x04"
+_LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
 
 
 class Reader:
@@ -46,16 +53,16 @@ class Reader:
         self._to_place: list[tuple[Tensor, str]] = []
         self.arrays: dict[str, np.ndarray] = {}
         self._loaded: dict[tuple, Any] = {}
+        self.modules_by_id: dict[int, Any] = {}  # modules built so far, for "$moduleref"
+        self.resolver: Resolver | None = None  # built when the tree names a class
+        self.dtypes_by_name = _DTYPES_BY_NAME
+        self.is_device_name = _is_device_name
 
     def error(self, reason: str) -> CheckpointError:
         return CheckpointError(f"load: {self.where} {reason}")
 
     def read(self, data: bytes) -> Any:
-        try:
-            entries, metadata = parse_header(data)
-            document = self._document(metadata)
-        except HeaderError as err:
-            raise self.error(str(err)) from None
+        document, entries = self._checked_document(data)
         table = self._table(document["tensors"], entries)
         arrays = self._safetensors_load(data)
         if set(arrays) != set(table):  # safetensors read the header differently from us
@@ -64,6 +71,7 @@ class Reader:
                              f"{_names(sorted(table))}")
         for key, (dtype, shape, digest) in table.items():
             self.arrays[key] = self._check_array(key, dtype, shape, digest, arrays.pop(key))
+        check_names(self, document["tree"])  # refuse unknown classes before building any
         try:
             tree = self._decode(document["tree"], 0)
         except CheckpointError:
@@ -78,6 +86,35 @@ class Reader:
         for tensor, saved_on in self._to_place:  # the file passed every check: now place it
             self._place(tensor, saved_on)
         return tree
+
+    def unsafe_names(self, data: bytes) -> list[str]:
+        """The class and function names in the file that ``read`` would refuse now."""
+        document, _ = self._checked_document(data)
+        names = names_to_resolve(document["tree"])
+        resolver = Resolver() if names else None
+        return [name for name in names if resolver is not None and resolver.find(name) is None]
+
+    def _checked_document(self, data: bytes) -> tuple[dict[str, Any], dict[str, TensorEntry]]:
+        try:
+            entries, metadata = parse_header(data)
+            return self._document(metadata), entries
+        except HeaderError as err:
+            # Only a file that is no checkpoint is looked at again, so no checkpoint is misread.
+            if (data.startswith(_ZIP_MAGIC) and _first_zip_entry(data).endswith(b".pkl")
+                    or data.startswith(_LEGACY_TORCH_MAGIC)):
+                raise self.error(
+                    "is a PyTorch checkpoint (torch.save's pickle), not a backprop checkpoint; "
+                    "backprop never unpickles, because unpickling can run code. Convert it "
+                    "where PyTorch is installed: safetensors.torch.save_file(torch.load(path, "
+                    "weights_only=True), 'model.safetensors'), then read that with "
+                    "safetensors.numpy.load_file") from None
+            raise self.error(str(err)) from None
+
+    def decode(self, node: Any, depth: int) -> Any:
+        return self._decode(node, depth)
+
+    def expect(self, condition: bool, tag: str, value: Any) -> None:
+        self._expect(condition, tag, value)
 
     def _safetensors_load(self, data: bytes) -> dict[str, np.ndarray]:
         """safetensors' own reader, on a header already checked: its errors (including a Rust
@@ -191,6 +228,8 @@ class Reader:
             raise self.error(f"has malformed metadata (a {tag} node with fields "
                              f"{quote(sorted(node))})")
         value = node[tag]
+        if tag in MODULE_TAG_FIELDS:
+            return decode_tagged(self, tag, node, depth)
         if tag in ("$dict", "$odict"):
             return self._mapping(tag, value, depth)
         if tag == "$tuple":
@@ -315,6 +354,12 @@ class Reader:
                                 "them onto the CPU with map_location='cpu'") from None
         if device is not None and device != "cpu":
             tensor._data = backend.to_device(tensor._data, device)
+
+
+def _first_zip_entry(data: bytes) -> bytes:
+    """The name of a zip file's first entry (its local header: name length at byte 26)."""
+    length = int.from_bytes(data[26:28], "little")
+    return data[30:30 + length]
 
 
 def _is_device_name(name: str) -> bool:

@@ -24,6 +24,13 @@ themselves; everything else is an object with one ``$``-tag::
     {"$np": "float32", "value": v}   NumPy scalars, with their dtype
     {"$tensor": key, "requires_grad": true, "parameter": true}   {"$ndarray": key}
 
+Whole modules (``save(model, f)``), dtypes, devices, ``Size``s, dataclass configurations and
+named functions have tags of their own (format version 2, written only when used; see
+``_module_tree``). Their classes are saved as names and rebuilt only from backprop's own or the
+user's allowlist (``safe_globals``, ``add_safe_globals``, as in PyTorch >= 2.6), never by
+importing a name read from the file. The writer is ``_checkpoint_writer``, the reader
+``_checkpoint_reader``.
+
 ``safetensors`` is an optional extra (``pip install backprop[checkpoint]``), imported only when a
 checkpoint is written or read.
 """
@@ -33,26 +40,19 @@ from __future__ import annotations
 import errno
 import io
 import json
-import math
 import os
 import stat
-from collections import OrderedDict
 from typing import IO, Any, Union
 
-import numpy as np
-
-from ._checkpoint_format import (CHECKSUM_KEY, COMPLEX_PARTS, FORMAT_KEY, FORMAT_VERSION,
-                                 MAX_NESTING, STORABLE, CheckpointError, is_plain_key,
-                                 sha256_array, sha256_text)
+from ._checkpoint_format import CHECKSUM_KEY, FORMAT_KEY, MAX_NESTING, CheckpointError, sha256_text
 from ._checkpoint_reader import Reader
+from ._checkpoint_writer import Writer
+from ._safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 from ._safetensors_header import read_stream
 from .atomic import atomic_write_bytes
-from . import backend
-from .tensor import Tensor
 
-__all__ = ["CheckpointError", "load", "save"]
-
-_INT64_RANGE = range(-(2**63), 2**63)
+__all__ = ["MAX_NESTING", "CheckpointError", "add_safe_globals", "clear_safe_globals",
+           "get_safe_globals", "get_unsafe_globals_in_checkpoint", "load", "safe_globals", "save"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -60,14 +60,19 @@ PathLike = Union[str, "os.PathLike[str]"]
 # -- saving ---------------------------------------------------------------------------------------
 
 
-def save(obj: Any, f: PathLike | IO[bytes]) -> None:
+def save(obj: Any, f: PathLike | IO[bytes], pickle_module: Any = None, pickle_protocol: int = 2,
+         _use_new_zipfile_serialization: bool = True,
+         _disable_byteorder_record: bool = False) -> None:
     """Write ``obj`` to ``f`` as a safetensors checkpoint, atomically (as ``torch.save``).
 
     ``obj`` is a tensor, a NumPy array, or nested dicts, lists and tuples of tensors, arrays,
     ints (of any size), floats, complex numbers, bools, ``None``, strings and NumPy scalars: a
     model's ``state_dict()``, an optimizer's or scheduler's, or a whole training state. Dict keys
-    may be strings, numbers, ``None`` or tuples of them. Modules and other objects are refused
-    (save their ``state_dict()``); nothing is pickled.
+    may be strings, numbers, ``None`` or tuples of them. Whole ``nn.Module``s are saved as data
+    (their class by name, attributes, parameters, buffers and submodules; see ``_module_tree``),
+    and so are dtypes, devices, ``Size``s and named functions and classes; anything else (a
+    lambda, an open file) is refused, naming where it is. Nothing is pickled: PyTorch's pickle
+    arguments are taken for its signature, and ``pickle_module`` must stay None.
 
     ``f`` is a path: the file is written to a temporary file in the same directory, synced and
     renamed over ``f``, so a crash at any moment leaves either the old checkpoint or the new one,
@@ -84,10 +89,13 @@ def save(obj: Any, f: PathLike | IO[bytes]) -> None:
     ((2, 3), 3, (1, 2))
     >>> folder.cleanup()
     """
+    if pickle_module is not None:
+        raise ValueError("save: pickle_module must be None: backprop never pickles; a "
+                         "checkpoint is a safetensors file with a JSON document")
     st_numpy = _import_safetensors("save")
-    writer = _Writer()
+    writer = Writer()
     tree = writer.encode(obj, ())
-    document = json.dumps({"version": FORMAT_VERSION, "tree": tree, "tensors": writer.table},
+    document = json.dumps({"version": writer.version, "tree": tree, "tensors": writer.table},
                           allow_nan=False, separators=(",", ":"))
     metadata = {FORMAT_KEY: document, CHECKSUM_KEY: sha256_text(document)}
     data = st_numpy.save(writer.arrays, metadata=metadata)
@@ -99,148 +107,15 @@ def save(obj: Any, f: PathLike | IO[bytes]) -> None:
     atomic_write_bytes(_as_path(f, "save"), data, "save")
 
 
-class _Writer:
-    """Turns an object tree into a JSON-able tree plus named contiguous little-endian arrays."""
-
-    def __init__(self) -> None:
-        self.arrays: dict[str, np.ndarray] = {}
-        self.table: dict[str, dict[str, Any]] = {}
-        self._by_buffer: dict[tuple, str] = {}  # one entry for views of the same memory
-        self._active: set[int] = set()  # containers being encoded, to catch reference cycles
-        self._keep: list[np.ndarray] = []  # keeps memoised buffers alive so no address is reused
-
-    def encode(self, value: Any, trail: tuple) -> Any:
-        if value is None or isinstance(value, bool):
-            return value
-        # Before the Python types: np.float64 and np.complex128 subclass float and complex.
-        if isinstance(value, np.generic) and not isinstance(value, np.str_):
-            return _encode_numpy_scalar(value, trail)
-        if isinstance(value, str):
-            return str(value)
-        if isinstance(value, int):
-            return _encode_int(int(value))
-        if isinstance(value, float):
-            return _encode_float(float(value))
-        if isinstance(value, complex):
-            return {"$complex": [_encode_float(value.real), _encode_float(value.imag)]}
-        if isinstance(value, Tensor):
-            return self._tensor(value, trail)
-        if isinstance(value, backend.ARRAY_TYPES):
-            return {"$ndarray": self._store(value, trail)}
-        if isinstance(value, (dict, list, tuple)):
-            if len(trail) >= MAX_NESTING:
-                raise ValueError(f"save: {_where(trail[:4])}... nests containers more than "
-                                 f"{MAX_NESTING} deep, more than a checkpoint holds")
-            if id(value) in self._active:
-                raise ValueError(f"save: {_where(trail)} contains itself (a reference cycle); "
-                                 "a checkpoint must be a tree")
-            self._active.add(id(value))
-            try:
-                if isinstance(value, dict):
-                    pairs = [[self._key(k, trail), self.encode(v, trail + (k,))]
-                             for k, v in value.items()]
-                    return {"$odict" if isinstance(value, OrderedDict) else "$dict": pairs}
-                items = [self.encode(v, trail + (i,)) for i, v in enumerate(value)]
-                return items if isinstance(value, list) else {"$tuple": items}
-            finally:
-                self._active.discard(id(value))
-        hint = ("; save its state_dict() instead" if callable(getattr(value, "state_dict", None))
-                else "")
-        raise TypeError(f"save: {_where(trail)} is a {type(value).__name__}, which a checkpoint "
-                        f"cannot hold{hint}. Checkpoints hold tensors, NumPy arrays, numbers, "
-                        "bools, None, strings and dicts/lists/tuples of them (never pickled "
-                        "objects)")
-
-    def _key(self, key: Any, trail: tuple) -> Any:
-        if not is_plain_key(key):
-            raise TypeError(f"save: {_where(trail)} has a key of type {type(key).__name__} "
-                            f"({key!r:.60}); dict keys must be strings, numbers, bools, None or "
-                            "tuples of them")
-        return self.encode(key, trail)
-
-    def _tensor(self, tensor: Tensor, trail: tuple) -> dict[str, Any]:
-        node: dict[str, Any] = {"$tensor": self._store(tensor._data, trail)}
-        if type(tensor._data) is not np.ndarray:
-            node["device"] = str(tensor.device)  # loads back there unless map_location says not
-        if tensor.requires_grad:
-            node["requires_grad"] = True
-        from .nn.parameter import Parameter  # noqa: PLC0415 - nn sits above this module
-
-        if isinstance(tensor, Parameter):
-            node["parameter"] = True
-        return node
-
-    def _store(self, array: Any, trail: tuple) -> str:
-        if not isinstance(array, np.ndarray):
-            array = backend.to_host(array)  # checkpoints are host memory
-        dtype = array.dtype.newbyteorder("=")  # big-endian arrays are saved little-endian
-        if dtype not in STORABLE and dtype not in COMPLEX_PARTS:
-            raise TypeError(f"save: {_where(trail)} has dtype {array.dtype}, which a checkpoint "
-                            "cannot hold; use a bool, integer, float or complex dtype")
-        interface = array.__array_interface__
-        identity = (interface["data"][0], array.shape, array.strides, array.dtype.str)
-        if identity in self._by_buffer:  # the same memory seen twice (tied weights): store once
-            return self._by_buffer[identity]
-        # safetensors wants dense little-endian bytes: copy views, transposes and negative strides.
-        stored = array.astype(dtype.newbyteorder("<"), order="C", copy=False)
-        if dtype in COMPLEX_PARTS:
-            parts = COMPLEX_PARTS[dtype].newbyteorder("<")
-            stored = stored.reshape(-1).view(parts).reshape(array.shape + (2,))
-        key = self._fresh_key(trail)
-        self.arrays[key] = stored
-        self.table[key] = {"dtype": dtype.name, "shape": list(array.shape),
-                           "sha256": sha256_array(stored)}
-        self._by_buffer[identity] = key
-        self._keep.append(array)
-        return key
-
-    def _fresh_key(self, trail: tuple) -> str:
-        name = "/".join(str(part) for part in trail) or "tensor"
-        # Header names are UTF-8 and "__metadata__" is safetensors' own entry.
-        name = name.encode("utf-8", "backslashreplace").decode("utf-8")
-        if name == "__metadata__":
-            name = "_metadata_"
-        key, n = name, 1
-        while key in self.arrays:
-            n += 1
-            key = f"{name}~{n}"
-        return key
-
-
-def _encode_int(value: int) -> Any:
-    # JSON has no integer limit, but many readers do (and Python's str() of huge ints does).
-    return value if value in _INT64_RANGE else {"$int": hex(value)}
-
-
-def _encode_float(value: float) -> Any:
-    if math.isfinite(value):
-        return value
-    return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
-
-
-def _encode_numpy_scalar(value: np.generic, trail: tuple) -> dict[str, Any]:
-    dtype = value.dtype
-    if dtype.kind == "b":
-        encoded: Any = bool(value)
-    elif dtype.kind in "iu":
-        encoded = _encode_int(int(value))
-    elif dtype in STORABLE and dtype.kind == "f":
-        encoded = _encode_float(float(value))  # float16/32 widen to float64 exactly
-    elif dtype in COMPLEX_PARTS:
-        encoded = [_encode_float(float(value.real)), _encode_float(float(value.imag))]
-    else:
-        raise TypeError(f"save: {_where(trail)} is a NumPy {dtype} scalar, which a checkpoint "
-                        "cannot hold exactly; convert it to a supported type first")
-    return {"$np": dtype.name, "value": encoded}
-
-
 # -- loading --------------------------------------------------------------------------------------
 
 
-def load(f: PathLike | IO[bytes], map_location: Any = None, *, weights_only: bool = True) -> Any:
+def load(f: PathLike | IO[bytes], map_location: Any = None, pickle_module: Any = None, *,
+         weights_only: bool | None = None, mmap: bool | None = None,
+         **pickle_load_args: Any) -> Any:
     """Read a checkpoint written by ``save`` (as ``torch.load``): tensors come back as ``bp``
-    tensors with their dtype (and ``requires_grad``), arrays as NumPy arrays, and every dict,
-    OrderedDict, list, tuple, number and string as it was saved.
+    tensors with their dtype (and ``requires_grad``), arrays as NumPy arrays, every dict,
+    OrderedDict, list, tuple, number and string as it was saved, and whole modules as modules.
 
     The file is checked before anything is returned: a file that is not a checkpoint, is
     truncated, or whose metadata or tensor bytes fail their SHA-256 raises ``CheckpointError``
@@ -248,10 +123,16 @@ def load(f: PathLike | IO[bytes], map_location: Any = None, *, weights_only: boo
     in a checkpoint is executed, and no declared size is trusted: loading allocates about the
     file's size, never more, whatever its header claims.
 
+    A saved module is rebuilt only if its class is backprop's own or allowed by the user, as
+    PyTorch's ``weights_only`` loading does: ``with safe_globals([Net]): load(f)`` or
+    ``add_safe_globals([Net])``. Classes are matched by the name they were saved under and are
+    never imported; their ``__init__`` is not called (the saved state is set directly).
+
     Tensors saved from a device load back onto it, unless ``map_location`` says otherwise, as in
     PyTorch: a device (``"cpu"``, ``"cuda:1"``), a dict from saved to wanted device, or a
     callable ``f(tensor_on_cpu, saved_device) -> tensor``. NumPy arrays always load on the host.
-    ``weights_only`` must stay ``True``: backprop never unpickles anything.
+    ``weights_only`` must stay ``True`` (None means True, as in PyTorch 2.6): backprop never
+    unpickles anything. ``mmap`` is taken for PyTorch's signature; the file is read whole.
 
     >>> import io
     >>> import backprop as bp
@@ -263,24 +144,53 @@ def load(f: PathLike | IO[bytes], map_location: Any = None, *, weights_only: boo
     >>> state["step"], state["exp_avg"].dtype
     (10, dtype('float64'))
     """
-    if not weights_only:
+    if weights_only is not None and not weights_only:
         raise ValueError("load: weights_only=False asks to unpickle arbitrary objects, which "
-                         "backprop never does; checkpoints hold only tensors, arrays, numbers, "
-                         "strings and containers, so leave weights_only=True")
+                         "backprop never does: nothing in a file may run code. Leave "
+                         "weights_only=True (the default); whole models load too, with "
+                         "torch.serialization.safe_globals([YourModel]) for your own classes")
+    if pickle_module is not None or pickle_load_args:
+        given = "pickle_module" if pickle_module is not None else ", ".join(pickle_load_args)
+        raise ValueError(f"load: {given} only apply to pickle files, which backprop never "
+                         "reads; call load(f, map_location=...) without them")
+    if mmap is not None and not isinstance(mmap, bool):
+        raise TypeError(f"load: mmap must be a bool or None, got {type(mmap).__name__}")
     st_numpy = _import_safetensors("load")
+    where, data = _read_checkpoint(f, "load")
+    return Reader(where, st_numpy, map_location).read(data)
+
+
+def get_unsafe_globals_in_checkpoint(f: PathLike | IO[bytes]) -> list[str]:
+    """The class and function names in a checkpoint that ``load`` would refuse now (neither
+    backprop's own nor allowed with ``add_safe_globals``/``safe_globals``), as PyTorch's.
+
+    >>> import io
+    >>> import backprop as bp
+    >>> from backprop.serialization import get_unsafe_globals_in_checkpoint, save
+    >>> class Net(bp.nn.Module):
+    ...     pass
+    >>> buffer = io.BytesIO()
+    >>> save(bp.nn.Sequential(Net(), bp.nn.ReLU()), buffer)
+    >>> _ = buffer.seek(0)
+    >>> get_unsafe_globals_in_checkpoint(buffer)
+    ['backprop.serialization.Net']
+    """
+    st_numpy = _import_safetensors("get_unsafe_globals_in_checkpoint")
+    where, data = _read_checkpoint(f, "get_unsafe_globals_in_checkpoint")
+    return Reader(where, st_numpy).unsafe_names(data)
+
+
+def _read_checkpoint(f: PathLike | IO[bytes], op: str) -> tuple[str, bytes]:
     if _is_file_object(f, "read"):
         where = str(getattr(f, "name", f"<{type(f).__name__}>"))
-        data = _read_all(f, where)
-    else:
-        where = _as_path(f, "load")
-        try:
-            with open(where, "rb") as file:
-                data = _read_all(file, where)
-        except FileNotFoundError:
-            raise FileNotFoundError(errno.ENOENT, "load: no checkpoint file at this path",
-                                    where) from None
-
-    return Reader(where, st_numpy, map_location).read(bytes(data))
+        return where, bytes(_read_all(f, where))
+    where = _as_path(f, op)
+    try:
+        with open(where, "rb") as file:
+            return where, bytes(_read_all(file, where))
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, f"{op}: no checkpoint file at this path",
+                                where) from None
 
 
 def load_tagged(path: PathLike, tag: str, op: str, not_tagged: str) -> dict[str, Any]:
@@ -346,7 +256,3 @@ def _as_path(f: Any, op: str) -> str:
         raise TypeError(f"{op}: f must be a path (str or os.PathLike) or a binary file object, "
                         f"got {type(f).__name__}") from None
     return os.fsdecode(path)
-
-
-def _where(trail: tuple) -> str:
-    return "obj" + "".join(f"[{part!r}]" for part in trail)
