@@ -75,18 +75,71 @@ class _Alias(importlib.abc.Loader):
         sys.modules[module.__name__] = importlib.import_module(self.ours)
 
 
+# PyTorch splits torch.nn.modules into files differently from us (its LayerNorm lives in
+# normalization.py, ours in norm.py; its MultiheadAttention in activation.py), and programs name
+# classes by those paths: `torch.serialization.safe_globals([torch.nn.modules.sparse.Embedding])`,
+# `isinstance(m, torch.nn.modules.batchnorm._BatchNorm)`. Each of these paths is served by a
+# module that finds a name wherever we keep it.
+NN_MODULE_FILES = frozenset((
+    "activation", "adaptive", "batchnorm", "channelshuffle", "container", "conv", "distance",
+    "dropout", "flatten", "fold", "instancenorm", "lazy", "linear", "loss", "module",
+    "normalization", "padding", "pixelshuffle", "pooling", "rnn", "sparse", "transformer",
+    "upsampling", "utils"))
+_NN_MODULES = "torch.nn.modules."
+_ABSENT = object()
+
+
+class _GatheredModule(ModuleType):
+    """``torch.nn.modules.<file>``: each name looked up in our same-named file, then ``nn``, then
+    every file of ``nn.modules`` (where the private bases such as ``_BatchNorm`` live)."""
+
+    def __getattr__(self, name: str) -> object:
+        nn = importlib.import_module("backprop.nn")
+        places = [sys.modules.get("backprop.nn.modules." + self.__name__[len(_NN_MODULES):]),
+                  nn, importlib.import_module("backprop.nn.module")]
+        places += [module for key, module in list(sys.modules.items())
+                   if key.startswith("backprop.nn.modules.")]
+        for place in places:
+            if place is not None and name in vars(place):
+                return vars(place)[name]
+        raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}", name=name,
+                             obj=self)
+
+
+class _Gather(importlib.abc.Loader):
+    """Makes a ``_GatheredModule``. The import system then sets it as an attribute of its parent,
+    ``backprop.nn.modules``, where it may hide our same-named file: ``displaced`` remembers what
+    was there, for ``torch_served`` to put back."""
+
+    def __init__(self) -> None:
+        self.displaced: dict[str, object] = {}
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        parent = importlib.import_module("backprop.nn.modules")
+        child = spec.name[len(_NN_MODULES):]
+        self.displaced.setdefault(child, vars(parent).get(child, _ABSENT))
+        return _GatheredModule(spec.name)
+
+    def exec_module(self, module: ModuleType) -> None:
+        pass
+
+
 class TorchFinder(importlib.abc.MetaPathFinder):
     """Finds ``torch[.X]`` and ``torchvision[.X]`` as ``backprop[.X]`` and ``backprop.vision[.X]``;
     a path we lack raises ``NotServed`` rather than falling through to an installed PyTorch."""
 
     def __init__(self, table: Mapping[str, str] = SERVED) -> None:
         self.table = dict(table)
+        self.gather = _Gather()
 
     def find_spec(self, fullname: str, path: Sequence[str] | None = None,
                   target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
         ours = served_name(fullname, self.table)
         if ours is None:
             return None
+        if (fullname.startswith(_NN_MODULES) and ours == "backprop" + fullname[len("torch"):]
+                and fullname[len(_NN_MODULES):] in NN_MODULE_FILES):
+            return importlib.util.spec_from_loader(fullname, self.gather)
         try:
             found = importlib.util.find_spec(ours)
         except ModuleNotFoundError:  # a parent of ours is a plain module, or missing
@@ -128,3 +181,9 @@ def torch_served(table: Mapping[str, str] = SERVED) -> Iterator[TorchFinder]:
         for name in _served_entries(table):
             del sys.modules[name]
         sys.modules.update(set_aside)
+        parent = sys.modules.get("backprop.nn.modules")
+        for child, value in finder.gather.displaced.items():
+            if value is _ABSENT:
+                vars(parent).pop(child, None)
+            else:
+                setattr(parent, child, value)
