@@ -21,8 +21,8 @@ TEST_BATCHES = ["test_batch"]
 PYTHON_FOLDER = "cifar-10-batches-py"
 BINARY_FOLDER = "cifar-10-batches-bin"
 WHERE_TO_GET = ("Get cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html "
-                "and unpack it in root (tar xzf cifar-10-python.tar.gz -C ROOT), or unpack the "
-                "binary version (cifar-10-binary.tar.gz) there.")
+                "and unpack it there (tar xzf cifar-10-python.tar.gz -C {root}), or unpack the "
+                "binary version (cifar-10-binary.tar.gz) the same way.")
 
 
 class CIFAR10(Dataset[Any]):
@@ -83,7 +83,8 @@ class CIFAR10(Dataset[Any]):
         raise DatasetNotFoundError(
             f"CIFAR10: cannot find the {split} batches {', '.join(missing)} in {python}, nor "
             f"{', '.join(n + '.bin' for n in names)} in {binary}{note}. The python release's "
-            f"folder holds {', '.join(TRAIN_BATCHES + TEST_BATCHES)}. {WHERE_TO_GET}")
+            f"folder holds {', '.join(TRAIN_BATCHES + TEST_BATCHES)}. "
+            + WHERE_TO_GET.format(root=root))
 
     @property
     def class_to_idx(self) -> dict[str, int]:

@@ -328,8 +328,9 @@ def resize(img: Any, size: Any, interpolation: Any = InterpolationMode.BILINEAR,
            max_size: int | None = None, antialias: bool | None = True) -> Any:
     """``img`` resized: an int ``size`` sets the shorter side (aspect ratio kept), ``(h, w)``
     the exact size. PIL Images are resized by Pillow (antialiased, torchvision's numbers);
-    Tensors and ndarrays use ``bp.nn.functional.interpolate`` when enlarging or without
-    antialias, and our antialiased filter (PyTorch's ``antialias=True``) when shrinking.
+    Tensors and ndarrays use our antialiased filter (PyTorch's ``antialias=True``, which
+    ``bp.nn.functional.interpolate`` lacks) when shrinking and for bicubic, and
+    ``bp.nn.functional.interpolate`` otherwise (enlarging, nearest, or ``antialias=False``).
     Integer pixels are rounded back to their dtype.
 
     >>> resize(np.zeros((4, 6), np.uint8), 2).shape
@@ -356,7 +357,10 @@ def resize(img: Any, size: Any, interpolation: Any = InterpolationMode.BILINEAR,
     lead = work.shape[:-2]
     flat = work.reshape((-1, 1) + work.shape[-2:])  # (N, 1, H, W) for interpolate
     linear = mode in (InterpolationMode.BILINEAR, InterpolationMode.BICUBIC)
-    if linear and antialias and shrinks((height, width), (out_h, out_w)):
+    # Antialiased bicubic uses PIL's cubic (a = -0.5) even when enlarging; interpolate's
+    # bicubic is a = -0.75, as PyTorch's without antialias.
+    bicubic = mode == InterpolationMode.BICUBIC
+    if linear and antialias and (bicubic or shrinks((height, width), (out_h, out_w))):
         out = resize_antialiased(flat, (out_h, out_w), mode.value)
     else:
         out = np.asarray(interpolate(Tensor._wrap(flat), size=(out_h, out_w), mode=mode.value,
