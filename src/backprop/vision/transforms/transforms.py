@@ -149,7 +149,7 @@ class RandomCrop(_Simple):
     ``pad_if_needed``, padding an image smaller than ``size``. The place is drawn from
     backprop's global generator.
 
-    >>> import backprop as bp
+    >>> import backprop as bp, numpy as np
     >>> _ = bp.manual_seed(0); a = RandomCrop(2)(np.arange(16, dtype=np.uint8).reshape(4, 4))
     >>> _ = bp.manual_seed(0); b = RandomCrop(2)(np.arange(16, dtype=np.uint8).reshape(4, 4))
     >>> a.shape, bool((a == b).all())
@@ -217,6 +217,7 @@ class _RandomFlip(_Simple):
 class RandomHorizontalFlip(_RandomFlip):
     """Mirror left to right with probability ``p`` (drawn from backprop's global generator).
 
+    >>> import numpy as np
     >>> RandomHorizontalFlip(p=1.0)(np.array([[1, 2]], np.uint8)).tolist()
     [[2, 1]]
     """
