@@ -357,3 +357,51 @@ def test_gzip_and_plain_mnist_files_agree(tmp_path: Path) -> None:
         (tmp_path / "b" / "train-images-idx3-ubyte").read_bytes()
     assert np.array_equal(np.asarray(MNIST(tmp_path / "a")[1][0]),
                           np.asarray(MNIST(tmp_path / "b")[1][0]))
+
+
+# -- ImageFolder ---------------------------------------------------------------------------------
+
+def test_image_folder_classes_samples_and_images(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    pictures = {}
+    for name, files in [("dog", ["b.png", "a.PNG", "notes.txt"]), ("cat", ["x.bmp"]),
+                        ("cat/inner", ["y.png"])]:
+        (tmp_path / name).mkdir(parents=True, exist_ok=True)
+        for file in files:
+            path = tmp_path / name / file
+            if file.endswith(".txt"):
+                path.write_text("not an image")
+                continue
+            pixels = rng.integers(0, 256, (4, 5), dtype=np.uint8)  # grey: loaded as RGB
+            Image.fromarray(pixels).save(path)
+            pictures[str(path)] = pixels
+    data = datasets.ImageFolder(str(tmp_path), transform=transforms.ToTensor())
+    assert data.classes == ["cat", "dog"] and data.class_to_idx == {"cat": 0, "dog": 1}
+    assert [Path(p).relative_to(tmp_path).as_posix() for p, _ in data.samples] == \
+        ["cat/x.bmp", "cat/inner/y.png", "dog/a.PNG", "dog/b.png"]
+    assert data.targets == [0, 0, 1, 1] and data.imgs is data.samples and len(data) == 4
+    x, y = data[2]
+    assert tuple(x.shape) == (3, 4, 5) and y == 1
+    expected = pictures[data.samples[2][0]].astype(np.float32) / np.float32(255)
+    assert all(np.array_equal(x.numpy()[c], expected) for c in range(3))
+
+
+def test_image_folder_refusals(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="couldn't find any class folder"):
+        datasets.ImageFolder(tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="found no valid file for the classes empty"):
+        datasets.ImageFolder(tmp_path)
+    assert len(datasets.ImageFolder(tmp_path, allow_empty=True)) == 0
+
+
+@pytest.mark.parametrize("module, name", [("datasets", "LSUN"), ("transforms", "ColorJitter")])
+def test_unserved_names_say_what_is_served(module: str, name: str) -> None:
+    vision = importlib.import_module("backprop.vision")
+    with pytest.raises(AttributeError, match=f"torchvision.{module}.{name} is not part of "
+                                             "backprop") as info:
+        getattr(getattr(vision, module), name)
+    assert "CenterCrop" in str(info.value) or "ImageFolder" in str(info.value)
+    assert not hasattr(getattr(vision, module), name)
+    with pytest.raises(AttributeError, match="torchvision.models is not part of backprop"):
+        vision.models  # noqa: B018

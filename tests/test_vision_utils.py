@@ -83,8 +83,8 @@ def test_make_grid_normalize() -> None:
     assert np.array_equal(ranged, hand_grid(clamped, 4, 0, 0.0))
     each = make_grid(bp.tensor(images), normalize=True, scale_each=True, padding=0,
                      nrow=4).numpy()
-    per_image = np.stack([(im - np.float32(im.min())) / np.float32(float(im.max()) - float(im.min()))
-                          for im in images])
+    per_image = np.stack([(im - np.float32(im.min()))
+                          / np.float32(float(im.max()) - float(im.min())) for im in images])
     assert np.array_equal(each, hand_grid(per_image, 4, 0, 0.0))
     source = bp.tensor(images)
     make_grid(source, normalize=True)

@@ -19,8 +19,18 @@ served: importing them raises an ImportError that says so.
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import datasets, transforms, utils
+from ._out_of_scope import refuse
 
 __version__ = "0.0.0+backprop"
 
 __all__ = ["datasets", "transforms", "utils"]
+
+
+def __getattr__(name: str) -> Any:
+    # torchvision.models and friends, reached as attributes: the same sentence as their import.
+    if name in ("models", "ops", "io", "tv_tensors"):
+        raise AttributeError(str(refuse(name)), name=name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,8 @@ import with a sentence that says what is served instead, not fail later on a mis
 
 from __future__ import annotations
 
-SERVED = "datasets (MNIST, FashionMNIST, CIFAR10, FakeData), transforms and utils"
+SERVED = ("datasets (MNIST, FashionMNIST, CIFAR10, FakeData, ImageFolder), transforms and "
+          "utils")
 
 
 def refuse(module: str) -> ImportError:
@@ -21,3 +22,17 @@ def refuse(module: str) -> ImportError:
         f"(issue 18's scope). Write that part with backprop's own modules (torch.nn layers, "
         f"torch.* ops), or run the program with PyTorch and torchvision installed.",
         name=f"torchvision.{module}")
+
+
+def missing_name(module: str, name: str, served: list[str]) -> AttributeError:
+    """The AttributeError for ``torchvision.<module>.<name>`` that backprop does not serve,
+    listing what ``module`` does serve.
+
+    >>> print(missing_name("datasets", "LSUN", ["MNIST"]))  # doctest: +ELLIPSIS
+    torchvision.datasets.LSUN is not part of backprop: ... serves MNIST ...
+    """
+    return AttributeError(
+        f"torchvision.{module}.{name} is not part of backprop: backprop.vision.{module} (what "
+        f"`import torchvision.{module}` gives under backprop run) serves "
+        f"{', '.join(served)} (issue 18's scope); write it with these, or run the program with "
+        "PyTorch and torchvision installed.", name=name)

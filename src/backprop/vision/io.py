@@ -1,4 +1,5 @@
-"""``torchvision.io`` is outside what backprop serves: importing this module raises ImportError."""
+"""``torchvision.io`` is outside what backprop serves: importing this module raises
+ImportError."""
 
 from ._out_of_scope import refuse
 

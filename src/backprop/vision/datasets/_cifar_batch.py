@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 # The globals a CIFAR batch may name; each is only recognised, never looked up.
-_RECONSTRUCT = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct")}
+_RECONSTRUCT = {("numpy.core.multiarray", "_reconstruct"),
+                ("numpy._core.multiarray", "_reconstruct")}
 _FROMBUFFER = {("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
 _NDARRAY = {("numpy", "ndarray")}
 _DTYPE = {("numpy", "dtype")}
