@@ -11,6 +11,7 @@ from typing import Any, BinaryIO, Union
 import numpy as np
 
 from ..atomic import atomic_write_bytes, atomic_writer
+from ..backend import device, device_of, to_device, to_host
 from ..tensor import Tensor
 from ._image import pillow
 from ._png import png_bytes
@@ -18,8 +19,11 @@ from ._png import png_bytes
 PathOrFile = Union[str, "os.PathLike[str]", BinaryIO]
 
 
-def _as_batch(tensor: Any) -> np.ndarray:
+def _as_batch(tensor: Any) -> tuple[np.ndarray, device]:
+    """The images on the host and the device they came from."""
     if isinstance(tensor, (list, tuple)):
+        if not tensor:
+            raise ValueError("make_grid: got an empty list of images")
         for i, t in enumerate(tensor):
             if not isinstance(t, Tensor):
                 raise TypeError(f"make_grid: tensor should be a Tensor or a list of Tensors; "
@@ -28,11 +32,11 @@ def _as_batch(tensor: Any) -> np.ndarray:
         if len(shapes) != 1:
             raise ValueError(f"make_grid: the images of a list must have one shape, got "
                              f"{sorted(shapes)}")
-        return np.stack([np.asarray(t._data) for t in tensor])
+        return np.stack([to_host(t._data) for t in tensor]), device_of(tensor[0]._data)
     if not isinstance(tensor, Tensor):
         raise TypeError(f"make_grid: tensor should be a Tensor or a list of Tensors, got a "
                         f"{type(tensor).__name__}")
-    return np.asarray(tensor._data)
+    return to_host(tensor._data), device_of(tensor._data)
 
 
 def _normalize(images: np.ndarray, value_range: tuple[float, float] | None) -> None:
@@ -60,7 +64,7 @@ def make_grid(tensor: Tensor | list[Tensor], nrow: int = 8, padding: int = 2,
     if value_range is not None and not isinstance(value_range, tuple):
         raise TypeError(f"make_grid: value_range has to be a tuple (min, max), got "
                         f"{value_range!r}")
-    images = _as_batch(tensor)
+    images, where = _as_batch(tensor)
     if images.ndim == 2:  # one image (H, W)
         images = images[None]
     if images.ndim == 3:  # one image (C, H, W)
@@ -80,7 +84,7 @@ def make_grid(tensor: Tensor | list[Tensor], nrow: int = 8, padding: int = 2,
         else:
             _normalize(images, value_range)
     if images.shape[0] == 1:
-        return Tensor._wrap(np.array(images[0]))
+        return Tensor._wrap(to_device(np.array(images[0]), where))
     count, channels, height, width = images.shape
     columns = min(nrow, count)
     rows = math.ceil(count / columns)
@@ -90,7 +94,7 @@ def make_grid(tensor: Tensor | list[Tensor], nrow: int = 8, padding: int = 2,
     for k in range(count):
         top, left = (k // columns) * cell_h + padding, (k % columns) * cell_w + padding
         grid[:, top:top + height, left:left + width] = images[k]
-    return Tensor._wrap(grid)
+    return Tensor._wrap(to_device(grid, where))
 
 
 def _format(fp: Any, format: str | None, image: Any) -> str:
@@ -120,7 +124,7 @@ def save_image(tensor: Tensor | list[Tensor], fp: PathOrFile, format: str | None
     >>> path.read_bytes()[:4]
     b'\\x89PNG'
     """
-    grid = np.asarray(make_grid(tensor, **kwargs)._data)
+    grid = to_host(make_grid(tensor, **kwargs)._data)
     # torchvision's conversion: x * 255 + 0.5, clamped, truncated to uint8, in the grid's dtype.
     scaled = grid * grid.dtype.type(255) + grid.dtype.type(0.5) if grid.dtype.kind == "f" \
         else grid.astype(np.float64) * 255 + 0.5

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ...backend import device_of, to_device, to_host
 from ...nn.functional import interpolate
 from ...tensor import Tensor
 from .._image import check_image, describe, get_dimensions, is_pil, require_pillow
@@ -53,7 +54,10 @@ def _unpack(img: Any, op: str) -> tuple[np.ndarray, Callable[[np.ndarray], Any]]
         if img.ndim < 2:
             raise TypeError(f"{op}: a Tensor image needs at least 2 dimensions (..., H, W), got "
                             f"shape {tuple(img.shape)}")
-        return np.asarray(img._data), lambda a: Tensor._wrap(np.ascontiguousarray(a))
+        # The work is done on the host; the result goes back to the Tensor's device.
+        where = device_of(img._data)
+        return to_host(img._data), lambda a: Tensor._wrap(to_device(np.ascontiguousarray(a),
+                                                                      where))
     if isinstance(img, np.ndarray):
         get_dimensions(img, op)
         if img.ndim == 2:
@@ -232,7 +236,9 @@ def normalize(tensor: Tensor, mean: Sequence[float], std: Sequence[float],
         mean_values = mean_values.reshape(-1, 1, 1)
     if std_values.ndim == 1:
         std_values = std_values.reshape(-1, 1, 1)
-    mean_t, std_t = Tensor._wrap(mean_values), Tensor._wrap(std_values)
+    where = device_of(tensor._data)
+    mean_t = Tensor._wrap(to_device(mean_values, where))
+    std_t = Tensor._wrap(to_device(std_values, where))
     if inplace:
         return tensor.sub_(mean_t).div_(std_t)
     return (tensor - mean_t) / std_t
