@@ -330,6 +330,30 @@ def test_dataset_reprs_are_torchvisions(mnist_root: Any) -> None:
     assert repr(MNIST(root)) == (f"Dataset MNIST\n    Number of datapoints: 5\n"
                                  f"    Root location: {root}\n    Split: Train")
     assert repr(FakeData()) == "Dataset FakeData\n    Number of datapoints: 1000"
+    # torchvision indents only the first line of the transforms' repr.
+    with_transforms = MNIST(root, transform=transforms.Compose([transforms.ToTensor()]),
+                            target_transform=abs)
+    assert repr(with_transforms).endswith(
+        "    Split: Train\n    StandardTransform\nTransform: Compose(\n               ToTensor()\n"
+        "           )\nTarget transform: <built-in function abs>")
+
+
+def test_vision_dataset_is_the_base_of_the_data_sets(mnist_root: Any) -> None:
+    root, _, _ = mnist_root
+    for data in (MNIST(root), FakeData(size=1)):
+        assert isinstance(data, datasets.VisionDataset)
+
+    class Pairs(datasets.VisionDataset):
+        def __len__(self) -> int:
+            return 1
+
+        def __getitem__(self, index: int) -> Any:
+            return self.transforms(index, index + 1)
+
+    assert Pairs("~/data").root != "~/data"  # expanded, as torchvision does
+    assert Pairs(None, transform=str)[0] == ("0", 1)
+    with pytest.raises(ValueError, match="Pairs: pass either transforms or transform"):
+        Pairs(None, transforms=abs, transform=abs)
 
 
 def test_package_layout_is_torchvisions() -> None:

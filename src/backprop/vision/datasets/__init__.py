@@ -16,9 +16,10 @@ from .cifar import CIFAR10
 from .fakedata import FakeData
 from .folder import DatasetFolder, ImageFolder
 from .mnist import MNIST, FashionMNIST
+from .vision import StandardTransform, VisionDataset
 
 __all__ = ["CIFAR10", "MNIST", "CIFARFormatError", "DatasetFolder", "DatasetNotFoundError",
-           "FakeData", "FashionMNIST", "ImageFolder"]
+           "FakeData", "FashionMNIST", "ImageFolder", "StandardTransform", "VisionDataset"]
 
 
 def __getattr__(name: str) -> Any:
@@ -26,4 +27,5 @@ def __getattr__(name: str) -> Any:
     # not a bare AttributeError.
     if name.startswith("_"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    raise missing_name("datasets", name, [n for n in __all__ if not n.endswith("Error")])
+    raise missing_name("datasets", name, [n for n in __all__ if not n.endswith("Error")
+                                          and n not in ("StandardTransform", "VisionDataset")])

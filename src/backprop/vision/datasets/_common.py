@@ -1,4 +1,4 @@
-"""What the vision data sets share: the missing-files error and torchvision's ``repr``."""
+"""What the vision data sets share: the missing-files error and the index check."""
 
 from __future__ import annotations
 
@@ -24,17 +24,3 @@ def check_index(index: Any, size: int, op: str) -> int:
     if not -size <= i < size:
         raise IndexError(f"{op}: index {i} is out of range for {size} samples")
     return i % size
-
-
-def vision_repr(dataset: Any, body: list[str]) -> str:
-    """``Dataset NAME`` / ``Number of datapoints`` / ``body`` / transforms, as torchvision
-    prints a data set."""
-    lines = [f"Dataset {type(dataset).__name__}", f"    Number of datapoints: {len(dataset)}"]
-    lines += [f"    {line}" for line in body]
-    for name in ("transform", "target_transform"):
-        value = getattr(dataset, name, None)
-        if value is not None:
-            text = repr(value).replace("\n", "\n    ")
-            lines.append(f"    {'Transforms' if name == 'transform' else 'Target transforms'}"
-                         f": {text}")
-    return "\n".join(lines)

@@ -10,10 +10,10 @@ from typing import Any, ClassVar, Union
 
 import numpy as np
 
-from ...utils.data.dataset import Dataset
 from .._image import from_pixels
 from ._cifar_batch import read_cifar_batch, read_cifar_binary
-from ._common import DatasetNotFoundError, check_index, vision_repr
+from ._common import DatasetNotFoundError, check_index
+from .vision import VisionDataset
 
 PathLike = Union[str, "os.PathLike[str]"]
 TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
@@ -25,7 +25,7 @@ WHERE_TO_GET = ("Get cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kri
                 "binary version (cifar-10-binary.tar.gz) the same way.")
 
 
-class CIFAR10(Dataset[Any]):
+class CIFAR10(VisionDataset):
     """The CIFAR-10 images (32x32 RGB, 10 classes) in ``root``, as torchvision.
 
     ``root/cifar-10-batches-py/`` (torchvision's layout: ``data_batch_1`` .. ``data_batch_5``
@@ -54,10 +54,8 @@ class CIFAR10(Dataset[Any]):
                  target_transform: Callable | None = None, download: bool = False) -> None:
         if not isinstance(train, (bool, np.bool_)):
             raise TypeError(f"CIFAR10: train must be True or False, got {train!r}")
-        self.root = os.path.expanduser(root) if isinstance(root, str) else root
+        super().__init__(root, transform=transform, target_transform=target_transform)
         self.train = bool(train)
-        self.transform = transform
-        self.target_transform = target_transform
         images, labels = [], []
         for file, reader in self._files(download):
             batch_images, batch_labels = reader(file)
@@ -103,9 +101,8 @@ class CIFAR10(Dataset[Any]):
             target = self.target_transform(target)
         return img, target
 
-    def __repr__(self) -> str:
-        return vision_repr(self, [f"Root location: {self.root}",
-                                  f"Split: {'Train' if self.train else 'Test'}"])
+    def extra_repr(self) -> str:
+        return f"Split: {'Train' if self.train else 'Test'}"
 
 
 __all__ = ["CIFAR10"]

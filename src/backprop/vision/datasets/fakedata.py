@@ -6,12 +6,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ...random import Generator
-from ...utils.data.dataset import Dataset
 from .._image import from_pixels
-from ._common import check_index, vision_repr
+from ._common import check_index
+from .vision import VisionDataset
 
 
-class FakeData(Dataset[Any]):
+class FakeData(VisionDataset):
     """``size`` random uint8 images of ``image_size`` (C, H, W) with random labels below
     ``num_classes``, as torchvision's: item ``i`` is drawn from a generator seeded with
     ``i + random_offset``, so it is the same on every call and in every process, and the global
@@ -38,7 +38,7 @@ class FakeData(Dataset[Any]):
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"FakeData: num_classes must be a positive int, got {num_classes!r}")
         self.size, self.image_size, self.num_classes = size, image_size, num_classes
-        self.transform, self.target_transform = transform, target_transform
+        super().__init__(None, transform=transform, target_transform=target_transform)
         self.random_offset = random_offset
 
     def __len__(self) -> int:
@@ -56,9 +56,6 @@ class FakeData(Dataset[Any]):
         if self.target_transform is not None:
             target = self.target_transform(target)
         return img, target
-
-    def __repr__(self) -> str:
-        return vision_repr(self, [])
 
 
 __all__ = ["FakeData"]

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Union
 
-from ...utils.data.dataset import Dataset
 from .._image import require_pillow
-from ._common import DatasetNotFoundError, check_index, vision_repr
+from ._common import DatasetNotFoundError, check_index
+from .vision import VisionDataset
 
 PathLike = Union[str, "os.PathLike[str]"]
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
@@ -82,7 +82,7 @@ def default_loader(path: str) -> Any:
     return pil_loader(path)
 
 
-class DatasetFolder(Dataset[Any]):
+class DatasetFolder(VisionDataset):
     """Samples ``(loader(path), class index)`` from ``root/<class>/**/<file>``, as torchvision.
     ``.classes``, ``.class_to_idx``, ``.samples`` (and ``.imgs``) and ``.targets`` as there."""
 
@@ -91,8 +91,7 @@ class DatasetFolder(Dataset[Any]):
                  target_transform: Callable | None = None,
                  is_valid_file: Callable[[str], bool] | None = None,
                  allow_empty: bool = False) -> None:
-        self.root = os.path.expanduser(root) if isinstance(root, str) else root
-        self.transform, self.target_transform = transform, target_transform
+        super().__init__(root, transform=transform, target_transform=target_transform)
         self.classes, self.class_to_idx = self.find_classes(self.root)
         self.samples = make_dataset(self.root, self.class_to_idx, extensions, is_valid_file,
                                     allow_empty)
@@ -114,9 +113,6 @@ class DatasetFolder(Dataset[Any]):
         if self.target_transform is not None:
             target = self.target_transform(target)
         return sample, target
-
-    def __repr__(self) -> str:
-        return vision_repr(self, [f"Root location: {self.root}"])
 
 
 class ImageFolder(DatasetFolder):

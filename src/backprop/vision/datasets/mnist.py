@@ -13,7 +13,8 @@ from typing import Any
 from ...datasets import mnist as _idx_datasets
 from ...datasets.idx import PathLike
 from .._image import from_pixels
-from ._common import DatasetNotFoundError, check_index, vision_repr
+from ._common import DatasetNotFoundError, check_index
+from .vision import StandardTransform, VisionDataset
 
 
 class _TorchvisionSamples:
@@ -42,16 +43,22 @@ class _TorchvisionSamples:
         return img, target
 
     @property
+    def transforms(self) -> StandardTransform | None:
+        if self.transform is None and self.target_transform is None:
+            return None
+        return StandardTransform(self.transform, self.target_transform)
+
+    @property
     def raw_folder(self) -> str:
         return str(Path(self.root) / type(self).__name__ / "raw")  # type: ignore[attr-defined]
 
-    def __repr__(self) -> str:
-        split = "Train" if self.train else "Test"  # type: ignore[attr-defined]
-        return vision_repr(self, [f"Root location: {self.root}",  # type: ignore[attr-defined]
-                                  f"Split: {split}"])
+    def extra_repr(self) -> str:
+        return f"Split: {'Train' if self.train else 'Test'}"  # type: ignore[attr-defined]
+
+    __repr__ = VisionDataset.__repr__
 
 
-class MNIST(_TorchvisionSamples, _idx_datasets.MNIST):
+class MNIST(_TorchvisionSamples, _idx_datasets.MNIST, VisionDataset):
     """The MNIST digits from the IDX files in ``root`` (or ``root/MNIST/raw``), as torchvision.
 
     A sample is ``(image, target)``: the 28x28 image as a PIL Image of mode 'L' when Pillow is
@@ -76,7 +83,7 @@ class MNIST(_TorchvisionSamples, _idx_datasets.MNIST):
         super().__init__(root, train, transform, target_transform, download)
 
 
-class FashionMNIST(_TorchvisionSamples, _idx_datasets.FashionMNIST):
+class FashionMNIST(_TorchvisionSamples, _idx_datasets.FashionMNIST, VisionDataset):
     """Zalando's Fashion-MNIST from the IDX files in ``root`` (or ``root/FashionMNIST/raw``),
     as torchvision; samples, ``.data`` and ``.targets`` as in ``MNIST``.
 
