@@ -300,3 +300,16 @@ def test_transforms_refuse_what_is_not_an_image(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(ImportError, match=r"pip install 'backprop\[vision\]'"):
         F.to_pil_image(RGB)
     assert np.array_equal(T.CenterCrop(2)(ARANGE), ARANGE[2:4, 2:4])
+
+
+def test_module_transforms_are_nn_modules_as_in_torchvision() -> None:
+    for transform in (T.Normalize((0.5,), (0.5,)), T.Resize(4), T.CenterCrop(2),
+                      T.RandomCrop(2), T.RandomHorizontalFlip(), T.Grayscale(), T.Pad(1),
+                      T.ConvertImageDtype(bp.float32)):
+        assert isinstance(transform, bp.nn.Module)
+    assert not isinstance(T.ToTensor(), bp.nn.Module) and not isinstance(T.Lambda(abs),
+                                                                         bp.nn.Module)
+    pipeline = bp.nn.Sequential(T.CenterCrop(2), T.Normalize((0.5,), (0.25,)))
+    x = bp.tensor(np.arange(16, dtype=np.float32).reshape(1, 4, 4))
+    assert pipeline(x).tolist() == [[[(5 - 0.5) / 0.25, (6 - 0.5) / 0.25],
+                                     [(9 - 0.5) / 0.25, (10 - 0.5) / 0.25]]]

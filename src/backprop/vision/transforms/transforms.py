@@ -1,5 +1,7 @@
 """torchvision's transform classes: callables built from ``functional``, with torchvision's
-arguments, defaults and ``repr``. The random ones draw from backprop's global generator, so
+arguments, defaults and ``repr``. Those that torchvision makes ``nn.Module``s (``Normalize``,
+``Resize``, the crops and flips, ...) are ``bp.nn.Module``s here too, so they go into
+``nn.Sequential``. The random ones draw from backprop's global generator, so
 ``bp.manual_seed`` (``torch.manual_seed`` under ``backprop run``) makes them repeat.
 """
 
@@ -10,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ...creation import rand, randint
+from ...nn.module import Module
 from ...tensor import Tensor
 from . import functional as F
 from .functional import InterpolationMode
@@ -48,6 +51,10 @@ class _Simple:
         return f"{type(self).__name__}({self._args()})"
 
 
+class _ModuleTransform(_Simple, Module):
+    """A transform that is an ``nn.Module`` (as in torchvision): calling it runs ``forward``."""
+
+
 class ToTensor(_Simple):
     """A PIL Image or uint8 ndarray ``(H, W[, C])`` as a float32 Tensor ``(C, H, W)`` in
     [0, 1] (see ``functional.to_tensor``)."""
@@ -76,17 +83,18 @@ class ToPILImage(_Simple):
         return f"mode={self.mode}" if self.mode is not None else ""
 
 
-class ConvertImageDtype(_Simple):
+class ConvertImageDtype(_ModuleTransform):
     """A Tensor image in ``dtype``, its values rescaled (see ``functional.convert_image_dtype``)."""
 
     def __init__(self, dtype: Any) -> None:
+        super().__init__()
         self.dtype = dtype
 
-    def __call__(self, image: Tensor) -> Tensor:
+    def forward(self, image: Tensor) -> Tensor:
         return F.convert_image_dtype(image, self.dtype)
 
 
-class Normalize(_Simple):
+class Normalize(_ModuleTransform):
     """``(x - mean) / std`` per channel of a float Tensor ``(..., C, H, W)``.
 
     >>> Normalize((0.1307,), (0.3081,))
@@ -95,16 +103,17 @@ class Normalize(_Simple):
 
     def __init__(self, mean: Sequence[float], std: Sequence[float],
                  inplace: bool = False) -> None:
+        super().__init__()
         self.mean, self.std, self.inplace = mean, std, inplace
 
-    def __call__(self, tensor: Tensor) -> Tensor:
+    def forward(self, tensor: Tensor) -> Tensor:
         return F.normalize(tensor, self.mean, self.std, self.inplace)
 
     def _args(self) -> str:
         return f"mean={self.mean}, std={self.std}"
 
 
-class Resize(_Simple):
+class Resize(_ModuleTransform):
     """Resize to ``size``: an int sets the shorter side (aspect ratio kept), ``(h, w)`` the
     exact size (see ``functional.resize``).
 
@@ -114,12 +123,13 @@ class Resize(_Simple):
 
     def __init__(self, size: Any, interpolation: Any = InterpolationMode.BILINEAR,
                  max_size: int | None = None, antialias: bool | None = True) -> None:
+        super().__init__()
         F._check_size(size, "Resize")
         self.size = size
         self.interpolation = F._interpolation(interpolation, "Resize")
         self.max_size, self.antialias = max_size, antialias
 
-    def __call__(self, img: Any) -> Any:
+    def forward(self, img: Any) -> Any:
         return F.resize(img, self.size, self.interpolation, self.max_size, self.antialias)
 
     def _args(self) -> str:
@@ -127,7 +137,7 @@ class Resize(_Simple):
                 f"max_size={self.max_size}, antialias={self.antialias}")
 
 
-class CenterCrop(_Simple):
+class CenterCrop(_ModuleTransform):
     """The central ``size`` window (an int for a square).
 
     >>> CenterCrop(28)
@@ -135,16 +145,17 @@ class CenterCrop(_Simple):
     """
 
     def __init__(self, size: Any) -> None:
+        super().__init__()
         self.size = F._size_pair(size, "CenterCrop")
 
-    def __call__(self, img: Any) -> Any:
+    def forward(self, img: Any) -> Any:
         return F.center_crop(img, self.size)
 
     def _args(self) -> str:
         return f"size={self.size}"
 
 
-class RandomCrop(_Simple):
+class RandomCrop(_ModuleTransform):
     """A ``size`` window at a random place, after optional ``padding`` (as ``Pad``) and, with
     ``pad_if_needed``, padding an image smaller than ``size``. The place is drawn from
     backprop's global generator.
@@ -158,6 +169,7 @@ class RandomCrop(_Simple):
 
     def __init__(self, size: Any, padding: Any = None, pad_if_needed: bool = False,
                  fill: Any = 0, padding_mode: str = "constant") -> None:
+        super().__init__()
         self.size = F._size_pair(size, "RandomCrop")
         if padding is not None:
             F._pad_widths(padding, "RandomCrop")
@@ -179,7 +191,7 @@ class RandomCrop(_Simple):
         left = int(randint(0, width - crop_w + 1, size=(1,)).item())
         return top, left, crop_h, crop_w
 
-    def __call__(self, img: Any) -> Any:
+    def forward(self, img: Any) -> Any:
         if self.padding is not None:
             img = F.pad(img, self.padding, self.fill, self.padding_mode)
         _, height, width = F.get_dimensions(img, "RandomCrop")
@@ -195,16 +207,17 @@ class RandomCrop(_Simple):
         return f"size={self.size}, padding={self.padding}"
 
 
-class _RandomFlip(_Simple):
+class _RandomFlip(_ModuleTransform):
     flip: Callable[[Any], Any]
 
     def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
         if not isinstance(p, numbers.Real) or not 0 <= p <= 1:
             raise ValueError(f"{type(self).__name__}: p must be a probability in [0, 1], got "
                              f"{p!r}")
         self.p = p
 
-    def __call__(self, img: Any) -> Any:
+    def forward(self, img: Any) -> Any:
         F.get_dimensions(img, type(self).__name__)
         if float(rand(1).item()) < self.p:
             return type(self).flip(img)
@@ -248,33 +261,35 @@ class Lambda(_Simple):
         return self.lambd(img)
 
 
-class Grayscale(_Simple):
+class Grayscale(_ModuleTransform):
     """Grey (luma) image with ``num_output_channels`` 1 or 3 channels."""
 
     def __init__(self, num_output_channels: int = 1) -> None:
+        super().__init__()
         if num_output_channels not in (1, 3):
             raise ValueError(f"Grayscale: num_output_channels should be 1 or 3, got "
                              f"{num_output_channels!r}")
         self.num_output_channels = num_output_channels
 
-    def __call__(self, img: Any) -> Any:
+    def forward(self, img: Any) -> Any:
         return F.rgb_to_grayscale(img, self.num_output_channels)
 
     def _args(self) -> str:
         return f"num_output_channels={self.num_output_channels}"
 
 
-class Pad(_Simple):
+class Pad(_ModuleTransform):
     """Pad every side (see ``functional.pad``)."""
 
     def __init__(self, padding: Any, fill: Any = 0, padding_mode: str = "constant") -> None:
+        super().__init__()
         F._pad_widths(padding, "Pad")
         if padding_mode not in ("constant", "edge", "reflect", "symmetric"):
             raise ValueError(f"Pad: padding_mode should be constant, edge, reflect or "
                              f"symmetric, got {padding_mode!r}")
         self.padding, self.fill, self.padding_mode = padding, fill, padding_mode
 
-    def __call__(self, img: Any) -> Any:
+    def forward(self, img: Any) -> Any:
         return F.pad(img, self.padding, self.fill, self.padding_mode)
 
     def _args(self) -> str:
