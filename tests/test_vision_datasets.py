@@ -429,3 +429,45 @@ def test_unserved_names_say_what_is_served(module: str, name: str) -> None:
     assert not hasattr(getattr(vision, module), name)
     with pytest.raises(AttributeError, match="torchvision.models is not part of backprop"):
         vision.models  # noqa: B018
+
+
+# -- CIFAR100 ------------------------------------------------------------------------------------
+
+def test_cifar100_python_release_fine_labels_and_class_names(tmp_path: Path) -> None:
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    rng = np.random.default_rng(11)
+    written = {}
+    for name in ("train", "test"):
+        data = rng.integers(0, 256, (3, 3072), dtype=np.uint8)
+        fine = [int(v) for v in rng.integers(0, 100, 3)]
+        batch = {b"filenames": [b"a.png"] * 3, b"batch_label": b"x", b"fine_labels": fine,
+                 b"coarse_labels": [v // 5 for v in fine], b"data": data}
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
+        written[name] = (data, fine)
+    names = [f"class {i}" for i in range(100)]
+    (folder / "meta").write_bytes(pickle.dumps({"fine_label_names": names,
+                                                "coarse_label_names": ["c"] * 20}, protocol=2))
+    train = datasets.CIFAR100(tmp_path)
+    assert train.classes == names and train.targets == written["train"][1]
+    assert np.array_equal(train.data.transpose(0, 3, 1, 2).reshape(3, -1), written["train"][0])
+    test = datasets.CIFAR100(tmp_path, train=False)
+    assert test.targets == written["test"][1] and test[2][1] == written["test"][1][2]
+    assert isinstance(test, CIFAR10) and repr(test).splitlines()[0] == "Dataset CIFAR100"
+
+
+def test_cifar100_binary_release_takes_the_fine_label(tmp_path: Path) -> None:
+    folder = tmp_path / "cifar-100-binary"
+    folder.mkdir()
+    pixels = np.arange(2 * 3072, dtype=np.int64).reshape(2, 3072).astype(np.uint8)
+    records = np.concatenate([np.array([[3, 17], [4, 99]], np.uint8), pixels], axis=1)
+    (folder / "test.bin").write_bytes(records.tobytes())
+    (folder / "fine_label_names.txt").write_text("\n".join(f"n{i}" for i in range(100)) + "\n")
+    test = datasets.CIFAR100(tmp_path, train=False)
+    assert test.targets == [17, 99] and test.classes[99] == "n99"
+    assert np.array_equal(test.data.transpose(0, 3, 1, 2).reshape(2, -1), pixels)
+    (folder / "fine_label_names.txt").unlink()
+    with pytest.raises(DatasetNotFoundError, match="fine_label_names.txt"):
+        datasets.CIFAR100(tmp_path, train=False)
+    with pytest.raises(DatasetNotFoundError, match=r"cifar-100-python\.tar\.gz"):
+        datasets.CIFAR100(tmp_path, train=True)

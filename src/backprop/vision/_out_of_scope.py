@@ -7,8 +7,8 @@ import with a sentence that says what is served instead, not fail later on a mis
 
 from __future__ import annotations
 
-SERVED = ("datasets (MNIST, FashionMNIST, CIFAR10, FakeData, ImageFolder), transforms and "
-          "utils")
+SERVED = ("datasets (MNIST, FashionMNIST, CIFAR10, CIFAR100, FakeData, ImageFolder), transforms "
+          "and utils")
 
 
 def refuse(module: str) -> ImportError:

@@ -294,9 +294,11 @@ def _entry(batch: dict, key: str, path: Path) -> Any:
                            "CIFAR-10 python batch?")
 
 
-def read_cifar_batch(path: Path) -> tuple[np.ndarray, list[int]]:
-    """The images ``(N, 3, 32, 32)`` uint8 and the labels of one CIFAR-10 python batch file,
-    read without unpickling.
+def read_cifar_batch(path: Path, label_keys: tuple[str, ...] = ("labels",)
+                     ) -> tuple[np.ndarray, list[int]]:
+    """The images ``(N, 3, 32, 32)`` uint8 and the labels (the first of ``label_keys`` the
+    batch has: CIFAR-100 says ``fine_labels``) of one CIFAR python batch file, read without
+    unpickling.
 
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "data_batch_1"
@@ -312,11 +314,13 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, list[int]]:
         raise CIFARFormatError(f"{path}: a CIFAR batch is a dict, the file holds "
                                f"{_describe(batch)}")
     data = _array(_entry(batch, "data", path), "data", path)
-    labels = _entry(batch, "labels", path)
+    key = next((k for k in label_keys if k in batch or k.encode("ascii") in batch),
+               label_keys[0])
+    labels = _entry(batch, key, path)
     if isinstance(labels, _Call):  # some re-exports keep the labels as an integer array
-        labels = _array(labels, "labels", path).tolist()
+        labels = _array(labels, key, path).tolist()
     if not isinstance(labels, list) or not all(type(x) is int for x in labels):
-        raise CIFARFormatError(f"{path}: 'labels' should be a list of ints, found "
+        raise CIFARFormatError(f"{path}: '{key}' should be a list of ints, found "
                                f"{_describe(labels)}")
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(data) != len(labels):
         raise CIFARFormatError(f"{path}: expected data of shape (N, 3072) and N labels, found "
@@ -324,9 +328,25 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, list[int]]:
     return data.reshape(-1, 3, 32, 32), labels
 
 
-def read_cifar_binary(path: Path) -> tuple[np.ndarray, list[int]]:
-    """The images ``(N, 3, 32, 32)`` and labels of one CIFAR-10 binary batch
-    (``data_batch_1.bin``): records of one label byte and 3,072 pixel bytes.
+def read_cifar_names(path: Path, key: str) -> list[str]:
+    """The list of names under ``key`` in a CIFAR python ``meta`` file (``batches.meta``,
+    CIFAR-100's ``meta``), read without unpickling."""
+    path = Path(path)
+    meta = _decode(path.read_bytes(), path)
+    if not isinstance(meta, dict):
+        raise CIFARFormatError(f"{path}: a CIFAR meta file is a dict, the file holds "
+                               f"{_describe(meta)}")
+    names = _entry(meta, key, path)
+    if not isinstance(names, list) or not all(isinstance(n, (str, bytes)) for n in names):
+        raise CIFARFormatError(f"{path}: '{key}' should be a list of names, found "
+                               f"{_describe(names)}")
+    return [n.decode("utf-8") if isinstance(n, bytes) else n for n in names]
+
+
+def read_cifar_binary(path: Path, label_bytes: int = 1) -> tuple[np.ndarray, list[int]]:
+    """The images ``(N, 3, 32, 32)`` and labels of one CIFAR binary batch
+    (``data_batch_1.bin``): records of ``label_bytes`` label bytes (CIFAR-100: coarse, then
+    fine; the last is returned) and 3,072 pixel bytes.
 
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "test_batch.bin"
@@ -337,13 +357,15 @@ def read_cifar_binary(path: Path) -> tuple[np.ndarray, list[int]]:
     """
     path = Path(path)
     raw = path.read_bytes()
-    record = 1 + 3 * 32 * 32
+    record = label_bytes + 3 * 32 * 32
     if len(raw) % record:
-        raise CIFARFormatError(f"{path}: a CIFAR-10 binary batch is a whole number of "
-                               f"{record}-byte records (1 label byte, 3072 pixel bytes), but the "
+        raise CIFARFormatError(f"{path}: a CIFAR binary batch is a whole number of "
+                               f"{record}-byte records ({label_bytes} label byte"
+                               f"{'s' if label_bytes > 1 else ''}, 3072 pixel bytes), but the "
                                f"file holds {len(raw):,} bytes")
     records = np.frombuffer(raw, dtype=np.uint8).reshape(-1, record)
-    return records[:, 1:].reshape(-1, 3, 32, 32), records[:, 0].astype(int).tolist()
+    labels = records[:, label_bytes - 1].astype(int).tolist()
+    return records[:, label_bytes:].reshape(-1, 3, 32, 32), labels
 
 
-__all__ = ["CIFARFormatError", "read_cifar_batch", "read_cifar_binary"]
+__all__ = ["CIFARFormatError", "read_cifar_batch", "read_cifar_binary", "read_cifar_names"]

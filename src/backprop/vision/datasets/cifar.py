@@ -1,5 +1,5 @@
-"""torchvision's ``CIFAR10``: read from the python release (``cifar-10-batches-py``, read
-without unpickling, see ``_cifar_batch``) or the binary release (``cifar-10-batches-bin``)."""
+"""torchvision's ``CIFAR10`` and ``CIFAR100``: read from the python releases (read without
+unpickling, see ``_cifar_batch``) or the binary releases."""
 
 from __future__ import annotations
 
@@ -11,18 +11,11 @@ from typing import Any, ClassVar, Union
 import numpy as np
 
 from .._image import from_pixels
-from ._cifar_batch import read_cifar_batch, read_cifar_binary
+from ._cifar_batch import read_cifar_batch, read_cifar_binary, read_cifar_names
 from ._common import DatasetNotFoundError, check_index
 from .vision import VisionDataset
 
 PathLike = Union[str, "os.PathLike[str]"]
-TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
-TEST_BATCHES = ["test_batch"]
-PYTHON_FOLDER = "cifar-10-batches-py"
-BINARY_FOLDER = "cifar-10-batches-bin"
-WHERE_TO_GET = ("Get cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html "
-                "and unpack it there (tar xzf cifar-10-python.tar.gz -C {root}), or unpack the "
-                "binary version (cifar-10-binary.tar.gz) the same way.")
 
 
 class CIFAR10(VisionDataset):
@@ -47,42 +40,59 @@ class CIFAR10(VisionDataset):
     (1, (1, 32, 32, 3), [3], 'cat')
     """
 
-    classes: ClassVar[list[str]] = ["airplane", "automobile", "bird", "cat", "deer", "dog",
-                                    "frog", "horse", "ship", "truck"]
+    base_folder: ClassVar[str] = "cifar-10-batches-py"
+    binary_folder: ClassVar[str] = "cifar-10-batches-bin"
+    train_files: ClassVar[list[str]] = [f"data_batch_{i}" for i in range(1, 6)]
+    test_files: ClassVar[list[str]] = ["test_batch"]
+    label_keys: ClassVar[tuple[str, ...]] = ("labels",)
+    binary_label_bytes: ClassVar[int] = 1
+    archive: ClassVar[str] = "cifar-10"
+    classes: list[str] = ["airplane", "automobile", "bird", "cat", "deer", "dog",  # noqa: RUF012
+                          "frog", "horse", "ship", "truck"]
 
     def __init__(self, root: PathLike, train: bool = True, transform: Callable | None = None,
                  target_transform: Callable | None = None, download: bool = False) -> None:
+        name = type(self).__name__
         if not isinstance(train, (bool, np.bool_)):
-            raise TypeError(f"CIFAR10: train must be True or False, got {train!r}")
+            raise TypeError(f"{name}: train must be True or False, got {train!r}")
         super().__init__(root, transform=transform, target_transform=target_transform)
         self.train = bool(train)
+        files, binary = self._files(download)
         images, labels = [], []
-        for file, reader in self._files(download):
-            batch_images, batch_labels = reader(file)
+        for file in files:
+            batch_images, batch_labels = (read_cifar_binary(file, self.binary_label_bytes)
+                                          if binary else read_cifar_batch(file, self.label_keys))
             images.append(batch_images)
             labels += batch_labels
+        self.classes = self._load_classes(binary)
         self.data: np.ndarray = np.vstack(images).transpose(0, 2, 3, 1).copy()  # N, H, W, C
         self.targets: list[int] = labels
         if labels and not 0 <= min(labels) <= max(labels) < len(self.classes):
-            raise ValueError(f"CIFAR10: the labels in {Path(self.root)} run from {min(labels)} "
-                             f"to {max(labels)}; CIFAR-10 has classes 0..9")
+            raise ValueError(f"{name}: the labels in {Path(self.root)} run from {min(labels)} "
+                             f"to {max(labels)}; {name} has classes 0..{len(self.classes) - 1}")
 
-    def _files(self, download: bool) -> list[tuple[Path, Callable]]:
-        names = TRAIN_BATCHES if self.train else TEST_BATCHES
+    def _load_classes(self, binary: bool) -> list[str]:
+        return list(type(self).classes)
+
+    def _files(self, download: bool) -> tuple[list[Path], bool]:
+        """The batch files to read and whether they are the binary release's."""
+        names = self.train_files if self.train else self.test_files
         root = Path(self.root)
-        python, binary = root / PYTHON_FOLDER, root / BINARY_FOLDER
+        python, binary = root / self.base_folder, root / self.binary_folder
         if all((python / name).is_file() for name in names):
-            return [(python / name, read_cifar_batch) for name in names]
+            return [python / name for name in names], False
         if all((binary / f"{name}.bin").is_file() for name in names):
-            return [(binary / f"{name}.bin", read_cifar_binary) for name in names]
+            return [binary / f"{name}.bin" for name in names], True
         split = "training" if self.train else "test"
         missing = [name for name in names if not (python / name).is_file()]
         note = " (backprop never downloads: download=True cannot help)" if download else ""
         raise DatasetNotFoundError(
-            f"CIFAR10: cannot find the {split} batches {', '.join(missing)} in {python}, nor "
-            f"{', '.join(n + '.bin' for n in names)} in {binary}{note}. The python release's "
-            f"folder holds {', '.join(TRAIN_BATCHES + TEST_BATCHES)}. "
-            + WHERE_TO_GET.format(root=root))
+            f"{type(self).__name__}: cannot find the {split} files {', '.join(missing)} in "
+            f"{python}, nor {', '.join(n + '.bin' for n in names)} in {binary}{note}. The python "
+            f"release's folder holds {', '.join(self.train_files + self.test_files)}. Get "
+            f"{self.archive}-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and "
+            f"unpack it there (tar xzf {self.archive}-python.tar.gz -C {root}), or unpack the "
+            f"binary version ({self.archive}-binary.tar.gz) the same way.")
 
     @property
     def class_to_idx(self) -> dict[str, int]:
@@ -92,7 +102,7 @@ class CIFAR10(VisionDataset):
         return len(self.data)
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
-        i = check_index(index, len(self), "CIFAR10")
+        i = check_index(index, len(self), type(self).__name__)
         img: Any = from_pixels(self.data[i])
         target: Any = self.targets[i]
         if self.transform is not None:
@@ -105,4 +115,32 @@ class CIFAR10(VisionDataset):
         return f"Split: {'Train' if self.train else 'Test'}"
 
 
-__all__ = ["CIFAR10"]
+class CIFAR100(CIFAR10):
+    """The CIFAR-100 images (32x32 RGB, 100 classes) in ``root``, as torchvision: the python
+    release ``root/cifar-100-python/`` (``train``, ``test``, and ``meta`` for the class names;
+    read without unpickling) or the binary release ``root/cifar-100-binary/`` (``train.bin``,
+    ``test.bin``, ``fine_label_names.txt``). Targets are the fine labels; samples, ``.data``
+    and ``.targets`` as in ``CIFAR10``.
+    """
+
+    base_folder: ClassVar[str] = "cifar-100-python"
+    binary_folder: ClassVar[str] = "cifar-100-binary"
+    train_files: ClassVar[list[str]] = ["train"]
+    test_files: ClassVar[list[str]] = ["test"]
+    label_keys: ClassVar[tuple[str, ...]] = ("labels", "fine_labels")
+    binary_label_bytes: ClassVar[int] = 2  # the coarse label, then the fine one
+    archive: ClassVar[str] = "cifar-100"
+
+    def _load_classes(self, binary: bool) -> list[str]:
+        root = Path(self.root)
+        path = (root / self.binary_folder / "fine_label_names.txt" if binary
+                else root / self.base_folder / "meta")
+        if not path.is_file():
+            raise DatasetNotFoundError(f"CIFAR100: cannot find {path}, which names the 100 "
+                                       "classes; it comes in the same archive as the batches")
+        if binary:
+            return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        return read_cifar_names(path, "fine_label_names")
+
+
+__all__ = ["CIFAR10", "CIFAR100"]
