@@ -1,9 +1,11 @@
 """``backprop.vision``: torchvision's data side, served as ``torchvision`` by ``backprop run``.
 
-- ``datasets``: ``MNIST``, ``FashionMNIST``, ``CIFAR10``, ``FakeData`` (torchvision's
-  signatures and samples; files are read, never downloaded, never unpickled).
+- ``datasets``: ``MNIST``, ``FashionMNIST``, ``CIFAR10``, ``CIFAR100``, ``FakeData``,
+  ``ImageFolder`` and ``VisionDataset`` (torchvision's signatures and samples; files are read,
+  never downloaded, never unpickled).
 - ``transforms`` (and ``transforms.functional``): ``Compose``, ``ToTensor``, ``Normalize``,
-  ``Resize``, ``CenterCrop``, ``RandomCrop``, ``RandomHorizontalFlip``, ``Lambda``, ...
+  ``Resize``, ``CenterCrop``, ``RandomCrop``, ``RandomHorizontalFlip``, ``Lambda``,
+  ``Grayscale``, ``Pad``, ... The random ones draw from backprop's global generator.
 - ``utils``: ``make_grid`` and ``save_image``.
 
 Images are PIL Images when Pillow is installed (``pip install 'backprop[vision]'``), otherwise
