@@ -313,3 +313,12 @@ def test_module_transforms_are_nn_modules_as_in_torchvision() -> None:
     x = bp.tensor(np.arange(16, dtype=np.float32).reshape(1, 4, 4))
     assert pipeline(x).tolist() == [[[(5 - 0.5) / 0.25, (6 - 0.5) / 0.25],
                                      [(9 - 0.5) / 0.25, (10 - 0.5) / 0.25]]]
+
+
+@pytest.mark.parametrize("shape, size", [((28, 28), 64), ((37, 50, 3), 20), ((64, 48, 3), (30, 25))])
+def test_resizing_arrays_comes_within_one_of_pillow(shape: tuple, size: Any) -> None:
+    array = RNG.integers(0, 256, shape, dtype=np.uint8)
+    ours = F.resize(array, size)
+    pillows = np.asarray(F.resize(Image.fromarray(array), size))
+    assert ours.shape == pillows.shape and ours.dtype == np.uint8
+    assert np.abs(ours.astype(int) - pillows).max() <= 1

@@ -337,7 +337,8 @@ def resize(img: Any, size: Any, interpolation: Any = InterpolationMode.BILINEAR,
     Tensors and ndarrays use our antialiased filter (PyTorch's ``antialias=True``, which
     ``bp.nn.functional.interpolate`` lacks) when shrinking and for bicubic, and
     ``bp.nn.functional.interpolate`` otherwise (enlarging, nearest, or ``antialias=False``).
-    Integer pixels are rounded back to their dtype.
+    Integer pixels are rounded back to their dtype; a uint8 array (an image without Pillow)
+    comes within 1 of what Pillow gives for the same picture (Pillow computes in fixed point).
 
     >>> resize(np.zeros((4, 6), np.uint8), 2).shape
     (2, 3)
