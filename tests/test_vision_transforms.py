@@ -322,3 +322,31 @@ def test_resizing_arrays_comes_within_one_of_pillow(shape: tuple, size: Any) -> 
     pillows = np.asarray(F.resize(Image.fromarray(array), size))
     assert ours.shape == pillows.shape and ours.dtype == np.uint8
     assert np.abs(ours.astype(int) - pillows).max() <= 1
+
+
+def test_random_resized_crop() -> None:
+    img = Image.fromarray(RGB)  # 50 wide, 37 high
+    bp.manual_seed(1)
+    first = np.asarray(T.RandomResizedCrop(16)(img))
+    bp.manual_seed(1)
+    assert first.shape == (16, 16, 3) and np.array_equal(np.asarray(T.RandomResizedCrop(16)(img)),
+                                                         first)
+    # The whole image at its own aspect ratio is the only crop scale (1, 1) can give.
+    whole = T.RandomResizedCrop((20, 27), scale=(1.0, 1.0), ratio=(50 / 37, 50 / 37))
+    assert np.array_equal(np.asarray(whole(img)), np.asarray(F.resize(img, [20, 27])))
+    # No crop can cover 5x the area: the fallback is the widest central crop within the
+    # ratios, 37 high and round(37 * 4/3) = 49 wide.
+    assert T.RandomResizedCrop.get_params(img, (5.0, 6.0), (3 / 4, 4 / 3)) == (0, 0, 37, 49)
+    assert T.RandomResizedCrop.get_params(np.zeros((10, 100), np.uint8), (5.0, 6.0),
+                                          (3 / 4, 4 / 3)) == (0, 43, 10, 13)
+    assert repr(T.RandomResizedCrop(224)) == (
+        "RandomResizedCrop(size=(224, 224), scale=(0.08, 1.0), ratio=(0.75, 1.3333), "
+        "interpolation=bilinear, antialias=True)")
+
+
+def test_random_apply_uses_the_global_generator() -> None:
+    bp.manual_seed(2)
+    applied = [float(bp.rand(1).item()) <= 0.5 for _ in range(12)]
+    bp.manual_seed(2)
+    transform = T.RandomApply([T.Lambda(lambda x: x + 1)], p=0.5)
+    assert [transform(0) == 1 for _ in range(12)] == applied and 0 < sum(applied) < 12

@@ -17,17 +17,20 @@ from .transforms import (
     Normalize,
     Pad,
     PILToTensor,
+    RandomApply,
     RandomCrop,
     RandomHorizontalFlip,
+    RandomResizedCrop,
     RandomVerticalFlip,
     Resize,
     ToPILImage,
     ToTensor,
 )
 
-__all__ = ["CenterCrop", "Compose", "ConvertImageDtype", "Grayscale", "InterpolationMode",
-           "Lambda", "Normalize", "PILToTensor", "Pad", "RandomCrop", "RandomHorizontalFlip",
-           "RandomVerticalFlip", "Resize", "ToPILImage", "ToTensor", "functional"]
+__all__ = ["CenterCrop", "Compose", "ConvertImageDtype", "Grayscale", "InterpolationMode", "Lambda",
+           "Normalize", "PILToTensor", "Pad", "RandomApply", "RandomCrop", "RandomHorizontalFlip",
+           "RandomResizedCrop", "RandomVerticalFlip", "Resize", "ToPILImage", "ToTensor",
+           "functional"]
 
 
 def __getattr__(name: str) -> Any:

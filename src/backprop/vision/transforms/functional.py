@@ -483,6 +483,18 @@ def center_crop(img: Any, output_size: Any) -> Any:
     return crop(img, top, left, crop_h, crop_w)
 
 
+def resized_crop(img: Any, top: int, left: int, height: int, width: int, size: Any,
+                 interpolation: Any = InterpolationMode.BILINEAR,
+                 antialias: bool | None = True) -> Any:
+    """``crop`` then ``resize`` to ``size``.
+
+    >>> resized_crop(np.arange(16, dtype=np.uint8).reshape(4, 4), 0, 0, 2, 2, [4, 4]).shape
+    (4, 4)
+    """
+    return resize(crop(img, top, left, height, width), size, interpolation,
+                  antialias=antialias)
+
+
 def hflip(img: Any) -> Any:
     """``img`` mirrored left to right.
 

@@ -7,6 +7,7 @@ arguments, defaults and ``repr``. Those that torchvision makes ``nn.Module``s (`
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -207,6 +208,92 @@ class RandomCrop(_ModuleTransform):
         return f"size={self.size}, padding={self.padding}"
 
 
+class RandomResizedCrop(_ModuleTransform):
+    """A crop of random area (``scale`` of the image's) and aspect ratio (in ``ratio``),
+    resized to ``size``, as torchvision draws it (ten tries, then a central crop); the draws
+    come from backprop's global generator.
+
+    >>> import numpy as np
+    >>> RandomResizedCrop(4)(np.zeros((10, 12), np.uint8)).shape
+    (4, 4)
+    """
+
+    def __init__(self, size: Any, scale: tuple[float, float] = (0.08, 1.0),
+                 ratio: tuple[float, float] = (3.0 / 4.0, 4.0 / 3.0),
+                 interpolation: Any = InterpolationMode.BILINEAR,
+                 antialias: bool | None = True) -> None:
+        super().__init__()
+        self.size = F._size_pair(size, "RandomResizedCrop")
+        if scale[0] > scale[1] or ratio[0] > ratio[1]:
+            raise ValueError(f"RandomResizedCrop: scale and ratio should be (min, max), got "
+                             f"scale={scale}, ratio={ratio}")
+        self.scale, self.ratio = scale, ratio
+        self.interpolation = F._interpolation(interpolation, "RandomResizedCrop")
+        self.antialias = antialias
+
+    @staticmethod
+    def get_params(img: Any, scale: Sequence[float], ratio: Sequence[float]
+                   ) -> tuple[int, int, int, int]:
+        """``(top, left, height, width)`` of a random crop."""
+        _, height, width = F.get_dimensions(img, "RandomResizedCrop")
+        area = height * width
+        log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+        for _ in range(10):
+            target_area = area * _uniform(scale[0], scale[1])
+            aspect_ratio = math.exp(_uniform(log_ratio[0], log_ratio[1]))
+            w = round(math.sqrt(target_area * aspect_ratio))
+            h = round(math.sqrt(target_area / aspect_ratio))
+            if 0 < w <= width and 0 < h <= height:
+                top = int(randint(0, height - h + 1, size=(1,)).item())
+                left = int(randint(0, width - w + 1, size=(1,)).item())
+                return top, left, h, w
+        # Ten misses: the largest central crop whose aspect ratio is within ``ratio``.
+        in_ratio = width / height
+        if in_ratio < min(ratio):
+            w, h = width, round(width / min(ratio))
+        elif in_ratio > max(ratio):
+            w, h = round(height * max(ratio)), height
+        else:
+            w, h = width, height
+        return (height - h) // 2, (width - w) // 2, h, w
+
+    def forward(self, img: Any) -> Any:
+        top, left, h, w = self.get_params(img, self.scale, self.ratio)
+        return F.resized_crop(img, top, left, h, w, list(self.size), self.interpolation,
+                              antialias=self.antialias)
+
+    def _args(self) -> str:
+        scale = tuple(round(s, 4) for s in self.scale)
+        ratio = tuple(round(r, 4) for r in self.ratio)
+        return (f"size={self.size}, scale={scale}, ratio={ratio}, "
+                f"interpolation={self.interpolation.value}, antialias={self.antialias}")
+
+
+def _uniform(low: float, high: float) -> float:
+    """One draw in [low, high) from backprop's global generator."""
+    return low + (high - low) * float(rand(1).item())
+
+
+class RandomApply(_ModuleTransform):
+    """Apply all of ``transforms`` with probability ``p`` (drawn from backprop's global
+    generator), else none."""
+
+    def __init__(self, transforms: Sequence[Callable], p: float = 0.5) -> None:
+        super().__init__()
+        self.transforms, self.p = list(transforms), p
+
+    def forward(self, img: Any) -> Any:
+        if self.p < float(rand(1).item()):
+            return img
+        for t in self.transforms:
+            img = t(img)
+        return img
+
+    def __repr__(self) -> str:
+        lines = "".join(f"\n    {t}" for t in self.transforms)
+        return f"{type(self).__name__}(\n    p={self.p}{lines}\n)"
+
+
 class _RandomFlip(_ModuleTransform):
     flip: Callable[[Any], Any]
 
@@ -297,5 +384,5 @@ class Pad(_ModuleTransform):
 
 
 __all__ = ["CenterCrop", "Compose", "ConvertImageDtype", "Grayscale", "InterpolationMode", "Lambda",
-           "Normalize", "PILToTensor", "Pad", "RandomCrop", "RandomHorizontalFlip",
-           "RandomVerticalFlip", "Resize", "ToPILImage", "ToTensor"]
+           "Normalize", "PILToTensor", "Pad", "RandomApply", "RandomCrop", "RandomHorizontalFlip",
+           "RandomResizedCrop", "RandomVerticalFlip", "Resize", "ToPILImage", "ToTensor"]
