@@ -1,0 +1,6 @@
+"""``torchvision.io`` is outside what backprop serves: importing this module raises
+ImportError."""
+
+from ._out_of_scope import refuse
+
+raise refuse("io")
