@@ -7,10 +7,12 @@
   ``Resize``, ``CenterCrop``, ``RandomCrop``, ``RandomHorizontalFlip``, ``Lambda``,
   ``Grayscale``, ``Pad``, ... The random ones draw from backprop's global generator.
 - ``utils``: ``make_grid`` and ``save_image``.
+- ``models``: the ResNets (``resnet18`` ... ``resnet152``), architectures without pretrained
+  weights.
 
 Images are PIL Images when Pillow is installed (``pip install 'backprop[vision]'``), otherwise
-uint8 NumPy arrays. ``models``, ``ops``, ``io``, ``tv_tensors`` and ``transforms.v2`` are not
-served: importing them raises an ImportError that says so.
+uint8 NumPy arrays. The other models, ``ops``, ``io``, ``tv_tensors`` and ``transforms.v2`` are
+not served: importing them raises an ImportError that says so.
 
 >>> import backprop.vision as torchvision
 >>> data = torchvision.datasets.FakeData(size=2, image_size=(1, 4, 4),
@@ -32,7 +34,11 @@ __all__ = ["datasets", "transforms", "utils"]
 
 
 def __getattr__(name: str) -> Any:
-    # torchvision.models and friends, reached as attributes: the same sentence as their import.
-    if name in ("models", "ops", "io", "tv_tensors"):
+    if name == "models":  # imported on first use, as programs reach it: torchvision.models.resnet18
+        import importlib
+
+        return importlib.import_module(f"{__name__}.models")
+    # torchvision.ops and friends, reached as attributes: the same sentence as their import.
+    if name in ("ops", "io", "tv_tensors"):
         raise AttributeError(str(refuse(name)), name=name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,21 +1,21 @@
 """The torchvision modules backprop does not serve: importing one raises one clear ImportError.
 
 ``backprop run`` serves ``torchvision.X`` from ``backprop.vision.X``; a program that reaches for
-``torchvision.models`` (or ``ops``, ``io``, ``tv_tensors``, ``transforms.v2``) should stop at its
+``torchvision.ops`` (or ``io``, ``tv_tensors``, ``transforms.v2``) should stop at its
 import with a sentence that says what is served instead, not fail later on a missing attribute.
 """
 
 from __future__ import annotations
 
-SERVED = ("datasets (MNIST, FashionMNIST, CIFAR10, CIFAR100, FakeData, ImageFolder), transforms "
-          "and utils")
+SERVED = ("datasets (MNIST, FashionMNIST, CIFAR10, CIFAR100, FakeData, ImageFolder), transforms, "
+          "utils and the ResNets of models")
 
 
 def refuse(module: str) -> ImportError:
-    """The ImportError for the torchvision module ``module`` (e.g. ``"models"``).
+    """The ImportError for the torchvision module ``module`` (e.g. ``"ops"``).
 
-    >>> print(refuse("models"))  # doctest: +ELLIPSIS
-    torchvision.models is not part of backprop: backprop serves torchvision's datasets ...
+    >>> print(refuse("ops"))  # doctest: +ELLIPSIS
+    torchvision.ops is not part of backprop: backprop serves torchvision's datasets ...
     """
     return ImportError(
         f"torchvision.{module} is not part of backprop: backprop serves torchvision's {SERVED} "
