@@ -1,0 +1,426 @@
+"""``export``: trace a model and write it as an ONNX file.
+
+The model runs once (twice with ``dynamic_axes``: the second time with each dynamic axis
+resized) under an engine observer, without gradients and in eval mode; each traced primitive
+becomes ONNX nodes through its converter, parameters and buffers become initializers named as
+in the state dict, and the graph is checked with ``onnx.checker.check_model``.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import os
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..tensor import Tensor
+from . import _ops, _ops_shape  # noqa: F401  (they fill the converters' table)
+from ._context import Context, Event, host
+from ._graph import Graph, OnnxExporterError, require_onnx, tensor_type
+from ._modules import captured, convert_module
+from ._registry import CONVERTERS, DYNAMIC, HINTS
+from ._trace import ModuleEvent, trace
+
+# PyTorch 2.13's default; 17 is the first with LayerNormalization, 20 the first with Gelu.
+DEFAULT_OPSET = 20
+MIN_OPSET, MAX_OPSET = 17, 23
+
+
+class TrainingMode(enum.IntEnum):
+    """Which mode the model is exported in (PyTorch's ``torch.onnx.TrainingMode``)."""
+
+    EVAL = 0
+    PRESERVE = 1
+    TRAINING = 2
+
+
+_exporting = [0]
+
+
+def is_in_onnx_export() -> bool:
+    """Whether an ONNX export is tracing the model now.
+
+    >>> import backprop as bp
+    >>> bp.onnx.is_in_onnx_export()
+    False
+    """
+    return _exporting[0] > 0
+
+
+def export(model: Any, args: Any = (), f: Any = None, *, kwargs: dict | None = None,
+           verbose: bool | None = None, input_names: Sequence[str] | None = None,
+           output_names: Sequence[str] | None = None, opset_version: int | None = None,
+           dynamo: bool = True, external_data: bool = True, dynamic_shapes: Any = None,
+           custom_translation_table: Any = None, report: bool = False, optimize: bool = True,
+           verify: bool = False, profile: bool = False, dump_exported_program: bool = False,
+           artifacts_dir: Any = ".", export_params: bool = True,
+           keep_initializers_as_inputs: bool = False,
+           dynamic_axes: Mapping[str, Mapping[int, str] | Sequence[int]] | None = None,
+           training: TrainingMode = TrainingMode.EVAL, operator_export_type: Any = None,
+           do_constant_folding: bool = True, custom_opsets: Mapping[str, int] | None = None,
+           export_modules_as_functions: Any = False, autograd_inlining: bool = True) -> Any:
+    """Write ``model`` called on ``args`` as an ONNX graph to ``f`` (a path or a binary file);
+    returns the ``onnx.ModelProto``. Needs the onnx extra (``pip install 'backprop[onnx]'``).
+
+    ``dynamic_axes`` maps input and output names to the axes (a list, or {axis: name}) that
+    may change size, such as the batch. ``dynamo``, ``external_data``, ``report``,
+    ``optimize``, ``verify``, ``profile``, ``dump_exported_program``, ``artifacts_dir``,
+    ``do_constant_folding`` and ``autograd_inlining`` are accepted and have no effect here.
+
+    >>> import io, backprop as bp
+    >>> buffer = io.BytesIO()
+    >>> proto = bp.onnx.export(bp.nn.Linear(3, 2), (bp.ones(4, 3),), buffer,
+    ...                        input_names=["x"], dynamic_axes={"x": {0: "batch"}})  # doctest: +SKIP
+    >>> [n.op_type for n in proto.graph.node]  # doctest: +SKIP
+    ['Gemm', 'Identity']
+    """
+    onnx = require_onnx()
+    _refuse(dynamic_shapes, custom_translation_table, custom_opsets,
+            export_modules_as_functions, operator_export_type, training)
+    opset = DEFAULT_OPSET if opset_version is None else int(opset_version)
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise OnnxExporterError(f"onnx.export: opset_version={opset_version} is not supported "
+                                f"(from {MIN_OPSET} to {MAX_OPSET}; default {DEFAULT_OPSET})")
+    if not callable(model) or not hasattr(model, "named_modules"):
+        raise TypeError(f"onnx.export: model must be a backprop.nn.Module, got "
+                        f"{type(model).__name__}")
+    args, kwargs = _split_args(args, kwargs)
+    inputs = _flatten(args) + _flatten(list(kwargs.values()))
+    names = _input_names(model, args, kwargs, inputs, input_names)
+    axes = _dynamic_axes(dynamic_axes)
+    modes = {id(m): m.training for m in model.modules()}
+    if training == TrainingMode.EVAL:
+        model.eval()
+    _exporting[0] += 1
+    try:
+        proto = _build(onnx, model, args, kwargs, inputs, names, output_names, axes, opset,
+                       export_params, keep_initializers_as_inputs)
+    finally:
+        _exporting[0] -= 1
+        for m in model.modules():
+            m.training = modes.get(id(m), m.training)
+    if verbose:
+        print(onnx.helper.printable_graph(proto.graph))
+    if f is not None:
+        data = proto.SerializeToString()
+        if hasattr(f, "write"):
+            f.write(data)
+        else:
+            with open(os.fspath(f), "wb") as file:
+                file.write(data)
+    return proto
+
+
+def _refuse(dynamic_shapes: Any, table: Any, opsets: Any, functions: Any, export_type: Any,
+            training: Any) -> None:
+    refusals = []
+    if dynamic_shapes is not None:
+        refusals.append("dynamic_shapes (torch.export's specs) is not supported: name the "
+                        "dynamic axes with dynamic_axes={'input': {0: 'batch'}}")
+    if table:
+        refusals.append("custom_translation_table is not supported")
+    if opsets:
+        refusals.append("custom_opsets is not supported (only the default ONNX domain is used)")
+    if functions:
+        refusals.append("export_modules_as_functions is not supported")
+    if export_type is not None and getattr(export_type, "name", export_type) not in ("ONNX", 0):
+        refusals.append(f"operator_export_type={export_type} is not supported (only ONNX)")
+    if training not in (TrainingMode.EVAL, TrainingMode.PRESERVE) and \
+            getattr(training, "name", None) not in ("EVAL", "PRESERVE"):
+        refusals.append("training=TrainingMode.TRAINING is not supported (dropout would be "
+                        "random); use TrainingMode.EVAL")
+    if refusals:
+        raise OnnxExporterError("onnx.export: " + "; ".join(refusals))
+
+
+def _split_args(args: Any, kwargs: dict | None) -> tuple[tuple, dict]:
+    kwargs = dict(kwargs or {})
+    if isinstance(args, Tensor):
+        return (args,), kwargs
+    if not isinstance(args, (tuple, list)):
+        raise TypeError(f"onnx.export: args must be a tuple of the model's inputs or a "
+                        f"Tensor, got {type(args).__name__}")
+    args = tuple(args)
+    if args and isinstance(args[-1], dict):  # PyTorch's old form: the last item is kwargs
+        kwargs = {**args[-1], **kwargs}
+        args = args[:-1]
+    return args, kwargs
+
+
+def _flatten(values: Any) -> list[Tensor]:
+    if isinstance(values, Tensor):
+        return [values]
+    if isinstance(values, (tuple, list)):
+        return [t for v in values for t in _flatten(v)]
+    if isinstance(values, dict):
+        return [t for v in values.values() for t in _flatten(v)]
+    return []
+
+
+def _input_names(model: Any, args: tuple, kwargs: dict, inputs: list[Tensor],
+                 given: Sequence[str] | None) -> list[str]:
+    """The given names first, then the forward's parameter names (with the position inside a
+    tuple argument)."""
+    try:
+        params = [p for p in inspect.signature(model.forward).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    defaults = []
+    for i, arg in enumerate(args):
+        base = params[i].name if i < len(params) else f"input_{i}"
+        found = _flatten(arg)
+        defaults += [base] if isinstance(arg, Tensor) else [f"{base}_{j}" for j in range(len(found))]
+    for key, value in kwargs.items():
+        found = _flatten(value)
+        defaults += [key] if isinstance(value, Tensor) else [f"{key}_{j}" for j in range(len(found))]
+    given = list(given or [])
+    if len(given) > len(inputs):
+        raise ValueError(f"onnx.export: {len(given)} input_names for {len(inputs)} input tensors")
+    names = given + defaults[len(given):]
+    if len(set(names)) != len(names):
+        raise ValueError(f"onnx.export: input names must differ, got {names}")
+    return names
+
+
+def _dynamic_axes(dynamic_axes: Any) -> dict[str, dict[int, str]]:
+    axes: dict[str, dict[int, str]] = {}
+    for name, spec in (dynamic_axes or {}).items():
+        if isinstance(spec, Mapping):
+            axes[name] = {int(a): str(label) for a, label in spec.items()}
+        elif isinstance(spec, (list, tuple)):
+            # PyTorch's names for axes given as a list
+            axes[name] = {int(a): f"{name}_dynamic_axes_{k + 1}" for k, a in enumerate(spec)}
+        else:
+            raise TypeError(f"onnx.export: dynamic_axes[{name!r}] must be a list of axes or a "
+                            f"dict of axis -> name, got {type(spec).__name__}")
+    return axes
+
+
+def _resized(tensor: Tensor, axes: dict[int, int]) -> Tensor:
+    """``tensor`` with each axis in ``axes`` of the new size (its entries repeated in turn, so
+    that indices stay valid)."""
+    from ..creation import tensor as make
+
+    data = host(tensor)
+    for axis, size in axes.items():
+        data = np.take(data, np.arange(size) % max(data.shape[axis], 1), axis=axis)
+    return make(data)
+
+
+def _replace(value: Any, swap: dict[int, Tensor]) -> Any:
+    if isinstance(value, Tensor):
+        return swap.get(id(value), value)
+    if isinstance(value, tuple):
+        return tuple(_replace(v, swap) for v in value)
+    if isinstance(value, list):
+        return [_replace(v, swap) for v in value]
+    if isinstance(value, dict):
+        return {k: _replace(v, swap) for k, v in value.items()}
+    return value
+
+
+def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor],
+           names: list[str], output_names: Sequence[str] | None,
+           axes: dict[str, dict[int, str]], opset: int, export_params: bool,
+           keep_initializers_as_inputs: bool) -> Any:
+    qualnames = {id(m): q for q, m in model.named_modules()}
+    labels = {key: (f"{q} ({type(m).__name__})" if q else type(m).__name__)
+              for q, m in model.named_modules() for key in [id(m)]}
+    parameters: dict[int, tuple[str, Tensor]] = {}
+    for name, tensor in list(model.named_parameters()) + list(model.named_buffers()):
+        parameters.setdefault(id(tensor), (name, tensor))
+    events, out = trace(model, args, kwargs, labels, captured)
+    outputs = _flatten(out)
+    out_names = list(output_names or [])
+    if len(out_names) > len(outputs):
+        raise ValueError(f"onnx.export: {len(out_names)} output_names for {len(outputs)} "
+                         "output tensors")
+    out_names += [("output" if len(outputs) == 1 else f"output_{i}")
+                  for i in range(len(out_names), len(outputs))]
+    unknown = [n for n in axes if n not in names and n not in out_names]
+    if unknown:
+        raise ValueError(f"onnx.export: dynamic_axes names {unknown} are neither inputs "
+                         f"{names} nor outputs {out_names}")
+
+    # The second run: every dynamic axis of an input resized, one new size per axis name.
+    sizes: dict[str, tuple[int, int]] = {}
+    swap: dict[int, Tensor] = {}
+    for tensor, name in zip(inputs, names):
+        resize = {}
+        for axis, label in axes.get(name, {}).items():
+            if not -tensor.ndim <= axis < tensor.ndim:
+                raise ValueError(f"onnx.export: dynamic axis {axis} of input {name!r} is out of "
+                                 f"range for its shape {tuple(tensor.shape)}")
+            first = int(tensor.shape[axis])
+            if label not in sizes:
+                sizes[label] = (first, first + 3 + len(sizes))
+            elif sizes[label][0] != first:
+                raise ValueError(f"onnx.export: dynamic axes named {label!r} have sizes "
+                                 f"{sizes[label][0]} and {first}")
+            resize[axis % tensor.ndim] = sizes[label][1]
+        if resize:
+            swap[id(tensor)] = _resized(tensor, resize)
+    other_events, other_out = events, out
+    if swap:
+        try:
+            other_events, other_out = trace(model, _replace(args, swap), _replace(kwargs, swap),
+                                            labels, captured)
+        except Exception as err:
+            raise OnnxExporterError(
+                f"onnx.export: the model failed when run with the dynamic axes resized "
+                f"({ {k: v[1] for k, v in sizes.items()} }): {type(err).__name__}: {err}. "
+                "Name every input axis that must change with them in dynamic_axes") from err
+        _check_same_ops(events, other_events)
+
+    graph = Graph(opset)
+    dynamic: dict[tuple[int, int], tuple[str, int]] = {}
+    pair_labels: dict[tuple[int, int], str] = {}
+    for tensor, name in zip(inputs, names):
+        for axis, label in axes.get(name, {}).items():
+            dynamic.setdefault(sizes[label], (name, axis % tensor.ndim))
+            pair_labels.setdefault(sizes[label], label)
+    ctx = Context(graph, parameters, dynamic)
+    ctx.qualnames = qualnames
+    for tensor, name in zip(inputs, names):
+        ctx.bind(tensor, name)
+    for first, second in zip(events, other_events):
+        event = _event(first, second)
+        _check_same_arguments(ctx, event)
+        if isinstance(first, ModuleEvent):
+            result = convert_module(ctx, event)
+        else:
+            convert = CONVERTERS.get(event.name)
+            if convert is None:
+                hint = HINTS.get(event.name, "there is no ONNX converter for it; "
+                                 "see backprop.onnx for the ops that are exported")
+                raise event.fail(hint)
+            result = convert(ctx, event)
+        _bind(ctx, event.out, result, event.name)
+
+    graph_outputs = []
+    other_outputs = _flatten(other_out)
+    for i, (tensor, name) in enumerate(zip(outputs, out_names)):
+        graph.node("Identity", [ctx.value(tensor)], [name])
+        dims: list[Any] = list(int(n) for n in tensor.shape)
+        if len(other_outputs) == len(outputs):
+            for axis, (a, b) in enumerate(zip(tensor.shape, other_outputs[i].shape)):
+                if a != b:
+                    dims[axis] = pair_labels.get((int(a), int(b)), f"{name}_dim_{axis}")
+        for axis, label in axes.get(name, {}).items():
+            dims[axis % max(tensor.ndim, 1)] = label
+        graph_outputs.append(onnx.helper.make_tensor_value_info(
+            name, tensor_type(np.dtype(tensor.dtype)), dims))
+    graph_inputs = []
+    for tensor, name in zip(inputs, names):
+        dims = list(int(n) for n in tensor.shape)
+        for axis, label in axes.get(name, {}).items():
+            dims[axis % tensor.ndim] = label
+        graph_inputs.append(onnx.helper.make_tensor_value_info(
+            name, tensor_type(np.dtype(tensor.dtype)), dims))
+    state_names = {name for name, _ in parameters.values()}
+    initializers = []
+    for name, array in graph.initializers.items():
+        if not export_params and name in state_names:
+            graph_inputs.append(onnx.helper.make_tensor_value_info(
+                name, tensor_type(array.dtype), list(array.shape)))
+            continue
+        initializers.append(onnx.numpy_helper.from_array(array, name))
+        if keep_initializers_as_inputs and name in state_names:
+            graph_inputs.append(onnx.helper.make_tensor_value_info(
+                name, tensor_type(array.dtype), list(array.shape)))
+    onnx_graph = onnx.helper.make_graph(graph.nodes, "main_graph", graph_inputs, graph_outputs,
+                                        initializer=initializers)
+    opsets = [onnx.helper.make_opsetid("", opset)]
+    from .. import __version__
+
+    proto = onnx.helper.make_model(onnx_graph, opset_imports=opsets, producer_name="backprop",
+                                   producer_version=str(__version__),
+                                   ir_version=onnx.helper.find_min_ir_version_for(opsets))
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def _event(first: Any, second: Any) -> Event:
+    if isinstance(first, ModuleEvent):
+        return Event(type(first.module).__name__, first.args, first.kwargs, first.out,
+                     first.where, second.args, second.kwargs, module=first.module)
+    return Event(first.name, first.args, first.params, first.out, first.where, second.args,
+                 second.params)
+
+
+def _check_same_ops(events: list, other: list) -> None:
+    def label(e: Any) -> str:
+        return type(e.module).__name__ if isinstance(e, ModuleEvent) else e.name
+
+    for i, (a, b) in enumerate(zip(events, other)):
+        if label(a) != label(b):
+            raise OnnxExporterError(
+                f"onnx.export: the model ran different ops when the dynamic axes changed size "
+                f"(call {i}: '{label(a)}' in {a.where or 'the model'}, then '{label(b)}'); its "
+                "control flow depends on the input's size, which one graph cannot hold")
+    if len(events) != len(other):
+        raise OnnxExporterError(
+            f"onnx.export: the model ran {len(events)} ops, then {len(other)} when the dynamic "
+            "axes changed size; its control flow depends on the input's size")
+
+
+def _same(ctx: Context, a: Any, b: Any) -> bool:
+    if isinstance(a, Tensor):
+        if ctx.known(a):
+            return True
+        return (isinstance(b, Tensor) and tuple(a.shape) == tuple(b.shape)
+                and np.array_equal(host(a), host(b), equal_nan=a.dtype.kind == "f"))
+    if isinstance(a, np.ndarray):
+        return (isinstance(b, np.ndarray) and a.shape == b.shape
+                and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+    if isinstance(a, (tuple, list)):
+        return (isinstance(b, (tuple, list)) and len(a) == len(b)
+                and all(_same(ctx, x, y) for x, y in zip(a, b)))
+    if isinstance(a, dict):
+        return (isinstance(b, dict) and a.keys() == b.keys()
+                and all(_same(ctx, a[k], b[k]) for k in a))
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    try:
+        return bool(a == b)
+    except Exception:
+        return a is b
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, (Tensor, np.ndarray)):
+        return f"a constant of shape {tuple(value.shape)}"
+    text = repr(value)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+def _check_same_arguments(ctx: Context, event: Event) -> None:
+    """Arguments that differ between the two runs are the converter's to follow (a reshape's
+    shape) or make the export wrong at other sizes: those fail here."""
+    dynamic = DYNAMIC.get(event.name, frozenset())
+    pairs = [(i, a, b) for i, (a, b) in enumerate(zip(event.args, event.other_args))]
+    pairs += [(k, v, event.other_params.get(k)) for k, v in event.params.items()]
+    for key, a, b in pairs:
+        if key in dynamic or _same(ctx, a, b):
+            continue
+        what = f"argument {key}" if isinstance(key, int) else f"argument {key!r}"
+        raise event.fail(
+            f"{what} is {_short(a)} at the exported sizes but {_short(b)} when the dynamic "
+            "axes change size: it depends on the input's size in a way one graph cannot hold "
+            "(a tensor made inside forward, or a number read from x.shape); make it from the "
+            "inputs with tensor ops, or export without dynamic_axes")
+
+
+def _bind(ctx: Context, out: Any, result: Any, maker: str) -> None:
+    if isinstance(out, Tensor):
+        if isinstance(result, (list, tuple)):
+            result = result[0]
+        ctx.bind(out, result, maker)
+        return
+    if isinstance(out, (tuple, list)):
+        results = result if isinstance(result, (tuple, list)) else [result]
+        for k, item in enumerate(out):
+            _bind(ctx, item, results[k] if k < len(results) else None, maker)

@@ -1,0 +1,227 @@
+"""Converters of shape, join and indexing ops: reshape/view, permute, transpose, (un)squeeze,
+expand, cat, stack, split, unbind, getitem, narrow, select, where, masked_fill, casts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from ._context import Context, Event
+from ._graph import tensor_type
+from ._ops import _out_dtype, operand
+from ._registry import converter
+
+_END = np.iinfo(np.int64).max  # a slice's open end
+
+
+@converter("reshape", "view", dynamic=(1,))
+def _reshape(ctx: Context, ev: Event) -> str:
+    shape = ctx.sizes(ev, ev.args[1], ev.other_args[1], "the shape", infer_one=True)
+    return ctx.node("Reshape", [ctx.value(ev.args[0]), shape])
+
+
+@converter("expand", "broadcast_to", dynamic=(1,))
+def _expand(ctx: Context, ev: Event) -> str:
+    x = ev.args[0]
+    # PyTorch's -1 keeps a size: ONNX's Expand broadcasts, so 1 does the same.
+    first = [1 if s == -1 else s for s in ev.args[1]]
+    second = [1 if s == -1 else s for s in ev.other_args[1]]
+    return ctx.node("Expand", [ctx.value(x), ctx.sizes(ev, first, second, "the size")])
+
+
+@converter("permute")
+def _permute(ctx: Context, ev: Event) -> str:
+    x = ev.args[0]
+    return ctx.node("Transpose", [ctx.value(x)], perm=[int(d) % x.ndim for d in ev.args[1]])
+
+
+@converter("transpose")
+def _transpose(ctx: Context, ev: Event) -> str:
+    x, dim0, dim1 = ev.args[:3]
+    perm = list(range(x.ndim))
+    if x.ndim:
+        a, b = dim0 % x.ndim, dim1 % x.ndim
+        perm[a], perm[b] = perm[b], perm[a]
+    return ctx.node("Transpose", [ctx.value(x)], perm=perm)
+
+
+@converter("squeeze")
+def _squeeze(ctx: Context, ev: Event) -> str:
+    x, dims = ev.args[0], ev.args[1]
+    if isinstance(dims, int):
+        dims = (dims,)
+    if dims is None:
+        dims = tuple(i for i, n in enumerate(x.shape) if n == 1)
+    dims = [int(d) % max(x.ndim, 1) for d in dims if x.shape[int(d) % max(x.ndim, 1)] == 1]
+    if not dims:
+        return ctx.node("Identity", [ctx.value(x)])
+    return ctx.node("Squeeze", [ctx.value(x), ctx.graph.ints(dims)])
+
+
+@converter("unsqueeze")
+def _unsqueeze(ctx: Context, ev: Event) -> str:
+    x, dim = ev.args[0], int(ev.args[1])
+    return ctx.node("Unsqueeze", [ctx.value(x), ctx.graph.ints([dim % (x.ndim + 1)])])
+
+
+@converter("cat")
+def _cat(ctx: Context, ev: Event) -> str:
+    dim, tensors = ev.args[0], [t for t in ev.args[1:] if t.ndim > 0 or t.size]
+    dtype = _out_dtype(ev)
+    return ctx.node("Concat", [operand(ctx, t, dtype) for t in tensors],
+                    axis=int(dim) % ev.out.ndim)
+
+
+@converter("stack")
+def _stack(ctx: Context, ev: Event) -> str:
+    dim = int(ev.args[0]) % ev.out.ndim
+    dtype = _out_dtype(ev)
+    axes = ctx.graph.ints([dim])
+    parts = [ctx.node("Unsqueeze", [operand(ctx, t, dtype), axes]) for t in ev.args[1:]]
+    return ctx.node("Concat", parts, axis=dim)
+
+
+@converter("split_with_sizes_copy")
+def _split(ctx: Context, ev: Event) -> list:
+    x, sizes, dim = ev.args[:3]
+    return ctx.node("Split", [ctx.value(x), ctx.graph.ints(sizes)], len(ev.out),
+                    axis=int(dim) % x.ndim)
+
+
+@converter("unbind", "unbind_copy")
+def _unbind(ctx: Context, ev: Event) -> list:
+    x, dim = ev.args[0], int(ev.args[1]) % ev.args[0].ndim
+    n = len(ev.out)
+    parts = ctx.node("Split", [ctx.value(x), ctx.graph.ints([1] * n)], n, axis=dim)
+    parts = [parts] if n == 1 else parts
+    return [ctx.node("Squeeze", [p, ctx.graph.ints([dim])]) for p in parts]
+
+
+def _slice(ctx: Context, x: str, axes: list, starts: list, ends: list, steps: list) -> str:
+    return ctx.node("Slice", [x, ctx.graph.ints(starts), ctx.graph.ints(ends),
+                              ctx.graph.ints(axes), ctx.graph.ints(steps)])
+
+
+@converter("narrow")
+def _narrow(ctx: Context, ev: Event) -> str:
+    x, dim, start, length = ev.args[:4]
+    dim, start = int(dim) % x.ndim, int(start) % max(x.shape[int(dim) % x.ndim], 1)
+    return _slice(ctx, ctx.value(x), [dim], [start], [start + int(length)], [1])
+
+
+@converter("slice")
+def _slice_op(ctx: Context, ev: Event) -> str:
+    x, dim, start, end, step = ev.args[:5]
+    return _slice(ctx, ctx.value(x), [int(dim) % x.ndim], [int(start)],
+                  [min(int(end), _END)], [int(step)])
+
+
+@converter("select")
+def _select(ctx: Context, ev: Event) -> str:
+    x, dim, index = ev.args[:3]
+    return ctx.node("Gather", [ctx.value(x), ctx.value(np.int64(index))],
+                    axis=int(dim) % x.ndim)
+
+
+@converter("getitem")
+def _getitem(ctx: Context, ev: Event) -> str:
+    x, key = ev.args[:2]
+    key = key if isinstance(key, tuple) else (key,)
+    if any(isinstance(k, (Tensor, np.ndarray, list, bool)) for k in key):
+        raise ev.fail("indexing with tensors, lists or bools is not exported (ints, slices, "
+                      "None and ... are)")
+    taken = sum(1 for k in key if k is not None and k is not Ellipsis)
+    if Ellipsis in key:
+        at = key.index(Ellipsis)
+        key = key[:at] + (slice(None),) * (x.ndim - taken) + key[at + 1:]
+    key = key + (slice(None),) * (x.ndim - sum(1 for k in key if k is not None))
+    axes, starts, ends, steps, dropped, inserted = [], [], [], [], [], []
+    dim = out_dim = 0
+    for k in key:
+        if k is None:
+            inserted.append(out_dim)
+            out_dim += 1
+            continue
+        if isinstance(k, slice):
+            if k != slice(None):
+                start, stop, step = k.start, k.stop, k.step
+                step = 1 if step is None else int(step)
+                if step <= 0:
+                    raise ev.fail(f"slice step {step} must be positive")
+                axes.append(dim)
+                starts.append(0 if start is None else int(start))
+                ends.append(_END if stop is None else int(stop))
+                steps.append(step)
+            out_dim += 1
+        else:
+            index = int(k)
+            axes.append(dim)
+            starts.append(index)
+            ends.append(_END if index == -1 else index + 1)
+            steps.append(1)
+            dropped.append(dim)
+        dim += 1
+    out = ctx.value(x)
+    if axes:
+        out = _slice(ctx, out, axes, starts, ends, steps)
+    if dropped:
+        out = ctx.node("Squeeze", [out, ctx.graph.ints(dropped)])
+    if inserted:
+        out = ctx.node("Unsqueeze", [out, ctx.graph.ints(inserted)])
+    if not (axes or dropped or inserted):
+        out = ctx.node("Identity", [out])
+    return out
+
+
+@converter("where")
+def _where(ctx: Context, ev: Event) -> str:
+    condition, a, b = ev.args[:3]
+    dtype = _out_dtype(ev)
+    return ctx.node("Where", [operand(ctx, condition, np.dtype(bool)), operand(ctx, a, dtype),
+                              operand(ctx, b, dtype)])
+
+
+@converter("masked_fill")
+def _masked_fill(ctx: Context, ev: Event) -> str:
+    x, mask, value = ev.args[:3]
+    dtype = _out_dtype(ev)
+    return ctx.node("Where", [operand(ctx, mask, np.dtype(bool)), operand(ctx, value, dtype),
+                              operand(ctx, x, dtype)])
+
+
+@converter("to_dtype")
+def _to_dtype(ctx: Context, ev: Event) -> str:
+    return ctx.node("Cast", [ctx.value(ev.args[0])], to=tensor_type(_out_dtype(ev)))
+
+
+def _compare(op_type: str):
+    def convert(ctx: Context, ev: Event) -> str:
+        a, b = ev.args[:2]
+        kinds = [x for x in (a, b) if isinstance(x, (Tensor, np.ndarray))]
+        dtype = np.result_type(*[np.dtype(k.dtype) for k in kinds])
+        return ctx.node(op_type, [operand(ctx, a, dtype), operand(ctx, b, dtype)])
+    return convert
+
+
+for _name, _op_type in {"eq": "Equal", "gt": "Greater", "lt": "Less"}.items():
+    converter(_name)(_compare(_op_type))
+
+
+@converter("logical_not")
+def _logical_not(ctx: Context, ev: Event) -> str:
+    return ctx.node("Not", [operand(ctx, ev.args[0], np.dtype(bool))])
+
+
+
+
+def _trilu(upper: int):
+    def convert(ctx: Context, ev: Event) -> str:
+        x, diagonal = ev.args[0], int(ev.args[1]) if len(ev.args) > 1 else 0
+        return ctx.node("Trilu", [ctx.value(x), ctx.value(np.int64(diagonal))], upper=upper)
+    return convert
+
+
+converter("triu")(_trilu(1))
+converter("tril")(_trilu(0))
