@@ -19,7 +19,7 @@ from ..tensor import Tensor
 from . import _ops, _ops_shape  # noqa: F401  (they fill the converters' table)
 from ._context import Context, Event, host
 from ._graph import Graph, OnnxExporterError, require_onnx, tensor_type
-from ._modules import captured, convert_module
+from ._modules import captured, check_module, convert_module, noted
 from ._registry import CONVERTERS, DYNAMIC, HINTS
 from ._trace import ModuleEvent, trace
 
@@ -232,7 +232,7 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
     parameters: dict[int, tuple[str, Tensor]] = {}
     for name, tensor in list(model.named_parameters()) + list(model.named_buffers()):
         parameters.setdefault(id(tensor), (name, tensor))
-    events, out = trace(model, args, kwargs, labels, captured)
+    events, out = trace(model, args, kwargs, labels, captured, noted)
     outputs = _flatten(out)
     out_names = list(output_names or [])
     if len(out_names) > len(outputs):
@@ -267,7 +267,7 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
     if swap:
         try:
             other_events, other_out = trace(model, _replace(args, swap), _replace(kwargs, swap),
-                                            labels, captured)
+                                            labels, captured, noted)
         except Exception as err:
             raise OnnxExporterError(
                 f"onnx.export: the model failed when run with the dynamic axes resized "
@@ -286,8 +286,12 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
     ctx.qualnames = qualnames
     for tensor, name in zip(inputs, names):
         ctx.bind(tensor, name)
+        ctx.varying.add(id(tensor))
     for first, second in zip(events, other_events):
         event = _event(first, second)
+        if isinstance(first, ModuleEvent) and not first.whole:
+            check_module(ctx, event)
+            continue
         _check_same_arguments(ctx, event)
         if isinstance(first, ModuleEvent):
             result = convert_module(ctx, event)
@@ -299,6 +303,8 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
                 raise event.fail(hint)
             result = convert(ctx, event)
         _bind(ctx, event.out, result, event.name)
+        if ctx.varies(event.args) or ctx.varies(event.params):
+            ctx.varying.update(id(t) for t in _flatten(event.out))
 
     graph_outputs = []
     other_outputs = _flatten(other_out)
@@ -404,7 +410,7 @@ def _check_same_arguments(ctx: Context, event: Event) -> None:
     pairs = [(i, a, b) for i, (a, b) in enumerate(zip(event.args, event.other_args))]
     pairs += [(k, v, event.other_params.get(k)) for k, v in event.params.items()]
     for key, a, b in pairs:
-        if key in dynamic or _same(ctx, a, b):
+        if key in dynamic or _matches(ctx, event, a, b):
             continue
         what = f"argument {key}" if isinstance(key, int) else f"argument {key!r}"
         raise event.fail(
@@ -412,6 +418,27 @@ def _check_same_arguments(ctx: Context, event: Event) -> None:
             "axes change size: it depends on the input's size in a way one graph cannot hold "
             "(a tensor made inside forward, or a number read from x.shape); make it from the "
             "inputs with tensor ops, or export without dynamic_axes")
+
+
+def _matches(ctx: Context, event: Event, a: Any, b: Any) -> bool:
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b):
+        return all(_matches(ctx, event, x, y) for x, y in zip(a, b))
+    return _same(ctx, a, b) or _filled(ctx, event, a, b)
+
+
+def _filled(ctx: Context, event: Event, a: Any, b: Any) -> bool:
+    """A tensor made inside forward whose size follows the dynamic axes (``bp.zeros(x.size(0),
+    h)``) and holds one value throughout: written as that value expanded to a computed shape."""
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor) and a.ndim == b.ndim and a.size
+            and b.size and a.dtype == b.dtype):
+        return False
+    first, second = host(a), host(b)
+    value = first.flat[0]
+    if not ((first == value).all() and (second == value).all()):
+        return False
+    shape = ctx.sizes(event, a.shape, b.shape, "the shape of a tensor made inside forward")
+    ctx.bind(a, ctx.node("Expand", [ctx.value(np.asarray(value, first.dtype)), shape]))
+    return True
 
 
 def _bind(ctx: Context, out: Any, result: Any, maker: str) -> None:

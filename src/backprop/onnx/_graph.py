@@ -60,8 +60,6 @@ class Graph:
     def constant(self, array: Any, dtype: Any = None, hint: str = "const") -> str:
         """An initializer holding ``array`` (small scalars are shared)."""
         array = np.asarray(array, dtype=dtype)
-        if array.dtype == np.float64 and dtype is None:
-            array = array.astype(np.float32)
         if array.size == 1 and array.ndim <= 1:
             key = (array.dtype.str, array.shape, array.tobytes())
             if key not in self._scalars:

@@ -30,6 +30,31 @@ def captured(module: Any) -> bool:
     return isinstance(module, RNNBase)
 
 
+def noted(module: Any) -> bool:
+    """Whether ``module``'s call is checked before its ops are traced: attention reads its
+    masks as numbers, so a mask computed from the graph inputs cannot be traced."""
+    from ..nn.modules.attention import MultiheadAttention
+
+    return isinstance(module, MultiheadAttention)
+
+
+def check_module(ctx: Context, ev: Event) -> None:
+    """Refuse a noted module's call whose masks depend on the graph inputs."""
+    import inspect
+
+    try:
+        bound = inspect.signature(ev.module.forward).bind(*ev.args, **ev.params).arguments
+    except TypeError:
+        return
+    for name in ("attn_mask", "key_padding_mask"):
+        if ctx.varies(bound.get(name)):
+            raise ev.fail(f"{name} is computed from the graph's inputs, and attention reads its "
+                          "masks as numbers, not as traced ops: the exported graph would keep "
+                          "this one mask. Build the mask inside forward from constants (e.g. "
+                          "nn.Transformer.generate_square_subsequent_mask) instead of passing "
+                          "it as an input")
+
+
 def _reordered(array: np.ndarray, order: tuple, hidden: int) -> np.ndarray:
     return np.concatenate([array[k * hidden:(k + 1) * hidden] for k in order], axis=0)
 
