@@ -276,3 +276,15 @@ def _layer_norm(ctx: Context, ev: Event) -> list:
     inputs = [ctx.value(x), scale] + ([] if bias is None else [ctx.value(bias)])
     out = ctx.node("LayerNormalization", inputs, axis=axes[0], epsilon=float(eps))
     return [out] + [None] * (len(ev.out) - 1)
+
+
+@converter("conv_transpose")
+def _conv_transpose(ctx: Context, ev: Event) -> str:
+    x, weight, bias, stride, padding, dilation, groups = ev.args[:7]
+    # The crop is (padding, padding - output_padding) per spatial dim.
+    pads = [int(lo) for lo, _ in padding]
+    extra = [int(lo) - int(hi) for lo, hi in padding]
+    inputs = [ctx.value(x), ctx.value(weight)] + ([] if bias is None else [ctx.value(bias)])
+    return ctx.node("ConvTranspose", inputs, kernel_shape=list(weight.shape[2:]),
+                    strides=list(stride), pads=pads * 2, dilations=list(dilation),
+                    group=int(groups), output_padding=extra if any(extra) else None)

@@ -1,0 +1,310 @@
+"""backprop.onnx.export: models of our own written as ONNX, run in onnxruntime and compared
+with our forward (and, for the recurrent layers, with PyTorch's), at the exported batch size and
+at another one through dynamic_axes."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import pytest
+
+import backprop as bp
+import backprop.nn as nn
+import backprop.nn.functional as F
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+# float32 on both sides, but ONNX Runtime sums and fuses in other orders (Gemm, LayerNorm,
+# LSTM kernels): equal to rounding, a few ulps per op through a handful of ops.
+RTOL, ATOL = 1e-5, 1e-5
+
+
+def _flat(value: Any) -> list:
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _flat(v)]
+    return [value]
+
+
+def export_and_run(model: nn.Module, args: tuple, feeds: tuple, **options: Any) -> tuple:
+    """Export ``model`` at ``args``, run the file in ONNX Runtime on ``feeds``: (proto, the
+    runtime's outputs, our forward's outputs on ``feeds``); records whether the model was
+    left in training mode as ``export_and_run.training``."""
+    buffer = io.BytesIO()
+    proto = bp.onnx.export(model, args, buffer, **options)
+    export_and_run.training = model.training and all(m.training for m in model.modules())
+    onnx.checker.check_model(onnx.load_from_string(buffer.getvalue()))
+    session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    got = session.run(None, {n: t.numpy() for n, t in zip(names, _flat(feeds))})
+    model.eval()
+    with bp.no_grad():
+        want = [t.numpy() for t in _flat(model(*feeds))]
+    return proto, got, want
+
+
+def assert_close(got: list, want: list) -> None:
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
+
+
+class MnistNet(nn.Module):
+    """pytorch/examples' mnist Net, smaller."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, 1)
+        self.conv2 = nn.Conv2d(4, 8, 3, 1)
+        self.dropout1 = nn.Dropout(0.25)
+        self.fc1 = nn.Linear(8 * 5 * 5, 16)
+        self.fc2 = nn.Linear(16, 10)
+
+    def forward(self, x: bp.Tensor) -> bp.Tensor:
+        x = F.relu(self.conv1(x))
+        x = F.relu(self.conv2(x))
+        x = F.max_pool2d(x, 2)
+        x = self.dropout1(x)
+        x = bp.flatten(x, 1)
+        x = F.relu(self.fc1(x))
+        return F.log_softmax(self.fc2(x), dim=1)
+
+
+def test_mlp_names_and_initializers() -> None:
+    bp.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 3), nn.Sigmoid())
+    proto, got, want = export_and_run(model, (bp.randn(2, 6),), (bp.randn(2, 6),),
+                                      input_names=["features"], output_names=["scores"])
+    assert_close(got, want)
+    assert [i.name for i in proto.graph.input] == ["features"]
+    assert [o.name for o in proto.graph.output] == ["scores"]
+    assert {i.name for i in proto.graph.initializer} == {"0.weight", "0.bias", "2.weight",
+                                                          "2.bias"}
+    assert proto.opset_import[0].version == bp.onnx.DEFAULT_OPSET == 20
+
+
+def test_mnist_cnn_dynamic_batch() -> None:
+    bp.manual_seed(1)
+    model = MnistNet()
+    model.train()  # export runs it in eval mode (dropout: nothing), then restores the mode
+    proto, got, want = export_and_run(model, (bp.randn(2, 1, 14, 14),), (bp.randn(5, 1, 14, 14),),
+                                      input_names=["input"], output_names=["output"],
+                                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    assert export_and_run.training
+    assert got[0].shape == (5, 10)
+    assert_close(got, want)
+    ops = {n.op_type for n in proto.graph.node}
+    assert {"Conv", "MaxPool", "Relu", "LogSoftmax", "Gemm"} <= ops
+    assert "Dropout" not in ops
+    dims = proto.graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param == "batch" and [d.dim_value for d in dims[1:]] == [1, 14, 14]
+
+
+class Norms(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(5, 6)
+        self.bn = nn.BatchNorm1d(6)
+        self.ln = nn.LayerNorm(6)
+        self.conv = nn.Conv1d(2, 3, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(3)
+
+    def forward(self, x: bp.Tensor, image: bp.Tensor) -> tuple:
+        y = self.ln(self.bn(self.fc(x)))
+        y = F.gelu(y) + F.silu(y) * F.elu(y) - F.leaky_relu(y, 0.2)
+        y = F.softmax(y.view(-1, 3, 2).permute(0, 2, 1), dim=-1).reshape(y.size(0), 6)
+        z = self.conv(image.transpose(1, 2))  # (N, 2, L) -> (N, 3, L)
+        z = self.bn2(z.unsqueeze(-1)).squeeze(-1)
+        pooled = F.avg_pool1d(z, 2) if hasattr(F, "avg_pool1d") else z
+        z = bp.cat([pooled.mean(dim=2), z.sum(dim=2) * 0.5], dim=1)
+        return y @ bp.ones(6, 4), F.adaptive_avg_pool2d(z.unsqueeze(1), 1).flatten(1), z
+
+
+def test_norms_activations_shapes_dynamic_batch() -> None:
+    bp.manual_seed(2)
+    model = Norms()
+    with bp.no_grad():  # running statistics that are not the defaults
+        model.bn.running_mean.copy_(bp.randn(6) * 0.1)
+        model.bn.running_var.copy_(bp.rand(6) + 0.5)
+    model.eval()
+    proto, got, want = export_and_run(
+        model, (bp.randn(2, 5), bp.randn(2, 7, 2)), (bp.randn(5, 5), bp.randn(5, 7, 2)),
+        input_names=["x", "image"], dynamic_axes={"x": [0], "image": {0: "batch"}})
+    assert_close(got, want)
+    assert {i.name for i in proto.graph.initializer} >= {"bn.running_mean", "bn.running_var",
+                                                          "ln.weight", "conv.weight"}
+
+
+class LanguageModel(nn.Module):
+    """Embedding, a 2-layer LSTM and a decoder, as word_language_model's RNNModel."""
+
+    def __init__(self, kind: str = "LSTM") -> None:
+        super().__init__()
+        self.encoder = nn.Embedding(12, 6)
+        self.rnn = getattr(nn, kind)(6, 5, 2)
+        self.decoder = nn.Linear(5, 12)
+
+    def forward(self, tokens: bp.Tensor, hidden: Any) -> tuple:
+        output, hidden = self.rnn(self.encoder(tokens), hidden)
+        return F.log_softmax(self.decoder(output), dim=-1), hidden
+
+
+def test_lstm_language_model_dynamic_sequence_and_batch() -> None:
+    bp.manual_seed(3)
+    model = LanguageModel().eval()
+    tokens = bp.randint(0, 12, (4, 2))
+    hidden = (bp.randn(2, 2, 5), bp.randn(2, 2, 5))
+    feeds = (bp.randint(0, 12, (9, 5)), (bp.randn(2, 5, 5), bp.randn(2, 5, 5)))
+    proto, got, want = export_and_run(
+        model, (tokens, hidden), feeds, input_names=["tokens", "h0", "c0"],
+        output_names=["log_probs", "h1", "c1"],
+        dynamic_axes={"tokens": {0: "seq", 1: "batch"}, "h0": {1: "batch"}, "c0": {1: "batch"}})
+    assert [g.shape for g in got] == [(9, 5, 12), (2, 5, 5), (2, 5, 5)]
+    assert_close(got, want)
+    assert [n.op_type for n in proto.graph.node].count("LSTM") == 2
+    assert "encoder.weight" in {i.name for i in proto.graph.initializer}
+
+
+@pytest.mark.parametrize("kind, bidirectional, batch_first",
+                         [("GRU", False, True), ("GRU", True, False), ("LSTM", True, True),
+                          ("RNN", False, False)])
+def test_recurrent_layers_match_torch(torch32: Any, kind: str, bidirectional: bool,
+                                      batch_first: bool) -> None:
+    """The exported gates (reordered for ONNX) give PyTorch's outputs, at another sequence
+    length and batch size than exported."""
+    bp.manual_seed(4)
+    ours = getattr(nn, kind)(3, 4, 2, batch_first=batch_first, bidirectional=bidirectional).eval()
+    theirs = getattr(torch32.nn, kind)(3, 4, 2, batch_first=batch_first,
+                                       bidirectional=bidirectional)
+    theirs.load_state_dict({k: torch32.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    axes = {1: "batch", 0: "seq"} if not batch_first else {0: "batch", 1: "seq"}
+    x = bp.randn(*((2, 3, 3) if batch_first else (3, 2, 3)))
+    feed = np.random.default_rng(0).standard_normal((6, 4, 3)).astype(np.float32)
+    buffer = io.BytesIO()
+    bp.onnx.export(ours, (x,), buffer, input_names=["x"], dynamic_axes={"x": axes})
+    session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"x": feed})
+    with torch32.no_grad():
+        want = _flat(theirs(torch32.tensor(feed)))
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b.numpy(), rtol=RTOL, atol=ATOL)
+
+
+def test_transformer_encoder_with_causal_mask_dynamic_batch() -> None:
+    bp.manual_seed(5)
+
+    class Encoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.1)
+            self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+
+        def forward(self, src: bp.Tensor) -> bp.Tensor:
+            mask = nn.Transformer.generate_square_subsequent_mask(src.size(0))
+            return self.encoder(src, mask=mask)
+
+    model = Encoder().eval()
+    proto, got, want = export_and_run(model, (bp.randn(4, 2, 8),), (bp.randn(4, 5, 8),),
+                                      input_names=["src"], dynamic_axes={"src": {1: "batch"}})
+    assert_close(got, want)
+    assert {"MatMul", "Softmax", "LayerNormalization"} <= {n.op_type for n in proto.graph.node}
+
+
+def test_view_with_a_fixed_size_follows_the_batch() -> None:
+    """``x.view(-1, 320)`` and ``x.view(x.size(0), -1)`` must not freeze the batch size."""
+
+    class Views(nn.Module):
+        def forward(self, x: bp.Tensor) -> bp.Tensor:
+            a = x.view(-1, 12)
+            b = x.reshape(x.size(0), -1)
+            c = bp.zeros(x.size(0), 12)  # made inside forward: one value, the batch's size
+            return a * 2 + b[:, None, 1:].squeeze(1).sum(1, keepdim=True) + c
+
+    model = Views()
+    _, got, want = export_and_run(model, (bp.randn(2, 3, 4),), (bp.randn(5, 3, 4),),
+                                  input_names=["x"], dynamic_axes={"x": {0: "n"}})
+    assert_close(got, want)
+
+
+def test_opset_17_decomposes_gelu() -> None:
+    model = nn.Sequential(nn.Linear(3, 4), nn.GELU(), nn.LayerNorm(4))
+    proto, got, want = export_and_run(model, (bp.randn(2, 3),), (bp.randn(2, 3),),
+                                      opset_version=17)
+    assert_close(got, want)
+    assert "Erf" in {n.op_type for n in proto.graph.node}
+    assert proto.opset_import[0].version == 17
+
+
+def test_file_path_and_export_params(tmp_path: Any) -> None:
+    path = tmp_path / "model.onnx"
+    model = nn.Linear(3, 2)
+    bp.onnx.export(model, bp.ones(1, 3), str(path), input_names=["x"])
+    assert onnx.load(str(path)).graph.initializer[0].name in {"weight", "bias"}
+    proto = bp.onnx.export(model, (bp.ones(1, 3),), None, export_params=False)
+    assert not proto.graph.initializer
+    assert {i.name for i in proto.graph.input} == {"input", "weight", "bias"}
+
+
+def test_unsupported_op_names_op_and_module() -> None:
+    class Odd(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+
+        def forward(self, x: bp.Tensor) -> bp.Tensor:
+            return bp.cumsum(self.fc(x), 1)
+
+    with pytest.raises(bp.onnx.OnnxExporterError, match=r"op 'cumsum'.*in Odd"):
+        bp.onnx.export(Odd(), (bp.ones(2, 3),), io.BytesIO())
+
+
+def test_training_mode_dropout_is_refused() -> None:
+    model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5)).train()
+    with pytest.raises(bp.onnx.OnnxExporterError, match=r"op 'dropout'.*TrainingMode.EVAL"):
+        bp.onnx.export(model, (bp.ones(2, 3),), io.BytesIO(),
+                       training=bp.onnx.TrainingMode.PRESERVE)
+    with pytest.raises(bp.onnx.OnnxExporterError, match="TRAINING is not supported"):
+        bp.onnx.export(model, (bp.ones(2, 3),), io.BytesIO(),
+                       training=bp.onnx.TrainingMode.TRAINING)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"opset_version": 9}, "opset_version=9 is not supported"),
+    ({"dynamic_shapes": {"x": {0: "b"}}}, "use dynamic_axes|name the dynamic axes"),
+    ({"dynamic_axes": {"nope": [0]}}, "neither inputs"),
+    ({"input_names": ["a", "b"]}, "2 input_names for 1 input"),
+])
+def test_bad_arguments(options: dict, message: str) -> None:
+    with pytest.raises((ValueError, bp.onnx.OnnxExporterError), match=message):
+        bp.onnx.export(nn.Linear(3, 2), (bp.ones(2, 3),), io.BytesIO(), **options)
+
+
+def test_size_dependent_number_is_refused() -> None:
+    class Scale(nn.Module):
+        def forward(self, x: bp.Tensor) -> bp.Tensor:
+            return x / x.shape[0]
+
+    with pytest.raises(bp.onnx.OnnxExporterError, match=r"op 'div'.*argument 1 is 2"):
+        bp.onnx.export(Scale(), (bp.ones(2, 3),), io.BytesIO(), input_names=["x"],
+                       dynamic_axes={"x": [0]})
+
+
+def test_mask_given_as_input_is_refused() -> None:
+    layer = nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0).eval()
+
+    class Masked(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = layer
+
+        def forward(self, src: bp.Tensor, mask: bp.Tensor) -> bp.Tensor:
+            return self.layer(src, src_mask=mask)
+
+    with pytest.raises(bp.onnx.OnnxExporterError, match="attn_mask is computed from"):
+        bp.onnx.export(Masked(), (bp.randn(3, 1, 4),
+                                  nn.Transformer.generate_square_subsequent_mask(3)),
+                       io.BytesIO())
