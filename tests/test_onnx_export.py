@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import backprop as bp
-import backprop.nn as nn
 import backprop.nn.functional as F
+from backprop import nn
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")

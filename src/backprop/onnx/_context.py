@@ -8,8 +8,9 @@ in the graph from the input's ``Shape``, so the exported file works at any size.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import enum
 import inspect
+import math
 import os
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -310,7 +312,7 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
     other_outputs = _flatten(other_out)
     for i, (tensor, name) in enumerate(zip(outputs, out_names)):
         graph.node("Identity", [ctx.value(tensor)], [name])
-        dims: list[Any] = list(int(n) for n in tensor.shape)
+        dims: list[Any] = [int(n) for n in tensor.shape]
         if len(other_outputs) == len(outputs):
             for axis, (a, b) in enumerate(zip(tensor.shape, other_outputs[i].shape)):
                 if a != b:
@@ -321,7 +323,7 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
             name, tensor_type(np.dtype(tensor.dtype)), dims))
     graph_inputs = []
     for tensor, name in zip(inputs, names):
-        dims = list(int(n) for n in tensor.shape)
+        dims = [int(n) for n in tensor.shape]
         for axis, label in axes.get(name, {}).items():
             dims[axis % tensor.ndim] = label
         graph_inputs.append(onnx.helper.make_tensor_value_info(
@@ -388,11 +390,11 @@ def _same(ctx: Context, a: Any, b: Any) -> bool:
     if isinstance(a, dict):
         return (isinstance(b, dict) and a.keys() == b.keys()
                 and all(_same(ctx, a[k], b[k]) for k in a))
-    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
     try:
         return bool(a == b)
-    except Exception:
+    except (TypeError, ValueError):
         return a is b
 
 

@@ -3,8 +3,6 @@ expand, cat, stack, split, unbind, getitem, narrow, select, where, masked_fill, 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from ..tensor import Tensor

@@ -8,7 +8,7 @@ two traced sizes because the converter reads them from the second run too.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ._context import Converter
 

@@ -8,8 +8,9 @@ inputs were produced by earlier events (or are graph inputs, parameters or const
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..autograd.observers import Observer, observing
 
