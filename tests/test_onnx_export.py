@@ -194,7 +194,7 @@ def test_recurrent_layers_match_torch(torch32: Any, kind: str, bidirectional: bo
         np.testing.assert_allclose(a, b.numpy(), rtol=RTOL, atol=ATOL)
 
 
-def test_transformer_encoder_with_causal_mask_dynamic_batch() -> None:
+def test_transformer_encoder_with_causal_mask_dynamic_sequence_and_batch() -> None:
     bp.manual_seed(5)
 
     class Encoder(nn.Module):
@@ -208,8 +208,9 @@ def test_transformer_encoder_with_causal_mask_dynamic_batch() -> None:
             return self.encoder(src, mask=mask)
 
     model = Encoder().eval()
-    proto, got, want = export_and_run(model, (bp.randn(4, 2, 8),), (bp.randn(4, 5, 8),),
-                                      input_names=["src"], dynamic_axes={"src": {1: "batch"}})
+    proto, got, want = export_and_run(model, (bp.randn(4, 2, 8),), (bp.randn(7, 5, 8),),
+                                      input_names=["src"],
+                                      dynamic_axes={"src": {0: "seq", 1: "batch"}})
     assert_close(got, want)
     assert {"MatMul", "Softmax", "LayerNormalization"} <= {n.op_type for n in proto.graph.node}
 
@@ -293,18 +294,36 @@ def test_size_dependent_number_is_refused() -> None:
                        dynamic_axes={"x": [0]})
 
 
-def test_mask_given_as_input_is_refused() -> None:
-    layer = nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0).eval()
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_attention_with_masks_given_as_inputs(batch_first: bool) -> None:
+    """Masks are graph inputs, not constants: another mask, length and batch give our result."""
+    bp.manual_seed(6)
+    attention = nn.MultiheadAttention(8, 2, batch_first=batch_first).eval()
 
-    class Masked(nn.Module):
+    class Attend(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.layer = layer
+            self.attention = attention
 
-        def forward(self, src: bp.Tensor, mask: bp.Tensor) -> bp.Tensor:
-            return self.layer(src, src_mask=mask)
+        def forward(self, x: bp.Tensor, memory: bp.Tensor, causal: bp.Tensor,
+                    padding: bp.Tensor) -> tuple:
+            return self.attention(x, memory, memory, key_padding_mask=padding,
+                                  attn_mask=causal)
 
-    with pytest.raises(bp.onnx.OnnxExporterError, match="attn_mask is computed from"):
-        bp.onnx.export(Masked(), (bp.randn(3, 1, 4),
-                                  nn.Transformer.generate_square_subsequent_mask(3)),
-                       io.BytesIO())
+    def inputs(length: int, source: int, batch: int) -> tuple:
+        order = (batch, length) if batch_first else (length, batch)
+        memory = (batch, source) if batch_first else (source, batch)
+        padding = bp.zeros(batch, source, dtype=bp.bool)
+        padding[0, -1] = True
+        causal = bp.randn(length, source) * 0.1
+        return bp.randn(*order, 8), bp.randn(*memory, 8), causal, padding
+
+    batch_axis = 0 if batch_first else 1
+    axes = {"x": {batch_axis: "N", 1 - batch_axis: "L"},
+            "memory": {batch_axis: "N", 1 - batch_axis: "S"},
+            "causal": {0: "L", 1: "S"}, "padding": {0: "N", 1: "S"}}
+    proto, got, want = export_and_run(Attend(), inputs(3, 4, 2), inputs(5, 6, 3),
+                                      input_names=["x", "memory", "causal", "padding"],
+                                      dynamic_axes=axes)
+    assert_close(got, want)
+    assert "Where" in {n.op_type for n in proto.graph.node}

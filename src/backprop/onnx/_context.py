@@ -53,7 +53,6 @@ class Context:
         self.parameters = parameters
         self.dynamic = dynamic  # (size at run 1, size at run 2) -> (graph input, axis)
         self.qualnames: dict[int, str] = {}  # module id -> its name in the model
-        self.varying: set[int] = set()  # tensors computed from the graph inputs
         self.values: dict[int, str] = {}
         self.keep: list[Any] = []  # traced tensors stay alive: their ids stay theirs
         self.unmapped: dict[int, str] = {}  # outputs no converter wrote, by who made them
@@ -76,16 +75,6 @@ class Context:
         else:
             self.values[id(tensor)] = name
             self.unmapped.pop(id(tensor), None)
-
-    def varies(self, x: Any) -> bool:
-        """Whether ``x`` (a tensor, or a tuple of them) depends on the graph inputs."""
-        if isinstance(x, Tensor):
-            return id(x) in self.varying
-        if isinstance(x, (tuple, list)):
-            return any(self.varies(v) for v in x)
-        if isinstance(x, dict):
-            return any(self.varies(v) for v in x.values())
-        return False
 
     def known(self, x: Any) -> bool:
         return isinstance(x, Tensor) and (id(x) in self.values or id(x) in self.parameters)

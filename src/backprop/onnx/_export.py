@@ -21,7 +21,7 @@ from ..tensor import Tensor
 from . import _ops, _ops_shape  # noqa: F401  (they fill the converters' table)
 from ._context import Context, Event, host
 from ._graph import Graph, OnnxExporterError, require_onnx, tensor_type
-from ._modules import captured, check_module, convert_module, noted
+from ._modules import captured, convert_module
 from ._registry import CONVERTERS, DYNAMIC, HINTS
 from ._trace import ModuleEvent, trace
 
@@ -234,7 +234,7 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
     parameters: dict[int, tuple[str, Tensor]] = {}
     for name, tensor in list(model.named_parameters()) + list(model.named_buffers()):
         parameters.setdefault(id(tensor), (name, tensor))
-    events, out = trace(model, args, kwargs, labels, captured, noted)
+    events, out = trace(model, args, kwargs, labels, captured)
     outputs = _flatten(out)
     out_names = list(output_names or [])
     if len(out_names) > len(outputs):
@@ -269,7 +269,7 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
     if swap:
         try:
             other_events, other_out = trace(model, _replace(args, swap), _replace(kwargs, swap),
-                                            labels, captured, noted)
+                                            labels, captured)
         except Exception as err:
             raise OnnxExporterError(
                 f"onnx.export: the model failed when run with the dynamic axes resized "
@@ -288,12 +288,8 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
     ctx.qualnames = qualnames
     for tensor, name in zip(inputs, names):
         ctx.bind(tensor, name)
-        ctx.varying.add(id(tensor))
     for first, second in zip(events, other_events):
         event = _event(first, second)
-        if isinstance(first, ModuleEvent) and not first.whole:
-            check_module(ctx, event)
-            continue
         _check_same_arguments(ctx, event)
         if isinstance(first, ModuleEvent):
             result = convert_module(ctx, event)
@@ -305,8 +301,6 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
                 raise event.fail(hint)
             result = convert(ctx, event)
         _bind(ctx, event.out, result, event.name)
-        if ctx.varies(event.args) or ctx.varies(event.params):
-            ctx.varying.update(id(t) for t in _flatten(event.out))
 
     graph_outputs = []
     other_outputs = _flatten(other_out)

@@ -1,4 +1,5 @@
-"""Modules converted as a whole: the recurrent layers, to ONNX's LSTM, GRU and RNN operators.
+"""Modules converted as a whole: the recurrent layers, to ONNX's LSTM, GRU and RNN operators
+(and MultiheadAttention: see _attention.py).
 
 One ONNX node per layer keeps the sequence length dynamic (the traced primitives run one step
 at a time). The gates are stored in another order: PyTorch's LSTM rows are (i, f, g, o) and
@@ -27,32 +28,9 @@ _MODES = {
 
 def captured(module: Any) -> bool:
     """Whether ``module`` is converted as a whole (its inner ops are not traced)."""
-    return isinstance(module, RNNBase)
-
-
-def noted(module: Any) -> bool:
-    """Whether ``module``'s call is checked before its ops are traced: attention reads its
-    masks as numbers, so a mask computed from the graph inputs cannot be traced."""
     from ..nn.modules.attention import MultiheadAttention
 
-    return isinstance(module, MultiheadAttention)
-
-
-def check_module(ctx: Context, ev: Event) -> None:
-    """Refuse a noted module's call whose masks depend on the graph inputs."""
-    import inspect
-
-    try:
-        bound = inspect.signature(ev.module.forward).bind(*ev.args, **ev.params).arguments
-    except TypeError:
-        return
-    for name in ("attn_mask", "key_padding_mask"):
-        if ctx.varies(bound.get(name)):
-            raise ev.fail(f"{name} is computed from the graph's inputs, and attention reads its "
-                          "masks as numbers, not as traced ops: the exported graph would keep "
-                          "this one mask. Build the mask inside forward from constants (e.g. "
-                          "nn.Transformer.generate_square_subsequent_mask) instead of passing "
-                          "it as an input")
+    return isinstance(module, (RNNBase, MultiheadAttention))
 
 
 def _reordered(array: np.ndarray, order: tuple, hidden: int) -> np.ndarray:
@@ -63,7 +41,9 @@ def convert_module(ctx: Context, ev: Event) -> Any:
     module = ev.module
     if isinstance(module, RNNBase):
         return _recurrent(ctx, ev, module)
-    raise ev.fail("no exporter for this module")
+    from ._attention import multihead_attention
+
+    return multihead_attention(ctx, ev, module)
 
 
 def _recurrent(ctx: Context, ev: Event, module: RNNBase) -> Any:

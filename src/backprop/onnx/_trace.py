@@ -28,25 +28,21 @@ class OpEvent:
 
 @dataclass
 class ModuleEvent:
-    """A call of a module converted as a whole (``whole``), or only noted before its ops run
-    so that its arguments can be checked (``whole`` False; ``out`` is None)."""
+    """A call of a module converted as a whole."""
 
     module: Any
     args: tuple
     kwargs: dict
     out: Any
     where: str
-    whole: bool = True
 
 
 class Recorder(Observer):
     """Keeps the top-level op calls, and whole calls of the modules ``captured`` accepts."""
 
-    def __init__(self, names: dict[int, str], captured: Callable[[Any], bool],
-                 noted: Callable[[Any], bool]) -> None:
+    def __init__(self, names: dict[int, str], captured: Callable[[Any], bool]) -> None:
         self.names = names
         self.captured = captured
-        self.noted = noted
         self.events: list[OpEvent | ModuleEvent] = []
         self.path: list[str] = []
         self.inside = 0  # > 0 inside an op's call or a captured module: not recorded
@@ -69,9 +65,6 @@ class Recorder(Observer):
         self.path.append(self.names.get(id(module), type(module).__name__))
         try:
             if not self.captured(module):
-                if self.noted(module):
-                    self.events.append(ModuleEvent(module, args, dict(kwargs), None,
-                                                   self.where(), whole=False))
                 return proceed()
             self.inside += 1
             try:
@@ -88,11 +81,11 @@ class Recorder(Observer):
 
 
 def trace(model: Any, args: tuple, kwargs: dict, names: dict[int, str],
-          captured: Callable[[Any], bool], noted: Callable[[Any], bool]) -> tuple[list, Any]:
+          captured: Callable[[Any], bool]) -> tuple[list, Any]:
     """Run ``model(*args, **kwargs)`` without gradients under a recorder: (events, output)."""
     from ..autograd.grad_mode import no_grad
 
-    recorder = Recorder(names, captured, noted)
+    recorder = Recorder(names, captured)
     with no_grad(), observing(recorder):
         out = model(*args, **kwargs)
     return recorder.events, out
