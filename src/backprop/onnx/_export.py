@@ -290,6 +290,9 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
         ctx.bind(tensor, name)
     for first, second in zip(events, other_events):
         event = _event(first, second)
+        writes = getattr(first, "writes", None)
+        if writes is not None:  # in place: the fresh tensor holds the target's value
+            ctx.bind(writes[0], ctx.value(writes[1]))
         _check_same_arguments(ctx, event)
         if isinstance(first, ModuleEvent):
             result = convert_module(ctx, event)
@@ -301,6 +304,8 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
                 raise event.fail(hint)
             result = convert(ctx, event)
         _bind(ctx, event.out, result, event.name)
+        if writes is not None and isinstance(event.out, Tensor):
+            ctx.bind(writes[1], ctx.value(event.out))  # the target now holds the result
 
     graph_outputs = []
     other_outputs = _flatten(other_out)

@@ -288,3 +288,36 @@ def _conv_transpose(ctx: Context, ev: Event) -> str:
     return ctx.node("ConvTranspose", inputs, kernel_shape=list(weight.shape[2:]),
                     strides=list(stride), pads=pads * 2, dilations=list(dilation),
                     group=int(groups), output_padding=extra if any(extra) else None)
+
+
+def _gates(ctx: Context, x: Any, count: int) -> list:
+    size = int(x.shape[-1]) // count
+    return ctx.node("Split", [ctx.value(x), ctx.graph.ints([size] * count)], count, axis=-1)
+
+
+@converter("fused_lstm_cell")
+def _lstm_cell(ctx: Context, ev: Event) -> list:
+    """One step of LSTMCell: gates (i, f, g, o) from the summed products, c' = f c + i g,
+    h' = o tanh(c'); the third output (the activated gates, kept for the gradient) is not
+    written."""
+    gi, gh, c = ev.args[:3]
+    pre = ctx.node("Add", [ctx.value(gi), ctx.value(gh)])
+    size = int(gi.shape[-1]) // 4
+    i, f, g, o = ctx.node("Split", [pre, ctx.graph.ints([size] * 4)], 4, axis=-1)
+    i, f, o = (ctx.node("Sigmoid", [gate]) for gate in (i, f, o))
+    c_next = ctx.node("Add", [ctx.node("Mul", [f, ctx.value(c)]),
+                              ctx.node("Mul", [i, ctx.node("Tanh", [g])])])
+    return [ctx.node("Mul", [o, ctx.node("Tanh", [c_next])]), c_next, None]
+
+
+@converter("fused_gru_cell")
+def _gru_cell(ctx: Context, ev: Event) -> str:
+    """One step of GRUCell: r, z = sigmoid(gi + gh), n = tanh(gi_n + r gh_n), h' = n + z (h - n)."""
+    gi, gh, h = ev.args[:3]
+    gi_r, gi_z, gi_n = _gates(ctx, gi, 3)
+    gh_r, gh_z, gh_n = _gates(ctx, gh, 3)
+    r = ctx.node("Sigmoid", [ctx.node("Add", [gi_r, gh_r])])
+    z = ctx.node("Sigmoid", [ctx.node("Add", [gi_z, gh_z])])
+    n = ctx.node("Tanh", [ctx.node("Add", [gi_n, ctx.node("Mul", [r, gh_n])])])
+    h_name = ctx.value(h)
+    return ctx.node("Add", [n, ctx.node("Mul", [z, ctx.node("Sub", [h_name, n])])])
