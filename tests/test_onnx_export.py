@@ -327,3 +327,61 @@ def test_attention_with_masks_given_as_inputs(batch_first: bool) -> None:
                                       dynamic_axes=axes)
     assert_close(got, want)
     assert "Where" in {n.op_type for n in proto.graph.node}
+
+
+def test_dcgan_generator_and_discriminator_in_place_activations() -> None:
+    """ConvTranspose2d, BatchNorm2d and in-place ReLU / LeakyReLU, as dcgan's models."""
+    bp.manual_seed(7)
+    generator = nn.Sequential(
+        nn.ConvTranspose2d(4, 8, 4, 1, 0, bias=False), nn.BatchNorm2d(8), nn.ReLU(True),
+        nn.ConvTranspose2d(8, 3, 4, 2, 1, bias=False, output_padding=1), nn.Tanh())
+
+    class Discriminator(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.main = nn.Sequential(nn.Conv2d(3, 4, 4, 2, 1, bias=False),
+                                      nn.LeakyReLU(0.2, inplace=True),
+                                      nn.Conv2d(4, 1, 4, 1, 0, bias=False), nn.Sigmoid())
+
+        def forward(self, x: bp.Tensor) -> bp.Tensor:
+            y = x.clone()
+            y += 1.0  # in place on a tensor of the graph: later uses see the new value
+            return self.main(y).view(-1, 1).squeeze(1)
+
+    _, got, want = export_and_run(generator, (bp.randn(2, 4, 1, 1),), (bp.randn(5, 4, 1, 1),),
+                                  input_names=["z"], dynamic_axes={"z": [0]})
+    assert got[0].shape == (5, 3, 9, 9)
+    assert_close(got, want)
+    _, got, want = export_and_run(Discriminator(), (bp.randn(2, 3, 10, 10),),
+                                  (bp.randn(5, 3, 10, 10),), input_names=["x"],
+                                  dynamic_axes={"x": [0]})
+    assert_close(got, want)
+
+
+def test_lstm_cells_over_split_steps() -> None:
+    """time_sequence_prediction's Sequence: LSTMCells over input.split(1, dim=1), with states
+    made by zeros(input.size(0), ...) inside forward."""
+    bp.manual_seed(8)
+
+    class Sequence(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm1 = nn.LSTMCell(1, 5)
+            self.gru = nn.GRUCell(5, 5)
+            self.linear = nn.Linear(5, 1)
+
+        def forward(self, input: bp.Tensor) -> bp.Tensor:
+            h = bp.zeros(input.size(0), 5)
+            c = bp.zeros(input.size(0), 5)
+            h2 = bp.zeros(input.size(0), 5)
+            outputs = []
+            for step in input.split(1, dim=1):
+                h, c = self.lstm1(step, (h, c))
+                h2 = self.gru(h, h2)
+                outputs.append(self.linear(h2))
+            return bp.cat(outputs, dim=1)
+
+    _, got, want = export_and_run(Sequence(), (bp.randn(2, 4),), (bp.randn(5, 4),),
+                                  input_names=["input"], dynamic_axes={"input": [0]})
+    assert got[0].shape == (5, 4)
+    assert_close(got, want)
