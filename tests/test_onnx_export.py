@@ -385,3 +385,92 @@ def test_lstm_cells_over_split_steps() -> None:
                                   input_names=["input"], dynamic_axes={"input": [0]})
     assert got[0].shape == (5, 4)
     assert_close(got, want)
+
+
+class BasicBlock(nn.Module):
+    """torchvision's resnet block: ``out += identity`` then an in-place ReLU."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x: bp.Tensor) -> bp.Tensor:
+        identity = x
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        out += identity
+        return self.relu(out)
+
+
+def test_siamese_resnet_block_two_inputs_one_batch_axis() -> None:
+    bp.manual_seed(9)
+
+    class Siamese(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 4, 7, 2, 3, bias=False), nn.BatchNorm2d(4),
+                                      nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1))
+            self.block = BasicBlock(4)
+            self.pool = nn.AdaptiveAvgPool2d((1, 1))
+            self.fc = nn.Linear(8, 1)
+
+        def once(self, x: bp.Tensor) -> bp.Tensor:
+            return bp.flatten(self.pool(self.block(self.stem(x))), 1)
+
+        def forward(self, a: bp.Tensor, b: bp.Tensor) -> bp.Tensor:
+            out = bp.cat((self.once(a), self.once(b)), 1)
+            return bp.sigmoid(self.fc(out.view(out.size()[0], -1)))
+
+    model = Siamese().eval()
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            with bp.no_grad():
+                module.running_mean.copy_(bp.randn(4) * 0.1)
+                module.running_var.copy_(bp.rand(4) + 0.5)
+    shape = (3, 20, 20)
+    _, got, want = export_and_run(model, (bp.randn(2, *shape), bp.randn(2, *shape)),
+                                  (bp.randn(5, *shape), bp.randn(5, *shape)),
+                                  input_names=["a", "b"],
+                                  dynamic_axes={"a": {0: "n"}, "b": {0: "n"}})
+    assert_close(got, want)
+
+
+def test_pools_with_padding_and_uneven_adaptive_windows() -> None:
+    class Pools(nn.Module):
+        def forward(self, x: bp.Tensor) -> bp.Tensor:
+            return (F.avg_pool2d(x, 3, 2, 1) + F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
+                    + F.max_pool2d(x, 3, 2, 1) + F.adaptive_avg_pool2d(x, (3, 2)).sum())
+
+    _, got, want = export_and_run(Pools(), (bp.randn(2, 3, 9, 8),), (bp.randn(4, 3, 9, 8),),
+                                  input_names=["x"], dynamic_axes={"x": [0]})
+    assert_close(got, want)
+
+
+def test_word_language_model_transformer_positional_encoding() -> None:
+    """word_language_model's TransformerModel: a positional-encoding buffer sliced to
+    ``x.size(0)`` and a mask made by log(tril(ones(n, n))) follow the sequence length."""
+    bp.manual_seed(10)
+
+    class TransformerModel(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.input_emb = nn.Embedding(20, 8)
+            layer = nn.TransformerEncoderLayer(8, 2, 16)
+            self.encoder = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+            self.decoder = nn.Linear(8, 20)
+            self.register_buffer("pe", bp.randn(50, 1, 8))
+
+        def forward(self, src: bp.Tensor) -> bp.Tensor:
+            mask = bp.log(bp.tril(bp.ones(len(src), len(src))))
+            x = self.input_emb(src) * 8 ** 0.5 + self.pe[:src.size(0), :]
+            return F.log_softmax(self.decoder(self.encoder(x, mask=mask)), dim=-1)
+
+    with np.errstate(divide="ignore"):
+        _, got, want = export_and_run(TransformerModel(), (bp.randint(0, 20, (3, 2)),),
+                                      (bp.randint(0, 20, (7, 4)),), input_names=["src"],
+                                      dynamic_axes={"src": {0: "seq", 1: "batch"}})
+    assert got[0].shape == (7, 4, 20)
+    assert_close(got, want)

@@ -3,6 +3,8 @@ expand, cat, stack, split, unbind, getitem, narrow, select, where, masked_fill, 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -123,19 +125,21 @@ def _select(ctx: Context, ev: Event) -> str:
                     axis=int(dim) % x.ndim)
 
 
-@converter("getitem")
-def _getitem(ctx: Context, ev: Event) -> str:
-    x, key = ev.args[:2]
+def _normalized_key(x: Any, key: Any, ev: Event) -> tuple:
     key = key if isinstance(key, tuple) else (key,)
     if any(isinstance(k, (Tensor, np.ndarray, list, bool)) for k in key):
         raise ev.fail("indexing with tensors, lists or bools is not exported (ints, slices, "
                       "None and ... are)")
-    taken = sum(1 for k in key if k is not None and k is not Ellipsis)
     if Ellipsis in key:
         at = key.index(Ellipsis)
+        taken = sum(1 for k in key if k is not None and k is not Ellipsis)
         key = key[:at] + (slice(None),) * (x.ndim - taken) + key[at + 1:]
-    key = key + (slice(None),) * (x.ndim - sum(1 for k in key if k is not None))
-    axes, starts, ends, steps, dropped, inserted = [], [], [], [], [], []
+    return key + (slice(None),) * (x.ndim - sum(1 for k in key if k is not None))
+
+
+def _bounds(key: tuple, ev: Event) -> tuple:
+    """Per indexed dim: (dim, start, end, step, dropped); and where None inserts a dim."""
+    sliced, inserted = [], []
     dim = out_dim = 0
     for k in key:
         if k is None:
@@ -144,31 +148,40 @@ def _getitem(ctx: Context, ev: Event) -> str:
             continue
         if isinstance(k, slice):
             if k != slice(None):
-                start, stop, step = k.start, k.stop, k.step
-                step = 1 if step is None else int(step)
+                step = 1 if k.step is None else int(k.step)
                 if step <= 0:
                     raise ev.fail(f"slice step {step} must be positive")
-                axes.append(dim)
-                starts.append(0 if start is None else int(start))
-                ends.append(_END if stop is None else int(stop))
-                steps.append(step)
+                sliced.append((dim, 0 if k.start is None else int(k.start),
+                               _END if k.stop is None else int(k.stop), step, False))
             out_dim += 1
         else:
             index = int(k)
-            axes.append(dim)
-            starts.append(index)
-            ends.append(_END if index == -1 else index + 1)
-            steps.append(1)
-            dropped.append(dim)
+            sliced.append((dim, index, _END if index == -1 else index + 1, 1, True))
         dim += 1
+    return sliced, inserted
+
+
+@converter("getitem", dynamic=(1,))
+def _getitem(ctx: Context, ev: Event) -> str:
+    x = ev.args[0]
+    sliced, inserted = _bounds(_normalized_key(x, ev.args[1], ev), ev)
+    other, other_inserted = _bounds(_normalized_key(ev.other_args[0], ev.other_args[1], ev), ev)
+    if ([s[0] for s in sliced] != [s[0] for s in other] or inserted != other_inserted
+            or [s[3:] for s in sliced] != [s[3:] for s in other]):
+        raise ev.fail("the index changes form with the dynamic axes' sizes")
     out = ctx.value(x)
-    if axes:
-        out = _slice(ctx, out, axes, starts, ends, steps)
+    if sliced:
+        # Bounds read from x.size(d) of a dynamic axis (``pe[:x.size(0)]``) follow it.
+        starts = ctx.sizes(ev, [s[1] for s in sliced], [s[1] for s in other], "a slice start")
+        ends = ctx.sizes(ev, [s[2] for s in sliced], [s[2] for s in other], "a slice end")
+        out = ctx.node("Slice", [out, starts, ends, ctx.graph.ints([s[0] for s in sliced]),
+                                 ctx.graph.ints([s[3] for s in sliced])])
+    dropped = [s[0] for s in sliced if s[4]]
     if dropped:
         out = ctx.node("Squeeze", [out, ctx.graph.ints(dropped)])
     if inserted:
         out = ctx.node("Unsqueeze", [out, ctx.graph.ints(inserted)])
-    if not (axes or dropped or inserted):
+    if not (sliced or inserted):
         out = ctx.node("Identity", [out])
     return out
 

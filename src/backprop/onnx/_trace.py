@@ -59,7 +59,8 @@ class Recorder(Observer):
 
     def _meet(self, tensor: Tensor) -> None:
         self.seen[id(tensor)] = tensor
-        self.storage[id(tensor._data)] = tensor
+        # The first tensor met with an array owns it: in-place ops' fresh tensors share it.
+        self.storage.setdefault(id(tensor._data), tensor)
 
     def settle(self) -> None:
         """Mark the ops whose fresh input's storage was written since (in-place ops)."""
