@@ -38,6 +38,15 @@ class TrainingMode(enum.IntEnum):
     TRAINING = 2
 
 
+class OperatorExportTypes(enum.IntEnum):
+    """PyTorch's ``torch.onnx.OperatorExportTypes``; only ``ONNX`` is exported."""
+
+    ONNX = 0
+    ONNX_ATEN = 1
+    ONNX_ATEN_FALLBACK = 2
+    ONNX_FALLTHROUGH = 3
+
+
 _exporting = [0]
 
 
@@ -93,7 +102,7 @@ def export(model: Any, args: Any = (), f: Any = None, *, kwargs: dict | None = N
     names = _input_names(model, args, kwargs, inputs, input_names)
     axes = _dynamic_axes(dynamic_axes)
     modes = {id(m): m.training for m in model.modules()}
-    if training == TrainingMode.EVAL:
+    if getattr(training, "name", None) == "EVAL" or training == TrainingMode.EVAL:
         model.eval()
     _exporting[0] += 1
     try:

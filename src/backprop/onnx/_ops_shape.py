@@ -212,6 +212,8 @@ def _compare(op_type: str):
         a, b = ev.args[:2]
         kinds = [x for x in (a, b) if isinstance(x, (Tensor, np.ndarray))]
         dtype = np.result_type(*[np.dtype(k.dtype) for k in kinds])
+        if dtype.kind in "iub" and any(isinstance(x, float) for x in (a, b)):
+            dtype = np.dtype(np.float32)  # int tensor > 0.5 compares as floats, as in PyTorch
         return ctx.node(op_type, [operand(ctx, a, dtype), operand(ctx, b, dtype)])
     return convert
 

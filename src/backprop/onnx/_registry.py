@@ -17,8 +17,9 @@ DYNAMIC: dict[str, frozenset] = {}
 
 # Ops that have no converter on purpose, and what to do instead.
 HINTS = {
-    "dropout": "dropout in training mode is random; export with training=TrainingMode.EVAL "
-               "(the default) or call model.eval() first",
+    "dropout": "dropout in training mode is random and is not exported; export with "
+               "training=TrainingMode.EVAL (the default), and give F.dropout "
+               "training=self.training rather than its default True",
     "batch_norm": "batch norm with batch statistics (training mode); export with "
                   "training=TrainingMode.EVAL (the default) or call model.eval() first",
 }
