@@ -13,8 +13,7 @@ and LSTM, GRU and RNN (one ONNX LSTM/GRU/RNN node per layer).
 False
 """
 
-from ._export import (DEFAULT_OPSET, OperatorExportTypes, TrainingMode, export,
-                      is_in_onnx_export)
+from ._export import DEFAULT_OPSET, OperatorExportTypes, TrainingMode, export, is_in_onnx_export
 from ._graph import OnnxExporterError
 
 __all__ = ["DEFAULT_OPSET", "OnnxExporterError", "OperatorExportTypes", "TrainingMode", "export",
