@@ -9,6 +9,7 @@ in the graph from the input's ``Shape``, so the exported file works at any size.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,7 +107,7 @@ class Context:
             self._shapes[name] = self.node("Shape", [name])
         return self._shapes[name]
 
-    def sizes(self, event: Event, first: tuple, second: tuple, what: str,
+    def sizes(self, event: Event, first: Sequence[int], second: Sequence[int], what: str,
               infer_one: bool = False) -> str:
         """A 1-D int64 value holding ``first`` where the two runs agree, each size that
         follows a dynamic axis read from the graph input's shape; with ``infer_one`` a single

@@ -439,10 +439,12 @@ def _matches(ctx: Context, event: Event, a: Any, b: Any) -> bool:
 def _filled(ctx: Context, event: Event, a: Any, b: Any) -> bool:
     """A tensor made inside forward whose size follows the dynamic axes (``bp.zeros(x.size(0),
     h)``) and holds one value throughout: written as that value expanded to a computed shape."""
-    if not (isinstance(a, Tensor) and isinstance(b, Tensor) and a.ndim == b.ndim and a.size
-            and b.size and a.dtype == b.dtype):
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor) and a.ndim == b.ndim
+            and a.dtype == b.dtype):
         return False
     first, second = host(a), host(b)
+    if not (first.size and second.size):
+        return False
     value = first.flat[0]
     if not ((first == value).all() and (second == value).all()):
         return False

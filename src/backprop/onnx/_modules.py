@@ -46,9 +46,9 @@ def convert_module(ctx: Context, ev: Event) -> Any:
     return multihead_attention(ctx, ev, module)
 
 
-def _recurrent(ctx: Context, ev: Event, module: RNNBase) -> Any:
+def _recurrent(ctx: Context, ev: Event, module: Any) -> Any:
     op_type, order, activation = _MODES[module.mode]
-    input = ev.args[0] if ev.args else ev.params.get("input")
+    input: Any = ev.args[0] if ev.args else ev.params.get("input")
     hx = ev.args[1] if len(ev.args) > 1 else ev.params.get("hx")
     if isinstance(input, PackedSequence):
         raise ev.fail("a PackedSequence input is not exported (pass a padded tensor)")

@@ -79,7 +79,7 @@ class Recorder(Observer):
             out = proceed()
         finally:
             self.inside -= 1
-        name = getattr(op, "name", None) or getattr(op, "__name__", type(op).__name__)
+        name = str(getattr(op, "name", None) or getattr(op, "__name__", type(op).__name__))
         event = OpEvent(name, args, dict(params), out, self.where())
         self.events.append(event)
         for arg in args:
