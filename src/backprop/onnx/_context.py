@@ -8,8 +8,7 @@ in the graph from the input's ``Shape``, so the exported file works at any size.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
