@@ -474,3 +474,25 @@ def test_word_language_model_transformer_positional_encoding() -> None:
                                       dynamic_axes={"src": {0: "seq", 1: "batch"}})
     assert got[0].shape == (7, 4, 20)
     assert_close(got, want)
+
+
+def test_more_ops_prelu_reflect_pad_clamp_compare_scan_rms_norm() -> None:
+    bp.manual_seed(11)
+
+    class Misc(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.prelu = nn.PReLU(3)
+            self.conv = nn.Conv2d(3, 3, 3, padding=1, padding_mode="reflect")
+            self.norm = nn.RMSNorm(5)
+
+        def forward(self, x: bp.Tensor) -> tuple:
+            y = self.prelu(self.conv(x)).clamp(-0.5, 0.7) + bp.maximum(x, x * 0.3)
+            y = F.pad(y + F.logsigmoid(x), (1, 2), value=0.5)[..., 1:-2]
+            y = y.flip(-1) + y.cumsum(-1) + (y > 0.1).float() + (y != 0.2).float()
+            return self.norm(y), y.logsumexp(-1), y.argmax(-1)
+
+    _, got, want = export_and_run(Misc(), (bp.randn(2, 3, 4, 5),), (bp.randn(4, 3, 4, 5),),
+                                  input_names=["x"], dynamic_axes={"x": [0]})
+    assert got[2].dtype == np.int64
+    assert_close(got, want)

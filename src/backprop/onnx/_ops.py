@@ -321,3 +321,96 @@ def _gru_cell(ctx: Context, ev: Event) -> str:
     n = ctx.node("Tanh", [ctx.node("Add", [gi_n, ctx.node("Mul", [r, gh_n])])])
     h_name = ctx.value(h)
     return ctx.node("Add", [n, ctx.node("Mul", [z, ctx.node("Sub", [h_name, n])])])
+
+
+@converter("clamp")
+def _clamp(ctx: Context, ev: Event) -> str:
+    x, low, high = ev.args[:3]
+    dtype = _out_dtype(ev)
+    out = operand(ctx, x, dtype)
+    # Clip wants scalar bounds; tensor bounds broadcast, so they go through Max and Min.
+    if low is not None:
+        out = ctx.node("Max", [out, operand(ctx, low, dtype)])
+    if high is not None:
+        out = ctx.node("Min", [out, operand(ctx, high, dtype)])
+    return out
+
+
+def _elementwise_binary(op_type: str):
+    def convert(ctx: Context, ev: Event) -> str:
+        dtype = _out_dtype(ev)
+        return ctx.node(op_type, [operand(ctx, x, dtype) for x in ev.args[:2]])
+    return convert
+
+
+converter("maximum")(_elementwise_binary("Max"))
+converter("minimum")(_elementwise_binary("Min"))
+
+
+@converter("prelu")
+def _prelu(ctx: Context, ev: Event) -> str:
+    x, weight = ev.args[:2]
+    slope = ctx.value(weight)
+    if weight.ndim == 1 and weight.shape[0] > 1 and x.ndim > 2:
+        # One slope per channel (dim 1): ONNX broadcasts from the right, so (C, 1, ..., 1).
+        slope = ctx.node("Reshape", [slope, ctx.graph.ints([-1] + [1] * (x.ndim - 2))])
+    return ctx.node("PRelu", [ctx.value(x), slope])
+
+
+@converter("logsigmoid")
+def _logsigmoid(ctx: Context, ev: Event) -> str:
+    # log(sigmoid(x)) = -softplus(-x), without the log of an underflowed sigmoid.
+    negated = ctx.node("Neg", [ctx.value(ev.args[0])])
+    return ctx.node("Neg", [ctx.node("Softplus", [negated])])
+
+
+@converter("logsumexp")
+def _logsumexp(ctx: Context, ev: Event) -> str:
+    x, axes, keepdim = ev.args[:3]
+    inputs = [ctx.value(x)]
+    attributes: dict[str, Any] = {"keepdims": int(keepdim)}
+    if axes is not None:
+        axes = [int(a) % max(x.ndim, 1) for a in axes]
+        if ctx.opset >= 18:
+            inputs.append(ctx.graph.ints(axes))
+        else:
+            attributes["axes"] = axes
+    return ctx.node("ReduceLogSumExp", inputs, **attributes)
+
+
+@converter("argmax")
+def _argmax(ctx: Context, ev: Event) -> str:
+    x, axis, keepdim = ev.args[:3]
+    name = ctx.value(x)
+    if axis is None:  # over the flattened tensor
+        name = ctx.node("Reshape", [name, ctx.graph.ints([-1])])
+        axis, keepdim = 0, False
+    return ctx.node("ArgMax", [name], axis=int(axis) % max(x.ndim, 1), keepdims=int(keepdim),
+                    select_last_index=0)
+
+
+@converter("cumsum")
+def _cumsum(ctx: Context, ev: Event) -> str:
+    x, axis = ev.args[:2]
+    return ctx.node("CumSum", [ctx.value(x), ctx.value(np.int64(int(axis) % max(x.ndim, 1)))])
+
+
+@converter("rms_norm")
+def _rms_norm(ctx: Context, ev: Event) -> list:
+    """x / sqrt(mean(x^2 over axes) + eps) * weight."""
+    x, weight, axes, eps = ev.args[:4]
+    dtype = _out_dtype(ev)
+    name = ctx.value(x)
+    axes = [int(a) % x.ndim for a in axes]
+    square = ctx.node("Mul", [name, name])
+    if ctx.opset >= 18:
+        mean = ctx.node("ReduceMean", [square, ctx.graph.ints(axes)], keepdims=1)
+    else:
+        mean = ctx.node("ReduceMean", [square], axes=axes, keepdims=1)
+    eps = float(np.finfo(dtype).eps) if eps is None else float(eps)
+    scale = ctx.node("Reciprocal", [ctx.node("Sqrt", [ctx.node("Add", [mean,
+                                                                       ctx.value(eps, dtype)])])])
+    out = ctx.node("Mul", [name, scale])
+    if weight is not None:
+        out = ctx.node("Mul", [out, ctx.value(weight)])
+    return [out] + [None] * (len(ev.out) - 1)

@@ -238,3 +238,41 @@ def _trilu(upper: int):
 
 converter("triu")(_trilu(1))
 converter("tril")(_trilu(0))
+
+
+for _name, _op_type in {"le": "LessOrEqual", "ge": "GreaterOrEqual",
+                        "logical_and": "And", "logical_or": "Or"}.items():
+    converter(_name)(_compare(_op_type))
+
+
+@converter("ne")
+def _ne(ctx: Context, ev: Event) -> str:
+    return ctx.node("Not", [_compare("Equal")(ctx, ev)])
+
+
+def _pad(mode: str):
+    def convert(ctx: Context, ev: Event) -> str:
+        x, widths = ev.args[:2]
+        widths = list(widths)
+        # Widths may cover the trailing dims only: the leading ones get none.
+        widths = [(0, 0)] * (x.ndim - len(widths)) + widths
+        pads = [int(lo) for lo, _ in widths] + [int(hi) for _, hi in widths]
+        inputs = [ctx.value(x), ctx.graph.ints(pads)]
+        if mode == "constant":
+            inputs.append(ctx.value(ev.args[2], _out_dtype(ev)))
+        return ctx.node("Pad", inputs, mode=mode)
+    return convert
+
+
+converter("constant_pad_nd")(_pad("constant"))
+converter("reflection_pad")(_pad("reflect"))
+converter("replication_pad")(_pad("edge"))
+
+
+@converter("flip")
+def _flip(ctx: Context, ev: Event) -> str:
+    x, dims = ev.args[:2]
+    dims = [int(d) % x.ndim for d in dims]
+    return ctx.node("Slice", [ctx.value(x), ctx.graph.ints([-1] * len(dims)),
+                              ctx.graph.ints([np.iinfo(np.int64).min] * len(dims)),
+                              ctx.graph.ints(dims), ctx.graph.ints([-1] * len(dims))])
