@@ -223,7 +223,8 @@ def test_view_with_a_fixed_size_follows_the_batch() -> None:
             a = x.view(-1, 12)
             b = x.reshape(x.size(0), -1)
             c = bp.zeros(x.size(0), 12)  # made inside forward: one value, the batch's size
-            return a * 2 + b[:, None, 1:].squeeze(1).sum(1, keepdim=True) + c
+            d = a.detach()  # shares a's storage: the same graph value
+            return d * 2 + b[:, None, 1:].squeeze(1).sum(1, keepdim=True) + c
 
     model = Views()
     _, got, want = export_and_run(model, (bp.randn(2, 3, 4),), (bp.randn(5, 3, 4),),

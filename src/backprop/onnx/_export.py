@@ -302,6 +302,9 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
         writes = getattr(first, "writes", None)
         if writes is not None:  # in place: the fresh tensor holds the target's value
             ctx.bind(writes[0], ctx.value(writes[1]))
+        for fresh, owner in getattr(first, "aliases", ()):
+            if not ctx.known(fresh):
+                ctx.bind(fresh, ctx.value(owner))
         _check_same_arguments(ctx, event)
         if isinstance(first, ModuleEvent):
             result = convert_module(ctx, event)

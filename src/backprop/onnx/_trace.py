@@ -9,7 +9,7 @@ inputs were produced by earlier events (or are graph inputs, parameters or const
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..autograd.observers import Observer, observing
@@ -28,6 +28,8 @@ class OpEvent:
     # An in-place op (``relu_``, ``x += y``) computes on a fresh tensor sharing the storage of
     # ``writes[1]`` (``writes[0]``), then writes its result into that storage.
     writes: tuple | None = None
+    # Fresh tensors sharing an earlier tensor's storage (``x.detach()``), with that tensor.
+    aliases: list = field(default_factory=list)
 
 
 @dataclass
@@ -68,6 +70,8 @@ class Recorder(Observer):
             counter = owner._version
             if counter is not None and (version is None or counter.value != version):
                 event.writes = (fresh, owner)
+            else:
+                event.aliases.append((fresh, owner))
         self.pending = []
 
     def op(self, op: Any, args: tuple, params: dict, proceed: Callable[[], Any]) -> Any:
