@@ -498,3 +498,11 @@ def test_more_ops_prelu_reflect_pad_clamp_compare_scan_rms_norm() -> None:
                                   input_names=["x"], dynamic_axes={"x": [0]})
     assert got[2].dtype == np.int64
     assert_close(got, want)
+
+
+def test_missing_onnx_names_the_extra(monkeypatch: Any) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # what an environment without it imports
+    with pytest.raises(ImportError, match=r"pip install 'backprop\[onnx\]'"):
+        bp.onnx.export(nn.Linear(2, 2), (bp.ones(1, 2),), io.BytesIO())
