@@ -506,3 +506,23 @@ def test_missing_onnx_names_the_extra(monkeypatch: Any) -> None:
     monkeypatch.setitem(sys.modules, "onnx", None)  # what an environment without it imports
     with pytest.raises(ImportError, match=r"pip install 'backprop\[onnx\]'"):
         bp.onnx.export(nn.Linear(2, 2), (bp.ones(1, 2),), io.BytesIO())
+
+
+def test_a_mask_cached_by_the_first_call() -> None:
+    """word_language_model caches its mask (made at the first call, remade when the length
+    changes): exported with a dynamic batch only, the second run makes no mask."""
+
+    class Cached(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.mask = None
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, src: bp.Tensor) -> bp.Tensor:
+            if self.mask is None or self.mask.size(0) != len(src):
+                self.mask = bp.triu(bp.ones(len(src), len(src)), 1) * -1.0
+            return (self.fc(src).transpose(0, 1) @ bp.ones(4, len(src)) + self.mask).softmax(-1)
+
+    _, got, want = export_and_run(Cached(), (bp.randn(3, 2, 4),), (bp.randn(3, 5, 4),),
+                                  input_names=["src"], dynamic_axes={"src": {1: "batch"}})
+    assert_close(got, want)
