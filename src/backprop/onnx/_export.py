@@ -9,8 +9,6 @@ in the state dict, and the graph is checked with ``onnx.checker.check_model``.
 from __future__ import annotations
 
 import enum
-import inspect
-import math
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,10 +17,12 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import _ops, _ops_shape  # noqa: F401  (they fill the converters' table)
-from ._context import Context, Event, host
+from ._arguments import flatten, input_names_of, read_dynamic_axes, replaced, resized, split_args
+from ._compare import check_same_arguments, check_same_ops
+from ._context import Context, Event
 from ._graph import Graph, OnnxExporterError, require_onnx, tensor_type
 from ._modules import captured, convert_module
-from ._registry import CONVERTERS, DYNAMIC, HINTS
+from ._registry import CONVERTERS, HINTS
 from ._trace import ModuleEvent, trace
 
 # PyTorch 2.13's default; 17 is the first with LayerNormalization, 20 the first with Gelu.
@@ -97,10 +97,10 @@ def export(model: Any, args: Any = (), f: Any = None, *, kwargs: dict | None = N
     if not callable(model) or not hasattr(model, "named_modules"):
         raise TypeError(f"onnx.export: model must be a backprop.nn.Module, got "
                         f"{type(model).__name__}")
-    args, kwargs = _split_args(args, kwargs)
-    inputs = _flatten(args) + _flatten(list(kwargs.values()))
-    names = _input_names(model, args, kwargs, inputs, input_names)
-    axes = _dynamic_axes(dynamic_axes)
+    args, kwargs = split_args(args, kwargs)
+    inputs = flatten(args) + flatten(list(kwargs.values()))
+    names = input_names_of(model, args, kwargs, inputs, input_names)
+    axes = read_dynamic_axes(dynamic_axes)
     modes = {id(m): m.training for m in model.modules()}
     if getattr(training, "name", None) == "EVAL" or training == TrainingMode.EVAL:
         model.eval()
@@ -146,93 +146,6 @@ def _refuse(dynamic_shapes: Any, table: Any, opsets: Any, functions: Any, export
         raise OnnxExporterError("onnx.export: " + "; ".join(refusals))
 
 
-def _split_args(args: Any, kwargs: dict | None) -> tuple[tuple, dict]:
-    kwargs = dict(kwargs or {})
-    if isinstance(args, Tensor):
-        return (args,), kwargs
-    if not isinstance(args, (tuple, list)):
-        raise TypeError(f"onnx.export: args must be a tuple of the model's inputs or a "
-                        f"Tensor, got {type(args).__name__}")
-    args = tuple(args)
-    if args and isinstance(args[-1], dict):  # PyTorch's old form: the last item is kwargs
-        kwargs = {**args[-1], **kwargs}
-        args = args[:-1]
-    return args, kwargs
-
-
-def _flatten(values: Any) -> list[Tensor]:
-    if isinstance(values, Tensor):
-        return [values]
-    if isinstance(values, (tuple, list)):
-        return [t for v in values for t in _flatten(v)]
-    if isinstance(values, dict):
-        return [t for v in values.values() for t in _flatten(v)]
-    return []
-
-
-def _input_names(model: Any, args: tuple, kwargs: dict, inputs: list[Tensor],
-                 given: Sequence[str] | None) -> list[str]:
-    """The given names first, then the forward's parameter names (with the position inside a
-    tuple argument)."""
-    try:
-        params = [p for p in inspect.signature(model.forward).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        params = []
-    defaults = []
-    for i, arg in enumerate(args):
-        base = params[i].name if i < len(params) else f"input_{i}"
-        found = _flatten(arg)
-        defaults += [base] if isinstance(arg, Tensor) else [f"{base}_{j}" for j in range(len(found))]
-    for key, value in kwargs.items():
-        found = _flatten(value)
-        defaults += [key] if isinstance(value, Tensor) else [f"{key}_{j}" for j in range(len(found))]
-    given = list(given or [])
-    if len(given) > len(inputs):
-        raise ValueError(f"onnx.export: {len(given)} input_names for {len(inputs)} input tensors")
-    names = given + defaults[len(given):]
-    if len(set(names)) != len(names):
-        raise ValueError(f"onnx.export: input names must differ, got {names}")
-    return names
-
-
-def _dynamic_axes(dynamic_axes: Any) -> dict[str, dict[int, str]]:
-    axes: dict[str, dict[int, str]] = {}
-    for name, spec in (dynamic_axes or {}).items():
-        if isinstance(spec, Mapping):
-            axes[name] = {int(a): str(label) for a, label in spec.items()}
-        elif isinstance(spec, (list, tuple)):
-            # PyTorch's names for axes given as a list
-            axes[name] = {int(a): f"{name}_dynamic_axes_{k + 1}" for k, a in enumerate(spec)}
-        else:
-            raise TypeError(f"onnx.export: dynamic_axes[{name!r}] must be a list of axes or a "
-                            f"dict of axis -> name, got {type(spec).__name__}")
-    return axes
-
-
-def _resized(tensor: Tensor, axes: dict[int, int]) -> Tensor:
-    """``tensor`` with each axis in ``axes`` of the new size (its entries repeated in turn, so
-    that indices stay valid)."""
-    from ..creation import tensor as make
-
-    data = host(tensor)
-    for axis, size in axes.items():
-        data = np.take(data, np.arange(size) % max(data.shape[axis], 1), axis=axis)
-    return make(data)
-
-
-def _replace(value: Any, swap: dict[int, Tensor]) -> Any:
-    if isinstance(value, Tensor):
-        return swap.get(id(value), value)
-    if isinstance(value, tuple):
-        return tuple(_replace(v, swap) for v in value)
-    if isinstance(value, list):
-        return [_replace(v, swap) for v in value]
-    if isinstance(value, dict):
-        return {k: _replace(v, swap) for k, v in value.items()}
-    return value
-
-
 def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor],
            names: list[str], output_names: Sequence[str] | None,
            axes: dict[str, dict[int, str]], opset: int, export_params: bool,
@@ -244,7 +157,7 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
     for name, tensor in list(model.named_parameters()) + list(model.named_buffers()):
         parameters.setdefault(id(tensor), (name, tensor))
     events, out = trace(model, args, kwargs, labels, captured)
-    outputs = _flatten(out)
+    outputs = flatten(out)
     out_names = list(output_names or [])
     if len(out_names) > len(outputs):
         raise ValueError(f"onnx.export: {len(out_names)} output_names for {len(outputs)} "
@@ -273,11 +186,11 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
                                  f"{sizes[label][0]} and {first}")
             resize[axis % tensor.ndim] = sizes[label][1]
         if resize:
-            swap[id(tensor)] = _resized(tensor, resize)
+            swap[id(tensor)] = resized(tensor, resize)
     other_events, other_out = events, out
     if swap:
         try:
-            other_events, other_out = trace(model, _replace(args, swap), _replace(kwargs, swap),
+            other_events, other_out = trace(model, replaced(args, swap), replaced(kwargs, swap),
                                             labels, captured)
         except Exception as err:
             raise OnnxExporterError(
@@ -285,19 +198,19 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
                 f"({ {k: v[1] for k, v in sizes.items()} }): {type(err).__name__}: {err}. "
                 "Name every input axis that must change with them in dynamic_axes") from err
         try:
-            _check_same_ops(events, other_events)
+            check_same_ops(events, other_events)
         except OnnxExporterError:
             # A model that caches what its first call made (word_language_model's mask) runs
             # fewer ops the second time: a third run, at the exported sizes, may match the second.
             again, again_out = trace(model, args, kwargs, labels, captured)
             try:
-                _check_same_ops(again, other_events)
+                check_same_ops(again, other_events)
             except OnnxExporterError:
                 pass
             else:
                 events, out = again, again_out
-                outputs = _flatten(out)
-        _check_same_ops(events, other_events)
+                outputs = flatten(out)
+        check_same_ops(events, other_events)
 
     graph = Graph(opset)
     dynamic: dict[tuple[int, int], tuple[str, int]] = {}
@@ -318,7 +231,7 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
         for fresh, owner in getattr(first, "aliases", ()):
             if not ctx.known(fresh):
                 ctx.bind(fresh, ctx.value(owner))
-        _check_same_arguments(ctx, event)
+        check_same_arguments(ctx, event)
         if isinstance(first, ModuleEvent):
             result = convert_module(ctx, event)
         else:
@@ -333,7 +246,7 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
             ctx.bind(writes[1], ctx.value(event.out))  # the target now holds the result
 
     graph_outputs = []
-    other_outputs = _flatten(other_out)
+    other_outputs = flatten(other_out)
     for i, (tensor, name) in enumerate(zip(outputs, out_names)):
         graph.node("Identity", [ctx.value(tensor)], [name])
         dims: list[Any] = [int(n) for n in tensor.shape]
@@ -381,92 +294,6 @@ def _event(first: Any, second: Any) -> Event:
                      first.where, second.args, second.kwargs, module=first.module)
     return Event(first.name, first.args, first.params, first.out, first.where, second.args,
                  second.params)
-
-
-def _check_same_ops(events: list, other: list) -> None:
-    def label(e: Any) -> str:
-        return type(e.module).__name__ if isinstance(e, ModuleEvent) else e.name
-
-    for i, (a, b) in enumerate(zip(events, other)):
-        if label(a) != label(b):
-            raise OnnxExporterError(
-                f"onnx.export: the model ran different ops when the dynamic axes changed size "
-                f"(call {i}: '{label(a)}' in {a.where or 'the model'}, then '{label(b)}'); its "
-                "control flow depends on the input's size, which one graph cannot hold")
-    if len(events) != len(other):
-        raise OnnxExporterError(
-            f"onnx.export: the model ran {len(events)} ops, then {len(other)} when the dynamic "
-            "axes changed size; its control flow depends on the input's size")
-
-
-def _same(ctx: Context, a: Any, b: Any) -> bool:
-    if isinstance(a, Tensor):
-        if ctx.known(a):
-            return True
-        return (isinstance(b, Tensor) and tuple(a.shape) == tuple(b.shape)
-                and np.array_equal(host(a), host(b), equal_nan=a.dtype.kind == "f"))
-    if isinstance(a, np.ndarray):
-        return (isinstance(b, np.ndarray) and a.shape == b.shape
-                and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
-    if isinstance(a, (tuple, list)):
-        return (isinstance(b, (tuple, list)) and len(a) == len(b)
-                and all(_same(ctx, x, y) for x, y in zip(a, b)))
-    if isinstance(a, dict):
-        return (isinstance(b, dict) and a.keys() == b.keys()
-                and all(_same(ctx, a[k], b[k]) for k in a))
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    try:
-        return bool(a == b)
-    except (TypeError, ValueError):
-        return a is b
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, (Tensor, np.ndarray)):
-        return f"a constant of shape {tuple(value.shape)}"
-    text = repr(value)
-    return text if len(text) < 60 else text[:57] + "..."
-
-
-def _check_same_arguments(ctx: Context, event: Event) -> None:
-    """Arguments that differ between the two runs are the converter's to follow (a reshape's
-    shape) or make the export wrong at other sizes: those fail here."""
-    dynamic = DYNAMIC.get(event.name, frozenset())
-    pairs = [(i, a, b) for i, (a, b) in enumerate(zip(event.args, event.other_args))]
-    pairs += [(k, v, event.other_params.get(k)) for k, v in event.params.items()]
-    for key, a, b in pairs:
-        if key in dynamic or _matches(ctx, event, a, b):
-            continue
-        what = f"argument {key}" if isinstance(key, int) else f"argument {key!r}"
-        raise event.fail(
-            f"{what} is {_short(a)} at the exported sizes but {_short(b)} when the dynamic "
-            "axes change size: it depends on the input's size in a way one graph cannot hold "
-            "(a tensor made inside forward, or a number read from x.shape); make it from the "
-            "inputs with tensor ops, or export without dynamic_axes")
-
-
-def _matches(ctx: Context, event: Event, a: Any, b: Any) -> bool:
-    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b):
-        return all(_matches(ctx, event, x, y) for x, y in zip(a, b))
-    return _same(ctx, a, b) or _filled(ctx, event, a, b)
-
-
-def _filled(ctx: Context, event: Event, a: Any, b: Any) -> bool:
-    """A tensor made inside forward whose size follows the dynamic axes (``bp.zeros(x.size(0),
-    h)``) and holds one value throughout: written as that value expanded to a computed shape."""
-    if not (isinstance(a, Tensor) and isinstance(b, Tensor) and a.ndim == b.ndim
-            and a.dtype == b.dtype):
-        return False
-    first, second = host(a), host(b)
-    if not (first.size and second.size):
-        return False
-    value = first.flat[0]
-    if not ((first == value).all() and (second == value).all()):
-        return False
-    shape = ctx.sizes(event, a.shape, b.shape, "the shape of a tensor made inside forward")
-    ctx.bind(a, ctx.node("Expand", [ctx.value(np.asarray(value, first.dtype)), shape]))
-    return True
 
 
 def _bind(ctx: Context, out: Any, result: Any, maker: str) -> None:
