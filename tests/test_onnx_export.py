@@ -241,10 +241,10 @@ def test_opset_17_decomposes_gelu() -> None:
     assert proto.opset_import[0].version == 17
 
 
-def test_file_path_and_export_params(tmp_path: Any) -> None:
+def test_file_path_verify_and_export_params(tmp_path: Any) -> None:
     path = tmp_path / "model.onnx"
     model = nn.Linear(3, 2)
-    bp.onnx.export(model, bp.ones(1, 3), str(path), input_names=["x"])
+    bp.onnx.export(model, bp.ones(1, 3), path, input_names=["x"], verify=True)
     assert onnx.load(str(path)).graph.initializer[0].name in {"weight", "bias"}
     proto = bp.onnx.export(model, (bp.ones(1, 3),), None, export_params=False)
     assert not proto.graph.initializer

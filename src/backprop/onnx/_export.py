@@ -19,7 +19,7 @@ from ..tensor import Tensor
 from . import _ops, _ops_shape  # noqa: F401  (they fill the converters' table)
 from ._arguments import flatten, input_names_of, read_dynamic_axes, replaced, resized, split_args
 from ._compare import check_same_arguments, check_same_ops
-from ._context import Context, Event
+from ._context import Context, Event, host
 from ._graph import Graph, OnnxExporterError, require_onnx, tensor_type
 from ._modules import captured, convert_module
 from ._registry import CONVERTERS, HINTS
@@ -76,9 +76,14 @@ def export(model: Any, args: Any = (), f: Any = None, *, kwargs: dict | None = N
     returns the ``onnx.ModelProto``. Needs the onnx extra (``pip install 'backprop[onnx]'``).
 
     ``dynamic_axes`` maps input and output names to the axes (a list, or {axis: name}) that
-    may change size, such as the batch. ``dynamo``, ``external_data``, ``report``,
-    ``optimize``, ``verify``, ``profile``, ``dump_exported_program``, ``artifacts_dir``,
-    ``do_constant_folding`` and ``autograd_inlining`` are accepted and have no effect here.
+    may change size, such as the batch. ``verify=True`` runs the file in ONNX Runtime on
+    ``args`` and compares with the model. ``export_params=False`` makes the parameters graph
+    inputs; ``keep_initializers_as_inputs`` lists them as inputs too. ``dynamo``,
+    ``external_data`` (the graph is one file), ``report``, ``optimize``, ``profile``,
+    ``dump_exported_program``, ``artifacts_dir``, ``do_constant_folding`` and
+    ``autograd_inlining`` are accepted and change nothing; ``dynamic_shapes``,
+    ``custom_translation_table``, ``custom_opsets``, ``export_modules_as_functions``, an
+    ``operator_export_type`` other than ONNX and ``training=TrainingMode.TRAINING`` are refused.
 
     >>> import io, backprop as bp
     >>> buffer = io.BytesIO()
@@ -106,12 +111,15 @@ def export(model: Any, args: Any = (), f: Any = None, *, kwargs: dict | None = N
         model.eval()
     _exporting[0] += 1
     try:
-        proto = _build(onnx, model, args, kwargs, inputs, names, output_names, axes, opset,
+        proto, outputs = _build(onnx, model, args, kwargs, inputs, names, output_names, axes,
+                                opset,
                        export_params, keep_initializers_as_inputs)
     finally:
         _exporting[0] -= 1
         for m in model.modules():
             m.training = modes.get(id(m), m.training)
+    if verify:
+        _verify(proto, inputs, names, outputs, export_params)
     if verbose:
         print(onnx.helper.printable_graph(proto.graph))
     if f is not None:
@@ -144,6 +152,30 @@ def _refuse(dynamic_shapes: Any, table: Any, opsets: Any, functions: Any, export
                         "random); use TrainingMode.EVAL")
     if refusals:
         raise OnnxExporterError("onnx.export: " + "; ".join(refusals))
+
+
+def _verify(proto: Any, inputs: list[Tensor], names: list[str], outputs: list[Tensor],
+            export_params: bool) -> None:
+    """Run the graph in ONNX Runtime on the traced inputs and compare with the model's outputs
+    (float32 to a few ulps per op: ONNX Runtime fuses and orders sums its own way)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ImportError("onnx.export(verify=True) runs the graph in ONNX Runtime: pip install "
+                          "onnxruntime (or 'backprop[dev]')") from None
+    if not export_params:
+        raise OnnxExporterError("onnx.export: verify=True needs export_params=True (the graph "
+                                "takes its parameters as inputs otherwise)")
+    session = onnxruntime.InferenceSession(proto.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    got = session.run(None, {n: host(t) for n, t in zip(names, inputs)})
+    for k, (a, want) in enumerate(zip(got, outputs)):
+        b = host(want)
+        if a.shape != b.shape or not np.allclose(a, b, rtol=1e-4, atol=1e-5, equal_nan=True):
+            worst = float(np.max(np.abs(a - b))) if a.shape == b.shape else float("nan")
+            raise OnnxExporterError(f"onnx.export(verify=True): output {k} differs from the "
+                                    f"model's: shapes {a.shape} and {b.shape}, largest "
+                                    f"difference {worst:.3g}")
 
 
 def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor],
@@ -285,7 +317,7 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
                                    producer_version=str(__version__),
                                    ir_version=onnx.helper.find_min_ir_version_for(opsets))
     onnx.checker.check_model(proto)
-    return proto
+    return proto, outputs
 
 
 def _event(first: Any, second: Any) -> Event:
