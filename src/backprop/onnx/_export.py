@@ -159,7 +159,7 @@ def _verify(proto: Any, inputs: list[Tensor], names: list[str], outputs: list[Te
     """Run the graph in ONNX Runtime on the traced inputs and compare with the model's outputs
     (float32 to a few ulps per op: ONNX Runtime fuses and orders sums its own way)."""
     try:
-        import onnxruntime
+        import onnxruntime  # type: ignore[import-untyped]
     except ImportError:
         raise ImportError("onnx.export(verify=True) runs the graph in ONNX Runtime: pip install "
                           "onnxruntime (or 'backprop[dev]')") from None
