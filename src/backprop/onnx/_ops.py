@@ -176,7 +176,7 @@ def _reduce(op_type: str, axes_input_since: int):
         x, axes, keepdim = ev.args[0], ev.args[1], bool(ev.args[2])
         if isinstance(axes, int):
             axes = (axes,)
-        inputs = [ctx.value(x)]
+        inputs = [operand(ctx, x, _out_dtype(ev))]  # a sum of bools counts in int64
         attributes: dict[str, Any] = {"keepdims": int(keepdim)}
         if axes is not None and len(axes) > 0:
             axes = [int(a) % max(x.ndim, 1) for a in axes]

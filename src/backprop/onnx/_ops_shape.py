@@ -68,7 +68,8 @@ def _unsqueeze(ctx: Context, ev: Event) -> str:
 
 @converter("cat")
 def _cat(ctx: Context, ev: Event) -> str:
-    dim, tensors = ev.args[0], [t for t in ev.args[1:] if t.ndim > 0 or t.size]
+    # PyTorch's cat skips 1-d empty tensors, whatever the others' shapes
+    dim, tensors = ev.args[0], [t for t in ev.args[1:] if tuple(t.shape) != (0,)]
     dtype = _out_dtype(ev)
     return ctx.node("Concat", [operand(ctx, t, dtype) for t in tensors],
                     axis=int(dim) % ev.out.ndim)
