@@ -92,8 +92,10 @@ class Context:
             if key in self.unmapped:
                 raise OnnxExporterError(f"onnx.export: a result of op '{self.unmapped[key]}' is "
                                         "used, but its exporter writes only the op's main result")
+            # A tensor made inside forward: a constant, written once however often it is used.
             self.keep.append(x)
-            return self.graph.constant(host(x))
+            name = self.values[key] = self.graph.constant(host(x))
+            return name
         array = np.asarray(x)
         if dtype is not None:
             array = array.astype(dtype)
