@@ -181,31 +181,86 @@ def _verify(proto: Any, inputs: list[Tensor], names: list[str], outputs: list[Te
 def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor],
            names: list[str], output_names: Sequence[str] | None,
            axes: dict[str, dict[int, str]], opset: int, export_params: bool,
-           keep_initializers_as_inputs: bool) -> Any:
-    qualnames = {id(m): q for q, m in model.named_modules()}
-    labels = {key: (f"{q} ({type(m).__name__})" if q else type(m).__name__)
-              for q, m in model.named_modules() for key in [id(m)]}
+           keep_initializers_as_inputs: bool) -> tuple[Any, list[Tensor]]:
+    """The checked ModelProto, and the model's outputs at ``args``."""
+    labels = {id(m): (f"{q} ({type(m).__name__})" if q else type(m).__name__)
+              for q, m in model.named_modules()}
     parameters: dict[int, tuple[str, Tensor]] = {}
     for name, tensor in list(model.named_parameters()) + list(model.named_buffers()):
         parameters.setdefault(id(tensor), (name, tensor))
     events, out = trace(model, args, kwargs, labels, captured)
-    outputs = flatten(out)
     out_names = list(output_names or [])
-    if len(out_names) > len(outputs):
-        raise ValueError(f"onnx.export: {len(out_names)} output_names for {len(outputs)} "
-                         "output tensors")
-    out_names += [("output" if len(outputs) == 1 else f"output_{i}")
-                  for i in range(len(out_names), len(outputs))]
+    count = len(flatten(out))
+    if len(out_names) > count:
+        raise ValueError(f"onnx.export: {len(out_names)} output_names for {count} output "
+                         "tensors")
+    out_names += [("output" if count == 1 else f"output_{i}") for i in range(len(out_names), count)]
     unknown = [n for n in axes if n not in names and n not in out_names]
     if unknown:
         raise ValueError(f"onnx.export: dynamic_axes names {unknown} are neither inputs "
                          f"{names} nor outputs {out_names}")
-
-    # The second run: every dynamic axis of an input resized, one new size per axis name.
-    sizes: dict[str, tuple[int, int]] = {}
-    swap: dict[int, Tensor] = {}
+    sizes = _new_sizes(inputs, names, axes)
+    events, out, other_events, other_out = _second_run(model, args, kwargs, inputs, names, axes,
+                                                       sizes, labels, events, out)
+    ctx = Context(Graph(opset), parameters, {})
+    ctx.qualnames = {id(m): q for q, m in model.named_modules()}
+    pair_labels: dict[tuple[int, int], str] = {}
     for tensor, name in zip(inputs, names):
-        resize = {}
+        ctx.bind(tensor, name)
+        for axis, label in axes.get(name, {}).items():
+            ctx.dynamic.setdefault(sizes[label], (name, axis % tensor.ndim))
+            pair_labels.setdefault(sizes[label], label)
+    _convert(ctx, events, other_events)
+
+    outputs, other_outputs = flatten(out), flatten(other_out)
+    graph_outputs = []
+    for i, (tensor, name) in enumerate(zip(outputs, out_names)):
+        ctx.node("Identity", [ctx.value(tensor)], [name])
+        dims: list[Any] = [int(n) for n in tensor.shape]
+        if len(other_outputs) == len(outputs):  # sizes that followed the dynamic axes
+            for axis, (a, b) in enumerate(zip(tensor.shape, other_outputs[i].shape)):
+                if a != b:
+                    dims[axis] = pair_labels.get((int(a), int(b)), f"{name}_dim_{axis}")
+        for axis, label in axes.get(name, {}).items():
+            dims[axis % max(tensor.ndim, 1)] = label
+        graph_outputs.append(onnx.helper.make_tensor_value_info(
+            name, tensor_type(np.dtype(tensor.dtype)), dims))
+    graph_inputs = []
+    for tensor, name in zip(inputs, names):
+        dims = [int(n) for n in tensor.shape]
+        for axis, label in axes.get(name, {}).items():
+            dims[axis % tensor.ndim] = label
+        graph_inputs.append(onnx.helper.make_tensor_value_info(
+            name, tensor_type(np.dtype(tensor.dtype)), dims))
+    state_names = {name for name, _ in parameters.values()}
+    initializers = []
+    for name, array in ctx.graph.initializers.items():
+        parameter_input = onnx.helper.make_tensor_value_info(name, tensor_type(array.dtype),
+                                                             list(array.shape))
+        if not export_params and name in state_names:
+            graph_inputs.append(parameter_input)
+            continue
+        initializers.append(onnx.numpy_helper.from_array(array, name))
+        if keep_initializers_as_inputs and name in state_names:
+            graph_inputs.append(parameter_input)
+    onnx_graph = onnx.helper.make_graph(ctx.graph.nodes, "main_graph", graph_inputs,
+                                        graph_outputs, initializer=initializers)
+    opsets = [onnx.helper.make_opsetid("", opset)]
+    from .. import __version__
+
+    proto = onnx.helper.make_model(onnx_graph, opset_imports=opsets, producer_name="backprop",
+                                   producer_version=str(__version__),
+                                   ir_version=onnx.helper.find_min_ir_version_for(opsets))
+    onnx.checker.check_model(proto)
+    return proto, outputs
+
+
+def _new_sizes(inputs: list[Tensor], names: list[str],
+               axes: dict[str, dict[int, str]]) -> dict[str, tuple[int, int]]:
+    """Per dynamic axis name: (its size in ``args``, another size for the second run), the
+    other sizes distinct, so that a size seen in both runs tells which axis it follows."""
+    sizes: dict[str, tuple[int, int]] = {}
+    for tensor, name in zip(inputs, names):
         for axis, label in axes.get(name, {}).items():
             if not -tensor.ndim <= axis < tensor.ndim:
                 raise ValueError(f"onnx.export: dynamic axis {axis} of input {name!r} is out of "
@@ -216,45 +271,48 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
             elif sizes[label][0] != first:
                 raise ValueError(f"onnx.export: dynamic axes named {label!r} have sizes "
                                  f"{sizes[label][0]} and {first}")
-            resize[axis % tensor.ndim] = sizes[label][1]
+    return sizes
+
+
+def _second_run(model: Any, args: tuple, kwargs: dict, inputs: list[Tensor], names: list[str],
+                axes: dict[str, dict[int, str]], sizes: dict[str, tuple[int, int]],
+                labels: dict[int, str], events: list, out: Any) -> tuple:
+    """(events, out, other events, other out): the model run again with every dynamic axis
+    resized (the first run's events themselves when there are none)."""
+    swap: dict[int, Tensor] = {}
+    for tensor, name in zip(inputs, names):
+        resize = {axis % tensor.ndim: sizes[label][1]
+                  for axis, label in axes.get(name, {}).items()}
         if resize:
             swap[id(tensor)] = resized(tensor, resize)
-    other_events, other_out = events, out
-    if swap:
-        try:
-            other_events, other_out = trace(model, replaced(args, swap), replaced(kwargs, swap),
-                                            labels, captured)
-        except Exception as err:
-            raise OnnxExporterError(
-                f"onnx.export: the model failed when run with the dynamic axes resized "
-                f"({ {k: v[1] for k, v in sizes.items()} }): {type(err).__name__}: {err}. "
-                "Name every input axis that must change with them in dynamic_axes") from err
-        try:
-            check_same_ops(events, other_events)
-        except OnnxExporterError:
-            # A model that caches what its first call made (word_language_model's mask) runs
-            # fewer ops the second time: a third run, at the exported sizes, may match the second.
-            again, again_out = trace(model, args, kwargs, labels, captured)
-            try:
-                check_same_ops(again, other_events)
-            except OnnxExporterError:
-                pass
-            else:
-                events, out = again, again_out
-                outputs = flatten(out)
+    if not swap:
+        return events, out, events, out
+    try:
+        other_events, other_out = trace(model, replaced(args, swap), replaced(kwargs, swap),
+                                        labels, captured)
+    except Exception as err:
+        raise OnnxExporterError(
+            f"onnx.export: the model failed when run with the dynamic axes resized "
+            f"({ {k: v[1] for k, v in sizes.items()} }): {type(err).__name__}: {err}. "
+            "Name every input axis that must change with them in dynamic_axes") from err
+    try:
         check_same_ops(events, other_events)
+    except OnnxExporterError:
+        # A model that caches what its first call made (word_language_model's mask) runs
+        # fewer ops the second time: a third run, at the exported sizes, may match the second.
+        again, again_out = trace(model, args, kwargs, labels, captured)
+        try:
+            check_same_ops(again, other_events)
+        except OnnxExporterError:
+            pass
+        else:
+            events, out = again, again_out
+    check_same_ops(events, other_events)
+    return events, out, other_events, other_out
 
-    graph = Graph(opset)
-    dynamic: dict[tuple[int, int], tuple[str, int]] = {}
-    pair_labels: dict[tuple[int, int], str] = {}
-    for tensor, name in zip(inputs, names):
-        for axis, label in axes.get(name, {}).items():
-            dynamic.setdefault(sizes[label], (name, axis % tensor.ndim))
-            pair_labels.setdefault(sizes[label], label)
-    ctx = Context(graph, parameters, dynamic)
-    ctx.qualnames = qualnames
-    for tensor, name in zip(inputs, names):
-        ctx.bind(tensor, name)
+
+def _convert(ctx: Context, events: list, other_events: list) -> None:
+    """Each traced call's nodes, in the order of the calls."""
     for first, second in zip(events, other_events):
         event = _event(first, second)
         writes = getattr(first, "writes", None)
@@ -276,48 +334,6 @@ def _build(onnx: Any, model: Any, args: tuple, kwargs: dict, inputs: list[Tensor
         _bind(ctx, event.out, result, event.name)
         if writes is not None and isinstance(event.out, Tensor):
             ctx.bind(writes[1], ctx.value(event.out))  # the target now holds the result
-
-    graph_outputs = []
-    other_outputs = flatten(other_out)
-    for i, (tensor, name) in enumerate(zip(outputs, out_names)):
-        graph.node("Identity", [ctx.value(tensor)], [name])
-        dims: list[Any] = [int(n) for n in tensor.shape]
-        if len(other_outputs) == len(outputs):
-            for axis, (a, b) in enumerate(zip(tensor.shape, other_outputs[i].shape)):
-                if a != b:
-                    dims[axis] = pair_labels.get((int(a), int(b)), f"{name}_dim_{axis}")
-        for axis, label in axes.get(name, {}).items():
-            dims[axis % max(tensor.ndim, 1)] = label
-        graph_outputs.append(onnx.helper.make_tensor_value_info(
-            name, tensor_type(np.dtype(tensor.dtype)), dims))
-    graph_inputs = []
-    for tensor, name in zip(inputs, names):
-        dims = [int(n) for n in tensor.shape]
-        for axis, label in axes.get(name, {}).items():
-            dims[axis % tensor.ndim] = label
-        graph_inputs.append(onnx.helper.make_tensor_value_info(
-            name, tensor_type(np.dtype(tensor.dtype)), dims))
-    state_names = {name for name, _ in parameters.values()}
-    initializers = []
-    for name, array in graph.initializers.items():
-        if not export_params and name in state_names:
-            graph_inputs.append(onnx.helper.make_tensor_value_info(
-                name, tensor_type(array.dtype), list(array.shape)))
-            continue
-        initializers.append(onnx.numpy_helper.from_array(array, name))
-        if keep_initializers_as_inputs and name in state_names:
-            graph_inputs.append(onnx.helper.make_tensor_value_info(
-                name, tensor_type(array.dtype), list(array.shape)))
-    onnx_graph = onnx.helper.make_graph(graph.nodes, "main_graph", graph_inputs, graph_outputs,
-                                        initializer=initializers)
-    opsets = [onnx.helper.make_opsetid("", opset)]
-    from .. import __version__
-
-    proto = onnx.helper.make_model(onnx_graph, opset_imports=opsets, producer_name="backprop",
-                                   producer_version=str(__version__),
-                                   ir_version=onnx.helper.find_min_ir_version_for(opsets))
-    onnx.checker.check_model(proto)
-    return proto, outputs
 
 
 def _event(first: Any, second: Any) -> Event:
