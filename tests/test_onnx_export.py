@@ -493,7 +493,8 @@ def test_more_ops_prelu_reflect_pad_clamp_compare_scan_rms_norm() -> None:
             y = F.pad(y + F.logsigmoid(x), (1, 2), value=0.5)[..., 1:-2]
             y = y.flip(-1) + y.cumsum(-1) + (y > 0.1).float() + (y != 0.2).float()
             counts = (y > 0).sum(-1) + bp.cat([bp.zeros(0, dtype=bp.int64), y.argmax(-1)])
-            return self.norm(y), y.logsumexp(-1) + y.amax(-1), counts
+            unit = y / (y.norm(2, -1, keepdim=True) + 1e-4)  # mnist_forward_forward's
+            return self.norm(unit), y.logsumexp(-1) + y.amax(-1) + y.norm(1, dim=-1), counts
 
     _, got, want = export_and_run(Misc(), (bp.randn(2, 3, 4, 5),), (bp.randn(4, 3, 4, 5),),
                                   input_names=["x"], dynamic_axes={"x": [0]})

@@ -414,3 +414,24 @@ def _rms_norm(ctx: Context, ev: Event) -> list:
     if weight is not None:
         out = ctx.node("Mul", [out, ctx.value(weight)])
     return [out] + [None] * (len(ev.out) - 1)
+
+
+@converter("norm")
+def _norm(ctx: Context, ev: Event) -> str:
+    x, p, axes, keepdim = ev.args[:4]
+    name = ctx.value(x)
+    p = float(p)
+    op_type = {1.0: "ReduceL1", 2.0: "ReduceL2", math.inf: "ReduceMax"}.get(p)
+    if op_type is None:
+        raise ev.fail(f"the {p}-norm is not exported (1, 2 and inf are)")
+    if p == math.inf:
+        name = ctx.node("Abs", [name])
+    inputs = [name]
+    attributes: dict[str, Any] = {"keepdims": int(keepdim)}
+    if axes is not None:
+        axes = [int(a) % max(x.ndim, 1) for a in axes]
+        if ctx.opset >= 18:
+            inputs.append(ctx.graph.ints(axes))
+        else:
+            attributes["axes"] = axes
+    return ctx.node(op_type, inputs, **attributes)
