@@ -528,3 +528,12 @@ def test_a_mask_cached_by_the_first_call() -> None:
     _, got, want = export_and_run(Cached(), (bp.randn(3, 2, 4),), (bp.randn(3, 5, 4),),
                                   input_names=["src"], dynamic_axes={"src": {1: "batch"}})
     assert_close(got, want)
+
+
+def test_random_draws_in_forward_warn() -> None:
+    class Noisy(nn.Module):
+        def forward(self, x: bp.Tensor) -> bp.Tensor:
+            return x + bp.randn_like(x)  # vae's reparameterize
+
+    with pytest.warns(UserWarning, match="drew random numbers"):
+        bp.onnx.export(Noisy(), (bp.ones(2, 3),), io.BytesIO())

@@ -18,7 +18,8 @@ GRUCell steps, and MultiheadAttention (MatMul, Softmax and Where, its masks grap
 the Transformer layers built on it. Another op fails the export, naming the op and its module.
 
 Not exported: dropout in training mode (``training=TrainingMode.TRAINING`` is refused),
-PackedSequence inputs, random values drawn inside forward (they would be constants), and
+PackedSequence inputs, random values drawn inside forward (they become constants: a warning
+says so), and
 control flow that changes with the input's size (refused when the two traced runs differ).
 
 >>> import backprop as bp

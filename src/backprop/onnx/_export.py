@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -109,6 +110,9 @@ def export(model: Any, args: Any = (), f: Any = None, *, kwargs: dict | None = N
     modes = {id(m): m.training for m in model.modules()}
     if getattr(training, "name", None) == "EVAL" or training == TrainingMode.EVAL:
         model.eval()
+    from ..random import default_generator
+
+    drawn = repr(default_generator.get_state())
     _exporting[0] += 1
     try:
         proto, outputs = _build(onnx, model, args, kwargs, inputs, names, output_names, axes,
@@ -118,6 +122,10 @@ def export(model: Any, args: Any = (), f: Any = None, *, kwargs: dict | None = N
         _exporting[0] -= 1
         for m in model.modules():
             m.training = modes.get(id(m), m.training)
+    if repr(default_generator.get_state()) != drawn:
+        warnings.warn("onnx.export: the model drew random numbers in forward (randn_like, "
+                      "rand, ...): the exported graph holds the values drawn while tracing as "
+                      "constants", stacklevel=2)
     if verify:
         _verify(proto, inputs, names, outputs, export_params)
     if verbose:
