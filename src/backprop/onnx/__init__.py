@@ -19,8 +19,8 @@ the Transformer layers built on it. Another op fails the export, naming the op a
 
 Not exported: dropout in training mode (``training=TrainingMode.TRAINING`` is refused),
 PackedSequence inputs, random values drawn inside forward (they become constants: a warning
-says so), and
-control flow that changes with the input's size (refused when the two traced runs differ).
+says so), and control flow that changes with the input's size (refused when the two traced
+runs differ).
 
 >>> import backprop as bp
 >>> bp.onnx.is_in_onnx_export()
