@@ -537,3 +537,24 @@ def test_random_draws_in_forward_warn() -> None:
 
     with pytest.warns(UserWarning, match="drew random numbers"):
         bp.onnx.export(Noisy(), (bp.ones(2, 3),), io.BytesIO())
+
+
+def test_in_place_write_into_a_view() -> None:
+    """The view takes the result; its base, changed too, may not be used afterwards."""
+
+    class ViewThenDrop(nn.Module):
+        def forward(self, x: bp.Tensor) -> bp.Tensor:
+            y = (x * 2.0).view(-1, 6)
+            return F.relu(y, inplace=True) + 1.0
+
+    class ViewThenBase(nn.Module):
+        def forward(self, x: bp.Tensor) -> bp.Tensor:
+            y = x * 1.0
+            y[0].mul_(2.0)  # changes y too
+            return y
+
+    _, got, want = export_and_run(ViewThenDrop(), (bp.randn(2, 2, 3),), (bp.randn(5, 2, 3),),
+                                  input_names=["x"], dynamic_axes={"x": [0]})
+    assert_close(got, want)
+    with pytest.raises(bp.onnx.OnnxExporterError, match="op 'mul' wrote into a view of it"):
+        bp.onnx.export(ViewThenBase(), (bp.ones(2, 3),), io.BytesIO())

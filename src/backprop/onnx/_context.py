@@ -56,6 +56,7 @@ class Context:
         self.values: dict[int, str] = {}
         self.keep: list[Any] = []  # traced tensors stay alive: their ids stay theirs
         self.unmapped: dict[int, str] = {}  # outputs no converter wrote, by who made them
+        self.stale: dict[int, str] = {}  # tensors changed through a view, and how
         self._shapes: dict[str, str] = {}
 
     @property
@@ -76,6 +77,19 @@ class Context:
             self.values[id(tensor)] = name
             self.unmapped.pop(id(tensor), None)
 
+    def written_through(self, view: Tensor, event: Event) -> None:
+        """``view`` was written in place: its base and the base's other views now hold values
+        the graph does not compute, so using them fails."""
+        base = view._view.base
+        how = f"op '{event.name}' wrote into a view of it" + (
+            f" (in {event.where})" if event.where else "")
+        for tensor in [base, *self.keep]:
+            if tensor is view or not (tensor is base or (
+                    tensor._view is not None and tensor._view.base is base)):
+                continue
+            self.values.pop(id(tensor), None)
+            self.stale[id(tensor)] = how
+
     def known(self, x: Any) -> bool:
         return isinstance(x, Tensor) and (id(x) in self.values or id(x) in self.parameters)
 
@@ -86,6 +100,10 @@ class Context:
             key = id(x)
             if key in self.values:
                 return self.values[key]
+            if key in self.stale:
+                raise OnnxExporterError(f"onnx.export: a tensor is used after {self.stale[key]}"
+                                        "; that write is not exported: write into a .clone(), "
+                                        "or use the out-of-place op")
             if key in self.parameters:
                 name, tensor = self.parameters[key]
                 return self.graph.initializer(name, host(tensor))

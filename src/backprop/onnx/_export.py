@@ -342,6 +342,8 @@ def _convert(ctx: Context, events: list, other_events: list) -> None:
         _bind(ctx, event.out, result, event.name)
         if writes is not None and isinstance(event.out, Tensor):
             ctx.bind(writes[1], ctx.value(event.out))  # the target now holds the result
+            if writes[1]._view is not None:
+                ctx.written_through(writes[1], event)
 
 
 def _event(first: Any, second: Any) -> Event:
