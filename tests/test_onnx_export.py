@@ -558,3 +558,21 @@ def test_in_place_write_into_a_view() -> None:
     assert_close(got, want)
     with pytest.raises(bp.onnx.OnnxExporterError, match="op 'mul' wrote into a view of it"):
         bp.onnx.export(ViewThenBase(), (bp.ones(2, 3),), io.BytesIO())
+
+
+@pytest.mark.parametrize("make, states", [
+    (lambda: nn.RNN(3, 4, 2, nonlinearity="relu", bidirectional=True), 1),
+    (lambda: nn.LSTM(3, 4, 2, bidirectional=True, batch_first=True), 2),
+    (lambda: nn.GRU(3, 4, 1, bias=False), 1),
+])
+def test_recurrent_layers_with_initial_states(make: Any, states: int) -> None:
+    """Each layer and direction takes its slice of h0 (and c0)."""
+    bp.manual_seed(12)
+    layer = make().eval()
+    rows = layer.num_layers * (2 if layer.bidirectional else 1)
+    x = bp.randn(2, 5, 3) if layer.batch_first else bp.randn(5, 2, 3)
+    hidden = tuple(bp.randn(rows, 2, 4) for _ in range(states))
+    _, got, want = export_and_run(layer, (x, hidden if states == 2 else hidden[0]),
+                                  (x, hidden if states == 2 else hidden[0]))
+    assert len(got) == 1 + states
+    assert_close(got, want)
