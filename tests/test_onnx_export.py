@@ -576,3 +576,15 @@ def test_recurrent_layers_with_initial_states(make: Any, states: int) -> None:
                                   (x, hidden if states == 2 else hidden[0]))
     assert len(got) == 1 + states
     assert_close(got, want)
+
+
+def test_signature_takes_torchs_keywords(torch: Any) -> None:
+    import inspect
+
+    theirs = inspect.signature(torch.onnx.export).parameters
+    ours = inspect.signature(bp.onnx.export).parameters
+    assert list(ours) == list(theirs)
+    for name in ("args", "f", "input_names", "output_names", "opset_version", "dynamic_axes",
+                 "export_params", "keep_initializers_as_inputs", "verify", "dynamo"):
+        assert ours[name].kind == theirs[name].kind
+        assert ours[name].default == theirs[name].default
