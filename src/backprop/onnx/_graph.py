@@ -54,7 +54,9 @@ class Graph:
         return names[0] if isinstance(outputs, int) and outputs == 1 else names
 
     def initializer(self, name: str, array: np.ndarray) -> str:
-        self.initializers.setdefault(name, np.ascontiguousarray(array))
+        # (np.ascontiguousarray would make a 0-d array 1-d)
+        self.initializers.setdefault(name, array if array.flags.c_contiguous
+                                     else array.copy(order="C"))
         return name
 
     def constant(self, array: Any, dtype: Any = None, hint: str = "const") -> str:

@@ -435,3 +435,84 @@ def _norm(ctx: Context, ev: Event) -> str:
         else:
             attributes["axes"] = axes
     return ctx.node(op_type, inputs, **attributes)
+
+
+def _reduced(ctx: Context, op_type: str, name: str, axes: list[int] | None, keepdim: bool) -> str:
+    """A Reduce* node over ``axes`` (all when None), axes as an input from opset 18."""
+    if axes is None:
+        return ctx.node(op_type, [name], keepdims=int(keepdim))
+    if ctx.opset >= 18 or op_type == "ReduceSum":
+        return ctx.node(op_type, [name, ctx.graph.ints(axes)], keepdims=int(keepdim))
+    return ctx.node(op_type, [name], axes=axes, keepdims=int(keepdim))
+
+
+def _variance(ctx: Context, ev: Event, name: str, x: Any, axes: list[int] | None,
+              correction: float, keepdim: bool) -> tuple[str, str]:
+    """(variance, mean): the mean of squared deviations times n / (n - correction), n read
+    from the input's shape (a reduced axis may be dynamic)."""
+    dtype = _out_dtype(ev)
+    mean = _reduced(ctx, "ReduceMean", name, axes, True)
+    deviation = ctx.node("Sub", [name, mean])
+    variance = _reduced(ctx, "ReduceMean", ctx.node("Mul", [deviation, deviation]), axes,
+                        keepdim)
+    if correction:
+        from ._graph import tensor_type
+
+        sizes = ctx.shape_of(name)
+        if axes is not None:
+            sizes = ctx.node("Gather", [sizes, ctx.graph.ints(axes)], axis=0)
+        count = ctx.node("Cast", [ctx.node("ReduceProd", [sizes], keepdims=0)],
+                         to=tensor_type(dtype))
+        factor = ctx.node("Div", [count, ctx.node("Sub", [count,
+                                                          ctx.value(correction, dtype)])])
+        variance = ctx.node("Mul", [variance, factor])
+    if not keepdim:
+        mean = ctx.node("Squeeze", [mean, ctx.graph.ints(axes if axes is not None
+                                                         else list(range(x.ndim)))])
+    return variance, mean
+
+
+def _axes(x: Any, axes: Any) -> list[int] | None:
+    if axes is None:
+        return None
+    return [int(a) % max(x.ndim, 1) for a in ((axes,) if isinstance(axes, int) else axes)]
+
+
+@converter("var", "std", "var_mean")
+def _var(ctx: Context, ev: Event) -> Any:
+    x, axes, correction, keepdim = ev.args[:4]
+    variance, mean = _variance(ctx, ev, ctx.value(x), x, _axes(x, axes), float(correction),
+                               bool(keepdim))
+    if ev.name == "std":
+        return ctx.node("Sqrt", [variance])
+    return [variance, mean] if ev.name == "var_mean" else variance
+
+
+@converter("group_norm")
+def _group_norm(ctx: Context, ev: Event) -> list:
+    """(x - mean) / sqrt(var + eps) over ``axes``, then the weight and bias (which broadcast)."""
+    x, weight, bias, axes, eps = ev.args[:5]
+    dtype = _out_dtype(ev)
+    name = ctx.value(x)
+    variance, mean = _variance(ctx, ev, name, x, _axes(x, axes), 0.0, True)
+    scale = ctx.node("Sqrt", [ctx.node("Add", [variance, ctx.value(float(eps), dtype)])])
+    out = ctx.node("Div", [ctx.node("Sub", [name, mean]), scale])
+    if weight is not None:
+        out = ctx.node("Mul", [out, ctx.value(weight)])
+    if bias is not None:
+        out = ctx.node("Add", [out, ctx.value(bias)])
+    return [out] + [None] * (len(ev.out) - 1)
+
+
+@converter("index_select")
+def _index_select(ctx: Context, ev: Event) -> str:
+    x, dim, index = ev.args[:3]
+    return ctx.node("Gather", [ctx.value(x), operand(ctx, index, np.dtype(np.int64))],
+                    axis=int(dim) % max(x.ndim, 1))
+
+
+@converter("gather")
+def _gather(ctx: Context, ev: Event) -> str:
+    x, dim, index = ev.args[:3]
+    return ctx.node("GatherElements", [ctx.value(x), operand(ctx, index, np.dtype(np.int64))],
+                    axis=int(dim) % max(x.ndim, 1))
