@@ -8,14 +8,15 @@ without gradients; each primitive it calls becomes ONNX nodes, parameters and bu
 initializers named as in the state dict, and ``onnx.checker.check_model`` checks the result.
 
 Exported: Linear, Conv1d/2d/3d, ConvTranspose, max and average pooling (adaptive average
-too), BatchNorm in eval mode, LayerNorm, RMSNorm, the usual activations (ReLU, LeakyReLU,
-PReLU, ELU, SELU, GELU, SiLU, Sigmoid, Tanh, Softplus, Hardtanh, Softmax, LogSoftmax), Dropout
-in eval mode (nothing), Embedding, reshape/view/flatten, permute, transpose, (un)squeeze,
-expand, cat, stack, split, indexing with ints and slices, padding, arithmetic, comparisons,
-matmul, the reductions mean/sum/amax/logsumexp/argmax, cumsum, in-place ops, LSTM, GRU and RNN
-(one ONNX LSTM/GRU/RNN node per layer: the sequence length stays dynamic), LSTMCell and
-GRUCell steps, and MultiheadAttention (MatMul, Softmax and Where, its masks graph values) with
-the Transformer layers built on it. Another op fails the export, naming the op and its module.
+too), BatchNorm in eval mode, LayerNorm, GroupNorm, RMSNorm, the usual activations (ReLU,
+LeakyReLU, PReLU, ELU, SELU, GELU, SiLU, Sigmoid, Tanh, Softplus, Hardtanh, Softmax,
+LogSoftmax), Dropout in eval mode (nothing), Embedding, reshape/view/flatten, permute,
+transpose, (un)squeeze, expand, cat, stack, split, indexing with ints and slices,
+index_select, gather, padding, arithmetic, comparisons, matmul, the reductions
+mean/sum/amax/logsumexp/argmax/var/std/norm, cumsum, in-place ops, LSTM, GRU and RNN (one ONNX
+LSTM/GRU/RNN node per layer: the sequence length stays dynamic), LSTMCell and GRUCell steps,
+and MultiheadAttention (MatMul, Softmax and Where, its masks graph values) with the
+Transformer layers built on it. Another op fails the export, naming the op and its module.
 
 Not exported: dropout in training mode (``training=TrainingMode.TRAINING`` is refused),
 PackedSequence inputs, random values drawn inside forward (they become constants: a warning
