@@ -564,14 +564,17 @@ def test_in_place_write_into_a_view() -> None:
     (lambda: nn.RNN(3, 4, 2, nonlinearity="relu", bidirectional=True), 1),
     (lambda: nn.LSTM(3, 4, 2, bidirectional=True, batch_first=True), 2),
     (lambda: nn.GRU(3, 4, 1, bias=False), 1),
+    (lambda: nn.LSTM(3, 4, 2, bidirectional=True), -2),  # unbatched
 ])
 def test_recurrent_layers_with_initial_states(make: Any, states: int) -> None:
-    """Each layer and direction takes its slice of h0 (and c0)."""
+    """Each layer and direction takes its slice of h0 (and c0); states < 0: unbatched."""
     bp.manual_seed(12)
     layer = make().eval()
     rows = layer.num_layers * (2 if layer.bidirectional else 1)
-    x = bp.randn(2, 5, 3) if layer.batch_first else bp.randn(5, 2, 3)
-    hidden = tuple(bp.randn(rows, 2, 4) for _ in range(states))
+    batch = () if states < 0 else (2,)
+    states = abs(states)
+    x = bp.randn(*batch, 5, 3) if layer.batch_first else bp.randn(5, *batch, 3)
+    hidden = tuple(bp.randn(rows, *batch, 4) for _ in range(states))
     _, got, want = export_and_run(layer, (x, hidden if states == 2 else hidden[0]),
                                   (x, hidden if states == 2 else hidden[0]))
     assert len(got) == 1 + states

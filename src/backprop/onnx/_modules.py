@@ -52,9 +52,9 @@ def _recurrent(ctx: Context, ev: Event, module: Any) -> Any:
     hx = ev.args[1] if len(ev.args) > 1 else ev.params.get("hx")
     if isinstance(input, PackedSequence):
         raise ev.fail("a PackedSequence input is not exported (pass a padded tensor)")
-    if input.ndim != 3:
-        raise ev.fail(f"an unbatched input (shape {tuple(input.shape)}) is not exported "
-                      "(pass (sequence, batch, features) or batch_first)")
+    if input.ndim not in (2, 3):
+        raise ev.fail(f"expected a 2-d or 3-d input, got shape {tuple(input.shape)}")
+    batched = input.ndim == 3
     if getattr(module, "proj_size", 0):
         raise ev.fail("LSTM with proj_size is not exported")
     prefix = ctx.qualnames.get(id(module), "")
@@ -63,8 +63,14 @@ def _recurrent(ctx: Context, ev: Event, module: Any) -> Any:
     directions = 2 if module.bidirectional else 1
     hidden = module.hidden_size
     states = (list(hx) if lstm else [hx]) if hx is not None else [None, None]
+    # Unbatched: a batch of one in the middle (sequence, 1, features), and states (layers, 1, h).
+    axis_one = ctx.graph.ints([1])
+    state_names = [None if state is None else ctx.value(state) if batched
+                   else ctx.node("Unsqueeze", [ctx.value(state), axis_one]) for state in states]
     x = ctx.value(input)
-    if module.batch_first:
+    if not batched:
+        x = ctx.node("Unsqueeze", [x, axis_one])
+    elif module.batch_first:
         x = ctx.node("Transpose", [x], perm=[1, 0, 2])
     finals: list[list[str]] = [[], []]
     for layer in range(module.num_layers):
@@ -82,11 +88,11 @@ def _recurrent(ctx: Context, ev: Event, module: Any) -> Any:
             b = ctx.graph.initializer(f"{prefix}B_l{layer}", np.concatenate(
                 [weights["bias_ih"], weights["bias_hh"]], axis=1))
         initial = []
-        for state in states[:2 if lstm else 1]:
+        for state in state_names[:2 if lstm else 1]:
             if state is None:
                 initial.append("")
                 continue
-            initial.append(ctx.node("Slice", [ctx.value(state), ctx.graph.ints([layer * directions]),
+            initial.append(ctx.node("Slice", [state, ctx.graph.ints([layer * directions]),
                                               ctx.graph.ints([(layer + 1) * directions]),
                                               ctx.graph.ints([0])]))
         attributes: dict[str, Any] = {
@@ -103,8 +109,11 @@ def _recurrent(ctx: Context, ev: Event, module: Any) -> Any:
         x = ctx.node("Reshape", [y, ctx.graph.ints([0, 0, directions * hidden])])
         for store, state in zip(finals, outputs[1:]):
             store.append(state)
-    if module.batch_first:
-        x = ctx.node("Transpose", [x], perm=[1, 0, 2])
     hidden_states = [store[0] if len(store) == 1 else ctx.node("Concat", store, axis=0)
                      for store in finals if store]
+    if not batched:
+        x = ctx.node("Squeeze", [x, axis_one])
+        hidden_states = [ctx.node("Squeeze", [h, axis_one]) for h in hidden_states]
+    elif module.batch_first:
+        x = ctx.node("Transpose", [x], perm=[1, 0, 2])
     return (x, tuple(hidden_states)) if lstm else (x, hidden_states[0])
