@@ -123,11 +123,14 @@ def _first_real(index: np.ndarray, arg: np.ndarray, offsets: list, sizes: Sizes,
 # The whole gradient goes to the element each window picked; scatter and gather are each other's
 # VJP, so second derivatives go through as well.
 @primitive("max_pool", save=("indices",), grads={
-    "input": lambda g, out, input, indices, values: _max_pool_scatter(g, indices, input.shape),
+    "input": lambda g, out, input, indices, values, window=None: _max_pool_scatter(
+        g, indices, input.shape),
 })
-def _max_pool(input: Any, indices: Any, values: Any) -> Any:
+def _max_pool(input: Any, indices: Any, values: Any, window: Any = None) -> Any:
     """Max pooling whose maxima (``values``) and their ``indices`` were found beforehand on the
-    raw input (``_max_pool_argmax``); recording it here gives the gradient its destinations."""
+    raw input (``_max_pool_argmax``); recording it here gives the gradient its destinations.
+    ``window`` (kernel, stride, padding, dilation, ceil_mode) is unused here: it tells observers
+    such as the ONNX exporter which pool this was (None for adaptive and fractional pools)."""
     return values
 
 
@@ -206,14 +209,15 @@ def _max_poolnd(op: str, nd: int, input: Any, kernel_size: Any, stride: Any, pad
                                 and grad_mode.state.enabled)
     found, indices = _max_pool_argmax(backend.array_of(input), kernel, stride, cover,
                                       dilation, out, needed)
-    return _max_pool_result(input, indices, found, batched, return_indices)
+    return _max_pool_result(input, indices, found, batched, return_indices,
+                            (kernel, stride, pads, dilation, bool(ceil_mode)))
 
 
 def _max_pool_result(input: Any, indices: Any, found: Any, batched: bool,
-                     return_indices: bool) -> Any:
+                     return_indices: bool, window: Any = None) -> Any:
     """The maxima ``found`` at ``indices`` (from the raw batched ``input``) recorded for the
     gradient, unbatched again if the input was, with the indices if asked for."""
-    values = _max_pool(input, indices, found)
+    values = _max_pool(input, indices, found, window=window)
     if not batched:
         values = reshape(values, tuple(values.shape[1:]))
         indices = None if indices is None else indices[0]
