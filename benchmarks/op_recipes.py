@@ -609,7 +609,12 @@ LEFT_OUT: dict[str, str] = {
     "queries and settings, no tensor computed": (
         "broadcast_shapes can_cast get_default_dtype get_num_threads is_complex "
         "is_floating_point is_grad_enabled is_nonzero is_same_size is_signed is_tensor "
-        "manual_seed numel promote_types result_type set_default_dtype set_num_threads"),
+        "manual_seed numel promote_types result_type set_default_dtype set_num_threads "
+        "are_deterministic_algorithms_enabled get_float32_matmul_precision "
+        "get_num_interop_threads is_deterministic_algorithms_warn_only_enabled "
+        "is_inference_mode_enabled set_float32_matmul_precision set_num_interop_threads "
+        "use_deterministic_algorithms"),
+    "returns the model it is given": "compile",
     "files and foreign memory, nothing computed": "from_numpy load save",
 }
 
