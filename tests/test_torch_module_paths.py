@@ -24,6 +24,13 @@ def test_each_path_finds_the_class_where_we_keep_it(path: str, name: str, ours: 
         assert getattr(module, name) is ours
 
 
+def test_each_path_is_an_attribute_too_as_programs_reach_it() -> None:
+    with torch_served():
+        import torch
+        assert torch.nn.modules.activation.MultiheadAttention is backprop.nn.MultiheadAttention
+        assert torch.nn.modules.sparse.Embedding is backprop.nn.Embedding
+
+
 def test_private_bases_are_found_for_isinstance_checks() -> None:
     with torch_served():
         from torch.nn.modules.batchnorm import _BatchNorm  # type: ignore[import-not-found]

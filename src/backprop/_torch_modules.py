@@ -174,6 +174,11 @@ def torch_served(table: Mapping[str, str] = SERVED) -> Iterator[TorchFinder]:
     finder = TorchFinder(table)
     sys.meta_path.insert(0, finder)
     try:
+        if served_name("torch.nn.modules", table) == "backprop.nn.modules":
+            # PyTorch imports all of them, so programs reach them as attributes, never importing:
+            # `torch.nn.modules.activation.MultiheadAttention`.
+            for name in sorted(NN_MODULE_FILES):
+                importlib.import_module(_NN_MODULES + name)
         yield finder
     finally:
         with contextlib.suppress(ValueError):
