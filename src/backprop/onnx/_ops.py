@@ -367,15 +367,7 @@ def _logsigmoid(ctx: Context, ev: Event) -> str:
 @converter("logsumexp")
 def _logsumexp(ctx: Context, ev: Event) -> str:
     x, axes, keepdim = ev.args[:3]
-    inputs = [ctx.value(x)]
-    attributes: dict[str, Any] = {"keepdims": int(keepdim)}
-    if axes is not None:
-        axes = [int(a) % max(x.ndim, 1) for a in axes]
-        if ctx.opset >= 18:
-            inputs.append(ctx.graph.ints(axes))
-        else:
-            attributes["axes"] = axes
-    return ctx.node("ReduceLogSumExp", inputs, **attributes)
+    return _reduced(ctx, "ReduceLogSumExp", ctx.value(x), _positive_axes(x, axes), keepdim)
 
 
 @converter("argmax")
@@ -426,15 +418,11 @@ def _norm(ctx: Context, ev: Event) -> str:
         raise ev.fail(f"the {p}-norm is not exported (1, 2 and inf are)")
     if p == math.inf:
         name = ctx.node("Abs", [name])
-    inputs = [name]
-    attributes: dict[str, Any] = {"keepdims": int(keepdim)}
-    if axes is not None:
-        axes = [int(a) % max(x.ndim, 1) for a in axes]
-        if ctx.opset >= 18:
-            inputs.append(ctx.graph.ints(axes))
-        else:
-            attributes["axes"] = axes
-    return ctx.node(op_type, inputs, **attributes)
+    return _reduced(ctx, op_type, name, _positive_axes(x, axes), keepdim)
+
+
+def _positive_axes(x: Any, axes: Any) -> list[int] | None:
+    return None if axes is None else [int(a) % max(x.ndim, 1) for a in axes]
 
 
 def _reduced(ctx: Context, op_type: str, name: str, axes: list[int] | None, keepdim: bool) -> str:
