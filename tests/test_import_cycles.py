@@ -17,7 +17,8 @@ import backprop
 PACKAGE = Path(backprop.__file__).parent
 ENGINE_CORE = {"backprop.tensor", "backprop.tensor_methods", "backprop.tensor_methods_families",
                "backprop.tensor_inplace", "backprop.autograd.graph",
-               "backprop.autograd.functional", "backprop.creation", "backprop.ops.primitive"}
+               "backprop.autograd.functional", "backprop.creation", "backprop.ops.primitive",
+               "backprop.legacy_types"}  # torch.Tensor(2, 3) and FloatTensor build alike
 ADJOINTS = {"backprop.ops.reduction", "backprop.ops.shape"}
 
 

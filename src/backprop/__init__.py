@@ -61,6 +61,8 @@ from .nn.functional.recurrent import gru_cell, lstm_cell, rnn_relu_cell, rnn_tan
 from .random import Generator, default_generator, manual_seed
 from .serialization import load, save
 from .tensor import Tensor
+from .legacy_types import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
+                           HalfTensor, IntTensor, LongTensor, ShortTensor)
 from .threads import get_num_threads, set_num_threads
 # The namespaces PyTorch keeps apart: torch.linalg, torch.special, torch.fft, torch.masked and
 # torch.signal. They load after the ops they re-export.

@@ -88,11 +88,13 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
     __array_ufunc__ = None
     __array_function__ = None
 
-    def __init__(self, data: Any = (), dtype: Any = None, requires_grad: bool = False) -> None:
-        from .creation import tensor as make_tensor  # noqa: PLC0415 - creation imports Tensor
+    def __init__(self, *data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
+        from .legacy_types import legacy_construct  # noqa: PLC0415 - it imports Tensor
 
-        # torch.Tensor(data) is always the default float dtype, unlike torch.tensor(data).
-        made = make_tensor(data, dtype=dtypes.get_default_dtype() if dtype is None else dtype)
+        # torch.Tensor(data) is always the default float dtype, unlike torch.tensor(data), and
+        # torch.Tensor(2, 3) is an uninitialised 2x3 tensor.
+        made = legacy_construct(data, dtypes.get_default_dtype() if dtype is None else dtype,
+                                "Tensor")
         self._init_leaf(made._data, requires_grad)
 
     def _init_leaf(self, array: Any, requires_grad: bool) -> None:
@@ -577,10 +579,19 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
     def cdouble(self, memory_format: Any = preserve_format) -> Tensor:
         return self._converted("cdouble", dtypes.complex128, memory_format)
 
-    def type(self, dtype: Any = None) -> Any:
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """PyTorch's type name (``'torch.FloatTensor'``), or this tensor converted to ``dtype``
+        (a dtype, a legacy type such as ``bp.LongTensor``, or its name).
+
+        >>> import backprop as bp
+        >>> bp.ones(2).type(), bp.ones(2).type("torch.LongTensor").dtype == bp.int64
+        ('torch.FloatTensor', True)
+        """
+        from . import legacy_types  # noqa: PLC0415 - it imports Tensor
+
         if dtype is None:
-            return f"backprop.{self._data.dtype}"
-        return self.to(dtype)
+            return legacy_types.type_name(self)
+        return self.to(legacy_types.dtype_of_type(dtype), non_blocking=non_blocking)
 
     def cpu(self) -> Tensor:
         """This tensor on the host (itself if already there; differentiable).
