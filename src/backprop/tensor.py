@@ -579,7 +579,7 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
     def cdouble(self, memory_format: Any = preserve_format) -> Tensor:
         return self._converted("cdouble", dtypes.complex128, memory_format)
 
-    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+    def type(self, dtype: Any = None, non_blocking: builtins.bool = False) -> Any:
         """PyTorch's type name (``'torch.FloatTensor'``), or this tensor converted to ``dtype``
         (a dtype, a legacy type such as ``bp.LongTensor``, or its name).
 
