@@ -49,7 +49,7 @@ def test_a_name_we_lack_is_an_attribute_error_naming_the_torch_path() -> None:
 def test_leaving_the_block_restores_our_own_files() -> None:
     activation = sys.modules["backprop.nn.modules.activation"]
     with torch_served():
-        import torch.nn.modules.activation  # type: ignore[import-not-found]  # noqa: F401
+        import torch.nn.modules.activation  # type: ignore[import-not-found]
         import torch.nn.modules.sparse  # type: ignore[import-not-found]  # noqa: F401
     assert backprop.nn.modules.activation is activation
     assert not hasattr(backprop.nn.modules, "sparse")

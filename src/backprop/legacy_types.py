@@ -55,7 +55,8 @@ def dtype_of_type(name: Any) -> Any:
 def legacy_construct(args: tuple, dtype: Any, op: str) -> Tensor:
     """What ``torch.Tensor(*args)`` and ``torch.FloatTensor(*args)`` make: sizes give an
     uninitialised tensor of that shape, one sequence or array gives a copy in ``dtype``."""
-    from .creation import empty, tensor  # noqa: PLC0415 - creation imports Tensor
+    from .creation import empty, tensor  # here: creation imports Tensor, which imports us
+
     # A Size (a tuple subclass: ours, defined among the shape ops, which import this module
     # through Tensor) gives sizes; a plain tuple is data, as in PyTorch.
     if len(args) == 1 and isinstance(args[0], tuple) and type(args[0]) is not tuple:

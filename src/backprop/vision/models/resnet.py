@@ -14,7 +14,8 @@ have with ``model.load_state_dict(...)``.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ... import nn
 from ...tensor import Tensor
@@ -97,7 +98,7 @@ class Bottleneck(nn.Module):
 class ResNet(nn.Module):
     """A stem (7x7 convolution, max pool), four stages of blocks, global average pool, linear."""
 
-    def __init__(self, block: type[BasicBlock] | type[Bottleneck], layers: list[int],
+    def __init__(self, block: type[BasicBlock | Bottleneck], layers: list[int],
                  num_classes: int = 1000, zero_init_residual: bool = False, groups: int = 1,
                  width_per_group: int = 64,
                  replace_stride_with_dilation: list[bool] | None = None,
@@ -136,7 +137,7 @@ class ResNet(nn.Module):
                 elif isinstance(module, BasicBlock):
                     nn.init.constant_(module.bn2.weight, 0)
 
-    def _make_layer(self, block: type[BasicBlock] | type[Bottleneck], planes: int, blocks: int,
+    def _make_layer(self, block: type[BasicBlock | Bottleneck], planes: int, blocks: int,
                     stride: int = 1, dilate: bool = False) -> nn.Sequential:
         previous_dilation = self.dilation
         if dilate:
@@ -160,7 +161,7 @@ class ResNet(nn.Module):
         return self.fc(self.avgpool(x).flatten(1))
 
 
-def _resnet(name: str, block: type[BasicBlock] | type[Bottleneck], layers: list[int],
+def _resnet(name: str, block: type[BasicBlock | Bottleneck], layers: list[int],
             weights: Any, kwargs: dict[str, Any]) -> ResNet:
     if weights is not None:
         raise ValueError(f"{name}: weights={weights!r}: backprop downloads no pretrained weights; "
