@@ -383,6 +383,24 @@ class Module:
                             _convert(value.grad, dtype, device)
         return self
 
+    def share_memory(self) -> Module:
+        """Move every parameter, buffer and gradient into shared memory
+        (``Tensor.share_memory_``), so processes forked afterwards train the same weights
+        (Hogwild; see ``backprop.multiprocessing``). Returns the module.
+
+        >>> import backprop as bp
+        >>> bp.nn.Linear(2, 1).share_memory().weight.is_shared()
+        True
+        """
+        for module in self.modules():
+            for store in (module._parameters, module._buffers):
+                for value in store.values():
+                    if value is not None:
+                        value.share_memory_()
+                        if value.grad is not None:
+                            value.grad.share_memory_()
+        return self
+
     def float(self) -> Module:
         return self.to(dtypes.float32)
 
