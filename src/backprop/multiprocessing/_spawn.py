@@ -98,8 +98,13 @@ class ProcessContext:
 
     def _failure(self, i: int) -> ProcessException:
         process, pipe = self.processes[i], self.error_pipes[i]
+        text = None
         if pipe.poll():
-            text = pipe.recv_bytes().decode("utf-8", "replace")
+            try:
+                text = pipe.recv_bytes().decode("utf-8", "replace")
+            except EOFError:  # the child closed the pipe without a traceback
+                pass
+        if text is not None:
             return ProcessRaisedException(
                 f"\n\n-- Process {i} terminated with the following error:\n{text}", i,
                 int(process.pid))
