@@ -70,6 +70,8 @@ def test_a_module_shares_its_parameters_buffers_and_gradients() -> None:
     assert model.share_memory() is model
     tensors = [*model.parameters(), *model.buffers(), *(p.grad for p in model.parameters())]
     assert tensors and all(t.is_shared() for t in tensors)
+    # Converting to the device and dtype the model already has keeps the shared memory.
+    assert all(p.is_shared() for p in model.to("cpu").float().parameters())
 
 
 def _add_one(t: bp.Tensor) -> None:
@@ -183,6 +185,16 @@ def test_without_fork_a_shared_tensor_in_a_process_is_refused(monkeypatch) -> No
     for args in [(bp.zeros(1).share_memory_(),), (1, [model])]:
         with pytest.raises(RuntimeError, match="cannot fork.*shared"):
             mp.Process(target=print, args=args).start()
+
+
+def test_torch_multiprocessing_is_ours_by_attribute_and_by_import() -> None:
+    import backprop
+    from backprop._torch_modules import torch_served
+
+    assert backprop.multiprocessing is mp
+    with torch_served():
+        import torch.multiprocessing as served
+    assert served is mp
 
 
 def test_sharing_strategies_are_pytorchs() -> None:

@@ -581,5 +581,6 @@ def _convert(tensor: Tensor, dtype: Any, device: backend.device | None) -> None:
     """Change ``tensor``'s storage in place: to ``device``, and to ``dtype`` if it is floating."""
     if device is not None:
         tensor._data = backend.to_device(tensor._data, device)
-    if dtype is not None and tensor.is_floating_point():
+    # Same dtype: keep the array itself, as PyTorch keeps the storage (shared memory included).
+    if dtype is not None and tensor.is_floating_point() and tensor._data.dtype != dtype:
         tensor._data = tensor._data.astype(dtype)
