@@ -361,7 +361,7 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
         (True, True, True)
         """
         if backend.device_of(self._data).type == "cpu" and not self.is_shared():
-            from ._shared_memory import to_shared  # noqa: PLC0415 - rarely needed
+            from ._shared_memory import to_shared  # loaded on first use
 
             self._data = to_shared(self._data)
         return self
@@ -376,7 +376,7 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
         """
         if backend.device_of(self._data).type != "cpu":
             return True
-        from ._shared_memory import is_shared  # noqa: PLC0415 - rarely needed
+        from ._shared_memory import is_shared  # loaded on first use
 
         return is_shared(self._data)
 

@@ -35,19 +35,36 @@ one way above whichever is chosen.
 
 from __future__ import annotations
 
-import multiprocessing
-import multiprocessing.process
 import sys
-from typing import Any
+from multiprocessing import (
+    AuthenticationError,
+    BufferTooShort,
+    ProcessError,
+    TimeoutError,
+    active_children,
+    allow_connection_pickling,
+    cpu_count,
+    current_process,
+    freeze_support,
+    get_all_start_methods,
+    get_logger,
+    log_to_stderr,
+    parent_process,
+    reducer,
+    set_executable,
+    set_forkserver_preload,
+)
 
-from multiprocessing import (AuthenticationError, BufferTooShort, ProcessError, TimeoutError,
-                             active_children, allow_connection_pickling, cpu_count,
-                             current_process, freeze_support, get_all_start_methods, get_logger,
-                             log_to_stderr, parent_process, reducer, set_executable,
-                             set_forkserver_preload)
-
-from ._spawn import (ProcessContext, ProcessException, ProcessExitedException,
-                     ProcessRaisedException, SpawnContext, spawn, start_processes)
+from ._context import _CONTEXT, Process, get_context, get_start_method, set_start_method
+from ._spawn import (
+    ProcessContext,
+    ProcessException,
+    ProcessExitedException,
+    ProcessRaisedException,
+    SpawnContext,
+    spawn,
+    start_processes,
+)
 
 __all__ = [
     "Array", "AuthenticationError", "Barrier", "BoundedSemaphore", "BufferTooShort",
@@ -62,13 +79,6 @@ __all__ = [
     "spawn", "start_processes",
 ]
 
-_HAS_FORK = "fork" in multiprocessing.get_all_start_methods()
-# Where fork exists every process starts from it; elsewhere the module's default context,
-# which follows set_start_method.
-_CONTEXT: Any = multiprocessing.get_context("fork") if _HAS_FORK else multiprocessing
-
-_requested: str | None = None  # what set_start_method was given (get_start_method's answer)
-
 # PyTorch's strategies: macOS has only file_system.
 _STRATEGIES = {"file_system"} if sys.platform == "darwin" else {"file_descriptor", "file_system"}
 _strategy = "file_system" if sys.platform == "darwin" else "file_descriptor"
@@ -80,102 +90,6 @@ Lock, Manager, Pipe, Pool = _CONTEXT.Lock, _CONTEXT.Manager, _CONTEXT.Pipe, _CON
 Queue, RLock, RawArray, RawValue = _CONTEXT.Queue, _CONTEXT.RLock, _CONTEXT.RawArray, _CONTEXT.RawValue
 Semaphore, SimpleQueue, Value = _CONTEXT.Semaphore, _CONTEXT.SimpleQueue, _CONTEXT.Value
 
-
-class Process(multiprocessing.process.BaseProcess):
-    """``multiprocessing.Process`` that forks where it can (whatever start method was set), so
-    the child writes into the parent's shared tensors. Subclass it and override ``run``, or
-    give ``target`` and ``args``, as with Python's.
-
-    >>> p = Process(target=divmod, args=(7, 2))
-    >>> p.start(); p.join(); p.exitcode
-    0
-    """
-
-    _start_method = None  # read by BaseProcess._bootstrap (as on Python's own Process)
-
-    @staticmethod
-    def _Popen(process_obj: Any) -> Any:  # noqa: N802 - multiprocessing's hook for starting
-        if _HAS_FORK:
-            return multiprocessing.get_context("fork").Process._Popen(process_obj)
-        _refuse_shared(process_obj)
-        return multiprocessing.Process._Popen(process_obj)  # type: ignore[attr-defined]
-
-
-def _refuse_shared(process: Any) -> None:
-    """Without fork a child gets copies: a shared tensor in its arguments would silently stop
-    being shared, so say so before starting it."""
-    from ..nn.module import Module  # noqa: PLC0415 - nn is heavy; only needed without fork
-    from ..tensor import Tensor  # noqa: PLC0415
-
-    pending = [*getattr(process, "_args", ()), *getattr(process, "_kwargs", {}).values()]
-    seen = 0
-    while pending and seen < 10_000:
-        value = pending.pop()
-        seen += 1
-        if isinstance(value, Tensor) and value.device.type == "cpu" and value.is_shared():
-            shared = True
-        elif isinstance(value, Module):
-            shared = any(t.device.type == "cpu" and t.is_shared()
-                         for t in (*value.parameters(), *value.buffers()))
-        else:
-            if isinstance(value, (list, tuple, set, frozenset)):
-                pending.extend(value)
-            elif isinstance(value, dict):
-                pending.extend(value.values())
-            continue
-        if shared:
-            raise RuntimeError(
-                f"Process.start: this platform cannot fork, and a {get_start_method()!r} child "
-                f"would get a copy of the shared {type(value).__name__} in its arguments, not "
-                "the shared memory; Hogwild training needs fork (Linux or macOS)")
-
-
-def get_context(method: str | None = None) -> Any:
-    """The context processes start from: the fork context wherever fork exists (see the module
-    docstring), whichever ``method`` is named; an unknown method raises ``ValueError``.
-
-    >>> get_context("spawn").Process is not None
-    True
-    """
-    if method is not None and method not in get_all_start_methods():
-        raise ValueError(f"get_context: cannot find context for {method!r}; the start methods "
-                         f"here are {get_all_start_methods()}")
-    if _HAS_FORK:
-        return _CONTEXT
-    return multiprocessing.get_context(method)
-
-
-def set_start_method(method: str | None, force: bool = False) -> None:
-    """Record the start method (processes still fork where fork exists); a second call without
-    ``force=True`` raises, as in Python.
-
-    >>> set_start_method("spawn", force=True); get_start_method()
-    'spawn'
-    >>> set_start_method(None, force=True)  # back to unset
-    """
-    global _requested
-    if method is not None and method not in get_all_start_methods():
-        raise ValueError(f"set_start_method: cannot find context for {method!r}; the start "
-                         f"methods here are {get_all_start_methods()}")
-    if _requested is not None and not force:
-        raise RuntimeError(f"set_start_method: context has already been set (to "
-                           f"{_requested!r}); pass force=True to change it")
-    _requested = method
-    if not _HAS_FORK:
-        multiprocessing.set_start_method(method, force=True)
-
-
-def get_start_method(allow_none: bool = False) -> str | None:
-    """The start method set (None if none was and ``allow_none``; else it is fixed now, to
-    ``"fork"`` where fork exists).
-
-    >>> get_start_method() in get_all_start_methods()
-    True
-    """
-    global _requested
-    if _requested is None and not allow_none:
-        _requested = "fork" if _HAS_FORK else multiprocessing.get_start_method()
-    return _requested
 
 
 def set_sharing_strategy(new_strategy: str) -> None:

@@ -18,6 +18,8 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._context import get_context
+
 __all__ = ["ProcessContext", "ProcessException", "ProcessExitedException",
            "ProcessRaisedException", "SpawnContext", "spawn", "start_processes"]
 
@@ -126,8 +128,6 @@ def start_processes(fn: Callable[..., Any], args: tuple = (), nprocs: int = 1,
     """Start ``fn(i, *args)`` for ``i`` in ``range(nprocs)``; with ``join`` wait for all (and
     return None), else return the ``ProcessContext``. Every start method forks where fork
     exists (see ``backprop.multiprocessing``)."""
-    from . import get_context  # noqa: PLC0415 - the package imports this file
-
     if not isinstance(nprocs, int) or nprocs < 1:
         raise ValueError(f"spawn: nprocs must be a positive int, got {nprocs!r}")
     context = get_context(start_method)
