@@ -18,10 +18,9 @@ LEFT_OUT: dict[str, tuple[str, set[str]]] = {
     "quantized": ("no quantized dtypes (int8 with a scale and zero point)", {
         "dequantize", "int_repr", "q_per_channel_axis", "q_per_channel_scales",
         "q_per_channel_zero_points", "q_scale", "q_zero_point", "qscheme"}),
-    "storage": ("memory is a NumPy or CuPy array, not a Storage object; sharing between "
-                "processes goes through MPI, not shared memory", {
-        "is_set_to", "is_shared", "record_stream", "set_", "share_memory_", "storage",
-        "storage_type", "untyped_storage"}),
+    "storage": ("memory is a NumPy or CuPy array, not a Storage object (share_memory_ and "
+                "is_shared are ours: backprop.multiprocessing)", {
+        "is_set_to", "record_stream", "set_", "storage", "storage_type", "untyped_storage"}),
     "other devices and layouts": ("CPU and CUDA (CuPy) only; every tensor is strided", {
         "ipu", "layout", "mtia", "to_mkldnn", "xpu"}),
     "nested and named tensors": ("no nested (ragged) or named tensors", {

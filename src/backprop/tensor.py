@@ -350,6 +350,36 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
 
     const_data_ptr = data_ptr
 
+    def share_memory_(self) -> Tensor:
+        """Move this tensor's memory into shared memory, values, strides and graph unchanged,
+        so processes forked afterwards write into the same memory (Hogwild training; see
+        ``backprop.multiprocessing``). A no-op on a GPU, and on memory already shared.
+
+        >>> import backprop as bp
+        >>> w = bp.ones(2, requires_grad=True)
+        >>> w.share_memory_() is w, w.is_shared(), w.requires_grad
+        (True, True, True)
+        """
+        if backend.device_of(self._data).type == "cpu" and not self.is_shared():
+            from ._shared_memory import to_shared  # loaded on first use
+
+            self._data = to_shared(self._data)
+        return self
+
+    def is_shared(self) -> bool:
+        """Whether this tensor's memory is shared with other processes (after
+        ``share_memory_``, or a view of such memory); GPU tensors are, as in PyTorch.
+
+        >>> import backprop as bp
+        >>> bp.zeros(2).is_shared()
+        False
+        """
+        if backend.device_of(self._data).type != "cpu":
+            return True
+        from ._shared_memory import is_shared  # loaded on first use
+
+        return is_shared(self._data)
+
     def dim_order(self) -> tuple[int, ...]:
         """The dims from the outermost in memory to the innermost (by stride, largest first).
 

@@ -383,6 +383,24 @@ class Module:
                             _convert(value.grad, dtype, device)
         return self
 
+    def share_memory(self) -> Module:
+        """Move every parameter, buffer and gradient into shared memory
+        (``Tensor.share_memory_``), so processes forked afterwards train the same weights
+        (Hogwild; see ``backprop.multiprocessing``). Returns the module.
+
+        >>> import backprop as bp
+        >>> bp.nn.Linear(2, 1).share_memory().weight.is_shared()
+        True
+        """
+        for module in self.modules():
+            for store in (module._parameters, module._buffers):
+                for value in store.values():
+                    if value is not None:
+                        value.share_memory_()
+                        if value.grad is not None:
+                            value.grad.share_memory_()
+        return self
+
     def float(self) -> Module:
         return self.to(dtypes.float32)
 
@@ -563,5 +581,6 @@ def _convert(tensor: Tensor, dtype: Any, device: backend.device | None) -> None:
     """Change ``tensor``'s storage in place: to ``device``, and to ``dtype`` if it is floating."""
     if device is not None:
         tensor._data = backend.to_device(tensor._data, device)
-    if dtype is not None and tensor.is_floating_point():
+    # Same dtype: keep the array itself, as PyTorch keeps the storage (shared memory included).
+    if dtype is not None and tensor.is_floating_point() and tensor._data.dtype != dtype:
         tensor._data = tensor._data.astype(dtype)
