@@ -100,43 +100,117 @@ def _store_grad(t: Any, g: Any, create_graph: bool) -> None:
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
-         create_graph: bool = False, allow_unused: bool | None = None,
-         materialize_grads: bool = False) -> tuple:
+         create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
+         is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple:
     """Return d(outputs)/d(inputs) without touching any ``.grad``.
 
     With ``create_graph=True`` the result is itself differentiable (Hessian-vector products).
+    An input the outputs do not depend on is an error, unless ``allow_unused=True`` (its
+    gradient is None) or ``materialize_grads=True`` (zeros). ``is_grads_batched=True`` reads
+    the first dimension of every ``grad_outputs`` as a batch and returns one gradient per row,
+    stacked; it runs one backward pass per row (a loop, not a vectorized map).
+    ``only_inputs`` is accepted and ignored, as in PyTorch.
 
     >>> import backprop as bp
     >>> x = bp.tensor(2.0, requires_grad=True)
     >>> (g,) = bp.autograd.grad(x ** 3, x, create_graph=True)
     >>> g.item(), bp.autograd.grad(g, x)[0].item()
     (12.0, 12.0)
+    >>> w = bp.tensor([1.0, 2.0], requires_grad=True)
+    >>> bp.autograd.grad(w * w, w, grad_outputs=bp.eye(2), is_grads_batched=True)[0].tolist()
+    [[2.0, 0.0], [0.0, 4.0]]
     """
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    elif materialize_grads and not allow_unused:
+        raise ValueError("grad: expected allow_unused to be True or not passed when "
+                         "materialize_grads=True, but got: allow_unused=False.")
     outs = _as_list(outputs)
     ins = _as_list(inputs)
     for i, t in enumerate(ins):
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise GraphError(f"grad: input {i} does not require grad; only tensors with "
                              "requires_grad=True can be differentiated with respect to")
-    seeds = _root_gradients("grad", outs, _as_list(grad_outputs) or None, create_graph)
     if retain_graph is None:
         retain_graph = create_graph
+    given = _as_list(grad_outputs) or None
+    if is_grads_batched:
+        return _batched_grad(outs, ins, given, retain_graph, create_graph, allow_unused,
+                             materialize_grads)
+    seeds = _root_gradients("grad", outs, given, create_graph)
+    return tuple(_grad_once(outs, ins, seeds, retain_graph, create_graph, allow_unused,
+                            materialize_grads))
+
+
+def _grad_once(outs: list, ins: list, seeds: list, retain_graph: bool, create_graph: bool,
+               allow_unused: bool, materialize_grads: bool) -> list:
     capture: dict[Any, int] = {}
     for i, t in enumerate(ins):
         capture.setdefault(_edge_of(t), i)
     captured = run_backward([_edge_of(t) for t in outs], seeds, retain_graph=retain_graph,
                             create_graph=create_graph, capture=capture)
-    results = []
+    results: list = []
     for i, t in enumerate(ins):
         g = captured[capture[_edge_of(t)]]
         if g is None:
             if materialize_grads:
                 g = np.zeros_like(t._data)
             elif not allow_unused:
-                raise GraphError(f"grad: input {i} (shape {format_shape(t.shape)}) was not used "
-                                 "to compute the outputs; pass allow_unused=True to get None")
+                raise GraphError(
+                    f"grad: input {i} (shape {format_shape(t.shape)}) was not used to compute "
+                    f"the outputs: the differentiated Tensor at index {i} appears to not have "
+                    "been used in the graph. Set allow_unused=True if this is the desired "
+                    "behavior (its gradient is then None; materialize_grads=True gives zeros)")
             else:
                 results.append(None)
                 continue
         results.append(g if isinstance(g, Tensor) else Tensor._wrap(g))
+    return results
+
+
+def _batched_grad(outs: list, ins: list, given: list | None, retain_graph: bool,
+                  create_graph: bool, allow_unused: bool,
+                  materialize_grads: bool) -> tuple:
+    """``is_grads_batched=True``: one backward pass per row of the batched ``grad_outputs``."""
+    # Imported here: the engine sits below the ops it stacks with.
+    from ..ops.join import stack
+
+    if given is None or len(given) != len(outs):
+        raise ValueError("grad: is_grads_batched=True needs one batched tensor in grad_outputs "
+                         f"per output ({len(outs)} outputs, "
+                         f"{0 if given is None else len(given)} grad_outputs)")
+    batched = [g if isinstance(g, Tensor) else Tensor._wrap(as_array(np.asarray(g)))
+               for g in given]
+    sizes = []
+    for i, (g, out) in enumerate(zip(batched, outs)):
+        if g.ndim == 0 or tuple(g.shape[1:]) != tuple(out.shape):
+            inner = format_shape(tuple(g.shape[1:]) if g.ndim else ())
+            raise ShapeError(
+                f"grad: with is_grads_batched=True the first dimension of each grad_output is "
+                f"the batch and the rest must match its output, but grad_outputs[{i}] has shape "
+                f"{format_shape(tuple(g.shape))} (rows of shape {inner}) and output {i} has "
+                f"shape {format_shape(tuple(out.shape))}")
+        sizes.append(g.shape[0])
+    if len(set(sizes)) > 1:
+        raise ValueError(f"grad: with is_grads_batched=True every grad_output needs the same "
+                         f"batch size, got sizes {sizes}")
+    rows = []
+    for b in range(sizes[0]):
+        seeds = _root_gradients("grad", outs, [g[b] for g in batched], create_graph)
+        # Every row but the last needs the graph again.
+        keep = retain_graph or b < sizes[0] - 1
+        # Unused inputs come back as None here; materialized below, once, as PyTorch does.
+        rows.append(_grad_once(outs, ins, seeds, keep, create_graph, allow_unused, False))
+    results: list = []
+    for i, t in enumerate(ins):
+        column = [row[i] for row in rows]
+        if not column:
+            results.append(Tensor._wrap(np.zeros((0, *t.shape), dtype=t._data.dtype)))
+        elif column[0] is None:
+            # PyTorch materializes an unused input's gradient unbatched: zeros of its own shape.
+            results.append(Tensor._wrap(np.zeros_like(t._data)) if materialize_grads else None)
+        elif create_graph:
+            results.append(stack(column))
+        else:
+            results.append(Tensor._wrap(np.stack([g._data for g in column])))
     return tuple(results)

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,25 +35,24 @@ def is_grad_enabled() -> bool:
     return state.enabled
 
 
-class set_grad_enabled:
-    """Context manager and decorator that turns graph recording on or off.
+def _set_enabled(mode: bool) -> None:
+    # Inside inference_mode nothing is recorded, whatever the grad mode says.
+    state.enabled = bool(mode) and not state.inference
 
-    >>> import backprop as bp
-    >>> with bp.set_grad_enabled(False):
-    ...     bp.is_grad_enabled()
-    False
-    """
+
+class _GradModeGuard:
+    """Base of ``no_grad``/``enable_grad``: the mode is set on ``__enter__`` and the mode found
+    there is restored on ``__exit__``. A stack of previous modes lets one instance be entered
+    again while already inside itself (a decorated recursive function)."""
 
     _mode = True
 
-    def __init__(self, mode: bool | None = None) -> None:
-        if mode is not None:
-            self._mode = bool(mode)
+    def __init__(self) -> None:
         self._previous: list[bool] = []
 
     def __enter__(self) -> None:
         self._previous.append(state.enabled)
-        state.enabled = self._mode and not state.inference
+        _set_enabled(self._mode)
 
     def __exit__(self, *exc: object) -> None:
         state.enabled = self._previous.pop()
@@ -68,7 +68,52 @@ class set_grad_enabled:
         return wrapper  # type: ignore[return-value]
 
 
-class no_grad(set_grad_enabled):
+class set_grad_enabled(_GradModeGuard):
+    """Turn graph recording on or off: as a function call, a context manager or a decorator.
+
+    As in PyTorch, calling it sets the mode at once (``bp.set_grad_enabled(False)`` alone
+    switches gradients off until switched back); used in ``with``, the mode from before the
+    call is restored on exit; used as a decorator, the call's own effect is undone at once and
+    the mode holds only while the decorated function runs.
+
+    >>> import backprop as bp
+    >>> with bp.set_grad_enabled(False):
+    ...     bp.is_grad_enabled()
+    False
+    >>> _ = bp.set_grad_enabled(False)
+    >>> bp.is_grad_enabled()
+    False
+    >>> _ = bp.set_grad_enabled(True)
+    >>> bp.is_grad_enabled()
+    True
+    """
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__()
+        self._mode = bool(mode)
+        self.prev = state.enabled
+        _set_enabled(self._mode)
+
+    def __enter__(self) -> None:
+        # PyTorch restores the mode seen at construction, not at entry; so do we.
+        _set_enabled(self._mode)
+
+    def __exit__(self, *exc: object) -> None:
+        state.enabled = self.prev
+
+    def __call__(self, fn: F) -> F:
+        state.enabled = self.prev  # a decorator must not change the mode where it is applied
+        return super().__call__(fn)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__module__}.{type(self).__qualname__}(mode={self._mode})"
+
+    def clone(self) -> set_grad_enabled:
+        """A new guard with the same mode (constructing it sets that mode, as in PyTorch)."""
+        return type(self)(self._mode)
+
+
+class no_grad(_GradModeGuard):
     """Disable graph recording (context manager or decorator), as for evaluation or weight updates.
 
     >>> import backprop as bp
@@ -89,7 +134,7 @@ class no_grad(set_grad_enabled):
         super().__init__()
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_GradModeGuard):
     """Re-enable graph recording inside a ``no_grad`` block (context manager or decorator).
 
     >>> import backprop as bp
