@@ -172,9 +172,6 @@ def _batched_grad(outs: list, ins: list, given: list | None, retain_graph: bool,
                   create_graph: bool, allow_unused: bool,
                   materialize_grads: bool) -> tuple:
     """``is_grads_batched=True``: one backward pass per row of the batched ``grad_outputs``."""
-    # Imported here: the engine sits below the ops it stacks with.
-    from ..ops.join import stack
-
     if given is None or len(given) != len(outs):
         raise ValueError("grad: is_grads_batched=True needs one batched tensor in grad_outputs "
                          f"per output ({len(outs)} outputs, "
@@ -210,7 +207,16 @@ def _batched_grad(outs: list, ins: list, given: list | None, retain_graph: bool,
             # PyTorch materializes an unused input's gradient unbatched: zeros of its own shape.
             results.append(Tensor._wrap(np.zeros_like(t._data)) if materialize_grads else None)
         elif create_graph:
-            results.append(stack(column))
+            results.append(_stack_rows(column))
         else:
             results.append(Tensor._wrap(np.stack([g._data for g in column])))
     return tuple(results)
+
+
+def _stack_rows(rows: list) -> Tensor:
+    """Differentiable stack of equal-shaped gradients, by row assignment into a fresh tensor
+    (the engine does not import the ops package, which sits above it)."""
+    out = Tensor._wrap(np.zeros((len(rows), *rows[0].shape), dtype=rows[0]._data.dtype))
+    for b, row in enumerate(rows):
+        out[b] = row
+    return out
