@@ -207,10 +207,10 @@ class _Checkpoint(Function):
         everything = ctx.saved_tensors
         saved, used = everything[:run.n_args], list(everything[run.n_args:])
         node_inputs = ctx.needs_input_grad[1:run.n_args + 1]
-        detached = [None if t is None else t.detach().requires_grad_(need and _float(t))
+        create_graph = autograd.is_grad_enabled()
+        detached = [None if t is None else _fresh(t, need and _float(t), create_graph)
                     for t, need in zip(saved, node_inputs)]
         args = [d if d is not None else a for d, a in zip(detached, run.args)]
-        create_graph = autograd.is_grad_enabled()
         outs = _recompute(run, args)
         outs = outs if isinstance(outs, tuple) else (outs,)
         if run.check:
@@ -220,9 +220,9 @@ class _Checkpoint(Function):
         targets = [d for d in detached if d is not None and d.requires_grad] + used
         if not pairs or not targets:
             return (None,) * (1 + len(everything))
-        # A used tensor with a history of its own: the inner pass walks into that history, so
-        # it must leave it for the outer backward (which will walk it again).
-        retain = any(t.grad_fn is not None for t in used)
+        # A used tensor (or, under create_graph, an input) with a history of its own: the inner
+        # pass walks into that history, so it must leave it for the outer backward.
+        retain = create_graph or any(t.grad_fn is not None for t in used)
         found = autograd.grad([o for o, _ in pairs], targets, [g for _, g in pairs],
                               retain_graph=retain, create_graph=create_graph, allow_unused=True)
         found = list(found)
@@ -231,6 +231,14 @@ class _Checkpoint(Function):
             result.append(found.pop(0) if d is not None and d.requires_grad else None)
         result.extend(found)
         return tuple(result)
+
+
+def _fresh(t: Tensor, needs_grad: bool, create_graph: bool) -> Tensor:
+    """The input the recomputation runs on: cut from its history, so the inner pass stops at
+    it; under ``create_graph`` a view still joined to it, so gradients of gradients reach it."""
+    if needs_grad and create_graph:
+        return t.view_as(t)
+    return t.detach().requires_grad_(needs_grad)
 
 
 def _float(t: Tensor) -> bool:
