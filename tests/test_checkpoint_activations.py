@@ -276,3 +276,13 @@ def test_no_grad_mode_just_runs() -> None:
     with bp.no_grad():
         y = checkpoint(lambda t: calls.append(1) or t * 2, x, use_reentrant=False)
     assert calls == [1] and not y.requires_grad
+
+
+def test_served_as_torch_utils_checkpoint() -> None:
+    from backprop._torch_modules import torch_served
+
+    with torch_served():
+        import torch.utils.checkpoint as served  # type: ignore[import-not-found]
+        assert served.checkpoint is checkpoint
+        assert served.checkpoint_sequential is checkpoint_sequential
+    assert bp.utils.checkpoint.checkpoint is checkpoint  # an attribute, as torch.utils.checkpoint
