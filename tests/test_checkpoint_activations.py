@@ -286,3 +286,21 @@ def test_served_as_torch_utils_checkpoint() -> None:
         assert served.checkpoint is checkpoint
         assert served.checkpoint_sequential is checkpoint_sequential
     assert bp.utils.checkpoint.checkpoint is checkpoint  # an attribute, as torch.utils.checkpoint
+
+
+def test_small_helpers_match_torch(torch: Any) -> None:
+    from backprop.utils import checkpoint as ours
+
+    x = bp.ones(2, requires_grad=True) * 2
+    d, n = ours.detach_variable((x, None))
+    assert d.grad_fn is None and d.requires_grad and n is None
+    assert np.shares_memory(d.detach().numpy(), x.detach().numpy())
+    with pytest.raises(RuntimeError, match="Only tuple of tensors is supported"):
+        ours.detach_variable([x])
+    with pytest.warns(UserWarning, match="None of the inputs have requires_grad=True"):
+        ours.check_backward_validity([bp.ones(1), 3])
+    with ours.set_checkpoint_early_stop(False), ours.set_checkpoint_debug_enabled(None):
+        y = checkpoint(lambda t: t * 3, x, use_reentrant=False)
+    y.sum().backward()
+    for name in ours.__all__:
+        assert hasattr(torch.utils.checkpoint, name), name

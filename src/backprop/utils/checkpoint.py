@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from .. import autograd
@@ -32,7 +32,9 @@ from ..autograd.observers import Observer, observing
 from ..random import default_generator
 from ..tensor import Tensor
 
-__all__ = ["CheckpointError", "checkpoint", "checkpoint_sequential", "noop_context_fn"]
+__all__ = ["CheckpointError", "check_backward_validity", "checkpoint", "checkpoint_sequential",
+           "detach_variable", "noop_context_fn", "set_checkpoint_debug_enabled",
+           "set_checkpoint_early_stop"]
 
 
 class CheckpointError(RuntimeError):
@@ -50,6 +52,56 @@ def noop_context_fn() -> tuple[contextlib.AbstractContextManager, contextlib.Abs
 
 
 _DETERMINISM_CHECKS = ("default", "none")
+
+
+def detach_variable(inputs: tuple) -> tuple:
+    """Each tensor of ``inputs`` detached, keeping its ``requires_grad``; others as they are.
+
+    >>> import backprop as bp
+    >>> x = bp.ones(2, requires_grad=True) * 2
+    >>> d, k = detach_variable((x, 3))
+    >>> d.grad_fn is None, d.requires_grad, k
+    (True, True, 3)
+    """
+    if not isinstance(inputs, tuple):
+        raise RuntimeError(  # noqa: TRY004 - PyTorch raises RuntimeError here
+            "detach_variable: Only tuple of tensors is supported. Got Unsupported "
+            f"input type: {type(inputs).__name__}")
+    return tuple(t.detach().requires_grad_(t.requires_grad) if isinstance(t, Tensor) else t
+                 for t in inputs)
+
+
+def check_backward_validity(inputs: Iterable[Any]) -> None:
+    """Warn, as PyTorch does, when no tensor among ``inputs`` requires grad.
+
+    >>> import backprop as bp
+    >>> check_backward_validity([bp.ones(1, requires_grad=True)])  # silent
+    """
+    if not any(t.requires_grad for t in inputs if isinstance(t, Tensor)):
+        warnings.warn("None of the inputs have requires_grad=True. Gradients will be None",
+                      stacklevel=2)
+
+
+@contextlib.contextmanager
+def set_checkpoint_early_stop(enable: bool) -> Iterator[None]:
+    """Accepted for PyTorch's programs: our recomputation always runs the whole function (it
+    has no early stop to turn off), so this changes nothing.
+
+    >>> with set_checkpoint_early_stop(False):
+    ...     pass
+    """
+    yield
+
+
+@contextlib.contextmanager
+def set_checkpoint_debug_enabled(enabled: bool | None) -> Iterator[None]:
+    """Accepted for PyTorch's programs; ``debug`` adds nothing here (a mismatch between the two
+    runs is reported by shape and dtype either way).
+
+    >>> with set_checkpoint_debug_enabled(True):
+    ...     pass
+    """
+    yield
 
 
 def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | None = None,
@@ -91,7 +143,8 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
     if use_reentrant and not any(isinstance(a, Tensor) and a.requires_grad for a in args):
         # The reentrant variant records nothing then: parameters inside get no gradient.
         warnings.warn("checkpoint: None of the inputs have requires_grad=True. Gradients will "
-                      "be None", stacklevel=2)
+                      "be None (with use_reentrant=False the parameters inside would get theirs)",
+                      stacklevel=2)
         with autograd.no_grad():
             return function(*args, **kwargs)
 
