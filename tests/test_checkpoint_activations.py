@@ -304,3 +304,41 @@ def test_small_helpers_match_torch(torch: Any) -> None:
     y.sum().backward()
     for name in ours.__all__:
         assert hasattr(torch.utils.checkpoint, name), name
+
+
+def test_hooks_of_parameters_and_captured_tensors_fire_once() -> None:
+    lin = bp.nn.Linear(2, 2).double()
+    w = bp.tensor([1.0, 2.0], dtype=bp.float64, requires_grad=True)
+    scale = w * 3
+    seen: list[str] = []
+    lin.weight.register_hook(lambda g: seen.append("weight"))
+    scale.register_hook(lambda g: seen.append("scale"))
+    w.register_hook(lambda g: seen.append("w"))
+    x = bp.ones(1, 2, dtype=bp.float64, requires_grad=True)
+    checkpoint(lambda t: lin(t) * scale, x, use_reentrant=False).sum().backward()
+    assert sorted(seen) == ["scale", "w", "weight"]
+    assert scale.grad_fn is not None  # given its place in the graph back
+
+
+def test_input_modified_in_place_is_refused() -> None:
+    z = bp.tensor([1.0, 2.0], requires_grad=True) * 1
+    y = checkpoint(lambda t: t * t, z, use_reentrant=False)
+    z.add_(1)
+    with pytest.raises(bp.errors.GraphError, match="modified in place"):
+        y.sum().backward()
+
+
+def test_nested_checkpoints() -> None:
+    lin = bp.nn.Linear(2, 2).double()
+    x = bp.tensor([[1.0, -2.0]], dtype=bp.float64, requires_grad=True)
+
+    def outer(t: Any) -> Any:
+        return checkpoint(lambda u: lin(u).tanh(), t * 2, use_reentrant=False).sum()
+
+    outer(x).backward()
+    plain = _grads(lin, x)
+    lin.zero_grad()
+    x.grad = None
+    checkpoint(outer, x, use_reentrant=False).backward()
+    for a, b in zip(plain, _grads(lin, x)):
+        np.testing.assert_allclose(b, a, rtol=1e-14)

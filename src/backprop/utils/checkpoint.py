@@ -264,26 +264,43 @@ class _Checkpoint(Function):
         detached = [None if t is None else _fresh(t, need and _float(t), create_graph)
                     for t, need in zip(saved, node_inputs)]
         args = [d if d is not None else a for d, a in zip(detached, run.args)]
-        outs = _recompute(run, args)
-        outs = outs if isinstance(outs, tuple) else (outs,)
-        if run.check:
-            _check_same(run, outs)
-        pairs = [(o, g) for o, g in zip(outs, grads)
-                 if g is not None and isinstance(o, Tensor) and o.requires_grad]
-        targets = [d for d in detached if d is not None and d.requires_grad] + used
-        if not pairs or not targets:
-            return (None,) * (1 + len(everything))
-        # A used tensor (or, under create_graph, an input) with a history of its own: the inner
-        # pass walks into that history, so it must leave it for the outer backward.
-        retain = create_graph or any(t.grad_fn is not None for t in used)
-        found = autograd.grad([o for o, _ in pairs], targets, [g for _, g in pairs],
-                              retain_graph=retain, create_graph=create_graph, allow_unused=True)
+        # The inner pass must stop at the used tensors and leave their hooks to the outer
+        # backward: for its length each is a leaf without hooks. Under create_graph one with a
+        # history stays joined to it (gradients of gradients must reach that history), and the
+        # inner pass walks it without freeing it.
+        cut = [t for t in used if t.grad_fn is None or not create_graph]
+        with _as_leaves(cut):
+            outs = _recompute(run, args)
+            outs = outs if isinstance(outs, tuple) else (outs,)
+            if run.check:
+                _check_same(run, outs)
+            pairs = [(o, g) for o, g in zip(outs, grads)
+                     if g is not None and isinstance(o, Tensor) and o.requires_grad]
+            targets = [d for d in detached if d is not None and d.requires_grad] + used
+            if not pairs or not targets:
+                return (None,) * (1 + len(everything))
+            found = autograd.grad([o for o, _ in pairs], targets, [g for _, g in pairs],
+                                  retain_graph=create_graph, create_graph=create_graph,
+                                  allow_unused=True)
         found = list(found)
         result: list[Any] = [None]
         for d in detached:
             result.append(found.pop(0) if d is not None and d.requires_grad else None)
         result.extend(found)
         return tuple(result)
+
+
+@contextlib.contextmanager
+def _as_leaves(tensors: list[Tensor]) -> Iterator[None]:
+    """For the block, each tensor is a leaf with no hooks; then it is given its place back."""
+    kept = [(t, t._grad_fn, t._output_nr, t._hooks) for t in tensors]
+    for t in tensors:
+        t._grad_fn, t._output_nr, t._hooks = None, 0, None
+    try:
+        yield
+    finally:
+        for t, grad_fn, output_nr, hooks in kept:
+            t._grad_fn, t._output_nr, t._hooks = grad_fn, output_nr, hooks
 
 
 def _fresh(t: Tensor, needs_grad: bool, create_graph: bool) -> Tensor:
