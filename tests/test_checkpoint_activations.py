@@ -213,6 +213,8 @@ def test_bad_arguments() -> None:
         checkpoint(lambda t: t, x, use_reentrant=True, debug=True)
     with pytest.raises(ValueError, match="segments"):
         checkpoint_sequential([bp.nn.Tanh()], 0, x, use_reentrant=False)
+    with pytest.raises(ValueError, match=r"segments \(3\) is more than the 2 functions"):
+        checkpoint_sequential([bp.nn.Tanh(), bp.nn.Tanh()], 3, x, use_reentrant=False)
 
 
 def test_recomputation_that_differs_is_an_error() -> None:

@@ -187,6 +187,9 @@ def checkpoint_sequential(functions: Any, segments: int, input: Any,
     if not isinstance(segments, int) or segments < 1:
         raise ValueError(f"checkpoint_sequential: segments must be a positive int, "
                          f"got {segments!r}")
+    if segments > max(len(functions), 1):
+        raise ValueError(f"checkpoint_sequential: segments ({segments}) is more than the "
+                         f"{len(functions)} functions to run")
     size = len(functions) // segments
     end = -1
     for start in range(0, size * (segments - 1), size):
