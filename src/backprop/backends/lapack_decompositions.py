@@ -11,6 +11,8 @@ True
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .lapack import (
@@ -28,6 +30,15 @@ from .lapack import (
 __all__ = ["gesdd", "orgqr", "ormqr", "qr", "syevd"]
 
 
+def _column_major(a: np.ndarray) -> tuple[tuple[int, ...], int, int, int, Any, np.ndarray]:
+    """``(batch, m, n, k = min(m, n), working dtype, column-major buffer)`` of ``a`` (..., m, n):
+    what gesdd and geqrf both start from."""
+    *batch_list, m, n = a.shape
+    batch = tuple(batch_list)
+    dtype = _working(a)
+    return batch, m, n, min(m, n), dtype, _fortran(a, batch, dtype)
+
+
 # -- SVD and the symmetric eigenproblem ------------------------------------------------------------
 
 def gesdd(a: np.ndarray, vectors: bool) -> tuple[np.ndarray, ...] | None:
@@ -41,11 +52,7 @@ def gesdd(a: np.ndarray, vectors: bool) -> tuple[np.ndarray, ...] | None:
     """
     if not _usable(a):
         return None
-    *batch_list, m, n = a.shape
-    batch = tuple(batch_list)
-    k = min(m, n)
-    dtype = _working(a)
-    buffer = _fortran(a, batch, dtype)
+    batch, m, n, k, dtype, buffer = _column_major(a)
     count = buffer.shape[0]
     s = np.zeros((count, k), dtype=dtype)
     # Column-major U (m x k) and Vh (k x n) are row-major (k, m) and (n, k) buffers.
@@ -131,11 +138,7 @@ def qr(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """
     if not _usable(a):
         return None
-    *batch_list, m, n = a.shape
-    batch = tuple(batch_list)
-    k = min(m, n)
-    dtype = _working(a)
-    buffer = _fortran(a, batch, dtype)
+    batch, m, n, k, dtype, buffer = _column_major(a)
     count = buffer.shape[0]
     r = np.zeros((count, k, n), dtype=dtype)
     if not k:
