@@ -23,6 +23,7 @@ classes through ``_bind_engine``.
 >>> def pack(t):
 ...     packed.append(t.shape)
 ...     return t.detach().half()      # keep a float16 copy
+>>> from backprop.autograd.graph import saved_tensors_hooks
 >>> with saved_tensors_hooks(pack, lambda t: t.float()):
 ...     y = (x * x).sum()
 >>> y.backward()
@@ -73,6 +74,7 @@ class saved_tensors_hooks:
     >>> import backprop as bp
     >>> calls = []
     >>> x = bp.ones(3, requires_grad=True)
+    >>> from backprop.autograd.graph import saved_tensors_hooks
     >>> with saved_tensors_hooks(lambda t: calls.append("pack") or t,
     ...                          lambda t: calls.append("unpack") or t):
     ...     y = x.exp().sin().sum()
@@ -104,6 +106,7 @@ class save_on_cpu(saved_tensors_hooks):
 
     >>> import backprop as bp
     >>> x = bp.ones(2, requires_grad=True)
+    >>> from backprop.autograd.graph import save_on_cpu
     >>> with save_on_cpu():
     ...     y = (x * x).sum()
     >>> y.backward()
@@ -126,9 +129,10 @@ class disable_saved_tensors_hooks:
     """Context manager inside which entering ``saved_tensors_hooks`` raises
     ``RuntimeError(error_message)``; entering it while hooks are active raises too.
 
-    >>> with disable_saved_tensors_hooks("no hooks in this library"):
+    >>> from backprop.autograd import graph
+    >>> with graph.disable_saved_tensors_hooks("no hooks in this library"):
     ...     try:
-    ...         with save_on_cpu():
+    ...         with graph.save_on_cpu():
     ...             pass
     ...     except RuntimeError as err:
     ...         print(err)
