@@ -19,8 +19,13 @@ from ..backend import as_array, is_writeable
 from ..errors import GraphError, ShapeError, format_shape
 from ..tensor import Tensor, VersionCounter
 from . import grad_mode, observers, saved_tensors
-# PyTorch's torch.autograd.graph names; saved_tensors holds their implementation
-from .saved_tensors import disable_saved_tensors_hooks, save_on_cpu, saved_tensors_hooks
+
+# PyTorch's torch.autograd.graph names, re-exported; saved_tensors holds their implementation
+from .saved_tensors import (  # noqa: F401
+    disable_saved_tensors_hooks,
+    save_on_cpu,
+    saved_tensors_hooks,
+)
 
 _F16 = np.dtype(np.float16)
 _F32 = np.dtype(np.float32)
