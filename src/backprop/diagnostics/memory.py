@@ -15,6 +15,10 @@ Counting rules:
 * **Leaves apart.** Storage of leaf tensors (parameters, the input batch, anything without a
   ``grad_fn``), and views of them, would be alive without the graph: it is ``leaf_bytes``.
   Everything else is held only because the graph is: ``activation_bytes``.
+* **Packed values.** Inside ``autograd.graph.saved_tensors_hooks`` a node keeps what the pack
+  hook returned instead of its saved tensors: those tensors or arrays (looked into one level,
+  as ``save_on_cpu``'s ``(device, tensor)``) are counted, labelled ``'input 0 (packed)'`` or
+  ``'output (packed)'``; a copy the hook made is an activation unless it shares a leaf's storage.
 * **What the engine holds now.** After ``backward()`` (without ``retain_graph``) nodes drop
   their saved tensors; whatever a node still holds is still counted, and the report says how
   many nodes backward freed (``freed_nodes``) and how to see what they held.
