@@ -27,19 +27,20 @@ gradients of gradients.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import weakref
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from ..backend import as_array
 from ..errors import GraphError, ShapeError, format_shape
 from ..tensor import INFERENCE, Tensor
-from . import grad_mode, observers
+from . import grad_mode, observers, saved_tensors
 from .graph import Meta, Node, VersionCounter, View
 
-__all__ = ["Function", "FunctionCtx"]
+__all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
 _NOT_RECORDED = None  # ctx._node_ref before (or without) a recorded node
 
@@ -252,6 +253,9 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any, needs: tuple
     ctx._saved_versions = tuple(versions)
     ctx._to_save = ()  # the node holds them now, and frees them after backward
     ctx._non_differentiable = ()
+    if saved_tensors.STATE.top is not None and op.saves_values:
+        saved_tensors.pack(node)
+        ctx._saved_versions = ()  # the hooks own the values: no version check (PyTorch's)
 
     for k in differentiable:
         o = final[k]
@@ -374,3 +378,78 @@ class _FunctionBackward:
                 )
             grads.append(value)
         return grads
+
+
+_TWICE = ("trying to differentiate twice a function that was marked with "
+          "@once_differentiable")
+
+
+def once_differentiable(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a custom Function's ``backward`` that is not itself differentiable: it runs
+    with grad disabled, and under ``create_graph=True`` the gradients it returns carry a node
+    that raises when a second backward reaches it (PyTorch's
+    ``torch.autograd.function.once_differentiable``).
+
+    >>> import backprop as bp
+    >>> class Square(Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     @once_differentiable
+    ...     def backward(ctx, g):
+    ...         (x,) = ctx.saved_tensors
+    ...         return 2.0 * x * g
+    >>> x = bp.tensor([3.0], requires_grad=True)
+    >>> (gx,) = bp.autograd.grad(Square.apply(x).exp().sum(), x, create_graph=True)
+    >>> gx.requires_grad      # exp's gradient requires grad, so Square's is marked
+    True
+    >>> try:
+    ...     gx.sum().backward()
+    ... except RuntimeError as err:
+    ...     print(err)
+    trying to differentiate twice a function that was marked with @once_differentiable
+    """
+    @functools.wraps(fn)
+    def wrapper(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        previous = grad_mode.state.enabled
+        grad_mode.state.enabled = False
+        try:
+            outputs = fn(ctx, *args, **kwargs)
+        finally:
+            grad_mode.state.enabled = previous
+        if not previous:  # a plain backward: nothing will differentiate these gradients
+            return outputs
+        if not any(isinstance(a, Tensor) and a.requires_grad for a in args):
+            return outputs
+        several = isinstance(outputs, tuple)
+        gradients = outputs if several else (outputs,)
+        delayed = _DelayedError.apply(*[_requiring_grad(g) for g in gradients])
+        return delayed if several or not isinstance(delayed, tuple) else delayed[0]
+
+    return wrapper
+
+
+def _requiring_grad(value: Any) -> Any:
+    """A gradient as a leaf that requires grad, so ``_DelayedError`` records a node on it."""
+    if not isinstance(value, Tensor):
+        return value
+    if value.dtype.kind not in "fc":
+        return value
+    leaf = value.detach()
+    leaf.requires_grad = True
+    return leaf
+
+
+class _DelayedError(Function):
+    """Passes gradients through unchanged; differentiating through it raises (the node
+    ``once_differentiable`` puts on the gradients of a backward that has no backward)."""
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, *gradients: Any) -> Any:
+        return gradients if len(gradients) != 1 else gradients[0]
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, *grads: Any) -> Any:
+        raise RuntimeError(_TWICE)

@@ -18,7 +18,14 @@ from .. import backend
 from ..backend import as_array, is_writeable
 from ..errors import GraphError, ShapeError, format_shape
 from ..tensor import Tensor, VersionCounter
-from . import grad_mode, observers
+from . import grad_mode, observers, saved_tensors
+
+# PyTorch's torch.autograd.graph names, re-exported; saved_tensors holds their implementation
+from .saved_tensors import (  # noqa: F401
+    disable_saved_tensors_hooks,
+    save_on_cpu,
+    saved_tensors_hooks,
+)
 
 _F16 = np.dtype(np.float16)
 _F32 = np.dtype(np.float32)
@@ -75,7 +82,9 @@ class Node:
         self.n_outputs = n_outputs
         self.hooks: list[tuple[int, Callable]] | None = None
         self.retained: list[tuple[int, weakref.ref]] | None = None
-        self.freed = False
+        # False; True once backward freed the saved values; a saved_tensors.Packed while
+        # saved_tensors_hooks hold them
+        self.freed: Any = False
 
     def name(self) -> str:
         return self.op.backward_name
@@ -136,6 +145,8 @@ class Node:
         an op with several outputs a tuple of them (None for an output that got none)."""
         op = self.op
         if self.freed:
+            if self.freed is not True:  # saved tensors packed by saved_tensors_hooks
+                return self.freed.apply(self, g, create_graph)
             raise GraphError(
                 f"{self.name()}: trying to backward through the graph a second time; its saved "
                 "values were freed after the first backward. Pass retain_graph=True to the first "
@@ -200,6 +211,9 @@ class Node:
             f"in place by {counter.last_op} after it was saved, so its gradient would be wrong. "
             f"Use the out-of-place form of {counter.last_op.rstrip('_')} or .clone() the tensor first."
         )
+
+
+saved_tensors._bind_engine(Node, Meta, Tensor)
 
 
 class View:

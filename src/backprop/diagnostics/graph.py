@@ -147,7 +147,7 @@ def _to_dot(loss: Tensor, model: Any, grads: bool, collapse: bool | str,
     graph = Graph(roots)
     names = parameter_names(model)
     modules = [_recorded_module(node) for node in graph.nodes]
-    freed = [node for node in graph.nodes if node.freed]
+    freed = [node for node in graph.nodes if node.freed is True]
     if grads and freed:
         warnings.warn(f"draw_graph: drawn without gradients: grads=True needs the values saved "
                       f"for backward, which loss.backward() freed (in {len(freed)} of "

@@ -15,6 +15,10 @@ Counting rules:
 * **Leaves apart.** Storage of leaf tensors (parameters, the input batch, anything without a
   ``grad_fn``), and views of them, would be alive without the graph: it is ``leaf_bytes``.
   Everything else is held only because the graph is: ``activation_bytes``.
+* **Packed values.** Inside ``autograd.graph.saved_tensors_hooks`` a node keeps what the pack
+  hook returned instead of its saved tensors: those tensors or arrays (looked into one level,
+  as ``save_on_cpu``'s ``(device, tensor)``) are counted, labelled ``'input 0 (packed)'`` or
+  ``'output (packed)'``; a copy the hook made is an activation unless it shares a leaf's storage.
 * **What the engine holds now.** After ``backward()`` (without ``retain_graph``) nodes drop
   their saved tensors; whatever a node still holds is still counted, and the report says how
   many nodes backward freed (``freed_nodes``) and how to see what they held.
@@ -41,6 +45,7 @@ import numpy as np
 
 from ..autograd.function import _FunctionBackward
 from ..autograd.graph import Meta, Node
+from ..autograd.saved_tensors import Packed
 from .. import backend
 from ..errors import format_shape
 from ..tensor import Tensor
@@ -164,7 +169,7 @@ def memory_report(loss: Tensor, model: Any = None, *, top: int = 10) -> MemoryRe
     holders = [Holder(op, module, what, tuple(array.shape), np.dtype(array.dtype),
                       int(array.nbytes), n, is_leaf)
                for (op, module, what, array, is_leaf), n in zip(found, counted)]
-    freed = sum(node.freed for node in graph.nodes)
+    freed = sum(node.freed is True for node in graph.nodes)
     return _summarise(holders, len(graph.nodes), freed, top)
 
 
@@ -186,6 +191,8 @@ def _kept_arrays(node: Node) -> list[tuple[str, Any, bool]]:
             _collect(label, value, kept, depth=0)
     for key, value in node.params.items():
         _collect(f"params[{key!r}]", value, kept, depth=1)
+    if node.freed and node.freed is not True:
+        _collect_packed(node.freed, kept)
     op = node.op
     if isinstance(op, _FunctionBackward):
         # Tensors given to ctx.save_for_backward are in node.inputs; anything else the user's
@@ -194,6 +201,23 @@ def _kept_arrays(node: Node) -> list[tuple[str, Any, bool]]:
             if not key.startswith("_") and key != "needs_input_grad":
                 _collect(f"ctx.{key}", value, kept, depth=1)
     return kept
+
+
+def _collect_packed(packed: Packed, kept: list) -> None:
+    """What ``saved_tensors_hooks``' pack hook returned for a node's saved tensors (a
+    tensor, an array, or a tuple holding them, such as ``save_on_cpu``'s): counted as the node's.
+    Whether it is a leaf's storage is told by address alone, since a copy the hook made has no
+    ``grad_fn`` and is yet held only by the graph."""
+    found: list[tuple[str, Any, bool]] = []
+    for i, value, *_ in packed.items:
+        _collect(f"input {i} (packed)", value, found, depth=2)
+    outputs = packed.outputs
+    if outputs is not None:
+        for k, item in enumerate(outputs):
+            if item is not None:
+                label = f"output {k} (packed)" if len(outputs) > 1 else "output (packed)"
+                _collect(label, item[0], found, depth=2)
+    kept.extend((what, array, False) for what, array, _ in found)
 
 
 def _function_outputs(node: Node) -> set[int]:

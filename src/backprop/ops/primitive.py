@@ -49,6 +49,7 @@ from .. import dtypes
 from .. import kernels as _kernels
 from ..autograd import grad_mode
 from ..autograd import observers as _observers
+from ..autograd import saved_tensors as _saved_tensors
 from ..autograd.graph import Meta, Node, VersionCounter, View
 from ..backend import as_array, check_same_device, is_view_of
 from ..dtypes import operand_key, result_of_keys
@@ -60,6 +61,7 @@ from ..tensor import Tensor
 PRIMITIVES: dict[str, Primitive] = {}
 
 _OBSERVED = _observers.REGISTRY  # the engine's one test for observers
+_SAVED_HOOKS = _saved_tensors.STATE  # and for saved_tensors_hooks, when a node saves values
 _wrap, _from_node = Tensor._wrap, Tensor._from_node  # bound once: the hot path's last call
 _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
@@ -358,10 +360,13 @@ class Primitive:
         else:
             saved = tuple(o if k in keep else None for k, o in enumerate(out))
             counters = tuple(VersionCounter() if k in keep else None for k in range(len(out)))
-        return Node(self, tuple(edges), tuple(inputs),
+        node = Node(self, tuple(edges), tuple(inputs),
                     None if versions is None else tuple(versions), saved, counters, params,
                     self.n_outputs or len(out), None if slots is None else tuple(slots),
                     tuple(raw) if save else None)
+        if _SAVED_HOOKS.top is not None and self.saves_values:
+            _saved_tensors.pack(node)
+        return node
 
     def _clear_error(self, err: Exception, raw: list, params: dict) -> Exception:
         """Turn NumPy's message into one naming this op, its arguments and their shapes."""

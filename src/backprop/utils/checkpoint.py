@@ -155,6 +155,9 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
         outputs = function(*args, **kwargs)
     run = _Run(function, args, kwargs, rng_state, again_context,
                determinism_check == "default", outputs, len(watcher.found))
+    # The recomputation closes over these very tensors, so backward differentiates with
+    # respect to them, not to what saved_tensors_hooks may give back for them.
+    run.used = list(watcher.found)
     return _Checkpoint.apply(run, *args, *watcher.found)
 
 
@@ -246,6 +249,7 @@ class _Run:
                       for o in (outputs if isinstance(outputs, tuple) else (outputs,))]
         self.n_args = len(args)
         self.n_used = n_used
+        self.used: list[Tensor] = []
 
 
 class _Checkpoint(Function):
@@ -261,7 +265,7 @@ class _Checkpoint(Function):
     def backward(ctx: FunctionCtx, *grads: Any) -> Any:
         run: _Run = ctx.run
         everything = ctx.saved_tensors
-        saved, used = everything[:run.n_args], list(everything[run.n_args:])
+        saved, used = everything[:run.n_args], list(run.used)
         node_inputs = ctx.needs_input_grad[1:run.n_args + 1]
         create_graph = autograd.is_grad_enabled()
         detached = [None if t is None else _fresh(t, need and _float(t), create_graph)
