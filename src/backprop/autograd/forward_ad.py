@@ -25,6 +25,8 @@ from collections import namedtuple
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 from ..errors import GraphError, ShapeError, format_shape
 from ..tensor import Tensor
 from . import function as _function
@@ -83,25 +85,45 @@ class _Level:
         return tensors
 
     def before_inplace(self, target: Tensor, old: Tensor) -> None:
-        """An in-place op computes from ``old``, a copy of ``target``: it carries the tangent."""
+        """An in-place op computes from ``old``, a copy of ``target``: it carries the tangent
+        (a view's own, or the part of its base's tangent it selects)."""
         tangent = self.tangent(target)
         view = target._view
-        if view is not None and (tangent is not None or self.tangent(view.base) is not None):
-            raise GraphError("forward AD: writing in place into a view of a dual tensor is not "
-                             "supported; write into the base, or work on a .clone()")
+        if tangent is None and view is not None and view.steps is not None:
+            base_tangent = self.tangent(view.base)
+            if base_tangent is not None:
+                with self.pause():
+                    tangent = graph.replay(base_tangent, view.steps)
         if tangent is not None:
             self.tangents[id(old)] = (old, tangent)
 
     def after_inplace(self, target: Tensor, result: Tensor) -> None:
-        """After an in-place write ``target`` carries the tangent of the value written."""
+        """After an in-place write ``target`` carries the tangent of the value written; a write
+        through a view writes that tangent into the base's tangent too."""
         tangent = self.tangent(result)
-        if tangent is None and self.tangent(target) is not None:
-            tangent = Tensor._wrap(target._data * 0)  # overwritten by a constant (fill_)
-        if tangent is not None and target._view is not None:
-            raise GraphError("forward AD: writing a dual tensor in place into a view is not "
-                             "supported; write into the base, or work on a .clone()")
-        if tangent is not None:
-            self.tangents[id(target)] = (target, _fit(tangent, target))
+        view = target._view
+        base_tangent = None if view is None else self.tangent(view.base)
+        if tangent is None and self.tangent(target) is None and base_tangent is None:
+            return
+        if tangent is None:  # overwritten by a constant (fill_)
+            tangent = Tensor._wrap(np.zeros_like(target._data))
+        tangent = _fit(tangent, target)
+        if view is None:
+            self.tangents[id(target)] = (target, tangent)
+            return
+        if view.steps is None:
+            raise GraphError("forward AD: writing a dual tensor in place through a view made "
+                             "under no_grad is not supported; make the view with grad enabled, "
+                             "or write into a .clone()")
+        from ..ops.primitive import PRIMITIVES  # noqa: PLC0415 - the ops sit above the engine
+
+        base = view.base
+        if base_tangent is None:
+            base_tangent = Tensor._wrap(np.zeros_like(base._data))
+        with self.pause():
+            written = PRIMITIVES["copy_slices"](base_tangent, tangent, steps=view.steps)
+            self.tangents[id(base)] = (base, written)
+            self.tangents[id(target)] = (target, graph.replay(written, view.steps))
 
 
 class _Propagate(observers.Observer):

@@ -22,6 +22,7 @@ from ..tensor import Tensor
 from . import forward_ad as fwAD
 from . import functional as _functional
 from . import grad_mode
+from .jvp_rules import seed_like
 
 
 def _as_tuple(value: Any, what: str, fn: str) -> tuple[bool, tuple]:
@@ -213,8 +214,9 @@ def jvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
         outputs_tuple, outs = _as_tuple(func(*xs), "outputs of the user-provided function",
                                         "jvp")
         _check_requires_grad(outs, "outputs", strict)
-        # The VJP is linear in these seeds: their values never reach the result.
-        seeds = tuple(Tensor._wrap(np.zeros_like(o._data)).requires_grad_() for o in outs)
+        # The VJP is linear in these seeds: their values never reach the result (nonzero: a
+        # few rules split the cotangent by sign, with a kink at 0).
+        seeds = tuple(seed_like(o) for o in outs)
         grad_inputs = _grad(outs, xs, seeds, create_graph=True)
         _check_requires_grad(grad_inputs, "grad_inputs", strict)
     with grad_mode.set_grad_enabled(create_graph or grad_mode.is_grad_enabled()):
@@ -449,7 +451,7 @@ def hvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
     with grad_mode.enable_grad():
         inputs_tuple, outputs_tuple, xs, vs, outs, jac = _scalar_function_setup(
             "hvp", func, inputs, v, create_graph, strict)
-        seeds = tuple(Tensor._wrap(np.zeros_like(x._data)).requires_grad_() for x in xs)
+        seeds = tuple(seed_like(x) for x in xs)
         double_back = _grad(jac, xs, seeds, create_graph=True)
         _check_requires_grad(jac, "hessian", strict)
     with grad_mode.set_grad_enabled(create_graph or grad_mode.is_grad_enabled()):

@@ -375,7 +375,8 @@ def _fit_gradient(gi: Any, shape: tuple[int, ...], dtype: np.dtype, op: str,
 def _count_dependencies(roots: Sequence[Any]) -> dict[Any, int]:
     """How many gradient messages each node and leaf will receive, found without recursion."""
     deps: dict[Any, int] = {}
-    stack = [r for r in roots if type(r) is Node]
+    # a root given twice (the same output in grad's outputs) is walked once
+    stack = list(dict.fromkeys([r for r in roots if type(r) is Node]))
     seen = set(stack)
     while stack:
         node = stack.pop()

@@ -12,7 +12,8 @@ Every differentiable primitive gets one, of one of four kinds (``rule_kind`` say
 - ``derived``: every other op, from its gradient rule by transposition. The VJP ``g -> J^H g``
   is linear in ``g`` and written with our differentiable ops, so running it on a zero ``g``
   that requires grad and taking the VJP of that map at cotangent ``t`` gives ``J t`` exactly
-  (not by finite differences), for real and complex dtypes alike under PyTorch's conjugate
+  (not by finite differences; ``g`` is a fixed nonzero pattern, as a few rules split it by
+  sign), for real and complex dtypes alike under PyTorch's conjugate
   convention (the adjoint of the adjoint is the map itself).
 
 ``FAST`` off makes every op use the derived rule (the tests compare the kinds with it).
@@ -35,7 +36,7 @@ from .graph import _fit_gradient
 FAST = True  # the explicit, linear and multilinear rules; False: derived rules only
 
 LINEAR = frozenset({
-    "as_strided", "broadcast_to", "cat", "clone", "conj_physical", "cumsum", "deg2rad",
+    "broadcast_to", "cat", "clone", "conj_physical", "cumsum", "deg2rad",
     "diagonal", "diagonal_copy", "expand", "flip", "gather", "getitem", "imag", "index_select",
     "mean", "narrow", "neg", "permute", "rad2deg", "real", "repeat", "reshape", "roll", "select",
     "slice", "squeeze", "stack", "sum", "sum_to_size", "trace", "transpose", "tril", "triu",
@@ -85,6 +86,14 @@ def _float_tensor(a: Any) -> bool:
     return isinstance(a, Tensor) and a.dtype.kind in "fc"
 
 
+def _constant_summand(a: Any) -> bool:
+    """A number or a raw array added in (``add(x, eye)``): its tangent is zero. Bool values are
+    ``where``'s condition or a mask, which stay."""
+    if type(a) in (int, float, complex):
+        return True
+    return isinstance(a, (np.ndarray, np.generic)) and a.dtype.kind in "fciu"
+
+
 def _zeros(a: Tensor) -> Tensor:
     return Tensor._wrap(np.zeros_like(a._data))
 
@@ -117,12 +126,23 @@ def output_tangents(op: Any, args: tuple, params: dict, out: Any,
             replaced.append(t)
         elif _float_tensor(a):
             replaced.append(_zeros(a))
-        elif kind == "affine" and type(a) in (int, float, complex):
+        elif kind == "affine" and _constant_summand(a):
             replaced.append(0)
         else:
             replaced.append(a)
     result = op(*replaced, **params)
     return list(result) if type(result) is tuple else [result]
+
+
+def seed_like(out: Tensor) -> Tensor:
+    """A cotangent to differentiate a VJP at. The VJP is linear in it, so any value gives the
+    same derivative, but rules that split ``g`` by sign (``logcumsumexp``'s) have a kink at 0:
+    a fixed nonzero pattern keeps clear of it."""
+    data = out._data
+    pattern = 0.75 + 0.5 * np.cos(np.arange(data.size) * 2.39996)  # in [0.25, 1.25]
+    signs = np.where(np.arange(data.size) % 3 == 1, -1.0, 1.0)
+    values = (pattern * signs).reshape(data.shape).astype(data.dtype)
+    return Tensor._wrap(values).requires_grad_()
 
 
 def derived(op: Any, args: tuple, params: dict, out: Any,
@@ -132,8 +152,7 @@ def derived(op: Any, args: tuple, params: dict, out: Any,
 
     several = type(out) is tuple
     outs = out if several else (out,)
-    seeds = [Tensor._wrap(np.zeros_like(o._data)).requires_grad_()
-             if _float_tensor(o) else None for o in outs]
+    seeds = [seed_like(o) if _float_tensor(o) else None for o in outs]
     g = tuple(seeds) if several else seeds[0]
     saved = tuple(o.detach() if isinstance(o, Tensor) else o for o in outs)
     inputs = [a.detach() if isinstance(a, Tensor) else a for a in args]
@@ -167,4 +186,5 @@ def derived(op: Any, args: tuple, params: dict, out: Any,
 
 
 __all__ = ["AFFINE", "EXPLICIT_UNARY", "LINEAR", "MULTILINEAR", "derived", "output_tangents",
+           "seed_like",
            "rule_kind"]
