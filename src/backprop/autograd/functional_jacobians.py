@@ -14,7 +14,8 @@ instead of returning zeros. These names are served from ``backprop.autograd.func
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -26,7 +26,8 @@ Every differentiable primitive gets one, of one of four kinds (``rule_kind`` say
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -186,5 +187,4 @@ def derived(op: Any, args: tuple, params: dict, out: Any,
 
 
 __all__ = ["AFFINE", "EXPLICIT_UNARY", "LINEAR", "MULTILINEAR", "derived", "output_tangents",
-           "seed_like",
-           "rule_kind"]
+           "rule_kind", "seed_like"]

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..backend import cascade_sum
 from ..autograd.graph import DUAL  # forward AD: median keeps its tangent path
+from ..backend import cascade_sum
 from ..backends import numba_reductions
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
