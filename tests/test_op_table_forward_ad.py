@@ -200,3 +200,72 @@ def test_listed_disagreements_are_cases() -> None:
 def test_rows_left_out_of_forward_mode_say_why() -> None:
     unexplained = [r.name for r in ROWS if not r.forward_ad and not r.forward_ad_reason]
     assert not unexplained, f"rows with forward_ad=False and no forward_ad_reason: {unexplained}"
+
+
+# -- forward over reverse ------------------------------------------------------------------------
+
+def _hvp_cases() -> list[tuple[OpSpec, Sample]]:
+    chosen, rows = [], set()
+    for r, s in CASES:
+        if r.gradgrad and r.name not in rows:
+            chosen.append((r, s))
+            rows.add(r.name)
+    return chosen
+
+
+# pow's exponent rule run on tensors with a Python-number base (2 ** x inside ldexp and
+# logaddexp2) takes log(2) of a float32 0-d tensor (PyTorch's dtype for a number alone), which
+# reverse over reverse differentiates in float64 where forward over reverse does not: the two
+# agree to ~3e-9 relative there (a bug of that rule's, not of forward mode).
+HVP_FLOAT32_LOG = {"ldexp", "logaddexp2"}
+# Reverse over reverse gives NaN at the masked-out entries (the double backward differentiates
+# through log(0)); forward over reverse gives 0 there. Compared where the former is finite.
+HVP_REVERSE_NAN = {"masked.logaddexp"}
+
+
+def _loss(row: OpSpec, sample: Sample, args: list[Any]) -> Any:
+    bp.manual_seed(0)
+    outs = _float_outputs(row.op(*args, **sample.kwargs))
+    rng = np.random.default_rng(1)
+    return sum((o * bp.tensor(rng.standard_normal(o.shape))).sum() for o in outs)
+
+
+@cases(_hvp_cases())
+def test_forward_over_reverse_matches_reverse_over_reverse(row: OpSpec, sample: Sample) -> None:
+    """Hessian-vector products of ``<u, f(x)>``: the tangent of the gradient (forward over
+    reverse, the rules run on dual tensors) against the gradient of ``<grad, v>``."""
+    directions = _directions(sample)
+    args = _args(sample)
+    for i in directions:
+        args[i].requires_grad_()
+    leaves = [args[i] for i in directions]
+    loss = _loss(row, sample, args)
+    if not getattr(loss, "requires_grad", False):
+        return  # no float output depends on the inputs (none in the table today)
+    grads = bp.autograd.grad(loss, leaves, create_graph=True, allow_unused=True)
+    used = [(g, leaf, v) for g, leaf, v in zip(grads, leaves, directions.values())
+            if g is not None and g.requires_grad]
+    expected = [np.zeros(leaf.shape) for leaf in leaves]
+    if used:
+        found = bp.autograd.grad([g for g, _, _ in used], leaves,
+                                 grad_outputs=[bp.tensor(v) for _, _, v in used],
+                                 allow_unused=True)
+        expected = [np.zeros(leaf.shape) if h is None else h.numpy() for h, leaf in
+                    zip(found, leaves)]
+    with fwAD.dual_level():
+        args = _args(sample)
+        duals = []
+        for i, v in directions.items():
+            args[i] = fwAD.make_dual(args[i].requires_grad_(), bp.tensor(v))
+            duals.append(args[i])
+        grads = bp.autograd.grad(_loss(row, sample, args), duals, allow_unused=True)
+        tangents = [None if g is None else fwAD.unpack_dual(g).tangent for g in grads]
+        got = [np.zeros(d.shape) if t is None else t.numpy().copy()
+               for t, d in zip(tangents, duals)]
+    rtol = 1e-8 if row.name in HVP_FLOAT32_LOG else 1e-9
+    for a, b in zip(got, expected):
+        assert np.isfinite(a).all()
+        if row.name in HVP_REVERSE_NAN:
+            assert not np.isfinite(b).all()  # still NaN there: else drop the row from the set
+            a, b = a[np.isfinite(b)], b[np.isfinite(b)]
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-11)
