@@ -171,6 +171,28 @@ class _Cube(bp.autograd.Function):
         return t * 3 * x ** 2
 
 
+class _Square(bp.autograd.Function):
+    """PyTorch's newer style: forward without ctx, setup_context, save_for_backward only."""
+
+    @staticmethod
+    def forward(x: Any) -> Any:
+        return x * x
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: Any) -> None:
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return 2 * g * x
+
+    @staticmethod
+    def jvp(ctx: Any, t: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return 2 * t * x
+
+
 class _NoJvp(bp.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: Any) -> Any:
@@ -189,6 +211,12 @@ def test_custom_function_jvp() -> None:
         with pytest.raises(RuntimeError, match="You must implement the jvp function for custom "
                                                "autograd.Function to use it with forward mode"):
             _NoJvp.apply(fwAD.make_dual(bp.tensor(X), bp.tensor(T)))
+    with fwAD.dual_level():
+        x = bp.tensor(X, requires_grad=True)
+        y = _Square.apply(fwAD.make_dual(x, bp.tensor(T)))
+        np.testing.assert_allclose(fwAD.unpack_dual(y).tangent.detach().numpy(), 2 * X * T)
+        y.sum().backward()  # the node is recorded as usual
+    np.testing.assert_allclose(x.grad.numpy(), 2 * X)
     # without duals a Function needs no jvp, inside a level or not
     with fwAD.dual_level():
         assert _NoJvp.apply(bp.tensor(X)).shape == (3, 4)

@@ -21,8 +21,8 @@ _FROM_ANOMALY = ("AnomalyError", "AnomalyRecord", "detect_anomaly", "is_anomaly_
                  "is_anomaly_enabled", "set_detect_anomaly")
 
 __all__ = [*_FROM_ANOMALY, "Function", "FunctionCtx", "GradcheckError", "Node", "Observer",
-           "backward", "enable_grad", "forward_ad", "functional", "grad", "gradcheck", "gradgradcheck", "inference_mode",
-           "is_grad_enabled", "no_grad", "observing", "set_grad_enabled"]
+           "backward", "enable_grad", "forward_ad", "functional", "grad", "gradcheck",
+           "gradgradcheck", "inference_mode", "is_grad_enabled", "no_grad", "observing", "set_grad_enabled"]
 
 
 def __getattr__(name: str) -> Any:

@@ -193,7 +193,8 @@ def _function_jvp(level: _Level, cls: type, args: tuple, params: dict,
     ctx = sink[-1]
     given = [t if t is not None else Tensor._wrap(a._data * 0) if isinstance(a, Tensor) else None
              for a, t in zip(args, tangents)]
-    ctx._in_jvp = getattr(ctx, "_for_forward", ())
+    # what save_for_forward kept (or, without it, what save_for_backward did)
+    ctx._in_jvp = getattr(ctx, "_for_forward", None)
     try:
         with level.pause():
             results = cls.jvp(ctx, *given)
