@@ -137,6 +137,10 @@ ROWS = [
                 Sample((_x9, (3, 3), (1, 1)), name="overlapping"),
                 Sample((_x34, (2, 0), (4, 1)), name="empty")),
            torch=lambda torch, *a: torch.as_strided(*a),
+           forward_ad=False,
+           forward_ad_reason="as_strided reads the storage under its input, and the storage under "
+                             "make_dual's view is the primal's base, which carries no tangent "
+                             "(tangents are kept per tensor, not per storage)",
            error_inputs=_errors((lambda: bp.as_strided(bp.ones(4), (2,), (4,)), bp.ShapeError,
                                  (r"as_strided: size \(2,\), stride \(4,\) and storage_offset 0 "
                                  r"reach element 4, out of bounds for a storage of 4 elements")),
@@ -144,7 +148,11 @@ ROWS = [
                                  r"as_strided: negative strides are not supported"))),
     OpSpec("as_strided_copy", bp.as_strided_copy, _strided_ref,
            _one(Sample((_x9, (2, 3), (3, 2)), name="strided")),
-           torch=lambda torch, *a: torch.as_strided_copy(*a)),
+           torch=lambda torch, *a: torch.as_strided_copy(*a),
+           forward_ad=False,
+           forward_ad_reason="as_strided reads the storage under its input, and the storage under "
+                             "make_dual's view is the primal's base, which carries no tangent "
+                             "(tangents are kept per tensor, not per storage)"),
     OpSpec("as_strided_scatter", bp.as_strided_scatter, _strided_scatter_ref,
            _one(Sample((_x34, uniform(_R, (2, 2)), (2, 2), (1, 4), 1), name="transposed"),
                 Sample((_x9, uniform(_R, (3,)), (3,), (3,)), name="vector")),

@@ -7,6 +7,8 @@ importing the engine imports no diagnostics.
 
 from typing import Any
 
+from . import forward_ad, functional
+from . import functional_jacobians as _functional_jacobians  # noqa: F401 - serves jacobian...
 from .function import Function, FunctionCtx
 from .functional import backward, grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -19,8 +21,8 @@ _FROM_ANOMALY = ("AnomalyError", "AnomalyRecord", "detect_anomaly", "is_anomaly_
                  "is_anomaly_enabled", "set_detect_anomaly")
 
 __all__ = [*_FROM_ANOMALY, "Function", "FunctionCtx", "GradcheckError", "Node", "Observer",
-           "backward", "enable_grad", "grad", "gradcheck", "gradgradcheck", "inference_mode",
-           "is_grad_enabled", "no_grad", "observing", "set_grad_enabled"]
+           "backward", "enable_grad", "forward_ad", "functional", "grad", "gradcheck",
+           "gradgradcheck", "inference_mode", "is_grad_enabled", "no_grad", "observing", "set_grad_enabled"]
 
 
 def __getattr__(name: str) -> Any:

@@ -45,6 +45,10 @@ __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 _NOT_RECORDED = None  # ctx._node_ref before (or without) a recorded node
 
 
+# Lists that ``apply`` appends its ctx to (forward mode's, while it applies a Function).
+CTX_SINK: list[list] = []
+
+
 class FunctionCtx:
     """The ``ctx`` given to ``forward`` and ``backward``.
 
@@ -67,6 +71,14 @@ class FunctionCtx:
     def __repr__(self) -> str:
         return f"<FunctionCtx of {self._function_name}>"
 
+    # Set by forward mode while ``jvp`` runs: what ``saved_tensors`` gives there.
+    _in_jvp: tuple | None = None
+
+    def save_for_forward(self, *tensors: Any) -> None:
+        """Keep tensors (or ``None``) for ``jvp`` (forward mode), read there as
+        ``ctx.saved_tensors``; call it from ``forward`` or ``setup_context``."""
+        self._for_forward = tensors
+
     def save_for_backward(self, *tensors: Any) -> None:
         """Keep tensors (or ``None``) for ``backward``; call it at most once, from ``forward``.
 
@@ -82,6 +94,8 @@ class FunctionCtx:
     @property
     def saved_tensors(self) -> tuple:
         """The tensors given to ``save_for_backward``, in the same order."""
+        if self._in_jvp is not None:
+            return self._in_jvp
         if self._node_ref is _NOT_RECORDED:
             return self._to_save
         node = self._node_ref()
@@ -147,6 +161,13 @@ class Function:
                                   "backward(ctx, *grad_outputs)")
 
     @staticmethod
+    def jvp(ctx: FunctionCtx, *grad_inputs: Any) -> Any:
+        """Forward mode: the outputs' tangents from the inputs' (``grad_inputs``, one per
+        ``forward`` argument, None for non-tensors); define it to use forward AD."""
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
+
+    @staticmethod
     def setup_context(ctx: FunctionCtx, inputs: tuple, output: Any) -> None:
         raise NotImplementedError  # only used when a subclass defines it
 
@@ -177,6 +198,8 @@ class Function:
                 outputs = cls.forward(ctx, *args, **kwargs)
         finally:
             grad_mode.state.enabled = recording
+        if CTX_SINK:  # forward mode asks for the ctx, to call jvp with it
+            CTX_SINK[-1].append(ctx)
         if not any(needs):
             return outputs
         return _record(cls, ctx, args, outputs, needs)

@@ -95,7 +95,8 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
 
 
 def _store_grad(t: Any, g: Any, create_graph: bool) -> None:
-    g = g.clone() if create_graph else Tensor._wrap(g.copy())
+    # a tensor without create_graph: a backward inside a forward-AD level (forward over reverse)
+    g = g.clone() if create_graph or isinstance(g, Tensor) else Tensor._wrap(g.copy())
     t.grad = g if t.grad is None else t.grad + g
 
 

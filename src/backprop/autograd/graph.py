@@ -34,6 +34,22 @@ _F32 = np.dtype(np.float32)
 _OBSERVED = observers.REGISTRY  # the engine's one test for observers
 
 
+class _Dual:
+    """Forward mode's hold on the engine (``autograd.forward_ad`` sets it): ``level`` is the open
+    dual level (None: none), ``active`` whether its tangents are being propagated. While active,
+    backward runs the rules on tensors (as ``create_graph`` does, recording only if that is
+    set) so that tangents flow through a backward pass: forward-over-reverse."""
+
+    __slots__ = ("level", "active")
+
+    def __init__(self) -> None:
+        self.level: Any = None
+        self.active = False
+
+
+DUAL = _Dual()
+
+
 class Meta:
     """Shape and dtype of an input whose values the VJP does not need (the array is not kept)."""
 
@@ -158,6 +174,8 @@ class Node:
         if create_graph:
             args = inputs
             out = self.saved_outputs()
+            if DUAL.active and out is not None:  # the saved outputs' tangents
+                out = DUAL.level.saved_outputs(self.out, out)
         else:
             args = self.arrays
             out = self.out
@@ -371,7 +389,8 @@ def _fit_gradient(gi: Any, shape: tuple[int, ...], dtype: np.dtype, op: str,
 def _count_dependencies(roots: Sequence[Any]) -> dict[Any, int]:
     """How many gradient messages each node and leaf will receive, found without recursion."""
     deps: dict[Any, int] = {}
-    stack = [r for r in roots if type(r) is Node]
+    # a root given twice (the same output in grad's outputs) is walked once
+    stack = list(dict.fromkeys([r for r in roots if type(r) is Node]))
     seen = set(stack)
     while stack:
         node = stack.pop()
@@ -422,6 +441,13 @@ def run_backward(roots: Sequence[tuple[Any, int]], root_grads: Sequence[Any], *,
 
 def _propagate(roots: Sequence[tuple[Any, int]], root_grads: Sequence[Any], retain_graph: bool,
                create_graph: bool, capture: dict[Any, int] | None) -> list[Any] | None:
+    recording = create_graph
+    if DUAL.active and not create_graph:
+        # Forward over reverse: the rules run on tensors so that the saved tensors' tangents
+        # reach the gradients; nothing is recorded (grad mode follows ``recording``).
+        create_graph = True
+        root_grads = [g if isinstance(g, Tensor) else Tensor._wrap(as_array(g))
+                      for g in root_grads]
     edges = [edge for edge, _ in roots]
     deps = _count_dependencies(edges)
     grads: dict[Any, Any] = {}
@@ -432,7 +458,7 @@ def _propagate(roots: Sequence[tuple[Any, int]], root_grads: Sequence[Any], reta
     owned: set[int] = set()  # storage already handed to a .grad, so never alias two of them
 
     previous_mode = grad_mode.state.enabled
-    grad_mode.state.enabled = create_graph
+    grad_mode.state.enabled = recording
     try:
         while ready:
             edge = ready.pop()

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import grad_mode
-from ..autograd.graph import VersionCounter
+from ..autograd.graph import DUAL, VersionCounter
 from ..errors import ShapeError, format_shape, reworded
 from ..tensor import INFERENCE, Tensor
 from .inplace import apply_inplace
@@ -251,7 +251,7 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
         INFERENCE.bump("setitem")  # refuses outside inference mode, before anything is written
     key = _index_key(key, "setitem")
     value_grad = isinstance(value, Tensor) and value.requires_grad
-    if grad_mode.state.enabled and (self.requires_grad or value_grad):
+    if grad_mode.state.enabled and (self.requires_grad or value_grad) or DUAL.active:
         apply_inplace(self, "setitem", lambda old: _setitem(old, key, value))
         return
     # Nothing to record: write the selected positions only, not a copy of the whole tensor.

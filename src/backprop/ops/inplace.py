@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import grad_mode
-from ..autograd.graph import VersionCounter, replay
+from ..autograd.graph import DUAL, VersionCounter, replay
 from ..errors import DTypeError, GraphError, ShapeError, format_shape
 from ..tensor import INFERENCE, Tensor
 from . import elementwise as ew
@@ -68,11 +68,16 @@ def apply_inplace(target: Tensor, name: str, compute: Callable[[Tensor], Tensor]
         old._version = None  # a copy: not the counter of the storage it was copied from
     else:
         old = Tensor._wrap(target._data)
+    dual = DUAL.level if DUAL.active else None  # forward AD: the write carries tangents
+    if dual is not None:
+        dual.before_inplace(target, old)
     result = compute(old)
     if old._version is not None and old._version is not INFERENCE and not requires_grad:
         # A node saved the old value (``z.mul_(w)`` with w requiring grad saves z): compute
         # again from a copy, which the write leaves as it is.
         old = Tensor._wrap(target._data.copy())
+        if dual is not None:
+            dual.before_inplace(target, old)
         result = compute(old)
     new = result._data
     if new.shape != target.shape:
@@ -96,6 +101,8 @@ def apply_inplace(target: Tensor, name: str, compute: Callable[[Tensor], Tensor]
                          "make the view and the write both inside or both outside no_grad, or "
                          "write into a .clone()")
     target._data[...] = new
+    if dual is not None:
+        dual.after_inplace(target, result)
     if target._version is None:
         target._version = VersionCounter()
     target._version.bump(name)

@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import grad_mode
+from ..autograd.graph import DUAL  # forward AD: its tangents need the recorded path
 from ..backends import numba_outer
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
@@ -190,7 +191,8 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """
     _check_ndim("outer", "input", input, 1)
     _check_ndim("outer", "vec2", vec2, 1)
-    if not ((input.requires_grad or vec2.requires_grad) and grad_mode.state.enabled):
+    if not ((input.requires_grad or vec2.requires_grad) and grad_mode.state.enabled
+            or DUAL.active):
         # No graph to record: Numba's double loop where it is on (NumPy's broadcast multiply
         # of a column by a row takes 3x PyTorch's time); the same products.
         fast = numba_outer.outer(input._data, vec2._data)

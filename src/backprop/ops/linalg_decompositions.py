@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import grad_mode
+from ..autograd.graph import DUAL  # forward AD: its tangents need the recorded path
 from ..backends import lapack_decompositions
 from ..errors import DTypeError, GraphError, ShapeError, format_shape
 from ..tensor import Tensor
@@ -158,7 +159,7 @@ def _linalg_svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = N
 
 def _singular_values(A: Tensor) -> Tensor:
     """S of the SVD: without the singular vectors (2-3x faster) when no gradient is wanted."""
-    if A.requires_grad and grad_mode.state.enabled:
+    if A.requires_grad and grad_mode.state.enabled or DUAL.active:
         return _svd(A, False)[1]
     fast = lapack_decompositions.gesdd(A._data, False)
     return Tensor._wrap(fast[0] if fast is not None else np.linalg.svd(A._data, compute_uv=False))
@@ -254,7 +255,7 @@ def _eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     _float_matrix("linalg.eigvalsh", A)
     _square("linalg.eigvalsh", A)
     uplo = _check_uplo("linalg.eigvalsh", UPLO)
-    if not (A.requires_grad and grad_mode.state.enabled):
+    if not (A.requires_grad and grad_mode.state.enabled or DUAL.active):
         # Without a gradient the eigenvectors are not needed: syevd's values-only job.
         fast = eigvalsh_array(A._data, uplo)
         if fast is not None:
@@ -434,7 +435,8 @@ def householder_product(input: Tensor, tau: Tensor) -> Tensor:
     if tau.shape[-1] == 0:  # the identity, joined to the graph (its gradient is zero)
         eye = np.broadcast_to(backend.eye(m, input.dtype, input._data)[:, :n], input.shape)
         return where(backend.zeros(input.shape, np.bool_, input._data), input, eye)
-    if not ((input.requires_grad or tau.requires_grad) and grad_mode.state.enabled):
+    if not ((input.requires_grad or tau.requires_grad) and grad_mode.state.enabled
+            or DUAL.active):
         # No graph to record: LAPACK's blocked orgqr, 4x faster than the compact WY products.
         fast = lapack_decompositions.orgqr(input._data, tau._data)
         if fast is not None:
@@ -480,7 +482,7 @@ def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True,
     if tau.shape[-1] == 0:
         return other + 0.0  # Q is the identity
     if not ((input.requires_grad or tau.requires_grad or other.requires_grad)
-            and grad_mode.state.enabled):
+            and grad_mode.state.enabled or DUAL.active):
         # No graph to record: LAPACK's ormqr applies the reflectors in blocks, 4x faster.
         fast = lapack_decompositions.ormqr(input._data, tau._data, other._data, left, transpose)
         if fast is not None:

@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import grad_mode
+from ..autograd.graph import DUAL  # forward AD: its tangents need the recorded path
 from ..backends import numba_outer
 from ..errors import DimError, DTypeError, ShapeError, format_shape
 from ..tensor import Tensor
@@ -302,7 +303,7 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
     [1.0, 10.0, 2.0, 20.0]
     """
     if input.ndim == 2 and other.ndim == 2 and not (
-            (input.requires_grad or other.requires_grad) and grad_mode.state.enabled):
+            (input.requires_grad or other.requires_grad) and grad_mode.state.enabled or DUAL.active):
         # No graph to record: one compiled loop where Numba is on (NumPy's 4-d broadcast
         # multiply takes 4x PyTorch's time); the same products.
         fast = numba_outer.kron2(input._data, other._data)

@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import backend, dtypes
 from ..autograd import grad_mode
+from ..autograd.graph import DUAL  # forward AD: its tangents need the recorded path
 from ..backends import numba_reductions
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
@@ -205,8 +206,8 @@ def _max_poolnd(op: str, nd: int, input: Any, kernel_size: Any, stride: Any, pad
     out, cover = _pool_sizes(op, tuple(input.shape[2:]), kernel, stride, pads, dilation,
                              bool(ceil_mode), tuple(input.shape))
     # The indices serve the gradient and return_indices only: a plain forward skips them.
-    needed = return_indices or (isinstance(input, Tensor) and input.requires_grad
-                                and grad_mode.state.enabled)
+    needed = return_indices or DUAL.active or (isinstance(input, Tensor) and input.requires_grad
+                                               and grad_mode.state.enabled)
     found, indices = _max_pool_argmax(backend.array_of(input), kernel, stride, cover,
                                       dilation, out, needed)
     return _max_pool_result(input, indices, found, batched, return_indices,

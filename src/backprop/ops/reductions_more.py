@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..autograd.graph import DUAL  # forward AD: median keeps its tangent path
 from ..backend import cascade_sum
 from ..backends import numba_reductions
 from ..errors import ShapeError, format_shape
@@ -291,7 +292,7 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     flat = reshape(input, (-1,))
     value = _values_at_index(flat, backend.array_of(
         _order_statistic_index(flat.detach(), 0, "median", 0, False)), 0, False).detach()
-    if not flat.requires_grad:
+    if not flat.requires_grad and not DUAL.active:
         return value  # keeps an integer input's dtype (the sum below is float)
     # The value itself, plus a zero whose gradient spreads evenly over the elements equal to it
     # (PyTorch's rule for median(), as for max()).
