@@ -58,6 +58,8 @@ class OpSpec:
     - ``broadcast``: also run every pair of the standard broadcasting shapes (binary ops).
     - ``float32``: also run in float32 and compare with the float64 result.
     - ``aliases``: other public names (or primitives) the row covers.
+    - ``vmap``: check the op under ``bp.func.vmap`` (``tests/test_op_table_vmap.py``); False
+      needs ``vmap_reason``.
     """
 
     name: str
@@ -76,6 +78,8 @@ class OpSpec:
     # Finite-difference step. Only ops whose output is rounded to float32 need a larger one: a
     # 1e-6 step is below float32's resolution, so the difference would be rounding noise.
     eps: float = 1e-6
+    vmap: bool = True
+    vmap_reason: str = ""
 
 
 # The broadcasting shapes every elementwise binary op is tried on, in every pair.
