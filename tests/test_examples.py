@@ -59,3 +59,12 @@ def test_packed_sequence_classifier_example_trains(capsys) -> None:
     assert result["speeches"] == (96, 24)
     assert 0.0 <= result["test_accuracy"] <= 1.0 and np.isfinite(result["train_loss"])
     assert "chance is 0.333" in capsys.readouterr().out
+
+
+def test_per_sample_grads_example_agrees_with_its_loop(capsys) -> None:
+    from examples import per_sample_grads
+
+    result = per_sample_grads.main(["--batch", "32", "--hidden", "16", "--repeats", "1"])
+    assert result["max_difference"] < 1e-5  # float32: two summation orders of one gradient
+    assert result["median_norm"] > 0
+    assert "vmap(grad)" in capsys.readouterr().out

@@ -14,14 +14,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from optable import ROWS
+from optable.spec import OpSpec, Sample
 
 import backprop as bp
 from backprop.func import vmap
-from backprop.func import vmap as _vmap_module  # noqa: F401 - the function
 from backprop.func.vmap import FALLBACK_HITS, RULES, has_rule
 from backprop.ops import PRIMITIVES
-from optable import ROWS
-from optable.spec import OpSpec, Sample
 
 COPIES = 3
 

@@ -12,7 +12,7 @@ states of several models for an ensemble under ``vmap``.
 [[2.0, 4.0], [6.0, 8.0]]
 """
 
-from . import batched_losses
+from . import batched_losses  # noqa: F401 - nn.functional's losses reach it under vmap
 from .grad_transforms import grad, grad_and_value, jacrev, vjp
 from .module_state import functional_call, stack_module_state
 from .vmap import vmap

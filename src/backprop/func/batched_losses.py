@@ -15,8 +15,6 @@ True
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..tensor import Tensor
 
 
@@ -25,8 +23,8 @@ def class_index_loss(input: Tensor, target: Tensor, weight: Tensor | None, ignor
                      log_probabilities: bool) -> Tensor:
     """PyTorch's cross_entropy (``log_probabilities=False``) or nll_loss (True) of ``input``
     (``(N, C, ...)`` or ``(C,)``) against class indices ``target``."""
-    from ..ops.elementwise import where
     from ..creation import arange
+    from ..ops.elementwise import where
 
     class_dim = 1 if input.ndim > 1 else 0
     classes = input.shape[class_dim]

@@ -16,7 +16,8 @@ nested maps nest wrappers, and each level's rule sees only its own batch dim.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, NoReturn
+from collections.abc import Iterator
+from typing import Any, NoReturn
 
 from ..tensor import Tensor
 
@@ -24,7 +25,7 @@ from ..tensor import Tensor
 class BatchedTensor(Tensor):
     """A tensor seen by a ``vmap``-ed function: one example of a batch (see the module)."""
 
-    __slots__ = ("_value", "_bdim", "_level")
+    __slots__ = ("_bdim", "_level", "_value")
 
     # Read with getattr by code that must notice a vmap without importing this package
     # (the losses that precompute a plan from their target's values).
@@ -116,7 +117,7 @@ class BatchedTensor(Tensor):
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> NoReturn:
         _refuse("conversion to a NumPy array", "use bp ops on the tensor instead")
 
-    def __bool__(self) -> NoReturn:
+    def __bool__(self) -> NoReturn:  # noqa: PLE0304 - it never returns
         _refuse("bool() (data-dependent Python control flow)",
                 "use bp.where instead of if/while on tensor values")
 
@@ -126,7 +127,7 @@ class BatchedTensor(Tensor):
     def __int__(self) -> NoReturn:
         _refuse("int()", "keep the value a tensor")
 
-    def __index__(self) -> NoReturn:
+    def __index__(self) -> NoReturn:  # noqa: PLE0305 - it never returns
         _refuse("use as a Python index", "index with the tensor itself (x[index_tensor])")
 
 

@@ -15,12 +15,23 @@ it is put in one (the op-table test lists them).
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..ops.primitive import PRIMITIVES
 from ..tensor import Tensor
 from .batched_tensor import BatchedTensor, unwrap
-from .vmap import RULES, call, fallback, front_or_expand, logical_ndim, register, to_front, wrap
+from .batching import (
+    RULES,
+    active_levels,
+    call,
+    fallback,
+    front_or_expand,
+    logical_ndim,
+    register,
+    to_front,
+    wrap,
+)
 
 
 def _is_batched(a: Any, level: int) -> bool:
@@ -41,7 +52,6 @@ _RANDOM = ("bernoulli", "poisson", "normal", "standard_gamma", "dropout")
 
 
 def _check_randomness(op: Any, level: int) -> str:
-    from .vmap import active_levels
 
     mode = next((m for lv, _, m in active_levels() if lv == level), "error")
     if mode == "error":
@@ -245,7 +255,7 @@ def _physical_rule(body: Callable) -> Callable:
 
 def _reshape_rule(op: Any, args: tuple, params: dict, level: int, size: int) -> Any:
     """Reshape each example: the new shape behind the batch dim."""
-    value, bdim = unwrap(args[0], level)
+    _, bdim = unwrap(args[0], level)
     shape = args[1] if len(args) > 1 else params["shape"]
     if bdim != 0 and op.name == "view":
         op = PRIMITIVES["reshape"]

@@ -14,9 +14,8 @@ import numpy as np
 
 from ..ops.primitive import PRIMITIVES
 from ..tensor import Tensor
-from .batched_tensor import BatchedTensor, unwrap
-from .vmap import (RULES, call, fallback, front_or_expand, logical_ndim, register, to_front,
-                   wrap)
+from .batched_tensor import BatchedTensor
+from .batching import RULES, call, fallback, front_or_expand, logical_ndim, register, to_front, wrap
 
 
 def _is_batched(a: Any, level: int) -> bool:

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..autograd import functional as _autograd
 from ..tensor import Tensor
 from .batched_tensor import BatchedTensor
+from .batching import active_levels, front_or_expand
 from .pytree import tree_flatten, tree_unflatten
-from .vmap import active_levels, front_or_expand, vmap
+from .vmap import vmap
 
 
 class _Depth(threading.local):
@@ -40,7 +42,8 @@ def _to_plain(x: Any, levels: list) -> Tensor:
     for level, size, _ in reversed(levels):
         x = front_or_expand(x, level, size)
     if isinstance(x, BatchedTensor):
-        raise RuntimeError("bp.func: a tensor batched by a vmap that is no longer active was "
+        raise RuntimeError(  # noqa: TRY004 - a stale batch level, not a wrong type
+            "bp.func: a tensor batched by a vmap that is no longer active was "
                            "given to a transform; return it from its vmap first")
     return x
 
@@ -157,7 +160,8 @@ def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0,
         prepared = _Prepared("grad", args, nums)
         output, aux = _split_aux("grad", _call(func, prepared, kwargs), has_aux)
         if not isinstance(output, Tensor):
-            raise RuntimeError(f"grad: f must return a tensor, got {type(output).__name__}")
+            raise RuntimeError(  # noqa: TRY004 - PyTorch's exception type
+                f"grad: f must return a tensor, got {type(output).__name__}")
         if output.numel() != 1:
             raise RuntimeError(f"grad: f must return a tensor with one element (a scalar loss),"
                                f" got shape {tuple(output.shape)}; use vjp or jacrev for other "
@@ -217,8 +221,9 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     flat_out, out_spec = tree_flatten(output)
     for j, o in enumerate(flat_out):
         if not isinstance(o, Tensor):
-            raise RuntimeError(f"vjp: f must return tensors (or tuples/lists/dicts of them), "
-                               f"got {type(o).__name__} at output {j}")
+            raise RuntimeError(  # noqa: TRY004 - PyTorch's exception type
+                f"vjp: f must return tensors (or tuples/lists/dicts of them), got "
+                f"{type(o).__name__} at output {j}")
     levels = prepared.levels
     plains = [_to_plain(o, levels) for o in flat_out]
     keep = prepared.keep_graph
@@ -226,7 +231,7 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
                            out_spec)
 
     def vjp_fn(cotangents: Any) -> tuple:
-        flat_ct, ct_spec = tree_flatten(cotangents)
+        flat_ct, _ = tree_flatten(cotangents)
         if len(flat_ct) != len(plains):
             raise RuntimeError(f"vjp_fn: expected {len(plains)} cotangents (one per output), "
                                f"got {len(flat_ct)}")

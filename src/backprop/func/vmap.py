@@ -20,64 +20,28 @@ call, stack), as PyTorch's fallback does, with a one-time performance warning.
 from __future__ import annotations
 
 import functools
-import threading
-import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..autograd.observers import Observer, observing
 from ..tensor import Tensor
+from . import batching_rules, batching_rules_nn  # noqa: F401 - they fill RULES
 from .batched_tensor import BatchedTensor, level_of, unwrap
+from .batching import (
+    FALLBACK_HITS,
+    RULES,
+    _levels,
+    active_levels,
+    fallback,
+    highest_level,
+    register,
+)
 from .pytree import tree_flatten, tree_unflatten
-
-# Batching rules by primitive name: rule(op, args, params, level, size) -> the op's result.
-RULES: dict[str, Callable[..., Any]] = {}
-# Names of primitives whose rule is the loop: counted by the op-table tests.
-FALLBACK_HITS: dict[str, int] = {}
-_warned: set[str] = set()
-
-
-class _Levels(threading.local):
-    def __init__(self) -> None:
-        self.stack: list[tuple[int, int, str]] = []  # (level, batch size, randomness)
-
-
-_levels = _Levels()
-
-
-def active_levels() -> list[tuple[int, int, str]]:
-    """The vmaps active in this thread, outermost first: ``(level, batch size, randomness)``."""
-    return _levels.stack
-
-
-def register(*names: str) -> Callable[[Callable], Callable]:
-    """Register the decorated function as the batching rule of the primitives ``names``."""
-
-    def wrap(rule: Callable) -> Callable:
-        for name in names:
-            RULES[name] = rule
-        return rule
-
-    return wrap
 
 
 def has_rule(name: str) -> bool:
     """Whether the primitive ``name`` has a real batching rule (else vmap loops over it)."""
-    _load_rules()
     return name in RULES
-
-
-def highest_level(args: Any) -> int:
-    """The highest vmap level among the tensors in ``args`` (looking into lists and tuples)."""
-    best = 0
-    for a in args:
-        if isinstance(a, BatchedTensor):
-            if a._level > best:
-                best = a._level
-        elif type(a) is list or type(a) is tuple:
-            inner = highest_level(a)
-            if inner > best:
-                best = inner
-    return best
 
 
 class _VmapObserver(Observer):
@@ -98,90 +62,7 @@ class _VmapObserver(Observer):
         return rule(op, args, params, self.level, self.size)
 
 
-def call(op: Any, *args: Any, **params: Any) -> Any:
-    """Call ``op`` (a primitive, or a custom Function class) as the function under vmap would."""
-    return op(*args, **params) if not hasattr(op, "apply") else op.apply(*args, **params)
-
-
-# -- moving batch dims --------------------------------------------------------------------------
-
-def to_front(x: Any, level: int) -> Any:
-    """The physical tensor of ``x`` at ``level`` with its batch dim first (``x`` itself when it
-    is not batched at ``level``)."""
-    value, bdim = unwrap(x, level)
-    if bdim is None or bdim == 0:
-        return value
-    return value.movedim(bdim, 0)
-
-
-def front_or_expand(x: Any, level: int, size: int) -> Any:
-    """``x``'s physical tensor at ``level`` with the batch dim first, an unbatched ``x``
-    expanded to ``size`` copies (a view: no copy)."""
-    value, bdim = unwrap(x, level)
-    if bdim is None:
-        return value.unsqueeze(0).expand(size, *value.shape)
-    return value if bdim == 0 else value.movedim(bdim, 0)
-
-
-def wrap(value: Any, bdim: int, level: int) -> Any:
-    """Wrap a rule's physical result (a tensor, or a tuple of them) with its batch dim."""
-    if isinstance(value, Tensor):
-        return BatchedTensor(value, bdim, level)
-    if type(value) is tuple or type(value) is list:
-        return type(value)(wrap(v, bdim, level) for v in value)
-    return value
-
-
-def logical_ndim(x: Any, level: int) -> int:
-    value, bdim = unwrap(x, level)
-    return value.ndim - (bdim is not None)
-
-
-# -- the fallback: a loop over the batch ----------------------------------------------------------
-
-def fallback(op: Any, args: tuple, params: dict, level: int, size: int) -> Any:
-    """Call ``op`` once per example and stack the results: right for any op, slow."""
-    name = getattr(op, "name", getattr(op, "__name__", repr(op)))
-    FALLBACK_HITS[name] = FALLBACK_HITS.get(name, 0) + 1
-    if name not in _warned:
-        _warned.add(name)
-        warnings.warn(f"vmap: there is no batching rule for {name}; falling back to a loop over "
-                      "the batch, which is slower", stacklevel=4)
-    results = [call(op, *_select(args, level, i), **dict(zip(params, _select(tuple(
-        params.values()), level, i)))) for i in range(size)]
-    return _stack_results(results, level)
-
-
-def _select(args: tuple, level: int, i: int) -> tuple:
-    out = []
-    for a in args:
-        if type(a) is list or type(a) is tuple:
-            out.append(type(a)(_select(tuple(a), level, i)))
-            continue
-        value, bdim = unwrap(a, level)
-        out.append(a if bdim is None else value.select(bdim, i))
-    return tuple(out)
-
-
-def _stack_results(results: list, level: int) -> Any:
-    first = results[0]
-    if isinstance(first, Tensor):
-        from ..ops.join import stack
-
-        return BatchedTensor(stack(results), 0, level)
-    if type(first) is tuple or type(first) is list:
-        return type(first)(_stack_results([r[k] for r in results], level)
-                           for k in range(len(first)))
-    return first  # None, or a constant every example shares
-
-
 # -- vmap -------------------------------------------------------------------------------------------
-
-def _check_dims(name: str, dims: Any, flat_len: int) -> list:
-    if isinstance(dims, int) or dims is None:
-        return [dims] * flat_len
-    raise TypeError(name)
-
 
 def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
          chunk_size: int | None = None) -> Callable:
@@ -207,7 +88,6 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
 
     @functools.wraps(func)
     def mapped(*args: Any, **kwargs: Any) -> Any:
-        _load_rules()
         flat_args, spec = tree_flatten(args)
         flat_dims = _flat_in_dims(in_dims, args)
         size = _batch_size(flat_args, flat_dims, func)
@@ -231,7 +111,8 @@ def _flat_in_dims(in_dims: Any, args: tuple) -> list:
     if isinstance(in_dims, int) or in_dims is None:
         return [in_dims] * len(tree_flatten(args)[0])
     if not isinstance(in_dims, (tuple, list)):
-        raise ValueError(f"vmap: in_dims must be an int, None or a tuple (one entry per "
+        raise ValueError(  # noqa: TRY004 - PyTorch's exception type
+            f"vmap: in_dims must be an int, None or a tuple (one entry per "
                          f"positional argument), got {type(in_dims).__name__}")
     if len(in_dims) != len(args):
         raise ValueError(f"vmap: in_dims has {len(in_dims)} entries but the function was given "
@@ -242,7 +123,7 @@ def _flat_in_dims(in_dims: Any, args: tuple) -> list:
         if isinstance(dims, int) or dims is None:
             flat.extend([dims] * len(leaves))
             continue
-        dim_leaves, dim_spec = tree_flatten(dims)
+        dim_leaves, _ = tree_flatten(dims)
         if len(dim_leaves) != len(leaves):
             raise ValueError(f"vmap: in_dims[{k}] is a tree of {len(dim_leaves)} dims but "
                              f"argument {k} holds {len(leaves)} leaves; their structures must "
@@ -257,7 +138,8 @@ def _batch_size(flat_args: list, flat_dims: list, func: Callable) -> int:
         if d is None:
             continue
         if not isinstance(a, Tensor):
-            raise ValueError(f"vmap: in_dim {d} was given for input {k}, a "
+            raise ValueError(  # noqa: TRY004 - PyTorch's exception type
+                f"vmap: in_dim {d} was given for input {k}, a "
                              f"{type(a).__name__}, but only tensors can be batched; use None "
                              "for it")
         if not -a.ndim <= d < max(a.ndim, 0) or a.ndim == 0:
@@ -294,11 +176,7 @@ def _unbatch_outputs(out: Any, level: int, size: int, out_dims: Any) -> Any:
     if isinstance(out_dims, int) or out_dims is None:
         dims = [out_dims] * len(leaves)
     else:
-        dims = tree_flatten(tuple(out_dims) if isinstance(out_dims, list) else out_dims)[0]
-        if not isinstance(out, tuple) or len(out_dims) != len(out):
-            if len(dims) != len(leaves):
-                raise ValueError(f"vmap: out_dims has {len(dims)} entries but the function "
-                                 f"returned {len(leaves)} outputs")
+        dims = _dims_per_leaf(out_dims, out, len(leaves))
     result = []
     for k, (leaf, d) in enumerate(zip(leaves, dims)):
         if not isinstance(leaf, Tensor):
@@ -325,6 +203,22 @@ def _unbatch_outputs(out: Any, level: int, size: int, out_dims: Any) -> Any:
     return tree_unflatten(result, spec)
 
 
+def _dims_per_leaf(out_dims: Any, out: Any, n_leaves: int) -> list:
+    """One out dim per output leaf, from a tuple of out dims (one per output, each an int or
+    None for all of that output's leaves, or a tree matching it)."""
+    if isinstance(out, tuple) and len(out_dims) == len(out):
+        dims: list = []
+        for d, part in zip(out_dims, out):
+            count = len(tree_flatten(part)[0])
+            dims.extend([d] * count if isinstance(d, int) or d is None else tree_flatten(d)[0])
+    else:
+        dims = tree_flatten(tuple(out_dims))[0]
+    if len(dims) != n_leaves:
+        raise ValueError(f"vmap: out_dims has {len(dims)} entries but the function returned "
+                         f"{n_leaves} outputs; give one out dim per output")
+    return dims
+
+
 def _join_chunks(pieces: list, out_dims: Any) -> Any:
     from ..ops.join import cat
 
@@ -333,7 +227,7 @@ def _join_chunks(pieces: list, out_dims: Any) -> Any:
     if isinstance(out_dims, int) or out_dims is None:
         dims = [out_dims] * len(leaves_list[0])
     else:
-        dims = tree_flatten(out_dims)[0]
+        dims = _dims_per_leaf(out_dims, pieces[0], len(leaves_list[0]))
     joined = []
     for k, d in enumerate(dims):
         column = [leaves[k] for leaves in leaves_list]
@@ -341,14 +235,5 @@ def _join_chunks(pieces: list, out_dims: Any) -> Any:
     return tree_unflatten(joined, spec)
 
 
-_loaded = False
-
-
-def _load_rules() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        from . import batching_rules, batching_rules_nn  # noqa: F401 - they register
-
-
-__all__ = ["RULES", "active_levels", "fallback", "has_rule", "level_of", "register", "vmap"]
+__all__ = ["FALLBACK_HITS", "RULES", "active_levels", "fallback", "has_rule", "level_of",
+           "register", "vmap"]
