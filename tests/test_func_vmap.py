@@ -8,7 +8,7 @@ import pytest
 import backprop as bp
 import backprop.nn.functional as F
 from backprop.func import vmap
-from backprop.func.vmap import FALLBACK_HITS, _warned
+from backprop.func.batching import FALLBACK_HITS, _warned
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
