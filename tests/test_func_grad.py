@@ -205,3 +205,22 @@ def test_ensemble_with_stack_module_state() -> None:
         tparams, tbuffers, torch.tensor(x.numpy()))
     np.testing.assert_allclose(out.detach().numpy(), theirs.detach().numpy(), rtol=1e-5,
                                atol=1e-6)
+
+
+def cnn_loss(functional, params, x, y):
+    h = functional.conv2d(x.unsqueeze(0), params["c"], params["cb"], padding=1).relu()
+    h = functional.max_pool2d(h, 2).flatten(1)
+    return functional.cross_entropy(functional.linear(h, params["w"]), y.unsqueeze(0))
+
+
+def test_per_sample_gradients_of_a_cnn_match_torch() -> None:
+    rng = np.random.default_rng(3)
+    arrays = {"c": rng.standard_normal((3, 1, 3, 3)), "cb": rng.standard_normal(3),
+              "w": rng.standard_normal((4, 12))}
+    x, y = rng.standard_normal((5, 1, 4, 4)), rng.integers(0, 4, 5)
+    ours = vmap(grad(lambda p, a, b: cnn_loss(F, p, a, b)), in_dims=(None, 0, 0))(
+        {k: bp.tensor(v) for k, v in arrays.items()}, bp.tensor(x), bp.tensor(y))
+    theirs = torch.func.vmap(torch.func.grad(lambda p, a, b: cnn_loss(TF, p, a, b)),
+                             in_dims=(None, 0, 0))(
+        {k: torch.tensor(v) for k, v in arrays.items()}, torch.tensor(x), torch.tensor(y))
+    close(ours, theirs)

@@ -139,5 +139,27 @@ def _stack_results(results: list, level: int) -> Any:
 
 
 
-__all__ = ["FALLBACK_HITS", "RULES", "active_levels", "call", "fallback", "front_or_expand",
+__all__ = ["FALLBACK_HITS", "RULES", "active_levels", "call", "fallback", "fold_into_batch",
+           "front_or_expand",
            "highest_level", "logical_ndim", "register", "to_front", "wrap"]
+
+
+def fold_into_batch(input: Any, example_ndim: int, function: Callable[[Any], Any]) -> Any:
+    """``function`` (over ``(N, *example)`` inputs whose N samples are independent, such as a
+    pooling) on ``input`` batched by vmap: the vmap batch folded into N (or made N, for an
+    example without one), and split off again from each tensor ``function`` returns. For
+    functions that read their input's values in NumPy, which no batching rule sees."""
+    level = input._level
+    physical = to_front(input, level)
+    size = physical.shape[0]
+    if input.ndim == example_ndim:  # one example, without N: the vmap batch is N
+        return wrap(function(physical), 0, level)
+    n = physical.shape[1]
+    out = function(physical.reshape(size * n, *physical.shape[2:]))
+
+    def split(t: Any) -> Any:
+        if not isinstance(t, Tensor):
+            return t
+        return BatchedTensor(t.reshape(size, n, *t.shape[1:]), 0, level)
+
+    return tuple(split(t) for t in out) if type(out) is tuple else split(out)
