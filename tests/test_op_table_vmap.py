@@ -60,6 +60,7 @@ PARTIAL = {
     "embedding": "a batched table (weight)",
     "index_add": "a batched source with an unbatched input",
     "roll": "dims=None (rolls the flattened example)",
+    "conv_transpose": "a batched weight",
     **dict.fromkeys(("layer_norm", "rms_norm", "group_norm", "batch_norm"),
                     "a batched weight or bias"),
 }

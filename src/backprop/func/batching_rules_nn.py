@@ -197,4 +197,17 @@ for _name, _op in PRIMITIVES.items():
 
 
 __all__ = ["binary_cross_entropy", "composite", "convolution", "dropout", "embedding",
-           "getitem", "linear", "matmul", "mse_loss"]
+           "fold_into_n", "getitem", "linear", "matmul", "mse_loss"]
+
+
+@register("avg_pool", "conv_transpose", "cross_map_lrn2d")
+def fold_into_n(op: Any, args: tuple, params: dict, level: int, size: int) -> Any:
+    """Ops over ``(N, C, *S)`` whose N samples are independent: the vmap batch folded into N
+    (other arguments unbatched, else the loop)."""
+    if not _is_batched(args[0], level) or any(
+            _is_batched(a, level) for a in (*args[1:], *params.values())):
+        return fallback(op, args, params, level, size)
+    physical = to_front(args[0], level)
+    n = physical.shape[1]
+    out = call(op, physical.reshape(size * n, *physical.shape[2:]), *args[1:], **params)
+    return wrap(out.reshape(size, n, *out.shape[1:]), 0, level)
