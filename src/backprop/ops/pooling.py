@@ -199,7 +199,7 @@ def _max_poolnd(op: str, nd: int, input: Any, kernel_size: Any, stride: Any, pad
                 dilation: Any, ceil_mode: bool, return_indices: bool) -> Any:
     if type(input) is not Tensor and getattr(input, "_batched_by_vmap", False):
         # the window maxima are found in NumPy: fold bp.func.vmap's batch into N first
-        from .. import func  # noqa: PLC0415 - only under vmap, which imported it
+        from .. import func  # only under vmap, which imported it
 
         return func.batching.fold_into_batch(input, nd + 1, lambda x: _max_poolnd(
             op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices))

@@ -174,7 +174,7 @@ def _under_vmap(*tensors: Any) -> bool:
 
 
 def _vmapped() -> Any:
-    from ... import func  # noqa: PLC0415 - only under vmap, which has imported it
+    from ... import func  # only under vmap, which has imported it
 
     return func.batched_losses
 
