@@ -92,7 +92,7 @@ class BatchedTensor(Tensor):
     def requires_grad(self, value: bool) -> None:
         _refuse("requires_grad_()", "use bp.func.grad or vjp inside vmap instead")
 
-    @property
+    @property  # type: ignore[misc]  # read-only here: vmap's inputs are not reassigned
     def data(self) -> Tensor:
         return BatchedTensor(self._value.data, self._bdim, self._level)
 

@@ -179,46 +179,47 @@ def along_dims(op: Any, args: tuple, params: dict, level: int, size: int) -> Any
     if lnd == 0 and mode == "axes" and not others and _is_batched(first, level):
         # one number per example: reducing over no dims leaves it as it is
         index = positions_of(op).index(names[0])
-        args, params = list(args), dict(params)
-        if index < len(args):
-            args[index] = ()
+        listed, params = list(args), dict(params)
+        if index < len(listed):
+            listed[index] = ()
         else:
             params[names[0]] = ()
-        return wrap(call(op, to_front(first, level), *args[1:], **params), 0, level)
+        return wrap(call(op, to_front(first, level), *listed[1:], **params), 0, level)
     if ((lnd == 0 and op.name not in _INSERTS) or (others and op.name not in _ALL_TENSORS)
             or not _is_batched(first, level)):
         return fallback(op, args, params, level, size)
     positions = _forward_params(op)
-    args, params = list(args), dict(params)
+    given = params
+    listed, params = list(args), dict(params)
     flat_result = False
     for name in names:
         index = positions.index(name)
-        value = args[index] if index < len(args) else params.get(name)
+        value = listed[index] if index < len(listed) else params.get(name)
         if value is None and mode == "flat":
             flat_result = True
             continue
         if value is None and mode != "axes":
-            return fallback(op, tuple(args), params, level, size)
+            return fallback(op, args, given, level, size)
         shifted = _shift(value, mode, lnd, op.name in _INSERTS)
-        if index < len(args):
-            args[index] = shifted
+        if index < len(listed):
+            listed[index] = shifted
         else:
             params[name] = shifted
     if flat_result:  # argmax(x) of the flattened example: flatten each example
-        keepdim = args[2] if len(args) > 2 else params.get("keepdim", False)
+        keepdim = listed[2] if len(listed) > 2 else params.get("keepdim", False)
         physical = to_front(first, level).reshape(size, -1)
         index = positions.index("axis")
-        if index < len(args):
-            args[index] = 1
+        if index < len(listed):
+            listed[index] = 1
         else:
             params["axis"] = 1
-        out = call(op, physical, *args[1:], **params)
+        out = call(op, physical, *listed[1:], **params)
         if keepdim:
             out = out.reshape((size,) + (1,) * lnd)
         return wrap(out, 0, level)
     rank = lnd
     physical = []
-    for k, a in enumerate(args):
+    for k, a in enumerate(listed):
         if isinstance(a, Tensor) and (k == 0 or _is_batched(a, level)):
             physical.append(front_or_expand(a, level, size) if k == 0 else
                             _pad_front(to_front(a, level), logical_ndim(a, level), rank))
