@@ -82,8 +82,7 @@ heap.apply_default()
 
 # Imported on first use (``bp.diagnostics.memory_report``), so ``import backprop`` stays fast.
 _LAZY_SUBMODULES = ("diagnostics", "distributed", "distributions", "func", "models",
-                    "multiprocessing",
-                    "onnx", "profiler")
+                    "multiprocessing", "onnx", "profiler")
 
 
 def __getattr__(name: str) -> object:
