@@ -70,3 +70,12 @@ def test_checkpointed_deep_model_example_trains_in_less_memory(capsys) -> None:
     assert result["saved_checkpointed"] * 3 < result["saved_plain"]
     assert result["test_accuracy"] > 0.5  # chance is 0.1; 20 steps reach about 0.9
     assert "checkpointed steps" in capsys.readouterr().out
+
+
+def test_per_sample_grads_example_agrees_with_its_loop(capsys) -> None:
+    from examples import per_sample_grads
+
+    result = per_sample_grads.main(["--batch", "32", "--hidden", "16", "--repeats", "1"])
+    assert result["max_difference"] < 1e-5  # float32: two summation orders of one gradient
+    assert result["median_norm"] > 0
+    assert "vmap(grad)" in capsys.readouterr().out

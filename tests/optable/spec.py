@@ -60,6 +60,8 @@ class OpSpec:
     - ``aliases``: other public names (or primitives) the row covers.
     - ``forward_ad``: check the row in forward mode too (``tests/test_op_table_forward_ad.py``);
       only meaningful where ``grad`` is; False needs ``forward_ad_reason``.
+    - ``vmap``: check the op under ``bp.func.vmap`` (``tests/test_op_table_vmap.py``); False
+      needs ``vmap_reason``.
     """
 
     name: str
@@ -80,6 +82,8 @@ class OpSpec:
     eps: float = 1e-6
     forward_ad: bool = True
     forward_ad_reason: str = ""
+    vmap: bool = True
+    vmap_reason: str = ""
 
 
 # The broadcasting shapes every elementwise binary op is tried on, in every pair.

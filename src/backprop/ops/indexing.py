@@ -249,6 +249,10 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
     """
     if self._version is INFERENCE:
         INFERENCE.bump("setitem")  # refuses outside inference mode, before anything is written
+    if type(self) is not Tensor and getattr(self, "_batched_by_vmap", False):
+        raise RuntimeError("setitem: writing into a tensor batched by bp.func.vmap is not "
+                           "supported (it would write the whole batch's storage); build the "
+                           "result out of place, e.g. with bp.where or bp.cat")
     key = _index_key(key, "setitem")
     value_grad = isinstance(value, Tensor) and value.requires_grad
     if grad_mode.state.enabled and (self.requires_grad or value_grad) or DUAL.active:

@@ -57,6 +57,10 @@ def apply_inplace(target: Tensor, name: str, compute: Callable[[Tensor], Tensor]
     """
     if target._version is INFERENCE:
         INFERENCE.bump(name)  # refuses outside inference mode, before anything is written
+    if type(target) is not Tensor and getattr(target, "_batched_by_vmap", False):
+        raise RuntimeError(f"{name}: in-place ops on a tensor batched by bp.func.vmap are not "
+                           f"supported; use the out-of-place op ({name.rstrip('_')}, or "
+                           "inplace=False) inside the vmapped function")
     recording = grad_mode.state.enabled
     view = target._view
     requires_grad = target.requires_grad  # (a view's history is brought up to date first)

@@ -403,7 +403,9 @@ def einsum(equation: str, *operands: Any) -> Tensor:
                         f"{type(equation).__name__}")
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    canonical = _parse_einsum(equation, tuple(np.shape(backend.array_of(op)) for op in operands))
+    # .shape, not the array's: a tensor batched by vmap shows one example's shape
+    canonical = _parse_einsum(equation, tuple(tuple(op.shape) if hasattr(op, "shape")
+                                              else np.shape(op) for op in operands))
     return _einsum(canonical, *operands)
 
 

@@ -198,6 +198,12 @@ def _pool_args(op: str, nd: int, input: Any, kernel_size: Any, stride: Any, padd
 
 def _max_poolnd(op: str, nd: int, input: Any, kernel_size: Any, stride: Any, padding: Any,
                 dilation: Any, ceil_mode: bool, return_indices: bool) -> Any:
+    if type(input) is not Tensor and getattr(input, "_batched_by_vmap", False):
+        # the window maxima are found in NumPy: fold bp.func.vmap's batch into N first
+        from .. import func  # only under vmap, which imported it
+
+        return func.batching.fold_into_batch(input, nd + 1, lambda x: _max_poolnd(
+            op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices))
     batched = _batched(op, input, nd)
     if not batched:
         input = reshape(input, (1,) + tuple(input.shape))

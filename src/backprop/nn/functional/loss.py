@@ -167,6 +167,18 @@ class _ClassTargets:
         return q, qsum
 
 
+def _under_vmap(*tensors: Any) -> bool:
+    """Whether a tensor is batched by ``bp.func.vmap``: the plan below reads the target's
+    values, which would be the whole batch's; ``backprop.func`` computes the loss with ops."""
+    return any(getattr(t, "_batched_by_vmap", False) for t in tensors)
+
+
+def _vmapped() -> Any:
+    from ... import func  # only under vmap, which has imported it
+
+    return func.batched_losses
+
+
 def _class_targets(op: str, input: Tensor, target: Any, weight: Any,
                    ignore_index: int) -> _ClassTargets:
     shape = input.shape
@@ -331,6 +343,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if tuple(target.shape) == input.shape:  # class indices never have the input's shape
         return _cross_entropy_probabilities(input, target, weight, reduction,
                                             float(label_smoothing))
+    if _under_vmap(input, target, weight):
+        return _vmapped().class_index_loss(input, target, weight, ignore_index, reduction,
+                                           float(label_smoothing), log_probabilities=False)
     plan = _class_targets("cross_entropy", input, target, weight, ignore_index)
     return _cross_entropy(input, plan, float(label_smoothing), reduction)[0]
 
@@ -391,6 +406,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     _legacy("nll_loss", size_average, reduce)
     _check_reduction("nll_loss", reduction)
     _require_float("nll_loss", "input", input)
+    if _under_vmap(input, target, weight):
+        return _vmapped().class_index_loss(input, target, weight, ignore_index, reduction, 0.0,
+                                           log_probabilities=True)
     plan = _class_targets("nll_loss", input, target, weight, ignore_index)
     return _nll_loss(input, plan, reduction)
 

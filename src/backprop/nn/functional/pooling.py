@@ -72,6 +72,12 @@ def _adaptive_argmax(x: np.ndarray, wanted: tuple[int, ...]) -> tuple[np.ndarray
 
 def _adaptive_max_poolnd(op: str, nd: int, input: Tensor, output_size: Any,
                          return_indices: bool) -> Any:
+    if type(input) is not Tensor and getattr(input, "_batched_by_vmap", False):
+        # the maxima are found in NumPy: fold bp.func.vmap's batch into N first
+        from ... import func  # only under vmap, which imported it
+
+        return func.batching.fold_into_batch(input, nd + 1, lambda x: _adaptive_max_poolnd(
+            op, nd, x, output_size, return_indices))
     batched = _batched(op, input, nd)
     if not batched:
         input = reshape(input, (1,) + tuple(input.shape))
