@@ -48,6 +48,12 @@ def _root_gradients(op: str, outputs: list, grad_outputs: list | None,
                     "pass gradient="
                 )
             seed = np.ones_like(out._data)
+        elif getattr(given, "_batched_by_vmap", False):  # a batch of seeds: vmap's tensor
+            if tuple(given.shape) != tuple(out.shape):
+                raise ShapeError(f"{op}: gradient has shape {format_shape(given.shape)} but "
+                                 f"output {i} has shape {format_shape(out.shape)}")
+            seeds.append(given if given.dtype == out.dtype else given.to(out.dtype))
+            continue
         else:
             seed = given._data if isinstance(given, Tensor) else as_array(np.asarray(given))
             if seed.shape != out.shape:

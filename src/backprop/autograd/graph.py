@@ -442,9 +442,11 @@ def run_backward(roots: Sequence[tuple[Any, int]], root_grads: Sequence[Any], *,
 def _propagate(roots: Sequence[tuple[Any, int]], root_grads: Sequence[Any], retain_graph: bool,
                create_graph: bool, capture: dict[Any, int] | None) -> list[Any] | None:
     recording = create_graph
-    if DUAL.active and not create_graph:
-        # Forward over reverse: the rules run on tensors so that the saved tensors' tangents
-        # reach the gradients; nothing is recorded (grad mode follows ``recording``).
+    if not create_graph and (DUAL.active or any(isinstance(g, Tensor) for g in root_grads)):
+        # The rules run on tensors (recording nothing: grad mode follows ``recording``) under
+        # forward mode, so that the saved tensors' tangents reach the gradients (forward over
+        # reverse), and for seeds batched by vmap (only those are tensors here), so that the
+        # rules' ops meet vmap's batching rules: one backward pass for the whole batch.
         create_graph = True
         root_grads = [g if isinstance(g, Tensor) else Tensor._wrap(as_array(g))
                       for g in root_grads]

@@ -13,9 +13,10 @@ states of several models for an ensemble under ``vmap``.
 """
 
 from . import batched_losses  # noqa: F401 - nn.functional's losses reach it under vmap
+from .forward_transforms import hessian, jacfwd, jvp
 from .grad_transforms import grad, grad_and_value, jacrev, vjp
 from .module_state import functional_call, stack_module_state
 from .vmap import vmap
 
-__all__ = ["functional_call", "grad", "grad_and_value", "jacrev", "stack_module_state", "vjp",
-           "vmap"]
+__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp",
+           "stack_module_state", "vjp", "vmap"]

@@ -21,7 +21,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ..autograd import forward_ad
 from ..autograd import functional as _autograd
+from ..autograd import graph as _graph
 from ..tensor import Tensor
 from .batched_tensor import BatchedTensor
 from .batching import active_levels, front_or_expand
@@ -56,10 +58,15 @@ def _rewrap(x: Tensor, levels: list) -> Any:
 
 def _fresh_leaf(plain: Tensor) -> Tensor:
     """A tensor to differentiate with respect to: a copy in the graph of a tensor that already
-    requires grad (an outer transform differentiates through it), else a new leaf."""
+    requires grad (an outer transform differentiates through it), else a new leaf, carrying
+    ``plain``'s tangent when forward mode is on (``jvp`` of ``grad``: forward over reverse)."""
     if plain.requires_grad:
         return plain.clone()
-    return plain.detach().requires_grad_(True)
+    leaf = plain.detach().requires_grad_(True)
+    if _graph.DUAL.level is None:
+        return leaf
+    tangent = forward_ad.unpack_dual(plain).tangent
+    return leaf if tangent is None else forward_ad.make_dual(leaf, tangent)
 
 
 def _argnum_tuple(name: str, argnums: Any, n_args: int) -> tuple[int, ...]:
@@ -82,7 +89,8 @@ class _Prepared:
         self.args = list(args)
         self.leaves: list[list[Tensor]] = []
         self.specs: list[Any] = []
-        self.keep_graph = _depth.value > 0
+        # nested in another transform, or under forward mode (whose tangents a detach drops)
+        self.keep_graph = _depth.value > 0 or _graph.DUAL.level is not None
         for k in argnums:
             flat, spec = tree_flatten(args[k])
             leaves = []
@@ -273,26 +281,25 @@ def _to_plain_extra(leaf: Tensor, extra: list) -> Tensor:
 
 def _batched_vjp(outputs: list, leaves: list, cotangents: list, now: list, known: int,
                  keep: bool) -> list:
-    """VJPs for cotangents batched by vmaps entered after ``vjp`` (``jacrev``'s basis): their
-    batch dims become one leading dim of ``autograd.grad``'s ``is_grads_batched``, and each
-    gradient has them after the dims of the levels the graph was built under."""
-    extra_sizes = [size for _, size, _ in now[known:]]
-    n_extra = len(extra_sizes)
-    count = 1
-    for s in extra_sizes:
-        count *= s
-    cts = []
+    """VJPs for cotangents batched by vmaps entered after ``vjp`` (``jacrev``'s basis), in one
+    backward pass: the seeds stay batched at those levels (plain at the levels the graph was
+    built under), so the engine runs the rules on them and vmap batches the rules' ops. Each
+    gradient has the new levels' dims after the dims of the levels the graph was built under."""
+    extra = now[known:]
+    n_extra = len(extra)
+    seeds = []
     for ct in cotangents:
-        plain = _to_plain(ct, now)  # (known dims..., extra dims..., output dims)
-        moved = plain.movedim(tuple(range(known, known + n_extra)), tuple(range(n_extra)))
-        cts.append(moved.reshape(count, *moved.shape[n_extra:]))
-    grads = _autograd.grad(outputs, leaves, grad_outputs=cts, create_graph=keep,
-                           retain_graph=True, allow_unused=True, is_grads_batched=True)
+        seed = _to_plain(ct, now)  # (known dims..., extra dims..., output dims)
+        for level, _, _ in extra:  # outermost first: each wraps the dim after the known ones
+            seed = BatchedTensor(seed, known, level)
+        seeds.append(seed)
+    grads = _autograd.grad(outputs, leaves, grad_outputs=seeds, create_graph=keep,
+                           retain_graph=True, allow_unused=True)
     out = []
     for g, leaf in zip(grads, leaves):
         if g is None:
-            g = _zeros_like(leaf).unsqueeze(0).expand(count, *leaf.shape)
-        g = g.reshape(*extra_sizes, *leaf.shape)
+            g = _zeros_like(leaf)
+        g = _to_plain(g, extra)  # (extra dims..., known dims..., input dims)
         out.append(g.movedim(tuple(range(n_extra)), tuple(range(known, known + n_extra))))
     return out
 
