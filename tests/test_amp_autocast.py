@@ -6,12 +6,12 @@ import warnings
 
 import numpy as np
 import pytest
+from optable import ROWS
 
 import backprop as bp
 import backprop.nn.functional as F
 from backprop.amp import autocast_policy
 from backprop.autograd import observers
-from optable import ROWS
 
 pytest.importorskip("ml_dtypes")
 torch = pytest.importorskip("torch")
@@ -215,9 +215,8 @@ def test_decorator_form():
 
 def test_no_observer_outside_autocast():
     before = observers.REGISTRY.count
-    with bp.autocast("cpu"):
-        with bp.autocast("cpu"):
-            assert observers.REGISTRY.count == before + 1  # one registration, however nested
+    with bp.autocast("cpu"), bp.autocast("cpu"):
+        assert observers.REGISTRY.count == before + 1  # one registration, however nested
     assert observers.REGISTRY.count == before
 
 

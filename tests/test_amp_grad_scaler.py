@@ -56,8 +56,8 @@ def _run(lib, model, scaler, optimizer, clip):
 @pytest.mark.parametrize("clip", [False, True], ids=["plain", "unscale_then_clip"])
 def test_scale_sequence_skips_and_parameters_match_pytorch(clip):
     ours, theirs = _models()
-    kwargs = dict(init_scale=2.0 ** 10, growth_factor=4.0, backoff_factor=0.25,
-                  growth_interval=3)
+    kwargs = {"init_scale": 2.0 ** 10, "growth_factor": 4.0, "backoff_factor": 0.25,
+              "growth_interval": 3}
     our_scaler = bp.amp.GradScaler("cpu", **kwargs)
     their_scaler = torch.amp.GradScaler("cpu", **kwargs)
     our_run = _run(bp, ours, our_scaler, bp.optim.SGD(ours.parameters(), lr=0.1,

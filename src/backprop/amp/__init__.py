@@ -10,9 +10,7 @@ True
 from __future__ import annotations
 
 from . import autocast_policy
-from .autocast_mode import (autocast, clear_autocast_cache, get_autocast_dtype,
-                            is_autocast_available, is_autocast_cache_enabled,
-                            is_autocast_enabled, set_autocast_dtype)
+from .autocast_mode import autocast, is_autocast_available
 from .custom_functions import custom_bwd, custom_fwd
 from .grad_scaler import GradScaler
 

@@ -227,7 +227,7 @@ class _AutocastObserver(observers.Observer):
 _OBSERVER = _AutocastObserver()
 
 
-class autocast:  # noqa: N801 - PyTorch's name
+class autocast:
     """Run the block (or the decorated function) with mixed precision on ``device_type``
     (``'cpu'`` or ``'cuda'``): ``dtype`` defaults to bfloat16 on the CPU and float16 on CUDA;
     ``enabled=False`` turns autocast off inside an enclosing block; ``cache_enabled`` reuses
@@ -245,16 +245,17 @@ class autocast:  # noqa: N801 - PyTorch's name
 
     def __init__(self, device_type: str, dtype: Any = None, enabled: bool = True,
                  cache_enabled: bool | None = None) -> None:
-        if not isinstance(device_type, str):
-            raise ValueError(f"autocast: device_type must be a string ('cpu' or 'cuda'), got "
-                             f"{type(device_type).__name__}")
+        if not isinstance(device_type, str):  # a ValueError, as PyTorch's
+            raise ValueError(  # noqa: TRY004
+                f"autocast: device_type must be a string ('cpu' or 'cuda'), got "
+                f"{type(device_type).__name__}")
         self.device = _check_device_type(device_type, "autocast")
         self.fast_dtype = (get_autocast_dtype(device_type) if dtype is None
                            else dtypes.as_dtype(dtype, "autocast"))
         if isinstance(self.fast_dtype, dtypes.MissingBFloat16) and enabled:
-            raise ImportError(f"autocast: the CPU's autocast dtype is bfloat16, which needs "
-                              f"ml_dtypes: pip install 'backprop[bf16]', or pass "
-                              f"dtype=bp.float16")
+            raise ImportError("autocast: the CPU's autocast dtype is bfloat16, which needs "
+                              "ml_dtypes: pip install 'backprop[bf16]', or pass "
+                              "dtype=bp.float16")
         self._enabled = bool(enabled)
         if self._enabled and not _is_low(self.fast_dtype):
             # PyTorch's words: it warns and runs the block without autocast
@@ -280,7 +281,7 @@ class autocast:  # noqa: N801 - PyTorch's name
         state.depth += 1
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         state = _state
         enabled, dtype, cache_enabled, registration = self._saved.pop()
         state.enabled[self.device] = enabled

@@ -16,7 +16,7 @@ from .custom_functions import custom_bwd, custom_fwd
 from .grad_scaler import GradScaler
 
 
-class autocast(_autocast):  # noqa: N801 - PyTorch's name
+class autocast(_autocast):
     """``bp.autocast("cuda", ...)`` with ``torch.cuda.amp.autocast``'s argument order."""
 
     def __init__(self, enabled: bool = True, dtype: Any = None,
