@@ -137,6 +137,13 @@ def test_factories_conversions_and_queries():
         theirs.bits, theirs.eps, theirs.max, theirs.tiny, theirs.resolution)
 
 
+def test_float64_rounds_to_bfloat16_through_float32_like_pytorch():
+    x = 1 + 2 ** -8 + 2 ** -30  # rounds to 1 + 2**-8 in float32, a tie that goes to 1.0
+    assert bp.tensor([x], dtype=bp.bfloat16).item() == torch.tensor(
+        [x], dtype=torch.bfloat16).item() == 1.0
+    assert bp.tensor([x], dtype=bp.float64).to(bp.bfloat16).item() == 1.0
+
+
 def test_printing_uses_four_digits_like_pytorch():
     t = bp.tensor([1.1, 2.3], dtype=bp.bfloat16)
     assert repr(t) == "tensor([1.1016, 2.2969], dtype=bfloat16)"

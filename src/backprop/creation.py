@@ -98,7 +98,7 @@ def _from_python(data: Any, dtype: np.dtype | None, op: str) -> np.ndarray:
     else:
         _refuse_overflow(values, dtype, op)
     with np.errstate(over="ignore"):  # 1e40 becomes inf in float32, as in PyTorch
-        return values.astype(dtype, copy=False)
+        return dtypes.cast(values, dtype)
 
 
 def _as_floats(values: np.ndarray) -> np.ndarray:

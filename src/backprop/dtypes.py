@@ -114,6 +114,18 @@ def is_bfloat16(dtype: Any) -> builtins.bool:
         isinstance(dtype, np.dtype) and dtype.kind == "V" and dtype.name == "bfloat16")
 
 
+def cast(array: Any, dtype: np.dtype) -> Any:
+    """``array.astype(dtype)``, except that float64 reaches bfloat16 through float32, as
+    PyTorch converts (rounding twice: 1 + 2**-8 + 2**-30 becomes 1.0, not 1.0078125).
+
+    >>> cast(np.array([1.5]), float32)
+    array([1.5], dtype=float32)
+    """
+    if dtype.kind == "V" and array.dtype.kind == "f" and array.dtype.itemsize == 8:
+        array = array.astype(float32)
+    return array.astype(dtype, copy=False)
+
+
 def __getattr__(name: str) -> Any:
     if name == "bfloat16":
         try:

@@ -727,7 +727,7 @@ def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
 # The engine casts every input gradient back to its input's dtype, so the VJP is the identity.
 @primitive("to_dtype", grads={"input": lambda g, out, input, dtype: g})
 def _to_dtype(input: Any, dtype: np.dtype) -> Any:
-    return input.astype(dtype)
+    return dtypes.cast(input, dtype) if dtype.kind == "V" else input.astype(dtype)
 
 
 # The gradient goes back to where the input lives (the engine only sums and casts), so the VJP
