@@ -127,3 +127,15 @@ def test_disabled_scaler_passes_through_and_cuda_without_gpu_disables():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert bp.cuda.amp.GradScaler is bp.amp.GradScaler
+
+
+def test_cpu_amp_spellings_warn_like_pytorch_and_work():
+    with pytest.warns(FutureWarning, match=r"torch.amp.GradScaler\('cpu'"):
+        scaler = bp.cpu.amp.GradScaler(init_scale=4.0)
+    assert scaler.is_enabled() and scaler.get_scale() == 4.0
+    with pytest.warns(FutureWarning, match=r"torch.amp.autocast\('cpu'"):
+        block = bp.cpu.amp.autocast()
+    with block:
+        assert bp.is_autocast_enabled("cpu")
+    assert (bp.cpu.is_available(), bp.cpu.device_count()) == (torch.cpu.is_available(),
+                                                              torch.cpu.device_count())

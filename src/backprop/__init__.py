@@ -85,7 +85,7 @@ __version__ = "0.1.0"
 heap.apply_default()
 
 # Imported on first use (``bp.diagnostics.memory_report``), so ``import backprop`` stays fast.
-_LAZY_SUBMODULES = ("diagnostics", "distributed", "distributions", "models", "multiprocessing",
+_LAZY_SUBMODULES = ("cpu", "diagnostics", "distributed", "distributions", "models", "multiprocessing",
                     "onnx", "profiler")
 
 
