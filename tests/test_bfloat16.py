@@ -172,7 +172,11 @@ def test_without_ml_dtypes_the_name_exists_and_use_says_what_to_install(monkeypa
     monkeypatch.setattr(dtypes, "_import_ml_dtypes", missing)
     monkeypatch.setattr(dtypes, "_bfloat16", None)
     name = bp.bfloat16
-    assert repr(name) == "torch.bfloat16"
+    assert repr(name) == "torch.bfloat16" and bp.bfloat16 is name
+    with pytest.raises(ImportError, match=r"autocast: .*backprop\[bf16\].*dtype=bp.float16"):
+        bp.autocast("cpu")
+    with bp.autocast("cpu", dtype=bp.float16):  # float16 needs no extra package
+        assert (bp.ones(2, 2) @ bp.ones(2, 2)).dtype == bp.float16
     assert not dtypes.bf16_available() and not bp.cuda.is_bf16_supported()
     with pytest.raises(ImportError, match=r"zeros: .*backprop\[bf16\]"):
         bp.zeros(2, dtype=name)

@@ -56,6 +56,9 @@ class MissingBFloat16:
         return True
 
 
+_MISSING_BFLOAT16 = MissingBFloat16()
+
+
 def _import_ml_dtypes() -> Any:
     import ml_dtypes  # optional extra: backprop[bf16]
 
@@ -131,7 +134,7 @@ def __getattr__(name: str) -> Any:
         try:
             return bfloat16_dtype()
         except ImportError:
-            return MissingBFloat16()
+            return _MISSING_BFLOAT16
     raise AttributeError(f"module 'backprop.dtypes' has no attribute {name!r}")
 
 

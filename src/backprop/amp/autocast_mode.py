@@ -70,7 +70,7 @@ def _default_dtype(device_type: str) -> Any:
     try:
         return dtypes.bfloat16_dtype("autocast")
     except ImportError:
-        return dtypes.MissingBFloat16()
+        return dtypes.bfloat16  # MissingBFloat16: autocast says what to install when entered
 
 
 def get_autocast_dtype(device_type: str) -> Any:
