@@ -184,3 +184,16 @@ def test_without_ml_dtypes_the_name_exists_and_use_says_what_to_install(monkeypa
         bp.ones(2).bfloat16()
     with pytest.raises(ImportError, match=r"backprop\[bf16\]"):
         bp.ones(2).to(name)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("name, f", [
+    ("sub", lambda x: x - 0.3), ("rsub", lambda x: 0.3 - x), ("add", lambda x: x + 1000.7),
+    ("mul", lambda x: x * 0.3), ("div", lambda x: x / 0.3), ("pow", lambda x: x.abs() ** 1.3),
+])
+def test_python_numbers_round_like_pytorchs_kernels(dtype, name, f):
+    # add/sub/pow convert the number to the tensor's dtype first; mul/div keep it in float32
+    values = np.random.default_rng(7).standard_normal(64).astype(np.float32)
+    ours = f(bp.tensor(values).to(getattr(bp, dtype)))
+    theirs = f(torch.tensor(values).to(getattr(torch, dtype)))
+    np.testing.assert_array_equal(ours.float().numpy(), theirs.float().numpy())
