@@ -462,7 +462,7 @@ def compare_values(ours: Any, theirs: Any, what: str, tolerances: dict) -> str |
             return f"{what}: shape {tuple(ours.shape)}, torch {tuple(theirs.shape)}"
         if str(ours.dtype) != _dtype_name(theirs.dtype):
             return f"{what}: dtype {ours.dtype}, torch {_dtype_name(theirs.dtype)}"
-        return compare_arrays(ours.detach().numpy(), _plain_numpy(theirs), what, tolerances)
+        return compare_arrays(_ours_numpy(ours), _plain_numpy(theirs), what, tolerances)
     if isinstance(theirs, (bool, int, float)):
         if type(ours) is not type(theirs):
             return f"{what}: ours is {type(ours).__name__}, torch's {type(theirs).__name__}"
@@ -843,8 +843,7 @@ def compare_gradients(sample: Any, tensors: dict[int, Any], ours_out: list[Any],
         if not ours_out[i].requires_grad:
             return f"output {i} does not require grad"
     try:
-        ours_loss = sum(_real_inner(ours_out[i], bp.tensor(u.numpy()))
-                        for i, u in upstream.items())
+        ours_loss = sum(_real_inner(ours_out[i], _ours_like(u)) for i, u in upstream.items())
         ours_grads = bp.autograd.grad(ours_loss, [tensors[key] for key in inputs],
                                       allow_unused=True)
     except Exception as err:  # noqa: BLE001 - a backward that raises is a disagreement
@@ -881,8 +880,24 @@ def _real_inner(out: Any, u: Any) -> Any:
 
 
 def _plain_numpy(value: Any) -> np.ndarray:
-    """A torch tensor's values in NumPy, its lazy conjugate or negation carried out."""
+    """A torch tensor's values in NumPy, its lazy conjugate or negation carried out (bfloat16,
+    which NumPy lacks, as float32: exact)."""
+    if value.dtype == torch.bfloat16:
+        return value.detach().float().numpy()
     return value.detach().resolve_conj().resolve_neg().numpy()
+
+
+def _ours_like(value: Any) -> Any:
+    """A torch tensor as ours, of its dtype (bfloat16 included)."""
+    if value.dtype == torch.bfloat16:
+        return bp.tensor(value.detach().float().numpy()).bfloat16()
+    return bp.tensor(value.detach().numpy())
+
+
+def _ours_numpy(value: Any) -> np.ndarray:
+    """Our tensor's values in NumPy (bfloat16 as float32, exact, as ``_plain_numpy``)."""
+    array = value.detach().numpy()
+    return array.astype(np.float32) if array.dtype.kind == "V" else array
 
 
 # ---------------------------------------------------------------------------------------------

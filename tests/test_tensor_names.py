@@ -27,8 +27,8 @@ LEFT_OUT: dict[str, tuple[str, set[str]]] = {
         "name", "to_padded_tensor"}),
     "removed from PyTorch": ("PyTorch's own versions only raise, pointing to torch.linalg", {
         "eig", "lstsq", "solve", "symeig"}),
-    "dtypes NumPy lacks": ("bfloat16 and complex32 have no NumPy dtype", {
-        "bfloat16", "chalf"}),
+    "dtypes NumPy lacks": ("complex32 has no NumPy dtype (bfloat16 comes from ml_dtypes)", {
+        "chalf"}),
     "Python-level internals": ("subclassing, module loading and legacy constructors PyTorch "
                                "keeps for its own machinery", {
         "as_subclass", "grad_dtype", "hash_tensor", "map2_", "module_load", "new",

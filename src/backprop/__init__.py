@@ -71,6 +71,10 @@ from .signal.windows import (bartlett_window, blackman_window, hamming_window,  
                              hann_window, kaiser_window)
 # issue 18: the small modules and switches real PyTorch programs touch
 from . import accelerator, compiler
+from . import amp  # noqa: E402
+from .amp.autocast_mode import (autocast, clear_autocast_cache, get_autocast_dtype,  # noqa: E402
+                                is_autocast_cache_enabled, is_autocast_enabled,
+                                set_autocast_dtype)
 from ._switches import *
 from .autograd.inference_mode import inference_mode, is_inference_mode_enabled
 from .compiler import compile
@@ -81,11 +85,13 @@ __version__ = "0.1.0"
 heap.apply_default()
 
 # Imported on first use (``bp.diagnostics.memory_report``), so ``import backprop`` stays fast.
-_LAZY_SUBMODULES = ("diagnostics", "distributed", "distributions", "func", "models",
+_LAZY_SUBMODULES = ("cpu", "diagnostics", "distributed", "distributions", "func", "models",
                     "multiprocessing", "onnx", "profiler")
 
 
 def __getattr__(name: str) -> object:
+    if name == "bfloat16":  # imports the optional ml_dtypes on first mention: see dtypes.py
+        return dtypes.bfloat16
     if name in _LAZY_SUBMODULES:
         import importlib
 

@@ -24,6 +24,16 @@ COMPLEX_PARTS = {np.dtype(np.complex64): np.dtype(np.float32),
 # JSON parsers have their own limits: a cap well inside Python's recursion limit makes a file
 # that saves also load, and turns a hostile "recursion bomb" into a clear error.
 MAX_NESTING = 100
+# bfloat16 (ml_dtypes') is stored as its bits in U16 entries, which safetensors' NumPy side can
+# write; the document's table names the dtype.
+BFLOAT16_BITS = np.dtype("<u2")
+
+
+def stored_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype of the safetensors entry that holds an array of ``dtype``."""
+    if dtype.kind == "V":  # bfloat16, the one such dtype a tensor can have
+        return BFLOAT16_BITS
+    return COMPLEX_PARTS.get(dtype, dtype)
 
 
 class CheckpointError(ValueError):

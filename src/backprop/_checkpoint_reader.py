@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
+from . import backend, dtypes
 from ._safetensors_header import DTYPES, HeaderError, TensorEntry, parse_header, quote, strict_json
 from ._checkpoint_format import (CHECKSUM_KEY, COMPLEX_PARTS, FORMAT_KEY, FORMAT_VERSION,
                                  MAX_NESTING, STORABLE, CheckpointError, is_plain_key,
-                                 sha256_array, sha256_text)
+                                 sha256_array, sha256_text, stored_dtype, BFLOAT16_BITS)
 from ._module_tree import MODULE_TAG_FIELDS, check_names, decode_tagged, names_to_resolve
 from ._safe_globals import Resolver
 from .errors import reworded
@@ -27,7 +27,27 @@ from .tensor import Tensor
 
 __all__ = ["Reader"]
 
-_DTYPES_BY_NAME = {dtype.name: dtype for dtype in (*STORABLE, *COMPLEX_PARTS)}
+
+
+class _DtypesByName(dict):
+    """Dtypes by name, and bfloat16, which needs ml_dtypes: imported when a file names it."""
+
+    def __missing__(self, name: Any) -> np.dtype:
+        if name == "bfloat16":
+            return dtypes.bfloat16_dtype("load")
+        raise KeyError(name)
+
+    def get(self, name: Any, default: Any = None) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def __contains__(self, name: Any) -> bool:
+        return dict.__contains__(self, name) or name == "bfloat16"
+
+
+_DTYPES_BY_NAME = _DtypesByName({dtype.name: dtype for dtype in (*STORABLE, *COMPLEX_PARTS)})
 assert set(DTYPES.values()) == STORABLE  # the header reader knows every dtype we store
 _MAX_DECODE_DEPTH = 2 * MAX_NESTING + 8  # tuple keys and scalar parts add levels below a leaf
 # The fields each tagged node may have (save writes no others).
@@ -175,7 +195,7 @@ class Reader:
             if not isinstance(digest, str) or len(digest) != 64:
                 raise self.error(f"{where} (its SHA-256 is not 64 hex digits)")
             shape = tuple(shape)
-            parts = COMPLEX_PARTS.get(dtype, dtype)
+            parts = stored_dtype(dtype)
             stored_shape = shape + (2,) if dtype in COMPLEX_PARTS else shape
             entry = entries[key]
             if entry.dtype != parts or entry.shape != stored_shape:
@@ -187,7 +207,7 @@ class Reader:
 
     def _check_array(self, key: str, dtype: np.dtype, shape: tuple[int, ...], digest: str,
                      array: np.ndarray) -> np.ndarray:
-        parts = COMPLEX_PARTS.get(dtype, dtype)
+        parts = stored_dtype(dtype)
         stored_shape = shape + (2,) if dtype in COMPLEX_PARTS else shape
         if array.dtype != parts or array.shape != stored_shape:  # safetensors disagrees with us
             raise self.error(f"does not match its metadata: tensor {quote(key)} is "
@@ -204,6 +224,8 @@ class Reader:
             array = array.copy()
         if dtype in COMPLEX_PARTS:
             array = np.ascontiguousarray(array).view(dtype).reshape(shape)
+        elif dtype.kind == "V":  # bfloat16, stored as its bits
+            array = array.astype(BFLOAT16_BITS, copy=False).view(dtype).reshape(shape)
         return array
 
     def _decode(self, node: Any, depth: int) -> Any:

@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from . import backend
-from ._checkpoint_format import COMPLEX_PARTS, MAX_NESTING, STORABLE, is_plain_key, sha256_array
+from . import backend, dtypes
+from ._checkpoint_format import (BFLOAT16_BITS, COMPLEX_PARTS, MAX_NESTING, STORABLE, is_plain_key,
+                                 sha256_array)
 from ._module_tree import Attribute, encode_special
 from .tensor import Tensor
 
@@ -105,7 +106,8 @@ class Writer:
         if not isinstance(array, np.ndarray):
             array = backend.to_host(array)  # checkpoints are host memory
         dtype = array.dtype.newbyteorder("=")  # big-endian arrays are saved little-endian
-        if dtype not in STORABLE and dtype not in COMPLEX_PARTS:
+        bfloat16 = dtypes.is_bfloat16(dtype)
+        if dtype not in STORABLE and dtype not in COMPLEX_PARTS and not bfloat16:
             raise TypeError(f"save: {_where(trail)} has dtype {array.dtype}, which a checkpoint "
                             "cannot hold; use a bool, integer, float or complex dtype")
         interface = array.__array_interface__
@@ -113,7 +115,10 @@ class Writer:
         if identity in self._by_buffer:  # the same memory seen twice (tied weights): store once
             return self._by_buffer[identity]
         # safetensors wants dense little-endian bytes: copy views, transposes and negative strides.
-        stored = array.astype(dtype.newbyteorder("<"), order="C", copy=False)
+        if bfloat16:
+            stored = np.ascontiguousarray(array).view(np.uint16).astype(BFLOAT16_BITS, copy=False)
+        else:
+            stored = array.astype(dtype.newbyteorder("<"), order="C", copy=False)
         if dtype in COMPLEX_PARTS:
             parts = COMPLEX_PARTS[dtype].newbyteorder("<")
             stored = stored.reshape(-1).view(parts).reshape(array.shape + (2,))

@@ -377,7 +377,7 @@ def cascade_sum(array: Any, axes: int | tuple[int, ...] | None, keepdims: bool =
     (np.float32(1000.04193), np.float32(1000.5))
     """
     # Any array type: CuPy's sums are trees already, but the strict stand-in must match the CPU
-    if (array.ndim < 2 or array.dtype.kind not in "fc"
+    if (array.ndim < 2 or array.dtype.kind not in "fcV"
             or (axes is None and array.flags.c_contiguous)):  # one pairwise run
         return array.sum(axis=axes, keepdims=keepdims)
     ndim = array.ndim
@@ -485,7 +485,7 @@ def sum_of_squares(array: Any) -> Any:
     >>> sum_of_squares(np.full((3, 4), 2.0))
     np.float64(48.0)
     """
-    if builtin_type(array) is not np.ndarray or array.dtype.kind != "f" or not (
+    if builtin_type(array) is not np.ndarray or array.dtype.kind not in "fV" or not (
             array.flags.c_contiguous or array.flags.f_contiguous):
         return cascade_sum(array * array, None)
     flat = array.ravel(order="K")  # a view, in memory order

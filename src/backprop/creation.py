@@ -20,7 +20,7 @@ from .tensor import Tensor
 
 def _native(array: np.ndarray, op: str) -> np.ndarray:
     """``array`` in the machine's byte order, refusing dtypes that are not numbers."""
-    if array.dtype.kind not in "biufc":
+    if array.dtype.kind not in "biufcV":
         raise TypeError(f"{op}: cannot make a tensor from an array of dtype {array.dtype}; give "
                         "numbers or booleans")
     if not array.dtype.isnative:  # big-endian data from a file: same values, native layout
@@ -82,9 +82,9 @@ def _from_python(data: Any, dtype: np.dtype | None, op: str) -> np.ndarray:
     except ValueError as err:
         raise ShapeError(f"{op}: the nested sequence is ragged (sub-lists of different "
                          f"lengths) and cannot become a tensor: {err}") from None
-    if values.dtype == object and dtype is not None and dtype.kind in "bfc":
+    if values.dtype == object and dtype is not None and dtype.kind in "bfcV":
         values = _as_floats(values)  # integers beyond 64 bits, which a float can hold
-    if values.dtype.kind not in "biufc":
+    if values.dtype.kind not in "biufcV":
         if values.dtype == object:
             _check_int_range(values, op)
         raise TypeError(f"{op}: cannot make a tensor from {type(data).__name__} values of "
@@ -92,13 +92,13 @@ def _from_python(data: Any, dtype: np.dtype | None, op: str) -> np.ndarray:
     values = _native(values, op)
     if dtype is None:
         dtype = _inferred_dtype(data)
-        if dtype.kind in "iu" and (values.dtype.kind == "f" or values.dtype == np.uint64 != dtype):
+        if dtype.kind in "iu" and (values.dtype.kind in "fV" or values.dtype == np.uint64 != dtype):
             # NumPy made floats or uint64 of integers beyond int64, which PyTorch refuses
             _check_int_range(np.array(data, dtype=object), op)
     else:
         _refuse_overflow(values, dtype, op)
     with np.errstate(over="ignore"):  # 1e40 becomes inf in float32, as in PyTorch
-        return values.astype(dtype, copy=False)
+        return dtypes.cast(values, dtype)
 
 
 def _as_floats(values: np.ndarray) -> np.ndarray:
@@ -152,13 +152,13 @@ def _refuse_overflow(values: np.ndarray, dtype: np.dtype, op: str) -> None:
     does: an integer must lie in the dtype's range (an unsigned dtype also takes down to minus
     its maximum, wrapping: -1 is 255 in uint8) and a float too, before it is truncated toward
     zero; NaN and inf never fit. Complex numbers do not become real ones."""
-    if values.dtype.kind == "c" and dtype.kind in "iuf":
+    if values.dtype.kind == "c" and dtype.kind in "iufV":
         raise TypeError(f"{op}: cannot convert the complex value {values.reshape(-1)[0]} to "
                         f"{dtype}; give real numbers or a complex dtype")
     if dtype.kind not in "iu" or values.dtype.kind == "b" or values.size == 0:
         return
     info = np.iinfo(dtype)
-    if values.dtype.kind == "f":
+    if values.dtype.kind in "fV":
         fits = (values >= info.min) & (values <= min(float(info.max), _BELOW_2_63))
     else:
         low, high = dtypes.integer_range(dtype)
@@ -208,7 +208,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
-    if array.dtype.kind in "biufc" and not array.dtype.isnative:
+    if array.dtype.kind in "biufcV" and not array.dtype.isnative:
         raise TypeError(f"from_numpy: the array is {array.dtype} (not the machine's byte order), "
                         "which a tensor cannot share; copy it with bp.tensor(array) or "
                         "array.astype(array.dtype.newbyteorder('='))")
@@ -312,7 +312,7 @@ def _filled(shape: tuple[int, ...], value: Any, dtype: np.dtype, op: str) -> np.
     converts a scalar it fills with: refused where it does not fit (see ``_refuse_overflow``; also
     a finite float beyond the range of float16, float32 or complex64, and a complex number with
     an imaginary part in a real dtype), integers wrapped, floats truncated toward zero."""
-    if isinstance(value, complex) and dtype.kind in "iuf":
+    if isinstance(value, complex) and dtype.kind in "iufV":
         if value.imag != 0:
             _refuse_value(value, dtype, op)
         value = value.real
@@ -380,10 +380,10 @@ def arange(start: float, end: float | None = None, step: float = 1, *, dtype: An
     start, end, step = (_number(v, "arange") for v in (start, end, step))
     integral = all(isinstance(v, int) for v in (start, end, step))
     dtype = _dtype(dtype, "arange", dtypes.int64 if integral else None)
-    if dtype.kind not in "iuf":
+    if dtype.kind not in "iufV":
         raise TypeError(f"arange: dtype {dtype} is not supported; give an integer or float dtype")
     _check_range_bounds(start, end, step)
-    if dtype.kind == "f":
+    if dtype.kind in "fV":
         size = _range_size(math.ceil((float(end) - float(start)) / float(step)))
         return _finish(_float_range(start, step, size, dtype), requires_grad, target)
     first, last, stride = (int(_filled((), v, dtypes.int64, "arange")) for v in (start, end, step))
@@ -579,7 +579,7 @@ def logspace(start: float | Tensor, end: float | Tensor, steps: int, base: float
         return _finish(array, requires_grad, target)
     first, last = (_filled((), v, dtype, "logspace")[()] for v in (start, end))
     # PyTorch subtracts in dtype, in C: floats round, small integers promote to int
-    step = float(last - first if dtype.kind == "f" else last.item() - first.item()) / (steps - 1)
+    step = float(last - first if dtype.kind in "fV" else last.item() - first.item()) / (steps - 1)
     index = np.arange(steps)
     exponents = np.where(index < steps // 2, float(first) + step * index,
                          float(last) - step * (steps - 1 - index))

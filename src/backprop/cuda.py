@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 
-from . import backend
+from . import backend, dtypes
 
 
 def is_available() -> bool:
@@ -111,10 +111,22 @@ def empty_cache() -> None:
 
 
 def is_bf16_supported(including_emulation: bool = True) -> bool:
-    """False: backprop has no bfloat16 dtype, on any device.
+    """Whether bfloat16 works on the GPU: CUDA is available and ml_dtypes (which gives NumPy
+    and CuPy arrays the dtype) is installed. CuPy has no bfloat16 kernels of its own, so with
+    ``including_emulation=False`` the answer is False.
 
     >>> import backprop as bp
-    >>> bp.cuda.is_bf16_supported()
-    False
+    >>> bp.cuda.is_bf16_supported() == (bp.cuda.is_available() and bp.dtypes.bf16_available())
+    True
     """
-    return False
+    if not including_emulation or not is_available():
+        return False
+    return dtypes.bf16_available()
+
+
+def __getattr__(name: str) -> object:
+    if name == "amp":  # torch.cuda.amp: loaded on first use (amp imports the engine)
+        from .amp import cuda_amp
+
+        return cuda_amp
+    raise AttributeError(f"module 'backprop.cuda' has no attribute {name!r}")

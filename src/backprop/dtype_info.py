@@ -17,7 +17,13 @@ import numpy as np
 from . import dtypes
 
 # PyTorch's order of kinds: a cast may keep or raise the kind, never lower it.
-_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "V": 2, "c": 3}  # V: bfloat16
+
+
+def _ml_dtypes_finfo(dtype: np.dtype) -> Any:
+    import ml_dtypes  # loaded already: a bfloat16 dtype exists
+
+    return ml_dtypes.finfo(dtype)
 
 
 class finfo:  # noqa: N801 - PyTorch's name
@@ -34,10 +40,11 @@ class finfo:  # noqa: N801 - PyTorch's name
 
     def __init__(self, type: Any = None) -> None:  # noqa: A002 - PyTorch's parameter name
         dtype = dtypes.get_default_dtype() if type is None else dtypes.as_dtype(type, "finfo")
-        if dtype.kind not in "fc":
+        if dtype.kind not in "fcV":
             raise TypeError(f"finfo: {dtype} is not a floating-point or complex dtype; use "
                             "iinfo for integers")
-        info = np.finfo(dtype)
+        # NumPy's finfo does not know ml_dtypes' bfloat16; ml_dtypes' own finfo does
+        info = np.finfo(dtype) if dtype.kind != "V" else _ml_dtypes_finfo(dtype)
         self.bits: int = builtins.int(info.bits)
         self.eps = builtins.float(info.eps)
         self.max = builtins.float(info.max)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,115 @@ _SUPPORTED = {float16, float32, float64, int8, uint8, int16, int32, int64, bool,
               complex128}
 
 
+# -- bfloat16, through the optional ml_dtypes package ----------------------------------------------
+# ml_dtypes (the NumPy extension JAX uses) takes ~0.6 s to import, so it is imported when bfloat16
+# is first named (``bp.bfloat16``, ``"bfloat16"``), never by ``import backprop``. Its dtype has
+# NumPy kind 'V'; among the dtypes backprop supports only bfloat16 has that kind, so 'V' reads as
+# floating wherever kinds are compared.
+_BF16_HOOKS: list[Callable[[np.dtype], None]] = []
+_bfloat16: np.dtype | None = None
+BF16_INSTALL = ("bfloat16 needs the optional ml_dtypes package: pip install 'backprop[bf16]' "
+                "(or pip install ml_dtypes)")
+
+
+class MissingBFloat16:
+    """What ``bp.bfloat16`` is when ml_dtypes is not installed: a name scripts may mention at
+    import time; using it as a dtype raises an ImportError that says what to install."""
+
+    def __repr__(self) -> str:
+        return "torch.bfloat16"
+
+    @property
+    def itemsize(self) -> builtins.int:
+        return 2
+
+    @property
+    def is_floating_point(self) -> builtins.bool:
+        return True
+
+
+_MISSING_BFLOAT16 = MissingBFloat16()
+
+
+def _import_ml_dtypes() -> Any:
+    import ml_dtypes  # optional extra: backprop[bf16]
+
+    return ml_dtypes
+
+
+def bfloat16_dtype(op: str = "bfloat16") -> np.dtype:
+    """NumPy's dtype for bfloat16 (ml_dtypes'), importing ml_dtypes on first use; an ImportError
+    naming ``op`` and what to install when it is missing.
+
+    >>> bfloat16_dtype().itemsize
+    2
+    """
+    global _bfloat16
+    if _bfloat16 is None:
+        try:
+            module = _import_ml_dtypes()
+        except ImportError:
+            raise ImportError(f"{op}: {BF16_INSTALL}") from None
+        _bfloat16 = np.dtype(module.bfloat16)
+        _SUPPORTED.add(_bfloat16)
+        for hook in _BF16_HOOKS:
+            hook(_bfloat16)
+    return _bfloat16
+
+
+def bf16_available() -> builtins.bool:
+    """Whether bfloat16 can be used: ml_dtypes is installed (this imports it).
+
+    >>> isinstance(bf16_available(), builtins.bool)
+    True
+    """
+    try:
+        bfloat16_dtype()
+    except ImportError:
+        return False
+    return True
+
+
+def on_bfloat16(hook: Callable[[np.dtype], None]) -> None:
+    """Call ``hook(dtype)`` once bfloat16 exists (at once if it does): modules that compare
+    dtypes by identity on hot paths keep a sentinel until then, at no cost."""
+    _BF16_HOOKS.append(hook)
+    if _bfloat16 is not None:
+        hook(_bfloat16)
+
+
+def is_bfloat16(dtype: Any) -> builtins.bool:
+    """True for bfloat16 (without importing ml_dtypes: an array of it implies it is loaded).
+
+    >>> is_bfloat16(float32)
+    False
+    """
+    return isinstance(dtype, MissingBFloat16) or (
+        _bfloat16 is not None and dtype is _bfloat16) or (
+        isinstance(dtype, np.dtype) and dtype.kind == "V" and dtype.name == "bfloat16")
+
+
+def cast(array: Any, dtype: np.dtype) -> Any:
+    """``array.astype(dtype)``, except that float64 reaches bfloat16 through float32, as
+    PyTorch converts (rounding twice: 1 + 2**-8 + 2**-30 becomes 1.0, not 1.0078125).
+
+    >>> cast(np.array([1.5]), float32)
+    array([1.5], dtype=float32)
+    """
+    if dtype.kind == "V" and array.dtype.kind == "f" and array.dtype.itemsize == 8:
+        array = array.astype(float32)
+    return array.astype(dtype, copy=False)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "bfloat16":
+        try:
+            return bfloat16_dtype()
+        except ImportError:
+            return _MISSING_BFLOAT16
+    raise AttributeError(f"module 'backprop.dtypes' has no attribute {name!r}")
+
+
 def as_dtype(dtype: Any, op: str = "dtype") -> np.dtype:
     """Normalise ``dtype`` (a ``bp`` dtype, NumPy type, name or Python type) to a NumPy dtype.
 
@@ -36,6 +146,9 @@ def as_dtype(dtype: Any, op: str = "dtype") -> np.dtype:
     """
     if isinstance(dtype, type) and dtype in _PYTHON_TYPES:
         return _PYTHON_TYPES[dtype]
+    if isinstance(dtype, MissingBFloat16) or (isinstance(dtype, str) and dtype in (
+            "bfloat16", "torch.bfloat16")) or is_bfloat16(dtype):
+        return bfloat16_dtype(op)
     try:
         result = np.dtype(dtype)
     except TypeError:
@@ -48,8 +161,8 @@ def as_dtype(dtype: Any, op: str = "dtype") -> np.dtype:
 
 
 def is_floating(dtype: np.dtype) -> builtins.bool:
-    """True for float16/32/64 (and complex), the dtypes that can require grad."""
-    return dtype.kind in "fc"
+    """True for (b)float16/32/64 (and complex), the dtypes that can require grad."""
+    return dtype.kind in "fcV"
 
 
 # -- type promotion (PyTorch's rules, not NumPy's) -----------------------------------------------
@@ -60,7 +173,7 @@ def is_floating(dtype: np.dtype) -> builtins.bool:
 # tensor brings its own dtype over integers and bools: ``ones(2) + tensor(1., float64)`` is
 # float32, ``tensor([1, 2]) + tensor(1., float64)`` float64, ``uint8 + tensor(300)`` uint8.
 
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "V": 2, "c": 3}  # V: bfloat16
 # The dtype of each kind of Python number in a tensor's data (and beside a tensor of a lower
 # category); floats and complex numbers follow the default dtype.
 PYTHON_NUMBER_DTYPES = {builtins.bool: bool, builtins.int: int64, builtins.float: float32,
@@ -120,6 +233,12 @@ def _promote(a: np.dtype, b: np.dtype) -> np.dtype:
         return a
     rank_a, rank_b = _CATEGORY[a.kind], _CATEGORY[b.kind]
     if rank_a == rank_b or rank_a + rank_b == 5:  # one category, or a float with a complex
+        # bfloat16 with any other float or complex type gives what float32 would (with
+        # float16: float32, as in PyTorch); ml_dtypes knows no complex promotion.
+        if a.kind == "V":
+            return np.promote_types(float32, b)
+        if b.kind == "V":
+            return np.promote_types(a, float32)
         return np.promote_types(a, b)
     return a if rank_a > rank_b else b
 
@@ -135,6 +254,8 @@ def _above(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None:
         return higher
     if rank_low == 3:  # a complex number with real tensors: the complex of their precision
         if rank_high == 2:
+            if higher.kind == "V":  # bfloat16: PyTorch has no complex of it either
+                return complex64
             if higher not in _COMPLEX_OF:
                 raise DTypeError("complex32 (a complex number with a float16 tensor) is not "
                                  "supported; convert the tensor to float32 first")

@@ -293,8 +293,8 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
         return self._data.itemsize
 
     def is_floating_point(self) -> bool:
-        """float16, float32 or float64 (not complex, as in PyTorch)."""
-        return self._data.dtype.kind == "f"
+        """(b)float16, float32 or float64 (not complex, as in PyTorch)."""
+        return self._data.dtype.kind in "fV"  # V: bfloat16, the one such dtype backprop has
 
     def is_complex(self) -> bool:
         return self._data.dtype.kind == "c"
@@ -585,6 +585,11 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
     def half(self, memory_format: Any = preserve_format) -> Tensor:
         return self._converted("half", dtypes.float16, memory_format)
 
+    def bfloat16(self, memory_format: Any = preserve_format) -> Tensor:
+        """This tensor in bfloat16 (needs ml_dtypes: ``pip install 'backprop[bf16]'``)."""
+        return self._converted("bfloat16", dtypes.bfloat16_dtype("Tensor.bfloat16"),
+                               memory_format)
+
     def long(self, memory_format: Any = preserve_format) -> Tensor:
         return self._converted("long", dtypes.int64, memory_format)
 
@@ -716,7 +721,10 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
     # -- printing --------------------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        body = np.array2string(backend.to_host(self._data), separator=", ", prefix="tensor(",
+        host = backend.to_host(self._data)
+        if host.dtype.kind == "V":  # bfloat16: ml_dtypes' printing ignores precision=
+            host = host.astype(np.float32)
+        body = np.array2string(host, separator=", ", prefix="tensor(",
                                precision=4, threshold=1000, edgeitems=3)
         extras = [f"dtype={self._data.dtype}"]
         if type(self._data) is not np.ndarray:

@@ -229,7 +229,7 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outputs: Any, needs: tuple
         else:
             mutable.add(k)
         seen.add(id(o))
-        if id(o) not in non_diff and o._data.dtype.kind in "fc":
+        if id(o) not in non_diff and o._data.dtype.kind in "fcV":
             differentiable.append(k)
     if not differentiable:
         return outputs if single else tuple(final)

@@ -30,7 +30,7 @@ def _flat_outputs(fn: Callable, inputs: Sequence[Any]) -> np.ndarray:
     with no_grad():
         outs = _as_tuple(fn(*inputs))
     parts = [o._data.astype(np.float64).ravel() for o in outs
-             if isinstance(o, Tensor) and o.dtype.kind in "fc"]
+             if isinstance(o, Tensor) and o.dtype.kind in "fcV"]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
@@ -70,7 +70,7 @@ def analytical_jacobian(fn: Callable, inputs: Sequence[Any]) -> list[np.ndarray]
     """Jacobians assembled row by row from the engine's vector-Jacobian products."""
     from .functional import grad
 
-    outs = [o for o in _as_tuple(fn(*inputs)) if isinstance(o, Tensor) and o.dtype.kind in "fc"]
+    outs = [o for o in _as_tuple(fn(*inputs)) if isinstance(o, Tensor) and o.dtype.kind in "fcV"]
     which = _differentiable(inputs)
     sizes = [o._data.size for o in outs]
     jacobians = [np.zeros((sum(sizes), inputs[i]._data.size)) for i in which]

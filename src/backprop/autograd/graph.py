@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .. import backend
+from .. import backend, dtypes
 from ..backend import as_array, is_writeable
 from ..errors import GraphError, ShapeError, format_shape
 from ..tensor import Tensor, VersionCounter
@@ -28,6 +28,19 @@ from .saved_tensors import (  # noqa: F401
 )
 
 _F16 = np.dtype(np.float16)
+_BF16: Any = np.dtype([("no bfloat16 yet", np.uint8)])  # bfloat16 once ml_dtypes is loaded
+
+
+def _bfloat16_loaded(dtype: np.dtype) -> None:
+    global _BF16
+    _BF16 = dtype
+
+
+dtypes.on_bfloat16(_bfloat16_loaded)
+
+
+def _bfloat16_as_float32(value: Any) -> Any:
+    return value.astype(_F32) if type(value) is np.ndarray and value.dtype is _BF16 else value
 _F32 = np.dtype(np.float32)
 
 
@@ -153,7 +166,7 @@ class Node:
             return Tensor._from_node(out, self)
         # Integer outputs (indices) are no function of the inputs: constants, off the graph.
         return tuple(None if o is None else Tensor._from_output(o, self, k)
-                     if o.dtype.kind in "fc" else Tensor._wrap(o) for k, o in enumerate(out))
+                     if o.dtype.kind in "fcV" else Tensor._wrap(o) for k, o in enumerate(out))
 
     def apply(self, g: Any, create_graph: bool) -> list[Any]:
         """Run the op's gradient rule for every input that needs a gradient; returns one entry
@@ -179,11 +192,17 @@ class Node:
         else:
             args = self.arrays
             out = self.out
-            if getattr(g, "dtype", None) is _F16:
+            low = getattr(g, "dtype", None)
+            if low is _F16:
                 # A rule's operators on raw half arrays would compute in half (and turn a
                 # Python number into half: g * 70000. overflows); PyTorch's kernels compute in
                 # float32 and round to half, as _fit_gradient does here.
                 g = g.astype(_F32)
+            elif low is _BF16:  # likewise, and its saved arrays: NumPy kernels lack bfloat16
+                g = g.astype(_F32)
+                args = [_bfloat16_as_float32(a) for a in args]
+                out = (tuple(_bfloat16_as_float32(o) for o in out) if type(out) is tuple
+                       else _bfloat16_as_float32(out))
         params = self.params
         edges = self.edges
         rules = op.rules

@@ -410,6 +410,10 @@ class Module:
     def half(self) -> Module:
         return self.to(dtypes.float16)
 
+    def bfloat16(self) -> Module:
+        """Cast floating-point parameters and buffers to bfloat16 (needs ml_dtypes)."""
+        return self.to(dtypes.bfloat16_dtype("Module.bfloat16"))
+
     def cpu(self) -> Module:
         return self.to("cpu")
 

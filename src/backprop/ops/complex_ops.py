@@ -156,7 +156,7 @@ def angle(input: Any) -> Any:
 def _angle_real(input: Any) -> Any:
     # Real floats without np.where's branch per element: pi times (x < 0), nan copied in where
     # there is one (NumPy arrays: the test reads the array on the host).
-    if input.dtype.kind != "f" or input.ndim == 0:  # (NumPy makes scalars of 0-d arrays)
+    if input.dtype.kind not in "fV" or input.ndim == 0:  # (NumPy makes scalars of 0-d arrays)
         return None
     out = np.less(input, 0).astype(input.dtype)
     out *= input.dtype.type(np.pi)
@@ -309,7 +309,7 @@ def _check_square(op: str, input: Any) -> None:
            save=("eigenvalues", "eigenvectors"), grads=_eig_grads)
 def _linalg_eig(input: Any) -> Any:
     _check_square("linalg.eig", input)
-    if input.dtype.kind not in "fc":
+    if input.dtype.kind not in "fcV":
         raise DTypeError(f"linalg.eig: expected a float or complex tensor, got {input.dtype}")
     if not np.isfinite(input).all():
         raise ValueError("linalg.eig: input tensor should not contain infs or NaNs")

@@ -234,7 +234,7 @@ def _searchsorted(sorted_sequence: Any, input: Any, side: str, out_dtype: Any) -
 
 def _before(a: Any, b: Any) -> Any:
     """``a < b`` in NumPy's sort order, NaN after everything (as np.searchsorted orders)."""
-    if a.dtype.kind not in "fc":
+    if a.dtype.kind not in "fcV":
         return a < b
     return (a < b) | (np.isnan(b) & ~np.isnan(a))
 
@@ -370,7 +370,7 @@ def bincount(input: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:
         raise ShapeError(f"bincount: weights must have input's shape "
                          f"{format_shape(array.shape)}, got {format_shape(w.shape)}")
     # float weights keep their dtype; others count in float64, as PyTorch's
-    out_dtype = w.dtype if w.dtype.kind == "f" else np.dtype(np.float64)
+    out_dtype = w.dtype if w.dtype.kind in "fV" else np.dtype(np.float64)
     return _bincount(input, w.astype(np.float64), int(minlength), out_dtype)
 
 
@@ -414,7 +414,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     [0.0, 2.0, 1.0, 0.0]
     """
     data = _data(input)
-    if data.dtype.kind != "f":
+    if data.dtype.kind not in "fV":
         raise DTypeError(f"histc: input must be a floating-point tensor, got {data.dtype}")
     if bins <= 0:
         raise ValueError(f"histc: bins must be positive, got {bins}")
@@ -510,7 +510,7 @@ def histogram(input: Tensor, bins: Any = 100, *, range: Sequence[float] | None =
     ([0.0, 3.0], [0.0, 1.0, 2.0])
     """
     data = _data(input)
-    if data.dtype.kind != "f":
+    if data.dtype.kind not in "fV":
         raise DTypeError(f"histogram: input must be a floating-point tensor, got {data.dtype}")
     edges = _edges("histogram", data, bins, range, data.dtype)
     w = _weight_of("histogram", weight, data.shape, data)
@@ -538,7 +538,7 @@ def histogramdd(input: Tensor, bins: Any = 10, *, range: Sequence[float] | None 
     [[1.0, 0.0], [0.0, 1.0]]
     """
     data = _data(input)
-    if data.dtype.kind != "f":
+    if data.dtype.kind not in "fV":
         raise DTypeError(f"histogramdd: input must be a floating-point tensor, got {data.dtype}")
     if data.ndim < 1:
         raise ShapeError("histogramdd: input must have at least one dimension (points along "

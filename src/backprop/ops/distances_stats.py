@@ -166,7 +166,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
                          f"must have the same number of columns ({x1.shape[-1]} and "
                          f"{x2.shape[-1]})")
     for name, x in (("x1", x1), ("x2", x2)):
-        if x.dtype.kind != "f":
+        if x.dtype.kind not in "fV":
             raise DTypeError(f"cdist: expected floating-point tensors, got {name} of dtype "
                              f"{x.dtype}; convert with .float() first")
     if x1.dtype != x2.dtype:
@@ -449,7 +449,7 @@ def trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None = None,
     if isinstance(spacing, Tensor):
         return _sum(_neighbour_sum(y, dim) * spacing, dim) / 2
     n = y.shape[dim]
-    if y.dtype.kind in "fc" and n:
+    if y.dtype.kind in "fcV" and n:
         return _uniform_trapezoid(y, dim, spacing)
     total = _sum(y, dim)
     if n == 0:  # no intervals: 0
@@ -499,7 +499,7 @@ def cumulative_trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None
     """
     spacing = _spacing("cumulative_trapezoid", y, x, dx, dim)
     dim %= y.ndim
-    if not isinstance(spacing, Tensor) and y.dtype.kind in "fc" and y.shape[dim]:
+    if not isinstance(spacing, Tensor) and y.dtype.kind in "fcV" and y.shape[dim]:
         return _uniform_cumulative_trapezoid(y, dim, spacing / 2)
     pairs = _neighbour_sum(y, dim)
     if isinstance(spacing, Tensor):

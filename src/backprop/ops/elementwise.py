@@ -31,7 +31,7 @@ def _times_alpha(op: str, input: Any, other: Any, alpha: Any) -> Any:
     inputs alpha must be an integer (a float would silently change the result's dtype) that the
     result's dtype holds (an unsigned one also takes down to minus its maximum), and the product
     wraps in that dtype, as does a Python int ``other``."""
-    floating = any(x.dtype.kind in "fc" if hasattr(x, "dtype") else isinstance(x, (float, complex))
+    floating = any(x.dtype.kind in "fcV" if hasattr(x, "dtype") else isinstance(x, (float, complex))
                    for x in (input, other))
     if floating:
         return alpha * other
@@ -124,7 +124,7 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Any:
     _refuse_integer_division_by_zero("div", input, other)
     if rounding_mode == "floor":
         return input // other
-    if np.result_type(input, other).kind in "fc":
+    if np.result_type(input, other).kind in "fcV":
         return np.trunc(input / other)
     # Integers: the floor quotient, one more where a remainder was left and the signs differ.
     quotient = input // other
@@ -391,7 +391,7 @@ def sigmoid(input: Any) -> Any:
 
 @sigmoid.kernel(np.ndarray)
 def _sigmoid_in_place(input: np.ndarray) -> Any:
-    if not input.ndim or input.dtype.kind != "f":  # 0-d results are scalars; ints need a cast
+    if not input.ndim or input.dtype.kind not in "fV":  # 0-d results are scalars; ints need a cast
         return None
     out = np.negative(input)  # one temporary
     with np.errstate(over="ignore"):
@@ -540,7 +540,7 @@ def _select_bits(condition: np.ndarray, input: Any, other: Any) -> Any:
         size = other.size
     else:
         return None
-    if dtype.kind != "f" or dtype.itemsize not in _SELECT_INTS:
+    if dtype.kind not in "fV" or dtype.itemsize not in _SELECT_INTS:
         return None
     if max(size, condition.size) < _SELECT_MIN_SIZE:
         return None
@@ -577,9 +577,9 @@ def sign(input: Any) -> Any:
     """
     if input.dtype.kind == "b":
         return input.copy()
-    if input.dtype.kind == "f" and input.ndim == 0:  # NumPy gives scalars here, not arrays
+    if input.dtype.kind in "fV" and input.ndim == 0:  # NumPy gives scalars here, not arrays
         return np.subtract(input > 0, input < 0, dtype=input.dtype)
-    if input.dtype.kind == "f":
+    if input.dtype.kind in "fV":
         # In int8, then one conversion: subtracting the bools in the float dtype casts both
         # in small buffers (3x slower).
         signs = np.greater(input, 0).view(np.int8)
@@ -727,7 +727,7 @@ def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
 # The engine casts every input gradient back to its input's dtype, so the VJP is the identity.
 @primitive("to_dtype", grads={"input": lambda g, out, input, dtype: g})
 def _to_dtype(input: Any, dtype: np.dtype) -> Any:
-    return input.astype(dtype)
+    return dtypes.cast(input, dtype) if dtype.kind == "V" else input.astype(dtype)
 
 
 # The gradient goes back to where the input lives (the engine only sums and casts), so the VJP

@@ -117,7 +117,7 @@ def erf_array(x: np.ndarray, complement: bool = False) -> np.ndarray:
     """
     if not hasattr(x, "ndim"):  # a list or a number
         x = np.asarray(x)
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":
         x = x.astype(np.float64)
     if x.ndim == 0:  # NumPy turns 0-d results into scalars, which the in-place steps refuse
         return erf_array(x.reshape(1), complement).reshape(())

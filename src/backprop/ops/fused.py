@@ -51,7 +51,7 @@ def logsumexp(input: Tensor, dim: int | Sequence[int], keepdim: bool = False) ->
     >>> round(bp.tensor([1000., 1000.]).logsumexp(0).item(), 2)
     1000.69
     """
-    if input.dtype.kind not in "fc":  # integers give a float result, as in PyTorch
+    if input.dtype.kind not in "fcV":  # integers give a float result, as in PyTorch
         input = to(input, dtypes.get_default_dtype())
     return _logsumexp(input, normalize_dims("logsumexp", dim, input.ndim), keepdim)
 

@@ -53,7 +53,7 @@ def _check_matrix(op: str, name: str, x: Any, square: bool = True) -> None:
         raise ShapeError(f"{op}: {name} must be batches of square matrices, but they are "
                          f"{x.shape[-2]} by {x.shape[-1]} matrices (shape "
                          f"{format_shape(x.shape)})")
-    if x.dtype.kind != "f" or x.dtype.itemsize < 4:
+    if x.dtype.kind not in "fV" or x.dtype.itemsize < 4:
         raise DTypeError(f"{op}: {name} must be a float32 or float64 tensor (LAPACK has no "
                          f"kernel for {x.dtype}); convert with .float() or .double()")
 

@@ -35,7 +35,7 @@ def _vector_norm(x: Tensor, ord: float = 2, dim: int | Sequence[int] | None = No
         raise TypeError(f"linalg.vector_norm: x must be a Tensor, got {type(x).__name__}")
     if dtype is not None:
         x = x.to(dtype)
-    if x.dtype.kind not in "fc":
+    if x.dtype.kind not in "fcV":
         raise DTypeError(f"linalg.vector_norm: expected a floating point tensor as input, got "
                          f"{x.dtype}; pass dtype= or convert it with .float()")
     if isinstance(ord, str) or isinstance(ord, bool):
@@ -75,7 +75,7 @@ def _matrix_norm(A: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1),
                          f"{format_shape(getattr(A, 'shape', ()))}")
     if dtype is not None:
         A = A.to(dtype)
-    if A.dtype.kind not in "fc":
+    if A.dtype.kind not in "fcV":
         raise DTypeError(f"linalg.matrix_norm: expected a floating point tensor, got {A.dtype}")
     d0, d1 = _matrix_dims("linalg.matrix_norm", A, dim)
     if ord == "fro":

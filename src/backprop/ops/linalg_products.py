@@ -401,7 +401,7 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     [6.0, 6.0]
     """
     for name, t in (("x", x), ("y", y)):
-        if t.dtype.kind not in "fc":
+        if t.dtype.kind not in "fcV":
             raise DTypeError(f"linalg.vecdot: expected floating-point tensors, got {name} of "
                              f"dtype {t.dtype}; convert with .float() first")
     return _sum(x * y, dim)

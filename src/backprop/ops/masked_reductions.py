@@ -60,7 +60,7 @@ def _identity(op: str, dtype: np.dtype) -> Any:
         return 0
     if op in ("prod", "cumprod"):
         return 1
-    floating = dtype.kind in "fc"
+    floating = dtype.kind in "fcV"
     if op in ("amax", "argmax", "logsumexp", "logaddexp"):
         return -np.inf if floating else np.iinfo(dtype).min
     if op in ("amin", "argmin", "norm-inf"):
@@ -172,7 +172,7 @@ def mean(input: Tensor, dim: Dims = None, *, keepdim: bool = False, dtype: Any =
          mask: Tensor | None = None) -> Tensor:
     """The mean of the kept elements (NaN where none is kept)."""
     target = input.dtype if dtype is None else dtypes.as_dtype(dtype, "masked.mean")
-    if target.kind not in "fc":
+    if target.kind not in "fcV":
         raise TypeError(f"masked.mean: the result dtype must be floating or complex; got "
                         f"{target}: pass dtype=")
     dims = _all_dims("masked.mean", dim, input.ndim)
@@ -183,7 +183,7 @@ def mean(input: Tensor, dim: Dims = None, *, keepdim: bool = False, dtype: Any =
 def median(input: Tensor, dim: int = -1, *, keepdim: bool = False, dtype: Any = None,
            mask: Tensor | None = None) -> Tensor:
     """The median of the kept elements along ``dim`` (NaN where none is kept)."""
-    floating = input.dtype.kind == "f"
+    floating = input.dtype.kind in "fV"
     source = input if floating else input.to(dtypes.float32)
     output = reductions_more.nanmedian(_filled("median", source, mask), dim, keepdim).values
     if floating:
@@ -229,7 +229,7 @@ def _std_var(op: str, input: Tensor, dim: Dims, unbiased: bool | None,
     if correction is None:
         correction = 0.0 if unbiased is False else 1.0
     target = input.dtype if dtype is None else dtypes.as_dtype(dtype, f"masked.{op}")
-    if target.kind not in "fc":
+    if target.kind not in "fcV":
         target = dtypes.float32
     dims = _all_dims(f"masked.{op}", dim, input.ndim)
     count = _count(input, dims, True, mask)

@@ -525,12 +525,12 @@ def signbit(input: Any) -> Any:
 
 @primitive(differentiable=False)
 def isposinf(input: Any) -> Any:
-    return np.isposinf(input) if input.dtype.kind in "fc" else np.zeros_like(input, dtype=bool)
+    return np.isposinf(input) if input.dtype.kind in "fcV" else np.zeros_like(input, dtype=bool)
 
 
 @primitive(differentiable=False)
 def isneginf(input: Any) -> Any:
-    return np.isneginf(input) if input.dtype.kind in "fc" else np.zeros_like(input, dtype=bool)
+    return np.isneginf(input) if input.dtype.kind in "fcV" else np.zeros_like(input, dtype=bool)
 
 
 @primitive(differentiable=False, promote=("input", "values"), refuse=("complex",))
@@ -562,7 +562,7 @@ def nan_to_num(input: Any, nan: float = 0.0, posinf: float | None = None,
     >>> bp.nan_to_num(bp.tensor([float("nan"), float("inf"), 1.]), posinf=9.).tolist()
     [0.0, 9.0, 1.0]
     """
-    if input.dtype.kind not in "fc":
+    if input.dtype.kind not in "fcV":
         return input.copy()
     return np.nan_to_num(input, nan=nan, posinf=posinf, neginf=neginf)
 
@@ -572,7 +572,7 @@ def _nan_to_num_all_finite(input: Any, nan: float = 0.0, posinf: float | None = 
                            neginf: float | None = None) -> Any:
     # The common case, nothing to replace: a copy, where np.nan_to_num makes several passes and
     # temporaries (5x PyTorch's time). (NumPy arrays only: the test reads the array.)
-    return input.copy() if input.dtype.kind == "f" and np.isfinite(input).all() else None
+    return input.copy() if input.dtype.kind in "fV" and np.isfinite(input).all() else None
 
 
 # -- batch 3 ---------------------------------------------------------------------------------------

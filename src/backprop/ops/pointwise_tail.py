@@ -181,7 +181,7 @@ def bitwise_right_shift(input: Any, other: Any) -> Any:
 def _refuse_non_float(op: str, *operands: Any) -> None:
     for name, value in zip(("input", "other"), operands):
         dtype = getattr(value, "dtype", None)
-        if dtype is not None and dtype.kind != "f":
+        if dtype is not None and dtype.kind not in "fV":
             raise DTypeError(f"{op}: {name} has dtype {dtype}; it takes floating-point tensors "
                              "only, as in PyTorch")
 
@@ -338,7 +338,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     else:
         weight = weight.reshape(())  # the result has the input's shape, whatever weight's
     if (isinstance(input, Tensor) and isinstance(weight, Tensor) and input.dtype == weight.dtype
-            and input.dtype.kind == "f"):
+            and input.dtype.kind in "fV"):
         return _prelu(input, weight)
     # PyTorch's prelu: x where x > 0, so the gradient at exactly 0 is the slope's.
     return where(gt(input, 0), input, weight * input)

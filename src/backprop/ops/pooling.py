@@ -59,7 +59,7 @@ def _max_pool_argmax(x: np.ndarray, kernel: Sizes, stride: Sizes,
     values tie, the last NaN where there are NaNs (PyTorch's rule). A few vectorised passes per
     kernel offset over strided views; no window is copied. With ``indices=False`` (no gradient
     and no indices asked for) only the maxima, found by the same passes: (maxima, None)."""
-    lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    lowest = -np.inf if x.dtype.kind in "fV" else np.iinfo(x.dtype).min
     view = _pool_view(_padded(x, padding, lowest), kernel, stride, dilation, out)
     offsets = list(np.ndindex(*kernel))
     windows = [view[(slice(None), slice(None)) + k] for k in offsets]
@@ -67,7 +67,7 @@ def _max_pool_argmax(x: np.ndarray, kernel: Sizes, stride: Sizes,
            if indices else None)
     # np.maximum propagates NaNs like the exact rule, so only the indices need it (and the
     # check, a pass over the input, is skipped for a plain forward).
-    exact = indices and x.dtype.kind == "f" and not np.isfinite(x.sum())
+    exact = indices and x.dtype.kind in "fV" and not np.isfinite(x.sum())
     if exact:  # NaNs (or infs): the exact rule
         best = windows[0].copy()
         for j, v in enumerate(windows[1:], 1):
@@ -474,7 +474,7 @@ def _adaptive_avg_poolnd(op: str, nd: int, input: Any, output_size: Any) -> Any:
         kernel = tuple(n // m for n, m in zip(sizes, wanted))
         return _avg_poolnd(op, nd, input, kernel, kernel, 0, False, True, None)
     # Uneven windows: the pool is separable, one averaging matrix per spatial dim.
-    dtype = input.dtype if input.dtype.kind == "f" else dtypes.get_default_dtype()
+    dtype = input.dtype if input.dtype.kind in "fV" else dtypes.get_default_dtype()
     result = input
     for axis, (n, m) in enumerate(zip(sizes, wanted)):
         matrix = backend.on_device_of(_adaptive_matrix(n, m, dtype), input)

@@ -66,10 +66,26 @@ _wrap, _from_node = Tensor._wrap, Tensor._from_node  # bound once: the hot path'
 _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
 _F16 = np.dtype(np.float16)
+# bfloat16 once ml_dtypes is loaded (dtypes.on_bfloat16); until then a dtype no array has.
+_BF16: Any = np.dtype([("no bfloat16 yet", np.uint8)])
+
+
+def _bfloat16_loaded(dtype: np.dtype) -> None:
+    global _BF16
+    _BF16 = dtype
+
+
+dtypes.on_bfloat16(_bfloat16_loaded)
 _I64 = np.dtype(np.int64)
 _BOOL = np.dtype(np.bool_)
 _C64 = np.dtype(np.complex64)
 _C128 = np.dtype(np.complex128)
+
+
+_NUMBERS_IN_FLOAT32 = frozenset({"mul", "div"})
+# Ops whose result's dtype is their parameter's or their input's, whatever the operands': they
+# move bfloat16 values as they are (NumPy copies and casts ml_dtypes' arrays itself).
+_BF16_AS_IS = frozenset({"to_dtype", "to_device", "copy"})
 
 
 class Primitive:
@@ -163,11 +179,12 @@ class Primitive:
             if (self.numbers and type(args[0]) in (bool, int, float)
                     and type(args[-1]) in (bool, int, float)):  # bp.add(2, 3.0)
                 return self._on_numbers(args, params)
-            # A rule's first operand is mostly the incoming gradient: float16 is computed in
+            # A rule's first operand is mostly the incoming gradient: (b)float16 is computed in
             # float32 (as Node.apply does for rules' operators); NumPy's promotion otherwise.
-            if (promote is not None and len(args) > promote[0]
-                    and getattr(args[promote[0]], "dtype", None) is _F16):
-                return self._promoted(list(args), params, type(args[0]))
+            if promote is not None and len(args) > promote[0]:
+                dtype = getattr(args[promote[0]], "dtype", None)
+                if dtype is _F16 or dtype is _BF16:
+                    return self._promoted(list(args), params, type(args[0]))
             if not self.plain:
                 for kernel in self.kernels.get(type(args[0]), ()):
                     out = kernel(*args, **params)
@@ -184,7 +201,9 @@ class Primitive:
         # Converting operands to their common dtype (PyTorch's promotion, not NumPy's) is rarely
         # needed: tensors of one float dtype, beside numbers, promote alike in both.
         if promote is None:
-            convert = False
+            # bfloat16 kernels are float32 ones with the results rounded (see _promoted); views
+            # only move bytes, whatever their dtype.
+            convert = first.dtype is _BF16 and not self.view and self.name not in _BF16_AS_IS
         else:
             dtype = first.dtype
             convert = (on_device or (dtype is not _F32 and dtype is not _F64)
@@ -213,7 +232,7 @@ class Primitive:
         if out.dtype is _F64 and not _any_float64(raw):
             # NumPy turns int / int and exp(int) into float64; PyTorch gives the default dtype.
             out = out.astype(dtypes.get_default_dtype(), copy=False)
-        if recording and out.dtype.kind in "fc":
+        if recording and out.dtype.kind in "fcV":
             result = _from_node(out, self._record(args, raw, out, params))
         else:
             result = _wrap(out)
@@ -242,28 +261,52 @@ class Primitive:
             return self._run_kernels(_wrap_python_ints(self.name, err, raw), params, first_type)
 
     def _promoted(self, raw: list, params: dict, first_type: type) -> Any:
-        """Run with the operands in PyTorch's common dtype, float16 computed in float32 and its
-        results rounded back to float16, as PyTorch's CPU kernels do."""
+        """Run with the operands in PyTorch's common dtype, (b)float16 computed in float32 and
+        its results rounded back, as PyTorch's CPU kernels do."""
+        if self.promote is None:  # bfloat16 operands of an op that does not promote
+            return self._bfloat16_in_float32(raw, params)
         key = tuple([operand_key(raw[i]) for i in self.promote])
         plan = self.plans.get(key)
         if plan is None:
             plan = self.plans[key] = self._plan(key)
-        casts, half = plan
-        if casts:
+        casts, half, numbers = plan
+        if casts or numbers:
             raw = list(raw)
             for i, dtype in casts:
                 raw[i] = raw[i].astype(dtype) if hasattr(raw[i], "dtype") else dtype.type(raw[i])
-        if not half:
+            for i in numbers:  # PyTorch converts them to the tensors' (b)float16 first
+                raw[i] = float(half.type(raw[i]))
+        if half is None:
             return self._run_kernels(raw, params, first_type)
-        # float16 runs the NumPy forward on float32 copies: kernels see only dtypes users gave
+        # (b)float16 runs the NumPy forward on float32 copies: kernels see only dtypes users gave
         out = self._run_kernels(raw, params, None)
         if type(out) is tuple:
-            return tuple(_to_half(o) for o in out)
-        return _to_half(out)
+            return tuple(_to_half(o, half) for o in out)
+        return _to_half(out, half)
 
-    def _plan(self, key: tuple) -> tuple[tuple[tuple[int, np.dtype], ...], bool]:
-        """For operands whose ``operand_key`` are ``key``: which to cast to what, and whether
-        the results round to float16. Raises where PyTorch has no kernel for their dtypes."""
+    def _bfloat16_in_float32(self, raw: list, params: dict) -> Any:
+        """The forward on float32 copies of the bfloat16 arrays, float32 results rounded to
+        bfloat16 (unless a float32 or float64 operand was given: then they are its results)."""
+        wider = False
+        copies = list(raw)
+        for i, a in enumerate(raw):
+            dtype = getattr(a, "dtype", None)
+            if dtype is _BF16:
+                copies[i] = a.astype(_F32)
+            elif dtype is _F32 or dtype is _F64:
+                wider = True
+        out = self._run_kernels(copies, params, None)
+        if wider:
+            return out
+        if type(out) is tuple:
+            return tuple(_to_half(o, _BF16) for o in out)
+        return _to_half(out, _BF16)
+
+    def _plan(self, key: tuple) -> tuple[tuple[tuple[int, np.dtype], ...], np.dtype | None,
+                                         tuple[int, ...]]:
+        """For operands whose ``operand_key`` are ``key``: which to cast to what, the
+        (b)float16 the results round to (None: none) and which Python numbers round to it
+        first. Raises where PyTorch has no kernel for their dtypes."""
         try:
             result = result_of_keys(key)
         except DTypeError:  # complex32, which backprop lacks
@@ -271,7 +314,7 @@ class Primitive:
                 raise
             result = _C64  # a comparison: float16 values compare alike in complex64
         if result is None:
-            return (), False
+            return (), None, ()
         for category in self.refuse:
             if category == "bool operand":
                 refused = any(k is bool or k in (_BOOL, (_BOOL,)) for k in key)
@@ -282,7 +325,8 @@ class Primitive:
             if refused:
                 raise DTypeError(f"{self.name}: {_REFUSALS[category]} (operands: "
                                  f"{', '.join(_describe(k) for k in key if k is not None)})")
-        compute = _F32 if result is _F16 else result
+        half = result if result is _F16 or result is _BF16 else None
+        compute = _F32 if half is not None else result
         # Arrays of another dtype are cast: NumPy would widen some further (int32 with float32
         # gives float64, bool with a Python complex complex128). Numbers alone (``where``'s two
         # values) become NumPy scalars of the result's dtype, as NumPy reads numbers alone as
@@ -292,7 +336,12 @@ class Primitive:
         casts = tuple((i, compute) for i, k in zip(self.promote, key)
                       if k is not None and (not arrays or i in arrays)
                       and (k[0] if type(k) is tuple else k) != compute)
-        return casts, result is _F16
+        # PyTorch's CPU kernels convert a Python number beside (b)float16 tensors to their dtype,
+        # except mul's and div's, which keep it in float32 (x - 0.3 subtracts 0.30078125 in
+        # bfloat16, x * 0.3 multiplies by float32's 0.3).
+        numbers = () if half is None or self.name in _NUMBERS_IN_FLOAT32 else tuple(
+            i for i, k in zip(self.promote, key) if k is int or k is float)
+        return casts, half, numbers
 
     def _several_outputs(self, args: tuple, raw: list, outs: tuple, params: dict,
                          recording: bool) -> tuple:
@@ -300,11 +349,11 @@ class Primitive:
         if not _any_float64(raw):
             outs = tuple(o.astype(_F32) if o is not None and o.dtype is _F64 else o
                          for o in outs)
-        if not (recording and any(o is not None and o.dtype.kind in "fc" for o in outs)):
+        if not (recording and any(o is not None and o.dtype.kind in "fcV" for o in outs)):
             return tuple(None if o is None else Tensor._wrap(o) for o in outs)
         node = self._record(args, raw, outs, params)
         return tuple(None if o is None else Tensor._from_output(o, node, k)
-                     if o.dtype.kind in "fc" else Tensor._wrap(o) for k, o in enumerate(outs))
+                     if o.dtype.kind in "fcV" else Tensor._wrap(o) for k, o in enumerate(outs))
 
     def record(self, args: tuple, **params: Any) -> Node:
         """The node of a call whose result was computed elsewhere (an in-place write, which
@@ -428,7 +477,7 @@ class ViewPrimitive(Primitive):
             out = out.astype(dtypes.get_default_dtype(), copy=False)  # as Primitive.__call__
         enabled = grad_mode.state.enabled
         if (input._requires_grad and enabled and self.differentiable
-                and out.dtype.kind in "fc"):
+                and out.dtype.kind in "fcV"):
             fn = input._grad_fn
             if self.save or (fn is not None and fn.n_outputs != 1):
                 node = self._record(args, [data, *constants], out, params)
@@ -499,11 +548,11 @@ def _pair_agrees(x: Any, y: Any) -> bool:
     return kind is float and (dtype is _F32 or dtype is _F64)
 
 
-def _to_half(out: Any) -> Any:
+def _to_half(out: Any, half: np.dtype) -> Any:
     if getattr(out, "dtype", None) is not _F32:
         return out
     with np.errstate(over="ignore"):  # beyond float16's range: inf, as in PyTorch
-        return out.astype(_F16)
+        return out.astype(half)
 
 
 def _describe(key: Any) -> str:

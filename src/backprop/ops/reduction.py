@@ -99,7 +99,7 @@ def _at_extreme_without_nans(input: Any, extreme: Any) -> Any:
 
 
 def _require_float(op: str, input: Any, what: str = "floating point") -> None:
-    if input.dtype.kind not in "fc":
+    if input.dtype.kind not in "fcV":
         raise DTypeError(f"{op}: input dtype must be {what}, got {input.dtype}; "
                          "convert with .float() first")
 
@@ -154,7 +154,7 @@ def _mean_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None, keepdi
 
 @primitive("mean", promote=("input",), grads={"input": _mean_vjp})
 def _mean(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
-    if input.dtype.kind not in "fc":
+    if input.dtype.kind not in "fcV":
         raise DTypeError(f"mean: input dtype must be floating point, got {input.dtype}; "
                         "convert with .float() first")
     return _cascade_mean(input, axes, keepdim)
@@ -225,7 +225,7 @@ _BLOCK = 1024
 
 @_prod.kernel(np.ndarray)
 def _prod_across_rows(input: np.ndarray, axis: int | None, keepdim: bool) -> Any:
-    if (input.dtype.kind != "f" or input.size < _BLOCKED_PRODUCT_MIN
+    if (input.dtype.kind not in "fV" or input.size < _BLOCKED_PRODUCT_MIN
             or not input.flags.c_contiguous or axis not in (None, input.ndim - 1)):
         return None  # the plain forward
     if axis is None:
@@ -586,8 +586,8 @@ def _running_sums(input: Any, axis: int) -> Any:
     kind, size = input.dtype.kind, input.dtype.itemsize
     if kind in "biu":
         return np.cumsum(input, axis=axis, dtype=np.int64)
-    if (kind == "f" and size < 8) or (kind == "c" and size < 16):
-        wide = np.float64 if kind == "f" else np.complex128
+    if (kind in "fV" and size < 8) or (kind == "c" and size < 16):
+        wide = np.float64 if kind in "fV" else np.complex128
         return np.cumsum(input, axis=axis, dtype=wide).astype(input.dtype)
     return np.cumsum(input, axis=axis)
 

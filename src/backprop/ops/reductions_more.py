@@ -166,7 +166,7 @@ def _position_in_order(order: Any, sorted_values: Any, kind: str, k: int) -> Any
     n = order.shape[-1]
     if kind == "kthvalue":
         return backend.zeros(order.shape[:-1] + (1,), np.int64, order) + (k - 1)
-    nans = np.isnan(sorted_values).sum(axis=-1, keepdims=True) if sorted_values.dtype.kind in "fc" \
+    nans = np.isnan(sorted_values).sum(axis=-1, keepdims=True) if sorted_values.dtype.kind in "fcV" \
         else backend.zeros(order.shape[:-1] + (1,), np.int64, order)
     if kind == "median":
         # A slice with NaN has median NaN, at its first NaN (NaNs sort last, stably).
@@ -183,7 +183,7 @@ def _index_by_selection(rows: Any, kind: str, k: int) -> Any:
     partitioned into place; a stable sort puts there the ``j``-th of the entries equal to ``v``
     (NaN equal to NaN), ``j`` being the position less the entries sorted before them all."""
     count, n = rows.shape
-    floats = rows.dtype.kind == "f"
+    floats = rows.dtype.kind in "fV"
     nan = np.isnan(rows) if floats else None
     nans = nan.sum(axis=-1, keepdims=True) if floats else 0
     middle = backend.zeros((count, 1), np.int64, rows) + (n - 1) // 2
@@ -351,7 +351,7 @@ def _cumulative_extreme_op(input: Any, *, axis: int, largest: bool) -> tuple[Any
     # until the next move. A slice's first element always moves.
     moved = np.moveaxis(input, axis, -1)
     moves = backend.contiguous(moved == np.moveaxis(running, axis, -1))
-    if input.dtype.kind in "fc":
+    if input.dtype.kind in "fcV":
         moves |= np.isnan(moved)
     n = moved.shape[-1]
     at = np.flatnonzero(moves)  # row-major positions of the moves, each row's first included
@@ -399,7 +399,7 @@ def cummin(input: Tensor, dim: int) -> Any:
 def _running(ufunc: Any, input: Any, axis: int) -> Any:
     """``_scan`` in float64 for smaller floats, as PyTorch's CPU kernels accumulate (the running
     error would otherwise grow with the length)."""
-    if input.dtype.kind == "f" and input.dtype.itemsize < 8:
+    if input.dtype.kind in "fV" and input.dtype.itemsize < 8:
         return _scan(ufunc, input.astype(np.float64), axis).astype(input.dtype)
     return _scan(ufunc, input, axis)
 
@@ -491,7 +491,7 @@ def _quantile(name: str, input: Tensor, q: Any, dim: int | None, keepdim: bool,
     if interpolation not in _INTERPOLATIONS:
         raise ValueError(f"{name}: interpolation must be one of {_INTERPOLATIONS}, got "
                          f"{interpolation!r}")
-    if input.dtype.kind != "f":
+    if input.dtype.kind not in "fV":
         raise TypeError(f"{name}: input must be a float tensor, got {input.dtype}")
     q_array = np.asarray(backend.to_host(backend.array_of(q)) if isinstance(q, Tensor) else q,
                          dtype=np.float64)
@@ -603,7 +603,7 @@ def _nansum_vjp(g: Any, out: Any, input: Any, axes: tuple[int, ...] | None,
 def _nansum(input: Any, axes: tuple[int, ...] | None, keepdim: bool) -> Any:
     """The sum with NaN read as zero, in one op (a where and a sum made two nodes and twice the
     passes); integers and bools have no NaN and sum in int64, as ``sum``."""
-    if input.dtype.kind not in "fc":
+    if input.dtype.kind not in "fcV":
         return input.sum(axis=axes, keepdims=keepdim, dtype=np.int64)
     return cascade_sum(np.where(np.isnan(input), 0, input), axes, keepdim)
 
@@ -636,7 +636,7 @@ def nanmean(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool
     """
     if dtype is not None:
         input = input.to(dtype)
-    if input.dtype.kind not in "fc":
+    if input.dtype.kind not in "fcV":
         raise TypeError(f"nanmean: expected a floating point or complex tensor, got {input.dtype}")
     count = _sum_op(~isnan(input), dim, keepdim)
     return nansum(input, dim, keepdim) / count

@@ -46,7 +46,7 @@ def _zero(g: Any, out: Any, *inputs: Any, **params: Any) -> Any:
 
 def _as_float_tensor(op: str, name: str, value: Any) -> Tensor:
     t = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value))
-    if t.dtype.kind != "f":
+    if t.dtype.kind not in "fV":
         raise DTypeError(f"{op}: {name} must be a floating-point tensor, got {t.dtype}")
     return t
 
@@ -81,7 +81,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     [0, 1, 2]
     """
     weights = input._data if isinstance(input, Tensor) else np.asarray(input)
-    if weights.dtype.kind != "f":
+    if weights.dtype.kind not in "fV":
         raise DTypeError(f"multinomial: input must be a floating-point tensor of weights, got "
                          f"{weights.dtype}")
     if weights.ndim not in (1, 2):
@@ -276,7 +276,7 @@ def _fill_with(self: Tensor, op: str, values: Any) -> Tensor:
 
 
 def _require_float(self: Tensor, op: str) -> None:
-    if self.dtype.kind != "f":
+    if self.dtype.kind not in "fV":
         raise DTypeError(f"{op}: expects a floating-point tensor, got {self.dtype}")
 
 
@@ -390,7 +390,7 @@ def _random_range(dtype: np.dtype, from_: int, to: int | None) -> tuple[int, int
     """The inclusive range ``random_`` draws from for ``dtype``."""
     if dtype.kind == "b":
         top = 1
-    elif dtype.kind == "f":
+    elif dtype.kind in "fV":
         top = 2 ** (np.finfo(dtype).nmant + 1)
     else:
         low_limit, top = int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)

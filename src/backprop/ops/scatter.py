@@ -286,7 +286,7 @@ def _reduce_identity(reduce: str, dtype: np.dtype) -> Any:
         return 0
     if reduce == "prod":
         return 1
-    if dtype.kind == "f":
+    if dtype.kind in "fV":
         return -np.inf if reduce == "amax" else np.inf
     info = np.iinfo(dtype) if dtype.kind in "iu" else np.iinfo(np.uint8)
     return info.min if reduce == "amax" else info.max

@@ -390,7 +390,7 @@ def trace(input: Any) -> Any:
     if input.ndim != 2:
         raise ShapeError(f"trace: expected a matrix, got shape {format_shape(input.shape)}")
     diagonal = input.diagonal()
-    if type(diagonal) is np.ndarray and diagonal.dtype.kind in "fc":
+    if type(diagonal) is np.ndarray and diagonal.dtype.kind in "fcV":
         # what ``sum`` computes for one axis (a pairwise run), without ndarray.sum's wrapper
         return np.add.reduce(diagonal)
     return _sum.forward(diagonal, None, False)  # integers in int64, as sum

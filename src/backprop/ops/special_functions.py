@@ -432,7 +432,7 @@ def _zeta(input: Any, other: Any) -> Any:
 @on_host  # a loop whose length each element sets: NumPy's, on the host
 def _zeta_array(input: Any, other: Any) -> np.ndarray:
     x, q = np.asarray(input), np.asarray(other)
-    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
+    dtype = x.dtype if x.dtype.kind in "fV" else np.dtype(np.float32)
     return N.zeta(x.astype(np.float64), q.astype(np.float64)).astype(dtype, copy=False)
 
 
@@ -450,7 +450,7 @@ def zeta(input: Tensor | float, other: Tensor | float) -> Tensor:
         raise TypeError(f"zeta: expected a Tensor for input or other, got {type(input).__name__} "
                         f"and {type(other).__name__}")
     if not isinstance(input, Tensor):  # PyTorch makes the number a 0-d tensor of other's kind
-        input = tensor(input, dtype=other.dtype if other.dtype.kind == "f" else None)
+        input = tensor(input, dtype=other.dtype if other.dtype.kind in "fV" else None)
     return _zeta(_floating(input), other)
 
 
@@ -464,7 +464,7 @@ def _gamma_density(input: Any, other: Any) -> Any:
 @on_host  # series and continued fractions iterated per element: NumPy's, on the host
 def _incomplete_gamma(input: Any, other: Any, upper: bool) -> Any:
     a, x = np.asarray(input), np.asarray(other)
-    dtype = a.dtype if a.dtype.kind == "f" else np.dtype(np.float32)
+    dtype = a.dtype if a.dtype.kind in "fV" else np.dtype(np.float32)
     return N.incomplete_gamma(a, x, upper).astype(dtype, copy=False)
 
 

@@ -117,7 +117,7 @@ def _operands(x: Any, n: Any) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     x, n = np.broadcast_arrays(x, n)
     shape = x.shape
     with np.errstate(invalid="ignore"):
-        if n.dtype.kind == "f":  # (|nan| < 2^63 and |inf| < 2^63 are False)
+        if n.dtype.kind in "fV":  # (|nan| < 2^63 and |inf| < 2^63 are False)
             n = np.where(np.abs(n) < 2.0 ** 63, n, -(2.0 ** 63))
         n = n.astype(np.int64)
     return x.reshape(-1), n.reshape(-1), shape
@@ -307,8 +307,8 @@ def _in_input_dtype(kernel: Callable[[Any, Any], np.ndarray], input: Any, n: Any
     all of it in one pass."""
     x = np.asarray(input)
     n = np.asarray(n)
-    if x.dtype.kind != "f":
-        x = x.astype(dtypes.get_default_dtype() if n.dtype.kind != "f" else n.dtype)
+    if x.dtype.kind not in "fV":
+        x = x.astype(dtypes.get_default_dtype() if n.dtype.kind not in "fV" else n.dtype)
     out = numba_special.polynomial(*compiled, x, n)
     if out is not None:
         return out
@@ -329,7 +329,7 @@ def _in_input_dtype(kernel: Callable[[Any, Any], np.ndarray], input: Any, n: Any
 
 def _float_for(n: Any) -> Any:
     dtype = getattr(n, "dtype", None)
-    return n.dtype if dtype is not None and dtype.kind == "f" else dtypes.get_default_dtype()
+    return n.dtype if dtype is not None and dtype.kind in "fV" else dtypes.get_default_dtype()
 
 
 chebyshev_polynomial_t = _polynomial(

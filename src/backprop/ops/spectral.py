@@ -489,7 +489,7 @@ def _frequencies(op: str, values: np.ndarray, n: int, d: float, dtype: Any, devi
     if not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"{op}: n must be a non-negative integer, got {n!r}")
     dtype = dtypes.float32 if dtype is None else dtypes.as_dtype(dtype, op)
-    if dtype.kind not in "fc":
+    if dtype.kind not in "fcV":
         raise DTypeError(f"{op}: dtype must be a floating point or complex dtype, got {dtype}")
     # Computed on the host in float64 (``values`` is ours to overwrite), rounded once, and copied
     # once to ``device``.

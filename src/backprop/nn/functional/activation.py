@@ -212,7 +212,7 @@ def _silu(input: Any) -> Any:
 
 @_silu.kernel(np.ndarray)
 def _silu_in_place(input: np.ndarray) -> Any:
-    if not input.ndim or input.dtype.kind != "f":  # 0-d results are scalars; ints need a cast
+    if not input.ndim or input.dtype.kind not in "fV":  # 0-d results are scalars; ints need a cast
         return None
     denominator = np.negative(input)
     with np.errstate(over="ignore"):

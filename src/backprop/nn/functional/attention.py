@@ -107,7 +107,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                              f"{format_shape(scores.shape)} (..., L, S)") from None
         if mask.dtype == np.bool_:
             scores = where(mask, scores, _NEG_INF)
-        elif mask.dtype.kind == "f":
+        elif mask.dtype.kind in "fV":
             scores = scores + attn_mask
         else:
             raise DTypeError(f"{op}: attn_mask must be bool (True = attend) or floating point "
@@ -150,7 +150,7 @@ def _additive_mask(op: str, name: str, mask: Any, dtype: np.dtype) -> Any:
     values = backend.array_of(mask)
     if values.dtype == np.bool_:
         return np.where(values, _NEG_INF, 0.0).astype(dtype)
-    if values.dtype.kind != "f":
+    if values.dtype.kind not in "fV":
         raise DTypeError(f"{op}: {name} must be bool (True = masked) or floating point (added "
                          f"to the scores), got {values.dtype}")
     return mask

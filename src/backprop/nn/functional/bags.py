@@ -72,7 +72,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     [[1.0, 2.0], [4.0, 5.0]]
     """
     op = "embedding_bag"
-    if backend.array_of(weight).dtype.kind in "iu" and backend.array_of(input).dtype.kind == "f":
+    if backend.array_of(weight).dtype.kind in "iu" and backend.array_of(input).dtype.kind in "fV":
         warnings.warn(f"{op}: the argument order is (input, weight, ...); (weight, input, ...) "
                       "is deprecated", stacklevel=2)
         weight, input = input, weight  # PyTorch's older order, still accepted

@@ -76,7 +76,7 @@ def _alpha(op: str, input: Tensor, mask_shape: tuple[int, ...], p: float, traini
         return input * 0.0
     a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
     keep = get_rng().random(mask_shape, dtype=np.float32) >= p
-    dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float32)
+    dtype = input.dtype if input.dtype.kind in "fV" else np.dtype(np.float32)
     like = backend.array_of(input)
     # Kept: a * x + alpha * a * p; dropped: alpha * a * (p - 1). The gradient is a * keep.
     scale = backend.on_device_of(np.multiply(keep, a, dtype=dtype), like)

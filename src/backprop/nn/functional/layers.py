@@ -155,7 +155,7 @@ def _dropout_mask(shape: tuple[int, ...], p: float, dtype: np.dtype) -> np.ndarr
 
 def _apply_mask(op: str, input: Tensor, mask_shape: tuple[int, ...], p: float,
                 inplace: bool) -> Tensor:
-    dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float32)
+    dtype = input.dtype if input.dtype.kind in "fV" else np.dtype(np.float32)
     # Drawn on the host: one seed, one mask, any device.
     mask = backend.on_device_of(_dropout_mask(mask_shape, p, dtype), input)
     if inplace:

@@ -58,7 +58,7 @@ def _same_device(op: str, input: Tensor, a: Any, b: Any = None) -> None:
 
 
 def _require_float(op: str, name: str, x: Any) -> None:
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":
         raise DTypeError(f"{op}: {name} must be a floating point tensor, got {x.dtype}; "
                          "convert it with .float()")
 
@@ -353,7 +353,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
 def _cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Any, reduction: str,
                                  label_smoothing: float) -> Tensor:
     """Class-probability targets: composed (the target may require grad too)."""
-    if backend.array_of(target).dtype.kind != "f":
+    if backend.array_of(target).dtype.kind not in "fV":
         raise DTypeError(f"cross_entropy: target of shape {format_shape(target.shape)} has the "
                          "input's shape, so it is read as class probabilities, which must be "
                          f"floating point; got {target.dtype}. For class indices give shape "

@@ -217,7 +217,7 @@ def rms_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tenso
     shape, axes = _trailing_axes("rms_norm", input, normalized_shape)
     _check_param("rms_norm", "weight", weight, shape, f"normalized_shape {format_shape(shape)}")
     if eps is None:
-        eps = float(np.finfo(input.dtype if input.dtype.kind == "f" else np.float32).eps)
+        eps = float(np.finfo(input.dtype if input.dtype.kind in "fV" else np.float32).eps)
     return _rms_norm(input, weight, axes, float(eps))[0]
 
 
@@ -282,7 +282,7 @@ def _fused_affine(input: Tensor, running_mean: Any, running_var: Any, weight: An
     dispatch, which cost more than the arithmetic at 1e5 elements). None elsewhere."""
     params = [p for p in (running_mean, running_var, weight, bias) if p is not None]
     x = input._data
-    if (type(x) is not np.ndarray or x.dtype.kind != "f" or _observers.REGISTRY.count
+    if (type(x) is not np.ndarray or x.dtype.kind not in "fV" or _observers.REGISTRY.count
             or not all(isinstance(p, Tensor) and type(p._data) is np.ndarray
                        and p._data.dtype == x.dtype for p in params)
             or (grad_mode.state.enabled

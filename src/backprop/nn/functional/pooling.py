@@ -63,7 +63,7 @@ def _adaptive_argmax(x: np.ndarray, wanted: tuple[int, ...]) -> tuple[np.ndarray
     plane = x.reshape(x.shape[:2] + (-1,))
     blocks = np.take(plane, on_device, axis=2)  # (N, C, *out, window)
     arg = np.argmax(np.where(np.isnan(blocks), np.inf, blocks), axis=-1) \
-        if x.dtype.kind == "f" else np.argmax(blocks, axis=-1)
+        if x.dtype.kind in "fV" else np.argmax(blocks, axis=-1)
     arg = arg[..., None]
     values = np.take_along_axis(blocks, arg, axis=-1)[..., 0]
     index = np.take_along_axis(np.broadcast_to(on_device, blocks.shape), arg, axis=-1)[..., 0]

@@ -223,7 +223,7 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     if mode == "area":
         return getattr(_pooling, f"adaptive_avg_pool{nd}d")(input, out)
     sizes = tuple(input.shape[2:])
-    if input.dtype.kind != "f":
+    if input.dtype.kind not in "fV":
         raise TypeError(f"{op}: expected a floating-point input, got {input.dtype}")
     dtype = np.dtype(input.dtype).type
     result = input
