@@ -60,7 +60,7 @@ def _tree(make, tree):
 
 
 def test_jvp_of_a_constant_output_is_zero() -> None:
-    out, tangent = bp.func.jvp(lambda x: bp.ones(3), (bp.tensor(X),), (bp.tensor(V),))
+    _, tangent = bp.func.jvp(lambda x: bp.ones(3), (bp.tensor(X),), (bp.tensor(V),))
     assert tangent.tolist() == [0.0, 0.0, 0.0]
 
 
@@ -75,7 +75,7 @@ def test_jvp_refuses_bad_pairs(primals, tangents, message) -> None:
 
 
 def test_jvp_inside_jvp_is_refused_as_in_forward_ad() -> None:
-    inner = lambda x: bp.func.jvp(bp.sin, (x,), (x,))[1]  # noqa: E731
+    inner = lambda x: bp.func.jvp(bp.sin, (x,), (x,))[1]
     with pytest.raises(RuntimeError, match="Nested forward mode"):
         bp.func.jvp(inner, (bp.tensor(X),), (bp.tensor(V),))
 

@@ -26,17 +26,27 @@ from ..autograd import forward_ad
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from .batching import active_levels
-from .grad_transforms import _argnum_tuple, _eye, _rewrap, _split_aux, _to_plain, jacrev
+from .grad_transforms import (
+    _argnum_tuple,
+    _eye,
+    _rewrap,
+    _split_aux,
+    _to_plain,
+    jacrev,
+    tensor_outputs,
+)
 from .pytree import tree_flatten, tree_unflatten
 from .vmap import vmap
 
 
 def _check_pairs(primals: Any, tangents: Any) -> tuple[list, list, Any]:
+    # RuntimeError for wrong types too: PyTorch's exception type
     if not isinstance(primals, tuple):
-        raise RuntimeError(f"jvp: Expected primals to be a tuple, got {type(primals).__name__}")
+        raise RuntimeError(  # noqa: TRY004
+            f"jvp: Expected primals to be a tuple, got {type(primals).__name__}")
     if not isinstance(tangents, tuple):
-        raise RuntimeError(f"jvp: Expected tangents to be a tuple, got "
-                           f"{type(tangents).__name__}")
+        raise RuntimeError(  # noqa: TRY004
+            f"jvp: Expected tangents to be a tuple, got {type(tangents).__name__}")
     flat_p, spec = tree_flatten(primals)
     flat_t, tangent_spec = tree_flatten(tangents)
     if tangent_spec != spec:
@@ -44,7 +54,7 @@ def _check_pairs(primals: Any, tangents: Any) -> tuple[list, list, Any]:
                            "structure (the same nesting of tuples, lists and dicts)")
     for k, (p, t) in enumerate(zip(flat_p, flat_t)):
         if not isinstance(p, Tensor) or not isinstance(t, Tensor):
-            raise RuntimeError(f"jvp: primal and tangent {k} must be tensors, got "
+            raise RuntimeError(f"jvp: primal and tangent {k} must be tensors, got "  # noqa: TRY004
                                f"{type(p).__name__} and {type(t).__name__}")
         if tuple(p.shape) != tuple(t.shape):
             raise ShapeError(f"jvp: primal {k} has shape {format_shape(p.shape)} but its tangent "
@@ -88,12 +98,7 @@ def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False
     with forward_ad.dual_level():
         duals = [_dual(p, t, levels) for p, t in zip(flat_p, flat_t)]
         output, aux = _split_aux("jvp", func(*tree_unflatten(duals, spec)), has_aux)
-        flat_out, out_spec = tree_flatten(output)
-        for j, o in enumerate(flat_out):
-            if not isinstance(o, Tensor):
-                raise RuntimeError(  # noqa: TRY004 - PyTorch's exception type
-                    f"jvp: f must return tensors (or tuples/lists/dicts of them), got "
-                    f"{type(o).__name__} at output {j}")
+        flat_out, out_spec = tensor_outputs("jvp", output)
         pairs = [_split_dual(o, levels) for o in flat_out]
         if has_aux:
             flat_aux, aux_spec = tree_flatten(aux)

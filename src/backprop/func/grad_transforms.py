@@ -121,6 +121,17 @@ class _Prepared:
         return out[0] if single else tuple(out)
 
 
+def tensor_outputs(name: str, output: Any) -> tuple[list, Any]:
+    """``output`` flattened (a tensor, or a tuple/list/dict tree of them), and its structure."""
+    flat_out, out_spec = tree_flatten(output)
+    for j, o in enumerate(flat_out):
+        if not isinstance(o, Tensor):
+            raise RuntimeError(  # noqa: TRY004 - PyTorch's exception type
+                f"{name}: f must return tensors (or tuples/lists/dicts of them), got "
+                f"{type(o).__name__} at output {j}")
+    return flat_out, out_spec
+
+
 def _call(func: Callable, prepared: _Prepared, kwargs: dict) -> Any:
     _depth.value += 1
     try:
@@ -226,12 +237,7 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """
     prepared = _Prepared("vjp", primals, tuple(range(len(primals))))
     output, aux = _split_aux("vjp", _call(func, prepared, {}), has_aux)
-    flat_out, out_spec = tree_flatten(output)
-    for j, o in enumerate(flat_out):
-        if not isinstance(o, Tensor):
-            raise RuntimeError(  # noqa: TRY004 - PyTorch's exception type
-                f"vjp: f must return tensors (or tuples/lists/dicts of them), got "
-                f"{type(o).__name__} at output {j}")
+    flat_out, out_spec = tensor_outputs("vjp", output)
     levels = prepared.levels
     plains = [_to_plain(o, levels) for o in flat_out]
     keep = prepared.keep_graph
