@@ -155,8 +155,10 @@ def compare(config: StreamConfig, log: Callable[[str], None] | None = None) -> C
 
     >>> config = StreamConfig(schedule=((0, 1), (2, 3)), steps_per_phase=5, eval_every=5)
     >>> result = compare(config)
-    >>> result.steps, sorted(result.curves), result.curves["frozen"]["absent"]
-    ([4, 9], ['fine-tuning', 'frozen', 'recalibrating'], [None, None])
+    >>> result.steps, sorted(result.curves), result.phase_starts
+    ([4, 9], ['fine-tuning', 'frozen', 'recalibrating'], [0, 5])
+    >>> result.curves["frozen"]["absent"][0] is None  # no class has left yet in phase 0
+    True
     """
     import time  # noqa: PLC0415
 
