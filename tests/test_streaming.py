@@ -39,7 +39,7 @@ def test_digits_stream_follows_its_schedule() -> None:
         # Every scheduled class turns up (640 draws), and no other.
         assert set(labels.tolist()) == set(classes), k
     assert stream.seen_classes(45) == (0, 1, 2, 3, 7, 9) and stream.classes_at(25) == (7,)
-    x, y = stream.test_set((3, 9))
+    _, y = stream.test_set((3, 9))
     assert set(y.tolist()) == {3, 9} and len(y) == int(np.isin(
         bp.datasets.Digits(train=False).targets.numpy(), [3, 9]).sum())
 

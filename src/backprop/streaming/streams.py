@@ -87,7 +87,7 @@ class DriftingDigits:
         from ..datasets import Digits  # noqa: PLC0415 - reads the embedded file on first use
 
         _check_counts("DriftingDigits", steps_per_phase=steps_per_phase, batch_size=batch_size)
-        self.schedule = tuple(tuple(sorted(set(int(c) for c in phase))) for phase in schedule)
+        self.schedule = tuple(tuple(sorted({int(c) for c in phase})) for phase in schedule)
         if not self.schedule or any(not phase for phase in self.schedule):
             raise ValueError(f"DriftingDigits: every phase of the schedule needs at least one "
                              f"class; got {list(map(list, self.schedule))}")
@@ -100,8 +100,8 @@ class DriftingDigits:
         self.seed = seed
         self.num_classes = 10
         train, test = Digits(train=True), Digits(train=False)
-        self._train_x, self._train_y = train.data.numpy(), train.targets.numpy()
-        self._test_x, self._test_y = test.data.numpy(), test.targets.numpy()
+        self._train_x, self._train_y = np.asarray(train.data), np.asarray(train.targets)
+        self._test_x, self._test_y = np.asarray(test.data), np.asarray(test.targets)
         self._pools = {c: np.flatnonzero(self._train_y == c) for c in range(10)}
 
     def __len__(self) -> int:
