@@ -311,3 +311,33 @@ def test_stream_command_refuses_an_earlier_runs_folder(tmp_path: Path) -> None:
     (tmp_path / "history.json").write_text("{}")
     with pytest.raises(Exception, match="already holds history.json"):
         run(_args("--quick", "--out", str(tmp_path)))
+
+
+def test_result_measures_recovery_and_detection_delays() -> None:
+    config = StreamConfig(schedule=((0,), (1,), (2,)), steps_per_phase=10, eval_every=5)
+    result = compare(config)
+    result.curves["fine-tuning"]["present"] = [0.9, 0.9, 0.1, 0.85, 0.3, 0.5]  # steps 4..29
+    result.detections = [12, 14, 27]
+    assert result.recovery("fine-tuning") == [9, None]
+    assert result.detection_delays() == [2, 7] and result.false_alarms() == 1
+
+
+def test_trainer_tracks_a_rotating_regression_target() -> None:
+    stream = RotatingRegression(phases=3, steps_per_phase=150, batch_size=16, jump_degrees=90)
+    errors = {}
+    for name, replay in (("fine-tuning", None), ("replay", ReplayBuffer(200))):
+        bp.manual_seed(0)
+        model = bp.nn.Linear(2, 1)
+        trainer = StreamingTrainer(model, bp.optim.SGD(model.parameters(), lr=0.05),
+                                   loss_fn=bp.nn.functional.mse_loss, replay=replay,
+                                   detector=PageHinkley())
+        for batch in stream:
+            trainer.step(batch.x, batch.y)
+        assert [d - s for d, s in zip(trainer.detections, (150, 300))] == [2, 2], name
+        x, y = stream.test_set(len(stream) - 1)
+        with bp.no_grad():
+            errors[name] = float(((model(bp.tensor(x)).numpy() - y) ** 2).mean())
+    # Measured: 0.012 without replay (the noise floor is 0.01), 0.35 with it. When the same
+    # inputs get new targets, replaying the old targets holds the model back: replay helps
+    # against forgetting classes, not against a changed concept.
+    assert errors["fine-tuning"] < 0.03 and errors["replay"] > 5 * errors["fine-tuning"], errors

@@ -38,7 +38,7 @@ def plot_accuracy(result: ComparisonResult, path: Path) -> Path | None:
     plt = pyplot()
     if plt is None:
         return None
-    figure, axes = plt.subplots(1, 3, figsize=(15, 4.2), sharey=True)
+    figure, axes = plt.subplots(1, 3, figsize=(15, 4.2), sharex=True, sharey=True)
     titles = {"present": "present classes (this phase)", "seen": "all classes seen so far",
               "absent": "past classes not in this phase"}
     for axis, measure in zip(axes, MEASURES):
@@ -75,7 +75,10 @@ def summary_lines(result: ComparisonResult) -> list[str]:
             ends = result.phase_end(name, measure)
             cells = "".join(("-" if v is None else f"{v:.3f}").rjust(16) for v in ends)
             mean = result.mean(name, measure)
-            lines.append(f"{name:<15}{measure:<9}{cells}{'-' if mean is None else f'{mean:.3f}':>10}")
+            average = "-" if mean is None else f"{mean:.3f}"
+            lines.append(f"{name:<15}{measure:<9}{cells}{average:>10}")
+    lines.append("steps after each phase change until present-class accuracy >= 0.8: " + "; ".join(
+        f"{name} {result.recovery(name)}" for name in CONTENDERS))
     delays = result.detection_delays()
     lines.append(f"drift detections at steps {result.detections or 'none'}; phase changes at "
                  f"{result.phase_starts[1:phases]}; delays (steps) {delays}; false alarms "

@@ -117,6 +117,18 @@ class ComparisonResult:
             values.append(self.curves[contender][measure][inside[-1]] if inside else None)
         return values
 
+    def recovery(self, contender: str, level: float = 0.8) -> list[int | None]:
+        """For each phase change, steps until ``contender``'s accuracy on the present classes
+        is first measured at ``level`` or more (None: not within the phase). Measured every
+        ``eval_every`` steps, so the figures are multiples of it, less one."""
+        found: list[int | None] = []
+        for k, start in enumerate(self.phase_starts[1:], 1):
+            end = self.phase_starts[k + 1] if k + 1 < len(self.phase_starts) else math.inf
+            hits = [s - start for s, v in zip(self.steps, self.curves[contender]["present"])
+                    if start <= s < end and v is not None and v >= level]
+            found.append(hits[0] if hits else None)
+        return found
+
     def mean(self, contender: str, measure: str) -> float | None:
         """The ``measure`` accuracy of ``contender`` averaged over every measurement."""
         values = [v for v in self.curves[contender][measure] if v is not None]
@@ -126,6 +138,7 @@ class ComparisonResult:
         return {"config": self.config.to_dict(), "steps": self.steps, "curves": self.curves,
                 "phase_starts": self.phase_starts, "detections": self.detections,
                 "detection_delays": self.detection_delays(), "false_alarms": self.false_alarms(),
+                "recovery_to_0.8": {name: self.recovery(name) for name in self.curves},
                 "seconds": self.seconds}
 
 

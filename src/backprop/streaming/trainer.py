@@ -16,6 +16,11 @@ Each ``step(x, y)``:
 4. backpropagates, steps the optimizer, and offers the incoming batch to the replay buffer.
 
 With ``replay=None`` and ``detector=None`` it is plain online fine-tuning.
+
+Replay is a remedy for classes that leave (it keeps them rehearsed), not for a concept that
+changes: when the same inputs get new targets (``RotatingRegression``), replayed samples carry
+the old targets and hold the model back (``tests/test_streaming.py`` measures a test error 30
+times that of plain fine-tuning after two 90-degree turns).
 """
 
 from __future__ import annotations
