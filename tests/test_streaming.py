@@ -341,3 +341,12 @@ def test_trainer_tracks_a_rotating_regression_target() -> None:
     # inputs get new targets, replaying the old targets holds the model back: replay helps
     # against forgetting classes, not against a changed concept.
     assert errors["fine-tuning"] < 0.03 and errors["replay"] > 5 * errors["fine-tuning"], errors
+
+
+def test_stream_help_and_threads_flag(capsys) -> None:
+    with pytest.raises(SystemExit) as done:
+        cli.main(["stream", "--help"])
+    shown = capsys.readouterr().out
+    assert done.value.code == 0 and "--steps-per-phase N   batches in each phase (default: 300)" \
+        in shown and "--threads N" in shown
+    assert cli.main(["stream", "--threads", "0"]) == 2

@@ -88,8 +88,13 @@ def summary_lines(result: ComparisonResult) -> list[str]:
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the ``stream`` sub-command to the ``backprop`` command's sub-parsers."""
-    parser = commands.add_parser("stream", help="online learning on a drifting digits stream: "
-                                 "frozen vs fine-tuning vs replay + drift detection")
+    parser = commands.add_parser(
+        "stream", help="online learning on a drifting digits stream: frozen vs fine-tuning vs "
+        "replay + drift detection",
+        description="Train three learners on the same stream of digits whose classes change "
+        "by phase (frozen after the first phase, naive fine-tuning, and replay + Page-Hinkley "
+        "drift detection + learning-rate boost); print accuracy on the present, seen and "
+        "absent classes; write history.json and accuracy.png.")
     defaults = StreamConfig()
     parser.add_argument("--schedule", default="0-4/5-9/0-4", metavar="PHASES",
                         help="classes of each phase, phases split by '/' (default: %(default)s)")
