@@ -86,7 +86,7 @@ heap.apply_default()
 
 # Imported on first use (``bp.diagnostics.memory_report``), so ``import backprop`` stays fast.
 _LAZY_SUBMODULES = ("cpu", "diagnostics", "distributed", "distributions", "func", "models",
-                    "multiprocessing", "onnx", "profiler")
+                    "multiprocessing", "onnx", "profiler", "streaming")
 
 
 def __getattr__(name: str) -> object:
