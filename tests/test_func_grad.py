@@ -193,8 +193,9 @@ def test_ensemble_with_stack_module_state() -> None:
     expected = bp.stack([m(x) for m in models])
     np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-5,
                                atol=1e-6)  # float32 models: one matmul order against another
-    tmodels = [torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 2))
-               for _ in range(3)]
+    # float32 as ours, whatever default dtype an earlier test left PyTorch with
+    tmodels = [torch.nn.Sequential(torch.nn.Linear(4, 6, dtype=torch.float32), torch.nn.Tanh(),
+                                   torch.nn.Linear(6, 2, dtype=torch.float32)) for _ in range(3)]
     for tm, m in zip(tmodels, models):
         tm.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in
                             m.state_dict().items()})
