@@ -35,6 +35,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.ops
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m benchmarks.checkpointing --rounds 9 --out benchmarks/checkpointing_results.md
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m benchmarks.autocast
 
 # Long runs stay flat: RSS, live graph objects and step time over 20,000 W1 / 2,000 W4 steps.
 soak: $(VENV)/.installed-dev
