@@ -41,6 +41,11 @@ CASES: dict[str, Callable[[Any, Any, Any, Any, Any], Any]] = {
     "view_as_real": lambda m, z, w, a, r: m.view_as_real(z * w),
     "real-times-complex": lambda m, z, w, a, r: r * z,  # r's gradient: the real part
     "polar": lambda m, z, w, a, r: m.polar(r, m.angle(z)),
+    "prod": lambda m, z, w, a, r: m.prod(z, 1) * m.prod(w),
+    "cumprod": lambda m, z, w, a, r: m.cumprod(z, 1) * w,
+    # a zero factor takes the rules' other path (no division by the input)
+    "prod-at-zero": lambda m, z, w, a, r: m.prod(z * (r > 0.8), 1),
+    "cumprod-at-zero": lambda m, z, w, a, r: m.cumprod(z * (r > 0.8), 1) * w,
     **{name: functools.partial(_unary, name)
        for name in ("exp2", "expm1", "log", "log2", "log1p", "sqrt", "rsqrt", "reciprocal",
                     "sin", "cos", "tan", "tanh")},

@@ -21,6 +21,7 @@ from ..backend import cascade_sum
 from ..backends import numba_reductions
 from ..errors import DimError, DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
+from .conjugation import conjugate_if_complex
 from .elementwise import abs, eq, sign, to, where
 from .primitive import primitive
 from .shape import broadcast_to, reshape
@@ -202,9 +203,10 @@ def _sum_to_size_method(self: Tensor, *size: Any) -> Tensor:
 
 # -- products -----------------------------------------------------------------------------------
 
+# Complex inputs: the gradient takes the conjugate of the derivative (PyTorch's convention).
 @primitive("prod", save=("input",), promote=("input",), grads={
     "input": lambda g, out, input, axis, keepdim: expand_reduced(
-    g, input.shape, None if axis is None else (axis,), keepdim) * (
+    g, input.shape, None if axis is None else (axis,), keepdim) * conjugate_if_complex(
     _prod_others(input, axis) if axis is not None
     else reshape(_prod_others(reshape(input, (-1,)), 0), input.shape)),
 })
@@ -255,7 +257,7 @@ def _prod_others_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
                         shape[:axis] + (n,) + shape[axis:])
     others = _prod_others(where(eye, 1.0, rows), axis + 1)  # [..., i, k, ...]
     g_rows = reshape(g, shape[:axis] + (n, 1) + shape[axis + 1:])
-    return _sum(where(eye, 0.0, g_rows * others), (axis,), False)
+    return _sum(where(eye, 0.0, g_rows * conjugate_if_complex(others)), (axis,), False)
 
 
 @primitive("prod_others", save=("input",), grads={"input": _prod_others_vjp})

@@ -20,6 +20,7 @@ from ..backend import cascade_sum
 from ..backends import numba_reductions
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
+from .conjugation import conjugate_if_complex
 from .elementwise import exp, isnan, log, where
 from .extrema import _values_at_index, amax, amin
 from .indexing import _getitem_backward
@@ -406,7 +407,8 @@ def _running(ufunc: Any, input: Any, axis: int) -> Any:
 
 def _cumprod_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
     if not bool((input == 0).any()):
-        return _reverse_cumsum(g * out, axis) / input  # PyTorch's rule where no factor is 0
+        # PyTorch's rule where no factor is 0 (conjugated derivatives for complex inputs)
+        return _reverse_cumsum(g * conjugate_if_complex(out), axis) / conjugate_if_complex(input)
     # With zeros, dividing out the factor is not possible: the gradient of out[i] with respect to
     # input[k] (k <= i) is the product of every other factor up to i. For each k, the running
     # product of the input with input[k] replaced by 1 gives those products: (n, n) per slice.
@@ -416,7 +418,7 @@ def _cumprod_vjp(g: Any, out: Any, input: Any, axis: int) -> Any:
     others = where(eye, 1.0, moved[..., None, :])  # (..., k, i)
     products = _cumprod(others, others.ndim - 1)
     later = backend.on_device_of(np.triu(np.ones((n, n), dtype=bool)), input)  # i >= k
-    grad = _sum_op(where(later, products * g_moved[..., None, :], 0.0), -1)
+    grad = _sum_op(where(later, conjugate_if_complex(products) * g_moved[..., None, :], 0.0), -1)
     return movedim(grad, -1, axis)
 
 
