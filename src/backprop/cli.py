@@ -71,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
 
 # Modules that add sub-commands (each imports its heavy parts only when run).
 _COMMAND_MODULES = (".profiler.command", ".diagnostics.landscape_command", ".apps.language",
-                    ".apps.gan", ".apps.superres", ".train.tune", ".run")
+                    ".apps.gan", ".apps.superres", ".train.tune", ".run",
+                    ".alternatives.command")
 
 
 def _train(args: argparse.Namespace) -> None:
