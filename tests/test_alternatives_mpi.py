@@ -34,4 +34,5 @@ def test_evolution_strategies_split_the_population_over_two_ranks() -> None:
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
                           check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert sorted(done.stdout.split("\n"))[-2:] == ["rank 0: ok", "rank 1: ok"]
+    # the two ranks share stdout, so their lines may interleave: look for each
+    assert "rank 0: ok" in done.stdout and "rank 1: ok" in done.stdout, done.stdout

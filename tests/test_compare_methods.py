@@ -77,6 +77,7 @@ def test_the_budget_picture_is_drawn_from_the_figures(tiny: tuple[Path, str],
     (["--methods", "backprop,genetic"], "compare-methods: --methods must name some of backprop"),
     (["--population", "7"], "compare-methods: --population must be even and at least 2"),
     (["--seconds", "0"], "compare-methods: --seconds must be a positive number; got 0.0"),
+    (["--seed", "-1"], "compare-methods: --seed must be at least 0; got -1"),
 ])
 def test_a_refusal_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, flags: list[str],
                                                          message: str,
@@ -86,3 +87,13 @@ def test_a_refusal_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, flags: 
     error = capsys.readouterr().err.strip()
     assert message in error and len(error.splitlines()) == 1
     assert not out.exists()
+
+
+def test_help_names_every_flag_with_its_default(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["compare-methods", "--help"])
+    shown = capsys.readouterr().out
+    assert done.value.code == 0
+    for flag in ("--quick", "--methods A,B", "--evaluations N", "--seconds S", "--seed N",
+                 "--threads N"):
+        assert flag in shown, flag

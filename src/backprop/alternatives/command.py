@@ -47,7 +47,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--population", type=int, metavar="N",
                         help="evolution strategies: evaluations per step (default: 100)")
     parser.add_argument("--hidden", type=int, metavar="N", help="hidden width (default: 32)")
-    parser.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="(default: %(default)s)")
     parser.add_argument("--out", metavar="DIR",
                         help="folder for the figures (default: a new runs/compare-methods/...)")
     parser.set_defaults(run=run)  # the `backprop` command calls args.run(args)

@@ -97,6 +97,8 @@ class CompareConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"compare-methods: --{name.replace('_', '-')} must be at least "
                                  f"1; got {getattr(self, name)}")
+        if self.seed < 0:
+            raise ValueError(f"compare-methods: --seed must be at least 0; got {self.seed}")
         if self.population < 2 or self.population % 2:
             raise ValueError(f"compare-methods: --population must be even and at least 2 "
                              f"(antithetic pairs); got {self.population}")
