@@ -25,7 +25,6 @@ import numpy as np
 
 from .. import nn
 from ..autograd.grad_mode import no_grad
-from ..func import functional_call
 from ..tensor import Tensor
 from .base import LossFn, flat_parameters, trainable
 
@@ -109,6 +108,8 @@ def population_losses(model: Any, loss_fn: LossFn, batch: tuple[Tensor, Tensor],
                 for i in range(outputs.shape[0]):
                     losses[start + i] = loss_fn(outputs[i], targets).item()
             else:
+                from ..func import functional_call  # noqa: PLC0415 - keeps the CLI start fast
+
                 for i in range(len(points[start:start + chunk])):
                     member = {name: value[i] for name, value in stacked.items()}
                     output = functional_call(model, member, (inputs,))
