@@ -108,7 +108,7 @@ def population_losses(model: Any, loss_fn: LossFn, batch: tuple[Tensor, Tensor],
                 for i in range(outputs.shape[0]):
                     losses[start + i] = loss_fn(outputs[i], targets).item()
             else:
-                from ..func import functional_call  # noqa: PLC0415 - keeps the CLI start fast
+                from ..func import functional_call  # here, not on top: keeps the CLI start fast
 
                 for i in range(len(points[start:start + chunk])):
                     member = {name: value[i] for name, value in stacked.items()}
