@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("sub", ["train", "train-lm", "gan", "superres", "tune", "evaluate",
-                                 "predict", "landscape", "profile", "generate", "stream"])
+                                 "predict", "landscape", "profile", "generate", "stream",
+                                 "compare-methods"])
 def test_help_shows_meaningful_names_choices_and_defaults(capsys, sub: str) -> None:
     with pytest.raises(SystemExit) as done:
         main([sub, "--help"])

@@ -192,7 +192,7 @@ def test_the_command_applies_the_policy(restore_threads, monkeypatch, capsys, bu
 
 @pytest.mark.parametrize("command", ["train", "evaluate", "predict", "profile", "landscape",
                                      "train-lm", "generate", "gan", "superres", "tune",
-                                     "stream"])
+                                     "stream", "compare-methods"])
 def test_every_sub_command_takes_threads_and_names_a_bad_value(command: str, capsys) -> None:
     assert main([command, "--threads", "0"]) == 2
     assert "argument --threads: must be a whole number of at least 1, got '0'" in \

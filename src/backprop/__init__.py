@@ -85,8 +85,8 @@ __version__ = "0.1.0"
 heap.apply_default()
 
 # Imported on first use (``bp.diagnostics.memory_report``), so ``import backprop`` stays fast.
-_LAZY_SUBMODULES = ("cpu", "diagnostics", "distributed", "distributions", "func", "models",
-                    "multiprocessing", "onnx", "profiler", "streaming")
+_LAZY_SUBMODULES = ("alternatives", "cpu", "diagnostics", "distributed", "distributions", "func",
+                    "models", "multiprocessing", "onnx", "profiler", "streaming")
 
 
 def __getattr__(name: str) -> object:

@@ -4,7 +4,7 @@ Usage: backprop train [--model cnn] [--epochs 20] ...  |  backprop evaluate CHEC
        backprop predict CHECKPOINT IMAGE.png|ARRAY.npy  |  backprop profile [--model cnn] ...  |
        backprop landscape CHECKPOINT  |  backprop train-lm  |  backprop generate CHECKPOINT  |
        backprop gan  |  backprop superres  |  backprop tune  |  backprop stream  |
-       backprop run SCRIPT [ARGS...]
+       backprop compare-methods  |  backprop run SCRIPT [ARGS...]
 
 A user error (a bad flag, a missing file, a wrong shape) ends with one line on stderr and exit
 code 2, never a traceback.
@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 # Modules that add sub-commands (each imports its heavy parts only when run).
 _COMMAND_MODULES = (".profiler.command", ".diagnostics.landscape_command", ".apps.language",
                     ".apps.gan", ".apps.superres", ".train.tune", ".run",
-                    ".streaming.command")
+                    ".streaming.command", ".alternatives.command")
 
 
 def _train(args: argparse.Namespace) -> None:
