@@ -17,6 +17,20 @@ _OPTIONS = {"fastmath": False, "error_model": "numpy", "cache": True, "nogil": T
 
 
 @njit(**_OPTIONS)
+def _inside(start, k, d, n):
+    """The offsets ``k0 <= t < k1`` whose position ``start + t * d`` lies in ``[0, n)``."""
+    if start >= 0 and start + (k - 1) * d < n:
+        return 0, k
+    k0 = 0
+    while k0 < k and start + k0 * d < 0:
+        k0 += 1
+    k1 = k
+    while k1 > k0 and start + (k1 - 1) * d >= n:
+        k1 -= 1
+    return k0, k1
+
+
+@njit(**_OPTIONS)
 def max_pool(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, values, indices):
     """Window maxima of ``x`` (N, C, H, W) into ``values`` and their flat in-plane indices
     into ``indices`` (both flat, N * C * ho * wo)."""
@@ -28,23 +42,22 @@ def max_pool(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, values, indices):
         base = uint64(p * plane_size)
         for i in range(ho):
             top = i * sh - ph
+            ki0, ki1 = _inside(top, kh, dh, h)
             for j in range(wo):
                 left = j * sw - pw
-                best = src[base]  # replaced by the first real element below
-                arg = -1
-                for ki in range(kh):
-                    ih = top + ki * dh
-                    if ih < 0 or ih >= h:
-                        continue
-                    for kj in range(kw):
-                        iw = left + kj * dw
-                        if iw < 0 or iw >= w:
-                            continue
-                        flat = ih * w + iw
+                kj0, kj1 = _inside(left, kw, dw, w)
+                arg = (top + ki0 * dh) * w + left + kj0 * dw  # the first real element
+                best = src[base + uint64(arg)]
+                for ki in range(ki0, ki1):
+                    row = (top + ki * dh) * w + left
+                    for kj in range(kj0, kj1):
+                        flat = row + kj * dw
                         v = src[base + uint64(flat)]
-                        if arg < 0 or v > best or v != v:
-                            best = v
-                            arg = flat
+                        # The first maximum; the last NaN. Selects, not a branch: which
+                        # element wins is data-dependent, and mispredictions cost 3x.
+                        take = (v > best) | (v != v)
+                        best = v if take else best
+                        arg = flat if take else arg
                 values[at] = best
                 indices[at] = arg
                 at += uint64(1)
@@ -54,6 +67,9 @@ def max_pool(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, values, indices):
 def scatter_add(grad, indices, per_plane, plane_size, out):
     """``out`` (flat, planes * plane_size, zeroed) with each ``grad[k]`` added at
     ``indices[k]`` of its plane (``per_plane`` entries of ``grad`` per plane)."""
-    for k in range(grad.size):
-        plane = k // per_plane
-        out[uint64(plane * plane_size + indices[k])] += grad[k]
+    k = uint64(0)
+    for plane in range(grad.size // per_plane):
+        base = plane * plane_size
+        for _ in range(per_plane):
+            out[uint64(base + indices[k])] += grad[k]
+            k += uint64(1)

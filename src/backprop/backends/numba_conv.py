@@ -12,8 +12,7 @@ at its place), which does ``kernel`` times less copying than the padded convolut
 
 Registered under the primitives' names (``backprop.kernels``); each returns None where it does
 not apply (Numba absent or switched off by ``bp.backends.numba.enabled``, 3-d, dtypes other than
-one float32 or float64 for every operand, empty arrays, or a layer the NumPy path runs faster:
-see ``_worth_it``), and the op's own NumPy code runs. Results agree with it to rounding (the
+one float32 or float64 for every operand, empty arrays), and the op's own NumPy code runs. Results agree with it to rounding (the
 products sum in another order).
 
 >>> import numpy as np
@@ -101,12 +100,6 @@ def _out_sizes(sizes: tuple, kernel: tuple, stride: tuple, padding: tuple,
                  for n, k, s, (lo, hi), d in zip(sizes, kernel, stride, padding, dilation))
 
 
-def _worth_it(channels: int, kernel: tuple, positions: int) -> bool:
-    """Whether this path beats the NumPy one for a layer whose windows have
-    ``channels * prod(kernel)`` taps over ``positions`` output positions (N * L)."""
-    return positions >= 64
-
-
 # Bytes of columns copied and multiplied at a time: they stay in a core's L2 cache between the
 # copy and the product (the whole batch's columns, a few MB, would go out to memory and back;
 # measured 1.5-2x slower).
@@ -148,8 +141,6 @@ def convolution(input: Any, weight: Any, bias: Any, stride: tuple, padding: tupl
     n, c = x.shape[:2]
     out = _out_sizes(x.shape[2:], kernel, stride2, padding2, dilation2)
     area = out[0] * out[1]
-    if not _worth_it(c // groups, kernel, n * area):
-        return None
     module = _load()
     if module is None:
         return None
@@ -187,8 +178,6 @@ def conv_transpose(input: Any, weight: Any, bias: Any, stride: tuple, padding: t
     sizes_in = x.shape[2:]
     area = sizes_in[0] * sizes_in[1]
     c_out = weight.shape[1] * groups
-    if not _worth_it(c_out // groups, kernel, n * area):
-        return None
     module = _load()
     if module is None:
         return None
@@ -231,8 +220,6 @@ def conv_weight_grad(input: Any, grad: Any, weight_shape: tuple, stride: tuple, 
     area = out[0] * out[1]
     o = weight_shape[0]
     if area != math.prod(grad.shape[2:]) or grad.shape[:2] != (n, o):
-        return None
-    if not _worth_it(c // groups, kernel, n * area):
         return None
     module = _load()
     if module is None:
