@@ -35,9 +35,9 @@ def _per_step_table(rows: list[tuple[str, int, float]], steps: int, limit: int,
 
 def profile_backprop(step: Callable[[], Any], steps: int, limit: int) -> str:
     """bp.profiler's rows (self time) over ``steps`` steps, per step."""
-    import backprop as bp
+    from backprop.profiler import profile
 
-    with bp.profiler.profile() as prof:
+    with profile() as prof:
         for _ in range(steps):
             step()
     averages = prof.key_averages()

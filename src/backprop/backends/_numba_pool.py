@@ -11,6 +11,8 @@ cache notices changes to a kernel's own file only.
 
 from __future__ import annotations
 
+import math
+
 from numba import njit, uint64
 
 _OPTIONS = {"fastmath": False, "error_model": "numpy", "cache": True, "nogil": True}
@@ -55,7 +57,7 @@ def max_pool(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, values, indices):
                         v = src[base + uint64(flat)]
                         # The first maximum; the last NaN. Selects, not a branch: which
                         # element wins is data-dependent, and mispredictions cost 3x.
-                        take = (v > best) | (v != v)
+                        take = (v > best) | math.isnan(v)
                         best = v if take else best
                         arg = flat if take else arg
                 values[at] = best
