@@ -48,6 +48,9 @@ def test_top_level_windows_match_torch(name, torch):
 
 
 def test_stride_one_transposed_convolution_takes_the_convolution_path(monkeypatch):
+    # The NumPy path's choice: the compiled kernel (backends.numba_conv), when on, takes 1-d
+    # and 2-d transposed convolutions before it.
+    monkeypatch.setattr(bp.backends.numba, "enabled", False)
     calls = []
     forward = conv._conv.forward
 
@@ -114,6 +117,8 @@ def test_max_pool_without_indices_gives_the_same_maxima(dtype, nan):
 
 
 def test_max_pool_skips_the_indices_only_without_gradient(monkeypatch):
+    # The NumPy path's saving; the compiled one (backends.numba_pool) finds both in one pass.
+    monkeypatch.setattr(bp.backends.numba, "enabled", False)
     asked = []
     argmax = pooling._max_pool_argmax
 

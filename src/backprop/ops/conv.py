@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..backends import numba_conv  # noqa: F401 - registers the compiled 1-d/2-d convolutions
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from .primitive import primitive

@@ -1,0 +1,113 @@
+"""The Numba kernels behind ``backends.numba_conv``: im2col and col2im for 2-d convolutions
+(1-d ones run as 2-d with one row). Importing this module imports Numba.
+
+Both work on C-contiguous float32/float64 arrays their caller allocated, with the geometry of
+one convolution: kernel ``(kh, kw)``, stride ``(sh, sw)``, padding before ``(ph, pw)`` (rows
+and columns outside the input read as zero), dilation ``(dh, dw)``, output ``(ho, wo)``.
+The column matrix is ``(C * kh * kw, N * ho * wo)``: row ``(c, ki, kj)`` (the weight's own
+order, so ``weight.reshape(O, -1)`` multiplies it with no copy), column ``(n, i, j)``, the
+element ``x[n, c, i * sh + ki * dh - ph, j * sw + kj * dw - pw]``. One product over the whole
+batch then contracts it (OpenBLAS runs it on every core; the copies here run on one, for the
+reason ``_numba_kernels`` gives).
+
+col2im adds in a fixed order (per output plane, kernel offsets in order), so results do not
+depend on threads or sizes. No fast-math. Kept in one file: Numba's disk cache notices changes
+to a kernel's own file only.
+"""
+
+from __future__ import annotations
+
+from numba import njit, uint64
+
+_OPTIONS = {"fastmath": False, "error_model": "numpy", "cache": True, "nogil": True}
+
+
+@njit(**_OPTIONS)
+def _columns(w, wo, kj, sw, dw, pw):
+    """The output columns ``j0 <= j < j1`` whose input column ``j * sw + kj * dw - pw`` lies
+    inside ``[0, w)``."""
+    start = pw - kj * dw  # the smallest j * sw that lands inside
+    j0 = 0 if start <= 0 else (start + sw - 1) // sw
+    last = w - 1 + pw - kj * dw  # the largest j * sw that lands inside
+    j1 = 0 if last < 0 else min(wo, last // sw + 1)
+    return j0, max(j0, j1)
+
+
+@njit(**_OPTIONS)
+def _fill_zero(dst, at, count):
+    for j in range(uint64(count)):
+        dst[uint64(at) + j] = 0
+
+
+@njit(**_OPTIONS)
+def im2col(x, b0, b1, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols):
+    """Fill ``cols`` (b1 - b0, C * kh * kw, ho * wo) with the windows of images
+    ``b0 <= b < b1`` of ``x`` (N, C, H, W)."""
+    _, c, h, w = x.shape
+    n = b1 - b0
+    # Flat indices (row views inside the loops cost 8x), and unsigned ones in the inner loops:
+    # a signed index is tested for Python's negative wrap-around on every access, which keeps
+    # the copy from vectorising (3-4x slower).
+    src = x.reshape(-1)
+    dst = cols.reshape(-1)
+    area = ho * wo
+    rows = c * kh * kw
+    step = uint64(sw)
+    for b in range(n):
+        for ci in range(c):
+            plane = ((b0 + b) * c + ci) * h * w
+            for ki in range(kh):
+                for kj in range(kw):
+                    row = (b * rows + (ci * kh + ki) * kw + kj) * area
+                    j0, j1 = _columns(w, wo, kj, sw, dw, pw)
+                    shift = kj * dw - pw
+                    for i in range(ho):
+                        at = row + i * wo
+                        ih = i * sh + ki * dh - ph
+                        if ih < 0 or ih >= h:
+                            _fill_zero(dst, at, wo)
+                            continue
+                        _fill_zero(dst, at, j0)
+                        target = uint64(at + j0)
+                        source = uint64(plane + ih * w + shift + j0 * sw)
+                        if sw == 1:
+                            for j in range(uint64(j1 - j0)):
+                                dst[target + j] = src[source + j]
+                        else:
+                            for j in range(uint64(j1 - j0)):
+                                dst[target + j] = src[source + j * step]
+                        _fill_zero(dst, at + j1, wo - j1)
+
+
+@njit(**_OPTIONS)
+def col2im(cols, b0, b1, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, out):
+    """Add every column of ``cols`` (b1 - b0, C * kh * kw, ho * wo) at its window's place
+    in images ``b0 <= b < b1`` of ``out`` (N, C, H, W), which the caller zeroed: the adjoint
+    of ``im2col``."""
+    _, c, h, w = out.shape
+    n = b1 - b0
+    src = cols.reshape(-1)
+    dst = out.reshape(-1)
+    area = ho * wo
+    rows = c * kh * kw
+    step = uint64(sw)
+    for b in range(n):
+        for ci in range(c):
+            plane = ((b0 + b) * c + ci) * h * w
+            for ki in range(kh):
+                for kj in range(kw):
+                    row = (b * rows + (ci * kh + ki) * kw + kj) * area
+                    j0, j1 = _columns(w, wo, kj, sw, dw, pw)
+                    shift = kj * dw - pw
+                    for i in range(ho):
+                        ih = i * sh + ki * dh - ph
+                        if ih < 0 or ih >= h:
+                            continue
+                        target = uint64(plane + ih * w + shift + j0 * sw)
+                        source = uint64(row + i * wo + j0)
+                        if sw == 1:
+                            for j in range(uint64(j1 - j0)):
+                                dst[target + j] += src[source + j]
+                        else:
+                            for j in range(uint64(j1 - j0)):
+                                dst[target + j * step] += src[source + j]

@@ -1,0 +1,77 @@
+"""The Numba kernels behind ``backends.numba_pool``: 2-d max pooling with the indices of the
+maxima (1-d runs as 2-d with one row), and the scatter-add of its gradient. Importing this
+module imports Numba.
+
+Max pooling follows PyTorch's rule in one pass per window: the first maximum where values tie,
+the last NaN where there are NaNs; padding is never read (a window whose real values are all
+-inf points at its first real element, as PyTorch's does). Indices are flat into each input
+plane. Unsigned indices in the inner loops (see ``_numba_conv``). Kept in one file: Numba's disk
+cache notices changes to a kernel's own file only.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit, uint64
+
+_OPTIONS = {"fastmath": False, "error_model": "numpy", "cache": True, "nogil": True}
+
+
+@njit(**_OPTIONS)
+def _inside(start, k, d, n):
+    """The offsets ``k0 <= t < k1`` whose position ``start + t * d`` lies in ``[0, n)``."""
+    if start >= 0 and start + (k - 1) * d < n:
+        return 0, k
+    k0 = 0
+    while k0 < k and start + k0 * d < 0:
+        k0 += 1
+    k1 = k
+    while k1 > k0 and start + (k1 - 1) * d >= n:
+        k1 -= 1
+    return k0, k1
+
+
+@njit(**_OPTIONS)
+def max_pool(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, values, indices):
+    """Window maxima of ``x`` (N, C, H, W) into ``values`` and their flat in-plane indices
+    into ``indices`` (both flat, N * C * ho * wo)."""
+    n, c, h, w = x.shape
+    src = x.reshape(-1)
+    plane_size = h * w
+    at = uint64(0)
+    for p in range(n * c):
+        base = uint64(p * plane_size)
+        for i in range(ho):
+            top = i * sh - ph
+            ki0, ki1 = _inside(top, kh, dh, h)
+            for j in range(wo):
+                left = j * sw - pw
+                kj0, kj1 = _inside(left, kw, dw, w)
+                arg = (top + ki0 * dh) * w + left + kj0 * dw  # the first real element
+                best = src[base + uint64(arg)]
+                for ki in range(ki0, ki1):
+                    row = (top + ki * dh) * w + left
+                    for kj in range(kj0, kj1):
+                        flat = row + kj * dw
+                        v = src[base + uint64(flat)]
+                        # The first maximum; the last NaN. Selects, not a branch: which
+                        # element wins is data-dependent, and mispredictions cost 3x.
+                        take = (v > best) | math.isnan(v)
+                        best = v if take else best
+                        arg = flat if take else arg
+                values[at] = best
+                indices[at] = arg
+                at += uint64(1)
+
+
+@njit(**_OPTIONS)
+def scatter_add(grad, indices, per_plane, plane_size, out):
+    """``out`` (flat, planes * plane_size, zeroed) with each ``grad[k]`` added at
+    ``indices[k]`` of its plane (``per_plane`` entries of ``grad`` per plane)."""
+    k = uint64(0)
+    for plane in range(grad.size // per_plane):
+        base = plane * plane_size
+        for _ in range(per_plane):
+            out[uint64(base + indices[k])] += grad[k]
+            k += uint64(1)
