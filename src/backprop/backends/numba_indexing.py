@@ -1,0 +1,121 @@
+"""Entry points to the indexing kernels (``_numba_indexing``), switched by
+``bp.backends.numba.enabled`` like the others: each takes NumPy arrays of one float dtype
+(float32 or float64) with int64 indices, and returns None where it does not apply (Numba absent
+or off, another array type, dtype or layout, fewer than ``numba.min_size`` elements, an index
+out of range); the caller then runs its NumPy code, which gives the same numbers (or raises).
+
+>>> import numpy as np
+>>> out = flip_last(np.arange(600.).reshape(2, 300))
+>>> out is None or out[0, 0] == 299.0
+True
+"""
+
+from __future__ import annotations
+
+import math
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from . import numba as _switch
+
+__all__ = ["flip_last", "gather", "scatter_add"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_I64 = np.dtype(np.int64)
+
+#: Calls that ran a kernel, by name: tests read it to know the fast path ran.
+calls: dict[str, int] = {}
+
+
+def _load() -> ModuleType | None:
+    return _switch.kernel_module(f"{__package__}._numba_indexing")
+
+
+def _usable(array: Any, dtypes: tuple[np.dtype, ...]) -> bool:
+    # C-contiguous writeable arrays only: each other layout (or a read-only array) would make
+    # Numba compile one more version of the kernel, which takes seconds.
+    if type(array) is not np.ndarray or array.dtype not in dtypes:
+        return False
+    flags = array.flags
+    return flags.c_contiguous and flags.writeable
+
+
+def _ran(name: str, kernel: Any, *args: Any) -> int | None:
+    """The kernel's status (0: done), or None where Numba could not compile it."""
+    try:
+        status = kernel(*args)
+    except Exception:  # noqa: BLE001 - compiling failed: the switch's handling (warns, turns off)
+        _switch._run(kernel, *args)
+        return None  # the status is unknown: the caller's NumPy code runs
+    calls[name] = calls.get(name, 0) + 1
+    return status
+
+
+def flip_last(a: Any) -> np.ndarray | None:
+    """``a`` with its last axis reversed, as a new C-contiguous array, for a matrix (or a
+    C-contiguous array of more dims read as one), or None."""
+    if (type(a) is not np.ndarray or a.ndim < 1 or a.size < _switch.min_size
+            or a.dtype not in _FLOATS or not _switch.enabled):
+        return None
+    if a.ndim != 2:
+        if not a.flags.c_contiguous:
+            return None
+        a = a.reshape(-1, a.shape[-1])
+    elif a.strides[1] != a.itemsize or not a.flags.writeable:
+        return None  # rows may run either way (flip of dims 0 and 1), not their elements
+    module = _load()
+    if module is None:
+        return None
+    out = np.empty(a.shape, a.dtype)
+    return out if _ran("flip_last", module.flip_last, a, out) == 0 else None
+
+
+def _along(input: Any, index: Any, dim: int, src: Any = None) -> ModuleType | None:
+    """The kernels' module when ``index`` (int64) has ``input``'s (and ``src``'s) size in
+    every dim but ``dim``, all C-contiguous, ``input`` and ``src`` of one float dtype."""
+    if (not _switch.enabled or index.size < _switch.min_size or not _usable(input, _FLOATS)
+            or not _usable(index, (_I64,)) or index.ndim != input.ndim):
+        return None
+    shape, wanted = input.shape, index.shape
+    if shape[:dim] != wanted[:dim] or shape[dim + 1:] != wanted[dim + 1:]:
+        return None
+    if src is not None and (not _usable(src, (input.dtype,)) or src.shape != wanted):
+        return None
+    return _load()
+
+
+def _three(shape: tuple[int, ...], dim: int) -> tuple[int, int, int]:
+    """``shape`` as (before ``dim``, along it, after it)."""
+    if len(shape) == 2:  # the common case, without math.prod's calls
+        return (1, shape[0], shape[1]) if dim == 0 else (shape[0], shape[1], 1)
+    return math.prod(shape[:dim]), shape[dim], math.prod(shape[dim + 1:])
+
+
+def gather(input: Any, dim: int, index: Any) -> np.ndarray | None:
+    """``input`` read at ``index`` along ``dim`` (``torch.gather``) where the index has the
+    input's size in every other dim, or None (also for an index out of range: the caller's
+    checks word the error)."""
+    module = _along(input, index, dim)
+    if module is None:
+        return None
+    out = np.empty(index.shape, input.dtype)
+    three = _three(index.shape, dim)
+    status = _ran("gather", module.gather, input.reshape(_three(input.shape, dim)),
+                  index.reshape(three), out.reshape(three))
+    return out if status == 0 else None
+
+
+def scatter_add(input: Any, dim: int, index: Any, src: Any) -> np.ndarray | None:
+    """A copy of ``input`` with ``src`` added at ``index`` along ``dim``
+    (``torch.scatter_add``) where index and src have the input's size in every other dim, or
+    None (also for an index out of range)."""
+    module = _along(input, index, dim, src)
+    if module is None:
+        return None
+    out = input.copy()
+    three = _three(index.shape, dim)
+    status = _ran("scatter_add", module.scatter_add, out.reshape(_three(out.shape, dim)),
+                  index.reshape(three), src.reshape(three))
+    return out if status == 0 else None
