@@ -56,3 +56,16 @@ def scatter_add(out, index, src):
                     return 1
                 out[i, at, k] += src[i, j, k]
     return 0
+
+
+@njit(**_OPTIONS)
+def negated_picks(a, classes, out):
+    """``out[i] = -a[i, classes[i]]`` (nll_loss's terms); returns 1 at the first class outside
+    ``[0, a.shape[1])``."""
+    n = a.shape[1]
+    for i in range(classes.shape[0]):
+        at = classes[i]
+        if at < 0 or at >= n:
+            return 1
+        out[i] = -a[i, at]
+    return 0

@@ -12,6 +12,7 @@ True
 
 from __future__ import annotations
 
+import collections
 import math
 from types import ModuleType
 from typing import Any
@@ -20,17 +21,26 @@ import numpy as np
 
 from . import numba as _switch
 
-__all__ = ["flip_last", "gather", "scatter_add"]
+__all__ = ["flip_last", "gather", "negated_picks", "scatter_add"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _I64 = np.dtype(np.int64)
 
 #: Calls that ran a kernel, by name: tests read it to know the fast path ran.
-calls: dict[str, int] = {}
+calls: collections.defaultdict[str, int] = collections.defaultdict(int)
+
+
+_MODULE = f"{__package__}._numba_indexing"
+_loaded: ModuleType | None = None
 
 
 def _load() -> ModuleType | None:
-    return _switch.kernel_module(f"{__package__}._numba_indexing")
+    # Kept once imported: these ops take 1-10 us, of which the switch's lookup would be a tenth
+    # (callers test ``enabled`` themselves).
+    global _loaded
+    if _loaded is None:
+        _loaded = _switch.kernel_module(_MODULE)
+    return _loaded
 
 
 def _usable(array: Any, dtypes: tuple[np.dtype, ...]) -> bool:
@@ -49,7 +59,7 @@ def _ran(name: str, kernel: Any, *args: Any) -> int | None:
     except Exception:  # noqa: BLE001 - compiling failed: the switch's handling (warns, turns off)
         _switch._run(kernel, *args)
         return None  # the status is unknown: the caller's NumPy code runs
-    calls[name] = calls.get(name, 0) + 1
+    calls[name] += 1
     return status
 
 
@@ -119,3 +129,16 @@ def scatter_add(input: Any, dim: int, index: Any, src: Any) -> np.ndarray | None
     status = _ran("scatter_add", module.scatter_add, out.reshape(_three(out.shape, dim)),
                   index.reshape(three), src.reshape(three))
     return out if status == 0 else None
+
+
+def negated_picks(input: Any, classes: Any) -> np.ndarray | None:
+    """``-input[i, classes[i]]`` for each row ``i`` of a matrix (``nll_loss``'s terms), or None
+    (also for a class out of range)."""
+    if (not _switch.enabled or input.ndim != 2 or not _usable(input, _FLOATS)
+            or not _usable(classes, (_I64,)) or classes.shape != input.shape[:1]):
+        return None
+    module = _load()
+    if module is None:
+        return None
+    out = np.empty(classes.shape, input.dtype)
+    return out if _ran("negated_picks", module.negated_picks, input, classes, out) == 0 else None
