@@ -69,3 +69,23 @@ def negated_picks(a, classes, out):
             return 1
         out[i] = -a[i, at]
     return 0
+
+
+@njit(**_OPTIONS)
+def index_combine(out, index, src, multiply):
+    """``out[:, index[i], :] = out[:, index[i], :] * src[:, i, :]`` (``+`` unless ``multiply``)
+    for each i in order, as ``index_reduce``'s slices combine; returns 1 at the first index
+    outside ``[0, out.shape[1])``."""
+    n = out.shape[1]
+    for i in range(index.shape[0]):
+        at = index[i]
+        if at < 0 or at >= n:
+            return 1
+        for a in range(out.shape[0]):
+            if multiply:
+                for b in range(out.shape[2]):
+                    out[a, at, b] *= src[a, i, b]
+            else:
+                for b in range(out.shape[2]):
+                    out[a, at, b] += src[a, i, b]
+    return 0

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import numba as _switch
 
-__all__ = ["flip_last", "gather", "negated_picks", "scatter_add"]
+__all__ = ["flip_last", "gather", "index_combine", "negated_picks", "scatter_add"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _I64 = np.dtype(np.int64)
@@ -142,3 +142,23 @@ def negated_picks(input: Any, classes: Any) -> np.ndarray | None:
         return None
     out = np.empty(classes.shape, input.dtype)
     return out if _ran("negated_picks", module.negated_picks, input, classes, out) == 0 else None
+
+
+def index_combine(out: Any, dim: int, index: Any, source: Any, multiply: bool) -> bool:
+    """Multiply (add) each slice of ``source`` along ``dim`` into ``out``'s slice at
+    ``index`` in place, in order (``index_reduce``'s 'prod', or its 'mean' before dividing);
+    False, ``out`` untouched, where the kernel does not apply."""
+    if (not _switch.enabled or source.size < _switch.min_size or not _usable(out, _FLOATS)
+            or not _usable(index, (_I64,)) or index.ndim != 1 or source.ndim != out.ndim
+            or not _usable(source, (out.dtype,))):
+        return False
+    shape, given = out.shape, source.shape
+    if shape[:dim] != given[:dim] or shape[dim + 1:] != given[dim + 1:]:
+        return False
+    if given[dim] != index.shape[0] or int(np.maximum.reduce(index.view(np.uint64), None)) >= shape[dim]:
+        return False  # a bad index would leave out half written
+    module = _load()
+    if module is None:
+        return False
+    return _ran("index_combine", module.index_combine, out.reshape(_three(shape, dim)), index,
+                source.reshape(_three(given, dim)), multiply) == 0
