@@ -21,7 +21,7 @@ import numpy as np
 
 from . import numba as _switch
 
-__all__ = ["flip_last", "gather", "index_combine", "negated_picks", "scatter_add"]
+__all__ = ["flip_last", "gather", "index_combine", "negated_picks", "prelu", "scatter_add"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _I64 = np.dtype(np.int64)
@@ -162,3 +162,25 @@ def index_combine(out: Any, dim: int, index: Any, source: Any, multiply: bool) -
         return False
     return _ran("index_combine", module.index_combine, out.reshape(_three(shape, dim)), index,
                 source.reshape(_three(given, dim)), multiply) == 0
+
+
+def prelu(input: Any, weight: Any) -> np.ndarray | None:
+    """``input > 0 ? input : weight * input`` with one slope (a 1-element ``weight``) or one per
+    channel (``weight`` of shape (C, 1, ..., 1) for an input (N, C, ...)), or None."""
+    if (not _switch.enabled or not _usable(input, _FLOATS) or input.size < _switch.min_size
+            or not _usable(weight, (input.dtype,))):
+        return None
+    shape = input.shape
+    if weight.size == 1 and weight.ndim <= input.ndim:
+        three = (1, 1, input.size)
+    elif input.ndim >= 2 and weight.shape == (shape[1],) + (1,) * (input.ndim - 2):
+        three = (shape[0], shape[1], math.prod(shape[2:]))
+    else:
+        return None
+    module = _load()
+    if module is None:
+        return None
+    out = np.empty(shape, input.dtype)
+    status = _ran("prelu", module.prelu, input.reshape(three), weight.reshape(-1),
+                  out.reshape(three))
+    return out if status == 0 else None
