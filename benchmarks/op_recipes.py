@@ -613,7 +613,8 @@ LEFT_OUT: dict[str, str] = {
         "are_deterministic_algorithms_enabled get_float32_matmul_precision "
         "get_num_interop_threads is_deterministic_algorithms_warn_only_enabled "
         "is_inference_mode_enabled set_float32_matmul_precision set_num_interop_threads "
-        "use_deterministic_algorithms"),
+        "use_deterministic_algorithms clear_autocast_cache get_autocast_dtype "
+        "is_autocast_cache_enabled is_autocast_enabled set_autocast_dtype"),
     "returns the model it is given": "compile",
     "files and foreign memory, nothing computed": "from_numpy load save",
 }

@@ -283,7 +283,7 @@ def diagonal(input: Any, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Any:
     [1, 5]
     """
     d1, d2 = _diagonal_dims("diagonal", input.ndim, dim1, dim2)
-    return _diagonal(input, int(offset), d1, d2)
+    return _diagonal(input, offset if type(offset) is int else int(offset), d1, d2)
 
 
 def diagonal_copy(input: Any, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Any:
@@ -313,7 +313,9 @@ def linalg_diagonal(A: Any, *, offset: int = 0, dim1: int = -2, dim2: int = -1) 
     >>> bp.linalg.diagonal(bp.eye(2).expand(3, 2, 2)).shape
     (3, 2)
     """
-    return diagonal(A, offset, dim1, dim2)
+    # diagonal's body, not a call of it: a tenth of this view's time
+    d1, d2 = _diagonal_dims("linalg.diagonal", A.ndim, dim1, dim2)
+    return _diagonal(A, offset if type(offset) is int else int(offset), d1, d2)
 
 
 def diagonal_scatter(input: Any, src: Any, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Any:
