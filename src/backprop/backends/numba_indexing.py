@@ -69,17 +69,18 @@ def flip_last(a: Any) -> np.ndarray | None:
     if (type(a) is not np.ndarray or a.ndim < 1 or a.size < _switch.min_size
             or a.dtype not in _FLOATS or not _switch.enabled):
         return None
+    shape = a.shape
     if a.ndim != 2:
-        if not a.flags.c_contiguous:
+        if not (a.flags.c_contiguous and a.flags.writeable):
             return None
-        a = a.reshape(-1, a.shape[-1])
+        a = a.reshape(-1, shape[-1])
     elif a.strides[1] != a.itemsize or not a.flags.writeable:
         return None  # rows may run either way (flip of dims 0 and 1), not their elements
     module = _load()
     if module is None:
         return None
     out = np.empty(a.shape, a.dtype)
-    return out if _ran("flip_last", module.flip_last, a, out) == 0 else None
+    return out.reshape(shape) if _ran("flip_last", module.flip_last, a, out) == 0 else None
 
 
 def _along(input: Any, index: Any, dim: int, src: Any = None) -> ModuleType | None:
