@@ -87,3 +87,15 @@ def test_unflatten_and_linalg_diagonal_take_any_int_sequence() -> None:
     assert bp.unflatten(x, -1, (3, -1)).shape == (2, 3, 4)
     m = bp.arange(9.0).reshape(3, 3)
     assert bp.linalg.diagonal(m, offset=np.int64(1)).tolist() == [1.0, 5.0]
+
+
+@pytest.mark.parametrize("dims", [(1,), (0, 1), (1, 0), (0, 2), (2,)])
+def test_the_full_real_transform_kernel_is_the_definition(dims: tuple[int, ...]) -> None:
+    """The NumPy kernel (written into the result's first half) gives the forward's bits."""
+    from backprop.ops.spectral import _fft_r2c
+
+    a = np.random.default_rng(2).standard_normal((4, 5, 6)).astype(np.float32)
+    for norm in ("backward", "forward", "ortho"):
+        expected = _fft_r2c.forward(a, dims=dims, norm=norm, onesided=False)
+        got = _fft_r2c(a, dims=dims, norm=norm, onesided=False)
+        np.testing.assert_array_equal(got.view(np.uint8), expected.view(np.uint8))

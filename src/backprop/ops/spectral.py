@@ -91,26 +91,47 @@ def _fft_r2c(input: Any, *, dims: tuple[int, ...], norm: str, onesided: bool = T
     half = _unscaled_fast(xp.fft.rfftn, input, dims, norm, True, [input.shape[d] for d in dims])
     if onesided:
         return half
-    # The full transform of real values from the one-sided one, cheaper than a complex
-    # transform: X[k] = conj(X[-k]), every transformed index negated (mod its size).
     full = empty(input.shape, half.dtype, input)
-    last = dims[-1]
-    n, kept = input.shape[last], half.shape[last]
-    ndim = input.ndim
-    into = [slice(None)] * ndim
-    into[last] = slice(0, kept)
-    full[tuple(into)] = half
+    full[_first_half(input.ndim, dims[-1], half.shape[dims[-1]])] = half
+    return _mirror(xp, full, dims)
+
+
+def _first_half(ndim: int, last: int, kept: int) -> tuple:
+    return (slice(None),) * last + (slice(0, kept),) + (slice(None),) * (ndim - last - 1)
+
+
+def _mirror(xp: Any, full: Any, dims: tuple[int, ...]) -> Any:
+    """``full`` (its first n // 2 + 1 entries along ``dims[-1]`` the one-sided transform of
+    real values) completed: X[k] = conj(X[-k]), every transformed index negated (mod its
+    size)."""
+    shape, ndim, last = full.shape, full.ndim, dims[-1]
+    n = shape[last]
+    kept = n // 2 + 1
     # Along the last dim, k in [kept, n) reads n - k; along the others, index 0 reads itself
     # and 1..m-1 read m-1..1: one slice pair per choice, 2 ** (len(dims) - 1) of them.
     for choice in itertools.product((False, True), repeat=len(dims) - 1):
         source, target = [slice(None)] * ndim, [slice(None)] * ndim
         source[last], target[last] = slice(n - kept, 0, -1), slice(kept, n)
         for d, rest in zip(dims[:-1], choice):
-            m = input.shape[d]
+            m = shape[d]
             source[d], target[d] = ((slice(m - 1, 0, -1), slice(1, m)) if rest
                                     else (slice(0, 1), slice(0, 1)))
-        xp.conjugate(half[tuple(source)], out=full[tuple(target)])
+        xp.conjugate(full[tuple(source)], out=full[tuple(target)])
     return full
+
+
+@_fft_r2c.kernel(np.ndarray)
+def _full_r2c_in_place(input: np.ndarray, *, dims: tuple[int, ...], norm: str,
+                       onesided: bool = True) -> np.ndarray | None:
+    # The full transform of real values: the one-sided one written straight into the result's
+    # first half (NumPy's out=), then mirrored; a copy and an allocation fewer.
+    if onesided or input.dtype not in _COMPLEX:
+        return None
+    full = np.empty(input.shape, _COMPLEX[input.dtype])
+    half = full[_first_half(input.ndim, dims[-1], input.shape[dims[-1]] // 2 + 1)]
+    _unscaled_fast(np.fft.rfftn, input, dims, norm, True, [input.shape[d] for d in dims],
+                   out=half)
+    return _mirror(np, full, dims)
 
 
 def _c2r_grad(g: Any, out: Any, input: Any, *, dims: tuple[int, ...], norm: str,
