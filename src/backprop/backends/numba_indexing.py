@@ -6,7 +6,7 @@ out of range); the caller then runs its NumPy code, which gives the same numbers
 
 >>> import numpy as np
 >>> out = flip_last(np.arange(600.).reshape(2, 300))
->>> out is None or out[0, 0] == 299.0
+>>> out is None or float(out[0, 0]) == 299.0
 True
 """
 
