@@ -7,8 +7,9 @@ every such op is defined (log, sqrt, asin, logit, erfinv ...), or, for ops that 
 matrices (``linalg.inv``, ``linalg.cholesky``), on a symmetric positive definite (316, 316) one:
 the forward alone, and forward plus backward of ``out.sum()`` where the result is
 differentiable. PyTorch runs on one thread (``torch.set_num_threads(1)``) and NumPy's BLAS on
-one (``OPENBLAS_NUM_THREADS=1``, set before NumPy loads); each figure is the median of
-interleaved rounds. Ops that need more arguments (``topk``'s k, an index tensor, a kernel) are
+one (``OPENBLAS_NUM_THREADS=1``, set before NumPy loads); each figure is the median of rounds,
+backprop's and PyTorch's interleaved, timed by the calling thread's CPU clock
+(``time.thread_time``: on a shared machine the wall clock also counts other processes' turns). Ops that need more arguments (``topk``'s k, an index tensor, a kernel) are
 timed by the recipes of ``benchmarks/op_recipes.py`` (their "inputs" column says "recipe" and the
 shape column what they ran on), which also time common ops the plain inputs call in a degenerate
 way (``softmax`` over every element, ``conv2d`` of a matrix ...) under names with a ``:variant``,
@@ -53,20 +54,33 @@ class Timing:
         return self.forward[0] / self.forward[1]
 
 
-def _median_time(call: Callable[[], Any], rounds: int, seconds: float) -> float:
-    """Median over ``rounds`` of the mean time of as many calls as fill ``seconds``."""
+def _calls_in(call: Callable[[], Any], seconds: float) -> int:
     call()
-    start = time.perf_counter()
+    start = _clock()
     call()
-    once = max(time.perf_counter() - start, 1e-7)
-    number = max(1, int(seconds / once))
-    samples = []
+    return max(1, int(seconds / max(_clock() - start, 1e-7)))
+
+
+def _median_pair(ours: Callable[[], Any], theirs: Callable[[], Any] | None, rounds: int,
+                 seconds: float) -> tuple[float, float]:
+    """Median over ``rounds`` of the mean time of as many calls as fill ``seconds``, for each
+    call, their rounds interleaved (so a change in the machine's load reaches both alike)."""
+    calls = [c for c in (ours, theirs) if c is not None]
+    numbers = [_calls_in(c, seconds) for c in calls]
+    samples: list[list[float]] = [[] for _ in calls]
     for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(number):
-            call()
-        samples.append((time.perf_counter() - start) / number)
-    return statistics.median(samples)
+        for call, number, times in zip(calls, numbers, samples):
+            start = _clock()
+            for _ in range(number):
+                call()
+            times.append((_clock() - start) / number)
+    medians = [statistics.median(times) for times in samples]
+    return medians[0], medians[-1]
+
+
+# CPU time of the calling thread, where every op here runs (one thread each): on a shared,
+# loaded machine the wall clock also counts the time other processes held the core.
+_clock = time.thread_time
 
 
 def _resolve(lib: Any, name: str) -> Any:
@@ -147,8 +161,8 @@ def measure(names: list[str] | None = None, rounds: int = 5,
             continue
         arrays = inputs[label][:arity]
         ours_in, theirs_in = [bp.tensor(a) for a in arrays], [torch.tensor(a) for a in arrays]
-        forward = (_median_time(lambda: _call(bp, name, ours_in), rounds, seconds),
-                   _median_time(lambda: _call(torch, name, theirs_in), rounds, seconds))
+        forward = _median_pair(lambda: _call(bp, name, ours_in),
+                               lambda: _call(torch, name, theirs_in), rounds, seconds)
         timings.append(Timing(name, arity, label, forward,
                               _backward(bp, torch, name, arrays, rounds, seconds)))
     return timings, left_out
@@ -161,7 +175,7 @@ def _measure_recipe(bp: Any, torch: Any, name: str, recipe: Recipe, arrays: list
         return recipe.build(lib, *(lib.tensor(a, requires_grad=grad) for a in arrays))
 
     ours, theirs = call(bp, False), call(torch, False)
-    forward = (_median_time(ours, rounds, seconds), _median_time(theirs, rounds, seconds))
+    forward = _median_pair(ours, theirs, rounds, seconds)
     return Timing(name, 0, recipe.shape, forward,
                   _recipe_backward(bp, torch, recipe, call, rounds, seconds))
 
@@ -182,7 +196,7 @@ def _recipe_backward(bp: Any, torch: Any, recipe: Recipe, call: Callable[[Any, b
     ours, theirs = step(bp), step(torch)
     if ours is None or theirs is None:
         return None
-    return _median_time(ours, rounds, seconds), _median_time(theirs, rounds, seconds)
+    return _median_pair(ours, theirs, rounds, seconds)
 
 
 def _backward(bp: Any, torch: Any, name: str, arrays: list[np.ndarray], rounds: int,
@@ -202,7 +216,7 @@ def _backward(bp: Any, torch: Any, name: str, arrays: list[np.ndarray], rounds: 
     if ours is None or theirs is None:
         return None
     try:  # PyTorch refuses to accumulate into the zero gradient of a step function twice
-        return _median_time(ours, rounds, seconds), _median_time(theirs, rounds, seconds)
+        return _median_pair(ours, theirs, rounds, seconds)
     except RuntimeError:
         return None
 

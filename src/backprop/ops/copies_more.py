@@ -276,6 +276,8 @@ def _contiguous_strides(size: tuple[int, ...]) -> tuple[int, ...] | None:
 def _new_tensor(array: Any, requires_grad: bool, device: Any, op: str) -> Tensor:
     """``array`` (made on the host) as a tensor on ``device``, by creation's ``_finish``
     (imported here: creation imports the ops at load time)."""
+    if device is None and not requires_grad:  # the common call: _finish's outcome at once
+        return Tensor._wrap(array)
     from ..creation import _finish
 
     return _finish(array, requires_grad, backend.as_device(device, op))
@@ -307,16 +309,19 @@ def empty_permuted(size: Sequence[int], physical_layout: Sequence[int], *, dtype
     >>> bp.empty_permuted((2, 3), (1, 0)).shape
     (2, 3)
     """
-    size, order = tuple(map(int, size)), tuple(map(int, physical_layout))
-    if sorted(order) != list(range(len(size))):
+    # (lists and loops rather than generators: the whole call takes a few microseconds)
+    size, order = _shape_arg((size,)), _shape_arg((physical_layout,))
+    inverse = [-1] * len(size)  # where each dim of size lies in the physical layout
+    if len(order) == len(size):
+        for position, dim in enumerate(order):
+            if 0 <= dim < len(size):
+                inverse[dim] = position
+    if -1 in inverse:
         raise ShapeError(f"empty_permuted: physical_layout {order} must be a permutation of the "
                          f"{len(size)} dims of size {format_shape(size)}")
     dtype = dtypes.get_default_dtype() if dtype is None else dtypes.as_dtype(dtype,
                                                                             "empty_permuted")
-    inverse = [0] * len(order)  # where each dim of size lies in the physical layout
-    for position, dim in enumerate(order):
-        inverse[dim] = position
-    array = np.empty(tuple(size[k] for k in order), dtype).transpose(inverse)
+    array = np.empty(tuple([size[k] for k in order]), dtype).transpose(inverse)
     return _new_tensor(array, requires_grad, device, "empty_permuted")
 
 

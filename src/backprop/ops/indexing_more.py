@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..backends import numba_indexing
 from ..errors import DTypeError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
 from .counting import (
@@ -290,7 +291,9 @@ def _index_reduce(input: Any, dim: int, index: np.ndarray, source: Any, *, reduc
     ufunc = _REDUCE_UFUNCS[reduce]
     if not include_self and index.size:
         slices[index] = _reduce_identity(reduce, out.dtype)
-    _combine_slices(ufunc, slices, index, parts)
+    if not (reduce in ("prod", "mean") and index.size
+            and numba_indexing.index_combine(out, dim, index, source, reduce == "prod")):
+        _combine_slices(ufunc, slices, index, parts)
     if reduce == "mean":
         counts = np.bincount(index, minlength=out.shape[dim]) + (1 if include_self else 0)
         counts[counts == 0] = 1

@@ -19,7 +19,7 @@ from ..autograd import grad_mode
 from ..autograd import observers as _observers
 from ..errors import DimError, ShapeError, check_dim, format_shape
 from ..tensor import Tensor
-from .primitive import each_input, primitive, record_view
+from .primitive import _link_view, each_input, primitive, record_view
 from .elementwise import clone
 from .shape import _check_new_dim, _check_not_scalar, _squeeze
 
@@ -81,9 +81,11 @@ def _plain_pieces(input: Tensor, data: np.ndarray, dim: int, sizes: Sequence[int
     would make it, without the call's dispatch (most of a piece's cost at ten pieces)."""
     lead = (slice(None),) * dim
     pieces, start = [], 0
+    wrap = Tensor._wrap
     for size in sizes:
-        piece = Tensor._wrap(data[lead + (slice(start, start + size),)])
-        record_view(piece, _narrow, (input, dim, start, size), {})
+        piece = wrap(data[lead + (slice(start, start + size),)])
+        # A basic slice is always a view of data: linked as record_view would, without its test
+        _link_view(piece, input, _narrow, (dim, start, size), {})
         pieces.append(piece)
         start += size
     return tuple(pieces)
@@ -206,10 +208,17 @@ def _split_copy_rule(g: tuple, out: Any, input: Any, split_sizes: tuple[int, ...
 
 @primitive("split_with_sizes_copy", outputs=("*",), grads=_split_copy_rule)
 def _split_with_sizes_copy(input: Any, split_sizes: tuple[int, ...], dim: int) -> tuple:
-    # One copy of the whole input, of which the pieces are disjoint views.
-    moved = np.moveaxis(input, dim, 0).copy()
-    bounds = np.cumsum(split_sizes)[:-1].tolist()
-    return tuple(np.moveaxis(piece, 0, dim) for piece in np.split(moved, bounds))
+    if dim == 0:  # one copy of the whole input, of which the pieces are disjoint views
+        bounds = np.cumsum(split_sizes)[:-1].tolist()
+        return tuple(np.split(input.copy(), bounds))
+    # A copy per piece, each C-contiguous as PyTorch's: copying the input moved to dim 0 would
+    # transpose it (three times the time), and leave pieces strided.
+    lead = (slice(None),) * dim
+    pieces, start = [], 0
+    for size in split_sizes:
+        pieces.append(input[lead + (slice(start, start + size),)].copy())
+        start += size
+    return tuple(pieces)
 
 
 def split_with_sizes_copy(input: Any, split_sizes: Sequence[int], dim: int = 0) -> tuple:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backends import numba_indexing
 from ..errors import DTypeError, ShapeError, format_shape
 from ..tensor import Tensor
 from .elementwise import eq, exp2, ge, gt, isnan, le, log, logical_and, logical_or, where
@@ -363,6 +364,9 @@ def _prelu(input: Any, weight: Any) -> Any:
         if 1 <= low and high < math.inf:
             return np.minimum(out, input, out=out)
     return np.where(input > 0, input, out)
+
+
+_prelu.kernel(np.ndarray, compiled=True)(numba_indexing.prelu)
 
 
 __all__ = [

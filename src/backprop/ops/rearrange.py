@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import backend
+from ..backends import numba_indexing
 from ..errors import DimError, ShapeError, format_shape
 from .join import _constant_pad, _narrow, _widths_at
 from .primitive import primitive
@@ -172,6 +173,19 @@ def pad(input: Any, pad: Sequence[int], mode: str = "constant", value: float | N
 def _flip(input: Any, dims: tuple[int, ...]) -> Any:
     # NumPy's flip is a view; PyTorch's is a copy, so writing to the result leaves input alone.
     return np.flip(input, dims).copy()
+
+
+@_flip.kernel(np.ndarray, compiled=True)
+def _flip_last(input: np.ndarray, dims: tuple[int, ...]) -> np.ndarray | None:
+    # NumPy copies a reversed last axis element by element (3-4x PyTorch's time); a compiled
+    # loop reverses it, rows read in either order: the last dim alone, or a matrix's both.
+    ndim = input.ndim
+    flipped = {d % ndim for d in dims} if ndim else set()
+    if flipped == {ndim - 1}:
+        return numba_indexing.flip_last(input)
+    if ndim == 2 and flipped == {0, 1}:
+        return numba_indexing.flip_last(input[::-1])
+    return None
 
 
 def flip(input: Any, dims: int | Sequence[int], *more_dims: int) -> Any:

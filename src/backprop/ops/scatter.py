@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..backends import numba_indexing
 from ..autograd import grad_mode
 from ..autograd import observers as _observers
 from ..errors import DTypeError, ShapeError, check_dim, format_shape
@@ -66,9 +67,10 @@ def _dims(n: int) -> str:
 
 
 def _check_along_dim(op: str, input: Any, dim: int, index: np.ndarray,
-                     src: Any = None) -> int:
+                     src: Any = None, values: bool = True) -> int:
     """PyTorch's rules for gather/scatter: same ndim everywhere, the index no larger than src
-    anywhere nor than input outside ``dim``, its values inside ``input.shape[dim]``."""
+    anywhere nor than input outside ``dim``, its values inside ``input.shape[dim]`` (checked
+    unless ``values`` is False: a kernel that checks them as it reads runs next)."""
     shape = tuple(input.shape)
     if index.ndim != len(shape):
         raise ShapeError(f"{op}: index has {_dims(index.ndim)} but input has {_dims(len(shape))} "
@@ -86,8 +88,22 @@ def _check_along_dim(op: str, input: Any, dim: int, index: np.ndarray,
             raise ShapeError(f"{op}: index of shape {format_shape(index.shape)} is larger than "
                              f"src of shape {format_shape(src_shape)}; src must have the same "
                              "number of dimensions and be at least as large in each")
-    _check_range(op, index, shape[dim] if shape else 1, dim)
+    if values:
+        _check_range(op, index, shape[dim] if shape else 1, dim)
     return dim
+
+
+def _unrecorded(*tensors: Any) -> bool:
+    """Whether a call on these operands (NumPy tensors, none recorded, no observer) may run a
+    kernel directly, without the primitive's dispatch."""
+    if _observers.REGISTRY.count:
+        return False
+    enabled = grad_mode.state.enabled
+    for t in tensors:
+        if type(t) is not Tensor or type(t._data) is not np.ndarray or (
+                t._requires_grad and enabled):
+            return False
+    return True
 
 
 def _along_dim_key(dim: int, index: np.ndarray) -> tuple:
@@ -193,14 +209,22 @@ def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) ->
     if input.ndim == 0:  # PyTorch reads a 0-d input as one value along dim 0
         check_dim("gather", dim, 1)
         return gather(input.reshape(1), 0, index.reshape(-1)).reshape(index.shape)
-    dim = _check_along_dim("gather", input, dim, index)
-    data = getattr(input, "_data", None)
-    if (type(input) is Tensor and type(data) is np.ndarray and not _observers.REGISTRY.count
-            and not (input._requires_grad and grad_mode.state.enabled)):
+    dim = _check_along_dim("gather", input, dim, index, values=False)
+    if _unrecorded(input):
         # No node to record and no observer: the forward alone, without the primitive's
-        # dispatch (as split's pieces; a third of the call at this size)
-        return Tensor._wrap(_gather.forward(data, dim, index))
+        # dispatch (as split's pieces; a third of the call at this size); the compiled kernel
+        # checks the index as it reads.
+        data = input._data
+        out = numba_indexing.gather(data, dim, index)
+        if out is None:
+            _check_range("gather", index, input.shape[dim], dim)
+            out = _gather.forward(data, dim, index)
+        return Tensor._wrap(out)
+    _check_range("gather", index, input.shape[dim], dim)
     return _gather(input, dim, index)
+
+
+_gather.kernel(np.ndarray, compiled=True)(numba_indexing.gather)
 
 
 @primitive("scatter_add", grads={
@@ -222,8 +246,16 @@ def scatter_add(input: Tensor, dim: int, index: Any, src: Any) -> Tensor:
     [4.0, 0.0, 2.0]
     """
     index = _index_array("scatter_add", index)
-    dim = _check_along_dim("scatter_add", input, dim, index, src)
+    dim = _check_along_dim("scatter_add", input, dim, index, src, values=False)
+    if _unrecorded(input, src):
+        out = numba_indexing.scatter_add(input._data, dim, index, src._data)
+        if out is not None:
+            return Tensor._wrap(out)
+    _check_range("scatter_add", index, input.shape[dim] if input.ndim else 1, dim)
     return _scatter_add(input, dim, index, src)
+
+
+_scatter_add.kernel(np.ndarray, compiled=True)(numba_indexing.scatter_add)
 
 
 # Overwritten positions pass no gradient to input. Where the index repeats a position, only one

@@ -209,7 +209,7 @@ def unflatten(input: Any, dim: int, sizes: Sequence[int]) -> Any:
     """
     shape = input.shape
     d = check_dim("unflatten", dim, len(shape))
-    return _reshape(input, shape[:d] + tuple(int(n) for n in sizes) + shape[d + 1:])
+    return _reshape(input, shape[:d] + _shape_arg((sizes,)) + shape[d + 1:])
 
 
 @primitive("squeeze", view=True, grads={

@@ -10,6 +10,7 @@ and r2c's and c2r's follow PyTorch's fft_r2c_backward and fft_c2r_backward.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -90,15 +91,47 @@ def _fft_r2c(input: Any, *, dims: tuple[int, ...], norm: str, onesided: bool = T
     half = _unscaled_fast(xp.fft.rfftn, input, dims, norm, True, [input.shape[d] for d in dims])
     if onesided:
         return half
-    # One dim (the only use): the other half mirrors the first, X[n - k] = conj(X[k]); cheaper
-    # than a complex transform of the real values.
-    axis = dims[0]
-    n, kept = input.shape[axis], half.shape[axis]
     full = empty(input.shape, half.dtype, input)
-    before = (slice(None),) * axis
-    full[before + (slice(0, kept),)] = half
-    full[before + (slice(kept, n),)] = np.conjugate(half[before + (slice(n - kept, 0, -1),)])
+    full[_first_half(input.ndim, dims[-1], half.shape[dims[-1]])] = half
+    return _mirror(xp, full, dims)
+
+
+def _first_half(ndim: int, last: int, kept: int) -> tuple:
+    return (slice(None),) * last + (slice(0, kept),) + (slice(None),) * (ndim - last - 1)
+
+
+def _mirror(xp: Any, full: Any, dims: tuple[int, ...]) -> Any:
+    """``full`` (its first n // 2 + 1 entries along ``dims[-1]`` the one-sided transform of
+    real values) completed: X[k] = conj(X[-k]), every transformed index negated (mod its
+    size)."""
+    shape, ndim, last = full.shape, full.ndim, dims[-1]
+    n = shape[last]
+    kept = n // 2 + 1
+    # Along the last dim, k in [kept, n) reads n - k; along the others, index 0 reads itself
+    # and 1..m-1 read m-1..1: one slice pair per choice, 2 ** (len(dims) - 1) of them.
+    for choice in itertools.product((False, True), repeat=len(dims) - 1):
+        source, target = [slice(None)] * ndim, [slice(None)] * ndim
+        source[last], target[last] = slice(n - kept, 0, -1), slice(kept, n)
+        for d, rest in zip(dims[:-1], choice):
+            m = shape[d]
+            source[d], target[d] = ((slice(m - 1, 0, -1), slice(1, m)) if rest
+                                    else (slice(0, 1), slice(0, 1)))
+        xp.conjugate(full[tuple(source)], out=full[tuple(target)])
     return full
+
+
+@_fft_r2c.kernel(np.ndarray)
+def _full_r2c_in_place(input: np.ndarray, *, dims: tuple[int, ...], norm: str,
+                       onesided: bool = True) -> np.ndarray | None:
+    # The full transform of real values: the one-sided one written straight into the result's
+    # first half (NumPy's out=), then mirrored; a copy and an allocation fewer.
+    if onesided or input.dtype not in _COMPLEX:
+        return None
+    full = np.empty(input.shape, _COMPLEX[input.dtype])
+    half = full[_first_half(input.ndim, dims[-1], input.shape[dims[-1]] // 2 + 1)]
+    _unscaled_fast(np.fft.rfftn, input, dims, norm, True, [input.shape[d] for d in dims],
+                   out=half)
+    return _mirror(np, full, dims)
 
 
 def _c2r_grad(g: Any, out: Any, input: Any, *, dims: tuple[int, ...], norm: str,
@@ -214,8 +247,8 @@ def _c2c(op: str, input: Tensor, s: Any, dim: Any, norm: str | None, forward: bo
     dims, sizes = _dims_and_sizes(op, x, s, dim, default_dims)
     x = _resized(x, dims, sizes)
     _check_points(op, x, dims)
-    if x.dtype.kind != "c" and len(dims) == 1:
-        # Real values along one dim: half a transform and its mirror (PyTorch does the same).
+    if x.dtype.kind != "c" and dims:
+        # Real values: half a transform and its mirror (PyTorch does the same).
         # The inverse transform of real values is the conjugate of the forward one.
         if forward:
             return _fft_r2c(x, dims=dims, norm=mode, onesided=False)
@@ -482,8 +515,9 @@ def ifftshift(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     return _shift("ifftshift", input, dim, -1)
 
 
-def _frequencies(op: str, values: np.ndarray, n: int, d: float, dtype: Any, device: Any,
-                 requires_grad: bool) -> Tensor:
+def _frequencies(op: str, count: int, negative_from: int | None, n: int, d: float, dtype: Any,
+                 device: Any, requires_grad: bool) -> Tensor:
+    """``[0, 1, ..., count - 1] / (n * d)``, the entries from ``negative_from`` on less n."""
     from ..creation import as_tensor
 
     if not isinstance(n, (int, np.integer)) or n < 0:
@@ -491,10 +525,17 @@ def _frequencies(op: str, values: np.ndarray, n: int, d: float, dtype: Any, devi
     dtype = dtypes.float32 if dtype is None else dtypes.as_dtype(dtype, op)
     if dtype.kind not in "fcV":
         raise DTypeError(f"{op}: dtype must be a floating point or complex dtype, got {dtype}")
-    # Computed on the host in float64 (``values`` is ours to overwrite), rounded once, and copied
-    # once to ``device``.
-    np.divide(values, n * d, out=values)
-    return as_tensor(values.astype(dtype), device=device).requires_grad_(requires_grad)
+    # PyTorch's numbers: the integers in the result's dtype times 1 / (n d), a product rather
+    # than a quotient (and no float64 detour: a third of the time in float32). Other dtypes
+    # are computed in float64 and rounded once. On the host, copied once to ``device``.
+    compute = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    values = np.arange(count, dtype=compute)
+    if negative_from is not None:
+        values[negative_from:] -= count  # -(n // 2), ..., -1, exactly
+    with np.errstate(divide="ignore", invalid="ignore"):  # n d = 0: inf and nan, as PyTorch's
+        values *= compute.type(np.divide(1.0, np.float64(n) * d))
+    return as_tensor(values.astype(dtype, copy=False), device=device
+                     ).requires_grad_(requires_grad)
 
 
 def fftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None,
@@ -507,9 +548,7 @@ def fftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None,
     [0.0, 0.25, -0.5, -0.25]
     """
     count = int(n) if isinstance(n, (int, np.integer)) and n >= 0 else 0
-    values = np.arange(count, dtype=np.float64)
-    values[(count + 1) // 2:] -= count  # the negative half: -(n // 2), ..., -1, exactly
-    return _frequencies("fftfreq", values, n, d, dtype, device, requires_grad)
+    return _frequencies("fftfreq", count, (count + 1) // 2, n, d, dtype, device, requires_grad)
 
 
 def rfftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None,
@@ -521,8 +560,7 @@ def rfftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None,
     [0.0, 0.25, 0.5]
     """
     count = int(n) if isinstance(n, (int, np.integer)) and n >= 0 else 0
-    return _frequencies("rfftfreq", np.arange(count // 2 + 1, dtype=np.float64), n, d, dtype,
-                        device, requires_grad)
+    return _frequencies("rfftfreq", count // 2 + 1, None, n, d, dtype, device, requires_grad)
 
 
 # -- short-time transforms ---------------------------------------------------------------------

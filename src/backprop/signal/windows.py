@@ -37,7 +37,10 @@ def _window(name: str, M: int, dtype: Any, device: Any, requires_grad: bool,
 
 def _grid(M: int, start: float, step: float) -> np.ndarray:
     """``start, start + step, ...``: M points, as linspace spaces them."""
-    return start + step * np.arange(M, dtype=np.float64)
+    grid = np.arange(M, dtype=np.float64)
+    grid *= step  # in place: start + step * arange's values, without two more arrays
+    grid += start
+    return grid
 
 
 def _cosines(M: int, span: int) -> np.ndarray:
@@ -165,7 +168,8 @@ def bartlett(M: int, *, sym: bool = True, dtype: Any = None, device: Any = None,
     def values(M: int) -> np.ndarray:
         if M == 1:
             return np.ones(1)
-        return 1 - np.abs(_grid(M, -1.0, 2 / _span(M, sym)))
+        grid = _grid(M, -1.0, 2 / _span(M, sym))
+        return np.subtract(1, np.abs(grid, out=grid), out=grid)  # 1 - |k|, in place
 
     return _window("bartlett", M, dtype, device, requires_grad, values)
 

@@ -19,7 +19,10 @@ from typing import Any
 import numpy as np
 
 from ... import backend
+from ...autograd import grad_mode
+from ...autograd import observers as _observers
 from ...backend import check_same_device
+from ...backends import numba_indexing
 from ...errors import DTypeError, ShapeError, format_shape
 from ...ops.elementwise import abs, clamp, exp, log, log1p, relu, sigmoid
 from ...ops.fused import _softmax_backward, log_softmax
@@ -409,8 +412,47 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if _under_vmap(input, target, weight):
         return _vmapped().class_index_loss(input, target, weight, ignore_index, reduction, 0.0,
                                            log_probabilities=True)
+    if (weight is None and type(input) is Tensor and type(target) is Tensor
+            and not _observers.REGISTRY.count
+            and not (input._requires_grad and grad_mode.state.enabled)):
+        out = _plain_nll_loss(input._data, target._data, ignore_index, reduction)
+        if out is not None:
+            return Tensor._wrap(out)
     plan = _class_targets("nll_loss", input, target, weight, ignore_index)
     return _nll_loss(input, plan, reduction)
+
+
+_ROW_STARTS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _plain_nll_loss(input: Any, target: Any, ignore_index: int, reduction: str
+                    ) -> np.ndarray | None:
+    """``_nll_loss``'s numbers for the common call with nothing to record (a matrix of float
+    log-probabilities on the host, one int64 class per row, no weight, no target equal to
+    ignore_index), without the plan (a fifth of the time at 100 rows); None otherwise."""
+    if (type(input) is not np.ndarray or type(target) is not np.ndarray or input.ndim != 2
+            or target.dtype != np.int64 or target.shape != input.shape[:1] or not target.size
+            or input.dtype.kind != "f"):
+        return None
+    rows, classes = input.shape
+    if 0 <= ignore_index < classes:
+        return None  # a target may be ignored: the plan handles it
+    loss = numba_indexing.negated_picks(input, target)  # one pass, the classes checked
+    if loss is None:
+        # Seen as unsigned, a negative class is huge: one reduction tells both bounds
+        if int(np.maximum.reduce(target.view(np.uint64), None)) >= classes:
+            return None  # the plan words the error
+        starts = _ROW_STARTS.get((rows, classes))
+        if starts is None:
+            if len(_ROW_STARTS) > 64:  # many shapes seen: start afresh rather than grow
+                _ROW_STARTS.clear()
+            starts = _ROW_STARTS[(rows, classes)] = np.arange(rows) * classes
+            starts.setflags(write=False)
+        loss = np.negative(input.reshape(-1).take(target + starts))
+    if reduction == "none":
+        return loss
+    total = np.add.reduce(loss, None)
+    return np.asarray(total if reduction == "sum" else total / float(rows))
 
 
 # -- binary cross entropy ---------------------------------------------------------------------------
