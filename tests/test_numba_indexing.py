@@ -7,12 +7,11 @@ bits. Out-of-range indices still raise the ops' own errors."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pytest
+from numba_checks import kernel_ran, numba_switched_on
 
 import backprop as bp
 import backprop.nn.functional as F
@@ -24,22 +23,11 @@ torch = pytest.importorskip("torch")
 FLOATS = [np.float32, np.float64]
 
 
-@pytest.fixture(autouse=True)
-def accelerator_on() -> Iterator[None]:
-    saved = numba_switch.enabled
-    numba_switch.enabled = numba_switch.is_available()
-    try:
-        yield
-    finally:
-        numba_switch.enabled = saved
+accelerator_on = pytest.fixture(autouse=True)(numba_switched_on)
 
 
-@contextmanager
-def ran(name: str) -> Iterator[None]:
-    before = numba_indexing.calls.get(name, 0)
-    yield
-    if numba_switch.enabled and numba_switch.is_available():
-        assert numba_indexing.calls.get(name, 0) > before, f"{name} fell back to NumPy"
+def ran(name: str) -> Any:
+    return kernel_ran(numba_indexing, name)
 
 
 def without_kernels(call: Any) -> Any:

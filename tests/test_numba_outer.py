@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from numba_checks import kernel_ran, numba_switched_on
 
 import backprop as bp
 from backprop.backends import numba as numba_switch
@@ -25,22 +26,11 @@ needs_numba = pytest.mark.skipif(not (numba_switch.enabled and numba_switch.is_a
 EDGES = [0.0, -0.0, 1.0, -2.5, np.inf, -np.inf, np.nan, 1e38, -1e38, 1e-38, 1e-45, 3e300]
 
 
-@pytest.fixture(autouse=True)
-def accelerator_on() -> Iterator[None]:
-    saved = numba_switch.enabled
-    numba_switch.enabled = numba_switch.is_available()
-    try:
-        yield
-    finally:
-        numba_switch.enabled = saved
+accelerator_on = pytest.fixture(autouse=True)(numba_switched_on)
 
 
-@contextmanager
-def ran(name: str) -> Iterator[None]:
-    before = numba_outer.calls.get(name, 0)
-    yield
-    if numba_switch.enabled and numba_switch.is_available():
-        assert numba_outer.calls.get(name, 0) > before, f"{name} fell back to NumPy"
+def ran(name: str) -> Any:
+    return kernel_ran(numba_outer, name)
 
 
 @contextmanager
