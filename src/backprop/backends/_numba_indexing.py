@@ -30,8 +30,8 @@ def flip_last(a, out):
 
 @njit(**_OPTIONS)
 def gather(a, index, out):
-    """``out[i, j, k] = a[i, index[i, j, k], k]``; returns the count of indices outside
-    ``[0, a.shape[1])`` (0: every value was read; else ``out`` is incomplete)."""
+    """``out[i, j, k] = a[i, index[i, j, k], k]``; returns 1 at the first index outside
+    ``[0, a.shape[1])`` (``out`` is then incomplete), else 0."""
     n = a.shape[1]
     for i in range(index.shape[0]):
         for j in range(index.shape[1]):

@@ -34,6 +34,7 @@ True
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -46,11 +47,6 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 def _load() -> ModuleType | None:
     return _switch.kernel_module(f"{__package__}._numba_conv")
-
-
-def _columns_buffer(images: int, size: int, dtype: np.dtype) -> np.ndarray:
-    """An (images, size) matrix for a chunk's columns (contents undefined)."""
-    return np.empty((images, size), dtype)
 
 
 def _arrays(*arrays: Any) -> np.dtype | None:
@@ -102,10 +98,26 @@ def _out_sizes(sizes: tuple, kernel: tuple, stride: tuple, padding: tuple,
 _BLOCK_BYTES = 1 << 18
 
 
-def _chunks(n: int, rows: int, area: int, itemsize: int) -> range:
-    """First images of the chunks of ``n`` images whose (images, rows, area) columns fit in
-    ``_BLOCK_BYTES``."""
-    return range(0, n, max(1, min(n, _BLOCK_BYTES // max(1, rows * area * itemsize))))
+def _column_chunks(n: int, rows: int, area: int,
+                   dtype: np.dtype) -> Iterator[tuple[int, int, np.ndarray]]:
+    """``(b0, b1, columns)`` for the chunks of ``n`` images whose (images, rows, area) columns
+    fit in ``_BLOCK_BYTES``; ``columns`` is one buffer (contents undefined) each chunk reuses."""
+    step = max(1, min(n, _BLOCK_BYTES // max(1, rows * area * dtype.itemsize)))
+    buffer = np.empty((step, rows, area), dtype)
+    for b0 in range(0, n, step):
+        b1 = min(n, b0 + step)
+        yield b0, b1, buffer[:b1 - b0]
+
+
+def _prepared(arrays: tuple, x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple,
+              dilation: tuple) -> tuple | None:
+    """``(kernels module, x, kernel, stride, padding, dilation)`` in 2-d (``_as_2d``) when the
+    compiled kernels take the call: Numba on, one float dtype for ``arrays``, 1-d or 2-d."""
+    if _arrays(*arrays) is None:
+        return None
+    flat = _as_2d(x, kernel, stride, padding, dilation)
+    module = None if flat is None else _load()
+    return None if module is None else (module, *flat)
 
 
 def _geometry_args(kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
@@ -128,29 +140,22 @@ def _per_group(w: np.ndarray, cols: np.ndarray, groups: int, out: np.ndarray) ->
 def convolution(input: Any, weight: Any, bias: Any, stride: tuple, padding: tuple,
                 dilation: tuple, groups: int) -> np.ndarray | None:
     """The ``convolution`` primitive's forward (see ``ops.conv._conv``), or None."""
-    if _arrays(input, weight, bias) is None:
+    prepared = _prepared((input, weight, bias), input, weight.shape[2:], stride, padding,
+                         dilation)
+    if prepared is None:
         return None
-    flat = _as_2d(input, weight.shape[2:], stride, padding, dilation)
-    if flat is None:
-        return None
-    x, kernel, stride2, padding2, dilation2 = flat
+    module, x, kernel, stride2, padding2, dilation2 = prepared
     n, c = x.shape[:2]
     out = _out_sizes(x.shape[2:], kernel, stride2, padding2, dilation2)
     area = out[0] * out[1]
-    module = _load()
-    if module is None:
-        return None
     x = _plain(x)
     o = weight.shape[0]
     rows = c * kernel[0] * kernel[1]
     w = _plain(weight).reshape(groups, o // groups, rows // groups)
     geometry = _geometry_args(kernel, stride2, padding2, dilation2, out)
     result = np.empty((n, o, area), x.dtype)
-    chunks = _chunks(n, rows, area, x.itemsize)
     shift = None if bias is None else bias.reshape(-1, 1)
-    for b0 in chunks:
-        b1 = min(n, b0 + chunks.step)
-        cols = _columns_buffer(b1 - b0, rows * area, x.dtype).reshape(b1 - b0, rows, area)
+    for b0, b1, cols in _column_chunks(n, rows, area, x.dtype):
         if not _switch._run(module.im2col, x, b0, b1, *geometry, cols.reshape(-1)):
             return None
         for b in range(b0, b1):
@@ -164,19 +169,15 @@ def conv_transpose(input: Any, weight: Any, bias: Any, stride: tuple, padding: t
                    dilation: tuple, groups: int) -> np.ndarray | None:
     """The ``conv_transpose`` primitive's forward (see ``ops.conv._conv_transpose``): the
     product ``weight^T @ input`` and col2im, or None."""
-    if _arrays(input, weight, bias) is None:
+    prepared = _prepared((input, weight, bias), input, weight.shape[2:], stride, padding,
+                         dilation)
+    if prepared is None:
         return None
-    flat = _as_2d(input, weight.shape[2:], stride, padding, dilation)
-    if flat is None:
-        return None
-    x, kernel, stride2, padding2, dilation2 = flat
+    module, x, kernel, stride2, padding2, dilation2 = prepared
     n, c_in = x.shape[:2]
     sizes_in = x.shape[2:]
     area = sizes_in[0] * sizes_in[1]
     c_out = weight.shape[1] * groups
-    module = _load()
-    if module is None:
-        return None
     x = _plain(x).reshape(n, c_in, area)
     full = tuple((m - 1) * s + d * (k - 1) + 1
                  for m, s, d, k in zip(sizes_in, stride2, dilation2, kernel))
@@ -187,10 +188,7 @@ def conv_transpose(input: Any, weight: Any, bias: Any, stride: tuple, padding: t
     w = weight.reshape(groups, c_in // groups, taps).swapaxes(1, 2)
     geometry = _geometry_args(kernel, stride2, padding2, dilation2, sizes_in)
     result = np.zeros((n, c_out) + sizes, x.dtype)
-    chunks = _chunks(n, rows, area, x.itemsize)
-    for b0 in chunks:
-        b1 = min(n, b0 + chunks.step)
-        cols = _columns_buffer(b1 - b0, rows * area, x.dtype).reshape(b1 - b0, rows, area)
+    for b0, b1, cols in _column_chunks(n, rows, area, x.dtype):
         for b in range(b0, b1):
             _per_group(w, x[b], groups, cols[b - b0])
         if not _switch._run(module.col2im, cols.reshape(-1), b0, b1, *geometry, result):
@@ -205,20 +203,15 @@ def conv_weight_grad(input: Any, grad: Any, weight_shape: tuple, stride: tuple, 
                      dilation: tuple, groups: int) -> np.ndarray | None:
     """The ``conv_weight_grad`` primitive's forward (see ``ops.conv._conv_weight``): each
     image's output gradient (O, L) times its columns' transpose, summed, or None."""
-    if _arrays(input, grad) is None:
+    prepared = _prepared((input, grad), input, weight_shape[2:], stride, padding, dilation)
+    if prepared is None:
         return None
-    flat = _as_2d(input, weight_shape[2:], stride, padding, dilation)
-    if flat is None:
-        return None
-    x, kernel, stride2, padding2, dilation2 = flat
+    module, x, kernel, stride2, padding2, dilation2 = prepared
     n, c = x.shape[:2]
     out = _out_sizes(x.shape[2:], kernel, stride2, padding2, dilation2)
     area = out[0] * out[1]
     o = weight_shape[0]
     if area != math.prod(grad.shape[2:]) or grad.shape[:2] != (n, o):
-        return None
-    module = _load()
-    if module is None:
         return None
     x = _plain(x)
     g = _plain(grad).reshape(n, groups, o // groups, area)
@@ -229,13 +222,10 @@ def conv_weight_grad(input: Any, grad: Any, weight_shape: tuple, stride: tuple, 
     # comes first, which OpenBLAS runs 2.4x faster for these thin products.
     dw = np.zeros((groups, taps, o // groups), x.dtype)
     part = np.empty_like(dw)
-    chunks = _chunks(n, rows, area, x.itemsize)
-    for b0 in chunks:
-        b1 = min(n, b0 + chunks.step)
-        cols = _columns_buffer(b1 - b0, rows * area, x.dtype).reshape(b1 - b0, groups, taps,
-                                                                       area)
-        if not _switch._run(module.im2col, x, b0, b1, *geometry, cols.reshape(-1)):
+    for b0, b1, columns in _column_chunks(n, rows, area, x.dtype):
+        if not _switch._run(module.im2col, x, b0, b1, *geometry, columns.reshape(-1)):
             return None
+        cols = columns.reshape(b1 - b0, groups, taps, area)
         for b in range(b0, b1):
             if groups == 1:
                 np.dot(cols[b - b0, 0], g[b, 0].T, out=part[0])
