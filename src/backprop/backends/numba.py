@@ -122,6 +122,15 @@ def _applies(first: Any, *others: Any) -> bool:
     return _load() is not None
 
 
+def kernel_array(x: np.ndarray) -> np.ndarray:
+    """``x`` C-contiguous and writeable, copied only when it is not: a kernel given another
+    layout, or a read-only array, would make Numba compile one more version (seconds)."""
+    flags = x.flags
+    if flags.c_contiguous and flags.writeable:
+        return x
+    return np.array(x, order="C")
+
+
 def _run(kernel: Any, *args: Any) -> bool:
     """``kernel(*args)``; False if Numba failed to compile it here (a Numba release that rejects
     this NumPy or CPU, say): then the accelerator switches itself off with a warning, and the

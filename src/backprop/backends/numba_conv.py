@@ -65,14 +65,6 @@ def _arrays(*arrays: Any) -> np.dtype | None:
     return dtype
 
 
-def _plain(x: np.ndarray) -> np.ndarray:
-    """``x`` C-contiguous and writeable (a read-only array would make Numba compile the kernel
-    once more, which takes seconds)."""
-    if x.flags.c_contiguous and x.flags.writeable:
-        return x
-    return np.array(x, order="C")
-
-
 def _as_2d(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple,
            dilation: tuple) -> tuple | None:
     """``x`` (N, C, *S) and the geometry as 2-d ones (a 1-d convolution has one row), or None
@@ -148,10 +140,10 @@ def convolution(input: Any, weight: Any, bias: Any, stride: tuple, padding: tupl
     n, c = x.shape[:2]
     out = _out_sizes(x.shape[2:], kernel, stride2, padding2, dilation2)
     area = out[0] * out[1]
-    x = _plain(x)
+    x = _switch.kernel_array(x)
     o = weight.shape[0]
     rows = c * kernel[0] * kernel[1]
-    w = _plain(weight).reshape(groups, o // groups, rows // groups)
+    w = _switch.kernel_array(weight).reshape(groups, o // groups, rows // groups)
     geometry = _geometry_args(kernel, stride2, padding2, dilation2, out)
     result = np.empty((n, o, area), x.dtype)
     shift = None if bias is None else bias.reshape(-1, 1)
@@ -178,7 +170,7 @@ def conv_transpose(input: Any, weight: Any, bias: Any, stride: tuple, padding: t
     sizes_in = x.shape[2:]
     area = sizes_in[0] * sizes_in[1]
     c_out = weight.shape[1] * groups
-    x = _plain(x).reshape(n, c_in, area)
+    x = _switch.kernel_array(x).reshape(n, c_in, area)
     full = tuple((m - 1) * s + d * (k - 1) + 1
                  for m, s, d, k in zip(sizes_in, stride2, dilation2, kernel))
     sizes = tuple(f - lo - hi for f, (lo, hi) in zip(full, padding2))
@@ -213,8 +205,8 @@ def conv_weight_grad(input: Any, grad: Any, weight_shape: tuple, stride: tuple, 
     o = weight_shape[0]
     if area != math.prod(grad.shape[2:]) or grad.shape[:2] != (n, o):
         return None
-    x = _plain(x)
-    g = _plain(grad).reshape(n, groups, o // groups, area)
+    x = _switch.kernel_array(x)
+    g = _switch.kernel_array(grad).reshape(n, groups, o // groups, area)
     rows = c * kernel[0] * kernel[1]
     taps = rows // groups
     geometry = _geometry_args(kernel, stride2, padding2, dilation2, out)

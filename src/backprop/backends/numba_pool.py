@@ -56,8 +56,7 @@ def max_pool(x: Any, kernel: tuple, stride: tuple, padding: tuple, dilation: tup
         padding, sizes = ((0, 0),) + tuple(padding), (1,) + tuple(out)
     else:
         sizes = tuple(out)
-    if not (x.flags.c_contiguous and x.flags.writeable):
-        x = np.array(x, order="C")  # read-only arrays would compile the kernel once more
+    x = _switch.kernel_array(x)
     shape = x.shape[:2] + tuple(out)
     values = np.empty(math.prod(shape), x.dtype)
     indices = np.empty(values.size, np.int64)
@@ -81,12 +80,8 @@ def max_pool_backward(grad: Any, indices: Any, shape: tuple) -> np.ndarray | Non
     planes = math.prod(grad.shape[:2])
     area = math.prod(shape[2:])
     out = np.zeros(planes * area, grad.dtype)
-    g = np.ascontiguousarray(grad).reshape(-1)
-    if not g.flags.writeable:
-        g = g.copy()
-    idx = np.ascontiguousarray(indices).reshape(-1)
-    if not idx.flags.writeable:
-        idx = idx.copy()
+    g = _switch.kernel_array(grad).reshape(-1)
+    idx = _switch.kernel_array(indices).reshape(-1)
     if not _switch._run(module.scatter_add, g, idx, grad.size // planes, area, out):
         return None
     return out.reshape(shape)

@@ -312,13 +312,8 @@ def polynomial(name: str, shift: bool, x: np.ndarray, n: Any) -> np.ndarray | No
         x = np.broadcast_to(x, shape)
     if n_step and n.shape != shape:
         n = np.broadcast_to(n, shape)
-    # (a read-only array would make Numba compile the kernel once more)
-    x = np.ascontiguousarray(x).reshape(-1)
-    if not x.flags.writeable:
-        x = x.copy()
-    n = np.ascontiguousarray(n).reshape(-1)
-    if not n.flags.writeable:
-        n = n.copy()
+    x = _switch.kernel_array(x).reshape(-1)
+    n = _switch.kernel_array(n).reshape(-1)
     out = np.empty(shape, x.dtype)
     if not _switch._run(getattr(kernels, name), shift, bool(x.dtype == np.float32), x, n,
                         n_step, out.reshape(-1)):
