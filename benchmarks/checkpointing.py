@@ -83,10 +83,9 @@ def build(config: Config, checkpointed: bool, seed: int = 0) -> tuple[Any, Calla
             config.width, config.heads, dim_feedforward=4 * config.width,
             dropout=config.dropout, batch_first=True, norm_first=True)
             for _ in range(BLOCKS)])
-        head = nn.Linear(config.width, 10)
     else:
         blocks = nn.ModuleList([_mlp_block(bp, config.width) for _ in range(BLOCKS)])
-        head = nn.Linear(config.width, 10)
+    head = nn.Linear(config.width, 10)
     model = nn.ModuleDict({"blocks": blocks, "head": head})
     rng = np.random.default_rng(seed)
     shape = (config.batch, config.seq, config.width) if config.seq else (config.batch,
@@ -145,7 +144,6 @@ def step_peak_bytes(config: Config, checkpointed: bool) -> int:
     tracemalloc.start()
     try:
         start = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
         step()
         peak = tracemalloc.get_traced_memory()[1]
     finally:

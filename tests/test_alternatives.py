@@ -85,6 +85,7 @@ def test_population_batching_matches_member_by_member_and_mpi_share_is_the_whole
     wrapped = bp.nn.Sequential(bp.nn.Sequential(*model))  # not stackable: the loop path
     assert not alt.population.stackable(wrapped)
     slow = alt.population_losses(wrapped, F.cross_entropy, batch, points, chunk=4)
+    # float32: the batched products and the member-by-member ones sum in different orders
     np.testing.assert_allclose(fast, slow, rtol=1e-5)
     np.testing.assert_allclose(alt.flat_parameters(model), theta)  # parameters untouched
     with pytest.raises(ValueError, match=r"population_losses: points must be \(P, 39\)"):

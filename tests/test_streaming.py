@@ -50,7 +50,8 @@ def test_digits_stream_is_deterministic_by_seed() -> None:
 
     stream = DriftingDigits(steps_per_phase=5, seed=1)
     first, second = list(stream), list(stream)  # a second pass gives the same batches
-    assert all(np.array_equal(a.x.numpy(), b.x.numpy()) for a, b in zip(first, second))
+    assert first and all(np.array_equal(a.x.numpy(), b.x.numpy())
+                         for a, b in zip(first, second, strict=True))
     assert np.array_equal(labels(1), labels(1)) and not np.array_equal(labels(1), labels(2))
 
 
@@ -333,7 +334,7 @@ def test_trainer_tracks_a_rotating_regression_target() -> None:
                                    detector=PageHinkley())
         for batch in stream:
             trainer.step(batch.x, batch.y)
-        assert [d - s for d, s in zip(trainer.detections, (150, 300))] == [2, 2], name
+        assert [d - s for d, s in zip(trainer.detections, (150, 300), strict=True)] == [2, 2], name
         x, y = stream.test_set(len(stream) - 1)
         with bp.no_grad():
             errors[name] = float(((model(bp.tensor(x)).numpy() - y) ** 2).mean())

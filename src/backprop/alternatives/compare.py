@@ -41,7 +41,7 @@ from ..autograd.grad_mode import no_grad
 from ..nn import functional as F
 from ..random import manual_seed
 from ..tensor import Tensor
-from .base import Backprop, GradientEstimator
+from .base import Backprop, GradientEstimator, trainable
 from .evolution import EvolutionStrategies
 from .feedback_alignment import with_feedback_alignment
 from .forward_forward import ForwardForward, ForwardForwardNet
@@ -275,7 +275,6 @@ def _step_memory(method: str, task: Task, config: CompareConfig) -> int | None:
     optimizer.step()
     tracemalloc.start()
     try:
-        tracemalloc.reset_peak()
         base = tracemalloc.get_traced_memory()[0]
         estimator.estimate_(model, task.loss, batch)
         optimizer.step()
@@ -290,7 +289,7 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 def _gradient(model: Any) -> np.ndarray:
     return np.concatenate([np.asarray(p.grad.numpy(), dtype=np.float64).ravel()
-                           for p in model.parameters() if p.requires_grad])
+                           for p in trainable(model)])
 
 
 def gradient_quality(task: Task, config: CompareConfig,

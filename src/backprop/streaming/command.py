@@ -66,7 +66,6 @@ def _classes_text(classes: tuple[int, ...]) -> str:
 def summary_lines(result: ComparisonResult) -> list[str]:
     """The table ``backprop stream`` prints: accuracy at the end of each phase, and the mean
     over the whole run, for each learner and measure; then the detections."""
-    phases = len(result.phase_starts)
     head = "".join(f"  phase {k} [{_classes_text(c)}]".rjust(16)
                    for k, c in enumerate(result.config.schedule)) + "      mean"
     lines = [f"{'learner':<15}{'measure':<9}{head}"]
@@ -81,7 +80,7 @@ def summary_lines(result: ComparisonResult) -> list[str]:
         f"{name} {result.recovery(name)}" for name in CONTENDERS))
     delays = result.detection_delays()
     lines.append(f"drift detections at steps {result.detections or 'none'}; phase changes at "
-                 f"{result.phase_starts[1:phases]}; delays (steps) {delays}; false alarms "
+                 f"{result.phase_starts[1:]}; delays (steps) {delays}; false alarms "
                  f"{result.false_alarms()}")
     return lines
 

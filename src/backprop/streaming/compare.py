@@ -183,7 +183,7 @@ def compare(config: StreamConfig, log: Callable[[str], None] | None = None) -> C
     first = make_model(config.hidden)
     models = {name: copy.deepcopy(first) for name in CONTENDERS}
     trainers = {name: StreamingTrainer(model, optim.Adam(model.parameters(), lr=config.lr))
-                for name, model in models.items()}
+                for name, model in models.items() if name != "recalibrating"}
     trainers["recalibrating"] = StreamingTrainer(
         models["recalibrating"], optim.Adam(models["recalibrating"].parameters(), lr=config.lr),
         replay=ReplayBuffer(config.replay_capacity, config.class_balanced, config.seed),
