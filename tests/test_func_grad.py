@@ -225,3 +225,13 @@ def test_per_sample_gradients_of_a_cnn_match_torch() -> None:
                              in_dims=(None, 0, 0))(
         {k: torch.tensor(v) for k, v in arrays.items()}, torch.tensor(x), torch.tensor(y))
     close(ours, theirs)
+
+
+def test_zero_gradients_stay_zero_beside_infinite_values() -> None:
+    # zeros are made, not multiplied out of the values (inf * 0 is NaN); as torch.func
+    x = bp.tensor([1.0, 2.0])
+    assert grad(lambda t: t.sum() * 0 + float("inf"))(x).tolist() == [0.0, 0.0]
+    assert torch.func.grad(lambda t: t.sum() * 0 + float("inf"))(
+        torch.tensor([1.0, 2.0])).tolist() == [0.0, 0.0]
+    _, tangent = bp.func.jvp(lambda t: bp.full((2,), float("inf")), (x,), (x,))
+    assert tangent.tolist() == [0.0, 0.0]

@@ -191,7 +191,7 @@ def _function_jvp(level: _Level, cls: type, args: tuple, params: dict,
     finally:
         _function.CTX_SINK.remove(sink)
     ctx = sink[-1]
-    given = [t if t is not None else Tensor._wrap(a._data * 0) if isinstance(a, Tensor) else None
+    given = [t if t is not None else Tensor._wrap(np.zeros_like(a._data)) if isinstance(a, Tensor) else None
              for a, t in zip(args, tangents)]
     # what save_for_forward kept (or, without it, what save_for_backward did)
     ctx._in_jvp = getattr(ctx, "_for_forward", None)

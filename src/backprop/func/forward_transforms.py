@@ -32,6 +32,7 @@ from .grad_transforms import (
     _rewrap,
     _split_aux,
     _to_plain,
+    _zeros_like,
     jacrev,
     tensor_outputs,
 )
@@ -73,7 +74,7 @@ def _split_dual(output: Any, levels: list) -> tuple[Any, Any]:
     """``output``'s primal and tangent (zeros where it does not depend on the inputs)."""
     primal, tangent = forward_ad.unpack_dual(_to_plain(output, levels))
     if tangent is None:
-        tangent = primal * 0
+        tangent = _zeros_like(primal)
     return _rewrap(primal, levels), _rewrap(tangent, levels)
 
 

@@ -21,9 +21,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..autograd import forward_ad
 from ..autograd import functional as _autograd
 from ..autograd import graph as _graph
+from ..creation import zeros
 from ..tensor import Tensor
 from .batched_tensor import BatchedTensor
 from .batching import active_levels, front_or_expand
@@ -156,7 +159,9 @@ def _grads(outputs: list, leaves: list, grad_outputs: list, keep_graph: bool) ->
 
 
 def _zeros_like(t: Tensor) -> Tensor:
-    return t.detach() * 0
+    """Zeros of a plain tensor's shape and dtype (``t * 0`` would be NaN where ``t`` is not
+    finite)."""
+    return Tensor._wrap(np.zeros_like(t._data))
 
 
 def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0,
@@ -202,7 +207,7 @@ def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0,
 
 
 def _ones_like(t: Tensor) -> Tensor:
-    return t.detach() * 0 + 1
+    return Tensor._wrap(np.ones_like(t._data))
 
 
 def grad(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
@@ -255,7 +260,7 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         extra = now[len(levels):]
         leaves = prepared.all_leaves()
         used = [k for k, p in enumerate(plains) if p.requires_grad]
-        for k, (ct, p) in enumerate(zip(flat_ct, plains)):
+        for k, ct in enumerate(flat_ct):
             if tuple(ct.shape) != tuple(flat_out[k].shape):
                 raise RuntimeError(f"vjp_fn: cotangent {k} has shape {tuple(ct.shape)} but the "
                                    f"output has shape {tuple(flat_out[k].shape)}; they must match")
@@ -281,7 +286,7 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
 
 def _to_plain_extra(leaf: Tensor, extra: list) -> Tensor:
     for _, size, _ in extra:
-        leaf = leaf.unsqueeze(leaf.ndim - leaf.ndim).expand(size, *leaf.shape)
+        leaf = leaf.unsqueeze(0).expand(size, *leaf.shape)
     return leaf
 
 
@@ -341,7 +346,9 @@ def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool 
             basis = _eye(n, o).reshape(n, *o.shape)
 
             def row(ct: Tensor, k: int = k) -> tuple:
-                cts = [ct if j == k else _zeros_like(other) for j, other in enumerate(flat_out)]
+                # the other outputs' cotangents: zeros of their one-example shape
+                cts = [ct if j == k else zeros(tuple(other.shape), dtype=other.dtype)
+                       for j, other in enumerate(flat_out)]
                 return vjp_fn(tree_unflatten(cts, out_spec))
 
             rows = vmap(row, chunk_size=chunk_size)(basis)
