@@ -70,9 +70,12 @@ _F16 = np.dtype(np.float16)
 _BF16: Any = np.dtype([("no bfloat16 yet", np.uint8)])
 
 
+_BF16_ON = False  # whether ml_dtypes is loaded: until then no array can be bfloat16
+
+
 def _bfloat16_loaded(dtype: np.dtype) -> None:
-    global _BF16
-    _BF16 = dtype
+    global _BF16, _BF16_ON
+    _BF16, _BF16_ON = dtype, True
 
 
 dtypes.on_bfloat16(_bfloat16_loaded)
@@ -94,7 +97,7 @@ class Primitive:
     __slots__ = ("name", "forward", "rules", "rule", "composite", "kernels", "plain",
                  "n_outputs", "output_names", "save", "save_outputs", "saves_values", "view",
                  "differentiable", "explain", "backward_name", "promote", "refuse", "plans",
-                 "numbers", "__wrapped__", "__dict__")
+                 "numbers", "bf16_in_float32", "__wrapped__", "__dict__")
 
     def __init__(self, name: str, forward: Callable, *, rules: tuple | None,
                  rule: Callable | None, save: Any, save_outputs: tuple[int, ...],
@@ -120,6 +123,9 @@ class Primitive:
         self.promote = promote
         self.refuse = refuse
         self.numbers = numbers
+        # bfloat16 operands computed in float32 (see _bfloat16_in_float32) by an op that does
+        # not promote; views only move bytes, and the _BF16_AS_IS ops move values as they are.
+        self.bf16_in_float32 = not view and name not in _BF16_AS_IS
         self.plans: dict[tuple, Any] = {}  # by the operands' dtypes: see _promoted
         dtypes.PROMOTION_CACHES.append(self.plans)
         self.backward_name = "".join(part.capitalize() for part in name.split("_")) + "Backward"
@@ -201,9 +207,7 @@ class Primitive:
         # Converting operands to their common dtype (PyTorch's promotion, not NumPy's) is rarely
         # needed: tensors of one float dtype, beside numbers, promote alike in both.
         if promote is None:
-            # bfloat16 kernels are float32 ones with the results rounded (see _promoted); views
-            # only move bytes, whatever their dtype.
-            convert = first.dtype is _BF16 and not self.view and self.name not in _BF16_AS_IS
+            convert = _BF16_ON and self.bf16_in_float32 and first.dtype is _BF16
         else:
             dtype = first.dtype
             convert = (on_device or (dtype is not _F32 and dtype is not _F64)
@@ -221,7 +225,8 @@ class Primitive:
             if recording and self.composite:
                 return self.forward(*args, **params)
             if convert:
-                out = self._promoted(raw, params, first_type)
+                out = (self._promoted(raw, params, first_type) if promote is not None
+                       else self._bfloat16_in_float32(raw, params))
             else:
                 out = self._run_kernels(raw, params, first_type)
             if self.n_outputs != 1:
@@ -263,8 +268,6 @@ class Primitive:
     def _promoted(self, raw: list, params: dict, first_type: type) -> Any:
         """Run with the operands in PyTorch's common dtype, (b)float16 computed in float32 and
         its results rounded back, as PyTorch's CPU kernels do."""
-        if self.promote is None:  # bfloat16 operands of an op that does not promote
-            return self._bfloat16_in_float32(raw, params)
         key = tuple([operand_key(raw[i]) for i in self.promote])
         plan = self.plans.get(key)
         if plan is None:
@@ -279,10 +282,7 @@ class Primitive:
         if half is None:
             return self._run_kernels(raw, params, first_type)
         # (b)float16 runs the NumPy forward on float32 copies: kernels see only dtypes users gave
-        out = self._run_kernels(raw, params, None)
-        if type(out) is tuple:
-            return tuple(_to_half(o, half) for o in out)
-        return _to_half(out, half)
+        return _to_half(self._run_kernels(raw, params, None), half)
 
     def _bfloat16_in_float32(self, raw: list, params: dict) -> Any:
         """The forward on float32 copies of the bfloat16 arrays, float32 results rounded to
@@ -296,11 +296,7 @@ class Primitive:
             elif dtype is _F32 or dtype is _F64:
                 wider = True
         out = self._run_kernels(copies, params, None)
-        if wider:
-            return out
-        if type(out) is tuple:
-            return tuple(_to_half(o, _BF16) for o in out)
-        return _to_half(out, _BF16)
+        return out if wider else _to_half(out, _BF16)
 
     def _plan(self, key: tuple) -> tuple[tuple[tuple[int, np.dtype], ...], np.dtype | None,
                                          tuple[int, ...]]:
@@ -549,6 +545,9 @@ def _pair_agrees(x: Any, y: Any) -> bool:
 
 
 def _to_half(out: Any, half: np.dtype) -> Any:
+    """float32 results (one, or a tuple) rounded to ``half``; other results as they are."""
+    if type(out) is tuple:
+        return tuple(_to_half(o, half) for o in out)
     if getattr(out, "dtype", None) is not _F32:
         return out
     with np.errstate(over="ignore"):  # beyond float16's range: inf, as in PyTorch
