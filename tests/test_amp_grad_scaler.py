@@ -21,7 +21,7 @@ def _models():
     weight = rng.standard_normal((2, 3)).astype(np.float32)
     bias = rng.standard_normal(2).astype(np.float32)
     ours = bp.nn.Linear(3, 2)
-    theirs = torch.nn.Linear(3, 2)
+    theirs = torch.nn.Linear(3, 2, dtype=torch.float32)  # whatever default an earlier test left
     with bp.no_grad():
         ours.weight.copy_(bp.tensor(weight))
         ours.bias.copy_(bp.tensor(bias))

@@ -6,10 +6,9 @@ took the call (it returns None where it declines), and the declines are checked 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
+from numba_checks import numba_switched_on
 
 import backprop as bp
 from backprop.backends import numba as numba_switch
@@ -36,14 +35,7 @@ CASES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def accelerator_on() -> Iterator[None]:
-    saved = numba_switch.enabled
-    numba_switch.enabled = True
-    try:
-        yield
-    finally:
-        numba_switch.enabled = saved
+accelerator_on = pytest.fixture(autouse=True)(numba_switched_on)
 
 
 def _inputs(case: tuple, dtype: type, special: bool) -> tuple[np.ndarray, ...]:

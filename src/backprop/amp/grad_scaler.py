@@ -138,6 +138,7 @@ class GradScaler:
         # PyTorch: the reciprocal in float64, then rounded to float32
         inv_scale = np.float32(1.0 / np.float64(scale.item()))
         found_inf = False
+        factor = _tensor(inv_scale, dtype=np.float32)
         with no_grad():
             for group in optimizer.param_groups:
                 for param in group["params"]:
@@ -148,7 +149,7 @@ class GradScaler:
                         raise ValueError("Attempting to unscale FP16 gradients.")
                     if not bool(grad.isfinite().all()):
                         found_inf = True
-                    grad.mul_(_tensor(inv_scale, dtype=np.float32))
+                    grad.mul_(factor)
         state["found_inf"] = found_inf
         state["stage"] = _UNSCALED
 

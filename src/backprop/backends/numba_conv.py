@@ -43,7 +43,7 @@ import numpy as np
 from .. import kernels
 from . import numba as _switch
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_FLOATS = _switch._FLOATS
 
 def _load() -> ModuleType | None:
     return _switch.kernel_module(f"{__package__}._numba_conv")

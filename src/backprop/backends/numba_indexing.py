@@ -23,7 +23,7 @@ from . import numba as _switch
 
 __all__ = ["flip_last", "gather", "index_combine", "negated_picks", "prelu", "scatter_add"]
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_FLOATS = _switch._FLOATS
 _I64 = np.dtype(np.int64)
 
 #: Calls that ran a kernel, by name: tests read it to know the fast path ran.

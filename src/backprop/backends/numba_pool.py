@@ -30,7 +30,7 @@ import numpy as np
 from .. import kernels
 from . import numba as _switch
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_FLOATS = _switch._FLOATS
 
 
 def _load() -> ModuleType | None:

@@ -89,10 +89,6 @@ _NOT_ELEMENTWISE = {"prelu", "isin", "mse_loss", "fused_gru_cell", "polygamma_",
                     "linear", "matmul", "embedding", "to_device", "normal"}
 
 
-def positions_of(op: Any) -> list[str]:
-    return _forward_params(op)
-
-
 def _forward_params(op: Any) -> list[str]:
     try:
         return list(inspect.signature(op.forward).parameters)
@@ -178,7 +174,7 @@ def along_dims(op: Any, args: tuple, params: dict, level: int, size: int) -> Any
     others = [a for a in (*args[1:], *params.values()) if _is_batched(a, level)]
     if lnd == 0 and mode == "axes" and not others and _is_batched(first, level):
         # one number per example: reducing over no dims leaves it as it is
-        index = positions_of(op).index(names[0])
+        index = _forward_params(op).index(names[0])
         listed, params = list(args), dict(params)
         if index < len(listed):
             listed[index] = ()

@@ -35,6 +35,7 @@ from .grad_transforms import (
     _zeros_like,
     jacrev,
     tensor_outputs,
+    with_chosen,
 )
 from .pytree import tree_flatten, tree_unflatten
 from .vmap import vmap
@@ -135,13 +136,9 @@ def jacfwd(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = F
             columns.append(basis[:, at:at + size].reshape(total, *t.shape))
             at += size
 
-        def push(*tangents: Any) -> Any:
-            def on_chosen(*picked: Any) -> Any:
-                full = list(args)
-                for k, c in zip(nums, picked):
-                    full[k] = c
-                return func(*full, **kwargs)
+        on_chosen = with_chosen(func, args, nums, kwargs)
 
+        def push(*tangents: Any) -> Any:
             results = jvp(on_chosen, chosen, tree_unflatten(list(tangents), in_spec),
                           has_aux=has_aux)
             return (results[1], results[2]) if has_aux else results[1]

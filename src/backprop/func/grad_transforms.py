@@ -115,10 +115,13 @@ class _Prepared:
     def all_leaves(self) -> list[Tensor]:
         return [leaf for leaves in self.leaves for leaf in leaves]
 
-    def grads_tree(self, grads: list, single: bool) -> Any:
+    def grads_tree(self, grads: list, single: bool, levels: list | None = None) -> Any:
+        """``grads`` (one per leaf) in the arguments' trees, wrapped at ``levels`` (by default
+        the levels the call was prepared under)."""
+        levels = self.levels if levels is None else levels
         out, at = [], 0
         for leaves, spec in zip(self.leaves, self.specs):
-            part = [_rewrap(g, self.levels) for g in grads[at:at + len(leaves)]]
+            part = [_rewrap(g, levels) for g in grads[at:at + len(leaves)]]
             at += len(leaves)
             out.append(tree_unflatten(part, spec))
         return out[0] if single else tuple(out)
@@ -274,12 +277,7 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
                                  [flat_ct[k] for k in used], now, len(levels), keep)
         if not keep:
             grads = [g.detach() for g in grads]
-        at, out = 0, []
-        for leaves_k, spec in zip(prepared.leaves, prepared.specs):
-            part = [_rewrap(g, now) for g in grads[at:at + len(leaves_k)]]
-            at += len(leaves_k)
-            out.append(tree_unflatten(part, spec))
-        return tuple(out)
+        return prepared.grads_tree(grads, False, now)
 
     return (shown, vjp_fn, aux) if has_aux else (shown, vjp_fn)
 
@@ -330,14 +328,7 @@ def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums = _argnum_tuple("jacrev", argnums, len(args))
-
-        def on_chosen(*chosen: Any) -> Any:
-            full = list(args)
-            for k, c in zip(nums, chosen):
-                full[k] = c
-            return func(*full, **kwargs)
-
-        results = vjp(on_chosen, *[args[k] for k in nums], has_aux=has_aux)
+        results = vjp(with_chosen(func, args, nums, kwargs), *[args[k] for k in nums], has_aux=has_aux)
         output, vjp_fn = results[0], results[1]
         flat_out, out_spec = tree_flatten(output)
         jacobians = []
@@ -360,6 +351,18 @@ def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool 
         return (jac, results[2]) if has_aux else jac
 
     return wrapper
+
+
+def with_chosen(func: Callable, args: tuple, nums: tuple[int, ...], kwargs: dict) -> Callable:
+    """``func`` as a function of its arguments ``nums`` alone, the others fixed to ``args``."""
+
+    def on_chosen(*chosen: Any) -> Any:
+        full = list(args)
+        for k, c in zip(nums, chosen):
+            full[k] = c
+        return func(*full, **kwargs)
+
+    return on_chosen
 
 
 def _eye(n: int, like: Tensor) -> Tensor:

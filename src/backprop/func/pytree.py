@@ -45,10 +45,4 @@ def _build(spec: Any, it: Any) -> Any:
     return kind(_build(c, it) for c in children)
 
 
-def tree_map(function: Any, tree: Any) -> Any:
-    """``tree`` with ``function`` applied to each leaf."""
-    leaves, spec = tree_flatten(tree)
-    return tree_unflatten([function(x) for x in leaves], spec)
-
-
-__all__ = ["tree_flatten", "tree_map", "tree_unflatten"]
+__all__ = ["tree_flatten", "tree_unflatten"]

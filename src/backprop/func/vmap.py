@@ -47,10 +47,9 @@ def has_rule(name: str) -> bool:
 class _VmapObserver(Observer):
     """Applies batching rules for one vmap level."""
 
-    def __init__(self, level: int, size: int, randomness: str) -> None:
+    def __init__(self, level: int, size: int) -> None:
         self.level = level
         self.size = size
-        self.randomness = randomness
 
     def op(self, op: Any, args: tuple, params: dict, proceed: Callable[[], Any]) -> Any:
         if highest_level(args) != self.level and highest_level(params.values()) != self.level:
@@ -164,7 +163,7 @@ def _vmap_once(func: Callable, args: tuple, kwargs: dict, flat_args: list, flat_
                for a, d in zip(flat_args, flat_dims)]
     stack.append((level, size, randomness))
     try:
-        with observing(_VmapObserver(level, size, randomness)):
+        with observing(_VmapObserver(level, size)):
             out = func(*tree_unflatten(batched, spec), **kwargs)
     finally:
         stack.pop()

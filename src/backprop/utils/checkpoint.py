@@ -154,10 +154,7 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
     with autograd.no_grad(), first_context, observing(watcher):
         outputs = function(*args, **kwargs)
     run = _Run(function, args, kwargs, rng_state, again_context,
-               determinism_check == "default", outputs, len(watcher.found))
-    # The recomputation closes over these very tensors, so backward differentiates with
-    # respect to them, not to what saved_tensors_hooks may give back for them.
-    run.used = list(watcher.found)
+               determinism_check == "default", outputs, list(watcher.found))
     return _Checkpoint.apply(run, *args, *watcher.found)
 
 
@@ -237,7 +234,8 @@ class _Run:
     It holds only the outputs' shapes and dtypes, not their values."""
 
     def __init__(self, function: Callable[..., Any], args: tuple, kwargs: dict,
-                 rng_state: Any, context: Any, check: bool, outputs: Any, n_used: int) -> None:
+                 rng_state: Any, context: Any, check: bool, outputs: Any,
+                 used: list[Tensor]) -> None:
         self.function = function
         self.args = tuple(None if isinstance(a, Tensor) else a for a in args)
         self.kwargs = kwargs
@@ -248,8 +246,9 @@ class _Run:
         self.metas = [(tuple(o.shape), o.dtype) if isinstance(o, Tensor) else None
                       for o in (outputs if isinstance(outputs, tuple) else (outputs,))]
         self.n_args = len(args)
-        self.n_used = n_used
-        self.used: list[Tensor] = []
+        # The recomputation closes over these very tensors, so backward differentiates with
+        # respect to them, not to what saved_tensors_hooks may give back for them.
+        self.used = used
 
 
 class _Checkpoint(Function):
