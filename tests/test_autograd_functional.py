@@ -196,3 +196,12 @@ def test_served_as_torch_autograd_functional() -> None:
         assert callable(getattr(BF, name))
     assert bp.autograd.functional is BF
     assert bp.autograd.forward_ad.make_dual.__module__ == "backprop.autograd.forward_ad"
+
+
+def test_forward_mode_jacobian_of_an_input_without_elements() -> None:
+    # no column to push: the Jacobian is (0, 0), in the output's dtype, as PyTorch's
+    ours = BF.jacobian(lambda x: x * 2, bp.zeros(0), vectorize=True, strategy="forward-mode")
+    theirs = torch.autograd.functional.jacobian(lambda x: x * 2, torch.zeros(0), vectorize=True,
+                                                strategy="forward-mode")
+    assert ours.shape == tuple(theirs.shape) == (0, 0)
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")

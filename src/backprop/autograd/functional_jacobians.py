@@ -347,10 +347,13 @@ def _jacobian_forward(func: Callable[..., Any], inputs: Any, strict: bool,
                 columns = [[] for _ in outs]
             for c, t in zip(columns, tangents):
                 c.append(t)
-    assert columns is not None  # xs is never empty: _as_tuple gives at least one tensor
+    if columns is None:  # every input has no elements: no column, only the outputs' shapes
+        outputs_tuple, primals = _as_tuple(func(*xs), "outputs", "jacobian")
+        columns = [[] for _ in primals]
     result = []
     for c, out in zip(columns, primals):
-        full = stack(c, dim=-1) if c else Tensor._wrap(np.zeros((*out.shape, 0)))
+        full = (stack(c, dim=-1) if c
+                else Tensor._wrap(np.zeros((*out.shape, 0), dtype=out._data.dtype)))
         per_input, start = [], 0
         for x in xs:
             n = x.numel()
@@ -454,7 +457,6 @@ def hvp(func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool
             "hvp", func, inputs, v, create_graph, strict)
         seeds = tuple(seed_like(x) for x in xs)
         double_back = _grad(jac, xs, seeds, create_graph=True)
-        _check_requires_grad(jac, "hessian", strict)
     with grad_mode.set_grad_enabled(create_graph or grad_mode.is_grad_enabled()):
         result = _zeros_for_none(_grad(double_back, seeds, vs, create_graph), xs, strict,
                                  create_graph, "double_back_trick")
