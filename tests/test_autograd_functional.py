@@ -200,8 +200,10 @@ def test_served_as_torch_autograd_functional() -> None:
 
 def test_forward_mode_jacobian_of_an_input_without_elements() -> None:
     # no column to push: the Jacobian is (0, 0), in the output's dtype, as PyTorch's
-    ours = BF.jacobian(lambda x: x * 2, bp.zeros(0), vectorize=True, strategy="forward-mode")
-    theirs = torch.autograd.functional.jacobian(lambda x: x * 2, torch.zeros(0), vectorize=True,
+    ours = BF.jacobian(lambda x: x * 2, bp.zeros(0, dtype=bp.float32), vectorize=True,
+                       strategy="forward-mode")
+    empty = torch.zeros(0, dtype=torch.float32)  # whatever default an earlier test left
+    theirs = torch.autograd.functional.jacobian(lambda x: x * 2, empty, vectorize=True,
                                                 strategy="forward-mode")
     assert ours.shape == tuple(theirs.shape) == (0, 0)
     assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
