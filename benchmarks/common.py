@@ -12,6 +12,8 @@ import numpy as np
 
 # OMP_WAIT_POLICY=PASSIVE is set in benchmarks/__init__.py, before torch can be imported.
 TORCH_THREADS = 2
+# Whether backprop's step is captured (bp.compile) and replayed: the "captured" contender.
+CAPTURE = False
 
 
 @dataclass
@@ -115,14 +117,20 @@ def make_library_step(lib: Lib, model: Any, optimizer: Any, loss_fn: Callable[..
     n = len(batches)
     state = {"i": 0}
 
-    def step() -> Any:
-        x, y = batches[state["i"] % n]
-        state["i"] += 1
+    def train_step(x: Any, y: Any) -> Any:
         optimizer.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
         optimizer.step()
         return loss
+
+    if CAPTURE and lib.name == "backprop":
+        train_step = lib.mod.compile(train_step)
+
+    def step() -> Any:
+        x, y = batches[state["i"] % n]
+        state["i"] += 1
+        return train_step(x, y)
 
     return step
 

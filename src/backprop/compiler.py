@@ -54,18 +54,23 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False,
     if backend is not None and not (isinstance(backend, str) or callable(backend)):
         raise TypeError(f"compile: backend must be a name or a callable, got "
                         f"{type(backend).__name__} {backend!r}")
-    if model is None:
-        return _unchanged
-    return _unchanged(model)
+    def compiled(model: Callable) -> Any:
+        if not callable(model):
+            raise TypeError(f"compile: a callable function or module is expected, but "
+                            f"{type(model).__name__} {model!r} was given")
+        if disable or _is_module(model):
+            return model
+        from .capture import CompiledFunction  # the tracer loads the engine
+
+        return CompiledFunction(model, fullgraph=fullgraph, recompile_limit=recompile_limit)
+
+    return compiled if model is None else compiled(model)
 
 
-def _unchanged(model: Callable) -> Callable:
-    """``model``, once it is known to be callable: the compiled form, and the decorator that
-    ``compile(mode=...)`` returns."""
-    if not callable(model):
-        raise TypeError(f"compile: a callable function or module is expected, but "
-                        f"{type(model).__name__} {model!r} was given")
-    return model
+def _is_module(model: Any) -> bool:
+    from .nn.module import Module
+
+    return isinstance(model, Module)
 
 
 def disable(fn: Callable | None = None, recursive: bool = True, *,

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from .capture.state import TRACING, refuse
+
 
 class Generator:
     """A seeded source of random numbers (NumPy's PCG64), as ``torch.Generator``.
@@ -51,6 +53,8 @@ def manual_seed(seed: int) -> Generator:
 
 def get_rng(generator: Generator | None = None) -> np.random.Generator:
     """The NumPy generator to draw from: ``generator``'s or the default one."""
+    if TRACING.tracer is not None:
+        refuse("draws random numbers (dropout, rand ...): a replay would repeat the draws")
     return (generator or default_generator).numpy
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from . import dtypes
 from . import backend
 from .backend import as_array
+from .capture.state import TRACING as _TRACING, refuse as _refuse_capture
 from .errors import DTypeError, GraphError, format_shape
 from .layout import check_memory_format, contiguous_format, preserve_format
 from .tensor_inplace import InPlaceMethods
@@ -486,9 +487,13 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
             raise ValueError(f"item: a tensor with {self._data.size} elements (shape "
                              f"{format_shape(self._data.shape)}) cannot be converted to a Python "
                              "number; index one element first or reduce it (e.g. .sum())")
+        if _TRACING.tracer is not None:
+            _refuse_capture("reads a tensor's value in Python (item)")
         return self._data.reshape(()).item()
 
     def tolist(self) -> Any:
+        if _TRACING.tracer is not None:
+            _refuse_capture("reads a tensor's values in Python (tolist)")
         return self._data.tolist()
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
@@ -501,6 +506,8 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
         if self._requires_grad and not force:
             raise GraphError("numpy: can't call numpy() on a tensor that requires grad; "
                              "use tensor.detach().numpy()")
+        if _TRACING.tracer is not None:
+            _refuse_capture("reads a tensor's values as a NumPy array (numpy)")
         if type(self._data) is not np.ndarray and self.device.type != "cpu":
             if not force:
                 raise TypeError(f"numpy: can't convert a tensor on {self.device} to a NumPy "
@@ -512,6 +519,8 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
         if type(self._data) is not np.ndarray and self.device.type != "cpu":
             raise TypeError(f"can't convert a tensor on {self.device} to a NumPy array; copy it "
                             "to the host first with .cpu()")
+        if _TRACING.tracer is not None:
+            _refuse_capture("reads a tensor's values as a NumPy array (__array__)")
         array = self._data
         if dtype is not None and array.dtype != dtype:
             return array.astype(dtype)
@@ -521,6 +530,8 @@ class Tensor(TensorMethods, FamilyMethods, InPlaceMethods):
         if self._data.size != 1:
             raise ValueError(f"bool: the truth value of a tensor with {self._data.size} elements "
                              "is ambiguous; use .any() or .all()")
+        if _TRACING.tracer is not None:
+            _refuse_capture("branches on a tensor's value (bool)")
         return bool(self._data.reshape(()))
 
     def __float__(self) -> float:

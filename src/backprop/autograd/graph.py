@@ -18,6 +18,7 @@ from .. import backend, dtypes
 from ..backend import as_array, is_writeable
 from ..errors import GraphError, ShapeError, format_shape
 from ..tensor import Tensor, VersionCounter
+from ..capture.state import TRACING as _TRACING
 from . import grad_mode, observers, saved_tensors
 
 # PyTorch's torch.autograd.graph names, re-exported; saved_tensors holds their implementation
@@ -453,6 +454,8 @@ def run_backward(roots: Sequence[tuple[Any, int]], root_grads: Sequence[Any], *,
     returned instead and no ``.grad`` is touched (``autograd.grad``).
     """
     if _OBSERVED.count:
+        if _TRACING.tracer is not None:  # step capture: the tracer follows the gradients
+            _TRACING.tracer.backward_begins(roots, root_grads, create_graph, capture)
         return observers.observe("backward", (), lambda: _propagate(
             roots, root_grads, retain_graph, create_graph, capture))
     return _propagate(roots, root_grads, retain_graph, create_graph, capture)

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import grad_mode
+from ..capture.state import TRACING, refuse
 from ..autograd.graph import DUAL, VersionCounter, replay
 from ..errors import DTypeError, GraphError, ShapeError, format_shape
 from ..tensor import INFERENCE, Tensor
@@ -57,6 +58,8 @@ def apply_inplace(target: Tensor, name: str, compute: Callable[[Tensor], Tensor]
     """
     if target._version is INFERENCE:
         INFERENCE.bump(name)  # refuses outside inference mode, before anything is written
+    if TRACING.tracer is not None:
+        refuse(f"writes a tensor in place ({name})")
     if type(target) is not Tensor and getattr(target, "_batched_by_vmap", False):
         raise RuntimeError(f"{name}: in-place ops on a tensor batched by bp.func.vmap are not "
                            f"supported; use the out-of-place op ({name.rstrip('_')}, or "

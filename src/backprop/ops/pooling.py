@@ -25,6 +25,7 @@ from .. import backend, dtypes
 from ..autograd import grad_mode
 from ..autograd.graph import DUAL  # forward AD: its tangents need the recorded path
 from ..backends import numba_pool, numba_reductions
+from ..capture.state import replayable
 from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from .conv import Pairs, Sizes, _batched, _ints, _positive, _prod, _row_major
@@ -214,15 +215,21 @@ def _max_poolnd(op: str, nd: int, input: Any, kernel_size: Any, stride: Any, pad
     # The indices serve the gradient and return_indices only: a plain forward skips them.
     needed = return_indices or DUAL.active or (isinstance(input, Tensor) and input.requires_grad
                                                and grad_mode.state.enabled)
+    found, indices = _window_maxima(input, kernel, stride, cover, dilation, out, needed)
+    return _max_pool_result(input, indices, found, batched, return_indices,
+                            (kernel, stride, pads, dilation, bool(ceil_mode)))
+
+
+@replayable  # reads the input's values: a captured step finds its maxima again each replay
+def _window_maxima(input: Any, kernel: tuple, stride: tuple, cover: tuple, dilation: tuple,
+                   out: tuple, needed: bool) -> tuple[Any, Any]:
+    """The windows' maxima and (when ``needed``) their flat indices in the batched input."""
     raw = backend.array_of(input)
     # Compiled (1-d and 2-d floats): maxima and indices in one pass, else NumPy's passes.
     compiled = numba_pool.max_pool(raw, kernel, stride, cover, dilation, out)
     if compiled is not None:
-        found, indices = compiled[0], compiled[1] if needed else None
-    else:
-        found, indices = _max_pool_argmax(raw, kernel, stride, cover, dilation, out, needed)
-    return _max_pool_result(input, indices, found, batched, return_indices,
-                            (kernel, stride, pads, dilation, bool(ceil_mode)))
+        return compiled[0], compiled[1] if needed else None
+    return _max_pool_argmax(raw, kernel, stride, cover, dilation, out, needed)
 
 
 def _max_pool_result(input: Any, indices: Any, found: Any, batched: bool,

@@ -204,16 +204,7 @@ class Primitive:
         if on_device:  # two tensors, at least one not on the CPU: they must share a device
             check_same_device(self.name, [a._data for a in args if isinstance(a, Tensor)])
         recording = requires_grad and grad_mode.state.enabled and self.differentiable
-        # Converting operands to their common dtype (PyTorch's promotion, not NumPy's) is rarely
-        # needed: tensors of one float dtype, beside numbers, promote alike in both.
-        if promote is None:
-            convert = _BF16_ON and self.bf16_in_float32 and first.dtype is _BF16
-        else:
-            dtype = first.dtype
-            convert = (on_device or (dtype is not _F32 and dtype is not _F64)
-                       or (second is not None and (second is raw or second.dtype is not dtype))
-                       or (odd_number and _odd_operand(raw, promote))
-                       ) and not _numpy_agrees(raw, promote)
+        convert = self._converts(raw, first, second, on_device, odd_number)
         if self.plain and not convert:
             try:
                 out = self.forward(*raw, **params)
@@ -244,6 +235,77 @@ class Primitive:
         if self.view:
             record_view(result, self, args, params)
         return result
+
+    def _converts(self, raw: list, first: Any, second: Any, on_device: bool,
+                  odd_number: bool) -> bool:
+        """Whether the operands must first be converted to their common dtype (PyTorch's
+        promotion, not NumPy's), or bfloat16 computed in float32. Rarely: tensors of one float
+        dtype, beside numbers, promote alike in both."""
+        promote = self.promote
+        if promote is None:
+            return _BF16_ON and self.bf16_in_float32 and first.dtype is _BF16
+        dtype = first.dtype
+        return (on_device or (dtype is not _F32 and dtype is not _F64)
+                or (second is not None and (second is raw or second.dtype is not dtype))
+                or (odd_number and _odd_operand(raw, promote))
+                ) and not _numpy_agrees(raw, promote)
+
+    def array_function(self, args: tuple, params: dict) -> Callable[..., Any]:
+        """What calling this op on ``args`` computes, as a function of the arguments with each
+        tensor replaced by its array: the same kernels, promotion and result dtypes as
+        ``__call__`` for operands of these types, dtypes and devices, without the graph. Step
+        capture (``backprop.capture``) replays a traced call with it.
+
+        >>> import numpy as np
+        >>> import backprop as bp
+        >>> x = bp.tensor([1.0, 2.0])
+        >>> bp.exp.array_function((x,), {})(np.zeros(2, np.float32))
+        array([1., 1.], dtype=float32)
+        """
+        raw = [a._data if isinstance(a, Tensor) else a.item() if isinstance(a, np.generic)
+               else a for a in args]
+        # __call__'s scan of the operands (its hot loop, kept inline there)
+        first_type: Any = None
+        first = second = None
+        on_device = False
+        for a in args:
+            if not isinstance(a, Tensor):
+                continue
+            if type(a._data) is not first_type:
+                if first_type is None:
+                    first_type, first = type(a._data), a._data
+                else:
+                    on_device = True
+            elif first_type is not np.ndarray:
+                on_device = True
+            else:
+                second = a._data if second is None else raw
+        odd_number = any(type(a) is bool or type(a) is complex for a in raw)
+        convert = self._converts(raw, first, second, on_device, odd_number)
+        narrow = not _any_float64(raw)  # results NumPy made float64 from narrower operands
+        default = dtypes.get_default_dtype()
+        several = self.n_outputs != 1
+
+        def compute(*operands: Any) -> Any:
+            if convert:
+                out = (self._promoted(list(operands), params, first_type)
+                       if self.promote is not None
+                       else self._bfloat16_in_float32(list(operands), params))
+            elif self.plain:
+                out = self.forward(*operands, **params)
+            else:
+                out = self._run_kernels(list(operands), params, first_type)
+            if several:
+                outs = tuple(None if o is None else as_array(o) for o in out)
+                return tuple(o.astype(_F32) if narrow and o is not None and o.dtype is _F64
+                             else o for o in outs) if narrow else outs
+            if type(out) is not np.ndarray:
+                out = np.asarray(out) if isinstance(out, np.generic) else as_array(out)
+            if narrow and out.dtype is _F64:
+                out = out.astype(default, copy=False)
+            return out
+
+        return compute
 
     def _on_numbers(self, args: tuple, params: dict) -> Tensor:
         """A binary op on two Python numbers, as PyTorch computes it: on the 0-d tensors it

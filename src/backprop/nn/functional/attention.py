@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ... import backend
+from ...capture.state import replayable
 from ...errors import DTypeError, ShapeError, format_shape
 from ...ops.elementwise import where
 from ...ops.fused import _softmax
@@ -95,8 +96,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if is_causal:
         if attn_mask is not None:
             raise ValueError(f"{op}: give either attn_mask or is_causal=True, not both")
-        causal = backend.on_device_of(np.tri(length, source, dtype=bool), scores._data)
-        scores = where(causal, scores, _NEG_INF)
+        scores = where(_causal_mask(length, source, scores), scores, _NEG_INF)
     elif attn_mask is not None:
         mask = backend.array_of(attn_mask)
         try:
@@ -117,6 +117,12 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if dropout_p > 0.0:
         weights = _dropout(weights, dropout_p)
     return matmul(weights, value)
+
+
+@replayable  # an array made outside the ops: a captured step makes it again each replay
+def _causal_mask(length: int, source: int, like: Tensor) -> Any:
+    """True where query ``i`` may attend to key ``j`` (``j <= i``), on ``like``'s device."""
+    return backend.on_device_of(np.tri(length, source, dtype=bool), like._data)
 
 
 def _repeat_heads(op: str, query: Tensor, kv: Tensor) -> Tensor:

@@ -23,6 +23,7 @@ from ...autograd import grad_mode
 from ...autograd import observers as _observers
 from ...backend import check_same_device
 from ...backends import numba_indexing
+from ...capture.state import replayable
 from ...errors import DTypeError, ShapeError, format_shape
 from ...ops.elementwise import abs, clamp, exp, log, log1p, relu, sigmoid
 from ...ops.fused import _softmax_backward, log_softmax
@@ -182,6 +183,7 @@ def _vmapped() -> Any:
     return func.batched_losses
 
 
+@replayable  # reads the targets' values: a captured step makes its plan again each replay
 def _class_targets(op: str, input: Tensor, target: Any, weight: Any,
                    ignore_index: int) -> _ClassTargets:
     shape = input.shape
