@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .capture.state import TRACING
+
 __all__ = ["compile", "disable", "is_compiling", "is_dynamo_compiling", "is_exporting", "reset"]
 
 _MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
@@ -88,21 +90,25 @@ def disable(fn: Callable | None = None, recursive: bool = True, *,
 
 
 def reset() -> None:
-    """Forget compiled code, as ``torch.compiler.reset``: there is none to forget.
+    """Forget every traced step, as ``torch.compiler.reset``: the next calls trace again.
 
     >>> import backprop as bp
     >>> bp.compiler.reset()
     """
+    from .capture.compiled import COMPILED
+
+    for compiled in list(COMPILED):
+        compiled.reset()
 
 
 def is_compiling() -> bool:
-    """False: code here never runs under a compiler's tracing.
+    """Whether a step is being traced by ``compile`` (in this thread's code it is running).
 
     >>> import backprop as bp
     >>> bp.compiler.is_compiling()
     False
     """
-    return False
+    return TRACING.tracer is not None
 
 
 def is_dynamo_compiling() -> bool:

@@ -84,7 +84,7 @@ class CallEntry:
 
     __slots__ = ("fn", "args", "kwargs", "out", "parts")
 
-    def __init__(self, fn: Callable, args: list, kwargs: dict, out: int,
+    def __init__(self, fn: Callable, args: list, kwargs: dict, out: int | None,
                  parts: list | None) -> None:
         self.fn = fn
         self.args = args  # ("slot", n) or ("as is", value) each
@@ -100,8 +100,10 @@ class CallEntry:
         def value(ref: tuple[str, Any]) -> Any:
             return Tensor._wrap(slots[ref[1]]) if ref[0] == "slot" else ref[1]
 
-        result = slots[self.out] = self.fn(*[value(r) for r in self.args],
-                                           **{k: value(r) for k, r in self.kwargs.items()})
+        result = self.fn(*[value(r) for r in self.args],
+                         **{k: value(r) for k, r in self.kwargs.items()})
+        if self.out is not None:
+            slots[self.out] = result
         if self.parts is not None:
             for slot, part in zip(self.parts, result):
                 if slot is not None:

@@ -93,11 +93,11 @@ class Tracer(Observer):
                 return ("slot", slot) if slot is not None else ("as is", a)
             return "as is", a
 
-        parts = ([None if r is None else self._new_slot(r) for r in result]
+        parts = ([None if _is_constant(r) else self._new_slot(r) for r in result]
                  if type(result) is tuple else None)  # each array an op may be given
+        out = None if _is_constant(result) else self._new_slot(result)
         entry = _tape.CallEntry(fn, [ref(a) for a in args],
-                                {k: ref(v) for k, v in kwargs.items()}, self._new_slot(result),
-                                parts)
+                                {k: ref(v) for k, v in kwargs.items()}, out, parts)
         self.entries.append(entry)
         return result
 

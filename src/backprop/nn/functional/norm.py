@@ -27,6 +27,7 @@ from ... import backend
 from ...autograd import grad_mode
 from ...autograd import observers as _observers
 from ...autograd.graph import VersionCounter
+from ...capture.state import replayable
 from ...errors import ShapeError, format_shape
 from ...ops.elementwise import rsqrt
 from ...ops.primitive import primitive
@@ -343,12 +344,19 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     shape = _channel_shape(input)
     out, mean, var, _ = _batch_norm(input, _per_channel(weight, shape),
                                     _per_channel(bias, shape), axes, float(eps))
+    _update_batch_statistics(running_mean, running_var, mean, var, momentum, count)
+    return out
+
+
+@replayable  # reads this batch's statistics: a captured step updates the running ones each replay
+def _update_batch_statistics(running_mean: Any, running_var: Any, mean: Tensor, var: Tensor,
+                             momentum: float, count: int) -> None:
+    """batch_norm's update of its running statistics from the batch's (the variance unbiased)."""
     if running_mean is not None:
         _update_running(running_mean, mean._data.reshape(-1), momentum, "batch_norm")
     if running_var is not None:
         unbiased = var._data.reshape(-1) * (count / (count - 1))
         _update_running(running_var, unbiased, momentum, "batch_norm")
-    return out
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,
@@ -379,14 +387,21 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     shape = _channel_shape(input)
     out, mean, var, _ = _batch_norm(input, _per_channel(weight, shape),
                                     _per_channel(bias, shape), axes, float(eps))
-    channels = input.shape[1]
+    _update_instance_statistics(running_mean, running_var, mean, var, momentum, count)
+    return out
+
+
+@replayable  # reads this batch's statistics: a captured step updates the running ones each replay
+def _update_instance_statistics(running_mean: Any, running_var: Any, mean: Tensor, var: Tensor,
+                                momentum: float, count: int) -> None:
+    """instance_norm's update of its running statistics: the instances' averaged."""
+    channels = mean.shape[1]
     if running_mean is not None:
         batch_mean = mean._data.reshape(-1, channels).mean(axis=0)
         _update_running(running_mean, batch_mean, momentum, "instance_norm")
     if running_var is not None:
         unbiased = var._data.reshape(-1, channels) * (count / (count - 1))
         _update_running(running_var, unbiased.mean(axis=0), momentum, "instance_norm")
-    return out
 
 
 # -- group_norm -----------------------------------------------------------------------------------

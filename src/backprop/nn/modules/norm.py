@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ... import backend
+from ...capture.state import refuse, replayable
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -35,6 +36,11 @@ def _reset_affine(module: Module) -> None:
         init.ones_(module.weight)
     if module.bias is not None:
         init.zeros_(module.bias)
+
+
+@replayable  # a captured step counts each replay's batch too
+def _count_batch(num_batches_tracked: Tensor) -> None:
+    init._write(num_batches_tracked, num_batches_tracked._data + 1, "num_batches_tracked")
 
 
 class _BatchNorm(Module):
@@ -91,9 +97,10 @@ class _BatchNorm(Module):
         self._check_input_dim(input)
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            init._write(self.num_batches_tracked, self.num_batches_tracked._data + 1,
-                        "num_batches_tracked")
+            _count_batch(self.num_batches_tracked)
             if self.momentum is None:  # cumulative moving average
+                refuse("uses a BatchNorm with momentum=None, whose factor Python reads from "
+                       "num_batches_tracked each step")
                 momentum = 1.0 / float(self.num_batches_tracked._data)
         # Batch statistics in training, and in eval when no running statistics are kept.
         use_batch_stats = self.training or (self.running_mean is None
