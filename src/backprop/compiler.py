@@ -1,13 +1,16 @@
-"""``torch.compile`` and ``torch.compiler``: accepted, and the model or function given comes
-back as it is.
+"""``torch.compile`` and ``torch.compiler``: step capture.
 
-PyTorch's compiler traces a model's Python into a graph and generates fused kernels for it.
-backprop has no step capture yet: it runs each op eagerly (with its own fast kernels), so
-compiling has nothing to produce. Returning the callable unchanged keeps the programs that
-write ``model = torch.compile(model)``, ``@torch.compile`` or
-``@torch.compile(mode="reduce-overhead")`` running with the same results; only the speed-up
-is missing. The arguments are still checked as PyTorch checks them, so a script that PyTorch
-refuses is refused here too.
+``compile(step)`` returns a ``backprop.capture.CompiledFunction``: the first call with new
+inputs runs the step eagerly while it is traced (each op's kernel call, each gradient rule
+backward runs, the optimizer's calls); later calls replay that trace as one flat Python
+function on the new inputs, bit for bit what eager mode computes, without building a graph or
+dispatching per op. A step that branches on tensor values, draws random numbers or writes
+tensors in place runs eagerly, with a one-line warning saying why. See ``backprop.capture``.
+
+A module given to ``compile`` comes back as it is: its forward alone is not a step (its
+backward runs outside it), so only a function holding the whole step is captured. The
+arguments are checked as PyTorch checks them; ``mode``, ``backend``, ``dynamic`` and
+``options`` choose among PyTorch's code generators and change nothing here.
 
 >>> import backprop as bp
 >>> model = bp.nn.Linear(2, 1)
@@ -32,20 +35,21 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False,
             mode: str | None = None, options: dict[str, Any] | None = None,
             name: str | None = None, disable: bool = False, recompile_limit: int | None = None,
             isolate_recompiles: bool = False, shapes_spec: Any = None) -> Any:
-    """``model`` itself (a function or module), as ``torch.compile`` accepts it; without
-    ``model``, a decorator that returns what it decorates (``@bp.compile(mode=...)``).
+    """A function ``model`` with step capture (a ``CompiledFunction``); a module as it is;
+    without ``model``, a decorator (``@bp.compile(mode=...)``). See the module's docstring.
 
-    The arguments are PyTorch's and are checked as there (``mode`` one of ``"default"``,
-    ``"lite"``, ``"reduce-overhead"``, ``"max-autotune-no-cudagraphs"``, ``"max-autotune"``;
-    not both ``mode`` and ``options``); none changes anything, as nothing is compiled (see the
-    module's docstring).
+    ``fullgraph=True`` raises instead of running a step eagerly that cannot be captured;
+    ``recompile_limit`` (default 8) is how many input signatures are traced before new ones run
+    eagerly; ``disable=True`` returns ``model`` as it is. The other arguments are PyTorch's and
+    are checked as there (``mode`` one of ``"default"``, ``"lite"``, ``"reduce-overhead"``,
+    ``"max-autotune-no-cudagraphs"``, ``"max-autotune"``; not both ``mode`` and ``options``).
 
     >>> import backprop as bp
     >>> @bp.compile(mode="reduce-overhead")
     ... def square(x):
     ...     return x * x
-    >>> square(bp.tensor([3.0])).tolist()
-    [9.0]
+    >>> [square(bp.tensor([v])).item() for v in (3.0, 4.0)]   # traced, then replayed
+    [9.0, 16.0]
     """
     if mode is not None and mode not in _MODES:
         raise RuntimeError(f"compile: unrecognized mode={mode!r}, should be one of: "
@@ -56,6 +60,7 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False,
     if backend is not None and not (isinstance(backend, str) or callable(backend)):
         raise TypeError(f"compile: backend must be a name or a callable, got "
                         f"{type(backend).__name__} {backend!r}")
+
     def compiled(model: Callable) -> Any:
         if not callable(model):
             raise TypeError(f"compile: a callable function or module is expected, but "
@@ -77,8 +82,9 @@ def _is_module(model: Any) -> bool:
 
 def disable(fn: Callable | None = None, recursive: bool = True, *,
             reason: str | None = None) -> Any:
-    """Keep ``fn`` out of compilation, as ``torch.compiler.disable``: ``fn`` itself, since
-    nothing is compiled (or, without ``fn``, a decorator returning what it decorates).
+    """``fn`` itself, as ``torch.compiler.disable`` accepts it (or, without ``fn``, a decorator
+    returning what it decorates): its ops are captured with the step that calls it, since a
+    replay has no eager islands.
 
     >>> import backprop as bp
     >>> bp.compiler.disable(print) is print

@@ -59,9 +59,14 @@ class CompiledFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if TRACING.tracer is not None:  # inside another trace: its ops are that tape's
             return self._fn(*args, **kwargs)
-        tensors: list[Tensor] = []
-        key = (_signature(args, tensors), _signature(kwargs, tensors),
-               grad_mode.state.enabled, dtypes.get_default_dtype())
+        if not kwargs and all(type(a) is Tensor for a in args):  # the usual call, quickly
+            tensors = list(args)
+            key = (tuple([(a._data.shape, a._data.dtype, type(a._data), a._requires_grad)
+                          for a in args]), grad_mode.state.enabled, dtypes.get_default_dtype())
+        else:
+            tensors = []
+            key = (_signature(args, tensors), _signature(kwargs, tensors),
+                   grad_mode.state.enabled, dtypes.get_default_dtype())
         tape = self._tapes.get(key)
         if type(tape) is Tape:
             stale = tape.stale()
@@ -85,7 +90,7 @@ class CompiledFunction:
                 result = self._fn(*args, **kwargs)
         finally:
             TRACING.tracer = None
-        tape = tracer.finish(result)
+        tape = tracer.finish(result, getattr(self._fn, "__qualname__", "step"))
         if type(tape) is Tape:
             self._tapes[key] = tape
         else:

@@ -1,9 +1,11 @@
-"""A traced step as a flat list of entries over numbered slots, and its replay.
+"""A traced step as a list of entries over numbered slots, written out as one Python function.
 
-Replaying runs each entry in turn on a list of arrays (the slots): kernel calls, gradient rules
-on the nodes the trace recorded (given this step's arrays), the engine's sums, gradient
-accumulation and the optimizer's calls. Nothing builds a graph or dispatches on types; the
-checks that decided each kernel ran when the step was traced.
+Each entry writes its lines of the replay function (``emit``): a kernel call, a gradient rule
+called on the arrays of the forward entry that recorded its node, the engine's sums, gradient
+accumulation, the optimizer's calls. Slots are the function's local variables, emptied after
+their last reader as eager mode drops an array with its last reference. One flat function is
+the cheapest replay Python allows: no graph, no dispatch per op, no list of entries to walk.
+Its text is kept (``Tape.source``): the step as it will run, forward and backward, readable.
 """
 
 from __future__ import annotations
@@ -15,16 +17,44 @@ import numpy as np
 from ..autograd.graph import Meta, _accumulate, _fit_gradient, _sum
 from ..tensor import Tensor
 
+F32 = np.dtype(np.float32)
+WIDE = (F32, np.dtype(np.float64))  # gradients Node.apply hands the rules as they are
 
-_F32 = np.dtype(np.float32)
-_WIDE = (_F32, np.dtype(np.float64))  # gradients Node.apply hands the rules as they are
+
+class Source:
+    """The replay function being written: its lines, and the objects its names stand for."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.used: set[int] = set()  # the slots some entry reads, or the result
+        self.names: dict[str, Any] = {"_sum": _sum, "_accumulate": _accumulate,
+                                      "_fit": _fit_gradient, "_ndarray": np.ndarray,
+                                      "_wrap": Tensor._wrap}
+
+    def bind(self, value: Any, prefix: str = "k") -> str:
+        """A name for ``value`` in the function's globals."""
+        if value is None or type(value) in (bool, int) or (type(value) is float
+                                                             and np.isfinite(value)):
+            return repr(value)
+        name = f"{prefix}{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def line(self, text: str) -> None:
+        self.lines.append("    " + text)
+
+
+def var(slot: int) -> str:
+    return f"s{slot}"
 
 
 class OpEntry:
-    """A primitive's computation: ``slots[outs] = compute(*operands)``; a recorded node gets the
-    arrays it saves."""
+    """A primitive's computation, ``outs = compute(*operands)``. When it recorded a node, what
+    that node's rule is given besides: ``fresh`` operands (saved arrays, holders made by
+    replayable functions), the saved outputs, and the node's Metas and constants."""
 
-    __slots__ = ("compute", "refs", "outs", "several", "patch")
+    __slots__ = ("compute", "refs", "outs", "several", "node", "fresh", "saved_outs",
+                 "tuple_out", "inputs", "arrays")
 
     def __init__(self, compute: Callable, refs: list, outs: list, several: bool,
                  patch: Any) -> None:
@@ -32,51 +62,208 @@ class OpEntry:
         self.refs = tuple(refs)  # (True, slot) or (False, constant) per argument
         self.outs = outs
         self.several = several
+        self.node = None
         if patch is not None:
-            node, saved_args, saved_outs, tuple_out = patch
-            # Holders made by replayable functions (a loss's plan) are operands by slot too.
-            fresh = saved_args + tuple(i for i, (is_slot, _) in enumerate(self.refs)
-                                       if is_slot and i not in saved_args)
-            # What the node holds besides: Metas and constants (kept through backward's free)
-            inputs = [Meta(a.shape, a.dtype) if isinstance(a, Tensor) else a
-                      for a in node.inputs]
-            arrays = None if node.arrays is node.inputs else list(node.arrays)
-            for i in fresh:
-                inputs[i] = None  # filled by each replay: the trace's arrays go
-                if arrays is not None:
-                    arrays[i] = None
-            patch = (node, fresh, saved_outs, tuple_out, inputs, arrays, node.n_outputs)
-        self.patch = patch
+            node, saved_args, self.saved_outs, self.tuple_out = patch
+            self.node = node
+            # operands the step makes: saved tensors' arrays, and holders (a loss's plan)
+            self.fresh = tuple(i for i, (is_slot, _) in enumerate(self.refs) if is_slot and (
+                i in saved_args or not isinstance(node.inputs[i], (Tensor, Meta))))
+            # (the trace's arrays are not kept: Metas stand for tensors, fresh ones are filled)
+            self.inputs = [Meta(a.shape, a.dtype) if isinstance(a, Tensor) else a
+                           for a in node.inputs]
+            self.arrays = None if node.arrays is node.inputs else list(node.arrays)
+            for i in self.fresh:
+                self.inputs[i] = None
+                if self.arrays is not None:
+                    self.arrays[i] = None
 
     def reads(self) -> list[int]:
         return [v for is_slot, v in self.refs if is_slot]
 
-    def run(self, slots: list, tape: Tape) -> None:
-        args = [slots[v] if is_slot else v for is_slot, v in self.refs]
-        out = self.compute(*args)
-        if self.several:
-            for slot, o in zip(self.outs, out):
-                if slot is not None:
-                    slots[slot] = o
+    def emit(self, src: Source) -> None:
+        args = ", ".join(var(v) if is_slot else src.bind(v) for is_slot, v in self.refs)
+        call = f"{src.bind(self.compute, 'f')}({args})"
+        if not self.several:
+            src.line(f"{var(self.outs[0])} = {call}")
+            return
+        src.line(f"t = {call}")
+        for k, slot in enumerate(self.outs):
+            if slot is not None:
+                src.line(f"{var(slot)} = t[{k}]")
+
+    # What the node's rule is given, as expressions of the replay function.
+
+    def node_operands(self, src: Source, template: list) -> list[str]:
+        return [var(self.refs[i][1]) if i in self.fresh else src.bind(v)
+                for i, v in enumerate(template)]
+
+    def node_out(self) -> str:
+        if not self.saved_outs:
+            return "None"
+        if not self.tuple_out:
+            return var(self.outs[0])
+        return "(" + "".join(f"{var(self.outs[k]) if k in self.saved_outs else 'None'}, "
+                             for k in range(self.node.n_outputs)) + ")"
+
+    def node_reads(self) -> list[int]:
+        return ([self.refs[i][1] for i in self.fresh]
+                + [self.outs[k] for k in self.saved_outs])
+
+
+class NodeEntry:
+    """A node's gradient rule, called as ``Node.apply`` calls it in a plain backward, on the
+    arrays of its forward entry; (b)float16 gradients go through ``Node.apply`` itself, which
+    computes them in float32."""
+
+    __slots__ = ("node", "grad", "outs", "forward", "wide")
+
+    def __init__(self, node: Any, grad: Any, outs: list, forward: OpEntry, wide: bool) -> None:
+        self.node = node
+        self.grad = grad  # a slot, or a tuple of slots (None: no gradient) for several outputs
+        self.outs = outs
+        self.forward = forward
+        self.wide = wide
+
+    def reads(self) -> list[int]:
+        ref = self.grad
+        grads = [r for r in ref if r is not None] if type(ref) is tuple else [ref]
+        return grads + self.forward.node_reads()
+
+    def emit(self, src: Source) -> None:
+        node, forward = self.node, self.forward
+        ref = self.grad
+        g = ("(" + "".join(f"{'None' if r is None else var(r)}, " for r in ref) + ")"
+             if type(ref) is tuple else var(ref))
+        if not self.wide:
+            self._emit_apply(src, g)
+            return
+        template = forward.inputs if forward.arrays is None else forward.arrays
+        operands = ", ".join([g, forward.node_out(), *forward.node_operands(src, template)])
+        params = f", **{src.bind(node.params, 'p')}" if node.params else ""
+        op = node.op
+        if op.rules is None:
+            needs = tuple(e is not None for e in node.edges)
+            src.line(f"t = {src.bind(op.rule, 'r')}({operands}, needs={needs!r}{params})")
+        for i, slot in enumerate(self.outs):
+            if slot is None:
+                continue
+            s = var(slot)
+            if op.rules is None:
+                src.line(f"{s} = t[{i}]")
+            else:
+                src.line(f"{s} = {src.bind(op.rules[i], 'r')}({operands}{params})")
+            target = node.inputs[i]
+            shape, dtype = src.bind(target.shape), src.bind(target.dtype)
+            src.line(f"if not (type({s}) is _ndarray and {s}.shape == {shape} and "
+                     f"{s}.dtype == {dtype}):")
+            src.line(f"    {s} = _fit({s}, {shape}, {dtype}, {op.name!r}, False)")
+
+    def _emit_apply(self, src: Source, g: str) -> None:
+        node, forward = self.node, self.forward
+        n = src.bind(node, "n")
+        src.line(f"{n}.inputs = ({''.join(o + ', ' for o in forward.node_operands(src, forward.inputs))})")
+        if forward.arrays is None:
+            src.line(f"{n}.arrays = {n}.inputs")
         else:
-            slots[self.outs[0]] = out
-        if self.patch is not None:
-            node, fresh, saved_outs, tuple_out, inputs, arrays, n_outputs = self.patch
-            if fresh:
-                inputs = list(inputs)
-                for i in fresh:
-                    inputs[i] = args[i]
-                node.inputs = inputs = tuple(inputs)
-                if arrays is None:
-                    node.arrays = inputs
-                else:
-                    arrays = list(arrays)
-                    for i in fresh:
-                        arrays[i] = args[i]
-                    node.arrays = tuple(arrays)
-            if saved_outs:
-                node.out = (tuple(out[k] if k in saved_outs else None for k in range(n_outputs))
-                            if tuple_out else out)
+            src.line(f"{n}.arrays = ({''.join(o + ', ' for o in forward.node_operands(src, forward.arrays))})")
+        src.line(f"{n}.out = {forward.node_out()}")
+        src.line(f"t = {n}.apply({g}, False)")
+        src.line(f"{n}.arrays = {n}.out = None")  # the step's arrays go with the step
+        for i, slot in enumerate(self.outs):
+            if slot is not None:
+                src.line(f"{var(slot)} = t[{i}]")
+
+
+class SumEntry:
+    """The engine's sum of the gradients reaching one output, in its order."""
+
+    __slots__ = ("parts", "out")
+
+    def __init__(self, parts: tuple[int, ...], out: int) -> None:
+        self.parts = parts
+        self.out = out
+
+    def reads(self) -> list[int]:
+        return list(self.parts)
+
+    def emit(self, src: Source) -> None:
+        total = var(self.parts[0])
+        for p in self.parts[1:]:
+            total = f"_sum({total}, {var(p)})"
+        src.line(f"{var(self.out)} = {total}")
+
+
+class LeafEntry:
+    """A gradient accumulated into a leaf's ``.grad``, as backward accumulates it."""
+
+    __slots__ = ("leaf", "grad", "out")
+
+    def __init__(self, leaf: Tensor, grad: int, out: int) -> None:
+        self.leaf = leaf
+        self.grad = grad
+        self.out = out
+
+    def reads(self) -> list[int]:
+        return [self.grad]
+
+    def emit(self, src: Source) -> None:
+        leaf, g = src.bind(self.leaf, "leaf"), var(self.grad)
+        # The usual case of the engine's _add_into_grad, first: no .grad yet (zero_grad set it
+        # to None), and a gradient array a rule just made, of the leaf's dtype.
+        dtype = src.bind(self.leaf._data.dtype)
+        src.line(f"if {leaf}.grad is None and {g}.base is None and {g}.dtype is {dtype} "
+                 f"and id({g}) not in owned:")
+        src.line(f"    owned.add(id({g}))")
+        src.line(f"    {leaf}.grad = _wrap({g})")
+        src.line("else:")
+        src.line(f"    _accumulate({leaf}, {g}, False, owned)")
+        if self.out in src.used:
+            src.line(f"{var(self.out)} = {leaf}.grad._data")
+
+
+class BackwardBegins:
+    """A backward pass starts: no gradient storage is handed to a ``.grad`` yet."""
+
+    __slots__ = ()
+
+    def reads(self) -> list[int]:
+        return []
+
+    def emit(self, src: Source) -> None:
+        src.line("owned = set()")
+
+
+class ConstantEntry:
+    """An array backward made, the same every step (the ones seeding ``loss.backward()``)."""
+
+    __slots__ = ("value", "out")
+
+    def __init__(self, value: Any, out: int) -> None:
+        self.value = value
+        self.out = out
+
+    def reads(self) -> list[int]:
+        return []
+
+    def emit(self, src: Source) -> None:
+        # a copy each step: the engine may hand it to a .grad that is then updated in place
+        src.line(f"{var(self.out)} = {src.bind(self.value, 'seed')}.copy()")
+
+
+class HostEntry:
+    """A call made as it is: an optimizer's ``step`` or ``zero_grad``."""
+
+    __slots__ = ("call",)
+
+    def __init__(self, call: Callable[[], Any]) -> None:
+        self.call = call
+
+    def reads(self) -> list[int]:
+        return []
+
+    def emit(self, src: Source) -> None:
+        src.line(f"{src.bind(self.call, 'host')}()")
 
 
 class CallEntry:
@@ -96,168 +283,55 @@ class CallEntry:
         refs = [*self.args, *self.kwargs.values()]
         return [v for kind, v in refs if kind == "slot"]
 
-    def run(self, slots: list, tape: Tape) -> None:
-        def value(ref: tuple[str, Any]) -> Any:
-            return Tensor._wrap(slots[ref[1]]) if ref[0] == "slot" else ref[1]
+    def emit(self, src: Source) -> None:
+        def value(ref: tuple[str, Any]) -> str:
+            return f"_wrap({var(ref[1])})" if ref[0] == "slot" else src.bind(ref[1])
 
-        result = self.fn(*[value(r) for r in self.args],
-                         **{k: value(r) for k, r in self.kwargs.items()})
+        args = [value(r) for r in self.args] + [f"{k}={value(r)}" for k, r in self.kwargs.items()]
+        src.line(f"t = {src.bind(self.fn, 'call')}({', '.join(args)})")
         if self.out is not None:
-            slots[self.out] = result
-        if self.parts is not None:
-            for slot, part in zip(self.parts, result):
-                if slot is not None:
-                    slots[slot] = part
-
-
-class NodeEntry:
-    """A node's gradient rule, run as ``Node.apply`` runs it in a plain backward, on the arrays
-    its forward entry gave the node."""
-
-    __slots__ = ("node", "grad", "outs", "wanted", "needs")
-
-    def __init__(self, node: Any, grad: Any, outs: list) -> None:
-        self.node = node
-        self.grad = grad  # a slot, or a tuple of slots (None: no gradient) for several outputs
-        self.outs = outs
-        # (input, its gradient's slot, the input's shape and dtype) for each gradient wanted
-        self.wanted = tuple((i, slot, node.inputs[i].shape, node.inputs[i].dtype)
-                            for i, slot in enumerate(outs) if slot is not None)
-        self.needs = tuple(e is not None for e in node.edges)
-
-    def reads(self) -> list[int]:
-        ref = self.grad
-        return [r for r in ref if r is not None] if type(ref) is tuple else [ref]
-
-    def run(self, slots: list, tape: Tape) -> None:
-        ref = self.grad
-        g = (tuple(None if r is None else slots[r] for r in ref) if type(ref) is tuple
-             else slots[ref])
-        node = self.node
-        if getattr(g, "dtype", _F32) not in _WIDE:  # (b)float16: Node.apply's float32 work
-            for slot, r in zip(self.outs, node.apply(g, False)):
-                if slot is not None:
-                    slots[slot] = r
-        else:
-            op, args, out, params = node.op, node.arrays, node.out, node.params
-            rules = op.rules
-            grads = None if rules is not None else op.rule(g, out, *args, needs=self.needs,
-                                                           **params)
-            for i, slot, shape, dtype in self.wanted:
-                gi = grads[i] if rules is None else rules[i](g, out, *args, **params)
-                if not (type(gi) is np.ndarray and gi.shape == shape and gi.dtype == dtype):
-                    gi = _fit_gradient(gi, shape, dtype, op.name, False)
-                slots[slot] = gi
-        node.arrays, node.out = node.inputs, None  # the step's arrays go with the step
-
-
-class SumEntry:
-    """The engine's sum of the gradients reaching one output, in its order."""
-
-    __slots__ = ("parts", "out")
-
-    def __init__(self, parts: tuple[int, ...], out: int) -> None:
-        self.parts = parts
-        self.out = out
-
-    def reads(self) -> list[int]:
-        return list(self.parts)
-
-    def run(self, slots: list, tape: Tape) -> None:
-        parts = self.parts
-        total = slots[parts[0]]
-        for p in parts[1:]:
-            total = _sum(total, slots[p])
-        slots[self.out] = total
-
-
-class LeafEntry:
-    """A gradient accumulated into a leaf's ``.grad``, as backward accumulates it."""
-
-    __slots__ = ("leaf", "grad", "out")
-
-    def __init__(self, leaf: Tensor, grad: int, out: int) -> None:
-        self.leaf = leaf
-        self.grad = grad
-        self.out = out
-
-    def reads(self) -> list[int]:
-        return [self.grad]
-
-    def run(self, slots: list, tape: Tape) -> None:
-        _accumulate(self.leaf, slots[self.grad], False, tape.owned)
-        slots[self.out] = self.leaf.grad._data
-
-
-class BackwardBegins:
-    """A backward pass starts: no gradient storage is handed to a ``.grad`` yet."""
-
-    __slots__ = ()
-
-    def reads(self) -> list[int]:
-        return []
-
-    def run(self, slots: list, tape: Tape) -> None:
-        tape.owned = set()
-
-
-class ConstantEntry:
-    """An array backward made, the same every step (the ones seeding ``loss.backward()``)."""
-
-    __slots__ = ("value", "out")
-
-    def __init__(self, value: Any, out: int) -> None:
-        self.value = value
-        self.out = out
-
-    def reads(self) -> list[int]:
-        return []
-
-    def run(self, slots: list, tape: Tape) -> None:
-        slots[self.out] = self.value.copy()  # the engine may hand it to a .grad
-
-
-class HostEntry:
-    """A call made as it is: an optimizer's ``step`` or ``zero_grad``."""
-
-    __slots__ = ("call",)
-
-    def __init__(self, call: Callable[[], Any]) -> None:
-        self.call = call
-
-    def reads(self) -> list[int]:
-        return []
-
-    def run(self, slots: list, tape: Tape) -> None:
-        self.call()
+            src.line(f"{var(self.out)} = t")
+        for k, slot in enumerate(self.parts or ()):
+            if slot is not None:
+                src.line(f"{var(slot)} = t[{k}]")
 
 
 class Tape:
-    """A traced step: its entries, the slots of its inputs, what it read from outside (which
-    must be unchanged for the tape to hold) and how to build its result."""
+    """A traced step: its replay function, what it read from outside (which must be unchanged
+    for the tape to hold) and how to build its result."""
 
-    def __init__(self, inputs: list[int], entries: list, n_slots: int,
-                 constants: list[tuple[Tensor, Any, bool]], modules: list[tuple[Any, bool]],
-                 output: Any) -> None:
-        self.inputs = inputs
-        self.entries = entries
-        self.n_slots = n_slots
+    def __init__(self, inputs: list[int], entries: list, constants: list[tuple[Tensor, Any, bool]],
+                 modules: list[tuple[Any, bool]], output: Any, name: str = "step") -> None:
         self.constants = constants
         self.modules = modules
         self.output = output
-        self.owned: set[int] = set()
-        # Each slot is emptied after the last entry that reads it, as eager mode drops an
-        # array with its last reference: a step's arrays are not all held to its end.
+        self.n_entries = len(entries)
+        self.leaves = [e.leaf for e in entries if type(e) is LeafEntry]
+        results = _slots_of(output)
+        src = Source()
+        for k, slot in enumerate(inputs):
+            src.line(f"{var(slot)} = arrays[{k}]")
+        src.line("owned = None")
+        # Each slot is emptied after the last entry that reads it.
         last: dict[int, int] = {}
         for k, entry in enumerate(entries):
             for slot in entry.reads():
                 last[slot] = k
-        for slot in _slots_of(output):
-            last.pop(slot, None)
+        src.used = set(last) | set(results)
         dead: list[list[int]] = [[] for _ in entries]
         for slot, k in last.items():
-            dead[k].append(slot)
-        self.steps = [(entry, tuple(d)) for entry, d in zip(entries, dead)]
+            if slot not in results:
+                dead[k].append(slot)
+        for entry, gone in zip(entries, dead):
+            entry.emit(src)
+            if gone:
+                src.line(" = ".join(var(s) for s in gone) + " = None")
+        src.line(f"return ({''.join(var(s) + ', ' for s in results)})")
+        self.source = f"def replay(arrays):  # {name}\n" + "\n".join(src.lines) + "\n"
+        namespace = dict(src.names)
+        exec(compile(self.source, f"<replay of {name}>", "exec"), namespace)  # noqa: S102
+        self._replay = namespace["replay"]
+        self._results = results
 
     def stale(self) -> str | None:
         """Why the tape no longer describes the step (None: it does): a tensor it reads holds
@@ -267,6 +341,9 @@ class Tape:
                 return "a tensor the step reads was given new storage"
             if tensor._requires_grad is not requires_grad:
                 return "a tensor the step reads changed requires_grad"
+        for leaf in self.leaves:
+            if leaf._hooks or getattr(leaf, "_post_accumulate_hooks", None):
+                return "a parameter's gradient got a hook"
         for module, training in self.modules:
             if module.training is not training:
                 return f"{type(module).__name__} switched between train() and eval()"
@@ -274,14 +351,8 @@ class Tape:
 
     def replay(self, arrays: list[Any]) -> Any:
         """Run the step on ``arrays`` (its tensor arguments', in order); returns its result."""
-        slots: list[Any] = [None] * self.n_slots
-        for slot, array in zip(self.inputs, arrays):
-            slots[slot] = array
-        for entry, dead in self.steps:
-            entry.run(slots, self)
-            for slot in dead:
-                slots[slot] = None
-        return _build(self.output, slots)
+        values = self._replay(arrays)
+        return _build(self.output, dict(zip(self._results, values)))
 
 
 def output_spec(result: Any, slot_of: dict[int, int], backward_ran: bool) -> Any:
@@ -314,16 +385,16 @@ def _slots_of(spec: Any) -> list[int]:
     if kind == "as is":
         return []
     parts = spec[2].values() if kind == "dict" else spec[2]
-    return [slot for part in parts for slot in _slots_of(part)]
+    return list(dict.fromkeys(slot for part in parts for slot in _slots_of(part)))
 
 
-def _build(spec: Any, slots: list) -> Any:
+def _build(spec: Any, values: dict[int, Any]) -> Any:
     kind = spec[0]
     if kind == "slot":
-        return Tensor._wrap(slots[spec[1]])
+        return Tensor._wrap(values[spec[1]])
     if kind == "as is":
         return spec[1]
     if kind == "dict":
-        return spec[1]({k: _build(v, slots) for k, v in spec[2].items()})
-    parts = [_build(p, slots) for p in spec[2]]
+        return spec[1]({k: _build(v, values) for k, v in spec[2].items()})
+    parts = [_build(p, values) for p in spec[2]]
     return spec[1](parts) if spec[1] in (list, tuple) else spec[1](*parts)

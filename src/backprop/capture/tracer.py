@@ -41,8 +41,7 @@ class Tracer(Observer):
         self.entries: list[Any] = []
         self.constants: dict[int, tuple[Tensor, Any, bool]] = {}
         self.modules: dict[int, tuple[Any, bool]] = {}
-        self.nodes: dict[int, Node] = {}
-        self.forward_of: dict[int, list] = {}  # id(node) -> its forward entry's patch list
+        self.nodes: dict[int, _tape.OpEntry] = {}  # id(node) -> the entry that recorded it
         self.pending: dict[tuple[Any, int], list[int]] = {}  # gradients reaching (edge, output)
         self.hosting = 0  # inside an optimizer's step: its ops are its own
         self.backwards = 0
@@ -129,7 +128,10 @@ class Tracer(Observer):
         if patch is False:
             return out
         compute = op.array_function(args, params)
-        self.entries.append(_tape.OpEntry(compute, refs, out_slots, type(out) is tuple, patch))
+        entry = _tape.OpEntry(compute, refs, out_slots, type(out) is tuple, patch)
+        self.entries.append(entry)
+        if entry.node is not None:
+            self.nodes[id(entry.node)] = entry
         return out
 
     def _node_patch(self, op: Primitive, args: tuple, outs: tuple) -> Any:
@@ -159,7 +161,6 @@ class Tracer(Observer):
                     self.refuse(f"{op.name} saved an output for backward that it did not return")
                     return False
                 saved_outs.append(k)
-        self.nodes[id(node)] = node
         return (node, tuple(saved_args), tuple(saved_outs), type(node.out) is tuple)
 
     def backward_begins(self, roots: Any, root_grads: Any, create_graph: bool,
@@ -213,8 +214,9 @@ class Tracer(Observer):
             return proceed()
         results = proceed()
         out_slots = [None if r is None else self._new_slot(r) for r in results]
+        wide = all(getattr(gk, "dtype", _tape.F32) in _tape.WIDE for gk in grads)
         self.entries.append(_tape.NodeEntry(node, tuple(refs) if several else refs[0],
-                                            out_slots))
+                                            out_slots, self.nodes[id(node)], wide))
         for i, (child, slot) in enumerate(zip(node.edges, out_slots)):
             if child is not None and slot is not None:
                 output = 0 if node.slots is None else node.slots[i]
@@ -277,7 +279,7 @@ class Tracer(Observer):
 
     # -- the tape ---------------------------------------------------------------------------------
 
-    def finish(self, result: Any) -> _tape.Tape | str:
+    def finish(self, result: Any, name: str) -> _tape.Tape | str:
         """The tape of the step that returned ``result``, or the reason it cannot be replayed."""
         if self.reason is None and self.pending:
             self.reason = "leaves gradients undelivered (the tracer lost track)"
@@ -288,11 +290,11 @@ class Tracer(Observer):
                 self.reason = output
         if self.reason is not None:
             return self.reason
-        for node in self.nodes.values():
-            node.versions = None  # the replay runs the forward afresh before each backward
-            node.freed = False
-        return _tape.Tape(self.inputs, self.entries, len(self.seen),
-                          list(self.constants.values()), list(self.modules.values()), output)
+        for entry in self.nodes.values():
+            entry.node.versions = None  # the replay runs the forward afresh before backward
+            entry.node.freed = False
+        return _tape.Tape(self.inputs, self.entries, list(self.constants.values()),
+                          list(self.modules.values()), output, name)
 
 
 _CONSTANT_TYPES = (int, float, bool, str, complex, type(None), np.dtype, slice, type(Ellipsis),
