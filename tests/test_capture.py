@@ -264,3 +264,54 @@ def test_compiler_reset_and_is_compiling() -> None:
     bp.compiler.reset()
     f(bp.ones(1))
     assert seen == [True, True]
+
+
+@pytest.mark.parametrize("clip", ["norm", "value"])
+def test_gradient_clipping_is_replayed(clip: str) -> None:
+    def make() -> tuple[Any, Any]:
+        model, opt, _ = _tiny(seed=4, optimizer="AdamW")
+
+        def step(x: Any, y: Any) -> Any:
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            if clip == "norm":
+                norm = nn.utils.clip_grad_norm_(model.parameters(), 0.05)
+            else:
+                nn.utils.clip_grad_value_(model.parameters(), 0.01)
+                norm = loss
+            opt.step()
+            return loss, norm
+
+        return model, step
+
+    (eager_model, eager), (model, step) = make(), make()
+    compiled = bp.compile(step)
+    for x, y in _batches(3) * 3:
+        replayed, expected = compiled(x, y), eager(x, y)
+        assert [t.item() for t in replayed] == [t.item() for t in expected]
+    assert compiled._traces == 1 and compiled.fallbacks == []
+    _same_state(model, eager_model)
+
+
+def test_a_scheduler_stepped_inside_the_step_keeps_stepping() -> None:
+    def make() -> tuple[Any, Any, Any]:
+        model, opt, _ = _tiny(seed=5)
+        schedule = bp.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.5, total_steps=20)
+
+        def step(x: Any, y: Any) -> Any:
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            schedule.step()
+            return loss
+
+        return model, opt, step
+
+    (eager_model, eager_opt, eager), (model, opt, step) = make(), make()
+    compiled = bp.compile(step)
+    for x, y in _batches(4) * 4:
+        assert compiled(x, y).item() == eager(x, y).item()
+    assert opt.param_groups[0]["lr"] == eager_opt.param_groups[0]["lr"]
+    _same_state(model, eager_model)

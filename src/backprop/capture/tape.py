@@ -269,15 +269,16 @@ class HostEntry:
 class CallEntry:
     """A ``replayable`` Python function made again on this step's tensors."""
 
-    __slots__ = ("fn", "args", "kwargs", "out", "parts")
+    __slots__ = ("fn", "args", "kwargs", "out", "parts", "tensor")
 
     def __init__(self, fn: Callable, args: list, kwargs: dict, out: int | None,
-                 parts: list | None) -> None:
+                 parts: list | None, tensor: bool) -> None:
         self.fn = fn
         self.args = args  # ("slot", n) or ("as is", value) each
         self.kwargs = kwargs
         self.out = out
         self.parts = parts  # a tuple result's elements' slots
+        self.tensor = tensor  # the result is a tensor: its array is the slot
 
     def reads(self) -> list[int]:
         refs = [*self.args, *self.kwargs.values()]
@@ -290,7 +291,7 @@ class CallEntry:
         args = [value(r) for r in self.args] + [f"{k}={value(r)}" for k, r in self.kwargs.items()]
         src.line(f"t = {src.bind(self.fn, 'call')}({', '.join(args)})")
         if self.out is not None:
-            src.line(f"{var(self.out)} = t")
+            src.line(f"{var(self.out)} = t._data" if self.tensor else f"{var(self.out)} = t")
         for k, slot in enumerate(self.parts or ()):
             if slot is not None:
                 src.line(f"{var(slot)} = t[{k}]")

@@ -20,6 +20,7 @@ double backward.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -81,9 +82,17 @@ class Tracer(Observer):
         return False, a
 
     def call(self, fn: Any, args: tuple, kwargs: dict) -> Any:
-        """A ``replayable`` function called while tracing: run it, and write it down."""
-        result = fn(*args, **kwargs)
-        if self.hosting or self.reason is not None:
+        """A ``replayable`` function called while tracing: run it, and write it down (the ops
+        it calls are its own: the replay calls it again)."""
+        # An iterator (model.parameters()) would be spent by the trace: the replay gets a list
+        args = tuple(list(a) if isinstance(a, Iterator) else a for a in args)
+        outer = self.hosting
+        self.hosting += 1
+        try:
+            result = fn(*args, **kwargs)
+        finally:
+            self.hosting -= 1
+        if outer or self.reason is not None:
             return result
 
         def ref(a: Any) -> tuple[str, Any]:
@@ -94,9 +103,11 @@ class Tracer(Observer):
 
         parts = ([None if _is_constant(r) else self._new_slot(r) for r in result]
                  if type(result) is tuple else None)  # each array an op may be given
-        out = None if _is_constant(result) else self._new_slot(result)
+        tensor = isinstance(result, Tensor)  # (a tensor's array is its slot)
+        out = (None if _is_constant(result) else
+               self._new_slot(result._data if tensor else result))
         entry = _tape.CallEntry(fn, [ref(a) for a in args],
-                                {k: ref(v) for k, v in kwargs.items()}, out, parts)
+                                {k: ref(v) for k, v in kwargs.items()}, out, parts, tensor)
         self.entries.append(entry)
         return result
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import backend, creation, dtypes
 from ..autograd import grad_mode
+from ..capture.state import replayable
 from ..nn.module import Module
 from ..nn.modules.norm import _BatchNorm
 from ..tensor import Tensor
@@ -185,6 +186,7 @@ class AveragedModel(Module):
                     [*model.parameters(), *model.buffers()])
         return list(self.parameters()), list(model.parameters())
 
+    @replayable  # Python state of the run: a captured step calls it again
     def update_parameters(self, model: Module) -> None:
         """Fold ``model``'s current parameters (and buffers, with ``use_buffers``) into the
         average, and count the update in ``n_averaged``."""

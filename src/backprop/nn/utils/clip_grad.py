@@ -14,6 +14,7 @@ import numpy as np
 
 from ...autograd.graph import VersionCounter
 from ...backend import as_array
+from ...capture.state import replayable
 from ...tensor import Tensor
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm"]
@@ -58,6 +59,7 @@ def _scale_(grad: Tensor, factor: np.ndarray) -> None:
     grad._version.bump("clip_grad")
 
 
+@replayable  # works on the .grad arrays: a captured step calls it again
 def get_total_norm(tensors: TensorOrTensors, norm_type: float = 2.0,
                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """The ``norm_type``-norm of all ``tensors`` together (as if concatenated into one vector).
@@ -81,6 +83,7 @@ def get_total_norm(tensors: TensorOrTensors, norm_type: float = 2.0,
     return Tensor._wrap(as_array(total))  # NumPy reductions give scalars
 
 
+@replayable  # works on the .grad arrays: a captured step calls it again
 def clip_grads_with_norm_(parameters: TensorOrTensors, max_norm: float, total_norm: Tensor,
                           foreach: bool | None = None) -> None:
     """Scale the gradients by ``min(1, max_norm / (total_norm + 1e-6))``."""
@@ -94,6 +97,7 @@ def clip_grads_with_norm_(parameters: TensorOrTensors, max_norm: float, total_no
         _scale_(grad, coef)
 
 
+@replayable  # works on the .grad arrays: a captured step calls it again
 def clip_grad_norm_(parameters: TensorOrTensors, max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """Rescale the gradients in place so that their total norm is at most ``max_norm``:
@@ -117,6 +121,7 @@ def clip_grad_norm_(parameters: TensorOrTensors, max_norm: float, norm_type: flo
     return total
 
 
+@replayable  # works on the .grad arrays: a captured step calls it again
 def clip_grad_value_(parameters: TensorOrTensors, clip_value: float,
                      foreach: bool | None = None) -> None:
     """Clamp every gradient element to ``[-clip_value, clip_value]`` in place.

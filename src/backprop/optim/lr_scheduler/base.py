@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from ...capture.state import replayable
 from ..optimizer import Optimizer
 
 _EPOCH_DEPRECATION = ("The epoch parameter in `scheduler.step()` is deprecated (as in PyTorch); "
@@ -124,6 +125,7 @@ class LRScheduler:
             warnings.warn("To get the last learning rate computed by the scheduler, please use "
                           "`get_last_lr()`.", UserWarning, stacklevel=3)
 
+    @replayable  # Python state of the run: a captured step calls it again
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch (or batch) and set the optimizer's learning rates; call it after
         ``optimizer.step()``."""

@@ -7,6 +7,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any
 
+from ...capture.state import replayable
 from ..optimizer import Optimizer
 from .base import LRScheduler, _group_values
 from .plateau import ReduceLROnPlateau
@@ -55,6 +56,7 @@ class SequentialLR(LRScheduler):
         elif hasattr(scheduler, "last_epoch"):
             scheduler.last_epoch -= 1
 
+    @replayable  # Python state of the run: a captured step calls it again
     def step(self) -> None:  # type: ignore[override]
         """Step the scheduler active at the new epoch (restarting it at a milestone)."""
         self.last_epoch += 1
@@ -106,6 +108,7 @@ class ChainedScheduler(LRScheduler):
         self.optimizer = optimizer
         self._last_lr = _group_values(schedulers[-1].optimizer, "lr")
 
+    @replayable  # Python state of the run: a captured step calls it again
     def step(self) -> None:  # type: ignore[override]
         """Step every chained scheduler, in order."""
         for scheduler in self._schedulers:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ...capture.state import replayable
 from ..optimizer import Optimizer
 from .base import (LRScheduler, _check_optimizer, _group_values, _per_group, _set_momentum,
                    _start_momentum_cycle)
@@ -105,6 +106,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         return [self.eta_min + (base_lr - self.eta_min)
                 * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2 for base_lr in self.base_lrs]
 
+    @replayable  # Python state of the run: a captured step calls it again
     def step(self, epoch: float | None = None) -> None:
         """Advance one epoch, or jump to ``epoch`` (which may be fractional)."""
         if epoch is None and self.last_epoch < 0:
