@@ -36,8 +36,13 @@ def _dropout(x: Tensor, p: float) -> Tensor:
     ``1 / (1 - p)``, as PyTorch's dropout does."""
     if p >= 1.0:
         return x * 0.0
+    return x * _scaled_keep(x, p)
+
+
+@replayable  # random draws: a captured step draws a new mask each replay
+def _scaled_keep(x: Tensor, p: float) -> Any:
     keep = get_rng().random(x.shape) >= p  # drawn on the host: one seed, one mask, any device
-    return x * backend.on_device_of((keep * (1.0 / (1.0 - p))).astype(x.dtype), x._data)
+    return backend.on_device_of((keep * (1.0 / (1.0 - p))).astype(x.dtype), x._data)
 
 
 def _last_softmax(scores: Tensor) -> Tensor:

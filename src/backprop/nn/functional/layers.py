@@ -18,6 +18,7 @@ import numpy as np
 from ... import backend
 from ...autograd import grad_mode
 from ...autograd.graph import VersionCounter
+from ...capture.state import replayable
 from ...errors import DTypeError, ShapeError, format_shape
 from ...ops.elementwise import clamp
 from ...ops.indexing import _accumulate
@@ -153,11 +154,17 @@ def _dropout_mask(shape: tuple[int, ...], p: float, dtype: np.dtype) -> np.ndarr
     return np.multiply(keep, 1.0 / (1.0 - p), dtype=dtype)
 
 
-def _apply_mask(op: str, input: Tensor, mask_shape: tuple[int, ...], p: float,
-                inplace: bool) -> Tensor:
+@replayable  # random draws: a captured step draws a new mask each replay
+def _mask_for(input: Tensor, mask_shape: tuple[int, ...], p: float) -> Any:
+    """A dropout mask for ``input`` (its dtype, or float32 for other kinds; on its device)."""
     dtype = input.dtype if input.dtype.kind in "fV" else np.dtype(np.float32)
     # Drawn on the host: one seed, one mask, any device.
-    mask = backend.on_device_of(_dropout_mask(mask_shape, p, dtype), input)
+    return backend.on_device_of(_dropout_mask(mask_shape, p, dtype), input)
+
+
+def _apply_mask(op: str, input: Tensor, mask_shape: tuple[int, ...], p: float,
+                inplace: bool) -> Tensor:
+    mask = _mask_for(input, mask_shape, p)
     if inplace:
         return apply_inplace(input, op + "_", lambda x: _dropout(x, mask))
     return _dropout(input, mask)
