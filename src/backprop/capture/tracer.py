@@ -13,9 +13,14 @@ it; its arguments' arrays are the tape's inputs. The entries, in the order the s
 - an optimizer's ``step`` or ``zero_grad``: called again, as it is (its scalars, such as Adam's
   bias corrections and a scheduler's learning rate, change from step to step).
 
+- a ``replayable`` Python helper (a loss's plan of its targets, a dropout mask, BatchNorm's
+  running statistics, gradient clipping, a scheduler's step): called again on the step's
+  tensors.
+
 What the tape cannot replay, the tracer refuses with a reason (see ``refuse``): reading a
-tensor's value in Python, random draws, in-place writes, custom Functions, gradient hooks,
-double backward.
+tensor's value in Python, random draws outside the helpers (``bp.rand`` in the step),
+in-place writes, custom Functions, gradient hooks, double backward, arrays made in Python and
+given to an op.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ class Tracer(Observer):
         self.modules: dict[int, tuple[Any, bool]] = {}
         self.nodes: dict[int, _tape.OpEntry] = {}  # id(node) -> the entry that recorded it
         self.pending: dict[tuple[Any, int], list[int]] = {}  # gradients reaching (edge, output)
-        self.hosting = 0  # inside an optimizer's step: its ops are its own
+        self.hosting = 0  # inside an optimizer's step or a replayable call: its ops are its own
         self.backwards = 0
         self.inputs = [self._new_slot(t._data) for t in inputs]
 
