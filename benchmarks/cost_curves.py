@@ -95,10 +95,12 @@ def run_contender(workload: str, contender: str, sizes: dict[str, int], quick: b
 
 
 def measure_point(workload: str, sizes: dict[str, int], quick: bool, thread_policy: bool,
-                  run: Callable[..., dict[str, Any]] = run_contender) -> dict[str, Any]:
-    """Every contender at one point, one after the other: ms per step (None where the run
-    failed, with the reason in ``errors``), backprop's BLAS threads, the capture's fallbacks,
-    the cores other processes used meanwhile and the point's wall seconds."""
+                  run: Callable[..., dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Every contender at one point, one after the other (by ``run``, default
+    ``run_contender``): ms per step (None where the run failed, with the reason in
+    ``errors``), backprop's BLAS threads, the capture's fallbacks, the cores other processes
+    used meanwhile and the point's wall seconds."""
+    run = run or run_contender
     row: dict[str, Any] = {"workload": workload, "sizes": sizes, "ms": {}, "threads": {},
                            "fallbacks": [], "errors": {}}
     start = harness.cpu_now(children=True)
@@ -120,7 +122,7 @@ def measure_point(workload: str, sizes: dict[str, int], quick: bool, thread_poli
 
 def sweep(load: str, points: dict[str, list[dict[str, int]]], quick: bool, thread_policy: bool,
           log: Callable[[str], None] = print,
-          run: Callable[..., dict[str, Any]] = run_contender) -> list[dict[str, Any]]:
+          run: Callable[..., dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Every point under ``load`` ("quiet", or "busy": ``yes`` holds one core throughout and is
     stopped however the sweep ends)."""
     rows = []
@@ -224,10 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"meta": {**machine(), "quick": args.quick, "timing": timing,
                                        "thread_policy": not args.blas_default,
                                        "command": " ".join(["python -m benchmarks.cost_curves",
-                                                            *(argv or sys.argv[1:])])},
+                                                            *(sys.argv[1:] if argv is None else argv)])},
                               "loads": {}}
     if args.merge and paths is not None and paths[1].exists():
-        result["loads"] = json.loads(paths[1].read_text())["loads"]
+        earlier = json.loads(paths[1].read_text())
+        result["loads"] = {k: v for k, v in earlier["loads"].items() if k not in loads}
+        result["meta"]["merged"] = {k: earlier["meta"]["date"] for k in result["loads"]}
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # `yes` stopped on a kill
     try:
         started = time.perf_counter()

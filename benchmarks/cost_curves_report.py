@@ -121,6 +121,9 @@ def report(result: dict[str, Any], picture: str | None) -> str:
                                              if "busy" in loads else "")
              + (f"; the run took {meta['run_s'] / 60:.1f} minutes." if "run_s" in meta else "."),
              "", how, ""]
+    if meta.get("merged"):
+        lines += ["Kept from an earlier run (`--merge`): " + ", ".join(
+            f"{load} measured {date}" for load, date in meta["merged"].items()) + ".", ""]
     if not meta.get("thread_policy", True):
         lines += ["This run left backprop at OpenBLAS's own thread count (`--blas-default`).", ""]
     if picture:

@@ -84,7 +84,7 @@ def test_busy_sweep_holds_one_core_and_stops_yes_however_it_ends() -> None:
     assert seen and not any(seen)
 
 
-def test_report_json_and_picture_are_written_and_redrawn(tmp_path: Path) -> None:
+def test_report_json_and_picture_are_written_and_redrawn(tmp_path: Path, monkeypatch) -> None:
     run, _ = fake_run({"backprop": 2.0, cost_curves.CAPTURED: 1.0, "torch": 1.6})
     failing, _ = fake_run({"backprop": 3.0, cost_curves.CAPTURED: 1.0, "torch": 2.0},
                           fail=cost_curves.CAPTURED)
@@ -115,6 +115,16 @@ def test_report_json_and_picture_are_written_and_redrawn(tmp_path: Path) -> None
     png.unlink()
     assert cost_curves.main(["--plot-only", "--quick", "--out", str(md)]) == 0
     assert png.exists() and md.read_text() == text
+    # a busy sweep measured later, beside the quiet one kept from the JSON
+    run, seen = fake_run({"backprop": 1.0, cost_curves.CAPTURED: 1.0, "torch": 4.0})
+    monkeypatch.setattr(cost_curves, "run_contender", run)
+    assert cost_curves.main(["--quick", "--busy-only", "--merge", "--only", "W1", "--out",
+                             str(md)]) == 0
+    merged = json.loads(js.read_text())
+    assert merged["loads"]["quiet"] == result["loads"]["quiet"] and all(seen)
+    assert [r["sizes"] for r in merged["loads"]["busy"]] == [{"batch": 8}]
+    assert "Kept from an earlier run (`--merge`): quiet measured" in md.read_text()
+    assert yes_children() == []
 
 
 def test_quick_point_runs_each_contender_alone(tmp_path: Path) -> None:
