@@ -114,12 +114,17 @@ def block_sizes(steps: dict[str, Callable[[], Any]], warmup: int,
 
 
 def time_interleaved(steps: dict[str, Callable[[], Any]], rounds: int, warmup: int = 3,
-                     block_s: float = 0.05) -> dict[str, float]:
+                     block_s: float = 0.05, budget_s: float | None = None) -> dict[str, float]:
     """Median seconds per step. Each round runs a block of steps of every contender in turn
-    (A B C A B C ...), so drifts in machine load hit all of them alike."""
+    (A B C A B C ...), so drifts in machine load hit all of them alike. With ``budget_s``, no
+    new round starts once the rounds took that long and three (or ``rounds``) are done: big
+    sizes of the cost curves take seconds a step."""
     blocks = block_sizes(steps, warmup, block_s)
     samples: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(rounds):
+    start = time.perf_counter()
+    for done in range(rounds):
+        if budget_s is not None and done >= 3 and time.perf_counter() - start > budget_s:
+            break
         for name, step in steps.items():
             k = blocks[name]
             t0 = time.perf_counter()
@@ -187,7 +192,15 @@ def alone_time(workload: str, contender: str, policy: str, threads: int, rounds:
                small: bool = False) -> float:
     """Median s/step of one contender alone in a fresh process; for PyTorch ``policy`` is
     "default" (libgomp's own: spin briefly, then sleep) or an OMP_WAIT_POLICY value."""
-    env = _env()
+    return float(alone_run(workload, contender, policy, threads, rounds, small)["median_s"])
+
+
+def alone_run(workload: str, contender: str, policy: str, threads: int, rounds: int,
+              small: bool = False, options: list[str] | tuple[str, ...] = (),
+              drop_env: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``alone_time``'s run with ``benchmarks.alone``'s further ``options`` (sizes, timing) and
+    the variables ``drop_env`` removed from the child's environment; the child's JSON."""
+    env = {k: v for k, v in _env().items() if k not in drop_env}
     if policy == "default":
         env.pop("OMP_WAIT_POLICY", None)
         env["BENCH_TORCH_OMP_POLICY"] = "default"
@@ -197,8 +210,12 @@ def alone_time(workload: str, contender: str, policy: str, threads: int, rounds:
            str(rounds)]
     if small:
         cmd.append("small")
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True, env=env)
-    return float(json.loads(out.stdout.strip().splitlines()[-1])["median_s"])
+    done = subprocess.run([*cmd, *options], cwd=ROOT, capture_output=True, text=True, env=env,
+                          check=False)
+    if done.returncode:
+        raise RuntimeError(f"alone_run: {' '.join(cmd[2:])} {' '.join(options)} failed "
+                           f"(exit {done.returncode}): {done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 # (label, contender, OpenMP policy, threads) of the "alone" table

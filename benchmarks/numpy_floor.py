@@ -198,8 +198,9 @@ def build_w3(problem: Problem) -> Callable[[], float]:
     contiguous slice and every matmul is a plain 2-D product; Adam."""
     params = {k: v.copy() for k, v in problem.params.items()}
     opt = _Adam(params, w3_cnn.LR)
-    w_c1 = params["0.weight"].reshape(8, -1)   # views: the optimizer updates them in place
-    w_c2 = params["3.weight"].reshape(16, -1)
+    c1, c2 = params["0.weight"].shape[0], params["3.weight"].shape[0]  # 8, 16 at width 1
+    w_c1 = params["0.weight"].reshape(c1, -1)   # views: the optimizer updates them in place
+    w_c2 = params["3.weight"].reshape(c2, -1)
     batches, state = problem.batches, {"i": 0}
 
     def step() -> float:
@@ -213,22 +214,22 @@ def build_w3(problem: Problem) -> Callable[[], float]:
         a2, cols2 = _conv_fwd(p1, w_c2, params["3.bias"], 5)
         np.maximum(a2, 0.0, out=a2)
         p2 = _pool_fwd(a2)
-        flat = p2.transpose(1, 0, 2, 3).reshape(n, 256)  # PyTorch flattens C, H, W per sample
+        flat = p2.transpose(1, 0, 2, 3).reshape(n, -1)  # PyTorch flattens C, H, W per sample
         logits = flat @ params["7.weight"].T
         logits += params["7.bias"]
         loss, g = _cross_entropy(logits, y)
         grads = {"7.weight": g.T @ flat, "7.bias": g.sum(axis=0)}
-        dp2 = (g @ params["7.weight"]).reshape(n, 16, 4, 4).transpose(1, 0, 2, 3)
+        dp2 = (g @ params["7.weight"]).reshape(n, c2, 4, 4).transpose(1, 0, 2, 3)
         da2 = _pool_bwd(dp2, a2, p2)
         da2 *= a2 > 0
-        dz2 = da2.reshape(16, -1)
-        grads["3.weight"] = (dz2 @ cols2.T).reshape(16, 8, 5, 5)
+        dz2 = da2.reshape(c2, -1)
+        grads["3.weight"] = (dz2 @ cols2.T).reshape(c2, c1, 5, 5)
         grads["3.bias"] = dz2.sum(axis=1)
         dp1 = _col2im(w_c2.T @ dz2, p1.shape, 5)
         da1 = _pool_bwd(dp1, a1, p1)
         da1 *= a1 > 0
-        dz1 = da1.reshape(8, -1)
-        grads["0.weight"] = (dz1 @ cols1.T).reshape(8, 1, 5, 5)
+        dz1 = da1.reshape(c1, -1)
+        grads["0.weight"] = (dz1 @ cols1.T).reshape(c1, 1, 5, 5)
         grads["0.bias"] = dz1.sum(axis=1)
         opt.step(grads)
         return loss

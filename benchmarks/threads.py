@@ -44,14 +44,15 @@ from . import harness
 
 SETTINGS = {"1 thread": ["--threads", "1"], "2 threads": ["--threads", "2"], "policy": []}
 FASHION = Path("/usr/share/datasets/fashion-mnist")
-_CLEAR = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-          "BACKPROP_NUM_THREADS")
+# Removed from a run's environment so that the policy (or the library's default) decides.
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMBA_NUM_THREADS", "BACKPROP_NUM_THREADS")
 _UNITS = {"s": 1e3, "ms": 1.0, "us": 1e-3}
 
 
 def command(*argv: str) -> str:
     """Run ``backprop ARGV`` with the thread variables cleared; its standard output."""
-    env = {k: v for k, v in os.environ.items() if k not in _CLEAR}
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
     done = subprocess.run([sys.executable, "-m", "backprop", *argv], env=env, text=True,
                           capture_output=True, timeout=900)
     if done.returncode:
