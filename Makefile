@@ -34,6 +34,7 @@ clean:
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.ops
+	$(BIN)/python -m benchmarks.cost_curves --busy
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m benchmarks.checkpointing --rounds 9 --out benchmarks/checkpointing_results.md
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m benchmarks.autocast
 
