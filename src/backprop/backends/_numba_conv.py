@@ -40,6 +40,24 @@ def _fill_zero(dst, at, count):
 
 
 @njit(**_OPTIONS)
+def _dense_windows(src, b0, b1, c, h, w, kh, kw, ho, wo, dst):
+    """im2col for stride 1, no padding, no dilation (LeNet's layers): every window row lies
+    inside its plane, so each is one plain copy, with no bounds or zero fill per row (2.5x
+    faster on W3's second convolution, whose rows are 8 elements long)."""
+    at = uint64(0)
+    for b in range(b0, b1):
+        for ci in range(c):
+            plane = (b * c + ci) * h * w
+            for ki in range(kh):
+                for kj in range(kw):
+                    for i in range(ho):
+                        source = uint64(plane + (i + ki) * w + kj)
+                        for j in range(uint64(wo)):
+                            dst[at + j] = src[source + j]
+                        at += uint64(wo)
+
+
+@njit(**_OPTIONS)
 def im2col(x, b0, b1, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols):
     """Fill ``cols`` (b1 - b0, C * kh * kw, ho * wo) with the windows of images
     ``b0 <= b < b1`` of ``x`` (N, C, H, W)."""
@@ -50,6 +68,9 @@ def im2col(x, b0, b1, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols):
     # the copy from vectorising (3-4x slower).
     src = x.reshape(-1)
     dst = cols.reshape(-1)
+    if sh == 1 and sw == 1 and dh == 1 and dw == 1 and ph == 0 and pw == 0:
+        _dense_windows(src, b0, b1, c, h, w, kh, kw, ho, wo, dst)
+        return
     area = ho * wo
     rows = c * kh * kw
     step = uint64(sw)

@@ -60,9 +60,15 @@ def max_pool(x: Any, kernel: tuple, stride: tuple, padding: tuple, dilation: tup
     shape = x.shape[:2] + tuple(out)
     values = np.empty(math.prod(shape), x.dtype)
     indices = np.empty(values.size, np.int64)
-    if not _switch._run(module.max_pool, x, kernel[0], kernel[1], stride[0], stride[1],
-                        padding[0][0], padding[1][0], dilation[0], dilation[1], sizes[0],
-                        sizes[1], values, indices):
+    if (tuple(kernel) == tuple(stride) == (2, 2) and tuple(dilation) == (1, 1)
+            and padding[0][0] == padding[1][0] == 0 and 2 * sizes[0] <= x.shape[2]
+            and 2 * sizes[1] <= x.shape[3]):
+        done = _switch._run(module.max_pool_2x2, x, sizes[0], sizes[1], values, indices)
+    else:
+        done = _switch._run(module.max_pool, x, kernel[0], kernel[1], stride[0], stride[1],
+                            padding[0][0], padding[1][0], dilation[0], dilation[1], sizes[0],
+                            sizes[1], values, indices)
+    if not done:
         return None
     return values.reshape(shape), indices.reshape(shape)
 
