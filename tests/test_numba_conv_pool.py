@@ -211,6 +211,20 @@ def test_max_pool_is_the_numpy_path_bit_for_bit(case, dtype):
     np.testing.assert_array_equal(back, pooling._max_pool_scatter.forward(g, indices, x.shape))
 
 
+@pytest.mark.parametrize("case", _POOLS_2X2, ids=str)
+def test_the_2x2_kernel_takes_exactly_the_windows_inside(case, monkeypatch):
+    sizes, kernel, stride, pads, dilation, ceil_mode = case
+    module = numba_pool._load()
+    calls = []
+    original = module.max_pool_2x2
+    monkeypatch.setattr(module, "max_pool_2x2", lambda *args: calls.append(1) or original(*args))
+    x = np.random.default_rng(0).standard_normal((2, 3) + sizes)
+    out, cover = pooling._pool_sizes("t", sizes, kernel, stride, pads, dilation, ceil_mode,
+                                     x.shape)
+    assert numba_pool.max_pool(x, kernel, stride, cover, dilation, out) is not None
+    assert len(calls) == (0 if ceil_mode else 1)
+
+
 def test_max_pool2d_matches_torch_with_indices_and_gradient():
     rng = np.random.default_rng(2)
     x = np.round(rng.standard_normal((2, 3, 9, 8)) * 2)  # ties

@@ -7,11 +7,15 @@ few elements long (NumPy's copy loop then costs more than the product), and comp
 gradient as a padded convolution with ``kernel * C_out`` taps per position. Here a chunk of
 images' windows (``_BLOCK_BYTES``, so they stay in cache until multiplied) is copied in one
 compiled pass into ``(images, C * kernel, L)`` columns, in the weight's own (c, ki, kj) order,
-and each image's product writes its output block directly; the input gradient is each image's
+and each image's product (NumPy's batched ``matmul`` runs one BLAS call per image) writes its
+output block directly; the input gradient is each image's
 ``weight^T @ grad`` followed by col2im (each window's column added back at its place), which
 copies ``kernel`` times less than the padded convolution. W3's five convolution calls a step
 (LeNet, batch 64; ``benchmarks/profile_w3.py``) took 5.3 ms of CPU here against 9.1 ms in
-the NumPy path (one thread; the input gradient 0.9 ms against 3.7).
+the NumPy path (one thread; the input gradient 0.9 ms against 3.7); 2.7 ms since stride-1
+unpadded windows are copied without bounds tests (``_numba_conv._dense_windows``) and a
+chunk's per-image products are one ``np.matmul`` call (without groups): the Python loop over
+images cost more than the ~5 us products themselves.
 
 Why one product per image and not one over the batch: OpenBLAS runs products above ~2.6e5
 multiply-adds on all its threads, and on a 2-core machine with another busy process those

@@ -4,7 +4,8 @@ the input, and the gradient's scatter-add, for 1-d and 2-d float32/float64 pools
 Why: the NumPy path (``ops.pooling``) makes a few vectorised passes per kernel offset over
 strided views (max, then "not the max" flags by Horner's rule, then a table lookup), and its
 gradient is ``np.add.at``, NumPy's slowest scatter. For a LeNet-size batch the compiled pass is
-about ten times faster.
+about ten times faster; 2x2 windows at stride 2 that stay inside the input (``MaxPool2d(2)``)
+take a kernel with fixed offsets that LLVM vectorises, three times faster again.
 
 ``max_pool`` is called by ``ops.pooling`` directly (the maxima are found before the op is
 recorded); ``max_pool_backward`` is registered as the kernel of the primitive of that name.
