@@ -4,11 +4,12 @@
 Both work on C-contiguous float32/float64 arrays their caller allocated, with the geometry of
 one convolution: kernel ``(kh, kw)``, stride ``(sh, sw)``, padding before ``(ph, pw)`` (rows
 and columns outside the input read as zero), dilation ``(dh, dw)``, output ``(ho, wo)``.
-The column matrix is ``(C * kh * kw, N * ho * wo)``: row ``(c, ki, kj)`` (the weight's own
-order, so ``weight.reshape(O, -1)`` multiplies it with no copy), column ``(n, i, j)``, the
-element ``x[n, c, i * sh + ki * dh - ph, j * sw + kj * dw - pw]``. One product over the whole
-batch then contracts it (OpenBLAS runs it on every core; the copies here run on one, for the
-reason ``_numba_kernels`` gives).
+The columns are ``(images, C * kh * kw, ho * wo)``: row ``(c, ki, kj)`` (the weight's own
+order, so ``weight.reshape(O, -1)`` multiplies it with no copy), column ``(i, j)``, the
+element ``x[n, c, i * sh + ki * dh - ph, j * sw + kj * dw - pw]``. The caller contracts each
+image's columns with one product (see ``numba_conv`` for why not one over the batch); the
+copies here run on the calling thread, for the reason ``_numba_kernels`` gives. Stride 1
+without padding or dilation (LeNet's layers) takes a copy with no bounds tests.
 
 col2im adds in a fixed order (per output plane, kernel offsets in order), so results do not
 depend on threads or sizes. No fast-math. Kept in one file: Numba's disk cache notices changes
