@@ -1,5 +1,5 @@
 """Compiled ReLU backward (``_numba_threshold``): the ``threshold_backward`` primitive's kernel,
-``grad`` where ``input > threshold``, else 0, in one pass.
+``g`` where ``input > threshold``, else 0, in one pass.
 
 Why: the NumPy path makes a mask (``less_equal``) and then selects through it (bit masking,
 ``ops.elementwise._select_bits``): two passes and a temporary as large as the gradient. For
@@ -32,19 +32,19 @@ def _load() -> ModuleType | None:
     return _switch.kernel_module(f"{__package__}._numba_threshold")
 
 
-def threshold_backward(grad: Any, input: Any, threshold: Any) -> np.ndarray | None:
-    """``grad`` where ``input > threshold``, else 0 (the ``threshold_backward`` primitive's
+def threshold_backward(g: Any, input: Any, threshold: Any) -> np.ndarray | None:
+    """``g`` where ``input > threshold``, else 0 (the ``threshold_backward`` primitive's
     forward), or None."""
-    if (type(threshold) not in (int, float) or type(grad) is not np.ndarray
-            or type(input) is not np.ndarray or grad.shape != input.shape
-            or not _switch._applies(grad, input)):
+    if (type(threshold) not in (int, float) or type(g) is not np.ndarray
+            or type(input) is not np.ndarray or g.shape != input.shape
+            or not _switch._applies(g, input)):
         return None
     module = _load()
     if module is None:
         return None
-    out = np.empty_like(grad)
-    if not _switch._run(module.threshold_backward, grad.reshape(-1), input.reshape(-1),
-                        grad.dtype.type(threshold), out.reshape(-1)):
+    out = np.empty_like(g)
+    if not _switch._run(module.threshold_backward, g.reshape(-1), input.reshape(-1),
+                        g.dtype.type(threshold), out.reshape(-1)):
         return None
     return out
 

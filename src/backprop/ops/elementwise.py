@@ -412,14 +412,15 @@ def relu(input: Any) -> Any:
 # PyTorch's own name for ReLU's backward: one primitive, so that a compiled kernel
 # (``backends.numba_threshold``) does it in one pass. Linear in ``grad``; ``input`` only chooses
 # where, so it gets no gradient (PyTorch's derivative for it is zero too).
+# Its incoming gradient is named ``g`` as in the other backward ops (vmap batches it by name).
 @primitive(save=("input",), grads={
-    "grad": lambda g, out, grad, input, threshold: threshold_backward(g, input, threshold),
-    "input": lambda g, out, grad, input, threshold: None,
+    "g": lambda gg, out, g, input, threshold: threshold_backward(gg, input, threshold),
+    "input": lambda gg, out, g, input, threshold: None,
 })
-def threshold_backward(grad: Any, input: Any, threshold: Any) -> Any:
+def threshold_backward(g: Any, input: Any, threshold: Any) -> Any:
     mask = np.less_equal(input, threshold)
-    selected = _select_bits(mask, 0.0, grad) if type(mask) is np.ndarray else None
-    return np.where(mask, 0.0, grad) if selected is None else selected
+    selected = _select_bits(mask, 0.0, g) if type(mask) is np.ndarray else None
+    return np.where(mask, 0.0, g) if selected is None else selected
 
 
 # -- piecewise ops ------------------------------------------------------------------------------
