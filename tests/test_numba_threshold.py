@@ -73,3 +73,12 @@ def test_relu_gradients_match_torch(kernels_on, dtype):
         outs.append((y.detach().numpy(), gx.detach().numpy(), ggx.detach().numpy()))
     for ours, theirs in zip(*outs):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_vmap_batches_relus_backward_without_a_loop(recwarn):
+    from backprop import func
+
+    x = np.random.default_rng(3).standard_normal((4, 6))
+    per_example = func.vmap(func.grad(lambda row: (bp.relu(row) ** 2).sum()))(bp.tensor(x))
+    np.testing.assert_array_equal(per_example.numpy(), 2 * np.maximum(x, 0))
+    assert not [w for w in recwarn if "no batching rule" in str(w.message)]
