@@ -32,6 +32,8 @@ CASES = [
     ((2, 4, 8, 7), (4, 4, 1, 1), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),
     ((2, 4, 10, 9), (5, 4, 3, 3), (2, 3), ((1, 1), (2, 2)), (1, 1), 1),
     ((5, 3, 12, 12), (8, 3, 5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),  # W3's shapes, smaller
+    # W3's first layer: several column chunks (2 images each in float64), the last one short
+    ((9, 1, 28, 28), (8, 1, 5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),
 ]
 
 
@@ -179,8 +181,15 @@ def _pool_cases() -> list[tuple]:
     return cases
 
 
+# 2x2 windows at stride 2 with no padding take max_pool_2x2 (odd sizes: a row and a column
+# left over; with ceil_mode the last windows reach past the input and the general kernel runs).
+_POOLS_2X2 = [((8, 8), (2, 2), (2, 2), (0, 0), (1, 1), False),
+              ((7, 9), (2, 2), (2, 2), (0, 0), (1, 1), False),
+              ((7, 9), (2, 2), (2, 2), (0, 0), (1, 1), True)]
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("case", _pool_cases(), ids=str)
+@pytest.mark.parametrize("case", _pool_cases() + _POOLS_2X2, ids=str)
 def test_max_pool_is_the_numpy_path_bit_for_bit(case, dtype):
     sizes, kernel, stride, pads, dilation, ceil_mode = case
     rng = np.random.default_rng(sum(sizes))
@@ -200,6 +209,20 @@ def test_max_pool_is_the_numpy_path_bit_for_bit(case, dtype):
     back = numba_pool.max_pool_backward(g, indices, x.shape)
     assert back is not None
     np.testing.assert_array_equal(back, pooling._max_pool_scatter.forward(g, indices, x.shape))
+
+
+@pytest.mark.parametrize("case", _POOLS_2X2, ids=str)
+def test_the_2x2_kernel_takes_exactly_the_windows_inside(case, monkeypatch):
+    sizes, kernel, stride, pads, dilation, ceil_mode = case
+    module = numba_pool._load()
+    calls = []
+    original = module.max_pool_2x2
+    monkeypatch.setattr(module, "max_pool_2x2", lambda *args: calls.append(1) or original(*args))
+    x = np.random.default_rng(0).standard_normal((2, 3) + sizes)
+    out, cover = pooling._pool_sizes("t", sizes, kernel, stride, pads, dilation, ceil_mode,
+                                     x.shape)
+    assert numba_pool.max_pool(x, kernel, stride, cover, dilation, out) is not None
+    assert len(calls) == (0 if ceil_mode else 1)
 
 
 def test_max_pool2d_matches_torch_with_indices_and_gradient():

@@ -358,6 +358,7 @@ ROWS = [
            torch=_torch_name("sigmoid"), gradgrad=False),
     _unary_row("relu", lambda x: np.maximum(x, 0), kinks=True),
     OpSpec("relu", bp.relu, lambda x: np.maximum(x, 0), _relu_nan_samples,
+           aliases=("threshold_backward",),
            torch=_torch_name("relu"), kinks=True),
     OpSpec("clamp", bp.clamp, lambda x, min=None, max=None: np.clip(x, min, max), _clamp_samples,
            torch=_torch_name("clamp"), kinks=True, aliases=("clip",), error_inputs=_clamp_errors),

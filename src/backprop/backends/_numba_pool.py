@@ -66,6 +66,48 @@ def max_pool(x, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, values, indices):
 
 
 @njit(**_OPTIONS)
+def _take(v, best):
+    """Whether ``v`` replaces ``best``: greater (the first maximum stays), or NaN (the last)."""
+    return (v > best) | math.isnan(v)
+
+
+@njit(**_OPTIONS)
+def max_pool_2x2(x, ho, wo, values, indices):
+    """``max_pool`` for 2x2 windows at stride 2 that lie inside ``x`` (N, C, H, W), no padding
+    or dilation (``2 * ho <= H``, ``2 * wo <= W``): the same maxima and indices, the window's
+    four elements read in the same order, with no per-window bounds. The fixed offsets let
+    LLVM vectorise across windows: 3x faster than ``max_pool`` on W3's first pool."""
+    n, c, h, w = x.shape
+    src = x.reshape(-1)
+    two = uint64(2)
+    at = uint64(0)
+    for p in range(n * c):
+        base = uint64(p * h * w)
+        for i in range(ho):
+            top = 2 * i * w
+            bottom = top + w
+            for j in range(uint64(wo)):
+                left = two * j
+                best = src[base + uint64(top) + left]
+                arg = top + left
+                v = src[base + uint64(top) + left + uint64(1)]
+                take = _take(v, best)
+                best = v if take else best
+                arg = top + left + 1 if take else arg
+                v = src[base + uint64(bottom) + left]
+                take = _take(v, best)
+                best = v if take else best
+                arg = bottom + left if take else arg
+                v = src[base + uint64(bottom) + left + uint64(1)]
+                take = _take(v, best)
+                best = v if take else best
+                arg = bottom + left + 1 if take else arg
+                values[at + j] = best
+                indices[at + j] = arg
+            at += uint64(wo)
+
+
+@njit(**_OPTIONS)
 def scatter_add(grad, indices, per_plane, plane_size, out):
     """``out`` (flat, planes * plane_size, zeroed) with each ``grad[k]`` added at
     ``indices[k]`` of its plane (``per_plane`` entries of ``grad`` per plane)."""

@@ -7,11 +7,15 @@ few elements long (NumPy's copy loop then costs more than the product), and comp
 gradient as a padded convolution with ``kernel * C_out`` taps per position. Here a chunk of
 images' windows (``_BLOCK_BYTES``, so they stay in cache until multiplied) is copied in one
 compiled pass into ``(images, C * kernel, L)`` columns, in the weight's own (c, ki, kj) order,
-and each image's product writes its output block directly; the input gradient is each image's
+and each image's product (NumPy's batched ``matmul`` runs one BLAS call per image) writes its
+output block directly; the input gradient is each image's
 ``weight^T @ grad`` followed by col2im (each window's column added back at its place), which
 copies ``kernel`` times less than the padded convolution. W3's five convolution calls a step
 (LeNet, batch 64; ``benchmarks/profile_w3.py``) took 5.3 ms of CPU here against 9.1 ms in
-the NumPy path (one thread; the input gradient 0.9 ms against 3.7).
+the NumPy path (one thread; the input gradient 0.9 ms against 3.7); 2.7 ms since stride-1
+unpadded windows are copied without bounds tests (``_numba_conv._dense_windows``) and a
+chunk's per-image products are one ``np.matmul`` call (without groups): the Python loop over
+images cost more than the ~5 us products themselves.
 
 Why one product per image and not one over the batch: OpenBLAS runs products above ~2.6e5
 multiply-adds on all its threads, and on a 2-core machine with another busy process those
@@ -150,8 +154,11 @@ def convolution(input: Any, weight: Any, bias: Any, stride: tuple, padding: tupl
     for b0, b1, cols in _column_chunks(n, rows, area, x.dtype):
         if not _switch._run(module.im2col, x, b0, b1, *geometry, cols.reshape(-1)):
             return None
-        for b in range(b0, b1):
-            _per_group(w, cols[b - b0], groups, result[b])
+        if groups == 1:  # one call for the chunk; NumPy still runs one product per image
+            np.matmul(w[0], cols, out=result[b0:b1])
+        else:
+            for b in range(b0, b1):
+                _per_group(w, cols[b - b0], groups, result[b])
         if shift is not None:
             np.add(result[b0:b1], shift, out=result[b0:b1])
     return result.reshape((n, o) + (out if input.ndim == 4 else out[1:]))
@@ -181,8 +188,11 @@ def conv_transpose(input: Any, weight: Any, bias: Any, stride: tuple, padding: t
     geometry = _geometry_args(kernel, stride2, padding2, dilation2, sizes_in)
     result = np.zeros((n, c_out) + sizes, x.dtype)
     for b0, b1, cols in _column_chunks(n, rows, area, x.dtype):
-        for b in range(b0, b1):
-            _per_group(w, x[b], groups, cols[b - b0])
+        if groups == 1:
+            np.matmul(w[0], x[b0:b1], out=cols)
+        else:
+            for b in range(b0, b1):
+                _per_group(w, x[b], groups, cols[b - b0])
         if not _switch._run(module.col2im, cols.reshape(-1), b0, b1, *geometry, result):
             return None
     if bias is not None:
@@ -214,15 +224,22 @@ def conv_weight_grad(input: Any, grad: Any, weight_shape: tuple, stride: tuple, 
     # comes first, which OpenBLAS runs 2.4x faster for these thin products.
     dw = np.zeros((groups, taps, o // groups), x.dtype)
     part = np.empty_like(dw)
+    parts = None
     for b0, b1, columns in _column_chunks(n, rows, area, x.dtype):
         if not _switch._run(module.im2col, x, b0, b1, *geometry, columns.reshape(-1)):
             return None
         cols = columns.reshape(b1 - b0, groups, taps, area)
+        if groups == 1:
+            # The chunk's per-image products in one call, then their sum: the Python loop
+            # over images cost more than the products (W3: 64 images, ~5 us each).
+            if parts is None:
+                parts = np.empty((columns.shape[0], taps, o), x.dtype)
+            chunk = parts[:b1 - b0]
+            np.matmul(cols[:, 0], g[b0:b1, 0].swapaxes(1, 2), out=chunk)
+            dw[0] += np.sum(chunk, axis=0, out=part[0])
+            continue
         for b in range(b0, b1):
-            if groups == 1:
-                np.dot(cols[b - b0, 0], g[b, 0].T, out=part[0])
-            else:
-                np.matmul(cols[b - b0], g[b].swapaxes(1, 2), out=part)
+            np.matmul(cols[b - b0], g[b].swapaxes(1, 2), out=part)
             dw += part
     return np.ascontiguousarray(dw.swapaxes(1, 2)).reshape(weight_shape)
 

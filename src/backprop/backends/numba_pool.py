@@ -4,7 +4,8 @@ the input, and the gradient's scatter-add, for 1-d and 2-d float32/float64 pools
 Why: the NumPy path (``ops.pooling``) makes a few vectorised passes per kernel offset over
 strided views (max, then "not the max" flags by Horner's rule, then a table lookup), and its
 gradient is ``np.add.at``, NumPy's slowest scatter. For a LeNet-size batch the compiled pass is
-about ten times faster.
+about ten times faster; 2x2 windows at stride 2 that stay inside the input (``MaxPool2d(2)``)
+take a kernel with fixed offsets that LLVM vectorises, three times faster again.
 
 ``max_pool`` is called by ``ops.pooling`` directly (the maxima are found before the op is
 recorded); ``max_pool_backward`` is registered as the kernel of the primitive of that name.
@@ -60,9 +61,15 @@ def max_pool(x: Any, kernel: tuple, stride: tuple, padding: tuple, dilation: tup
     shape = x.shape[:2] + tuple(out)
     values = np.empty(math.prod(shape), x.dtype)
     indices = np.empty(values.size, np.int64)
-    if not _switch._run(module.max_pool, x, kernel[0], kernel[1], stride[0], stride[1],
-                        padding[0][0], padding[1][0], dilation[0], dilation[1], sizes[0],
-                        sizes[1], values, indices):
+    if (tuple(kernel) == tuple(stride) == (2, 2) and tuple(dilation) == (1, 1)
+            and padding[0][0] == padding[1][0] == 0 and 2 * sizes[0] <= x.shape[2]
+            and 2 * sizes[1] <= x.shape[3]):
+        done = _switch._run(module.max_pool_2x2, x, sizes[0], sizes[1], values, indices)
+    else:
+        done = _switch._run(module.max_pool, x, kernel[0], kernel[1], stride[0], stride[1],
+                            padding[0][0], padding[1][0], dilation[0], dilation[1], sizes[0],
+                            sizes[1], values, indices)
+    if not done:
         return None
     return values.reshape(shape), indices.reshape(shape)
 

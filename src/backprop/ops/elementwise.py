@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import dtypes
 from .. import backend
+from ..backends import numba_threshold  # noqa: F401 - registers the compiled ReLU backward
 from ..errors import DTypeError, DTypeOverflowError, IntegerDivisionByZeroError, format_shape
 from ..layout import check_memory_format
 from ..tensor import Tensor, requested_conversion
@@ -401,11 +402,25 @@ def _sigmoid_in_place(input: np.ndarray) -> Any:
 
 
 # Written from the output, not the input: out > 0 exactly where input > 0, and the gradient at
-# 0 is 0 as in PyTorch. ``where`` (not g * mask) keeps an inf/nan in g out of the dead units.
+# 0 is 0 as in PyTorch. A select (not g * mask) keeps an inf/nan in g out of the dead units.
 # PyTorch zeroes it where out <= 0, so a NaN input passes g on.
-@primitive(save=("out",), grads={"input": lambda g, out, input: where(le(out, 0), 0.0, g)})
+@primitive(save=("out",), grads={"input": lambda g, out, input: threshold_backward(g, out, 0)})
 def relu(input: Any) -> Any:
     return np.maximum(input, 0)
+
+
+# PyTorch's own name for ReLU's backward: one primitive, so that a compiled kernel
+# (``backends.numba_threshold``) does it in one pass. Linear in ``grad``; ``input`` only chooses
+# where, so it gets no gradient (PyTorch's derivative for it is zero too).
+# Its incoming gradient is named ``g`` as in the other backward ops (vmap batches it by name).
+@primitive(save=("input",), grads={
+    "g": lambda gg, out, g, input, threshold: threshold_backward(gg, input, threshold),
+    "input": lambda gg, out, g, input, threshold: None,
+})
+def threshold_backward(g: Any, input: Any, threshold: Any) -> Any:
+    mask = np.less_equal(input, threshold)
+    selected = _select_bits(mask, 0.0, g) if type(mask) is np.ndarray else None
+    return np.where(mask, 0.0, g) if selected is None else selected
 
 
 # -- piecewise ops ------------------------------------------------------------------------------
