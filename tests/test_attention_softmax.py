@@ -13,6 +13,7 @@ import pytest
 import backprop as bp
 import backprop.nn.functional as F
 from backprop.backends import numba as accel
+from backprop.backends import numba_indexing
 from backprop.ops.fused import attention_softmax
 
 # (batch..., L, S): square (W4's causal case), more keys than queries, more queries than keys
@@ -163,3 +164,23 @@ def test_onnx_export(causal: bool) -> None:
     (got,) = session.run(None, {n: t.numpy() for n, t in zip(names, (q, k, v))})
     want = F.scaled_dot_product_attention(q, k, v, is_causal=causal).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)  # float32, other sum orders
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_repeated_row_gradients_add_as_np_add_at_does(kernels: str, dtype: Any) -> None:
+    """Embedding's (and integer indexing's) backward adds whole rows with Numba's
+    ``index_combine`` in the lookups' order: bit for bit what ``np.add.at`` gives."""
+    rng = np.random.default_rng(6)
+    tokens = rng.integers(0, 9, (4, 30))  # many repeats
+    table = rng.standard_normal((9, 16)).astype(dtype)
+    g = rng.standard_normal((4, 30, 16)).astype(dtype)
+    weight = bp.tensor(table, requires_grad=True)
+    before = numba_indexing.calls["index_combine"]
+    F.embedding(bp.tensor(tokens), weight).backward(bp.tensor(g))
+    assert (numba_indexing.calls["index_combine"] > before) == (kernels == "numba")
+    expected = np.zeros_like(table)
+    np.add.at(expected, tokens.ravel(), g.reshape(-1, 16))
+    np.testing.assert_array_equal(weight.grad.detach().numpy(), expected)
+    rows = bp.tensor(table, requires_grad=True)
+    rows[bp.tensor(tokens.ravel())].backward(bp.tensor(g.reshape(-1, 16)))
+    np.testing.assert_array_equal(rows.grad.detach().numpy(), expected)
