@@ -81,11 +81,15 @@ def test_the_kernels_run(monkeypatch: Any) -> None:
     monkeypatch.setattr(accel, "enabled", True)
     compiled = accel._load()
     ran: list[str] = []
+
+    def counting(name: str, kernel: Any) -> Any:
+        def run(*args: Any) -> Any:
+            ran.append(name)
+            return kernel(*args)
+        return run
+
     for name in ("attention_softmax", "attention_softmax_backward"):
-        def counting(*args: Any, _name: str = name, _kernel: Any = getattr(compiled, name)) -> Any:
-            ran.append(_name)
-            return _kernel(*args)
-        monkeypatch.setattr(compiled, name, counting)
+        monkeypatch.setattr(compiled, name, counting(name, getattr(compiled, name)))
     x, g = np.random.default_rng(1).standard_normal((2, 2, 4, 32, 32)).astype(np.float32)
     x = bp.tensor(x, requires_grad=True)
     attention_softmax(x, 0.5, True).backward(bp.tensor(g))  # sum's gradient would be a broadcast
@@ -184,3 +188,16 @@ def test_repeated_row_gradients_add_as_np_add_at_does(kernels: str, dtype: Any) 
     rows = bp.tensor(table, requires_grad=True)
     rows[bp.tensor(tokens.ravel())].backward(bp.tensor(g.reshape(-1, 16)))
     np.testing.assert_array_equal(rows.grad.detach().numpy(), expected)
+
+
+def test_a_broadcast_column_major_stack_is_not_copied() -> None:
+    """A stack expanded from one column-major matrix (zero batch stride) stays a view."""
+    from backprop.ops import linalg
+
+    matrix = np.ascontiguousarray(np.random.default_rng(7).standard_normal((5, 4))).T  # (4, 5)
+    stack = np.broadcast_to(matrix, (1000, 4, 5))
+    assert linalg._row_major(stack) is stack
+    copied = linalg._row_major(np.ascontiguousarray(np.swapaxes(stack, -1, -2)).swapaxes(-1, -2))
+    assert copied.flags.c_contiguous
+    np.testing.assert_array_equal(bp.matmul(bp.tensor(stack), bp.ones(5, 2)).numpy(),
+                                  np.broadcast_to(matrix @ np.ones((5, 2)), (1000, 4, 2)))

@@ -20,7 +20,6 @@ from .elementwise import exp, to
 from .primitive import primitive
 from .reduction import _require_float, _single_dim, _sum, expand_reduced, normalize_dims
 
-
 # -- logsumexp ----------------------------------------------------------------------------------
 
 # d logsumexp = softmax, formed from the saved result so it cannot overflow.

@@ -21,8 +21,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import grad_mode
-from ..backends import numba_indexing
 from ..autograd.graph import DUAL, VersionCounter
+from ..backends import numba_indexing
 from ..errors import ShapeError, format_shape, reworded
 from ..tensor import INFERENCE, Tensor
 from .inplace import apply_inplace
