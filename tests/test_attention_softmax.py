@@ -1,6 +1,6 @@
 """scaled_dot_product_attention's fused softmax (``ops.fused.attention_softmax``: scale, causal
-mask and softmax in one op) and its Numba kernels, on and off; the batched matmul's copy of
-column-major operands. PyTorch is the oracle where it has the concept."""
+mask and softmax in one op) and its Numba kernels, on and off; embedding's row-gradient kernel.
+PyTorch is the oracle where it has the concept."""
 
 from __future__ import annotations
 
@@ -130,21 +130,6 @@ def test_sdpa_matches_pytorch_at_a_kernel_size(kernels: str, causal: bool) -> No
         np.testing.assert_allclose(a, c, rtol=1e-4, atol=2e-6)  # float32 sums in other orders
 
 
-@pytest.mark.parametrize("transpose", ["left", "right", "both"])
-def test_batched_matmul_of_column_major_operands(transpose: str) -> None:
-    """_matmul copies a stack of column-major matrices (a transposed view) before NumPy's
-    batched product; the numbers are those of the product of the views."""
-    rng = np.random.default_rng(4)
-    a = rng.standard_normal((3, 2, 6, 5))
-    c = rng.standard_normal((3, 2, 5, 7))
-    left = np.swapaxes(np.ascontiguousarray(np.swapaxes(a, -1, -2)), -1, -2)
-    right = np.swapaxes(np.ascontiguousarray(np.swapaxes(c, -1, -2)), -1, -2)
-    x = bp.tensor(left if transpose in ("left", "both") else a)
-    y = bp.tensor(right if transpose in ("right", "both") else c)
-    assert x.numpy().strides[-2] == 8 or y.numpy().strides[-2] == 8  # column-major taken
-    np.testing.assert_allclose(bp.matmul(x, y).numpy(), a @ c, rtol=1e-13)
-
-
 @pytest.mark.parametrize("causal", [True, False])
 def test_onnx_export(causal: bool) -> None:
     """The fused op is written as ONNX's Mul, Where (the traced shape's mask) and Softmax."""
@@ -189,15 +174,3 @@ def test_repeated_row_gradients_add_as_np_add_at_does(kernels: str, dtype: Any) 
     rows[bp.tensor(tokens.ravel())].backward(bp.tensor(g.reshape(-1, 16)))
     np.testing.assert_array_equal(rows.grad.detach().numpy(), expected)
 
-
-def test_a_broadcast_column_major_stack_is_not_copied() -> None:
-    """A stack expanded from one column-major matrix (zero batch stride) stays a view."""
-    from backprop.ops import linalg
-
-    matrix = np.ascontiguousarray(np.random.default_rng(7).standard_normal((5, 4))).T  # (4, 5)
-    stack = np.broadcast_to(matrix, (1000, 4, 5))
-    assert linalg._row_major(stack) is stack
-    copied = linalg._row_major(np.ascontiguousarray(np.swapaxes(stack, -1, -2)).swapaxes(-1, -2))
-    assert copied.flags.c_contiguous
-    np.testing.assert_array_equal(bp.matmul(bp.tensor(stack), bp.ones(5, 2)).numpy(),
-                                  np.broadcast_to(matrix @ np.ones((5, 2)), (1000, 4, 2)))

@@ -95,22 +95,7 @@ def _matmul_grad_other(g: Any, out: Any, input: Any, other: Any) -> Any:
     "other": _matmul_grad_other,
 })
 def _matmul(input: Any, other: Any) -> Any:
-    if input.ndim > 2 or other.ndim > 2:
-        input, other = _row_major(input), _row_major(other)
     return np.matmul(input, other)
-
-
-def _row_major(x: Any) -> Any:
-    """``x`` itself, or a C-contiguous copy where its matrices are stored column by column (a
-    transposed view, as attention's ``k^T`` and its VJPs' ``q^T``, ``v^T``): NumPy's batched
-    matmul runs such stacks 2-3x slower than a copy and a row-major product (2-D products
-    pass BLAS the transpose and stay as they are). A broadcast stack (a zero stride) stays too:
-    its copy could be many times its memory."""
-    strides = x.strides
-    if (x.ndim > 2 and strides[-2] == x.itemsize and x.shape[-2] > 1 and x.shape[-1] > 1
-            and 0 not in strides[:-2]):
-        return x.copy()
-    return x
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
