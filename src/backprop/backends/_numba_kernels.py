@@ -385,6 +385,40 @@ def log_softmax_backward(g, out, dx):
             d[j] = gr[j] - _exp_nonpositive(o[j]) * total
 
 
+@njit(**_OPTIONS)
+def attention_softmax(x, scale, causal, queries, out):
+    """out = softmax(x * scale) per row of ``x`` (rows, n), the rows being blocks of
+    ``queries`` query rows; with ``causal``, row i of a block keeps keys 0..i only and writes 0
+    for the rest (exp(-inf)), which are never read."""
+    rows, n = x.shape
+    for r in range(rows):
+        row, o = x[r], out[r]
+        valid = min(r % queries + 1, n) if causal else n
+        s = _like(row[0], scale)
+        for j in range(valid):  # the scaled scores in out's row, rounded as x * scale is
+            o[j] = row[j] * s
+        top = _like(row[0], _row_max(o[:valid]))
+        for j in range(valid):
+            o[j] = _exp_nonpositive(o[j] - top)
+        total = _like(top, _row_sum(o[:valid]))
+        for j in range(valid):
+            o[j] = o[j] / total
+        for j in range(valid, n):
+            o[j] = 0.0
+
+
+@njit(**_OPTIONS)
+def attention_softmax_backward(g, out, scale, dx):
+    """dx = out * (g - sum(g * out)) * scale per row."""
+    rows, n = out.shape
+    for i in range(rows):
+        gr, o, d = g[i], out[i], dx[i]
+        dot = _like(o[0], _row_dot(gr, o))
+        s = _like(o[0], scale)
+        for j in range(n):
+            d[j] = o[j] * (gr[j] - dot) * s
+
+
 # -- Adam / AdamW (adam.py's Adam._update, one pass instead of ~12) --------------------------------
 
 @njit(**_OPTIONS)

@@ -3,7 +3,8 @@
 A NumPy expression such as the tanh GELU makes ~10 passes over memory, each allocating or
 rewriting a temporary; a compiled loop makes one. When Numba is installed (``pip install
 backprop[fast]``), the tanh GELU, layer norm (and group/instance norm without a per-channel
-weight), softmax and log_softmax over the last axis, an LSTM layer's step (gates and state
+weight), softmax and log_softmax over the last axis (and attention's scaled, causally masked
+softmax), an LSTM layer's step (gates and state
 update in one pass, and its backward) and the Adam/AdamW update use such kernels for
 C-contiguous float32/float64 arrays of ``min_size`` elements or more, in a plain forward or
 backward (under ``create_graph=True`` the VJPs build their graph from bp ops as always).
@@ -275,6 +276,29 @@ def log_softmax_backward(g: np.ndarray, out: np.ndarray, axes: Any) -> np.ndarra
     return _rows(_kernels.log_softmax_backward, g, out)
 
 
+def attention_softmax(x: np.ndarray, scale: float, causal: bool) -> np.ndarray | None:
+    """``softmax(x * scale)`` over the last axis, causally masked when ``causal``, or None."""
+    if not (_applies(x) and x.ndim >= 2):
+        return None
+    n = x.shape[-1]
+    out = np.empty_like(x)
+    done = _run(_kernels.attention_softmax, x.reshape(-1, n), float(scale), bool(causal),
+                x.shape[-2], out.reshape(-1, n))
+    return out if done else None
+
+
+def attention_softmax_backward(g: np.ndarray, out: np.ndarray,
+                               scale: float) -> np.ndarray | None:
+    """``out * (g - sum(g * out)) * scale`` over the last axis, or None."""
+    if not (_applies(out, g) and g.shape == out.shape and out.ndim >= 1):
+        return None
+    n = out.shape[-1]
+    dx = np.empty_like(out)
+    done = _run(_kernels.attention_softmax_backward, g.reshape(-1, n), out.reshape(-1, n),
+                float(scale), dx.reshape(-1, n))
+    return dx if done else None
+
+
 # -- Adam / AdamW ---------------------------------------------------------------------------------
 
 def adam_update(data: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
@@ -352,6 +376,8 @@ _KERNELS = {"gelu": _gelu, "gelu_backward": _gelu_backward, "layer_norm": layer_
             "group_norm": layer_norm, "norm_backward": _norm_backward, "softmax": softmax,
             "softmax_backward": softmax_backward, "log_softmax": log_softmax,
             "log_softmax_backward": log_softmax_backward, "adam_update": adam_update,
-            "lstm_step": lstm_step, "lstm_step_backward": lstm_step_backward}
+            "lstm_step": lstm_step, "lstm_step_backward": lstm_step_backward,
+            "attention_softmax": attention_softmax,
+            "attention_softmax_backward": attention_softmax_backward}
 for _op, _kernel in _KERNELS.items():
     kernels.register(_op, np.ndarray, _kernel, compiled=True)

@@ -109,7 +109,8 @@ RULES["normal"] = elementwise
 @register("tril", "triu", "view_as_real", "view_as_complex", "one_hot", "linalg_cholesky_ex",
           "linalg_det", "linalg_eigh", "linalg_inv_ex", "linalg_qr", "linalg_slogdet",
           "linalg_svd", "linalg_matrix_exp", "linalg_cofactor", "linalg_eig",
-          "triangular_inverse", "linalg_lu_factor_ex", "geqrf", "linalg_ldl_factor_ex")
+          "triangular_inverse", "linalg_lu_factor_ex", "geqrf", "linalg_ldl_factor_ex",
+          "attention_softmax")
 def leading_batch(op: Any, args: tuple, params: dict, level: int, size: int) -> Any:
     """Ops on one tensor that read its leading dims as a batch: batch dim first, call."""
     if any(_is_batched(a, level) for a in (*args[1:], *params.values())):

@@ -171,6 +171,17 @@ converter("softmax")(_softmax("Softmax"))
 converter("log_softmax")(_softmax("LogSoftmax"))
 
 
+@converter("attention_softmax")
+def _attention_softmax(ctx: Context, ev: Event) -> str:
+    x, scale, causal = ev.args[:3]
+    dtype = _out_dtype(ev)
+    scores = ctx.node("Mul", [operand(ctx, x, dtype), ctx.value(scale, dtype)])
+    if causal:  # the traced (L, S)'s mask, a constant (as the unfused ops' mask was)
+        keep = ctx.value(np.tri(*x.shape[-2:], dtype=bool))
+        scores = ctx.node("Where", [keep, scores, ctx.value(-np.inf, dtype)])
+    return ctx.node("Softmax", [scores], axis=x.ndim - 1)
+
+
 def _reduce(op_type: str, axes_input_since: int):
     def convert(ctx: Context, ev: Event) -> str:
         x, axes, keepdim = ev.args[0], ev.args[1], bool(ev.args[2])

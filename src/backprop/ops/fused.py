@@ -14,11 +14,11 @@ import numpy as np
 
 from .. import backend, dtypes
 from ..backends import numba_reductions
+from ..errors import ShapeError, format_shape
 from ..tensor import Tensor
 from .elementwise import exp, to
 from .primitive import primitive
 from .reduction import _require_float, _single_dim, _sum, expand_reduced, normalize_dims
-
 
 # -- logsumexp ----------------------------------------------------------------------------------
 
@@ -110,6 +110,45 @@ def _log_softmax(input: Any, axes: tuple[int, ...] | None) -> Any:
     with np.errstate(divide="ignore"):
         shifted -= np.log(backend.cascade_sum(np.exp(shifted), axes, True))
     return shifted
+
+
+# -- attention's softmax -------------------------------------------------------------------------
+# softmax(input * scale) over the last dim, with the causal mask (key j > query i masked) applied
+# in the same pass: scaled_dot_product_attention's scores go through one node instead of three
+# (mul, where, softmax), and a kernel skips the masked upper triangle.
+
+
+@primitive("attention_softmax_backward", composite=True, promote=("g", "out"))
+def _attention_softmax_backward(g: Any, out: Any, scale: float) -> Any:
+    # Masked entries need no select: their probability is 0, so out * (g - <g, out>) is 0 there.
+    return _softmax_backward(g, out, (out.ndim - 1,)) * scale
+
+
+@primitive("attention_softmax", save=("out",), promote=("input",), grads={
+    "input": lambda g, out, input, scale, causal: _attention_softmax_backward(g, out, scale)})
+def _attention_softmax(input: Any, scale: float, causal: bool) -> Any:
+    scores = input * scale
+    if causal:
+        # top-left aligned, as PyTorch's is_causal: query i sees keys 0..i
+        keep = backend.on_device_of(np.tri(*input.shape[-2:], dtype=bool), input)
+        scores = np.where(keep, scores, -np.inf)
+    return _softmax(scores, (scores.ndim - 1,))
+
+
+def attention_softmax(input: Tensor, scale: float, causal: bool = False) -> Tensor:
+    """``softmax(input * scale)`` over the last dim, keys after each query masked when
+    ``causal`` (``input`` is ``(..., L, S)``; query ``i`` sees keys ``0..i``): the attention
+    weights of ``scaled_dot_product_attention`` in one op.
+
+    >>> import backprop as bp
+    >>> from backprop.ops.fused import attention_softmax
+    >>> attention_softmax(bp.zeros(2, 2), 1.0, causal=True).tolist()
+    [[1.0, 0.0], [0.5, 0.5]]
+    """
+    if input.ndim < 2:
+        raise ShapeError(f"attention_softmax: input must be (..., L, S), got shape "
+                         f"{format_shape(input.shape)}")
+    return _attention_softmax(input, float(scale), bool(causal))
 
 
 def _softmax_axes(op: str, input: Any, dim: Any, dtype: Any) -> tuple[Any, tuple[int, ...] | None]:

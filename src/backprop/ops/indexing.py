@@ -22,6 +22,7 @@ import numpy as np
 from .. import backend
 from ..autograd import grad_mode
 from ..autograd.graph import DUAL, VersionCounter
+from ..backends import numba_indexing
 from ..errors import ShapeError, format_shape, reworded
 from ..tensor import INFERENCE, Tensor
 from .inplace import apply_inplace
@@ -99,6 +100,10 @@ def _key_on_device(target: Any, key: Any) -> Any:
 def _accumulate(target: np.ndarray, key: Any, values: Any) -> None:
     """``target[key] += values`` where positions repeat, every repeat adding its value."""
     key = _key_on_device(target, key)
+    if (type(key) is np.ndarray and key.ndim == 1 and getattr(values, "shape", None)
+            == key.shape + target.shape[1:]
+            and numba_indexing.index_combine(target, 0, key, values, False)):
+        return  # whole rows added in the index's order, as np.add.at adds them (embedding)
     arrays = key if type(key) is tuple else (key,)
     kind = type(target)
     if (target.flags.c_contiguous and 0 < len(arrays) <= target.ndim

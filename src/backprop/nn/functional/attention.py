@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 
 from ... import backend
-from ...capture.state import replayable
 from ...errors import DTypeError, ShapeError, format_shape
 from ...ops.elementwise import where
-from ...ops.fused import _softmax
+from ...ops.fused import _softmax, attention_softmax
 from ...ops.join import cat, chunk
 from ...ops.linalg import matmul
 from ...ops.reduction import mean
@@ -96,38 +95,35 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     length, source = query.shape[-2], key.shape[-2]
     if scale is None:
         scale = 1.0 / math.sqrt(query.shape[-1]) if query.shape[-1] else 1.0
-    scores = matmul(query, _transpose(key, key.ndim - 2, key.ndim - 1)) * float(scale)
-    masked = False
-    if is_causal:
-        if attn_mask is not None:
-            raise ValueError(f"{op}: give either attn_mask or is_causal=True, not both")
-        scores = where(_causal_mask(length, source, scores), scores, _NEG_INF)
-    elif attn_mask is not None:
-        mask = backend.array_of(attn_mask)
-        try:
-            np.broadcast_shapes(mask.shape, scores.shape)
-        except ValueError:
-            raise ShapeError(f"{op}: attn_mask of shape {format_shape(mask.shape)} does not "
-                             f"broadcast to the attention scores' shape "
-                             f"{format_shape(scores.shape)} (..., L, S)") from None
-        if mask.dtype == np.bool_:
-            scores = where(mask, scores, _NEG_INF)
-        elif mask.dtype.kind in "fV":
-            scores = scores + attn_mask
-        else:
-            raise DTypeError(f"{op}: attn_mask must be bool (True = attend) or floating point "
-                             f"(added to the scores), got {mask.dtype}")
-        masked = True
-    weights = _safe_softmax(scores) if masked else _last_softmax(scores)
+    scores = matmul(query, _transpose(key, key.ndim - 2, key.ndim - 1))
+    if is_causal and attn_mask is not None:
+        raise ValueError(f"{op}: give either attn_mask or is_causal=True, not both")
+    if attn_mask is None:
+        # scale, causal mask and softmax in one op; no row is fully masked (key 0 is always seen)
+        weights = attention_softmax(scores, scale, is_causal) if length and source else \
+            _last_softmax(scores * float(scale))
+        if dropout_p > 0.0:
+            weights = _dropout(weights, dropout_p)
+        return matmul(weights, value)
+    scores = scores * float(scale)
+    mask = backend.array_of(attn_mask)
+    try:
+        np.broadcast_shapes(mask.shape, scores.shape)
+    except ValueError:
+        raise ShapeError(f"{op}: attn_mask of shape {format_shape(mask.shape)} does not "
+                         f"broadcast to the attention scores' shape "
+                         f"{format_shape(scores.shape)} (..., L, S)") from None
+    if mask.dtype == np.bool_:
+        scores = where(mask, scores, _NEG_INF)
+    elif mask.dtype.kind in "fV":
+        scores = scores + attn_mask
+    else:
+        raise DTypeError(f"{op}: attn_mask must be bool (True = attend) or floating point "
+                         f"(added to the scores), got {mask.dtype}")
+    weights = _safe_softmax(scores)
     if dropout_p > 0.0:
         weights = _dropout(weights, dropout_p)
     return matmul(weights, value)
-
-
-@replayable  # an array made outside the ops: a captured step makes it again each replay
-def _causal_mask(length: int, source: int, like: Tensor) -> Any:
-    """True where query ``i`` may attend to key ``j`` (``j <= i``), on ``like``'s device."""
-    return backend.on_device_of(np.tri(length, source, dtype=bool), like._data)
 
 
 def _repeat_heads(op: str, query: Tensor, kv: Tensor) -> Tensor:
