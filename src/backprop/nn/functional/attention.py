@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ... import backend
+from ...capture.state import replayable
 from ...errors import DTypeError, ShapeError, format_shape
 from ...ops.elementwise import where
 from ...ops.fused import _softmax, attention_softmax
