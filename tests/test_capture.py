@@ -344,3 +344,19 @@ def test_a_scheduler_stepped_inside_the_step_keeps_stepping() -> None:
         assert compiled(x, y).item() == eager(x, y).item()
     assert opt.param_groups[0]["lr"] == eager_opt.param_groups[0]["lr"]
     _same_state(model, eager_model)
+
+
+def test_a_gradient_given_to_backward_is_read_each_replay() -> None:
+    w = bp.ones(3, requires_grad=True)
+    opt = bp.optim.SGD([w], lr=0.0)  # for zero_grad: setting w.grad in Python is not replayed
+
+    @bp.compile
+    def step(x: Any, seed: Any) -> Any:
+        opt.zero_grad()
+        (w * x).backward(seed)
+        return w.grad
+
+    x = bp.tensor([1.0, 2.0, 3.0])
+    for seed in ([1.0, 1.0, 1.0], [0.5, 2.0, -1.0], [3.0, 0.0, 1.0]):
+        assert step(x, bp.tensor(seed)).tolist() == [s * v for s, v in zip(seed, [1, 2, 3])]
+    assert step._traces == 1

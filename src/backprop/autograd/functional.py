@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import as_array
+from ..capture.state import replayable
 from ..errors import GraphError, ShapeError, format_shape
 from ..tensor import Tensor
 from .graph import run_backward
@@ -47,7 +48,7 @@ def _root_gradients(op: str, outputs: list, grad_outputs: list | None,
                     f"output {i} is {out.dtype}; differentiate a real loss (.abs(), .real) or "
                     "pass gradient="
                 )
-            seed = np.ones_like(out._data)
+            seed = _ones_seed(out)
         elif getattr(given, "_batched_by_vmap", False):  # a batch of seeds: vmap's tensor
             if tuple(given.shape) != tuple(out.shape):
                 raise ShapeError(f"{op}: gradient has shape {format_shape(given.shape)} but "
@@ -55,17 +56,27 @@ def _root_gradients(op: str, outputs: list, grad_outputs: list | None,
             seeds.append(given if given.dtype == out.dtype else given.to(out.dtype))
             continue
         else:
-            seed = given._data if isinstance(given, Tensor) else as_array(np.asarray(given))
-            if seed.shape != out.shape:
-                raise ShapeError(f"{op}: gradient has shape {format_shape(seed.shape)} but output "
-                                 f"{i} has shape {format_shape(out.shape)}")
-            # The seed may flow unchanged into a leaf's .grad, which later updates in place.
-            seed = seed.astype(out._data.dtype, copy=True)
+            seed = _given_seed(op, i, given, out)
             if create_graph and isinstance(given, Tensor):
                 seeds.append(given if given.dtype == out.dtype else given.to(out.dtype))
                 continue
         seeds.append(Tensor._wrap(seed) if create_graph else seed)
     return seeds
+
+
+@replayable  # a captured step makes each replay's seed too (the engine may keep it as a .grad)
+def _ones_seed(out: Tensor) -> Any:
+    return np.ones_like(out._data)
+
+
+@replayable  # a gradient given to backward is read each step: a captured step reads it again
+def _given_seed(op: str, i: int, given: Any, out: Tensor) -> Any:
+    seed = given._data if isinstance(given, Tensor) else as_array(np.asarray(given))
+    if seed.shape != out.shape:
+        raise ShapeError(f"{op}: gradient has shape {format_shape(seed.shape)} but output "
+                         f"{i} has shape {format_shape(out.shape)}")
+    # The seed may flow unchanged into a leaf's .grad, which later updates in place.
+    return seed.astype(out._data.dtype, copy=True)
 
 
 def _edge_of(t: Any) -> tuple[Any, int]:

@@ -234,23 +234,6 @@ class BackwardBegins:
         src.line("owned = set()")
 
 
-class ConstantEntry:
-    """An array backward made, the same every step (the ones seeding ``loss.backward()``)."""
-
-    __slots__ = ("value", "out")
-
-    def __init__(self, value: Any, out: int) -> None:
-        self.value = value
-        self.out = out
-
-    def reads(self) -> list[int]:
-        return []
-
-    def emit(self, src: Source) -> None:
-        # a copy each step: the engine may hand it to a .grad that is then updated in place
-        src.line(f"{var(self.out)} = {src.bind(self.value, 'seed')}.copy()")
-
-
 class HostEntry:
     """A call made as it is: an optimizer's ``step`` or ``zero_grad``."""
 
@@ -274,19 +257,31 @@ class CallEntry:
     def __init__(self, fn: Callable, args: list, kwargs: dict, out: int | None,
                  parts: list | None, tensor: bool) -> None:
         self.fn = fn
-        self.args = args  # ("slot", n) or ("as is", value) each
+        self.args = args  # ("slot", n), ("as is", value), or ("list"/"tuple", [refs]) each
         self.kwargs = kwargs
         self.out = out
         self.parts = parts  # a tuple result's elements' slots
         self.tensor = tensor  # the result is a tensor: its array is the slot
 
     def reads(self) -> list[int]:
-        refs = [*self.args, *self.kwargs.values()]
-        return [v for kind, v in refs if kind == "slot"]
+        def slots(ref: tuple[str, Any]) -> list[int]:
+            kind, v = ref
+            if kind == "slot":
+                return [v]
+            return [s for r in v for s in slots(r)] if kind in ("list", "tuple") else []
+
+        return [s for r in [*self.args, *self.kwargs.values()] for s in slots(r)]
 
     def emit(self, src: Source) -> None:
         def value(ref: tuple[str, Any]) -> str:
-            return f"_wrap({var(ref[1])})" if ref[0] == "slot" else src.bind(ref[1])
+            kind, v = ref
+            if kind == "slot":
+                return f"_wrap({var(v)})"
+            if kind == "list":
+                return "[" + ", ".join(value(r) for r in v) + "]"
+            if kind == "tuple":
+                return "(" + "".join(value(r) + ", " for r in v) + ")"
+            return src.bind(v)
 
         args = [value(r) for r in self.args] + [f"{k}={value(r)}" for k, r in self.kwargs.items()]
         src.line(f"t = {src.bind(self.fn, 'call')}({', '.join(args)})")

@@ -104,10 +104,12 @@ class Tracer(Observer):
             if isinstance(a, Tensor):
                 slot = self.slot_of.get(id(a._data))
                 return ("slot", slot) if slot is not None else ("as is", a)
+            if type(a) in (list, tuple) and any(isinstance(v, Tensor) for v in a):
+                return type(a).__name__, [ref(v) for v in a]
             return "as is", a
 
         parts = ([None if _is_constant(r) else self._new_slot(r) for r in result]
-                 if type(result) is tuple else None)  # each array an op may be given
+                 if type(result) in (tuple, list) else None)  # each array an op may be given
         tensor = isinstance(result, Tensor)  # (a tensor's array is its slot)
         out = (None if _is_constant(result) else
                self._new_slot(result._data if tensor else result))
@@ -196,10 +198,10 @@ class Tracer(Observer):
             if isinstance(g, Tensor):
                 self.refuse("seeds backward with a batched gradient")
                 return
-            slot = self.slot_of.get(id(g))
-            if slot is None:  # a seed made by backward (ones): the same every step
-                slot = self._new_slot(g)
-                self.entries.append(_tape.ConstantEntry(np.array(g, copy=True), slot))
+            slot = self.slot_of.get(id(g))  # a seed backward's replayable helper made
+            if slot is None:
+                self.refuse("seeds backward with a gradient the tracer did not see made")
+                return
             self.pending.setdefault((root, output), []).append(slot)
 
     def backward(self, proceed: Any) -> Any:
