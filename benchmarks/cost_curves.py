@@ -15,9 +15,10 @@ wait policy. backprop picks its BLAS threads as the ``backprop`` command does (o
 core, ``backprop.threads``; ``--blas-default`` leaves OpenBLAS's own count instead); the BLAS,
 OpenMP and Numba thread variables are removed from every contender's environment. A figure is
 the median over rounds of steps (a round: about 0.1 s of steps, or one step where a step takes
-longer) after two warm-up steps; a point stops after the round that passes 4 s of timing, three
-rounds at least. A ratio is backprop's (or captured's) median over PyTorch's: under 1, backprop
-is ahead. Before each point the run waits (up to ``--wait`` seconds in all) until other
+longer) after two warm-up steps; a run stops after the round that passes 1.5 s of timing, three
+rounds at least; each contender runs three times at a point, in turn with the others, and its
+median run counts (the machine's speed drifts within minutes). A ratio is backprop's (or
+captured's) median over PyTorch's: under 1, backprop is ahead. Before each point the run waits (up to ``--wait`` seconds in all) until other
 processes leave the cores alone ('other load' under 0.3 cores quiet, 1.3 busy, ``yes`` counted),
 and it records the other load during the point.
 
@@ -35,6 +36,7 @@ import json
 import os
 import platform
 import signal
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -60,7 +62,11 @@ QUICK_POINTS: dict[str, list[dict[str, int]]] = {
     "W4": [{"batch": 2, "ctx": 16, "d_model": 32, "layers": 1}],
 }
 # (rounds at most, seconds a round, warm-up steps, seconds of timing before stopping)
-TIMING = {"full": (10, 0.1, 2, 4.0), "quick": (1, 0.01, 1, None)}
+TIMING = {"full": (10, 0.1, 2, 1.5), "quick": (1, 0.01, 1, None)}
+# Fresh-process runs of each contender at a point, taken in turn (backprop, captured, PyTorch,
+# backprop, ...): this machine's speed drifts by tens of percent within minutes, and one run
+# each, one after the other, put that drift into the ratios. The median run counts.
+REPEATS = {"full": 3, "quick": 1}
 # Other load (cores) under which a point may start: none but the neighbours' noise quiet,
 # `yes` alone busy.
 QUIET_BELOW = {"quiet": 0.3, "busy": 1.3}
@@ -101,20 +107,25 @@ def measure_point(workload: str, sizes: dict[str, int], quick: bool, thread_poli
     ``errors``), backprop's BLAS threads, the capture's fallbacks, the cores other processes
     used meanwhile and the point's wall seconds."""
     run = run or run_contender
-    row: dict[str, Any] = {"workload": workload, "sizes": sizes, "ms": {}, "threads": {},
-                           "fallbacks": [], "errors": {}}
+    row: dict[str, Any] = {"workload": workload, "sizes": sizes, "ms": {}, "runs_ms": {},
+                           "threads": {}, "fallbacks": [], "errors": {}}
     start = harness.cpu_now(children=True)
+    for _ in range(REPEATS["quick" if quick else "full"]):
+        for contender in CONTENDERS:
+            if contender in row["errors"]:
+                continue
+            try:
+                out = run(workload, contender, sizes, quick, thread_policy)
+            except RuntimeError as err:
+                row["errors"][contender] = str(err)[-500:]
+                continue
+            row["runs_ms"].setdefault(contender, []).append(1e3 * out["median_s"])
+            if "blas_threads" in out:
+                row["threads"][contender] = out["blas_threads"]
+            row["fallbacks"] += [f for f in out.get("fallbacks", []) if f not in row["fallbacks"]]
     for contender in CONTENDERS:
-        try:
-            out = run(workload, contender, sizes, quick, thread_policy)
-        except RuntimeError as err:
-            row["ms"][contender] = None
-            row["errors"][contender] = str(err)[-500:]
-            continue
-        row["ms"][contender] = 1e3 * out["median_s"]
-        if "blas_threads" in out:
-            row["threads"][contender] = out["blas_threads"]
-        row["fallbacks"] += out.get("fallbacks", [])
+        runs = row["runs_ms"].get(contender)
+        row["ms"][contender] = statistics.median(runs) if runs else None
     row["other_load"] = harness.other_load(start, children=True)
     row["wall_s"] = time.perf_counter() - start[0]
     return row
