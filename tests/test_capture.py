@@ -360,3 +360,20 @@ def test_a_gradient_given_to_backward_is_read_each_replay() -> None:
     for seed in ([1.0, 1.0, 1.0], [0.5, 2.0, -1.0], [3.0, 0.0, 1.0]):
         assert step(x, bp.tensor(seed)).tolist() == [s * v for s, v in zip(seed, [1, 2, 3])]
     assert step._traces == 1
+
+
+def test_torch_compile_under_backprop_run_captures_the_step() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from commands import environment
+
+    program = Path(__file__).parent / "programs" / "compiled_step.py"
+    done = subprocess.run([sys.executable, "-m", "backprop.run", str(program)], env=environment(),
+                          text=True, capture_output=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "CompiledFunction" and "runs eagerly" not in done.stderr
+    losses = [float(line.split()[-1]) for line in lines[1:]]
+    assert len(losses) == 30 and losses[-1] < 0.5 * losses[0]
