@@ -18,9 +18,10 @@ the median over rounds of steps (a round: about 0.1 s of steps, or one step wher
 longer) after two warm-up steps; a run stops after the round that passes 1.5 s of timing, three
 rounds at least; each contender runs three times at a point, in turn with the others, and its
 median run counts (the machine's speed drifts within minutes). A ratio is backprop's (or
-captured's) median over PyTorch's: under 1, backprop is ahead. Before each point the run waits (up to ``--wait`` seconds in all) until other
-processes leave the cores alone ('other load' under 0.3 cores quiet, 1.3 busy, ``yes`` counted),
-and it records the other load during the point.
+captured's) median over PyTorch's: under 1, backprop is ahead. Before each point the run waits
+(up to ``--wait`` seconds in all) until other processes leave the cores alone ('other load'
+under 0.3 cores quiet, 1.3 busy, ``yes`` counted), and it records the other load during the
+point.
 
 Writes ``benchmarks/cost_curves_results.md`` (tables), ``benchmarks/cost_curves.json`` (the raw
 numbers; ``--plot-only`` redraws from it without measuring) and ``benchmarks/cost_curves.png``
@@ -236,8 +237,9 @@ def main(argv: list[str] | None = None) -> int:
                       TIMING["quick" if args.quick else "full"]))
     result: dict[str, Any] = {"meta": {**machine(), "quick": args.quick, "timing": timing,
                                        "thread_policy": not args.blas_default,
-                                       "command": " ".join(["python -m benchmarks.cost_curves",
-                                                            *(sys.argv[1:] if argv is None else argv)])},
+                                       "command": " ".join([
+                                           "python -m benchmarks.cost_curves",
+                                           *(sys.argv[1:] if argv is None else argv)])},
                               "loads": {}}
     if args.merge and paths is not None and paths[1].exists():
         earlier = json.loads(paths[1].read_text())

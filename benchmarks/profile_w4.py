@@ -13,26 +13,10 @@ machine disturbs less than wall time (helper threads, BLAS's or OpenMP's, are no
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
-from collections.abc import Callable
-from typing import Any
 
 from . import common, w4_transformer
 from .profile_w3 import median_step_ms, profile_backprop, profile_torch
-
-
-def median_thread_ms(steps: dict[str, Callable[[], Any]], blocks: int = 5,
-                     block: int = 10) -> dict[str, float]:
-    """Median main-thread CPU ms per step of each contender, blocks interleaved."""
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(blocks):
-        for name, step in steps.items():
-            t0 = time.thread_time()
-            for _ in range(block):
-                step()
-            times[name].append((time.thread_time() - t0) / block * 1e3)
-    return {name: statistics.median(v) for name, v in times.items()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -56,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     timed = median_step_ms(steps)
     print("unprofiled median ms/step (wall): "
           + ", ".join(f"{k} {v:.2f}" for k, v in timed.items()))
-    cpu = median_thread_ms(steps)
+    cpu = median_step_ms(steps, block=10, clock=time.thread_time)
     print("unprofiled median ms/step (main thread CPU): "
           + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()))
 

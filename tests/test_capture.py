@@ -377,3 +377,28 @@ def test_torch_compile_under_backprop_run_captures_the_step() -> None:
     assert lines[0] == "CompiledFunction" and "runs eagerly" not in done.stderr
     losses = [float(line.split()[-1]) for line in lines[1:]]
     assert len(losses) == 30 and losses[-1] < 0.5 * losses[0]
+
+
+def test_half_precision_gradients_replay_through_node_apply() -> None:
+    # float16 gradients are computed in float32 by Node.apply: the replay calls it for them
+    def make() -> tuple[Any, Any]:
+        w = bp.tensor([0.5, -1.0, 2.0], dtype=bp.float16, requires_grad=True)
+        opt = bp.optim.SGD([w], lr=0.1)
+
+        def step(x: Any) -> Any:
+            opt.zero_grad()
+            loss = (bp.tanh(w * x) * x).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return w, step
+
+    (eager_w, eager), (w, step) = make(), make()
+    compiled = bp.compile(step)
+    x = bp.tensor([1.5, 0.25, -0.75], dtype=bp.float16)
+    for _ in range(4):
+        assert compiled(x).item() == eager(x).item()
+    assert compiled._traces == 1 and compiled.fallbacks == []
+    assert "apply" in next(iter(compiled._tapes.values())).source
+    np.testing.assert_array_equal(w.detach().numpy(), eager_w.detach().numpy())

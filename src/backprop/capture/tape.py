@@ -48,6 +48,11 @@ def var(slot: int) -> str:
     return f"s{slot}"
 
 
+def tuple_of(items: Any) -> str:
+    """A tuple display of expressions (one element too)."""
+    return "(" + "".join(f"{item}, " for item in items) + ")"
+
+
 class OpEntry:
     """A primitive's computation, ``outs = compute(*operands)``. When it recorded a node, what
     that node's rule is given besides: ``fresh`` operands (saved arrays, holders made by
@@ -103,8 +108,8 @@ class OpEntry:
             return "None"
         if not self.tuple_out:
             return var(self.outs[0])
-        return "(" + "".join(f"{var(self.outs[k]) if k in self.saved_outs else 'None'}, "
-                             for k in range(self.node.n_outputs)) + ")"
+        return tuple_of(var(self.outs[k]) if k in self.saved_outs else "None"
+                        for k in range(self.node.n_outputs))
 
     def node_reads(self) -> list[int]:
         return ([self.refs[i][1] for i in self.fresh]
@@ -133,8 +138,8 @@ class NodeEntry:
     def emit(self, src: Source) -> None:
         node, forward = self.node, self.forward
         ref = self.grad
-        g = ("(" + "".join(f"{'None' if r is None else var(r)}, " for r in ref) + ")"
-             if type(ref) is tuple else var(ref))
+        g = (tuple_of("None" if r is None else var(r) for r in ref) if type(ref) is tuple
+             else var(ref))
         if not self.wide:
             self._emit_apply(src, g)
             return
@@ -162,11 +167,11 @@ class NodeEntry:
     def _emit_apply(self, src: Source, g: str) -> None:
         node, forward = self.node, self.forward
         n = src.bind(node, "n")
-        src.line(f"{n}.inputs = ({''.join(o + ', ' for o in forward.node_operands(src, forward.inputs))})")
+        src.line(f"{n}.inputs = {tuple_of(forward.node_operands(src, forward.inputs))}")
         if forward.arrays is None:
             src.line(f"{n}.arrays = {n}.inputs")
         else:
-            src.line(f"{n}.arrays = ({''.join(o + ', ' for o in forward.node_operands(src, forward.arrays))})")
+            src.line(f"{n}.arrays = {tuple_of(forward.node_operands(src, forward.arrays))}")
         src.line(f"{n}.out = {forward.node_out()}")
         src.line(f"t = {n}.apply({g}, False)")
         src.line(f"{n}.arrays = {n}.out = None")  # the step's arrays go with the step
@@ -280,7 +285,7 @@ class CallEntry:
             if kind == "list":
                 return "[" + ", ".join(value(r) for r in v) + "]"
             if kind == "tuple":
-                return "(" + "".join(value(r) + ", " for r in v) + ")"
+                return tuple_of(value(r) for r in v)
             return src.bind(v)
 
         args = [value(r) for r in self.args] + [f"{k}={value(r)}" for k, r in self.kwargs.items()]
@@ -322,7 +327,7 @@ class Tape:
             entry.emit(src)
             if gone:
                 src.line(" = ".join(var(s) for s in gone) + " = None")
-        src.line(f"return ({''.join(var(s) + ', ' for s in results)})")
+        src.line(f"return {tuple_of(var(s) for s in results)}")
         self.source = f"def replay(arrays):  # {name}\n" + "\n".join(src.lines) + "\n"
         namespace = dict(src.names)
         exec(compile(self.source, f"<replay of {name}>", "exec"), namespace)  # noqa: S102
