@@ -288,6 +288,7 @@ class CallEntry:
                 return tuple_of(value(r) for r in v)
             return src.bind(v)
 
+        assert all(k.isidentifier() for k in self.kwargs)  # only names enter the source
         args = [value(r) for r in self.args] + [f"{k}={value(r)}" for k, r in self.kwargs.items()]
         src.line(f"t = {src.bind(self.fn, 'call')}({', '.join(args)})")
         if self.out is not None:
@@ -328,7 +329,9 @@ class Tape:
             if gone:
                 src.line(" = ".join(var(s) for s in gone) + " = None")
         src.line(f"return {tuple_of(var(s) for s in results)}")
-        self.source = f"def replay(arrays):  # {name}\n" + "\n".join(src.lines) + "\n"
+        # The source holds slot names, literals and names bound to objects: nothing read from
+        # outside (tests/test_no_pickle.py allows this compile, and no other)
+        self.source = f"def replay(arrays):  # {name!r}\n" + "\n".join(src.lines) + "\n"
         namespace = dict(src.names)
         exec(compile(self.source, f"<replay of {name}>", "exec"), namespace)  # noqa: S102
         self._replay = namespace["replay"]
