@@ -73,15 +73,19 @@ def median_step_ms(steps: dict[str, Callable[[], Any]], blocks: int = 5, block: 
     return {name: statistics.median(v) for name, v in times.items()}
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def compare(workload: Any, argv: list[str] | None, description: str, rows: int) -> None:
+    """The command line of a workload's profile (``workload``: its benchmark module): both
+    libraries' tables, then both timed unprofiled, interleaved, by the wall clock and by the
+    main thread's CPU time (which a loaded machine disturbs less)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--steps", type=int, default=20, help="profiled steps (default 20)")
     parser.add_argument("--threads", type=int, default=2, help="PyTorch threads (default 2)")
-    parser.add_argument("--rows", type=int, default=15, help="rows per table (default 15)")
+    parser.add_argument("--rows", type=int, default=rows, help=f"rows per table (default {rows})")
     args = parser.parse_args(argv)
     common.TORCH_THREADS = args.threads
-    problem = w3_cnn.make_problem()
-    steps = {name: w3_cnn.build(common.Lib(name), problem) for name in common.available_libs()}
+    problem = workload.make_problem()
+    steps = {name: workload.build(common.Lib(name), problem)
+             for name in common.available_libs() if name in ("backprop", "torch")}
     for step in steps.values():
         for _ in range(10):  # warm up: caches, compiled kernels, allocator
             step()
@@ -90,8 +94,14 @@ def main(argv: list[str] | None = None) -> None:
         print()
         print(profile_torch(steps["torch"], args.steps, args.rows))
     print()
-    timed = median_step_ms(steps)
-    print("unprofiled median ms/step: " + ", ".join(f"{k} {v:.2f}" for k, v in timed.items()))
+    for label, clock in (("wall", time.perf_counter), ("main thread CPU", time.thread_time)):
+        timed = median_step_ms(steps, block=10, clock=clock)
+        print(f"unprofiled median ms/step ({label}): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in timed.items()))
+
+
+def main(argv: list[str] | None = None) -> None:
+    compare(w3_cnn, argv, __doc__.splitlines()[0], rows=15)
 
 
 if __name__ == "__main__":

@@ -12,37 +12,12 @@ machine disturbs less than wall time (helper threads, BLAS's or OpenMP's, are no
 
 from __future__ import annotations
 
-import argparse
-import time
-
-from . import common, w4_transformer
-from .profile_w3 import median_step_ms, profile_backprop, profile_torch
+from . import w4_transformer
+from .profile_w3 import compare
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=20, help="profiled steps (default 20)")
-    parser.add_argument("--threads", type=int, default=2, help="PyTorch threads (default 2)")
-    parser.add_argument("--rows", type=int, default=25, help="rows per table (default 25)")
-    args = parser.parse_args(argv)
-    common.TORCH_THREADS = args.threads
-    problem = w4_transformer.make_problem()
-    steps = {name: w4_transformer.build(common.Lib(name), problem)
-             for name in common.available_libs() if name in ("backprop", "torch")}
-    for step in steps.values():
-        for _ in range(10):  # warm up: caches, compiled kernels, allocator
-            step()
-    print(profile_backprop(steps["backprop"], args.steps, args.rows))
-    if "torch" in steps:
-        print()
-        print(profile_torch(steps["torch"], args.steps, args.rows))
-    print()
-    timed = median_step_ms(steps)
-    print("unprofiled median ms/step (wall): "
-          + ", ".join(f"{k} {v:.2f}" for k, v in timed.items()))
-    cpu = median_step_ms(steps, block=10, clock=time.thread_time)
-    print("unprofiled median ms/step (main thread CPU): "
-          + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()))
+    compare(w4_transformer, argv, __doc__.splitlines()[0], rows=25)
 
 
 if __name__ == "__main__":

@@ -61,8 +61,8 @@ class CompiledFunction:
             return self._fn(*args, **kwargs)
         if not kwargs and all(type(a) is Tensor for a in args):  # the usual call, quickly
             tensors = list(args)
-            key = (tuple([(a._data.shape, a._data.dtype, type(a._data), a._requires_grad)
-                          for a in args]), grad_mode.state.enabled, dtypes.get_default_dtype())
+            key = (tuple([_tensor_key(a) for a in args]), grad_mode.state.enabled,
+                   dtypes.get_default_dtype())
         else:
             tensors = []
             key = (_signature(args, tensors), _signature(kwargs, tensors),
@@ -115,12 +115,18 @@ class CompiledFunction:
 _PLAIN = (int, float, bool, str, complex, type(None))
 
 
+def _tensor_key(t: Tensor) -> tuple:
+    """What a tape depends on in a tensor argument: shape, dtype, device (array type) and
+    requires_grad."""
+    data = t._data
+    return (data.shape, data.dtype, type(data), t._requires_grad)
+
+
 def _signature(value: Any, tensors: list[Tensor]) -> Any:
     """What a tape depends on in an argument; its tensors are appended to ``tensors``."""
     if isinstance(value, Tensor):
         tensors.append(value)
-        data = value._data
-        return (data.shape, data.dtype, type(data), value._requires_grad)
+        return _tensor_key(value)
     kind = type(value)
     if kind in _PLAIN:
         return (kind, value)

@@ -307,7 +307,6 @@ class Tape:
         self.constants = constants
         self.modules = modules
         self.output = output
-        self.n_entries = len(entries)
         self.leaves = [e.leaf for e in entries if type(e) is LeafEntry]
         results = _slots_of(output)
         src = Source()

@@ -50,7 +50,7 @@ class Tracer(Observer):
         self.nodes: dict[int, _tape.OpEntry] = {}  # id(node) -> the entry that recorded it
         self.pending: dict[tuple[Any, int], list[int]] = {}  # gradients reaching (edge, output)
         self.hosting = 0  # inside an optimizer's step or a replayable call: its ops are its own
-        self.backwards = 0
+        self.backward_ran = False
         self.inputs = [self._new_slot(t._data) for t in inputs]
 
     # -- slots ------------------------------------------------------------------------------------
@@ -192,7 +192,7 @@ class Tracer(Observer):
             self.refuse("calls autograd.grad (or backward(inputs=...))")
         if self.reason is not None:
             return
-        self.backwards += 1
+        self.backward_ran = True
         self.entries.append(_tape.BackwardBegins())
         for (root, output), g in zip(roots, root_grads):
             if isinstance(g, Tensor):
@@ -303,7 +303,7 @@ class Tracer(Observer):
             self.reason = "leaves gradients undelivered (the tracer lost track)"
         output = None
         if self.reason is None:
-            output = _tape.output_spec(result, self.slot_of, self.backwards > 0)
+            output = _tape.output_spec(result, self.slot_of, self.backward_ran)
             if isinstance(output, str):
                 self.reason = output
         if self.reason is not None:
