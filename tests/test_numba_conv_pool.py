@@ -225,6 +225,32 @@ def test_the_2x2_kernel_takes_exactly_the_windows_inside(case, monkeypatch):
     assert len(calls) == (0 if ceil_mode else 1)
 
 
+# Pools whose windows all lie inside the input take max_pool_inside; padding, or ceil_mode's
+# last windows reaching past the input, take the general kernel.
+_POOLS_INSIDE = [(((1, 800), (1, 3), (1, 3), (0, 0), (1, 1), False), True),
+                 (((9, 8), (3, 2), (2, 1), (0, 0), (2, 1), False), True),
+                 (((9, 8), (3, 3), (2, 2), (1, 1), (1, 1), False), False),
+                 (((8, 8), (3, 3), (2, 2), (0, 0), (1, 1), True), False)]
+
+
+@pytest.mark.parametrize("case, inside", _POOLS_INSIDE, ids=str)
+def test_the_inside_kernel_takes_exactly_the_pools_inside(case, inside, monkeypatch):
+    sizes, kernel, stride, pads, dilation, ceil_mode = case
+    module = numba_pool._load()
+    calls = []
+    original = module.max_pool_inside
+    monkeypatch.setattr(module, "max_pool_inside",
+                        lambda *args: calls.append(1) or original(*args))
+    x = np.round(np.random.default_rng(1).standard_normal((2, 3) + sizes))  # ties
+    out, cover = pooling._pool_sizes("t", sizes, kernel, stride, pads, dilation, ceil_mode,
+                                     x.shape)
+    found = numba_pool.max_pool(x, kernel, stride, cover, dilation, out)
+    assert len(calls) == inside
+    values, indices = pooling._max_pool_argmax(x, kernel, stride, cover, dilation, out)
+    np.testing.assert_array_equal(found[0], values)
+    np.testing.assert_array_equal(found[1], indices)
+
+
 def test_max_pool2d_matches_torch_with_indices_and_gradient():
     rng = np.random.default_rng(2)
     x = np.round(rng.standard_normal((2, 3, 9, 8)) * 2)  # ties

@@ -302,10 +302,12 @@ def layer_norm(x, weight, bias, eps, out, mean, var, rstd):
 
 
 @njit(**_OPTIONS)
-def layer_norm_backward(g, x, mean, rstd, weight, dx, g_x_hat):
+def layer_norm_backward(g, x, mean, rstd, weight, dx, sum_g_x_hat, sum_g):
     """dx = rstd (g_hat - mean(g_hat) - x_hat mean(g_hat x_hat)) per row, g_hat = g * weight
-    (``weight`` empty: none), x_hat = (x - mean) rstd; ``g_x_hat`` (unless empty) receives
-    g * x_hat, the weight's gradient before the engine sums it over rows."""
+    (``weight`` empty: none), x_hat = (x - mean) rstd. ``sum_g_x_hat`` and ``sum_g`` (float64,
+    (n,), zeroed; empty: not wanted) receive the column sums of g * x_hat and of g, the weight's
+    and the bias's gradients, in the pass that already reads each row (summing the full
+    products afterwards took two more trips through memory)."""
     rows, n = x.shape
     for i in range(rows):
         xr, gr, d = x[i], g[i], dx[i]
@@ -320,10 +322,12 @@ def layer_norm_backward(g, x, mean, rstd, weight, dx, g_x_hat):
         else:
             s_g = _row_sum(gr)
             s_gx = _row_dot(gr, d)
-        if g_x_hat.size:
-            gx = g_x_hat[i]
+        if sum_g_x_hat.size:
             for j in range(n):
-                gx[j] = gr[j] * d[j]
+                sum_g_x_hat[j] += np.float64(gr[j] * d[j])  # the product rounded as NumPy's
+        if sum_g.size:
+            for j in range(n):
+                sum_g[j] += np.float64(gr[j])
         mean_g = _like(mi, s_g / n)
         mean_gx = _like(mi, s_gx / n)
         for j in range(n):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit, uint64
 
 _OPTIONS = {"fastmath": False, "error_model": "numpy", "cache": True, "nogil": True}
@@ -105,6 +106,45 @@ def max_pool_2x2(x, ho, wo, values, indices):
                 values[at + j] = best
                 indices[at + j] = arg
             at += uint64(wo)
+
+
+@njit(**_OPTIONS)
+def max_pool_inside(x, kh, kw, sh, sw, dh, dw, ho, wo, values, indices):
+    """``max_pool`` where every window lies inside ``x`` (N, C, H, W): the same maxima and
+    indices, each window's elements compared in the same order, but one kernel offset at a
+    time across a whole output row. The offsets' elements are first copied into ``rows``, a
+    (kh * kw, wo) buffer that stays in cache, so that the loop over the windows reads
+    contiguous memory and vectorises (``max_pool`` walks one window at a time, a chain of
+    dependent selects: 5x slower for ``max_pool1d(x, 3)``)."""
+    n, c, h, w = x.shape
+    src = x.reshape(-1)
+    taps = kh * kw
+    rows = np.empty((taps, wo), x.dtype)
+    at = 0
+    for p in range(n * c):
+        plane = src[p * h * w:(p + 1) * h * w]
+        for i in range(ho):
+            top = i * sh * w
+            for t in range(taps):
+                offset = top + (t // kw) * dh * w + (t % kw) * dw
+                row = rows[t]
+                for j in range(wo):
+                    row[j] = plane[offset + j * sw]
+            vals = values[at:at + wo]
+            idx = indices[at:at + wo]
+            first = rows[0]
+            for j in range(wo):
+                vals[j] = first[j]
+                idx[j] = top + j * sw
+            for t in range(1, taps):
+                offset = top + (t // kw) * dh * w + (t % kw) * dw
+                row = rows[t]
+                for j in range(wo):
+                    v = row[j]
+                    take = _take(v, vals[j])
+                    vals[j] = v if take else vals[j]
+                    idx[j] = offset + j * sw if take else idx[j]
+            at += wo
 
 
 @njit(**_OPTIONS)

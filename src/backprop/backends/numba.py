@@ -215,11 +215,11 @@ def layer_norm(x: np.ndarray, weight: Any, bias: Any, axes: tuple[int, ...],
 
 
 def layer_norm_backward(g: np.ndarray, x: np.ndarray, mean: Any, rstd: Any, weight: Any,
-                        axes: tuple[int, ...], weight_grad: bool
-                        ) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """``(grad_input, g * x_hat or None)`` of a normalisation over the trailing ``axes``, from
-    the forward's ``mean`` and ``rstd``; ``g * x_hat`` (the weight's gradient before the engine
-    sums it) when ``weight_grad``. None when the kernel does not apply."""
+                        axes: tuple[int, ...], weight_grad: bool, bias_grad: bool
+                        ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None] | None:
+    """``(grad_input, grad_weight, grad_bias)`` of a normalisation over the trailing ``axes``,
+    from the forward's ``mean`` and ``rstd``; the weight's (sum of g * x_hat) and the bias's (sum
+    of g) only when asked, else None. None when the kernel does not apply."""
     n = _trailing(x, axes) if _applies(x, g, mean, rstd) else 0
     if not n or g.shape != x.shape or mean.size * n != x.size or rstd.size != mean.size:
         return None
@@ -228,11 +228,14 @@ def layer_norm_backward(g: np.ndarray, x: np.ndarray, mean: Any, rstd: Any, weig
         return None
     rows = x.size // n
     dx = np.empty_like(x)
-    g_x_hat = np.empty_like(x) if weight_grad else np.empty((0, n), x.dtype)
+    sums = [np.zeros(n if wanted else 0) for wanted in (weight_grad, bias_grad)]
     if not _run(_kernels.layer_norm_backward, g.reshape(rows, n), x.reshape(rows, n),
-                mean.reshape(-1), rstd.reshape(-1), w, dx.reshape(rows, n), g_x_hat.reshape(-1, n)):
+                mean.reshape(-1), rstd.reshape(-1), w, dx.reshape(rows, n), *sums):
         return None
-    return dx, (g_x_hat if weight_grad else None)
+    param_shape = x.shape[x.ndim - len(axes):]
+    grad_weight, grad_bias = (total.astype(x.dtype).reshape(param_shape) if wanted else None
+                              for total, wanted in zip(sums, (weight_grad, bias_grad)))
+    return dx, grad_weight, grad_bias
 
 
 # -- softmax and log_softmax over the last axis ---------------------------------------------------
@@ -365,11 +368,8 @@ def _norm_backward(g: np.ndarray, input: np.ndarray, mean: Any, rstd: Any, weigh
                    axes: tuple[int, ...], mask: tuple[bool, ...]) -> tuple | None:
     if not mask[0]:
         return None
-    fused = layer_norm_backward(g, input, mean, rstd, weight, axes,
-                                bool(mask[1] and weight is not None))
-    if fused is None:
-        return None
-    return fused[0], fused[1], g if mask[2] else None
+    return layer_norm_backward(g, input, mean, rstd, weight, axes,
+                               bool(mask[1] and weight is not None), bool(mask[2]))
 
 
 _KERNELS = {"gelu": _gelu, "gelu_backward": _gelu_backward, "layer_norm": layer_norm,

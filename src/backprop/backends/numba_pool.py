@@ -5,7 +5,9 @@ Why: the NumPy path (``ops.pooling``) makes a few vectorised passes per kernel o
 strided views (max, then "not the max" flags by Horner's rule, then a table lookup), and its
 gradient is ``np.add.at``, NumPy's slowest scatter. For a LeNet-size batch the compiled pass is
 about ten times faster; 2x2 windows at stride 2 that stay inside the input (``MaxPool2d(2)``)
-take a kernel with fixed offsets that LLVM vectorises, three times faster again.
+take a kernel with fixed offsets that LLVM vectorises, three times faster again; other pools
+whose windows all lie inside the input (no padding) go one kernel offset at a time across an
+output row, from a copy in cache, which LLVM vectorises too.
 
 ``max_pool`` is called by ``ops.pooling`` directly (the maxima are found before the op is
 recorded); ``max_pool_backward`` is registered as the kernel of the primitive of that name.
@@ -65,6 +67,12 @@ def max_pool(x: Any, kernel: tuple, stride: tuple, padding: tuple, dilation: tup
             and padding[0][0] == padding[1][0] == 0 and 2 * sizes[0] <= x.shape[2]
             and 2 * sizes[1] <= x.shape[3]):
         done = _switch._run(module.max_pool_2x2, x, sizes[0], sizes[1], values, indices)
+    elif padding[0][0] == padding[1][0] == 0 and all(
+            (o - 1) * s + (k - 1) * d < n
+            for o, s, k, d, n in zip(sizes, stride, kernel, dilation, x.shape[2:])):
+        done = _switch._run(module.max_pool_inside, x, kernel[0], kernel[1], stride[0],
+                            stride[1], dilation[0], dilation[1], sizes[0], sizes[1], values,
+                            indices)
     else:
         done = _switch._run(module.max_pool, x, kernel[0], kernel[1], stride[0], stride[1],
                             padding[0][0], padding[1][0], dilation[0], dilation[1], sizes[0],

@@ -74,12 +74,21 @@ def _linear_grad_weight(g: Any, out: Any, input: Any, weight: Any, bias: Any) ->
     return _as_rows(g).T @ _as_rows(input)
 
 
-# The bias gradient is g summed over every batch position (one reduction over the rows, cheaper
-# than leaving the engine to find the broadcast axes).
+def _linear_grad_bias(g: Any, out: Any, input: Any, weight: Any, bias: Any) -> Any:
+    # g summed over every batch position: one reduction over the rows, cheaper than leaving the
+    # engine to find the broadcast axes. For a contiguous float array, as ones @ g: BLAS's
+    # matrix-vector product (on its threads) sums the rows 3-4x faster than NumPy's reduction.
+    rows = _as_rows(g)
+    if (type(rows) is np.ndarray and rows.dtype in (np.float32, np.float64)
+            and rows.flags.c_contiguous):
+        return np.ones(rows.shape[0], rows.dtype) @ rows
+    return rows.sum(0)
+
+
 @primitive("linear", save=("input", "weight"), explain=_explain_linear, grads={
     "input": _linear_grad_input,
     "weight": _linear_grad_weight,
-    "bias": lambda g, out, input, weight, bias: _as_rows(g).sum(0),
+    "bias": _linear_grad_bias,
 })
 def _linear(input: Any, weight: Any, bias: Any) -> Any:
     if bias is not None and bias.shape != weight.shape[:1]:
