@@ -68,12 +68,28 @@ def set_num_threads(n: int) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_num_threads: n must be an int of at least 1, got {n!r}")
     try:
+        _use_threads(n)
+    except ImportError as err:
+        raise ImportError(f"set_num_threads: {err}") from None
+    from . import thread_watch  # noqa: PLC0415 - it imports this module
+
+    thread_watch.pin()  # the user's count stays: the load is no longer followed
+
+
+def limit_blas_threads(n: int) -> None:
+    """Give BLAS ``n`` threads from now on (threadpoolctl; ImportError without it)."""
+    try:
         from threadpoolctl import threadpool_limits  # noqa: PLC0415 - an optional extra
     except ImportError:
-        raise ImportError(f"set_num_threads: changing the BLAS threads of a running process "
-                          f"needs threadpoolctl: {_INSTALL_HINT}; or start Python with "
-                          f"OPENBLAS_NUM_THREADS={n}") from None
+        raise ImportError(f"changing the BLAS threads of a running process needs threadpoolctl: "
+                          f"{_INSTALL_HINT}; or start Python with OPENBLAS_NUM_THREADS={n}"
+                          ) from None
     threadpool_limits(limits=n, user_api="blas")  # stays in force: not used as a `with` block
+
+
+def _use_threads(n: int) -> None:
+    """``n`` threads for BLAS and for Numba's pool."""
+    limit_blas_threads(n)
     numba = sys.modules.get("numba")
     if numba is None:
         os.environ["NUMBA_NUM_THREADS"] = str(n)  # read when Numba is imported
@@ -235,10 +251,14 @@ def apply_command_threads(flag: int | None) -> ThreadChoice:
     choice = command_threads(flag)
     if choice.threads is None:
         return choice
+    explicit = choice.reason.startswith(("--threads", ENV))
     try:
-        set_num_threads(choice.threads)
+        if explicit:
+            set_num_threads(choice.threads)
+        else:  # one per idle core now; thread_watch follows the load from here on
+            _use_threads(choice.threads)
     except ImportError as err:
-        if choice.reason.startswith(("--threads", ENV)):
+        if explicit:
             raise ImportError(f"{choice.reason}: {err}") from None
         if choice.threads < get_num_threads():  # only when it matters: a busy machine
             print(f"backprop: note: {choice.reason}: the command would use {choice.threads} "

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .. import backend, dtypes
+from .. import backend, dtypes, thread_watch
 from ..backend import as_array, is_writeable
 from ..errors import GraphError, ShapeError, format_shape
 from ..tensor import Tensor, VersionCounter
@@ -453,6 +453,7 @@ def run_backward(roots: Sequence[tuple[Any, int]], root_grads: Sequence[Any], *,
     With ``capture`` (``(edge, output)`` -> slot) the gradients reaching those edges are
     returned instead and no ``.grad`` is touched (``autograd.grad``).
     """
+    thread_watch.tick()  # once a training step: BLAS threads follow the machine's load
     if _OBSERVED.count:
         if _TRACING.tracer is not None:  # step capture: the tracer follows the gradients
             _TRACING.tracer.backward_begins(roots, root_grads, create_graph, capture)

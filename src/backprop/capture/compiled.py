@@ -8,7 +8,7 @@ import warnings
 import weakref
 from typing import Any, Callable
 
-from .. import dtypes
+from .. import dtypes, thread_watch
 from ..autograd import grad_mode
 from ..autograd.observers import observing
 from ..tensor import Tensor
@@ -71,6 +71,7 @@ class CompiledFunction:
         if type(tape) is Tape:
             stale = tape.stale()
             if stale is None:
+                thread_watch.tick()  # as a backward pass does
                 return tape.replay([t._data for t in tensors])
             del self._tapes[key]
             tape = None
