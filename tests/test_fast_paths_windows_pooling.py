@@ -193,12 +193,14 @@ def test_exact_gelu_kernels_agree_with_the_numpy_kernels(monkeypatch):
     monkeypatch.setattr(bp.backends.numba, "enabled", False)
     slow = _gelu_both_ways(x, g)
     assert ran == ["gelu_exact32", "gelu_exact32_backward"]  # not run when switched off
-    # An ulp from exp's rounding (below float32's smallest normal the kernels' exp is 0); the
-    # gradient g (Phi(x) + x phi(x)) adds terms of size 1 that cancel near x = -0.75: an ulp of 1.
+    # An ulp from exp's rounding (below float32's smallest normal the kernels' exp is 0), and
+    # the kernels' fused multiply-adds, which round each polynomial step once where NumPy rounds
+    # twice: up to 6.4e-7 relative where 1 - h cancels (see _gelu_kernels); the gradient
+    # g (Phi(x) + x phi(x)) adds terms of size 1 that cancel near x = -0.75: an ulp of 1.
     for ours, reference, atol in zip(fast, slow, (3e-38, 1e-6)):
         assert ours.dtype == np.float32
         np.testing.assert_array_equal(np.isnan(ours), np.isnan(reference))
-        np.testing.assert_allclose(ours, reference, rtol=4e-7, atol=atol)
+        np.testing.assert_allclose(ours, reference, rtol=8e-7, atol=atol)
 
 
 def test_exact_gelu_kernels_leave_float64_and_tanh_to_others(monkeypatch):

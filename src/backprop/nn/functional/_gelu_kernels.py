@@ -5,8 +5,13 @@ cache-sized blocks; these make one pass, with the same formula in the same order
 t = 1 / (1 + 0.4 |x| / sqrt 2), h = t P(t) exp(-x^2 / 2) / 2 (P: the degree-9 polynomial fitted
 there), Phi(x) = h where x's sign bit is set, else 1 - h. Results equal the NumPy path's up to
 the rounding of ``exp``, which comes from ``backends._numba_kernels`` (its branch-free exp
-vectorises; the C library's, called one element at a time, would not). Importing this module
-imports Numba; ``gelu.py`` imports it on the first kernel call only.
+vectorises; the C library's, called one element at a time, would not), and of the polynomial's
+steps: the kernels let the compiler fuse each multiply and add into one fused multiply-add
+(fast-math's "contract" flag, and nothing else of fast-math), which rounds once instead of
+twice. That made them 30% faster (a W4 GELU of 524,288 elements: 590 -> 407 us) and moved
+results from the NumPy path's by at most 6.4e-7 relative (8 units in the last place where the
+1 - h step cancels), with the same largest error against float64's erfc (3e-6 relative). Importing this module imports
+Numba; ``gelu.py`` imports it on the first kernel call only.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from numba import njit
 from ...backends._numba_kernels import _OPTIONS, _exp_nonpositive
 from ...ops.erf_numerics import _PHI32_P, _PHI32_SCALE
 
+_CONTRACT = {"contract"}  # fused multiply-adds (see the module docstring)
+_KERNEL = {**_OPTIONS, "fastmath": _CONTRACT}
+
 # float32 constants: a Python float would widen the arithmetic to float64.
 _SCALE = np.float32(_PHI32_SCALE)
 _P0, _P1, _P2, _P3, _P4, _P5, _P6, _P7, _P8, _P9 = (np.float32(c) for c in _PHI32_P)
@@ -27,7 +35,7 @@ _ZERO = np.float32(0.0)
 _INV_SQRT_2PI = np.float32(1.0 / math.sqrt(2.0 * math.pi))
 
 
-@njit(fastmath=False, error_model="numpy", inline="always")
+@njit(fastmath=_CONTRACT, error_model="numpy", inline="always")
 def _cdf_and_gauss(v):
     """(Phi(v), exp(-v^2 / 2)) for a float32 ``v``, in ``_normal_cdf_block``'s order."""
     t = abs(v) * _SCALE
@@ -54,7 +62,7 @@ def _cdf_and_gauss(v):
     return cdf, e
 
 
-@njit(**_OPTIONS)
+@njit(**_KERNEL)
 def gelu_exact32(x, out):
     """out = Phi(x) x, flat float32 arrays."""
     for i in range(x.size):
@@ -63,7 +71,7 @@ def gelu_exact32(x, out):
         out[i] = cdf * v
 
 
-@njit(**_OPTIONS)
+@njit(**_KERNEL)
 def gelu_exact32_backward(g, x, out):
     """out = g (Phi(x) + x phi(x)), flat float32 arrays."""
     for i in range(x.size):
