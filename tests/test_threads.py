@@ -57,13 +57,13 @@ def test_busy_cores_from_two_readings_of_proc_stat(monkeypatch) -> None:
         {0: (1000, 2000), 1: (500, 2000)},
         {0: (1010, 2010), 1: (500, 2010)},  # cpu0 all idle, cpu1 all busy over the sample
     ])
-    monkeypatch.setattr(threads, "_cpu_times", lambda cpus: next(readings))
+    monkeypatch.setattr(threads, "cpu_times", lambda cpus: next(readings))
     monkeypatch.setattr(threads.time, "sleep", lambda seconds: None)
     assert threads.busy_cores() == pytest.approx(1.0)
 
 
 def test_busy_cores_falls_back_to_the_load_average(monkeypatch) -> None:
-    monkeypatch.setattr(threads, "_cpu_times", lambda cpus: None)  # no /proc/stat (macOS)
+    monkeypatch.setattr(threads, "cpu_times", lambda cpus: None)  # no /proc/stat (macOS)
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (1.5, 1.0, 0.5), raising=False)
     assert threads.busy_cores() == 1.5
 
@@ -71,7 +71,7 @@ def test_busy_cores_falls_back_to_the_load_average(monkeypatch) -> None:
 @pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="Linux only")
 def test_cpu_times_read_the_allowed_cpus() -> None:
     cpus = os.sched_getaffinity(0)
-    times = threads._cpu_times(cpus)
+    times = threads.cpu_times(cpus)
     assert set(times) == cpus
     assert all(0 <= idle <= total for idle, total in times.values())
     assert 0.0 <= threads.busy_cores(0.02) <= len(cpus)

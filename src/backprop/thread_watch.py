@@ -115,7 +115,7 @@ def _should_follow() -> bool:
 
 
 def _read() -> Reading | None:
-    times = threads._cpu_times(_cpus)
+    times = threads.cpu_times(_cpus)
     if not times:
         return None
     busy_ticks = sum(total - idle for idle, total in times.values())

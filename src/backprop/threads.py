@@ -15,8 +15,8 @@ within 5% on those commands, but two threads trained a batch-1024 MLP 1.5 times 
 the command counts the cores idle right now (a 0.1 s sample of ``/proc/stat``; the load
 average lags by a minute and counts our own earlier runs) and uses one thread per idle core.
 ``--threads N`` or ``BACKPROP_NUM_THREADS=N`` overrides it, and an ``OPENBLAS_NUM_THREADS``/
-``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` already set is left to rule. The count is chosen once:
-work that starts on the machine later is not seen.
+``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` already set is left to rule. From then on the count
+follows the load (``thread_watch``), in the command and in any script.
 
 >>> choose_num_threads(cores=2, busy=1.0)    # one core busy: one thread
 1
@@ -181,14 +181,14 @@ def busy_cores(sample_s: float = SAMPLE_S) -> float | None:
     ``/proc/stat`` ``sample_s`` apart (this process sleeps meanwhile, so it is not counted),
     else the 1-minute load average; None when neither can be read."""
     cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    before = _cpu_times(cpus)
+    before = cpu_times(cpus)
     if before is None:
         try:
             return os.getloadavg()[0]
         except (AttributeError, OSError):
             return None
     time.sleep(sample_s)
-    after = _cpu_times(cpus) or {}
+    after = cpu_times(cpus) or {}
     busy = 0.0
     for cpu, (idle, total) in after.items():
         idle0, total0 = before.get(cpu, (idle, total))
@@ -197,7 +197,7 @@ def busy_cores(sample_s: float = SAMPLE_S) -> float | None:
     return busy
 
 
-def _cpu_times(cpus: set[int] | None) -> dict[int, tuple[int, int]] | None:
+def cpu_times(cpus: set[int] | None) -> dict[int, tuple[int, int]] | None:
     """``cpu -> (idle ticks, all ticks)`` from ``/proc/stat`` for the given CPUs (None: all)."""
     try:
         with open("/proc/stat") as stat:
