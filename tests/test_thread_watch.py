@@ -31,6 +31,7 @@ def watch(monkeypatch: Any) -> list[int]:
     counts it gives BLAS are recorded in the returned list."""
     limits: list[int] = []
     monkeypatch.setattr(threads, "limit_blas_threads", limits.append)
+    monkeypatch.setattr(threads, "user_chose_count", False)  # other tests call set_num_threads
     for name, value in (("_active", True), ("_cores", 2), ("_threads", 2), ("_last", None),
                         ("_next_at", 0.0)):
         monkeypatch.setattr(thread_watch, name, value)
@@ -99,6 +100,7 @@ def test_a_count_chosen_in_the_environment_is_left_alone(variable: str, monkeypa
 
 def test_set_num_threads_pins_the_count(monkeypatch: Any) -> None:
     pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(threads, "user_chose_count", False)  # other tests call set_num_threads
     monkeypatch.setattr(thread_watch, "_active", True)
     monkeypatch.setattr(thread_watch, "_next_at", 0.0)
     before = bp.get_num_threads()

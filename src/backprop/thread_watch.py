@@ -74,18 +74,13 @@ def tick() -> None:
     _follow()
 
 
-def pin() -> None:
-    """Stop following the load: the user chose a thread count."""
-    global _active
-    _active = False
-
-
 def _follow() -> None:
     global _active, _next_at, _last, _threads
     if _active is None:
         _active = _should_follow()
-        if not _active:
-            return
+    if not _active or threads.user_chose_count:
+        _active = False
+        return
     current = _read()
     if current is None:
         _active = False

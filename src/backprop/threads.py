@@ -47,6 +47,10 @@ SAMPLE_S = 0.1
 # others waiting at every synchronisation, so err towards fewer threads.
 IDLE_ENOUGH = 0.8
 
+#: Set by ``set_num_threads``: the user's count stays, and ``thread_watch`` stops following the
+#: load.
+user_chose_count = False
+
 _INSTALL_HINT = ("pip install threadpoolctl (it comes with 'backprop[train]' and "
                  "'backprop[threads]')")
 
@@ -71,9 +75,8 @@ def set_num_threads(n: int) -> None:
         _use_threads(n)
     except ImportError as err:
         raise ImportError(f"set_num_threads: {err}") from None
-    from . import thread_watch  # noqa: PLC0415 - it imports this module
-
-    thread_watch.pin()  # the user's count stays: the load is no longer followed
+    global user_chose_count
+    user_chose_count = True
 
 
 def limit_blas_threads(n: int) -> None:
