@@ -223,8 +223,11 @@ def test_gelu_tanh_extremes(both: Any, dtype: Any) -> None:
     x = bp.tensor(EXTREMES.astype(dtype), requires_grad=True)
     with np.errstate(invalid="ignore"):
         slow, fast = both(lambda: forward_backward(lambda t: F.gelu(t, approximate="tanh"), [x]))
+    # float32: the kernels' fused multiply-adds round each a * b + c once where NumPy rounds
+    # twice; the derivative at x = -4.5 (1.2e-5, left from terms of size 0.5 that cancel) moves
+    # by 1.4e-11, 1.1e-6 relative.
     for a, b in zip(slow, fast):
-        np.testing.assert_allclose(b, a, rtol=1e-6 if dtype == np.float32 else 1e-12,
+        np.testing.assert_allclose(b, a, rtol=2e-6 if dtype == np.float32 else 1e-12,
                                    atol=1e-14)
 
 
