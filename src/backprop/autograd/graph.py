@@ -9,6 +9,7 @@ stack), so no recursion is involved however long the graph is.
 
 from __future__ import annotations
 
+import math
 import weakref
 from typing import Any, Callable, Sequence
 
@@ -79,7 +80,7 @@ class Meta:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
 
 class Node:

@@ -8,6 +8,7 @@ exported by ``indexing_more``.
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
@@ -219,7 +220,7 @@ def _searchsorted(sorted_sequence: Any, input: Any, side: str, out_dtype: Any) -
     if sorted_sequence.ndim == 1:
         out = np.searchsorted(sorted_sequence, input, side=side)
     else:
-        n_rows = int(np.prod(input.shape[:-1]))  # (not -1: a row may be empty)
+        n_rows = math.prod(input.shape[:-1])  # (not -1: a row may be empty)
         rows = sorted_sequence.reshape(n_rows, sorted_sequence.shape[-1])
         values = input.reshape(n_rows, input.shape[-1])
         if n_rows <= 256:

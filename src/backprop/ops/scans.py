@@ -9,6 +9,7 @@ inverse of a scan's run lengths) is built the same way.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -63,7 +64,7 @@ def _scan_numpy(ufunc: Any, input: np.ndarray, axis: int) -> np.ndarray:
     if (ufunc is not np.maximum and ufunc is not np.minimum) or n < 64 \
             or input.dtype.kind not in "biuf":
         return ufunc.accumulate(input, axis=axis)
-    inner = int(np.prod(input.shape[axis + 1:]))
+    inner = math.prod(input.shape[axis + 1:])
     if inner >= 64 and n <= 256:
         # Slices along the axis are contiguous runs of ``inner`` values
         out = np.array(input, order="C")

@@ -111,7 +111,7 @@ def _explain_shape(op: str) -> Any:
         if shape.count(-1) > 1:
             return ShapeError(f"{op}: only one dimension can be inferred (-1), got shape "
                               f"{format_shape(shape)}")
-        known = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
+        known = math.prod(n for n in shape if n != -1)
         fits = (input.size % known == 0 if known else input.size == 0) if -1 in shape \
             else known == input.size
         if not fits or any(n < -1 for n in shape):
