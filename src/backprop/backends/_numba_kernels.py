@@ -6,8 +6,8 @@ Every kernel writes into arrays its caller allocated: C-contiguous float32 or fl
 order, without fast-math (no reassociation, no fused multiply-adds), so results equal the NumPy
 path's up to the rounding of ``exp`` and ``tanh``, evaluated here rather than by NumPy, and of
 row sums (accumulated in float64, reordered: see below). The tanh GELU's kernels are the
-exception: they let the compiler fuse multiply-adds (see there). Kept in one file on purpose: Numba's
-disk cache notices changes to a kernel's own file only, not to the helpers it calls.
+exception: they let the compiler fuse multiply-adds (see there). Kept in one file on purpose:
+Numba's disk cache notices changes to a kernel's own file only, not to the helpers it calls.
 
 Why our own exp and tanh: Numba calls the C library's ``exp``/``tanh`` one element at a time,
 several times slower than NumPy's SIMD loops. The versions below are branch-free arithmetic

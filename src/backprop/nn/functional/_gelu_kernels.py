@@ -8,10 +8,10 @@ the rounding of ``exp``, which comes from ``backends._numba_kernels`` (its branc
 vectorises; the C library's, called one element at a time, would not), and of the polynomial's
 steps: the kernels let the compiler fuse each multiply and add into one fused multiply-add
 (fast-math's "contract" flag, and nothing else of fast-math), which rounds once instead of
-twice. That made them 30% faster (a W4 GELU of 524,288 elements: 590 -> 407 us) and moved
-results from the NumPy path's by at most 6.4e-7 relative (8 units in the last place where the
-1 - h step cancels), with the same largest error against float64's erfc (3e-6 relative). Importing this module imports
-Numba; ``gelu.py`` imports it on the first kernel call only.
+twice. That made them 30% faster (524,288 elements, W4's size: 590 -> 407 us) and moved results
+from the NumPy path's by at most 6.4e-7 relative (8 units in the last place where the 1 - h
+step cancels), with the same largest error against float64's erfc (3e-6 relative). Importing
+this module imports Numba; ``gelu.py`` imports it on the first kernel call only.
 """
 
 from __future__ import annotations
