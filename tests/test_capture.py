@@ -4,7 +4,10 @@ a one-line reason, where a tape cannot stand for it."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +18,7 @@ import backprop.nn.functional as F
 from backprop import nn
 from benchmarks import common
 from benchmarks.harness import MODULES
+from commands import environment
 
 
 def _workload(name: str, capture: bool, steps: int) -> tuple[list[float], list[np.ndarray], Any]:
@@ -363,12 +367,6 @@ def test_a_gradient_given_to_backward_is_read_each_replay() -> None:
 
 
 def test_torch_compile_under_backprop_run_captures_the_step() -> None:
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from commands import environment
-
     program = Path(__file__).parent / "programs" / "compiled_step.py"
     done = subprocess.run([sys.executable, "-m", "backprop.run", str(program)], env=environment(),
                           text=True, capture_output=True, timeout=120, check=False)

@@ -69,13 +69,13 @@ def set_num_threads(n: int) -> None:
     1
     >>> bp.set_num_threads(before)
     """
+    global user_chose_count
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_num_threads: n must be an int of at least 1, got {n!r}")
     try:
         _use_threads(n)
     except ImportError as err:
         raise ImportError(f"set_num_threads: {err}") from None
-    global user_chose_count
     user_chose_count = True
 
 

@@ -120,13 +120,15 @@ def max_pool_inside(x, kh, kw, sh, sw, dh, dw, ho, wo, values, indices):
     src = x.reshape(-1)
     taps = kh * kw
     rows = np.empty((taps, wo), x.dtype)
+    # Each kernel offset's place in a plane, relative to the window's top-left element.
+    offsets = np.array([(t // kw) * dh * w + (t % kw) * dw for t in range(taps)])
     at = 0
     for p in range(n * c):
         plane = src[p * h * w:(p + 1) * h * w]
         for i in range(ho):
             top = i * sh * w
             for t in range(taps):
-                offset = top + (t // kw) * dh * w + (t % kw) * dw
+                offset = top + offsets[t]
                 row = rows[t]
                 for j in range(wo):
                     row[j] = plane[offset + j * sw]
@@ -137,7 +139,7 @@ def max_pool_inside(x, kh, kw, sh, sw, dh, dw, ho, wo, values, indices):
                 vals[j] = first[j]
                 idx[j] = top + j * sw
             for t in range(1, taps):
-                offset = top + (t // kw) * dh * w + (t % kw) * dw
+                offset = top + offsets[t]
                 row = rows[t]
                 for j in range(wo):
                     v = row[j]
