@@ -136,6 +136,33 @@ def test_replaced_storage_and_train_eval_switch_trace_again() -> None:
     _same_state(model, eager_model)
 
 
+def test_a_hook_or_frozen_parameter_after_tracing_stops_the_replay() -> None:
+    eager_model, _, eager = _tiny()
+    model, _, step = _tiny()
+    compiled = bp.compile(step)
+    batches = _batches(2)
+    for x, y in batches:
+        compiled(x, y), eager(x, y)
+    seen: list[str] = []
+    model[0].bias.register_post_accumulate_grad_hook(lambda p: seen.append("post"))
+    eager_model[0].bias.register_post_accumulate_grad_hook(lambda p: None)
+    with pytest.warns(UserWarning, match="hook on a parameter's gradient"):
+        assert compiled(*batches[0]).item() == eager(*batches[0]).item()
+    assert seen == ["post"]  # the step ran eagerly: the hook was called
+
+    eager_model, _, eager = _tiny()
+    model, _, step = _tiny()
+    compiled = bp.compile(step)
+    for x, y in batches:
+        compiled(x, y), eager(x, y)
+    for m in (model, eager_model):
+        m[0].weight.requires_grad_(False)  # frozen: no gradient, no update
+    for x, y in batches:
+        assert compiled(x, y).item() == eager(x, y).item()
+    assert compiled._traces == 2
+    _same_state(model, eager_model)
+
+
 def test_gradient_accumulation_and_shared_weights_replay_exactly() -> None:
     def make() -> tuple[Any, Any]:
         bp.manual_seed(3)

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..autograd.graph import Meta, _accumulate, _fit_gradient, _sum
+from ..ops.primitive import finish_result
 from ..tensor import Tensor
 
 F32 = np.dtype(np.float32)
@@ -29,7 +30,8 @@ class Source:
         self.used: set[int] = set()  # the slots some entry reads, or the result
         self.names: dict[str, Any] = {"_sum": _sum, "_accumulate": _accumulate,
                                       "_fit": _fit_gradient, "_ndarray": np.ndarray,
-                                      "_wrap": Tensor._wrap}
+                                      "_wrap": Tensor._wrap, "_finish": finish_result,
+                                      "_F64": np.dtype(np.float64)}
 
     def bind(self, value: Any, prefix: str = "k") -> str:
         """A name for ``value`` in the function's globals."""
@@ -88,6 +90,17 @@ class OpEntry:
 
     def emit(self, src: Source) -> None:
         args = ", ".join(var(v) if is_slot else src.bind(v) for is_slot, v in self.refs)
+        direct = getattr(self.compute, "direct", None)
+        if direct is not None:  # the forward itself, and its result finished as compute would
+            forward, params, narrow, default = direct
+            assert all(k.isidentifier() for k in params)  # only names enter the source
+            keywords = "".join(f", {k}={src.bind(v)}" for k, v in params.items())
+            out = var(self.outs[0])
+            src.line(f"{out} = {src.bind(forward, 'f')}({args}{keywords})")
+            wide = f" or {out}.dtype is _F64" if narrow else ""
+            src.line(f"if type({out}) is not _ndarray{wide}:")
+            src.line(f"    {out} = _finish({out}, {narrow}, {src.bind(default)})")
+            return
         call = f"{src.bind(self.compute, 'f')}({args})"
         if not self.several:
             src.line(f"{var(self.outs[0])} = {call}")
@@ -160,8 +173,10 @@ class NodeEntry:
                 src.line(f"{s} = {src.bind(op.rules[i], 'r')}({operands}{params})")
             target = node.inputs[i]
             shape, dtype = src.bind(target.shape), src.bind(target.dtype)
-            src.line(f"if not (type({s}) is _ndarray and {s}.shape == {shape} and "
-                     f"{s}.dtype == {dtype}):")
+            # dtype by identity, the cheap test: an equal dtype that is another object goes
+            # through _fit, which returns the array unchanged.
+            src.line(f"if type({s}) is not _ndarray or {s}.dtype is not {dtype} or "
+                     f"{s}.shape != {shape}:")
             src.line(f"    {s} = _fit({s}, {shape}, {dtype}, {op.name!r}, False)")
 
     def _emit_apply(self, src: Source, g: str) -> None:
@@ -328,17 +343,39 @@ class Tape:
             if gone:
                 src.line(" = ".join(var(s) for s in gone) + " = None")
         src.line(f"return {tuple_of(var(s) for s in results)}")
-        # The source holds slot names, literals and names bound to objects: nothing read from
-        # outside (tests/test_no_pickle.py allows this compile, and no other)
         self.source = f"def replay(arrays):  # {name!r}\n" + "\n".join(src.lines) + "\n"
-        namespace = dict(src.names)
-        exec(compile(self.source, f"<replay of {name}>", "exec"), namespace)  # noqa: S102
-        self._replay = namespace["replay"]
+        self._replay = _define(self.source, src.names, f"<replay of {name}>", "replay")
         self._results = results
+        self._changed = self._write_changed()
+        # The usual result, one tensor: built without walking the output spec.
+        self._one = results[0] if output[0] == "slot" else None
+
+    def _write_changed(self) -> Callable[[], bool]:
+        """``stale``'s test as one expression, checked before each replay: a loop over the
+        tensors, parameters and modules cost W2 (a 6-parameter MLP) 2 us a step."""
+        src = Source()
+        tests = []
+        for tensor, array, requires_grad in self.constants:
+            t = src.bind(tensor, "t")
+            tests += [f"{t}._data is not {src.bind(array, 'a')}",
+                      f"{t}._requires_grad is not {requires_grad!r}"]
+        for leaf in self.leaves:
+            t = src.bind(leaf, "t")
+            # Unset (none registered yet) reads slowly, through AttributeError; None means the same.
+            if getattr(leaf, "_post_accumulate_hooks", None) is None:
+                leaf._post_accumulate_hooks = None
+            tests.append(f"{t}._hooks or {t}._post_accumulate_hooks")
+        for module, training in self.modules:
+            tests.append(f"{src.bind(module, 'm')}.training is not {training!r}")
+        text = ("def changed():\n    return bool(" + " or\n            ".join(tests or ["False"])
+                + ")\n")
+        return _define(text, src.names, "<tape check>", "changed")
 
     def stale(self) -> str | None:
         """Why the tape no longer describes the step (None: it does): a tensor it reads holds
         another array or changed requires_grad, or a module it calls changed train/eval."""
+        if not self._changed():
+            return None
         for tensor, array, requires_grad in self.constants:
             if tensor._data is not array:
                 return "a tensor the step reads was given new storage"
@@ -355,7 +392,18 @@ class Tape:
     def replay(self, arrays: list[Any]) -> Any:
         """Run the step on ``arrays`` (its tensor arguments', in order); returns its result."""
         values = self._replay(arrays)
+        if self._one is not None:
+            return Tensor._wrap(values[0])
         return _build(self.output, dict(zip(self._results, values)))
+
+
+def _define(source: str, names: dict[str, Any], label: str, function: str) -> Callable:
+    """The ``function`` that ``source`` defines, its globals ``names``."""
+    # The source holds slot names, literals and names bound to objects: nothing read from
+    # outside (tests/test_no_pickle.py allows this compile, and no other).
+    namespace = dict(names)
+    exec(compile(source, label, "exec"), namespace)  # noqa: S102
+    return namespace[function]
 
 
 def output_spec(result: Any, slot_of: dict[int, int], backward_ran: bool) -> Any:

@@ -299,12 +299,13 @@ class Primitive:
                 outs = tuple(None if o is None else as_array(o) for o in out)
                 return tuple(o.astype(_F32) if narrow and o is not None and o.dtype is _F64
                              else o for o in outs) if narrow else outs
-            if type(out) is not np.ndarray:
-                out = np.asarray(out) if isinstance(out, np.generic) else as_array(out)
-            if narrow and out.dtype is _F64:
-                out = out.astype(default, copy=False)
-            return out
+            return finish_result(out, narrow, default)
 
+        if self.plain and not convert:
+            # What a replay calls instead, saving compute's call and tests: the forward with
+            # its parameters, then finish_result only where the result is not a NumPy array,
+            # or is float64 (narrow: made from narrower operands).
+            compute.direct = (self.forward, params, narrow, default)  # type: ignore[attr-defined]
         return compute
 
     def _on_numbers(self, args: tuple, params: dict) -> Tensor:
@@ -816,3 +817,13 @@ def each_input(rule: Callable) -> Callable:
                 for i, need in enumerate(needs)]
 
     return rule_for_all
+
+
+def finish_result(out: Any, narrow: bool, default: np.dtype) -> np.ndarray:
+    """One result as ``__call__`` leaves it: an array, made ``default`` (the default dtype) where
+    NumPy made float64 from operands none of which was float64 (``narrow``)."""
+    if type(out) is not np.ndarray:
+        out = np.asarray(out) if isinstance(out, np.generic) else as_array(out)
+    if narrow and out.dtype is _F64:
+        out = out.astype(default, copy=False)
+    return out
