@@ -205,3 +205,21 @@ def test_banded_paths_take_an_empty_batch():
     y.sum().backward()
     assert x.grad.shape == (0, 3, 6, 5)
     np.testing.assert_array_equal(w.grad.numpy(), np.zeros((4, 3, 3, 3), np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(64, 8, 24, 24), (16, 3, 4096), (3, 4, 5000),
+                                   (4, 2, 2, 3, 2000)])
+def test_bias_gradient_by_products_is_as_accurate_as_the_sum(dtype, shape):
+    # Values far from zero, where float32 accumulators lose the most.
+    g = (np.random.default_rng(0).standard_normal(shape) + 100.0).astype(dtype)
+    truth = g.astype(np.float64).sum(axis=(0,) + tuple(range(2, g.ndim)))
+    fast = conv._bias_grad(g)
+    assert fast.dtype == dtype and fast.shape == (shape[1],)
+    # float32: BLAS's accumulators give ~5e-7 on such rows (the cascaded sum ~1e-8); 1e-6 is
+    # what the product path promises up to _PRODUCT_SUM_TERMS terms.
+    tolerance = 1e-6 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(fast, truth, rtol=tolerance)
+    if np.prod(shape[2:]) > conv._PRODUCT_SUM_TERMS:  # long rows: the cascaded sum, unchanged
+        summed = conv._sum(g, (0,) + tuple(range(2, g.ndim)), False)
+        np.testing.assert_array_equal(fast, summed)

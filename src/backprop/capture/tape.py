@@ -348,7 +348,7 @@ class Tape:
         self._results = results
         self._changed = self._write_changed()
         # The usual result, one tensor: built without walking the output spec.
-        self._one = results[0] if output[0] == "slot" else None
+        self._one_tensor = output[0] == "slot"
 
     def _write_changed(self) -> Callable[[], bool]:
         """``stale``'s test as one expression, checked before each replay: a loop over the
@@ -361,7 +361,8 @@ class Tape:
                       f"{t}._requires_grad is not {requires_grad!r}"]
         for leaf in self.leaves:
             t = src.bind(leaf, "t")
-            # Unset (none registered yet) reads slowly, through AttributeError; None means the same.
+            # Unset (none registered yet) reads slowly, through AttributeError; None means the
+            # same.
             if getattr(leaf, "_post_accumulate_hooks", None) is None:
                 leaf._post_accumulate_hooks = None
             tests.append(f"{t}._hooks or {t}._post_accumulate_hooks")
@@ -392,7 +393,7 @@ class Tape:
     def replay(self, arrays: list[Any]) -> Any:
         """Run the step on ``arrays`` (its tensor arguments', in order); returns its result."""
         values = self._replay(arrays)
-        if self._one is not None:
+        if self._one_tensor:
             return Tensor._wrap(values[0])
         return _build(self.output, dict(zip(self._results, values)))
 

@@ -209,7 +209,23 @@ def _transpose_padding(padding: Pairs, sizes: Sizes, kernel: Sizes,
                  for (lo, _), n, k, s, d, m in zip(padding, sizes, kernel, stride, dilation, out))
 
 
+# Up to this many terms a row, a sum runs as a matrix-vector product. Its float32 accumulators
+# round more than the cascaded sum as rows grow: at 4096 terms of one sign and size, 5e-7
+# relative (8 ulp) against 1e-8; longer rows stay with the cascaded sum.
+_PRODUCT_SUM_TERMS = 4096
+
+
 def _bias_grad(g: Any) -> Any:
+    """``g`` (N, C, *spatial) summed over all but the channels. For a contiguous float array, as
+    two matrix-vector products (``(N*C, S) @ ones`` then ``ones @ (N, C)``), which BLAS runs
+    4-5x faster than NumPy's sum over those axes (W3's first convolution: 81 -> 16 us)."""
+    if (type(g) is np.ndarray and g.dtype.char in "fd" and g.flags.c_contiguous
+            and g.size >= 8192):
+        n, channels = g.shape[:2]
+        area = g.size // (n * channels) if n * channels else 0
+        if 0 < area <= _PRODUCT_SUM_TERMS and n <= _PRODUCT_SUM_TERMS:
+            per_image = g.reshape(n * channels, area) @ np.ones(area, g.dtype)
+            return np.ones(n, g.dtype) @ per_image.reshape(n, channels)
     return _sum(g, (0,) + tuple(range(2, g.ndim)), False)
 
 
