@@ -79,7 +79,6 @@ class SGD(Optimizer):
                      float(group["weight_decay"]), group["nesterov"], group["maximize"])
             lr, momentum, _, weight_decay, _, maximize = hyper
             plain = momentum == 0 and weight_decay == 0 and not maximize
-            step_of: dict[Any, np.ndarray] = {}  # -lr as a 0-d array of each parameter dtype
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -87,7 +86,7 @@ class SGD(Optimizer):
                 if plain and data.nbytes <= _CHUNK_BYTES:
                     # Plain descent on a small parameter: the general kernel's calls would cost
                     # more than the arithmetic (and the same float32 products are added).
-                    data += p.grad._data * _step_of(step_of, data, lr)
+                    data += p.grad._data * -lr
                 elif momentum == 0:
                     self._chunked(self._update, (data, p.grad._data), None, False, hyper)
                 else:
@@ -124,15 +123,3 @@ class SGD(Optimizer):
                 grad = buf
         np.multiply(grad, -lr, out=update)
         data += update
-
-
-def _step_of(cache: dict[Any, Any], data: Any, lr: float) -> Any:
-    """``-lr`` to multiply ``data``'s gradient by: for a float32 or float64 NumPy array, a 0-d
-    array of its dtype, which NumPy multiplies by 0.2 us sooner than a Python float, to the same
-    bits (the float is rounded to the array's dtype either way); else the float."""
-    if type(data) is not np.ndarray or data.dtype.char not in "fd":
-        return -lr
-    step = cache.get(data.dtype)
-    if step is None:
-        step = cache[data.dtype] = np.array(-lr, data.dtype)
-    return step
