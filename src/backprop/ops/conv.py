@@ -222,8 +222,8 @@ def _bias_grad(g: Any) -> Any:
     if (type(g) is np.ndarray and g.dtype.char in "fd" and g.flags.c_contiguous
             and g.size >= 8192):
         n, channels = g.shape[:2]
-        area = g.size // (n * channels) if n * channels else 0
-        if 0 < area <= _PRODUCT_SUM_TERMS and n <= _PRODUCT_SUM_TERMS:
+        area = g.size // (n * channels)
+        if area <= _PRODUCT_SUM_TERMS and n <= _PRODUCT_SUM_TERMS:
             per_image = g.reshape(n * channels, area) @ np.ones(area, g.dtype)
             return np.ones(n, g.dtype) @ per_image.reshape(n, channels)
     return _sum(g, (0,) + tuple(range(2, g.ndim)), False)
