@@ -181,7 +181,7 @@ def _trailing(x: np.ndarray, axes: tuple[int, ...]) -> int:
     ndim = x.ndim
     if not axes or axes != tuple(range(ndim - len(axes), ndim)):
         return 0
-    return math.prod(x.shape[ndim - len(axes):])  # np.prod would make an array: 10 us a call
+    return math.prod(x.shape[ndim - len(axes):])  # np.prod would make an array: 3 us a call
 
 
 def _affine(param: Any, x: np.ndarray, k: int) -> np.ndarray | None:

@@ -346,49 +346,45 @@ class Tape:
         self.source = f"def replay(arrays):  # {name!r}\n" + "\n".join(src.lines) + "\n"
         self._replay = _define(self.source, src.names, f"<replay of {name}>", "replay")
         self._results = results
-        self._changed = self._write_changed()
+        self._stale = self._write_stale()
         # The usual result, one tensor: built without walking the output spec.
         self._one_tensor = output[0] == "slot"
 
-    def _write_changed(self) -> Callable[[], bool]:
-        """``stale``'s test as one expression, checked before each replay: a loop over the
-        tensors, parameters and modules cost W2 (a 6-parameter MLP) 2 us a step."""
+    def _write_stale(self) -> Callable[[], str | None]:
+        """``stale`` written out: one test per kind of change, an ``or`` of plain attribute
+        reads (the loops it replaces cost W2, a 6-parameter MLP, 2 us a step)."""
         src = Source()
-        tests = []
+        tests: dict[str, list[str]] = {}  # why -> the conditions that say so
         for tensor, array, requires_grad in self.constants:
             t = src.bind(tensor, "t")
-            tests += [f"{t}._data is not {src.bind(array, 'a')}",
-                      f"{t}._requires_grad is not {requires_grad!r}"]
+            tests.setdefault("a tensor the step reads was given new storage", []).append(
+                f"{t}._data is not {src.bind(array, 'a')}")
+            tests.setdefault("a tensor the step reads changed requires_grad", []).append(
+                f"{t}._requires_grad is not {requires_grad!r}")
         for leaf in self.leaves:
             t = src.bind(leaf, "t")
             # Unset (none registered yet) reads slowly, through AttributeError; None means the
             # same.
             if getattr(leaf, "_post_accumulate_hooks", None) is None:
                 leaf._post_accumulate_hooks = None
-            tests.append(f"{t}._hooks or {t}._post_accumulate_hooks")
+            tests.setdefault("a parameter's gradient got a hook", []).append(
+                f"{t}._hooks or {t}._post_accumulate_hooks")
         for module, training in self.modules:
-            tests.append(f"{src.bind(module, 'm')}.training is not {training!r}")
-        text = ("def changed():\n    return bool(" + " or\n            ".join(tests or ["False"])
-                + ")\n")
-        return _define(text, src.names, "<tape check>", "changed")
+            why = f"{type(module).__name__} switched between train() and eval()"
+            m = src.bind(module, "m")
+            tests.setdefault(why, []).append(f"{m}.training is not {training!r}")
+        for why, conditions in tests.items():
+            src.line("if " + " or ".join(conditions) + ":")
+            src.line(f"    return {src.bind(why, 'why')}")
+        src.line("return None")
+        return _define("def stale():\n" + "\n".join(src.lines) + "\n", src.names,
+                       "<tape check>", "stale")
 
     def stale(self) -> str | None:
         """Why the tape no longer describes the step (None: it does): a tensor it reads holds
-        another array or changed requires_grad, or a module it calls changed train/eval."""
-        if not self._changed():
-            return None
-        for tensor, array, requires_grad in self.constants:
-            if tensor._data is not array:
-                return "a tensor the step reads was given new storage"
-            if tensor._requires_grad is not requires_grad:
-                return "a tensor the step reads changed requires_grad"
-        for leaf in self.leaves:
-            if leaf._hooks or getattr(leaf, "_post_accumulate_hooks", None):
-                return "a parameter's gradient got a hook"
-        for module, training in self.modules:
-            if module.training is not training:
-                return f"{type(module).__name__} switched between train() and eval()"
-        return None
+        another array or changed requires_grad, a parameter's gradient got a hook, or a module
+        it calls changed train/eval."""
+        return self._stale()
 
     def replay(self, arrays: list[Any]) -> Any:
         """Run the step on ``arrays`` (its tensor arguments', in order); returns its result."""
