@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -26,16 +27,20 @@ def test_others_busy_is_the_machines_busy_time_less_our_own_per_second() -> None
 
 
 @pytest.fixture
-def watch(monkeypatch: Any) -> list[int]:
+def watch(monkeypatch: Any) -> Iterator[list[int]]:
     """The watcher on, on 2 cores with 2 BLAS threads, reading the scripted ``readings``; the
-    counts it gives BLAS are recorded in the returned list."""
+    counts it gives BLAS are recorded in the returned list (and Numba's pool must get the
+    same counts)."""
     limits: list[int] = []
+    kernel_limits: list[int] = []
     monkeypatch.setattr(threads, "limit_blas_threads", limits.append)
+    monkeypatch.setattr(threads, "limit_kernel_threads", kernel_limits.append)
     monkeypatch.setattr(threads, "user_chose_count", False)  # other tests call set_num_threads
     for name, value in (("_active", True), ("_cores", 2), ("_threads", 2), ("_last", None),
                         ("_next_at", 0.0)):
         monkeypatch.setattr(thread_watch, name, value)
-    return limits
+    yield limits
+    assert kernel_limits == limits
 
 
 def follow(monkeypatch: Any, readings: list[Reading]) -> None:

@@ -92,6 +92,7 @@ def _follow() -> None:
     wanted = threads.choose_num_threads(_cores, others_busy(previous, current))
     if wanted != _threads:
         threads.limit_blas_threads(wanted)
+        threads.limit_kernel_threads(wanted)
         _threads = wanted
 
 

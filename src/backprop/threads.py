@@ -3,7 +3,8 @@ choice: one thread per idle core.
 
 ``set_num_threads``/``get_num_threads`` are ``torch.set_num_threads``/``torch.get_num_threads``
 for the two thread pools a backprop process can have: OpenBLAS's (NumPy's matrix products) and
-Numba's (the ``[fast]`` kernels run on one thread, but a user's ``parallel=True`` code would not).
+Numba's (small convolutions spread their images over it; the other ``[fast]`` kernels run on
+one thread).
 threadpoolctl (the ``[threads]`` extra, included in ``[train]``) changes the thread count of the
 BLAS already loaded; it is imported on first use, never by ``import backprop``.
 
@@ -90,14 +91,31 @@ def limit_blas_threads(n: int) -> None:
     threadpool_limits(limits=n, user_api="blas")  # stays in force: not used as a `with` block
 
 
+def env_threads() -> int | None:
+    """The thread count the environment asks for: ``BACKPROP_NUM_THREADS``, else the first of
+    ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` that is a whole number;
+    None when none is set."""
+    for name in (ENV, *BLAS_ENV):
+        value = os.environ.get(name, "").strip()
+        if value.isdigit() and int(value) >= 1:
+            return int(value)
+    return None
+
+
+def limit_kernel_threads(n: int) -> None:
+    """Give Numba's pool ``n`` threads from now on (at most the size it started with), when
+    Numba is loaded."""
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+
+
 def _use_threads(n: int) -> None:
     """``n`` threads for BLAS and for Numba's pool."""
     limit_blas_threads(n)
-    numba = sys.modules.get("numba")
-    if numba is None:
+    if "numba" not in sys.modules:
         os.environ["NUMBA_NUM_THREADS"] = str(n)  # read when Numba is imported
-    else:
-        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    limit_kernel_threads(n)
 
 
 def get_num_threads() -> int:

@@ -7,9 +7,9 @@ and columns outside the input read as zero), dilation ``(dh, dw)``, output ``(ho
 The columns are ``(images, C * kh * kw, ho * wo)``: row ``(c, ki, kj)`` (the weight's own
 order, so ``weight.reshape(O, -1)`` multiplies it with no copy), column ``(i, j)``, the
 element ``x[n, c, i * sh + ki * dh - ph, j * sw + kj * dw - pw]``. The caller contracts each
-image's columns with one product (see ``numba_conv`` for why not one over the batch); the
-copies here run on the calling thread, for the reason ``_numba_kernels`` gives. Stride 1
-without padding or dilation (LeNet's layers) takes a copy with no bounds tests.
+image's columns with one product (see ``numba_conv`` for why not one over the batch). Stride 1
+without padding or dilation (LeNet's layers) takes a copy with no bounds tests. The
+``*_images`` kernels at the end run whole convolutions, images spread over Numba's threads.
 
 col2im adds in a fixed order (per output plane, kernel offsets in order), so results do not
 depend on threads or sizes. No fast-math. Kept in one file: Numba's disk cache notices changes
@@ -18,7 +18,8 @@ to a kernel's own file only.
 
 from __future__ import annotations
 
-from numba import njit, uint64
+import numpy as np
+from numba import njit, prange, uint64
 
 _OPTIONS = {"fastmath": False, "error_model": "numpy", "cache": True, "nogil": True}
 
@@ -153,3 +154,94 @@ def col2im(cols, b0, b1, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, out):
                         else:
                             for j in range(uint64(j1 - j0)):
                                 dst[target + j * step] += src[source + j]
+
+
+# -- whole convolutions over the batch, images split across Numba's threads -----------------------
+# ``gemm`` is the BLAS's ``cblas_?gemm`` (a ctypes function, ``lapack.cblas_gemm``), called once
+# per image as NumPy's matmul calls it for one image; ``chunk`` images are one task. Each image's
+# result depends on that image alone (the weight gradient's partial sums on the chunk alone), so
+# results do not depend on the number of threads.
+
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+
+
+@njit(**_OPTIONS)
+def _convolve_images(gemm, x, weight, bias, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, first, last,
+                     out):
+    o, rows = weight.shape
+    area = ho * wo
+    cols = np.empty(rows * area, x.dtype)
+    for b in range(first, last):
+        im2col(x, b, b + 1, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols)
+        image = out[b]
+        gemm(_ROW_MAJOR, _NO_TRANS, _NO_TRANS, o, area, rows, 1.0, weight.ctypes.data, rows,
+             cols.ctypes.data, area, 0.0, image.ctypes.data, area)
+        if bias.size != 0:
+            for i in range(o):
+                shift = bias[i]
+                row = image[i]
+                for j in range(area):
+                    row[j] = row[j] + shift
+
+
+@njit(parallel=True, **_OPTIONS)
+def convolution_images(gemm, x, weight, bias, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, chunk,
+                       out):
+    """``out[b] = weight @ columns(x[b]) (+ bias)``: ``weight`` (O, rows) C-contiguous,
+    ``bias`` (O,) or empty, ``out`` (N, O, ho * wo)."""
+    n = x.shape[0]
+    for task in prange((n + chunk - 1) // chunk):
+        _convolve_images(gemm, x, weight, bias, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo,
+                         task * chunk, min(n, (task + 1) * chunk), out)
+
+
+@njit(**_OPTIONS)
+def _transpose_images(gemm, x, weight, kh, kw, sh, sw, ph, pw, dh, dw, hi, wi, first, last,
+                      out):
+    c_in = x.shape[1]
+    rows = weight.shape[1]
+    area = hi * wi
+    cols = np.empty(rows * area, x.dtype)
+    for b in range(first, last):
+        gemm(_ROW_MAJOR, _TRANS, _NO_TRANS, rows, area, c_in, 1.0, weight.ctypes.data, rows,
+             x[b].ctypes.data, area, 0.0, cols.ctypes.data, area)
+        col2im(cols, b, b + 1, kh, kw, sh, sw, ph, pw, dh, dw, hi, wi, out)
+
+
+@njit(parallel=True, **_OPTIONS)
+def conv_transpose_images(gemm, x, weight, kh, kw, sh, sw, ph, pw, dh, dw, hi, wi, chunk, out):
+    """``out[b] += col2im(weight^T @ x[b])``: ``x`` (N, C_in, hi * wi), ``weight`` (C_in,
+    C_out * kh * kw) C-contiguous, ``out`` (N, C_out, H, W) zeroed by the caller."""
+    n = x.shape[0]
+    for task in prange((n + chunk - 1) // chunk):
+        _transpose_images(gemm, x, weight, kh, kw, sh, sw, ph, pw, dh, dw, hi, wi, task * chunk,
+                          min(n, (task + 1) * chunk), out)
+
+
+@njit(**_OPTIONS)
+def _weight_grad_images(gemm, x, g, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, first, last, part):
+    o = g.shape[1]
+    rows = part.shape[0]
+    area = ho * wo
+    cols = np.empty(rows * area, x.dtype)
+    for b in range(first, last):
+        im2col(x, b, b + 1, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, cols)
+        gemm(_ROW_MAJOR, _NO_TRANS, _TRANS, rows, o, area, 1.0, cols.ctypes.data, area,
+             g[b].ctypes.data, area, 0.0 if b == first else 1.0, part.ctypes.data, o)
+
+
+@njit(parallel=True, **_OPTIONS)
+def conv_weight_grad_images(gemm, x, g, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, chunk, parts):
+    """``parts[t]`` (rows, O) = the sum over task ``t``'s images of ``columns(x[b]) @ g[b]^T``,
+    added image after image: ``g`` (N, O, ho * wo)."""
+    n = x.shape[0]
+    for task in prange((n + chunk - 1) // chunk):
+        _weight_grad_images(gemm, x, g, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, task * chunk,
+                            min(n, (task + 1) * chunk), parts[task])
+
+
+@njit(parallel=True, **_OPTIONS)
+def pool_probe(a):
+    """A trivial parallel loop: its first call starts Numba's thread pool."""
+    for i in prange(a.size):
+        a[i] = i

@@ -545,3 +545,25 @@ def slogdet(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     with np.errstate(divide="ignore"):
         logabsdet = np.sum(np.log(np.abs(diagonal)), axis=-1)
     return sign.reshape(batch), logabsdet.reshape(batch)
+
+
+def cblas_gemm(dtype: np.dtype) -> Callable[..., Any] | None:
+    """The bundled BLAS's ``cblas_sgemm``/``cblas_dgemm`` for ``dtype`` (float32/float64) as a
+    ctypes function (row-major order, transposes and 64-bit sizes as CBLAS takes them), for
+    compiled kernels that multiply one image at a time; None where it is not found."""
+    if not enabled or _load() is None or dtype not in _FLOATS:
+        return None
+    name = f"cblas_{_FLOATS[dtype]}gemm"
+    function = _functions.get(name)
+    if function is None:
+        prefix, suffix, integer = _naming  # type: ignore[misc]
+        function = getattr(_library, f"{prefix}{name}{suffix.lstrip('_')}", None)
+        if function is None:
+            return None
+        scalar = ctypes.c_float if dtype == np.float32 else ctypes.c_double
+        enum, pointer = ctypes.c_int, ctypes.c_void_p
+        function.argtypes = [enum, enum, enum, integer, integer, integer, scalar, pointer,
+                             integer, pointer, integer, scalar, pointer, integer]
+        function.restype = None
+        _functions[name] = function
+    return function

@@ -23,6 +23,16 @@ threads wait for each other at every call (a W3 step went from 34 to 440 ms). Th
 products of small layers stay under that size and run on the calling thread, as the NumPy
 path's do; big layers' per-image products still use every core.
 
+Small layers' images are spread over Numba's threads instead (without groups): one compiled
+loop per primitive (``_numba_conv.*_images``) copies each image's windows and calls the BLAS's
+``cblas_?gemm`` for it (``lapack.cblas_gemm``), tasks of 1/16 of the batch on each thread.
+W3's five convolutions on 2 threads: its step went from 4.06 to 3.40 ms (captured: 3.67 to
+3.08). The pool follows the thread count (``bp.set_num_threads``, ``thread_watch``: one thread
+per idle core), and one thread or two give the same bits: each image's product is its own, and
+the weight gradient's partial sums are per task. Only OpenMP's or TBB's pool is used (Numba's
+"workqueue" pool took ~0.13 ms to start a loop, more than the split gains); elsewhere the
+chunked path runs.
+
 Registered under the primitives' names (``backprop.kernels``); each returns None where it does
 not apply (Numba absent or switched off by ``bp.backends.numba.enabled``, 3-d, dtypes other than
 one float32 or float64 for every operand, empty arrays), and the op's own NumPy code runs.
@@ -38,13 +48,15 @@ True
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from .. import kernels
+from .. import kernels, threads
+from . import lapack
 from . import numba as _switch
 
 _FLOATS = _switch._FLOATS
@@ -123,6 +135,64 @@ def _geometry_args(kernel: tuple, stride: tuple, padding: tuple, dilation: tuple
             dilation[0], dilation[1], out[0], out[1])
 
 
+# OpenBLAS multiplies on all its threads above 4 * 65536 multiply-adds a product; smaller
+# per-image products run on the calling thread, and then the images are split over Numba's
+# threads instead (``_numba_conv.*_images``).
+_ONE_THREAD_PRODUCT = 1 << 18
+
+_pool_fast: bool | None = None  # Numba's thread pool starts tasks in microseconds (None: unknown)
+_pool_layer = ""  # the pool's kind (Numba's "threading layer"), once started
+
+
+def _image_gemm(module: ModuleType, dtype: np.dtype, product: int) -> Any:
+    """The BLAS ``cblas_?gemm`` for the kernels that spread images over Numba's threads, or
+    None to run the chunked path: products too large (OpenBLAS threads them itself), the BLAS
+    not found, or a thread pool that starts slowly."""
+    global _pool_fast
+    if product > _ONE_THREAD_PRODUCT:
+        return None
+    if _pool_fast is None:
+        _pool_fast = _start_pool(module)
+    return lapack.cblas_gemm(dtype) if _pool_fast else None
+
+
+def _start_pool(module: ModuleType) -> bool:
+    """Start Numba's thread pool, sized as the environment asks (``threads.env_threads``);
+    whether it is one whose tasks start in microseconds: OpenMP's or TBB's. (Numba's own
+    "workqueue" pool took ~0.13 ms a launch here, more than the split gains.)"""
+    global _pool_layer
+    import numba  # noqa: PLC0415 - loaded with the kernels
+
+    wanted = threads.env_threads()
+    if wanted is not None:
+        numba.set_num_threads(max(1, min(wanted, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        module.pool_probe(np.zeros(2))
+        _pool_layer = numba.threading_layer()
+    except Exception:  # noqa: BLE001 - no pool could start: the chunked path runs
+        return False
+    return _pool_layer in ("omp", "tbb")
+
+
+def _after_fork_in_child() -> None:
+    """A process forked after GNU OpenMP started (a DataLoader worker, Hogwild training)
+    cannot use it: Numba aborts the child at its first parallel loop. Such a child takes the
+    chunked path."""
+    global _pool_fast
+    if _pool_layer == "omp":
+        _pool_fast = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _chunk(n: int) -> int:
+    """Images per task: 16 tasks (at least one image each), whatever the number of threads, so
+    that the weight gradient's partial sums (one per task) do not depend on it."""
+    return max(1, -(-n // 16))
+
+
 def _per_group(w: np.ndarray, cols: np.ndarray, groups: int, out: np.ndarray) -> None:
     """``w`` (G, R, T) times one image's columns ``cols`` (G * T, L) into ``out``
     (G * R, L), C-contiguous."""
@@ -150,6 +220,13 @@ def convolution(input: Any, weight: Any, bias: Any, stride: tuple, padding: tupl
     w = _switch.kernel_array(weight).reshape(groups, o // groups, rows // groups)
     geometry = _geometry_args(kernel, stride2, padding2, dilation2, out)
     result = np.empty((n, o, area), x.dtype)
+    gemm = None if groups != 1 else _image_gemm(module, x.dtype, o * rows * area)
+    if gemm is not None:
+        shift = _switch._empty(x.dtype) if bias is None else _switch.kernel_array(bias)
+        if not _switch._run(module.convolution_images, gemm, x, w[0], shift, *geometry,
+                            _chunk(n), result):
+            return None
+        return result.reshape((n, o) + (out if input.ndim == 4 else out[1:]))
     shift = None if bias is None else bias.reshape(-1, 1)
     for b0, b1, cols in _column_chunks(n, rows, area, x.dtype):
         if not _switch._run(module.im2col, x, b0, b1, *geometry, cols.reshape(-1)):
@@ -187,14 +264,21 @@ def conv_transpose(input: Any, weight: Any, bias: Any, stride: tuple, padding: t
     w = weight.reshape(groups, c_in // groups, taps).swapaxes(1, 2)
     geometry = _geometry_args(kernel, stride2, padding2, dilation2, sizes_in)
     result = np.zeros((n, c_out) + sizes, x.dtype)
-    for b0, b1, cols in _column_chunks(n, rows, area, x.dtype):
-        if groups == 1:
-            np.matmul(w[0], x[b0:b1], out=cols)
-        else:
-            for b in range(b0, b1):
-                _per_group(w, x[b], groups, cols[b - b0])
-        if not _switch._run(module.col2im, cols.reshape(-1), b0, b1, *geometry, result):
+    gemm = None if groups != 1 else _image_gemm(module, x.dtype, rows * c_in * area)
+    if gemm is not None:
+        if not _switch._run(module.conv_transpose_images, gemm, x,
+                            _switch.kernel_array(weight).reshape(c_in, taps), *geometry,
+                            _chunk(n), result):
             return None
+    else:
+        for b0, b1, cols in _column_chunks(n, rows, area, x.dtype):
+            if groups == 1:
+                np.matmul(w[0], x[b0:b1], out=cols)
+            else:
+                for b in range(b0, b1):
+                    _per_group(w, x[b], groups, cols[b - b0])
+            if not _switch._run(module.col2im, cols.reshape(-1), b0, b1, *geometry, result):
+                return None
     if bias is not None:
         flat_out = result.reshape(n, c_out, -1)
         np.add(flat_out, bias.reshape(-1, 1), out=flat_out)
@@ -222,6 +306,14 @@ def conv_weight_grad(input: Any, grad: Any, weight_shape: tuple, stride: tuple, 
     geometry = _geometry_args(kernel, stride2, padding2, dilation2, out)
     # Accumulated transposed, (G, taps, O / G): the long side of each image's product then
     # comes first, which OpenBLAS runs 2.4x faster for these thin products.
+    gemm = None if groups != 1 else _image_gemm(module, x.dtype, taps * o * area)
+    if gemm is not None:
+        chunk = _chunk(n)
+        parts = np.empty((-(-n // chunk), taps, o), x.dtype)
+        if not _switch._run(module.conv_weight_grad_images, gemm, x, g.reshape(n, o, area),
+                            *geometry, chunk, parts):
+            return None
+        return np.ascontiguousarray(parts.sum(axis=0).T).reshape(weight_shape)
     dw = np.zeros((groups, taps, o // groups), x.dtype)
     part = np.empty_like(dw)
     parts = None

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import kernels
+from ..backends import numba_sgd  # noqa: F401 - registers the compiled update
 from ..tensor import Tensor
 from .optimizer import (_CHUNK_BYTES, Optimizer, ParamsT, _bump_version, _check_nonnegative,
                         _check_unsupported)
@@ -88,7 +90,7 @@ class SGD(Optimizer):
                     # more than the arithmetic (and the same float32 products are added).
                     data += p.grad._data * -lr
                 elif momentum == 0:
-                    self._chunked(self._update, (data, p.grad._data), None, False, hyper)
+                    self._fused_or_chunked(data, p.grad._data, None, False, hyper)
                 else:
                     state = self.state[p]
                     buffer = state.get("momentum_buffer")
@@ -96,9 +98,24 @@ class SGD(Optimizer):
                     if first:  # the first buffer is the gradient itself (no dampening)
                         buffer = Tensor._wrap(np.empty_like(data))
                         state["momentum_buffer"] = buffer
-                    self._chunked(self._update, (data, p.grad._data, buffer._data), first, hyper)
+                    self._fused_or_chunked(data, p.grad._data, buffer._data, first, hyper)
                 _bump_version(p)
         return loss
+
+    def _fused_or_chunked(self, data: np.ndarray, grad: np.ndarray, buf: np.ndarray | None,
+                          first: bool, hyper: tuple) -> None:
+        """One compiled pass (Numba on the CPU) where a kernel applies, else ``_update``'s
+        NumPy passes over cache-sized slices."""
+        lr, momentum, dampening, weight_decay, nesterov, maximize = hyper
+        for fused in kernels.kernels_for("sgd_update", data):
+            if fused(data, grad, buf, first=first, lr=lr, momentum=momentum,
+                     dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
+                     maximize=maximize):
+                return
+        if buf is None:
+            self._chunked(self._update, (data, grad), None, first, hyper)
+        else:
+            self._chunked(self._update, (data, grad, buf), first, hyper)
 
     def _update(self, data: np.ndarray, grad: np.ndarray, buf: np.ndarray | None, first: bool,
                 hyper: tuple) -> None:
