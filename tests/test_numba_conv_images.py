@@ -17,7 +17,7 @@ import pytest
 from numba_checks import numba_switched_on
 
 from backprop.backends import numba as numba_switch
-from backprop.backends import numba_conv
+from backprop.backends import lapack, numba_conv
 
 pytestmark = pytest.mark.skipif(not (numba_switch.enabled and numba_switch.is_available()),
                                 reason="Numba absent or switched off")
@@ -86,11 +86,38 @@ def test_the_images_path_gives_the_chunked_paths_results(case: tuple, dtype: Any
                                atol=2 * images * np.finfo(dtype).eps * scale)
 
 
-def test_products_openblas_threads_itself_take_the_chunked_path(counted: dict) -> None:
-    # one image's product: 64 x 576 x 196 multiply-adds, over OpenBLAS's one-thread size
-    case = ((2, 64, 16, 16), (64, 64, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1))
-    _run_all(case, np.float32)
+# one image's product: 64 x 576 x 196 multiply-adds, a size OpenBLAS runs on all its threads
+LARGE = ((1, 64, 16, 16), (64, 64, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1))
+
+
+def test_one_image_with_a_large_product_takes_the_chunked_path(counted: dict) -> None:
+    _run_all(LARGE, np.float32)  # OpenBLAS's threads share its product
     assert not any(counted.values())
+
+
+def test_many_images_with_large_products_hold_openblas_to_one_thread(monkeypatch: Any) -> None:
+    library = lapack._load()
+    get = getattr(library, lapack._c_symbol("openblas_get_num_threads"))
+    put = getattr(library, lapack._c_symbol("openblas_set_num_threads"))
+    module = numba_conv._load()
+    seen = []
+    real = module.convolution_images
+
+    def spy(*args: Any) -> None:
+        seen.append(get())
+        real(*args)
+    monkeypatch.setattr(module, "convolution_images", spy)
+    monkeypatch.setattr(numba_conv, "_image_gemm", lambda *args: lapack.cblas_gemm(args[1]))
+    before = get()
+    put(2)
+    try:
+        shape, wshape = (8,) + LARGE[0][1:], LARGE[1]
+        x, w = np.ones(shape, np.float32), np.ones(wshape, np.float32)
+        y = numba_conv.convolution(x, w, None, *LARGE[2:], 1)
+        assert seen == [1] and get() == 2  # one thread while the images ran, two again after
+    finally:
+        put(before)
+    assert y[0, 0, 5, 5] == 64 * 9  # an inside window: every tap of every channel
 
 
 def _child_process_result(code: str) -> subprocess.CompletedProcess:
@@ -106,7 +133,7 @@ def test_one_thread_and_two_give_the_same_bits() -> None:
     # In a child process: the suite's OPENBLAS_NUM_THREADS=1 sizes Numba's pool when it starts.
     code = """
         import numba, numpy as np
-        from backprop.backends import numba_conv
+        from backprop.backends import lapack, numba_conv
         x = np.random.default_rng(0).standard_normal((37, 3, 14, 14)).astype(np.float32)
         w = np.random.default_rng(1).standard_normal((6, 3, 5, 5)).astype(np.float32)
         geometry = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1)
@@ -145,7 +172,7 @@ def test_a_process_forked_after_the_pool_started_still_convolves() -> None:
     # convolution).
     result = _child_process_result("""
         import multiprocessing, numpy as np
-        from backprop.backends import numba_conv
+        from backprop.backends import lapack, numba_conv
         x = np.ones((8, 3, 12, 12), np.float32)
         w = np.ones((5, 3, 3, 3), np.float32)
         def conv(queue=None):

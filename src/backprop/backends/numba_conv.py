@@ -25,13 +25,21 @@ path's do; big layers' per-image products still use every core.
 
 Small layers' images are spread over Numba's threads instead (without groups): one compiled
 loop per primitive (``_numba_conv.*_images``) copies each image's windows and calls the BLAS's
-``cblas_?gemm`` for it (``lapack.cblas_gemm``), tasks of 1/16 of the batch on each thread.
-W3's five convolutions on 2 threads: its step went from 4.06 to 3.40 ms (captured: 3.67 to
-3.08). The pool follows the thread count (``bp.set_num_threads``, ``thread_watch``: one thread
-per idle core), and one thread or two give the same bits: each image's product is its own, and
-the weight gradient's partial sums are per task. Only OpenMP's or TBB's pool is used (Numba's
-"workqueue" pool took ~0.13 ms to start a loop, more than the split gains); elsewhere the
-chunked path runs.
+``cblas_?gemm`` for it (``lapack.cblas_gemm``), in 16 tasks. Larger products go the same way
+when there are at least two images per thread, OpenBLAS held to one thread meanwhile (each
+image's product is one thread's share); a single large image keeps OpenBLAS's threads. W3's
+step went from 4.06 to 3.40 ms (captured: 3.67 to 3.08), with its channels doubled from 8.49 to
+7.65 ms. One thread or two give the same bits: each image's product is its own, and the weight
+gradient's partial sums are per task. The pool follows the thread count
+(``bp.set_num_threads``, ``thread_watch``: one thread per idle core). Only OpenMP's or TBB's
+pool is used (Numba's "workqueue" pool took ~0.13 ms to start a loop, more than the split
+gains); elsewhere the chunked path runs. Each whole-batch loop takes ~2 s of CPU to compile,
+once per machine (Numba's disk cache).
+
+What limits it: OpenBLAS's worker thread spins for ~0.1 s after each product it shares, and
+Numba's worker on the same core then gets a fraction of that core. With W3's channels x4 (its
+linear layer and bias sums are threaded products) the gain was gone (22.5 against 21.9 ms;
+``perf``: OpenBLAS's spinning thread 6270 samples, Numba's worker 1948).
 
 Registered under the primitives' names (``backprop.kernels``); each returns None where it does
 not apply (Numba absent or switched off by ``bp.backends.numba.enabled``, 3-d, dtypes other than
@@ -135,25 +143,38 @@ def _geometry_args(kernel: tuple, stride: tuple, padding: tuple, dilation: tuple
             dilation[0], dilation[1], out[0], out[1])
 
 
-# OpenBLAS multiplies on all its threads above 4 * 65536 multiply-adds a product; smaller
-# per-image products run on the calling thread, and then the images are split over Numba's
-# threads instead (``_numba_conv.*_images``).
+# OpenBLAS multiplies on all its threads above 4 * 65536 multiply-adds a product; smaller ones
+# run on the calling thread.
 _ONE_THREAD_PRODUCT = 1 << 18
 
 _pool_fast: bool | None = None  # Numba's thread pool starts tasks in microseconds (None: unknown)
 _pool_layer = ""  # the pool's kind (Numba's "threading layer"), once started
 
 
-def _image_gemm(module: ModuleType, dtype: np.dtype, product: int) -> Any:
-    """The BLAS ``cblas_?gemm`` for the kernels that spread images over Numba's threads, or
-    None to run the chunked path: products too large (OpenBLAS threads them itself), the BLAS
-    not found, or a thread pool that starts slowly."""
+def _image_gemm(module: ModuleType, dtype: np.dtype, product: int, n: int) -> Any:
+    """The BLAS ``cblas_?gemm`` for the kernels that spread ``n`` images over Numba's threads,
+    or None to run the chunked path: the BLAS not found, a thread pool that starts slowly, or
+    too few images for the threads when each image's product is one OpenBLAS would thread."""
     global _pool_fast
-    if product > _ONE_THREAD_PRODUCT:
-        return None
     if _pool_fast is None:
         _pool_fast = _start_pool(module)
-    return lapack.cblas_gemm(dtype) if _pool_fast else None
+    if not _pool_fast:
+        return None
+    if product > _ONE_THREAD_PRODUCT:
+        import numba  # noqa: PLC0415 - loaded with the kernels
+
+        if n < 2 * numba.get_num_threads():
+            return None
+    return lapack.cblas_gemm(dtype)
+
+
+def _run_images(kernel: Any, product: int, *args: Any) -> bool:
+    """Run a whole-batch kernel (``_switch._run``), OpenBLAS held to one thread meanwhile where
+    it would thread each image's product: the images are the threads' shares."""
+    if product <= _ONE_THREAD_PRODUCT:
+        return _switch._run(kernel, *args)
+    with lapack.one_blas_thread():
+        return _switch._run(kernel, *args)
 
 
 def _start_pool(module: ModuleType) -> bool:
@@ -220,11 +241,12 @@ def convolution(input: Any, weight: Any, bias: Any, stride: tuple, padding: tupl
     w = _switch.kernel_array(weight).reshape(groups, o // groups, rows // groups)
     geometry = _geometry_args(kernel, stride2, padding2, dilation2, out)
     result = np.empty((n, o, area), x.dtype)
-    gemm = None if groups != 1 else _image_gemm(module, x.dtype, o * rows * area)
+    product = o * rows * area
+    gemm = None if groups != 1 else _image_gemm(module, x.dtype, product, n)
     if gemm is not None:
         shift = _switch._empty(x.dtype) if bias is None else _switch.kernel_array(bias)
-        if not _switch._run(module.convolution_images, gemm, x, w[0], shift, *geometry,
-                            _chunk(n), result):
+        if not _run_images(module.convolution_images, product, gemm, x, w[0], shift,
+                           *geometry, _chunk(n), result):
             return None
         return result.reshape((n, o) + (out if input.ndim == 4 else out[1:]))
     shift = None if bias is None else bias.reshape(-1, 1)
@@ -264,11 +286,12 @@ def conv_transpose(input: Any, weight: Any, bias: Any, stride: tuple, padding: t
     w = weight.reshape(groups, c_in // groups, taps).swapaxes(1, 2)
     geometry = _geometry_args(kernel, stride2, padding2, dilation2, sizes_in)
     result = np.zeros((n, c_out) + sizes, x.dtype)
-    gemm = None if groups != 1 else _image_gemm(module, x.dtype, rows * c_in * area)
+    product = rows * c_in * area
+    gemm = None if groups != 1 else _image_gemm(module, x.dtype, product, n)
     if gemm is not None:
-        if not _switch._run(module.conv_transpose_images, gemm, x,
-                            _switch.kernel_array(weight).reshape(c_in, taps), *geometry,
-                            _chunk(n), result):
+        if not _run_images(module.conv_transpose_images, product, gemm, x,
+                           _switch.kernel_array(weight).reshape(c_in, taps), *geometry,
+                           _chunk(n), result):
             return None
     else:
         for b0, b1, cols in _column_chunks(n, rows, area, x.dtype):
@@ -306,12 +329,13 @@ def conv_weight_grad(input: Any, grad: Any, weight_shape: tuple, stride: tuple, 
     geometry = _geometry_args(kernel, stride2, padding2, dilation2, out)
     # Accumulated transposed, (G, taps, O / G): the long side of each image's product then
     # comes first, which OpenBLAS runs 2.4x faster for these thin products.
-    gemm = None if groups != 1 else _image_gemm(module, x.dtype, taps * o * area)
+    product = taps * o * area
+    gemm = None if groups != 1 else _image_gemm(module, x.dtype, product, n)
     if gemm is not None:
         chunk = _chunk(n)
         parts = np.empty((-(-n // chunk), taps, o), x.dtype)
-        if not _switch._run(module.conv_weight_grad_images, gemm, x, g.reshape(n, o, area),
-                            *geometry, chunk, parts):
+        if not _run_images(module.conv_weight_grad_images, product, gemm, x,
+                           g.reshape(n, o, area), *geometry, chunk, parts):
             return None
         return np.ascontiguousarray(parts.sum(axis=0).T).reshape(weight_shape)
     dw = np.zeros((groups, taps, o // groups), x.dtype)
