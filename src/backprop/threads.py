@@ -94,7 +94,11 @@ def limit_blas_threads(n: int) -> None:
 def env_threads() -> int | None:
     """The thread count the environment asks for: ``BACKPROP_NUM_THREADS``, else the first of
     ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` that is a whole number;
-    None when none is set."""
+    None when none is set.
+
+    >>> env_threads() is None or env_threads() >= 1
+    True
+    """
     for name in (ENV, *BLAS_ENV):
         value = os.environ.get(name, "").strip()
         if value.isdigit() and int(value) >= 1:

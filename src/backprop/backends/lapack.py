@@ -558,7 +558,12 @@ def _c_symbol(name: str) -> str:
 def cblas_gemm(dtype: np.dtype) -> Callable[..., Any] | None:
     """The bundled BLAS's ``cblas_sgemm``/``cblas_dgemm`` for ``dtype`` (float32/float64) as a
     ctypes function (row-major order, transposes and 64-bit sizes as CBLAS takes them), for
-    compiled kernels that multiply one image at a time; None where it is not found."""
+    compiled kernels that multiply one image at a time; None where it is not found.
+
+    >>> gemm = cblas_gemm(np.dtype(np.float32))
+    >>> gemm is None or callable(gemm)
+    True
+    """
     if not enabled or _load() is None or dtype not in _FLOATS:
         return None
     name = f"cblas_{_FLOATS[dtype]}gemm"
@@ -581,7 +586,12 @@ def cblas_gemm(dtype: np.dtype) -> Callable[..., Any] | None:
 def one_blas_thread() -> Iterator[None]:
     """Hold the bundled OpenBLAS to one thread for the block, then give back its count (0.6 us
     the pair): for kernels that run their own threads, each calling the BLAS for its share.
-    The count is the process's: a product another thread runs meanwhile gets one thread too."""
+    The count is the process's: a product another thread runs meanwhile gets one thread too.
+
+    >>> with one_blas_thread():
+    ...     float((np.ones((300, 300)) @ np.ones(300))[0])
+    300.0
+    """
     library = _load() if enabled else None
     if library is None:
         yield
