@@ -1,8 +1,8 @@
-"""``backends.numba_conv``'s whole-batch kernels, which spread the images over Numba's threads
-where each image's product is small enough for OpenBLAS to run it on one thread: they give the
-chunked path's results (forward and input gradient bit for bit, the weight gradient to rounding,
-its per-task sums being added in another order), the same bits on one thread as on two, and
-larger products stay on the chunked path."""
+"""``backends.numba_conv``'s whole-batch kernels, which spread the images over Numba's threads:
+they give the chunked path's results (forward and input gradient bit for bit, the weight
+gradient to rounding, its per-task sums being added in another order) and the same bits on one
+thread as on two; a single image too large for one thread stays on the chunked path, many such
+images hold OpenBLAS to one thread; a forked child still convolves."""
 
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def test_one_thread_and_two_give_the_same_bits() -> None:
     # In a child process: the suite's OPENBLAS_NUM_THREADS=1 sizes Numba's pool when it starts.
     code = """
         import numba, numpy as np
-        from backprop.backends import lapack, numba_conv
+        from backprop.backends import numba_conv
         x = np.random.default_rng(0).standard_normal((37, 3, 14, 14)).astype(np.float32)
         w = np.random.default_rng(1).standard_normal((6, 3, 5, 5)).astype(np.float32)
         geometry = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1)
@@ -172,7 +172,7 @@ def test_a_process_forked_after_the_pool_started_still_convolves() -> None:
     # convolution).
     result = _child_process_result("""
         import multiprocessing, numpy as np
-        from backprop.backends import lapack, numba_conv
+        from backprop.backends import numba_conv
         x = np.ones((8, 3, 12, 12), np.float32)
         w = np.ones((5, 3, 3, 3), np.float32)
         def conv(queue=None):
