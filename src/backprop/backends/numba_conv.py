@@ -151,11 +151,14 @@ _pool_fast: bool | None = None  # Numba's thread pool starts tasks in microsecon
 _pool_layer = ""  # the pool's kind (Numba's "threading layer"), once started
 
 
-def _image_gemm(module: ModuleType, dtype: np.dtype, product: int, n: int) -> Any:
+def _image_gemm(module: ModuleType, dtype: np.dtype, product: int, n: int, groups: int) -> Any:
     """The BLAS ``cblas_?gemm`` for the kernels that spread ``n`` images over Numba's threads,
-    or None to run the chunked path: the BLAS not found, a thread pool that starts slowly, or
-    too few images for the threads when each image's product is one OpenBLAS would thread."""
+    or None to run the chunked path: groups, the BLAS not found, a thread pool that starts
+    slowly, or too few images for the threads when each image's product is one OpenBLAS would
+    thread."""
     global _pool_fast
+    if groups != 1:
+        return None
     if _pool_fast is None:
         _pool_fast = _start_pool(module)
     if not _pool_fast:
@@ -179,14 +182,14 @@ def _run_images(kernel: Any, product: int, *args: Any) -> bool:
 
 def _start_pool(module: ModuleType) -> bool:
     """Start Numba's thread pool, sized as the environment asks (``threads.env_threads``);
-    whether it is one whose tasks start in microseconds: OpenMP's or TBB's. (Numba's own
-    "workqueue" pool took ~0.13 ms a launch here, more than the split gains.)"""
+    whether it is one whose tasks start in microseconds: OpenMP's or TBB's (see the module's
+    note on the "workqueue" pool)."""
     global _pool_layer
     import numba  # noqa: PLC0415 - loaded with the kernels
 
     wanted = threads.env_threads()
     if wanted is not None:
-        numba.set_num_threads(max(1, min(wanted, numba.config.NUMBA_NUM_THREADS)))
+        threads.limit_kernel_threads(wanted)
     try:
         module.pool_probe(np.zeros(2))
         _pool_layer = numba.threading_layer()
@@ -242,7 +245,7 @@ def convolution(input: Any, weight: Any, bias: Any, stride: tuple, padding: tupl
     geometry = _geometry_args(kernel, stride2, padding2, dilation2, out)
     result = np.empty((n, o, area), x.dtype)
     product = o * rows * area
-    gemm = None if groups != 1 else _image_gemm(module, x.dtype, product, n)
+    gemm = _image_gemm(module, x.dtype, product, n, groups)
     if gemm is not None:
         shift = _switch._empty(x.dtype) if bias is None else _switch.kernel_array(bias)
         if not _run_images(module.convolution_images, product, gemm, x, w[0], shift,
@@ -287,7 +290,7 @@ def conv_transpose(input: Any, weight: Any, bias: Any, stride: tuple, padding: t
     geometry = _geometry_args(kernel, stride2, padding2, dilation2, sizes_in)
     result = np.zeros((n, c_out) + sizes, x.dtype)
     product = rows * c_in * area
-    gemm = None if groups != 1 else _image_gemm(module, x.dtype, product, n)
+    gemm = _image_gemm(module, x.dtype, product, n, groups)
     if gemm is not None:
         if not _run_images(module.conv_transpose_images, product, gemm, x,
                            _switch.kernel_array(weight).reshape(c_in, taps), *geometry,
@@ -330,7 +333,7 @@ def conv_weight_grad(input: Any, grad: Any, weight_shape: tuple, stride: tuple, 
     # Accumulated transposed, (G, taps, O / G): the long side of each image's product then
     # comes first, which OpenBLAS runs 2.4x faster for these thin products.
     product = taps * o * area
-    gemm = None if groups != 1 else _image_gemm(module, x.dtype, product, n)
+    gemm = _image_gemm(module, x.dtype, product, n, groups)
     if gemm is not None:
         chunk = _chunk(n)
         parts = np.empty((-(-n // chunk), taps, o), x.dtype)
